@@ -1,0 +1,114 @@
+"""The op -> C call mapping: one lowering function per op kind.
+
+A lowering decides everything static about one layer (multipliers, shifts, clamps,
+dims, repacked weights) and returns a `LayerCode`: the name of a template under
+`templates/layers/` plus the values it places, and the runtime_c sources it calls.
+Templates print; lowerings decide. Lowerings for one family of ops live in one
+module (`ops_conv.py`, `ops_elementwise.py`, `ops_movement.py`) and register here
+with `@lowers`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+
+from ..ir import Graph, Op, Tensor
+
+C_TYPES = {
+    "int8": "int8_t",
+    "uint8": "uint8_t",
+    "int16": "int16_t",
+    "int32": "int32_t",
+    "int64": "int64_t",
+    "float32": "float",
+    "bool": "uint8_t",
+}
+
+
+@dataclass
+class LayerCode:
+    """What codegen emits for one op."""
+
+    template: str  # templates/layers/<template>.c.j2
+    values: dict = field(default_factory=dict)  # what the template places
+    kernels: tuple[str, ...] = ()  # runtime_c/src/<kernel>.c files the call needs
+
+
+class LowerContext(Protocol):
+    """What codegen offers a lowering (implemented in codegen/emit.py)."""
+
+    graph: Graph
+
+    def ptr(self, tensor: str) -> str:
+        """C expression for a tensor's buffer, typed (`(int8_t *)(arena + 64)` or a const symbol)."""
+
+    def const(self, array: np.ndarray, hint: str) -> str:
+        """Emit `array` as a const C array in NAME_weights.c; return its symbol."""
+
+    def scratch(self) -> str:
+        """C expression for this op's scratch buffer (`(void *)(arena + 512)`); only when scratch_bytes > 0."""
+
+
+Lowering = Callable[[Op, LowerContext], LayerCode]
+ScratchSize = Callable[[Op, Graph], int]
+
+
+@dataclass(frozen=True)
+class OpSupport:
+    kind: str
+    dtypes: tuple[str, ...]  # activation dtypes handled (the op's first input)
+    lower: Lowering
+    scratch_bytes: ScratchSize
+
+
+LOWERINGS: dict[str, OpSupport] = {}
+
+
+def lowers(*kinds: str, dtypes: tuple[str, ...] = ("int8", "float32"), scratch: ScratchSize | None = None):
+    """Register a lowering for op kinds, for the given activation dtypes."""
+
+    def register(fn: Lowering) -> Lowering:
+        for kind in kinds:
+            LOWERINGS[kind] = OpSupport(kind, dtypes, fn, scratch or (lambda op, graph: 0))
+        return fn
+
+    return register
+
+
+def support_problem(op: Op, graph: Graph) -> str | None:
+    """Why `op` cannot be lowered, or None if it can."""
+    support = LOWERINGS.get(op.kind)
+    if support is None:
+        return f"op {op.kind} (layer {op.name!r}) has no kernel"
+    dtype = graph[op.inputs[0]].dtype if op.inputs and op.inputs[0] else None
+    if dtype not in support.dtypes:
+        return f"op {op.kind} on {dtype} (layer {op.name!r}); supported: {', '.join(support.dtypes)}"
+    return None
+
+
+# --- small helpers shared by the lowering modules ---------------------------------
+
+
+def dims(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """A shape as CMSIS-NN dims {n, h, w, c}: leading ones for lower ranks."""
+    if len(shape) > 4:
+        raise ValueError(f"rank {len(shape)} shape {shape} does not fit NHWC dims")
+    full = (1,) * (4 - len(shape)) + tuple(int(s) for s in shape)
+    return full  # type: ignore[return-value]
+
+
+def zero_point(tensor: Tensor) -> int:
+    return int(tensor.quant.zero_point.ravel()[0]) if tensor.quant is not None else 0
+
+
+def scale(tensor: Tensor) -> float:
+    """The per-tensor scale as float32, which is what TFLite stores and computes with."""
+    return float(np.float32(tensor.quant.scale.ravel()[0]))
+
+
+def suffix(dtype: str) -> str:
+    """Kernel name suffix for an activation dtype."""
+    return {"int8": "s8", "int16": "s16", "float32": "f32"}[dtype]

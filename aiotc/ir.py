@@ -1,0 +1,274 @@
+"""The intermediate representation every stage reads: Tensor, Op and Graph.
+
+Plain immutable dataclasses. Layout is NHWC as in TFLite and CMSIS-NN; weights keep
+TFLite's layouts (conv OHWI, depthwise 1HW(C*M), fully connected [out, in]), so the
+ONNX frontend converts at its edge and every later stage sees one convention.
+Later stages return their own result objects (ArenaPlan, PatchPlan, QuantChoice)
+rather than adding fields here. Consumers and producers are computed, not stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Mapping
+
+import numpy as np
+
+DTYPES = ("int4", "int8", "uint8", "int16", "int32", "int64", "float32", "bool")
+ITEMSIZE = {"int4": 0.5, "int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "float32": 4, "bool": 1}
+ACTIVATIONS = ("none", "relu", "relu6", "relu_n1_to_1")
+
+
+@dataclass(frozen=True, eq=False)
+class Quant:
+    """Affine quantization: real = scale * (q - zero_point), per tensor or per `axis`."""
+
+    scale: np.ndarray  # float32, shape [1] or [channels]
+    zero_point: np.ndarray  # int64, same shape as scale
+    axis: int | None = None  # None: per tensor
+
+    @property
+    def per_channel(self) -> bool:
+        return self.axis is not None and self.scale.size > 1
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Quant)
+            and self.axis == other.axis
+            and np.array_equal(self.scale, other.scale)
+            and np.array_equal(self.zero_point, other.zero_point)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor:
+    """A named value: an activation (data is None) or a constant (weights, bias, shapes)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    quant: Quant | None = None
+    data: np.ndarray | None = None
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes this tensor occupies in memory (int4 packs two values per byte)."""
+        return int(np.ceil(self.size * ITEMSIZE[self.dtype]))
+
+
+# --- per-op-kind attributes -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Padding:
+    """Explicit spatial padding, resolved from SAME/VALID by the frontend."""
+
+    top: int = 0
+    bottom: int = 0
+    left: int = 0
+    right: int = 0
+
+
+@dataclass(frozen=True)
+class Conv2D:
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: Padding = Padding()
+    activation: str = "none"  # fused; groups = input channels / filter input channels
+
+
+@dataclass(frozen=True)
+class DepthwiseConv2D:
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: Padding = Padding()
+    depth_multiplier: int = 1
+    activation: str = "none"
+
+
+@dataclass(frozen=True)
+class FullyConnected:
+    activation: str = "none"
+    keep_num_dims: bool = False
+
+
+@dataclass(frozen=True)
+class Pool2D:
+    kernel: tuple[int, int]
+    stride: tuple[int, int] = (1, 1)
+    padding: Padding = Padding()
+    activation: str = "none"
+
+
+@dataclass(frozen=True)
+class Binary:
+    """ADD, SUB, MUL with numpy broadcasting."""
+
+    activation: str = "none"
+
+
+@dataclass(frozen=True)
+class Mean:
+    axes: tuple[int, ...]
+    keepdims: bool = False
+
+
+@dataclass(frozen=True)
+class Pad:
+    paddings: tuple[tuple[int, int], ...]  # (before, after) per dimension
+
+
+@dataclass(frozen=True)
+class Concat:
+    axis: int
+    activation: str = "none"
+
+
+@dataclass(frozen=True)
+class Softmax:
+    beta: float = 1.0
+
+
+@dataclass(frozen=True)
+class LeakyRelu:
+    alpha: float
+
+
+@dataclass(frozen=True)
+class Transpose:
+    perm: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class StridedSlice:
+    """Resolved per dimension (masks applied): output[i] = input[begin + i * stride]."""
+
+    begin: tuple[int, ...]
+    end: tuple[int, ...]
+    strides: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class NoAttrs:
+    """Ops fully described by their tensors: RESHAPE, RELU, LOGISTIC, QUANTIZE, ..."""
+
+
+# Op kind -> attribute type. The single list of what the IR can express.
+OP_ATTRS: dict[str, type] = {
+    "conv2d": Conv2D,
+    "depthwise_conv2d": DepthwiseConv2D,
+    "fully_connected": FullyConnected,
+    "avg_pool2d": Pool2D,
+    "max_pool2d": Pool2D,
+    "add": Binary,
+    "sub": Binary,
+    "mul": Binary,
+    "mean": Mean,
+    "pad": Pad,
+    "concat": Concat,
+    "reshape": NoAttrs,
+    "softmax": Softmax,
+    "logistic": NoAttrs,
+    "tanh": NoAttrs,
+    "relu": NoAttrs,
+    "relu6": NoAttrs,
+    "hard_swish": NoAttrs,
+    "leaky_relu": LeakyRelu,
+    "quantize": NoAttrs,
+    "dequantize": NoAttrs,
+    "transpose": Transpose,
+    "strided_slice": StridedSlice,
+}
+
+
+@dataclass(frozen=True)
+class Op:
+    """One layer. `inputs` may hold None for an absent optional input (e.g. no bias)."""
+
+    name: str
+    kind: str
+    inputs: tuple[str | None, ...]
+    outputs: tuple[str, ...]
+    attrs: Any = field(default_factory=NoAttrs)
+
+    def __post_init__(self) -> None:
+        expected = OP_ATTRS.get(self.kind)
+        if expected is None:
+            raise ValueError(f"unknown op kind {self.kind!r}")
+        if not isinstance(self.attrs, expected):
+            raise TypeError(f"op {self.name}: {self.kind} takes {expected.__name__}, got {type(self.attrs).__name__}")
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A model: tensors by name, ops in execution order, graph inputs and outputs."""
+
+    name: str
+    tensors: Mapping[str, Tensor]
+    ops: tuple[Op, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    def __getitem__(self, tensor_name: str) -> Tensor:
+        return self.tensors[tensor_name]
+
+    @cached_property
+    def producers(self) -> dict[str, Op]:
+        return {t: op for op in self.ops for t in op.outputs}
+
+    @cached_property
+    def consumers(self) -> dict[str, list[Op]]:
+        users: dict[str, list[Op]] = {name: [] for name in self.tensors}
+        for op in self.ops:
+            for t in op.inputs:
+                if t is not None and op not in users[t]:
+                    users[t].append(op)
+        return users
+
+    def activations(self) -> list[Tensor]:
+        """Non-constant tensors: what the arena must hold."""
+        return [t for t in self.tensors.values() if not t.is_const]
+
+    def with_ops(self, ops: list[Op] | tuple[Op, ...], tensors: Mapping[str, Tensor] | None = None) -> Graph:
+        """A copy with new ops (and tensors), unused tensors dropped."""
+        tensors = dict(self.tensors if tensors is None else tensors)
+        used = set(self.inputs) | set(self.outputs)
+        for op in ops:
+            used.update(t for t in op.inputs if t is not None)
+            used.update(op.outputs)
+        return replace(self, ops=tuple(ops), tensors={n: t for n, t in tensors.items() if n in used})
+
+    def validate(self) -> None:
+        """Check the structural invariants every stage relies on (raises ValueError)."""
+        defined = set(self.inputs) | {n for n, t in self.tensors.items() if t.is_const}
+        for name in (*self.inputs, *self.outputs):
+            if name not in self.tensors:
+                raise ValueError(f"graph input/output {name!r} is not a tensor")
+        for op in self.ops:
+            for t in op.inputs:
+                if t is None:
+                    continue
+                if t not in self.tensors:
+                    raise ValueError(f"op {op.name} reads unknown tensor {t!r}")
+                if t not in defined:
+                    raise ValueError(f"op {op.name} reads {t!r} before it is computed")
+            for t in op.outputs:
+                if t not in self.tensors:
+                    raise ValueError(f"op {op.name} writes unknown tensor {t!r}")
+                if t in defined:
+                    raise ValueError(f"tensor {t!r} is written twice")
+                defined.add(t)
+        for name in self.outputs:
+            if name not in defined:
+                raise ValueError(f"graph output {name!r} is never computed")

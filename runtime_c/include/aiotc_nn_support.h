@@ -1,0 +1,46 @@
+/* aiotc runtime: fixed-point primitives shared by the kernels.
+ *
+ * These reproduce TFLite Micro's reference arithmetic bit for bit (gemmlowp's
+ * double rounding: SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT),
+ * so every kernel built on them matches the tflite-micro interpreter exactly. */
+#ifndef AIOTC_NN_SUPPORT_H
+#define AIOTC_NN_SUPPORT_H
+
+#include <stdint.h>
+
+#define AIOTC_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define AIOTC_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define AIOTC_CLAMP(x, lo, hi) AIOTC_MIN(AIOTC_MAX((x), (lo)), (hi))
+
+/* (a * b * 2) >> 32 with rounding to nearest, saturating the single overflow case. */
+static inline int32_t aiotc_sat_rounding_doubling_high_mul(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    {
+        const int64_t ab = (int64_t)a * (int64_t)b;
+        const int64_t nudge = ab >= 0 ? (int64_t)1 << 30 : 1 - ((int64_t)1 << 30);
+        return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    }
+}
+
+/* x / 2^exponent rounded half away from zero. */
+static inline int32_t aiotc_rounding_divide_by_pot(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier: x * multiplier * 2^(shift - 31). */
+static inline int32_t aiotc_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    return aiotc_rounding_divide_by_pot(
+        aiotc_sat_rounding_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+#endif /* AIOTC_NN_SUPPORT_H */

@@ -1,0 +1,43 @@
+/* aiotc runtime: the structs every kernel shares (CMSIS-NN conventions).
+ *
+ * All fields are int32_t. Offsets follow CMSIS-NN: input_offset = -input zero point,
+ * output_offset = +output zero point. Kernels never allocate: a kernel that needs a
+ * scratch buffer reads it from aiotc_context, sized at compile time by its
+ * *_get_buffer_size function, and placed in the arena by the memory planner. */
+#ifndef AIOTC_NN_TYPES_H
+#define AIOTC_NN_TYPES_H
+
+#include <stdint.h>
+
+typedef struct {
+    void *buf;    /* scratch memory, or NULL when the kernel needs none */
+    int32_t size; /* bytes available at buf */
+} aiotc_context;
+
+typedef struct {
+    int32_t n, h, w, c;
+} aiotc_dims;
+
+typedef struct {
+    int32_t w, h;
+} aiotc_tile;
+
+typedef struct {
+    int32_t min, max; /* clamp in the output's integer domain */
+} aiotc_activation;
+
+typedef struct {
+    float min, max; /* clamp for float kernels */
+} aiotc_activation_f32;
+
+typedef struct {
+    const int32_t *multiplier; /* one per output channel */
+    const int32_t *shift;
+} aiotc_per_channel_quant_params;
+
+typedef struct {
+    int32_t multiplier;
+    int32_t shift;
+} aiotc_per_tensor_quant_params;
+
+#endif /* AIOTC_NN_TYPES_H */
