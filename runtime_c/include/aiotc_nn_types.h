@@ -9,6 +9,13 @@
 
 #include <stdint.h>
 
+/* Alignment of arenas and weight arrays; a no-op on compilers without GNU attributes. */
+#if defined(__GNUC__) || defined(__clang__)
+#define AIOTC_ALIGNED(n) __attribute__((aligned(n)))
+#else
+#define AIOTC_ALIGNED(n)
+#endif
+
 typedef struct {
     void *buf;    /* scratch memory, or NULL when the kernel needs none */
     int32_t size; /* bytes available at buf */

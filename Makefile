@@ -1,0 +1,39 @@
+# aiotc: the two commands of the README, and the pieces they are made of.
+#   make demo   set up this machine, compile a model aiotc makes itself, run it, print the report
+#   make test   set up this machine and run the whole test suite (host, QEMU, slow tests)
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+STAMP := build/.installed
+
+.PHONY: demo test test-fast bench install toolchain clean
+
+demo: install toolchain
+	$(PYTHON) -m aiotc.demo
+
+test: install toolchain
+	$(PYTHON) -m pytest -q
+
+test-fast: install
+	$(PYTHON) -m pytest -q -m "not slow and not qemu"
+
+bench: install toolchain
+	$(PYTHON) benchmarks/run.py
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PIP) install --quiet --disable-pip-version-check -e ".[test]"
+	@mkdir -p build && touch $(STAMP)
+
+# The Arm cross compiler and QEMU from Debian; skipped when already there.
+toolchain:
+	@if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null \
+	    || ! [ -f /usr/lib/arm-none-eabi/newlib/libc.a ]; then \
+	  echo "installing $(APT_PACKAGES)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+
+clean:
+	rm -rf build demo_out .pytest_cache

@@ -1,0 +1,210 @@
+"""The `aiotc` command line: a thin layer mapping options to the driver and errors to exit codes.
+
+Exit codes (DESIGN §1): 0 ok, 1 a check failed (verify mismatch, budget miss),
+2 bad input or usage (one line on stderr, no traceback). Set AIOTC_DEBUG=1 to see
+the traceback of an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from . import __version__
+from .errors import AiotcError, CheckFailed
+
+err_console = Console(stderr=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="aiotc")
+def cli() -> None:
+    """aiotc: TFLite/ONNX models to plain C for microcontrollers, bit-exact with TFLite Micro."""
+
+
+board_option = click.option("--board", "-b", default="host", show_default=True, help="Target board (`aiotc boards` lists them).")
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@board_option
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), help="Output folder [default: out/NAME].")
+@click.option("--name", help="C name of the model [default: the file stem].")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
+def compile(model: Path, board: str, out_dir: Path | None, name: str | None, quiet: bool, as_json: bool) -> None:
+    """Compile MODEL (.tflite) into a C library folder."""
+    from .boards import load_board
+    from .driver import compile_model
+    from .summary import print_summary
+
+    result = compile_model(model, board=board, out_dir=out_dir, name=name)
+    if as_json:
+        click.echo(json.dumps(result.report, indent=2))
+    elif not quiet:
+        print_summary(result.report, load_board(board))
+        Console().print(f"wrote {result.out_dir}")
+
+
+@contextmanager
+def compiled(model_or_out: Path, board: str):
+    """An output folder for MODEL|OUT: used as is, or compiled on the fly into a temp folder."""
+    if model_or_out.is_dir():
+        yield model_or_out
+        return
+    from .driver import compile_model
+
+    with tempfile.TemporaryDirectory(prefix="aiotc-") as tmp:
+        yield compile_model(model_or_out, board=board, out_dir=Path(tmp) / "out").out_dir
+
+
+@cli.command()
+@click.argument("model_or_out", metavar="MODEL|OUT", type=click.Path(exists=True, path_type=Path))
+@board_option
+@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path), help=".npy/.npz/.bin input; a leading dimension N holds N samples.")
+@click.option("-o", "--output", "output_path", type=click.Path(path_type=Path), help="Write the outputs to this .npy (.npz for several outputs).")
+@click.option("--raw", is_flag=True, help="Keep integer outputs (default for integer models: as the model defines them).")
+@click.option("--sanitize", is_flag=True, help="Host only: build with AddressSanitizer and UBSan.")
+def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | None, raw: bool, sanitize: bool) -> None:
+    """Run MODEL|OUT on inputs, on the host (gcc) or in QEMU (cortex-m boards)."""
+    from .samples import load_samples
+    from .verify import build_runner
+
+    with compiled(model_or_out, board) as out_dir:
+        runner = build_runner(out_dir, board, sanitize=sanitize)
+        samples = load_samples(input_path, runner.inputs)
+        results = [runner.invoke(sample) for sample in samples]
+    stacked = [np.stack([r[i] for r in results]) for i in range(len(runner.outputs))]
+    if output_path is None:
+        for spec, values in zip(runner.outputs, stacked):
+            click.echo(f"{spec.name} {values.dtype} {list(values.shape)}:")
+            click.echo(np.array2string(values, threshold=64))
+            if values.ndim == 2:
+                click.echo(f"argmax: {values.argmax(axis=-1).tolist()}")
+    elif len(stacked) == 1:
+        np.save(output_path, stacked[0])
+    else:
+        np.savez(output_path, *stacked)
+
+
+@cli.command()
+@click.argument("model_or_out", metavar="MODEL|OUT", type=click.Path(exists=True, path_type=Path))
+@board_option
+@click.option("--samples", default=20, show_default=True, help="Random inputs to compare.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--input", "input_path", type=click.Path(path_type=Path), help="Compare on these inputs instead of random ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--sanitize", is_flag=True, help="Host only: build with AddressSanitizer and UBSan.")
+def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: Path | None, as_json: bool, sanitize: bool) -> None:
+    """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs."""
+    from .samples import load_samples, random_samples
+    from .verify import build_runner, verify as run_verify
+
+    with compiled(model_or_out, board) as out_dir:
+        runner = build_runner(out_dir, board, sanitize=sanitize)
+        inputs = load_samples(input_path, runner.inputs) if input_path else random_samples(runner.inputs, samples, seed)
+        with Progress(console=err_console, transient=True, disable=as_json) as progress:
+            task = progress.add_task("verifying", total=len(inputs))
+            result = run_verify(out_dir, board, inputs, runner=runner, progress=lambda: progress.advance(task))
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+    else:
+        verdict = "bit-exact" if result.ok and result.max_abs_diff == 0 else ("within tolerance" if result.ok else "MISMATCH")
+        click.echo(f"{verdict}: {result.samples - result.mismatches}/{result.samples} samples match {result.oracle} (max abs diff {result.max_abs_diff:g})")
+    if not result.ok:
+        raise CheckFailed(f"{result.mismatches} of {result.samples} samples differ from {result.oracle}")
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--memory", is_flag=True, help="Show the memory timeline: bytes live at each layer.")
+def inspect(model: Path, memory: bool) -> None:
+    """Layers, shapes, MACs and memory of MODEL, without generating code."""
+    from .analysis import op_macs
+    from .codegen.lowering import LOWERINGS
+    from .frontend import load_model
+    from .passes import run_passes
+    from .plan import plan_arena
+
+    graph = run_passes(load_model(model))
+    console = Console()
+    table = Table(title=f"{model.name}: {len(graph.ops)} layers", title_justify="left")
+    for column in ("#", "layer", "op", "inputs", "output", "dtype", "MACs"):
+        table.add_column(column, justify="right" if column in ("#", "MACs") else "left")
+    for index, op in enumerate(graph.ops):
+        out = graph[op.outputs[0]]
+        ins = ", ".join("x".join(map(str, graph[t].shape)) for t in op.inputs if t and not graph[t].is_const)
+        table.add_row(str(index), op.name, op.kind, ins, "x".join(map(str, out.shape)), out.dtype, f"{op_macs(op, graph):,}")
+    console.print(table)
+    console.print(f"MACs {sum(op_macs(op, graph) for op in graph.ops):,}")
+    if memory:
+        scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops if op.kind in LOWERINGS}
+        plan = plan_arena(graph, scratch)
+        live = plan.live_bytes()
+        peak = max(live, default=1) or 1
+        for index, op in enumerate(graph.ops):
+            bar = "#" * max(1, round(40 * live[index] / peak))
+            console.print(f"{index:3d} {op.kind:18s} {live[index]:9,d} B {bar}", highlight=False)
+        console.print(f"arena {plan.size:,} B; lower bound {plan.lower_bound:,} B")
+
+
+@cli.command()
+def boards() -> None:
+    """The board database: cores, memories and the QEMU machine emulating each."""
+    from .boards import all_boards
+
+    table = Table()
+    for column in ("board", "cpu", "flash", "SRAM", "DSP", "MVE", "QEMU machine", "description"):
+        table.add_column(column)
+    for b in all_boards():
+        table.add_row(b.name, b.cpu, f"{b.flash_bytes // 1024:,} KiB", f"{b.sram_bytes // 1024:,} KiB", "yes" if b.dsp else "", "yes" if b.mve else "", b.qemu_machine or "(host gcc)", b.description)
+    Console().print(table)
+
+
+@cli.command()
+def ops() -> None:
+    """The supported ops and the activation types each handles."""
+    from .codegen.emit import LOWERINGS
+
+    table = Table()
+    table.add_column("op")
+    table.add_column("types")
+    for kind in sorted(LOWERINGS):
+        table.add_row(kind, ", ".join(LOWERINGS[kind].dtypes))
+    Console().print(table)
+
+
+def main() -> None:
+    """Entry point: one line and an exit code for every error a user can cause."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except AiotcError as exc:
+        click.echo(f"aiotc: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug in aiotc: still one line, the traceback on request
+        if os.environ.get("AIOTC_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"aiotc: internal error: {type(exc).__name__}: {exc} (set AIOTC_DEBUG=1 for the traceback; please report it)", err=True)
+        sys.exit(3)
+    sys.exit(0)
+

@@ -1,0 +1,138 @@
+"""The compiler pipeline, read top to bottom:
+
+    frontend -> passes -> support check -> plan -> codegen -> report -> output folder
+
+Each stage takes the previous stage's result and nothing else; the graph is checked
+after every pass. The output folder appears whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .analysis import op_macs, op_weight_bytes
+from .boards import Board, load_board
+from .codegen.emit import emit_library
+from .codegen.lowering import LOWERINGS, support_problem
+from .errors import BudgetError, UnsupportedOpsError, UsageError
+from .frontend import load_model
+from .ir import Graph
+from .passes import run_passes
+from .plan import plan_arena
+
+PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    out_dir: Path
+    name: str
+    graph: Graph
+    plan: object
+    report: dict
+
+
+def compile_model(model_path: str | Path, board: str = "host", out_dir: str | Path | None = None, name: str | None = None) -> CompileResult:
+    """Compile a model file into a C library folder for `board`."""
+    model_path = Path(model_path)
+    target = load_board(board)
+    name = library_name(name or model_path.stem)
+    out_dir = Path(out_dir) if out_dir is not None else Path("out") / name
+
+    graph = run_passes(load_model(model_path))
+    check_supported(graph)
+    scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops}
+    plan = plan_arena(graph, scratch)
+    files, facts = emit_library(graph, plan, name, scratch, target.name, source=model_path.name)
+    report = build_report(graph, plan, target, name, model_path, facts)
+    check_budget(report, target)
+    files["report.json"] = json.dumps(report, indent=2) + "\n"
+    write_folder(out_dir, files)
+    return CompileResult(out_dir, name, graph, plan, report)
+
+
+def library_name(text: str) -> str:
+    """The model's C name: the file stem made a C identifier."""
+    ident = re.sub(r"\W+", "_", text).strip("_")
+    if not ident:
+        raise UsageError(f"cannot make a C name from {text!r}: pass --name")
+    return ident if not ident[0].isdigit() else f"m_{ident}"
+
+
+def check_supported(graph: Graph) -> None:
+    """Every op must have a lowering for its types; report all that do not at once."""
+    problems = [p for op in graph.ops if (p := support_problem(op, graph))]
+    if problems:
+        raise UnsupportedOpsError(problems)
+
+
+def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, facts: dict) -> dict:
+    live = plan.live_bytes()
+    layers = []
+    for index, op in enumerate(graph.ops):
+        out = graph[op.outputs[0]]
+        layers.append(
+            {
+                "name": op.name,
+                "op": op.kind,
+                "output_shape": list(out.shape),
+                "precision": PRECISION.get(out.dtype, out.dtype),
+                "macs": op_macs(op, graph),
+                "weights_bytes": op_weight_bytes(op, graph),
+                "live_bytes": live[index],
+            }
+        )
+    return {
+        "model": model_path.name,
+        "source": str(model_path.resolve()),
+        "name": name,
+        "board": board.name,
+        "aiotc_version": __version__,
+        "macs": sum(layer["macs"] for layer in layers),
+        "arena_bytes": plan.size,
+        "arena_lower_bound": plan.lower_bound,
+        "weights_bytes": facts["weights_bytes"],
+        "patch": None,
+        "inputs": facts["inputs"],
+        "outputs": facts["outputs"],
+        "kernels": facts["kernels"],
+        "layers": layers,
+    }
+
+
+def check_budget(report: dict, board: Board) -> None:
+    """The arena must fit the board's SRAM and the constants its flash."""
+    misses = []
+    if report["arena_bytes"] > board.sram_bytes:
+        misses.append(f"arena needs {report['arena_bytes']:,} B of SRAM, {board.name} has {board.sram_bytes:,} B (over by {report['arena_bytes'] - board.sram_bytes:,} B)")
+    if report["weights_bytes"] > board.flash_bytes:
+        misses.append(f"weights need {report['weights_bytes']:,} B of flash, {board.name} has {board.flash_bytes:,} B (over by {report['weights_bytes'] - board.flash_bytes:,} B)")
+    if misses:
+        raise BudgetError("model does not fit: " + "; ".join(misses))
+
+
+def write_folder(out_dir: Path, files: dict[str, str]) -> None:
+    """Write all files to a sibling temp folder, then swap it in: never a half-written OUT."""
+    out_dir = out_dir.resolve()
+    if out_dir.exists() and not (out_dir.is_dir() and (not any(out_dir.iterdir()) or (out_dir / "report.json").is_file())):
+        raise UsageError(f"{out_dir} exists and is not an aiotc output folder; choose another -o")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for rel, text in files.items():
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        os.chmod(staging, 0o755)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,141 @@
+"""Host toolchain: build a generated library with gcc and call it through cffi.
+
+Builds go to the system temp folder, keyed by a hash of the sources and flags, so
+repeated `run`/`verify` calls on the same output folder build once, and parallel
+processes never share a half-written build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ToolchainError, UsageError
+
+WARNINGS = ["-Wall", "-Wextra", "-Werror", "-pedantic"]
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+NUMPY_DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "int64": np.int64, "float32": np.float32, "bool": np.uint8}
+
+
+@dataclass(frozen=True)
+class IOSpec:
+    """One graph input or output as the library lays it out in the caller's buffer."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    offset: int
+    nbytes: int
+    scale: float | None
+    zero_point: int | None
+
+    @classmethod
+    def from_report(cls, entry: dict) -> IOSpec:
+        return cls(entry["name"], tuple(entry["shape"]), entry["dtype"], entry["offset"], entry["bytes"], entry["scale"], entry["zero_point"])
+
+    @property
+    def np_dtype(self):
+        return NUMPY_DTYPES[self.dtype]
+
+
+def read_report(out_dir: Path) -> dict:
+    path = Path(out_dir) / "report.json"
+    if not path.is_file():
+        raise UsageError(f"{out_dir} is not an aiotc output folder (no report.json)")
+    return json.loads(path.read_text())
+
+
+def library_sources(out_dir: Path, name: str) -> list[Path]:
+    out_dir = Path(out_dir)
+    return [out_dir / f"{name}.c", out_dir / f"{name}_weights.c", *sorted((out_dir / "aiotc_runtime").glob("*.c"))]
+
+
+def _compiler() -> str:
+    cc = os.environ.get("CC", "gcc")
+    if shutil.which(cc) is None:
+        raise ToolchainError(f"C compiler {cc!r} not found: install gcc (Debian package 'gcc') or set CC")
+    return cc
+
+
+def build_shared_library(out_dir: Path, name: str, sanitize: bool = False, extra_flags: tuple[str, ...] = ()) -> Path:
+    """Compile the library into a shared object in a content-addressed temp folder."""
+    cc = _compiler()
+    sources = library_sources(out_dir, name)
+    flags = ["-std=c99", "-O2", "-fPIC", "-shared", *WARNINGS, *(SANITIZE if sanitize else []), *extra_flags]
+    key = hashlib.sha256("\0".join([cc, *flags]).encode())
+    for src in sources:
+        key.update(src.name.encode() + b"\0" + src.read_bytes())
+    cache = Path(tempfile.gettempdir()) / "aiotc-build" / key.hexdigest()[:24]
+    library = cache / f"lib{name}.so"
+    if library.is_file():
+        return library
+    staging = Path(tempfile.mkdtemp(prefix="aiotc-cc-"))
+    try:
+        command = [cc, *flags, "-I", str(out_dir), "-I", str(Path(out_dir) / "aiotc_runtime"), *map(str, sources), "-o", str(staging / library.name), "-lm"]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ToolchainError(f"gcc failed to build {out_dir}:\n{result.stderr.strip()}")
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            staging.rename(cache)
+        except OSError:  # another process built the same library first
+            pass
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return library
+
+
+class HostModel:
+    """A generated library loaded into this process: raw tensors in, raw tensors out."""
+
+    def __init__(self, library: Path, name: str, inputs: list[IOSpec], outputs: list[IOSpec], arena_size: int):
+        from cffi import FFI
+
+        self.name = name
+        self.inputs = inputs
+        self.outputs = outputs
+        self._ffi = FFI()
+        self._ffi.cdef(f"int {name}_invoke_with_arena(const void *input, void *output, void *arena);")
+        self._lib = self._ffi.dlopen(str(library))
+        self._invoke = getattr(self._lib, f"{name}_invoke_with_arena")
+        # A fresh, poisoned arena every call would hide nothing the sanitizer build does not
+        # catch; one reused arena keeps 100-sample verifies fast.
+        self._arena = np.full(max(arena_size, 1) + 16, 0xA5, dtype=np.uint8)
+        start = (-self._arena.ctypes.data) % 16
+        self._arena_view = self._arena[start : start + max(arena_size, 1)]
+
+    @classmethod
+    def build(cls, out_dir: Path, sanitize: bool = False) -> HostModel:
+        report = read_report(out_dir)
+        name = report["name"]
+        library = build_shared_library(out_dir, name, sanitize=sanitize)
+        return cls(
+            library,
+            name,
+            [IOSpec.from_report(e) for e in report["inputs"]],
+            [IOSpec.from_report(e) for e in report["outputs"]],
+            report["arena_bytes"],
+        )
+
+    def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        if len(inputs) != len(self.inputs):
+            raise UsageError(f"model takes {len(self.inputs)} input(s), got {len(inputs)}")
+        in_buf = np.zeros(sum(s.nbytes for s in self.inputs), dtype=np.uint8)
+        for spec, array in zip(self.inputs, inputs):
+            array = np.ascontiguousarray(array, dtype=spec.np_dtype)
+            if array.size * array.itemsize != spec.nbytes:
+                raise UsageError(f"input {spec.name!r} expects shape {list(spec.shape)}, got {list(array.shape)}")
+            in_buf[spec.offset : spec.offset + spec.nbytes] = array.view(np.uint8).ravel()
+        out_buf = np.zeros(sum(s.nbytes for s in self.outputs), dtype=np.uint8)
+        status = self._invoke(self._ffi.from_buffer(in_buf), self._ffi.from_buffer(out_buf), self._ffi.from_buffer(self._arena_view))
+        if status != 0:
+            raise ToolchainError(f"{self.name}_invoke returned error {status}")
+        return [out_buf[s.offset : s.offset + s.nbytes].view(s.np_dtype).reshape(s.shape).copy() for s in self.outputs]

@@ -1,0 +1,71 @@
+"""Verify: the compiled C against the oracle, sample by sample.
+
+Integer outputs must be equal to the bit; float outputs within 1e-5 of the oracle
+output's range (DESIGN §3). The C runs on the host (gcc) or in QEMU, per board.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .boards import load_board
+from .oracle import run_oracle
+from .toolchain.host import HostModel, read_report
+
+FLOAT_TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    samples: int
+    mismatches: int  # samples whose outputs differ beyond tolerance
+    max_abs_diff: float
+    oracle: str
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_runner(out_dir: Path, board: str, sanitize: bool = False):
+    """The compiled model, invocable: a host shared library or a QEMU image."""
+    target = load_board(board)
+    if target.qemu_machine is None:
+        return HostModel.build(out_dir, sanitize=sanitize)
+    from .toolchain.qemu import QemuModel
+
+    return QemuModel.build(out_dir, target)
+
+
+def outputs_match(got: np.ndarray, want: np.ndarray) -> tuple[bool, float]:
+    """(equal within the numeric contract, max absolute difference)."""
+    if got.shape != want.shape:
+        return False, float("inf")
+    diff = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if got.size else 0.0
+    if np.issubdtype(want.dtype, np.floating):
+        span = float(np.max(want) - np.min(want)) if want.size else 0.0
+        return diff <= FLOAT_TOLERANCE * max(span, 1.0), diff
+    return diff == 0.0, diff
+
+
+def verify(out_dir: Path, board: str, samples: list[list[np.ndarray]], runner=None, progress=None) -> VerifyResult:
+    """Run every sample through the C and the oracle of the report's source model."""
+    report = read_report(out_dir)
+    runner = runner or build_runner(out_dir, board)
+    mismatches, max_diff, oracle_name = 0, 0.0, ""
+    for sample in samples:
+        expected = run_oracle(Path(report["source"]), sample)
+        oracle_name = expected.name
+        got = runner.invoke(sample)
+        checks = [outputs_match(g, w) for g, w in zip(got, expected.outputs)]
+        mismatches += not all(ok for ok, _ in checks)
+        max_diff = max([max_diff, *(d for _, d in checks)])
+        if progress:
+            progress()
+    return VerifyResult(len(samples), mismatches, max_diff, oracle_name)
