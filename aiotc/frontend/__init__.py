@@ -1,0 +1,26 @@
+"""Frontends: model files become IR graphs. `load_model` picks one by the file's content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ModelError
+from ..ir import Graph
+
+
+def load_model(path: str | Path) -> Graph:
+    """Load a .tflite (or, by content, any TFLite flatbuffer) into the IR."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    try:
+        head = path.open("rb").read(8)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read ({exc.strerror})") from None
+    if head[4:8] == b"TFL3" or path.suffix == ".tflite":
+        from .tflite import load_tflite
+
+        return load_tflite(path)
+    if path.suffix == ".onnx":
+        raise ModelError(f"{path.name}: ONNX models are not supported yet")
+    raise ModelError(f"{path.name}: not a model aiotc reads (expected .tflite or .onnx)")
