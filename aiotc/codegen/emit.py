@@ -185,7 +185,7 @@ def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: 
             }
             for layer in layers
         ],
-        "consts": [{"symbol": c.symbol, "ctype": c.ctype, "length": c.values.size, "values": format_values(c.values, c.ctype)} for c in emitter.consts],
+        "consts": [{"symbol": c.symbol, "ctype": c.ctype, "length": c.values.size, "initializer": format_values(c.values, c.ctype)} for c in emitter.consts],
         "kernels": sorted(kernels),
     }
     files = {

@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from ..fixedpoint import activation_range, activation_range_float
 from ..ir import Graph, Op, Tensor
 
 C_TYPES = {
@@ -86,7 +87,13 @@ def support_problem(op: Op, graph: Graph) -> str | None:
     dtype = graph[op.inputs[0]].dtype if op.inputs and op.inputs[0] else None
     if dtype not in support.dtypes:
         return f"op {op.kind} on {dtype} (layer {op.name!r}); supported: {', '.join(support.dtypes)}"
+    if op.kind in WEIGHTED and graph[op.inputs[1]].dtype != WEIGHT_DTYPE.get(dtype):
+        return f"op {op.kind} (layer {op.name!r}) mixes {dtype} activations with {graph[op.inputs[1]].dtype} weights (a hybrid model); aiotc needs int8 or float32 throughout"
     return None
+
+
+WEIGHTED = ("conv2d", "depthwise_conv2d", "fully_connected")
+WEIGHT_DTYPE = {"int8": "int8", "float32": "float32", "int16": "int8"}
 
 
 # --- small helpers shared by the lowering modules ---------------------------------
@@ -112,3 +119,20 @@ def scale(tensor: Tensor) -> float:
 def suffix(dtype: str) -> str:
     """Kernel name suffix for an activation dtype."""
     return {"int8": "s8", "int16": "s16", "float32": "f32"}[dtype]
+
+
+def c_float(value: float) -> str:
+    """A float32 C literal; infinities become FLT_MAX (the graph includes float.h)."""
+    if value == float("inf"):
+        return "FLT_MAX"
+    if value == float("-inf"):
+        return "-FLT_MAX"
+    return f"{float(np.float32(value))!r}f"
+
+
+def activation_limits(op: Op, graph: Graph) -> tuple:
+    """The clamp of the op's fused activation in its output's domain (C literals for floats)."""
+    out = graph[op.outputs[0]]
+    if out.dtype == "float32":
+        return tuple(c_float(v) for v in activation_range_float(op.attrs.activation))
+    return activation_range(op.attrs.activation, out.dtype, scale(out), zero_point(out))

@@ -3,14 +3,12 @@
  * Naming follows CMSIS-NN: aiotc_<op>[_<spec>]_<s8|s16|f32>, arguments
  * (ctx, params, quant_params, in_dims, in, filter_dims, filter, bias_dims, bias,
  * out_dims, out), output last and the only non-const pointer. Kernels return
- * AIOTC_OK, or AIOTC_ARG_ERROR when handed arguments they cannot honour. */
+ * AIOTC_OK, or AIOTC_ARG_ERROR when handed arguments they cannot honour.
+ * Each kernel source includes only its own family header. */
 #ifndef AIOTC_NN_H
 #define AIOTC_NN_H
 
 #include "aiotc_nn_types.h"
-
-#define AIOTC_OK 0
-#define AIOTC_ARG_ERROR (-1)
 
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_elementwise.h"

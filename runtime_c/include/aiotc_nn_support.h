@@ -43,4 +43,16 @@ static inline int32_t aiotc_requantize(int32_t x, int32_t multiplier, int32_t sh
         aiotc_sat_rounding_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
+/* The taps [*first, *last) of a window of `size` taps spaced `dilation` apart from
+ * `origin` that land inside [0, extent): the rest are padding and are skipped. */
+static inline void aiotc_window(int32_t origin, int32_t size, int32_t dilation, int32_t extent, int32_t *first,
+                                int32_t *last)
+{
+    int32_t lo = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+    int32_t hi = extent > origin ? (extent - origin + dilation - 1) / dilation : 0;
+    hi = AIOTC_MIN(hi, size);
+    *first = AIOTC_MIN(lo, hi);
+    *last = hi;
+}
+
 #endif /* AIOTC_NN_SUPPORT_H */

@@ -16,6 +16,10 @@
 #define AIOTC_ALIGNED(n)
 #endif
 
+/* Kernel status codes. */
+#define AIOTC_OK 0
+#define AIOTC_ARG_ERROR (-1)
+
 typedef struct {
     void *buf;    /* scratch memory, or NULL when the kernel needs none */
     int32_t size; /* bytes available at buf */

@@ -1,0 +1,99 @@
+"""Oracles: what the generated C must reproduce.
+
+tflite-micro's Python interpreter (reference kernels, double rounding) is the oracle
+for integer models. Some models make an interpreter abort the whole process while
+loading (the Keras MobileNetV2 models abort tflite-micro, and LiteRT's reference
+kernels too), so each oracle is first tried on the model in a subprocess, in
+order: tflite-micro, ai-edge-litert with reference kernels (BUILTIN_REF), then
+ai-edge-litert's default kernels. The result says which oracle answered.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+TFLM = "tflite-micro"
+LITERT_REF = "litert-ref"
+LITERT = "litert"
+
+_PROBE_LITERT = """
+import sys
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+interpreter = Interpreter(model_path=sys.argv[1], experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+interpreter.allocate_tensors()
+"""
+_PROBE = """
+import sys
+from tflite_micro.python.tflite_micro import runtime
+interpreter = runtime.Interpreter.from_file(sys.argv[1])
+interpreter.print_allocations()
+"""
+
+
+@dataclass(frozen=True)
+class OracleResult:
+    outputs: list[np.ndarray]
+    name: str  # which oracle produced them
+
+
+@dataclass(frozen=True)
+class _Probe:
+    loads: bool
+    arena_bytes: int | None
+
+
+@lru_cache(maxsize=64)
+def _probe_tflm(path: str, mtime: float) -> _Probe:
+    """Load the model into tflite-micro in a subprocess: does it survive, and what arena does it report."""
+    result = subprocess.run([sys.executable, "-c", _PROBE, path], capture_output=True, text=True, timeout=300)
+    match = re.search(r"Arena allocation total (\d+)", result.stdout + result.stderr)
+    return _Probe(result.returncode == 0, int(match.group(1)) if match else None)
+
+
+def tflm_arena_bytes(model: Path) -> int | None:
+    """tflite-micro's total arena for the model (None where it cannot load it)."""
+    model = Path(model)
+    return _probe_tflm(str(model.resolve()), model.stat().st_mtime).arena_bytes
+
+
+@lru_cache(maxsize=8)
+def _interpreter(path: str, mtime: float):
+    if _probe_tflm(path, mtime).loads:
+        from tflite_micro.python.tflite_micro import runtime
+
+        import tflite
+
+        outputs = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0).Subgraphs(0).OutputsLength()
+        return TFLM, (runtime.Interpreter.from_file(path), outputs)
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    reference = subprocess.run([sys.executable, "-c", _PROBE_LITERT, path], capture_output=True, timeout=300).returncode == 0
+    resolver = OpResolverType.BUILTIN_REF if reference else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    interpreter = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+    interpreter.allocate_tensors()
+    return (LITERT_REF if reference else LITERT), interpreter
+
+
+def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
+    """One inference of the model in the oracle: inputs and outputs in the model's own dtypes."""
+    model = Path(model)
+    name, interpreter = _interpreter(str(model.resolve()), model.stat().st_mtime)
+    if name == TFLM:
+        interpreter, output_count = interpreter
+        for index, array in enumerate(inputs):
+            interpreter.set_input(array, index)
+        interpreter.invoke()
+        outputs = [np.array(interpreter.get_output(i)) for i in range(output_count)]
+        interpreter.reset()
+        return OracleResult(outputs, name)
+    for detail, array in zip(interpreter.get_input_details(), inputs):
+        interpreter.set_tensor(detail["index"], array)
+    interpreter.invoke()
+    return OracleResult([np.array(interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()], name)

@@ -1,0 +1,104 @@
+/* aiotc runtime: convolution, depthwise convolution, fully connected and pooling.
+ *
+ * Integer kernels reproduce TFLite Micro's reference integer kernels exactly:
+ * acc = sum((input + input_offset) * filter) + bias over the taps inside the image
+ * (padding taps are skipped, i.e. they count as the input zero point), then
+ * requantized per output channel, offset and clamped. Layouts are NHWC; filters are
+ * OHWI for conv, 1HW(C*M) for depthwise, [out][in] for fully connected. Padding
+ * gives the top/left pad; what lies past the bottom/right edge is skipped. */
+#ifndef AIOTC_NN_CONV_H
+#define AIOTC_NN_CONV_H
+
+#include "aiotc_nn_types.h"
+
+typedef struct {
+    int32_t input_offset;  /* -input zero point */
+    int32_t output_offset; /* +output zero point */
+    aiotc_tile stride;
+    aiotc_tile padding;
+    aiotc_tile dilation;
+    aiotc_activation activation;
+} aiotc_conv_params;
+
+typedef struct {
+    int32_t input_offset;
+    int32_t output_offset;
+    int32_t ch_mult; /* output channels per input channel */
+    aiotc_tile stride;
+    aiotc_tile padding;
+    aiotc_tile dilation;
+    aiotc_activation activation;
+} aiotc_dw_conv_params;
+
+typedef struct {
+    int32_t input_offset;
+    int32_t filter_offset;
+    int32_t output_offset;
+    aiotc_activation activation;
+} aiotc_fc_params;
+
+typedef struct {
+    aiotc_tile stride;
+    aiotc_tile padding;
+    aiotc_activation activation;
+} aiotc_pool_params;
+
+typedef struct {
+    aiotc_tile stride;
+    aiotc_tile padding;
+    aiotc_tile dilation;
+    aiotc_activation_f32 activation;
+} aiotc_conv_params_f32;
+
+typedef struct {
+    int32_t ch_mult;
+    aiotc_tile stride;
+    aiotc_tile padding;
+    aiotc_tile dilation;
+    aiotc_activation_f32 activation;
+} aiotc_dw_conv_params_f32;
+
+typedef struct {
+    aiotc_tile stride;
+    aiotc_tile padding;
+    aiotc_activation_f32 activation;
+} aiotc_pool_params_f32;
+
+/* Convolution; groups = input_dims->c / filter_dims->c. bias may be NULL. */
+int32_t aiotc_convolve_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                          const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
+                          const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_convolve_f32(const aiotc_conv_params_f32 *params, const aiotc_dims *input_dims, const float *input,
+                           const aiotc_dims *filter_dims, const float *filter, const float *bias,
+                           const aiotc_dims *output_dims, float *output);
+
+/* Depthwise convolution; filter_dims = {1, kh, kw, c * ch_mult}. bias may be NULL. */
+int32_t aiotc_depthwise_conv_s8(const aiotc_dw_conv_params *params,
+                                const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_depthwise_conv_f32(const aiotc_dw_conv_params_f32 *params, const aiotc_dims *input_dims,
+                                 const float *input, const aiotc_dims *filter_dims, const float *filter,
+                                 const float *bias, const aiotc_dims *output_dims, float *output);
+
+/* Fully connected: input {batches,1,1,depth}, filter {out,1,1,depth}, output {batches,1,1,out}.
+ * Per-channel multipliers (a per-tensor layer repeats its one multiplier). bias may be NULL. */
+int32_t aiotc_fully_connected_s8(const aiotc_fc_params *params, const aiotc_per_channel_quant_params *quant_params,
+                                 const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
+                                 const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
+                                 int8_t *output);
+int32_t aiotc_fully_connected_f32(const aiotc_activation_f32 *activation, const aiotc_dims *input_dims,
+                                  const float *input, const aiotc_dims *filter_dims, const float *filter,
+                                  const float *bias, const aiotc_dims *output_dims, float *output);
+
+/* Pooling over a filter_dims->h x filter_dims->w window; input and output share quantization. */
+int32_t aiotc_avgpool_s8(const aiotc_pool_params *params, const aiotc_dims *input_dims, const int8_t *input,
+                         const aiotc_dims *filter_dims, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_maxpool_s8(const aiotc_pool_params *params, const aiotc_dims *input_dims, const int8_t *input,
+                         const aiotc_dims *filter_dims, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_avgpool_f32(const aiotc_pool_params_f32 *params, const aiotc_dims *input_dims, const float *input,
+                          const aiotc_dims *filter_dims, const aiotc_dims *output_dims, float *output);
+int32_t aiotc_maxpool_f32(const aiotc_pool_params_f32 *params, const aiotc_dims *input_dims, const float *input,
+                          const aiotc_dims *filter_dims, const aiotc_dims *output_dims, float *output);
+
+#endif /* AIOTC_NN_CONV_H */

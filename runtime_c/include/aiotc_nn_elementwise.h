@@ -1,0 +1,65 @@
+/* aiotc runtime: elementwise arithmetic, reductions and activations.
+ *
+ * Binary ops broadcast NumPy-style over 4-D NHWC shapes: the caller passes the
+ * output dims and, per input, the element stride of each dimension (0 where that
+ * input is broadcast). Integer kernels reproduce TFLite Micro's reference integer
+ * arithmetic exactly; every constant they need is computed at compile time. */
+#ifndef AIOTC_NN_ELEMENTWISE_H
+#define AIOTC_NN_ELEMENTWISE_H
+
+#include "aiotc_nn_types.h"
+
+typedef struct {
+    aiotc_dims output;  /* output dims */
+    aiotc_dims stride1; /* element strides of input 1 per output dimension (0 = broadcast) */
+    aiotc_dims stride2;
+} aiotc_broadcast_shape;
+
+typedef struct {
+    int32_t input1_offset; /* -zero points of the inputs */
+    int32_t input2_offset;
+    int32_t output_offset; /* +zero point of the output */
+    int32_t left_shift;    /* add/sub: inputs are scaled by 2^left_shift before rescaling */
+    aiotc_per_tensor_quant_params input1;
+    aiotc_per_tensor_quant_params input2;
+    aiotc_per_tensor_quant_params output;
+    aiotc_activation activation;
+} aiotc_arith_params;
+
+int32_t aiotc_add_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape, const int8_t *input1,
+                     const int8_t *input2, int8_t *output);
+int32_t aiotc_sub_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape, const int8_t *input1,
+                     const int8_t *input2, int8_t *output);
+/* Mul uses input offsets and params->output only. */
+int32_t aiotc_mul_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape, const int8_t *input1,
+                     const int8_t *input2, int8_t *output);
+int32_t aiotc_add_f32(const aiotc_activation_f32 *activation, const aiotc_broadcast_shape *shape, const float *input1,
+                      const float *input2, float *output);
+int32_t aiotc_sub_f32(const aiotc_activation_f32 *activation, const aiotc_broadcast_shape *shape, const float *input1,
+                      const float *input2, float *output);
+int32_t aiotc_mul_f32(const aiotc_activation_f32 *activation, const aiotc_broadcast_shape *shape, const float *input1,
+                      const float *input2, float *output);
+
+typedef struct {
+    int32_t input_offset;  /* -input zero point */
+    int32_t output_offset; /* +output zero point */
+    aiotc_per_tensor_quant_params quant; /* input_scale / output_scale with 1/count folded in */
+} aiotc_mean_params;
+
+/* Mean over the dimensions of input_dims where reduce_dims is 1 (as aiotc_dims flags). */
+int32_t aiotc_mean_s8(const aiotc_mean_params *params, const aiotc_dims *input_dims, const aiotc_dims *reduce_dims,
+                      const int8_t *input, int8_t *output);
+int32_t aiotc_mean_f32(const aiotc_dims *input_dims, const aiotc_dims *reduce_dims, const float *input, float *output);
+
+typedef struct {
+    int32_t input_multiplier; /* beta * input scale, Q5.26 rescaling */
+    int32_t input_left_shift;
+    int32_t diff_min;         /* differences below this contribute exp() = 0 */
+} aiotc_softmax_params;
+
+/* Softmax over the last dimension of `rows` rows of `depth` values; output scale 1/256, zero point -128. */
+int32_t aiotc_softmax_s8(const aiotc_softmax_params *params, int32_t rows, int32_t depth, const int8_t *input,
+                         int8_t *output);
+int32_t aiotc_softmax_f32(float beta, int32_t rows, int32_t depth, const float *input, float *output);
+
+#endif /* AIOTC_NN_ELEMENTWISE_H */
