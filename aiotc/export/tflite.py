@@ -1,0 +1,280 @@
+"""IR -> .tflite: the writer behind `aiotc export`, per-op test models and the demo.
+
+The inverse of frontend/tflite.py: explicit padding goes back to SAME/VALID, and
+attribute values that TFLite keeps as constant operands (mean axes, pad amounts,
+permutations, slice bounds, reshape shapes) become int32 constant tensors again.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import flatbuffers
+import numpy as np
+import tflite
+
+from .. import ir
+from ..frontend.tflite import SAME, VALID, same_padding
+
+TYPE_CODES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9, "int4": 17}
+ACTIVATION_CODES = {"none": 0, "relu": 1, "relu_n1_to_1": 2, "relu6": 3}
+OPERATORS = {
+    "conv2d": "CONV_2D",
+    "depthwise_conv2d": "DEPTHWISE_CONV_2D",
+    "fully_connected": "FULLY_CONNECTED",
+    "avg_pool2d": "AVERAGE_POOL_2D",
+    "max_pool2d": "MAX_POOL_2D",
+    "add": "ADD",
+    "sub": "SUB",
+    "mul": "MUL",
+    "mean": "MEAN",
+    "pad": "PAD",
+    "concat": "CONCATENATION",
+    "reshape": "RESHAPE",
+    "softmax": "SOFTMAX",
+    "logistic": "LOGISTIC",
+    "tanh": "TANH",
+    "relu": "RELU",
+    "relu6": "RELU6",
+    "hard_swish": "HARD_SWISH",
+    "leaky_relu": "LEAKY_RELU",
+    "quantize": "QUANTIZE",
+    "dequantize": "DEQUANTIZE",
+    "transpose": "TRANSPOSE",
+    "strided_slice": "STRIDED_SLICE",
+}
+
+
+def _schema(table: str):
+    """The generated module of one schema table (its builder functions live there)."""
+    return importlib.import_module(f"tflite.{table}")
+
+
+def _vector(builder: flatbuffers.Builder, values, kind: str = "int32") -> int:
+    array = np.asarray(values, dtype={"int32": np.int32, "int64": np.int64, "float32": np.float32, "uint8": np.uint8}[kind])
+    return builder.CreateNumpyVector(array)
+
+
+def _raw_bytes(tensor: ir.Tensor) -> bytes:
+    if tensor.dtype == "int4":
+        nibbles = (tensor.data.astype(np.int8).ravel() & 0x0F).astype(np.uint8)
+        if nibbles.size % 2:
+            nibbles = np.append(nibbles, np.uint8(0))
+        return (nibbles[0::2] | (nibbles[1::2] << 4)).astype(np.uint8).tobytes()
+    return np.ascontiguousarray(tensor.data).tobytes()
+
+
+def _padding_mode(op: ir.Op, graph: ir.Graph, kernel: tuple[int, int]) -> int:
+    """SAME or VALID for the op's explicit padding; anything else TFLite cannot say."""
+    a = op.attrs
+    if a.padding == ir.Padding():
+        in_shape, out_shape = graph[op.inputs[0]].shape, graph[op.outputs[0]].shape
+        valid_h = (in_shape[1] - ((kernel[0] - 1) * getattr(a, "dilation", (1, 1))[0] + 1)) // a.stride[0] + 1
+        if valid_h == out_shape[1]:
+            return VALID
+    in_shape, out_shape = graph[op.inputs[0]].shape, graph[op.outputs[0]].shape
+    dilation = getattr(a, "dilation", (1, 1))
+    same = ir.Padding(
+        *same_padding(in_shape[1], kernel[0], a.stride[0], dilation[0], out_shape[1]),
+        *same_padding(in_shape[2], kernel[1], a.stride[1], dilation[1], out_shape[2]),
+    )
+    if a.padding == same:
+        return SAME
+    raise ValueError(f"layer {op.name!r}: padding {a.padding} is neither SAME nor VALID, which TFLite cannot express")
+
+
+class _Writer:
+    def __init__(self, graph: ir.Graph):
+        self.graph = graph
+        self.b = flatbuffers.Builder(1024 + sum(t.nbytes for t in graph.tensors.values() if t.is_const))
+        self.tensors: list[ir.Tensor] = []
+        self.index: dict[str, int] = {}
+        self.opcodes: list[int] = []
+
+    def tensor_index(self, name: str | None) -> int:
+        if name is None:
+            return -1
+        if name not in self.index:
+            self.index[name] = len(self.tensors)
+            self.tensors.append(self.graph[name])
+        return self.index[name]
+
+    def constant(self, hint: str, values, dtype: str = "int32") -> int:
+        """A new int32 constant operand (for attributes TFLite keeps as tensors)."""
+        data = np.asarray(values, dtype={"int32": np.int32}[dtype])
+        name = hint
+        while name in self.index or name in self.graph.tensors:
+            name += "'"
+        self.index[name] = len(self.tensors)
+        self.tensors.append(ir.Tensor(name, data.shape, dtype, None, data))
+        return self.index[name]
+
+    def opcode(self, opname: str) -> int:
+        code = getattr(tflite.BuiltinOperator, opname)
+        if code not in self.opcodes:
+            self.opcodes.append(code)
+        return self.opcodes.index(code)
+
+    # --- options tables -------------------------------------------------------------
+
+    def options(self, table: str, **fields) -> tuple[int, int]:
+        """Write an options table; returns (BuiltinOptions type, offset)."""
+        module = _schema(table)
+        getattr(module, f"{table}Start")(self.b)
+        for field, value in fields.items():
+            getattr(module, f"{table}Add{field}")(self.b, value)
+        return getattr(tflite.BuiltinOptions, table), getattr(module, f"{table}End")(self.b)
+
+    def op_parts(self, op: ir.Op) -> tuple[list[int], int, int]:
+        """(input tensor indices, options type, options offset) of one op."""
+        g, a, k = self.graph, op.attrs, op.kind
+        data = [self.tensor_index(t) for t in op.inputs]
+        act = ACTIVATION_CODES.get(getattr(a, "activation", "none"))
+        if k == "conv2d":
+            kernel = g[op.inputs[1]].shape[1:3]
+            return data, *self.options("Conv2DOptions", Padding=_padding_mode(op, g, kernel), StrideH=a.stride[0], StrideW=a.stride[1], DilationHFactor=a.dilation[0], DilationWFactor=a.dilation[1], FusedActivationFunction=act)
+        if k == "depthwise_conv2d":
+            kernel = g[op.inputs[1]].shape[1:3]
+            return data, *self.options(
+                "DepthwiseConv2DOptions", Padding=_padding_mode(op, g, kernel), StrideH=a.stride[0], StrideW=a.stride[1], DepthMultiplier=a.depth_multiplier, DilationHFactor=a.dilation[0], DilationWFactor=a.dilation[1], FusedActivationFunction=act
+            )
+        if k == "fully_connected":
+            return data, *self.options("FullyConnectedOptions", FusedActivationFunction=act, KeepNumDims=a.keep_num_dims)
+        if k in ("avg_pool2d", "max_pool2d"):
+            return data, *self.options("Pool2DOptions", Padding=_padding_mode(op, g, a.kernel), StrideH=a.stride[0], StrideW=a.stride[1], FilterHeight=a.kernel[0], FilterWidth=a.kernel[1], FusedActivationFunction=act)
+        if k in ("add", "sub", "mul"):
+            return data, *self.options(f"{k.capitalize()}Options", FusedActivationFunction=act)
+        if k == "mean":
+            return data + [self.constant(f"{op.name}/axes", a.axes)], *self.options("ReducerOptions", KeepDims=a.keepdims)
+        if k == "pad":
+            return data + [self.constant(f"{op.name}/paddings", a.paddings)], *self.options("PadOptions")
+        if k == "concat":
+            return data, *self.options("ConcatenationOptions", Axis=a.axis, FusedActivationFunction=act)
+        if k == "reshape":
+            return data + [self.constant(f"{op.name}/shape", g[op.outputs[0]].shape)], *self.options("ReshapeOptions")
+        if k == "softmax":
+            return data, *self.options("SoftmaxOptions", Beta=a.beta)
+        if k == "leaky_relu":
+            return data, *self.options("LeakyReluOptions", Alpha=a.alpha)
+        if k == "transpose":
+            return data + [self.constant(f"{op.name}/perm", a.perm)], *self.options("TransposeOptions")
+        if k == "strided_slice":
+            bounds = [self.constant(f"{op.name}/{part}", getattr(a, part)) for part in ("begin", "end", "strides")]
+            return data + bounds, *self.options("StridedSliceOptions")
+        return data, 0, 0
+
+    # --- the model ------------------------------------------------------------------
+
+    def write(self) -> bytes:
+        b, g = self.b, self.graph
+        for name in g.inputs:
+            self.tensor_index(name)
+        operators = []
+        for op in g.ops:
+            inputs, options_type, options = self.op_parts(op)
+            outputs = [self.tensor_index(t) for t in op.outputs]
+            operators.append((self.opcode(OPERATORS[op.kind]), inputs, outputs, options_type, options))
+        for name in g.outputs:
+            self.tensor_index(name)
+
+        buffers = [self._buffer(None)] + [self._buffer(t) for t in self.tensors]
+        tensors = [self._tensor(t, i + 1) for i, t in enumerate(self.tensors)]
+        ops = [self._operator(*parts) for parts in operators]
+        sg = _schema("SubGraph")
+        tensors_vec = self._offsets(sg.SubGraphStartTensorsVector, tensors)
+        ops_vec = self._offsets(sg.SubGraphStartOperatorsVector, ops)
+        inputs_vec = _vector(b, [self.index[n] for n in g.inputs])
+        outputs_vec = _vector(b, [self.index[n] for n in g.outputs])
+        name = b.CreateString(g.name)
+        sg.SubGraphStart(b)
+        sg.SubGraphAddTensors(b, tensors_vec)
+        sg.SubGraphAddOperators(b, ops_vec)
+        sg.SubGraphAddInputs(b, inputs_vec)
+        sg.SubGraphAddOutputs(b, outputs_vec)
+        sg.SubGraphAddName(b, name)
+        subgraph = sg.SubGraphEnd(b)
+
+        oc = _schema("OperatorCode")
+        codes = []
+        for code in self.opcodes:
+            oc.OperatorCodeStart(b)
+            oc.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
+            oc.OperatorCodeAddBuiltinCode(b, code)
+            oc.OperatorCodeAddVersion(b, 1)
+            codes.append(oc.OperatorCodeEnd(b))
+        m = _schema("Model")
+        codes_vec = self._offsets(m.ModelStartOperatorCodesVector, codes)
+        subgraphs_vec = self._offsets(m.ModelStartSubgraphsVector, [subgraph])
+        buffers_vec = self._offsets(m.ModelStartBuffersVector, buffers)
+        description = b.CreateString("aiotc")
+        m.ModelStart(b)
+        m.ModelAddVersion(b, 3)
+        m.ModelAddOperatorCodes(b, codes_vec)
+        m.ModelAddSubgraphs(b, subgraphs_vec)
+        m.ModelAddDescription(b, description)
+        m.ModelAddBuffers(b, buffers_vec)
+        b.Finish(m.ModelEnd(b), file_identifier=b"TFL3")
+        return bytes(b.Output())
+
+    def _offsets(self, start_vector, offsets: list[int]) -> int:
+        start_vector(self.b, len(offsets))
+        for offset in reversed(offsets):
+            self.b.PrependUOffsetTRelative(offset)
+        return self.b.EndVector()
+
+    def _buffer(self, tensor: ir.Tensor | None) -> int:
+        mod = _schema("Buffer")
+        data = None
+        if tensor is not None and tensor.is_const:
+            raw = _raw_bytes(tensor)
+            self.b.StartVector(1, len(raw), 16)  # weights 16-byte aligned, as the converter writes them
+            self.b.head -= len(raw)
+            self.b.Bytes[self.b.head : self.b.head + len(raw)] = raw
+            data = self.b.EndVector()
+        mod.BufferStart(self.b)
+        if data is not None:
+            mod.BufferAddData(self.b, data)
+        return mod.BufferEnd(self.b)
+
+    def _tensor(self, tensor: ir.Tensor, buffer: int) -> int:
+        b = self.b
+        mod = _schema("Tensor")
+        quant = None
+        if tensor.quant is not None:
+            q = _schema("QuantizationParameters")
+            scale = _vector(b, tensor.quant.scale.ravel(), "float32")
+            zero_point = _vector(b, tensor.quant.zero_point.ravel(), "int64")
+            q.QuantizationParametersStart(b)
+            q.QuantizationParametersAddScale(b, scale)
+            q.QuantizationParametersAddZeroPoint(b, zero_point)
+            q.QuantizationParametersAddQuantizedDimension(b, tensor.quant.axis or 0)
+            quant = q.QuantizationParametersEnd(b)
+        shape = _vector(b, tensor.shape)
+        name = b.CreateString(tensor.name)
+        mod.TensorStart(b)
+        mod.TensorAddShape(b, shape)
+        mod.TensorAddType(b, TYPE_CODES[tensor.dtype])
+        mod.TensorAddBuffer(b, buffer if tensor.is_const else 0)
+        mod.TensorAddName(b, name)
+        if quant is not None:
+            mod.TensorAddQuantization(b, quant)
+        return mod.TensorEnd(b)
+
+    def _operator(self, opcode: int, inputs: list[int], outputs: list[int], options_type: int, options: int) -> int:
+        b = self.b
+        mod = _schema("Operator")
+        inputs_vec, outputs_vec = _vector(b, inputs), _vector(b, outputs)
+        mod.OperatorStart(b)
+        mod.OperatorAddOpcodeIndex(b, opcode)
+        mod.OperatorAddInputs(b, inputs_vec)
+        mod.OperatorAddOutputs(b, outputs_vec)
+        if options_type:
+            mod.OperatorAddBuiltinOptionsType(b, options_type)
+            mod.OperatorAddBuiltinOptions(b, options)
+        return mod.OperatorEnd(b)
+
+
+def write_tflite(graph: ir.Graph) -> bytes:
+    """Serialize an IR graph as a TFLite flatbuffer that tflite-micro can run."""
+    graph.validate()
+    return _Writer(graph).write()
