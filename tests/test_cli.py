@@ -1,0 +1,127 @@
+"""The command line as a user meets it: exit codes, one-line errors, whole output folders."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from aiotc.demo import stripes_model
+from aiotc.export.tflite import write_tflite
+
+from .conftest import shared_model
+
+
+def aiotc(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "aiotc", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def stripes(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "stripes.tflite"
+    path.write_bytes(write_tflite(stripes_model()))
+    return path
+
+
+def test_compile_writes_the_library_and_report(stripes, tmp_path):
+    out = tmp_path / "out"
+    result = aiotc("compile", stripes, "--board", "host", "-o", out, "-q")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    report = json.loads((out / "report.json").read_text())
+    assert report["model"] == "stripes.tflite" and report["board"] == "host"
+    assert [layer["op"] for layer in report["layers"]] == ["conv2d", "avg_pool2d", "reshape", "fully_connected", "softmax"]
+    assert report["macs"] == 32 * 32 * 4 * 9 + 4 * 3
+    header = (out / "stripes.h").read_text()
+    assert f"#define STRIPES_ARENA_SIZE {report['arena_bytes']}u" in header
+    source = (out / "stripes.c").read_text()
+    assert '/* 0: conv2d "edges" */' in source
+
+
+def test_verify_json_reports_bit_exact(stripes):
+    result = aiotc("verify", stripes, "--board", "host", "--samples", "5", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"samples": 5, "mismatches": 0, "max_abs_diff": 0.0, "oracle": "tflite-micro"}
+
+
+def test_run_writes_outputs_for_a_batch(stripes, tmp_path):
+    inputs = tmp_path / "x.npy"
+    np.save(inputs, np.zeros((3, 1, 32, 32, 1), np.int8))
+    result = aiotc("run", stripes, "--board", "host", "--input", inputs, "-o", tmp_path / "y.npy")
+    assert result.returncode == 0, result.stderr
+    y = np.load(tmp_path / "y.npy")
+    assert y.shape == (3, 1, 3) and y.dtype == np.int8
+    assert (y == y[0]).all()
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "empty"),
+        (b"not a model at all, just some text\n" * 10, "not"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "not"),
+    ],
+)
+def test_bad_model_file_is_one_line_exit_2_and_no_output(content, words, tmp_path):
+    model = tmp_path / "bad.tflite"
+    model.write_bytes(content)
+    out = tmp_path / "out"
+    result = aiotc("compile", model, "-o", out)
+    assert result.returncode == 2
+    assert result.stderr.startswith("aiotc: error:") and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [model]
+
+
+def test_truncated_model_is_refused(tmp_path):
+    data = shared_model("mlperf_tiny/kws_ref_model.tflite").read_bytes()
+    for cut in (16, 200, len(data) // 2, len(data) - 8):
+        model = tmp_path / "cut.tflite"
+        model.write_bytes(data[:cut])
+        result = aiotc("compile", model, "-o", tmp_path / "out")
+        assert result.returncode == 2, (cut, result.stderr)
+        assert result.stderr.startswith("aiotc: error:") and "Traceback" not in result.stderr
+        assert not (tmp_path / "out").exists()
+
+
+def test_unknown_board_suggests_names(stripes, tmp_path):
+    result = aiotc("compile", stripes, "--board", "cortex-m44", "-o", tmp_path / "out")
+    assert result.returncode == 2
+    assert "cortex-m4" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_model_file(tmp_path):
+    result = aiotc("compile", tmp_path / "nope.tflite")
+    assert result.returncode == 2
+    assert "nope.tflite" in result.stderr
+
+
+def test_failed_compile_keeps_the_previous_output_folder(stripes, tmp_path):
+    out = tmp_path / "out"
+    assert aiotc("compile", stripes, "-o", out, "-q").returncode == 0
+    before = sorted(p.name for p in out.iterdir())
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"garbage" * 100)
+    assert aiotc("compile", bad, "-o", out).returncode == 2
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_refuses_to_overwrite_a_folder_it_did_not_make(stripes, tmp_path):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = aiotc("compile", stripes, "-o", out)
+    assert result.returncode == 2 and "not an aiotc output folder" in result.stderr
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_generated_library_builds_with_its_own_makefile_and_cmake(stripes, tmp_path):
+    out = tmp_path / "out"
+    assert aiotc("compile", stripes, "-o", out, "-q").returncode == 0
+    make = subprocess.run(["make", "-C", str(out), "CFLAGS=-O2 -Wall -Wextra -Werror -pedantic"], capture_output=True, text=True)
+    assert make.returncode == 0, make.stderr
+    assert (out / "libstripes.a").is_file()
