@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..errors import ModelError
-from ..fixedpoint import quantize_multiplier, quantize_multiplier_smaller_than_one
+from ..fixedpoint import quantize_multiplier, quantize_multiplier_smaller_than_one, quantize_value, tflite_round
 from ..ir import Op
 from .lowering import LayerCode, LowerContext, activation_limits, c_float, dims, lowers, scale, suffix, zero_point
 
@@ -108,3 +108,109 @@ def lower_softmax(op: Op, ctx: LowerContext) -> LayerCode:
         values["params"] = softmax_params(op.attrs.beta, scale(inp))
     kernel = f"aiotc_softmax_{suffix(inp.dtype)}"
     return LayerCode("softmax", values | {"kernel": kernel}, (kernel,))
+
+
+# --- unary ops ----------------------------------------------------------------------
+
+SIGMOID_INPUT_INTEGER_BITS = 4
+IDENTITY = (1 << 30, 1)  # a multiplier/shift pair that requantizes x to exactly x
+
+
+def _unary_values(op: Op, ctx: LowerContext) -> dict:
+    inp = ctx.graph[op.inputs[0]]
+    return {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "size": inp.size}
+
+
+def sigmoid_params(input_scale: float) -> tuple[int, int, int]:
+    """Logistic/tanh Prepare: input multiplier to Q4.27, its shift, and the saturation radius."""
+    q, shift = math.frexp(np.float64(input_scale) * (1 << (31 - SIGMOID_INPUT_INTEGER_BITS)))
+    if shift < 0:
+        raise ModelError(f"input scale {input_scale} is too small for TFLite's int8 logistic/tanh")
+    multiplier = tflite_round(q * (1 << 31))
+    multiplier = (multiplier + 2**31) % 2**32 - 2**31  # static_cast<int32_t>, as TFLite does
+    radius = math.floor(((1 << SIGMOID_INPUT_INTEGER_BITS) - 1) * (1 << (31 - SIGMOID_INPUT_INTEGER_BITS)) / (1 << shift))
+    return multiplier, shift, radius
+
+
+def _int16_multiplier(real: float) -> tuple[int, int]:
+    """QuantizeMultiplier, then DownScaleInt32ToInt16Multiplier (hard swish)."""
+    multiplier, exponent = quantize_multiplier(real)
+    if multiplier >= 2**31 - 1 - (1 << 15):
+        return 2**15 - 1, exponent
+    return (multiplier + (1 << 15)) >> 16, exponent
+
+
+@lowers("relu", "relu6", "quantize")
+def lower_requantize(op: Op, ctx: LowerContext) -> LayerCode:
+    graph = ctx.graph
+    inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
+    values = _unary_values(op, ctx)
+    if inp.dtype == "float32" and out.dtype == "float32":
+        lo, hi = {"relu": (0.0, float("inf")), "relu6": (0.0, 6.0)}[op.kind]
+        return LayerCode("unary_f32", values | {"kernel": "aiotc_clamp_f32", "args": [c_float(lo), c_float(hi)]}, ("aiotc_clamp_f32",))
+    if inp.dtype == "float32":  # quantize float -> int8
+        values |= {"kernel": "aiotc_quantize_f32_s8", "args": [c_float(scale(out)), zero_point(out)]}
+        return LayerCode("unary_f32", values, ("aiotc_quantize_f32_s8",))
+    if op.kind == "relu6":  # TFLite Micro clamps in the input's domain, output = input scale
+        quant, offset_out = IDENTITY, zero_point(inp)
+        limits = (max(-128, zero_point(inp)), min(127, quantize_value(scale(inp), zero_point(inp), 6.0)))
+    else:
+        quant = quantize_multiplier(np.float64(np.float32(scale(inp)) / np.float32(scale(out))) if op.kind == "relu" else np.float64(scale(inp)) / np.float64(scale(out)))
+        offset_out = zero_point(out)
+        limits = (-128, 127)
+        if op.kind == "relu":
+            limits = (max(-128, zero_point(out)), 127)
+    values |= {"input_offset": -zero_point(inp), "output_offset": offset_out, "quant": quant, "limits": limits}
+    return LayerCode("requantize", values, ("aiotc_requantize_s8",))
+
+
+@lowers("leaky_relu")
+def lower_leaky_relu(op: Op, ctx: LowerContext) -> LayerCode:
+    graph = ctx.graph
+    inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
+    values = _unary_values(op, ctx)
+    if inp.dtype == "float32":
+        return LayerCode("unary_f32", values | {"kernel": "aiotc_leaky_relu_f32", "args": [c_float(op.attrs.alpha)]}, ("aiotc_leaky_relu_f32",))
+    s_in, s_out, alpha = np.float32(scale(inp)), np.float32(scale(out)), np.float32(op.attrs.alpha)
+    values |= {
+        "input_offset": -zero_point(inp),
+        "output_offset": zero_point(out),
+        "identity": quantize_multiplier(np.float64(s_in / s_out)),
+        "alpha": quantize_multiplier(np.float64(s_in * alpha / s_out)),
+    }
+    return LayerCode("leaky_relu", values, ("aiotc_leaky_relu_s8",))
+
+
+@lowers("logistic", "tanh")
+def lower_sigmoid(op: Op, ctx: LowerContext) -> LayerCode:
+    inp = ctx.graph[op.inputs[0]]
+    values = _unary_values(op, ctx)
+    kernel = f"aiotc_{op.kind}_{suffix(inp.dtype)}"
+    if inp.dtype == "float32":
+        return LayerCode("unary_f32", values | {"kernel": kernel, "args": []}, (kernel,))
+    multiplier, shift, radius = sigmoid_params(scale(inp))
+    values |= {"kernel": kernel, "zero_point": zero_point(inp), "radius": radius, "multiplier": multiplier, "shift": shift}
+    return LayerCode("sigmoid", values, (kernel,))
+
+
+@lowers("hard_swish")
+def lower_hard_swish(op: Op, ctx: LowerContext) -> LayerCode:
+    graph = ctx.graph
+    inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
+    values = _unary_values(op, ctx)
+    if inp.dtype == "float32":
+        return LayerCode("unary_f32", values | {"kernel": "aiotc_hard_swish_f32", "args": []}, ("aiotc_hard_swish_f32",))
+    hires = np.float32(1.0 / 128.0) * np.float32(scale(inp))
+    output_multiplier = _int16_multiplier(np.float64(hires / np.float32(scale(out))))
+    reluish = _int16_multiplier(np.float64(hires / np.float32(3.0 / 32768.0)))
+    if output_multiplier[1] > 0:
+        raise ModelError(f"hard_swish {op.name!r}: output scale too small for TFLite's int8 hard swish")
+    values |= {"input_zero_point": zero_point(inp), "output_zero_point": zero_point(out), "reluish": reluish, "out_mult": output_multiplier}
+    return LayerCode("hard_swish", values, ("aiotc_hard_swish_s8",))
+
+
+@lowers("dequantize", dtypes=("int8",))
+def lower_dequantize(op: Op, ctx: LowerContext) -> LayerCode:
+    inp = ctx.graph[op.inputs[0]]
+    values = _unary_values(op, ctx) | {"kernel": "aiotc_dequantize_s8_f32", "args": [repr(float(np.float32(scale(inp)))), zero_point(inp)]}
+    return LayerCode("unary_f32", values, ("aiotc_dequantize_s8_f32",))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import Op
-from .lowering import LayerCode, LowerContext, lowers
+from ..ir import ITEMSIZE, Op
+from .lowering import LayerCode, LowerContext, dims, lowers, zero_point
 
 MOVEMENT_DTYPES = ("int8", "int16", "float32")
 
@@ -40,3 +40,74 @@ def lower_concat(op: Op, ctx: LowerContext) -> LayerCode:
     row_bytes = [graph[name].nbytes // outer for name in op.inputs]
     values = {"inputs": [ctx.ptr(name) for name in op.inputs], "row_bytes": row_bytes, "outer": outer, "output": ctx.ptr(op.outputs[0])}
     return LayerCode("concat", values, ("aiotc_concat",))
+
+
+def _strides(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """Element strides of a shape seen as 4-D NHWC."""
+    full = dims(shape)
+    return (full[1] * full[2] * full[3], full[2] * full[3], full[3], 1)
+
+
+def _to4(values: tuple[int, ...], fill: int) -> tuple[int, ...]:
+    return (fill,) * (4 - len(values)) + tuple(values)
+
+
+def _check_rank(op: Op, ctx: LowerContext) -> None:
+    if len(ctx.graph[op.inputs[0]].shape) > 4:
+        raise ModelError(f"{op.kind} {op.name!r}: tensors of rank > 4 are not supported")
+
+
+@lowers("transpose", dtypes=MOVEMENT_DTYPES)
+def lower_transpose(op: Op, ctx: LowerContext) -> LayerCode:
+    _check_rank(op, ctx)
+    inp = ctx.graph[op.inputs[0]]
+    lead = 4 - len(inp.shape)
+    strides = _strides(inp.shape)
+    perm = tuple(range(lead)) + tuple(p + lead for p in op.attrs.perm)
+    step = tuple(strides[p] for p in perm)
+    return _strided_copy(op, ctx, 0, step)
+
+
+@lowers("strided_slice", dtypes=MOVEMENT_DTYPES)
+def lower_strided_slice(op: Op, ctx: LowerContext) -> LayerCode:
+    _check_rank(op, ctx)
+    inp = ctx.graph[op.inputs[0]]
+    a = op.attrs
+    strides = _strides(inp.shape)
+    begin, stride = _to4(a.begin, 0), _to4(a.strides, 1)
+    offset = sum(b * s for b, s in zip(begin, strides))
+    return _strided_copy(op, ctx, offset, tuple(k * s for k, s in zip(stride, strides)))
+
+
+def _strided_copy(op: Op, ctx: LowerContext, offset: int, step: tuple[int, ...]) -> LayerCode:
+    _same_quantization(op, ctx)
+    out = ctx.graph[op.outputs[0]]
+    # The output may have dropped (shrunk) axes; the copy walks the full-rank slice.
+    full_out = _slice_shape(op, ctx) if op.kind == "strided_slice" else dims(out.shape)
+    values = {"output_dims": full_out, "offset": offset, "step": step, "element_size": int(ITEMSIZE[out.dtype]), "input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0])}
+    return LayerCode("strided_copy", values, ("aiotc_strided_copy",))
+
+
+def _slice_shape(op: Op, ctx: LowerContext) -> tuple[int, ...]:
+    a = op.attrs
+    sizes = [max(0, -(-(e - b) // s)) if s > 0 else max(0, -(-(b - e) // -s)) for b, e, s in zip(a.begin, a.end, a.strides)]
+    return _to4(tuple(sizes), 1)
+
+
+@lowers("pad", dtypes=MOVEMENT_DTYPES)
+def lower_pad(op: Op, ctx: LowerContext) -> LayerCode:
+    _check_rank(op, ctx)
+    _same_quantization(op, ctx)
+    inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
+    before = _to4(tuple(p[0] for p in op.attrs.paddings), 0)
+    pad_value = np.array([zero_point(out)], dtype=inp.dtype) if out.quant is not None else np.zeros(1, dtype=inp.dtype)
+    values = {
+        "input_dims": dims(inp.shape),
+        "before": before,
+        "output_dims": dims(out.shape),
+        "element_size": int(ITEMSIZE[out.dtype]),
+        "pad_value": ctx.const(pad_value, f"{op.name}_pad_value"),
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+    }
+    return LayerCode("pad", values, ("aiotc_pad",))

@@ -159,8 +159,11 @@ class _Writer:
         if k == "transpose":
             return data + [self.constant(f"{op.name}/perm", a.perm)], *self.options("TransposeOptions")
         if k == "strided_slice":
+            # Resolved bounds: an end of -1 under a negative stride means "through index 0",
+            # which TFLite can only say with the end mask (-1 would be the last index).
+            end_mask = sum(1 << i for i, (e, s) in enumerate(zip(a.end, a.strides)) if e == -1 and s < 0)
             bounds = [self.constant(f"{op.name}/{part}", getattr(a, part)) for part in ("begin", "end", "strides")]
-            return data + bounds, *self.options("StridedSliceOptions")
+            return data + bounds, *self.options("StridedSliceOptions", EndMask=end_mask)
         return data, 0, 0
 
     # --- the model ------------------------------------------------------------------

@@ -71,7 +71,7 @@ def build_shared_library(out_dir: Path, name: str, sanitize: bool = False, extra
     sources = library_sources(out_dir, name)
     flags = ["-std=c99", "-O2", "-fPIC", "-shared", *WARNINGS, *(SANITIZE if sanitize else []), *extra_flags]
     key = hashlib.sha256("\0".join([cc, *flags]).encode())
-    for src in sources:
+    for src in sorted(Path(out_dir).rglob("*.[ch]")):  # headers too: they hold inline kernels
         key.update(src.name.encode() + b"\0" + src.read_bytes())
     cache = Path(tempfile.gettempdir()) / "aiotc-build" / key.hexdigest()[:24]
     library = cache / f"lib{name}.so"

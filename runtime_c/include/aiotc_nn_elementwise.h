@@ -62,4 +62,60 @@ int32_t aiotc_softmax_s8(const aiotc_softmax_params *params, int32_t rows, int32
                          int8_t *output);
 int32_t aiotc_softmax_f32(float beta, int32_t rows, int32_t depth, const float *input, float *output);
 
+/* --- unary ops --------------------------------------------------------------- */
+
+typedef struct {
+    int32_t input_offset;  /* -input zero point */
+    int32_t output_offset; /* +output zero point */
+    aiotc_per_tensor_quant_params quant;
+    aiotc_activation activation;
+} aiotc_requantize_params;
+
+/* out = clamp(requantize(in + input_offset) + output_offset): RELU, RELU6, int8 QUANTIZE. */
+int32_t aiotc_requantize_s8(const aiotc_requantize_params *params, int32_t size, const int8_t *input,
+                            int8_t *output);
+
+typedef struct {
+    int32_t input_offset;
+    int32_t output_offset;
+    aiotc_per_tensor_quant_params identity; /* input >= 0 */
+    aiotc_per_tensor_quant_params alpha;    /* input < 0; a negative multiplier means a negative alpha */
+} aiotc_leaky_relu_params;
+
+int32_t aiotc_leaky_relu_s8(const aiotc_leaky_relu_params *params, int32_t size, const int8_t *input,
+                            int8_t *output);
+
+typedef struct {
+    int32_t input_zero_point;
+    int32_t input_range_radius; /* beyond it the output saturates */
+    int32_t input_multiplier;   /* input to Q4.27 */
+    int32_t input_left_shift;
+} aiotc_sigmoid_params;
+
+/* Output scale 1/256, zero point -128 (logistic) or scale 1/128, zero point 0 (tanh). */
+int32_t aiotc_logistic_s8(const aiotc_sigmoid_params *params, int32_t size, const int8_t *input, int8_t *output);
+int32_t aiotc_tanh_s8(const aiotc_sigmoid_params *params, int32_t size, const int8_t *input, int8_t *output);
+
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t reluish_multiplier; /* int16 fixed point */
+    int32_t reluish_exponent;
+    int32_t output_multiplier;  /* int16 fixed point */
+    int32_t output_exponent;
+} aiotc_hard_swish_params;
+
+int32_t aiotc_hard_swish_s8(const aiotc_hard_swish_params *params, int32_t size, const int8_t *input,
+                            int8_t *output);
+
+/* float -> int8: round(in / scale) + zero_point, clamped; int8 -> float: scale * (in - zero_point). */
+int32_t aiotc_quantize_f32_s8(float scale, int32_t zero_point, int32_t size, const float *input, int8_t *output);
+int32_t aiotc_dequantize_s8_f32(double scale, int32_t zero_point, int32_t size, const int8_t *input, float *output);
+
+int32_t aiotc_clamp_f32(float min, float max, int32_t size, const float *input, float *output);
+int32_t aiotc_leaky_relu_f32(float alpha, int32_t size, const float *input, float *output);
+int32_t aiotc_logistic_f32(int32_t size, const float *input, float *output);
+int32_t aiotc_tanh_f32(int32_t size, const float *input, float *output);
+int32_t aiotc_hard_swish_f32(int32_t size, const float *input, float *output);
+
 #endif /* AIOTC_NN_ELEMENTWISE_H */

@@ -66,18 +66,12 @@ static inline int32_t aiotc_fp_exp_on_negative_values(int32_t a, int32_t integer
     return a == 0 ? INT32_MAX : result;
 }
 
-/* 1 / (1 + x) for x in [0, 1), Q0 in and out: Newton-Raphson in Q2. */
+/* 1 / (1 + x) for x in [0, 1), Q0 in and out. */
+static inline int32_t aiotc_fp_reciprocal_one_plus_q2(int32_t a);
+
 static inline int32_t aiotc_fp_one_over_one_plus_x(int32_t a)
 {
-    const int64_t sum = (int64_t)a + INT32_MAX;
-    const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
-    int32_t x = 1515870810 + aiotc_fp_mul(half_denominator, -1010580540); /* 48/17 - 32/17 d */
-    int32_t i;
-    for (i = 0; i < 3; i++) {
-        const int32_t one_minus_dx = ((int32_t)1 << 29) - aiotc_fp_mul(half_denominator, x);
-        x = x + aiotc_fp_mul_by_pot(aiotc_fp_mul(x, one_minus_dx), 2);
-    }
-    return aiotc_fp_mul_by_pot(x, 1);
+    return aiotc_fp_mul_by_pot(aiotc_fp_reciprocal_one_plus_q2(a), 1);
 }
 
 static inline int32_t aiotc_count_leading_zeros(uint32_t x)
@@ -100,6 +94,44 @@ static inline int32_t aiotc_fp_reciprocal(int32_t x, int32_t integer_bits, int32
     const int32_t shifted_minus_one = (int32_t)(((uint32_t)x << headroom_plus_one) - ((uint32_t)1 << 31));
     *num_bits_over_unit = integer_bits - headroom_plus_one;
     return aiotc_fp_one_over_one_plus_x(shifted_minus_one);
+}
+
+/* The shared Newton-Raphson step of gemmlowp: 1/(1 + a) for a in [0, 1), in Q2. */
+static inline int32_t aiotc_fp_reciprocal_one_plus_q2(int32_t a)
+{
+    const int64_t sum = (int64_t)a + INT32_MAX;
+    const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    int32_t x = 1515870810 + aiotc_fp_mul(half_denominator, -1010580540); /* 48/17 - 32/17 d */
+    int32_t i;
+    for (i = 0; i < 3; i++) {
+        const int32_t one_minus_dx = ((int32_t)1 << 29) - aiotc_fp_mul(half_denominator, x);
+        x = x + aiotc_fp_mul_by_pot(aiotc_fp_mul(x, one_minus_dx), 2);
+    }
+    return x;
+}
+
+/* logistic(a) for a in Q(integer_bits); result in Q0. */
+static inline int32_t aiotc_fp_logistic(int32_t a, int32_t integer_bits)
+{
+    int32_t positive;
+    if (a == 0) {
+        return 1 << 30;
+    }
+    positive = aiotc_fp_one_over_one_plus_x(aiotc_fp_exp_on_negative_values(a > 0 ? -a : a, integer_bits));
+    return a > 0 ? positive : INT32_MAX - positive;
+}
+
+/* tanh(a) for a in Q(integer_bits); result in Q0: (1 - e^-2|a|) / (1 + e^-2|a|) with the sign of a. */
+static inline int32_t aiotc_fp_tanh(int32_t a, int32_t integer_bits)
+{
+    int32_t t;
+    if (a == 0) {
+        return 0;
+    }
+    /* exp(2n) with n = -|a|: the raw value read with one more integer bit. */
+    t = aiotc_fp_exp_on_negative_values(a < 0 ? a : -a, integer_bits + 1);
+    t = aiotc_fp_mul_by_pot(aiotc_fp_reciprocal_one_plus_q2(t) - ((int32_t)1 << 29), 2);
+    return a < 0 ? -t : t;
 }
 
 #endif /* AIOTC_NN_FIXEDPOINT_H */

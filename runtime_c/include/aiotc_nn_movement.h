@@ -12,4 +12,14 @@
 int32_t aiotc_concat(const void *const *inputs, const int32_t *input_row_bytes, int32_t input_count, int32_t outer,
                      void *output);
 
+/* out[n][h][w][c] = in[offset + n*step.n + h*step.h + w*step.w + c*step.c] (in elements):
+ * TRANSPOSE (steps are the permuted input strides) and STRIDED_SLICE (input strides times
+ * the slice strides, offset at the first element; steps may be negative). */
+int32_t aiotc_strided_copy(const aiotc_dims *output_dims, int32_t offset, const aiotc_dims *step, int32_t element_size,
+                           const void *input, void *output);
+
+/* PAD: the output filled with pad_value (one element), the input copied in at `before`. */
+int32_t aiotc_pad(const aiotc_dims *input_dims, const aiotc_dims *before, const aiotc_dims *output_dims,
+                  int32_t element_size, const void *pad_value, const void *input, void *output);
+
 #endif /* AIOTC_NN_MOVEMENT_H */

@@ -1,0 +1,187 @@
+"""Single-op models built inside tests, checked against the oracle.
+
+    g = OpGraph(seed=1)
+    x = g.input((1, 9, 9, 3), scale=0.05, zero_point=-128)
+    y = g.conv2d(x, out_channels=5, kernel=(3, 3), stride=(2, 2), padding="same")
+    assert_matches_oracle(g.build(y), tmp_path)
+
+An OpGraph makes tensors and ops with sensible random weights and quantization;
+`assert_matches_oracle` writes the graph as .tflite (aiotc's writer), runs the oracle
+(tflite-micro) on random inputs, compiles the same file with aiotc for the host and
+requires equal outputs: every byte for integers, 1e-5 of the range for floats.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from aiotc import ir
+from aiotc.driver import compile_model
+from aiotc.export.tflite import write_tflite
+from aiotc.frontend.tflite import same_padding
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+from aiotc.verify import verify
+
+
+def quant(scale, zero_point=0, axis=None) -> ir.Quant:
+    scales = np.atleast_1d(np.asarray(scale, dtype=np.float32))
+    zero_points = np.broadcast_to(np.asarray(zero_point, dtype=np.int64), scales.shape).copy()
+    return ir.Quant(scales, zero_points, axis if scales.size > 1 else None)
+
+
+class OpGraph:
+    """A small graph under construction; float when dtype='float32', else int8."""
+
+    def __init__(self, seed: int = 0, dtype: str = "int8"):
+        self.rng = np.random.default_rng(seed)
+        self.dtype = dtype
+        self.tensors: dict[str, ir.Tensor] = {}
+        self.ops: list[ir.Op] = []
+        self.inputs: list[str] = []
+
+    # --- tensors --------------------------------------------------------------------
+
+    def _add(self, tensor: ir.Tensor) -> str:
+        self.tensors[tensor.name] = tensor
+        return tensor.name
+
+    def _name(self, stem: str) -> str:
+        return f"{stem}{len(self.tensors)}"
+
+    def activation(self, shape, scale=0.05, zero_point=0, dtype=None) -> str:
+        dtype = dtype or self.dtype
+        q = quant(scale, zero_point) if dtype != "float32" else None
+        return self._add(ir.Tensor(self._name("t"), tuple(shape), dtype, q))
+
+    def input(self, shape, scale=0.05, zero_point=0, dtype=None) -> str:
+        name = self.activation(shape, scale, zero_point, dtype)
+        self.inputs.append(name)
+        return name
+
+    def const(self, array: np.ndarray, q: ir.Quant | None = None) -> str:
+        array = np.asarray(array)
+        return self._add(ir.Tensor(self._name("c"), array.shape, str(array.dtype), q, array))
+
+    def weights(self, shape, axis: int | None = 0, scale=0.02) -> str:
+        """Random weights: int8 per-channel on `axis` (None: per tensor), or float32."""
+        if self.dtype == "float32":
+            return self.const(self.rng.normal(0, 0.5, shape).astype(np.float32))
+        data = self.rng.integers(-127, 128, shape, dtype=np.int64).astype(np.int8)
+        channels = shape[axis] if axis is not None else 1
+        scales = scale * self.rng.uniform(0.5, 1.5, channels)
+        return self.const(data, quant(scales, 0, axis))
+
+    def bias(self, input_name: str, weights_name: str, channels: int) -> str:
+        if self.dtype == "float32":
+            return self.const(self.rng.normal(0, 0.5, channels).astype(np.float32))
+        w_scales = np.broadcast_to(self.tensors[weights_name].quant.scale, (channels,))
+        scales = self.tensors[input_name].quant.scale[0] * w_scales
+        return self.const(self.rng.integers(-3000, 3000, channels).astype(np.int32), quant(scales, 0, 0))
+
+    def _out(self, shape, scale, zero_point, dtype=None) -> str:
+        return self.activation(shape, scale, zero_point, dtype)
+
+    def _op(self, kind: str, inputs, out: str, attrs=None) -> str:
+        self.ops.append(ir.Op(f"{kind}{len(self.ops)}", kind, tuple(inputs), (out,), attrs or ir.NoAttrs()))
+        return out
+
+    # --- ops ------------------------------------------------------------------------
+
+    def conv2d(self, x, out_channels, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="same", groups=1, activation="none", per_channel=True, out_scale=None, out_zp=0):
+        n, h, w, c = self.tensors[x].shape
+        oh, ow, pad = _spatial(h, w, kernel, stride, dilation, padding)
+        wt = self.weights((out_channels, *kernel, c // groups), 0 if per_channel else None)
+        b = self.bias(x, wt, out_channels)
+        scale = out_scale or self._acc_scale(x, wt, kernel[0] * kernel[1] * c // groups)
+        y = self._out((n, oh, ow, out_channels), scale, out_zp)
+        return self._op("conv2d", (x, wt, b), y, ir.Conv2D(stride, dilation, pad, activation))
+
+    def depthwise(self, x, multiplier=1, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="same", activation="none", out_zp=0):
+        n, h, w, c = self.tensors[x].shape
+        oh, ow, pad = _spatial(h, w, kernel, stride, dilation, padding)
+        wt = self.weights((1, *kernel, c * multiplier), 3)
+        b = self.bias(x, wt, c * multiplier)
+        y = self._out((n, oh, ow, c * multiplier), self._acc_scale(x, wt, kernel[0] * kernel[1]), out_zp)
+        return self._op("depthwise_conv2d", (x, wt, b), y, ir.DepthwiseConv2D(stride, dilation, pad, multiplier, activation))
+
+    def fully_connected(self, x, units, per_channel=False, activation="none", keep_num_dims=False, bias=True):
+        shape = self.tensors[x].shape
+        depth = shape[-1]
+        wt = self.weights((units, depth), 0 if per_channel else None)
+        b = self.bias(x, wt, units) if bias else None
+        out_shape = (*shape[:-1], units) if keep_num_dims else (int(np.prod(shape[:-1])), units)
+        y = self._out(out_shape, self._acc_scale(x, wt, depth), 3)
+        return self._op("fully_connected", (x, wt, b), y, ir.FullyConnected(activation, keep_num_dims))
+
+    def pool(self, kind, x, kernel=(2, 2), stride=(2, 2), padding="valid", activation="none"):
+        n, h, w, c = self.tensors[x].shape
+        oh, ow, pad = _spatial(h, w, kernel, stride, (1, 1), padding)
+        t = self.tensors[x]
+        y = self._out((n, oh, ow, c), *_same_q(t))
+        return self._op(kind, (x,), y, ir.Pool2D(kernel, stride, pad, activation))
+
+    def binary(self, kind, a, b, out_scale=0.1, out_zp=0, activation="none"):
+        shape = np.broadcast_shapes(self.tensors[a].shape, self.tensors[b].shape)
+        y = self._out(shape, out_scale, out_zp)
+        return self._op(kind, (a, b), y, ir.Binary(activation))
+
+    def unary(self, kind, x, out_scale=None, out_zp=None, attrs=None, out_dtype=None):
+        t = self.tensors[x]
+        scale, zp = _same_q(t)
+        y = self._out(t.shape, out_scale if out_scale is not None else scale, out_zp if out_zp is not None else zp, out_dtype)
+        return self._op(kind, (x,), y, attrs)
+
+    def mean(self, x, axes, keepdims=True, out_scale=None, out_zp=None):
+        t = self.tensors[x]
+        shape = tuple(1 if i in axes else d for i, d in enumerate(t.shape)) if keepdims else tuple(d for i, d in enumerate(t.shape) if i not in axes)
+        scale, zp = _same_q(t)
+        y = self._out(shape, out_scale or scale, zp if out_zp is None else out_zp)
+        return self._op("mean", (x,), y, ir.Mean(tuple(axes), keepdims))
+
+    def movement(self, kind, inputs, out_shape, attrs):
+        scale, zp = _same_q(self.tensors[inputs[0]])
+        return self._op(kind, inputs, self._out(out_shape, scale, zp), attrs)
+
+    def _acc_scale(self, x, wt, taps) -> float:
+        """An output scale that keeps typical accumulations inside int8 without saturating all."""
+        t, w = self.tensors[x], self.tensors[wt]
+        if t.dtype == "float32":
+            return 1.0
+        return float(t.quant.scale[0] * np.mean(w.quant.scale) * 127 * np.sqrt(taps) / 4)
+
+    def build(self, *outputs: str) -> ir.Graph:
+        graph = ir.Graph("single_op", dict(self.tensors), tuple(self.ops), tuple(self.inputs), tuple(outputs))
+        graph = graph.with_ops(graph.ops)
+        graph.validate()
+        return graph
+
+
+def _same_q(t: ir.Tensor):
+    if t.quant is None:
+        return 1.0, 0
+    return float(t.quant.scale[0]), int(t.quant.zero_point[0])
+
+
+def _spatial(h, w, kernel, stride, dilation, padding):
+    """Output size and explicit padding of TF SAME/VALID."""
+    if padding == "same":
+        oh, ow = -(-h // stride[0]), -(-w // stride[1])
+        top, bottom = same_padding(h, kernel[0], stride[0], dilation[0], oh)
+        left, right = same_padding(w, kernel[1], stride[1], dilation[1], ow)
+        return oh, ow, ir.Padding(top, bottom, left, right)
+    eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+    return (h - eff[0]) // stride[0] + 1, (w - eff[1]) // stride[1] + 1, ir.Padding()
+
+
+def assert_matches_oracle(graph: ir.Graph, tmp_path: Path, samples: int = 5, seed: int = 0, inputs=None):
+    """Compile `graph` with aiotc and require its outputs to equal the oracle's on every sample."""
+    model = Path(tmp_path) / "model.tflite"
+    model.write_bytes(write_tflite(graph))
+    out = compile_model(model, board="host", out_dir=Path(tmp_path) / "out").out_dir
+    runner = HostModel.build(out)
+    result = verify(out, "host", inputs or random_samples(runner.inputs, samples, seed), runner=runner)
+    assert result.mismatches == 0, f"{result.mismatches}/{result.samples} samples differ from {result.oracle}, max abs diff {result.max_abs_diff}"
+    return result

@@ -1,0 +1,255 @@
+"""Per-op tests: single-op models against tflite-micro, edge shapes included.
+
+Each case builds a graph with tests/oplib.py, writes it as .tflite, and requires the
+C that aiotc generates to reproduce tflite-micro bit for bit (float: 1e-5 of range).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aiotc import ir
+
+from .oplib import OpGraph, assert_matches_oracle
+
+DTYPES = ["int8", "float32"]
+
+
+def _sweep_input(g: OpGraph, scale=0.05, zero_point=0):
+    """One input holding all 256 int8 values, for unary ops."""
+    return g.input((1, 16, 16, 1), scale=scale, zero_point=zero_point)
+
+
+def _all_int8_values():
+    return [[np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)]]
+
+
+CONV_CASES = {
+    "3x3 same": dict(shape=(1, 8, 8, 3), out_channels=4),
+    "1x1": dict(shape=(1, 5, 7, 6), out_channels=5, kernel=(1, 1)),
+    "odd sizes, stride 2 same": dict(shape=(1, 9, 7, 3), out_channels=5, stride=(2, 2)),
+    "stride 2 valid": dict(shape=(1, 9, 9, 2), out_channels=3, stride=(2, 2), padding="valid"),
+    "dilation 2": dict(shape=(1, 11, 10, 3), out_channels=4, dilation=(2, 2)),
+    "groups 2": dict(shape=(1, 6, 6, 4), out_channels=6, groups=2),
+    "channels not multiple of 4": dict(shape=(1, 6, 5, 7), out_channels=9, kernel=(3, 2)),
+    "per-tensor weights": dict(shape=(1, 6, 6, 3), out_channels=4, per_channel=False),
+    "fused relu": dict(shape=(1, 6, 6, 3), out_channels=4, activation="relu"),
+    "fused relu6": dict(shape=(1, 6, 6, 3), out_channels=4, activation="relu6"),
+    "1x1 image 1x1 kernel": dict(shape=(1, 1, 1, 8), out_channels=3, kernel=(1, 1)),
+    "5x5 kernel on 3x3 image": dict(shape=(1, 3, 3, 2), out_channels=2, kernel=(5, 5)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d(case, dtype, tmp_path):
+    kwargs = dict(CONV_CASES[case])
+    g = OpGraph(seed=1, dtype=dtype)
+    x = g.input(kwargs.pop("shape"), scale=0.05, zero_point=-3)
+    assert_matches_oracle(g.build(g.conv2d(x, **kwargs)), tmp_path)
+
+
+@pytest.mark.parametrize("in_zp, out_zp", [(-128, 127), (127, -128)])
+def test_conv2d_extreme_zero_points(in_zp, out_zp, tmp_path):
+    g = OpGraph(seed=2)
+    x = g.input((1, 7, 7, 3), zero_point=in_zp)
+    assert_matches_oracle(g.build(g.conv2d(x, 4, stride=(2, 2), out_zp=out_zp)), tmp_path)
+
+
+DEPTHWISE_CASES = {
+    "3x3 same": dict(shape=(1, 8, 8, 4)),
+    "multiplier 2": dict(shape=(1, 6, 6, 3), multiplier=2),
+    "stride 2 same odd": dict(shape=(1, 9, 7, 5), stride=(2, 2)),
+    "dilation 2": dict(shape=(1, 10, 10, 3), dilation=(2, 2)),
+    "relu6 valid 5x5": dict(shape=(1, 9, 9, 6), kernel=(5, 5), padding="valid", activation="relu6"),
+    "zero point -128 out 127": dict(shape=(1, 5, 5, 2), out_zp=127),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", DEPTHWISE_CASES)
+def test_depthwise_conv2d(case, dtype, tmp_path):
+    kwargs = dict(DEPTHWISE_CASES[case])
+    g = OpGraph(seed=3, dtype=dtype)
+    x = g.input(kwargs.pop("shape"), zero_point=-128)
+    assert_matches_oracle(g.build(g.depthwise(x, **kwargs)), tmp_path)
+
+
+FC_CASES = {
+    "per tensor": dict(shape=(1, 20), units=7),
+    "per channel": dict(shape=(1, 13), units=5, per_channel=True),
+    "rank 4 input": dict(shape=(1, 2, 3, 4), units=6),
+    "keep_num_dims": dict(shape=(1, 3, 8), units=5, keep_num_dims=True),
+    "relu, no bias": dict(shape=(2, 9), units=4, activation="relu", bias=False),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", FC_CASES)
+def test_fully_connected(case, dtype, tmp_path):
+    kwargs = dict(FC_CASES[case])
+    g = OpGraph(seed=4, dtype=dtype)
+    x = g.input(kwargs.pop("shape"), zero_point=5)
+    assert_matches_oracle(g.build(g.fully_connected(x, **kwargs)), tmp_path)
+
+
+POOL_CASES = {
+    "2x2 stride 2": dict(shape=(1, 8, 8, 3)),
+    "3x3 stride 2 same odd": dict(shape=(1, 9, 7, 5), kernel=(3, 3), padding="same"),
+    "global": dict(shape=(1, 5, 5, 4), kernel=(5, 5), stride=(1, 1)),
+    "relu6": dict(shape=(1, 6, 6, 2), kernel=(3, 3), stride=(1, 1), padding="same", activation="relu6"),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["avg_pool2d", "max_pool2d"])
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_pooling(case, kind, dtype, tmp_path):
+    kwargs = dict(POOL_CASES[case])
+    g = OpGraph(seed=5, dtype=dtype)
+    x = g.input(kwargs.pop("shape"), scale=0.1, zero_point=-20)
+    assert_matches_oracle(g.build(g.pool(kind, x, **kwargs)), tmp_path)
+
+
+BINARY_SHAPES = {
+    "same shape": ((1, 4, 4, 3), (1, 4, 4, 3)),
+    "channel broadcast": ((1, 4, 5, 3), (1, 1, 1, 3)),
+    "spatial broadcast": ((1, 4, 5, 3), (1, 4, 5, 1)),
+    "both broadcast": ((1, 1, 5, 3), (1, 4, 1, 3)),
+    "rank 2": ((3, 7), (1, 7)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["add", "sub", "mul"])
+@pytest.mark.parametrize("case", BINARY_SHAPES)
+def test_binary(case, kind, dtype, tmp_path):
+    a_shape, b_shape = BINARY_SHAPES[case]
+    g = OpGraph(seed=6, dtype=dtype)
+    a = g.input(a_shape, scale=0.04, zero_point=-128)
+    b = g.input(b_shape, scale=0.07, zero_point=127)
+    assert_matches_oracle(g.build(g.binary(kind, a, b, out_scale=0.12 if kind != "mul" else 1.5, out_zp=-5)), tmp_path)
+
+
+@pytest.mark.parametrize("activation", ["relu", "relu6"])
+def test_add_fused_activation_and_constant_operand(activation, tmp_path):
+    g = OpGraph(seed=7)
+    a = g.input((1, 3, 3, 4), scale=0.05, zero_point=10)
+    c = g.const(np.arange(-4, 4, 2, dtype=np.int8).reshape(1, 1, 1, 4), g.tensors[a].quant)
+    assert_matches_oracle(g.build(g.binary("add", a, c, out_scale=0.03, out_zp=-100, activation=activation)), tmp_path)
+
+
+MEAN_CASES = {
+    "spatial keepdims": dict(shape=(1, 5, 6, 3), axes=(1, 2)),
+    "spatial squeezed, requantized": dict(shape=(1, 4, 4, 8), axes=(1, 2), keepdims=False, out_scale=0.02, out_zp=3),
+    "channels": dict(shape=(1, 3, 3, 7), axes=(3,)),
+    "height only": dict(shape=(1, 6, 2, 3), axes=(1,), keepdims=False),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", MEAN_CASES)
+def test_mean(case, dtype, tmp_path):
+    kwargs = dict(MEAN_CASES[case])
+    g = OpGraph(seed=8, dtype=dtype)
+    x = g.input(kwargs.pop("shape"), scale=0.05, zero_point=-7)
+    assert_matches_oracle(g.build(g.mean(x, **kwargs)), tmp_path)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("beta, in_scale", [(1.0, 0.1), (1.0, 0.02), (0.5, 0.25)])
+def test_softmax(beta, in_scale, dtype, tmp_path):
+    g = OpGraph(seed=9, dtype=dtype)
+    x = g.input((2, 10), scale=in_scale, zero_point=4)
+    assert_matches_oracle(g.build(g.unary("softmax", x, 1 / 256, -128, ir.Softmax(beta))), tmp_path)
+
+
+UNARY_INT8 = {
+    "relu": dict(out_scale=0.03, out_zp=-128),
+    "relu6": dict(),
+    "logistic": dict(out_scale=1 / 256, out_zp=-128),
+    "tanh": dict(out_scale=1 / 128, out_zp=0),
+    "hard_swish": dict(out_scale=0.04, out_zp=-40),
+    "leaky_relu": dict(out_scale=0.04, out_zp=-20, attrs=ir.LeakyRelu(0.2)),
+}
+
+
+@pytest.mark.parametrize("in_scale, in_zp", [(0.05, 0), (0.11, -100)])
+@pytest.mark.parametrize("kind", UNARY_INT8)
+def test_unary_int8_all_values(kind, in_scale, in_zp, tmp_path):
+    g = OpGraph(seed=10)
+    x = _sweep_input(g, in_scale, in_zp)
+    assert_matches_oracle(g.build(g.unary(kind, x, **UNARY_INT8[kind])), tmp_path, inputs=_all_int8_values())
+
+
+@pytest.mark.parametrize("kind", UNARY_INT8)
+def test_unary_float(kind, tmp_path):
+    g = OpGraph(seed=11, dtype="float32")
+    x = g.input((1, 4, 5, 6))
+    assert_matches_oracle(g.build(g.unary(kind, x, attrs=UNARY_INT8[kind].get("attrs"))), tmp_path)
+
+
+def test_quantize_float_to_int8_and_dequantize(tmp_path):
+    g = OpGraph(seed=12)
+    x = g.input((1, 30), dtype="float32")
+    q = g.unary("quantize", x, out_scale=0.02, out_zp=-3, out_dtype="int8")
+    d = g.unary("dequantize", q, out_dtype="float32")
+    assert_matches_oracle(g.build(d), tmp_path)
+
+
+def test_requantize_int8(tmp_path):
+    g = OpGraph(seed=13)
+    x = _sweep_input(g, 0.05, 7)
+    assert_matches_oracle(g.build(g.unary("quantize", x, out_scale=0.13, out_zp=-60)), tmp_path, inputs=_all_int8_values())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("axis", [0, 1, 2, 3])
+def test_concat(axis, dtype, tmp_path):
+    g = OpGraph(seed=14, dtype=dtype)
+    shapes = [list((1, 3, 4, 2)) for _ in range(3)]
+    for i, s in enumerate(shapes):
+        s[axis] += i
+    xs = [g.input(s, scale=0.05, zero_point=1) for s in shapes]
+    out = list(shapes[0])
+    out[axis] = sum(s[axis] for s in shapes)
+    assert_matches_oracle(g.build(g.movement("concat", xs, out, ir.Concat(axis))), tmp_path)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_reshape_pad_transpose(dtype, tmp_path):
+    g = OpGraph(seed=15, dtype=dtype)
+    x = g.input((1, 3, 5, 2), zero_point=9)
+    p = g.movement("pad", [x], (1, 6, 6, 3), ir.Pad(((0, 0), (1, 2), (0, 1), (1, 0))))
+    t = g.movement("transpose", [p], (1, 3, 6, 6), ir.Transpose((0, 3, 1, 2)))
+    r = g.movement("reshape", [t], (18, 6), ir.NoAttrs())
+    assert_matches_oracle(g.build(r), tmp_path)
+
+
+@pytest.mark.parametrize("perm", [(1, 0), (2, 0, 1), (0, 2, 3, 1), (3, 2, 1, 0)])
+def test_transpose_ranks(perm, tmp_path):
+    shape = (2, 3, 4, 5)[: len(perm)]
+    g = OpGraph(seed=16)
+    x = g.input(shape)
+    out = tuple(shape[p] for p in perm)
+    assert_matches_oracle(g.build(g.movement("transpose", [x], out, ir.Transpose(perm))), tmp_path)
+
+
+SLICES = {
+    "crop": ((1, 6, 7, 3), (0, 1, 2, 0), (1, 5, 7, 2), (1, 1, 1, 1)),
+    "stride 2": ((1, 8, 8, 4), (0, 0, 1, 0), (1, 8, 8, 4), (1, 2, 3, 2)),
+    "negative strides": ((1, 5, 6, 2), (0, 4, 5, 1), (1, -1, 0, -1), (1, -1, -2, -1)),
+    "rank 2": ((5, 9), (1, 2), (4, 9), (2, 3)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", SLICES)
+def test_strided_slice(case, dtype, tmp_path):
+    shape, begin, end, strides = SLICES[case]
+    g = OpGraph(seed=17, dtype=dtype)
+    x = g.input(shape)
+    out = tuple(len(range(b, e, s)) for b, e, s in zip(begin, end, strides))  # resolved bounds: range semantics
+    attrs = ir.StridedSlice(begin, end, strides)
+    assert_matches_oracle(g.build(g.movement("strided_slice", [x], out, attrs)), tmp_path)
