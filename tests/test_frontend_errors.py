@@ -1,0 +1,158 @@
+"""Models the frontend must refuse with one clear line (ModelError), never another exception.
+
+The broken models are written here with the raw flatbuffer builder, so each test
+controls exactly what is wrong: several subgraphs, a dynamic dimension, an
+unsupported or custom op, a tensor index out of range, a wrong buffer size.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import flatbuffers
+import numpy as np
+import pytest
+import tflite
+
+from aiotc.errors import ModelError, UnsupportedOpsError
+from aiotc.frontend import load_model
+from aiotc.frontend.tflite import load_tflite
+
+from .conftest import shared_model
+
+
+def _schema(table):
+    return importlib.import_module(f"tflite.{table}")
+
+
+def tiny_model(subgraphs=1, signature=None, ops=("RELU",), custom=None, op_input=0, weight_bytes=None) -> bytes:
+    """A float model: tensor 0 (1x4) -> op -> tensor 1, with the defect asked for."""
+    b = flatbuffers.Builder(1024)
+    T, Q, S, O, OC, M, B = (_schema(n) for n in ("Tensor", "QuantizationParameters", "SubGraph", "Operator", "OperatorCode", "Model", "Buffer"))
+
+    def vec(values, dtype=np.int32):
+        return b.CreateNumpyVector(np.asarray(values, dtype=dtype))
+
+    def tensor(name, buffer, shape, sig=None):
+        shape_v, name_s = vec(shape), b.CreateString(name)
+        sig_v = vec(sig) if sig is not None else None
+        T.TensorStart(b)
+        T.TensorAddShape(b, shape_v)
+        if sig_v is not None:
+            T.TensorAddShapeSignature(b, sig_v)
+        T.TensorAddType(b, 0)
+        T.TensorAddBuffer(b, buffer)
+        T.TensorAddName(b, name_s)
+        return T.TensorEnd(b)
+
+    def offsets(start, items):
+        start(b, len(items))
+        for item in reversed(items):
+            b.PrependUOffsetTRelative(item)
+        return b.EndVector()
+
+    def subgraph():
+        tensors = [tensor("in", 0, [1, 4], signature), tensor("out", 0, [1, 4])]
+        if weight_bytes is not None:
+            tensors.append(tensor("w", 1, [4, 4]))
+        operators = []
+        for i, _ in enumerate(ops):
+            ins, outs = vec([op_input] + ([2] if weight_bytes is not None else [])), vec([1])
+            O.OperatorStart(b)
+            O.OperatorAddOpcodeIndex(b, i)
+            O.OperatorAddInputs(b, ins)
+            O.OperatorAddOutputs(b, outs)
+            operators.append(O.OperatorEnd(b))
+        t_vec, o_vec, i_vec, out_vec = offsets(S.SubGraphStartTensorsVector, tensors), offsets(S.SubGraphStartOperatorsVector, operators), vec([0]), vec([1])
+        S.SubGraphStart(b)
+        S.SubGraphAddTensors(b, t_vec)
+        S.SubGraphAddOperators(b, o_vec)
+        S.SubGraphAddInputs(b, i_vec)
+        S.SubGraphAddOutputs(b, out_vec)
+        return S.SubGraphEnd(b)
+
+    graphs = [subgraph() for _ in range(subgraphs)]
+    codes = []
+    for name in ops:
+        custom_s = b.CreateString(custom) if name == "CUSTOM" else None
+        OC.OperatorCodeStart(b)
+        code = getattr(tflite.BuiltinOperator, name)
+        OC.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
+        OC.OperatorCodeAddBuiltinCode(b, code)
+        if custom_s is not None:
+            OC.OperatorCodeAddCustomCode(b, custom_s)
+        codes.append(OC.OperatorCodeEnd(b))
+    buffers = []
+    for data in [None] + ([weight_bytes] if weight_bytes is not None else []):
+        data_v = b.CreateNumpyVector(np.frombuffer(data, np.uint8)) if data else None
+        B.BufferStart(b)
+        if data_v is not None:
+            B.BufferAddData(b, data_v)
+        buffers.append(B.BufferEnd(b))
+    c_vec, g_vec, b_vec = offsets(M.ModelStartOperatorCodesVector, codes), offsets(M.ModelStartSubgraphsVector, graphs), offsets(M.ModelStartBuffersVector, buffers)
+    M.ModelStart(b)
+    M.ModelAddVersion(b, 3)
+    M.ModelAddOperatorCodes(b, c_vec)
+    M.ModelAddSubgraphs(b, g_vec)
+    M.ModelAddBuffers(b, b_vec)
+    b.Finish(M.ModelEnd(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def _load(tmp_path, data: bytes):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(data)
+    return load_tflite(path)
+
+
+def test_the_tiny_model_itself_loads(tmp_path):
+    graph = _load(tmp_path, tiny_model())
+    assert [op.kind for op in graph.ops] == ["relu"]
+
+
+def test_several_subgraphs(tmp_path):
+    with pytest.raises(ModelError, match="2 subgraphs"):
+        _load(tmp_path, tiny_model(subgraphs=2))
+
+
+def test_dynamic_shape(tmp_path):
+    with pytest.raises(ModelError, match="dynamic shape"):
+        _load(tmp_path, tiny_model(signature=[1, -1]))
+
+
+def test_dynamic_batch_is_fixed_by_the_shape(tmp_path):
+    assert _load(tmp_path, tiny_model(signature=[-1, 4]))["in"].shape == (1, 4)
+
+
+def test_all_unsupported_ops_are_listed_at_once(tmp_path):
+    with pytest.raises(UnsupportedOpsError) as info:
+        _load(tmp_path, tiny_model(ops=("ABS", "RELU", "CUSTOM", "SQRT"), custom="MyOp"))
+    message = str(info.value)
+    assert "ABS at op 0" in message and "CUSTOM:MyOp at op 2" in message and "SQRT at op 3" in message
+    assert "RELU" not in message
+    assert len(info.value.problems) == 3
+
+
+def test_dangling_tensor_index(tmp_path):
+    with pytest.raises(ModelError, match="refers to tensor 7"):
+        _load(tmp_path, tiny_model(op_input=7))
+
+
+def test_buffer_size_disagreeing_with_shape(tmp_path):
+    with pytest.raises(ModelError, match="holds 12 bytes"):
+        _load(tmp_path, tiny_model(ops=("ADD",), weight_bytes=bytes(12)))
+
+
+def test_bit_flips_never_escape_as_other_exceptions(tmp_path):
+    data = bytearray(shared_model("mlperf_tiny/ad01_int8.tflite").read_bytes())
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        mutated = bytearray(data)
+        for position in rng.integers(0, 4096, size=8):  # the flatbuffer tables live near the front
+            mutated[position] ^= 1 << int(rng.integers(0, 8))
+        path = tmp_path / f"flip{trial}.tflite"
+        path.write_bytes(bytes(mutated))
+        try:
+            load_model(path)
+        except ModelError:
+            pass
