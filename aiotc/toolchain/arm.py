@@ -1,0 +1,224 @@
+"""Arm toolchain: an output folder linked into a bare-metal Cortex-M image for a board.
+
+The image is the model library, a generated startup (vector table, .data/.bss set-up,
+FPU enable), a generated linker script and a small test program that talks to the
+host through semihosting (templates/target/). Flash and RAM regions are the board's
+real sizes, placed where the board's QEMU machine has memory, so a model that does
+not fit fails at link time with the region and the overflow in bytes. Nothing of
+newlib is linked but memcpy/memset (full newlib, not nano: its memcpy is the fast one).
+
+Builds go to the system temp folder keyed by a hash of every source and flag, like
+the host builds, so repeated runs on one output folder link once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from .. import __version__
+from ..boards import Board
+from ..errors import BudgetError, ToolchainError, UsageError
+from ..resources import data_dir
+from .host import WARNINGS, library_sources, read_report
+
+GCC = "arm-none-eabi-gcc"
+SIZE = "arm-none-eabi-size"
+COMMON_FLAGS = ("-O2", "-std=c99", "-ffunction-sections", "-fdata-sections")
+HARNESS_WARNINGS = ("-Wall", "-Wextra", "-Werror")  # the vector table and asm are not ISO C
+MIN_STACK = 2048  # bytes of RAM the link keeps free for the stack
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where a QEMU machine has memory for code and data, and its SysTick clock.
+
+    Addresses on the TrustZone machines (AN505, AN547) are the Secure aliases: the
+    core leaves reset in Secure state and must fetch from Secure memory.
+    """
+
+    cpu: str  # QEMU -cpu
+    clock_hz: int  # SysTick's processor clock (QEMU's sysclk for the machine)
+    flash_origin: int
+    flash_size: int
+    ram_origin: int
+    ram_size: int
+    boot_origin: int | None = None  # the reset vector table's address, if not flash_origin
+
+
+# QEMU 7.2 memory maps (`info mtree`). AN385/AN386/AN500: 4 MB ZBT SSRAM1 at 0 for
+# code, 4 MB SSRAM2/3 at 0x20000000. AN505: 4 MB SSRAM1 at 0x10000000, SSRAM2 and 3
+# (2 MB each, contiguous) at 0x38000000. AN547: its 512 KB ITCM at 0 holds only the
+# vector table (reset reads it at 0x00000000, Secure alias 0x10000000); code goes to
+# DDR (Secure window at 0x70000000), data to ISRAM0/1 (2 MB each) at 0x31000000.
+MACHINES = {
+    "mps2-an385": Machine("cortex-m3", 25_000_000, 0x0000_0000, 4 * MiB, 0x2000_0000, 4 * MiB),
+    "mps2-an386": Machine("cortex-m4", 25_000_000, 0x0000_0000, 4 * MiB, 0x2000_0000, 4 * MiB),
+    "mps2-an500": Machine("cortex-m7", 25_000_000, 0x0000_0000, 4 * MiB, 0x2000_0000, 4 * MiB),
+    "mps2-an505": Machine("cortex-m33", 20_000_000, 0x1000_0000, 4 * MiB, 0x3800_0000, 4 * MiB),
+    "mps3-an547": Machine("cortex-m55", 32_000_000, 0x7000_0000, 256 * MiB, 0x3100_0000, 4 * MiB, boot_origin=0x1000_0000),
+}
+
+OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
+FLASH_SECTIONS = (".vectors", ".text", ".rodata", ".ARM.exidx", ".data")
+RAM_SECTIONS = (".data", ".bss")
+
+
+@dataclass(frozen=True)
+class ArmImage:
+    """A linked image and what it occupies; `model_*` counts only the library's objects."""
+
+    elf: Path
+    board: Board
+    machine: Machine
+    flash_bytes: int
+    flash_model_bytes: int
+    ram_bytes: int
+    ram_model_bytes: int
+
+
+def machine_for(board: Board) -> Machine:
+    if board.qemu_machine not in MACHINES:
+        raise UsageError(f"board {board.name}: no Cortex-M build for QEMU machine {board.qemu_machine!r} (known: {', '.join(MACHINES)})")
+    machine = MACHINES[board.qemu_machine]
+    for what, wanted, available in (("flash", board.flash_bytes, machine.flash_size), ("SRAM", board.sram_bytes, machine.ram_size)):
+        if wanted > available:
+            raise UsageError(f"board {board.name}: its {wanted:,} B of {what} exceed the {available:,} B that {board.qemu_machine} emulates")
+    return machine
+
+
+def tool(name: str, package: str) -> str:
+    """The path of a tool, or a ToolchainError naming the Debian package to install."""
+    path = shutil.which(name)
+    if path is None:
+        raise ToolchainError(f"{name} not found: install the Debian package {package}")
+    return path
+
+
+def render_target(report: dict, board: Board) -> dict[str, str]:
+    """The generated startup, linker script and test program for this model and board."""
+    machine = machine_for(board)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("templates") / "target")),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    values = {
+        "version": __version__,
+        "name": report["name"],
+        "NAME": report["name"].upper(),
+        "board": board.name,
+        "cpu": board.cpu,
+        "machine": board.qemu_machine,
+        "fpu": board.fpu,
+        "mve": board.mve,
+        "layers": max(len(report["layers"]), 1),
+        "boot_origin": machine.boot_origin,
+        "flash_origin": machine.flash_origin,
+        "flash_bytes": board.flash_bytes,
+        "ram_origin": machine.ram_origin,
+        "ram_bytes": board.sram_bytes,
+        "min_stack": MIN_STACK,
+    }
+    names = {"aiotc_target.h": "aiotc_target.h.j2", "aiotc_startup.c": "startup.c.j2", "aiotc_main.c": "main.c.j2", "link.ld": "link.ld.j2"}
+    return {out: env.get_template(template).render(**values) for out, template in names.items()}
+
+
+def build_image(out_dir: Path, board: Board) -> ArmImage:
+    """Compile and link `out_dir` for `board`; BudgetError if it does not fit the board."""
+    out_dir = Path(out_dir)
+    report = read_report(out_dir)
+    name = report["name"]
+    gcc = tool(GCC, "gcc-arm-none-eabi")
+    target = render_target(report, board)
+    sources = library_sources(out_dir, name)
+    key = hashlib.sha256("\0".join([gcc, board.name, *board.cflags, *COMMON_FLAGS]).encode())
+    for label, text in [*((src.name, src.read_bytes()) for src in sources), *((k, v.encode()) for k, v in target.items())]:
+        key.update(label.encode() + b"\0" + text + b"\0")
+    cache = Path(tempfile.gettempdir()) / "aiotc-build-arm" / key.hexdigest()[:24]
+    if not (cache / "image.elf").is_file():
+        staging = Path(tempfile.mkdtemp(prefix="aiotc-arm-"))
+        try:
+            _compile_and_link(gcc, out_dir, name, board, sources, target, staging)
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                staging.rename(cache)
+            except OSError:  # another process built the same image first
+                pass
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return _measure(cache, board, [src.with_suffix(".o").name for src in sources])
+
+
+def _compile_and_link(gcc: str, out_dir: Path, name: str, board: Board, sources: list[Path], target: dict[str, str], build: Path) -> None:
+    for file, text in target.items():
+        (build / file).write_text(text)
+    cpu = [*board.cflags, *COMMON_FLAGS]
+    includes = ["-I", str(out_dir), "-I", str(out_dir / "aiotc_runtime"), "-I", str(build)]
+    graph = out_dir / f"{name}.c"
+    jobs = [
+        # The graph gets the profiling hook; the library must build warning-free.
+        [gcc, *cpu, *WARNINGS, *includes, "-include", "aiotc_target.h", "-c", str(graph)],
+        [gcc, *cpu, *WARNINGS, *includes, "-c", *(str(s) for s in sources if s != graph)],
+        [gcc, *cpu, *HARNESS_WARNINGS, *includes, "-c", "aiotc_startup.c", "aiotc_main.c"],
+    ]
+    processes = [subprocess.Popen(job, cwd=build, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for job in jobs]
+    errors = [p.communicate()[0].strip() for p in processes if p.wait() != 0]
+    if errors:
+        raise ToolchainError(f"{GCC} failed to compile {out_dir} for {board.name}:\n" + "\n".join(errors))
+    objects = [src.with_suffix(".o").name for src in sources] + ["aiotc_startup.o", "aiotc_main.o"]
+    link = [gcc, *cpu, "-nostartfiles", "-Wl,--gc-sections", "-T", "link.ld", "-Wl,-Map=image.map", *objects, "-o", "image.elf"]
+    result = subprocess.run(link, cwd=build, capture_output=True, text=True)
+    if result.returncode != 0:
+        overflows = OVERFLOW.findall(result.stderr)
+        if overflows:
+            regions = {"FLASH": board.flash_bytes, "RAM": board.sram_bytes}
+            misses = "; ".join(f"region {region} ({regions.get(region, 0):,} B) overflowed by {int(n):,} bytes" for region, n in overflows)
+            raise BudgetError(f"{name} does not fit board {board.name} (with {MIN_STACK:,} B kept for the stack and the test program's buffers): {misses}")
+        if "cannot find -lc" in result.stderr:
+            raise ToolchainError(f"{GCC} has no C library to link memcpy/memset from: install the Debian package libnewlib-arm-none-eabi")
+        raise ToolchainError(f"{GCC} failed to link {out_dir} for {board.name}:\n{result.stderr.strip()}")
+
+
+def _measure(build: Path, board: Board, model_objects: list[str]) -> ArmImage:
+    """Flash and RAM of the image (arm-none-eabi-size) and the library's share (the link map)."""
+    result = subprocess.run([tool(SIZE, "binutils-arm-none-eabi"), "-A", str(build / "image.elf")], capture_output=True, text=True, check=True)
+    sizes = {m[1]: int(m[2]) for m in re.finditer(r"^(\S+)\s+(\d+)\s+\d+$", result.stdout, re.M)}
+    by_object = _map_sizes((build / "image.map").read_text(), set(model_objects))
+    return ArmImage(
+        elf=build / "image.elf",
+        board=board,
+        machine=MACHINES[board.qemu_machine],
+        flash_bytes=sum(sizes.get(s, 0) for s in FLASH_SECTIONS),
+        flash_model_bytes=sum(by_object.get(s, 0) for s in FLASH_SECTIONS),
+        ram_bytes=sum(sizes.get(s, 0) for s in RAM_SECTIONS),
+        ram_model_bytes=sum(by_object.get(s, 0) for s in RAM_SECTIONS),
+    )
+
+
+def _map_sizes(map_text: str, model_objects: set[str]) -> dict[str, int]:
+    """Bytes the model's objects contribute to each output section, from ld's map file.
+
+    Input-section lines read ` .text.name  0xADDRESS  0xSIZE  object.o`; a long
+    section name puts the address and size on the next line.
+    """
+    text = map_text.split("Linker script and memory map", 1)[-1]
+    text = re.sub(r"\n( \S+)\n\s+(0x)", r"\n\1 \2", text)
+    totals: dict[str, int] = {}
+    section = None
+    for line in text.splitlines():
+        if out := re.match(r"^(\.\S+)", line):
+            section = out[1]
+        elif (entry := re.match(r"^ \S+\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+)$", line)) and Path(entry[2]).name in model_objects:
+            totals[section] = totals.get(section, 0) + int(entry[1], 16)
+    return totals
