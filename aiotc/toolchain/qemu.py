@@ -1,0 +1,122 @@
+"""Run a model's Cortex-M image in qemu-system-arm: invoke it on inputs, or measure it.
+
+The image (aiotc.toolchain.arm) reads its inputs from and writes its outputs to files
+in QEMU's working folder through semihosting, so one QEMU run serves a whole batch
+of samples. Every run has a timeout.
+
+Instructions are measured, not estimated: under `-icount shift=0` QEMU's virtual
+clock advances exactly 1 ns per executed instruction, and the image reads SysTick,
+clocked by the machine's processor clock, around one invoke (after a warm-up
+invoke) and between layers. One SysTick tick is therefore 10^9 / clock_hz
+instructions: 40 on the MPS2 AN385/AN386/AN500 (25 MHz), 50 on the AN505 (20 MHz),
+31.25 on the AN547 (32 MHz). That is the resolution of every figure; the figures
+are deterministic, the same on every run. (QEMU 7.2 has no DWT cycle counter.)
+"""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..boards import Board
+from ..errors import ToolchainError, UsageError
+from .arm import ArmImage, build_image, tool
+from .host import IOSpec, read_report
+
+QEMU = "qemu-system-arm"
+MODE_RUN, MODE_BENCH = 0, 1
+EXIT_MESSAGES = {1: "could not read its input or write its output file", 2: "the model's invoke returned an error"}
+EXIT_FAULT = 100
+TIMEOUT_S = 60.0  # per run, plus TIMEOUT_PER_SAMPLE_S for each sample
+TIMEOUT_PER_SAMPLE_S = 10.0
+
+
+class QemuModel:
+    """A generated library linked for a board and run in QEMU: raw tensors in, raw tensors out."""
+
+    def __init__(self, image: ArmImage, report: dict):
+        self.image = image
+        self.name = report["name"]
+        self.inputs = [IOSpec.from_report(e) for e in report["inputs"]]
+        self.outputs = [IOSpec.from_report(e) for e in report["outputs"]]
+        self.arena_bytes = report["arena_bytes"]
+        self.layer_names = [layer["name"] for layer in report["layers"]]
+        self.input_size = sum(s.nbytes for s in self.inputs)
+        self.output_size = sum(s.nbytes for s in self.outputs)
+
+    @classmethod
+    def build(cls, out_dir: Path, board: Board) -> QemuModel:
+        image = build_image(out_dir, board)
+        tool(QEMU, "qemu-system-arm")
+        return cls(image, read_report(out_dir))
+
+    def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """One sample; the same contract as HostModel.invoke."""
+        return self.invoke_batch([inputs])[0]
+
+    def invoke_batch(self, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+        """Many samples in one QEMU run: far faster than one run per sample."""
+        data = self._run(MODE_RUN, [self._pack(sample) for sample in samples])
+        buffers = np.frombuffer(data, dtype=np.uint8).reshape(len(samples), self.output_size)
+        return [[buf[s.offset : s.offset + s.nbytes].view(s.np_dtype).reshape(s.shape).copy() for s in self.outputs] for buf in buffers]
+
+    def bench(self, sample: list[np.ndarray] | None = None) -> dict:
+        """Instructions of one invoke (after a warm-up), per layer, and the memory the image uses.
+
+        `sample` defaults to zeros in every input. Instructions are SysTick ticks
+        times the tick's length in instructions (see the module docstring).
+        """
+        sample = sample or [np.zeros(s.shape, dtype=s.np_dtype) for s in self.inputs]
+        figures = np.frombuffer(self._run(MODE_BENCH, [self._pack(sample)]), dtype="<u8")
+        per_tick = 1e9 / self.image.machine.clock_hz
+        image = self.image
+        return {
+            "board": image.board.name,
+            "qemu_machine": image.board.qemu_machine,
+            "instructions": round(int(figures[0]) * per_tick),
+            "instructions_resolution": per_tick,
+            "flash_bytes": image.flash_bytes,
+            "flash_model_bytes": image.flash_model_bytes,
+            "flash_rest_bytes": image.flash_bytes - image.flash_model_bytes,
+            "ram_bytes": image.ram_bytes,
+            "ram_model_bytes": image.ram_model_bytes,
+            "arena_bytes": self.arena_bytes,
+            "stack_bytes": int(figures[1]),
+            "layers": [{"name": name, "instructions": round(int(ticks) * per_tick)} for name, ticks in zip(self.layer_names, figures[2:])],
+        }
+
+    def _pack(self, sample: list[np.ndarray]) -> bytes:
+        if len(sample) != len(self.inputs):
+            raise UsageError(f"model takes {len(self.inputs)} input(s), got {len(sample)}")
+        buffer = np.zeros(self.input_size, dtype=np.uint8)
+        for spec, array in zip(self.inputs, sample):
+            array = np.ascontiguousarray(array, dtype=spec.np_dtype)
+            if array.size * array.itemsize != spec.nbytes:
+                raise UsageError(f"input {spec.name!r} expects shape {list(spec.shape)}, got {list(array.shape)}")
+            buffer[spec.offset : spec.offset + spec.nbytes] = array.view(np.uint8).ravel()
+        return buffer.tobytes()
+
+    def _run(self, mode: int, inputs: list[bytes]) -> bytes:
+        """One QEMU run in a fresh folder: the image reads aiotc_in.bin and writes aiotc_out.bin."""
+        machine = self.image.machine
+        command = [
+            QEMU, "-machine", self.image.board.qemu_machine, "-cpu", machine.cpu, "-nographic", "-monitor", "none",
+            "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", str(self.image.elf),
+        ]  # fmt: skip
+        timeout = TIMEOUT_S + TIMEOUT_PER_SAMPLE_S * len(inputs)
+        with tempfile.TemporaryDirectory(prefix="aiotc-qemu-") as folder:
+            (Path(folder) / "aiotc_in.bin").write_bytes(struct.pack("<II", mode, len(inputs)) + b"".join(inputs))
+            try:
+                result = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise ToolchainError(f"{self.name} on {self.image.board.qemu_machine} did not finish within {timeout:.0f} s") from None
+            if result.returncode != 0:
+                code = result.returncode
+                reason = f"CPU exception {code - EXIT_FAULT}" if code >= EXIT_FAULT else EXIT_MESSAGES.get(code, f"exit status {code}")
+                detail = (result.stdout + result.stderr).strip()
+                raise ToolchainError(f"{self.name} failed in QEMU {self.image.board.qemu_machine}: {reason}" + (f"\n{detail}" if detail else ""))
+            return (Path(folder) / "aiotc_out.bin").read_bytes()
