@@ -1,0 +1,68 @@
+"""Cortex-M builds run in QEMU: the same outputs as the host build and the oracle,
+deterministic figures, and a link that refuses a model the board cannot hold."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from aiotc.boards import load_board
+from aiotc.driver import compile_model
+from aiotc.errors import BudgetError
+from aiotc.samples import random_samples
+from aiotc.toolchain.arm import build_image
+from aiotc.toolchain.host import HostModel
+from aiotc.toolchain.qemu import QemuModel
+from aiotc.verify import verify
+
+from .conftest import shared_model
+
+pytestmark = pytest.mark.qemu
+
+
+@pytest.fixture(scope="module")
+def kws(tmp_path_factory):
+    """kws_ref_model compiled for each board once: {board: (out_dir, QemuModel)}."""
+    model = shared_model("mlperf_tiny/kws_ref_model.tflite")
+    built = {}
+    for board in ("cortex-m4", "cortex-m55"):
+        out = compile_model(model, board=board, out_dir=tmp_path_factory.mktemp(board) / "kws").out_dir
+        built[board] = (out, QemuModel.build(out, load_board(board)))
+    return built
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_kws_in_qemu_equals_host_and_oracle(kws, board):
+    out, qemu = kws[board]
+    samples = random_samples(qemu.inputs, 5, seed=4)
+    host = HostModel.build(out)
+    for got, want in zip(qemu.invoke_batch(samples), (host.invoke(s) for s in samples)):
+        assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    result = verify(out, board, samples[:3], runner=qemu)
+    assert result.samples == 3 and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+def test_bench_is_deterministic_and_complete(kws):
+    out, qemu = kws["cortex-m4"]
+    first, second = qemu.bench(), qemu.bench()
+    assert first == second
+    assert first["board"] == "cortex-m4" and first["qemu_machine"] == "mps2-an386"
+    layers = first["layers"]
+    assert len(layers) == 13 and all(layer["instructions"] > 0 for layer in layers)
+    # The layers add up to the invoke, give or take the hook calls and the input/output copies.
+    assert abs(first["instructions"] - sum(layer["instructions"] for layer in layers)) < 0.01 * first["instructions"]
+    assert first["ram_bytes"] >= first["ram_model_bytes"] >= first["arena_bytes"] > 0
+    assert first["flash_bytes"] > first["flash_model_bytes"] > 0
+    assert 0 < first["stack_bytes"] < 4096
+
+
+def test_link_refuses_a_model_the_board_cannot_hold(tmp_path):
+    """vww_96_int8's arena fits tiny-64k's SRAM, but not with its 27 KB input buffer and a stack."""
+    out = compile_model(shared_model("mlperf_tiny/vww_96_int8.tflite"), board="cortex-m4", out_dir=tmp_path / "vww").out_dir
+    tiny = load_board("tiny-64k")
+    with pytest.raises(BudgetError, match=r"region RAM \(65,536 B\) overflowed by [\d,]+ bytes"):
+        build_image(out, tiny)
+    with pytest.raises(BudgetError, match=r"region FLASH \(204,800 B\) overflowed by [\d,]+ bytes"):
+        build_image(out, dataclasses.replace(tiny, flash_bytes=200 * 1024, sram_bytes=256 * 1024))
