@@ -1,6 +1,6 @@
 """The compiler pipeline, read top to bottom:
 
-    frontend -> passes -> support check -> plan -> codegen -> report -> output folder
+    frontend -> passes -> support check -> schedule + plan -> codegen -> report -> output folder
 
 Each stage takes the previous stage's result and nothing else; the graph is checked
 after every pass. The output folder appears whole or not at all.
@@ -25,7 +25,7 @@ from .errors import BudgetError, UnsupportedOpsError, UsageError
 from .frontend import load_model
 from .ir import Graph
 from .passes import run_passes
-from .plan import plan_arena
+from .plan import plan_memory
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
 
@@ -39,7 +39,7 @@ class CompileResult:
     report: dict
 
 
-def compile_model(model_path: str | Path, board: str = "host", out_dir: str | Path | None = None, name: str | None = None) -> CompileResult:
+def compile_model(model_path: str | Path, board: str = "host", out_dir: str | Path | None = None, name: str | None = None, patch: str = "auto") -> CompileResult:
     """Compile a model file into a C library folder for `board`."""
     model_path = Path(model_path)
     target = load_board(board)
@@ -49,9 +49,9 @@ def compile_model(model_path: str | Path, board: str = "host", out_dir: str | Pa
     graph = run_passes(load_model(model_path))
     check_supported(graph)
     scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops}
-    plan = plan_arena(graph, scratch)
-    files, facts = emit_library(graph, plan, name, scratch, target.name, source=model_path.name)
-    report = build_report(graph, plan, target, name, model_path, facts)
+    stage, plan = plan_memory(graph, scratch, patch)
+    files, facts = emit_library(graph, plan, name, scratch, target.name, source=model_path.name, stage=stage)
+    report = build_report(graph, plan, target, name, model_path, facts, stage)
     check_budget(report, target)
     files["report.json"] = json.dumps(report, indent=2) + "\n"
     write_folder(out_dir, files)
@@ -73,7 +73,7 @@ def check_supported(graph: Graph) -> None:
         raise UnsupportedOpsError(problems)
 
 
-def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, facts: dict) -> dict:
+def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, facts: dict, stage=None) -> dict:
     live = plan.live_bytes()
     layers = []
     for index, op in enumerate(graph.ops):
@@ -99,11 +99,26 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
         "arena_bytes": plan.size,
         "arena_lower_bound": plan.lower_bound,
         "weights_bytes": facts["weights_bytes"],
-        "patch": None,
+        "patch": stage_report(graph, stage),
+        "io_bytes": {"input": sum(e["bytes"] for e in facts["inputs"]), "output": sum(e["bytes"] for e in facts["outputs"])},
         "inputs": facts["inputs"],
         "outputs": facts["outputs"],
         "kernels": facts["kernels"],
         "layers": layers,
+    }
+
+
+def stage_report(graph: Graph, stage) -> dict | None:
+    """The streamed stage in report.json's `patch` entry: rows are tiles, halos cached."""
+    if stage is None:
+        return None
+    return {
+        "split_after": graph.ops[stage.last_op].name,
+        "split_index": stage.last_op,
+        "grid": [len(stage.steps), 1],
+        "mac_overhead": 0.0,
+        "mode": "row bands with cached halos",
+        "band_calls": stage.calls,
     }
 
 

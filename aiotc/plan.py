@@ -1,8 +1,10 @@
 """The static arena plan: every activation and scratch buffer at a fixed offset.
 
-Liveness comes from the op order: a tensor lives from the op that writes it (graph
-inputs from the start) to its last reader (graph outputs to the end); an op's
-scratch lives only while it runs. Placement is an interval-packing problem: we try
+Liveness comes from the op order: a tensor lives from the op that writes it to its
+last reader; an op's scratch lives only while it runs. Graph inputs and outputs are
+not in the arena: the kernels read the caller's input and write the caller's output
+buffer directly. A streamed stage (schedule.py) runs ops 0..k as one unit, so its
+cached bands and scratch live through all of it. Placement is an interval-packing problem: we try
 several greedy orders (largest first as TFLite Micro does, longest-lived first,
 earliest first), each placing a buffer at the lowest offset that overlaps no
 conflicting buffer, keep the smallest arena, and stop as soon as one meets the
@@ -15,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .ir import Graph
+from .schedule import StreamStage, row_bytes, stream_stage, streamable
 
 
 def align(n: int, to: int) -> int:
@@ -45,38 +48,41 @@ class ArenaPlan:
 
     def live_bytes(self) -> list[int]:
         """Bytes live while each op runs (its inputs, outputs and scratch included)."""
-        live = [0] * self.op_count
-        for b in self.buffers:
-            for i in range(b.first, min(b.last, self.op_count - 1) + 1):
-                live[i] += b.size
-        return live
+        return live_profile(self.buffers, self.op_count)
 
 
-def buffers_of(graph: Graph, scratch_bytes: dict[str, int], alignment: int) -> list[Buffer]:
-    """Live intervals of the activations and scratch of `graph` in its op order."""
-    end = max(len(graph.ops) - 1, 0)
-    first = {name: 0 for name in graph.inputs}
-    last = {name: 0 for name in graph.inputs}
+def buffers_of(graph: Graph, scratch_bytes: dict[str, int], alignment: int, stage: StreamStage | None = None) -> list[Buffer]:
+    """Live intervals of the arena buffers of `graph` in its op order (and stage)."""
+    external = set(graph.inputs) | set(graph.outputs)
+    stage_end = stage.last_op if stage else -1
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
     for index, op in enumerate(graph.ops):
+        at = 0 if index <= stage_end else index  # a stage runs as one unit
+        until = max(index, stage_end)
         for name in op.inputs:
-            if name is not None and not graph[name].is_const:
-                last[name] = index
+            if name is not None and not graph[name].is_const and name not in external:
+                last[name] = max(last.get(name, 0), until)
         for name in op.outputs:
-            first.setdefault(name, index)
-            last[name] = max(last.get(name, index), index)
-    for name in graph.outputs:
-        last[name] = end
-    buffers = [Buffer(name, align(max(graph[name].nbytes, 1), alignment), first[name], last[name]) for name in first]
-    buffers += [Buffer(f"scratch:{op.name}", align(scratch_bytes[op.name], alignment), i, i) for i, op in enumerate(graph.ops) if scratch_bytes.get(op.name, 0) > 0]
+            if name not in external:
+                first.setdefault(name, at)
+                last[name] = max(last.get(name, at), until)
+    cached = stage.cached_rows if stage else {}
+    buffers = [Buffer(name, align(max(cached[name] * row_bytes(graph, name) if name in cached else graph[name].nbytes, 1), alignment), first[name], last[name]) for name in first]
+    for index, op in enumerate(graph.ops):
+        if scratch_bytes.get(op.name, 0) > 0:
+            span = (0, stage_end) if index <= stage_end else (index, index)
+            buffers.append(Buffer(f"scratch:{op.name}", align(scratch_bytes[op.name], alignment), *span))
     return buffers
 
 
-def lower_bound(buffers: list[Buffer], op_count: int) -> int:
+def live_profile(buffers, op_count: int) -> list[int]:
+    """Bytes of arena live at each op: its lower bound is the maximum."""
     live = [0] * max(op_count, 1)
     for b in buffers:
         for i in range(b.first, b.last + 1):
             live[i] += b.size
-    return max(live, default=0)
+    return live
 
 
 def place(buffers: list[Buffer], order: list[int]) -> dict[int, int]:
@@ -102,10 +108,10 @@ ORDERS = {
 }
 
 
-def plan_arena(graph: Graph, scratch_bytes: dict[str, int], alignment: int = 16) -> ArenaPlan:
-    """Place every activation and scratch buffer of `graph`; verified, deterministic."""
-    buffers = buffers_of(graph, scratch_bytes, alignment)
-    bound = lower_bound(buffers, len(graph.ops))
+def plan_arena(graph: Graph, scratch_bytes: dict[str, int], alignment: int = 16, stage: StreamStage | None = None) -> ArenaPlan:
+    """Place every arena buffer of `graph` (streaming `stage` first if given); verified, deterministic."""
+    buffers = buffers_of(graph, scratch_bytes, alignment, stage)
+    bound = max(live_profile(buffers, len(graph.ops)))
     best: dict[int, int] | None = None
     best_size = 0
     for key in ORDERS.values():
@@ -143,3 +149,24 @@ def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
                 break
             if a.overlaps_in_time(b):
                 raise AssertionError(f"arena plan: {a.name} and {b.name} overlap while both live")
+
+
+def plan_memory(graph: Graph, scratch_bytes: dict[str, int], patch: str = "auto", alignment: int = 16) -> tuple[StreamStage | None, ArenaPlan]:
+    """The schedule with the smallest arena: layer by layer, or the first k+1 ops streamed.
+
+    Every streamable prefix is simulated and planned (a few milliseconds each); the
+    smallest arena wins, and on a tie the plan with fewer band calls (less code).
+    """
+    best_stage, best = None, plan_arena(graph, scratch_bytes, alignment)
+    if patch == "off":
+        return best_stage, best
+    for last_op in range(1, len(graph.ops)):
+        stage = stream_stage(graph, last_op)
+        if stage is None:
+            if not streamable(graph.ops[last_op], graph):
+                break
+            continue
+        plan = plan_arena(graph, scratch_bytes, alignment, stage)
+        if plan.size < best.size:
+            best_stage, best = stage, plan
+    return best_stage, best

@@ -9,7 +9,7 @@ driver writes it atomically.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jinja2
 import numpy as np
@@ -17,6 +17,7 @@ import numpy as np
 from .. import __version__
 from ..ir import Graph, Op, Tensor
 from ..resources import data_dir
+from ..schedule import CONV_LIKE, BandCall, StreamStage, kernel_geometry, row_bytes
 from . import ops_conv, ops_elementwise, ops_movement  # noqa: F401  (registers the lowerings)
 from .lowering import C_TYPES, LOWERINGS, LayerCode
 
@@ -43,6 +44,7 @@ class EmittedLayer:
     body: str
     scratch_offset: int | None
     scratch_bytes: int
+    note: str = ""  # e.g. the rows of a band call
 
 
 def c_identifier(text: str, limit: int = 48) -> str:
@@ -80,7 +82,11 @@ def _c_float(v: float) -> str:
 
 
 class Emitter:
-    """The LowerContext lowerings see: pointers into the arena and const arrays."""
+    """The LowerContext lowerings see: pointers into the arena, the caller's buffers and consts.
+
+    Graph inputs are read where the caller keeps them and graph outputs written
+    straight into the caller's output buffer: no copies, and no arena bytes for them.
+    """
 
     def __init__(self, graph: Graph, plan, name: str):
         self.graph = graph
@@ -89,14 +95,20 @@ class Emitter:
         self.consts: list[CConst] = []
         self._by_content: dict[tuple, str] = {}
         self._tensor_consts: dict[str, str] = {}
+        self._io = {**_io_offsets(graph, graph.inputs, "input"), **_io_offsets(graph, graph.outputs, "output")}
 
-    def ptr(self, tensor: str) -> str:
+    def ptr(self, tensor: str, byte_offset: int = 0) -> str:
         t = self.graph[tensor]
         if t.is_const:
             if tensor not in self._tensor_consts:
                 self._tensor_consts[tensor] = self.const(t.data, tensor)
             return self._tensor_consts[tensor]
-        return f"(({C_TYPES[t.dtype]} *)(arena + {self.plan.offsets[tensor]}))"
+        ctype = C_TYPES[t.dtype]
+        if tensor in self._io:
+            buffer, offset = self._io[tensor]
+            qualifier = "const " if buffer == "input" else ""
+            return f"(({qualifier}{ctype} *)(({qualifier}uint8_t *){buffer} + {offset + byte_offset}))"
+        return f"(({ctype} *)(arena + {self.plan.offsets[tensor] + byte_offset}))"
 
     def const(self, array: np.ndarray, hint: str) -> str:
         array = np.ascontiguousarray(array)
@@ -115,6 +127,50 @@ class Emitter:
         return symbol
 
 
+class BandEmitter:
+    """The LowerContext of one band call: the op sees its band as a smaller image."""
+
+    def __init__(self, emitter: Emitter, graph: Graph, pointers: dict[str, str]):
+        self.graph = graph
+        self._emitter = emitter
+        self._pointers = pointers
+
+    def ptr(self, tensor: str) -> str:
+        return self._pointers.get(tensor) or self._emitter.ptr(tensor)
+
+    def const(self, array: np.ndarray, hint: str) -> str:
+        return self._emitter.const(array, hint)
+
+
+def band_view(graph: Graph, op: Op, call: BandCall, emitter: Emitter) -> BandEmitter:
+    """The op restricted to its band: shapes with the band's rows, top padding shifted."""
+    tensors = dict(graph.tensors)
+    pointers = {}
+    for read in call.reads:
+        if read is not None:
+            t = graph[read.tensor]
+            tensors[read.tensor] = replace(t, shape=(t.shape[0], read.rows[1] - read.rows[0], *t.shape[2:]))
+            pointers[read.tensor] = emitter.ptr(read.tensor, read.buffer_row * row_bytes(graph, read.tensor))
+    out = graph[op.outputs[0]]
+    a, b = call.rows
+    tensors[out.name] = replace(out, shape=(out.shape[0], b - a, *out.shape[2:]))
+    pointers[out.name] = emitter.ptr(out.name, call.buffer_row * row_bytes(graph, out.name))
+    if op.kind in CONV_LIKE:
+        _, stride, _, top = kernel_geometry(op, graph)
+        first_row = call.reads[0].rows[0]
+        padding = replace(op.attrs.padding, top=top - a * stride + first_row)
+        op = replace(op, attrs=replace(op.attrs, padding=padding))
+    return BandEmitter(emitter, Graph(graph.name, tensors, (op,), graph.inputs, graph.outputs), pointers)
+
+
+def _io_offsets(graph: Graph, names: tuple[str, ...], buffer: str) -> dict[str, tuple[str, int]]:
+    offsets, at = {}, 0
+    for name in names:
+        offsets[name] = (buffer, at)
+        at += graph[name].nbytes
+    return offsets
+
+
 def _jinja_env() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
@@ -125,7 +181,7 @@ def _jinja_env() -> jinja2.Environment:
     )
 
 
-def _io_entries(graph: Graph, names: tuple[str, ...], plan) -> list[dict]:
+def _io_entries(graph: Graph, names: tuple[str, ...]) -> list[dict]:
     """Graph inputs/outputs as laid out in the caller's buffer: back to back, in order."""
     entries, offset = [], 0
     for name in names:
@@ -141,28 +197,43 @@ def _io_entries(graph: Graph, names: tuple[str, ...], plan) -> list[dict]:
                 "zero_point": int(q.zero_point.ravel()[0]) if q is not None else None,
                 "offset": offset,
                 "bytes": t.nbytes,
-                "arena_offset": plan.offsets[name],
             }
         )
         offset += t.nbytes
     return entries
 
 
-def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: str, source: str) -> tuple[dict[str, str], dict]:
+def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: str, source: str, stage: StreamStage | None = None) -> tuple[dict[str, str], dict]:
     """Render the library. Returns (files, facts) where facts feed the report."""
     env = _jinja_env()
     emitter = Emitter(graph, plan, name)
     layers: list[EmittedLayer] = []
     kernels: set[str] = set()
-    for index, op in enumerate(graph.ops):
-        code: LayerCode = LOWERINGS[op.kind].lower(op, emitter)
+
+    def emit(index: int, op: Op, context, note: str = "") -> None:
+        code: LayerCode = LOWERINGS[op.kind].lower(op, context)
         body = env.get_template(f"layers/{code.template}.c.j2").render(**code.values).rstrip()
         kernels.update(code.kernels)
         nbytes = scratch.get(op.name, 0)
-        layers.append(EmittedLayer(index, op, body, plan.scratch_offsets.get(op.name) if nbytes else None, nbytes))
+        layers.append(EmittedLayer(index, op, body, plan.scratch_offsets.get(op.name) if nbytes else None, nbytes, note))
 
-    inputs = _io_entries(graph, graph.inputs, plan)
-    outputs = _io_entries(graph, graph.outputs, plan)
+    first_layer_op = 0
+    if stage is not None:
+        for step, (calls, shifts) in enumerate(stage.steps):
+            for call in calls:
+                band = band_view(graph, graph.ops[call.op_index], call, emitter)
+                emit(call.op_index, band.graph.ops[0], band, f"rows {call.rows[0]}..{call.rows[1] - 1}")
+            for shift in shifts:
+                rb = row_bytes(graph, shift.tensor)
+                body = f"memmove({emitter.ptr(shift.tensor)}, {emitter.ptr(shift.tensor, shift.drop * rb)}, {shift.keep * rb}u);"
+                producer = graph.producers[shift.tensor]
+                layers.append(EmittedLayer(graph.ops.index(producer), producer, body, None, 0, f"keep the last {shift.keep} rows (halo) for the next band"))
+        first_layer_op = stage.last_op + 1
+    for index in range(first_layer_op, len(graph.ops)):
+        emit(index, graph.ops[index], emitter)
+
+    inputs = _io_entries(graph, graph.inputs)
+    outputs = _io_entries(graph, graph.outputs)
     values = {
         "name": name,
         "NAME": name.upper(),
@@ -179,6 +250,7 @@ def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: 
                 "index": layer.index,
                 "kind": layer.op.kind,
                 "name": c_comment(layer.op.name),
+                "note": layer.note,
                 "body": _indent(layer.body, 8),
                 "scratch_offset": layer.scratch_offset,
                 "scratch_bytes": layer.scratch_bytes,

@@ -1,0 +1,155 @@
+"""The schedule: which of the first layers run streamed, band by band, before the rest.
+
+The largest activations of a CNN sit in its first layers. Instead of materializing
+them (layer by layer) or recomputing overlapping patches (MCUNetV2), aiotc streams
+the first layers in bands of rows: each step computes a few new output rows of
+every layer of the stage, each layer keeps only the input rows its next band still
+needs (the halo, cached as in StreamNet, so nothing is recomputed: 0% MAC overhead),
+and only the stage's final output is stored whole. Everything is simulated here at
+compile time; the generated C is the unrolled list of band calls and halo shifts.
+
+A band call of op `op` computes output rows [a, b) from input rows [ia, ib) that sit
+at row `buffer_row` of the input's buffer. Kernels see the band as a smaller image
+whose top padding is P - a*S + ia (possibly negative: an offset into the band), so
+the ordinary kernels compute it exactly, padding only at the true image borders.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .ir import Graph, Op
+
+CONV_LIKE = ("conv2d", "depthwise_conv2d", "avg_pool2d", "max_pool2d")
+ROWWISE = ("add", "sub", "mul", "relu", "relu6", "leaky_relu", "logistic", "tanh", "hard_swish", "quantize")
+
+
+@dataclass(frozen=True)
+class Read:
+    tensor: str
+    rows: tuple[int, int]  # image rows [ia, ib) read
+    buffer_row: int  # where row ia sits in the tensor's buffer
+
+
+@dataclass(frozen=True)
+class BandCall:
+    op_index: int
+    rows: tuple[int, int]  # output rows [a, b)
+    buffer_row: int  # where output row a is written in the output's buffer
+    reads: tuple[Read | None, ...]  # per op input (None: a constant)
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Drop the first `drop` rows of a cached buffer, keeping the next `keep` (a memmove)."""
+
+    tensor: str
+    drop: int
+    keep: int
+
+
+@dataclass(frozen=True)
+class StreamStage:
+    last_op: int  # ops 0..last_op are streamed
+    steps: tuple[tuple[tuple[BandCall, ...], tuple[Shift, ...]], ...]
+    cached_rows: dict[str, int]  # internal tensor -> rows its buffer holds at most
+    outputs: frozenset[str]  # tensors of the stage stored whole
+
+    @property
+    def calls(self) -> int:
+        return sum(len(calls) for calls, _ in self.steps)
+
+
+def kernel_geometry(op: Op, graph: Graph) -> tuple[int, int, int, int]:
+    """(kernel height, stride, dilation, top padding) along the rows of a conv-like op."""
+    a = op.attrs
+    if op.kind in ("conv2d", "depthwise_conv2d"):
+        return graph[op.inputs[1]].shape[1], a.stride[0], a.dilation[0], a.padding.top
+    return a.kernel[0], a.stride[0], 1, a.padding.top
+
+
+def input_rows(op: Op, graph: Graph, tensor: str, a: int, b: int) -> tuple[int, int]:
+    """Rows of input `tensor` that output rows [a, b) of `op` read."""
+    if op.kind in CONV_LIKE:
+        k, s, d, p = kernel_geometry(op, graph)
+        return max(0, a * s - p), min(graph[tensor].shape[1], (b - 1) * s - p + (k - 1) * d + 1)
+    return a, b
+
+
+def streamable(op: Op, graph: Graph) -> bool:
+    """Ops whose output rows depend on a contiguous band of each input's rows."""
+    out = graph[op.outputs[0]]
+    if len(out.shape) != 4 or out.shape[0] != 1:
+        return False
+    data = [graph[t] for t in op.inputs if t is not None and not graph[t].is_const]
+    if op.kind in CONV_LIKE:
+        return True
+    if op.kind in ROWWISE or (op.kind == "concat" and op.attrs.axis == 3):
+        return all(t.shape[:2] == out.shape[:2] for t in data)
+    return False
+
+
+def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1) -> StreamStage | None:
+    """Simulate streaming ops 0..last_op; None when they cannot be streamed."""
+    ops = graph.ops[: last_op + 1]
+    if not all(streamable(op, graph) for op in ops):
+        return None
+    produced = {op.outputs[0]: i for i, op in enumerate(ops)}
+    later_reads = {t for op in graph.ops[last_op + 1 :] for t in op.inputs} | set(graph.outputs)
+    outputs = frozenset(t for t in produced if t in later_reads)
+    if not outputs or any(graph[t].shape[1] < 2 for t in outputs):
+        return None
+    height = {t: graph[t].shape[1] for t in produced}
+    clock = min(height[t] for t in outputs)
+    users = {t: [i for i, op in enumerate(ops) if t in op.inputs] for t in produced}
+    done = dict.fromkeys(produced, 0)
+    start = dict.fromkeys(produced, 0)  # first image row held in the buffer (0 for whole tensors)
+    cached = dict.fromkeys((t for t in produced if t not in outputs), 0)
+
+    steps = []
+    for step in range(math.ceil(clock / rows_per_step)):
+        target = min(clock, (step + 1) * rows_per_step)
+        need = {t: math.ceil(height[t] * target / clock) for t in outputs}
+        for op in reversed(ops):  # demand flows backwards
+            out = op.outputs[0]
+            end = max(done[out], need.get(out, 0))
+            need[out] = end
+            if end > done[out]:
+                for t in op.inputs:
+                    if t in produced:
+                        need[t] = max(need.get(t, 0), input_rows(op, graph, t, done[out], end)[1])
+        calls = []
+        for index, op in enumerate(ops):  # and computation forwards
+            out = op.outputs[0]
+            a, b = done[out], need[out]
+            if b <= a:
+                continue
+            reads = []
+            for t in op.inputs:
+                if t is None or graph[t].is_const:
+                    reads.append(None)
+                    continue
+                ia, ib = input_rows(op, graph, t, a, b)
+                assert ib <= (done[t] if t in produced else graph[t].shape[1]), "stream demand underflow"
+                reads.append(Read(t, (ia, ib), ia - start.get(t, 0)))
+            calls.append(BandCall(index, (a, b), a - start[out], tuple(reads)))
+            done[out] = b
+            if out in cached:
+                cached[out] = max(cached[out], b - start[out])
+        shifts = []
+        for t in cached:  # drop the rows no future band reads
+            pending = [input_rows(ops[u], graph, t, done[ops[u].outputs[0]], done[ops[u].outputs[0]] + 1)[0] for u in users[t] if done[ops[u].outputs[0]] < height[ops[u].outputs[0]]]
+            keep_from = min(pending, default=done[t])
+            if keep_from > start[t]:
+                if done[t] > keep_from:
+                    shifts.append(Shift(t, keep_from - start[t], done[t] - keep_from))
+                start[t] = keep_from
+        steps.append((tuple(calls), tuple(shifts)))
+    assert all(done[t] == height[t] for t in outputs), "stream stage left rows uncomputed"
+    return StreamStage(last_op, tuple(steps), cached, outputs)
+
+
+def row_bytes(graph: Graph, tensor: str) -> int:
+    t = graph[tensor]
+    return t.nbytes // t.shape[1]
