@@ -60,7 +60,7 @@ class QemuModel:
 
     def invoke_batch(self, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
         """Many samples in one QEMU run: far faster than one run per sample."""
-        data = self._run(MODE_RUN, [self._pack(sample) for sample in samples])
+        data = self._run(MODE_RUN, [self._pack(sample) for sample in samples], len(samples) * self.output_size)
         buffers = np.frombuffer(data, dtype=np.uint8).reshape(len(samples), self.output_size)
         return [[buf[s.offset : s.offset + s.nbytes].view(s.np_dtype).reshape(s.shape).copy() for s in self.outputs] for buf in buffers]
 
@@ -71,7 +71,7 @@ class QemuModel:
         times the tick's length in instructions (see the module docstring).
         """
         sample = sample or [np.zeros(s.shape, dtype=s.np_dtype) for s in self.inputs]
-        figures = np.frombuffer(self._run(MODE_BENCH, [self._pack(sample)]), dtype="<u8")
+        figures = np.frombuffer(self._run(MODE_BENCH, [self._pack(sample)], 8 * (2 + max(len(self.layer_names), 1))), dtype="<u8")
         per_tick = 1e9 / self.image.machine.clock_hz
         image = self.image
         return {
@@ -100,7 +100,7 @@ class QemuModel:
             buffer[spec.offset : spec.offset + spec.nbytes] = array.view(np.uint8).ravel()
         return buffer.tobytes()
 
-    def _run(self, mode: int, inputs: list[bytes]) -> bytes:
+    def _run(self, mode: int, inputs: list[bytes], expected_bytes: int) -> bytes:
         """One QEMU run in a fresh folder: the image reads aiotc_in.bin and writes aiotc_out.bin."""
         machine = self.image.machine
         command = [
@@ -111,7 +111,8 @@ class QemuModel:
         with tempfile.TemporaryDirectory(prefix="aiotc-qemu-") as folder:
             (Path(folder) / "aiotc_in.bin").write_bytes(struct.pack("<II", mode, len(inputs)) + b"".join(inputs))
             try:
-                result = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=timeout)
+                # No stdin: -nographic would otherwise put the user's terminal in raw mode.
+                result = subprocess.run(command, cwd=folder, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
             except subprocess.TimeoutExpired:
                 raise ToolchainError(f"{self.name} on {self.image.board.qemu_machine} did not finish within {timeout:.0f} s") from None
             if result.returncode != 0:
@@ -119,4 +120,7 @@ class QemuModel:
                 reason = f"CPU exception {code - EXIT_FAULT}" if code >= EXIT_FAULT else EXIT_MESSAGES.get(code, f"exit status {code}")
                 detail = (result.stdout + result.stderr).strip()
                 raise ToolchainError(f"{self.name} failed in QEMU {self.image.board.qemu_machine}: {reason}" + (f"\n{detail}" if detail else ""))
-            return (Path(folder) / "aiotc_out.bin").read_bytes()
+            data = (Path(folder) / "aiotc_out.bin").read_bytes()
+        if len(data) != expected_bytes:
+            raise ToolchainError(f"{self.name} in QEMU {self.image.board.qemu_machine} wrote {len(data)} bytes of results, not {expected_bytes}")
+        return data
