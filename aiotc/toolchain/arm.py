@@ -86,6 +86,7 @@ class ArmImage:
 
 
 def machine_for(board: Board) -> Machine:
+    """The memory map of the board's QEMU machine, which must be able to hold the board's memories."""
     if board.qemu_machine not in MACHINES:
         raise UsageError(f"board {board.name}: no Cortex-M build for QEMU machine {board.qemu_machine!r} (known: {', '.join(MACHINES)})")
     machine = MACHINES[board.qemu_machine]
