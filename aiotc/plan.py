@@ -151,22 +151,24 @@ def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
                 raise AssertionError(f"arena plan: {a.name} and {b.name} overlap while both live")
 
 
-def plan_memory(graph: Graph, scratch_bytes: dict[str, int], patch: str = "auto", alignment: int = 16) -> tuple[StreamStage | None, ArenaPlan]:
+STREAM_MODES = [(push, rows) for push in (True, False) for rows in (1, 2, 4)]
+
+
+def plan_memory(graph: Graph, scratch_bytes: dict[str, int], patch: str = "auto", alignment: int = 16, slack: float = 0.02) -> tuple[StreamStage | None, ArenaPlan]:
     """The schedule with the smallest arena: layer by layer, or the first k+1 ops streamed.
 
-    Every streamable prefix is simulated and planned (a few milliseconds each); the
-    smallest arena wins, and on a tie the plan with fewer band calls (less code).
+    Every streamable prefix is simulated and planned in each streaming mode (a few
+    milliseconds each). Among the plans within `slack` of the smallest arena, the one
+    with the fewest band calls wins: less code for the same memory.
     """
-    best_stage, best = None, plan_arena(graph, scratch_bytes, alignment)
-    if patch == "off":
-        return best_stage, best
-    for last_op in range(1, len(graph.ops)):
-        stage = stream_stage(graph, last_op)
-        if stage is None:
-            if not streamable(graph.ops[last_op], graph):
-                break
-            continue
-        plan = plan_arena(graph, scratch_bytes, alignment, stage)
-        if plan.size < best.size:
-            best_stage, best = stage, plan
-    return best_stage, best
+    candidates = [(None, plan_arena(graph, scratch_bytes, alignment))]
+    if patch != "off":
+        for push, rows in STREAM_MODES:
+            for last_op in range(1, len(graph.ops)):
+                if not streamable(graph.ops[last_op], graph):
+                    break
+                stage = stream_stage(graph, last_op, rows, push)
+                if stage is not None:
+                    candidates.append((stage, plan_arena(graph, scratch_bytes, alignment, stage)))
+    smallest = min(plan.size for _, plan in candidates)
+    return min((c for c in candidates if c[1].size <= smallest * (1 + slack)), key=lambda c: (c[0].calls if c[0] else 0, c[1].size))

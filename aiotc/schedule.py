@@ -90,8 +90,14 @@ def streamable(op: Op, graph: Graph) -> bool:
     return False
 
 
-def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1) -> StreamStage | None:
-    """Simulate streaming ops 0..last_op; None when they cannot be streamed."""
+def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False) -> StreamStage | None:
+    """Simulate streaming ops 0..last_op; None when they cannot be streamed.
+
+    Pull (the default) advances the stage's outputs by `rows_per_step` rows per step
+    and computes what they need; push advances the first layers by `rows_per_step`
+    rows and lets every later layer compute whatever its inputs allow. Push keeps
+    the thinnest bands (least memory) at the price of more, smaller calls.
+    """
     ops = graph.ops[: last_op + 1]
     if not all(streamable(op, graph) for op in ops):
         return None
@@ -101,28 +107,21 @@ def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1) -> StreamSt
     if not outputs or any(graph[t].shape[1] < 2 for t in outputs):
         return None
     height = {t: graph[t].shape[1] for t in produced}
-    clock = min(height[t] for t in outputs)
     users = {t: [i for i, op in enumerate(ops) if t in op.inputs] for t in produced}
     done = dict.fromkeys(produced, 0)
     start = dict.fromkeys(produced, 0)  # first image row held in the buffer (0 for whole tensors)
     cached = dict.fromkeys((t for t in produced if t not in outputs), 0)
+    available = lambda op: _rows_available(op, graph, done, produced, height)  # noqa: E731
 
     steps = []
-    for step in range(math.ceil(clock / rows_per_step)):
-        target = min(clock, (step + 1) * rows_per_step)
-        need = {t: math.ceil(height[t] * target / clock) for t in outputs}
-        for op in reversed(ops):  # demand flows backwards
-            out = op.outputs[0]
-            end = max(done[out], need.get(out, 0))
-            need[out] = end
-            if end > done[out]:
-                for t in op.inputs:
-                    if t in produced:
-                        need[t] = max(need.get(t, 0), input_rows(op, graph, t, done[out], end)[1])
+    for step in range(max(height.values()) * 4):
+        if all(done[t] == height[t] for t in outputs):
+            break
+        goal = _push_goal(ops, produced, done, height, rows_per_step) if push else _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step)
         calls = []
-        for index, op in enumerate(ops):  # and computation forwards
+        for index, op in enumerate(ops):  # computation flows forwards
             out = op.outputs[0]
-            a, b = done[out], need[out]
+            a, b = done[out], min(goal.get(out, 0), available(op))
             if b <= a:
                 continue
             reads = []
@@ -131,7 +130,6 @@ def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1) -> StreamSt
                     reads.append(None)
                     continue
                 ia, ib = input_rows(op, graph, t, a, b)
-                assert ib <= (done[t] if t in produced else graph[t].shape[1]), "stream demand underflow"
                 reads.append(Read(t, (ia, ib), ia - start.get(t, 0)))
             calls.append(BandCall(index, (a, b), a - start[out], tuple(reads)))
             done[out] = b
@@ -148,6 +146,46 @@ def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1) -> StreamSt
         steps.append((tuple(calls), tuple(shifts)))
     assert all(done[t] == height[t] for t in outputs), "stream stage left rows uncomputed"
     return StreamStage(last_op, tuple(steps), cached, outputs)
+
+
+def _rows_available(op: Op, graph: Graph, done: dict, produced: dict, height: dict) -> int:
+    """How many output rows of `op` its inputs computed so far allow."""
+    out = op.outputs[0]
+    limit = height[out]
+    for t in op.inputs:
+        if t in produced and done[t] < height[t]:
+            if op.kind in CONV_LIKE:
+                k, s, d, p = kernel_geometry(op, graph)
+                limit = min(limit, max(0, (done[t] + p - (k - 1) * d - 1) // s + 1))
+            else:
+                limit = min(limit, done[t])
+    return limit
+
+
+def _push_goal(ops, produced, done, height, rows_per_step) -> dict[str, int]:
+    """Layers fed only from outside advance by rows_per_step; the rest as far as they can."""
+    goal = {}
+    for op in ops:
+        out = op.outputs[0]
+        fed_inside = any(t in produced for t in op.inputs)
+        goal[out] = height[out] if fed_inside else min(height[out], done[out] + rows_per_step)
+    return goal
+
+
+def _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step) -> dict[str, int]:
+    """Stage outputs advance by rows_per_step rows of the smallest one; demand flows backwards."""
+    clock = min(height[t] for t in outputs)
+    target = min(clock, (step + 1) * rows_per_step)
+    need = {t: math.ceil(height[t] * target / clock) for t in outputs}
+    for op in reversed(ops):
+        out = op.outputs[0]
+        end = max(done[out], need.get(out, 0))
+        need[out] = end
+        if end > done[out]:
+            for t in op.inputs:
+                if t in produced:
+                    need[t] = max(need.get(t, 0), input_rows(op, graph, t, done[out], end)[1])
+    return need
 
 
 def row_bytes(graph: Graph, tensor: str) -> int:

@@ -59,7 +59,7 @@ def test_bench_is_deterministic_and_complete(kws):
 
 
 def test_link_refuses_a_model_the_board_cannot_hold(tmp_path):
-    """vww_96_int8 passes the compiler's arena and weights checks for tiny-64k, but its image does not link."""
+    """vww_96_int8 is compiled for a roomy core, then linked for tiny-64k, whose flash it overflows."""
     out = compile_model(shared_model("mlperf_tiny/vww_96_int8.tflite"), board="cortex-m4", out_dir=tmp_path / "vww").out_dir
     tiny = load_board("tiny-64k")
     with pytest.raises(BudgetError, match=r"board tiny-64k .*region (FLASH|RAM) \([\d,]+ B\) overflowed by [\d,]+ bytes"):

@@ -9,7 +9,7 @@ driver writes it atomically.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import jinja2
 import numpy as np
@@ -17,7 +17,8 @@ import numpy as np
 from .. import __version__
 from ..ir import Graph, Op, Tensor
 from ..resources import data_dir
-from ..schedule import CONV_LIKE, BandCall, StreamStage, kernel_geometry, row_bytes
+from ..schedule import StreamStage
+from .stage import Loop, compress, resolve, stage_statements
 from . import ops_conv, ops_elementwise, ops_movement  # noqa: F401  (registers the lowerings)
 from .lowering import C_TYPES, LOWERINGS, LayerCode
 
@@ -35,16 +36,6 @@ class CConst:
     @property
     def nbytes(self) -> int:
         return int(self.values.nbytes)
-
-
-@dataclass(frozen=True)
-class EmittedLayer:
-    index: int
-    op: Op
-    body: str
-    scratch_offset: int | None
-    scratch_bytes: int
-    note: str = ""  # e.g. the rows of a band call
 
 
 def c_identifier(text: str, limit: int = 48) -> str:
@@ -97,18 +88,20 @@ class Emitter:
         self._tensor_consts: dict[str, str] = {}
         self._io = {**_io_offsets(graph, graph.inputs, "input"), **_io_offsets(graph, graph.outputs, "output")}
 
-    def ptr(self, tensor: str, byte_offset: int = 0) -> str:
+    def ptr(self, tensor: str, byte_offset: int = 0, advance: str | None = None) -> str:
+        """A typed C pointer to `tensor` plus `byte_offset` (plus a run-time `advance` in loops)."""
         t = self.graph[tensor]
         if t.is_const:
             if tensor not in self._tensor_consts:
                 self._tensor_consts[tensor] = self.const(t.data, tensor)
             return self._tensor_consts[tensor]
         ctype = C_TYPES[t.dtype]
+        extra = f" + {advance}" if advance else ""
         if tensor in self._io:
             buffer, offset = self._io[tensor]
             qualifier = "const " if buffer == "input" else ""
-            return f"(({qualifier}{ctype} *)(({qualifier}uint8_t *){buffer} + {offset + byte_offset}))"
-        return f"(({ctype} *)(arena + {self.plan.offsets[tensor] + byte_offset}))"
+            return f"(({qualifier}{ctype} *)(({qualifier}uint8_t *){buffer} + {offset + byte_offset}{extra}))"
+        return f"(({ctype} *)(arena + {self.plan.offsets[tensor] + byte_offset}{extra}))"
 
     def const(self, array: np.ndarray, hint: str) -> str:
         array = np.ascontiguousarray(array)
@@ -125,42 +118,6 @@ class Emitter:
         self.consts.append(CConst(symbol, ctype, array))
         self._by_content[key] = symbol
         return symbol
-
-
-class BandEmitter:
-    """The LowerContext of one band call: the op sees its band as a smaller image."""
-
-    def __init__(self, emitter: Emitter, graph: Graph, pointers: dict[str, str]):
-        self.graph = graph
-        self._emitter = emitter
-        self._pointers = pointers
-
-    def ptr(self, tensor: str) -> str:
-        return self._pointers.get(tensor) or self._emitter.ptr(tensor)
-
-    def const(self, array: np.ndarray, hint: str) -> str:
-        return self._emitter.const(array, hint)
-
-
-def band_view(graph: Graph, op: Op, call: BandCall, emitter: Emitter) -> BandEmitter:
-    """The op restricted to its band: shapes with the band's rows, top padding shifted."""
-    tensors = dict(graph.tensors)
-    pointers = {}
-    for read in call.reads:
-        if read is not None:
-            t = graph[read.tensor]
-            tensors[read.tensor] = replace(t, shape=(t.shape[0], read.rows[1] - read.rows[0], *t.shape[2:]))
-            pointers[read.tensor] = emitter.ptr(read.tensor, read.buffer_row * row_bytes(graph, read.tensor))
-    out = graph[op.outputs[0]]
-    a, b = call.rows
-    tensors[out.name] = replace(out, shape=(out.shape[0], b - a, *out.shape[2:]))
-    pointers[out.name] = emitter.ptr(out.name, call.buffer_row * row_bytes(graph, out.name))
-    if op.kind in CONV_LIKE:
-        _, stride, _, top = kernel_geometry(op, graph)
-        first_row = call.reads[0].rows[0]
-        padding = replace(op.attrs.padding, top=top - a * stride + first_row)
-        op = replace(op, attrs=replace(op.attrs, padding=padding))
-    return BandEmitter(emitter, Graph(graph.name, tensors, (op,), graph.inputs, graph.outputs), pointers)
 
 
 def _io_offsets(graph: Graph, names: tuple[str, ...], buffer: str) -> dict[str, tuple[str, int]]:
@@ -207,30 +164,42 @@ def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: 
     """Render the library. Returns (files, facts) where facts feed the report."""
     env = _jinja_env()
     emitter = Emitter(graph, plan, name)
-    layers: list[EmittedLayer] = []
     kernels: set[str] = set()
 
-    def emit(index: int, op: Op, context, note: str = "") -> None:
+    def lower(op: Op, context) -> str:
         code: LayerCode = LOWERINGS[op.kind].lower(op, context)
-        body = env.get_template(f"layers/{code.template}.c.j2").render(**code.values).rstrip()
         kernels.update(code.kernels)
-        nbytes = scratch.get(op.name, 0)
-        layers.append(EmittedLayer(index, op, body, plan.scratch_offsets.get(op.name) if nbytes else None, nbytes, note))
+        return env.get_template(f"layers/{code.template}.c.j2").render(**code.values).rstrip()
 
+    def block(index: int, op: Op, body: str, note: str = "", scratch_ok: bool = True) -> dict:
+        nbytes = scratch.get(op.name, 0) if scratch_ok else 0
+        return {
+            "index": index,
+            "kind": op.kind,
+            "name": c_comment(op.name),
+            "note": note,
+            "body": body,
+            "scratch_offset": plan.scratch_offsets.get(op.name) if nbytes else None,
+            "scratch_bytes": nbytes,
+        }
+
+    items: list[dict] = []
     first_layer_op = 0
     if stage is not None:
-        for step, (calls, shifts) in enumerate(stage.steps):
-            for call in calls:
-                band = band_view(graph, graph.ops[call.op_index], call, emitter)
-                emit(call.op_index, band.graph.ops[0], band, f"rows {call.rows[0]}..{call.rows[1] - 1}")
-            for shift in shifts:
-                rb = row_bytes(graph, shift.tensor)
-                body = f"memmove({emitter.ptr(shift.tensor)}, {emitter.ptr(shift.tensor, shift.drop * rb)}, {shift.keep * rb}u);"
-                producer = graph.producers[shift.tensor]
-                layers.append(EmittedLayer(graph.ops.index(producer), producer, body, None, 0, f"keep the last {shift.keep} rows (halo) for the next band"))
+        for item in compress(stage_statements(graph, stage, emitter, lower)):
+            if isinstance(item, Loop):
+                body, k = [], 0
+                for statement in item.body:
+                    strides = item.strides[k : k + len(statement.pointers)]
+                    k += len(statement.pointers)
+                    body.append(block(statement.index, statement.op, resolve(statement, emitter, strides), statement.note, statement.scratch))
+                items.append({"loop": item.repeats, "calls": body})
+            else:
+                items.append(block(item.index, item.op, resolve(item, emitter), item.note, item.scratch))
         first_layer_op = stage.last_op + 1
     for index in range(first_layer_op, len(graph.ops)):
-        emit(index, graph.ops[index], emitter)
+        op = graph.ops[index]
+        items.append(block(index, op, lower(op, emitter)))
 
     inputs = _io_entries(graph, graph.inputs)
     outputs = _io_entries(graph, graph.outputs)
@@ -245,18 +214,7 @@ def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: 
         "outputs": outputs,
         "input_size": sum(e["bytes"] for e in inputs),
         "output_size": sum(e["bytes"] for e in outputs),
-        "layers": [
-            {
-                "index": layer.index,
-                "kind": layer.op.kind,
-                "name": c_comment(layer.op.name),
-                "note": layer.note,
-                "body": _indent(layer.body, 8),
-                "scratch_offset": layer.scratch_offset,
-                "scratch_bytes": layer.scratch_bytes,
-            }
-            for layer in layers
-        ],
+        "items": items,
         "consts": [{"symbol": c.symbol, "ctype": c.ctype, "length": c.values.size, "initializer": format_values(c.values, c.ctype)} for c in emitter.consts],
         "kernels": sorted(kernels),
     }
@@ -279,8 +237,3 @@ def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: 
         "kernels": sorted(kernels),
     }
     return files, facts
-
-
-def _indent(text: str, spaces: int) -> str:
-    pad = " " * spaces
-    return "\n".join(pad + line if line.strip() else "" for line in text.splitlines())

@@ -1,0 +1,167 @@
+"""Codegen of a streamed stage: band calls, halo shifts, and loops over the steady state.
+
+Each band call is lowered like any layer, on a view of its op in which the band is a
+smaller image (shapes with the band's rows, top padding shifted). Pointers into
+tensors stored whole (the caller's input, the stage's outputs) advance from band
+to band; pointers into cached bands do not. Once the bands settle into a periodic
+pattern, consecutive periods differ only in those advancing pointers, so they are
+emitted as one C loop whose pointers step by a constant: the code stays small
+however many rows the stage streams.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..ir import Graph, Op
+from ..schedule import CONV_LIKE, BandCall, StreamStage, kernel_geometry, row_bytes
+
+TOKEN = re.compile(r"@@(\d+)@@")
+MIN_REPEATS = 3
+MAX_PERIOD = 8
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One layer block of the stage: C text with pointer tokens @@k@@ for advancing pointers."""
+
+    index: int  # op index, for the comment and the profiling hook
+    op: Op
+    text: str
+    pointers: tuple[tuple[str, int], ...]  # per token: (tensor, byte offset)
+    note: str
+    scratch: bool  # whether the op's scratch context is declared
+
+
+class BandContext:
+    """The LowerContext of one band call (see module docstring)."""
+
+    def __init__(self, emitter, graph: Graph, fixed: dict[str, str], moving: dict[str, int]):
+        self.graph = graph
+        self._emitter = emitter
+        self._fixed = fixed
+        self._moving = moving  # tensor -> byte offset, emitted as tokens
+        self.tokens: list[tuple[str, int]] = []
+
+    def ptr(self, tensor: str) -> str:
+        if tensor in self._fixed:
+            return self._fixed[tensor]
+        if tensor in self._moving:
+            self.tokens.append((tensor, self._moving[tensor]))
+            return f"@@{len(self.tokens) - 1}@@"
+        return self._emitter.ptr(tensor)
+
+    def const(self, array: np.ndarray, hint: str) -> str:
+        return self._emitter.const(array, hint)
+
+
+def band_context(graph: Graph, stage: StreamStage, call: BandCall, emitter) -> tuple[Op, BandContext]:
+    """The op restricted to its band, and the context that lowers it."""
+    op = graph.ops[call.op_index]
+    tensors = dict(graph.tensors)
+    fixed, moving = {}, {}
+
+    def place(tensor: str, rows: tuple[int, int], buffer_row: int) -> None:
+        t = graph[tensor]
+        tensors[tensor] = replace(t, shape=(t.shape[0], rows[1] - rows[0], *t.shape[2:]))
+        offset = buffer_row * row_bytes(graph, tensor)
+        if tensor in stage.cached_rows:
+            fixed[tensor] = emitter.ptr(tensor, offset)
+        else:
+            moving[tensor] = offset
+
+    for read in call.reads:
+        if read is not None:
+            place(read.tensor, read.rows, read.buffer_row)
+    place(op.outputs[0], call.rows, call.buffer_row)
+    if op.kind in CONV_LIKE:
+        _, stride, _, top = kernel_geometry(op, graph)
+        padding = replace(op.attrs.padding, top=top - call.rows[0] * stride + call.reads[0].rows[0])
+        op = replace(op, attrs=replace(op.attrs, padding=padding))
+    view = Graph(graph.name, tensors, (op,), graph.inputs, graph.outputs)
+    return op, BandContext(emitter, view, fixed, moving)
+
+
+def stage_statements(graph: Graph, stage: StreamStage, emitter, lower) -> list[list[Statement]]:
+    """Per step, the statements of its band calls and halo shifts. `lower(op, context) -> text`."""
+    steps = []
+    for calls, shifts in stage.steps:
+        statements = []
+        for call in calls:
+            op, context = band_context(graph, stage, call, emitter)
+            text = lower(op, context)
+            statements.append(Statement(call.op_index, op, text, tuple(context.tokens), f"rows {call.rows[0]}..{call.rows[1] - 1}", True))
+        for shift in shifts:
+            rb = row_bytes(graph, shift.tensor)
+            producer = graph.producers[shift.tensor]
+            text = f"memmove({emitter.ptr(shift.tensor)}, {emitter.ptr(shift.tensor, shift.drop * rb)}, {shift.keep * rb}u);"
+            statements.append(Statement(graph.ops.index(producer), producer, text, (), f"keep the last {shift.keep} rows (halo) for the next band", False))
+        steps.append(statements)
+    return steps
+
+
+@dataclass(frozen=True)
+class Loop:
+    """`repeats` iterations of `period` steps; pointer k of the body advances by steps[k] bytes."""
+
+    repeats: int
+    body: list[Statement]
+    strides: list[int]
+
+
+def compress(steps: list[list[Statement]]) -> list[Statement | Loop]:
+    """Unrolled statements, with runs of identical periods folded into loops."""
+    result: list[Statement | Loop] = []
+    i = 0
+    while i < len(steps):
+        best = None
+        for period in range(1, MAX_PERIOD + 1):
+            repeats, strides = _run(steps, i, period)
+            if repeats >= MIN_REPEATS and (best is None or repeats * period > best[0] * best[1]):
+                best = (repeats, period, strides)
+        if best is None:
+            result.extend(steps[i])
+            i += 1
+            continue
+        repeats, period, strides = best
+        body = [s for step in steps[i : i + period] for s in step]
+        result.append(Loop(repeats, body, strides))
+        i += repeats * period
+    return result
+
+
+def _run(steps, start: int, period: int) -> tuple[int, list[int]]:
+    """How many consecutive copies of steps[start:start+period] follow, and their pointer strides."""
+    first = [s for step in steps[start : start + period] for s in step]
+    if start + period > len(steps) or not first:
+        return 0, []
+    shape = [(s.index, s.text, tuple(t for t, _ in s.pointers)) for s in first]
+    offsets = [o for s in first for _, o in s.pointers]
+    repeats, strides = 1, None
+    while start + (repeats + 1) * period <= len(steps):
+        nxt = [s for step in steps[start + repeats * period : start + (repeats + 1) * period] for s in step]
+        if [(s.index, s.text, tuple(t for t, _ in s.pointers)) for s in nxt] != shape:
+            break
+        delta = [o - p for o, p in zip((o for s in nxt for _, o in s.pointers), offsets)]
+        expected = [d * repeats for d in strides] if strides is not None else None
+        if strides is None:
+            strides = [d // repeats for d in delta]
+        elif delta != expected:
+            break
+        repeats += 1
+    return repeats, strides or [0] * len(offsets)
+
+
+def resolve(statement: Statement, emitter, strides: list[int] | None = None, var: str = "band") -> str:
+    """The statement's C text with its pointer tokens made C (advancing by `strides` in a loop)."""
+
+    def pointer(match: re.Match) -> str:
+        k = int(match.group(1))
+        tensor, offset = statement.pointers[k]
+        step = strides[k] if strides else 0
+        return emitter.ptr(tensor, offset, f"{step} * {var}" if step else None)
+
+    return TOKEN.sub(pointer, statement.text)
