@@ -84,7 +84,7 @@ def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | No
     with compiled(model_or_out, board) as out_dir:
         runner = build_runner(out_dir, board, sanitize=sanitize)
         samples = load_samples(input_path, runner.inputs)
-        results = [runner.invoke(sample) for sample in samples]
+        results = runner.invoke_batch(samples)
     stacked = [np.stack([r[i] for r in results]) for i in range(len(runner.outputs))]
     if output_path is None:
         for spec, values in zip(runner.outputs, stacked):
@@ -124,6 +124,37 @@ def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: 
         click.echo(f"{verdict}: {result.samples - result.mismatches}/{result.samples} samples match {result.oracle} (max abs diff {result.max_abs_diff:g})")
     if not result.ok:
         raise CheckFailed(f"{result.mismatches} of {result.samples} samples differ from {result.oracle}")
+
+
+@cli.command()
+@click.argument("model_or_out", metavar="MODEL|OUT", type=click.Path(exists=True, path_type=Path))
+@click.option("--board", "-b", required=True, help="A Cortex-M board (`aiotc boards`); bench runs in QEMU.")
+@click.option("--input", "input_path", type=click.Path(path_type=Path), help="Bench on this input (default: zeros).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool) -> None:
+    """Measure MODEL|OUT in QEMU: instructions per inference and per layer, flash, RAM, stack."""
+    from .boards import load_board
+    from .errors import UsageError
+    from .samples import load_samples
+    from .summary import bench_lines, bench_table
+    from .toolchain.qemu import QemuModel
+
+    target = load_board(board)
+    if target.qemu_machine is None:
+        raise UsageError(f"bench measures in QEMU; {board} has no emulator: choose a Cortex-M board (`aiotc boards`)")
+    with compiled(model_or_out, board) as out_dir:
+        qemu = QemuModel.build(out_dir, target)
+        sample = load_samples(input_path, qemu.inputs)[0] if input_path else None
+        with Progress(console=err_console, transient=True, disable=as_json) as progress:
+            progress.add_task(f"running {qemu.name} in {target.qemu_machine}", total=None)
+            figures = qemu.bench(sample)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    console = Console()
+    console.print(bench_table(figures))
+    for line in bench_lines(figures):
+        console.print(line)
 
 
 @cli.command()

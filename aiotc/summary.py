@@ -45,3 +45,24 @@ def print_summary(report: dict, board=None, console: Console | None = None) -> N
     console.print(layer_table(report))
     for line in totals_lines(report, board):
         console.print(line)
+
+
+def bench_table(bench: dict) -> Table:
+    """Where the instructions go: per layer, with its share and instructions per MAC."""
+    total = bench["instructions"] or 1
+    table = Table(title=f"{bench['board']} ({bench['qemu_machine']}, -icount shift=0)", title_justify="left")
+    for column in ("#", "layer", "op", "MACs", "instructions", "share", "instr/MAC"):
+        table.add_column(column, justify="left" if column in ("layer", "op") else "right", overflow="fold" if column == "layer" else "ellipsis")
+    for index, layer in enumerate(bench["layers"]):
+        per_mac = f"{layer['instructions'] / layer['macs']:.2f}" if layer["macs"] else ""
+        table.add_row(str(index), layer["name"], layer["op"], f"{layer['macs']:,}", f"{layer['instructions']:,}", f"{100 * layer['instructions'] / total:.1f}%", per_mac)
+    return table
+
+
+def bench_lines(bench: dict) -> list[str]:
+    per_mac = f", {bench['instructions_per_mac']:.2f} per MAC" if bench["instructions_per_mac"] else ""
+    return [
+        f"instructions {bench['instructions']:,} per inference{per_mac} (resolution {bench['instructions_resolution']:g})",
+        f"flash {bench['flash_bytes']:,} B (model {bench['flash_model_bytes']:,} B, startup and libc {bench['flash_rest_bytes']:,} B)",
+        f"RAM {bench['ram_bytes']:,} B (model {bench['ram_model_bytes']:,} B, of which arena {bench['arena_bytes']:,} B); peak stack {bench['stack_bytes']:,} B",
+    ]

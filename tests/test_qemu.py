@@ -4,6 +4,9 @@ deterministic figures, and a link that refuses a model the board cannot hold."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -70,3 +73,20 @@ def test_link_refuses_a_model_the_board_cannot_hold(tmp_path):
     too_little_ram = dataclasses.replace(tiny, flash_bytes=1024 * 1024, sram_bytes=32 * 1024)
     with pytest.raises(BudgetError, match=r"region RAM \(32,768 B\) overflowed by [\d,]+ bytes"):
         build_image(out, too_little_ram)
+
+
+def test_bench_command_prints_the_same_json_twice(kws):
+    """`aiotc bench --json` on an output folder: the DESIGN keys, identical on a second run."""
+    out, _ = kws["cortex-m4"]
+    runs = [subprocess.run([sys.executable, "-m", "aiotc", "bench", str(out), "--board", "cortex-m4", "--json"], capture_output=True, text=True) for _ in range(2)]
+    assert all(run.returncode == 0 for run in runs), runs[0].stderr
+    first, second = (json.loads(run.stdout) for run in runs)
+    assert first == second
+    assert {"board", "qemu_machine", "instructions", "flash_bytes", "ram_bytes", "arena_bytes", "stack_bytes", "layers"} <= first.keys()
+    assert first["instructions_per_mac"] == round(first["instructions"] / first["macs"], 3)
+
+
+def test_bench_refuses_the_host_board(kws):
+    out, _ = kws["cortex-m4"]
+    run = subprocess.run([sys.executable, "-m", "aiotc", "bench", str(out), "--board", "host"], capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "choose a Cortex-M board" in run.stderr

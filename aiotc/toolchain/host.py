@@ -126,16 +126,31 @@ class HostModel:
         )
 
     def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        if len(inputs) != len(self.inputs):
-            raise UsageError(f"model takes {len(self.inputs)} input(s), got {len(inputs)}")
-        in_buf = np.zeros(sum(s.nbytes for s in self.inputs), dtype=np.uint8)
-        for spec, array in zip(self.inputs, inputs):
-            array = np.ascontiguousarray(array, dtype=spec.np_dtype)
-            if array.size * array.itemsize != spec.nbytes:
-                raise UsageError(f"input {spec.name!r} expects shape {list(spec.shape)}, got {list(array.shape)}")
-            in_buf[spec.offset : spec.offset + spec.nbytes] = array.view(np.uint8).ravel()
+        in_buf = np.frombuffer(bytearray(pack_inputs(self.inputs, inputs)), dtype=np.uint8)
         out_buf = np.zeros(sum(s.nbytes for s in self.outputs), dtype=np.uint8)
         status = self._invoke(self._ffi.from_buffer(in_buf), self._ffi.from_buffer(out_buf), self._ffi.from_buffer(self._arena_view))
         if status != 0:
             raise ToolchainError(f"{self.name}_invoke returned error {status}")
-        return [out_buf[s.offset : s.offset + s.nbytes].view(s.np_dtype).reshape(s.shape).copy() for s in self.outputs]
+        return unpack_outputs(self.outputs, out_buf)
+
+    def invoke_batch(self, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+        """The same contract as QemuModel.invoke_batch."""
+        return [self.invoke(sample) for sample in samples]
+
+
+def pack_inputs(specs: list[IOSpec], sample: list[np.ndarray]) -> bytes:
+    """One sample's input arrays as the bytes of the model's input buffer."""
+    if len(sample) != len(specs):
+        raise UsageError(f"model takes {len(specs)} input(s), got {len(sample)}")
+    buffer = np.zeros(sum(s.nbytes for s in specs), dtype=np.uint8)
+    for spec, array in zip(specs, sample):
+        array = np.ascontiguousarray(array, dtype=spec.np_dtype)
+        if array.size * array.itemsize != spec.nbytes:
+            raise UsageError(f"input {spec.name!r} expects shape {list(spec.shape)}, got {list(array.shape)}")
+        buffer[spec.offset : spec.offset + spec.nbytes] = array.view(np.uint8).ravel()
+    return buffer.tobytes()
+
+
+def unpack_outputs(specs: list[IOSpec], buffer: np.ndarray) -> list[np.ndarray]:
+    """The model's output buffer (uint8) as one array per output."""
+    return [buffer[s.offset : s.offset + s.nbytes].view(s.np_dtype).reshape(s.shape).copy() for s in specs]

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from ..boards import Board
-from ..errors import ToolchainError, UsageError
+from ..errors import ToolchainError
 from .arm import ArmImage, build_image, tool
-from .host import IOSpec, read_report
+from .host import IOSpec, pack_inputs, read_report, unpack_outputs
 
 QEMU = "qemu-system-arm"
 MODE_RUN, MODE_BENCH = 0, 1
@@ -44,7 +44,8 @@ class QemuModel:
         self.inputs = [IOSpec.from_report(e) for e in report["inputs"]]
         self.outputs = [IOSpec.from_report(e) for e in report["outputs"]]
         self.arena_bytes = report["arena_bytes"]
-        self.layer_names = [layer["name"] for layer in report["layers"]]
+        self.layers = report["layers"]
+        self.macs = report["macs"]
         self.input_size = sum(s.nbytes for s in self.inputs)
         self.output_size = sum(s.nbytes for s in self.outputs)
 
@@ -60,9 +61,9 @@ class QemuModel:
 
     def invoke_batch(self, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
         """Many samples in one QEMU run: far faster than one run per sample."""
-        data = self._run(MODE_RUN, [self._pack(sample) for sample in samples], len(samples) * self.output_size)
+        data = self._run(MODE_RUN, [pack_inputs(self.inputs, sample) for sample in samples], len(samples) * self.output_size)
         buffers = np.frombuffer(data, dtype=np.uint8).reshape(len(samples), self.output_size)
-        return [[buf[s.offset : s.offset + s.nbytes].view(s.np_dtype).reshape(s.shape).copy() for s in self.outputs] for buf in buffers]
+        return [unpack_outputs(self.outputs, buf) for buf in buffers]
 
     def bench(self, sample: list[np.ndarray] | None = None) -> dict:
         """Instructions of one invoke (after a warm-up), per layer, and the memory the image uses.
@@ -71,14 +72,17 @@ class QemuModel:
         times the tick's length in instructions (see the module docstring).
         """
         sample = sample or [np.zeros(s.shape, dtype=s.np_dtype) for s in self.inputs]
-        figures = np.frombuffer(self._run(MODE_BENCH, [self._pack(sample)], 8 * (2 + max(len(self.layer_names), 1))), dtype="<u8")
+        figures = np.frombuffer(self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], 8 * (2 + max(len(self.layers), 1))), dtype="<u8")
         per_tick = 1e9 / self.image.machine.clock_hz
         image = self.image
+        instructions = round(int(figures[0]) * per_tick)
         return {
             "board": image.board.name,
             "qemu_machine": image.board.qemu_machine,
-            "instructions": round(int(figures[0]) * per_tick),
+            "instructions": instructions,
             "instructions_resolution": per_tick,
+            "macs": self.macs,
+            "instructions_per_mac": round(instructions / self.macs, 3) if self.macs else None,
             "flash_bytes": image.flash_bytes,
             "flash_model_bytes": image.flash_model_bytes,
             "flash_rest_bytes": image.flash_bytes - image.flash_model_bytes,
@@ -86,19 +90,11 @@ class QemuModel:
             "ram_model_bytes": image.ram_model_bytes,
             "arena_bytes": self.arena_bytes,
             "stack_bytes": int(figures[1]),
-            "layers": [{"name": name, "instructions": round(int(ticks) * per_tick)} for name, ticks in zip(self.layer_names, figures[2:])],
+            "layers": [
+                {"name": layer["name"], "op": layer["op"], "macs": layer["macs"], "instructions": round(int(ticks) * per_tick)}
+                for layer, ticks in zip(self.layers, figures[2:])
+            ],
         }
-
-    def _pack(self, sample: list[np.ndarray]) -> bytes:
-        if len(sample) != len(self.inputs):
-            raise UsageError(f"model takes {len(self.inputs)} input(s), got {len(sample)}")
-        buffer = np.zeros(self.input_size, dtype=np.uint8)
-        for spec, array in zip(self.inputs, sample):
-            array = np.ascontiguousarray(array, dtype=spec.np_dtype)
-            if array.size * array.itemsize != spec.nbytes:
-                raise UsageError(f"input {spec.name!r} expects shape {list(spec.shape)}, got {list(array.shape)}")
-            buffer[spec.offset : spec.offset + spec.nbytes] = array.view(np.uint8).ravel()
-        return buffer.tobytes()
 
     def _run(self, mode: int, inputs: list[bytes], expected_bytes: int) -> bytes:
         """One QEMU run in a fresh folder: the image reads aiotc_in.bin and writes aiotc_out.bin."""
