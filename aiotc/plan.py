@@ -9,6 +9,8 @@ several greedy orders (largest first as TFLite Micro does, longest-lived first,
 earliest first), each placing a buffer at the lowest offset that overlaps no
 conflicting buffer, keep the smallest arena, and stop as soon as one meets the
 lower bound (the largest total live at any op, which no placement can beat).
+In-place ops (inplace.py) relax one conflict: their output may start `slack` bytes
+below a dying input and overlap the rest of it; reshapes of a dying input alias it.
 Every plan is verified before it is returned.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .inplace import InPlace, aliases, in_place_pairs
 from .ir import Graph
 from .schedule import StreamStage, row_bytes, stream_stage, streamable
 
@@ -39,19 +42,29 @@ class Buffer:
 
 @dataclass(frozen=True)
 class ArenaPlan:
-    offsets: dict[str, int]  # tensor name -> offset
+    offsets: dict[str, int]  # tensor name -> offset (aliases share their root's)
     scratch_offsets: dict[str, int]  # op name -> offset of its scratch
     size: int  # arena bytes, a multiple of the alignment
-    lower_bound: int  # max over ops of the bytes live at that op
+    lower_bound: int  # max over ops of the bytes live at that op (in-place overlaps not counted)
     buffers: tuple[Buffer, ...]  # what was placed (scratch buffers named "scratch:<op>")
     op_count: int
+    in_place: tuple[InPlace, ...] = ()  # the overlaps the plan may use
 
     def live_bytes(self) -> list[int]:
         """Bytes live while each op runs (its inputs, outputs and scratch included)."""
-        return live_profile(self.buffers, self.op_count)
+        return live_profile(self.buffers, self.op_count, self.in_place)
 
 
-def buffers_of(graph: Graph, scratch_bytes: dict[str, int], alignment: int, stage: StreamStage | None = None) -> list[Buffer]:
+@dataclass(frozen=True)
+class Lifetimes:
+    """The arena buffers of a schedule and the relations between them."""
+
+    buffers: list[Buffer]
+    alias: dict[str, str]  # tensor -> the buffer it shares
+    in_place: list[InPlace]
+
+
+def lifetimes(graph: Graph, scratch_bytes: dict[str, int], alignment: int, stage: StreamStage | None = None) -> Lifetimes:
     """Live intervals of the arena buffers of `graph` in its op order (and stage)."""
     external = set(graph.inputs) | set(graph.outputs)
     stage_end = stage.last_op if stage else -1
@@ -67,36 +80,62 @@ def buffers_of(graph: Graph, scratch_bytes: dict[str, int], alignment: int, stag
             if name not in external:
                 first.setdefault(name, at)
                 last[name] = max(last.get(name, at), until)
+    alias = aliases(graph, last, external) if stage is None else {}
+    for name, root in alias.items():  # an alias extends its root's life and is not a buffer of its own
+        last[root] = max(last[root], last.pop(name))
+        del first[name]
     cached = stage.cached_rows if stage else {}
     buffers = [Buffer(name, align(max(cached[name] * row_bytes(graph, name) if name in cached else graph[name].nbytes, 1), alignment), first[name], last[name]) for name in first]
     for index, op in enumerate(graph.ops):
         if scratch_bytes.get(op.name, 0) > 0:
             span = (0, stage_end) if index <= stage_end else (index, index)
             buffers.append(Buffer(f"scratch:{op.name}", align(scratch_bytes[op.name], alignment), *span))
-    return buffers
+    dies_at = {name: last[alias.get(name, name)] for name in (*first, *alias)}
+    pairs = [p for p in in_place_pairs(graph, dies_at, alignment) if p.op_index > stage_end and p.input not in alias and p.output not in alias]
+    return Lifetimes(buffers, alias, pairs)
 
 
-def live_profile(buffers, op_count: int) -> list[int]:
-    """Bytes of arena live at each op: its lower bound is the maximum."""
+def live_profile(buffers, op_count: int, in_place=()) -> list[int]:
+    """Bytes of arena live at each op: its lower bound is the maximum.
+
+    An in-place op needs only max(input + slack, output) for its pair, not their sum.
+    """
     live = [0] * max(op_count, 1)
     for b in buffers:
         for i in range(b.first, b.last + 1):
             live[i] += b.size
-    return live
+    size = {b.name: b.size for b in buffers}
+    saved: dict[int, int] = {}
+    for p in in_place:
+        shared = size[p.input] + size[p.output] - max(size[p.input] + p.slack, size[p.output])
+        saved[p.op_index] = max(saved.get(p.op_index, 0), shared)
+    return [bytes_ - saved.get(i, 0) for i, bytes_ in enumerate(live)]
 
 
-def place(buffers: list[Buffer], order: list[int]) -> dict[int, int]:
-    """Greedy: each buffer, in `order`, at the lowest offset free of conflicting placed buffers."""
+def place(buffers: list[Buffer], order: list[int], in_place: list[InPlace]) -> dict[int, int]:
+    """Greedy: each buffer, in `order`, at the lowest offset free of conflicting placed buffers.
+
+    A placed buffer j forbids the starts in the open interval (off_j - size_i, off_j + size_j);
+    when i is the in-place output of j the interval shrinks to (off_j - slack, ...), and when
+    i is the input j overwrites, to (..., off_j + slack). Sizes, slacks and offsets are
+    multiples of the alignment, so the lowest free start is 0 or the end of an interval.
+    """
+    index_of = {b.name: i for i, b in enumerate(buffers)}
+    slack = {(index_of[p.input], index_of[p.output]): p.slack for p in in_place}
     offsets: dict[int, int] = {}
     for i in order:
         b = buffers[i]
-        busy = sorted((offsets[j], offsets[j] + buffers[j].size) for j in offsets if b.overlaps_in_time(buffers[j]))
-        offset = 0
-        for start, stop in busy:
-            if offset + b.size <= start:
-                break
-            offset = max(offset, stop)
-        offsets[i] = offset
+        forbidden = []
+        for j, at in offsets.items():
+            if not b.overlaps_in_time(buffers[j]):
+                continue
+            lo, hi = at - b.size, at + buffers[j].size
+            if (j, i) in slack:
+                lo = at - slack[j, i]
+            if (i, j) in slack:
+                hi = at + slack[i, j]
+            forbidden.append((lo, hi))
+        offsets[i] = min(s for s in (0, *(hi for _, hi in forbidden)) if s >= 0 and not any(lo < s < hi for lo, hi in forbidden))
     return offsets
 
 
@@ -105,40 +144,43 @@ ORDERS = {
     "longest lived first": lambda b: (-(b.last - b.first), -b.size, b.name),
     "earliest first": lambda b: (b.first, -b.size, b.name),
     "largest area first": lambda b: (-b.size * (b.last - b.first + 1), b.name),
+    "latest first": lambda b: (-b.first, -b.size, b.name),  # lets in-place chains descend
 }
 
 
 def plan_arena(graph: Graph, scratch_bytes: dict[str, int], alignment: int = 16, stage: StreamStage | None = None) -> ArenaPlan:
     """Place every arena buffer of `graph` (streaming `stage` first if given); verified, deterministic."""
-    buffers = buffers_of(graph, scratch_bytes, alignment, stage)
-    bound = max(live_profile(buffers, len(graph.ops)))
-    best: dict[int, int] | None = None
-    best_size = 0
+    life = lifetimes(graph, scratch_bytes, alignment, stage)
+    buffers = life.buffers
+    bound = max(live_profile(buffers, len(graph.ops), life.in_place))
+    best: dict[int, int] = {}
+    best_size = None
     for key in ORDERS.values():
         order = sorted(range(len(buffers)), key=lambda i: key(buffers[i]))
-        offsets = place(buffers, order)
+        offsets = place(buffers, order, life.in_place)
         size = max((offsets[i] + buffers[i].size for i in offsets), default=0)
-        if best is None or size < best_size:
+        if best_size is None or size < best_size:
             best, best_size = offsets, size
         if best_size <= bound:
             break
-    assert best is not None or not buffers
-    best = best or {}
+    offsets = {b.name: best[i] for i, b in enumerate(buffers) if not b.name.startswith("scratch:")}
     plan = ArenaPlan(
-        offsets={b.name: best[i] for i, b in enumerate(buffers) if not b.name.startswith("scratch:")},
+        offsets=offsets | {name: offsets[root] for name, root in life.alias.items()},
         scratch_offsets={b.name.removeprefix("scratch:"): best[i] for i, b in enumerate(buffers) if b.name.startswith("scratch:")},
-        size=align(best_size, alignment),
+        size=align(best_size or 0, alignment),
         lower_bound=bound,
         buffers=tuple(buffers),
         op_count=len(graph.ops),
+        in_place=tuple(life.in_place),
     )
     verify_plan(plan, alignment)
     return plan
 
 
 def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
-    """No two buffers live at the same time share a byte; all aligned and inside the arena."""
+    """No two buffers live at the same time share a byte unless an in-place op allows it; aligned; inside."""
     offset_of = {**plan.offsets, **{f"scratch:{k}": v for k, v in plan.scratch_offsets.items()}}
+    slack = {(p.input, p.output): p.slack for p in plan.in_place}
     placed = sorted(plan.buffers, key=lambda b: offset_of[b.name])
     for i, a in enumerate(placed):
         start = offset_of[a.name]
@@ -147,8 +189,12 @@ def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
         for b in placed[i + 1 :]:
             if offset_of[b.name] >= start + a.size:
                 break
-            if a.overlaps_in_time(b):
-                raise AssertionError(f"arena plan: {a.name} and {b.name} overlap while both live")
+            if not a.overlaps_in_time(b):
+                continue
+            # legal only for an in-place output starting far enough below its input
+            if any((x.name, y.name) in slack and offset_of[y.name] <= offset_of[x.name] - slack[x.name, y.name] for x, y in ((a, b), (b, a))):
+                continue
+            raise AssertionError(f"arena plan: {a.name} and {b.name} overlap while both live")
 
 
 STREAM_MODES = [(push, rows) for push in (True, False) for rows in (1, 2, 4)]

@@ -4,7 +4,14 @@
  * (ctx, params, quant_params, in_dims, in, filter_dims, filter, bias_dims, bias,
  * out_dims, out), output last and the only non-const pointer. Kernels return
  * AIOTC_OK, or AIOTC_ARG_ERROR when handed arguments they cannot honour.
- * Each kernel source includes only its own family header. */
+ * Each kernel source includes only its own family header.
+ *
+ * In-place contract (aiotc/inplace.py relies on it): conv, depthwise conv, pooling
+ * and the elementwise kernels compute output pixels (elements) in increasing order,
+ * at most 4 at a time, and while computing them read only input rows at or after
+ * the first row those pixels need. The planner may then start such a kernel's output
+ * below its dying input and overlap it. A kernel path that breaks this order must
+ * say so there. */
 #ifndef AIOTC_NN_H
 #define AIOTC_NN_H
 

@@ -1,0 +1,85 @@
+"""In-place execution: where an op may write its output over an input that dies with it.
+
+The kernels of IN_PLACE_KINDS keep the contract stated in runtime_c/include/aiotc_nn.h:
+they compute output pixels (elements, for flat kernels) in increasing order, at most
+GROUP of them at a time, and while computing a group read only input rows at or after
+the first row that group needs. An output may then start `slack` bytes below its
+input and overlap the rest of it: whatever the kernel writes has already been read
+for the last time. The slack is exact for the op's geometry, e.g. a 3x3 stride-1
+depthwise conv over 5x64 rows needs its output to start two rows plus a group below
+its input, a 1x1 conv with as many output as input channels one group; against a
+separate buffer that saves nearly the whole input.
+
+RESHAPE is better than in place: when its input dies with it, both names are one
+buffer (an alias) and the copy disappears.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ir import Graph, Op
+from .schedule import CONV_LIKE, input_rows
+
+GROUP = 4  # output pixels (or elements) a kernel may compute at once
+ELEMENTWISE = ("add", "sub", "mul", "relu", "relu6", "leaky_relu", "logistic", "tanh", "hard_swish", "quantize", "dequantize")
+IN_PLACE_KINDS = CONV_LIKE + ELEMENTWISE
+ALIAS_KINDS = ("reshape",)
+
+
+@dataclass(frozen=True)
+class InPlace:
+    """Op `op_index` may place `output` at or below `slack` bytes under `input`'s offset."""
+
+    op_index: int
+    input: str
+    output: str
+    slack: int
+
+
+def in_place_pairs(graph: Graph, dies_at: dict[str, int], alignment: int) -> list[InPlace]:
+    """Every (input, output) pair of an op where the input dies at that op and the kernel allows it."""
+    pairs = []
+    for index, op in enumerate(graph.ops):
+        if op.kind not in IN_PLACE_KINDS:
+            continue
+        out = op.outputs[0]
+        for name in dict.fromkeys(op.inputs):
+            if name is None or dies_at.get(name) != index or dies_at.get(out) is None:
+                continue
+            slack = _slack(op, graph, name)
+            if slack is not None and slack < graph[out].nbytes:
+                pairs.append(InPlace(index, name, out, -(-slack // alignment) * alignment))
+    return pairs
+
+
+def _slack(op: Op, graph: Graph, name: str) -> int | None:
+    """Bytes the output must start below input `name`; None when the kernel cannot share it."""
+    inp, out = graph[name], graph[op.outputs[0]]
+    if op.kind in CONV_LIKE:
+        if len(out.shape) != 4 or out.shape[0] != 1 or op.inputs[0] != name:
+            return None
+        _, height, width, _ = out.shape
+        pixels = height * width
+        pixel_out = out.nbytes // pixels
+        row_in = inp.nbytes // inp.shape[1]
+        # A group starting at pixel q writes up to pixel q+GROUP and reads from the first input row of q's row on.
+        return max(min(q + GROUP, pixels) * pixel_out - input_rows(op, graph, name, q // width, q // width + 1)[0] * row_in for q in range(pixels))
+    if inp.shape != out.shape:  # a broadcast operand is read again and again
+        return None
+    count = out.size
+    size_in, size_out = inp.nbytes // max(count, 1), out.nbytes // max(count, 1)
+    group = min(GROUP, count)
+    # Element i's group writes up to element i+GROUP and reads from element i on; the worst i is the first or the last group.
+    return max(group * size_out, count * size_out - (count - group) * size_in)
+
+
+def aliases(graph: Graph, dies_at: dict[str, int], external: set[str]) -> dict[str, str]:
+    """Reshape outputs that can share their input's buffer: output name -> root buffer name."""
+    root: dict[str, str] = {}
+    for index, op in enumerate(graph.ops):
+        if op.kind in ALIAS_KINDS:
+            src, dst = op.inputs[0], op.outputs[0]
+            if src not in external and dst not in external and dies_at.get(src) == index:
+                root[dst] = root.get(src, src)
+    return root

@@ -1,0 +1,126 @@
+"""The memory plan: placements never overlap live buffers (property tests), in-place ops
+keep the outputs exact, and every schedule computes what layer by layer computes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aiotc.driver import compile_model
+from aiotc.export.tflite import write_tflite
+from aiotc.inplace import InPlace
+from aiotc.plan import ORDERS, ArenaPlan, Buffer, place, verify_plan
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+from aiotc.verify import verify
+
+from .conftest import shared_model
+from .oplib import OpGraph
+
+
+@st.composite
+def buffer_sets(draw):
+    """Random lifetimes and sizes (multiples of 16), with in-place pairs where an output starts as an input dies."""
+    ops = draw(st.integers(2, 12))
+    buffers = []
+    for k in range(draw(st.integers(1, 14))):
+        first = draw(st.integers(0, ops - 1))
+        last = draw(st.integers(first, ops - 1))
+        buffers.append(Buffer(f"b{k}", 16 * draw(st.integers(1, 40)), first, last))
+    pairs = []
+    for a in buffers:
+        for b in buffers:
+            if a is not b and a.last == b.first and draw(st.booleans()):
+                pairs.append(InPlace(a.last, a.name, b.name, 16 * draw(st.integers(0, b.size // 16))))
+    return buffers, pairs, ops
+
+
+def overlapping_pairs(buffers, offsets):
+    """Independent of verify_plan: pairs of buffers sharing a byte while both live."""
+    for i, a in enumerate(buffers):
+        for b in buffers[i + 1 :]:
+            if a.overlaps_in_time(b) and offsets[a.name] < offsets[b.name] + b.size and offsets[b.name] < offsets[a.name] + a.size:
+                yield a, b
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(buffer_sets())
+def test_placements_never_overlap_live_buffers(case):
+    buffers, pairs, ops = case
+    slack = {(p.input, p.output): p.slack for p in pairs}
+    for key in ORDERS.values():
+        placed = place(buffers, sorted(range(len(buffers)), key=lambda i: key(buffers[i])), pairs)
+        offsets = {buffers[i].name: at for i, at in placed.items()}
+        size = max(offsets[b.name] + b.size for b in buffers)
+        for a, b in overlapping_pairs(buffers, offsets):
+            # only an in-place output may overlap its input, starting at least `slack` below it
+            legal = [(x, y) for x, y in ((a, b), (b, a)) if (x.name, y.name) in slack and offsets[y.name] <= offsets[x.name] - slack[x.name, y.name]]
+            assert legal, f"{a} and {b} overlap at {offsets[a.name]}, {offsets[b.name]}"
+        verify_plan(ArenaPlan(offsets, {}, size, 0, tuple(buffers), ops, tuple(pairs)))
+
+
+def test_verify_plan_rejects_an_overlap():
+    a, b = Buffer("a", 64, 0, 1), Buffer("b", 64, 1, 2)
+    with pytest.raises(AssertionError, match="overlap"):
+        verify_plan(ArenaPlan({"a": 0, "b": 32}, {}, 96, 0, (a, b), 3))
+    with pytest.raises(AssertionError, match="overlap"):  # in place, but not far enough below
+        verify_plan(ArenaPlan({"a": 32, "b": 0}, {}, 96, 0, (a, b), 3, (InPlace(1, "a", "b", 48),)))
+    verify_plan(ArenaPlan({"a": 48, "b": 0}, {}, 112, 0, (a, b), 3, (InPlace(1, "a", "b", 48),)))
+
+
+def test_kws_runs_in_place_below_half_of_tflite_micro(tmp_path):
+    """kws's layer-by-layer bound is 16,000 B; only in-place depthwise and pointwise layers go under 12,136 (0.5x TFLM)."""
+    result = compile_model(shared_model("mlperf_tiny/kws_ref_model.tflite"), board="host", out_dir=tmp_path / "kws")
+    assert result.plan.in_place and result.report["arena_bytes"] <= 12_136
+    runner = HostModel.build(result.out_dir)
+    outcome = verify(result.out_dir, "host", random_samples(runner.inputs, 10, seed=7), runner=runner)
+    assert outcome.mismatches == 0 and outcome.max_abs_diff == 0
+
+
+LAYERS = ("conv3x3", "conv3x3s2", "conv1x1", "dw3x3", "dw3x3s2", "dw5x5", "maxpool", "avgpool", "residual", "relu")
+
+
+def build_chain(layers: list[str], height: int, width: int, channels: int, seed: int):
+    """A CNN of the given layer kinds, in order; `residual` adds a 1x1 branch back onto its input."""
+    g = OpGraph(seed=seed)
+    x = g.input((1, height, width, channels), scale=0.05, zero_point=-3)
+    for layer in layers:
+        h, w, c = g.tensors[x].shape[1:]
+        if layer.startswith("conv"):
+            stride = (2, 2) if layer.endswith("s2") and min(h, w) >= 4 else (1, 1)
+            kernel = (1, 1) if layer == "conv1x1" else (3, 3)
+            x = g.conv2d(x, out_channels=int(g.rng.integers(2, 9)), kernel=kernel, stride=stride, activation="relu")
+        elif layer.startswith("dw"):
+            stride = (2, 2) if layer.endswith("s2") and min(h, w) >= 4 else (1, 1)
+            kernel = (5, 5) if layer == "dw5x5" else (3, 3)
+            x = g.depthwise(x, kernel=kernel, stride=stride, activation="relu6")
+        elif layer.endswith("pool") and min(h, w) >= 2:
+            x = g.pool(f"{layer[:3]}_pool2d", x, kernel=(2, 2), stride=(2, 2), padding="same")
+        elif layer == "residual":
+            branch = g.conv2d(x, out_channels=c, kernel=(1, 1))
+            x = g.binary("add", x, branch)
+        elif layer == "relu":
+            x = g.unary("relu", x)
+    return g.build(x)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(layers=st.lists(st.sampled_from(LAYERS), min_size=2, max_size=7), size=st.tuples(st.integers(6, 24), st.integers(5, 20), st.integers(1, 6)), seed=st.integers(0, 99))
+def test_every_schedule_computes_what_layer_by_layer_computes(tmp_path_factory, layers, size, seed):
+    """Streamed stage and in-place ops (patch auto) against layer by layer (patch off) and the oracle."""
+    tmp = tmp_path_factory.mktemp("chain")
+    model = Path(tmp) / "chain.tflite"
+    model.write_bytes(write_tflite(build_chain(layers, *size, seed)))
+    results = {}
+    for patch in ("off", "auto"):
+        out = compile_model(model, board="host", out_dir=tmp / patch, patch=patch).out_dir
+        runner = HostModel.build(out)
+        samples = random_samples(runner.inputs, 3, seed)
+        results[patch] = runner.invoke_batch(samples)
+        assert verify(out, "host", samples, runner=runner).mismatches == 0
+    for a, b in zip(results["off"], results["auto"]):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
