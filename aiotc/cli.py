@@ -36,6 +36,39 @@ def cli() -> None:
 board_option = click.option("--board", "-b", default="host", show_default=True, help="Target board (`aiotc boards` lists them).")
 
 
+class Size(click.ParamType):
+    """Bytes as `262144`, `256K`, `1M` (K = 1024)."""
+
+    name = "size"
+    UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": 1 << 20, "MB": 1 << 20, "MIB": 1 << 20}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper()
+        digits = text.rstrip("KMIB")
+        try:
+            number, unit = float(digits), self.UNITS[text[len(digits) :]]
+        except (ValueError, KeyError):
+            self.fail(f"{value!r} is not a size (examples: 262144, 256K, 1M)", param, ctx)
+        if number < 0:
+            self.fail(f"{value!r}: a size cannot be negative", param, ctx)
+        return int(number * unit)
+
+
+def compile_options(command):
+    """The options of `compile` that shape the generated code; run/verify/bench take them too."""
+    options = [
+        click.option("--patch", type=click.Choice(["auto", "off"]), default="auto", show_default=True, help="Stream the first layers in row bands (auto: when it lowers the arena)."),
+        click.option("--patch-overhead", type=click.FloatRange(0), default=0.2, show_default=True, help="Largest MAC overhead a streamed stage may add (fraction)."),
+        click.option("--sram-budget", type=Size(), help="SRAM the arena may use [default: the board's SRAM]; the simplest schedule that fits wins."),
+        click.option("--flash-budget", type=Size(), help="Flash the weights may use [default: the board's flash]."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @board_option
@@ -43,13 +76,14 @@ board_option = click.option("--board", "-b", default="host", show_default=True, 
 @click.option("--name", help="C name of the model [default: the file stem].")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
-def compile(model: Path, board: str, out_dir: Path | None, name: str | None, quiet: bool, as_json: bool) -> None:
+@compile_options
+def compile(model: Path, board: str, out_dir: Path | None, name: str | None, quiet: bool, as_json: bool, **options) -> None:
     """Compile MODEL (.tflite) into a C library folder."""
     from .boards import load_board
     from .driver import compile_model
     from .summary import print_summary
 
-    result = compile_model(model, board=board, out_dir=out_dir, name=name)
+    result = compile_model(model, board=board, out_dir=out_dir, name=name, **options)
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
     elif not quiet:
@@ -58,7 +92,7 @@ def compile(model: Path, board: str, out_dir: Path | None, name: str | None, qui
 
 
 @contextmanager
-def compiled(model_or_out: Path, board: str):
+def compiled(model_or_out: Path, board: str, options: dict):
     """An output folder for MODEL|OUT: used as is, or compiled on the fly into a temp folder."""
     if model_or_out.is_dir():
         yield model_or_out
@@ -66,7 +100,7 @@ def compiled(model_or_out: Path, board: str):
     from .driver import compile_model
 
     with tempfile.TemporaryDirectory(prefix="aiotc-") as tmp:
-        yield compile_model(model_or_out, board=board, out_dir=Path(tmp) / "out").out_dir
+        yield compile_model(model_or_out, board=board, out_dir=Path(tmp) / "out", **options).out_dir
 
 
 @cli.command()
@@ -76,12 +110,13 @@ def compiled(model_or_out: Path, board: str):
 @click.option("-o", "--output", "output_path", type=click.Path(path_type=Path), help="Write the outputs to this .npy (.npz for several outputs).")
 @click.option("--raw", is_flag=True, help="Keep integer outputs (default for integer models: as the model defines them).")
 @click.option("--sanitize", is_flag=True, help="Host only: build with AddressSanitizer and UBSan.")
-def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | None, raw: bool, sanitize: bool) -> None:
+@compile_options
+def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | None, raw: bool, sanitize: bool, **options) -> None:
     """Run MODEL|OUT on inputs, on the host (gcc) or in QEMU (cortex-m boards)."""
     from .samples import load_samples
     from .verify import build_runner
 
-    with compiled(model_or_out, board) as out_dir:
+    with compiled(model_or_out, board, options) as out_dir:
         runner = build_runner(out_dir, board, sanitize=sanitize)
         samples = load_samples(input_path, runner.inputs)
         results = runner.invoke_batch(samples)
@@ -106,12 +141,13 @@ def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | No
 @click.option("--input", "input_path", type=click.Path(path_type=Path), help="Compare on these inputs instead of random ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--sanitize", is_flag=True, help="Host only: build with AddressSanitizer and UBSan.")
-def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: Path | None, as_json: bool, sanitize: bool) -> None:
+@compile_options
+def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: Path | None, as_json: bool, sanitize: bool, **options) -> None:
     """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs."""
     from .samples import load_samples, random_samples
     from .verify import build_runner, verify as run_verify
 
-    with compiled(model_or_out, board) as out_dir:
+    with compiled(model_or_out, board, options) as out_dir:
         runner = build_runner(out_dir, board, sanitize=sanitize)
         inputs = load_samples(input_path, runner.inputs) if input_path else random_samples(runner.inputs, samples, seed)
         with Progress(console=err_console, transient=True, disable=as_json) as progress:
@@ -131,7 +167,8 @@ def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: 
 @click.option("--board", "-b", required=True, help="A Cortex-M board (`aiotc boards`); bench runs in QEMU.")
 @click.option("--input", "input_path", type=click.Path(path_type=Path), help="Bench on this input (default: zeros).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool) -> None:
+@compile_options
+def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool, **options) -> None:
     """Measure MODEL|OUT in QEMU: instructions per inference and per layer, flash, RAM, stack."""
     from .boards import load_board
     from .errors import UsageError
@@ -142,7 +179,7 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
     target = load_board(board)
     if target.qemu_machine is None:
         raise UsageError(f"bench measures in QEMU; {board} has no emulator: choose a Cortex-M board (`aiotc boards`)")
-    with compiled(model_or_out, board) as out_dir:
+    with compiled(model_or_out, board, options) as out_dir:
         qemu = QemuModel.build(out_dir, target)
         sample = load_samples(input_path, qemu.inputs)[0] if input_path else None
         with Progress(console=err_console, transient=True, disable=as_json) as progress:
@@ -221,6 +258,10 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # one line, like every other error
+        command = exc.ctx.command_path if exc.ctx else "aiotc"
+        click.echo(f"aiotc: error: {exc.format_message()} (see `{command} --help`)", err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()

@@ -25,7 +25,7 @@ from .errors import BudgetError, UnsupportedOpsError, UsageError
 from .frontend import load_model
 from .ir import Graph
 from .passes import run_passes
-from .plan import plan_memory
+from .plan import mac_overhead, plan_memory
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
 
@@ -39,8 +39,17 @@ class CompileResult:
     report: dict
 
 
-def compile_model(model_path: str | Path, board: str = "host", out_dir: str | Path | None = None, name: str | None = None, patch: str = "auto") -> CompileResult:
-    """Compile a model file into a C library folder for `board`."""
+def compile_model(
+    model_path: str | Path,
+    board: str = "host",
+    out_dir: str | Path | None = None,
+    name: str | None = None,
+    patch: str = "auto",
+    patch_overhead: float = 0.2,
+    sram_budget: int | None = None,
+    flash_budget: int | None = None,
+) -> CompileResult:
+    """Compile a model file into a C library folder for `board` (budgets default to the board's memories)."""
     model_path = Path(model_path)
     target = load_board(board)
     name = library_name(name or model_path.stem)
@@ -49,10 +58,10 @@ def compile_model(model_path: str | Path, board: str = "host", out_dir: str | Pa
     graph = run_passes(load_model(model_path))
     check_supported(graph)
     scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops}
-    stage, plan = plan_memory(graph, scratch, patch)
+    stage, plan = plan_memory(graph, scratch, patch, sram_budget, patch_overhead)
     files, facts = emit_library(graph, plan, name, scratch, target.name, source=model_path.name, stage=stage)
     report = build_report(graph, plan, target, name, model_path, facts, stage)
-    check_budget(report, target)
+    check_budget(report, target, sram_budget, flash_budget)
     files["report.json"] = json.dumps(report, indent=2) + "\n"
     write_folder(out_dir, files)
     return CompileResult(out_dir, name, graph, plan, report)
@@ -116,19 +125,20 @@ def stage_report(graph: Graph, stage) -> dict | None:
         "split_after": graph.ops[stage.last_op].name,
         "split_index": stage.last_op,
         "grid": [len(stage.steps), 1],
-        "mac_overhead": 0.0,
+        "mac_overhead": round(mac_overhead(graph, stage), 6),
         "mode": "row bands with cached halos",
         "band_calls": stage.calls,
     }
 
 
-def check_budget(report: dict, board: Board) -> None:
-    """The arena must fit the board's SRAM and the constants its flash."""
+def check_budget(report: dict, board: Board, sram_budget: int | None = None, flash_budget: int | None = None) -> None:
+    """The arena must fit the SRAM budget (default: the board's SRAM) and the constants the flash budget."""
     misses = []
-    if report["arena_bytes"] > board.sram_bytes:
-        misses.append(f"arena needs {report['arena_bytes']:,} B of SRAM, {board.name} has {board.sram_bytes:,} B (over by {report['arena_bytes'] - board.sram_bytes:,} B)")
-    if report["weights_bytes"] > board.flash_bytes:
-        misses.append(f"weights need {report['weights_bytes']:,} B of flash, {board.name} has {board.flash_bytes:,} B (over by {report['weights_bytes'] - board.flash_bytes:,} B)")
+    for what, needed, budget, memory in (("arena", report["arena_bytes"], sram_budget, "SRAM"), ("weights", report["weights_bytes"], flash_budget, "flash")):
+        limit = budget if budget is not None else getattr(board, f"{memory.lower()}_bytes")
+        source = f"the {memory} budget is" if budget is not None else f"{board.name} has"
+        if needed > limit:
+            misses.append(f"{what} needs {needed:,} B of {memory}, {source} {limit:,} B (over by {needed - limit:,} B)")
     if misses:
         raise BudgetError("model does not fit: " + "; ".join(misses))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .analysis import op_macs
 from .inplace import InPlace, aliases, in_place_pairs
 from .ir import Graph
 from .schedule import StreamStage, row_bytes, stream_stage, streamable
@@ -200,12 +201,18 @@ def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
 STREAM_MODES = [(push, rows) for push in (True, False) for rows in (1, 2, 4)]
 
 
-def plan_memory(graph: Graph, scratch_bytes: dict[str, int], patch: str = "auto", alignment: int = 16, slack: float = 0.02) -> tuple[StreamStage | None, ArenaPlan]:
-    """The schedule with the smallest arena: layer by layer, or the first k+1 ops streamed.
+def plan_memory(
+    graph: Graph, scratch_bytes: dict[str, int], patch: str = "auto", sram_budget: int | None = None, max_overhead: float = 0.2, alignment: int = 16, slack: float = 0.02
+) -> tuple[StreamStage | None, ArenaPlan]:
+    """The schedule to use: layer by layer, or the first k+1 ops streamed.
 
     Every streamable prefix is simulated and planned in each streaming mode (a few
-    milliseconds each). Among the plans within `slack` of the smallest arena, the one
-    with the fewest band calls wins: less code for the same memory.
+    milliseconds each). Without a budget, among the plans within `slack` of the
+    smallest arena the one with the fewest band calls wins: less code for the same
+    memory. With `sram_budget`, the one with the fewest band calls that fits it
+    (layer by layer when that fits), else the smallest. Stages whose MAC overhead
+    exceeds `max_overhead` are not considered (cached halos recompute nothing, so
+    today's stages are all at 0%; the check keeps any recomputing schedule honest).
     """
     candidates = [(None, plan_arena(graph, scratch_bytes, alignment))]
     if patch != "off":
@@ -214,7 +221,16 @@ def plan_memory(graph: Graph, scratch_bytes: dict[str, int], patch: str = "auto"
                 if not streamable(graph.ops[last_op], graph):
                     break
                 stage = stream_stage(graph, last_op, rows, push)
-                if stage is not None:
+                if stage is not None and mac_overhead(graph, stage) <= max_overhead:
                     candidates.append((stage, plan_arena(graph, scratch_bytes, alignment, stage)))
     smallest = min(plan.size for _, plan in candidates)
-    return min((c for c in candidates if c[1].size <= smallest * (1 + slack)), key=lambda c: (c[0].calls if c[0] else 0, c[1].size))
+    limit = sram_budget if sram_budget is not None and sram_budget >= smallest else smallest * (1 + slack)
+    return min((c for c in candidates if c[1].size <= limit), key=lambda c: (c[0].calls if c[0] else 0, c[1].size))
+
+
+def mac_overhead(graph: Graph, stage: StreamStage) -> float:
+    """MACs the stage's band calls execute beyond its layers' own MACs, as a fraction of the model's."""
+    total = sum(op_macs(op, graph) for op in graph.ops)
+    executed = sum(op_macs(graph.ops[c.op_index], graph) * (c.rows[1] - c.rows[0]) / graph[graph.ops[c.op_index].outputs[0]].shape[1] for calls, _ in stage.steps for c in calls)
+    layers = sum(op_macs(op, graph) for op in graph.ops[: stage.last_op + 1])
+    return (executed - layers) / total if total else 0.0

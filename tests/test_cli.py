@@ -125,3 +125,27 @@ def test_generated_library_builds_with_its_own_makefile_and_cmake(stripes, tmp_p
     make = subprocess.run(["make", "-C", str(out), "CFLAGS=-O2 -Wall -Wextra -Werror -pedantic"], capture_output=True, text=True)
     assert make.returncode == 0, make.stderr
     assert (out / "libstripes.a").is_file()
+
+
+def test_patch_and_sram_budget_choose_the_schedule(tmp_path):
+    """auto streams vww's first layers; off does not; a budget picks the simplest schedule under it."""
+    model = shared_model("mlperf_tiny/vww_96_int8.tflite")
+    reports = {}
+    for label, options in {"auto": [], "off": ["--patch", "off"], "budget": ["--sram-budget", "60K"]}.items():
+        result = aiotc("compile", model, "-o", tmp_path / label, "--json", *options)
+        assert result.returncode == 0, result.stderr
+        reports[label] = json.loads(result.stdout)
+    auto, off, budget = reports["auto"], reports["off"], reports["budget"]
+    assert off["patch"] is None and auto["patch"]["mac_overhead"] == 0.0
+    assert auto["arena_bytes"] <= 32 * 1024 < off["arena_bytes"]
+    assert auto["arena_bytes"] <= budget["arena_bytes"] <= 60 * 1024
+    assert budget["patch"] is None or budget["patch"]["band_calls"] < auto["patch"]["band_calls"]
+
+
+def test_budget_miss_and_bad_size(tmp_path):
+    model = shared_model("mlperf_tiny/vww_96_int8.tflite")
+    miss = aiotc("compile", model, "-o", tmp_path / "miss", "--sram-budget", "8K")
+    assert miss.returncode == 1 and "the SRAM budget is 8,192 B (over by" in miss.stderr
+    assert not (tmp_path / "miss").exists()
+    bad = aiotc("compile", model, "-o", tmp_path / "bad", "--flash-budget", "lots")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "'lots' is not a size" in bad.stderr
