@@ -1,6 +1,6 @@
 """The compiler pipeline, read top to bottom:
 
-    frontend -> passes -> support check -> schedule + plan -> codegen -> report -> output folder
+    frontend -> passes -> support check -> reorder -> schedule + plan -> codegen -> report -> output folder
 
 Each stage takes the previous stage's result and nothing else; the graph is checked
 after every pass. The output folder appears whole or not at all.
@@ -26,6 +26,7 @@ from .frontend import load_model
 from .ir import Graph
 from .passes import run_passes
 from .plan import mac_overhead, plan_memory
+from .reorder import best_order
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
 
@@ -57,6 +58,7 @@ def compile_model(
 
     graph = run_passes(load_model(model_path))
     check_supported(graph)
+    graph = best_order(graph)
     scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops}
     stage, plan = plan_memory(graph, scratch, patch, sram_budget, patch_overhead)
     files, facts = emit_library(graph, plan, name, scratch, target.name, source=model_path.name, stage=stage)

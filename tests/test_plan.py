@@ -3,6 +3,7 @@ keep the outputs exact, and every schedule computes what layer by layer computes
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
 from aiotc.inplace import InPlace
-from aiotc.plan import ORDERS, ArenaPlan, Buffer, place, verify_plan
+from aiotc.plan import ORDERS, ArenaPlan, Buffer, place, plan_arena, verify_plan
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verify import verify
@@ -124,3 +125,23 @@ def test_every_schedule_computes_what_layer_by_layer_computes(tmp_path_factory, 
         assert verify(out, "host", samples, runner=runner).mismatches == 0
     for a, b in zip(results["off"], results["auto"]):
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_branches_run_in_the_order_of_least_memory(tmp_path):
+    """Two wide branches built breadth-first: reordering runs each to its small end first, and stays exact."""
+    from aiotc import ir
+    from aiotc.reorder import best_order
+
+    from .oplib import assert_matches_oracle
+
+    g = OpGraph(seed=1)
+    x = g.input((1, 16, 16, 4))
+    wide = [g.conv2d(x, 32, kernel=(1, 1), out_scale=0.1) for _ in range(2)]
+    small = [g.pool("max_pool2d", t, kernel=(4, 4), stride=(4, 4)) for t in wide]
+    graph = g.build(g.movement("concat", small, (1, 4, 4, 64), ir.Concat(3, "none")))
+    reordered = best_order(graph)
+    assert [op.kind for op in reordered.ops] == ["conv2d", "max_pool2d", "conv2d", "max_pool2d", "concat"]
+    assert plan_arena(reordered, {}).size < plan_arena(graph, {}).size
+    assert_matches_oracle(graph, tmp_path)  # compiled through the driver, which reorders
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [layer["op"] for layer in report["layers"]] == [op.kind for op in reordered.ops]
