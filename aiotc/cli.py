@@ -196,16 +196,16 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--memory", is_flag=True, help="Show the memory timeline: bytes live at each layer.")
-def inspect(model: Path, memory: bool) -> None:
+@click.option("--memory", is_flag=True, help="Show the memory plan: bytes live per layer, the arena layout, the streamed stage.")
+@compile_options
+def inspect(model: Path, memory: bool, patch: str, patch_overhead: float, sram_budget: int | None, flash_budget: int | None) -> None:
     """Layers, shapes, MACs and memory of MODEL, without generating code."""
     from .analysis import op_macs
-    from .codegen.lowering import LOWERINGS
-    from .frontend import load_model
-    from .passes import run_passes
-    from .plan import plan_arena
+    from .driver import memory_report, plan_model
+    from .summary import memory_lines
 
-    graph = run_passes(load_model(model))
+    planned = plan_model(model, patch, patch_overhead, sram_budget)
+    graph = planned.graph
     console = Console()
     table = Table(title=f"{model.name}: {len(graph.ops)} layers", title_justify="left")
     for column in ("#", "layer", "op", "inputs", "output", "dtype", "MACs"):
@@ -217,14 +217,9 @@ def inspect(model: Path, memory: bool) -> None:
     console.print(table)
     console.print(f"MACs {sum(op_macs(op, graph) for op in graph.ops):,}")
     if memory:
-        scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops if op.kind in LOWERINGS}
-        plan = plan_arena(graph, scratch)
-        live = plan.live_bytes()
-        peak = max(live, default=1) or 1
-        for index, op in enumerate(graph.ops):
-            bar = "#" * max(1, round(40 * live[index] / peak))
-            console.print(f"{index:3d} {op.kind:18s} {live[index]:9,d} B {bar}", highlight=False)
-        console.print(f"arena {plan.size:,} B; lower bound {plan.lower_bound:,} B")
+        stage = planned.stage
+        for line in memory_lines(graph, memory_report(graph, planned.plan), planned.plan.size, planned.plan.lower_bound, stage.last_op if stage else None):
+            console.print(line, highlight=False)
 
 
 @cli.command()

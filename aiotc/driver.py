@@ -25,8 +25,9 @@ from .errors import BudgetError, UnsupportedOpsError, UsageError
 from .frontend import load_model
 from .ir import Graph
 from .passes import run_passes
-from .plan import mac_overhead, plan_memory
+from .plan import ArenaPlan, mac_overhead, plan_memory
 from .reorder import best_order
+from .schedule import StreamStage
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
 
@@ -38,6 +39,26 @@ class CompileResult:
     graph: Graph
     plan: object
     report: dict
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A model through every stage that decides memory: what `inspect --memory` shows."""
+
+    graph: Graph
+    scratch: dict[str, int]
+    stage: StreamStage | None
+    plan: ArenaPlan
+
+
+def plan_model(model_path: str | Path, patch: str = "auto", patch_overhead: float = 0.2, sram_budget: int | None = None) -> Planned:
+    """frontend -> passes -> support check -> reorder -> schedule + plan."""
+    graph = run_passes(load_model(Path(model_path)))
+    check_supported(graph)
+    graph = best_order(graph)
+    scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops}
+    stage, plan = plan_memory(graph, scratch, patch, sram_budget, patch_overhead)
+    return Planned(graph, scratch, stage, plan)
 
 
 def compile_model(
@@ -56,12 +77,9 @@ def compile_model(
     name = library_name(name or model_path.stem)
     out_dir = Path(out_dir) if out_dir is not None else Path("out") / name
 
-    graph = run_passes(load_model(model_path))
-    check_supported(graph)
-    graph = best_order(graph)
-    scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops}
-    stage, plan = plan_memory(graph, scratch, patch, sram_budget, patch_overhead)
-    files, facts = emit_library(graph, plan, name, scratch, target.name, source=model_path.name, stage=stage)
+    planned = plan_model(model_path, patch, patch_overhead, sram_budget)
+    graph, plan, stage = planned.graph, planned.plan, planned.stage
+    files, facts = emit_library(graph, plan, name, planned.scratch, target.name, source=model_path.name, stage=stage)
     report = build_report(graph, plan, target, name, model_path, facts, stage)
     check_budget(report, target, sram_budget, flash_budget)
     files["report.json"] = json.dumps(report, indent=2) + "\n"
@@ -116,6 +134,20 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
         "outputs": facts["outputs"],
         "kernels": facts["kernels"],
         "layers": layers,
+        "memory": memory_report(graph, plan),
+    }
+
+
+def memory_report(graph: Graph, plan: ArenaPlan) -> dict:
+    """The arena layout (every buffer's offset, size and lifetime in op indices) and the in-place overlaps."""
+    offset_of = plan.offsets | {f"scratch:{k}": v for k, v in plan.scratch_offsets.items()}
+    size_of = {b.name: b.size for b in plan.buffers}
+    overlap = lambda a, b: offset_of[a] < offset_of[b] + size_of[b] and offset_of[b] < offset_of[a] + size_of[a]  # noqa: E731
+    return {
+        "timeline": plan.live_bytes(),
+        "layout": [{"buffer": b.name, "offset": offset_of[b.name], "bytes": b.size, "first_op": b.first, "last_op": b.last} for b in sorted(plan.buffers, key=lambda b: (b.first, offset_of[b.name]))],
+        "aliases": sorted(name for name in plan.offsets if name not in {b.name for b in plan.buffers}),
+        "in_place": [{"layer": graph.ops[p.op_index].name, "input": p.input, "output": p.output, "slack": p.slack} for p in plan.in_place if overlap(p.input, p.output)],
     }
 
 

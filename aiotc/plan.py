@@ -81,7 +81,7 @@ def lifetimes(graph: Graph, scratch_bytes: dict[str, int], alignment: int, stage
             if name not in external:
                 first.setdefault(name, at)
                 last[name] = max(last.get(name, at), until)
-    alias = aliases(graph, last, external) if stage is None else {}
+    alias = aliases(graph, last, external)
     for name, root in alias.items():  # an alias extends its root's life and is not a buffer of its own
         last[root] = max(last[root], last.pop(name))
         del first[name]

@@ -35,6 +35,12 @@ def totals_lines(report: dict, board=None) -> list[str]:
         f"arena (SRAM) {arena:,} B = {kib(arena)}; lower bound of this schedule {report['arena_lower_bound']:,} B",
         f"weights (flash) {weights:,} B = {kib(weights)}",
     ]
+    if report.get("patch"):
+        patch = report["patch"]
+        lines.append(f"streamed stage: layers 0..{patch['split_index']} ({short_name(patch['split_after'])}) in {patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%")
+    in_place = len(report.get("memory", {}).get("in_place", []))
+    if in_place:
+        lines.append(f"in place: {in_place} layers write over their dying input")
     if board is not None and board.qemu_machine is not None:
         lines.append(f"board {board.name}: SRAM {100 * arena / board.sram_bytes:.1f}% used, flash {100 * weights / board.flash_bytes:.1f}% used (weights only)")
     return lines
@@ -66,3 +72,28 @@ def bench_lines(bench: dict) -> list[str]:
         f"flash {bench['flash_bytes']:,} B (model {bench['flash_model_bytes']:,} B, startup and libc {bench['flash_rest_bytes']:,} B)",
         f"RAM {bench['ram_bytes']:,} B (model {bench['ram_model_bytes']:,} B, of which arena {bench['arena_bytes']:,} B); peak stack {bench['stack_bytes']:,} B",
     ]
+
+
+def memory_lines(graph, memory: dict, arena: int, lower_bound: int, stage_last: int | None) -> list[str]:
+    """The memory plan as text: a bar of live bytes per layer, then the arena layout."""
+    timeline = memory["timeline"]
+    peak = max(timeline, default=1) or 1
+    in_place = {entry["layer"] for entry in memory["in_place"]}
+    lines = ["bytes live per layer (S: streamed stage, I: in place)"]
+    for index, op in enumerate(graph.ops):
+        mark = ("S" if stage_last is not None and index <= stage_last else " ") + ("I" if op.name in in_place else " ")
+        bar = "#" * max(1, round(40 * timeline[index] / peak))
+        lines.append(f"{index:3d} {mark} {op.kind:18s} {timeline[index]:9,d} B {bar}")
+    lines.append("arena layout (offset, bytes, live from op .. to op)")
+    for entry in memory["layout"]:
+        lines.append(f"  {entry['offset']:9,d} {entry['bytes']:9,d} B  ops {entry['first_op']:3d}..{entry['last_op']:<3d} {short_name(entry['buffer'])}")
+    lines.append(f"arena {arena:,} B; lower bound of this schedule {lower_bound:,} B")
+    if stage_last is not None:
+        lines.append(f"streamed stage: layers 0..{stage_last} in row bands with cached halos (no recomputation)")
+    return lines
+
+
+def short_name(tensor: str, limit: int = 40) -> str:
+    """TFLite fuses names with ';' (`a/Relu;a/BiasAdd;...`): the first part, shortened from the left."""
+    first = tensor.split(";")[0]
+    return first if len(first) <= limit else "…" + first[-(limit - 1) :]

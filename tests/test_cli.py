@@ -149,3 +149,17 @@ def test_budget_miss_and_bad_size(tmp_path):
     assert not (tmp_path / "miss").exists()
     bad = aiotc("compile", model, "-o", tmp_path / "bad", "--flash-budget", "lots")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "'lots' is not a size" in bad.stderr
+
+
+def test_inspect_memory_shows_the_plan_compile_uses(tmp_path):
+    model = shared_model("mlperf_tiny/kws_ref_model.tflite")
+    shown = aiotc("inspect", model, "--memory")
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(aiotc("compile", model, "-o", tmp_path / "kws", "--json").stdout)
+    assert f"arena {report['arena_bytes']:,} B; lower bound of this schedule" in shown.stdout
+    memory = report["memory"]
+    assert len(memory["timeline"]) == len(report["layers"]) and max(memory["timeline"]) <= report["arena_bytes"]
+    assert memory["in_place"] and " I depthwise_conv2d" in shown.stdout
+    assert "streamed stage: layers 0..3" in shown.stdout and report["patch"]["split_index"] == 3
+    ends = [(e["offset"], e["offset"] + e["bytes"]) for e in memory["layout"]]
+    assert all(0 <= a < b <= report["arena_bytes"] for a, b in ends)
