@@ -90,3 +90,11 @@ def test_bench_refuses_the_host_board(kws):
     out, _ = kws["cortex-m4"]
     run = subprocess.run([sys.executable, "-m", "aiotc", "bench", str(out), "--board", "host"], capture_output=True, text=True)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "choose a Cortex-M board" in run.stderr
+
+
+def test_a_float_model_links_libm_and_matches_in_qemu(tmp_path):
+    """Float softmax calls expf: the image links libm, and the float outputs stay within tolerance."""
+    out = compile_model(shared_model("keras/fire_64_float.tflite"), board="cortex-m4", out_dir=tmp_path / "fire").out_dir
+    qemu = QemuModel.build(out, load_board("cortex-m4"))
+    result = verify(out, "cortex-m4", random_samples(qemu.inputs, 2, seed=3), runner=qemu)
+    assert result.samples == 2 and result.mismatches == 0, result

@@ -178,7 +178,7 @@ def _compile_and_link(gcc: str, out_dir: Path, name: str, board: Board, sources:
     if errors:
         raise ToolchainError(f"{GCC} failed to compile {out_dir} for {board.name}:\n" + "\n".join(errors))
     objects = [src.with_suffix(".o").name for src in sources] + ["aiotc_startup.o", "aiotc_main.o"]
-    link = [gcc, *cpu, "-nostartfiles", "-Wl,--gc-sections", "-T", "link.ld", "-Wl,-Map=image.map", *objects, "-o", "image.elf"]
+    link = [gcc, *cpu, "-nostartfiles", "-Wl,--gc-sections", "-T", "link.ld", "-Wl,-Map=image.map", *objects, "-lm", "-o", "image.elf"]
     result = subprocess.run(link, cwd=build, capture_output=True, text=True)
     if result.returncode != 0:
         overflows = OVERFLOW.findall(result.stderr)
