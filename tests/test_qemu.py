@@ -14,7 +14,7 @@ import pytest
 from aiotc.boards import load_board
 from aiotc.driver import compile_model
 from aiotc.errors import BudgetError
-from aiotc.samples import random_samples
+from aiotc.samples import load_samples, random_samples
 from aiotc.toolchain.arm import build_image
 from aiotc.toolchain.host import HostModel
 from aiotc.toolchain.qemu import QemuModel
@@ -98,3 +98,14 @@ def test_a_float_model_links_libm_and_matches_in_qemu(tmp_path):
     qemu = QemuModel.build(out, load_board("cortex-m4"))
     result = verify(out, "cortex-m4", random_samples(qemu.inputs, 2, seed=3), runner=qemu)
     assert result.samples == 2 and result.mismatches == 0, result
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_str_ww_on_real_features_in_qemu(tmp_path, board):
+    """A second model on both CI cores, on its real calibration features: bit-exact with tflite-micro."""
+    model = shared_model("mlperf_tiny/str_ww_ref_model.tflite")
+    out = compile_model(model, board=board, out_dir=tmp_path / "str_ww").out_dir
+    qemu = QemuModel.build(out, load_board(board))
+    samples = load_samples(model.parent / "calibration_samples.npz", qemu.inputs)[:8]
+    result = verify(out, board, samples, runner=qemu)
+    assert result.samples == 8 and result.mismatches == 0 and result.max_abs_diff == 0, result
