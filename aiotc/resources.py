@@ -1,6 +1,8 @@
-"""Where the shipped data folders are: inside the installed package, or the source tree."""
+"""Where the shipped data folders are (inside the installed package, or the source tree), and the templates' environment."""
 
 from pathlib import Path
+
+import jinja2
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -11,3 +13,14 @@ def data_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"aiotc installation is missing its {name}/ folder")
+
+
+def template_env(folder: str = "") -> jinja2.Environment:
+    """Jinja for the C templates: undefined values are errors, blocks leave no stray lines."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("templates") / folder)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )

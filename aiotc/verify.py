@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .boards import load_board
+from .errors import UsageError
 from .oracle import run_oracle
 from .toolchain.host import HostModel, read_report
 
@@ -36,8 +37,14 @@ class VerifyResult:
 def build_runner(out_dir: Path, board: str, sanitize: bool = False):
     """The compiled model, invocable: a host shared library or a QEMU image."""
     target = load_board(board)
+    if sanitize and target.qemu_machine is not None:
+        raise UsageError(f"--sanitize builds for the host; {board} runs in QEMU")
+    if sanitize:
+        from .toolchain.sanitize import SanitizedModel
+
+        return SanitizedModel.build(out_dir)
     if target.qemu_machine is None:
-        return HostModel.build(out_dir, sanitize=sanitize)
+        return HostModel.build(out_dir)
     from .toolchain.qemu import QemuModel
 
     return QemuModel.build(out_dir, target)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import jinja2
 import numpy as np
 
 from .. import __version__
 from ..ir import Graph, Op, Tensor
-from ..resources import data_dir
+from ..resources import data_dir, template_env
 from ..schedule import StreamStage
 from .stage import Loop, compress, resolve, stage_statements
 from . import ops_conv, ops_elementwise, ops_movement  # noqa: F401  (registers the lowerings)
@@ -128,16 +127,6 @@ def _io_offsets(graph: Graph, names: tuple[str, ...], buffer: str) -> dict[str, 
     return offsets
 
 
-def _jinja_env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def _io_entries(graph: Graph, names: tuple[str, ...]) -> list[dict]:
     """Graph inputs/outputs as laid out in the caller's buffer: back to back, in order."""
     entries, offset = [], 0
@@ -162,7 +151,7 @@ def _io_entries(graph: Graph, names: tuple[str, ...]) -> list[dict]:
 
 def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: str, source: str, stage: StreamStage | None = None) -> tuple[dict[str, str], dict]:
     """Render the library. Returns (files, facts) where facts feed the report."""
-    env = _jinja_env()
+    env = template_env()
     emitter = Emitter(graph, plan, name)
     kernels: set[str] = set()
 

@@ -21,12 +21,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
 
 from .. import __version__
 from ..boards import Board
 from ..errors import BudgetError, ToolchainError, UsageError
-from ..resources import data_dir
+from ..resources import template_env
 from .host import WARNINGS, library_sources, read_report
 
 GCC = "arm-none-eabi-gcc"
@@ -107,13 +106,7 @@ def tool(name: str, package: str) -> str:
 def render_target(report: dict, board: Board) -> dict[str, str]:
     """The generated startup, linker script and test program for this model and board."""
     machine = machine_for(board)
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(data_dir("templates") / "target")),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = template_env("target")
     values = {
         "version": __version__,
         "name": report["name"],

@@ -66,31 +66,42 @@ def _compiler() -> str:
 
 
 def build_shared_library(out_dir: Path, name: str, sanitize: bool = False, extra_flags: tuple[str, ...] = ()) -> Path:
-    """Compile the library into a shared object in a content-addressed temp folder."""
-    cc = _compiler()
-    sources = library_sources(out_dir, name)
+    """Compile the library into a shared object for cffi."""
     flags = ["-std=c99", "-O2", "-fPIC", "-shared", *WARNINGS, *(SANITIZE if sanitize else []), *extra_flags]
-    key = hashlib.sha256("\0".join([cc, *flags]).encode())
+    return cached_build(out_dir, name, flags, f"lib{name}.so")
+
+
+def cached_build(out_dir: Path, name: str, flags: list[str], product: str, extra_sources: dict[str, str] | None = None) -> Path:
+    """Compile the library's sources (and `extra_sources`, name -> text) into `product`, in a content-addressed temp folder."""
+    cc = _compiler()
+    extra_sources = extra_sources or {}
+    key = hashlib.sha256("\0".join([cc, *flags, product]).encode())
     for src in sorted(Path(out_dir).rglob("*.[ch]")):  # headers too: they hold inline kernels
         key.update(src.name.encode() + b"\0" + src.read_bytes())
+    for src_name, text in sorted(extra_sources.items()):
+        key.update(src_name.encode() + b"\0" + text.encode())
     cache = Path(tempfile.gettempdir()) / "aiotc-build" / key.hexdigest()[:24]
-    library = cache / f"lib{name}.so"
-    if library.is_file():
-        return library
+    target = cache / product
+    if target.is_file():
+        return target
     staging = Path(tempfile.mkdtemp(prefix="aiotc-cc-"))
     try:
-        command = [cc, *flags, "-I", str(out_dir), "-I", str(Path(out_dir) / "aiotc_runtime"), *map(str, sources), "-o", str(staging / library.name), "-lm"]
+        sources = [str(s) for s in library_sources(out_dir, name)]
+        for src_name, text in extra_sources.items():
+            (staging / src_name).write_text(text)
+            sources.append(str(staging / src_name))
+        command = [cc, *flags, "-I", str(out_dir), "-I", str(Path(out_dir) / "aiotc_runtime"), *sources, "-o", str(staging / product), "-lm"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
-            raise ToolchainError(f"gcc failed to build {out_dir}:\n{result.stderr.strip()}")
+            raise ToolchainError(f"{cc} failed to build {out_dir}:\n{result.stderr.strip()}")
         cache.parent.mkdir(parents=True, exist_ok=True)
         try:
             staging.rename(cache)
-        except OSError:  # another process built the same library first
+        except OSError:  # another process built the same product first
             pass
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return library
+    return target
 
 
 class HostModel:

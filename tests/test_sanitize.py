@@ -1,0 +1,59 @@
+"""The generated C under AddressSanitizer and UBSan: no report on any shared model, with
+the arena, input and output as exactly sized heap blocks, so the planned arena is
+provably all the memory the code touches."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from aiotc.driver import compile_model
+from aiotc.errors import ToolchainError
+from aiotc.samples import random_samples
+from aiotc.toolchain.sanitize import SanitizedModel
+from aiotc.verify import verify
+
+from .conftest import shared_model
+
+MODELS = [
+    "mlperf_tiny/kws_ref_model.tflite",
+    "mlperf_tiny/vww_96_int8.tflite",
+    "mlperf_tiny/pretrainedResnet_quant.tflite",
+    "mlperf_tiny/ad01_int8.tflite",
+    "mlperf_tiny/str_ww_ref_model.tflite",
+    "mlperf_tiny/vww_96_float.tflite",
+    "mlperf_tiny/pretrainedResnet.tflite",
+    "mlperf_tiny/ad01_fp32.tflite",
+    "keras/fire_64_int8.tflite",
+    "keras/fire_64_float.tflite",
+    "keras/mcunet_like_160_int8.tflite",
+    "keras/mcunet_like_160_float.tflite",
+    "keras/mbv2_w035_144_int8.tflite",
+    "keras/mbv2_w035_144_float.tflite",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("relative", MODELS)
+def test_no_sanitizer_report_and_oracle_outputs(relative, tmp_path):
+    out = compile_model(shared_model(relative), board="host", out_dir=tmp_path / "out").out_dir
+    runner = SanitizedModel.build(out)
+    result = verify(out, "host", random_samples(runner.inputs, 2, seed=5), runner=runner)
+    assert result.mismatches == 0, result
+
+
+def test_an_arena_one_granule_short_is_caught(tmp_path):
+    """16 bytes less arena than planned: ASan reports the write past it, so the plan is tight and the guard works."""
+    out = compile_model(shared_model("mlperf_tiny/kws_ref_model.tflite"), board="host", out_dir=tmp_path / "out").out_dir
+    short = tmp_path / "short"
+    shutil.copytree(out, short)
+    header = short / "kws_ref_model.h"
+    text = header.read_text()
+    size = int(re.search(r"KWS_REF_MODEL_ARENA_SIZE (\d+)u", text).group(1))
+    header.write_text(text.replace(f"KWS_REF_MODEL_ARENA_SIZE {size}u", f"KWS_REF_MODEL_ARENA_SIZE {size - 16}u"))
+    runner = SanitizedModel.build(short)
+    with pytest.raises(ToolchainError, match="heap-buffer-overflow"):
+        runner.invoke_batch(random_samples(runner.inputs, 1, seed=0))
+    assert SanitizedModel.build(out).invoke_batch(random_samples(runner.inputs, 1, seed=0))
