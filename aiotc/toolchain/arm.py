@@ -27,10 +27,11 @@ from ..boards import Board
 from ..errors import BudgetError, ToolchainError, UsageError
 from ..resources import template_env
 from .host import WARNINGS, library_sources, read_report
+from .stack import StackUsage, stack_usage
 
 GCC = "arm-none-eabi-gcc"
 SIZE = "arm-none-eabi-size"
-COMMON_FLAGS = ("-O2", "-std=c99", "-ffunction-sections", "-fdata-sections")
+COMMON_FLAGS = ("-O2", "-std=c99", "-ffunction-sections", "-fdata-sections", "-fcallgraph-info=su")  # frames and calls: stack.py
 HARNESS_WARNINGS = ("-Wall", "-Wextra", "-Werror")  # the vector table and asm are not ISO C
 MIN_STACK = 2048  # bytes of RAM the link keeps free for the stack
 MiB = 1 << 20
@@ -82,6 +83,8 @@ class ArmImage:
     flash_model_bytes: int
     ram_bytes: int
     ram_model_bytes: int
+    stack: StackUsage  # the static estimate of NAME_invoke's stack
+    stack_harness_bytes: int  # what the test program adds below where it measures the stack
 
 
 def machine_for(board: Board) -> Machine:
@@ -151,7 +154,7 @@ def build_image(out_dir: Path, board: Board) -> ArmImage:
                 pass
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return _measure(cache, board, [src.with_suffix(".o").name for src in sources])
+    return _measure(cache, board, [src.with_suffix(".o").name for src in sources], name)
 
 
 def _compile_and_link(gcc: str, out_dir: Path, name: str, board: Board, sources: list[Path], target: dict[str, str], build: Path) -> None:
@@ -184,11 +187,13 @@ def _compile_and_link(gcc: str, out_dir: Path, name: str, board: Board, sources:
         raise ToolchainError(f"{GCC} failed to link {out_dir} for {board.name}:\n{result.stderr.strip()}")
 
 
-def _measure(build: Path, board: Board, model_objects: list[str]) -> ArmImage:
-    """Flash and RAM of the image (arm-none-eabi-size) and the library's share (the link map)."""
+def _measure(build: Path, board: Board, model_objects: list[str], name: str) -> ArmImage:
+    """Flash and RAM of the image (arm-none-eabi-size), the library's share (the link map), and its stack estimate."""
     result = subprocess.run([tool(SIZE, "binutils-arm-none-eabi"), "-A", str(build / "image.elf")], capture_output=True, text=True, check=True)
     sizes = {m[1]: int(m[2]) for m in re.finditer(r"^(\S+)\s+(\d+)\s+\d+$", result.stdout, re.M)}
     by_object = _map_sizes((build / "image.map").read_text(), set(model_objects))
+    # main.c measures from inside measure_stack: below it are the model's chain and the harness's own calls.
+    model, harness = stack_usage(build, f"{name}_invoke"), stack_usage(build, "measure_stack")
     return ArmImage(
         elf=build / "image.elf",
         board=board,
@@ -197,6 +202,8 @@ def _measure(build: Path, board: Board, model_objects: list[str]) -> ArmImage:
         flash_model_bytes=sum(by_object.get(s, 0) for s in FLASH_SECTIONS),
         ram_bytes=sum(sizes.get(s, 0) for s in RAM_SECTIONS),
         ram_model_bytes=sum(by_object.get(s, 0) for s in RAM_SECTIONS),
+        stack=model,
+        stack_harness_bytes=max(0, harness.estimate_bytes - harness.frames["measure_stack"] - model.estimate_bytes),
     )
 
 

@@ -90,6 +90,7 @@ class QemuModel:
             "ram_model_bytes": image.ram_model_bytes,
             "arena_bytes": self.arena_bytes,
             "stack_bytes": int(figures[1]),
+            "stack_usage": image.stack.as_dict() | {"harness_bytes": image.stack_harness_bytes},
             "layers": [
                 {"name": layer["name"], "op": layer["op"], "macs": layer["macs"], "instructions": round(int(ticks) * per_tick)}
                 for layer, ticks in zip(self.layers, figures[2:])
