@@ -12,6 +12,10 @@ import math
 
 import numpy as np
 
+from .errors import ModelError
+
+MAX_SHIFT = 31  # the kernels shift an int32 left by at most this much before the multiply
+
 INT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "int32": (-(2**31), 2**31 - 1)}
 
 
@@ -26,6 +30,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     if real == 0.0:
         return 0, 0
     q, shift = math.frexp(real)
+    if not math.isfinite(real) or shift > MAX_SHIFT:
+        raise ModelError(f"a requantization scale ratio of {real:g} is out of range: the model's quantization scales are inconsistent")
     q_fixed = tflite_round(q * (1 << 31))
     if q_fixed == 1 << 31:
         q_fixed //= 2

@@ -6,11 +6,18 @@ from pathlib import Path
 
 from ..errors import ModelError
 from ..ir import Graph
+from .checks import check_graph
 
 
 def load_model(path: str | Path) -> Graph:
-    """Load a .tflite (or, by content, any TFLite flatbuffer) into the IR."""
-    path = Path(path)
+    """Load a .tflite (or, by content, any TFLite flatbuffer) into the IR, its declarations checked."""
+    graph = _load(Path(path))
+    check_graph(graph)
+    return graph
+
+
+def _load(path: Path) -> Graph:
+    """The graph as the file declares it, read by the frontend its content asks for."""
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
     try:

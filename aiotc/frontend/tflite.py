@@ -16,6 +16,7 @@ import tflite
 
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
+from .checks import check_size
 
 TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8", 17: "int4"}
 NUMPY_TYPES = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "int64": np.int64, "bool": np.bool_, "int16": np.int16, "int8": np.int8}
@@ -110,6 +111,7 @@ class _Reader:
             raise ModelError(f"{self.name}: tensor {label!r} has a dynamic shape {t.ShapeSignatureAsNumpy().tolist()}; aiotc needs static shapes")
         if any(d < 0 for d in shape):
             raise ModelError(f"{self.name}: tensor {label!r} has a negative dimension {list(shape)}")
+        check_size(self.name, label, shape, dtype)
         name, suffix = label, 1
         while name in taken:
             suffix += 1
