@@ -1,12 +1,15 @@
 # aiotc: the two commands of the README, and the pieces they are made of.
 #   make demo   set up this machine, compile a model aiotc makes itself, run it, print the report
 #   make test   set up this machine and run the whole test suite (host, QEMU, slow tests)
+#   make fuzz   mutate the shared models for much longer than the test suite does (FUZZ_EXAMPLES)
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 STAMP := build/.installed
 
-.PHONY: demo test test-fast bench install toolchain clean
+FUZZ_EXAMPLES ?= 5000
+
+.PHONY: demo test test-fast fuzz bench install toolchain clean
 
 demo: install toolchain
 	$(PYTHON) -m aiotc.demo
@@ -16,6 +19,9 @@ test: install toolchain
 
 test-fast: install
 	$(PYTHON) -m pytest -q -m "not slow and not qemu"
+
+fuzz: install
+	AIOTC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTHON) -m pytest -q tests/test_fuzz.py --hypothesis-show-statistics
 
 bench: install toolchain
 	$(PYTHON) benchmarks/run.py
