@@ -262,11 +262,11 @@ def check_recipe(recipe: dict, tmp: Path) -> str:
     except Exception as error:  # noqa: BLE001  (the point: nothing else may escape)
         pytest.fail(f"{where}: {type(error).__name__}: {error}")
     assert not (tmp / "out").exists() or (tmp / "out" / "report.json").is_file()
-    runner = SanitizedModel.build(out)
     try:
+        runner = SanitizedModel.build(out)
         runner.invoke_batch(random_samples(runner.inputs, 1, seed=0))
     except AiotcError as error:
-        pytest.fail(f"{where}: the generated C failed: {error}")
+        pytest.fail(f"{where}: the generated C failed to build or run: {error}")
     return "compiled"
 
 

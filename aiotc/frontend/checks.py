@@ -90,8 +90,10 @@ def _op_problem(op: Op, graph: Graph) -> str | None:
         return "its output is a constant"
     if out.size == 0 or inp.size == 0:
         return f"empty tensor (input {list(inp.shape)}, output {list(out.shape)})"
-    if op.kind not in ("quantize", "dequantize") and not inp.is_const and inp.dtype != out.dtype:
-        return f"input is {inp.dtype} but output is {out.dtype}"
+    same_type = op.inputs[:1] if op.kind in WEIGHTED else () if op.kind in ("quantize", "dequantize") else op.inputs
+    mixed = [graph[name].dtype for name in same_type if graph[name].dtype != out.dtype]
+    if mixed:
+        return f"input is {mixed[0]} but output is {out.dtype}"
     check = SHAPE_RULES.get(op.kind)
     expected = check(op, graph) if check else None
     if isinstance(expected, str):
@@ -134,8 +136,11 @@ def _filter(op: Op, graph: Graph, rank: int):
 
 def _bias_problem(op: Op, graph: Graph, channels: int) -> str | None:
     bias = op.inputs[2] if len(op.inputs) > 2 else None
-    if bias is not None and (not graph[bias].is_const or graph[bias].size != channels):
-        return f"bias must be a constant of {channels} values, has shape {list(graph[bias].shape)}"
+    if bias is None:
+        return None
+    dtype = BIAS_DTYPE.get(graph[op.inputs[0]].dtype)
+    if not graph[bias].is_const or graph[bias].size != channels or graph[bias].dtype != dtype:
+        return f"bias must be a constant of {channels} {dtype} values, has {graph[bias].dtype} {list(graph[bias].shape)}"
     return None
 
 
@@ -253,6 +258,7 @@ def _strided_slice(op: Op, graph: Graph):
     return None
 
 
+BIAS_DTYPE = {"int8": "int32", "int16": "int64", "float32": "float32"}
 WEIGHTED = ("conv2d", "depthwise_conv2d", "fully_connected")  # their third input, the bias, is optional
 MIN_INPUTS = {"conv2d": 2, "depthwise_conv2d": 2, "fully_connected": 2, "add": 2, "sub": 2, "mul": 2}
 SHAPE_RULES = {
