@@ -1,14 +1,20 @@
 """Compiles are reproducible and independent: the same model gives the same bytes, in
 any folder, in any process, beside any other compile; parallel host builds of one
-library share the cache safely."""
+library share the cache safely; aiotc writes only to its output folder and the temp folder."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from aiotc.driver import compile_model
 from aiotc.samples import random_samples
@@ -59,3 +65,32 @@ def test_parallel_host_builds_share_one_cache_entry(tmp_path):
     model = HostModel(libraries[0], reference.name, reference.inputs, reference.outputs, 4096)
     sample = random_samples(reference.inputs, 1, seed=3)[0]
     assert all(np.array_equal(a, b) for a, b in zip(model.invoke(sample), reference.invoke(sample)))
+
+
+WRITES = re.compile(r'^\d+\s+(?:openat\(AT_FDCWD, "([^"]+)", [^)]*O_(?:WRONLY|RDWR|CREAT)[^)]*\)|(?:mkdir|rename|unlink|rmdir)\w*\((?:AT_FDCWD, )?"([^"]+)")[^=]*= \d+', re.M)
+
+
+def test_aiotc_writes_only_to_its_output_folder_and_the_temp_folder(tmp_path):
+    """compile, then verify (host build and oracle), traced by strace: every file written, made, renamed or removed.
+
+    The one write beside OUT is its staging sibling `.OUT.*`, renamed into place so
+    OUT appears whole or not at all, and gone afterwards. (Not --sanitize:
+    LeakSanitizer refuses to run under ptrace.)
+    """
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace not installed")
+    work, temp, out = tmp_path / "cwd", tmp_path / "temp", tmp_path / "out"
+    work.mkdir(), temp.mkdir()
+    env = os.environ | {"TMPDIR": str(temp), "PYTHONDONTWRITEBYTECODE": "1"}
+    model = shared_model("mlperf_tiny/ad01_int8.tflite")
+    written: set[str] = set()
+    for args in (["compile", str(model), "-o", str(out), "-q"], ["verify", str(out), "--board", "host", "--samples", "2"]):
+        trace = tmp_path / "trace.txt"
+        command = [strace, "-f", "-qq", "-e", "trace=openat,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,rmdir", "-o", str(trace), sys.executable, "-m", "aiotc", *args]
+        run = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        written |= {os.path.normpath(work / (a or b)) for a, b in WRITES.findall(trace.read_text())}
+    allowed = (str(out), str(tmp_path / ".out."), str(temp), str(tmp_path / "trace.txt"), "/dev/")
+    assert written and [path for path in sorted(written) if not path.startswith(allowed)] == []
+    assert list(work.iterdir()) == [] and not list(tmp_path.glob(".out.*"))
