@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -13,6 +14,7 @@ from aiotc.driver import compile_model
 from aiotc.errors import ToolchainError
 from aiotc.samples import random_samples
 from aiotc.toolchain.sanitize import SanitizedModel
+from aiotc.resources import data_dir
 from aiotc.verify import verify
 
 from .conftest import shared_model
@@ -57,3 +59,18 @@ def test_an_arena_one_granule_short_is_caught(tmp_path):
     with pytest.raises(ToolchainError, match="heap-buffer-overflow"):
         runner.invoke_batch(random_samples(runner.inputs, 1, seed=0))
     assert SanitizedModel.build(out).invoke_batch(random_samples(runner.inputs, 1, seed=0))
+
+
+def test_the_arena_is_the_only_writable_global(tmp_path):
+    """No kernel and no generated graph keeps mutable state: nm finds no .data/.bss symbol but NAME_arena."""
+    out = compile_model(shared_model("keras/fire_64_int8.tflite"), board="host", out_dir=tmp_path / "out").out_dir
+    runtime = data_dir("runtime_c")
+    sources = [out / "fire_64_int8.c", out / "fire_64_int8_weights.c", *sorted((runtime / "src").glob("*.c"))]
+    build = tmp_path / "objects"
+    build.mkdir()
+    # -fno-pie as on a microcontroller: a PIE build puts const structs holding pointers in
+    # .data.rel.ro (read-only once relocated), which nm would list as data too.
+    subprocess.run(["gcc", "-std=c99", "-O2", "-fno-common", "-fno-pie", f"-I{out}", f"-I{runtime / 'include'}", "-c", *map(str, sources)], cwd=build, check=True)
+    symbols = subprocess.run(["nm", "--defined-only", *sorted(p.name for p in build.glob("*.o"))], cwd=build, capture_output=True, text=True, check=True).stdout
+    writable = re.findall(r"^[0-9a-f]+ [bBdD] (\S+)$", symbols, re.M)
+    assert writable == ["fire_64_int8_arena"]

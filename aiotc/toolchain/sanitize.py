@@ -20,6 +20,7 @@ from ..resources import template_env
 from .host import SANITIZE, WARNINGS, IOSpec, cached_build, pack_inputs, read_report, unpack_outputs
 
 TIMEOUT_S = 120.0
+EXIT_MESSAGES = {1: "its input was short or its output failed", 2: "the model's invoke returned an error"}  # sanitize_main.c.j2
 
 
 class SanitizedModel:
@@ -51,7 +52,8 @@ class SanitizedModel:
             raise ToolchainError(f"sanitized {self.name} did not finish within {TIMEOUT_S:.0f} s") from None
         if result.returncode != 0:
             report = result.stderr.decode(errors="replace").strip()
-            summary = next((line for line in report.splitlines() if "SUMMARY" in line or "runtime error" in line), report.splitlines()[0] if report else f"exit status {result.returncode}")
+            fallback = EXIT_MESSAGES.get(result.returncode, f"exit status {result.returncode}")
+            summary = next((line for line in report.splitlines() if "SUMMARY" in line or "runtime error" in line), report.splitlines()[0] if report else fallback)
             raise ToolchainError(f"sanitized {self.name} failed: {summary}\n{report}")
         expected = len(samples) * self.output_size
         if len(result.stdout) != expected:
