@@ -66,11 +66,13 @@ def bench_table(bench: dict) -> Table:
 
 
 def bench_lines(bench: dict) -> list[str]:
+    stack = bench["stack_usage"]
     per_mac = f", {bench['instructions_per_mac']:.2f} per MAC" if bench["instructions_per_mac"] else ""
     return [
         f"instructions {bench['instructions']:,} per inference{per_mac} (resolution {bench['instructions_resolution']:g})",
         f"flash {bench['flash_bytes']:,} B (model {bench['flash_model_bytes']:,} B, startup and libc {bench['flash_rest_bytes']:,} B)",
         f"RAM {bench['ram_bytes']:,} B (model {bench['ram_model_bytes']:,} B, of which arena {bench['arena_bytes']:,} B); peak stack {bench['stack_bytes']:,} B",
+        f"stack estimate {stack['estimate_bytes']:,} B ({' -> '.join(stack['path'])}); largest frame {stack['largest_frame']} {stack['largest_frame_bytes']:,} B",
     ]
 
 
