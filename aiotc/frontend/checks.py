@@ -155,25 +155,23 @@ def _quant_problem(op: Op, graph: Graph, filt: Tensor, channels: int) -> str | N
     return None
 
 
-def _conv(op: Op, graph: Graph):
+def _conv_like(op: Op, graph: Graph):
+    """conv2d (OHWI filter, channels in groups) and depthwise (1HW(C*M) filter): filter, bias, scales, window."""
     filt, problem = _filter(op, graph, 4)
     if problem:
         return problem
-    out_c, kh, kw, in_c = filt.shape
-    channels = graph[op.inputs[0]].shape[-1]
-    if in_c < 1 or channels % in_c or out_c % (channels // in_c):
-        return f"filter {list(filt.shape)} does not divide the input's {channels} channels into groups"
-    return _bias_problem(op, graph, out_c) or _quant_problem(op, graph, filt, out_c) or _spatial(op, graph, (kh, kw), out_c)
-
-
-def _depthwise(op: Op, graph: Graph):
-    filt, problem = _filter(op, graph, 4)
-    if problem:
-        return problem
-    _, kh, kw, out_c = filt.shape
-    channels = graph[op.inputs[0]].shape[-1]
-    if filt.shape[0] != 1 or channels * op.attrs.depth_multiplier != out_c:
-        return f"filter {list(filt.shape)} is not 1 x H x W x (channels {channels} x multiplier)"
+    shape = graph[op.inputs[0]].shape
+    if len(shape) != 4:
+        return f"input must be NHWC (rank 4), has shape {list(shape)}"
+    channels = shape[3]
+    if op.kind == "conv2d":
+        out_c, kh, kw, in_c = filt.shape
+        if in_c < 1 or channels % in_c or out_c % (channels // in_c):
+            return f"filter {list(filt.shape)} does not divide the input's {channels} channels into groups"
+    else:
+        _, kh, kw, out_c = filt.shape
+        if filt.shape[0] != 1 or channels * op.attrs.depth_multiplier != out_c:
+            return f"filter {list(filt.shape)} is not 1 x H x W x (channels {channels} x multiplier)"
     return _bias_problem(op, graph, out_c) or _quant_problem(op, graph, filt, out_c) or _spatial(op, graph, (kh, kw), out_c)
 
 
@@ -262,8 +260,8 @@ BIAS_DTYPE = {"int8": "int32", "int16": "int64", "float32": "float32"}
 WEIGHTED = ("conv2d", "depthwise_conv2d", "fully_connected")  # their third input, the bias, is optional
 MIN_INPUTS = {"conv2d": 2, "depthwise_conv2d": 2, "fully_connected": 2, "add": 2, "sub": 2, "mul": 2}
 SHAPE_RULES = {
-    "conv2d": _conv,
-    "depthwise_conv2d": _depthwise,
+    "conv2d": _conv_like,
+    "depthwise_conv2d": _conv_like,
     "fully_connected": _fully_connected,
     "avg_pool2d": _pool,
     "max_pool2d": _pool,
