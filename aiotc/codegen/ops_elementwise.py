@@ -91,7 +91,8 @@ def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:
     """PreprocessSoftmaxScaling + CalculateInputRadius for int8 input (Q5.26 differences)."""
     real = min(np.float64(beta) * np.float64(input_scale) * (1 << (31 - SOFTMAX_INTEGER_BITS)), (1 << 31) - 1.0)
     multiplier, left_shift = quantize_multiplier(real)
-    assert left_shift >= 0, "softmax input multiplier must be >= 1"
+    if left_shift < 0:
+        raise ModelError(f"softmax input scale {input_scale:g} (beta {beta:g}) is too small for TFLite's int8 softmax")
     radius = math.floor(((1 << SOFTMAX_INTEGER_BITS) - 1) * (1 << (31 - SOFTMAX_INTEGER_BITS)) / (1 << left_shift))
     return multiplier, left_shift, -radius
 

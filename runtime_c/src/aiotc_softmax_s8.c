@@ -4,9 +4,10 @@
 #include "aiotc_nn_elementwise.h"
 #include "aiotc_nn_fixedpoint.h"
 
+/* diff * 2^left_shift, shifted as unsigned: TFLite's `1 << 31` (a huge input scale) is undefined in C. */
 static int32_t scaled_diff(const aiotc_softmax_params *p, int32_t diff)
 {
-    return aiotc_fp_mul(diff * (1 << p->input_left_shift), p->input_multiplier);
+    return aiotc_fp_mul((int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier);
 }
 
 int32_t aiotc_softmax_s8(const aiotc_softmax_params *params, int32_t rows, int32_t depth, const int8_t *input,
