@@ -196,8 +196,13 @@ def model_bytes(relative: str) -> bytes:
 
 
 @cache
-def fields_of(relative: str) -> tuple[Field, ...]:
-    return tuple(tflite_fields(model_bytes(relative)))
+def field_groups(relative: str) -> tuple[tuple[Field, ...], ...]:
+    """The fields by what they belong to ("tensor 3 scale", "op 2 inputs"...), so that the
+    thousands of per-channel scales do not crowd out the few activation fields."""
+    groups: dict[str, list[Field]] = {}
+    for f in tflite_fields(model_bytes(relative)):
+        groups.setdefault(f.what.split("[")[0], []).append(f)
+    return tuple(tuple(g) for g in groups.values())
 
 
 @st.composite
@@ -210,7 +215,8 @@ def recipes(draw, seeds: list[str]) -> dict:
     if kind == "fields" and model.endswith(".onnx"):
         recipe["edits"] = draw(onnx_edits(data))
     elif kind == "fields":
-        chosen = draw(st.lists(st.sampled_from(fields_of(model)), min_size=1, max_size=3))
+        groups = draw(st.lists(st.sampled_from(field_groups(model)), min_size=1, max_size=3))
+        chosen = [draw(st.sampled_from(group)) for group in groups]
         recipe["patches"] = [[f.pos, f.encode(draw(st.sampled_from(MUTATION_VALUES[f.kind]))).hex()] for f in chosen]
     elif kind == "flips":
         positions = draw(st.lists(st.integers(0, len(data) - 1), min_size=1, max_size=8))

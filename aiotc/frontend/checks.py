@@ -155,6 +155,17 @@ def _quant_problem(op: Op, graph: Graph, filt: Tensor, channels: int) -> str | N
     return None
 
 
+def _accumulator_problem(op: Op, graph: Graph, filt: Tensor, channels: int) -> str | None:
+    """The int32 accumulator must hold every channel's worst case: sum |w| x 255 (+ |bias|), as the kernels do not saturate it."""
+    if graph[op.inputs[0]].dtype != "int8":
+        return None
+    weights = np.abs(filt.data.astype(np.int64)) + (np.abs(filt.quant.zero_point.astype(np.int64)).max() if op.kind == "fully_connected" else 0)
+    per_channel = weights.reshape(-1, channels).sum(axis=0) if op.kind == "depthwise_conv2d" else weights.reshape(channels, -1).sum(axis=1)
+    bias = op.inputs[2] if len(op.inputs) > 2 else None
+    worst = per_channel * 255 + (np.abs(graph[bias].data.astype(np.int64)) if bias is not None else 0)
+    return f"its int32 accumulator can overflow (worst case {int(worst.max()):,})" if worst.max() > 2**31 - 1 else None
+
+
 def _conv_like(op: Op, graph: Graph):
     """conv2d (OHWI filter, channels in groups) and depthwise (1HW(C*M) filter): filter, bias, scales, window."""
     filt, problem = _filter(op, graph, 4)
@@ -172,7 +183,8 @@ def _conv_like(op: Op, graph: Graph):
         _, kh, kw, out_c = filt.shape
         if filt.shape[0] != 1 or channels * op.attrs.depth_multiplier != out_c:
             return f"filter {list(filt.shape)} is not 1 x H x W x (channels {channels} x multiplier)"
-    return _bias_problem(op, graph, out_c) or _quant_problem(op, graph, filt, out_c) or _spatial(op, graph, (kh, kw), out_c)
+    problem = _bias_problem(op, graph, out_c) or _quant_problem(op, graph, filt, out_c) or _accumulator_problem(op, graph, filt, out_c)
+    return problem or _spatial(op, graph, (kh, kw), out_c)
 
 
 def _fully_connected(op: Op, graph: Graph):
@@ -183,7 +195,7 @@ def _fully_connected(op: Op, graph: Graph):
     inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
     if depth < 1 or inp.size % depth or out.size != inp.size // depth * units:
         return f"input {list(inp.shape)} and filter {list(filt.shape)} do not give output {list(out.shape)}"
-    return _bias_problem(op, graph, units) or _quant_problem(op, graph, filt, units)
+    return _bias_problem(op, graph, units) or _quant_problem(op, graph, filt, units) or _accumulator_problem(op, graph, filt, units)
 
 
 def _pool(op: Op, graph: Graph):
