@@ -43,7 +43,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 
 def quantize_multiplier_smaller_than_one(real: float) -> tuple[int, int]:
     """QuantizeMultiplierSmallerThanOneExp: shift <= 0 for multipliers < 1."""
-    assert 0.0 <= real < 1.0, real
+    if not 0.0 <= real < 1.0:
+        raise ModelError(f"a requantization scale ratio of {real:g} must be in [0, 1) here: the model's quantization scales are inconsistent")
     return quantize_multiplier(real)
 
 
