@@ -157,7 +157,8 @@ def plan_arena(graph: Graph, scratch_bytes: dict[str, int], alignment: int = 16,
     best: dict[int, int] = {}
     best_size = None
     for key in ORDERS.values():
-        order = sorted(range(len(buffers)), key=lambda i: key(buffers[i]))
+        # Scratch buffers (small, one op long) go last, into the holes the activations leave.
+        order = sorted(range(len(buffers)), key=lambda i: (buffers[i].name.startswith("scratch:"), key(buffers[i])))
         offsets = place(buffers, order, life.in_place)
         size = max((offsets[i] + buffers[i].size for i in offsets), default=0)
         if best_size is None or size < best_size:

@@ -69,6 +69,7 @@ def every_template_graph(dtype: str) -> ir.Graph:
     x = g.input((1, 6, 6, 4), scale=0.05, zero_point=-3)
     outs = [
         g.conv2d(x, 4),
+        g.conv2d(x, 4, groups=2),  # the reference conv kernel (the fast ones need groups 1)
         g.depthwise(x, multiplier=2),
         g.fully_connected(x, 5),
         g.pool("avg_pool2d", x),

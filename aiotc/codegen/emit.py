@@ -22,6 +22,7 @@ from . import ops_conv, ops_elementwise, ops_movement  # noqa: F401  (registers 
 from .lowering import C_TYPES, LOWERINGS, LayerCode
 
 RUNTIME_HEADERS = "include"
+SCRATCH = "&ctx"  # the aiotc_context that model.c.j2 declares in a layer block with scratch
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,9 @@ class Emitter:
             qualifier = "const " if buffer == "input" else ""
             return f"(({qualifier}{ctype} *)(({qualifier}uint8_t *){buffer} + {offset + byte_offset}{extra}))"
         return f"(({ctype} *)(arena + {self.plan.offsets[tensor] + byte_offset}{extra}))"
+
+    def scratch(self) -> str:
+        return SCRATCH
 
     def const(self, array: np.ndarray, hint: str) -> str:
         array = np.ascontiguousarray(array)

@@ -50,7 +50,7 @@ class LowerContext(Protocol):
         """Emit `array` as a const C array in NAME_weights.c; return its symbol."""
 
     def scratch(self) -> str:
-        """C expression for this op's scratch buffer (`(void *)(arena + 512)`); only when scratch_bytes > 0."""
+        """C expression for this op's scratch context (`&ctx`, an `aiotc_context *`); only when its scratch size > 0."""
 
 
 Lowering = Callable[[Op, LowerContext], LayerCode]

@@ -53,24 +53,96 @@ def _common(op: Op, ctx: LowerContext) -> dict:
     }
 
 
-@lowers("conv2d", "depthwise_conv2d")
+def fast_kernel(op: Op, graph) -> str | None:
+    """The specialized int8 kernel for a conv or depthwise layer, or None for the reference one.
+
+    Chosen from the shapes alone (row bands of the layer choose the same), and only when
+    the input offset folds into an int32 bias (see `_folded_bias`).
+    """
+    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
+    if inp.dtype != "int8" or not filt.is_const or _folded_bias(op, graph) is None:
+        return None
+    a = op.attrs
+    _, kh, kw, fc = filt.shape
+    if op.kind == "conv2d" and fc == inp.shape[-1]:
+        pointwise = (kh, kw) == (1, 1) and not any((a.padding.top, a.padding.bottom, a.padding.left, a.padding.right))
+        return "aiotc_convolve_1x1_s8" if pointwise else "aiotc_convolve_im2col_s8"
+    if op.kind == "depthwise_conv2d" and (kh, kw) == (3, 3) and a.depth_multiplier == 1 and tuple(a.dilation) == (1, 1):
+        return "aiotc_depthwise_conv_3x3_s8"
+    return None
+
+
+def conv_scratch_bytes(op: Op, graph) -> int:
+    """Scratch of the chosen kernel: its C *_get_buffer_size, the same on every target."""
+    kernel = fast_kernel(op, graph)
+    filt = graph[op.inputs[1]]
+    if kernel == "aiotc_convolve_1x1_s8":
+        return 2 * _col_bytes(filt.shape[-1])
+    if kernel == "aiotc_depthwise_conv_3x3_s8":
+        return _row(filt.shape[-1])
+    if kernel == "aiotc_convolve_im2col_s8":
+        return 2 * _row(int(np.prod(filt.shape[1:]))) + 2 * _col_bytes(int(np.prod(filt.shape[1:])))
+    return 0
+
+
+def _row(k: int) -> int:
+    """AIOTC_ROW: weight rows padded to whole words."""
+    return -(-k // 4) * 4
+
+
+def _col_bytes(k: int) -> int:
+    """AIOTC_COL_BYTES: one column widened to int16 pairs."""
+    return 2 * _row(k)
+
+
+def _weight_rows(op: Op, graph) -> np.ndarray:
+    """The weights as one row per output channel, int64."""
+    data = graph[op.inputs[1]].data.astype(np.int64)
+    return data.reshape(data.shape[0], -1) if op.kind != "depthwise_conv2d" else data.reshape(-1, data.shape[-1]).T
+
+
+def _folded_bias(op: Op, graph) -> np.ndarray | None:
+    """bias + input_offset * sum(weights) per channel: the kernels then multiply raw inputs
+    (exact: the sums are the same integers regrouped). None when it leaves int32."""
+    rows = _weight_rows(op, graph)
+    has_bias = len(op.inputs) > 2 and op.inputs[2] is not None
+    bias = graph[op.inputs[2]].data.astype(np.int64) if has_bias else np.zeros(rows.shape[0], np.int64)
+    folded = bias - zero_point(graph[op.inputs[0]]) * rows.sum(axis=1)
+    return folded.astype(np.int32) if np.all(np.abs(folded) < 2**31 - 1) else None
+
+
+def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
+    """Weights packed for the kernel, the folded bias and the scratch context."""
+    rows = _weight_rows(op, ctx.graph)
+    bias = ctx.const(_folded_bias(op, ctx.graph), f"{op.name}_bias_folded")
+    if kernel == "aiotc_depthwise_conv_3x3_s8":
+        return {"filter": ctx.const(ctx.graph[op.inputs[1]].data.astype(np.int16), f"{op.name}_filter_s16"), "bias": bias, "context": ctx.scratch()}
+    padded = np.zeros((rows.shape[0], _row(rows.shape[1])), np.int8)
+    padded[:, : rows.shape[1]] = rows
+    return {"filter": ctx.const(padded, f"{op.name}_filter_rows"), "bias": bias, "context": ctx.scratch()}
+
+
+@lowers("conv2d", "depthwise_conv2d", scratch=conv_scratch_bytes)
 def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     filt, out = graph[op.inputs[1]], graph[op.outputs[0]]
     a = op.attrs
     values = _common(op, ctx) | {
-        "filter": ctx.ptr(op.inputs[1]),
         "filter_dims": filt.shape,  # OHWI, or 1HW(C*M)
-        "bias": _bias(op, ctx),
         "stride": a.stride,
         "padding": (a.padding.top, a.padding.left),
         "dilation": a.dilation,
         "ch_mult": getattr(a, "depth_multiplier", 1),
+        "context": None,
     }
     if values["quantized"]:
         values["multiplier"], values["shift"] = _channel_multipliers(op, ctx, out.shape[-1])
-    name = "convolve" if op.kind == "conv2d" else "depthwise_conv"
-    kernel = f"aiotc_{name}_{suffix(graph[op.inputs[0]].dtype)}"
+    kernel = fast_kernel(op, graph)
+    if kernel is not None:
+        values |= _fast_values(op, ctx, kernel)
+    else:
+        values |= {"filter": ctx.ptr(op.inputs[1]), "bias": _bias(op, ctx)}
+        kernel = f"aiotc_{'convolve' if op.kind == 'conv2d' else 'depthwise_conv'}_{suffix(graph[op.inputs[0]].dtype)}"
     return LayerCode(op.kind, values | {"kernel": kernel}, (kernel,))
 
 

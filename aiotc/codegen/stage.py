@@ -57,6 +57,9 @@ class BandContext:
     def const(self, array: np.ndarray, hint: str) -> str:
         return self._emitter.const(array, hint)
 
+    def scratch(self) -> str:
+        return self._emitter.scratch()
+
 
 def band_context(graph: Graph, stage: StreamStage, call: BandCall, emitter) -> tuple[Op, BandContext]:
     """The op restricted to its band, and the context that lowers it."""

@@ -140,7 +140,8 @@ def build_image(out_dir: Path, board: Board) -> ArmImage:
     target = render_target(report, board)
     sources = library_sources(out_dir, name)
     key = hashlib.sha256("\0".join([gcc, board.name, *board.cflags, *COMMON_FLAGS]).encode())
-    for label, text in [*((src.name, src.read_bytes()) for src in sources), *((k, v.encode()) for k, v in target.items())]:
+    headers = sorted(out_dir.rglob("*.h"))  # they hold inline kernel code too
+    for label, text in [*((src.name, src.read_bytes()) for src in [*sources, *headers]), *((k, v.encode()) for k, v in target.items())]:
         key.update(label.encode() + b"\0" + text + b"\0")
     cache = Path(tempfile.gettempdir()) / "aiotc-build-arm" / key.hexdigest()[:24]
     if not (cache / "image.elf").is_file():

@@ -72,6 +72,34 @@ int32_t aiotc_convolve_f32(const aiotc_conv_params_f32 *params, const aiotc_dims
                            const aiotc_dims *filter_dims, const float *filter, const float *bias,
                            const aiotc_dims *output_dims, float *output);
 
+/* The fast int8 kernels below take what the lowering prepared (aiotc_nn_gemm.h): weight
+ * rows padded with zeros to AIOTC_ROW(inputs per output) bytes, and a bias (never NULL)
+ * with input_offset * sum(weights of the channel) folded in. ctx holds a scratch buffer
+ * of at least *_get_buffer_size bytes (the same size on every target). */
+
+/* 1x1 convolution, any stride, no padding, groups 1. */
+int32_t aiotc_convolve_1x1_s8(const aiotc_context *ctx, const aiotc_conv_params *params,
+                              const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                              const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                              const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
+
+/* Convolution with groups 1: any kernel, stride, dilation and padding, through im2col. */
+int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                 const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                 const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                 const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+
+/* 3x3 depthwise convolution, depth multiplier 1, no dilation, any stride and padding.
+ * Weights widened to int16 by the lowering (layout 1x3x3xC), bias folded as above; the
+ * scratch holds a row of input zero points that padded taps read. */
+int32_t aiotc_depthwise_conv_3x3_s8(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
+                                    const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                    const int8_t *input, const aiotc_dims *filter_dims, const int16_t *filter,
+                                    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dims *input_dims);
+
 /* Depthwise convolution; filter_dims = {1, kh, kw, c * ch_mult}. bias may be NULL. */
 int32_t aiotc_depthwise_conv_s8(const aiotc_dw_conv_params *params,
                                 const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,

@@ -1,0 +1,121 @@
+"""Per-op-kind breakdown of the int8 kernels on Cortex-M4 (DSP) and Cortex-M55 (MVE).
+
+    python benchmarks/kernels.py [--boards cortex-m4,cortex-m55] [--models kws_ref_model,...] [--json FILE]
+
+For each MLPerf Tiny model and board: instructions of one inference (QEMU -icount
+shift=0, after a warm-up), instructions per MAC, the ratio to TFLite Micro + CMSIS-NN
+on the same QEMU machine (DESIGN §8), and per op kind (1x1 conv, 3x3 depthwise,
+general conv, fully connected, ...) the instructions, their share and instructions
+per MAC. The DSP limit on the M4 is 0.5 instructions per MAC (one SMLAD = 2 MACs).
+Not a test: a target missed here is a number to improve. benchmarks/run.py has the
+whole table (memory, flash, other models); this is where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT.parent / "shared" / "models" / "mlperf_tiny"
+NAMES = ("kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model")
+BOARDS = ("cortex-m4", "cortex-m55")
+
+# TFLite Micro + CMSIS-NN, instructions of one Invoke in QEMU (DESIGN §8).
+CMSIS_NN = {
+    "kws_ref_model": {"cortex-m4": 7_696_772, "cortex-m55": 1_810_000},
+    "vww_96_int8": {"cortex-m4": 24_102_750, "cortex-m55": 6_560_000},
+    "pretrainedResnet_quant": {"cortex-m4": 29_863_594, "cortex-m55": 4_910_000},
+    "ad01_int8": {"cortex-m4": 583_237, "cortex-m55": 150_000},
+    "str_ww_ref_model": {"cortex-m4": 2_227_393, "cortex-m55": 410_000},
+}
+TARGET = {"cortex-m4": 0.6, "cortex-m55": 1.0}  # of the CMSIS-NN figure
+
+
+def op_class(layer: dict, op) -> str:
+    """The kernel family a layer runs in: what the per-kind lines group by."""
+    if op.kind == "conv2d":
+        kh, kw = op.attrs_kernel
+        if (kh, kw) == (1, 1):
+            return "conv 1x1"
+        return f"conv {kh}x{kw}, {op.in_channels} in" if op.in_channels <= 3 else "conv general"
+    if op.kind == "depthwise_conv2d":
+        return "depthwise 3x3" if op.attrs_kernel == (3, 3) else "depthwise other"
+    return op.kind
+
+
+class _Shape:
+    def __init__(self, kind: str, kernel: tuple[int, int], in_channels: int):
+        self.kind, self.attrs_kernel, self.in_channels = kind, kernel, in_channels
+
+
+def shapes(model: Path) -> dict[str, _Shape]:
+    """Per layer name: kind, kernel size and input channels, read from aiotc's graph."""
+    from aiotc.frontend import load_model
+    from aiotc.passes import run_passes
+
+    graph = run_passes(load_model(model))
+    out = {}
+    for op in graph.ops:
+        kernel = tuple(graph[op.inputs[1]].shape[1:3]) if op.kind in ("conv2d", "depthwise_conv2d") else (0, 0)
+        out[op.name] = _Shape(op.kind, kernel, graph[op.inputs[0]].shape[-1])
+    return out
+
+
+def measure(name: str, board: str) -> dict:
+    from aiotc.boards import load_board
+    from aiotc.driver import compile_model
+    from aiotc.toolchain.qemu import QemuModel
+
+    model = MODELS / f"{name}.tflite"
+    with tempfile.TemporaryDirectory(prefix="aiotc-kernels-") as tmp:
+        out = compile_model(model, board=board, out_dir=Path(tmp) / "out").out_dir
+        bench = QemuModel.build(out, load_board(board)).bench()
+    ops = shapes(model)
+    kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for layer in bench["layers"]:
+        kind = op_class(layer, ops[layer["name"]]) if layer["name"] in ops else layer["op"]
+        kinds[kind][0] += layer["instructions"]
+        kinds[kind][1] += layer["macs"]
+    return {"model": name, "board": board, "instructions": bench["instructions"], "macs": bench["macs"], "kinds": dict(kinds)}
+
+
+def render(rows: list[dict]) -> str:
+    lines = []
+    for row in rows:
+        peer = CMSIS_NN[row["model"]][row["board"]]
+        ratio = row["instructions"] / peer
+        goal = TARGET[row["board"]]
+        lines.append(
+            f"{row['model']:<24} {row['board']:<11} {row['instructions']:>12,} instr  {row['instructions'] / row['macs']:5.2f}/MAC"
+            f"  CMSIS-NN {peer:>11,}  ratio {ratio:4.2f}× (target ≤ {goal}×{'' if ratio <= goal else ', missed'})"
+        )
+        for kind, (instructions, macs) in sorted(row["kinds"].items(), key=lambda kv: -kv[1][0]):
+            per_mac = f"{instructions / macs:5.2f}/MAC" if macs else "         "
+            lines.append(f"    {kind:<22} {instructions:>12,} instr  {per_mac}  {100 * instructions / row['instructions']:5.1f}%")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--boards", default=",".join(BOARDS))
+    parser.add_argument("--models", default=",".join(NAMES))
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    jobs = [(m, b) for m in args.models.split(",") for b in args.boards.split(",")]
+    with ProcessPoolExecutor() as pool:
+        rows = list(pool.map(measure, *zip(*jobs)))
+    print(render(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The scratch sizes the planner reserves equal what the C kernels ask for.
+
+Python's `conv_scratch_bytes` (the arena plan) and each kernel's C
+`*_get_buffer_size` are two formulas for one number; here both are evaluated on
+several shapes: the kernels built into a small host library and called through cffi.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import cffi
+import pytest
+
+from aiotc.codegen.ops_conv import conv_scratch_bytes, fast_kernel
+from aiotc.resources import data_dir
+
+from .oplib import OpGraph
+
+RUNTIME = data_dir("runtime_c")
+KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_3x3_s8")
+CDEF = """
+typedef struct { int32_t n, h, w, c; } aiotc_dims;
+int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
+int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dims *input_dims);
+"""
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    so = tmp_path_factory.mktemp("sizes") / "libsizes.so"
+    sources = [str(RUNTIME / "src" / f"{k}.c") for k in KERNELS]
+    subprocess.run(["gcc", "-std=c99", "-O1", "-shared", "-fPIC", "-I", str(RUNTIME / "include"), *sources, "-o", str(so)], check=True)
+    ffi = cffi.FFI()
+    ffi.cdef(CDEF)
+    return ffi, ffi.dlopen(str(so))
+
+
+CASES = [
+    ("conv2d", (1, 9, 7, 5), dict(out_channels=7, kernel=(1, 1))),
+    ("conv2d", (1, 9, 7, 64), dict(out_channels=3, kernel=(1, 1), stride=(2, 2))),
+    ("conv2d", (1, 8, 8, 3), dict(out_channels=8, kernel=(3, 3))),
+    ("conv2d", (1, 49, 10, 1), dict(out_channels=4, kernel=(10, 4), stride=(2, 2))),
+    ("conv2d", (1, 6, 5, 7), dict(out_channels=9, kernel=(3, 2), dilation=(2, 1))),
+    ("depthwise", (1, 6, 6, 13), dict()),
+    ("depthwise", (1, 5, 5, 64), dict(stride=(2, 2))),
+]
+
+
+@pytest.mark.parametrize("kind, shape, kwargs", CASES, ids=[f"{k} {s} {a}" for k, s, a in CASES])
+def test_python_scratch_size_equals_c(lib, kind, shape, kwargs):
+    ffi, c = lib
+    g = OpGraph(seed=5)
+    x = g.input(shape, zero_point=-7)
+    (g.conv2d if kind == "conv2d" else g.depthwise)(x, **kwargs)
+    graph = g.build(g.ops[-1].outputs[0])
+    op = graph.ops[0]
+    kernel = fast_kernel(op, graph)
+    in_dims = ffi.new("aiotc_dims *", shape)
+    filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
+    args = (in_dims, filter_dims) if kernel == "aiotc_convolve_im2col_s8" else (in_dims,)
+    assert conv_scratch_bytes(op, graph) == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0

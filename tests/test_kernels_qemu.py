@@ -1,0 +1,72 @@
+"""The int8 kernel paths on Cortex-M, bit-exact with tflite-micro: DSP on the M4, MVE on the M55.
+
+The host build (tests/test_ops.py) runs the portable C of every kernel; here one graph
+with a branch per kernel specialization and edge shape (odd channel counts, channels
+not a multiple of 4, 1x1 with stride 2, 3x3 depthwise padded on every side, first
+layers with 1 and 3 input channels, ...) is compiled once per board and run in QEMU
+on a few random samples, and every output must equal the oracle's.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aiotc.boards import load_board
+from aiotc.driver import compile_model
+from aiotc.export.tflite import write_tflite
+from aiotc.samples import random_samples
+from aiotc.toolchain.qemu import QemuModel
+from aiotc.verify import verify
+
+from .oplib import OpGraph
+
+pytestmark = pytest.mark.qemu
+
+FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_3x3_s8"}
+
+
+def kernel_graph():
+    """Inputs of a few shapes, each feeding the kernel variants that read that shape."""
+    g = OpGraph(seed=11)
+    odd = g.input((1, 9, 7, 5), zero_point=-3)  # 5 channels: not a multiple of 4
+    wide = g.input((1, 6, 6, 16), zero_point=-128)
+    rgb = g.input((1, 12, 11, 3), zero_point=17)
+    mono = g.input((1, 21, 8, 1), zero_point=83)
+    flat = g.input((1, 37), zero_point=5)
+    outs = [
+        g.conv2d(odd, 7, kernel=(1, 1)),  # 1x1, odd in and out channels
+        g.conv2d(odd, 6, kernel=(1, 1), stride=(2, 2)),  # 1x1 stride 2
+        g.conv2d(wide, 16, kernel=(1, 1), activation="relu6"),
+        g.conv2d(odd, 9, kernel=(3, 2)),  # im2col, channels not a multiple of 4
+        g.conv2d(wide, 8, stride=(2, 2), out_zp=-128),  # stride 2, padding bottom/right only
+        g.conv2d(odd, 4, dilation=(2, 2)),
+        g.conv2d(rgb, 8, stride=(2, 2)),  # first layer, 3 channels
+        g.conv2d(mono, 6, kernel=(10, 4), stride=(2, 2)),  # first layer, 1 channel (kws)
+        g.conv2d(wide, 3, kernel=(5, 5), padding="valid", per_channel=False),
+        g.depthwise(odd),  # 3x3 padded on every side, 5 channels: 4 fast + 1 tail
+        g.depthwise(wide, activation="relu"),
+        g.depthwise(wide, stride=(2, 2)),
+        g.depthwise(odd, padding="valid", out_zp=127),
+        g.depthwise(rgb, multiplier=2),  # depth multiplier 2: the general kernel
+        g.fully_connected(flat, 7),  # odd depth
+        g.fully_connected(flat, 6, per_channel=True, activation="relu"),
+    ]
+    return g.build(*outs)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("kernels") / "kernels.tflite"
+    path.write_bytes(write_tflite(kernel_graph()))
+    return path
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_kernel_paths_match_the_oracle_in_qemu(model, board, tmp_path):
+    out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
+    assert FAST_KERNELS <= set(json.loads((out / "report.json").read_text())["kernels"])
+    qemu = QemuModel.build(out, load_board(board))
+    result = verify(out, board, random_samples(qemu.inputs, 4, seed=2), runner=qemu)
+    assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
