@@ -219,6 +219,9 @@ class Graph:
     ops: tuple[Op, ...]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    # Graph inputs the source model holds in another layout than the IR, e.g.
+    # {"input": "NCHW"} for a PyTorch image input: the C takes NHWC, run/verify transpose.
+    layouts: Mapping[str, str] = field(default_factory=dict)
 
     def __getitem__(self, tensor_name: str) -> Tensor:
         return self.tensors[tensor_name]

@@ -5,7 +5,8 @@ for integer models. Some models make an interpreter abort the whole process whil
 loading (the Keras MobileNetV2 models abort tflite-micro, and LiteRT's reference
 kernels too), so each oracle is first tried on the model in a subprocess, in
 order: tflite-micro, ai-edge-litert with reference kernels (BUILTIN_REF), then
-ai-edge-litert's default kernels. The result says which oracle answered.
+ai-edge-litert's default kernels. ONNX models (float) run in onnxruntime. The
+result says which oracle answered.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 TFLM = "tflite-micro"
+ONNXRUNTIME = "onnxruntime"
 LITERT_REF = "litert-ref"
 LITERT = "litert"
 
@@ -81,9 +83,32 @@ def _interpreter(path: str, mtime: float):
     return (LITERT_REF if reference else LITERT), interpreter
 
 
+@lru_cache(maxsize=8)
+def _onnx_session(path: str, mtime: float):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def _run_onnx(model: Path, inputs: list[np.ndarray]) -> OracleResult:
+    """onnxruntime on the .onnx itself; an NHWC sample of an NCHW input is transposed back."""
+    session = _onnx_session(str(model.resolve()), model.stat().st_mtime)
+    feeds = {}
+    for spec, array in zip(session.get_inputs(), inputs):
+        want = [d if isinstance(d, int) else 1 for d in spec.shape]
+        if list(array.shape) != want and array.ndim == 4 and list(array.transpose(0, 3, 1, 2).shape) == want:
+            array = array.transpose(0, 3, 1, 2)
+        feeds[spec.name] = np.ascontiguousarray(array).reshape(want)
+    return OracleResult([np.asarray(out) for out in session.run(None, feeds)], ONNXRUNTIME)
+
+
 def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
     """One inference of the model in the oracle: inputs and outputs in the model's own dtypes."""
     model = Path(model)
+    if model.suffix == ".onnx":
+        return _run_onnx(model, inputs)
     name, interpreter = _interpreter(str(model.resolve()), model.stat().st_mtime)
     if name == TFLM:
         interpreter, output_count = interpreter

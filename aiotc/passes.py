@@ -1,28 +1,190 @@
-"""Graph passes: pure functions Graph -> Graph, applied in the order of PASSES."""
+"""Graph passes: pure functions Graph -> Graph, applied in the order of PASSES.
+
+The layout passes clean up what a frontend's edge conversions leave (transposes
+that cancel or only move unit axes, chains of reshapes); the float passes fold
+what ONNX spells as separate nodes (bias Add, BatchNorm's Mul and Add, ReLU) into
+the layer before, as TFLite models already have them, so float graphs quantize
+like the TFLite converter's and run as fewer kernels.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Callable
 
-from .ir import Graph, Op
+import numpy as np
+
+from .ir import Graph, NoAttrs, Op, Tensor, Transpose
+
+WEIGHTED = ("conv2d", "depthwise_conv2d", "fully_connected")
+FUSES_ACTIVATION = (*WEIGHTED, "add", "sub", "mul", "avg_pool2d", "max_pool2d")
 
 
-def remove_identity_reshapes(graph: Graph) -> Graph:
-    """A reshape to the same shape is a no-op: its readers read its input instead."""
+def _rewrite(graph: Graph, step: Callable[[Op, dict[str, str]], Op | str | None], tensors: dict[str, Tensor] | None = None) -> Graph:
+    """Apply `step` to every op, reads renamed: it returns the op to keep, or a tensor name
+    that replaces the op's output (the op is dropped), or None to drop the op."""
     renamed: dict[str, str] = {}
     ops: list[Op] = []
     for op in graph.ops:
         op = replace(op, inputs=tuple(renamed.get(t, t) if t else t for t in op.inputs))
-        src, dst = (op.inputs[0], op.outputs[0]) if op.kind == "reshape" else (None, None)
-        if src and graph[src].shape == graph[dst].shape and dst not in graph.outputs:
-            renamed[dst] = src
-            continue
-        ops.append(op)
-    return graph.with_ops(ops)
+        result = step(op, renamed)
+        if isinstance(result, str):
+            renamed[op.outputs[0]] = result
+        elif result is not None:
+            ops.append(result)
+    return graph.with_ops(ops, tensors)
 
 
-PASSES: list[Callable[[Graph], Graph]] = [remove_identity_reshapes]
+def _single_use(graph: Graph, tensor: str) -> bool:
+    return len(graph.consumers.get(tensor, ())) == 1 and tensor not in graph.outputs
+
+
+def remove_identity_reshapes(graph: Graph) -> Graph:
+    """A reshape to the same shape is a no-op: its readers read its input instead."""
+
+    def step(op: Op, renamed) -> Op | str:
+        if op.kind == "reshape" and graph[op.inputs[0]].shape == graph[op.outputs[0]].shape and op.outputs[0] not in graph.outputs:
+            return op.inputs[0]
+        return op
+
+    return _rewrite(graph, step)
+
+
+def simplify_transposes(graph: Graph) -> Graph:
+    """Compose transposes of transposes; one that is the identity goes, one that only moves
+    axes of size 1 is a reshape (the bytes do not move)."""
+    perm_of: dict[str, tuple[tuple[int, ...], str]] = {}  # output -> (perm from source, source)
+
+    def step(op: Op, renamed) -> Op | str:
+        if op.kind != "transpose":
+            return op
+        perm, source = op.attrs.perm, op.inputs[0]
+        if source in perm_of:
+            first, source = perm_of[source]
+            perm = tuple(first[p] for p in perm)
+        perm_of[op.outputs[0]] = (perm, source)
+        if perm == tuple(range(len(perm))) and op.outputs[0] not in graph.outputs:
+            return source
+        shape = graph[source].shape
+        if [p for p in perm if shape[p] != 1] == [a for a in range(len(shape)) if shape[a] != 1]:
+            return replace(op, kind="reshape", inputs=(source,), attrs=NoAttrs())
+        return replace(op, inputs=(source,), attrs=Transpose(perm))
+
+    return remove_dead_ops(_rewrite(graph, step))
+
+
+def merge_reshapes(graph: Graph) -> Graph:
+    """A reshape of a reshape reads the first one's input."""
+    source_of: dict[str, str] = {}
+
+    def step(op: Op, renamed) -> Op:
+        if op.kind != "reshape":
+            return op
+        source = source_of.get(op.inputs[0], op.inputs[0])
+        source_of[op.outputs[0]] = source
+        return replace(op, inputs=(source,))
+
+    return remove_dead_ops(_rewrite(graph, step))
+
+
+def remove_dead_ops(graph: Graph) -> Graph:
+    """Ops whose outputs nobody reads (left behind by other passes) go."""
+    needed = set(graph.outputs)
+    keep = []
+    for op in reversed(graph.ops):
+        if needed.intersection(op.outputs):
+            keep.append(op)
+            needed.update(t for t in op.inputs if t)
+    return graph.with_ops(keep[::-1])
+
+
+def fold_affine(graph: Graph) -> Graph:
+    """Float `layer -> mul/add by a per-channel constant` becomes the layer's weights and bias."""
+    tensors = dict(graph.tensors)
+    layers: dict[str, Op] = {}  # output -> weighted float op that may still absorb
+
+    def step(op: Op, renamed) -> Op | str:
+        if op.kind in WEIGHTED and graph[op.outputs[0]].dtype == "float32" and op.attrs.activation == "none":
+            layers[op.outputs[0]] = op
+            return op
+        if op.kind not in ("add", "mul") or op.attrs.activation != "none":
+            return op
+        src, const = _variable_and_constant(op, tensors)
+        layer = layers.pop(src, None)
+        channels = tensors[op.outputs[0]].shape[-1]
+        if layer is None or not _single_use(graph, src) or not _per_channel(tensors[const], channels):
+            return op
+        values = np.broadcast_to(tensors[const].data.reshape(-1), (channels,)).astype(np.float32)
+        folded = _scale_layer(layer, values, tensors) if op.kind == "mul" else _add_bias(layer, values, tensors, op.name)
+        folded = replace(folded, outputs=op.outputs)
+        layers[op.outputs[0]] = folded
+        return folded
+
+    # The folded layer takes the mul/add's place; its earlier self is left unread.
+    return remove_dead_ops(_rewrite(graph, step, tensors))
+
+
+def _variable_and_constant(op: Op, tensors) -> tuple[str | None, str | None]:
+    a, b = op.inputs
+    if tensors[b].is_const and not tensors[a].is_const:
+        return a, b
+    if tensors[a].is_const and not tensors[b].is_const:
+        return b, a
+    return None, None
+
+
+def _per_channel(t: Tensor | None, channels: int) -> bool:
+    """A constant that broadcasts along the last axis only (a scalar or [..., C] of ones then C)."""
+    return t is not None and t.dtype == "float32" and all(d == 1 for d in t.shape[:-1]) and t.size in (1, channels)
+
+
+def _scale_layer(layer: Op, scale: np.ndarray, tensors: dict[str, Tensor]) -> Op:
+    filt = tensors[layer.inputs[1]]
+    axis = 3 if layer.kind == "depthwise_conv2d" else 0
+    shape = [1] * filt.data.ndim
+    shape[axis] = -1
+    name = f"{layer.inputs[1]}*"
+    tensors[name] = replace(filt, name=name, data=(filt.data * scale.reshape(shape)).astype(np.float32))
+    inputs = [layer.inputs[0], name, *layer.inputs[2:]]
+    if len(inputs) > 2 and inputs[2]:
+        bias = tensors[inputs[2]]
+        inputs[2] = f"{bias.name}*"
+        tensors[inputs[2]] = replace(bias, name=inputs[2], data=(bias.data * scale).astype(np.float32))
+    return replace(layer, inputs=tuple(inputs))
+
+
+def _add_bias(layer: Op, shift: np.ndarray, tensors: dict[str, Tensor], hint: str) -> Op:
+    inputs = list(layer.inputs) + [None] * (3 - len(layer.inputs))
+    old = tensors[inputs[2]].data if inputs[2] else np.zeros_like(shift)
+    inputs[2] = f"{hint}/bias"
+    tensors[inputs[2]] = Tensor(inputs[2], shift.shape, "float32", None, (old + shift).astype(np.float32))
+    return replace(layer, inputs=tuple(inputs))
+
+
+def fuse_activations(graph: Graph) -> Graph:
+    """Float `layer -> relu/relu6` becomes the layer with a fused activation, as in TFLite."""
+    producers: dict[str, Op] = {}
+
+    def step(op: Op, renamed) -> Op | str:
+        source = producers.get(op.inputs[0]) if op.inputs else None
+        if op.kind in ("relu", "relu6") and source is not None and _single_use(graph, op.inputs[0]) and source.attrs.activation == "none":
+            fused = replace(source, outputs=op.outputs, attrs=replace(source.attrs, activation=op.kind))
+            producers[op.outputs[0]] = fused
+            return fused
+        if op.kind in FUSES_ACTIVATION and graph[op.outputs[0]].dtype == "float32":
+            producers[op.outputs[0]] = op
+        return op
+
+    return remove_dead_ops(_rewrite(graph, step))
+
+
+PASSES: list[Callable[[Graph], Graph]] = [
+    simplify_transposes,
+    merge_reshapes,
+    remove_identity_reshapes,
+    fold_affine,
+    fuse_activations,
+]
 
 
 def run_passes(graph: Graph) -> Graph:

@@ -149,17 +149,24 @@ def _edit_onnx(data: bytes, edits: list) -> bytes:
     model = onnx.ModelProto.FromString(data)
     g = model.graph
     for kind, i, j, value in edits:
-        if kind == "input_dim":
-            g.input[i].type.tensor_type.shape.dim[j].dim_value = value
-        elif kind == "init_dim":
-            g.initializer[i].dims[j] = value
-        elif kind == "node_input":
-            g.node[i].input[j] = value
-        elif kind == "attr_ints":
-            g.node[i].attribute[j].ints[:] = [value] * len(g.node[i].attribute[j].ints)
-        elif kind == "drop_init":
-            del g.initializer[i]
+        try:
+            _edit_one(g, kind, i, j, value)
+        except IndexError:  # an earlier edit (a dropped initializer) moved what this one names
+            continue
     return model.SerializeToString()
+
+
+def _edit_one(g, kind: str, i: int, j: int, value) -> None:
+    if kind == "input_dim":
+        g.input[i].type.tensor_type.shape.dim[j].dim_value = value
+    elif kind == "init_dim":
+        g.initializer[i].dims[j] = value
+    elif kind == "node_input":
+        g.node[i].input[j] = value
+    elif kind == "attr_ints":
+        g.node[i].attribute[j].ints[:] = [value] * len(g.node[i].attribute[j].ints)
+    elif kind == "drop_init":
+        del g.initializer[i]
 
 
 @st.composite

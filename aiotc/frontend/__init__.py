@@ -10,7 +10,7 @@ from .checks import check_graph
 
 
 def load_model(path: str | Path) -> Graph:
-    """Load a .tflite (or, by content, any TFLite flatbuffer) into the IR, its declarations checked."""
+    """Load a .tflite (or, by content, any TFLite flatbuffer) or .onnx model into the IR, its declarations checked."""
     graph = _load(Path(path))
     check_graph(graph)
     return graph
@@ -29,5 +29,7 @@ def _load(path: Path) -> Graph:
 
         return load_tflite(path)
     if path.suffix == ".onnx":
-        raise ModelError(f"{path.name}: ONNX models are not supported yet")
+        from .onnx import load_onnx
+
+        return load_onnx(path)
     raise ModelError(f"{path.name}: not a model aiotc reads (expected .tflite or .onnx)")
