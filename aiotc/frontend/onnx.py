@@ -122,10 +122,12 @@ class _Converter:
             inputs.append(self.values[value.name][0])
         problems, failed = [], set()
         for index, node in enumerate(g.node):
-            if failed.intersection(node.input):  # already reported where it began
-                failed.update(node.output)
-                continue
             layer = node.name or (node.output[0] if node.output else f"node{index}")
+            if failed.intersection(node.input):  # reported where it began, unless unsupported itself
+                failed.update(node.output)
+                if node.op_type not in CONVERTERS and node.op_type != "Constant":
+                    problems.append(f"{node.op_type} at node {index} ({layer})")
+                continue
             try:
                 self.node(node)
             except _Unsupported as why:

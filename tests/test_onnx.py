@@ -1,0 +1,227 @@
+"""ONNX frontend: shared models and single-op models against onnxruntime, and clear refusals.
+
+Float outputs must be within 1e-5 of the oracle output's range (DESIGN §3); the
+single-op models are built with onnx.helper so every converter and layout rule
+(NCHW inputs, tf2onnx transposes, broadcast constants) is exercised on its own.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from aiotc.driver import compile_model
+from aiotc.errors import ModelError, UnsupportedOpsError
+from aiotc.frontend import load_model
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+from aiotc.verify import verify
+
+from .conftest import shared_model
+
+SHARED = ["tinycnn_28", "dscnn_kws", "kws_ref_model_float32", "ad01_fp32", "pretrainedResnet", "vww_96_float", "mbv2_w035_144"]
+
+
+def _check(model_path, tmp_path, samples: int = 3):
+    out = compile_model(model_path, board="host", out_dir=tmp_path / "out").out_dir
+    runner = HostModel.build(out)
+    result = verify(out, "host", random_samples(runner.inputs, samples, seed=1), runner=runner)
+    assert result.oracle == "onnxruntime"
+    assert result.mismatches == 0, f"{result.mismatches}/{result.samples} differ, max abs diff {result.max_abs_diff}"
+    return result
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_shared_onnx_model_matches_onnxruntime(name, tmp_path):
+    _check(shared_model(f"onnx/{name}.onnx"), tmp_path)
+
+
+def test_nchw_input_becomes_nhwc_and_the_graph_keeps_no_transpose():
+    graph = load_model(shared_model("onnx/mbv2_w035_144.onnx"))
+    from aiotc.passes import run_passes
+
+    graph = run_passes(graph)
+    assert graph[graph.inputs[0]].shape == (1, 144, 144, 3)
+    assert graph.layouts == {graph.inputs[0]: "NCHW"}
+    assert not [op for op in graph.ops if op.kind == "transpose"]
+    assert {op.attrs.activation for op in graph.ops if op.kind == "depthwise_conv2d"} == {"relu6"}  # Clip(0, 6) fused
+
+
+# --- single-op models --------------------------------------------------------------
+
+
+def _model(tmp_path, nodes, inputs, output_shape, initializers=(), name="single"):
+    """A float model of `nodes` with random initializers; its output is named 'y'."""
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(np.asarray(v, dtype=np.float32) if np.asarray(v).dtype.kind == "f" else np.asarray(v), k) for k, v in initializers]
+    graph = helper.make_graph(
+        nodes,
+        name,
+        [helper.make_tensor_value_info(k, TensorProto.FLOAT, s) for k, s in inputs],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, output_shape)],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, path)
+    del rng
+    return path
+
+
+def _w(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32) * 0.3
+
+
+CONV_CASES = {
+    "3x3_same": dict(w=(8, 3, 3, 3), pads=[1, 1, 1, 1], strides=[1, 1]),
+    "stride2_symmetric_pads": dict(w=(8, 3, 3, 3), pads=[1, 1, 1, 1], strides=[2, 2]),
+    "asymmetric_pads": dict(w=(4, 3, 3, 2), pads=[0, 1, 2, 0], strides=[1, 2]),
+    "auto_pad_same_upper": dict(w=(4, 3, 3, 3), auto_pad="SAME_UPPER", strides=[2, 2]),
+    "dilated": dict(w=(4, 3, 3, 3), pads=[2, 2, 2, 2], dilations=[2, 2]),
+    "depthwise": dict(w=(3, 1, 3, 3), pads=[1, 1, 1, 1], group=3),
+    "depthwise_multiplier_2": dict(w=(6, 1, 5, 5), pads=[2, 2, 2, 2], group=3, strides=[2, 2]),
+    "pointwise_no_bias": dict(w=(5, 3, 1, 1), bias=False),
+}
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+def test_conv(case, tmp_path):
+    spec = dict(CONV_CASES[case])
+    shape, bias = spec.pop("w"), spec.pop("bias", True)
+    inits = [("W", _w(*shape))] + ([("B", _w(shape[0], seed=1))] if bias else [])
+    node = helper.make_node("Conv", ["x", "W"] + (["B"] if bias else []), ["y"], **spec)
+    path = _model(tmp_path, [node], [("x", [1, 3, 11, 10])], None, inits)
+    _check(path, tmp_path)
+
+
+UNARY = {
+    "Relu": {},
+    "Sigmoid": {},
+    "Tanh": {},
+    "HardSwish": {},
+    "LeakyRelu": {"alpha": 0.2},
+}
+
+
+@pytest.mark.parametrize("op", UNARY)
+def test_activation_after_conv(op, tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]), helper.make_node(op, ["c"], ["y"], **UNARY[op])]
+    path = _model(tmp_path, nodes, [("x", [1, 2, 6, 7])], None, [("W", _w(4, 2, 3, 3)), ("B", _w(4))])
+    _check(path, tmp_path)
+
+
+def test_clip_relu6_and_batchnorm_fold_into_the_conv(tmp_path):
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["n"], epsilon=1e-3),
+        helper.make_node("Clip", ["n", "lo", "hi"], ["y"]),
+    ]
+    inits = [("W", _w(4, 2, 3, 3)), ("g", _w(4) + 1), ("b", _w(4, seed=2)), ("m", _w(4, seed=3)), ("v", np.abs(_w(4, seed=4)) + 0.5), ("lo", np.float32(0)), ("hi", np.float32(6))]
+    path = _model(tmp_path, nodes, [("x", [1, 2, 8, 8])], None, inits)
+    from aiotc.passes import run_passes
+
+    graph = run_passes(load_model(path))
+    assert [(op.kind, getattr(op.attrs, "activation", None)) for op in graph.ops] == [("conv2d", "relu6"), ("transpose", None)]  # the output stays NCHW
+    _check(path, tmp_path)
+
+
+@pytest.mark.parametrize("pool", ["MaxPool", "AveragePool"])
+@pytest.mark.parametrize("pads", [[0, 0, 0, 0], [1, 1, 1, 1]], ids=["valid", "padded"])
+def test_pool(pool, pads, tmp_path):
+    node = helper.make_node(pool, ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=pads)
+    _check(_model(tmp_path, [node], [("x", [1, 4, 9, 8])], None), tmp_path)
+
+
+def test_global_pool_flatten_gemm_softmax(tmp_path):
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["x"], ["p"]),
+        helper.make_node("Flatten", ["p"], ["f"]),
+        helper.make_node("Gemm", ["f", "W", "B"], ["g"], transB=1, alpha=0.5, beta=2.0),
+        helper.make_node("Softmax", ["g"], ["y"]),
+    ]
+    _check(_model(tmp_path, nodes, [("x", [1, 6, 5, 5])], None, [("W", _w(3, 6)), ("B", _w(3))]), tmp_path)
+
+
+def test_flatten_of_a_spatial_tensor_keeps_nchw_order(tmp_path):
+    """Flatten must see NCHW order, so the NHWC tensor is transposed back first."""
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"]), helper.make_node("Flatten", ["c"], ["f"]), helper.make_node("MatMul", ["f", "M"], ["m"]), helper.make_node("Add", ["m", "B"], ["y"])]
+    _check(_model(tmp_path, nodes, [("x", [1, 2, 4, 3])], None, [("W", _w(3, 2, 1, 1)), ("M", _w(36, 5)), ("B", _w(5))]), tmp_path)
+
+
+def test_concat_add_mul_with_broadcast_constants(tmp_path):
+    nodes = [
+        helper.make_node("Conv", ["x", "W1"], ["a"], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["x", "W2"], ["b"]),
+        helper.make_node("Concat", ["a", "b"], ["c"], axis=1),
+        helper.make_node("Mul", ["c", "S"], ["m"]),
+        helper.make_node("Add", ["m", "x2"], ["y"]),
+    ]
+    inits = [("W1", _w(3, 2, 3, 3)), ("W2", _w(2, 2, 1, 1)), ("S", _w(5, 1, 1))]
+    path = _model(tmp_path, nodes, [("x", [1, 2, 5, 6]), ("x2", [1, 5, 5, 6])], None, inits)
+    _check(path, tmp_path)
+
+
+def test_tf2onnx_transposes_vanish(tmp_path):
+    """NHWC input -> Transpose -> Conv -> Transpose back: no transpose is left in the IR."""
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["t", "W"], ["c"], pads=[0, 0, 1, 1], strides=[2, 2]),
+        helper.make_node("Transpose", ["c"], ["y"], perm=[0, 2, 3, 1]),
+    ]
+    path = _model(tmp_path, nodes, [("x", [1, 8, 8, 3])], None, [("W", _w(4, 3, 3, 3))])
+    from aiotc.passes import run_passes
+
+    graph = run_passes(load_model(path))
+    assert [op.kind for op in graph.ops] == ["conv2d"] and graph.layouts == {}
+    _check(path, tmp_path)
+
+
+def test_pad_reduce_mean_and_dequantized_weights(tmp_path):
+    nodes = [
+        helper.make_node("DequantizeLinear", ["Wq", "s", "z"], ["W"], axis=0),
+        helper.make_node("Pad", ["x", "p"], ["px"]),
+        helper.make_node("Conv", ["px", "W"], ["c"]),
+        helper.make_node("ReduceMean", ["c"], ["y"], axes=[2, 3], keepdims=1),
+    ]
+    inits = [("Wq", np.arange(-27, 27, dtype=np.int8).reshape(2, 3, 3, 3)), ("s", np.array([0.01, 0.02], np.float32)), ("z", np.zeros(2, np.int8)), ("p", np.array([0, 0, 1, 2, 0, 0, 1, 0], np.int64))]
+    _check(_model(tmp_path, nodes, [("x", [1, 3, 6, 6])], None, inits), tmp_path)
+
+
+# --- refusals ----------------------------------------------------------------------
+
+
+def test_unsupported_ops_are_all_listed(tmp_path):
+    nodes = [helper.make_node("Erf", ["x"], ["e"]), helper.make_node("Relu", ["e"], ["r"]), helper.make_node("Sin", ["r"], ["y"])]
+    path = _model(tmp_path, nodes, [("x", [1, 4])], [1, 4])
+    with pytest.raises(UnsupportedOpsError) as error:
+        load_model(path)
+    assert "Erf at node 0" in str(error.value) and "Sin at node 2" in str(error.value)
+    assert "Relu" not in str(error.value)  # a consequence, not a cause
+    run = subprocess.run([sys.executable, "-m", "aiotc", "compile", str(path), "-o", str(tmp_path / "out")], capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "Erf" in run.stderr and "Sin" in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_dynamic_shapes_are_refused(tmp_path):
+    path = _model(tmp_path, [helper.make_node("Relu", ["x"], ["y"])], [("x", [1, "height", 4])], None)
+    with pytest.raises(ModelError, match="dynamic shape"):
+        load_model(path)
+
+
+def test_symbolic_batch_is_fixed_to_one(tmp_path):
+    path = _model(tmp_path, [helper.make_node("Relu", ["x"], ["y"])], [("x", ["batch", 4])], None)
+    graph = load_model(path)
+    assert graph[graph.inputs[0]].shape == (1, 4)
+
+
+def test_not_an_onnx_file(tmp_path):
+    path = tmp_path / "junk.onnx"
+    path.write_bytes(b"\x08\x07\x12\xff\xff garbage")
+    with pytest.raises(ModelError, match="junk.onnx"):
+        load_model(path)
