@@ -1,6 +1,6 @@
 """The compiler pipeline, read top to bottom:
 
-    frontend -> passes -> support check -> reorder -> schedule + plan -> codegen -> report -> output folder
+    frontend -> passes -> quantize -> support check -> reorder -> schedule + plan -> codegen -> report -> output folder
 
 Each stage takes the previous stage's result and nothing else; the graph is checked
 after every pass. The output folder appears whole or not at all.
@@ -22,10 +22,12 @@ from .boards import Board, load_board
 from .codegen.emit import emit_library
 from .codegen.lowering import LOWERINGS, support_problem
 from .errors import BudgetError, UnsupportedOpsError, UsageError
+from .export.tflite import write_tflite
 from .frontend import load_model
 from .ir import Graph
 from .passes import run_passes
 from .plan import ArenaPlan, mac_overhead, plan_memory
+from .quantize import Calibration, Quantized, quantize_model
 from .reorder import best_order
 from .schedule import StreamStage
 
@@ -49,16 +51,19 @@ class Planned:
     scratch: dict[str, int]
     stage: StreamStage | None
     plan: ArenaPlan
+    quantized: Quantized | None = None  # set when aiotc quantized a float model
 
 
-def plan_model(model_path: str | Path, patch: str = "auto", patch_overhead: float = 0.2, sram_budget: int | None = None) -> Planned:
-    """frontend -> passes -> support check -> reorder -> schedule + plan."""
+def plan_model(model_path: str | Path, patch: str = "auto", patch_overhead: float = 0.2, sram_budget: int | None = None, calib: Calibration | None = None, progress=None) -> Planned:
+    """frontend -> passes -> quantize (with calibration data) -> support check -> reorder -> schedule + plan."""
     graph = run_passes(load_model(Path(model_path)))
+    quantized = quantize_model(graph, calib, progress) if calib is not None else None
+    graph = quantized.graph if quantized else graph
     check_supported(graph)
     graph = best_order(graph)
     scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops}
     stage, plan = plan_memory(graph, scratch, patch, sram_budget, patch_overhead)
-    return Planned(graph, scratch, stage, plan)
+    return Planned(graph, scratch, stage, plan, quantized)
 
 
 def compile_model(
@@ -70,17 +75,26 @@ def compile_model(
     patch_overhead: float = 0.2,
     sram_budget: int | None = None,
     flash_budget: int | None = None,
+    calib: Calibration | None = None,
+    progress=None,
 ) -> CompileResult:
-    """Compile a model file into a C library folder for `board` (budgets default to the board's memories)."""
+    """Compile a model file into a C library folder for `board` (budgets default to the board's memories).
+
+    With `calib`, a float model is quantized to int8 first; the folder then also holds
+    the quantized model as NAME.tflite, the oracle `verify` compares the C with."""
     model_path = Path(model_path)
     target = load_board(board)
     name = library_name(name or model_path.stem)
     out_dir = Path(out_dir) if out_dir is not None else Path("out") / name
 
-    planned = plan_model(model_path, patch, patch_overhead, sram_budget)
+    planned = plan_model(model_path, patch, patch_overhead, sram_budget, calib, progress)
     graph, plan, stage = planned.graph, planned.plan, planned.stage
     files, facts = emit_library(graph, plan, name, planned.scratch, target.name, source=model_path.name, stage=stage)
     report = build_report(graph, plan, target, name, model_path, facts, stage)
+    if planned.quantized is not None:
+        files[f"{name}.tflite"] = write_tflite(graph)
+        report["oracle_model"] = f"{name}.tflite"
+        report["quantization"] = planned.quantized.report
     check_budget(report, target, sram_budget, flash_budget)
     files["report.json"] = json.dumps(report, indent=2) + "\n"
     write_folder(out_dir, files)
@@ -177,7 +191,7 @@ def check_budget(report: dict, board: Board, sram_budget: int | None = None, fla
         raise BudgetError("model does not fit: " + "; ".join(misses))
 
 
-def write_folder(out_dir: Path, files: dict[str, str]) -> None:
+def write_folder(out_dir: Path, files: dict[str, str | bytes]) -> None:
     """Write all files to a sibling temp folder, then swap it in: never a half-written OUT."""
     out_dir = out_dir.resolve()
     if out_dir.exists() and not (out_dir.is_dir() and (not any(out_dir.iterdir()) or (out_dir / "report.json").is_file())):
@@ -188,7 +202,7 @@ def write_folder(out_dir: Path, files: dict[str, str]) -> None:
         for rel, text in files.items():
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
+            path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
         os.chmod(staging, 0o755)
         if out_dir.exists():
             shutil.rmtree(out_dir)

@@ -50,6 +50,13 @@ def build_runner(out_dir: Path, board: str, sanitize: bool = False):
     return QemuModel.build(out_dir, target)
 
 
+def oracle_model(out_dir: Path, report: dict) -> Path:
+    """The model the C must reproduce: the int8 model aiotc quantized, else the source."""
+    if "oracle_model" in report:
+        return Path(out_dir) / report["oracle_model"]
+    return Path(report["source"])
+
+
 def outputs_match(got: np.ndarray, want: np.ndarray) -> tuple[bool, float]:
     """(equal within the numeric contract, max absolute difference)."""
     if got.shape != want.shape:
@@ -67,7 +74,7 @@ def verify(out_dir: Path, board: str, samples: list[list[np.ndarray]], runner=No
     runner = runner or build_runner(out_dir, board)
     mismatches, max_diff, oracle_name = 0, 0.0, ""
     for sample, got in zip(samples, runner.invoke_batch(samples)):
-        expected = run_oracle(Path(report["source"]), sample)
+        expected = run_oracle(oracle_model(out_dir, report), sample)
         oracle_name = expected.name
         checks = [outputs_match(g, w) for g, w in zip(got, expected.outputs)]
         mismatches += not all(ok for ok, _ in checks)

@@ -1,0 +1,47 @@
+"""Quantization: float graphs to int8 from calibration data (post-training, TFLite spec).
+
+    load_calibration -> observe (float ranges and histograms) -> quantize_graph -> measure
+
+`quantize_model` runs the chain and returns the int8 graph with its fidelity report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import UsageError
+from ..ir import Graph
+from .calibration import Calibration, load_calibration
+from .fidelity import measure
+from .observe import observe
+from .ptq import quantize_graph
+
+__all__ = ["Calibration", "Quantized", "quantize_model", "needs_quantization"]
+
+
+@dataclass(frozen=True)
+class Quantized:
+    graph: Graph  # int8
+    float_graph: Graph
+    report: dict  # report.json's "quantization": method, samples, fidelity
+
+
+def needs_quantization(graph: Graph) -> bool:
+    """A graph computing in float (its activations float32) that PTQ can turn int8."""
+    return any(t.dtype == "float32" for t in graph.activations())
+
+
+def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, int], Callable[[], None]] | None = None, warn=None) -> Quantized:
+    """Calibrate `graph` on `calib` and quantize it to int8; fidelity measured on the calibration data.
+
+    `progress(description, total)` returns a tick function (the CLI's progress bar)."""
+    if not needs_quantization(graph):
+        raise UsageError(f"{graph.name} is already quantized (no float activations); --calib applies to float models")
+    samples = load_calibration(calib, graph, warn)
+    tick = progress("calibrating", 2 * len(samples)) if progress else None
+    stats = observe(graph, samples, tick)
+    int_graph = quantize_graph(graph, stats, calib.method)
+    fidelity = measure(graph, int_graph, samples)
+    report = {"method": f"post-training int8, ranges by {calib.method}", "calibration": calib.data, "calibration_samples": len(samples), "fidelity_on_calibration_data": fidelity}
+    return Quantized(int_graph, graph, report)

@@ -1,0 +1,86 @@
+"""Observe a float graph on calibration data: every activation's range and histogram.
+
+The float IR is written as .tflite and run in ai-edge-litert with all intermediate
+tensors kept, so no second float interpreter is needed and the values are those a
+float runtime computes. Two passes: the first finds each tensor's min and max, the
+second histograms it over that span (what the MSE range search needs).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..export.tflite import write_tflite
+from ..ir import Graph
+
+BINS = 2048
+
+
+@dataclass
+class TensorStats:
+    """What calibration saw of one tensor."""
+
+    low: float
+    high: float
+    histogram: np.ndarray | None = None  # BINS counts over [low, high]
+
+    def edges(self) -> np.ndarray:
+        return np.linspace(self.low, self.high, BINS + 1)
+
+
+class FloatRunner:
+    """The float graph in LiteRT, every tensor readable after an invoke."""
+
+    def __init__(self, graph: Graph):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.graph = graph
+        with warnings.catch_warnings():  # keeping all tensors is the point here, not a debugging slip
+            warnings.simplefilter("ignore")
+            self.interpreter = Interpreter(model_content=write_tflite(graph), experimental_preserve_all_tensors=True)
+        self.interpreter.allocate_tensors()
+        self.index = {d["name"]: d["index"] for d in self.interpreter.get_tensor_details()}
+        self.input_index = [d["index"] for d in self.interpreter.get_input_details()]
+        self.output_index = [d["index"] for d in self.interpreter.get_output_details()]
+
+    def run(self, sample: list[np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
+        for index, array in zip(self.input_index, sample):
+            self.interpreter.set_tensor(index, np.ascontiguousarray(array, dtype=np.float32))
+        self.interpreter.invoke()
+        return {name: self.interpreter.get_tensor(self.index[name]) for name in names}
+
+    def outputs(self, sample: list[np.ndarray]) -> list[np.ndarray]:
+        self.run(sample, [])
+        return [self.interpreter.get_tensor(i).copy() for i in self.output_index]
+
+
+def observe(graph: Graph, samples: list[list[np.ndarray]], progress: Callable[[], None] | None = None) -> dict[str, TensorStats]:
+    """Range and histogram of every float activation over the samples (progress ticks twice per sample)."""
+    runner = FloatRunner(graph)
+    names = [t.name for t in graph.activations() if t.dtype == "float32"]
+    stats = {name: TensorStats(np.inf, -np.inf) for name in names}
+    for values in _each(runner, samples, names, progress):
+        for name, array in values.items():
+            s = stats[name]
+            s.low, s.high = min(s.low, float(array.min())), max(s.high, float(array.max()))
+    for s in stats.values():
+        s.histogram = np.zeros(BINS, dtype=np.int64)
+    for values in _each(runner, samples, names, progress):
+        for name, array in values.items():
+            s = stats[name]
+            if s.high > s.low:
+                s.histogram += np.histogram(array, bins=BINS, range=(s.low, s.high))[0]
+            else:
+                s.histogram[0] += array.size
+    return stats
+
+
+def _each(runner: FloatRunner, samples, names, progress) -> Iterator[dict[str, np.ndarray]]:
+    for sample in samples:
+        yield runner.run(sample, names)
+        if progress:
+            progress()

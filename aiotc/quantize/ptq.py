@@ -1,0 +1,163 @@
+"""Post-training quantization: a float graph and its calibration statistics become an
+int8 graph to the TFLite int8 spec, so tflite-micro runs its export unchanged.
+
+- weights: int8 symmetric per output channel (zero point 0, [-127, 127]);
+- biases: int32 with scale input_scale x weight_scale and zero point 0;
+- activations: int8 asymmetric over the calibrated range (zero always inside);
+- fixed outputs as TFLite Micro requires them: softmax and logistic 1/256 with zero
+  point -128, tanh 1/128 with 0;
+- ops that move bytes without rescaling in TFLite Micro (reshape, pools, pad,
+  transpose, slice, relu6, concat) give their output the input's parameters; a
+  concat's inputs share one range, their producers quantizing straight into it.
+
+Ranges: `minmax` takes what calibration saw; `mse` searches, per tensor, the
+clipping range whose quantization error over the calibration histogram is least
+(min/max is one candidate, so a tensor without outliers keeps it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..errors import ModelError
+from ..ir import Graph, Op, Quant, Tensor
+from .observe import TensorStats
+
+FIXED_OUTPUT = {"softmax": (1 / 256, -128), "logistic": (1 / 256, -128), "tanh": (1 / 128, 0)}
+SAME_AS_INPUT = {"reshape", "max_pool2d", "avg_pool2d", "pad", "transpose", "strided_slice", "relu6", "concat"}
+WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
+SHRINK = np.linspace(0.2, 1.0, 81)  # candidate clipping ranges, as fractions of min/max
+
+
+def quantize_graph(graph: Graph, stats: dict[str, TensorStats], method: str = "mse") -> Graph:
+    """The int8 graph of `graph` (float32), its ranges from `stats` by `method`."""
+    chosen = _activation_quants(graph, stats, method)
+    tensors: dict[str, Tensor] = {}
+    ops: list[Op] = []
+    for op in graph.ops:
+        inputs = list(op.inputs)
+        if op.kind in WEIGHT_AXIS:
+            inputs[1:] = _weights_and_bias(op, graph, chosen[op.inputs[0]], tensors)
+        else:
+            for index, name in enumerate(inputs):
+                if name and graph[name].is_const:
+                    inputs[index] = _constant(graph[name], tensors)
+        for index, name in enumerate(inputs):
+            if op.kind == "concat" and chosen[name] != chosen[op.outputs[0]]:
+                inputs[index] = _requantized(name, chosen, graph, tensors, ops)
+        ops.append(replace(op, inputs=tuple(inputs)))
+    for name, q in chosen.items():
+        tensors[name] = replace(tensors.get(name) or graph[name], dtype="int8", quant=q)
+    return Graph(graph.name, tensors, tuple(ops), graph.inputs, graph.outputs, graph.layouts)
+
+
+def activation_quant(low: float, high: float) -> Quant:
+    """int8 asymmetric parameters covering [low, high] and zero."""
+    low, high = min(float(low), 0.0), max(float(high), 0.0)
+    high = max(high, low + 1e-6)
+    scale = (high - low) / 255.0
+    zero_point = int(np.clip(np.round(-128 - low / scale), -128, 127))
+    return Quant(np.array([scale], np.float32), np.array([zero_point], np.int64))
+
+
+def choose_range(stats: TensorStats, method: str) -> tuple[float, float]:
+    """The range to quantize over: min/max, or the clipping of least squared error."""
+    if method == "minmax" or stats.histogram is None or stats.high <= stats.low or not stats.histogram.any():
+        return stats.low, stats.high
+    edges = stats.edges()
+    x = (edges[:-1] + edges[1:]) / 2
+    low = np.minimum(stats.low * SHRINK, 0.0)[:, None]
+    high = np.maximum(stats.high * SHRINK, 0.0)[:, None]
+    scale = np.maximum(high - low, 1e-12) / 255.0
+    zero_point = np.clip(np.round(-128 - low / scale), -128, 127)
+    q = np.clip(np.round(x / scale) + zero_point, -128, 127)
+    error = (((q - zero_point) * scale - x) ** 2 * stats.histogram).sum(axis=1)
+    best = int(np.argmin(error))
+    return float(stats.low * SHRINK[best]), float(stats.high * SHRINK[best])
+
+
+def _activation_quants(graph: Graph, stats: dict[str, TensorStats], method: str) -> dict[str, Quant]:
+    """Every activation's parameters, in graph order (pass-through ops follow their input)."""
+    missing = [t.name for t in graph.activations() if t.name not in stats]
+    if missing:
+        raise ModelError(f"calibration did not observe {len(missing)} tensor(s), e.g. {missing[0]!r}")
+    shared = _concat_groups(graph, stats)
+    chosen = {name: shared.get(name) or activation_quant(*choose_range(stats[name], "minmax")) for name in graph.inputs}
+    for op in graph.ops:
+        out = op.outputs[0]
+        if out in shared:
+            chosen[out] = shared[out]
+        elif op.kind in FIXED_OUTPUT:
+            scale, zero_point = FIXED_OUTPUT[op.kind]
+            chosen[out] = Quant(np.array([scale], np.float32), np.array([zero_point], np.int64))
+        elif op.kind in SAME_AS_INPUT:
+            chosen[out] = chosen[op.inputs[0]]
+        else:
+            chosen[out] = activation_quant(*choose_range(stats[out], method))
+    return chosen
+
+
+def _concat_groups(graph: Graph, stats: dict[str, TensorStats]) -> dict[str, Quant]:
+    """A concat and those inputs whose producers can quantize into its range share one Quant."""
+    shared: dict[str, Quant] = {}
+    for op in graph.ops:
+        if op.kind != "concat":
+            continue
+        names = [*op.inputs, op.outputs[0]]
+        q = activation_quant(min(stats[n].low for n in names), max(stats[n].high for n in names))
+        shared[op.outputs[0]] = q
+        for name in op.inputs:
+            producer = graph.producers.get(name)
+            if producer is not None and producer.kind not in SAME_AS_INPUT and producer.kind not in FIXED_OUTPUT and name not in shared:
+                shared[name] = q
+    return shared
+
+
+def _requantized(name: str, chosen: dict[str, Quant], graph: Graph, tensors: dict[str, Tensor], ops: list[Op]) -> str:
+    """A copy of `name` in the parameters its concat needs (TFLite's QUANTIZE int8 -> int8)."""
+    if graph[name].is_const:
+        raise ModelError(f"concat of constant {name!r} is not supported when quantizing")
+    target = f"{name}/requantized"
+    consumer = next(op for op in graph.consumers[name] if op.kind == "concat")
+    chosen[target] = chosen[consumer.outputs[0]]
+    tensors[target] = replace(graph[name], name=target)
+    ops.append(Op(target, "quantize", (name,), (target,)))
+    return target
+
+
+def _round(values: np.ndarray) -> np.ndarray:
+    """Round half away from zero, as TFLite's converter does."""
+    return np.sign(values) * np.floor(np.abs(values) + 0.5)
+
+
+def _weights_and_bias(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str, Tensor]) -> list[str | None]:
+    """int8 per-channel weights and the int32 bias they imply."""
+    axis = WEIGHT_AXIS[op.kind]
+    w = graph[op.inputs[1]]
+    moved = np.moveaxis(w.data.astype(np.float64), axis, 0)
+    peak = np.abs(moved.reshape(moved.shape[0], -1)).max(axis=1)
+    w_scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    shape = [1] * w.data.ndim
+    shape[axis] = -1
+    q = np.clip(_round(w.data / w_scale.reshape(shape).astype(np.float64)), -127, 127).astype(np.int8)
+    zeros = np.zeros(w_scale.size, np.int64)
+    tensors[w.name] = replace(w, dtype="int8", data=q, quant=Quant(w_scale, zeros, axis))
+    names = [w.name]
+    bias_name = op.inputs[2] if len(op.inputs) > 2 else None
+    if bias_name:
+        b = graph[bias_name]
+        b_scale = (np.float64(input_quant.scale[0]) * w_scale.astype(np.float64)).astype(np.float32)
+        values = np.clip(_round(b.data.astype(np.float64) / b_scale.astype(np.float64)), -(2**31), 2**31 - 1).astype(np.int32)
+        tensors[b.name] = replace(b, dtype="int32", data=values, quant=Quant(b_scale, zeros, 0))
+        names.append(b.name)
+    return names
+
+
+def _constant(t: Tensor, tensors: dict[str, Tensor]) -> str:
+    """A float operand of an elementwise op: int8, per tensor, over its own range."""
+    q = activation_quant(float(t.data.min()), float(t.data.max()))
+    values = np.clip(_round(t.data / q.scale[0]) + q.zero_point[0], -128, 127).astype(np.int8)
+    tensors[t.name] = replace(t, dtype="int8", data=values, quant=q)
+    return t.name
