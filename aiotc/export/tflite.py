@@ -8,6 +8,7 @@ permutations, slice bounds, reshape shapes) become int32 constant tensors again.
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 
 import flatbuffers
 import numpy as np
@@ -279,5 +280,30 @@ class _Writer:
 
 def write_tflite(graph: ir.Graph) -> bytes:
     """Serialize an IR graph as a TFLite flatbuffer that tflite-micro can run."""
+    graph = explicit_pads(graph)
     graph.validate()
     return _Writer(graph).write()
+
+
+def explicit_pads(graph: ir.Graph) -> ir.Graph:
+    """Convolutions whose padding is neither SAME nor VALID (PyTorch's symmetric stride-2
+    padding) become PAD + VALID convolution: the same numbers, since a padded tap adds
+    zero in float and the zero point in int8, which is what PAD writes."""
+    tensors, ops = dict(graph.tensors), []
+    for op in graph.ops:
+        if op.kind in ("conv2d", "depthwise_conv2d") and not _expressible(op, graph):
+            x, p = graph[op.inputs[0]], op.attrs.padding
+            padded = ir.Tensor(f"{op.name}/padded", (x.shape[0], x.shape[1] + p.top + p.bottom, x.shape[2] + p.left + p.right, x.shape[3]), x.dtype, x.quant)
+            tensors[padded.name] = padded
+            ops.append(ir.Op(f"{op.name}/pad", "pad", (x.name,), (padded.name,), ir.Pad(((0, 0), (p.top, p.bottom), (p.left, p.right), (0, 0)))))
+            op = replace(op, inputs=(padded.name, *op.inputs[1:]), attrs=replace(op.attrs, padding=ir.Padding()))
+        ops.append(op)
+    return graph.with_ops(ops, tensors)
+
+
+def _expressible(op: ir.Op, graph: ir.Graph) -> bool:
+    try:
+        _padding_mode(op, graph, graph[op.inputs[1]].shape[1:3])
+        return True
+    except ValueError:
+        return False
