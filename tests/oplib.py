@@ -65,14 +65,14 @@ class OpGraph:
         array = np.asarray(array)
         return self._add(ir.Tensor(self._name("c"), array.shape, str(array.dtype), q, array))
 
-    def weights(self, shape, axis: int | None = 0, scale=0.02) -> str:
+    def weights(self, shape, axis: int | None = 0, scale=0.02, zero_point=0) -> str:
         """Random weights: int8 per-channel on `axis` (None: per tensor), or float32."""
         if self.dtype == "float32":
             return self.const(self.rng.normal(0, 0.5, shape).astype(np.float32))
         data = self.rng.integers(-127, 128, shape, dtype=np.int64).astype(np.int8)
         channels = shape[axis] if axis is not None else 1
         scales = scale * self.rng.uniform(0.5, 1.5, channels)
-        return self.const(data, quant(scales, 0, axis))
+        return self.const(data, quant(scales, zero_point, axis))
 
     def bias(self, input_name: str, weights_name: str, channels: int) -> str:
         if self.dtype == "float32":
@@ -107,10 +107,10 @@ class OpGraph:
         y = self._out((n, oh, ow, c * multiplier), self._acc_scale(x, wt, kernel[0] * kernel[1]), out_zp)
         return self._op("depthwise_conv2d", (x, wt, b), y, ir.DepthwiseConv2D(stride, dilation, pad, multiplier, activation))
 
-    def fully_connected(self, x, units, per_channel=False, activation="none", keep_num_dims=False, bias=True):
+    def fully_connected(self, x, units, per_channel=False, activation="none", keep_num_dims=False, bias=True, weight_zp=0):
         shape = self.tensors[x].shape
         depth = shape[-1]
-        wt = self.weights((units, depth), 0 if per_channel else None)
+        wt = self.weights((units, depth), 0 if per_channel else None, zero_point=weight_zp)
         b = self.bias(x, wt, units) if bias else None
         out_shape = (*shape[:-1], units) if keep_num_dims else (int(np.prod(shape[:-1])), units)
         y = self._out(out_shape, self._acc_scale(x, wt, depth), 3)

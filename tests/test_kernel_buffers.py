@@ -12,18 +12,19 @@ import subprocess
 import cffi
 import pytest
 
-from aiotc.codegen.ops_conv import conv_scratch_bytes, fast_kernel
+from aiotc.codegen.ops_conv import conv_scratch_bytes, fast_kernel, fc_scratch_bytes
 from aiotc.resources import data_dir
 
 from .oplib import OpGraph
 
 RUNTIME = data_dir("runtime_c")
-KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_3x3_s8")
+KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8")
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dims *input_dims);
+int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter_dims);
 """
 
 
@@ -61,3 +62,14 @@ def test_python_scratch_size_equals_c(lib, kind, shape, kwargs):
     filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
     args = (in_dims, filter_dims) if kernel == "aiotc_convolve_im2col_s8" else (in_dims,)
     assert conv_scratch_bytes(op, graph) == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0
+
+
+@pytest.mark.parametrize("depth", [1, 3, 16, 37, 640])
+def test_fully_connected_scratch_size_equals_c(lib, depth):
+    ffi, c = lib
+    g = OpGraph(seed=5)
+    x = g.input((2, depth), zero_point=-7)
+    graph = g.build(g.fully_connected(x, 5))
+    op = graph.ops[0]
+    filter_dims = ffi.new("aiotc_dims *", (5, 1, 1, depth))
+    assert fc_scratch_bytes(op, graph) == c.aiotc_fully_connected_packed_s8_get_buffer_size(filter_dims) > 0

@@ -3,7 +3,7 @@
 The host build (tests/test_ops.py) runs the portable C of every kernel; here one graph
 with a branch per kernel specialization and edge shape (odd channel counts, channels
 not a multiple of 4, 1x1 with stride 2, 3x3 depthwise padded on every side, first
-layers with 1 and 3 input channels, ...) is compiled once per board and run in QEMU
+layers with 1 and 3 input channels, fully connected of depth 1, 3 and 37, ...) is compiled once per board and run in QEMU
 on a few random samples, and every output must equal the oracle's.
 """
 
@@ -24,7 +24,7 @@ from .oplib import OpGraph
 
 pytestmark = pytest.mark.qemu
 
-FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_3x3_s8"}
+FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8"}
 
 
 def kernel_graph():
@@ -35,6 +35,8 @@ def kernel_graph():
     rgb = g.input((1, 12, 11, 3), zero_point=17)
     mono = g.input((1, 21, 8, 1), zero_point=83)
     flat = g.input((1, 37), zero_point=5)
+    one = g.input((1, 1), zero_point=-128)
+    pairs = g.input((2, 3), zero_point=9)  # 2 batches of depth 3
     outs = [
         g.conv2d(odd, 7, kernel=(1, 1)),  # 1x1, odd in and out channels
         g.conv2d(odd, 6, kernel=(1, 1), stride=(2, 2)),  # 1x1 stride 2
@@ -52,6 +54,9 @@ def kernel_graph():
         g.depthwise(rgb, multiplier=2),  # depth multiplier 2: the general kernel
         g.fully_connected(flat, 7),  # odd depth
         g.fully_connected(flat, 6, per_channel=True, activation="relu"),
+        g.fully_connected(one, 3),  # depth 1, one partial block of rows
+        g.fully_connected(pairs, 9, per_channel=True),
+        g.fully_connected(g.input((1, 48), zero_point=-1), 8),  # whole blocks and chunks
     ]
     return g.build(*outs)
 

@@ -82,6 +82,10 @@ FC_CASES = {
     "rank 4 input": dict(shape=(1, 2, 3, 4), units=6),
     "keep_num_dims": dict(shape=(1, 3, 8), units=5, keep_num_dims=True),
     "relu, no bias": dict(shape=(2, 9), units=4, activation="relu", bias=False),
+    "depth 1": dict(shape=(1, 1), units=5),
+    "depth 3, batch 3": dict(shape=(3, 3), units=9, per_channel=True),
+    "depth 33, 4 rows": dict(shape=(1, 33), units=4),
+    "weight zero point": dict(shape=(1, 10), units=3, weight_zp=-4),
 }
 
 

@@ -72,6 +72,7 @@ def every_template_graph(dtype: str) -> ir.Graph:
         g.conv2d(x, 4, groups=2),  # the reference conv kernel (the fast ones need groups 1)
         g.depthwise(x, multiplier=2),
         g.fully_connected(x, 5),
+        g.fully_connected(x, 5, weight_zp=3),  # the reference kernel (the packed one needs symmetric weights)
         g.pool("avg_pool2d", x),
         g.pool("max_pool2d", x),
         g.binary("add", x, x),

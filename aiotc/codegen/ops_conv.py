@@ -146,7 +146,33 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     return LayerCode(op.kind, values | {"kernel": kernel}, (kernel,))
 
 
-@lowers("fully_connected")
+def fc_fast(op: Op, graph) -> bool:
+    """Whether a fully connected layer runs the packed kernel: int8, constant symmetric
+    weights and an input offset that folds into an int32 bias."""
+    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
+    return inp.dtype == "int8" and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None
+
+
+def fc_scratch_bytes(op: Op, graph) -> int:
+    """aiotc_fully_connected_packed_s8_get_buffer_size: the input widened to int16."""
+    return 2 * _row16(graph[op.inputs[1]].shape[1]) if fc_fast(op, graph) else 0
+
+
+def _row16(k: int) -> int:
+    return -(-k // 16) * 16
+
+
+def pack_fc_weights(rows: np.ndarray) -> np.ndarray:
+    """The packed kernel's layout: blocks of 4 rows (zero rows pad the last), each row
+    zero padded to a multiple of 16 inputs, then word by word: inputs 4g..4g+3 of rows
+    0, 1, 2, 3, then inputs 4g+4.. of the same 4 rows."""
+    out_c, depth = rows.shape
+    padded = np.zeros((-(-out_c // 4) * 4, _row16(depth)), np.int8)
+    padded[:out_c, :depth] = rows
+    return padded.reshape(-1, 4, padded.shape[1] // 4, 4).transpose(0, 2, 1, 3).ravel()
+
+
+@lowers("fully_connected", scratch=fc_scratch_bytes)
 def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     inp, filt, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
@@ -158,10 +184,20 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
         "filter_dims": (out_c, 1, 1, depth),
         "output_dims": (out.size // out_c, 1, 1, out_c),
         "filter_offset": -zero_point(filt),
+        "context": None,
     }
     if values["quantized"]:
         values["multiplier"], values["shift"] = _channel_multipliers(op, ctx, out_c)
     kernel = f"aiotc_fully_connected_{suffix(inp.dtype)}"
+    if fc_fast(op, graph):
+        kernel = "aiotc_fully_connected_packed_s8"
+        bias = np.zeros(-(-out_c // 4) * 4, np.int32)
+        bias[:out_c] = _folded_bias(op, graph)
+        values |= {
+            "filter": ctx.const(pack_fc_weights(filt.data), f"{op.name}_filter_packed"),
+            "bias": ctx.const(bias, f"{op.name}_bias_folded"),
+            "context": ctx.scratch(),
+        }
     return LayerCode("fully_connected", values | {"kernel": kernel}, (kernel,))
 
 

@@ -100,6 +100,17 @@ int32_t aiotc_depthwise_conv_3x3_s8(const aiotc_context *ctx, const aiotc_dw_con
                                     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dims *input_dims);
 
+/* Fully connected with filter_offset 0 over weights packed by the lowering: blocks of 4
+ * rows (zero rows pad the last block), each row zero padded to a multiple of 16
+ * inputs, stored word by word (inputs 4g..4g+3 of rows 0, 1, 2, 3, then 4g+4..), and a
+ * bias with input_offset * sum(row) folded in, padded like the rows. */
+int32_t aiotc_fully_connected_packed_s8(const aiotc_context *ctx, const aiotc_fc_params *params,
+                                        const aiotc_per_channel_quant_params *quant_params,
+                                        const aiotc_dims *input_dims, const int8_t *input,
+                                        const aiotc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                                        const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter_dims);
+
 /* Depthwise convolution; filter_dims = {1, kh, kw, c * ch_mult}. bias may be NULL. */
 int32_t aiotc_depthwise_conv_s8(const aiotc_dw_conv_params *params,
                                 const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,

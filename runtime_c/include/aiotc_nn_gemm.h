@@ -29,6 +29,13 @@
 #define AIOTC_DSP 1
 #endif
 
+/* The common case of a branch, laid out first by compilers that take the hint. */
+#if defined(__GNUC__) || defined(__clang__)
+#define AIOTC_LIKELY(c) __builtin_expect(!!(c), 1)
+#else
+#define AIOTC_LIKELY(c) (c)
+#endif
+
 /* Weight rows and DSP columns are padded to this many inputs. */
 #define AIOTC_ROW(k) (((k) + 3) & ~3)
 
@@ -89,18 +96,24 @@ static inline aiotc_rq aiotc_rq_channel(int32_t multiplier, int32_t shift)
  * and a shift. */
 static inline int32_t aiotc_rq_apply(aiotc_rq q, int32_t x)
 {
-    if (q.shift <= -2) {
+    if (AIOTC_LIKELY(q.shift <= -2)) {
         const int64_t nudge = -(int64_t)((uint32_t)x >> 31) * 4294967296 + (int64_t)(0x40000000u | ((uint32_t)x & 0x80000000u));
         return ((int32_t)(((int64_t)x * q.multiplier + nudge) >> 32) + q.round) >> (-q.shift - 1);
     }
     return aiotc_requantize_1r(x, q.multiplier, q.shift);
 }
 
-/* An output from its accumulator: requantized, offset, clamped. */
+/* An output from its accumulator: requantized, offset, clamped. Kernels pass the
+ * constants as locals: after an int8 store, values read through pointers are read again. */
+static inline int8_t aiotc_out_s8(aiotc_rq q, int32_t acc, int32_t offset, int32_t act_min, int32_t act_max)
+{
+    const int32_t y = aiotc_rq_apply(q, acc) + offset;
+    return (int8_t)AIOTC_CLAMP(y, act_min, act_max);
+}
+
 static inline int8_t aiotc_gemm_out(const aiotc_gemm *g, aiotc_rq q, int32_t acc)
 {
-    const int32_t y = aiotc_rq_apply(q, acc) + g->output_offset;
-    return (int8_t)AIOTC_CLAMP(y, g->act_min, g->act_max);
+    return aiotc_out_s8(q, acc, g->output_offset, g->act_min, g->act_max);
 }
 
 #if defined(AIOTC_DSP)
@@ -120,16 +133,14 @@ static inline int32_t aiotc_sxtb16_ror8(int32_t x)
 }
 #endif
 
-/* Column j (0 or 1) of k int8 inputs at src in the form the gemm reads: src itself, or
- * on the DSP path int16 pairs in buf (AIOTC_COL_BYTES(k) per column, word aligned),
- * zero padded, the two columns interleaved word pair by word pair so that one
- * pointer walks both. */
-static inline const aiotc_col *aiotc_col_prepare(const int8_t *src, int32_t k, aiotc_col *buf, int32_t j)
-{
 #if defined(AIOTC_DSP)
-    int32_t *dst = buf + 2 * j;
+/* k int8 inputs widened to int16 pairs in SXTB16 order, zero padded to AIOTC_ROW(k):
+ * per 4 inputs, the even word (x0, x2) then the odd word (x1, x3), `step` words apart
+ * from one group to the next. */
+static inline void aiotc_widen(const int8_t *src, int32_t k, int32_t *dst, int32_t step)
+{
     int32_t i;
-    for (i = 0; i + 4 <= k; i += 4, dst += 4) {
+    for (i = 0; i + 4 <= k; i += 4, dst += step) {
         const int32_t v = aiotc_read_word(src + i);
         dst[0] = __sxtb16(v);
         dst[1] = aiotc_sxtb16_ror8(v);
@@ -140,6 +151,16 @@ static inline const aiotc_col *aiotc_col_prepare(const int8_t *src, int32_t k, a
         dst[0] = __sxtb16(aiotc_read_word(last));
         dst[1] = aiotc_sxtb16_ror8(aiotc_read_word(last));
     }
+}
+#endif
+
+/* Column j (0 or 1) of k int8 inputs at src in the form the gemm reads: src itself, or
+ * on the DSP path int16 pairs in buf (AIOTC_COL_BYTES(k) per column, word aligned),
+ * the two columns interleaved word pair by word pair so that one pointer walks both. */
+static inline const aiotc_col *aiotc_col_prepare(const int8_t *src, int32_t k, aiotc_col *buf, int32_t j)
+{
+#if defined(AIOTC_DSP)
+    aiotc_widen(src, k, buf + 2 * j, 4);
     return buf;
 #else
     (void)k;
