@@ -56,8 +56,68 @@ class Size(click.ParamType):
         return int(number * unit)
 
 
+class Floats(click.ParamType):
+    """Comma-separated numbers, one per channel or one for all: `127.5` or `123.7,116.3,103.5`."""
+
+    name = "floats"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            return tuple(float(v) for v in str(value).split(","))
+        except ValueError:
+            self.fail(f"{value!r} is not a comma-separated list of numbers", param, ctx)
+
+
+def calib_options(command):
+    """How a float model is quantized: the data and its normalization (compile, export, ...)."""
+    options = [
+        click.option("--calib", help="Quantize a float model to int8 with this data: .npy/.npz, a folder of .npy or images, or 'random'."),
+        click.option("--mean", type=Floats(), default="0", show_default=True, help="Images: subtracted from the 0-255 pixels (per channel or one value)."),
+        click.option("--std", type=Floats(), default="1", show_default=True, help="Images: the pixels minus mean are divided by this."),
+        click.option("--calib-method", type=click.Choice(["mse", "minmax"]), default="mse", show_default=True, help="Activation ranges: least-error clipping per tensor, or min/max."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def calibration(options: dict):
+    """Pop the calibration options into a Calibration (None without --calib)."""
+    from .quantize import Calibration
+
+    calib, mean, std, method = (options.pop(k) for k in ("calib", "mean", "std", "calib_method"))
+    if calib is None:
+        return None
+    if 0.0 in std:
+        raise click.BadParameter("must not be zero", param_hint="--std")
+    if calib == "random":
+        click.echo("aiotc: warning: calibrating on random N(0,1) inputs; int8 ranges from noise rarely fit real data", err=True)
+    return Calibration(calib, mean, std, method)
+
+
+def driver_options(options: dict) -> dict:
+    """The command's compile options as compile_model's arguments."""
+    options = dict(options)
+    return options | {"calib": calibration(options)}
+
+
+@contextmanager
+def progress_bars(enabled: bool = True):
+    """A factory of progress bars on stderr: `tick = start(description, total)`."""
+    with Progress(console=err_console, transient=True, disable=not enabled) as progress:
+
+        def start(description: str, total: int):
+            task = progress.add_task(description, total=total)
+            return lambda: progress.advance(task)
+
+        yield start
+
+
 def compile_options(command):
     """The options of `compile` that shape the generated code; run/verify/bench take them too."""
+    command = calib_options(command)
     options = [
         click.option("--patch", type=click.Choice(["auto", "off"]), default="auto", show_default=True, help="Stream the first layers in row bands (auto: when it lowers the arena)."),
         click.option("--patch-overhead", type=click.FloatRange(0), default=0.2, show_default=True, help="Largest MAC overhead a streamed stage may add (fraction)."),
@@ -78,16 +138,19 @@ def compile_options(command):
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
 @compile_options
 def compile(model: Path, board: str, out_dir: Path | None, name: str | None, quiet: bool, as_json: bool, **options) -> None:
-    """Compile MODEL (.tflite) into a C library folder."""
+    """Compile MODEL (.tflite or .onnx) into a C library folder (int8 from a float model with --calib)."""
     from .boards import load_board
     from .driver import compile_model
-    from .summary import print_summary
+    from .summary import print_summary, quantization_lines
 
-    result = compile_model(model, board=board, out_dir=out_dir, name=name, **options)
+    with progress_bars(not (quiet or as_json)) as progress:
+        result = compile_model(model, board=board, out_dir=out_dir, name=name, progress=progress, **driver_options(options))
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
     elif not quiet:
         print_summary(result.report, load_board(board))
+        for line in quantization_lines(result.report):
+            Console().print(line, highlight=False)
         Console().print(f"wrote {result.out_dir}")
 
 
@@ -100,7 +163,7 @@ def compiled(model_or_out: Path, board: str, options: dict):
     from .driver import compile_model
 
     with tempfile.TemporaryDirectory(prefix="aiotc-") as tmp:
-        yield compile_model(model_or_out, board=board, out_dir=Path(tmp) / "out", **options).out_dir
+        yield compile_model(model_or_out, board=board, out_dir=Path(tmp) / "out", **driver_options(options)).out_dir
 
 
 @cli.command()
@@ -108,19 +171,23 @@ def compiled(model_or_out: Path, board: str, options: dict):
 @board_option
 @click.option("--input", "input_path", required=True, type=click.Path(path_type=Path), help=".npy/.npz/.bin input; a leading dimension N holds N samples.")
 @click.option("-o", "--output", "output_path", type=click.Path(path_type=Path), help="Write the outputs to this .npy (.npz for several outputs).")
-@click.option("--raw", is_flag=True, help="Keep integer outputs (default for integer models: as the model defines them).")
+@click.option("--raw", is_flag=True, help="For a float model aiotc quantized: print the int8 outputs, not their real values.")
 @click.option("--sanitize", is_flag=True, help="Host only: build with AddressSanitizer and UBSan.")
 @compile_options
 def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | None, raw: bool, sanitize: bool, **options) -> None:
     """Run MODEL|OUT on inputs, on the host (gcc) or in QEMU (cortex-m boards)."""
-    from .samples import load_samples
+    from .samples import dequantize_output, load_samples
+    from .toolchain.host import read_report
     from .verify import build_runner
 
     with compiled(model_or_out, board, options) as out_dir:
         runner = build_runner(out_dir, board, sanitize=sanitize)
         samples = load_samples(input_path, runner.inputs)
         results = runner.invoke_batch(samples)
+        quantized_by_aiotc = "quantization" in read_report(out_dir)
     stacked = [np.stack([r[i] for r in results]) for i in range(len(runner.outputs))]
+    if quantized_by_aiotc and not raw:  # the float model's outputs, as it was given
+        stacked = [dequantize_output(values, spec) for values, spec in zip(stacked, runner.outputs)]
     if output_path is None:
         for spec, values in zip(runner.outputs, stacked):
             click.echo(f"{spec.name} {values.dtype} {list(values.shape)}:")
@@ -198,13 +265,15 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--memory", is_flag=True, help="Show the memory plan: bytes live per layer, the arena layout, the streamed stage.")
 @compile_options
-def inspect(model: Path, memory: bool, patch: str, patch_overhead: float, sram_budget: int | None, flash_budget: int | None) -> None:
+def inspect(model: Path, memory: bool, **options) -> None:
     """Layers, shapes, MACs and memory of MODEL, without generating code."""
     from .analysis import op_macs
     from .driver import memory_report, plan_model
     from .summary import memory_lines
 
-    planned = plan_model(model, patch, patch_overhead, sram_budget)
+    options = driver_options(options)
+    options.pop("flash_budget")
+    planned = plan_model(model, **options)
     graph = planned.graph
     console = Console()
     table = Table(title=f"{model.name}: {len(graph.ops)} layers", title_justify="left")
@@ -220,6 +289,22 @@ def inspect(model: Path, memory: bool, patch: str, patch_overhead: float, sram_b
         stage = planned.stage
         for line in memory_lines(graph, memory_report(graph, planned.plan), planned.plan.size, planned.plan.lower_bound, stage.last_op if stage else None):
             console.print(line, highlight=False)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--tflite", "tflite_path", required=True, type=click.Path(path_type=Path), help="Write the (quantized) model here.")
+@calib_options
+def export(model: Path, tflite_path: Path, **options) -> None:
+    """Write MODEL as a .tflite for other runtimes (tflite-micro); a float model is quantized with --calib."""
+    from .driver import export_model
+    from .summary import quantization_lines
+
+    with progress_bars() as progress:
+        report = export_model(model, tflite_path, calibration(options), progress)
+    for line in quantization_lines(report):
+        Console().print(line, highlight=False)
+    Console().print(f"wrote {tflite_path}")
 
 
 @cli.command()

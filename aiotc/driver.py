@@ -27,7 +27,7 @@ from .frontend import load_model
 from .ir import Graph
 from .passes import run_passes
 from .plan import ArenaPlan, mac_overhead, plan_memory
-from .quantize import Calibration, Quantized, quantize_model
+from .quantize import Calibration, Quantized, needs_quantization, quantize_model
 from .reorder import best_order
 from .schedule import StreamStage
 
@@ -99,6 +99,33 @@ def compile_model(
     files["report.json"] = json.dumps(report, indent=2) + "\n"
     write_folder(out_dir, files)
     return CompileResult(out_dir, name, graph, plan, report)
+
+
+def export_model(model_path: str | Path, tflite_path: str | Path, calib: Calibration | None = None, progress=None) -> dict:
+    """MODEL as a .tflite, quantized to int8 first when it is float and calibration data is given.
+
+    Returns report.json's "quantization" entry ({} when nothing was quantized)."""
+    model_path, tflite_path = Path(model_path), Path(tflite_path)
+    graph = run_passes(load_model(model_path))
+    if calib is None and needs_quantization(graph):
+        raise UsageError(f"{model_path.name} is a float model: exporting quantizes it, so pass --calib DATA (a .npy/.npz, a folder, or 'random')")
+    quantized = quantize_model(graph, calib, progress) if calib is not None else None
+    write_file(tflite_path, write_tflite(quantized.graph if quantized else graph))
+    return quantized.report if quantized else {}
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write through a sibling temp file and rename: the file is whole or absent."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def library_name(text: str) -> str:

@@ -99,3 +99,17 @@ def short_name(tensor: str, limit: int = 40) -> str:
     """TFLite fuses names with ';' (`a/Relu;a/BiasAdd;...`): the first part, shortened from the left."""
     first = tensor.split(";")[0]
     return first if len(first) <= limit else "…" + first[-(limit - 1) :]
+
+
+def quantization_lines(report: dict) -> list[str]:
+    """How a float model was quantized and how close it stays (report.json's "quantization")."""
+    q = report.get("quantization", report)
+    fidelity = q.get("fidelity_on_calibration_data")
+    if not fidelity:
+        return []
+    agreement = f"top-1 agreement {fidelity['top1_agreement']:.1%}, " if "top1_agreement" in fidelity else ""
+    lines = [f"quantized to int8 on {q['calibration_samples']} calibration samples ({q['method']}): {agreement}output SQNR {fidelity['sqnr_db']:.1f} dB vs the float model"]
+    if fidelity["layers"]:
+        worst = min(fidelity["layers"], key=lambda layer: layer["sqnr_db"])
+        lines.append(f"  lowest layer SQNR {worst['sqnr_db']:.1f} dB at {short_name(worst['tensor'])} (per layer in report.json)")
+    return lines

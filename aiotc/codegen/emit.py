@@ -148,6 +148,7 @@ def _io_entries(graph: Graph, names: tuple[str, ...]) -> list[dict]:
                 "offset": offset,
                 "bytes": t.nbytes,
             }
+            | ({"source_layout": graph.layouts[name]} if name in graph.layouts else {})
         )
         offset += t.nbytes
     return entries

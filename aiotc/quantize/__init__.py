@@ -32,13 +32,13 @@ def needs_quantization(graph: Graph) -> bool:
     return any(t.dtype == "float32" for t in graph.activations())
 
 
-def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, int], Callable[[], None]] | None = None, warn=None) -> Quantized:
+def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, int], Callable[[], None]] | None = None) -> Quantized:
     """Calibrate `graph` on `calib` and quantize it to int8; fidelity measured on the calibration data.
 
     `progress(description, total)` returns a tick function (the CLI's progress bar)."""
     if not needs_quantization(graph):
         raise UsageError(f"{graph.name} is already quantized (no float activations); --calib applies to float models")
-    samples = load_calibration(calib, graph, warn)
+    samples = load_calibration(calib, graph)
     tick = progress("calibrating", 2 * len(samples)) if progress else None
     stats = observe(graph, samples, tick)
     int_graph = quantize_graph(graph, stats, calib.method)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..ir import Graph
+from ..samples import nhwc_batch
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -33,13 +34,11 @@ class Calibration:
     seed: int = 0
 
 
-def load_calibration(calib: Calibration, graph: Graph, warn=None) -> list[list[np.ndarray]]:
+def load_calibration(calib: Calibration, graph: Graph) -> list[list[np.ndarray]]:
     """Float samples, one array per graph input, in the IR's (NHWC) shapes."""
     shapes = [graph[name].shape for name in graph.inputs]
     layouts = [graph.layouts.get(name) for name in graph.inputs]
     if calib.data == "random":
-        if warn:
-            warn("calibrating on random N(0,1) inputs: the int8 ranges will not match real data")
         rng = np.random.default_rng(calib.seed)
         return [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(min(calib.limit, 32))]
     path = Path(calib.data)
@@ -72,15 +71,7 @@ def _arrays(path: Path) -> list[np.ndarray]:
 
 
 def _batch(array: np.ndarray, shape: tuple[int, ...], layout: str | None, path: Path) -> np.ndarray:
-    """`array` as [N, *shape] float32, from NHWC or (for an NCHW model input) NCHW data."""
-    array = np.asarray(array, dtype=np.float32)
-    size = int(np.prod(shape))
-    if array.size == 0 or array.size % size:
-        raise UsageError(f"{path}: an array of shape {list(array.shape)} is not a whole number of inputs of shape {list(shape)}")
-    nchw = (shape[0], shape[3], shape[1], shape[2]) if layout == "NCHW" else None
-    if nchw and array.shape[-3:] == nchw[1:] and array.shape[-3:] != tuple(shape[1:]):
-        return array.reshape(-1, *nchw).transpose(0, 2, 3, 1).copy()
-    return array.reshape(-1, *shape)
+    return nhwc_batch(np.asarray(array, dtype=np.float32), shape, layout, path)
 
 
 def _one_file(path: Path, shape: tuple[int, ...], layout: str | None, calib: Calibration) -> np.ndarray:

@@ -36,12 +36,13 @@ class FloatRunner:
     """The float graph in LiteRT, every tensor readable after an invoke."""
 
     def __init__(self, graph: Graph):
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         self.graph = graph
         with warnings.catch_warnings():  # keeping all tensors is the point here, not a debugging slip
             warnings.simplefilter("ignore")
-            self.interpreter = Interpreter(model_content=write_tflite(graph), experimental_preserve_all_tensors=True)
+            resolver = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES  # every tensor in CPU memory, no delegate log line
+            self.interpreter = Interpreter(model_content=write_tflite(graph), experimental_preserve_all_tensors=True, experimental_op_resolver_type=resolver)
         self.interpreter.allocate_tensors()
         self.index = {d["name"]: d["index"] for d in self.interpreter.get_tensor_details()}
         self.input_index = [d["index"] for d in self.interpreter.get_input_details()]

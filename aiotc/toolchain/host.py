@@ -36,10 +36,11 @@ class IOSpec:
     nbytes: int
     scale: float | None
     zero_point: int | None
+    source_layout: str | None = None  # "NCHW": the source model's layout of this NHWC input
 
     @classmethod
     def from_report(cls, entry: dict) -> IOSpec:
-        return cls(entry["name"], tuple(entry["shape"]), entry["dtype"], entry["offset"], entry["bytes"], entry["scale"], entry["zero_point"])
+        return cls(entry["name"], tuple(entry["shape"]), entry["dtype"], entry["offset"], entry["bytes"], entry["scale"], entry["zero_point"], entry.get("source_layout"))
 
     @property
     def np_dtype(self):
