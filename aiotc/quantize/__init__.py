@@ -1,6 +1,7 @@
 """Quantization: float graphs to int8 from calibration data (post-training, TFLite spec).
 
-    load_calibration -> observe (float ranges and histograms) -> quantize_graph -> measure
+    load_calibration -> observe (float ranges and histograms) -> initial_ranges
+    -> refine_ranges (method "search") -> quantize_graph -> measure
 
 `quantize_model` runs the chain and returns the int8 graph with its fidelity report.
 """
@@ -15,7 +16,8 @@ from ..ir import Graph
 from .calibration import Calibration, load_calibration
 from .fidelity import measure
 from .observe import observe
-from .ptq import quantize_graph
+from .ptq import initial_ranges, quantize_graph
+from .search import refine_ranges
 
 __all__ = ["Calibration", "Quantized", "quantize_model", "needs_quantization"]
 
@@ -41,7 +43,10 @@ def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, in
     samples = load_calibration(calib, graph)
     tick = progress("calibrating", 2 * len(samples)) if progress else None
     stats = observe(graph, samples, tick)
-    int_graph = quantize_graph(graph, stats, calib.method)
+    ranges = initial_ranges(graph, stats, "minmax" if calib.method == "minmax" else "mse")
+    if calib.method == "search":
+        ranges = refine_ranges(graph, ranges, samples, progress)
+    int_graph = quantize_graph(graph, ranges)
     fidelity = measure(graph, int_graph, samples)
     report = {"method": f"post-training int8, ranges by {calib.method}", "calibration": calib.data, "calibration_samples": len(samples), "fidelity_on_calibration_data": fidelity}
     return Quantized(int_graph, graph, report)

@@ -29,7 +29,7 @@ class Calibration:
     data: str
     mean: tuple[float, ...] = (0.0,)
     std: tuple[float, ...] = (1.0,)
-    method: str = "mse"  # "minmax" or "mse" (the clipping range of least error, chosen per tensor)
+    method: str = "search"  # "minmax", "mse" (least error per tensor) or "search" (mse refined for the output)
     limit: int = 500
     seed: int = 0
 

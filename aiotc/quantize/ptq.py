@@ -12,7 +12,8 @@ int8 graph to the TFLite int8 spec, so tflite-micro runs its export unchanged.
 
 Ranges: `minmax` takes what calibration saw; `mse` searches, per tensor, the
 clipping range whose quantization error over the calibration histogram is least
-(min/max is one candidate, so a tensor without outliers keeps it).
+(min/max is one candidate, so a tensor without outliers keeps it); search.py then
+refines them against the model's output (method `search`, the default).
 """
 
 from __future__ import annotations
@@ -31,9 +32,28 @@ WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
 SHRINK = np.linspace(0.2, 1.0, 81)  # candidate clipping ranges, as fractions of min/max
 
 
-def quantize_graph(graph: Graph, stats: dict[str, TensorStats], method: str = "mse") -> Graph:
-    """The int8 graph of `graph` (float32), its ranges from `stats` by `method`."""
-    chosen = _activation_quants(graph, stats, method)
+def initial_ranges(graph: Graph, stats: dict[str, TensorStats], method: str) -> dict[str, tuple[float, float]]:
+    """Every activation's range by `method` (graph inputs: min/max); concat groups share the union."""
+    missing = [t.name for t in graph.activations() if t.name not in stats]
+    if missing:
+        raise ModelError(f"calibration did not observe {len(missing)} tensor(s), e.g. {missing[0]!r}")
+    ranges = {t.name: choose_range(stats[t.name], "minmax" if t.name in graph.inputs else method) for t in graph.activations()}
+    for op in graph.ops:
+        if op.kind == "concat":
+            names = [*op.inputs, op.outputs[0]]
+            union = (min(stats[n].low for n in names), max(stats[n].high for n in names))
+            ranges.update({n: union for n in names})
+    return ranges
+
+
+def free_tensors(graph: Graph) -> list[str]:
+    """Activations whose range is a free choice (not fixed by the op or inherited from an input)."""
+    return [op.outputs[0] for op in graph.ops if op.kind not in FIXED_OUTPUT and op.kind not in SAME_AS_INPUT and graph.consumers[op.outputs[0]] and all(c.kind != "concat" for c in graph.consumers[op.outputs[0]])]
+
+
+def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]]) -> Graph:
+    """The int8 graph of `graph` (float32), its activations quantized over `ranges`."""
+    chosen = _activation_quants(graph, ranges)
     tensors: dict[str, Tensor] = {}
     ops: list[Op] = []
     for op in graph.ops:
@@ -78,13 +98,10 @@ def choose_range(stats: TensorStats, method: str) -> tuple[float, float]:
     return float(stats.low * SHRINK[best]), float(stats.high * SHRINK[best])
 
 
-def _activation_quants(graph: Graph, stats: dict[str, TensorStats], method: str) -> dict[str, Quant]:
+def _activation_quants(graph: Graph, ranges: dict[str, tuple[float, float]]) -> dict[str, Quant]:
     """Every activation's parameters, in graph order (pass-through ops follow their input)."""
-    missing = [t.name for t in graph.activations() if t.name not in stats]
-    if missing:
-        raise ModelError(f"calibration did not observe {len(missing)} tensor(s), e.g. {missing[0]!r}")
-    shared = _concat_groups(graph, stats)
-    chosen = {name: shared.get(name) or activation_quant(*choose_range(stats[name], "minmax")) for name in graph.inputs}
+    shared = _concat_groups(graph, ranges)
+    chosen = {name: shared.get(name) or activation_quant(*ranges[name]) for name in graph.inputs}
     for op in graph.ops:
         out = op.outputs[0]
         if out in shared:
@@ -95,18 +112,17 @@ def _activation_quants(graph: Graph, stats: dict[str, TensorStats], method: str)
         elif op.kind in SAME_AS_INPUT:
             chosen[out] = chosen[op.inputs[0]]
         else:
-            chosen[out] = activation_quant(*choose_range(stats[out], method))
+            chosen[out] = activation_quant(*ranges[out])
     return chosen
 
 
-def _concat_groups(graph: Graph, stats: dict[str, TensorStats]) -> dict[str, Quant]:
+def _concat_groups(graph: Graph, ranges: dict[str, tuple[float, float]]) -> dict[str, Quant]:
     """A concat and those inputs whose producers can quantize into its range share one Quant."""
     shared: dict[str, Quant] = {}
     for op in graph.ops:
         if op.kind != "concat":
             continue
-        names = [*op.inputs, op.outputs[0]]
-        q = activation_quant(min(stats[n].low for n in names), max(stats[n].high for n in names))
+        q = activation_quant(*ranges[op.outputs[0]])
         shared[op.outputs[0]] = q
         for name in op.inputs:
             producer = graph.producers.get(name)
@@ -137,15 +153,17 @@ def _weights_and_bias(op: Op, graph: Graph, input_quant: Quant, tensors: dict[st
     axis = WEIGHT_AXIS[op.kind]
     w = graph[op.inputs[1]]
     moved = np.moveaxis(w.data.astype(np.float64), axis, 0)
-    peak = np.abs(moved.reshape(moved.shape[0], -1)).max(axis=1)
-    w_scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    peak = np.abs(moved.reshape(moved.shape[0], -1)).max(axis=1) / 127.0
+    bias_name = op.inputs[2] if len(op.inputs) > 2 else None
+    if bias_name:  # a dead channel (weights ~0, BatchNorm collapsed) must still hold its bias in int32
+        peak = np.maximum(peak, np.abs(graph[bias_name].data.astype(np.float64)) / (float(input_quant.scale[0]) * (2**31 - 1)) * 1.01)
+    w_scale = np.where(peak > 0, peak, 1.0).astype(np.float32)
     shape = [1] * w.data.ndim
     shape[axis] = -1
     q = np.clip(_round(w.data / w_scale.reshape(shape).astype(np.float64)), -127, 127).astype(np.int8)
     zeros = np.zeros(w_scale.size, np.int64)
     tensors[w.name] = replace(w, dtype="int8", data=q, quant=Quant(w_scale, zeros, axis))
     names = [w.name]
-    bias_name = op.inputs[2] if len(op.inputs) > 2 else None
     if bias_name:
         b = graph[bias_name]
         b_scale = (np.float64(input_quant.scale[0]) * w_scale.astype(np.float64)).astype(np.float32)
