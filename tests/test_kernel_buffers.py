@@ -18,12 +18,12 @@ from aiotc.resources import data_dir
 from .oplib import OpGraph
 
 RUNTIME = data_dir("runtime_c")
-KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8")
+KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_fully_connected_packed_s8")
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
-int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dims *input_dims);
+int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter_dims);
 """
 
@@ -60,7 +60,7 @@ def test_python_scratch_size_equals_c(lib, kind, shape, kwargs):
     kernel = fast_kernel(op, graph)
     in_dims = ffi.new("aiotc_dims *", shape)
     filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
-    args = (in_dims, filter_dims) if kernel == "aiotc_convolve_im2col_s8" else (in_dims,)
+    args = (in_dims, filter_dims) if kernel in ("aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8") else (in_dims,)
     assert conv_scratch_bytes(op, graph) == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0
 
 

@@ -2,9 +2,10 @@
 
 The host build (tests/test_ops.py) runs the portable C of every kernel; here one graph
 with a branch per kernel specialization and edge shape (odd channel counts, channels
-not a multiple of 4, 1x1 with stride 2, 3x3 depthwise padded on every side, first
-layers with 1 and 3 input channels, fully connected of depth 1, 3 and 37, ...) is compiled once per board and run in QEMU
-on a few random samples, and every output must equal the oracle's.
+not a multiple of 4, 1x1 with stride 2, depthwise 3x3 padded on every side, 5x1, 2x4
+and dilated, first layers with 1 and 3 input channels, fully connected of depth 1, 3
+and 37, ...) is compiled once per board and run in QEMU on a few random samples, and
+every output must equal the oracle's.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .oplib import OpGraph
 
 pytestmark = pytest.mark.qemu
 
-FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8"}
+FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_fully_connected_packed_s8"}
 
 
 def kernel_graph():
@@ -51,7 +52,10 @@ def kernel_graph():
         g.depthwise(wide, activation="relu"),
         g.depthwise(wide, stride=(2, 2)),
         g.depthwise(odd, padding="valid", out_zp=127),
-        g.depthwise(rgb, multiplier=2),  # depth multiplier 2: the general kernel
+        g.depthwise(rgb, multiplier=2),  # depth multiplier 2: the reference kernel
+        g.depthwise(mono, kernel=(5, 1), padding="valid"),  # 1-D kernels (str_ww)
+        g.depthwise(odd, kernel=(2, 4), stride=(1, 2)),  # even kernel, padded, 5 channels
+        g.depthwise(wide, kernel=(3, 3), dilation=(2, 2)),
         g.fully_connected(flat, 7),  # odd depth
         g.fully_connected(flat, 6, per_channel=True, activation="relu"),
         g.fully_connected(one, 3),  # depth 1, one partial block of rows

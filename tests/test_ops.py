@@ -64,6 +64,8 @@ DEPTHWISE_CASES = {
     "dilation 2": dict(shape=(1, 10, 10, 3), dilation=(2, 2)),
     "relu6 valid 5x5": dict(shape=(1, 9, 9, 6), kernel=(5, 5), padding="valid", activation="relu6"),
     "zero point -128 out 127": dict(shape=(1, 5, 5, 2), out_zp=127),
+    "1-D 10x1 valid": dict(shape=(1, 24, 1, 9), kernel=(10, 1), padding="valid"),
+    "2x4 same, stride 1x2": dict(shape=(1, 7, 9, 7), kernel=(2, 4), stride=(1, 2)),
 }
 
 

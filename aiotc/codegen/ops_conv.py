@@ -67,8 +67,8 @@ def fast_kernel(op: Op, graph) -> str | None:
     if op.kind == "conv2d" and fc == inp.shape[-1]:
         pointwise = (kh, kw) == (1, 1) and not any((a.padding.top, a.padding.bottom, a.padding.left, a.padding.right))
         return "aiotc_convolve_1x1_s8" if pointwise else "aiotc_convolve_im2col_s8"
-    if op.kind == "depthwise_conv2d" and (kh, kw) == (3, 3) and a.depth_multiplier == 1 and tuple(a.dilation) == (1, 1):
-        return "aiotc_depthwise_conv_3x3_s8"
+    if op.kind == "depthwise_conv2d" and a.depth_multiplier == 1:
+        return "aiotc_depthwise_conv_opt_s8"
     return None
 
 
@@ -78,8 +78,8 @@ def conv_scratch_bytes(op: Op, graph) -> int:
     filt = graph[op.inputs[1]]
     if kernel == "aiotc_convolve_1x1_s8":
         return 2 * _col_bytes(filt.shape[-1])
-    if kernel == "aiotc_depthwise_conv_3x3_s8":
-        return _row(filt.shape[-1])
+    if kernel == "aiotc_depthwise_conv_opt_s8":
+        return _row(filt.shape[-1]) + 8 * filt.shape[1] * filt.shape[2]
     if kernel == "aiotc_convolve_im2col_s8":
         return 2 * _row(int(np.prod(filt.shape[1:]))) + 2 * _col_bytes(int(np.prod(filt.shape[1:])))
     return 0
@@ -115,7 +115,7 @@ def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     """Weights packed for the kernel, the folded bias and the scratch context."""
     rows = _weight_rows(op, ctx.graph)
     bias = ctx.const(_folded_bias(op, ctx.graph), f"{op.name}_bias_folded")
-    if kernel == "aiotc_depthwise_conv_3x3_s8":
+    if kernel == "aiotc_depthwise_conv_opt_s8":
         return {"filter": ctx.const(ctx.graph[op.inputs[1]].data.astype(np.int16), f"{op.name}_filter_s16"), "bias": bias, "context": ctx.scratch()}
     padded = np.zeros((rows.shape[0], _row(rows.shape[1])), np.int8)
     padded[:, : rows.shape[1]] = rows

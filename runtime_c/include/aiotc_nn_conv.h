@@ -91,14 +91,14 @@ int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_para
                                  const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 
-/* 3x3 depthwise convolution, depth multiplier 1, no dilation, any stride and padding.
- * Weights widened to int16 by the lowering (layout 1x3x3xC), bias folded as above; the
- * scratch holds a row of input zero points that padded taps read. */
-int32_t aiotc_depthwise_conv_3x3_s8(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
+/* Depthwise convolution, depth multiplier 1: any kernel, stride, dilation and padding.
+ * Weights widened to int16 by the lowering (layout 1 x kh x kw x C), bias folded as above;
+ * the scratch holds a row of input zero points that padded taps read and the tap table. */
+int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
                                     const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                     const int8_t *input, const aiotc_dims *filter_dims, const int16_t *filter,
                                     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
-int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dims *input_dims);
+int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 
 /* Fully connected with filter_offset 0 over weights packed by the lowering: blocks of 4
  * rows (zero rows pad the last block), each row zero padded to a multiple of 16

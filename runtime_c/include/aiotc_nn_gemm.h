@@ -76,10 +76,9 @@ static inline int32_t aiotc_requantize_1r(int32_t x, int32_t multiplier, int32_t
     }
 }
 
-/* One channel's requantization, prepared once for all its outputs. */
+/* One channel's requantization. */
 typedef struct {
     int32_t multiplier, shift;
-    int32_t round; /* 2^(r-2) for a right shift r >= 2 (the common case), else unused */
 } aiotc_rq;
 
 static inline aiotc_rq aiotc_rq_channel(int32_t multiplier, int32_t shift)
@@ -87,18 +86,19 @@ static inline aiotc_rq aiotc_rq_channel(int32_t multiplier, int32_t shift)
     aiotc_rq q;
     q.multiplier = multiplier;
     q.shift = shift;
-    q.round = shift <= -2 ? (int32_t)1 << (-shift - 2) : 0;
     return q;
 }
 
 /* aiotc_requantize_1r; for r >= 2 the 2^(r+30) of the nudge is 2^(r-2) added to the
- * high word, so the low word only carries the sign-dependent 2^30: one SMLAL, an add
- * and a shift. */
+ * high word, so the 64-bit sum only carries the sign-dependent 2^30 (one SMLAL on a
+ * nudge made from x's sign), and (h + 2^(r-2)) >> (r-1) = ((h >> (r-2)) + 1) >> 1. */
 static inline int32_t aiotc_rq_apply(aiotc_rq q, int32_t x)
 {
     if (AIOTC_LIKELY(q.shift <= -2)) {
-        const int64_t nudge = -(int64_t)((uint32_t)x >> 31) * 4294967296 + (int64_t)(0x40000000u | ((uint32_t)x & 0x80000000u));
-        return ((int32_t)(((int64_t)x * q.multiplier + nudge) >> 32) + q.round) >> (-q.shift - 1);
+        const int32_t sign = -(int32_t)((uint32_t)x >> 31); /* 0 or -1 */
+        const int64_t nudge = (int64_t)sign * 4294967296 + (int64_t)(0x40000000u | ((uint32_t)sign << 31));
+        const int32_t high = (int32_t)(((int64_t)x * q.multiplier + nudge) >> 32);
+        return ((high >> (-q.shift - 2)) + 1) >> 1;
     }
     return aiotc_requantize_1r(x, q.multiplier, q.shift);
 }
