@@ -106,7 +106,7 @@ def driver_options(options: dict) -> dict:
 @contextmanager
 def progress_bars(enabled: bool = True):
     """A factory of progress bars on stderr: `tick = start(description, total)`."""
-    with Progress(console=err_console, transient=True, disable=not enabled) as progress:
+    with Progress(console=err_console, transient=True, disable=not (enabled and err_console.is_terminal)) as progress:
 
         def start(description: str, total: int):
             task = progress.add_task(description, total=total)

@@ -68,7 +68,7 @@ def nhwc_batch(array: np.ndarray, shape: tuple[int, ...], source_layout: str | N
     if source_layout == "NCHW" and len(shape) == 4:
         nchw = (shape[3], shape[1], shape[2])
         if array.shape[-3:] == nchw and nchw != tuple(shape[1:]):
-            return np.ascontiguousarray(array.reshape(-1, *nchw).transpose(0, 2, 3, 1))
+            return np.ascontiguousarray(array.reshape(-1, *nchw).transpose(0, 2, 3, 1)).reshape(-1, *shape)
     return array.reshape(-1, *shape)
 
 

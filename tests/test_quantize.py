@@ -1,0 +1,137 @@
+"""Post-training quantization: float ONNX/TFLite models to int8 whose C is bit-exact with
+tflite-micro running the exported model, calibration inputs, and the refusals."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aiotc.driver import compile_model, export_model
+from aiotc.errors import UsageError
+from aiotc.frontend import load_model
+from aiotc.oracle import run_oracle
+from aiotc.quantize import Calibration
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+from aiotc.verify import verify
+
+from .conftest import shared_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def aiotc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aiotc", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def _bit_exact(out: Path, board: str = "host", samples: int = 4) -> None:
+    runner = HostModel.build(out) if board == "host" else None
+    from aiotc.verify import build_runner
+
+    runner = runner or build_runner(out, board)
+    result = verify(out, board, random_samples(runner.inputs, samples, seed=3), runner=runner)
+    assert result.oracle == "tflite-micro"
+    assert result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+@pytest.mark.parametrize("model", ["onnx/tinycnn_28.onnx", "onnx/dscnn_kws.onnx", "onnx/ad01_fp32.onnx", "mlperf_tiny/vww_96_float.tflite"])
+def test_quantized_model_is_bit_exact_with_tflite_micro_on_its_export(model, tmp_path):
+    path = shared_model(model)
+    graph = load_model(path)
+    calib = tmp_path / "calib.npy"
+    shape = graph[graph.inputs[0]].shape
+    np.save(calib, np.random.default_rng(0).uniform(0, 1, (16, *shape[1:])).astype(np.float32))
+    result = compile_model(path, out_dir=tmp_path / "out", calib=Calibration(str(calib), method="mse"))
+    assert (tmp_path / "out" / f"{result.name}.tflite").is_file()
+    assert {t.dtype for t in result.graph.activations()} == {"int8"}
+    fidelity = result.report["quantization"]["fidelity_on_calibration_data"]
+    assert fidelity["samples"] == 16 and fidelity["sqnr_db"] > 10 and len(fidelity["layers"]) >= 1
+    _bit_exact(result.out_dir)
+
+
+@pytest.mark.qemu
+def test_quantized_onnx_model_bit_exact_in_qemu(tmp_path):
+    out = compile_model(shared_model("onnx/kws_ref_model_float32.onnx"), board="cortex-m4", out_dir=tmp_path / "out", calib=Calibration("random", method="mse")).out_dir
+    _bit_exact(out, "cortex-m4", samples=3)
+
+
+def _photo_crops(folder: Path, count: int, size: int, seed: int) -> None:
+    """PNG crops of scikit-image's sample photos, as a user's calibration folder."""
+    from PIL import Image
+    import skimage
+
+    photos = sorted((Path(skimage.__file__).parent / "data").glob("*.png"))
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    for i in range(count):
+        with Image.open(photos[rng.integers(len(photos))]) as image:
+            image = image.convert("RGB")
+            side = int(min(image.size) * rng.uniform(0.4, 1.0))
+            left, top = rng.integers(0, image.size[0] - side + 1), rng.integers(0, image.size[1] - side + 1)
+            image.crop((left, top, left + side, top + side)).resize((size, size)).save(folder / f"crop{i:03d}.png")
+
+
+def test_cli_calibrates_on_a_folder_of_photos_and_keeps_top1(tmp_path):
+    """vww_96 (trained, inputs in [0, 1]) calibrated on photo crops: the int8 C agrees with the float model."""
+    model = shared_model("onnx/vww_96_float.onnx")
+    _photo_crops(tmp_path / "calib", 24, 96, seed=0)
+    run = aiotc("compile", model, "--calib", tmp_path / "calib", "--std", "255", "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    assert "top-1 agreement" in run.stdout and "SQNR" in run.stdout
+    _photo_crops(tmp_path / "held_out", 16, 96, seed=1)
+    from aiotc.quantize.calibration import load_image
+
+    images = np.stack([load_image(p, (1, 96, 96, 3), std=(255.0,))[0] for p in sorted((tmp_path / "held_out").iterdir())])
+    np.save(tmp_path / "x.npy", images)
+    out = aiotc("run", tmp_path / "out", "--input", tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+    assert out.returncode == 0, out.stderr
+    got = np.load(tmp_path / "y.npy").reshape(len(images), -1)
+    want = np.stack([run_oracle(model, [x[None]]).outputs[0][0] for x in images])
+    assert got.dtype == np.float32  # real values, as the float model gives
+    assert np.mean(got.argmax(-1) == want.argmax(-1)) >= 14 / 16
+    assert np.max(np.abs(got - want)) < 0.25
+
+
+def test_calibration_folder_of_npy_files_and_nchw_arrays(tmp_path):
+    """An NCHW PyTorch model calibrates on NCHW .npy samples (transposed to the NHWC the C takes)."""
+    model = shared_model("onnx/mbv2_w035_144.onnx")
+    folder = tmp_path / "calib"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        np.save(folder / f"{i}.npy", rng.standard_normal((1, 3, 144, 144)).astype(np.float32))
+    export_model(model, tmp_path / "q.tflite", Calibration(str(folder), method="minmax"))
+    graph = load_model(tmp_path / "q.tflite")
+    assert graph[graph.inputs[0]].shape == (1, 144, 144, 3) and graph[graph.inputs[0]].dtype == "int8"
+
+
+def test_export_writes_a_model_tflite_micro_runs(tmp_path):
+    run = aiotc("export", shared_model("onnx/tinycnn_28.onnx"), "--tflite", tmp_path / "q.tflite", "--calib", "random")
+    assert run.returncode == 0, run.stderr
+    assert "warning: calibrating on random" in run.stderr
+    x = np.zeros((1, 28, 28, 1), np.int8)
+    assert run_oracle(tmp_path / "q.tflite", [x]).name == "tflite-micro"
+
+
+def test_export_of_a_float_model_without_calibration_is_refused(tmp_path):
+    run = aiotc("export", shared_model("onnx/tinycnn_28.onnx"), "--tflite", tmp_path / "q.tflite")
+    assert run.returncode == 2 and "--calib" in run.stderr and run.stderr.count("\n") == 1
+    assert not (tmp_path / "q.tflite").exists()
+
+
+def test_calib_on_an_int8_model_is_refused(tmp_path):
+    with pytest.raises(UsageError, match="already quantized"):
+        compile_model(shared_model("mlperf_tiny/kws_ref_model.tflite"), out_dir=tmp_path / "out", calib=Calibration("random"))
+
+
+@pytest.mark.parametrize("data, message", [("missing.npy", "does not exist"), ("empty_dir", "holds no .npy or image files"), ("wrong.npy", "not a whole number of inputs")])
+def test_bad_calibration_data_is_one_clear_line(data, message, tmp_path):
+    (tmp_path / "empty_dir").mkdir()
+    np.save(tmp_path / "wrong.npy", np.zeros(7, np.float32))
+    run = aiotc("compile", shared_model("onnx/tinycnn_28.onnx"), "--calib", tmp_path / data, "-o", tmp_path / "out")
+    assert run.returncode == 2 and message in run.stderr and run.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
