@@ -58,7 +58,7 @@ def test_parallel_host_builds_share_one_cache_entry(tmp_path):
     out = compile_model(shared_model("mlperf_tiny/ad01_int8.tflite"), out_dir=tmp_path / "ad01").out_dir
     nonce = (f"-DAIOTC_TEST_NONCE={uuid.uuid4().int % 10**9}",)  # a fresh cache key: nobody built this yet
     with ProcessPoolExecutor(max_workers=4) as pool:
-        libraries = list(pool.map(build_shared_library, [out] * 4, ["ad01_int8"] * 4, [False] * 4, [nonce] * 4))
+        libraries = list(pool.map(build_shared_library, [out] * 4, ["ad01_int8"] * 4, [nonce] * 4))
     assert len(set(libraries)) == 1 and libraries[0].is_file()
     assert [p.name for p in libraries[0].parent.iterdir()] == [libraries[0].name]
     reference = HostModel.build(out)

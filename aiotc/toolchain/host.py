@@ -66,9 +66,9 @@ def _compiler() -> str:
     return cc
 
 
-def build_shared_library(out_dir: Path, name: str, sanitize: bool = False, extra_flags: tuple[str, ...] = ()) -> Path:
+def build_shared_library(out_dir: Path, name: str, extra_flags: tuple[str, ...] = ()) -> Path:
     """Compile the library into a shared object for cffi."""
-    flags = ["-std=c99", "-O2", "-fPIC", "-shared", *WARNINGS, *(SANITIZE if sanitize else []), *extra_flags]
+    flags = ["-std=c99", "-O2", "-fPIC", "-shared", *WARNINGS, *extra_flags]
     return cached_build(out_dir, name, flags, f"lib{name}.so")
 
 
@@ -125,10 +125,10 @@ class HostModel:
         self._arena_view = self._arena[start : start + max(arena_size, 1)]
 
     @classmethod
-    def build(cls, out_dir: Path, sanitize: bool = False) -> HostModel:
+    def build(cls, out_dir: Path) -> HostModel:
         report = read_report(out_dir)
         name = report["name"]
-        library = build_shared_library(out_dir, name, sanitize=sanitize)
+        library = build_shared_library(out_dir, name)
         return cls(
             library,
             name,
