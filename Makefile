@@ -4,7 +4,7 @@
 #   make fuzz   mutate the shared models for much longer than the test suite does (FUZZ_EXAMPLES)
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm chromium cmake
 STAMP := build/.installed
 
 FUZZ_EXAMPLES ?= 5000
@@ -32,9 +32,11 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --disable-pip-version-check -e ".[test]"
 	@mkdir -p build && touch $(STAMP)
 
-# The Arm cross compiler and QEMU from Debian; skipped when already there.
+# The Arm cross compiler, QEMU, Chromium (renders report.html in the tests) and CMake
+# (builds the generated library in the tests) from Debian; skipped when already there.
 toolchain:
 	@if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null \
+	    || ! command -v chromium >/dev/null || ! command -v cmake >/dev/null \
 	    || ! [ -f /usr/lib/arm-none-eabi/newlib/libc.a ]; then \
 	  echo "installing $(APT_PACKAGES)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -236,11 +236,16 @@ def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: 
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @compile_options
 def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool, **options) -> None:
-    """Measure MODEL|OUT in QEMU: instructions per inference and per layer, flash, RAM, stack."""
+    """Measure MODEL|OUT in QEMU: instructions per inference and per layer, flash, RAM, stack.
+
+    Given an OUT folder, its report.html gains the instructions per layer."""
     from .boards import load_board
+    from .driver import write_file
     from .errors import UsageError
+    from .report_html import render_html
     from .samples import load_samples
     from .summary import bench_lines, bench_table
+    from .toolchain.host import read_report
     from .toolchain.qemu import QemuModel
 
     target = load_board(board)
@@ -252,6 +257,8 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
         with Progress(console=err_console, transient=True, disable=as_json) as progress:
             progress.add_task(f"running {qemu.name} in {target.qemu_machine}", total=None)
             figures = qemu.bench(sample)
+        if out_dir == model_or_out:
+            write_file(out_dir / "report.html", render_html(read_report(out_dir), target, figures).encode())
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return

@@ -29,6 +29,7 @@ from .passes import run_passes
 from .plan import ArenaPlan, mac_overhead, plan_memory
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model
 from .reorder import best_order
+from .report_html import render_html
 from .schedule import StreamStage
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
@@ -97,6 +98,7 @@ def compile_model(
         report["quantization"] = planned.quantized.report
     check_budget(report, target, sram_budget, flash_budget)
     files["report.json"] = json.dumps(report, indent=2) + "\n"
+    files["report.html"] = render_html(report, target)
     write_folder(out_dir, files)
     return CompileResult(out_dir, name, graph, plan, report)
 

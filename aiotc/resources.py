@@ -15,10 +15,11 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"aiotc installation is missing its {name}/ folder")
 
 
-def template_env(folder: str = "") -> jinja2.Environment:
-    """Jinja for the C templates: undefined values are errors, blocks leave no stray lines."""
+def template_env(folder: str = "", autoescape: bool = False) -> jinja2.Environment:
+    """Jinja for the templates: undefined values are errors, blocks leave no stray lines (HTML escapes values)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("templates") / folder)),
+        autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
