@@ -119,14 +119,6 @@ def test_refuses_to_overwrite_a_folder_it_did_not_make(stripes, tmp_path):
     assert (out / "notes.txt").read_text() == "mine"
 
 
-def test_generated_library_builds_with_its_own_makefile_and_cmake(stripes, tmp_path):
-    out = tmp_path / "out"
-    assert aiotc("compile", stripes, "-o", out, "-q").returncode == 0
-    make = subprocess.run(["make", "-C", str(out), "CFLAGS=-O2 -Wall -Wextra -Werror -pedantic"], capture_output=True, text=True)
-    assert make.returncode == 0, make.stderr
-    assert (out / "libstripes.a").is_file()
-
-
 def test_patch_and_sram_budget_choose_the_schedule(tmp_path):
     """auto streams vww's first layers; off does not; a budget picks the simplest schedule under it."""
     model = shared_model("mlperf_tiny/vww_96_int8.tflite")

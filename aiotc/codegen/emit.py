@@ -216,8 +216,10 @@ def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: 
         f"{name}.h": env.get_template("model.h.j2").render(**values),
         f"{name}.c": env.get_template("model.c.j2").render(**values),
         f"{name}_weights.c": env.get_template("weights.c.j2").render(**values),
-        "Makefile": env.get_template("library.mk.j2").render(**values),
+        f"{name}.mk": env.get_template("fragment.mk.j2").render(**values),
+        "Makefile": env.get_template("Makefile.j2").render(**values),
         "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(**values),
+        "example_main.c": env.get_template("example_main.c.j2").render(**values),
     }
     runtime = data_dir("runtime_c")
     for header in sorted((runtime / RUNTIME_HEADERS).glob("*.h")):
