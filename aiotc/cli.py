@@ -329,15 +329,23 @@ def boards() -> None:
 
 @cli.command()
 def ops() -> None:
-    """The supported ops and the activation types each handles."""
+    """The supported ops: what each frontend reads, and the kernels with the types each handles."""
     from .codegen.emit import LOWERINGS
+    from .frontend import supported_ops
 
-    table = Table()
-    table.add_column("op")
-    table.add_column("types")
+    console = Console()
+    formats = Table(title="model ops aiotc reads", title_justify="left")
+    for column in ("format", "ops"):
+        formats.add_column(column)
+    for name, kinds in supported_ops().items():
+        formats.add_row(name, ", ".join(kinds))
+    console.print(formats)
+    kernels = Table(title="kernels: aiotc op kinds and their activation types", title_justify="left")
+    for column in ("op", "types"):
+        kernels.add_column(column)
     for kind in sorted(LOWERINGS):
-        table.add_row(kind, ", ".join(LOWERINGS[kind].dtypes))
-    Console().print(table)
+        kernels.add_row(kind, ", ".join(LOWERINGS[kind].dtypes))
+    console.print(kernels)
 
 
 def main() -> None:

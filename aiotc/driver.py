@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import __version__
 from .analysis import op_macs, op_weight_bytes
-from .boards import Board, load_board
+from .boards import Board, all_boards, load_board
 from .codegen.emit import emit_library
 from .codegen.lowering import LOWERINGS, support_problem
 from .errors import BudgetError, UnsupportedOpsError, UsageError
@@ -96,7 +96,7 @@ def compile_model(
         files[f"{name}.tflite"] = write_tflite(graph)
         report["oracle_model"] = f"{name}.tflite"
         report["quantization"] = planned.quantized.report
-    check_budget(report, target, sram_budget, flash_budget)
+    check_budget(report, target, sram_budget, flash_budget, streamed=patch != "off")
     files["report.json"] = json.dumps(report, indent=2) + "\n"
     files["report.html"] = render_html(report, target)
     write_folder(out_dir, files)
@@ -142,7 +142,7 @@ def check_supported(graph: Graph) -> None:
     """Every op must have a lowering for its types; report all that do not at once."""
     problems = [p for op in graph.ops if (p := support_problem(op, graph))]
     if problems:
-        raise UnsupportedOpsError(problems)
+        raise UnsupportedOpsError(problems, tuple(sorted(LOWERINGS)))
 
 
 def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, facts: dict, stage=None) -> dict:
@@ -208,16 +208,28 @@ def stage_report(graph: Graph, stage) -> dict | None:
     }
 
 
-def check_budget(report: dict, board: Board, sram_budget: int | None = None, flash_budget: int | None = None) -> None:
-    """The arena must fit the SRAM budget (default: the board's SRAM) and the constants the flash budget."""
+def check_budget(report: dict, board: Board, sram_budget: int | None = None, flash_budget: int | None = None, streamed: bool = True) -> None:
+    """The arena must fit the SRAM budget (default: the board's SRAM) and the constants the flash budget.
+
+    A miss says by how much, and what would fit: streaming when it was off, the boards with room."""
     misses = []
     for what, needed, budget, memory in (("arena", report["arena_bytes"], sram_budget, "SRAM"), ("weights", report["weights_bytes"], flash_budget, "flash")):
         limit = budget if budget is not None else getattr(board, f"{memory.lower()}_bytes")
         source = f"the {memory} budget is" if budget is not None else f"{board.name} has"
         if needed > limit:
             misses.append(f"{what} needs {needed:,} B of {memory}, {source} {limit:,} B (over by {needed - limit:,} B)")
+            if memory == "SRAM" and not streamed:
+                misses.append("--patch auto streams the first layers in row bands and may need less")
     if misses:
-        raise BudgetError("model does not fit: " + "; ".join(misses))
+        raise BudgetError("model does not fit: " + "; ".join(misses) + fitting_boards(report))
+
+
+def fitting_boards(report: dict, limit: int = 4) -> str:
+    """What would fit: the smallest boards of the database with room for the arena and the weights."""
+    fits = sorted((b for b in all_boards() if b.qemu_machine and b.sram_bytes >= report["arena_bytes"] and b.flash_bytes >= report["weights_bytes"]), key=lambda b: (b.sram_bytes, b.flash_bytes, b.name))
+    if not fits:
+        return "; no board of `aiotc boards` has room for it"
+    return "; it fits " + ", ".join(f"{b.name} ({b.sram_bytes // 1024:,} KiB SRAM, {b.flash_bytes // 1024:,} KiB flash)" for b in fits[:limit])
 
 
 def write_folder(out_dir: Path, files: dict[str, str | bytes]) -> None:

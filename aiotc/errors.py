@@ -17,11 +17,12 @@ class ModelError(AiotcError):
 
 
 class UnsupportedOpsError(ModelError):
-    """One or more ops of the model have no aiotc implementation; lists all of them at once."""
+    """One or more ops of the model have no aiotc implementation; lists all of them at once, and what is supported."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], supported: tuple[str, ...] = ()):
         self.problems = problems
-        super().__init__(f"unsupported: {'; '.join(problems)}")
+        listing = f"; aiotc supports {', '.join(supported)} (`aiotc ops`)" if supported else ""
+        super().__init__(f"unsupported: {'; '.join(problems)}{listing}")
 
 
 class UsageError(AiotcError):

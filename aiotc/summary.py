@@ -10,14 +10,12 @@ def kib(n: int) -> str:
     return f"{n / 1024:,.1f} KiB"
 
 
-def layer_table(report: dict) -> Table:
-    table = Table(title=f"{report['model']} -> {report['name']} ({report['board']})", title_justify="left")
-    for column, justify in (("#", "right"), ("layer", "left"), ("op", "left"), ("output", "left"), ("prec", "left"), ("MACs", "right"), ("weights", "right"), ("live", "right")):
-        table.add_column(column, justify=justify, overflow="fold" if column == "layer" else "ellipsis")
-    for index, layer in enumerate(report["layers"]):
-        table.add_row(
+def layer_table(report: dict, width: int = 120) -> Table:
+    """One row per layer, `width` columns wide at most: only the layer names are cut short, never the figures."""
+    rows = [
+        (
             str(index),
-            layer["name"],
+            short_name(layer["name"]),
             layer["op"],
             "x".join(map(str, layer["output_shape"])),
             layer["precision"],
@@ -25,6 +23,17 @@ def layer_table(report: dict) -> Table:
             f"{layer['weights_bytes']:,}",
             f"{layer['live_bytes']:,}",
         )
+        for index, layer in enumerate(report["layers"])
+    ]
+    table = Table(title=f"{report['model']} -> {report['name']} ({report['board']})", title_justify="left")
+    columns = (("#", "right"), ("layer", "left"), ("op", "left"), ("output", "left"), ("prec", "left"), ("MACs", "right"), ("weights", "right"), ("live", "right"))
+    widths = [max(len(column), *(len(row[i]) for row in rows)) for i, (column, _) in enumerate(columns)]
+    borders = 3 * len(columns) + 1  # a space either side of each cell and a rule between
+    widths[1] = max(12, min(widths[1], width - borders - sum(widths) + widths[1]))
+    for (column, justify), size in zip(columns, widths):
+        table.add_column(column, justify=justify, no_wrap=True, overflow="ellipsis", width=size)
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
@@ -48,7 +57,7 @@ def totals_lines(report: dict, board=None) -> list[str]:
 
 def print_summary(report: dict, board=None, console: Console | None = None) -> None:
     console = console or Console()
-    console.print(layer_table(report))
+    console.print(layer_table(report, console.width))
     for line in totals_lines(report, board):
         console.print(line)
 

@@ -155,3 +155,54 @@ def test_inspect_memory_shows_the_plan_compile_uses(tmp_path):
     assert "streamed stage: layers 0..3" in shown.stdout and report["patch"]["split_index"] == 3
     ends = [(e["offset"], e["offset"] + e["bytes"]) for e in memory["layout"]]
     assert all(0 <= a < b <= report["arena_bytes"] for a, b in ends)
+
+
+def test_budget_miss_says_what_would_fit(tmp_path):
+    model = shared_model("keras/mbv2_w035_144_int8.tflite")
+    miss = aiotc("compile", model, "--board", "stm32f411", "--patch", "off", "-o", tmp_path / "out")
+    assert miss.returncode == 1 and miss.stderr.count("\n") == 1, miss.stderr
+    assert "stm32f411 has 131,072 B (over by" in miss.stderr and "--patch auto" in miss.stderr
+    assert "it fits nrf52840dk (256 KiB SRAM" in miss.stderr  # the smallest boards with room come first
+    fits = aiotc("compile", model, "--board", "stm32f411", "--patch", "auto", "-o", tmp_path / "out", "-q")
+    assert fits.returncode == 0, fits.stderr
+
+
+def test_unsupported_ops_are_listed_with_what_is_supported(tmp_path):
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Erf", ["x"], ["e"]), helper.make_node("Relu", ["e"], ["r"]), helper.make_node("Sin", ["r"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    model = tmp_path / "odd.onnx"
+    model.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    result = aiotc("compile", model, "-o", tmp_path / "out")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    problems, supported = result.stderr.split("; aiotc supports ")
+    assert "Erf at node 0" in problems and "Sin at node 2" in problems
+    assert "Conv, " in supported and "`aiotc ops`" in supported
+
+
+def test_ops_lists_what_the_frontends_read_and_the_kernels():
+    from aiotc.codegen.emit import LOWERINGS
+    from aiotc.frontend import supported_ops
+
+    result = aiotc("ops")
+    assert result.returncode == 0, result.stderr
+    words = set(result.stdout.replace(",", " ").split())
+    for names in supported_ops().values():
+        assert set(names) <= words
+    assert set(LOWERINGS) <= words and "CONV_2D" in words and "GlobalAveragePool" in words
+
+
+def test_summary_cuts_layer_names_not_figures(tmp_path):
+    from rich.console import Console
+
+    from aiotc.summary import print_summary
+
+    report = json.loads(aiotc("compile", shared_model("keras/mbv2_w035_144_int8.tflite"), "-o", tmp_path / "out", "--json").stdout)
+    console = Console(width=110, record=True)
+    print_summary(report, console=console)
+    text = console.export_text()
+    assert max(map(len, text.splitlines())) <= 110
+    for layer in report["layers"]:
+        assert f"{layer['macs']:,}" in text and f"{layer['live_bytes']:,}" in text
+    assert "…" in text  # mbv2's long TFLite names are shortened

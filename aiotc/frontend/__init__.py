@@ -33,3 +33,10 @@ def _load(path: Path) -> Graph:
 
         return load_onnx(path)
     raise ModelError(f"{path.name}: not a model aiotc reads (expected .tflite or .onnx)")
+
+
+def supported_ops() -> dict[str, tuple[str, ...]]:
+    """The model ops each frontend reads, by format: the same tables its converters dispatch on."""
+    from . import onnx, tflite
+
+    return {"TFLite": tflite.SUPPORTED_OPS, "ONNX": onnx.SUPPORTED_OPS}

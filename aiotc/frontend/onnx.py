@@ -134,7 +134,7 @@ class _Converter:
                 problems.append(f"{node.op_type} at node {index} ({layer}){f': {why}' if str(why) else ''}")
                 failed.update(node.output)
         if problems:
-            raise UnsupportedOpsError(problems)
+            raise UnsupportedOpsError(problems, SUPPORTED_OPS)
         outputs = []
         for value in g.output:
             if value.name in self.consts:
@@ -552,3 +552,4 @@ CONVERTERS = {
     "Identity": identity,
     "Dropout": identity,
 }
+SUPPORTED_OPS = tuple(sorted(CONVERTERS))  # besides any op whose inputs are all constant: it is folded

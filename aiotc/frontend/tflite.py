@@ -81,7 +81,7 @@ class _Reader:
             except _Unsupported as why:
                 problems.append(f"{opname} at op {index} ({layer}): {why}")
         if problems:
-            raise UnsupportedOpsError(problems)
+            raise UnsupportedOpsError(problems, SUPPORTED_OPS)
         graph = ir.Graph(
             self.name,
             {t.name: t for t in self.tensors},
