@@ -4,8 +4,8 @@ The host build (tests/test_ops.py) runs the portable C of every kernel; here one
 with a branch per kernel specialization and edge shape (odd channel counts, channels
 not a multiple of 4, 1x1 with stride 2, depthwise 3x3 padded on every side, 5x1, 2x4
 and dilated, first layers with 1 and 3 input channels, fully connected of depth 1, 3
-and 37, ...) is compiled once per board and run in QEMU on a few random samples, and
-every output must equal the oracle's.
+and 37, add with a predicated tail and a broadcast sub, ...) is compiled once per
+board and run in QEMU on a few random samples, and every output must equal the oracle's.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .oplib import OpGraph
 
 pytestmark = pytest.mark.qemu
 
-FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_fully_connected_packed_s8"}
+FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_fully_connected_packed_s8", "aiotc_add_table_s8"}
 
 
 def kernel_graph():
@@ -61,6 +61,8 @@ def kernel_graph():
         g.fully_connected(one, 3),  # depth 1, one partial block of rows
         g.fully_connected(pairs, 9, per_channel=True),
         g.fully_connected(g.input((1, 48), zero_point=-1), 8),  # whole blocks and chunks
+        g.binary("add", odd, g.input((1, 9, 7, 5), scale=0.07, zero_point=40), out_zp=-9),  # 315 elements: a predicated tail
+        g.binary("sub", wide, g.input((1, 1, 1, 16), scale=0.02, zero_point=-60), activation="relu"),  # broadcast
     ]
     return g.build(*outs)
 

@@ -26,10 +26,12 @@ typedef struct {
     aiotc_activation activation;
 } aiotc_arith_params;
 
-int32_t aiotc_add_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape, const int8_t *input1,
-                     const int8_t *input2, int8_t *output);
-int32_t aiotc_sub_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape, const int8_t *input1,
-                     const int8_t *input2, int8_t *output);
+/* Addition (or subtraction) with each input rescaled by a table of its 256 values:
+ * table[(uint8_t)x] = TFLite's rescaled input (negated in table2 for a subtraction).
+ * Uses params->output, output_offset and activation only. */
+int32_t aiotc_add_table_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape,
+                           const int32_t *table1, const int32_t *table2, const int8_t *input1,
+                           const int8_t *input2, int8_t *output);
 /* Mul uses input offsets and params->output only. */
 int32_t aiotc_mul_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape, const int8_t *input1,
                      const int8_t *input2, int8_t *output);

@@ -116,6 +116,18 @@ static inline int8_t aiotc_gemm_out(const aiotc_gemm *g, aiotc_rq q, int32_t acc
     return aiotc_out_s8(q, acc, g->output_offset, g->act_min, g->act_max);
 }
 
+#if defined(AIOTC_MVE)
+/* TFLite's double rounding on 4 lanes: SRDHM is VQRDMULH; rounding half away from zero
+ * is VRSHL after subtracting 1 from negative values (where there is a right shift). */
+static inline int32x4_t aiotc_mve_requantize(int32x4_t acc, int32x4_t multiplier, int32x4_t shift)
+{
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t y = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(shift, zero)), multiplier);
+    const int32x4_t right = vminq_s32(shift, zero);
+    return vrshlq_s32(vqaddq_s32(y, vshrq_n_s32(vandq_s32(y, right), 31)), right);
+}
+#endif
+
 #if defined(AIOTC_DSP)
 static inline int32_t aiotc_read_word(const int8_t *p)
 {

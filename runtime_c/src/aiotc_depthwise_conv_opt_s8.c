@@ -71,20 +71,15 @@ static inline void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t
 static inline void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out)
 {
     const int32_t ch = d->channels;
-    const int32x4_t zero = vdupq_n_s32(0);
     const int32x4_t lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
     int32_t c;
     for (c = 0; c + 4 <= ch; c += 4) {
-        int32x4_t acc = vldrwq_s32(d->bias + c), shift = vldrwq_s32(d->shift + c), y;
+        int32x4_t acc = vldrwq_s32(d->bias + c), y;
         int32_t t;
         for (t = 0; t < taps; t++) {
             acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(tap[t] + c), vldrhq_s32(d->weights + t * ch + c)));
         }
-        /* TFLite's double rounding: SRDHM is VQRDMULH; rounding half away from zero is
-         * VRSHL after subtracting 1 from negative values (where there is a right shift). */
-        y = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(shift, zero)), vldrwq_s32(d->multiplier + c));
-        shift = vminq_s32(shift, zero);
-        y = vrshlq_s32(vqaddq_s32(y, vshrq_n_s32(vandq_s32(y, shift), 31)), shift);
+        y = aiotc_mve_requantize(acc, vldrwq_s32(d->multiplier + c), vldrwq_s32(d->shift + c));
         y = vminq_s32(vmaxq_s32(vaddq_n_s32(y, d->offset), lo), hi);
         vstrbq_s32(out + c, y);
     }
