@@ -33,7 +33,14 @@ def cli() -> None:
     """aiotc: TFLite/ONNX models to plain C for microcontrollers, bit-exact with TFLite Micro."""
 
 
-board_option = click.option("--board", "-b", default="host", show_default=True, help="Target board (`aiotc boards` lists them).")
+def board_names(ctx, param, incomplete: str) -> list[str]:
+    """Shell completion of --board: the board database's names."""
+    from .boards import all_boards
+
+    return [b.name for b in all_boards() if b.name.startswith(incomplete)]
+
+
+board_option = click.option("--board", "-b", default="host", show_default=True, shell_complete=board_names, help="Target board (`aiotc boards` lists them).")
 
 
 class Size(click.ParamType):
@@ -231,7 +238,7 @@ def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: 
 
 @cli.command()
 @click.argument("model_or_out", metavar="MODEL|OUT", type=click.Path(exists=True, path_type=Path))
-@click.option("--board", "-b", required=True, help="A Cortex-M board (`aiotc boards`); bench runs in QEMU.")
+@click.option("--board", "-b", required=True, shell_complete=board_names, help="A Cortex-M board (`aiotc boards`); bench runs in QEMU.")
 @click.option("--input", "input_path", type=click.Path(path_type=Path), help="Bench on this input (default: zeros).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @compile_options
@@ -348,10 +355,21 @@ def ops() -> None:
     console.print(kernels)
 
 
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script: `eval "$(aiotc completion bash)"` in ~/.bashrc."""
+    from click.shell_completion import get_completion_class
+
+    click.echo(get_completion_class(shell)(cli, {}, "aiotc", "_AIOTC_COMPLETE").source())
+
+
 def main() -> None:
     """Entry point: one line and an exit code for every error a user can cause."""
+    from .config import project_defaults
+
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="aiotc", standalone_mode=False, default_map=project_defaults(cli))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:  # one line, like every other error
