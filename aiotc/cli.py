@@ -224,9 +224,8 @@ def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: 
     with compiled(model_or_out, board, options) as out_dir:
         runner = build_runner(out_dir, board, sanitize=sanitize)
         inputs = load_samples(input_path, runner.inputs) if input_path else random_samples(runner.inputs, samples, seed)
-        with Progress(console=err_console, transient=True, disable=as_json) as progress:
-            task = progress.add_task("verifying", total=len(inputs))
-            result = run_verify(out_dir, board, inputs, runner=runner, progress=lambda: progress.advance(task))
+        with progress_bars(not as_json) as progress:
+            result = run_verify(out_dir, board, inputs, runner=runner, progress=progress(f"comparing {len(inputs)} samples with the oracle", len(inputs)))
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:
@@ -261,8 +260,8 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
     with compiled(model_or_out, board, options) as out_dir:
         qemu = QemuModel.build(out_dir, target)
         sample = load_samples(input_path, qemu.inputs)[0] if input_path else None
-        with Progress(console=err_console, transient=True, disable=as_json) as progress:
-            progress.add_task(f"running {qemu.name} in {target.qemu_machine}", total=None)
+        with progress_bars(not as_json) as progress:
+            progress(f"running {qemu.name} in {target.qemu_machine}", None)
             figures = qemu.bench(sample)
         if out_dir == model_or_out:
             write_file(out_dir / "report.html", render_html(read_report(out_dir), target, figures).encode())
