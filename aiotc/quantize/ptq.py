@@ -18,13 +18,15 @@ refines them against the model's output (method `search`, the default).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, UsageError
 from ..ir import Graph, Op, Quant, Tensor
 from .observe import TensorStats
+from .precision import full_assignment
 
 FIXED_OUTPUT = {"softmax": (1 / 256, -128), "logistic": (1 / 256, -128), "tanh": (1 / 128, 0)}
 SAME_AS_INPUT = {"reshape", "max_pool2d", "avg_pool2d", "pad", "transpose", "strided_slice", "relu6", "concat"}
@@ -51,8 +53,13 @@ def free_tensors(graph: Graph) -> list[str]:
     return [op.outputs[0] for op in graph.ops if op.kind not in FIXED_OUTPUT and op.kind not in SAME_AS_INPUT and graph.consumers[op.outputs[0]] and all(c.kind != "concat" for c in graph.consumers[op.outputs[0]])]
 
 
-def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]]) -> Graph:
-    """The int8 graph of `graph` (float32), its activations quantized over `ranges`."""
+def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precision: Mapping[str, str] | None = None) -> Graph:
+    """The int8 graph of `graph` (float32), its activations quantized over `ranges`;
+    `precision` (layer name -> "w8a8"|"w4a8"|"w8a16", see precision.py) picks per layer."""
+    assignment = full_assignment(graph, precision)
+    other = sorted({p for p in assignment.values() if p != "w8a8"})
+    if other:
+        raise UsageError(f"precision {other[0]} is not implemented yet")
     chosen = _activation_quants(graph, ranges)
     tensors: dict[str, Tensor] = {}
     ops: list[Op] = []
