@@ -31,6 +31,7 @@ from .quantize import Calibration, Quantized, needs_quantization, quantize_model
 from .reorder import best_order
 from .report_html import render_html
 from .schedule import StreamStage
+from .toolchain import arm
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
 
@@ -97,6 +98,8 @@ def compile_model(
         report["oracle_model"] = f"{name}.tflite"
         report["quantization"] = planned.quantized.report
     check_budget(report, target, sram_budget, flash_budget, streamed=patch != "off")
+    files["report.json"] = json.dumps(report, indent=2) + "\n"  # the target build reads the name and layers
+    report |= target_figures(files, target)
     files["report.json"] = json.dumps(report, indent=2) + "\n"
     files["report.html"] = render_html(report, target)
     write_folder(out_dir, files)
@@ -224,6 +227,37 @@ def check_budget(report: dict, board: Board, sram_budget: int | None = None, fla
         raise BudgetError("model does not fit: " + "; ".join(misses) + fitting_boards(report))
 
 
+def target_figures(files: dict[str, str | bytes], board: Board) -> dict:
+    """What the library takes on a Cortex-M board, from linking it there: its flash
+    (weights, graph code, kernels) and the static stack estimate of NAME_invoke with
+    every function's frame (gcc's -fstack-usage figures, via -fcallgraph-info=su).
+
+    The link is cached by content, so a later `bench`/`run` of the folder reuses it;
+    it raises BudgetError when the library does not fit the board. The host board and
+    a machine without arm-none-eabi-gcc get no figures (the report says why)."""
+    if board.qemu_machine is None:
+        return {"target_build": "none: the host board is built by the host compiler when run", "flash_bytes": None, "stack": None}
+    if shutil.which(arm.GCC) is None:
+        return {"target_build": f"none: {arm.GCC} not found (Debian package gcc-arm-none-eabi)", "flash_bytes": None, "stack": None}
+    with tempfile.TemporaryDirectory(prefix="aiotc-figures-") as folder:
+        write_files(Path(folder), files)
+        image = arm.build_image(Path(folder), board)
+    stack = image.stack
+    return {
+        "target_build": f"{arm.GCC} {' '.join(board.cflags)} {' '.join(arm.COMMON_FLAGS)}",
+        "flash_bytes": image.flash_model_bytes,
+        "stack": {
+            "estimate_bytes": stack.estimate_bytes,
+            "deepest_chain": stack.path,
+            "largest_frame": stack.largest_frame,
+            "largest_frame_bytes": stack.largest_frame_bytes,
+            "frames": stack.frames,
+            "external_calls": stack.external_calls,
+            "external_frame_bytes": stack.external_frame_bytes,
+        },
+    }
+
+
 def fitting_boards(report: dict, limit: int = 4) -> str:
     """What would fit: the smallest boards of the database with room for the arena and the weights."""
     fits = sorted((b for b in all_boards() if b.qemu_machine and b.sram_bytes >= report["arena_bytes"] and b.flash_bytes >= report["weights_bytes"]), key=lambda b: (b.sram_bytes, b.flash_bytes, b.name))
@@ -240,13 +274,17 @@ def write_folder(out_dir: Path, files: dict[str, str | bytes]) -> None:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        for rel, text in files.items():
-            path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
+        write_files(staging, files)
         os.chmod(staging, 0o755)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_files(folder: Path, files: dict[str, str | bytes]) -> None:
+    for rel, text in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)

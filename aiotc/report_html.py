@@ -64,6 +64,11 @@ def facts(report: dict, board: Board | None, bench: dict | None) -> list[dict]:
         | (share(report["arena_bytes"], board.sram_bytes) if real else {}),
         {"label": "weights (flash)", "value": nbytes(report["weights_bytes"])} | (share(report["weights_bytes"], board.flash_bytes) if real else {}),
     ]
+    if real and report.get("flash_bytes"):
+        rows.append({"label": "flash (model)", "value": nbytes(report["flash_bytes"]), "note": "weights, graph code and kernels as linked"} | share(report["flash_bytes"], board.flash_bytes))
+    if report.get("stack"):
+        stack = report["stack"]
+        rows.append({"label": "stack", "value": nbytes(stack["estimate_bytes"]), "note": f"at most (gcc's frames); largest frame {stack['largest_frame']} {nbytes(stack['largest_frame_bytes'])}"})
     patch = report.get("patch")
     if patch:
         rows.append({"label": "streamed stage", "value": f"layers 0..{patch['split_index']}", "note": f"{patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%"})

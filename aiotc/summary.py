@@ -51,7 +51,11 @@ def totals_lines(report: dict, board=None) -> list[str]:
     if in_place:
         lines.append(f"in place: {in_place} layers write over their dying input")
     if board is not None and board.qemu_machine is not None:
-        lines.append(f"board {board.name}: SRAM {100 * arena / board.sram_bytes:.1f}% used, flash {100 * weights / board.flash_bytes:.1f}% used (weights only)")
+        flash, what = (report["flash_bytes"], "weights, graph code and kernels") if report.get("flash_bytes") else (weights, "weights only")
+        lines.append(f"board {board.name}: SRAM {100 * arena / board.sram_bytes:.1f}% used, flash {100 * flash / board.flash_bytes:.1f}% used ({flash:,} B: {what})")
+    if report.get("stack"):
+        stack = report["stack"]
+        lines.append(f"stack at most {stack['estimate_bytes']:,} B (gcc's frames on the deepest call chain); largest frame {stack['largest_frame']} {stack['largest_frame_bytes']:,} B")
     return lines
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from aiotc.boards import load_board
@@ -42,9 +44,25 @@ def test_measured_stack_within_the_static_estimate(relative, tmp_path):
     qemu = QemuModel.build(out, load_board("cortex-m4"))
     figures = qemu.bench()
     usage = figures["stack_usage"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["stack"]["estimate_bytes"] == usage["estimate_bytes"] and report["stack"]["frames"] == usage["frames"]  # compile stated what bench measures against
+    assert report["flash_bytes"] == figures["flash_model_bytes"]
     assert usage["path"][0] == f"{qemu.name}_invoke" and usage["recursive"] == [] and usage["dynamic"] == []
     assert usage["largest_frame_bytes"] == max(usage["frames"].values()) > 0
     assert any(kernel.startswith("aiotc_") for kernel in usage["frames"])
     # The test program measures from inside measure_stack; what it adds below that point is `harness_bytes`.
     assert 0 < figures["stack_bytes"] <= usage["estimate_bytes"] + usage["harness_bytes"]
     assert usage["harness_bytes"] <= 64
+
+
+def test_compile_states_the_stack_and_flash_for_a_cortex_m_board(tmp_path):
+    """report.json carries every function's frame (-fstack-usage), the largest, and the deepest chain."""
+    report = compile_model(shared_model("mlperf_tiny/kws_ref_model.tflite"), board="cortex-m4", out_dir=tmp_path / "m4").report
+    stack = report["stack"]
+    kernels = {name for name in stack["frames"] if name.startswith("aiotc_") and name not in ("aiotc_now", "aiotc_layer_end")}
+    assert {f"aiotc_{k}" for k in ("convolve_im2col_s8", "softmax_s8")} <= kernels
+    assert stack["largest_frame_bytes"] == max(stack["frames"].values()) == stack["frames"][stack["largest_frame"]]
+    assert stack["deepest_chain"][0] == "kws_ref_model_invoke" and stack["estimate_bytes"] >= stack["largest_frame_bytes"]
+    assert report["flash_bytes"] > report["weights_bytes"]  # the code and kernels on top
+    host = compile_model(shared_model("mlperf_tiny/kws_ref_model.tflite"), out_dir=tmp_path / "host").report
+    assert host["stack"] is None and host["flash_bytes"] is None and host["target_build"].startswith("none")
