@@ -190,7 +190,8 @@ def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | No
     with compiled(model_or_out, board, options) as out_dir:
         runner = build_runner(out_dir, board, sanitize=sanitize)
         samples = load_samples(input_path, runner.inputs)
-        results = runner.invoke_batch(samples)
+        with progress_bars() as progress:
+            results = runner.invoke_batch(samples, progress(f"running {len(samples)} samples on {board}", len(samples)))
         quantized_by_aiotc = "quantization" in read_report(out_dir)
     stacked = [np.stack([r[i] for r in results]) for i in range(len(runner.outputs))]
     if quantized_by_aiotc and not raw:  # the float model's outputs, as it was given
@@ -225,7 +226,7 @@ def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: 
         runner = build_runner(out_dir, board, sanitize=sanitize)
         inputs = load_samples(input_path, runner.inputs) if input_path else random_samples(runner.inputs, samples, seed)
         with progress_bars(not as_json) as progress:
-            result = run_verify(out_dir, board, inputs, runner=runner, progress=progress(f"comparing {len(inputs)} samples with the oracle", len(inputs)))
+            result = run_verify(out_dir, board, inputs, runner=runner, progress=progress)
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:

@@ -69,16 +69,21 @@ def outputs_match(got: np.ndarray, want: np.ndarray) -> tuple[bool, float]:
 
 
 def verify(out_dir: Path, board: str, samples: list[list[np.ndarray]], runner=None, progress=None) -> VerifyResult:
-    """Run every sample through the C (one batch: one QEMU run) and the oracle of the report's source model."""
+    """Run every sample through the C (one batch: one QEMU run) and the oracle of the report's source model.
+
+    `progress(description, total)` returns a tick function (the CLI's progress bars)."""
     report = read_report(out_dir)
     runner = runner or build_runner(out_dir, board)
+    ran = progress(f"running {len(samples)} samples on {board}", len(samples)) if progress else None
+    outputs = runner.invoke_batch(samples, ran)
+    compared = progress(f"comparing {len(samples)} samples with the oracle", len(samples)) if progress else None
     mismatches, max_diff, oracle_name = 0, 0.0, ""
-    for sample, got in zip(samples, runner.invoke_batch(samples)):
+    for sample, got in zip(samples, outputs):
         expected = run_oracle(oracle_model(out_dir, report), sample)
         oracle_name = expected.name
         checks = [outputs_match(g, w) for g, w in zip(got, expected.outputs)]
         mismatches += not all(ok for ok, _ in checks)
         max_diff = max([max_diff, *(d for _, d in checks)])
-        if progress:
-            progress()
+        if compared:
+            compared()
     return VerifyResult(len(samples), mismatches, max_diff, oracle_name)

@@ -43,8 +43,16 @@ def test_kws_in_qemu_equals_host_and_oracle(kws, board):
     host = HostModel.build(out)
     for got, want in zip(qemu.invoke_batch(samples), (host.invoke(s) for s in samples)):
         assert all(np.array_equal(g, w) for g, w in zip(got, want))
-    result = verify(out, board, samples[:3], runner=qemu)
+    bars = {}
+
+    def progress(description, total):
+        bars[description] = [total, 0]
+        return lambda: bars[description].__setitem__(1, bars[description][1] + 1)
+
+    result = verify(out, board, samples[:3], runner=qemu, progress=progress)
     assert result.samples == 3 and result.mismatches == 0 and result.max_abs_diff == 0, result
+    # One tick per sample as its outputs appear in QEMU's output file, then one per comparison.
+    assert bars == {f"running 3 samples on {board}": [3, 3], "comparing 3 samples with the oracle": [3, 3]}
 
 
 def test_bench_is_deterministic_and_complete(kws):

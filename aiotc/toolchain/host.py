@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,9 +146,14 @@ class HostModel:
             raise ToolchainError(f"{self.name}_invoke returned error {status}")
         return unpack_outputs(self.outputs, out_buf)
 
-    def invoke_batch(self, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    def invoke_batch(self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None) -> list[list[np.ndarray]]:
         """The same contract as QemuModel.invoke_batch."""
-        return [self.invoke(sample) for sample in samples]
+        results = []
+        for sample in samples:
+            results.append(self.invoke(sample))
+            if tick:
+                tick()
+        return results
 
 
 def pack_inputs(specs: list[IOSpec], sample: list[np.ndarray]) -> bytes:

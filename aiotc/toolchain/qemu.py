@@ -18,6 +18,8 @@ from __future__ import annotations
 import struct
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,7 @@ EXIT_MESSAGES = {1: "could not read its input or write its output file", 2: "the
 EXIT_FAULT = 100
 TIMEOUT_S = 60.0  # per run, plus TIMEOUT_PER_SAMPLE_S for each sample
 TIMEOUT_PER_SAMPLE_S = 10.0
+POLL_S = 0.1  # how often a batch run's progress is read
 
 
 class QemuModel:
@@ -59,9 +62,9 @@ class QemuModel:
         """One sample; the same contract as HostModel.invoke."""
         return self.invoke_batch([inputs])[0]
 
-    def invoke_batch(self, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
-        """Many samples in one QEMU run: far faster than one run per sample."""
-        data = self._run(MODE_RUN, [pack_inputs(self.inputs, sample) for sample in samples], len(samples) * self.output_size)
+    def invoke_batch(self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None) -> list[list[np.ndarray]]:
+        """Many samples in one QEMU run: far faster than one run per sample; `tick()` as each one finishes."""
+        data = self._run(MODE_RUN, [pack_inputs(self.inputs, sample) for sample in samples], len(samples) * self.output_size, tick)
         buffers = np.frombuffer(data, dtype=np.uint8).reshape(len(samples), self.output_size)
         return [unpack_outputs(self.outputs, buf) for buf in buffers]
 
@@ -97,8 +100,11 @@ class QemuModel:
             ],
         }
 
-    def _run(self, mode: int, inputs: list[bytes], expected_bytes: int) -> bytes:
-        """One QEMU run in a fresh folder: the image reads aiotc_in.bin and writes aiotc_out.bin."""
+    def _run(self, mode: int, inputs: list[bytes], expected_bytes: int, tick: Callable[[], None] | None = None) -> bytes:
+        """One QEMU run in a fresh folder: the image reads aiotc_in.bin and writes aiotc_out.bin.
+
+        Semihosting writes each sample's outputs to the host file as the sample ends, so
+        the file's growth is the run's progress (`tick()` per sample)."""
         machine = self.image.machine
         command = [
             QEMU, "-machine", self.image.board.qemu_machine, "-cpu", machine.cpu, "-nographic", "-monitor", "none",
@@ -107,17 +113,36 @@ class QemuModel:
         timeout = TIMEOUT_S + TIMEOUT_PER_SAMPLE_S * len(inputs)
         with tempfile.TemporaryDirectory(prefix="aiotc-qemu-") as folder:
             (Path(folder) / "aiotc_in.bin").write_bytes(struct.pack("<II", mode, len(inputs)) + b"".join(inputs))
-            try:
-                # No stdin: -nographic would otherwise put the user's terminal in raw mode.
-                result = subprocess.run(command, cwd=folder, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                raise ToolchainError(f"{self.name} on {self.image.board.qemu_machine} did not finish within {timeout:.0f} s") from None
-            if result.returncode != 0:
-                code = result.returncode
+            # No stdin: -nographic would otherwise put the user's terminal in raw mode.
+            with subprocess.Popen(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+                try:
+                    stdout, stderr = _wait(process, Path(folder) / "aiotc_out.bin", self.output_size, tick, timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    raise ToolchainError(f"{self.name} on {self.image.board.qemu_machine} did not finish within {timeout:.0f} s") from None
+            if process.returncode != 0:
+                code = process.returncode
                 reason = f"CPU exception {code - EXIT_FAULT}" if code >= EXIT_FAULT else EXIT_MESSAGES.get(code, f"exit status {code}")
-                detail = (result.stdout + result.stderr).strip()
+                detail = (stdout + stderr).strip()
                 raise ToolchainError(f"{self.name} failed in QEMU {self.image.board.qemu_machine}: {reason}" + (f"\n{detail}" if detail else ""))
             data = (Path(folder) / "aiotc_out.bin").read_bytes()
         if len(data) != expected_bytes:
             raise ToolchainError(f"{self.name} in QEMU {self.image.board.qemu_machine} wrote {len(data)} bytes of results, not {expected_bytes}")
         return data
+
+
+def _wait(process: subprocess.Popen, out_file: Path, sample_bytes: int, tick: Callable[[], None] | None, timeout: float) -> tuple[str, str]:
+    """Wait for QEMU, ticking once per sample whose outputs appeared in `out_file`; (stdout, stderr)."""
+    deadline, ticked = time.monotonic() + timeout, 0
+    while tick is not None:
+        running = process.poll() is None
+        finished = out_file.stat().st_size // max(sample_bytes, 1) if out_file.exists() else 0
+        for _ in range(finished - ticked):
+            tick()
+        ticked = max(ticked, finished)
+        if not running:
+            break
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(process.args, timeout)
+        time.sleep(POLL_S)
+    return process.communicate(timeout=max(deadline - time.monotonic(), 0.001))

@@ -10,6 +10,7 @@ planned arena into a report, and the report into an error here.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,8 @@ class SanitizedModel:
     def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         return self.invoke_batch([inputs])[0]
 
-    def invoke_batch(self, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    def invoke_batch(self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None) -> list[list[np.ndarray]]:
+        """The same contract as QemuModel.invoke_batch; one process runs the batch, so the ticks come at its end."""
         stdin = np.uint32(len(samples)).tobytes() + b"".join(pack_inputs(self.inputs, s) for s in samples)
         try:
             result = subprocess.run([str(self.program)], input=stdin, capture_output=True, timeout=TIMEOUT_S, env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "print_stacktrace=1"})
@@ -59,4 +61,6 @@ class SanitizedModel:
         if len(result.stdout) != expected:
             raise ToolchainError(f"sanitized {self.name} wrote {len(result.stdout)} bytes of outputs, not {expected}")
         buffers = np.frombuffer(result.stdout, dtype=np.uint8).reshape(len(samples), self.output_size)
+        for _ in samples if tick else ():
+            tick()
         return [unpack_outputs(self.outputs, buffer) for buffer in buffers]
