@@ -27,7 +27,7 @@ from .frontend import load_model
 from .ir import Graph
 from .passes import run_passes
 from .plan import ArenaPlan, mac_overhead, plan_memory
-from .quantize import Calibration, Quantized, needs_quantization, quantize_model
+from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
 from .reorder import best_order
 from .report_html import render_html
 from .schedule import StreamStage
@@ -59,7 +59,7 @@ class Planned:
 def plan_model(model_path: str | Path, patch: str = "auto", patch_overhead: float = 0.2, sram_budget: int | None = None, calib: Calibration | None = None, progress=None) -> Planned:
     """frontend -> passes -> quantize (with calibration data) -> support check -> reorder -> schedule + plan."""
     graph = run_passes(load_model(Path(model_path)))
-    quantized = quantize_model(graph, calib, progress) if calib is not None else None
+    quantized = quantize_model(graph, calib, progress) if calib is not None else quantize_qdq(graph) if graph.quant_hints else None
     graph = quantized.graph if quantized else graph
     check_supported(graph)
     graph = best_order(graph)
@@ -112,9 +112,9 @@ def export_model(model_path: str | Path, tflite_path: str | Path, calib: Calibra
     Returns report.json's "quantization" entry ({} when nothing was quantized)."""
     model_path, tflite_path = Path(model_path), Path(tflite_path)
     graph = run_passes(load_model(model_path))
-    if calib is None and needs_quantization(graph):
+    if calib is None and needs_quantization(graph) and not graph.quant_hints:
         raise UsageError(f"{model_path.name} is a float model: exporting quantizes it, so pass --calib DATA (a .npy/.npz, a folder, or 'random')")
-    quantized = quantize_model(graph, calib, progress) if calib is not None else None
+    quantized = quantize_model(graph, calib, progress) if calib is not None else quantize_qdq(graph) if graph.quant_hints else None
     write_file(tflite_path, write_tflite(quantized.graph if quantized else graph))
     return quantized.report if quantized else {}
 

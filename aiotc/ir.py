@@ -222,6 +222,10 @@ class Graph:
     # Graph inputs the source model holds in another layout than the IR, e.g.
     # {"input": "NCHW"} for a PyTorch image input: the C takes NHWC, run/verify transpose.
     layouts: Mapping[str, str] = field(default_factory=dict)
+    # Float activations the source model already quantized (ONNX QuantizeLinear/
+    # DequantizeLinear pairs): tensor -> (scale, int8 zero point). PTQ takes these
+    # instead of calibrating.
+    quant_hints: Mapping[str, tuple[float, int]] = field(default_factory=dict)
 
     def __getitem__(self, tensor_name: str) -> Tensor:
         return self.tensors[tensor_name]

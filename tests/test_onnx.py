@@ -225,3 +225,64 @@ def test_not_an_onnx_file(tmp_path):
     path.write_bytes(b"\x08\x07\x12\xff\xff garbage")
     with pytest.raises(ModelError, match="junk.onnx"):
         load_model(path)
+
+
+def _qdq_model(source, path, per_channel: bool, activations: str):
+    """`source` quantized by onnxruntime.quantization into a QDQ model (QuantizeLinear/DequantizeLinear pairs)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    graph_input = onnx.load(source).graph.input[0]
+    shape = [d.dim_value or 1 for d in graph_input.type.tensor_type.shape.dim]
+    data = iter([{graph_input.name: np.random.default_rng(i).uniform(0, 1, shape).astype(np.float32)} for i in range(8)])
+
+    class Reader(CalibrationDataReader):
+        def get_next(self):
+            return next(data, None)
+
+    activation_type = QuantType.QInt8 if activations == "int8" else QuantType.QUInt8
+    quantize_static(str(source), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel, activation_type=activation_type, weight_type=QuantType.QInt8)
+    return path
+
+
+@pytest.mark.parametrize("per_channel, activations", [(True, "int8"), (False, "uint8")])
+def test_qdq_model_keeps_its_own_scales_and_is_bit_exact(per_channel, activations, tmp_path):
+    """A model quantized by onnxruntime compiles without calibration: its activation scales and zero
+    points (uint8 ones moved to int8) are the int8 graph's, the C is bit-exact with tflite-micro on the
+    exported model, and it stays within a few output steps of onnxruntime running the QDQ model."""
+    import onnxruntime as ort
+
+    from aiotc.samples import dequantize_output, quantize_input
+
+    model = _qdq_model(shared_model("onnx/tinycnn_28.onnx"), tmp_path / "qdq.onnx", per_channel, activations)
+    result = compile_model(model, out_dir=tmp_path / "out")
+    hints = load_model(model).quant_hints
+    conv = next(op.outputs[0] for op in result.graph.ops if op.kind == "conv2d" and op.outputs[0] in hints)
+    scale, zero_point = hints[conv]
+    assert (np.float32(result.graph[conv].quant.scale[0]), int(result.graph[conv].quant.zero_point[0])) == (np.float32(scale), zero_point)
+    source = onnx.load(model)
+    quantize = next(n for n in source.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == conv)
+    onnx_zero_point = int(next(numpy_helper.to_array(t) for t in source.graph.initializer if t.name == quantize.input[2]))
+    assert zero_point == onnx_zero_point - (128 if activations == "uint8" else 0)
+    assert result.report["quantization"]["method"].startswith("the model's own")
+    runner = HostModel.build(result.out_dir)
+    exact = verify(result.out_dir, "host", random_samples(runner.inputs, 3, seed=2), runner=runner)
+    assert exact.oracle == "tflite-micro" and exact.mismatches == 0 and exact.max_abs_diff == 0, exact
+    session = ort.InferenceSession(str(model))
+    x = np.random.default_rng(5).uniform(0, 1, (1, 1, 28, 28)).astype(np.float32)
+    want = session.run(None, {session.get_inputs()[0].name: x})[0]
+    got = runner.invoke([quantize_input(x.transpose(0, 2, 3, 1), runner.inputs[0])])[0]
+    step = float(runner.outputs[0].scale)
+    assert np.max(np.abs(dequantize_output(got, runner.outputs[0]).reshape(want.shape) - want)) <= 4 * step
+
+
+def test_qdq_model_missing_a_quantize_asks_for_calibration(tmp_path):
+    model = onnx.load(_qdq_model(shared_model("onnx/tinycnn_28.onnx"), tmp_path / "qdq.onnx", True, "int8"))
+    first_q = next(n for n in model.graph.node if n.op_type == "QuantizeLinear" and n.input[0] != "input")
+    consumer = next(n for n in model.graph.node if n.op_type == "DequantizeLinear" and n.input[0] == first_q.output[0])
+    for node in model.graph.node:  # the float value feeds its readers directly, unquantized
+        node.input[:] = [first_q.input[0] if i == consumer.output[0] else i for i in node.input]
+    model.graph.node.remove(consumer)
+    model.graph.node.remove(first_q)
+    onnx.save(model, tmp_path / "partial.onnx")
+    with pytest.raises(ModelError, match="pass --calib"):
+        compile_model(tmp_path / "partial.onnx", out_dir=tmp_path / "out")

@@ -14,6 +14,12 @@ NHWC-input + Transpose + Conv models and PyTorch's NCHW models both end in plain
 NHWC graphs; passes then fold the transposes left over (moves of unit axes).
 A 4-D graph input read by a spatial op is NCHW in the model and NHWC in the
 compiled C: `Graph.layouts` records it so run/verify can transpose user data.
+
+QDQ models (onnxruntime.quantization's QuantizeLinear/DequantizeLinear pairs) keep
+their float graph: a pair on an activation becomes a rename and its scale and zero
+point a `Graph.quant_hints` entry (uint8 zero points moved to int8), which PTQ then
+takes as the tensor's parameters; weights and biases behind DequantizeLinear fold to
+floats that requantize to the same integers.
 """
 
 from __future__ import annotations
@@ -101,6 +107,7 @@ class _Converter:
         self.tensors: dict[str, ir.Tensor] = {}
         self.ops: list[ir.Op] = []
         self.layouts: dict[str, str] = {}
+        self.hints: dict[str, tuple[float, int]] = {}
 
     # --- driver ---------------------------------------------------------------------
 
@@ -140,7 +147,7 @@ class _Converter:
             if value.name in self.consts:
                 raise ModelError(f"{self.name}: output {value.name!r} is a constant; nothing to compute")
             outputs.append(self.plain(value.name))
-        graph = ir.Graph(self.name, dict(self.tensors), tuple(self.ops), tuple(inputs), tuple(outputs), self.layouts)
+        graph = ir.Graph(self.name, dict(self.tensors), tuple(self.ops), tuple(inputs), tuple(outputs), self.layouts, self.hints)
         graph = graph.with_ops(graph.ops)
         try:
             graph.validate()
@@ -522,6 +529,26 @@ def identity(c: _Converter, node, a: dict) -> None:
     c.alias(node, node.input[0], c.layout(node.input[0]))
 
 
+def quantize_linear(c: _Converter, node, a: dict) -> None:
+    """Q of a computed float value: the value itself, its int8 parameters recorded."""
+    scale = c.const(node.input[1], "the scale")
+    if scale.size != 1:
+        raise _Unsupported("per-axis quantization of an activation")
+    zero_point = c.consts[node.input[2]] if len(node.input) > 2 and node.input[2] in c.consts else np.zeros(1, np.uint8)
+    if zero_point.dtype not in (np.uint8, np.int8):
+        raise _Unsupported(f"{zero_point.dtype} quantization (int8 and uint8 are supported)")
+    int8_zero_point = int(zero_point.ravel()[0]) - (128 if zero_point.dtype == np.uint8 else 0)
+    c.alias(node, node.input[0], c.layout(node.input[0]))
+    c.hints[c.values[node.input[0]][0]] = (float(scale.ravel()[0]), int8_zero_point)
+
+
+def dequantize_linear(c: _Converter, node, a: dict) -> None:
+    """DQ of a quantized activation (a QuantizeLinear's output): the float value again."""
+    if c.values.get(node.input[0], (None,))[0] not in c.hints:
+        raise _Unsupported("dequantizing a value no QuantizeLinear made")
+    c.alias(node, node.input[0], c.layout(node.input[0]))
+
+
 CONVERTERS = {
     "Conv": conv,
     "MaxPool": pool,
@@ -551,5 +578,7 @@ CONVERTERS = {
     "ReduceMean": reduce_mean,
     "Identity": identity,
     "Dropout": identity,
+    "QuantizeLinear": quantize_linear,
+    "DequantizeLinear": dequantize_linear,
 }
 SUPPORTED_OPS = tuple(sorted(CONVERTERS))  # besides any op whose inputs are all constant: it is folded

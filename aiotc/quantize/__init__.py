@@ -3,7 +3,8 @@
     load_calibration -> observe (float ranges and histograms) -> initial_ranges
     -> refine_ranges (method "search") -> quantize_graph -> measure
 
-`quantize_model` runs the chain and returns the int8 graph with its fidelity report.
+`quantize_model` runs the chain and returns the int8 graph with its fidelity report;
+`quantize_qdq` quantizes a QDQ model with the activation parameters it carries.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import UsageError
+from ..errors import ModelError, UsageError
 from ..ir import Graph
 from .calibration import Calibration, load_calibration
 from .fidelity import measure
 from .observe import observe
-from .ptq import initial_ranges, quantize_graph
+from .ptq import FIXED_OUTPUT, SAME_AS_INPUT, initial_ranges, quantize_graph
 from .search import refine_ranges
 
-__all__ = ["Calibration", "Quantized", "quantize_model", "needs_quantization"]
+__all__ = ["Calibration", "Quantized", "quantize_model", "quantize_qdq", "needs_quantization"]
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,21 @@ def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, in
     fidelity = measure(graph, int_graph, samples)
     report = {"method": f"post-training int8, ranges by {calib.method}", "calibration": calib.data, "calibration_samples": len(samples), "fidelity_on_calibration_data": fidelity}
     return Quantized(int_graph, graph, report)
+
+
+def quantize_qdq(graph: Graph) -> Quantized:
+    """A QDQ model (ONNX QuantizeLinear/DequantizeLinear pairs) in int8 with its own scales.
+
+    Each hinted tensor's (scale, zero point) becomes the range that reproduces it
+    exactly; weights are requantized per channel from their dequantized values (the
+    same integers when the model quantized them per channel). Ops whose output
+    parameters TFLite fixes (softmax, logistic, tanh) or passes through (pools,
+    reshapes, concat) follow those rules, as tflite-micro needs them."""
+    hints = graph.quant_hints
+    needed = [*graph.inputs, *(op.outputs[0] for op in graph.ops if op.kind not in FIXED_OUTPUT and op.kind not in SAME_AS_INPUT)]
+    missing = [name for name in needed if name not in hints]
+    if missing:
+        raise ModelError(f"{graph.name}: the QDQ model quantizes no QuantizeLinear for {len(missing)} activation(s), e.g. {missing[0]!r}: pass --calib DATA to calibrate it instead")
+    ranges = {name: ((-128 - zero_point) * scale, (127 - zero_point) * scale) for name, (scale, zero_point) in hints.items()}
+    report = {"method": "the model's own QuantizeLinear/DequantizeLinear scales (QDQ)", "quantized_tensors": len(hints)}
+    return Quantized(quantize_graph(graph, ranges), graph, report)
