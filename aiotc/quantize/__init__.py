@@ -1,6 +1,6 @@
 """Quantization: float graphs to int8 from calibration data (post-training, TFLite spec).
 
-    load_calibration -> observe (float ranges and histograms) -> initial_ranges
+    global_pools_as_means -> load_calibration -> observe (float ranges and histograms) -> initial_ranges
     -> refine_ranges (method "search") -> quantize_graph -> measure
 
 `quantize_model` runs the chain and returns the int8 graph with its fidelity report;
@@ -17,6 +17,7 @@ from ..ir import Graph
 from .calibration import Calibration, load_calibration
 from .fidelity import measure
 from .observe import observe
+from .prepare import global_pools_as_means
 from .ptq import FIXED_OUTPUT, SAME_AS_INPUT, initial_ranges, quantize_graph
 from .search import refine_ranges
 
@@ -41,6 +42,7 @@ def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, in
     `progress(description, total)` returns a tick function (the CLI's progress bar)."""
     if not needs_quantization(graph):
         raise UsageError(f"{graph.name} is already quantized (no float activations); --calib applies to float models")
+    graph = global_pools_as_means(graph)
     samples = load_calibration(calib, graph)
     tick = progress("calibrating", 2 * len(samples)) if progress else None
     stats = observe(graph, samples, tick)
