@@ -158,7 +158,7 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
                 "name": op.name,
                 "op": op.kind,
                 "output_shape": list(out.shape),
-                "precision": PRECISION.get(out.dtype, out.dtype),
+                "precision": layer_precision(op, graph),
                 "macs": op_macs(op, graph),
                 "weights_bytes": op_weight_bytes(op, graph),
                 "live_bytes": live[index],
@@ -182,6 +182,14 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
         "layers": layers,
         "memory": memory_report(graph, plan),
     }
+
+
+def layer_precision(op, graph: Graph) -> str:
+    """w8a8 | w4a8 | w8a16 | f32: the weights' bits (int4 weights make w4a8) and the output's type."""
+    if op.kind in ("conv2d", "depthwise_conv2d", "fully_connected") and graph[op.inputs[1]].dtype == "int4":
+        return "w4a8"
+    out = graph[op.outputs[0]]
+    return PRECISION.get(out.dtype, out.dtype)
 
 
 def memory_report(graph: Graph, plan: ArenaPlan) -> dict:

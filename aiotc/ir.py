@@ -67,6 +67,15 @@ class Tensor:
         return int(np.ceil(self.size * ITEMSIZE[self.dtype]))
 
 
+def pack_int4(values: np.ndarray) -> np.ndarray:
+    """int4 values (int8 in [-8, 7]) packed two per byte as TFLite stores them: the flat
+    element 2i in the low nibble of byte i, 2i+1 in the high one (an odd count pads 0)."""
+    nibbles = (np.asarray(values).astype(np.int8).ravel() & 0x0F).astype(np.uint8)
+    if nibbles.size % 2:
+        nibbles = np.append(nibbles, np.uint8(0))
+    return (nibbles[0::2] | (nibbles[1::2] << 4)).astype(np.uint8).view(np.int8)
+
+
 # --- per-op-kind attributes -------------------------------------------------------
 
 

@@ -185,3 +185,20 @@ def assert_matches_oracle(graph: ir.Graph, tmp_path: Path, samples: int = 5, see
     result = verify(out, "host", inputs or random_samples(runner.inputs, samples, seed), runner=runner)
     assert result.mismatches == 0, f"{result.mismatches}/{result.samples} samples differ from {result.oracle}, max abs diff {result.max_abs_diff}"
     return result
+
+
+def mixed_precision_model(source: Path, path: Path, choose, samples: int = 4) -> Path:
+    """`source` (a float model) quantized with `choose(layer names)` -> {layer: precision},
+    calibrated on random inputs, written as .tflite: a mixed-precision model to compile."""
+    from aiotc.frontend import load_model
+    from aiotc.passes import run_passes
+    from aiotc.quantize.observe import observe
+    from aiotc.quantize.precision import choosable_layers
+    from aiotc.quantize.ptq import initial_ranges, quantize_graph
+
+    graph = run_passes(load_model(source))
+    shape = graph[graph.inputs[0]].shape
+    inputs = [[x[None]] for x in np.random.default_rng(0).uniform(0, 1, (samples, *shape[1:])).astype(np.float32)]
+    ranges = initial_ranges(graph, observe(graph, inputs), "mse")
+    path.write_bytes(write_tflite(quantize_graph(graph, ranges, choose(choosable_layers(graph)))))
+    return path

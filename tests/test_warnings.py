@@ -28,7 +28,7 @@ from aiotc.export.tflite import write_tflite
 from aiotc.resources import data_dir
 
 from .conftest import shared_model
-from .oplib import OpGraph
+from .oplib import OpGraph, mixed_precision_model
 
 STRICT = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Wconversion"]
 CPPCHECK = ["cppcheck", "--error-exitcode=1", "--enable=warning,portability", "--suppress=invalidPointerCast", "--inline-suppr", "-q"]
@@ -107,6 +107,8 @@ def folders(tmp_path_factory) -> list[Path]:
         model = root / f"templates_{dtype}.tflite"
         model.write_bytes(write_tflite(every_template_graph(dtype)))
         made.append(compile_model(model, out_dir=root / f"templates_{dtype}").out_dir)
+    int4 = mixed_precision_model(shared_model("onnx/dscnn_kws.onnx"), root / "int4.tflite", lambda layers: {n: "w4a8" for n in layers})
+    made.append(compile_model(int4, out_dir=root / "int4").out_dir)
     return made
 
 

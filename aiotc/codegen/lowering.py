@@ -87,13 +87,13 @@ def support_problem(op: Op, graph: Graph) -> str | None:
     dtype = graph[op.inputs[0]].dtype if op.inputs and op.inputs[0] else None
     if dtype not in support.dtypes:
         return f"op {op.kind} on {dtype} (layer {op.name!r}); supported: {', '.join(support.dtypes)}"
-    if op.kind in WEIGHTED and graph[op.inputs[1]].dtype != WEIGHT_DTYPE.get(dtype):
+    if op.kind in WEIGHTED and graph[op.inputs[1]].dtype not in WEIGHT_DTYPES.get(dtype, ()):
         return f"op {op.kind} (layer {op.name!r}) mixes {dtype} activations with {graph[op.inputs[1]].dtype} weights (a hybrid model); aiotc needs int8 or float32 throughout"
     return None
 
 
 WEIGHTED = ("conv2d", "depthwise_conv2d", "fully_connected")
-WEIGHT_DTYPE = {"int8": "int8", "float32": "float32", "int16": "int8"}
+WEIGHT_DTYPES = {"int8": ("int8", "int4"), "float32": ("float32",), "int16": ("int8",)}  # by activation dtype
 
 
 # --- small helpers shared by the lowering modules ---------------------------------

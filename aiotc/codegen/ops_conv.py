@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fixedpoint import quantize_multiplier_array
-from ..ir import Op
+from ..ir import Op, pack_int4
 from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, scale, suffix, zero_point
 
 
@@ -60,7 +60,7 @@ def fast_kernel(op: Op, graph) -> str | None:
     the input offset folds into an int32 bias (see `_folded_bias`).
     """
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
-    if inp.dtype != "int8" or not filt.is_const or _folded_bias(op, graph) is None:
+    if inp.dtype != "int8" or filt.dtype != "int8" or not filt.is_const or _folded_bias(op, graph) is None:
         return None
     a = op.attrs
     _, kh, kw, fc = filt.shape
@@ -141,16 +141,26 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     if kernel is not None:
         values |= _fast_values(op, ctx, kernel)
     else:
-        values |= {"filter": ctx.ptr(op.inputs[1]), "bias": _bias(op, ctx)}
-        kernel = f"aiotc_{'convolve' if op.kind == 'conv2d' else 'depthwise_conv'}_{suffix(graph[op.inputs[0]].dtype)}"
+        values |= {"filter": _filter(op, ctx), "bias": _bias(op, ctx)}
+        kernel = f"aiotc_{'convolve' if op.kind == 'conv2d' else 'depthwise_conv'}_{_kernel_suffix(op, graph)}"
     return LayerCode(op.kind, values | {"kernel": kernel}, (kernel,))
+
+
+def _kernel_suffix(op: Op, graph) -> str:
+    """s8/s16/f32 by the activations; s4 for int4 weights, which stay packed in flash."""
+    return "s4" if graph[op.inputs[1]].dtype == "int4" else suffix(graph[op.inputs[0]].dtype)
+
+
+def _filter(op: Op, ctx: LowerContext) -> str:
+    filt = ctx.graph[op.inputs[1]]
+    return ctx.const(pack_int4(filt.data), f"{op.name}_filter_s4") if filt.dtype == "int4" else ctx.ptr(op.inputs[1])
 
 
 def fc_fast(op: Op, graph) -> bool:
     """Whether a fully connected layer runs the packed kernel: int8, constant symmetric
     weights and an input offset that folds into an int32 bias."""
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
-    return inp.dtype == "int8" and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None
+    return inp.dtype == "int8" and filt.dtype == "int8" and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None
 
 
 def fc_scratch_bytes(op: Op, graph) -> int:
@@ -178,7 +188,7 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     inp, filt, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
     out_c, depth = filt.shape
     values = _common(op, ctx) | {
-        "filter": ctx.ptr(op.inputs[1]),
+        "filter": _filter(op, ctx),
         "bias": _bias(op, ctx),
         "input_dims": (inp.size // depth, 1, 1, depth),
         "filter_dims": (out_c, 1, 1, depth),
@@ -188,7 +198,7 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     }
     if values["quantized"]:
         values["multiplier"], values["shift"] = _channel_multipliers(op, ctx, out_c)
-    kernel = f"aiotc_fully_connected_{suffix(inp.dtype)}"
+    kernel = f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
     if fc_fast(op, graph):
         kernel = "aiotc_fully_connected_packed_s8"
         bias = np.zeros(-(-out_c // 4) * 4, np.int32)

@@ -58,10 +58,7 @@ def _vector(builder: flatbuffers.Builder, values, kind: str = "int32") -> int:
 
 def _raw_bytes(tensor: ir.Tensor) -> bytes:
     if tensor.dtype == "int4":
-        nibbles = (tensor.data.astype(np.int8).ravel() & 0x0F).astype(np.uint8)
-        if nibbles.size % 2:
-            nibbles = np.append(nibbles, np.uint8(0))
-        return (nibbles[0::2] | (nibbles[1::2] << 4)).astype(np.uint8).tobytes()
+        return ir.pack_int4(tensor.data).tobytes()
     return np.ascontiguousarray(tensor.data).tobytes()
 
 

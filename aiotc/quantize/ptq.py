@@ -31,6 +31,7 @@ from .precision import full_assignment
 FIXED_OUTPUT = {"softmax": (1 / 256, -128), "logistic": (1 / 256, -128), "tanh": (1 / 128, 0)}
 SAME_AS_INPUT = {"reshape", "max_pool2d", "avg_pool2d", "pad", "transpose", "strided_slice", "relu6", "concat"}
 WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
+WEIGHT_BITS = {"w8a8": 8, "w4a8": 4}  # per precision choice (precision.py)
 SHRINK = np.linspace(0.2, 1.0, 81)  # candidate clipping ranges, as fractions of min/max
 
 
@@ -57,7 +58,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
     """The int8 graph of `graph` (float32), its activations quantized over `ranges`;
     `precision` (layer name -> "w8a8"|"w4a8"|"w8a16", see precision.py) picks per layer."""
     assignment = full_assignment(graph, precision)
-    other = sorted({p for p in assignment.values() if p != "w8a8"})
+    other = sorted({p for p in assignment.values() if p not in WEIGHT_BITS})
     if other:
         raise UsageError(f"precision {other[0]} is not implemented yet")
     chosen = _activation_quants(graph, ranges)
@@ -66,7 +67,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
     for op in graph.ops:
         inputs = list(op.inputs)
         if op.kind in WEIGHT_AXIS:
-            inputs[1:] = _weights_and_bias(op, graph, chosen[op.inputs[0]], tensors)
+            inputs[1:] = _weights_and_bias(op, graph, chosen[op.inputs[0]], tensors, WEIGHT_BITS[assignment[op.name]])
         else:
             for index, name in enumerate(inputs):
                 if name and graph[name].is_const:
@@ -155,21 +156,25 @@ def _round(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
 
 
-def _weights_and_bias(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str, Tensor]) -> list[str | None]:
-    """int8 per-channel weights and the int32 bias they imply."""
+def _weights_and_bias(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str, Tensor], bits: int = 8) -> list[str | None]:
+    """Per-channel symmetric weights of `bits` (8: int8 in [-127, 127]; 4: int4 in [-7, 7],
+    packed two per byte on export and in flash) and the int32 bias they imply."""
     axis = WEIGHT_AXIS[op.kind]
     w = graph[op.inputs[1]]
+    top = 2 ** (bits - 1) - 1
     moved = np.moveaxis(w.data.astype(np.float64), axis, 0)
-    peak = np.abs(moved.reshape(moved.shape[0], -1)).max(axis=1) / 127.0
+    peak = np.abs(moved.reshape(moved.shape[0], -1)).max(axis=1) / top
     bias_name = op.inputs[2] if len(op.inputs) > 2 else None
     if bias_name:  # a dead channel (weights ~0, BatchNorm collapsed) must still hold its bias in int32
         peak = np.maximum(peak, np.abs(graph[bias_name].data.astype(np.float64)) / (float(input_quant.scale[0]) * (2**31 - 1)) * 1.01)
+    if bits == 4 and op.kind == "fully_connected":  # tflite-micro takes int4 FC weights per tensor only
+        peak = np.full(1, peak.max())
     w_scale = np.where(peak > 0, peak, 1.0).astype(np.float32)
     shape = [1] * w.data.ndim
     shape[axis] = -1
-    q = np.clip(_round(w.data / w_scale.reshape(shape).astype(np.float64)), -127, 127).astype(np.int8)
+    q = np.clip(_round(w.data / w_scale.reshape(shape if w_scale.size > 1 else 1).astype(np.float64)), -top, top).astype(np.int8)
     zeros = np.zeros(w_scale.size, np.int64)
-    tensors[w.name] = replace(w, dtype="int8", data=q, quant=Quant(w_scale, zeros, axis))
+    tensors[w.name] = replace(w, dtype=f"int{bits}", data=q, quant=Quant(w_scale, zeros, axis))
     names = [w.name]
     if bias_name:
         b = graph[bias_name]

@@ -68,6 +68,10 @@ typedef struct {
 int32_t aiotc_convolve_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
                           const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
                           const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+/* The same with int4 weights packed two per byte (TFLite's order, low nibble first). */
+int32_t aiotc_convolve_s4(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                          const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
+                          const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_convolve_f32(const aiotc_conv_params_f32 *params, const aiotc_dims *input_dims, const float *input,
                            const aiotc_dims *filter_dims, const float *filter, const float *bias,
                            const aiotc_dims *output_dims, float *output);
@@ -116,6 +120,11 @@ int32_t aiotc_depthwise_conv_s8(const aiotc_dw_conv_params *params,
                                 const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                 const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
                                 const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+/* The same with int4 weights packed two per byte (TFLite's order, low nibble first). */
+int32_t aiotc_depthwise_conv_s4(const aiotc_dw_conv_params *params,
+                                const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_depthwise_conv_f32(const aiotc_dw_conv_params_f32 *params, const aiotc_dims *input_dims,
                                  const float *input, const aiotc_dims *filter_dims, const float *filter,
                                  const float *bias, const aiotc_dims *output_dims, float *output);
@@ -123,6 +132,11 @@ int32_t aiotc_depthwise_conv_f32(const aiotc_dw_conv_params_f32 *params, const a
 /* Fully connected: input {batches,1,1,depth}, filter {out,1,1,depth}, output {batches,1,1,out}.
  * Per-channel multipliers (a per-tensor layer repeats its one multiplier). bias may be NULL. */
 int32_t aiotc_fully_connected_s8(const aiotc_fc_params *params, const aiotc_per_channel_quant_params *quant_params,
+                                 const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
+                                 const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
+                                 int8_t *output);
+/* The same with int4 weights packed two per byte (TFLite's order, low nibble first). */
+int32_t aiotc_fully_connected_s4(const aiotc_fc_params *params, const aiotc_per_channel_quant_params *quant_params,
                                  const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
                                  const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
                                  int8_t *output);

@@ -1,0 +1,59 @@
+"""w4a8: int4 weights (per channel; per tensor for fully connected, as tflite-micro takes
+them) packed two per byte in flash, int8 activations; bit-exact with tflite-micro."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from aiotc.driver import compile_model
+from aiotc.frontend import load_model
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+from aiotc.verify import build_runner, verify
+
+from .conftest import shared_model
+from .oplib import mixed_precision_model
+
+EVERY_OTHER = lambda layers: {name: "w4a8" for name in layers[::2]}  # noqa: E731
+ALL = lambda layers: {name: "w4a8" for name in layers}  # noqa: E731
+
+
+def _bit_exact(out, board: str = "host", samples: int = 3):
+    runner = HostModel.build(out) if board == "host" else build_runner(out, board)
+    result = verify(out, board, random_samples(runner.inputs, samples, seed=7), runner=runner)
+    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+@pytest.mark.parametrize("model", ["onnx/dscnn_kws.onnx", "onnx/tinycnn_28.onnx", "mlperf_tiny/pretrainedResnet.tflite"])
+@pytest.mark.parametrize("choose", [ALL, EVERY_OTHER], ids=["all", "every-other"])
+def test_int4_weights_are_bit_exact_with_tflite_micro(model, choose, tmp_path):
+    path = mixed_precision_model(shared_model(model), tmp_path / "mixed.tflite", choose)
+    graph = load_model(path)
+    int4 = {op.name for op in graph.ops if op.kind in ("conv2d", "depthwise_conv2d", "fully_connected") and graph[op.inputs[1]].dtype == "int4"}
+    assert int4 and all(np.abs(graph[op.inputs[1]].data).max() <= 7 for op in graph.ops if op.name in int4)
+    result = compile_model(path, out_dir=tmp_path / "out")
+    precisions = {layer["name"]: layer["precision"] for layer in result.report["layers"]}
+    assert {name for name, p in precisions.items() if p == "w4a8"} == int4
+    assert any(k.endswith("_s4") for k in result.report["kernels"])
+    _bit_exact(result.out_dir)
+
+
+def test_int4_weights_take_half_the_flash(tmp_path):
+    """The packed nibbles are what NAME_weights.c holds."""
+    source = shared_model("mlperf_tiny/vww_96_float.tflite")
+    int8 = compile_model(mixed_precision_model(source, tmp_path / "w8.tflite", lambda layers: {}), out_dir=tmp_path / "w8").report
+    int4 = compile_model(mixed_precision_model(source, tmp_path / "w4.tflite", ALL), out_dir=tmp_path / "w4").report
+    filters8 = sum(layer["weights_bytes"] for layer in int8["layers"])
+    filters4 = sum(layer["weights_bytes"] for layer in int4["layers"])
+    assert filters4 < 0.62 * filters8  # the biases and multipliers stay 32-bit
+    assert int4["weights_bytes"] < 0.66 * int8["weights_bytes"]
+    assert json.loads((tmp_path / "w4" / "report.json").read_text())["layers"][0]["precision"] == "w4a8"
+
+
+@pytest.mark.qemu
+def test_int4_weights_bit_exact_in_qemu(tmp_path):
+    path = mixed_precision_model(shared_model("onnx/dscnn_kws.onnx"), tmp_path / "mixed.tflite", EVERY_OTHER)
+    _bit_exact(compile_model(path, board="cortex-m4", out_dir=tmp_path / "out").out_dir, "cortex-m4", samples=2)
