@@ -84,6 +84,7 @@ def calib_options(command):
         click.option("--mean", type=Floats(), default="0", show_default=True, help="Images: subtracted from the 0-255 pixels (per channel or one value)."),
         click.option("--std", type=Floats(), default="1", show_default=True, help="Images: the pixels minus mean are divided by this."),
         click.option("--calib-method", type=click.Choice(["search", "mse", "minmax"]), default="search", show_default=True, help="Activation ranges: least-error clipping refined for the output, per tensor only, or min/max."),
+        click.option("--precision", type=click.Choice(["int8", "auto"]), default="int8", show_default=True, help="auto: int4 weights (w4a8) in the layers that lose least, as many as the flash budget needs."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -94,14 +95,18 @@ def calibration(options: dict):
     """Pop the calibration options into a Calibration (None without --calib)."""
     from .quantize import Calibration
 
-    calib, mean, std, method = (options.pop(k) for k in ("calib", "mean", "std", "calib_method"))
+    calib, mean, std, method, precision = (options.pop(k) for k in ("calib", "mean", "std", "calib_method", "precision"))
     if calib is None:
+        if precision != "int8":
+            from .errors import UsageError
+
+            raise UsageError("--precision auto chooses per-layer precision while quantizing: give --calib DATA")
         return None
     if 0.0 in std:
         raise click.BadParameter("must not be zero", param_hint="--std")
     if calib == "random":
         click.echo("aiotc: warning: calibrating on random N(0,1) inputs; int8 ranges from noise rarely fit real data", err=True)
-    return Calibration(calib, mean, std, method)
+    return Calibration(calib, mean, std, method, precision=precision)
 
 
 def driver_options(options: dict) -> dict:
@@ -129,7 +134,7 @@ def compile_options(command):
         click.option("--patch", type=click.Choice(["auto", "off"]), default="auto", show_default=True, help="Stream the first layers in row bands (auto: when it lowers the arena)."),
         click.option("--patch-overhead", type=click.FloatRange(0), default=0.2, show_default=True, help="Largest MAC overhead a streamed stage may add (fraction)."),
         click.option("--sram-budget", type=Size(), help="SRAM the arena may use [default: the board's SRAM]; the simplest schedule that fits wins."),
-        click.option("--flash-budget", type=Size(), help="Flash the weights may use [default: the board's flash]."),
+        click.option("--flash-budget", type=Size(), help="Flash the model may use: weights, graph code and kernels as linked for a Cortex-M board, the weights on the host [default: the board's flash]."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -148,7 +153,7 @@ def compile(model: Path, board: str, out_dir: Path | None, name: str | None, qui
     """Compile MODEL (.tflite or .onnx) into a C library folder (int8 from a float model with --calib)."""
     from .boards import load_board
     from .driver import compile_model
-    from .summary import print_summary, quantization_lines
+    from .summary import pareto_table, print_summary, quantization_lines
 
     with progress_bars(not (quiet or as_json)) as progress:
         result = compile_model(model, board=board, out_dir=out_dir, name=name, progress=progress, **driver_options(options))
@@ -158,6 +163,8 @@ def compile(model: Path, board: str, out_dir: Path | None, name: str | None, qui
         print_summary(result.report, load_board(board))
         for line in quantization_lines(result.report):
             Console().print(line, highlight=False)
+        if result.report.get("pareto"):
+            Console().print(pareto_table(result.report))
         Console().print(f"wrote {result.out_dir}")
 
 

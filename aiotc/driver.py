@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__
@@ -29,7 +29,7 @@ from .passes import run_passes
 from .plan import ArenaPlan, mac_overhead, plan_memory
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
 from .reorder import best_order
-from .report_html import render_html
+from .report_html import render_html, render_pareto_svg
 from .schedule import StreamStage
 from .toolchain import arm
 
@@ -60,7 +60,11 @@ def plan_model(model_path: str | Path, patch: str = "auto", patch_overhead: floa
     """frontend -> passes -> quantize (with calibration data) -> support check -> reorder -> schedule + plan."""
     graph = run_passes(load_model(Path(model_path)))
     quantized = quantize_model(graph, calib, progress) if calib is not None else quantize_qdq(graph) if graph.quant_hints else None
-    graph = quantized.graph if quantized else graph
+    return plan_graph(quantized.graph if quantized else graph, patch, patch_overhead, sram_budget, quantized)
+
+
+def plan_graph(graph: Graph, patch: str, patch_overhead: float, sram_budget: int | None, quantized: Quantized | None = None) -> Planned:
+    """support check -> reorder -> schedule + plan, for a graph ready to lower."""
     check_supported(graph)
     graph = best_order(graph)
     scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops}
@@ -83,13 +87,30 @@ def compile_model(
     """Compile a model file into a C library folder for `board` (budgets default to the board's memories).
 
     With `calib`, a float model is quantized to int8 first; the folder then also holds
-    the quantized model as NAME.tflite, the oracle `verify` compares the C with."""
+    the quantized model as NAME.tflite, the oracle `verify` compares the C with. With
+    `calib.precision == "auto"`, layers take int4 weights until the flash budget holds."""
     model_path = Path(model_path)
     target = load_board(board)
     name = library_name(name or model_path.stem)
     out_dir = Path(out_dir) if out_dir is not None else Path("out") / name
 
     planned = plan_model(model_path, patch, patch_overhead, sram_budget, calib, progress)
+    if planned.quantized is not None and planned.quantized.search is not None:
+        planned = fit_flash(planned, name, target, model_path, flash_budget, (patch, patch_overhead, sram_budget), progress)
+    files, report = build_library(planned, name, target, model_path)
+    check_budget(report, target, sram_budget, flash_budget, streamed=patch != "off")
+    report |= target_figures(files, target)
+    check_flash(report, target, flash_budget)
+    files["report.json"] = json.dumps(report, indent=2) + "\n"
+    files["report.html"] = render_html(report, target)
+    if report.get("pareto"):
+        files["pareto.svg"] = render_pareto_svg(report["pareto"])
+    write_folder(out_dir, files)
+    return CompileResult(out_dir, name, planned.graph, planned.plan, report)
+
+
+def build_library(planned: Planned, name: str, target: Board, model_path: Path) -> tuple[dict[str, str | bytes], dict]:
+    """The output folder's files (report.json without the target figures) and the report."""
     graph, plan, stage = planned.graph, planned.plan, planned.stage
     files, facts = emit_library(graph, plan, name, planned.scratch, target.name, source=model_path.name, stage=stage)
     report = build_report(graph, plan, target, name, model_path, facts, stage)
@@ -97,13 +118,57 @@ def compile_model(
         files[f"{name}.tflite"] = write_tflite(graph)
         report["oracle_model"] = f"{name}.tflite"
         report["quantization"] = planned.quantized.report
-    check_budget(report, target, sram_budget, flash_budget, streamed=patch != "off")
+        if "pareto" in planned.quantized.report:
+            report["pareto"] = planned.quantized.report["pareto"]
     files["report.json"] = json.dumps(report, indent=2) + "\n"  # the target build reads the name and layers
-    report |= target_figures(files, target)
-    files["report.json"] = json.dumps(report, indent=2) + "\n"
-    files["report.html"] = render_html(report, target)
-    write_folder(out_dir, files)
-    return CompileResult(out_dir, name, graph, plan, report)
+    return files, report
+
+
+def fit_flash(planned: Planned, name: str, target: Board, model_path: Path, flash_budget: int | None, plan_args: tuple, progress=None) -> Planned:
+    """--precision auto: int4 weights in the least sensitive layers until the model's flash
+    (as linked for a Cortex-M board, the weights on the host) is within the budget.
+
+    The first build measures the all-int8 flash; the integer program then saves what
+    the budget asks, and each build that still misses (the int4 kernels' code) asks
+    for the miss more. The builds link with room to spare, so a miss is measured."""
+    quantized, limit = planned.quantized, flash_budget if flash_budget is not None else target.flash_bytes
+    roomy = replace(target, flash_bytes=arm.machine_for(target).flash_size) if target.qemu_machine else target
+
+    def measured(candidate: Planned) -> tuple[int, int]:
+        """(flash figure, weights bytes) of a candidate's build."""
+        files, report = build_library(candidate, name, target, model_path)
+        return flash_figure(report | target_figures(files, roomy)), report["weights_bytes"]
+
+    int8_flash, int8_weights = measured(planned)
+    must_save, assignment, tick = int8_flash - limit, {}, progress("fitting the flash budget", None) if progress else None
+    for _ in range(MAX_FLASH_ROUNDS):
+        assignment = quantized.search.assign(must_save)
+        mixed = quantized.with_precision(assignment)
+        planned = plan_graph(mixed.graph, *plan_args, mixed)
+        miss = measured(planned)[0] - limit
+        if miss <= 0 or not assignment:
+            break
+        must_save += miss
+    pareto = [point | {"flash_bytes": int8_flash - (int8_weights - point["weights_bytes"])} for point in quantized.search.pareto(assignment, int8_weights)]
+    report = planned.quantized.report | {"flash_budget": limit, "int8_flash_bytes": int8_flash, "sensitivity": quantized.search.sensitivity_table(), "pareto": pareto}
+    if tick:
+        tick()
+    return replace(planned, quantized=replace(planned.quantized, report=report))
+
+
+MAX_FLASH_ROUNDS = 4
+
+
+def flash_figure(report: dict) -> int:
+    """What --flash-budget bounds: the linked flash on a Cortex-M board, the weights on the host."""
+    return report.get("flash_bytes") or report["weights_bytes"]
+
+
+def check_flash(report: dict, board: Board, flash_budget: int | None) -> None:
+    if flash_budget is not None and flash_figure(report) > flash_budget:
+        what = "weights, graph code and kernels" if report.get("flash_bytes") else "weights"
+        hint = "" if "pareto" in report else "; --precision auto with --calib puts int4 weights where they cost least"
+        raise BudgetError(f"model does not fit: {what} need {flash_figure(report):,} B of flash, the flash budget is {flash_budget:,} B (over by {flash_figure(report) - flash_budget:,} B){hint}")
 
 
 def export_model(model_path: str | Path, tflite_path: str | Path, calib: Calibration | None = None, progress=None) -> dict:

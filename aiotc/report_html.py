@@ -42,6 +42,11 @@ def render_html(report: dict, board: Board | None = None, bench: dict | None = N
     return template_env("report", autoescape=True).get_template("report.html.j2").render(**values)
 
 
+def render_pareto_svg(points: list[dict]) -> str:
+    """pareto.svg: the same chart as report.html's, as a file of its own."""
+    return template_env("report", autoescape=True).get_template("pareto.svg.j2").render(width=WIDTH, pareto=pareto_chart(points))
+
+
 def nbytes(n: float) -> str:
     """Bytes as a person reads them: `812 B`, `18.4 KiB`, `1.0 MiB`."""
     for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):

@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..errors import ModelError, UsageError
 from ..ir import Graph
 from .calibration import Calibration, load_calibration
 from .fidelity import measure
+from .mixed import MixedSearch
 from .observe import observe
 from .prepare import global_pools_as_means
 from .ptq import FIXED_OUTPUT, SAME_AS_INPUT, initial_ranges, quantize_graph
@@ -29,6 +30,15 @@ class Quantized:
     graph: Graph  # int8
     float_graph: Graph
     report: dict  # report.json's "quantization": method, samples, fidelity
+    search: MixedSearch | None = None  # with --precision auto: sensitivities, assignments by budget
+    samples: tuple = ()
+    ranges: dict | None = None
+
+    def with_precision(self, assignment: dict[str, str]) -> Quantized:
+        """The same calibration with `assignment` (layer -> w8a8 | w4a8), fidelity measured again."""
+        graph = quantize_graph(self.float_graph, self.ranges, assignment)
+        report = self.report | {"precision": dict(sorted(assignment.items())), "fidelity_on_calibration_data": measure(self.float_graph, graph, list(self.samples))}
+        return replace(self, graph=graph, report=report)
 
 
 def needs_quantization(graph: Graph) -> bool:
@@ -52,7 +62,8 @@ def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, in
     int_graph = quantize_graph(graph, ranges)
     fidelity = measure(graph, int_graph, samples)
     report = {"method": f"post-training int8, ranges by {calib.method}", "calibration": calib.data, "calibration_samples": len(samples), "fidelity_on_calibration_data": fidelity}
-    return Quantized(int_graph, graph, report)
+    search = MixedSearch(graph, ranges, samples, progress) if calib.precision == "auto" else None
+    return Quantized(int_graph, graph, report, search, tuple(samples), ranges)
 
 
 def quantize_qdq(graph: Graph) -> Quantized:

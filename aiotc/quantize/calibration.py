@@ -32,6 +32,7 @@ class Calibration:
     method: str = "search"  # "minmax", "mse" (least error per tensor) or "search" (mse refined for the output)
     limit: int = 500
     seed: int = 0
+    precision: str = "int8"  # "auto": int4 weights where the flash budget needs them (mixed.py)
 
 
 def load_calibration(calib: Calibration, graph: Graph) -> list[list[np.ndarray]]:

@@ -1,0 +1,87 @@
+"""Mixed precision under a flash budget: the integer program, and --precision auto end to end."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aiotc.errors import BudgetError
+from aiotc.quantize.mixed import LayerChoice, MixedSearch
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+from aiotc.verify import verify
+
+from .conftest import shared_model
+
+
+def _search(table: list[tuple[int, float]]) -> MixedSearch:
+    """A search over a made-up sensitivity table, without a model."""
+    search = object.__new__(MixedSearch)
+    search.choices = [LayerChoice(f"layer{i}", saved, noise) for i, (saved, noise) in enumerate(table)]
+    return search
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5000), st.floats(0, 1)), min_size=1, max_size=8), st.floats(0, 1))
+def test_the_integer_program_finds_the_least_noise_that_saves_enough(table, fraction):
+    search = _search(table)
+    must_save = int(fraction * search.max_saving())
+    chosen = search.assign(must_save)
+    saved = sum(c.saved_bytes for c in search.choices if c.name in chosen)
+    assert saved >= must_save
+    best = min(
+        sum(noise for (_, noise), x in zip(table, pick) if x)
+        for pick in itertools.product((0, 1), repeat=len(table))
+        if sum(s for (s, _), x in zip(table, pick) if x) >= must_save
+    )
+    assert sum(c.noise for c in search.choices if c.name in chosen) <= best + 1e-5 * max(noise for _, noise in table)  # the solver's tolerance
+
+
+def test_a_budget_int4_cannot_reach_is_refused():
+    search = _search([(100, 0.1), (50, 0.2)])
+    try:
+        search.assign(151)
+    except BudgetError as miss:
+        assert "1 B over" in str(miss)
+    else:
+        raise AssertionError("no BudgetError")
+
+
+def aiotc(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aiotc", *map(str, args)], capture_output=True, text=True)
+
+
+def test_precision_auto_fits_the_flash_budget_and_stays_bit_exact(tmp_path):
+    model = shared_model("onnx/dscnn_kws.onnx")
+    np.save(tmp_path / "calib.npy", np.random.default_rng(0).uniform(0, 1, (8, 1, 1, 49, 10)).astype(np.float32).reshape(8, 1, 49, 10))
+    calib = ["--calib", tmp_path / "calib.npy", "--calib-method", "mse"]
+    int8 = json.loads(aiotc("compile", model, *calib, "-o", tmp_path / "int8", "--json").stdout)
+    budget = int(0.8 * int8["weights_bytes"])
+    run = aiotc("compile", model, *calib, "--precision", "auto", "--flash-budget", budget, "-o", tmp_path / "auto")
+    assert run.returncode == 0, run.stderr
+    report = json.loads((tmp_path / "auto" / "report.json").read_text())
+    assert report["weights_bytes"] <= budget < int8["weights_bytes"]  # the host's flash figure is the weights
+    precisions = [layer["precision"] for layer in report["layers"] if layer["op"] in ("conv2d", "depthwise_conv2d", "fully_connected")]
+    assert "w4a8" in precisions and "w8a8" in precisions
+    assert sorted(report["quantization"]["precision"]) == sorted(layer["name"] for layer in report["layers"] if layer["precision"] == "w4a8")
+    pareto = report["pareto"]
+    assert sum(point["chosen"] for point in pareto) == 1 and len(pareto) >= 3
+    assert "precision auto:" in run.stdout and "compiled" in run.stdout
+    assert (tmp_path / "auto" / "pareto.svg").read_text().startswith("<svg") and "Pareto" in (tmp_path / "auto" / "report.html").read_text()
+    runner = HostModel.build(tmp_path / "auto")
+    result = verify(tmp_path / "auto", "host", random_samples(runner.inputs, 3, seed=1), runner=runner)
+    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0
+
+
+def test_impossible_flash_budget_is_one_line(tmp_path):
+    run = aiotc("compile", shared_model("onnx/tinycnn_28.onnx"), "--calib", "random", "--calib-method", "mse", "--precision", "auto", "--flash-budget", "1K", "-o", tmp_path / "out")
+    assert run.returncode == 1 and "over the flash budget" in run.stderr and run.stderr.count("\n") == 2  # the random-calibration warning, then the miss
+    assert not (tmp_path / "out").exists()
+    bare = aiotc("compile", shared_model("onnx/tinycnn_28.onnx"), "--precision", "auto", "-o", tmp_path / "out")
+    assert bare.returncode == 2 and "--calib" in bare.stderr and bare.stderr.count("\n") == 1
