@@ -11,9 +11,11 @@ result says which oracle answered.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -76,11 +78,25 @@ def _interpreter(path: str, mtime: float):
         return TFLM, (runtime.Interpreter.from_file(path), outputs)
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    reference = subprocess.run([sys.executable, "-c", _PROBE_LITERT, path], capture_output=True, timeout=300).returncode == 0
+    reference = litert_reference_loads(Path(path).read_bytes())
     resolver = OpResolverType.BUILTIN_REF if reference else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     interpreter = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
     interpreter.allocate_tensors()
     return (LITERT_REF if reference else LITERT), interpreter
+
+
+def litert_reference_loads(model: bytes) -> bool:
+    """Whether LiteRT's reference kernels take the model without aborting the process
+    (they abort on the Keras MobileNetV2 models), tried once per model in a subprocess."""
+    return _reference_probe(hashlib.sha256(model).hexdigest(), model)
+
+
+@lru_cache(maxsize=64)
+def _reference_probe(digest: str, model: bytes) -> bool:
+    with tempfile.TemporaryDirectory(prefix="aiotc-probe-") as folder:
+        path = Path(folder) / f"{digest[:16]}.tflite"
+        path.write_bytes(model)
+        return subprocess.run([sys.executable, "-c", _PROBE_LITERT, str(path)], capture_output=True, timeout=300).returncode == 0
 
 
 @lru_cache(maxsize=8)

@@ -85,3 +85,17 @@ def test_impossible_flash_budget_is_one_line(tmp_path):
     assert not (tmp_path / "out").exists()
     bare = aiotc("compile", shared_model("onnx/tinycnn_28.onnx"), "--precision", "auto", "-o", tmp_path / "out")
     assert bare.returncode == 2 and "--calib" in bare.stderr and bare.stderr.count("\n") == 1
+
+
+def test_gptq_rounding_keeps_the_layer_outputs_closer_than_nearest_rounding():
+    from aiotc.quantize.gptq import gptq_round
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((512, 24)) @ rng.standard_normal((24, 24))  # correlated inputs
+    w = rng.standard_normal((8, 24))
+    scale = np.abs(w).max(axis=1) / 7
+    nearest = np.clip(np.round(w / scale[:, None]), -7, 7)
+    q = gptq_round(w, scale, x.T @ x, 7)
+    assert q.dtype == np.int8 and np.abs(q).max() <= 7
+    error = lambda ints: np.linalg.norm(x @ (w - ints * scale[:, None]).T)  # noqa: E731
+    assert error(q) < 0.8 * error(nearest)

@@ -16,6 +16,7 @@ from ..errors import ModelError, UsageError
 from ..ir import Graph
 from .calibration import Calibration, load_calibration
 from .fidelity import measure
+from .gptq import input_hessians
 from .mixed import MixedSearch
 from .observe import observe
 from .prepare import global_pools_as_means
@@ -33,10 +34,11 @@ class Quantized:
     search: MixedSearch | None = None  # with --precision auto: sensitivities, assignments by budget
     samples: tuple = ()
     ranges: dict | None = None
+    hessians: dict | None = None  # GPTQ's input statistics for int4 weights
 
     def with_precision(self, assignment: dict[str, str]) -> Quantized:
         """The same calibration with `assignment` (layer -> w8a8 | w4a8), fidelity measured again."""
-        graph = quantize_graph(self.float_graph, self.ranges, assignment)
+        graph = quantize_graph(self.float_graph, self.ranges, assignment, self.hessians)
         report = self.report | {"precision": dict(sorted(assignment.items())), "fidelity_on_calibration_data": measure(self.float_graph, graph, list(self.samples))}
         return replace(self, graph=graph, report=report)
 
@@ -62,8 +64,10 @@ def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, in
     int_graph = quantize_graph(graph, ranges)
     fidelity = measure(graph, int_graph, samples)
     report = {"method": f"post-training int8, ranges by {calib.method}", "calibration": calib.data, "calibration_samples": len(samples), "fidelity_on_calibration_data": fidelity}
-    search = MixedSearch(graph, ranges, samples, progress) if calib.precision == "auto" else None
-    return Quantized(int_graph, graph, report, search, tuple(samples), ranges)
+    if calib.precision != "auto":
+        return Quantized(int_graph, graph, report, None, tuple(samples), ranges)
+    hessians = input_hessians(graph, samples)
+    return Quantized(int_graph, graph, report, MixedSearch(graph, ranges, samples, hessians, progress), tuple(samples), ranges, hessians)
 
 
 def quantize_qdq(graph: Graph) -> Quantized:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..export.tflite import write_tflite
 from ..ir import Graph
+from ..oracle import litert_reference_loads
 from .observe import FloatRunner
 
 
@@ -27,12 +28,15 @@ class Int8Runner:
     """The int8 graph in LiteRT's reference kernels, every tensor readable and dequantized."""
 
     def __init__(self, graph: Graph, reference_kernels: bool = True):
-        """Reference kernels round as TFLite Micro does; the optimized ones are 10x faster (search)."""
+        """Reference kernels round as TFLite Micro does; the optimized ones are 10x faster
+        (search), and stand in where the reference ones abort on the model."""
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         self.graph = graph
-        resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        self.interpreter = Interpreter(model_content=write_tflite(graph), experimental_preserve_all_tensors=reference_kernels, experimental_op_resolver_type=resolver)
+        content = write_tflite(graph)
+        reference = reference_kernels and litert_reference_loads(content)
+        resolver = OpResolverType.BUILTIN_REF if reference else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        self.interpreter = Interpreter(model_content=content, experimental_preserve_all_tensors=reference_kernels, experimental_op_resolver_type=resolver)
         self.interpreter.allocate_tensors()
         self.index = {d["name"]: d["index"] for d in self.interpreter.get_tensor_details()}
         self.inputs = [d["index"] for d in self.interpreter.get_input_details()]

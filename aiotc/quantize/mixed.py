@@ -44,8 +44,8 @@ class LayerChoice:
 class MixedSearch:
     """Sensitivities measured once; assignments solved for any weight budget."""
 
-    def __init__(self, graph: Graph, ranges: dict, samples: list[list[np.ndarray]], progress: Callable[[str, int], Callable[[], None]] | None = None):
-        self.graph, self.ranges = graph, ranges
+    def __init__(self, graph: Graph, ranges: dict, samples: list[list[np.ndarray]], hessians: dict | None = None, progress: Callable[[str, int], Callable[[], None]] | None = None):
+        self.graph, self.ranges, self.hessians = graph, ranges, hessians
         self.samples = samples[:MAX_SAMPLES]
         reference = FloatRunner(graph)
         self.want = [reference.outputs(s) for s in self.samples]
@@ -69,7 +69,7 @@ class MixedSearch:
 
     def fidelity(self, assignment: dict[str, str]) -> tuple[float, float | None]:
         """(output SQNR dB, top-1 agreement or None) of an assignment on the samples."""
-        runner = Int8Runner(quantize_graph(self.graph, self.ranges, assignment), reference_kernels=False)
+        runner = Int8Runner(quantize_graph(self.graph, self.ranges, assignment, self.hessians), reference_kernels=False)
         got = [runner.outputs(s) for s in self.samples]
         flat = lambda outs: np.concatenate([o.ravel() for o in outs])  # noqa: E731
         sqnr = sqnr_db(np.stack([flat(w) for w in self.want]), np.stack([flat(g) for g in got]))

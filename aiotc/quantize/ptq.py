@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import ModelError, UsageError
 from ..ir import Graph, Op, Quant, Tensor
+from .gptq import gptq_round
 from .observe import TensorStats
 from .precision import full_assignment
 
@@ -54,9 +55,10 @@ def free_tensors(graph: Graph) -> list[str]:
     return [op.outputs[0] for op in graph.ops if op.kind not in FIXED_OUTPUT and op.kind not in SAME_AS_INPUT and graph.consumers[op.outputs[0]] and all(c.kind != "concat" for c in graph.consumers[op.outputs[0]])]
 
 
-def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precision: Mapping[str, str] | None = None) -> Graph:
+def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precision: Mapping[str, str] | None = None, hessians: Mapping[str, np.ndarray] | None = None) -> Graph:
     """The int8 graph of `graph` (float32), its activations quantized over `ranges`;
-    `precision` (layer name -> "w8a8"|"w4a8"|"w8a16", see precision.py) picks per layer."""
+    `precision` (layer name -> "w8a8"|"w4a8"|"w8a16", see precision.py) picks per layer;
+    int4 weights of layers in `hessians` are rounded by GPTQ (gptq.py)."""
     assignment = full_assignment(graph, precision)
     other = sorted({p for p in assignment.values() if p not in WEIGHT_BITS})
     if other:
@@ -67,7 +69,8 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
     for op in graph.ops:
         inputs = list(op.inputs)
         if op.kind in WEIGHT_AXIS:
-            inputs[1:] = _weights_and_bias(op, graph, chosen[op.inputs[0]], tensors, WEIGHT_BITS[assignment[op.name]])
+            bits = WEIGHT_BITS[assignment[op.name]]
+            inputs[1:] = _weights_and_bias(op, graph, chosen[op.inputs[0]], tensors, bits, (hessians or {}).get(op.name) if bits == 4 else None)
         else:
             for index, name in enumerate(inputs):
                 if name and graph[name].is_const:
@@ -84,7 +87,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
 def activation_quant(low: float, high: float) -> Quant:
     """int8 asymmetric parameters covering [low, high] and zero."""
     low, high = min(float(low), 0.0), max(float(high), 0.0)
-    high = max(high, low + 1e-6)
+    high = max(high, low + 2e-6)  # the TFLite converter's least range; softmax needs its scale above 2^-27
     scale = (high - low) / 255.0
     zero_point = int(np.clip(np.round(-128 - low / scale), -128, 127))
     return Quant(np.array([scale], np.float32), np.array([zero_point], np.int64))
@@ -156,9 +159,10 @@ def _round(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
 
 
-def _weights_and_bias(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str, Tensor], bits: int = 8) -> list[str | None]:
+def _weights_and_bias(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str, Tensor], bits: int = 8, hessian: np.ndarray | None = None) -> list[str | None]:
     """Per-channel symmetric weights of `bits` (8: int8 in [-127, 127]; 4: int4 in [-7, 7],
-    packed two per byte on export and in flash) and the int32 bias they imply."""
+    packed two per byte on export and in flash; GPTQ-rounded given the layer's input
+    `hessian`) and the int32 bias they imply."""
     axis = WEIGHT_AXIS[op.kind]
     w = graph[op.inputs[1]]
     top = 2 ** (bits - 1) - 1
@@ -172,7 +176,10 @@ def _weights_and_bias(op: Op, graph: Graph, input_quant: Quant, tensors: dict[st
     w_scale = np.where(peak > 0, peak, 1.0).astype(np.float32)
     shape = [1] * w.data.ndim
     shape[axis] = -1
-    q = np.clip(_round(w.data / w_scale.reshape(shape if w_scale.size > 1 else 1).astype(np.float64)), -top, top).astype(np.int8)
+    if hessian is not None:
+        q = gptq_round(w.data, w_scale, hessian, top)
+    else:
+        q = np.clip(_round(w.data / w_scale.reshape(shape if w_scale.size > 1 else 1).astype(np.float64)), -top, top).astype(np.int8)
     zeros = np.zeros(w_scale.size, np.int64)
     tensors[w.name] = replace(w, dtype=f"int{bits}", data=q, quant=Quant(w_scale, zeros, axis))
     names = [w.name]

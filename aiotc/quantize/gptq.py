@@ -1,0 +1,65 @@
+"""Error-compensating rounding of int4 weights (GPTQ: Frantar et al., ICLR 2023).
+
+Rounding each int4 weight to its nearest level loses too much: on pretrainedResnet
+every layer w4a8 keeps 37% top-1 agreement. GPTQ rounds one input column at a time
+and spreads that column's rounding error over the columns not yet rounded, weighted by
+how the layer's inputs correlate (H = X^T X over calibration inputs), so the layer's
+outputs, not its weights, stay close: 76% there, and the mixed-precision search then
+has far better int4 layers to choose from. The scales stay the per-channel ones;
+only which integer each weight takes changes, so the result is the TFLite int4 spec.
+Convolutions and fully connected layers get it; depthwise layers (one tiny H per
+channel) keep nearest rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, Op
+from .observe import FloatRunner
+
+KINDS = ("conv2d", "fully_connected")
+MAX_SAMPLES = 64
+DAMPING = 0.01  # of H's mean diagonal, added to its diagonal: keeps the inverse stable
+
+
+def input_hessians(graph: Graph, samples: list[list[np.ndarray]]) -> dict[str, np.ndarray]:
+    """H = X^T X of each conv / fully connected layer's inputs (im2col rows), float graph."""
+    layers = [op for op in graph.ops if op.kind in KINDS and graph[op.inputs[1]].is_const]
+    runner = FloatRunner(graph)
+    names = sorted({op.inputs[0] for op in layers})
+    hessians: dict[str, np.ndarray] = {}
+    for sample in samples[:MAX_SAMPLES]:
+        values = runner.run(sample, names)
+        for op in layers:
+            x = _rows(values[op.inputs[0]].astype(np.float64), op, graph[op.inputs[1]].shape)
+            hessians[op.name] = hessians.get(op.name, 0.0) + x.T @ x
+    return hessians
+
+
+def _rows(x: np.ndarray, op: Op, filter_shape: tuple[int, ...]) -> np.ndarray:
+    """The layer's inputs as one row per output position, in the filter's (kh, kw, c) order."""
+    if op.kind == "fully_connected":
+        return x.reshape(-1, filter_shape[-1])
+    a, (_, kh, kw, c) = op.attrs, filter_shape
+    padded = np.pad(x, ((0, 0), (a.padding.top, a.padding.bottom), (a.padding.left, a.padding.right), (0, 0)))
+    (sh, sw), (dh, dw) = a.stride, a.dilation
+    out_h = (padded.shape[1] - (kh - 1) * dh - 1) // sh + 1
+    out_w = (padded.shape[2] - (kw - 1) * dw - 1) // sw + 1
+    taps = [padded[:, i * dh : i * dh + sh * out_h : sh, j * dw : j * dw + sw * out_w : sw, :] for i in range(kh) for j in range(kw)]
+    return np.stack(taps, axis=3).reshape(-1, kh * kw * c)
+
+
+def gptq_round(weights: np.ndarray, scale: np.ndarray, hessian: np.ndarray, top: int) -> np.ndarray:
+    """Integers in [-top, top] for `weights` (rows = output channels, flattened like H)
+    with per-row `scale`, each column's rounding error compensated in the later ones."""
+    w = weights.reshape(weights.shape[0], -1).astype(np.float64).copy()
+    scale = np.broadcast_to(np.asarray(scale, np.float64).reshape(-1), (w.shape[0],))
+    h = hessian + DAMPING * max(float(np.mean(np.diag(hessian))), 1e-12) * np.eye(hessian.shape[0])
+    upper = np.linalg.cholesky(np.linalg.inv(h)).T  # H^-1 = U^T U
+    q = np.zeros_like(w)
+    for i in range(w.shape[1]):
+        q[:, i] = np.clip(np.round(w[:, i] / scale), -top, top)
+        error = (w[:, i] - q[:, i] * scale) / upper[i, i]
+        w[:, i + 1 :] -= np.outer(error, upper[i, i + 1 :])
+    return q.reshape(weights.shape).astype(np.int8)
