@@ -18,9 +18,13 @@ from aiotc.resources import data_dir
 from .oplib import OpGraph
 
 RUNTIME = data_dir("runtime_c")
-KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_fully_connected_packed_s8")
+KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8")
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
+typedef struct { int32_t w, h; } aiotc_tile;
+typedef struct { int32_t min, max; } aiotc_activation;
+typedef struct { int32_t input_offset, output_offset, ch_mult; aiotc_tile stride, padding, dilation; aiotc_activation activation; } aiotc_dw_conv_params;
+int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
@@ -46,6 +50,11 @@ CASES = [
     ("conv2d", (1, 6, 5, 7), dict(out_channels=9, kernel=(3, 2), dilation=(2, 1))),
     ("depthwise", (1, 6, 6, 13), dict()),
     ("depthwise", (1, 5, 5, 64), dict(stride=(2, 2))),
+    ("depthwise", (1, 9, 17, 5), dict(stride=(1, 2))),
+    ("depthwise", (1, 12, 12, 13), dict()),
+    ("depthwise", (1, 48, 48, 8), dict(stride=(2, 2), padding="valid")),
+    ("depthwise", (1, 6, 6, 16), dict(kernel=(5, 1))),
+    ("depthwise", (1, 6, 6, 16), dict(dilation=(2, 2))),
 ]
 
 
@@ -61,6 +70,9 @@ def test_python_scratch_size_equals_c(lib, kind, shape, kwargs):
     in_dims = ffi.new("aiotc_dims *", shape)
     filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
     args = (in_dims, filter_dims) if kernel in ("aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8") else (in_dims,)
+    if kernel == "aiotc_depthwise_conv_3x3_s8":
+        stride_h, stride_w = op.attrs.stride
+        args = (ffi.new("aiotc_dw_conv_params *", {"stride": {"w": stride_w, "h": stride_h}}), ffi.new("aiotc_dims *", graph[op.outputs[0]].shape))
     assert conv_scratch_bytes(op, graph) == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0
 
 

@@ -25,7 +25,7 @@ from .oplib import OpGraph
 
 pytestmark = pytest.mark.qemu
 
-FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_fully_connected_packed_s8", "aiotc_add_table_s8"}
+FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8", "aiotc_add_table_s8"}
 
 
 def kernel_graph():
@@ -35,6 +35,7 @@ def kernel_graph():
     wide = g.input((1, 6, 6, 16), zero_point=-128)
     rgb = g.input((1, 12, 11, 3), zero_point=17)
     mono = g.input((1, 21, 8, 1), zero_point=83)
+    long = g.input((1, 7, 17, 5), zero_point=-100)
     flat = g.input((1, 37), zero_point=5)
     one = g.input((1, 1), zero_point=-128)
     pairs = g.input((2, 3), zero_point=9)  # 2 batches of depth 3
@@ -56,6 +57,12 @@ def kernel_graph():
         g.depthwise(mono, kernel=(5, 1), padding="valid"),  # 1-D kernels (str_ww)
         g.depthwise(odd, kernel=(2, 4), stride=(1, 2)),  # even kernel, padded, 5 channels
         g.depthwise(wide, kernel=(3, 3), dilation=(2, 2)),
+        g.depthwise(long),  # 3x3 channel planes: 17 columns (an odd last pair), 5 channels (a lone last plane)
+        g.depthwise(long, stride=(1, 2), activation="relu6"),  # stride 2 across only
+        g.depthwise(long, stride=(2, 1), out_zp=-128),  # stride 2 down only
+        g.depthwise(long, stride=(2, 2), padding="valid"),
+        g.depthwise(rgb),  # 3 channels, 11 columns
+        g.depthwise(mono),  # 1 channel, 8 columns
         g.fully_connected(flat, 7),  # odd depth
         g.fully_connected(flat, 6, per_channel=True, activation="relu"),
         g.fully_connected(one, 3),  # depth 1, one partial block of rows

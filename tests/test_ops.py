@@ -59,6 +59,9 @@ def test_conv2d_extreme_zero_points(in_zp, out_zp, tmp_path):
 
 DEPTHWISE_CASES = {
     "3x3 same": dict(shape=(1, 8, 8, 4)),
+    "3x3 planes, odd width, 5 channels": dict(shape=(1, 7, 17, 5), activation="relu"),
+    "3x3 planes, stride 2 valid": dict(shape=(1, 11, 20, 3), stride=(2, 2), padding="valid"),
+    "3x3 planes, stride 2x1": dict(shape=(1, 9, 9, 1), stride=(2, 1)),
     "multiplier 2": dict(shape=(1, 6, 6, 3), multiplier=2),
     "stride 2 same odd": dict(shape=(1, 9, 7, 5), stride=(2, 2)),
     "dilation 2": dict(shape=(1, 10, 10, 3), dilation=(2, 2)),

@@ -71,6 +71,8 @@ def every_template_graph(dtype: str) -> ir.Graph:
         g.conv2d(x, 4),
         g.conv2d(x, 4, groups=2),  # the reference conv kernel (the fast ones need groups 1)
         g.depthwise(x, multiplier=2),
+        g.depthwise(x, kernel=(1, 3)),  # the any-kernel fast path
+        g.depthwise(g.input((1, 4, 9, 2), scale=0.05, zero_point=-3)),  # 3x3 on rows of 8 or more: channel planes
         g.fully_connected(x, 5),
         g.fully_connected(x, 5, weight_zp=3),  # the reference kernel (the packed one needs symmetric weights)
         g.pool("avg_pool2d", x),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fixedpoint import quantize_multiplier_array
+from ..inplace import DW_BAND, banded_depthwise
 from ..ir import Op, pack_int4
 from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, scale, suffix, zero_point
 
@@ -68,7 +69,7 @@ def fast_kernel(op: Op, graph) -> str | None:
         pointwise = (kh, kw) == (1, 1) and not any((a.padding.top, a.padding.bottom, a.padding.left, a.padding.right))
         return "aiotc_convolve_1x1_s8" if pointwise else "aiotc_convolve_im2col_s8"
     if op.kind == "depthwise_conv2d" and a.depth_multiplier == 1:
-        return "aiotc_depthwise_conv_opt_s8"
+        return "aiotc_depthwise_conv_3x3_s8" if banded_depthwise(op, graph) else "aiotc_depthwise_conv_opt_s8"
     return None
 
 
@@ -80,6 +81,11 @@ def conv_scratch_bytes(op: Op, graph) -> int:
         return 2 * _col_bytes(filt.shape[-1])
     if kernel == "aiotc_depthwise_conv_opt_s8":
         return _row(filt.shape[-1]) + 8 * filt.shape[1] * filt.shape[2]
+    if kernel == "aiotc_depthwise_conv_3x3_s8":
+        stride_h, stride_w = op.attrs.stride
+        out_w = graph[op.outputs[0]].shape[2]
+        plane_rows, plane_width = (DW_BAND - 1) * stride_h + 3, -(-out_w // 4) * 4 * stride_w + 4
+        return 2 * plane_rows * plane_width * 2 + (DW_BAND * out_w + 1) * 4
     if kernel == "aiotc_convolve_im2col_s8":
         return 2 * _row(int(np.prod(filt.shape[1:]))) + 2 * _col_bytes(int(np.prod(filt.shape[1:])))
     return 0
@@ -117,6 +123,9 @@ def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     bias = ctx.const(_folded_bias(op, ctx.graph), f"{op.name}_bias_folded")
     if kernel == "aiotc_depthwise_conv_opt_s8":
         return {"filter": ctx.const(ctx.graph[op.inputs[1]].data.astype(np.int16), f"{op.name}_filter_s16"), "bias": bias, "context": ctx.scratch()}
+    if kernel == "aiotc_depthwise_conv_3x3_s8":
+        planes = ctx.graph[op.inputs[1]].data[0].transpose(2, 0, 1)  # C x 3 x 3: a channel's 9 weights together
+        return {"filter": ctx.const(np.ascontiguousarray(planes), f"{op.name}_filter_planes"), "bias": bias, "context": ctx.scratch()}
     padded = np.zeros((rows.shape[0], _row(rows.shape[1])), np.int8)
     padded[:, : rows.shape[1]] = rows
     return {"filter": ctx.const(padded, f"{op.name}_filter_rows"), "bias": bias, "context": ctx.scratch()}

@@ -104,6 +104,15 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
                                     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 
+/* Depthwise 3x3 convolution, depth multiplier 1, stride 1 or 2, no dilation: channel
+ * planes of int16 rows in the scratch, in bands of 2 output rows. Weights reordered by
+ * the lowering to C x 3 x 3 (int8), bias folded as above. */
+int32_t aiotc_depthwise_conv_3x3_s8(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
+                                    const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                    const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
+
 /* Fully connected with filter_offset 0 over weights packed by the lowering: blocks of 4
  * rows (zero rows pad the last block), each row zero padded to a multiple of 16
  * inputs, stored word by word (inputs 4g..4g+3 of rows 0, 1, 2, 3, then 4g+4..), and a

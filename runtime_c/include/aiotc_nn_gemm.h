@@ -89,16 +89,21 @@ static inline aiotc_rq aiotc_rq_channel(int32_t multiplier, int32_t shift)
     return q;
 }
 
-/* aiotc_requantize_1r; for r >= 2 the 2^(r+30) of the nudge is 2^(r-2) added to the
+/* aiotc_requantize_1r (aiotc_rq_right: shift = -2 - right); for r >= 2 the 2^(r+30) of the nudge is 2^(r-2) added to the
  * high word, so the 64-bit sum only carries the sign-dependent 2^30 (one SMLAL on a
  * nudge made from x's sign), and (h + 2^(r-2)) >> (r-1) = ((h >> (r-2)) + 1) >> 1. */
+static inline int32_t aiotc_rq_right(int32_t x, int32_t multiplier, int32_t right)
+{
+    const int32_t sign = -(int32_t)((uint32_t)x >> 31); /* 0 or -1 */
+    const int64_t nudge = (int64_t)sign * 4294967296 + (int64_t)(0x40000000u | ((uint32_t)sign << 31));
+    const int32_t high = (int32_t)(((int64_t)x * multiplier + nudge) >> 32);
+    return ((high >> right) + 1) >> 1;
+}
+
 static inline int32_t aiotc_rq_apply(aiotc_rq q, int32_t x)
 {
     if (AIOTC_LIKELY(q.shift <= -2)) {
-        const int32_t sign = -(int32_t)((uint32_t)x >> 31); /* 0 or -1 */
-        const int64_t nudge = (int64_t)sign * 4294967296 + (int64_t)(0x40000000u | ((uint32_t)sign << 31));
-        const int32_t high = (int32_t)(((int64_t)x * q.multiplier + nudge) >> 32);
-        return ((high >> (-q.shift - 2)) + 1) >> 1;
+        return aiotc_rq_right(x, q.multiplier, -q.shift - 2);
     }
     return aiotc_requantize_1r(x, q.multiplier, q.shift);
 }
@@ -107,8 +112,30 @@ static inline int32_t aiotc_rq_apply(aiotc_rq q, int32_t x)
  * constants as locals: after an int8 store, values read through pointers are read again. */
 static inline int8_t aiotc_out_s8(aiotc_rq q, int32_t acc, int32_t offset, int32_t act_min, int32_t act_max)
 {
-    const int32_t y = aiotc_rq_apply(q, acc) + offset;
-    return (int8_t)AIOTC_CLAMP(y, act_min, act_max);
+    int32_t y = aiotc_rq_apply(q, acc) + offset;
+    y = y < act_min ? act_min : y; /* two conditional moves; AIOTC_CLAMP makes gcc branch */
+    y = y > act_max ? act_max : y;
+    return (int8_t)y;
+}
+
+/* n accumulators of one channel to outputs `step` bytes apart, the shift tested once. */
+static inline void aiotc_requantize_strided(aiotc_rq q, const int32_t *acc, int32_t n, int32_t offset, int32_t act_min,
+                                            int32_t act_max, int8_t *out, int32_t step)
+{
+    const int32_t *const end = acc + n;
+    if (q.shift <= -2) {
+        const int32_t multiplier = q.multiplier, right = -q.shift - 2;
+        for (; acc < end; acc++, out += step) {
+            int32_t y = aiotc_rq_right(*acc, multiplier, right) + offset;
+            y = y < act_min ? act_min : y; /* as in aiotc_out_s8 */
+            y = y > act_max ? act_max : y;
+            *out = (int8_t)y;
+        }
+    } else {
+        for (; acc < end; acc++, out += step) {
+            *out = aiotc_out_s8(q, *acc, offset, act_min, act_max);
+        }
+    }
 }
 
 static inline int8_t aiotc_gemm_out(const aiotc_gemm *g, aiotc_rq q, int32_t acc)
