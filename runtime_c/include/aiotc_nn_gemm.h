@@ -138,11 +138,6 @@ static inline void aiotc_requantize_strided(aiotc_rq q, const int32_t *acc, int3
     }
 }
 
-static inline int8_t aiotc_gemm_out(const aiotc_gemm *g, aiotc_rq q, int32_t acc)
-{
-    return aiotc_out_s8(q, acc, g->output_offset, g->act_min, g->act_max);
-}
-
 #if defined(AIOTC_MVE)
 /* TFLite's double rounding on 4 lanes: SRDHM is VQRDMULH; rounding half away from zero
  * is VRSHL after subtracting 1 from negative values (where there is a right shift). */
@@ -281,26 +276,32 @@ static inline aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t a, int32_t b
 #endif
 
 /* All channels for one or two columns (aiotc_col_prepare's results): out0 from c0 and,
- * unless c1 is NULL, out1 from c1. */
-static inline void aiotc_gemm_s8(const aiotc_gemm *g, const aiotc_col *c0, const aiotc_col *c1, int8_t *out0,
+ * unless c1 is NULL, out1 from c1. The gemm is copied to a local first: its fields are
+ * then registers, where through the pointer every int8 store would force them reloaded. */
+static inline void aiotc_gemm_s8(const aiotc_gemm *gemm, const aiotc_col *c0, const aiotc_col *c1, int8_t *out0,
                                  int8_t *out1)
 {
+    const aiotc_gemm g = *gemm;
     const aiotc_col *second = c1 != 0 ? c1 : c0;
+    const int32_t pairs = g.rows & ~1;
     int32_t oc;
-    for (oc = 0; oc < g->rows; oc += 2) {
-        const int32_t b = oc + 1 < g->rows ? oc + 1 : oc;
-        const aiotc_acc4 s = aiotc_dot_2x2(g, oc, b, c0, second);
-        const aiotc_rq qa = aiotc_rq_channel(g->multiplier[oc], g->shift[oc]);
-        const aiotc_rq qb = aiotc_rq_channel(g->multiplier[b], g->shift[b]);
-        out0[oc] = aiotc_gemm_out(g, qa, s.a0);
-        if (b != oc) {
-            out0[b] = aiotc_gemm_out(g, qb, s.b0);
-        }
+    for (oc = 0; oc < pairs; oc += 2) {
+        const aiotc_acc4 s = aiotc_dot_2x2(&g, oc, oc + 1, c0, second);
+        const aiotc_rq qa = aiotc_rq_channel(g.multiplier[oc], g.shift[oc]);
+        const aiotc_rq qb = aiotc_rq_channel(g.multiplier[oc + 1], g.shift[oc + 1]);
+        out0[oc] = aiotc_out_s8(qa, s.a0, g.output_offset, g.act_min, g.act_max);
+        out0[oc + 1] = aiotc_out_s8(qb, s.b0, g.output_offset, g.act_min, g.act_max);
         if (c1 != 0) {
-            out1[oc] = aiotc_gemm_out(g, qa, s.a1);
-            if (b != oc) {
-                out1[b] = aiotc_gemm_out(g, qb, s.b1);
-            }
+            out1[oc] = aiotc_out_s8(qa, s.a1, g.output_offset, g.act_min, g.act_max);
+            out1[oc + 1] = aiotc_out_s8(qb, s.b1, g.output_offset, g.act_min, g.act_max);
+        }
+    }
+    if (oc < g.rows) { /* an odd last channel: computed as a pair with itself */
+        const aiotc_acc4 s = aiotc_dot_2x2(&g, oc, oc, c0, second);
+        const aiotc_rq q = aiotc_rq_channel(g.multiplier[oc], g.shift[oc]);
+        out0[oc] = aiotc_out_s8(q, s.a0, g.output_offset, g.act_min, g.act_max);
+        if (c1 != 0) {
+            out1[oc] = aiotc_out_s8(q, s.a1, g.output_offset, g.act_min, g.act_max);
         }
     }
 }
