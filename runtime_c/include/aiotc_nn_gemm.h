@@ -25,8 +25,10 @@
 #include <arm_mve.h>
 #define AIOTC_MVE 1
 #elif defined(__ARM_FEATURE_DSP)
-#include <arm_acle.h>
 #define AIOTC_DSP 1
+#endif
+#if defined(__ARM_FEATURE_DSP) /* also on the M55: its scalar DSP instructions serve data movement */
+#include <arm_acle.h>
 #endif
 
 /* The common case of a branch, laid out first by compilers that take the hint. */
@@ -150,7 +152,7 @@ static inline int32x4_t aiotc_mve_requantize(int32x4_t acc, int32x4_t multiplier
 }
 #endif
 
-#if defined(AIOTC_DSP)
+#if defined(__ARM_FEATURE_DSP)
 static inline int32_t aiotc_read_word(const int8_t *p)
 {
     int32_t v;

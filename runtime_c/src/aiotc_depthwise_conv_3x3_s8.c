@@ -76,7 +76,7 @@ static void dw_fill(const dw_layer *d, int32_t iy0, int32_t rows, int32_t c, int
             const int8_t *src = d->image + iy * d->in_w * ch + c;
             int16_t *da = a + d->pad_left, *db = b + d->pad_left;
             int16_t *const end = da + n;
-#if defined(AIOTC_DSP)
+#if defined(__ARM_FEATURE_DSP)
             if (pair) {
                 for (; da + 2 <= end; da += 2, db += 2, src += 2 * ch) {
                     /* bytes (x, c), (x, c+1), (x+1, c), (x+1, c+1): SXTB16 gives (x, x+1) of each */
@@ -168,30 +168,46 @@ static void dw_weights_pack(const int8_t *k, dw_weights *w)
     }
 }
 #elif defined(AIOTC_MVE)
-/* One output row of one channel, 4 columns per vector: per tap one widening load
- * (a gather of every other value for stride 2) and one multiply-accumulate by the
- * weight as a scalar; the tail predicated on the store. */
-static void dw_row(const dw_layer *d, const int8_t *k, const int16_t *plane, int32_t out_w, int32_t c, int8_t *out)
+/* One kernel row's 3 taps for 4 columns: a widening load (a gather of every other value
+ * for stride 2) and a multiply-accumulate by the weight as a scalar per tap. */
+static inline int32x4_t dw_taps(int32x4_t acc, const int16_t *p, int32_t stride, uint32x4_t columns, const int8_t *k)
 {
-    const int32_t w = d->width, ch = d->channels, sw = d->stride_w;
+    if (stride == 1) {
+        acc = vmlaq_n_s32(acc, vldrhq_s32(p), k[0]);
+        acc = vmlaq_n_s32(acc, vldrhq_s32(p + 1), k[1]);
+        return vmlaq_n_s32(acc, vldrhq_s32(p + 2), k[2]);
+    }
+    acc = vmlaq_n_s32(acc, vldrhq_gather_shifted_offset_s32(p, columns), k[0]);
+    acc = vmlaq_n_s32(acc, vldrhq_gather_shifted_offset_s32(p + 1, columns), k[1]);
+    return vmlaq_n_s32(acc, vldrhq_gather_shifted_offset_s32(p + 2, columns), k[2]);
+}
+
+/* One output row of one channel, 4 columns per vector, the tail predicated on the store. */
+static inline void dw_row_mve(const dw_layer *d, const int8_t *k, const int16_t *plane, int32_t out_w, int32_t c,
+                              int8_t *out, int32_t stride)
+{
+    const int32_t w = d->width, ch = d->channels;
     const int32x4_t bias = vdupq_n_s32(d->bias[c]), lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
     const int32x4_t multiplier = vdupq_n_s32(d->multiplier[c]), shift = vdupq_n_s32(d->shift[c]);
-    const uint32x4_t columns = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)sw);
+    const uint32x4_t columns = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)stride);
     const uint32x4_t scatter = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)ch);
     int32_t x;
-    for (x = 0; x < out_w; x += 4, plane += 4 * sw, out += 4 * ch) {
-        int32x4_t acc = bias, y;
-        int32_t r, t;
-        for (r = 0; r < 3; r++) {
-            for (t = 0; t < 3; t++) {
-                const int16_t *const p = plane + r * w + t;
-                const int32x4_t v = sw == 1 ? vldrhq_s32(p) : vldrhq_gather_shifted_offset_s32(p, columns);
-                acc = vmlaq_n_s32(acc, v, k[3 * r + t]);
-            }
-        }
+    for (x = 0; x < out_w; x += 4, plane += 4 * stride, out += 4 * ch) {
+        int32x4_t acc = dw_taps(bias, plane, stride, columns, k), y;
+        acc = dw_taps(acc, plane + w, stride, columns, k + 3);
+        acc = dw_taps(acc, plane + 2 * w, stride, columns, k + 6);
         y = aiotc_mve_requantize(acc, multiplier, shift);
         y = vminq_s32(vmaxq_s32(vaddq_n_s32(y, d->offset), lo), hi);
         vstrbq_scatter_offset_p_s32(out, scatter, y, vctp32q((uint32_t)(out_w - x)));
+    }
+}
+
+static void dw_row(const dw_layer *d, const int8_t *k, const int16_t *plane, int32_t out_w, int32_t c, int8_t *out)
+{
+    if (d->stride_w == 1) { /* the stride a constant in each copy of the loop */
+        dw_row_mve(d, k, plane, out_w, c, out, 1);
+    } else {
+        dw_row_mve(d, k, plane, out_w, c, out, 2);
     }
 }
 #else
