@@ -61,7 +61,8 @@ def test_bench_is_deterministic_and_complete(kws):
     assert first == second
     assert first["board"] == "cortex-m4" and first["qemu_machine"] == "mps2-an386"
     layers = first["layers"]
-    assert len(layers) == 13 and all(layer["instructions"] > 0 for layer in layers)
+    # An aliased reshape runs no code: below the 40-instruction resolution it may read 0.
+    assert len(layers) == 13 and all(layer["instructions"] > 0 for layer in layers if layer["op"] != "reshape")
     # The layers add up to the invoke, give or take the hook calls and the input/output copies.
     assert abs(first["instructions"] - sum(layer["instructions"] for layer in layers)) < 0.01 * first["instructions"]
     assert first["ram_bytes"] >= first["ram_model_bytes"] >= first["arena_bytes"] > 0
