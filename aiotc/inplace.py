@@ -2,8 +2,8 @@
 
 The kernels of IN_PLACE_KINDS keep the contract stated in runtime_c/include/aiotc_nn.h:
 they compute output pixels (elements, for flat kernels) in increasing order, at most
-GROUP of them at a time (DW_BAND whole rows for the 3x3 depthwise kernel), and while computing a group read only input rows at or after
-the first row that group needs. An output may then start `slack` bytes below its
+GROUP of them at a time (DW_BAND whole rows for the 3x3 depthwise kernel), and while
+computing a group read only input rows at or after the first row that group needs. An output may then start `slack` bytes below its
 input and overlap the rest of it: whatever the kernel writes has already been read
 for the last time. The slack is exact for the op's geometry, e.g. a 3x3 stride-1
 depthwise conv over 5x64 rows needs its output to start two rows plus a group below

@@ -9,8 +9,8 @@
  * In-place contract (aiotc/inplace.py relies on it): conv, depthwise conv, pooling
  * and the elementwise kernels compute output pixels (elements) in increasing order,
  * at most 4 at a time (aiotc_depthwise_conv_3x3_s8: 2 whole rows), and while computing
- * them read only input rows at or after the first row those pixels need. The planner may then start such a kernel's output
- * below its dying input and overlap it. A kernel path that breaks this order must
+ * them read only input rows at or after the first row those pixels need. The planner
+ * may then start such a kernel's output below its dying input and overlap it. A kernel path that breaks this order must
  * say so there. */
 #ifndef AIOTC_NN_H
 #define AIOTC_NN_H

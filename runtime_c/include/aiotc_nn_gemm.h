@@ -91,8 +91,8 @@ static inline aiotc_rq aiotc_rq_channel(int32_t multiplier, int32_t shift)
     return q;
 }
 
-/* aiotc_requantize_1r (aiotc_rq_right: shift = -2 - right); for r >= 2 the 2^(r+30) of the nudge is 2^(r-2) added to the
- * high word, so the 64-bit sum only carries the sign-dependent 2^30 (one SMLAL on a
+/* aiotc_requantize_1r (aiotc_rq_right: shift = -2 - right); for r >= 2 the 2^(r+30) of
+ * the nudge is 2^(r-2) added to the high word, so the 64-bit sum only carries the sign-dependent 2^30 (one SMLAL on a
  * nudge made from x's sign), and (h + 2^(r-2)) >> (r-1) = ((h >> (r-2)) + 1) >> 1. */
 static inline int32_t aiotc_rq_right(int32_t x, int32_t multiplier, int32_t right)
 {
@@ -112,12 +112,16 @@ static inline int32_t aiotc_rq_apply(aiotc_rq q, int32_t x)
 
 /* An output from its accumulator: requantized, offset, clamped. Kernels pass the
  * constants as locals: after an int8 store, values read through pointers are read again. */
-static inline int8_t aiotc_out_s8(aiotc_rq q, int32_t acc, int32_t offset, int32_t act_min, int32_t act_max)
+static inline int8_t aiotc_clamp_s8(int32_t y, int32_t act_min, int32_t act_max)
 {
-    int32_t y = aiotc_rq_apply(q, acc) + offset;
     y = y < act_min ? act_min : y; /* two conditional moves; AIOTC_CLAMP makes gcc branch */
     y = y > act_max ? act_max : y;
     return (int8_t)y;
+}
+
+static inline int8_t aiotc_out_s8(aiotc_rq q, int32_t acc, int32_t offset, int32_t act_min, int32_t act_max)
+{
+    return aiotc_clamp_s8(aiotc_rq_apply(q, acc) + offset, act_min, act_max);
 }
 
 /* n accumulators of one channel to outputs `step` bytes apart, the shift tested once. */
@@ -128,10 +132,7 @@ static inline void aiotc_requantize_strided(aiotc_rq q, const int32_t *acc, int3
     if (q.shift <= -2) {
         const int32_t multiplier = q.multiplier, right = -q.shift - 2;
         for (; acc < end; acc++, out += step) {
-            int32_t y = aiotc_rq_right(*acc, multiplier, right) + offset;
-            y = y < act_min ? act_min : y; /* as in aiotc_out_s8 */
-            y = y > act_max ? act_max : y;
-            *out = (int8_t)y;
+            *out = aiotc_clamp_s8(aiotc_rq_right(*acc, multiplier, right) + offset, act_min, act_max);
         }
     } else {
         for (; acc < end; acc++, out += step) {
