@@ -1,6 +1,6 @@
 """Post-training quantization fidelity on real photos: aiotc's int8 vs the float model.
 
-    python benchmarks/ptq_fidelity.py [--calib 200] [--eval 500] [--method mse]
+    python benchmarks/ptq_fidelity.py [--calib 200] [--eval 500] [--method mse] [--networks pretrainedResnet]
 
 The trained float models (vww_96_float and pretrainedResnet, .onnx and .tflite) are
 calibrated on random crops of scikit-image's sample photos and evaluated on other
@@ -94,12 +94,14 @@ def main() -> None:
     parser.add_argument("--calib", type=int, default=200, help="calibration crops")
     parser.add_argument("--eval", type=int, default=500, help="evaluation crops")
     parser.add_argument("--method", default="search", choices=["search", "mse", "minmax"])
+    parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS), help="networks to measure (while iterating)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "ptq_fidelity.md")
     args = parser.parse_args()
     images = photos()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (float_models, converter_model, size, pixel_scale, (min_top1, min_sqnr)) in NETWORKS.items():
+        for name in args.networks:
+            float_models, converter_model, size, pixel_scale, (min_top1, min_sqnr) = NETWORKS[name]
             calib = crops(images, args.calib, size, seed=0) / pixel_scale
             held_out = crops(images, args.eval, size, seed=1) / pixel_scale
             calib_file = Path(tmp) / f"{name}_calib.npy"
