@@ -126,9 +126,18 @@ def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     if kernel == "aiotc_depthwise_conv_3x3_s8":
         planes = ctx.graph[op.inputs[1]].data[0].transpose(2, 0, 1)  # C x 3 x 3: a channel's 9 weights together
         return {"filter": ctx.const(np.ascontiguousarray(planes), f"{op.name}_filter_planes"), "bias": bias, "context": ctx.scratch()}
-    padded = np.zeros((rows.shape[0], _row(rows.shape[1])), np.int8)
-    padded[:, : rows.shape[1]] = rows
-    return {"filter": ctx.const(padded, f"{op.name}_filter_rows"), "bias": bias, "context": ctx.scratch()}
+    return {"filter": ctx.const(pack_gemm_weights(rows), f"{op.name}_filter_pairs"), "bias": bias, "context": ctx.scratch()}
+
+
+def pack_gemm_weights(rows: np.ndarray) -> np.ndarray:
+    """The shared gemm's layout (aiotc_nn_gemm.h): rows zero padded to whole words, each
+    channel pair interleaved word by word (an odd last row paired with zeros), the whole
+    padded to 32 bytes (AIOTC_GEMM_WEIGHT_BYTES) so the M55's 32-byte loads stay inside."""
+    out_c, depth = rows.shape
+    padded = np.zeros((-(-out_c // 2) * 2, _row(depth)), np.int8)
+    padded[:out_c, :depth] = rows
+    pairs = padded.reshape(-1, 2, _row(depth) // 4, 4).transpose(0, 2, 1, 3).ravel()
+    return np.concatenate([pairs, np.zeros(-pairs.size % 32, np.int8)])
 
 
 @lowers("conv2d", "depthwise_conv2d", scratch=conv_scratch_bytes)

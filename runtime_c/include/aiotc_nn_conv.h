@@ -77,9 +77,10 @@ int32_t aiotc_convolve_f32(const aiotc_conv_params_f32 *params, const aiotc_dims
                            const aiotc_dims *output_dims, float *output);
 
 /* The fast int8 kernels below take what the lowering prepared (aiotc_nn_gemm.h): weight
- * rows padded with zeros to AIOTC_ROW(inputs per output) bytes, and a bias (never NULL)
- * with input_offset * sum(weights of the channel) folded in. ctx holds a scratch buffer
- * of at least *_get_buffer_size bytes (the same size on every target). */
+ * rows packed in the gemm's layout (channel pairs interleaved word by word, the depthwise
+ * kernels: as noted at each), and a bias (never NULL) with input_offset * sum(weights of
+ * the channel) folded in. ctx holds a scratch buffer of at least *_get_buffer_size
+ * bytes (the same size on every target). */
 
 /* 1x1 convolution, any stride, no padding, groups 1. */
 int32_t aiotc_convolve_1x1_s8(const aiotc_context *ctx, const aiotc_conv_params *params,

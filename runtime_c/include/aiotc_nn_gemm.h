@@ -2,15 +2,20 @@
  * fully connected): output channels = weight rows times input columns, requantized.
  *
  * What the lowering prepares at compile time, so the loops do less at run time:
- * - each weight row is padded with zeros to a multiple of 4 bytes (`row` bytes apart),
- *   so the DSP path reads whole words and never has a tail;
+ * - each weight row is padded with zeros to a multiple of 4 bytes (`row` bytes), and the
+ *   rows of each channel pair interleaved word by word (4 inputs of channel a, the same
+ *   4 of channel b, ...; an odd last channel is paired with a zero row), so one pointer
+ *   walks both and the DSP path reads whole words and never has a tail; the array is
+ *   padded to a multiple of 32 bytes (AIOTC_GEMM_WEIGHT_BYTES) for the MVE path's VLD2;
  * - the bias has input_offset * sum(weight row) folded in, so columns hold the raw
  *   int8 inputs (a padded tap holds the input zero point, which then contributes 0).
  *
  * Three implementations, chosen by what the C compiler targets (as in CMSIS-NN):
- * - MVE (Cortex-M55): int8 columns, 16 multiply-accumulates per VMLADAVA, tail predicated;
+ * - MVE (Cortex-M55): int8 columns; per 16 inputs one VLD2 splits a pair's words into
+ *   the two channels' vectors, 4 VMLADAVA, the column tail predicated;
  * - DSP (Cortex-M4/M7/M33): each column widened once to int16 pairs in SXTB16 order
- *   (aiotc_col_prepare), then 2 channels x 2 columns per step: 8 SMLADs per 4 inputs;
+ *   (aiotc_col_prepare), then 2 channels x 2 columns per step: per 4 inputs 2 LDRD of
+ *   columns, 2 LDR of weights, 4 SXTB16 and 8 SMLAD;
  * - portable C, which the host build runs.
  * All three compute the same integers: outputs are bit-exact on every target. */
 #ifndef AIOTC_NN_GEMM_H
@@ -27,19 +32,25 @@
 #elif defined(__ARM_FEATURE_DSP)
 #define AIOTC_DSP 1
 #endif
-#if defined(__ARM_FEATURE_DSP) /* also on the M55: its scalar DSP instructions serve data movement */
+#if defined(__ARM_FEATURE_DSP) || defined(__ARM_FEATURE_SAT) /* the M55 too: scalar DSP moves data */
 #include <arm_acle.h>
 #endif
 
-/* The common case of a branch, laid out first by compilers that take the hint. */
+/* The common case of a branch, laid out first by compilers that take the hint; and
+ * functions inlined even where called twice (their callers pass constants). */
 #if defined(__GNUC__) || defined(__clang__)
 #define AIOTC_LIKELY(c) __builtin_expect(!!(c), 1)
+#define AIOTC_INLINE inline __attribute__((always_inline))
 #else
 #define AIOTC_LIKELY(c) (c)
+#define AIOTC_INLINE inline
 #endif
 
 /* Weight rows and DSP columns are padded to this many inputs. */
 #define AIOTC_ROW(k) (((k) + 3) & ~3)
+
+/* Bytes of the packed weights of `rows` channels of k inputs: whole pairs, padded to 32. */
+#define AIOTC_GEMM_WEIGHT_BYTES(rows, k) ((((rows) + 1) / 2 * 2 * AIOTC_ROW(k) + 31) & ~31)
 
 /* A column as the gemm reads it: int16 pairs in words on the DSP path, raw int8 elsewhere. */
 #if defined(AIOTC_DSP)
@@ -52,7 +63,7 @@ typedef int8_t aiotc_col;
 #define AIOTC_COL_BYTES(k) (2 * AIOTC_ROW(k))
 
 typedef struct {
-    const int8_t *weights;      /* rows x row bytes */
+    const int8_t *weights;      /* channel pairs interleaved word by word (above) */
     int32_t k;                  /* inputs per output */
     int32_t row;                /* AIOTC_ROW(k) */
     int32_t rows;               /* output channels */
@@ -91,29 +102,38 @@ static inline aiotc_rq aiotc_rq_channel(int32_t multiplier, int32_t shift)
     return q;
 }
 
-/* aiotc_requantize_1r (aiotc_rq_right: shift = -2 - right); for r >= 2 the 2^(r+30) of
- * the nudge is 2^(r-2) added to the high word, so the 64-bit sum only carries the sign-dependent 2^30 (one SMLAL on a
- * nudge made from x's sign), and (h + 2^(r-2)) >> (r-1) = ((h >> (r-2)) + 1) >> 1. */
-static inline int32_t aiotc_rq_right(int32_t x, int32_t multiplier, int32_t right)
+/* aiotc_requantize_1r for shift = -2 - right, right >= 0, plus the output offset: the
+ * 2^(r+30) of the nudge is 2^(r-2) added to the high word, so the 64-bit sum only
+ * carries the sign-dependent 2^30 (one SMLAL on a nudge made from x's sign), and
+ * (h + 2^(r-2)) >> (r-1) = ((h >> (r-2)) + 1) >> 1; the offset joins the last rounding
+ * as ((h >> right) + offset2) >> 1 with offset2 = 2 * offset + 1 (one add for both). */
+static inline int32_t aiotc_rq_right(int32_t x, int32_t multiplier, int32_t right, int32_t offset2)
 {
     const int32_t sign = -(int32_t)((uint32_t)x >> 31); /* 0 or -1 */
     const int64_t nudge = (int64_t)sign * 4294967296 + (int64_t)(0x40000000u | ((uint32_t)sign << 31));
     const int32_t high = (int32_t)(((int64_t)x * multiplier + nudge) >> 32);
-    return ((high >> right) + 1) >> 1;
+    return ((high >> right) + offset2) >> 1;
 }
 
-static inline int32_t aiotc_rq_apply(aiotc_rq q, int32_t x)
+/* Requantized and offset. */
+static inline int32_t aiotc_rq_offset(aiotc_rq q, int32_t x, int32_t offset)
 {
     if (AIOTC_LIKELY(q.shift <= -2)) {
-        return aiotc_rq_right(x, q.multiplier, -q.shift - 2);
+        return aiotc_rq_right(x, q.multiplier, -q.shift - 2, 2 * offset + 1);
     }
-    return aiotc_requantize_1r(x, q.multiplier, q.shift);
+    return aiotc_requantize_1r(x, q.multiplier, q.shift) + offset;
 }
 
 /* An output from its accumulator: requantized, offset, clamped. Kernels pass the
- * constants as locals: after an int8 store, values read through pointers are read again. */
+ * constants as locals: after an int8 store, values read through pointers are read again.
+ * Bounds known to be the whole int8 range (aiotc_gemm_s8 passes literals) make one SSAT. */
 static inline int8_t aiotc_clamp_s8(int32_t y, int32_t act_min, int32_t act_max)
 {
+#if defined(__ARM_FEATURE_SAT) && defined(__GNUC__)
+    if (__builtin_constant_p(act_min) && __builtin_constant_p(act_max) && act_min == -128 && act_max == 127) {
+        return (int8_t)__ssat(y, 8);
+    }
+#endif
     y = y < act_min ? act_min : y; /* two conditional moves; AIOTC_CLAMP makes gcc branch */
     y = y > act_max ? act_max : y;
     return (int8_t)y;
@@ -121,7 +141,7 @@ static inline int8_t aiotc_clamp_s8(int32_t y, int32_t act_min, int32_t act_max)
 
 static inline int8_t aiotc_out_s8(aiotc_rq q, int32_t acc, int32_t offset, int32_t act_min, int32_t act_max)
 {
-    return aiotc_clamp_s8(aiotc_rq_apply(q, acc) + offset, act_min, act_max);
+    return aiotc_clamp_s8(aiotc_rq_offset(q, acc, offset), act_min, act_max);
 }
 
 /* n accumulators of one channel to outputs `step` bytes apart, the shift tested once. */
@@ -130,9 +150,9 @@ static inline void aiotc_requantize_strided(aiotc_rq q, const int32_t *acc, int3
 {
     const int32_t *const end = acc + n;
     if (q.shift <= -2) {
-        const int32_t multiplier = q.multiplier, right = -q.shift - 2;
+        const int32_t multiplier = q.multiplier, right = -q.shift - 2, offset2 = 2 * offset + 1;
         for (; acc < end; acc++, out += step) {
-            *out = aiotc_clamp_s8(aiotc_rq_right(*acc, multiplier, right) + offset, act_min, act_max);
+            *out = aiotc_clamp_s8(aiotc_rq_right(*acc, multiplier, right, offset2), act_min, act_max);
         }
     } else {
         for (; acc < end; acc++, out += step) {
@@ -212,46 +232,70 @@ typedef struct {
 } aiotc_acc4;
 
 #if defined(AIOTC_DSP)
-/* Channels a and b (b may equal a) against the interleaved column pair at cols:
- * per 4 inputs, 2 weight words, 4 SXTB16 and 8 SMLAD. Rows are word aligned. */
-static inline aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t a, int32_t b, const int32_t *cols,
+/* 4 inputs of both channels (weight words at w[0], w[1]) against the column pair at
+ * cols (column 0's even and odd word, then column 1's), both pointers post-incremented.
+ * In assembly: gcc, left to itself, spills accumulators here (22 instructions, not 16). */
+static AIOTC_INLINE void aiotc_mac_2x2(aiotc_acc4 *s, const int32_t **w, const int32_t **cols)
+{
+    int32_t x0, x1, x2, x3, v, t;
+    __asm__("ldrd %[x2], %[x3], [%[c], #8]\n\t"
+            "ldrd %[x0], %[x1], [%[c]], #16\n\t"
+            "ldr %[v], [%[w]], #8\n\t"
+            "sxtb16 %[t], %[v]\n\t"
+            "smlad %[a0], %[t], %[x0], %[a0]\n\t"
+            "smlad %[a1], %[t], %[x2], %[a1]\n\t"
+            "sxtb16 %[v], %[v], ror #8\n\t"
+            "smlad %[a0], %[v], %[x1], %[a0]\n\t"
+            "smlad %[a1], %[v], %[x3], %[a1]\n\t"
+            "ldr %[v], [%[w], #-4]\n\t"
+            "sxtb16 %[t], %[v]\n\t"
+            "smlad %[b0], %[t], %[x0], %[b0]\n\t"
+            "smlad %[b1], %[t], %[x2], %[b1]\n\t"
+            "sxtb16 %[v], %[v], ror #8\n\t"
+            "smlad %[b0], %[v], %[x1], %[b0]\n\t"
+            "smlad %[b1], %[v], %[x3], %[b1]"
+            : [a0] "+r"(s->a0), [a1] "+r"(s->a1), [b0] "+r"(s->b0), [b1] "+r"(s->b1), [w] "+r"(*w), [c] "+r"(*cols),
+              [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [v] "=&r"(v), [t] "=&r"(t)
+            :
+            : "memory");
+}
+
+/* Channel pair `pair` (channels a, b) against the interleaved column pair at cols. */
+static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int32_t *cols,
                                        const int32_t *unused)
 {
-    const int32_t *wa = (const int32_t *)(const void *)(g->weights + a * g->row);
-    const int32_t *wb = (const int32_t *)(const void *)(g->weights + b * g->row);
-    const int32_t *const end = wa + g->row / 4;
+    const int32_t *w = (const int32_t *)(const void *)(g->weights + pair * 2 * g->row);
+    int32_t groups = g->row / 4;
     aiotc_acc4 s;
     (void)unused;
     s.a0 = s.a1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
-    while (wa < end) {
-        int32_t v = *wa++;
-        int32_t even = __sxtb16(v), odd = aiotc_sxtb16_ror8(v);
-        s.a0 = __smlad(odd, cols[1], __smlad(even, cols[0], s.a0));
-        s.a1 = __smlad(odd, cols[3], __smlad(even, cols[2], s.a1));
-        v = *wb++;
-        even = __sxtb16(v);
-        odd = aiotc_sxtb16_ror8(v);
-        s.b0 = __smlad(odd, cols[1], __smlad(even, cols[0], s.b0));
-        s.b1 = __smlad(odd, cols[3], __smlad(even, cols[2], s.b1));
-        cols += 4;
+    for (; groups >= 2; groups -= 2) {
+        aiotc_mac_2x2(&s, &w, &cols);
+        aiotc_mac_2x2(&s, &w, &cols);
+    }
+    if (groups != 0) {
+        aiotc_mac_2x2(&s, &w, &cols);
     }
     return s;
 }
 #elif defined(AIOTC_MVE)
-/* Channels a and b against two columns, 16 inputs per step, the tail predicated. */
-static inline aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t a, int32_t b, const int8_t *c0,
+/* Per 16 inputs: VLD2 of 32-bit words splits the pair's 32 bytes into channel a's and
+ * b's 16 weights; the columns' tail is predicated to zero (weights past k are zero or
+ * the next pair's, times a zero column). */
+static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int8_t *c0,
                                        const int8_t *c1)
 {
-    const int8_t *wa = g->weights + a * g->row, *wb = g->weights + b * g->row;
+    const int32_t *w = (const int32_t *)(const void *)(g->weights + pair * 2 * g->row);
     aiotc_acc4 s;
     int32_t i;
     s.a0 = s.a1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
-    for (i = 0; i < g->k; i += 16) {
+    for (i = 0; i < g->k; i += 16, w += 8) {
         const mve_pred16_t p = vctp8q((uint32_t)(g->k - i));
         const int8x16_t x0 = vldrbq_z_s8(c0 + i, p), x1 = vldrbq_z_s8(c1 + i, p);
-        const int8x16_t va = vldrbq_z_s8(wa + i, p), vb = vldrbq_z_s8(wb + i, p);
+        const int32x4x2_t ab = vld2q_s32(w);
+        const int8x16_t va = vreinterpretq_s8_s32(ab.val[0]), vb = vreinterpretq_s8_s32(ab.val[1]);
         s.a0 = vmladavaq_s8(s.a0, va, x0);
         s.a1 = vmladavaq_s8(s.a1, va, x1);
         s.b0 = vmladavaq_s8(s.b0, vb, x0);
@@ -260,23 +304,53 @@ static inline aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t a, int32_t b
     return s;
 }
 #else
-static inline aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t a, int32_t b, const int8_t *c0,
+static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int8_t *c0,
                                        const int8_t *c1)
 {
-    const int8_t *wa = g->weights + a * g->row, *wb = g->weights + b * g->row;
+    const int8_t *w = g->weights + pair * 2 * g->row;
     aiotc_acc4 s;
     int32_t i;
     s.a0 = s.a1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
     for (i = 0; i < g->k; i++) {
-        s.a0 += wa[i] * c0[i];
-        s.a1 += wa[i] * c1[i];
-        s.b0 += wb[i] * c0[i];
-        s.b1 += wb[i] * c1[i];
+        const int32_t wa = w[i / 4 * 8 + i % 4], wb = w[i / 4 * 8 + 4 + i % 4];
+        s.a0 += wa * c0[i];
+        s.a1 += wa * c1[i];
+        s.b0 += wb * c0[i];
+        s.b1 += wb * c1[i];
     }
     return s;
 }
 #endif
+
+/* aiotc_gemm_s8 for one clamp range: with the literals -128 and 127 the clamp folds
+ * into one SSAT, which is why aiotc_gemm_s8 calls it twice. */
+static AIOTC_INLINE void aiotc_gemm_clamped(const aiotc_gemm *g, const aiotc_col *c0, const aiotc_col *c1,
+                                            int8_t *out0, int8_t *out1, int32_t act_min, int32_t act_max)
+{
+    const aiotc_col *second = c1 != 0 ? c1 : c0;
+    const int32_t pairs = g->rows & ~1, offset = g->output_offset;
+    int32_t oc;
+    for (oc = 0; oc < pairs; oc += 2) {
+        const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc + 1, c0, second);
+        const aiotc_rq qa = aiotc_rq_channel(g->multiplier[oc], g->shift[oc]);
+        const aiotc_rq qb = aiotc_rq_channel(g->multiplier[oc + 1], g->shift[oc + 1]);
+        out0[oc] = aiotc_out_s8(qa, s.a0, offset, act_min, act_max);
+        out0[oc + 1] = aiotc_out_s8(qb, s.b0, offset, act_min, act_max);
+        if (c1 != 0) {
+            out1[oc] = aiotc_out_s8(qa, s.a1, offset, act_min, act_max);
+            out1[oc + 1] = aiotc_out_s8(qb, s.b1, offset, act_min, act_max);
+        }
+    }
+    if (oc < g->rows) { /* an odd last channel, paired with a zero row */
+        const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc, c0, second);
+        const aiotc_rq q = aiotc_rq_channel(g->multiplier[oc], g->shift[oc]);
+        out0[oc] = aiotc_out_s8(q, s.a0, offset, act_min, act_max);
+        if (c1 != 0) {
+            out1[oc] = aiotc_out_s8(q, s.a1, offset, act_min, act_max);
+        }
+    }
+}
 
 /* All channels for one or two columns (aiotc_col_prepare's results): out0 from c0 and,
  * unless c1 is NULL, out1 from c1. The gemm is copied to a local first: its fields are
@@ -285,27 +359,10 @@ static inline void aiotc_gemm_s8(const aiotc_gemm *gemm, const aiotc_col *c0, co
                                  int8_t *out1)
 {
     const aiotc_gemm g = *gemm;
-    const aiotc_col *second = c1 != 0 ? c1 : c0;
-    const int32_t pairs = g.rows & ~1;
-    int32_t oc;
-    for (oc = 0; oc < pairs; oc += 2) {
-        const aiotc_acc4 s = aiotc_dot_2x2(&g, oc, oc + 1, c0, second);
-        const aiotc_rq qa = aiotc_rq_channel(g.multiplier[oc], g.shift[oc]);
-        const aiotc_rq qb = aiotc_rq_channel(g.multiplier[oc + 1], g.shift[oc + 1]);
-        out0[oc] = aiotc_out_s8(qa, s.a0, g.output_offset, g.act_min, g.act_max);
-        out0[oc + 1] = aiotc_out_s8(qb, s.b0, g.output_offset, g.act_min, g.act_max);
-        if (c1 != 0) {
-            out1[oc] = aiotc_out_s8(qa, s.a1, g.output_offset, g.act_min, g.act_max);
-            out1[oc + 1] = aiotc_out_s8(qb, s.b1, g.output_offset, g.act_min, g.act_max);
-        }
-    }
-    if (oc < g.rows) { /* an odd last channel: computed as a pair with itself */
-        const aiotc_acc4 s = aiotc_dot_2x2(&g, oc, oc, c0, second);
-        const aiotc_rq q = aiotc_rq_channel(g.multiplier[oc], g.shift[oc]);
-        out0[oc] = aiotc_out_s8(q, s.a0, g.output_offset, g.act_min, g.act_max);
-        if (c1 != 0) {
-            out1[oc] = aiotc_out_s8(q, s.a1, g.output_offset, g.act_min, g.act_max);
-        }
+    if (g.act_min == -128 && g.act_max == 127) {
+        aiotc_gemm_clamped(&g, c0, c1, out0, out1, -128, 127);
+    } else {
+        aiotc_gemm_clamped(&g, c0, c1, out0, out1, g.act_min, g.act_max);
     }
 }
 
