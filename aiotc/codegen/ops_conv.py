@@ -122,11 +122,20 @@ def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     rows = _weight_rows(op, ctx.graph)
     bias = ctx.const(_folded_bias(op, ctx.graph), f"{op.name}_bias_folded")
     if kernel == "aiotc_depthwise_conv_opt_s8":
-        return {"filter": ctx.const(ctx.graph[op.inputs[1]].data.astype(np.int16), f"{op.name}_filter_s16"), "bias": bias, "context": ctx.scratch()}
+        return {"filter": ctx.const(pack_depthwise_groups(rows), f"{op.name}_filter_groups"), "bias": bias, "context": ctx.scratch()}
     if kernel == "aiotc_depthwise_conv_3x3_s8":
         planes = ctx.graph[op.inputs[1]].data[0].transpose(2, 0, 1)  # C x 3 x 3: a channel's 9 weights together
         return {"filter": ctx.const(np.ascontiguousarray(planes), f"{op.name}_filter_planes"), "bias": bias, "context": ctx.scratch()}
     return {"filter": ctx.const(pack_gemm_weights(rows), f"{op.name}_filter_pairs"), "bias": bias, "context": ctx.scratch()}
+
+
+def pack_depthwise_groups(rows: np.ndarray) -> np.ndarray:
+    """aiotc_depthwise_conv_opt_s8's layout: int16, groups of 4 channels (zero padded),
+    each group's taps in order, so the kernel reads a group's weights with one pointer."""
+    channels, taps = rows.shape
+    padded = np.zeros((-(-channels // 4) * 4, taps), np.int16)
+    padded[:channels] = rows
+    return np.ascontiguousarray(padded.reshape(-1, 4, taps).transpose(0, 2, 1)).ravel()
 
 
 def pack_gemm_weights(rows: np.ndarray) -> np.ndarray:

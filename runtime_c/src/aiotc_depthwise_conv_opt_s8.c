@@ -1,13 +1,15 @@
 /* int8 depthwise convolution, depth multiplier 1: any kernel, stride, dilation and padding.
  *
- * The lowering widens the weights to int16 (layout unchanged, 1 x kh x kw x C) and folds
+ * The lowering widens the weights to int16, groups of 4 channels one after the other,
+ * each group's taps in order (C/4 x kh*kw x 4, zero padded to whole groups), and folds
  * the input offset into the bias, so a tap is one multiply of the raw input. Each output
  * pixel reads its taps through a table of pointers in the scratch buffer; a tap in the
  * padding points at a row of input zero points there (which the folded bias cancels),
  * so border pixels run the same loop as inner ones, and 3x3 kernels get it unrolled.
  * Fast paths:
  * - DSP: 4 channels per word; SXTB16 splits them into even/odd halves, and SMLABB,
- *   SMLABT, SMLATB, SMLATT multiply each half by its int16 weight without unpacking;
+ *   SMLABT, SMLATB, SMLATT multiply each half by its int16 weight without unpacking:
+ *   9 instructions per tap of 4 channels, the group's weights read in order by one LDRD;
  * - MVE: 4 channels per vector of int32 lanes, requantized as a vector. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm.h"
@@ -32,52 +34,91 @@ static inline int8_t dw_channel(const dw_layer *d, const int8_t *const *tap, int
 {
     int32_t acc = d->bias[c], t;
     for (t = 0; t < taps; t++) {
-        acc += tap[t][c] * d->weights[t * d->channels + c];
+        acc += tap[t][c] * d->weights[(c / 4 * taps + t) * 4 + c % 4];
     }
     return aiotc_out_s8(aiotc_rq_channel(d->multiplier[c], d->shift[c]), acc, d->offset, d->act_min, d->act_max);
 }
 
+/* One pixel's channels. Inlined at each call: there taps and the clamp bounds may be
+ * constants (the 3x3 tap loop unrolls, full-range bounds clamp with one SSAT). */
 #if defined(AIOTC_DSP)
-static inline void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out)
+typedef struct {
+    int32_t a0, a1, a2, a3;
+} dw_acc;
+
+/* One tap of 4 channels: the input word `c` bytes into the pixel the next table entry
+ * points at, times the group's next 4 int16 weights. In assembly: gcc, given the 9
+ * taps unrolled, hoists the loads and spills (worse than the rolled loop). */
+static AIOTC_INLINE void dw_tap(dw_acc *s, const int8_t *const **tap, const int16_t **w, int32_t c)
 {
-    const int32_t ch = d->channels, offset = d->offset, lo = d->act_min, hi = d->act_max;
+    const int8_t *p;
+    int32_t x, w01, w23, e;
+    __asm__("ldr %[p], [%[tp]], #4\n\t"
+            "ldr %[x], [%[p], %[c]]\n\t"
+            "ldrd %[w01], %[w23], [%[w]], #8\n\t"
+            "sxtb16 %[e], %[x]\n\t"
+            "sxtb16 %[x], %[x], ror #8\n\t"
+            "smlabb %[a0], %[e], %[w01], %[a0]\n\t"
+            "smlabt %[a1], %[x], %[w01], %[a1]\n\t"
+            "smlatb %[a2], %[e], %[w23], %[a2]\n\t"
+            "smlatt %[a3], %[x], %[w23], %[a3]"
+            : [a0] "+r"(s->a0), [a1] "+r"(s->a1), [a2] "+r"(s->a2), [a3] "+r"(s->a3), [tp] "+r"(*tap), [w] "+r"(*w),
+              [p] "=&r"(p), [x] "=&r"(x), [w01] "=&r"(w01), [w23] "=&r"(w23), [e] "=&r"(e)
+            : [c] "r"(c)
+            : "memory");
+}
+
+static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out, int32_t lo,
+                                  int32_t hi)
+{
+    const int32_t ch = d->channels, offset = d->offset;
     const int32_t *const multiplier = d->multiplier, *const shift = d->shift;
     int32_t c;
     for (c = 0; c + 4 <= ch; c += 4) {
-        int32_t a0 = d->bias[c], a1 = d->bias[c + 1], a2 = d->bias[c + 2], a3 = d->bias[c + 3];
-        const int16_t *w = d->weights + c;
+        const int8_t *const *tp = tap;
+        const int16_t *w = d->weights + c * taps;
+        dw_acc s;
         int32_t t;
-        for (t = 0; t < taps; t++, w += ch) {
-            const int32_t x = aiotc_read_word(tap[t] + c);
-            const int32_t even = __sxtb16(x), odd = aiotc_sxtb16_ror8(x);
-            int32_t w01, w23;
-            memcpy(&w01, w, sizeof w01);
-            memcpy(&w23, w + 2, sizeof w23);
-            a0 = __smlabb(even, w01, a0);
-            a1 = __smlabt(odd, w01, a1);
-            a2 = __smlatb(even, w23, a2);
-            a3 = __smlatt(odd, w23, a3);
+        s.a0 = d->bias[c];
+        s.a1 = d->bias[c + 1];
+        s.a2 = d->bias[c + 2];
+        s.a3 = d->bias[c + 3];
+        if (taps == 9) {
+            dw_tap(&s, &tp, &w, c);
+            dw_tap(&s, &tp, &w, c);
+            dw_tap(&s, &tp, &w, c);
+            dw_tap(&s, &tp, &w, c);
+            dw_tap(&s, &tp, &w, c);
+            dw_tap(&s, &tp, &w, c);
+            dw_tap(&s, &tp, &w, c);
+            dw_tap(&s, &tp, &w, c);
+            dw_tap(&s, &tp, &w, c);
+        } else {
+            for (t = 0; t < taps; t++) {
+                dw_tap(&s, &tp, &w, c);
+            }
         }
-        out[c] = aiotc_out_s8(aiotc_rq_channel(multiplier[c], shift[c]), a0, offset, lo, hi);
-        out[c + 1] = aiotc_out_s8(aiotc_rq_channel(multiplier[c + 1], shift[c + 1]), a1, offset, lo, hi);
-        out[c + 2] = aiotc_out_s8(aiotc_rq_channel(multiplier[c + 2], shift[c + 2]), a2, offset, lo, hi);
-        out[c + 3] = aiotc_out_s8(aiotc_rq_channel(multiplier[c + 3], shift[c + 3]), a3, offset, lo, hi);
+        out[c] = aiotc_out_s8(aiotc_rq_channel(multiplier[c], shift[c]), s.a0, offset, lo, hi);
+        out[c + 1] = aiotc_out_s8(aiotc_rq_channel(multiplier[c + 1], shift[c + 1]), s.a1, offset, lo, hi);
+        out[c + 2] = aiotc_out_s8(aiotc_rq_channel(multiplier[c + 2], shift[c + 2]), s.a2, offset, lo, hi);
+        out[c + 3] = aiotc_out_s8(aiotc_rq_channel(multiplier[c + 3], shift[c + 3]), s.a3, offset, lo, hi);
     }
     for (; c < ch; c++) {
         out[c] = dw_channel(d, tap, taps, c);
     }
 }
 #elif defined(AIOTC_MVE)
-static inline void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out)
+static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out,
+                                  int32_t act_min, int32_t act_max)
 {
     const int32_t ch = d->channels;
-    const int32x4_t lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
+    const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
     int32_t c;
     for (c = 0; c + 4 <= ch; c += 4) {
         int32x4_t acc = vldrwq_s32(d->bias + c), y;
         int32_t t;
         for (t = 0; t < taps; t++) {
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(tap[t] + c), vldrhq_s32(d->weights + t * ch + c)));
+            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(tap[t] + c), vldrhq_s32(d->weights + (c * taps + t * 4))));
         }
         y = aiotc_mve_requantize(acc, vldrwq_s32(d->multiplier + c), vldrwq_s32(d->shift + c));
         y = vminq_s32(vmaxq_s32(vaddq_n_s32(y, d->offset), lo), hi);
@@ -88,9 +129,12 @@ static inline void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t
     }
 }
 #else
-static inline void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out)
+static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out, int32_t lo,
+                                  int32_t hi)
 {
     int32_t c;
+    (void)lo;
+    (void)hi;
     for (c = 0; c < d->channels; c++) {
         out[c] = dw_channel(d, tap, taps, c);
     }
@@ -133,10 +177,12 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
                     const int32_t iy = y0 + t / k_w * params->dilation.h, ix = x0 + t % k_w * params->dilation.w;
                     tap[t] = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w ? image + (iy * in_w + ix) * ch : pad;
                 }
-                if (taps == 9) {
-                    dw_pixel(&d, tap, 9, out); /* the common 3x3, its tap loop unrolled */
+                if (taps == 9 && d.act_min == -128 && d.act_max == 127) {
+                    dw_pixel(&d, tap, 9, out, -128, 127); /* the common 3x3 */
+                } else if (taps == 9) {
+                    dw_pixel(&d, tap, 9, out, d.act_min, d.act_max);
                 } else {
-                    dw_pixel(&d, tap, taps, out);
+                    dw_pixel(&d, tap, taps, out, d.act_min, d.act_max);
                 }
             }
         }
