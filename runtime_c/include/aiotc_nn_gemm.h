@@ -72,6 +72,7 @@ typedef struct {
     const int32_t *shift;
     int32_t output_offset;
     int32_t act_min, act_max;
+    int32_t common; /* aiotc_rq_common of the layer, set once per call */
 } aiotc_gemm;
 
 /* aiotc_requantize in a single rounding step. Exact: TFLite's double rounding
@@ -125,15 +126,9 @@ static inline int32_t aiotc_rq_offset(aiotc_rq q, int32_t x, int32_t offset)
 }
 
 /* An output from its accumulator: requantized, offset, clamped. Kernels pass the
- * constants as locals: after an int8 store, values read through pointers are read again.
- * Bounds known to be the whole int8 range (aiotc_gemm_s8 passes literals) make one SSAT. */
+ * constants as locals: after an int8 store, values read through pointers are read again. */
 static inline int8_t aiotc_clamp_s8(int32_t y, int32_t act_min, int32_t act_max)
 {
-#if defined(__ARM_FEATURE_SAT) && defined(__GNUC__)
-    if (__builtin_constant_p(act_min) && __builtin_constant_p(act_max) && act_min == -128 && act_max == 127) {
-        return (int8_t)__ssat(y, 8);
-    }
-#endif
     y = y < act_min ? act_min : y; /* two conditional moves; AIOTC_CLAMP makes gcc branch */
     y = y > act_max ? act_max : y;
     return (int8_t)y;
@@ -144,15 +139,48 @@ static inline int8_t aiotc_out_s8(aiotc_rq q, int32_t acc, int32_t offset, int32
     return aiotc_clamp_s8(aiotc_rq_offset(q, acc, offset), act_min, act_max);
 }
 
+/* Whether a layer takes the common requantization: every channel shifts right by 2 or
+ * more (real multipliers below 1/4, as in nearly every conv) and the clamp is the whole
+ * int8 range (no activation, or a ReLU at zero point -128). Kernels test it once per call
+ * and run a copy of their loops with it constant (aiotc_out_s8_mode). */
+static inline int32_t aiotc_rq_common(const int32_t *shift, int32_t channels, int32_t act_min, int32_t act_max)
+{
+    int32_t c;
+    if (act_min != -128 || act_max != 127) {
+        return 0;
+    }
+    for (c = 0; c < channels; c++) {
+        if (shift[c] > -2) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* aiotc_out_s8; where `common` is the constant 1 there is no shift test, and the clamp
+ * is one SSAT. */
+static AIOTC_INLINE int8_t aiotc_out_s8_mode(aiotc_rq q, int32_t acc, int32_t offset, int32_t act_min, int32_t act_max,
+                                            int32_t common)
+{
+    if (common) {
+        const int32_t y = aiotc_rq_right(acc, q.multiplier, -q.shift - 2, 2 * offset + 1);
+#if defined(__ARM_FEATURE_SAT)
+        return (int8_t)__ssat(y, 8);
+#else
+        return aiotc_clamp_s8(y, -128, 127);
+#endif
+    }
+    return aiotc_out_s8(q, acc, offset, act_min, act_max);
+}
+
 /* n accumulators of one channel to outputs `step` bytes apart, the shift tested once. */
 static inline void aiotc_requantize_strided(aiotc_rq q, const int32_t *acc, int32_t n, int32_t offset, int32_t act_min,
                                             int32_t act_max, int8_t *out, int32_t step)
 {
     const int32_t *const end = acc + n;
-    if (q.shift <= -2) {
-        const int32_t multiplier = q.multiplier, right = -q.shift - 2, offset2 = 2 * offset + 1;
+    if (q.shift <= -2 && act_min == -128 && act_max == 127) {
         for (; acc < end; acc++, out += step) {
-            *out = aiotc_clamp_s8(aiotc_rq_right(*acc, multiplier, right, offset2), act_min, act_max);
+            *out = aiotc_out_s8_mode(q, *acc, offset, -128, 127, 1);
         }
     } else {
         for (; acc < end; acc++, out += step) {
@@ -323,31 +351,30 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
 }
 #endif
 
-/* aiotc_gemm_s8 for one clamp range: with the literals -128 and 127 the clamp folds
- * into one SSAT, which is why aiotc_gemm_s8 calls it twice. */
-static AIOTC_INLINE void aiotc_gemm_clamped(const aiotc_gemm *g, const aiotc_col *c0, const aiotc_col *c1,
-                                            int8_t *out0, int8_t *out1, int32_t act_min, int32_t act_max)
+/* aiotc_gemm_s8 with `common` constant in each copy (see aiotc_rq_common). */
+static AIOTC_INLINE void aiotc_gemm_mode(const aiotc_gemm *g, const aiotc_col *c0, const aiotc_col *c1, int8_t *out0,
+                                         int8_t *out1, int32_t common)
 {
     const aiotc_col *second = c1 != 0 ? c1 : c0;
-    const int32_t pairs = g->rows & ~1, offset = g->output_offset;
+    const int32_t pairs = g->rows & ~1, offset = g->output_offset, lo = g->act_min, hi = g->act_max;
     int32_t oc;
     for (oc = 0; oc < pairs; oc += 2) {
         const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc + 1, c0, second);
         const aiotc_rq qa = aiotc_rq_channel(g->multiplier[oc], g->shift[oc]);
         const aiotc_rq qb = aiotc_rq_channel(g->multiplier[oc + 1], g->shift[oc + 1]);
-        out0[oc] = aiotc_out_s8(qa, s.a0, offset, act_min, act_max);
-        out0[oc + 1] = aiotc_out_s8(qb, s.b0, offset, act_min, act_max);
+        out0[oc] = aiotc_out_s8_mode(qa, s.a0, offset, lo, hi, common);
+        out0[oc + 1] = aiotc_out_s8_mode(qb, s.b0, offset, lo, hi, common);
         if (c1 != 0) {
-            out1[oc] = aiotc_out_s8(qa, s.a1, offset, act_min, act_max);
-            out1[oc + 1] = aiotc_out_s8(qb, s.b1, offset, act_min, act_max);
+            out1[oc] = aiotc_out_s8_mode(qa, s.a1, offset, lo, hi, common);
+            out1[oc + 1] = aiotc_out_s8_mode(qb, s.b1, offset, lo, hi, common);
         }
     }
     if (oc < g->rows) { /* an odd last channel, paired with a zero row */
         const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc, c0, second);
         const aiotc_rq q = aiotc_rq_channel(g->multiplier[oc], g->shift[oc]);
-        out0[oc] = aiotc_out_s8(q, s.a0, offset, act_min, act_max);
+        out0[oc] = aiotc_out_s8_mode(q, s.a0, offset, lo, hi, common);
         if (c1 != 0) {
-            out1[oc] = aiotc_out_s8(q, s.a1, offset, act_min, act_max);
+            out1[oc] = aiotc_out_s8_mode(q, s.a1, offset, lo, hi, common);
         }
     }
 }
@@ -359,10 +386,10 @@ static inline void aiotc_gemm_s8(const aiotc_gemm *gemm, const aiotc_col *c0, co
                                  int8_t *out1)
 {
     const aiotc_gemm g = *gemm;
-    if (g.act_min == -128 && g.act_max == 127) {
-        aiotc_gemm_clamped(&g, c0, c1, out0, out1, -128, 127);
+    if (g.common) {
+        aiotc_gemm_mode(&g, c0, c1, out0, out1, 1);
     } else {
-        aiotc_gemm_clamped(&g, c0, c1, out0, out1, g.act_min, g.act_max);
+        aiotc_gemm_mode(&g, c0, c1, out0, out1, 0);
     }
 }
 

@@ -27,6 +27,7 @@ typedef struct {
     const int32_t *shift;
     int32_t channels;
     int32_t offset, act_min, act_max;
+    int32_t common; /* aiotc_rq_common */
 } dw_layer;
 
 /* Channel c of one pixel. */
@@ -39,8 +40,8 @@ static inline int8_t dw_channel(const dw_layer *d, const int8_t *const *tap, int
     return aiotc_out_s8(aiotc_rq_channel(d->multiplier[c], d->shift[c]), acc, d->offset, d->act_min, d->act_max);
 }
 
-/* One pixel's channels. Inlined at each call: there taps and the clamp bounds may be
- * constants (the 3x3 tap loop unrolls, full-range bounds clamp with one SSAT). */
+/* One pixel's channels. Inlined at each call: there taps and `common` may be constants
+ * (the 3x3 tap loop unrolls; aiotc_out_s8_mode). */
 #if defined(AIOTC_DSP)
 typedef struct {
     int32_t a0, a1, a2, a3;
@@ -68,10 +69,10 @@ static AIOTC_INLINE void dw_tap(dw_acc *s, const int8_t *const **tap, const int1
             : "memory");
 }
 
-static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out, int32_t lo,
-                                  int32_t hi)
+static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out,
+                                  int32_t common)
 {
-    const int32_t ch = d->channels, offset = d->offset;
+    const int32_t ch = d->channels, offset = d->offset, lo = d->act_min, hi = d->act_max;
     const int32_t *const multiplier = d->multiplier, *const shift = d->shift;
     int32_t c;
     for (c = 0; c + 4 <= ch; c += 4) {
@@ -98,10 +99,10 @@ static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, i
                 dw_tap(&s, &tp, &w, c);
             }
         }
-        out[c] = aiotc_out_s8(aiotc_rq_channel(multiplier[c], shift[c]), s.a0, offset, lo, hi);
-        out[c + 1] = aiotc_out_s8(aiotc_rq_channel(multiplier[c + 1], shift[c + 1]), s.a1, offset, lo, hi);
-        out[c + 2] = aiotc_out_s8(aiotc_rq_channel(multiplier[c + 2], shift[c + 2]), s.a2, offset, lo, hi);
-        out[c + 3] = aiotc_out_s8(aiotc_rq_channel(multiplier[c + 3], shift[c + 3]), s.a3, offset, lo, hi);
+        out[c] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[c], shift[c]), s.a0, offset, lo, hi, common);
+        out[c + 1] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[c + 1], shift[c + 1]), s.a1, offset, lo, hi, common);
+        out[c + 2] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[c + 2], shift[c + 2]), s.a2, offset, lo, hi, common);
+        out[c + 3] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[c + 3], shift[c + 3]), s.a3, offset, lo, hi, common);
     }
     for (; c < ch; c++) {
         out[c] = dw_channel(d, tap, taps, c);
@@ -109,11 +110,12 @@ static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, i
 }
 #elif defined(AIOTC_MVE)
 static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out,
-                                  int32_t act_min, int32_t act_max)
+                                  int32_t common)
 {
     const int32_t ch = d->channels;
-    const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
+    const int32x4_t lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
     int32_t c;
+    (void)common; /* requantized as vectors */
     for (c = 0; c + 4 <= ch; c += 4) {
         int32x4_t acc = vldrwq_s32(d->bias + c), y;
         int32_t t;
@@ -129,12 +131,11 @@ static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, i
     }
 }
 #else
-static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out, int32_t lo,
-                                  int32_t hi)
+static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out,
+                                  int32_t common)
 {
     int32_t c;
-    (void)lo;
-    (void)hi;
+    (void)common;
     for (c = 0; c < d->channels; c++) {
         out[c] = dw_channel(d, tap, taps, c);
     }
@@ -165,6 +166,7 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
     d.offset = params->output_offset;
     d.act_min = params->activation.min;
     d.act_max = params->activation.max;
+    d.common = aiotc_rq_common(d.shift, ch, d.act_min, d.act_max);
     for (b = 0; b < input_dims->n; b++) {
         const int8_t *image = input + b * in_h * in_w * ch;
         for (oy = 0; oy < output_dims->h; oy++) {
@@ -177,12 +179,12 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
                     const int32_t iy = y0 + t / k_w * params->dilation.h, ix = x0 + t % k_w * params->dilation.w;
                     tap[t] = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w ? image + (iy * in_w + ix) * ch : pad;
                 }
-                if (taps == 9 && d.act_min == -128 && d.act_max == 127) {
-                    dw_pixel(&d, tap, 9, out, -128, 127); /* the common 3x3 */
+                if (taps == 9 && d.common) {
+                    dw_pixel(&d, tap, 9, out, 1); /* the usual 3x3 */
                 } else if (taps == 9) {
-                    dw_pixel(&d, tap, 9, out, d.act_min, d.act_max);
+                    dw_pixel(&d, tap, 9, out, 0);
                 } else {
-                    dw_pixel(&d, tap, taps, out, d.act_min, d.act_max);
+                    dw_pixel(&d, tap, taps, out, d.common);
                 }
             }
         }

@@ -59,7 +59,7 @@ static inline void group(const int32_t **w, const int32_t **x, int32_t *a0, int3
 }
 
 /* The 4 rows of a block against the widened input x (depth padded to 16). */
-static inline sums dot_block(const int8_t *weights, const int32_t *x, int32_t depth, const int32_t *bias)
+static AIOTC_INLINE sums dot_block(const int8_t *weights, const int32_t *x, int32_t depth, const int32_t *bias)
 {
     const int32_t *w = (const int32_t *)(const void *)weights;
     const int32_t *const end = x + ROW16(depth) / 2;
@@ -77,7 +77,7 @@ static inline sums dot_block(const int8_t *weights, const int32_t *x, int32_t de
 }
 #elif defined(AIOTC_MVE)
 /* VLD4 of 32-bit words takes every 4th word: row r's 16 inputs in one vector. */
-static inline sums dot_block(const int8_t *w, const int8_t *x, int32_t depth, const int32_t *bias)
+static AIOTC_INLINE sums dot_block(const int8_t *w, const int8_t *x, int32_t depth, const int32_t *bias)
 {
     int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3], i;
     sums s;
@@ -96,7 +96,7 @@ static inline sums dot_block(const int8_t *w, const int8_t *x, int32_t depth, co
     return s;
 }
 #else
-static inline sums dot_block(const int8_t *w, const int8_t *x, int32_t depth, const int32_t *bias)
+static AIOTC_INLINE sums dot_block(const int8_t *w, const int8_t *x, int32_t depth, const int32_t *bias)
 {
     sums s;
     int32_t r, i;
@@ -110,6 +110,25 @@ static inline sums dot_block(const int8_t *w, const int8_t *x, int32_t depth, co
 }
 #endif
 
+/* All output channels of one input (x: widened on the DSP path), `common` constant in
+ * each copy (aiotc_rq_common). */
+static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_channel_quant_params *quant_params,
+                                 const int8_t *filter, const int32_t *bias, const aiotc_col *x, int32_t depth,
+                                 int32_t out_c, int8_t *out, int32_t common)
+{
+    const int32_t block_bytes = BLOCK * ROW16(depth);
+    const int32_t *const multiplier = quant_params->multiplier, *const shift = quant_params->shift;
+    const int32_t offset = params->output_offset, lo = params->activation.min, hi = params->activation.max;
+    int32_t oc, r;
+    for (oc = 0; oc < out_c; oc += BLOCK, out += BLOCK) {
+        const sums s = dot_block(filter + oc / BLOCK * block_bytes, x, depth, bias + oc);
+        const int32_t n = AIOTC_MIN(BLOCK, out_c - oc);
+        for (r = 0; r < n; r++) {
+            out[r] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[oc + r], shift[oc + r]), s.a[r], offset, lo, hi, common);
+        }
+    }
+}
+
 int32_t aiotc_fully_connected_packed_s8(const aiotc_context *ctx, const aiotc_fc_params *params,
                                         const aiotc_per_channel_quant_params *quant_params,
                                         const aiotc_dims *input_dims, const int8_t *input,
@@ -117,10 +136,8 @@ int32_t aiotc_fully_connected_packed_s8(const aiotc_context *ctx, const aiotc_fc
                                         const aiotc_dims *output_dims, int8_t *output)
 {
     const int32_t depth = input_dims->c, out_c = output_dims->c;
-    const int32_t block_bytes = BLOCK * ROW16(depth);
-    const int32_t *const multiplier = quant_params->multiplier, *const shift = quant_params->shift;
-    const int32_t offset = params->output_offset, lo = params->activation.min, hi = params->activation.max;
-    int32_t b, oc;
+    const int32_t common = aiotc_rq_common(quant_params->shift, out_c, params->activation.min, params->activation.max);
+    int32_t b;
     if (filter_dims->c != depth || filter_dims->n != out_c || params->filter_offset != 0 ||
         ctx->size < aiotc_fully_connected_packed_s8_get_buffer_size(filter_dims)) {
         return AIOTC_ARG_ERROR;
@@ -133,20 +150,10 @@ int32_t aiotc_fully_connected_packed_s8(const aiotc_context *ctx, const aiotc_fc
 #else
         const int8_t *const x = input + b * depth;
 #endif
-        int8_t *out = output + b * out_c;
-        for (oc = 0; oc < out_c; oc += BLOCK, out += BLOCK) {
-            const sums s = dot_block(filter + oc / BLOCK * block_bytes, x, depth, bias + oc);
-            const int32_t n = out_c - oc;
-            out[0] = aiotc_out_s8(aiotc_rq_channel(multiplier[oc], shift[oc]), s.a[0], offset, lo, hi);
-            if (n > 1) {
-                out[1] = aiotc_out_s8(aiotc_rq_channel(multiplier[oc + 1], shift[oc + 1]), s.a[1], offset, lo, hi);
-            }
-            if (n > 2) {
-                out[2] = aiotc_out_s8(aiotc_rq_channel(multiplier[oc + 2], shift[oc + 2]), s.a[2], offset, lo, hi);
-            }
-            if (n > 3) {
-                out[3] = aiotc_out_s8(aiotc_rq_channel(multiplier[oc + 3], shift[oc + 3]), s.a[3], offset, lo, hi);
-            }
+        if (common) {
+            fc_rows(params, quant_params, filter, bias, x, depth, out_c, output + b * out_c, 1);
+        } else {
+            fc_rows(params, quant_params, filter, bias, x, depth, out_c, output + b * out_c, 0);
         }
     }
     return AIOTC_OK;
