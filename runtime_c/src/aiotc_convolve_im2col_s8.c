@@ -13,6 +13,21 @@ int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, c
     return 2 * row + 2 * AIOTC_COL_BYTES(row); /* two int8 columns, two prepared ones */
 }
 
+/* n bytes, word by word: kernel rows are short (9 bytes in a 3x3 first layer), where a
+ * call to memcpy costs more than the copy. */
+static inline void copy_run(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        int32_t v;
+        memcpy(&v, src + i, sizeof v);
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < n; i++) {
+        dst[i] = src[i];
+    }
+}
+
 /* The k taps of the output pixel whose window starts at (y0, x0) of image b, into col. */
 static void gather(const aiotc_conv_params *params, const aiotc_dims *input_dims, const int8_t *image,
                    const aiotc_dims *filter_dims, int32_t y0, int32_t x0, int8_t *col)
@@ -28,7 +43,7 @@ static void gather(const aiotc_conv_params *params, const aiotc_dims *input_dims
         if (iy < 0 || iy >= in_h) {
             memset(dst, pad, (size_t)run);
         } else if (dil_w == 1 && x0 >= 0 && x0 + k_w <= in_w) {
-            memcpy(dst, image + (iy * in_w + x0) * c, (size_t)run);
+            copy_run(dst, image + (iy * in_w + x0) * c, run);
         } else {
             for (kx = 0; kx < k_w; kx++) {
                 const int32_t ix = x0 + kx * dil_w;
@@ -69,6 +84,7 @@ int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_para
     g.act_min = params->activation.min;
     g.act_max = params->activation.max;
     g.common = aiotc_rq_common(g.shift, g.rows, g.act_min, g.act_max);
+    memset(taps, 0, (size_t)(2 * g.row)); /* the padding after each column's k taps: widened whole */
     for (p = 0; p < pixels; p += 2) {
         const int32_t count = AIOTC_MIN(2, pixels - p);
         const aiotc_col *col[2] = {0, 0};
@@ -80,7 +96,7 @@ int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_para
             int8_t *column = taps + j * g.row;
             gather(params, input_dims, image, filter_dims, oy * params->stride.h - params->padding.h,
                    ox * params->stride.w - params->padding.w, column);
-            col[j] = aiotc_col_prepare(column, k, cols, j);
+            col[j] = aiotc_col_prepare(column, g.row, cols, j);
         }
         aiotc_gemm_s8(&g, col[0], col[1], output + p * out_c, output + (p + 1) * out_c);
     }
