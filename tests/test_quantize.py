@@ -14,7 +14,11 @@ from aiotc.driver import compile_model, export_model
 from aiotc.errors import UsageError
 from aiotc.frontend import load_model
 from aiotc.oracle import run_oracle
+from aiotc.passes import run_passes
 from aiotc.quantize import Calibration
+from aiotc.quantize.gptq import input_hessians
+from aiotc.quantize.observe import observe
+from aiotc.quantize.ptq import initial_ranges, quantize_graph
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verify import verify
@@ -135,3 +139,30 @@ def test_bad_calibration_data_is_one_clear_line(data, message, tmp_path):
     run = aiotc("compile", shared_model("onnx/tinycnn_28.onnx"), "--calib", tmp_path / data, "-o", tmp_path / "out")
     assert run.returncode == 2 and message in run.stderr and run.stderr.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def _float_graph_and_samples(model: str, count: int):
+    graph = run_passes(load_model(shared_model(model)))
+    shape = graph[graph.inputs[0]].shape
+    return graph, [[x] for x in np.random.default_rng(0).uniform(0, 1, (count, *shape)).astype(np.float32)]
+
+
+def test_int8_weights_given_input_statistics_are_gptq_rounded():
+    """With the layers' input statistics (as method search gives them), each conv / fully
+    connected layer's output error from its int8 weights, sum of ((W - Wq) x)^2 over the
+    calibration inputs, is below nearest rounding's."""
+    graph, samples = _float_graph_and_samples("onnx/tinycnn_28.onnx", 8)
+    ranges = initial_ranges(graph, observe(graph, samples), "mse")
+    hessians = input_hessians(graph, samples)
+    nearest, gptq = quantize_graph(graph, ranges), quantize_graph(graph, ranges, None, hessians)
+    assert hessians and {gptq[op.inputs[1]].dtype for op in graph.ops if op.name in hessians} == {"int8"}
+    for op in graph.ops:
+        if op.name in hessians:
+            w = graph[op.inputs[1]].data.reshape(graph[op.inputs[1]].shape[0], -1).astype(np.float64)
+
+            def error(int_graph) -> float:
+                q = int_graph[op.inputs[1]]
+                e = w - q.data.reshape(w.shape) * q.quant.scale.reshape(-1, 1)
+                return float(np.trace(e @ hessians[op.name] @ e.T))
+
+            assert error(gptq) < error(nearest), op.name

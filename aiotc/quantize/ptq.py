@@ -14,6 +14,10 @@ Ranges: `minmax` takes what calibration saw; `mse` searches, per tensor, the
 clipping range whose quantization error over the calibration histogram is least
 (min/max is one candidate, so a tensor without outliers keeps it); search.py then
 refines them against the model's output (method `search`, the default).
+
+Weights: nearest rounding, or GPTQ rounding (gptq.py) for the layers whose input
+statistics are given; method `search` gives them for every conv and fully connected
+layer, int8 or int4.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ def free_tensors(graph: Graph) -> list[str]:
 def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precision: Mapping[str, str] | None = None, hessians: Mapping[str, np.ndarray] | None = None) -> Graph:
     """The int8 graph of `graph` (float32), its activations quantized over `ranges`;
     `precision` (layer name -> "w8a8"|"w4a8"|"w8a16", see precision.py) picks per layer;
-    int4 weights of layers in `hessians` are rounded by GPTQ (gptq.py)."""
+    weights of layers in `hessians` are rounded by GPTQ (gptq.py)."""
     assignment = full_assignment(graph, precision)
     other = sorted({p for p in assignment.values() if p not in WEIGHT_BITS})
     if other:
@@ -70,7 +74,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
         inputs = list(op.inputs)
         if op.kind in WEIGHT_AXIS:
             bits = WEIGHT_BITS[assignment[op.name]]
-            inputs[1:] = _weights_and_bias(op, graph, chosen[op.inputs[0]], tensors, bits, (hessians or {}).get(op.name) if bits == 4 else None)
+            inputs[1:] = _weights_and_bias(op, graph, chosen[op.inputs[0]], tensors, bits, (hessians or {}).get(op.name))
         else:
             for index, name in enumerate(inputs):
                 if name and graph[name].is_const:
