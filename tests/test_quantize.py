@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,10 @@ from aiotc.frontend import load_model
 from aiotc.oracle import run_oracle
 from aiotc.passes import run_passes
 from aiotc.quantize import Calibration
+from aiotc.quantize.bias import KINDS, correct_biases
+from aiotc.quantize.fidelity import Int8Runner
 from aiotc.quantize.gptq import input_hessians
-from aiotc.quantize.observe import observe
+from aiotc.quantize.observe import FloatRunner, observe
 from aiotc.quantize.ptq import initial_ranges, quantize_graph
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
@@ -145,6 +148,28 @@ def _float_graph_and_samples(model: str, count: int):
     graph = run_passes(load_model(shared_model(model)))
     shape = graph[graph.inputs[0]].shape
     return graph, [[x] for x in np.random.default_rng(0).uniform(0, 1, (count, *shape)).astype(np.float32)]
+
+
+@pytest.mark.parametrize("model", ["onnx/tinycnn_28.onnx", "onnx/dscnn_kws.onnx"])
+def test_bias_correction_cancels_each_layers_mean_output_error(model):
+    """Every conv / depthwise / fully connected layer (activations dropped, so its whole
+    output shows) errs less on average per channel after correction; only int32 biases change."""
+    graph, samples = _float_graph_and_samples(model, 8)
+    graph = graph.with_ops([replace(op, attrs=replace(op.attrs, activation="none")) if op.kind in KINDS else op for op in graph.ops])
+    plain = quantize_graph(graph, initial_ranges(graph, observe(graph, samples), "mse"))
+    corrected = correct_biases(graph, plain, samples)
+    changed = [name for name, t in plain.tensors.items() if t.is_const and not np.array_equal(t.data, corrected[name].data)]
+    assert changed and all(plain[name].dtype == "int32" for name in changed)
+    layers = [op.outputs[0] for op in graph.ops if op.kind in KINDS]
+    want = [FloatRunner(graph).run(s, layers) for s in samples]
+
+    def mean_error(int_graph) -> np.ndarray:
+        runner = Int8Runner(int_graph)
+        got = [runner.run(s, layers) for s in samples]
+        return np.array([np.abs(np.mean([(w[n] - g[n]).reshape(-1, w[n].shape[-1]).mean(axis=0) for w, g in zip(want, got)], axis=0)).mean() for n in layers])
+
+    before, after = mean_error(plain), mean_error(corrected)
+    assert np.all(after < before) and after.sum() < 0.5 * before.sum(), (before, after)
 
 
 def test_int8_weights_given_input_statistics_are_gptq_rounded():

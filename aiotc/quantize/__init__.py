@@ -1,13 +1,13 @@
 """Quantization: float graphs to int8 from calibration data (post-training, TFLite spec).
 
     global_pools_as_means -> load_calibration -> observe (float ranges and histograms) -> initial_ranges
-    -> refine_ranges -> input_hessians -> quantize_graph (GPTQ-rounded weights) -> measure
+    -> refine_ranges -> input_hessians -> quantize_graph (GPTQ-rounded weights) -> correct_biases -> measure
 
-refine_ranges and GPTQ rounding of int8 weights make up method "search" (the
-default): each gains on held-out data (search.py, gptq.py say how much). The search
-scores ranges with nearest-rounded weights: scoring with GPTQ's chose ranges no
-better on held-out pretrainedResnet crops and would make each of its trials a
-second slower.
+refine_ranges, GPTQ rounding of int8 weights and correct_biases make up method
+"search" (the default): each gains on held-out data (search.py, gptq.py, bias.py
+say how much). The search scores ranges with nearest-rounded weights and no bias
+correction: scoring with them chose ranges no better on held-out pretrainedResnet
+crops and would make each of its trials seconds slower.
 
 `quantize_model` runs the chain and returns the int8 graph with its fidelity report;
 `quantize_qdq` quantizes a QDQ model with the activation parameters it carries.
@@ -20,6 +20,7 @@ from typing import Callable
 
 from ..errors import ModelError, UsageError
 from ..ir import Graph
+from .bias import correct_biases
 from .calibration import Calibration, load_calibration
 from .fidelity import measure
 from .gptq import input_hessians
@@ -41,10 +42,16 @@ class Quantized:
     samples: tuple = ()
     ranges: dict | None = None
     hessians: dict | None = None  # GPTQ's input statistics
+    bias_corrected: bool = False
 
     def with_precision(self, assignment: dict[str, str]) -> Quantized:
-        """The same calibration with `assignment` (layer -> w8a8 | w4a8), fidelity measured again."""
+        """The same calibration with `assignment` (layer -> w8a8 | w4a8), fidelity measured again.
+
+        Bias-corrected as the int8 model was; the mixed search's sensitivities and Pareto
+        points are measured without (a correction per trial would cost seconds each)."""
         graph = quantize_graph(self.float_graph, self.ranges, assignment, self.hessians)
+        if self.bias_corrected:
+            graph = correct_biases(self.float_graph, graph, list(self.samples))
         report = self.report | {"precision": dict(sorted(assignment.items())), "fidelity_on_calibration_data": measure(self.float_graph, graph, list(self.samples))}
         return replace(self, graph=graph, report=report)
 
@@ -70,11 +77,13 @@ def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, in
         ranges = refine_ranges(graph, ranges, samples, progress)
     hessians = input_hessians(graph, samples) if refined or calib.precision == "auto" else None
     int_graph = quantize_graph(graph, ranges, None, hessians)
+    if refined:
+        int_graph = correct_biases(graph, int_graph, samples, progress)
     fidelity = measure(graph, int_graph, samples)
-    method = "ranges by search, GPTQ-rounded weights" if refined else f"ranges by {calib.method}"
+    method = "ranges by search, GPTQ-rounded weights, bias-corrected" if refined else f"ranges by {calib.method}"
     report = {"method": f"post-training int8, {method}", "calibration": calib.data, "calibration_samples": len(samples), "fidelity_on_calibration_data": fidelity}
     search = MixedSearch(graph, ranges, samples, hessians, progress) if calib.precision == "auto" else None
-    return Quantized(int_graph, graph, report, search, tuple(samples), ranges, hessians)
+    return Quantized(int_graph, graph, report, search, tuple(samples), ranges, hessians, refined)
 
 
 def quantize_qdq(graph: Graph) -> Quantized:

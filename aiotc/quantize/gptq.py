@@ -43,13 +43,19 @@ def _rows(x: np.ndarray, op: Op, filter_shape: tuple[int, ...]) -> np.ndarray:
     """The layer's inputs as one row per output position, in the filter's (kh, kw, c) order."""
     if op.kind == "fully_connected":
         return x.reshape(-1, filter_shape[-1])
-    a, (_, kh, kw, c) = op.attrs, filter_shape
+    _, kh, kw, c = filter_shape
+    return np.stack(taps(x, op, (kh, kw)), axis=3).reshape(-1, kh * kw * c)
+
+
+def taps(x: np.ndarray, op: Op, kernel: tuple[int, int]) -> list[np.ndarray]:
+    """What each tap of a convolution's `kernel` sees of its input `x` (zero padded):
+    one (N, out H, out W, C) view per tap, row by row."""
+    a, (kh, kw) = op.attrs, kernel
     padded = np.pad(x, ((0, 0), (a.padding.top, a.padding.bottom), (a.padding.left, a.padding.right), (0, 0)))
     (sh, sw), (dh, dw) = a.stride, a.dilation
     out_h = (padded.shape[1] - (kh - 1) * dh - 1) // sh + 1
     out_w = (padded.shape[2] - (kw - 1) * dw - 1) // sw + 1
-    taps = [padded[:, i * dh : i * dh + sh * out_h : sh, j * dw : j * dw + sw * out_w : sw, :] for i in range(kh) for j in range(kw)]
-    return np.stack(taps, axis=3).reshape(-1, kh * kw * c)
+    return [padded[:, i * dh : i * dh + sh * out_h : sh, j * dw : j * dw + sw * out_w : sw, :] for i in range(kh) for j in range(kw)]
 
 
 def gptq_round(weights: np.ndarray, scale: np.ndarray, hessian: np.ndarray, top: int) -> np.ndarray:
