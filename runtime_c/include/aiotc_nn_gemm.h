@@ -110,9 +110,20 @@ static inline aiotc_rq aiotc_rq_channel(int32_t multiplier, int32_t shift)
  * as ((h >> right) + offset2) >> 1 with offset2 = 2 * offset + 1 (one add for both). */
 static inline int32_t aiotc_rq_right(int32_t x, int32_t multiplier, int32_t right, int32_t offset2)
 {
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
+    /* The nudge's high word is x's sign, its low word 2^30 with the sign in bit 31: with
+     * 2^30 in a register (hoisted out of the caller's loop) that is 2 instructions, not 3. */
+    int32_t low, high;
+    __asm__("asr %[hi], %[x], #31\n\t"
+            "orr %[lo], %[c], %[hi], lsl #31\n\t"
+            "smlal %[lo], %[hi], %[x], %[m]"
+            : [lo] "=&r"(low), [hi] "=&r"(high)
+            : [x] "r"(x), [m] "r"(multiplier), [c] "r"(0x40000000));
+#else
     const int32_t sign = -(int32_t)((uint32_t)x >> 31); /* 0 or -1 */
     const int64_t nudge = (int64_t)sign * 4294967296 + (int64_t)(0x40000000u | ((uint32_t)sign << 31));
     const int32_t high = (int32_t)(((int64_t)x * multiplier + nudge) >> 32);
+#endif
     return ((high >> right) + offset2) >> 1;
 }
 

@@ -16,6 +16,7 @@ int32_t aiotc_convolve_1x1_s8(const aiotc_context *ctx, const aiotc_conv_params 
 {
     const int32_t in_c = input_dims->c, out_w = output_dims->w, out_c = output_dims->c;
     const int32_t pixels = output_dims->n * output_dims->h * out_w;
+    const int32_t dense = params->stride.h == 1 && params->stride.w == 1;
     aiotc_col *const cols = (aiotc_col *)ctx->buf;
     aiotc_gemm g;
     int32_t p;
@@ -39,10 +40,12 @@ int32_t aiotc_convolve_1x1_s8(const aiotc_context *ctx, const aiotc_conv_params 
         const aiotc_col *col[2] = {0, 0};
         int32_t j;
         for (j = 0; j < count; j++) {
-            const int32_t q = p + j, row = q / out_w, ox = q % out_w;
-            const int32_t b = row / output_dims->h, oy = row % output_dims->h;
-            const int8_t *in = input + ((b * input_dims->h + oy * params->stride.h) * input_dims->w +
-                                        ox * params->stride.w) * in_c;
+            const int32_t q = p + j;
+            const int8_t *in = input + q * in_c; /* stride 1: pixels in order, no index arithmetic */
+            if (!dense) {
+                const int32_t row = q / out_w, ox = q % out_w, b = row / output_dims->h, oy = row % output_dims->h;
+                in = input + ((b * input_dims->h + oy * params->stride.h) * input_dims->w + ox * params->stride.w) * in_c;
+            }
             col[j] = aiotc_col_prepare(in, in_c, cols, j);
         }
         aiotc_gemm_s8(&g, col[0], col[1], output + p * out_c, output + (p + 1) * out_c);
