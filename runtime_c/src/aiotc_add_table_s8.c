@@ -6,7 +6,8 @@
  * left per element: two table reads, an add and the output requantization (exact
  * single rounding, aiotc_nn_gemm.h).
  * - MVE: 4 elements per step, the tables read by gather loads, the tail predicated;
- * - DSP and portable C: one element per step (its cost is the requantization). */
+ * - DSP and portable C: one element per step (its cost is the requantization), the
+ *   usual requantization (aiotc_rq_common) in a copy of the loop of its own. */
 #include "aiotc_nn_elementwise.h"
 #include "aiotc_nn_gemm.h"
 
@@ -16,9 +17,10 @@ typedef struct {
     int32_t offset, act_min, act_max;
 } add_layer;
 
-/* count outputs from inputs `step1` and `step2` elements apart (0: broadcast). */
-static void add_run(const add_layer *l, const int8_t *in1, int32_t step1, const int8_t *in2, int32_t step2,
-                    int32_t count, int8_t *out)
+/* count outputs from inputs `step1` and `step2` elements apart (0: broadcast); `common`
+ * is constant where inlined (aiotc_out_s8_mode). */
+static AIOTC_INLINE void add_run(const add_layer *l, const int8_t *in1, int32_t step1, const int8_t *in2,
+                                 int32_t step2, int32_t count, int8_t *out, int32_t common)
 {
     const int32_t *const t1 = l->table1, *const t2 = l->table2;
     const aiotc_rq q = l->q;
@@ -41,7 +43,7 @@ static void add_run(const add_layer *l, const int8_t *in1, int32_t step1, const 
     }
 #endif
     for (; i < count; i++) {
-        out[i] = aiotc_out_s8(q, t1[(uint8_t)in1[i * step1]] + t2[(uint8_t)in2[i * step2]], offset, lo, hi);
+        out[i] = aiotc_out_s8_mode(q, t1[(uint8_t)in1[i * step1]] + t2[(uint8_t)in2[i * step2]], offset, lo, hi, common);
     }
 }
 
@@ -64,14 +66,19 @@ int32_t aiotc_add_table_s8(const aiotc_arith_params *params, const aiotc_broadca
     l.act_min = params->activation.min;
     l.act_max = params->activation.max;
     if (contiguous(o, s1) && contiguous(o, s2)) {
-        add_run(&l, input1, 1, input2, 1, o->n * o->h * o->w * o->c, output);
+        const int32_t count = o->n * o->h * o->w * o->c;
+        if (aiotc_rq_common(&l.q.shift, 1, l.act_min, l.act_max)) {
+            add_run(&l, input1, 1, input2, 1, count, output, 1);
+        } else {
+            add_run(&l, input1, 1, input2, 1, count, output, 0);
+        }
         return AIOTC_OK;
     }
     for (n = 0; n < o->n; n++) {
         for (h = 0; h < o->h; h++) {
             for (w = 0; w < o->w; w++, output += o->c) {
                 add_run(&l, input1 + n * s1->n + h * s1->h + w * s1->w, s1->c, input2 + n * s2->n + h * s2->h + w * s2->w,
-                        s2->c, o->c, output);
+                        s2->c, o->c, output, 0);
             }
         }
     }
