@@ -236,10 +236,19 @@ static inline int32_t aiotc_sxtb16_ror8(int32_t x)
 static inline void aiotc_widen(const int8_t *src, int32_t k, int32_t *dst, int32_t step)
 {
     int32_t i;
-    for (i = 0; i + 4 <= k; i += 4, dst += step) {
+    for (i = 0; i + 8 <= k; i += 8, dst += 2 * step) { /* two groups per loop test */
+        const int32_t v = aiotc_read_word(src + i), u = aiotc_read_word(src + i + 4);
+        dst[0] = __sxtb16(v);
+        dst[1] = aiotc_sxtb16_ror8(v);
+        dst[step] = __sxtb16(u);
+        dst[step + 1] = aiotc_sxtb16_ror8(u);
+    }
+    if (i + 4 <= k) {
         const int32_t v = aiotc_read_word(src + i);
         dst[0] = __sxtb16(v);
         dst[1] = aiotc_sxtb16_ror8(v);
+        i += 4;
+        dst += step;
     }
     if (i < k) {
         int8_t last[4] = {0, 0, 0, 0};
@@ -304,16 +313,23 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
                                        const int32_t *unused)
 {
     const int32_t *w = (const int32_t *)(const void *)(g->weights + pair * 2 * g->row);
-    int32_t groups = g->row / 4;
+    const int32_t groups = g->row / 4;
+    int32_t n;
     aiotc_acc4 s;
     (void)unused;
     s.a0 = s.a1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
-    for (; groups >= 2; groups -= 2) {
+    for (n = groups >> 2; n != 0; n--) { /* 4 steps per loop test */
+        aiotc_mac_2x2(&s, &w, &cols);
+        aiotc_mac_2x2(&s, &w, &cols);
         aiotc_mac_2x2(&s, &w, &cols);
         aiotc_mac_2x2(&s, &w, &cols);
     }
-    if (groups != 0) {
+    if (groups & 2) {
+        aiotc_mac_2x2(&s, &w, &cols);
+        aiotc_mac_2x2(&s, &w, &cols);
+    }
+    if (groups & 1) {
         aiotc_mac_2x2(&s, &w, &cols);
     }
     return s;

@@ -3,7 +3,8 @@
  * scratch buffer (padded taps hold the input zero point, which the folded bias
  * cancels), then the shared gemm multiplies them by the weight rows. Where a kernel
  * row lies inside the image, its taps are contiguous and copied at once, which makes
- * first layers with 1-3 input channels cheap too. */
+ * first layers with 1-3 input channels cheap too. On the DSP path, channels in whole
+ * words are widened to int16 straight from the image instead of copied first. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm.h"
 
@@ -57,6 +58,49 @@ static void gather(const aiotc_conv_params *params, const aiotc_dims *input_dims
     }
 }
 
+#if defined(AIOTC_DSP)
+/* n int16 pairs of the padding value at group stride 4 words (the column pair's layout). */
+static void fill_widened(int32_t *dst, int32_t groups, int32_t pad_pair)
+{
+    for (; groups > 0; groups--, dst += 4) {
+        dst[0] = pad_pair;
+        dst[1] = pad_pair;
+    }
+}
+
+/* gather() and aiotc_col_prepare() in one step, for channels in whole words (c % 4 == 0,
+ * so no group of 4 taps spans two pixels): each kernel row is widened straight from the
+ * image into column j of the pair at cols, padded pixels as the widened zero point. */
+static void gather_widened(const aiotc_conv_params *params, const aiotc_dims *input_dims, const int8_t *image,
+                           const aiotc_dims *filter_dims, int32_t y0, int32_t x0, int32_t *col)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, c = input_dims->c, k_w = filter_dims->w;
+    const int32_t dil_h = params->dilation.h, dil_w = params->dilation.w;
+    const int32_t pad = (int32_t)(uint16_t)(int16_t)(int8_t)(-params->input_offset);
+    const int32_t pad_pair = (int32_t)((uint32_t)pad | (uint32_t)pad << 16);
+    const int32_t run = k_w * c;
+    int32_t ky, kx;
+    for (ky = 0; ky < filter_dims->h; ky++) {
+        const int32_t iy = y0 + ky * dil_h;
+        int32_t *const dst = col + ky * run; /* run / 4 groups of 4 words */
+        if (iy < 0 || iy >= in_h) {
+            fill_widened(dst, run / 4, pad_pair);
+        } else if (dil_w == 1 && x0 >= 0 && x0 + k_w <= in_w) {
+            aiotc_widen(image + (iy * in_w + x0) * c, run, dst, 4);
+        } else {
+            for (kx = 0; kx < k_w; kx++) {
+                const int32_t ix = x0 + kx * dil_w;
+                if (ix < 0 || ix >= in_w) {
+                    fill_widened(dst + kx * c, c / 4, pad_pair);
+                } else {
+                    aiotc_widen(image + (iy * in_w + ix) * c, c, dst + kx * c, 4);
+                }
+            }
+        }
+    }
+}
+#endif
+
 int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_params *params,
                                  const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                  const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
@@ -93,9 +137,16 @@ int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_para
             const int32_t q = p + j, row = q / out_w, ox = q % out_w;
             const int32_t b = row / out_h, oy = row % out_h;
             const int8_t *image = input + b * input_dims->h * input_dims->w * input_dims->c;
+            const int32_t y0 = oy * params->stride.h - params->padding.h, x0 = ox * params->stride.w - params->padding.w;
             int8_t *column = taps + j * g.row;
-            gather(params, input_dims, image, filter_dims, oy * params->stride.h - params->padding.h,
-                   ox * params->stride.w - params->padding.w, column);
+#if defined(AIOTC_DSP)
+            if (input_dims->c % 4 == 0) {
+                gather_widened(params, input_dims, image, filter_dims, y0, x0, cols + 2 * j);
+                col[j] = cols;
+                continue;
+            }
+#endif
+            gather(params, input_dims, image, filter_dims, y0, x0, column);
             col[j] = aiotc_col_prepare(column, g.row, cols, j);
         }
         aiotc_gemm_s8(&g, col[0], col[1], output + p * out_c, output + (p + 1) * out_c);
