@@ -9,6 +9,12 @@
  * word: the DSP path does 2 multiply-accumulates per SMLAD, and the MVE path runs 4
  * output columns per vector with the weight as a scalar operand.
  *
+ * MVE (Cortex-M55): the planes are filled by gathers (8 pixels of a channel widened to
+ * int16 per instruction); a channel's band is accumulated into the int32 row of the
+ * scratch by a tail-predicated loop in assembly with the 9 weights in registers (one
+ * load and one VMLA per tap of 4 columns; for stride 1 two output rows at once, sharing
+ * the loads of their 2 common plane rows), then requantized as vectors in one loop.
+ *
  * Work goes in bands of DW_BAND output rows: per pair of channels, the input rows the
  * band needs are converted to two planes at once (one SXTB16 splits two pixels of two
  * channels), then each channel's 9 weights are packed as int16 pairs and its band
@@ -60,6 +66,35 @@ static void dw_clear(const dw_layer *d, int16_t *plane, int32_t values)
     }
 }
 
+#if defined(AIOTC_MVE)
+/* n pixels of channels 0 (and 1 when `pair`) from src, `ch` bytes apart, to int16 at
+ * a (and b): a gather of 8 bytes widened to int16 and one store per 8 pixels and
+ * channel, the last ones predicated. */
+static void dw_fill_mve(const int8_t *src, int32_t ch, int32_t n, int32_t pair, int16_t *a, int16_t *b)
+{
+    const uint16x8_t pixels = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)ch);
+    int32_t i = 0;
+    mve_pred16_t p;
+    if (pair) {
+        for (; i + 8 <= n; i += 8, src += 8 * ch) {
+            vstrhq_s16(a + i, vldrbq_gather_offset_s16(src, pixels));
+            vstrhq_s16(b + i, vldrbq_gather_offset_s16(src + 1, pixels));
+        }
+    } else {
+        for (; i + 8 <= n; i += 8, src += 8 * ch) {
+            vstrhq_s16(a + i, vldrbq_gather_offset_s16(src, pixels));
+        }
+    }
+    if (i < n) {
+        p = vctp16q((uint32_t)(n - i));
+        vstrhq_p_s16(a + i, vldrbq_gather_offset_z_s16(src, pixels, p), p);
+        if (pair) {
+            vstrhq_p_s16(b + i, vldrbq_gather_offset_z_s16(src + 1, pixels, p), p);
+        }
+    }
+}
+#endif
+
 /* Input rows iy0.. (rows of them) of channel c, and of channel c + 1 when `pair`, as
  * padded int16 plane rows; rows outside the image are all zero point. */
 static void dw_fill(const dw_layer *d, int32_t iy0, int32_t rows, int32_t c, int32_t pair, int16_t *p0, int16_t *p1)
@@ -76,6 +111,12 @@ static void dw_fill(const dw_layer *d, int32_t iy0, int32_t rows, int32_t c, int
             const int8_t *src = d->image + iy * d->in_w * ch + c;
             int16_t *da = a + d->pad_left, *db = b + d->pad_left;
             int16_t *const end = da + n;
+#if defined(AIOTC_MVE)
+            if (ch <= 0xffff / 7) { /* 8 pixels of a channel per gather (16-bit offsets) */
+                dw_fill_mve(src, ch, end - da, pair, da, db);
+                da = end;
+            }
+#endif
 #if defined(__ARM_FEATURE_DSP)
             if (pair) {
                 for (; da + 2 <= end; da += 2, db += 2, src += 2 * ch) {
@@ -168,47 +209,192 @@ static void dw_weights_pack(const int8_t *k, dw_weights *w)
     }
 }
 #elif defined(AIOTC_MVE)
-/* One kernel row's 3 taps for 4 columns: a widening load (a gather of every other value
- * for stride 2) and a multiply-accumulate by the weight as a scalar per tap. */
-static inline int32x4_t dw_taps(int32x4_t acc, const int16_t *p, int32_t stride, uint32x4_t columns, const int8_t *k)
+/* One output row of one channel into acc[0 .. out_w), 4 columns per vector in a
+ * tail-predicated loop (DLSTP/LETP: the last vector stores only the columns left).
+ * The 9 weights stay in general registers for the row, each tap one load of 4 plane
+ * values widened to int32 and one VMLA by the weight as a scalar; the accumulators
+ * go out through a vector of 4 addresses with writeback, which spares a register.
+ * In assembly (not inlined, so that gcc finds the 13 registers): gcc 12 spills the
+ * weights and reloads the constants every vector.
+ * Stride 1: the taps are 3 contiguous loads per row. */
+static __attribute__((noinline)) void dw_acc_row_s1(const int8_t *k, const int16_t *plane, int32_t w, int32_t out_w,
+                                                    int32_t bias, int32_t *acc)
 {
-    if (stride == 1) {
-        acc = vmlaq_n_s32(acc, vldrhq_s32(p), k[0]);
-        acc = vmlaq_n_s32(acc, vldrhq_s32(p + 1), k[1]);
-        return vmlaq_n_s32(acc, vldrhq_s32(p + 2), k[2]);
-    }
-    acc = vmlaq_n_s32(acc, vldrhq_gather_shifted_offset_s32(p, columns), k[0]);
-    acc = vmlaq_n_s32(acc, vldrhq_gather_shifted_offset_s32(p + 1, columns), k[1]);
-    return vmlaq_n_s32(acc, vldrhq_gather_shifted_offset_s32(p + 2, columns), k[2]);
+    const int16_t *r0 = plane, *r1 = plane + w, *r2 = plane + 2 * w;
+    const int32_t k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7], k8 = k[8];
+    const int32x4_t b = vdupq_n_s32(bias);
+    int32x4_t addr = vreinterpretq_s32_u32(vidupq_n_u32((uint32_t)(uintptr_t)(acc - 4), 4));
+    int32x4_t a, t0, t1;
+    register int32_t n __asm__("lr") = out_w;
+    __asm__ volatile("dlstp.32 lr, lr\n"
+                     "1:\n\t"
+                     "vldrh.s32 %q[t0], [%[r0], #2]\n\t"
+                     "vmov %q[a], %q[b]\n\t"
+                     "vldrh.s32 %q[t1], [%[r0], #4]\n\t"
+                     "vmla.s32 %q[a], %q[t0], %[k1]\n\t"
+                     "vldrh.s32 %q[t0], [%[r0]], #8\n\t"
+                     "vmla.s32 %q[a], %q[t1], %[k2]\n\t"
+                     "vldrh.s32 %q[t1], [%[r1], #2]\n\t"
+                     "vmla.s32 %q[a], %q[t0], %[k0]\n\t"
+                     "vldrh.s32 %q[t0], [%[r1], #4]\n\t"
+                     "vmla.s32 %q[a], %q[t1], %[k4]\n\t"
+                     "vldrh.s32 %q[t1], [%[r1]], #8\n\t"
+                     "vmla.s32 %q[a], %q[t0], %[k5]\n\t"
+                     "vldrh.s32 %q[t0], [%[r2], #2]\n\t"
+                     "vmla.s32 %q[a], %q[t1], %[k3]\n\t"
+                     "vldrh.s32 %q[t1], [%[r2], #4]\n\t"
+                     "vmla.s32 %q[a], %q[t0], %[k7]\n\t"
+                     "vldrh.s32 %q[t0], [%[r2]], #8\n\t"
+                     "vmla.s32 %q[a], %q[t1], %[k8]\n\t"
+                     "vmla.s32 %q[a], %q[t0], %[k6]\n\t"
+                     "vstrw.32 %q[a], [%q[addr], #16]!\n\t"
+                     "letp lr, 1b"
+                     : [a] "=&w"(a), [t0] "=&w"(t0), [t1] "=&w"(t1), [addr] "+w"(addr), [r0] "+l"(r0), [r1] "+l"(r1),
+                       [r2] "+l"(r2), [n] "+r"(n)
+                     : [b] "w"(b), [k0] "r"(k0), [k1] "r"(k1), [k2] "r"(k2), [k3] "r"(k3), [k4] "r"(k4), [k5] "r"(k5),
+                       [k6] "r"(k6), [k7] "r"(k7), [k8] "r"(k8)
+                     : "memory");
 }
 
-/* One output row of one channel, 4 columns per vector, the tail predicated on the store. */
-static inline void dw_row_mve(const dw_layer *d, const int8_t *k, const int16_t *plane, int32_t out_w, int32_t c,
-                              int8_t *out, int32_t stride)
+/* Two output rows of stride 1 (plane rows 0-3) into acc[0 .. out_w) and
+ * acc[out_w .. 2 * out_w): plane rows 1 and 2 serve both, so 12 loads feed 18 VMLAs. */
+static __attribute__((noinline)) void dw_acc_rows2_s1(const int8_t *k, const int16_t *plane, int32_t w, int32_t out_w,
+                                                      int32_t bias, int32_t *acc)
 {
-    const int32_t w = d->width, ch = d->channels;
-    const int32x4_t bias = vdupq_n_s32(d->bias[c]), lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
+    const int16_t *r0 = plane, *r1 = plane + w, *r2 = plane + 2 * w, *r3 = plane + 3 * w;
+    const int32_t k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7], k8 = k[8];
+    const int32x4_t b = vdupq_n_s32(bias);
+    int32x4_t addr0 = vreinterpretq_s32_u32(vidupq_n_u32((uint32_t)(uintptr_t)(acc - 4), 4));
+    int32x4_t addr1 = vreinterpretq_s32_u32(vidupq_n_u32((uint32_t)(uintptr_t)(acc + out_w - 4), 4));
+    int32x4_t a0, a1, t0, t1;
+    register int32_t n __asm__("lr") = out_w;
+    __asm__ volatile("dlstp.32 lr, lr\n"
+                     "1:\n\t"
+                     "vldrh.s32 %q[t0], [%[r0], #2]\n\t"
+                     "vmov %q[a0], %q[b]\n\t"
+                     "vldrh.s32 %q[t1], [%[r0], #4]\n\t"
+                     "vmla.s32 %q[a0], %q[t0], %[k1]\n\t"
+                     "vldrh.s32 %q[t0], [%[r0]], #8\n\t"
+                     "vmla.s32 %q[a0], %q[t1], %[k2]\n\t"
+                     "vldrh.s32 %q[t1], [%[r1], #2]\n\t"
+                     "vmla.s32 %q[a0], %q[t0], %[k0]\n\t"
+                     "vmov %q[a1], %q[b]\n\t"
+                     "vmla.s32 %q[a0], %q[t1], %[k4]\n\t"
+                     "vmla.s32 %q[a1], %q[t1], %[k1]\n\t"
+                     "vldrh.s32 %q[t0], [%[r1], #4]\n\t"
+                     "vldrh.s32 %q[t1], [%[r1]], #8\n\t"
+                     "vmla.s32 %q[a0], %q[t0], %[k5]\n\t"
+                     "vmla.s32 %q[a1], %q[t0], %[k2]\n\t"
+                     "vldrh.s32 %q[t0], [%[r2], #2]\n\t"
+                     "vmla.s32 %q[a0], %q[t1], %[k3]\n\t"
+                     "vmla.s32 %q[a1], %q[t1], %[k0]\n\t"
+                     "vldrh.s32 %q[t1], [%[r2], #4]\n\t"
+                     "vmla.s32 %q[a0], %q[t0], %[k7]\n\t"
+                     "vmla.s32 %q[a1], %q[t0], %[k4]\n\t"
+                     "vldrh.s32 %q[t0], [%[r2]], #8\n\t"
+                     "vmla.s32 %q[a0], %q[t1], %[k8]\n\t"
+                     "vmla.s32 %q[a1], %q[t1], %[k5]\n\t"
+                     "vldrh.s32 %q[t1], [%[r3], #2]\n\t"
+                     "vmla.s32 %q[a0], %q[t0], %[k6]\n\t"
+                     "vmla.s32 %q[a1], %q[t0], %[k3]\n\t"
+                     "vldrh.s32 %q[t0], [%[r3], #4]\n\t"
+                     "vstrw.32 %q[a0], [%q[addr0], #16]!\n\t"
+                     "vmla.s32 %q[a1], %q[t1], %[k7]\n\t"
+                     "vldrh.s32 %q[t1], [%[r3]], #8\n\t"
+                     "vmla.s32 %q[a1], %q[t0], %[k8]\n\t"
+                     "vmla.s32 %q[a1], %q[t1], %[k6]\n\t"
+                     "vstrw.32 %q[a1], [%q[addr1], #16]!\n\t"
+                     "letp lr, 1b"
+                     : [a0] "=&w"(a0), [a1] "=&w"(a1), [t0] "=&w"(t0), [t1] "=&w"(t1), [addr0] "+w"(addr0),
+                       [addr1] "+w"(addr1), [r0] "+l"(r0), [r1] "+l"(r1), [r2] "+l"(r2), [r3] "+l"(r3), [n] "+r"(n)
+                     : [b] "w"(b), [k0] "r"(k0), [k1] "r"(k1), [k2] "r"(k2), [k3] "r"(k3), [k4] "r"(k4), [k5] "r"(k5),
+                       [k6] "r"(k6), [k7] "r"(k7), [k8] "r"(k8)
+                     : "memory");
+}
+
+/* Stride 2: each tap a gather of every other plane value (offsets 2i, 2i + 1, 2i + 2). */
+static __attribute__((noinline)) void dw_acc_row_s2(const int8_t *k, const int16_t *plane, int32_t w, int32_t out_w,
+                                                    int32_t bias, int32_t *acc)
+{
+    const int16_t *r0 = plane, *r1 = plane + w, *r2 = plane + 2 * w;
+    const int32_t k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7], k8 = k[8];
+    const int32x4_t b = vdupq_n_s32(bias);
+    const uint32x4_t c0 = vidupq_n_u32(0, 2), c1 = vaddq_n_u32(c0, 1), c2 = vaddq_n_u32(c0, 2);
+    int32x4_t addr = vreinterpretq_s32_u32(vidupq_n_u32((uint32_t)(uintptr_t)(acc - 4), 4));
+    int32x4_t a, t0, t1;
+    register int32_t n __asm__("lr") = out_w;
+    __asm__ volatile("dlstp.32 lr, lr\n"
+                     "1:\n\t"
+                     "vldrh.s32 %q[t0], [%[r0], %q[c0], uxtw #1]\n\t"
+                     "vmov %q[a], %q[b]\n\t"
+                     "vldrh.s32 %q[t1], [%[r0], %q[c1], uxtw #1]\n\t"
+                     "vmla.s32 %q[a], %q[t0], %[k0]\n\t"
+                     "vldrh.s32 %q[t0], [%[r0], %q[c2], uxtw #1]\n\t"
+                     "vmla.s32 %q[a], %q[t1], %[k1]\n\t"
+                     "vldrh.s32 %q[t1], [%[r1], %q[c0], uxtw #1]\n\t"
+                     "vmla.s32 %q[a], %q[t0], %[k2]\n\t"
+                     "vldrh.s32 %q[t0], [%[r1], %q[c1], uxtw #1]\n\t"
+                     "vmla.s32 %q[a], %q[t1], %[k3]\n\t"
+                     "vldrh.s32 %q[t1], [%[r1], %q[c2], uxtw #1]\n\t"
+                     "vmla.s32 %q[a], %q[t0], %[k4]\n\t"
+                     "vldrh.s32 %q[t0], [%[r2], %q[c0], uxtw #1]\n\t"
+                     "vmla.s32 %q[a], %q[t1], %[k5]\n\t"
+                     "vldrh.s32 %q[t1], [%[r2], %q[c1], uxtw #1]\n\t"
+                     "vmla.s32 %q[a], %q[t0], %[k6]\n\t"
+                     "vldrh.s32 %q[t0], [%[r2], %q[c2], uxtw #1]\n\t"
+                     "vmla.s32 %q[a], %q[t1], %[k7]\n\t"
+                     "adds %[r0], #16\n\t"
+                     "vmla.s32 %q[a], %q[t0], %[k8]\n\t"
+                     "adds %[r1], #16\n\t"
+                     "vstrw.32 %q[a], [%q[addr], #16]!\n\t"
+                     "adds %[r2], #16\n\t"
+                     "letp lr, 1b"
+                     : [a] "=&w"(a), [t0] "=&w"(t0), [t1] "=&w"(t1), [addr] "+w"(addr), [r0] "+r"(r0), [r1] "+r"(r1),
+                       [r2] "+r"(r2), [n] "+r"(n)
+                     : [b] "w"(b), [c0] "w"(c0), [c1] "w"(c1), [c2] "w"(c2), [k0] "r"(k0), [k1] "r"(k1), [k2] "r"(k2),
+                       [k3] "r"(k3), [k4] "r"(k4), [k5] "r"(k5), [k6] "r"(k6), [k7] "r"(k7), [k8] "r"(k8)
+                     : "memory", "cc");
+}
+
+/* n accumulators to int8, `channels` bytes apart: TFLite's requantization on 4 lanes,
+ * the channel's constants as vectors, a last partial vector predicated. */
+static void dw_requantize_mve(const dw_layer *d, int32_t c, const int32_t *acc, int32_t n, int8_t *out)
+{
+    const int32_t ch = d->channels, offset = d->offset;
     const int32x4_t multiplier = vdupq_n_s32(d->multiplier[c]), shift = vdupq_n_s32(d->shift[c]);
-    const uint32x4_t columns = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)stride);
+    const int32x4_t lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
     const uint32x4_t scatter = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)ch);
-    int32_t x;
-    for (x = 0; x < out_w; x += 4, plane += 4 * stride, out += 4 * ch) {
-        int32x4_t acc = dw_taps(bias, plane, stride, columns, k), y;
-        acc = dw_taps(acc, plane + w, stride, columns, k + 3);
-        acc = dw_taps(acc, plane + 2 * w, stride, columns, k + 6);
-        y = aiotc_mve_requantize(acc, multiplier, shift);
-        y = vminq_s32(vmaxq_s32(vaddq_n_s32(y, d->offset), lo), hi);
-        vstrbq_scatter_offset_p_s32(out, scatter, y, vctp32q((uint32_t)(out_w - x)));
+    int32_t i;
+    for (i = 0; i + 4 <= n; i += 4, acc += 4, out += 4 * ch) {
+        const int32x4_t y = aiotc_mve_requantize(vldrwq_s32(acc), multiplier, shift);
+        vstrbq_scatter_offset_s32(out, scatter, vminq_s32(vmaxq_s32(vaddq_n_s32(y, offset), lo), hi));
+    }
+    if (i < n) {
+        const mve_pred16_t p = vctp32q((uint32_t)(n - i));
+        const int32x4_t y = aiotc_mve_requantize(vldrwq_z_s32(acc, p), multiplier, shift);
+        vstrbq_scatter_offset_p_s32(out, scatter, vminq_s32(vmaxq_s32(vaddq_n_s32(y, offset), lo), hi), p);
     }
 }
 
-static void dw_row(const dw_layer *d, const int8_t *k, const int16_t *plane, int32_t out_w, int32_t c, int8_t *out)
+/* A channel's band: its rows accumulated, then requantized in one loop (the band's
+ * output rows are one run of pixels). */
+static void dw_band(const dw_layer *d, const int8_t *k, const int16_t *plane, int32_t rows, int32_t out_w, int32_t c,
+                    int32_t *acc, int8_t *out)
 {
-    if (d->stride_w == 1) { /* the stride a constant in each copy of the loop */
-        dw_row_mve(d, k, plane, out_w, c, out, 1);
-    } else {
-        dw_row_mve(d, k, plane, out_w, c, out, 2);
+    int32_t r = 0;
+    if (d->stride_w == 1 && d->stride_h == 1 && rows == 2) {
+        dw_acc_rows2_s1(k, plane, d->width, out_w, d->bias[c], acc);
+        r = 2;
     }
+    for (; r < rows; r++) {
+        const int16_t *const p = plane + r * d->stride_h * d->width;
+        if (d->stride_w == 1) {
+            dw_acc_row_s1(k, p, d->width, out_w, d->bias[c], acc + r * out_w);
+        } else {
+            dw_acc_row_s2(k, p, d->width, out_w, d->bias[c], acc + r * out_w);
+        }
+    }
+    dw_requantize_mve(d, c, acc, rows * out_w, out);
 }
 #else
 typedef struct {
@@ -236,17 +422,7 @@ static void dw_row_acc(const dw_layer *d, const dw_weights *w, int32_t bias, con
 }
 #endif
 
-#if defined(AIOTC_MVE)
-static void dw_band(const dw_layer *d, const int8_t *k, const int16_t *plane, int32_t rows, int32_t out_w, int32_t c,
-                    int32_t *acc, int8_t *out)
-{
-    int32_t r;
-    (void)acc;
-    for (r = 0; r < rows; r++) {
-        dw_row(d, k, plane + r * d->stride_h * d->width, out_w, c, out + r * out_w * d->channels);
-    }
-}
-#else
+#if !defined(AIOTC_MVE)
 /* A channel's band: its rows accumulated, then requantized in one loop with the
  * channel's constants in registers. */
 static void dw_band(const dw_layer *d, const int8_t *k, const int16_t *plane, int32_t rows, int32_t out_w, int32_t c,
