@@ -61,6 +61,14 @@ typedef struct {
 static void dw_clear(const dw_layer *d, int16_t *plane, int32_t values)
 {
     int32_t i;
+#if defined(AIOTC_MVE)
+    const int16x8_t zero_point = vdupq_n_s16(d->zero_point);
+    for (i = 0; i + 8 <= values; i += 8) { /* 8 values per store */
+        vstrhq_s16(plane + i, zero_point);
+    }
+    vstrhq_p_s16(plane + i, zero_point, vctp16q((uint32_t)(values - i)));
+    return;
+#endif
     for (i = 0; i < values; i++) {
         plane[i] = d->zero_point;
     }
