@@ -64,6 +64,7 @@ def kernel_graph():
         g.depthwise(long, stride=(2, 2), padding="valid"),
         g.depthwise(rgb),  # 3 channels, 11 columns
         g.depthwise(mono),  # 1 channel, 8 columns
+        g.depthwise(g.input((1, 5, 6, 13), zero_point=21), stride=(1, 2)),  # channel-SIMD: 8 + 4 + 1 channels
         g.fully_connected(flat, 7),  # odd depth
         g.fully_connected(flat, 6, per_channel=True, activation="relu"),
         g.fully_connected(one, 3),  # depth 1, one partial block of rows

@@ -10,7 +10,10 @@
  * - DSP: 4 channels per word; SXTB16 splits them into even/odd halves, and SMLABB,
  *   SMLABT, SMLATB, SMLATT multiply each half by its int16 weight without unpacking:
  *   9 instructions per tap of 4 channels, the group's weights read in order by one LDRD;
- * - MVE: 4 channels per vector of int32 lanes, requantized as a vector. */
+ * - MVE: 8 channels per step: one widening load of their inputs and one gather of their
+ *   weights (4 from each of 2 groups) per tap, VMULLB/VMULLT into int32 accumulators of
+ *   the even and the odd channels, each requantized as a vector with its constants
+ *   gathered and stored by a scatter; a last group of 4 runs on int32 lanes. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm.h"
 
@@ -109,22 +112,50 @@ static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, i
     }
 }
 #elif defined(AIOTC_MVE)
+/* acc (4 channels, `step` apart from c) to int8 at out[c], out[c + step], ... */
+static AIOTC_INLINE void dw_store_mve(const dw_layer *d, int32x4_t acc, uint32x4_t lanes, uint32x4_t bytes, int32_t c,
+                                     int8_t *out)
+{
+    const int32x4_t lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
+    const int32x4_t multiplier = vldrwq_gather_shifted_offset_s32(d->multiplier + c, lanes);
+    const int32x4_t y = aiotc_mve_requantize(acc, multiplier, vldrwq_gather_shifted_offset_s32(d->shift + c, lanes));
+    vstrbq_scatter_offset_s32(out + c, bytes, vminq_s32(vmaxq_s32(vaddq_n_s32(y, d->offset), lo), hi));
+}
+
+/* 8 channels per step: per tap, their 8 inputs widened to int16 by one load, their
+ * weights (4 from each of 2 groups) by one gather, and VMULLB/VMULLT multiply the even
+ * and the odd channels into two int32 accumulators (8 MACs in 6 instructions, against
+ * 4 in 4 with int32 lanes). A last group of 4 runs on int32 lanes. */
 static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out,
                                   int32_t common)
 {
     const int32_t ch = d->channels;
-    const int32x4_t lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
+    const uint32x4_t even = vidupq_n_u32(0, 2), all = vidupq_n_u32(0, 1);
+    /* weights of channel i (0-7) at halfword (i / 4) * 4 * taps + i % 4 of the pair of groups */
+    const uint16x8_t wlanes = vaddq_u16(vandq_u16(vidupq_n_u16(0, 1), vdupq_n_u16(3)),
+                                        vmulq_n_u16(vshrq_n_u16(vidupq_n_u16(0, 1), 2), (uint16_t)(4 * taps)));
     int32_t c;
     (void)common; /* requantized as vectors */
-    for (c = 0; c + 4 <= ch; c += 4) {
-        int32x4_t acc = vldrwq_s32(d->bias + c), y;
+    for (c = 0; c + 8 <= ch; c += 8) {
+        const int16_t *w = d->weights + c * taps;
+        int32x4_t acc0 = vldrwq_gather_shifted_offset_s32(d->bias + c, even);
+        int32x4_t acc1 = vldrwq_gather_shifted_offset_s32(d->bias + c + 1, even);
+        int32_t t;
+        for (t = 0; t < taps; t++, w += 4) {
+            const int16x8_t x = vldrbq_s16(tap[t] + c), k = vldrhq_gather_shifted_offset_s16(w, wlanes);
+            acc0 = vaddq_s32(acc0, vmullbq_int_s16(x, k));
+            acc1 = vaddq_s32(acc1, vmulltq_int_s16(x, k));
+        }
+        dw_store_mve(d, acc0, even, even, c, out);
+        dw_store_mve(d, acc1, even, even, c + 1, out);
+    }
+    for (; c + 4 <= ch; c += 4) {
+        int32x4_t acc = vldrwq_s32(d->bias + c);
         int32_t t;
         for (t = 0; t < taps; t++) {
             acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(tap[t] + c), vldrhq_s32(d->weights + (c * taps + t * 4))));
         }
-        y = aiotc_mve_requantize(acc, vldrwq_s32(d->multiplier + c), vldrwq_s32(d->shift + c));
-        y = vminq_s32(vmaxq_s32(vaddq_n_s32(y, d->offset), lo), hi);
-        vstrbq_s32(out + c, y);
+        dw_store_mve(d, acc, all, all, c, out);
     }
     for (; c < ch; c++) {
         out[c] = dw_channel(d, tap, taps, c);
