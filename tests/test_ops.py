@@ -50,6 +50,39 @@ def test_conv2d(case, dtype, tmp_path):
     assert_matches_oracle(g.build(g.conv2d(x, **kwargs)), tmp_path)
 
 
+def test_gemm_byte_pairs_read_as_halfwords_are_256_b_plus_a():
+    """The gemm's weight layout (aiotc_nn_gemm.h): per channel pair and input, a's byte
+    and b's, which read together as an int16 give 256 * b + a, the sign of a included."""
+    from aiotc.codegen.ops_conv import pack_gemm_weights
+
+    rows = np.random.default_rng(0).integers(-127, 128, (5, 13))
+    rows[0, :3] = [-128, -1, 0]
+    packed = pack_gemm_weights(rows)
+    assert packed.size % 32 == 0
+    halfwords = packed.view("<i2")[: 3 * 16].reshape(3, 16).astype(np.int64)  # 3 pairs, 13 inputs padded to 16
+    padded = np.zeros((6, 16), np.int64)
+    padded[:5, :13] = rows
+    assert np.array_equal(halfwords, 256 * padded[1::2] + padded[0::2])
+    assert np.array_equal(packed.reshape(-1, 2)[: 3 * 16, 0].reshape(3, 16), padded[0::2])  # SXTB16 reads a alone
+
+
+@pytest.mark.parametrize("beside, fast", [(-5, False), (5, True)])
+def test_conv2d_weights_the_byte_pairs_cannot_hold_take_the_reference_kernel(beside, fast, tmp_path):
+    """A -128 in channel b beside a negative weight of channel a has no byte in the gemm's
+    layout: that layer runs the reference kernel instead, still exact; beside a positive
+    weight the fast kernel holds it."""
+    from aiotc.codegen.ops_conv import fast_kernel
+
+    g = OpGraph(seed=3)
+    x = g.input((1, 4, 4, 8), zero_point=-3)
+    y = g.conv2d(x, 4, kernel=(1, 1))
+    weights = g.tensors[g.ops[-1].inputs[1]].data
+    weights[0, 0, 0, 0], weights[1, 0, 0, 0] = beside, -128
+    graph = g.build(y)
+    assert (fast_kernel(graph.ops[0], graph) is not None) == fast
+    assert_matches_oracle(graph, tmp_path)
+
+
 @pytest.mark.parametrize("in_zp, out_zp", [(-128, 127), (127, -128)])
 def test_conv2d_extreme_zero_points(in_zp, out_zp, tmp_path):
     g = OpGraph(seed=2)

@@ -65,7 +65,7 @@ def fast_kernel(op: Op, graph) -> str | None:
         return None
     a = op.attrs
     _, kh, kw, fc = filt.shape
-    if op.kind == "conv2d" and fc == inp.shape[-1]:
+    if op.kind == "conv2d" and fc == inp.shape[-1] and gemm_packable(_weight_rows(op, graph)):
         pointwise = (kh, kw) == (1, 1) and not any((a.padding.top, a.padding.bottom, a.padding.left, a.padding.right))
         return "aiotc_convolve_1x1_s8" if pointwise else "aiotc_convolve_im2col_s8"
     if op.kind == "depthwise_conv2d" and a.depth_multiplier == 1:
@@ -138,14 +138,28 @@ def pack_depthwise_groups(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(-1, 4, taps).transpose(0, 2, 1)).ravel()
 
 
-def pack_gemm_weights(rows: np.ndarray) -> np.ndarray:
-    """The shared gemm's layout (aiotc_nn_gemm.h): rows zero padded to whole words, each
-    channel pair interleaved word by word (an odd last row paired with zeros), the whole
-    padded to 32 bytes (AIOTC_GEMM_WEIGHT_BYTES) so the M55's 32-byte loads stay inside."""
+def _gemm_pairs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Channels a and b of each pair (an odd last row paired with zeros), rows zero
+    padded to whole words, as int64."""
     out_c, depth = rows.shape
-    padded = np.zeros((-(-out_c // 2) * 2, _row(depth)), np.int8)
+    padded = np.zeros((-(-out_c // 2) * 2, _row(depth)), np.int64)
     padded[:out_c, :depth] = rows
-    pairs = padded.reshape(-1, 2, _row(depth) // 4, 4).transpose(0, 2, 1, 3).ravel()
+    return padded[0::2], padded[1::2]
+
+
+def gemm_packable(rows: np.ndarray) -> bool:
+    """Whether the byte-pair layout holds these weights: b - [a < 0] must fit a byte
+    (it does for TFLite's symmetric [-127, 127] weights)."""
+    a, b = _gemm_pairs(rows)
+    return bool(np.all(b - (a < 0) >= -128))
+
+
+def pack_gemm_weights(rows: np.ndarray) -> np.ndarray:
+    """The shared gemm's layout (aiotc_nn_gemm.h): per channel pair and input, the byte
+    a_i then b_i - [a_i < 0], so that the halfword is 256 * b_i + a_i; the whole padded
+    to 32 bytes (AIOTC_GEMM_WEIGHT_BYTES) so the M55's 32-byte loads stay inside."""
+    a, b = _gemm_pairs(rows)
+    pairs = np.stack([a, b - (a < 0)], axis=-1).astype(np.int8).ravel()
     return np.concatenate([pairs, np.zeros(-pairs.size % 32, np.int8)])
 
 

@@ -2,20 +2,28 @@
  * fully connected): output channels = weight rows times input columns, requantized.
  *
  * What the lowering prepares at compile time, so the loops do less at run time:
- * - each weight row is padded with zeros to a multiple of 4 bytes (`row` bytes), and the
- *   rows of each channel pair interleaved word by word (4 inputs of channel a, the same
- *   4 of channel b, ...; an odd last channel is paired with a zero row), so one pointer
- *   walks both and the DSP path reads whole words and never has a tail; the array is
- *   padded to a multiple of 32 bytes (AIOTC_GEMM_WEIGHT_BYTES) for the MVE path's VLD2;
  * - the bias has input_offset * sum(weight row) folded in, so columns hold the raw
- *   int8 inputs (a padded tap holds the input zero point, which then contributes 0).
+ *   int8 inputs (a padded tap holds the input zero point, which then contributes 0);
+ * - the conv gemm's weights come in channel pairs (a, b), byte pairs per input: a_i,
+ *   then b_i - [a_i < 0] (see below), rows padded with zeros to a multiple of 4 inputs
+ *   (`row`), an odd last channel paired with a zero row, the array padded to a
+ *   multiple of 32 bytes (AIOTC_GEMM_WEIGHT_BYTES) for the MVE path's 32-byte loads.
+ *
+ * Why byte pairs: a halfword of the packed weights read as int16 is 256 * b_i + a_i
+ * (that is what the - [a_i < 0] is for), and SXTB16 of the same word gives a_i. One
+ * SMLAD of each against the inputs accumulates sum(a.x) and 256 * sum(b.x) + sum(a.x):
+ * two channels for one sign extension of their weights instead of two. Their difference
+ * is exact as long as 256 * sum(b.x) fits an int32, so it is taken every
+ * AIOTC_GEMM_CHUNK inputs (|b.x| <= 127 * 128 per input). The lowering refuses the fast
+ * kernels where a byte cannot hold b_i - [a_i < 0] (b_i = -128 with a_i < 0, outside
+ * TFLite's symmetric [-127, 127] weights).
  *
  * Three implementations, chosen by what the C compiler targets (as in CMSIS-NN):
- * - MVE (Cortex-M55): int8 columns; per 16 inputs one VLD2 splits a pair's words into
- *   the two channels' vectors, 4 VMLADAVA, the column tail predicated;
- * - DSP (Cortex-M4/M7/M33): each column widened once to int16 pairs in SXTB16 order
- *   (aiotc_col_prepare), then 2 channels x 2 columns per step: per 4 inputs 2 LDRD of
- *   columns, 2 LDR of weights, 4 SXTB16 and 8 SMLAD;
+ * - MVE (Cortex-M55): int8 columns; per 16 inputs one VLD2 splits a pair's bytes into
+ *   the two channels' vectors (b corrected by a's sign), 4 VMLADAVA, the tail predicated;
+ * - DSP (Cortex-M4/M7/M33): each column widened once to int16 pairs (x_i, x_i+1)
+ *   (aiotc_col_prepare), then 2 channels x 2 columns per step: per 4 inputs one LDRD of
+ *   weights, 2 SXTB16, 2 LDRD of columns and 8 SMLAD (13 instructions for 16 MACs);
  * - portable C, which the host build runs.
  * All three compute the same integers: outputs are bit-exact on every target. */
 #ifndef AIOTC_NN_GEMM_H
@@ -52,6 +60,9 @@
 /* Bytes of the packed weights of `rows` channels of k inputs: whole pairs, padded to 32. */
 #define AIOTC_GEMM_WEIGHT_BYTES(rows, k) ((((rows) + 1) / 2 * 2 * AIOTC_ROW(k) + 31) & ~31)
 
+/* Inputs per exact difference of the byte-pair sums: 512 * 127 * 128 * 256 < 2^31. */
+#define AIOTC_GEMM_CHUNK 512
+
 /* A column as the gemm reads it: int16 pairs in words on the DSP path, raw int8 elsewhere. */
 #if defined(AIOTC_DSP)
 typedef int32_t aiotc_col;
@@ -63,7 +74,7 @@ typedef int8_t aiotc_col;
 #define AIOTC_COL_BYTES(k) (2 * AIOTC_ROW(k))
 
 typedef struct {
-    const int8_t *weights;      /* channel pairs interleaved word by word (above) */
+    const int8_t *weights;      /* channel pairs of byte pairs (above) */
     int32_t k;                  /* inputs per output */
     int32_t row;                /* AIOTC_ROW(k) */
     int32_t rows;               /* output channels */
@@ -230,32 +241,51 @@ static inline int32_t aiotc_sxtb16_ror8(int32_t x)
 #endif
 
 #if defined(AIOTC_DSP)
-/* k int8 inputs widened to int16 pairs in SXTB16 order, zero padded to AIOTC_ROW(k):
- * per 4 inputs, the even word (x0, x2) then the odd word (x1, x3), `step` words apart
- * from one group to the next. */
-static inline void aiotc_widen(const int8_t *src, int32_t k, int32_t *dst, int32_t step)
+/* 4 int8 inputs as two words of int16 pairs: in SXTB16 order (x0, x2), (x1, x3), or in
+ * order (x0, x1), (x2, x3) (`in_order`, a constant where inlined). */
+static AIOTC_INLINE void aiotc_widen_word(int32_t v, int32_t *dst, int32_t in_order)
+{
+    const int32_t even = __sxtb16(v), odd = aiotc_sxtb16_ror8(v);
+    if (in_order) {
+        dst[0] = (int32_t)(((uint32_t)even & 0xffffu) | (uint32_t)odd << 16);          /* PKHBT */
+        dst[1] = (int32_t)(((uint32_t)odd & 0xffff0000u) | (uint32_t)even >> 16);      /* PKHTB */
+    } else {
+        dst[0] = even;
+        dst[1] = odd;
+    }
+}
+
+/* k int8 inputs widened to int16 pairs (aiotc_widen_word), zero padded to AIOTC_ROW(k),
+ * `step` words apart from one group of 4 to the next. */
+static AIOTC_INLINE void aiotc_widen_order(const int8_t *src, int32_t k, int32_t *dst, int32_t step, int32_t in_order)
 {
     int32_t i;
     for (i = 0; i + 8 <= k; i += 8, dst += 2 * step) { /* two groups per loop test */
-        const int32_t v = aiotc_read_word(src + i), u = aiotc_read_word(src + i + 4);
-        dst[0] = __sxtb16(v);
-        dst[1] = aiotc_sxtb16_ror8(v);
-        dst[step] = __sxtb16(u);
-        dst[step + 1] = aiotc_sxtb16_ror8(u);
+        aiotc_widen_word(aiotc_read_word(src + i), dst, in_order);
+        aiotc_widen_word(aiotc_read_word(src + i + 4), dst + step, in_order);
     }
     if (i + 4 <= k) {
-        const int32_t v = aiotc_read_word(src + i);
-        dst[0] = __sxtb16(v);
-        dst[1] = aiotc_sxtb16_ror8(v);
+        aiotc_widen_word(aiotc_read_word(src + i), dst, in_order);
         i += 4;
         dst += step;
     }
     if (i < k) {
         int8_t last[4] = {0, 0, 0, 0};
         memcpy(last, src + i, (size_t)(k - i));
-        dst[0] = __sxtb16(aiotc_read_word(last));
-        dst[1] = aiotc_sxtb16_ror8(aiotc_read_word(last));
+        aiotc_widen_word(aiotc_read_word(last), dst, in_order);
     }
+}
+
+/* SXTB16 order: the fully connected kernel's input. */
+static inline void aiotc_widen(const int8_t *src, int32_t k, int32_t *dst, int32_t step)
+{
+    aiotc_widen_order(src, k, dst, step, 0);
+}
+
+/* In order: a gemm column, `step` 4 (the two columns of a pair interleaved). */
+static inline void aiotc_widen_pairs(const int8_t *src, int32_t k, int32_t *dst, int32_t step)
+{
+    aiotc_widen_order(src, k, dst, step, 1);
 }
 #endif
 
@@ -265,7 +295,7 @@ static inline void aiotc_widen(const int8_t *src, int32_t k, int32_t *dst, int32
 static inline const aiotc_col *aiotc_col_prepare(const int8_t *src, int32_t k, aiotc_col *buf, int32_t j)
 {
 #if defined(AIOTC_DSP)
-    aiotc_widen(src, k, buf + 2 * j, 4);
+    aiotc_widen_pairs(src, k, buf + 2 * j, 4);
     return buf;
 #else
     (void)k;
@@ -280,77 +310,99 @@ typedef struct {
 } aiotc_acc4;
 
 #if defined(AIOTC_DSP)
-/* 4 inputs of both channels (weight words at w[0], w[1]) against the column pair at
- * cols (column 0's even and odd word, then column 1's), both pointers post-incremented.
- * In assembly: gcc, left to itself, spills accumulators here (22 instructions, not 16). */
-static AIOTC_INLINE void aiotc_mac_2x2(aiotc_acc4 *s, const int32_t **w, const int32_t **cols)
+/* The byte-pair sums of one channel pair and two columns: lo = bias_a + sum(a.x),
+ * hi = lo + 256 * sum(b.x) since the last chunk, b = bias_b + the chunks' sum(b.x). */
+typedef struct {
+    int32_t lo0, hi0, lo1, hi1, b0, b1;
+} aiotc_pair_sums;
+
+/* 4 inputs of both channels (one weight word pair at w) against the column pair at
+ * cols (column 0's two words, then column 1's), both pointers post-incremented. In
+ * assembly: gcc, left to itself, spills the accumulators here. */
+static AIOTC_INLINE void aiotc_mac_2x2(aiotc_pair_sums *s, const int32_t **w, const int32_t **cols)
 {
-    int32_t x0, x1, x2, x3, v, t;
-    __asm__("ldrd %[x2], %[x3], [%[c], #8]\n\t"
-            "ldrd %[x0], %[x1], [%[c]], #16\n\t"
-            "ldr %[v], [%[w]], #8\n\t"
-            "sxtb16 %[t], %[v]\n\t"
-            "smlad %[a0], %[t], %[x0], %[a0]\n\t"
-            "smlad %[a1], %[t], %[x2], %[a1]\n\t"
-            "sxtb16 %[v], %[v], ror #8\n\t"
-            "smlad %[a0], %[v], %[x1], %[a0]\n\t"
-            "smlad %[a1], %[v], %[x3], %[a1]\n\t"
-            "ldr %[v], [%[w], #-4]\n\t"
-            "sxtb16 %[t], %[v]\n\t"
-            "smlad %[b0], %[t], %[x0], %[b0]\n\t"
-            "smlad %[b1], %[t], %[x2], %[b1]\n\t"
-            "sxtb16 %[v], %[v], ror #8\n\t"
-            "smlad %[b0], %[v], %[x1], %[b0]\n\t"
-            "smlad %[b1], %[v], %[x3], %[b1]"
-            : [a0] "+r"(s->a0), [a1] "+r"(s->a1), [b0] "+r"(s->b0), [b1] "+r"(s->b1), [w] "+r"(*w), [c] "+r"(*cols),
-              [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [v] "=&r"(v), [t] "=&r"(t)
+    int32_t w0, w1, s0, s1, x0, x1;
+    __asm__("ldrd %[w0], %[w1], [%[w]], #8\n\t"
+            "ldrd %[x0], %[x1], [%[c]], #8\n\t"
+            "sxtb16 %[s0], %[w0]\n\t"
+            "sxtb16 %[s1], %[w1]\n\t"
+            "smlad %[lo0], %[s0], %[x0], %[lo0]\n\t"
+            "smlad %[hi0], %[w0], %[x0], %[hi0]\n\t"
+            "smlad %[lo0], %[s1], %[x1], %[lo0]\n\t"
+            "smlad %[hi0], %[w1], %[x1], %[hi0]\n\t"
+            "ldrd %[x0], %[x1], [%[c]], #8\n\t"
+            "smlad %[lo1], %[s0], %[x0], %[lo1]\n\t"
+            "smlad %[hi1], %[w0], %[x0], %[hi1]\n\t"
+            "smlad %[lo1], %[s1], %[x1], %[lo1]\n\t"
+            "smlad %[hi1], %[w1], %[x1], %[hi1]"
+            : [lo0] "+r"(s->lo0), [hi0] "+r"(s->hi0), [lo1] "+r"(s->lo1), [hi1] "+r"(s->hi1), [w] "+r"(*w),
+              [c] "+r"(*cols), [w0] "=&r"(w0), [w1] "=&r"(w1), [s0] "=&r"(s0), [s1] "=&r"(s1), [x0] "=&r"(x0),
+              [x1] "=&r"(x1)
             :
             : "memory");
 }
 
-/* Channel pair `pair` (channels a, b) against the interleaved column pair at cols. */
-static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int32_t *cols,
-                                       const int32_t *unused)
+/* n groups of 4 inputs, then channel b's part of hi moved into b (exact: <= a chunk). */
+static AIOTC_INLINE void aiotc_mac_chunk(aiotc_pair_sums *s, const int32_t **w, const int32_t **cols, int32_t groups)
 {
-    const int32_t *w = (const int32_t *)(const void *)(g->weights + pair * 2 * g->row);
-    const int32_t groups = g->row / 4;
     int32_t n;
-    aiotc_acc4 s;
-    (void)unused;
-    s.a0 = s.a1 = g->bias[a];
-    s.b0 = s.b1 = g->bias[b];
     for (n = groups >> 2; n != 0; n--) { /* 4 steps per loop test */
-        aiotc_mac_2x2(&s, &w, &cols);
-        aiotc_mac_2x2(&s, &w, &cols);
-        aiotc_mac_2x2(&s, &w, &cols);
-        aiotc_mac_2x2(&s, &w, &cols);
+        aiotc_mac_2x2(s, w, cols);
+        aiotc_mac_2x2(s, w, cols);
+        aiotc_mac_2x2(s, w, cols);
+        aiotc_mac_2x2(s, w, cols);
     }
     if (groups & 2) {
-        aiotc_mac_2x2(&s, &w, &cols);
-        aiotc_mac_2x2(&s, &w, &cols);
+        aiotc_mac_2x2(s, w, cols);
+        aiotc_mac_2x2(s, w, cols);
     }
     if (groups & 1) {
-        aiotc_mac_2x2(&s, &w, &cols);
+        aiotc_mac_2x2(s, w, cols);
     }
-    return s;
+    s->b0 += (s->hi0 - s->lo0) >> 8;
+    s->b1 += (s->hi1 - s->lo1) >> 8;
+    s->hi0 = s->lo0;
+    s->hi1 = s->lo1;
 }
-#elif defined(AIOTC_MVE)
-/* Per 16 inputs: VLD2 of 32-bit words splits the pair's 32 bytes into channel a's and
- * b's 16 weights; the columns' tail is predicated to zero (weights past k are zero or
- * the next pair's, times a zero column). */
-static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int8_t *c0,
-                                       const int8_t *c1)
+
+/* Channel pair `pair` (channels a, b) against the interleaved column pair at cols. */
+static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int32_t *cols,
+                                            const int32_t *unused)
 {
     const int32_t *w = (const int32_t *)(const void *)(g->weights + pair * 2 * g->row);
+    int32_t groups = g->row / 4;
+    aiotc_pair_sums s;
+    aiotc_acc4 r;
+    (void)unused;
+    s.lo0 = s.hi0 = s.lo1 = s.hi1 = g->bias[a];
+    s.b0 = s.b1 = g->bias[b];
+    for (; groups > AIOTC_GEMM_CHUNK / 4; groups -= AIOTC_GEMM_CHUNK / 4) {
+        aiotc_mac_chunk(&s, &w, &cols, AIOTC_GEMM_CHUNK / 4);
+    }
+    aiotc_mac_chunk(&s, &w, &cols, groups);
+    r.a0 = s.lo0;
+    r.a1 = s.lo1;
+    r.b0 = s.b0;
+    r.b1 = s.b1;
+    return r;
+}
+#elif defined(AIOTC_MVE)
+/* Per 16 inputs: VLD2 of bytes splits the pair's 32 bytes into channel a's and b's 16
+ * weights (b corrected: + 1 where a < 0); the columns' tail is predicated to zero
+ * (weights past k are zero or the next pair's, times a zero column). */
+static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int8_t *c0,
+                                            const int8_t *c1)
+{
+    const int8_t *w = g->weights + pair * 2 * g->row;
     aiotc_acc4 s;
     int32_t i;
     s.a0 = s.a1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
-    for (i = 0; i < g->k; i += 16, w += 8) {
+    for (i = 0; i < g->k; i += 16, w += 32) {
         const mve_pred16_t p = vctp8q((uint32_t)(g->k - i));
         const int8x16_t x0 = vldrbq_z_s8(c0 + i, p), x1 = vldrbq_z_s8(c1 + i, p);
-        const int32x4x2_t ab = vld2q_s32(w);
-        const int8x16_t va = vreinterpretq_s8_s32(ab.val[0]), vb = vreinterpretq_s8_s32(ab.val[1]);
+        const int8x16x2_t ab = vld2q_s8(w);
+        const int8x16_t va = ab.val[0], vb = vsubq_s8(ab.val[1], vshrq_n_s8(ab.val[0], 7));
         s.a0 = vmladavaq_s8(s.a0, va, x0);
         s.a1 = vmladavaq_s8(s.a1, va, x1);
         s.b0 = vmladavaq_s8(s.b0, vb, x0);
@@ -360,7 +412,7 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
 }
 #else
 static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int8_t *c0,
-                                       const int8_t *c1)
+                                            const int8_t *c1)
 {
     const int8_t *w = g->weights + pair * 2 * g->row;
     aiotc_acc4 s;
@@ -368,7 +420,7 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
     s.a0 = s.a1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
     for (i = 0; i < g->k; i++) {
-        const int32_t wa = w[i / 4 * 8 + i % 4], wb = w[i / 4 * 8 + 4 + i % 4];
+        const int32_t wa = w[2 * i], wb = w[2 * i + 1] + (wa < 0);
         s.a0 += wa * c0[i];
         s.a1 += wa * c1[i];
         s.b0 += wb * c0[i];

@@ -86,14 +86,14 @@ static void gather_widened(const aiotc_conv_params *params, const aiotc_dims *in
         if (iy < 0 || iy >= in_h) {
             fill_widened(dst, run / 4, pad_pair);
         } else if (dil_w == 1 && x0 >= 0 && x0 + k_w <= in_w) {
-            aiotc_widen(image + (iy * in_w + x0) * c, run, dst, 4);
+            aiotc_widen_pairs(image + (iy * in_w + x0) * c, run, dst, 4);
         } else {
             for (kx = 0; kx < k_w; kx++) {
                 const int32_t ix = x0 + kx * dil_w;
                 if (ix < 0 || ix >= in_w) {
                     fill_widened(dst + kx * c, c / 4, pad_pair);
                 } else {
-                    aiotc_widen(image + (iy * in_w + ix) * c, c, dst + kx * c, 4);
+                    aiotc_widen_pairs(image + (iy * in_w + ix) * c, c, dst + kx * c, 4);
                 }
             }
         }
