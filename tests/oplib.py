@@ -107,13 +107,13 @@ class OpGraph:
         y = self._out((n, oh, ow, c * multiplier), self._acc_scale(x, wt, kernel[0] * kernel[1]), out_zp)
         return self._op("depthwise_conv2d", (x, wt, b), y, ir.DepthwiseConv2D(stride, dilation, pad, multiplier, activation))
 
-    def fully_connected(self, x, units, per_channel=False, activation="none", keep_num_dims=False, bias=True, weight_zp=0):
+    def fully_connected(self, x, units, per_channel=False, activation="none", keep_num_dims=False, bias=True, weight_zp=0, out_scale=None):
         shape = self.tensors[x].shape
         depth = shape[-1]
         wt = self.weights((units, depth), 0 if per_channel else None, zero_point=weight_zp)
         b = self.bias(x, wt, units) if bias else None
         out_shape = (*shape[:-1], units) if keep_num_dims else (int(np.prod(shape[:-1])), units)
-        y = self._out(out_shape, self._acc_scale(x, wt, depth), 3)
+        y = self._out(out_shape, out_scale or self._acc_scale(x, wt, depth), 3)
         return self._op("fully_connected", (x, wt, b), y, ir.FullyConnected(activation, keep_num_dims))
 
     def pool(self, kind, x, kernel=(2, 2), stride=(2, 2), padding="valid", activation="none"):

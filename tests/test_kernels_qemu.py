@@ -94,17 +94,20 @@ def test_kernel_paths_match_the_oracle_in_qemu(model, board, tmp_path):
 
 
 def test_gemm_byte_pair_sums_stay_exact_at_the_extremes(tmp_path):
-    """600 inputs of 127 against weights of 127: channel b's sum (9.7 M) times 256 leaves
-    an int32, so the DSP path must take the byte-pair difference per 512 inputs
-    (aiotc_nn_gemm.h); the M4's outputs equal tflite-micro's."""
+    """600 inputs of 127 against weights of 127, in a 1x1 conv and a fully connected
+    layer: channel b's sum (9.7 M) times 256 leaves an int32, so the DSP path must take
+    the byte-pair difference per 512 inputs (aiotc_nn_gemm.h); the M4's outputs equal
+    tflite-micro's."""
     g = OpGraph(seed=5)
     x = g.input((1, 1, 2, 600), scale=0.02, zero_point=-128)
-    y = g.conv2d(x, 3, kernel=(1, 1), out_scale=400.0)
+    conv = g.conv2d(x, 3, kernel=(1, 1), out_scale=400.0)
+    g.tensors[g.ops[-1].inputs[1]].data[:] = 127
+    fc = g.fully_connected(g.input((1, 600), scale=0.02, zero_point=-128), 5, out_scale=400.0)
     g.tensors[g.ops[-1].inputs[1]].data[:] = 127
     path = tmp_path / "extreme.tflite"
-    path.write_bytes(write_tflite(g.build(y)))
+    path.write_bytes(write_tflite(g.build(conv, fc)))
     out = compile_model(path, board="cortex-m4", out_dir=tmp_path / "out").out_dir
     qemu = QemuModel.build(out, load_board("cortex-m4"))
-    samples = [[np.full((1, 1, 2, 600), value, np.int8)] for value in (127, -128)]
+    samples = [[np.full((1, 1, 2, 600), value, np.int8), np.full((1, 600), value, np.int8)] for value in (127, -128)]
     result = verify(out, "cortex-m4", samples, runner=qemu)
     assert result.mismatches == 0 and result.max_abs_diff == 0, result

@@ -138,28 +138,33 @@ def pack_depthwise_groups(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(-1, 4, taps).transpose(0, 2, 1)).ravel()
 
 
-def _gemm_pairs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Channels a and b of each pair (an odd last row paired with zeros), rows zero
-    padded to whole words, as int64."""
+def _row_pairs(rows: np.ndarray, row_multiple: int = 2, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows a (even) and b (odd) of each pair as int64, zero rows appended to a multiple
+    of `row_multiple` and zero inputs to `width` (default: whole words)."""
     out_c, depth = rows.shape
-    padded = np.zeros((-(-out_c // 2) * 2, _row(depth)), np.int64)
+    padded = np.zeros((-(-out_c // row_multiple) * row_multiple, width or _row(depth)), np.int64)
     padded[:out_c, :depth] = rows
     return padded[0::2], padded[1::2]
 
 
+def _byte_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per input, a's byte then b - [a < 0]: read as an int16 the two make 256 * b + a
+    (aiotc_nn_gemm.h), SXTB16 of them a alone."""
+    return np.stack([a, b - (a < 0)], axis=-1).astype(np.int8)
+
+
 def gemm_packable(rows: np.ndarray) -> bool:
-    """Whether the byte-pair layout holds these weights: b - [a < 0] must fit a byte
-    (it does for TFLite's symmetric [-127, 127] weights)."""
-    a, b = _gemm_pairs(rows)
+    """Whether byte pairs hold these weights: b - [a < 0] must fit a byte (it does for
+    TFLite's symmetric [-127, 127] weights)."""
+    a, b = _row_pairs(rows)
     return bool(np.all(b - (a < 0) >= -128))
 
 
 def pack_gemm_weights(rows: np.ndarray) -> np.ndarray:
-    """The shared gemm's layout (aiotc_nn_gemm.h): per channel pair and input, the byte
-    a_i then b_i - [a_i < 0], so that the halfword is 256 * b_i + a_i; the whole padded
-    to 32 bytes (AIOTC_GEMM_WEIGHT_BYTES) so the M55's 32-byte loads stay inside."""
-    a, b = _gemm_pairs(rows)
-    pairs = np.stack([a, b - (a < 0)], axis=-1).astype(np.int8).ravel()
+    """The shared gemm's layout (aiotc_nn_gemm.h): channel pairs of byte pairs, an odd
+    last row paired with zeros, padded to 32 bytes (AIOTC_GEMM_WEIGHT_BYTES) so the
+    M55's 32-byte loads stay inside."""
+    pairs = _byte_pairs(*_row_pairs(rows)).ravel()
     return np.concatenate([pairs, np.zeros(-pairs.size % 32, np.int8)])
 
 
@@ -199,9 +204,9 @@ def _filter(op: Op, ctx: LowerContext) -> str:
 
 def fc_fast(op: Op, graph) -> bool:
     """Whether a fully connected layer runs the packed kernel: int8, constant symmetric
-    weights and an input offset that folds into an int32 bias."""
+    weights that byte pairs hold and an input offset that folds into an int32 bias."""
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
-    return inp.dtype == "int8" and filt.dtype == "int8" and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None
+    return inp.dtype == "int8" and filt.dtype == "int8" and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None and gemm_packable(filt.data)
 
 
 def fc_scratch_bytes(op: Op, graph) -> int:
@@ -214,13 +219,13 @@ def _row16(k: int) -> int:
 
 
 def pack_fc_weights(rows: np.ndarray) -> np.ndarray:
-    """The packed kernel's layout: blocks of 4 rows (zero rows pad the last), each row
-    zero padded to a multiple of 16 inputs, then word by word: inputs 4g..4g+3 of rows
-    0, 1, 2, 3, then inputs 4g+4.. of the same 4 rows."""
-    out_c, depth = rows.shape
-    padded = np.zeros((-(-out_c // 4) * 4, _row16(depth)), np.int8)
-    padded[:out_c, :depth] = rows
-    return padded.reshape(-1, 4, padded.shape[1] // 4, 4).transpose(0, 2, 1, 3).ravel()
+    """The packed kernel's layout: blocks of 4 rows (zero rows pad the last), each row zero
+    padded to a multiple of 16 inputs; per 16 inputs, rows 0 and 1 as byte pairs (the
+    gemm's, `_byte_pairs`), then rows 2 and 3."""
+    a, b = _row_pairs(rows, 4, _row16(rows.shape[1]))
+    pairs = _byte_pairs(a, b)  # (block * 2 + pair, inputs, 2)
+    blocks = pairs.reshape(-1, 2, pairs.shape[1] // 16, 16, 2)  # block, pair, chunk, input, byte
+    return np.ascontiguousarray(blocks.transpose(0, 2, 1, 3, 4)).ravel()
 
 
 @lowers("fully_connected", scratch=fc_scratch_bytes)

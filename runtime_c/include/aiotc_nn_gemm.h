@@ -4,7 +4,7 @@
  * What the lowering prepares at compile time, so the loops do less at run time:
  * - the bias has input_offset * sum(weight row) folded in, so columns hold the raw
  *   int8 inputs (a padded tap holds the input zero point, which then contributes 0);
- * - the conv gemm's weights come in channel pairs (a, b), byte pairs per input: a_i,
+ * - the gemm's weights come in channel pairs (a, b), byte pairs per input: a_i,
  *   then b_i - [a_i < 0] (see below), rows padded with zeros to a multiple of 4 inputs
  *   (`row`), an odd last channel paired with a zero row, the array padded to a
  *   multiple of 32 bytes (AIOTC_GEMM_WEIGHT_BYTES) for the MVE path's 32-byte loads.
@@ -241,51 +241,34 @@ static inline int32_t aiotc_sxtb16_ror8(int32_t x)
 #endif
 
 #if defined(AIOTC_DSP)
-/* 4 int8 inputs as two words of int16 pairs: in SXTB16 order (x0, x2), (x1, x3), or in
- * order (x0, x1), (x2, x3) (`in_order`, a constant where inlined). */
-static AIOTC_INLINE void aiotc_widen_word(int32_t v, int32_t *dst, int32_t in_order)
+/* 4 int8 inputs as two words of int16 pairs in order: (x0, x1), (x2, x3). */
+static AIOTC_INLINE void aiotc_widen_word(int32_t v, int32_t *dst)
 {
-    const int32_t even = __sxtb16(v), odd = aiotc_sxtb16_ror8(v);
-    if (in_order) {
-        dst[0] = (int32_t)(((uint32_t)even & 0xffffu) | (uint32_t)odd << 16);          /* PKHBT */
-        dst[1] = (int32_t)(((uint32_t)odd & 0xffff0000u) | (uint32_t)even >> 16);      /* PKHTB */
-    } else {
-        dst[0] = even;
-        dst[1] = odd;
-    }
+    const int32_t even = __sxtb16(v), odd = aiotc_sxtb16_ror8(v); /* (x0, x2), (x1, x3) */
+    dst[0] = (int32_t)(((uint32_t)even & 0xffffu) | (uint32_t)odd << 16);     /* PKHBT */
+    dst[1] = (int32_t)(((uint32_t)odd & 0xffff0000u) | (uint32_t)even >> 16); /* PKHTB */
 }
 
-/* k int8 inputs widened to int16 pairs (aiotc_widen_word), zero padded to AIOTC_ROW(k),
- * `step` words apart from one group of 4 to the next. */
-static AIOTC_INLINE void aiotc_widen_order(const int8_t *src, int32_t k, int32_t *dst, int32_t step, int32_t in_order)
+/* k int8 inputs widened to int16 pairs in order, zero padded to AIOTC_ROW(k), `step`
+ * words apart from one group of 4 to the next (2: contiguous; 4: a gemm column, the two
+ * columns of a pair interleaved). */
+static inline void aiotc_widen_pairs(const int8_t *src, int32_t k, int32_t *dst, int32_t step)
 {
     int32_t i;
     for (i = 0; i + 8 <= k; i += 8, dst += 2 * step) { /* two groups per loop test */
-        aiotc_widen_word(aiotc_read_word(src + i), dst, in_order);
-        aiotc_widen_word(aiotc_read_word(src + i + 4), dst + step, in_order);
+        aiotc_widen_word(aiotc_read_word(src + i), dst);
+        aiotc_widen_word(aiotc_read_word(src + i + 4), dst + step);
     }
     if (i + 4 <= k) {
-        aiotc_widen_word(aiotc_read_word(src + i), dst, in_order);
+        aiotc_widen_word(aiotc_read_word(src + i), dst);
         i += 4;
         dst += step;
     }
     if (i < k) {
         int8_t last[4] = {0, 0, 0, 0};
         memcpy(last, src + i, (size_t)(k - i));
-        aiotc_widen_word(aiotc_read_word(last), dst, in_order);
+        aiotc_widen_word(aiotc_read_word(last), dst);
     }
-}
-
-/* SXTB16 order: the fully connected kernel's input. */
-static inline void aiotc_widen(const int8_t *src, int32_t k, int32_t *dst, int32_t step)
-{
-    aiotc_widen_order(src, k, dst, step, 0);
-}
-
-/* In order: a gemm column, `step` 4 (the two columns of a pair interleaved). */
-static inline void aiotc_widen_pairs(const int8_t *src, int32_t k, int32_t *dst, int32_t step)
-{
-    aiotc_widen_order(src, k, dst, step, 1);
 }
 #endif
 

@@ -1,14 +1,15 @@
 /* int8 fully connected over weights the lowering packed (aiotc_nn_conv.h): 4 rows at a
  * time, each weight read once per batch, the input offset folded into the bias.
  *
- * Layout: blocks of 4 output channels (the last one padded with zero rows); inside a
- * block, 4 inputs of row 0, the same 4 of rows 1, 2, 3, then the next 4, each row zero
- * padded to a multiple of 16 inputs. One pointer walks the weights in order.
- * - DSP: the input widened once to int16 pairs (SXTB16 order, zero padded) in the
- *   scratch buffer; per 4 inputs, one LDM of the 4 rows' words, then per row 2 SXTB16
- *   and 2 SMLAD;
- * - MVE: per 16 inputs, one input vector, a VLD4 that gathers each row's 16 weights
- *   into one vector, and 4 VMLADAVA;
+ * Layout: blocks of 4 output channels (the last one padded with zero rows), rows zero
+ * padded to a multiple of 16 inputs; per 16 inputs, rows 0 and 1 as byte pairs (32
+ * bytes), then rows 2 and 3: the gemm's byte pairs (aiotc_nn_gemm.h), where a halfword
+ * reads as 256 * b + a, so one SMLAD of it and one of its SXTB16 give both rows.
+ * - DSP: the input widened once to int16 pairs in order (zero padded) in the scratch
+ *   buffer; per 4 inputs one LDRD of input, per row pair one LDRD, 2 SXTB16 and 4
+ *   SMLAD (15 instructions for 16 MACs), b's sums taken every AIOTC_GEMM_CHUNK inputs;
+ * - MVE: per 16 inputs, one input vector, per row pair a VLD2 that splits the bytes
+ *   into the two rows' vectors (b corrected by a's sign), and 2 VMLADAVA;
  * - portable C: the same sums, input by input. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm.h"
@@ -27,33 +28,34 @@ typedef struct {
 } sums;
 
 #if defined(AIOTC_DSP)
-/* The 4 rows' words of inputs 4g..4g+3 against the widened inputs, all pointers
- * post-incremented: 3 LDRD, 8 SXTB16, 8 SMLAD for 16 MACs (gcc, left to itself,
- * reloads words and spills accumulators here). */
-static inline void group(const int32_t **w, const int32_t **x, int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+/* The byte-pair sums of a block (aiotc_pair_sums' scheme, one column, two row pairs). */
+typedef struct {
+    int32_t lo01, hi01, lo23, hi23;
+} fc_pair_sums;
+
+/* 4 inputs (x, in order) against both row pairs' byte pairs (at w and w + 32), pointers
+ * post-incremented. In assembly: gcc, left to itself, spills accumulators here. */
+static AIOTC_INLINE void group(fc_pair_sums *s, const int32_t **w, const int32_t **x)
 {
-    int32_t even, odd, v0, v1, t;
-    __asm__("ldrd %[e], %[o], [%[x]], #8\n\t"
-            "ldrd %[v0], %[v1], [%[w]], #8\n\t"
-            "sxtb16 %[t], %[v0]\n\t"
-            "smlad %[a0], %[t], %[e], %[a0]\n\t"
-            "sxtb16 %[v0], %[v0], ror #8\n\t"
-            "smlad %[a0], %[v0], %[o], %[a0]\n\t"
-            "sxtb16 %[t], %[v1]\n\t"
-            "smlad %[a1], %[t], %[e], %[a1]\n\t"
-            "sxtb16 %[v1], %[v1], ror #8\n\t"
-            "smlad %[a1], %[v1], %[o], %[a1]\n\t"
-            "ldrd %[v0], %[v1], [%[w]], #8\n\t"
-            "sxtb16 %[t], %[v0]\n\t"
-            "smlad %[a2], %[t], %[e], %[a2]\n\t"
-            "sxtb16 %[v0], %[v0], ror #8\n\t"
-            "smlad %[a2], %[v0], %[o], %[a2]\n\t"
-            "sxtb16 %[t], %[v1]\n\t"
-            "smlad %[a3], %[t], %[e], %[a3]\n\t"
-            "sxtb16 %[v1], %[v1], ror #8\n\t"
-            "smlad %[a3], %[v1], %[o], %[a3]"
-            : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [w] "+r"(*w), [x] "+r"(*x),
-              [e] "=&r"(even), [o] "=&r"(odd), [v0] "=&r"(v0), [v1] "=&r"(v1), [t] "=&r"(t)
+    int32_t w0, w1, s0, s1, x0, x1;
+    __asm__("ldrd %[x0], %[x1], [%[x]], #8\n\t"
+            "ldrd %[w0], %[w1], [%[w]], #8\n\t"
+            "sxtb16 %[s0], %[w0]\n\t"
+            "sxtb16 %[s1], %[w1]\n\t"
+            "smlad %[lo01], %[s0], %[x0], %[lo01]\n\t"
+            "smlad %[hi01], %[w0], %[x0], %[hi01]\n\t"
+            "smlad %[lo01], %[s1], %[x1], %[lo01]\n\t"
+            "smlad %[hi01], %[w1], %[x1], %[hi01]\n\t"
+            "ldrd %[w0], %[w1], [%[w], #24]\n\t"
+            "sxtb16 %[s0], %[w0]\n\t"
+            "sxtb16 %[s1], %[w1]\n\t"
+            "smlad %[lo23], %[s0], %[x0], %[lo23]\n\t"
+            "smlad %[hi23], %[w0], %[x0], %[hi23]\n\t"
+            "smlad %[lo23], %[s1], %[x1], %[lo23]\n\t"
+            "smlad %[hi23], %[w1], %[x1], %[hi23]"
+            : [lo01] "+r"(s->lo01), [hi01] "+r"(s->hi01), [lo23] "+r"(s->lo23), [hi23] "+r"(s->hi23), [w] "+r"(*w),
+              [x] "+r"(*x), [w0] "=&r"(w0), [w1] "=&r"(w1), [s0] "=&r"(s0), [s1] "=&r"(s1), [x0] "=&r"(x0),
+              [x1] "=&r"(x1)
             :
             : "memory");
 }
@@ -62,32 +64,43 @@ static inline void group(const int32_t **w, const int32_t **x, int32_t *a0, int3
 static AIOTC_INLINE sums dot_block(const int8_t *weights, const int32_t *x, int32_t depth, const int32_t *bias)
 {
     const int32_t *w = (const int32_t *)(const void *)weights;
-    const int32_t *const end = x + ROW16(depth) / 2;
-    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+    int32_t chunks = ROW16(depth) / CHUNK;
+    fc_pair_sums p;
     sums s;
-    while (x < end) {
-        group(&w, &x, &a0, &a1, &a2, &a3);
-        group(&w, &x, &a0, &a1, &a2, &a3);
+    p.lo01 = p.hi01 = bias[0];
+    p.lo23 = p.hi23 = bias[2];
+    s.a[1] = bias[1];
+    s.a[3] = bias[3];
+    while (chunks > 0) {
+        int32_t n = AIOTC_MIN(chunks, AIOTC_GEMM_CHUNK / CHUNK);
+        for (chunks -= n; n > 0; n--, w += 8) { /* 16 inputs, then past rows 2 and 3's 32 bytes */
+            group(&p, &w, &x);
+            group(&p, &w, &x);
+            group(&p, &w, &x);
+            group(&p, &w, &x);
+        }
+        s.a[1] += (p.hi01 - p.lo01) >> 8;
+        s.a[3] += (p.hi23 - p.lo23) >> 8;
+        p.hi01 = p.lo01;
+        p.hi23 = p.lo23;
     }
-    s.a[0] = a0;
-    s.a[1] = a1;
-    s.a[2] = a2;
-    s.a[3] = a3;
+    s.a[0] = p.lo01;
+    s.a[2] = p.lo23;
     return s;
 }
 #elif defined(AIOTC_MVE)
-/* VLD4 of 32-bit words takes every 4th word: row r's 16 inputs in one vector. */
+/* A row pair's 16 weights each from one VLD2 of bytes, b corrected by a's sign. */
 static AIOTC_INLINE sums dot_block(const int8_t *w, const int8_t *x, int32_t depth, const int32_t *bias)
 {
     int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3], i;
     sums s;
     for (i = 0; i < depth; i += CHUNK, w += BLOCK * CHUNK) {
         const int8x16_t v = vldrbq_z_s8(x + i, vctp8q((uint32_t)(depth - i)));
-        const int32x4x4_t rows = vld4q_s32((const int32_t *)(const void *)w);
-        a0 = vmladavaq_s8(a0, vreinterpretq_s8_s32(rows.val[0]), v);
-        a1 = vmladavaq_s8(a1, vreinterpretq_s8_s32(rows.val[1]), v);
-        a2 = vmladavaq_s8(a2, vreinterpretq_s8_s32(rows.val[2]), v);
-        a3 = vmladavaq_s8(a3, vreinterpretq_s8_s32(rows.val[3]), v);
+        const int8x16x2_t r01 = vld2q_s8(w), r23 = vld2q_s8(w + 2 * CHUNK);
+        a0 = vmladavaq_s8(a0, r01.val[0], v);
+        a1 = vmladavaq_s8(a1, vsubq_s8(r01.val[1], vshrq_n_s8(r01.val[0], 7)), v);
+        a2 = vmladavaq_s8(a2, r23.val[0], v);
+        a3 = vmladavaq_s8(a3, vsubq_s8(r23.val[1], vshrq_n_s8(r23.val[0], 7)), v);
     }
     s.a[0] = a0;
     s.a[1] = a1;
@@ -103,7 +116,9 @@ static AIOTC_INLINE sums dot_block(const int8_t *w, const int8_t *x, int32_t dep
     for (r = 0; r < BLOCK; r++) {
         s.a[r] = bias[r];
         for (i = 0; i < depth; i++) {
-            s.a[r] += w[(i / 4 * BLOCK + r) * 4 + i % 4] * x[i];
+            const int8_t *pair = w + i / CHUNK * BLOCK * CHUNK + r / 2 * 2 * CHUNK + 2 * (i % CHUNK);
+            const int32_t weight = r % 2 == 0 ? pair[0] : pair[1] + (pair[0] < 0);
+            s.a[r] += weight * x[i];
         }
     }
     return s;
@@ -145,7 +160,7 @@ int32_t aiotc_fully_connected_packed_s8(const aiotc_context *ctx, const aiotc_fc
     for (b = 0; b < input_dims->n; b++) {
 #if defined(AIOTC_DSP)
         int32_t *const x = (int32_t *)ctx->buf;
-        aiotc_widen(input + b * depth, depth, x, 2);
+        aiotc_widen_pairs(input + b * depth, depth, x, 2);
         memset(x + AIOTC_ROW(depth) / 2, 0, (size_t)(2 * (ROW16(depth) - AIOTC_ROW(depth))));
 #else
         const int8_t *const x = input + b * depth;
