@@ -51,6 +51,7 @@ def kernel_graph():
         g.conv2d(mono, 6, kernel=(10, 4), stride=(2, 2)),  # first layer, 1 channel (kws)
         g.conv2d(wide, 3, kernel=(5, 5), padding="valid", per_channel=False),
         g.conv2d(wide, 5, dilation=(2, 2)),  # channels in words widened from the image, padded on every side
+        g.conv2d(odd, 3, kernel=(1, 1), out_scale=0.004),  # multipliers above 1/4: the general requantization
         g.depthwise(odd),  # 3x3 padded on every side, 5 channels: 4 fast + 1 tail
         g.depthwise(wide, activation="relu"),
         g.depthwise(wide, stride=(2, 2)),

@@ -17,8 +17,11 @@ from ..ir import Op, pack_int4
 from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, scale, suffix, zero_point
 
 
-def _channel_multipliers(op: Op, ctx: LowerContext, channels: int) -> tuple[str, str]:
-    """Per-output-channel multiplier and shift arrays (a per-tensor filter repeats its one)."""
+def _requantization(op: Op, ctx: LowerContext, channels: int, fast: bool) -> dict:
+    """Per-output-channel multiplier and shift arrays (a per-tensor filter repeats its one).
+    For a fast kernel where every channel shifts right by 2 or more and the clamp is the
+    whole int8 range, the shifts go as the right shifts -shift - 2 with `right_shifts`
+    set (aiotc_per_channel_quant_params): the kernels then requantize with no test."""
     graph = ctx.graph
     inp, filt, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
     filter_scales = filt.quant.scale.astype(np.float64)
@@ -30,7 +33,12 @@ def _channel_multipliers(op: Op, ctx: LowerContext, channels: int) -> tuple[str,
     else:
         reals = np.float64(scale(inp)) * filter_scales / np.float64(scale(out))
     multipliers, shifts = quantize_multiplier_array(reals)
-    return ctx.const(multipliers, f"{op.name}_multiplier"), ctx.const(shifts, f"{op.name}_shift")
+    right = fast and bool(np.all(shifts <= -2)) and activation_limits(op, graph) == (-128, 127)
+    return {
+        "multiplier": ctx.const(multipliers, f"{op.name}_multiplier"),
+        "shift": ctx.const(-shifts - 2, f"{op.name}_right_shift") if right else ctx.const(shifts, f"{op.name}_shift"),
+        "right_shifts": int(right),
+    }
 
 
 def _bias(op: Op, ctx: LowerContext) -> str:
@@ -181,9 +189,9 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
         "ch_mult": getattr(a, "depth_multiplier", 1),
         "context": None,
     }
-    if values["quantized"]:
-        values["multiplier"], values["shift"] = _channel_multipliers(op, ctx, out.shape[-1])
     kernel = fast_kernel(op, graph)
+    if values["quantized"]:
+        values |= _requantization(op, ctx, out.shape[-1], kernel is not None)
     if kernel is not None:
         values |= _fast_values(op, ctx, kernel)
     else:
@@ -243,7 +251,7 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
         "context": None,
     }
     if values["quantized"]:
-        values["multiplier"], values["shift"] = _channel_multipliers(op, ctx, out_c)
+        values |= _requantization(op, ctx, out_c, fc_fast(op, graph))
     kernel = f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
     if fc_fast(op, graph):
         kernel = "aiotc_fully_connected_packed_s8"

@@ -83,7 +83,7 @@ typedef struct {
     const int32_t *shift;
     int32_t output_offset;
     int32_t act_min, act_max;
-    int32_t common; /* aiotc_rq_common of the layer, set once per call */
+    int32_t common; /* quant_params->right_shifts: shift[] holds right shifts */
 } aiotc_gemm;
 
 /* aiotc_requantize in a single rounding step. Exact: TFLite's double rounding
@@ -161,31 +161,14 @@ static inline int8_t aiotc_out_s8(aiotc_rq q, int32_t acc, int32_t offset, int32
     return aiotc_clamp_s8(aiotc_rq_offset(q, acc, offset), act_min, act_max);
 }
 
-/* Whether a layer takes the common requantization: every channel shifts right by 2 or
- * more (real multipliers below 1/4, as in nearly every conv) and the clamp is the whole
- * int8 range (no activation, or a ReLU at zero point -128). Kernels test it once per call
- * and run a copy of their loops with it constant (aiotc_out_s8_mode). */
-static inline int32_t aiotc_rq_common(const int32_t *shift, int32_t channels, int32_t act_min, int32_t act_max)
-{
-    int32_t c;
-    if (act_min != -128 || act_max != 127) {
-        return 0;
-    }
-    for (c = 0; c < channels; c++) {
-        if (shift[c] > -2) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* aiotc_out_s8; where `common` is the constant 1 there is no shift test, and the clamp
- * is one SSAT. */
+/* aiotc_out_s8; where `common` is the constant 1 (quant_params->right_shifts: the shift
+ * is the right shift of aiotc_rq_right, the clamp the whole int8 range) there is no
+ * shift test and the clamp is one SSAT. */
 static AIOTC_INLINE int8_t aiotc_out_s8_mode(aiotc_rq q, int32_t acc, int32_t offset, int32_t act_min, int32_t act_max,
                                             int32_t common)
 {
     if (common) {
-        const int32_t y = aiotc_rq_right(acc, q.multiplier, -q.shift - 2, 2 * offset + 1);
+        const int32_t y = aiotc_rq_right(acc, q.multiplier, q.shift, 2 * offset + 1);
 #if defined(__ARM_FEATURE_SAT)
         return (int8_t)__ssat(y, 8);
 #else
@@ -195,12 +178,13 @@ static AIOTC_INLINE int8_t aiotc_out_s8_mode(aiotc_rq q, int32_t acc, int32_t of
     return aiotc_out_s8(q, acc, offset, act_min, act_max);
 }
 
-/* n accumulators of one channel to outputs `step` bytes apart, the shift tested once. */
+/* n accumulators of one channel to outputs `step` bytes apart (aiotc_out_s8_mode), the
+ * mode and shift tested once. */
 static inline void aiotc_requantize_strided(aiotc_rq q, const int32_t *acc, int32_t n, int32_t offset, int32_t act_min,
-                                            int32_t act_max, int8_t *out, int32_t step)
+                                            int32_t act_max, int32_t common, int8_t *out, int32_t step)
 {
     const int32_t *const end = acc + n;
-    if (q.shift <= -2 && act_min == -128 && act_max == 127) {
+    if (common) {
         for (; acc < end; acc++, out += step) {
             *out = aiotc_out_s8_mode(q, *acc, offset, -128, 127, 1);
         }
@@ -220,6 +204,12 @@ static inline int32x4_t aiotc_mve_requantize(int32x4_t acc, int32x4_t multiplier
     const int32x4_t y = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(shift, zero)), multiplier);
     const int32x4_t right = vminq_s32(shift, zero);
     return vrshlq_s32(vqaddq_s32(y, vshrq_n_s32(vandq_s32(y, right), 31)), right);
+}
+
+/* TFLite shifts from a quant array's values: as they are, or (right_shifts) -2 - right. */
+static inline int32x4_t aiotc_mve_shift(int32x4_t values, int32_t right_shifts)
+{
+    return right_shifts ? vsubq_s32(vdupq_n_s32(-2), values) : values;
 }
 #endif
 
@@ -413,7 +403,7 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
 }
 #endif
 
-/* aiotc_gemm_s8 with `common` constant in each copy (see aiotc_rq_common). */
+/* aiotc_gemm_s8 with `common` constant in each copy (aiotc_out_s8_mode). */
 static AIOTC_INLINE void aiotc_gemm_mode(const aiotc_gemm *g, const aiotc_col *c0, const aiotc_col *c1, int8_t *out0,
                                          int8_t *out1, int32_t common)
 {

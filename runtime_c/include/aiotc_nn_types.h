@@ -44,6 +44,11 @@ typedef struct {
 typedef struct {
     const int32_t *multiplier; /* one per output channel */
     const int32_t *shift;
+    /* Set by the compiler for the fast kernels where every channel shifts right by 2 or
+     * more and the clamp is the whole int8 range (nearly every conv): shift[] then holds
+     * -shift - 2, the right shift of aiotc_rq_right, and the kernels skip the general
+     * requantization (aiotc_out_s8_mode). 0 everywhere else. */
+    int32_t right_shifts;
 } aiotc_per_channel_quant_params;
 
 typedef struct {

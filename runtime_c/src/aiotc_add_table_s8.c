@@ -7,7 +7,7 @@
  * single rounding, aiotc_nn_gemm.h).
  * - MVE: 4 elements per step, the tables read by gather loads, the tail predicated;
  * - DSP and portable C: one element per step (its cost is the requantization), the
- *   usual requantization (aiotc_rq_common) in a copy of the loop of its own. */
+ *   usual requantization (aiotc_out_s8_mode) in a copy of the loop of its own. */
 #include "aiotc_nn_elementwise.h"
 #include "aiotc_nn_gemm.h"
 
@@ -28,7 +28,8 @@ static AIOTC_INLINE void add_run(const add_layer *l, const int8_t *in1, int32_t 
     int32_t i = 0;
 #if defined(AIOTC_MVE)
     if (step1 == 1 && step2 == 1) {
-        const int32x4_t multiplier = vdupq_n_s32(q.multiplier), shift = vdupq_n_s32(q.shift);
+        const int32x4_t multiplier = vdupq_n_s32(q.multiplier);
+        const int32x4_t shift = vdupq_n_s32(common ? -2 - q.shift : q.shift); /* TFLite's shift again */
         const int32x4_t vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
         for (; i < count; i += 4) {
             const mve_pred16_t p = vctp32q((uint32_t)(count - i));
@@ -67,7 +68,8 @@ int32_t aiotc_add_table_s8(const aiotc_arith_params *params, const aiotc_broadca
     l.act_max = params->activation.max;
     if (contiguous(o, s1) && contiguous(o, s2)) {
         const int32_t count = o->n * o->h * o->w * o->c;
-        if (aiotc_rq_common(&l.q.shift, 1, l.act_min, l.act_max)) {
+        if (l.q.shift <= -2 && l.act_min == -128 && l.act_max == 127) { /* aiotc_out_s8_mode's common case */
+            l.q.shift = -l.q.shift - 2;
             add_run(&l, input1, 1, input2, 1, count, output, 1);
         } else {
             add_run(&l, input1, 1, input2, 1, count, output, 0);

@@ -127,7 +127,7 @@ int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_para
     g.output_offset = params->output_offset;
     g.act_min = params->activation.min;
     g.act_max = params->activation.max;
-    g.common = aiotc_rq_common(g.shift, g.rows, g.act_min, g.act_max);
+    g.common = quant_params->right_shifts;
     memset(taps, 0, (size_t)(2 * g.row)); /* the padding after each column's k taps: widened whole */
     for (p = 0; p < pixels; p += 2) {
         const int32_t count = AIOTC_MIN(2, pixels - p);

@@ -54,6 +54,7 @@ typedef struct {
     int16_t zero_point;      /* the padding value */
     const int32_t *bias, *multiplier, *shift;
     int32_t offset, act_min, act_max;
+    int32_t common;          /* quant_params->right_shifts: shift[] holds right shifts */
 } dw_layer;
 
 /* The planes' padding columns hold the zero point from the start (dw_clear) and are
@@ -369,7 +370,8 @@ static __attribute__((noinline)) void dw_acc_row_s2(const int8_t *k, const int16
 static void dw_requantize_mve(const dw_layer *d, int32_t c, const int32_t *acc, int32_t n, int8_t *out)
 {
     const int32_t ch = d->channels, offset = d->offset;
-    const int32x4_t multiplier = vdupq_n_s32(d->multiplier[c]), shift = vdupq_n_s32(d->shift[c]);
+    const int32x4_t multiplier = vdupq_n_s32(d->multiplier[c]);
+    const int32x4_t shift = vdupq_n_s32(d->common ? -2 - d->shift[c] : d->shift[c]);
     const int32x4_t lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
     const uint32x4_t scatter = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)ch);
     int32_t i;
@@ -443,7 +445,7 @@ static void dw_band(const dw_layer *d, const int8_t *k, const int16_t *plane, in
         dw_row_acc(d, &w, d->bias[c], plane + r * d->stride_h * d->width, out_w, acc + r * out_w);
     }
     aiotc_requantize_strided(aiotc_rq_channel(d->multiplier[c], d->shift[c]), acc, rows * out_w, d->offset,
-                             d->act_min, d->act_max, out, d->channels);
+                             d->act_min, d->act_max, d->common, out, d->channels);
 }
 #endif
 
@@ -477,6 +479,7 @@ int32_t aiotc_depthwise_conv_3x3_s8(const aiotc_context *ctx, const aiotc_dw_con
     d.bias = bias;
     d.multiplier = quant_params->multiplier;
     d.shift = quant_params->shift;
+    d.common = quant_params->right_shifts;
     d.offset = params->output_offset;
     d.act_min = params->activation.min;
     d.act_max = params->activation.max;

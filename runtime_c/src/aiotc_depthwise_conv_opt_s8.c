@@ -30,7 +30,7 @@ typedef struct {
     const int32_t *shift;
     int32_t channels;
     int32_t offset, act_min, act_max;
-    int32_t common; /* aiotc_rq_common */
+    int32_t common; /* quant_params->right_shifts: shift[] holds right shifts */
 } dw_layer;
 
 /* Channel c of one pixel. */
@@ -40,7 +40,8 @@ static inline int8_t dw_channel(const dw_layer *d, const int8_t *const *tap, int
     for (t = 0; t < taps; t++) {
         acc += tap[t][c] * d->weights[(c / 4 * taps + t) * 4 + c % 4];
     }
-    return aiotc_out_s8(aiotc_rq_channel(d->multiplier[c], d->shift[c]), acc, d->offset, d->act_min, d->act_max);
+    return aiotc_out_s8_mode(aiotc_rq_channel(d->multiplier[c], d->shift[c]), acc, d->offset, d->act_min, d->act_max,
+                             d->common);
 }
 
 /* One pixel's channels. Inlined at each call: there taps and `common` may be constants
@@ -118,7 +119,8 @@ static AIOTC_INLINE void dw_store_mve(const dw_layer *d, int32x4_t acc, uint32x4
 {
     const int32x4_t lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
     const int32x4_t multiplier = vldrwq_gather_shifted_offset_s32(d->multiplier + c, lanes);
-    const int32x4_t y = aiotc_mve_requantize(acc, multiplier, vldrwq_gather_shifted_offset_s32(d->shift + c, lanes));
+    const int32x4_t shift = aiotc_mve_shift(vldrwq_gather_shifted_offset_s32(d->shift + c, lanes), d->common);
+    const int32x4_t y = aiotc_mve_requantize(acc, multiplier, shift);
     vstrbq_scatter_offset_s32(out + c, bytes, vminq_s32(vmaxq_s32(vaddq_n_s32(y, d->offset), lo), hi));
 }
 
@@ -197,7 +199,7 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
     d.offset = params->output_offset;
     d.act_min = params->activation.min;
     d.act_max = params->activation.max;
-    d.common = aiotc_rq_common(d.shift, ch, d.act_min, d.act_max);
+    d.common = quant_params->right_shifts;
     for (b = 0; b < input_dims->n; b++) {
         const int8_t *image = input + b * in_h * in_w * ch;
         for (oy = 0; oy < output_dims->h; oy++) {

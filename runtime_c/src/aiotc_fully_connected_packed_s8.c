@@ -126,7 +126,7 @@ static AIOTC_INLINE sums dot_block(const int8_t *w, const int8_t *x, int32_t dep
 #endif
 
 /* All output channels of one input (x: widened on the DSP path), `common` constant in
- * each copy (aiotc_rq_common). */
+ * each copy (aiotc_out_s8_mode). */
 static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_channel_quant_params *quant_params,
                                  const int8_t *filter, const int32_t *bias, const aiotc_col *x, int32_t depth,
                                  int32_t out_c, int8_t *out, int32_t common)
@@ -151,7 +151,6 @@ int32_t aiotc_fully_connected_packed_s8(const aiotc_context *ctx, const aiotc_fc
                                         const aiotc_dims *output_dims, int8_t *output)
 {
     const int32_t depth = input_dims->c, out_c = output_dims->c;
-    const int32_t common = aiotc_rq_common(quant_params->shift, out_c, params->activation.min, params->activation.max);
     int32_t b;
     if (filter_dims->c != depth || filter_dims->n != out_c || params->filter_offset != 0 ||
         ctx->size < aiotc_fully_connected_packed_s8_get_buffer_size(filter_dims)) {
@@ -165,7 +164,7 @@ int32_t aiotc_fully_connected_packed_s8(const aiotc_context *ctx, const aiotc_fc
 #else
         const int8_t *const x = input + b * depth;
 #endif
-        if (common) {
+        if (quant_params->right_shifts) {
             fc_rows(params, quant_params, filter, bias, x, depth, out_c, output + b * out_c, 1);
         } else {
             fc_rows(params, quant_params, filter, bias, x, depth, out_c, output + b * out_c, 0);
