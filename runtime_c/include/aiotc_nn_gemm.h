@@ -278,6 +278,19 @@ static inline const aiotc_col *aiotc_col_prepare(const int8_t *src, int32_t k, a
 #endif
 }
 
+/* Column 1 of a pair (c1) as a lone column the gemm can read: on the DSP path both
+ * prepared columns share one buffer, column 1 two words in. */
+static inline const aiotc_col *aiotc_col_second(const aiotc_col *c0, const aiotc_col *c1)
+{
+#if defined(AIOTC_DSP)
+    (void)c1;
+    return c0 + 2;
+#else
+    (void)c0;
+    return c1;
+#endif
+}
+
 typedef struct {
     int32_t a0, a1, b0, b1; /* channel a/b x column 0/1 */
 } aiotc_acc4;
@@ -315,22 +328,51 @@ static AIOTC_INLINE void aiotc_mac_2x2(aiotc_pair_sums *s, const int32_t **w, co
             : "memory");
 }
 
+/* aiotc_mac_2x2 for a lone column (column 0 of the pair at cols): 8 instructions. */
+static AIOTC_INLINE void aiotc_mac_1x2(aiotc_pair_sums *s, const int32_t **w, const int32_t **cols)
+{
+    int32_t w0, w1, s0, s1, x0, x1;
+    __asm__("ldrd %[w0], %[w1], [%[w]], #8\n\t"
+            "ldrd %[x0], %[x1], [%[c]], #16\n\t"
+            "sxtb16 %[s0], %[w0]\n\t"
+            "sxtb16 %[s1], %[w1]\n\t"
+            "smlad %[lo0], %[s0], %[x0], %[lo0]\n\t"
+            "smlad %[hi0], %[w0], %[x0], %[hi0]\n\t"
+            "smlad %[lo0], %[s1], %[x1], %[lo0]\n\t"
+            "smlad %[hi0], %[w1], %[x1], %[hi0]"
+            : [lo0] "+r"(s->lo0), [hi0] "+r"(s->hi0), [w] "+r"(*w), [c] "+r"(*cols), [w0] "=&r"(w0), [w1] "=&r"(w1),
+              [s0] "=&r"(s0), [s1] "=&r"(s1), [x0] "=&r"(x0), [x1] "=&r"(x1)
+            :
+            : "memory");
+}
+
+/* One step of 4 inputs for `columns` (1 or 2, a constant where inlined) columns. */
+static AIOTC_INLINE void aiotc_mac_step(aiotc_pair_sums *s, const int32_t **w, const int32_t **cols, int32_t columns)
+{
+    if (columns == 2) {
+        aiotc_mac_2x2(s, w, cols);
+    } else {
+        aiotc_mac_1x2(s, w, cols);
+    }
+}
+
 /* n groups of 4 inputs, then channel b's part of hi moved into b (exact: <= a chunk). */
-static AIOTC_INLINE void aiotc_mac_chunk(aiotc_pair_sums *s, const int32_t **w, const int32_t **cols, int32_t groups)
+static AIOTC_INLINE void aiotc_mac_chunk(aiotc_pair_sums *s, const int32_t **w, const int32_t **cols, int32_t groups,
+                                         int32_t columns)
 {
     int32_t n;
     for (n = groups >> 2; n != 0; n--) { /* 4 steps per loop test */
-        aiotc_mac_2x2(s, w, cols);
-        aiotc_mac_2x2(s, w, cols);
-        aiotc_mac_2x2(s, w, cols);
-        aiotc_mac_2x2(s, w, cols);
+        aiotc_mac_step(s, w, cols, columns);
+        aiotc_mac_step(s, w, cols, columns);
+        aiotc_mac_step(s, w, cols, columns);
+        aiotc_mac_step(s, w, cols, columns);
     }
     if (groups & 2) {
-        aiotc_mac_2x2(s, w, cols);
-        aiotc_mac_2x2(s, w, cols);
+        aiotc_mac_step(s, w, cols, columns);
+        aiotc_mac_step(s, w, cols, columns);
     }
     if (groups & 1) {
-        aiotc_mac_2x2(s, w, cols);
+        aiotc_mac_step(s, w, cols, columns);
     }
     s->b0 += (s->hi0 - s->lo0) >> 8;
     s->b1 += (s->hi1 - s->lo1) >> 8;
@@ -338,21 +380,22 @@ static AIOTC_INLINE void aiotc_mac_chunk(aiotc_pair_sums *s, const int32_t **w, 
     s->hi1 = s->lo1;
 }
 
-/* Channel pair `pair` (channels a, b) against the interleaved column pair at cols. */
+/* Channel pair `pair` (channels a, b) against the interleaved column pair at cols, or
+ * against its column 0 alone (`columns` 1: a pixel without a partner). */
 static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int32_t *cols,
-                                            const int32_t *unused)
+                                            const int32_t *unused, int32_t columns)
 {
     const int32_t *w = (const int32_t *)(const void *)(g->weights + pair * 2 * g->row);
-    int32_t groups = g->row / 4;
+    int32_t groups = (int32_t)((uint32_t)g->row / 4u); /* rows are whole words: no signed division */
     aiotc_pair_sums s;
     aiotc_acc4 r;
     (void)unused;
     s.lo0 = s.hi0 = s.lo1 = s.hi1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
     for (; groups > AIOTC_GEMM_CHUNK / 4; groups -= AIOTC_GEMM_CHUNK / 4) {
-        aiotc_mac_chunk(&s, &w, &cols, AIOTC_GEMM_CHUNK / 4);
+        aiotc_mac_chunk(&s, &w, &cols, AIOTC_GEMM_CHUNK / 4, columns);
     }
-    aiotc_mac_chunk(&s, &w, &cols, groups);
+    aiotc_mac_chunk(&s, &w, &cols, groups, columns);
     r.a0 = s.lo0;
     r.a1 = s.lo1;
     r.b0 = s.b0;
@@ -364,11 +407,12 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
  * weights (b corrected: + 1 where a < 0); the columns' tail is predicated to zero
  * (weights past k are zero or the next pair's, times a zero column). */
 static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int8_t *c0,
-                                            const int8_t *c1)
+                                            const int8_t *c1, int32_t columns)
 {
     const int8_t *w = g->weights + pair * 2 * g->row;
     aiotc_acc4 s;
     int32_t i;
+    (void)columns; /* a lone column is computed twice */
     s.a0 = s.a1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
     for (i = 0; i < g->k; i += 16, w += 32) {
@@ -385,11 +429,12 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
 }
 #else
 static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int8_t *c0,
-                                            const int8_t *c1)
+                                            const int8_t *c1, int32_t columns)
 {
     const int8_t *w = g->weights + pair * 2 * g->row;
     aiotc_acc4 s;
     int32_t i;
+    (void)columns; /* a lone column is computed twice */
     s.a0 = s.a1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
     for (i = 0; i < g->k; i++) {
@@ -403,32 +448,39 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
 }
 #endif
 
-/* aiotc_gemm_s8 with `common` constant in each copy (aiotc_out_s8_mode). */
+/* All channels for one column, or (columns 2) the column pair c0, c1, with `common`
+ * (aiotc_out_s8_mode) and `columns` constant in each copy. Odd `rows` only with one
+ * column: the last channel is paired with the zero row the weights end with, and its
+ * partner's output is not written. */
 static AIOTC_INLINE void aiotc_gemm_mode(const aiotc_gemm *g, const aiotc_col *c0, const aiotc_col *c1, int8_t *out0,
-                                         int8_t *out1, int32_t common)
+                                         int8_t *out1, int32_t common, int32_t columns)
 {
-    const aiotc_col *second = c1 != 0 ? c1 : c0;
-    const int32_t pairs = g->rows & ~1, offset = g->output_offset, lo = g->act_min, hi = g->act_max;
+    const int32_t rows = g->rows, offset = g->output_offset, lo = g->act_min, hi = g->act_max;
     int32_t oc;
-    for (oc = 0; oc < pairs; oc += 2) {
-        const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc + 1, c0, second);
+    for (oc = 0; oc < rows; oc += 2) {
+        const int32_t b = columns == 2 ? oc + 1 : AIOTC_MIN(oc + 1, rows - 1);
+        const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, b, c0, c1, columns);
         const aiotc_rq qa = aiotc_rq_channel(g->multiplier[oc], g->shift[oc]);
-        const aiotc_rq qb = aiotc_rq_channel(g->multiplier[oc + 1], g->shift[oc + 1]);
+        const aiotc_rq qb = aiotc_rq_channel(g->multiplier[b], g->shift[b]);
         out0[oc] = aiotc_out_s8_mode(qa, s.a0, offset, lo, hi, common);
-        out0[oc + 1] = aiotc_out_s8_mode(qb, s.b0, offset, lo, hi, common);
-        if (c1 != 0) {
+        if (columns == 2) {
             out1[oc] = aiotc_out_s8_mode(qa, s.a1, offset, lo, hi, common);
-            out1[oc + 1] = aiotc_out_s8_mode(qb, s.b1, offset, lo, hi, common);
+            out0[b] = aiotc_out_s8_mode(qb, s.b0, offset, lo, hi, common);
+            out1[b] = aiotc_out_s8_mode(qb, s.b1, offset, lo, hi, common);
+        } else if (b != oc) {
+            out0[b] = aiotc_out_s8_mode(qb, s.b0, offset, lo, hi, common);
         }
     }
-    if (oc < g->rows) { /* an odd last channel, paired with a zero row */
-        const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc, c0, second);
-        const aiotc_rq q = aiotc_rq_channel(g->multiplier[oc], g->shift[oc]);
-        out0[oc] = aiotc_out_s8_mode(q, s.a0, offset, lo, hi, common);
-        if (c1 != 0) {
-            out1[oc] = aiotc_out_s8_mode(q, s.a1, offset, lo, hi, common);
-        }
-    }
+}
+
+/* One column through every channel, out of line: a band's odd last pixel, and the odd
+ * last channel of a column pair. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void aiotc_gemm_column(const aiotc_gemm *g, const aiotc_col *col, int8_t *out)
+{
+    aiotc_gemm_mode(g, col, col, out, out, g->common, 1);
 }
 
 /* All channels for one or two columns (aiotc_col_prepare's results): out0 from c0 and,
@@ -437,12 +489,28 @@ static AIOTC_INLINE void aiotc_gemm_mode(const aiotc_gemm *g, const aiotc_col *c
 static inline void aiotc_gemm_s8(const aiotc_gemm *gemm, const aiotc_col *c0, const aiotc_col *c1, int8_t *out0,
                                  int8_t *out1)
 {
-    const aiotc_gemm g = *gemm;
-    if (g.common) {
-        aiotc_gemm_mode(&g, c0, c1, out0, out1, 1);
-    } else {
-        aiotc_gemm_mode(&g, c0, c1, out0, out1, 0);
+    aiotc_gemm g = *gemm;
+    const int32_t last = g.rows - 1; /* the odd last channel, if rows are odd */
+    if (c1 == 0) {
+        aiotc_gemm_column(&g, c0, out0);
+        return;
     }
+    g.rows &= ~1;
+    if (g.common) {
+        aiotc_gemm_mode(&g, c0, c1, out0, out1, 1, 2);
+    } else {
+        aiotc_gemm_mode(&g, c0, c1, out0, out1, 0, 2);
+    }
+    if ((gemm->rows & 1) == 0) {
+        return;
+    }
+    g.weights += last * g.row; /* the last pair: channel `last` and the zero row */
+    g.bias += last;
+    g.multiplier += last;
+    g.shift += last;
+    g.rows = 1;
+    aiotc_gemm_column(&g, c0, out0 + last);
+    aiotc_gemm_column(&g, aiotc_col_second(c0, c1), out1 + last);
 }
 
 #endif /* AIOTC_NN_GEMM_H */
