@@ -26,7 +26,7 @@ from .oplib import OpGraph
 
 pytestmark = pytest.mark.qemu
 
-FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8", "aiotc_add_table_s8"}
+FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8", "aiotc_add_table_s8", "aiotc_avgpool_s8"}
 
 
 def kernel_graph():
@@ -72,6 +72,8 @@ def kernel_graph():
         g.fully_connected(one, 3),  # depth 1, one partial block of rows
         g.fully_connected(pairs, 9, per_channel=True),
         g.fully_connected(g.input((1, 48), zero_point=-1), 8),  # whole blocks and chunks
+        g.pool("avg_pool2d", odd, kernel=(3, 3), stride=(1, 1), padding="same"),  # SXTAB16 sums, 4 + 1 channels, borders
+        g.pool("avg_pool2d", wide, kernel=(6, 6)),  # a whole 6x6 image, 16 channels
         g.binary("add", odd, g.input((1, 9, 7, 5), scale=0.07, zero_point=40), out_zp=-9),  # 315 elements: a predicated tail
         g.binary("sub", wide, g.input((1, 1, 1, 16), scale=0.02, zero_point=-60), activation="relu"),  # broadcast
     ]
