@@ -231,12 +231,16 @@ static inline int32_t aiotc_sxtb16_ror8(int32_t x)
 #endif
 
 #if defined(AIOTC_DSP)
-/* 4 int8 inputs as two words of int16 pairs in order: (x0, x1), (x2, x3). */
+/* 4 int8 inputs as two words of int16 pairs in order: (x0, x1), (x2, x3). The halfword
+ * packs are written out: gcc, given them in C, takes 5 instructions for the 2. */
 static AIOTC_INLINE void aiotc_widen_word(int32_t v, int32_t *dst)
 {
     const int32_t even = __sxtb16(v), odd = aiotc_sxtb16_ror8(v); /* (x0, x2), (x1, x3) */
-    dst[0] = (int32_t)(((uint32_t)even & 0xffffu) | (uint32_t)odd << 16);     /* PKHBT */
-    dst[1] = (int32_t)(((uint32_t)odd & 0xffff0000u) | (uint32_t)even >> 16); /* PKHTB */
+    int32_t low, high;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(low) : "r"(even), "r"(odd));
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(high) : "r"(odd), "r"(even));
+    dst[0] = low;
+    dst[1] = high;
 }
 
 /* k int8 inputs widened to int16 pairs in order, zero padded to AIOTC_ROW(k), `step`
