@@ -456,12 +456,48 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
  * (aiotc_out_s8_mode) and `columns` constant in each copy. Odd `rows` only with one
  * column: the last channel is paired with the zero row the weights end with, and its
  * partner's output is not written. */
+#if defined(AIOTC_MVE)
+/* The sums of 4 channels (two pairs' a and b) requantized as one vector to out[0..3]. */
+static AIOTC_INLINE void aiotc_gemm_store4(const aiotc_gemm *g, int32_t oc, int32_t a0, int32_t b0, int32_t a1,
+                                          int32_t b1, int8_t *out)
+{
+    int32x4_t y = vdupq_n_s32(a0);
+    y = vsetq_lane_s32(b0, y, 1);
+    y = vsetq_lane_s32(a1, y, 2);
+    y = vsetq_lane_s32(b1, y, 3);
+    y = aiotc_mve_requantize(y, vldrwq_s32(g->multiplier + oc), aiotc_mve_shift(vldrwq_s32(g->shift + oc), g->common));
+    y = vaddq_n_s32(y, g->output_offset);
+    vstrbq_s32(out, vminq_s32(vmaxq_s32(y, vdupq_n_s32(g->act_min)), vdupq_n_s32(g->act_max)));
+}
+
+/* Channels 4 at a time, requantized as vectors (a scalar requantization costs as much as
+ * the dot of a small layer); returns the first channel left. */
+static AIOTC_INLINE int32_t aiotc_gemm_mve4(const aiotc_gemm *g, const int8_t *c0, const int8_t *c1, int8_t *out0,
+                                           int8_t *out1, int32_t columns)
+{
+    int32_t oc;
+    for (oc = 0; oc + 4 <= g->rows; oc += 4) {
+        const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc + 1, c0, c1, columns);
+        const aiotc_acc4 t = aiotc_dot_2x2(g, oc / 2 + 1, oc + 2, oc + 3, c0, c1, columns);
+        aiotc_gemm_store4(g, oc, s.a0, s.b0, t.a0, t.b0, out0 + oc);
+        if (columns == 2) {
+            aiotc_gemm_store4(g, oc, s.a1, s.b1, t.a1, t.b1, out1 + oc);
+        }
+    }
+    return oc;
+}
+#endif
+
 static AIOTC_INLINE void aiotc_gemm_mode(const aiotc_gemm *g, const aiotc_col *c0, const aiotc_col *c1, int8_t *out0,
                                          int8_t *out1, int32_t common, int32_t columns)
 {
     const int32_t rows = g->rows, offset = g->output_offset, lo = g->act_min, hi = g->act_max;
-    int32_t oc;
-    for (oc = 0; oc < rows; oc += 2) {
+#if defined(AIOTC_MVE)
+    int32_t oc = aiotc_gemm_mve4(g, c0, c1, out0, out1, columns);
+#else
+    int32_t oc = 0;
+#endif
+    for (; oc < rows; oc += 2) {
         const int32_t b = columns == 2 ? oc + 1 : AIOTC_MIN(oc + 1, rows - 1);
         const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, b, c0, c1, columns);
         const aiotc_rq qa = aiotc_rq_channel(g->multiplier[oc], g->shift[oc]);
