@@ -77,7 +77,7 @@ int32_t aiotc_convolve_f32(const aiotc_conv_params_f32 *params, const aiotc_dims
                            const aiotc_dims *output_dims, float *output);
 
 /* The fast int8 kernels below take what the lowering prepared (aiotc_nn_gemm.h): weight
- * rows packed in the gemm's layout (channel pairs interleaved word by word, the depthwise
+ * rows packed in the gemm's layout (channel pairs of byte pairs, the depthwise
  * kernels: as noted at each), and a bias (never NULL) with input_offset * sum(weights of
  * the channel) folded in. ctx holds a scratch buffer of at least *_get_buffer_size
  * bytes (the same size on every target). */
