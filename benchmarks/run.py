@@ -90,7 +90,15 @@ def markdown(rows: list[dict], arenas: dict[str, int | None]) -> str:
             f"| {f'{tflm:,}' if tflm else 'aborts'} | {ratio(b['arena_bytes'], tflm)} "
             f"| {b['flash_bytes']:,} ({b['flash_model_bytes']:,}) | {b['ram_model_bytes']:,} ({b['ram_bytes']:,}) | {b['stack_bytes']:,} |"
         )
-    lines += ["", "## Instructions per MAC by op kind", "", "| model | board | " + " | ".join(OP_KINDS) + " |", "|---|---|" + "---:|" * len(OP_KINDS)]
+    lines += [
+        "",
+        "## Instructions per MAC by op kind",
+        "",
+        "The DSP limit on the Cortex-M4/M7 is 0.5 (one SMLAD does 2 MACs); the M55's MVE does 16 int8 MACs per VMLADAVA.",
+        "",
+        "| model | board | " + " | ".join(OP_KINDS) + " |",
+        "|---|---|" + "---:|" * len(OP_KINDS),
+    ]
     for row in rows:
         if "error" not in row:
             lines.append(f"| {row['model']} | {row['board']} | " + " | ".join(per_op(row["bench"]).get(kind, "") for kind in OP_KINDS) + " |")
