@@ -170,8 +170,8 @@ def gemm_packable(rows: np.ndarray) -> bool:
 
 def pack_gemm_weights(rows: np.ndarray) -> np.ndarray:
     """The shared gemm's layout (aiotc_nn_gemm.h): channel pairs of byte pairs, an odd
-    last row paired with zeros, padded to 32 bytes (AIOTC_GEMM_WEIGHT_BYTES) so the
-    M55's 32-byte loads stay inside."""
+    last row paired with zeros, padded to a multiple of 32 bytes so the M55's 32-byte
+    loads stay inside."""
     pairs = _byte_pairs(*_row_pairs(rows)).ravel()
     return np.concatenate([pairs, np.zeros(-pairs.size % 32, np.int8)])
 

@@ -7,7 +7,7 @@
  * - the gemm's weights come in channel pairs (a, b), byte pairs per input: a_i,
  *   then b_i - [a_i < 0] (see below), rows padded with zeros to a multiple of 4 inputs
  *   (`row`), an odd last channel paired with a zero row, the array padded to a
- *   multiple of 32 bytes (AIOTC_GEMM_WEIGHT_BYTES) for the MVE path's 32-byte loads.
+ *   multiple of 32 bytes for the MVE path's 32-byte loads.
  *
  * Why byte pairs: a halfword of the packed weights read as int16 is 256 * b_i + a_i
  * (that is what the - [a_i < 0] is for), and SXTB16 of the same word gives a_i. One
@@ -56,9 +56,6 @@
 
 /* Weight rows and DSP columns are padded to this many inputs. */
 #define AIOTC_ROW(k) (((k) + 3) & ~3)
-
-/* Bytes of the packed weights of `rows` channels of k inputs: whole pairs, padded to 32. */
-#define AIOTC_GEMM_WEIGHT_BYTES(rows, k) ((((rows) + 1) / 2 * 2 * AIOTC_ROW(k) + 31) & ~31)
 
 /* Inputs per exact difference of the byte-pair sums: 512 * 127 * 128 * 256 < 2^31. */
 #define AIOTC_GEMM_CHUNK 512
