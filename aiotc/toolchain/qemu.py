@@ -43,6 +43,7 @@ class QemuModel:
 
     def __init__(self, image: ArmImage, report: dict):
         self.image = image
+        self.extra_args: tuple[str, ...] = ()  # more QEMU options (benchmarks/profile.py traces with them)
         self.name = report["name"]
         self.inputs = [IOSpec.from_report(e) for e in report["inputs"]]
         self.outputs = [IOSpec.from_report(e) for e in report["outputs"]]
@@ -109,6 +110,7 @@ class QemuModel:
         command = [
             QEMU, "-machine", self.image.board.qemu_machine, "-cpu", machine.cpu, "-nographic", "-monitor", "none",
             "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", str(self.image.elf),
+            *self.extra_args,
         ]  # fmt: skip
         timeout = TIMEOUT_S + TIMEOUT_PER_SAMPLE_S * len(inputs)
         with tempfile.TemporaryDirectory(prefix="aiotc-qemu-") as folder:
