@@ -404,8 +404,19 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
     return r;
 }
 #elif defined(AIOTC_MVE)
-/* Per 16 inputs: VLD2 of bytes splits the pair's 32 bytes into channel a's and b's 16
- * weights (b corrected: + 1 where a < 0); the columns' tail is predicated to zero
+/* 16 inputs of both channels (VLD2 of bytes splits the pair's 32 bytes into channel a's
+ * and b's weights, b corrected: + 1 where a < 0) against two columns' vectors. */
+static AIOTC_INLINE void aiotc_mve_mac(aiotc_acc4 *s, const int8_t *w, int8x16_t x0, int8x16_t x1)
+{
+    const int8x16x2_t ab = vld2q_s8(w);
+    const int8x16_t va = ab.val[0], vb = vsubq_s8(ab.val[1], vshrq_n_s8(ab.val[0], 7));
+    s->a0 = vmladavaq_s8(s->a0, va, x0);
+    s->a1 = vmladavaq_s8(s->a1, va, x1);
+    s->b0 = vmladavaq_s8(s->b0, vb, x0);
+    s->b1 = vmladavaq_s8(s->b1, vb, x1);
+}
+
+/* Whole 16-input steps unpredicated, then the columns' tail predicated to zero
  * (weights past k are zero or the next pair's, times a zero column). */
 static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int8_t *c0,
                                             const int8_t *c1, int32_t columns)
@@ -416,15 +427,12 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
     (void)columns; /* a lone column is computed twice */
     s.a0 = s.a1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
-    for (i = 0; i < g->k; i += 16, w += 32) {
+    for (i = 0; i + 16 <= g->k; i += 16, w += 32) {
+        aiotc_mve_mac(&s, w, vldrbq_s8(c0 + i), vldrbq_s8(c1 + i));
+    }
+    if (i < g->k) {
         const mve_pred16_t p = vctp8q((uint32_t)(g->k - i));
-        const int8x16_t x0 = vldrbq_z_s8(c0 + i, p), x1 = vldrbq_z_s8(c1 + i, p);
-        const int8x16x2_t ab = vld2q_s8(w);
-        const int8x16_t va = ab.val[0], vb = vsubq_s8(ab.val[1], vshrq_n_s8(ab.val[0], 7));
-        s.a0 = vmladavaq_s8(s.a0, va, x0);
-        s.a1 = vmladavaq_s8(s.a1, va, x1);
-        s.b0 = vmladavaq_s8(s.b0, vb, x0);
-        s.b1 = vmladavaq_s8(s.b1, vb, x1);
+        aiotc_mve_mac(&s, w, vldrbq_z_s8(c0 + i, p), vldrbq_z_s8(c1 + i, p));
     }
     return s;
 }
