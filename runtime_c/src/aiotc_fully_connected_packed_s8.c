@@ -89,23 +89,32 @@ static AIOTC_INLINE sums dot_block(const int8_t *weights, const int32_t *x, int3
     return s;
 }
 #elif defined(AIOTC_MVE)
-/* A row pair's 16 weights each from one VLD2 of bytes, b corrected by a's sign. */
+/* 16 inputs v against a block's two row pairs, each pair's weights from one VLD2 of
+ * bytes, b corrected by a's sign. */
+static AIOTC_INLINE void block_mac(sums *s, const int8_t *w, int8x16_t v)
+{
+    const int8x16x2_t r01 = vld2q_s8(w), r23 = vld2q_s8(w + 2 * CHUNK);
+    s->a[0] = vmladavaq_s8(s->a[0], r01.val[0], v);
+    s->a[1] = vmladavaq_s8(s->a[1], vsubq_s8(r01.val[1], vshrq_n_s8(r01.val[0], 7)), v);
+    s->a[2] = vmladavaq_s8(s->a[2], r23.val[0], v);
+    s->a[3] = vmladavaq_s8(s->a[3], vsubq_s8(r23.val[1], vshrq_n_s8(r23.val[0], 7)), v);
+}
+
+/* Whole 16-input steps unpredicated, the input's tail predicated to zero. */
 static AIOTC_INLINE sums dot_block(const int8_t *w, const int8_t *x, int32_t depth, const int32_t *bias)
 {
-    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3], i;
     sums s;
-    for (i = 0; i < depth; i += CHUNK, w += BLOCK * CHUNK) {
-        const int8x16_t v = vldrbq_z_s8(x + i, vctp8q((uint32_t)(depth - i)));
-        const int8x16x2_t r01 = vld2q_s8(w), r23 = vld2q_s8(w + 2 * CHUNK);
-        a0 = vmladavaq_s8(a0, r01.val[0], v);
-        a1 = vmladavaq_s8(a1, vsubq_s8(r01.val[1], vshrq_n_s8(r01.val[0], 7)), v);
-        a2 = vmladavaq_s8(a2, r23.val[0], v);
-        a3 = vmladavaq_s8(a3, vsubq_s8(r23.val[1], vshrq_n_s8(r23.val[0], 7)), v);
+    int32_t i;
+    s.a[0] = bias[0];
+    s.a[1] = bias[1];
+    s.a[2] = bias[2];
+    s.a[3] = bias[3];
+    for (i = 0; i + CHUNK <= depth; i += CHUNK, w += BLOCK * CHUNK) {
+        block_mac(&s, w, vldrbq_s8(x + i));
     }
-    s.a[0] = a0;
-    s.a[1] = a1;
-    s.a[2] = a2;
-    s.a[3] = a3;
+    if (i < depth) {
+        block_mac(&s, w, vldrbq_z_s8(x + i, vctp8q((uint32_t)(depth - i))));
+    }
     return s;
 }
 #else
