@@ -95,7 +95,52 @@ def test_gptq_rounding_keeps_the_layer_outputs_closer_than_nearest_rounding():
     w = rng.standard_normal((8, 24))
     scale = np.abs(w).max(axis=1) / 7
     nearest = np.clip(np.round(w / scale[:, None]), -7, 7)
-    q = gptq_round(w, scale, x.T @ x, 7)
-    assert q.dtype == np.int8 and np.abs(q).max() <= 7
-    error = lambda ints: np.linalg.norm(x @ (w - ints * scale[:, None]).T)  # noqa: E731
-    assert error(q) < 0.8 * error(nearest)
+    chosen, q = gptq_round(w, scale[None], x.T @ x, 7)
+    assert q.dtype == np.int8 and np.abs(q).max() <= 7 and np.array_equal(chosen, scale)
+    error = lambda ints, s: np.linalg.norm(x @ (w - ints * s[:, None]).T)  # noqa: E731
+    assert error(q, scale) < 0.8 * error(nearest, scale)
+
+
+def test_int4_scales_are_clipped_where_the_layer_output_errs_less():
+    """Each channel's scale is the candidate clipping of least output error; a per-tensor
+    candidate list gives one scale for the whole tensor."""
+    from aiotc.quantize.gptq import gptq_round
+    from aiotc.quantize.ptq import INT4_CLIPPING
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((512, 32))
+    w = rng.laplace(size=(16, 32)) * rng.uniform(0.5, 2, (16, 1))  # trained weights' heavy tails
+    peak = np.abs(w).max(axis=1) / 7
+    h = x.T @ x
+    error = lambda ints, s: float(np.linalg.norm(x @ (w - ints * s[:, None]).T))  # noqa: E731
+    chosen, q = gptq_round(w, np.outer(INT4_CLIPPING, peak).astype(np.float32), h, 7)
+    assert not np.allclose(chosen, peak) and np.all(chosen <= peak * 1.0001) and np.all(chosen >= 0.5 * peak * 0.9999)
+    assert error(q, chosen.astype(np.float64)) < 0.95 * error(gptq_round(w, peak[None], h, 7)[1], peak)
+    one, q = gptq_round(w, np.outer(INT4_CLIPPING, [peak.max()]), h, 7)
+    assert one.shape == (1,) and one[0] in INT4_CLIPPING * peak.max()
+
+
+def _kws_all_int4():
+    """dscnn_kws (float), 16 random samples, its MSE ranges, GPTQ statistics and every layer w4a8."""
+    from aiotc.frontend import load_model
+    from aiotc.passes import run_passes
+    from aiotc.quantize.gptq import input_hessians
+    from aiotc.quantize.observe import observe
+    from aiotc.quantize.ptq import initial_ranges
+
+    graph = run_passes(load_model(shared_model("onnx/dscnn_kws.onnx")))
+    samples = [[x] for x in np.random.default_rng(0).uniform(0, 1, (16, *graph[graph.inputs[0]].shape)).astype(np.float32)]
+    int4 = {op.name: "w4a8" for op in graph.ops if op.kind in ("conv2d", "depthwise_conv2d", "fully_connected")}
+    return graph, samples, initial_ranges(graph, observe(graph, samples), "mse"), input_hessians(graph, samples), int4
+
+
+def test_int4_layers_given_statistics_take_clipped_scales():
+    from aiotc.quantize.ptq import quantize_graph
+
+    graph, _, ranges, hessians, int4 = _kws_all_int4()
+    quantized = quantize_graph(graph, ranges, int4, hessians)
+    for op in graph.ops:
+        if op.name in hessians and op.kind == "conv2d":
+            w = graph[op.inputs[1]].data
+            peak = np.abs(w.reshape(w.shape[0], -1)).max(axis=1) / 7
+            assert np.any(quantized[op.inputs[1]].quant.scale < 0.97 * peak), op.name

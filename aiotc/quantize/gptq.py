@@ -11,6 +11,13 @@ crops held out from calibration, pretrainedResnet's output SQNR rises from 20.1 
 scales stay the per-channel ones; only which integer each weight takes changes, so
 the result is the TFLite int8 / int4 spec. Convolutions and fully connected layers
 get it; depthwise layers (one tiny H per channel) keep nearest rounding.
+
+At 4 bits max|w| / 7 is too coarse a scale for the many small weights: int4 layers
+try clippings of it (ptq.INT4_CLIPPING) and each channel keeps the scale whose GPTQ
+rounding leaves the least output error (W - sQ) H (W - sQ)^T (zero point 0, values in
+[-7, 7]: still TFLite's int4). On 3000 photo crops held out from calibration (not the
+benchmark's), pretrainedResnet every layer int4: output SQNR 9.7 -> 10.9 dB, top-1
+83.3% -> 84.6%; with 6 of 10 layers int4 13.6 -> 14.2 dB, 89.1% -> 89.6%.
 """
 
 from __future__ import annotations
@@ -34,12 +41,12 @@ def input_hessians(graph: Graph, samples: list[list[np.ndarray]]) -> dict[str, n
     for sample in samples[:MAX_SAMPLES]:
         values = runner.run(sample, names)
         for op in layers:
-            x = _rows(values[op.inputs[0]].astype(np.float64), op, graph[op.inputs[1]].shape)
+            x = rows_of(values[op.inputs[0]].astype(np.float64), op, graph[op.inputs[1]].shape)
             hessians[op.name] = hessians.get(op.name, 0.0) + x.T @ x
     return hessians
 
 
-def _rows(x: np.ndarray, op: Op, filter_shape: tuple[int, ...]) -> np.ndarray:
+def rows_of(x: np.ndarray, op: Op, filter_shape: tuple[int, ...]) -> np.ndarray:
     """The layer's inputs as one row per output position, in the filter's (kh, kw, c) order."""
     if op.kind == "fully_connected":
         return x.reshape(-1, filter_shape[-1])
@@ -58,16 +65,27 @@ def taps(x: np.ndarray, op: Op, kernel: tuple[int, int]) -> list[np.ndarray]:
     return [padded[:, i * dh : i * dh + sh * out_h : sh, j * dw : j * dw + sw * out_w : sw, :] for i in range(kh) for j in range(kw)]
 
 
-def gptq_round(weights: np.ndarray, scale: np.ndarray, hessian: np.ndarray, top: int) -> np.ndarray:
-    """Integers in [-top, top] for `weights` (rows = output channels, flattened like H)
-    with per-row `scale`, each column's rounding error compensated in the later ones."""
-    w = weights.reshape(weights.shape[0], -1).astype(np.float64).copy()
-    scale = np.broadcast_to(np.asarray(scale, np.float64).reshape(-1), (w.shape[0],))
+def gptq_round(weights: np.ndarray, scales: np.ndarray, hessian: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scale per row, integers in [-top, top]) for `weights` (rows = output channels,
+    flattened like H), each column's rounding error compensated in the later ones.
+
+    `scales` are candidates, (candidates, rows), or (candidates, 1) for one scale per
+    tensor: each is rounded (rows are independent, so all in one pass) and each row,
+    or the whole tensor, keeps the candidate of least output error (W - sQ) H (W - sQ)^T."""
+    original = weights.reshape(weights.shape[0], -1).astype(np.float64)
+    rows, count = original.shape[0], len(scales)
+    scales = np.asarray(scales).reshape(count, -1)
+    flat = np.broadcast_to(scales.astype(np.float64), (count, rows)).reshape(-1)
+    w = np.tile(original, (count, 1))
     h = hessian + DAMPING * max(float(np.mean(np.diag(hessian))), 1e-12) * np.eye(hessian.shape[0])
     upper = np.linalg.cholesky(np.linalg.inv(h)).T  # H^-1 = U^T U
     q = np.zeros_like(w)
     for i in range(w.shape[1]):
-        q[:, i] = np.clip(np.round(w[:, i] / scale), -top, top)
-        error = (w[:, i] - q[:, i] * scale) / upper[i, i]
+        q[:, i] = np.clip(np.round(w[:, i] / flat), -top, top)
+        error = (w[:, i] - q[:, i] * flat) / upper[i, i]
         w[:, i + 1 :] -= np.outer(error, upper[i, i + 1 :])
-    return q.reshape(weights.shape).astype(np.int8)
+    e = np.tile(original, (count, 1)) - q * flat[:, None]
+    cost = np.einsum("ij,jk,ik->i", e, hessian, e).reshape(count, rows)
+    best = np.argmin(cost, axis=0) if scales.shape[1] == rows else np.full(rows, np.argmin(cost.sum(axis=1)))
+    chosen = scales[best, np.arange(rows)] if scales.shape[1] == rows else scales[best[0]]
+    return chosen, q[best * rows + np.arange(rows)].reshape(weights.shape).astype(np.int8)

@@ -17,7 +17,7 @@ refines them against the model's output (method `search`, the default).
 
 Weights: nearest rounding, or GPTQ rounding (gptq.py) for the layers whose input
 statistics are given; method `search` gives them for every conv and fully connected
-layer, int8 or int4.
+layer, int8 or int4; int4 ones then also choose each channel's clipping.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ SAME_AS_INPUT = {"reshape", "max_pool2d", "avg_pool2d", "pad", "transpose", "str
 WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
 WEIGHT_BITS = {"w8a8": 8, "w4a8": 4}  # per precision choice (precision.py)
 SHRINK = np.linspace(0.2, 1.0, 81)  # candidate clipping ranges, as fractions of min/max
+INT4_CLIPPING = np.linspace(0.5, 1.0, 21)  # candidate int4 weight scales, as fractions of max|w| / 7
 
 
 def initial_ranges(graph: Graph, stats: dict[str, TensorStats], method: str) -> dict[str, tuple[float, float]]:
@@ -74,7 +75,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
         inputs = list(op.inputs)
         if op.kind in WEIGHT_AXIS:
             bits = WEIGHT_BITS[assignment[op.name]]
-            inputs[1:] = _weights_and_bias(op, graph, chosen[op.inputs[0]], tensors, bits, (hessians or {}).get(op.name))
+            inputs[1:] = quantize_weights(op, graph, chosen[op.inputs[0]], tensors, bits, (hessians or {}).get(op.name))
         else:
             for index, name in enumerate(inputs):
                 if name and graph[name].is_const:
@@ -163,7 +164,7 @@ def _round(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
 
 
-def _weights_and_bias(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str, Tensor], bits: int = 8, hessian: np.ndarray | None = None) -> list[str | None]:
+def quantize_weights(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str, Tensor], bits: int = 8, hessian: np.ndarray | None = None) -> list[str | None]:
     """Per-channel symmetric weights of `bits` (8: int8 in [-127, 127]; 4: int4 in [-7, 7],
     packed two per byte on export and in flash; GPTQ-rounded given the layer's input
     `hessian`) and the int32 bias they imply."""
@@ -172,17 +173,21 @@ def _weights_and_bias(op: Op, graph: Graph, input_quant: Quant, tensors: dict[st
     top = 2 ** (bits - 1) - 1
     moved = np.moveaxis(w.data.astype(np.float64), axis, 0)
     peak = np.abs(moved.reshape(moved.shape[0], -1)).max(axis=1) / top
+    floor = np.zeros_like(peak)
     bias_name = op.inputs[2] if len(op.inputs) > 2 else None
     if bias_name:  # a dead channel (weights ~0, BatchNorm collapsed) must still hold its bias in int32
-        peak = np.maximum(peak, np.abs(graph[bias_name].data.astype(np.float64)) / (float(input_quant.scale[0]) * (2**31 - 1)) * 1.01)
+        floor = np.abs(graph[bias_name].data.astype(np.float64)) / (float(input_quant.scale[0]) * (2**31 - 1)) * 1.01
     if bits == 4 and op.kind == "fully_connected":  # tflite-micro takes int4 FC weights per tensor only
-        peak = np.full(1, peak.max())
-    w_scale = np.where(peak > 0, peak, 1.0).astype(np.float32)
+        peak, floor = peak.max(keepdims=True), floor.max(keepdims=True)
+    clipping = INT4_CLIPPING if bits == 4 and hessian is not None else np.ones(1)
+    scales = np.maximum(np.outer(clipping, peak), floor)
+    scales = np.where(scales > 0, scales, 1.0).astype(np.float32)
     shape = [1] * w.data.ndim
     shape[axis] = -1
     if hessian is not None:
-        q = gptq_round(w.data, w_scale, hessian, top)
+        w_scale, q = gptq_round(w.data, scales, hessian, top)
     else:
+        w_scale = scales[0]
         q = np.clip(_round(w.data / w_scale.reshape(shape if w_scale.size > 1 else 1).astype(np.float64)), -top, top).astype(np.int8)
     zeros = np.zeros(w_scale.size, np.int64)
     tensors[w.name] = replace(w, dtype=f"int{bits}", data=q, quant=Quant(w_scale, zeros, axis))
