@@ -7,10 +7,10 @@ photos (as in ptq_fidelity.py) and compiled for cortex-m4 with a flash budget wh
 weights part is `--fraction` of the int8 weights (budget = the int8 build's code and
 kernels + fraction x its weights). On held-out crops: top-1 agreement and output SQNR
 against the float model for int8, the auto assignment and uniform int4 weights (every
-layer w4a8, the same calibration), each run in tflite-micro (which the C matches bit
-for bit); flash and arena from report.json and from `aiotc bench` in QEMU. Then
-mbv2_w035_144_float for stm32f411 (128 KB SRAM, 512 KB flash) with the board's own
-budgets. Writes benchmarks/mixed_precision.md. Not a test: targets are figures to reach.
+layer w4a8, the same calibration and weight fitting as auto), each run in tflite-micro
+(which the C matches bit for bit); flash and arena from report.json and from `aiotc
+bench` in QEMU. Then mbv2_w035_144_float for stm32f411 (128 KB SRAM, 512 KB flash)
+with the board's own budgets. Writes benchmarks/mixed_precision.md. Not a test: targets are figures to reach.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from aiotc.frontend import load_model  # noqa: E402
 from aiotc.passes import run_passes  # noqa: E402
 from aiotc.quantize import Calibration, quantize_model  # noqa: E402
 from aiotc.quantize.fidelity import sqnr_db  # noqa: E402
-from aiotc.quantize.gptq import input_hessians  # noqa: E402
 from aiotc.quantize.precision import choosable_layers  # noqa: E402
 from aiotc.samples import random_samples  # noqa: E402
 from aiotc.toolchain.qemu import QemuModel  # noqa: E402
@@ -69,8 +68,7 @@ def network_rows(name: str, args, images, tmp: Path) -> list[str]:
     budget = code + int(args.fraction * int8.report["weights_bytes"])
     auto = compile_model(model, board=BOARD, out_dir=tmp / f"{name}_auto", calib=replace(calib, precision="auto"), flash_budget=budget)
     uniform_model = tmp / f"{name}_int4.tflite"  # the same calibration, every layer w4a8
-    base = quantize_model(run_passes(load_model(model)), calib)
-    base = replace(base, hessians=input_hessians(base.float_graph, list(base.samples)))  # GPTQ rounding, as auto's int4 layers
+    base = quantize_model(run_passes(load_model(model)), calib)  # method search: refitted, GPTQ-rounded, bias-corrected as auto
     uniform_model.write_bytes(write_tflite(base.with_precision({n: "w4a8" for n in choosable_layers(base.float_graph)}).graph))
     uniform = compile_model(uniform_model, board=BOARD, out_dir=tmp / f"{name}_int4")
     rows = []

@@ -9,6 +9,9 @@ say how much). The search scores ranges with nearest-rounded weights and no bias
 correction: scoring with them chose ranges no better on held-out pretrainedResnet
 crops and would make each of its trials seconds slower.
 
+A mixed-precision assignment (`Quantized.with_precision`) is quantized again from the
+same ranges, its weights refitted layer by layer to the quantized inputs (refit.py).
+
 `quantize_model` runs the chain and returns the int8 graph with its fidelity report;
 `quantize_qdq` quantizes a QDQ model with the activation parameters it carries.
 """
@@ -28,6 +31,7 @@ from .mixed import MixedSearch
 from .observe import observe
 from .prepare import global_pools_as_means
 from .ptq import FIXED_OUTPUT, SAME_AS_INPUT, initial_ranges, quantize_graph
+from .refit import quantize_refitted
 from .search import refine_ranges
 
 __all__ = ["Calibration", "Quantized", "quantize_model", "quantize_qdq", "needs_quantization"]
@@ -47,9 +51,13 @@ class Quantized:
     def with_precision(self, assignment: dict[str, str]) -> Quantized:
         """The same calibration with `assignment` (layer -> w8a8 | w4a8), fidelity measured again.
 
-        Bias-corrected as the int8 model was; the mixed search's sensitivities and Pareto
-        points are measured without (a correction per trial would cost seconds each)."""
-        graph = quantize_graph(self.float_graph, self.ranges, assignment, self.hessians)
+        With GPTQ statistics, the weights refitted to the quantized inputs (refit.py);
+        bias-corrected as the int8 model was. The mixed search's sensitivities and Pareto
+        points are measured with neither (each would cost a trial seconds to minutes)."""
+        if self.hessians is None:
+            graph = quantize_graph(self.float_graph, self.ranges, assignment)
+        else:
+            graph = quantize_refitted(self.float_graph, self.ranges, assignment, list(self.samples))
         if self.bias_corrected:
             graph = correct_biases(self.float_graph, graph, list(self.samples))
         report = self.report | {"precision": dict(sorted(assignment.items())), "fidelity_on_calibration_data": measure(self.float_graph, graph, list(self.samples))}
