@@ -14,7 +14,7 @@
  * SMLAD of each against the inputs accumulates sum(a.x) and 256 * sum(b.x) + sum(a.x):
  * two channels for one sign extension of their weights instead of two. Their difference
  * is exact as long as 256 * sum(b.x) fits an int32, so it is taken every
- * AIOTC_GEMM_CHUNK inputs (|b.x| <= 127 * 128 per input). The lowering refuses the fast
+ * AIOTC_GEMM_CHUNK inputs (|b.x| <= 128 * 128 per input). The lowering refuses the fast
  * kernels where a byte cannot hold b_i - [a_i < 0] (b_i = -128 with a_i < 0, outside
  * TFLite's symmetric [-127, 127] weights).
  *
@@ -57,8 +57,9 @@
 /* Weight rows and DSP columns are padded to this many inputs. */
 #define AIOTC_ROW(k) (((k) + 3) & ~3)
 
-/* Inputs per exact difference of the byte-pair sums: 512 * 127 * 128 * 256 < 2^31. */
-#define AIOTC_GEMM_CHUNK 512
+/* Inputs per exact difference of the byte-pair sums: 508 * 128 * 128 * 256 < 2^31 (b may
+ * be -128 beside a >= 0, inputs -128). */
+#define AIOTC_GEMM_CHUNK 508
 
 /* A column as the gemm reads it: int16 pairs in words on the DSP path, raw int8 elsewhere. */
 #if defined(AIOTC_DSP)
