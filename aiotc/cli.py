@@ -84,7 +84,7 @@ def calib_options(command):
         click.option("--mean", type=Floats(), default="0", show_default=True, help="Images: subtracted from the 0-255 pixels (per channel or one value)."),
         click.option("--std", type=Floats(), default="1", show_default=True, help="Images: the pixels minus mean are divided by this."),
         click.option("--calib-method", type=click.Choice(["search", "mse", "minmax"]), default="search", show_default=True, help="Activation ranges: least-error clipping refined for the output (with GPTQ-rounded weights and bias correction), per tensor only, or min/max."),
-        click.option("--precision", type=click.Choice(["int8", "auto"]), default="int8", show_default=True, help="auto: int4 weights (w4a8) in the layers that lose least, as many as the flash budget needs."),
+        click.option("--precision", type=click.Choice(["int8", "auto"]), default="int8", show_default=True, help="auto: int4 weights (w4a8) in the layers that lose least, as many as the flash budget needs; int16 activations (w8a16) where they gain and the SRAM budget allows."),
     ]
     for option in reversed(options):
         command = option(command)

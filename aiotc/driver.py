@@ -88,7 +88,8 @@ def compile_model(
 
     With `calib`, a float model is quantized to int8 first; the folder then also holds
     the quantized model as NAME.tflite, the oracle `verify` compares the C with. With
-    `calib.precision == "auto"`, layers take int4 weights until the flash budget holds."""
+    `calib.precision == "auto"`, layers take int4 weights until the flash budget holds
+    and int16 activations where they gain within the SRAM budget."""
     model_path = Path(model_path)
     target = load_board(board)
     name = library_name(name or model_path.stem)
@@ -96,7 +97,7 @@ def compile_model(
 
     planned = plan_model(model_path, patch, patch_overhead, sram_budget, calib, progress)
     if planned.quantized is not None and planned.quantized.search is not None:
-        planned = fit_flash(planned, name, target, model_path, flash_budget, (patch, patch_overhead, sram_budget), progress)
+        planned = fit_budgets(planned, name, target, model_path, flash_budget, (patch, patch_overhead, sram_budget), progress)
     files, report = build_library(planned, name, target, model_path)
     check_budget(report, target, sram_budget, flash_budget, streamed=patch != "off")
     report |= target_figures(files, target)
@@ -124,14 +125,17 @@ def build_library(planned: Planned, name: str, target: Board, model_path: Path) 
     return files, report
 
 
-def fit_flash(planned: Planned, name: str, target: Board, model_path: Path, flash_budget: int | None, plan_args: tuple, progress=None) -> Planned:
+def fit_budgets(planned: Planned, name: str, target: Board, model_path: Path, flash_budget: int | None, plan_args: tuple, progress=None) -> Planned:
     """--precision auto: int4 weights in the least sensitive layers until the model's flash
-    (as linked for a Cortex-M board, the weights on the host) is within the budget.
+    (as linked for a Cortex-M board, the weights on the host) is within the budget, and
+    int16 activations where they gain most while flash and arena allow.
 
     The first build measures the all-int8 flash; the integer program then saves what
-    the budget asks, and each build that still misses (the int4 kernels' code) asks
-    for the miss more. The builds link with room to spare, so a miss is measured."""
+    the budget asks, and each build that still misses (the kernels' code) asks for the
+    miss more. An arena over the SRAM budget excludes the w8a16 layer with the largest
+    int16 output and solves again. The builds link with room to spare, so a miss is measured."""
     quantized, limit = planned.quantized, flash_budget if flash_budget is not None else target.flash_bytes
+    sram_limit = plan_args[2] if plan_args[2] is not None else target.sram_bytes
     roomy = replace(target, flash_bytes=arm.machine_for(target).flash_size) if target.qemu_machine else target
 
     def measured(candidate: Planned) -> tuple[int, int]:
@@ -140,23 +144,29 @@ def fit_flash(planned: Planned, name: str, target: Board, model_path: Path, flas
         return flash_figure(report | target_figures(files, roomy)), report["weights_bytes"]
 
     int8_flash, int8_weights = measured(planned)
-    must_save, assignment, tick = int8_flash - limit, {}, progress("fitting the flash budget", None) if progress else None
-    for _ in range(MAX_FLASH_ROUNDS):
-        assignment = quantized.search.assign(must_save)
+    must_save, excluded, assignment = int8_flash - limit, frozenset(), {}
+    tick = progress("fitting the flash and SRAM budgets", None) if progress else None
+    for _ in range(MAX_FIT_ROUNDS):
+        assignment = quantized.search.assign(must_save, excluded)
         mixed = quantized.with_precision(assignment)
         planned = plan_graph(mixed.graph, *plan_args, mixed)
+        wide = [layer for layer, p in assignment.items() if p == "w8a16"]
+        if planned.plan.size > sram_limit and wide:
+            largest = max(wide, key=lambda layer: mixed.float_graph[next(op for op in mixed.float_graph.ops if op.name == layer).outputs[0]].size)
+            excluded |= {c for c in quantized.search.choices if c.name == largest and c.precision == "w8a16"}
+            continue
         miss = measured(planned)[0] - limit
         if miss <= 0 or not assignment:
             break
         must_save += miss
     pareto = [point | {"flash_bytes": int8_flash - (int8_weights - point["weights_bytes"])} for point in quantized.search.pareto(assignment, int8_weights)]
-    report = planned.quantized.report | {"flash_budget": limit, "int8_flash_bytes": int8_flash, "sensitivity": quantized.search.sensitivity_table(), "pareto": pareto}
+    report = planned.quantized.report | {"flash_budget": limit, "sram_budget": sram_limit, "int8_flash_bytes": int8_flash, "sensitivity": quantized.search.sensitivity_table(), "pareto": pareto}
     if tick:
         tick()
     return replace(planned, quantized=replace(planned.quantized, report=report))
 
 
-MAX_FLASH_ROUNDS = 4
+MAX_FIT_ROUNDS = 12
 
 
 def flash_figure(report: dict) -> int:

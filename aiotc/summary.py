@@ -126,16 +126,17 @@ def quantization_lines(report: dict) -> list[str]:
         worst = min(fidelity["layers"], key=lambda layer: layer["sqnr_db"])
         lines.append(f"  lowest layer SQNR {worst['sqnr_db']:.1f} dB at {short_name(worst['tensor'])} (per layer in report.json)")
     if "flash_budget" in q:
-        lines.append(f"precision auto: {len(q['precision'])} of {len(q['sensitivity'])} layers w4a8 (int4 weights) to fit the {q['flash_budget']:,} B flash budget (all int8: {q['int8_flash_bytes']:,} B)")
+        count = lambda p: sum(v == p for v in q["precision"].values())  # noqa: E731
+        lines.append(f"precision auto: {count('w4a8')} of {len(q['sensitivity'])} layers w4a8 (int4 weights) to fit the {q['flash_budget']:,} B flash budget (all int8: {q['int8_flash_bytes']:,} B), {count('w8a16')} w8a16 (int16 activations) within the {q['sram_budget']:,} B SRAM budget")
     return lines
 
 
 def pareto_table(report: dict) -> Table:
     """The precision assignments searched: flash against fidelity, the compiled one marked."""
     table = Table(title="mixed precision: flash against fidelity (calibration data)", title_justify="left")
-    for column in ("w4a8 layers", "weights", "flash (est.)", "output SQNR", "top-1", ""):
+    for column in ("w4a8 layers", "w8a16 layers", "weights", "flash (est.)", "output SQNR", "top-1", ""):
         table.add_column(column, justify="right" if column else "left")
     for point in report["pareto"]:
         agreement = f"{point['top1_agreement']:.1%}" if point.get("top1_agreement") is not None else ""
-        table.add_row(str(point["w4a8_layers"]), f"{point['weights_bytes']:,}", f"{point['flash_bytes']:,}", f"{point['sqnr_db']:.1f} dB", agreement, "compiled" if point["chosen"] else "")
+        table.add_row(str(point["w4a8_layers"]), str(point["w8a16_layers"]), f"{point['weights_bytes']:,}", f"{point['flash_bytes']:,}", f"{point['sqnr_db']:.1f} dB", agreement, "compiled" if point["chosen"] else "")
     return table

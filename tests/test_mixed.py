@@ -20,31 +20,39 @@ from aiotc.verify import verify
 from .conftest import shared_model
 
 
-def _search(table: list[tuple[int, float]]) -> MixedSearch:
-    """A search over a made-up sensitivity table, without a model."""
+def _search(table: list[tuple[int, float, float | None]]) -> MixedSearch:
+    """A search over a made-up sensitivity table, without a model: per layer int4's
+    (saving, added noise) and w8a16's noise change (None: not offered)."""
     search = object.__new__(MixedSearch)
-    search.choices = [LayerChoice(f"layer{i}", saved, noise) for i, (saved, noise) in enumerate(table)]
+    search.choices = [LayerChoice(f"layer{i}", "w4a8", saved, noise) for i, (saved, noise, _) in enumerate(table)]
+    search.choices += [LayerChoice(f"layer{i}", "w8a16", -8, gain) for i, (_, _, gain) in enumerate(table) if gain is not None]
     return search
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 5000), st.floats(0, 1)), min_size=1, max_size=8), st.floats(0, 1))
+@given(st.lists(st.tuples(st.integers(1, 5000), st.floats(0, 1), st.none() | st.floats(-1, 0)), min_size=1, max_size=7), st.floats(0, 1))
 def test_the_integer_program_finds_the_least_noise_that_saves_enough(table, fraction):
     search = _search(table)
     must_save = int(fraction * search.max_saving())
     chosen = search.assign(must_save)
-    saved = sum(c.saved_bytes for c in search.choices if c.name in chosen)
-    assert saved >= must_save
-    best = min(
-        sum(noise for (_, noise), x in zip(table, pick) if x)
-        for pick in itertools.product((0, 1), repeat=len(table))
-        if sum(s for (s, _), x in zip(table, pick) if x) >= must_save
-    )
-    assert sum(c.noise for c in search.choices if c.name in chosen) <= best + 1e-5 * max(noise for _, noise in table)  # the solver's tolerance
+    picked = [c for c in search.choices if chosen.get(c.name) == c.precision]
+    assert len(picked) == len(chosen) and sum(c.saved_bytes for c in picked) >= must_save
+    options = [[(0, 0.0), (saved, noise)] + ([(-8, gain)] if gain is not None else []) for saved, noise, gain in table]
+    best = min(sum(n for _, n in pick) for pick in itertools.product(*options) if sum(s for s, _ in pick) >= must_save)
+    assert sum(c.noise for c in picked) <= best + 1e-5 * max(abs(c.noise) for c in search.choices)  # the solver's tolerance
+
+
+def test_int16_activations_are_chosen_where_they_gain_and_not_where_excluded():
+    search = _search([(100, 0.5, -0.3), (100, 0.1, None), (100, 0.2, -0.1)])
+    assert search.assign(-100) == {"layer0": "w8a16", "layer2": "w8a16"}  # room: every gain taken
+    assert search.assign(84) == {"layer0": "w8a16", "layer1": "w4a8", "layer2": "w8a16"}  # their int64 biases paid by int4
+    assert search.assign(93) == {"layer0": "w8a16", "layer1": "w4a8", "layer2": "w4a8"}
+    excluded = frozenset(c for c in search.choices if c.name == "layer0" and c.precision == "w8a16")
+    assert search.assign(-100, excluded) == {"layer2": "w8a16"}
 
 
 def test_a_budget_int4_cannot_reach_is_refused():
-    search = _search([(100, 0.1), (50, 0.2)])
+    search = _search([(100, 0.1, None), (50, 0.2, -0.1)])
     try:
         search.assign(151)
     except BudgetError as miss:
@@ -158,3 +166,42 @@ def test_refitting_to_the_quantized_inputs_beats_gptq_on_the_float_inputs():
     int8 = quantize_graph(graph, ranges, None, hessians)
     refitted = Quantized(int8, graph, {}, samples=tuple(samples), ranges=ranges, hessians=hessians).with_precision(int4)
     assert refitted.report["fidelity_on_calibration_data"]["sqnr_db"] > gptq + 1.0, (gptq, refitted.report["fidelity_on_calibration_data"]["sqnr_db"])
+
+
+def test_w8a16_layers_run_in_int16_between_quantize_ops_as_tflite_micro_takes_them(tmp_path):
+    """The quantized graph's structure for w8a16, and tflite-micro runs its export (16x8
+    conv and fully connected, QUANTIZE int8 <-> int16) as LiteRT's reference kernels do."""
+    from aiotc.export.tflite import write_tflite
+    from aiotc.frontend import load_model
+    from aiotc.oracle import run_oracle
+    from aiotc.passes import run_passes
+    from aiotc.quantize.fidelity import Int8Runner, quantize
+    from aiotc.quantize.observe import observe
+    from aiotc.quantize.precision import choosable_layers
+    from aiotc.quantize.ptq import initial_ranges, quantize_graph
+
+    graph = run_passes(load_model(shared_model("onnx/tinycnn_28.onnx")))
+    samples = [[x[None]] for x in np.random.default_rng(0).uniform(0, 1, (4, *graph[graph.inputs[0]].shape[1:])).astype(np.float32)]
+    layers = choosable_layers(graph)
+    wide = set(layers[:-1])  # all but the last: a chain in int16, then back to int8
+    q = quantize_graph(graph, initial_ranges(graph, observe(graph, samples), "mse"), {name: "w8a16" for name in wide})
+    assert len({op.name for op in q.ops}) == len(q.ops)
+    for op in q.ops:
+        if op.name in layers:
+            assert q[op.inputs[0]].dtype == q[op.outputs[0]].dtype == ("int16" if op.name in wide else "int8")
+            assert q[op.inputs[2]].dtype == ("int64" if op.name in wide else "int32")
+            if op.name in wide:
+                assert int(q[op.inputs[0]].quant.zero_point[0]) == 0 and int(q[op.outputs[0]].quant.zero_point[0]) == 0
+    conversions = [(q[op.inputs[0]].dtype, q[op.outputs[0]].dtype) for op in q.ops if op.kind == "quantize"]
+    assert conversions.count(("int8", "int16")) >= 1 and conversions.count(("int16", "int8")) >= 1
+    assert all(q[name].dtype == "int8" for name in [*q.inputs, *q.outputs])
+    path = tmp_path / "w8a16.tflite"
+    path.write_bytes(write_tflite(q))
+    reference = Int8Runner(q)
+    for sample in samples:
+        x = quantize(sample[0], q[q.inputs[0]])
+        result = run_oracle(path, [x])
+        reference.interpreter.set_tensor(reference.inputs[0], x)
+        reference.interpreter.invoke()
+        assert result.name == "tflite-micro"
+        np.testing.assert_array_equal(result.outputs[0], reference.interpreter.get_tensor(reference.output_index[0]))

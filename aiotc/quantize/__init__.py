@@ -49,7 +49,7 @@ class Quantized:
     bias_corrected: bool = False
 
     def with_precision(self, assignment: dict[str, str]) -> Quantized:
-        """The same calibration with `assignment` (layer -> w8a8 | w4a8), fidelity measured again.
+        """The same calibration with `assignment` (layer -> w8a8 | w4a8 | w8a16), fidelity measured again.
 
         With GPTQ statistics, the weights refitted to the quantized inputs (refit.py);
         bias-corrected as the int8 model was. The mixed search's sensitivities and Pareto

@@ -1,19 +1,23 @@
 """Mixed precision: which layers take int4 weights (w4a8) so the model fits the flash
-budget while losing the least fidelity (DESIGN §6).
+budget, and which int16 activations (w8a16), while losing the least fidelity (DESIGN §6).
 
-Sensitivity: each choosable layer is quantized w4a8 alone (the rest w8a8) and the
-output's noise power against the float model is measured on calibration samples; the
-increase over all-w8a8 is that layer's cost. Noise from different layers adds nearly
-independently, so the sum of the increases is a separable proxy of the total.
+Sensitivity: each choosable layer is quantized w4a8 alone, then w8a16 alone (the rest
+w8a8), and the output's noise power against the float model is measured on
+calibration samples; the change from all-w8a8 is that choice's cost (w8a16's is a
+gain, negative). Noise from different layers adds nearly independently, so the sum of
+the changes is a separable proxy of the total.
 
 Search: a 0/1 integer program, solved exactly by scipy's milp (HiGHS): minimize the
-summed noise subject to the bytes saved covering what the budget asks. It is a
-knapsack, which a greedy ratio rule can get wrong by a whole layer; milp is exact and
-takes milliseconds at these sizes (tens of layers). The chosen assignment's true
-fidelity is then measured, and the driver confirms the flash with the real build.
+summed noise subject to the flash saved covering what the budget asks, at most one
+choice per layer. It is a knapsack, which a greedy ratio rule can get wrong by a whole
+layer; milp is exact and takes milliseconds at these sizes (tens of layers). The
+chosen assignment's true fidelity is then measured, and the driver confirms flash and
+arena with the real build, excluding w8a16 layers while the arena is over the SRAM
+budget (int16 activations take twice the bytes, and the peak is not separable).
 
-w8a16 (int16 activations) is a choice of precision.py that this search does not
-offer yet: w4a8 is what trades flash, and its arena is the int8 one.
+w8a16 is offered only where it cuts the noise by at least WIDE_MIN_GAIN of the
+all-w8a8 noise: its kernels take about twice the instructions of int8 ones (DESIGN
+§6), which a gain within the measurement's noise does not pay for.
 """
 
 from __future__ import annotations
@@ -32,13 +36,16 @@ from .ptq import quantize_graph
 
 MAX_SAMPLES = 64
 PARETO_POINTS = 6
+WIDE_MIN_GAIN = 0.02
+INT64_BIAS_EXTRA = 4  # flash bytes per output channel: a w8a16 layer's bias is int64
 
 
 @dataclass(frozen=True)
 class LayerChoice:
     name: str
-    saved_bytes: int  # flash saved by int4 weights
-    noise: float  # output noise power added by int4 weights, relative to the signal
+    precision: str  # w4a8 or w8a16
+    saved_bytes: int  # flash saved (int4 weights) or, negative, spent (int64 bias)
+    noise: float  # output noise power added (negative: removed), relative to the signal
 
 
 class MixedSearch:
@@ -57,11 +64,16 @@ class MixedSearch:
         self.choices = []
         for name in layers:
             op = next(o for o in graph.ops if o.name == name)
-            count = graph[op.inputs[1]].size
-            sqnr = self.fidelity({name: "w4a8"})[0]
-            self.choices.append(LayerChoice(name, count - (count + 1) // 2, max(self._noise(sqnr) - self.base, 0.0)))
+            count, channels = graph[op.inputs[1]].size, graph[op.outputs[0]].shape[-1]
+            self.choices.append(LayerChoice(name, "w4a8", count - (count + 1) // 2, max(self._added_noise({name: "w4a8"}), 0.0)))
+            gain = self._added_noise({name: "w8a16"})
+            if gain < -WIDE_MIN_GAIN * self.base:
+                self.choices.append(LayerChoice(name, "w8a16", -INT64_BIAS_EXTRA * channels, gain))
             if tick:
                 tick()
+
+    def _added_noise(self, assignment: dict[str, str]) -> float:
+        return self._noise(self.fidelity(assignment)[0]) - self.base
 
     @staticmethod
     def _noise(sqnr: float) -> float:
@@ -78,23 +90,29 @@ class MixedSearch:
         return sqnr, agree
 
     def max_saving(self) -> int:
-        return sum(c.saved_bytes for c in self.choices)
+        return sum(c.saved_bytes for c in self.choices if c.saved_bytes > 0)
 
-    def assign(self, must_save: int) -> dict[str, str]:
-        """The least-noise set of w4a8 layers saving at least `must_save` bytes."""
-        if must_save <= 0:
-            return {}
+    def assign(self, must_save: int, exclude: frozenset[LayerChoice] = frozenset()) -> dict[str, str]:
+        """The least-noise choices (at most one per layer, none of `exclude`) saving at
+        least `must_save` bytes; w8a16 layers wherever they gain and the flash allows."""
         if must_save > self.max_saving():
             raise BudgetError(f"even int4 weights in every layer leave the model {must_save - self.max_saving():,} B over the flash budget")
+        choices = [c for c in self.choices if c not in exclude]
+        if not choices:
+            return {}
         from scipy.optimize import Bounds, LinearConstraint, milp
 
-        saved = np.array([c.saved_bytes for c in self.choices], dtype=float)
-        noise = np.array([c.noise for c in self.choices])
-        noise = noise / max(noise.max(), 1e-30) + 1e-6 * saved / saved.max()  # scaled for the solver; ties: save less
-        result = milp(noise, constraints=LinearConstraint(saved[None, :], lb=must_save), integrality=np.ones(len(saved)), bounds=Bounds(0, 1))
+        saved = np.array([c.saved_bytes for c in choices], dtype=float)
+        noise = np.array([c.noise for c in choices])
+        scale = max(np.abs(noise).max(), 1e-30)
+        noise = noise / scale + 1e-6 * saved / np.abs(saved).max()  # scaled for the solver; ties: save less
+        layers = sorted({c.name for c in choices})
+        one_per_layer = np.array([[c.name == name for c in choices] for name in layers], dtype=float)
+        constraints = [LinearConstraint(saved[None, :], lb=must_save), LinearConstraint(one_per_layer, ub=1)]
+        result = milp(noise, constraints=constraints, integrality=np.ones(len(choices)), bounds=Bounds(0, 1))
         if not result.success:
             raise BudgetError(f"no precision assignment saves the {must_save:,} B the flash budget asks ({result.message})")
-        return {c.name: "w4a8" for c, x in zip(self.choices, result.x) if x > 0.5}
+        return {c.name: c.precision for c, x in zip(choices, result.x) if x > 0.5}
 
     def pareto(self, chosen: dict[str, str], weights_bytes: int) -> list[dict]:
         """Assignments over a sweep of savings (all w8a8 to all w4a8) with their measured
@@ -102,17 +120,26 @@ class MixedSearch:
         points, seen = [], set()
         for fraction in np.linspace(0.0, 1.0, PARETO_POINTS):
             assignment = self.assign(int(fraction * self.max_saving()))
-            if frozenset(assignment) not in seen:
-                seen.add(frozenset(assignment))
+            if frozenset(assignment.items()) not in seen:
+                seen.add(frozenset(assignment.items()))
                 points.append(assignment)
-        if frozenset(chosen) not in seen:
+        if frozenset(chosen.items()) not in seen:
             points.append(chosen)
         rows = []
         for assignment in points:
             sqnr, agree = self.fidelity(assignment)
-            saved = sum(c.saved_bytes for c in self.choices if c.name in assignment)
-            rows.append({"weights_bytes": weights_bytes - saved, "w4a8_layers": len(assignment), "sqnr_db": sqnr, "top1_agreement": agree, "chosen": assignment == chosen})
+            saved = sum(c.saved_bytes for c in self.choices if assignment.get(c.name) == c.precision)
+            count = lambda p: sum(v == p for v in assignment.values())  # noqa: E731
+            rows.append({"weights_bytes": weights_bytes - saved, "w4a8_layers": count("w4a8"), "w8a16_layers": count("w8a16"), "sqnr_db": sqnr, "top1_agreement": agree, "chosen": assignment == chosen})
         return sorted(rows, key=lambda r: r["weights_bytes"])
 
     def sensitivity_table(self) -> list[dict]:
-        return [{"layer": c.name, "w4a8_saves_bytes": c.saved_bytes, "w4a8_noise": float(f"{c.noise:.3g}")} for c in self.choices]
+        """Per layer: int4's saving and added noise, and w8a16's noise change where it is offered."""
+        rows = {}
+        for c in self.choices:
+            row = rows.setdefault(c.name, {"layer": c.name})
+            if c.precision == "w4a8":
+                row |= {"w4a8_saves_bytes": c.saved_bytes, "w4a8_noise": float(f"{c.noise:.3g}")}
+            else:
+                row["w8a16_noise"] = float(f"{c.noise:.3g}")
+        return list(rows.values())

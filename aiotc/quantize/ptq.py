@@ -4,6 +4,10 @@ int8 graph to the TFLite int8 spec, so tflite-micro runs its export unchanged.
 - weights: int8 symmetric per output channel (zero point 0, [-127, 127]);
 - biases: int32 with scale input_scale x weight_scale and zero point 0;
 - activations: int8 asymmetric over the calibrated range (zero always inside);
+- w8a16 layers (mixed precision) read and write int16 copies of their activations
+  (symmetric, zero point 0, over what the int8 parameters cover) with int64 biases,
+  TFLite's 16x8; QUANTIZE ops convert where a neighbour computes in int8, and the
+  graph's inputs and outputs stay int8;
 - fixed outputs as TFLite Micro requires them: softmax and logistic 1/256 with zero
   point -128, tanh 1/128 with 0;
 - ops that move bytes without rescaling in TFLite Micro (reshape, pools, pad,
@@ -36,7 +40,8 @@ from .precision import full_assignment
 FIXED_OUTPUT = {"softmax": (1 / 256, -128), "logistic": (1 / 256, -128), "tanh": (1 / 128, 0)}
 SAME_AS_INPUT = {"reshape", "max_pool2d", "avg_pool2d", "pad", "transpose", "strided_slice", "relu6", "concat"}
 WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
-WEIGHT_BITS = {"w8a8": 8, "w4a8": 4}  # per precision choice (precision.py)
+WEIGHT_BITS = {"w8a8": 8, "w4a8": 4, "w8a16": 8}  # per precision choice (precision.py)
+WIDE = "/int16"  # suffix of a tensor's int16 copy, read and written by w8a16 layers
 SHRINK = np.linspace(0.2, 1.0, 81)  # candidate clipping ranges, as fractions of min/max
 INT4_CLIPPING = np.linspace(0.5, 1.0, 21)  # candidate int4 weight scales, as fractions of max|w| / 7
 
@@ -65,17 +70,19 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
     `precision` (layer name -> "w8a8"|"w4a8"|"w8a16", see precision.py) picks per layer;
     weights of layers in `hessians` are rounded by GPTQ (gptq.py)."""
     assignment = full_assignment(graph, precision)
-    other = sorted({p for p in assignment.values() if p not in WEIGHT_BITS})
-    if other:
-        raise UsageError(f"precision {other[0]} is not implemented yet")
     chosen = _activation_quants(graph, ranges)
+    wide = {name for name, p in assignment.items() if p == "w8a16"}
     tensors: dict[str, Tensor] = {}
     ops: list[Op] = []
+    for name in graph.inputs:
+        _widen_if_read(name, graph, wide, chosen, tensors, ops)
     for op in graph.ops:
         inputs = list(op.inputs)
         if op.kind in WEIGHT_AXIS:
             bits = WEIGHT_BITS[assignment[op.name]]
-            inputs[1:] = quantize_weights(op, graph, chosen[op.inputs[0]], tensors, bits, (hessians or {}).get(op.name))
+            if op.name in wide:
+                inputs[0] += WIDE
+            inputs[1:] = quantize_weights(op, graph, chosen[inputs[0]], tensors, bits, (hessians or {}).get(op.name), op.name in wide)
         else:
             for index, name in enumerate(inputs):
                 if name and graph[name].is_const:
@@ -83,10 +90,44 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
         for index, name in enumerate(inputs):
             if op.kind == "concat" and chosen[name] != chosen[op.outputs[0]]:
                 inputs[index] = _requantized(name, chosen, graph, tensors, ops)
-        ops.append(replace(op, inputs=tuple(inputs)))
+        if op.name in wide:
+            out = op.outputs[0]
+            ops.append(replace(op, inputs=tuple(inputs), outputs=(out + WIDE,)))
+            chosen[out + WIDE] = int16_quant(chosen[out])
+            tensors[out + WIDE] = replace(graph[out], name=out + WIDE)
+            if out in graph.outputs or any(c.name not in wide for c in graph.consumers[out]):
+                ops.append(Op(f"{out}/to_int8", "quantize", (out + WIDE,), (out,)))
+        else:
+            ops.append(replace(op, inputs=tuple(inputs)))
+            _widen_if_read(op.outputs[0], graph, wide, chosen, tensors, ops)
     for name, q in chosen.items():
-        tensors[name] = replace(tensors.get(name) or graph[name], dtype="int8", quant=q)
+        tensors[name] = replace(tensors.get(name) or graph[name], dtype="int16" if name.endswith(WIDE) else "int8", quant=q)
     return Graph(graph.name, tensors, tuple(ops), graph.inputs, graph.outputs, graph.layouts)
+
+
+def _widen_if_read(name: str, graph: Graph, wide: set[str], chosen: dict[str, Quant], tensors: dict[str, Tensor], ops: list[Op]) -> None:
+    """Where a w8a16 layer reads an int8 tensor, its int16 copy (TFLite's QUANTIZE int8 -> int16)."""
+    if any(c.name in wide for c in graph.consumers[name]):
+        chosen[name + WIDE] = int16_quant(chosen[name])
+        tensors[name + WIDE] = replace(graph[name], name=name + WIDE)
+        ops.append(Op(f"{name}/to_int16", "quantize", (name,), (name + WIDE,)))
+
+
+def layer_input(int_graph: Graph, layer: str) -> str:
+    """The activation a layer of the quantized graph reads (an int16 copy for w8a16)."""
+    return next(op.inputs[0] for op in int_graph.ops if op.name == layer)
+
+
+def float_name(name: str) -> str:
+    """The float graph's tensor that an activation of the quantized graph stands for."""
+    return name.removesuffix(WIDE)
+
+
+def int16_quant(q8: Quant) -> Quant:
+    """int16 symmetric parameters (zero point 0, TFLite's 16x8) covering what `q8` represents."""
+    scale, zero_point = float(q8.scale[0]), int(q8.zero_point[0])
+    reach = max((zero_point + 128) * scale, (127 - zero_point) * scale)
+    return Quant(np.array([reach / 32767.0], np.float32), np.array([0], np.int64))
 
 
 def activation_quant(low: float, high: float) -> Quant:
@@ -164,10 +205,10 @@ def _round(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
 
 
-def quantize_weights(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str, Tensor], bits: int = 8, hessian: np.ndarray | None = None) -> list[str | None]:
+def quantize_weights(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str, Tensor], bits: int = 8, hessian: np.ndarray | None = None, wide: bool = False) -> list[str | None]:
     """Per-channel symmetric weights of `bits` (8: int8 in [-127, 127]; 4: int4 in [-7, 7],
     packed two per byte on export and in flash; GPTQ-rounded given the layer's input
-    `hessian`) and the int32 bias they imply."""
+    `hessian`) and the bias they imply: int32, or int64 for an int16 (`wide`) input (16x8)."""
     axis = WEIGHT_AXIS[op.kind]
     w = graph[op.inputs[1]]
     top = 2 ** (bits - 1) - 1
@@ -195,8 +236,9 @@ def quantize_weights(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str
     if bias_name:
         b = graph[bias_name]
         b_scale = (np.float64(input_quant.scale[0]) * w_scale.astype(np.float64)).astype(np.float32)
-        values = np.clip(_round(b.data.astype(np.float64) / b_scale.astype(np.float64)), -(2**31), 2**31 - 1).astype(np.int32)
-        tensors[b.name] = replace(b, dtype="int32", data=values, quant=Quant(b_scale, zeros, 0))
+        bias_bits = 64 if wide else 32
+        values = np.clip(_round(b.data.astype(np.float64) / b_scale.astype(np.float64)), -(2 ** (bias_bits - 1)), 2 ** (bias_bits - 1) - 1).astype(f"int{bias_bits}")
+        tensors[b.name] = replace(b, dtype=f"int{bias_bits}", data=values, quant=Quant(b_scale, zeros, 0))
         names.append(b.name)
     return names
 

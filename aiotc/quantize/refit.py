@@ -36,7 +36,7 @@ from .fidelity import Int8Runner
 from .gptq import KINDS, rows_of
 from .observe import FloatRunner
 from .precision import full_assignment
-from .ptq import WEIGHT_BITS, quantize_graph, quantize_weights
+from .ptq import WEIGHT_BITS, layer_input, quantize_graph, quantize_weights
 
 MAX_SAMPLES = 256
 RIDGE = 0.05
@@ -53,10 +53,11 @@ def quantize_refitted(graph: Graph, ranges: dict[str, tuple[float, float]], prec
     tick = progress("refitting weights", len(layers)) if progress else None
     for op in layers:
         x, w = op.inputs[0], graph[op.inputs[1]]
+        xq = layer_input(int_graph, op.name)  # x itself, or its int16 copy for a w8a16 layer
         ints = Int8Runner(int_graph)
         h, cross = 0.0, 0.0
         for sample in samples:
-            got = rows_of(ints.run(sample, [x])[x].astype(np.float64), op, w.shape)
+            got = rows_of(ints.run(sample, [xq])[xq].astype(np.float64), op, w.shape)
             want = rows_of(floats.run(sample, [x])[x].astype(np.float64), op, w.shape)
             h, cross = h + got.T @ got, cross + got.T @ want
         weights = w.data.reshape(w.shape[0], -1).astype(np.float64)
@@ -64,7 +65,7 @@ def quantize_refitted(graph: Graph, ranges: dict[str, tuple[float, float]], prec
         refitted = np.linalg.solve(h + ridge * np.eye(len(h)), cross @ weights.T + ridge * weights.T).T
         fitted = replace(graph, tensors=graph.tensors | {w.name: replace(w, data=refitted.reshape(w.shape).astype(np.float32))})
         tensors: dict = {}
-        quantize_weights(op, fitted, int_graph[x].quant, tensors, WEIGHT_BITS[assignment[op.name]], h)
+        quantize_weights(op, fitted, int_graph[xq].quant, tensors, WEIGHT_BITS[assignment[op.name]], h, int_graph[xq].dtype == "int16")
         int_graph = replace(int_graph, tensors=int_graph.tensors | tensors)
         if tick:
             tick()
