@@ -1,4 +1,4 @@
-"""Mixed precision under a flash budget on real photos: `--precision auto` against uniform int4.
+"""Mixed precision under flash and SRAM budgets on real photos: `--precision auto` against uniform int4.
 
     python benchmarks/mixed_precision.py [--calib 200] [--eval 400] [--fraction 0.6]
 
@@ -78,10 +78,10 @@ def network_rows(name: str, args, images, tmp: Path) -> list[str]:
         figures = bench(result.out_dir, BOARD)
         exact = verify(result.out_dir, BOARD, random_samples(QemuModel.build(result.out_dir, load_board(BOARD)).inputs, 2, seed=0))
         layers = [layer for layer in result.report["layers"] if layer["op"] in ("conv2d", "depthwise_conv2d", "fully_connected")]
-        int4 = sum(layer["precision"] == "w4a8" for layer in layers)
+        count = lambda p: sum(layer["precision"] == p for layer in layers)  # noqa: E731
         within = "yes" if figures["flash_model_bytes"] <= budget and result.report["arena_bytes"] <= load_board(BOARD).sram_bytes else "no"
         rows.append(
-            f"| {name} | {label} | {int4}/{len(layers)} | {result.report['weights_bytes']:,} | {figures['flash_model_bytes']:,} | {budget:,} | {within} | "
+            f"| {name} | {label} | {count('w4a8')} / {count('w8a16')} of {len(layers)} | {result.report['weights_bytes']:,} | {figures['flash_model_bytes']:,} | {budget:,} | {within} | "
             f"{result.report['arena_bytes']:,} | {agreement(reference, got):.1%} | {sqnr_db(reference, got):.1f} | {figures['instructions']:,} | "
             f"{'bit-exact' if exact.mismatches == 0 and exact.max_abs_diff == 0 else 'DIFFERS'} ({exact.oracle}) |"
         )
@@ -101,7 +101,7 @@ def mbv2_rows(args, images, tmp: Path) -> list[str]:
     q = result.report["quantization"]
     fidelity = q["fidelity_on_calibration_data"]
     row = (
-        f"| mbv2_w035_144_float → stm32f411, `--precision auto` | {len(q['precision'])}/{len(q['sensitivity'])} layers w4a8 | "
+        f"| mbv2_w035_144_float → stm32f411, `--precision auto` | {sum(p == 'w4a8' for p in q['precision'].values())} w4a8, {sum(p == 'w8a16' for p in q['precision'].values())} w8a16 of {len(q['sensitivity'])} layers | "
         f"flash {figures['flash_model_bytes']:,} of {board.flash_bytes:,} (int8 needs {q['int8_flash_bytes']:,}) | arena {result.report['arena_bytes']:,} of {board.sram_bytes:,} | "
         f"SQNR {fidelity['sqnr_db']:.1f} dB (calibration crops; random weights) | {figures['instructions']:,} instructions | "
         f"{'bit-exact' if exact.mismatches == 0 and exact.max_abs_diff == 0 else 'DIFFERS'} with {exact.oracle} |"
@@ -129,7 +129,7 @@ def main() -> None:
         f"Board {BOARD} (QEMU mps2-an386); flash budget = the int8 build's code and kernels + {args.fraction:.0%} of its weights;",
         "flash measured by `aiotc bench` (the library's share of the linked image), instructions per inference in QEMU.",
         "",
-        "| network | build | w4a8 layers | weights B | flash B (bench) | flash budget B | within | arena B | top-1 | SQNR dB | instructions | vs oracle |",
+        "| network | build | w4a8 / w8a16 layers | weights B | flash B (bench) | flash budget B | within | arena B | top-1 | SQNR dB | instructions | vs oracle |",
         "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
         *rows,
         "",

@@ -49,6 +49,8 @@ def test_int16_activations_are_chosen_where_they_gain_and_not_where_excluded():
     assert search.assign(93) == {"layer0": "w8a16", "layer1": "w4a8", "layer2": "w4a8"}
     excluded = frozenset(c for c in search.choices if c.name == "layer0" and c.precision == "w8a16")
     assert search.assign(-100, excluded) == {"layer2": "w8a16"}
+    assert search.assign(-100, wide_code=1000) == {}  # the 16x8 kernels' code does not fit
+    assert search.assign(-1100, wide_code=1000) == {"layer0": "w8a16", "layer2": "w8a16"}
 
 
 def test_a_budget_int4_cannot_reach_is_refused():

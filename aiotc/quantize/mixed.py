@@ -92,9 +92,10 @@ class MixedSearch:
     def max_saving(self) -> int:
         return sum(c.saved_bytes for c in self.choices if c.saved_bytes > 0)
 
-    def assign(self, must_save: int, exclude: frozenset[LayerChoice] = frozenset()) -> dict[str, str]:
+    def assign(self, must_save: int, exclude: frozenset[LayerChoice] = frozenset(), wide_code: int = 0) -> dict[str, str]:
         """The least-noise choices (at most one per layer, none of `exclude`) saving at
-        least `must_save` bytes; w8a16 layers wherever they gain and the flash allows."""
+        least `must_save` bytes; w8a16 layers wherever they gain and the flash allows,
+        the first of them paying `wide_code` bytes for the 16x8 kernels' code."""
         if must_save > self.max_saving():
             raise BudgetError(f"even int4 weights in every layer leave the model {must_save - self.max_saving():,} B over the flash budget")
         choices = [c for c in self.choices if c not in exclude]
@@ -102,24 +103,28 @@ class MixedSearch:
             return {}
         from scipy.optimize import Bounds, LinearConstraint, milp
 
-        saved = np.array([c.saved_bytes for c in choices], dtype=float)
-        noise = np.array([c.noise for c in choices])
+        # columns: one per choice, then "the 16x8 kernels are linked" (needed by any w8a16 choice)
+        saved = np.array([c.saved_bytes for c in choices] + [-wide_code], dtype=float)
+        noise = np.array([c.noise for c in choices] + [0.0])
         scale = max(np.abs(noise).max(), 1e-30)
-        noise = noise / scale + 1e-6 * saved / np.abs(saved).max()  # scaled for the solver; ties: save less
+        noise = noise / scale + 1e-6 * saved / max(np.abs(saved).max(), 1.0)  # scaled for the solver; ties: save less
         layers = sorted({c.name for c in choices})
-        one_per_layer = np.array([[c.name == name for c in choices] for name in layers], dtype=float)
+        one_per_layer = np.array([[c.name == name for c in choices] + [False] for name in layers], dtype=float)
+        needs_kernels = np.array([[c is w for c in choices] + [-1] for w in choices if w.precision == "w8a16"], dtype=float).reshape(-1, len(saved))
         constraints = [LinearConstraint(saved[None, :], lb=must_save), LinearConstraint(one_per_layer, ub=1)]
-        result = milp(noise, constraints=constraints, integrality=np.ones(len(choices)), bounds=Bounds(0, 1))
+        if len(needs_kernels):
+            constraints.append(LinearConstraint(needs_kernels, ub=0))
+        result = milp(noise, constraints=constraints, integrality=np.ones(len(saved)), bounds=Bounds(0, 1))
         if not result.success:
             raise BudgetError(f"no precision assignment saves the {must_save:,} B the flash budget asks ({result.message})")
         return {c.name: c.precision for c, x in zip(choices, result.x) if x > 0.5}
 
-    def pareto(self, chosen: dict[str, str], weights_bytes: int) -> list[dict]:
+    def pareto(self, chosen: dict[str, str], weights_bytes: int, wide_code: int = 0) -> list[dict]:
         """Assignments over a sweep of savings (all w8a8 to all w4a8) with their measured
         fidelity; `weights_bytes` is the all-w8a8 constant size, `chosen` marked."""
         points, seen = [], set()
         for fraction in np.linspace(0.0, 1.0, PARETO_POINTS):
-            assignment = self.assign(int(fraction * self.max_saving()))
+            assignment = self.assign(int(fraction * self.max_saving()), wide_code=wide_code)
             if frozenset(assignment.items()) not in seen:
                 seen.add(frozenset(assignment.items()))
                 points.append(assignment)
