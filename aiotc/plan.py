@@ -199,7 +199,8 @@ def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
             raise AssertionError(f"arena plan: {a.name} and {b.name} overlap while both live")
 
 
-STREAM_MODES = [(push, rows) for push in (True, False) for rows in (1, 2, 4)]
+# (push, rows per step, paced): pull, push, and push paced one band at a time (schedule.stream_stage)
+STREAM_MODES = [(push, rows, paced) for push, paced in ((True, True), (True, False), (False, False)) for rows in (1, 2, 4)]
 
 
 def plan_memory(
@@ -217,11 +218,11 @@ def plan_memory(
     """
     candidates = [(None, plan_arena(graph, scratch_bytes, alignment))]
     if patch != "off":
-        for push, rows in STREAM_MODES:
+        for push, rows, paced in STREAM_MODES:
             for last_op in range(1, len(graph.ops)):
                 if not streamable(graph.ops[last_op], graph):
                     break
-                stage = stream_stage(graph, last_op, rows, push)
+                stage = stream_stage(graph, last_op, rows, push, paced)
                 if stage is not None and mac_overhead(graph, stage) <= max_overhead:
                     candidates.append((stage, plan_arena(graph, scratch_bytes, alignment, stage)))
     smallest = min(plan.size for _, plan in candidates)

@@ -90,13 +90,17 @@ def streamable(op: Op, graph: Graph) -> bool:
     return False
 
 
-def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False) -> StreamStage | None:
+def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False, paced: bool = False) -> StreamStage | None:
     """Simulate streaming ops 0..last_op; None when they cannot be streamed.
 
     Pull (the default) advances the stage's outputs by `rows_per_step` rows per step
     and computes what they need; push advances the first layers by `rows_per_step`
     rows and lets every later layer compute whatever its inputs allow. Push keeps
-    the thinnest bands (least memory) at the price of more, smaller calls.
+    the thinnest bands (least memory) at the price of more, smaller calls. Paced push
+    also caps every later layer at `rows_per_step` rows a step, and holds the first
+    layers back while a later one still has rows it could compute: the rows a strided
+    layer releases at once at the bottom border (its bottom padding) then flow down
+    one band at a time instead of swelling every buffer below it.
     """
     ops = graph.ops[: last_op + 1]
     if not all(streamable(op, graph) for op in ops):
@@ -114,10 +118,10 @@ def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool 
     available = lambda op: _rows_available(op, graph, done, produced, height)  # noqa: E731
 
     steps = []
-    for step in range(max(height.values()) * 4):
+    for step in range(sum(height.values()) + max(height.values()) * 4):  # pacing may hold the input back for a while
         if all(done[t] == height[t] for t in outputs):
             break
-        goal = _push_goal(ops, produced, done, height, rows_per_step) if push else _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step)
+        goal = _push_goal(ops, produced, done, height, rows_per_step, _backlog(ops, done, available) if paced else None) if push else _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step)
         calls = []
         for index, op in enumerate(ops):  # computation flows forwards
             out = op.outputs[0]
@@ -162,14 +166,26 @@ def _rows_available(op: Op, graph: Graph, done: dict, produced: dict, height: di
     return limit
 
 
-def _push_goal(ops, produced, done, height, rows_per_step) -> dict[str, int]:
-    """Layers fed only from outside advance by rows_per_step; the rest as far as they can."""
+def _push_goal(ops, produced, done, height, rows_per_step, paced: bool | None = None) -> dict[str, int]:
+    """Layers fed only from outside advance by rows_per_step; the rest as far as they can.
+
+    `paced` (True or False, None when not pacing): every layer advances by at most
+    rows_per_step, and the first layers not at all while later ones have a backlog (True).
+    """
     goal = {}
     for op in ops:
         out = op.outputs[0]
         fed_inside = any(t in produced for t in op.inputs)
-        goal[out] = height[out] if fed_inside else min(height[out], done[out] + rows_per_step)
+        if fed_inside:
+            goal[out] = height[out] if paced is None else min(height[out], done[out] + rows_per_step)
+        else:
+            goal[out] = done[out] if paced else min(height[out], done[out] + rows_per_step)
     return goal
+
+
+def _backlog(ops, done, available) -> bool:
+    """Whether a layer fed from inside the stage could compute rows now (before any new input)."""
+    return any(available(op) > done[op.outputs[0]] for op in ops if any(t in done for t in op.inputs))
 
 
 def _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step) -> dict[str, int]:
