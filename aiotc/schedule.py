@@ -97,10 +97,11 @@ def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool 
     and computes what they need; push advances the first layers by `rows_per_step`
     rows and lets every later layer compute whatever its inputs allow. Push keeps
     the thinnest bands (least memory) at the price of more, smaller calls. Paced push
-    also caps every later layer at `rows_per_step` rows a step, and holds the first
-    layers back while a later one still has rows it could compute: the rows a strided
-    layer releases at once at the bottom border (its bottom padding) then flow down
-    one band at a time instead of swelling every buffer below it.
+    also caps every later layer at `rows_per_step` rows a step: the rows a layer can
+    compute only once its input is complete (those that read its bottom padding, all
+    at once) then flow down one band at a time instead of swelling every buffer below.
+    Elsewhere a layer's input grows by at most `rows_per_step` rows a step, so the
+    cap never holds a layer back before the input is read to its end.
     """
     ops = graph.ops[: last_op + 1]
     if not all(streamable(op, graph) for op in ops):
@@ -118,10 +119,10 @@ def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool 
     available = lambda op: _rows_available(op, graph, done, produced, height)  # noqa: E731
 
     steps = []
-    for step in range(sum(height.values()) + max(height.values()) * 4):  # pacing may hold the input back for a while
+    for step in range(max(height.values()) * 4):
         if all(done[t] == height[t] for t in outputs):
             break
-        goal = _push_goal(ops, produced, done, height, rows_per_step, _backlog(ops, done, available) if paced else None) if push else _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step)
+        goal = _push_goal(ops, produced, done, height, rows_per_step, paced) if push else _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step)
         calls = []
         for index, op in enumerate(ops):  # computation flows forwards
             out = op.outputs[0]
@@ -166,26 +167,14 @@ def _rows_available(op: Op, graph: Graph, done: dict, produced: dict, height: di
     return limit
 
 
-def _push_goal(ops, produced, done, height, rows_per_step, paced: bool | None = None) -> dict[str, int]:
-    """Layers fed only from outside advance by rows_per_step; the rest as far as they can.
-
-    `paced` (True or False, None when not pacing): every layer advances by at most
-    rows_per_step, and the first layers not at all while later ones have a backlog (True).
-    """
+def _push_goal(ops, produced, done, height, rows_per_step, paced: bool = False) -> dict[str, int]:
+    """Layers fed only from outside advance by rows_per_step; the rest as far as they can (paced: by rows_per_step too)."""
     goal = {}
     for op in ops:
         out = op.outputs[0]
         fed_inside = any(t in produced for t in op.inputs)
-        if fed_inside:
-            goal[out] = height[out] if paced is None else min(height[out], done[out] + rows_per_step)
-        else:
-            goal[out] = done[out] if paced else min(height[out], done[out] + rows_per_step)
+        goal[out] = height[out] if fed_inside and not paced else min(height[out], done[out] + rows_per_step)
     return goal
-
-
-def _backlog(ops, done, available) -> bool:
-    """Whether a layer fed from inside the stage could compute rows now (before any new input)."""
-    return any(available(op) > done[op.outputs[0]] for op in ops if any(t in done for t in op.inputs))
 
 
 def _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step) -> dict[str, int]:
