@@ -211,12 +211,26 @@ def test_paced_stage_computes_what_layer_by_layer_computes(tmp_path, monkeypatch
     for patch in ("off", "auto"):
         result = compile_model(model, board="host", out_dir=tmp_path / patch, patch=patch)
         assert (result.report["patch"] is None) == (patch == "off")
+        if result.report["patch"]:  # the band calls take turns in one scratch buffer
+            staged = [op.name for op in result.graph.ops[: result.report["patch"]["split_index"] + 1] if op.name in result.plan.scratch_offsets]
+            assert len(staged) >= 2 and len({result.plan.scratch_offsets[name] for name in staged}) == 1
         runner = HostModel.build(result.out_dir)
         samples = random_samples(runner.inputs, 3, seed=3)
         results[patch] = runner.invoke_batch(samples)
         assert verify(result.out_dir, "host", samples, runner=runner).mismatches == 0
     for a, b in zip(results["off"], results["auto"]):
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_a_stage_shares_one_scratch_buffer():
+    """Band calls run one at a time: the stage's ops hold one scratch buffer, the largest of theirs, placed apart from the bands."""
+    graph = build_chain(["conv3x3", "dw3x3", "conv1x1", "conv1x1"], 12, 6, 3, seed=2)
+    stage = stream_stage(graph, 2, 1, push=True, paced=True)
+    scratch = {op.name: 32 * (i + 1) for i, op in enumerate(graph.ops)}
+    plan = plan_arena(graph, scratch, stage=stage)
+    assert len({plan.scratch_offsets[op.name] for op in graph.ops[:3]}) == 1
+    assert sorted(b.size for b in plan.buffers if b.name.startswith("scratch:")) == [96, 128]
+    assert plan.lower_bound == max(plan.live_bytes()) and plan.live_bytes()[0] == sum(b.size for b in plan.buffers if b.first == 0)
 
 
 def test_branches_run_in_the_order_of_least_memory(tmp_path):
