@@ -155,6 +155,7 @@ def test_inspect_memory_shows_the_plan_compile_uses(tmp_path):
     assert f"streamed stage: layers 0..{report['patch']['split_index']} in row bands" in shown.stdout
     staged = {layer["name"] for layer in report["layers"][: report["patch"]["split_index"] + 1]}
     assert memory["scratch_aliases"] and set(memory["scratch_aliases"]) < staged  # the stage's layers share one scratch
+    assert f"{len(memory['scratch_aliases']) + 1} of its layers share one scratch buffer" in shown.stdout
     ends = [(e["offset"], e["offset"] + e["bytes"]) for e in memory["layout"]]
     assert all(0 <= a < b <= report["arena_bytes"] for a, b in ends)
 
