@@ -278,6 +278,7 @@ def memory_report(graph: Graph, plan: ArenaPlan) -> dict:
         "timeline": plan.live_bytes(),
         "layout": [{"buffer": b.name, "offset": offset_of[b.name], "bytes": b.size, "first_op": b.first, "last_op": b.last} for b in sorted(plan.buffers, key=lambda b: (b.first, offset_of[b.name]))],
         "aliases": sorted(name for name in plan.offsets if name not in {b.name for b in plan.buffers}),
+        "scratch_aliases": sorted(name for name in plan.scratch_offsets if f"scratch:{name}" not in {b.name for b in plan.buffers}),  # a stage's ops share one scratch
         "in_place": [{"layer": graph.ops[p.op_index].name, "input": p.input, "output": p.output, "slack": p.slack} for p in plan.in_place if overlap(p.input, p.output)],
     }
 

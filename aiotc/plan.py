@@ -4,7 +4,8 @@ Liveness comes from the op order: a tensor lives from the op that writes it to i
 last reader; an op's scratch lives only while it runs. Graph inputs and outputs are
 not in the arena: the kernels read the caller's input and write the caller's output
 buffer directly. A streamed stage (schedule.py) runs ops 0..k as one unit, so its
-cached bands and scratch live through all of it. Placement is an interval-packing problem: we try
+cached bands and scratch live through all of it (one scratch buffer, which its band
+calls take in turn). Placement is an interval-packing problem: we try
 several greedy orders (largest first as TFLite Micro does, longest-lived first,
 earliest first), each placing a buffer at the lowest offset that overlaps no
 conflicting buffer, keep the smallest arena, and stop as soon as one meets the
@@ -63,6 +64,7 @@ class Lifetimes:
     buffers: list[Buffer]
     alias: dict[str, str]  # tensor -> the buffer it shares
     in_place: list[InPlace]
+    scratch_alias: dict[str, str]  # op -> the op whose scratch buffer it shares (streamed stages)
 
 
 def lifetimes(graph: Graph, scratch_bytes: dict[str, int], alignment: int, stage: StreamStage | None = None) -> Lifetimes:
@@ -87,13 +89,18 @@ def lifetimes(graph: Graph, scratch_bytes: dict[str, int], alignment: int, stage
         del first[name]
     cached = stage.cached_rows if stage else {}
     buffers = [Buffer(name, align(max(cached[name] * row_bytes(graph, name) if name in cached else graph[name].nbytes, 1), alignment), first[name], last[name]) for name in first]
+    # A stage's band calls run one at a time and a kernel keeps nothing in its scratch from
+    # one call to the next, so the stage's ops share one scratch buffer, the largest of theirs.
+    staged = [op.name for op in graph.ops[: stage_end + 1] if scratch_bytes.get(op.name, 0) > 0]
+    shared = max(staged, key=lambda name: scratch_bytes[name], default=None)
+    scratch_alias = {name: shared for name in staged if name != shared}
     for index, op in enumerate(graph.ops):
-        if scratch_bytes.get(op.name, 0) > 0:
+        if scratch_bytes.get(op.name, 0) > 0 and op.name not in scratch_alias:
             span = (0, stage_end) if index <= stage_end else (index, index)
             buffers.append(Buffer(f"scratch:{op.name}", align(scratch_bytes[op.name], alignment), *span))
     dies_at = {name: last[alias.get(name, name)] for name in (*first, *alias)}
     pairs = [p for p in in_place_pairs(graph, dies_at, alignment) if p.op_index > stage_end and p.input not in alias and p.output not in alias]
-    return Lifetimes(buffers, alias, pairs)
+    return Lifetimes(buffers, alias, pairs, scratch_alias)
 
 
 def live_profile(buffers, op_count: int, in_place=()) -> list[int]:
@@ -166,9 +173,10 @@ def plan_arena(graph: Graph, scratch_bytes: dict[str, int], alignment: int = 16,
         if best_size <= bound:
             break
     offsets = {b.name: best[i] for i, b in enumerate(buffers) if not b.name.startswith("scratch:")}
+    scratch_offsets = {b.name.removeprefix("scratch:"): best[i] for i, b in enumerate(buffers) if b.name.startswith("scratch:")}
     plan = ArenaPlan(
         offsets=offsets | {name: offsets[root] for name, root in life.alias.items()},
-        scratch_offsets={b.name.removeprefix("scratch:"): best[i] for i, b in enumerate(buffers) if b.name.startswith("scratch:")},
+        scratch_offsets=scratch_offsets | {name: scratch_offsets[root] for name, root in life.scratch_alias.items()},
         size=align(best_size or 0, alignment),
         lower_bound=bound,
         buffers=tuple(buffers),
@@ -199,33 +207,34 @@ def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
             raise AssertionError(f"arena plan: {a.name} and {b.name} overlap while both live")
 
 
-STREAM_MODES = [(push, rows) for push in (True, False) for rows in (1, 2, 4)]
+# (push, rows per step, paced): pull, push, and push paced one band at a time (schedule.stream_stage)
+STREAM_MODES = [(push, rows, paced) for push, paced in ((True, True), (True, False), (False, False)) for rows in (1, 2, 4)]
 
 
 def plan_memory(
-    graph: Graph, scratch_bytes: dict[str, int], patch: str = "auto", sram_budget: int | None = None, max_overhead: float = 0.2, alignment: int = 16, slack: float = 0.02
+    graph: Graph, scratch_bytes: dict[str, int], patch: str = "auto", sram_budget: int | None = None, max_overhead: float = 0.2, alignment: int = 16
 ) -> tuple[StreamStage | None, ArenaPlan]:
     """The schedule to use: layer by layer, or the first k+1 ops streamed.
 
     Every streamable prefix is simulated and planned in each streaming mode (a few
-    milliseconds each). Without a budget, among the plans within `slack` of the
-    smallest arena the one with the fewest band calls wins: less code for the same
-    memory. With `sram_budget`, the one with the fewest band calls that fits it
-    (layer by layer when that fits), else the smallest. Stages whose MAC overhead
+    milliseconds each). Without a budget, among the plans of the smallest arena the
+    one with the fewest band calls wins: less code for the same memory. With
+    `sram_budget`, the one with the fewest band calls that fits it (layer by layer
+    when that fits), else the smallest. Stages whose MAC overhead
     exceeds `max_overhead` are not considered (cached halos recompute nothing, so
     today's stages are all at 0%; the check keeps any recomputing schedule honest).
     """
     candidates = [(None, plan_arena(graph, scratch_bytes, alignment))]
     if patch != "off":
-        for push, rows in STREAM_MODES:
+        for push, rows, paced in STREAM_MODES:
             for last_op in range(1, len(graph.ops)):
                 if not streamable(graph.ops[last_op], graph):
                     break
-                stage = stream_stage(graph, last_op, rows, push)
+                stage = stream_stage(graph, last_op, rows, push, paced)
                 if stage is not None and mac_overhead(graph, stage) <= max_overhead:
                     candidates.append((stage, plan_arena(graph, scratch_bytes, alignment, stage)))
     smallest = min(plan.size for _, plan in candidates)
-    limit = sram_budget if sram_budget is not None and sram_budget >= smallest else smallest * (1 + slack)
+    limit = sram_budget if sram_budget is not None and sram_budget >= smallest else smallest
     return min((c for c in candidates if c[1].size <= limit), key=lambda c: (c[0].calls if c[0] else 0, c[1].size))
 
 

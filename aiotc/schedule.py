@@ -90,13 +90,18 @@ def streamable(op: Op, graph: Graph) -> bool:
     return False
 
 
-def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False) -> StreamStage | None:
+def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False, paced: bool = False) -> StreamStage | None:
     """Simulate streaming ops 0..last_op; None when they cannot be streamed.
 
     Pull (the default) advances the stage's outputs by `rows_per_step` rows per step
     and computes what they need; push advances the first layers by `rows_per_step`
     rows and lets every later layer compute whatever its inputs allow. Push keeps
-    the thinnest bands (least memory) at the price of more, smaller calls.
+    the thinnest bands (least memory) at the price of more, smaller calls. Paced push
+    also caps every later layer at `rows_per_step` rows a step: the rows a layer can
+    compute only once its input is complete (those that read its bottom padding, all
+    at once) then flow down one band at a time instead of swelling every buffer below.
+    Elsewhere a layer's input grows by at most `rows_per_step` rows a step, so the
+    cap never holds a layer back before the input is read to its end.
     """
     ops = graph.ops[: last_op + 1]
     if not all(streamable(op, graph) for op in ops):
@@ -117,7 +122,7 @@ def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool 
     for step in range(max(height.values()) * 4):
         if all(done[t] == height[t] for t in outputs):
             break
-        goal = _push_goal(ops, produced, done, height, rows_per_step) if push else _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step)
+        goal = _push_goal(ops, produced, done, height, rows_per_step, paced) if push else _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step)
         calls = []
         for index, op in enumerate(ops):  # computation flows forwards
             out = op.outputs[0]
@@ -162,13 +167,13 @@ def _rows_available(op: Op, graph: Graph, done: dict, produced: dict, height: di
     return limit
 
 
-def _push_goal(ops, produced, done, height, rows_per_step) -> dict[str, int]:
-    """Layers fed only from outside advance by rows_per_step; the rest as far as they can."""
+def _push_goal(ops, produced, done, height, rows_per_step, paced: bool = False) -> dict[str, int]:
+    """Layers fed only from outside advance by rows_per_step; the rest as far as they can (paced: by rows_per_step too)."""
     goal = {}
     for op in ops:
         out = op.outputs[0]
         fed_inside = any(t in produced for t in op.inputs)
-        goal[out] = height[out] if fed_inside else min(height[out], done[out] + rows_per_step)
+        goal[out] = height[out] if fed_inside and not paced else min(height[out], done[out] + rows_per_step)
     return goal
 
 

@@ -105,6 +105,8 @@ def memory_lines(graph, memory: dict, arena: int, lower_bound: int, stage_last: 
     lines.append(f"arena {arena:,} B; lower bound of this schedule {lower_bound:,} B")
     if stage_last is not None:
         lines.append(f"streamed stage: layers 0..{stage_last} in row bands with cached halos (no recomputation)")
+        if memory.get("scratch_aliases"):
+            lines.append(f"  {len(memory['scratch_aliases']) + 1} of its layers share one scratch buffer (their band calls take turns)")
     return lines
 
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
 from aiotc.inplace import InPlace
-from aiotc.plan import ORDERS, ArenaPlan, Buffer, place, plan_arena, verify_plan
+from aiotc.plan import ORDERS, STREAM_MODES, ArenaPlan, Buffer, place, plan_arena, verify_plan
+from aiotc.schedule import CONV_LIKE, input_rows, kernel_geometry, stream_stage, streamable
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verify import verify
@@ -125,6 +126,111 @@ def test_every_schedule_computes_what_layer_by_layer_computes(tmp_path_factory, 
         assert verify(out, "host", samples, runner=runner).mismatches == 0
     for a, b in zip(results["off"], results["auto"]):
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def replay(graph, stage):
+    """Run `stage` on row labels instead of data: every buffer slot holds the image row it stores.
+
+    Each band call must find in its input buffers exactly the rows that its output rows
+    read layer by layer, at the buffer rows it names, and write its rows in order, each
+    once, inside its output's buffer; at the end every stage output holds all its rows.
+    So a shift that drops a row still needed, or a buffer too small, fails here."""
+    produced = {graph.ops[i].outputs[0] for i in range(stage.last_op + 1)}
+    slots = {t: [None] * (graph[t].shape[1] if t in stage.outputs else stage.cached_rows[t]) for t in produced}
+    done = dict.fromkeys(produced, 0)
+    for calls, shifts in stage.steps:
+        for call in calls:
+            op = graph.ops[call.op_index]
+            a, b = call.rows
+            for tensor, read in zip(op.inputs, call.reads):
+                if read is None:
+                    assert tensor is None or graph[tensor].is_const
+                    continue
+                assert read.tensor == tensor and read.rows == input_rows(op, graph, tensor, a, b), (op.name, call)
+                ia, ib = read.rows
+                held = slots[tensor][read.buffer_row : read.buffer_row + ib - ia] if tensor in slots else list(range(ia, ib))
+                assert read.buffer_row >= 0 and held == list(range(ia, ib)), f"{op.name} rows {a}..{b} read {held}, not {ia}..{ib}"
+            out = slots[op.outputs[0]]
+            assert a == done[op.outputs[0]] < b and 0 <= call.buffer_row and call.buffer_row + b - a <= len(out), (op.name, call)
+            out[call.buffer_row : call.buffer_row + b - a] = range(a, b)
+            done[op.outputs[0]] = b
+        for shift in shifts:
+            buffer = slots[shift.tensor]
+            assert shift.drop + shift.keep <= len(buffer)
+            slots[shift.tensor] = buffer[shift.drop : shift.drop + shift.keep] + [None] * (len(buffer) - shift.keep)
+    assert all(done[t] == graph[t].shape[1] for t in produced)
+    assert all(slots[t] == list(range(graph[t].shape[1])) for t in stage.outputs)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(layers=st.lists(st.sampled_from(LAYERS), min_size=2, max_size=7), size=st.tuples(st.integers(6, 24), st.integers(5, 9), st.integers(1, 4)), seed=st.integers(0, 99))
+def test_every_stream_mode_reads_the_rows_layer_by_layer_reads(layers, size, seed):
+    """All modes plan_memory tries (pull, push, paced push), at every streamable prefix, on row labels."""
+    graph = build_chain(layers, *size, seed)
+    for push, rows, paced in STREAM_MODES:
+        for last_op in range(1, len(graph.ops)):
+            if not streamable(graph.ops[last_op], graph):
+                break
+            stage = stream_stage(graph, last_op, rows, push, paced)
+            if stage is not None:
+                replay(graph, stage)
+
+
+def window(op, graph) -> int:
+    """Input rows one output row of `op` reads: what a band buffer feeding it must hold at least."""
+    if op.kind not in CONV_LIKE:
+        return 1
+    k, _, d, _ = kernel_geometry(op, graph)
+    return (k - 1) * d + 1
+
+
+def test_paced_push_holds_only_the_kernel_windows():
+    """A 5x5 layer's bottom padding releases its last rows at once: push lets that burst swell
+    the bands below it; paced push computes them one band at a time, so each band buffer holds
+    just the window its consumer reads (as mcunet_like_160, whose arena fell by a third)."""
+    graph = build_chain(["conv1x1", "dw5x5", "conv1x1", "dw3x3", "conv1x1", "dw3x3s2", "conv1x1"], 20, 6, 3, seed=1)
+    last = len(graph.ops) - 1
+    consumer = {op.inputs[0]: op for op in graph.ops}
+    paced, push = stream_stage(graph, last, 1, push=True, paced=True), stream_stage(graph, last, 1, push=True)
+    for stage in (paced, push):
+        replay(graph, stage)
+    assert paced.cached_rows == {t: window(consumer[t], graph) for t in paced.cached_rows}
+    assert sum(push.cached_rows.values()) > sum(paced.cached_rows.values())
+    scratch = {op.name: 0 for op in graph.ops}
+    assert plan_arena(graph, scratch, stage=paced).size < plan_arena(graph, scratch, stage=push).size
+
+
+def test_paced_stage_computes_what_layer_by_layer_computes(tmp_path, monkeypatch):
+    """The only mode on offer is paced push: the C of its band calls matches patch off and the oracle bit for bit."""
+    import aiotc.plan
+
+    model = tmp_path / "chain.tflite"
+    model.write_bytes(write_tflite(build_chain(["conv3x3s2", "dw5x5", "conv1x1", "dw3x3s2", "residual", "conv1x1"], 23, 9, 3, seed=4)))
+    monkeypatch.setattr(aiotc.plan, "STREAM_MODES", [(True, 1, True)])
+    results = {}
+    for patch in ("off", "auto"):
+        result = compile_model(model, board="host", out_dir=tmp_path / patch, patch=patch)
+        assert (result.report["patch"] is None) == (patch == "off")
+        if result.report["patch"]:  # the band calls take turns in one scratch buffer
+            staged = [op.name for op in result.graph.ops[: result.report["patch"]["split_index"] + 1] if op.name in result.plan.scratch_offsets]
+            assert len(staged) >= 2 and len({result.plan.scratch_offsets[name] for name in staged}) == 1
+        runner = HostModel.build(result.out_dir)
+        samples = random_samples(runner.inputs, 3, seed=3)
+        results[patch] = runner.invoke_batch(samples)
+        assert verify(result.out_dir, "host", samples, runner=runner).mismatches == 0
+    for a, b in zip(results["off"], results["auto"]):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_a_stage_shares_one_scratch_buffer():
+    """Band calls run one at a time: the stage's ops hold one scratch buffer, the largest of theirs, placed apart from the bands."""
+    graph = build_chain(["conv3x3", "dw3x3", "conv1x1", "conv1x1"], 12, 6, 3, seed=2)
+    stage = stream_stage(graph, 2, 1, push=True, paced=True)
+    scratch = {op.name: 32 * (i + 1) for i, op in enumerate(graph.ops)}
+    plan = plan_arena(graph, scratch, stage=stage)
+    assert len({plan.scratch_offsets[op.name] for op in graph.ops[:3]}) == 1
+    assert sorted(b.size for b in plan.buffers if b.name.startswith("scratch:")) == [96, 128]
+    assert plan.lower_bound == max(plan.live_bytes()) and plan.live_bytes()[0] == sum(b.size for b in plan.buffers if b.first == 0)
 
 
 def test_branches_run_in_the_order_of_least_memory(tmp_path):
