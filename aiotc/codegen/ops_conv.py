@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ModelError
 from ..fixedpoint import quantize_multiplier_array
 from ..inplace import DW_BAND, banded_depthwise
 from ..ir import Op, pack_int4
@@ -33,12 +34,37 @@ def _requantization(op: Op, ctx: LowerContext, channels: int, fast: bool) -> dic
     else:
         reals = np.float64(scale(inp)) * filter_scales / np.float64(scale(out))
     multipliers, shifts = quantize_multiplier_array(reals)
+    if inp.dtype == "int16":
+        reduced, total = reduced_multipliers(multipliers, shifts)
+        return {"multiplier": ctx.const(reduced, f"{op.name}_multiplier16"), "shift": ctx.const(total, f"{op.name}_total_shift"), "right_shifts": 0}
     right = fast and bool(np.all(shifts <= -2)) and activation_limits(op, graph) == (-128, 127)
     return {
         "multiplier": ctx.const(multipliers, f"{op.name}_multiplier"),
         "shift": ctx.const(-shifts - 2, f"{op.name}_right_shift") if right else ctx.const(shifts, f"{op.name}_shift"),
         "right_shifts": int(right),
     }
+
+
+def reduced_multipliers(multipliers: np.ndarray, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) derives from a multiplier
+    and shift on every call (common.cc), once at compile time for the _s16 kernels: the
+    multiplier rounded to 16 bits (0x7FFF at the top, where rounding would overflow) and
+    the total right shift 15 - shift."""
+    m = multipliers.astype(np.int64)
+    reduced = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
+    return reduced.astype(np.int32), (15 - shifts.astype(np.int64)).astype(np.int32)
+
+
+def pack_s16_weights(op: Op, graph) -> np.ndarray:
+    """aiotc_convolve_s16 / aiotc_fully_connected_s16's weights: each group's rows as
+    channel pairs of byte pairs (`_byte_pairs`; an odd last channel of a group paired with
+    zeros), groups one after the other."""
+    rows = _weight_rows(op, graph)
+    if not gemm_packable(rows):
+        raise ModelError(f"{op.kind} {op.name!r}: int8 weights of -128 next to negative ones do not fit the 16x8 kernels' byte pairs (TFLite's symmetric weights stay in [-127, 127])")
+    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
+    groups = inp.shape[-1] // filt.shape[-1] if op.kind == "conv2d" else 1
+    return np.concatenate([_byte_pairs(*_row_pairs(g)).ravel() for g in np.split(rows, groups)])
 
 
 def _bias(op: Op, ctx: LowerContext) -> str:
@@ -85,6 +111,8 @@ def conv_scratch_bytes(op: Op, graph) -> int:
     """Scratch of the chosen kernel: its C *_get_buffer_size, the same on every target."""
     kernel = fast_kernel(op, graph)
     filt = graph[op.inputs[1]]
+    if op.kind == "conv2d" and graph[op.inputs[0]].dtype == "int16":
+        return 2 * _row(int(np.prod(filt.shape[1:])))  # aiotc_convolve_s16_get_buffer_size
     if kernel == "aiotc_convolve_1x1_s8":
         return 2 * _col_bytes(filt.shape[-1])
     if kernel == "aiotc_depthwise_conv_opt_s8":
@@ -176,7 +204,7 @@ def pack_gemm_weights(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([pairs, np.zeros(-pairs.size % 32, np.int8)])
 
 
-@lowers("conv2d", "depthwise_conv2d", scratch=conv_scratch_bytes)
+@lowers("conv2d", "depthwise_conv2d", dtypes=("int8", "int16", "float32"), scratch=conv_scratch_bytes)
 def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     filt, out = graph[op.inputs[1]], graph[op.outputs[0]]
@@ -194,6 +222,9 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
         values |= _requantization(op, ctx, out.shape[-1], kernel is not None)
     if kernel is not None:
         values |= _fast_values(op, ctx, kernel)
+    elif op.kind == "conv2d" and values["quantized"] and graph[op.inputs[0]].dtype == "int16":
+        kernel = "aiotc_convolve_s16"
+        values |= {"filter": ctx.const(pack_s16_weights(op, graph), f"{op.name}_filter_pairs"), "bias": _bias(op, ctx), "context": ctx.scratch()}
     else:
         values |= {"filter": _filter(op, ctx), "bias": _bias(op, ctx)}
         kernel = f"aiotc_{'convolve' if op.kind == 'conv2d' else 'depthwise_conv'}_{_kernel_suffix(op, graph)}"
@@ -236,7 +267,7 @@ def pack_fc_weights(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(blocks.transpose(0, 2, 1, 3, 4)).ravel()
 
 
-@lowers("fully_connected", scratch=fc_scratch_bytes)
+@lowers("fully_connected", dtypes=("int8", "int16", "float32"), scratch=fc_scratch_bytes)
 def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     inp, filt, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
@@ -253,6 +284,8 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     if values["quantized"]:
         values |= _requantization(op, ctx, out_c, fc_fast(op, graph))
     kernel = f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
+    if inp.dtype == "int16":
+        values["filter"] = ctx.const(pack_s16_weights(op, graph), f"{op.name}_filter_pairs")
     if fc_fast(op, graph):
         kernel = "aiotc_fully_connected_packed_s8"
         bias = np.zeros(-(-out_c // 4) * 4, np.int32)

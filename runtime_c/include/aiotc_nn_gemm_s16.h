@@ -1,0 +1,100 @@
+/* aiotc runtime: the 16x8 inner loop (int16 activations, int8 weights, int64 bias and
+ * accumulators) that aiotc_convolve_s16 and aiotc_fully_connected_s16 share, and the
+ * int64 requantization of TFLite's 16x8 kernels.
+ *
+ * Weights come as the int8 gemm's byte pairs (aiotc_nn_gemm.h): channel pairs (a, b),
+ * per input a_i then b_i - [a_i < 0], rows zero padded to AIOTC_ROW(k) inputs, an odd
+ * last channel paired with a zero row. A halfword of them read as int16 is
+ * 256 * b_i + a_i, SXTB16 of the same word gives a_i: one SMLALD of each against a word
+ * of two int16 inputs accumulates sum(a.x) and 256 * sum(b.x) + sum(a.x) in 64 bits,
+ * where the difference is always exact (|256 * b.x| < 2^31 per input, sums < 2^47).
+ * Per 4 inputs of a channel pair: 2 words of weights, 2 SXTB16, 2 words of inputs and
+ * 4 SMLALD. The portable C computes the same integers from the same bytes. */
+#ifndef AIOTC_NN_GEMM_S16_H
+#define AIOTC_NN_GEMM_S16_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "aiotc_nn_support.h"
+
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#endif
+
+/* Weight rows are padded to this many inputs (the int8 gemm's AIOTC_ROW). */
+#define AIOTC_ROW16(k) (((k) + 3) & ~3)
+
+/* TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) with its constants precomputed
+ * by the lowering: the multiplier reduced to 16 bits (rounded, at most 0x7FFF) and the
+ * total right shift 15 - shift; then rounding half up. */
+static inline int32_t aiotc_requantize_s64(int64_t acc, int32_t reduced_multiplier, int32_t total_shift)
+{
+    return (int32_t)((acc * reduced_multiplier + ((int64_t)1 << (total_shift - 1))) >> total_shift);
+}
+
+static inline int16_t aiotc_out_s16(int64_t acc, int32_t reduced_multiplier, int32_t total_shift, int32_t act_min,
+                                    int32_t act_max)
+{
+    const int32_t y = aiotc_requantize_s64(acc, reduced_multiplier, total_shift);
+    return (int16_t)AIOTC_CLAMP(y, act_min, act_max);
+}
+
+#if defined(__ARM_FEATURE_DSP)
+static inline int32_t aiotc_load32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+#endif
+
+/* sum(a.x) and sum(b.x) over k inputs of the channel pair at w (row = AIOTC_ROW16(k)). */
+static inline void aiotc_dot_pair_s16(const int8_t *w, const int16_t *x, int32_t k, int64_t *sum_a, int64_t *sum_b)
+{
+    int64_t lo = 0, hi = 0;
+    int32_t i = 0;
+#if defined(__ARM_FEATURE_DSP)
+    for (; i + 4 <= k; i += 4) {
+        const int32_t w0 = aiotc_load32(w + 2 * i), w1 = aiotc_load32(w + 2 * i + 4);
+        const int32_t x0 = aiotc_load32(x + i), x1 = aiotc_load32(x + i + 2);
+        lo = __smlald(__sxtb16(w0), x0, lo);
+        hi = __smlald(w0, x0, hi);
+        lo = __smlald(__sxtb16(w1), x1, lo);
+        hi = __smlald(w1, x1, hi);
+    }
+#endif
+    for (; i < k; i++) {
+        const int32_t a = w[2 * i];
+        const int32_t pair = (int32_t)(uint8_t)w[2 * i] + 256 * (int32_t)w[2 * i + 1]; /* 256 * b + a */
+        lo += (int64_t)a * x[i];
+        hi += (int64_t)pair * x[i];
+    }
+    *sum_a = lo;
+    *sum_b = (hi - lo) / 256; /* exact: a multiple of 256 */
+}
+
+/* One column of k int16 inputs against `rows` output channels; out strided by 1. */
+static inline void aiotc_gemm_s16(const int8_t *weights, int32_t k, int32_t rows, const int16_t *x, const int64_t *bias,
+                                  const int32_t *multiplier, const int32_t *shift, int32_t act_min, int32_t act_max,
+                                  int16_t *out)
+{
+    const int32_t pair_bytes = 2 * AIOTC_ROW16(k);
+    int32_t oc;
+    for (oc = 0; oc < rows; oc += 2, weights += pair_bytes) {
+        int64_t a, b;
+        aiotc_dot_pair_s16(weights, x, k, &a, &b);
+        if (bias != 0) {
+            a += bias[oc];
+        }
+        out[oc] = aiotc_out_s16(a, multiplier[oc], shift[oc], act_min, act_max);
+        if (oc + 1 < rows) {
+            if (bias != 0) {
+                b += bias[oc + 1];
+            }
+            out[oc + 1] = aiotc_out_s16(b, multiplier[oc + 1], shift[oc + 1], act_min, act_max);
+        }
+    }
+}
+
+#endif /* AIOTC_NN_GEMM_S16_H */
