@@ -77,10 +77,11 @@ def test_s16_activation_clamps_match_the_oracle(tmp_path):
     assert_matches_oracle(g.build(*outs), tmp_path)
 
 
-def test_s16_accumulators_beyond_int32_match_the_oracle(tmp_path):
+def extreme_accumulators():
     """2048 inputs of -32768 or 32512 against weights of +-127 and -128 (beside 127: byte
-    pairs hold it), plus int64 biases beyond int32: the sums reach 8.6e9 and must be
-    carried in 64 bits to the end, as TFLite does."""
+    pairs hold it), plus int64 biases beyond int32, in a 1x1 conv and a fully connected
+    layer: the sums reach 8.6e9 and must be carried in 64 bits to the end, as TFLite
+    does. Returns the graph and its input samples (all 127, all -128, a random mix)."""
     g = OpGraph(seed=25, dtype="int16")
     depth = 2048
     x = _int16_input(g, (1, 1, 2, depth), ratio=256)
@@ -95,7 +96,12 @@ def test_s16_accumulators_beyond_int32_match_the_oracle(tmp_path):
     inputs = [[np.full((1, 1, 2, depth), v, np.int8), np.full((1, depth), v, np.int8)] for v in (127, -128)]
     rng = np.random.default_rng(3)
     inputs.append([rng.choice(np.array([127, -128], np.int8), (1, 1, 2, depth)), rng.choice(np.array([127, -128], np.int8), (1, depth))])
-    assert_matches_oracle(g.build(conv, fc), tmp_path, inputs=inputs)
+    return g.build(conv, fc), inputs
+
+
+def test_s16_accumulators_beyond_int32_match_the_oracle(tmp_path):
+    graph, inputs = extreme_accumulators()
+    assert_matches_oracle(graph, tmp_path, inputs=inputs)
 
 
 def test_requantize_int8_int16_both_ways_matches_the_oracle(tmp_path):
