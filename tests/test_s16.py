@@ -10,6 +10,8 @@ import json
 
 import numpy as np
 
+from aiotc.codegen.lowering import support_problem
+
 from .oplib import OpGraph, assert_matches_oracle
 
 IN_SCALE = 0.05  # the int8 inputs'; the int16 tensors' is 200x finer: values up to +-25,600
@@ -113,7 +115,21 @@ def test_requantize_int8_int16_both_ways_matches_the_oracle(tmp_path):
     coarse = g.quantize(x, "int16", IN_SCALE / 1e6)  # x * 1e6 leaves int16: clamped
     back = g.quantize(fine, "int8", IN_SCALE * 0.37, zero_point=11)  # int8 saturates
     again = g.quantize(fine, "int8", IN_SCALE * 1.7, zero_point=-100)
-    assert_matches_oracle(g.build(fine, coarse, back, again), tmp_path, samples=8)
+    rescaled = g.quantize(fine, "int16", IN_SCALE / 77)  # int16 -> int16
+    assert_matches_oracle(g.build(fine, coarse, back, again, rescaled), tmp_path, samples=8)
+
+
+def test_unsupported_16x8_forms_are_refused_clearly():
+    """An int16 conv with a zero point and a float -> int16 QUANTIZE have no kernel: the
+    support check says so instead of lowering them to wrong C."""
+    g = OpGraph(seed=28, dtype="int16")
+    x = g.input((1, 4, 4, 2), dtype="int16", zero_point=3)
+    y = g.conv2d(x, 2)
+    f = g.input((1, 4), dtype="float32")
+    q = g.quantize(f, "int16", 0.01)
+    graph = g.build(y, q)
+    problems = [support_problem(op, graph) for op in graph.ops]
+    assert "zero point other than 0" in problems[0] and "from float32 to int16" in problems[1]
 
 
 def test_int8_in_16x8_chain_int8_out_matches_the_oracle(tmp_path):

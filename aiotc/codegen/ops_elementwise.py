@@ -177,7 +177,7 @@ def lower_requantize(op: Op, ctx: LowerContext) -> LayerCode:
         limits = INT_RANGE[out.dtype]
         if op.kind == "relu":
             limits = (max(-128, zero_point(out)), 127)
-    kernel = "aiotc_requantize_s8" if inp.dtype == out.dtype == "int8" else f"aiotc_requantize_{suffix(inp.dtype)}_{suffix(out.dtype)}"
+    kernel = f"aiotc_requantize_{suffix(inp.dtype)}" if inp.dtype == out.dtype else f"aiotc_requantize_{suffix(inp.dtype)}_{suffix(out.dtype)}"
     values |= {"input_offset": -zero_point(inp), "output_offset": offset_out, "quant": quant, "limits": limits, "kernel": kernel}
     return LayerCode("requantize", values, (kernel,))
 

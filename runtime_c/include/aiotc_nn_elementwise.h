@@ -82,6 +82,8 @@ int32_t aiotc_requantize_s8_s16(const aiotc_requantize_params *params, int32_t s
                                 int16_t *output);
 int32_t aiotc_requantize_s16_s8(const aiotc_requantize_params *params, int32_t size, const int16_t *input,
                                 int8_t *output);
+int32_t aiotc_requantize_s16(const aiotc_requantize_params *params, int32_t size, const int16_t *input,
+                             int16_t *output);
 
 typedef struct {
     int32_t input_offset;

@@ -1,4 +1,4 @@
-/* aiotc runtime: the requantization loop of aiotc_requantize_s8, _s8_s16 and _s16_s8
+/* aiotc runtime: the requantization loop of aiotc_requantize_s8, _s8_s16, _s16_s8 and _s16
  * (TFLite Micro's Requantize and ReluQuantized), for int8 or int16 on either side.
  * Each kernel calls it with constant element sizes, so each gets its own plain loop. */
 #ifndef AIOTC_NN_REQUANTIZE_H
