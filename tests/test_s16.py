@@ -7,10 +7,14 @@ in tests/test_kernels_qemu.py."""
 from __future__ import annotations
 
 import json
+import subprocess
 
+import cffi
 import numpy as np
 
 from aiotc.codegen.lowering import support_problem
+from aiotc.codegen.ops_conv import reduced_multipliers
+from aiotc.resources import data_dir
 
 from .oplib import OpGraph, assert_matches_oracle
 
@@ -153,3 +157,30 @@ def test_int8_in_16x8_chain_int8_out_matches_the_oracle(tmp_path):
     precisions = [layer["precision"] for layer in report["layers"] if layer["op"] in ("conv2d", "depthwise_conv2d", "fully_connected")]
     assert precisions == ["w8a8", "w8a16", "w8a16", "w8a16", "w8a8"]
     assert {"aiotc_convolve_s16", "aiotc_depthwise_conv_s16", "aiotc_fully_connected_s16", "aiotc_requantize_s8_s16", "aiotc_requantize_s16_s8"} <= set(report["kernels"])
+
+
+def test_int64_requantization_equals_tflites_formula(tmp_path):
+    """aiotc_requantize_s64 (the two-word form the _s16 kernels use) against TFLite's
+    MultiplyByQuantizedMultiplier(int64_t x, ...) written out in Python, for every total
+    shift 8..46 (TFLite's shifts 7..-31), accumulators up to 2^47 and multipliers near
+    the 0x7FFF0000 edge, including results that leave int32 (kept as the low 32 bits,
+    as static_cast<int32_t> does)."""
+    source = tmp_path / "rq.c"
+    source.write_text('#include "aiotc_nn_gemm_s16.h"\nint32_t rq(int64_t a, int32_t m, int32_t s) { return aiotc_requantize_s64(a, m, s); }\n')
+    so = tmp_path / "librq.so"
+    subprocess.run(["gcc", "-std=c99", "-O2", "-shared", "-fPIC", "-I", str(data_dir("runtime_c") / "include"), str(source), "-o", str(so)], check=True)
+    ffi = cffi.FFI()
+    ffi.cdef("int32_t rq(int64_t a, int32_t m, int32_t s);")
+    lib = ffi.dlopen(str(so))
+    rng = np.random.default_rng(4)
+    multipliers = np.concatenate([rng.integers(1 << 30, (1 << 31) - 1, 40), [1 << 30, 0x7FFEFFFF, 0x7FFF0000, (1 << 31) - 1]])
+    accs = np.concatenate([rng.integers(-(1 << 47), 1 << 47, 60), rng.integers(-5000, 5000, 20), [0, -1, 1, -(1 << 47), (1 << 47) - 1]])
+    for shift in range(7, -32, -1):
+        reduced, total = reduced_multipliers(multipliers.astype(np.int32), np.full(multipliers.size, shift, np.int32))
+        for m, q, r, t in zip(multipliers, [int(v) for v in multipliers], reduced, total):
+            red = (q + (1 << 15)) >> 16 if q < 0x7FFF0000 else 0x7FFF
+            assert (int(r), int(t)) == (red, 15 - shift)
+            for acc in accs:
+                expected = ((int(acc) * red + (1 << (14 - shift))) >> (15 - shift)) & 0xFFFFFFFF
+                expected -= (expected >> 31) << 32
+                assert lib.rq(int(acc), int(r), int(t)) == expected, (int(acc), int(m), shift)
