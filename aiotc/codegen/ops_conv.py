@@ -112,7 +112,7 @@ def conv_scratch_bytes(op: Op, graph) -> int:
     kernel = fast_kernel(op, graph)
     filt = graph[op.inputs[1]]
     if op.kind == "conv2d" and graph[op.inputs[0]].dtype == "int16":
-        return 2 * _row(int(np.prod(filt.shape[1:])))  # aiotc_convolve_s16_get_buffer_size
+        return 4 * _row(int(np.prod(filt.shape[1:])))  # aiotc_convolve_s16_get_buffer_size: two int16 columns
     if kernel == "aiotc_convolve_1x1_s8":
         return 2 * _col_bytes(filt.shape[-1])
     if kernel == "aiotc_depthwise_conv_opt_s8":

@@ -97,25 +97,95 @@ static inline void aiotc_dot_pair_s16(const int8_t *w, const int16_t *x, int32_t
     *sum_b = (hi - lo) >> 8; /* exact: a multiple of 256 */
 }
 
-/* One column of k int16 inputs against `rows` output channels; out strided by 1. */
-static inline void aiotc_gemm_s16(const int8_t *weights, int32_t k, int32_t rows, const int16_t *x, const int64_t *bias,
-                                  const int32_t *multiplier, const int32_t *shift, int32_t act_min, int32_t act_max,
-                                  int16_t *out)
+/* sum(a.x) and sum(b.x) of the channel pair at w for two columns at once, interleaved
+ * by 4 inputs (x0[0..3], x1[0..3], x0[4..7], ...) and zero padded to AIOTC_ROW16(k):
+ * a word of weights and its SXTB16 serve both columns. sums: a.x0, b.x0, a.x1, b.x1. */
+static inline void aiotc_dot_pair2_s16(const int8_t *w, const int16_t *cols, int32_t k, int64_t sums[4])
 {
-    const int32_t pair_bytes = 2 * AIOTC_ROW16(k);
-    int32_t oc;
-    for (oc = 0; oc < rows; oc += 2, weights += pair_bytes) {
-        int64_t a, b;
-        aiotc_dot_pair_s16(weights, x, k, &a, &b);
-        if (bias != 0) {
-            a += bias[oc];
+    int64_t lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0;
+    const int8_t *end = w + 2 * AIOTC_ROW16(k);
+#if defined(__ARM_FEATURE_DSP)
+    for (; w != end; w += 8, cols += 8) {
+        const int32_t w0 = aiotc_load32(w), w1 = aiotc_load32(w + 4);
+        const int32_t s0 = __sxtb16(w0), s1 = __sxtb16(w1);
+        const int32_t x00 = aiotc_load32(cols), x01 = aiotc_load32(cols + 2);
+        const int32_t x10 = aiotc_load32(cols + 4), x11 = aiotc_load32(cols + 6);
+        lo0 = __smlald(s0, x00, lo0);
+        hi0 = __smlald(w0, x00, hi0);
+        lo1 = __smlald(s0, x10, lo1);
+        hi1 = __smlald(w0, x10, hi1);
+        lo0 = __smlald(s1, x01, lo0);
+        hi0 = __smlald(w1, x01, hi0);
+        lo1 = __smlald(s1, x11, lo1);
+        hi1 = __smlald(w1, x11, hi1);
+    }
+#else
+    for (; w != end; w += 8, cols += 8) {
+        int32_t j;
+        for (j = 0; j < 4; j++) {
+            const int32_t a = w[2 * j], pair = (int32_t)(uint8_t)w[2 * j] + 256 * (int32_t)w[2 * j + 1];
+            lo0 += (int64_t)a * cols[j];
+            hi0 += (int64_t)pair * cols[j];
+            lo1 += (int64_t)a * cols[4 + j];
+            hi1 += (int64_t)pair * cols[4 + j];
         }
-        out[oc] = aiotc_out_s16(a, multiplier[oc], shift[oc], act_min, act_max);
-        if (oc + 1 < rows) {
-            if (bias != 0) {
-                b += bias[oc + 1];
-            }
-            out[oc + 1] = aiotc_out_s16(b, multiplier[oc + 1], shift[oc + 1], act_min, act_max);
+    }
+#endif
+    sums[0] = lo0;
+    sums[1] = (hi0 - lo0) >> 8;
+    sums[2] = lo1;
+    sums[3] = (hi1 - lo1) >> 8;
+}
+
+/* A layer's weights (channel pairs of byte pairs) and requantization for the gemms below. */
+typedef struct {
+    const int8_t *weights;
+    int32_t k;    /* inputs per output */
+    int32_t rows; /* output channels */
+    const int64_t *bias; /* or NULL */
+    const int32_t *multiplier; /* reduced, per channel */
+    const int32_t *shift;      /* total right shift, per channel */
+    int32_t act_min, act_max;
+} aiotc_gemm16;
+
+/* Outputs oc and oc + 1 (if there is one) of a channel pair's sums a and b. */
+static inline void aiotc_out_pair_s16(const aiotc_gemm16 *g, int32_t oc, int64_t a, int64_t b, int16_t *out)
+{
+    if (g->bias != 0) {
+        a += g->bias[oc];
+    }
+    out[oc] = aiotc_out_s16(a, g->multiplier[oc], g->shift[oc], g->act_min, g->act_max);
+    if (oc + 1 < g->rows) {
+        if (g->bias != 0) {
+            b += g->bias[oc + 1];
+        }
+        out[oc + 1] = aiotc_out_s16(b, g->multiplier[oc + 1], g->shift[oc + 1], g->act_min, g->act_max);
+    }
+}
+
+/* One column of k int16 inputs against every output channel; out strided by 1. */
+static inline void aiotc_gemm_s16(const aiotc_gemm16 *g, const int16_t *x, int16_t *out)
+{
+    const int8_t *w = g->weights;
+    int32_t oc;
+    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW16(g->k)) {
+        int64_t a, b;
+        aiotc_dot_pair_s16(w, x, g->k, &a, &b);
+        aiotc_out_pair_s16(g, oc, a, b, out);
+    }
+}
+
+/* Two interleaved columns (aiotc_dot_pair2_s16) to out0 and out1 (NULL: not stored). */
+static inline void aiotc_gemm2_s16(const aiotc_gemm16 *g, const int16_t *cols, int16_t *out0, int16_t *out1)
+{
+    const int8_t *w = g->weights;
+    int32_t oc;
+    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW16(g->k)) {
+        int64_t sums[4];
+        aiotc_dot_pair2_s16(w, cols, g->k, sums);
+        aiotc_out_pair_s16(g, oc, sums[0], sums[1], out0);
+        if (out1 != 0) {
+            aiotc_out_pair_s16(g, oc, sums[2], sums[3], out1);
         }
     }
 }

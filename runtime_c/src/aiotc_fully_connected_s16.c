@@ -8,14 +8,20 @@ int32_t aiotc_fully_connected_s16(const aiotc_fc_params *params, const aiotc_per
                                   const int8_t *filter, const int64_t *bias, const aiotc_dims *output_dims,
                                   int16_t *output)
 {
-    const int32_t depth = input_dims->c, out_c = output_dims->c;
+    const aiotc_gemm16 g = {filter,
+                            input_dims->c,
+                            output_dims->c,
+                            bias,
+                            quant_params->multiplier,
+                            quant_params->shift,
+                            params->activation.min,
+                            params->activation.max};
     int32_t b;
-    if (filter_dims->c != depth || filter_dims->n != out_c) {
+    if (filter_dims->c != g.k || filter_dims->n != g.rows) {
         return AIOTC_ARG_ERROR;
     }
     for (b = 0; b < input_dims->n; b++) {
-        aiotc_gemm_s16(filter, depth, out_c, input + b * depth, bias, quant_params->multiplier, quant_params->shift,
-                       params->activation.min, params->activation.max, output + b * out_c);
+        aiotc_gemm_s16(&g, input + b * g.k, output + b * g.rows);
     }
     return AIOTC_OK;
 }
