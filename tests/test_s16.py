@@ -14,7 +14,12 @@ import numpy as np
 
 from aiotc.codegen.lowering import support_problem
 from aiotc.codegen.ops_conv import reduced_multipliers
+from aiotc.driver import compile_model
+from aiotc.export.tflite import write_tflite
 from aiotc.resources import data_dir
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+from aiotc.verify import verify
 
 from .oplib import OpGraph, assert_matches_oracle
 
@@ -184,3 +189,33 @@ def test_int64_requantization_equals_tflites_formula(tmp_path):
                 expected = ((int(acc) * red + (1 << (14 - shift))) >> (15 - shift)) & 0xFFFFFFFF
                 expected -= (expected >> 31) << 32
                 assert lib.rq(int(acc), int(r), int(t)) == expected, (int(acc), int(m), shift)
+
+
+def _int16_stack():
+    """int8 -> int16, three 1x1 convs and two depthwise layers in int16, -> int8."""
+    g = OpGraph(seed=30, dtype="int16")
+    h = _int16_input(g, (1, 12, 12, 8), zero_point=-3)
+    h = g.depthwise(g.conv2d(h, 8, kernel=(1, 1)))
+    h = g.depthwise(g.conv2d(h, 8, kernel=(1, 1), activation="relu"), stride=(2, 2))
+    h = g.conv2d(h, 4, kernel=(1, 1))
+    return g.build(g.quantize(h, "int8", float(g.tensors[h].quant.scale[0]) * 200, zero_point=1))
+
+
+def test_int16_layers_stream_in_row_bands(tmp_path):
+    """The streamed stage takes int16 tensors (rows of 2-byte elements) and stays bit-exact."""
+    assert_matches_oracle(_int16_stack(), tmp_path, samples=3)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["patch"] is not None and report["patch"]["split_index"] >= 4
+
+
+def test_int16_layers_run_in_place(tmp_path):
+    """Without streaming, the s16 conv and depthwise layers write over their dying int16
+    inputs (two pixels at a time, within the in-place contract), bit-exact."""
+    path = tmp_path / "stack.tflite"
+    path.write_bytes(write_tflite(_int16_stack()))
+    out = compile_model(path, board="host", out_dir=tmp_path / "out", patch="off").out_dir
+    in_place = json.loads((out / "report.json").read_text())["memory"]["in_place"]
+    assert len(in_place) >= 4
+    runner = HostModel.build(out)
+    result = verify(out, "host", random_samples(runner.inputs, 4, seed=1), runner=runner)
+    assert result.mismatches == 0 and result.max_abs_diff == 0, result
