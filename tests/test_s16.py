@@ -92,11 +92,13 @@ def extreme_accumulators():
     """2048 inputs of -32768 or 32512 against weights of +-127 and -128 (beside 127: byte
     pairs hold it), plus int64 biases beyond int32, in a 1x1 conv and a fully connected
     layer: the sums reach 8.6e9 and must be carried in 64 bits to the end, as TFLite
-    does. Returns the graph and its input samples (all 127, all -128, a random mix)."""
+    does; and depthwise windows of 510 and 512 taps of -32768 x -128, whose sums end just
+    inside an int32 and at 2^31 (fails if the int32 path takes 512 taps). Returns the
+    graph and its input samples (all 127, all -128, a random mix)."""
     g = OpGraph(seed=25, dtype="int16")
     depth = 2048
-    x = _int16_input(g, (1, 1, 2, depth), ratio=256)
-    flat = _int16_input(g, (1, depth), ratio=256)
+    x = _int16_input(g, (1, 1, 2, depth), zero_point=0, ratio=256)
+    flat = _int16_input(g, (1, depth), zero_point=0, ratio=256)
     wide = 2048 * 32768 * 127 * (IN_SCALE / 256) * 0.02 / 30000  # full-scale sums near 30,000
     conv = g.conv2d(x, 4, kernel=(1, 1), out_scale=wide, per_channel=False)
     g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([127, -128, -127, 127]).reshape(4, 1, 1, 1)
@@ -104,10 +106,18 @@ def extreme_accumulators():
     fc = g.fully_connected(flat, 3, out_scale=wide)
     g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([-127, 127, -128]).reshape(3, 1)
     g.tensors[g.ops[-1].inputs[2]].data[:] = [2**34, -(2**32), 5]
-    inputs = [[np.full((1, 1, 2, depth), v, np.int8), np.full((1, depth), v, np.int8)] for v in (127, -128)]
+    # depthwise: 510 taps of +-2^22 still sum inside an int32 (the kernel's 4-channel
+    # path), 512 taps reach 2^31 (the int64 path)
+    windows = []
+    for kernel in ((15, 34), (16, 32)):
+        windows.append(g.depthwise(_int16_input(g, (1, *kernel, 5), zero_point=0, ratio=256), kernel=kernel, padding="valid"))
+        g.tensors[g.ops[-1].inputs[1]].data[:] = -128
+        g.tensors[windows[-1]].quant.scale[:] = 2**31 * (IN_SCALE / 256) * 0.02 / 30000
+    shapes = [g.tensors[name].shape for name in g.inputs]
+    inputs = [[np.full(shape, v, np.int8) for shape in shapes] for v in (127, -128)]
     rng = np.random.default_rng(3)
-    inputs.append([rng.choice(np.array([127, -128], np.int8), (1, 1, 2, depth)), rng.choice(np.array([127, -128], np.int8), (1, depth))])
-    return g.build(conv, fc), inputs
+    inputs.append([rng.choice(np.array([127, -128], np.int8), shape) for shape in shapes])
+    return g.build(conv, fc, *windows), inputs
 
 
 def test_s16_accumulators_beyond_int32_match_the_oracle(tmp_path):

@@ -48,8 +48,10 @@ static inline int32_t aiotc_requantize_s64(int64_t acc, int32_t reduced_multipli
 static inline int16_t aiotc_out_s16(int64_t acc, int32_t reduced_multiplier, int32_t total_shift, int32_t act_min,
                                     int32_t act_max)
 {
-    const int32_t y = aiotc_requantize_s64(acc, reduced_multiplier, total_shift);
-    return (int16_t)AIOTC_CLAMP(y, act_min, act_max);
+    int32_t y = aiotc_requantize_s64(acc, reduced_multiplier, total_shift);
+    y = y < act_min ? act_min : y; /* not AIOTC_CLAMP, which gcc compiles to twice the compares */
+    y = y > act_max ? act_max : y;
+    return (int16_t)y;
 }
 
 #if defined(__ARM_FEATURE_DSP)

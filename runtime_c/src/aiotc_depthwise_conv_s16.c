@@ -1,7 +1,46 @@
 /* 16x8 depthwise convolution (TFLite's int16 DepthwiseConvPerChannel with int64 bias).
- * int64 += int16 * int8 is one SMLAL on the Cortex-M: the plain loop is the fast one. */
+ *
+ * With depth multiplier 1 and fewer than 512 taps, channels go 4 at a time with int32
+ * sums over the window (each product is at most 2^22 in magnitude, so 511 taps stay
+ * inside an int32: exact) and the int64 bias added once: a tap's 4 inputs and weights
+ * are adjacent, and the sums stay in registers. The last channels of a count not a
+ * multiple of 4, and every other layer, take the plain int64 loop. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm_s16.h"
+
+typedef struct {
+    int32_t first, last; /* taps [first, last) of the window inside the image */
+} aiotc_span;
+
+/* Channels [c, c + 4) of the output pixel whose window starts at (y0, x0) of `image`,
+ * for depth multiplier 1. */
+static void group4(const aiotc_dw_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                   const aiotc_dims *input_dims, const int16_t *image, const aiotc_dims *filter_dims,
+                   const int8_t *filter, const int64_t *bias, int32_t y0, int32_t x0, aiotc_span ys, aiotc_span xs,
+                   int32_t c, int16_t *out)
+{
+    const int32_t channels = input_dims->c;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, ky, kx, j;
+    for (ky = ys.first; ky < ys.last; ky++) {
+        const int32_t iy = y0 + ky * params->dilation.h;
+        const int16_t *in = image + (iy * input_dims->w + x0 + xs.first * params->dilation.w) * channels + c;
+        const int8_t *w = filter + (ky * filter_dims->w + xs.first) * channels + c;
+        for (kx = xs.first; kx < xs.last; kx++, in += params->dilation.w * channels, w += channels) {
+            s0 += in[0] * w[0];
+            s1 += in[1] * w[1];
+            s2 += in[2] * w[2];
+            s3 += in[3] * w[3];
+        }
+    }
+    {
+        const int32_t sums[4] = {s0, s1, s2, s3};
+        for (j = 0; j < 4; j++) {
+            const int64_t acc = (int64_t)sums[j] + (bias != 0 ? bias[c + j] : 0);
+            out[c + j] = aiotc_out_s16(acc, quant_params->multiplier[c + j], quant_params->shift[c + j],
+                                       params->activation.min, params->activation.max);
+        }
+    }
+}
 
 int32_t aiotc_depthwise_conv_s16(const aiotc_dw_conv_params *params,
                                  const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
@@ -10,26 +49,34 @@ int32_t aiotc_depthwise_conv_s16(const aiotc_dw_conv_params *params,
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t k_w = filter_dims->w, out_c = output_dims->c, mult = params->ch_mult;
+    const int32_t grouped = mult == 1 && filter_dims->h * k_w < 512;
     int32_t b, oy, ox, oc, ky, kx;
     if (out_c != in_c * mult || filter_dims->c != out_c) {
         return AIOTC_ARG_ERROR;
     }
     for (b = 0; b < input_dims->n; b++) {
+        const int16_t *image = input + b * in_h * in_w * in_c;
         for (oy = 0; oy < output_dims->h; oy++) {
             const int32_t y0 = oy * params->stride.h - params->padding.h;
-            int32_t ky_first, ky_last;
-            aiotc_window(y0, filter_dims->h, params->dilation.h, in_h, &ky_first, &ky_last);
+            aiotc_span ys;
+            aiotc_window(y0, filter_dims->h, params->dilation.h, in_h, &ys.first, &ys.last);
             for (ox = 0; ox < output_dims->w; ox++) {
                 const int32_t x0 = ox * params->stride.w - params->padding.w;
-                int32_t kx_first, kx_last;
                 int16_t *out = output + ((b * output_dims->h + oy) * output_dims->w + ox) * out_c;
-                aiotc_window(x0, k_w, params->dilation.w, in_w, &kx_first, &kx_last);
-                for (oc = 0; oc < out_c; oc++) {
-                    const int16_t *in = input + b * in_h * in_w * in_c + oc / mult;
+                aiotc_span xs;
+                aiotc_window(x0, k_w, params->dilation.w, in_w, &xs.first, &xs.last);
+                oc = 0;
+                if (grouped) {
+                    for (; oc + 4 <= out_c; oc += 4) {
+                        group4(params, quant_params, input_dims, image, filter_dims, filter, bias, y0, x0, ys, xs, oc, out);
+                    }
+                }
+                for (; oc < out_c; oc++) { /* the rest in int64 */
+                    const int16_t *in = image + oc / mult;
                     int64_t acc = bias != 0 ? bias[oc] : 0;
-                    for (ky = ky_first; ky < ky_last; ky++) {
+                    for (ky = ys.first; ky < ys.last; ky++) {
                         const int32_t iy = y0 + ky * params->dilation.h;
-                        for (kx = kx_first; kx < kx_last; kx++) {
+                        for (kx = xs.first; kx < xs.last; kx++) {
                             const int32_t ix = x0 + kx * params->dilation.w;
                             acc += (int32_t)in[(iy * in_w + ix) * in_c] * filter[(ky * k_w + kx) * out_c + oc];
                         }
