@@ -145,7 +145,7 @@ def graph_16x8():
     return g.build(*outs)
 
 
-@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("board", ["cortex-m3", "cortex-m4", "cortex-m55"])  # portable C on a 32-bit core, DSP, DSP on the M55
 def test_16x8_kernels_match_the_oracle_in_qemu(board, tmp_path):
     path = tmp_path / "s16.tflite"
     path.write_bytes(write_tflite(graph_16x8()))
