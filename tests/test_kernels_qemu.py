@@ -120,9 +120,10 @@ def test_gemm_byte_pair_sums_stay_exact_at_the_extremes(tmp_path):
 
 def graph_16x8():
     """16x8 layers (int16 activations, int8 weights, int64 bias) behind QUANTIZE int8 ->
-    int16, their int16 outputs compared whole: the byte-pair SMLALD loop with its scalar
-    tail (depths 5, 37, 3 and groups of 3), the gathered and the direct 1x1 columns,
-    depthwise, and QUANTIZE back to int8."""
+    int16, their int16 outputs compared whole: the byte-pair SMLALD (M4) and VMLALDAVA
+    (M55) loops over two gathered columns (depths 5, 45, 72 and groups of 3: padding to
+    8 inputs), the fully connected loop with its scalar tail (depths 37, 3), depthwise
+    (4 channels at once and the int64 rest), and QUANTIZE back to int8."""
     g = OpGraph(seed=16, dtype="int16")
 
     def int16_input(shape, zero_point=-7):
@@ -156,11 +157,13 @@ def test_16x8_kernels_match_the_oracle_in_qemu(board, tmp_path):
     assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
 
 
-def test_16x8_accumulators_beyond_int32_in_qemu(tmp_path):
-    """The SMLALD path on the M4 with sums of 8.6e9 and int64 biases beyond int32."""
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_16x8_accumulators_beyond_int32_in_qemu(board, tmp_path):
+    """The SMLALD (M4) and VMLALDAVA (M55) paths with sums of 8.6e9 and int64 biases
+    beyond int32, and the depthwise int32 window sums at their limit."""
     graph, samples = extreme_accumulators()
     path = tmp_path / "extreme16.tflite"
     path.write_bytes(write_tflite(graph))
-    out = compile_model(path, board="cortex-m4", out_dir=tmp_path / "out").out_dir
-    result = verify(out, "cortex-m4", samples, runner=QemuModel.build(out, load_board("cortex-m4")))
+    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
+    result = verify(out, board, samples, runner=QemuModel.build(out, load_board(board)))
     assert result.mismatches == 0 and result.max_abs_diff == 0, result

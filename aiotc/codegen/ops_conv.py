@@ -58,13 +58,13 @@ def reduced_multipliers(multipliers: np.ndarray, shifts: np.ndarray) -> tuple[np
 def pack_s16_weights(op: Op, graph) -> np.ndarray:
     """aiotc_convolve_s16 / aiotc_fully_connected_s16's weights: each group's rows as
     channel pairs of byte pairs (`_byte_pairs`; an odd last channel of a group paired with
-    zeros), groups one after the other."""
+    zeros), rows zero padded to a multiple of 8 inputs, groups one after the other."""
     rows = _weight_rows(op, graph)
     if not gemm_packable(rows):
         raise ModelError(f"{op.kind} {op.name!r}: int8 weights of -128 next to negative ones do not fit the 16x8 kernels' byte pairs (TFLite's symmetric weights stay in [-127, 127])")
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
     groups = inp.shape[-1] // filt.shape[-1] if op.kind == "conv2d" else 1
-    return np.concatenate([_byte_pairs(*_row_pairs(g)).ravel() for g in np.split(rows, groups)])
+    return np.concatenate([_byte_pairs(*_row_pairs(g, 2, _row8(rows.shape[1]))).ravel() for g in np.split(rows, groups)])
 
 
 def _bias(op: Op, ctx: LowerContext) -> str:
@@ -112,7 +112,7 @@ def conv_scratch_bytes(op: Op, graph) -> int:
     kernel = fast_kernel(op, graph)
     filt = graph[op.inputs[1]]
     if op.kind == "conv2d" and graph[op.inputs[0]].dtype == "int16":
-        return 4 * _row(int(np.prod(filt.shape[1:])))  # aiotc_convolve_s16_get_buffer_size: two int16 columns
+        return 4 * _row8(int(np.prod(filt.shape[1:])))  # aiotc_convolve_s16_get_buffer_size: two int16 columns
     if kernel == "aiotc_convolve_1x1_s8":
         return 2 * _col_bytes(filt.shape[-1])
     if kernel == "aiotc_depthwise_conv_opt_s8":
@@ -130,6 +130,11 @@ def conv_scratch_bytes(op: Op, graph) -> int:
 def _row(k: int) -> int:
     """AIOTC_ROW: weight rows padded to whole words."""
     return -(-k // 4) * 4
+
+
+def _row8(k: int) -> int:
+    """AIOTC_ROW_S16: the 16x8 kernels' rows and columns, padded to one MVE vector of 8 inputs."""
+    return -(-k // 8) * 8
 
 
 def _col_bytes(k: int) -> int:

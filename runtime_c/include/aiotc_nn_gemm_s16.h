@@ -3,13 +3,15 @@
  * int64 requantization of TFLite's 16x8 kernels.
  *
  * Weights come as the int8 gemm's byte pairs (aiotc_nn_gemm.h): channel pairs (a, b),
- * per input a_i then b_i - [a_i < 0], rows zero padded to AIOTC_ROW(k) inputs, an odd
- * last channel paired with a zero row. A halfword of them read as int16 is
+ * per input a_i then b_i - [a_i < 0], rows zero padded to AIOTC_ROW_S16(k) inputs, an
+ * odd last channel paired with a zero row. A halfword of them read as int16 is
  * 256 * b_i + a_i, SXTB16 of the same word gives a_i: one SMLALD of each against a word
  * of two int16 inputs accumulates sum(a.x) and 256 * sum(b.x) + sum(a.x) in 64 bits,
  * where the difference is always exact (|256 * b.x| < 2^31 per input, sums < 2^47).
- * Per 8 inputs of a channel pair: 4 words of weights, 4 SXTB16, 4 words of inputs and
- * 8 SMLALD. The portable C computes the same integers from the same bytes. */
+ * DSP: per 4 inputs of a channel pair, 2 words of weights, 2 SXTB16 and per column 2
+ * words of inputs and 4 SMLALD. MVE (the M55): per 8 inputs, one load of the pair's 16
+ * bytes (lanes 256 * b + a), VMOVLB.S8 of them (lanes a), and per column one load of 8
+ * inputs and 2 VMLALDAVA. The portable C computes the same integers from the same bytes. */
 #ifndef AIOTC_NN_GEMM_S16_H
 #define AIOTC_NN_GEMM_S16_H
 
@@ -21,9 +23,12 @@
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
 #endif
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+#endif
 
-/* Weight rows are padded to this many inputs (the int8 gemm's AIOTC_ROW). */
-#define AIOTC_ROW16(k) (((k) + 3) & ~3)
+/* Weight rows (and gathered columns) are padded to a multiple of 8 inputs: one MVE vector. */
+#define AIOTC_ROW_S16(k) (((k) + 7) & ~7)
 
 /* TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) with its constants precomputed
  * by the lowering: the multiplier reduced to 16 bits (rounded, at most 0x7FFF) and the
@@ -63,7 +68,7 @@ static inline int32_t aiotc_load32(const void *p)
 }
 #endif
 
-/* sum(a.x) and sum(b.x) over k inputs of the channel pair at w (row = AIOTC_ROW16(k)). */
+/* sum(a.x) and sum(b.x) over k inputs of the channel pair at w (row = AIOTC_ROW_S16(k)). */
 static inline void aiotc_dot_pair_s16(const int8_t *w, const int16_t *x, int32_t k, int64_t *sum_a, int64_t *sum_b)
 {
     int64_t lo = 0, hi = 0;
@@ -100,36 +105,49 @@ static inline void aiotc_dot_pair_s16(const int8_t *w, const int16_t *x, int32_t
 }
 
 /* sum(a.x) and sum(b.x) of the channel pair at w for two columns at once, interleaved
- * by 4 inputs (x0[0..3], x1[0..3], x0[4..7], ...) and zero padded to AIOTC_ROW16(k):
- * a word of weights and its SXTB16 serve both columns. sums: a.x0, b.x0, a.x1, b.x1. */
+ * by 8 inputs (x0[0..7], x1[0..7], x0[8..15], ...) and zero padded to AIOTC_ROW_S16(k):
+ * the pair's weights serve both columns. sums: a.x0, b.x0, a.x1, b.x1. */
 static inline void aiotc_dot_pair2_s16(const int8_t *w, const int16_t *cols, int32_t k, int64_t sums[4])
 {
     int64_t lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0;
-    const int8_t *end = w + 2 * AIOTC_ROW16(k);
-#if defined(__ARM_FEATURE_DSP)
-    for (; w != end; w += 8, cols += 8) {
-        const int32_t w0 = aiotc_load32(w), w1 = aiotc_load32(w + 4);
-        const int32_t s0 = __sxtb16(w0), s1 = __sxtb16(w1);
-        const int32_t x00 = aiotc_load32(cols), x01 = aiotc_load32(cols + 2);
-        const int32_t x10 = aiotc_load32(cols + 4), x11 = aiotc_load32(cols + 6);
-        lo0 = __smlald(s0, x00, lo0);
-        hi0 = __smlald(w0, x00, hi0);
-        lo1 = __smlald(s0, x10, lo1);
-        hi1 = __smlald(w0, x10, hi1);
-        lo0 = __smlald(s1, x01, lo0);
-        hi0 = __smlald(w1, x01, hi0);
-        lo1 = __smlald(s1, x11, lo1);
-        hi1 = __smlald(w1, x11, hi1);
+    const int8_t *end = w + 2 * AIOTC_ROW_S16(k);
+#if defined(__ARM_FEATURE_MVE)
+    for (; w != end; w += 16, cols += 16) {
+        const int8x16_t bytes = vldrbq_s8(w);
+        const int16x8_t pairs = vreinterpretq_s16_s8(bytes), a = vmovlbq_s8(bytes);
+        const int16x8_t x0 = vldrhq_s16(cols), x1 = vldrhq_s16(cols + 8);
+        lo0 = vmlaldavaq_s16(lo0, a, x0);
+        hi0 = vmlaldavaq_s16(hi0, pairs, x0);
+        lo1 = vmlaldavaq_s16(lo1, a, x1);
+        hi1 = vmlaldavaq_s16(hi1, pairs, x1);
+    }
+#elif defined(__ARM_FEATURE_DSP)
+    for (; w != end; w += 16, cols += 16) {
+        int32_t h;
+        for (h = 0; h < 8; h += 4) { /* unrolled: two halves of the 8 inputs */
+            const int32_t w0 = aiotc_load32(w + 2 * h), w1 = aiotc_load32(w + 2 * h + 4);
+            const int32_t s0 = __sxtb16(w0), s1 = __sxtb16(w1);
+            const int32_t x00 = aiotc_load32(cols + h), x01 = aiotc_load32(cols + h + 2);
+            const int32_t x10 = aiotc_load32(cols + 8 + h), x11 = aiotc_load32(cols + 8 + h + 2);
+            lo0 = __smlald(s0, x00, lo0);
+            hi0 = __smlald(w0, x00, hi0);
+            lo1 = __smlald(s0, x10, lo1);
+            hi1 = __smlald(w0, x10, hi1);
+            lo0 = __smlald(s1, x01, lo0);
+            hi0 = __smlald(w1, x01, hi0);
+            lo1 = __smlald(s1, x11, lo1);
+            hi1 = __smlald(w1, x11, hi1);
+        }
     }
 #else
-    for (; w != end; w += 8, cols += 8) {
+    for (; w != end; w += 16, cols += 16) {
         int32_t j;
-        for (j = 0; j < 4; j++) {
+        for (j = 0; j < 8; j++) {
             const int32_t a = w[2 * j], pair = (int32_t)(uint8_t)w[2 * j] + 256 * (int32_t)w[2 * j + 1];
             lo0 += (int64_t)a * cols[j];
             hi0 += (int64_t)pair * cols[j];
-            lo1 += (int64_t)a * cols[4 + j];
-            hi1 += (int64_t)pair * cols[4 + j];
+            lo1 += (int64_t)a * cols[8 + j];
+            hi1 += (int64_t)pair * cols[8 + j];
         }
     }
 #endif
@@ -170,7 +188,7 @@ static inline void aiotc_gemm_s16(const aiotc_gemm16 *g, const int16_t *x, int16
 {
     const int8_t *w = g->weights;
     int32_t oc;
-    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW16(g->k)) {
+    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
         int64_t a, b;
         aiotc_dot_pair_s16(w, x, g->k, &a, &b);
         aiotc_out_pair_s16(g, oc, a, b, out);
@@ -182,7 +200,7 @@ static inline void aiotc_gemm2_s16(const aiotc_gemm16 *g, const int16_t *cols, i
 {
     const int8_t *w = g->weights;
     int32_t oc;
-    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW16(g->k)) {
+    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
         int64_t sums[4];
         aiotc_dot_pair2_s16(w, cols, g->k, sums);
         aiotc_out_pair_s16(g, oc, sums[0], sums[1], out0);

@@ -1,5 +1,5 @@
 /* 16x8 convolution (TFLite's int16 ConvPerChannel with int64 bias): the receptive fields
- * of two output pixels gathered into two int16 columns, interleaved by 4 inputs (padded
+ * of two output pixels gathered into two int16 columns, interleaved by 8 inputs (padded
  * taps hold 0, the int16 zero point), then the two-column byte-pair gemm of
  * aiotc_nn_gemm_s16.h, group by group: each word of weights serves both pixels. */
 #include "aiotc_nn_conv.h"
@@ -7,23 +7,23 @@
 
 int32_t aiotc_convolve_s16_get_buffer_size(const aiotc_dims *filter_dims)
 {
-    return 2 * 2 * AIOTC_ROW16(filter_dims->h * filter_dims->w * filter_dims->c);
+    return 2 * 2 * AIOTC_ROW_S16(filter_dims->h * filter_dims->w * filter_dims->c);
 }
 
 /* n inputs from src (NULL: zeros) to column j of cols, from input index i on. */
 static void put(int16_t *cols, int32_t j, int32_t i, const int16_t *src, int32_t n)
 {
     for (; n > 0; n--, i++) {
-        int16_t *dst = cols + (i >> 2) * 8 + j * 4 + (i & 3);
-        if ((i & 3) == 0 && n >= 4) { /* a whole group of 4 */
+        int16_t *dst = cols + (i >> 3) * 16 + j * 8 + (i & 7);
+        if ((i & 7) == 0 && n >= 8) { /* a whole group of 8 */
             if (src != 0) {
-                memcpy(dst, src, 4 * sizeof(int16_t));
-                src += 4;
+                memcpy(dst, src, 8 * sizeof(int16_t));
+                src += 8;
             } else {
-                memset(dst, 0, 4 * sizeof(int16_t));
+                memset(dst, 0, 8 * sizeof(int16_t));
             }
-            i += 3;
-            n -= 3;
+            i += 7;
+            n -= 7;
         } else {
             *dst = src != 0 ? *src++ : 0;
         }
@@ -60,7 +60,7 @@ int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *pa
     const int32_t per_group = groups > 0 ? output_dims->c / groups : 0;
     const int32_t pixels = output_dims->h * output_dims->w;
     /* a group's weights: its channel pairs of byte pairs (an odd last channel padded) */
-    const int32_t group_bytes = ((per_group + 1) / 2) * 2 * AIOTC_ROW16(k);
+    const int32_t group_bytes = ((per_group + 1) / 2) * 2 * AIOTC_ROW_S16(k);
     int16_t *cols = (int16_t *)ctx->buf;
     int32_t b, p, g;
     if (groups <= 0 || input_dims->c % f_c != 0 || output_dims->c % groups != 0 ||
