@@ -13,7 +13,7 @@ import cffi
 import numpy as np
 
 from aiotc.codegen.lowering import support_problem
-from aiotc.codegen.ops_conv import reduced_multipliers
+from aiotc.codegen.ops_conv import reduced_multipliers, scaled_bias
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
 from aiotc.resources import data_dir
@@ -175,30 +175,33 @@ def test_int8_in_16x8_chain_int8_out_matches_the_oracle(tmp_path):
 
 
 def test_int64_requantization_equals_tflites_formula(tmp_path):
-    """aiotc_requantize_s64 (the two-word form the _s16 kernels use) against TFLite's
-    MultiplyByQuantizedMultiplier(int64_t x, ...) written out in Python, for every total
-    shift 8..46 (TFLite's shifts 7..-31), accumulators up to 2^47 and multipliers near
-    the 0x7FFF0000 edge, including results that leave int32 (kept as the low 32 bits,
-    as static_cast<int32_t> does)."""
+    """What the lowering precomputes (reduced multiplier, total shift, the bias scaled with
+    the rounding folded in) and the C's two-word shift, against TFLite's
+    MultiplyByQuantizedMultiplier(int64_t x, ...) of acc = sum + bias written out in
+    Python: every total shift 8..46 (TFLite's shifts 7..-31), sums and biases up to 2^46,
+    multipliers at the 0x7FFF0000 edge, results that leave int32 (kept as the low 32
+    bits, as static_cast<int32_t> does)."""
     source = tmp_path / "rq.c"
-    source.write_text('#include "aiotc_nn_gemm_s16.h"\nint32_t rq(int64_t a, int32_t m, int32_t s) { return aiotc_requantize_s64(a, m, s); }\n')
+    source.write_text('#include "aiotc_nn_gemm_s16.h"\nint32_t rq(int64_t q, int32_t t) { return aiotc_requantize_s64(q, t); }\n')
     so = tmp_path / "librq.so"
     subprocess.run(["gcc", "-std=c99", "-O2", "-shared", "-fPIC", "-I", str(data_dir("runtime_c") / "include"), str(source), "-o", str(so)], check=True)
     ffi = cffi.FFI()
-    ffi.cdef("int32_t rq(int64_t a, int32_t m, int32_t s);")
+    ffi.cdef("int32_t rq(int64_t q, int32_t t);")
     lib = ffi.dlopen(str(so))
     rng = np.random.default_rng(4)
-    multipliers = np.concatenate([rng.integers(1 << 30, (1 << 31) - 1, 40), [1 << 30, 0x7FFEFFFF, 0x7FFF0000, (1 << 31) - 1]])
-    accs = np.concatenate([rng.integers(-(1 << 47), 1 << 47, 60), rng.integers(-5000, 5000, 20), [0, -1, 1, -(1 << 47), (1 << 47) - 1]])
+    multipliers = np.concatenate([rng.integers(1 << 30, (1 << 31) - 1, 30), [1 << 30, 0x7FFEFFFF, 0x7FFF0000, (1 << 31) - 1]])
+    sums = [int(v) for v in np.concatenate([rng.integers(-(1 << 46), 1 << 46, 25), rng.integers(-5000, 5000, 10), [0, -1, 1]])]
+    biases = np.concatenate([rng.integers(-(1 << 46), 1 << 46, multipliers.size - 4), [0, -1, 1 << 40, -(1 << 33)]])
     for shift in range(7, -32, -1):
         reduced, total = reduced_multipliers(multipliers.astype(np.int32), np.full(multipliers.size, shift, np.int32))
-        for m, q, r, t in zip(multipliers, [int(v) for v in multipliers], reduced, total):
+        scaled = scaled_bias(biases, reduced, total)
+        for q, r, t, b, sb in zip([int(v) for v in multipliers], reduced, total, biases, scaled):
             red = (q + (1 << 15)) >> 16 if q < 0x7FFF0000 else 0x7FFF
             assert (int(r), int(t)) == (red, 15 - shift)
-            for acc in accs:
-                expected = ((int(acc) * red + (1 << (14 - shift))) >> (15 - shift)) & 0xFFFFFFFF
+            for acc in sums:
+                expected = (((acc + int(b)) * red + (1 << (14 - shift))) >> (15 - shift)) & 0xFFFFFFFF
                 expected -= (expected >> 31) << 32
-                assert lib.rq(int(acc), int(r), int(t)) == expected, (int(acc), int(m), shift)
+                assert lib.rq(acc * int(r) + int(sb), int(t)) == expected, (acc, q, shift)
 
 
 def _int16_stack():

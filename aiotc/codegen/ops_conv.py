@@ -36,7 +36,14 @@ def _requantization(op: Op, ctx: LowerContext, channels: int, fast: bool) -> dic
     multipliers, shifts = quantize_multiplier_array(reals)
     if inp.dtype == "int16":
         reduced, total = reduced_multipliers(multipliers, shifts)
-        return {"multiplier": ctx.const(reduced, f"{op.name}_multiplier16"), "shift": ctx.const(total, f"{op.name}_total_shift"), "right_shifts": 0}
+        has_bias = len(op.inputs) > 2 and op.inputs[2] is not None
+        bias = graph[op.inputs[2]].data if has_bias else np.zeros(channels, np.int64)
+        return {
+            "multiplier": ctx.const(reduced, f"{op.name}_multiplier16"),
+            "shift": ctx.const(total, f"{op.name}_total_shift"),
+            "right_shifts": 0,
+            "bias": ctx.const(scaled_bias(bias, reduced, total), f"{op.name}_bias_scaled"),
+        }
     right = fast and bool(np.all(shifts <= -2)) and activation_limits(op, graph) == (-128, 127)
     return {
         "multiplier": ctx.const(multipliers, f"{op.name}_multiplier"),
@@ -53,6 +60,13 @@ def reduced_multipliers(multipliers: np.ndarray, shifts: np.ndarray) -> tuple[np
     m = multipliers.astype(np.int64)
     reduced = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
     return reduced.astype(np.int32), (15 - shifts.astype(np.int64)).astype(np.int32)
+
+
+def scaled_bias(bias: np.ndarray, reduced: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """The _s16 kernels' bias: bias * reduced multiplier + 2^(total shift - 1), so that
+    TFLite's (acc * m + round) >> shift becomes (sum * m + scaled) >> shift, one SMLAL
+    where the sum fits an int32 (exact: TFLite keeps acc within 2^47, m below 2^15)."""
+    return np.array([int(b) * int(m) + (1 << (int(t) - 1)) for b, m, t in zip(bias, reduced, total)], dtype=np.int64)
 
 
 def pack_s16_weights(op: Op, graph) -> np.ndarray:
@@ -229,9 +243,11 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
         values |= _fast_values(op, ctx, kernel)
     elif op.kind == "conv2d" and values["quantized"] and graph[op.inputs[0]].dtype == "int16":
         kernel = "aiotc_convolve_s16"
-        values |= {"filter": ctx.const(pack_s16_weights(op, graph), f"{op.name}_filter_pairs"), "bias": _bias(op, ctx), "context": ctx.scratch()}
+        values |= {"filter": ctx.const(pack_s16_weights(op, graph), f"{op.name}_filter_pairs"), "context": ctx.scratch()}
     else:
-        values |= {"filter": _filter(op, ctx), "bias": _bias(op, ctx)}
+        values["filter"] = _filter(op, ctx)
+        if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
+            values["bias"] = _bias(op, ctx)
         kernel = f"aiotc_{'convolve' if op.kind == 'conv2d' else 'depthwise_conv'}_{_kernel_suffix(op, graph)}"
     return LayerCode(op.kind, values | {"kernel": kernel}, (kernel,))
 
@@ -279,7 +295,7 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     out_c, depth = filt.shape
     values = _common(op, ctx) | {
         "filter": _filter(op, ctx),
-        "bias": _bias(op, ctx),
+        "bias": None if inp.dtype == "int16" else _bias(op, ctx),  # the int16 one: _requantization's
         "input_dims": (inp.size // depth, 1, 1, depth),
         "filter_dims": (out_c, 1, 1, depth),
         "output_dims": (out.size // out_c, 1, 1, out_c),

@@ -30,30 +30,26 @@
 /* Weight rows (and gathered columns) are padded to a multiple of 8 inputs: one MVE vector. */
 #define AIOTC_ROW_S16(k) (((k) + 7) & ~7)
 
-/* TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) with its constants precomputed
- * by the lowering: the multiplier reduced to 16 bits (rounded, at most 0x7FFF) and the
- * total right shift 15 - shift; then rounding half up. */
-static inline int32_t aiotc_requantize_s64(int64_t acc, int32_t reduced_multiplier, int32_t total_shift)
+/* TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) with what it derives on every
+ * call precomputed by the lowering: the multiplier reduced to 16 bits (rounded, at most
+ * 0x7FFF) m, the total right shift 15 - shift t, and per channel the bias folded with
+ * the rounding, scaled = bias * m + 2^(t - 1). Then TFLite's (acc * m + 2^(t-1)) >> t,
+ * acc = sum + bias, is (sum * m + scaled) >> t: one SMLAL where the sum is an int32.
+ * This takes q = sum * m + scaled and keeps bits t.. of it, as TFLite's
+ * (int32_t)(q >> t) does, on the two words: a variable 64-bit shift costs a Cortex-M
+ * some 15 instructions. */
+static inline int32_t aiotc_requantize_s64(int64_t q, int32_t total_shift)
 {
-    /* Bits total_shift.. of acc * reduced_multiplier + 2^(total_shift - 1), as TFLite's
-     * (int32_t)(q >> total_shift) keeps them, written on the two words: a variable 64-bit
-     * shift and rounding constant cost a Cortex-M some 20 instructions. */
-    const int64_t product = acc * reduced_multiplier;
-    if (total_shift > 32) { /* the rounding bit lies in the high word */
-        const int32_t high = (int32_t)((uint32_t)(product >> 32) + (1u << (total_shift - 33)));
-        return high >> (total_shift - 32);
+    const uint32_t low = (uint32_t)q, high = (uint32_t)(q >> 32);
+    if (total_shift >= 32) {
+        return (int32_t)high >> (total_shift - 32);
     }
-    {
-        const int64_t q = product + (int64_t)(1u << (total_shift - 1));
-        const uint32_t low = (uint32_t)q, high = (uint32_t)(q >> 32);
-        return (int32_t)(((low >> 1) >> (total_shift - 1)) | (high << (32 - total_shift)));
-    }
+    return (int32_t)((low >> total_shift) | (high << (32 - total_shift)));
 }
 
-static inline int16_t aiotc_out_s16(int64_t acc, int32_t reduced_multiplier, int32_t total_shift, int32_t act_min,
-                                    int32_t act_max)
+static inline int16_t aiotc_out_s16(int64_t q, int32_t total_shift, int32_t act_min, int32_t act_max)
 {
-    int32_t y = aiotc_requantize_s64(acc, reduced_multiplier, total_shift);
+    int32_t y = aiotc_requantize_s64(q, total_shift);
     y = y < act_min ? act_min : y; /* not AIOTC_CLAMP, which gcc compiles to twice the compares */
     y = y > act_max ? act_max : y;
     return (int16_t)y;
@@ -162,24 +158,19 @@ typedef struct {
     const int8_t *weights;
     int32_t k;    /* inputs per output */
     int32_t rows; /* output channels */
-    const int64_t *bias; /* or NULL */
-    const int32_t *multiplier; /* reduced, per channel */
-    const int32_t *shift;      /* total right shift, per channel */
+    const int64_t *scaled_bias; /* per channel, see aiotc_requantize_s64 */
+    const int32_t *multiplier;  /* reduced, per channel */
+    const int32_t *shift;       /* total right shift, per channel */
     int32_t act_min, act_max;
 } aiotc_gemm16;
 
 /* Outputs oc and oc + 1 (if there is one) of a channel pair's sums a and b. */
 static inline void aiotc_out_pair_s16(const aiotc_gemm16 *g, int32_t oc, int64_t a, int64_t b, int16_t *out)
 {
-    if (g->bias != 0) {
-        a += g->bias[oc];
-    }
-    out[oc] = aiotc_out_s16(a, g->multiplier[oc], g->shift[oc], g->act_min, g->act_max);
+    out[oc] = aiotc_out_s16(a * g->multiplier[oc] + g->scaled_bias[oc], g->shift[oc], g->act_min, g->act_max);
     if (oc + 1 < g->rows) {
-        if (g->bias != 0) {
-            b += g->bias[oc + 1];
-        }
-        out[oc + 1] = aiotc_out_s16(b, g->multiplier[oc + 1], g->shift[oc + 1], g->act_min, g->act_max);
+        out[oc + 1] = aiotc_out_s16(b * g->multiplier[oc + 1] + g->scaled_bias[oc + 1], g->shift[oc + 1], g->act_min,
+                                    g->act_max);
     }
 }
 

@@ -53,7 +53,7 @@ static void gather(const aiotc_conv_params *params, const aiotc_dims *input_dims
 int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *params,
                            const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                            const int16_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
-                           const int64_t *bias, const aiotc_dims *output_dims, int16_t *output)
+                           const int64_t *scaled_bias, const aiotc_dims *output_dims, int16_t *output)
 {
     const int32_t f_c = filter_dims->c, k = filter_dims->h * filter_dims->w * f_c;
     const int32_t groups = f_c > 0 ? input_dims->c / f_c : 0;
@@ -78,7 +78,7 @@ int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *pa
                 const aiotc_gemm16 gemm = {filter + g * group_bytes,
                                            k,
                                            per_group,
-                                           bias != 0 ? bias + oc : 0,
+                                           scaled_bias + oc,
                                            quant_params->multiplier + oc,
                                            quant_params->shift + oc,
                                            params->activation.min,

@@ -2,7 +2,7 @@
  *
  * With depth multiplier 1 and fewer than 512 taps, channels go 4 at a time with int32
  * sums over the window (each product is at most 2^22 in magnitude, so 511 taps stay
- * inside an int32: exact) and the int64 bias added once: a tap's 4 inputs and weights
+ * inside an int32: exact) and the scaled bias added in the requantization's SMLAL: a tap's 4 inputs and weights
  * are adjacent, and the sums stay in registers. The last channels of a count not a
  * multiple of 4, and every other layer, take the plain int64 loop. */
 #include "aiotc_nn_conv.h"
@@ -16,7 +16,7 @@ typedef struct {
  * for depth multiplier 1. */
 static void group4(const aiotc_dw_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
                    const aiotc_dims *input_dims, const int16_t *image, const aiotc_dims *filter_dims,
-                   const int8_t *filter, const int64_t *bias, int32_t y0, int32_t x0, aiotc_span ys, aiotc_span xs,
+                   const int8_t *filter, const int64_t *scaled_bias, int32_t y0, int32_t x0, aiotc_span ys, aiotc_span xs,
                    int32_t c, int16_t *out)
 {
     const int32_t channels = input_dims->c;
@@ -35,9 +35,8 @@ static void group4(const aiotc_dw_conv_params *params, const aiotc_per_channel_q
     {
         const int32_t sums[4] = {s0, s1, s2, s3};
         for (j = 0; j < 4; j++) {
-            const int64_t acc = (int64_t)sums[j] + (bias != 0 ? bias[c + j] : 0);
-            out[c + j] = aiotc_out_s16(acc, quant_params->multiplier[c + j], quant_params->shift[c + j],
-                                       params->activation.min, params->activation.max);
+            const int64_t q = (int64_t)sums[j] * quant_params->multiplier[c + j] + scaled_bias[c + j]; /* SMLAL */
+            out[c + j] = aiotc_out_s16(q, quant_params->shift[c + j], params->activation.min, params->activation.max);
         }
     }
 }
@@ -45,7 +44,7 @@ static void group4(const aiotc_dw_conv_params *params, const aiotc_per_channel_q
 int32_t aiotc_depthwise_conv_s16(const aiotc_dw_conv_params *params,
                                  const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                  const int16_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
-                                 const int64_t *bias, const aiotc_dims *output_dims, int16_t *output)
+                                 const int64_t *scaled_bias, const aiotc_dims *output_dims, int16_t *output)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t k_w = filter_dims->w, out_c = output_dims->c, mult = params->ch_mult;
@@ -68,12 +67,12 @@ int32_t aiotc_depthwise_conv_s16(const aiotc_dw_conv_params *params,
                 oc = 0;
                 if (grouped) {
                     for (; oc + 4 <= out_c; oc += 4) {
-                        group4(params, quant_params, input_dims, image, filter_dims, filter, bias, y0, x0, ys, xs, oc, out);
+                        group4(params, quant_params, input_dims, image, filter_dims, filter, scaled_bias, y0, x0, ys, xs, oc, out);
                     }
                 }
                 for (; oc < out_c; oc++) { /* the rest in int64 */
                     const int16_t *in = image + oc / mult;
-                    int64_t acc = bias != 0 ? bias[oc] : 0;
+                    int64_t acc = 0;
                     for (ky = ys.first; ky < ys.last; ky++) {
                         const int32_t iy = y0 + ky * params->dilation.h;
                         for (kx = xs.first; kx < xs.last; kx++) {
@@ -81,7 +80,7 @@ int32_t aiotc_depthwise_conv_s16(const aiotc_dw_conv_params *params,
                             acc += (int32_t)in[(iy * in_w + ix) * in_c] * filter[(ky * k_w + kx) * out_c + oc];
                         }
                     }
-                    out[oc] = aiotc_out_s16(acc, quant_params->multiplier[oc], quant_params->shift[oc],
+                    out[oc] = aiotc_out_s16(acc * quant_params->multiplier[oc] + scaled_bias[oc], quant_params->shift[oc],
                                             params->activation.min, params->activation.max);
                 }
             }

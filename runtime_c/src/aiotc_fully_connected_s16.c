@@ -5,13 +5,13 @@
 
 int32_t aiotc_fully_connected_s16(const aiotc_fc_params *params, const aiotc_per_channel_quant_params *quant_params,
                                   const aiotc_dims *input_dims, const int16_t *input, const aiotc_dims *filter_dims,
-                                  const int8_t *filter, const int64_t *bias, const aiotc_dims *output_dims,
+                                  const int8_t *filter, const int64_t *scaled_bias, const aiotc_dims *output_dims,
                                   int16_t *output)
 {
     const aiotc_gemm16 g = {filter,
                             input_dims->c,
                             output_dims->c,
-                            bias,
+                            scaled_bias,
                             quant_params->multiplier,
                             quant_params->shift,
                             params->activation.min,
