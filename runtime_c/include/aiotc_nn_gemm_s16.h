@@ -164,13 +164,25 @@ typedef struct {
     int32_t act_min, act_max;
 } aiotc_gemm16;
 
+/* Sums below 512 inputs fit an int32 (|product| <= 2^22): the requantization's product is
+ * then one SMLAL. */
+#define AIOTC_S16_INT32_SUMS 512
+
+/* sum * m + scaled for channel oc (see aiotc_requantize_s64). */
+static inline int64_t aiotc_scale_s16(const aiotc_gemm16 *g, int32_t oc, int64_t sum)
+{
+    if (g->k < AIOTC_S16_INT32_SUMS) {
+        return (int64_t)(int32_t)sum * g->multiplier[oc] + g->scaled_bias[oc];
+    }
+    return sum * g->multiplier[oc] + g->scaled_bias[oc];
+}
+
 /* Outputs oc and oc + 1 (if there is one) of a channel pair's sums a and b. */
 static inline void aiotc_out_pair_s16(const aiotc_gemm16 *g, int32_t oc, int64_t a, int64_t b, int16_t *out)
 {
-    out[oc] = aiotc_out_s16(a * g->multiplier[oc] + g->scaled_bias[oc], g->shift[oc], g->act_min, g->act_max);
+    out[oc] = aiotc_out_s16(aiotc_scale_s16(g, oc, a), g->shift[oc], g->act_min, g->act_max);
     if (oc + 1 < g->rows) {
-        out[oc + 1] = aiotc_out_s16(b * g->multiplier[oc + 1] + g->scaled_bias[oc + 1], g->shift[oc + 1], g->act_min,
-                                    g->act_max);
+        out[oc + 1] = aiotc_out_s16(aiotc_scale_s16(g, oc + 1, b), g->shift[oc + 1], g->act_min, g->act_max);
     }
 }
 

@@ -6,6 +6,7 @@
  * are adjacent, and the sums stay in registers. The last channels of a count not a
  * multiple of 4, and every other layer, take the plain int64 loop. */
 #include "aiotc_nn_conv.h"
+#include "aiotc_nn_gemm.h" /* aiotc_read_word, aiotc_sxtb16_ror8 */
 #include "aiotc_nn_gemm_s16.h"
 
 typedef struct {
@@ -26,10 +27,20 @@ static void group4(const aiotc_dw_conv_params *params, const aiotc_per_channel_q
         const int16_t *in = image + (iy * input_dims->w + x0 + xs.first * params->dilation.w) * channels + c;
         const int8_t *w = filter + (ky * filter_dims->w + xs.first) * channels + c;
         for (kx = xs.first; kx < xs.last; kx++, in += params->dilation.w * channels, w += channels) {
+#if defined(__ARM_FEATURE_DSP)
+            /* (w0, w2) and (w1, w3) from one word; each SMLAxy takes one halfword of each */
+            const int32_t x01 = aiotc_load32(in), x23 = aiotc_load32(in + 2), ws = aiotc_read_word(w);
+            const int32_t even = __sxtb16(ws), odd = aiotc_sxtb16_ror8(ws);
+            s0 = __smlabb(x01, even, s0);
+            s1 = __smlatb(x01, odd, s1);
+            s2 = __smlabt(x23, even, s2);
+            s3 = __smlatt(x23, odd, s3);
+#else
             s0 += in[0] * w[0];
             s1 += in[1] * w[1];
             s2 += in[2] * w[2];
             s3 += in[3] * w[3];
+#endif
         }
     }
     {
@@ -48,7 +59,7 @@ int32_t aiotc_depthwise_conv_s16(const aiotc_dw_conv_params *params,
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t k_w = filter_dims->w, out_c = output_dims->c, mult = params->ch_mult;
-    const int32_t grouped = mult == 1 && filter_dims->h * k_w < 512;
+    const int32_t grouped = mult == 1 && filter_dims->h * k_w < AIOTC_S16_INT32_SUMS;
     int32_t b, oy, ox, oc, ky, kx;
     if (out_c != in_c * mult || filter_dims->c != out_c) {
         return AIOTC_ARG_ERROR;
