@@ -33,7 +33,10 @@ def quant(scale, zero_point=0, axis=None) -> ir.Quant:
 
 
 class OpGraph:
-    """A small graph under construction; float when dtype='float32', else int8."""
+    """A small graph under construction; float when dtype='float32', else int8 - or, with
+    dtype='int16', TFLite's 16x8: int16 activations (zero point 0), int8 weights, int64
+    bias, entered and left through `quantize` (int8 <-> int16) as the graph's own inputs
+    and outputs stay int8."""
 
     def __init__(self, seed: int = 0, dtype: str = "int8"):
         self.rng = np.random.default_rng(seed)
@@ -79,6 +82,8 @@ class OpGraph:
             return self.const(self.rng.normal(0, 0.5, channels).astype(np.float32))
         w_scales = np.broadcast_to(self.tensors[weights_name].quant.scale, (channels,))
         scales = self.tensors[input_name].quant.scale[0] * w_scales
+        if self.tensors[input_name].dtype == "int16":  # 16x8: int64, in the accumulator's larger range
+            return self.const(self.rng.integers(-3000 * 256, 3000 * 256, channels).astype(np.int64), quant(scales, 0, 0))
         return self.const(self.rng.integers(-3000, 3000, channels).astype(np.int32), quant(scales, 0, 0))
 
     def _out(self, shape, scale, zero_point, dtype=None) -> str:
@@ -113,7 +118,7 @@ class OpGraph:
         wt = self.weights((units, depth), 0 if per_channel else None, zero_point=weight_zp)
         b = self.bias(x, wt, units) if bias else None
         out_shape = (*shape[:-1], units) if keep_num_dims else (int(np.prod(shape[:-1])), units)
-        y = self._out(out_shape, out_scale or self._acc_scale(x, wt, depth), 3)
+        y = self._out(out_shape, out_scale or self._acc_scale(x, wt, depth), 3 if self.dtype == "int8" else 0)
         return self._op("fully_connected", (x, wt, b), y, ir.FullyConnected(activation, keep_num_dims))
 
     def pool(self, kind, x, kernel=(2, 2), stride=(2, 2), padding="valid", activation="none"):
@@ -133,6 +138,10 @@ class OpGraph:
         scale, zp = _same_q(t)
         y = self._out(t.shape, out_scale if out_scale is not None else scale, out_zp if out_zp is not None else zp, out_dtype)
         return self._op(kind, (x,), y, attrs)
+
+    def quantize(self, x, dtype, scale, zero_point=0):
+        """QUANTIZE (a requantization) of `x` to `dtype`: int8 <-> int16 around 16x8 layers."""
+        return self._op("quantize", (x,), self._out(self.tensors[x].shape, scale, zero_point, dtype))
 
     def mean(self, x, axes, keepdims=True, out_scale=None, out_zp=None):
         t = self.tensors[x]

@@ -18,7 +18,7 @@ from aiotc.resources import data_dir
 from .oplib import OpGraph
 
 RUNTIME = data_dir("runtime_c")
-KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8")
+KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8", "aiotc_convolve_s16")
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
 typedef struct { int32_t w, h; } aiotc_tile;
@@ -29,6 +29,7 @@ int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter_dims);
+int32_t aiotc_convolve_s16_get_buffer_size(const aiotc_dims *filter_dims);
 """
 
 
@@ -85,3 +86,14 @@ def test_fully_connected_scratch_size_equals_c(lib, depth):
     op = graph.ops[0]
     filter_dims = ffi.new("aiotc_dims *", (5, 1, 1, depth))
     assert fc_scratch_bytes(op, graph) == c.aiotc_fully_connected_packed_s8_get_buffer_size(filter_dims) > 0
+
+
+@pytest.mark.parametrize("kernel, channels, groups", [((1, 1), 5, 1), ((3, 3), 7, 1), ((10, 4), 1, 1), ((3, 3), 6, 2)])
+def test_convolve_s16_scratch_size_equals_c(lib, kernel, channels, groups):
+    ffi, c = lib
+    g = OpGraph(seed=5, dtype="int16")
+    x = g.input((1, 12, 12, channels), dtype="int16")
+    graph = g.build(g.conv2d(x, 4, kernel=kernel, groups=groups))
+    op = graph.ops[0]
+    filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
+    assert conv_scratch_bytes(op, graph) == c.aiotc_convolve_s16_get_buffer_size(filter_dims) > 0

@@ -23,6 +23,7 @@ from aiotc.toolchain.qemu import QemuModel
 from aiotc.verify import verify
 
 from .oplib import OpGraph
+from .test_s16 import extreme_accumulators
 
 pytestmark = pytest.mark.qemu
 
@@ -114,4 +115,55 @@ def test_gemm_byte_pair_sums_stay_exact_at_the_extremes(tmp_path):
     qemu = QemuModel.build(out, load_board("cortex-m4"))
     samples = [[np.full((1, 1, 2, 600), value, np.int8), np.full((1, 600), value, np.int8)] for value in (127, -128)]
     result = verify(out, "cortex-m4", samples, runner=qemu)
+    assert result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+def graph_16x8():
+    """16x8 layers (int16 activations, int8 weights, int64 bias) behind QUANTIZE int8 ->
+    int16, their int16 outputs compared whole: the byte-pair SMLALD (M4) and VMLALDAVA
+    (M55) loops over two gathered columns (depths 5, 45, 72 and groups of 3: padding to
+    8 inputs), the fully connected loop with its scalar tail (depths 37, 3), depthwise
+    (4 channels at once and the int64 rest), and QUANTIZE back to int8."""
+    g = OpGraph(seed=16, dtype="int16")
+
+    def int16_input(shape, zero_point=-7):
+        return g.quantize(g.input(shape, scale=0.05, zero_point=zero_point, dtype="int8"), "int16", 0.05 / 200)
+
+    odd, wide, flat = int16_input((1, 9, 7, 5)), int16_input((1, 8, 8, 16), -128), int16_input((1, 37), 5)
+    outs = [
+        g.conv2d(odd, 7, kernel=(1, 1)),
+        g.conv2d(wide, 16, kernel=(1, 1), stride=(2, 2), activation="relu6"),
+        g.conv2d(odd, 9, kernel=(3, 3)),
+        g.conv2d(wide, 8, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), activation="relu"),
+        g.conv2d(wide, 6, kernel=(3, 3), groups=2, padding="valid"),
+        g.depthwise(odd, multiplier=2),
+        g.depthwise(wide, stride=(2, 2)),
+        g.fully_connected(flat, 7),
+        g.fully_connected(flat, 6, per_channel=True),
+        g.fully_connected(int16_input((2, 3), 9), 9, per_channel=True),
+    ]
+    outs.append(g.quantize(outs[2], "int8", float(g.tensors[outs[2]].quant.scale[0]) * 150, zero_point=3))
+    return g.build(*outs)
+
+
+@pytest.mark.parametrize("board", ["cortex-m3", "cortex-m4", "cortex-m55"])  # portable C on a 32-bit core, DSP, DSP on the M55
+def test_16x8_kernels_match_the_oracle_in_qemu(board, tmp_path):
+    path = tmp_path / "s16.tflite"
+    path.write_bytes(write_tflite(graph_16x8()))
+    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
+    assert {"aiotc_convolve_s16", "aiotc_depthwise_conv_s16", "aiotc_fully_connected_s16", "aiotc_requantize_s16_s8"} <= set(json.loads((out / "report.json").read_text())["kernels"])
+    qemu = QemuModel.build(out, load_board(board))
+    result = verify(out, board, random_samples(qemu.inputs, 4, seed=3), runner=qemu)
+    assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_16x8_accumulators_beyond_int32_in_qemu(board, tmp_path):
+    """The SMLALD (M4) and VMLALDAVA (M55) paths with sums of 8.6e9 and int64 biases
+    beyond int32, and the depthwise int32 window sums at their limit."""
+    graph, samples = extreme_accumulators()
+    path = tmp_path / "extreme16.tflite"
+    path.write_bytes(write_tflite(graph))
+    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
+    result = verify(out, board, samples, runner=QemuModel.build(out, load_board(board)))
     assert result.mismatches == 0 and result.max_abs_diff == 0, result

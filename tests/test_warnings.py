@@ -100,6 +100,16 @@ def every_template_graph(dtype: str) -> ir.Graph:
     return g.build(*outs)
 
 
+def every_16x8_template_graph() -> ir.Graph:
+    """The 16x8 kernels: conv, depthwise (4-channel and int64 paths), fully connected, and
+    QUANTIZE int8 -> int16 -> int16 -> int8."""
+    g = OpGraph(seed=3, dtype="int16")
+    x = g.quantize(g.input((1, 6, 6, 5), scale=0.05, zero_point=-3, dtype="int8"), "int16", 0.05 / 200)
+    outs = [g.conv2d(x, 4), g.depthwise(x), g.depthwise(x, multiplier=2), g.fully_connected(x, 5)]
+    outs.append(g.quantize(g.quantize(x, "int16", 0.05 / 150), "int8", 0.1, 7))
+    return g.build(*outs)
+
+
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> list[Path]:
     """Output folders: the shared models, then the every-template graphs."""
@@ -109,6 +119,9 @@ def folders(tmp_path_factory) -> list[Path]:
         model = root / f"templates_{dtype}.tflite"
         model.write_bytes(write_tflite(every_template_graph(dtype)))
         made.append(compile_model(model, out_dir=root / f"templates_{dtype}").out_dir)
+    model = root / "templates_16x8.tflite"
+    model.write_bytes(write_tflite(every_16x8_template_graph()))
+    made.append(compile_model(model, out_dir=root / "templates_16x8").out_dir)
     int4 = mixed_precision_model(shared_model("onnx/dscnn_kws.onnx"), root / "int4.tflite", lambda layers: {n: "w4a8" for n in layers})
     made.append(compile_model(int4, out_dir=root / "int4").out_dir)
     return made

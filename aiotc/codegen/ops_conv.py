@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ModelError
 from ..fixedpoint import quantize_multiplier_array
 from ..inplace import DW_BAND, banded_depthwise
 from ..ir import Op, pack_int4
@@ -33,12 +34,51 @@ def _requantization(op: Op, ctx: LowerContext, channels: int, fast: bool) -> dic
     else:
         reals = np.float64(scale(inp)) * filter_scales / np.float64(scale(out))
     multipliers, shifts = quantize_multiplier_array(reals)
+    if inp.dtype == "int16":
+        reduced, total = reduced_multipliers(multipliers, shifts)
+        has_bias = len(op.inputs) > 2 and op.inputs[2] is not None
+        bias = graph[op.inputs[2]].data if has_bias else np.zeros(channels, np.int64)
+        return {
+            "multiplier": ctx.const(reduced, f"{op.name}_multiplier16"),
+            "shift": ctx.const(total, f"{op.name}_total_shift"),
+            "right_shifts": 0,
+            "bias": ctx.const(scaled_bias(bias, reduced, total), f"{op.name}_bias_scaled"),
+        }
     right = fast and bool(np.all(shifts <= -2)) and activation_limits(op, graph) == (-128, 127)
     return {
         "multiplier": ctx.const(multipliers, f"{op.name}_multiplier"),
         "shift": ctx.const(-shifts - 2, f"{op.name}_right_shift") if right else ctx.const(shifts, f"{op.name}_shift"),
         "right_shifts": int(right),
     }
+
+
+def reduced_multipliers(multipliers: np.ndarray, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) derives from a multiplier
+    and shift on every call (common.cc), once at compile time for the _s16 kernels: the
+    multiplier rounded to 16 bits (0x7FFF at the top, where rounding would overflow) and
+    the total right shift 15 - shift."""
+    m = multipliers.astype(np.int64)
+    reduced = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
+    return reduced.astype(np.int32), (15 - shifts.astype(np.int64)).astype(np.int32)
+
+
+def scaled_bias(bias: np.ndarray, reduced: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """The _s16 kernels' bias: bias * reduced multiplier + 2^(total shift - 1), so that
+    TFLite's (acc * m + round) >> shift becomes (sum * m + scaled) >> shift, one SMLAL
+    where the sum fits an int32 (exact: TFLite keeps acc within 2^47, m below 2^15)."""
+    return np.array([int(b) * int(m) + (1 << (int(t) - 1)) for b, m, t in zip(bias, reduced, total)], dtype=np.int64)
+
+
+def pack_s16_weights(op: Op, graph) -> np.ndarray:
+    """aiotc_convolve_s16 / aiotc_fully_connected_s16's weights: each group's rows as
+    channel pairs of byte pairs (`_byte_pairs`; an odd last channel of a group paired with
+    zeros), rows zero padded to a multiple of 8 inputs, groups one after the other."""
+    rows = _weight_rows(op, graph)
+    if not gemm_packable(rows):
+        raise ModelError(f"{op.kind} {op.name!r}: int8 weights of -128 next to negative ones do not fit the 16x8 kernels' byte pairs (TFLite's symmetric weights stay in [-127, 127])")
+    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
+    groups = inp.shape[-1] // filt.shape[-1] if op.kind == "conv2d" else 1
+    return np.concatenate([_byte_pairs(*_row_pairs(g, 2, _row8(rows.shape[1]))).ravel() for g in np.split(rows, groups)])
 
 
 def _bias(op: Op, ctx: LowerContext) -> str:
@@ -85,6 +125,8 @@ def conv_scratch_bytes(op: Op, graph) -> int:
     """Scratch of the chosen kernel: its C *_get_buffer_size, the same on every target."""
     kernel = fast_kernel(op, graph)
     filt = graph[op.inputs[1]]
+    if op.kind == "conv2d" and graph[op.inputs[0]].dtype == "int16":
+        return 4 * _row8(int(np.prod(filt.shape[1:])))  # aiotc_convolve_s16_get_buffer_size: two int16 columns
     if kernel == "aiotc_convolve_1x1_s8":
         return 2 * _col_bytes(filt.shape[-1])
     if kernel == "aiotc_depthwise_conv_opt_s8":
@@ -102,6 +144,11 @@ def conv_scratch_bytes(op: Op, graph) -> int:
 def _row(k: int) -> int:
     """AIOTC_ROW: weight rows padded to whole words."""
     return -(-k // 4) * 4
+
+
+def _row8(k: int) -> int:
+    """AIOTC_ROW_S16: the 16x8 kernels' rows and columns, padded to one MVE vector of 8 inputs."""
+    return -(-k // 8) * 8
 
 
 def _col_bytes(k: int) -> int:
@@ -176,7 +223,7 @@ def pack_gemm_weights(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([pairs, np.zeros(-pairs.size % 32, np.int8)])
 
 
-@lowers("conv2d", "depthwise_conv2d", scratch=conv_scratch_bytes)
+@lowers("conv2d", "depthwise_conv2d", dtypes=("int8", "int16", "float32"), scratch=conv_scratch_bytes)
 def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     filt, out = graph[op.inputs[1]], graph[op.outputs[0]]
@@ -194,8 +241,13 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
         values |= _requantization(op, ctx, out.shape[-1], kernel is not None)
     if kernel is not None:
         values |= _fast_values(op, ctx, kernel)
+    elif op.kind == "conv2d" and values["quantized"] and graph[op.inputs[0]].dtype == "int16":
+        kernel = "aiotc_convolve_s16"
+        values |= {"filter": ctx.const(pack_s16_weights(op, graph), f"{op.name}_filter_pairs"), "context": ctx.scratch()}
     else:
-        values |= {"filter": _filter(op, ctx), "bias": _bias(op, ctx)}
+        values["filter"] = _filter(op, ctx)
+        if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
+            values["bias"] = _bias(op, ctx)
         kernel = f"aiotc_{'convolve' if op.kind == 'conv2d' else 'depthwise_conv'}_{_kernel_suffix(op, graph)}"
     return LayerCode(op.kind, values | {"kernel": kernel}, (kernel,))
 
@@ -236,14 +288,14 @@ def pack_fc_weights(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(blocks.transpose(0, 2, 1, 3, 4)).ravel()
 
 
-@lowers("fully_connected", scratch=fc_scratch_bytes)
+@lowers("fully_connected", dtypes=("int8", "int16", "float32"), scratch=fc_scratch_bytes)
 def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     inp, filt, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
     out_c, depth = filt.shape
     values = _common(op, ctx) | {
         "filter": _filter(op, ctx),
-        "bias": _bias(op, ctx),
+        "bias": None if inp.dtype == "int16" else _bias(op, ctx),  # the int16 one: _requantization's
         "input_dims": (inp.size // depth, 1, 1, depth),
         "filter_dims": (out_c, 1, 1, depth),
         "output_dims": (out.size // out_c, 1, 1, out_c),
@@ -253,6 +305,8 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     if values["quantized"]:
         values |= _requantization(op, ctx, out_c, fc_fast(op, graph))
     kernel = f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
+    if inp.dtype == "int16":
+        values["filter"] = ctx.const(pack_s16_weights(op, graph), f"{op.name}_filter_pairs")
     if fc_fast(op, graph):
         kernel = "aiotc_fully_connected_packed_s8"
         bias = np.zeros(-(-out_c // 4) * 4, np.int32)

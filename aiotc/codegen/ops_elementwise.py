@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..errors import ModelError
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, quantize_multiplier_smaller_than_one, quantize_value, tflite_round
+from ..fixedpoint import INT_RANGE, multiply_by_quantized_multiplier, quantize_multiplier, quantize_multiplier_smaller_than_one, quantize_value, tflite_round
 from ..ir import Op
 from .lowering import LayerCode, LowerContext, activation_limits, c_float, dims, lowers, scale, suffix, zero_point
 
@@ -156,7 +156,8 @@ def _int16_multiplier(real: float) -> tuple[int, int]:
     return (multiplier + (1 << 15)) >> 16, exponent
 
 
-@lowers("relu", "relu6", "quantize")
+@lowers("relu", "relu6")
+@lowers("quantize", dtypes=("int8", "int16", "float32"))
 def lower_requantize(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
@@ -173,11 +174,12 @@ def lower_requantize(op: Op, ctx: LowerContext) -> LayerCode:
     else:
         quant = quantize_multiplier(np.float64(np.float32(scale(inp)) / np.float32(scale(out))) if op.kind == "relu" else np.float64(scale(inp)) / np.float64(scale(out)))
         offset_out = zero_point(out)
-        limits = (-128, 127)
+        limits = INT_RANGE[out.dtype]
         if op.kind == "relu":
             limits = (max(-128, zero_point(out)), 127)
-    values |= {"input_offset": -zero_point(inp), "output_offset": offset_out, "quant": quant, "limits": limits}
-    return LayerCode("requantize", values, ("aiotc_requantize_s8",))
+    kernel = f"aiotc_requantize_{suffix(inp.dtype)}" if inp.dtype == out.dtype else f"aiotc_requantize_{suffix(inp.dtype)}_{suffix(out.dtype)}"
+    values |= {"input_offset": -zero_point(inp), "output_offset": offset_out, "quant": quant, "limits": limits, "kernel": kernel}
+    return LayerCode("requantize", values, (kernel,))
 
 
 @lowers("leaky_relu")

@@ -125,6 +125,31 @@ int32_t aiotc_fully_connected_packed_s8(const aiotc_context *ctx, const aiotc_fc
                                         const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter_dims);
 
+/* 16x8 (TFLite's int16 activations with int8 weights and int64 bias, CMSIS-NN's _s16):
+ * activations symmetric (zero point 0: input_offset and output_offset are not read),
+ * int64 accumulators, and quant_params holding what the lowering derived from TFLite's
+ * multiplier and shift for its int64 MultiplyByQuantizedMultiplier: multiplier[] the
+ * multiplier reduced to 16 bits (rounded, at most 0x7FFF), shift[] the total right shift
+ * 15 - shift (right_shifts 0); and scaled_bias[c] = bias[c] * multiplier[c] +
+ * 2^(shift[c] - 1), the int64 bias with the rounding folded in (never NULL).
+ * The conv and fully connected weights come packed as the int8 gemm's byte pairs
+ * (aiotc_nn_gemm_s16.h); the conv's ones group by group, each group's channel pairs. The
+ * conv's scratch holds the receptive fields of two output pixels as int16, interleaved
+ * by 8 inputs. Depthwise weights stay 1HW(C*M). */
+int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *params,
+                           const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                           const int16_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                           const int64_t *scaled_bias, const aiotc_dims *output_dims, int16_t *output);
+int32_t aiotc_convolve_s16_get_buffer_size(const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_s16(const aiotc_dw_conv_params *params,
+                                 const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                 const int16_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                 const int64_t *scaled_bias, const aiotc_dims *output_dims, int16_t *output);
+int32_t aiotc_fully_connected_s16(const aiotc_fc_params *params, const aiotc_per_channel_quant_params *quant_params,
+                                  const aiotc_dims *input_dims, const int16_t *input, const aiotc_dims *filter_dims,
+                                  const int8_t *filter, const int64_t *scaled_bias, const aiotc_dims *output_dims,
+                                  int16_t *output);
+
 /* Depthwise convolution; filter_dims = {1, kh, kw, c * ch_mult}. bias may be NULL. */
 int32_t aiotc_depthwise_conv_s8(const aiotc_dw_conv_params *params,
                                 const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,

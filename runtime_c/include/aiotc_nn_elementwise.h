@@ -76,6 +76,14 @@ typedef struct {
 /* out = clamp(requantize(in + input_offset) + output_offset): RELU, RELU6, int8 QUANTIZE. */
 int32_t aiotc_requantize_s8(const aiotc_requantize_params *params, int32_t size, const int8_t *input,
                             int8_t *output);
+/* The same between int8 and int16 (QUANTIZE into and out of 16x8 layers); the clamp is
+ * the output type's range. */
+int32_t aiotc_requantize_s8_s16(const aiotc_requantize_params *params, int32_t size, const int8_t *input,
+                                int16_t *output);
+int32_t aiotc_requantize_s16_s8(const aiotc_requantize_params *params, int32_t size, const int16_t *input,
+                                int8_t *output);
+int32_t aiotc_requantize_s16(const aiotc_requantize_params *params, int32_t size, const int16_t *input,
+                             int16_t *output);
 
 typedef struct {
     int32_t input_offset;

@@ -1,0 +1,216 @@
+/* aiotc runtime: the 16x8 inner loop (int16 activations, int8 weights, int64 bias and
+ * accumulators) that aiotc_convolve_s16 and aiotc_fully_connected_s16 share, and the
+ * int64 requantization of TFLite's 16x8 kernels.
+ *
+ * Weights come as the int8 gemm's byte pairs (aiotc_nn_gemm.h): channel pairs (a, b),
+ * per input a_i then b_i - [a_i < 0], rows zero padded to AIOTC_ROW_S16(k) inputs, an
+ * odd last channel paired with a zero row. A halfword of them read as int16 is
+ * 256 * b_i + a_i, SXTB16 of the same word gives a_i: one SMLALD of each against a word
+ * of two int16 inputs accumulates sum(a.x) and 256 * sum(b.x) + sum(a.x) in 64 bits,
+ * where the difference is always exact (|256 * b.x| < 2^31 per input, sums < 2^47).
+ * DSP: per 4 inputs of a channel pair, 2 words of weights, 2 SXTB16 and per column 2
+ * words of inputs and 4 SMLALD. MVE (the M55): per 8 inputs, one load of the pair's 16
+ * bytes (lanes 256 * b + a), VMOVLB.S8 of them (lanes a), and per column one load of 8
+ * inputs and 2 VMLALDAVA. The portable C computes the same integers from the same bytes. */
+#ifndef AIOTC_NN_GEMM_S16_H
+#define AIOTC_NN_GEMM_S16_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "aiotc_nn_support.h"
+
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#endif
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+#endif
+
+/* Weight rows (and gathered columns) are padded to a multiple of 8 inputs: one MVE vector. */
+#define AIOTC_ROW_S16(k) (((k) + 7) & ~7)
+
+/* TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) with what it derives on every
+ * call precomputed by the lowering: the multiplier reduced to 16 bits (rounded, at most
+ * 0x7FFF) m, the total right shift 15 - shift t, and per channel the bias folded with
+ * the rounding, scaled = bias * m + 2^(t - 1). Then TFLite's (acc * m + 2^(t-1)) >> t,
+ * acc = sum + bias, is (sum * m + scaled) >> t: one SMLAL where the sum is an int32.
+ * This takes q = sum * m + scaled and keeps bits t.. of it, as TFLite's
+ * (int32_t)(q >> t) does, on the two words: a variable 64-bit shift costs a Cortex-M
+ * some 15 instructions. */
+static inline int32_t aiotc_requantize_s64(int64_t q, int32_t total_shift)
+{
+    const uint32_t low = (uint32_t)q, high = (uint32_t)(q >> 32);
+    if (total_shift >= 32) {
+        return (int32_t)high >> (total_shift - 32);
+    }
+    return (int32_t)((low >> total_shift) | (high << (32 - total_shift)));
+}
+
+static inline int16_t aiotc_out_s16(int64_t q, int32_t total_shift, int32_t act_min, int32_t act_max)
+{
+    int32_t y = aiotc_requantize_s64(q, total_shift);
+    y = y < act_min ? act_min : y; /* not AIOTC_CLAMP, which gcc compiles to twice the compares */
+    y = y > act_max ? act_max : y;
+    return (int16_t)y;
+}
+
+#if defined(__ARM_FEATURE_DSP)
+static inline int32_t aiotc_load32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+#endif
+
+/* sum(a.x) and sum(b.x) over k inputs of the channel pair at w (row = AIOTC_ROW_S16(k)). */
+static inline void aiotc_dot_pair_s16(const int8_t *w, const int16_t *x, int32_t k, int64_t *sum_a, int64_t *sum_b)
+{
+    int64_t lo = 0, hi = 0;
+    int32_t i = 0;
+#if defined(__ARM_FEATURE_DSP)
+    for (; i + 8 <= k; i += 8) { /* two groups of 4 per loop test */
+        const int32_t w0 = aiotc_load32(w + 2 * i), w1 = aiotc_load32(w + 2 * i + 4);
+        const int32_t w2 = aiotc_load32(w + 2 * i + 8), w3 = aiotc_load32(w + 2 * i + 12);
+        const int32_t x0 = aiotc_load32(x + i), x1 = aiotc_load32(x + i + 2);
+        const int32_t x2 = aiotc_load32(x + i + 4), x3 = aiotc_load32(x + i + 6);
+        lo = __smlald(__sxtb16(w0), x0, lo);
+        hi = __smlald(w0, x0, hi);
+        lo = __smlald(__sxtb16(w1), x1, lo);
+        hi = __smlald(w1, x1, hi);
+        lo = __smlald(__sxtb16(w2), x2, lo);
+        hi = __smlald(w2, x2, hi);
+        lo = __smlald(__sxtb16(w3), x3, lo);
+        hi = __smlald(w3, x3, hi);
+    }
+    for (; i + 2 <= k; i += 2) {
+        const int32_t w0 = aiotc_load32(w + 2 * i), x0 = aiotc_load32(x + i);
+        lo = __smlald(__sxtb16(w0), x0, lo);
+        hi = __smlald(w0, x0, hi);
+    }
+#endif
+    for (; i < k; i++) {
+        const int32_t a = w[2 * i];
+        const int32_t pair = (int32_t)(uint8_t)w[2 * i] + 256 * (int32_t)w[2 * i + 1]; /* 256 * b + a */
+        lo += (int64_t)a * x[i];
+        hi += (int64_t)pair * x[i];
+    }
+    *sum_a = lo;
+    *sum_b = (hi - lo) >> 8; /* exact: a multiple of 256 */
+}
+
+/* sum(a.x) and sum(b.x) of the channel pair at w for two columns at once, interleaved
+ * by 8 inputs (x0[0..7], x1[0..7], x0[8..15], ...) and zero padded to AIOTC_ROW_S16(k):
+ * the pair's weights serve both columns. sums: a.x0, b.x0, a.x1, b.x1. */
+static inline void aiotc_dot_pair2_s16(const int8_t *w, const int16_t *cols, int32_t k, int64_t sums[4])
+{
+    int64_t lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0;
+    const int8_t *end = w + 2 * AIOTC_ROW_S16(k);
+#if defined(__ARM_FEATURE_MVE)
+    for (; w != end; w += 16, cols += 16) {
+        const int8x16_t bytes = vldrbq_s8(w);
+        const int16x8_t pairs = vreinterpretq_s16_s8(bytes), a = vmovlbq_s8(bytes);
+        const int16x8_t x0 = vldrhq_s16(cols), x1 = vldrhq_s16(cols + 8);
+        lo0 = vmlaldavaq_s16(lo0, a, x0);
+        hi0 = vmlaldavaq_s16(hi0, pairs, x0);
+        lo1 = vmlaldavaq_s16(lo1, a, x1);
+        hi1 = vmlaldavaq_s16(hi1, pairs, x1);
+    }
+#elif defined(__ARM_FEATURE_DSP)
+    for (; w != end; w += 16, cols += 16) {
+        int32_t h;
+        for (h = 0; h < 8; h += 4) { /* unrolled: two halves of the 8 inputs */
+            const int32_t w0 = aiotc_load32(w + 2 * h), w1 = aiotc_load32(w + 2 * h + 4);
+            const int32_t s0 = __sxtb16(w0), s1 = __sxtb16(w1);
+            const int32_t x00 = aiotc_load32(cols + h), x01 = aiotc_load32(cols + h + 2);
+            const int32_t x10 = aiotc_load32(cols + 8 + h), x11 = aiotc_load32(cols + 8 + h + 2);
+            lo0 = __smlald(s0, x00, lo0);
+            hi0 = __smlald(w0, x00, hi0);
+            lo1 = __smlald(s0, x10, lo1);
+            hi1 = __smlald(w0, x10, hi1);
+            lo0 = __smlald(s1, x01, lo0);
+            hi0 = __smlald(w1, x01, hi0);
+            lo1 = __smlald(s1, x11, lo1);
+            hi1 = __smlald(w1, x11, hi1);
+        }
+    }
+#else
+    for (; w != end; w += 16, cols += 16) {
+        int32_t j;
+        for (j = 0; j < 8; j++) {
+            const int32_t a = w[2 * j], pair = (int32_t)(uint8_t)w[2 * j] + 256 * (int32_t)w[2 * j + 1];
+            lo0 += (int64_t)a * cols[j];
+            hi0 += (int64_t)pair * cols[j];
+            lo1 += (int64_t)a * cols[8 + j];
+            hi1 += (int64_t)pair * cols[8 + j];
+        }
+    }
+#endif
+    sums[0] = lo0;
+    sums[1] = (hi0 - lo0) >> 8;
+    sums[2] = lo1;
+    sums[3] = (hi1 - lo1) >> 8;
+}
+
+/* A layer's weights (channel pairs of byte pairs) and requantization for the gemms below. */
+typedef struct {
+    const int8_t *weights;
+    int32_t k;    /* inputs per output */
+    int32_t rows; /* output channels */
+    const int64_t *scaled_bias; /* per channel, see aiotc_requantize_s64 */
+    const int32_t *multiplier;  /* reduced, per channel */
+    const int32_t *shift;       /* total right shift, per channel */
+    int32_t act_min, act_max;
+} aiotc_gemm16;
+
+/* Sums below 512 inputs fit an int32 (|product| <= 2^22): the requantization's product is
+ * then one SMLAL. */
+#define AIOTC_S16_INT32_SUMS 512
+
+/* sum * m + scaled for channel oc (see aiotc_requantize_s64). */
+static inline int64_t aiotc_scale_s16(const aiotc_gemm16 *g, int32_t oc, int64_t sum)
+{
+    if (g->k < AIOTC_S16_INT32_SUMS) {
+        return (int64_t)(int32_t)sum * g->multiplier[oc] + g->scaled_bias[oc];
+    }
+    return sum * g->multiplier[oc] + g->scaled_bias[oc];
+}
+
+/* Outputs oc and oc + 1 (if there is one) of a channel pair's sums a and b. */
+static inline void aiotc_out_pair_s16(const aiotc_gemm16 *g, int32_t oc, int64_t a, int64_t b, int16_t *out)
+{
+    out[oc] = aiotc_out_s16(aiotc_scale_s16(g, oc, a), g->shift[oc], g->act_min, g->act_max);
+    if (oc + 1 < g->rows) {
+        out[oc + 1] = aiotc_out_s16(aiotc_scale_s16(g, oc + 1, b), g->shift[oc + 1], g->act_min, g->act_max);
+    }
+}
+
+/* One column of k int16 inputs against every output channel; out strided by 1. */
+static inline void aiotc_gemm_s16(const aiotc_gemm16 *g, const int16_t *x, int16_t *out)
+{
+    const int8_t *w = g->weights;
+    int32_t oc;
+    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
+        int64_t a, b;
+        aiotc_dot_pair_s16(w, x, g->k, &a, &b);
+        aiotc_out_pair_s16(g, oc, a, b, out);
+    }
+}
+
+/* Two interleaved columns (aiotc_dot_pair2_s16) to out0 and out1 (NULL: not stored). */
+static inline void aiotc_gemm2_s16(const aiotc_gemm16 *g, const int16_t *cols, int16_t *out0, int16_t *out1)
+{
+    const int8_t *w = g->weights;
+    int32_t oc;
+    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
+        int64_t sums[4];
+        aiotc_dot_pair2_s16(w, cols, g->k, sums);
+        aiotc_out_pair_s16(g, oc, sums[0], sums[1], out0);
+        if (out1 != 0) {
+            aiotc_out_pair_s16(g, oc, sums[2], sums[3], out1);
+        }
+    }
+}
+
+#endif /* AIOTC_NN_GEMM_S16_H */

@@ -1,0 +1,9 @@
+/* int16 -> int16 QUANTIZE (TFLite Micro's Requantize): between two 16x8 scales. */
+#include "aiotc_nn_requantize.h"
+
+int32_t aiotc_requantize_s16(const aiotc_requantize_params *params, int32_t size, const int16_t *input,
+                             int16_t *output)
+{
+    aiotc_requantize_loop(params, size, input, 2, output, 2);
+    return AIOTC_OK;
+}

@@ -1,0 +1,234 @@
+"""w8a16 (TFLite's 16x8): int16 activations with zero point 0, int8 weights, int64 bias,
+entered and left through QUANTIZE int8 <-> int16; bit-exact with tflite-micro on the host
+(the portable C). The layers' int16 outputs are graph outputs here, so every low bit is
+compared, not only what survives a requantization back to int8. The Cortex-M paths run
+in tests/test_kernels_qemu.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import cffi
+import numpy as np
+
+from aiotc.codegen.lowering import support_problem
+from aiotc.codegen.ops_conv import reduced_multipliers, scaled_bias
+from aiotc.driver import compile_model
+from aiotc.export.tflite import write_tflite
+from aiotc.resources import data_dir
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+from aiotc.verify import verify
+
+from .oplib import OpGraph, assert_matches_oracle
+
+IN_SCALE = 0.05  # the int8 inputs'; the int16 tensors' is 200x finer: values up to +-25,600
+
+
+def _int16_input(g: OpGraph, shape, zero_point=-7, ratio=200):
+    """An int8 graph input and its QUANTIZE to int16."""
+    x = g.input(shape, scale=IN_SCALE, zero_point=zero_point, dtype="int8")
+    return g.quantize(x, "int16", IN_SCALE / ratio)
+
+
+def test_conv_s16_matches_the_oracle(tmp_path):
+    g = OpGraph(seed=21, dtype="int16")
+    odd = _int16_input(g, (1, 9, 7, 5))
+    wide = _int16_input(g, (1, 8, 8, 8), zero_point=-128)
+    outs = [
+        g.conv2d(odd, 7, kernel=(1, 1)),  # 1x1: the input pixel read directly, odd channels in and out
+        g.conv2d(odd, 6, kernel=(1, 1), stride=(2, 2)),
+        g.conv2d(odd, 9, kernel=(3, 3)),  # 3x3 same: zero columns at the borders
+        g.conv2d(wide, 8, kernel=(3, 3), padding="valid"),
+        g.conv2d(wide, 5, kernel=(3, 3), stride=(2, 2)),  # padding bottom/right only
+        g.conv2d(odd, 4, kernel=(3, 3), dilation=(2, 2)),
+        g.conv2d(wide, 3, kernel=(5, 2), per_channel=False),  # one scale repeated
+        g.conv2d(wide, 6, kernel=(3, 3), groups=2),  # 3 channels per group: an odd last pair per group
+    ]
+    assert_matches_oracle(g.build(*outs), tmp_path)
+
+
+def test_depthwise_s16_matches_the_oracle(tmp_path):
+    g = OpGraph(seed=22, dtype="int16")
+    odd = _int16_input(g, (1, 9, 7, 5))
+    outs = [
+        g.depthwise(odd),
+        g.depthwise(odd, multiplier=2),
+        g.depthwise(odd, stride=(2, 2), padding="valid"),
+        g.depthwise(odd, kernel=(2, 4), dilation=(2, 1)),
+    ]
+    assert_matches_oracle(g.build(*outs), tmp_path)
+
+
+def test_fully_connected_s16_matches_the_oracle(tmp_path):
+    g = OpGraph(seed=23, dtype="int16")
+    flat = _int16_input(g, (1, 37), zero_point=5)
+    pairs = _int16_input(g, (2, 3), zero_point=9)
+    outs = [
+        g.fully_connected(flat, 7),  # per tensor: TFLite multiplies the float32 scales first
+        g.fully_connected(flat, 6, per_channel=True),
+        g.fully_connected(pairs, 9, per_channel=True),  # 2 batches, depth 3: the tail only
+        g.fully_connected(flat, 4, bias=False),
+    ]
+    assert_matches_oracle(g.build(*outs), tmp_path)
+
+
+def test_s16_activation_clamps_match_the_oracle(tmp_path):
+    """relu and relu6 clamp in int16 (zero point 0: relu at 0, relu6 at 6 / scale)."""
+    g = OpGraph(seed=24, dtype="int16")
+    x = _int16_input(g, (1, 6, 6, 4), zero_point=0)
+    flat = _int16_input(g, (1, 20), zero_point=0)
+    outs = [
+        g.conv2d(x, 5, activation="relu"),
+        g.conv2d(x, 5, kernel=(1, 1), activation="relu6", out_scale=6.0 / 20000),  # relu6 well inside int16
+        g.depthwise(x, activation="relu6"),
+        g.fully_connected(flat, 6, activation="relu"),
+    ]
+    assert_matches_oracle(g.build(*outs), tmp_path)
+
+
+def extreme_accumulators():
+    """2048 inputs of -32768 or 32512 against weights of +-127 and -128 (beside 127: byte
+    pairs hold it), plus int64 biases beyond int32, in a 1x1 conv and a fully connected
+    layer: the sums reach 8.6e9 and must be carried in 64 bits to the end, as TFLite
+    does; and depthwise windows of 510 and 512 taps of -32768 x -128, whose sums end just
+    inside an int32 and at 2^31 (fails if the int32 path takes 512 taps). Returns the
+    graph and its input samples (all 127, all -128, a random mix)."""
+    g = OpGraph(seed=25, dtype="int16")
+    depth = 2048
+    x = _int16_input(g, (1, 1, 2, depth), zero_point=0, ratio=256)
+    flat = _int16_input(g, (1, depth), zero_point=0, ratio=256)
+    wide = 2048 * 32768 * 127 * (IN_SCALE / 256) * 0.02 / 30000  # full-scale sums near 30,000
+    conv = g.conv2d(x, 4, kernel=(1, 1), out_scale=wide, per_channel=False)
+    g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([127, -128, -127, 127]).reshape(4, 1, 1, 1)
+    g.tensors[g.ops[-1].inputs[2]].data[:] = [3 * 2**32, -(2**33), 0, 2**31]
+    fc = g.fully_connected(flat, 3, out_scale=wide)
+    g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([-127, 127, -128]).reshape(3, 1)
+    g.tensors[g.ops[-1].inputs[2]].data[:] = [2**34, -(2**32), 5]
+    # depthwise: 510 taps of +-2^22 still sum inside an int32 (the kernel's 4-channel
+    # path), 512 taps reach 2^31 (the int64 path)
+    windows = []
+    for kernel in ((15, 34), (16, 32)):
+        windows.append(g.depthwise(_int16_input(g, (1, *kernel, 5), zero_point=0, ratio=256), kernel=kernel, padding="valid"))
+        g.tensors[g.ops[-1].inputs[1]].data[:] = -128
+        g.tensors[windows[-1]].quant.scale[:] = 2**31 * (IN_SCALE / 256) * 0.02 / 30000
+    shapes = [g.tensors[name].shape for name in g.inputs]
+    inputs = [[np.full(shape, v, np.int8) for shape in shapes] for v in (127, -128)]
+    rng = np.random.default_rng(3)
+    inputs.append([rng.choice(np.array([127, -128], np.int8), shape) for shape in shapes])
+    return g.build(conv, fc, *windows), inputs
+
+
+def test_s16_accumulators_beyond_int32_match_the_oracle(tmp_path):
+    graph, inputs = extreme_accumulators()
+    assert_matches_oracle(graph, tmp_path, inputs=inputs)
+
+
+def test_requantize_int8_int16_both_ways_matches_the_oracle(tmp_path):
+    """QUANTIZE int8 -> int16 (finer, coarser: saturating) and int16 -> int8 (with a zero
+    point, saturating at both ends)."""
+    g = OpGraph(seed=26, dtype="int16")
+    x = g.input((1, 5, 5, 3), scale=IN_SCALE, zero_point=-9, dtype="int8")
+    fine = g.quantize(x, "int16", IN_SCALE / 300)
+    coarse = g.quantize(x, "int16", IN_SCALE / 1e6)  # x * 1e6 leaves int16: clamped
+    back = g.quantize(fine, "int8", IN_SCALE * 0.37, zero_point=11)  # int8 saturates
+    again = g.quantize(fine, "int8", IN_SCALE * 1.7, zero_point=-100)
+    rescaled = g.quantize(fine, "int16", IN_SCALE / 77)  # int16 -> int16
+    assert_matches_oracle(g.build(fine, coarse, back, again, rescaled), tmp_path, samples=8)
+
+
+def test_unsupported_16x8_forms_are_refused_clearly():
+    """An int16 conv with a zero point and a float -> int16 QUANTIZE have no kernel: the
+    support check says so instead of lowering them to wrong C."""
+    g = OpGraph(seed=28, dtype="int16")
+    x = g.input((1, 4, 4, 2), dtype="int16", zero_point=3)
+    y = g.conv2d(x, 2)
+    f = g.input((1, 4), dtype="float32")
+    q = g.quantize(f, "int16", 0.01)
+    graph = g.build(y, q)
+    problems = [support_problem(op, graph) for op in graph.ops]
+    assert "zero point other than 0" in problems[0] and "from float32 to int16" in problems[1]
+
+
+def test_int8_in_16x8_chain_int8_out_matches_the_oracle(tmp_path):
+    """The graph a mixed-precision model has: int8 layers, QUANTIZE to int16, a 16x8 conv,
+    depthwise and fully connected chain, QUANTIZE back to int8 and on in int8; the report
+    calls the int16 layers w8a16."""
+    g = OpGraph(seed=27, dtype="int16")
+    x = g.input((1, 10, 10, 3), scale=IN_SCALE, zero_point=-128, dtype="int8")
+    g.dtype = "int8"
+    first = g.conv2d(x, 8, stride=(2, 2))
+    g.dtype = "int16"
+    h = g.quantize(first, "int16", float(g.tensors[first].quant.scale[0]) / 256)
+    h = g.conv2d(h, 8, kernel=(3, 3), activation="relu")
+    h = g.depthwise(h, multiplier=2, stride=(2, 2))
+    h = g.fully_connected(h, 10, keep_num_dims=False)
+    y = g.quantize(h, "int8", float(g.tensors[h].quant.scale[0]) * 256, zero_point=4)
+    g.dtype = "int8"
+    y = g.fully_connected(y, 4)
+    assert_matches_oracle(g.build(y), tmp_path)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    precisions = [layer["precision"] for layer in report["layers"] if layer["op"] in ("conv2d", "depthwise_conv2d", "fully_connected")]
+    assert precisions == ["w8a8", "w8a16", "w8a16", "w8a16", "w8a8"]
+    assert {"aiotc_convolve_s16", "aiotc_depthwise_conv_s16", "aiotc_fully_connected_s16", "aiotc_requantize_s8_s16", "aiotc_requantize_s16_s8"} <= set(report["kernels"])
+
+
+def test_int64_requantization_equals_tflites_formula(tmp_path):
+    """What the lowering precomputes (reduced multiplier, total shift, the bias scaled with
+    the rounding folded in) and the C's two-word shift, against TFLite's
+    MultiplyByQuantizedMultiplier(int64_t x, ...) of acc = sum + bias written out in
+    Python: every total shift 8..46 (TFLite's shifts 7..-31), sums and biases up to 2^46,
+    multipliers at the 0x7FFF0000 edge, results that leave int32 (kept as the low 32
+    bits, as static_cast<int32_t> does)."""
+    source = tmp_path / "rq.c"
+    source.write_text('#include "aiotc_nn_gemm_s16.h"\nint32_t rq(int64_t q, int32_t t) { return aiotc_requantize_s64(q, t); }\n')
+    so = tmp_path / "librq.so"
+    subprocess.run(["gcc", "-std=c99", "-O2", "-shared", "-fPIC", "-I", str(data_dir("runtime_c") / "include"), str(source), "-o", str(so)], check=True)
+    ffi = cffi.FFI()
+    ffi.cdef("int32_t rq(int64_t q, int32_t t);")
+    lib = ffi.dlopen(str(so))
+    rng = np.random.default_rng(4)
+    multipliers = np.concatenate([rng.integers(1 << 30, (1 << 31) - 1, 30), [1 << 30, 0x7FFEFFFF, 0x7FFF0000, (1 << 31) - 1]])
+    sums = [int(v) for v in np.concatenate([rng.integers(-(1 << 46), 1 << 46, 25), rng.integers(-5000, 5000, 10), [0, -1, 1]])]
+    biases = np.concatenate([rng.integers(-(1 << 46), 1 << 46, multipliers.size - 4), [0, -1, 1 << 40, -(1 << 33)]])
+    for shift in range(7, -32, -1):
+        reduced, total = reduced_multipliers(multipliers.astype(np.int32), np.full(multipliers.size, shift, np.int32))
+        scaled = scaled_bias(biases, reduced, total)
+        for q, r, t, b, sb in zip([int(v) for v in multipliers], reduced, total, biases, scaled):
+            red = (q + (1 << 15)) >> 16 if q < 0x7FFF0000 else 0x7FFF
+            assert (int(r), int(t)) == (red, 15 - shift)
+            for acc in sums:
+                expected = (((acc + int(b)) * red + (1 << (14 - shift))) >> (15 - shift)) & 0xFFFFFFFF
+                expected -= (expected >> 31) << 32
+                assert lib.rq(acc * int(r) + int(sb), int(t)) == expected, (acc, q, shift)
+
+
+def _int16_stack():
+    """int8 -> int16, three 1x1 convs and two depthwise layers in int16, -> int8."""
+    g = OpGraph(seed=30, dtype="int16")
+    h = _int16_input(g, (1, 12, 12, 8), zero_point=-3)
+    h = g.depthwise(g.conv2d(h, 8, kernel=(1, 1)))
+    h = g.depthwise(g.conv2d(h, 8, kernel=(1, 1), activation="relu"), stride=(2, 2))
+    h = g.conv2d(h, 4, kernel=(1, 1))
+    return g.build(g.quantize(h, "int8", float(g.tensors[h].quant.scale[0]) * 200, zero_point=1))
+
+
+def test_int16_layers_stream_in_row_bands(tmp_path):
+    """The streamed stage takes int16 tensors (rows of 2-byte elements) and stays bit-exact."""
+    assert_matches_oracle(_int16_stack(), tmp_path, samples=3)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["patch"] is not None and report["patch"]["split_index"] >= 4
+
+
+def test_int16_layers_run_in_place(tmp_path):
+    """Without streaming, the s16 conv and depthwise layers write over their dying int16
+    inputs (two pixels at a time, within the in-place contract), bit-exact."""
+    path = tmp_path / "stack.tflite"
+    path.write_bytes(write_tflite(_int16_stack()))
+    out = compile_model(path, board="host", out_dir=tmp_path / "out", patch="off").out_dir
+    in_place = json.loads((out / "report.json").read_text())["memory"]["in_place"]
+    assert len(in_place) >= 4
+    runner = HostModel.build(out)
+    result = verify(out, "host", random_samples(runner.inputs, 4, seed=1), runner=runner)
+    assert result.mismatches == 0 and result.max_abs_diff == 0, result
