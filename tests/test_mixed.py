@@ -6,8 +6,10 @@ import itertools
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -207,3 +209,29 @@ def test_w8a16_layers_run_in_int16_between_quantize_ops_as_tflite_micro_takes_th
         reference.interpreter.invoke()
         assert result.name == "tflite-micro"
         np.testing.assert_array_equal(result.outputs[0], reference.interpreter.get_tensor(reference.output_index[0]))
+
+
+@pytest.mark.slow
+def test_precision_auto_takes_int16_activations_within_the_sram_budget(tmp_path):
+    """Where w8a16 gains, auto takes it (bit-exact with tflite-micro); an SRAM budget at
+    the int8 arena excludes w8a16 layers until the arena fits."""
+    from aiotc.driver import compile_model
+    from aiotc.quantize import Calibration
+
+    model = shared_model("mlperf_tiny/pretrainedResnet.tflite")
+    np.save(tmp_path / "calib.npy", np.random.default_rng(0).uniform(0, 1, (16, 32, 32, 3)).astype(np.float32))
+    calib = Calibration(str(tmp_path / "calib.npy"), method="mse", precision="auto")
+    wide = compile_model(model, out_dir=tmp_path / "wide", calib=calib)
+    precision = wide.report["quantization"]["precision"]
+    assert "w8a16" in precision.values()
+    assert {p for layer in wide.report["layers"] if (p := layer["precision"]) != "w8a8"} <= {"w8a16", "w4a8"}
+    assert any(k.endswith("_s16") for k in wide.report["kernels"])
+    runner = HostModel.build(tmp_path / "wide")
+    result = verify(tmp_path / "wide", "host", random_samples(runner.inputs, 3, seed=1), runner=runner)
+    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0
+
+    int8 = compile_model(model, out_dir=tmp_path / "int8", calib=replace(calib, precision="int8"))
+    assert int8.report["arena_bytes"] < wide.report["arena_bytes"]
+    fitted = compile_model(model, out_dir=tmp_path / "fitted", calib=calib, sram_budget=int8.report["arena_bytes"])
+    assert fitted.report["arena_bytes"] <= int8.report["arena_bytes"]
+    assert sum(p == "w8a16" for p in fitted.report["quantization"]["precision"].values()) < sum(p == "w8a16" for p in precision.values())
