@@ -1,7 +1,8 @@
 """Per-op tests of the w4a8 fast kernels (int4 weights in aiotc_gemm_s4's layout) on the
 host's portable C, bit-exact with tflite-micro: 1x1 and im2col convolutions and fully
 connected layers at the edge shapes of the layout (input depths not a multiple of 8 or 4,
-odd output channels, a lone last pixel), and depthwise layers (the reference kernel).
+odd output channels, a lone last pixel), and depthwise layers (the int8 kernels run on
+weights unpacked into their scratch).
 tests/test_kernels_qemu.py runs the same kernels' DSP and MVE paths."""
 
 from __future__ import annotations
@@ -37,10 +38,23 @@ def test_conv2d_int4(case, tmp_path):
     assert_matches_oracle(graph, tmp_path)
 
 
-@pytest.mark.parametrize("shape, kwargs", [((1, 7, 6, 5), {}), ((1, 8, 8, 16), dict(stride=(2, 2), activation="relu6")), ((1, 6, 6, 3), dict(kernel=(5, 1), padding="valid"))])
-def test_depthwise_int4(shape, kwargs, tmp_path):
+DEPTHWISE_CASES = {
+    "3x3 bands, 5 channels": ((1, 9, 17, 5), {}, "3x3"),
+    "3x3 bands stride 2": ((1, 12, 16, 16), dict(stride=(2, 2), activation="relu6"), "3x3"),
+    "3x3 narrow rows": ((1, 7, 6, 5), {}, "opt"),
+    "5x1 valid": ((1, 6, 6, 3), dict(kernel=(5, 1), padding="valid"), "opt"),
+    "dilated 13 channels": ((1, 8, 8, 13), dict(dilation=(2, 2)), "opt"),
+    "depth multiplier 2": ((1, 6, 6, 3), dict(multiplier=2), None),
+}
+
+
+@pytest.mark.parametrize("case", DEPTHWISE_CASES)
+def test_depthwise_int4(case, tmp_path):
+    shape, kwargs, kernel = DEPTHWISE_CASES[case]
     g = OpGraph(seed=4)
-    assert_matches_oracle(g.build(g.int4(g.depthwise(g.input(shape, zero_point=7), **kwargs))), tmp_path)
+    graph = g.build(g.int4(g.depthwise(g.input(shape, zero_point=7), **kwargs)))
+    assert fast_kernel(graph.ops[0], graph) == (kernel and f"aiotc_depthwise_conv_{kernel}_s4")
+    assert_matches_oracle(graph, tmp_path)
 
 
 @pytest.mark.parametrize("shape, units", [((1, 37), 7), ((1, 1), 3), ((2, 3), 9), ((1, 256), 2), ((3, 24), 5)])

@@ -19,7 +19,8 @@ from .oplib import OpGraph
 
 RUNTIME = data_dir("runtime_c")
 KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8",
-           "aiotc_convolve_1x1_s4", "aiotc_convolve_im2col_s4", "aiotc_fully_connected_packed_s4")
+           "aiotc_convolve_1x1_s4", "aiotc_convolve_im2col_s4", "aiotc_fully_connected_packed_s4",
+           "aiotc_depthwise_conv_opt_s4", "aiotc_depthwise_conv_3x3_s4")
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
 typedef struct { int32_t w, h; } aiotc_tile;
@@ -33,6 +34,8 @@ int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter
 int32_t aiotc_convolve_1x1_s4_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_fully_connected_packed_s4_get_buffer_size(const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_3x3_s4_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
 """
 
 
@@ -91,17 +94,22 @@ def test_fully_connected_scratch_size_equals_c(lib, depth):
     assert fc_scratch_bytes(op, graph) == c.aiotc_fully_connected_packed_s8_get_buffer_size(filter_dims) > 0
 
 
-@pytest.mark.parametrize("kind, shape, kwargs", CASES[:5], ids=[f"{k} {s} {a}" for k, s, a in CASES[:5]])
+@pytest.mark.parametrize("kind, shape, kwargs", CASES, ids=[f"{k} {s} {a}" for k, s, a in CASES])
 def test_int4_conv_scratch_size_equals_c(lib, kind, shape, kwargs):
-    """The w4a8 gemm kernels (aiotc_convolve_*_s4) ask for the int8 ones' scratch."""
+    """The w4a8 kernels (*_s4): the gemm's ask for the int8 ones' scratch, the depthwise
+    ones for that plus their unpacked weights."""
     ffi, c = lib
     g = OpGraph(seed=5)
-    graph = g.build(g.int4(g.conv2d(g.input(shape, zero_point=-7), **kwargs)))
+    x = g.input(shape, zero_point=-7)
+    graph = g.build(g.int4((g.conv2d if kind == "conv2d" else g.depthwise)(x, **kwargs)))
     op = graph.ops[0]
     kernel = fast_kernel(op, graph)
     assert kernel.endswith("_s4")
     in_dims, filter_dims = ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
-    args = (in_dims, filter_dims) if kernel == "aiotc_convolve_im2col_s4" else (in_dims,)
+    args = (in_dims, filter_dims) if kernel in ("aiotc_convolve_im2col_s4", "aiotc_depthwise_conv_opt_s4") else (in_dims,)
+    if kernel == "aiotc_depthwise_conv_3x3_s4":
+        stride_h, stride_w = op.attrs.stride
+        args = (ffi.new("aiotc_dw_conv_params *", {"stride": {"w": stride_w, "h": stride_h}}), ffi.new("aiotc_dims *", graph[op.outputs[0]].shape))
     assert conv_scratch_bytes(op, graph) == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0
 
 

@@ -96,14 +96,14 @@ def test_kernel_paths_match_the_oracle_in_qemu(model, board, tmp_path):
     assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
 
 
-INT4_KERNELS = {"aiotc_convolve_1x1_s4", "aiotc_convolve_im2col_s4", "aiotc_fully_connected_packed_s4"}
+INT4_KERNELS = {"aiotc_convolve_1x1_s4", "aiotc_convolve_im2col_s4", "aiotc_fully_connected_packed_s4", "aiotc_depthwise_conv_3x3_s4", "aiotc_depthwise_conv_opt_s4"}
 
 
 def int4_kernel_graph():
     """The w4a8 kernels (aiotc_nn_gemm_s4.h) at their layout's edges: input depths that
     are not a multiple of 8 (a last half word) or 4, odd output channels, a lone last
     pixel, channels in words (the widened im2col gather), the general requantization,
-    extreme weights against long rows; depthwise int4 through the reference kernel."""
+    extreme weights against long rows; depthwise int4 (unpacked, then the int8 kernels)."""
     g = OpGraph(seed=13)
     odd = g.input((1, 9, 7, 5), zero_point=-3)
     wide = g.input((1, 6, 6, 16), zero_point=-128)
@@ -120,7 +120,9 @@ def int4_kernel_graph():
         g.int4(g.conv2d(rgb, 8, stride=(2, 2))),
         g.int4(g.conv2d(wide, 5, dilation=(2, 2))),
         g.int4(g.conv2d(odd, 3, kernel=(1, 1), out_scale=0.004)),
-        g.int4(g.depthwise(odd)),
+        g.int4(g.depthwise(odd)),  # 3x3 on narrow rows: the opt kernel
+        g.int4(g.depthwise(g.input((1, 9, 17, 5), zero_point=-60))),  # 3x3 bands
+        g.int4(g.depthwise(wide, stride=(2, 2), dilation=(1, 1), activation="relu")),
         g.int4(g.fully_connected(g.input((1, 37), zero_point=5), 7)),
         g.int4(g.fully_connected(g.input((2, 3), zero_point=9), 9)),
         g.int4(g.fully_connected(g.input((1, 300), zero_point=-2), 2, out_scale=2.0)),

@@ -67,18 +67,19 @@ def fast_kernel(op: Op, graph) -> str | None:
 
     Chosen from the shapes alone (row bands of the layer choose the same), and only when
     the input offset folds into an int32 bias (see `_folded_bias`). Int4 weights (w4a8)
-    take the gemm kernels' `_s4` versions (`gemm_s4_fits`); their depthwise layers the
-    reference kernel.
+    take the `_s4` versions: the gemm's (`gemm_s4_fits`), and the depthwise ones, which
+    unpack the weights into their scratch and run the int8 kernel.
     """
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
     if inp.dtype != "int8" or filt.dtype not in ("int8", "int4") or not filt.is_const or _folded_bias(op, graph) is None:
         return None
-    if filt.dtype == "int4":
-        kernel = _gemm_kernel(op, graph, gemm_s4_fits(_weight_rows(op, graph)))
-        return kernel and kernel.replace("_s8", "_s4")
     if op.kind == "depthwise_conv2d" and op.attrs.depth_multiplier == 1:
-        return "aiotc_depthwise_conv_3x3_s8" if banded_depthwise(op, graph) else "aiotc_depthwise_conv_opt_s8"
-    return _gemm_kernel(op, graph, gemm_packable(_weight_rows(op, graph)))
+        kernel = "aiotc_depthwise_conv_3x3_s8" if banded_depthwise(op, graph) else "aiotc_depthwise_conv_opt_s8"
+    elif filt.dtype == "int4":
+        kernel = _gemm_kernel(op, graph, gemm_s4_fits(_weight_rows(op, graph)))
+    else:
+        kernel = _gemm_kernel(op, graph, gemm_packable(_weight_rows(op, graph)))
+    return kernel.replace("_s8", "_s4") if kernel and filt.dtype == "int4" else kernel
 
 
 def _gemm_kernel(op: Op, graph, packable: bool) -> str | None:
@@ -91,10 +92,14 @@ def _gemm_kernel(op: Op, graph, packable: bool) -> str | None:
     return "aiotc_convolve_1x1_s8" if pointwise else "aiotc_convolve_im2col_s8"
 
 
-def conv_scratch_bytes(op: Op, graph) -> int:
-    """Scratch of the chosen kernel: its C *_get_buffer_size, the same on every target."""
-    kernel = fast_kernel(op, graph)
+def conv_scratch_bytes(op: Op, graph, kernel: str | None = None) -> int:
+    """Scratch of the chosen kernel (or `kernel`): its C *_get_buffer_size, the same on every target."""
+    kernel = kernel or fast_kernel(op, graph)
     filt = graph[op.inputs[1]]
+    if kernel in ("aiotc_depthwise_conv_opt_s4", "aiotc_depthwise_conv_3x3_s4"):  # + the weights unpacked
+        taps = filt.shape[1] * filt.shape[2]
+        unpacked = 2 * taps * _row(filt.shape[-1]) if kernel.endswith("opt_s4") else _row(9 * filt.shape[-1])
+        return unpacked + conv_scratch_bytes(op, graph, kernel.replace("_s4", "_s8"))
     if kernel in ("aiotc_convolve_1x1_s8", "aiotc_convolve_1x1_s4"):
         return 2 * _col_bytes(filt.shape[-1])
     if kernel == "aiotc_depthwise_conv_opt_s8":
@@ -144,6 +149,8 @@ def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     if kernel == "aiotc_depthwise_conv_3x3_s8":
         planes = ctx.graph[op.inputs[1]].data[0].transpose(2, 0, 1)  # C x 3 x 3: a channel's 9 weights together
         return {"filter": ctx.const(np.ascontiguousarray(planes), f"{op.name}_filter_planes"), "bias": bias, "context": ctx.scratch()}
+    if kernel.startswith("aiotc_depthwise_conv"):  # _s4: TFLite's packed order, unpacked by the kernel
+        return {"filter": _filter(op, ctx), "bias": bias, "context": ctx.scratch()}
     if kernel.endswith("_s4"):
         return {"filter": ctx.const(pack_gemm_s4_weights(rows), f"{op.name}_filter_s4_words"), "bias": bias, "context": ctx.scratch()}
     return {"filter": ctx.const(pack_gemm_weights(rows), f"{op.name}_filter_pairs"), "bias": bias, "context": ctx.scratch()}
@@ -232,7 +239,8 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     else:
         values |= {"filter": _filter(op, ctx), "bias": _bias(op, ctx)}
         kernel = f"aiotc_{'convolve' if op.kind == 'conv2d' else 'depthwise_conv'}_{_kernel_suffix(op, graph)}"
-    return LayerCode(op.kind, values | {"kernel": kernel}, (kernel,))
+    runs = (kernel, kernel.replace("_s4", "_s8")) if kernel.startswith("aiotc_depthwise_conv_") and kernel.endswith("_s4") and values["context"] else (kernel,)
+    return LayerCode(op.kind, values | {"kernel": kernel}, runs)  # an _s4 depthwise kernel runs the _s8 one
 
 
 def _kernel_suffix(op: Op, graph) -> str:

@@ -128,6 +128,20 @@ int32_t aiotc_depthwise_conv_3x3_s8(const aiotc_context *ctx, const aiotc_dw_con
                                     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
 
+/* The two depthwise kernels above with int4 weights (w4a8) in TFLite's packed order
+ * (1HWC, two per byte), bias folded as above: they unpack the weights into the front
+ * of the scratch (the int8 kernel's layout) and run the int8 kernel on the rest. */
+int32_t aiotc_depthwise_conv_opt_s4(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
+                                    const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                    const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_3x3_s4(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
+                                    const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                    const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_depthwise_conv_3x3_s4_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
+
 /* Fully connected with filter_offset 0 over weights packed by the lowering: blocks of 4
  * rows (zero rows pad the last block), each row zero padded to a multiple of 16
  * inputs, stored word by word (inputs 4g..4g+3 of rows 0, 1, 2, 3, then 4g+4..), and a
