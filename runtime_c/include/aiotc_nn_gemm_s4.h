@@ -17,7 +17,8 @@
  * >> 4 gives sum(w * x) exactly, to which the bias is added.
  * The MVE path (Cortex-M55): per 32 inputs one 16-byte load, VSHL #4 and VAND 0xF0 give
  * 16 * the low and the high nibbles as int8 lanes; two gathers of the int8 column (the
- * inputs those lanes hold, offsets below) and two VMLADAVA per column.
+ * inputs those lanes hold, offsets below) and two VMLADAVA per column. Channels go 4 at
+ * a time, sharing the gathers, requantized as one vector (aiotc_gemm_store4).
  * Portable C reads each nibble where the layout put it. All compute the same integers. */
 #ifndef AIOTC_NN_GEMM_S4_H
 #define AIOTC_NN_GEMM_S4_H
@@ -147,31 +148,72 @@ static AIOTC_INLINE uint8x16_t aiotc_s4_offsets(void)
     return vld1q_u8(offsets);
 }
 
+/* The inputs of one 32-input step that the low and the high nibbles weight, per column. */
+typedef struct {
+    int8x16_t lo0, hi0, lo1, hi1;
+} aiotc_s4_cols;
+
+/* One step of n channels (rows `stride` bytes apart from w) against the gathered inputs:
+ * acc[j] column 0's sums, acc[4 + j] column 1's. */
+static AIOTC_INLINE void aiotc_s4_mve_step(const int8_t *w, int32_t stride, int32_t n, const aiotc_s4_cols *x,
+                                           int32_t columns, int32_t *acc)
+{
+    int32_t j;
+    for (j = 0; j < n; j++) {
+        const int8x16_t v = vldrbq_s8(w + j * stride);
+        const int8x16_t lo = vshlq_n_s8(v, 4), hi = vandq_s8(v, vdupq_n_s8((int8_t)0xF0));
+        acc[j] = vmladavaq_s8(vmladavaq_s8(acc[j], lo, x->lo0), hi, x->hi0);
+        if (columns == 2) {
+            acc[4 + j] = vmladavaq_s8(vmladavaq_s8(acc[4 + j], lo, x->lo1), hi, x->hi1);
+        }
+    }
+}
+
+/* Channels oc..oc+n-1 (n 1 or 4) against one or two columns: whole 32-input steps with
+ * plain gathers, then the tail's predicated (lanes at or past k read 0, so the padding
+ * and the next row's weights a last load reaches count nothing). */
+static AIOTC_INLINE void aiotc_s4_mve_dot(const aiotc_gemm *g, int32_t oc, int32_t n, const int8_t *c0,
+                                          const int8_t *c1, int32_t columns, int32_t *acc)
+{
+    const int32_t stride = AIOTC_ROW_S4_BYTES(g->k), k = g->k;
+    const int8_t *w = g->weights + oc * stride;
+    const uint8x16_t lo_at = aiotc_s4_offsets(), hi_at = vaddq_n_u8(lo_at, 4);
+    aiotc_s4_cols x;
+    int32_t i, j;
+    for (j = 0; j < 8; j++) {
+        acc[j] = 0;
+    }
+    for (i = 0; i + 32 <= k; i += 32, w += 16) {
+        x.lo0 = vldrbq_gather_offset_s8(c0 + i, lo_at);
+        x.hi0 = vldrbq_gather_offset_s8(c0 + i, hi_at);
+        x.lo1 = columns == 2 ? vldrbq_gather_offset_s8(c1 + i, lo_at) : x.lo0;
+        x.hi1 = columns == 2 ? vldrbq_gather_offset_s8(c1 + i, hi_at) : x.hi0;
+        aiotc_s4_mve_step(w, stride, n, &x, columns, acc);
+    }
+    if (i < k) {
+        const uint8x16_t left = vdupq_n_u8((uint8_t)(k - i)); /* < 32 */
+        const mve_pred16_t p_lo = vcmphiq_u8(left, lo_at), p_hi = vcmphiq_u8(left, hi_at);
+        x.lo0 = vldrbq_gather_offset_z_s8(c0 + i, lo_at, p_lo);
+        x.hi0 = vldrbq_gather_offset_z_s8(c0 + i, hi_at, p_hi);
+        x.lo1 = columns == 2 ? vldrbq_gather_offset_z_s8(c1 + i, lo_at, p_lo) : x.lo0;
+        x.hi1 = columns == 2 ? vldrbq_gather_offset_z_s8(c1 + i, hi_at, p_hi) : x.hi0;
+        aiotc_s4_mve_step(w, stride, n, &x, columns, acc);
+    }
+    for (j = 0; j < n; j++) {
+        acc[j] = g->bias[oc + j] + (acc[j] >> 4);
+        acc[4 + j] = g->bias[oc + j] + (acc[4 + j] >> 4);
+    }
+}
+
 static AIOTC_INLINE aiotc_acc2 aiotc_s4_dot(const aiotc_gemm *g, int32_t oc, const int8_t *c0, const int8_t *c1,
                                            int32_t columns)
 {
-    const int8_t *w = g->weights + oc * AIOTC_ROW_S4_BYTES(g->k);
-    const uint8x16_t lo_at = aiotc_s4_offsets(), hi_at = vaddq_n_u8(lo_at, 4);
-    int32_t acc0 = 0, acc1 = 0, i;
-    for (i = 0; i < g->k; i += 32, w += 16) {
-        /* lanes whose inputs lie before k (the last step's and the padding's are not read) */
-        const uint8x16_t left = vdupq_n_u8((uint8_t)AIOTC_MIN(g->k - i, 255));
-        const mve_pred16_t p_lo = vcmphiq_u8(left, lo_at), p_hi = vcmphiq_u8(left, hi_at);
-        const int8x16_t v = vldrbq_s8(w);
-        const int8x16_t lo = vshlq_n_s8(v, 4), hi = vandq_s8(v, vdupq_n_s8((int8_t)0xF0));
-        acc0 = vmladavaq_s8(acc0, lo, vldrbq_gather_offset_z_s8(c0 + i, lo_at, p_lo));
-        acc0 = vmladavaq_s8(acc0, hi, vldrbq_gather_offset_z_s8(c0 + i, hi_at, p_hi));
-        if (columns == 2) {
-            acc1 = vmladavaq_s8(acc1, lo, vldrbq_gather_offset_z_s8(c1 + i, lo_at, p_lo));
-            acc1 = vmladavaq_s8(acc1, hi, vldrbq_gather_offset_z_s8(c1 + i, hi_at, p_hi));
-        }
-    }
-    {
-        aiotc_acc2 s;
-        s.x0 = g->bias[oc] + (acc0 >> 4);
-        s.x1 = g->bias[oc] + (acc1 >> 4);
-        return s;
-    }
+    int32_t acc[8];
+    aiotc_acc2 s;
+    aiotc_s4_mve_dot(g, oc, 1, c0, c1, columns, acc);
+    s.x0 = acc[0];
+    s.x1 = acc[4];
+    return s;
 }
 #else
 /* Input i's weight: nibble (i & 4) of byte (i & 1) * 2 + (i & 2) / 2 of word i / 8. */
@@ -204,8 +246,18 @@ static AIOTC_INLINE void aiotc_gemm_s4_mode(const aiotc_gemm *g, const aiotc_col
                                            int8_t *out1, int32_t common, int32_t columns)
 {
     const int32_t rows = g->rows, offset = g->output_offset, lo = g->act_min, hi = g->act_max;
-    int32_t oc;
-    for (oc = 0; oc < rows; oc++) {
+    int32_t oc = 0;
+#if defined(AIOTC_MVE)
+    for (; oc + 4 <= rows; oc += 4) { /* 4 channels share the gathers; requantized as vectors */
+        int32_t acc[8];
+        aiotc_s4_mve_dot(g, oc, 4, c0, c1, columns, acc);
+        aiotc_gemm_store4(g, oc, acc[0], acc[1], acc[2], acc[3], out0 + oc);
+        if (columns == 2) {
+            aiotc_gemm_store4(g, oc, acc[4], acc[5], acc[6], acc[7], out1 + oc);
+        }
+    }
+#endif
+    for (; oc < rows; oc++) {
         const aiotc_acc2 s = aiotc_s4_dot(g, oc, c0, c1, columns);
         const aiotc_rq q = aiotc_rq_channel(g->multiplier[oc], g->shift[oc]);
         out0[oc] = aiotc_out_s8_mode(q, s.x0, offset, lo, hi, common);
