@@ -44,11 +44,10 @@ static AIOTC_INLINE void aiotc_gemm_run(const aiotc_gemm *g, const aiotc_col *c0
 }
 
 /* 1x1 convolution, any stride, no padding, groups 1. */
-static AIOTC_INLINE int32_t aiotc_conv_1x1_gemm(const aiotc_context *ctx, const aiotc_conv_params *params,
-                                      const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
-                                      const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
-                                      const int32_t *bias, const aiotc_dims *output_dims, int8_t *output,
-                                      int32_t nibbles)
+static AIOTC_INLINE int32_t aiotc_conv_1x1_gemm(
+    const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+    const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output, int32_t nibbles)
 {
     const int32_t in_c = input_dims->c, out_w = output_dims->w, out_c = output_dims->c;
     const int32_t pixels = output_dims->n * output_dims->h * out_w;
@@ -99,8 +98,9 @@ static inline void aiotc_copy_run(int8_t *dst, const int8_t *src, int32_t n)
 }
 
 /* The k taps of the output pixel whose window starts at (y0, x0) of image b, into col. */
-static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const aiotc_dims *input_dims, const int8_t *image,
-                   const aiotc_dims *filter_dims, int32_t y0, int32_t x0, int8_t *col)
+static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                       const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
+                                       int8_t *col)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, c = input_dims->c, k_w = filter_dims->w;
     const int32_t dil_h = params->dilation.h, dil_w = params->dilation.w;
@@ -144,11 +144,12 @@ static inline void aiotc_fill_widened(int32_t *dst, int32_t groups, int32_t pad_
     }
 }
 
-/* aiotc_im2col_gather() and aiotc_col_prepare() in one step, for channels in whole words (c % 4 == 0,
- * so no group of 4 taps spans two pixels): each kernel row is widened straight from the
+/* aiotc_im2col_gather() and aiotc_col_prepare() in one step, for channels in whole words
+ * (c % 4 == 0, so no group of 4 taps spans two pixels): each kernel row is widened straight from the
  * image into column j of the pair at cols, padded pixels as the widened zero point. */
-static inline void aiotc_gather_widened(const aiotc_conv_params *params, const aiotc_dims *input_dims, const int8_t *image,
-                           const aiotc_dims *filter_dims, int32_t y0, int32_t x0, int32_t *col)
+static inline void aiotc_gather_widened(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                        const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
+                                        int32_t *col)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, c = input_dims->c, k_w = filter_dims->w;
     const int32_t dil_h = params->dilation.h, dil_w = params->dilation.w;
@@ -177,11 +178,10 @@ static inline void aiotc_gather_widened(const aiotc_conv_params *params, const a
 }
 #endif
 
-static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(const aiotc_context *ctx, const aiotc_conv_params *params,
-                                      const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
-                                      const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
-                                      const int32_t *bias, const aiotc_dims *output_dims, int8_t *output,
-                                      int32_t nibbles)
+static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(
+    const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+    const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output, int32_t nibbles)
 {
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
     const int32_t pixels = output_dims->n * out_h * out_w;

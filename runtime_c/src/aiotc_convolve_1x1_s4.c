@@ -12,5 +12,6 @@ int32_t aiotc_convolve_1x1_s4(const aiotc_context *ctx, const aiotc_conv_params 
                               const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
                               const int32_t *bias, const aiotc_dims *output_dims, int8_t *output)
 {
-    return aiotc_conv_1x1_gemm(ctx, params, quant_params, input_dims, input, filter_dims, filter, bias, output_dims, output, 1);
+    return aiotc_conv_1x1_gemm(ctx, params, quant_params, input_dims, input, filter_dims, filter, bias,
+                              output_dims, output, 1);
 }

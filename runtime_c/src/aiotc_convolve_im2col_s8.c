@@ -15,5 +15,6 @@ int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_para
                                  const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
                                  const int32_t *bias, const aiotc_dims *output_dims, int8_t *output)
 {
-    return aiotc_conv_im2col_gemm(ctx, params, quant_params, input_dims, input, filter_dims, filter, bias, output_dims, output, 0);
+    return aiotc_conv_im2col_gemm(ctx, params, quant_params, input_dims, input, filter_dims, filter, bias,
+                                 output_dims, output, 0);
 }

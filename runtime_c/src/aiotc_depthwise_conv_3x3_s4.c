@@ -21,7 +21,8 @@ int32_t aiotc_depthwise_conv_3x3_s4(const aiotc_context *ctx, const aiotc_dw_con
     int8_t *const planes = (int8_t *)ctx->buf;
     aiotc_context rest;
     int32_t c, t;
-    if (filter_dims->h != 3 || filter_dims->w != 3 || ctx->size < aiotc_depthwise_conv_3x3_s4_get_buffer_size(params, output_dims)) {
+    if (filter_dims->h != 3 || filter_dims->w != 3 ||
+        ctx->size < aiotc_depthwise_conv_3x3_s4_get_buffer_size(params, output_dims)) {
         return AIOTC_ARG_ERROR;
     }
     for (t = 0; t < 9; t++) {
