@@ -96,7 +96,7 @@ def test_kernel_paths_match_the_oracle_in_qemu(model, board, tmp_path):
     assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
 
 
-INT4_KERNELS = {"aiotc_convolve_1x1_s4", "aiotc_convolve_im2col_s4", "aiotc_fully_connected_packed_s4", "aiotc_depthwise_conv_3x3_s4", "aiotc_depthwise_conv_opt_s4"}
+INT4_KERNELS = {"aiotc_convolve_1x1_s4", "aiotc_convolve_im2col_s4", "aiotc_depthwise_conv_3x3_s4", "aiotc_depthwise_conv_opt_s4"}
 
 
 def int4_kernel_graph():

@@ -261,14 +261,15 @@ def fc_fast(op: Op, graph) -> bool:
 
 
 def fc_fast_s4(op: Op, graph) -> bool:
-    """Whether a fully connected layer with int4 weights runs aiotc_fully_connected_packed_s4."""
+    """Whether a fully connected layer with int4 weights runs as a 1x1 convolution over its
+    batches (aiotc_convolve_1x1_s4: one int4 gemm in flash for both)."""
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
     return inp.dtype == "int8" and filt.dtype == "int4" and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None and gemm_s4_fits(filt.data)
 
 
 def fc_scratch_bytes(op: Op, graph) -> int:
-    """aiotc_fully_connected_packed_s8_get_buffer_size: the input widened to int16;
-    the _s4 kernel's: two columns of the 1x1 convolution it runs."""
+    """aiotc_fully_connected_packed_s8_get_buffer_size: the input widened to int16; with
+    int4 weights aiotc_convolve_1x1_s4's: two columns."""
     if fc_fast_s4(op, graph):
         return 2 * _col_bytes(graph[op.inputs[1]].shape[1])
     return 2 * _row16(graph[op.inputs[1]].shape[1]) if fc_fast(op, graph) else 0
@@ -305,13 +306,17 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     if values["quantized"]:
         values |= _requantization(op, ctx, out_c, fc_fast(op, graph) or fc_fast_s4(op, graph))
     kernel = f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
-    if fc_fast_s4(op, graph):
-        kernel = "aiotc_fully_connected_packed_s4"
+    if fc_fast_s4(op, graph):  # a 1x1 convolution over the batches
+        kernel = "aiotc_convolve_1x1_s4"
         values |= {
             "filter": ctx.const(pack_gemm_s4_weights(filt.data.astype(np.int64)), f"{op.name}_filter_s4_words"),
             "bias": ctx.const(_folded_bias(op, graph), f"{op.name}_bias_folded"),
             "context": ctx.scratch(),
+            "stride": (1, 1),
+            "padding": (0, 0),
+            "dilation": (1, 1),
         }
+        return LayerCode("conv2d", values | {"kernel": kernel}, (kernel,))
     if fc_fast(op, graph):
         kernel = "aiotc_fully_connected_packed_s8"
         bias = np.zeros(-(-out_c // 4) * 4, np.int32)

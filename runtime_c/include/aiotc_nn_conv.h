@@ -152,14 +152,6 @@ int32_t aiotc_fully_connected_packed_s8(const aiotc_context *ctx, const aiotc_fc
                                         const aiotc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                                         const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter_dims);
-/* The same with int4 weights packed for aiotc_gemm_s4 (one row per output channel, any
- * count), the bias folded and unpadded; run as a 1x1 convolution over the batches. */
-int32_t aiotc_fully_connected_packed_s4(const aiotc_context *ctx, const aiotc_fc_params *params,
-                                        const aiotc_per_channel_quant_params *quant_params,
-                                        const aiotc_dims *input_dims, const int8_t *input,
-                                        const aiotc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                                        const aiotc_dims *output_dims, int8_t *output);
-int32_t aiotc_fully_connected_packed_s4_get_buffer_size(const aiotc_dims *filter_dims);
 
 /* Depthwise convolution; filter_dims = {1, kh, kw, c * ch_mult}. bias may be NULL. */
 int32_t aiotc_depthwise_conv_s8(const aiotc_dw_conv_params *params,
