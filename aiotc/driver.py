@@ -142,12 +142,17 @@ def fit_flash(planned: Planned, name: str, target: Board, model_path: Path, flas
     int8_flash, int8_weights = measured(planned)
     must_save, assignment, tick = int8_flash - limit, {}, progress("fitting the flash budget", None) if progress else None
     for _ in range(MAX_FLASH_ROUNDS):
-        assignment = quantized.search.assign(must_save)
+        # A mixed build carries the int8 and the int4 kernels, every layer w4a8 only the
+        # int4 ones: what the kernels' code adds is not monotonic in the saving, so when a
+        # miss asks more than int4 weights save, the all-w4a8 build decides.
+        assignment = quantized.search.assign(min(must_save, quantized.search.max_saving()))
         mixed = quantized.with_precision(assignment)
         planned = plan_graph(mixed.graph, *plan_args, mixed)
         miss = measured(planned)[0] - limit
         if miss <= 0 or not assignment:
             break
+        if len(assignment) == len(quantized.search.choices):
+            raise BudgetError(f"even int4 weights in every layer leave the model {miss:,} B over the flash budget")
         must_save += miss
     pareto = [point | {"flash_bytes": int8_flash - (int8_weights - point["weights_bytes"])} for point in quantized.search.pareto(assignment, int8_weights)]
     report = planned.quantized.report | {"flash_budget": limit, "int8_flash_bytes": int8_flash, "sensitivity": quantized.search.sensitivity_table(), "pareto": pareto}
