@@ -145,10 +145,14 @@ def fit_budgets(planned: Planned, name: str, target: Board, model_path: Path, fl
 
     int8_flash, int8_weights = measured(planned)
     wide_code = WIDE_KERNEL_CODE if target.qemu_machine else 0  # the host's flash figure is the weights
+    every_int4 = {(c.name, "w4a8") for c in quantized.search.choices if c.precision == "w4a8"}
     must_save, excluded, assignment = int8_flash - limit, frozenset(), {}
     tick = progress("fitting the flash and SRAM budgets", None) if progress else None
     for _ in range(MAX_FIT_ROUNDS):
-        assignment = quantized.search.assign(must_save, excluded, wide_code)
+        # A mixed build carries the int8 and the int4 kernels, every layer w4a8 only the
+        # int4 ones: what the kernels' code adds is not monotonic in the saving, so when a
+        # miss asks more than int4 weights save, the all-w4a8 build decides.
+        assignment = quantized.search.assign(min(must_save, quantized.search.max_saving()), excluded, wide_code)
         mixed = quantized.with_precision(assignment)
         planned = plan_graph(mixed.graph, *plan_args, mixed)
         wide = [layer for layer, p in assignment.items() if p == "w8a16"]
@@ -159,6 +163,8 @@ def fit_budgets(planned: Planned, name: str, target: Board, model_path: Path, fl
         miss = measured(planned)[0] - limit
         if miss <= 0 or not assignment:
             break
+        if set(assignment.items()) == every_int4:
+            raise BudgetError(f"even int4 weights in every layer leave the model {miss:,} B over the flash budget")
         must_save += miss
     pareto = [point | {"flash_bytes": int8_flash - (int8_weights - point["weights_bytes"])} for point in quantized.search.pareto(assignment, int8_weights, wide_code)]
     report = planned.quantized.report | {"flash_budget": limit, "sram_budget": sram_limit, "int8_flash_bytes": int8_flash, "sensitivity": quantized.search.sensitivity_table(), "pareto": pareto}

@@ -77,6 +77,20 @@ class OpGraph:
         scales = scale * self.rng.uniform(0.5, 1.5, channels)
         return self.const(data, quant(scales, zero_point, axis))
 
+    def int4(self, output: str) -> str:
+        """The weights of the op that made `output` replaced by int4 ones in [-8, 7]
+        (w4a8), their scales (and the bias's) times 127 / 7 so the outputs keep their
+        range; returns output."""
+        op = next(op for op in self.ops if op.outputs[0] == output)
+        old = self.tensors[op.inputs[1]]
+        data = self.rng.integers(-8, 8, old.shape).astype(np.int8)
+        q = ir.Quant(old.quant.scale * np.float32(127 / 7), old.quant.zero_point, old.quant.axis)
+        self.tensors[old.name] = ir.Tensor(old.name, old.shape, "int4", q, data)
+        if len(op.inputs) > 2 and op.inputs[2] is not None:  # bias scale = input scale * weight scale
+            bias = self.tensors[op.inputs[2]]
+            self.tensors[bias.name] = ir.Tensor(bias.name, bias.shape, bias.dtype, ir.Quant(bias.quant.scale * np.float32(127 / 7), bias.quant.zero_point, bias.quant.axis), bias.data)
+        return output
+
     def bias(self, input_name: str, weights_name: str, channels: int) -> str:
         if self.dtype == "float32":
             return self.const(self.rng.normal(0, 0.5, channels).astype(np.float32))

@@ -18,7 +18,9 @@ from aiotc.resources import data_dir
 from .oplib import OpGraph
 
 RUNTIME = data_dir("runtime_c")
-KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8", "aiotc_convolve_s16")
+KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8",
+           "aiotc_convolve_1x1_s4", "aiotc_convolve_im2col_s4",
+           "aiotc_depthwise_conv_opt_s4", "aiotc_depthwise_conv_3x3_s4", "aiotc_convolve_s16")
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
 typedef struct { int32_t w, h; } aiotc_tile;
@@ -30,6 +32,10 @@ int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, c
 int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_s16_get_buffer_size(const aiotc_dims *filter_dims);
+int32_t aiotc_convolve_1x1_s4_get_buffer_size(const aiotc_dims *input_dims);
+int32_t aiotc_convolve_im2col_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_3x3_s4_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
 """
 
 
@@ -59,33 +65,42 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("weights", ["int8", "int4"])
 @pytest.mark.parametrize("kind, shape, kwargs", CASES, ids=[f"{k} {s} {a}" for k, s, a in CASES])
-def test_python_scratch_size_equals_c(lib, kind, shape, kwargs):
+def test_python_scratch_size_equals_c(lib, kind, shape, kwargs, weights):
+    """int4 weights (w4a8) take the *_s4 kernels: the gemm's ask for the int8 ones'
+    scratch, the depthwise ones for that plus their unpacked weights."""
     ffi, c = lib
     g = OpGraph(seed=5)
     x = g.input(shape, zero_point=-7)
-    (g.conv2d if kind == "conv2d" else g.depthwise)(x, **kwargs)
-    graph = g.build(g.ops[-1].outputs[0])
+    out = (g.conv2d if kind == "conv2d" else g.depthwise)(x, **kwargs)
+    graph = g.build(g.int4(out) if weights == "int4" else out)
     op = graph.ops[0]
     kernel = fast_kernel(op, graph)
+    assert kernel.endswith("_s4" if weights == "int4" else "_s8")
     in_dims = ffi.new("aiotc_dims *", shape)
     filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
-    args = (in_dims, filter_dims) if kernel in ("aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8") else (in_dims,)
-    if kernel == "aiotc_depthwise_conv_3x3_s8":
+    args = (in_dims, filter_dims) if kernel[:-3] in ("aiotc_convolve_im2col", "aiotc_depthwise_conv_opt") else (in_dims,)
+    if kernel[:-3] == "aiotc_depthwise_conv_3x3":
         stride_h, stride_w = op.attrs.stride
         args = (ffi.new("aiotc_dw_conv_params *", {"stride": {"w": stride_w, "h": stride_h}}), ffi.new("aiotc_dims *", graph[op.outputs[0]].shape))
     assert conv_scratch_bytes(op, graph) == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0
 
 
+@pytest.mark.parametrize("weights", ["int8", "int4"])
 @pytest.mark.parametrize("depth", [1, 3, 16, 37, 640])
-def test_fully_connected_scratch_size_equals_c(lib, depth):
+def test_fully_connected_scratch_size_equals_c(lib, depth, weights):
     ffi, c = lib
     g = OpGraph(seed=5)
     x = g.input((2, depth), zero_point=-7)
-    graph = g.build(g.fully_connected(x, 5))
+    out = g.fully_connected(x, 5)
+    graph = g.build(g.int4(out) if weights == "int4" else out)
     op = graph.ops[0]
     filter_dims = ffi.new("aiotc_dims *", (5, 1, 1, depth))
-    assert fc_scratch_bytes(op, graph) == c.aiotc_fully_connected_packed_s8_get_buffer_size(filter_dims) > 0
+    if weights == "int4":  # a 1x1 convolution over the batches
+        assert fc_scratch_bytes(op, graph) == c.aiotc_convolve_1x1_s4_get_buffer_size(ffi.new("aiotc_dims *", (2, 1, 1, depth))) > 0
+    else:
+        assert fc_scratch_bytes(op, graph) == c.aiotc_fully_connected_packed_s8_get_buffer_size(filter_dims) > 0
 
 
 @pytest.mark.parametrize("kernel, channels, groups", [((1, 1), 5, 1), ((3, 3), 7, 1), ((10, 4), 1, 1), ((3, 3), 6, 2)])

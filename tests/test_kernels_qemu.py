@@ -97,6 +97,52 @@ def test_kernel_paths_match_the_oracle_in_qemu(model, board, tmp_path):
     assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
 
 
+INT4_KERNELS = {"aiotc_convolve_1x1_s4", "aiotc_convolve_im2col_s4", "aiotc_depthwise_conv_3x3_s4", "aiotc_depthwise_conv_opt_s4"}
+
+
+def int4_kernel_graph():
+    """The w4a8 kernels (aiotc_nn_gemm_s4.h) at their layout's edges: input depths that
+    are not a multiple of 8 (a last half word) or 4, odd output channels, a lone last
+    pixel, channels in words (the widened im2col gather), the general requantization,
+    extreme weights against long rows; depthwise int4 (unpacked, then the int8 kernels)."""
+    g = OpGraph(seed=13)
+    odd = g.input((1, 9, 7, 5), zero_point=-3)
+    wide = g.input((1, 6, 6, 16), zero_point=-128)
+    rgb = g.input((1, 12, 11, 3), zero_point=17)
+    deep = g.input((1, 3, 3, 300), zero_point=-128)
+    outs = [
+        g.int4(g.conv2d(odd, 7, kernel=(1, 1))),
+        g.int4(g.conv2d(odd, 6, kernel=(1, 1), stride=(2, 2))),
+        g.int4(g.conv2d(wide, 16, kernel=(1, 1), activation="relu6")),
+        g.int4(g.conv2d(g.input((1, 5, 3, 12), zero_point=4), 5, kernel=(1, 1))),  # depth 12: a half word
+        g.int4(g.conv2d(deep, 9, kernel=(1, 1), out_scale=8.0)),
+        g.int4(g.conv2d(odd, 9, kernel=(3, 2))),
+        g.int4(g.conv2d(wide, 8, stride=(2, 2), out_zp=-128)),
+        g.int4(g.conv2d(rgb, 8, stride=(2, 2))),
+        g.int4(g.conv2d(wide, 5, dilation=(2, 2))),
+        g.int4(g.conv2d(odd, 3, kernel=(1, 1), out_scale=0.004)),
+        g.int4(g.depthwise(odd)),  # 3x3 on narrow rows: the opt kernel
+        g.int4(g.depthwise(g.input((1, 9, 17, 5), zero_point=-60))),  # 3x3 bands
+        g.int4(g.depthwise(wide, stride=(2, 2), dilation=(1, 1), activation="relu")),
+        g.int4(g.fully_connected(g.input((1, 37), zero_point=5), 7)),
+        g.int4(g.fully_connected(g.input((2, 3), zero_point=9), 9)),
+        g.int4(g.fully_connected(g.input((1, 300), zero_point=-2), 2, out_scale=2.0)),
+    ]
+    return g.build(*outs)
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_int4_kernel_paths_match_the_oracle_in_qemu(board, tmp_path):
+    model = tmp_path / "int4.tflite"
+    model.write_bytes(write_tflite(int4_kernel_graph()))
+    out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
+    assert INT4_KERNELS <= set(json.loads((out / "report.json").read_text())["kernels"])
+    qemu = QemuModel.build(out, load_board(board))
+    samples = random_samples(qemu.inputs, 3, seed=4) + [[np.full(x.shape, v, np.int8) for x in random_samples(qemu.inputs, 1, seed=0)[0]] for v in (127, -128)]
+    result = verify(out, board, samples, runner=qemu)
+    assert result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
 def test_gemm_byte_pair_sums_stay_exact_at_the_extremes(tmp_path):
     """600 inputs of 127 or -128 against weights of 127 (channels a) and -128 (channels b,
     which byte pairs hold beside a >= 0), in a 1x1 conv and a fully connected layer:

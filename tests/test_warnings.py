@@ -63,18 +63,20 @@ def _cppcheck(includes: list[Path], sources: list[Path]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def every_template_graph(dtype: str) -> ir.Graph:
-    """One input, one branch per layer template: every template printed once for `dtype`."""
+def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
+    """One input, one branch per layer template: every template printed once for `dtype`
+    (with `int4`, the conv family's weights int4: their _s4 kernels)."""
     g = OpGraph(seed=3, dtype=dtype)
+    w = g.int4 if int4 else (lambda out: out)
     x = g.input((1, 6, 6, 4), scale=0.05, zero_point=-3)
     outs = [
-        g.conv2d(x, 4),
-        g.conv2d(x, 4, groups=2),  # the reference conv kernel (the fast ones need groups 1)
-        g.depthwise(x, multiplier=2),
-        g.depthwise(x, kernel=(1, 3)),  # the any-kernel fast path
-        g.depthwise(g.input((1, 4, 9, 2), scale=0.05, zero_point=-3)),  # 3x3 on rows of 8 or more: channel planes
-        g.fully_connected(x, 5),
-        g.fully_connected(x, 5, weight_zp=3),  # the reference kernel (the packed one needs symmetric weights)
+        w(g.conv2d(x, 4)),
+        w(g.conv2d(x, 4, groups=2)),  # the reference conv kernel (the fast ones need groups 1)
+        w(g.depthwise(x, multiplier=2)),
+        w(g.depthwise(x, kernel=(1, 3))),  # the any-kernel fast path
+        w(g.depthwise(g.input((1, 4, 9, 2), scale=0.05, zero_point=-3))),  # 3x3 on rows of 8 or more: channel planes
+        w(g.fully_connected(x, 5)),
+        w(g.fully_connected(x, 5, weight_zp=3)),  # the reference kernel (the packed one needs symmetric weights)
         g.pool("avg_pool2d", x),
         g.pool("max_pool2d", x),
         g.binary("add", x, x),
@@ -112,13 +114,13 @@ def every_16x8_template_graph() -> ir.Graph:
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> list[Path]:
-    """Output folders: the shared models, then the every-template graphs."""
+    """Output folders: the shared models, then the every-template graphs (int8, float, int4 weights)."""
     root = tmp_path_factory.mktemp("strict")
     made = [compile_model(shared_model(m), out_dir=root / Path(m).stem).out_dir for m in MODELS]
-    for dtype in ("int8", "float32"):
-        model = root / f"templates_{dtype}.tflite"
-        model.write_bytes(write_tflite(every_template_graph(dtype)))
-        made.append(compile_model(model, out_dir=root / f"templates_{dtype}").out_dir)
+    for dtype, int4 in (("int8", False), ("float32", False), ("int8", True)):
+        name = f"templates_{'int4' if int4 else dtype}"
+        (root / f"{name}.tflite").write_bytes(write_tflite(every_template_graph(dtype, int4)))
+        made.append(compile_model(root / f"{name}.tflite", out_dir=root / name).out_dir)
     model = root / "templates_16x8.tflite"
     model.write_bytes(write_tflite(every_16x8_template_graph()))
     made.append(compile_model(model, out_dir=root / "templates_16x8").out_dir)

@@ -106,28 +106,43 @@ def fast_kernel(op: Op, graph) -> str | None:
     """The specialized int8 kernel for a conv or depthwise layer, or None for the reference one.
 
     Chosen from the shapes alone (row bands of the layer choose the same), and only when
-    the input offset folds into an int32 bias (see `_folded_bias`).
+    the input offset folds into an int32 bias (see `_folded_bias`). Int4 weights (w4a8)
+    take the `_s4` versions: the gemm's (`gemm_s4_fits`), and the depthwise ones, which
+    unpack the weights into their scratch and run the int8 kernel.
     """
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
-    if inp.dtype != "int8" or filt.dtype != "int8" or not filt.is_const or _folded_bias(op, graph) is None:
+    if inp.dtype != "int8" or filt.dtype not in ("int8", "int4") or not filt.is_const or _folded_bias(op, graph) is None:
         return None
+    if op.kind == "depthwise_conv2d" and op.attrs.depth_multiplier == 1:
+        kernel = "aiotc_depthwise_conv_3x3_s8" if banded_depthwise(op, graph) else "aiotc_depthwise_conv_opt_s8"
+    elif filt.dtype == "int4":
+        kernel = _gemm_kernel(op, graph, gemm_s4_fits(_weight_rows(op, graph)))
+    else:
+        kernel = _gemm_kernel(op, graph, gemm_packable(_weight_rows(op, graph)))
+    return kernel.replace("_s8", "_s4") if kernel and filt.dtype == "int4" else kernel
+
+
+def _gemm_kernel(op: Op, graph, packable: bool) -> str | None:
+    """The gemm kernel (int8 name) of a conv layer with groups 1 whose weights pack."""
     a = op.attrs
-    _, kh, kw, fc = filt.shape
-    if op.kind == "conv2d" and fc == inp.shape[-1] and gemm_packable(_weight_rows(op, graph)):
-        pointwise = (kh, kw) == (1, 1) and not any((a.padding.top, a.padding.bottom, a.padding.left, a.padding.right))
-        return "aiotc_convolve_1x1_s8" if pointwise else "aiotc_convolve_im2col_s8"
-    if op.kind == "depthwise_conv2d" and a.depth_multiplier == 1:
-        return "aiotc_depthwise_conv_3x3_s8" if banded_depthwise(op, graph) else "aiotc_depthwise_conv_opt_s8"
-    return None
+    _, kh, kw, fc = graph[op.inputs[1]].shape
+    if op.kind != "conv2d" or fc != graph[op.inputs[0]].shape[-1] or not packable:
+        return None
+    pointwise = (kh, kw) == (1, 1) and not any((a.padding.top, a.padding.bottom, a.padding.left, a.padding.right))
+    return "aiotc_convolve_1x1_s8" if pointwise else "aiotc_convolve_im2col_s8"
 
 
-def conv_scratch_bytes(op: Op, graph) -> int:
-    """Scratch of the chosen kernel: its C *_get_buffer_size, the same on every target."""
-    kernel = fast_kernel(op, graph)
+def conv_scratch_bytes(op: Op, graph, kernel: str | None = None) -> int:
+    """Scratch of the chosen kernel (or `kernel`): its C *_get_buffer_size, the same on every target."""
+    kernel = kernel or fast_kernel(op, graph)
     filt = graph[op.inputs[1]]
     if op.kind == "conv2d" and graph[op.inputs[0]].dtype == "int16":
         return 4 * _row8(int(np.prod(filt.shape[1:])))  # aiotc_convolve_s16_get_buffer_size: two int16 columns
-    if kernel == "aiotc_convolve_1x1_s8":
+    if kernel in ("aiotc_depthwise_conv_opt_s4", "aiotc_depthwise_conv_3x3_s4"):  # + the weights unpacked
+        taps = filt.shape[1] * filt.shape[2]
+        unpacked = 2 * taps * _row(filt.shape[-1]) if kernel.endswith("opt_s4") else _row(9 * filt.shape[-1])
+        return unpacked + conv_scratch_bytes(op, graph, kernel.replace("_s4", "_s8"))
+    if kernel in ("aiotc_convolve_1x1_s8", "aiotc_convolve_1x1_s4"):
         return 2 * _col_bytes(filt.shape[-1])
     if kernel == "aiotc_depthwise_conv_opt_s8":
         return _row(filt.shape[-1]) + 8 * filt.shape[1] * filt.shape[2]
@@ -136,7 +151,7 @@ def conv_scratch_bytes(op: Op, graph) -> int:
         out_w = graph[op.outputs[0]].shape[2]
         plane_rows, plane_width = (DW_BAND - 1) * stride_h + 3, -(-out_w // 4) * 4 * stride_w + 4
         return 2 * plane_rows * plane_width * 2 + (DW_BAND * out_w + 1) * 4
-    if kernel == "aiotc_convolve_im2col_s8":
+    if kernel in ("aiotc_convolve_im2col_s8", "aiotc_convolve_im2col_s4"):
         return 2 * _row(int(np.prod(filt.shape[1:]))) + 2 * _col_bytes(int(np.prod(filt.shape[1:])))
     return 0
 
@@ -181,6 +196,10 @@ def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     if kernel == "aiotc_depthwise_conv_3x3_s8":
         planes = ctx.graph[op.inputs[1]].data[0].transpose(2, 0, 1)  # C x 3 x 3: a channel's 9 weights together
         return {"filter": ctx.const(np.ascontiguousarray(planes), f"{op.name}_filter_planes"), "bias": bias, "context": ctx.scratch()}
+    if kernel.startswith("aiotc_depthwise_conv"):  # _s4: TFLite's packed order, unpacked by the kernel
+        return {"filter": _filter(op, ctx), "bias": bias, "context": ctx.scratch()}
+    if kernel.endswith("_s4"):
+        return {"filter": ctx.const(pack_gemm_s4_weights(rows), f"{op.name}_filter_s4_words"), "bias": bias, "context": ctx.scratch()}
     return {"filter": ctx.const(pack_gemm_weights(rows), f"{op.name}_filter_pairs"), "bias": bias, "context": ctx.scratch()}
 
 
@@ -223,6 +242,29 @@ def pack_gemm_weights(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([pairs, np.zeros(-pairs.size % 32, np.int8)])
 
 
+def gemm_s4_fits(rows: np.ndarray) -> bool:
+    """Whether aiotc_gemm_s4's DSP sums of 16 * w * x (|.| <= 2^14 per input) stay exact
+    in an int32: rows shorter than 2^17 inputs."""
+    return rows.shape[1] < 2**17
+
+
+# Per word of 8 inputs: the inputs whose weights bytes 0-3 hold in their low nibbles
+# (their high nibbles: these + 4); aiotc_nn_gemm_s4.h says why.
+_S4_LOW_NIBBLES = np.array([0, 2, 1, 3])
+
+
+def pack_gemm_s4_weights(rows: np.ndarray) -> np.ndarray:
+    """aiotc_gemm_s4's layout: each channel's row zero padded to a multiple of 8 inputs,
+    one word per 8 inputs w0..w7 as bytes (w0 | w4 << 4), (w2 | w6 << 4), (w1 | w5 << 4),
+    (w3 | w7 << 4); 16 zero bytes after (the M55's 16-byte loads stay inside)."""
+    out_c, depth = rows.shape
+    words = np.zeros((out_c, -(-depth // 8) * 8), np.int64)
+    words[:, :depth] = rows
+    words = words.reshape(out_c, -1, 8) & 0x0F
+    packed = words[..., _S4_LOW_NIBBLES] | (words[..., _S4_LOW_NIBBLES + 4] << 4)
+    return np.concatenate([packed.astype(np.uint8).view(np.int8).ravel(), np.zeros(16, np.int8)])
+
+
 @lowers("conv2d", "depthwise_conv2d", dtypes=("int8", "int16", "float32"), scratch=conv_scratch_bytes)
 def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
@@ -249,7 +291,8 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
         if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
             values["bias"] = _bias(op, ctx)
         kernel = f"aiotc_{'convolve' if op.kind == 'conv2d' else 'depthwise_conv'}_{_kernel_suffix(op, graph)}"
-    return LayerCode(op.kind, values | {"kernel": kernel}, (kernel,))
+    runs = (kernel, kernel.replace("_s4", "_s8")) if kernel.startswith("aiotc_depthwise_conv_") and kernel.endswith("_s4") and values["context"] else (kernel,)
+    return LayerCode(op.kind, values | {"kernel": kernel}, runs)  # an _s4 depthwise kernel runs the _s8 one
 
 
 def _kernel_suffix(op: Op, graph) -> str:
@@ -269,8 +312,18 @@ def fc_fast(op: Op, graph) -> bool:
     return inp.dtype == "int8" and filt.dtype == "int8" and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None and gemm_packable(filt.data)
 
 
+def fc_fast_s4(op: Op, graph) -> bool:
+    """Whether a fully connected layer with int4 weights runs as a 1x1 convolution over its
+    batches (aiotc_convolve_1x1_s4: one int4 gemm in flash for both)."""
+    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
+    return inp.dtype == "int8" and filt.dtype == "int4" and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None and gemm_s4_fits(filt.data)
+
+
 def fc_scratch_bytes(op: Op, graph) -> int:
-    """aiotc_fully_connected_packed_s8_get_buffer_size: the input widened to int16."""
+    """aiotc_fully_connected_packed_s8_get_buffer_size: the input widened to int16; with
+    int4 weights aiotc_convolve_1x1_s4's: two columns."""
+    if fc_fast_s4(op, graph):
+        return 2 * _col_bytes(graph[op.inputs[1]].shape[1])
     return 2 * _row16(graph[op.inputs[1]].shape[1]) if fc_fast(op, graph) else 0
 
 
@@ -303,8 +356,19 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
         "context": None,
     }
     if values["quantized"]:
-        values |= _requantization(op, ctx, out_c, fc_fast(op, graph))
+        values |= _requantization(op, ctx, out_c, fc_fast(op, graph) or fc_fast_s4(op, graph))
     kernel = f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
+    if fc_fast_s4(op, graph):  # a 1x1 convolution over the batches
+        kernel = "aiotc_convolve_1x1_s4"
+        values |= {
+            "filter": ctx.const(pack_gemm_s4_weights(filt.data.astype(np.int64)), f"{op.name}_filter_s4_words"),
+            "bias": ctx.const(_folded_bias(op, graph), f"{op.name}_bias_folded"),
+            "context": ctx.scratch(),
+            "stride": (1, 1),
+            "padding": (0, 0),
+            "dilation": (1, 1),
+        }
+        return LayerCode("conv2d", values | {"kernel": kernel}, (kernel,))
     if inp.dtype == "int16":
         values["filter"] = ctx.const(pack_s16_weights(op, graph), f"{op.name}_filter_pairs")
     if fc_fast(op, graph):

@@ -96,6 +96,20 @@ int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_para
                                  const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 
+/* The two above with int4 weights (w4a8), packed by the lowering for aiotc_gemm_s4
+ * (aiotc_nn_gemm_s4.h: each channel's row in words of 8 inputs), the bias folded as
+ * above; the same scratch as the int8 kernels. */
+int32_t aiotc_convolve_1x1_s4(const aiotc_context *ctx, const aiotc_conv_params *params,
+                              const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                              const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                              const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_convolve_1x1_s4_get_buffer_size(const aiotc_dims *input_dims);
+int32_t aiotc_convolve_im2col_s4(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                 const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                 const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                 const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_convolve_im2col_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+
 /* Depthwise convolution, depth multiplier 1: any kernel, stride, dilation and padding.
  * Weights widened to int16 by the lowering (layout C/4 x kh*kw x 4), bias folded as above;
  * the scratch holds a row of input zero points that padded taps read and the tap table. */
@@ -113,6 +127,20 @@ int32_t aiotc_depthwise_conv_3x3_s8(const aiotc_context *ctx, const aiotc_dw_con
                                     const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
                                     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
+
+/* The two depthwise kernels above with int4 weights (w4a8) in TFLite's packed order
+ * (1HWC, two per byte), bias folded as above: they unpack the weights into the front
+ * of the scratch (the int8 kernel's layout) and run the int8 kernel on the rest. */
+int32_t aiotc_depthwise_conv_opt_s4(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
+                                    const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                    const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_3x3_s4(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
+                                    const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                    const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_depthwise_conv_3x3_s4_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
 
 /* Fully connected with filter_offset 0 over weights packed by the lowering: blocks of 4
  * rows (zero rows pad the last block), each row zero padded to a multiple of 16

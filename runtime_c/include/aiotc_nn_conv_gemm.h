@@ -1,0 +1,224 @@
+/* aiotc runtime: the drivers of the gemm kernels (aiotc_nn_gemm.h), shared by their int8
+ * and int4-weight versions: the 1x1 convolution (no im2col: a pixel's channels are its
+ * column) and the im2col convolution (the taps of two output pixels gathered into
+ * columns). `nibbles` (a constant in each kernel) chooses the gemm: aiotc_gemm_s8 over
+ * byte pairs or aiotc_gemm_s4 over packed int4 rows (aiotc_nn_gemm_s4.h); the columns,
+ * scratch and requantization are the same. */
+#ifndef AIOTC_NN_CONV_GEMM_H
+#define AIOTC_NN_CONV_GEMM_H
+
+#include "aiotc_nn_conv.h"
+#include "aiotc_nn_gemm.h"
+#include "aiotc_nn_gemm_s4.h"
+
+/* The scratch of each driver (its kernels' *_get_buffer_size): two prepared columns of
+ * a pixel's channels; two int8 columns of k taps and their two prepared ones. */
+#define AIOTC_CONV_1X1_BUFFER(c) (2 * AIOTC_COL_BYTES(c))
+#define AIOTC_CONV_IM2COL_BUFFER(k) (2 * AIOTC_ROW(k) + 2 * AIOTC_COL_BYTES(AIOTC_ROW(k)))
+
+static inline void aiotc_gemm_setup(aiotc_gemm *g, const int8_t *filter, int32_t k, int32_t rows, const int32_t *bias,
+                                    const aiotc_per_channel_quant_params *quant_params,
+                                    const aiotc_conv_params *params)
+{
+    g->weights = filter;
+    g->k = k;
+    g->row = AIOTC_ROW(k);
+    g->rows = rows;
+    g->bias = bias;
+    g->multiplier = quant_params->multiplier;
+    g->shift = quant_params->shift;
+    g->output_offset = params->output_offset;
+    g->act_min = params->activation.min;
+    g->act_max = params->activation.max;
+    g->common = quant_params->right_shifts;
+}
+
+static AIOTC_INLINE void aiotc_gemm_run(const aiotc_gemm *g, const aiotc_col *c0, const aiotc_col *c1, int8_t *out0,
+                                        int8_t *out1, int32_t nibbles)
+{
+    if (nibbles) {
+        aiotc_gemm_s4(g, c0, c1, out0, out1);
+    } else {
+        aiotc_gemm_s8(g, c0, c1, out0, out1);
+    }
+}
+
+/* 1x1 convolution, any stride, no padding, groups 1. */
+static AIOTC_INLINE int32_t aiotc_conv_1x1_gemm(
+    const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+    const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output, int32_t nibbles)
+{
+    const int32_t in_c = input_dims->c, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t pixels = output_dims->n * output_dims->h * out_w;
+    const int32_t dense = params->stride.h == 1 && params->stride.w == 1;
+    aiotc_col *const cols = (aiotc_col *)ctx->buf;
+    aiotc_gemm g;
+    int32_t p;
+    if (filter_dims->h != 1 || filter_dims->w != 1 || filter_dims->c != in_c || filter_dims->n != out_c ||
+        ctx->size < AIOTC_CONV_1X1_BUFFER(in_c)) {
+        return AIOTC_ARG_ERROR;
+    }
+    aiotc_gemm_setup(&g, filter, in_c, out_c, bias, quant_params, params);
+    for (p = 0; p < pixels; p += 2) {
+        const int32_t count = AIOTC_MIN(2, pixels - p);
+        const aiotc_col *col[2] = {0, 0};
+        int32_t j;
+        for (j = 0; j < count; j++) {
+            const int32_t q = p + j;
+            const int8_t *in = input + q * in_c; /* stride 1: pixels in order, no index arithmetic */
+            if (!dense) {
+                const int32_t row = q / out_w, ox = q % out_w, b = row / output_dims->h, oy = row % output_dims->h;
+                in = input + ((b * input_dims->h + oy * params->stride.h) * input_dims->w + ox * params->stride.w) * in_c;
+            }
+            col[j] = aiotc_col_prepare(in, in_c, cols, j);
+        }
+        aiotc_gemm_run(&g, col[0], col[1], output + p * out_c, output + (p + 1) * out_c, nibbles);
+    }
+    return AIOTC_OK;
+}
+
+/* im2col convolution, groups 1: any kernel, stride, dilation and padding. Where a kernel
+ * row lies inside the image, its taps are contiguous and copied at once, which makes
+ * first layers with 1-3 input channels cheap too. On the DSP path, channels in whole
+ * words are widened to int16 straight from the image instead of copied first. */
+/* n bytes, word by word: kernel rows are short (9 bytes in a 3x3 first layer), where a
+ * call to memcpy costs more than the copy. */
+static inline void aiotc_copy_run(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        int32_t v;
+        memcpy(&v, src + i, sizeof v);
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < n; i++) {
+        dst[i] = src[i];
+    }
+}
+
+/* The k taps of the output pixel whose window starts at (y0, x0) of image b, into col. */
+static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                       const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
+                                       int8_t *col)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, c = input_dims->c, k_w = filter_dims->w;
+    const int32_t dil_h = params->dilation.h, dil_w = params->dilation.w;
+    const int8_t pad = (int8_t)(-params->input_offset);
+    const int32_t run = k_w * c;
+    int32_t ky, kx;
+    if (dil_h == 1 && dil_w == 1 && y0 >= 0 && y0 + filter_dims->h <= in_h && x0 >= 0 && x0 + k_w <= in_w) {
+        const int8_t *src = image + (y0 * in_w + x0) * c; /* inside the image: rows copied with no tests */
+        for (ky = 0; ky < filter_dims->h; ky++, src += in_w * c, col += run) {
+            aiotc_copy_run(col, src, run);
+        }
+        return;
+    }
+    for (ky = 0; ky < filter_dims->h; ky++) {
+        const int32_t iy = y0 + ky * dil_h;
+        int8_t *dst = col + ky * run;
+        if (iy < 0 || iy >= in_h) {
+            memset(dst, pad, (size_t)run);
+        } else if (dil_w == 1 && x0 >= 0 && x0 + k_w <= in_w) {
+            aiotc_copy_run(dst, image + (iy * in_w + x0) * c, run);
+        } else {
+            for (kx = 0; kx < k_w; kx++) {
+                const int32_t ix = x0 + kx * dil_w;
+                if (ix < 0 || ix >= in_w) {
+                    memset(dst + kx * c, pad, (size_t)c);
+                } else {
+                    memcpy(dst + kx * c, image + (iy * in_w + ix) * c, (size_t)c);
+                }
+            }
+        }
+    }
+}
+
+#if defined(AIOTC_DSP)
+/* n int16 pairs of the padding value at group stride 4 words (the column pair's layout). */
+static inline void aiotc_fill_widened(int32_t *dst, int32_t groups, int32_t pad_pair)
+{
+    for (; groups > 0; groups--, dst += 4) {
+        dst[0] = pad_pair;
+        dst[1] = pad_pair;
+    }
+}
+
+/* aiotc_im2col_gather() and aiotc_col_prepare() in one step, for channels in whole words
+ * (c % 4 == 0, so no group of 4 taps spans two pixels): each kernel row is widened straight from the
+ * image into column j of the pair at cols, padded pixels as the widened zero point. */
+static inline void aiotc_gather_widened(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                        const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
+                                        int32_t *col)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, c = input_dims->c, k_w = filter_dims->w;
+    const int32_t dil_h = params->dilation.h, dil_w = params->dilation.w;
+    const int32_t pad = (int32_t)(uint16_t)(int16_t)(int8_t)(-params->input_offset);
+    const int32_t pad_pair = (int32_t)((uint32_t)pad | (uint32_t)pad << 16);
+    const int32_t run = k_w * c;
+    int32_t ky, kx;
+    for (ky = 0; ky < filter_dims->h; ky++) {
+        const int32_t iy = y0 + ky * dil_h;
+        int32_t *const dst = col + ky * run; /* run / 4 groups of 4 words */
+        if (iy < 0 || iy >= in_h) {
+            aiotc_fill_widened(dst, run / 4, pad_pair);
+        } else if (dil_w == 1 && x0 >= 0 && x0 + k_w <= in_w) {
+            aiotc_widen_pairs(image + (iy * in_w + x0) * c, run, dst, 4);
+        } else {
+            for (kx = 0; kx < k_w; kx++) {
+                const int32_t ix = x0 + kx * dil_w;
+                if (ix < 0 || ix >= in_w) {
+                    aiotc_fill_widened(dst + kx * c, c / 4, pad_pair);
+                } else {
+                    aiotc_widen_pairs(image + (iy * in_w + ix) * c, c, dst + kx * c, 4);
+                }
+            }
+        }
+    }
+}
+#endif
+
+static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(
+    const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+    const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output, int32_t nibbles)
+{
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t pixels = output_dims->n * out_h * out_w;
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    int8_t *const taps = (int8_t *)ctx->buf;
+    aiotc_col *const cols = (aiotc_col *)(taps + 2 * AIOTC_ROW(k));
+    aiotc_gemm g;
+    int32_t p;
+    if (filter_dims->c != input_dims->c || filter_dims->n != out_c ||
+        ctx->size < AIOTC_CONV_IM2COL_BUFFER(k)) {
+        return AIOTC_ARG_ERROR;
+    }
+    aiotc_gemm_setup(&g, filter, k, out_c, bias, quant_params, params);
+    memset(taps, 0, (size_t)(2 * g.row)); /* the padding after each column's k taps: widened whole */
+    for (p = 0; p < pixels; p += 2) {
+        const int32_t count = AIOTC_MIN(2, pixels - p);
+        const aiotc_col *col[2] = {0, 0};
+        int32_t j;
+        for (j = 0; j < count; j++) {
+            const int32_t q = p + j, row = q / out_w, ox = q % out_w;
+            const int32_t b = row / out_h, oy = row % out_h;
+            const int8_t *image = input + b * input_dims->h * input_dims->w * input_dims->c;
+            const int32_t y0 = oy * params->stride.h - params->padding.h, x0 = ox * params->stride.w - params->padding.w;
+            int8_t *column = taps + j * g.row;
+#if defined(AIOTC_DSP)
+            if (input_dims->c % 4 == 0) {
+                aiotc_gather_widened(params, input_dims, image, filter_dims, y0, x0, cols + 2 * j);
+                col[j] = cols;
+                continue;
+            }
+#endif
+            aiotc_im2col_gather(params, input_dims, image, filter_dims, y0, x0, column);
+            col[j] = aiotc_col_prepare(column, g.row, cols, j);
+        }
+        aiotc_gemm_run(&g, col[0], col[1], output + p * out_c, output + (p + 1) * out_c, nibbles);
+    }
+    return AIOTC_OK;
+}
+
+#endif /* AIOTC_NN_CONV_GEMM_H */
