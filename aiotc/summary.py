@@ -130,6 +130,8 @@ def quantization_lines(report: dict) -> list[str]:
     if "flash_budget" in q:
         count = lambda p: sum(v == p for v in q["precision"].values())  # noqa: E731
         lines.append(f"precision auto: {count('w4a8')} of {len(q['sensitivity'])} layers w4a8 (int4 weights) to fit the {q['flash_budget']:,} B flash budget (all int8: {q['int8_flash_bytes']:,} B), {count('w8a16')} w8a16 (int16 activations) within the {q['sram_budget']:,} B SRAM budget")
+        if q.get("int4_kernels", "fast") != "fast":
+            lines.append(f"  int4 layers on the {q['int4_kernels']}: the fast int4 kernels' code would not fit the flash budget")
     return lines
 
 

@@ -57,3 +57,27 @@ def test_int4_weights_take_half_the_flash(tmp_path):
 def test_int4_weights_bit_exact_in_qemu(tmp_path):
     path = mixed_precision_model(shared_model("onnx/dscnn_kws.onnx"), tmp_path / "mixed.tflite", EVERY_OTHER)
     _bit_exact(compile_model(path, board="cortex-m4", out_dir=tmp_path / "out").out_dir, "cortex-m4", samples=2)
+
+
+@pytest.mark.qemu
+def test_compact_int4_kernels_take_less_flash_and_stay_bit_exact(tmp_path):
+    """What --precision auto falls back to when the fast int4 kernels' code misses a flash
+    budget: the int4 layers on the reference loops, less code, the same outputs."""
+    from dataclasses import replace
+
+    from aiotc.boards import load_board
+    from aiotc.driver import build_library, plan_graph, target_figures, write_folder
+
+    path = mixed_precision_model(shared_model("mlperf_tiny/pretrainedResnet.tflite"), tmp_path / "mixed.tflite", EVERY_OTHER)
+    board = load_board("cortex-m4")
+    flash = {}
+    for compact in (False, True):
+        planned = plan_graph(replace(load_model(path), compact_int4=compact), "auto", 0.2, None)
+        files, report = build_library(planned, "mixed", board, path)
+        flash[compact] = target_figures(files, board)["flash_bytes"]
+        int4_kernels = {k for k in report["kernels"] if k.endswith("_s4")}
+        reference = {"aiotc_convolve_s4", "aiotc_depthwise_conv_s4", "aiotc_fully_connected_s4"}
+        assert int4_kernels and (int4_kernels <= reference if compact else not int4_kernels & reference), int4_kernels
+        write_folder(tmp_path / f"out{compact}", files)
+        _bit_exact(tmp_path / f"out{compact}", "cortex-m4", samples=2)
+    assert flash[True] < flash[False] - 2048

@@ -113,6 +113,8 @@ def fast_kernel(op: Op, graph) -> str | None:
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
     if inp.dtype != "int8" or filt.dtype not in ("int8", "int4") or not filt.is_const or _folded_bias(op, graph) is None:
         return None
+    if filt.dtype == "int4" and graph.compact_int4:
+        return None
     if op.kind == "depthwise_conv2d" and op.attrs.depth_multiplier == 1:
         kernel = "aiotc_depthwise_conv_3x3_s8" if banded_depthwise(op, graph) else "aiotc_depthwise_conv_opt_s8"
     elif filt.dtype == "int4":
@@ -316,7 +318,7 @@ def fc_fast_s4(op: Op, graph) -> bool:
     """Whether a fully connected layer with int4 weights runs as a 1x1 convolution over its
     batches (aiotc_convolve_1x1_s4: one int4 gemm in flash for both)."""
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
-    return inp.dtype == "int8" and filt.dtype == "int4" and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None and gemm_s4_fits(filt.data)
+    return inp.dtype == "int8" and filt.dtype == "int4" and not graph.compact_int4 and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None and gemm_s4_fits(filt.data)
 
 
 def fc_scratch_bytes(op: Op, graph) -> int:

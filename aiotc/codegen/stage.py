@@ -84,7 +84,7 @@ def band_context(graph: Graph, stage: StreamStage, call: BandCall, emitter) -> t
         _, stride, _, top = kernel_geometry(op, graph)
         padding = replace(op.attrs.padding, top=top - call.rows[0] * stride + call.reads[0].rows[0])
         op = replace(op, attrs=replace(op.attrs, padding=padding))
-    view = Graph(graph.name, tensors, (op,), graph.inputs, graph.outputs)
+    view = replace(graph, tensors=tensors, ops=(op,))
     return op, BandContext(emitter, view, fixed, moving)
 
 
