@@ -235,3 +235,27 @@ def test_precision_auto_takes_int16_activations_within_the_sram_budget(tmp_path)
     fitted = compile_model(model, out_dir=tmp_path / "fitted", calib=calib, sram_budget=int8.report["arena_bytes"])
     assert fitted.report["arena_bytes"] <= int8.report["arena_bytes"]
     assert sum(p == "w8a16" for p in fitted.report["quantization"]["precision"].values()) < sum(p == "w8a16" for p in precision.values())
+
+
+def test_layers_sharing_a_bias_get_their_own_in_their_precision():
+    """Keras exports share one all-zero bias among layers; a w8a16 layer needs it int64,
+    its int8 neighbours int32, each at its own scale: each layer gets its own copy."""
+    from collections import Counter
+
+    from aiotc.frontend import load_model
+    from aiotc.passes import run_passes
+    from aiotc.quantize.fidelity import Int8Runner
+    from aiotc.quantize.observe import observe
+    from aiotc.quantize.precision import choosable_layers
+    from aiotc.quantize.ptq import initial_ranges, quantize_graph
+
+    graph = run_passes(load_model(shared_model("keras/mbv2_w035_144_float.tflite")))
+    biased = [op for op in graph.ops if op.kind in ("conv2d", "depthwise_conv2d", "fully_connected") and len(op.inputs) > 2 and op.inputs[2]]
+    assert any(n > 1 for n in Counter(op.inputs[2] for op in biased).values())
+    samples = [[np.random.default_rng(0).uniform(0, 1, (1, 144, 144, 3)).astype(np.float32)]]
+    wide = set(choosable_layers(graph)[1::2])
+    q = quantize_graph(graph, initial_ranges(graph, observe(graph, samples), "minmax"), {name: "w8a16" for name in wide})
+    for op in q.ops:
+        if op.name in {b.name for b in biased}:
+            assert q[op.inputs[2]].dtype == ("int64" if op.name in wide else "int32"), op.name
+    assert np.isfinite(Int8Runner(q).outputs(samples[0])[0]).all()  # LiteRT prepares every 16x8 layer

@@ -36,13 +36,15 @@ def correct_biases(float_graph: Graph, int_graph: Graph, samples: list[list[np.n
     samples = samples[:MAX_SAMPLES]
     layers = [op for op in int_graph.ops if op.kind in KINDS and len(op.inputs) > 2 and op.inputs[2]]
     floats = FloatRunner(float_graph)
+    float_ops = {op.name: op for op in float_graph.ops}
     names = sorted({float_name(op.inputs[0]) for op in layers})
     float_inputs = [floats.run(s, names) for s in samples]
     tick = progress("correcting biases", len(layers)) if progress else None
     for op in layers:
         x, w, b = op.inputs[0], int_graph[op.inputs[1]], int_graph[op.inputs[2]]
-        weights = float_graph[op.inputs[1]].data.astype(np.float64)
-        want = _mean_output(op, weights, _tap_mean([v[float_name(x)] for v in float_inputs], op, weights.shape)) + float_graph[b.name].data
+        float_op = float_ops[op.name]
+        weights = float_graph[float_op.inputs[1]].data.astype(np.float64)
+        want = _mean_output(op, weights, _tap_mean([v[float_name(x)] for v in float_inputs], op, weights.shape)) + float_graph[float_op.inputs[2]].data
         ints = Int8Runner(int_graph)
         shape = [1] * w.data.ndim
         shape[w.quant.axis] = -1

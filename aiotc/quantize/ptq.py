@@ -127,7 +127,12 @@ def int16_quant(q8: Quant) -> Quant:
     """int16 symmetric parameters (zero point 0, TFLite's 16x8) covering what `q8` represents."""
     scale, zero_point = float(q8.scale[0]), int(q8.zero_point[0])
     reach = max((zero_point + 128) * scale, (127 - zero_point) * scale)
-    return Quant(np.array([reach / 32767.0], np.float32), np.array([0], np.int64))
+    return Quant(np.array([max(reach / 32767.0, MIN_INT16_SCALE)], np.float32), np.array([0], np.int64))
+
+
+# TFLite quantizes a fused ReLU6's 6.0 into an int32 when it prepares a 16x8 layer: a
+# scale under 6 / 2^31 (a tensor calibration saw near zero) would refuse the model.
+MIN_INT16_SCALE = 1e-8
 
 
 def activation_quant(low: float, high: float) -> Quant:
@@ -231,16 +236,22 @@ def quantize_weights(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str
         w_scale = scales[0]
         q = np.clip(_round(w.data / w_scale.reshape(shape if w_scale.size > 1 else 1).astype(np.float64)), -top, top).astype(np.int8)
     zeros = np.zeros(w_scale.size, np.int64)
-    tensors[w.name] = replace(w, dtype=f"int{bits}", data=q, quant=Quant(w_scale, zeros, axis))
-    names = [w.name]
+    names = [_own_name(w, op, graph)]
+    tensors[names[0]] = replace(w, name=names[0], dtype=f"int{bits}", data=q, quant=Quant(w_scale, zeros, axis))
     if bias_name:
         b = graph[bias_name]
         b_scale = (np.float64(input_quant.scale[0]) * w_scale.astype(np.float64)).astype(np.float32)
         bias_bits = 64 if wide else 32
         values = np.clip(_round(b.data.astype(np.float64) / b_scale.astype(np.float64)), -(2 ** (bias_bits - 1)), 2 ** (bias_bits - 1) - 1).astype(f"int{bias_bits}")
-        tensors[b.name] = replace(b, dtype=f"int{bias_bits}", data=values, quant=Quant(b_scale, zeros, 0))
-        names.append(b.name)
+        names.append(_own_name(b, op, graph))
+        tensors[names[1]] = replace(b, name=names[1], dtype=f"int{bias_bits}", data=values, quant=Quant(b_scale, zeros, 0))
     return names
+
+
+def _own_name(t: Tensor, op: Op, graph: Graph) -> str:
+    """The name of a layer's quantized weights or bias: the constant's own, unless other
+    layers share it (Keras exports share all-zero biases), each quantizing it its own way."""
+    return t.name if len(graph.consumers[t.name]) == 1 else f"{t.name}/{op.name}"
 
 
 def _constant(t: Tensor, tensors: dict[str, Tensor]) -> str:
