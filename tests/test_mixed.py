@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aiotc.errors import BudgetError
@@ -33,6 +33,7 @@ def _search(table: list[tuple[int, float, float | None]]) -> MixedSearch:
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 5000), st.floats(0, 1), st.none() | st.floats(-1, 0)), min_size=1, max_size=7), st.floats(0, 1))
+@example([(1, 0.0, None), (1, 2.2565082789655503e-127, None)], 0.5)  # noise too small for a fixed scaling floor
 def test_the_integer_program_finds_the_least_noise_that_saves_enough(table, fraction):
     search = _search(table)
     must_save = int(fraction * search.max_saving())

@@ -106,7 +106,7 @@ class MixedSearch:
         # columns: one per choice, then "the 16x8 kernels are linked" (needed by any w8a16 choice)
         saved = np.array([c.saved_bytes for c in choices] + [-wide_code], dtype=float)
         noise = np.array([c.noise for c in choices] + [0.0])
-        scale = max(np.abs(noise).max(), 1e-30)
+        scale = np.abs(noise).max() or 1.0
         noise = noise / scale + 1e-6 * saved / max(np.abs(saved).max(), 1.0)  # scaled for the solver; ties: save less
         layers = sorted({c.name for c in choices})
         one_per_layer = np.array([[c.name == name for c in choices] + [False] for name in layers], dtype=float)
