@@ -167,7 +167,7 @@ def fit_budgets(planned: Planned, name: str, target: Board, model_path: Path, fl
             compact = plan_graph(replace(mixed.graph, compact_int4=True), *plan_args, mixed)
             compact_miss = measured(compact)[0] - limit
             if compact_miss <= 0:
-                planned, miss = compact, compact_miss
+                planned = compact
             miss = min(miss, compact_miss)
         if miss <= 0 or not assignment:
             break
