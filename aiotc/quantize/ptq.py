@@ -31,7 +31,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import ModelError, UsageError
+from ..errors import ModelError
 from ..ir import Graph, Op, Quant, Tensor
 from .gptq import gptq_round
 from .observe import TensorStats
