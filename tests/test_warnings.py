@@ -15,6 +15,7 @@ cast is the point of an arena; TFLite Micro's arena does the same.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -142,6 +143,15 @@ def test_the_folders_cover_every_op_and_kernel(folders):
     reports = [json.loads((out / "report.json").read_text()) for out in folders]
     assert {layer["op"] for r in reports for layer in r["layers"]} == set(LOWERINGS)
     assert {k for r in reports for k in r["kernels"]} == {p.stem for p in (RUNTIME / "src").glob("*.c")}
+
+
+def test_every_weights_array_is_used(folders):
+    """A constant the graph code does not read would still count in weights_bytes (the
+    host's flash figure): every array of NAME_weights.c is referenced by NAME.c."""
+    for out in folders:
+        declared = re.findall(r"^const \w+ (\w+)\[", (out / f"{out.name}_weights.c").read_text(), re.MULTILINE)
+        graph = "\n".join(line for line in (out / f"{out.name}.c").read_text().splitlines() if not line.startswith("extern "))
+        assert declared and not [symbol for symbol in declared if not re.search(rf"\b{symbol}\b", graph)], out.name
 
 
 @pytest.mark.slow

@@ -345,12 +345,12 @@ def pack_fc_weights(rows: np.ndarray) -> np.ndarray:
 
 @lowers("fully_connected", dtypes=("int8", "int16", "float32"), scratch=fc_scratch_bytes)
 def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
+    """Each kernel gets only the weights and bias it reads: a constant emitted and not
+    referenced would still count in weights_bytes (the host's flash figure)."""
     graph = ctx.graph
     inp, filt, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
     out_c, depth = filt.shape
     values = _common(op, ctx) | {
-        "filter": _filter(op, ctx),
-        "bias": None if inp.dtype == "int16" else _bias(op, ctx),  # the int16 one: _requantization's
         "input_dims": (inp.size // depth, 1, 1, depth),
         "filter_dims": (out_c, 1, 1, depth),
         "output_dims": (out.size // out_c, 1, 1, out_c),
@@ -358,8 +358,7 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
         "context": None,
     }
     if values["quantized"]:
-        values |= _requantization(op, ctx, out_c, fc_fast(op, graph) or fc_fast_s4(op, graph))
-    kernel = f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
+        values |= _requantization(op, ctx, out_c, fc_fast(op, graph) or fc_fast_s4(op, graph))  # int16: with the scaled bias
     if fc_fast_s4(op, graph):  # a 1x1 convolution over the batches
         kernel = "aiotc_convolve_1x1_s4"
         values |= {
@@ -371,8 +370,7 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
             "dilation": (1, 1),
         }
         return LayerCode("conv2d", values | {"kernel": kernel}, (kernel,))
-    if inp.dtype == "int16":
-        values["filter"] = ctx.const(pack_s16_weights(op, graph), f"{op.name}_filter_pairs")
+    kernel = f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
     if fc_fast(op, graph):
         kernel = "aiotc_fully_connected_packed_s8"
         bias = np.zeros(-(-out_c // 4) * 4, np.int32)
@@ -382,6 +380,10 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
             "bias": ctx.const(bias, f"{op.name}_bias_folded"),
             "context": ctx.scratch(),
         }
+    elif inp.dtype == "int16":
+        values["filter"] = ctx.const(pack_s16_weights(op, graph), f"{op.name}_filter_pairs")
+    else:
+        values |= {"filter": _filter(op, ctx), "bias": _bias(op, ctx)}
     return LayerCode("fully_connected", values | {"kernel": kernel}, (kernel,))
 
 
