@@ -143,7 +143,7 @@ def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool 
         shifts = []
         for t in cached:  # drop the rows no future band reads
             pending = [input_rows(ops[u], graph, t, done[ops[u].outputs[0]], done[ops[u].outputs[0]] + 1)[0] for u in users[t] if done[ops[u].outputs[0]] < height[ops[u].outputs[0]]]
-            keep_from = min(*pending, done[t]) if pending else done[t]  # rows not yet computed (a stride skips them) are written, then dropped
+            keep_from = min([*pending, done[t]])  # rows not yet computed (a stride skips them) are written, then dropped
             if keep_from > start[t]:
                 if done[t] > keep_from:
                     shifts.append(Shift(t, keep_from - start[t], done[t] - keep_from))
