@@ -12,6 +12,7 @@ result says which oracle answered.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from .errors import ToolchainError
 
 TFLM = "tflite-micro"
 ONNXRUNTIME = "onnxruntime"
@@ -67,8 +70,15 @@ def tflm_arena_bytes(model: Path) -> int | None:
     return _probe_tflm(str(model.resolve()), model.stat().st_mtime).arena_bytes
 
 
+def _require(module: str, package: str) -> None:
+    """The oracles are an extra (`pip install 'aiotc[oracle]'`): say which one is missing, not an ImportError."""
+    if importlib.util.find_spec(module) is None:
+        raise ToolchainError(f"the oracle needs the Python package {package}: pip install 'aiotc[oracle]'")
+
+
 @lru_cache(maxsize=8)
 def _interpreter(path: str, mtime: float):
+    _require("tflite_micro", "tflite-micro")
     if _probe_tflm(path, mtime).loads:
         from tflite_micro.python.tflite_micro import runtime
 
@@ -101,6 +111,7 @@ def _reference_probe(digest: str, model: bytes) -> bool:
 
 @lru_cache(maxsize=8)
 def _onnx_session(path: str, mtime: float):
+    _require("onnxruntime", "onnxruntime")
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
