@@ -1,6 +1,8 @@
 # aiotc: the two commands of the README, and the pieces they are made of.
 #   make demo   set up this machine, compile a model aiotc makes itself, run it, print the report
-#   make test   set up this machine and run the whole test suite (host, QEMU, slow tests)
+#   make test   set up this machine and run the whole test suite (host, QEMU, slow tests), in parallel
+#   make test-unit   the fast unit tier (tests/unit: no C builds; under a minute)
+#   make test-fast   everything but the slow and QEMU tests
 #   make fuzz   mutate the shared models for much longer than the test suite does (FUZZ_EXAMPLES)
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
@@ -9,16 +11,23 @@ STAMP := build/.installed
 
 FUZZ_EXAMPLES ?= 5000
 
-.PHONY: demo test test-fast fuzz bench install toolchain clean
+.PHONY: demo test test-unit test-fast fuzz bench install toolchain clean
 
 demo: install toolchain
 	$(PYTHON) -m aiotc.demo
 
+# Tests run on every core (pytest-xdist); a test file stays on one worker, so its module
+# fixtures (compiled models) are built once.
+PYTEST := $(PYTHON) -m pytest -q -n auto --dist loadfile
+
 test: install toolchain
-	$(PYTHON) -m pytest -q
+	$(PYTEST)
+
+test-unit: install
+	$(PYTHON) -m pytest -q tests/unit
 
 test-fast: install
-	$(PYTHON) -m pytest -q -m "not slow and not qemu"
+	$(PYTEST) -m "not slow and not qemu"
 
 fuzz: install
 	AIOTC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTHON) -m pytest -q tests/test_fuzz.py --hypothesis-show-statistics

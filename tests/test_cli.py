@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,11 +10,7 @@ import pytest
 from aiotc.demo import stripes_model
 from aiotc.export.tflite import write_tflite
 
-from .conftest import shared_model
-
-
-def aiotc(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "aiotc", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+from .conftest import aiotc, shared_model
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -13,12 +10,7 @@ from aiotc import __version__
 from aiotc.demo import stripes_model
 from aiotc.export.tflite import write_tflite
 
-from .conftest import ROOT, shared_model
-
-
-def aiotc(*args, cwd, env=None):
-    environment = os.environ | {"PYTHONPATH": str(ROOT)} | (env or {})
-    return subprocess.run([sys.executable, "-m", "aiotc", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=environment)
+from .conftest import aiotc, shared_model
 
 
 @pytest.fixture

@@ -10,11 +10,8 @@ import pytest
 
 from aiotc.driver import compile_model
 from aiotc.frontend import load_model
-from aiotc.samples import random_samples
-from aiotc.toolchain.host import HostModel
-from aiotc.verify import build_runner, verify
 
-from .conftest import shared_model
+from .conftest import assert_bit_exact, shared_model, verify_folder
 from .oplib import mixed_precision_model
 
 EVERY_OTHER = lambda layers: {name: "w4a8" for name in layers[::2]}  # noqa: E731
@@ -22,9 +19,7 @@ ALL = lambda layers: {name: "w4a8" for name in layers}  # noqa: E731
 
 
 def _bit_exact(out, board: str = "host", samples: int = 3):
-    runner = HostModel.build(out) if board == "host" else build_runner(out, board)
-    result = verify(out, board, random_samples(runner.inputs, samples, seed=7), runner=runner)
-    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0, result
+    assert_bit_exact(verify_folder(out, board, samples, seed=7))
 
 
 @pytest.mark.parametrize("model", ["onnx/dscnn_kws.onnx", "onnx/tinycnn_28.onnx", "mlperf_tiny/pretrainedResnet.tflite"])

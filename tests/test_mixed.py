@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -15,11 +13,8 @@ from hypothesis import strategies as st
 
 from aiotc.errors import BudgetError
 from aiotc.quantize.mixed import LayerChoice, MixedSearch
-from aiotc.samples import random_samples
-from aiotc.toolchain.host import HostModel
-from aiotc.verify import verify
 
-from .conftest import shared_model
+from .conftest import aiotc, assert_bit_exact, shared_model, verify_folder
 
 
 def _search(table: list[tuple[int, float, float | None]]) -> MixedSearch:
@@ -66,10 +61,6 @@ def test_a_budget_int4_cannot_reach_is_refused():
         raise AssertionError("no BudgetError")
 
 
-def aiotc(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aiotc", *map(str, args)], capture_output=True, text=True)
-
-
 def test_precision_auto_fits_the_flash_budget_and_stays_bit_exact(tmp_path):
     model = shared_model("onnx/dscnn_kws.onnx")
     np.save(tmp_path / "calib.npy", np.random.default_rng(0).uniform(0, 1, (8, 1, 1, 49, 10)).astype(np.float32).reshape(8, 1, 49, 10))
@@ -87,9 +78,7 @@ def test_precision_auto_fits_the_flash_budget_and_stays_bit_exact(tmp_path):
     assert sum(point["chosen"] for point in pareto) == 1 and len(pareto) >= 3
     assert "precision auto:" in run.stdout and "compiled" in run.stdout
     assert (tmp_path / "auto" / "pareto.svg").read_text().startswith("<svg") and "Pareto" in (tmp_path / "auto" / "report.html").read_text()
-    runner = HostModel.build(tmp_path / "auto")
-    result = verify(tmp_path / "auto", "host", random_samples(runner.inputs, 3, seed=1), runner=runner)
-    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0
+    assert_bit_exact(verify_folder(tmp_path / "auto"))
 
 
 def test_impossible_flash_budget_is_one_line(tmp_path):
@@ -227,9 +216,7 @@ def test_precision_auto_takes_int16_activations_within_the_sram_budget(tmp_path)
     assert "w8a16" in precision.values()
     assert {p for layer in wide.report["layers"] if (p := layer["precision"]) != "w8a8"} <= {"w8a16", "w4a8"}
     assert any(k.endswith("_s16") for k in wide.report["kernels"])
-    runner = HostModel.build(tmp_path / "wide")
-    result = verify(tmp_path / "wide", "host", random_samples(runner.inputs, 3, seed=1), runner=runner)
-    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0
+    assert_bit_exact(verify_folder(tmp_path / "wide"))
 
     int8 = compile_model(model, out_dir=tmp_path / "int8", calib=replace(calib, precision="int8"))
     assert int8.report["arena_bytes"] < wide.report["arena_bytes"]

@@ -7,8 +7,6 @@ single-op models are built with onnx.helper so every converter and layout rule
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import onnx
@@ -22,7 +20,7 @@ from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verify import verify
 
-from .conftest import shared_model
+from .conftest import aiotc, shared_model
 
 SHARED = ["tinycnn_28", "dscnn_kws", "kws_ref_model_float32", "ad01_fp32", "pretrainedResnet", "vww_96_float", "mbv2_w035_144"]
 
@@ -203,7 +201,7 @@ def test_unsupported_ops_are_all_listed(tmp_path):
         load_model(path)
     assert "Erf at node 0" in str(error.value) and "Sin at node 2" in str(error.value)
     assert "Relu" not in "; ".join(error.value.problems)  # a consequence, not a cause
-    run = subprocess.run([sys.executable, "-m", "aiotc", "compile", str(path), "-o", str(tmp_path / "out")], capture_output=True, text=True)
+    run = aiotc("compile", path, "-o", tmp_path / "out")
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "Erf" in run.stderr and "Sin" in run.stderr
     assert not (tmp_path / "out").exists()
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,7 +18,7 @@ from aiotc.toolchain.host import HostModel
 from aiotc.toolchain.qemu import QemuModel
 from aiotc.verify import verify
 
-from .conftest import shared_model
+from .conftest import aiotc, shared_model
 
 pytestmark = pytest.mark.qemu
 
@@ -87,7 +85,7 @@ def test_link_refuses_a_model_the_board_cannot_hold(tmp_path):
 def test_bench_command_prints_the_same_json_twice(kws):
     """`aiotc bench --json` on an output folder: the DESIGN keys, identical on a second run."""
     out, _ = kws["cortex-m4"]
-    runs = [subprocess.run([sys.executable, "-m", "aiotc", "bench", str(out), "--board", "cortex-m4", "--json"], capture_output=True, text=True) for _ in range(2)]
+    runs = [aiotc("bench", out, "--board", "cortex-m4", "--json") for _ in range(2)]
     assert all(run.returncode == 0 for run in runs), runs[0].stderr
     first, second = (json.loads(run.stdout) for run in runs)
     assert first == second
@@ -97,7 +95,7 @@ def test_bench_command_prints_the_same_json_twice(kws):
 
 def test_bench_refuses_the_host_board(kws):
     out, _ = kws["cortex-m4"]
-    run = subprocess.run([sys.executable, "-m", "aiotc", "bench", str(out), "--board", "host"], capture_output=True, text=True)
+    run = aiotc("bench", out, "--board", "host")
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "choose a Cortex-M board" in run.stderr
 
 

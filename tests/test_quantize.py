@@ -3,8 +3,6 @@ tflite-micro running the exported model, calibration inputs, and the refusals.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,27 +20,14 @@ from aiotc.quantize.fidelity import Int8Runner
 from aiotc.quantize.gptq import input_hessians
 from aiotc.quantize.observe import FloatRunner, observe
 from aiotc.quantize.ptq import initial_ranges, quantize_graph
-from aiotc.samples import random_samples
-from aiotc.toolchain.host import HostModel
-from aiotc.verify import verify
 
-from .conftest import shared_model
+from .conftest import aiotc, assert_bit_exact, shared_model, verify_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def aiotc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aiotc", *map(str, args)], capture_output=True, text=True, cwd=cwd)
-
-
 def _bit_exact(out: Path, board: str = "host", samples: int = 4) -> None:
-    runner = HostModel.build(out) if board == "host" else None
-    from aiotc.verify import build_runner
-
-    runner = runner or build_runner(out, board)
-    result = verify(out, board, random_samples(runner.inputs, samples, seed=3), runner=runner)
-    assert result.oracle == "tflite-micro"
-    assert result.mismatches == 0 and result.max_abs_diff == 0, result
+    assert_bit_exact(verify_folder(out, board, samples, seed=3))
 
 
 @pytest.mark.parametrize("model", ["onnx/tinycnn_28.onnx", "onnx/dscnn_kws.onnx", "onnx/ad01_fp32.onnx", "mlperf_tiny/vww_96_float.tflite"])

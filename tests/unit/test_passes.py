@@ -1,0 +1,108 @@
+"""Each graph pass on a small float graph: the rewrite it promises, and the same
+outputs before and after in LiteRT (the float oracle)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aiotc import ir
+from aiotc.passes import fold_affine, fuse_activations, merge_reshapes, remove_dead_ops, remove_identity_reshapes, run_passes, simplify_transposes
+from aiotc.quantize.observe import FloatRunner
+
+from ..oplib import OpGraph
+
+
+def float_outputs(graph: ir.Graph, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    sample = [rng.normal(0, 1, graph[name].shape).astype(np.float32) for name in graph.inputs]
+    return FloatRunner(graph).outputs(sample)
+
+
+def assert_same_function(before: ir.Graph, after: ir.Graph) -> None:
+    for old, new in zip(float_outputs(before), float_outputs(after), strict=True):
+        np.testing.assert_allclose(new, old, rtol=1e-5, atol=1e-5 * float(np.ptp(old) or 1))
+
+
+def kinds(graph: ir.Graph) -> list[str]:
+    return [op.kind for op in graph.ops]
+
+
+def conv_then(*steps: str) -> ir.Graph:
+    """input -> conv -> the steps (mul/add by per-channel constants, relu, relu6), float."""
+    g = OpGraph(seed=3, dtype="float32")
+    x = g.input((1, 6, 6, 3))
+    y = g.conv2d(x, out_channels=4)
+    for step in steps:
+        if step in ("mul", "add"):
+            y = g.binary(step, y, g.const(g.rng.uniform(0.5, 1.5, (1, 1, 1, 4)).astype(np.float32)))
+        else:
+            y = g.unary(step, y)
+    return g.build(y)
+
+
+def test_batchnorm_and_relu_fold_into_the_conv():
+    graph = conv_then("mul", "add", "relu")
+    folded = run_passes(graph)
+    assert kinds(folded) == ["conv2d"]
+    assert folded.ops[0].attrs.activation == "relu"
+    assert_same_function(graph, folded)
+
+
+def test_relu6_fuses_once():
+    graph = conv_then("relu6", "relu")
+    fused = fuse_activations(graph)
+    assert kinds(fused) == ["conv2d", "relu"]  # the conv's activation is taken: the relu stays
+    assert fused.ops[0].attrs.activation == "relu6"
+    assert_same_function(graph, fused)
+
+
+def test_a_layer_read_twice_keeps_its_own_output():
+    g = OpGraph(seed=1, dtype="float32")
+    x = g.input((1, 4, 4, 2))
+    y = g.conv2d(x, out_channels=2)
+    scaled = g.binary("mul", y, g.const(np.full((2,), 2.0, np.float32)))
+    graph = g.build(scaled, g.unary("relu", y))
+    assert kinds(fold_affine(graph)) == kinds(graph)
+    assert kinds(fuse_activations(graph)) == kinds(graph)
+
+
+@pytest.mark.parametrize(("first", "second", "left"), [((0, 3, 1, 2), (0, 2, 3, 1), []), ((0, 2, 1, 3), (0, 2, 1, 3), []), ((0, 3, 1, 2), (0, 1, 2, 3), ["transpose"])])
+def test_transposes_compose(first, second, left):
+    g = OpGraph(seed=2, dtype="float32")
+    x = g.input((1, 3, 4, 5))
+    shape = tuple(g.tensors[x].shape[p] for p in first)
+    y = g.movement("transpose", (x,), shape, ir.Transpose(first))
+    z = g.movement("transpose", (y,), tuple(shape[p] for p in second), ir.Transpose(second))
+    graph = g.build(g.unary("relu", z))
+    simplified = simplify_transposes(graph)
+    assert kinds(simplified) == [*left, "relu"]
+    assert_same_function(graph, simplified)
+
+
+def test_a_transpose_of_unit_axes_is_a_reshape():
+    g = OpGraph(dtype="float32")
+    x = g.input((1, 1, 4, 5))
+    y = g.movement("transpose", (x,), (1, 4, 1, 5), ir.Transpose((0, 2, 1, 3)))
+    graph = g.build(g.unary("relu", y))
+    assert kinds(simplify_transposes(graph)) == ["reshape", "relu"]
+
+
+def test_reshape_chains_merge_and_identities_go():
+    g = OpGraph(dtype="float32")
+    x = g.input((1, 2, 3, 4))
+    y = g.movement("reshape", (x,), (1, 24), ir.NoAttrs())
+    z = g.movement("reshape", (y,), (1, 2, 3, 4), ir.NoAttrs())
+    graph = g.build(g.unary("relu", z))
+    simplified = remove_identity_reshapes(merge_reshapes(graph))
+    assert kinds(simplified) == ["relu"]
+    assert simplified.ops[0].inputs == (x,)
+    assert_same_function(graph, simplified)
+
+
+def test_unread_ops_go():
+    g = OpGraph(dtype="float32")
+    x = g.input((1, 8))
+    g.unary("relu", x)
+    graph = g.build(g.unary("relu6", x))
+    assert kinds(remove_dead_ops(graph)) == ["relu6"]
