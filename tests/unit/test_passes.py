@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from aiotc import ir
-from aiotc.passes import fold_affine, fuse_activations, merge_reshapes, remove_dead_ops, remove_identity_reshapes, run_passes, simplify_transposes
+from aiotc.passes import depthwise_over_one_channel_as_conv, fold_affine, fuse_activations, merge_reshapes, remove_dead_ops, remove_identity_reshapes, run_passes, simplify_transposes
 from aiotc.quantize.observe import FloatRunner
 
 from ..oplib import OpGraph
@@ -106,3 +106,13 @@ def test_unread_ops_go():
     g.unary("relu", x)
     graph = g.build(g.unary("relu6", x))
     assert kinds(remove_dead_ops(graph)) == ["relu6"]
+
+
+def test_a_depthwise_conv_over_one_channel_is_a_conv():
+    g = OpGraph(seed=4, dtype="float32")
+    x = g.input((1, 9, 7, 1))
+    graph = g.build(g.depthwise(x, multiplier=4, kernel=(3, 2), stride=(2, 1)))
+    rewritten = depthwise_over_one_channel_as_conv(graph)
+    assert kinds(rewritten) == ["conv2d"]
+    assert rewritten[rewritten.ops[0].inputs[1]].shape == (4, 3, 2, 1)
+    assert_same_function(graph, rewritten)
