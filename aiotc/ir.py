@@ -9,6 +9,7 @@ rather than adding fields here. Consumers and producers are computed, not stored
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Mapping
@@ -59,7 +60,7 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)  # exact Python ints; the planner asks this millions of times
 
     @property
     def nbytes(self) -> int:
