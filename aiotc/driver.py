@@ -9,7 +9,6 @@ after every pass. The output folder appears whole or not at all.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ from .errors import BudgetError, UnsupportedOpsError, UsageError
 from .export.tflite import write_tflite
 from .frontend import load_model
 from .ir import Graph
+from .output import write_file, write_files, write_folder
 from .passes import run_passes
 from .plan import ArenaPlan, mac_overhead, plan_memory
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
@@ -43,6 +43,7 @@ class CompileResult:
     graph: Graph
     plan: object
     report: dict
+    backup: Path | None = None  # where --force moved the files aiotc did not write
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def compile_model(
     flash_budget: int | None = None,
     calib: Calibration | None = None,
     progress=None,
+    force: bool = False,
 ) -> CompileResult:
     """Compile a model file into a C library folder for `board` (budgets default to the board's memories).
 
@@ -106,8 +108,8 @@ def compile_model(
     files["report.html"] = render_html(report, target)
     if report.get("pareto"):
         files["pareto.svg"] = render_pareto_svg(report["pareto"])
-    write_folder(out_dir, files)
-    return CompileResult(out_dir, name, planned.graph, planned.plan, report)
+    backup = write_folder(out_dir, files, force)
+    return CompileResult(out_dir, name, planned.graph, planned.plan, report, backup)
 
 
 def build_library(planned: Planned, name: str, target: Board, model_path: Path) -> tuple[dict[str, str | bytes], dict]:
@@ -208,20 +210,6 @@ def export_model(model_path: str | Path, tflite_path: str | Path, calib: Calibra
     quantized = quantize_model(graph, calib, progress) if calib is not None else quantize_qdq(graph) if graph.quant_hints else None
     write_file(tflite_path, write_tflite(quantized.graph if quantized else graph))
     return quantized.report if quantized else {}
-
-
-def write_file(path: Path, data: bytes) -> None:
-    """Write through a sibling temp file and rename: the file is whole or absent."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def library_name(text: str) -> str:
@@ -364,27 +352,3 @@ def fitting_boards(report: dict, limit: int = 4) -> str:
     if not fits:
         return "; no board of `aiotc boards` has room for it"
     return "; it fits " + ", ".join(f"{b.name} ({b.sram_bytes // 1024:,} KiB SRAM, {b.flash_bytes // 1024:,} KiB flash)" for b in fits[:limit])
-
-
-def write_folder(out_dir: Path, files: dict[str, str | bytes]) -> None:
-    """Write all files to a sibling temp folder, then swap it in: never a half-written OUT."""
-    out_dir = out_dir.resolve()
-    if out_dir.exists() and not (out_dir.is_dir() and (not any(out_dir.iterdir()) or (out_dir / "report.json").is_file())):
-        raise UsageError(f"{out_dir} exists and is not an aiotc output folder; choose another -o")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        write_files(staging, files)
-        os.chmod(staging, 0o755)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def write_files(folder: Path, files: dict[str, str | bytes]) -> None:
-    for rel, text in files.items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
