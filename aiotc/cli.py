@@ -109,10 +109,12 @@ def calibration(options: dict):
     return Calibration(calib, mean, std, method, precision=precision)
 
 
-def driver_options(options: dict) -> dict:
-    """The command's compile options as compile_model's arguments."""
+def compile_settings(options: dict, **fields):
+    """The command's compile options (and `fields`: board, name) as the one CompileOptions the pipeline takes."""
+    from .options import CompileOptions
+
     options = dict(options)
-    return options | {"calib": calibration(options)}
+    return CompileOptions(calib=calibration(options), **options, **fields)
 
 
 @contextmanager
@@ -162,7 +164,7 @@ def compile(model: Path, board: str, out_dir: Path | None, name: str | None, qui
     from .summary import pareto_table, print_summary, quantization_lines
 
     with progress_bars(not (quiet or as_json)) as progress:
-        result = compile_model(model, board=board, out_dir=out_dir, name=name, progress=progress, force=force, **driver_options(options))
+        result = compile_model(model, compile_settings(options, board=board, name=name), out_dir, progress, force)
     if result.backup:
         click.echo(f"aiotc: moved the files aiotc did not write or that were edited to {result.backup}", err=True)
     if as_json:
@@ -185,7 +187,7 @@ def compiled(model_or_out: Path, board: str, options: dict):
     from .driver import compile_model
 
     with tempfile.TemporaryDirectory(prefix="aiotc-") as tmp:
-        yield compile_model(model_or_out, board=board, out_dir=Path(tmp) / "out", **driver_options(options)).out_dir
+        yield compile_model(model_or_out, compile_settings(options, board=board), Path(tmp) / "out").out_dir
 
 
 @cli.command()
@@ -300,9 +302,7 @@ def inspect(model: Path, memory: bool, **options) -> None:
     from .driver import memory_report, plan_model
     from .summary import memory_lines
 
-    options = driver_options(options)
-    options.pop("flash_budget")
-    planned = plan_model(model, **options)
+    planned = plan_model(model, compile_settings(options))
     graph = planned.graph
     console = Console()
     table = Table(title=f"{model.name}: {len(graph.ops)} layers", title_justify="left")

@@ -24,6 +24,7 @@ from .errors import BudgetError, UnsupportedOpsError, UsageError
 from .export.tflite import write_tflite
 from .frontend import load_model
 from .ir import Graph
+from .options import CompileOptions
 from .output import write_file, write_files, write_folder
 from .passes import run_passes
 from .plan import ArenaPlan, mac_overhead, plan_memory
@@ -57,53 +58,44 @@ class Planned:
     quantized: Quantized | None = None  # set when aiotc quantized a float model
 
 
-def plan_model(model_path: str | Path, patch: str = "auto", patch_overhead: float = 0.2, sram_budget: int | None = None, calib: Calibration | None = None, progress=None) -> Planned:
+def plan_model(model_path: str | Path, options: CompileOptions = CompileOptions(), progress=None) -> Planned:
     """frontend -> passes -> quantize (with calibration data) -> support check -> reorder -> schedule + plan."""
     graph = run_passes(load_model(Path(model_path)))
+    calib = options.calib
     quantized = quantize_model(graph, calib, progress) if calib is not None else quantize_qdq(graph) if graph.quant_hints else None
-    return plan_graph(quantized.graph if quantized else graph, patch, patch_overhead, sram_budget, quantized)
+    return plan_graph(quantized.graph if quantized else graph, options, quantized)
 
 
-def plan_graph(graph: Graph, patch: str, patch_overhead: float, sram_budget: int | None, quantized: Quantized | None = None) -> Planned:
+def plan_graph(graph: Graph, options: CompileOptions, quantized: Quantized | None = None) -> Planned:
     """support check -> reorder -> schedule + plan, for a graph ready to lower."""
     check_supported(graph)
     graph = best_order(graph)
     scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops}
-    stage, plan = plan_memory(graph, scratch, patch, sram_budget, patch_overhead)
+    stage, plan = plan_memory(graph, scratch, options.patch, options.sram_budget, options.patch_overhead)
     return Planned(graph, scratch, stage, plan, quantized)
 
 
-def compile_model(
-    model_path: str | Path,
-    board: str = "host",
-    out_dir: str | Path | None = None,
-    name: str | None = None,
-    patch: str = "auto",
-    patch_overhead: float = 0.2,
-    sram_budget: int | None = None,
-    flash_budget: int | None = None,
-    calib: Calibration | None = None,
-    progress=None,
-    force: bool = False,
-) -> CompileResult:
-    """Compile a model file into a C library folder for `board` (budgets default to the board's memories).
+def compile_model(model_path: str | Path, options: CompileOptions | None = None, out_dir: str | Path | None = None, progress=None, force: bool = False, **fields) -> CompileResult:
+    """Compile a model file into a C library folder for the board (budgets default to the board's memories).
 
-    With `calib`, a float model is quantized to int8 first; the folder then also holds
+    `fields` are CompileOptions fields, for callers without an options object. With
+    `calib`, a float model is quantized to int8 first; the folder then also holds
     the quantized model as NAME.tflite, the oracle `verify` compares the C with. With
     `calib.precision == "auto"`, layers take int4 weights until the flash budget holds
-    and int16 activations where they gain within the SRAM budget."""
+    and int16 activations where they gain within the SRAM budget. `force`: see write_folder."""
+    options = replace(options or CompileOptions(), **fields)
     model_path = Path(model_path)
-    target = load_board(board)
-    name = library_name(name or model_path.stem)
+    target = load_board(options.board)
+    name = library_name(options.name or model_path.stem)
     out_dir = Path(out_dir) if out_dir is not None else Path("out") / name
 
-    planned = plan_model(model_path, patch, patch_overhead, sram_budget, calib, progress)
+    planned = plan_model(model_path, options, progress)
     if planned.quantized is not None and planned.quantized.search is not None:
-        planned = fit_budgets(planned, name, target, model_path, flash_budget, (patch, patch_overhead, sram_budget), progress)
+        planned = fit_budgets(planned, name, target, model_path, options, progress)
     files, report = build_library(planned, name, target, model_path)
-    check_budget(report, target, sram_budget, flash_budget, streamed=patch != "off")
+    check_budget(report, target, options.sram_budget, options.flash_budget, streamed=options.patch != "off")
     report |= target_figures(files, target)
-    check_flash(report, target, flash_budget)
+    check_flash(report, target, options.flash_budget)
     files["report.json"] = json.dumps(report, indent=2) + "\n"
     files["report.html"] = render_html(report, target)
     if report.get("pareto"):
@@ -127,7 +119,7 @@ def build_library(planned: Planned, name: str, target: Board, model_path: Path) 
     return files, report
 
 
-def fit_budgets(planned: Planned, name: str, target: Board, model_path: Path, flash_budget: int | None, plan_args: tuple, progress=None) -> Planned:
+def fit_budgets(planned: Planned, name: str, target: Board, model_path: Path, options: CompileOptions, progress=None) -> Planned:
     """--precision auto: int4 weights in the least sensitive layers until the model's flash
     (as linked for a Cortex-M board, the weights on the host) is within the budget, and
     int16 activations where they gain most while flash and arena allow.
@@ -138,8 +130,8 @@ def fit_budgets(planned: Planned, name: str, target: Board, model_path: Path, fl
     over the budget takes the smaller int4 reference loops before more int4 layers. An
     arena over the SRAM budget excludes the w8a16 layer with the largest int16 output
     and solves again. The builds link with room to spare, so a miss is measured."""
-    quantized, limit = planned.quantized, flash_budget if flash_budget is not None else target.flash_bytes
-    sram_limit = plan_args[2] if plan_args[2] is not None else target.sram_bytes
+    quantized, limit = planned.quantized, options.flash_budget if options.flash_budget is not None else target.flash_bytes
+    sram_limit = options.sram_budget if options.sram_budget is not None else target.sram_bytes
     roomy = replace(target, flash_bytes=arm.machine_for(target).flash_size) if target.qemu_machine else target
 
     def measured(candidate: Planned) -> tuple[int, int]:
@@ -158,7 +150,7 @@ def fit_budgets(planned: Planned, name: str, target: Board, model_path: Path, fl
         # miss asks more than int4 weights save, the all-w4a8 build decides.
         assignment = quantized.search.assign(min(must_save, quantized.search.max_saving()), excluded, wide_code)
         mixed = quantized.with_precision(assignment)
-        planned = plan_graph(mixed.graph, *plan_args, mixed)
+        planned = plan_graph(mixed.graph, options, mixed)
         wide = [layer for layer, p in assignment.items() if p == "w8a16"]
         if planned.plan.size > sram_limit and wide:
             largest = max(wide, key=lambda layer: mixed.float_graph[next(op for op in mixed.float_graph.ops if op.name == layer).outputs[0]].size)
@@ -166,7 +158,7 @@ def fit_budgets(planned: Planned, name: str, target: Board, model_path: Path, fl
             continue
         miss = measured(planned)[0] - limit
         if miss > 0 and "w4a8" in assignment.values():  # the int4 reference loops: less code, ~10x the instructions
-            compact = plan_graph(replace(mixed.graph, compact_int4=True), *plan_args, mixed)
+            compact = plan_graph(replace(mixed.graph, compact_int4=True), options, mixed)
             compact_miss = measured(compact)[0] - limit
             if compact_miss <= 0:
                 planned = compact
