@@ -299,7 +299,8 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 def inspect(model: Path, memory: bool, **options) -> None:
     """Layers, shapes, MACs and memory of MODEL, without generating code."""
     from .analysis import op_macs
-    from .driver import memory_report, plan_model
+    from .driver import plan_model
+    from .report import memory_report
     from .summary import memory_lines
 
     planned = plan_model(model, compile_settings(options))

@@ -66,8 +66,10 @@ def test_compact_int4_kernels_take_less_flash_and_stay_bit_exact(tmp_path):
     from dataclasses import replace
 
     from aiotc.boards import load_board
-    from aiotc.driver import build_library, plan_graph, target_figures, write_folder
+    from aiotc.driver import build_library, plan_graph
     from aiotc.options import CompileOptions
+    from aiotc.output import write_folder
+    from aiotc.report import target_figures
 
     path = mixed_precision_model(shared_model("mlperf_tiny/pretrainedResnet.tflite"), tmp_path / "mixed.tflite", EVERY_OTHER)
     board = load_board("cortex-m4")
