@@ -31,6 +31,7 @@ from .quantize import Calibration, Quantized, needs_quantization, quantize_model
 from .reorder import best_order
 from .report import build_report, check_budget, check_flash, report_files, target_figures
 from .schedule import StreamStage
+from .schema import Report
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class CompileResult:
     name: str
     graph: Graph
     plan: object
-    report: dict
+    report: Report
     backup: Path | None = None  # where --force moved the files aiotc did not write
 
 
@@ -103,7 +104,7 @@ def compile_model(model_path: str | Path, options: CompileOptions | None = None,
     return CompileResult(out_dir, name, planned.graph, planned.plan, report, backup)
 
 
-def build_library(planned: Planned, name: str, target: Board, model_path: Path) -> tuple[dict[str, str | bytes], dict]:
+def build_library(planned: Planned, name: str, target: Board, model_path: Path) -> tuple[dict[str, str | bytes], Report]:
     """The output folder's files (report.json without the target figures) and the report."""
     graph, plan, stage = planned.graph, planned.plan, planned.stage
     files, facts = emit_library(graph, plan, name, planned.scratch, target.name, source=model_path.name, stage=stage)

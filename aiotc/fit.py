@@ -14,13 +14,14 @@ from .ir import Graph
 from .options import CompileOptions
 from .quantize import Quantized
 from .report import flash_figure, target_figures
+from .schema import Report
 from .toolchain import arm
 
 if TYPE_CHECKING:
     from .driver import Planned
 
 
-def fit_budgets(planned: Planned, target: Board, options: CompileOptions, plan: Callable[[Graph, Quantized], Planned], build: Callable[[Planned], tuple[dict, dict]], progress=None) -> Planned:
+def fit_budgets(planned: Planned, target: Board, options: CompileOptions, plan: Callable[[Graph, Quantized], Planned], build: Callable[[Planned], tuple[dict, Report]], progress=None) -> Planned:
     """--precision auto: int4 weights in the least sensitive layers until the model's flash
     (as linked for a Cortex-M board, the weights on the host) is within the budget, and
     int16 activations where they gain most while flash and arena allow.

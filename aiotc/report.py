@@ -20,14 +20,15 @@ from .ir import Graph
 from .output import write_files
 from .plan import ArenaPlan, mac_overhead
 from .report_html import render_html, render_pareto_svg
+from .schema import Layer, Memory, Patch, Report, TargetFigures
 from .toolchain import arm
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
 
 
-def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, facts: dict, stage=None) -> dict:
+def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, facts: dict, stage=None) -> Report:
     live = plan.live_bytes()
-    layers = []
+    layers: list[Layer] = []
     for index, op in enumerate(graph.ops):
         out = graph[op.outputs[0]]
         layers.append(
@@ -61,9 +62,9 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
     }
 
 
-def report_files(report: dict, board: Board) -> dict[str, str]:
+def report_files(report: Report, board: Board) -> dict[str, str | bytes]:
     """The report's files in the output folder: report.json, report.html, and pareto.svg after a precision search."""
-    files = {"report.json": json.dumps(report, indent=2) + "\n", "report.html": render_html(report, board)}
+    files: dict[str, str | bytes] = {"report.json": json.dumps(report, indent=2) + "\n", "report.html": render_html(report, board)}
     if report.get("pareto"):
         files["pareto.svg"] = render_pareto_svg(report["pareto"])
     return files
@@ -77,7 +78,7 @@ def layer_precision(op, graph: Graph) -> str:
     return PRECISION.get(out.dtype, out.dtype)
 
 
-def memory_report(graph: Graph, plan: ArenaPlan) -> dict:
+def memory_report(graph: Graph, plan: ArenaPlan) -> Memory:
     """The arena layout (every buffer's offset, size and lifetime in op indices) and the in-place overlaps."""
     offset_of = plan.offsets | {f"scratch:{k}": v for k, v in plan.scratch_offsets.items()}
     size_of = {b.name: b.size for b in plan.buffers}
@@ -91,7 +92,7 @@ def memory_report(graph: Graph, plan: ArenaPlan) -> dict:
     }
 
 
-def stage_report(graph: Graph, stage) -> dict | None:
+def stage_report(graph: Graph, stage) -> Patch | None:
     """The streamed stage in report.json's `patch` entry: rows are tiles, halos cached."""
     if stage is None:
         return None
@@ -105,7 +106,7 @@ def stage_report(graph: Graph, stage) -> dict | None:
     }
 
 
-def check_budget(report: dict, board: Board, sram_budget: int | None = None, flash_budget: int | None = None, streamed: bool = True) -> None:
+def check_budget(report: Report, board: Board, sram_budget: int | None = None, flash_budget: int | None = None, streamed: bool = True) -> None:
     """The arena must fit the SRAM budget (default: the board's SRAM) and the constants the flash budget.
 
     A miss says by how much, and what would fit: streaming when it was off, the boards with room."""
@@ -121,19 +122,19 @@ def check_budget(report: dict, board: Board, sram_budget: int | None = None, fla
         raise BudgetError("model does not fit: " + "; ".join(misses) + fitting_boards(report))
 
 
-def flash_figure(report: dict) -> int:
+def flash_figure(report: Report) -> int:
     """What --flash-budget bounds: the linked flash on a Cortex-M board, the weights on the host."""
     return report.get("flash_bytes") or report["weights_bytes"]
 
 
-def check_flash(report: dict, board: Board, flash_budget: int | None) -> None:
+def check_flash(report: Report, board: Board, flash_budget: int | None) -> None:
     if flash_budget is not None and flash_figure(report) > flash_budget:
         what = "weights, graph code and kernels" if report.get("flash_bytes") else "weights"
         hint = "" if "pareto" in report else "; --precision auto with --calib puts int4 weights where they cost least"
         raise BudgetError(f"model does not fit: {what} need {flash_figure(report):,} B of flash, the flash budget is {flash_budget:,} B (over by {flash_figure(report) - flash_budget:,} B){hint}")
 
 
-def target_figures(files: dict[str, str | bytes], board: Board) -> dict:
+def target_figures(files: dict[str, str | bytes], board: Board) -> TargetFigures:
     """What the library takes on a Cortex-M board, from linking it there: its flash
     (weights, graph code, kernels) and the static stack estimate of NAME_invoke with
     every function's frame (gcc's -fstack-usage figures, via -fcallgraph-info=su).
@@ -164,7 +165,7 @@ def target_figures(files: dict[str, str | bytes], board: Board) -> dict:
     }
 
 
-def fitting_boards(report: dict, limit: int = 4) -> str:
+def fitting_boards(report: Report, limit: int = 4) -> str:
     """What would fit: the smallest boards of the database with room for the arena and the weights."""
     fits = sorted((b for b in all_boards() if b.qemu_machine and b.sram_bytes >= report["arena_bytes"] and b.flash_bytes >= report["weights_bytes"]), key=lambda b: (b.sram_bytes, b.flash_bytes, b.name))
     if not fits:

@@ -24,6 +24,7 @@ from .. import __version__
 from ..boards import Board
 from ..errors import BudgetError, ToolchainError, UsageError
 from ..resources import template_env
+from ..schema import Report
 from .cache import build_key, build_once
 from .host import WARNINGS, library_sources, read_report
 from .stack import StackUsage, stack_usage
@@ -105,7 +106,7 @@ def tool(name: str, package: str) -> str:
     return path
 
 
-def render_target(report: dict, board: Board) -> dict[str, str]:
+def render_target(report: Report, board: Board) -> dict[str, str]:
     """The generated startup, linker script and test program for this model and board."""
     machine = machine_for(board)
     env = template_env("target")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ToolchainError, UsageError
+from ..schema import Report
 from .cache import build_key, build_once
 
 WARNINGS = ["-Wall", "-Wextra", "-Werror", "-pedantic"]
@@ -45,7 +46,7 @@ class IOSpec:
         return NUMPY_DTYPES[self.dtype]
 
 
-def read_report(out_dir: Path) -> dict:
+def read_report(out_dir: Path) -> Report:
     path = Path(out_dir) / "report.json"
     if not path.is_file():
         raise UsageError(f"{out_dir} is not an aiotc output folder (no report.json)")
