@@ -40,10 +40,14 @@ def write_folder(out_dir: Path, files: dict[str, str | bytes], force: bool = Fal
         write_files(staging, files)
         write_manifest(staging, {rel: digest(staging / rel) for rel in files})
         os.chmod(staging, 0o755)
-        swap_in(staging, out_dir)  # staging now holds the old folder, if there was one
-        return back_up(staging, at_risk, out_dir) if at_risk else None
-    finally:
+        swap_in(staging, out_dir)
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+    # staging now holds the old folder: interrupted before the backup is done, it stays
+    backup = back_up(staging, at_risk, out_dir) if at_risk else None
+    shutil.rmtree(staging, ignore_errors=True)
+    return backup
 
 
 def files_at_risk(out_dir: Path, new_files: dict) -> list[str]:
