@@ -34,16 +34,19 @@ def write_folder(out_dir: Path, files: dict[str, str | bytes], force: bool = Fal
     at_risk = files_at_risk(out_dir, files) if out_dir.exists() else []
     if at_risk and not force:
         raise UsageError(f"{out_dir} holds files aiotc did not write or that were edited since: {', '.join(at_risk)}; move them, choose another -o, or pass --force to move them to a backup folder")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        write_files(staging, files)
-        write_manifest(staging, {rel: digest(staging / rel) for rel in files})
-        os.chmod(staging, 0o755)
-        swap_in(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+        try:
+            write_files(staging, files)
+            write_manifest(staging, {rel: digest(staging / rel) for rel in files})
+            os.chmod(staging, 0o755)
+            swap_in(staging, out_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    except OSError as exc:  # a full disk, a read-only folder: OUT stays as it was
+        raise UsageError(f"cannot write {out_dir}: {exc.strerror}; it is left as it was") from None
     # staging now holds the old folder: interrupted before the backup is done, it stays
     backup = back_up(staging, at_risk, out_dir) if at_risk else None
     shutil.rmtree(staging, ignore_errors=True)

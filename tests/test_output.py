@@ -3,6 +3,8 @@ compile leaves the old folder or the new one, whole."""
 
 from __future__ import annotations
 
+import errno
+import os
 import random
 import shutil
 import signal
@@ -81,6 +83,20 @@ def test_a_folder_of_an_older_aiotc_without_manifest(tmp_path):
     (out / "README").unlink()
     write_folder(out, {"m.c": "new", "report.json": "{}"})
     assert (out / "m.c").read_text() == "new"
+
+
+def test_a_full_disk_leaves_the_old_folder(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    write_folder(out, {"a.c": "1", "report.json": "{}"})
+
+    def full(folder, files):
+        (folder / "a.c").write_text("half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(output, "write_files", full)
+    with pytest.raises(output.UsageError, match="No space left on device; it is left as it was"):
+        write_folder(out, {"a.c": "2", "report.json": "{}"})
+    assert (out / "a.c").read_text() == "1" and complete(out) and [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
 def test_the_swap_without_rename_exchange(tmp_path, monkeypatch):
