@@ -31,9 +31,11 @@ def write_folder(out_dir: Path, files: dict[str, str | bytes], force: bool = Fal
 
     Returns the backup folder when `force` moved files aiotc did not write (or edited ones) there."""
     out_dir = Path(out_dir).resolve()
-    at_risk = files_at_risk(out_dir, files) if out_dir.exists() else []
+    foreign, edited = files_at_risk(out_dir, files) if out_dir.exists() else ([], [])
+    at_risk = sorted(foreign + edited)
     if at_risk and not force:
-        raise UsageError(f"{out_dir} holds files aiotc did not write or that were edited since: {', '.join(at_risk)}; move them, choose another -o, or pass --force to move them to a backup folder")
+        held = [f"{what} ({', '.join(rels)})" for what, rels in (("files aiotc did not write", foreign), ("files it wrote that were edited since", edited)) if rels]
+        raise UsageError(f"{out_dir} holds {' and '.join(held)}: move them, choose another -o, or pass --force to move them to {out_dir.name}.backup")
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -53,17 +55,18 @@ def write_folder(out_dir: Path, files: dict[str, str | bytes], force: bool = Fal
     return backup
 
 
-def files_at_risk(out_dir: Path, new_files: dict) -> list[str]:
-    """OUT's files (relative paths) that aiotc did not write, or wrote and someone edited since."""
+def files_at_risk(out_dir: Path, new_files: dict) -> tuple[list[str], list[str]]:
+    """OUT's files (relative paths) that aiotc did not write, and those it wrote that someone edited since."""
     if not out_dir.is_dir():
         raise UsageError(f"{out_dir} exists and is not a folder; choose another -o")
-    present = folder_entries(out_dir)
+    present = sorted(folder_entries(out_dir))
     if MANIFEST in present:
         written = read_manifest(out_dir)
-        return sorted(rel for rel in present if rel != MANIFEST and written.get(rel) != digest(out_dir / rel))
+        foreign = [rel for rel in present if rel not in written and rel != MANIFEST]
+        return foreign, [rel for rel in present if rel in written and written[rel] != digest(out_dir / rel)]
     if present and "report.json" not in present:
         raise UsageError(f"{out_dir} exists and is not an aiotc output folder; choose another -o")
-    return sorted(rel for rel in present if rel not in new_files)  # an older aiotc's folder: edits go unseen
+    return [rel for rel in present if rel not in new_files], []  # an older aiotc's folder: edits go unseen
 
 
 def folder_entries(folder: Path) -> list[str]:
