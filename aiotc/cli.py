@@ -264,8 +264,8 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 
     Given an OUT folder, its report.html gains the instructions per layer."""
     from .boards import load_board
-    from .output import rewrite_file
     from .errors import UsageError
+    from .output import rewrite_file
     from .report_html import render_html
     from .samples import load_samples
     from .summary import bench_lines, bench_table
