@@ -2,10 +2,9 @@
 the toolchain and verify read (DESIGN §1 names the keys tools and CI rely on).
 
 TypedDicts, so a report stays the plain dict json.dumps writes and json.loads reads;
-a type checker catches a key one side misspells.
+a type checker catches a key one side misspells. (No `from __future__ import annotations`:
+TypedDict reads NotRequired from evaluated annotations.)
 """
-
-from __future__ import annotations
 
 from typing import NotRequired, TypedDict
 
