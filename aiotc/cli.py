@@ -109,10 +109,12 @@ def calibration(options: dict):
     return Calibration(calib, mean, std, method, precision=precision)
 
 
-def driver_options(options: dict) -> dict:
-    """The command's compile options as compile_model's arguments."""
+def compile_settings(options: dict, **fields):
+    """The command's compile options (and `fields`: board, name) as the one CompileOptions the pipeline takes."""
+    from .options import CompileOptions
+
     options = dict(options)
-    return options | {"calib": calibration(options)}
+    return CompileOptions(calib=calibration(options), **options, **fields)
 
 
 @contextmanager
@@ -148,15 +150,23 @@ def compile_options(command):
 @click.option("--name", help="C name of the model [default: the file stem].")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
+@click.option("--force", is_flag=True, help="Replace OUT even when it holds files aiotc did not write or edited ones: they move to OUT.backup (without it, such files stop the compile).")
 @compile_options
-def compile(model: Path, board: str, out_dir: Path | None, name: str | None, quiet: bool, as_json: bool, **options) -> None:
-    """Compile MODEL (.tflite or .onnx) into a C library folder (int8 from a float model with --calib)."""
+def compile(model: Path, board: str, out_dir: Path | None, name: str | None, quiet: bool, as_json: bool, force: bool, **options) -> None:
+    """Compile MODEL (.tflite or .onnx) into a C library folder (int8 from a float model with --calib).
+
+    OUT is replaced whole, in one atomic swap: an interrupted compile leaves the old folder
+    or the new one. OUT/manifest.sha256 records what aiotc wrote; a file in OUT that aiotc did
+    not write, or one of its files edited since, stops the compile (exit 2, nothing changed)
+    and is named, unless --force moves it to OUT.backup."""
     from .boards import load_board
     from .driver import compile_model
     from .summary import pareto_table, print_summary, quantization_lines
 
     with progress_bars(not (quiet or as_json)) as progress:
-        result = compile_model(model, board=board, out_dir=out_dir, name=name, progress=progress, **driver_options(options))
+        result = compile_model(model, compile_settings(options, board=board, name=name), out_dir, progress, force)
+    if result.backup:
+        click.echo(f"aiotc: moved the files aiotc did not write or that were edited to {result.backup}", err=True)
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
     elif not quiet:
@@ -177,7 +187,7 @@ def compiled(model_or_out: Path, board: str, options: dict):
     from .driver import compile_model
 
     with tempfile.TemporaryDirectory(prefix="aiotc-") as tmp:
-        yield compile_model(model_or_out, board=board, out_dir=Path(tmp) / "out", **driver_options(options)).out_dir
+        yield compile_model(model_or_out, compile_settings(options, board=board), Path(tmp) / "out").out_dir
 
 
 @cli.command()
@@ -254,8 +264,8 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 
     Given an OUT folder, its report.html gains the instructions per layer."""
     from .boards import load_board
-    from .driver import write_file
     from .errors import UsageError
+    from .output import rewrite_file
     from .report_html import render_html
     from .samples import load_samples
     from .summary import bench_lines, bench_table
@@ -272,7 +282,7 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
             progress(f"running {qemu.name} in {target.qemu_machine}", None)
             figures = qemu.bench(sample)
         if out_dir == model_or_out:
-            write_file(out_dir / "report.html", render_html(read_report(out_dir), target, figures).encode())
+            rewrite_file(out_dir, "report.html", render_html(read_report(out_dir), target, figures).encode())
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
@@ -289,12 +299,11 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 def inspect(model: Path, memory: bool, **options) -> None:
     """Layers, shapes, MACs and memory of MODEL, without generating code."""
     from .analysis import op_macs
-    from .driver import memory_report, plan_model
+    from .driver import plan_model
+    from .report import memory_report
     from .summary import memory_lines
 
-    options = driver_options(options)
-    options.pop("flash_budget")
-    planned = plan_model(model, **options)
+    planned = plan_model(model, compile_settings(options))
     graph = planned.graph
     console = Console()
     table = Table(title=f"{model.name}: {len(graph.ops)} layers", title_justify="left")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .boards import Board
 from .resources import template_env
+from .schema import Report
 from .summary import short_name
 
 WIDTH = 960  # of every chart, in SVG units
@@ -22,7 +23,7 @@ PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b
 SCRATCH_FILL = "#9aa3ad"
 
 
-def render_html(report: dict, board: Board | None = None, bench: dict | None = None) -> str:
+def render_html(report: Report, board: Board | None = None, bench: dict | None = None) -> str:
     """report.html for a compile `report` (report.json's dict), with `bench` figures when measured."""
     layers = report["layers"]
     stage_end = report["patch"]["split_index"] + 1 if report.get("patch") else 0
@@ -55,7 +56,7 @@ def nbytes(n: float) -> str:
     return f"{n:,.0f} B"
 
 
-def facts(report: dict, board: Board | None, bench: dict | None) -> list[dict]:
+def facts(report: Report, board: Board | None, bench: dict | None) -> list[dict]:
     """The headline figures: each a label, a value, and a share of the board's memory when it has one."""
     real = board is not None and board.qemu_machine is not None
 

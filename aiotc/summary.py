@@ -5,12 +5,14 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from .schema import Report
+
 
 def kib(n: int) -> str:
     return f"{n / 1024:,.1f} KiB"
 
 
-def layer_table(report: dict, width: int = 120) -> Table:
+def layer_table(report: Report, width: int = 120) -> Table:
     """One row per layer, `width` columns wide at most: only the layer names are cut short, never the figures."""
     rows = [
         (
@@ -37,7 +39,7 @@ def layer_table(report: dict, width: int = 120) -> Table:
     return table
 
 
-def totals_lines(report: dict, board=None) -> list[str]:
+def totals_lines(report: Report, board=None) -> list[str]:
     arena, weights = report["arena_bytes"], report["weights_bytes"]
     lines = [
         f"MACs {report['macs']:,}",
@@ -59,7 +61,7 @@ def totals_lines(report: dict, board=None) -> list[str]:
     return lines
 
 
-def print_summary(report: dict, board=None, console: Console | None = None) -> None:
+def print_summary(report: Report, board=None, console: Console | None = None) -> None:
     console = console or Console()
     console.print(layer_table(report, console.width))
     for line in totals_lines(report, board):
@@ -116,7 +118,7 @@ def short_name(tensor: str, limit: int = 40) -> str:
     return first if len(first) <= limit else "…" + first[-(limit - 1) :]
 
 
-def quantization_lines(report: dict) -> list[str]:
+def quantization_lines(report: Report) -> list[str]:
     """How a float model was quantized and how close it stays (report.json's "quantization")."""
     q = report.get("quantization", report)
     fidelity = q.get("fidelity_on_calibration_data")
@@ -135,7 +137,7 @@ def quantization_lines(report: dict) -> list[str]:
     return lines
 
 
-def pareto_table(report: dict) -> Table:
+def pareto_table(report: Report) -> Table:
     """The precision assignments searched: flash against fidelity, the compiled one marked."""
     table = Table(title="mixed precision: flash against fidelity (calibration data)", title_justify="left")
     for column in ("w4a8 layers", "w8a16 layers", "weights", "flash (est.)", "output SQNR", "top-1", ""):

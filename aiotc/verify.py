@@ -14,6 +14,7 @@ import numpy as np
 from .boards import load_board
 from .errors import UsageError
 from .oracle import run_oracle
+from .schema import Report
 from .toolchain.host import HostModel, read_report
 
 FLOAT_TOLERANCE = 1e-5
@@ -50,7 +51,7 @@ def build_runner(out_dir: Path, board: str, sanitize: bool = False):
     return QemuModel.build(out_dir, target)
 
 
-def oracle_model(out_dir: Path, report: dict) -> Path:
+def oracle_model(out_dir: Path, report: Report) -> Path:
     """The model the C must reproduce: the int8 model aiotc quantized, else the source."""
     if "oracle_model" in report:
         return Path(out_dir) / report["oracle_model"]

@@ -61,13 +61,16 @@ def test_compact_int4_kernels_take_less_flash_and_stay_bit_exact(tmp_path):
     from dataclasses import replace
 
     from aiotc.boards import load_board
-    from aiotc.driver import build_library, plan_graph, target_figures, write_folder
+    from aiotc.driver import build_library, plan_graph
+    from aiotc.options import CompileOptions
+    from aiotc.output import write_folder
+    from aiotc.report import target_figures
 
     path = mixed_precision_model(shared_model("mlperf_tiny/pretrainedResnet.tflite"), tmp_path / "mixed.tflite", EVERY_OTHER)
     board = load_board("cortex-m4")
     flash = {}
     for compact in (False, True):
-        planned = plan_graph(replace(load_model(path), compact_int4=compact), "auto", 0.2, None)
+        planned = plan_graph(replace(load_model(path), compact_int4=compact), CompileOptions())
         files, report = build_library(planned, "mixed", board, path)
         flash[compact] = target_figures(files, board)["flash_bytes"]
         int4_kernels = {k for k in report["kernels"] if k.endswith("_s4")}

@@ -7,17 +7,15 @@ real sizes, placed where the board's QEMU machine has memory, so a model that do
 not fit fails at link time with the region and the overflow in bytes. Nothing of
 newlib is linked but memcpy/memset (full newlib, not nano: its memcpy is the fast one).
 
-Builds go to the system temp folder keyed by a hash of every source and flag, like
-the host builds, so repeated runs on one output folder link once.
+Builds go to the build cache (cache.py), shared with the host builds, so repeated
+runs on one output folder link once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +24,8 @@ from .. import __version__
 from ..boards import Board
 from ..errors import BudgetError, ToolchainError, UsageError
 from ..resources import template_env
+from ..schema import Report
+from .cache import build_key, build_once
 from .host import WARNINGS, library_sources, read_report
 from .stack import StackUsage, stack_usage
 
@@ -106,7 +106,7 @@ def tool(name: str, package: str) -> str:
     return path
 
 
-def render_target(report: dict, board: Board) -> dict[str, str]:
+def render_target(report: Report, board: Board) -> dict[str, str]:
     """The generated startup, linker script and test program for this model and board."""
     machine = machine_for(board)
     env = template_env("target")
@@ -139,23 +139,9 @@ def build_image(out_dir: Path, board: Board) -> ArmImage:
     gcc = tool(GCC, "gcc-arm-none-eabi")
     target = render_target(report, board)
     sources = library_sources(out_dir, name)
-    key = hashlib.sha256("\0".join([gcc, board.name, *board.cflags, *COMMON_FLAGS]).encode())
-    headers = sorted(out_dir.rglob("*.h"))  # they hold inline kernel code too
-    for label, text in [*((src.name, src.read_bytes()) for src in [*sources, *headers]), *((k, v.encode()) for k, v in target.items())]:
-        key.update(label.encode() + b"\0" + text + b"\0")
-    cache = Path(tempfile.gettempdir()) / "aiotc-build-arm" / key.hexdigest()[:24]
-    if not (cache / "image.elf").is_file():
-        staging = Path(tempfile.mkdtemp(prefix="aiotc-arm-"))
-        try:
-            _compile_and_link(gcc, out_dir, name, board, sources, target, staging)
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                staging.rename(cache)
-            except OSError:  # another process built the same image first
-                pass
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return _measure(cache, board, [src.with_suffix(".o").name for src in sources], name)
+    key = build_key([gcc, board.name, *board.cflags, *COMMON_FLAGS], out_dir, {file: text.encode() for file, text in target.items()})
+    build = build_once(key, "image.elf", lambda staging: _compile_and_link(gcc, out_dir, name, board, sources, target, staging))
+    return _measure(build, board, [src.with_suffix(".o").name for src in sources], name)
 
 
 def _compile_and_link(gcc: str, out_dir: Path, name: str, board: Board, sources: list[Path], target: dict[str, str], build: Path) -> None:

@@ -1,18 +1,14 @@
 """Host toolchain: build a generated library with gcc and call it through cffi.
 
-Builds go to the system temp folder, keyed by a hash of the sources and flags, so
-repeated `run`/`verify` calls on the same output folder build once, and parallel
-processes never share a half-written build.
+Builds go to the build cache (cache.py), shared with the Arm builds.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ToolchainError, UsageError
+from ..schema import Report
+from .cache import build_key, build_once
 
 WARNINGS = ["-Wall", "-Wextra", "-Werror", "-pedantic"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
@@ -48,7 +46,7 @@ class IOSpec:
         return NUMPY_DTYPES[self.dtype]
 
 
-def read_report(out_dir: Path) -> dict:
+def read_report(out_dir: Path) -> Report:
     path = Path(out_dir) / "report.json"
     if not path.is_file():
         raise UsageError(f"{out_dir} is not an aiotc output folder (no report.json)")
@@ -74,20 +72,12 @@ def build_shared_library(out_dir: Path, name: str, extra_flags: tuple[str, ...] 
 
 
 def cached_build(out_dir: Path, name: str, flags: list[str], product: str, extra_sources: dict[str, str] | None = None) -> Path:
-    """Compile the library's sources (and `extra_sources`, name -> text) into `product`, in a content-addressed temp folder."""
+    """Compile the library's sources (and `extra_sources`, name -> text) into `product`, once per content (cache.py)."""
     cc = _compiler()
     extra_sources = extra_sources or {}
-    key = hashlib.sha256("\0".join([cc, *flags, product]).encode())
-    for src in sorted(Path(out_dir).rglob("*.[ch]")):  # headers too: they hold inline kernels
-        key.update(src.name.encode() + b"\0" + src.read_bytes())
-    for src_name, text in sorted(extra_sources.items()):
-        key.update(src_name.encode() + b"\0" + text.encode())
-    cache = Path(tempfile.gettempdir()) / "aiotc-build" / key.hexdigest()[:24]
-    target = cache / product
-    if target.is_file():
-        return target
-    staging = Path(tempfile.mkdtemp(prefix="aiotc-cc-"))
-    try:
+    key = build_key([cc, *flags, product], out_dir, {src_name: text.encode() for src_name, text in extra_sources.items()})
+
+    def build(staging: Path) -> None:
         sources = [str(s) for s in library_sources(out_dir, name)]
         for src_name, text in extra_sources.items():
             (staging / src_name).write_text(text)
@@ -96,14 +86,8 @@ def cached_build(out_dir: Path, name: str, flags: list[str], product: str, extra
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise ToolchainError(f"{cc} failed to build {out_dir}:\n{result.stderr.strip()}")
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            staging.rename(cache)
-        except OSError:  # another process built the same product first
-            pass
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+
+    return build_once(key, product, build) / product
 
 
 class HostModel:

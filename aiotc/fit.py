@@ -1,0 +1,84 @@
+"""--precision auto under the budgets: the loop that picks per-layer precisions until the
+model's flash and arena fit, measuring each candidate by building (and, for a Cortex-M
+board, linking) it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from .boards import Board
+from .errors import BudgetError
+from .ir import Graph
+from .options import CompileOptions
+from .quantize import Quantized
+from .report import flash_figure, target_figures
+from .schema import Report
+from .toolchain import arm
+
+if TYPE_CHECKING:
+    from .driver import Planned
+
+
+def fit_budgets(planned: Planned, target: Board, options: CompileOptions, plan: Callable[[Graph, Quantized], Planned], build: Callable[[Planned], tuple[dict, Report]], progress=None) -> Planned:
+    """--precision auto: int4 weights in the least sensitive layers until the model's flash
+    (as linked for a Cortex-M board, the weights on the host) is within the budget, and
+    int16 activations where they gain most while flash and arena allow.
+
+    The first build measures the all-int8 flash; the integer program then saves what
+    the budget asks, and each build that still misses (the kernels' code) asks for the
+    miss more; fidelity comes first, so an assignment the fast int4 kernels' code pushes
+    over the budget takes the smaller int4 reference loops before more int4 layers. An
+    arena over the SRAM budget excludes the w8a16 layer with the largest int16 output
+    and solves again. The builds link with room to spare, so a miss is measured.
+
+    `plan` and `build` are the pipeline's stages (plan_graph, build_library) that turn a
+    candidate assignment into a planned graph and its files and report."""
+    quantized, limit = planned.quantized, options.flash_budget if options.flash_budget is not None else target.flash_bytes
+    sram_limit = options.sram_budget if options.sram_budget is not None else target.sram_bytes
+    roomy = replace(target, flash_bytes=arm.machine_for(target).flash_size) if target.qemu_machine else target
+
+    def measured(candidate: Planned) -> tuple[int, int]:
+        """(flash figure, weights bytes) of a candidate's build."""
+        files, report = build(candidate)
+        return flash_figure(report | target_figures(files, roomy)), report["weights_bytes"]
+
+    int8_flash, int8_weights = measured(planned)
+    wide_code = WIDE_KERNEL_CODE if target.qemu_machine else 0  # the host's flash figure is the weights
+    every_int4 = {(c.name, "w4a8") for c in quantized.search.choices if c.precision == "w4a8"}
+    must_save, excluded, assignment = int8_flash - limit, frozenset(), {}
+    tick = progress("fitting the flash and SRAM budgets", None) if progress else None
+    for _ in range(MAX_FIT_ROUNDS):
+        # A mixed build carries the int8 and the int4 kernels, every layer w4a8 only the
+        # int4 ones: what the kernels' code adds is not monotonic in the saving, so when a
+        # miss asks more than int4 weights save, the all-w4a8 build decides.
+        assignment = quantized.search.assign(min(must_save, quantized.search.max_saving()), excluded, wide_code)
+        mixed = quantized.with_precision(assignment)
+        planned = plan(mixed.graph, mixed)
+        wide = [layer for layer, p in assignment.items() if p == "w8a16"]
+        if planned.plan.size > sram_limit and wide:
+            largest = max(wide, key=lambda layer: mixed.float_graph[next(op for op in mixed.float_graph.ops if op.name == layer).outputs[0]].size)
+            excluded |= {c for c in quantized.search.choices if c.name == largest and c.precision == "w8a16"}
+            continue
+        miss = measured(planned)[0] - limit
+        if miss > 0 and "w4a8" in assignment.values():  # the int4 reference loops: less code, ~10x the instructions
+            compact = plan(replace(mixed.graph, compact_int4=True), mixed)
+            compact_miss = measured(compact)[0] - limit
+            if compact_miss <= 0:
+                planned = compact
+            miss = min(miss, compact_miss)
+        if miss <= 0 or not assignment:
+            break
+        if set(assignment.items()) == every_int4:
+            raise BudgetError(f"even int4 weights in every layer leave the model {miss:,} B over the flash budget")
+        must_save += miss
+    pareto = [point | {"flash_bytes": int8_flash - (int8_weights - point["weights_bytes"])} for point in quantized.search.pareto(assignment, int8_weights, wide_code)]
+    report = planned.quantized.report | {"flash_budget": limit, "sram_budget": sram_limit, "int8_flash_bytes": int8_flash, "int4_kernels": "reference loops (less code)" if planned.graph.compact_int4 else "fast", "sensitivity": quantized.search.sensitivity_table(), "pareto": pareto}
+    if tick:
+        tick()
+    return replace(planned, quantized=replace(planned.quantized, report=report))
+
+
+MAX_FIT_ROUNDS = 12
+WIDE_KERNEL_CODE = 4096  # flash of the 16x8 kernels: conv, depthwise, fully connected and both QUANTIZE directions take 4,044 B on the M4 at -O2

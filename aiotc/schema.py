@@ -1,0 +1,116 @@
+"""report.json's keys as types: what report.py writes and the summary, the HTML report,
+the toolchain and verify read (DESIGN §1 names the keys tools and CI rely on).
+
+TypedDicts, so a report stays the plain dict json.dumps writes and json.loads reads;
+a type checker catches a key one side misspells. (No `from __future__ import annotations`:
+TypedDict reads NotRequired from evaluated annotations.)
+"""
+
+from typing import NotRequired, TypedDict
+
+
+class Layer(TypedDict):
+    name: str
+    op: str
+    output_shape: list[int]
+    precision: str  # w8a8 | w4a8 | w8a16 | f32
+    macs: int
+    weights_bytes: int
+    live_bytes: int  # arena bytes live while the layer runs
+
+
+class Tensor(TypedDict):
+    """A graph input or output as it sits in the caller's buffer."""
+
+    name: str
+    shape: list[int]
+    dtype: str
+    ctype: str
+    scale: float | None
+    zero_point: int | None
+    offset: int
+    bytes: int
+    source_layout: NotRequired[str]  # "NCHW": the source model's layout of this NHWC input
+
+
+class Patch(TypedDict):
+    """The streamed stage: the first layers run in row bands."""
+
+    split_after: str
+    split_index: int
+    grid: list[int]  # [rows, cols]
+    mac_overhead: float
+    mode: str
+    band_calls: int
+
+
+class Buffer(TypedDict):
+    buffer: str
+    offset: int
+    bytes: int
+    first_op: int
+    last_op: int
+
+
+class InPlace(TypedDict):
+    layer: str
+    input: str
+    output: str
+    slack: int
+
+
+class Memory(TypedDict):
+    """The arena layout: what `inspect --memory` and report.html draw."""
+
+    timeline: list[int]
+    layout: list[Buffer]
+    aliases: list[str]
+    scratch_aliases: list[str]
+    in_place: list[InPlace]
+
+
+class Stack(TypedDict):
+    """The static stack estimate of NAME_invoke on a Cortex-M board."""
+
+    estimate_bytes: int
+    deepest_chain: list[str]
+    largest_frame: str
+    largest_frame_bytes: int
+    frames: dict[str, int]
+    external_calls: list[str]
+    external_frame_bytes: int
+
+
+class TargetFigures(TypedDict):
+    """What linking for a Cortex-M board measures (None on the host or without arm-none-eabi-gcc)."""
+
+    target_build: str  # the compiler and flags, or why there was no build
+    flash_bytes: int | None  # weights, graph code and kernels as linked
+    stack: Stack | None
+
+
+class Report(TypedDict):
+    model: str  # the model file's name
+    source: str  # its absolute path
+    name: str  # the C name
+    board: str
+    aiotc_version: str
+    macs: int
+    arena_bytes: int
+    arena_lower_bound: int
+    weights_bytes: int
+    patch: Patch | None
+    io_bytes: dict[str, int]  # {"input": int, "output": int}
+    inputs: list[Tensor]
+    outputs: list[Tensor]
+    kernels: list[str]
+    layers: list[Layer]
+    memory: Memory
+    # TargetFigures, added after the budget check
+    target_build: NotRequired[str]
+    flash_bytes: NotRequired[int | None]
+    stack: NotRequired[Stack | None]
+    # a float model aiotc quantized
+    oracle_model: NotRequired[str]  # NAME.tflite, what verify compares the C with
+    quantization: NotRequired[dict]
+    pareto: NotRequired[list[dict]]  # after --precision auto
