@@ -25,6 +25,7 @@ from .errors import BudgetError, UnsupportedOpsError, UsageError
 from .export.tflite import write_tflite
 from .frontend import load_model
 from .ir import Graph
+from .ops import OPS
 from .passes import run_passes
 from .plan import ArenaPlan, mac_overhead, plan_memory
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
@@ -277,7 +278,7 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
 
 def layer_precision(op, graph: Graph) -> str:
     """w8a8 | w4a8 | w8a16 | f32: the weights' bits (int4 weights make w4a8) and the output's type."""
-    if op.kind in ("conv2d", "depthwise_conv2d", "fully_connected") and graph[op.inputs[1]].dtype == "int4":
+    if OPS[op.kind].weighted and graph[op.inputs[1]].dtype == "int4":
         return "w4a8"
     out = graph[op.outputs[0]]
     return PRECISION.get(out.dtype, out.dtype)
