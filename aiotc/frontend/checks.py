@@ -162,7 +162,7 @@ def _accumulator_problem(op: Op, graph: Graph, filt: Tensor, channels: int) -> s
     if graph[op.inputs[0]].dtype != "int8":
         return None
     weights = np.abs(filt.data.astype(np.int64)) + (np.abs(filt.quant.zero_point.astype(np.int64)).max() if op.kind == "fully_connected" else 0)
-    per_channel = weights.reshape(-1, channels).sum(axis=0) if op.kind == "depthwise_conv2d" else weights.reshape(channels, -1).sum(axis=1)
+    per_channel = np.moveaxis(weights, OPS[op.kind].weight_axis, 0).reshape(channels, -1).sum(axis=1)
     bias = op.inputs[2] if len(op.inputs) > 2 else None
     worst = per_channel * 255 + (np.abs(graph[bias].data.astype(np.int64)) if bias is not None else 0)
     return f"its int32 accumulator can overflow (worst case {int(worst.max()):,})" if worst.max() > 2**31 - 1 else None
