@@ -69,6 +69,8 @@ class OpDef:
     min_inputs: int = 1  # inputs the kernel needs (a weighted op's bias, input 2, may be absent)
     weight_axis: int | None = None  # weighted layers: the output-channel axis of the filter (input 1)
     dense: bool = False  # weights multiply whole input rows (im2col): GPTQ and refitting apply
+    weight_zero_points: bool = False  # int8 filters may have zero points (else symmetric, as TFLite's conv kernels need)
+    int4_per_tensor: bool = False  # tflite-micro takes its int4 weights with one scale only
     windowed: bool = False  # slides a kernel window over the rows: streams with a halo, runs in place a few rows behind
     rowwise: Callable[[Op], bool] = never  # output row r reads only row r of each input: streams band by band
     elementwise: bool = False  # output element i reads only element i of each input: runs in place
@@ -103,7 +105,7 @@ def _elementwise(tflite: str, onnx: tuple[str, ...] = (), **facts) -> OpDef:
 OPS: dict[str, OpDef] = {
     "conv2d": OpDef(ir.Conv2D, ("CONV_2D",), ("Conv",), min_inputs=2, weight_axis=0, dense=True, windowed=True, fuses_activation=True, macs=conv_macs),
     "depthwise_conv2d": OpDef(ir.DepthwiseConv2D, ("DEPTHWISE_CONV_2D",), ("Conv",), min_inputs=2, weight_axis=3, windowed=True, fuses_activation=True, macs=depthwise_macs),
-    "fully_connected": OpDef(ir.FullyConnected, ("FULLY_CONNECTED",), ("Gemm", "MatMul"), min_inputs=2, weight_axis=0, dense=True, fuses_activation=True, macs=fully_connected_macs),
+    "fully_connected": OpDef(ir.FullyConnected, ("FULLY_CONNECTED",), ("Gemm", "MatMul"), min_inputs=2, weight_axis=0, dense=True, weight_zero_points=True, int4_per_tensor=True, fuses_activation=True, macs=fully_connected_macs),
     "avg_pool2d": OpDef(ir.Pool2D, ("AVERAGE_POOL_2D",), ("AveragePool",), windowed=True, fuses_activation=True, output_quant=SAME_AS_INPUT),
     "max_pool2d": OpDef(ir.Pool2D, ("MAX_POOL_2D",), ("MaxPool", "GlobalMaxPool"), windowed=True, fuses_activation=True, output_quant=SAME_AS_INPUT),
     "add": _elementwise("ADD", ("Add", "BatchNormalization"), attrs=ir.Binary, min_inputs=2, fuses_activation=True),

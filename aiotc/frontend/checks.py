@@ -152,7 +152,7 @@ def _quant_problem(op: Op, graph: Graph, filt: Tensor, channels: int) -> str | N
         return None
     if filt.quant is None or filt.quant.scale.size not in (1, channels):
         return f"filter needs 1 or {channels} quantization scales"
-    if op.kind != "fully_connected" and np.any(filt.quant.zero_point != 0):
+    if not OPS[op.kind].weight_zero_points and np.any(filt.quant.zero_point != 0):
         return "filter zero points must be 0 (symmetric weights)"
     return None
 
@@ -161,7 +161,7 @@ def _accumulator_problem(op: Op, graph: Graph, filt: Tensor, channels: int) -> s
     """The int32 accumulator must hold every channel's worst case: sum |w| x 255 (+ |bias|), as the kernels do not saturate it."""
     if graph[op.inputs[0]].dtype != "int8":
         return None
-    weights = np.abs(filt.data.astype(np.int64)) + (np.abs(filt.quant.zero_point.astype(np.int64)).max() if op.kind == "fully_connected" else 0)
+    weights = np.abs(filt.data.astype(np.int64)) + np.abs(filt.quant.zero_point.astype(np.int64)).max()  # zero unless the kind takes weight zero points
     per_channel = np.moveaxis(weights, OPS[op.kind].weight_axis, 0).reshape(channels, -1).sum(axis=1)
     bias = op.inputs[2] if len(op.inputs) > 2 else None
     worst = per_channel * 255 + (np.abs(graph[bias].data.astype(np.int64)) if bias is not None else 0)

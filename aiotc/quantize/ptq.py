@@ -225,7 +225,7 @@ def quantize_weights(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str
     bias_name = op.inputs[2] if len(op.inputs) > 2 else None
     if bias_name:  # a dead channel (weights ~0, BatchNorm collapsed) must still hold its bias in int32
         floor = np.abs(graph[bias_name].data.astype(np.float64)) / (float(input_quant.scale[0]) * (2**31 - 1)) * 1.01
-    if bits == 4 and op.kind == "fully_connected":  # tflite-micro takes int4 FC weights per tensor only
+    if bits == 4 and OPS[op.kind].int4_per_tensor:
         peak, floor = peak.max(keepdims=True), floor.max(keepdims=True)
     clipping = INT4_CLIPPING if bits == 4 and hessian is not None else np.ones(1)
     scales = np.maximum(np.outer(clipping, peak), floor)
