@@ -73,7 +73,7 @@ class OpDef:
     int4_per_tensor: bool = False  # tflite-micro takes its int4 weights with one scale only
     windowed: bool = False  # slides a kernel window over the rows: streams with a halo, runs in place a few rows behind
     rowwise: Callable[[Op], bool] = never  # output row r reads only row r of each input: streams band by band
-    elementwise: bool = False  # output element i reads only element i of each input: runs in place
+    elementwise: bool = False  # output element i reads only element i of each input (or a broadcast operand): runs in place
     alias: bool = False  # the output is the input's bytes: both names may be one buffer
     converts_dtype: bool = False  # the output's dtype differs from the input's
     fuses_activation: bool = False  # a following relu / relu6 folds into its `activation`
