@@ -8,8 +8,8 @@ int8 graph to the TFLite int8 spec, so tflite-micro runs its export unchanged.
   (symmetric, zero point 0, over what the int8 parameters cover) with int64 biases,
   TFLite's 16x8; QUANTIZE ops convert where a neighbour computes in int8, and the
   graph's inputs and outputs stay int8;
-- fixed outputs as TFLite Micro requires them: softmax and logistic 1/256 with zero
-  point -128, tanh 1/128 with 0;
+- outputs by the op table's `output_quant`: fixed as TFLite Micro requires them
+  (softmax and logistic 1/256 with zero point -128, tanh 1/128 with 0);
 - ops that move bytes without rescaling in TFLite Micro (reshape, pools, pad,
   transpose, slice, relu6, concat) give their output the input's parameters; a
   concat's inputs share one range, their producers quantizing straight into it.
