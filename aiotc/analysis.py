@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .ir import Graph, Op
+from .ops import OPS
 
 
 def op_macs(op: Op, graph: Graph) -> int:
     """Multiply-accumulates of one op, counted as MLPerf Tiny and TFLite Micro's tables do."""
-    out = graph[op.outputs[0]]
-    if op.kind == "conv2d":
-        filt = graph[op.inputs[1]]  # OHWI
-        return out.size * int(np.prod(filt.shape[1:]))
-    if op.kind == "depthwise_conv2d":
-        filt = graph[op.inputs[1]]  # 1HW(C*M)
-        return out.size * filt.shape[1] * filt.shape[2]
-    if op.kind == "fully_connected":
-        filt = graph[op.inputs[1]]  # [out, in]
-        return (out.size // filt.shape[0]) * filt.shape[0] * filt.shape[1]
-    return 0
+    return OPS[op.kind].macs(op, graph)
 
 
 def op_weight_bytes(op: Op, graph: Graph) -> int:

@@ -352,23 +352,21 @@ def boards() -> None:
 
 @cli.command()
 def ops() -> None:
-    """The supported ops: what each frontend reads, and the kernels with the types each handles."""
+    """The supported ops, from the op table: the model ops each kind is read from and the types its kernels handle."""
     from .codegen.emit import LOWERINGS
     from .frontend import supported_ops
+    from .ops import OPS
 
+    table = Table(title="op kinds (aiotc/ops.py)", title_justify="left")
+    for column in ("op", "TFLite", "ONNX"):
+        table.add_column(column)
+    table.add_column("kernel types", max_width=13)  # leaves the names room to print whole at 80 columns
+    for kind, facts in OPS.items():
+        table.add_row(kind, ", ".join(facts.tflite), ", ".join(facts.onnx), ", ".join(LOWERINGS[kind].dtypes))
     console = Console()
-    formats = Table(title="model ops aiotc reads", title_justify="left")
-    for column in ("format", "ops"):
-        formats.add_column(column)
-    for name, kinds in supported_ops().items():
-        formats.add_row(name, ", ".join(kinds))
-    console.print(formats)
-    kernels = Table(title="kernels: aiotc op kinds and their activation types", title_justify="left")
-    for column in ("op", "types"):
-        kernels.add_column(column)
-    for kind in sorted(LOWERINGS):
-        kernels.add_row(kind, ", ".join(LOWERINGS[kind].dtypes))
-    console.print(kernels)
+    console.print(table)
+    onnx_without_kind = sorted(set(supported_ops()["ONNX"]) - {name for facts in OPS.values() for name in facts.onnx})
+    console.print(f"ONNX also reads {', '.join(onnx_without_kind)} (no op of their own) and folds any node whose inputs are all constant.")
 
 
 @cli.command()

@@ -1,6 +1,6 @@
 """In-place execution: where an op may write its output over an input that dies with it.
 
-The kernels of IN_PLACE_KINDS keep the contract stated in runtime_c/include/aiotc_nn.h:
+The kernels of in-place kinds (the op table's `in_place`) keep the contract stated in runtime_c/include/aiotc_nn.h:
 they compute output pixels (elements, for flat kernels) in increasing order, at most
 GROUP of them at a time (DW_BAND whole rows for the 3x3 depthwise kernel), and while
 computing a group read only input rows at or after the first row that group needs. An output may then start `slack` bytes below its
@@ -19,14 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .ir import Graph, Op
-from .schedule import CONV_LIKE, input_rows
+from .ops import OPS
+from .schedule import input_rows
 
 GROUP = 4  # output pixels (or elements) a kernel may compute at once
 DW_BAND = 2  # output rows aiotc_depthwise_conv_3x3_s8 computes at once (all channels of them)
 DW_MIN_WIDTH = 8  # the narrowest output rows it runs on
-ELEMENTWISE = ("add", "sub", "mul", "relu", "relu6", "leaky_relu", "logistic", "tanh", "hard_swish", "quantize", "dequantize")
-IN_PLACE_KINDS = CONV_LIKE + ELEMENTWISE
-ALIAS_KINDS = ("reshape",)
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ def in_place_pairs(graph: Graph, dies_at: dict[str, int], alignment: int) -> lis
     """Every (input, output) pair of an op where the input dies at that op and the kernel allows it."""
     pairs = []
     for index, op in enumerate(graph.ops):
-        if op.kind not in IN_PLACE_KINDS:
+        if not OPS[op.kind].in_place:
             continue
         out = op.outputs[0]
         for name in dict.fromkeys(op.inputs):
@@ -58,7 +56,7 @@ def in_place_pairs(graph: Graph, dies_at: dict[str, int], alignment: int) -> lis
 def _slack(op: Op, graph: Graph, name: str) -> int | None:
     """Bytes the output must start below input `name`; None when the kernel cannot share it."""
     inp, out = graph[name], graph[op.outputs[0]]
-    if op.kind in CONV_LIKE:
+    if OPS[op.kind].windowed:
         if len(out.shape) != 4 or out.shape[0] != 1 or op.inputs[0] != name:
             return None
         _, height, width, _ = out.shape
@@ -92,7 +90,7 @@ def aliases(graph: Graph, dies_at: dict[str, int], external: set[str]) -> dict[s
     """Reshape outputs that can share their input's buffer: output name -> root buffer name."""
     root: dict[str, str] = {}
     for index, op in enumerate(graph.ops):
-        if op.kind in ALIAS_KINDS:
+        if OPS[op.kind].alias:
             src, dst = op.inputs[0], op.outputs[0]
             if src not in external and dst not in external and dies_at.get(src) == index:
                 root[dst] = root.get(src, src)

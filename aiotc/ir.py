@@ -174,34 +174,6 @@ class NoAttrs:
     """Ops fully described by their tensors: RESHAPE, RELU, LOGISTIC, QUANTIZE, ..."""
 
 
-# Op kind -> attribute type. The single list of what the IR can express.
-OP_ATTRS: dict[str, type] = {
-    "conv2d": Conv2D,
-    "depthwise_conv2d": DepthwiseConv2D,
-    "fully_connected": FullyConnected,
-    "avg_pool2d": Pool2D,
-    "max_pool2d": Pool2D,
-    "add": Binary,
-    "sub": Binary,
-    "mul": Binary,
-    "mean": Mean,
-    "pad": Pad,
-    "concat": Concat,
-    "reshape": NoAttrs,
-    "softmax": Softmax,
-    "logistic": NoAttrs,
-    "tanh": NoAttrs,
-    "relu": NoAttrs,
-    "relu6": NoAttrs,
-    "hard_swish": NoAttrs,
-    "leaky_relu": LeakyRelu,
-    "quantize": NoAttrs,
-    "dequantize": NoAttrs,
-    "transpose": Transpose,
-    "strided_slice": StridedSlice,
-}
-
-
 @dataclass(frozen=True)
 class Op:
     """One layer. `inputs` may hold None for an absent optional input (e.g. no bias)."""
@@ -213,9 +185,11 @@ class Op:
     attrs: Any = field(default_factory=NoAttrs)
 
     def __post_init__(self) -> None:
-        expected = OP_ATTRS.get(self.kind)
-        if expected is None:
+        from .ops import OPS  # the op table names this module's attribute types
+
+        if self.kind not in OPS:
             raise ValueError(f"unknown op kind {self.kind!r}")
+        expected = OPS[self.kind].attrs
         if not isinstance(self.attrs, expected):
             raise TypeError(f"op {self.name}: {self.kind} takes {expected.__name__}, got {type(self.attrs).__name__}")
 

@@ -15,9 +15,7 @@ from typing import Callable
 import numpy as np
 
 from .ir import Conv2D, Graph, NoAttrs, Op, Quant, Tensor, Transpose
-
-WEIGHTED = ("conv2d", "depthwise_conv2d", "fully_connected")
-FUSES_ACTIVATION = (*WEIGHTED, "add", "sub", "mul", "avg_pool2d", "max_pool2d")
+from .ops import OPS
 
 
 def _rewrite(graph: Graph, step: Callable[[Op, dict[str, str]], Op | str | None], tensors: dict[str, Tensor] | None = None) -> Graph:
@@ -104,7 +102,7 @@ def fold_affine(graph: Graph) -> Graph:
     layers: dict[str, Op] = {}  # output -> weighted float op that may still absorb
 
     def step(op: Op, renamed) -> Op | str:
-        if op.kind in WEIGHTED and graph[op.outputs[0]].dtype == "float32" and op.attrs.activation == "none":
+        if OPS[op.kind].weighted and graph[op.outputs[0]].dtype == "float32" and op.attrs.activation == "none":
             layers[op.outputs[0]] = op
             return op
         if op.kind not in ("add", "mul") or op.attrs.activation != "none":
@@ -140,7 +138,7 @@ def _per_channel(t: Tensor | None, channels: int) -> bool:
 
 def _scale_layer(layer: Op, scale: np.ndarray, tensors: dict[str, Tensor]) -> Op:
     filt = tensors[layer.inputs[1]]
-    axis = 3 if layer.kind == "depthwise_conv2d" else 0
+    axis = OPS[layer.kind].weight_axis
     shape = [1] * filt.data.ndim
     shape[axis] = -1
     name = f"{layer.inputs[1]}*"
@@ -167,11 +165,12 @@ def fuse_activations(graph: Graph) -> Graph:
 
     def step(op: Op, renamed) -> Op | str:
         source = producers.get(op.inputs[0]) if op.inputs else None
-        if op.kind in ("relu", "relu6") and source is not None and _single_use(graph, op.inputs[0]) and source.attrs.activation == "none":
-            fused = replace(source, outputs=op.outputs, attrs=replace(source.attrs, activation=op.kind))
+        activation = OPS[op.kind].fusable_as
+        if activation and source is not None and _single_use(graph, op.inputs[0]) and source.attrs.activation == "none":
+            fused = replace(source, outputs=op.outputs, attrs=replace(source.attrs, activation=activation))
             producers[op.outputs[0]] = fused
             return fused
-        if op.kind in FUSES_ACTIVATION and graph[op.outputs[0]].dtype == "float32":
+        if OPS[op.kind].fuses_activation and graph[op.outputs[0]].dtype == "float32":
             producers[op.outputs[0]] = op
         return op
 

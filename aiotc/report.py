@@ -17,6 +17,7 @@ from .analysis import op_macs, op_weight_bytes
 from .boards import Board, all_boards
 from .errors import BudgetError
 from .ir import Graph
+from .ops import OPS
 from .output import write_files
 from .plan import ArenaPlan, mac_overhead
 from .report_html import render_html, render_pareto_svg
@@ -72,7 +73,7 @@ def report_files(report: Report, board: Board) -> dict[str, str | bytes]:
 
 def layer_precision(op, graph: Graph) -> str:
     """w8a8 | w4a8 | w8a16 | f32: the weights' bits (int4 weights make w4a8) and the output's type."""
-    if op.kind in ("conv2d", "depthwise_conv2d", "fully_connected") and graph[op.inputs[1]].dtype == "int4":
+    if OPS[op.kind].weighted and graph[op.inputs[1]].dtype == "int4":
         return "w4a8"
     out = graph[op.outputs[0]]
     return PRECISION.get(out.dtype, out.dtype)

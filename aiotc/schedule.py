@@ -20,9 +20,7 @@ import math
 from dataclasses import dataclass
 
 from .ir import Graph, Op
-
-CONV_LIKE = ("conv2d", "depthwise_conv2d", "avg_pool2d", "max_pool2d")
-ROWWISE = ("add", "sub", "mul", "relu", "relu6", "leaky_relu", "logistic", "tanh", "hard_swish", "quantize")
+from .ops import OPS
 
 
 @dataclass(frozen=True)
@@ -64,14 +62,14 @@ class StreamStage:
 def kernel_geometry(op: Op, graph: Graph) -> tuple[int, int, int, int]:
     """(kernel height, stride, dilation, top padding) along the rows of a conv-like op."""
     a = op.attrs
-    if op.kind in ("conv2d", "depthwise_conv2d"):
+    if OPS[op.kind].convolves:
         return graph[op.inputs[1]].shape[1], a.stride[0], a.dilation[0], a.padding.top
     return a.kernel[0], a.stride[0], 1, a.padding.top
 
 
 def input_rows(op: Op, graph: Graph, tensor: str, a: int, b: int) -> tuple[int, int]:
     """Rows of input `tensor` that output rows [a, b) of `op` read."""
-    if op.kind in CONV_LIKE:
+    if OPS[op.kind].windowed:
         k, s, d, p = kernel_geometry(op, graph)
         return max(0, a * s - p), min(graph[tensor].shape[1], (b - 1) * s - p + (k - 1) * d + 1)
     return a, b
@@ -83,9 +81,9 @@ def streamable(op: Op, graph: Graph) -> bool:
     if len(out.shape) != 4 or out.shape[0] != 1:
         return False
     data = [graph[t] for t in op.inputs if t is not None and not graph[t].is_const]
-    if op.kind in CONV_LIKE:
+    if OPS[op.kind].windowed:
         return True
-    if op.kind in ROWWISE or (op.kind == "concat" and op.attrs.axis == 3):
+    if OPS[op.kind].rowwise(op):
         return all(t.shape[:2] == out.shape[:2] for t in data)
     return False
 
@@ -159,7 +157,7 @@ def _rows_available(op: Op, graph: Graph, done: dict, produced: dict, height: di
     limit = height[out]
     for t in op.inputs:
         if t in produced and done[t] < height[t]:
-            if op.kind in CONV_LIKE:
+            if OPS[op.kind].windowed:
                 k, s, d, p = kernel_geometry(op, graph)
                 limit = min(limit, max(0, (done[t] + p - (k - 1) * d - 1) // s + 1))
             else:

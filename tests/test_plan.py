@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
 from aiotc.inplace import InPlace
+from aiotc.ops import OPS
 from aiotc.plan import ORDERS, STREAM_MODES, ArenaPlan, Buffer, place, plan_arena, verify_plan
-from aiotc.schedule import CONV_LIKE, input_rows, kernel_geometry, stream_stage, streamable
+from aiotc.schedule import input_rows, kernel_geometry, stream_stage, streamable
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verify import verify
@@ -179,7 +180,7 @@ def test_every_stream_mode_reads_the_rows_layer_by_layer_reads(layers, size, see
 
 def window(op, graph) -> int:
     """Input rows one output row of `op` reads: what a band buffer feeding it must hold at least."""
-    if op.kind not in CONV_LIKE:
+    if not OPS[op.kind].windowed:
         return 1
     k, _, d, _ = kernel_geometry(op, graph)
     return (k - 1) * d + 1

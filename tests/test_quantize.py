@@ -12,10 +12,11 @@ import pytest
 from aiotc.driver import compile_model, export_model
 from aiotc.errors import UsageError
 from aiotc.frontend import load_model
+from aiotc.ops import OPS
 from aiotc.oracle import run_oracle
 from aiotc.passes import run_passes
 from aiotc.quantize import Calibration
-from aiotc.quantize.bias import KINDS, correct_biases
+from aiotc.quantize.bias import correct_biases
 from aiotc.quantize.fidelity import Int8Runner
 from aiotc.quantize.gptq import input_hessians
 from aiotc.quantize.observe import FloatRunner, observe
@@ -140,12 +141,12 @@ def test_bias_correction_cancels_each_layers_mean_output_error(model):
     """Every conv / depthwise / fully connected layer (activations dropped, so its whole
     output shows) errs less on average per channel after correction; only int32 biases change."""
     graph, samples = _float_graph_and_samples(model, 8)
-    graph = graph.with_ops([replace(op, attrs=replace(op.attrs, activation="none")) if op.kind in KINDS else op for op in graph.ops])
+    graph = graph.with_ops([replace(op, attrs=replace(op.attrs, activation="none")) if OPS[op.kind].weighted else op for op in graph.ops])
     plain = quantize_graph(graph, initial_ranges(graph, observe(graph, samples), "mse"))
     corrected = correct_biases(graph, plain, samples)
     changed = [name for name, t in plain.tensors.items() if t.is_const and not np.array_equal(t.data, corrected[name].data)]
     assert changed and all(plain[name].dtype == "int32" for name in changed)
-    layers = [op.outputs[0] for op in graph.ops if op.kind in KINDS]
+    layers = [op.outputs[0] for op in graph.ops if OPS[op.kind].weighted]
     want = [FloatRunner(graph).run(s, layers) for s in samples]
 
     def mean_error(int_graph) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..fixedpoint import activation_range, activation_range_float
 from ..ir import Graph, Op, Tensor
+from ..ops import OPS
 
 C_TYPES = {
     "int8": "int8_t",
@@ -87,9 +88,10 @@ def support_problem(op: Op, graph: Graph) -> str | None:
     dtype = graph[op.inputs[0]].dtype if op.inputs and op.inputs[0] else None
     if dtype not in support.dtypes:
         return f"op {op.kind} on {dtype} (layer {op.name!r}); supported: {', '.join(support.dtypes)}"
-    if op.kind in WEIGHTED and graph[op.inputs[1]].dtype not in WEIGHT_DTYPES.get(dtype, ()):
+    weighted = OPS[op.kind].weighted
+    if weighted and graph[op.inputs[1]].dtype not in WEIGHT_DTYPES.get(dtype, ()):
         return f"op {op.kind} (layer {op.name!r}) mixes {dtype} activations with {graph[op.inputs[1]].dtype} weights (a hybrid model); aiotc needs int8 or float32 throughout"
-    if op.kind in WEIGHTED and dtype == "int16" and any(zero_point(graph[t]) != 0 for t in (op.inputs[0], op.outputs[0])):
+    if weighted and dtype == "int16" and any(zero_point(graph[t]) != 0 for t in (op.inputs[0], op.outputs[0])):
         return f"op {op.kind} (layer {op.name!r}) has int16 activations with a zero point other than 0; TFLite's 16x8 layers are symmetric"
     pair = (dtype, graph[op.outputs[0]].dtype)
     if op.kind == "quantize" and pair not in QUANTIZE_PAIRS:
@@ -97,7 +99,6 @@ def support_problem(op: Op, graph: Graph) -> str | None:
     return None
 
 
-WEIGHTED = ("conv2d", "depthwise_conv2d", "fully_connected")
 QUANTIZE_PAIRS = (("float32", "int8"), ("int8", "int8"), ("int8", "int16"), ("int16", "int8"), ("int16", "int16"))
 WEIGHT_DTYPES = {"int8": ("int8", "int4"), "float32": ("float32",), "int16": ("int8",)}  # by activation dtype
 

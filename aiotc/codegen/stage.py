@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..ir import Graph, Op
-from ..schedule import CONV_LIKE, BandCall, StreamStage, kernel_geometry, row_bytes
+from ..ops import OPS
+from ..schedule import BandCall, StreamStage, kernel_geometry, row_bytes
 
 TOKEN = re.compile(r"@@(\d+)@@")
 MIN_REPEATS = 3
@@ -80,7 +81,7 @@ def band_context(graph: Graph, stage: StreamStage, call: BandCall, emitter) -> t
         if read is not None:
             place(read.tensor, read.rows, read.buffer_row)
     place(op.outputs[0], call.rows, call.buffer_row)
-    if op.kind in CONV_LIKE:
+    if OPS[op.kind].windowed:
         _, stride, _, top = kernel_geometry(op, graph)
         padding = replace(op.attrs.padding, top=top - call.rows[0] * stride + call.reads[0].rows[0])
         op = replace(op, attrs=replace(op.attrs, padding=padding))

@@ -16,34 +16,10 @@ import tflite
 
 from .. import ir
 from ..frontend.tflite import SAME, VALID, same_padding
+from ..ops import OPS
 
 TYPE_CODES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9, "int4": 17}
 ACTIVATION_CODES = {"none": 0, "relu": 1, "relu_n1_to_1": 2, "relu6": 3}
-OPERATORS = {
-    "conv2d": "CONV_2D",
-    "depthwise_conv2d": "DEPTHWISE_CONV_2D",
-    "fully_connected": "FULLY_CONNECTED",
-    "avg_pool2d": "AVERAGE_POOL_2D",
-    "max_pool2d": "MAX_POOL_2D",
-    "add": "ADD",
-    "sub": "SUB",
-    "mul": "MUL",
-    "mean": "MEAN",
-    "pad": "PAD",
-    "concat": "CONCATENATION",
-    "reshape": "RESHAPE",
-    "softmax": "SOFTMAX",
-    "logistic": "LOGISTIC",
-    "tanh": "TANH",
-    "relu": "RELU",
-    "relu6": "RELU6",
-    "hard_swish": "HARD_SWISH",
-    "leaky_relu": "LEAKY_RELU",
-    "quantize": "QUANTIZE",
-    "dequantize": "DEQUANTIZE",
-    "transpose": "TRANSPOSE",
-    "strided_slice": "STRIDED_SLICE",
-}
 
 
 def _schema(table: str):
@@ -138,9 +114,9 @@ class _Writer:
             )
         if k == "fully_connected":
             return data, *self.options("FullyConnectedOptions", FusedActivationFunction=act, KeepNumDims=a.keep_num_dims)
-        if k in ("avg_pool2d", "max_pool2d"):
+        if isinstance(a, ir.Pool2D):
             return data, *self.options("Pool2DOptions", Padding=_padding_mode(op, g, a.kernel), StrideH=a.stride[0], StrideW=a.stride[1], FilterHeight=a.kernel[0], FilterWidth=a.kernel[1], FusedActivationFunction=act)
-        if k in ("add", "sub", "mul"):
+        if isinstance(a, ir.Binary):
             return data, *self.options(f"{k.capitalize()}Options", FusedActivationFunction=act)
         if k == "mean":
             return data + [self.constant(f"{op.name}/axes", a.axes)], *self.options("ReducerOptions", KeepDims=a.keepdims)
@@ -174,7 +150,7 @@ class _Writer:
         for op in g.ops:
             inputs, options_type, options = self.op_parts(op)
             outputs = [self.tensor_index(t) for t in op.outputs]
-            operators.append((self.opcode(OPERATORS[op.kind]), inputs, outputs, options_type, options))
+            operators.append((self.opcode(OPS[op.kind].tflite[0]), inputs, outputs, options_type, options))
         for name in g.outputs:
             self.tensor_index(name)
 
@@ -288,7 +264,7 @@ def explicit_pads(graph: ir.Graph) -> ir.Graph:
     zero in float and the zero point in int8, which is what PAD writes."""
     tensors, ops = dict(graph.tensors), []
     for op in graph.ops:
-        if op.kind in ("conv2d", "depthwise_conv2d") and not _expressible(op, graph):
+        if OPS[op.kind].convolves and not _expressible(op, graph):
             x, p = graph[op.inputs[0]], op.attrs.padding
             padded = ir.Tensor(f"{op.name}/padded", (x.shape[0], x.shape[1] + p.top + p.bottom, x.shape[2] + p.left + p.right, x.shape[3]), x.dtype, x.quant)
             tensors[padded.name] = padded

@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import ModelError
 from ..fixedpoint import INT_RANGE
 from ..ir import ITEMSIZE, Graph, Op, Tensor
+from ..ops import OPS
 
 MAX_TENSOR_BYTES = 64 << 20  # no microcontroller model comes near; refusing early keeps memory bounded
 MAX_MODEL_BYTES = 256 << 20
@@ -79,8 +80,9 @@ def _check_quant(model: str, t: Tensor) -> None:
 
 def _op_problem(op: Op, graph: Graph) -> str | None:
     """Why the op's declared operands are inconsistent, or None."""
-    need = MIN_INPUTS.get(op.kind, 1)
-    absent = [i for i, name in enumerate(op.inputs) if name is None and not (i == 2 and op.kind in WEIGHTED)]
+    facts = OPS[op.kind]
+    need = facts.min_inputs
+    absent = [i for i, name in enumerate(op.inputs) if name is None and not (i == 2 and facts.weighted)]
     if len(op.inputs) < need or len(op.outputs) != 1:
         return f"needs {need} input(s) and one output, has {len(op.inputs)} and {len(op.outputs)}"
     if absent:
@@ -90,11 +92,11 @@ def _op_problem(op: Op, graph: Graph) -> str | None:
         return "its output is a constant"
     if out.size == 0 or inp.size == 0:
         return f"empty tensor (input {list(inp.shape)}, output {list(out.shape)})"
-    same_type = op.inputs[:1] if op.kind in WEIGHTED else () if op.kind in ("quantize", "dequantize") else op.inputs
+    same_type = op.inputs[:1] if facts.weighted else () if facts.converts_dtype else op.inputs
     mixed = [graph[name].dtype for name in same_type if graph[name].dtype != out.dtype]
     if mixed:
         return f"input is {mixed[0]} but output is {out.dtype}"
-    check = SHAPE_RULES.get(op.kind)
+    check = SHAPE_RULES.get(op.kind, _same_shape if facts.elementwise else None)
     expected = check(op, graph) if check else None
     if isinstance(expected, str):
         return expected
@@ -150,7 +152,7 @@ def _quant_problem(op: Op, graph: Graph, filt: Tensor, channels: int) -> str | N
         return None
     if filt.quant is None or filt.quant.scale.size not in (1, channels):
         return f"filter needs 1 or {channels} quantization scales"
-    if op.kind != "fully_connected" and np.any(filt.quant.zero_point != 0):
+    if not OPS[op.kind].weight_zero_points and np.any(filt.quant.zero_point != 0):
         return "filter zero points must be 0 (symmetric weights)"
     return None
 
@@ -159,8 +161,8 @@ def _accumulator_problem(op: Op, graph: Graph, filt: Tensor, channels: int) -> s
     """The int32 accumulator must hold every channel's worst case: sum |w| x 255 (+ |bias|), as the kernels do not saturate it."""
     if graph[op.inputs[0]].dtype != "int8":
         return None
-    weights = np.abs(filt.data.astype(np.int64)) + (np.abs(filt.quant.zero_point.astype(np.int64)).max() if op.kind == "fully_connected" else 0)
-    per_channel = weights.reshape(-1, channels).sum(axis=0) if op.kind == "depthwise_conv2d" else weights.reshape(channels, -1).sum(axis=1)
+    weights = np.abs(filt.data.astype(np.int64)) + np.abs(filt.quant.zero_point.astype(np.int64)).max()  # zero unless the kind takes weight zero points
+    per_channel = np.moveaxis(weights, OPS[op.kind].weight_axis, 0).reshape(channels, -1).sum(axis=1)
     bias = op.inputs[2] if len(op.inputs) > 2 else None
     worst = per_channel * 255 + (np.abs(graph[bias].data.astype(np.int64)) if bias is not None else 0)
     return f"its int32 accumulator can overflow (worst case {int(worst.max()):,})" if worst.max() > 2**31 - 1 else None
@@ -269,9 +271,7 @@ def _strided_slice(op: Op, graph: Graph):
 
 
 BIAS_DTYPE = {"int8": "int32", "int16": "int64", "float32": "float32"}
-WEIGHTED = ("conv2d", "depthwise_conv2d", "fully_connected")  # their third input, the bias, is optional
-MIN_INPUTS = {"conv2d": 2, "depthwise_conv2d": 2, "fully_connected": 2, "add": 2, "sub": 2, "mul": 2}
-SHAPE_RULES = {
+SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "conv2d": _conv_like,
     "depthwise_conv2d": _conv_like,
     "fully_connected": _fully_connected,
@@ -287,5 +287,4 @@ SHAPE_RULES = {
     "softmax": _softmax,
     "transpose": _transpose,
     "strided_slice": _strided_slice,
-    **{kind: _same_shape for kind in ("logistic", "tanh", "relu", "relu6", "hard_swish", "leaky_relu", "quantize", "dequantize")},
 }

@@ -22,19 +22,19 @@ from typing import Callable
 import numpy as np
 
 from ..ir import Graph, Op
+from ..ops import OPS
 from .fidelity import Int8Runner
 from .gptq import taps
 from .observe import FloatRunner
 from .ptq import float_name
 
-KINDS = ("conv2d", "depthwise_conv2d", "fully_connected")
 MAX_SAMPLES = 128
 
 
 def correct_biases(float_graph: Graph, int_graph: Graph, samples: list[list[np.ndarray]], progress: Callable[[str, int], Callable[[], None]] | None = None) -> Graph:
     """`int_graph` with each layer's int32 bias moved by its mean output error on `samples`."""
     samples = samples[:MAX_SAMPLES]
-    layers = [op for op in int_graph.ops if op.kind in KINDS and len(op.inputs) > 2 and op.inputs[2]]
+    layers = [op for op in int_graph.ops if OPS[op.kind].weighted and len(op.inputs) > 2 and op.inputs[2]]
     floats = FloatRunner(float_graph)
     float_ops = {op.name: op for op in float_graph.ops}
     names = sorted({float_name(op.inputs[0]) for op in layers})

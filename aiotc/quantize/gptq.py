@@ -25,16 +25,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op
+from ..ops import OPS
 from .observe import FloatRunner
 
-KINDS = ("conv2d", "fully_connected")
 MAX_SAMPLES = 64
 DAMPING = 0.01  # of H's mean diagonal, added to its diagonal: keeps the inverse stable
 
 
 def input_hessians(graph: Graph, samples: list[list[np.ndarray]]) -> dict[str, np.ndarray]:
     """H = X^T X of each conv / fully connected layer's inputs (im2col rows), float graph."""
-    layers = [op for op in graph.ops if op.kind in KINDS and graph[op.inputs[1]].is_const]
+    layers = [op for op in graph.ops if OPS[op.kind].dense and graph[op.inputs[1]].is_const]
     runner = FloatRunner(graph)
     names = sorted({op.inputs[0] for op in layers})
     hessians: dict[str, np.ndarray] = {}

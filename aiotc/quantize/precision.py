@@ -13,15 +13,15 @@ from collections.abc import Mapping
 
 from ..errors import UsageError
 from ..ir import Graph
+from ..ops import OPS
 
 PRECISIONS = ("w8a8", "w4a8", "w8a16")
 DEFAULT = "w8a8"
-CHOOSABLE_KINDS = ("conv2d", "depthwise_conv2d", "fully_connected")
 
 
 def choosable_layers(graph: Graph) -> list[str]:
     """The layers whose precision a search may choose, in graph order."""
-    return [op.name for op in graph.ops if op.kind in CHOOSABLE_KINDS]
+    return [op.name for op in graph.ops if OPS[op.kind].weighted]
 
 
 def full_assignment(graph: Graph, precision: Mapping[str, str] | None) -> dict[str, str]:

@@ -8,8 +8,8 @@ int8 graph to the TFLite int8 spec, so tflite-micro runs its export unchanged.
   (symmetric, zero point 0, over what the int8 parameters cover) with int64 biases,
   TFLite's 16x8; QUANTIZE ops convert where a neighbour computes in int8, and the
   graph's inputs and outputs stay int8;
-- fixed outputs as TFLite Micro requires them: softmax and logistic 1/256 with zero
-  point -128, tanh 1/128 with 0;
+- outputs by the op table's `output_quant`: fixed as TFLite Micro requires them
+  (softmax and logistic 1/256 with zero point -128, tanh 1/128 with 0);
 - ops that move bytes without rescaling in TFLite Micro (reshape, pools, pad,
   transpose, slice, relu6, concat) give their output the input's parameters; a
   concat's inputs share one range, their producers quantizing straight into it.
@@ -33,13 +33,11 @@ import numpy as np
 
 from ..errors import ModelError
 from ..ir import Graph, Op, Quant, Tensor
+from ..ops import CALIBRATED, OPS, SAME_AS_INPUT, SHARED, Fixed
 from .gptq import gptq_round
 from .observe import TensorStats
 from .precision import full_assignment
 
-FIXED_OUTPUT = {"softmax": (1 / 256, -128), "logistic": (1 / 256, -128), "tanh": (1 / 128, 0)}
-SAME_AS_INPUT = {"reshape", "max_pool2d", "avg_pool2d", "pad", "transpose", "strided_slice", "relu6", "concat"}
-WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
 WEIGHT_BITS = {"w8a8": 8, "w4a8": 4, "w8a16": 8}  # per precision choice (precision.py)
 WIDE = "/int16"  # suffix of a tensor's int16 copy, read and written by w8a16 layers
 SHRINK = np.linspace(0.2, 1.0, 81)  # candidate clipping ranges, as fractions of min/max
@@ -53,7 +51,7 @@ def initial_ranges(graph: Graph, stats: dict[str, TensorStats], method: str) -> 
         raise ModelError(f"calibration did not observe {len(missing)} tensor(s), e.g. {missing[0]!r}")
     ranges = {t.name: choose_range(stats[t.name], "minmax" if t.name in graph.inputs else method) for t in graph.activations()}
     for op in graph.ops:
-        if op.kind == "concat":
+        if OPS[op.kind].output_quant == SHARED:
             names = [*op.inputs, op.outputs[0]]
             union = (min(stats[n].low for n in names), max(stats[n].high for n in names))
             ranges.update({n: union for n in names})
@@ -62,7 +60,12 @@ def initial_ranges(graph: Graph, stats: dict[str, TensorStats], method: str) -> 
 
 def free_tensors(graph: Graph) -> list[str]:
     """Activations whose range is a free choice (not fixed by the op or inherited from an input)."""
-    return [op.outputs[0] for op in graph.ops if op.kind not in FIXED_OUTPUT and op.kind not in SAME_AS_INPUT and graph.consumers[op.outputs[0]] and all(c.kind != "concat" for c in graph.consumers[op.outputs[0]])]
+    return [op.outputs[0] for op in graph.ops if calibrated(op) and graph.consumers[op.outputs[0]] and all(OPS[c.kind].output_quant != SHARED for c in graph.consumers[op.outputs[0]])]
+
+
+def calibrated(op: Op) -> bool:
+    """Whether the op's output gets a range of its own (not fixed, inherited or shared)."""
+    return OPS[op.kind].output_quant == CALIBRATED
 
 
 def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precision: Mapping[str, str] | None = None, hessians: Mapping[str, np.ndarray] | None = None) -> Graph:
@@ -78,7 +81,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
         _widen_if_read(name, graph, wide, chosen, tensors, ops)
     for op in graph.ops:
         inputs = list(op.inputs)
-        if op.kind in WEIGHT_AXIS:
+        if OPS[op.kind].weighted:
             bits = WEIGHT_BITS[assignment[op.name]]
             if op.name in wide:
                 inputs[0] += WIDE
@@ -88,7 +91,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
                 if name and graph[name].is_const:
                     inputs[index] = _constant(graph[name], tensors)
         for index, name in enumerate(inputs):
-            if op.kind == "concat" and chosen[name] != chosen[op.outputs[0]]:
+            if OPS[op.kind].output_quant == SHARED and chosen[name] != chosen[op.outputs[0]]:
                 inputs[index] = _requantized(name, chosen, graph, tensors, ops)
         if op.name in wide:
             out = op.outputs[0]
@@ -165,13 +168,12 @@ def _activation_quants(graph: Graph, ranges: dict[str, tuple[float, float]]) -> 
     shared = _concat_groups(graph, ranges)
     chosen = {name: shared.get(name) or activation_quant(*ranges[name]) for name in graph.inputs}
     for op in graph.ops:
-        out = op.outputs[0]
+        out, rule = op.outputs[0], OPS[op.kind].output_quant
         if out in shared:
             chosen[out] = shared[out]
-        elif op.kind in FIXED_OUTPUT:
-            scale, zero_point = FIXED_OUTPUT[op.kind]
-            chosen[out] = Quant(np.array([scale], np.float32), np.array([zero_point], np.int64))
-        elif op.kind in SAME_AS_INPUT:
+        elif isinstance(rule, Fixed):
+            chosen[out] = Quant(np.array([rule.scale], np.float32), np.array([rule.zero_point], np.int64))
+        elif rule == SAME_AS_INPUT:
             chosen[out] = chosen[op.inputs[0]]
         else:
             chosen[out] = activation_quant(*ranges[out])
@@ -182,13 +184,13 @@ def _concat_groups(graph: Graph, ranges: dict[str, tuple[float, float]]) -> dict
     """A concat and those inputs whose producers can quantize into its range share one Quant."""
     shared: dict[str, Quant] = {}
     for op in graph.ops:
-        if op.kind != "concat":
+        if OPS[op.kind].output_quant != SHARED:
             continue
         q = activation_quant(*ranges[op.outputs[0]])
         shared[op.outputs[0]] = q
         for name in op.inputs:
             producer = graph.producers.get(name)
-            if producer is not None and producer.kind not in SAME_AS_INPUT and producer.kind not in FIXED_OUTPUT and name not in shared:
+            if producer is not None and calibrated(producer) and name not in shared:
                 shared[name] = q
     return shared
 
@@ -198,7 +200,7 @@ def _requantized(name: str, chosen: dict[str, Quant], graph: Graph, tensors: dic
     if graph[name].is_const:
         raise ModelError(f"concat of constant {name!r} is not supported when quantizing")
     target = f"{name}/requantized"
-    consumer = next(op for op in graph.consumers[name] if op.kind == "concat")
+    consumer = next(op for op in graph.consumers[name] if OPS[op.kind].output_quant == SHARED)
     chosen[target] = chosen[consumer.outputs[0]]
     tensors[target] = replace(graph[name], name=target)
     ops.append(Op(target, "quantize", (name,), (target,)))
@@ -214,7 +216,7 @@ def quantize_weights(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str
     """Per-channel symmetric weights of `bits` (8: int8 in [-127, 127]; 4: int4 in [-7, 7],
     packed two per byte on export and in flash; GPTQ-rounded given the layer's input
     `hessian`) and the bias they imply: int32, or int64 for an int16 (`wide`) input (16x8)."""
-    axis = WEIGHT_AXIS[op.kind]
+    axis = OPS[op.kind].weight_axis
     w = graph[op.inputs[1]]
     top = 2 ** (bits - 1) - 1
     moved = np.moveaxis(w.data.astype(np.float64), axis, 0)
@@ -223,7 +225,7 @@ def quantize_weights(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str
     bias_name = op.inputs[2] if len(op.inputs) > 2 else None
     if bias_name:  # a dead channel (weights ~0, BatchNorm collapsed) must still hold its bias in int32
         floor = np.abs(graph[bias_name].data.astype(np.float64)) / (float(input_quant.scale[0]) * (2**31 - 1)) * 1.01
-    if bits == 4 and op.kind == "fully_connected":  # tflite-micro takes int4 FC weights per tensor only
+    if bits == 4 and OPS[op.kind].int4_per_tensor:
         peak, floor = peak.max(keepdims=True), floor.max(keepdims=True)
     clipping = INT4_CLIPPING if bits == 4 and hessian is not None else np.ones(1)
     scales = np.maximum(np.outer(clipping, peak), floor)

@@ -32,8 +32,9 @@ from typing import Callable
 import numpy as np
 
 from ..ir import Graph
+from ..ops import OPS
 from .fidelity import Int8Runner
-from .gptq import KINDS, rows_of
+from .gptq import rows_of
 from .observe import FloatRunner
 from .precision import full_assignment
 from .ptq import WEIGHT_BITS, layer_input, quantize_graph, quantize_weights
@@ -46,7 +47,7 @@ def quantize_refitted(graph: Graph, ranges: dict[str, tuple[float, float]], prec
     """`quantize_graph` of `graph` with every conv / fully connected layer's weights
     refitted to its quantized inputs and GPTQ-rounded with their statistics."""
     samples = samples[:MAX_SAMPLES]
-    layers = [op for op in graph.ops if op.kind in KINDS and graph[op.inputs[1]].is_const]
+    layers = [op for op in graph.ops if OPS[op.kind].dense and graph[op.inputs[1]].is_const]
     assignment = full_assignment(graph, precision)
     floats = FloatRunner(graph)
     int_graph = quantize_graph(graph, ranges, assignment)  # each layer's weights replaced in turn

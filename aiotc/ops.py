@@ -1,0 +1,129 @@
+"""The op table: what the pipeline knows about each op kind, one entry per kind.
+
+Stages ask the table (`OPS[op.kind].windowed`) instead of listing kinds, so adding
+an op is one entry here, a frontend converter, a lowering and a kernel
+(docs/adding-an-op.md); tests/test_op_table.py keeps the frontends, the lowerings
+and the table in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from . import ir
+from .ir import Graph, Op
+
+
+class Fixed(NamedTuple):
+    """Output parameters tflite-micro requires whatever the data (softmax, logistic, tanh)."""
+
+    scale: float
+    zero_point: int
+
+
+CALIBRATED = "calibrated"  # the output gets its own range from calibration
+SAME_AS_INPUT = "same as input"  # the kernel moves or clamps bytes without rescaling
+SHARED = "shared"  # the inputs and the output share one range (concat: a plain copy)
+
+
+def never(op: Op) -> bool:
+    return False
+
+
+def always(op: Op) -> bool:
+    return True
+
+
+def no_macs(op: Op, graph: Graph) -> int:
+    return 0
+
+
+def conv_macs(op: Op, graph: Graph) -> int:
+    """Output elements x the filter's taps per output (OHWI: H x W x I)."""
+    return graph[op.outputs[0]].size * int(np.prod(graph[op.inputs[1]].shape[1:]))
+
+
+def depthwise_macs(op: Op, graph: Graph) -> int:
+    """Output elements x the filter's H x W (1HW(C*M))."""
+    filt = graph[op.inputs[1]]
+    return graph[op.outputs[0]].size * filt.shape[1] * filt.shape[2]
+
+
+def fully_connected_macs(op: Op, graph: Graph) -> int:
+    """Rows x outputs x inputs of the [out, in] weights."""
+    filt = graph[op.inputs[1]]
+    return (graph[op.outputs[0]].size // filt.shape[0]) * filt.shape[0] * filt.shape[1]
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """The facts stages check about one op kind; the defaults fit a plain one-input op."""
+
+    attrs: type = ir.NoAttrs  # the attribute dataclass ir.Op takes
+    tflite: tuple[str, ...] = ()  # TFLite builtins read as this kind; export writes the first
+    onnx: tuple[str, ...] = ()  # ONNX ops whose converter emits this kind
+    min_inputs: int = 1  # inputs the kernel needs (a weighted op's bias, input 2, may be absent)
+    weight_axis: int | None = None  # weighted layers: the output-channel axis of the filter (input 1)
+    dense: bool = False  # weights multiply whole input rows (im2col): GPTQ and refitting apply
+    weight_zero_points: bool = False  # int8 filters may have zero points (else symmetric, as TFLite's conv kernels need)
+    int4_per_tensor: bool = False  # tflite-micro takes its int4 weights with one scale only
+    windowed: bool = False  # slides a kernel window over the rows: streams with a halo, runs in place a few rows behind
+    rowwise: Callable[[Op], bool] = never  # output row r reads only row r of each input: streams band by band
+    elementwise: bool = False  # output element i reads only element i of each input (or a broadcast operand): runs in place
+    alias: bool = False  # the output is the input's bytes: both names may be one buffer
+    converts_dtype: bool = False  # the output's dtype differs from the input's
+    fuses_activation: bool = False  # a following relu / relu6 folds into its `activation`
+    fusable_as: str | None = None  # a standalone activation the layer before may absorb (its ir.ACTIVATIONS name)
+    output_quant: Fixed | str = CALIBRATED  # how PTQ quantizes the output
+    macs: Callable[[Op, Graph], int] = no_macs  # multiply-accumulates, as MLPerf Tiny counts them
+
+    @property
+    def weighted(self) -> bool:
+        """Conv, depthwise, fully connected: a constant filter (input 1), an optional bias (input 2)."""
+        return self.weight_axis is not None
+
+    @property
+    def convolves(self) -> bool:
+        """A filter slid over the image: its window is the filter's H x W, its padding zeros."""
+        return self.weighted and self.windowed
+
+    @property
+    def in_place(self) -> bool:
+        """Its kernels keep the write-order contract of runtime_c/include/aiotc_nn.h."""
+        return self.windowed or self.elementwise
+
+
+def _elementwise(tflite: str, onnx: tuple[str, ...] = (), **facts) -> OpDef:
+    """An op whose output element i reads element i of its inputs (streams rows, runs in place)."""
+    return OpDef(tflite=(tflite,), onnx=onnx, elementwise=True, rowwise=always, **facts)
+
+
+OPS: dict[str, OpDef] = {
+    "conv2d": OpDef(ir.Conv2D, ("CONV_2D",), ("Conv",), min_inputs=2, weight_axis=0, dense=True, windowed=True, fuses_activation=True, macs=conv_macs),
+    "depthwise_conv2d": OpDef(ir.DepthwiseConv2D, ("DEPTHWISE_CONV_2D",), ("Conv",), min_inputs=2, weight_axis=3, windowed=True, fuses_activation=True, macs=depthwise_macs),
+    "fully_connected": OpDef(ir.FullyConnected, ("FULLY_CONNECTED",), ("Gemm", "MatMul"), min_inputs=2, weight_axis=0, dense=True, weight_zero_points=True, int4_per_tensor=True, fuses_activation=True, macs=fully_connected_macs),
+    "avg_pool2d": OpDef(ir.Pool2D, ("AVERAGE_POOL_2D",), ("AveragePool",), windowed=True, fuses_activation=True, output_quant=SAME_AS_INPUT),
+    "max_pool2d": OpDef(ir.Pool2D, ("MAX_POOL_2D",), ("MaxPool", "GlobalMaxPool"), windowed=True, fuses_activation=True, output_quant=SAME_AS_INPUT),
+    "add": _elementwise("ADD", ("Add", "BatchNormalization"), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
+    "sub": _elementwise("SUB", ("Sub",), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
+    "mul": _elementwise("MUL", ("Mul", "BatchNormalization"), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
+    "mean": OpDef(ir.Mean, ("MEAN",), ("ReduceMean", "GlobalAveragePool")),
+    "pad": OpDef(ir.Pad, ("PAD", "PADV2"), ("Pad",), output_quant=SAME_AS_INPUT),
+    "concat": OpDef(ir.Concat, ("CONCATENATION",), ("Concat",), rowwise=lambda op: op.attrs.axis == 3, output_quant=SHARED),  # rows join along channels
+    "reshape": OpDef(ir.NoAttrs, ("RESHAPE", "SQUEEZE"), ("Reshape", "Flatten", "Squeeze", "Unsqueeze"), alias=True, output_quant=SAME_AS_INPUT),
+    "softmax": OpDef(ir.Softmax, ("SOFTMAX",), ("Softmax",), output_quant=Fixed(1 / 256, -128)),
+    "logistic": _elementwise("LOGISTIC", ("Sigmoid",), output_quant=Fixed(1 / 256, -128)),
+    "tanh": _elementwise("TANH", ("Tanh",), output_quant=Fixed(1 / 128, 0)),
+    "relu": _elementwise("RELU", ("Relu", "Clip"), fusable_as="relu"),
+    "relu6": _elementwise("RELU6", ("Clip",), fusable_as="relu6", output_quant=SAME_AS_INPUT),
+    "hard_swish": _elementwise("HARD_SWISH", ("HardSwish",)),
+    "leaky_relu": _elementwise("LEAKY_RELU", ("LeakyRelu",), attrs=ir.LeakyRelu),
+    "quantize": _elementwise("QUANTIZE", converts_dtype=True),
+    "dequantize": OpDef(ir.NoAttrs, ("DEQUANTIZE",), elementwise=True, converts_dtype=True),  # elementwise, but never streamed
+    "transpose": OpDef(ir.Transpose, ("TRANSPOSE",), ("Transpose",), output_quant=SAME_AS_INPUT),
+    "strided_slice": OpDef(ir.StridedSlice, ("STRIDED_SLICE",), output_quant=SAME_AS_INPUT),
+}
