@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
@@ -20,6 +19,7 @@ from . import __version__
 from .analysis import op_macs, op_weight_bytes
 from .boards import Board, all_boards, load_board
 from .codegen.emit import emit_library
+from .codegen.escape import c_word
 from .codegen.lowering import LOWERINGS, support_problem
 from .errors import BudgetError, UnsupportedOpsError, UsageError
 from .export.tflite import write_tflite
@@ -225,8 +225,8 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 def library_name(text: str) -> str:
-    """The model's C name: the file stem made a C identifier."""
-    ident = re.sub(r"\W+", "_", text).strip("_")
+    """The model's C name: the file stem made an ASCII C identifier (it also names the Make and CMake targets)."""
+    ident = c_word(text)
     if not ident:
         raise UsageError(f"cannot make a C name from {text!r}: pass --name")
     return ident if not ident[0].isdigit() else f"m_{ident}"
