@@ -25,6 +25,7 @@ from . import __version__
 from .errors import AiotcError, CheckFailed
 
 err_console = Console(stderr=True)
+# Model names reach every table and line printed: rich markup is off on the consoles that print them.
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -162,10 +163,10 @@ def compile(model: Path, board: str, out_dir: Path | None, name: str | None, qui
     elif not quiet:
         print_summary(result.report, load_board(board))
         for line in quantization_lines(result.report):
-            Console().print(line, highlight=False)
+            Console(markup=False).print(line, highlight=False)
         if result.report.get("pareto"):
-            Console().print(pareto_table(result.report))
-        Console().print(f"wrote {result.out_dir}")
+            Console(markup=False).print(pareto_table(result.report))
+        Console(markup=False).print(f"wrote {result.out_dir}")
 
 
 @contextmanager
@@ -276,7 +277,7 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
-    console = Console()
+    console = Console(markup=False)
     console.print(bench_table(figures))
     for line in bench_lines(figures):
         console.print(line)
@@ -289,6 +290,7 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 def inspect(model: Path, memory: bool, **options) -> None:
     """Layers, shapes, MACs and memory of MODEL, without generating code."""
     from .analysis import op_macs
+    from .codegen.escape import plain_text
     from .driver import memory_report, plan_model
     from .summary import memory_lines
 
@@ -296,14 +298,14 @@ def inspect(model: Path, memory: bool, **options) -> None:
     options.pop("flash_budget")
     planned = plan_model(model, **options)
     graph = planned.graph
-    console = Console()
+    console = Console(markup=False)
     table = Table(title=f"{model.name}: {len(graph.ops)} layers", title_justify="left")
     for column in ("#", "layer", "op", "inputs", "output", "dtype", "MACs"):
         table.add_column(column, justify="right" if column in ("#", "MACs") else "left")
     for index, op in enumerate(graph.ops):
         out = graph[op.outputs[0]]
         ins = ", ".join("x".join(map(str, graph[t].shape)) for t in op.inputs if t and not graph[t].is_const)
-        table.add_row(str(index), op.name, op.kind, ins, "x".join(map(str, out.shape)), out.dtype, f"{op_macs(op, graph):,}")
+        table.add_row(str(index), plain_text(op.name), op.kind, ins, "x".join(map(str, out.shape)), out.dtype, f"{op_macs(op, graph):,}")
     console.print(table)
     console.print(f"MACs {sum(op_macs(op, graph) for op in graph.ops):,}")
     if memory:
@@ -324,8 +326,8 @@ def export(model: Path, tflite_path: Path, **options) -> None:
     with progress_bars() as progress:
         report = export_model(model, tflite_path, calibration(options), progress)
     for line in quantization_lines(report):
-        Console().print(line, highlight=False)
-    Console().print(f"wrote {tflite_path}")
+        Console(markup=False).print(line, highlight=False)
+    Console(markup=False).print(f"wrote {tflite_path}")
 
 
 @cli.command()
@@ -338,7 +340,7 @@ def boards() -> None:
         table.add_column(column)
     for b in all_boards():
         table.add_row(b.name, b.cpu, f"{b.flash_bytes // 1024:,} KiB", f"{b.sram_bytes // 1024:,} KiB", "yes" if b.dsp else "", "yes" if b.mve else "", b.qemu_machine or "(host gcc)", b.description)
-    Console().print(table)
+    Console(markup=False).print(table)
 
 
 @cli.command()
@@ -347,7 +349,7 @@ def ops() -> None:
     from .codegen.emit import LOWERINGS
     from .frontend import supported_ops
 
-    console = Console()
+    console = Console(markup=False)
     formats = Table(title="model ops aiotc reads", title_justify="left")
     for column in ("format", "ops"):
         formats.add_column(column)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from .codegen.escape import plain_text
+
 
 def kib(n: int) -> str:
     return f"{n / 1024:,.1f} KiB"
@@ -60,7 +62,7 @@ def totals_lines(report: dict, board=None) -> list[str]:
 
 
 def print_summary(report: dict, board=None, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(markup=False)  # model names are text, not rich markup
     console.print(layer_table(report, console.width))
     for line in totals_lines(report, board):
         console.print(line)
@@ -111,9 +113,9 @@ def memory_lines(graph, memory: dict, arena: int, lower_bound: int, stage_last: 
 
 
 def short_name(tensor: str, limit: int = 40) -> str:
-    """TFLite fuses names with ';' (`a/Relu;a/BiasAdd;...`): the first part, shortened from the left."""
+    """TFLite fuses names with ';' (`a/Relu;a/BiasAdd;...`): the first part, shortened from the left, printable."""
     first = tensor.split(";")[0]
-    return first if len(first) <= limit else "…" + first[-(limit - 1) :]
+    return plain_text(first if len(first) <= limit else "…" + first[-(limit - 1) :])
 
 
 def quantization_lines(report: dict) -> list[str]:
