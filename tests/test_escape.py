@@ -88,6 +88,8 @@ def test_names_that_sanitize_alike_get_distinct_symbols():
         ("mobilenetv2_0.35_144_1/Conv1_relu_1/Relu6;mobilenetv2_0.35_144_1/Conv1_1/convolution", "Conv1_1"),
         ("model/activation/Relu;model/batch_normalization/FusedBatchNormV3;model/conv2d/Conv2D1", "conv2d"),
         ("a/block_1_depthwise_1/depthwise;;a/block_1_pad_1/Pad1", "block_1_pad_1"),
+        ("model/activation_1/Relu;model/depthwise_conv2d/BiasAdd/ReadVariableOp/resource1", "depthwise_conv2d"),
+        ("/0/Gemm", "0"),
         ("/features/features.0/Conv", "features_0"),
         ("Conv_0", "Conv_0"),
         ("*/\\\n", "layer"),

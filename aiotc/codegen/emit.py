@@ -39,12 +39,12 @@ class CConst:
 
 
 def layer_word(name: str, limit: int = 32) -> str:
-    """A short form of a layer name for its constants' symbols: the scope that names the
-    layer in the last path of a fused TFLite name (`.../block_1_expand_1/Conv2D` gives
-    `block_1_expand_1`), or the whole name when it is no path."""
+    """A short form of a layer name for its constants' symbols: in the last path of a fused
+    TFLite name, the scope under the model's (`model/depthwise_conv2d/BiasAdd/...` gives
+    `depthwise_conv2d`); the whole name when it is no path."""
     paths = [part for part in name.split(";") if "/" in part] or [name]
-    segments = [s for s in paths[-1].split("/") if s]
-    return c_word(segments[-2] if len(segments) >= 2 else "".join(segments[-1:]), limit) or "layer"
+    segments = [s for s in paths[-1].split("/") if s] or [""]
+    return c_word(segments[1] if len(segments) >= 3 else segments[-2] if len(segments) == 2 else segments[0], limit) or "layer"
 
 
 def format_values(values: np.ndarray, ctype: str, per_line: int = 16) -> str:
