@@ -139,3 +139,22 @@ def test_names_print_as_text_on_the_terminal(tmp_path):
         result = subprocess.run([sys.executable, "-m", "aiotc", *map(str, command)], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
         assert result.returncode == 0, result.stderr
         assert "[/]" in result.stdout and "[bold red]energy" in result.stdout and "\x1b" not in result.stdout
+
+
+def test_hostile_onnx_names_stay_in_comments(tmp_path):
+    """ONNX names (tensors, nodes, the graph, doc strings) take the same way into the C."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    x, w, y = "x" + INJECTION, "w??/\n", INJECTION + "*/ y"
+    weight = numpy_helper.from_array(np.ones((2, 3, 3, 3), np.float32), w)
+    conv = helper.make_node("Conv", [x, w], ["c\r\u2028"], name=INJECTION, pads=[1, 1, 1, 1], doc_string=INJECTION)
+    relu = helper.make_node("Relu", ["c\r\u2028"], [y], name="$(shell false)#")
+    graph = helper.make_graph([conv, relu], INJECTION, [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, 3, 8, 8])], [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, 2, 8, 8])], [weight], doc_string=INJECTION)
+    model = tmp_path / "m.onnx"
+    model.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+    out = compile_model(model, board="host", out_dir=tmp_path / "out", name="model").out_dir
+    gcc = shutil.which("gcc") or pytest.skip("gcc not installed")
+    result = subprocess.run([gcc, *STRICT, f"-I{out}", f"-I{out / 'aiotc_runtime'}", "-c", str(out / "model.c"), "-o", str(tmp_path / "model.o")], capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    assert "injected_by_model" in (out / "model.c").read_text() and "injected_by_model" not in subprocess.run(["nm", str(tmp_path / "model.o")], capture_output=True, text=True).stdout
