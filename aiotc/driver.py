@@ -19,7 +19,7 @@ from . import __version__
 from .analysis import op_macs, op_weight_bytes
 from .boards import Board, all_boards, load_board
 from .codegen.emit import emit_library
-from .codegen.escape import c_word
+from .codegen.escape import c_word, path_text
 from .codegen.lowering import LOWERINGS, support_problem
 from .errors import BudgetError, UnsupportedOpsError, UsageError
 from .export.tflite import write_tflite
@@ -113,7 +113,7 @@ def compile_model(
 def build_library(planned: Planned, name: str, target: Board, model_path: Path) -> tuple[dict[str, str | bytes], dict]:
     """The output folder's files (report.json without the target figures) and the report."""
     graph, plan, stage = planned.graph, planned.plan, planned.stage
-    files, facts = emit_library(graph, plan, name, planned.scratch, target.name, source=model_path.name, stage=stage)
+    files, facts = emit_library(graph, plan, name, planned.scratch, target.name, source=path_text(model_path.name), stage=stage)
     report = build_report(graph, plan, target, name, model_path, facts, stage)
     if planned.quantized is not None:
         files[f"{name}.tflite"] = write_tflite(graph)
@@ -256,8 +256,8 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
             }
         )
     return {
-        "model": model_path.name,
-        "source": str(model_path.resolve()),
+        "model": path_text(model_path.name),
+        "source": path_text(model_path.resolve()),
         "name": name,
         "board": board.name,
         "aiotc_version": __version__,

@@ -52,7 +52,7 @@ def compile_with_names(names: list[str], folder: Path, raw: bytes | None = None)
     data = write_tflite(renamed(stripes_model(), names))
     if raw is not None:  # bytes CreateString would not write: patched in, same length
         data = data.replace(PLACEHOLDER, raw)
-    model = folder / "hostile *\\\n?? $(x).tflite"
+    model = folder / ("hostile *\\\n?? $(x)" + os.fsdecode(b"\xff") + ".tflite")  # \xff: a byte no UTF-8 decodes
     model.write_bytes(data)
     return compile_model(model, board="host", out_dir=folder / "out", name="model")
 
@@ -118,6 +118,7 @@ def test_the_injection_of_the_issue_stays_in_a_comment(plain, tmp_path):
     assert re.search(r"/\* 0: conv2d \"[^\n]*injected_by_model = 42; //\"[^\n]*\*/\n", source)  # one line, closed by aiotc
     layers = [layer["name"] for layer in result.report["layers"]]
     assert "\ufffd" in layers[1]  # the invalid UTF-8 name, decoded with replacement characters
+    assert result.report["model"] == "hostile *\\\n?? $(x)\ufffd.tflite"
     assert_reports_hold_the_names(out, layers)
 
 

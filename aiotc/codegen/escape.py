@@ -5,16 +5,24 @@ reach the generated files only through these functions. C comments get `c_commen
 (nothing that ends a comment, even after trigraphs and line splicing); C identifiers
 (and so the Makefile, the .mk fragment and CMakeLists.txt, which name nothing else
 from the model) are built from `c_word`; the HTML report is escaped by Jinja and
-report.json by `json.dumps`; a terminal line gets `plain_text`.
+report.json by `json.dumps`; a terminal line gets `plain_text`; a file name
+becomes text by `path_text` first.
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 MAX_NAME_CHARS = 160  # of a name in a comment or on a terminal; longer ones end in "..."
 ELLIPSIS = "..."
 _NOT_WORD = re.compile(r"[^0-9A-Za-z_]+")
+
+
+def path_text(path: os.PathLike | str) -> str:
+    """A file name as text for any output: bytes that are no UTF-8 become U+FFFD
+    (Python holds them as lone surrogates, which no UTF-8 file can store)."""
+    return os.fsencode(path).decode("utf-8", "replace")
 
 
 def plain_text(text: str, limit: int = MAX_NAME_CHARS) -> str:
