@@ -22,9 +22,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import __version__
-from .errors import AiotcError, CheckFailed
+from .errors import AiotcError, CheckFailed, ModelError
 
 err_console = Console(stderr=True)
+MAX_ERROR_CHARS = 4000
 # Model names reach every table and line printed: rich markup is off on the consoles that print them.
 
 
@@ -391,7 +392,10 @@ def main() -> None:
     except click.exceptions.Abort:
         sys.exit(130)
     except AiotcError as exc:
-        click.echo(f"aiotc: error: {exc}", err=True)
+        from .codegen.escape import plain_text
+
+        # A model error quotes the model's names: one printable line, whatever they hold.
+        click.echo(f"aiotc: error: {plain_text(str(exc), MAX_ERROR_CHARS) if isinstance(exc, ModelError) else exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -159,3 +159,14 @@ def test_hostile_onnx_names_stay_in_comments(tmp_path):
     result = subprocess.run([gcc, *STRICT, f"-I{out}", f"-I{out / 'aiotc_runtime'}", "-c", str(out / "model.c"), "-o", str(tmp_path / "model.o")], capture_output=True, text=True)
     assert result.returncode == 0 and not result.stderr, result.stderr
     assert "injected_by_model" in (out / "model.c").read_text() and "injected_by_model" not in subprocess.run(["nm", str(tmp_path / "model.o")], capture_output=True, text=True).stdout
+
+
+def test_a_refusal_quoting_hostile_names_is_one_printable_line(tmp_path):
+    """A custom op's name goes into the error as the model spells it; the line printed is still one."""
+    from .test_frontend_errors import tiny_model
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_model(ops=("CUSTOM",), custom="line\nbreak\x1b[2J" + "y" * 100_000))
+    result = subprocess.run([sys.executable, "-m", "aiotc", "compile", str(model), "-o", str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.startswith("aiotc: error:"), result.stderr[:500]
+    assert result.stderr.count("\n") == 1 and "\x1b" not in result.stderr and len(result.stderr) < 5000

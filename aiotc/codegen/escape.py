@@ -27,16 +27,16 @@ def path_text(path: os.PathLike | str) -> str:
 
 def plain_text(text: str, limit: int = MAX_NAME_CHARS) -> str:
     """`text` as one line of printable characters: control, format, line- and
-    paragraph-separator characters, lone surrogates and backslashes become '?'."""
+    paragraph-separator characters and lone surrogates become '?'."""
     if len(text) > limit:
         text = text[: limit - len(ELLIPSIS)] + ELLIPSIS
-    return "".join(ch if ch.isprintable() and ch != "\\" else "?" for ch in text)
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def c_comment(text: str, limit: int = MAX_NAME_CHARS) -> str:
     """`text` safe inside /* */: one line without backslashes (no line splicing), no
     '??' (no trigraph, `??/` being a backslash) and no '*/' or '/*'."""
-    text = plain_text(text, limit)
+    text = plain_text(text, limit).replace("\\", "?")
     text = re.sub(r"\?(?=\?)", "? ", text)
     return re.sub(r"\*(?=/)", "* ", re.sub(r"/(?=\*)", "/ ", text))
 
