@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aiotc.codegen.emit import layer_word
+from aiotc.driver import library_name
 from aiotc.codegen.escape import MAX_NAME_CHARS, c_comment, c_word, plain_text, unique
 
 HOSTILE = [
@@ -97,3 +98,9 @@ def test_names_that_sanitize_alike_get_distinct_symbols():
 )
 def test_layer_words_are_the_scope_that_names_the_layer(name, word):
     assert layer_word(name) == word
+
+
+def test_the_library_name_from_a_hostile_file_name_is_an_ascii_identifier():
+    """It names the C symbols and the Make and CMake targets: nothing else of the model reaches those files."""
+    assert library_name("hostile *\\\n?? $(x)\udcff#é") == "hostile_x"
+    assert library_name("1 model") == "m_1_model"
