@@ -25,8 +25,8 @@ from . import __version__
 from .errors import AiotcError, CheckFailed, ModelError
 
 err_console = Console(stderr=True)
-MAX_ERROR_CHARS = 4000
-# Model names reach every table and line printed: rich markup is off on the consoles that print them.
+MAX_ERROR_CHARS = 4000  # of a model error's line: it may quote names of any length
+# Model names reach the tables and lines printed: the consoles that print them have rich markup off.
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
