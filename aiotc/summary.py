@@ -76,7 +76,7 @@ def bench_table(bench: dict) -> Table:
         table.add_column(column, justify="left" if column in ("layer", "op") else "right", overflow="fold" if column == "layer" else "ellipsis")
     for index, layer in enumerate(bench["layers"]):
         per_mac = f"{layer['instructions'] / layer['macs']:.2f}" if layer["macs"] else ""
-        table.add_row(str(index), layer["name"], layer["op"], f"{layer['macs']:,}", f"{layer['instructions']:,}", f"{100 * layer['instructions'] / total:.1f}%", per_mac)
+        table.add_row(str(index), plain_text(layer["name"]), layer["op"], f"{layer['macs']:,}", f"{layer['instructions']:,}", f"{100 * layer['instructions'] / total:.1f}%", per_mac)
     return table
 
 
