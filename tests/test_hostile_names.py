@@ -28,6 +28,7 @@ INJECTION = "*\\\n/ volatile int injected_by_model = 42; //"
 FRAGMENTS = [INJECTION, "\\\n", "??/", "*/", "/*", "//", "#", "$(X)", '"', "'", "\0", "\r", "\u2028", "\u2029", "a-b", "a.b", "\x1b[2J", "é"]
 BAD_UTF8 = b"\xff\xfe\xc3(\xed\xa0\x80"  # bytes no UTF-8 decoder takes
 PLACEHOLDER = b"Q" * len(BAD_UTF8)
+HOSTILE_FILE = "hostile *\\\n?? $(x)" + os.fsdecode(b"\xff") + ".tflite"  # \xff: a byte no UTF-8 decodes
 hostile_name = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=8), min_size=1, max_size=5).map("".join)
 
 
@@ -47,12 +48,12 @@ def renamed(graph: Graph, names: list[str]) -> Graph:
     )
 
 
-def compile_with_names(names: list[str], folder: Path, raw: bytes | None = None):
+def compile_with_names(names: list[str], folder: Path, raw: bytes | None = None, file_name: str = HOSTILE_FILE):
     """Compile the demo model with its tensors called `names` (library name `model`)."""
     data = write_tflite(renamed(stripes_model(), names))
     if raw is not None:  # bytes CreateString would not write: patched in, same length
         data = data.replace(PLACEHOLDER, raw)
-    model = folder / ("hostile *\\\n?? $(x)" + os.fsdecode(b"\xff") + ".tflite")  # \xff: a byte no UTF-8 decodes
+    model = folder / file_name
     model.write_bytes(data)
     return compile_model(model, board="host", out_dir=folder / "out", name="model")
 
@@ -94,7 +95,7 @@ def assert_reports_hold_the_names(out: Path, layer_names: list[str]) -> None:
 def plain(tmp_path_factory):
     """The object code of the demo model with plain names."""
     folder = tmp_path_factory.mktemp("plain")
-    result = compile_with_names([f"t{i}" for i in range(len(stripes_model().tensors))], folder)
+    result = compile_with_names([f"t{i}" for i in range(len(stripes_model().tensors))], folder, file_name="plain.tflite")
     return object_sections(result.out_dir, folder / "build")
 
 
