@@ -22,9 +22,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import __version__
-from .errors import AiotcError, CheckFailed
+from .errors import AiotcError, CheckFailed, ModelError
 
 err_console = Console(stderr=True)
+MAX_ERROR_CHARS = 4000  # of a model error's line: it may quote names of any length
+# Model names reach the tables and lines printed: the consoles that print them have rich markup off.
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -172,10 +174,10 @@ def compile(model: Path, board: str, out_dir: Path | None, name: str | None, qui
     elif not quiet:
         print_summary(result.report, load_board(board))
         for line in quantization_lines(result.report):
-            Console().print(line, highlight=False)
+            Console(markup=False).print(line, highlight=False)
         if result.report.get("pareto"):
-            Console().print(pareto_table(result.report))
-        Console().print(f"wrote {result.out_dir}")
+            Console(markup=False).print(pareto_table(result.report))
+        Console(markup=False).print(f"wrote {result.out_dir}")
 
 
 @contextmanager
@@ -286,7 +288,7 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
-    console = Console()
+    console = Console(markup=False)
     console.print(bench_table(figures))
     for line in bench_lines(figures):
         console.print(line)
@@ -299,20 +301,21 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 def inspect(model: Path, memory: bool, **options) -> None:
     """Layers, shapes, MACs and memory of MODEL, without generating code."""
     from .analysis import op_macs
+    from .codegen.escape import plain_text
     from .driver import plan_model
     from .report import memory_report
     from .summary import memory_lines
 
     planned = plan_model(model, compile_settings(options))
     graph = planned.graph
-    console = Console()
+    console = Console(markup=False)
     table = Table(title=f"{model.name}: {len(graph.ops)} layers", title_justify="left")
     for column in ("#", "layer", "op", "inputs", "output", "dtype", "MACs"):
         table.add_column(column, justify="right" if column in ("#", "MACs") else "left")
     for index, op in enumerate(graph.ops):
         out = graph[op.outputs[0]]
         ins = ", ".join("x".join(map(str, graph[t].shape)) for t in op.inputs if t and not graph[t].is_const)
-        table.add_row(str(index), op.name, op.kind, ins, "x".join(map(str, out.shape)), out.dtype, f"{op_macs(op, graph):,}")
+        table.add_row(str(index), plain_text(op.name), op.kind, ins, "x".join(map(str, out.shape)), out.dtype, f"{op_macs(op, graph):,}")
     console.print(table)
     console.print(f"MACs {sum(op_macs(op, graph) for op in graph.ops):,}")
     if memory:
@@ -333,8 +336,8 @@ def export(model: Path, tflite_path: Path, **options) -> None:
     with progress_bars() as progress:
         report = export_model(model, tflite_path, calibration(options), progress)
     for line in quantization_lines(report):
-        Console().print(line, highlight=False)
-    Console().print(f"wrote {tflite_path}")
+        Console(markup=False).print(line, highlight=False)
+    Console(markup=False).print(f"wrote {tflite_path}")
 
 
 @cli.command()
@@ -347,7 +350,7 @@ def boards() -> None:
         table.add_column(column)
     for b in all_boards():
         table.add_row(b.name, b.cpu, f"{b.flash_bytes // 1024:,} KiB", f"{b.sram_bytes // 1024:,} KiB", "yes" if b.dsp else "", "yes" if b.mve else "", b.qemu_machine or "(host gcc)", b.description)
-    Console().print(table)
+    Console(markup=False).print(table)
 
 
 @cli.command()
@@ -363,7 +366,7 @@ def ops() -> None:
     table.add_column("kernel types", max_width=13)  # leaves the names room to print whole at 80 columns
     for kind, facts in OPS.items():
         table.add_row(kind, ", ".join(facts.tflite), ", ".join(facts.onnx), ", ".join(LOWERINGS[kind].dtypes))
-    console = Console()
+    console = Console(markup=False)
     console.print(table)
     onnx_without_kind = sorted(set(supported_ops()["ONNX"]) - {name for facts in OPS.values() for name in facts.onnx})
     console.print(f"ONNX also reads {', '.join(onnx_without_kind)} (no op of their own) and folds any node whose inputs are all constant.")
@@ -396,7 +399,10 @@ def main() -> None:
     except click.exceptions.Abort:
         sys.exit(130)
     except AiotcError as exc:
-        click.echo(f"aiotc: error: {exc}", err=True)
+        from .codegen.escape import plain_text
+
+        # A model error quotes the model's names: one printable line, whatever they hold.
+        click.echo(f"aiotc: error: {plain_text(str(exc), MAX_ERROR_CHARS) if isinstance(exc, ModelError) else exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -11,12 +11,12 @@ folder (whole or not at all, never at the cost of a user's file) output.py.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .boards import Board, load_board
 from .codegen.emit import emit_library
+from .codegen.escape import c_word, path_text
 from .codegen.lowering import LOWERINGS, support_problem
 from .errors import UnsupportedOpsError, UsageError
 from .export.tflite import write_tflite
@@ -107,7 +107,7 @@ def compile_model(model_path: str | Path, options: CompileOptions | None = None,
 def build_library(planned: Planned, name: str, target: Board, model_path: Path) -> tuple[dict[str, str | bytes], Report]:
     """The output folder's files (report.json without the target figures) and the report."""
     graph, plan, stage = planned.graph, planned.plan, planned.stage
-    files, facts = emit_library(graph, plan, name, planned.scratch, target.name, source=model_path.name, stage=stage)
+    files, facts = emit_library(graph, plan, name, planned.scratch, target.name, source=path_text(model_path.name), stage=stage)
     report = build_report(graph, plan, target, name, model_path, facts, stage)
     if planned.quantized is not None:
         files[f"{name}.tflite"] = write_tflite(graph)
@@ -133,8 +133,8 @@ def export_model(model_path: str | Path, tflite_path: str | Path, calib: Calibra
 
 
 def library_name(text: str) -> str:
-    """The model's C name: the file stem made a C identifier."""
-    ident = re.sub(r"\W+", "_", text).strip("_")
+    """The model's C name: the file stem made an ASCII C identifier (it also names the Make and CMake targets)."""
+    ident = c_word(text)
     if not ident:
         raise UsageError(f"cannot make a C name from {text!r}: pass --name")
     return ident if not ident[0].isdigit() else f"m_{ident}"
@@ -145,5 +145,3 @@ def check_supported(graph: Graph) -> None:
     problems = [p for op in graph.ops if (p := support_problem(op, graph))]
     if problems:
         raise UnsupportedOpsError(problems, tuple(sorted(LOWERINGS)))
-
-

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import __version__
 from .analysis import op_macs, op_weight_bytes
 from .boards import Board, all_boards
+from .codegen.escape import path_text
 from .errors import BudgetError
 from .ir import Graph
 from .ops import OPS
@@ -44,8 +45,8 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
             }
         )
     return {
-        "model": model_path.name,
-        "source": str(model_path.resolve()),
+        "model": path_text(model_path.name),
+        "source": path_text(model_path.resolve()),
         "name": name,
         "board": board.name,
         "aiotc_version": __version__,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from .codegen.escape import plain_text
 from .schema import Report
 
 
@@ -62,7 +63,7 @@ def totals_lines(report: Report, board=None) -> list[str]:
 
 
 def print_summary(report: Report, board=None, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(markup=False)  # model names are text, not rich markup
     console.print(layer_table(report, console.width))
     for line in totals_lines(report, board):
         console.print(line)
@@ -76,7 +77,7 @@ def bench_table(bench: dict) -> Table:
         table.add_column(column, justify="left" if column in ("layer", "op") else "right", overflow="fold" if column == "layer" else "ellipsis")
     for index, layer in enumerate(bench["layers"]):
         per_mac = f"{layer['instructions'] / layer['macs']:.2f}" if layer["macs"] else ""
-        table.add_row(str(index), layer["name"], layer["op"], f"{layer['macs']:,}", f"{layer['instructions']:,}", f"{100 * layer['instructions'] / total:.1f}%", per_mac)
+        table.add_row(str(index), plain_text(layer["name"]), layer["op"], f"{layer['macs']:,}", f"{layer['instructions']:,}", f"{100 * layer['instructions'] / total:.1f}%", per_mac)
     return table
 
 
@@ -113,9 +114,9 @@ def memory_lines(graph, memory: dict, arena: int, lower_bound: int, stage_last: 
 
 
 def short_name(tensor: str, limit: int = 40) -> str:
-    """TFLite fuses names with ';' (`a/Relu;a/BiasAdd;...`): the first part, shortened from the left."""
+    """TFLite fuses names with ';' (`a/Relu;a/BiasAdd;...`): the first part, shortened from the left, printable."""
     first = tensor.split(";")[0]
-    return first if len(first) <= limit else "…" + first[-(limit - 1) :]
+    return plain_text(first if len(first) <= limit else "…" + first[-(limit - 1) :])
 
 
 def quantization_lines(report: Report) -> list[str]:

@@ -8,6 +8,10 @@ unsupported or custom op, a tensor index out of range, a wrong buffer size.
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
+import time
+import tracemalloc
 
 import flatbuffers
 import numpy as np
@@ -16,6 +20,7 @@ import tflite
 
 from aiotc.errors import ModelError, UnsupportedOpsError
 from aiotc.frontend import load_model
+from aiotc.frontend.checks import MAX_SUBGRAPH_DEPTH
 from aiotc.frontend.tflite import load_tflite
 
 from .conftest import shared_model
@@ -25,8 +30,9 @@ def _schema(table):
     return importlib.import_module(f"tflite.{table}")
 
 
-def tiny_model(subgraphs=1, signature=None, ops=("RELU",), custom=None, op_input=0, weight_bytes=None) -> bytes:
-    """A float model: tensor 0 (1x4) -> op -> tensor 1, with the defect asked for."""
+def tiny_model(subgraphs=1, signature=None, ops=("RELU",), custom=None, op_input=0, weight_bytes=None, shape=(1, 4), repeat_ops=1) -> bytes:
+    """A float model: tensor 0 (`shape`) -> op -> tensor 1, with the defect asked for
+    (`repeat_ops` lists the same operator table that many times)."""
     b = flatbuffers.Builder(1024)
     T, Q, S, O, OC, M, B = (_schema(n) for n in ("Tensor", "QuantizationParameters", "SubGraph", "Operator", "OperatorCode", "Model", "Buffer"))
 
@@ -52,7 +58,7 @@ def tiny_model(subgraphs=1, signature=None, ops=("RELU",), custom=None, op_input
         return b.EndVector()
 
     def subgraph():
-        tensors = [tensor("in", 0, [1, 4], signature), tensor("out", 0, [1, 4])]
+        tensors = [tensor("in", 0, list(shape), signature), tensor("out", 0, list(shape))]
         if weight_bytes is not None:
             tensors.append(tensor("w", 1, [4, 4]))
         operators = []
@@ -63,6 +69,7 @@ def tiny_model(subgraphs=1, signature=None, ops=("RELU",), custom=None, op_input
             O.OperatorAddInputs(b, ins)
             O.OperatorAddOutputs(b, outs)
             operators.append(O.OperatorEnd(b))
+        operators *= repeat_ops
         t_vec, o_vec, i_vec, out_vec = offsets(S.SubGraphStartTensorsVector, tensors), offsets(S.SubGraphStartOperatorsVector, operators), vec([0]), vec([1])
         S.SubGraphStart(b)
         S.SubGraphAddTensors(b, t_vec)
@@ -156,3 +163,58 @@ def test_bit_flips_never_escape_as_other_exceptions(tmp_path):
             load_model(path)
         except ModelError:
             pass
+
+
+def _refused_quickly(path, expected: str) -> None:
+    """Refused with one line naming the limit, in well under a second, allocating little."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(ModelError, match=expected) as refusal:
+        load_model(path)
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 1.0 and peak < 64 << 20, (elapsed, peak)
+    assert "\n" not in str(refusal.value)
+
+
+def test_a_tensor_of_2_to_the_40_bytes_is_refused(tmp_path):
+    path = tmp_path / "huge.tflite"
+    path.write_bytes(tiny_model(shape=(1 << 19, 1 << 19)))
+    _refused_quickly(path, r"1,099,511,627,776 B; aiotc refuses tensors over")
+    result = subprocess.run([sys.executable, "-m", "aiotc", "inspect", str(path)], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "refuses tensors" in result.stderr, result.stderr
+
+
+def test_a_million_ops_are_refused(tmp_path):
+    path = tmp_path / "long.tflite"
+    path.write_bytes(tiny_model(repeat_ops=1_000_000))
+    _refused_quickly(path, r"declares 1,000,000 ops; aiotc refuses models over 10,000")
+
+
+def test_onnx_subgraphs_nested_too_deep_are_refused(tmp_path):
+    from onnx import TensorProto, helper
+
+    leaf = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "leaf", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    body = leaf
+    for depth in range(MAX_SUBGRAPH_DEPTH + 1):
+        node = helper.make_node("If", ["c"], ["y"], then_branch=body, else_branch=leaf)
+        body = helper.make_graph([node], f"level{depth}", [helper.make_tensor_value_info("c", TensorProto.BOOL, [])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    path = tmp_path / "nested.onnx"
+    path.write_bytes(helper.make_model(body).SerializeToString())
+    _refused_quickly(path, rf"subgraphs nest {MAX_SUBGRAPH_DEPTH + 1} deep")
+
+
+def test_onnx_external_data_is_refused(tmp_path):
+    """An initializer's data in a file the model names would let a model read the host's files."""
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [4], np.zeros(4, np.float32).tobytes(), raw=True)
+    weight.data_location = TensorProto.EXTERNAL
+    weight.ClearField("raw_data")
+    weight.external_data.add(key="location", value="secrets.bin")
+    graph = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], [weight])
+    (tmp_path / "secrets.bin").write_bytes(b"\x01" * 16)
+    path = tmp_path / "external.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    _refused_quickly(path, "keeps its data in an external file")

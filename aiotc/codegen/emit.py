@@ -8,7 +8,6 @@ driver writes it atomically.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,9 +16,10 @@ from .. import __version__
 from ..ir import Graph, Op, Tensor
 from ..resources import data_dir, template_env
 from ..schedule import StreamStage
+from .escape import c_comment, c_word, unique
 from .stage import Loop, compress, resolve, stage_statements
 from . import ops_conv, ops_elementwise, ops_movement  # noqa: F401  (registers the lowerings)
-from .lowering import C_TYPES, LOWERINGS, LayerCode
+from .lowering import C_TYPES, LOWERINGS, WEIGHTED, LayerCode
 
 RUNTIME_HEADERS = "include"
 SCRATCH = "&ctx"  # the aiotc_context that model.c.j2 declares in a layer block with scratch
@@ -38,15 +38,13 @@ class CConst:
         return int(self.values.nbytes)
 
 
-def c_identifier(text: str, limit: int = 48) -> str:
-    """A C identifier made of `text`: non-word characters become '_', never a leading digit."""
-    ident = re.sub(r"\W+", "_", text).strip("_")[-limit:].strip("_") or "t"
-    return ident if not ident[0].isdigit() else f"t{ident}"
-
-
-def c_comment(text: str) -> str:
-    """`text` made safe inside /* */."""
-    return text.replace("*/", "* /").replace("/*", "/ *")
+def layer_word(name: str, limit: int = 32) -> str:
+    """A short form of a layer name for its constants' symbols: in the last path of a fused
+    TFLite name, the scope under the model's (`model/depthwise_conv2d/BiasAdd/...` gives
+    `depthwise_conv2d`); the whole name when it is no path."""
+    paths = [part for part in name.split(";") if "/" in part] or [name]
+    segments = [s for s in paths[-1].split("/") if s] or [""]
+    return c_word(segments[1] if len(segments) >= 3 else segments[-2] if len(segments) == 2 else segments[0], limit) or "layer"
 
 
 def format_values(values: np.ndarray, ctype: str, per_line: int = 16) -> str:
@@ -84,6 +82,9 @@ class Emitter:
         self.plan = plan
         self.name = name
         self.consts: list[CConst] = []
+        self.layer: Op | None = None  # the op being lowered: its constants are named after it
+        self._index = {op.name: index for index, op in enumerate(graph.ops)}
+        self._symbols: set[str] = set()
         self._by_content: dict[tuple, str] = {}
         self._tensor_consts: dict[str, str] = {}
         self._io = {**_io_offsets(graph, graph.inputs, "input"), **_io_offsets(graph, graph.outputs, "output")}
@@ -93,7 +94,7 @@ class Emitter:
         t = self.graph[tensor]
         if t.is_const:
             if tensor not in self._tensor_consts:
-                self._tensor_consts[tensor] = self.const(t.data, tensor)
+                self._tensor_consts[tensor] = self.const(t.data, self._operand_role(tensor))
             return self._tensor_consts[tensor]
         ctype = C_TYPES[t.dtype]
         extra = f" + {advance}" if advance else ""
@@ -106,18 +107,23 @@ class Emitter:
     def scratch(self) -> str:
         return SCRATCH
 
+    def _operand_role(self, tensor: str) -> str:
+        """What a const operand is to the layer reading it: `filter`, `bias`, or `input<k>`."""
+        if self.layer is None or tensor not in self.layer.inputs:
+            return "const"
+        k = self.layer.inputs.index(tensor)
+        return ("input", "filter", "bias")[k] if self.layer.kind in WEIGHTED and k < 3 else f"input{k}"
+
     def const(self, array: np.ndarray, hint: str) -> str:
+        """`array` as a const of NAME_weights.c named NAME_L<layer index>_<layer_word>_<hint>
+        (the names a model gives are long and may not be unique; the comment has them whole)."""
         array = np.ascontiguousarray(array)
         ctype = C_TYPES[str(array.dtype) if array.dtype != np.bool_ else "bool"]
         key = (ctype, array.shape, array.tobytes())
         if key in self._by_content:  # identical constants are stored once
             return self._by_content[key]
-        symbol = f"{self.name}_{c_identifier(hint)}"
-        taken = {c.symbol for c in self.consts}
-        base, n = symbol, 1
-        while symbol in taken:
-            n += 1
-            symbol = f"{base}_{n}"
+        layer = f"L{self._index[self.layer.name]}_{layer_word(self.layer.name)}_" if self.layer is not None else ""
+        symbol = unique(f"{self.name}_{layer}{c_word(hint, 32) or 'const'}", self._symbols)
         self.consts.append(CConst(symbol, ctype, array))
         self._by_content[key] = symbol
         return symbol
@@ -157,10 +163,12 @@ def _io_entries(graph: Graph, names: tuple[str, ...]) -> list[dict]:
 def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: str, source: str, stage: StreamStage | None = None) -> tuple[dict[str, str], dict]:
     """Render the library. Returns (files, facts) where facts feed the report."""
     env = template_env()
+    env.filters["c_comment"] = c_comment  # every name from the model passes through it
     emitter = Emitter(graph, plan, name)
     kernels: set[str] = set()
 
     def lower(op: Op, context) -> str:
+        emitter.layer = op
         code: LayerCode = LOWERINGS[op.kind].lower(op, context)
         kernels.update(code.kernels)
         return env.get_template(f"layers/{code.template}.c.j2").render(**code.values).rstrip()
@@ -170,7 +178,7 @@ def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: 
         return {
             "index": index,
             "kind": op.kind,
-            "name": c_comment(op.name),
+            "name": op.name,
             "note": note,
             "body": body,
             "scratch_offset": plan.scratch_offsets.get(op.name) if nbytes else None,
@@ -201,7 +209,7 @@ def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: 
         "name": name,
         "NAME": name.upper(),
         "version": __version__,
-        "source": c_comment(source),
+        "source": source,
         "board": board,
         "arena_size": plan.size,
         "inputs": inputs,

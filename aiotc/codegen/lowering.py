@@ -48,7 +48,7 @@ class LowerContext(Protocol):
         """C expression for a tensor's buffer, typed (`(int8_t *)(arena + 64)` or a const symbol)."""
 
     def const(self, array: np.ndarray, hint: str) -> str:
-        """Emit `array` as a const C array in NAME_weights.c; return its symbol."""
+        """Emit `array` as a const C array in NAME_weights.c; return its symbol (named after the layer and `hint`, its role: "bias_folded")."""
 
     def scratch(self) -> str:
         """C expression for this op's scratch context (`&ctx`, an `aiotc_context *`); only when its scratch size > 0."""

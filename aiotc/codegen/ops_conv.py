@@ -39,15 +39,15 @@ def _requantization(op: Op, ctx: LowerContext, channels: int, fast: bool) -> dic
         has_bias = len(op.inputs) > 2 and op.inputs[2] is not None
         bias = graph[op.inputs[2]].data if has_bias else np.zeros(channels, np.int64)
         return {
-            "multiplier": ctx.const(reduced, f"{op.name}_multiplier16"),
-            "shift": ctx.const(total, f"{op.name}_total_shift"),
+            "multiplier": ctx.const(reduced, "multiplier16"),
+            "shift": ctx.const(total, "total_shift"),
             "right_shifts": 0,
-            "bias": ctx.const(scaled_bias(bias, reduced, total), f"{op.name}_bias_scaled"),
+            "bias": ctx.const(scaled_bias(bias, reduced, total), "bias_scaled"),
         }
     right = fast and bool(np.all(shifts <= -2)) and activation_limits(op, graph) == (-128, 127)
     return {
-        "multiplier": ctx.const(multipliers, f"{op.name}_multiplier"),
-        "shift": ctx.const(-shifts - 2, f"{op.name}_right_shift") if right else ctx.const(shifts, f"{op.name}_shift"),
+        "multiplier": ctx.const(multipliers, "multiplier"),
+        "shift": ctx.const(-shifts - 2, "right_shift") if right else ctx.const(shifts, "shift"),
         "right_shifts": int(right),
     }
 
@@ -192,17 +192,17 @@ def _folded_bias(op: Op, graph) -> np.ndarray | None:
 def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     """Weights packed for the kernel, the folded bias and the scratch context."""
     rows = _weight_rows(op, ctx.graph)
-    bias = ctx.const(_folded_bias(op, ctx.graph), f"{op.name}_bias_folded")
+    bias = ctx.const(_folded_bias(op, ctx.graph), "bias_folded")
     if kernel == "aiotc_depthwise_conv_opt_s8":
-        return {"filter": ctx.const(pack_depthwise_groups(rows), f"{op.name}_filter_groups"), "bias": bias, "context": ctx.scratch()}
+        return {"filter": ctx.const(pack_depthwise_groups(rows), "filter_groups"), "bias": bias, "context": ctx.scratch()}
     if kernel == "aiotc_depthwise_conv_3x3_s8":
         planes = ctx.graph[op.inputs[1]].data[0].transpose(2, 0, 1)  # C x 3 x 3: a channel's 9 weights together
-        return {"filter": ctx.const(np.ascontiguousarray(planes), f"{op.name}_filter_planes"), "bias": bias, "context": ctx.scratch()}
+        return {"filter": ctx.const(np.ascontiguousarray(planes), "filter_planes"), "bias": bias, "context": ctx.scratch()}
     if kernel.startswith("aiotc_depthwise_conv"):  # _s4: TFLite's packed order, unpacked by the kernel
         return {"filter": _filter(op, ctx), "bias": bias, "context": ctx.scratch()}
     if kernel.endswith("_s4"):
-        return {"filter": ctx.const(pack_gemm_s4_weights(rows), f"{op.name}_filter_s4_words"), "bias": bias, "context": ctx.scratch()}
-    return {"filter": ctx.const(pack_gemm_weights(rows), f"{op.name}_filter_pairs"), "bias": bias, "context": ctx.scratch()}
+        return {"filter": ctx.const(pack_gemm_s4_weights(rows), "filter_s4_words"), "bias": bias, "context": ctx.scratch()}
+    return {"filter": ctx.const(pack_gemm_weights(rows), "filter_pairs"), "bias": bias, "context": ctx.scratch()}
 
 
 def pack_depthwise_groups(rows: np.ndarray) -> np.ndarray:
@@ -287,7 +287,7 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
         values |= _fast_values(op, ctx, kernel)
     elif op.kind == "conv2d" and values["quantized"] and graph[op.inputs[0]].dtype == "int16":
         kernel = "aiotc_convolve_s16"
-        values |= {"filter": ctx.const(pack_s16_weights(op, graph), f"{op.name}_filter_pairs"), "context": ctx.scratch()}
+        values |= {"filter": ctx.const(pack_s16_weights(op, graph), "filter_pairs"), "context": ctx.scratch()}
     else:
         values["filter"] = _filter(op, ctx)
         if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
@@ -304,7 +304,7 @@ def _kernel_suffix(op: Op, graph) -> str:
 
 def _filter(op: Op, ctx: LowerContext) -> str:
     filt = ctx.graph[op.inputs[1]]
-    return ctx.const(pack_int4(filt.data), f"{op.name}_filter_s4") if filt.dtype == "int4" else ctx.ptr(op.inputs[1])
+    return ctx.const(pack_int4(filt.data), "filter_s4") if filt.dtype == "int4" else ctx.ptr(op.inputs[1])
 
 
 def fc_fast(op: Op, graph) -> bool:
@@ -362,8 +362,8 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     if fc_fast_s4(op, graph):  # a 1x1 convolution over the batches
         kernel = "aiotc_convolve_1x1_s4"
         values |= {
-            "filter": ctx.const(pack_gemm_s4_weights(filt.data.astype(np.int64)), f"{op.name}_filter_s4_words"),
-            "bias": ctx.const(_folded_bias(op, graph), f"{op.name}_bias_folded"),
+            "filter": ctx.const(pack_gemm_s4_weights(filt.data.astype(np.int64)), "filter_s4_words"),
+            "bias": ctx.const(_folded_bias(op, graph), "bias_folded"),
             "context": ctx.scratch(),
             "stride": (1, 1),
             "padding": (0, 0),
@@ -376,12 +376,12 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
         bias = np.zeros(-(-out_c // 4) * 4, np.int32)
         bias[:out_c] = _folded_bias(op, graph)
         values |= {
-            "filter": ctx.const(pack_fc_weights(filt.data), f"{op.name}_filter_packed"),
-            "bias": ctx.const(bias, f"{op.name}_bias_folded"),
+            "filter": ctx.const(pack_fc_weights(filt.data), "filter_packed"),
+            "bias": ctx.const(bias, "bias_folded"),
             "context": ctx.scratch(),
         }
     elif inp.dtype == "int16":
-        values["filter"] = ctx.const(pack_s16_weights(op, graph), f"{op.name}_filter_pairs")
+        values["filter"] = ctx.const(pack_s16_weights(op, graph), "filter_pairs")
     else:
         values |= {"filter": _filter(op, ctx), "bias": _bias(op, ctx)}
     return LayerCode("fully_connected", values | {"kernel": kernel}, (kernel,))

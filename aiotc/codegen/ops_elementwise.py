@@ -64,8 +64,8 @@ def lower_binary(op: Op, ctx: LowerContext) -> LayerCode:
             if out.dtype == "int8":
                 sign = -1 if op.kind == "sub" else 1
                 values["tables"] = (
-                    ctx.const(rescale_table(zero_point(in1), left_shift, values["q1"]), f"{op.name}_table1"),
-                    ctx.const(sign * rescale_table(zero_point(in2), left_shift, values["q2"]), f"{op.name}_table2"),
+                    ctx.const(rescale_table(zero_point(in1), left_shift, values["q1"]), "table1"),
+                    ctx.const(sign * rescale_table(zero_point(in2), left_shift, values["q2"]), "table2"),
                 )
                 return LayerCode("binary", values | {"kernel": "aiotc_add_table_s8"}, ("aiotc_add_table_s8",))
     kernel = f"aiotc_{op.kind}_{suffix(out.dtype)}"

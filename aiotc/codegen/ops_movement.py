@@ -106,7 +106,7 @@ def lower_pad(op: Op, ctx: LowerContext) -> LayerCode:
         "before": before,
         "output_dims": dims(out.shape),
         "element_size": int(ITEMSIZE[out.dtype]),
-        "pad_value": ctx.const(pad_value, f"{op.name}_pad_value"),
+        "pad_value": ctx.const(pad_value, "pad_value"),
         "input": ctx.ptr(op.inputs[0]),
         "output": ctx.ptr(op.outputs[0]),
     }

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import ModelError
 from ..ir import Graph
-from .checks import check_graph
+from .checks import MAX_FILE_BYTES, check_graph
 
 
 def load_model(path: str | Path) -> Graph:
@@ -20,6 +20,8 @@ def _load(path: Path) -> Graph:
     """The graph as the file declares it, read by the frontend its content asks for."""
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ModelError(f"{path.name}: {path.stat().st_size:,} B; aiotc refuses model files over {MAX_FILE_BYTES:,} B")
     try:
         head = path.open("rb").read(8)
     except OSError as exc:

@@ -20,6 +20,10 @@ from ..ops import OPS
 MAX_TENSOR_BYTES = 64 << 20  # no microcontroller model comes near; refusing early keeps memory bounded
 MAX_MODEL_BYTES = 256 << 20
 MAX_RANK = 6
+MAX_FILE_BYTES = 512 << 20  # read whole: the largest model file aiotc reads into memory
+MAX_OPS = 10_000  # per graph, as the file declares them (the largest shared model has about 100)
+MAX_TENSORS = 50_000
+MAX_SUBGRAPH_DEPTH = 8  # ONNX graphs nested in node attributes (If, Loop, Scan bodies)
 QUANTIZED = ("int8", "uint8", "int16")
 
 
@@ -32,6 +36,14 @@ def check_size(model: str, label: str, shape: tuple[int, ...], dtype: str) -> No
         count *= int(d)
     if count * ITEMSIZE.get(dtype, 8) > MAX_TENSOR_BYTES:
         raise ModelError(f"{model}: tensor {label!r} of shape {list(shape)} would take {count * ITEMSIZE.get(dtype, 8):,.0f} B; aiotc refuses tensors over {MAX_TENSOR_BYTES:,} B")
+
+
+def check_counts(model: str, ops: int, tensors: int) -> None:
+    """The numbers of ops and tensors a file declares, checked before any is read."""
+    if ops > MAX_OPS:
+        raise ModelError(f"{model}: declares {ops:,} ops; aiotc refuses models over {MAX_OPS:,}")
+    if tensors > MAX_TENSORS:
+        raise ModelError(f"{model}: declares {tensors:,} tensors; aiotc refuses models over {MAX_TENSORS:,}")
 
 
 def check_graph(graph: Graph) -> None:

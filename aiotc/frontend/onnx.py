@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
-from .checks import check_size
+from .checks import MAX_OPS, MAX_SUBGRAPH_DEPTH, check_counts, check_size
 
 TO_NHWC, TO_NCHW = (0, 2, 3, 1), (0, 3, 1, 2)
 NCHW_AXIS_IN_NHWC = (0, 3, 1, 2)  # ONNX (NCHW) axis i is IR (NHWC) axis NCHW_AXIS_IN_NHWC[i]
@@ -56,12 +56,45 @@ def load_onnx(path: str | Path) -> ir.Graph:
         raise ModelError(f"{path.name}: not an ONNX model or corrupt ({type(exc).__name__})") from None
     if not model.graph.node:
         raise ModelError(f"{path.name}: not an ONNX model or corrupt (no graph nodes)")
+    _check_declared(model.graph, path.stem)
     try:
         return _Converter(model, path.stem).graph()
     except (ModelError, UnsupportedOpsError):
         raise
     except Exception as exc:  # malformed protobuf fields fail in many ways
         raise ModelError(f"{path.name}: corrupt or inconsistent ONNX model ({type(exc).__name__}: {exc})") from None
+
+
+def _check_declared(graph, name: str) -> None:
+    """What the file declares, checked before shape inference or any initializer is read:
+    the counts, the nesting of subgraphs, the initializers' sizes, and no external data
+    (a file path the model would choose)."""
+    check_counts(name, len(graph.node), len(graph.initializer) + len(graph.input) + len(graph.value_info))
+    for t in graph.initializer:
+        if t.data_location == t.EXTERNAL:
+            raise ModelError(f"{name}: initializer {t.name!r} keeps its data in an external file; aiotc reads self-contained models")
+        check_size(name, t.name, tuple(t.dims), _numpy_dtype(t.data_type))
+    pending, nodes = [(graph, 0)], 0
+    while pending:
+        g, depth = pending.pop()
+        if depth > MAX_SUBGRAPH_DEPTH:
+            raise ModelError(f"{name}: subgraphs nest {depth} deep; aiotc refuses more than {MAX_SUBGRAPH_DEPTH}")
+        nodes += len(g.node)
+        if nodes > MAX_OPS:
+            raise ModelError(f"{name}: declares over {MAX_OPS:,} nodes with its subgraphs; aiotc refuses more")
+        for node in g.node:
+            for attr in node.attribute:
+                pending.extend((sub, depth + 1) for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs))
+
+
+def _numpy_dtype(code: int) -> str:
+    """An ONNX element type as a numpy dtype name ('' when it has none)."""
+    import onnx
+
+    try:
+        return str(onnx.helper.tensor_dtype_to_np_dtype(code))
+    except (KeyError, ValueError, TypeError):
+        return ""
 
 
 def _static_inputs(model, name: str) -> None:

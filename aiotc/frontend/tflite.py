@@ -16,7 +16,7 @@ import tflite
 
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
-from .checks import check_size
+from .checks import check_counts, check_size
 
 TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8", 17: "int4"}
 NUMPY_TYPES = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "int64": np.int64, "bool": np.bool_, "int16": np.int16, "int8": np.int8}
@@ -59,6 +59,7 @@ class _Reader:
             raise ModelError(f"{self.name}: has {model.SubgraphsLength()} subgraphs; aiotc compiles single-subgraph models")
         self.model = model
         sg = model.Subgraphs(0)
+        check_counts(self.name, sg.OperatorsLength(), sg.TensorsLength())
         taken: set[str] = set()
         self.tensors = [self._tensor(sg, i, taken) for i in range(sg.TensorsLength())]
         self.by_name = {t.name: t for t in self.tensors}
