@@ -14,12 +14,13 @@ import numpy as np
 
 from .. import __version__
 from ..ir import Graph, Op, Tensor
+from ..ops import OPS
 from ..resources import data_dir, template_env
 from ..schedule import StreamStage
 from .escape import c_comment, c_word, unique
 from .stage import Loop, compress, resolve, stage_statements
 from . import ops_conv, ops_elementwise, ops_movement  # noqa: F401  (registers the lowerings)
-from .lowering import C_TYPES, LOWERINGS, WEIGHTED, LayerCode
+from .lowering import C_TYPES, LOWERINGS, LayerCode
 
 RUNTIME_HEADERS = "include"
 SCRATCH = "&ctx"  # the aiotc_context that model.c.j2 declares in a layer block with scratch
@@ -112,7 +113,7 @@ class Emitter:
         if self.layer is None or tensor not in self.layer.inputs:
             return "const"
         k = self.layer.inputs.index(tensor)
-        return ("input", "filter", "bias")[k] if self.layer.kind in WEIGHTED and k < 3 else f"input{k}"
+        return ("input", "filter", "bias")[k] if OPS[self.layer.kind].weighted and k < 3 else f"input{k}"
 
     def const(self, array: np.ndarray, hint: str) -> str:
         """`array` as a const of NAME_weights.c named NAME_L<layer index>_<layer_word>_<hint>
