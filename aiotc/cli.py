@@ -288,7 +288,7 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 @compile_options
 def inspect(model: Path, memory: bool, **options) -> None:
     """Layers, shapes, MACs and memory of MODEL, without generating code."""
-    from .analysis import op_macs
+    from .memory.analysis import op_macs
     from .driver import memory_report, plan_model
     from .summary import memory_lines
 

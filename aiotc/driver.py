@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__
-from .analysis import op_macs, op_weight_bytes
+from .memory.analysis import op_macs, op_weight_bytes
 from .boards import Board, all_boards, load_board
 from .codegen.emit import emit_library
 from .codegen.lowering import LOWERINGS, support_problem
@@ -26,11 +26,11 @@ from .export.tflite import write_tflite
 from .frontend import load_model
 from .ir import Graph
 from .passes import run_passes
-from .plan import ArenaPlan, mac_overhead, plan_memory
+from .memory.plan import ArenaPlan, mac_overhead, plan_memory
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
-from .reorder import best_order
+from .memory.reorder import best_order
 from .report_html import render_html, render_pareto_svg
-from .schedule import StreamStage
+from .memory.schedule import StreamStage
 from .toolchain import arm
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..fixedpoint import quantize_multiplier_array
-from ..inplace import DW_BAND, banded_depthwise
+from ..memory.inplace import DW_BAND, banded_depthwise
 from ..ir import Op, pack_int4
 from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, scale, suffix, zero_point
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir import Graph, Op
+from ..ir import Graph, Op
 
 
 def op_macs(op: Op, graph: Graph) -> int:

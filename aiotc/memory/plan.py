@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..ir import Graph
 from .analysis import op_macs
 from .inplace import InPlace, aliases, in_place_pairs
-from .ir import Graph
 from .schedule import StreamStage, row_bytes, stream_stage, streamable
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ir import Graph, Op
+from ..ir import Graph, Op
 from .schedule import CONV_LIKE, input_rows
 
 GROUP = 4  # output pixels (or elements) a kernel may compute at once

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .ir import Graph, Op
+from ..ir import Graph, Op
 
 CONV_LIKE = ("conv2d", "depthwise_conv2d", "avg_pool2d", "max_pool2d")
 ROWWISE = ("add", "sub", "mul", "relu", "relu6", "leaky_relu", "logistic", "tanh", "hard_swish", "quantize")
