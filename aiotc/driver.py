@@ -1,6 +1,6 @@
 """The compiler pipeline, read top to bottom:
 
-    frontend -> passes -> quantize -> support check -> reorder -> schedule + plan -> codegen -> report -> output folder
+    frontend -> passes -> quantize -> support check -> kernel selection -> reorder -> schedule + plan -> codegen -> report -> output folder
 
 Each stage takes the previous stage's result and nothing else; the graph is checked
 after every pass. The output folder appears whole or not at all.
@@ -25,6 +25,7 @@ from .errors import BudgetError, UnsupportedOpsError, UsageError
 from .export.tflite import write_tflite
 from .frontend import load_model
 from .ir import Graph
+from .kernels import Kernel, select_kernels
 from .passes import run_passes
 from .memory.plan import ArenaPlan, mac_overhead, plan_memory
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
@@ -50,26 +51,27 @@ class Planned:
     """A model through every stage that decides memory: what `inspect --memory` shows."""
 
     graph: Graph
-    scratch: dict[str, int]
+    kernels: dict[str, Kernel]
     stage: StreamStage | None
     plan: ArenaPlan
     quantized: Quantized | None = None  # set when aiotc quantized a float model
+    compact_int4: bool = False  # int4 weights run the reference loops (kernels.py)
 
 
 def plan_model(model_path: str | Path, patch: str = "auto", patch_overhead: float = 0.2, sram_budget: int | None = None, calib: Calibration | None = None, progress=None) -> Planned:
-    """frontend -> passes -> quantize (with calibration data) -> support check -> reorder -> schedule + plan."""
+    """frontend -> passes -> quantize (with calibration data) -> support check -> kernel selection -> reorder -> schedule + plan."""
     graph = run_passes(load_model(Path(model_path)))
     quantized = quantize_model(graph, calib, progress) if calib is not None else quantize_qdq(graph) if graph.quant_hints else None
     return plan_graph(quantized.graph if quantized else graph, patch, patch_overhead, sram_budget, quantized)
 
 
-def plan_graph(graph: Graph, patch: str, patch_overhead: float, sram_budget: int | None, quantized: Quantized | None = None) -> Planned:
-    """support check -> reorder -> schedule + plan, for a graph ready to lower."""
+def plan_graph(graph: Graph, patch: str, patch_overhead: float, sram_budget: int | None, quantized: Quantized | None = None, compact_int4: bool = False) -> Planned:
+    """support check -> kernel selection -> reorder -> schedule + plan, for a graph ready to lower."""
     check_supported(graph)
+    kernels = select_kernels(graph, compact_int4)
     graph = best_order(graph)
-    scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops}
-    stage, plan = plan_memory(graph, scratch, patch, sram_budget, patch_overhead)
-    return Planned(graph, scratch, stage, plan, quantized)
+    stage, plan = plan_memory(graph, kernels, patch, sram_budget, patch_overhead)
+    return Planned(graph, kernels, stage, plan, quantized, compact_int4)
 
 
 def compile_model(
@@ -113,7 +115,7 @@ def compile_model(
 def build_library(planned: Planned, name: str, target: Board, model_path: Path) -> tuple[dict[str, str | bytes], dict]:
     """The output folder's files (report.json without the target figures) and the report."""
     graph, plan, stage = planned.graph, planned.plan, planned.stage
-    files, facts = emit_library(graph, plan, name, planned.scratch, target.name, source=model_path.name, stage=stage)
+    files, facts = emit_library(graph, plan, name, planned.kernels, target.name, source=model_path.name, stage=stage)
     report = build_report(graph, plan, target, name, model_path, facts, stage)
     if planned.quantized is not None:
         files[f"{name}.tflite"] = write_tflite(graph)
@@ -164,7 +166,7 @@ def fit_budgets(planned: Planned, name: str, target: Board, model_path: Path, fl
             continue
         miss = measured(planned)[0] - limit
         if miss > 0 and "w4a8" in assignment.values():  # the int4 reference loops: less code, ~10x the instructions
-            compact = plan_graph(replace(mixed.graph, compact_int4=True), *plan_args, mixed)
+            compact = plan_graph(mixed.graph, *plan_args, mixed, compact_int4=True)
             compact_miss = measured(compact)[0] - limit
             if compact_miss <= 0:
                 planned = compact
@@ -175,7 +177,7 @@ def fit_budgets(planned: Planned, name: str, target: Board, model_path: Path, fl
             raise BudgetError(f"even int4 weights in every layer leave the model {miss:,} B over the flash budget")
         must_save += miss
     pareto = [point | {"flash_bytes": int8_flash - (int8_weights - point["weights_bytes"])} for point in quantized.search.pareto(assignment, int8_weights, wide_code)]
-    report = planned.quantized.report | {"flash_budget": limit, "sram_budget": sram_limit, "int8_flash_bytes": int8_flash, "int4_kernels": "reference loops (less code)" if planned.graph.compact_int4 else "fast", "sensitivity": quantized.search.sensitivity_table(), "pareto": pareto}
+    report = planned.quantized.report | {"flash_budget": limit, "sram_budget": sram_limit, "int8_flash_bytes": int8_flash, "int4_kernels": "reference loops (less code)" if planned.compact_int4 else "fast", "sensitivity": quantized.search.sensitivity_table(), "pareto": pareto}
     if tick:
         tick()
     return replace(planned, quantized=replace(planned.quantized, report=report))

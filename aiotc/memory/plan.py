@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ir import Graph
+from ..kernels import Kernel
 from .analysis import op_macs
 from .inplace import InPlace, aliases, in_place_pairs
 from .schedule import StreamStage, row_bytes, stream_stage, streamable
@@ -67,7 +68,7 @@ class Lifetimes:
     scratch_alias: dict[str, str]  # op -> the op whose scratch buffer it shares (streamed stages)
 
 
-def lifetimes(graph: Graph, scratch_bytes: dict[str, int], alignment: int, stage: StreamStage | None = None) -> Lifetimes:
+def lifetimes(graph: Graph, kernels: dict[str, Kernel], alignment: int, stage: StreamStage | None = None) -> Lifetimes:
     """Live intervals of the arena buffers of `graph` in its op order (and stage)."""
     external = set(graph.inputs) | set(graph.outputs)
     stage_end = stage.last_op if stage else -1
@@ -91,15 +92,16 @@ def lifetimes(graph: Graph, scratch_bytes: dict[str, int], alignment: int, stage
     buffers = [Buffer(name, align(max(cached[name] * row_bytes(graph, name) if name in cached else graph[name].nbytes, 1), alignment), first[name], last[name]) for name in first]
     # A stage's band calls run one at a time and a kernel keeps nothing in its scratch from
     # one call to the next, so the stage's ops share one scratch buffer, the largest of theirs.
-    staged = [op.name for op in graph.ops[: stage_end + 1] if scratch_bytes.get(op.name, 0) > 0]
+    scratch_bytes = {name: kernel.scratch_bytes for name, kernel in kernels.items()}
+    staged = [op.name for op in graph.ops[: stage_end + 1] if scratch_bytes[op.name] > 0]
     shared = max(staged, key=lambda name: scratch_bytes[name], default=None)
     scratch_alias = {name: shared for name in staged if name != shared}
     for index, op in enumerate(graph.ops):
-        if scratch_bytes.get(op.name, 0) > 0 and op.name not in scratch_alias:
+        if scratch_bytes[op.name] > 0 and op.name not in scratch_alias:
             span = (0, stage_end) if index <= stage_end else (index, index)
             buffers.append(Buffer(f"scratch:{op.name}", align(scratch_bytes[op.name], alignment), *span))
     dies_at = {name: last[alias.get(name, name)] for name in (*first, *alias)}
-    pairs = [p for p in in_place_pairs(graph, dies_at, alignment) if p.op_index > stage_end and p.input not in alias and p.output not in alias]
+    pairs = [p for p in in_place_pairs(graph, kernels, dies_at, alignment) if p.op_index > stage_end and p.input not in alias and p.output not in alias]
     return Lifetimes(buffers, alias, pairs, scratch_alias)
 
 
@@ -156,9 +158,9 @@ ORDERS = {
 }
 
 
-def plan_arena(graph: Graph, scratch_bytes: dict[str, int], alignment: int = 16, stage: StreamStage | None = None) -> ArenaPlan:
+def plan_arena(graph: Graph, kernels: dict[str, Kernel], alignment: int = 16, stage: StreamStage | None = None) -> ArenaPlan:
     """Place every arena buffer of `graph` (streaming `stage` first if given); verified, deterministic."""
-    life = lifetimes(graph, scratch_bytes, alignment, stage)
+    life = lifetimes(graph, kernels, alignment, stage)
     buffers = life.buffers
     bound = max(live_profile(buffers, len(graph.ops), life.in_place))
     best: dict[int, int] = {}
@@ -212,7 +214,7 @@ STREAM_MODES = [(push, rows, paced) for push, paced in ((True, True), (True, Fal
 
 
 def plan_memory(
-    graph: Graph, scratch_bytes: dict[str, int], patch: str = "auto", sram_budget: int | None = None, max_overhead: float = 0.2, alignment: int = 16
+    graph: Graph, kernels: dict[str, Kernel], patch: str = "auto", sram_budget: int | None = None, max_overhead: float = 0.2, alignment: int = 16
 ) -> tuple[StreamStage | None, ArenaPlan]:
     """The schedule to use: layer by layer, or the first k+1 ops streamed.
 
@@ -224,7 +226,7 @@ def plan_memory(
     exceeds `max_overhead` are not considered (cached halos recompute nothing, so
     today's stages are all at 0%; the check keeps any recomputing schedule honest).
     """
-    candidates = [(None, plan_arena(graph, scratch_bytes, alignment))]
+    candidates = [(None, plan_arena(graph, kernels, alignment))]
     if patch != "off":
         for push, rows, paced in STREAM_MODES:
             for last_op in range(1, len(graph.ops)):
@@ -232,7 +234,7 @@ def plan_memory(
                     break
                 stage = stream_stage(graph, last_op, rows, push, paced)
                 if stage is not None and mac_overhead(graph, stage) <= max_overhead:
-                    candidates.append((stage, plan_arena(graph, scratch_bytes, alignment, stage)))
+                    candidates.append((stage, plan_arena(graph, kernels, alignment, stage)))
     calls = lambda c: c[0].calls if c[0] else 0  # noqa: E731
     smallest = min(plan.size for _, plan in candidates)
     if sram_budget is not None and sram_budget >= smallest:
