@@ -1,6 +1,6 @@
 """The compiler pipeline, read top to bottom:
 
-    frontend -> passes -> quantize -> support check -> kernel selection -> reorder -> schedule + plan -> codegen -> report -> output folder
+    frontend -> passes -> quantize -> support check -> kernel selection -> memory plan (order, schedule, arena) -> codegen -> report -> output folder
 
 Each stage takes the previous stage's result and nothing else; the graph is checked
 after every pass. The output folder appears whole or not at all.
@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__
-from .memory.analysis import op_macs, op_weight_bytes
 from .boards import Board, all_boards, load_board
 from .codegen.emit import emit_library
 from .codegen.lowering import LOWERINGS, support_problem
@@ -26,12 +25,12 @@ from .export.tflite import write_tflite
 from .frontend import load_model
 from .ir import Graph
 from .kernels import Kernel, select_kernels
+from .memory import ArenaPlan, MemoryOptions, StreamStage, plan_memory
+from .memory.analysis import op_macs, op_weight_bytes
+from .memory.streaming import mac_overhead
 from .passes import run_passes
-from .memory.plan import ArenaPlan, mac_overhead, plan_memory
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
-from .memory.reorder import best_order
 from .report_html import render_html, render_pareto_svg
-from .memory.schedule import StreamStage
 from .toolchain import arm
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
@@ -59,19 +58,18 @@ class Planned:
 
 
 def plan_model(model_path: str | Path, patch: str = "auto", patch_overhead: float = 0.2, sram_budget: int | None = None, calib: Calibration | None = None, progress=None) -> Planned:
-    """frontend -> passes -> quantize (with calibration data) -> support check -> kernel selection -> reorder -> schedule + plan."""
+    """frontend -> passes -> quantize (with calibration data) -> support check -> kernel selection -> memory plan."""
     graph = run_passes(load_model(Path(model_path)))
     quantized = quantize_model(graph, calib, progress) if calib is not None else quantize_qdq(graph) if graph.quant_hints else None
     return plan_graph(quantized.graph if quantized else graph, patch, patch_overhead, sram_budget, quantized)
 
 
 def plan_graph(graph: Graph, patch: str, patch_overhead: float, sram_budget: int | None, quantized: Quantized | None = None, compact_int4: bool = False) -> Planned:
-    """support check -> kernel selection -> reorder -> schedule + plan, for a graph ready to lower."""
+    """support check -> kernel selection -> memory plan, for a graph ready to lower."""
     check_supported(graph)
     kernels = select_kernels(graph, compact_int4)
-    graph = best_order(graph)
-    stage, plan = plan_memory(graph, kernels, patch, sram_budget, patch_overhead)
-    return Planned(graph, kernels, stage, plan, quantized, compact_int4)
+    memory_plan = plan_memory(graph, kernels, MemoryOptions(stream=patch, max_overhead=patch_overhead, sram_budget=sram_budget))
+    return Planned(memory_plan.graph, kernels, memory_plan.stage, memory_plan.arena, quantized, compact_int4)
 
 
 def compile_model(

@@ -15,8 +15,10 @@ from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
 from aiotc.kernels import Kernel, select_kernels
 from aiotc.memory.inplace import InPlace
-from aiotc.memory.plan import ORDERS, STREAM_MODES, ArenaPlan, Buffer, place, plan_arena, verify_plan
-from aiotc.memory.schedule import CONV_LIKE, input_rows, kernel_geometry, stream_stage, streamable
+from aiotc.memory import STREAM_MODES
+from aiotc.memory.lifetimes import Buffer
+from aiotc.memory.placement import ORDERS, ArenaPlan, place, plan_arena, verify_plan
+from aiotc.memory.streaming import CONV_LIKE, input_rows, kernel_geometry, stream_stage, streamable
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verify import verify
@@ -204,11 +206,11 @@ def test_paced_push_holds_only_the_kernel_windows():
 
 def test_paced_stage_computes_what_layer_by_layer_computes(tmp_path, monkeypatch):
     """The only mode on offer is paced push: the C of its band calls matches patch off and the oracle bit for bit."""
-    import aiotc.memory.plan
+    import aiotc.memory
 
     model = tmp_path / "chain.tflite"
     model.write_bytes(write_tflite(build_chain(["conv3x3s2", "dw5x5", "conv1x1", "dw3x3s2", "residual", "conv1x1"], 23, 9, 3, seed=4)))
-    monkeypatch.setattr(aiotc.memory.plan, "STREAM_MODES", [(True, 1, True)])
+    monkeypatch.setattr(aiotc.memory, "STREAM_MODES", [(True, 1, True)])
     results = {}
     for patch in ("off", "auto"):
         result = compile_model(model, board="host", out_dir=tmp_path / patch, patch=patch)

@@ -16,7 +16,7 @@ import numpy as np
 from .. import __version__
 from ..ir import Graph, Op, Tensor
 from ..kernels import Kernel
-from ..memory.schedule import StreamStage
+from ..memory.streaming import StreamStage
 from ..resources import data_dir, template_env
 from .stage import Loop, compress, resolve, stage_statements
 from . import ops_conv, ops_elementwise, ops_movement  # noqa: F401  (registers the lowerings)

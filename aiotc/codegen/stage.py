@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..ir import Graph, Op
-from ..memory.schedule import CONV_LIKE, BandCall, StreamStage, kernel_geometry, row_bytes
+from ..memory.streaming import CONV_LIKE, BandCall, StreamStage, kernel_geometry, row_bytes
 
 TOKEN = re.compile(r"@@(\d+)@@")
 MIN_REPEATS = 3

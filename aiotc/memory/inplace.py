@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..ir import Graph, Op
 from ..kernels import Kernel
-from .schedule import CONV_LIKE, input_rows
+from .streaming import CONV_LIKE, input_rows
 
 ALIAS_KINDS = ("reshape",)
 
