@@ -21,6 +21,8 @@ from .streaming import StreamStage, mac_overhead, stream_stage, streamable
 
 @dataclass(frozen=True)
 class MemoryOptions:
+    """What the schedule choice weighs: the CLI's --patch, --patch-overhead and --sram-budget."""
+
     stream: str = "auto"  # "off": layer by layer only (the CLI's --patch)
     max_overhead: float = 0.2  # MACs a streamed stage may add, a fraction of the model's (--patch-overhead)
     sram_budget: int | None = None  # with a budget, the fewest band calls that fit it win
@@ -29,6 +31,8 @@ class MemoryOptions:
 
 @dataclass(frozen=True)
 class MemoryPlan:
+    """Where everything lives: what codegen and the report read."""
+
     graph: Graph  # the ops in the order planned
     stage: StreamStage | None  # the first layers streamed; None: layer by layer
     arena: ArenaPlan
