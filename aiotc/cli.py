@@ -300,9 +300,9 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 @compile_options
 def inspect(model: Path, memory: bool, **options) -> None:
     """Layers, shapes, MACs and memory of MODEL, without generating code."""
-    from .analysis import op_macs
     from .codegen.escape import plain_text
     from .driver import plan_model
+    from .memory.analysis import op_macs
     from .report import memory_report
     from .summary import memory_lines
 

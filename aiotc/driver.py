@@ -1,6 +1,6 @@
 """The compiler pipeline, read top to bottom:
 
-    frontend -> passes -> quantize -> support check -> reorder -> schedule + plan -> codegen -> report -> output folder
+    frontend -> passes -> quantize -> support check -> kernel selection -> memory plan (order, schedule, arena) -> codegen -> report -> output folder
 
 Each stage takes the previous stage's result and the one CompileOptions (options.py), and
 nothing else; the graph is checked after every pass. The budget fit loop of
@@ -23,14 +23,13 @@ from .export.tflite import write_tflite
 from .fit import fit_budgets
 from .frontend import load_model
 from .ir import Graph
+from .kernels import Kernel, select_kernels
+from .memory import ArenaPlan, MemoryOptions, StreamStage, plan_memory
 from .options import CompileOptions
 from .output import write_file, write_folder
 from .passes import run_passes
-from .plan import ArenaPlan, plan_memory
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
-from .reorder import best_order
 from .report import build_report, check_budget, check_flash, report_files, target_figures
-from .schedule import StreamStage
 from .schema import Report
 
 
@@ -49,27 +48,27 @@ class Planned:
     """A model through every stage that decides memory: what `inspect --memory` shows."""
 
     graph: Graph
-    scratch: dict[str, int]
+    kernels: dict[str, Kernel]
     stage: StreamStage | None
     plan: ArenaPlan
     quantized: Quantized | None = None  # set when aiotc quantized a float model
+    compact_int4: bool = False  # int4 weights run the reference loops (kernels.py)
 
 
 def plan_model(model_path: str | Path, options: CompileOptions, progress=None) -> Planned:
-    """frontend -> passes -> quantize (with calibration data) -> support check -> reorder -> schedule + plan."""
+    """frontend -> passes -> quantize (with calibration data) -> support check -> kernel selection -> memory plan."""
     graph = run_passes(load_model(Path(model_path)))
     calib = options.calib
     quantized = quantize_model(graph, calib, progress) if calib is not None else quantize_qdq(graph) if graph.quant_hints else None
     return plan_graph(quantized.graph if quantized else graph, options, quantized)
 
 
-def plan_graph(graph: Graph, options: CompileOptions, quantized: Quantized | None = None) -> Planned:
-    """support check -> reorder -> schedule + plan, for a graph ready to lower."""
+def plan_graph(graph: Graph, options: CompileOptions, quantized: Quantized | None = None, compact_int4: bool = False) -> Planned:
+    """support check -> kernel selection -> memory plan, for a graph ready to lower."""
     check_supported(graph)
-    graph = best_order(graph)
-    scratch = {op.name: LOWERINGS[op.kind].scratch_bytes(op, graph) for op in graph.ops}
-    stage, plan = plan_memory(graph, scratch, options.patch, options.sram_budget, options.patch_overhead)
-    return Planned(graph, scratch, stage, plan, quantized)
+    kernels = select_kernels(graph, compact_int4)
+    memory_plan = plan_memory(graph, kernels, MemoryOptions(stream=options.patch, max_overhead=options.patch_overhead, sram_budget=options.sram_budget))
+    return Planned(memory_plan.graph, kernels, memory_plan.stage, memory_plan.arena, quantized, compact_int4)
 
 
 def compile_model(model_path: str | Path, options: CompileOptions | None = None, out_dir: str | Path | None = None, progress=None, force: bool = False, **fields) -> CompileResult:
@@ -92,7 +91,7 @@ def compile_model(model_path: str | Path, options: CompileOptions | None = None,
             planned,
             target,
             options,
-            plan=lambda graph, quantized: plan_graph(graph, options, quantized),
+            plan=lambda graph, quantized, compact_int4=False: plan_graph(graph, options, quantized, compact_int4),
             build=lambda candidate: build_library(candidate, name, target, model_path),
             progress=progress,
         )
@@ -107,7 +106,7 @@ def compile_model(model_path: str | Path, options: CompileOptions | None = None,
 def build_library(planned: Planned, name: str, target: Board, model_path: Path) -> tuple[dict[str, str | bytes], Report]:
     """The output folder's files (report.json without the target figures) and the report."""
     graph, plan, stage = planned.graph, planned.plan, planned.stage
-    files, facts = emit_library(graph, plan, name, planned.scratch, target.name, source=path_text(model_path.name), stage=stage)
+    files, facts = emit_library(graph, plan, name, planned.kernels, target.name, source=path_text(model_path.name), stage=stage)
     report = build_report(graph, plan, target, name, model_path, facts, stage)
     if planned.quantized is not None:
         files[f"{name}.tflite"] = write_tflite(graph)

@@ -63,7 +63,7 @@ def fit_budgets(planned: Planned, target: Board, options: CompileOptions, plan: 
             continue
         miss = measured(planned)[0] - limit
         if miss > 0 and "w4a8" in assignment.values():  # the int4 reference loops: less code, ~10x the instructions
-            compact = plan(replace(mixed.graph, compact_int4=True), mixed)
+            compact = plan(mixed.graph, mixed, compact_int4=True)
             compact_miss = measured(compact)[0] - limit
             if compact_miss <= 0:
                 planned = compact
@@ -74,7 +74,7 @@ def fit_budgets(planned: Planned, target: Board, options: CompileOptions, plan: 
             raise BudgetError(f"even int4 weights in every layer leave the model {miss:,} B over the flash budget")
         must_save += miss
     pareto = [point | {"flash_bytes": int8_flash - (int8_weights - point["weights_bytes"])} for point in quantized.search.pareto(assignment, int8_weights, wide_code)]
-    report = planned.quantized.report | {"flash_budget": limit, "sram_budget": sram_limit, "int8_flash_bytes": int8_flash, "int4_kernels": "reference loops (less code)" if planned.graph.compact_int4 else "fast", "sensitivity": quantized.search.sensitivity_table(), "pareto": pareto}
+    report = planned.quantized.report | {"flash_budget": limit, "sram_budget": sram_limit, "int8_flash_bytes": int8_flash, "int4_kernels": "reference loops (less code)" if planned.compact_int4 else "fast", "sensitivity": quantized.search.sensitivity_table(), "pareto": pareto}
     if tick:
         tick()
     return replace(planned, quantized=replace(planned.quantized, report=report))

@@ -210,9 +210,6 @@ class Graph:
     # DequantizeLinear pairs): tensor -> (scale, int8 zero point). PTQ takes these
     # instead of calibrating.
     quant_hints: Mapping[str, tuple[float, int]] = field(default_factory=dict)
-    # int4-weight layers lowered to the reference loops instead of the fast kernels: less
-    # code, about 10x the instructions (--precision auto, when a flash budget needs it).
-    compact_int4: bool = False
 
     def __getitem__(self, tensor_name: str) -> Tensor:
         return self.tensors[tensor_name]

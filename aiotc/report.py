@@ -13,14 +13,15 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
-from .analysis import op_macs, op_weight_bytes
 from .boards import Board, all_boards
 from .codegen.escape import path_text
 from .errors import BudgetError
 from .ir import Graph
 from .ops import OPS
 from .output import write_files
-from .plan import ArenaPlan, mac_overhead
+from .memory import ArenaPlan
+from .memory.analysis import op_macs, op_weight_bytes
+from .memory.streaming import mac_overhead
 from .report_html import render_html, render_pareto_svg
 from .schema import Layer, Memory, Patch, Report, TargetFigures
 from .toolchain import arm

@@ -58,8 +58,6 @@ def test_int4_weights_bit_exact_in_qemu(tmp_path):
 def test_compact_int4_kernels_take_less_flash_and_stay_bit_exact(tmp_path):
     """What --precision auto falls back to when the fast int4 kernels' code misses a flash
     budget: the int4 layers on the reference loops, less code, the same outputs."""
-    from dataclasses import replace
-
     from aiotc.boards import load_board
     from aiotc.driver import build_library, plan_graph
     from aiotc.options import CompileOptions
@@ -70,7 +68,7 @@ def test_compact_int4_kernels_take_less_flash_and_stay_bit_exact(tmp_path):
     board = load_board("cortex-m4")
     flash = {}
     for compact in (False, True):
-        planned = plan_graph(replace(load_model(path), compact_int4=compact), CompileOptions())
+        planned = plan_graph(load_model(path), CompileOptions(), compact_int4=compact)
         files, report = build_library(planned, "mixed", board, path)
         flash[compact] = target_figures(files, board)["flash_bytes"]
         int4_kernels = {k for k in report["kernels"] if k.endswith("_s4")}

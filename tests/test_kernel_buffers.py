@@ -1,6 +1,6 @@
 """The scratch sizes the planner reserves equal what the C kernels ask for.
 
-Python's `conv_scratch_bytes` (the arena plan) and each kernel's C
+Python's `select_kernel(...).scratch_bytes` (the arena plan) and each kernel's C
 `*_get_buffer_size` are two formulas for one number; here both are evaluated on
 several shapes: the kernels built into a small host library and called through cffi.
 """
@@ -12,7 +12,7 @@ import subprocess
 import cffi
 import pytest
 
-from aiotc.codegen.ops_conv import conv_scratch_bytes, fast_kernel, fc_scratch_bytes
+from aiotc.kernels import select_kernel
 from aiotc.resources import data_dir
 
 from .oplib import OpGraph
@@ -76,7 +76,7 @@ def test_python_scratch_size_equals_c(lib, kind, shape, kwargs, weights):
     out = (g.conv2d if kind == "conv2d" else g.depthwise)(x, **kwargs)
     graph = g.build(g.int4(out) if weights == "int4" else out)
     op = graph.ops[0]
-    kernel = fast_kernel(op, graph)
+    kernel = select_kernel(op, graph).name
     assert kernel.endswith("_s4" if weights == "int4" else "_s8")
     in_dims = ffi.new("aiotc_dims *", shape)
     filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
@@ -84,7 +84,7 @@ def test_python_scratch_size_equals_c(lib, kind, shape, kwargs, weights):
     if kernel[:-3] == "aiotc_depthwise_conv_3x3":
         stride_h, stride_w = op.attrs.stride
         args = (ffi.new("aiotc_dw_conv_params *", {"stride": {"w": stride_w, "h": stride_h}}), ffi.new("aiotc_dims *", graph[op.outputs[0]].shape))
-    assert conv_scratch_bytes(op, graph) == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0
+    assert select_kernel(op, graph).scratch_bytes == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0
 
 
 @pytest.mark.parametrize("weights", ["int8", "int4"])
@@ -98,9 +98,9 @@ def test_fully_connected_scratch_size_equals_c(lib, depth, weights):
     op = graph.ops[0]
     filter_dims = ffi.new("aiotc_dims *", (5, 1, 1, depth))
     if weights == "int4":  # a 1x1 convolution over the batches
-        assert fc_scratch_bytes(op, graph) == c.aiotc_convolve_1x1_s4_get_buffer_size(ffi.new("aiotc_dims *", (2, 1, 1, depth))) > 0
+        assert select_kernel(op, graph).scratch_bytes == c.aiotc_convolve_1x1_s4_get_buffer_size(ffi.new("aiotc_dims *", (2, 1, 1, depth))) > 0
     else:
-        assert fc_scratch_bytes(op, graph) == c.aiotc_fully_connected_packed_s8_get_buffer_size(filter_dims) > 0
+        assert select_kernel(op, graph).scratch_bytes == c.aiotc_fully_connected_packed_s8_get_buffer_size(filter_dims) > 0
 
 
 @pytest.mark.parametrize("kernel, channels, groups", [((1, 1), 5, 1), ((3, 3), 7, 1), ((10, 4), 1, 1), ((3, 3), 6, 2)])
@@ -111,4 +111,4 @@ def test_convolve_s16_scratch_size_equals_c(lib, kernel, channels, groups):
     graph = g.build(g.conv2d(x, 4, kernel=kernel, groups=groups))
     op = graph.ops[0]
     filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
-    assert conv_scratch_bytes(op, graph) == c.aiotc_convolve_s16_get_buffer_size(filter_dims) > 0
+    assert select_kernel(op, graph).scratch_bytes == c.aiotc_convolve_s16_get_buffer_size(filter_dims) > 0

@@ -13,10 +13,13 @@ from hypothesis import strategies as st
 
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
-from aiotc.inplace import InPlace
+from aiotc.kernels import Kernel, select_kernels
+from aiotc.memory import STREAM_MODES
+from aiotc.memory.inplace import InPlace
+from aiotc.memory.lifetimes import Buffer
+from aiotc.memory.placement import ORDERS, ArenaPlan, place, plan_arena, verify_plan
+from aiotc.memory.streaming import input_rows, kernel_geometry, stream_stage, streamable
 from aiotc.ops import OPS
-from aiotc.plan import ORDERS, STREAM_MODES, ArenaPlan, Buffer, place, plan_arena, verify_plan
-from aiotc.schedule import input_rows, kernel_geometry, stream_stage, streamable
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verify import verify
@@ -198,17 +201,17 @@ def test_paced_push_holds_only_the_kernel_windows():
         replay(graph, stage)
     assert paced.cached_rows == {t: window(consumer[t], graph) for t in paced.cached_rows}
     assert sum(push.cached_rows.values()) > sum(paced.cached_rows.values())
-    scratch = {op.name: 0 for op in graph.ops}
-    assert plan_arena(graph, scratch, stage=paced).size < plan_arena(graph, scratch, stage=push).size
+    kernels = select_kernels(graph)
+    assert plan_arena(graph, kernels, stage=paced).size < plan_arena(graph, kernels, stage=push).size
 
 
 def test_paced_stage_computes_what_layer_by_layer_computes(tmp_path, monkeypatch):
     """The only mode on offer is paced push: the C of its band calls matches patch off and the oracle bit for bit."""
-    import aiotc.plan
+    import aiotc.memory
 
     model = tmp_path / "chain.tflite"
     model.write_bytes(write_tflite(build_chain(["conv3x3s2", "dw5x5", "conv1x1", "dw3x3s2", "residual", "conv1x1"], 23, 9, 3, seed=4)))
-    monkeypatch.setattr(aiotc.plan, "STREAM_MODES", [(True, 1, True)])
+    monkeypatch.setattr(aiotc.memory, "STREAM_MODES", [(True, 1, True)])
     results = {}
     for patch in ("off", "auto"):
         result = compile_model(model, board="host", out_dir=tmp_path / patch, patch=patch)
@@ -228,8 +231,8 @@ def test_a_stage_shares_one_scratch_buffer():
     """Band calls run one at a time: the stage's ops hold one scratch buffer, the largest of theirs, placed apart from the bands."""
     graph = build_chain(["conv3x3", "dw3x3", "conv1x1", "conv1x1"], 12, 6, 3, seed=2)
     stage = stream_stage(graph, 2, 1, push=True, paced=True)
-    scratch = {op.name: 32 * (i + 1) for i, op in enumerate(graph.ops)}
-    plan = plan_arena(graph, scratch, stage=stage)
+    kernels = {op.name: Kernel(None, 32 * (i + 1), None) for i, op in enumerate(graph.ops)}
+    plan = plan_arena(graph, kernels, stage=stage)
     assert len({plan.scratch_offsets[op.name] for op in graph.ops[:3]}) == 1
     assert sorted(b.size for b in plan.buffers if b.name.startswith("scratch:")) == [96, 128]
     assert plan.lower_bound == max(plan.live_bytes()) and plan.live_bytes()[0] == sum(b.size for b in plan.buffers if b.first == 0)
@@ -238,7 +241,7 @@ def test_a_stage_shares_one_scratch_buffer():
 def test_branches_run_in_the_order_of_least_memory(tmp_path):
     """Two wide branches built breadth-first: reordering runs each to its small end first, and stays exact."""
     from aiotc import ir
-    from aiotc.reorder import best_order
+    from aiotc.memory.reorder import best_order
 
     from .oplib import assert_matches_oracle
 
@@ -249,7 +252,7 @@ def test_branches_run_in_the_order_of_least_memory(tmp_path):
     graph = g.build(g.movement("concat", small, (1, 4, 4, 64), ir.Concat(3, "none")))
     reordered = best_order(graph)
     assert [op.kind for op in reordered.ops] == ["conv2d", "max_pool2d", "conv2d", "max_pool2d", "concat"]
-    assert plan_arena(reordered, {}).size < plan_arena(graph, {}).size
+    assert plan_arena(reordered, select_kernels(reordered)).size < plan_arena(graph, select_kernels(graph)).size
     assert_matches_oracle(graph, tmp_path)  # compiled through the driver, which reorders
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert [layer["op"] for layer in report["layers"]] == [op.kind for op in reordered.ops]

@@ -14,9 +14,10 @@ import numpy as np
 
 from .. import __version__
 from ..ir import Graph, Op, Tensor
+from ..kernels import Kernel
+from ..memory.streaming import StreamStage
 from ..ops import OPS
 from ..resources import data_dir, template_env
-from ..schedule import StreamStage
 from .escape import c_comment, c_word, unique
 from .stage import Loop, compress, resolve, stage_statements
 from . import ops_conv, ops_elementwise, ops_movement  # noqa: F401  (registers the lowerings)
@@ -78,9 +79,10 @@ class Emitter:
     straight into the caller's output buffer: no copies, and no arena bytes for them.
     """
 
-    def __init__(self, graph: Graph, plan, name: str):
+    def __init__(self, graph: Graph, plan, name: str, kernels: dict[str, Kernel]):
         self.graph = graph
         self.plan = plan
+        self.kernels = kernels
         self.name = name
         self.consts: list[CConst] = []
         self.layer: Op | None = None  # the op being lowered: its constants are named after it
@@ -161,21 +163,21 @@ def _io_entries(graph: Graph, names: tuple[str, ...]) -> list[dict]:
     return entries
 
 
-def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: str, source: str, stage: StreamStage | None = None) -> tuple[dict[str, str], dict]:
+def emit_library(graph: Graph, plan, name: str, kernels: dict[str, Kernel], board: str, source: str, stage: StreamStage | None = None) -> tuple[dict[str, str], dict]:
     """Render the library. Returns (files, facts) where facts feed the report."""
     env = template_env()
     env.filters["c_comment"] = c_comment  # every name from the model passes through it
-    emitter = Emitter(graph, plan, name)
-    kernels: set[str] = set()
+    emitter = Emitter(graph, plan, name, kernels)
+    runtime_kernels: set[str] = set()  # the runtime_c sources the calls need
 
     def lower(op: Op, context) -> str:
         emitter.layer = op
         code: LayerCode = LOWERINGS[op.kind].lower(op, context)
-        kernels.update(code.kernels)
+        runtime_kernels.update(code.kernels)
         return env.get_template(f"layers/{code.template}.c.j2").render(**code.values).rstrip()
 
     def block(index: int, op: Op, body: str, note: str = "", scratch_ok: bool = True) -> dict:
-        nbytes = scratch.get(op.name, 0) if scratch_ok else 0
+        nbytes = kernels[op.name].scratch_bytes if scratch_ok else 0
         return {
             "index": index,
             "kind": op.kind,
@@ -219,7 +221,7 @@ def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: 
         "output_size": sum(e["bytes"] for e in outputs),
         "items": items,
         "consts": [{"symbol": c.symbol, "ctype": c.ctype, "length": c.values.size, "initializer": format_values(c.values, c.ctype)} for c in emitter.consts],
-        "kernels": sorted(kernels),
+        "kernels": sorted(runtime_kernels),
     }
     files = {
         f"{name}.h": env.get_template("model.h.j2").render(**values),
@@ -233,12 +235,12 @@ def emit_library(graph: Graph, plan, name: str, scratch: dict[str, int], board: 
     runtime = data_dir("runtime_c")
     for header in sorted((runtime / RUNTIME_HEADERS).glob("*.h")):
         files[f"aiotc_runtime/{header.name}"] = header.read_text()
-    for kernel in sorted(kernels):
+    for kernel in sorted(runtime_kernels):
         files[f"aiotc_runtime/{kernel}.c"] = (runtime / "src" / f"{kernel}.c").read_text()
     facts = {
         "weights_bytes": sum(c.nbytes for c in emitter.consts),
         "inputs": inputs,
         "outputs": outputs,
-        "kernels": sorted(kernels),
+        "kernels": sorted(runtime_kernels),
     }
     return files, facts

@@ -11,13 +11,16 @@ with `@lowers`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Mapping, Protocol
 
 import numpy as np
 
 from ..fixedpoint import activation_range, activation_range_float
 from ..ir import Graph, Op, Tensor
 from ..ops import OPS
+
+if TYPE_CHECKING:  # kernels.py reads zero_point from here
+    from ..kernels import Kernel
 
 C_TYPES = {
     "int8": "int8_t",
@@ -43,6 +46,7 @@ class LowerContext(Protocol):
     """What codegen offers a lowering (implemented in codegen/emit.py)."""
 
     graph: Graph
+    kernels: Mapping[str, Kernel]  # each layer's kernel, by op name (aiotc/kernels.py)
 
     def ptr(self, tensor: str) -> str:
         """C expression for a tensor's buffer, typed (`(int8_t *)(arena + 64)` or a const symbol)."""
@@ -55,7 +59,6 @@ class LowerContext(Protocol):
 
 
 Lowering = Callable[[Op, LowerContext], LayerCode]
-ScratchSize = Callable[[Op, Graph], int]
 
 
 @dataclass(frozen=True)
@@ -63,18 +66,17 @@ class OpSupport:
     kind: str
     dtypes: tuple[str, ...]  # activation dtypes handled (the op's first input)
     lower: Lowering
-    scratch_bytes: ScratchSize
 
 
 LOWERINGS: dict[str, OpSupport] = {}
 
 
-def lowers(*kinds: str, dtypes: tuple[str, ...] = ("int8", "float32"), scratch: ScratchSize | None = None):
+def lowers(*kinds: str, dtypes: tuple[str, ...] = ("int8", "float32")):
     """Register a lowering for op kinds, for the given activation dtypes."""
 
     def register(fn: Lowering) -> Lowering:
         for kind in kinds:
-            LOWERINGS[kind] = OpSupport(kind, dtypes, fn, scratch or (lambda op, graph: 0))
+            LOWERINGS[kind] = OpSupport(kind, dtypes, fn)
         return fn
 
     return register

@@ -13,8 +13,8 @@ import numpy as np
 
 from ..errors import ModelError
 from ..fixedpoint import quantize_multiplier_array
-from ..inplace import DW_BAND, banded_depthwise
 from ..ir import Op, pack_int4
+from ..kernels import folded_bias, gemm_packable, padded_row8, padded_row16, row_pairs, weight_rows
 from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, scale, suffix, zero_point
 
 
@@ -73,12 +73,12 @@ def pack_s16_weights(op: Op, graph) -> np.ndarray:
     """aiotc_convolve_s16 / aiotc_fully_connected_s16's weights: each group's rows as
     channel pairs of byte pairs (`_byte_pairs`; an odd last channel of a group paired with
     zeros), rows zero padded to a multiple of 8 inputs, groups one after the other."""
-    rows = _weight_rows(op, graph)
+    rows = weight_rows(op, graph)
     if not gemm_packable(rows):
         raise ModelError(f"{op.kind} {op.name!r}: int8 weights of -128 next to negative ones do not fit the 16x8 kernels' byte pairs (TFLite's symmetric weights stay in [-127, 127])")
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
     groups = inp.shape[-1] // filt.shape[-1] if op.kind == "conv2d" else 1
-    return np.concatenate([_byte_pairs(*_row_pairs(g, 2, _row8(rows.shape[1]))).ravel() for g in np.split(rows, groups)])
+    return np.concatenate([_byte_pairs(*row_pairs(g, 2, padded_row8(rows.shape[1]))).ravel() for g in np.split(rows, groups)])
 
 
 def _bias(op: Op, ctx: LowerContext) -> str:
@@ -102,97 +102,10 @@ def _common(op: Op, ctx: LowerContext) -> dict:
     }
 
 
-def fast_kernel(op: Op, graph) -> str | None:
-    """The specialized int8 kernel for a conv or depthwise layer, or None for the reference one.
-
-    Chosen from the shapes alone (row bands of the layer choose the same), and only when
-    the input offset folds into an int32 bias (see `_folded_bias`). Int4 weights (w4a8)
-    take the `_s4` versions: the gemm's (`gemm_s4_fits`), and the depthwise ones, which
-    unpack the weights into their scratch and run the int8 kernel.
-    """
-    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
-    if inp.dtype != "int8" or filt.dtype not in ("int8", "int4") or not filt.is_const or _folded_bias(op, graph) is None:
-        return None
-    if filt.dtype == "int4" and graph.compact_int4:
-        return None
-    if op.kind == "depthwise_conv2d" and op.attrs.depth_multiplier == 1:
-        kernel = "aiotc_depthwise_conv_3x3_s8" if banded_depthwise(op, graph) else "aiotc_depthwise_conv_opt_s8"
-    elif filt.dtype == "int4":
-        kernel = _gemm_kernel(op, graph, gemm_s4_fits(_weight_rows(op, graph)))
-    else:
-        kernel = _gemm_kernel(op, graph, gemm_packable(_weight_rows(op, graph)))
-    return kernel.replace("_s8", "_s4") if kernel and filt.dtype == "int4" else kernel
-
-
-def _gemm_kernel(op: Op, graph, packable: bool) -> str | None:
-    """The gemm kernel (int8 name) of a conv layer with groups 1 whose weights pack."""
-    a = op.attrs
-    _, kh, kw, fc = graph[op.inputs[1]].shape
-    if op.kind != "conv2d" or fc != graph[op.inputs[0]].shape[-1] or not packable:
-        return None
-    pointwise = (kh, kw) == (1, 1) and not any((a.padding.top, a.padding.bottom, a.padding.left, a.padding.right))
-    return "aiotc_convolve_1x1_s8" if pointwise else "aiotc_convolve_im2col_s8"
-
-
-def conv_scratch_bytes(op: Op, graph, kernel: str | None = None) -> int:
-    """Scratch of the chosen kernel (or `kernel`): its C *_get_buffer_size, the same on every target."""
-    kernel = kernel or fast_kernel(op, graph)
-    filt = graph[op.inputs[1]]
-    if op.kind == "conv2d" and graph[op.inputs[0]].dtype == "int16":
-        return 4 * _row8(int(np.prod(filt.shape[1:])))  # aiotc_convolve_s16_get_buffer_size: two int16 columns
-    if kernel in ("aiotc_depthwise_conv_opt_s4", "aiotc_depthwise_conv_3x3_s4"):  # + the weights unpacked
-        taps = filt.shape[1] * filt.shape[2]
-        unpacked = 2 * taps * _row(filt.shape[-1]) if kernel.endswith("opt_s4") else _row(9 * filt.shape[-1])
-        return unpacked + conv_scratch_bytes(op, graph, kernel.replace("_s4", "_s8"))
-    if kernel in ("aiotc_convolve_1x1_s8", "aiotc_convolve_1x1_s4"):
-        return 2 * _col_bytes(filt.shape[-1])
-    if kernel == "aiotc_depthwise_conv_opt_s8":
-        return _row(filt.shape[-1]) + 8 * filt.shape[1] * filt.shape[2]
-    if kernel == "aiotc_depthwise_conv_3x3_s8":
-        stride_h, stride_w = op.attrs.stride
-        out_w = graph[op.outputs[0]].shape[2]
-        plane_rows, plane_width = (DW_BAND - 1) * stride_h + 3, -(-out_w // 4) * 4 * stride_w + 4
-        return 2 * plane_rows * plane_width * 2 + (DW_BAND * out_w + 1) * 4
-    if kernel in ("aiotc_convolve_im2col_s8", "aiotc_convolve_im2col_s4"):
-        return 2 * _row(int(np.prod(filt.shape[1:]))) + 2 * _col_bytes(int(np.prod(filt.shape[1:])))
-    return 0
-
-
-def _row(k: int) -> int:
-    """AIOTC_ROW: weight rows padded to whole words."""
-    return -(-k // 4) * 4
-
-
-def _row8(k: int) -> int:
-    """AIOTC_ROW_S16: the 16x8 kernels' rows and columns, padded to one MVE vector of 8 inputs."""
-    return -(-k // 8) * 8
-
-
-def _col_bytes(k: int) -> int:
-    """AIOTC_COL_BYTES: one column widened to int16 pairs."""
-    return 2 * _row(k)
-
-
-def _weight_rows(op: Op, graph) -> np.ndarray:
-    """The weights as one row per output channel, int64."""
-    data = graph[op.inputs[1]].data.astype(np.int64)
-    return data.reshape(data.shape[0], -1) if op.kind != "depthwise_conv2d" else data.reshape(-1, data.shape[-1]).T
-
-
-def _folded_bias(op: Op, graph) -> np.ndarray | None:
-    """bias + input_offset * sum(weights) per channel: the kernels then multiply raw inputs
-    (exact: the sums are the same integers regrouped). None when it leaves int32."""
-    rows = _weight_rows(op, graph)
-    has_bias = len(op.inputs) > 2 and op.inputs[2] is not None
-    bias = graph[op.inputs[2]].data.astype(np.int64) if has_bias else np.zeros(rows.shape[0], np.int64)
-    folded = bias - zero_point(graph[op.inputs[0]]) * rows.sum(axis=1)
-    return folded.astype(np.int32) if np.all(np.abs(folded) < 2**31 - 1) else None
-
-
 def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     """Weights packed for the kernel, the folded bias and the scratch context."""
-    rows = _weight_rows(op, ctx.graph)
-    bias = ctx.const(_folded_bias(op, ctx.graph), "bias_folded")
+    rows = weight_rows(op, ctx.graph)
+    bias = ctx.const(folded_bias(op, ctx.graph), "bias_folded")
     if kernel == "aiotc_depthwise_conv_opt_s8":
         return {"filter": ctx.const(pack_depthwise_groups(rows), "filter_groups"), "bias": bias, "context": ctx.scratch()}
     if kernel == "aiotc_depthwise_conv_3x3_s8":
@@ -214,40 +127,18 @@ def pack_depthwise_groups(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(-1, 4, taps).transpose(0, 2, 1)).ravel()
 
 
-def _row_pairs(rows: np.ndarray, row_multiple: int = 2, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Rows a (even) and b (odd) of each pair as int64, zero rows appended to a multiple
-    of `row_multiple` and zero inputs to `width` (default: whole words)."""
-    out_c, depth = rows.shape
-    padded = np.zeros((-(-out_c // row_multiple) * row_multiple, width or _row(depth)), np.int64)
-    padded[:out_c, :depth] = rows
-    return padded[0::2], padded[1::2]
-
-
 def _byte_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per input, a's byte then b - [a < 0]: read as an int16 the two make 256 * b + a
     (aiotc_nn_gemm.h), SXTB16 of them a alone."""
     return np.stack([a, b - (a < 0)], axis=-1).astype(np.int8)
 
 
-def gemm_packable(rows: np.ndarray) -> bool:
-    """Whether byte pairs hold these weights: b - [a < 0] must fit a byte (it does for
-    TFLite's symmetric [-127, 127] weights)."""
-    a, b = _row_pairs(rows)
-    return bool(np.all(b - (a < 0) >= -128))
-
-
 def pack_gemm_weights(rows: np.ndarray) -> np.ndarray:
     """The shared gemm's layout (aiotc_nn_gemm.h): channel pairs of byte pairs, an odd
     last row paired with zeros, padded to a multiple of 32 bytes so the M55's 32-byte
     loads stay inside."""
-    pairs = _byte_pairs(*_row_pairs(rows)).ravel()
+    pairs = _byte_pairs(*row_pairs(rows)).ravel()
     return np.concatenate([pairs, np.zeros(-pairs.size % 32, np.int8)])
-
-
-def gemm_s4_fits(rows: np.ndarray) -> bool:
-    """Whether aiotc_gemm_s4's DSP sums of 16 * w * x (|.| <= 2^14 per input) stay exact
-    in an int32: rows shorter than 2^17 inputs."""
-    return rows.shape[1] < 2**17
 
 
 # Per word of 8 inputs: the inputs whose weights bytes 0-3 hold in their low nibbles
@@ -267,7 +158,7 @@ def pack_gemm_s4_weights(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([packed.astype(np.uint8).view(np.int8).ravel(), np.zeros(16, np.int8)])
 
 
-@lowers("conv2d", "depthwise_conv2d", dtypes=("int8", "int16", "float32"), scratch=conv_scratch_bytes)
+@lowers("conv2d", "depthwise_conv2d", dtypes=("int8", "int16", "float32"))
 def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     filt, out = graph[op.inputs[1]], graph[op.outputs[0]]
@@ -280,7 +171,7 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
         "ch_mult": getattr(a, "depth_multiplier", 1),
         "context": None,
     }
-    kernel = fast_kernel(op, graph)
+    kernel = ctx.kernels[op.name].name
     if values["quantized"]:
         values |= _requantization(op, ctx, out.shape[-1], kernel is not None)
     if kernel is not None:
@@ -307,43 +198,17 @@ def _filter(op: Op, ctx: LowerContext) -> str:
     return ctx.const(pack_int4(filt.data), "filter_s4") if filt.dtype == "int4" else ctx.ptr(op.inputs[1])
 
 
-def fc_fast(op: Op, graph) -> bool:
-    """Whether a fully connected layer runs the packed kernel: int8, constant symmetric
-    weights that byte pairs hold and an input offset that folds into an int32 bias."""
-    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
-    return inp.dtype == "int8" and filt.dtype == "int8" and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None and gemm_packable(filt.data)
-
-
-def fc_fast_s4(op: Op, graph) -> bool:
-    """Whether a fully connected layer with int4 weights runs as a 1x1 convolution over its
-    batches (aiotc_convolve_1x1_s4: one int4 gemm in flash for both)."""
-    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
-    return inp.dtype == "int8" and filt.dtype == "int4" and not graph.compact_int4 and filt.is_const and zero_point(filt) == 0 and _folded_bias(op, graph) is not None and gemm_s4_fits(filt.data)
-
-
-def fc_scratch_bytes(op: Op, graph) -> int:
-    """aiotc_fully_connected_packed_s8_get_buffer_size: the input widened to int16; with
-    int4 weights aiotc_convolve_1x1_s4's: two columns."""
-    if fc_fast_s4(op, graph):
-        return 2 * _col_bytes(graph[op.inputs[1]].shape[1])
-    return 2 * _row16(graph[op.inputs[1]].shape[1]) if fc_fast(op, graph) else 0
-
-
-def _row16(k: int) -> int:
-    return -(-k // 16) * 16
-
-
 def pack_fc_weights(rows: np.ndarray) -> np.ndarray:
     """The packed kernel's layout: blocks of 4 rows (zero rows pad the last), each row zero
     padded to a multiple of 16 inputs; per 16 inputs, rows 0 and 1 as byte pairs (the
     gemm's, `_byte_pairs`), then rows 2 and 3."""
-    a, b = _row_pairs(rows, 4, _row16(rows.shape[1]))
+    a, b = row_pairs(rows, 4, padded_row16(rows.shape[1]))
     pairs = _byte_pairs(a, b)  # (block * 2 + pair, inputs, 2)
     blocks = pairs.reshape(-1, 2, pairs.shape[1] // 16, 16, 2)  # block, pair, chunk, input, byte
     return np.ascontiguousarray(blocks.transpose(0, 2, 1, 3, 4)).ravel()
 
 
-@lowers("fully_connected", dtypes=("int8", "int16", "float32"), scratch=fc_scratch_bytes)
+@lowers("fully_connected", dtypes=("int8", "int16", "float32"))
 def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     """Each kernel gets only the weights and bias it reads: a constant emitted and not
     referenced would still count in weights_bytes (the host's flash figure)."""
@@ -357,24 +222,23 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
         "filter_offset": -zero_point(filt),
         "context": None,
     }
+    kernel = ctx.kernels[op.name].name
     if values["quantized"]:
-        values |= _requantization(op, ctx, out_c, fc_fast(op, graph) or fc_fast_s4(op, graph))  # int16: with the scaled bias
-    if fc_fast_s4(op, graph):  # a 1x1 convolution over the batches
-        kernel = "aiotc_convolve_1x1_s4"
+        values |= _requantization(op, ctx, out_c, kernel is not None)  # int16: with the scaled bias
+    if kernel == "aiotc_convolve_1x1_s4":  # a 1x1 convolution over the batches
         values |= {
             "filter": ctx.const(pack_gemm_s4_weights(filt.data.astype(np.int64)), "filter_s4_words"),
-            "bias": ctx.const(_folded_bias(op, graph), "bias_folded"),
+            "bias": ctx.const(folded_bias(op, graph), "bias_folded"),
             "context": ctx.scratch(),
             "stride": (1, 1),
             "padding": (0, 0),
             "dilation": (1, 1),
         }
         return LayerCode("conv2d", values | {"kernel": kernel}, (kernel,))
-    kernel = f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
-    if fc_fast(op, graph):
-        kernel = "aiotc_fully_connected_packed_s8"
+    kernel = kernel or f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
+    if kernel == "aiotc_fully_connected_packed_s8":
         bias = np.zeros(-(-out_c // 4) * 4, np.int32)
-        bias[:out_c] = _folded_bias(op, graph)
+        bias[:out_c] = folded_bias(op, graph)
         values |= {
             "filter": ctx.const(pack_fc_weights(filt.data), "filter_packed"),
             "bias": ctx.const(bias, "bias_folded"),

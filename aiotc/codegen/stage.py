@@ -18,7 +18,7 @@ import numpy as np
 
 from ..ir import Graph, Op
 from ..ops import OPS
-from ..schedule import BandCall, StreamStage, kernel_geometry, row_bytes
+from ..memory.streaming import BandCall, StreamStage, kernel_geometry, row_bytes
 
 TOKEN = re.compile(r"@@(\d+)@@")
 MIN_REPEATS = 3
@@ -42,6 +42,7 @@ class BandContext:
 
     def __init__(self, emitter, graph: Graph, fixed: dict[str, str], moving: dict[str, int]):
         self.graph = graph
+        self.kernels = emitter.kernels
         self._emitter = emitter
         self._fixed = fixed
         self._moving = moving  # tensor -> byte offset, emitted as tokens

@@ -1,4 +1,4 @@
-"""The schedule: which of the first layers run streamed, band by band, before the rest.
+"""Streaming: the first layers run in bands of rows, all of them a band at a time.
 
 The largest activations of a CNN sit in its first layers. Instead of materializing
 them (layer by layer) or recomputing overlapping patches (MCUNetV2), aiotc streams
@@ -12,6 +12,9 @@ A band call of op `op` computes output rows [a, b) from input rows [ia, ib) that
 at row `buffer_row` of the input's buffer. Kernels see the band as a smaller image
 whose top padding is P - a*S + ia (possibly negative: an offset into the band), so
 the ordinary kernels compute it exactly, padding only at the true image borders.
+
+The CLI's `--patch` and report.json's `patch` entry name this schedule (after the
+patch-based inference it replaces); in the code it is a stream stage.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .ir import Graph, Op
-from .ops import OPS
+from ..ir import Graph, Op
+from ..ops import OPS
+from .analysis import op_macs
+
 
 
 @dataclass(frozen=True)
@@ -194,3 +199,11 @@ def _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step)
 def row_bytes(graph: Graph, tensor: str) -> int:
     t = graph[tensor]
     return t.nbytes // t.shape[1]
+
+
+def mac_overhead(graph: Graph, stage: StreamStage) -> float:
+    """MACs the stage's band calls execute beyond its layers' own MACs, as a fraction of the model's."""
+    total = sum(op_macs(op, graph) for op in graph.ops)
+    executed = sum(op_macs(graph.ops[c.op_index], graph) * (c.rows[1] - c.rows[0]) / graph[graph.ops[c.op_index].outputs[0]].shape[1] for calls, _ in stage.steps for c in calls)
+    layers = sum(op_macs(op, graph) for op in graph.ops[: stage.last_op + 1])
+    return (executed - layers) / total if total else 0.0

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .ir import Graph, Op
-from .ops import OPS
+from ..ir import Graph, Op
+from ..ops import OPS
 
 
 def op_macs(op: Op, graph: Graph) -> int:

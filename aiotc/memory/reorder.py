@@ -11,7 +11,7 @@ MAX_STATES the model's own order is kept. Ties keep the model's order, so chains
 
 from __future__ import annotations
 
-from .ir import Graph
+from ..ir import Graph
 
 MAX_STATES = 50_000
 

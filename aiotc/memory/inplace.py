@@ -1,9 +1,9 @@
 """In-place execution: where an op may write its output over an input that dies with it.
 
-The kernels of in-place kinds (the op table's `in_place`) keep the contract stated in runtime_c/include/aiotc_nn.h:
-they compute output pixels (elements, for flat kernels) in increasing order, at most
-GROUP of them at a time (DW_BAND whole rows for the 3x3 depthwise kernel), and while
-computing a group read only input rows at or after the first row that group needs. An output may then start `slack` bytes below its
+The kernels with a `write_group` (aiotc/kernels.py) keep the contract stated in
+runtime_c/include/aiotc_nn.h: they compute output pixels (elements, for flat kernels)
+in increasing order, at most `write_group` of them at a time, and while computing a
+group read only input rows at or after the first row that group needs. An output may then start `slack` bytes below its
 input and overlap the rest of it: whatever the kernel writes has already been read
 for the last time. The slack is exact for the op's geometry, e.g. a 3x3 stride-1
 depthwise conv over 5x64 rows needs its output to start two rows plus a group below
@@ -18,13 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ir import Graph, Op
-from .ops import OPS
-from .schedule import input_rows
-
-GROUP = 4  # output pixels (or elements) a kernel may compute at once
-DW_BAND = 2  # output rows aiotc_depthwise_conv_3x3_s8 computes at once (all channels of them)
-DW_MIN_WIDTH = 8  # the narrowest output rows it runs on
+from ..ir import Graph, Op
+from ..kernels import Kernel
+from ..ops import OPS
+from .streaming import input_rows
 
 
 @dataclass(frozen=True)
@@ -37,23 +34,24 @@ class InPlace:
     slack: int
 
 
-def in_place_pairs(graph: Graph, dies_at: dict[str, int], alignment: int) -> list[InPlace]:
+def in_place_pairs(graph: Graph, kernels: dict[str, Kernel], dies_at: dict[str, int], alignment: int) -> list[InPlace]:
     """Every (input, output) pair of an op where the input dies at that op and the kernel allows it."""
     pairs = []
     for index, op in enumerate(graph.ops):
-        if not OPS[op.kind].in_place:
+        group = kernels[op.name].write_group
+        if group is None:
             continue
         out = op.outputs[0]
         for name in dict.fromkeys(op.inputs):
             if name is None or dies_at.get(name) != index or dies_at.get(out) is None:
                 continue
-            slack = _slack(op, graph, name)
+            slack = _slack(op, graph, name, group)
             if slack is not None and slack < graph[out].nbytes:
                 pairs.append(InPlace(index, name, out, -(-slack // alignment) * alignment))
     return pairs
 
 
-def _slack(op: Op, graph: Graph, name: str) -> int | None:
+def _slack(op: Op, graph: Graph, name: str, group: int) -> int | None:
     """Bytes the output must start below input `name`; None when the kernel cannot share it."""
     inp, out = graph[name], graph[op.outputs[0]]
     if OPS[op.kind].windowed:
@@ -63,27 +61,15 @@ def _slack(op: Op, graph: Graph, name: str) -> int | None:
         pixels = height * width
         pixel_out = out.nbytes // pixels
         row_in = inp.nbytes // inp.shape[1]
-        group = DW_BAND * width if banded_depthwise(op, graph) else GROUP
         # A group starting at pixel q writes up to pixel q+group and reads from the first input row of q's row on.
         return max(min(q + group, pixels) * pixel_out - input_rows(op, graph, name, q // width, q // width + 1)[0] * row_in for q in range(pixels))
     if inp.shape != out.shape:  # a broadcast operand is read again and again
         return None
     count = out.size
     size_in, size_out = inp.nbytes // max(count, 1), out.nbytes // max(count, 1)
-    group = min(GROUP, count)
-    # Element i's group writes up to element i+GROUP and reads from element i on; the worst i is the first or the last group.
+    group = min(group, count)
+    # Element i's group writes up to element i+group and reads from element i on; the worst i is the first or the last group.
     return max(group * size_out, count * size_out - (count - group) * size_in)
-
-
-def banded_depthwise(op: Op, graph: Graph) -> bool:
-    """Whether a depthwise layer has the shape of aiotc_depthwise_conv_3x3_s8, which works in
-    bands of DW_BAND whole rows: 3x3, no dilation, strides 1 or 2, and rows of at least
-    DW_MIN_WIDTH outputs (on narrower rows its per-row work costs more than it saves)."""
-    if op.kind != "depthwise_conv2d":
-        return False
-    a = op.attrs
-    kernel = tuple(graph[op.inputs[1]].shape[1:3])
-    return kernel == (3, 3) and tuple(a.dilation) == (1, 1) and set(a.stride) <= {1, 2} and graph[op.outputs[0]].shape[2] >= DW_MIN_WIDTH
 
 
 def aliases(graph: Graph, dies_at: dict[str, int], external: set[str]) -> dict[str, str]:

@@ -1,0 +1,211 @@
+"""Kernel selection: which C kernel runs each layer, and what that kernel asks of memory.
+
+Decided once, before memory planning, as TFLite Micro's Prepare and CMSIS-NN's
+`*_get_buffer_size` do: the memory planner reads each layer's scratch bytes and how
+its kernel writes its output (whether it may overwrite its input, `write_group`),
+and codegen calls the same kernel. Everything here is a function of the shapes,
+the weights and the options, never of a layer's rows, so the row bands of a
+streamed layer run the kernel chosen for the whole layer and fit its scratch.
+
+The specialized int8 kernels need the input offset folded into an int32 bias
+(`folded_bias`) and weights their packed layouts hold. With `compact_int4`, int4
+weights run the reference loops instead of the fast `_s4` kernels: less code,
+about 10x the instructions (--precision auto takes it when a flash budget asks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .codegen.lowering import zero_point
+from .ir import Graph, Op
+from .ops import OPS
+
+# The write-order contract of runtime_c/include/aiotc_nn.h, kept by the kernels of the
+# op table's in-place kinds: output pixels (elements, for flat kernels) in increasing order, at most
+# GROUP at a time (DW_BAND whole rows for the 3x3 depthwise kernel), each group reading
+# only input rows at or after the first row it needs.
+GROUP = 4  # output pixels (or elements) a kernel may compute at once
+DW_BAND = 2  # output rows aiotc_depthwise_conv_3x3_s8 computes at once (all channels of them)
+DW_MIN_WIDTH = 8  # the narrowest output rows it runs on
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """How one layer runs: what codegen calls and what the memory plan gives it."""
+
+    name: str | None  # the specialized kernel (aiotc_convolve_1x1_s8, ...); None: the op's reference kernel
+    scratch_bytes: int  # its *_get_buffer_size, the same on every target
+    write_group: int | None  # output pixels (elements) it computes at once; None: it cannot write over its input
+
+
+def select_kernels(graph: Graph, compact_int4: bool = False) -> dict[str, Kernel]:
+    """The kernel of every layer of `graph`, by op name."""
+    return {op.name: select_kernel(op, graph, compact_int4) for op in graph.ops}
+
+
+def select_kernel(op: Op, graph: Graph, compact_int4: bool = False) -> Kernel:
+    if OPS[op.kind].convolves:
+        name = _conv_kernel(op, graph, compact_int4)
+        scratch = _conv_scratch_bytes(op, graph, name)
+    elif op.kind == "fully_connected":
+        name = _fc_kernel(op, graph, compact_int4)
+        scratch = _fc_scratch_bytes(op, graph, name)
+    else:
+        name, scratch = None, 0
+    return Kernel(name, scratch, _write_group(op, graph))
+
+
+def _write_group(op: Op, graph: Graph) -> int | None:
+    """The layer's group under the write-order contract (a 3x3 depthwise shape counts in
+    bands of DW_BAND rows whichever kernel runs it)."""
+    if not OPS[op.kind].in_place:
+        return None
+    return DW_BAND * graph[op.outputs[0]].shape[2] if banded_depthwise(op, graph) else GROUP
+
+
+def banded_depthwise(op: Op, graph: Graph) -> bool:
+    """Whether a depthwise layer has the shape of aiotc_depthwise_conv_3x3_s8, which works in
+    bands of DW_BAND whole rows: 3x3, no dilation, strides 1 or 2, and rows of at least
+    DW_MIN_WIDTH outputs (on narrower rows its per-row work costs more than it saves)."""
+    if op.kind != "depthwise_conv2d":
+        return False
+    a = op.attrs
+    kernel = tuple(graph[op.inputs[1]].shape[1:3])
+    return kernel == (3, 3) and tuple(a.dilation) == (1, 1) and set(a.stride) <= {1, 2} and graph[op.outputs[0]].shape[2] >= DW_MIN_WIDTH
+
+
+def _conv_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
+    """The specialized int8 kernel for a conv or depthwise layer, or None for the reference one.
+
+    Int4 weights (w4a8) take the `_s4` versions: the gemm's (`gemm_s4_fits`), and the
+    depthwise ones, which unpack the weights into their scratch and run the int8 kernel.
+    """
+    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
+    if inp.dtype != "int8" or filt.dtype not in ("int8", "int4") or not filt.is_const or folded_bias(op, graph) is None:
+        return None
+    if filt.dtype == "int4" and compact_int4:
+        return None
+    if op.kind == "depthwise_conv2d" and op.attrs.depth_multiplier == 1:
+        kernel = "aiotc_depthwise_conv_3x3_s8" if banded_depthwise(op, graph) else "aiotc_depthwise_conv_opt_s8"
+    elif filt.dtype == "int4":
+        kernel = _gemm_kernel(op, graph, gemm_s4_fits(weight_rows(op, graph)))
+    else:
+        kernel = _gemm_kernel(op, graph, gemm_packable(weight_rows(op, graph)))
+    return kernel.replace("_s8", "_s4") if kernel and filt.dtype == "int4" else kernel
+
+
+def _gemm_kernel(op: Op, graph: Graph, packable: bool) -> str | None:
+    """The gemm kernel (int8 name) of a conv layer with groups 1 whose weights pack."""
+    a = op.attrs
+    _, kh, kw, fc = graph[op.inputs[1]].shape
+    if op.kind != "conv2d" or fc != graph[op.inputs[0]].shape[-1] or not packable:
+        return None
+    pointwise = (kh, kw) == (1, 1) and not any((a.padding.top, a.padding.bottom, a.padding.left, a.padding.right))
+    return "aiotc_convolve_1x1_s8" if pointwise else "aiotc_convolve_im2col_s8"
+
+
+def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
+    """Scratch of a conv layer's kernel: its C *_get_buffer_size."""
+    filt = graph[op.inputs[1]]
+    if op.kind == "conv2d" and graph[op.inputs[0]].dtype == "int16":
+        return 4 * padded_row8(int(np.prod(filt.shape[1:])))  # aiotc_convolve_s16_get_buffer_size: two int16 columns
+    if kernel in ("aiotc_depthwise_conv_opt_s4", "aiotc_depthwise_conv_3x3_s4"):  # + the weights unpacked
+        taps = filt.shape[1] * filt.shape[2]
+        unpacked = 2 * taps * padded_row(filt.shape[-1]) if kernel.endswith("opt_s4") else padded_row(9 * filt.shape[-1])
+        return unpacked + _conv_scratch_bytes(op, graph, kernel.replace("_s4", "_s8"))
+    if kernel in ("aiotc_convolve_1x1_s8", "aiotc_convolve_1x1_s4"):
+        return 2 * col_bytes(filt.shape[-1])
+    if kernel == "aiotc_depthwise_conv_opt_s8":
+        return padded_row(filt.shape[-1]) + 8 * filt.shape[1] * filt.shape[2]
+    if kernel == "aiotc_depthwise_conv_3x3_s8":
+        stride_h, stride_w = op.attrs.stride
+        out_w = graph[op.outputs[0]].shape[2]
+        plane_rows, plane_width = (DW_BAND - 1) * stride_h + 3, -(-out_w // 4) * 4 * stride_w + 4
+        return 2 * plane_rows * plane_width * 2 + (DW_BAND * out_w + 1) * 4
+    if kernel in ("aiotc_convolve_im2col_s8", "aiotc_convolve_im2col_s4"):
+        return 2 * padded_row(int(np.prod(filt.shape[1:]))) + 2 * col_bytes(int(np.prod(filt.shape[1:])))
+    return 0
+
+
+def _fc_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
+    """The packed kernel for int8, constant symmetric weights that byte pairs hold; for
+    int4 weights, a 1x1 convolution over the batches (aiotc_convolve_1x1_s4: one int4
+    gemm in flash for both); both need an input offset that folds into an int32 bias."""
+    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
+    if inp.dtype != "int8" or not filt.is_const or zero_point(filt) != 0 or folded_bias(op, graph) is None:
+        return None
+    if filt.dtype == "int8" and gemm_packable(filt.data):
+        return "aiotc_fully_connected_packed_s8"
+    if filt.dtype == "int4" and not compact_int4 and gemm_s4_fits(filt.data):
+        return "aiotc_convolve_1x1_s4"
+    return None
+
+
+def _fc_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
+    """aiotc_fully_connected_packed_s8_get_buffer_size: the input widened to int16;
+    aiotc_convolve_1x1_s4's: two columns."""
+    depth = graph[op.inputs[1]].shape[1]
+    if kernel == "aiotc_convolve_1x1_s4":
+        return 2 * col_bytes(depth)
+    return 2 * padded_row16(depth) if kernel == "aiotc_fully_connected_packed_s8" else 0
+
+
+def padded_row(k: int) -> int:
+    """AIOTC_ROW: weight rows padded to whole words."""
+    return -(-k // 4) * 4
+
+
+def padded_row8(k: int) -> int:
+    """AIOTC_ROW_S16: the 16x8 kernels' rows and columns, padded to one MVE vector of 8 inputs."""
+    return -(-k // 8) * 8
+
+
+def padded_row16(k: int) -> int:
+    """The packed fully connected kernel's rows: blocks of 16 inputs."""
+    return -(-k // 16) * 16
+
+
+def col_bytes(k: int) -> int:
+    """AIOTC_COL_BYTES: one column widened to int16 pairs."""
+    return 2 * padded_row(k)
+
+
+def weight_rows(op: Op, graph: Graph) -> np.ndarray:
+    """The weights as one row per output channel, int64."""
+    data = graph[op.inputs[1]].data.astype(np.int64)
+    return data.reshape(data.shape[0], -1) if op.kind != "depthwise_conv2d" else data.reshape(-1, data.shape[-1]).T
+
+
+def folded_bias(op: Op, graph: Graph) -> np.ndarray | None:
+    """bias + input_offset * sum(weights) per channel: the kernels then multiply raw inputs
+    (exact: the sums are the same integers regrouped). None when it leaves int32."""
+    rows = weight_rows(op, graph)
+    has_bias = len(op.inputs) > 2 and op.inputs[2] is not None
+    bias = graph[op.inputs[2]].data.astype(np.int64) if has_bias else np.zeros(rows.shape[0], np.int64)
+    folded = bias - zero_point(graph[op.inputs[0]]) * rows.sum(axis=1)
+    return folded.astype(np.int32) if np.all(np.abs(folded) < 2**31 - 1) else None
+
+
+def row_pairs(rows: np.ndarray, row_multiple: int = 2, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows a (even) and b (odd) of each pair as int64, zero rows appended to a multiple
+    of `row_multiple` and zero inputs to `width` (default: whole words)."""
+    out_c, depth = rows.shape
+    padded = np.zeros((-(-out_c // row_multiple) * row_multiple, width or padded_row(depth)), np.int64)
+    padded[:out_c, :depth] = rows
+    return padded[0::2], padded[1::2]
+
+
+def gemm_packable(rows: np.ndarray) -> bool:
+    """Whether byte pairs hold these weights: b - [a < 0] must fit a byte (it does for
+    TFLite's symmetric [-127, 127] weights)."""
+    a, b = row_pairs(rows)
+    return bool(np.all(b - (a < 0) >= -128))
+
+
+def gemm_s4_fits(rows: np.ndarray) -> bool:
+    """Whether aiotc_gemm_s4's DSP sums of 16 * w * x (|.| <= 2^14 per input) stay exact
+    in an int32: rows shorter than 2^17 inputs."""
+    return rows.shape[1] < 2**17

@@ -1,0 +1,101 @@
+"""Lifetimes: which arena buffers a schedule has, and the ops each lives through.
+
+Liveness comes from the op order: a tensor lives from the op that writes it to its
+last reader; an op's scratch lives only while it runs. Graph inputs and outputs are
+not in the arena: the kernels read the caller's input and write the caller's output
+buffer directly. A streamed stage (streaming.py) runs ops 0..k as one unit, so its
+cached bands and scratch live through all of it (one scratch buffer, which its band
+calls take in turn). In-place ops (inplace.py) may overlap their output with a dying
+input; reshapes of a dying input alias it. The largest total live at any op is the
+lower bound no placement can beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import Graph
+from ..kernels import Kernel
+from .inplace import InPlace, aliases, in_place_pairs
+from .streaming import StreamStage, row_bytes
+
+
+def align(n: int, to: int) -> int:
+    return (n + to - 1) // to * to
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """A block of arena memory live during ops first..last (inclusive)."""
+
+    name: str
+    size: int
+    first: int
+    last: int
+
+    def overlaps_in_time(self, other: Buffer) -> bool:
+        return self.first <= other.last and other.first <= self.last
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """The arena buffers of a schedule and the relations between them."""
+
+    buffers: list[Buffer]
+    alias: dict[str, str]  # tensor -> the buffer it shares
+    in_place: list[InPlace]
+    scratch_alias: dict[str, str]  # op -> the op whose scratch buffer it shares (streamed stages)
+
+
+def lifetimes(graph: Graph, kernels: dict[str, Kernel], alignment: int, stage: StreamStage | None = None) -> Lifetimes:
+    """Live intervals of the arena buffers of `graph` in its op order (and stage)."""
+    external = set(graph.inputs) | set(graph.outputs)
+    stage_end = stage.last_op if stage else -1
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for index, op in enumerate(graph.ops):
+        at = 0 if index <= stage_end else index  # a stage runs as one unit
+        until = max(index, stage_end)
+        for name in op.inputs:
+            if name is not None and not graph[name].is_const and name not in external:
+                last[name] = max(last.get(name, 0), until)
+        for name in op.outputs:
+            if name not in external:
+                first.setdefault(name, at)
+                last[name] = max(last.get(name, at), until)
+    alias = aliases(graph, last, external)
+    for name, root in alias.items():  # an alias extends its root's life and is not a buffer of its own
+        last[root] = max(last[root], last.pop(name))
+        del first[name]
+    cached = stage.cached_rows if stage else {}
+    buffers = [Buffer(name, align(max(cached[name] * row_bytes(graph, name) if name in cached else graph[name].nbytes, 1), alignment), first[name], last[name]) for name in first]
+    # A stage's band calls run one at a time and a kernel keeps nothing in its scratch from
+    # one call to the next, so the stage's ops share one scratch buffer, the largest of theirs.
+    scratch_bytes = {name: kernel.scratch_bytes for name, kernel in kernels.items()}
+    staged = [op.name for op in graph.ops[: stage_end + 1] if scratch_bytes[op.name] > 0]
+    shared = max(staged, key=lambda name: scratch_bytes[name], default=None)
+    scratch_alias = {name: shared for name in staged if name != shared}
+    for index, op in enumerate(graph.ops):
+        if scratch_bytes[op.name] > 0 and op.name not in scratch_alias:
+            span = (0, stage_end) if index <= stage_end else (index, index)
+            buffers.append(Buffer(f"scratch:{op.name}", align(scratch_bytes[op.name], alignment), *span))
+    dies_at = {name: last[alias.get(name, name)] for name in (*first, *alias)}
+    pairs = [p for p in in_place_pairs(graph, kernels, dies_at, alignment) if p.op_index > stage_end and p.input not in alias and p.output not in alias]
+    return Lifetimes(buffers, alias, pairs, scratch_alias)
+
+
+def live_profile(buffers, op_count: int, in_place=()) -> list[int]:
+    """Bytes of arena live at each op: its lower bound is the maximum.
+
+    An in-place op needs only max(input + slack, output) for its pair, not their sum.
+    """
+    live = [0] * max(op_count, 1)
+    for b in buffers:
+        for i in range(b.first, b.last + 1):
+            live[i] += b.size
+    size = {b.name: b.size for b in buffers}
+    saved: dict[int, int] = {}
+    for p in in_place:
+        shared = size[p.input] + size[p.output] - max(size[p.input] + p.slack, size[p.output])
+        saved[p.op_index] = max(saved.get(p.op_index, 0), shared)
+    return [bytes_ - saved.get(i, 0) for i, bytes_ in enumerate(live)]

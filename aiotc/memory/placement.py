@@ -1,0 +1,121 @@
+"""Placement: every arena buffer at a fixed offset, verified.
+
+Placement is an interval-packing problem: we try several greedy orders (ORDERS:
+largest first as TFLite Micro does, longest-lived first, earliest first, ...), each
+placing a buffer at the lowest offset that overlaps no conflicting buffer, keep the
+smallest arena, and stop as soon as one meets the lower bound (lifetimes.py).
+In-place ops relax one conflict: their output may start `slack` bytes below a dying
+input and overlap the rest of it. Every plan is verified before it is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import Graph
+from ..kernels import Kernel
+from .inplace import InPlace
+from .lifetimes import Buffer, align, lifetimes, live_profile
+from .streaming import StreamStage
+
+
+@dataclass(frozen=True)
+class ArenaPlan:
+    offsets: dict[str, int]  # tensor name -> offset (aliases share their root's)
+    scratch_offsets: dict[str, int]  # op name -> offset of its scratch
+    size: int  # arena bytes, a multiple of the alignment
+    lower_bound: int  # max over ops of the bytes live at that op (in-place overlaps not counted)
+    buffers: tuple[Buffer, ...]  # what was placed (scratch buffers named "scratch:<op>")
+    op_count: int
+    in_place: tuple[InPlace, ...] = ()  # the overlaps the plan may use
+
+    def live_bytes(self) -> list[int]:
+        """Bytes live while each op runs (its inputs, outputs and scratch included)."""
+        return live_profile(self.buffers, self.op_count, self.in_place)
+
+
+def place(buffers: list[Buffer], order: list[int], in_place: list[InPlace]) -> dict[int, int]:
+    """Greedy: each buffer, in `order`, at the lowest offset free of conflicting placed buffers.
+
+    A placed buffer j forbids the starts in the open interval (off_j - size_i, off_j + size_j);
+    when i is the in-place output of j the interval shrinks to (off_j - slack, ...), and when
+    i is the input j overwrites, to (..., off_j + slack). Sizes, slacks and offsets are
+    multiples of the alignment, so the lowest free start is 0 or the end of an interval.
+    """
+    index_of = {b.name: i for i, b in enumerate(buffers)}
+    slack = {(index_of[p.input], index_of[p.output]): p.slack for p in in_place}
+    offsets: dict[int, int] = {}
+    for i in order:
+        b = buffers[i]
+        forbidden = []
+        for j, at in offsets.items():
+            if not b.overlaps_in_time(buffers[j]):
+                continue
+            lo, hi = at - b.size, at + buffers[j].size
+            if (j, i) in slack:
+                lo = at - slack[j, i]
+            if (i, j) in slack:
+                hi = at + slack[i, j]
+            forbidden.append((lo, hi))
+        offsets[i] = min(s for s in (0, *(hi for _, hi in forbidden)) if s >= 0 and not any(lo < s < hi for lo, hi in forbidden))
+    return offsets
+
+
+ORDERS = {
+    "largest first": lambda b: (-b.size, b.first, b.name),
+    "longest lived first": lambda b: (-(b.last - b.first), -b.size, b.name),
+    "earliest first": lambda b: (b.first, -b.size, b.name),
+    "largest area first": lambda b: (-b.size * (b.last - b.first + 1), b.name),
+    "latest first": lambda b: (-b.first, -b.size, b.name),  # lets in-place chains descend
+}
+
+
+def plan_arena(graph: Graph, kernels: dict[str, Kernel], alignment: int = 16, stage: StreamStage | None = None) -> ArenaPlan:
+    """Place every arena buffer of `graph` (streaming `stage` first if given); verified, deterministic."""
+    life = lifetimes(graph, kernels, alignment, stage)
+    buffers = life.buffers
+    bound = max(live_profile(buffers, len(graph.ops), life.in_place))
+    best: dict[int, int] = {}
+    best_size = None
+    for key in ORDERS.values():
+        # Scratch buffers (small, one op long) go last, into the holes the activations leave.
+        order = sorted(range(len(buffers)), key=lambda i: (buffers[i].name.startswith("scratch:"), key(buffers[i])))
+        offsets = place(buffers, order, life.in_place)
+        size = max((offsets[i] + buffers[i].size for i in offsets), default=0)
+        if best_size is None or size < best_size:
+            best, best_size = offsets, size
+        if best_size <= bound:
+            break
+    offsets = {b.name: best[i] for i, b in enumerate(buffers) if not b.name.startswith("scratch:")}
+    scratch_offsets = {b.name.removeprefix("scratch:"): best[i] for i, b in enumerate(buffers) if b.name.startswith("scratch:")}
+    plan = ArenaPlan(
+        offsets=offsets | {name: offsets[root] for name, root in life.alias.items()},
+        scratch_offsets=scratch_offsets | {name: scratch_offsets[root] for name, root in life.scratch_alias.items()},
+        size=align(best_size or 0, alignment),
+        lower_bound=bound,
+        buffers=tuple(buffers),
+        op_count=len(graph.ops),
+        in_place=tuple(life.in_place),
+    )
+    verify_plan(plan, alignment)
+    return plan
+
+
+def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
+    """No two buffers live at the same time share a byte unless an in-place op allows it; aligned; inside."""
+    offset_of = {**plan.offsets, **{f"scratch:{k}": v for k, v in plan.scratch_offsets.items()}}
+    slack = {(p.input, p.output): p.slack for p in plan.in_place}
+    placed = sorted(plan.buffers, key=lambda b: offset_of[b.name])
+    for i, a in enumerate(placed):
+        start = offset_of[a.name]
+        if start % alignment or start + a.size > plan.size:
+            raise AssertionError(f"arena plan: {a.name} at {start} (+{a.size}) is misaligned or outside {plan.size}")
+        for b in placed[i + 1 :]:
+            if offset_of[b.name] >= start + a.size:
+                break
+            if not a.overlaps_in_time(b):
+                continue
+            # legal only for an in-place output starting far enough below its input
+            if any((x.name, y.name) in slack and offset_of[y.name] <= offset_of[x.name] - slack[x.name, y.name] for x, y in ((a, b), (b, a))):
+                continue
+            raise AssertionError(f"arena plan: {a.name} and {b.name} overlap while both live")

@@ -1,0 +1,153 @@
+"""Unit tests of the memory planner's pieces (aiotc/memory/), of kernel selection and of
+the streamed stage's loop folding (codegen/stage.py): small graphs built by hand, figures
+worked out by hand, nothing compiled. test_plan.py checks the pieces together, against
+the oracle."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aiotc import ir
+from aiotc.codegen.stage import Loop, Statement, compress, resolve
+from aiotc.kernels import DW_BAND, GROUP, Kernel, select_kernel, select_kernels
+from aiotc.memory import MemoryOptions, plan_memory
+from aiotc.memory.analysis import op_macs, op_weight_bytes, total_macs
+from aiotc.memory.inplace import InPlace, in_place_pairs
+from aiotc.memory.lifetimes import Buffer, lifetimes, live_profile
+from aiotc.memory.placement import ArenaPlan, plan_arena, verify_plan
+
+from .oplib import OpGraph
+
+PLAIN = Kernel(None, 0, None)  # no scratch, never in place
+
+
+def test_macs_count_each_multiply_accumulate_once():
+    g = OpGraph()
+    conv = g.conv2d(g.input((1, 8, 8, 3)), 4)  # 8x8x4 outputs of 3x3x3 taps
+    depthwise = g.depthwise(conv, stride=(2, 2))  # 4x4x4 outputs of 3x3 taps
+    graph = g.build(g.pool("max_pool2d", depthwise))
+    assert [op_macs(op, graph) for op in graph.ops] == [8 * 8 * 4 * 27, 4 * 4 * 4 * 9, 0]
+    assert total_macs(graph) == 8 * 8 * 4 * 27 + 4 * 4 * 4 * 9
+    assert op_weight_bytes(graph.ops[0], graph) == 4 * 27 + 4 * 4  # int8 weights, int32 bias
+    g = OpGraph()
+    graph = g.build(g.fully_connected(g.input((2, 16)), 5))
+    assert op_macs(graph.ops[0], graph) == 2 * 16 * 5
+
+
+def chain() -> ir.Graph:
+    """input -> conv -> relu -> reshape -> fully connected -> output."""
+    g = OpGraph()
+    conv = g.conv2d(g.input((1, 4, 4, 8)), 8, kernel=(1, 1))
+    relu = g.unary("relu", conv)
+    flat = g.movement("reshape", [relu], (1, 128), ir.NoAttrs())
+    return g.build(g.fully_connected(flat, 3))
+
+
+def test_lifetimes_run_from_writer_to_last_reader_and_leave_out_the_caller_buffers():
+    graph = chain()
+    conv, relu, reshape, fc = graph.ops
+    kernels = dict.fromkeys((op.name for op in graph.ops), PLAIN) | {fc.name: Kernel(None, 40, None)}
+    life = lifetimes(graph, kernels, alignment=16)
+    assert {b.name: (b.first, b.last, b.size) for b in life.buffers} == {
+        conv.outputs[0]: (0, 1, 128),
+        relu.outputs[0]: (1, 3, 128),  # the reshape of it dies with it: one buffer, read by the fc
+        f"scratch:{fc.name}": (3, 3, 48),  # aligned
+    }
+    assert life.alias == {reshape.outputs[0]: relu.outputs[0]}
+    assert live_profile(life.buffers, len(graph.ops)) == [128, 256, 128, 176]
+
+
+def test_an_elementwise_kernel_writes_over_its_dying_input_one_group_below():
+    graph = chain()
+    conv, relu = graph.ops[:2]
+    dies_at = {conv.outputs[0]: 1, relu.outputs[0]: 3}
+    kernels = select_kernels(graph)
+    assert in_place_pairs(graph, kernels, dies_at, 16) == [InPlace(1, conv.outputs[0], relu.outputs[0], 16)]  # GROUP int8 elements, aligned
+    assert in_place_pairs(graph, kernels | {relu.name: PLAIN}, dies_at, 16) == []  # a kernel without the contract
+    life = lifetimes(graph, kernels, 16)
+    assert live_profile(life.buffers, len(graph.ops), life.in_place)[1] == 128 + 16
+
+
+def test_kernel_selection_decides_scratch_and_write_group():
+    g = OpGraph()
+    wide = g.depthwise(g.input((1, 10, 12, 8), zero_point=-3))
+    narrow = g.depthwise(g.input((1, 10, 6, 8), zero_point=-3))
+    graph = g.build(wide, narrow)
+    banded, opt = (select_kernel(op, graph) for op in graph.ops)
+    assert banded.name == "aiotc_depthwise_conv_3x3_s8" and banded.write_group == DW_BAND * 12 and banded.scratch_bytes > 0
+    assert opt.name == "aiotc_depthwise_conv_opt_s8" and opt.write_group == GROUP and opt.scratch_bytes > 0
+    graph = chain()
+    assert select_kernel(graph.ops[2], graph) == PLAIN  # a reshape: aliased, never computed in place
+
+
+def test_compact_int4_takes_the_reference_loops():
+    g = OpGraph()
+    graph = g.build(g.int4(g.conv2d(g.input((1, 6, 6, 8), zero_point=-3), 4)))
+    op = graph.ops[0]
+    assert select_kernel(op, graph).name == "aiotc_convolve_im2col_s4"
+    assert select_kernel(op, graph, compact_int4=True) == Kernel(None, 0, GROUP)
+
+
+def test_a_budget_picks_the_simplest_schedule_that_fits():
+    g = OpGraph(seed=1)
+    x = g.conv2d(g.input((1, 24, 24, 3)), 16, stride=(2, 2))
+    x = g.depthwise(x)
+    graph = g.build(g.conv2d(x, 8, kernel=(1, 1)))
+    kernels = select_kernels(graph)
+    whole = plan_memory(graph, kernels, MemoryOptions(stream="off"))
+    assert whole.stage is None and whole.arena.size == plan_arena(graph, kernels).size
+    streamed = plan_memory(graph, kernels)
+    assert streamed.stage is not None and streamed.arena.size < whole.arena.size
+    assert plan_memory(graph, kernels, MemoryOptions(sram_budget=whole.arena.size)).stage is None
+    tight = plan_memory(graph, kernels, MemoryOptions(sram_budget=streamed.arena.size))
+    assert tight.arena.size <= streamed.arena.size and tight.stage.calls <= streamed.stage.calls
+
+
+@st.composite
+def placed_buffers(draw):
+    """Random lifetimes, sizes and offsets, all multiples of 16."""
+    count = draw(st.integers(1, 8))
+    buffers = []
+    for k in range(count):
+        first = draw(st.integers(0, 5))
+        buffers.append(Buffer(f"b{k}", 16 * draw(st.integers(1, 6)), first, draw(st.integers(first, 5))))
+    offsets = {b.name: 16 * draw(st.integers(0, 12)) for b in buffers}
+    return buffers, offsets
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(placed_buffers())
+def test_the_verifier_rejects_exactly_the_placements_where_live_buffers_share_a_byte(case):
+    buffers, offsets = case
+    clash = any(
+        a.overlaps_in_time(b) and offsets[a.name] < offsets[b.name] + b.size and offsets[b.name] < offsets[a.name] + a.size
+        for i, a in enumerate(buffers)
+        for b in buffers[i + 1 :]
+    )
+    plan = ArenaPlan(offsets, {}, max(offsets[b.name] + b.size for b in buffers), 0, tuple(buffers), 6)
+    if clash:
+        with pytest.raises(AssertionError, match="overlap"):
+            verify_plan(plan)
+    else:
+        verify_plan(plan)
+
+
+def band(text: str, offset: int) -> list[Statement]:
+    """One step of a stage: a band call whose input pointer sits `offset` bytes in."""
+    return [Statement(0, None, text, (("x", offset),), "", True)]
+
+
+def test_repeated_band_steps_fold_into_a_loop_with_advancing_pointers():
+    steps = [band("head(@@0@@);", 0)] + [band("call(@@0@@);", 16 * k) for k in range(1, 6)]
+    head, loop = compress(steps)
+    assert head.text == "head(@@0@@);"
+    assert isinstance(loop, Loop) and loop.repeats == 5 and loop.strides == [16]
+
+    class Pointers:
+        def ptr(self, tensor, offset, advance=None):
+            return f"{tensor}+{offset}" + (f"+{advance}" if advance else "")
+
+    assert resolve(loop.body[0], Pointers(), loop.strides) == "call(x+16+16 * band);"
+    assert compress(steps[:3]) == [s for step in steps[:3] for s in step]  # two repeats stay unrolled
