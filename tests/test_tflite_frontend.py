@@ -86,6 +86,30 @@ def test_placeholder_shapes_take_the_shapes_their_ops_compute(tmp_path):
     _matches_tflite_micro(path, tmp_path, oracle_path=_write(tmp_path, keras_flatten(True), "static"))
 
 
+def dense_on_a_sequence(placeholders: bool) -> bytes:
+    """x (1x6x4) -> reshape [-1, 4] -> fully connected (5 units) -> reshape [1, 6, 5], as
+    Keras writes a Dense layer on 3-D inputs; with `placeholders` the two middle tensors
+    are declared [1, 4] and [1, 5] with signatures [-1, 4] and [-1, 5], whose -1 is 6."""
+    rng = np.random.default_rng(5)
+    m = RawModel()
+    x = m.tensor((1, 6, 4), "int8", quant=(0.05, 4))
+    rows = m.tensor((1, 4) if placeholders else (6, 4), "int8", quant=(0.05, 4), signature=(-1, 4) if placeholders else None)
+    m.op("RESHAPE", [x, m.const([-1, 4])], [rows])
+    weights = m.const(rng.integers(-127, 128, (5, 4)), "int8", quant=(0.02, 0))
+    dense = m.tensor((1, 5) if placeholders else (6, 5), "int8", quant=(0.08, -1), signature=(-1, 5) if placeholders else None)
+    m.op("FULLY_CONNECTED", [rows, weights, -1], [dense], "FullyConnectedOptions")
+    y = m.tensor((1, 6, 5), "int8", quant=(0.08, -1))
+    m.op("RESHAPE", [dense, m.const([1, 6, 5])], [y])
+    return m.build([x], [y])
+
+
+def test_an_open_first_dimension_is_not_always_the_batch(tmp_path):
+    path = _write(tmp_path, dense_on_a_sequence(placeholders=True))
+    graph = load_model(path)
+    assert [graph[op.outputs[0]].shape for op in graph.ops] == [(6, 4), (6, 5), (1, 6, 5)]
+    _matches_tflite_micro(path, tmp_path, oracle_path=_write(tmp_path, dense_on_a_sequence(placeholders=False), "static"))
+
+
 def test_tensors_without_names(tmp_path):
     path = _write(tmp_path, keras_flatten(names=False))
     graph = load_model(path)

@@ -84,6 +84,7 @@ class _Reader:
         sg = model.Subgraphs(0)
         taken: set[str] = set()
         self.dynamic: dict[str, list[int]] = {}  # tensors whose declared shape is a placeholder: their signature
+        self.graph_inputs = {int(i) for i in sg.InputsAsNumpy()}
         self.tensors = [self._tensor(sg, i, taken) for i in range(sg.TensorsLength())]
         self.by_name = {t.name: t for t in self.tensors}
         ops, problems = [], []
@@ -107,9 +108,9 @@ class _Reader:
         if problems:
             raise UnsupportedOpsError(problems, SUPPORTED_OPS)
         used = {name for o in ops for name in (*o.inputs, *o.outputs)} | {self._name(i) for i in sg.InputsAsNumpy()}
-        for name, signature in self.dynamic.items():
-            if name in used:
-                raise ModelError(f"{self.name}: tensor {name!r} has a dynamic shape {signature}; aiotc fixes the batch to 1 but no op gives this tensor a static shape")
+        for name in used:
+            if self._open(name):
+                raise ModelError(f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the batch to 1 but no op gives this tensor a static shape")
         graph = ir.Graph(
             self.name,
             dict(self.by_name),
@@ -135,11 +136,14 @@ class _Reader:
             raise _unsupported_type(label, t.Type())
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
         signature = [int(d) for d in t.ShapeSignatureAsNumpy()] if t.ShapeSignatureLength() else list(shape)
-        # The batch is 1 (the converter writes 1 or -1 there); any other -1 makes `shape` a
-        # placeholder, until the op that computes the tensor settles it.
-        shape = tuple(1 if i == 0 and d < 0 else d for i, d in enumerate(shape))
-        dynamic = len(signature) != len(shape) or any(d < 0 for d in signature[1:]) or any(d < 0 for d in shape)
-        shape = tuple(max(d, 1) for d in shape) if dynamic else shape
+        if len(signature) != len(shape) or any(d < 0 for d in shape):
+            signature = [-1 if d < 0 else s for d, s in zip(shape, signature)] if len(signature) == len(shape) else [-1] * len(shape)
+        # A graph input's -1 batch is 1: a microcontroller runs one sample. Elsewhere a -1
+        # makes `shape` (where converters write 1) a placeholder until the op computing the
+        # tensor settles it: a first dimension of -1 need not be the batch (a Dense layer on
+        # 3-D inputs reshapes to [-1, features]).
+        shape = tuple(max(d, 1) for d in shape)
+        dynamic = any(d < 0 for d in signature[1 if index in self.graph_inputs else 0 :])
         check_size(self.name, label, shape, dtype)
         name, suffix = label, 1
         while name in taken:
@@ -206,9 +210,14 @@ class _Reader:
         return tensor.data
 
     def shape(self, name: str) -> tuple[int, ...]:
-        if name in self.dynamic:
+        if self._open(name):
             raise _Unsupported(f"operand {name!r} has a dynamic shape {self.dynamic[name]}")
         return self.by_name[name].shape
+
+    def _open(self, name: str | None) -> bool:
+        """Whether `name` is unsettled in more than its first dimension: its declared shape
+        cannot stand (an open first dimension keeps the declared one, as tflite-micro would)."""
+        return name in self.dynamic and any(d < 0 for d in self.dynamic[name][1:])
 
     def _foldable(self, opname: str, inputs, outputs) -> bool:
         """Whether the op's one output is known now: unquantized constant inputs (SHAPE: a static one)."""
