@@ -110,6 +110,28 @@ def test_an_open_first_dimension_is_not_always_the_batch(tmp_path):
     _matches_tflite_micro(path, tmp_path, oracle_path=_write(tmp_path, dense_on_a_sequence(placeholders=False), "static"))
 
 
+def conv_then_mean(placeholders: bool) -> bytes:
+    """x (1x5x5x3) -> conv 3x3 SAME stride 2 (4 channels) -> mean over H, W; with
+    `placeholders` the conv's and the mean's outputs are declared all 1 with signatures of -1."""
+    rng = np.random.default_rng(6)
+    m = RawModel()
+    x = m.tensor((1, 5, 5, 3), "int8", quant=(0.05, 2))
+    weights = m.const(rng.integers(-127, 128, (4, 3, 3, 3)), "int8", quant=(0.01, 0))
+    bias = m.const(rng.integers(-500, 500, 4), "int32", quant=(0.0005, 0))
+    conv = m.tensor((1, 1, 1, 1) if placeholders else (1, 3, 3, 4), "int8", quant=(0.1, -4), signature=(-1, -1, -1, -1) if placeholders else None)
+    m.op("CONV_2D", [x, weights, bias], [conv], "Conv2DOptions", Padding=0, StrideH=2, StrideW=2, DilationHFactor=1, DilationWFactor=1)
+    y = m.tensor((1, 1) if placeholders else (1, 4), "int8", quant=(0.1, -4), signature=(-1, -1) if placeholders else None)
+    m.op("MEAN", [conv, m.const([1, 2])], [y], "ReducerOptions", KeepDims=False)
+    return m.build([x], [y])
+
+
+def test_placeholders_settle_through_the_checks_shape_rules(tmp_path):
+    path = _write(tmp_path, conv_then_mean(placeholders=True))
+    graph = load_model(path)
+    assert [graph[op.outputs[0]].shape for op in graph.ops] == [(1, 3, 3, 4), (1, 4)]
+    _matches_tflite_micro(path, tmp_path, oracle_path=_write(tmp_path, conv_then_mean(placeholders=False), "static"))
+
+
 def test_tensors_without_names(tmp_path):
     path = _write(tmp_path, keras_flatten(names=False))
     graph = load_model(path)

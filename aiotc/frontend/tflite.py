@@ -108,8 +108,8 @@ class _Reader:
         if problems:
             raise UnsupportedOpsError(problems, SUPPORTED_OPS)
         used = {name for o in ops for name in (*o.inputs, *o.outputs)} | {self._name(i) for i in sg.InputsAsNumpy()}
-        for name in used:
-            if self._open(name):
+        for name in self.dynamic:
+            if name in used and self._open(name):
                 raise ModelError(f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the batch to 1 but no op gives this tensor a static shape")
         graph = ir.Graph(
             self.name,
@@ -245,8 +245,8 @@ class _Reader:
         """Settle a dynamic output to the shape the op computes from its (static) inputs."""
         out = op.outputs[0]
         if out in self.dynamic:
-            rule = SHAPE_RULES.get(op.kind)
-            shape = _fully_connected_shape(self, op) if op.kind == "fully_connected" else _mean_shape(self, op) if op.kind == "mean" else rule(op, self.by_name) if rule else None
+            compute = _OUTPUT_SHAPES.get(op.kind) or SHAPE_RULES.get(op.kind)
+            shape = compute(op, self.by_name) if compute else None
             if isinstance(shape, tuple):
                 self.settle(out, shape)
         return op
@@ -499,14 +499,17 @@ _CONVERTERS = {
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 
 
-def _fully_connected_shape(r: _Reader, op: ir.Op) -> tuple[int, ...]:
-    shape, (units, depth) = r.by_name[op.inputs[0]].shape, r.by_name[op.inputs[1]].shape
+def _fully_connected_shape(op: ir.Op, tensors) -> tuple[int, ...]:
+    shape, (units, depth) = tensors[op.inputs[0]].shape, tensors[op.inputs[1]].shape
     return (*shape[:-1], units) if op.attrs.keep_num_dims else (int(np.prod(shape, dtype=np.int64)) // max(depth, 1), units)
 
 
-def _mean_shape(r: _Reader, op: ir.Op) -> tuple[int, ...]:
-    shape = r.by_name[op.inputs[0]].shape
+def _mean_shape(op: ir.Op, tensors) -> tuple[int, ...]:
+    shape = tensors[op.inputs[0]].shape
     return tuple(1 if i in op.attrs.axes else d for i, d in enumerate(shape) if op.attrs.keepdims or i not in op.attrs.axes)
+
+
+_OUTPUT_SHAPES = {"fully_connected": _fully_connected_shape, "mean": _mean_shape}  # where the checks' rules give no shape
 
 
 # --- constant folding: numpy evaluators of unquantized ops, by TFLite op name ----------
