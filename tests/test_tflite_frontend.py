@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from aiotc.driver import compile_model
-from aiotc.errors import UnsupportedOpsError
+from aiotc.errors import ModelError, UnsupportedOpsError
 from aiotc.frontend import load_model
 from aiotc.frontend import tflite as tflite_frontend
 from aiotc.oracle import run_oracle
@@ -200,3 +200,33 @@ def test_a_reading_failure_on_a_valid_file_is_an_internal_error(tmp_path, monkey
     monkeypatch.setitem(tflite_frontend._CONVERTERS, "FULLY_CONNECTED", broken)
     with pytest.raises(RuntimeError, match="failed to read this valid TFLite model"):
         load_model(_write(tmp_path, keras_flatten()))
+
+
+def test_an_op_without_the_operands_it_reads_is_a_model_error(tmp_path):
+    m = RawModel()
+    x = m.tensor((1, 4, 4, 1), "float32")
+    y = m.tensor((1, 4, 4, 1), "float32")
+    m.op("CONV_2D", [x], [y], "Conv2DOptions", StrideH=1, StrideW=1)
+    with pytest.raises(ModelError, match=r"CONV_2D at op 0 .* needs 2 input\(s\)"):
+        load_model(_write(tmp_path, m.build([x], [y])))
+
+
+def test_constants_an_evaluator_cannot_combine_are_a_model_error(tmp_path):
+    m = RawModel()
+    x = m.tensor((1, 4), "float32")
+    packed = m.tensor((2, 2), "int32")
+    m.op("PACK", [m.const([1, 2]), m.const([1, 2, 3])], [packed], "PackOptions", ValuesCount=2, Axis=0)
+    y = m.tensor((1, 4), "float32")
+    m.op("RESHAPE", [x, packed], [y])
+    with pytest.raises(ModelError, match="PACK at op 0 .* cannot be evaluated on its constants"):
+        load_model(_write(tmp_path, m.build([x], [y])))
+
+
+def test_a_shape_that_contradicts_its_signature_is_a_model_error(tmp_path):
+    """Only the signature's -1 dimensions are open: a static one must match the shape."""
+    m = RawModel()
+    x = m.tensor((1, 4), "float32", signature=(-1, 4))
+    y = m.tensor((1, 7), "float32", signature=(-1, 4))
+    m.op("RELU", [x], [y])
+    with pytest.raises(ModelError, match=r"has shape \[1, 7\] but signature \[-1, 4\]"):
+        load_model(_write(tmp_path, m.build([x], [y])))

@@ -90,13 +90,22 @@ class _Reader:
         ops, problems = [], []
         for index in range(sg.OperatorsLength()):
             op = sg.Operators(index)
+            if op.OpcodeIndex() >= model.OperatorCodesLength():
+                raise ModelError(f"{self.name}: op {index} has operator code {op.OpcodeIndex()}, the model has {model.OperatorCodesLength()}")
             opname = _op_name(model.OperatorCodes(op.OpcodeIndex()))
             inputs = [self._name(i) for i in op.InputsAsNumpy()] if op.InputsLength() else []
             outputs = [self._name(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
             layer = outputs[0] if outputs else f"op{index}"
+            needed = REQUIRED_INPUTS.get(opname, 1)
+            if (opname in _CONVERTERS or opname in FOLDERS) and (len(outputs) != 1 or len(inputs) < needed or None in inputs[:needed]):
+                raise ModelError(f"{self.name}: {opname} at op {index} ({layer}) needs {needed} input(s) and one output, has {inputs} and {outputs}")
             try:
                 if self._foldable(opname, inputs, outputs):
-                    self.settle(outputs[0], FOLDERS[opname](self, op, inputs, outputs))
+                    try:
+                        value = FOLDERS[opname](self, op, inputs, outputs)
+                    except (ValueError, IndexError) as exc:  # numpy on the model's own constants
+                        raise ModelError(f"{self.name}: {opname} at op {index} ({layer}) cannot be evaluated on its constants ({exc})") from None
+                    self.settle(outputs[0], value)
                     continue
                 convert = _CONVERTERS.get(opname)
                 if convert is None:
@@ -135,14 +144,17 @@ class _Reader:
         if dtype is None:
             raise _unsupported_type(label, t.Type())
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
-        signature = [int(d) for d in t.ShapeSignatureAsNumpy()] if t.ShapeSignatureLength() else list(shape)
-        if len(signature) != len(shape) or any(d < 0 for d in shape):
-            signature = [-1 if d < 0 else s for d, s in zip(shape, signature)] if len(signature) == len(shape) else [-1] * len(shape)
+        if any(d < 0 for d in shape):
+            raise ModelError(f"{self.name}: tensor {label!r} has a negative dimension {list(shape)}")
+        signature = [int(d) for d in t.ShapeSignatureAsNumpy()] if 0 < t.ShapeSignatureLength() == len(shape) else list(shape)
+        if any(0 <= s != d for s, d in zip(signature, shape)):
+            raise ModelError(f"{self.name}: tensor {label!r} has shape {list(shape)} but signature {signature}")
         # A graph input's -1 batch is 1: a microcontroller runs one sample. Elsewhere a -1
-        # makes `shape` (where converters write 1) a placeholder until the op computing the
-        # tensor settles it: a first dimension of -1 need not be the batch (a Dense layer on
-        # 3-D inputs reshapes to [-1, features]).
-        shape = tuple(max(d, 1) for d in shape)
+        # in the signature makes `shape` (where converters write 1) a placeholder until the
+        # op computing the tensor settles it: a first dimension of -1 need not be the batch
+        # (a Dense layer on 3-D inputs reshapes to [-1, features]).
+        if index in self.graph_inputs and signature[:1] == [-1]:
+            shape = (1, *shape[1:])
         dynamic = any(d < 0 for d in signature[1 if index in self.graph_inputs else 0 :])
         check_size(self.name, label, shape, dtype)
         name, suffix = label, 1
@@ -221,7 +233,7 @@ class _Reader:
 
     def _foldable(self, opname: str, inputs, outputs) -> bool:
         """Whether the op's one output is known now: unquantized constant inputs (SHAPE: a static one)."""
-        if opname not in FOLDERS or len(outputs) != 1:
+        if opname not in FOLDERS:
             return False
         present = [self.by_name[name] for name in inputs if name is not None]
         if opname == "SHAPE":
@@ -235,6 +247,9 @@ class _Reader:
             data = np.asarray(value).astype(NUMPY_TYPES[old.dtype])
             self.by_name[name] = ir.Tensor(name, data.shape, old.dtype, old.quant, data)
         elif name in self.dynamic:
+            signature = self.dynamic[name]
+            if len(value) != len(signature) or any(0 <= s != v for s, v in zip(signature, value)):
+                raise ModelError(f"{self.name}: tensor {name!r} is declared {signature}, its op computes {list(value)}")
             self.by_name[name] = ir.Tensor(name, tuple(int(d) for d in value), old.dtype, old.quant)
         else:
             return
@@ -367,6 +382,8 @@ def _pad(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
 def _concat(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     o = _options(op, tflite.ConcatenationOptions)
     rank = len(r.shape(inputs[0]))
+    if rank == 0:
+        raise _Unsupported("scalar inputs")
     return ir.Op(layer, "concat", tuple(inputs), (outputs[0],), ir.Concat(o.Axis() % rank, _activation(o.FusedActivationFunction())))
 
 
@@ -496,10 +513,18 @@ _CONVERTERS = {
     "TRANSPOSE": _transpose,
     "STRIDED_SLICE": _strided_slice,
 }
+# The leading inputs each converter or evaluator reads (others: the first), checked before.
+REQUIRED_INPUTS = {
+    **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
+    **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
+    "STRIDED_SLICE": 4,
+}
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 
 
-def _fully_connected_shape(op: ir.Op, tensors) -> tuple[int, ...]:
+def _fully_connected_shape(op: ir.Op, tensors) -> tuple[int, ...] | None:
+    if len(tensors[op.inputs[1]].shape) != 2:
+        return None  # the checks refuse the filter
     shape, (units, depth) = tensors[op.inputs[0]].shape, tensors[op.inputs[1]].shape
     return (*shape[:-1], units) if op.attrs.keep_num_dims else (int(np.prod(shape, dtype=np.int64)) // max(depth, 1), units)
 
