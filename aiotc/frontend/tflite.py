@@ -178,9 +178,10 @@ class _Reader:
         if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
             raise ModelError(f"{self.name}: tensor {label!r} has a non-positive or non-finite quantization scale")
         axis = int(q.QuantizedDimension()) if scale.size > 1 else None
-        # tflite-micro copies quantized_dimension without checking it and never reads it: its
-        # kernels take per-channel scales along their op's own channel axis (a filter's) and
-        # ignore a bias's. So a 1-D tensor's scales are per element whatever axis it names.
+        # tflite-micro checks quantized_dimension only on a filter (the scales must number
+        # the filter's dims[quantized_dimension], the output channels; checks.py says the
+        # same) and never reads a bias's, whose per-channel scales no kernel uses. So a 1-D
+        # tensor's scales lie along its one axis, whatever the field says.
         if axis is not None and len(shape) == 1 and shape[0] == scale.size:
             axis = 0
         return ir.Quant(scale, zero_point, axis)
