@@ -230,3 +230,37 @@ def test_a_shape_that_contradicts_its_signature_is_a_model_error(tmp_path):
     m.op("RELU", [x], [y])
     with pytest.raises(ModelError, match=r"has shape \[1, 7\] but signature \[-1, 4\]"):
         load_model(_write(tmp_path, m.build([x], [y])))
+
+
+FOLDED = {
+    "FILL": (lambda m: _op(m, "FILL", [m.const([2, 3]), m.const(7)], (2, 3)), [[7, 7, 7], [7, 7, 7]]),
+    "TILE": (lambda m: _op(m, "TILE", [m.const([[1, 2]]), m.const([2, 2])], (2, 4)), [[1, 2, 1, 2], [1, 2, 1, 2]]),
+    "CONCATENATION relu6": (lambda m: _op(m, "CONCATENATION", [m.const([-3, 9]), m.const([4])], (3,), "ConcatenationOptions", Axis=0, FusedActivationFunction=3), [0, 6, 4]),
+    "GATHER": (lambda m: _op(m, "GATHER", [m.const([5, 6, 7, 8]), m.const([3, 0, 1])], (3,), "GatherOptions", Axis=0), [8, 5, 6]),
+    "STRIDED_SLICE ::-2": (lambda m: _op(m, "STRIDED_SLICE", [m.const([0, 1, 2, 3, 4]), m.const([-1]), m.const([0]), m.const([-2])], (3,), "StridedSliceOptions", EndMask=1), [4, 2, 0]),
+    "FLOOR_DIV": (lambda m: _op(m, "FLOOR_DIV", [m.const([-7, 7]), m.const([2, 2])], (2,)), [-4, 3]),
+    "TRANSPOSE": (lambda m: _op(m, "TRANSPOSE", [m.const([[1, 2, 3]]), m.const([1, 0])], (3, 1)), [[1], [2], [3]]),
+    "SUM keepdims": (lambda m: _op(m, "SUM", [m.const([[1, 2], [3, 4]]), m.const([0])], (1, 2), "ReducerOptions", KeepDims=True), [[4, 6]]),
+    "SUB relu": (lambda m: _op(m, "SUB", [m.const([1, 5]), m.const([3, 3])], (2,), "SubOptions", FusedActivationFunction=1), [0, 2]),
+    "PACK axis 1": (lambda m: _op(m, "PACK", [m.const([1, 2]), m.const([3, 4])], (2, 2), "PackOptions", ValuesCount=2, Axis=1), [[1, 3], [2, 4]]),
+}
+
+
+def _op(m, opname, inputs, shape, options=None, **fields):
+    out = m.tensor(shape, "int32")
+    m.op(opname, inputs, [out], options, **fields)
+    return out
+
+
+@pytest.mark.parametrize("case", FOLDED, ids=list(FOLDED))
+def test_ops_on_constants_evaluate_as_tflite_defines_them(case, tmp_path):
+    """Each evaluator's value, read where an ADD uses it (load_tflite: no dtype checks)."""
+    build, expected = FOLDED[case]
+    m = RawModel()
+    value = build(m)
+    shape = np.asarray(expected).shape
+    x, y = m.tensor(shape, "int32"), m.tensor(shape, "int32")
+    m.op("ADD", [x, value], [y], "AddOptions")
+    graph = tflite_frontend.load_tflite(_write(tmp_path, m.build([x], [y])))
+    assert [op.kind for op in graph.ops] == ["add"]
+    np.testing.assert_array_equal(graph[graph.ops[0].inputs[1]].data, expected)

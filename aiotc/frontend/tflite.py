@@ -246,6 +246,8 @@ class _Reader:
         old = self.by_name[name]
         if not isinstance(value, tuple):
             data = np.asarray(value).astype(NUMPY_TYPES[old.dtype])
+            if name not in self.dynamic and data.shape != old.shape:
+                raise ModelError(f"{self.name}: tensor {name!r} is declared {list(old.shape)} but evaluates to {list(data.shape)}")
             self.by_name[name] = ir.Tensor(name, data.shape, old.dtype, old.quant, data)
         elif name in self.dynamic:
             signature = self.dynamic[name]
@@ -582,25 +584,23 @@ def _fold_gather(r: _Reader, op, inputs, outputs) -> np.ndarray:
     return np.take(r.const(inputs[0]), r.const(inputs[1]), axis=o.Axis())
 
 
-def _fold_sized(make):
-    """FILL and TILE: the size they would allocate is checked first."""
-
-    def fold(r: _Reader, op, inputs, outputs) -> np.ndarray:
-        value, shape = make(r, inputs)
-        check_size(r.name, outputs[0], shape, r.by_name[outputs[0]].dtype)
-        return value()
-
-    return fold
-
-
-def _fill(r: _Reader, inputs):
+def _fold_fill(r: _Reader, op, inputs, outputs) -> np.ndarray:
     shape = tuple(int(d) for d in r.const(inputs[0]).ravel())
-    return (lambda: np.full(shape, r.const(inputs[1]).ravel()[0])), shape
+    check_size(r.name, outputs[0], shape, r.by_name[outputs[0]].dtype)  # before allocating it
+    return np.full(shape, r.const(inputs[1]).ravel()[0])
 
 
-def _tile(r: _Reader, inputs):
+def _fold_tile(r: _Reader, op, inputs, outputs) -> np.ndarray:
     value, multiples = r.const(inputs[0]), [int(m) for m in r.const(inputs[1]).ravel()]
-    return (lambda: np.tile(value, multiples)), tuple(d * m for d, m in zip(value.shape, multiples))
+    if len(multiples) != value.ndim:
+        raise ValueError(f"{len(multiples)} multiples for rank {value.ndim}")
+    check_size(r.name, outputs[0], tuple(d * m for d, m in zip(value.shape, multiples)), r.by_name[outputs[0]].dtype)
+    return np.tile(value, multiples)
+
+
+def _fold_concat(r: _Reader, op, inputs, outputs) -> np.ndarray:
+    o = _options(op, tflite.ConcatenationOptions)
+    return _clamp(np.concatenate([r.const(n) for n in inputs], axis=o.Axis()), _activation(o.FusedActivationFunction()))
 
 
 def _fold_reduce(function):
@@ -615,15 +615,15 @@ FOLDERS = {
     "SHAPE": lambda r, op, inputs, outputs: np.array(r.shape(inputs[0])),
     "STRIDED_SLICE": _fold_strided_slice,
     "PACK": lambda r, op, inputs, outputs: np.stack([r.const(n) for n in inputs], axis=_options(op, tflite.PackOptions).Axis()),
-    "CONCATENATION": lambda r, op, inputs, outputs: np.concatenate([r.const(n) for n in inputs], axis=_options(op, tflite.ConcatenationOptions).Axis()),
+    "CONCATENATION": _fold_concat,
     "RESHAPE": _fold_reshape(_reshape),
     "EXPAND_DIMS": _fold_reshape(_expand_dims),
     "SQUEEZE": _fold_reshape(_squeeze),
     "TRANSPOSE": lambda r, op, inputs, outputs: r.const(inputs[0]).transpose([int(p) for p in r.const(inputs[1]).ravel()]),
     "GATHER": _fold_gather,
     "CAST": lambda r, op, inputs, outputs: r.const(inputs[0]),  # to the output's type, as every folded value
-    "FILL": _fold_sized(_fill),
-    "TILE": _fold_sized(_tile),
+    "FILL": _fold_fill,
+    "TILE": _fold_tile,
     "ADD": _fold_binary(np.add, tflite.AddOptions),
     "SUB": _fold_binary(np.subtract, tflite.SubOptions),
     "MUL": _fold_binary(np.multiply, tflite.MulOptions),
