@@ -5,10 +5,10 @@ constant operands of shape-like ops are resolved here, so later stages see expli
 attributes. Anything wrong with the file becomes a ModelError with one clear line;
 all unsupported ops are reported at once.
 
-Shapes are made static here: a -1 batch is 1 (a microcontroller runs one sample), an
-op whose inputs are all constant (or SHAPE of a static tensor) is evaluated by numpy
-(FOLDERS: Keras writes Flatten's target shape as SHAPE -> STRIDED_SLICE -> PACK), and
-a tensor whose shape the file leaves dynamic takes the one its op computes.
+Shapes are made static here: an input's -1 batch is 1 (a microcontroller runs one
+sample), an op whose inputs are all constant (or SHAPE of a static tensor) is evaluated
+by numpy (FOLDERS: Keras writes Flatten's target shape as SHAPE -> STRIDED_SLICE ->
+PACK), and a tensor whose shape the file leaves dynamic takes the one its op computes.
 """
 
 from __future__ import annotations
