@@ -169,16 +169,16 @@ def test_bias_scales_with_a_quantized_dimension_outside_its_shape(tmp_path):
 
 
 def test_unsupported_ops_are_named_with_options_or_unknown_codes(tmp_path):
-    """SVDF (options aiotc never reads) and a builtin code newer than the schema are listed."""
+    """SVDF (options aiotc never reads), a builtin code newer than the schema and a custom
+    op without its name are listed."""
     m = RawModel()
-    x = m.tensor((1, 4), "float32")
-    y = m.tensor((1, 4), "float32")
-    z = m.tensor((1, 4), "float32")
+    x, y, z, w = (m.tensor((1, 4), "float32") for _ in range(4))
     m.op("SVDF", [x, m.const(np.ones((4, 4)), "float32"), m.const(np.ones((4, 1)), "float32")], [y], "SVDFOptions", Rank=1)
     m.op(400, [y], [z])
+    m.op("CUSTOM", [z], [w])
     with pytest.raises(UnsupportedOpsError) as info:
-        load_model(_write(tmp_path, m.build([x], [z])))
-    assert [p.split(" (")[0] for p in info.value.problems] == ["SVDF at op 0", "BUILTIN_400 at op 1"]
+        load_model(_write(tmp_path, m.build([x], [w])))
+    assert [p.split(" (")[0] for p in info.value.problems] == ["SVDF at op 0", "BUILTIN_400 at op 1", "CUSTOM:? at op 2"]
 
 
 def test_a_shape_computed_from_a_dynamic_tensor_is_refused_by_name(tmp_path):
