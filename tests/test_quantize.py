@@ -177,3 +177,40 @@ def test_int8_weights_given_input_statistics_are_gptq_rounded():
                 return float(np.trace(e @ hessians[op.name] @ e.T))
 
             assert error(gptq) < error(nearest), op.name
+
+
+@pytest.mark.parametrize("array", [np.full(64, 0.5, np.float32), np.float32(1) + np.arange(64, dtype=np.float32) * np.float32(1e-7), np.array([1.0, 1.0 + 4.5e-16])], ids=["constant", "float32 steps", "float64 steps"])
+def test_histogram_of_a_constant_or_tiny_range_counts_every_value(array):
+    """np.histogram refuses 2048 bins over a span float64 cannot split; the counts stay whole."""
+    from aiotc.quantize.observe import BINS, histogram
+
+    counts = histogram(array, float(array.min()), float(array.max()))
+    assert counts.shape == (BINS,) and counts.sum() == array.size
+
+
+def test_ptq_of_a_model_with_a_constant_and_a_near_constant_tensor(tmp_path):
+    """A layer whose output calibration sees as one value (ReLU of negatives) and one
+    whose output spans a few float32 steps (tiny weights, bias 1) quantize, compile,
+    and match tflite-micro on the export."""
+    from aiotc.export.tflite import write_tflite
+
+    from .oplib import OpGraph
+
+    g = OpGraph(seed=4, dtype="float32")
+    x = g.input((1, 6, 6, 3))
+    dead = g.conv2d(x, 4, kernel=(1, 1), activation="relu")
+    conv = g.ops[-1]
+    g.tensors[conv.inputs[1]] = replace(g.tensors[conv.inputs[1]], data=np.abs(g.tensors[conv.inputs[1]].data))
+    g.tensors[conv.inputs[2]] = replace(g.tensors[conv.inputs[2]], data=np.full(4, -100.0, np.float32))  # inputs in [0, 1]: always < 0
+    flat = g.conv2d(x, 4, kernel=(1, 1))
+    conv = g.ops[-1]
+    g.tensors[conv.inputs[1]] = replace(g.tensors[conv.inputs[1]], data=np.full((4, 1, 1, 3), 1e-7, np.float32))
+    g.tensors[conv.inputs[2]] = replace(g.tensors[conv.inputs[2]], data=np.ones(4, np.float32))
+    y = g.binary("add", dead, flat)
+    path = tmp_path / "near_constant.tflite"
+    path.write_bytes(write_tflite(g.build(g.conv2d(y, 5, kernel=(3, 3)))))
+    calib = tmp_path / "calib.npy"
+    np.save(calib, np.random.default_rng(0).uniform(0, 1, (8, 6, 6, 3)).astype(np.float32))
+    result = compile_model(path, out_dir=tmp_path / "out", calib=Calibration(str(calib), method="mse"))
+    assert {t.dtype for t in result.graph.activations()} == {"int8"}
+    _bit_exact(result.out_dir)

@@ -4,6 +4,11 @@ Reads through the `tflite` schema package. Padding, strided-slice masks and the
 constant operands of shape-like ops are resolved here, so later stages see explicit
 attributes. Anything wrong with the file becomes a ModelError with one clear line;
 all unsupported ops are reported at once.
+
+Shapes are made static here: an input's -1 batch is 1 (a microcontroller runs one
+sample), an op whose inputs are all constant (or SHAPE of a static tensor) is evaluated
+by numpy (FOLDERS: Keras writes Flatten's target shape as SHAPE -> STRIDED_SLICE ->
+PACK), and a tensor whose shape the file leaves dynamic takes the one its op computes.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import tflite
 
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
-from .checks import check_counts, check_size
+from .checks import SHAPE_RULES, check_counts, check_size
 
 TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8", 17: "int4"}
 NUMPY_TYPES = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "int64": np.int64, "bool": np.bool_, "int16": np.int16, "int8": np.int8}
@@ -38,7 +43,25 @@ def load_tflite(path: str | Path) -> ir.Graph:
     except (ModelError, UnsupportedOpsError):
         raise
     except Exception as exc:  # flatbuffer accessors fail in many ways on corrupt input
-        raise ModelError(f"{path.name}: corrupt or truncated TFLite model ({type(exc).__name__}: {exc})") from None
+        if not _valid_flatbuffer(data):
+            raise ModelError(f"{path.name}: corrupt or truncated TFLite model ({type(exc).__name__}: {exc})") from None
+        raise RuntimeError(f"{path.name}: aiotc failed to read this valid TFLite model ({type(exc).__name__}: {exc})") from exc
+
+
+def _valid_flatbuffer(data: bytes) -> bool:
+    """Whether TFLite's own flatbuffer verifier (in LiteRT, when installed) accepts the file:
+    if it does, a reading failure is aiotc's bug, not the user's file."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        return False
+    try:
+        Interpreter(model_content=data)
+    except ValueError as exc:
+        return "not a valid Flatbuffer" not in str(exc)
+    except Exception:  # e.g. an op LiteRT does not resolve: the structure itself was read
+        return True
+    return True
 
 
 def same_padding(in_size: int, filter_size: int, stride: int, dilation: int, out_size: int) -> tuple[int, int]:
@@ -61,31 +84,46 @@ class _Reader:
         sg = model.Subgraphs(0)
         check_counts(self.name, sg.OperatorsLength(), sg.TensorsLength())
         taken: set[str] = set()
+        self.dynamic: dict[str, list[int]] = {}  # tensors whose declared shape is a placeholder: their signature
+        self.graph_inputs = {int(i) for i in sg.InputsAsNumpy()}
         self.tensors = [self._tensor(sg, i, taken) for i in range(sg.TensorsLength())]
         self.by_name = {t.name: t for t in self.tensors}
         ops, problems = [], []
         for index in range(sg.OperatorsLength()):
             op = sg.Operators(index)
-            code = model.OperatorCodes(op.OpcodeIndex())
-            opname = OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
-            if opname == "CUSTOM":
-                opname = f"CUSTOM:{code.CustomCode().decode(errors='replace')}"
+            if op.OpcodeIndex() >= model.OperatorCodesLength():
+                raise ModelError(f"{self.name}: op {index} has operator code {op.OpcodeIndex()}, the model has {model.OperatorCodesLength()}")
+            opname = _op_name(model.OperatorCodes(op.OpcodeIndex()))
             inputs = [self._name(i) for i in op.InputsAsNumpy()] if op.InputsLength() else []
-            outputs = [self._name(i) for i in op.OutputsAsNumpy()]
-            convert = _CONVERTERS.get(opname)
+            outputs = [self._name(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
             layer = outputs[0] if outputs else f"op{index}"
-            if convert is None:
-                problems.append(f"{opname} at op {index} ({layer})")
-                continue
+            needed = REQUIRED_INPUTS.get(opname, 1)
+            if (opname in _CONVERTERS or opname in FOLDERS) and (len(outputs) != 1 or len(inputs) < needed or None in inputs[:needed]):
+                raise ModelError(f"{self.name}: {opname} at op {index} ({layer}) needs {needed} input(s) and one output, has {inputs} and {outputs}")
             try:
-                ops.append(convert(self, op, layer, inputs, outputs))
+                if self._foldable(opname, inputs, outputs):
+                    try:
+                        value = FOLDERS[opname](self, op, inputs, outputs)
+                    except (ValueError, IndexError) as exc:  # numpy on the model's own constants
+                        raise ModelError(f"{self.name}: {opname} at op {index} ({layer}) cannot be evaluated on its constants ({exc})") from None
+                    self.settle(outputs[0], value)
+                    continue
+                convert = _CONVERTERS.get(opname)
+                if convert is None:
+                    problems.append(f"{opname} at op {index} ({layer})" + (": aiotc evaluates it only on constants" if opname in FOLDERS else ""))
+                    continue
+                ops.append(self.settle_op(convert(self, op, layer, inputs, outputs)))
             except _Unsupported as why:
                 problems.append(f"{opname} at op {index} ({layer}): {why}")
         if problems:
             raise UnsupportedOpsError(problems, SUPPORTED_OPS)
+        used = {name for o in ops for name in (*o.inputs, *o.outputs)} | {self._name(i) for i in sg.InputsAsNumpy()}
+        for name in self.dynamic:
+            if name in used and self._open(name):
+                raise ModelError(f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the batch to 1 but no op gives this tensor a static shape")
         graph = ir.Graph(
             self.name,
-            {t.name: t for t in self.tensors},
+            dict(self.by_name),
             tuple(ops),
             tuple(self._name(i) for i in sg.InputsAsNumpy()),
             tuple(self._name(i) for i in sg.OutputsAsNumpy()),
@@ -100,27 +138,37 @@ class _Reader:
     # --- tensors ------------------------------------------------------------------
 
     def _tensor(self, sg, index: int, taken: set[str]) -> ir.Tensor:
-        """Tensor `index`, named uniquely (TFLite names may repeat or be empty)."""
+        """Tensor `index`, named uniquely (TFLite names may repeat, be empty or absent)."""
         t = sg.Tensors(index)
         dtype = TENSOR_TYPES.get(t.Type())
-        label = t.Name().decode(errors="replace") or f"tensor{index}"
+        label = (t.Name() or b"").decode(errors="replace") or f"tensor{index}"
         if dtype is None:
             raise _unsupported_type(label, t.Type())
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
-        # A -1 batch dimension is fixed by `shape` (as TFLite Micro does); any other is dynamic.
-        if t.ShapeSignatureLength() and any(int(d) < 0 for d in t.ShapeSignatureAsNumpy()[1:]):
-            raise ModelError(f"{self.name}: tensor {label!r} has a dynamic shape {t.ShapeSignatureAsNumpy().tolist()}; aiotc needs static shapes")
         if any(d < 0 for d in shape):
             raise ModelError(f"{self.name}: tensor {label!r} has a negative dimension {list(shape)}")
+        signature = [int(d) for d in t.ShapeSignatureAsNumpy()] if 0 < t.ShapeSignatureLength() == len(shape) else list(shape)
+        if any(0 <= s != d for s, d in zip(signature, shape)):
+            raise ModelError(f"{self.name}: tensor {label!r} has shape {list(shape)} but signature {signature}")
+        # A graph input's -1 batch is 1: a microcontroller runs one sample. Elsewhere a -1
+        # in the signature makes `shape` (where converters write 1) a placeholder until the
+        # op computing the tensor settles it: a first dimension of -1 need not be the batch
+        # (a Dense layer on 3-D inputs reshapes to [-1, features]).
+        if index in self.graph_inputs and signature[:1] == [-1]:
+            shape = (1, *shape[1:])
+        dynamic = any(d < 0 for d in signature[1 if index in self.graph_inputs else 0 :])
         check_size(self.name, label, shape, dtype)
         name, suffix = label, 1
         while name in taken:
             suffix += 1
             name = f"{label}#{suffix}"
         taken.add(name)
-        return ir.Tensor(name, shape, dtype, self._quant(t, label), self._data(t, dtype, shape, label))
+        data = self._data(t, dtype, shape, label)
+        if dynamic and data is None:
+            self.dynamic[name] = signature
+        return ir.Tensor(name, shape, dtype, self._quant(t, label, shape), data)
 
-    def _quant(self, t, label: str) -> ir.Quant | None:
+    def _quant(self, t, label: str, shape: tuple[int, ...]) -> ir.Quant | None:
         q = t.Quantization()
         if q is None or q.ScaleLength() == 0:
             return None
@@ -131,6 +179,12 @@ class _Reader:
         if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
             raise ModelError(f"{self.name}: tensor {label!r} has a non-positive or non-finite quantization scale")
         axis = int(q.QuantizedDimension()) if scale.size > 1 else None
+        # tflite-micro checks quantized_dimension only on a filter (the scales must number
+        # the filter's dims[quantized_dimension], the output channels; checks.py says the
+        # same) and never reads a bias's, whose per-channel scales no kernel uses. So a 1-D
+        # tensor's scales lie along its one axis, whatever the field says.
+        if axis is not None and len(shape) == 1 and shape[0] == scale.size:
+            axis = 0
         return ir.Quant(scale, zero_point, axis)
 
     def _data(self, t, dtype: str, shape: tuple[int, ...], label: str) -> np.ndarray | None:
@@ -170,7 +224,51 @@ class _Reader:
         return tensor.data
 
     def shape(self, name: str) -> tuple[int, ...]:
+        if self._open(name):
+            raise _Unsupported(f"operand {name!r} has a dynamic shape {self.dynamic[name]}")
         return self.by_name[name].shape
+
+    def _open(self, name: str | None) -> bool:
+        """Whether `name` is unsettled in more than its first dimension: its declared shape
+        cannot stand (an open first dimension keeps the declared one, as tflite-micro would)."""
+        return name in self.dynamic and any(d < 0 for d in self.dynamic[name][1:])
+
+    def _foldable(self, opname: str, inputs, outputs) -> bool:
+        """Whether the op's one output is known now: unquantized constant inputs (SHAPE: a static one)."""
+        if opname not in FOLDERS:
+            return False
+        present = [self.by_name[name] for name in inputs if name is not None]
+        if opname == "SHAPE":
+            return bool(present) and present[0].name not in self.dynamic
+        return all(t.is_const and t.quant is None for t in present) and self.by_name[outputs[0]].quant is None
+
+    def settle(self, name: str, value: np.ndarray | tuple[int, ...]) -> None:
+        """Give `name` its value (a folded constant) or its shape (a tuple: for a tensor the file left dynamic)."""
+        old = self.by_name[name]
+        if not isinstance(value, tuple):
+            data = np.asarray(value).astype(NUMPY_TYPES[old.dtype])
+            if name not in self.dynamic and data.shape != old.shape:
+                raise ModelError(f"{self.name}: tensor {name!r} is declared {list(old.shape)} but evaluates to {list(data.shape)}")
+            self.by_name[name] = ir.Tensor(name, data.shape, old.dtype, old.quant, data)
+        elif name in self.dynamic:
+            signature = self.dynamic[name]
+            if len(value) != len(signature) or any(0 <= s != v for s, v in zip(signature, value)):
+                raise ModelError(f"{self.name}: tensor {name!r} is declared {signature}, its op computes {list(value)}")
+            self.by_name[name] = ir.Tensor(name, tuple(int(d) for d in value), old.dtype, old.quant)
+        else:
+            return
+        self.dynamic.pop(name, None)
+        check_size(self.name, name, self.by_name[name].shape, old.dtype)
+
+    def settle_op(self, op: ir.Op) -> ir.Op:
+        """Settle a dynamic output to the shape the op computes from its (static) inputs."""
+        out = op.outputs[0]
+        if out in self.dynamic:
+            compute = _OUTPUT_SHAPES.get(op.kind) or SHAPE_RULES.get(op.kind)
+            shape = compute(op, self.by_name) if compute else None
+            if isinstance(shape, tuple):
+                self.settle(out, shape)
+        return op
 
 
 class _Unsupported(Exception):
@@ -182,10 +280,20 @@ def _unsupported_type(label: str, code: int) -> ModelError:
     return ModelError(f"tensor {label!r} has type {names.get(code, code)}, which aiotc does not support")
 
 
+def _op_name(code) -> str:
+    """The op's builtin name; CUSTOM:name; BUILTIN_n for a code newer than the schema."""
+    number = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    if number == tflite.BuiltinOperator.CUSTOM:
+        return f"CUSTOM:{(code.CustomCode() or b'?').decode(errors='replace')}"
+    return OP_NAMES.get(number, f"BUILTIN_{number}")
+
+
 def _options(op, cls):
     table = op.BuiltinOptions()
     options = cls()
     if table is not None:
+        if op.BuiltinOptionsType() != getattr(tflite.BuiltinOptions, cls.__name__):
+            raise _Unsupported(f"its options are not {cls.__name__}")
         options.Init(table.Bytes, table.Pos)
     return options
 
@@ -196,11 +304,14 @@ def _activation(code: int) -> str:
     return ACTIVATIONS[code]
 
 
-def _spatial_padding(mode: int, in_shape, out_shape, kernel, stride, dilation=(1, 1)) -> ir.Padding:
+def _spatial_padding(mode: int, in_shape, kernel, stride, dilation=(1, 1)) -> ir.Padding:
+    """SAME padding for the output size TFLite computes (ceil(in / stride)), not the declared one."""
     if mode == VALID:
         return ir.Padding()
-    top, bottom = same_padding(in_shape[1], kernel[0], stride[0], dilation[0], out_shape[1])
-    left, right = same_padding(in_shape[2], kernel[1], stride[1], dilation[1], out_shape[2])
+    if len(in_shape) != 4 or min(stride) < 1:
+        raise _Unsupported(f"input {list(in_shape)} and stride {list(stride)} (NHWC, positive strides)")
+    top, bottom = same_padding(in_shape[1], kernel[0], stride[0], dilation[0], -(-in_shape[1] // stride[0]))
+    left, right = same_padding(in_shape[2], kernel[1], stride[1], dilation[1], -(-in_shape[2] // stride[1]))
     return ir.Padding(top, bottom, left, right)
 
 
@@ -208,7 +319,7 @@ def _conv(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     o = _options(op, tflite.Conv2DOptions)
     stride, dilation = (o.StrideH(), o.StrideW()), (o.DilationHFactor(), o.DilationWFactor())
     kernel = r.shape(inputs[1])[1:3]
-    padding = _spatial_padding(o.Padding(), r.shape(inputs[0]), r.shape(outputs[0]), kernel, stride, dilation)
+    padding = _spatial_padding(o.Padding(), r.shape(inputs[0]), kernel, stride, dilation)
     bias = inputs[2] if len(inputs) > 2 else None
     attrs = ir.Conv2D(stride, dilation, padding, _activation(o.FusedActivationFunction()))
     return ir.Op(layer, "conv2d", (inputs[0], inputs[1], bias), (outputs[0],), attrs)
@@ -218,8 +329,8 @@ def _depthwise(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     o = _options(op, tflite.DepthwiseConv2DOptions)
     stride, dilation = (o.StrideH(), o.StrideW()), (o.DilationHFactor(), o.DilationWFactor())
     kernel = r.shape(inputs[1])[1:3]
-    padding = _spatial_padding(o.Padding(), r.shape(inputs[0]), r.shape(outputs[0]), kernel, stride, dilation)
-    multiplier = r.shape(outputs[0])[3] // max(r.shape(inputs[0])[3], 1)
+    padding = _spatial_padding(o.Padding(), r.shape(inputs[0]), kernel, stride, dilation)
+    multiplier = r.shape(inputs[1])[3] // max(r.shape(inputs[0])[3], 1)
     bias = inputs[2] if len(inputs) > 2 else None
     attrs = ir.DepthwiseConv2D(stride, dilation, padding, multiplier, _activation(o.FusedActivationFunction()))
     return ir.Op(layer, "depthwise_conv2d", (inputs[0], inputs[1], bias), (outputs[0],), attrs)
@@ -238,7 +349,7 @@ def _pool(kind: str):
     def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
         o = _options(op, tflite.Pool2DOptions)
         kernel, stride = (o.FilterHeight(), o.FilterWidth()), (o.StrideH(), o.StrideW())
-        padding = _spatial_padding(o.Padding(), r.shape(inputs[0]), r.shape(outputs[0]), kernel, stride)
+        padding = _spatial_padding(o.Padding(), r.shape(inputs[0]), kernel, stride)
         attrs = ir.Pool2D(kernel, stride, padding, _activation(o.FusedActivationFunction()))
         return ir.Op(layer, kind, (inputs[0],), (outputs[0],), attrs)
 
@@ -274,7 +385,9 @@ def _pad(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
 
 def _concat(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     o = _options(op, tflite.ConcatenationOptions)
-    rank = len(r.shape(outputs[0]))
+    rank = len(r.shape(inputs[0]))
+    if rank == 0:
+        raise _Unsupported("scalar inputs")
     return ir.Op(layer, "concat", tuple(inputs), (outputs[0],), ir.Concat(o.Axis() % rank, _activation(o.FusedActivationFunction())))
 
 
@@ -293,6 +406,41 @@ def _leaky_relu(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     return ir.Op(layer, "leaky_relu", (inputs[0],), (outputs[0],), ir.LeakyRelu(float(_options(op, tflite.LeakyReluOptions).Alpha())))
 
 
+def _reshape(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    """RESHAPE to its constant shape operand (or options); a declared static output shape stands."""
+    if outputs[0] in r.dynamic:
+        has_operand = len(inputs) > 1 and inputs[1] is not None
+        target = r.const(inputs[1]).ravel() if has_operand else _options(op, tflite.ReshapeOptions).NewShapeAsNumpy()
+        r.settle(outputs[0], _resolve_shape(r.shape(inputs[0]), [int(d) for d in target]))
+    return ir.Op(layer, "reshape", (inputs[0],), (outputs[0],), ir.NoAttrs())
+
+
+def _expand_dims(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    shape = r.shape(inputs[0])
+    axis = int(r.const(inputs[1]).ravel()[0])
+    axis = axis + len(shape) + 1 if axis < 0 else axis
+    if not 0 <= axis <= len(shape):
+        raise _Unsupported(f"axis {axis} for an input of rank {len(shape)}")
+    r.settle(outputs[0], shape[:axis] + (1,) + shape[axis:])
+    return ir.Op(layer, "reshape", (inputs[0],), (outputs[0],), ir.NoAttrs())
+
+
+def _squeeze(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    shape = r.shape(inputs[0])
+    o = _options(op, tflite.SqueezeOptions)
+    axes = {int(d) % len(shape) for d in o.SqueezeDimsAsNumpy()} if o.SqueezeDimsLength() and shape else set(range(len(shape)))
+    r.settle(outputs[0], tuple(d for i, d in enumerate(shape) if not (d == 1 and i in axes)))
+    return ir.Op(layer, "reshape", (inputs[0],), (outputs[0],), ir.NoAttrs())
+
+
+def _resolve_shape(shape: tuple[int, ...], target: list[int]) -> tuple[int, ...]:
+    """`target` with its one -1 (if any) standing for what the input's elements leave."""
+    size, known = int(np.prod(shape, dtype=np.int64)), int(np.prod([d for d in target if d != -1], dtype=np.int64))
+    if target.count(-1) > 1 or any(d < -1 for d in target) or (-1 in target and (known == 0 or size % known)):
+        raise _Unsupported(f"cannot reshape {list(shape)} to {target}")
+    return tuple(size // known if d == -1 else d for d in target)
+
+
 def _transpose(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     perm = tuple(int(p) for p in r.const(inputs[1]).ravel())
     return ir.Op(layer, "transpose", (inputs[0],), (outputs[0],), ir.Transpose(perm))
@@ -305,6 +453,8 @@ def _strided_slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     shape = r.shape(inputs[0])
     begin, end, strides = (r.const(inputs[i]).ravel().astype(np.int64) for i in (1, 2, 3))
     attrs = resolve_strided_slice(shape, begin, end, strides, o.BeginMask(), o.EndMask(), o.ShrinkAxisMask(), bool(o.Offset()))
+    sizes = [max(0, -(-(e - b) // s)) for b, e, s in zip(attrs.begin, attrs.end, attrs.strides)]
+    r.settle(outputs[0], tuple(d for axis, d in enumerate(sizes) if not o.ShrinkAxisMask() >> axis & 1))
     return ir.Op(layer, "strided_slice", (inputs[0],), (outputs[0],), attrs)
 
 
@@ -352,8 +502,9 @@ _CONVERTERS = {
     "PAD": _pad,
     "PADV2": _pad,
     "CONCATENATION": _concat,
-    "RESHAPE": _unary("reshape"),
-    "SQUEEZE": _unary("reshape"),
+    "RESHAPE": _reshape,
+    "EXPAND_DIMS": _expand_dims,
+    "SQUEEZE": _squeeze,
     "SOFTMAX": _softmax,
     "LOGISTIC": _unary("logistic"),
     "TANH": _unary("tanh"),
@@ -366,4 +517,120 @@ _CONVERTERS = {
     "TRANSPOSE": _transpose,
     "STRIDED_SLICE": _strided_slice,
 }
-SUPPORTED_OPS = tuple(sorted(_CONVERTERS))
+# The leading inputs each converter or evaluator reads (others: the first), checked before.
+REQUIRED_INPUTS = {
+    **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
+    **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
+    "STRIDED_SLICE": 4,
+}
+SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
+
+
+def _fully_connected_shape(op: ir.Op, tensors) -> tuple[int, ...] | None:
+    if len(tensors[op.inputs[1]].shape) != 2:
+        return None  # the checks refuse the filter
+    shape, (units, depth) = tensors[op.inputs[0]].shape, tensors[op.inputs[1]].shape
+    return (*shape[:-1], units) if op.attrs.keep_num_dims else (int(np.prod(shape, dtype=np.int64)) // max(depth, 1), units)
+
+
+def _mean_shape(op: ir.Op, tensors) -> tuple[int, ...]:
+    shape = tensors[op.inputs[0]].shape
+    return tuple(1 if i in op.attrs.axes else d for i, d in enumerate(shape) if op.attrs.keepdims or i not in op.attrs.axes)
+
+
+_OUTPUT_SHAPES = {"fully_connected": _fully_connected_shape, "mean": _mean_shape}  # where the checks' rules give no shape
+
+
+# --- constant folding: numpy evaluators of unquantized ops, by TFLite op name ----------
+
+
+def _clamp(value: np.ndarray, activation: str) -> np.ndarray:
+    bounds = {"none": (None, None), "relu": (0, None), "relu6": (0, 6), "relu_n1_to_1": (-1, 1)}[activation]
+    return value if bounds == (None, None) else np.clip(value, *bounds)
+
+
+def _fold_binary(function, options_class=None):
+    def fold(r: _Reader, op, inputs, outputs) -> np.ndarray:
+        value = function(r.const(inputs[0]), r.const(inputs[1]))
+        return _clamp(value, _activation(_options(op, options_class).FusedActivationFunction())) if options_class else value
+
+    return fold
+
+
+def _fold_reshape(convert):
+    """RESHAPE, EXPAND_DIMS, SQUEEZE of a constant: the converter settles the output's shape."""
+
+    def fold(r: _Reader, op, inputs, outputs) -> np.ndarray:
+        convert(r, op, outputs[0], inputs, outputs)
+        return r.const(inputs[0]).reshape(r.by_name[outputs[0]].shape)
+
+    return fold
+
+
+def _fold_strided_slice(r: _Reader, op, inputs, outputs) -> np.ndarray:
+    o = _options(op, tflite.StridedSliceOptions)
+    if o.EllipsisMask() or o.NewAxisMask():
+        raise _Unsupported("ellipsis and new-axis masks")
+    value = r.const(inputs[0])
+    begin, end, strides = (r.const(inputs[i]).ravel().astype(np.int64) for i in (1, 2, 3))
+    a = resolve_strided_slice(value.shape, begin, end, strides, o.BeginMask(), o.EndMask(), o.ShrinkAxisMask(), bool(o.Offset()))
+    sliced = value[tuple(slice(b, e if e >= 0 else None, s) for b, e, s in zip(a.begin, a.end, a.strides))]  # stop -1: past index 0
+    return sliced.reshape([d for axis, d in enumerate(sliced.shape) if not o.ShrinkAxisMask() >> axis & 1])
+
+
+def _fold_gather(r: _Reader, op, inputs, outputs) -> np.ndarray:
+    o = _options(op, tflite.GatherOptions)
+    if o.BatchDims():
+        raise _Unsupported("batch_dims")
+    return np.take(r.const(inputs[0]), r.const(inputs[1]), axis=o.Axis())
+
+
+def _fold_fill(r: _Reader, op, inputs, outputs) -> np.ndarray:
+    shape = tuple(int(d) for d in r.const(inputs[0]).ravel())
+    check_size(r.name, outputs[0], shape, r.by_name[outputs[0]].dtype)  # before allocating it
+    return np.full(shape, r.const(inputs[1]).ravel()[0])
+
+
+def _fold_tile(r: _Reader, op, inputs, outputs) -> np.ndarray:
+    value, multiples = r.const(inputs[0]), [int(m) for m in r.const(inputs[1]).ravel()]
+    if len(multiples) != value.ndim:
+        raise ValueError(f"{len(multiples)} multiples for rank {value.ndim}")
+    check_size(r.name, outputs[0], tuple(d * m for d, m in zip(value.shape, multiples)), r.by_name[outputs[0]].dtype)
+    return np.tile(value, multiples)
+
+
+def _fold_concat(r: _Reader, op, inputs, outputs) -> np.ndarray:
+    o = _options(op, tflite.ConcatenationOptions)
+    return _clamp(np.concatenate([r.const(n) for n in inputs], axis=o.Axis()), _activation(o.FusedActivationFunction()))
+
+
+def _fold_reduce(function):
+    def fold(r: _Reader, op, inputs, outputs) -> np.ndarray:
+        axes = tuple(int(a) for a in np.atleast_1d(r.const(inputs[1])))
+        return function(r.const(inputs[0]), axis=axes, keepdims=bool(_options(op, tflite.ReducerOptions).KeepDims()))
+
+    return fold
+
+
+FOLDERS = {
+    "SHAPE": lambda r, op, inputs, outputs: np.array(r.shape(inputs[0])),
+    "STRIDED_SLICE": _fold_strided_slice,
+    "PACK": lambda r, op, inputs, outputs: np.stack([r.const(n) for n in inputs], axis=_options(op, tflite.PackOptions).Axis()),
+    "CONCATENATION": _fold_concat,
+    "RESHAPE": _fold_reshape(_reshape),
+    "EXPAND_DIMS": _fold_reshape(_expand_dims),
+    "SQUEEZE": _fold_reshape(_squeeze),
+    "TRANSPOSE": lambda r, op, inputs, outputs: r.const(inputs[0]).transpose([int(p) for p in r.const(inputs[1]).ravel()]),
+    "GATHER": _fold_gather,
+    "CAST": lambda r, op, inputs, outputs: r.const(inputs[0]),  # to the output's type, as every folded value
+    "FILL": _fold_fill,
+    "TILE": _fold_tile,
+    "ADD": _fold_binary(np.add, tflite.AddOptions),
+    "SUB": _fold_binary(np.subtract, tflite.SubOptions),
+    "MUL": _fold_binary(np.multiply, tflite.MulOptions),
+    "FLOOR_DIV": _fold_binary(np.floor_divide),
+    "MAXIMUM": _fold_binary(np.maximum),
+    "MINIMUM": _fold_binary(np.minimum),
+    "REDUCE_PROD": _fold_reduce(np.prod),
+    "SUM": _fold_reduce(np.sum),
+}

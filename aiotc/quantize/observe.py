@@ -73,11 +73,20 @@ def observe(graph: Graph, samples: list[list[np.ndarray]], progress: Callable[[]
     for values in _each(runner, samples, names, progress):
         for name, array in values.items():
             s = stats[name]
-            if s.high > s.low:
-                s.histogram += np.histogram(array, bins=BINS, range=(s.low, s.high))[0]
-            else:
-                s.histogram[0] += array.size
+            s.histogram += histogram(array, s.low, s.high)
     return stats
+
+
+def histogram(array: np.ndarray, low: float, high: float) -> np.ndarray:
+    """BINS counts of `array` over [low, high], in float64: a constant tensor, or one whose
+    span is too narrow for BINS distinct float64 edges (np.histogram refuses it), counts
+    all in the first bin, as its range search then has nothing to clip."""
+    edges = np.linspace(low, high, BINS + 1)
+    if not np.all(np.diff(edges) > 0):
+        counts = np.zeros(BINS, dtype=np.int64)
+        counts[0] = array.size
+        return counts
+    return np.histogram(array.astype(np.float64), bins=BINS, range=(low, high))[0]
 
 
 def _each(runner: FloatRunner, samples, names, progress) -> Iterator[dict[str, np.ndarray]]:
