@@ -114,7 +114,7 @@ OPS: dict[str, OpDef] = {
     "mean": OpDef(ir.Mean, ("MEAN",), ("ReduceMean", "GlobalAveragePool")),
     "pad": OpDef(ir.Pad, ("PAD", "PADV2"), ("Pad",), output_quant=SAME_AS_INPUT),
     "concat": OpDef(ir.Concat, ("CONCATENATION",), ("Concat",), rowwise=lambda op: op.attrs.axis == 3, output_quant=SHARED),  # rows join along channels
-    "reshape": OpDef(ir.NoAttrs, ("RESHAPE", "SQUEEZE"), ("Reshape", "Flatten", "Squeeze", "Unsqueeze"), alias=True, output_quant=SAME_AS_INPUT),
+    "reshape": OpDef(ir.NoAttrs, ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"), ("Reshape", "Flatten", "Squeeze", "Unsqueeze"), alias=True, output_quant=SAME_AS_INPUT),
     "softmax": OpDef(ir.Softmax, ("SOFTMAX",), ("Softmax",), output_quant=Fixed(1 / 256, -128)),
     "logistic": _elementwise("LOGISTIC", ("Sigmoid",), output_quant=Fixed(1 / 256, -128)),
     "tanh": _elementwise("TANH", ("Tanh",), output_quant=Fixed(1 / 128, 0)),
