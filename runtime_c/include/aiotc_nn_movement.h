@@ -22,4 +22,10 @@ int32_t aiotc_strided_copy(const aiotc_dims *output_dims, int32_t offset, const 
 int32_t aiotc_pad(const aiotc_dims *input_dims, const aiotc_dims *before, const aiotc_dims *output_dims,
                   int32_t element_size, const void *pad_value, const void *input, void *output);
 
+/* out[n][h][w][c] = in[offsets_n[n] + offsets_h[h] + offsets_w[w] + offsets_c[c]] (in elements),
+ * the four tables laid end to end in `offsets` (n + h + w + c entries): TILE, BROADCAST_TO,
+ * RESIZE_NEAREST_NEIGHBOR, REVERSE_V2, GATHER, MIRROR_PAD, DEPTH_TO_SPACE, SPACE_TO_DEPTH. */
+int32_t aiotc_index_copy(const aiotc_dims *output_dims, const int32_t *offsets, int32_t element_size, const void *input,
+                         void *output);
+
 #endif /* AIOTC_NN_MOVEMENT_H */

@@ -1,0 +1,97 @@
+"""Lowerings of layout ops (issue 20): PACK, and the copies whose input index is a sum
+of per-axis tables (TILE, BROADCAST_TO, RESIZE_NEAREST_NEIGHBOR, REVERSE_V2, GATHER,
+MIRROR_PAD, DEPTH_TO_SPACE, SPACE_TO_DEPTH).
+
+The per-axis tables are computed here, once, so one byte-level kernel
+(aiotc_index_copy) serves every such op and dtype; SPLIT, SPLIT_V, SLICE and UNPACK
+are strided slices (the frontend makes one per output).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ModelError
+from ..ir import ITEMSIZE, Op
+from .lowering import LayerCode, LowerContext, dims, lowers
+from .ops_movement import MOVEMENT_DTYPES, _check_rank, _same_quantization
+
+
+@lowers("pack", dtypes=MOVEMENT_DTYPES)
+def lower_pack(op: Op, ctx: LowerContext) -> LayerCode:
+    """Stacking is concatenation of rows: each input gives one row per outer index."""
+    _same_quantization(op, ctx)
+    shape = ctx.graph[op.inputs[0]].shape
+    outer = int(np.prod(shape[: op.attrs.axis], dtype=np.int64))
+    row_bytes = [ctx.graph[name].nbytes // max(outer, 1) for name in op.inputs]
+    values = {"inputs": [ctx.ptr(name) for name in op.inputs], "row_bytes": row_bytes, "outer": outer, "output": ctx.ptr(op.outputs[0])}
+    return LayerCode("concat", values, ("aiotc_concat",))
+
+
+def _element_strides(shape: tuple[int, ...]) -> np.ndarray:
+    return np.array([int(np.prod(shape[i + 1 :], dtype=np.int64)) for i in range(len(shape))], dtype=np.int64)
+
+
+def _nearest(out_size: int, in_size: int, align_corners: bool, half_pixel_centers: bool) -> np.ndarray:
+    """tflite's GetNearestNeighbor, in float32 as it computes it (std::round: half away from zero)."""
+    f32 = np.float32
+    scale = f32(in_size - 1) / f32(out_size - 1) if align_corners and out_size > 1 else f32(in_size) / f32(out_size)
+    at = (np.arange(out_size, dtype=f32) + f32(0.5 if half_pixel_centers else 0.0)) * scale
+    index = (np.sign(at) * np.floor(np.abs(at) + f32(0.5)) if align_corners else np.floor(at)).astype(np.int64)
+    index = np.minimum(index, in_size - 1)
+    return np.maximum(index, 0) if half_pixel_centers else index
+
+
+def _index_tables(op: Op, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> tuple[tuple[int, ...], list[np.ndarray]]:
+    """(the output's shape as the copy walks it, per axis the input element offset of each position)."""
+    a, k = op.attrs, op.kind
+    if k == "gather":
+        out_shape = in_shape[: a.axis] + (len(a.indices),) + in_shape[a.axis + 1 :]
+    in_shape = (1,) * (len(out_shape) - len(in_shape)) + in_shape  # BROADCAST_TO may add axes
+    stride = _element_strides(in_shape)
+    positions = [np.arange(d, dtype=np.int64) for d in out_shape]
+    if k in ("tile", "broadcast_to"):
+        index = [p % d for p, d in zip(positions, in_shape)]
+    elif k == "reverse":
+        index = [d - 1 - p if axis in a.axes else p for axis, (p, d) in enumerate(zip(positions, in_shape))]
+    elif k == "mirror_pad":
+        mode = "reflect" if a.reflect else "symmetric"  # numpy's modes are TFLite's
+        index = [np.pad(np.arange(d), pads, mode=mode) for d, pads in zip(in_shape, a.paddings)]
+    elif k == "resize_nearest":
+        rows, cols = (_nearest(out_shape[i], in_shape[i], a.align_corners, a.half_pixel_centers) for i in (1, 2))
+        index = [positions[0], rows, cols, positions[3]]
+    elif k == "gather":
+        index = [np.array(a.indices, dtype=np.int64) if axis == a.axis else p for axis, p in enumerate(positions)]
+    else:
+        return out_shape, _block_tables(k, a.block_size, in_shape, out_shape, stride)
+    return out_shape, [i * s for i, s in zip(index, stride)]
+
+
+def _block_tables(kind: str, b: int, in_shape, out_shape, stride) -> list[np.ndarray]:
+    """DEPTH_TO_SPACE reads channel ((h % b) * b + w % b) * C' + c of pixel (h / b, w / b);
+    SPACE_TO_DEPTH is its inverse. Either way the offset splits into per-axis terms."""
+    n, h, w, c = (np.arange(d, dtype=np.int64) for d in out_shape)
+    if kind == "depth_to_space":
+        depth = out_shape[3]
+        return [n * stride[0], h // b * stride[1] + h % b * b * depth, w // b * stride[2] + w % b * depth, c]
+    depth = in_shape[3]
+    return [n * stride[0], h * b * stride[1], w * b * stride[2], c // (b * depth) * stride[1] + c // depth % b * stride[2] + c % depth]
+
+
+@lowers("tile", "broadcast_to", "resize_nearest", "reverse", "gather", "mirror_pad", "depth_to_space", "space_to_depth", dtypes=MOVEMENT_DTYPES)
+def lower_index_copy(op: Op, ctx: LowerContext) -> LayerCode:
+    _check_rank(op, ctx)
+    _same_quantization(op, ctx)
+    inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
+    shape, tables = _index_tables(op, inp.shape, out.shape)
+    if len(shape) > 4:
+        raise ModelError(f"{op.kind} {op.name!r}: tensors of rank > 4 are not supported")
+    tables = [np.zeros(1, np.int64)] * (4 - len(tables)) + tables
+    values = {
+        "output_dims": dims(shape),
+        "offsets": ctx.const(np.concatenate(tables).astype(np.int32), "offsets"),
+        "element_size": int(ITEMSIZE[out.dtype]),
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+    }
+    return LayerCode("index_copy", values, ("aiotc_index_copy",))
