@@ -131,6 +131,7 @@ OPS: dict[str, OpDef] = {
     "tile": OpDef(ir.Tile, ("TILE",), output_quant=SAME_AS_INPUT),
     "broadcast_to": OpDef(ir.NoAttrs, ("BROADCAST_TO",), output_quant=SAME_AS_INPUT),
     "resize_nearest": OpDef(ir.Resize, ("RESIZE_NEAREST_NEIGHBOR",), output_quant=SAME_AS_INPUT),
+    "resize_bilinear": OpDef(ir.Resize, ("RESIZE_BILINEAR",), output_quant=SAME_AS_INPUT),
     "reverse": OpDef(ir.Reverse, ("REVERSE_V2",), output_quant=SAME_AS_INPUT),
     "gather": OpDef(ir.Gather, ("GATHER",), output_quant=SAME_AS_INPUT),
     "mirror_pad": OpDef(ir.MirrorPad, ("MIRROR_PAD",), output_quant=SAME_AS_INPUT),

@@ -181,3 +181,10 @@ def test_depth_to_space(shape, block, dtype, tmp_path):
 def test_space_to_depth(shape, block, dtype, tmp_path):
     n, h, w, c = shape
     _copy_case("space_to_depth", shape, (n, h // block, w // block, c * block**2), ir.BlockSize(block), dtype, tmp_path)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("align_corners, half_pixel", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize("shape, size", [((1, 3, 5, 2), (6, 10)), ((1, 7, 5, 3), (4, 9)), ((2, 4, 4, 1), (3, 3)), ((1, 1, 2, 3), (2, 1))])
+def test_resize_bilinear(shape, size, align_corners, half_pixel, dtype, tmp_path):
+    _copy_case("resize_bilinear", shape, (shape[0], *size, shape[3]), ir.Resize(align_corners, half_pixel), dtype, tmp_path)

@@ -100,6 +100,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.movement("tile", [x], (1, 12, 6, 4), ir.Tile((1, 2, 1, 1))),
         g.movement("broadcast_to", [x], (2, 6, 6, 4), ir.NoAttrs()),
         g.movement("resize_nearest", [x], (1, 9, 12, 4), ir.Resize()),
+        g.movement("resize_bilinear", [x], (1, 9, 12, 4), ir.Resize(half_pixel_centers=True)),
         g.movement("reverse", [x], (1, 6, 6, 4), ir.Reverse((1, 2))),
         g.movement("gather", [x], (1, 6, 6, 2), ir.Gather(3, (3, 0), (2,))),
         g.movement("mirror_pad", [x], (1, 8, 6, 4), ir.MirrorPad(((0, 0), (1, 1), (0, 0), (0, 0)), True)),

@@ -95,3 +95,34 @@ def lower_index_copy(op: Op, ctx: LowerContext) -> LayerCode:
         "output": ctx.ptr(op.outputs[0]),
     }
     return LayerCode("index_copy", values, ("aiotc_index_copy",))
+
+
+def _bilinear_axis(out_size: int, in_size: int, a, integer: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output position: the lower and upper input index and the fraction between them,
+    as TFLite's reference computes them (int8: in 1/1024ths, float32: in float32)."""
+    if integer:
+        num, den = (in_size - 1, out_size - 1) if a.align_corners and out_size > 1 else (in_size, out_size)
+        scale = (1024 * num + den // 2) // den
+        at = np.arange(out_size, dtype=np.int64) * scale + (scale // 2 - 512 if a.half_pixel_centers else 0)
+        lower, upper = np.maximum(at // 1024, 0), np.minimum((at + 1023) // 1024, in_size - 1)
+        return lower, upper, (at - 1024 * lower).astype(np.int32)
+    f32 = np.float32
+    scale = f32(in_size - 1) / f32(out_size - 1) if a.align_corners and out_size > 1 else f32(in_size) / f32(out_size)
+    at = np.arange(out_size, dtype=f32)
+    at = (at + f32(0.5)) * scale - f32(0.5) if a.half_pixel_centers else at * scale
+    lower, upper = np.maximum(np.floor(at), 0).astype(np.int64), np.minimum(np.ceil(at).astype(np.int64), in_size - 1)
+    return lower, upper, (at - lower.astype(f32)).astype(f32)
+
+
+@lowers("resize_bilinear")
+def lower_resize_bilinear(op: Op, ctx: LowerContext) -> LayerCode:
+    _same_quantization(op, ctx)
+    inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
+    integer = inp.dtype == "int8"
+    values = {"input_dims": dims(inp.shape), "output_dims": dims(out.shape), "input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0])}
+    for axis, name in ((1, "row"), (2, "col")):
+        lower, upper, frac = _bilinear_axis(out.shape[axis], inp.shape[axis], op.attrs, integer)
+        values[f"{name}s"] = ctx.const(np.stack([lower, upper], axis=1).ravel().astype(np.int32), f"{name}s")
+        values[f"{name}_frac"] = ctx.const(frac, f"{name}_frac")
+    kernel = "aiotc_resize_bilinear_s8" if integer else "aiotc_resize_bilinear_f32"
+    return LayerCode("resize_bilinear", values | {"kernel": kernel}, (kernel,))

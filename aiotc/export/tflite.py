@@ -145,9 +145,10 @@ class _Writer:
             return data + [self.constant(f"{op.name}/multiples", a.multiples)], *self.options("TileOptions")
         if k == "broadcast_to":
             return data + [self.constant(f"{op.name}/shape", g[op.outputs[0]].shape)], *self.options("BroadcastToOptions")
-        if k == "resize_nearest":
+        if k in ("resize_nearest", "resize_bilinear"):
             size = self.constant(f"{op.name}/size", g[op.outputs[0]].shape[1:3])
-            return data + [size], *self.options("ResizeNearestNeighborOptions", AlignCorners=a.align_corners, HalfPixelCenters=a.half_pixel_centers)
+            table = "ResizeNearestNeighborOptions" if k == "resize_nearest" else "ResizeBilinearOptions"
+            return data + [size], *self.options(table, AlignCorners=a.align_corners, HalfPixelCenters=a.half_pixel_centers)
         if k == "reverse":
             return data + [self.constant(f"{op.name}/axes", a.axes)], *self.options("ReverseV2Options")
         if k == "gather":

@@ -373,6 +373,7 @@ SHAPE_RULES |= {
     "tile": _tile,
     "broadcast_to": _broadcast_to,
     "resize_nearest": _resize,
+    "resize_bilinear": _resize,
     "reverse": _reverse,
     "gather": _gather,
     "mirror_pad": _mirror_pad,

@@ -572,13 +572,18 @@ def _broadcast_to(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     return ir.Op(layer, "broadcast_to", (inputs[0],), (outputs[0],), ir.NoAttrs())
 
 
-def _resize_nearest(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
-    o = _options(op, tflite.ResizeNearestNeighborOptions)
-    shape, size = r.shape(inputs[0]), [int(d) for d in r.const(inputs[1]).ravel()]
-    if len(shape) != 4 or len(size) != 2:
-        raise _Unsupported(f"resizing {list(shape)} to {size} (NHWC to height, width)")
-    r.settle(outputs[0], (shape[0], *size, shape[3]))
-    return ir.Op(layer, "resize_nearest", (inputs[0],), (outputs[0],), ir.Resize(bool(o.AlignCorners()), bool(o.HalfPixelCenters())))
+def _resize(kind: str, options_class):
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        o = _options(op, options_class)
+        shape, size = r.shape(inputs[0]), [int(d) for d in r.const(inputs[1]).ravel()]
+        if len(shape) != 4 or len(size) != 2 or min(size) < 1:
+            raise _Unsupported(f"resizing {list(shape)} to {size} (NHWC to height, width)")
+        if kind == "resize_bilinear" and o.AlignCorners() and o.HalfPixelCenters():
+            raise _Unsupported("align_corners with half_pixel_centers (TFLite's reference refuses them together)")
+        r.settle(outputs[0], (shape[0], *size, shape[3]))
+        return ir.Op(layer, kind, (inputs[0],), (outputs[0],), ir.Resize(bool(o.AlignCorners()), bool(o.HalfPixelCenters())))
+
+    return convert
 
 
 def _reverse(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
@@ -647,7 +652,8 @@ _CONVERTERS = {
     "PACK": _pack,
     "TILE": _tile,
     "BROADCAST_TO": _broadcast_to,
-    "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,
+    "RESIZE_NEAREST_NEIGHBOR": _resize("resize_nearest", tflite.ResizeNearestNeighborOptions),
+    "RESIZE_BILINEAR": _resize("resize_bilinear", tflite.ResizeBilinearOptions),
     "REVERSE_V2": _reverse,
     "GATHER": _gather,
     "MIRROR_PAD": _mirror_pad,
@@ -659,7 +665,7 @@ REQUIRED_INPUTS = {
     **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
     **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
     "STRIDED_SLICE": 4,
-    **dict.fromkeys(("SPLIT", "RESIZE_NEAREST_NEIGHBOR", "REVERSE_V2", "MIRROR_PAD", "BROADCAST_TO"), 2),
+    **dict.fromkeys(("SPLIT", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "REVERSE_V2", "MIRROR_PAD", "BROADCAST_TO"), 2),
     **dict.fromkeys(("SPLIT_V", "SLICE"), 3),
 }
 MULTI_OUTPUT = {"SPLIT", "SPLIT_V", "UNPACK"}  # converted into one op per output

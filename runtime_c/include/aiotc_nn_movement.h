@@ -28,4 +28,14 @@ int32_t aiotc_pad(const aiotc_dims *input_dims, const aiotc_dims *before, const 
 int32_t aiotc_index_copy(const aiotc_dims *output_dims, const int32_t *offsets, int32_t element_size, const void *input,
                          void *output);
 
+/* RESIZE_BILINEAR: output row y blends input rows rows[2y] and rows[2y+1] by row_frac[y],
+ * column x columns cols[2x] and cols[2x+1] by col_frac[x] (int8: in 1/1024ths, TFLite's
+ * integer reference; float32: fractions). Input and output share quantization. */
+int32_t aiotc_resize_bilinear_s8(const aiotc_dims *input_dims, const aiotc_dims *output_dims, const int32_t *rows,
+                                 const int32_t *cols, const int32_t *row_frac, const int32_t *col_frac,
+                                 const int8_t *input, int8_t *output);
+int32_t aiotc_resize_bilinear_f32(const aiotc_dims *input_dims, const aiotc_dims *output_dims, const int32_t *rows,
+                                  const int32_t *cols, const float *row_frac, const float *col_frac,
+                                  const float *input, float *output);
+
 #endif /* AIOTC_NN_MOVEMENT_H */
