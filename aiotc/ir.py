@@ -309,3 +309,13 @@ class BlockSize:
     """DEPTH_TO_SPACE / SPACE_TO_DEPTH."""
 
     block_size: int
+
+
+@dataclass(frozen=True)
+class BatchSpace:
+    """BATCH_TO_SPACE_ND / SPACE_TO_BATCH_ND on NHWC (a 3-D input's W is 1): the block
+    (height, width) and the crops (BATCH_TO_SPACE_ND) or paddings (SPACE_TO_BATCH_ND,
+    zeros only) of height and width."""
+
+    block: tuple[int, int]
+    crops: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))

@@ -137,4 +137,6 @@ OPS: dict[str, OpDef] = {
     "mirror_pad": OpDef(ir.MirrorPad, ("MIRROR_PAD",), output_quant=SAME_AS_INPUT),
     "depth_to_space": OpDef(ir.BlockSize, ("DEPTH_TO_SPACE",), output_quant=SAME_AS_INPUT),
     "space_to_depth": OpDef(ir.BlockSize, ("SPACE_TO_DEPTH",), output_quant=SAME_AS_INPUT),
+    "batch_to_space": OpDef(ir.BatchSpace, ("BATCH_TO_SPACE_ND",), output_quant=SAME_AS_INPUT),
+    "space_to_batch": OpDef(ir.BatchSpace, ("SPACE_TO_BATCH_ND",), output_quant=SAME_AS_INPUT),
 }

@@ -188,3 +188,28 @@ def test_space_to_depth(shape, block, dtype, tmp_path):
 @pytest.mark.parametrize("shape, size", [((1, 3, 5, 2), (6, 10)), ((1, 7, 5, 3), (4, 9)), ((2, 4, 4, 1), (3, 3)), ((1, 1, 2, 3), (2, 1))])
 def test_resize_bilinear(shape, size, align_corners, half_pixel, dtype, tmp_path):
     _copy_case("resize_bilinear", shape, (shape[0], *size, shape[3]), ir.Resize(align_corners, half_pixel), dtype, tmp_path)
+
+
+BATCH_SPACE_CASES = {  # input shape, block, crops: BATCH_TO_SPACE_ND
+    "2x2": ((4, 3, 2, 5), (2, 2), ((0, 0), (0, 0))),
+    "cropped, more batches": ((12, 2, 3, 2), (2, 3), ((1, 0), (2, 1))),
+    "3-D": ((6, 4, 3), (3,), ((0, 2),)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", BATCH_SPACE_CASES)
+def test_batch_to_space(case, dtype, tmp_path):
+    shape, block, crops = BATCH_SPACE_CASES[case]
+    spatial = tuple(d * b - top - bottom for d, b, (top, bottom) in zip(shape[1:], block, crops))
+    out = (shape[0] // int(np.prod(block)), *spatial, shape[-1])
+    attrs = ir.BatchSpace((block + (1,))[:2], (crops + ((0, 0),))[:2])
+    _copy_case("batch_to_space", shape, out, attrs, dtype, tmp_path)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape, block", [((1, 4, 6, 3), (2, 3)), ((2, 6, 2, 1), (3, 1)), ((1, 8, 5), (4,))])
+def test_space_to_batch(shape, block, dtype, tmp_path):
+    spatial = tuple(d // b for d, b in zip(shape[1:], block))
+    out = (shape[0] * int(np.prod(block)), *spatial, shape[-1])
+    _copy_case("space_to_batch", shape, out, ir.BatchSpace((block + (1,))[:2]), dtype, tmp_path)

@@ -1,6 +1,7 @@
 """Lowerings of layout ops (issue 20): PACK, and the copies whose input index is a sum
 of per-axis tables (TILE, BROADCAST_TO, RESIZE_NEAREST_NEIGHBOR, REVERSE_V2, GATHER,
-MIRROR_PAD, DEPTH_TO_SPACE, SPACE_TO_DEPTH).
+MIRROR_PAD, DEPTH_TO_SPACE, SPACE_TO_DEPTH, BATCH_TO_SPACE_ND, SPACE_TO_BATCH_ND),
+and RESIZE_BILINEAR.
 
 The per-axis tables are computed here, once, so one byte-level kernel
 (aiotc_index_copy) serves every such op and dtype; SPLIT, SPLIT_V, SLICE and UNPACK
@@ -62,6 +63,9 @@ def _index_tables(op: Op, in_shape: tuple[int, ...], out_shape: tuple[int, ...])
         index = [positions[0], rows, cols, positions[3]]
     elif k == "gather":
         index = [np.array(a.indices, dtype=np.int64) if axis == a.axis else p for axis, p in enumerate(positions)]
+    elif k in ("batch_to_space", "space_to_batch"):
+        in_shape, out_shape = _nhwc(in_shape), _nhwc(out_shape)
+        return out_shape, _batch_tables(k, a, in_shape, out_shape)
     else:
         return out_shape, _block_tables(k, a.block_size, in_shape, out_shape, stride)
     return out_shape, [i * s for i, s in zip(index, stride)]
@@ -78,7 +82,27 @@ def _block_tables(kind: str, b: int, in_shape, out_shape, stride) -> list[np.nda
     return [n * stride[0], h * b * stride[1], w * b * stride[2], c // (b * depth) * stride[1] + c // depth % b * stride[2] + c % depth]
 
 
-@lowers("tile", "broadcast_to", "resize_nearest", "reverse", "gather", "mirror_pad", "depth_to_space", "space_to_depth", dtypes=MOVEMENT_DTYPES)
+def _nhwc(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A 3-D batch-space shape (N, H, C) as NHWC with W = 1, as TFLite extends it."""
+    return (shape[0], shape[1], 1, shape[2]) if len(shape) == 3 else shape
+
+
+def _batch_tables(kind: str, a, in_shape, out_shape) -> list[np.ndarray]:
+    """BATCH_TO_SPACE_ND: output pixel (h + top, w + left) comes from batch
+    ((h % bh) * bw + w % bw) * N' + n at (h / bh, w / bw); SPACE_TO_BATCH_ND is the inverse."""
+    (bh, bw), ((top, _), (left, _)) = a.block, a.crops
+    _, height, width, depth = in_shape
+    image, row = height * width * depth, width * depth
+    n, h, w, c = (np.arange(d, dtype=np.int64) for d in out_shape)
+    if kind == "batch_to_space":
+        batches = out_shape[0]
+        h, w = h + top, w + left
+        return [n * image, h % bh * bw * batches * image + h // bh * row, w % bw * batches * image + w // bw * depth, c]
+    batches = in_shape[0]
+    return [n % batches * image + n // batches // bw * row + n // batches % bw * depth, h * bh * row, w * bw * depth, c]
+
+
+@lowers("tile", "broadcast_to", "resize_nearest", "reverse", "gather", "mirror_pad", "depth_to_space", "space_to_depth", "batch_to_space", "space_to_batch", dtypes=MOVEMENT_DTYPES)
 def lower_index_copy(op: Op, ctx: LowerContext) -> LayerCode:
     _check_rank(op, ctx)
     _same_quantization(op, ctx)

@@ -157,6 +157,10 @@ class _Writer:
         if k == "mirror_pad":
             mode = tflite.MirrorPadMode.REFLECT if a.reflect else tflite.MirrorPadMode.SYMMETRIC
             return data + [self.constant(f"{op.name}/paddings", a.paddings)], *self.options("MirrorPadOptions", Mode=mode)
+        if k in ("batch_to_space", "space_to_batch"):
+            spatial = len(g[op.inputs[0]].shape) - 2  # 1 for NHC
+            block, crops = self.constant(f"{op.name}/block", a.block[:spatial]), self.constant(f"{op.name}/crops", a.crops[:spatial])
+            return data + [block, crops], *self.options("BatchToSpaceNDOptions" if k == "batch_to_space" else "SpaceToBatchNDOptions")
         if k in ("depth_to_space", "space_to_depth"):
             return data, *self.options("DepthToSpaceOptions" if k == "depth_to_space" else "SpaceToDepthOptions", BlockSize=a.block_size)
         return data, 0, 0

@@ -368,7 +368,24 @@ def _space_to_depth(op: Op, graph: Graph):
     return (shape[0], shape[1] // b, shape[2] // b, shape[3] * b * b)
 
 
+def _batch_space(op: Op, graph: Graph):
+    shape, a = graph[op.inputs[0]].shape, op.attrs
+    (bh, bw), ((top, bottom), (left, right)) = a.block, a.crops
+    n, h, w, c = (*shape[:2], 1, shape[2]) if len(shape) == 3 else (shape + (0, 0, 0, 0))[:4]
+    if op.kind == "space_to_batch":
+        fits = len(shape) in (3, 4) and a.crops == ((0, 0), (0, 0)) and min(bh, bw) >= 1 and h % bh == 0 and w % bw == 0
+        out = (n * bh * bw, h // bh, w // bw, c)
+    else:
+        fits = len(shape) in (3, 4) and min(bh, bw) >= 1 and n % (bh * bw) == 0 and 0 <= top + bottom < h * bh and 0 <= left + right < w * bw and min(top, bottom, left, right) >= 0
+        out = (n // max(bh * bw, 1), h * bh - top - bottom, w * bw - left - right, c)
+    if not fits:
+        return f"block {list(a.block)} with crops or paddings {list(a.crops)} does not fit the input {list(shape)}"
+    return out if len(shape) == 4 else (out[0], out[1], out[3])
+
+
 SHAPE_RULES |= {
+    "batch_to_space": _batch_space,
+    "space_to_batch": _batch_space,
     "pack": _pack,
     "tile": _tile,
     "broadcast_to": _broadcast_to,

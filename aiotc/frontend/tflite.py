@@ -617,6 +617,21 @@ def _block(kind: str, options_class):
     return convert
 
 
+def _batch_space(kind: str):
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        rank = len(r.shape(inputs[0]))
+        block, crops = [int(b) for b in r.const(inputs[1]).ravel()], [int(c) for c in r.const(inputs[2]).ravel()]
+        if rank not in (3, 4) or len(block) != rank - 2 or len(crops) != 2 * len(block):
+            raise _Unsupported(f"block {block} and crops or paddings {crops} for rank {rank} (NHWC or NHC)")
+        if kind == "space_to_batch" and any(crops):
+            raise _Unsupported(f"paddings {crops} (only zero paddings are supported)")
+        block, crops = (block + [1])[:2], (crops + [0, 0])[:4]
+        attrs = ir.BatchSpace((block[0], block[1]), ((crops[0], crops[1]), (crops[2], crops[3])))
+        return ir.Op(layer, kind, (inputs[0],), (outputs[0],), attrs)
+
+    return convert
+
+
 _CONVERTERS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _depthwise,
@@ -659,6 +674,8 @@ _CONVERTERS = {
     "MIRROR_PAD": _mirror_pad,
     "DEPTH_TO_SPACE": _block("depth_to_space", tflite.DepthToSpaceOptions),
     "SPACE_TO_DEPTH": _block("space_to_depth", tflite.SpaceToDepthOptions),
+    "BATCH_TO_SPACE_ND": _batch_space("batch_to_space"),
+    "SPACE_TO_BATCH_ND": _batch_space("space_to_batch"),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
@@ -666,7 +683,7 @@ REQUIRED_INPUTS = {
     **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
     "STRIDED_SLICE": 4,
     **dict.fromkeys(("SPLIT", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "REVERSE_V2", "MIRROR_PAD", "BROADCAST_TO"), 2),
-    **dict.fromkeys(("SPLIT_V", "SLICE"), 3),
+    **dict.fromkeys(("SPLIT_V", "SLICE", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND"), 3),
 }
 MULTI_OUTPUT = {"SPLIT", "SPLIT_V", "UNPACK"}  # converted into one op per output
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
