@@ -139,4 +139,6 @@ OPS: dict[str, OpDef] = {
     "space_to_depth": OpDef(ir.BlockSize, ("SPACE_TO_DEPTH",), output_quant=SAME_AS_INPUT),
     "batch_to_space": OpDef(ir.BatchSpace, ("BATCH_TO_SPACE_ND",), output_quant=SAME_AS_INPUT),
     "space_to_batch": OpDef(ir.BatchSpace, ("SPACE_TO_BATCH_ND",), output_quant=SAME_AS_INPUT),
+    "cast": OpDef(ir.NoAttrs, ("CAST",), converts_dtype=True),  # not in place: the element size may grow
+    "zeros_like": OpDef(ir.NoAttrs, ("ZEROS_LIKE",), elementwise=True, output_quant=SAME_AS_INPUT),
 }

@@ -213,3 +213,40 @@ def test_space_to_batch(shape, block, dtype, tmp_path):
     spatial = tuple(d // b for d, b in zip(shape[1:], block))
     out = (shape[0] * int(np.prod(block)), *spatial, shape[-1])
     _copy_case("space_to_batch", shape, out, ir.BatchSpace((block + (1,))[:2]), dtype, tmp_path)
+
+
+CAST_PAIRS = [("int8", "float32"), ("float32", "int8"), ("int8", "int16"), ("int16", "int8"), ("float32", "int32"), ("int32", "float32"), ("int32", "int8"), ("int16", "float32")]
+
+
+@pytest.mark.parametrize("source, target", CAST_PAIRS)
+def test_cast(source, target, tmp_path):
+    """Values in every range the source holds (floats within int8's); CAST ignores the
+    quantization integers carry."""
+    m = RawModel()
+    q = {"int8": (0.5, -3), "int16": (0.25, 0)}
+    x, y = m.tensor((1, 5, 7, 3), source, quant=q.get(source)), m.tensor((1, 5, 7, 3), target, quant=q.get(target))
+    m.op("CAST", [x], [y])
+    model = tmp_path / "model.tflite"
+    model.write_bytes(m.build([x], [y]))
+    out = compile_model(model, board="host", out_dir=tmp_path / "out").out_dir
+    runner = HostModel.build(out)
+    rng = np.random.default_rng(4)
+    info = np.iinfo(source) if source != "float32" else None
+    values = rng.integers(info.min, info.max, (1, 5, 7, 3), endpoint=True) if info else rng.uniform(-128, 127, (1, 5, 7, 3))
+    result = verify(out, "host", [[values.astype(source)]], runner=runner)
+    assert result.mismatches == 0, f"max abs diff {result.max_abs_diff}"
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_zeros_like(dtype, tmp_path):
+    """Raw zeros, not the zero point, written into the arena over earlier data (the
+    reversals around it keep its output off the caller's zeroed buffer)."""
+    m = RawModel()
+    q = (0.05, -3) if dtype == "int8" else None
+    x, y, w, z, out = (m.tensor((2, 3, 5), dtype, quant=q) for _ in range(5))
+    axis = m.const([1])
+    m.op("REVERSE_V2", [x, axis], [y])
+    m.op("REVERSE_V2", [y, axis], [w])
+    m.op("ZEROS_LIKE", [w], [z])
+    m.op("REVERSE_V2", [z, axis], [out])
+    _assert_raw_matches_oracle(m.build([x], [out]), tmp_path)

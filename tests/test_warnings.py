@@ -108,6 +108,8 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.movement("space_to_depth", [x], (1, 3, 3, 16), ir.BlockSize(2)),
         g.movement("space_to_batch", [x], (4, 3, 3, 4), ir.BatchSpace((2, 2))),
         g.movement("batch_to_space", [g.movement("reshape", [x], (4, 3, 3, 4), ir.NoAttrs())], (1, 5, 6, 4), ir.BatchSpace((2, 2), ((1, 0), (0, 0)))),
+        g.unary("cast", x, out_dtype="int32" if dtype == "float32" else "float32"),
+        g.unary("zeros_like", x),
     ]
     if dtype == "int8":
         outs.append(g.unary("quantize", x, 0.13, -60))

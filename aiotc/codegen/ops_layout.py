@@ -150,3 +150,21 @@ def lower_resize_bilinear(op: Op, ctx: LowerContext) -> LayerCode:
         values[f"{name}_frac"] = ctx.const(frac, f"{name}_frac")
     kernel = "aiotc_resize_bilinear_s8" if integer else "aiotc_resize_bilinear_f32"
     return LayerCode("resize_bilinear", values | {"kernel": kernel}, (kernel,))
+
+
+CAST_TYPES = {"int8": "AIOTC_TYPE_INT8", "int16": "AIOTC_TYPE_INT16", "int32": "AIOTC_TYPE_INT32", "float32": "AIOTC_TYPE_FLOAT32"}
+
+
+@lowers("cast", dtypes=tuple(CAST_TYPES))
+def lower_cast(op: Op, ctx: LowerContext) -> LayerCode:
+    inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
+    if out.dtype not in CAST_TYPES:
+        raise ModelError(f"cast {op.name!r}: to {out.dtype} is not supported (int8, int16, int32, float32)")
+    values = {"size": out.size, "input_type": CAST_TYPES[inp.dtype], "output_type": CAST_TYPES[out.dtype], "input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0])}
+    return LayerCode("cast", values, ("aiotc_cast",))
+
+
+@lowers("zeros_like", dtypes=("int8", "int32", "float32"))
+def lower_zeros_like(op: Op, ctx: LowerContext) -> LayerCode:
+    """Raw zeros (0.0 is all zero bytes), whatever the quantization, as tflite-micro writes them."""
+    return LayerCode("zeros", {"output": ctx.ptr(op.outputs[0]), "bytes": ctx.graph[op.outputs[0]].nbytes})

@@ -384,6 +384,7 @@ def _batch_space(op: Op, graph: Graph):
 
 
 SHAPE_RULES |= {
+    "cast": _same_shape,
     "batch_to_space": _batch_space,
     "space_to_batch": _batch_space,
     "pack": _pack,

@@ -676,6 +676,8 @@ _CONVERTERS = {
     "SPACE_TO_DEPTH": _block("space_to_depth", tflite.SpaceToDepthOptions),
     "BATCH_TO_SPACE_ND": _batch_space("batch_to_space"),
     "SPACE_TO_BATCH_ND": _batch_space("space_to_batch"),
+    "CAST": _unary("cast"),
+    "ZEROS_LIKE": _unary("zeros_like"),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {

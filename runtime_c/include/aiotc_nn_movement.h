@@ -38,4 +38,11 @@ int32_t aiotc_resize_bilinear_f32(const aiotc_dims *input_dims, const aiotc_dims
                                   const int32_t *cols, const float *row_frac, const float *col_frac,
                                   const float *input, float *output);
 
+/* CAST: size elements converted as C converts them (TFLite's static_cast). */
+#define AIOTC_TYPE_INT8 0
+#define AIOTC_TYPE_INT16 1
+#define AIOTC_TYPE_INT32 2
+#define AIOTC_TYPE_FLOAT32 3
+int32_t aiotc_cast(int32_t size, int32_t input_type, int32_t output_type, const void *input, void *output);
+
 #endif /* AIOTC_NN_MOVEMENT_H */
