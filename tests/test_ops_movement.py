@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from onnx import helper
 
 from aiotc import ir
 from aiotc.driver import compile_model
@@ -250,3 +251,30 @@ def test_zeros_like(dtype, tmp_path):
     m.op("ZEROS_LIKE", [w], [z])
     m.op("REVERSE_V2", [z, axis], [out])
     _assert_raw_matches_oracle(m.build([x], [out]), tmp_path)
+
+
+# --- ONNX counterparts, against onnxruntime ---------------------------------------------
+
+
+def _onnx_after_conv(tmp_path, nodes, consts=(), channels=4, shape=(1, 2, 6, 4)):
+    """x -> Conv (so the value is held NHWC) -> `nodes` -> y; `consts` are (name, int64 values)."""
+    from .test_onnx import _check, _model, _w
+
+    conv = helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1])
+    inits = [("W", _w(channels, shape[1], 3, 3))] + [(name, np.array(v, np.int64)) for name, v in consts]
+    _check(_model(tmp_path, [conv, *nodes], [("x", list(shape))], None, inits), tmp_path)
+
+
+@pytest.mark.parametrize("axis, sizes", [(1, [1, 3]), (2, [4, 2]), (-1, [3, 1])])
+def test_onnx_split(axis, sizes, tmp_path):
+    nodes = [helper.make_node("Split", ["c", "sizes"], ["a", "b"], axis=axis), helper.make_node("Concat", ["b", "a"], ["y"], axis=axis)]
+    _onnx_after_conv(tmp_path, nodes, [("sizes", sizes)])
+
+
+def test_onnx_tile(tmp_path):
+    _onnx_after_conv(tmp_path, [helper.make_node("Tile", ["c", "repeats"], ["y"])], [("repeats", [1, 2, 1, 3])])
+
+
+@pytest.mark.parametrize("op", ["DepthToSpace", "SpaceToDepth"])
+def test_onnx_depth_space(op, tmp_path):
+    _onnx_after_conv(tmp_path, [helper.make_node(op, ["c"], ["y"], blocksize=2)], channels=8)
