@@ -12,12 +12,8 @@ import pytest
 from onnx import helper
 
 from aiotc import ir
-from aiotc.driver import compile_model
-from aiotc.samples import random_samples
-from aiotc.toolchain.host import HostModel
-from aiotc.verify import verify
 
-from .oplib import OpGraph, assert_matches_oracle
+from .oplib import HostModel, OpGraph, assert_matches_oracle, compile_model, random_samples, verify
 from .tflite_raw import RawModel
 
 DTYPES = ["int8", "float32"]

@@ -38,7 +38,8 @@ def _nearest(out_size: int, in_size: int, align_corners: bool, half_pixel_center
     f32 = np.float32
     scale = f32(in_size - 1) / f32(out_size - 1) if align_corners and out_size > 1 else f32(in_size) / f32(out_size)
     at = (np.arange(out_size, dtype=f32) + f32(0.5 if half_pixel_centers else 0.0)) * scale
-    index = (np.sign(at) * np.floor(np.abs(at) + f32(0.5)) if align_corners else np.floor(at)).astype(np.int64)
+    wide = at.astype(np.float64)  # x + 0.5 exact, as std::round rounds x itself
+    index = (np.sign(wide) * np.floor(np.abs(wide) + 0.5) if align_corners else np.floor(wide)).astype(np.int64)
     index = np.minimum(index, in_size - 1)
     return np.maximum(index, 0) if half_pixel_centers else index
 
