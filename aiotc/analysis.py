@@ -19,6 +19,9 @@ def op_macs(op: Op, graph: Graph) -> int:
     if op.kind == "fully_connected":
         filt = graph[op.inputs[1]]  # [out, in]
         return (out.size // filt.shape[0]) * filt.shape[0] * filt.shape[1]
+    if op.kind == "lstm":  # four gates, each a matmul of the input and one of the hidden state, per step
+        units, features = graph[op.inputs[1]].shape
+        return (out.size // units) * 4 * units * (features + units)
     return 0
 
 

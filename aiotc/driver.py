@@ -265,6 +265,8 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
         "arena_bytes": plan.size,
         "arena_lower_bound": plan.lower_bound,
         "weights_bytes": facts["weights_bytes"],
+        "state_bytes": facts["state_bytes"],  # NAME_STATE_SIZE: recurrent state kept across invokes, outside the arena
+        "state": facts["state"],
         "patch": stage_report(graph, stage),
         "io_bytes": {"input": sum(e["bytes"] for e in facts["inputs"]), "output": sum(e["bytes"] for e in facts["outputs"])},
         "inputs": facts["inputs"],

@@ -69,7 +69,7 @@ class Lifetimes:
 
 def lifetimes(graph: Graph, scratch_bytes: dict[str, int], alignment: int, stage: StreamStage | None = None) -> Lifetimes:
     """Live intervals of the arena buffers of `graph` in its op order (and stage)."""
-    external = set(graph.inputs) | set(graph.outputs)
+    external = set(graph.inputs) | set(graph.outputs) | set(graph.state)  # state lives outside the arena
     stage_end = stage.last_op if stage else -1
     first: dict[str, int] = {}
     last: dict[str, int] = {}

@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import ModelError
 from ..fixedpoint import INT_RANGE
 from ..ir import ITEMSIZE, Graph, Op, Tensor
+from .recurrent import lstm_output_shape
 
 MAX_TENSOR_BYTES = 64 << 20  # no microcontroller model comes near; refusing early keeps memory bounded
 MAX_MODEL_BYTES = 256 << 20
@@ -80,7 +81,7 @@ def _check_quant(model: str, t: Tensor) -> None:
 def _op_problem(op: Op, graph: Graph) -> str | None:
     """Why the op's declared operands are inconsistent, or None."""
     need = MIN_INPUTS.get(op.kind, 1)
-    absent = [i for i, name in enumerate(op.inputs) if name is None and not (i == 2 and op.kind in WEIGHTED)]
+    absent = [i for i, name in enumerate(op.inputs) if name is None and not (i == 2 and op.kind in WEIGHTED) and op.kind != "lstm"]  # lstm: recurrent.py
     if len(op.inputs) < need or len(op.outputs) != 1:
         return f"needs {need} input(s) and one output, has {len(op.inputs)} and {len(op.outputs)}"
     if absent:
@@ -90,7 +91,7 @@ def _op_problem(op: Op, graph: Graph) -> str | None:
         return "its output is a constant"
     if out.size == 0 or inp.size == 0:
         return f"empty tensor (input {list(inp.shape)}, output {list(out.shape)})"
-    same_type = op.inputs[:1] if op.kind in WEIGHTED else () if op.kind in ("quantize", "dequantize") else op.inputs
+    same_type = op.inputs[:1] if op.kind in (*WEIGHTED, "lstm") else () if op.kind in ("quantize", "dequantize") else op.inputs
     mixed = [graph[name].dtype for name in same_type if graph[name].dtype != out.dtype]
     if mixed:
         return f"input is {mixed[0]} but output is {out.dtype}"
@@ -287,5 +288,6 @@ SHAPE_RULES = {
     "softmax": _softmax,
     "transpose": _transpose,
     "strided_slice": _strided_slice,
+    "lstm": lstm_output_shape,
     **{kind: _same_shape for kind in ("logistic", "tanh", "relu", "relu6", "hard_swish", "leaky_relu", "quantize", "dequantize")},
 }
