@@ -1,0 +1,153 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM, float32 and TFLM's integer LSTM, bit-exact with tflite-micro.
+
+Single-LSTM graphs are built here (tests/oplib.py) and written with aiotc's writer, so
+they run everywhere. The state test invokes both sides 20 times without a reset between
+invokes: the generated C must carry the hidden and cell state as tflite-micro does, and
+NAME_reset() must start over as interpreter.reset() does. The TFLM example models are
+read from a tflite-micro checkout when one is present (AIOTC_TFLM_REPO, a git dir).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aiotc import ir
+from aiotc.driver import compile_model
+from aiotc.errors import UnsupportedOpsError
+from aiotc.export.tflite import write_tflite
+from aiotc.frontend.tflite import load_tflite
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+
+from .conftest import verify_folder
+from .oplib import OpGraph, assert_matches_oracle
+
+TFLM_REPO = Path(os.environ.get("AIOTC_TFLM_REPO", "/work/.mirror/tensorflow+tflite-micro/repo"))
+EXAMPLES = {
+    "trained_lstm": "tensorflow/lite/micro/examples/mnist_lstm/trained_lstm.tflite",
+    "trained_lstm_int8": "tensorflow/lite/micro/examples/mnist_lstm/trained_lstm_int8.tflite",
+    "micro_speech_lstm": "third_party/xtensa/examples/micro_speech_lstm/micro_speech_lstm.tflite",
+    "dtln_noise_suppression": "tensorflow/lite/micro/examples/dtln/dtln_noise_suppression.tflite",
+}
+
+
+def lstm_graph(dtype="int8", batches=1, time_steps=5, features=6, units=8, time_major=False, seed=0, **lstm) -> ir.Graph:
+    g = OpGraph(seed=seed, dtype=dtype)
+    shape = (time_steps, batches, features) if time_major else (batches, time_steps, features)
+    x = g.input(shape, scale=0.03, zero_point=-7)
+    return g.build(g.lstm(x, units, time_major=time_major, **lstm))
+
+
+CASES = {
+    "one_step": dict(time_steps=1, features=5, units=4),
+    "sequence": dict(time_steps=7, features=12, units=16),
+    "hidden_zero_point": dict(hidden_zp=-5, hidden_scale=0.011),
+    "cell_q4_11_saturating_gates": dict(cell_scale=2.0**-11, gate_std=6.0),
+    "cell_q0_15_clipped": dict(cell_scale=2.0**-15, cell_clip=0.6),
+    "cell_q2_13_unclipped": dict(cell_scale=2.0**-13, cell_clip=0.0),
+    "time_major_batches": dict(time_major=True, batches=3, time_steps=4),
+    "batch_major_batches": dict(batches=2, time_steps=3),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_int8_lstm_is_bit_exact(case, tmp_path):
+    assert_matches_oracle(lstm_graph("int8", **CASES[case]), tmp_path, samples=4)
+
+
+@pytest.mark.parametrize("case", ["one_step", "sequence", "cell_q0_15_clipped", "time_major_batches"])
+def test_float_lstm_matches(case, tmp_path):
+    kwargs = {k: v for k, v in CASES[case].items() if k not in ("cell_scale", "hidden_zp", "hidden_scale")}
+    assert_matches_oracle(lstm_graph("float32", **kwargs), tmp_path, samples=4)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_state_carries_across_invokes_and_resets(dtype, tmp_path):
+    """20 invokes of one time step each, no reset in between: tflite-micro and the C agree at
+    every step, the outputs do depend on the state, and reset starts the sequence over."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    model = tmp_path / "lstm.tflite"
+    model.write_bytes(write_tflite(lstm_graph(dtype, time_steps=1, hidden_zp=3 if dtype == "int8" else 0)))
+    out = compile_model(model, board="host", out_dir=tmp_path / "out").out_dir
+    runner = HostModel.build(out)
+    oracle = runtime.Interpreter.from_file(str(model))
+    samples = random_samples(runner.inputs, 20, seed=4)
+    expected, got = [], []
+    runner.reset()
+    for sample in samples:
+        oracle.set_input(sample[0], 0)
+        oracle.invoke()
+        expected.append(np.array(oracle.get_output(0)))
+        got.append(runner.invoke(sample)[0])
+    tolerance = 0 if dtype == "int8" else 1e-5
+    for step, (e, g) in enumerate(zip(expected, got)):
+        np.testing.assert_allclose(g, e, rtol=0, atol=tolerance, err_msg=f"step {step}")
+    oracle.reset()
+    runner.reset()
+    oracle.set_input(samples[-1][0], 0)
+    oracle.invoke()
+    fresh = runner.invoke(samples[-1])[0]
+    np.testing.assert_allclose(fresh, np.array(oracle.get_output(0)), rtol=0, atol=tolerance)
+    assert not np.array_equal(fresh, got[-1]), "the last step's output should depend on the state before it"
+
+
+def test_state_is_outside_the_arena(tmp_path):
+    model = tmp_path / "lstm.tflite"
+    model.write_bytes(write_tflite(lstm_graph("int8", batches=2, units=8, hidden_zp=-5)))
+    result = compile_model(model, board="host", out_dir=tmp_path / "out")
+    report = result.report
+    assert report["state_bytes"] == 16 + 32  # int8 hidden [2, 8], int16 cell [2, 8], each 16-byte aligned
+    assert [s["bytes"] for s in report["state"]] == [16, 32]
+    planned = {b["buffer"] for b in report["memory"]["layout"]}
+    assert not planned & {s["tensor"] for s in report["state"]}
+    header = (result.out_dir / "lstm.h").read_text()
+    assert "#define LSTM_STATE_SIZE 48u" in header and "void lstm_reset(void);" in header
+    assert "memset(lstm_state + 0, 251, 16u)" in (result.out_dir / "lstm.c").read_text()  # the zero point -5
+
+
+@pytest.mark.parametrize(
+    "variant, operands, message",
+    [
+        ("peephole", {9: "weights"}, "peephole connections not supported yet"),
+        ("projection", {16: "weights"}, "a projection layer not supported yet"),
+        ("layer_norm", {20: "weights"}, "layer normalization not supported yet"),
+        ("cifg", {1: None, 5: None}, r"CIFG \(coupled input and forget gates\) is not supported yet"),
+    ],
+)
+def test_unsupported_variants_are_refused_by_name(variant, operands, message, tmp_path):
+    graph = lstm_graph("float32")
+    op = graph.ops[0]
+    inputs = list(op.inputs)
+    tensors = dict(graph.tensors)
+    for index, kind in operands.items():
+        if kind is None:
+            inputs[index] = None
+        else:
+            extra = ir.Tensor(f"{variant}{index}", (8,), "float32", data=np.ones(8, np.float32))
+            tensors[extra.name], inputs[index] = extra, extra.name
+    graph = graph.with_ops([ir.Op(op.name, op.kind, tuple(inputs), op.outputs, op.attrs)], tensors)
+    path = tmp_path / f"{variant}.tflite"
+    path.write_bytes(write_tflite(graph))
+    with pytest.raises(UnsupportedOpsError, match=message):
+        load_tflite(path)
+
+
+def tflm_example(name: str, folder: Path) -> Path:
+    if not TFLM_REPO.exists():
+        pytest.skip(f"no tflite-micro checkout at {TFLM_REPO}")
+    path = folder / f"{name}.tflite"
+    path.write_bytes(subprocess.run(["git", "--git-dir", str(TFLM_REPO), "show", f"HEAD:{EXAMPLES[name]}"], capture_output=True, check=True).stdout)
+    return path
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_tflm_example_models(name, tmp_path):
+    out = compile_model(tflm_example(name, tmp_path), board="host", out_dir=tmp_path / "out").out_dir
+    result = verify_folder(out, samples=3)
+    assert result.oracle == "tflite-micro" and result.mismatches == 0, result
