@@ -318,7 +318,8 @@ def check_budget(report: dict, board: Board, sram_budget: int | None = None, fla
 
     A miss says by how much, and what would fit: streaming when it was off, the boards with room."""
     misses = []
-    for what, needed, budget, memory in (("arena", report["arena_bytes"], sram_budget, "SRAM"), ("weights", report["weights_bytes"], flash_budget, "flash")):
+    ram = ("arena + state", report["arena_bytes"] + report["state_bytes"]) if report.get("state_bytes") else ("arena", report["arena_bytes"])
+    for what, needed, budget, memory in ((*ram, sram_budget, "SRAM"), ("weights", report["weights_bytes"], flash_budget, "flash")):
         limit = budget if budget is not None else getattr(board, f"{memory.lower()}_bytes")
         source = f"the {memory} budget is" if budget is not None else f"{board.name} has"
         if needed > limit:
