@@ -170,10 +170,9 @@ class StridedSlice:
 
 @dataclass(frozen=True)
 class Lstm:
-    """UNIDIRECTIONAL_SEQUENCE_LSTM. Inputs in TFLite's order (24, None where absent);
-    the hidden and cell state (inputs 18, 19) are graph state, kept across invokes."""
+    """UNIDIRECTIONAL_SEQUENCE_LSTM with tanh (the converter's only choice). Inputs in TFLite's
+    order (24, None where absent); the hidden and cell state (inputs 18, 19) are graph state."""
 
-    activation: str = "tanh"  # the cell gate's and the output's non-linearity
     cell_clip: float = 0.0  # 0: no clipping
     time_major: bool = False  # input [time, batch, features] rather than [batch, time, features]
 

@@ -186,7 +186,7 @@ class OpGraph:
         biases = [self.bias(x, w, units) for w in weights[:4]]
         y = self._out((*t.shape[:2], units), hidden_scale, hidden_zp)
         inputs = (x, *weights, None, None, None, *biases, None, None, hidden, cell, None, None, None, None)
-        return self._op("lstm", inputs, y, ir.Lstm("tanh", cell_clip, time_major))
+        return self._op("lstm", inputs, y, ir.Lstm(cell_clip, time_major))
 
     def _acc_scale(self, x, wt, taps) -> float:
         """An output scale that keeps typical accumulations inside int8 without saturating all."""

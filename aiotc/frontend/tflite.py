@@ -312,10 +312,11 @@ def _strided_slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
 def _lstm(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     o = _options(op, tflite.UnidirectionalSequenceLSTMOptions)
     inputs = (*inputs, *[None] * (LSTM_INPUTS - len(inputs)))
-    problem = lstm_problem(r.by_name, inputs, outputs, o.FusedActivationFunction())
+    diagonal = "diagonal recurrent weights not supported yet" if o.DiagonalRecurrentTensors() else None
+    problem = diagonal or lstm_problem(r.by_name, inputs, outputs, o.FusedActivationFunction())
     if problem:
         raise _Unsupported(problem)
-    return ir.Op(layer, "lstm", inputs, (outputs[0],), ir.Lstm("tanh", float(o.CellClip()), bool(o.TimeMajor())))
+    return ir.Op(layer, "lstm", inputs, (outputs[0],), ir.Lstm(float(o.CellClip()), bool(o.TimeMajor())))
 
 
 def resolve_strided_slice(shape, begin, end, strides, begin_mask, end_mask, shrink_mask, offset=False) -> ir.StridedSlice:
