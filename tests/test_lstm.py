@@ -17,10 +17,12 @@ import numpy as np
 import pytest
 
 from aiotc import ir
+from aiotc.codegen.ops_recurrent import cell_tanh_scaling
 from aiotc.driver import compile_model
 from aiotc.errors import UnsupportedOpsError
 from aiotc.export.tflite import write_tflite
 from aiotc.frontend.tflite import load_tflite
+from aiotc.resources import data_dir
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 
@@ -98,6 +100,50 @@ def test_state_carries_across_invokes_and_resets(dtype, tmp_path):
     model = tmp_path / "lstm.tflite"
     model.write_bytes(write_tflite(lstm_graph(dtype, time_steps=1, hidden_zp=3 if dtype == "int8" else 0)))
     assert_sequence_matches(model, tmp_path / "out", tolerance=0 if dtype == "int8" else 1e-5)
+
+
+HARNESS = """
+#include <stdio.h>
+#include <stdlib.h>
+#include "aiotc_lstm_s8.c"
+/* argv: s|t multiplier shift -> the int16 sigmoid or tanh of every int16 x, scaled as the LSTM scales it */
+int main(int argc, char **argv)
+{
+    const int32_t multiplier = atoi(argv[2]), shift = atoi(argv[3]), round = shift > 0 ? 1 << (shift - 1) : 0;
+    int32_t x;
+    (void)argc;
+    for (x = -32768; x <= 32767; x++) {
+        const int32_t v = (x * multiplier + round) >> shift;
+        const int16_t y = (int16_t)(argv[1][0] == 't' ? tanh_s16(v) : sigmoid_s16(v));
+        fwrite(&y, sizeof y, 1, stdout);
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("kind, input_scale", [("logistic", 2.0**-12), ("tanh", 2.0**-12), ("tanh", 2.0**-11), ("tanh", 2.0**-13), ("tanh", 2.0**-15)])
+def test_int16_activations_match_tflm_on_every_input(kind, input_scale, tmp_path):
+    """The kernel's int16 sigmoid and tanh on all 65,536 inputs, scaled as the gates (Q3.12)
+    and the cell (its power-of-two scale) are, against tflite-micro's int16 LOGISTIC and TANH
+    at the same input scale, which TFLM's Prepare brings to the same multiplier and shift."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    g = OpGraph(dtype="int16")
+    x = g.input((1, 65536), scale=input_scale, dtype="int16")
+    model = tmp_path / "activation.tflite"
+    model.write_bytes(write_tflite(g.build(g.unary(kind, x, 2.0**-15, 0))))
+    oracle = runtime.Interpreter.from_file(str(model), arena_size=1 << 20)
+    oracle.set_input(np.arange(-32768, 32768, dtype=np.int16).reshape(1, -1), 0)
+    oracle.invoke()
+    expected = np.array(oracle.get_output(0)).ravel()
+
+    (tmp_path / "harness.c").write_text(HARNESS)
+    runtime_c = Path(data_dir("runtime_c"))
+    subprocess.run(["gcc", "-std=c99", "-O2", f"-I{runtime_c / 'include'}", f"-I{runtime_c / 'src'}", "harness.c", "-o", "harness"], cwd=tmp_path, check=True)
+    multiplier, shift = cell_tanh_scaling(int(np.log2(input_scale)))
+    result = subprocess.run([str(tmp_path / "harness"), kind[0], str(multiplier), str(shift)], capture_output=True, check=True)
+    np.testing.assert_array_equal(np.frombuffer(result.stdout, np.int16), expected)
 
 
 def test_state_is_outside_the_arena(tmp_path):

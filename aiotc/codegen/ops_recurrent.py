@@ -63,7 +63,7 @@ def _integer_values(op: Op, ctx: LowerContext) -> dict:
             _fc_multiplier(scale(hidden), scale(w_rec)),
         ]
     cell_scale = np.float64(scale(cell))
-    tanh_multiplier, tanh_shift = _cell_tanh_scaling(int(round(math.log2(cell_scale))))
+    tanh_multiplier, tanh_shift = cell_tanh_scaling(int(round(math.log2(cell_scale))))
     clip = int(min(max(np.float64(np.float32(op.attrs.cell_clip)) / cell_scale, -32768.0), 32767.0))
     product = np.float64(GATE_OUTPUT_SCALE) * np.float64(GATE_OUTPUT_SCALE)
     return {
@@ -82,7 +82,7 @@ def _fc_multiplier(input_scale: float, weight_scale: float) -> tuple[int, int]:
     return quantize_multiplier(np.float64(np.float32(input_scale) * np.float32(weight_scale)) / np.float64(GATE_INPUT_SCALE))
 
 
-def _cell_tanh_scaling(cell_scale_power: int) -> tuple[int, int]:
+def cell_tanh_scaling(cell_scale_power: int) -> tuple[int, int]:
     """The int16 tanh reads Q3.12 times 3: TFLM's Tanh(cell_state_scale_power) brings the
     cell there as (cell * multiplier + round) >> shift."""
     left_shift = 15 + cell_scale_power - 3
