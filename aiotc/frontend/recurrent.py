@@ -43,6 +43,8 @@ def lstm_problem(tensors, inputs, outputs, activation: int) -> str | None:
         return "types " + ", ".join(sorted(set(dtypes.values()))) + ": only float32 and TFLM's integer LSTM (int8 activations and weights, int16 cell state) are supported"
     if any(tensors[inputs[i]].quant is None or tensors[inputs[i]].quant.per_channel for i in (INPUT, *GATE_WEIGHTS, HIDDEN_STATE, CELL_STATE)):
         return "per-channel or missing quantization (TFLM's integer LSTM is per tensor)"
+    if any(tensors[inputs[i]].quant.zero_point[0] != 0 for i in GATE_WEIGHTS):
+        return "weights with a zero point (TFLM's integer LSTM has symmetric weights)"
     cell_scale = float(tensors[inputs[CELL_STATE]].quant.scale[0])
     if not math.log2(cell_scale).is_integer():
         return f"a cell state scale of {cell_scale:g}, not a power of two"
