@@ -41,8 +41,8 @@ static int32_t clamp_s16(int32_t x)
     return AIOTC_CLAMP(x, INT16_MIN, INT16_MAX);
 }
 
-/* TFLM's int16 logistic of x (Q3.12 times 3, i.e. the input scaled by 3 * 2^-12 * 2^9
- * per table step): the table interpolated over 9 fraction bits, out in Q0.15. */
+/* TFLM's int16 logistic. x is a Q3.12 value times 3, so x / 2^9 is the real input times
+ * 24: the table index, with 9 bits to interpolate between entries. Out in Q0.15. */
 static int32_t sigmoid_s16(int32_t x)
 {
     const uint32_t magnitude = (uint32_t)(x < 0 ? -x : x);
@@ -56,7 +56,8 @@ static int32_t sigmoid_s16(int32_t x)
     return (int32_t)(result >> 10);
 }
 
-/* TFLM's int16 tanh of x (scaled as for sigmoid_s16), over 8 fraction bits, out in Q0.15. */
+/* TFLM's int16 tanh, scaled as sigmoid_s16: x / 2^8 is twice the real input times 24,
+ * where sigmoid(2 r) gives tanh(r) = 2 sigmoid(2 r) - 1. Out in Q0.15. */
 static int32_t tanh_s16(int32_t x)
 {
     const uint32_t magnitude = (uint32_t)(x < 0 ? -x : x);
