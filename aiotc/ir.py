@@ -170,6 +170,15 @@ class StridedSlice:
 
 
 @dataclass(frozen=True)
+class Lstm:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM with tanh (the converter's only choice). Inputs in TFLite's
+    order (24, None where absent); the hidden and cell state (inputs 18, 19) are graph state."""
+
+    cell_clip: float = 0.0  # 0: no clipping
+    time_major: bool = False  # input [time, batch, features] rather than [batch, time, features]
+
+
+@dataclass(frozen=True)
 class NoAttrs:
     """Ops fully described by their tensors: RESHAPE, RELU, LOGISTIC, QUANTIZE, ..."""
 
@@ -210,6 +219,9 @@ class Graph:
     # DequantizeLinear pairs): tensor -> (scale, int8 zero point). PTQ takes these
     # instead of calibrating.
     quant_hints: Mapping[str, tuple[float, int]] = field(default_factory=dict)
+    # Variable tensors (an LSTM's hidden and cell state): read and written in place by
+    # their ops, kept across invokes outside the arena, reset by NAME_reset().
+    state: tuple[str, ...] = ()
 
     def __getitem__(self, tensor_name: str) -> Tensor:
         return self.tensors[tensor_name]
@@ -234,7 +246,7 @@ class Graph:
     def with_ops(self, ops: list[Op] | tuple[Op, ...], tensors: Mapping[str, Tensor] | None = None) -> Graph:
         """A copy with new ops (and tensors), unused tensors dropped."""
         tensors = dict(self.tensors if tensors is None else tensors)
-        used = set(self.inputs) | set(self.outputs)
+        used = set(self.inputs) | set(self.outputs) | set(self.state)
         for op in ops:
             used.update(t for t in op.inputs if t is not None)
             used.update(op.outputs)
@@ -242,7 +254,7 @@ class Graph:
 
     def validate(self) -> None:
         """Check the structural invariants every stage relies on (raises ValueError)."""
-        defined = set(self.inputs) | {n for n, t in self.tensors.items() if t.is_const}
+        defined = set(self.inputs) | set(self.state) | {n for n, t in self.tensors.items() if t.is_const}
         for name in (*self.inputs, *self.outputs):
             if name not in self.tensors:
                 raise ValueError(f"graph input/output {name!r} is not a tensor")

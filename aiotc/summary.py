@@ -47,6 +47,8 @@ def totals_lines(report: Report, board=None) -> list[str]:
         f"arena (SRAM) {arena:,} B = {kib(arena)}; lower bound of this schedule {report['arena_lower_bound']:,} B",
         f"weights (flash) {weights:,} B = {kib(weights)}",
     ]
+    if report.get("state_bytes"):
+        lines.insert(2, f"state (SRAM) {report['state_bytes']:,} B, kept across invokes ({report['name']}_reset() clears it)")
     if report.get("patch"):
         patch = report["patch"]
         lines.append(f"streamed stage: layers 0..{patch['split_index']} ({short_name(patch['split_after'])}) in {patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%")
