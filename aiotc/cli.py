@@ -23,6 +23,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import AiotcError, CheckFailed, ModelError
+from .summary import out_console
 
 err_console = Console(stderr=True)
 MAX_ERROR_CHARS = 4000  # of a model error's line: it may quote names of any length
@@ -174,10 +175,10 @@ def compile(model: Path, board: str, out_dir: Path | None, name: str | None, qui
     elif not quiet:
         print_summary(result.report, load_board(board))
         for line in quantization_lines(result.report):
-            Console(markup=False).print(line, highlight=False)
+            out_console().print(line, highlight=False)
         if result.report.get("pareto"):
-            Console(markup=False).print(pareto_table(result.report))
-        Console(markup=False).print(f"wrote {result.out_dir}")
+            out_console().print(pareto_table(result.report))
+        out_console().print(f"wrote {result.out_dir}")
 
 
 @contextmanager
@@ -288,7 +289,7 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
-    console = Console(markup=False)
+    console = out_console()
     console.print(bench_table(figures))
     for line in bench_lines(figures):
         console.print(line)
@@ -308,7 +309,7 @@ def inspect(model: Path, memory: bool, **options) -> None:
 
     planned = plan_model(model, compile_settings(options))
     graph = planned.graph
-    console = Console(markup=False)
+    console = out_console()
     table = Table(title=f"{model.name}: {len(graph.ops)} layers", title_justify="left")
     for column in ("#", "layer", "op", "inputs", "output", "dtype", "MACs"):
         table.add_column(column, justify="right" if column in ("#", "MACs") else "left")
@@ -336,8 +337,8 @@ def export(model: Path, tflite_path: Path, **options) -> None:
     with progress_bars() as progress:
         report = export_model(model, tflite_path, calibration(options), progress)
     for line in quantization_lines(report):
-        Console(markup=False).print(line, highlight=False)
-    Console(markup=False).print(f"wrote {tflite_path}")
+        out_console().print(line, highlight=False)
+    out_console().print(f"wrote {tflite_path}")
 
 
 @cli.command()
@@ -350,7 +351,7 @@ def boards() -> None:
         table.add_column(column)
     for b in all_boards():
         table.add_row(b.name, b.cpu, f"{b.flash_bytes // 1024:,} KiB", f"{b.sram_bytes // 1024:,} KiB", "yes" if b.dsp else "", "yes" if b.mve else "", b.qemu_machine or "(host gcc)", b.description)
-    Console(markup=False).print(table)
+    out_console().print(table)
 
 
 @cli.command()
@@ -366,7 +367,7 @@ def ops() -> None:
     table.add_column("kernel types", max_width=13)  # leaves the names room to print whole at 80 columns
     for kind, facts in OPS.items():
         table.add_row(kind, ", ".join(facts.tflite), ", ".join(facts.onnx), ", ".join(LOWERINGS[kind].dtypes))
-    console = Console(markup=False)
+    console = out_console()
     console.print(table)
     onnx_without_kind = sorted(set(supported_ops()["ONNX"]) - {name for facts in OPS.values() for name in facts.onnx})
     console.print(f"ONNX also reads {', '.join(onnx_without_kind)} (no op of their own) and folds any node whose inputs are all constant.")

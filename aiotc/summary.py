@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
 from .codegen.escape import plain_text
 from .schema import Report
+
+
+def out_console() -> Console:
+    """Standard output for tables and lines: model names are text, not rich markup, and a
+    pipe or a CI log gets whole tables (rich would cut them to 80 columns) without colour."""
+    if sys.stdout.isatty():
+        return Console(markup=False)
+    return Console(markup=False, width=PIPE_WIDTH, no_color=True)
+
+
+PIPE_WIDTH = 400  # wide enough for any table aiotc prints; tables take only the width they need
 
 
 def kib(n: int) -> str:
@@ -65,7 +78,7 @@ def totals_lines(report: Report, board=None) -> list[str]:
 
 
 def print_summary(report: Report, board=None, console: Console | None = None) -> None:
-    console = console or Console(markup=False)  # model names are text, not rich markup
+    console = console or out_console()
     console.print(layer_table(report, console.width))
     for line in totals_lines(report, board):
         console.print(line)
