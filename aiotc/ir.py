@@ -68,6 +68,11 @@ class Tensor:
         return int(np.ceil(self.size * ITEMSIZE[self.dtype]))
 
 
+def zero_point(tensor: Tensor) -> int:
+    """The per-tensor zero point (0 for a float tensor)."""
+    return int(tensor.quant.zero_point.ravel()[0]) if tensor.quant is not None else 0
+
+
 def pack_int4(values: np.ndarray) -> np.ndarray:
     """int4 values (int8 in [-8, 7]) packed two per byte as TFLite stores them: the flat
     element 2i in the low nibble of byte i, 2i+1 in the high one (an odd count pads 0)."""
@@ -176,6 +181,12 @@ class Lstm:
 
     cell_clip: float = 0.0  # 0: no clipping
     time_major: bool = False  # input [time, batch, features] rather than [batch, time, features]
+
+
+# The LSTM's operands in TFLite's order (24, None where absent): the frontend puts them
+# there, the lowering reads them.
+LSTM_INPUTS = 24
+LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE = 0, 18, 19
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,16 @@ import math
 import numpy as np
 
 from ..fixedpoint import quantize_multiplier
-from ..frontend.recurrent import CELL_STATE, HIDDEN_STATE, INPUT
-from ..ir import Op
-from .lowering import LayerCode, LowerContext, c_float, lowers, scale, suffix, zero_point
+from ..ir import LSTM_CELL_STATE, LSTM_HIDDEN_STATE, LSTM_INPUT, Op
+from .lowering import (
+    LayerCode,
+    LowerContext,
+    c_float,
+    lowers,
+    scale,
+    suffix,
+    zero_point,
+)
 
 # Gate -> (input weights, recurrent weights, bias) among the op's 24 TFLite inputs.
 GATES = {"forget": (2, 6, 13), "input": (1, 5, 12), "cell": (3, 7, 14), "output": (4, 8, 15)}
@@ -27,13 +34,13 @@ GATE_OUTPUT_SCALE = np.float32(2.0**-15)  # their sigmoid/tanh outputs: Q0.15
 @lowers("lstm")
 def lower_lstm(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
-    x, hidden = graph[op.inputs[INPUT]], graph[op.inputs[HIDDEN_STATE]]
+    x, hidden = graph[op.inputs[LSTM_INPUT]], graph[op.inputs[LSTM_HIDDEN_STATE]]
     time_steps, batches = x.shape[:2] if op.attrs.time_major else x.shape[1::-1]
     values = {
         "dims": (batches, time_steps, x.shape[2], hidden.shape[1], int(op.attrs.time_major)),
-        "input": ctx.ptr(op.inputs[INPUT]),
-        "hidden_state": ctx.ptr(op.inputs[HIDDEN_STATE]),
-        "cell_state": ctx.ptr(op.inputs[CELL_STATE]),
+        "input": ctx.ptr(op.inputs[LSTM_INPUT]),
+        "hidden_state": ctx.ptr(op.inputs[LSTM_HIDDEN_STATE]),
+        "cell_state": ctx.ptr(op.inputs[LSTM_CELL_STATE]),
         "output": ctx.ptr(op.outputs[0]),
         "quantized": x.dtype == "int8",
     }
@@ -49,7 +56,7 @@ def _float_values(op: Op, ctx: LowerContext) -> dict:
 
 def _integer_values(op: Op, ctx: LowerContext) -> dict:
     graph = ctx.graph
-    x, hidden, cell = (graph[op.inputs[i]] for i in (INPUT, HIDDEN_STATE, CELL_STATE))
+    x, hidden, cell = (graph[op.inputs[i]] for i in (LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE))
     gates = {}
     for name, (w_in, w_rec, bias) in GATES.items():
         w_in, w_rec, bias = graph[op.inputs[w_in]], graph[op.inputs[w_rec]], graph[op.inputs[bias]]
@@ -57,8 +64,8 @@ def _integer_values(op: Op, ctx: LowerContext) -> dict:
         gates[name] = [
             ctx.ptr(w_in.name),
             ctx.ptr(w_rec.name),
-            ctx.const((bias.data.astype(np.int64) - zero_point(x) * rows_in).astype(np.int32), f"{op.name}_{name}_input_bias"),
-            ctx.const((-zero_point(hidden) * rows_rec).astype(np.int32), f"{op.name}_{name}_recurrent_bias"),
+            ctx.const((bias.data.astype(np.int64) - zero_point(x) * rows_in).astype(np.int32), f"{name}_input_bias"),
+            ctx.const((-zero_point(hidden) * rows_rec).astype(np.int32), f"{name}_recurrent_bias"),
             _fc_multiplier(scale(x), scale(w_in)),
             _fc_multiplier(scale(hidden), scale(w_rec)),
         ]

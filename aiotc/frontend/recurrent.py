@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 
-LSTM_INPUTS = 24
-INPUT, HIDDEN_STATE, CELL_STATE = 0, 18, 19
+from ..ir import LSTM_CELL_STATE as CELL_STATE
+from ..ir import LSTM_HIDDEN_STATE as HIDDEN_STATE
+from ..ir import LSTM_INPUT as INPUT
+
 GATE_WEIGHTS = (1, 2, 3, 4, 5, 6, 7, 8)  # input-to-{input, forget, cell, output}, recurrent-to-{...}
 GATE_BIASES = (12, 13, 14, 15)  # {input, forget, cell, output} gate bias
 CIFG, PEEPHOLE, PROJECTION, LAYER_NORM = (1, 5), (9, 10, 11), (16, 17), (20, 21, 22, 23)

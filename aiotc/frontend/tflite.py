@@ -22,7 +22,7 @@ import tflite
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
 from .checks import SHAPE_RULES, check_counts, check_size
-from .recurrent import LSTM_INPUTS, lstm_problem
+from .recurrent import lstm_problem
 
 TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8", 17: "int4"}
 NUMPY_TYPES = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "int64": np.int64, "bool": np.bool_, "int16": np.int16, "int8": np.int8}
@@ -462,7 +462,7 @@ def _strided_slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
 
 def _lstm(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     o = _options(op, tflite.UnidirectionalSequenceLSTMOptions)
-    inputs = (*inputs, *[None] * (LSTM_INPUTS - len(inputs)))
+    inputs = (*inputs, *[None] * (ir.LSTM_INPUTS - len(inputs)))
     diagonal = "diagonal recurrent weights not supported yet" if o.DiagonalRecurrentTensors() else None
     problem = diagonal or lstm_problem(r.by_name, inputs, outputs, o.FusedActivationFunction())
     if problem:
