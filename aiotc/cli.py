@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import __version__
+from .api import compiled
 from .errors import AiotcError, CheckFailed, ModelError
 from .summary import out_console
 
@@ -181,18 +181,6 @@ def compile(model: Path, board: str, out_dir: Path | None, name: str | None, qui
         out_console().print(f"wrote {result.out_dir}")
 
 
-@contextmanager
-def compiled(model_or_out: Path, board: str, options: dict):
-    """An output folder for MODEL|OUT: used as is, or compiled on the fly into a temp folder."""
-    if model_or_out.is_dir():
-        yield model_or_out
-        return
-    from .driver import compile_model
-
-    with tempfile.TemporaryDirectory(prefix="aiotc-") as tmp:
-        yield compile_model(model_or_out, compile_settings(options, board=board), Path(tmp) / "out").out_dir
-
-
 @cli.command()
 @click.argument("model_or_out", metavar="MODEL|OUT", type=click.Path(exists=True, path_type=Path))
 @board_option
@@ -205,9 +193,9 @@ def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | No
     """Run MODEL|OUT on inputs, on the host (gcc) or in QEMU (cortex-m boards)."""
     from .samples import dequantize_output, load_samples
     from .toolchain.host import read_report
-    from .verify import build_runner
+    from .verification import build_runner
 
-    with compiled(model_or_out, board, options) as out_dir:
+    with compiled(model_or_out, compile_settings(options, board=board)) as out_dir:
         runner = build_runner(out_dir, board, sanitize=sanitize)
         samples = load_samples(input_path, runner.inputs)
         with progress_bars() as progress:
@@ -240,9 +228,9 @@ def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | No
 def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: Path | None, as_json: bool, sanitize: bool, **options) -> None:
     """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs."""
     from .samples import load_samples, random_samples
-    from .verify import build_runner, verify as run_verify
+    from .verification import build_runner, verify as run_verify
 
-    with compiled(model_or_out, board, options) as out_dir:
+    with compiled(model_or_out, compile_settings(options, board=board)) as out_dir:
         runner = build_runner(out_dir, board, sanitize=sanitize)
         inputs = load_samples(input_path, runner.inputs) if input_path else random_samples(runner.inputs, samples, seed)
         with progress_bars(not as_json) as progress:
@@ -278,7 +266,7 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
     target = load_board(board)
     if target.qemu_machine is None:
         raise UsageError(f"bench measures in QEMU; {board} has no emulator: choose a Cortex-M board (`aiotc boards`)")
-    with compiled(model_or_out, board, options) as out_dir:
+    with compiled(model_or_out, compile_settings(options, board=board)) as out_dir:
         qemu = QemuModel.build(out_dir, target)
         sample = load_samples(input_path, qemu.inputs)[0] if input_path else None
         with progress_bars(not as_json) as progress:

@@ -23,7 +23,7 @@ from aiotc.export.tflite import write_tflite
 from aiotc.frontend.tflite import same_padding
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
-from aiotc.verify import verify
+from aiotc.verification import verify
 
 
 def quant(scale, zero_point=0, axis=None) -> ir.Quant:
