@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +21,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import __version__
+from .api import compiled
 from .errors import AiotcError, CheckFailed, ModelError
+from .summary import out_console
 
 err_console = Console(stderr=True)
 MAX_ERROR_CHARS = 4000  # of a model error's line: it may quote names of any length
@@ -174,22 +175,10 @@ def compile(model: Path, board: str, out_dir: Path | None, name: str | None, qui
     elif not quiet:
         print_summary(result.report, load_board(board))
         for line in quantization_lines(result.report):
-            Console(markup=False).print(line, highlight=False)
+            out_console().print(line, highlight=False)
         if result.report.get("pareto"):
-            Console(markup=False).print(pareto_table(result.report))
-        Console(markup=False).print(f"wrote {result.out_dir}")
-
-
-@contextmanager
-def compiled(model_or_out: Path, board: str, options: dict):
-    """An output folder for MODEL|OUT: used as is, or compiled on the fly into a temp folder."""
-    if model_or_out.is_dir():
-        yield model_or_out
-        return
-    from .driver import compile_model
-
-    with tempfile.TemporaryDirectory(prefix="aiotc-") as tmp:
-        yield compile_model(model_or_out, compile_settings(options, board=board), Path(tmp) / "out").out_dir
+            out_console().print(pareto_table(result.report))
+        out_console().print(f"wrote {result.out_dir}")
 
 
 @cli.command()
@@ -204,9 +193,9 @@ def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | No
     """Run MODEL|OUT on inputs, on the host (gcc) or in QEMU (cortex-m boards)."""
     from .samples import dequantize_output, load_samples
     from .toolchain.host import read_report
-    from .verify import build_runner
+    from .verification import build_runner
 
-    with compiled(model_or_out, board, options) as out_dir:
+    with compiled(model_or_out, compile_settings(options, board=board)) as out_dir:
         runner = build_runner(out_dir, board, sanitize=sanitize)
         samples = load_samples(input_path, runner.inputs)
         with progress_bars() as progress:
@@ -239,9 +228,9 @@ def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | No
 def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: Path | None, as_json: bool, sanitize: bool, **options) -> None:
     """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs."""
     from .samples import load_samples, random_samples
-    from .verify import build_runner, verify as run_verify
+    from .verification import build_runner, verify as run_verify
 
-    with compiled(model_or_out, board, options) as out_dir:
+    with compiled(model_or_out, compile_settings(options, board=board)) as out_dir:
         runner = build_runner(out_dir, board, sanitize=sanitize)
         inputs = load_samples(input_path, runner.inputs) if input_path else random_samples(runner.inputs, samples, seed)
         with progress_bars(not as_json) as progress:
@@ -277,7 +266,7 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
     target = load_board(board)
     if target.qemu_machine is None:
         raise UsageError(f"bench measures in QEMU; {board} has no emulator: choose a Cortex-M board (`aiotc boards`)")
-    with compiled(model_or_out, board, options) as out_dir:
+    with compiled(model_or_out, compile_settings(options, board=board)) as out_dir:
         qemu = QemuModel.build(out_dir, target)
         sample = load_samples(input_path, qemu.inputs)[0] if input_path else None
         with progress_bars(not as_json) as progress:
@@ -288,7 +277,7 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
-    console = Console(markup=False)
+    console = out_console()
     console.print(bench_table(figures))
     for line in bench_lines(figures):
         console.print(line)
@@ -308,7 +297,7 @@ def inspect(model: Path, memory: bool, **options) -> None:
 
     planned = plan_model(model, compile_settings(options))
     graph = planned.graph
-    console = Console(markup=False)
+    console = out_console()
     table = Table(title=f"{model.name}: {len(graph.ops)} layers", title_justify="left")
     for column in ("#", "layer", "op", "inputs", "output", "dtype", "MACs"):
         table.add_column(column, justify="right" if column in ("#", "MACs") else "left")
@@ -336,8 +325,8 @@ def export(model: Path, tflite_path: Path, **options) -> None:
     with progress_bars() as progress:
         report = export_model(model, tflite_path, calibration(options), progress)
     for line in quantization_lines(report):
-        Console(markup=False).print(line, highlight=False)
-    Console(markup=False).print(f"wrote {tflite_path}")
+        out_console().print(line, highlight=False)
+    out_console().print(f"wrote {tflite_path}")
 
 
 @cli.command()
@@ -350,7 +339,7 @@ def boards() -> None:
         table.add_column(column)
     for b in all_boards():
         table.add_row(b.name, b.cpu, f"{b.flash_bytes // 1024:,} KiB", f"{b.sram_bytes // 1024:,} KiB", "yes" if b.dsp else "", "yes" if b.mve else "", b.qemu_machine or "(host gcc)", b.description)
-    Console(markup=False).print(table)
+    out_console().print(table)
 
 
 @cli.command()
@@ -366,7 +355,7 @@ def ops() -> None:
     table.add_column("kernel types", max_width=13)  # leaves the names room to print whole at 80 columns
     for kind, facts in OPS.items():
         table.add_row(kind, ", ".join(facts.tflite), ", ".join(facts.onnx), ", ".join(LOWERINGS[kind].dtypes))
-    console = Console(markup=False)
+    console = out_console()
     console.print(table)
     onnx_without_kind = sorted(set(supported_ops()["ONNX"]) - {name for facts in OPS.values() for name in facts.onnx})
     console.print(f"ONNX also reads {', '.join(onnx_without_kind)} (no op of their own) and folds any node whose inputs are all constant.")

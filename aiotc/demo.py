@@ -80,7 +80,7 @@ def main(workdir: Path = Path("demo_out")) -> int:
     from .samples import quantize_input, random_samples
     from .summary import print_summary
     from .toolchain.host import HostModel
-    from .verify import verify
+    from .verification import verify
 
     console = Console()
     workdir.mkdir(exist_ok=True)

@@ -68,6 +68,11 @@ class Tensor:
         return int(np.ceil(self.size * ITEMSIZE[self.dtype]))
 
 
+def zero_point(tensor: Tensor) -> int:
+    """The per-tensor zero point (0 for a float tensor)."""
+    return int(tensor.quant.zero_point.ravel()[0]) if tensor.quant is not None else 0
+
+
 def pack_int4(values: np.ndarray) -> np.ndarray:
     """int4 values (int8 in [-8, 7]) packed two per byte as TFLite stores them: the flat
     element 2i in the low nibble of byte i, 2i+1 in the high one (an odd count pads 0)."""
@@ -170,6 +175,21 @@ class StridedSlice:
 
 
 @dataclass(frozen=True)
+class Lstm:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM with tanh (the converter's only choice). Inputs in TFLite's
+    order (24, None where absent); the hidden and cell state (inputs 18, 19) are graph state."""
+
+    cell_clip: float = 0.0  # 0: no clipping
+    time_major: bool = False  # input [time, batch, features] rather than [batch, time, features]
+
+
+# The LSTM's operands in TFLite's order (24, None where absent): the frontend puts them
+# there, the lowering reads them.
+LSTM_INPUTS = 24
+LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE = 0, 18, 19
+
+
+@dataclass(frozen=True)
 class NoAttrs:
     """Ops fully described by their tensors: RESHAPE, RELU, LOGISTIC, QUANTIZE, ..."""
 
@@ -210,6 +230,9 @@ class Graph:
     # DequantizeLinear pairs): tensor -> (scale, int8 zero point). PTQ takes these
     # instead of calibrating.
     quant_hints: Mapping[str, tuple[float, int]] = field(default_factory=dict)
+    # Variable tensors (an LSTM's hidden and cell state): read and written in place by
+    # their ops, kept across invokes outside the arena, reset by NAME_reset().
+    state: tuple[str, ...] = ()
 
     def __getitem__(self, tensor_name: str) -> Tensor:
         return self.tensors[tensor_name]
@@ -234,7 +257,7 @@ class Graph:
     def with_ops(self, ops: list[Op] | tuple[Op, ...], tensors: Mapping[str, Tensor] | None = None) -> Graph:
         """A copy with new ops (and tensors), unused tensors dropped."""
         tensors = dict(self.tensors if tensors is None else tensors)
-        used = set(self.inputs) | set(self.outputs)
+        used = set(self.inputs) | set(self.outputs) | set(self.state)
         for op in ops:
             used.update(t for t in op.inputs if t is not None)
             used.update(op.outputs)
@@ -242,7 +265,7 @@ class Graph:
 
     def validate(self) -> None:
         """Check the structural invariants every stage relies on (raises ValueError)."""
-        defined = set(self.inputs) | {n for n, t in self.tensors.items() if t.is_const}
+        defined = set(self.inputs) | set(self.state) | {n for n, t in self.tensors.items() if t.is_const}
         for name in (*self.inputs, *self.outputs):
             if name not in self.tensors:
                 raise ValueError(f"graph input/output {name!r} is not a tensor")

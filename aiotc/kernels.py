@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codegen.lowering import zero_point
-from .ir import Graph, Op
+from .ir import Graph, Op, zero_point
 from .ops import OPS
 
 # The write-order contract of runtime_c/include/aiotc_nn.h, kept by the kernels of the

@@ -53,6 +53,12 @@ def depthwise_macs(op: Op, graph: Graph) -> int:
     return graph[op.outputs[0]].size * filt.shape[1] * filt.shape[2]
 
 
+def lstm_macs(op: Op, graph: Graph) -> int:
+    """Four gates per step, each a matmul of the input and one of the hidden state."""
+    units, features = graph[op.inputs[1]].shape
+    return (graph[op.outputs[0]].size // units) * 4 * units * (features + units)
+
+
 def fully_connected_macs(op: Op, graph: Graph) -> int:
     """Rows x outputs x inputs of the [out, in] weights."""
     filt = graph[op.inputs[1]]
@@ -80,6 +86,7 @@ class OpDef:
     fusable_as: str | None = None  # a standalone activation the layer before may absorb (its ir.ACTIVATIONS name)
     output_quant: Fixed | str = CALIBRATED  # how PTQ quantizes the output
     macs: Callable[[Op, Graph], int] = no_macs  # multiply-accumulates, as MLPerf Tiny counts them
+    optional_inputs: bool = False  # any input but the first may be absent (the LSTM's optional gates: its converter checks them)
 
     @property
     def weighted(self) -> bool:
@@ -126,6 +133,7 @@ OPS: dict[str, OpDef] = {
     "dequantize": OpDef(ir.NoAttrs, ("DEQUANTIZE",), elementwise=True, converts_dtype=True),  # elementwise, but never streamed
     "transpose": OpDef(ir.Transpose, ("TRANSPOSE",), ("Transpose",), output_quant=SAME_AS_INPUT),
     "strided_slice": OpDef(ir.StridedSlice, ("STRIDED_SLICE", "SLICE", "SPLIT", "SPLIT_V", "UNPACK"), ("Split",), output_quant=SAME_AS_INPUT),  # each output of a split is a slice
+    "lstm": OpDef(ir.Lstm, ("UNIDIRECTIONAL_SEQUENCE_LSTM",), optional_inputs=True, macs=lstm_macs),
     # data movement (issue 20): packing, and copies whose input index is a sum of per-axis tables
     "pack": OpDef(ir.Pack, ("PACK",), output_quant=SHARED),
     "tile": OpDef(ir.Tile, ("TILE",), ("Tile",), output_quant=SAME_AS_INPUT),

@@ -55,6 +55,8 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
         "arena_bytes": plan.size,
         "arena_lower_bound": plan.lower_bound,
         "weights_bytes": facts["weights_bytes"],
+        "state_bytes": facts["state_bytes"],  # NAME_STATE_SIZE: recurrent state kept across invokes, outside the arena
+        "state": facts["state"],
         "patch": stage_report(graph, stage),
         "io_bytes": {"input": sum(e["bytes"] for e in facts["inputs"]), "output": sum(e["bytes"] for e in facts["outputs"])},
         "inputs": facts["inputs"],
@@ -114,7 +116,8 @@ def check_budget(report: Report, board: Board, sram_budget: int | None = None, f
 
     A miss says by how much, and what would fit: streaming when it was off, the boards with room."""
     misses = []
-    for what, needed, budget, memory in (("arena", report["arena_bytes"], sram_budget, "SRAM"), ("weights", report["weights_bytes"], flash_budget, "flash")):
+    ram = ("arena + state", report["arena_bytes"] + report["state_bytes"]) if report.get("state_bytes") else ("arena", report["arena_bytes"])
+    for what, needed, budget, memory in ((*ram, sram_budget, "SRAM"), ("weights", report["weights_bytes"], flash_budget, "flash")):
         limit = budget if budget is not None else getattr(board, f"{memory.lower()}_bytes")
         source = f"the {memory} budget is" if budget is not None else f"{board.name} has"
         if needed > limit:

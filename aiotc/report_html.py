@@ -70,6 +70,8 @@ def facts(report: Report, board: Board | None, bench: dict | None) -> list[dict]
         | (share(report["arena_bytes"], board.sram_bytes) if real else {}),
         {"label": "weights (flash)", "value": nbytes(report["weights_bytes"])} | (share(report["weights_bytes"], board.flash_bytes) if real else {}),
     ]
+    if report.get("state_bytes"):
+        rows.insert(2, {"label": "state (SRAM)", "value": nbytes(report["state_bytes"]), "note": "recurrent state kept across invokes, outside the arena"})
     if real and report.get("flash_bytes"):
         rows.append({"label": "flash (model)", "value": nbytes(report["flash_bytes"]), "note": "weights, graph code and kernels as linked"} | share(report["flash_bytes"], board.flash_bytes))
     if report.get("stack"):

@@ -89,6 +89,12 @@ class TargetFigures(TypedDict):
     stack: Stack | None
 
 
+class StateEntry(TypedDict):
+    tensor: str
+    offset: int  # bytes into the state buffer
+    bytes: int
+
+
 class Report(TypedDict):
     model: str  # the model file's name
     source: str  # its absolute path
@@ -99,6 +105,8 @@ class Report(TypedDict):
     arena_bytes: int
     arena_lower_bound: int
     weights_bytes: int
+    state_bytes: int  # NAME_STATE_SIZE: recurrent state kept across invokes, outside the arena
+    state: list[StateEntry]
     patch: Patch | None
     io_bytes: dict[str, int]  # {"input": int, "output": int}
     inputs: list[Tensor]

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
 from .codegen.escape import plain_text
 from .schema import Report
+
+
+def out_console() -> Console:
+    """Standard output for tables and lines: model names are text, not rich markup, and a
+    pipe or a CI log gets whole tables (rich would cut them to 80 columns) without colour."""
+    if sys.stdout.isatty():
+        return Console(markup=False)
+    return Console(markup=False, width=PIPE_WIDTH, no_color=True)
+
+
+PIPE_WIDTH = 400  # wide enough for any table aiotc prints; tables take only the width they need
 
 
 def kib(n: int) -> str:
@@ -47,6 +60,8 @@ def totals_lines(report: Report, board=None) -> list[str]:
         f"arena (SRAM) {arena:,} B = {kib(arena)}; lower bound of this schedule {report['arena_lower_bound']:,} B",
         f"weights (flash) {weights:,} B = {kib(weights)}",
     ]
+    if report.get("state_bytes"):
+        lines.insert(2, f"state (SRAM) {report['state_bytes']:,} B, kept across invokes ({report['name']}_reset() clears it)")
     if report.get("patch"):
         patch = report["patch"]
         lines.append(f"streamed stage: layers 0..{patch['split_index']} ({short_name(patch['split_after'])}) in {patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%")
@@ -63,7 +78,7 @@ def totals_lines(report: Report, board=None) -> list[str]:
 
 
 def print_summary(report: Report, board=None, console: Console | None = None) -> None:
-    console = console or Console(markup=False)  # model names are text, not rich markup
+    console = console or out_console()
     console.print(layer_table(report, console.width))
     for line in totals_lines(report, board):
         console.print(line)

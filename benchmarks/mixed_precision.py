@@ -42,7 +42,7 @@ from aiotc.quantize.fidelity import sqnr_db  # noqa: E402
 from aiotc.quantize.precision import choosable_layers  # noqa: E402
 from aiotc.samples import random_samples  # noqa: E402
 from aiotc.toolchain.qemu import QemuModel  # noqa: E402
-from aiotc.verify import verify  # noqa: E402
+from aiotc.verification import verify  # noqa: E402
 
 # name -> (float model, input size, pixel scale, top-1 target)
 NETWORKS = {

@@ -31,7 +31,7 @@ def aiotc(*args, cwd: Path | None = None, env: dict[str, str] | None = None) -> 
 def verify_folder(out: Path, board: str = "host", samples: int = 3, seed: int = 1):
     """The compiled folder built for `board` (host gcc or QEMU) against its oracle on random inputs."""
     from aiotc.samples import random_samples
-    from aiotc.verify import build_runner, verify
+    from aiotc.verification import build_runner, verify
 
     runner = build_runner(out, board)
     return verify(out, board, random_samples(runner.inputs, samples, seed), runner=runner)

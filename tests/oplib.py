@@ -23,7 +23,7 @@ from aiotc.export.tflite import write_tflite
 from aiotc.frontend.tflite import same_padding
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
-from aiotc.verify import verify
+from aiotc.verification import verify
 
 
 def quant(scale, zero_point=0, axis=None) -> ir.Quant:
@@ -44,6 +44,7 @@ class OpGraph:
         self.tensors: dict[str, ir.Tensor] = {}
         self.ops: list[ir.Op] = []
         self.inputs: list[str] = []
+        self.state: list[str] = []
 
     # --- tensors --------------------------------------------------------------------
 
@@ -168,6 +169,25 @@ class OpGraph:
         scale, zp = _same_q(self.tensors[inputs[0]])
         return self._op(kind, inputs, self._out(out_shape, scale, zp), attrs)
 
+    def lstm(self, x, units, hidden_scale=1 / 128, hidden_zp=0, cell_scale=2.0**-11, cell_clip=10.0, time_major=False, gate_std=2.0):
+        """UNIDIRECTIONAL_SEQUENCE_LSTM of x [batch, time, features] (time_major: [time, batch,
+        features]) as the TFLite converter writes a Keras LSTM: four gates, int8 weights per
+        tensor scaled so the gates' inputs spread about `gate_std`, state as variable tensors."""
+        t = self.tensors[x]
+        batches, features = t.shape[1 if time_major else 0], t.shape[2]
+        x_std = 1.0 if self.dtype == "float32" else float(t.quant.scale[0]) * 74
+        w_scale = gate_std / (np.sqrt(features + units) * max(x_std, 0.5) * 73)
+        hidden = self._add(ir.Tensor(self._name("h"), (batches, units), self.dtype, quant(hidden_scale, hidden_zp) if self.dtype != "float32" else None))
+        cell_dtype = "int16" if self.dtype == "int8" else "float32"
+        cell = self._add(ir.Tensor(self._name("c"), (batches, units), cell_dtype, quant(cell_scale) if self.dtype != "float32" else None))
+        self.state += [hidden, cell]
+        weights = [self.weights((units, features), None, scale=w_scale) for _ in range(4)]
+        weights += [self.weights((units, units), None, scale=w_scale) for _ in range(4)]
+        biases = [self.bias(x, w, units) for w in weights[:4]]
+        y = self._out((*t.shape[:2], units), hidden_scale, hidden_zp)
+        inputs = (x, *weights, None, None, None, *biases, None, None, hidden, cell, None, None, None, None)
+        return self._op("lstm", inputs, y, ir.Lstm(cell_clip, time_major))
+
     def _acc_scale(self, x, wt, taps) -> float:
         """An output scale that keeps typical accumulations inside int8 without saturating all."""
         t, w = self.tensors[x], self.tensors[wt]
@@ -176,7 +196,7 @@ class OpGraph:
         return float(t.quant.scale[0] * np.mean(w.quant.scale) * 127 * np.sqrt(taps) / 4)
 
     def build(self, *outputs: str) -> ir.Graph:
-        graph = ir.Graph("single_op", dict(self.tensors), tuple(self.ops), tuple(self.inputs), tuple(outputs))
+        graph = ir.Graph("single_op", dict(self.tensors), tuple(self.ops), tuple(self.inputs), tuple(outputs), state=tuple(self.state))
         graph = graph.with_ops(graph.ops)
         graph.validate()
         return graph

@@ -20,7 +20,7 @@ from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
 from aiotc.samples import random_samples
 from aiotc.toolchain.qemu import QemuModel
-from aiotc.verify import verify
+from aiotc.verification import verify
 
 from .oplib import OpGraph
 from .test_s16 import extreme_accumulators

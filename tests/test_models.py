@@ -12,7 +12,7 @@ import pytest
 from aiotc.driver import compile_model
 from aiotc.samples import load_samples, random_samples
 from aiotc.toolchain.host import HostModel
-from aiotc.verify import verify
+from aiotc.verification import verify
 
 from .conftest import shared_model
 

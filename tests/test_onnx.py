@@ -18,7 +18,7 @@ from aiotc.errors import ModelError, UnsupportedOpsError
 from aiotc.frontend import load_model
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
-from aiotc.verify import verify
+from aiotc.verification import verify
 
 from .conftest import aiotc, shared_model
 

@@ -22,7 +22,7 @@ from aiotc.memory.streaming import input_rows, kernel_geometry, stream_stage, st
 from aiotc.ops import OPS
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
-from aiotc.verify import verify
+from aiotc.verification import verify
 
 from .conftest import shared_model
 from .oplib import OpGraph

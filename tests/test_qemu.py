@@ -16,7 +16,7 @@ from aiotc.samples import load_samples, random_samples
 from aiotc.toolchain.arm import build_image
 from aiotc.toolchain.host import HostModel
 from aiotc.toolchain.qemu import QemuModel
-from aiotc.verify import verify
+from aiotc.verification import verify
 
 from .conftest import aiotc, shared_model
 

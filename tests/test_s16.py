@@ -19,7 +19,7 @@ from aiotc.export.tflite import write_tflite
 from aiotc.resources import data_dir
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
-from aiotc.verify import verify
+from aiotc.verification import verify
 
 from .oplib import OpGraph, assert_matches_oracle
 

@@ -15,7 +15,7 @@ from aiotc.errors import ToolchainError
 from aiotc.samples import random_samples
 from aiotc.toolchain.sanitize import SanitizedModel
 from aiotc.resources import data_dir
-from aiotc.verify import verify
+from aiotc.verification import verify
 
 from .conftest import shared_model
 

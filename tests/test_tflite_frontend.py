@@ -15,7 +15,7 @@ from aiotc.frontend import tflite as tflite_frontend
 from aiotc.oracle import run_oracle
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
-from aiotc.verify import verify
+from aiotc.verification import verify
 
 from .tflite_raw import RawModel
 

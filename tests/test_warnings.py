@@ -95,6 +95,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.movement("strided_slice", [x], (1, 3, 2, 4), ir.StridedSlice((0, 0, 1, 0), (1, 6, 6, 4), (1, 2, 3, 1))),
         g.movement("concat", [x, x], (1, 6, 6, 8), ir.Concat(3)),
         g.movement("reshape", [g.unary("relu6", x)], (36, 4), ir.NoAttrs()),
+        g.lstm(g.input((1, 3, 4), scale=0.05, zero_point=-3), 5, hidden_zp=2),
         # data movement (issue 20)
         g.movement("pack", [x, x], (1, 6, 2, 6, 4), ir.Pack(2)),
         g.movement("tile", [x], (1, 12, 6, 4), ir.Tile((1, 2, 1, 1))),

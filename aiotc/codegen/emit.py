@@ -19,8 +19,9 @@ from ..memory.streaming import StreamStage
 from ..ops import OPS
 from ..resources import data_dir, template_env
 from .escape import c_comment, c_word, unique
+from ..state import initial_state, state_layout
 from .stage import Loop, compress, resolve, stage_statements
-from . import ops_conv, ops_elementwise, ops_layout, ops_movement  # noqa: F401  (registers the lowerings)
+from . import ops_conv, ops_elementwise, ops_layout, ops_movement, ops_recurrent  # noqa: F401  (registers the lowerings)
 from .lowering import C_TYPES, LOWERINGS, LayerCode
 
 RUNTIME_HEADERS = "include"
@@ -91,6 +92,8 @@ class Emitter:
         self._by_content: dict[tuple, str] = {}
         self._tensor_consts: dict[str, str] = {}
         self._io = {**_io_offsets(graph, graph.inputs, "input"), **_io_offsets(graph, graph.outputs, "output")}
+        self.state, self.state_size = state_layout(graph)
+        self._state_offsets = {b.tensor: b.offset for b in self.state}
 
     def ptr(self, tensor: str, byte_offset: int = 0, advance: str | None = None) -> str:
         """A typed C pointer to `tensor` plus `byte_offset` (plus a run-time `advance` in loops)."""
@@ -105,6 +108,8 @@ class Emitter:
             buffer, offset = self._io[tensor]
             qualifier = "const " if buffer == "input" else ""
             return f"(({qualifier}{ctype} *)(({qualifier}uint8_t *){buffer} + {offset + byte_offset}{extra}))"
+        if tensor in self._state_offsets:
+            return f"(({ctype} *)({self.name}_state + {self._state_offsets[tensor] + byte_offset}{extra}))"
         return f"(({ctype} *)(arena + {self.plan.offsets[tensor] + byte_offset}{extra}))"
 
     def scratch(self) -> str:
@@ -215,6 +220,9 @@ def emit_library(graph: Graph, plan, name: str, kernels: dict[str, Kernel], boar
         "source": source,
         "board": board,
         "arena_size": plan.size,
+        "state": emitter.state,
+        "state_size": emitter.state_size,
+        "state_initializer": format_values(initial_state(emitter.state, emitter.state_size), "uint8_t") if any(b.fill for b in emitter.state) else None,
         "inputs": inputs,
         "outputs": outputs,
         "input_size": sum(e["bytes"] for e in inputs),
@@ -239,6 +247,8 @@ def emit_library(graph: Graph, plan, name: str, kernels: dict[str, Kernel], boar
         files[f"aiotc_runtime/{kernel}.c"] = (runtime / "src" / f"{kernel}.c").read_text()
     facts = {
         "weights_bytes": sum(c.nbytes for c in emitter.consts),
+        "state_bytes": emitter.state_size,
+        "state": [{"tensor": b.tensor, "offset": b.offset, "bytes": b.nbytes} for b in emitter.state],
         "inputs": inputs,
         "outputs": outputs,
         "kernels": sorted(runtime_kernels),

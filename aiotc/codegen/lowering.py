@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Protocol
 import numpy as np
 
 from ..fixedpoint import activation_range, activation_range_float
-from ..ir import Graph, Op, Tensor
+from ..ir import Graph, Op, Tensor, zero_point
 from ..ops import OPS
 
 if TYPE_CHECKING:  # kernels.py reads zero_point from here
@@ -114,10 +114,6 @@ def dims(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
         raise ValueError(f"rank {len(shape)} shape {shape} does not fit NHWC dims")
     full = (1,) * (4 - len(shape)) + tuple(int(s) for s in shape)
     return full  # type: ignore[return-value]
-
-
-def zero_point(tensor: Tensor) -> int:
-    return int(tensor.quant.zero_point.ravel()[0]) if tensor.quant is not None else 0
 
 
 def scale(tensor: Tensor) -> float:

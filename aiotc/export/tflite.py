@@ -138,6 +138,8 @@ class _Writer:
             end_mask = sum(1 << i for i, (e, s) in enumerate(zip(a.end, a.strides)) if e == -1 and s < 0)
             bounds = [self.constant(f"{op.name}/{part}", getattr(a, part)) for part in ("begin", "end", "strides")]
             return data + bounds, *self.options("StridedSliceOptions", EndMask=end_mask, ShrinkAxisMask=_shrink_mask(a, g[op.outputs[0]].shape))
+        if k == "lstm":
+            return data, *self.options("UnidirectionalSequenceLSTMOptions", FusedActivationFunction=4, CellClip=a.cell_clip, TimeMajor=a.time_major)  # 4: TANH
         # data movement (issue 20)
         if k == "pack":
             return data, *self.options("PackOptions", ValuesCount=len(op.inputs), Axis=a.axis)
@@ -258,6 +260,7 @@ class _Writer:
         mod.TensorAddType(b, TYPE_CODES[tensor.dtype])
         mod.TensorAddBuffer(b, buffer if tensor.is_const else 0)
         mod.TensorAddName(b, name)
+        mod.TensorAddIsVariable(b, tensor.name in self.graph.state)
         if quant is not None:
             mod.TensorAddQuantization(b, quant)
         return mod.TensorEnd(b)

@@ -16,6 +16,7 @@ from ..errors import ModelError
 from ..fixedpoint import INT_RANGE
 from ..ir import ITEMSIZE, Graph, Op, Tensor
 from ..ops import OPS
+from .recurrent import lstm_output_shape
 
 MAX_TENSOR_BYTES = 64 << 20  # no microcontroller model comes near; refusing early keeps memory bounded
 MAX_MODEL_BYTES = 256 << 20
@@ -94,7 +95,7 @@ def _op_problem(op: Op, graph: Graph) -> str | None:
     """Why the op's declared operands are inconsistent, or None."""
     facts = OPS[op.kind]
     need = facts.min_inputs
-    absent = [i for i, name in enumerate(op.inputs) if name is None and not (i == 2 and facts.weighted)]
+    absent = [i for i, name in enumerate(op.inputs) if name is None and not (i == 2 and facts.weighted) and not facts.optional_inputs]
     if len(op.inputs) < need or len(op.outputs) != 1:
         return f"needs {need} input(s) and one output, has {len(op.inputs)} and {len(op.outputs)}"
     if absent:
@@ -104,7 +105,7 @@ def _op_problem(op: Op, graph: Graph) -> str | None:
         return "its output is a constant"
     if out.size == 0 or inp.size == 0:
         return f"empty tensor (input {list(inp.shape)}, output {list(out.shape)})"
-    same_type = op.inputs[:1] if facts.weighted else () if facts.converts_dtype else op.inputs
+    same_type = op.inputs[:1] if facts.weighted or facts.optional_inputs else () if facts.converts_dtype else op.inputs
     mixed = [graph[name].dtype for name in same_type if graph[name].dtype != out.dtype]
     if mixed:
         return f"input is {mixed[0]} but output is {out.dtype}"
@@ -299,6 +300,7 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "softmax": _softmax,
     "transpose": _transpose,
     "strided_slice": _strided_slice,
+    "lstm": lstm_output_shape,
 }
 
 

@@ -22,6 +22,7 @@ import tflite
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
 from .checks import SHAPE_RULES, check_counts, check_size
+from .recurrent import lstm_problem
 
 TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8", 17: "int4"}
 NUMPY_TYPES = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "int64": np.int64, "bool": np.bool_, "int16": np.int16, "int8": np.int8}
@@ -129,6 +130,7 @@ class _Reader:
             tuple(ops),
             tuple(self._name(i) for i in sg.InputsAsNumpy()),
             tuple(self._name(i) for i in sg.OutputsAsNumpy()),
+            state=tuple(t.name for i, t in enumerate(self.tensors) if sg.Tensors(i).IsVariable() and any(t.name in op.inputs for op in ops)),
         )
         graph = graph.with_ops(graph.ops)  # drop tensors no op uses (consumed shape operands)
         try:
@@ -460,6 +462,16 @@ def _strided_slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     return ir.Op(layer, "strided_slice", (inputs[0],), (outputs[0],), attrs)
 
 
+def _lstm(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    o = _options(op, tflite.UnidirectionalSequenceLSTMOptions)
+    inputs = (*inputs, *[None] * (ir.LSTM_INPUTS - len(inputs)))
+    diagonal = "diagonal recurrent weights not supported yet" if o.DiagonalRecurrentTensors() else None
+    problem = diagonal or lstm_problem(r.by_name, inputs, outputs, o.FusedActivationFunction())
+    if problem:
+        raise _Unsupported(problem)
+    return ir.Op(layer, "lstm", inputs, (outputs[0],), ir.Lstm(float(o.CellClip()), bool(o.TimeMajor())))
+
+
 def resolve_strided_slice(shape, begin, end, strides, begin_mask, end_mask, shrink_mask, offset=False) -> ir.StridedSlice:
     """TFLite's StartForAxis/StopForAxis: masks and negative indices become concrete bounds."""
     b_out, e_out, s_out = [], [], []
@@ -659,6 +671,7 @@ _CONVERTERS = {
     "DEQUANTIZE": _unary("dequantize"),
     "TRANSPOSE": _transpose,
     "STRIDED_SLICE": _strided_slice,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm,
     # data movement (issue 20)
     "SLICE": _slice,
     "SPLIT": _split,

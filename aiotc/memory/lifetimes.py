@@ -49,7 +49,7 @@ class Lifetimes:
 
 def lifetimes(graph: Graph, kernels: dict[str, Kernel], alignment: int, stage: StreamStage | None = None) -> Lifetimes:
     """Live intervals of the arena buffers of `graph` in its op order (and stage)."""
-    external = set(graph.inputs) | set(graph.outputs)
+    external = set(graph.inputs) | set(graph.outputs) | set(graph.state)  # state lives outside the arena
     stage_end = stage.last_op if stage else -1
     first: dict[str, int] = {}
     last: dict[str, int] = {}

@@ -75,6 +75,8 @@ def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, in
     `progress(description, total)` returns a tick function (the CLI's progress bar)."""
     if not needs_quantization(graph):
         raise UsageError(f"{graph.name} is already quantized (no float activations); --calib applies to float models")
+    if graph.state:
+        raise UsageError(f"{graph.name} has recurrent state (an LSTM): aiotc cannot quantize it yet; compile it as float, or quantize it with the TFLite converter")
     graph = global_pools_as_means(graph)
     samples = load_calibration(calib, graph)
     tick = progress("calibrating", 2 * len(samples)) if progress else None

@@ -93,7 +93,7 @@ def cached_build(out_dir: Path, name: str, flags: list[str], product: str, extra
 class HostModel:
     """A generated library loaded into this process: raw tensors in, raw tensors out."""
 
-    def __init__(self, library: Path, name: str, inputs: list[IOSpec], outputs: list[IOSpec], arena_size: int):
+    def __init__(self, library: Path, name: str, inputs: list[IOSpec], outputs: list[IOSpec], arena_size: int, stateful: bool = False):
         from cffi import FFI
 
         self.name = name
@@ -103,6 +103,9 @@ class HostModel:
         self._ffi.cdef(f"int {name}_invoke_with_arena(const void *input, void *output, void *arena);")
         self._lib = self._ffi.dlopen(str(library))
         self._invoke = getattr(self._lib, f"{name}_invoke_with_arena")
+        self.stateful = stateful  # has recurrent state: invoke carries it on, invoke_batch resets it per sample
+        if stateful:
+            self._ffi.cdef(f"void {name}_reset(void);")
         # A fresh, poisoned arena every call would hide nothing the sanitizer build does not
         # catch; one reused arena keeps 100-sample verifies fast.
         self._arena = np.full(max(arena_size, 1) + 16, 0xA5, dtype=np.uint8)
@@ -120,7 +123,13 @@ class HostModel:
             [IOSpec.from_report(e) for e in report["inputs"]],
             [IOSpec.from_report(e) for e in report["outputs"]],
             report["arena_bytes"],
+            report.get("state_bytes", 0) > 0,
         )
+
+    def reset(self) -> None:
+        """Clear the recurrent state, as tflite-micro's interpreter.reset() does."""
+        if self.stateful:
+            getattr(self._lib, f"{self.name}_reset")()
 
     def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         in_buf = np.frombuffer(bytearray(pack_inputs(self.inputs, inputs)), dtype=np.uint8)
@@ -131,9 +140,10 @@ class HostModel:
         return unpack_outputs(self.outputs, out_buf)
 
     def invoke_batch(self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None) -> list[list[np.ndarray]]:
-        """The same contract as QemuModel.invoke_batch."""
+        """The same contract as QemuModel.invoke_batch: independent samples, each from a fresh state."""
         results = []
         for sample in samples:
+            self.reset()
             results.append(self.invoke(sample))
             if tick:
                 tick()

@@ -1,0 +1,96 @@
+"""Lowering of UNIDIRECTIONAL_SEQUENCE_LSTM (float32 and TFLM's integer LSTM).
+
+TFLite Micro's Prepare (lstm_eval_common.cc) computes each gate's requantization from
+the input (or hidden state) and weight scales to the gates' fixed Q3.12, and the
+products between gates from Q0.15 to the cell and hidden state scales. Here the same
+figures are computed at compile time, in the same float/double precision, and the
+zero points are folded into the biases, so the C only evaluates.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..fixedpoint import quantize_multiplier
+from ..ir import LSTM_CELL_STATE, LSTM_HIDDEN_STATE, LSTM_INPUT, Op
+from .lowering import (
+    LayerCode,
+    LowerContext,
+    c_float,
+    lowers,
+    scale,
+    suffix,
+    zero_point,
+)
+
+# Gate -> (input weights, recurrent weights, bias) among the op's 24 TFLite inputs.
+GATES = {"forget": (2, 6, 13), "input": (1, 5, 12), "cell": (3, 7, 14), "output": (4, 8, 15)}
+GATE_INPUT_SCALE = np.float32(2.0**-12)  # the gates' int16 pre-activations: Q3.12
+GATE_OUTPUT_SCALE = np.float32(2.0**-15)  # their sigmoid/tanh outputs: Q0.15
+
+
+@lowers("lstm")
+def lower_lstm(op: Op, ctx: LowerContext) -> LayerCode:
+    graph = ctx.graph
+    x, hidden = graph[op.inputs[LSTM_INPUT]], graph[op.inputs[LSTM_HIDDEN_STATE]]
+    time_steps, batches = x.shape[:2] if op.attrs.time_major else x.shape[1::-1]
+    values = {
+        "dims": (batches, time_steps, x.shape[2], hidden.shape[1], int(op.attrs.time_major)),
+        "input": ctx.ptr(op.inputs[LSTM_INPUT]),
+        "hidden_state": ctx.ptr(op.inputs[LSTM_HIDDEN_STATE]),
+        "cell_state": ctx.ptr(op.inputs[LSTM_CELL_STATE]),
+        "output": ctx.ptr(op.outputs[0]),
+        "quantized": x.dtype == "int8",
+    }
+    values |= _integer_values(op, ctx) if values["quantized"] else _float_values(op, ctx)
+    kernel = f"aiotc_lstm_{suffix(x.dtype)}"
+    return LayerCode("lstm", values | {"kernel": kernel}, (kernel,))
+
+
+def _float_values(op: Op, ctx: LowerContext) -> dict:
+    gates = {name: [ctx.ptr(op.inputs[i]) for i in indices] for name, indices in GATES.items()}
+    return {"gates": gates, "cell_clip": c_float(op.attrs.cell_clip)}
+
+
+def _integer_values(op: Op, ctx: LowerContext) -> dict:
+    graph = ctx.graph
+    x, hidden, cell = (graph[op.inputs[i]] for i in (LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE))
+    gates = {}
+    for name, (w_in, w_rec, bias) in GATES.items():
+        w_in, w_rec, bias = graph[op.inputs[w_in]], graph[op.inputs[w_rec]], graph[op.inputs[bias]]
+        rows_in, rows_rec = w_in.data.astype(np.int64).sum(axis=1), w_rec.data.astype(np.int64).sum(axis=1)
+        gates[name] = [
+            ctx.ptr(w_in.name),
+            ctx.ptr(w_rec.name),
+            ctx.const((bias.data.astype(np.int64) - zero_point(x) * rows_in).astype(np.int32), f"{name}_input_bias"),
+            ctx.const((-zero_point(hidden) * rows_rec).astype(np.int32), f"{name}_recurrent_bias"),
+            _fc_multiplier(scale(x), scale(w_in)),
+            _fc_multiplier(scale(hidden), scale(w_rec)),
+        ]
+    cell_scale = np.float64(scale(cell))
+    tanh_multiplier, tanh_shift = cell_tanh_scaling(int(round(math.log2(cell_scale))))
+    clip = int(min(max(np.float64(np.float32(op.attrs.cell_clip)) / cell_scale, -32768.0), 32767.0))
+    product = np.float64(GATE_OUTPUT_SCALE) * np.float64(GATE_OUTPUT_SCALE)
+    return {
+        "gates": gates,
+        "forget_times_cell": quantize_multiplier(np.float64(GATE_OUTPUT_SCALE) * cell_scale / cell_scale),
+        "input_times_cell": quantize_multiplier(product / cell_scale),
+        "hidden_quant": quantize_multiplier(product / np.float64(scale(hidden))),
+        "hidden_offset": zero_point(hidden),
+        "cell_clip": (-clip, clip) if op.attrs.cell_clip > 0 else (-32768, 32767),
+        "cell_tanh": (tanh_multiplier, tanh_shift),
+    }
+
+
+def _fc_multiplier(input_scale: float, weight_scale: float) -> tuple[int, int]:
+    """GetQuantizedConvolutionMultipler: the scales multiplied in float32, to Q3.12."""
+    return quantize_multiplier(np.float64(np.float32(input_scale) * np.float32(weight_scale)) / np.float64(GATE_INPUT_SCALE))
+
+
+def cell_tanh_scaling(cell_scale_power: int) -> tuple[int, int]:
+    """The int16 tanh reads Q3.12 times 3: TFLM's Tanh(cell_state_scale_power) brings the
+    cell there as (cell * multiplier + round) >> shift."""
+    left_shift = 15 + cell_scale_power - 3
+    return (3, -left_shift) if left_shift < 0 else (3 << left_shift, 0)

@@ -1,0 +1,59 @@
+/* aiotc runtime: recurrent layers (UNIDIRECTIONAL_SEQUENCE_LSTM).
+ *
+ * The hidden and cell state are the model's state: buffers outside the arena that
+ * the kernel reads and updates in place, so a sequence may continue across invokes.
+ * The integer kernel is TFLite Micro's integer LSTM (int8 input, weights and hidden
+ * state, int16 gates and cell state); every multiplier is computed at compile time. */
+#ifndef AIOTC_NN_RECURRENT_H
+#define AIOTC_NN_RECURRENT_H
+
+#include "aiotc_nn_types.h"
+
+typedef struct {
+    int32_t batches;     /* sequences */
+    int32_t time_steps;
+    int32_t input_size;  /* features of one input step */
+    int32_t state_size;  /* units: features of the hidden and cell state */
+    int32_t time_major;  /* 1: input [time, batch, features]; 0: [batch, time, features] */
+} aiotc_lstm_dims;
+
+/* One gate: fc(input) + fc(hidden). The zero points are folded into the biases
+ * (bias - zero point x row sum of the weights), so the kernel sums plain products. */
+typedef struct {
+    const int8_t *input_weights;     /* [state_size, input_size] */
+    const int8_t *recurrent_weights; /* [state_size, state_size] */
+    const int32_t *input_bias;       /* [state_size] */
+    const int32_t *recurrent_bias;   /* [state_size] */
+    aiotc_per_tensor_quant_params input_quant;     /* to the gate's Q3.12 */
+    aiotc_per_tensor_quant_params recurrent_quant;
+} aiotc_lstm_gate_s8;
+
+typedef struct {
+    aiotc_lstm_gate_s8 forget, input, cell, output;
+    aiotc_per_tensor_quant_params forget_times_cell; /* Q0.15 x cell -> cell */
+    aiotc_per_tensor_quant_params input_times_cell;  /* Q0.15 x Q0.15 -> cell */
+    aiotc_per_tensor_quant_params hidden;            /* Q0.15 x Q0.15 -> hidden state */
+    int32_t hidden_offset;                           /* +zero point of the hidden state */
+    aiotc_activation cell_clip;                      /* the int16 range when unclipped */
+    int32_t cell_tanh_multiplier;                    /* tanh input: (cell * m + round) >> shift, in Q3.12 */
+    int32_t cell_tanh_shift;
+} aiotc_lstm_params_s8;
+
+typedef struct {
+    const float *input_weights;     /* [state_size, input_size] */
+    const float *recurrent_weights; /* [state_size, state_size] */
+    const float *bias;              /* [state_size] */
+} aiotc_lstm_gate_f32;
+
+typedef struct {
+    aiotc_lstm_gate_f32 forget, input, cell, output;
+    float cell_clip; /* 0: unclipped */
+} aiotc_lstm_params_f32;
+
+int32_t aiotc_lstm_s8(const aiotc_lstm_params_s8 *params, const aiotc_lstm_dims *dims, const int8_t *input,
+                      int8_t *hidden_state, int16_t *cell_state, int8_t *output);
+
+int32_t aiotc_lstm_f32(const aiotc_lstm_params_f32 *params, const aiotc_lstm_dims *dims, const float *input,
+                       float *hidden_state, float *cell_state, float *output);
+
+#endif /* AIOTC_NN_RECURRENT_H */

@@ -1,0 +1,214 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM, float32 and TFLM's integer LSTM, bit-exact with tflite-micro.
+
+Single-LSTM graphs are built here (tests/oplib.py) and written with aiotc's writer, so
+they run everywhere. The state test invokes both sides 20 times without a reset between
+invokes: the generated C must carry the hidden and cell state as tflite-micro does, and
+NAME_reset() must start over as interpreter.reset() does. The TFLM example models are
+read from a tflite-micro checkout when one is present (AIOTC_TFLM_REPO, a git dir).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aiotc import ir
+from aiotc.codegen.ops_recurrent import cell_tanh_scaling
+from aiotc.driver import compile_model
+from aiotc.errors import UnsupportedOpsError
+from aiotc.export.tflite import write_tflite
+from aiotc.frontend.tflite import load_tflite
+from aiotc.resources import data_dir
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+
+from .conftest import aiotc, verify_folder
+from .oplib import OpGraph, assert_matches_oracle
+
+TFLM_REPO = Path(os.environ.get("AIOTC_TFLM_REPO", "/work/.mirror/tensorflow+tflite-micro/repo"))
+EXAMPLES = {
+    "trained_lstm": "tensorflow/lite/micro/examples/mnist_lstm/trained_lstm.tflite",
+    "trained_lstm_int8": "tensorflow/lite/micro/examples/mnist_lstm/trained_lstm_int8.tflite",
+    "micro_speech_lstm": "third_party/xtensa/examples/micro_speech_lstm/micro_speech_lstm.tflite",
+    "dtln_noise_suppression": "tensorflow/lite/micro/examples/dtln/dtln_noise_suppression.tflite",
+}
+
+
+def lstm_graph(dtype="int8", batches=1, time_steps=5, features=6, units=8, time_major=False, seed=0, **lstm) -> ir.Graph:
+    g = OpGraph(seed=seed, dtype=dtype)
+    shape = (time_steps, batches, features) if time_major else (batches, time_steps, features)
+    x = g.input(shape, scale=0.03, zero_point=-7)
+    return g.build(g.lstm(x, units, time_major=time_major, **lstm))
+
+
+CASES = {
+    "one_step": dict(time_steps=1, features=5, units=4),
+    "sequence": dict(time_steps=7, features=12, units=16),
+    "hidden_zero_point": dict(hidden_zp=-5, hidden_scale=0.011),
+    "cell_q4_11_saturating_gates": dict(cell_scale=2.0**-11, gate_std=6.0),
+    "cell_q0_15_clipped": dict(cell_scale=2.0**-15, cell_clip=0.6),
+    # Long enough that the tanh of the cell (its rounding shift 1 or 3) shows in int8 outputs:
+    "cell_q2_13_fine_hidden": dict(cell_scale=2.0**-13, cell_clip=0.0, hidden_scale=1 / 512, time_steps=20, units=32),
+    "cell_q0_15_long": dict(cell_scale=2.0**-15, cell_clip=0.0, time_steps=20, units=32),
+    "time_major_batches": dict(time_major=True, batches=3, time_steps=4),
+    "batch_major_batches": dict(batches=2, time_steps=3),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_int8_lstm_is_bit_exact(case, tmp_path):
+    assert_matches_oracle(lstm_graph("int8", **CASES[case]), tmp_path, samples=4)
+
+
+@pytest.mark.parametrize("case", ["one_step", "sequence", "cell_q0_15_clipped", "time_major_batches"])
+def test_float_lstm_matches(case, tmp_path):
+    kwargs = {k: v for k, v in CASES[case].items() if k not in ("cell_scale", "hidden_zp", "hidden_scale")}
+    assert_matches_oracle(lstm_graph("float32", **kwargs), tmp_path, samples=4)
+
+
+def assert_sequence_matches(model: Path, out_dir: Path, steps: int = 20, tolerance: float = 0) -> None:
+    """`steps` invokes with no reset in between: tflite-micro and the C agree at every step,
+    the outputs do depend on the state, and a reset starts the sequence over on both."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    runner = HostModel.build(compile_model(model, board="host", out_dir=out_dir).out_dir)
+    oracle = runtime.Interpreter.from_file(str(model))
+    samples = random_samples(runner.inputs, steps, seed=4)
+
+    def invoke_both(sample):
+        oracle.set_input(sample[0], 0)
+        oracle.invoke()
+        return np.array(oracle.get_output(0)), runner.invoke(sample)[0]
+
+    runner.reset()
+    for step, sample in enumerate(samples):
+        expected, got = invoke_both(sample)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=tolerance, err_msg=f"step {step}")
+    oracle.reset()
+    runner.reset()
+    expected, fresh = invoke_both(samples[-1])
+    np.testing.assert_allclose(fresh, expected, rtol=0, atol=tolerance)
+    assert not np.array_equal(fresh, got), "the last step's output should depend on the state before it"
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_state_carries_across_invokes_and_resets(dtype, tmp_path):
+    model = tmp_path / "lstm.tflite"
+    model.write_bytes(write_tflite(lstm_graph(dtype, time_steps=1, hidden_zp=3 if dtype == "int8" else 0)))
+    assert_sequence_matches(model, tmp_path / "out", tolerance=0 if dtype == "int8" else 1e-5)
+
+
+HARNESS = """
+#include <stdio.h>
+#include <stdlib.h>
+#include "aiotc_lstm_s8.c"
+/* argv: s|t multiplier shift -> the int16 sigmoid or tanh of every int16 x, scaled as the LSTM scales it */
+int main(int argc, char **argv)
+{
+    const int32_t multiplier = atoi(argv[2]), shift = atoi(argv[3]), round = shift > 0 ? 1 << (shift - 1) : 0;
+    int32_t x;
+    (void)argc;
+    for (x = -32768; x <= 32767; x++) {
+        const int32_t v = (x * multiplier + round) >> shift;
+        const int16_t y = (int16_t)(argv[1][0] == 't' ? tanh_s16(v) : sigmoid_s16(v));
+        fwrite(&y, sizeof y, 1, stdout);
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("kind, input_scale", [("logistic", 2.0**-12), ("tanh", 2.0**-12), ("tanh", 2.0**-11), ("tanh", 2.0**-13), ("tanh", 2.0**-15)])
+def test_int16_activations_match_tflm_on_every_input(kind, input_scale, tmp_path):
+    """The kernel's int16 sigmoid and tanh on all 65,536 inputs, scaled as the gates (Q3.12)
+    and the cell (its power-of-two scale) are, against tflite-micro's int16 LOGISTIC and TANH
+    at the same input scale, which TFLM's Prepare brings to the same multiplier and shift."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    g = OpGraph(dtype="int16")
+    x = g.input((1, 65536), scale=input_scale, dtype="int16")
+    model = tmp_path / "activation.tflite"
+    model.write_bytes(write_tflite(g.build(g.unary(kind, x, 2.0**-15, 0))))
+    oracle = runtime.Interpreter.from_file(str(model), arena_size=1 << 20)
+    oracle.set_input(np.arange(-32768, 32768, dtype=np.int16).reshape(1, -1), 0)
+    oracle.invoke()
+    expected = np.array(oracle.get_output(0)).ravel()
+
+    (tmp_path / "harness.c").write_text(HARNESS)
+    runtime_c = Path(data_dir("runtime_c"))
+    subprocess.run(["gcc", "-std=c99", "-O2", f"-I{runtime_c / 'include'}", f"-I{runtime_c / 'src'}", "harness.c", "-o", "harness"], cwd=tmp_path, check=True)
+    multiplier, shift = cell_tanh_scaling(int(np.log2(input_scale)))
+    result = subprocess.run([str(tmp_path / "harness"), kind[0], str(multiplier), str(shift)], capture_output=True, check=True)
+    np.testing.assert_array_equal(np.frombuffer(result.stdout, np.int16), expected)
+
+
+def test_state_is_outside_the_arena(tmp_path):
+    model = tmp_path / "lstm.tflite"
+    model.write_bytes(write_tflite(lstm_graph("int8", batches=2, units=8, hidden_zp=-5)))
+    result = compile_model(model, board="host", out_dir=tmp_path / "out")
+    report = result.report
+    assert report["state_bytes"] == 16 + 32  # int8 hidden [2, 8], int16 cell [2, 8], each 16-byte aligned
+    assert [s["bytes"] for s in report["state"]] == [16, 32]
+    planned = {b["buffer"] for b in report["memory"]["layout"]}
+    assert not planned & {s["tensor"] for s in report["state"]}
+    header = (result.out_dir / "lstm.h").read_text()
+    assert "#define LSTM_STATE_SIZE 48u" in header and "void lstm_reset(void);" in header
+    assert "memset(lstm_state + 0, 251, 16u)" in (result.out_dir / "lstm.c").read_text()  # the zero point -5
+
+
+@pytest.mark.parametrize(
+    "variant, operands, message",
+    [
+        ("peephole", {9: "weights"}, "peephole connections not supported yet"),
+        ("projection", {16: "weights"}, "a projection layer not supported yet"),
+        ("layer_norm", {20: "weights"}, "layer normalization not supported yet"),
+        ("cifg", {1: None, 5: None}, r"CIFG \(coupled input and forget gates\) is not supported yet"),
+    ],
+)
+def test_unsupported_variants_are_refused_by_name(variant, operands, message, tmp_path):
+    graph = lstm_graph("float32")
+    op = graph.ops[0]
+    inputs = list(op.inputs)
+    tensors = dict(graph.tensors)
+    for index, kind in operands.items():
+        if kind is None:
+            inputs[index] = None
+        else:
+            extra = ir.Tensor(f"{variant}{index}", (8,), "float32", data=np.ones(8, np.float32))
+            tensors[extra.name], inputs[index] = extra, extra.name
+    graph = graph.with_ops([ir.Op(op.name, op.kind, tuple(inputs), op.outputs, op.attrs)], tensors)
+    path = tmp_path / f"{variant}.tflite"
+    path.write_bytes(write_tflite(graph))
+    with pytest.raises(UnsupportedOpsError, match=message):
+        load_tflite(path)
+
+
+def test_quantizing_an_lstm_is_refused(tmp_path):
+    model = tmp_path / "lstm.tflite"
+    model.write_bytes(write_tflite(lstm_graph("float32")))
+    result = aiotc("compile", model, "--calib", "random", "-o", tmp_path / "out")
+    assert result.returncode == 2 and "cannot quantize it yet" in result.stderr and not (tmp_path / "out").exists()
+
+
+def tflm_example(name: str, folder: Path) -> Path:
+    if not TFLM_REPO.exists():
+        pytest.skip(f"no tflite-micro checkout at {TFLM_REPO}")
+    path = folder / f"{name}.tflite"
+    path.write_bytes(subprocess.run(["git", "--git-dir", str(TFLM_REPO), "show", f"HEAD:{EXAMPLES[name]}"], capture_output=True, check=True).stdout)
+    return path
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_tflm_example_models(name, tmp_path):
+    out = compile_model(tflm_example(name, tmp_path), board="host", out_dir=tmp_path / "out").out_dir
+    result = verify_folder(out, samples=3)
+    assert result.oracle == "tflite-micro" and result.mismatches == 0, result
+
+
+def test_dtln_streams_frames_with_state(tmp_path):
+    """DTLN denoises one frame per invoke: its two LSTMs' state carries the past."""
+    assert_sequence_matches(tflm_example("dtln_noise_suppression", tmp_path), tmp_path / "out")
