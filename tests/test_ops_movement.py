@@ -274,3 +274,16 @@ def test_onnx_tile(tmp_path):
 @pytest.mark.parametrize("op", ["DepthToSpace", "SpaceToDepth"])
 def test_onnx_depth_space(op, tmp_path):
     _onnx_after_conv(tmp_path, [helper.make_node(op, ["c"], ["y"], blocksize=2)], channels=8)
+
+
+@pytest.mark.parametrize("opname", ["SLICE", "RESIZE_NEAREST_NEIGHBOR"])
+def test_int16_bytes_move_too(opname, tmp_path):
+    """The byte movers are dtype-agnostic: int16 (16x8 models) as tflite-micro moves it."""
+    m = RawModel()
+    q = (0.001, 0)
+    x, y = m.tensor((1, 4, 5, 3), "int16", quant=q), m.tensor((1, 3, 7, 3) if opname == "RESIZE_NEAREST_NEIGHBOR" else (1, 2, 3, 2), "int16", quant=q)
+    if opname == "SLICE":
+        m.op("SLICE", [x, m.const([0, 1, 2, 1]), m.const([1, 2, 3, 2])], [y], "SliceOptions")
+    else:
+        m.op("RESIZE_NEAREST_NEIGHBOR", [x, m.const([3, 7])], [y], "ResizeNearestNeighborOptions", HalfPixelCenters=True)
+    _assert_raw_matches_oracle(m.build([x], [y]), tmp_path)
