@@ -286,3 +286,59 @@ class Graph:
         for name in self.outputs:
             if name not in defined:
                 raise ValueError(f"graph output {name!r} is never computed")
+
+
+# --- data movement (issue 20): attributes of packing and the indexed copies ---------
+
+
+@dataclass(frozen=True)
+class Pack:
+    axis: int  # the output's new axis
+
+
+@dataclass(frozen=True)
+class Tile:
+    multiples: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Resize:
+    align_corners: bool = False
+    half_pixel_centers: bool = False
+
+
+@dataclass(frozen=True)
+class Reverse:
+    axes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Gather:
+    """Constant indices (flattened, in range) along `axis`; their shape replaces that axis."""
+
+    axis: int
+    indices: tuple[int, ...]
+    indices_shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MirrorPad:
+    paddings: tuple[tuple[int, int], ...]
+    reflect: bool  # REFLECT leaves the edge out, SYMMETRIC repeats it
+
+
+@dataclass(frozen=True)
+class BlockSize:
+    """DEPTH_TO_SPACE / SPACE_TO_DEPTH."""
+
+    block_size: int
+
+
+@dataclass(frozen=True)
+class BatchSpace:
+    """BATCH_TO_SPACE_ND / SPACE_TO_BATCH_ND on NHWC (a 3-D input's W is 1): the block
+    (height, width) and the crops (BATCH_TO_SPACE_ND) or paddings (SPACE_TO_BATCH_ND,
+    zeros only) of height and width."""
+
+    block: tuple[int, int]
+    crops: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))

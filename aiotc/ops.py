@@ -132,6 +132,21 @@ OPS: dict[str, OpDef] = {
     "quantize": _elementwise("QUANTIZE", converts_dtype=True),
     "dequantize": OpDef(ir.NoAttrs, ("DEQUANTIZE",), elementwise=True, converts_dtype=True),  # elementwise, but never streamed
     "transpose": OpDef(ir.Transpose, ("TRANSPOSE",), ("Transpose",), output_quant=SAME_AS_INPUT),
-    "strided_slice": OpDef(ir.StridedSlice, ("STRIDED_SLICE",), output_quant=SAME_AS_INPUT),
+    "strided_slice": OpDef(ir.StridedSlice, ("STRIDED_SLICE", "SLICE", "SPLIT", "SPLIT_V", "UNPACK"), ("Split",), output_quant=SAME_AS_INPUT),  # each output of a split is a slice
     "lstm": OpDef(ir.Lstm, ("UNIDIRECTIONAL_SEQUENCE_LSTM",), optional_inputs=True, macs=lstm_macs),
+    # data movement (issue 20): packing, and copies whose input index is a sum of per-axis tables
+    "pack": OpDef(ir.Pack, ("PACK",), output_quant=SHARED),
+    "tile": OpDef(ir.Tile, ("TILE",), ("Tile",), output_quant=SAME_AS_INPUT),
+    "broadcast_to": OpDef(ir.NoAttrs, ("BROADCAST_TO",), output_quant=SAME_AS_INPUT),
+    "resize_nearest": OpDef(ir.Resize, ("RESIZE_NEAREST_NEIGHBOR",), output_quant=SAME_AS_INPUT),
+    "resize_bilinear": OpDef(ir.Resize, ("RESIZE_BILINEAR",), output_quant=SAME_AS_INPUT),
+    "reverse": OpDef(ir.Reverse, ("REVERSE_V2",), output_quant=SAME_AS_INPUT),
+    "gather": OpDef(ir.Gather, ("GATHER",), output_quant=SAME_AS_INPUT),
+    "mirror_pad": OpDef(ir.MirrorPad, ("MIRROR_PAD",), output_quant=SAME_AS_INPUT),
+    "depth_to_space": OpDef(ir.BlockSize, ("DEPTH_TO_SPACE",), ("DepthToSpace",), output_quant=SAME_AS_INPUT),
+    "space_to_depth": OpDef(ir.BlockSize, ("SPACE_TO_DEPTH",), ("SpaceToDepth",), output_quant=SAME_AS_INPUT),
+    "batch_to_space": OpDef(ir.BatchSpace, ("BATCH_TO_SPACE_ND",), output_quant=SAME_AS_INPUT),
+    "space_to_batch": OpDef(ir.BatchSpace, ("SPACE_TO_BATCH_ND",), output_quant=SAME_AS_INPUT),
+    "cast": OpDef(ir.NoAttrs, ("CAST",), converts_dtype=True),  # not in place: the element size may grow
+    "zeros_like": OpDef(ir.NoAttrs, ("ZEROS_LIKE",), elementwise=True, output_quant=SAME_AS_INPUT),
 }

@@ -96,6 +96,21 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.movement("concat", [x, x], (1, 6, 6, 8), ir.Concat(3)),
         g.movement("reshape", [g.unary("relu6", x)], (36, 4), ir.NoAttrs()),
         g.lstm(g.input((1, 3, 4), scale=0.05, zero_point=-3), 5, hidden_zp=2),
+        # data movement (issue 20)
+        g.movement("pack", [x, x], (1, 6, 2, 6, 4), ir.Pack(2)),
+        g.movement("tile", [x], (1, 12, 6, 4), ir.Tile((1, 2, 1, 1))),
+        g.movement("broadcast_to", [x], (2, 6, 6, 4), ir.NoAttrs()),
+        g.movement("resize_nearest", [x], (1, 9, 12, 4), ir.Resize()),
+        g.movement("resize_bilinear", [x], (1, 9, 12, 4), ir.Resize(half_pixel_centers=True)),
+        g.movement("reverse", [x], (1, 6, 6, 4), ir.Reverse((1, 2))),
+        g.movement("gather", [x], (1, 6, 6, 2), ir.Gather(3, (3, 0), (2,))),
+        g.movement("mirror_pad", [x], (1, 8, 6, 4), ir.MirrorPad(((0, 0), (1, 1), (0, 0), (0, 0)), True)),
+        g.movement("depth_to_space", [x], (1, 12, 12, 1), ir.BlockSize(2)),
+        g.movement("space_to_depth", [x], (1, 3, 3, 16), ir.BlockSize(2)),
+        g.movement("space_to_batch", [x], (4, 3, 3, 4), ir.BatchSpace((2, 2))),
+        g.movement("batch_to_space", [g.movement("reshape", [x], (4, 3, 3, 4), ir.NoAttrs())], (1, 5, 6, 4), ir.BatchSpace((2, 2), ((1, 0), (0, 0)))),
+        g.unary("cast", x, out_dtype="int32" if dtype == "float32" else "float32"),
+        g.unary("zeros_like", x),
     ]
     if dtype == "int8":
         outs.append(g.unary("quantize", x, 0.13, -60))

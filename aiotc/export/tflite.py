@@ -137,9 +137,34 @@ class _Writer:
             # which TFLite can only say with the end mask (-1 would be the last index).
             end_mask = sum(1 << i for i, (e, s) in enumerate(zip(a.end, a.strides)) if e == -1 and s < 0)
             bounds = [self.constant(f"{op.name}/{part}", getattr(a, part)) for part in ("begin", "end", "strides")]
-            return data + bounds, *self.options("StridedSliceOptions", EndMask=end_mask)
+            return data + bounds, *self.options("StridedSliceOptions", EndMask=end_mask, ShrinkAxisMask=_shrink_mask(a, g[op.outputs[0]].shape))
         if k == "lstm":
             return data, *self.options("UnidirectionalSequenceLSTMOptions", FusedActivationFunction=4, CellClip=a.cell_clip, TimeMajor=a.time_major)  # 4: TANH
+        # data movement (issue 20)
+        if k == "pack":
+            return data, *self.options("PackOptions", ValuesCount=len(op.inputs), Axis=a.axis)
+        if k == "tile":
+            return data + [self.constant(f"{op.name}/multiples", a.multiples)], *self.options("TileOptions")
+        if k == "broadcast_to":
+            return data + [self.constant(f"{op.name}/shape", g[op.outputs[0]].shape)], *self.options("BroadcastToOptions")
+        if k in ("resize_nearest", "resize_bilinear"):
+            size = self.constant(f"{op.name}/size", g[op.outputs[0]].shape[1:3])
+            table = "ResizeNearestNeighborOptions" if k == "resize_nearest" else "ResizeBilinearOptions"
+            return data + [size], *self.options(table, AlignCorners=a.align_corners, HalfPixelCenters=a.half_pixel_centers)
+        if k == "reverse":
+            return data + [self.constant(f"{op.name}/axes", a.axes)], *self.options("ReverseV2Options")
+        if k == "gather":
+            indices = self.constant(f"{op.name}/indices", np.reshape(a.indices, a.indices_shape))
+            return data + [indices], *self.options("GatherOptions", Axis=a.axis)
+        if k == "mirror_pad":
+            mode = tflite.MirrorPadMode.REFLECT if a.reflect else tflite.MirrorPadMode.SYMMETRIC
+            return data + [self.constant(f"{op.name}/paddings", a.paddings)], *self.options("MirrorPadOptions", Mode=mode)
+        if k in ("batch_to_space", "space_to_batch"):
+            spatial = len(g[op.inputs[0]].shape) - 2  # 1 for NHC
+            block, crops = self.constant(f"{op.name}/block", a.block[:spatial]), self.constant(f"{op.name}/crops", a.crops[:spatial])
+            return data + [block, crops], *self.options("BatchToSpaceNDOptions" if k == "batch_to_space" else "SpaceToBatchNDOptions")
+        if k in ("depth_to_space", "space_to_depth"):
+            return data, *self.options("DepthToSpaceOptions" if k == "depth_to_space" else "SpaceToDepthOptions", BlockSize=a.block_size)
         return data, 0, 0
 
     # --- the model ------------------------------------------------------------------
@@ -252,6 +277,18 @@ class _Writer:
             mod.OperatorAddBuiltinOptionsType(b, options_type)
             mod.OperatorAddBuiltinOptions(b, options)
         return mod.OperatorEnd(b)
+
+
+def _shrink_mask(a: ir.StridedSlice, shape: tuple[int, ...]) -> int:
+    """The size-1 axes a slice's output drops (UNPACK's pieces), matched left to right."""
+    mask, kept = 0, 0
+    for axis, (b, e, s) in enumerate(zip(a.begin, a.end, a.strides)):
+        size = max(0, -(-(e - b) // s))
+        if kept < len(shape) and shape[kept] == size:
+            kept += 1
+        elif size == 1:
+            mask |= 1 << axis
+    return mask
 
 
 def write_tflite(graph: ir.Graph) -> bytes:

@@ -302,3 +302,101 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "strided_slice": _strided_slice,
     "lstm": lstm_output_shape,
 }
+
+
+# --- data movement (issue 20): the indexed copies read only inside their input --------
+
+
+def _pack(op: Op, graph: Graph):
+    shapes = {graph[name].shape for name in op.inputs}
+    shape, axis = graph[op.inputs[0]].shape, op.attrs.axis
+    if len(shapes) > 1 or not 0 <= axis <= len(shape):
+        return f"inputs {[list(s) for s in shapes]} do not stack along axis {axis}"
+    return shape[:axis] + (len(op.inputs),) + shape[axis:]
+
+
+def _tile(op: Op, graph: Graph):
+    shape, multiples = graph[op.inputs[0]].shape, op.attrs.multiples
+    if len(multiples) != len(shape) or any(m < 1 for m in multiples):
+        return f"multiples {list(multiples)} do not fit the input {list(shape)}"
+    return tuple(d * m for d, m in zip(shape, multiples))
+
+
+def _broadcast_to(op: Op, graph: Graph):
+    shape, target = graph[op.inputs[0]].shape, graph[op.outputs[0]].shape
+    padded = (1,) * (len(target) - len(shape)) + shape
+    if len(padded) != len(target) or any(d not in (1, t) for d, t in zip(padded, target)):
+        return f"{list(shape)} does not broadcast to {list(target)}"
+    return target
+
+
+def _resize(op: Op, graph: Graph):
+    shape, out = graph[op.inputs[0]].shape, graph[op.outputs[0]].shape
+    if len(shape) != 4 or len(out) != 4 or min(shape) < 1 or min(out) < 1:
+        return f"resizing {list(shape)} to {list(out)} (NHWC, non-empty)"
+    return (shape[0], out[1], out[2], shape[3])
+
+
+def _reverse(op: Op, graph: Graph):
+    shape = graph[op.inputs[0]].shape
+    return shape if all(0 <= a < len(shape) for a in op.attrs.axes) else f"axes {list(op.attrs.axes)} do not fit the input {list(shape)}"
+
+
+def _gather(op: Op, graph: Graph):
+    shape, a = graph[op.inputs[0]].shape, op.attrs
+    if not 0 <= a.axis < len(shape) or any(not 0 <= i < shape[a.axis] for i in a.indices) or len(a.indices) != int(np.prod(a.indices_shape, dtype=np.int64)):
+        return f"indices {list(a.indices)} along axis {a.axis} do not fit the input {list(shape)}"
+    return shape[: a.axis] + a.indices_shape + shape[a.axis + 1 :]
+
+
+def _mirror_pad(op: Op, graph: Graph):
+    shape, pads, edge = graph[op.inputs[0]].shape, op.attrs.paddings, int(op.attrs.reflect)
+    if len(shape) > 4 or len(pads) != len(shape) or any(not 0 <= p <= d - edge for d, pair in zip(shape, pads) for p in pair):
+        return f"mirror paddings {list(pads)} do not fit the input {list(shape)}"
+    return tuple(d + before + after for d, (before, after) in zip(shape, pads))
+
+
+def _depth_to_space(op: Op, graph: Graph):
+    shape, b = graph[op.inputs[0]].shape, op.attrs.block_size
+    if len(shape) != 4 or b < 1 or shape[3] % (b * b):
+        return f"block size {b} does not fit the input {list(shape)}"
+    return (shape[0], shape[1] * b, shape[2] * b, shape[3] // (b * b))
+
+
+def _space_to_depth(op: Op, graph: Graph):
+    shape, b = graph[op.inputs[0]].shape, op.attrs.block_size
+    if len(shape) != 4 or b < 1 or shape[1] % b or shape[2] % b:
+        return f"block size {b} does not fit the input {list(shape)}"
+    return (shape[0], shape[1] // b, shape[2] // b, shape[3] * b * b)
+
+
+def _batch_space(op: Op, graph: Graph):
+    shape, a = graph[op.inputs[0]].shape, op.attrs
+    (bh, bw), ((top, bottom), (left, right)) = a.block, a.crops
+    n, h, w, c = (*shape[:2], 1, shape[2]) if len(shape) == 3 else (shape + (0, 0, 0, 0))[:4]
+    if op.kind == "space_to_batch":
+        fits = len(shape) in (3, 4) and a.crops == ((0, 0), (0, 0)) and min(bh, bw) >= 1 and h % bh == 0 and w % bw == 0
+        out = (n * bh * bw, h // bh, w // bw, c)
+    else:
+        fits = len(shape) in (3, 4) and min(bh, bw) >= 1 and n % (bh * bw) == 0 and 0 <= top + bottom < h * bh and 0 <= left + right < w * bw and min(top, bottom, left, right) >= 0
+        out = (n // max(bh * bw, 1), h * bh - top - bottom, w * bw - left - right, c)
+    if not fits:
+        return f"block {list(a.block)} with crops or paddings {list(a.crops)} does not fit the input {list(shape)}"
+    return out if len(shape) == 4 else (out[0], out[1], out[3])
+
+
+SHAPE_RULES |= {
+    "cast": _same_shape,
+    "batch_to_space": _batch_space,
+    "space_to_batch": _batch_space,
+    "pack": _pack,
+    "tile": _tile,
+    "broadcast_to": _broadcast_to,
+    "resize_nearest": _resize,
+    "resize_bilinear": _resize,
+    "reverse": _reverse,
+    "gather": _gather,
+    "mirror_pad": _mirror_pad,
+    "depth_to_space": _depth_to_space,
+    "space_to_depth": _space_to_depth,
+}

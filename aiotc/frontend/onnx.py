@@ -582,6 +582,53 @@ def dequantize_linear(c: _Converter, node, a: dict) -> None:
     c.alias(node, node.input[0], c.layout(node.input[0]))
 
 
+# --- data movement (issue 20) ----------------------------------------------------------
+
+
+def _held(c: _Converter, name: str) -> tuple[str, str]:
+    """The IR tensor for `name` and its layout: NHWC if a rank-4 value is held so, else plain."""
+    layout = "nhwc" if len(c.shape(name)) == 4 and c.layout(name) == "nhwc" else "plain"
+    return (c.nhwc(name) if layout == "nhwc" else c.plain(name)), layout
+
+
+def split(c: _Converter, node, a: dict) -> None:
+    """One strided slice per output, as the TFLite frontend reads SPLIT."""
+    source, layout = _held(c, node.input[0])
+    rank = len(c.shape(node.input[0]))
+    axis = a.get("axis", 0) % rank
+    sizes = [c.shape(out)[axis] for out in node.output]
+    axis = NCHW_AXIS_IN_NHWC[axis] if layout == "nhwc" else axis
+    shape, start = c.tensors[source].shape, 0
+    for index, size in enumerate(sizes):
+        begin = tuple(start if i == axis else 0 for i in range(rank))
+        end = tuple(start + size if i == axis else d for i, d in enumerate(shape))
+        c.emit("strided_slice", (source,), c.output(node, layout, index), ir.StridedSlice(begin, end, (1,) * rank))
+        start += size
+
+
+def tile(c: _Converter, node, a: dict) -> None:
+    source, layout = _held(c, node.input[0])
+    if node.input[1] not in c.consts:
+        raise _Unsupported("repeats must be a constant")
+    repeats = [int(r) for r in c.consts[node.input[1]].ravel()]
+    if layout == "nhwc":
+        repeats = [repeats[i] for i in TO_NHWC]
+    c.emit("tile", (source,), c.output(node, layout), ir.Tile(tuple(repeats)))
+
+
+def depth_space(kind: str):
+    """DepthToSpace's DCR order and SpaceToDepth are TFLite's on NHWC."""
+
+    def convert(c: _Converter, node, a: dict) -> None:
+        mode = a.get("mode", b"DCR")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        if kind == "depth_to_space" and mode != "DCR":
+            raise _Unsupported(f"mode {mode} (DCR is supported)")
+        c.emit(kind, (c.nhwc(node.input[0]),), c.output(node, "nhwc"), ir.BlockSize(int(a["blocksize"])))
+
+    return convert
+
+
 CONVERTERS = {
     "Conv": conv,
     "MaxPool": pool,
@@ -613,5 +660,10 @@ CONVERTERS = {
     "Dropout": identity,
     "QuantizeLinear": quantize_linear,
     "DequantizeLinear": dequantize_linear,
+    # data movement (issue 20)
+    "Split": split,
+    "Tile": tile,
+    "DepthToSpace": depth_space("depth_to_space"),
+    "SpaceToDepth": depth_space("space_to_depth"),
 }
 SUPPORTED_OPS = tuple(sorted(CONVERTERS))  # besides any op whose inputs are all constant: it is folded

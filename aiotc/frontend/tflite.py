@@ -99,8 +99,9 @@ class _Reader:
             outputs = [self._name(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
             layer = outputs[0] if outputs else f"op{index}"
             needed = REQUIRED_INPUTS.get(opname, 1)
-            if (opname in _CONVERTERS or opname in FOLDERS) and (len(outputs) != 1 or len(inputs) < needed or None in inputs[:needed]):
-                raise ModelError(f"{self.name}: {opname} at op {index} ({layer}) needs {needed} input(s) and one output, has {inputs} and {outputs}")
+            outputs_ok = len(outputs) >= 1 and None not in outputs if opname in MULTI_OUTPUT else len(outputs) == 1
+            if (opname in _CONVERTERS or opname in FOLDERS) and (not outputs_ok or len(inputs) < needed or None in inputs[:needed]):
+                raise ModelError(f"{self.name}: {opname} at op {index} ({layer}) needs {needed} input(s) and {'outputs' if opname in MULTI_OUTPUT else 'one output'}, has {inputs} and {outputs}")
             try:
                 if self._foldable(opname, inputs, outputs):
                     try:
@@ -113,7 +114,8 @@ class _Reader:
                 if convert is None:
                     problems.append(f"{opname} at op {index} ({layer})" + (": aiotc evaluates it only on constants" if opname in FOLDERS else ""))
                     continue
-                ops.append(self.settle_op(convert(self, op, layer, inputs, outputs)))
+                converted = convert(self, op, layer, inputs, outputs)
+                ops.extend(self.settle_op(o) for o in (converted if isinstance(converted, list) else [converted]))
             except _Unsupported as why:
                 problems.append(f"{opname} at op {index} ({layer}): {why}")
         if problems:
@@ -501,6 +503,147 @@ def resolve_strided_slice(shape, begin, end, strides, begin_mask, end_mask, shri
     return ir.StridedSlice(tuple(b_out), tuple(e_out), tuple(s_out))
 
 
+# --- data movement (issue 20) ---------------------------------------------------------
+# SLICE, SPLIT, SPLIT_V and UNPACK become strided slices, one per output, so ops keep
+# one output each; the others are table-driven copies (codegen/ops_layout.py).
+
+
+def _axis(value, rank: int) -> int:
+    axis = int(value)
+    if not -rank <= axis < rank:
+        raise _Unsupported(f"axis {axis} for rank {rank}")
+    return axis % rank
+
+
+def _slices(source: str, shape, outputs, axis: int, sizes) -> list[ir.Op]:
+    """One strided slice per output: consecutive pieces of `sizes` along `axis`."""
+    if len(sizes) != len(outputs) or sum(sizes) != shape[axis] or min(sizes) < 0:
+        raise _Unsupported(f"pieces {list(sizes)} do not split axis {axis} of {list(shape)}")
+    ops, start = [], 0
+    for out, size in zip(outputs, sizes):
+        begin = tuple(start if i == axis else 0 for i in range(len(shape)))
+        end = tuple(start + size if i == axis else d for i, d in enumerate(shape))
+        ops.append(ir.Op(out, "strided_slice", (source,), (out,), ir.StridedSlice(begin, end, (1,) * len(shape))))
+        start += size
+    return ops
+
+
+def _split(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    if len(inputs) == 2:  # SPLIT: axis, input
+        axis_name, source = inputs
+        shape = r.shape(source)
+        axis = _axis(r.const(axis_name).ravel()[0], len(shape))
+        if shape[axis] % len(outputs):
+            raise _Unsupported(f"{len(outputs)} pieces of axis {axis} of {list(shape)}")
+        sizes = [shape[axis] // len(outputs)] * len(outputs)
+    else:  # SPLIT_V: input, size_splits, axis
+        source = inputs[0]
+        shape = r.shape(source)
+        axis = _axis(r.const(inputs[2]).ravel()[0], len(shape))
+        sizes = [int(s) for s in r.const(inputs[1]).ravel()]
+        if sizes.count(-1) == 1:
+            sizes[sizes.index(-1)] = shape[axis] - (sum(sizes) + 1)
+    for out, size in zip(outputs, sizes):
+        r.settle(out, shape[:axis] + (size,) + shape[axis + 1 :])
+    return _slices(source, shape, outputs, axis, sizes)
+
+
+def _slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    shape = r.shape(inputs[0])
+    begin, size = ([int(v) for v in r.const(name).ravel()] for name in inputs[1:3])
+    if len(begin) != len(shape) or len(size) != len(shape):
+        raise _Unsupported(f"begin {begin} and size {size} for rank {len(shape)}")
+    end = [d if s == -1 else b + s for b, s, d in zip(begin, size, shape)]
+    if any(not 0 <= b <= e <= d for b, e, d in zip(begin, end, shape)):
+        raise _Unsupported(f"slice {begin} + {size} outside {list(shape)}")
+    r.settle(outputs[0], tuple(e - b for b, e in zip(begin, end)))
+    return ir.Op(layer, "strided_slice", (inputs[0],), (outputs[0],), ir.StridedSlice(tuple(begin), tuple(end), (1,) * len(shape)))
+
+
+def _unpack(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    shape = r.shape(inputs[0])
+    axis = _axis(_options(op, tflite.UnpackOptions).Axis(), len(shape))
+    for out in outputs:
+        r.settle(out, shape[:axis] + shape[axis + 1 :])
+    return _slices(inputs[0], shape, outputs, axis, [1] * len(outputs))
+
+
+def _pack(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    rank = len(r.shape(inputs[0])) + 1
+    axis = _axis(_options(op, tflite.PackOptions).Axis(), rank)
+    return ir.Op(layer, "pack", tuple(inputs), (outputs[0],), ir.Pack(axis))
+
+
+def _tile(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    multiples = tuple(int(m) for m in r.const(inputs[1]).ravel())
+    return ir.Op(layer, "tile", (inputs[0],), (outputs[0],), ir.Tile(multiples))
+
+
+def _broadcast_to(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    r.settle(outputs[0], tuple(int(d) for d in r.const(inputs[1]).ravel()))
+    return ir.Op(layer, "broadcast_to", (inputs[0],), (outputs[0],), ir.NoAttrs())
+
+
+def _resize(kind: str, options_class):
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        o = _options(op, options_class)
+        shape, size = r.shape(inputs[0]), [int(d) for d in r.const(inputs[1]).ravel()]
+        if len(shape) != 4 or len(size) != 2 or min(size) < 1:
+            raise _Unsupported(f"resizing {list(shape)} to {size} (NHWC to height, width)")
+        if kind == "resize_bilinear" and o.AlignCorners() and o.HalfPixelCenters():
+            raise _Unsupported("align_corners with half_pixel_centers (TFLite's reference refuses them together)")
+        r.settle(outputs[0], (shape[0], *size, shape[3]))
+        return ir.Op(layer, kind, (inputs[0],), (outputs[0],), ir.Resize(bool(o.AlignCorners()), bool(o.HalfPixelCenters())))
+
+    return convert
+
+
+def _reverse(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    rank = len(r.shape(inputs[0]))
+    axes = tuple(sorted({_axis(a, rank) for a in r.const(inputs[1]).ravel()}))
+    return ir.Op(layer, "reverse", (inputs[0],), (outputs[0],), ir.Reverse(axes))
+
+
+def _gather(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    o = _options(op, tflite.GatherOptions)
+    if o.BatchDims():
+        raise _Unsupported("batch_dims")
+    shape, indices = r.shape(inputs[0]), r.const(inputs[1])
+    axis = _axis(o.Axis(), len(shape))
+    if indices.size and not (0 <= indices.min() and indices.max() < shape[axis]):
+        raise _Unsupported(f"indices outside 0..{shape[axis] - 1}")
+    r.settle(outputs[0], shape[:axis] + indices.shape + shape[axis + 1 :])
+    return ir.Op(layer, "gather", (inputs[0],), (outputs[0],), ir.Gather(axis, tuple(int(i) for i in indices.ravel()), indices.shape))
+
+
+def _mirror_pad(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    paddings = tuple((int(a), int(b)) for a, b in r.const(inputs[1]).reshape(-1, 2))
+    reflect = _options(op, tflite.MirrorPadOptions).Mode() == tflite.MirrorPadMode.REFLECT
+    return ir.Op(layer, "mirror_pad", (inputs[0],), (outputs[0],), ir.MirrorPad(paddings, reflect))
+
+
+def _block(kind: str, options_class):
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        return ir.Op(layer, kind, (inputs[0],), (outputs[0],), ir.BlockSize(int(_options(op, options_class).BlockSize())))
+
+    return convert
+
+
+def _batch_space(kind: str):
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        rank = len(r.shape(inputs[0]))
+        block, crops = [int(b) for b in r.const(inputs[1]).ravel()], [int(c) for c in r.const(inputs[2]).ravel()]
+        if rank not in (3, 4) or len(block) != rank - 2 or len(crops) != 2 * len(block):
+            raise _Unsupported(f"block {block} and crops or paddings {crops} for rank {rank} (NHWC or NHC)")
+        if kind == "space_to_batch" and any(crops):
+            raise _Unsupported(f"paddings {crops} (only zero paddings are supported)")
+        block, crops = (block + [1])[:2], (crops + [0, 0])[:4]
+        attrs = ir.BatchSpace((block[0], block[1]), ((crops[0], crops[1]), (crops[2], crops[3])))
+        return ir.Op(layer, kind, (inputs[0],), (outputs[0],), attrs)
+
+    return convert
+
+
 _CONVERTERS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _depthwise,
@@ -529,13 +672,35 @@ _CONVERTERS = {
     "TRANSPOSE": _transpose,
     "STRIDED_SLICE": _strided_slice,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm,
+    # data movement (issue 20)
+    "SLICE": _slice,
+    "SPLIT": _split,
+    "SPLIT_V": _split,
+    "UNPACK": _unpack,
+    "PACK": _pack,
+    "TILE": _tile,
+    "BROADCAST_TO": _broadcast_to,
+    "RESIZE_NEAREST_NEIGHBOR": _resize("resize_nearest", tflite.ResizeNearestNeighborOptions),
+    "RESIZE_BILINEAR": _resize("resize_bilinear", tflite.ResizeBilinearOptions),
+    "REVERSE_V2": _reverse,
+    "GATHER": _gather,
+    "MIRROR_PAD": _mirror_pad,
+    "DEPTH_TO_SPACE": _block("depth_to_space", tflite.DepthToSpaceOptions),
+    "SPACE_TO_DEPTH": _block("space_to_depth", tflite.SpaceToDepthOptions),
+    "BATCH_TO_SPACE_ND": _batch_space("batch_to_space"),
+    "SPACE_TO_BATCH_ND": _batch_space("space_to_batch"),
+    "CAST": _unary("cast"),
+    "ZEROS_LIKE": _unary("zeros_like"),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
     **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
     **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
     "STRIDED_SLICE": 4,
+    **dict.fromkeys(("SPLIT", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "REVERSE_V2", "MIRROR_PAD", "BROADCAST_TO"), 2),
+    **dict.fromkeys(("SPLIT_V", "SLICE", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND"), 3),
 }
+MULTI_OUTPUT = {"SPLIT", "SPLIT_V", "UNPACK"}  # converted into one op per output
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 
 

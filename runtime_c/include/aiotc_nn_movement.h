@@ -22,4 +22,27 @@ int32_t aiotc_strided_copy(const aiotc_dims *output_dims, int32_t offset, const 
 int32_t aiotc_pad(const aiotc_dims *input_dims, const aiotc_dims *before, const aiotc_dims *output_dims,
                   int32_t element_size, const void *pad_value, const void *input, void *output);
 
+/* out[n][h][w][c] = in[offsets_n[n] + offsets_h[h] + offsets_w[w] + offsets_c[c]] (in elements),
+ * the four tables laid end to end in `offsets` (n + h + w + c entries): TILE, BROADCAST_TO,
+ * RESIZE_NEAREST_NEIGHBOR, REVERSE_V2, GATHER, MIRROR_PAD, DEPTH_TO_SPACE, SPACE_TO_DEPTH. */
+int32_t aiotc_index_copy(const aiotc_dims *output_dims, const int32_t *offsets, int32_t element_size, const void *input,
+                         void *output);
+
+/* RESIZE_BILINEAR: output row y blends input rows rows[2y] and rows[2y+1] by row_frac[y],
+ * column x columns cols[2x] and cols[2x+1] by col_frac[x] (int8: in 1/1024ths, TFLite's
+ * integer reference; float32: fractions). Input and output share quantization. */
+int32_t aiotc_resize_bilinear_s8(const aiotc_dims *input_dims, const aiotc_dims *output_dims, const int32_t *rows,
+                                 const int32_t *cols, const int32_t *row_frac, const int32_t *col_frac,
+                                 const int8_t *input, int8_t *output);
+int32_t aiotc_resize_bilinear_f32(const aiotc_dims *input_dims, const aiotc_dims *output_dims, const int32_t *rows,
+                                  const int32_t *cols, const float *row_frac, const float *col_frac,
+                                  const float *input, float *output);
+
+/* CAST: size elements converted as C converts them (TFLite's static_cast). */
+#define AIOTC_TYPE_INT8 0
+#define AIOTC_TYPE_INT16 1
+#define AIOTC_TYPE_INT32 2
+#define AIOTC_TYPE_FLOAT32 3
+int32_t aiotc_cast(int32_t size, int32_t input_type, int32_t output_type, const void *input, void *output);
+
 #endif /* AIOTC_NN_MOVEMENT_H */
