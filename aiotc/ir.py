@@ -135,6 +135,13 @@ class Mean:
 
 
 @dataclass(frozen=True)
+class ArgMinMax:
+    """ARG_MAX / ARG_MIN: the index (int32) of the first extreme value along `axis`."""
+
+    axis: int
+
+
+@dataclass(frozen=True)
 class Pad:
     paddings: tuple[tuple[int, int], ...]  # (before, after) per dimension
 

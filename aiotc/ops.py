@@ -126,4 +126,10 @@ OPS: dict[str, OpDef] = {
     "dequantize": OpDef(ir.NoAttrs, ("DEQUANTIZE",), elementwise=True, converts_dtype=True),  # elementwise, but never streamed
     "transpose": OpDef(ir.Transpose, ("TRANSPOSE",), ("Transpose",), output_quant=SAME_AS_INPUT),
     "strided_slice": OpDef(ir.StridedSlice, ("STRIDED_SLICE",), output_quant=SAME_AS_INPUT),
+    # reductions (issue 20): axes and keepdims as mean's; max and min pick input values
+    "reduce_max": OpDef(ir.Mean, ("REDUCE_MAX",), output_quant=SAME_AS_INPUT),
+    "reduce_min": OpDef(ir.Mean, ("REDUCE_MIN",), output_quant=SAME_AS_INPUT),
+    "sum": OpDef(ir.Mean, ("SUM",)),
+    "arg_max": OpDef(ir.ArgMinMax, ("ARG_MAX",), converts_dtype=True),
+    "arg_min": OpDef(ir.ArgMinMax, ("ARG_MIN",), converts_dtype=True),
 }

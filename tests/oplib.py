@@ -175,6 +175,17 @@ class OpGraph:
             return 1.0
         return float(t.quant.scale[0] * np.mean(w.quant.scale) * 127 * np.sqrt(taps) / 4)
 
+    def reduce(self, kind, x, axes, keepdims=True, out_scale=None, out_zp=None):
+        """SUM, REDUCE_MAX or REDUCE_MIN (ir.Mean attributes), shaped as `mean`."""
+        y = self.mean(x, axes, keepdims, out_scale, out_zp)
+        self.ops[-1] = ir.Op(f"{kind}{len(self.ops) - 1}", kind, (x,), (y,), ir.Mean(tuple(axes), keepdims))
+        return y
+
+    def arg_min_max(self, kind, x, axis):
+        shape = self.tensors[x].shape
+        y = self._add(ir.Tensor(self._name("t"), shape[:axis] + shape[axis + 1 :], "int32", None))
+        return self._op(kind, (x,), y, ir.ArgMinMax(axis))
+
     def build(self, *outputs: str) -> ir.Graph:
         graph = ir.Graph("single_op", dict(self.tensors), tuple(self.ops), tuple(self.inputs), tuple(outputs))
         graph = graph.with_ops(graph.ops)

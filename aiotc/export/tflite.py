@@ -118,7 +118,7 @@ class _Writer:
             return data, *self.options("Pool2DOptions", Padding=_padding_mode(op, g, a.kernel), StrideH=a.stride[0], StrideW=a.stride[1], FilterHeight=a.kernel[0], FilterWidth=a.kernel[1], FusedActivationFunction=act)
         if isinstance(a, ir.Binary):
             return data, *self.options(f"{k.capitalize()}Options", FusedActivationFunction=act)
-        if k == "mean":
+        if k in ("mean", "sum", "reduce_max", "reduce_min"):
             return data + [self.constant(f"{op.name}/axes", a.axes)], *self.options("ReducerOptions", KeepDims=a.keepdims)
         if k == "pad":
             return data + [self.constant(f"{op.name}/paddings", a.paddings)], *self.options("PadOptions")
@@ -138,6 +138,9 @@ class _Writer:
             end_mask = sum(1 << i for i, (e, s) in enumerate(zip(a.end, a.strides)) if e == -1 and s < 0)
             bounds = [self.constant(f"{op.name}/{part}", getattr(a, part)) for part in ("begin", "end", "strides")]
             return data + bounds, *self.options("StridedSliceOptions", EndMask=end_mask)
+        if k in ("arg_max", "arg_min"):  # reductions (issue 20)
+            table = "ArgMaxOptions" if k == "arg_max" else "ArgMinOptions"
+            return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options(table, OutputType=tflite.TensorType.INT32)
         return data, 0, 0
 
     # --- the model ------------------------------------------------------------------

@@ -243,6 +243,13 @@ def _mean(op: Op, graph: Graph):
     return f"averaging {list(shape)} over axes {list(op.attrs.axes)} leaves {kept} values, not {graph[op.outputs[0]].size}" if kept != graph[op.outputs[0]].size else None
 
 
+def _arg_min_max(op: Op, graph: Graph):
+    shape = graph[op.inputs[0]].shape
+    if not 0 <= op.attrs.axis < len(shape) <= 4:
+        return f"axis {op.attrs.axis} does not fit the input {list(shape)} (rank <= 4)"
+    return shape[: op.attrs.axis] + shape[op.attrs.axis + 1 :]
+
+
 def _pad(op: Op, graph: Graph):
     shape = graph[op.inputs[0]].shape
     pads = op.attrs.paddings
@@ -299,4 +306,8 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "softmax": _softmax,
     "transpose": _transpose,
     "strided_slice": _strided_slice,
+    # reductions (issue 20)
+    **dict.fromkeys(("sum", "reduce_max", "reduce_min"), _mean),
+    "arg_max": _arg_min_max,
+    "arg_min": _arg_min_max,
 }

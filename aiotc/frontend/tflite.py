@@ -364,11 +364,36 @@ def _binary(kind: str, options_class):
     return convert
 
 
-def _mean(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
-    rank = len(r.shape(inputs[0]))
-    axes = tuple(sorted({int(a) % rank for a in np.atleast_1d(r.const(inputs[1]))}))
-    keepdims = bool(_options(op, tflite.ReducerOptions).KeepDims())
-    return ir.Op(layer, "mean", (inputs[0],), (outputs[0],), ir.Mean(axes, keepdims))
+def _reduce(kind: str):
+    """MEAN, SUM, REDUCE_MAX, REDUCE_MIN: constant axes (negative ones counted from the end)."""
+
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        rank = len(r.shape(inputs[0]))
+        axes = tuple(sorted({int(a) % rank for a in np.atleast_1d(r.const(inputs[1]))}))
+        keepdims = bool(_options(op, tflite.ReducerOptions).KeepDims())
+        if kind in ("reduce_max", "reduce_min") and not _same_quant(r.by_name[inputs[0]].quant, r.by_name[outputs[0]].quant):
+            raise _Unsupported("input and output quantization differ (tflite-micro's int8 max/min copies values)")
+        return ir.Op(layer, kind, (inputs[0],), (outputs[0],), ir.Mean(axes, keepdims))
+
+    return convert
+
+
+def _same_quant(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return np.array_equal(a.scale, b.scale) and np.array_equal(a.zero_point, b.zero_point)
+
+
+def _arg_min_max(kind: str):
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        if r.by_name[outputs[0]].dtype != "int32":
+            raise _Unsupported(f"{r.by_name[outputs[0]].dtype} output (tflite-micro writes int32 indices)")
+        axis = np.atleast_1d(r.const(inputs[1]))
+        if axis.size != 1:
+            raise _Unsupported(f"axis {list(axis)}: one axis only")
+        return ir.Op(layer, kind, (inputs[0],), (outputs[0],), ir.ArgMinMax(int(axis[0]) % len(r.shape(inputs[0]))))
+
+    return convert
 
 
 def _pad(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
@@ -498,7 +523,7 @@ _CONVERTERS = {
     "ADD": _binary("add", tflite.AddOptions),
     "SUB": _binary("sub", tflite.SubOptions),
     "MUL": _binary("mul", tflite.MulOptions),
-    "MEAN": _mean,
+    "MEAN": _reduce("mean"),
     "PAD": _pad,
     "PADV2": _pad,
     "CONCATENATION": _concat,
@@ -516,12 +541,19 @@ _CONVERTERS = {
     "DEQUANTIZE": _unary("dequantize"),
     "TRANSPOSE": _transpose,
     "STRIDED_SLICE": _strided_slice,
+    # reductions (issue 20)
+    "SUM": _reduce("sum"),
+    "REDUCE_MAX": _reduce("reduce_max"),
+    "REDUCE_MIN": _reduce("reduce_min"),
+    "ARG_MAX": _arg_min_max("arg_max"),
+    "ARG_MIN": _arg_min_max("arg_min"),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
     **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
     **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
     "STRIDED_SLICE": 4,
+    **dict.fromkeys(("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN"), 2),  # reductions (issue 20); SUM is above
 }
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 
@@ -539,6 +571,7 @@ def _mean_shape(op: ir.Op, tensors) -> tuple[int, ...]:
 
 
 _OUTPUT_SHAPES = {"fully_connected": _fully_connected_shape, "mean": _mean_shape}  # where the checks' rules give no shape
+_OUTPUT_SHAPES |= dict.fromkeys(("sum", "reduce_max", "reduce_min"), _mean_shape)  # reductions (issue 20)
 
 
 # --- constant folding: numpy evaluators of unquantized ops, by TFLite op name ----------

@@ -20,5 +20,6 @@
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_elementwise.h"
 #include "aiotc_nn_movement.h"
+#include "aiotc_nn_reduce.h"
 
 #endif /* AIOTC_NN_H */
