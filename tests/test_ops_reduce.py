@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from aiotc.driver import compile_model
+from aiotc.export.tflite import write_tflite
 from aiotc.errors import UnsupportedOpsError
 from aiotc.frontend import load_model
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verify import verify
 
-from .oplib import OpGraph, assert_matches_oracle
+from .oplib import OpGraph, assert_matches_oracle, mixed_precision_model
 from .tflite_raw import RawModel
 
 DTYPES = ["int8", "float32"]
@@ -150,3 +151,17 @@ def test_arg_max_int64_output_is_refused(tmp_path):
     model.write_bytes(_raw_reduce("ARG_MAX", [1], (2, 4), None, "int64", "ArgMaxOptions", OutputType=4))
     with pytest.raises(UnsupportedOpsError, match="ARG_MAX.*int64 output"):
         load_model(model)
+
+
+def test_a_quantized_classifier_head_keeps_its_int32_arg_max(tmp_path):
+    """PTQ of a float FC -> ARG_MAX quantizes the FC and leaves the int32 indices alone."""
+    g = OpGraph(seed=9, dtype="float32")
+    head = g.arg_min_max("arg_max", g.fully_connected(g.input((1, 8), dtype="float32"), 6), 1)
+    source = tmp_path / "float.tflite"
+    source.write_bytes(write_tflite(g.build(head)))
+    model = mixed_precision_model(source, tmp_path / "int8.tflite", lambda layers: {n: "w8a8" for n in layers})
+    graph = load_model(model)
+    assert [graph[t].dtype for t in (*graph.inputs, *graph.outputs)] == ["int8", "int32"]
+    out = compile_model(model, board="host", out_dir=tmp_path / "out").out_dir
+    runner = HostModel.build(out)
+    assert verify(out, "host", random_samples(runner.inputs, 4, 0), runner=runner).mismatches == 0
