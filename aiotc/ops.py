@@ -132,4 +132,7 @@ OPS: dict[str, OpDef] = {
     "sum": OpDef(ir.Mean, ("SUM",)),
     "arg_max": OpDef(ir.ArgMinMax, ("ARG_MAX",), converts_dtype=True),
     "arg_min": OpDef(ir.ArgMinMax, ("ARG_MIN",), converts_dtype=True),
+    # activations (issue 20)
+    "prelu": OpDef(tflite=("PRELU",), min_inputs=2),  # alpha broadcasts: not run in place
+    "elu": _elementwise("ELU"),
 }

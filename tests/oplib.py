@@ -186,6 +186,16 @@ class OpGraph:
         y = self._add(ir.Tensor(self._name("t"), shape[:axis] + shape[axis + 1 :], "int32", None))
         return self._op(kind, (x,), y, ir.ArgMinMax(axis))
 
+    def prelu(self, x, alpha_shape, alpha_zp=0, out_scale=None, out_zp=0):
+        """PRELU with a constant alpha of `alpha_shape` (broadcast to x), mostly in [-0.5, 1.5]."""
+        t = self.tensors[x]
+        if self.dtype == "float32":
+            alpha = self.const(self.rng.uniform(-0.5, 1.5, alpha_shape).astype(np.float32))
+        else:
+            alpha = self.const(self.rng.integers(-128, 128, alpha_shape).astype(np.int8), quant(1 / 128, alpha_zp))
+        shape = np.broadcast_shapes(t.shape, tuple(alpha_shape))
+        return self._op("prelu", (x, alpha), self._out(shape, out_scale or _same_q(t)[0], out_zp))
+
     def build(self, *outputs: str) -> ir.Graph:
         graph = ir.Graph("single_op", dict(self.tensors), tuple(self.ops), tuple(self.inputs), tuple(outputs))
         graph = graph.with_ops(graph.ops)

@@ -101,6 +101,8 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.reduce("reduce_min", x, (0, 1), keepdims=False),
         g.arg_min_max("arg_max", x, 3),
         g.arg_min_max("arg_min", x, 1),
+        g.prelu(x, (1, 1, 4)),
+        g.unary("elu", x, 0.05, -20),
     ]
     if dtype == "int8":
         outs.append(g.unary("quantize", x, 0.13, -60))

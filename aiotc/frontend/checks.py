@@ -310,4 +310,5 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     **dict.fromkeys(("sum", "reduce_max", "reduce_min"), _mean),
     "arg_max": _arg_min_max,
     "arg_min": _arg_min_max,
+    "prelu": _binary,
 }

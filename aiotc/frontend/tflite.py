@@ -396,6 +396,13 @@ def _arg_min_max(kind: str):
     return convert
 
 
+def _prelu(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    alpha = r.by_name[inputs[1]].quant
+    if alpha is not None and alpha.scale.size > 1:
+        raise _Unsupported("per-channel alpha quantization (tflite-micro reads one alpha scale)")
+    return ir.Op(layer, "prelu", (inputs[0], inputs[1]), (outputs[0],), ir.NoAttrs())
+
+
 def _pad(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     paddings = r.const(inputs[1]).reshape(-1, 2)
     if len(inputs) > 2 and inputs[2] is not None:
@@ -547,13 +554,15 @@ _CONVERTERS = {
     "REDUCE_MIN": _reduce("reduce_min"),
     "ARG_MAX": _arg_min_max("arg_max"),
     "ARG_MIN": _arg_min_max("arg_min"),
+    "PRELU": _prelu,
+    "ELU": _unary("elu"),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
     **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
     **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
     "STRIDED_SLICE": 4,
-    **dict.fromkeys(("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN"), 2),  # reductions (issue 20); SUM is above
+    **dict.fromkeys(("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN", "PRELU"), 2),  # issue 20; SUM is above
 }
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 

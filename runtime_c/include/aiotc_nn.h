@@ -21,5 +21,6 @@
 #include "aiotc_nn_elementwise.h"
 #include "aiotc_nn_movement.h"
 #include "aiotc_nn_reduce.h"
+#include "aiotc_nn_activation.h"
 
 #endif /* AIOTC_NN_H */

@@ -1,0 +1,61 @@
+"""Lowerings of PRELU and ELU (issue 20), their constants derived as TFLite Micro's
+Prepare derives them (prelu_common.cc, elu.cc)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..fixedpoint import quantize_multiplier, tflite_round
+from ..ir import Op
+from .lowering import LayerCode, LowerContext, dims, lowers, scale, suffix, zero_point
+from .ops_elementwise import broadcast_strides
+
+
+@lowers("prelu")
+def lower_prelu(op: Op, ctx: LowerContext) -> LayerCode:
+    graph = ctx.graph
+    inp, alpha, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
+    values = {
+        "input": ctx.ptr(op.inputs[0]),
+        "alpha": ctx.ptr(op.inputs[1]),
+        "output": ctx.ptr(op.outputs[0]),
+        "output_dims": dims(out.shape),
+        "stride1": broadcast_strides(inp.shape, out.shape),
+        "stride2": broadcast_strides(alpha.shape, out.shape),
+        "quantized": out.dtype != "float32",
+    }
+    if values["quantized"]:
+        s_in, s_alpha, s_out = (np.float64(scale(t)) for t in (inp, alpha, out))
+        values |= {
+            "input_offset": -zero_point(inp),
+            "alpha_offset": -zero_point(alpha),
+            "output_offset": zero_point(out),
+            "identity": quantize_multiplier(s_in / s_out),
+            "alpha_quant": quantize_multiplier(s_in * s_alpha / s_out),
+        }
+    kernel = f"aiotc_prelu_{suffix(out.dtype)}"
+    return LayerCode("prelu", values | {"kernel": kernel}, (kernel,))
+
+
+def lookup_table(function, input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int) -> np.ndarray:
+    """elu.cc PopulateLookupTable in float32: each int8 value dequantized, transformed,
+    requantized; indexed by the value's byte (uint8_t order)."""
+    values = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int32)
+    dequantized = np.float32(input_scale) * (values - input_zero_point).astype(np.float32)
+    rescaled = function(dequantized).astype(np.float32) * (np.float32(1) / np.float32(output_scale))
+    quantized = np.array([tflite_round(float(v)) for v in rescaled]) + output_zero_point
+    return np.clip(quantized, -128, 127).astype(np.int8)
+
+
+def _elu(x: np.ndarray) -> np.ndarray:
+    return np.where(x < 0, np.exp(x) - np.float32(1), x).astype(np.float32)
+
+
+@lowers("elu")
+def lower_elu(op: Op, ctx: LowerContext) -> LayerCode:
+    inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
+    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "size": inp.size}
+    if inp.dtype == "float32":
+        return LayerCode("unary_f32", values | {"kernel": "aiotc_elu_f32", "args": []}, ("aiotc_elu_f32",))
+    table = ctx.const(lookup_table(_elu, scale(inp), zero_point(inp), scale(out), zero_point(out)), "table")
+    return LayerCode("unary_f32", values | {"kernel": "aiotc_lookup_s8", "args": [table]}, ("aiotc_lookup_s8",))

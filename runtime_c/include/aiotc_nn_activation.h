@@ -1,0 +1,27 @@
+/* aiotc runtime: activations beyond aiotc_nn_elementwise.h (PReLU, lookup tables).
+ * Integer kernels reproduce TFLite Micro's reference arithmetic; every constant
+ * (multipliers, tables) is computed at compile time. */
+#ifndef AIOTC_NN_ACTIVATION_H
+#define AIOTC_NN_ACTIVATION_H
+
+#include "aiotc_nn_elementwise.h"
+
+typedef struct {
+    int32_t input_offset; /* -input zero point */
+    int32_t alpha_offset; /* -alpha zero point */
+    int32_t output_offset;
+    aiotc_per_tensor_quant_params identity; /* x >= 0: input scale / output scale */
+    aiotc_per_tensor_quant_params alpha;    /* x < 0: input scale * alpha scale / output scale */
+} aiotc_prelu_params;
+
+/* PReLU: x >= 0 ? x : alpha * x, input and alpha broadcast to shape->output. */
+int32_t aiotc_prelu_s8(const aiotc_prelu_params *params, const aiotc_broadcast_shape *shape, const int8_t *input,
+                       const int8_t *alpha, int8_t *output);
+int32_t aiotc_prelu_f32(const aiotc_broadcast_shape *shape, const float *input, const float *alpha, float *output);
+
+/* output[i] = table[(uint8_t)input[i]]: any int8 -> int8 function tabulated at compile time (ELU). */
+int32_t aiotc_lookup_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
+
+int32_t aiotc_elu_f32(int32_t size, const float *input, float *output);
+
+#endif /* AIOTC_NN_ACTIVATION_H */

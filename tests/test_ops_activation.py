@@ -1,0 +1,49 @@
+"""PRELU and ELU against tflite-micro, bit for bit (float: 1e-5 of range)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .oplib import OpGraph, assert_matches_oracle
+
+DTYPES = ["int8", "float32"]
+ALL_INT8 = [[np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)]]
+
+PRELU_CASES = {
+    "per channel": dict(shape=(1, 4, 5, 6), alpha_shape=(1, 1, 6)),
+    "shared over height": dict(shape=(1, 3, 4, 5), alpha_shape=(1, 4, 5)),
+    "full alpha": dict(shape=(2, 3, 7), alpha_shape=(2, 3, 7)),
+    "scalar alpha, rank 1": dict(shape=(9,), alpha_shape=(1,)),
+    "rank 2": dict(shape=(3, 8), alpha_shape=(8,)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", PRELU_CASES)
+def test_prelu(case, dtype, tmp_path):
+    kwargs = dict(PRELU_CASES[case])
+    g = OpGraph(seed=11, dtype=dtype)
+    x = g.input(kwargs.pop("shape"), scale=0.05, zero_point=-10)
+    assert_matches_oracle(g.build(g.prelu(x, **kwargs, out_scale=0.04, out_zp=7)), tmp_path)
+
+
+@pytest.mark.parametrize("in_zp, alpha_zp, out_scale, out_zp", [(-128, 0, 0.05, -128), (127, -128, 0.01, 127), (0, 127, 0.2, 0)])
+def test_prelu_int8_every_value_and_extreme_zero_points(in_zp, alpha_zp, out_scale, out_zp, tmp_path):
+    g = OpGraph(seed=12)
+    x = g.input((1, 16, 16, 1), scale=0.05, zero_point=in_zp)
+    assert_matches_oracle(g.build(g.prelu(x, (1,), alpha_zp, out_scale, out_zp)), tmp_path, inputs=ALL_INT8)
+
+
+@pytest.mark.parametrize("in_scale, in_zp, out_scale, out_zp", [(0.05, 0, 0.05, 0), (0.1, -128, 0.04, 25), (0.02, 127, 0.01, -128), (0.2, 30, 1 / 16, 127)])
+def test_elu_int8_every_value(in_scale, in_zp, out_scale, out_zp, tmp_path):
+    g = OpGraph(seed=13)
+    x = g.input((1, 16, 16, 1), scale=in_scale, zero_point=in_zp)
+    assert_matches_oracle(g.build(g.unary("elu", x, out_scale, out_zp)), tmp_path, inputs=ALL_INT8)
+
+
+def test_elu_float(tmp_path):
+    g = OpGraph(seed=13, dtype="float32")
+    x = g.input((2, 5, 7), dtype="float32")
+    inputs = [[np.random.default_rng(s).normal(0, 3, (2, 5, 7)).astype(np.float32)] for s in range(3)]
+    assert_matches_oracle(g.build(g.unary("elu", x)), tmp_path, inputs=inputs)
