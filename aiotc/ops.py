@@ -135,4 +135,5 @@ OPS: dict[str, OpDef] = {
     # activations (issue 20)
     "prelu": OpDef(tflite=("PRELU",), min_inputs=2),  # alpha broadcasts: not run in place
     "elu": _elementwise("ELU"),
+    "l2_normalization": OpDef(tflite=("L2_NORMALIZATION",), output_quant=Fixed(1 / 128, 0)),  # over the last axis
 }

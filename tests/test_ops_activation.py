@@ -1,4 +1,4 @@
-"""PRELU and ELU against tflite-micro, bit for bit (float: 1e-5 of range)."""
+"""PRELU, ELU and L2_NORMALIZATION against tflite-micro, bit for bit (float: 1e-5 of range)."""
 
 from __future__ import annotations
 
@@ -47,3 +47,28 @@ def test_elu_float(tmp_path):
     x = g.input((2, 5, 7), dtype="float32")
     inputs = [[np.random.default_rng(s).normal(0, 3, (2, 5, 7)).astype(np.float32)] for s in range(3)]
     assert_matches_oracle(g.build(g.unary("elu", x)), tmp_path, inputs=inputs)
+
+
+L2_SHAPES = [(1, 3, 4, 10), (2, 5, 3), (4, 7), (16,), (3, 1)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", L2_SHAPES)
+def test_l2_normalization(shape, dtype, tmp_path):
+    g = OpGraph(seed=14, dtype=dtype)
+    x = g.input(shape, scale=0.05, zero_point=-9)
+    assert_matches_oracle(g.build(g.unary("l2_normalization", x, 1 / 128, 0)), tmp_path)
+
+
+@pytest.mark.parametrize("zero_point", [-128, 127, 0])
+def test_l2_normalization_int8_extremes(zero_point, tmp_path):
+    """Rows of all-zero-point (norm 0), one value off it (norm 1), extremes and big norms."""
+    g = OpGraph(seed=15)
+    x = g.input((6, 16), scale=0.02, zero_point=zero_point)
+    rows = np.full((6, 16), zero_point, np.int64)
+    rows[1, 3] = zero_point + (1 if zero_point < 127 else -1)
+    rows[2] = np.resize([-128, 127], 16)
+    rows[3] = 127
+    rows[4] = -128
+    rows[5] = np.arange(-128, 128, 16)
+    assert_matches_oracle(g.build(g.unary("l2_normalization", x, 1 / 128, 0)), tmp_path, inputs=[[rows.astype(np.int8)]])

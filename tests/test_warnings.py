@@ -103,6 +103,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.arg_min_max("arg_min", x, 1),
         g.prelu(x, (1, 1, 4)),
         g.unary("elu", x, 0.05, -20),
+        g.unary("l2_normalization", x, 1 / 128, 0),
     ]
     if dtype == "int8":
         outs.append(g.unary("quantize", x, 0.13, -60))

@@ -1,5 +1,5 @@
-"""Lowerings of PRELU and ELU (issue 20), their constants derived as TFLite Micro's
-Prepare derives them (prelu_common.cc, elu.cc)."""
+"""Lowerings of PRELU, ELU and L2_NORMALIZATION (issue 20), their constants derived
+as TFLite Micro's Prepare derives them (prelu_common.cc, elu.cc, l2norm.cc)."""
 
 from __future__ import annotations
 
@@ -59,3 +59,15 @@ def lower_elu(op: Op, ctx: LowerContext) -> LayerCode:
         return LayerCode("unary_f32", values | {"kernel": "aiotc_elu_f32", "args": []}, ("aiotc_elu_f32",))
     table = ctx.const(lookup_table(_elu, scale(inp), zero_point(inp), scale(out), zero_point(out)), "table")
     return LayerCode("unary_f32", values | {"kernel": "aiotc_lookup_s8", "args": [table]}, ("aiotc_lookup_s8",))
+
+
+@lowers("l2_normalization")
+def lower_l2_normalization(op: Op, ctx: LowerContext) -> LayerCode:
+    inp = ctx.graph[op.inputs[0]]
+    depth = inp.shape[-1]
+    # unary_f32 prints kernel(args..., size, input, output): here (rows, depth, ...)
+    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "size": depth, "args": [inp.size // depth]}
+    if inp.dtype == "int8":  # the kernel writes scale 1/128, zero point 0 whatever the output says, as tflite-micro
+        values["args"].insert(0, -zero_point(inp))
+    kernel = f"aiotc_l2_normalization_{suffix(inp.dtype)}"
+    return LayerCode("unary_f32", values | {"kernel": kernel}, (kernel,))

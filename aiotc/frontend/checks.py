@@ -311,4 +311,5 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "arg_max": _arg_min_max,
     "arg_min": _arg_min_max,
     "prelu": _binary,
+    "l2_normalization": _softmax,  # a shape kept, normalized over its last axis
 }

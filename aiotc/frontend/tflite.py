@@ -403,6 +403,12 @@ def _prelu(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     return ir.Op(layer, "prelu", (inputs[0], inputs[1]), (outputs[0],), ir.NoAttrs())
 
 
+def _l2_normalization(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    if _activation(_options(op, tflite.L2NormOptions).FusedActivationFunction()) != "none":
+        raise _Unsupported("a fused activation (tflite-micro refuses it)")
+    return ir.Op(layer, "l2_normalization", (inputs[0],), (outputs[0],), ir.NoAttrs())
+
+
 def _pad(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     paddings = r.const(inputs[1]).reshape(-1, 2)
     if len(inputs) > 2 and inputs[2] is not None:
@@ -556,6 +562,7 @@ _CONVERTERS = {
     "ARG_MIN": _arg_min_max("arg_min"),
     "PRELU": _prelu,
     "ELU": _unary("elu"),
+    "L2_NORMALIZATION": _l2_normalization,
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {

@@ -24,4 +24,10 @@ int32_t aiotc_lookup_s8(const int8_t *table, int32_t size, const int8_t *input, 
 
 int32_t aiotc_elu_f32(int32_t size, const float *input, float *output);
 
+/* Each of `rows` rows of `depth` values divided by its L2 norm; int8 output has scale 1/128,
+ * zero point 0 (TFLite Micro's integer L2Normalization, an integer inverse square root). */
+int32_t aiotc_l2_normalization_s8(int32_t input_offset, int32_t rows, int32_t depth, const int8_t *input,
+                                  int8_t *output);
+int32_t aiotc_l2_normalization_f32(int32_t rows, int32_t depth, const float *input, float *output);
+
 #endif /* AIOTC_NN_ACTIVATION_H */
