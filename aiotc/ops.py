@@ -136,4 +136,5 @@ OPS: dict[str, OpDef] = {
     "prelu": OpDef(tflite=("PRELU",), min_inputs=2),  # alpha broadcasts: not run in place
     "elu": _elementwise("ELU"),
     "l2_normalization": OpDef(tflite=("L2_NORMALIZATION",), output_quant=Fixed(1 / 128, 0)),  # over the last axis
+    "l2_pool2d": OpDef(ir.Pool2D, ("L2_POOL_2D",), fuses_activation=True),  # float32 only, planned layer by layer
 }

@@ -1,4 +1,4 @@
-"""PRELU, ELU and L2_NORMALIZATION against tflite-micro, bit for bit (float: 1e-5 of range)."""
+"""PRELU, ELU, L2_NORMALIZATION and L2_POOL_2D against tflite-micro, bit for bit (float: 1e-5 of range)."""
 
 from __future__ import annotations
 
@@ -72,3 +72,19 @@ def test_l2_normalization_int8_extremes(zero_point, tmp_path):
     rows[4] = -128
     rows[5] = np.arange(-128, 128, 16)
     assert_matches_oracle(g.build(g.unary("l2_normalization", x, 1 / 128, 0)), tmp_path, inputs=[[rows.astype(np.int8)]])
+
+
+L2_POOL_CASES = {
+    "2x2 stride 2 valid": dict(kernel=(2, 2), stride=(2, 2), padding="valid"),
+    "3x3 stride 1 same": dict(kernel=(3, 3), stride=(1, 1), padding="same"),
+    "odd size, stride 2 same": dict(kernel=(3, 2), stride=(2, 2), padding="same"),
+    "fused relu6": dict(kernel=(2, 2), stride=(1, 1), padding="valid", activation="relu6"),
+}
+
+
+@pytest.mark.parametrize("case", L2_POOL_CASES)
+def test_l2_pool_float(case, tmp_path):
+    g = OpGraph(seed=16, dtype="float32")
+    x = g.input((1, 7, 9, 3), dtype="float32")
+    inputs = [[np.random.default_rng(s).normal(0, 5, (1, 7, 9, 3)).astype(np.float32)] for s in range(3)]
+    assert_matches_oracle(g.build(g.pool("l2_pool2d", x, **L2_POOL_CASES[case])), tmp_path, inputs=inputs)

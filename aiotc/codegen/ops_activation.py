@@ -1,4 +1,4 @@
-"""Lowerings of PRELU, ELU and L2_NORMALIZATION (issue 20), their constants derived
+"""Lowerings of PRELU, ELU, L2_NORMALIZATION and L2_POOL_2D (issue 20), their constants derived
 as TFLite Micro's Prepare derives them (prelu_common.cc, elu.cc, l2norm.cc)."""
 
 from __future__ import annotations
@@ -8,7 +8,10 @@ import numpy as np
 from ..fixedpoint import quantize_multiplier, tflite_round
 from ..ir import Op
 from .lowering import LayerCode, LowerContext, dims, lowers, scale, suffix, zero_point
+from .ops_conv import lower_pool
 from .ops_elementwise import broadcast_strides
+
+lowers("l2_pool2d", dtypes=("float32",))(lower_pool)  # as avg / max pooling: kernel aiotc_l2pool_f32
 
 
 @lowers("prelu")

@@ -563,6 +563,7 @@ _CONVERTERS = {
     "PRELU": _prelu,
     "ELU": _unary("elu"),
     "L2_NORMALIZATION": _l2_normalization,
+    "L2_POOL_2D": _pool("l2_pool2d"),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
