@@ -137,4 +137,5 @@ OPS: dict[str, OpDef] = {
     "elu": _elementwise("ELU"),
     "l2_normalization": OpDef(tflite=("L2_NORMALIZATION",), output_quant=Fixed(1 / 128, 0)),  # over the last axis
     "l2_pool2d": OpDef(ir.Pool2D, ("L2_POOL_2D",), fuses_activation=True),  # float32 only, planned layer by layer
+    "log_softmax": OpDef(tflite=("LOG_SOFTMAX",), output_quant=Fixed(16 / 256, 127)),  # over the last axis
 }

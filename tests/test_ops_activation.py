@@ -1,9 +1,13 @@
-"""PRELU, ELU, L2_NORMALIZATION and L2_POOL_2D against tflite-micro, bit for bit (float: 1e-5 of range)."""
+"""PRELU, ELU, L2_NORMALIZATION, L2_POOL_2D and LOG_SOFTMAX against tflite-micro, bit for bit (float: 1e-5 of range)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from aiotc.driver import compile_model
+from aiotc.errors import ModelError
+from aiotc.export.tflite import write_tflite
 
 from .oplib import OpGraph, assert_matches_oracle
 
@@ -88,3 +92,21 @@ def test_l2_pool_float(case, tmp_path):
     x = g.input((1, 7, 9, 3), dtype="float32")
     inputs = [[np.random.default_rng(s).normal(0, 5, (1, 7, 9, 3)).astype(np.float32)] for s in range(3)]
     assert_matches_oracle(g.build(g.pool("l2_pool2d", x, **L2_POOL_CASES[case])), tmp_path, inputs=inputs)
+
+
+@pytest.mark.parametrize("shape", [(1, 10), (2, 3, 7), (1, 2, 2, 5), (6,)])
+def test_log_softmax_float(shape, tmp_path):
+    g = OpGraph(seed=17, dtype="float32")
+    x = g.input(shape, dtype="float32")
+    inputs = [[np.random.default_rng(s).normal(0, 4, shape).astype(np.float32)] for s in range(3)]
+    assert_matches_oracle(g.build(g.unary("log_softmax", x)), tmp_path, inputs=inputs)
+
+
+def test_log_softmax_int8_is_refused(tmp_path):
+    """Not written yet: a clear refusal, never wrong output."""
+    g = OpGraph(seed=17)
+    x = g.input((1, 10), scale=0.1, zero_point=0)
+    model = tmp_path / "model.tflite"
+    model.write_bytes(write_tflite(g.build(g.unary("log_softmax", x, 16 / 256, 127))))
+    with pytest.raises(ModelError, match="log_softmax on int8"):
+        compile_model(model, board="host", out_dir=tmp_path / "out")

@@ -1,5 +1,6 @@
-"""Lowerings of PRELU, ELU, L2_NORMALIZATION and L2_POOL_2D (issue 20), their constants derived
-as TFLite Micro's Prepare derives them (prelu_common.cc, elu.cc, l2norm.cc)."""
+"""Lowerings of PRELU, ELU, L2_NORMALIZATION, L2_POOL_2D and LOG_SOFTMAX (issue 20),
+their constants derived as TFLite Micro's Prepare derives them (prelu_common.cc,
+elu.cc, l2norm.cc)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,11 @@ def lower_l2_normalization(op: Op, ctx: LowerContext) -> LayerCode:
         values["args"].insert(0, -zero_point(inp))
     kernel = f"aiotc_l2_normalization_{suffix(inp.dtype)}"
     return LayerCode("unary_f32", values | {"kernel": kernel}, (kernel,))
+
+
+@lowers("log_softmax", dtypes=("float32",))
+def lower_log_softmax(op: Op, ctx: LowerContext) -> LayerCode:
+    inp = ctx.graph[op.inputs[0]]
+    depth = inp.shape[-1]
+    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "size": depth, "args": [inp.size // depth]}
+    return LayerCode("unary_f32", values | {"kernel": "aiotc_log_softmax_f32"}, ("aiotc_log_softmax_f32",))

@@ -313,4 +313,5 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "prelu": _binary,
     "l2_normalization": _softmax,  # a shape kept, normalized over its last axis
     "l2_pool2d": _pool,
+    "log_softmax": _softmax,
 }

@@ -564,6 +564,7 @@ _CONVERTERS = {
     "ELU": _unary("elu"),
     "L2_NORMALIZATION": _l2_normalization,
     "L2_POOL_2D": _pool("l2_pool2d"),
+    "LOG_SOFTMAX": _unary("log_softmax"),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {

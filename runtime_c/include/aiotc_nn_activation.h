@@ -30,4 +30,7 @@ int32_t aiotc_l2_normalization_s8(int32_t input_offset, int32_t rows, int32_t de
                                   int8_t *output);
 int32_t aiotc_l2_normalization_f32(int32_t rows, int32_t depth, const float *input, float *output);
 
+/* log(softmax(x)) over each of `rows` rows of `depth` values. */
+int32_t aiotc_log_softmax_f32(int32_t rows, int32_t depth, const float *input, float *output);
+
 #endif /* AIOTC_NN_ACTIVATION_H */
