@@ -102,11 +102,26 @@ def test_log_softmax_float(shape, tmp_path):
     assert_matches_oracle(g.build(g.unary("log_softmax", x)), tmp_path, inputs=inputs)
 
 
-def test_log_softmax_int8_is_refused(tmp_path):
-    """Not written yet: a clear refusal, never wrong output."""
-    g = OpGraph(seed=17)
+@pytest.mark.parametrize("in_scale, in_zp", [(0.1, 0), (0.05, -128), (0.25, 127), (1.0, 5), (0.02, -30)])
+@pytest.mark.parametrize("shape", [(1, 10), (2, 3, 7), (4, 1)])
+def test_log_softmax_int8(shape, in_scale, in_zp, tmp_path):
+    g = OpGraph(seed=18)
+    x = g.input(shape, scale=in_scale, zero_point=in_zp)
+    assert_matches_oracle(g.build(g.unary("log_softmax", x, 16 / 256, 127)), tmp_path)
+
+
+def test_log_softmax_int8_every_value(tmp_path):
+    """One row of all 256 values, rows of extremes (saturated differences, equal values)."""
+    g = OpGraph(seed=18)
+    x = g.input((4, 256), scale=0.08, zero_point=-3)
+    rows = np.stack([np.arange(-128, 128), np.full(256, 127), np.resize([-128, 127], 256), np.resize([0, 1, 2, -128], 256)])
+    assert_matches_oracle(g.build(g.unary("log_softmax", x, 16 / 256, 127)), tmp_path, inputs=[[rows.astype(np.int8)]])
+
+
+def test_log_softmax_int8_needs_tflite_output_quantization(tmp_path):
+    g = OpGraph(seed=18)
     x = g.input((1, 10), scale=0.1, zero_point=0)
     model = tmp_path / "model.tflite"
-    model.write_bytes(write_tflite(g.build(g.unary("log_softmax", x, 16 / 256, 127))))
-    with pytest.raises(ModelError, match="log_softmax on int8"):
+    model.write_bytes(write_tflite(g.build(g.unary("log_softmax", x, 0.1, 127))))
+    with pytest.raises(ModelError, match="scale 16/256"):
         compile_model(model, board="host", out_dir=tmp_path / "out")

@@ -104,9 +104,10 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.prelu(x, (1, 1, 4)),
         g.unary("elu", x, 0.05, -20),
         g.unary("l2_normalization", x, 1 / 128, 0),
+        g.unary("log_softmax", x, 16 / 256, 127),
     ]
     if dtype == "float32":  # float-only kernels (issue 20)
-        outs += [g.pool("l2_pool2d", x), g.unary("log_softmax", x)]
+        outs.append(g.pool("l2_pool2d", x))
     if dtype == "int8":
         outs.append(g.unary("quantize", x, 0.13, -60))
     else:

@@ -1,16 +1,17 @@
 """Lowerings of PRELU, ELU, L2_NORMALIZATION, L2_POOL_2D and LOG_SOFTMAX (issue 20),
 their constants derived as TFLite Micro's Prepare derives them (prelu_common.cc,
-elu.cc, l2norm.cc)."""
+elu.cc, l2norm.cc, log_softmax.cc)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ModelError
 from ..fixedpoint import quantize_multiplier, tflite_round
 from ..ir import Op
 from .lowering import LayerCode, LowerContext, dims, lowers, scale, suffix, zero_point
 from .ops_conv import lower_pool
-from .ops_elementwise import broadcast_strides
+from .ops_elementwise import broadcast_strides, softmax_params
 
 lowers("l2_pool2d", dtypes=("float32",))(lower_pool)  # as avg / max pooling: kernel aiotc_l2pool_f32
 
@@ -77,9 +78,20 @@ def lower_l2_normalization(op: Op, ctx: LowerContext) -> LayerCode:
     return LayerCode("unary_f32", values | {"kernel": kernel}, (kernel,))
 
 
-@lowers("log_softmax", dtypes=("float32",))
+def log_softmax_params(input_scale: float) -> tuple[int, int, int, int, int]:
+    """PreprocessLogSoftmaxScalingExp (beta 1, Q5.26 differences) and diff_min, as log_softmax.cc."""
+    multiplier, left_shift, diff_min = softmax_params(1.0, input_scale)
+    reverse = quantize_multiplier((1 << (31 - left_shift)) / np.float64(multiplier))
+    return multiplier, left_shift, *reverse, diff_min
+
+
+@lowers("log_softmax")
 def lower_log_softmax(op: Op, ctx: LowerContext) -> LayerCode:
-    inp = ctx.graph[op.inputs[0]]
+    inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
     depth = inp.shape[-1]
     values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "size": depth, "args": [inp.size // depth]}
-    return LayerCode("unary_f32", values | {"kernel": "aiotc_log_softmax_f32"}, ("aiotc_log_softmax_f32",))
+    if inp.dtype == "float32":
+        return LayerCode("unary_f32", values | {"kernel": "aiotc_log_softmax_f32"}, ("aiotc_log_softmax_f32",))
+    if zero_point(out) != 127 or np.float32(scale(out)) != np.float32(16 / 256):
+        raise ModelError(f"log_softmax {op.name}: int8 output must have scale 16/256 and zero point 127")
+    return LayerCode("log_softmax", values | {"params": log_softmax_params(scale(inp))}, ("aiotc_log_softmax_s8",))

@@ -30,7 +30,18 @@ int32_t aiotc_l2_normalization_s8(int32_t input_offset, int32_t rows, int32_t de
                                   int8_t *output);
 int32_t aiotc_l2_normalization_f32(int32_t rows, int32_t depth, const float *input, float *output);
 
-/* log(softmax(x)) over each of `rows` rows of `depth` values. */
+typedef struct {
+    int32_t input_multiplier;  /* input differences to Q5.26 */
+    int32_t input_left_shift;
+    int32_t reverse_multiplier; /* Q5.26 back to input differences */
+    int32_t reverse_shift;
+    int32_t diff_min;           /* differences below it contribute exp() = 0 */
+} aiotc_log_softmax_params;
+
+/* log(softmax(x)) over each of `rows` rows of `depth` values; int8 output has scale
+ * 16/256 and zero point 127 (TFLite Micro's LogSoftmaxQuantized). */
+int32_t aiotc_log_softmax_s8(const aiotc_log_softmax_params *params, int32_t rows, int32_t depth,
+                             const int8_t *input, int8_t *output);
 int32_t aiotc_log_softmax_f32(int32_t rows, int32_t depth, const float *input, float *output);
 
 #endif /* AIOTC_NN_ACTIVATION_H */
