@@ -142,6 +142,15 @@ class ArgMinMax:
 
 
 @dataclass(frozen=True)
+class BatchMatMul:
+    """BATCH_MATMUL: lhs @ rhs over the last two axes (adj_*: that operand's last two axes
+    swapped first), the leading (batch) axes broadcast."""
+
+    adj_x: bool = False
+    adj_y: bool = False
+
+
+@dataclass(frozen=True)
 class Pad:
     paddings: tuple[tuple[int, int], ...]  # (before, after) per dimension
 

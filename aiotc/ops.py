@@ -59,6 +59,12 @@ def fully_connected_macs(op: Op, graph: Graph) -> int:
     return (graph[op.outputs[0]].size // filt.shape[0]) * filt.shape[0] * filt.shape[1]
 
 
+def batch_matmul_macs(op: Op, graph: Graph) -> int:
+    """Output elements x the depth each sums over."""
+    lhs = graph[op.inputs[0]].shape
+    return graph[op.outputs[0]].size * lhs[-2 if op.attrs.adj_x else -1]
+
+
 @dataclass(frozen=True)
 class OpDef:
     """The facts stages check about one op kind; the defaults fit a plain one-input op."""
@@ -138,4 +144,6 @@ OPS: dict[str, OpDef] = {
     "l2_normalization": OpDef(tflite=("L2_NORMALIZATION",), output_quant=Fixed(1 / 128, 0)),  # over the last axis
     "l2_pool2d": OpDef(ir.Pool2D, ("L2_POOL_2D",), fuses_activation=True),  # float32 only, planned layer by layer
     "log_softmax": OpDef(tflite=("LOG_SOFTMAX",), output_quant=Fixed(16 / 256, 127)),  # over the last axis
+    # matrix products (issue 20): a constant operand is an input like any other, not "weighted"
+    "batch_matmul": OpDef(ir.BatchMatMul, ("BATCH_MATMUL",), min_inputs=2, macs=batch_matmul_macs),
 }

@@ -250,6 +250,21 @@ def _arg_min_max(op: Op, graph: Graph):
     return shape[: op.attrs.axis] + shape[op.attrs.axis + 1 :]
 
 
+def _batch_matmul(op: Op, graph: Graph):
+    a, b = graph[op.inputs[0]].shape, graph[op.inputs[1]].shape
+    if not (2 <= len(a) <= 4 and 2 <= len(b) <= 4):
+        return f"operands {list(a)} and {list(b)} (ranks 2 to 4)"
+    rows, depth = a[-1:-3:-1] if op.attrs.adj_x else a[-2:]
+    depth_b, cols = b[-1:-3:-1] if op.attrs.adj_y else b[-2:]
+    try:
+        batch = np.broadcast_shapes(a[:-2], b[:-2])
+    except ValueError:
+        batch = None
+    if batch is None or depth != depth_b:
+        return f"operands {list(a)} and {list(b)} do not multiply (adj_x {op.attrs.adj_x}, adj_y {op.attrs.adj_y})"
+    return (*batch, rows, cols)
+
+
 def _pad(op: Op, graph: Graph):
     shape = graph[op.inputs[0]].shape
     pads = op.attrs.paddings
@@ -314,4 +329,5 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "l2_normalization": _softmax,  # a shape kept, normalized over its last axis
     "l2_pool2d": _pool,
     "log_softmax": _softmax,
+    "batch_matmul": _batch_matmul,
 }

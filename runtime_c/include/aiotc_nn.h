@@ -22,5 +22,6 @@
 #include "aiotc_nn_movement.h"
 #include "aiotc_nn_reduce.h"
 #include "aiotc_nn_activation.h"
+#include "aiotc_nn_matmul.h"
 
 #endif /* AIOTC_NN_H */
