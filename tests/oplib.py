@@ -205,6 +205,10 @@ class OpGraph:
         out_scale = 1.0 if x.quant is None else float(x.quant.scale[0] * y.quant.scale[0] * 128 * np.sqrt(depth) / 2)
         return self._op("batch_matmul", (a, b), self._out(shape, out_scale, out_zp), ir.BatchMatMul(adj_x, adj_y))
 
+    def add_n(self, inputs, out_scale=None, out_zp=0):
+        scale, _ = _same_q(self.tensors[inputs[0]])
+        return self._op("add_n", tuple(inputs), self._out(self.tensors[inputs[0]].shape, out_scale or scale * len(inputs), out_zp))
+
     def build(self, *outputs: str) -> ir.Graph:
         graph = ir.Graph("single_op", dict(self.tensors), tuple(self.ops), tuple(self.inputs), tuple(outputs))
         graph = graph.with_ops(graph.ops)

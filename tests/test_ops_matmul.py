@@ -1,4 +1,4 @@
-"""BATCH_MATMUL against tflite-micro, bit for bit (float: 1e-5 of range)."""
+"""BATCH_MATMUL and ADD_N against tflite-micro, bit for bit (float: 1e-5 of range)."""
 
 from __future__ import annotations
 
@@ -50,3 +50,21 @@ def test_batch_matmul_int8_extremes(lhs_zp, rhs_zp, out_zp, tmp_path):
     b = g.input((2, 16, 3), scale=0.05, zero_point=rhs_zp)
     inputs = [[np.full((2, 4, 16), v, np.int8), np.full((2, 16, 3), w, np.int8)] for v, w in ((-128, 127), (127, 127), (-128, -128))]
     assert_matches_oracle(g.build(g.batch_matmul(a, b, out_zp=out_zp)), tmp_path, inputs=inputs)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("count, shape", [(2, (1, 4, 5, 3)), (3, (7,)), (5, (2, 9))])
+def test_add_n(count, shape, dtype, tmp_path):
+    g = OpGraph(seed=24, dtype=dtype)
+    xs = [g.input(shape, scale=0.05, zero_point=-6) for _ in range(count)]
+    assert_matches_oracle(g.build(g.add_n(xs, out_zp=4)), tmp_path)
+
+
+@pytest.mark.parametrize("in_zp, out_scale, out_zp", [(-128, 0.05, 127), (127, 0.2, -128), (0, 0.03, 0)])
+def test_add_n_int8_extremes(in_zp, out_scale, out_zp, tmp_path):
+    """All inputs at -128 or 127, zero points at the ends; a constant operand among them."""
+    g = OpGraph(seed=25)
+    xs = [g.input((4, 8), scale=0.05, zero_point=in_zp) for _ in range(2)]
+    xs.append(g.const(np.resize(np.array([-128, 127, 0, in_zp], np.int8), (4, 8)), g.tensors[xs[0]].quant))
+    inputs = [[np.full((4, 8), v, np.int8), np.full((4, 8), w, np.int8)] for v, w in ((-128, -128), (127, 127), (-128, 127))]
+    assert_matches_oracle(g.build(g.add_n(xs, out_scale, out_zp)), tmp_path, inputs=inputs)

@@ -1,6 +1,6 @@
-"""Lowerings of PRELU, ELU, L2_NORMALIZATION, L2_POOL_2D and LOG_SOFTMAX (issue 20),
+"""Lowerings of PRELU, ELU, L2_NORMALIZATION, L2_POOL_2D, LOG_SOFTMAX and ADD_N (issue 20),
 their constants derived as TFLite Micro's Prepare derives them (prelu_common.cc,
-elu.cc, l2norm.cc, log_softmax.cc)."""
+elu.cc, l2norm.cc, log_softmax.cc, add_n.cc)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..fixedpoint import quantize_multiplier, tflite_round
 from ..ir import Op
 from .lowering import LayerCode, LowerContext, dims, lowers, scale, suffix, zero_point
 from .ops_conv import lower_pool
-from .ops_elementwise import broadcast_strides, softmax_params
+from .ops_elementwise import ADD_LEFT_SHIFT, broadcast_strides, softmax_params
 
 lowers("l2_pool2d", dtypes=("float32",))(lower_pool)  # as avg / max pooling: kernel aiotc_l2pool_f32
 
@@ -95,3 +95,23 @@ def lower_log_softmax(op: Op, ctx: LowerContext) -> LayerCode:
     if zero_point(out) != 127 or np.float32(scale(out)) != np.float32(16 / 256):
         raise ModelError(f"log_softmax {op.name}: int8 output must have scale 16/256 and zero point 127")
     return LayerCode("log_softmax", values | {"params": log_softmax_params(scale(inp))}, ("aiotc_log_softmax_s8",))
+
+
+@lowers("add_n")
+def lower_add_n(op: Op, ctx: LowerContext) -> LayerCode:
+    first, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
+    values = {"inputs": [ctx.ptr(name) for name in op.inputs], "output": ctx.ptr(op.outputs[0]), "size": first.size, "params": None}
+    if out.dtype == "int8":
+        if any((scale(ctx.graph[n]), zero_point(ctx.graph[n])) != (scale(first), zero_point(first)) for n in op.inputs):
+            raise ModelError(f"add_n {op.name}: int8 inputs must share one scale and zero point (tflite-micro)")
+        twice = 2 * np.float64(scale(first))
+        left_shift = ADD_LEFT_SHIFT["int8"]
+        values["params"] = (
+            -zero_point(first),
+            zero_point(out),
+            left_shift,
+            quantize_multiplier(np.float64(scale(first)) / twice),
+            quantize_multiplier(twice / ((1 << left_shift) * np.float64(scale(out)))),
+        )
+    kernel = f"aiotc_add_n_{suffix(out.dtype)}"
+    return LayerCode("add_n", values | {"kernel": kernel, "c_type": "int8_t" if out.dtype == "int8" else "float"}, (kernel,))

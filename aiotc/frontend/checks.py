@@ -265,6 +265,11 @@ def _batch_matmul(op: Op, graph: Graph):
     return (*batch, rows, cols)
 
 
+def _add_n(op: Op, graph: Graph):
+    shapes = {graph[name].shape for name in op.inputs}
+    return shapes.pop() if len(shapes) == 1 else f"inputs of shapes {sorted(map(list, shapes))} (ADD_N needs one shape)"
+
+
 def _pad(op: Op, graph: Graph):
     shape = graph[op.inputs[0]].shape
     pads = op.attrs.paddings
@@ -330,4 +335,5 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "l2_pool2d": _pool,
     "log_softmax": _softmax,
     "batch_matmul": _batch_matmul,
+    "add_n": _add_n,
 }

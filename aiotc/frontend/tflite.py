@@ -416,6 +416,12 @@ def _batch_matmul(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     return ir.Op(layer, "batch_matmul", (inputs[0], inputs[1]), (outputs[0],), ir.BatchMatMul(bool(o.AdjX()), bool(o.AdjY())))
 
 
+def _add_n(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    if not all(_same_quant(r.by_name[inputs[0]].quant, r.by_name[name].quant) for name in inputs):
+        raise _Unsupported("inputs quantized differently (tflite-micro needs one scale and zero point)")
+    return ir.Op(layer, "add_n", tuple(inputs), (outputs[0],), ir.NoAttrs())
+
+
 def _pad(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     paddings = r.const(inputs[1]).reshape(-1, 2)
     if len(inputs) > 2 and inputs[2] is not None:
@@ -573,13 +579,14 @@ _CONVERTERS = {
     "L2_POOL_2D": _pool("l2_pool2d"),
     "LOG_SOFTMAX": _unary("log_softmax"),
     "BATCH_MATMUL": _batch_matmul,
+    "ADD_N": _add_n,
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
     **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
     **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
     "STRIDED_SLICE": 4,
-    **dict.fromkeys(("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN", "PRELU", "BATCH_MATMUL"), 2),  # issue 20; SUM is above
+    **dict.fromkeys(("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN", "PRELU", "BATCH_MATMUL", "ADD_N"), 2),  # issue 20; SUM is above
 }
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 
