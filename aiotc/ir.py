@@ -142,6 +142,15 @@ class ArgMinMax:
 
 
 @dataclass(frozen=True)
+class CumSum:
+    """CUMSUM along `axis`; exclusive leaves each element's own value out, reverse sums from the end."""
+
+    axis: int
+    exclusive: bool = False
+    reverse: bool = False
+
+
+@dataclass(frozen=True)
 class BatchMatMul:
     """BATCH_MATMUL: lhs @ rhs over the last two axes (adj_*: that operand's last two axes
     swapped first), the leading (batch) axes broadcast."""

@@ -147,4 +147,5 @@ OPS: dict[str, OpDef] = {
     # matrix products (issue 20): a constant operand is an input like any other, not "weighted"
     "batch_matmul": OpDef(ir.BatchMatMul, ("BATCH_MATMUL",), min_inputs=2, macs=batch_matmul_macs),
     "add_n": OpDef(tflite=("ADD_N",), min_inputs=2),  # any number of same-shaped inputs
+    "cumsum": OpDef(ir.CumSum, ("CUMSUM",)),
 }

@@ -209,6 +209,11 @@ class OpGraph:
         scale, _ = _same_q(self.tensors[inputs[0]])
         return self._op("add_n", tuple(inputs), self._out(self.tensors[inputs[0]].shape, out_scale or scale * len(inputs), out_zp))
 
+    def cumsum(self, x, axis, exclusive=False, reverse=False, out_scale=None, out_zp=0):
+        t = self.tensors[x]
+        scale = out_scale or _same_q(t)[0] * t.shape[axis]
+        return self._op("cumsum", (x,), self._out(t.shape, scale, out_zp), ir.CumSum(axis, exclusive, reverse))
+
     def build(self, *outputs: str) -> ir.Graph:
         graph = ir.Graph("single_op", dict(self.tensors), tuple(self.ops), tuple(self.inputs), tuple(outputs))
         graph = graph.with_ops(graph.ops)

@@ -1,4 +1,4 @@
-"""BATCH_MATMUL and ADD_N against tflite-micro, bit for bit (float: 1e-5 of range)."""
+"""BATCH_MATMUL, ADD_N and CUMSUM against tflite-micro, bit for bit (float: 1e-5 of range)."""
 
 from __future__ import annotations
 
@@ -68,3 +68,29 @@ def test_add_n_int8_extremes(in_zp, out_scale, out_zp, tmp_path):
     xs.append(g.const(np.resize(np.array([-128, 127, 0, in_zp], np.int8), (4, 8)), g.tensors[xs[0]].quant))
     inputs = [[np.full((4, 8), v, np.int8), np.full((4, 8), w, np.int8)] for v, w in ((-128, -128), (127, 127), (-128, 127))]
     assert_matches_oracle(g.build(g.add_n(xs, out_scale, out_zp)), tmp_path, inputs=inputs)
+
+
+CUMSUM_CASES = {
+    "last axis": dict(shape=(2, 3, 8), axis=2),
+    "middle axis, exclusive": dict(shape=(2, 5, 3), axis=1, exclusive=True),
+    "first axis, reverse": dict(shape=(4, 3, 2), axis=0, reverse=True),
+    "exclusive and reverse, rank 4": dict(shape=(1, 3, 4, 5), axis=2, exclusive=True, reverse=True),
+    "rank 1": dict(shape=(11,), axis=0),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CUMSUM_CASES)
+def test_cumsum(case, dtype, tmp_path):
+    kwargs = dict(CUMSUM_CASES[case])
+    g = OpGraph(seed=26, dtype=dtype)
+    x = g.input(kwargs.pop("shape"), scale=0.05, zero_point=-12)
+    assert_matches_oracle(g.build(g.cumsum(x, **kwargs, out_zp=-20)), tmp_path)
+
+
+@pytest.mark.parametrize("in_zp, out_scale, out_zp", [(-128, 0.05, 127), (127, 0.3, -128)])
+def test_cumsum_int8_extremes(in_zp, out_scale, out_zp, tmp_path):
+    g = OpGraph(seed=27)
+    x = g.input((3, 16), scale=0.05, zero_point=in_zp)
+    inputs = [[np.stack([np.full(16, -128), np.full(16, 127), np.resize([127, -128], 16)]).astype(np.int8)]]
+    assert_matches_oracle(g.build(g.cumsum(x, 1, out_scale=out_scale, out_zp=out_zp)), tmp_path, inputs=inputs)

@@ -107,6 +107,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.unary("log_softmax", x, 16 / 256, 127),
         g.batch_matmul(x, x, adj_y=True),
         g.add_n([x, x, x]),
+        g.cumsum(x, 1, exclusive=True),
     ]
     if dtype == "float32":  # float-only kernels (issue 20)
         outs.append(g.pool("l2_pool2d", x))

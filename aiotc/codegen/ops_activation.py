@@ -1,6 +1,6 @@
-"""Lowerings of PRELU, ELU, L2_NORMALIZATION, L2_POOL_2D, LOG_SOFTMAX and ADD_N (issue 20),
+"""Lowerings of PRELU, ELU, L2_NORMALIZATION, L2_POOL_2D, LOG_SOFTMAX, ADD_N and CUMSUM (issue 20),
 their constants derived as TFLite Micro's Prepare derives them (prelu_common.cc,
-elu.cc, l2norm.cc, log_softmax.cc, add_n.cc)."""
+elu.cc, l2norm.cc, log_softmax.cc, add_n.cc, cumsum.cc)."""
 
 from __future__ import annotations
 
@@ -97,6 +97,19 @@ def lower_log_softmax(op: Op, ctx: LowerContext) -> LayerCode:
     return LayerCode("log_softmax", values | {"params": log_softmax_params(scale(inp))}, ("aiotc_log_softmax_s8",))
 
 
+def rescaled_sum_params(inp, out) -> tuple:
+    """add_n.cc / cumsum.cc Prepare: inputs rescaled as ADD rescales them (2^20 steps)."""
+    twice = 2 * np.float64(scale(inp))
+    left_shift = ADD_LEFT_SHIFT["int8"]
+    return (
+        -zero_point(inp),
+        zero_point(out),
+        left_shift,
+        quantize_multiplier(np.float64(scale(inp)) / twice),
+        quantize_multiplier(twice / ((1 << left_shift) * np.float64(scale(out)))),
+    )
+
+
 @lowers("add_n")
 def lower_add_n(op: Op, ctx: LowerContext) -> LayerCode:
     first, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
@@ -104,14 +117,18 @@ def lower_add_n(op: Op, ctx: LowerContext) -> LayerCode:
     if out.dtype == "int8":
         if any((scale(ctx.graph[n]), zero_point(ctx.graph[n])) != (scale(first), zero_point(first)) for n in op.inputs):
             raise ModelError(f"add_n {op.name}: int8 inputs must share one scale and zero point (tflite-micro)")
-        twice = 2 * np.float64(scale(first))
-        left_shift = ADD_LEFT_SHIFT["int8"]
-        values["params"] = (
-            -zero_point(first),
-            zero_point(out),
-            left_shift,
-            quantize_multiplier(np.float64(scale(first)) / twice),
-            quantize_multiplier(twice / ((1 << left_shift) * np.float64(scale(out)))),
-        )
+        values["params"] = rescaled_sum_params(first, out)
     kernel = f"aiotc_add_n_{suffix(out.dtype)}"
     return LayerCode("add_n", values | {"kernel": kernel, "c_type": "int8_t" if out.dtype == "int8" else "float"}, (kernel,))
+
+
+@lowers("cumsum")
+def lower_cumsum(op: Op, ctx: LowerContext) -> LayerCode:
+    inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
+    a = op.attrs
+    layout = (int(np.prod(inp.shape[: a.axis], dtype=np.int64)), inp.shape[a.axis], int(np.prod(inp.shape[a.axis + 1 :], dtype=np.int64)))
+    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "layout": layout, "flags": (int(a.exclusive), int(a.reverse)), "params": None}
+    if inp.dtype == "int8":
+        values["params"] = rescaled_sum_params(inp, out)
+    kernel = f"aiotc_cumsum_{suffix(inp.dtype)}"
+    return LayerCode("cumsum", values | {"kernel": kernel}, (kernel,))

@@ -138,6 +138,8 @@ class _Writer:
             end_mask = sum(1 << i for i, (e, s) in enumerate(zip(a.end, a.strides)) if e == -1 and s < 0)
             bounds = [self.constant(f"{op.name}/{part}", getattr(a, part)) for part in ("begin", "end", "strides")]
             return data + bounds, *self.options("StridedSliceOptions", EndMask=end_mask)
+        if k == "cumsum":  # issue 20
+            return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options("CumsumOptions", Exclusive=a.exclusive, Reverse=a.reverse)
         if k == "batch_matmul":  # issue 20
             return data, *self.options("BatchMatMulOptions", AdjX=a.adj_x, AdjY=a.adj_y)
         if k == "l2_normalization":  # issue 20

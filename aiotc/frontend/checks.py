@@ -270,6 +270,12 @@ def _add_n(op: Op, graph: Graph):
     return shapes.pop() if len(shapes) == 1 else f"inputs of shapes {sorted(map(list, shapes))} (ADD_N needs one shape)"
 
 
+def _axis_kept(op: Op, graph: Graph):
+    """CUMSUM: one axis of the input, its shape kept."""
+    shape = graph[op.inputs[0]].shape
+    return shape if 0 <= op.attrs.axis < len(shape) else f"axis {op.attrs.axis} does not fit the input {list(shape)}"
+
+
 def _pad(op: Op, graph: Graph):
     shape = graph[op.inputs[0]].shape
     pads = op.attrs.paddings
@@ -336,4 +342,5 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "log_softmax": _softmax,
     "batch_matmul": _batch_matmul,
     "add_n": _add_n,
+    "cumsum": _axis_kept,
 }

@@ -422,6 +422,12 @@ def _add_n(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     return ir.Op(layer, "add_n", tuple(inputs), (outputs[0],), ir.NoAttrs())
 
 
+def _cumsum(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    o = _options(op, tflite.CumsumOptions)
+    axis = int(np.atleast_1d(r.const(inputs[1]))[0]) % len(r.shape(inputs[0]))
+    return ir.Op(layer, "cumsum", (inputs[0],), (outputs[0],), ir.CumSum(axis, bool(o.Exclusive()), bool(o.Reverse())))
+
+
 def _pad(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     paddings = r.const(inputs[1]).reshape(-1, 2)
     if len(inputs) > 2 and inputs[2] is not None:
@@ -580,13 +586,14 @@ _CONVERTERS = {
     "LOG_SOFTMAX": _unary("log_softmax"),
     "BATCH_MATMUL": _batch_matmul,
     "ADD_N": _add_n,
+    "CUMSUM": _cumsum,
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
     **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
     **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
     "STRIDED_SLICE": 4,
-    **dict.fromkeys(("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN", "PRELU", "BATCH_MATMUL", "ADD_N"), 2),  # issue 20; SUM is above
+    **dict.fromkeys(("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN", "PRELU", "BATCH_MATMUL", "ADD_N", "CUMSUM"), 2),  # issue 20; SUM is above
 }
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 

@@ -44,18 +44,26 @@ int32_t aiotc_log_softmax_s8(const aiotc_log_softmax_params *params, int32_t row
                              const int8_t *input, int8_t *output);
 int32_t aiotc_log_softmax_f32(int32_t rows, int32_t depth, const float *input, float *output);
 
-typedef struct {
+typedef struct { /* ADD_N and CUMSUM: each input rescaled as ADD rescales it, summed, requantized */
     int32_t input_offset; /* -zero point, shared by all inputs */
     int32_t output_offset;
     int32_t left_shift;   /* 20, as ADD */
     aiotc_per_tensor_quant_params input;
     aiotc_per_tensor_quant_params output;
-} aiotc_add_n_params;
+} aiotc_rescaled_sum_params;
 
 /* The element-wise sum of `count` inputs of `size` elements each. int8 reproduces
  * TFLite's AddN, which also adds one extra (rescaled) -zero point. */
-int32_t aiotc_add_n_s8(const aiotc_add_n_params *params, int32_t count, int32_t size, const int8_t *const *inputs,
+int32_t aiotc_add_n_s8(const aiotc_rescaled_sum_params *params, int32_t count, int32_t size, const int8_t *const *inputs,
                        int8_t *output);
 int32_t aiotc_add_n_f32(int32_t count, int32_t size, const float *const *inputs, float *output);
+
+/* Running sums along the middle axis of [before, depth, after] (from its end when reverse;
+ * exclusive: each output leaves its own input out). int8 starts, as TFLite, from the
+ * rescaled input offset. */
+int32_t aiotc_cumsum_s8(const aiotc_rescaled_sum_params *params, int32_t before, int32_t depth, int32_t after,
+                        int32_t exclusive, int32_t reverse, const int8_t *input, int8_t *output);
+int32_t aiotc_cumsum_f32(int32_t before, int32_t depth, int32_t after, int32_t exclusive, int32_t reverse,
+                         const float *input, float *output);
 
 #endif /* AIOTC_NN_ACTIVATION_H */

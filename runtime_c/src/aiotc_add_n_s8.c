@@ -4,7 +4,7 @@
 #include "aiotc_nn_activation.h"
 #include "aiotc_nn_support.h"
 
-int32_t aiotc_add_n_s8(const aiotc_add_n_params *params, int32_t count, int32_t size, const int8_t *const *inputs,
+int32_t aiotc_add_n_s8(const aiotc_rescaled_sum_params *params, int32_t count, int32_t size, const int8_t *const *inputs,
                        int8_t *output)
 {
     const int32_t scale = (int32_t)1 << params->left_shift;
