@@ -95,7 +95,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.movement("strided_slice", [x], (1, 3, 2, 4), ir.StridedSlice((0, 0, 1, 0), (1, 6, 6, 4), (1, 2, 3, 1))),
         g.movement("concat", [x, x], (1, 6, 6, 8), ir.Concat(3)),
         g.movement("reshape", [g.unary("relu6", x)], (36, 4), ir.NoAttrs()),
-        # reductions (issue 20)
+        # issue 20: reductions, activations, matrix products
         g.reduce("sum", x, (1, 2), out_scale=0.4),
         g.reduce("reduce_max", x, (3,)),
         g.reduce("reduce_min", x, (0, 1), keepdims=False),

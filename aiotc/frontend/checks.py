@@ -332,7 +332,7 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "softmax": _softmax,
     "transpose": _transpose,
     "strided_slice": _strided_slice,
-    # reductions (issue 20)
+    # issue 20: reductions, activations, matrix products
     **dict.fromkeys(("sum", "reduce_max", "reduce_min"), _mean),
     "arg_max": _arg_min_max,
     "arg_min": _arg_min_max,

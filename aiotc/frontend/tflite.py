@@ -573,7 +573,7 @@ _CONVERTERS = {
     "DEQUANTIZE": _unary("dequantize"),
     "TRANSPOSE": _transpose,
     "STRIDED_SLICE": _strided_slice,
-    # reductions (issue 20)
+    # issue 20: reductions, activations, matrix products
     "SUM": _reduce("sum"),
     "REDUCE_MAX": _reduce("reduce_max"),
     "REDUCE_MIN": _reduce("reduce_min"),
