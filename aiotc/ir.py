@@ -140,6 +140,31 @@ class Mean:
 
 
 @dataclass(frozen=True)
+class ArgMinMax:
+    """ARG_MAX / ARG_MIN: the index (int32) of the first extreme value along `axis`."""
+
+    axis: int
+
+
+@dataclass(frozen=True)
+class CumSum:
+    """CUMSUM along `axis`; exclusive leaves each element's own value out, reverse sums from the end."""
+
+    axis: int
+    exclusive: bool = False
+    reverse: bool = False
+
+
+@dataclass(frozen=True)
+class BatchMatMul:
+    """BATCH_MATMUL: lhs @ rhs over the last two axes (adj_*: that operand's last two axes
+    swapped first), the leading (batch) axes broadcast."""
+
+    adj_x: bool = False
+    adj_y: bool = False
+
+
+@dataclass(frozen=True)
 class Pad:
     paddings: tuple[tuple[int, int], ...]  # (before, after) per dimension
 

@@ -65,6 +65,12 @@ def fully_connected_macs(op: Op, graph: Graph) -> int:
     return (graph[op.outputs[0]].size // filt.shape[0]) * filt.shape[0] * filt.shape[1]
 
 
+def batch_matmul_macs(op: Op, graph: Graph) -> int:
+    """Output elements x the depth each sums over."""
+    lhs = graph[op.inputs[0]].shape
+    return graph[op.outputs[0]].size * lhs[-2 if op.attrs.adj_x else -1]
+
+
 @dataclass(frozen=True)
 class OpDef:
     """The facts stages check about one op kind; the defaults fit a plain one-input op."""
@@ -149,4 +155,20 @@ OPS: dict[str, OpDef] = {
     "space_to_batch": OpDef(ir.BatchSpace, ("SPACE_TO_BATCH_ND",), output_quant=SAME_AS_INPUT),
     "cast": OpDef(ir.NoAttrs, ("CAST",), converts_dtype=True),  # not in place: the element size may grow
     "zeros_like": OpDef(ir.NoAttrs, ("ZEROS_LIKE",), elementwise=True, output_quant=SAME_AS_INPUT),
+    # reductions (issue 20): axes and keepdims as mean's; max and min pick input values
+    "reduce_max": OpDef(ir.Mean, ("REDUCE_MAX",), output_quant=SAME_AS_INPUT),
+    "reduce_min": OpDef(ir.Mean, ("REDUCE_MIN",), output_quant=SAME_AS_INPUT),
+    "sum": OpDef(ir.Mean, ("SUM",)),
+    "arg_max": OpDef(ir.ArgMinMax, ("ARG_MAX",), converts_dtype=True),
+    "arg_min": OpDef(ir.ArgMinMax, ("ARG_MIN",), converts_dtype=True),
+    # activations (issue 20)
+    "prelu": OpDef(tflite=("PRELU",), min_inputs=2),  # alpha broadcasts: not run in place
+    "elu": _elementwise("ELU"),
+    "l2_normalization": OpDef(tflite=("L2_NORMALIZATION",), output_quant=Fixed(1 / 128, 0)),  # over the last axis
+    "l2_pool2d": OpDef(ir.Pool2D, ("L2_POOL_2D",), fuses_activation=True),  # float32 only, planned layer by layer
+    "log_softmax": OpDef(tflite=("LOG_SOFTMAX",), output_quant=Fixed(16 / 256, 127)),  # over the last axis
+    # matrix products (issue 20): a constant operand is an input like any other, not "weighted"
+    "batch_matmul": OpDef(ir.BatchMatMul, ("BATCH_MATMUL",), min_inputs=2, macs=batch_matmul_macs),
+    "add_n": OpDef(tflite=("ADD_N",), min_inputs=2),  # any number of same-shaped inputs
+    "cumsum": OpDef(ir.CumSum, ("CUMSUM",)),
 }

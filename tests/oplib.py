@@ -195,6 +195,45 @@ class OpGraph:
             return 1.0
         return float(t.quant.scale[0] * np.mean(w.quant.scale) * 127 * np.sqrt(taps) / 4)
 
+    def reduce(self, kind, x, axes, keepdims=True, out_scale=None, out_zp=None):
+        """SUM, REDUCE_MAX or REDUCE_MIN (ir.Mean attributes), shaped as `mean`."""
+        y = self.mean(x, axes, keepdims, out_scale, out_zp)
+        self.ops[-1] = ir.Op(f"{kind}{len(self.ops) - 1}", kind, (x,), (y,), ir.Mean(tuple(axes), keepdims))
+        return y
+
+    def arg_min_max(self, kind, x, axis):
+        shape = self.tensors[x].shape
+        y = self._add(ir.Tensor(self._name("t"), shape[:axis] + shape[axis + 1 :], "int32", None))
+        return self._op(kind, (x,), y, ir.ArgMinMax(axis))
+
+    def prelu(self, x, alpha_shape, alpha_zp=0, out_scale=None, out_zp=0):
+        """PRELU with a constant alpha of `alpha_shape` (broadcast to x), mostly in [-0.5, 1.5]."""
+        t = self.tensors[x]
+        if self.dtype == "float32":
+            alpha = self.const(self.rng.uniform(-0.5, 1.5, alpha_shape).astype(np.float32))
+        else:
+            alpha = self.const(self.rng.integers(-128, 128, alpha_shape).astype(np.int8), quant(1 / 128, alpha_zp))
+        shape = np.broadcast_shapes(t.shape, tuple(alpha_shape))
+        return self._op("prelu", (x, alpha), self._out(shape, out_scale or _same_q(t)[0], out_zp))
+
+    def batch_matmul(self, a, b, adj_x=False, adj_y=False, out_zp=0):
+        """BATCH_MATMUL of two tensors (inputs or consts), an int8 output scale fit for the depth."""
+        x, y = self.tensors[a], self.tensors[b]
+        rows, depth = (x.shape[-1], x.shape[-2]) if adj_x else x.shape[-2:]
+        cols = y.shape[-2] if adj_y else y.shape[-1]
+        shape = (*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), rows, cols)
+        out_scale = 1.0 if x.quant is None else float(x.quant.scale[0] * y.quant.scale[0] * 128 * np.sqrt(depth) / 2)
+        return self._op("batch_matmul", (a, b), self._out(shape, out_scale, out_zp), ir.BatchMatMul(adj_x, adj_y))
+
+    def add_n(self, inputs, out_scale=None, out_zp=0):
+        scale, _ = _same_q(self.tensors[inputs[0]])
+        return self._op("add_n", tuple(inputs), self._out(self.tensors[inputs[0]].shape, out_scale or scale * len(inputs), out_zp))
+
+    def cumsum(self, x, axis, exclusive=False, reverse=False, out_scale=None, out_zp=0):
+        t = self.tensors[x]
+        scale = out_scale or _same_q(t)[0] * t.shape[axis]
+        return self._op("cumsum", (x,), self._out(t.shape, scale, out_zp), ir.CumSum(axis, exclusive, reverse))
+
     def build(self, *outputs: str) -> ir.Graph:
         graph = ir.Graph("single_op", dict(self.tensors), tuple(self.ops), tuple(self.inputs), tuple(outputs), state=tuple(self.state))
         graph = graph.with_ops(graph.ops)

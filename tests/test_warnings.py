@@ -111,7 +111,22 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.movement("batch_to_space", [g.movement("reshape", [x], (4, 3, 3, 4), ir.NoAttrs())], (1, 5, 6, 4), ir.BatchSpace((2, 2), ((1, 0), (0, 0)))),
         g.unary("cast", x, out_dtype="int32" if dtype == "float32" else "float32"),
         g.unary("zeros_like", x),
+        # issue 20: reductions, activations, matrix products
+        g.reduce("sum", x, (1, 2), out_scale=0.4),
+        g.reduce("reduce_max", x, (3,)),
+        g.reduce("reduce_min", x, (0, 1), keepdims=False),
+        g.arg_min_max("arg_max", x, 3),
+        g.arg_min_max("arg_min", x, 1),
+        g.prelu(x, (1, 1, 4)),
+        g.unary("elu", x, 0.05, -20),
+        g.unary("l2_normalization", x, 1 / 128, 0),
+        g.unary("log_softmax", x, 16 / 256, 127),
+        g.batch_matmul(x, x, adj_y=True),
+        g.add_n([x, x, x]),
+        g.cumsum(x, 1, exclusive=True),
     ]
+    if dtype == "float32":  # float-only kernels (issue 20)
+        outs.append(g.pool("l2_pool2d", x))
     if dtype == "int8":
         outs.append(g.unary("quantize", x, 0.13, -60))
     else:

@@ -118,7 +118,7 @@ class _Writer:
             return data, *self.options("Pool2DOptions", Padding=_padding_mode(op, g, a.kernel), StrideH=a.stride[0], StrideW=a.stride[1], FilterHeight=a.kernel[0], FilterWidth=a.kernel[1], FusedActivationFunction=act)
         if isinstance(a, ir.Binary):
             return data, *self.options(f"{k.capitalize()}Options", FusedActivationFunction=act)
-        if k == "mean":
+        if k in ("mean", "sum", "reduce_max", "reduce_min"):
             return data + [self.constant(f"{op.name}/axes", a.axes)], *self.options("ReducerOptions", KeepDims=a.keepdims)
         if k == "pad":
             return data + [self.constant(f"{op.name}/paddings", a.paddings)], *self.options("PadOptions")
@@ -165,6 +165,15 @@ class _Writer:
             return data + [block, crops], *self.options("BatchToSpaceNDOptions" if k == "batch_to_space" else "SpaceToBatchNDOptions")
         if k in ("depth_to_space", "space_to_depth"):
             return data, *self.options("DepthToSpaceOptions" if k == "depth_to_space" else "SpaceToDepthOptions", BlockSize=a.block_size)
+        if k == "cumsum":  # issue 20
+            return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options("CumsumOptions", Exclusive=a.exclusive, Reverse=a.reverse)
+        if k == "batch_matmul":  # issue 20
+            return data, *self.options("BatchMatMulOptions", AdjX=a.adj_x, AdjY=a.adj_y)
+        if k == "l2_normalization":  # issue 20
+            return data, *self.options("L2NormOptions", FusedActivationFunction=ACTIVATION_CODES["none"])
+        if k in ("arg_max", "arg_min"):  # reductions (issue 20)
+            table = "ArgMaxOptions" if k == "arg_max" else "ArgMinOptions"
+            return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options(table, OutputType=tflite.TensorType.INT32)
         return data, 0, 0
 
     # --- the model ------------------------------------------------------------------

@@ -244,6 +244,39 @@ def _mean(op: Op, graph: Graph):
     return f"averaging {list(shape)} over axes {list(op.attrs.axes)} leaves {kept} values, not {graph[op.outputs[0]].size}" if kept != graph[op.outputs[0]].size else None
 
 
+def _arg_min_max(op: Op, graph: Graph):
+    shape = graph[op.inputs[0]].shape
+    if not 0 <= op.attrs.axis < len(shape) <= 4:
+        return f"axis {op.attrs.axis} does not fit the input {list(shape)} (rank <= 4)"
+    return shape[: op.attrs.axis] + shape[op.attrs.axis + 1 :]
+
+
+def _batch_matmul(op: Op, graph: Graph):
+    a, b = graph[op.inputs[0]].shape, graph[op.inputs[1]].shape
+    if not (2 <= len(a) <= 4 and 2 <= len(b) <= 4):
+        return f"operands {list(a)} and {list(b)} (ranks 2 to 4)"
+    rows, depth = a[-1:-3:-1] if op.attrs.adj_x else a[-2:]
+    depth_b, cols = b[-1:-3:-1] if op.attrs.adj_y else b[-2:]
+    try:
+        batch = np.broadcast_shapes(a[:-2], b[:-2])
+    except ValueError:
+        batch = None
+    if batch is None or depth != depth_b:
+        return f"operands {list(a)} and {list(b)} do not multiply (adj_x {op.attrs.adj_x}, adj_y {op.attrs.adj_y})"
+    return (*batch, rows, cols)
+
+
+def _add_n(op: Op, graph: Graph):
+    shapes = {graph[name].shape for name in op.inputs}
+    return shapes.pop() if len(shapes) == 1 else f"inputs of shapes {sorted(map(list, shapes))} (ADD_N needs one shape)"
+
+
+def _axis_kept(op: Op, graph: Graph):
+    """CUMSUM: one axis of the input, its shape kept."""
+    shape = graph[op.inputs[0]].shape
+    return shape if 0 <= op.attrs.axis < len(shape) else f"axis {op.attrs.axis} does not fit the input {list(shape)}"
+
+
 def _pad(op: Op, graph: Graph):
     shape = graph[op.inputs[0]].shape
     pads = op.attrs.paddings
@@ -399,4 +432,15 @@ SHAPE_RULES |= {
     "mirror_pad": _mirror_pad,
     "depth_to_space": _depth_to_space,
     "space_to_depth": _space_to_depth,
+    # issue 20: reductions, activations, matrix products
+    **dict.fromkeys(("sum", "reduce_max", "reduce_min"), _mean),
+    "arg_max": _arg_min_max,
+    "arg_min": _arg_min_max,
+    "prelu": _binary,
+    "l2_normalization": _softmax,  # a shape kept, normalized over its last axis
+    "l2_pool2d": _pool,
+    "log_softmax": _softmax,
+    "batch_matmul": _batch_matmul,
+    "add_n": _add_n,
+    "cumsum": _axis_kept,
 }

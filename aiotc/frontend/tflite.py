@@ -368,11 +368,68 @@ def _binary(kind: str, options_class):
     return convert
 
 
-def _mean(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
-    rank = len(r.shape(inputs[0]))
-    axes = tuple(sorted({int(a) % rank for a in np.atleast_1d(r.const(inputs[1]))}))
-    keepdims = bool(_options(op, tflite.ReducerOptions).KeepDims())
-    return ir.Op(layer, "mean", (inputs[0],), (outputs[0],), ir.Mean(axes, keepdims))
+def _reduce(kind: str):
+    """MEAN, SUM, REDUCE_MAX, REDUCE_MIN: constant axes (negative ones counted from the end)."""
+
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        rank = len(r.shape(inputs[0]))
+        axes = tuple(sorted({int(a) % rank for a in np.atleast_1d(r.const(inputs[1]))}))
+        keepdims = bool(_options(op, tflite.ReducerOptions).KeepDims())
+        if kind in ("reduce_max", "reduce_min") and not _same_quant(r.by_name[inputs[0]].quant, r.by_name[outputs[0]].quant):
+            raise _Unsupported("input and output quantization differ (tflite-micro's int8 max/min copies values)")
+        return ir.Op(layer, kind, (inputs[0],), (outputs[0],), ir.Mean(axes, keepdims))
+
+    return convert
+
+
+def _same_quant(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return np.array_equal(a.scale, b.scale) and np.array_equal(a.zero_point, b.zero_point)
+
+
+def _arg_min_max(kind: str):
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        if r.by_name[outputs[0]].dtype != "int32":
+            raise _Unsupported(f"{r.by_name[outputs[0]].dtype} output (tflite-micro writes int32 indices)")
+        axis = np.atleast_1d(r.const(inputs[1]))
+        if axis.size != 1:
+            raise _Unsupported(f"axis {list(axis)}: one axis only")
+        return ir.Op(layer, kind, (inputs[0],), (outputs[0],), ir.ArgMinMax(int(axis[0]) % len(r.shape(inputs[0]))))
+
+    return convert
+
+
+def _prelu(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    alpha = r.by_name[inputs[1]].quant
+    if alpha is not None and alpha.scale.size > 1:
+        raise _Unsupported("per-channel alpha quantization (tflite-micro reads one alpha scale)")
+    return ir.Op(layer, "prelu", (inputs[0], inputs[1]), (outputs[0],), ir.NoAttrs())
+
+
+def _l2_normalization(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    if _activation(_options(op, tflite.L2NormOptions).FusedActivationFunction()) != "none":
+        raise _Unsupported("a fused activation (tflite-micro refuses it)")
+    return ir.Op(layer, "l2_normalization", (inputs[0],), (outputs[0],), ir.NoAttrs())
+
+
+def _batch_matmul(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    o = _options(op, tflite.BatchMatMulOptions)
+    if any(q is not None and q.scale.size > 1 for q in (r.by_name[inputs[0]].quant, r.by_name[inputs[1]].quant)):
+        raise _Unsupported("per-channel quantization (tflite-micro reads one scale per operand)")
+    return ir.Op(layer, "batch_matmul", (inputs[0], inputs[1]), (outputs[0],), ir.BatchMatMul(bool(o.AdjX()), bool(o.AdjY())))
+
+
+def _add_n(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    if not all(_same_quant(r.by_name[inputs[0]].quant, r.by_name[name].quant) for name in inputs):
+        raise _Unsupported("inputs quantized differently (tflite-micro needs one scale and zero point)")
+    return ir.Op(layer, "add_n", tuple(inputs), (outputs[0],), ir.NoAttrs())
+
+
+def _cumsum(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    o = _options(op, tflite.CumsumOptions)
+    axis = int(np.atleast_1d(r.const(inputs[1]))[0]) % len(r.shape(inputs[0]))
+    return ir.Op(layer, "cumsum", (inputs[0],), (outputs[0],), ir.CumSum(axis, bool(o.Exclusive()), bool(o.Reverse())))
 
 
 def _pad(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
@@ -653,7 +710,7 @@ _CONVERTERS = {
     "ADD": _binary("add", tflite.AddOptions),
     "SUB": _binary("sub", tflite.SubOptions),
     "MUL": _binary("mul", tflite.MulOptions),
-    "MEAN": _mean,
+    "MEAN": _reduce("mean"),
     "PAD": _pad,
     "PADV2": _pad,
     "CONCATENATION": _concat,
@@ -691,6 +748,20 @@ _CONVERTERS = {
     "SPACE_TO_BATCH_ND": _batch_space("space_to_batch"),
     "CAST": _unary("cast"),
     "ZEROS_LIKE": _unary("zeros_like"),
+    # issue 20: reductions, activations, matrix products
+    "SUM": _reduce("sum"),
+    "REDUCE_MAX": _reduce("reduce_max"),
+    "REDUCE_MIN": _reduce("reduce_min"),
+    "ARG_MAX": _arg_min_max("arg_max"),
+    "ARG_MIN": _arg_min_max("arg_min"),
+    "PRELU": _prelu,
+    "ELU": _unary("elu"),
+    "L2_NORMALIZATION": _l2_normalization,
+    "L2_POOL_2D": _pool("l2_pool2d"),
+    "LOG_SOFTMAX": _unary("log_softmax"),
+    "BATCH_MATMUL": _batch_matmul,
+    "ADD_N": _add_n,
+    "CUMSUM": _cumsum,
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
@@ -699,6 +770,7 @@ REQUIRED_INPUTS = {
     "STRIDED_SLICE": 4,
     **dict.fromkeys(("SPLIT", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "REVERSE_V2", "MIRROR_PAD", "BROADCAST_TO"), 2),
     **dict.fromkeys(("SPLIT_V", "SLICE", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND"), 3),
+    **dict.fromkeys(("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN", "PRELU", "BATCH_MATMUL", "ADD_N", "CUMSUM"), 2),  # issue 20; SUM is above
 }
 MULTI_OUTPUT = {"SPLIT", "SPLIT_V", "UNPACK"}  # converted into one op per output
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
@@ -717,6 +789,7 @@ def _mean_shape(op: ir.Op, tensors) -> tuple[int, ...]:
 
 
 _OUTPUT_SHAPES = {"fully_connected": _fully_connected_shape, "mean": _mean_shape}  # where the checks' rules give no shape
+_OUTPUT_SHAPES |= dict.fromkeys(("sum", "reduce_max", "reduce_min"), _mean_shape)  # reductions (issue 20)
 
 
 # --- constant folding: numpy evaluators of unquantized ops, by TFLite op name ----------

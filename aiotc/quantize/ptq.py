@@ -46,10 +46,11 @@ INT4_CLIPPING = np.linspace(0.5, 1.0, 21)  # candidate int4 weight scales, as fr
 
 def initial_ranges(graph: Graph, stats: dict[str, TensorStats], method: str) -> dict[str, tuple[float, float]]:
     """Every activation's range by `method` (graph inputs: min/max); concat groups share the union."""
-    missing = [t.name for t in graph.activations() if t.name not in stats]
+    real = [t for t in graph.activations() if t.dtype == "float32"]  # not integer results (arg max indices)
+    missing = [t.name for t in real if t.name not in stats]
     if missing:
         raise ModelError(f"calibration did not observe {len(missing)} tensor(s), e.g. {missing[0]!r}")
-    ranges = {t.name: choose_range(stats[t.name], "minmax" if t.name in graph.inputs else method) for t in graph.activations()}
+    ranges = {t.name: choose_range(stats[t.name], "minmax" if t.name in graph.inputs else method) for t in real}
     for op in graph.ops:
         if OPS[op.kind].output_quant == SHARED:
             names = [*op.inputs, op.outputs[0]]
@@ -105,6 +106,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
             _widen_if_read(op.outputs[0], graph, wide, chosen, tensors, ops)
     for name, q in chosen.items():
         tensors[name] = replace(tensors.get(name) or graph[name], dtype="int16" if name.endswith(WIDE) else "int8", quant=q)
+    tensors |= {t.name: t for t in graph.activations() if t.dtype != "float32"}  # integer results (arg max indices)
     return Graph(graph.name, tensors, tuple(ops), graph.inputs, graph.outputs, graph.layouts)
 
 
@@ -169,6 +171,8 @@ def _activation_quants(graph: Graph, ranges: dict[str, tuple[float, float]]) -> 
     chosen = {name: shared.get(name) or activation_quant(*ranges[name]) for name in graph.inputs}
     for op in graph.ops:
         out, rule = op.outputs[0], OPS[op.kind].output_quant
+        if graph[out].dtype != "float32":
+            continue  # an integer result (arg max indices) is not quantized
         if out in shared:
             chosen[out] = shared[out]
         elif isinstance(rule, Fixed):

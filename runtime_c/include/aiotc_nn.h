@@ -21,5 +21,8 @@
 #include "aiotc_nn_elementwise.h"
 #include "aiotc_nn_movement.h"
 #include "aiotc_nn_recurrent.h"
+#include "aiotc_nn_reduce.h"
+#include "aiotc_nn_activation.h"
+#include "aiotc_nn_matmul.h"
 
 #endif /* AIOTC_NN_H */

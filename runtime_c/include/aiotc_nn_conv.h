@@ -216,5 +216,8 @@ int32_t aiotc_avgpool_f32(const aiotc_pool_params_f32 *params, const aiotc_dims 
                           const aiotc_dims *filter_dims, const aiotc_dims *output_dims, float *output);
 int32_t aiotc_maxpool_f32(const aiotc_pool_params_f32 *params, const aiotc_dims *input_dims, const float *input,
                           const aiotc_dims *filter_dims, const aiotc_dims *output_dims, float *output);
+/* sqrt of the mean square over the taps inside the image (tflite-micro's L2_POOL_2D: float32 only). */
+int32_t aiotc_l2pool_f32(const aiotc_pool_params_f32 *params, const aiotc_dims *input_dims, const float *input,
+                         const aiotc_dims *filter_dims, const aiotc_dims *output_dims, float *output);
 
 #endif /* AIOTC_NN_CONV_H */
