@@ -11,7 +11,7 @@ from aiotc.errors import UnsupportedOpsError
 from aiotc.frontend import load_model
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
-from aiotc.verify import verify
+from aiotc.verification import verify
 
 from .oplib import OpGraph, assert_matches_oracle, mixed_precision_model
 from .tflite_raw import RawModel
