@@ -126,4 +126,12 @@ OPS: dict[str, OpDef] = {
     "dequantize": OpDef(ir.NoAttrs, ("DEQUANTIZE",), elementwise=True, converts_dtype=True),  # elementwise, but never streamed
     "transpose": OpDef(ir.Transpose, ("TRANSPOSE",), ("Transpose",), output_quant=SAME_AS_INPUT),
     "strided_slice": OpDef(ir.StridedSlice, ("STRIDED_SLICE",), output_quant=SAME_AS_INPUT),
+    # elementwise math (issue 20); int8 MAXIMUM/MINIMUM compare raw values: one shared range
+    "maximum": _elementwise("MAXIMUM", min_inputs=2, output_quant=SHARED),
+    "minimum": _elementwise("MINIMUM", min_inputs=2, output_quant=SHARED),
+    "div": _elementwise("DIV", attrs=ir.Binary, min_inputs=2, fuses_activation=True),
+    "squared_difference": _elementwise("SQUARED_DIFFERENCE", min_inputs=2),
+    "floor_div": _elementwise("FLOOR_DIV", min_inputs=2),
+    "floor_mod": _elementwise("FLOOR_MOD", min_inputs=2),
+    **{kind: _elementwise(kind.upper()) for kind in ("abs", "neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")},
 }

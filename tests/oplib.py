@@ -181,6 +181,14 @@ class OpGraph:
         graph.validate()
         return graph
 
+    def broadcast(self, kind, a, b, out_scale=None, out_zp=None, attrs=None):
+        """A two-input elementwise op (MAXIMUM, DIV, FLOOR_MOD, ...): the output takes the
+        broadcast shape and, unless told otherwise, a's quantization."""
+        scale, zp = _same_q(self.tensors[a])
+        shape = np.broadcast_shapes(self.tensors[a].shape, self.tensors[b].shape)
+        y = self._out(shape, scale if out_scale is None else out_scale, zp if out_zp is None else out_zp)
+        return self._op(kind, (a, b), y, attrs)
+
 
 def _same_q(t: ir.Tensor):
     if t.quant is None:

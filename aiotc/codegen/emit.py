@@ -20,7 +20,7 @@ from ..ops import OPS
 from ..resources import data_dir, template_env
 from .escape import c_comment, c_word, unique
 from .stage import Loop, compress, resolve, stage_statements
-from . import ops_conv, ops_elementwise, ops_movement  # noqa: F401  (registers the lowerings)
+from . import ops_conv, ops_elementwise, ops_math, ops_movement  # noqa: F401  (registers the lowerings)
 from .lowering import C_TYPES, LOWERINGS, LayerCode
 
 RUNTIME_HEADERS = "include"

@@ -489,6 +489,27 @@ def resolve_strided_slice(shape, begin, end, strides, begin_mask, end_mask, shri
     return ir.StridedSlice(tuple(b_out), tuple(e_out), tuple(s_out))
 
 
+def _shared_range(kind: str):
+    """MAXIMUM, MINIMUM: tflite-micro compares raw int8 values, which is right only when
+    both inputs and the output share one quantization."""
+
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        quants = [r.by_name[name].quant for name in (*inputs[:2], outputs[0])]
+        first = quants[0]
+        if first is not None and any(q is None or not (np.array_equal(q.scale, first.scale) and np.array_equal(q.zero_point, first.zero_point)) for q in quants):
+            raise _Unsupported("inputs and output quantized differently (tflite-micro compares raw values)")
+        return ir.Op(layer, kind, tuple(inputs[:2]), (outputs[0],), ir.NoAttrs())
+
+    return convert
+
+
+def _plain_binary(kind: str):
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        return ir.Op(layer, kind, tuple(inputs[:2]), (outputs[0],), ir.NoAttrs())
+
+    return convert
+
+
 _CONVERTERS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _depthwise,
@@ -516,12 +537,21 @@ _CONVERTERS = {
     "DEQUANTIZE": _unary("dequantize"),
     "TRANSPOSE": _transpose,
     "STRIDED_SLICE": _strided_slice,
+    # elementwise math (issue 20)
+    "MAXIMUM": _shared_range("maximum"),
+    "MINIMUM": _shared_range("minimum"),
+    "DIV": _binary("div", tflite.DivOptions),
+    "SQUARED_DIFFERENCE": _plain_binary("squared_difference"),
+    "FLOOR_DIV": _plain_binary("floor_div"),
+    "FLOOR_MOD": _plain_binary("floor_mod"),
+    **{name: _unary(name.lower()) for name in ("ABS", "NEG", "SQRT", "RSQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "CEIL", "FLOOR", "ROUND")},
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
     **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
     **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
     "STRIDED_SLICE": 4,
+    **dict.fromkeys(("DIV", "SQUARED_DIFFERENCE", "FLOOR_MOD"), 2),  # elementwise math (issue 20)
 }
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 

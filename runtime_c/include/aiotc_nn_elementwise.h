@@ -128,4 +128,46 @@ int32_t aiotc_logistic_f32(int32_t size, const float *input, float *output);
 int32_t aiotc_tanh_f32(int32_t size, const float *input, float *output);
 int32_t aiotc_hard_swish_f32(int32_t size, const float *input, float *output);
 
+/* --- elementwise math (MAXIMUM, MINIMUM, DIV, ABS, SQRT, ...) ----------------- */
+
+/* Selectors of aiotc_math_f32: out = f(in), as TFLite's float reference computes f. */
+enum {
+    AIOTC_MATH_ABS,
+    AIOTC_MATH_NEG,
+    AIOTC_MATH_SQRT,
+    AIOTC_MATH_RSQRT,
+    AIOTC_MATH_SQUARE,
+    AIOTC_MATH_EXP,
+    AIOTC_MATH_LOG,
+    AIOTC_MATH_SIN,
+    AIOTC_MATH_COS,
+    AIOTC_MATH_CEIL,
+    AIOTC_MATH_FLOOR,
+    AIOTC_MATH_ROUND, /* to nearest, ties to even */
+    AIOTC_MATH_UNARY_COUNT
+};
+
+/* Selectors of aiotc_binary_math_{s8,f32}: out = f(in1, in2) (float: clamped). The int8 kernel
+ * takes MAXIMUM and MINIMUM only (raw values compared: one quantization for all three
+ * tensors, as TFLite Micro assumes). */
+enum {
+    AIOTC_MATH_MAXIMUM,
+    AIOTC_MATH_MINIMUM,
+    AIOTC_MATH_DIV,
+    AIOTC_MATH_SQUARED_DIFFERENCE,
+    AIOTC_MATH_FLOOR_DIV,
+    AIOTC_MATH_FLOOR_MOD,
+    AIOTC_MATH_BINARY_COUNT
+};
+
+int32_t aiotc_math_f32(int32_t op, int32_t size, const float *input, float *output);
+int32_t aiotc_binary_math_f32(int32_t op, const aiotc_activation_f32 *activation, const aiotc_broadcast_shape *shape,
+                              const float *input1, const float *input2, float *output);
+int32_t aiotc_binary_math_s8(int32_t op, const aiotc_broadcast_shape *shape, const int8_t *input1, const int8_t *input2,
+                             int8_t *output);
+
+/* out = table[(uint8_t)in]: any int8 unary op whose 256 results are computed at compile
+ * time (ABS, RSQRT). */
+int32_t aiotc_table_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
+
 #endif /* AIOTC_NN_ELEMENTWISE_H */

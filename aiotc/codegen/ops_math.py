@@ -1,0 +1,67 @@
+"""Lowerings of the elementwise math family (issue 20): MAXIMUM, MINIMUM, DIV, ABS, SQRT, ...
+
+Float ops call one kernel per arity with a selector (aiotc_math_f32,
+aiotc_binary_math_f32); an int8 unary op is a 256-entry table computed here with
+TFLite Micro's integer arithmetic (elementwise.cc), so its C only indexes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from ..ir import Op
+from .lowering import LayerCode, LowerContext, activation_limits, c_float, dims, lowers, scale, zero_point
+from .ops_elementwise import _unary_values, broadcast_strides
+
+UNARY = ("abs", "neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")
+BINARY = ("maximum", "minimum", "div", "squared_difference", "floor_div", "floor_mod")
+INT8_BINARY = ("maximum", "minimum")
+
+
+def _selector(kind: str) -> str:
+    return f"AIOTC_MATH_{kind.upper()}"
+
+
+@lowers(*INT8_BINARY)
+@lowers(*(set(BINARY) - set(INT8_BINARY)), dtypes=("float32",))
+def lower_binary_math(op: Op, ctx: LowerContext) -> LayerCode:
+    graph = ctx.graph
+    in1, in2, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
+    quantized = out.dtype != "float32"
+    values = {
+        "selector": _selector(op.kind),
+        "input1": ctx.ptr(op.inputs[0]),
+        "input2": ctx.ptr(op.inputs[1]),
+        "output": ctx.ptr(op.outputs[0]),
+        "output_dims": dims(out.shape),
+        "stride1": broadcast_strides(in1.shape, out.shape),
+        "stride2": broadcast_strides(in2.shape, out.shape),
+        "quantized": quantized,
+    }
+    if not quantized:
+        values["act_min"], values["act_max"] = activation_limits(op, graph) if op.kind == "div" else (c_float(float("-inf")), c_float(float("inf")))
+    kernel = "aiotc_binary_math_s8" if quantized else "aiotc_binary_math_f32"
+    return LayerCode("binary_math", values | {"kernel": kernel}, (kernel,))
+
+
+def abs_table(input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int) -> np.ndarray:
+    """elementwise.cc AbsEvalQuantized for each int8 value in (uint8_t) order; the
+    rescale is skipped when the float32 scales are equal, as TFLite skips it."""
+    x = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int64)
+    value = np.abs(x - input_zero_point)
+    s_in, s_out = np.float32(input_scale), np.float32(output_scale)
+    if s_in != s_out:
+        value = multiply_by_quantized_multiplier(value, *quantize_multiplier(np.float64(s_in / s_out)))
+    return np.clip(value + output_zero_point, -128, 127).astype(np.int8)
+
+
+@lowers("abs")
+@lowers(*(set(UNARY) - {"abs"}), dtypes=("float32",))
+def lower_math(op: Op, ctx: LowerContext) -> LayerCode:
+    inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
+    values = _unary_values(op, ctx)
+    if inp.dtype == "float32":
+        return LayerCode("unary_f32", values | {"kernel": "aiotc_math_f32", "args": [_selector(op.kind)]}, ("aiotc_math_f32",))
+    table = ctx.const(abs_table(scale(inp), zero_point(inp), scale(out), zero_point(out)), "table")
+    return LayerCode("unary_f32", values | {"kernel": "aiotc_table_s8", "args": [table]}, ("aiotc_table_s8",))

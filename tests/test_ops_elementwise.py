@@ -1,0 +1,127 @@
+"""Elementwise math ops (issue 20) against tflite-micro: MAXIMUM, MINIMUM, DIV,
+SQUARED_DIFFERENCE, FLOOR_DIV, FLOOR_MOD and the unary ABS, SQRT, EXP, ... ."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aiotc import ir
+from aiotc.errors import ModelError
+
+from .oplib import OpGraph, assert_matches_oracle
+
+SHAPES = {
+    "same shape": ((1, 4, 5, 3), (1, 4, 5, 3)),
+    "channel broadcast": ((1, 4, 5, 3), (1, 1, 1, 3)),
+    "scalar-like operand": ((2, 3, 7), (1,)),
+    "both broadcast": ((1, 1, 5, 3), (1, 4, 1, 3)),
+    "rank 1, odd": ((7,), (7,)),
+    "rank 2, first broadcast": ((1, 9), (5, 9)),
+}
+
+
+def _float_samples(rng, shapes, low, high, count=3):
+    return [[rng.uniform(low, high, s).astype(np.float32) for s in shapes] for _ in range(count)]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("kind", ["maximum", "minimum"])
+@pytest.mark.parametrize("case", SHAPES)
+def test_maximum_minimum(case, kind, dtype, tmp_path):
+    a_shape, b_shape = SHAPES[case]
+    g = OpGraph(seed=11, dtype=dtype)
+    zero_point = -128 if kind == "maximum" else 127  # zero points at the ends of int8
+    a = g.input(a_shape, scale=0.04, zero_point=zero_point)
+    b = g.input(b_shape, scale=0.04, zero_point=zero_point)
+    assert_matches_oracle(g.build(g.broadcast(kind, a, b)), tmp_path)
+
+
+def test_int8_maximum_with_differently_quantized_inputs_is_refused(tmp_path):
+    """tflite-micro compares raw int8 values: with two ranges the result would be meaningless."""
+    g = OpGraph(seed=12)
+    a = g.input((1, 4, 4, 2), scale=0.04, zero_point=3)
+    b = g.input((1, 4, 4, 2), scale=0.05, zero_point=3)
+    with pytest.raises(ModelError, match="quantized differently"):
+        assert_matches_oracle(g.build(g.broadcast("maximum", a, b)), tmp_path)
+
+
+UNARY_FLOAT_RANGES = {  # inputs inside each function's domain
+    "abs": (-5, 5),
+    "neg": (-5, 5),
+    "sqrt": (0, 9),
+    "rsqrt": (0.01, 9),
+    "square": (-5, 5),
+    "exp": (-6, 6),
+    "log": (0.01, 50),
+    "sin": (-7, 7),
+    "cos": (-7, 7),
+    "ceil": (-5, 5),
+    "floor": (-5, 5),
+    "round": (-5, 5),
+}
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 3, 7), (11,)])
+@pytest.mark.parametrize("kind", UNARY_FLOAT_RANGES)
+def test_unary_float(kind, shape, tmp_path):
+    g = OpGraph(seed=13, dtype="float32")
+    x = g.input(shape)
+    samples = _float_samples(np.random.default_rng(13), [shape], *UNARY_FLOAT_RANGES[kind])
+    assert_matches_oracle(g.build(g.unary(kind, x)), tmp_path, inputs=samples)
+
+
+def test_round_takes_ties_to_even(tmp_path):
+    g = OpGraph(seed=14, dtype="float32")
+    x = g.input((32,))
+    ties = np.arange(-8, 8, dtype=np.float32) + np.float32(0.5)
+    samples = [[np.concatenate([ties, ties + np.float32(0.25)])]]
+    assert_matches_oracle(g.build(g.unary("round", x)), tmp_path, inputs=samples)
+
+
+ABS_QUANT = {  # (input scale, zero point), (output scale, zero point)
+    "same scale": ((0.05, 0), (0.05, -128)),
+    "input zero point at the top": ((0.05, 127), (0.05, -128)),
+    "input zero point at the bottom, rescaled": ((0.02, -128), (0.03, -128)),
+    "rescaled up, saturating": ((0.1, 0), (0.04, -20)),
+}
+
+
+@pytest.mark.parametrize("case", ABS_QUANT)
+def test_abs_int8_all_values(case, tmp_path):
+    (s_in, zp_in), (s_out, zp_out) = ABS_QUANT[case]
+    g = OpGraph(seed=15)
+    x = g.input((1, 16, 16, 1), scale=s_in, zero_point=zp_in)
+    samples = [[np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)]]
+    assert_matches_oracle(g.build(g.unary("abs", x, out_scale=s_out, out_zp=zp_out)), tmp_path, inputs=samples)
+
+
+def test_int8_sqrt_is_refused(tmp_path):
+    """tflite-micro has no int8 SQRT: aiotc says so instead of guessing."""
+    g = OpGraph(seed=16)
+    x = g.input((1, 4, 4, 1), scale=0.05, zero_point=-128)
+    with pytest.raises(ModelError, match="sqrt"):
+        assert_matches_oracle(g.build(g.unary("sqrt", x)), tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["div", "squared_difference", "floor_div", "floor_mod"])
+@pytest.mark.parametrize("case", SHAPES)
+def test_binary_float(case, kind, tmp_path):
+    a_shape, b_shape = SHAPES[case]
+    g = OpGraph(seed=17, dtype="float32")
+    a, b = g.input(a_shape), g.input(b_shape)
+    rng = np.random.default_rng(17)
+    samples = []
+    for _ in range(3):  # divisors of both signs, kept away from zero
+        divisor = rng.uniform(0.3, 3, b_shape) * rng.choice([-1, 1], b_shape)
+        samples.append([rng.uniform(-10, 10, a_shape).astype(np.float32), divisor.astype(np.float32)])
+    attrs = ir.Binary() if kind == "div" else None
+    assert_matches_oracle(g.build(g.broadcast(kind, a, b, attrs=attrs)), tmp_path, inputs=samples)
+
+
+@pytest.mark.parametrize("activation", ["relu", "relu6"])
+def test_div_fused_activation(activation, tmp_path):
+    g = OpGraph(seed=18, dtype="float32")
+    a, b = g.input((1, 3, 3, 4)), g.input((1, 1, 1, 4))
+    samples = [[np.random.default_rng(18).uniform(-20, 20, (1, 3, 3, 4)).astype(np.float32), np.array([0.5, -0.7, 2.0, 3.0], np.float32).reshape(1, 1, 1, 4)]]
+    assert_matches_oracle(g.build(g.broadcast("div", a, b, attrs=ir.Binary(activation))), tmp_path, inputs=samples)
