@@ -96,9 +96,9 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.movement("concat", [x, x], (1, 6, 6, 8), ir.Concat(3)),
         g.movement("reshape", [g.unary("relu6", x)], (36, 4), ir.NoAttrs()),
     ]
-    outs += [g.broadcast("maximum", x, x), g.broadcast("minimum", x, x), g.unary("abs", x)]  # elementwise math (issue 20)
+    outs += [g.broadcast("maximum", x, x), g.broadcast("minimum", x, x), g.broadcast("squared_difference", x, x), g.unary("abs", x)]  # elementwise math (issue 20)
     if dtype == "float32":
-        outs += [g.broadcast(k, x, x, attrs=ir.Binary() if k == "div" else None) for k in ("div", "squared_difference", "floor_div", "floor_mod")]
+        outs += [g.broadcast(k, x, x, attrs=ir.Binary() if k == "div" else None) for k in ("div", "floor_div", "floor_mod")]
         outs += [g.unary(k, x) for k in ("neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")]
     if dtype == "int8":
         outs.append(g.unary("quantize", x, 0.13, -60))

@@ -166,6 +166,12 @@ int32_t aiotc_binary_math_f32(int32_t op, const aiotc_activation_f32 *activation
 int32_t aiotc_binary_math_s8(int32_t op, const aiotc_broadcast_shape *shape, const int8_t *input1, const int8_t *input2,
                              int8_t *output);
 
+/* The difference of the tables' rescaled inputs, squared and requantized (TFLite's int8
+ * SQUARED_DIFFERENCE); tables as aiotc_add_table_s8's, neither negated. */
+int32_t aiotc_squared_difference_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape,
+                                    const int32_t *table1, const int32_t *table2, const int8_t *input1,
+                                    const int8_t *input2, int8_t *output);
+
 /* out = table[(uint8_t)in]: any int8 unary op whose 256 results are computed at compile
  * time (ABS, RSQRT). */
 int32_t aiotc_table_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
