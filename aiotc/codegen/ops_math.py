@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, quantize_multiplier_smaller_than_one
 from ..ir import Op
 from .lowering import LayerCode, LowerContext, activation_limits, c_float, dims, lowers, scale, zero_point
-from .ops_elementwise import _unary_values, broadcast_strides
+from .ops_elementwise import _unary_values, broadcast_strides, rescale_table
 
 UNARY = ("abs", "neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")
 BINARY = ("maximum", "minimum", "div", "squared_difference", "floor_div", "floor_mod")
-INT8_BINARY = ("maximum", "minimum")
+INT8_BINARY = ("maximum", "minimum", "squared_difference")
+SQUARED_DIFFERENCE_LEFT_SHIFT = 7  # squared_difference.cc, int8
 
 
 def _selector(kind: str) -> str:
@@ -39,10 +40,36 @@ def lower_binary_math(op: Op, ctx: LowerContext) -> LayerCode:
         "stride2": broadcast_strides(in2.shape, out.shape),
         "quantized": quantized,
     }
+    if op.kind == "squared_difference" and quantized:
+        return _squared_difference_s8(op, ctx, values)
     if not quantized:
         values["act_min"], values["act_max"] = activation_limits(op, graph) if op.kind == "div" else (c_float(float("-inf")), c_float(float("inf")))
     kernel = "aiotc_binary_math_s8" if quantized else "aiotc_binary_math_f32"
     return LayerCode("binary_math", values | {"kernel": kernel}, (kernel,))
+
+
+def _squared_difference_s8(op: Op, ctx: LowerContext, values: dict) -> LayerCode:
+    """squared_difference.cc PrepareQuantized: inputs rescaled as ADD's (left shift 7), the
+    output multiplier taking the square of their common scale."""
+    in1, in2, out = (ctx.graph[t] for t in (*op.inputs[:2], op.outputs[0]))
+    shift = SQUARED_DIFFERENCE_LEFT_SHIFT
+    twice_max = 2 * np.float64(max(np.float32(scale(in1)), np.float32(scale(in2))))
+    q1 = quantize_multiplier_smaller_than_one(np.float64(scale(in1)) / twice_max)
+    q2 = quantize_multiplier_smaller_than_one(np.float64(scale(in2)) / twice_max)
+    values |= {
+        "input1_offset": -zero_point(in1),
+        "input2_offset": -zero_point(in2),
+        "output_offset": zero_point(out),
+        "left_shift": shift,
+        "q1": q1,
+        "q2": q2,
+        "qout": quantize_multiplier(twice_max * twice_max / ((1 << (2 * shift)) * np.float64(scale(out)))),
+        "act_min": -128,
+        "act_max": 127,
+        "tables": (ctx.const(rescale_table(zero_point(in1), shift, q1), "table1"), ctx.const(rescale_table(zero_point(in2), shift, q2), "table2")),
+        "kernel": "aiotc_squared_difference_s8",
+    }
+    return LayerCode("binary", values, ("aiotc_squared_difference_s8",))
 
 
 def abs_table(input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int) -> np.ndarray:
