@@ -181,11 +181,13 @@ class OpGraph:
         graph.validate()
         return graph
 
-    def broadcast(self, kind, a, b, out_scale=None, out_zp=None, attrs=None):
-        """A two-input elementwise op (MAXIMUM, DIV, FLOOR_MOD, ...): the output takes the
-        broadcast shape and, unless told otherwise, a's quantization."""
+    def broadcast(self, kind, a, b, out_scale=None, out_zp=None, attrs=None, out_dtype=None):
+        """A two-input elementwise op (MAXIMUM, DIV, EQUAL, ...): the output takes the
+        broadcast shape and, unless told otherwise, a's quantization; a bool output none."""
         scale, zp = _same_q(self.tensors[a])
         shape = np.broadcast_shapes(self.tensors[a].shape, self.tensors[b].shape)
+        if out_dtype == "bool":
+            return self._op(kind, (a, b), self._add(ir.Tensor(self._name("t"), shape, "bool")), attrs)
         y = self._out(shape, scale if out_scale is None else out_scale, zp if out_zp is None else out_zp)
         return self._op(kind, (a, b), y, attrs)
 

@@ -135,3 +135,39 @@ def test_squared_difference_int8(case, out_scale, out_zp, tmp_path):
     a = g.input(a_shape, scale=0.04, zero_point=-128)
     b = g.input(b_shape, scale=0.07, zero_point=127)
     assert_matches_oracle(g.build(g.broadcast("squared_difference", a, b, out_scale=out_scale, out_zp=out_zp)), tmp_path)
+
+
+COMPARISONS = ["equal", "not_equal", "greater", "greater_equal", "less", "less_equal"]
+
+
+@pytest.mark.parametrize("kind", COMPARISONS)
+@pytest.mark.parametrize("case", ["same shape", "channel broadcast", "rank 1, odd", "rank 2, first broadcast"])
+def test_compare_int8_differently_quantized(case, kind, tmp_path):
+    """Both inputs rescaled to a common fixed point first: equal values in different
+    quantizations compare equal exactly when TFLite's rounding says so."""
+    a_shape, b_shape = SHAPES[case]
+    g = OpGraph(seed=20)
+    a = g.input(a_shape, scale=0.04, zero_point=-128)
+    b = g.input(b_shape, scale=0.02, zero_point=127)
+    assert_matches_oracle(g.build(g.broadcast(kind, a, b, out_dtype="bool")), tmp_path, samples=8)
+
+
+@pytest.mark.parametrize("kind", COMPARISONS)
+def test_compare_int8_same_quantization_hits_equal_values(kind, tmp_path):
+    g = OpGraph(seed=21)
+    a = g.input((1, 16, 16, 1), scale=0.05, zero_point=3)
+    b = g.input((1, 16, 16, 1), scale=0.05, zero_point=3)
+    values = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)
+    samples = [[values, values], [values, np.roll(values, 1)], [values, values[:, ::-1]]]
+    assert_matches_oracle(g.build(g.broadcast(kind, a, b, out_dtype="bool")), tmp_path, inputs=samples)
+
+
+@pytest.mark.parametrize("kind", COMPARISONS)
+@pytest.mark.parametrize("case", ["same shape", "scalar-like operand", "both broadcast"])
+def test_compare_float(case, kind, tmp_path):
+    a_shape, b_shape = SHAPES[case]
+    g = OpGraph(seed=22, dtype="float32")
+    a, b = g.input(a_shape), g.input(b_shape)
+    rng = np.random.default_rng(22)  # small integers: ties happen
+    samples = [[rng.integers(-2, 3, s).astype(np.float32) for s in (a_shape, b_shape)] for _ in range(3)]
+    assert_matches_oracle(g.build(g.broadcast(kind, a, b, out_dtype="bool")), tmp_path, inputs=samples)

@@ -97,6 +97,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.movement("reshape", [g.unary("relu6", x)], (36, 4), ir.NoAttrs()),
     ]
     outs += [g.broadcast("maximum", x, x), g.broadcast("minimum", x, x), g.broadcast("squared_difference", x, x), g.unary("abs", x)]  # elementwise math (issue 20)
+    outs += [g.broadcast(k, x, x, out_dtype="bool") for k in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")]
     if dtype == "float32":
         outs += [g.broadcast(k, x, x, attrs=ir.Binary() if k == "div" else None) for k in ("div", "floor_div", "floor_mod")]
         outs += [g.unary(k, x) for k in ("neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")]

@@ -1,8 +1,10 @@
-"""Lowerings of the elementwise math family (issue 20): MAXIMUM, MINIMUM, DIV, ABS, SQRT, ...
+"""Lowerings of the elementwise math family (issue 20): MAXIMUM, MINIMUM, DIV, ABS, SQRT,
+comparisons, ...
 
 Float ops call one kernel per arity with a selector (aiotc_math_f32,
-aiotc_binary_math_f32); an int8 unary op is a 256-entry table computed here with
-TFLite Micro's integer arithmetic (elementwise.cc), so its C only indexes.
+aiotc_binary_math_f32, aiotc_compare_f32); int8 inputs that TFLite rescales are
+rescaled by 256-entry tables computed here with TFLite Micro's integer arithmetic
+(elementwise.cc, squared_difference.cc, comparisons.cc), so the C only indexes.
 """
 
 from __future__ import annotations
@@ -18,34 +20,56 @@ UNARY = ("abs", "neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "c
 BINARY = ("maximum", "minimum", "div", "squared_difference", "floor_div", "floor_mod")
 INT8_BINARY = ("maximum", "minimum", "squared_difference")
 SQUARED_DIFFERENCE_LEFT_SHIFT = 7  # squared_difference.cc, int8
+COMPARISONS = ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")
 
 
 def _selector(kind: str) -> str:
     return f"AIOTC_MATH_{kind.upper()}"
 
 
-@lowers(*INT8_BINARY)
-@lowers(*(set(BINARY) - set(INT8_BINARY)), dtypes=("float32",))
-def lower_binary_math(op: Op, ctx: LowerContext) -> LayerCode:
+def _broadcast_values(op: Op, ctx: LowerContext, selector: str) -> dict:
+    """Pointers, output dims and per-input broadcast strides of a two-input op."""
     graph = ctx.graph
     in1, in2, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
-    quantized = out.dtype != "float32"
-    values = {
-        "selector": _selector(op.kind),
+    return {
+        "selector": selector,
         "input1": ctx.ptr(op.inputs[0]),
         "input2": ctx.ptr(op.inputs[1]),
         "output": ctx.ptr(op.outputs[0]),
         "output_dims": dims(out.shape),
         "stride1": broadcast_strides(in1.shape, out.shape),
         "stride2": broadcast_strides(in2.shape, out.shape),
-        "quantized": quantized,
+        "clamp": None,
+        "tables": None,
     }
-    if op.kind == "squared_difference" and quantized:
+
+
+@lowers(*INT8_BINARY)
+@lowers(*(set(BINARY) - set(INT8_BINARY)), dtypes=("float32",))
+def lower_binary_math(op: Op, ctx: LowerContext) -> LayerCode:
+    values = _broadcast_values(op, ctx, _selector(op.kind))
+    if ctx.graph[op.outputs[0]].dtype == "float32":
+        values["clamp"] = activation_limits(op, ctx.graph) if op.kind == "div" else (c_float(float("-inf")), c_float(float("inf")))
+        return LayerCode("binary_math", values | {"kernel": "aiotc_binary_math_f32"}, ("aiotc_binary_math_f32",))
+    if op.kind == "squared_difference":
         return _squared_difference_s8(op, ctx, values)
-    if not quantized:
-        values["act_min"], values["act_max"] = activation_limits(op, graph) if op.kind == "div" else (c_float(float("-inf")), c_float(float("inf")))
-    kernel = "aiotc_binary_math_s8" if quantized else "aiotc_binary_math_f32"
-    return LayerCode("binary_math", values | {"kernel": kernel}, (kernel,))
+    return LayerCode("binary_math", values | {"kernel": "aiotc_binary_math_s8"}, ("aiotc_binary_math_s8",))
+
+
+COMPARE_LEFT_SHIFT = 8  # comparisons.cc, int8
+
+
+@lowers(*COMPARISONS)
+def lower_compare(op: Op, ctx: LowerContext) -> LayerCode:
+    """int8: both inputs to a common fixed point, comparisons.cc's Prepare (each input's
+    scale itself is its multiplier), by tables."""
+    values = _broadcast_values(op, ctx, f"AIOTC_COMPARE_{op.kind.upper()}")
+    inputs = [ctx.graph[t] for t in op.inputs[:2]]
+    if inputs[0].dtype == "float32":
+        return LayerCode("binary_math", values | {"kernel": "aiotc_compare_f32"}, ("aiotc_compare_f32",))
+    tables = [rescale_table(zero_point(t), COMPARE_LEFT_SHIFT, quantize_multiplier_smaller_than_one(np.float64(scale(t)))) for t in inputs]
+    values["tables"] = tuple(ctx.const(table, f"table{i + 1}") for i, table in enumerate(tables))
+    return LayerCode("binary_math", values | {"kernel": "aiotc_compare_s8"}, ("aiotc_compare_s8",))
 
 
 def _squared_difference_s8(op: Op, ctx: LowerContext, values: dict) -> LayerCode:
@@ -57,6 +81,7 @@ def _squared_difference_s8(op: Op, ctx: LowerContext, values: dict) -> LayerCode
     q1 = quantize_multiplier_smaller_than_one(np.float64(scale(in1)) / twice_max)
     q2 = quantize_multiplier_smaller_than_one(np.float64(scale(in2)) / twice_max)
     values |= {
+        "quantized": True,
         "input1_offset": -zero_point(in1),
         "input2_offset": -zero_point(in2),
         "output_offset": zero_point(out),

@@ -172,6 +172,33 @@ int32_t aiotc_squared_difference_s8(const aiotc_arith_params *params, const aiot
                                     const int32_t *table1, const int32_t *table2, const int8_t *input1,
                                     const int8_t *input2, int8_t *output);
 
+/* Selectors of aiotc_compare_{s8,f32}: out (bool, 0 or 1) = in1 <op> in2. */
+enum {
+    AIOTC_COMPARE_EQUAL,
+    AIOTC_COMPARE_NOT_EQUAL,
+    AIOTC_COMPARE_GREATER,
+    AIOTC_COMPARE_GREATER_EQUAL,
+    AIOTC_COMPARE_LESS,
+    AIOTC_COMPARE_LESS_EQUAL,
+    AIOTC_COMPARE_COUNT
+};
+
+#define AIOTC_COMPARE(op, a, b)                                                                                     \
+    ((op) == AIOTC_COMPARE_EQUAL           ? (a) == (b)                                                            \
+     : (op) == AIOTC_COMPARE_NOT_EQUAL     ? (a) != (b)                                                            \
+     : (op) == AIOTC_COMPARE_GREATER       ? (a) > (b)                                                             \
+     : (op) == AIOTC_COMPARE_GREATER_EQUAL ? (a) >= (b)                                                            \
+     : (op) == AIOTC_COMPARE_LESS          ? (a) < (b)                                                             \
+                                           : (a) <= (b))
+
+/* int8 compares the inputs rescaled by tables of their 256 values (table[(uint8_t)x],
+ * TFLite's left shift 8 and input-scale multiplier), so differently quantized inputs
+ * compare as TFLite compares them. */
+int32_t aiotc_compare_s8(int32_t op, const aiotc_broadcast_shape *shape, const int32_t *table1, const int32_t *table2,
+                         const int8_t *input1, const int8_t *input2, uint8_t *output);
+int32_t aiotc_compare_f32(int32_t op, const aiotc_broadcast_shape *shape, const float *input1, const float *input2,
+                          uint8_t *output);
+
 /* out = table[(uint8_t)in]: any int8 unary op whose 256 results are computed at compile
  * time (ABS, RSQRT). */
 int32_t aiotc_table_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
