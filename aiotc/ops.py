@@ -135,4 +135,7 @@ OPS: dict[str, OpDef] = {
     "floor_mod": _elementwise("FLOOR_MOD", min_inputs=2),
     **{kind: _elementwise(kind.upper()) for kind in ("abs", "neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")},
     **{kind: _elementwise(kind.upper(), min_inputs=2, converts_dtype=True) for kind in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")},  # -> bool
+    "logical_and": _elementwise("LOGICAL_AND", min_inputs=2),
+    "logical_or": _elementwise("LOGICAL_OR", min_inputs=2),
+    "logical_not": _elementwise("LOGICAL_NOT"),
 }

@@ -181,6 +181,14 @@ class OpGraph:
         graph.validate()
         return graph
 
+    def bool_input(self, shape) -> str:
+        name = self._add(ir.Tensor(self._name("t"), tuple(shape), "bool"))
+        self.inputs.append(name)
+        return name
+
+    def logical_not(self, x) -> str:
+        return self._op("logical_not", (x,), self._add(ir.Tensor(self._name("t"), self.tensors[x].shape, "bool")))
+
     def broadcast(self, kind, a, b, out_scale=None, out_zp=None, attrs=None, out_dtype=None):
         """A two-input elementwise op (MAXIMUM, DIV, EQUAL, ...): the output takes the
         broadcast shape and, unless told otherwise, a's quantization; a bool output none."""

@@ -171,3 +171,25 @@ def test_compare_float(case, kind, tmp_path):
     rng = np.random.default_rng(22)  # small integers: ties happen
     samples = [[rng.integers(-2, 3, s).astype(np.float32) for s in (a_shape, b_shape)] for _ in range(3)]
     assert_matches_oracle(g.build(g.broadcast(kind, a, b, out_dtype="bool")), tmp_path, inputs=samples)
+
+
+def _bools(rng, shape):
+    return rng.integers(0, 2, shape).astype(np.bool_)
+
+
+@pytest.mark.parametrize("kind", ["logical_and", "logical_or"])
+@pytest.mark.parametrize("case", ["same shape", "channel broadcast", "rank 1, odd", "both broadcast"])
+def test_logical_binary(case, kind, tmp_path):
+    a_shape, b_shape = SHAPES[case]
+    g = OpGraph(seed=23)
+    a, b = g.bool_input(a_shape), g.bool_input(b_shape)
+    rng = np.random.default_rng(23)
+    samples = [[_bools(rng, a_shape), _bools(rng, b_shape)] for _ in range(3)]
+    assert_matches_oracle(g.build(g.broadcast(kind, a, b, out_dtype="bool")), tmp_path, inputs=samples)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 5, 2), (9,)])
+def test_logical_not(shape, tmp_path):
+    g = OpGraph(seed=24)
+    x = g.bool_input(shape)
+    assert_matches_oracle(g.build(g.logical_not(x)), tmp_path, inputs=[[_bools(np.random.default_rng(24), shape)]])

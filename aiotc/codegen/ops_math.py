@@ -117,3 +117,14 @@ def lower_math(op: Op, ctx: LowerContext) -> LayerCode:
         return LayerCode("unary_f32", values | {"kernel": "aiotc_math_f32", "args": [_selector(op.kind)]}, ("aiotc_math_f32",))
     table = ctx.const(abs_table(scale(inp), zero_point(inp), scale(out), zero_point(out)), "table")
     return LayerCode("unary_f32", values | {"kernel": "aiotc_table_s8", "args": [table]}, ("aiotc_table_s8",))
+
+
+@lowers("logical_and", "logical_or", dtypes=("bool",))
+def lower_logical(op: Op, ctx: LowerContext) -> LayerCode:
+    values = _broadcast_values(op, ctx, f"AIOTC_{op.kind.upper()}")
+    return LayerCode("binary_math", values | {"kernel": "aiotc_logical"}, ("aiotc_logical",))
+
+
+@lowers("logical_not", dtypes=("bool",))
+def lower_logical_not(op: Op, ctx: LowerContext) -> LayerCode:
+    return LayerCode("unary_f32", _unary_values(op, ctx) | {"kernel": "aiotc_logical_not", "args": []}, ("aiotc_logical_not",))

@@ -299,5 +299,5 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "softmax": _softmax,
     "transpose": _transpose,
     "strided_slice": _strided_slice,
-    **dict.fromkeys(("maximum", "minimum", "div", "squared_difference", "floor_div", "floor_mod", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal"), _binary),  # issue 20
+    **dict.fromkeys(("maximum", "minimum", "div", "squared_difference", "floor_div", "floor_mod", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or"), _binary),  # issue 20
 }

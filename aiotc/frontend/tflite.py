@@ -545,14 +545,15 @@ _CONVERTERS = {
     "FLOOR_DIV": _plain_binary("floor_div"),
     "FLOOR_MOD": _plain_binary("floor_mod"),
     **{name: _unary(name.lower()) for name in ("ABS", "NEG", "SQRT", "RSQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "CEIL", "FLOOR", "ROUND")},
-    **{name: _plain_binary(name.lower()) for name in ("EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL")},
+    **{name: _plain_binary(name.lower()) for name in ("EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "LOGICAL_AND", "LOGICAL_OR")},
+    "LOGICAL_NOT": _unary("logical_not"),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
     **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
     **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
     "STRIDED_SLICE": 4,
-    **dict.fromkeys(("DIV", "SQUARED_DIFFERENCE", "FLOOR_MOD", "EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL"), 2),  # elementwise math (issue 20)
+    **dict.fromkeys(("DIV", "SQUARED_DIFFERENCE", "FLOOR_MOD", "EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "LOGICAL_AND", "LOGICAL_OR"), 2),  # elementwise math (issue 20)
 }
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 

@@ -199,6 +199,13 @@ int32_t aiotc_compare_s8(int32_t op, const aiotc_broadcast_shape *shape, const i
 int32_t aiotc_compare_f32(int32_t op, const aiotc_broadcast_shape *shape, const float *input1, const float *input2,
                           uint8_t *output);
 
+/* Selectors of aiotc_logical: bool (0/1) inputs and output. */
+enum { AIOTC_LOGICAL_AND, AIOTC_LOGICAL_OR };
+
+int32_t aiotc_logical(int32_t op, const aiotc_broadcast_shape *shape, const uint8_t *input1, const uint8_t *input2,
+                      uint8_t *output);
+int32_t aiotc_logical_not(int32_t size, const uint8_t *input, uint8_t *output);
+
 /* out = table[(uint8_t)in]: any int8 unary op whose 256 results are computed at compile
  * time (ABS, RSQRT). */
 int32_t aiotc_table_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
