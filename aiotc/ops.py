@@ -138,4 +138,5 @@ OPS: dict[str, OpDef] = {
     "logical_and": _elementwise("LOGICAL_AND", min_inputs=2),
     "logical_or": _elementwise("LOGICAL_OR", min_inputs=2),
     "logical_not": _elementwise("LOGICAL_NOT"),
+    "select_v2": _elementwise("SELECT_V2", min_inputs=3, converts_dtype=True),  # bool condition, values of any type
 }

@@ -193,3 +193,39 @@ def test_logical_not(shape, tmp_path):
     g = OpGraph(seed=24)
     x = g.bool_input(shape)
     assert_matches_oracle(g.build(g.logical_not(x)), tmp_path, inputs=[[_bools(np.random.default_rng(24), shape)]])
+
+
+SELECT_SHAPES = {  # condition, x, y
+    "same shape": ((1, 4, 5, 3), (1, 4, 5, 3), (1, 4, 5, 3)),
+    "condition per channel": ((3,), (1, 4, 5, 3), (1, 4, 5, 3)),
+    "all broadcast": ((1, 4, 1, 1), (1, 1, 5, 3), (3,)),
+    "rank 1, odd": ((7,), (7,), (1,)),
+}
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("case", SELECT_SHAPES)
+def test_select_v2(case, dtype, tmp_path):
+    c_shape, a_shape, b_shape = SELECT_SHAPES[case]
+    g = OpGraph(seed=25, dtype=dtype)
+    c = g.bool_input(c_shape)
+    a = g.input(a_shape, scale=0.05, zero_point=-128)
+    b = g.input(b_shape, scale=0.05, zero_point=-128)
+    rng = np.random.default_rng(25)
+    samples = []
+    for _ in range(3):
+        if dtype == "int8":
+            values = [rng.integers(-128, 128, s).astype(np.int8) for s in (a_shape, b_shape)]
+        else:
+            values = [rng.standard_normal(s).astype(np.float32) for s in (a_shape, b_shape)]
+        samples.append([_bools(rng, c_shape), *values])
+    assert_matches_oracle(g.build(g.select(c, a, b)), tmp_path, inputs=samples)
+
+
+def test_int8_select_with_differently_quantized_values_is_refused(tmp_path):
+    g = OpGraph(seed=26)
+    c = g.bool_input((1, 2, 2, 1))
+    a = g.input((1, 2, 2, 1), scale=0.05, zero_point=0)
+    b = g.input((1, 2, 2, 1), scale=0.05, zero_point=4)
+    with pytest.raises(ModelError, match="quantized differently"):
+        assert_matches_oracle(g.build(g.select(c, a, b)), tmp_path)

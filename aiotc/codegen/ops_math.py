@@ -128,3 +128,21 @@ def lower_logical(op: Op, ctx: LowerContext) -> LayerCode:
 @lowers("logical_not", dtypes=("bool",))
 def lower_logical_not(op: Op, ctx: LowerContext) -> LayerCode:
     return LayerCode("unary_f32", _unary_values(op, ctx) | {"kernel": "aiotc_logical_not", "args": []}, ("aiotc_logical_not",))
+
+
+@lowers("select_v2", dtypes=("bool",))  # the condition's dtype; the values may be any type
+def lower_select(op: Op, ctx: LowerContext) -> LayerCode:
+    graph = ctx.graph
+    cond, in1, in2, out = (graph[t] for t in (*op.inputs[:3], op.outputs[0]))
+    values = {
+        "condition": ctx.ptr(op.inputs[0]),
+        "input1": ctx.ptr(op.inputs[1]),
+        "input2": ctx.ptr(op.inputs[2]),
+        "output": ctx.ptr(op.outputs[0]),
+        "element_size": out.nbytes // max(out.size, 1),
+        "output_dims": dims(out.shape),
+        "condition_strides": broadcast_strides(cond.shape, out.shape),
+        "stride1": broadcast_strides(in1.shape, out.shape),
+        "stride2": broadcast_strides(in2.shape, out.shape),
+    }
+    return LayerCode("select", values, ("aiotc_select",))

@@ -489,16 +489,16 @@ def resolve_strided_slice(shape, begin, end, strides, begin_mask, end_mask, shri
     return ir.StridedSlice(tuple(b_out), tuple(e_out), tuple(s_out))
 
 
-def _shared_range(kind: str):
-    """MAXIMUM, MINIMUM: tflite-micro compares raw int8 values, which is right only when
-    both inputs and the output share one quantization."""
+def _shared_range(kind: str, count: int = 2, values: slice = slice(0, 2)):
+    """MAXIMUM, MINIMUM, SELECT_V2: tflite-micro compares or copies raw int8 values, which
+    is right only when the value inputs and the output share one quantization."""
 
     def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
-        quants = [r.by_name[name].quant for name in (*inputs[:2], outputs[0])]
+        quants = [r.by_name[name].quant for name in (*inputs[values], outputs[0])]
         first = quants[0]
         if first is not None and any(q is None or not (np.array_equal(q.scale, first.scale) and np.array_equal(q.zero_point, first.zero_point)) for q in quants):
-            raise _Unsupported("inputs and output quantized differently (tflite-micro compares raw values)")
-        return ir.Op(layer, kind, tuple(inputs[:2]), (outputs[0],), ir.NoAttrs())
+            raise _Unsupported("inputs and output quantized differently (tflite-micro uses the raw values)")
+        return ir.Op(layer, kind, tuple(inputs[:count]), (outputs[0],), ir.NoAttrs())
 
     return convert
 
@@ -547,12 +547,14 @@ _CONVERTERS = {
     **{name: _unary(name.lower()) for name in ("ABS", "NEG", "SQRT", "RSQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "CEIL", "FLOOR", "ROUND")},
     **{name: _plain_binary(name.lower()) for name in ("EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "LOGICAL_AND", "LOGICAL_OR")},
     "LOGICAL_NOT": _unary("logical_not"),
+    "SELECT_V2": _shared_range("select_v2", 3, slice(1, 3)),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
     **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
     **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
     "STRIDED_SLICE": 4,
+    "SELECT_V2": 3,
     **dict.fromkeys(("DIV", "SQUARED_DIFFERENCE", "FLOOR_MOD", "EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "LOGICAL_AND", "LOGICAL_OR"), 2),  # elementwise math (issue 20)
 }
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated

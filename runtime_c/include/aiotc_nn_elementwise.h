@@ -206,6 +206,18 @@ int32_t aiotc_logical(int32_t op, const aiotc_broadcast_shape *shape, const uint
                       uint8_t *output);
 int32_t aiotc_logical_not(int32_t size, const uint8_t *input, uint8_t *output);
 
+typedef struct {
+    aiotc_dims output;    /* output dims */
+    aiotc_dims condition; /* element strides per output dimension (0 = broadcast) */
+    aiotc_dims stride1;
+    aiotc_dims stride2;
+} aiotc_select_shape;
+
+/* SELECT_V2: out = condition ? input1 : input2, elements of element_size bytes copied
+ * as they are (any type; quantized inputs share the output's quantization). */
+int32_t aiotc_select(int32_t element_size, const aiotc_select_shape *shape, const uint8_t *condition,
+                     const void *input1, const void *input2, void *output);
+
 /* out = table[(uint8_t)in]: any int8 unary op whose 256 results are computed at compile
  * time (ABS, RSQRT). */
 int32_t aiotc_table_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
