@@ -229,3 +229,46 @@ def test_int8_select_with_differently_quantized_values_is_refused(tmp_path):
     b = g.input((1, 2, 2, 1), scale=0.05, zero_point=4)
     with pytest.raises(ModelError, match="quantized differently"):
         assert_matches_oracle(g.build(g.select(c, a, b)), tmp_path)
+
+
+ONNX_UNARY = {  # op: a node making its input fit the domain, if it needs one
+    "Abs": None,
+    "Neg": None,
+    "Exp": None,
+    "Sin": None,
+    "Cos": None,
+    "Ceil": None,
+    "Floor": None,
+    "Round": None,
+    "Sqrt": "Abs",
+    "Log": "Exp",
+}
+
+
+@pytest.mark.parametrize("op", ONNX_UNARY)
+def test_onnx_unary_after_conv(op, tmp_path):
+    """Checked against onnxruntime (the float model compiled as it is)."""
+    from onnx import helper
+
+    from .test_onnx import _check, _model, _w
+
+    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1])]
+    if ONNX_UNARY[op]:
+        nodes.append(helper.make_node(ONNX_UNARY[op], ["c"], ["d"]))
+    nodes.append(helper.make_node(op, [nodes[-1].output[0]], ["y"]))
+    _check(_model(tmp_path, nodes, [("x", [1, 2, 6, 7])], None, [("W", _w(4, 2, 3, 3)), ("B", _w(4))]), tmp_path)
+
+
+def test_onnx_div_by_a_constant_and_by_a_tensor(tmp_path):
+    from onnx import helper
+
+    from .test_onnx import _check, _model, _w
+
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Div", ["c", "D"], ["d"]),
+        helper.make_node("Exp", ["c"], ["e"]),  # positive: a divisor never zero
+        helper.make_node("Div", ["d", "e"], ["y"]),
+    ]
+    divisor = np.array([0.5, -2.0, 3.0, 1.5], np.float32).reshape(1, 4, 1, 1)
+    _check(_model(tmp_path, nodes, [("x", [1, 2, 5, 5])], None, [("W", _w(4, 2, 3, 3)), ("D", divisor)]), tmp_path)
