@@ -272,3 +272,21 @@ def test_onnx_div_by_a_constant_and_by_a_tensor(tmp_path):
     ]
     divisor = np.array([0.5, -2.0, 3.0, 1.5], np.float32).reshape(1, 4, 1, 1)
     _check(_model(tmp_path, nodes, [("x", [1, 2, 5, 5])], None, [("W", _w(4, 2, 3, 3)), ("D", divisor)]), tmp_path)
+
+
+RSQRT_QUANT = {  # (input scale, zero point), (output scale, zero point)
+    "zero point at the bottom": ((0.05, -128), (0.02, -128)),
+    "mid zero point, fine output": ((0.01, -20), (0.1, -128)),
+    "coarse input, saturating": ((0.5, -100), (0.004, -128)),
+}
+
+
+@pytest.mark.parametrize("case", RSQRT_QUANT)
+def test_rsqrt_int8_all_defined_values(case, tmp_path):
+    """Every int8 value at or above the zero point (below it TFLite reports an error), 0 included."""
+    (s_in, zp_in), (s_out, zp_out) = RSQRT_QUANT[case]
+    g = OpGraph(seed=27)
+    count = 128 - zp_in
+    x = g.input((count,), scale=s_in, zero_point=zp_in)
+    samples = [[np.arange(zp_in, 128).astype(np.int8)]]
+    assert_matches_oracle(g.build(g.unary("rsqrt", x, out_scale=s_out, out_zp=zp_out)), tmp_path, inputs=samples)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, quantize_multiplier_smaller_than_one
+from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, quantize_multiplier_smaller_than_one, rounding_divide_by_pot, saturating_rounding_doubling_high_mul
 from ..ir import Op
 from .lowering import LayerCode, LowerContext, activation_limits, c_float, dims, lowers, scale, zero_point
 from .ops_elementwise import _unary_values, broadcast_strides, rescale_table
@@ -108,14 +108,71 @@ def abs_table(input_scale: float, input_zero_point: int, output_scale: float, ou
     return np.clip(value + output_zero_point, -128, 127).astype(np.int8)
 
 
-@lowers("abs")
-@lowers(*(set(UNARY) - {"abs"}), dtypes=("float32",))
+def _mul(a: int, b: int) -> int:
+    return int(saturating_rounding_doubling_high_mul(np.int64(a), int(b)))
+
+
+def _wrap(x: int) -> int:
+    """int32 wrap-around, as gemmlowp's fixed-point subtraction."""
+    return (x + 2**31) % 2**32 - 2**31
+
+
+def _saturating_shift_left(x: int, exponent: int) -> int:
+    """gemmlowp SaturatingRoundingMultiplyByPOT for a positive exponent."""
+    threshold = (1 << (31 - exponent)) - 1
+    return 2**31 - 1 if x > threshold else -(2**31) if x < -threshold else x << exponent
+
+
+def inv_sqrt_multiplier(value: int) -> tuple[int, int]:
+    """common.h GetInvSqrtQuantizedMultiplierExp(value, kReverseShift): 1/sqrt(value) as
+    a multiplier and left shift, by gemmlowp's five Newton-Raphson steps in Q3.28."""
+    if value <= 1:
+        return 2**31 - 1, 0
+    shift = 11
+    while value >= 1 << 29:
+        value //= 4
+        shift += 1
+    pairs = (32 - value.bit_length() - 1) // 2 - 1  # CountLeadingZeros - 1, in bit pairs, less one
+    shift -= pairs
+    value <<= 2 * pairs
+    half_input = int(rounding_divide_by_pot(np.int64(value >> 1), 1))
+    x = 1 << 28  # F3 one
+    for _ in range(5):
+        x3 = _saturating_shift_left(_mul(_mul(x, x), x), 6)
+        x = _saturating_shift_left(_wrap(_mul((1 << 28) + (1 << 27), x) - _mul(half_input, x3)), 3)
+    x = _mul(x, 1518500250)  # sqrt(2) / 2 in Q0.31
+    if shift < 0:
+        x, shift = x << -shift, 0
+    return x, -shift
+
+
+def rsqrt_table(input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int) -> np.ndarray:
+    """elementwise.cc RsqrtEvalQuantized for each int8 value in (uint8_t) order. Below the
+    zero point TFLite reports an error (no real result); the table saturates there, as at 0."""
+    multiplier, shift = quantize_multiplier(1.0 / np.float64(np.sqrt(np.float32(input_scale)) * np.float32(output_scale)))
+    table = []
+    for x in np.arange(256, dtype=np.uint8).view(np.int8).tolist():
+        value = x - input_zero_point
+        if value <= 0:
+            table.append(127)
+            continue
+        inv, inv_shift = inv_sqrt_multiplier(value)
+        data = multiply_by_quantized_multiplier(np.int64(1), inv, inv_shift + 20)
+        table.append(int(multiply_by_quantized_multiplier(data, multiplier, shift - 20)) + output_zero_point)
+    return np.clip(table, -128, 127).astype(np.int8)
+
+
+INT8_TABLES = {"abs": abs_table, "rsqrt": rsqrt_table}
+
+
+@lowers(*INT8_TABLES)
+@lowers(*(set(UNARY) - set(INT8_TABLES)), dtypes=("float32",))
 def lower_math(op: Op, ctx: LowerContext) -> LayerCode:
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
     values = _unary_values(op, ctx)
     if inp.dtype == "float32":
         return LayerCode("unary_f32", values | {"kernel": "aiotc_math_f32", "args": [_selector(op.kind)]}, ("aiotc_math_f32",))
-    table = ctx.const(abs_table(scale(inp), zero_point(inp), scale(out), zero_point(out)), "table")
+    table = ctx.const(INT8_TABLES[op.kind](scale(inp), zero_point(inp), scale(out), zero_point(out)), "table")
     return LayerCode("unary_f32", values | {"kernel": "aiotc_table_s8", "args": [table]}, ("aiotc_table_s8",))
 
 
