@@ -290,3 +290,18 @@ def test_rsqrt_int8_all_defined_values(case, tmp_path):
     x = g.input((count,), scale=s_in, zero_point=zp_in)
     samples = [[np.arange(zp_in, 128).astype(np.int8)]]
     assert_matches_oracle(g.build(g.unary("rsqrt", x, out_scale=s_out, out_zp=zp_out)), tmp_path, inputs=samples)
+
+
+def test_int8_select_not_read_from_tflite_still_needs_one_quantization(tmp_path):
+    """A graph made in aiotc (ONNX, its own PTQ) meets the same rule in the lowering."""
+    from pathlib import Path
+
+    from aiotc.boards import load_board
+    from aiotc.driver import CompileOptions, build_library, plan_graph
+
+    g = OpGraph(seed=28)
+    c = g.bool_input((4,))
+    a, b = g.input((4,), scale=0.05), g.input((4,), scale=0.05)
+    planned = plan_graph(g.build(g.select(c, a, b, out_scale=0.1)), CompileOptions())
+    with pytest.raises(ModelError, match="share one scale and zero point"):
+        build_library(planned, "m", load_board("host"), Path("m.tflite"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ModelError
 from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, quantize_multiplier_smaller_than_one, rounding_divide_by_pot, saturating_rounding_doubling_high_mul
 from ..ir import Op
 from .lowering import LayerCode, LowerContext, activation_limits, c_float, dims, lowers, scale, zero_point
@@ -44,6 +45,14 @@ def _broadcast_values(op: Op, ctx: LowerContext, selector: str) -> dict:
     }
 
 
+def _require_one_quantization(op: Op, ctx: LowerContext, names) -> None:
+    """Raw int8 values compared or copied (MAXIMUM, MINIMUM, SELECT_V2) mean the same
+    only in one quantization, as tflite-micro assumes; any other graph is refused."""
+    quants = {(scale(ctx.graph[n]), zero_point(ctx.graph[n])) for n in (*names, op.outputs[0]) if ctx.graph[n].quant is not None}
+    if len(quants) > 1:
+        raise ModelError(f"{op.kind} {op.name!r}: its int8 inputs and output must share one scale and zero point (tflite-micro uses the raw values)")
+
+
 @lowers(*INT8_BINARY)
 @lowers(*(set(BINARY) - set(INT8_BINARY)), dtypes=("float32",))
 def lower_binary_math(op: Op, ctx: LowerContext) -> LayerCode:
@@ -53,6 +62,7 @@ def lower_binary_math(op: Op, ctx: LowerContext) -> LayerCode:
         return LayerCode("binary_math", values | {"kernel": "aiotc_binary_math_f32"}, ("aiotc_binary_math_f32",))
     if op.kind == "squared_difference":
         return _squared_difference_s8(op, ctx, values)
+    _require_one_quantization(op, ctx, op.inputs[:2])
     return LayerCode("binary_math", values | {"kernel": "aiotc_binary_math_s8"}, ("aiotc_binary_math_s8",))
 
 
@@ -191,6 +201,7 @@ def lower_logical_not(op: Op, ctx: LowerContext) -> LayerCode:
 def lower_select(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     cond, in1, in2, out = (graph[t] for t in (*op.inputs[:3], op.outputs[0]))
+    _require_one_quantization(op, ctx, op.inputs[1:3])
     values = {
         "condition": ctx.ptr(op.inputs[0]),
         "input1": ctx.ptr(op.inputs[1]),
