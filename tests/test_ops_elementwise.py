@@ -305,3 +305,15 @@ def test_int8_select_not_read_from_tflite_still_needs_one_quantization(tmp_path)
     planned = plan_graph(g.build(g.select(c, a, b, out_scale=0.1)), CompileOptions())
     with pytest.raises(ModelError, match="share one scale and zero point"):
         build_library(planned, "m", load_board("host"), Path("m.tflite"))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_chain_through_bool_tensors(dtype, tmp_path):
+    """The family's ops feeding each other in the arena, bool tensors between them."""
+    g = OpGraph(seed=29, dtype=dtype)
+    x = g.input((1, 6, 7, 5), scale=0.05, zero_point=-3)
+    y = g.input((1, 6, 7, 5), scale=0.05, zero_point=-3)
+    t = g.unary("abs", x)
+    m = g.broadcast("maximum", t, g.unary("abs", y))
+    flags = g.logical_not(g.broadcast("greater", m, t, out_dtype="bool"))
+    assert_matches_oracle(g.build(g.select(flags, m, g.broadcast("minimum", m, t))), tmp_path)
