@@ -115,6 +115,8 @@ def _elementwise(tflite: str, onnx: tuple[str, ...] = (), **facts) -> OpDef:
     return OpDef(tflite=(tflite,), onnx=onnx, elementwise=True, rowwise=always, **facts)
 
 
+ONNX_UNARY = ("abs", "neg", "sqrt", "exp", "log", "sin", "cos", "ceil", "floor", "round")  # elementwise math with an ONNX namesake
+
 OPS: dict[str, OpDef] = {
     "conv2d": OpDef(ir.Conv2D, ("CONV_2D",), ("Conv",), min_inputs=2, weight_axis=0, dense=True, windowed=True, fuses_activation=True, macs=conv_macs),
     "depthwise_conv2d": OpDef(ir.DepthwiseConv2D, ("DEPTHWISE_CONV_2D",), ("Conv",), min_inputs=2, weight_axis=3, windowed=True, fuses_activation=True, macs=depthwise_macs),
@@ -171,4 +173,17 @@ OPS: dict[str, OpDef] = {
     "batch_matmul": OpDef(ir.BatchMatMul, ("BATCH_MATMUL",), min_inputs=2, macs=batch_matmul_macs),
     "add_n": OpDef(tflite=("ADD_N",), min_inputs=2),  # any number of same-shaped inputs
     "cumsum": OpDef(ir.CumSum, ("CUMSUM",)),
+    # elementwise math (issue 20); int8 MAXIMUM/MINIMUM compare raw values: one shared range
+    "maximum": _elementwise("MAXIMUM", min_inputs=2, output_quant=SHARED),
+    "minimum": _elementwise("MINIMUM", min_inputs=2, output_quant=SHARED),
+    "div": _elementwise("DIV", ("Div",), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
+    "squared_difference": _elementwise("SQUARED_DIFFERENCE", min_inputs=2),
+    "floor_div": _elementwise("FLOOR_DIV", min_inputs=2),
+    "floor_mod": _elementwise("FLOOR_MOD", min_inputs=2),
+    **{kind: _elementwise(kind.upper(), (kind.capitalize(),) if kind in ONNX_UNARY else ()) for kind in ("abs", "neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")},
+    **{kind: _elementwise(kind.upper(), min_inputs=2, converts_dtype=True) for kind in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")},  # -> bool
+    "logical_and": _elementwise("LOGICAL_AND", min_inputs=2),
+    "logical_or": _elementwise("LOGICAL_OR", min_inputs=2),
+    "logical_not": _elementwise("LOGICAL_NOT"),
+    "select_v2": _elementwise("SELECT_V2", min_inputs=3, converts_dtype=True),  # bool condition, values of any type
 }

@@ -240,6 +240,31 @@ class OpGraph:
         graph.validate()
         return graph
 
+    def bool_input(self, shape) -> str:
+        name = self._add(ir.Tensor(self._name("t"), tuple(shape), "bool"))
+        self.inputs.append(name)
+        return name
+
+    def logical_not(self, x) -> str:
+        return self._op("logical_not", (x,), self._add(ir.Tensor(self._name("t"), self.tensors[x].shape, "bool")))
+
+    def select(self, condition, a, b, out_scale=None, out_zp=None):
+        """SELECT_V2: the output broadcasts all three and keeps a's quantization unless told otherwise."""
+        scale, zp = _same_q(self.tensors[a])
+        shape = np.broadcast_shapes(*(self.tensors[t].shape for t in (condition, a, b)))
+        y = self._out(shape, scale if out_scale is None else out_scale, zp if out_zp is None else out_zp)
+        return self._op("select_v2", (condition, a, b), y)
+
+    def broadcast(self, kind, a, b, out_scale=None, out_zp=None, attrs=None, out_dtype=None):
+        """A two-input elementwise op (MAXIMUM, DIV, EQUAL, ...): the output takes the
+        broadcast shape and, unless told otherwise, a's quantization; a bool output none."""
+        scale, zp = _same_q(self.tensors[a])
+        shape = np.broadcast_shapes(self.tensors[a].shape, self.tensors[b].shape)
+        if out_dtype == "bool":
+            return self._op(kind, (a, b), self._add(ir.Tensor(self._name("t"), shape, "bool")), attrs)
+        y = self._out(shape, scale if out_scale is None else out_scale, zp if out_zp is None else out_zp)
+        return self._op(kind, (a, b), y, attrs)
+
 
 def _same_q(t: ir.Tensor):
     if t.quant is None:

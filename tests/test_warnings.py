@@ -127,6 +127,13 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
     ]
     if dtype == "float32":  # float-only kernels (issue 20)
         outs.append(g.pool("l2_pool2d", x))
+    outs += [g.broadcast("maximum", x, x), g.broadcast("minimum", x, x), g.broadcast("squared_difference", x, x), g.unary("abs", x)]  # elementwise math (issue 20)
+    outs += [g.broadcast(k, x, x, out_dtype="bool") for k in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")]
+    flags = g.broadcast("less", x, x, out_dtype="bool")
+    outs += [g.broadcast("logical_and", flags, flags, out_dtype="bool"), g.broadcast("logical_or", flags, flags, out_dtype="bool"), g.logical_not(flags), g.select(flags, x, x)]
+    if dtype == "float32":
+        outs += [g.broadcast(k, x, x, attrs=ir.Binary() if k == "div" else None) for k in ("div", "floor_div", "floor_mod")]
+        outs += [g.unary(k, x) for k in ("neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")]
     if dtype == "int8":
         outs.append(g.unary("quantize", x, 0.13, -60))
     else:

@@ -21,7 +21,7 @@ from ..resources import data_dir, template_env
 from .escape import c_comment, c_word, unique
 from ..state import initial_state, state_layout
 from .stage import Loop, compress, resolve, stage_statements
-from . import ops_conv, ops_elementwise, ops_layout, ops_movement, ops_recurrent  # noqa: F401  (registers the lowerings)
+from . import ops_conv, ops_elementwise, ops_layout, ops_math, ops_movement, ops_recurrent  # noqa: F401  (registers the lowerings)
 from . import ops_activation, ops_matmul, ops_reduce  # noqa: F401
 from .lowering import C_TYPES, LOWERINGS, LayerCode
 

@@ -316,6 +316,17 @@ def _strided_slice(op: Op, graph: Graph):
     return None
 
 
+def _broadcast_all(op: Op, graph: Graph):
+    """SELECT_V2: the condition and both values broadcast together (issue 20)."""
+    shapes = [graph[t].shape for t in op.inputs]
+    if max(len(s) for s in shapes) > 4:
+        return "operands of rank > 4"
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        return f"operands {', '.join(str(list(s)) for s in shapes)} do not broadcast"
+
+
 BIAS_DTYPE = {"int8": "int32", "int16": "int64", "float32": "float32"}
 SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "conv2d": _conv_like,
@@ -443,4 +454,6 @@ SHAPE_RULES |= {
     "batch_matmul": _batch_matmul,
     "add_n": _add_n,
     "cumsum": _axis_kept,
+    **dict.fromkeys(("maximum", "minimum", "div", "squared_difference", "floor_div", "floor_mod", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or"), _binary),  # issue 20
+    "select_v2": _broadcast_all,
 }

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
+from ..ops import ONNX_UNARY
 from .checks import MAX_OPS, MAX_SUBGRAPH_DEPTH, check_counts, check_size
 
 TO_NHWC, TO_NCHW = (0, 2, 3, 1), (0, 3, 1, 2)
@@ -665,5 +666,8 @@ CONVERTERS = {
     "Tile": tile,
     "DepthToSpace": depth_space("depth_to_space"),
     "SpaceToDepth": depth_space("space_to_depth"),
+    # elementwise math (issue 20)
+    "Div": binary,
+    **{kind.capitalize(): (lambda kind: lambda c, n, a: c.unary(n, kind))(kind) for kind in ONNX_UNARY},
 }
 SUPPORTED_OPS = tuple(sorted(CONVERTERS))  # besides any op whose inputs are all constant: it is folded

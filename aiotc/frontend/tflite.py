@@ -651,6 +651,16 @@ def _resize(kind: str, options_class):
             raise _Unsupported("align_corners with half_pixel_centers (TFLite's reference refuses them together)")
         r.settle(outputs[0], (shape[0], *size, shape[3]))
         return ir.Op(layer, kind, (inputs[0],), (outputs[0],), ir.Resize(bool(o.AlignCorners()), bool(o.HalfPixelCenters())))
+def _shared_range(kind: str, count: int = 2, values: slice = slice(0, 2)):
+    """MAXIMUM, MINIMUM, SELECT_V2: tflite-micro compares or copies raw int8 values, which
+    is right only when the value inputs and the output share one quantization."""
+
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        quants = [r.by_name[name].quant for name in (*inputs[values], outputs[0])]
+        first = quants[0]
+        if first is not None and any(q is None or not (np.array_equal(q.scale, first.scale) and np.array_equal(q.zero_point, first.zero_point)) for q in quants):
+            raise _Unsupported("inputs and output quantized differently (tflite-micro uses the raw values)")
+        return ir.Op(layer, kind, tuple(inputs[:count]), (outputs[0],), ir.NoAttrs())
 
     return convert
 
@@ -697,6 +707,9 @@ def _batch_space(kind: str):
         block, crops = (block + [1])[:2], (crops + [0, 0])[:4]
         attrs = ir.BatchSpace((block[0], block[1]), ((crops[0], crops[1]), (crops[2], crops[3])))
         return ir.Op(layer, kind, (inputs[0],), (outputs[0],), attrs)
+def _plain_binary(kind: str):
+    def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+        return ir.Op(layer, kind, tuple(inputs[:2]), (outputs[0],), ir.NoAttrs())
 
     return convert
 
@@ -762,6 +775,17 @@ _CONVERTERS = {
     "BATCH_MATMUL": _batch_matmul,
     "ADD_N": _add_n,
     "CUMSUM": _cumsum,
+    # elementwise math (issue 20)
+    "MAXIMUM": _shared_range("maximum"),
+    "MINIMUM": _shared_range("minimum"),
+    "DIV": _binary("div", tflite.DivOptions),
+    "SQUARED_DIFFERENCE": _plain_binary("squared_difference"),
+    "FLOOR_DIV": _plain_binary("floor_div"),
+    "FLOOR_MOD": _plain_binary("floor_mod"),
+    **{name: _unary(name.lower()) for name in ("ABS", "NEG", "SQRT", "RSQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "CEIL", "FLOOR", "ROUND")},
+    **{name: _plain_binary(name.lower()) for name in ("EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "LOGICAL_AND", "LOGICAL_OR")},
+    "LOGICAL_NOT": _unary("logical_not"),
+    "SELECT_V2": _shared_range("select_v2", 3, slice(1, 3)),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
@@ -771,6 +795,8 @@ REQUIRED_INPUTS = {
     **dict.fromkeys(("SPLIT", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "REVERSE_V2", "MIRROR_PAD", "BROADCAST_TO"), 2),
     **dict.fromkeys(("SPLIT_V", "SLICE", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND"), 3),
     **dict.fromkeys(("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN", "PRELU", "BATCH_MATMUL", "ADD_N", "CUMSUM"), 2),  # issue 20; SUM is above
+    "SELECT_V2": 3,
+    **dict.fromkeys(("DIV", "SQUARED_DIFFERENCE", "FLOOR_MOD", "EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "LOGICAL_AND", "LOGICAL_OR"), 2),  # elementwise math (issue 20)
 }
 MULTI_OUTPUT = {"SPLIT", "SPLIT_V", "UNPACK"}  # converted into one op per output
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated

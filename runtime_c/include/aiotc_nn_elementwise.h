@@ -128,4 +128,98 @@ int32_t aiotc_logistic_f32(int32_t size, const float *input, float *output);
 int32_t aiotc_tanh_f32(int32_t size, const float *input, float *output);
 int32_t aiotc_hard_swish_f32(int32_t size, const float *input, float *output);
 
+/* --- elementwise math (MAXIMUM, MINIMUM, DIV, ABS, SQRT, ...) ----------------- */
+
+/* Selectors of aiotc_math_f32: out = f(in), as TFLite's float reference computes f. */
+enum {
+    AIOTC_MATH_ABS,
+    AIOTC_MATH_NEG,
+    AIOTC_MATH_SQRT,
+    AIOTC_MATH_RSQRT,
+    AIOTC_MATH_SQUARE,
+    AIOTC_MATH_EXP,
+    AIOTC_MATH_LOG,
+    AIOTC_MATH_SIN,
+    AIOTC_MATH_COS,
+    AIOTC_MATH_CEIL,
+    AIOTC_MATH_FLOOR,
+    AIOTC_MATH_ROUND, /* to nearest, ties to even */
+    AIOTC_MATH_UNARY_COUNT
+};
+
+/* Selectors of aiotc_binary_math_{s8,f32}: out = f(in1, in2) (float: clamped). The int8 kernel
+ * takes MAXIMUM and MINIMUM only (raw values compared: one quantization for all three
+ * tensors, as TFLite Micro assumes). */
+enum {
+    AIOTC_MATH_MAXIMUM,
+    AIOTC_MATH_MINIMUM,
+    AIOTC_MATH_DIV,
+    AIOTC_MATH_SQUARED_DIFFERENCE,
+    AIOTC_MATH_FLOOR_DIV,
+    AIOTC_MATH_FLOOR_MOD,
+    AIOTC_MATH_BINARY_COUNT
+};
+
+int32_t aiotc_math_f32(int32_t op, int32_t size, const float *input, float *output);
+int32_t aiotc_binary_math_f32(int32_t op, const aiotc_activation_f32 *activation, const aiotc_broadcast_shape *shape,
+                              const float *input1, const float *input2, float *output);
+int32_t aiotc_binary_math_s8(int32_t op, const aiotc_broadcast_shape *shape, const int8_t *input1, const int8_t *input2,
+                             int8_t *output);
+
+/* The difference of the tables' rescaled inputs, squared and requantized (TFLite's int8
+ * SQUARED_DIFFERENCE); tables as aiotc_add_table_s8's, neither negated. */
+int32_t aiotc_squared_difference_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape,
+                                    const int32_t *table1, const int32_t *table2, const int8_t *input1,
+                                    const int8_t *input2, int8_t *output);
+
+/* Selectors of aiotc_compare_{s8,f32}: out (bool, 0 or 1) = in1 <op> in2. */
+enum {
+    AIOTC_COMPARE_EQUAL,
+    AIOTC_COMPARE_NOT_EQUAL,
+    AIOTC_COMPARE_GREATER,
+    AIOTC_COMPARE_GREATER_EQUAL,
+    AIOTC_COMPARE_LESS,
+    AIOTC_COMPARE_LESS_EQUAL,
+    AIOTC_COMPARE_COUNT
+};
+
+#define AIOTC_COMPARE(op, a, b)                                                                                     \
+    ((op) == AIOTC_COMPARE_EQUAL           ? (a) == (b)                                                            \
+     : (op) == AIOTC_COMPARE_NOT_EQUAL     ? (a) != (b)                                                            \
+     : (op) == AIOTC_COMPARE_GREATER       ? (a) > (b)                                                             \
+     : (op) == AIOTC_COMPARE_GREATER_EQUAL ? (a) >= (b)                                                            \
+     : (op) == AIOTC_COMPARE_LESS          ? (a) < (b)                                                             \
+                                           : (a) <= (b))
+
+/* int8 compares the inputs rescaled by tables of their 256 values (table[(uint8_t)x],
+ * TFLite's left shift 8 and input-scale multiplier), so differently quantized inputs
+ * compare as TFLite compares them. */
+int32_t aiotc_compare_s8(int32_t op, const aiotc_broadcast_shape *shape, const int32_t *table1, const int32_t *table2,
+                         const int8_t *input1, const int8_t *input2, uint8_t *output);
+int32_t aiotc_compare_f32(int32_t op, const aiotc_broadcast_shape *shape, const float *input1, const float *input2,
+                          uint8_t *output);
+
+/* Selectors of aiotc_logical: bool (0/1) inputs and output. */
+enum { AIOTC_LOGICAL_AND, AIOTC_LOGICAL_OR };
+
+int32_t aiotc_logical(int32_t op, const aiotc_broadcast_shape *shape, const uint8_t *input1, const uint8_t *input2,
+                      uint8_t *output);
+int32_t aiotc_logical_not(int32_t size, const uint8_t *input, uint8_t *output);
+
+typedef struct {
+    aiotc_dims output;    /* output dims */
+    aiotc_dims condition; /* element strides per output dimension (0 = broadcast) */
+    aiotc_dims stride1;
+    aiotc_dims stride2;
+} aiotc_select_shape;
+
+/* SELECT_V2: out = condition ? input1 : input2, elements of element_size bytes copied
+ * as they are (any type; quantized inputs share the output's quantization). */
+int32_t aiotc_select(int32_t element_size, const aiotc_select_shape *shape, const uint8_t *condition,
+                     const void *input1, const void *input2, void *output);
+
+/* out = table[(uint8_t)in]: any int8 unary op whose 256 results are computed at compile
+ * time (ABS, RSQRT). */
+int32_t aiotc_table_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
+
 #endif /* AIOTC_NN_ELEMENTWISE_H */
