@@ -148,18 +148,7 @@ def keras_models() -> dict:
     def app(fn, size, **kw):
         return lambda: fn(input_shape=(size, size, 3), weights=None, classes=10, **kw)
 
-    return {
-        "mobilenet_v1_a025_96": app(apps.MobileNet, 96, alpha=0.25),
-        "mobilenet_v1_a050_128": app(apps.MobileNet, 128, alpha=0.5),
-        "mobilenet_v2_a035_96": app(apps.MobileNetV2, 96, alpha=0.35),
-        "mobilenet_v2_a050_128": app(apps.MobileNetV2, 128, alpha=0.5),
-        "mobilenet_v3s_a075_96": app(apps.MobileNetV3Small, 96, alpha=0.75),
-        "mobilenet_v3s_min_96": app(apps.MobileNetV3Small, 96, minimalistic=True),
-        "mobilenet_v3l_min_a075_128": app(apps.MobileNetV3Large, 128, alpha=0.75, minimalistic=True),
-        "efficientnet_b0_96": app(apps.EfficientNetB0, 96),
-        "densenet121_96": app(apps.DenseNet121, 96),
-        "nasnet_mobile_96": app(apps.NASNetMobile, 96),
-        "resnet50_64": app(apps.ResNet50, 64),
+    return {  # the small ones first, so that a short build has the most models
         "conv1d_ts": conv1d_ts,
         "tcn_causal": tcn_causal,
         "audio_raw_m5": audio_raw_m5,
@@ -175,7 +164,26 @@ def keras_models() -> dict:
         "gru_unrolled": gru_unrolled,
         "tiny_transformer": tiny_transformer,
         "ops_mix": ops_mix,
+        "mobilenet_v1_a025_96": app(apps.MobileNet, 96, alpha=0.25),
+        "mobilenet_v1_a050_128": app(apps.MobileNet, 128, alpha=0.5),
+        "mobilenet_v2_a035_96": app(apps.MobileNetV2, 96, alpha=0.35),
+        "mobilenet_v2_a050_128": app(apps.MobileNetV2, 128, alpha=0.5),
+        "mobilenet_v3s_a075_96": app(apps.MobileNetV3Small, 96, alpha=0.75),
+        "mobilenet_v3s_min_96": app(apps.MobileNetV3Small, 96, minimalistic=True),
+        "mobilenet_v3l_min_a075_128": app(apps.MobileNetV3Large, 128, alpha=0.75, minimalistic=True),
+        "efficientnet_b0_96": app(apps.EfficientNetB0, 96),
+        "densenet121_96": app(apps.DenseNet121, 96),
+        "nasnet_mobile_96": app(apps.NASNetMobile, 96),
+        "resnet50_64": app(apps.ResNet50, 64),
     }
+
+
+KERAS_NAMES = [
+    "conv1d_ts", "tcn_causal", "audio_raw_m5", "audio_dscnn_mfcc", "audio_spectro_cnn", "unet_nearest_64", "unet_bilinear_64",
+    "conv_autoencoder_32", "dense_autoencoder", "lstm_28", "lstm_stacked", "gru_49", "gru_unrolled", "tiny_transformer", "ops_mix",
+    "mobilenet_v1_a025_96", "mobilenet_v1_a050_128", "mobilenet_v2_a035_96", "mobilenet_v2_a050_128", "mobilenet_v3s_a075_96",
+    "mobilenet_v3s_min_96", "mobilenet_v3l_min_a075_128", "efficientnet_b0_96", "densenet121_96", "nasnet_mobile_96", "resnet50_64",
+]  # the keys of keras_models(), small ones first
 
 
 def convert_keras(name: str, build, folder: Path) -> dict:
@@ -409,19 +417,27 @@ def copy_tflm(repo: Path, folder: Path) -> dict:
     return made
 
 
+def convert_isolated(name: str, folder: Path) -> dict:
+    """convert_keras in a child process: the converter can crash the interpreter (int8 LSTM does)."""
+    if all((folder / f"{name}_{kind}.tflite").exists() for kind in ("float", "int8")):
+        return {"float": "ok", "int8": "ok"}
+    done = subprocess.run([sys.executable, __file__, "--convert-keras", name, "--cache", str(folder.parent)], capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode == 0 and lines:
+        return json.loads(lines[-1])
+    why = f"converter crashed (signal {-done.returncode})" if done.returncode < 0 else f"converter: {first_line(done.stderr)}"
+    return {kind: "ok" if (folder / f"{name}_{kind}.tflite").exists() else why for kind in ("float", "int8")}
+
+
 def build(cache: Path, tflm_repo: Path, only: str) -> None:
-    log = {}
+    """Every model not in the cache yet; build.json keeps what each step made or why it could not."""
+    log_path = cache / "build.json"
+    log = json.loads(log_path.read_text()) if log_path.exists() else {}
     (cache / "tflm").mkdir(parents=True, exist_ok=True)
     if tflm_repo.exists():
         log["tflm"] = copy_tflm(tflm_repo, cache / "tflm")
     else:
         print(f"no tflite-micro git dir at {tflm_repo}: skipping its models", file=sys.stderr)
-    (cache / "keras").mkdir(exist_ok=True)
-    for name, fn in keras_models().items():
-        if fnmatch.fnmatch(name, only):
-            started = time.time()
-            log[name] = convert_keras(name, fn, cache / "keras")
-            print(f"{name}: {log[name]} ({time.time() - started:.0f} s)", flush=True)
     (cache / "onnx").mkdir(exist_ok=True)
     try:
         specs = torch_models()
@@ -432,7 +448,14 @@ def build(cache: Path, tflm_repo: Path, only: str) -> None:
         if fnmatch.fnmatch(name, only):
             log[name] = export_torch(name, spec, cache / "onnx")
             print(f"{name}: {log[name]}", flush=True)
-    (cache / "build.json").write_text(json.dumps(log, indent=1) + "\n")
+            log_path.write_text(json.dumps(log, indent=1) + "\n")
+    (cache / "keras").mkdir(exist_ok=True)
+    for name in KERAS_NAMES:
+        if fnmatch.fnmatch(name, only):
+            started = time.time()
+            log[name] = convert_isolated(name, cache / "keras")
+            print(f"{name}: {log[name]} ({time.time() - started:.0f} s)", flush=True)
+            log_path.write_text(json.dumps(log, indent=1) + "\n")
 
 
 # ---------------------------------------------------------------- run
@@ -566,10 +589,19 @@ def run(args) -> None:
         row = measure(path, kind, work, args)
         row["seconds"] = round(time.time() - started)
         results["rows"] = [r for r in results["rows"] if (r["model"], r["type"], r["format"]) != key] + [row]
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        save(results, args.cache)
         a = row["aiotc"]
         print(f"{path.name}: {'bit-exact' if a.get('bit_exact') else a.get('reason') or a.get('verify_error') or a.get('verify')} ({row['seconds']} s)", flush=True)
-    (ROOT / "benchmarks" / "zoo.md").write_text(markdown(results["rows"]))
+    save(results, args.cache)
+
+
+def save(results: dict, cache: Path) -> None:
+    """zoo.json and zoo.md as measured so far, with the models the converters refused to make."""
+    log = cache / "build.json"
+    made = json.loads(log.read_text()) if log.exists() else {}
+    results["not_built"] = {f"{name}_{kind}": why for name, kinds in made.items() if name != "tflm" for kind, why in kinds.items() if why != "ok"}
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    (ROOT / "benchmarks" / "zoo.md").write_text(markdown(results))
 
 
 # ---------------------------------------------------------------- report
@@ -587,8 +619,8 @@ def fmt(value, spec=","):
     return "–" if value is None else format(value, spec)
 
 
-def markdown(rows: list[dict]) -> str:
-    rows = sorted(rows, key=lambda r: (r["source"], r["model"], r["type"]))
+def markdown(results: dict) -> str:
+    rows = sorted(results["rows"], key=lambda r: (r["source"], r["model"], r["type"]))
     compiled = [r for r in rows if r["aiotc"]["compiles"]]
     exact = [r for r in compiled if r["aiotc"].get("bit_exact")]
     floats = [r for r in rows if "calib" in r]
@@ -617,6 +649,8 @@ def markdown(rows: list[dict]) -> str:
         f"- aiotc compiles {len(compiled)} of {len(rows)}; bit-exact with the oracle {len(exact)} of the {len(compiled)}",
         f"- float models through `--calib random`: {len(calib_ok)} of {len(floats)} compile, {len(calib_exact)} bit-exact with tflite-micro on the export",
         f"- tflite-micro itself loads and invokes {len(tflm_runs)} of the {sum('tflm' in r for r in rows)} .tflite files",
+        f"- not built (the converter or exporter refused): {len(results.get('not_built', {}))}"
+        + "".join(f"\n  - {name}: {why}" for name, why in sorted(results.get("not_built", {}).items())),
         "",
         "Refusals (aiotc's exit-2 message, names and numbers replaced by '…'/N), model files as given:",
         "",
@@ -667,6 +701,7 @@ def main() -> int:
     parser.add_argument("--build", action="store_true", help="make the models into the cache folder")
     parser.add_argument("--run", action="store_true", help="measure the cached models")
     parser.add_argument("--report", action="store_true", help="only rewrite zoo.md from zoo.json")
+    parser.add_argument("--convert-keras", metavar="NAME", help=argparse.SUPPRESS)  # --build's child process
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--tflm-repo", type=Path, default=TFLM_REPO, help="git dir of tensorflow/tflite-micro")
     parser.add_argument("--models", default="*", help="glob on the model file stem (or Keras/torch name with --build)")
@@ -676,12 +711,15 @@ def main() -> int:
     parser.add_argument("--bench-timeout", type=int, default=600)
     parser.add_argument("--calib-method", default="search", choices=("search", "mse", "minmax"))
     args = parser.parse_args()
+    if args.convert_keras:
+        print(json.dumps(convert_keras(args.convert_keras, keras_models()[args.convert_keras], args.cache / "keras")))
+        return 0
     if args.build:
         build(args.cache, args.tflm_repo, args.models)
     if args.run:
         run(args)
     if args.report:
-        (ROOT / "benchmarks" / "zoo.md").write_text(markdown(json.loads(RESULTS.read_text())["rows"]))
+        (ROOT / "benchmarks" / "zoo.md").write_text(markdown(json.loads(RESULTS.read_text())))
     if not (args.build or args.run or args.report):
         parser.error("say --build, --run or --report")
     return 0
