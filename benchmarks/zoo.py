@@ -148,6 +148,10 @@ def keras_models() -> dict:
     def app(fn, size, **kw):
         return lambda: fn(input_shape=(size, size, 3), weights=None, classes=10, **kw)
 
+    def app_b1(fn, size, **kw):
+        """Batch fixed to 1: the converter then folds the Reshape/Flatten shapes (SHAPE/PACK ops otherwise)."""
+        return lambda: fn(input_tensor=keras.Input((size, size, 3), batch_size=1), weights=None, classes=10, **kw)
+
     return {  # the small ones first, so that a short build has the most models
         "conv1d_ts": conv1d_ts,
         "tcn_causal": tcn_causal,
@@ -175,6 +179,11 @@ def keras_models() -> dict:
         "densenet121_96": app(apps.DenseNet121, 96),
         "nasnet_mobile_96": app(apps.NASNetMobile, 96),
         "resnet50_64": app(apps.ResNet50, 64),
+        "mobilenet_v1_a025_96_b1": app_b1(apps.MobileNet, 96, alpha=0.25),
+        "mobilenet_v1_a050_128_b1": app_b1(apps.MobileNet, 128, alpha=0.5),
+        "mobilenet_v3s_a075_96_b1": app_b1(apps.MobileNetV3Small, 96, alpha=0.75),
+        "mobilenet_v3s_min_96_b1": app_b1(apps.MobileNetV3Small, 96, minimalistic=True),
+        "mobilenet_v3l_min_a075_128_b1": app_b1(apps.MobileNetV3Large, 128, alpha=0.75, minimalistic=True),
     }
 
 
@@ -183,6 +192,7 @@ KERAS_NAMES = [
     "conv_autoencoder_32", "dense_autoencoder", "lstm_28", "lstm_stacked", "gru_49", "gru_unrolled", "tiny_transformer", "ops_mix",
     "mobilenet_v1_a025_96", "mobilenet_v1_a050_128", "mobilenet_v2_a035_96", "mobilenet_v2_a050_128", "mobilenet_v3s_a075_96",
     "mobilenet_v3s_min_96", "mobilenet_v3l_min_a075_128", "efficientnet_b0_96", "densenet121_96", "nasnet_mobile_96", "resnet50_64",
+    "mobilenet_v1_a025_96_b1", "mobilenet_v1_a050_128_b1", "mobilenet_v3s_a075_96_b1", "mobilenet_v3s_min_96_b1", "mobilenet_v3l_min_a075_128_b1",
 ]  # the keys of keras_models(), small ones first
 
 
@@ -479,7 +489,8 @@ print('INVOKED')
 """
 
 
-def first_line(text: str, limit: int = 240) -> str:
+def first_line(text: str, limit: int = 20000) -> str:
+    """aiotc's one-line message (its last 'aiotc:' line), else the last line of the output."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     line = next((l for l in reversed(lines) if l.startswith("aiotc:")), lines[-1] if lines else "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -607,12 +618,36 @@ def save(results: dict, cache: Path) -> None:
 # ---------------------------------------------------------------- report
 
 
-def reason_group(reason: str) -> str:
-    """The refusal with its model-specific names dropped, so that equal causes count together."""
+def short(reason: str) -> str:
+    """The message without its prefix and without the list of what aiotc supports."""
     reason = reason.removeprefix("aiotc: ").removeprefix("error: ")
-    reason = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", reason)
+    return re.split(r"; aiotc supports ", reason)[0]
+
+
+def reason_group(reason: str) -> str:
+    """The refusal's cause with the model's own names and numbers dropped, so that equal causes count together:
+    layer names in brackets, quoted tensor names, file names, numbers; an op listed twice counts once."""
+    original = reason
+    reason = short(reason)
+    reason = re.sub(r"\S+\.(tflite|onnx): ", "", reason)
+    reason = re.sub(r"^(?!internal error)\w*_\w*: ", "", reason)  # the model's name
+    reason = re.sub(r"\((?:layer )?'[^']*'\)|\([^()]*(?:\([^()]*\)[^()]*)*\)", "", reason)
+    reason = re.sub(r"'[^']*'", "'…'", reason)
+    reason = re.sub(r" at (op|node) \d+", "", reason)
     reason = re.sub(r"\b\d+\b", "N", reason)
-    return reason
+    if reason.startswith("unsupported: ") and " at " in original:
+        reason = "unsupported: " + ", ".join(blocking_ops(original))
+    return re.sub(r"\s+", " ", reason).replace(" ;", ";").strip()
+
+
+def blocking_ops(reason: str) -> list[str]:
+    """The ops (or op-on-type) an unsupported-op refusal names, each once, in its order."""
+    reason = short(reason)
+    ops = re.findall(r"(?:^unsupported: |; )([A-Za-z][A-Za-z0-9_:-]*) at (?:op|node) \d+", reason)
+    ops += [f"{op} on {dtype}" for op, dtype in re.findall(r"op (\w+) on (\w+)", reason)]
+    for op, rank in re.findall(r"(\w+) at (?:op|node) \d+ \([^)]*\): input '[^']*' has rank (\d+)", reason):
+        ops = [f"{op} on rank {rank}" if o == op else o for o in ops]
+    return list(dict.fromkeys(ops))
 
 
 def fmt(value, spec=","):
@@ -623,12 +658,14 @@ def markdown(results: dict) -> str:
     rows = sorted(results["rows"], key=lambda r: (r["source"], r["model"], r["type"]))
     compiled = [r for r in rows if r["aiotc"]["compiles"]]
     exact = [r for r in compiled if r["aiotc"].get("bit_exact")]
+    close = [r for r in compiled if not r["aiotc"].get("bit_exact") and r["aiotc"].get("verify", {}).get("mismatches") == 0]
     floats = [r for r in rows if "calib" in r]
     calib_ok = [r for r in floats if r["calib"]["compiles"]]
     calib_exact = [r for r in calib_ok if r["calib"].get("bit_exact")]
     tflm_runs = [r for r in rows if r.get("tflm", {}).get("runs")]
     reasons = Counter(reason_group(r["aiotc"]["reason"]) for r in rows if not r["aiotc"]["compiles"])
     reasons_calib = Counter(reason_group(r["calib"]["reason"]) for r in floats if not r["calib"]["compiles"])
+    ops = Counter(op for r in rows if not r["aiotc"]["compiles"] for op in blocking_ops(r["aiotc"]["reason"]))
     models = {r["model"] for r in rows}
     by_type = Counter(r["type"] for r in rows)
     lines = [
@@ -646,7 +683,8 @@ def markdown(results: dict) -> str:
         "## Summary",
         "",
         f"- {len(models)} models, {len(rows)} model files ({by_type['int8']} int8, {by_type['float']} float32)",
-        f"- aiotc compiles {len(compiled)} of {len(rows)}; bit-exact with the oracle {len(exact)} of the {len(compiled)}",
+        f"- aiotc compiles {len(compiled)} of {len(rows)}; bit-exact with the oracle {len(exact)} of the {len(compiled)}"
+        + (f", {len(close)} more float ones pass verify within its float tolerance (not bit for bit: onnxruntime's own float sums)" if close else ""),
         f"- float models through `--calib random`: {len(calib_ok)} of {len(floats)} compile, {len(calib_exact)} bit-exact with tflite-micro on the export",
         f"- tflite-micro itself loads and invokes {len(tflm_runs)} of the {sum('tflm' in r for r in rows)} .tflite files",
         f"- not built (the converter or exporter refused): {len(results.get('not_built', {}))}"
@@ -658,6 +696,8 @@ def markdown(results: dict) -> str:
         "|---:|---|",
     ]
     lines += [f"| {n} | {reason.replace('|', '/')} |" for reason, n in reasons.most_common()]
+    lines += ["", "Unsupported ops, by the number of model files each appears in the refusal of (aiotc lists them all at once):", ""]
+    lines += [", ".join(f"{op} {n}" for op, n in ops.most_common())]
     if reasons_calib:
         lines += ["", "With `--calib random` (float models):", "", "| count | reason |", "|---:|---|"]
         lines += [f"| {n} | {reason.replace('|', '/')} |" for reason, n in reasons_calib.most_common()]
@@ -672,26 +712,33 @@ def markdown(results: dict) -> str:
         a, t, c = r["aiotc"], r.get("tflm", {}), r.get("calib")
         exact_cell = "–" if not a["compiles"] else "yes" if a.get("bit_exact") else verify_cell(a)
         vs = f"{a['arena'] / t['arena']:.2f}×" if a.get("arena") and t.get("arena") else "–"
-        runs = "n/a (onnx)" if not t else "yes" if t["runs"] else f"no: {t.get('error', '')}"
+        runs = "n/a (onnx)" if not t else "yes" if t["runs"] else f"no: {cut(t.get('error', ''), 120)}"
         m4 = r.get("m4", {})
         m4_cell = fmt(m4.get("instructions")) if "instructions" in m4 else (m4.get("error", "–") if m4 else "–")
         if c is None:
             calib_cell = ""
         elif not c["compiles"]:
-            calib_cell = f"no: {c['reason']}"
+            calib_cell = f"no: {cut(short(c['reason']))}"
         else:
             f = c.get("fidelity") or {}
             calib_cell = f"yes / {'yes' if c.get('bit_exact') else verify_cell(c)} / {fmt(f.get('sqnr_db'), '.1f')} / {fmt(f.get('top1_agreement'), '.0%')}"
         lines.append(
             f"| {r['model']} | {r['type']} | {r['source']} | {'yes' if a['compiles'] else 'no'} | {exact_cell} | {fmt(a.get('arena'))} "
-            f"| {fmt(t.get('arena'))} | {vs} | {runs} | {m4_cell} | {calib_cell} | {a.get('reason', '')} |".replace("\n", " ")
+            f"| {fmt(t.get('arena'))} | {vs} | {runs} | {m4_cell} | {calib_cell} | {cut(short(a.get('reason', '')))} |".replace("\n", " ")
         )
     return "\n".join(lines) + "\n"
+
+
+def cut(text: str, limit: int = 300) -> str:
+    text = text.replace("|", "/")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def verify_cell(a: dict) -> str:
     if "verify" in a:
         v = a["verify"]
+        if v["mismatches"] == 0:
+            return f"within float tolerance (max {v['max_abs_diff']:.1g}, {v['oracle']})"
         return f"no ({v['mismatches']}/{v['samples']} differ, max {v['max_abs_diff']:g}, {v['oracle']})"
     return f"no: {a.get('verify_error', '')}"
 
