@@ -184,6 +184,7 @@ def keras_models() -> dict:
         "mobilenet_v3s_a075_96_b1": app_b1(apps.MobileNetV3Small, 96, alpha=0.75),
         "mobilenet_v3s_min_96_b1": app_b1(apps.MobileNetV3Small, 96, minimalistic=True),
         "mobilenet_v3l_min_a075_128_b1": app_b1(apps.MobileNetV3Large, 128, alpha=0.75, minimalistic=True),
+        "efficientnet_b0_96_b1": app_b1(apps.EfficientNetB0, 96),
     }
 
 
@@ -193,6 +194,7 @@ KERAS_NAMES = [
     "mobilenet_v1_a025_96", "mobilenet_v1_a050_128", "mobilenet_v2_a035_96", "mobilenet_v2_a050_128", "mobilenet_v3s_a075_96",
     "mobilenet_v3s_min_96", "mobilenet_v3l_min_a075_128", "efficientnet_b0_96", "densenet121_96", "nasnet_mobile_96", "resnet50_64",
     "mobilenet_v1_a025_96_b1", "mobilenet_v1_a050_128_b1", "mobilenet_v3s_a075_96_b1", "mobilenet_v3s_min_96_b1", "mobilenet_v3l_min_a075_128_b1",
+    "efficientnet_b0_96_b1",
 ]  # the keys of keras_models(), small ones first
 
 
@@ -710,7 +712,7 @@ def markdown(results: dict) -> str:
     ]
     for r in rows:
         a, t, c = r["aiotc"], r.get("tflm", {}), r.get("calib")
-        exact_cell = "–" if not a["compiles"] else "yes" if a.get("bit_exact") else verify_cell(a)
+        exact_cell = "–" if not a["compiles"] else exact_verdict(a)
         vs = f"{a['arena'] / t['arena']:.2f}×" if a.get("arena") and t.get("arena") else "–"
         runs = "n/a (onnx)" if not t else "yes" if t["runs"] else f"no: {cut(t.get('error', ''), 120)}"
         m4 = r.get("m4", {})
@@ -718,15 +720,29 @@ def markdown(results: dict) -> str:
         if c is None:
             calib_cell = ""
         elif not c["compiles"]:
-            calib_cell = f"no: {cut(short(c['reason']))}"
+            calib_cell = "no: the same refusal" if not a["compiles"] and reason_group(c["reason"]) == reason_group(a["reason"]) else f"no: {cell(c['reason'])}"
         else:
             f = c.get("fidelity") or {}
-            calib_cell = f"yes / {'yes' if c.get('bit_exact') else verify_cell(c)} / {fmt(f.get('sqnr_db'), '.1f')} / {fmt(f.get('top1_agreement'), '.0%')}"
+            calib_cell = f"yes / {exact_verdict(c)} / {fmt(f.get('sqnr_db'), '.1f')} / {fmt(f.get('top1_agreement'), '.0%')}"
         lines.append(
             f"| {r['model']} | {r['type']} | {r['source']} | {'yes' if a['compiles'] else 'no'} | {exact_cell} | {fmt(a.get('arena'))} "
-            f"| {fmt(t.get('arena'))} | {vs} | {runs} | {m4_cell} | {calib_cell} | {cut(short(a.get('reason', '')))} |".replace("\n", " ")
+            f"| {fmt(t.get('arena'))} | {vs} | {runs} | {m4_cell} | {calib_cell} | {cell(a.get('reason', ''))} |".replace("\n", " ")
         )
     return "\n".join(lines) + "\n"
+
+
+def exact_verdict(a: dict) -> str:
+    """yes, with the oracle where it is not tflite-micro (LiteRT's kernels where tflite-micro aborts)."""
+    if not a.get("bit_exact"):
+        return verify_cell(a)
+    oracle = a["verify"]["oracle"]
+    return "yes" if oracle == "tflite-micro" else f"yes ({oracle})"
+
+
+def cell(reason: str) -> str:
+    """An unsupported-op refusal as its op list (zoo.json keeps the layers); any other refusal as aiotc says it."""
+    ops = blocking_ops(reason)
+    return cut(("unsupported: " + ", ".join(ops)) if ops and short(reason).startswith("unsupported: ") else short(reason))
 
 
 def cut(text: str, limit: int = 300) -> str:
