@@ -702,6 +702,8 @@ def markdown(results: dict) -> str:
         *(f"  - {kind}: {sum(r['type'] == kind for r in compiled)} of {by_type[kind]} compile, {sum(r['type'] == kind for r in exact)} bit-exact"
           for kind in ("int8", "float")),
         f"- float models through `--calib random`: {len(calib_ok)} of {len(floats)} compile, {len(calib_exact)} bit-exact with tflite-micro on the export",
+        f"- Cortex-M4 (`aiotc bench --board cortex-m4`, with --bench): {sum('instructions' in r.get('m4', {}) for r in rows)} measured; "
+        f"{sum('error' in r.get('m4', {}) for r in rows)} refused (the M4 column says why)",
         f"- tflite-micro itself loads and invokes {len(tflm_runs)} of the {sum('tflm' in r for r in rows)} .tflite files",
         f"- not built (the converter or exporter refused): {len(results.get('not_built', {}))}"
         + "".join(f"\n  - {name}: {why}" for name, why in sorted(results.get("not_built", {}).items())),
