@@ -693,6 +693,9 @@ def markdown(results: dict) -> str:
         "--samples 3` with no difference, aiotc's arena against tflite-micro's (its Python interpreter's `print_allocations`),",
         "whether tflite-micro itself loads and invokes the model on random input; every float model also compiled with",
         "`--calib random` (int8 PTQ by aiotc: fidelity on the calibration data, bit-exact against its exported .tflite).",
+        "The Keras applications are built twice: with a free batch (as `keras.applications` gives them; the converter then",
+        "keeps Reshape/Flatten as SHAPE/PACK ops) and with the batch fixed to 1 (`*_b1`). `yes (litert)`: tflite-micro aborts",
+        "on the model, so verify compared with LiteRT's kernels.",
         "",
         "## Summary",
         "",
@@ -732,7 +735,7 @@ def markdown(results: dict) -> str:
         vs = f"{a['arena'] / t['arena']:.2f}×" if a.get("arena") and t.get("arena") else "–"
         runs = "n/a (onnx)" if not t else "yes" if t["runs"] else f"no: {cut(t.get('error', ''), 120)}"
         m4 = r.get("m4", {})
-        m4_cell = fmt(m4.get("instructions")) if "instructions" in m4 else (m4.get("error", "–") if m4 else "–")
+        m4_cell = fmt(m4.get("instructions")) if "instructions" in m4 else (cut(short(m4.get("error", "–")), 120) if m4 else "–")
         if c is None:
             calib_cell = ""
         elif not c["compiles"]:
