@@ -1,0 +1,811 @@
+"""The op-coverage corpus (issue 20): real models aiotc did not choose, and what it makes of them.
+
+    python benchmarks/zoo.py --build [--cache ~/.cache/aiotc-zoo] [--tflm-repo GIT_DIR]
+    python benchmarks/zoo.py --run [--bench] [--models GLOB] [--timeout 300]
+
+--build makes the models into the cache folder (never into the repository): Keras
+applications and small Keras models (Conv1D, audio, U-Net/autoencoders, LSTM/GRU,
+attention) with random weights, each as float32 and as full-integer int8 (the TFLite
+converter's PTQ on a random representative dataset); torch models written here
+(torchvision-like blocks) exported to ONNX, float and QDQ int8 (onnxruntime's static
+quantization); and the example and test models of the tflite-micro repository, read
+from a git dir of it (`--tflm-repo`). None of them is one of ../shared/models.
+
+--run measures each model, every step a subprocess with a timeout so that one model
+cannot block the corpus: compiles for the host (or aiotc's one-line exit-2 reason),
+bit-exact with the oracle (`aiotc verify OUT --board host --samples 3`), aiotc's arena
+against tflite-micro's, whether tflite-micro itself loads and invokes the model, every
+float model also through `--calib random` (fidelity from report.json, and verified), and
+with --bench the Cortex-M4 instructions (`aiotc bench --board cortex-m4`, QEMU, slow).
+Results go to benchmarks/zoo.json after each model (a rerun skips the models already
+there unless --force) and benchmarks/zoo.md. Not a test: a refusal is work to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+# benchmarks/profile.py would shadow the standard library's profile module (keras imports it)
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+CACHE = Path.home() / ".cache" / "aiotc-zoo"
+RESULTS = ROOT / "benchmarks" / "zoo.json"
+TFLM_REPO = Path("/work/.mirror/tensorflow+tflite-micro/repo")  # where the `fetch` tool puts it
+
+# ---------------------------------------------------------------- build: Keras
+
+
+def keras_models() -> dict:
+    """name -> a function building the Keras model (random weights: no hub is reachable)."""
+    import keras
+    from keras import layers as L
+
+    apps = keras.applications
+
+    def seq(shape, *body):
+        x = inp = keras.Input(shape, batch_size=1)
+        for layer in body:
+            x = layer(x)
+        return keras.Model(inp, x)
+
+    def conv1d_ts():
+        return seq((128, 3), L.Conv1D(16, 5, activation="relu"), L.MaxPooling1D(2), L.Conv1D(32, 3, strides=2, activation="relu"),
+                   L.Conv1D(32, 3, padding="same", activation="relu"), L.GlobalAveragePooling1D(), L.Dense(6, activation="softmax"))
+
+    def tcn_causal():
+        x = inp = keras.Input((128, 4), batch_size=1)
+        for d in (1, 2, 4, 8):
+            y = L.Conv1D(16, 3, padding="causal", dilation_rate=d, activation="relu")(x)
+            x = L.Add()([y, L.Conv1D(16, 1)(x) if x.shape[-1] != 16 else x])
+        x = L.Lambda(lambda t: t[:, -1, :])(x)
+        return keras.Model(inp, L.Dense(3)(x))
+
+    def audio_raw_m5():
+        return seq((8000, 1), L.Conv1D(32, 80, strides=4), L.BatchNormalization(), L.ReLU(), L.MaxPooling1D(4),
+                   L.Conv1D(32, 3), L.BatchNormalization(), L.ReLU(), L.MaxPooling1D(4),
+                   L.Conv1D(64, 3), L.BatchNormalization(), L.ReLU(), L.MaxPooling1D(4),
+                   L.Conv1D(64, 3), L.BatchNormalization(), L.ReLU(), L.GlobalAveragePooling1D(), L.Dense(12, activation="softmax"))
+
+    def audio_dscnn_mfcc():
+        body = [L.Conv2D(32, (10, 4), strides=2, padding="same"), L.BatchNormalization(), L.ReLU()]
+        for _ in range(3):
+            body += [L.DepthwiseConv2D(3, padding="same"), L.BatchNormalization(), L.ReLU(), L.Conv2D(32, 1), L.BatchNormalization(), L.ReLU()]
+        return seq((49, 10, 1), *body, L.GlobalAveragePooling2D(), L.Dropout(0.2), L.Dense(12, activation="softmax"))
+
+    def audio_spectro_cnn():
+        return seq((64, 40, 1), L.Conv2D(16, 3, padding="same", activation="relu"), L.MaxPooling2D(2),
+                   L.Conv2D(32, 3, padding="same", activation="elu"), L.MaxPooling2D(2),
+                   L.Conv2D(32, 3, padding="same"), L.LeakyReLU(0.1), L.GlobalMaxPooling2D(), L.Dense(8, activation="softmax"))
+
+    def unet(interp="nearest"):
+        inp = keras.Input((64, 64, 1), batch_size=1)
+        c1 = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
+        p1 = L.MaxPooling2D()(c1)
+        c2 = L.Conv2D(16, 3, padding="same", activation="relu")(p1)
+        p2 = L.MaxPooling2D()(c2)
+        b = L.Conv2D(32, 3, padding="same", activation="relu")(p2)
+        u2 = L.Conv2DTranspose(16, 2, strides=2, padding="same")(b)
+        c3 = L.Conv2D(16, 3, padding="same", activation="relu")(L.Concatenate()([u2, c2]))
+        u1 = L.UpSampling2D(interpolation=interp)(c3)
+        c4 = L.Conv2D(8, 3, padding="same", activation="relu")(L.Concatenate()([u1, c1]))
+        return keras.Model(inp, L.Conv2D(1, 1, activation="sigmoid")(c4))
+
+    def conv_autoencoder():
+        return seq((32, 32, 3), L.Conv2D(16, 3, strides=2, padding="same", activation="relu"), L.Conv2D(8, 3, strides=2, padding="same", activation="relu"),
+                   L.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu"), L.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu"),
+                   L.Conv2D(3, 3, padding="same", activation="sigmoid"))
+
+    def dense_autoencoder():
+        return seq((256,), L.Dense(64, activation="relu"), L.Dense(16, activation="relu"), L.Dense(64, activation="relu"), L.Dense(256))
+
+    def lstm():
+        return seq((28, 28), L.LSTM(32), L.Dense(10, activation="softmax"))
+
+    def lstm_stacked():
+        return seq((49, 10), L.LSTM(24, return_sequences=True), L.LSTM(24), L.Dense(12, activation="softmax"))
+
+    def gru():
+        return seq((49, 10), L.GRU(32), L.Dense(12, activation="softmax"))
+
+    def gru_unrolled():
+        return seq((16, 8), L.GRU(16, unroll=True), L.Dense(4))
+
+    def tiny_transformer():
+        inp = keras.Input((16, 32), batch_size=1)
+        a = L.MultiHeadAttention(num_heads=2, key_dim=16)(inp, inp)
+        x = L.LayerNormalization()(L.Add()([inp, a]))
+        f = L.Dense(32)(L.Dense(64, activation="gelu")(x))
+        x = L.LayerNormalization()(L.Add()([x, f]))
+        return keras.Model(inp, L.Dense(5, activation="softmax")(L.GlobalAveragePooling1D()(x)))
+
+    def ops_mix():
+        """Ops the applications reach rarely: resize, mul, sub, prelu, hard-sigmoid, reshape/permute, pad."""
+        inp = keras.Input((32, 32, 3), batch_size=1)
+        x = L.ZeroPadding2D(2)(inp)
+        x = L.Conv2D(8, 3, strides=2)(x)
+        x = L.PReLU(shared_axes=[1, 2])(x)
+        g = L.Activation("hard_sigmoid")(L.GlobalAveragePooling2D(keepdims=True)(x))
+        x = L.Multiply()([x, g])
+        x = L.Subtract()([x, L.AveragePooling2D(3, strides=1, padding="same")(x)])
+        x = L.Resizing(8, 8, interpolation="bilinear")(x)
+        x = L.Permute((2, 1, 3))(x)
+        x = L.Reshape((64, 8))(x)
+        x = L.Activation("tanh")(L.Dense(8)(x))
+        return keras.Model(inp, L.Dense(4, activation="sigmoid")(L.Flatten()(x)))
+
+    def app(fn, size, **kw):
+        return lambda: fn(input_shape=(size, size, 3), weights=None, classes=10, **kw)
+
+    def app_b1(fn, size, **kw):
+        """Batch fixed to 1: the converter then folds the Reshape/Flatten shapes (SHAPE/PACK ops otherwise)."""
+        return lambda: fn(input_tensor=keras.Input((size, size, 3), batch_size=1), weights=None, classes=10, **kw)
+
+    return {  # the small ones first, so that a short build has the most models
+        "conv1d_ts": conv1d_ts,
+        "tcn_causal": tcn_causal,
+        "audio_raw_m5": audio_raw_m5,
+        "audio_dscnn_mfcc": audio_dscnn_mfcc,
+        "audio_spectro_cnn": audio_spectro_cnn,
+        "unet_nearest_64": unet,
+        "unet_bilinear_64": lambda: unet("bilinear"),
+        "conv_autoencoder_32": conv_autoencoder,
+        "dense_autoencoder": dense_autoencoder,
+        "lstm_28": lstm,
+        "lstm_stacked": lstm_stacked,
+        "gru_49": gru,
+        "gru_unrolled": gru_unrolled,
+        "tiny_transformer": tiny_transformer,
+        "ops_mix": ops_mix,
+        "mobilenet_v1_a025_96": app(apps.MobileNet, 96, alpha=0.25),
+        "mobilenet_v1_a050_128": app(apps.MobileNet, 128, alpha=0.5),
+        "mobilenet_v2_a035_96": app(apps.MobileNetV2, 96, alpha=0.35),
+        "mobilenet_v2_a050_128": app(apps.MobileNetV2, 128, alpha=0.5),
+        "mobilenet_v3s_a075_96": app(apps.MobileNetV3Small, 96, alpha=0.75),
+        "mobilenet_v3s_min_96": app(apps.MobileNetV3Small, 96, minimalistic=True),
+        "mobilenet_v3l_min_a075_128": app(apps.MobileNetV3Large, 128, alpha=0.75, minimalistic=True),
+        "efficientnet_b0_96": app(apps.EfficientNetB0, 96),
+        "densenet121_96": app(apps.DenseNet121, 96),
+        "nasnet_mobile_96": app(apps.NASNetMobile, 96),
+        "resnet50_64": app(apps.ResNet50, 64),
+        "mobilenet_v1_a025_96_b1": app_b1(apps.MobileNet, 96, alpha=0.25),
+        "mobilenet_v1_a050_128_b1": app_b1(apps.MobileNet, 128, alpha=0.5),
+        "mobilenet_v3s_a075_96_b1": app_b1(apps.MobileNetV3Small, 96, alpha=0.75),
+        "mobilenet_v3s_min_96_b1": app_b1(apps.MobileNetV3Small, 96, minimalistic=True),
+        "mobilenet_v3l_min_a075_128_b1": app_b1(apps.MobileNetV3Large, 128, alpha=0.75, minimalistic=True),
+        "efficientnet_b0_96_b1": app_b1(apps.EfficientNetB0, 96),
+    }
+
+
+KERAS_NAMES = [
+    "conv1d_ts", "tcn_causal", "audio_raw_m5", "audio_dscnn_mfcc", "audio_spectro_cnn", "unet_nearest_64", "unet_bilinear_64",
+    "conv_autoencoder_32", "dense_autoencoder", "lstm_28", "lstm_stacked", "gru_49", "gru_unrolled", "tiny_transformer", "ops_mix",
+    "mobilenet_v1_a025_96", "mobilenet_v1_a050_128", "mobilenet_v2_a035_96", "mobilenet_v2_a050_128", "mobilenet_v3s_a075_96",
+    "mobilenet_v3s_min_96", "mobilenet_v3l_min_a075_128", "efficientnet_b0_96", "densenet121_96", "nasnet_mobile_96", "resnet50_64",
+    "mobilenet_v1_a025_96_b1", "mobilenet_v1_a050_128_b1", "mobilenet_v3s_a075_96_b1", "mobilenet_v3s_min_96_b1", "mobilenet_v3l_min_a075_128_b1",
+    "efficientnet_b0_96_b1",
+]  # the keys of keras_models(), small ones first
+
+
+def convert_keras(name: str, build, folder: Path) -> dict:
+    """float32 and int8 (full-integer PTQ on a random representative dataset) .tflite files."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    model = build()
+    rng = np.random.default_rng(0)
+    shapes = [tuple(d or 1 for d in t.shape) for t in model.inputs]  # applications leave the batch None
+
+    def representative():
+        for _ in range(16):
+            yield [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+    made = {}
+    for kind in ("float", "int8"):
+        path = folder / f"{name}_{kind}.tflite"
+        if path.exists():
+            made[kind] = "ok"
+            continue
+        try:
+            conv = tf.lite.TFLiteConverter.from_keras_model(model)
+            if kind == "int8":
+                conv.optimizations = [tf.lite.Optimize.DEFAULT]
+                conv.representative_dataset = representative
+                conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                conv.inference_input_type = tf.int8
+                conv.inference_output_type = tf.int8
+            path.write_bytes(conv.convert())
+            made[kind] = "ok"
+        except Exception as exc:  # a model the converter refuses is a finding too
+            made[kind] = f"converter: {first_line(str(exc))}"
+    return made
+
+
+# ---------------------------------------------------------------- build: torch -> ONNX
+
+
+def torch_models() -> dict:
+    """Small torchvision-like networks (torchvision itself does not import with this torch)."""
+    import torch
+    from torch import nn
+
+    def cbr(cin, cout, k=3, s=1, groups=1, act=nn.ReLU6):
+        return nn.Sequential(nn.Conv2d(cin, cout, k, s, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout), act())
+
+    class InvertedResidual(nn.Module):
+        def __init__(self, cin, cout, s, t):
+            super().__init__()
+            hid = cin * t
+            self.use_res = s == 1 and cin == cout
+            self.body = nn.Sequential(cbr(cin, hid, 1), cbr(hid, hid, 3, s, hid), nn.Conv2d(hid, cout, 1, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            return x + self.body(x) if self.use_res else self.body(x)
+
+    class MobileNetV2ish(nn.Module):
+        def __init__(self):
+            super().__init__()
+            cfg = [(16, 1, 1), (24, 2, 6), (24, 1, 6), (32, 2, 6), (32, 1, 6), (64, 2, 6), (96, 1, 6)]
+            blocks, cin = [cbr(3, 16, 3, 2)], 16
+            for cout, s, t in cfg:
+                blocks.append(InvertedResidual(cin, cout, s, t))
+                cin = cout
+            self.features = nn.Sequential(*blocks, cbr(cin, 256, 1))
+            self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(256, 10))
+
+        def forward(self, x):
+            return self.classifier(nn.functional.adaptive_avg_pool2d(self.features(x), 1).flatten(1))
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin, cout, s):
+            super().__init__()
+            self.body = nn.Sequential(cbr(cin, cout, 3, s, act=nn.ReLU), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+            self.skip = nn.Sequential() if s == 1 and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, s, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            return torch.relu(self.body(x) + self.skip(x))
+
+    class ResNetish(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(cbr(3, 16, 7, 2, act=nn.ReLU), nn.MaxPool2d(3, 2, 1))
+            self.layers = nn.Sequential(BasicBlock(16, 16, 1), BasicBlock(16, 32, 2), BasicBlock(32, 64, 2), BasicBlock(64, 64, 1))
+            self.fc = nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(self.layers(self.stem(x)), 1), 1))
+
+    class Fire(nn.Module):
+        def __init__(self, cin, s, e):
+            super().__init__()
+            self.squeeze = nn.Sequential(nn.Conv2d(cin, s, 1), nn.ReLU())
+            self.e1 = nn.Sequential(nn.Conv2d(s, e, 1), nn.ReLU())
+            self.e3 = nn.Sequential(nn.Conv2d(s, e, 3, padding=1), nn.ReLU())
+
+        def forward(self, x):
+            x = self.squeeze(x)
+            return torch.cat([self.e1(x), self.e3(x)], 1)
+
+    class SqueezeNetish(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 32, 3, 2), nn.ReLU(), nn.MaxPool2d(3, 2, ceil_mode=True), Fire(32, 8, 32), Fire(64, 8, 32),
+                                          nn.MaxPool2d(3, 2, ceil_mode=True), Fire(64, 16, 64), Fire(128, 16, 64))
+            self.classifier = nn.Sequential(nn.Dropout(0.5), nn.Conv2d(128, 10, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+
+        def forward(self, x):
+            return torch.flatten(self.classifier(self.features(x)), 1)
+
+    class ShuffleBlockish(nn.Module):
+        """ShuffleNetV2's channel split, shuffle (reshape/transpose) and hardswish."""
+
+        def __init__(self):
+            super().__init__()
+            self.stem = cbr(3, 24, 3, 2, act=nn.Hardswish)
+            self.branch = nn.Sequential(cbr(12, 12, 1, act=nn.Hardswish), cbr(12, 12, 3, 1, 12, act=nn.Identity), cbr(12, 12, 1, act=nn.Hardswish))
+            self.fc = nn.Linear(24, 10)
+
+        def forward(self, x):
+            x = self.stem(x)
+            a, b = x.chunk(2, 1)
+            x = torch.cat([a, self.branch(b)], 1)
+            n, c, h, w = x.shape
+            x = x.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
+            return torch.softmax(self.fc(x.mean((2, 3))), 1)
+
+    class GRUNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(10, 32, batch_first=True)
+            self.fc = nn.Linear(32, 12)
+
+        def forward(self, x):
+            return self.fc(self.gru(x)[0][:, -1])
+
+    class Conv1dNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv1d(3, 16, 5), nn.BatchNorm1d(16), nn.ReLU(), nn.MaxPool1d(2), nn.Conv1d(16, 32, 3, 2), nn.ReLU(),
+                                      nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(32, 6))
+
+        def forward(self, x):
+            return self.body(x)
+
+    return {
+        "torch_mobilenetv2ish_96": (MobileNetV2ish, (1, 3, 96, 96)),
+        "torch_resnetish_64": (ResNetish, (1, 3, 64, 64)),
+        "torch_squeezenetish_96": (SqueezeNetish, (1, 3, 96, 96)),
+        "torch_shufflenetish_64": (ShuffleBlockish, (1, 3, 64, 64)),
+        "torch_conv1d_128": (Conv1dNet, (1, 3, 128)),
+        "torch_gru_49": (GRUNet, (1, 49, 10)),
+    }
+
+
+def export_torch(name: str, spec, folder: Path) -> dict:
+    """float ONNX (TorchScript exporter, opset 13) and its QDQ int8 (onnxruntime static quantization, random data)."""
+    import torch
+
+    cls, shape = spec
+    torch.manual_seed(0)
+    model = cls().eval()
+    path, qpath = folder / f"{name}_float.onnx", folder / f"{name}_int8.onnx"
+    made = {}
+    try:
+        if not path.exists():
+            torch.onnx.export(model, torch.randn(shape), str(path), opset_version=13, dynamo=False, input_names=["input"], output_names=["output"])
+        made["float"] = "ok"
+    except Exception as exc:
+        return {"float": f"export: {first_line(str(exc))}"}
+    try:
+        if not qpath.exists():
+            from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+            class Random(CalibrationDataReader):
+                def __init__(self):
+                    rng = np.random.default_rng(0)
+                    self.data = iter([{"input": rng.standard_normal(shape).astype(np.float32)} for _ in range(16)])
+
+                def get_next(self):
+                    return next(self.data, None)
+
+            quantize_static(str(path), str(qpath), Random(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
+                            weight_type=QuantType.QInt8, per_channel=True)
+        made["int8"] = "ok"
+    except Exception as exc:
+        made["int8"] = f"quantize_static: {first_line(str(exc))}"
+    return made
+
+
+# ---------------------------------------------------------------- build: tflite-micro's own models
+
+TFLM_MODELS = [
+    "python/tflite_micro/sine_float.tflite",
+    "tensorflow/lite/micro/examples/hello_world/models/hello_world_float.tflite",
+    "tensorflow/lite/micro/examples/hello_world/models/hello_world_int8.tflite",
+    "tensorflow/lite/micro/examples/memory_footprint/models/simple_add_model.tflite",
+    "tensorflow/lite/micro/examples/micro_speech/models/audio_preprocessor_float.tflite",
+    "tensorflow/lite/micro/examples/micro_speech/models/audio_preprocessor_int8.tflite",
+    "tensorflow/lite/micro/examples/micro_speech/models/micro_speech_quantized.tflite",
+    "tensorflow/lite/micro/examples/mnist_lstm/trained_lstm.tflite",
+    "tensorflow/lite/micro/examples/mnist_lstm/trained_lstm_int8.tflite",
+    "tensorflow/lite/micro/examples/dtln/dtln_noise_suppression.tflite",
+    "tensorflow/lite/micro/models/keyword_scrambled.tflite",
+    "tensorflow/lite/micro/models/keyword_scrambled_8bit.tflite",
+    "tensorflow/lite/micro/models/person_detect.tflite",
+    "tensorflow/lite/micro/models/person_detect_vela.tflite",
+    "third_party/xtensa/examples/micro_speech_lstm/micro_speech_lstm.tflite",
+    "third_party/xtensa/examples/pytorch_to_tflite/mobilenet_v2_quantized_1x3x224x224.tflite",
+]
+SEANET = ("add", "conv", "leaky_relu", "pad", "quantize", "strided_slice", "sub", "transpose_conv")  # one of each, index 0 and 1
+
+
+def copy_tflm(repo: Path, folder: Path) -> dict:
+    """The tflite-micro repository's example and integration-test models, read from its git dir."""
+    paths = list(TFLM_MODELS)
+    paths += [f"tensorflow/lite/micro/integration_tests/seanet/{op}/{op}{i}.tflite" for op in SEANET for i in (0, 1)]
+    made = {}
+    for path in paths:
+        name = "tflm_" + Path(path).stem
+        target = folder / f"{name}.tflite"
+        if not target.exists():
+            blob = subprocess.run(["git", "--git-dir", str(repo), "show", f"HEAD:{path}"], capture_output=True)
+            if blob.returncode:
+                made[name] = f"git: {first_line(blob.stderr.decode())}"
+                continue
+            target.write_bytes(blob.stdout)
+        made[name] = "ok"
+    return made
+
+
+def convert_isolated(name: str, folder: Path) -> dict:
+    """convert_keras in a child process: the converter can crash the interpreter (int8 LSTM does)."""
+    if all((folder / f"{name}_{kind}.tflite").exists() for kind in ("float", "int8")):
+        return {"float": "ok", "int8": "ok"}
+    done = subprocess.run([sys.executable, __file__, "--convert-keras", name, "--cache", str(folder.parent)], capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode == 0 and lines:
+        return json.loads(lines[-1])
+    why = f"converter crashed (signal {-done.returncode})" if done.returncode < 0 else f"converter: {first_line(done.stderr)}"
+    return {kind: "ok" if (folder / f"{name}_{kind}.tflite").exists() else why for kind in ("float", "int8")}
+
+
+def build(cache: Path, tflm_repo: Path, only: str) -> None:
+    """Every model not in the cache yet; build.json keeps what each step made or why it could not."""
+    log_path = cache / "build.json"
+    log = json.loads(log_path.read_text()) if log_path.exists() else {}
+    (cache / "tflm").mkdir(parents=True, exist_ok=True)
+    if tflm_repo.exists():
+        log["tflm"] = copy_tflm(tflm_repo, cache / "tflm")
+    else:
+        print(f"no tflite-micro git dir at {tflm_repo}: skipping its models", file=sys.stderr)
+    (cache / "onnx").mkdir(exist_ok=True)
+    try:
+        specs = torch_models()
+    except ImportError:
+        print("no torch: skipping the ONNX models", file=sys.stderr)
+        specs = {}
+    for name, spec in specs.items():
+        if fnmatch.fnmatch(name, only):
+            log[name] = export_torch(name, spec, cache / "onnx")
+            print(f"{name}: {log[name]}", flush=True)
+            log_path.write_text(json.dumps(log, indent=1) + "\n")
+    (cache / "keras").mkdir(exist_ok=True)
+    for name in KERAS_NAMES:
+        if fnmatch.fnmatch(name, only):
+            started = time.time()
+            log[name] = convert_isolated(name, cache / "keras")
+            print(f"{name}: {log[name]} ({time.time() - started:.0f} s)", flush=True)
+            log_path.write_text(json.dumps(log, indent=1) + "\n")
+
+
+# ---------------------------------------------------------------- run
+
+PROBE_TFLM = """
+import sys, numpy as np, tflite
+from tflite_micro.python.tflite_micro import runtime
+path = sys.argv[1]
+interpreter = runtime.Interpreter.from_file(path)
+interpreter.print_allocations()
+sys.stdout.flush()
+inputs = tflite.Model.GetRootAsModel(open(path, 'rb').read(), 0).Subgraphs(0).InputsLength()
+rng = np.random.default_rng(0)
+for i in range(inputs):
+    d = interpreter.get_input_details(i)
+    x = rng.standard_normal(d['shape']) * 3
+    x = x.astype(d['dtype']) if np.issubdtype(d['dtype'], np.floating) else np.clip(x * 20, -128, 127).astype(d['dtype'])
+    interpreter.set_input(x, i)
+interpreter.invoke()
+print('INVOKED')
+"""
+
+
+def first_line(text: str, limit: int = 20000) -> str:
+    """aiotc's one-line message (its last 'aiotc:' line), else the last line of the output."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    line = next((l for l in reversed(lines) if l.startswith("aiotc:")), lines[-1] if lines else "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def aiotc(args: list[str], timeout: int) -> tuple[int | None, str, str]:
+    """rc (None on timeout), stdout, stderr of one aiotc command from this worktree."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    try:
+        done = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "aiotc", *args], capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return None, "", f"timeout after {timeout} s"
+    return done.returncode, done.stdout, done.stderr
+
+
+def tflm_probe(model: Path, timeout: int) -> dict:
+    """Does tflite-micro's Python interpreter load and invoke the model, and with what arena."""
+    try:
+        done = subprocess.run(["nice", "-n", "10", sys.executable, "-c", PROBE_TFLM, str(model)], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"runs": False, "arena": None, "error": f"timeout after {timeout} s"}
+    out = done.stdout + done.stderr
+    arena = re.search(r"Arena allocation total (\d+)", out)
+    runs = done.returncode == 0 and "INVOKED" in done.stdout
+    row = {"runs": runs, "arena": int(arena.group(1)) if arena else None}
+    if not runs:
+        row["error"] = first_line(out) if done.returncode > 0 else f"crashed (signal {-done.returncode})"
+    return row
+
+
+def compile_and_verify(model: Path, out: Path, extra: list[str], timeout: int) -> dict:
+    """aiotc compile for the host, then verify the folder on 3 samples."""
+    shutil.rmtree(out, ignore_errors=True)
+    rc, _, err = aiotc(["compile", str(model), "--board", "host", "-o", str(out), "-q", *extra], timeout)
+    row: dict = {"compiles": rc == 0}
+    if rc != 0:
+        row["reason"] = first_line(err) if rc is not None else err
+        row["exit"] = rc
+        return row
+    report = json.loads((out / "report.json").read_text())
+    row |= {"arena": report["arena_bytes"], "weights": report["weights_bytes"], "macs": report["macs"]}
+    fidelity = (report.get("quantization") or {}).get("fidelity_on_calibration_data")
+    if fidelity:
+        row["fidelity"] = {"sqnr_db": fidelity.get("sqnr_db"), "top1_agreement": fidelity.get("top1_agreement")}
+    rc, stdout, err = aiotc(["verify", str(out), "--board", "host", "--samples", "3", "--json"], timeout)
+    try:
+        verdict = json.loads(stdout)
+        row["bit_exact"] = rc == 0 and verdict["mismatches"] == 0 and verdict["max_abs_diff"] == 0
+        row["verify"] = verdict
+    except ValueError:
+        row["bit_exact"] = False
+        row["verify_error"] = first_line(err) if rc is not None else err
+    return row
+
+
+def measure(model: Path, kind: str, work: Path, args) -> dict:
+    row: dict = {"model": model.stem.removesuffix(f"_{kind}"), "type": kind, "source": model.parent.name, "format": model.suffix[1:],
+                 "bytes": model.stat().st_size}
+    row["aiotc"] = compile_and_verify(model, work / "out", [], args.timeout)
+    if model.suffix == ".tflite":
+        row["tflm"] = tflm_probe(model, args.timeout)
+    if kind == "float":
+        calib = compile_and_verify(model, work / "calib", ["--calib", "random", "--calib-method", args.calib_method], args.timeout)
+        exported = next((work / "calib").glob("*.tflite"), None)
+        if calib["compiles"] and exported:
+            calib["tflm"] = tflm_probe(exported, args.timeout)
+        row["calib"] = calib
+    if args.bench and row["aiotc"]["compiles"]:
+        row["m4"] = bench_m4(model, args.bench_timeout)
+    return row
+
+
+def bench_m4(model: Path, timeout: int) -> dict:
+    """Instructions of one inference on the Cortex-M4 in QEMU, with the flash and arena as linked."""
+    rc, stdout, err = aiotc(["bench", str(model), "--board", "cortex-m4", "--json"], timeout)
+    try:
+        b = json.loads(stdout)
+        return {"instructions": b["instructions"], "flash": b.get("flash_bytes"), "arena": b.get("arena_bytes")}
+    except ValueError:
+        return {"error": first_line(err) if rc is not None else err}
+
+
+def models_in(cache: Path) -> list[tuple[Path, str]]:
+    """(path, float|int8) of every model built, small files first so a short run covers the most."""
+    found = []
+    for path in list(cache.glob("*/*.tflite")) + list(cache.glob("*/*.onnx")):
+        kind = "float" if path.stem.endswith("_float") else "int8" if path.stem.endswith("_int8") else None
+        if kind is None:  # tflite-micro's models: read the input tensor's type
+            kind = tensor_kind(path)
+        found.append((path, kind))
+    return sorted(found, key=lambda pk: pk[0].stat().st_size)
+
+
+def tensor_kind(path: Path) -> str:
+    """int8 when any weight or activation is integer, float when everything is float32."""
+    import tflite
+
+    graph = tflite.Model.GetRootAsModel(path.read_bytes(), 0).Subgraphs(0)
+    types = {graph.Tensors(i).Type() for i in range(graph.TensorsLength())}
+    return "float" if types <= {tflite.TensorType.FLOAT32, tflite.TensorType.INT32, tflite.TensorType.BOOL} else "int8"
+
+
+def run(args) -> None:
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": []}
+    done = {(r["model"], r["type"], r["format"]) for r in results["rows"]}
+    work = args.cache / "work"
+    for path, kind in models_in(args.cache):
+        key = (path.stem.removesuffix(f"_{kind}"), kind, path.suffix[1:])
+        if not fnmatch.fnmatch(path.stem, args.models):
+            continue
+        if key in done and not args.force:
+            row = next(r for r in results["rows"] if (r["model"], r["type"], r["format"]) == key)
+            if args.bench and row["aiotc"]["compiles"] and "m4" not in row:  # add the M4 figures to a row measured without them
+                row["m4"] = bench_m4(path, args.bench_timeout)
+                save(results, args.cache)
+                print(f"{path.name}: M4 {row['m4']}", flush=True)
+            continue
+        started = time.time()
+        row = measure(path, kind, work, args)
+        row["seconds"] = round(time.time() - started)
+        results["rows"] = [r for r in results["rows"] if (r["model"], r["type"], r["format"]) != key] + [row]
+        save(results, args.cache)
+        a = row["aiotc"]
+        print(f"{path.name}: {'bit-exact' if a.get('bit_exact') else a.get('reason') or a.get('verify_error') or a.get('verify')} ({row['seconds']} s)", flush=True)
+    save(results, args.cache)
+
+
+def save(results: dict, cache: Path) -> None:
+    """zoo.json and zoo.md as measured so far, with the models the converters refused to make."""
+    log = cache / "build.json"
+    made = json.loads(log.read_text()) if log.exists() else {}
+    results["not_built"] = {f"{name}_{kind}": why for name, kinds in made.items() if name != "tflm" for kind, why in kinds.items() if why != "ok"}
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    (ROOT / "benchmarks" / "zoo.md").write_text(markdown(results))
+
+
+# ---------------------------------------------------------------- report
+
+
+def short(reason: str) -> str:
+    """The message without its prefix and without the list of what aiotc supports."""
+    reason = reason.removeprefix("aiotc: ").removeprefix("error: ")
+    return re.split(r"; aiotc supports ", reason)[0]
+
+
+def reason_group(reason: str) -> str:
+    """The refusal's cause with the model's own names and numbers dropped, so that equal causes count together:
+    layer names in brackets, quoted tensor names, file names, numbers; an op listed twice counts once."""
+    original = reason
+    reason = short(reason)
+    reason = re.sub(r"\S+\.(tflite|onnx): ", "", reason)
+    reason = re.sub(r"^(?!internal error)\w*_\w*: ", "", reason)  # the model's name
+    reason = re.sub(r"\((?:layer )?'[^']*'\)|\([^()]*(?:\([^()]*\)[^()]*)*\)", "", reason)
+    reason = re.sub(r"'[^']*'", "'…'", reason)
+    reason = re.sub(r" at (op|node) \d+", "", reason)
+    reason = re.sub(r"\b\d+\b", "N", reason)
+    if reason.startswith("unsupported: ") and " at " in original:
+        reason = "unsupported: " + ", ".join(blocking_ops(original))
+    return re.sub(r"\s+", " ", reason).replace(" ;", ";").strip()
+
+
+def blocking_ops(reason: str) -> list[str]:
+    """The ops (or op-on-type) an unsupported-op refusal names, each once, in its order."""
+    reason = short(reason)
+    ops = re.findall(r"(?:^unsupported: |; )([A-Za-z][A-Za-z0-9_:-]*) at (?:op|node) \d+", reason)
+    ops += [f"{op} on {dtype}" for op, dtype in re.findall(r"op (\w+) on (\w+)", reason)]
+    for op, rank in re.findall(r"(\w+) at (?:op|node) \d+ \([^)]*\): input '[^']*' has rank (\d+)", reason):
+        ops = [f"{op} on rank {rank}" if o == op else o for o in ops]
+    return list(dict.fromkeys(ops))
+
+
+def fmt(value, spec=","):
+    return "–" if value is None else format(value, spec)
+
+
+def markdown(results: dict) -> str:
+    rows = sorted(results["rows"], key=lambda r: (r["source"], r["model"], r["type"]))
+    compiled = [r for r in rows if r["aiotc"]["compiles"]]
+    exact = [r for r in compiled if r["aiotc"].get("bit_exact")]
+    close = [r for r in compiled if not r["aiotc"].get("bit_exact") and r["aiotc"].get("verify", {}).get("mismatches") == 0]
+    floats = [r for r in rows if "calib" in r]
+    calib_ok = [r for r in floats if r["calib"]["compiles"]]
+    calib_exact = [r for r in calib_ok if r["calib"].get("bit_exact")]
+    tflm_runs = [r for r in rows if r.get("tflm", {}).get("runs")]
+    reasons = Counter(reason_group(r["aiotc"]["reason"]) for r in rows if not r["aiotc"]["compiles"])
+    reasons_calib = Counter(reason_group(r["calib"]["reason"]) for r in floats if not r["calib"]["compiles"])
+    ops = Counter(op for r in rows if not r["aiotc"]["compiles"] for op in blocking_ops(r["aiotc"]["reason"]))
+    models = {r["model"] for r in rows}
+    by_type = Counter(r["type"] for r in rows)
+    lines = [
+        "# The op-coverage corpus",
+        "",
+        "Generated by `python benchmarks/zoo.py --build` then `--run` (issue 20). Models the project assembled itself, none of",
+        "them in ../shared/models: Keras applications and small Keras models with random weights (float32, and int8 by the",
+        "TFLite converter's full-integer PTQ on random data), torch networks exported to ONNX (float, and QDQ int8 by",
+        "onnxruntime's static quantization), and the tflite-micro repository's example and integration-test models.",
+        "Per row: `aiotc compile --board host` (or its one-line exit-2 reason), bit-exact = `aiotc verify OUT --board host",
+        "--samples 3` with no difference, aiotc's arena against tflite-micro's (its Python interpreter's `print_allocations`),",
+        "whether tflite-micro itself loads and invokes the model on random input; every float model also compiled with",
+        "`--calib random` (int8 PTQ by aiotc: fidelity on the calibration data, bit-exact against its exported .tflite).",
+        "The Keras applications are built twice: with a free batch (as `keras.applications` gives them; the converter then",
+        "keeps Reshape/Flatten as SHAPE/PACK ops) and with the batch fixed to 1 (`*_b1`). `yes (litert)`: tflite-micro aborts",
+        "on the model, so verify compared with LiteRT's kernels.",
+        "",
+        "## Summary",
+        "",
+        f"- {len(models)} models, {len(rows)} model files ({by_type['int8']} int8, {by_type['float']} float32)",
+        f"- aiotc compiles {len(compiled)} of {len(rows)}; bit-exact with the oracle {len(exact)} of the {len(compiled)}"
+        + (f", {len(close)} more float ones pass verify within its float tolerance (not bit for bit: onnxruntime's own float sums)" if close else ""),
+        *(f"  - {kind}: {sum(r['type'] == kind for r in compiled)} of {by_type[kind]} compile, {sum(r['type'] == kind for r in exact)} bit-exact"
+          for kind in ("int8", "float")),
+        f"- float models through `--calib random`: {len(calib_ok)} of {len(floats)} compile, {len(calib_exact)} bit-exact with tflite-micro on the export",
+        f"- Cortex-M4 (`aiotc bench --board cortex-m4`, with --bench): {sum('instructions' in r.get('m4', {}) for r in rows)} measured; "
+        f"{sum('error' in r.get('m4', {}) for r in rows)} refused (the M4 column says why)",
+        f"- tflite-micro itself loads and invokes {len(tflm_runs)} of the {sum('tflm' in r for r in rows)} .tflite files",
+        f"- not built (the converter or exporter refused): {len(results.get('not_built', {}))}"
+        + "".join(f"\n  - {name}: {why}" for name, why in sorted(results.get("not_built", {}).items())),
+        "",
+        "Refusals (aiotc's exit-2 message, names and numbers replaced by '…'/N), model files as given:",
+        "",
+        "| count | reason |",
+        "|---:|---|",
+    ]
+    lines += [f"| {n} | {reason.replace('|', '/')} |" for reason, n in reasons.most_common()]
+    lines += ["", "Unsupported ops, by the number of model files each appears in the refusal of (aiotc lists them all at once):", ""]
+    lines += [", ".join(f"{op} {n}" for op, n in ops.most_common())]
+    if reasons_calib:
+        lines += ["", "With `--calib random` (float models):", "", "| count | reason |", "|---:|---|"]
+        lines += [f"| {n} | {reason.replace('|', '/')} |" for reason, n in reasons_calib.most_common()]
+    lines += [
+        "",
+        "## Models",
+        "",
+        "| model | type | source | compiles | bit-exact | arena B | TFLM arena B | vs TFLM | TFLM runs | M4 instructions | --calib random: compiles / bit-exact / SQNR dB / top-1 | reason |",
+        "|---|---|---|---|---|---:|---:|---:|---|---:|---|---|",
+    ]
+    for r in rows:
+        a, t, c = r["aiotc"], r.get("tflm", {}), r.get("calib")
+        exact_cell = "–" if not a["compiles"] else exact_verdict(a)
+        vs = f"{a['arena'] / t['arena']:.2f}×" if a.get("arena") and t.get("arena") else "–"
+        runs = "n/a (onnx)" if not t else "yes" if t["runs"] else f"no: {cut(t.get('error', ''), 120)}"
+        m4 = r.get("m4", {})
+        m4_cell = fmt(m4.get("instructions")) if "instructions" in m4 else (cut(short(m4.get("error", "–")), 120) if m4 else "–")
+        if c is None:
+            calib_cell = ""
+        elif not c["compiles"]:
+            calib_cell = "no: the same refusal" if not a["compiles"] and reason_group(c["reason"]) == reason_group(a["reason"]) else f"no: {cell(c['reason'])}"
+        else:
+            f = c.get("fidelity") or {}
+            calib_cell = f"yes / {exact_verdict(c)} / {fmt(f.get('sqnr_db'), '.1f')} / {fmt(f.get('top1_agreement'), '.0%')}"
+        lines.append(
+            f"| {r['model']} | {r['type']} | {r['source']} | {'yes' if a['compiles'] else 'no'} | {exact_cell} | {fmt(a.get('arena'))} "
+            f"| {fmt(t.get('arena'))} | {vs} | {runs} | {m4_cell} | {calib_cell} | {cell(a.get('reason', ''))} |".replace("\n", " ")
+        )
+    return "\n".join(lines) + "\n"
+
+
+def exact_verdict(a: dict) -> str:
+    """yes, with the oracle where it is not tflite-micro (LiteRT's kernels where tflite-micro aborts)."""
+    if not a.get("bit_exact"):
+        return verify_cell(a)
+    oracle = a["verify"]["oracle"]
+    return "yes" if oracle == "tflite-micro" else f"yes ({oracle})"
+
+
+def cell(reason: str) -> str:
+    """An unsupported-op refusal as its op list (zoo.json keeps the layers); any other refusal as aiotc says it."""
+    ops = blocking_ops(reason)
+    return cut(("unsupported: " + ", ".join(ops)) if ops and short(reason).startswith("unsupported: ") else short(reason))
+
+
+def cut(text: str, limit: int = 300) -> str:
+    text = text.replace("|", "/")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def verify_cell(a: dict) -> str:
+    if "verify" in a:
+        v = a["verify"]
+        if v["mismatches"] == 0:
+            return f"within float tolerance (max {v['max_abs_diff']:.1g}, {v['oracle']})"
+        return f"no ({v['mismatches']}/{v['samples']} differ, max {v['max_abs_diff']:g}, {v['oracle']})"
+    return f"no: {a.get('verify_error', '')}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", action="store_true", help="make the models into the cache folder")
+    parser.add_argument("--run", action="store_true", help="measure the cached models")
+    parser.add_argument("--report", action="store_true", help="only rewrite zoo.md from zoo.json")
+    parser.add_argument("--convert-keras", metavar="NAME", help=argparse.SUPPRESS)  # --build's child process
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--tflm-repo", type=Path, default=TFLM_REPO, help="git dir of tensorflow/tflite-micro")
+    parser.add_argument("--models", default="*", help="glob on the model file stem (or Keras/torch name with --build)")
+    parser.add_argument("--force", action="store_true", help="measure again models already in zoo.json")
+    parser.add_argument("--bench", action="store_true", help="also the Cortex-M4 instructions in QEMU (slow)")
+    parser.add_argument("--timeout", type=int, default=300, help="seconds per step")
+    parser.add_argument("--bench-timeout", type=int, default=600)
+    parser.add_argument("--calib-method", default="search", choices=("search", "mse", "minmax"))
+    args = parser.parse_args()
+    if args.convert_keras:
+        print(json.dumps(convert_keras(args.convert_keras, keras_models()[args.convert_keras], args.cache / "keras")))
+        return 0
+    if args.build:
+        build(args.cache, args.tflm_repo, args.models)
+    if args.run:
+        run(args)
+    if args.report:
+        (ROOT / "benchmarks" / "zoo.md").write_text(markdown(json.loads(RESULTS.read_text())))
+    if not (args.build or args.run or args.report):
+        parser.error("say --build, --run or --report")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
