@@ -35,11 +35,10 @@ def compile(model: str | Path, out_dir: str | Path | None = None, *, force: bool
 def verify(model_or_out: str | Path, board: str = "host", samples: int = 10, seed: int = 0, **options) -> VerifyResult:
     """Run a compiled folder (or a model, compiled on the fly) on random inputs, on the host or
     in QEMU, and compare every output with the oracle (`aiotc verify`)."""
+    from .options import CompileOptions
     from .samples import random_samples
     from .verification import build_runner
     from .verification import verify as compare
-
-    from .options import CompileOptions
 
     with compiled(Path(model_or_out), CompileOptions(board=board, **options)) as out_dir:
         runner = build_runner(out_dir, board)

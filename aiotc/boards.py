@@ -8,9 +8,10 @@ hold the model to.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
+
+import tomllib
 
 from .errors import UsageError
 from .resources import data_dir
@@ -65,7 +66,7 @@ def _parse(name: str, text: str) -> Board:
     return board
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog() -> dict[str, Board]:
     return {p.stem: _parse(p.stem, p.read_text()) for p in sorted(data_dir("boards").glob("*.toml"))}
 

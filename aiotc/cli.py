@@ -43,7 +43,14 @@ def board_names(ctx, param, incomplete: str) -> list[str]:
     return [b.name for b in all_boards() if b.name.startswith(incomplete)]
 
 
-board_option = click.option("--board", "-b", default="host", show_default=True, shell_complete=board_names, help="Target board (`aiotc boards` lists them).")
+board_option = click.option(
+    "--board",
+    "-b",
+    default="host",
+    show_default=True,
+    shell_complete=board_names,
+    help="Target board (`aiotc boards` lists them).",
+)
 
 
 class Size(click.ParamType):
@@ -83,11 +90,38 @@ class Floats(click.ParamType):
 def calib_options(command):
     """How a float model is quantized: the data and its normalization (compile, export, ...)."""
     options = [
-        click.option("--calib", help="Quantize a float model to int8 with this data: .npy/.npz, a folder of .npy or images, or 'random'."),
-        click.option("--mean", type=Floats(), default="0", show_default=True, help="Images: subtracted from the 0-255 pixels (per channel or one value)."),
-        click.option("--std", type=Floats(), default="1", show_default=True, help="Images: the pixels minus mean are divided by this."),
-        click.option("--calib-method", type=click.Choice(["search", "mse", "minmax"]), default="search", show_default=True, help="Activation ranges: least-error clipping refined for the output (with GPTQ-rounded weights and bias correction), per tensor only, or min/max."),
-        click.option("--precision", type=click.Choice(["int8", "auto"]), default="int8", show_default=True, help="auto: int4 weights (w4a8) in the layers that lose least, as many as the flash budget needs; int16 activations (w8a16) where they gain and the SRAM budget allows."),
+        click.option(
+            "--calib",
+            help="Quantize a float model to int8 with this data: .npy/.npz, a folder of .npy or images, or 'random'.",
+        ),
+        click.option(
+            "--mean",
+            type=Floats(),
+            default="0",
+            show_default=True,
+            help="Images: subtracted from the 0-255 pixels (per channel or one value).",
+        ),
+        click.option(
+            "--std",
+            type=Floats(),
+            default="1",
+            show_default=True,
+            help="Images: the pixels minus mean are divided by this.",
+        ),
+        click.option(
+            "--calib-method",
+            type=click.Choice(["search", "mse", "minmax"]),
+            default="search",
+            show_default=True,
+            help="Activation ranges: least-error clipping refined for the output (with GPTQ-rounded weights and bias correction), per tensor only, or min/max.",
+        ),
+        click.option(
+            "--precision",
+            type=click.Choice(["int8", "auto"]),
+            default="int8",
+            show_default=True,
+            help="auto: int4 weights (w4a8) in the layers that lose least, as many as the flash budget needs; int16 activations (w8a16) where they gain and the SRAM budget allows.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -98,7 +132,9 @@ def calibration(options: dict):
     """Pop the calibration options into a Calibration (None without --calib)."""
     from .quantize import Calibration
 
-    calib, mean, std, method, precision = (options.pop(k) for k in ("calib", "mean", "std", "calib_method", "precision"))
+    calib, mean, std, method, precision = (
+        options.pop(k) for k in ("calib", "mean", "std", "calib_method", "precision")
+    )
     if calib is None:
         if precision != "int8":
             from .errors import UsageError
@@ -108,7 +144,9 @@ def calibration(options: dict):
     if 0.0 in std:
         raise click.BadParameter("must not be zero", param_hint="--std")
     if calib == "random":
-        click.echo("aiotc: warning: calibrating on random N(0,1) inputs; int8 ranges from noise rarely fit real data", err=True)
+        click.echo(
+            "aiotc: warning: calibrating on random N(0,1) inputs; int8 ranges from noise rarely fit real data", err=True
+        )
     return Calibration(calib, mean, std, method, precision=precision)
 
 
@@ -136,10 +174,30 @@ def compile_options(command):
     """The options of `compile` that shape the generated code; run/verify/bench take them too."""
     command = calib_options(command)
     options = [
-        click.option("--patch", type=click.Choice(["auto", "off"]), default="auto", show_default=True, help="Stream the first layers in row bands (auto: when it lowers the arena)."),
-        click.option("--patch-overhead", type=click.FloatRange(0), default=0.2, show_default=True, help="Largest MAC overhead a streamed stage may add (fraction)."),
-        click.option("--sram-budget", type=Size(), help="SRAM the arena may use [default: the board's SRAM]; the simplest schedule that fits wins."),
-        click.option("--flash-budget", type=Size(), help="Flash the model may use: weights, graph code and kernels as linked for a Cortex-M board, the weights on the host [default: the board's flash]."),
+        click.option(
+            "--patch",
+            type=click.Choice(["auto", "off"]),
+            default="auto",
+            show_default=True,
+            help="Stream the first layers in row bands (auto: when it lowers the arena).",
+        ),
+        click.option(
+            "--patch-overhead",
+            type=click.FloatRange(0),
+            default=0.2,
+            show_default=True,
+            help="Largest MAC overhead a streamed stage may add (fraction).",
+        ),
+        click.option(
+            "--sram-budget",
+            type=Size(),
+            help="SRAM the arena may use [default: the board's SRAM]; the simplest schedule that fits wins.",
+        ),
+        click.option(
+            "--flash-budget",
+            type=Size(),
+            help="Flash the model may use: weights, graph code and kernels as linked for a Cortex-M board, the weights on the host [default: the board's flash].",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -153,9 +211,15 @@ def compile_options(command):
 @click.option("--name", help="C name of the model [default: the file stem].")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
-@click.option("--force", is_flag=True, help="Replace OUT even when it holds files aiotc did not write or edited ones: they move to OUT.backup (without it, such files stop the compile).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace OUT even when it holds files aiotc did not write or edited ones: they move to OUT.backup (without it, such files stop the compile).",
+)
 @compile_options
-def compile(model: Path, board: str, out_dir: Path | None, name: str | None, quiet: bool, as_json: bool, force: bool, **options) -> None:
+def compile(
+    model: Path, board: str, out_dir: Path | None, name: str | None, quiet: bool, as_json: bool, force: bool, **options
+) -> None:
     """Compile MODEL (.tflite or .onnx) into a C library folder (int8 from a float model with --calib).
 
     OUT is replaced whole, in one atomic swap: an interrupted compile leaves the old folder
@@ -184,12 +248,28 @@ def compile(model: Path, board: str, out_dir: Path | None, name: str | None, qui
 @cli.command()
 @click.argument("model_or_out", metavar="MODEL|OUT", type=click.Path(exists=True, path_type=Path))
 @board_option
-@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path), help=".npy/.npz/.bin input; a leading dimension N holds N samples.")
-@click.option("-o", "--output", "output_path", type=click.Path(path_type=Path), help="Write the outputs to this .npy (.npz for several outputs).")
-@click.option("--raw", is_flag=True, help="For a float model aiotc quantized: print the int8 outputs, not their real values.")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help=".npy/.npz/.bin input; a leading dimension N holds N samples.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(path_type=Path),
+    help="Write the outputs to this .npy (.npz for several outputs).",
+)
+@click.option(
+    "--raw", is_flag=True, help="For a float model aiotc quantized: print the int8 outputs, not their real values."
+)
 @click.option("--sanitize", is_flag=True, help="Host only: build with AddressSanitizer and UBSan.")
 @compile_options
-def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | None, raw: bool, sanitize: bool, **options) -> None:
+def run(
+    model_or_out: Path, board: str, input_path: Path, output_path: Path | None, raw: bool, sanitize: bool, **options
+) -> None:
     """Run MODEL|OUT on inputs, on the host (gcc) or in QEMU (cortex-m boards)."""
     from .samples import dequantize_output, load_samples
     from .toolchain.host import read_report
@@ -221,14 +301,26 @@ def run(model_or_out: Path, board: str, input_path: Path, output_path: Path | No
 @board_option
 @click.option("--samples", default=20, show_default=True, help="Random inputs to compare.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--input", "input_path", type=click.Path(path_type=Path), help="Compare on these inputs instead of random ones.")
+@click.option(
+    "--input", "input_path", type=click.Path(path_type=Path), help="Compare on these inputs instead of random ones."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--sanitize", is_flag=True, help="Host only: build with AddressSanitizer and UBSan.")
 @compile_options
-def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: Path | None, as_json: bool, sanitize: bool, **options) -> None:
+def verify(
+    model_or_out: Path,
+    board: str,
+    samples: int,
+    seed: int,
+    input_path: Path | None,
+    as_json: bool,
+    sanitize: bool,
+    **options,
+) -> None:
     """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs."""
     from .samples import load_samples, random_samples
-    from .verification import build_runner, verify as run_verify
+    from .verification import build_runner
+    from .verification import verify as run_verify
 
     with compiled(model_or_out, compile_settings(options, board=board)) as out_dir:
         runner = build_runner(out_dir, board, sanitize=sanitize)
@@ -238,15 +330,25 @@ def verify(model_or_out: Path, board: str, samples: int, seed: int, input_path: 
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:
-        verdict = "bit-exact" if result.ok and result.max_abs_diff == 0 else ("within tolerance" if result.ok else "MISMATCH")
-        click.echo(f"{verdict}: {result.samples - result.mismatches}/{result.samples} samples match {result.oracle} (max abs diff {result.max_abs_diff:g})")
+        verdict = (
+            "bit-exact" if result.ok and result.max_abs_diff == 0 else ("within tolerance" if result.ok else "MISMATCH")
+        )
+        click.echo(
+            f"{verdict}: {result.samples - result.mismatches}/{result.samples} samples match {result.oracle} (max abs diff {result.max_abs_diff:g})"
+        )
     if not result.ok:
         raise CheckFailed(f"{result.mismatches} of {result.samples} samples differ from {result.oracle}")
 
 
 @cli.command()
 @click.argument("model_or_out", metavar="MODEL|OUT", type=click.Path(exists=True, path_type=Path))
-@click.option("--board", "-b", required=True, shell_complete=board_names, help="A Cortex-M board (`aiotc boards`); bench runs in QEMU.")
+@click.option(
+    "--board",
+    "-b",
+    required=True,
+    shell_complete=board_names,
+    help="A Cortex-M board (`aiotc boards`); bench runs in QEMU.",
+)
 @click.option("--input", "input_path", type=click.Path(path_type=Path), help="Bench on this input (default: zeros).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @compile_options
@@ -285,7 +387,9 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--memory", is_flag=True, help="Show the memory plan: bytes live per layer, the arena layout, the streamed stage.")
+@click.option(
+    "--memory", is_flag=True, help="Show the memory plan: bytes live per layer, the arena layout, the streamed stage."
+)
 @compile_options
 def inspect(model: Path, memory: bool, **options) -> None:
     """Layers, shapes, MACs and memory of MODEL, without generating code."""
@@ -304,18 +408,34 @@ def inspect(model: Path, memory: bool, **options) -> None:
     for index, op in enumerate(graph.ops):
         out = graph[op.outputs[0]]
         ins = ", ".join("x".join(map(str, graph[t].shape)) for t in op.inputs if t and not graph[t].is_const)
-        table.add_row(str(index), plain_text(op.name), op.kind, ins, "x".join(map(str, out.shape)), out.dtype, f"{op_macs(op, graph):,}")
+        table.add_row(
+            str(index),
+            plain_text(op.name),
+            op.kind,
+            ins,
+            "x".join(map(str, out.shape)),
+            out.dtype,
+            f"{op_macs(op, graph):,}",
+        )
     console.print(table)
     console.print(f"MACs {sum(op_macs(op, graph) for op in graph.ops):,}")
     if memory:
         stage = planned.stage
-        for line in memory_lines(graph, memory_report(graph, planned.plan), planned.plan.size, planned.plan.lower_bound, stage.last_op if stage else None):
+        for line in memory_lines(
+            graph,
+            memory_report(graph, planned.plan),
+            planned.plan.size,
+            planned.plan.lower_bound,
+            stage.last_op if stage else None,
+        ):
             console.print(line, highlight=False)
 
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--tflite", "tflite_path", required=True, type=click.Path(path_type=Path), help="Write the (quantized) model here.")
+@click.option(
+    "--tflite", "tflite_path", required=True, type=click.Path(path_type=Path), help="Write the (quantized) model here."
+)
 @calib_options
 def export(model: Path, tflite_path: Path, **options) -> None:
     """Write MODEL as a .tflite for other runtimes (tflite-micro); a float model is quantized with --calib."""
@@ -338,7 +458,16 @@ def boards() -> None:
     for column in ("board", "cpu", "flash", "SRAM", "DSP", "MVE", "QEMU machine", "description"):
         table.add_column(column)
     for b in all_boards():
-        table.add_row(b.name, b.cpu, f"{b.flash_bytes // 1024:,} KiB", f"{b.sram_bytes // 1024:,} KiB", "yes" if b.dsp else "", "yes" if b.mve else "", b.qemu_machine or "(host gcc)", b.description)
+        table.add_row(
+            b.name,
+            b.cpu,
+            f"{b.flash_bytes // 1024:,} KiB",
+            f"{b.sram_bytes // 1024:,} KiB",
+            "yes" if b.dsp else "",
+            "yes" if b.mve else "",
+            b.qemu_machine or "(host gcc)",
+            b.description,
+        )
     out_console().print(table)
 
 
@@ -358,7 +487,9 @@ def ops() -> None:
     console = out_console()
     console.print(table)
     onnx_without_kind = sorted(set(supported_ops()["ONNX"]) - {name for facts in OPS.values() for name in facts.onnx})
-    console.print(f"ONNX also reads {', '.join(onnx_without_kind)} (no op of their own) and folds any node whose inputs are all constant.")
+    console.print(
+        f"ONNX also reads {', '.join(onnx_without_kind)} (no op of their own) and folds any node whose inputs are all constant."
+    )
 
 
 @cli.command()
@@ -391,14 +522,18 @@ def main() -> None:
         from .codegen.escape import plain_text
 
         # A model error quotes the model's names: one printable line, whatever they hold.
-        click.echo(f"aiotc: error: {plain_text(str(exc), MAX_ERROR_CHARS) if isinstance(exc, ModelError) else exc}", err=True)
+        click.echo(
+            f"aiotc: error: {plain_text(str(exc), MAX_ERROR_CHARS) if isinstance(exc, ModelError) else exc}", err=True
+        )
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # a bug in aiotc: still one line, the traceback on request
         if os.environ.get("AIOTC_DEBUG"):
             traceback.print_exc()
-        click.echo(f"aiotc: internal error: {type(exc).__name__}: {exc} (set AIOTC_DEBUG=1 for the traceback; please report it)", err=True)
+        click.echo(
+            f"aiotc: internal error: {type(exc).__name__}: {exc} (set AIOTC_DEBUG=1 for the traceback; please report it)",
+            err=True,
+        )
         sys.exit(3)
     sys.exit(0)
-

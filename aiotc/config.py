@@ -13,10 +13,10 @@ exactly as if typed.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import click
+import tomllib
 
 from .errors import UsageError
 
@@ -46,7 +46,9 @@ def project_defaults(group: click.Group, folder: Path | None = None) -> dict:
     tables = {k: v for k, v in data.items() if isinstance(v, dict)}
     for name in tables:
         if name not in group.commands:
-            raise UsageError(f"{path}: [{name}] is not an aiotc command (commands: {', '.join(sorted(group.commands))})")
+            raise UsageError(
+                f"{path}: [{name}] is not an aiotc command (commands: {', '.join(sorted(group.commands))})"
+            )
     everywhere = {spelling for command in group.commands.values() for spelling in option_names(command)}
     for key in shared:
         if key not in everywhere:

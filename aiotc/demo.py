@@ -37,7 +37,13 @@ def stripes_model() -> Graph:
     fc_bias = np.array([1.0, 0.0, 0.0]) / (feat_scale * (1.0 / 127))
     t = [
         Tensor("image", (1, SIDE, SIDE, 1), "int8", _quant(in_scale, -128)),
-        Tensor("sobel/weights", filters.shape, "int8", _quant([w_scale] * 4, 0, axis=0), np.round(filters / w_scale).astype(np.int8)),
+        Tensor(
+            "sobel/weights",
+            filters.shape,
+            "int8",
+            _quant([w_scale] * 4, 0, axis=0),
+            np.round(filters / w_scale).astype(np.int8),
+        ),
         Tensor("sobel/bias", (4,), "int32", _quant([in_scale * w_scale] * 4, 0, axis=0), np.zeros(4, np.int32)),
         Tensor("edges", (1, SIDE, SIDE, 4), "int8", _quant(feat_scale, -128)),
         Tensor("energy", (1, 1, 1, 4), "int8", _quant(feat_scale, -128)),
@@ -48,10 +54,22 @@ def stripes_model() -> Graph:
         Tensor("probabilities", (1, 3), "int8", _quant(1.0 / 256, -128)),
     ]
     ops = [
-        Op("edges", "conv2d", ("image", "sobel/weights", "sobel/bias"), ("edges",), Conv2D(padding=Padding(1, 1, 1, 1), activation="relu")),
+        Op(
+            "edges",
+            "conv2d",
+            ("image", "sobel/weights", "sobel/bias"),
+            ("edges",),
+            Conv2D(padding=Padding(1, 1, 1, 1), activation="relu"),
+        ),
         Op("energy", "avg_pool2d", ("edges",), ("energy",), Pool2D(kernel=(SIDE, SIDE), stride=(SIDE, SIDE))),
         Op("energy/flat", "reshape", ("energy",), ("energy/flat",), NoAttrs()),
-        Op("logits", "fully_connected", ("energy/flat", "classify/weights", "classify/bias"), ("logits",), FullyConnected()),
+        Op(
+            "logits",
+            "fully_connected",
+            ("energy/flat", "classify/weights", "classify/bias"),
+            ("logits",),
+            FullyConnected(),
+        ),
         Op("probabilities", "softmax", ("logits",), ("probabilities",), Softmax()),
     ]
     graph = Graph("stripes", {x.name: x for x in t}, tuple(ops), ("image",), ("probabilities",))
@@ -69,7 +87,10 @@ def test_images() -> dict[str, np.ndarray]:
         "vertical stripes": np.tile(stripes, (SIDE, 1)),
         "horizontal stripes": np.tile(stripes[:, None], (1, SIDE)),
     }
-    return {k: np.clip(v + rng.normal(0, 0.03, v.shape), 0, 1).astype(np.float32).reshape(1, SIDE, SIDE, 1) for k, v in images.items()}
+    return {
+        k: np.clip(v + rng.normal(0, 0.03, v.shape), 0, 1).astype(np.float32).reshape(1, SIDE, SIDE, 1)
+        for k, v in images.items()
+    }
 
 
 def main(workdir: Path = Path("demo_out")) -> int:

@@ -59,19 +59,38 @@ def plan_model(model_path: str | Path, options: CompileOptions, progress=None) -
     """frontend -> passes -> quantize (with calibration data) -> support check -> kernel selection -> memory plan."""
     graph = run_passes(load_model(Path(model_path)))
     calib = options.calib
-    quantized = quantize_model(graph, calib, progress) if calib is not None else quantize_qdq(graph) if graph.quant_hints else None
+    quantized = (
+        quantize_model(graph, calib, progress)
+        if calib is not None
+        else quantize_qdq(graph)
+        if graph.quant_hints
+        else None
+    )
     return plan_graph(quantized.graph if quantized else graph, options, quantized)
 
 
-def plan_graph(graph: Graph, options: CompileOptions, quantized: Quantized | None = None, compact_int4: bool = False) -> Planned:
+def plan_graph(
+    graph: Graph, options: CompileOptions, quantized: Quantized | None = None, compact_int4: bool = False
+) -> Planned:
     """support check -> kernel selection -> memory plan, for a graph ready to lower."""
     check_supported(graph)
     kernels = select_kernels(graph, compact_int4)
-    memory_plan = plan_memory(graph, kernels, MemoryOptions(stream=options.patch, max_overhead=options.patch_overhead, sram_budget=options.sram_budget))
+    memory_plan = plan_memory(
+        graph,
+        kernels,
+        MemoryOptions(stream=options.patch, max_overhead=options.patch_overhead, sram_budget=options.sram_budget),
+    )
     return Planned(memory_plan.graph, kernels, memory_plan.stage, memory_plan.arena, quantized, compact_int4)
 
 
-def compile_model(model_path: str | Path, options: CompileOptions | None = None, out_dir: str | Path | None = None, progress=None, force: bool = False, **fields) -> CompileResult:
+def compile_model(
+    model_path: str | Path,
+    options: CompileOptions | None = None,
+    out_dir: str | Path | None = None,
+    progress=None,
+    force: bool = False,
+    **fields,
+) -> CompileResult:
     """Compile a model file into a C library folder for the board (budgets default to the board's memories).
 
     `fields` are CompileOptions fields, for callers without an options object. With
@@ -103,10 +122,14 @@ def compile_model(model_path: str | Path, options: CompileOptions | None = None,
     return CompileResult(out_dir, name, planned.graph, planned.plan, report, backup)
 
 
-def build_library(planned: Planned, name: str, target: Board, model_path: Path) -> tuple[dict[str, str | bytes], Report]:
+def build_library(
+    planned: Planned, name: str, target: Board, model_path: Path
+) -> tuple[dict[str, str | bytes], Report]:
     """The output folder's files (report.json without the target figures) and the report."""
     graph, plan, stage = planned.graph, planned.plan, planned.stage
-    files, facts = emit_library(graph, plan, name, planned.kernels, target.name, source=path_text(model_path.name), stage=stage)
+    files, facts = emit_library(
+        graph, plan, name, planned.kernels, target.name, source=path_text(model_path.name), stage=stage
+    )
     report = build_report(graph, plan, target, name, model_path, facts, stage)
     if planned.quantized is not None:
         files[f"{name}.tflite"] = write_tflite(graph)
@@ -118,15 +141,25 @@ def build_library(planned: Planned, name: str, target: Board, model_path: Path) 
     return files, report
 
 
-def export_model(model_path: str | Path, tflite_path: str | Path, calib: Calibration | None = None, progress=None) -> dict:
+def export_model(
+    model_path: str | Path, tflite_path: str | Path, calib: Calibration | None = None, progress=None
+) -> dict:
     """MODEL as a .tflite, quantized to int8 first when it is float and calibration data is given.
 
     Returns report.json's "quantization" entry ({} when nothing was quantized)."""
     model_path, tflite_path = Path(model_path), Path(tflite_path)
     graph = run_passes(load_model(model_path))
     if calib is None and needs_quantization(graph) and not graph.quant_hints:
-        raise UsageError(f"{model_path.name} is a float model: exporting quantizes it, so pass --calib DATA (a .npy/.npz, a folder, or 'random')")
-    quantized = quantize_model(graph, calib, progress) if calib is not None else quantize_qdq(graph) if graph.quant_hints else None
+        raise UsageError(
+            f"{model_path.name} is a float model: exporting quantizes it, so pass --calib DATA (a .npy/.npz, a folder, or 'random')"
+        )
+    quantized = (
+        quantize_model(graph, calib, progress)
+        if calib is not None
+        else quantize_qdq(graph)
+        if graph.quant_hints
+        else None
+    )
     write_file(tflite_path, write_tflite(quantized.graph if quantized else graph))
     return quantized.report if quantized else {}
 

@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from .driver import Planned
 
 
-def fit_budgets(planned: Planned, target: Board, options: CompileOptions, plan: Callable[[Graph, Quantized], Planned], build: Callable[[Planned], tuple[dict, Report]], progress=None) -> Planned:
+def fit_budgets(
+    planned: Planned,
+    target: Board,
+    options: CompileOptions,
+    plan: Callable[[Graph, Quantized], Planned],
+    build: Callable[[Planned], tuple[dict, Report]],
+    progress=None,
+) -> Planned:
     """--precision auto: int4 weights in the least sensitive layers until the model's flash
     (as linked for a Cortex-M board, the weights on the host) is within the budget, and
     int16 activations where they gain most while flash and arena allow.
@@ -35,7 +42,10 @@ def fit_budgets(planned: Planned, target: Board, options: CompileOptions, plan: 
 
     `plan` and `build` are the pipeline's stages (plan_graph, build_library) that turn a
     candidate assignment into a planned graph and its files and report."""
-    quantized, limit = planned.quantized, options.flash_budget if options.flash_budget is not None else target.flash_bytes
+    quantized, limit = (
+        planned.quantized,
+        options.flash_budget if options.flash_budget is not None else target.flash_bytes,
+    )
     sram_limit = options.sram_budget if options.sram_budget is not None else target.sram_bytes
     roomy = replace(target, flash_bytes=arm.machine_for(target).flash_size) if target.qemu_machine else target
 
@@ -58,7 +68,12 @@ def fit_budgets(planned: Planned, target: Board, options: CompileOptions, plan: 
         planned = plan(mixed.graph, mixed)
         wide = [layer for layer, p in assignment.items() if p == "w8a16"]
         if planned.plan.size > sram_limit and wide:
-            largest = max(wide, key=lambda layer: mixed.float_graph[next(op for op in mixed.float_graph.ops if op.name == layer).outputs[0]].size)
+            largest = max(
+                wide,
+                key=lambda layer: (
+                    mixed.float_graph[next(op for op in mixed.float_graph.ops if op.name == layer).outputs[0]].size
+                ),
+            )
             excluded |= {c for c in quantized.search.choices if c.name == largest and c.precision == "w8a16"}
             continue
         miss = measured(planned)[0] - limit
@@ -73,8 +88,18 @@ def fit_budgets(planned: Planned, target: Board, options: CompileOptions, plan: 
         if set(assignment.items()) == every_int4:
             raise BudgetError(f"even int4 weights in every layer leave the model {miss:,} B over the flash budget")
         must_save += miss
-    pareto = [point | {"flash_bytes": int8_flash - (int8_weights - point["weights_bytes"])} for point in quantized.search.pareto(assignment, int8_weights, wide_code)]
-    report = planned.quantized.report | {"flash_budget": limit, "sram_budget": sram_limit, "int8_flash_bytes": int8_flash, "int4_kernels": "reference loops (less code)" if planned.compact_int4 else "fast", "sensitivity": quantized.search.sensitivity_table(), "pareto": pareto}
+    pareto = [
+        point | {"flash_bytes": int8_flash - (int8_weights - point["weights_bytes"])}
+        for point in quantized.search.pareto(assignment, int8_weights, wide_code)
+    ]
+    report = planned.quantized.report | {
+        "flash_budget": limit,
+        "sram_budget": sram_limit,
+        "int8_flash_bytes": int8_flash,
+        "int4_kernels": "reference loops (less code)" if planned.compact_int4 else "fast",
+        "sensitivity": quantized.search.sensitivity_table(),
+        "pareto": pareto,
+    }
     if tick:
         tick()
     return replace(planned, quantized=replace(planned.quantized, report=report))

@@ -31,7 +31,9 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         return 0, 0
     q, shift = math.frexp(real)
     if not math.isfinite(real) or shift > MAX_SHIFT:
-        raise ModelError(f"a requantization scale ratio of {real:g} is out of range: the model's quantization scales are inconsistent")
+        raise ModelError(
+            f"a requantization scale ratio of {real:g} is out of range: the model's quantization scales are inconsistent"
+        )
     q_fixed = tflite_round(q * (1 << 31))
     if q_fixed == 1 << 31:
         q_fixed //= 2
@@ -44,7 +46,9 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 def quantize_multiplier_smaller_than_one(real: float) -> tuple[int, int]:
     """QuantizeMultiplierSmallerThanOneExp: shift <= 0 for multipliers < 1."""
     if not 0.0 <= real < 1.0:
-        raise ModelError(f"a requantization scale ratio of {real:g} must be in [0, 1) here: the model's quantization scales are inconsistent")
+        raise ModelError(
+            f"a requantization scale ratio of {real:g} must be in [0, 1) here: the model's quantization scales are inconsistent"
+        )
     return quantize_multiplier(real)
 
 
@@ -108,4 +112,6 @@ def multiply_by_quantized_multiplier(x: np.ndarray, multiplier: int, shift: int)
     """TFLite's double-rounding MultiplyByQuantizedMultiplier."""
     left = max(shift, 0)
     right = max(-shift, 0)
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(np.asarray(x, np.int64) * (1 << left), multiplier), right)
+    return rounding_divide_by_pot(
+        saturating_rounding_doubling_high_mul(np.asarray(x, np.int64) * (1 << left), multiplier), right
+    )

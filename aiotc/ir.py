@@ -10,9 +10,10 @@ rather than adding fields here. Consumers and producers are computed, not stored
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

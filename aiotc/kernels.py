@@ -73,7 +73,12 @@ def banded_depthwise(op: Op, graph: Graph) -> bool:
         return False
     a = op.attrs
     kernel = tuple(graph[op.inputs[1]].shape[1:3])
-    return kernel == (3, 3) and tuple(a.dilation) == (1, 1) and set(a.stride) <= {1, 2} and graph[op.outputs[0]].shape[2] >= DW_MIN_WIDTH
+    return (
+        kernel == (3, 3)
+        and tuple(a.dilation) == (1, 1)
+        and set(a.stride) <= {1, 2}
+        and graph[op.outputs[0]].shape[2] >= DW_MIN_WIDTH
+    )
 
 
 def _conv_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
@@ -113,7 +118,9 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
         return 4 * padded_row8(int(np.prod(filt.shape[1:])))  # aiotc_convolve_s16_get_buffer_size: two int16 columns
     if kernel in ("aiotc_depthwise_conv_opt_s4", "aiotc_depthwise_conv_3x3_s4"):  # + the weights unpacked
         taps = filt.shape[1] * filt.shape[2]
-        unpacked = 2 * taps * padded_row(filt.shape[-1]) if kernel.endswith("opt_s4") else padded_row(9 * filt.shape[-1])
+        unpacked = (
+            2 * taps * padded_row(filt.shape[-1]) if kernel.endswith("opt_s4") else padded_row(9 * filt.shape[-1])
+        )
         return unpacked + _conv_scratch_bytes(op, graph, kernel.replace("_s4", "_s8"))
     if kernel in ("aiotc_convolve_1x1_s8", "aiotc_convolve_1x1_s4"):
         return 2 * col_bytes(filt.shape[-1])

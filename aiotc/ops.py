@@ -81,18 +81,24 @@ class OpDef:
     min_inputs: int = 1  # inputs the kernel needs (a weighted op's bias, input 2, may be absent)
     weight_axis: int | None = None  # weighted layers: the output-channel axis of the filter (input 1)
     dense: bool = False  # weights multiply whole input rows (im2col): GPTQ and refitting apply
-    weight_zero_points: bool = False  # int8 filters may have zero points (else symmetric, as TFLite's conv kernels need)
+    weight_zero_points: bool = (
+        False  # int8 filters may have zero points (else symmetric, as TFLite's conv kernels need)
+    )
     int4_per_tensor: bool = False  # tflite-micro takes its int4 weights with one scale only
     windowed: bool = False  # slides a kernel window over the rows: streams with a halo, runs in place a few rows behind
     rowwise: Callable[[Op], bool] = never  # output row r reads only row r of each input: streams band by band
-    elementwise: bool = False  # output element i reads only element i of each input (or a broadcast operand): runs in place
+    elementwise: bool = (
+        False  # output element i reads only element i of each input (or a broadcast operand): runs in place
+    )
     alias: bool = False  # the output is the input's bytes: both names may be one buffer
     converts_dtype: bool = False  # the output's dtype differs from the input's
     fuses_activation: bool = False  # a following relu / relu6 folds into its `activation`
     fusable_as: str | None = None  # a standalone activation the layer before may absorb (its ir.ACTIVATIONS name)
     output_quant: Fixed | str = CALIBRATED  # how PTQ quantizes the output
     macs: Callable[[Op, Graph], int] = no_macs  # multiply-accumulates, as MLPerf Tiny counts them
-    optional_inputs: bool = False  # any input but the first may be absent (the LSTM's optional gates: its converter checks them)
+    optional_inputs: bool = (
+        False  # any input but the first may be absent (the LSTM's optional gates: its converter checks them)
+    )
 
     @property
     def weighted(self) -> bool:
@@ -115,21 +121,84 @@ def _elementwise(tflite: str, onnx: tuple[str, ...] = (), **facts) -> OpDef:
     return OpDef(tflite=(tflite,), onnx=onnx, elementwise=True, rowwise=always, **facts)
 
 
-ONNX_UNARY = ("abs", "neg", "sqrt", "exp", "log", "sin", "cos", "ceil", "floor", "round")  # elementwise math with an ONNX namesake
+ONNX_UNARY = (
+    "abs",
+    "neg",
+    "sqrt",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "ceil",
+    "floor",
+    "round",
+)  # elementwise math with an ONNX namesake
 
 OPS: dict[str, OpDef] = {
-    "conv2d": OpDef(ir.Conv2D, ("CONV_2D",), ("Conv",), min_inputs=2, weight_axis=0, dense=True, windowed=True, fuses_activation=True, macs=conv_macs),
-    "depthwise_conv2d": OpDef(ir.DepthwiseConv2D, ("DEPTHWISE_CONV_2D",), ("Conv",), min_inputs=2, weight_axis=3, windowed=True, fuses_activation=True, macs=depthwise_macs),
-    "fully_connected": OpDef(ir.FullyConnected, ("FULLY_CONNECTED",), ("Gemm", "MatMul"), min_inputs=2, weight_axis=0, dense=True, weight_zero_points=True, int4_per_tensor=True, fuses_activation=True, macs=fully_connected_macs),
-    "avg_pool2d": OpDef(ir.Pool2D, ("AVERAGE_POOL_2D",), ("AveragePool",), windowed=True, fuses_activation=True, output_quant=SAME_AS_INPUT),
-    "max_pool2d": OpDef(ir.Pool2D, ("MAX_POOL_2D",), ("MaxPool", "GlobalMaxPool"), windowed=True, fuses_activation=True, output_quant=SAME_AS_INPUT),
+    "conv2d": OpDef(
+        ir.Conv2D,
+        ("CONV_2D",),
+        ("Conv",),
+        min_inputs=2,
+        weight_axis=0,
+        dense=True,
+        windowed=True,
+        fuses_activation=True,
+        macs=conv_macs,
+    ),
+    "depthwise_conv2d": OpDef(
+        ir.DepthwiseConv2D,
+        ("DEPTHWISE_CONV_2D",),
+        ("Conv",),
+        min_inputs=2,
+        weight_axis=3,
+        windowed=True,
+        fuses_activation=True,
+        macs=depthwise_macs,
+    ),
+    "fully_connected": OpDef(
+        ir.FullyConnected,
+        ("FULLY_CONNECTED",),
+        ("Gemm", "MatMul"),
+        min_inputs=2,
+        weight_axis=0,
+        dense=True,
+        weight_zero_points=True,
+        int4_per_tensor=True,
+        fuses_activation=True,
+        macs=fully_connected_macs,
+    ),
+    "avg_pool2d": OpDef(
+        ir.Pool2D,
+        ("AVERAGE_POOL_2D",),
+        ("AveragePool",),
+        windowed=True,
+        fuses_activation=True,
+        output_quant=SAME_AS_INPUT,
+    ),
+    "max_pool2d": OpDef(
+        ir.Pool2D,
+        ("MAX_POOL_2D",),
+        ("MaxPool", "GlobalMaxPool"),
+        windowed=True,
+        fuses_activation=True,
+        output_quant=SAME_AS_INPUT,
+    ),
     "add": _elementwise("ADD", ("Add", "BatchNormalization"), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
     "sub": _elementwise("SUB", ("Sub",), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
     "mul": _elementwise("MUL", ("Mul", "BatchNormalization"), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
     "mean": OpDef(ir.Mean, ("MEAN",), ("ReduceMean", "GlobalAveragePool")),
     "pad": OpDef(ir.Pad, ("PAD", "PADV2"), ("Pad",), output_quant=SAME_AS_INPUT),
-    "concat": OpDef(ir.Concat, ("CONCATENATION",), ("Concat",), rowwise=lambda op: op.attrs.axis == 3, output_quant=SHARED),  # rows join along channels
-    "reshape": OpDef(ir.NoAttrs, ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"), ("Reshape", "Flatten", "Squeeze", "Unsqueeze"), alias=True, output_quant=SAME_AS_INPUT),
+    "concat": OpDef(
+        ir.Concat, ("CONCATENATION",), ("Concat",), rowwise=lambda op: op.attrs.axis == 3, output_quant=SHARED
+    ),  # rows join along channels
+    "reshape": OpDef(
+        ir.NoAttrs,
+        ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"),
+        ("Reshape", "Flatten", "Squeeze", "Unsqueeze"),
+        alias=True,
+        output_quant=SAME_AS_INPUT,
+    ),
     "softmax": OpDef(ir.Softmax, ("SOFTMAX",), ("Softmax",), output_quant=Fixed(1 / 256, -128)),
     "logistic": _elementwise("LOGISTIC", ("Sigmoid",), output_quant=Fixed(1 / 256, -128)),
     "tanh": _elementwise("TANH", ("Tanh",), output_quant=Fixed(1 / 128, 0)),
@@ -138,9 +207,16 @@ OPS: dict[str, OpDef] = {
     "hard_swish": _elementwise("HARD_SWISH", ("HardSwish",)),
     "leaky_relu": _elementwise("LEAKY_RELU", ("LeakyRelu",), attrs=ir.LeakyRelu),
     "quantize": _elementwise("QUANTIZE", converts_dtype=True),
-    "dequantize": OpDef(ir.NoAttrs, ("DEQUANTIZE",), elementwise=True, converts_dtype=True),  # elementwise, but never streamed
+    "dequantize": OpDef(
+        ir.NoAttrs, ("DEQUANTIZE",), elementwise=True, converts_dtype=True
+    ),  # elementwise, but never streamed
     "transpose": OpDef(ir.Transpose, ("TRANSPOSE",), ("Transpose",), output_quant=SAME_AS_INPUT),
-    "strided_slice": OpDef(ir.StridedSlice, ("STRIDED_SLICE", "SLICE", "SPLIT", "SPLIT_V", "UNPACK"), ("Split",), output_quant=SAME_AS_INPUT),  # each output of a split is a slice
+    "strided_slice": OpDef(
+        ir.StridedSlice,
+        ("STRIDED_SLICE", "SLICE", "SPLIT", "SPLIT_V", "UNPACK"),
+        ("Split",),
+        output_quant=SAME_AS_INPUT,
+    ),  # each output of a split is a slice
     "lstm": OpDef(ir.Lstm, ("UNIDIRECTIONAL_SEQUENCE_LSTM",), optional_inputs=True, macs=lstm_macs),
     # data movement (issue 20): packing, and copies whose input index is a sum of per-axis tables
     "pack": OpDef(ir.Pack, ("PACK",), output_quant=SHARED),
@@ -180,8 +256,14 @@ OPS: dict[str, OpDef] = {
     "squared_difference": _elementwise("SQUARED_DIFFERENCE", min_inputs=2),
     "floor_div": _elementwise("FLOOR_DIV", min_inputs=2),
     "floor_mod": _elementwise("FLOOR_MOD", min_inputs=2),
-    **{kind: _elementwise(kind.upper(), (kind.capitalize(),) if kind in ONNX_UNARY else ()) for kind in ("abs", "neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")},
-    **{kind: _elementwise(kind.upper(), min_inputs=2, converts_dtype=True) for kind in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")},  # -> bool
+    **{
+        kind: _elementwise(kind.upper(), (kind.capitalize(),) if kind in ONNX_UNARY else ())
+        for kind in ("abs", "neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")
+    },
+    **{
+        kind: _elementwise(kind.upper(), min_inputs=2, converts_dtype=True)
+        for kind in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")
+    },  # -> bool
     "logical_and": _elementwise("LOGICAL_AND", min_inputs=2),
     "logical_or": _elementwise("LOGICAL_OR", min_inputs=2),
     "logical_not": _elementwise("LOGICAL_NOT"),

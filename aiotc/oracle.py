@@ -80,9 +80,8 @@ def _require(module: str, package: str) -> None:
 def _interpreter(path: str, mtime: float):
     _require("tflite_micro", "tflite-micro")
     if _probe_tflm(path, mtime).loads:
-        from tflite_micro.python.tflite_micro import runtime
-
         import tflite
+        from tflite_micro.python.tflite_micro import runtime
 
         outputs = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0).Subgraphs(0).OutputsLength()
         return TFLM, (runtime.Interpreter.from_file(path), outputs)
@@ -106,7 +105,12 @@ def _reference_probe(digest: str, model: bytes) -> bool:
     with tempfile.TemporaryDirectory(prefix="aiotc-probe-") as folder:
         path = Path(folder) / f"{digest[:16]}.tflite"
         path.write_bytes(model)
-        return subprocess.run([sys.executable, "-c", _PROBE_LITERT, str(path)], capture_output=True, timeout=300).returncode == 0
+        return (
+            subprocess.run(
+                [sys.executable, "-c", _PROBE_LITERT, str(path)], capture_output=True, timeout=300
+            ).returncode
+            == 0
+        )
 
 
 @lru_cache(maxsize=8)

@@ -34,8 +34,17 @@ def write_folder(out_dir: Path, files: dict[str, str | bytes], force: bool = Fal
     foreign, edited = files_at_risk(out_dir, files) if out_dir.exists() else ([], [])
     at_risk = sorted(foreign + edited)
     if at_risk and not force:
-        held = [f"{what} ({', '.join(rels)})" for what, rels in (("files aiotc did not write", foreign), ("files it wrote that were edited since", edited)) if rels]
-        raise UsageError(f"{out_dir} holds {' and '.join(held)}: move them, choose another -o, or pass --force to move them to {out_dir.name}.backup")
+        held = [
+            f"{what} ({', '.join(rels)})"
+            for what, rels in (
+                ("files aiotc did not write", foreign),
+                ("files it wrote that were edited since", edited),
+            )
+            if rels
+        ]
+        raise UsageError(
+            f"{out_dir} holds {' and '.join(held)}: move them, choose another -o, or pass --force to move them to {out_dir.name}.backup"
+        )
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -94,7 +103,9 @@ def write_manifest(folder: Path, written: dict[str, str]) -> None:
 
 def read_manifest(folder: Path) -> dict[str, str]:
     """Relative path -> sha256, as write_manifest recorded them."""
-    return {rel: sha for sha, rel in (line.split("  ", 1) for line in (folder / MANIFEST).read_text().splitlines() if line)}
+    return {
+        rel: sha for sha, rel in (line.split("  ", 1) for line in (folder / MANIFEST).read_text().splitlines() if line)
+    }
 
 
 def swap_in(new: Path, out_dir: Path) -> None:
@@ -124,7 +135,11 @@ def exchange(a: Path, b: Path) -> bool:
 
 def back_up(old: Path, rels: list[str], out_dir: Path) -> Path:
     """Move `rels` out of the replaced folder into the first free OUT.backup[-N] beside OUT."""
-    backup = next(path for n in itertools.count(1) if not (path := out_dir.with_name(f"{out_dir.name}.backup" + (f"-{n}" if n > 1 else ""))).exists())
+    backup = next(
+        path
+        for n in itertools.count(1)
+        if not (path := out_dir.with_name(f"{out_dir.name}.backup" + (f"-{n}" if n > 1 else ""))).exists()
+    )
     for rel in rels:
         target = backup / rel
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,8 @@ like the TFLite converter's and run as fewer kernels.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import numpy as np
 
@@ -18,7 +18,9 @@ from .ir import Conv2D, Graph, NoAttrs, Op, Quant, Tensor, Transpose
 from .ops import OPS
 
 
-def _rewrite(graph: Graph, step: Callable[[Op, dict[str, str]], Op | str | None], tensors: dict[str, Tensor] | None = None) -> Graph:
+def _rewrite(
+    graph: Graph, step: Callable[[Op, dict[str, str]], Op | str | None], tensors: dict[str, Tensor] | None = None
+) -> Graph:
     """Apply `step` to every op, reads renamed: it returns the op to keep, or a tensor name
     that replaces the op's output (the op is dropped), or None to drop the op."""
     renamed: dict[str, str] = {}
@@ -41,7 +43,11 @@ def remove_identity_reshapes(graph: Graph) -> Graph:
     """A reshape to the same shape is a no-op: its readers read its input instead."""
 
     def step(op: Op, renamed) -> Op | str:
-        if op.kind == "reshape" and graph[op.inputs[0]].shape == graph[op.outputs[0]].shape and op.outputs[0] not in graph.outputs:
+        if (
+            op.kind == "reshape"
+            and graph[op.inputs[0]].shape == graph[op.outputs[0]].shape
+            and op.outputs[0] not in graph.outputs
+        ):
             return op.inputs[0]
         return op
 
@@ -113,7 +119,9 @@ def fold_affine(graph: Graph) -> Graph:
         if layer is None or not _single_use(graph, src) or not _per_channel(tensors[const], channels):
             return op
         values = np.broadcast_to(tensors[const].data.reshape(-1), (channels,)).astype(np.float32)
-        folded = _scale_layer(layer, values, tensors) if op.kind == "mul" else _add_bias(layer, values, tensors, op.name)
+        folded = (
+            _scale_layer(layer, values, tensors) if op.kind == "mul" else _add_bias(layer, values, tensors, op.name)
+        )
         folded = replace(folded, outputs=op.outputs)
         layers[op.outputs[0]] = folded
         return folded
@@ -191,11 +199,18 @@ def depthwise_over_one_channel_as_conv(graph: Graph) -> Graph:
         if graph[op.inputs[0]].dtype not in ("int8", "float32") or filt.dtype not in ("int8", "float32"):
             return op
         name = f"{op.name}/filter"
-        quant = filt.quant and Quant(filt.quant.scale, filt.quant.zero_point, 0 if filt.quant.axis is not None else None)
+        quant = filt.quant and Quant(
+            filt.quant.scale, filt.quant.zero_point, 0 if filt.quant.axis is not None else None
+        )
         data = np.ascontiguousarray(filt.data.transpose(3, 1, 2, 0))  # [1, kh, kw, M] -> [M, kh, kw, 1]
         tensors[name] = Tensor(name, data.shape, filt.dtype, quant, data)
         a = op.attrs
-        return replace(op, kind="conv2d", inputs=(op.inputs[0], name, *op.inputs[2:]), attrs=Conv2D(a.stride, a.dilation, a.padding, a.activation))
+        return replace(
+            op,
+            kind="conv2d",
+            inputs=(op.inputs[0], name, *op.inputs[2:]),
+            attrs=Conv2D(a.stride, a.dilation, a.padding, a.activation),
+        )
 
     return _rewrite(graph, step, tensors)
 

@@ -17,11 +17,11 @@ from .boards import Board, all_boards
 from .codegen.escape import path_text
 from .errors import BudgetError
 from .ir import Graph
-from .ops import OPS
-from .output import write_files
 from .memory import ArenaPlan
 from .memory.analysis import op_macs, op_weight_bytes
 from .memory.streaming import mac_overhead
+from .ops import OPS
+from .output import write_files
 from .report_html import render_html, render_pareto_svg
 from .schema import Layer, Memory, Patch, Report, TargetFigures
 from .toolchain import arm
@@ -58,7 +58,10 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
         "state_bytes": facts["state_bytes"],  # NAME_STATE_SIZE: recurrent state kept across invokes, outside the arena
         "state": facts["state"],
         "patch": stage_report(graph, stage),
-        "io_bytes": {"input": sum(e["bytes"] for e in facts["inputs"]), "output": sum(e["bytes"] for e in facts["outputs"])},
+        "io_bytes": {
+            "input": sum(e["bytes"] for e in facts["inputs"]),
+            "output": sum(e["bytes"] for e in facts["outputs"]),
+        },
         "inputs": facts["inputs"],
         "outputs": facts["outputs"],
         "kernels": facts["kernels"],
@@ -69,7 +72,10 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
 
 def report_files(report: Report, board: Board) -> dict[str, str | bytes]:
     """The report's files in the output folder: report.json, report.html, and pareto.svg after a precision search."""
-    files: dict[str, str | bytes] = {"report.json": json.dumps(report, indent=2) + "\n", "report.html": render_html(report, board)}
+    files: dict[str, str | bytes] = {
+        "report.json": json.dumps(report, indent=2) + "\n",
+        "report.html": render_html(report, board),
+    }
     if report.get("pareto"):
         files["pareto.svg"] = render_pareto_svg(report["pareto"])
     return files
@@ -90,10 +96,19 @@ def memory_report(graph: Graph, plan: ArenaPlan) -> Memory:
     overlap = lambda a, b: offset_of[a] < offset_of[b] + size_of[b] and offset_of[b] < offset_of[a] + size_of[a]  # noqa: E731
     return {
         "timeline": plan.live_bytes(),
-        "layout": [{"buffer": b.name, "offset": offset_of[b.name], "bytes": b.size, "first_op": b.first, "last_op": b.last} for b in sorted(plan.buffers, key=lambda b: (b.first, offset_of[b.name]))],
+        "layout": [
+            {"buffer": b.name, "offset": offset_of[b.name], "bytes": b.size, "first_op": b.first, "last_op": b.last}
+            for b in sorted(plan.buffers, key=lambda b: (b.first, offset_of[b.name]))
+        ],
         "aliases": sorted(name for name in plan.offsets if name not in {b.name for b in plan.buffers}),
-        "scratch_aliases": sorted(name for name in plan.scratch_offsets if f"scratch:{name}" not in {b.name for b in plan.buffers}),  # a stage's ops share one scratch
-        "in_place": [{"layer": graph.ops[p.op_index].name, "input": p.input, "output": p.output, "slack": p.slack} for p in plan.in_place if overlap(p.input, p.output)],
+        "scratch_aliases": sorted(
+            name for name in plan.scratch_offsets if f"scratch:{name}" not in {b.name for b in plan.buffers}
+        ),  # a stage's ops share one scratch
+        "in_place": [
+            {"layer": graph.ops[p.op_index].name, "input": p.input, "output": p.output, "slack": p.slack}
+            for p in plan.in_place
+            if overlap(p.input, p.output)
+        ],
     }
 
 
@@ -111,13 +126,22 @@ def stage_report(graph: Graph, stage) -> Patch | None:
     }
 
 
-def check_budget(report: Report, board: Board, sram_budget: int | None = None, flash_budget: int | None = None, streamed: bool = True) -> None:
+def check_budget(
+    report: Report, board: Board, sram_budget: int | None = None, flash_budget: int | None = None, streamed: bool = True
+) -> None:
     """The arena must fit the SRAM budget (default: the board's SRAM) and the constants the flash budget.
 
     A miss says by how much, and what would fit: streaming when it was off, the boards with room."""
     misses = []
-    ram = ("arena + state", report["arena_bytes"] + report["state_bytes"]) if report.get("state_bytes") else ("arena", report["arena_bytes"])
-    for what, needed, budget, memory in ((*ram, sram_budget, "SRAM"), ("weights", report["weights_bytes"], flash_budget, "flash")):
+    ram = (
+        ("arena + state", report["arena_bytes"] + report["state_bytes"])
+        if report.get("state_bytes")
+        else ("arena", report["arena_bytes"])
+    )
+    for what, needed, budget, memory in (
+        (*ram, sram_budget, "SRAM"),
+        ("weights", report["weights_bytes"], flash_budget, "flash"),
+    ):
         limit = budget if budget is not None else getattr(board, f"{memory.lower()}_bytes")
         source = f"the {memory} budget is" if budget is not None else f"{board.name} has"
         if needed > limit:
@@ -137,7 +161,9 @@ def check_flash(report: Report, board: Board, flash_budget: int | None) -> None:
     if flash_budget is not None and flash_figure(report) > flash_budget:
         what = "weights, graph code and kernels" if report.get("flash_bytes") else "weights"
         hint = "" if "pareto" in report else "; --precision auto with --calib puts int4 weights where they cost least"
-        raise BudgetError(f"model does not fit: {what} need {flash_figure(report):,} B of flash, the flash budget is {flash_budget:,} B (over by {flash_figure(report) - flash_budget:,} B){hint}")
+        raise BudgetError(
+            f"model does not fit: {what} need {flash_figure(report):,} B of flash, the flash budget is {flash_budget:,} B (over by {flash_figure(report) - flash_budget:,} B){hint}"
+        )
 
 
 def target_figures(files: dict[str, str | bytes], board: Board) -> TargetFigures:
@@ -149,9 +175,17 @@ def target_figures(files: dict[str, str | bytes], board: Board) -> TargetFigures
     it raises BudgetError when the library does not fit the board. The host board and
     a machine without arm-none-eabi-gcc get no figures (the report says why)."""
     if board.qemu_machine is None:
-        return {"target_build": "none: the host board is built by the host compiler when run", "flash_bytes": None, "stack": None}
+        return {
+            "target_build": "none: the host board is built by the host compiler when run",
+            "flash_bytes": None,
+            "stack": None,
+        }
     if shutil.which(arm.GCC) is None:
-        return {"target_build": f"none: {arm.GCC} not found (Debian package gcc-arm-none-eabi)", "flash_bytes": None, "stack": None}
+        return {
+            "target_build": f"none: {arm.GCC} not found (Debian package gcc-arm-none-eabi)",
+            "flash_bytes": None,
+            "stack": None,
+        }
     with tempfile.TemporaryDirectory(prefix="aiotc-figures-") as folder:
         write_files(Path(folder), files)
         image = arm.build_image(Path(folder), board)
@@ -173,7 +207,16 @@ def target_figures(files: dict[str, str | bytes], board: Board) -> TargetFigures
 
 def fitting_boards(report: Report, limit: int = 4) -> str:
     """What would fit: the smallest boards of the database with room for the arena and the weights."""
-    fits = sorted((b for b in all_boards() if b.qemu_machine and b.sram_bytes >= report["arena_bytes"] and b.flash_bytes >= report["weights_bytes"]), key=lambda b: (b.sram_bytes, b.flash_bytes, b.name))
+    fits = sorted(
+        (
+            b
+            for b in all_boards()
+            if b.qemu_machine and b.sram_bytes >= report["arena_bytes"] and b.flash_bytes >= report["weights_bytes"]
+        ),
+        key=lambda b: (b.sram_bytes, b.flash_bytes, b.name),
+    )
     if not fits:
         return "; no board of `aiotc boards` has room for it"
-    return "; it fits " + ", ".join(f"{b.name} ({b.sram_bytes // 1024:,} KiB SRAM, {b.flash_bytes // 1024:,} KiB flash)" for b in fits[:limit])
+    return "; it fits " + ", ".join(
+        f"{b.name} ({b.sram_bytes // 1024:,} KiB SRAM, {b.flash_bytes // 1024:,} KiB flash)" for b in fits[:limit]
+    )

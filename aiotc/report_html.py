@@ -45,7 +45,11 @@ def render_html(report: Report, board: Board | None = None, bench: dict | None =
 
 def render_pareto_svg(points: list[dict]) -> str:
     """pareto.svg: the same chart as report.html's, as a file of its own."""
-    return template_env("report", autoescape=True).get_template("pareto.svg.j2").render(width=WIDTH, pareto=pareto_chart(points))
+    return (
+        template_env("report", autoescape=True)
+        .get_template("pareto.svg.j2")
+        .render(width=WIDTH, pareto=pareto_chart(points))
+    )
 
 
 def nbytes(n: float) -> str:
@@ -62,27 +66,68 @@ def facts(report: Report, board: Board | None, bench: dict | None) -> list[dict]
 
     def share(used: int, total: int) -> dict:
         pct = 100 * used / total
-        return {"pct": f"{pct:.1f}% of {board.name}'s {nbytes(total)}", "bar": round(min(pct, 100.0), 2), "over": pct > 100}
+        return {
+            "pct": f"{pct:.1f}% of {board.name}'s {nbytes(total)}",
+            "bar": round(min(pct, 100.0), 2),
+            "over": pct > 100,
+        }
 
     rows = [
         {"label": "MACs", "value": f"{report['macs']:,}"},
-        {"label": "arena (SRAM)", "value": nbytes(report["arena_bytes"]), "note": f"lower bound of this schedule {nbytes(report['arena_lower_bound'])}"}
+        {
+            "label": "arena (SRAM)",
+            "value": nbytes(report["arena_bytes"]),
+            "note": f"lower bound of this schedule {nbytes(report['arena_lower_bound'])}",
+        }
         | (share(report["arena_bytes"], board.sram_bytes) if real else {}),
-        {"label": "weights (flash)", "value": nbytes(report["weights_bytes"])} | (share(report["weights_bytes"], board.flash_bytes) if real else {}),
+        {"label": "weights (flash)", "value": nbytes(report["weights_bytes"])}
+        | (share(report["weights_bytes"], board.flash_bytes) if real else {}),
     ]
     if report.get("state_bytes"):
-        rows.insert(2, {"label": "state (SRAM)", "value": nbytes(report["state_bytes"]), "note": "recurrent state kept across invokes, outside the arena"})
+        rows.insert(
+            2,
+            {
+                "label": "state (SRAM)",
+                "value": nbytes(report["state_bytes"]),
+                "note": "recurrent state kept across invokes, outside the arena",
+            },
+        )
     if real and report.get("flash_bytes"):
-        rows.append({"label": "flash (model)", "value": nbytes(report["flash_bytes"]), "note": "weights, graph code and kernels as linked"} | share(report["flash_bytes"], board.flash_bytes))
+        rows.append(
+            {
+                "label": "flash (model)",
+                "value": nbytes(report["flash_bytes"]),
+                "note": "weights, graph code and kernels as linked",
+            }
+            | share(report["flash_bytes"], board.flash_bytes)
+        )
     if report.get("stack"):
         stack = report["stack"]
-        rows.append({"label": "stack", "value": nbytes(stack["estimate_bytes"]), "note": f"at most (gcc's frames); largest frame {stack['largest_frame']} {nbytes(stack['largest_frame_bytes'])}"})
+        rows.append(
+            {
+                "label": "stack",
+                "value": nbytes(stack["estimate_bytes"]),
+                "note": f"at most (gcc's frames); largest frame {stack['largest_frame']} {nbytes(stack['largest_frame_bytes'])}",
+            }
+        )
     patch = report.get("patch")
     if patch:
-        rows.append({"label": "streamed stage", "value": f"layers 0..{patch['split_index']}", "note": f"{patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%"})
+        rows.append(
+            {
+                "label": "streamed stage",
+                "value": f"layers 0..{patch['split_index']}",
+                "note": f"{patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%",
+            }
+        )
     if bench:
         per_mac = f", {bench['instructions_per_mac']:.2f} per MAC" if bench.get("instructions_per_mac") else ""
-        rows.append({"label": "instructions", "value": f"{bench['instructions']:,}", "note": f"one inference on {bench['board']} ({bench['qemu_machine']}){per_mac}"})
+        rows.append(
+            {
+                "label": "instructions",
+                "value": f"{bench['instructions']:,}",
+                "note": f"one inference on {bench['board']} ({bench['qemu_machine']}){per_mac}",
+            }
+        )
     return rows
 
 
@@ -133,7 +178,13 @@ def timeline_chart(timeline: list[int], arena: int, axis: OpAxis, stage_end: int
     base = TOP + TIMELINE_HEIGHT
     scale = TIMELINE_HEIGHT / peak
     bars = [
-        {"x": axis.x(i + 0.08), "y": round(base - live * scale, 2), "width": round(axis.step * 0.84, 2), "height": round(live * scale, 2), "title": f"layer {i}: {live:,} B live"}
+        {
+            "x": axis.x(i + 0.08),
+            "y": round(base - live * scale, 2),
+            "width": round(axis.step * 0.84, 2),
+            "height": round(live * scale, 2),
+            "title": f"layer {i}: {live:,} B live",
+        }
         for i, live in enumerate(timeline)
     ]
     return {
@@ -217,13 +268,29 @@ def pareto_chart(points: list[dict]) -> dict:
         y = base - PARETO_HEIGHT * (p["sqnr_db"] - y_low) / (y_high - y_low)
         return round(x, 2), round(y, 2)
 
-    front = [p for p in points if not any(q["weights_bytes"] <= p["weights_bytes"] and q["sqnr_db"] > p["sqnr_db"] for q in points)]
-    dots = [{"x": place(p)[0], "y": place(p)[1], "chosen": bool(p.get("chosen")), "title": f"{p['weights_bytes']:,} B of weights, SQNR {p['sqnr_db']:.1f} dB"} for p in points]
+    front = [
+        p
+        for p in points
+        if not any(q["weights_bytes"] <= p["weights_bytes"] and q["sqnr_db"] > p["sqnr_db"] for q in points)
+    ]
+    dots = [
+        {
+            "x": place(p)[0],
+            "y": place(p)[1],
+            "chosen": bool(p.get("chosen")),
+            "title": f"{p['weights_bytes']:,} B of weights, SQNR {p['sqnr_db']:.1f} dB",
+        }
+        for p in points
+    ]
     return {
         "height": base + BOTTOM,
         "dots": dots,
         "front": " ".join(f"{x},{y}" for x, y in sorted(place(p) for p in front)),
-        "x_labels": [{"x": place({"weights_bytes": v, "sqnr_db": y_low})[0], "label": nbytes(v)} for v in (x_low, x_high)],
-        "y_labels": [{"y": place({"weights_bytes": x_low, "sqnr_db": v})[1], "label": f"{v:.1f} dB"} for v in (y_low, y_high)],
+        "x_labels": [
+            {"x": place({"weights_bytes": v, "sqnr_db": y_low})[0], "label": nbytes(v)} for v in (x_low, x_high)
+        ],
+        "y_labels": [
+            {"y": place({"weights_bytes": x_low, "sqnr_db": v})[1], "label": f"{v:.1f} dB"} for v in (y_low, y_high)
+        ],
         "base": base,
     }

@@ -58,13 +58,19 @@ def load_samples(path: Path, specs: list[IOSpec]) -> list[list[np.ndarray]]:
 
 def _as_batch(array: np.ndarray, spec: IOSpec, path: Path) -> np.ndarray:
     batch = nhwc_batch(array, spec.shape, spec.source_layout, path)
-    return quantize_input(batch, spec) if spec.dtype in INT_RANGE and batch.dtype.kind == "f" else batch.astype(spec.np_dtype)
+    return (
+        quantize_input(batch, spec)
+        if spec.dtype in INT_RANGE and batch.dtype.kind == "f"
+        else batch.astype(spec.np_dtype)
+    )
 
 
 def nhwc_batch(array: np.ndarray, shape: tuple[int, ...], source_layout: str | None, path: Path) -> np.ndarray:
     """`array` as [N, *shape]; data in the source model's NCHW layout is transposed to NHWC."""
     if array.size == 0 or array.size % int(np.prod(shape)):
-        raise UsageError(f"{path}: an array of shape {list(array.shape)} is not a whole number of inputs of shape {list(shape)}")
+        raise UsageError(
+            f"{path}: an array of shape {list(array.shape)} is not a whole number of inputs of shape {list(shape)}"
+        )
     if source_layout == "NCHW" and len(shape) == 4:
         nchw = (shape[3], shape[1], shape[2])
         if array.shape[-3:] == nchw and nchw != tuple(shape[1:]):

@@ -42,7 +42,16 @@ def layer_table(report: Report, width: int = 120) -> Table:
         for index, layer in enumerate(report["layers"])
     ]
     table = Table(title=f"{report['model']} -> {report['name']} ({report['board']})", title_justify="left")
-    columns = (("#", "right"), ("layer", "left"), ("op", "left"), ("output", "left"), ("prec", "left"), ("MACs", "right"), ("weights", "right"), ("live", "right"))
+    columns = (
+        ("#", "right"),
+        ("layer", "left"),
+        ("op", "left"),
+        ("output", "left"),
+        ("prec", "left"),
+        ("MACs", "right"),
+        ("weights", "right"),
+        ("live", "right"),
+    )
     widths = [max(len(column), *(len(row[i]) for row in rows)) for i, (column, _) in enumerate(columns)]
     borders = 3 * len(columns) + 1  # a space either side of each cell and a rule between
     widths[1] = max(12, min(widths[1], width - borders - sum(widths) + widths[1]))
@@ -61,19 +70,31 @@ def totals_lines(report: Report, board=None) -> list[str]:
         f"weights (flash) {weights:,} B = {kib(weights)}",
     ]
     if report.get("state_bytes"):
-        lines.insert(2, f"state (SRAM) {report['state_bytes']:,} B, kept across invokes ({report['name']}_reset() clears it)")
+        lines.insert(
+            2, f"state (SRAM) {report['state_bytes']:,} B, kept across invokes ({report['name']}_reset() clears it)"
+        )
     if report.get("patch"):
         patch = report["patch"]
-        lines.append(f"streamed stage: layers 0..{patch['split_index']} ({short_name(patch['split_after'])}) in {patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%")
+        lines.append(
+            f"streamed stage: layers 0..{patch['split_index']} ({short_name(patch['split_after'])}) in {patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%"
+        )
     in_place = len(report.get("memory", {}).get("in_place", []))
     if in_place:
         lines.append(f"in place: {in_place} layers write over their dying input")
     if board is not None and board.qemu_machine is not None:
-        flash, what = (report["flash_bytes"], "weights, graph code and kernels") if report.get("flash_bytes") else (weights, "weights only")
-        lines.append(f"board {board.name}: SRAM {100 * arena / board.sram_bytes:.1f}% used, flash {100 * flash / board.flash_bytes:.1f}% used ({flash:,} B: {what})")
+        flash, what = (
+            (report["flash_bytes"], "weights, graph code and kernels")
+            if report.get("flash_bytes")
+            else (weights, "weights only")
+        )
+        lines.append(
+            f"board {board.name}: SRAM {100 * arena / board.sram_bytes:.1f}% used, flash {100 * flash / board.flash_bytes:.1f}% used ({flash:,} B: {what})"
+        )
     if report.get("stack"):
         stack = report["stack"]
-        lines.append(f"stack at most {stack['estimate_bytes']:,} B (gcc's frames on the deepest call chain); largest frame {stack['largest_frame']} {stack['largest_frame_bytes']:,} B")
+        lines.append(
+            f"stack at most {stack['estimate_bytes']:,} B (gcc's frames on the deepest call chain); largest frame {stack['largest_frame']} {stack['largest_frame_bytes']:,} B"
+        )
     return lines
 
 
@@ -89,10 +110,22 @@ def bench_table(bench: dict) -> Table:
     total = bench["instructions"] or 1
     table = Table(title=f"{bench['board']} ({bench['qemu_machine']}, -icount shift=0)", title_justify="left")
     for column in ("#", "layer", "op", "MACs", "instructions", "share", "instr/MAC"):
-        table.add_column(column, justify="left" if column in ("layer", "op") else "right", overflow="fold" if column == "layer" else "ellipsis")
+        table.add_column(
+            column,
+            justify="left" if column in ("layer", "op") else "right",
+            overflow="fold" if column == "layer" else "ellipsis",
+        )
     for index, layer in enumerate(bench["layers"]):
         per_mac = f"{layer['instructions'] / layer['macs']:.2f}" if layer["macs"] else ""
-        table.add_row(str(index), plain_text(layer["name"]), layer["op"], f"{layer['macs']:,}", f"{layer['instructions']:,}", f"{100 * layer['instructions'] / total:.1f}%", per_mac)
+        table.add_row(
+            str(index),
+            plain_text(layer["name"]),
+            layer["op"],
+            f"{layer['macs']:,}",
+            f"{layer['instructions']:,}",
+            f"{100 * layer['instructions'] / total:.1f}%",
+            per_mac,
+        )
     return table
 
 
@@ -119,12 +152,16 @@ def memory_lines(graph, memory: dict, arena: int, lower_bound: int, stage_last: 
         lines.append(f"{index:3d} {mark} {op.kind:18s} {timeline[index]:9,d} B {bar}")
     lines.append("arena layout (offset, bytes, live from op .. to op)")
     for entry in memory["layout"]:
-        lines.append(f"  {entry['offset']:9,d} {entry['bytes']:9,d} B  ops {entry['first_op']:3d}..{entry['last_op']:<3d} {short_name(entry['buffer'])}")
+        lines.append(
+            f"  {entry['offset']:9,d} {entry['bytes']:9,d} B  ops {entry['first_op']:3d}..{entry['last_op']:<3d} {short_name(entry['buffer'])}"
+        )
     lines.append(f"arena {arena:,} B; lower bound of this schedule {lower_bound:,} B")
     if stage_last is not None:
         lines.append(f"streamed stage: layers 0..{stage_last} in row bands with cached halos (no recomputation)")
         if memory.get("scratch_aliases"):
-            lines.append(f"  {len(memory['scratch_aliases']) + 1} of its layers share one scratch buffer (their band calls take turns)")
+            lines.append(
+                f"  {len(memory['scratch_aliases']) + 1} of its layers share one scratch buffer (their band calls take turns)"
+            )
     return lines
 
 
@@ -141,15 +178,23 @@ def quantization_lines(report: Report) -> list[str]:
     if not fidelity:
         return []
     agreement = f"top-1 agreement {fidelity['top1_agreement']:.1%}, " if "top1_agreement" in fidelity else ""
-    lines = [f"quantized to int8 on {q['calibration_samples']} calibration samples ({q['method']}): {agreement}output SQNR {fidelity['sqnr_db']:.1f} dB vs the float model"]
+    lines = [
+        f"quantized to int8 on {q['calibration_samples']} calibration samples ({q['method']}): {agreement}output SQNR {fidelity['sqnr_db']:.1f} dB vs the float model"
+    ]
     if fidelity["layers"]:
         worst = min(fidelity["layers"], key=lambda layer: layer["sqnr_db"])
-        lines.append(f"  lowest layer SQNR {worst['sqnr_db']:.1f} dB at {short_name(worst['tensor'])} (per layer in report.json)")
+        lines.append(
+            f"  lowest layer SQNR {worst['sqnr_db']:.1f} dB at {short_name(worst['tensor'])} (per layer in report.json)"
+        )
     if "flash_budget" in q:
         count = lambda p: sum(v == p for v in q["precision"].values())  # noqa: E731
-        lines.append(f"precision auto: {count('w4a8')} of {len(q['sensitivity'])} layers w4a8 (int4 weights) to fit the {q['flash_budget']:,} B flash budget (all int8: {q['int8_flash_bytes']:,} B), {count('w8a16')} w8a16 (int16 activations) within the {q['sram_budget']:,} B SRAM budget")
+        lines.append(
+            f"precision auto: {count('w4a8')} of {len(q['sensitivity'])} layers w4a8 (int4 weights) to fit the {q['flash_budget']:,} B flash budget (all int8: {q['int8_flash_bytes']:,} B), {count('w8a16')} w8a16 (int16 activations) within the {q['sram_budget']:,} B SRAM budget"
+        )
         if q.get("int4_kernels", "fast") != "fast":
-            lines.append(f"  int4 layers on the {q['int4_kernels']}: the fast int4 kernels' code would not fit the flash budget")
+            lines.append(
+                f"  int4 layers on the {q['int4_kernels']}: the fast int4 kernels' code would not fit the flash budget"
+            )
     return lines
 
 
@@ -160,5 +205,13 @@ def pareto_table(report: Report) -> Table:
         table.add_column(column, justify="right" if column else "left")
     for point in report["pareto"]:
         agreement = f"{point['top1_agreement']:.1%}" if point.get("top1_agreement") is not None else ""
-        table.add_row(str(point["w4a8_layers"]), str(point["w8a16_layers"]), f"{point['weights_bytes']:,}", f"{point['flash_bytes']:,}", f"{point['sqnr_db']:.1f} dB", agreement, "compiled" if point["chosen"] else "")
+        table.add_row(
+            str(point["w4a8_layers"]),
+            str(point["w8a16_layers"]),
+            f"{point['weights_bytes']:,}",
+            f"{point['flash_bytes']:,}",
+            f"{point['sqnr_db']:.1f} dB",
+            agreement,
+            "compiled" if point["chosen"] else "",
+        )
     return table

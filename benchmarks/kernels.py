@@ -82,7 +82,13 @@ def measure(name: str, board: str) -> dict:
         kind = op_class(layer, ops[layer["name"]]) if layer["name"] in ops else layer["op"]
         kinds[kind][0] += layer["instructions"]
         kinds[kind][1] += layer["macs"]
-    return {"model": name, "board": board, "instructions": bench["instructions"], "macs": bench["macs"], "kinds": dict(kinds)}
+    return {
+        "model": name,
+        "board": board,
+        "instructions": bench["instructions"],
+        "macs": bench["macs"],
+        "kinds": dict(kinds),
+    }
 
 
 def render(rows: list[dict]) -> str:
@@ -97,7 +103,9 @@ def render(rows: list[dict]) -> str:
         )
         for kind, (instructions, macs) in sorted(row["kinds"].items(), key=lambda kv: -kv[1][0]):
             per_mac = f"{instructions / macs:5.2f}/MAC" if macs else "         "
-            lines.append(f"    {kind:<22} {instructions:>12,} instr  {per_mac}  {100 * instructions / row['instructions']:5.1f}%")
+            lines.append(
+                f"    {kind:<22} {instructions:>12,} instr  {per_mac}  {100 * instructions / row['instructions']:5.1f}%"
+            )
     return "\n".join(lines)
 
 

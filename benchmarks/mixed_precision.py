@@ -67,22 +67,49 @@ def network_rows(name: str, args, images, tmp: Path) -> list[str]:
     int8 = compile_model(model, board=BOARD, out_dir=tmp / f"{name}_int8", calib=calib)
     code = int8.report["flash_bytes"] - int8.report["weights_bytes"]
     budget = code + int(args.fraction * int8.report["weights_bytes"])
-    auto = compile_model(model, board=BOARD, out_dir=tmp / f"{name}_auto", calib=replace(calib, precision="auto"), flash_budget=budget)
-    roomy = compile_model(model, board=BOARD, out_dir=tmp / f"{name}_roomy", calib=replace(calib, precision="auto"))  # the board's budgets: w8a16 where it gains
+    auto = compile_model(
+        model, board=BOARD, out_dir=tmp / f"{name}_auto", calib=replace(calib, precision="auto"), flash_budget=budget
+    )
+    roomy = compile_model(
+        model, board=BOARD, out_dir=tmp / f"{name}_roomy", calib=replace(calib, precision="auto")
+    )  # the board's budgets: w8a16 where it gains
     uniform_model = tmp / f"{name}_int4.tflite"  # the same calibration, every layer w4a8
-    base = quantize_model(run_passes(load_model(model)), calib)  # method search: refitted, GPTQ-rounded, bias-corrected as auto
-    uniform_model.write_bytes(write_tflite(base.with_precision({n: "w4a8" for n in choosable_layers(base.float_graph)}).graph))
+    base = quantize_model(
+        run_passes(load_model(model)), calib
+    )  # method search: refitted, GPTQ-rounded, bias-corrected as auto
+    uniform_model.write_bytes(
+        write_tflite(base.with_precision({n: "w4a8" for n in choosable_layers(base.float_graph)}).graph)
+    )
     uniform = compile_model(uniform_model, board=BOARD, out_dir=tmp / f"{name}_int4")
     rows = []
-    for label, result in (("int8", int8), ("--precision auto", auto), ("uniform int4 weights", uniform), ("--precision auto, the board's budgets", roomy)):
-        tflite = result.out_dir / f"{result.name}.tflite" if (result.out_dir / f"{result.name}.tflite").exists() else uniform_model
+    for label, result in (
+        ("int8", int8),
+        ("--precision auto", auto),
+        ("uniform int4 weights", uniform),
+        ("--precision auto, the board's budgets", roomy),
+    ):
+        tflite = (
+            result.out_dir / f"{result.name}.tflite"
+            if (result.out_dir / f"{result.name}.tflite").exists()
+            else uniform_model
+        )
         got = int8_outputs(tflite, held_out)
         figures = bench(result.out_dir, BOARD)
-        exact = verify(result.out_dir, BOARD, random_samples(QemuModel.build(result.out_dir, load_board(BOARD)).inputs, 2, seed=0))
-        layers = [layer for layer in result.report["layers"] if layer["op"] in ("conv2d", "depthwise_conv2d", "fully_connected")]
+        exact = verify(
+            result.out_dir, BOARD, random_samples(QemuModel.build(result.out_dir, load_board(BOARD)).inputs, 2, seed=0)
+        )
+        layers = [
+            layer
+            for layer in result.report["layers"]
+            if layer["op"] in ("conv2d", "depthwise_conv2d", "fully_connected")
+        ]
         count = lambda p: sum(layer["precision"] == p for layer in layers)  # noqa: E731
         limit = budget if result is not roomy else load_board(BOARD).flash_bytes
-        within = "yes" if figures["flash_model_bytes"] <= limit and result.report["arena_bytes"] <= load_board(BOARD).sram_bytes else "no"
+        within = (
+            "yes"
+            if figures["flash_model_bytes"] <= limit and result.report["arena_bytes"] <= load_board(BOARD).sram_bytes
+            else "no"
+        )
         rows.append(
             f"| {name} | {label} | {count('w4a8')} / {count('w8a16')} of {len(layers)} | {result.report['weights_bytes']:,} | {figures['flash_model_bytes']:,} | {limit:,} | {within} | "
             f"{result.report['arena_bytes']:,} | {agreement(reference, got):.1%} | {sqnr_db(reference, got):.1f} | {figures['instructions']:,} | "
@@ -97,10 +124,17 @@ def mbv2_rows(args, images, tmp: Path) -> list[str]:
     model = MODELS / "keras" / "mbv2_w035_144_float.tflite"
     calib_file = tmp / "mbv2_calib.npy"
     np.save(calib_file, crops(images, min(args.calib, 64), 144, seed=0) / 255.0)
-    result = compile_model(model, board="stm32f411", out_dir=tmp / "mbv2_auto", calib=Calibration(str(calib_file), method="mse", precision="auto"))
+    result = compile_model(
+        model,
+        board="stm32f411",
+        out_dir=tmp / "mbv2_auto",
+        calib=Calibration(str(calib_file), method="mse", precision="auto"),
+    )
     board = load_board("stm32f411")
     figures = bench(result.out_dir, "stm32f411")
-    exact = verify(result.out_dir, "stm32f411", random_samples(QemuModel.build(result.out_dir, board).inputs, 2, seed=0))
+    exact = verify(
+        result.out_dir, "stm32f411", random_samples(QemuModel.build(result.out_dir, board).inputs, 2, seed=0)
+    )
     q = result.report["quantization"]
     fidelity = q["fidelity_on_calibration_data"]
     row = (
@@ -117,7 +151,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calib", type=int, default=200, help="calibration crops")
     parser.add_argument("--eval", type=int, default=400, help="evaluation crops")
-    parser.add_argument("--fraction", type=float, default=0.6, help="weights part of the flash budget, of the int8 weights")
+    parser.add_argument(
+        "--fraction", type=float, default=0.6, help="weights part of the flash budget, of the int8 weights"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "mixed_precision.md")
     args = parser.parse_args()
     images = photos()

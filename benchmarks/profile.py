@@ -56,7 +56,9 @@ def functions(elf: Path) -> tuple[dict[str, int], dict[int, tuple[str, str]]]:
     starts: dict[str, int] = {}
     code: dict[int, tuple[str, str]] = {}
     current = "?"
-    listing = subprocess.run(["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", str(elf)], capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", str(elf)], capture_output=True, text=True, check=True
+    ).stdout
     for line in listing.splitlines():
         symbol = SYMBOL.match(line)
         if symbol:
@@ -74,7 +76,9 @@ def main() -> None:
     parser.add_argument("model", type=Path)
     parser.add_argument("--board", default="cortex-m4")
     parser.add_argument("--function", help="list this function's hot instructions (default: the busiest aiotc_ kernel)")
-    parser.add_argument("--min", type=float, default=1.0, help="instructions executed at least this often per inference")
+    parser.add_argument(
+        "--min", type=float, default=1.0, help="instructions executed at least this often per inference"
+    )
     parser.add_argument("--patch", default="off", choices=["auto", "off"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aiotc-profile-") as tmp:

@@ -32,15 +32,27 @@ from aiotc.quantize.fidelity import sqnr_db  # noqa: E402
 
 # name -> (float models, the converter's int8 model, input size, pixel scale: input = pixels / scale, targets)
 NETWORKS = {
-    "vww_96": (["onnx/vww_96_float.onnx", "mlperf_tiny/vww_96_float.tflite"], "mlperf_tiny/vww_96_int8.tflite", 96, 255.0, (0.98, 25.0)),
-    "pretrainedResnet": (["onnx/pretrainedResnet.onnx", "mlperf_tiny/pretrainedResnet.tflite"], "mlperf_tiny/pretrainedResnet_quant.tflite", 32, 1.0, (0.95, 20.0)),
+    "vww_96": (
+        ["onnx/vww_96_float.onnx", "mlperf_tiny/vww_96_float.tflite"],
+        "mlperf_tiny/vww_96_int8.tflite",
+        96,
+        255.0,
+        (0.98, 25.0),
+    ),
+    "pretrainedResnet": (
+        ["onnx/pretrainedResnet.onnx", "mlperf_tiny/pretrainedResnet.tflite"],
+        "mlperf_tiny/pretrainedResnet_quant.tflite",
+        32,
+        1.0,
+        (0.95, 20.0),
+    ),
 }
 
 
 def photos() -> list[np.ndarray]:
     """scikit-image's sample photos as RGB uint8 arrays (grayscale ones repeated to 3 channels)."""
-    from PIL import Image
     import skimage
+    from PIL import Image
 
     folder = Path(skimage.__file__).parent / "data"
     images = []
@@ -94,7 +106,13 @@ def main() -> None:
     parser.add_argument("--calib", type=int, default=200, help="calibration crops")
     parser.add_argument("--eval", type=int, default=500, help="evaluation crops")
     parser.add_argument("--method", default="search", choices=["search", "mse", "minmax"])
-    parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS), help="networks to measure (while iterating)")
+    parser.add_argument(
+        "--networks",
+        nargs="+",
+        default=list(NETWORKS),
+        choices=list(NETWORKS),
+        help="networks to measure (while iterating)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "ptq_fidelity.md")
     args = parser.parse_args()
     images = photos()
@@ -118,8 +136,20 @@ def main() -> None:
                 export_model(model, quantized, Calibration(str(calib_file), method=args.method))
                 ours = int8_outputs(quantized, held_out)
                 top1, sqnr = agreement(reference, ours), sqnr_db(reference, ours)
-                verdict = "meets" if top1 >= min_top1 and sqnr >= min_sqnr and top1 >= baseline[0] and sqnr >= baseline[1] else "MISSES"
-                rows.append((name, f"{relative.split('/')[-1]} → aiotc int8", top1, sqnr, f"{verdict} ≥{min_top1:.0%} / ≥{min_sqnr:g} dB and the converter"))
+                verdict = (
+                    "meets"
+                    if top1 >= min_top1 and sqnr >= min_sqnr and top1 >= baseline[0] and sqnr >= baseline[1]
+                    else "MISSES"
+                )
+                rows.append(
+                    (
+                        name,
+                        f"{relative.split('/')[-1]} → aiotc int8",
+                        top1,
+                        sqnr,
+                        f"{verdict} ≥{min_top1:.0%} / ≥{min_sqnr:g} dB and the converter",
+                    )
+                )
                 print(rows[-1], flush=True)
     lines = [
         "# Post-training quantization fidelity on photos",

@@ -46,7 +46,11 @@ def measure(model: Path, board: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="aiotc-bench-") as tmp:
         try:
             result = compile_model(model, board=board, out_dir=Path(tmp) / "out")
-            row |= {"report": {k: result.report[k] for k in ("macs", "arena_bytes", "arena_lower_bound", "weights_bytes", "patch")}}
+            row |= {
+                "report": {
+                    k: result.report[k] for k in ("macs", "arena_bytes", "arena_lower_bound", "weights_bytes", "patch")
+                }
+            }
             row["bench"] = QemuModel.build(result.out_dir, load_board(board)).bench()
         except AiotcError as exc:
             first = str(exc).splitlines()[0]
@@ -101,7 +105,11 @@ def markdown(rows: list[dict], arenas: dict[str, int | None]) -> str:
     ]
     for row in rows:
         if "error" not in row:
-            lines.append(f"| {row['model']} | {row['board']} | " + " | ".join(per_op(row["bench"]).get(kind, "") for kind in OP_KINDS) + " |")
+            lines.append(
+                f"| {row['model']} | {row['board']} | "
+                + " | ".join(per_op(row["bench"]).get(kind, "") for kind in OP_KINDS)
+                + " |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -128,7 +136,12 @@ def main() -> int:
     if not MODELS.is_dir():
         print(f"benchmarks need the shared models at {MODELS}", file=sys.stderr)
         return 2
-    models = [m for folder in FOLDERS for m in sorted((MODELS / folder).glob("*.tflite")) if fnmatch.fnmatch(m.stem, args.models)]
+    models = [
+        m
+        for folder in FOLDERS
+        for m in sorted((MODELS / folder).glob("*.tflite"))
+        if fnmatch.fnmatch(m.stem, args.models)
+    ]
     jobs = [(m, b) for m in models for b in args.boards.split(",")]
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(measure, *zip(*jobs)))

@@ -61,8 +61,15 @@ def keras_models() -> dict:
         return keras.Model(inp, x)
 
     def conv1d_ts():
-        return seq((128, 3), L.Conv1D(16, 5, activation="relu"), L.MaxPooling1D(2), L.Conv1D(32, 3, strides=2, activation="relu"),
-                   L.Conv1D(32, 3, padding="same", activation="relu"), L.GlobalAveragePooling1D(), L.Dense(6, activation="softmax"))
+        return seq(
+            (128, 3),
+            L.Conv1D(16, 5, activation="relu"),
+            L.MaxPooling1D(2),
+            L.Conv1D(32, 3, strides=2, activation="relu"),
+            L.Conv1D(32, 3, padding="same", activation="relu"),
+            L.GlobalAveragePooling1D(),
+            L.Dense(6, activation="softmax"),
+        )
 
     def tcn_causal():
         x = inp = keras.Input((128, 4), batch_size=1)
@@ -73,21 +80,52 @@ def keras_models() -> dict:
         return keras.Model(inp, L.Dense(3)(x))
 
     def audio_raw_m5():
-        return seq((8000, 1), L.Conv1D(32, 80, strides=4), L.BatchNormalization(), L.ReLU(), L.MaxPooling1D(4),
-                   L.Conv1D(32, 3), L.BatchNormalization(), L.ReLU(), L.MaxPooling1D(4),
-                   L.Conv1D(64, 3), L.BatchNormalization(), L.ReLU(), L.MaxPooling1D(4),
-                   L.Conv1D(64, 3), L.BatchNormalization(), L.ReLU(), L.GlobalAveragePooling1D(), L.Dense(12, activation="softmax"))
+        return seq(
+            (8000, 1),
+            L.Conv1D(32, 80, strides=4),
+            L.BatchNormalization(),
+            L.ReLU(),
+            L.MaxPooling1D(4),
+            L.Conv1D(32, 3),
+            L.BatchNormalization(),
+            L.ReLU(),
+            L.MaxPooling1D(4),
+            L.Conv1D(64, 3),
+            L.BatchNormalization(),
+            L.ReLU(),
+            L.MaxPooling1D(4),
+            L.Conv1D(64, 3),
+            L.BatchNormalization(),
+            L.ReLU(),
+            L.GlobalAveragePooling1D(),
+            L.Dense(12, activation="softmax"),
+        )
 
     def audio_dscnn_mfcc():
         body = [L.Conv2D(32, (10, 4), strides=2, padding="same"), L.BatchNormalization(), L.ReLU()]
         for _ in range(3):
-            body += [L.DepthwiseConv2D(3, padding="same"), L.BatchNormalization(), L.ReLU(), L.Conv2D(32, 1), L.BatchNormalization(), L.ReLU()]
+            body += [
+                L.DepthwiseConv2D(3, padding="same"),
+                L.BatchNormalization(),
+                L.ReLU(),
+                L.Conv2D(32, 1),
+                L.BatchNormalization(),
+                L.ReLU(),
+            ]
         return seq((49, 10, 1), *body, L.GlobalAveragePooling2D(), L.Dropout(0.2), L.Dense(12, activation="softmax"))
 
     def audio_spectro_cnn():
-        return seq((64, 40, 1), L.Conv2D(16, 3, padding="same", activation="relu"), L.MaxPooling2D(2),
-                   L.Conv2D(32, 3, padding="same", activation="elu"), L.MaxPooling2D(2),
-                   L.Conv2D(32, 3, padding="same"), L.LeakyReLU(0.1), L.GlobalMaxPooling2D(), L.Dense(8, activation="softmax"))
+        return seq(
+            (64, 40, 1),
+            L.Conv2D(16, 3, padding="same", activation="relu"),
+            L.MaxPooling2D(2),
+            L.Conv2D(32, 3, padding="same", activation="elu"),
+            L.MaxPooling2D(2),
+            L.Conv2D(32, 3, padding="same"),
+            L.LeakyReLU(0.1),
+            L.GlobalMaxPooling2D(),
+            L.Dense(8, activation="softmax"),
+        )
 
     def unet(interp="nearest"):
         inp = keras.Input((64, 64, 1), batch_size=1)
@@ -103,12 +141,23 @@ def keras_models() -> dict:
         return keras.Model(inp, L.Conv2D(1, 1, activation="sigmoid")(c4))
 
     def conv_autoencoder():
-        return seq((32, 32, 3), L.Conv2D(16, 3, strides=2, padding="same", activation="relu"), L.Conv2D(8, 3, strides=2, padding="same", activation="relu"),
-                   L.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu"), L.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu"),
-                   L.Conv2D(3, 3, padding="same", activation="sigmoid"))
+        return seq(
+            (32, 32, 3),
+            L.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
+            L.Conv2D(8, 3, strides=2, padding="same", activation="relu"),
+            L.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu"),
+            L.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu"),
+            L.Conv2D(3, 3, padding="same", activation="sigmoid"),
+        )
 
     def dense_autoencoder():
-        return seq((256,), L.Dense(64, activation="relu"), L.Dense(16, activation="relu"), L.Dense(64, activation="relu"), L.Dense(256))
+        return seq(
+            (256,),
+            L.Dense(64, activation="relu"),
+            L.Dense(16, activation="relu"),
+            L.Dense(64, activation="relu"),
+            L.Dense(256),
+        )
 
     def lstm():
         return seq((28, 28), L.LSTM(32), L.Dense(10, activation="softmax"))
@@ -189,11 +238,37 @@ def keras_models() -> dict:
 
 
 KERAS_NAMES = [
-    "conv1d_ts", "tcn_causal", "audio_raw_m5", "audio_dscnn_mfcc", "audio_spectro_cnn", "unet_nearest_64", "unet_bilinear_64",
-    "conv_autoencoder_32", "dense_autoencoder", "lstm_28", "lstm_stacked", "gru_49", "gru_unrolled", "tiny_transformer", "ops_mix",
-    "mobilenet_v1_a025_96", "mobilenet_v1_a050_128", "mobilenet_v2_a035_96", "mobilenet_v2_a050_128", "mobilenet_v3s_a075_96",
-    "mobilenet_v3s_min_96", "mobilenet_v3l_min_a075_128", "efficientnet_b0_96", "densenet121_96", "nasnet_mobile_96", "resnet50_64",
-    "mobilenet_v1_a025_96_b1", "mobilenet_v1_a050_128_b1", "mobilenet_v3s_a075_96_b1", "mobilenet_v3s_min_96_b1", "mobilenet_v3l_min_a075_128_b1",
+    "conv1d_ts",
+    "tcn_causal",
+    "audio_raw_m5",
+    "audio_dscnn_mfcc",
+    "audio_spectro_cnn",
+    "unet_nearest_64",
+    "unet_bilinear_64",
+    "conv_autoencoder_32",
+    "dense_autoencoder",
+    "lstm_28",
+    "lstm_stacked",
+    "gru_49",
+    "gru_unrolled",
+    "tiny_transformer",
+    "ops_mix",
+    "mobilenet_v1_a025_96",
+    "mobilenet_v1_a050_128",
+    "mobilenet_v2_a035_96",
+    "mobilenet_v2_a050_128",
+    "mobilenet_v3s_a075_96",
+    "mobilenet_v3s_min_96",
+    "mobilenet_v3l_min_a075_128",
+    "efficientnet_b0_96",
+    "densenet121_96",
+    "nasnet_mobile_96",
+    "resnet50_64",
+    "mobilenet_v1_a025_96_b1",
+    "mobilenet_v1_a050_128_b1",
+    "mobilenet_v3s_a075_96_b1",
+    "mobilenet_v3s_min_96_b1",
+    "mobilenet_v3l_min_a075_128_b1",
     "efficientnet_b0_96_b1",
 ]  # the keys of keras_models(), small ones first
 
@@ -249,7 +324,9 @@ def torch_models() -> dict:
             super().__init__()
             hid = cin * t
             self.use_res = s == 1 and cin == cout
-            self.body = nn.Sequential(cbr(cin, hid, 1), cbr(hid, hid, 3, s, hid), nn.Conv2d(hid, cout, 1, bias=False), nn.BatchNorm2d(cout))
+            self.body = nn.Sequential(
+                cbr(cin, hid, 1), cbr(hid, hid, 3, s, hid), nn.Conv2d(hid, cout, 1, bias=False), nn.BatchNorm2d(cout)
+            )
 
         def forward(self, x):
             return x + self.body(x) if self.use_res else self.body(x)
@@ -271,8 +348,14 @@ def torch_models() -> dict:
     class BasicBlock(nn.Module):
         def __init__(self, cin, cout, s):
             super().__init__()
-            self.body = nn.Sequential(cbr(cin, cout, 3, s, act=nn.ReLU), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
-            self.skip = nn.Sequential() if s == 1 and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, s, bias=False), nn.BatchNorm2d(cout))
+            self.body = nn.Sequential(
+                cbr(cin, cout, 3, s, act=nn.ReLU), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
+            )
+            self.skip = (
+                nn.Sequential()
+                if s == 1 and cin == cout
+                else nn.Sequential(nn.Conv2d(cin, cout, 1, s, bias=False), nn.BatchNorm2d(cout))
+            )
 
         def forward(self, x):
             return torch.relu(self.body(x) + self.skip(x))
@@ -281,7 +364,9 @@ def torch_models() -> dict:
         def __init__(self):
             super().__init__()
             self.stem = nn.Sequential(cbr(3, 16, 7, 2, act=nn.ReLU), nn.MaxPool2d(3, 2, 1))
-            self.layers = nn.Sequential(BasicBlock(16, 16, 1), BasicBlock(16, 32, 2), BasicBlock(32, 64, 2), BasicBlock(64, 64, 1))
+            self.layers = nn.Sequential(
+                BasicBlock(16, 16, 1), BasicBlock(16, 32, 2), BasicBlock(32, 64, 2), BasicBlock(64, 64, 1)
+            )
             self.fc = nn.Linear(64, 10)
 
         def forward(self, x):
@@ -301,8 +386,16 @@ def torch_models() -> dict:
     class SqueezeNetish(nn.Module):
         def __init__(self):
             super().__init__()
-            self.features = nn.Sequential(nn.Conv2d(3, 32, 3, 2), nn.ReLU(), nn.MaxPool2d(3, 2, ceil_mode=True), Fire(32, 8, 32), Fire(64, 8, 32),
-                                          nn.MaxPool2d(3, 2, ceil_mode=True), Fire(64, 16, 64), Fire(128, 16, 64))
+            self.features = nn.Sequential(
+                nn.Conv2d(3, 32, 3, 2),
+                nn.ReLU(),
+                nn.MaxPool2d(3, 2, ceil_mode=True),
+                Fire(32, 8, 32),
+                Fire(64, 8, 32),
+                nn.MaxPool2d(3, 2, ceil_mode=True),
+                Fire(64, 16, 64),
+                Fire(128, 16, 64),
+            )
             self.classifier = nn.Sequential(nn.Dropout(0.5), nn.Conv2d(128, 10, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
 
         def forward(self, x):
@@ -314,7 +407,11 @@ def torch_models() -> dict:
         def __init__(self):
             super().__init__()
             self.stem = cbr(3, 24, 3, 2, act=nn.Hardswish)
-            self.branch = nn.Sequential(cbr(12, 12, 1, act=nn.Hardswish), cbr(12, 12, 3, 1, 12, act=nn.Identity), cbr(12, 12, 1, act=nn.Hardswish))
+            self.branch = nn.Sequential(
+                cbr(12, 12, 1, act=nn.Hardswish),
+                cbr(12, 12, 3, 1, 12, act=nn.Identity),
+                cbr(12, 12, 1, act=nn.Hardswish),
+            )
             self.fc = nn.Linear(24, 10)
 
         def forward(self, x):
@@ -337,8 +434,17 @@ def torch_models() -> dict:
     class Conv1dNet(nn.Module):
         def __init__(self):
             super().__init__()
-            self.body = nn.Sequential(nn.Conv1d(3, 16, 5), nn.BatchNorm1d(16), nn.ReLU(), nn.MaxPool1d(2), nn.Conv1d(16, 32, 3, 2), nn.ReLU(),
-                                      nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(32, 6))
+            self.body = nn.Sequential(
+                nn.Conv1d(3, 16, 5),
+                nn.BatchNorm1d(16),
+                nn.ReLU(),
+                nn.MaxPool1d(2),
+                nn.Conv1d(16, 32, 3, 2),
+                nn.ReLU(),
+                nn.AdaptiveAvgPool1d(1),
+                nn.Flatten(),
+                nn.Linear(32, 6),
+            )
 
         def forward(self, x):
             return self.body(x)
@@ -364,7 +470,15 @@ def export_torch(name: str, spec, folder: Path) -> dict:
     made = {}
     try:
         if not path.exists():
-            torch.onnx.export(model, torch.randn(shape), str(path), opset_version=13, dynamo=False, input_names=["input"], output_names=["output"])
+            torch.onnx.export(
+                model,
+                torch.randn(shape),
+                str(path),
+                opset_version=13,
+                dynamo=False,
+                input_names=["input"],
+                output_names=["output"],
+            )
         made["float"] = "ok"
     except Exception as exc:
         return {"float": f"export: {first_line(str(exc))}"}
@@ -380,8 +494,15 @@ def export_torch(name: str, spec, folder: Path) -> dict:
                 def get_next(self):
                     return next(self.data, None)
 
-            quantize_static(str(path), str(qpath), Random(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
-                            weight_type=QuantType.QInt8, per_channel=True)
+            quantize_static(
+                str(path),
+                str(qpath),
+                Random(),
+                quant_format=QuantFormat.QDQ,
+                activation_type=QuantType.QInt8,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+            )
         made["int8"] = "ok"
     except Exception as exc:
         made["int8"] = f"quantize_static: {first_line(str(exc))}"
@@ -408,7 +529,16 @@ TFLM_MODELS = [
     "third_party/xtensa/examples/micro_speech_lstm/micro_speech_lstm.tflite",
     "third_party/xtensa/examples/pytorch_to_tflite/mobilenet_v2_quantized_1x3x224x224.tflite",
 ]
-SEANET = ("add", "conv", "leaky_relu", "pad", "quantize", "strided_slice", "sub", "transpose_conv")  # one of each, index 0 and 1
+SEANET = (
+    "add",
+    "conv",
+    "leaky_relu",
+    "pad",
+    "quantize",
+    "strided_slice",
+    "sub",
+    "transpose_conv",
+)  # one of each, index 0 and 1
 
 
 def copy_tflm(repo: Path, folder: Path) -> dict:
@@ -433,11 +563,19 @@ def convert_isolated(name: str, folder: Path) -> dict:
     """convert_keras in a child process: the converter can crash the interpreter (int8 LSTM does)."""
     if all((folder / f"{name}_{kind}.tflite").exists() for kind in ("float", "int8")):
         return {"float": "ok", "int8": "ok"}
-    done = subprocess.run([sys.executable, __file__, "--convert-keras", name, "--cache", str(folder.parent)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--convert-keras", name, "--cache", str(folder.parent)],
+        capture_output=True,
+        text=True,
+    )
     lines = done.stdout.strip().splitlines()
     if done.returncode == 0 and lines:
         return json.loads(lines[-1])
-    why = f"converter crashed (signal {-done.returncode})" if done.returncode < 0 else f"converter: {first_line(done.stderr)}"
+    why = (
+        f"converter crashed (signal {-done.returncode})"
+        if done.returncode < 0
+        else f"converter: {first_line(done.stderr)}"
+    )
     return {kind: "ok" if (folder / f"{name}_{kind}.tflite").exists() else why for kind in ("float", "int8")}
 
 
@@ -502,7 +640,13 @@ def aiotc(args: list[str], timeout: int) -> tuple[int | None, str, str]:
     """rc (None on timeout), stdout, stderr of one aiotc command from this worktree."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     try:
-        done = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "aiotc", *args], capture_output=True, text=True, timeout=timeout, env=env)
+        done = subprocess.run(
+            ["nice", "-n", "10", sys.executable, "-m", "aiotc", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
     except subprocess.TimeoutExpired:
         return None, "", f"timeout after {timeout} s"
     return done.returncode, done.stdout, done.stderr
@@ -511,7 +655,12 @@ def aiotc(args: list[str], timeout: int) -> tuple[int | None, str, str]:
 def tflm_probe(model: Path, timeout: int) -> dict:
     """Does tflite-micro's Python interpreter load and invoke the model, and with what arena."""
     try:
-        done = subprocess.run(["nice", "-n", "10", sys.executable, "-c", PROBE_TFLM, str(model)], capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            ["nice", "-n", "10", sys.executable, "-c", PROBE_TFLM, str(model)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return {"runs": False, "arena": None, "error": f"timeout after {timeout} s"}
     out = done.stdout + done.stderr
@@ -549,13 +698,20 @@ def compile_and_verify(model: Path, out: Path, extra: list[str], timeout: int) -
 
 
 def measure(model: Path, kind: str, work: Path, args) -> dict:
-    row: dict = {"model": model.stem.removesuffix(f"_{kind}"), "type": kind, "source": model.parent.name, "format": model.suffix[1:],
-                 "bytes": model.stat().st_size}
+    row: dict = {
+        "model": model.stem.removesuffix(f"_{kind}"),
+        "type": kind,
+        "source": model.parent.name,
+        "format": model.suffix[1:],
+        "bytes": model.stat().st_size,
+    }
     row["aiotc"] = compile_and_verify(model, work / "out", [], args.timeout)
     if model.suffix == ".tflite":
         row["tflm"] = tflm_probe(model, args.timeout)
     if kind == "float":
-        calib = compile_and_verify(model, work / "calib", ["--calib", "random", "--calib-method", args.calib_method], args.timeout)
+        calib = compile_and_verify(
+            model, work / "calib", ["--calib", "random", "--calib-method", args.calib_method], args.timeout
+        )
         exported = next((work / "calib").glob("*.tflite"), None)
         if calib["compiles"] and exported:
             calib["tflm"] = tflm_probe(exported, args.timeout)
@@ -605,7 +761,9 @@ def run(args) -> None:
             continue
         if key in done and not args.force:
             row = next(r for r in results["rows"] if (r["model"], r["type"], r["format"]) == key)
-            if args.bench and row["aiotc"]["compiles"] and "m4" not in row:  # add the M4 figures to a row measured without them
+            if (
+                args.bench and row["aiotc"]["compiles"] and "m4" not in row
+            ):  # add the M4 figures to a row measured without them
                 row["m4"] = bench_m4(path, args.bench_timeout)
                 save(results, args.cache)
                 print(f"{path.name}: M4 {row['m4']}", flush=True)
@@ -616,7 +774,10 @@ def run(args) -> None:
         results["rows"] = [r for r in results["rows"] if (r["model"], r["type"], r["format"]) != key] + [row]
         save(results, args.cache)
         a = row["aiotc"]
-        print(f"{path.name}: {'bit-exact' if a.get('bit_exact') else a.get('reason') or a.get('verify_error') or a.get('verify')} ({row['seconds']} s)", flush=True)
+        print(
+            f"{path.name}: {'bit-exact' if a.get('bit_exact') else a.get('reason') or a.get('verify_error') or a.get('verify')} ({row['seconds']} s)",
+            flush=True,
+        )
     save(results, args.cache)
 
 
@@ -624,7 +785,13 @@ def save(results: dict, cache: Path) -> None:
     """zoo.json and zoo.md as measured so far, with the models the converters refused to make."""
     log = cache / "build.json"
     made = json.loads(log.read_text()) if log.exists() else {}
-    results["not_built"] = {f"{name}_{kind}": why for name, kinds in made.items() if name != "tflm" for kind, why in kinds.items() if why != "ok"}
+    results["not_built"] = {
+        f"{name}_{kind}": why
+        for name, kinds in made.items()
+        if name != "tflm"
+        for kind, why in kinds.items()
+        if why != "ok"
+    }
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     (ROOT / "benchmarks" / "zoo.md").write_text(markdown(results))
 
@@ -672,7 +839,9 @@ def markdown(results: dict) -> str:
     rows = sorted(results["rows"], key=lambda r: (r["source"], r["model"], r["type"]))
     compiled = [r for r in rows if r["aiotc"]["compiles"]]
     exact = [r for r in compiled if r["aiotc"].get("bit_exact")]
-    close = [r for r in compiled if not r["aiotc"].get("bit_exact") and r["aiotc"].get("verify", {}).get("mismatches") == 0]
+    close = [
+        r for r in compiled if not r["aiotc"].get("bit_exact") and r["aiotc"].get("verify", {}).get("mismatches") == 0
+    ]
     floats = [r for r in rows if "calib" in r]
     calib_ok = [r for r in floats if r["calib"]["compiles"]]
     calib_exact = [r for r in calib_ok if r["calib"].get("bit_exact")]
@@ -701,9 +870,15 @@ def markdown(results: dict) -> str:
         "",
         f"- {len(models)} models, {len(rows)} model files ({by_type['int8']} int8, {by_type['float']} float32)",
         f"- aiotc compiles {len(compiled)} of {len(rows)}; bit-exact with the oracle {len(exact)} of the {len(compiled)}"
-        + (f", {len(close)} more float ones pass verify within its float tolerance (not bit for bit: onnxruntime's own float sums)" if close else ""),
-        *(f"  - {kind}: {sum(r['type'] == kind for r in compiled)} of {by_type[kind]} compile, {sum(r['type'] == kind for r in exact)} bit-exact"
-          for kind in ("int8", "float")),
+        + (
+            f", {len(close)} more float ones pass verify within its float tolerance (not bit for bit: onnxruntime's own float sums)"
+            if close
+            else ""
+        ),
+        *(
+            f"  - {kind}: {sum(r['type'] == kind for r in compiled)} of {by_type[kind]} compile, {sum(r['type'] == kind for r in exact)} bit-exact"
+            for kind in ("int8", "float")
+        ),
         f"- float models through `--calib random`: {len(calib_ok)} of {len(floats)} compile, {len(calib_exact)} bit-exact with tflite-micro on the export",
         f"- Cortex-M4 (`aiotc bench --board cortex-m4`, with --bench): {sum('instructions' in r.get('m4', {}) for r in rows)} measured; "
         f"{sum('error' in r.get('m4', {}) for r in rows)} refused (the M4 column says why)",
@@ -717,7 +892,11 @@ def markdown(results: dict) -> str:
         "|---:|---|",
     ]
     lines += [f"| {n} | {reason.replace('|', '/')} |" for reason, n in reasons.most_common()]
-    lines += ["", "Unsupported ops, by the number of model files each appears in the refusal of (aiotc lists them all at once):", ""]
+    lines += [
+        "",
+        "Unsupported ops, by the number of model files each appears in the refusal of (aiotc lists them all at once):",
+        "",
+    ]
     lines += [", ".join(f"{op} {n}" for op, n in ops.most_common())]
     if reasons_calib:
         lines += ["", "With `--calib random` (float models):", "", "| count | reason |", "|---:|---|"]
@@ -735,17 +914,29 @@ def markdown(results: dict) -> str:
         vs = f"{a['arena'] / t['arena']:.2f}×" if a.get("arena") and t.get("arena") else "–"
         runs = "n/a (onnx)" if not t else "yes" if t["runs"] else f"no: {cut(t.get('error', ''), 120)}"
         m4 = r.get("m4", {})
-        m4_cell = fmt(m4.get("instructions")) if "instructions" in m4 else (cut(short(m4.get("error", "–")), 120) if m4 else "–")
+        m4_cell = (
+            fmt(m4.get("instructions"))
+            if "instructions" in m4
+            else (cut(short(m4.get("error", "–")), 120) if m4 else "–")
+        )
         if c is None:
             calib_cell = ""
         elif not c["compiles"]:
-            calib_cell = "no: the same refusal" if not a["compiles"] and reason_group(c["reason"]) == reason_group(a["reason"]) else f"no: {cell(c['reason'])}"
+            calib_cell = (
+                "no: the same refusal"
+                if not a["compiles"] and reason_group(c["reason"]) == reason_group(a["reason"])
+                else f"no: {cell(c['reason'])}"
+            )
         else:
             f = c.get("fidelity") or {}
-            calib_cell = f"yes / {exact_verdict(c)} / {fmt(f.get('sqnr_db'), '.1f')} / {fmt(f.get('top1_agreement'), '.0%')}"
+            calib_cell = (
+                f"yes / {exact_verdict(c)} / {fmt(f.get('sqnr_db'), '.1f')} / {fmt(f.get('top1_agreement'), '.0%')}"
+            )
         lines.append(
             f"| {r['model']} | {r['type']} | {r['source']} | {'yes' if a['compiles'] else 'no'} | {exact_cell} | {fmt(a.get('arena'))} "
-            f"| {fmt(t.get('arena'))} | {vs} | {runs} | {m4_cell} | {calib_cell} | {cell(a.get('reason', ''))} |".replace("\n", " ")
+            f"| {fmt(t.get('arena'))} | {vs} | {runs} | {m4_cell} | {calib_cell} | {cell(a.get('reason', ''))} |".replace(
+                "\n", " "
+            )
         )
     return "\n".join(lines) + "\n"
 
@@ -761,7 +952,9 @@ def exact_verdict(a: dict) -> str:
 def cell(reason: str) -> str:
     """An unsupported-op refusal as its op list (zoo.json keeps the layers); any other refusal as aiotc says it."""
     ops = blocking_ops(reason)
-    return cut(("unsupported: " + ", ".join(ops)) if ops and short(reason).startswith("unsupported: ") else short(reason))
+    return cut(
+        ("unsupported: " + ", ".join(ops)) if ops and short(reason).startswith("unsupported: ") else short(reason)
+    )
 
 
 def cut(text: str, limit: int = 300) -> str:

@@ -25,7 +25,9 @@ def shared_model(relative: str) -> Path:
 def aiotc(*args, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`python -m aiotc ARGS` as a user runs it, with this checkout's aiotc whatever the folder."""
     environment = os.environ | {"PYTHONPATH": str(ROOT)} | (env or {})
-    return subprocess.run([sys.executable, "-m", "aiotc", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=environment)
+    return subprocess.run(
+        [sys.executable, "-m", "aiotc", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=environment
+    )
 
 
 def verify_folder(out: Path, board: str = "host", samples: int = 3, seed: int = 1):

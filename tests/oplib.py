@@ -89,7 +89,13 @@ class OpGraph:
         self.tensors[old.name] = ir.Tensor(old.name, old.shape, "int4", q, data)
         if len(op.inputs) > 2 and op.inputs[2] is not None:  # bias scale = input scale * weight scale
             bias = self.tensors[op.inputs[2]]
-            self.tensors[bias.name] = ir.Tensor(bias.name, bias.shape, bias.dtype, ir.Quant(bias.quant.scale * np.float32(127 / 7), bias.quant.zero_point, bias.quant.axis), bias.data)
+            self.tensors[bias.name] = ir.Tensor(
+                bias.name,
+                bias.shape,
+                bias.dtype,
+                ir.Quant(bias.quant.scale * np.float32(127 / 7), bias.quant.zero_point, bias.quant.axis),
+                bias.data,
+            )
         return output
 
     def bias(self, input_name: str, weights_name: str, channels: int) -> str:
@@ -98,7 +104,9 @@ class OpGraph:
         w_scales = np.broadcast_to(self.tensors[weights_name].quant.scale, (channels,))
         scales = self.tensors[input_name].quant.scale[0] * w_scales
         if self.tensors[input_name].dtype == "int16":  # 16x8: int64, in the accumulator's larger range
-            return self.const(self.rng.integers(-3000 * 256, 3000 * 256, channels).astype(np.int64), quant(scales, 0, 0))
+            return self.const(
+                self.rng.integers(-3000 * 256, 3000 * 256, channels).astype(np.int64), quant(scales, 0, 0)
+            )
         return self.const(self.rng.integers(-3000, 3000, channels).astype(np.int32), quant(scales, 0, 0))
 
     def _out(self, shape, scale, zero_point, dtype=None) -> str:
@@ -110,7 +118,20 @@ class OpGraph:
 
     # --- ops ------------------------------------------------------------------------
 
-    def conv2d(self, x, out_channels, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="same", groups=1, activation="none", per_channel=True, out_scale=None, out_zp=0):
+    def conv2d(
+        self,
+        x,
+        out_channels,
+        kernel=(3, 3),
+        stride=(1, 1),
+        dilation=(1, 1),
+        padding="same",
+        groups=1,
+        activation="none",
+        per_channel=True,
+        out_scale=None,
+        out_zp=0,
+    ):
         n, h, w, c = self.tensors[x].shape
         oh, ow, pad = _spatial(h, w, kernel, stride, dilation, padding)
         wt = self.weights((out_channels, *kernel, c // groups), 0 if per_channel else None)
@@ -119,15 +140,37 @@ class OpGraph:
         y = self._out((n, oh, ow, out_channels), scale, out_zp)
         return self._op("conv2d", (x, wt, b), y, ir.Conv2D(stride, dilation, pad, activation))
 
-    def depthwise(self, x, multiplier=1, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="same", activation="none", out_zp=0):
+    def depthwise(
+        self,
+        x,
+        multiplier=1,
+        kernel=(3, 3),
+        stride=(1, 1),
+        dilation=(1, 1),
+        padding="same",
+        activation="none",
+        out_zp=0,
+    ):
         n, h, w, c = self.tensors[x].shape
         oh, ow, pad = _spatial(h, w, kernel, stride, dilation, padding)
         wt = self.weights((1, *kernel, c * multiplier), 3)
         b = self.bias(x, wt, c * multiplier)
         y = self._out((n, oh, ow, c * multiplier), self._acc_scale(x, wt, kernel[0] * kernel[1]), out_zp)
-        return self._op("depthwise_conv2d", (x, wt, b), y, ir.DepthwiseConv2D(stride, dilation, pad, multiplier, activation))
+        return self._op(
+            "depthwise_conv2d", (x, wt, b), y, ir.DepthwiseConv2D(stride, dilation, pad, multiplier, activation)
+        )
 
-    def fully_connected(self, x, units, per_channel=False, activation="none", keep_num_dims=False, bias=True, weight_zp=0, out_scale=None):
+    def fully_connected(
+        self,
+        x,
+        units,
+        per_channel=False,
+        activation="none",
+        keep_num_dims=False,
+        bias=True,
+        weight_zp=0,
+        out_scale=None,
+    ):
         shape = self.tensors[x].shape
         depth = shape[-1]
         wt = self.weights((units, depth), 0 if per_channel else None, zero_point=weight_zp)
@@ -151,7 +194,9 @@ class OpGraph:
     def unary(self, kind, x, out_scale=None, out_zp=None, attrs=None, out_dtype=None):
         t = self.tensors[x]
         scale, zp = _same_q(t)
-        y = self._out(t.shape, out_scale if out_scale is not None else scale, out_zp if out_zp is not None else zp, out_dtype)
+        y = self._out(
+            t.shape, out_scale if out_scale is not None else scale, out_zp if out_zp is not None else zp, out_dtype
+        )
         return self._op(kind, (x,), y, attrs)
 
     def quantize(self, x, dtype, scale, zero_point=0):
@@ -160,7 +205,11 @@ class OpGraph:
 
     def mean(self, x, axes, keepdims=True, out_scale=None, out_zp=None):
         t = self.tensors[x]
-        shape = tuple(1 if i in axes else d for i, d in enumerate(t.shape)) if keepdims else tuple(d for i, d in enumerate(t.shape) if i not in axes)
+        shape = (
+            tuple(1 if i in axes else d for i, d in enumerate(t.shape))
+            if keepdims
+            else tuple(d for i, d in enumerate(t.shape) if i not in axes)
+        )
         scale, zp = _same_q(t)
         y = self._out(shape, out_scale or scale, zp if out_zp is None else out_zp)
         return self._op("mean", (x,), y, ir.Mean(tuple(axes), keepdims))
@@ -169,7 +218,17 @@ class OpGraph:
         scale, zp = _same_q(self.tensors[inputs[0]])
         return self._op(kind, inputs, self._out(out_shape, scale, zp), attrs)
 
-    def lstm(self, x, units, hidden_scale=1 / 128, hidden_zp=0, cell_scale=2.0**-11, cell_clip=10.0, time_major=False, gate_std=2.0):
+    def lstm(
+        self,
+        x,
+        units,
+        hidden_scale=1 / 128,
+        hidden_zp=0,
+        cell_scale=2.0**-11,
+        cell_clip=10.0,
+        time_major=False,
+        gate_std=2.0,
+    ):
         """UNIDIRECTIONAL_SEQUENCE_LSTM of x [batch, time, features] (time_major: [time, batch,
         features]) as the TFLite converter writes a Keras LSTM: four gates, int8 weights per
         tensor scaled so the gates' inputs spread about `gate_std`, state as variable tensors."""
@@ -177,9 +236,20 @@ class OpGraph:
         batches, features = t.shape[1 if time_major else 0], t.shape[2]
         x_std = 1.0 if self.dtype == "float32" else float(t.quant.scale[0]) * 74
         w_scale = gate_std / (np.sqrt(features + units) * max(x_std, 0.5) * 73)
-        hidden = self._add(ir.Tensor(self._name("h"), (batches, units), self.dtype, quant(hidden_scale, hidden_zp) if self.dtype != "float32" else None))
+        hidden = self._add(
+            ir.Tensor(
+                self._name("h"),
+                (batches, units),
+                self.dtype,
+                quant(hidden_scale, hidden_zp) if self.dtype != "float32" else None,
+            )
+        )
         cell_dtype = "int16" if self.dtype == "int8" else "float32"
-        cell = self._add(ir.Tensor(self._name("c"), (batches, units), cell_dtype, quant(cell_scale) if self.dtype != "float32" else None))
+        cell = self._add(
+            ir.Tensor(
+                self._name("c"), (batches, units), cell_dtype, quant(cell_scale) if self.dtype != "float32" else None
+            )
+        )
         self.state += [hidden, cell]
         weights = [self.weights((units, features), None, scale=w_scale) for _ in range(4)]
         weights += [self.weights((units, units), None, scale=w_scale) for _ in range(4)]
@@ -227,7 +297,9 @@ class OpGraph:
 
     def add_n(self, inputs, out_scale=None, out_zp=0):
         scale, _ = _same_q(self.tensors[inputs[0]])
-        return self._op("add_n", tuple(inputs), self._out(self.tensors[inputs[0]].shape, out_scale or scale * len(inputs), out_zp))
+        return self._op(
+            "add_n", tuple(inputs), self._out(self.tensors[inputs[0]].shape, out_scale or scale * len(inputs), out_zp)
+        )
 
     def cumsum(self, x, axis, exclusive=False, reverse=False, out_scale=None, out_zp=0):
         t = self.tensors[x]
@@ -235,7 +307,14 @@ class OpGraph:
         return self._op("cumsum", (x,), self._out(t.shape, scale, out_zp), ir.CumSum(axis, exclusive, reverse))
 
     def build(self, *outputs: str) -> ir.Graph:
-        graph = ir.Graph("single_op", dict(self.tensors), tuple(self.ops), tuple(self.inputs), tuple(outputs), state=tuple(self.state))
+        graph = ir.Graph(
+            "single_op",
+            dict(self.tensors),
+            tuple(self.ops),
+            tuple(self.inputs),
+            tuple(outputs),
+            state=tuple(self.state),
+        )
         graph = graph.with_ops(graph.ops)
         graph.validate()
         return graph
@@ -290,7 +369,9 @@ def assert_matches_oracle(graph: ir.Graph, tmp_path: Path, samples: int = 5, see
     out = compile_model(model, board="host", out_dir=Path(tmp_path) / "out").out_dir
     runner = HostModel.build(out)
     result = verify(out, "host", inputs or random_samples(runner.inputs, samples, seed), runner=runner)
-    assert result.mismatches == 0, f"{result.mismatches}/{result.samples} samples differ from {result.oracle}, max abs diff {result.max_abs_diff}"
+    assert result.mismatches == 0, (
+        f"{result.mismatches}/{result.samples} samples differ from {result.oracle}, max abs diff {result.max_abs_diff}"
+    )
     return result
 
 

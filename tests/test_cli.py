@@ -27,7 +27,13 @@ def test_compile_writes_the_library_and_report(stripes, tmp_path):
     assert result.stdout == ""
     report = json.loads((out / "report.json").read_text())
     assert report["model"] == "stripes.tflite" and report["board"] == "host"
-    assert [layer["op"] for layer in report["layers"]] == ["conv2d", "avg_pool2d", "reshape", "fully_connected", "softmax"]
+    assert [layer["op"] for layer in report["layers"]] == [
+        "conv2d",
+        "avg_pool2d",
+        "reshape",
+        "fully_connected",
+        "softmax",
+    ]
     assert report["macs"] == 32 * 32 * 4 * 9 + 4 * 3
     header = (out / "stripes.h").read_text()
     assert f"#define STRIPES_ARENA_SIZE {report['arena_bytes']}u" in header
@@ -162,7 +168,11 @@ def test_budget_miss_says_what_would_fit(tmp_path):
     assert "it fits nrf52840dk (256 KiB SRAM" in miss.stderr  # the smallest boards with room come first
     # Streaming solves the SRAM; the link then finds the weights plus the code over the 512 KiB of flash.
     flash = aiotc("compile", model, "--board", "stm32f411", "--patch", "auto", "-o", tmp_path / "out", "-q")
-    assert flash.returncode == 1 and flash.stderr.count("\n") == 1 and "region FLASH (524,288 B) overflowed by" in flash.stderr, flash.stderr
+    assert (
+        flash.returncode == 1
+        and flash.stderr.count("\n") == 1
+        and "region FLASH (524,288 B) overflowed by" in flash.stderr
+    ), flash.stderr
     assert not (tmp_path / "out").exists()
     fits = aiotc("compile", model, "--board", "nrf52840dk", "--patch", "auto", "-o", tmp_path / "out", "-q")
     assert fits.returncode == 0, fits.stderr
@@ -171,8 +181,17 @@ def test_budget_miss_says_what_would_fit(tmp_path):
 def test_unsupported_ops_are_listed_with_what_is_supported(tmp_path):
     from onnx import TensorProto, helper
 
-    nodes = [helper.make_node("Erf", ["x"], ["e"]), helper.make_node("Relu", ["e"], ["r"]), helper.make_node("Acos", ["r"], ["y"])]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    nodes = [
+        helper.make_node("Erf", ["x"], ["e"]),
+        helper.make_node("Relu", ["e"], ["r"]),
+        helper.make_node("Acos", ["r"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
     model = tmp_path / "odd.onnx"
     model.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
     result = aiotc("compile", model, "-o", tmp_path / "out")
@@ -199,7 +218,9 @@ def test_summary_cuts_layer_names_not_figures(tmp_path):
 
     from aiotc.summary import print_summary
 
-    report = json.loads(aiotc("compile", shared_model("keras/mbv2_w035_144_int8.tflite"), "-o", tmp_path / "out", "--json").stdout)
+    report = json.loads(
+        aiotc("compile", shared_model("keras/mbv2_w035_144_int8.tflite"), "-o", tmp_path / "out", "--json").stdout
+    )
     console = Console(width=110, record=True)
     print_summary(report, console=console)
     text = console.export_text()

@@ -22,7 +22,12 @@ from aiotc.toolchain.host import HostModel, build_shared_library
 
 from .conftest import shared_model
 
-MODELS = ["mlperf_tiny/vww_96_int8.tflite", "keras/fire_64_int8.tflite", "mlperf_tiny/ad01_fp32.tflite", "mlperf_tiny/str_ww_ref_model.tflite"]
+MODELS = [
+    "mlperf_tiny/vww_96_int8.tflite",
+    "keras/fire_64_int8.tflite",
+    "mlperf_tiny/ad01_fp32.tflite",
+    "mlperf_tiny/str_ww_ref_model.tflite",
+]
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -67,7 +72,10 @@ def test_parallel_host_builds_share_one_cache_entry(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(model.invoke(sample), reference.invoke(sample)))
 
 
-WRITES = re.compile(r'^\d+\s+(?:openat\(AT_FDCWD, "([^"]+)", [^)]*O_(?:WRONLY|RDWR|CREAT)[^)]*\)|(?:mkdir|rename|unlink|rmdir)\w*\((?:AT_FDCWD, )?"([^"]+)")[^=]*= \d+', re.M)
+WRITES = re.compile(
+    r'^\d+\s+(?:openat\(AT_FDCWD, "([^"]+)", [^)]*O_(?:WRONLY|RDWR|CREAT)[^)]*\)|(?:mkdir|rename|unlink|rmdir)\w*\((?:AT_FDCWD, )?"([^"]+)")[^=]*= \d+',
+    re.M,
+)
 
 
 def test_aiotc_writes_only_to_its_output_folder_and_the_temp_folder(tmp_path):
@@ -85,9 +93,24 @@ def test_aiotc_writes_only_to_its_output_folder_and_the_temp_folder(tmp_path):
     env = os.environ | {"TMPDIR": str(temp), "PYTHONDONTWRITEBYTECODE": "1"}
     model = shared_model("mlperf_tiny/ad01_int8.tflite")
     written: set[str] = set()
-    for args in (["compile", str(model), "-o", str(out), "-q"], ["verify", str(out), "--board", "host", "--samples", "2"]):
+    for args in (
+        ["compile", str(model), "-o", str(out), "-q"],
+        ["verify", str(out), "--board", "host", "--samples", "2"],
+    ):
         trace = tmp_path / "trace.txt"
-        command = [strace, "-f", "-qq", "-e", "trace=openat,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,rmdir", "-o", str(trace), sys.executable, "-m", "aiotc", *args]
+        command = [
+            strace,
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,rmdir",
+            "-o",
+            str(trace),
+            sys.executable,
+            "-m",
+            "aiotc",
+            *args,
+        ]
         run = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
         written |= {os.path.normpath(work / (a or b)) for a, b in WRITES.findall(trace.read_text())}

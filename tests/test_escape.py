@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aiotc.codegen.emit import layer_word
-from aiotc.driver import library_name
 from aiotc.codegen.escape import MAX_NAME_CHARS, c_comment, c_word, plain_text, unique
+from aiotc.driver import library_name
 
 HOSTILE = [
     "*\\\n/ volatile int injected_by_model = 42; //",
@@ -64,7 +64,11 @@ def test_gcc_sees_one_comment_per_hostile_name(tmp_path):
     lines = [f"/* {c_comment(text)} */ int v{i};" for i, text in enumerate(HOSTILE)]
     source = tmp_path / "comments.c"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="strict")
-    result = subprocess.run([gcc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-E", "-P", str(source)], capture_output=True, text=True)
+    result = subprocess.run(
+        [gcc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-E", "-P", str(source)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [token for i in range(len(HOSTILE)) for token in ("int", f"v{i};")]
 

@@ -30,11 +30,16 @@ def _schema(table):
     return importlib.import_module(f"tflite.{table}")
 
 
-def tiny_model(subgraphs=1, signature=None, ops=("RELU",), custom=None, op_input=0, weight_bytes=None, shape=(1, 4), repeat_ops=1) -> bytes:
+def tiny_model(
+    subgraphs=1, signature=None, ops=("RELU",), custom=None, op_input=0, weight_bytes=None, shape=(1, 4), repeat_ops=1
+) -> bytes:
     """A float model: tensor 0 (`shape`) -> op -> tensor 1, with the defect asked for
     (`repeat_ops` lists the same operator table that many times)."""
     b = flatbuffers.Builder(1024)
-    T, Q, S, O, OC, M, B = (_schema(n) for n in ("Tensor", "QuantizationParameters", "SubGraph", "Operator", "OperatorCode", "Model", "Buffer"))
+    T, Q, S, O, OC, M, B = (
+        _schema(n)
+        for n in ("Tensor", "QuantizationParameters", "SubGraph", "Operator", "OperatorCode", "Model", "Buffer")
+    )
 
     def vec(values, dtype=np.int32):
         return b.CreateNumpyVector(np.asarray(values, dtype=dtype))
@@ -70,7 +75,12 @@ def tiny_model(subgraphs=1, signature=None, ops=("RELU",), custom=None, op_input
             O.OperatorAddOutputs(b, outs)
             operators.append(O.OperatorEnd(b))
         operators *= repeat_ops
-        t_vec, o_vec, i_vec, out_vec = offsets(S.SubGraphStartTensorsVector, tensors), offsets(S.SubGraphStartOperatorsVector, operators), vec([0]), vec([1])
+        t_vec, o_vec, i_vec, out_vec = (
+            offsets(S.SubGraphStartTensorsVector, tensors),
+            offsets(S.SubGraphStartOperatorsVector, operators),
+            vec([0]),
+            vec([1]),
+        )
         S.SubGraphStart(b)
         S.SubGraphAddTensors(b, t_vec)
         S.SubGraphAddOperators(b, o_vec)
@@ -96,7 +106,11 @@ def tiny_model(subgraphs=1, signature=None, ops=("RELU",), custom=None, op_input
         if data_v is not None:
             B.BufferAddData(b, data_v)
         buffers.append(B.BufferEnd(b))
-    c_vec, g_vec, b_vec = offsets(M.ModelStartOperatorCodesVector, codes), offsets(M.ModelStartSubgraphsVector, graphs), offsets(M.ModelStartBuffersVector, buffers)
+    c_vec, g_vec, b_vec = (
+        offsets(M.ModelStartOperatorCodesVector, codes),
+        offsets(M.ModelStartSubgraphsVector, graphs),
+        offsets(M.ModelStartBuffersVector, buffers),
+    )
     M.ModelStart(b)
     M.ModelAddVersion(b, 3)
     M.ModelAddOperatorCodes(b, c_vec)
@@ -183,7 +197,9 @@ def test_a_tensor_of_2_to_the_40_bytes_is_refused(tmp_path):
     path.write_bytes(tiny_model(shape=(1 << 19, 1 << 19)))
     _refused_quickly(path, r"1,099,511,627,776 B; aiotc refuses tensors over")
     result = subprocess.run([sys.executable, "-m", "aiotc", "inspect", str(path)], capture_output=True, text=True)
-    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "refuses tensors" in result.stderr, result.stderr
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "refuses tensors" in result.stderr, (
+        result.stderr
+    )
 
 
 def test_a_million_ops_are_refused(tmp_path):
@@ -195,11 +211,21 @@ def test_a_million_ops_are_refused(tmp_path):
 def test_onnx_subgraphs_nested_too_deep_are_refused(tmp_path):
     from onnx import TensorProto, helper
 
-    leaf = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "leaf", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    leaf = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "leaf",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
     body = leaf
     for depth in range(MAX_SUBGRAPH_DEPTH + 1):
         node = helper.make_node("If", ["c"], ["y"], then_branch=body, else_branch=leaf)
-        body = helper.make_graph([node], f"level{depth}", [helper.make_tensor_value_info("c", TensorProto.BOOL, [])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+        body = helper.make_graph(
+            [node],
+            f"level{depth}",
+            [helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+        )
     path = tmp_path / "nested.onnx"
     path.write_bytes(helper.make_model(body).SerializeToString())
     _refused_quickly(path, rf"subgraphs nest {MAX_SUBGRAPH_DEPTH + 1} deep")
@@ -213,7 +239,13 @@ def test_onnx_external_data_is_refused(tmp_path):
     weight.data_location = TensorProto.EXTERNAL
     weight.ClearField("raw_data")
     weight.external_data.add(key="location", value="secrets.bin")
-    graph = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], [weight])
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        [weight],
+    )
     (tmp_path / "secrets.bin").write_bytes(b"\x01" * 16)
     path = tmp_path / "external.onnx"
     path.write_bytes(helper.make_model(graph).SerializeToString())

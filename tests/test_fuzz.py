@@ -53,7 +53,9 @@ ONNX_SEEDS = ["onnx/tinycnn_28.onnx", "onnx/dscnn_kws.onnx", "onnx/kws_ref_model
 EXAMPLES = int(os.environ.get("AIOTC_FUZZ_EXAMPLES", "300"))  # about 35 s of TFLite mutations
 TIMEOUT_S = 30  # per compile; a real model compiles in under one second
 REGRESSIONS = Path(__file__).parent / "regressions" / "fuzz.json"
-FUZZ = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+)
 ONNX_FUZZ = settings(FUZZ, max_examples=max(EXAMPLES // 3, 1))
 
 MUTATION_VALUES = {
@@ -115,13 +117,25 @@ def tflite_fields(data: bytes) -> list[Field]:
     fields = _vector(sg, 6, "index", "subgraph inputs") + _vector(sg, 8, "index", "subgraph outputs")
     for i in range(sg.TensorsLength()):
         t, what = sg.Tensors(i), f"tensor {i}"
-        fields += _vector(t, 4, "dim", f"{what} shape") + _scalar(t, 6, "type", f"{what} type") + _scalar(t, 8, "index", f"{what} buffer")
+        fields += (
+            _vector(t, 4, "dim", f"{what} shape")
+            + _scalar(t, 6, "type", f"{what} type")
+            + _scalar(t, 8, "index", f"{what} buffer")
+        )
         q = t.Quantization()
         if q is not None:
-            fields += _vector(q, 8, "scale", f"{what} scale") + _vector(q, 10, "zero_point", f"{what} zero point") + _scalar(q, 16, "index", f"{what} quantized dimension")
+            fields += (
+                _vector(q, 8, "scale", f"{what} scale")
+                + _vector(q, 10, "zero_point", f"{what} zero point")
+                + _scalar(q, 16, "index", f"{what} quantized dimension")
+            )
     for k in range(sg.OperatorsLength()):
         op, what = sg.Operators(k), f"op {k}"
-        fields += _scalar(op, 4, "index", f"{what} opcode") + _vector(op, 6, "index", f"{what} inputs") + _vector(op, 8, "index", f"{what} outputs")
+        fields += (
+            _scalar(op, 4, "index", f"{what} opcode")
+            + _vector(op, 6, "index", f"{what} inputs")
+            + _vector(op, 8, "index", f"{what} outputs")
+        )
         fields += _option_fields(op, what)
     for b in range(model.BuffersLength()):
         fields += [f for f in _vector(model.Buffers(b), 4, "option", f"buffer {b}") if f.kind == "count"]
@@ -177,13 +191,36 @@ def onnx_edits(draw, data: bytes) -> list:
     for _ in range(draw(st.integers(1, 2))):
         kind = draw(st.sampled_from(["input_dim", "init_dim", "node_input", "attr_ints", "drop_init"]))
         if kind == "input_dim":
-            edits.append([kind, 0, draw(st.integers(0, len(g.input[0].type.tensor_type.shape.dim) - 1)), draw(st.sampled_from(ONNX_DIMS))])
+            edits.append(
+                [
+                    kind,
+                    0,
+                    draw(st.integers(0, len(g.input[0].type.tensor_type.shape.dim) - 1)),
+                    draw(st.sampled_from(ONNX_DIMS)),
+                ]
+            )
         elif kind == "init_dim":
             i = draw(st.integers(0, len(g.initializer) - 1))
-            edits.append([kind, i, draw(st.integers(0, max(len(g.initializer[i].dims) - 1, 0))), draw(st.sampled_from(ONNX_DIMS))] if g.initializer[i].dims else ["drop_init", i, 0, 0])
+            edits.append(
+                [
+                    kind,
+                    i,
+                    draw(st.integers(0, max(len(g.initializer[i].dims) - 1, 0))),
+                    draw(st.sampled_from(ONNX_DIMS)),
+                ]
+                if g.initializer[i].dims
+                else ["drop_init", i, 0, 0]
+            )
         elif kind == "node_input":  # a dangling name, or a later node's output: a cycle
             i = draw(st.integers(0, len(g.node) - 1))
-            edits.append([kind, i, draw(st.integers(0, len(g.node[i].input) - 1)), draw(st.sampled_from(["no_such_tensor", *producers]))])
+            edits.append(
+                [
+                    kind,
+                    i,
+                    draw(st.integers(0, len(g.node[i].input) - 1)),
+                    draw(st.sampled_from(["no_such_tensor", *producers])),
+                ]
+            )
         elif kind == "attr_ints":
             nodes = [(i, a) for i, node in enumerate(g.node) for a, attr in enumerate(node.attribute) if attr.ints]
             if nodes:
@@ -270,7 +307,9 @@ def check_recipe(recipe: dict, tmp: Path) -> str:
             out = compile_model(path, board="host", out_dir=tmp / "out").out_dir
     except AiotcError as error:
         message = str(error)
-        assert error.exit_code == 2 and message and "\n" not in message, f"{where}: not one clear line with exit 2: {message!r}"
+        assert error.exit_code == 2 and message and "\n" not in message, (
+            f"{where}: not one clear line with exit 2: {message!r}"
+        )
         return "refused"
     except Exception as error:  # noqa: BLE001  (the point: nothing else may escape)
         pytest.fail(f"{where}: {type(error).__name__}: {error}")

@@ -25,7 +25,16 @@ pytestmark = pytest.mark.slow
 def venv(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(folder)], check=True)
-    pip = [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", str(ROOT)]
+    pip = [
+        str(folder / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        str(ROOT),
+    ]
     subprocess.run(pip, check=True, cwd=folder, env=_clean_env())
     return folder
 
@@ -36,11 +45,20 @@ def _clean_env() -> dict[str, str]:
 
 
 def aiotc(venv: Path, cwd: Path, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([str(venv / "bin" / "aiotc"), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=_clean_env())
+    return subprocess.run(
+        [str(venv / "bin" / "aiotc"), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=_clean_env()
+    )
 
 
 def test_installed_package_is_used(venv, tmp_path):
-    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import aiotc; print(aiotc.__file__)"], capture_output=True, text=True, cwd=tmp_path, env=_clean_env(), check=True)
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import aiotc; print(aiotc.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_clean_env(),
+        check=True,
+    )
     assert Path(where.stdout.strip()).is_relative_to(venv)
 
 

@@ -22,12 +22,18 @@ def _bit_exact(out, board: str = "host", samples: int = 3):
     assert_bit_exact(verify_folder(out, board, samples, seed=7))
 
 
-@pytest.mark.parametrize("model", ["onnx/dscnn_kws.onnx", "onnx/tinycnn_28.onnx", "mlperf_tiny/pretrainedResnet.tflite"])
+@pytest.mark.parametrize(
+    "model", ["onnx/dscnn_kws.onnx", "onnx/tinycnn_28.onnx", "mlperf_tiny/pretrainedResnet.tflite"]
+)
 @pytest.mark.parametrize("choose", [ALL, EVERY_OTHER], ids=["all", "every-other"])
 def test_int4_weights_are_bit_exact_with_tflite_micro(model, choose, tmp_path):
     path = mixed_precision_model(shared_model(model), tmp_path / "mixed.tflite", choose)
     graph = load_model(path)
-    int4 = {op.name for op in graph.ops if op.kind in ("conv2d", "depthwise_conv2d", "fully_connected") and graph[op.inputs[1]].dtype == "int4"}
+    int4 = {
+        op.name
+        for op in graph.ops
+        if op.kind in ("conv2d", "depthwise_conv2d", "fully_connected") and graph[op.inputs[1]].dtype == "int4"
+    }
     assert int4 and all(np.abs(graph[op.inputs[1]].data).max() <= 7 for op in graph.ops if op.name in int4)
     result = compile_model(path, out_dir=tmp_path / "out")
     precisions = {layer["name"]: layer["precision"] for layer in result.report["layers"]}
@@ -39,7 +45,9 @@ def test_int4_weights_are_bit_exact_with_tflite_micro(model, choose, tmp_path):
 def test_int4_weights_take_half_the_flash(tmp_path):
     """The packed nibbles are what NAME_weights.c holds."""
     source = shared_model("mlperf_tiny/vww_96_float.tflite")
-    int8 = compile_model(mixed_precision_model(source, tmp_path / "w8.tflite", lambda layers: {}), out_dir=tmp_path / "w8").report
+    int8 = compile_model(
+        mixed_precision_model(source, tmp_path / "w8.tflite", lambda layers: {}), out_dir=tmp_path / "w8"
+    ).report
     int4 = compile_model(mixed_precision_model(source, tmp_path / "w4.tflite", ALL), out_dir=tmp_path / "w4").report
     filters8 = sum(layer["weights_bytes"] for layer in int8["layers"])
     filters4 = sum(layer["weights_bytes"] for layer in int4["layers"])
@@ -64,7 +72,9 @@ def test_compact_int4_kernels_take_less_flash_and_stay_bit_exact(tmp_path):
     from aiotc.output import write_folder
     from aiotc.report import target_figures
 
-    path = mixed_precision_model(shared_model("mlperf_tiny/pretrainedResnet.tflite"), tmp_path / "mixed.tflite", EVERY_OTHER)
+    path = mixed_precision_model(
+        shared_model("mlperf_tiny/pretrainedResnet.tflite"), tmp_path / "mixed.tflite", EVERY_OTHER
+    )
     board = load_board("cortex-m4")
     flash = {}
     for compact in (False, True):

@@ -25,7 +25,9 @@ CONV_CASES = {
     "im2col 3 channels stride 2": dict(shape=(1, 9, 7, 3), out_channels=5, stride=(2, 2)),
     "im2col 16 channels": dict(shape=(1, 6, 6, 16), out_channels=9),
     "im2col odd channels dilated": dict(shape=(1, 8, 7, 5), out_channels=4, kernel=(3, 2), dilation=(2, 1)),
-    "im2col per-tensor weights": dict(shape=(1, 6, 6, 4), out_channels=3, kernel=(5, 5), padding="valid", per_channel=False),
+    "im2col per-tensor weights": dict(
+        shape=(1, 6, 6, 4), out_channels=3, kernel=(5, 5), padding="valid", per_channel=False
+    ),
 }
 
 

@@ -18,9 +18,18 @@ from aiotc.resources import data_dir
 from .oplib import OpGraph
 
 RUNTIME = data_dir("runtime_c")
-KERNELS = ("aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8",
-           "aiotc_convolve_1x1_s4", "aiotc_convolve_im2col_s4",
-           "aiotc_depthwise_conv_opt_s4", "aiotc_depthwise_conv_3x3_s4", "aiotc_convolve_s16")
+KERNELS = (
+    "aiotc_convolve_1x1_s8",
+    "aiotc_convolve_im2col_s8",
+    "aiotc_depthwise_conv_opt_s8",
+    "aiotc_depthwise_conv_3x3_s8",
+    "aiotc_fully_connected_packed_s8",
+    "aiotc_convolve_1x1_s4",
+    "aiotc_convolve_im2col_s4",
+    "aiotc_depthwise_conv_opt_s4",
+    "aiotc_depthwise_conv_3x3_s4",
+    "aiotc_convolve_s16",
+)
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
 typedef struct { int32_t w, h; } aiotc_tile;
@@ -43,7 +52,10 @@ int32_t aiotc_depthwise_conv_3x3_s4_get_buffer_size(const aiotc_dw_conv_params *
 def lib(tmp_path_factory):
     so = tmp_path_factory.mktemp("sizes") / "libsizes.so"
     sources = [str(RUNTIME / "src" / f"{k}.c") for k in KERNELS]
-    subprocess.run(["gcc", "-std=c99", "-O1", "-shared", "-fPIC", "-I", str(RUNTIME / "include"), *sources, "-o", str(so)], check=True)
+    subprocess.run(
+        ["gcc", "-std=c99", "-O1", "-shared", "-fPIC", "-I", str(RUNTIME / "include"), *sources, "-o", str(so)],
+        check=True,
+    )
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
     return ffi, ffi.dlopen(str(so))
@@ -80,10 +92,15 @@ def test_python_scratch_size_equals_c(lib, kind, shape, kwargs, weights):
     assert kernel.endswith("_s4" if weights == "int4" else "_s8")
     in_dims = ffi.new("aiotc_dims *", shape)
     filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
-    args = (in_dims, filter_dims) if kernel[:-3] in ("aiotc_convolve_im2col", "aiotc_depthwise_conv_opt") else (in_dims,)
+    args = (
+        (in_dims, filter_dims) if kernel[:-3] in ("aiotc_convolve_im2col", "aiotc_depthwise_conv_opt") else (in_dims,)
+    )
     if kernel[:-3] == "aiotc_depthwise_conv_3x3":
         stride_h, stride_w = op.attrs.stride
-        args = (ffi.new("aiotc_dw_conv_params *", {"stride": {"w": stride_w, "h": stride_h}}), ffi.new("aiotc_dims *", graph[op.outputs[0]].shape))
+        args = (
+            ffi.new("aiotc_dw_conv_params *", {"stride": {"w": stride_w, "h": stride_h}}),
+            ffi.new("aiotc_dims *", graph[op.outputs[0]].shape),
+        )
     assert select_kernel(op, graph).scratch_bytes == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0
 
 
@@ -98,9 +115,15 @@ def test_fully_connected_scratch_size_equals_c(lib, depth, weights):
     op = graph.ops[0]
     filter_dims = ffi.new("aiotc_dims *", (5, 1, 1, depth))
     if weights == "int4":  # a 1x1 convolution over the batches
-        assert select_kernel(op, graph).scratch_bytes == c.aiotc_convolve_1x1_s4_get_buffer_size(ffi.new("aiotc_dims *", (2, 1, 1, depth))) > 0
+        assert (
+            select_kernel(op, graph).scratch_bytes
+            == c.aiotc_convolve_1x1_s4_get_buffer_size(ffi.new("aiotc_dims *", (2, 1, 1, depth)))
+            > 0
+        )
     else:
-        assert select_kernel(op, graph).scratch_bytes == c.aiotc_fully_connected_packed_s8_get_buffer_size(filter_dims) > 0
+        assert (
+            select_kernel(op, graph).scratch_bytes == c.aiotc_fully_connected_packed_s8_get_buffer_size(filter_dims) > 0
+        )
 
 
 @pytest.mark.parametrize("kernel, channels, groups", [((1, 1), 5, 1), ((3, 3), 7, 1), ((10, 4), 1, 1), ((3, 3), 6, 2)])

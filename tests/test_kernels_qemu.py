@@ -27,7 +27,15 @@ from .test_s16 import extreme_accumulators
 
 pytestmark = pytest.mark.qemu
 
-FAST_KERNELS = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8", "aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_3x3_s8", "aiotc_fully_connected_packed_s8", "aiotc_add_table_s8", "aiotc_avgpool_s8"}
+FAST_KERNELS = {
+    "aiotc_convolve_1x1_s8",
+    "aiotc_convolve_im2col_s8",
+    "aiotc_depthwise_conv_opt_s8",
+    "aiotc_depthwise_conv_3x3_s8",
+    "aiotc_fully_connected_packed_s8",
+    "aiotc_add_table_s8",
+    "aiotc_avgpool_s8",
+}
 
 
 def kernel_graph():
@@ -73,9 +81,13 @@ def kernel_graph():
         g.fully_connected(one, 3),  # depth 1, one partial block of rows
         g.fully_connected(pairs, 9, per_channel=True),
         g.fully_connected(g.input((1, 48), zero_point=-1), 8),  # whole blocks and chunks
-        g.pool("avg_pool2d", odd, kernel=(3, 3), stride=(1, 1), padding="same"),  # SXTAB16 sums, 4 + 1 channels, borders
+        g.pool(
+            "avg_pool2d", odd, kernel=(3, 3), stride=(1, 1), padding="same"
+        ),  # SXTAB16 sums, 4 + 1 channels, borders
         g.pool("avg_pool2d", wide, kernel=(6, 6)),  # a whole 6x6 image, 16 channels
-        g.binary("add", odd, g.input((1, 9, 7, 5), scale=0.07, zero_point=40), out_zp=-9),  # 315 elements: a predicated tail
+        g.binary(
+            "add", odd, g.input((1, 9, 7, 5), scale=0.07, zero_point=40), out_zp=-9
+        ),  # 315 elements: a predicated tail
         g.binary("sub", wide, g.input((1, 1, 1, 16), scale=0.02, zero_point=-60), activation="relu"),  # broadcast
     ]
     return g.build(*outs)
@@ -97,7 +109,12 @@ def test_kernel_paths_match_the_oracle_in_qemu(model, board, tmp_path):
     assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
 
 
-INT4_KERNELS = {"aiotc_convolve_1x1_s4", "aiotc_convolve_im2col_s4", "aiotc_depthwise_conv_3x3_s4", "aiotc_depthwise_conv_opt_s4"}
+INT4_KERNELS = {
+    "aiotc_convolve_1x1_s4",
+    "aiotc_convolve_im2col_s4",
+    "aiotc_depthwise_conv_3x3_s4",
+    "aiotc_depthwise_conv_opt_s4",
+}
 
 
 def int4_kernel_graph():
@@ -138,7 +155,9 @@ def test_int4_kernel_paths_match_the_oracle_in_qemu(board, tmp_path):
     out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
     assert INT4_KERNELS <= set(json.loads((out / "report.json").read_text())["kernels"])
     qemu = QemuModel.build(out, load_board(board))
-    samples = random_samples(qemu.inputs, 3, seed=4) + [[np.full(x.shape, v, np.int8) for x in random_samples(qemu.inputs, 1, seed=0)[0]] for v in (127, -128)]
+    samples = random_samples(qemu.inputs, 3, seed=4) + [
+        [np.full(x.shape, v, np.int8) for x in random_samples(qemu.inputs, 1, seed=0)[0]] for v in (127, -128)
+    ]
     result = verify(out, board, samples, runner=qemu)
     assert result.mismatches == 0 and result.max_abs_diff == 0, result
 
@@ -192,12 +211,19 @@ def graph_16x8():
     return g.build(*outs)
 
 
-@pytest.mark.parametrize("board", ["cortex-m3", "cortex-m4", "cortex-m55"])  # portable C on a 32-bit core, DSP, DSP on the M55
+@pytest.mark.parametrize(
+    "board", ["cortex-m3", "cortex-m4", "cortex-m55"]
+)  # portable C on a 32-bit core, DSP, DSP on the M55
 def test_16x8_kernels_match_the_oracle_in_qemu(board, tmp_path):
     path = tmp_path / "s16.tflite"
     path.write_bytes(write_tflite(graph_16x8()))
     out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
-    assert {"aiotc_convolve_s16", "aiotc_depthwise_conv_s16", "aiotc_fully_connected_s16", "aiotc_requantize_s16_s8"} <= set(json.loads((out / "report.json").read_text())["kernels"])
+    assert {
+        "aiotc_convolve_s16",
+        "aiotc_depthwise_conv_s16",
+        "aiotc_fully_connected_s16",
+        "aiotc_requantize_s16_s8",
+    } <= set(json.loads((out / "report.json").read_text())["kernels"])
     qemu = QemuModel.build(out, load_board(board))
     result = verify(out, board, random_samples(qemu.inputs, 4, seed=3), runner=qemu)
     assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result

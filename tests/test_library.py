@@ -46,7 +46,11 @@ def library(request, tmp_path_factory):
 
 
 def example_outputs(stdout: str) -> list[np.ndarray]:
-    return [np.array(line.split(":")[1].split(), dtype=np.float64) for line in stdout.splitlines() if line.startswith("output ")]
+    return [
+        np.array(line.split(":")[1].split(), dtype=np.float64)
+        for line in stdout.splitlines()
+        if line.startswith("output ")
+    ]
 
 
 def assert_example_matches_oracle(stdout: str, result, model) -> None:
@@ -55,7 +59,9 @@ def assert_example_matches_oracle(stdout: str, result, model) -> None:
     got = example_outputs(stdout)
     assert len(got) == len(expected)
     for g, want in zip(got, expected):
-        np.testing.assert_allclose(g, want.ravel().astype(np.float64), rtol=1e-6, atol=1e-6 * max(1.0, float(np.abs(want).max())))
+        np.testing.assert_allclose(
+            g, want.ravel().astype(np.float64), rtol=1e-6, atol=1e-6 * max(1.0, float(np.abs(want).max()))
+        )
 
 
 def copy_of(out, tmp_path):
@@ -89,7 +95,12 @@ def test_makefile_and_cmake_build_for_cortex_m(library, tmp_path):
     objects = run(tool("arm-none-eabi-objdump"), "-f", out / f"lib{result.name}.a")
     assert "elf32-littlearm" in objects
     build = tmp_path / "build"
-    cross = ["-DCMAKE_SYSTEM_NAME=Generic", f"-DCMAKE_C_COMPILER={gcc}", "-DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY", f"-DCMAKE_C_FLAGS={STRICT} {CORTEX_M4}"]
+    cross = [
+        "-DCMAKE_SYSTEM_NAME=Generic",
+        f"-DCMAKE_C_COMPILER={gcc}",
+        "-DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY",
+        f"-DCMAKE_C_FLAGS={STRICT} {CORTEX_M4}",
+    ]
     run(tool("cmake"), "-S", result.out_dir, "-B", build, *cross)
     run(tool("cmake"), "--build", build)
     assert "elf32-littlearm" in run(tool("arm-none-eabi-objdump"), "-f", build / f"lib{result.name}.a")

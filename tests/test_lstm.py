@@ -38,7 +38,9 @@ EXAMPLES = {
 }
 
 
-def lstm_graph(dtype="int8", batches=1, time_steps=5, features=6, units=8, time_major=False, seed=0, **lstm) -> ir.Graph:
+def lstm_graph(
+    dtype="int8", batches=1, time_steps=5, features=6, units=8, time_major=False, seed=0, **lstm
+) -> ir.Graph:
     g = OpGraph(seed=seed, dtype=dtype)
     shape = (time_steps, batches, features) if time_major else (batches, time_steps, features)
     x = g.input(shape, scale=0.03, zero_point=-7)
@@ -122,7 +124,10 @@ int main(int argc, char **argv)
 """
 
 
-@pytest.mark.parametrize("kind, input_scale", [("logistic", 2.0**-12), ("tanh", 2.0**-12), ("tanh", 2.0**-11), ("tanh", 2.0**-13), ("tanh", 2.0**-15)])
+@pytest.mark.parametrize(
+    "kind, input_scale",
+    [("logistic", 2.0**-12), ("tanh", 2.0**-12), ("tanh", 2.0**-11), ("tanh", 2.0**-13), ("tanh", 2.0**-15)],
+)
 def test_int16_activations_match_tflm_on_every_input(kind, input_scale, tmp_path):
     """The kernel's int16 sigmoid and tanh on all 65,536 inputs, scaled as the gates (Q3.12)
     and the cell (its power-of-two scale) are, against tflite-micro's int16 LOGISTIC and TANH
@@ -140,9 +145,24 @@ def test_int16_activations_match_tflm_on_every_input(kind, input_scale, tmp_path
 
     (tmp_path / "harness.c").write_text(HARNESS)
     runtime_c = Path(data_dir("runtime_c"))
-    subprocess.run(["gcc", "-std=c99", "-O2", f"-I{runtime_c / 'include'}", f"-I{runtime_c / 'src'}", "harness.c", "-o", "harness"], cwd=tmp_path, check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-std=c99",
+            "-O2",
+            f"-I{runtime_c / 'include'}",
+            f"-I{runtime_c / 'src'}",
+            "harness.c",
+            "-o",
+            "harness",
+        ],
+        cwd=tmp_path,
+        check=True,
+    )
     multiplier, shift = cell_tanh_scaling(int(np.log2(input_scale)))
-    result = subprocess.run([str(tmp_path / "harness"), kind[0], str(multiplier), str(shift)], capture_output=True, check=True)
+    result = subprocess.run(
+        [str(tmp_path / "harness"), kind[0], str(multiplier), str(shift)], capture_output=True, check=True
+    )
     np.testing.assert_array_equal(np.frombuffer(result.stdout, np.int16), expected)
 
 
@@ -198,7 +218,11 @@ def tflm_example(name: str, folder: Path) -> Path:
     if not TFLM_REPO.exists():
         pytest.skip(f"no tflite-micro checkout at {TFLM_REPO}")
     path = folder / f"{name}.tflite"
-    path.write_bytes(subprocess.run(["git", "--git-dir", str(TFLM_REPO), "show", f"HEAD:{EXAMPLES[name]}"], capture_output=True, check=True).stdout)
+    path.write_bytes(
+        subprocess.run(
+            ["git", "--git-dir", str(TFLM_REPO), "show", f"HEAD:{EXAMPLES[name]}"], capture_output=True, check=True
+        ).stdout
+    )
     return path
 
 

@@ -64,7 +64,9 @@ def test_an_elementwise_kernel_writes_over_its_dying_input_one_group_below():
     conv, relu = graph.ops[:2]
     dies_at = {conv.outputs[0]: 1, relu.outputs[0]: 3}
     kernels = select_kernels(graph)
-    assert in_place_pairs(graph, kernels, dies_at, 16) == [InPlace(1, conv.outputs[0], relu.outputs[0], 16)]  # GROUP int8 elements, aligned
+    assert in_place_pairs(graph, kernels, dies_at, 16) == [
+        InPlace(1, conv.outputs[0], relu.outputs[0], 16)
+    ]  # GROUP int8 elements, aligned
     assert in_place_pairs(graph, kernels | {relu.name: PLAIN}, dies_at, 16) == []  # a kernel without the contract
     life = lifetimes(graph, kernels, 16)
     assert live_profile(life.buffers, len(graph.ops), life.in_place)[1] == 128 + 16
@@ -76,7 +78,9 @@ def test_kernel_selection_decides_scratch_and_write_group():
     narrow = g.depthwise(g.input((1, 10, 6, 8), zero_point=-3))
     graph = g.build(wide, narrow)
     banded, opt = (select_kernel(op, graph) for op in graph.ops)
-    assert banded.name == "aiotc_depthwise_conv_3x3_s8" and banded.write_group == DW_BAND * 12 and banded.scratch_bytes > 0
+    assert (
+        banded.name == "aiotc_depthwise_conv_3x3_s8" and banded.write_group == DW_BAND * 12 and banded.scratch_bytes > 0
+    )
     assert opt.name == "aiotc_depthwise_conv_opt_s8" and opt.write_group == GROUP and opt.scratch_bytes > 0
     graph = chain()
     assert select_kernel(graph.ops[2], graph) == PLAIN  # a reshape: aliased, never computed in place
@@ -122,7 +126,9 @@ def placed_buffers(draw):
 def test_the_verifier_rejects_exactly_the_placements_where_live_buffers_share_a_byte(case):
     buffers, offsets = case
     clash = any(
-        a.overlaps_in_time(b) and offsets[a.name] < offsets[b.name] + b.size and offsets[b.name] < offsets[a.name] + a.size
+        a.overlaps_in_time(b)
+        and offsets[a.name] < offsets[b.name] + b.size
+        and offsets[b.name] < offsets[a.name] + a.size
         for i, a in enumerate(buffers)
         for b in buffers[i + 1 :]
     )

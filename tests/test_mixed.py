@@ -22,12 +22,17 @@ def _search(table: list[tuple[int, float, float | None]]) -> MixedSearch:
     (saving, added noise) and w8a16's noise change (None: not offered)."""
     search = object.__new__(MixedSearch)
     search.choices = [LayerChoice(f"layer{i}", "w4a8", saved, noise) for i, (saved, noise, _) in enumerate(table)]
-    search.choices += [LayerChoice(f"layer{i}", "w8a16", -8, gain) for i, (_, _, gain) in enumerate(table) if gain is not None]
+    search.choices += [
+        LayerChoice(f"layer{i}", "w8a16", -8, gain) for i, (_, _, gain) in enumerate(table) if gain is not None
+    ]
     return search
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 5000), st.floats(0, 1), st.none() | st.floats(-1, 0)), min_size=1, max_size=7), st.floats(0, 1))
+@given(
+    st.lists(st.tuples(st.integers(1, 5000), st.floats(0, 1), st.none() | st.floats(-1, 0)), min_size=1, max_size=7),
+    st.floats(0, 1),
+)
 @example([(1, 0.0, None), (1, 2.2565082789655503e-127, None)], 0.5)  # noise too small for a fixed scaling floor
 def test_the_integer_program_finds_the_least_noise_that_saves_enough(table, fraction):
     search = _search(table)
@@ -37,13 +42,19 @@ def test_the_integer_program_finds_the_least_noise_that_saves_enough(table, frac
     assert len(picked) == len(chosen) and sum(c.saved_bytes for c in picked) >= must_save
     options = [[(0, 0.0), (saved, noise)] + ([(-8, gain)] if gain is not None else []) for saved, noise, gain in table]
     best = min(sum(n for _, n in pick) for pick in itertools.product(*options) if sum(s for s, _ in pick) >= must_save)
-    assert sum(c.noise for c in picked) <= best + 1e-5 * max(abs(c.noise) for c in search.choices)  # the solver's tolerance
+    assert sum(c.noise for c in picked) <= best + 1e-5 * max(
+        abs(c.noise) for c in search.choices
+    )  # the solver's tolerance
 
 
 def test_int16_activations_are_chosen_where_they_gain_and_not_where_excluded():
     search = _search([(100, 0.5, -0.3), (100, 0.1, None), (100, 0.2, -0.1)])
     assert search.assign(-100) == {"layer0": "w8a16", "layer2": "w8a16"}  # room: every gain taken
-    assert search.assign(84) == {"layer0": "w8a16", "layer1": "w4a8", "layer2": "w8a16"}  # their int64 biases paid by int4
+    assert search.assign(84) == {
+        "layer0": "w8a16",
+        "layer1": "w4a8",
+        "layer2": "w8a16",
+    }  # their int64 biases paid by int4
     assert search.assign(93) == {"layer0": "w8a16", "layer1": "w4a8", "layer2": "w4a8"}
     excluded = frozenset(c for c in search.choices if c.name == "layer0" and c.precision == "w8a16")
     assert search.assign(-100, excluded) == {"layer2": "w8a16"}
@@ -63,7 +74,10 @@ def test_a_budget_int4_cannot_reach_is_refused():
 
 def test_precision_auto_fits_the_flash_budget_and_stays_bit_exact(tmp_path):
     model = shared_model("onnx/dscnn_kws.onnx")
-    np.save(tmp_path / "calib.npy", np.random.default_rng(0).uniform(0, 1, (8, 1, 1, 49, 10)).astype(np.float32).reshape(8, 1, 49, 10))
+    np.save(
+        tmp_path / "calib.npy",
+        np.random.default_rng(0).uniform(0, 1, (8, 1, 1, 49, 10)).astype(np.float32).reshape(8, 1, 49, 10),
+    )
     calib = ["--calib", tmp_path / "calib.npy", "--calib-method", "mse"]
     int8 = json.loads(aiotc("compile", model, *calib, "-o", tmp_path / "int8", "--json").stdout)
     budget = int(0.8 * int8["weights_bytes"])
@@ -71,19 +85,42 @@ def test_precision_auto_fits_the_flash_budget_and_stays_bit_exact(tmp_path):
     assert run.returncode == 0, run.stderr
     report = json.loads((tmp_path / "auto" / "report.json").read_text())
     assert report["weights_bytes"] <= budget < int8["weights_bytes"]  # the host's flash figure is the weights
-    precisions = [layer["precision"] for layer in report["layers"] if layer["op"] in ("conv2d", "depthwise_conv2d", "fully_connected")]
+    precisions = [
+        layer["precision"]
+        for layer in report["layers"]
+        if layer["op"] in ("conv2d", "depthwise_conv2d", "fully_connected")
+    ]
     assert "w4a8" in precisions and "w8a8" in precisions
-    assert sorted(report["quantization"]["precision"]) == sorted(layer["name"] for layer in report["layers"] if layer["precision"] == "w4a8")
+    assert sorted(report["quantization"]["precision"]) == sorted(
+        layer["name"] for layer in report["layers"] if layer["precision"] == "w4a8"
+    )
     pareto = report["pareto"]
     assert sum(point["chosen"] for point in pareto) == 1 and len(pareto) >= 3
     assert "precision auto:" in run.stdout and "compiled" in run.stdout
-    assert (tmp_path / "auto" / "pareto.svg").read_text().startswith("<svg") and "Pareto" in (tmp_path / "auto" / "report.html").read_text()
+    assert (tmp_path / "auto" / "pareto.svg").read_text().startswith("<svg") and "Pareto" in (
+        tmp_path / "auto" / "report.html"
+    ).read_text()
     assert_bit_exact(verify_folder(tmp_path / "auto"))
 
 
 def test_impossible_flash_budget_is_one_line(tmp_path):
-    run = aiotc("compile", shared_model("onnx/tinycnn_28.onnx"), "--calib", "random", "--calib-method", "mse", "--precision", "auto", "--flash-budget", "1K", "-o", tmp_path / "out")
-    assert run.returncode == 1 and "over the flash budget" in run.stderr and run.stderr.count("\n") == 2  # the random-calibration warning, then the miss
+    run = aiotc(
+        "compile",
+        shared_model("onnx/tinycnn_28.onnx"),
+        "--calib",
+        "random",
+        "--calib-method",
+        "mse",
+        "--precision",
+        "auto",
+        "--flash-budget",
+        "1K",
+        "-o",
+        tmp_path / "out",
+    )
+    assert (
+        run.returncode == 1 and "over the flash budget" in run.stderr and run.stderr.count("\n") == 2
+    )  # the random-calibration warning, then the miss
     assert not (tmp_path / "out").exists()
     bare = aiotc("compile", shared_model("onnx/tinycnn_28.onnx"), "--precision", "auto", "-o", tmp_path / "out")
     assert bare.returncode == 2 and "--calib" in bare.stderr and bare.stderr.count("\n") == 1
@@ -131,7 +168,9 @@ def _kws_all_int4():
     from aiotc.quantize.ptq import initial_ranges
 
     graph = run_passes(load_model(shared_model("onnx/dscnn_kws.onnx")))
-    samples = [[x] for x in np.random.default_rng(0).uniform(0, 1, (16, *graph[graph.inputs[0]].shape)).astype(np.float32)]
+    samples = [
+        [x] for x in np.random.default_rng(0).uniform(0, 1, (16, *graph[graph.inputs[0]].shape)).astype(np.float32)
+    ]
     int4 = {op.name: "w4a8" for op in graph.ops if op.kind in ("conv2d", "depthwise_conv2d", "fully_connected")}
     return graph, samples, initial_ranges(graph, observe(graph, samples), "mse"), input_hessians(graph, samples), int4
 
@@ -159,7 +198,10 @@ def test_refitting_to_the_quantized_inputs_beats_gptq_on_the_float_inputs():
     gptq = measure(graph, quantize_graph(graph, ranges, int4, hessians), samples, per_layer=False)["sqnr_db"]
     int8 = quantize_graph(graph, ranges, None, hessians)
     refitted = Quantized(int8, graph, {}, samples=tuple(samples), ranges=ranges, hessians=hessians).with_precision(int4)
-    assert refitted.report["fidelity_on_calibration_data"]["sqnr_db"] > gptq + 1.0, (gptq, refitted.report["fidelity_on_calibration_data"]["sqnr_db"])
+    assert refitted.report["fidelity_on_calibration_data"]["sqnr_db"] > gptq + 1.0, (
+        gptq,
+        refitted.report["fidelity_on_calibration_data"]["sqnr_db"],
+    )
 
 
 def test_w8a16_layers_run_in_int16_between_quantize_ops_as_tflite_micro_takes_them(tmp_path):
@@ -175,7 +217,10 @@ def test_w8a16_layers_run_in_int16_between_quantize_ops_as_tflite_micro_takes_th
     from aiotc.quantize.ptq import initial_ranges, quantize_graph
 
     graph = run_passes(load_model(shared_model("onnx/tinycnn_28.onnx")))
-    samples = [[x[None]] for x in np.random.default_rng(0).uniform(0, 1, (4, *graph[graph.inputs[0]].shape[1:])).astype(np.float32)]
+    samples = [
+        [x[None]]
+        for x in np.random.default_rng(0).uniform(0, 1, (4, *graph[graph.inputs[0]].shape[1:])).astype(np.float32)
+    ]
     layers = choosable_layers(graph)
     wide = set(layers[:-1])  # all but the last: a chain in int16, then back to int8
     q = quantize_graph(graph, initial_ranges(graph, observe(graph, samples), "mse"), {name: "w8a16" for name in wide})
@@ -222,7 +267,9 @@ def test_precision_auto_takes_int16_activations_within_the_sram_budget(tmp_path)
     assert int8.report["arena_bytes"] < wide.report["arena_bytes"]
     fitted = compile_model(model, out_dir=tmp_path / "fitted", calib=calib, sram_budget=int8.report["arena_bytes"])
     assert fitted.report["arena_bytes"] <= int8.report["arena_bytes"]
-    assert sum(p == "w8a16" for p in fitted.report["quantization"]["precision"].values()) < sum(p == "w8a16" for p in precision.values())
+    assert sum(p == "w8a16" for p in fitted.report["quantization"]["precision"].values()) < sum(
+        p == "w8a16" for p in precision.values()
+    )
 
 
 def test_layers_sharing_a_bias_get_their_own_in_their_precision():
@@ -238,11 +285,17 @@ def test_layers_sharing_a_bias_get_their_own_in_their_precision():
     from aiotc.quantize.ptq import initial_ranges, quantize_graph
 
     graph = run_passes(load_model(shared_model("keras/mbv2_w035_144_float.tflite")))
-    biased = [op for op in graph.ops if op.kind in ("conv2d", "depthwise_conv2d", "fully_connected") and len(op.inputs) > 2 and op.inputs[2]]
+    biased = [
+        op
+        for op in graph.ops
+        if op.kind in ("conv2d", "depthwise_conv2d", "fully_connected") and len(op.inputs) > 2 and op.inputs[2]
+    ]
     assert any(n > 1 for n in Counter(op.inputs[2] for op in biased).values())
     samples = [[np.random.default_rng(0).uniform(0, 1, (1, 144, 144, 3)).astype(np.float32)]]
     wide = set(choosable_layers(graph)[1::2])
-    q = quantize_graph(graph, initial_ranges(graph, observe(graph, samples), "minmax"), {name: "w8a16" for name in wide})
+    q = quantize_graph(
+        graph, initial_ranges(graph, observe(graph, samples), "minmax"), {name: "w8a16" for name in wide}
+    )
     for op in q.ops:
         if op.name in {b.name for b in biased}:
             assert q[op.inputs[2]].dtype == ("int64" if op.name in wide else "int32"), op.name

@@ -7,7 +7,6 @@ single-op models are built with onnx.helper so every converter and layout rule
 
 from __future__ import annotations
 
-
 import numpy as np
 import onnx
 import pytest
@@ -22,7 +21,15 @@ from aiotc.verification import verify
 
 from .conftest import aiotc, shared_model
 
-SHARED = ["tinycnn_28", "dscnn_kws", "kws_ref_model_float32", "ad01_fp32", "pretrainedResnet", "vww_96_float", "mbv2_w035_144"]
+SHARED = [
+    "tinycnn_28",
+    "dscnn_kws",
+    "kws_ref_model_float32",
+    "ad01_fp32",
+    "pretrainedResnet",
+    "vww_96_float",
+    "mbv2_w035_144",
+]
 
 
 def _check(model_path, tmp_path, samples: int = 3):
@@ -56,7 +63,12 @@ def test_nchw_input_becomes_nhwc_and_the_graph_keeps_no_transpose():
 def _model(tmp_path, nodes, inputs, output_shape, initializers=(), name="single"):
     """A float model of `nodes` with random initializers; its output is named 'y'."""
     rng = np.random.default_rng(0)
-    inits = [numpy_helper.from_array(np.asarray(v, dtype=np.float32) if np.asarray(v).dtype.kind == "f" else np.asarray(v), k) for k, v in initializers]
+    inits = [
+        numpy_helper.from_array(
+            np.asarray(v, dtype=np.float32) if np.asarray(v).dtype.kind == "f" else np.asarray(v), k
+        )
+        for k, v in initializers
+    ]
     graph = helper.make_graph(
         nodes,
         name,
@@ -109,7 +121,10 @@ UNARY = {
 
 @pytest.mark.parametrize("op", UNARY)
 def test_activation_after_conv(op, tmp_path):
-    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]), helper.make_node(op, ["c"], ["y"], **UNARY[op])]
+    nodes = [
+        helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node(op, ["c"], ["y"], **UNARY[op]),
+    ]
     path = _model(tmp_path, nodes, [("x", [1, 2, 6, 7])], None, [("W", _w(4, 2, 3, 3)), ("B", _w(4))])
     _check(path, tmp_path)
 
@@ -120,12 +135,23 @@ def test_clip_relu6_and_batchnorm_fold_into_the_conv(tmp_path):
         helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["n"], epsilon=1e-3),
         helper.make_node("Clip", ["n", "lo", "hi"], ["y"]),
     ]
-    inits = [("W", _w(4, 2, 3, 3)), ("g", _w(4) + 1), ("b", _w(4, seed=2)), ("m", _w(4, seed=3)), ("v", np.abs(_w(4, seed=4)) + 0.5), ("lo", np.float32(0)), ("hi", np.float32(6))]
+    inits = [
+        ("W", _w(4, 2, 3, 3)),
+        ("g", _w(4) + 1),
+        ("b", _w(4, seed=2)),
+        ("m", _w(4, seed=3)),
+        ("v", np.abs(_w(4, seed=4)) + 0.5),
+        ("lo", np.float32(0)),
+        ("hi", np.float32(6)),
+    ]
     path = _model(tmp_path, nodes, [("x", [1, 2, 8, 8])], None, inits)
     from aiotc.passes import run_passes
 
     graph = run_passes(load_model(path))
-    assert [(op.kind, getattr(op.attrs, "activation", None)) for op in graph.ops] == [("conv2d", "relu6"), ("transpose", None)]  # the output stays NCHW
+    assert [(op.kind, getattr(op.attrs, "activation", None)) for op in graph.ops] == [
+        ("conv2d", "relu6"),
+        ("transpose", None),
+    ]  # the output stays NCHW
     _check(path, tmp_path)
 
 
@@ -148,8 +174,16 @@ def test_global_pool_flatten_gemm_softmax(tmp_path):
 
 def test_flatten_of_a_spatial_tensor_keeps_nchw_order(tmp_path):
     """Flatten must see NCHW order, so the NHWC tensor is transposed back first."""
-    nodes = [helper.make_node("Conv", ["x", "W"], ["c"]), helper.make_node("Flatten", ["c"], ["f"]), helper.make_node("MatMul", ["f", "M"], ["m"]), helper.make_node("Add", ["m", "B"], ["y"])]
-    _check(_model(tmp_path, nodes, [("x", [1, 2, 4, 3])], None, [("W", _w(3, 2, 1, 1)), ("M", _w(36, 5)), ("B", _w(5))]), tmp_path)
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["c"]),
+        helper.make_node("Flatten", ["c"], ["f"]),
+        helper.make_node("MatMul", ["f", "M"], ["m"]),
+        helper.make_node("Add", ["m", "B"], ["y"]),
+    ]
+    _check(
+        _model(tmp_path, nodes, [("x", [1, 2, 4, 3])], None, [("W", _w(3, 2, 1, 1)), ("M", _w(36, 5)), ("B", _w(5))]),
+        tmp_path,
+    )
 
 
 def test_concat_add_mul_with_broadcast_constants(tmp_path):
@@ -187,7 +221,12 @@ def test_pad_reduce_mean_and_dequantized_weights(tmp_path):
         helper.make_node("Conv", ["px", "W"], ["c"]),
         helper.make_node("ReduceMean", ["c"], ["y"], axes=[2, 3], keepdims=1),
     ]
-    inits = [("Wq", np.arange(-27, 27, dtype=np.int8).reshape(2, 3, 3, 3)), ("s", np.array([0.01, 0.02], np.float32)), ("z", np.zeros(2, np.int8)), ("p", np.array([0, 0, 1, 2, 0, 0, 1, 0], np.int64))]
+    inits = [
+        ("Wq", np.arange(-27, 27, dtype=np.int8).reshape(2, 3, 3, 3)),
+        ("s", np.array([0.01, 0.02], np.float32)),
+        ("z", np.zeros(2, np.int8)),
+        ("p", np.array([0, 0, 1, 2, 0, 0, 1, 0], np.int64)),
+    ]
     _check(_model(tmp_path, nodes, [("x", [1, 3, 6, 6])], None, inits), tmp_path)
 
 
@@ -195,7 +234,11 @@ def test_pad_reduce_mean_and_dequantized_weights(tmp_path):
 
 
 def test_unsupported_ops_are_all_listed(tmp_path):
-    nodes = [helper.make_node("Erf", ["x"], ["e"]), helper.make_node("Relu", ["e"], ["r"]), helper.make_node("Acos", ["r"], ["y"])]
+    nodes = [
+        helper.make_node("Erf", ["x"], ["e"]),
+        helper.make_node("Relu", ["e"], ["r"]),
+        helper.make_node("Acos", ["r"], ["y"]),
+    ]
     path = _model(tmp_path, nodes, [("x", [1, 4])], [1, 4])
     with pytest.raises(UnsupportedOpsError) as error:
         load_model(path)
@@ -231,14 +274,24 @@ def _qdq_model(source, path, per_channel: bool, activations: str):
 
     graph_input = onnx.load(source).graph.input[0]
     shape = [d.dim_value or 1 for d in graph_input.type.tensor_type.shape.dim]
-    data = iter([{graph_input.name: np.random.default_rng(i).uniform(0, 1, shape).astype(np.float32)} for i in range(8)])
+    data = iter(
+        [{graph_input.name: np.random.default_rng(i).uniform(0, 1, shape).astype(np.float32)} for i in range(8)]
+    )
 
     class Reader(CalibrationDataReader):
         def get_next(self):
             return next(data, None)
 
     activation_type = QuantType.QInt8 if activations == "int8" else QuantType.QUInt8
-    quantize_static(str(source), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel, activation_type=activation_type, weight_type=QuantType.QInt8)
+    quantize_static(
+        str(source),
+        str(path),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=per_channel,
+        activation_type=activation_type,
+        weight_type=QuantType.QInt8,
+    )
     return path
 
 
@@ -256,10 +309,15 @@ def test_qdq_model_keeps_its_own_scales_and_is_bit_exact(per_channel, activation
     hints = load_model(model).quant_hints
     conv = next(op.outputs[0] for op in result.graph.ops if op.kind == "conv2d" and op.outputs[0] in hints)
     scale, zero_point = hints[conv]
-    assert (np.float32(result.graph[conv].quant.scale[0]), int(result.graph[conv].quant.zero_point[0])) == (np.float32(scale), zero_point)
+    assert (np.float32(result.graph[conv].quant.scale[0]), int(result.graph[conv].quant.zero_point[0])) == (
+        np.float32(scale),
+        zero_point,
+    )
     source = onnx.load(model)
     quantize = next(n for n in source.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == conv)
-    onnx_zero_point = int(next(numpy_helper.to_array(t) for t in source.graph.initializer if t.name == quantize.input[2]))
+    onnx_zero_point = int(
+        next(numpy_helper.to_array(t) for t in source.graph.initializer if t.name == quantize.input[2])
+    )
     assert zero_point == onnx_zero_point - (128 if activations == "uint8" else 0)
     assert result.report["quantization"]["method"].startswith("the model's own")
     runner = HostModel.build(result.out_dir)

@@ -102,7 +102,9 @@ DEPTHWISE_CASES = {
     "zero point -128 out 127": dict(shape=(1, 5, 5, 2), out_zp=127),
     "1-D 10x1 valid": dict(shape=(1, 24, 1, 9), kernel=(10, 1), padding="valid"),
     "2x4 same, stride 1x2": dict(shape=(1, 7, 9, 7), kernel=(2, 4), stride=(1, 2)),
-    "one channel, multiplier 8 (run as a conv)": dict(shape=(1, 49, 10, 1), multiplier=8, kernel=(10, 4), stride=(2, 2), activation="relu"),
+    "one channel, multiplier 8 (run as a conv)": dict(
+        shape=(1, 49, 10, 1), multiplier=8, kernel=(10, 4), stride=(2, 2), activation="relu"
+    ),
     "one channel, multiplier 3, dilation 2": dict(shape=(1, 9, 8, 1), multiplier=3, dilation=(2, 2)),
 }
 
@@ -245,7 +247,9 @@ def test_quantize_float_to_int8_and_dequantize(tmp_path):
 def test_requantize_int8(tmp_path):
     g = OpGraph(seed=13)
     x = _sweep_input(g, 0.05, 7)
-    assert_matches_oracle(g.build(g.unary("quantize", x, out_scale=0.13, out_zp=-60)), tmp_path, inputs=_all_int8_values())
+    assert_matches_oracle(
+        g.build(g.unary("quantize", x, out_scale=0.13, out_zp=-60)), tmp_path, inputs=_all_int8_values()
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

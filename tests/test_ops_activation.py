@@ -32,14 +32,19 @@ def test_prelu(case, dtype, tmp_path):
     assert_matches_oracle(g.build(g.prelu(x, **kwargs, out_scale=0.04, out_zp=7)), tmp_path)
 
 
-@pytest.mark.parametrize("in_zp, alpha_zp, out_scale, out_zp", [(-128, 0, 0.05, -128), (127, -128, 0.01, 127), (0, 127, 0.2, 0)])
+@pytest.mark.parametrize(
+    "in_zp, alpha_zp, out_scale, out_zp", [(-128, 0, 0.05, -128), (127, -128, 0.01, 127), (0, 127, 0.2, 0)]
+)
 def test_prelu_int8_every_value_and_extreme_zero_points(in_zp, alpha_zp, out_scale, out_zp, tmp_path):
     g = OpGraph(seed=12)
     x = g.input((1, 16, 16, 1), scale=0.05, zero_point=in_zp)
     assert_matches_oracle(g.build(g.prelu(x, (1,), alpha_zp, out_scale, out_zp)), tmp_path, inputs=ALL_INT8)
 
 
-@pytest.mark.parametrize("in_scale, in_zp, out_scale, out_zp", [(0.05, 0, 0.05, 0), (0.1, -128, 0.04, 25), (0.02, 127, 0.01, -128), (0.2, 30, 1 / 16, 127)])
+@pytest.mark.parametrize(
+    "in_scale, in_zp, out_scale, out_zp",
+    [(0.05, 0, 0.05, 0), (0.1, -128, 0.04, 25), (0.02, 127, 0.01, -128), (0.2, 30, 1 / 16, 127)],
+)
 def test_elu_int8_every_value(in_scale, in_zp, out_scale, out_zp, tmp_path):
     g = OpGraph(seed=13)
     x = g.input((1, 16, 16, 1), scale=in_scale, zero_point=in_zp)
@@ -75,7 +80,9 @@ def test_l2_normalization_int8_extremes(zero_point, tmp_path):
     rows[3] = 127
     rows[4] = -128
     rows[5] = np.arange(-128, 128, 16)
-    assert_matches_oracle(g.build(g.unary("l2_normalization", x, 1 / 128, 0)), tmp_path, inputs=[[rows.astype(np.int8)]])
+    assert_matches_oracle(
+        g.build(g.unary("l2_normalization", x, 1 / 128, 0)), tmp_path, inputs=[[rows.astype(np.int8)]]
+    )
 
 
 L2_POOL_CASES = {
@@ -114,7 +121,9 @@ def test_log_softmax_int8_every_value(tmp_path):
     """One row of all 256 values, rows of extremes (saturated differences, equal values)."""
     g = OpGraph(seed=18)
     x = g.input((4, 256), scale=0.08, zero_point=-3)
-    rows = np.stack([np.arange(-128, 128), np.full(256, 127), np.resize([-128, 127], 256), np.resize([0, 1, 2, -128], 256)])
+    rows = np.stack(
+        [np.arange(-128, 128), np.full(256, 127), np.resize([-128, 127], 256), np.resize([0, 1, 2, -128], 256)]
+    )
     assert_matches_oracle(g.build(g.unary("log_softmax", x, 16 / 256, 127)), tmp_path, inputs=[[rows.astype(np.int8)]])
 
 

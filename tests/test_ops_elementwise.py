@@ -123,7 +123,12 @@ def test_binary_float(case, kind, tmp_path):
 def test_div_fused_activation(activation, tmp_path):
     g = OpGraph(seed=18, dtype="float32")
     a, b = g.input((1, 3, 3, 4)), g.input((1, 1, 1, 4))
-    samples = [[np.random.default_rng(18).uniform(-20, 20, (1, 3, 3, 4)).astype(np.float32), np.array([0.5, -0.7, 2.0, 3.0], np.float32).reshape(1, 1, 1, 4)]]
+    samples = [
+        [
+            np.random.default_rng(18).uniform(-20, 20, (1, 3, 3, 4)).astype(np.float32),
+            np.array([0.5, -0.7, 2.0, 3.0], np.float32).reshape(1, 1, 1, 4),
+        ]
+    ]
     assert_matches_oracle(g.build(g.broadcast("div", a, b, attrs=ir.Binary(activation))), tmp_path, inputs=samples)
 
 
@@ -134,7 +139,9 @@ def test_squared_difference_int8(case, out_scale, out_zp, tmp_path):
     g = OpGraph(seed=19)
     a = g.input(a_shape, scale=0.04, zero_point=-128)
     b = g.input(b_shape, scale=0.07, zero_point=127)
-    assert_matches_oracle(g.build(g.broadcast("squared_difference", a, b, out_scale=out_scale, out_zp=out_zp)), tmp_path)
+    assert_matches_oracle(
+        g.build(g.broadcast("squared_difference", a, b, out_scale=out_scale, out_zp=out_zp)), tmp_path
+    )
 
 
 COMPARISONS = ["equal", "not_equal", "greater", "greater_equal", "less", "less_equal"]

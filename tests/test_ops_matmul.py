@@ -38,7 +38,11 @@ def test_batch_matmul_by_a_constant(adj_y, dtype, tmp_path):
     g = OpGraph(seed=22, dtype=dtype)
     a = g.input((2, 3, 8), scale=0.05, zero_point=4)
     shape = (5, 8) if adj_y else (8, 5)
-    w = g.const(g.rng.normal(0, 0.5, shape).astype(np.float32)) if dtype == "float32" else g.weights(shape, None, zero_point=-2)
+    w = (
+        g.const(g.rng.normal(0, 0.5, shape).astype(np.float32))
+        if dtype == "float32"
+        else g.weights(shape, None, zero_point=-2)
+    )
     assert_matches_oracle(g.build(g.batch_matmul(a, w, adj_y=adj_y)), tmp_path)
 
 
@@ -48,7 +52,10 @@ def test_batch_matmul_int8_extremes(lhs_zp, rhs_zp, out_zp, tmp_path):
     g = OpGraph(seed=23)
     a = g.input((2, 4, 16), scale=0.05, zero_point=lhs_zp)
     b = g.input((2, 16, 3), scale=0.05, zero_point=rhs_zp)
-    inputs = [[np.full((2, 4, 16), v, np.int8), np.full((2, 16, 3), w, np.int8)] for v, w in ((-128, 127), (127, 127), (-128, -128))]
+    inputs = [
+        [np.full((2, 4, 16), v, np.int8), np.full((2, 16, 3), w, np.int8)]
+        for v, w in ((-128, 127), (127, 127), (-128, -128))
+    ]
     assert_matches_oracle(g.build(g.batch_matmul(a, b, out_zp=out_zp)), tmp_path, inputs=inputs)
 
 
@@ -66,7 +73,9 @@ def test_add_n_int8_extremes(in_zp, out_scale, out_zp, tmp_path):
     g = OpGraph(seed=25)
     xs = [g.input((4, 8), scale=0.05, zero_point=in_zp) for _ in range(2)]
     xs.append(g.const(np.resize(np.array([-128, 127, 0, in_zp], np.int8), (4, 8)), g.tensors[xs[0]].quant))
-    inputs = [[np.full((4, 8), v, np.int8), np.full((4, 8), w, np.int8)] for v, w in ((-128, -128), (127, 127), (-128, 127))]
+    inputs = [
+        [np.full((4, 8), v, np.int8), np.full((4, 8), w, np.int8)] for v, w in ((-128, -128), (127, 127), (-128, 127))
+    ]
     assert_matches_oracle(g.build(g.add_n(xs, out_scale, out_zp)), tmp_path, inputs=inputs)
 
 

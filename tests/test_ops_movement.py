@@ -25,7 +25,9 @@ def _assert_raw_matches_oracle(data: bytes, tmp_path) -> None:
     out = compile_model(model, board="host", out_dir=tmp_path / "out").out_dir
     runner = HostModel.build(out)
     result = verify(out, "host", random_samples(runner.inputs, 5, 0), runner=runner)
-    assert result.mismatches == 0, f"{result.mismatches}/{result.samples} samples differ, max abs diff {result.max_abs_diff}"
+    assert result.mismatches == 0, (
+        f"{result.mismatches}/{result.samples} samples differ, max abs diff {result.max_abs_diff}"
+    )
 
 
 def _raw_op(opname, dtype, shape, out_shapes, operands=(), operands_first=False, options=None, **fields) -> bytes:
@@ -54,7 +56,12 @@ def test_split(case, dtype, tmp_path):
     shape, axis, pieces = SPLIT_CASES[case]
     out = list(shape)
     out[axis] //= pieces
-    _assert_raw_matches_oracle(_raw_op("SPLIT", dtype, shape, [out] * pieces, [axis], operands_first=True, options="SplitOptions", NumSplits=pieces), tmp_path)
+    _assert_raw_matches_oracle(
+        _raw_op(
+            "SPLIT", dtype, shape, [out] * pieces, [axis], operands_first=True, options="SplitOptions", NumSplits=pieces
+        ),
+        tmp_path,
+    )
 
 
 SPLIT_V_CASES = {  # shape, axis, size_splits
@@ -104,11 +111,15 @@ def test_unpack(case, dtype, tmp_path):
     shape, axis = UNPACK_CASES[case]
     out = shape[: axis % len(shape)] + shape[axis % len(shape) + 1 :]
     num = shape[axis]
-    _assert_raw_matches_oracle(_raw_op("UNPACK", dtype, shape, [out] * num, options="UnpackOptions", Num=num, Axis=axis), tmp_path)
+    _assert_raw_matches_oracle(
+        _raw_op("UNPACK", dtype, shape, [out] * num, options="UnpackOptions", Num=num, Axis=axis), tmp_path
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape, axis, count", [((4, 6), 1, 3), ((5,), 0, 2), ((1, 3, 4), 3, 2), ((2, 3, 5), 0, 4), ((3, 2, 2), 2, 1)])
+@pytest.mark.parametrize(
+    "shape, axis, count", [((4, 6), 1, 3), ((5,), 0, 2), ((1, 3, 4), 3, 2), ((2, 3, 5), 0, 4), ((3, 2, 2), 2, 1)]
+)
 def test_pack(shape, axis, count, dtype, tmp_path):
     g = OpGraph(seed=2, dtype=dtype)
     xs = [g.input(shape, zero_point=-3) for _ in range(count)]
@@ -123,23 +134,31 @@ def _copy_case(kind, shape, out_shape, attrs, dtype, tmp_path):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape, multiples", [((1, 3, 2, 5), (1, 2, 3, 1)), ((2, 3), (3, 2)), ((4,), (3,)), ((1, 1, 3), (2, 5, 1))])
+@pytest.mark.parametrize(
+    "shape, multiples", [((1, 3, 2, 5), (1, 2, 3, 1)), ((2, 3), (3, 2)), ((4,), (3,)), ((1, 1, 3), (2, 5, 1))]
+)
 def test_tile(shape, multiples, dtype, tmp_path):
     out = tuple(d * m for d, m in zip(shape, multiples))
     _copy_case("tile", shape, out, ir.Tile(multiples), dtype, tmp_path)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape, target", [((1, 1, 3), (2, 4, 3)), ((3, 1), (1, 2, 3, 5)), ((1,), (7,)), ((1, 4, 1, 2), (3, 4, 5, 2))])
+@pytest.mark.parametrize(
+    "shape, target", [((1, 1, 3), (2, 4, 3)), ((3, 1), (1, 2, 3, 5)), ((1,), (7,)), ((1, 4, 1, 2), (3, 4, 5, 2))]
+)
 def test_broadcast_to(shape, target, dtype, tmp_path):
     _copy_case("broadcast_to", shape, target, ir.NoAttrs(), dtype, tmp_path)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("align_corners, half_pixel", [(False, False), (True, False), (False, True), (True, True)])
-@pytest.mark.parametrize("shape, size", [((1, 3, 5, 2), (6, 10)), ((1, 7, 5, 3), (4, 9)), ((2, 4, 4, 1), (3, 3)), ((1, 1, 1, 3), (2, 1))])
+@pytest.mark.parametrize(
+    "shape, size", [((1, 3, 5, 2), (6, 10)), ((1, 7, 5, 3), (4, 9)), ((2, 4, 4, 1), (3, 3)), ((1, 1, 1, 3), (2, 1))]
+)
 def test_resize_nearest(shape, size, align_corners, half_pixel, dtype, tmp_path):
-    _copy_case("resize_nearest", shape, (shape[0], *size, shape[3]), ir.Resize(align_corners, half_pixel), dtype, tmp_path)
+    _copy_case(
+        "resize_nearest", shape, (shape[0], *size, shape[3]), ir.Resize(align_corners, half_pixel), dtype, tmp_path
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -149,16 +168,23 @@ def test_reverse(shape, axes, dtype, tmp_path):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape, axis, indices", [((5, 4), 0, [[4, 0], [2, 2]]), ((1, 6, 3), 1, [5, 1, 1, 0]), ((2, 3, 4, 5), 3, [2]), ((7,), 0, 3)])
+@pytest.mark.parametrize(
+    "shape, axis, indices",
+    [((5, 4), 0, [[4, 0], [2, 2]]), ((1, 6, 3), 1, [5, 1, 1, 0]), ((2, 3, 4, 5), 3, [2]), ((7,), 0, 3)],
+)
 def test_gather(shape, axis, indices, dtype, tmp_path):
     indices = np.asarray(indices)
     out = shape[:axis] + indices.shape + shape[axis + 1 :]
-    _copy_case("gather", shape, out, ir.Gather(axis, tuple(int(i) for i in indices.ravel()), indices.shape), dtype, tmp_path)
+    _copy_case(
+        "gather", shape, out, ir.Gather(axis, tuple(int(i) for i in indices.ravel()), indices.shape), dtype, tmp_path
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reflect", [True, False])
-@pytest.mark.parametrize("shape, paddings", [((1, 4, 5, 3), ((0, 0), (1, 2), (2, 0), (0, 1))), ((3, 4), ((2, 1), (0, 3))), ((5,), ((4, 3),))])
+@pytest.mark.parametrize(
+    "shape, paddings", [((1, 4, 5, 3), ((0, 0), (1, 2), (2, 0), (0, 1))), ((3, 4), ((2, 1), (0, 3))), ((5,), ((4, 3),))]
+)
 def test_mirror_pad(shape, paddings, reflect, dtype, tmp_path):
     if not reflect:  # SYMMETRIC may repeat the whole axis; REFLECT one less
         paddings = tuple((min(a, d), min(b, d)) for (a, b), d in zip(paddings, shape))
@@ -182,9 +208,13 @@ def test_space_to_depth(shape, block, dtype, tmp_path):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("align_corners, half_pixel", [(False, False), (True, False), (False, True)])
-@pytest.mark.parametrize("shape, size", [((1, 3, 5, 2), (6, 10)), ((1, 7, 5, 3), (4, 9)), ((2, 4, 4, 1), (3, 3)), ((1, 1, 2, 3), (2, 1))])
+@pytest.mark.parametrize(
+    "shape, size", [((1, 3, 5, 2), (6, 10)), ((1, 7, 5, 3), (4, 9)), ((2, 4, 4, 1), (3, 3)), ((1, 1, 2, 3), (2, 1))]
+)
 def test_resize_bilinear(shape, size, align_corners, half_pixel, dtype, tmp_path):
-    _copy_case("resize_bilinear", shape, (shape[0], *size, shape[3]), ir.Resize(align_corners, half_pixel), dtype, tmp_path)
+    _copy_case(
+        "resize_bilinear", shape, (shape[0], *size, shape[3]), ir.Resize(align_corners, half_pixel), dtype, tmp_path
+    )
 
 
 BATCH_SPACE_CASES = {  # input shape, block, crops: BATCH_TO_SPACE_ND
@@ -212,7 +242,16 @@ def test_space_to_batch(shape, block, dtype, tmp_path):
     _copy_case("space_to_batch", shape, out, ir.BatchSpace((block + (1,))[:2]), dtype, tmp_path)
 
 
-CAST_PAIRS = [("int8", "float32"), ("float32", "int8"), ("int8", "int16"), ("int16", "int8"), ("float32", "int32"), ("int32", "float32"), ("int32", "int8"), ("int16", "float32")]
+CAST_PAIRS = [
+    ("int8", "float32"),
+    ("float32", "int8"),
+    ("int8", "int16"),
+    ("int16", "int8"),
+    ("float32", "int32"),
+    ("int32", "float32"),
+    ("int32", "int8"),
+    ("int16", "float32"),
+]
 
 
 @pytest.mark.parametrize("source, target", CAST_PAIRS)
@@ -229,7 +268,9 @@ def test_cast(source, target, tmp_path):
     runner = HostModel.build(out)
     rng = np.random.default_rng(4)
     info = np.iinfo(source) if source != "float32" else None
-    values = rng.integers(info.min, info.max, (1, 5, 7, 3), endpoint=True) if info else rng.uniform(-128, 127, (1, 5, 7, 3))
+    values = (
+        rng.integers(info.min, info.max, (1, 5, 7, 3), endpoint=True) if info else rng.uniform(-128, 127, (1, 5, 7, 3))
+    )
     result = verify(out, "host", [[values.astype(source)]], runner=runner)
     assert result.mismatches == 0, f"max abs diff {result.max_abs_diff}"
 
@@ -263,7 +304,10 @@ def _onnx_after_conv(tmp_path, nodes, consts=(), channels=4, shape=(1, 2, 6, 4))
 
 @pytest.mark.parametrize("axis, sizes", [(1, [1, 3]), (2, [4, 2]), (-1, [3, 1])])
 def test_onnx_split(axis, sizes, tmp_path):
-    nodes = [helper.make_node("Split", ["c", "sizes"], ["a", "b"], axis=axis), helper.make_node("Concat", ["b", "a"], ["y"], axis=axis)]
+    nodes = [
+        helper.make_node("Split", ["c", "sizes"], ["a", "b"], axis=axis),
+        helper.make_node("Concat", ["b", "a"], ["y"], axis=axis),
+    ]
     _onnx_after_conv(tmp_path, nodes, [("sizes", sizes)])
 
 
@@ -281,9 +325,14 @@ def test_int16_bytes_move_too(opname, tmp_path):
     """The byte movers are dtype-agnostic: int16 (16x8 models) as tflite-micro moves it."""
     m = RawModel()
     q = (0.001, 0)
-    x, y = m.tensor((1, 4, 5, 3), "int16", quant=q), m.tensor((1, 3, 7, 3) if opname == "RESIZE_NEAREST_NEIGHBOR" else (1, 2, 3, 2), "int16", quant=q)
+    x, y = (
+        m.tensor((1, 4, 5, 3), "int16", quant=q),
+        m.tensor((1, 3, 7, 3) if opname == "RESIZE_NEAREST_NEIGHBOR" else (1, 2, 3, 2), "int16", quant=q),
+    )
     if opname == "SLICE":
         m.op("SLICE", [x, m.const([0, 1, 2, 1]), m.const([1, 2, 3, 2])], [y], "SliceOptions")
     else:
-        m.op("RESIZE_NEAREST_NEIGHBOR", [x, m.const([3, 7])], [y], "ResizeNearestNeighborOptions", HalfPixelCenters=True)
+        m.op(
+            "RESIZE_NEAREST_NEIGHBOR", [x, m.const([3, 7])], [y], "ResizeNearestNeighborOptions", HalfPixelCenters=True
+        )
     _assert_raw_matches_oracle(m.build([x], [y]), tmp_path)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from aiotc.driver import compile_model
-from aiotc.export.tflite import write_tflite
 from aiotc.errors import UnsupportedOpsError
+from aiotc.export.tflite import write_tflite
 from aiotc.frontend import load_model
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
@@ -46,8 +46,14 @@ def test_sum_int8_zero_points_at_the_ends_and_saturation(in_zp, out_scale, out_z
     """Extreme zero points and a small output scale: sums saturate at both ends."""
     g = OpGraph(seed=4)
     x = g.input((1, 4, 4, 6), scale=0.05, zero_point=in_zp)
-    extremes = [[np.resize(np.array([-128, 127, -1, 0, 1], np.int8), (1, 4, 4, 6))], [np.full((1, 4, 4, 6), -128, np.int8)], [np.full((1, 4, 4, 6), 127, np.int8)]]
-    assert_matches_oracle(g.build(g.reduce("sum", x, (1, 3), out_scale=out_scale, out_zp=out_zp)), tmp_path, inputs=extremes)
+    extremes = [
+        [np.resize(np.array([-128, 127, -1, 0, 1], np.int8), (1, 4, 4, 6))],
+        [np.full((1, 4, 4, 6), -128, np.int8)],
+        [np.full((1, 4, 4, 6), 127, np.int8)],
+    ]
+    assert_matches_oracle(
+        g.build(g.reduce("sum", x, (1, 3), out_scale=out_scale, out_zp=out_zp)), tmp_path, inputs=extremes
+    )
 
 
 @pytest.mark.parametrize("kind", ["reduce_max", "reduce_min"])
@@ -55,7 +61,9 @@ def test_max_min_int8_extremes(kind, tmp_path):
     """All -128 or all 127 (the kernels' starting values), and both mixed."""
     g = OpGraph(seed=5)
     x = g.input((2, 3, 5), scale=0.1, zero_point=-128)
-    extremes = [[np.full((2, 3, 5), v, np.int8)] for v in (-128, 127)] + [[np.resize(np.array([127, -128, 3], np.int8), (2, 3, 5))]]
+    extremes = [[np.full((2, 3, 5), v, np.int8)] for v in (-128, 127)] + [
+        [np.resize(np.array([127, -128, 3], np.int8), (2, 3, 5))]
+    ]
     assert_matches_oracle(g.build(g.reduce(kind, x, (2,), keepdims=False)), tmp_path, inputs=extremes)
 
 
@@ -107,7 +115,9 @@ def test_arg_min_max_float_nan(kind, tmp_path):
     assert_matches_oracle(g.build(g.arg_min_max(kind, x, 1)), tmp_path, inputs=inputs)
 
 
-def _raw_reduce(opname: str, axes, out_shape, out_quant=(0.05, -7), out_dtype="int8", options="ReducerOptions", **fields) -> bytes:
+def _raw_reduce(
+    opname: str, axes, out_shape, out_quant=(0.05, -7), out_dtype="int8", options="ReducerOptions", **fields
+) -> bytes:
     """One int8 reduction over a (2, 3, 4) input with axes written as given (negative ones too)."""
     m = RawModel()
     x = m.tensor((2, 3, 4), "int8", quant=(0.05, -7))
@@ -129,7 +139,9 @@ def test_negative_axes_from_a_tflite_file(opname, axes, out_shape, options, fiel
     """Axes counted from the end, as converters write them, reduce the same axes as in tflite-micro."""
     out_dtype = "int32" if opname == "ARG_MAX" else "int8"
     model = tmp_path / "model.tflite"
-    model.write_bytes(_raw_reduce(opname, axes, out_shape, None if out_dtype == "int32" else (0.05, -7), out_dtype, options, **fields))
+    model.write_bytes(
+        _raw_reduce(opname, axes, out_shape, None if out_dtype == "int32" else (0.05, -7), out_dtype, options, **fields)
+    )
     op = load_model(model).ops[0]
     assert all(a >= 0 for a in (op.attrs.axes if hasattr(op.attrs, "axes") else (op.attrs.axis,)))
     out = compile_model(model, board="host", out_dir=tmp_path / "out").out_dir

@@ -34,7 +34,11 @@ def test_a_file_of_the_users_stops_the_recompile_and_stays(stripes, tmp_path):  
     (out / "board").mkdir()
     result = aiotc("compile", stripes, "-o", out, "-q")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert "files aiotc did not write (app.c, board/):" in result.stderr and "--force" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        "files aiotc did not write (app.c, board/):" in result.stderr
+        and "--force" in result.stderr
+        and "Traceback" not in result.stderr
+    )
     assert (out / "app.c").read_text() == "int main(void) { return 0; }\n" and (out / "board").is_dir()
 
 
@@ -120,7 +124,10 @@ def test_a_killed_compile_leaves_the_old_folder_or_the_new(stripes, tmp_path):  
     for attempt in range(20):
         for leftover in tmp_path.glob(".out.*"):  # a killed compile's staging folder
             shutil.rmtree(leftover)
-        process = subprocess.Popen([sys.executable, "-m", "aiotc", "compile", str(stripes), "-o", str(out), "--name", "ab"[attempt % 2], "-q"], stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aiotc", "compile", str(stripes), "-o", str(out), "--name", "ab"[attempt % 2], "-q"],
+            stderr=subprocess.PIPE,
+        )
         if attempt % 2:
             time.sleep(rng.uniform(0, duration))
         else:  # the staging folder appeared: aiotc is writing
@@ -129,4 +136,6 @@ def test_a_killed_compile_leaves_the_old_folder_or_the_new(stripes, tmp_path):  
             time.sleep(rng.uniform(0, 0.02))
         process.send_signal(signal.SIGKILL)
         assert process.wait() in (0, -signal.SIGKILL), process.stderr.read()
-        assert len(read_manifest(out)) > 5 and complete(out), f"attempt {attempt}: {sorted(p.name for p in out.iterdir())}"
+        assert len(read_manifest(out)) > 5 and complete(out), (
+            f"attempt {attempt}: {sorted(p.name for p in out.iterdir())}"
+        )

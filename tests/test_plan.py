@@ -49,7 +49,11 @@ def overlapping_pairs(buffers, offsets):
     """Independent of verify_plan: pairs of buffers sharing a byte while both live."""
     for i, a in enumerate(buffers):
         for b in buffers[i + 1 :]:
-            if a.overlaps_in_time(b) and offsets[a.name] < offsets[b.name] + b.size and offsets[b.name] < offsets[a.name] + a.size:
+            if (
+                a.overlaps_in_time(b)
+                and offsets[a.name] < offsets[b.name] + b.size
+                and offsets[b.name] < offsets[a.name] + a.size
+            ):
                 yield a, b
 
 
@@ -64,7 +68,11 @@ def test_placements_never_overlap_live_buffers(case):
         size = max(offsets[b.name] + b.size for b in buffers)
         for a, b in overlapping_pairs(buffers, offsets):
             # only an in-place output may overlap its input, starting at least `slack` below it
-            legal = [(x, y) for x, y in ((a, b), (b, a)) if (x.name, y.name) in slack and offsets[y.name] <= offsets[x.name] - slack[x.name, y.name]]
+            legal = [
+                (x, y)
+                for x, y in ((a, b), (b, a))
+                if (x.name, y.name) in slack and offsets[y.name] <= offsets[x.name] - slack[x.name, y.name]
+            ]
             assert legal, f"{a} and {b} overlap at {offsets[a.name]}, {offsets[b.name]}"
         verify_plan(ArenaPlan(offsets, {}, size, 0, tuple(buffers), ops, tuple(pairs)))
 
@@ -87,7 +95,19 @@ def test_kws_runs_in_place_below_half_of_tflite_micro(tmp_path):
     assert outcome.mismatches == 0 and outcome.max_abs_diff == 0
 
 
-LAYERS = ("conv3x3", "conv3x3s2", "conv1x1", "conv1x1s2", "dw3x3", "dw3x3s2", "dw5x5", "maxpool", "avgpool", "residual", "relu")
+LAYERS = (
+    "conv3x3",
+    "conv3x3s2",
+    "conv1x1",
+    "conv1x1s2",
+    "dw3x3",
+    "dw3x3s2",
+    "dw5x5",
+    "maxpool",
+    "avgpool",
+    "residual",
+    "relu",
+)
 
 
 def build_chain(layers: list[str], height: int, width: int, channels: int, seed: int):
@@ -114,8 +134,17 @@ def build_chain(layers: list[str], height: int, width: int, channels: int, seed:
     return g.build(x)
 
 
-@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(layers=st.lists(st.sampled_from(LAYERS), min_size=2, max_size=7), size=st.tuples(st.integers(6, 24), st.integers(5, 20), st.integers(1, 6)), seed=st.integers(0, 99))
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    layers=st.lists(st.sampled_from(LAYERS), min_size=2, max_size=7),
+    size=st.tuples(st.integers(6, 24), st.integers(5, 20), st.integers(1, 6)),
+    seed=st.integers(0, 99),
+)
 def test_every_schedule_computes_what_layer_by_layer_computes(tmp_path_factory, layers, size, seed):
     """Streamed stage and in-place ops (patch auto) against layer by layer (patch off) and the oracle."""
     tmp = tmp_path_factory.mktemp("chain")
@@ -153,22 +182,37 @@ def replay(graph, stage):
                     continue
                 assert read.tensor == tensor and read.rows == input_rows(op, graph, tensor, a, b), (op.name, call)
                 ia, ib = read.rows
-                held = slots[tensor][read.buffer_row : read.buffer_row + ib - ia] if tensor in slots else list(range(ia, ib))
-                assert read.buffer_row >= 0 and held == list(range(ia, ib)), f"{op.name} rows {a}..{b} read {held}, not {ia}..{ib}"
+                held = (
+                    slots[tensor][read.buffer_row : read.buffer_row + ib - ia]
+                    if tensor in slots
+                    else list(range(ia, ib))
+                )
+                assert read.buffer_row >= 0 and held == list(range(ia, ib)), (
+                    f"{op.name} rows {a}..{b} read {held}, not {ia}..{ib}"
+                )
             out = slots[op.outputs[0]]
-            assert a == done[op.outputs[0]] < b and 0 <= call.buffer_row and call.buffer_row + b - a <= len(out), (op.name, call)
+            assert a == done[op.outputs[0]] < b and 0 <= call.buffer_row and call.buffer_row + b - a <= len(out), (
+                op.name,
+                call,
+            )
             out[call.buffer_row : call.buffer_row + b - a] = range(a, b)
             done[op.outputs[0]] = b
         for shift in shifts:
             buffer = slots[shift.tensor]
             assert shift.drop + shift.keep <= len(buffer)
             slots[shift.tensor] = buffer[shift.drop : shift.drop + shift.keep] + [None] * (len(buffer) - shift.keep)
-    assert all(done[t] == graph[t].shape[1] for t in stage.outputs)  # inner rows no one reads (under a stride) may stay uncomputed
+    assert all(
+        done[t] == graph[t].shape[1] for t in stage.outputs
+    )  # inner rows no one reads (under a stride) may stay uncomputed
     assert all(slots[t] == list(range(graph[t].shape[1])) for t in stage.outputs)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(layers=st.lists(st.sampled_from(LAYERS), min_size=2, max_size=7), size=st.tuples(st.integers(6, 24), st.integers(5, 9), st.integers(1, 4)), seed=st.integers(0, 99))
+@given(
+    layers=st.lists(st.sampled_from(LAYERS), min_size=2, max_size=7),
+    size=st.tuples(st.integers(6, 24), st.integers(5, 9), st.integers(1, 4)),
+    seed=st.integers(0, 99),
+)
 def test_every_stream_mode_reads_the_rows_layer_by_layer_reads(layers, size, seed):
     """All modes plan_memory tries (pull, push, paced push), at every streamable prefix, on row labels."""
     graph = build_chain(layers, *size, seed)
@@ -210,14 +254,20 @@ def test_paced_stage_computes_what_layer_by_layer_computes(tmp_path, monkeypatch
     import aiotc.memory
 
     model = tmp_path / "chain.tflite"
-    model.write_bytes(write_tflite(build_chain(["conv3x3s2", "dw5x5", "conv1x1", "dw3x3s2", "residual", "conv1x1"], 23, 9, 3, seed=4)))
+    model.write_bytes(
+        write_tflite(build_chain(["conv3x3s2", "dw5x5", "conv1x1", "dw3x3s2", "residual", "conv1x1"], 23, 9, 3, seed=4))
+    )
     monkeypatch.setattr(aiotc.memory, "STREAM_MODES", [(True, 1, True)])
     results = {}
     for patch in ("off", "auto"):
         result = compile_model(model, board="host", out_dir=tmp_path / patch, patch=patch)
         assert (result.report["patch"] is None) == (patch == "off")
         if result.report["patch"]:  # the band calls take turns in one scratch buffer
-            staged = [op.name for op in result.graph.ops[: result.report["patch"]["split_index"] + 1] if op.name in result.plan.scratch_offsets]
+            staged = [
+                op.name
+                for op in result.graph.ops[: result.report["patch"]["split_index"] + 1]
+                if op.name in result.plan.scratch_offsets
+            ]
             assert len(staged) >= 2 and len({result.plan.scratch_offsets[name] for name in staged}) == 1
         runner = HostModel.build(result.out_dir)
         samples = random_samples(runner.inputs, 3, seed=3)
@@ -235,7 +285,9 @@ def test_a_stage_shares_one_scratch_buffer():
     plan = plan_arena(graph, kernels, stage=stage)
     assert len({plan.scratch_offsets[op.name] for op in graph.ops[:3]}) == 1
     assert sorted(b.size for b in plan.buffers if b.name.startswith("scratch:")) == [96, 128]
-    assert plan.lower_bound == max(plan.live_bytes()) and plan.live_bytes()[0] == sum(b.size for b in plan.buffers if b.first == 0)
+    assert plan.lower_bound == max(plan.live_bytes()) and plan.live_bytes()[0] == sum(
+        b.size for b in plan.buffers if b.first == 0
+    )
 
 
 def test_branches_run_in_the_order_of_least_memory(tmp_path):

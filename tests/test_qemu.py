@@ -70,9 +70,13 @@ def test_bench_is_deterministic_and_complete(kws):
 
 def test_link_refuses_a_model_the_board_cannot_hold(tmp_path):
     """vww_96_int8 is compiled for a roomy core, then linked for tiny-64k, whose flash it overflows."""
-    out = compile_model(shared_model("mlperf_tiny/vww_96_int8.tflite"), board="cortex-m4", out_dir=tmp_path / "vww").out_dir
+    out = compile_model(
+        shared_model("mlperf_tiny/vww_96_int8.tflite"), board="cortex-m4", out_dir=tmp_path / "vww"
+    ).out_dir
     tiny = load_board("tiny-64k")
-    with pytest.raises(BudgetError, match=r"board tiny-64k .*region (FLASH|RAM) \([\d,]+ B\) overflowed by [\d,]+ bytes"):
+    with pytest.raises(
+        BudgetError, match=r"board tiny-64k .*region (FLASH|RAM) \([\d,]+ B\) overflowed by [\d,]+ bytes"
+    ):
         build_image(out, tiny)
     too_little_flash = dataclasses.replace(tiny, flash_bytes=200 * 1024, sram_bytes=1024 * 1024)
     with pytest.raises(BudgetError, match=r"region FLASH \(204,800 B\) overflowed by [\d,]+ bytes"):
@@ -89,7 +93,16 @@ def test_bench_command_prints_the_same_json_twice(kws):
     assert all(run.returncode == 0 for run in runs), runs[0].stderr
     first, second = (json.loads(run.stdout) for run in runs)
     assert first == second
-    assert {"board", "qemu_machine", "instructions", "flash_bytes", "ram_bytes", "arena_bytes", "stack_bytes", "layers"} <= first.keys()
+    assert {
+        "board",
+        "qemu_machine",
+        "instructions",
+        "flash_bytes",
+        "ram_bytes",
+        "arena_bytes",
+        "stack_bytes",
+        "layers",
+    } <= first.keys()
     assert first["instructions_per_mac"] == round(first["instructions"] / first["macs"], 3)
 
 
@@ -101,7 +114,9 @@ def test_bench_refuses_the_host_board(kws):
 
 def test_a_float_model_links_libm_and_matches_in_qemu(tmp_path):
     """Float softmax calls expf: the image links libm, and the float outputs stay within tolerance."""
-    out = compile_model(shared_model("keras/fire_64_float.tflite"), board="cortex-m4", out_dir=tmp_path / "fire").out_dir
+    out = compile_model(
+        shared_model("keras/fire_64_float.tflite"), board="cortex-m4", out_dir=tmp_path / "fire"
+    ).out_dir
     qemu = QemuModel.build(out, load_board("cortex-m4"))
     result = verify(out, "cortex-m4", random_samples(qemu.inputs, 2, seed=3), runner=qemu)
     assert result.samples == 2 and result.mismatches == 0, result

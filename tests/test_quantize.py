@@ -31,7 +31,9 @@ def _bit_exact(out: Path, board: str = "host", samples: int = 4) -> None:
     assert_bit_exact(verify_folder(out, board, samples, seed=3))
 
 
-@pytest.mark.parametrize("model", ["onnx/tinycnn_28.onnx", "onnx/dscnn_kws.onnx", "onnx/ad01_fp32.onnx", "mlperf_tiny/vww_96_float.tflite"])
+@pytest.mark.parametrize(
+    "model", ["onnx/tinycnn_28.onnx", "onnx/dscnn_kws.onnx", "onnx/ad01_fp32.onnx", "mlperf_tiny/vww_96_float.tflite"]
+)
 def test_quantized_model_is_bit_exact_with_tflite_micro_on_its_export(model, tmp_path):
     path = shared_model(model)
     graph = load_model(path)
@@ -48,14 +50,19 @@ def test_quantized_model_is_bit_exact_with_tflite_micro_on_its_export(model, tmp
 
 @pytest.mark.qemu
 def test_quantized_onnx_model_bit_exact_in_qemu(tmp_path):
-    out = compile_model(shared_model("onnx/kws_ref_model_float32.onnx"), board="cortex-m4", out_dir=tmp_path / "out", calib=Calibration("random", method="mse")).out_dir
+    out = compile_model(
+        shared_model("onnx/kws_ref_model_float32.onnx"),
+        board="cortex-m4",
+        out_dir=tmp_path / "out",
+        calib=Calibration("random", method="mse"),
+    ).out_dir
     _bit_exact(out, "cortex-m4", samples=3)
 
 
 def _photo_crops(folder: Path, count: int, size: int, seed: int) -> None:
     """PNG crops of scikit-image's sample photos, as a user's calibration folder."""
-    from PIL import Image
     import skimage
+    from PIL import Image
 
     photos = sorted((Path(skimage.__file__).parent / "data").glob("*.png"))
     rng = np.random.default_rng(seed)
@@ -78,7 +85,9 @@ def test_cli_calibrates_on_a_folder_of_photos_and_keeps_top1(tmp_path):
     _photo_crops(tmp_path / "held_out", 16, 96, seed=1)
     from aiotc.quantize.calibration import load_image
 
-    images = np.stack([load_image(p, (1, 96, 96, 3), std=(255.0,))[0] for p in sorted((tmp_path / "held_out").iterdir())])
+    images = np.stack(
+        [load_image(p, (1, 96, 96, 3), std=(255.0,))[0] for p in sorted((tmp_path / "held_out").iterdir())]
+    )
     np.save(tmp_path / "x.npy", images)
     out = aiotc("run", tmp_path / "out", "--input", tmp_path / "x.npy", "-o", tmp_path / "y.npy")
     assert out.returncode == 0, out.stderr
@@ -118,10 +127,19 @@ def test_export_of_a_float_model_without_calibration_is_refused(tmp_path):
 
 def test_calib_on_an_int8_model_is_refused(tmp_path):
     with pytest.raises(UsageError, match="already quantized"):
-        compile_model(shared_model("mlperf_tiny/kws_ref_model.tflite"), out_dir=tmp_path / "out", calib=Calibration("random"))
+        compile_model(
+            shared_model("mlperf_tiny/kws_ref_model.tflite"), out_dir=tmp_path / "out", calib=Calibration("random")
+        )
 
 
-@pytest.mark.parametrize("data, message", [("missing.npy", "does not exist"), ("empty_dir", "holds no .npy or image files"), ("wrong.npy", "not a whole number of inputs")])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ("missing.npy", "does not exist"),
+        ("empty_dir", "holds no .npy or image files"),
+        ("wrong.npy", "not a whole number of inputs"),
+    ],
+)
 def test_bad_calibration_data_is_one_clear_line(data, message, tmp_path):
     (tmp_path / "empty_dir").mkdir()
     np.save(tmp_path / "wrong.npy", np.zeros(7, np.float32))
@@ -141,10 +159,14 @@ def test_bias_correction_cancels_each_layers_mean_output_error(model):
     """Every conv / depthwise / fully connected layer (activations dropped, so its whole
     output shows) errs less on average per channel after correction; only int32 biases change."""
     graph, samples = _float_graph_and_samples(model, 8)
-    graph = graph.with_ops([replace(op, attrs=replace(op.attrs, activation="none")) if OPS[op.kind].weighted else op for op in graph.ops])
+    graph = graph.with_ops(
+        [replace(op, attrs=replace(op.attrs, activation="none")) if OPS[op.kind].weighted else op for op in graph.ops]
+    )
     plain = quantize_graph(graph, initial_ranges(graph, observe(graph, samples), "mse"))
     corrected = correct_biases(graph, plain, samples)
-    changed = [name for name, t in plain.tensors.items() if t.is_const and not np.array_equal(t.data, corrected[name].data)]
+    changed = [
+        name for name, t in plain.tensors.items() if t.is_const and not np.array_equal(t.data, corrected[name].data)
+    ]
     assert changed and all(plain[name].dtype == "int32" for name in changed)
     layers = [op.outputs[0] for op in graph.ops if OPS[op.kind].weighted]
     want = [FloatRunner(graph).run(s, layers) for s in samples]
@@ -152,7 +174,14 @@ def test_bias_correction_cancels_each_layers_mean_output_error(model):
     def mean_error(int_graph) -> np.ndarray:
         runner = Int8Runner(int_graph)
         got = [runner.run(s, layers) for s in samples]
-        return np.array([np.abs(np.mean([(w[n] - g[n]).reshape(-1, w[n].shape[-1]).mean(axis=0) for w, g in zip(want, got)], axis=0)).mean() for n in layers])
+        return np.array(
+            [
+                np.abs(
+                    np.mean([(w[n] - g[n]).reshape(-1, w[n].shape[-1]).mean(axis=0) for w, g in zip(want, got)], axis=0)
+                ).mean()
+                for n in layers
+            ]
+        )
 
     before, after = mean_error(plain), mean_error(corrected)
     assert np.all(after < before) and after.sum() < 0.5 * before.sum(), (before, after)
@@ -179,7 +208,15 @@ def test_int8_weights_given_input_statistics_are_gptq_rounded():
             assert error(gptq) < error(nearest), op.name
 
 
-@pytest.mark.parametrize("array", [np.full(64, 0.5, np.float32), np.float32(1) + np.arange(64, dtype=np.float32) * np.float32(1e-7), np.array([1.0, 1.0 + 4.5e-16])], ids=["constant", "float32 steps", "float64 steps"])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.full(64, 0.5, np.float32),
+        np.float32(1) + np.arange(64, dtype=np.float32) * np.float32(1e-7),
+        np.array([1.0, 1.0 + 4.5e-16]),
+    ],
+    ids=["constant", "float32 steps", "float64 steps"],
+)
 def test_histogram_of_a_constant_or_tiny_range_counts_every_value(array):
     """np.histogram refuses 2048 bins over a span float64 cannot split; the counts stay whole."""
     from aiotc.quantize.observe import BINS, histogram
@@ -201,7 +238,9 @@ def test_ptq_of_a_model_with_a_constant_and_a_near_constant_tensor(tmp_path):
     dead = g.conv2d(x, 4, kernel=(1, 1), activation="relu")
     conv = g.ops[-1]
     g.tensors[conv.inputs[1]] = replace(g.tensors[conv.inputs[1]], data=np.abs(g.tensors[conv.inputs[1]].data))
-    g.tensors[conv.inputs[2]] = replace(g.tensors[conv.inputs[2]], data=np.full(4, -100.0, np.float32))  # inputs in [0, 1]: always < 0
+    g.tensors[conv.inputs[2]] = replace(
+        g.tensors[conv.inputs[2]], data=np.full(4, -100.0, np.float32)
+    )  # inputs in [0, 1]: always < 0
     flat = g.conv2d(x, 4, kernel=(1, 1))
     conv = g.ops[-1]
     g.tensors[conv.inputs[1]] = replace(g.tensors[conv.inputs[1]], data=np.full((4, 1, 1, 3), 1e-7, np.float32))

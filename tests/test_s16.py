@@ -110,7 +110,9 @@ def extreme_accumulators():
     # path), 512 taps reach 2^31 (the int64 path)
     windows = []
     for kernel in ((15, 34), (16, 32)):
-        windows.append(g.depthwise(_int16_input(g, (1, *kernel, 5), zero_point=0, ratio=256), kernel=kernel, padding="valid"))
+        windows.append(
+            g.depthwise(_int16_input(g, (1, *kernel, 5), zero_point=0, ratio=256), kernel=kernel, padding="valid")
+        )
         g.tensors[g.ops[-1].inputs[1]].data[:] = -128
         g.tensors[windows[-1]].quant.scale[:] = 2**31 * (IN_SCALE / 256) * 0.02 / 30000
     shapes = [g.tensors[name].shape for name in g.inputs]
@@ -169,9 +171,19 @@ def test_int8_in_16x8_chain_int8_out_matches_the_oracle(tmp_path):
     y = g.fully_connected(y, 4)
     assert_matches_oracle(g.build(y), tmp_path)
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    precisions = [layer["precision"] for layer in report["layers"] if layer["op"] in ("conv2d", "depthwise_conv2d", "fully_connected")]
+    precisions = [
+        layer["precision"]
+        for layer in report["layers"]
+        if layer["op"] in ("conv2d", "depthwise_conv2d", "fully_connected")
+    ]
     assert precisions == ["w8a8", "w8a16", "w8a16", "w8a16", "w8a8"]
-    assert {"aiotc_convolve_s16", "aiotc_depthwise_conv_s16", "aiotc_fully_connected_s16", "aiotc_requantize_s8_s16", "aiotc_requantize_s16_s8"} <= set(report["kernels"])
+    assert {
+        "aiotc_convolve_s16",
+        "aiotc_depthwise_conv_s16",
+        "aiotc_fully_connected_s16",
+        "aiotc_requantize_s8_s16",
+        "aiotc_requantize_s16_s8",
+    } <= set(report["kernels"])
 
 
 def test_int64_requantization_equals_tflites_formula(tmp_path):
@@ -182,15 +194,36 @@ def test_int64_requantization_equals_tflites_formula(tmp_path):
     multipliers at the 0x7FFF0000 edge, results that leave int32 (kept as the low 32
     bits, as static_cast<int32_t> does)."""
     source = tmp_path / "rq.c"
-    source.write_text('#include "aiotc_nn_gemm_s16.h"\nint32_t rq(int64_t q, int32_t t) { return aiotc_requantize_s64(q, t); }\n')
+    source.write_text(
+        '#include "aiotc_nn_gemm_s16.h"\nint32_t rq(int64_t q, int32_t t) { return aiotc_requantize_s64(q, t); }\n'
+    )
     so = tmp_path / "librq.so"
-    subprocess.run(["gcc", "-std=c99", "-O2", "-shared", "-fPIC", "-I", str(data_dir("runtime_c") / "include"), str(source), "-o", str(so)], check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-std=c99",
+            "-O2",
+            "-shared",
+            "-fPIC",
+            "-I",
+            str(data_dir("runtime_c") / "include"),
+            str(source),
+            "-o",
+            str(so),
+        ],
+        check=True,
+    )
     ffi = cffi.FFI()
     ffi.cdef("int32_t rq(int64_t q, int32_t t);")
     lib = ffi.dlopen(str(so))
     rng = np.random.default_rng(4)
-    multipliers = np.concatenate([rng.integers(1 << 30, (1 << 31) - 1, 30), [1 << 30, 0x7FFEFFFF, 0x7FFF0000, (1 << 31) - 1]])
-    sums = [int(v) for v in np.concatenate([rng.integers(-(1 << 46), 1 << 46, 25), rng.integers(-5000, 5000, 10), [0, -1, 1]])]
+    multipliers = np.concatenate(
+        [rng.integers(1 << 30, (1 << 31) - 1, 30), [1 << 30, 0x7FFEFFFF, 0x7FFF0000, (1 << 31) - 1]]
+    )
+    sums = [
+        int(v)
+        for v in np.concatenate([rng.integers(-(1 << 46), 1 << 46, 25), rng.integers(-5000, 5000, 10), [0, -1, 1]])
+    ]
     biases = np.concatenate([rng.integers(-(1 << 46), 1 << 46, multipliers.size - 4), [0, -1, 1 << 40, -(1 << 33)]])
     for shift in range(7, -32, -1):
         reduced, total = reduced_multipliers(multipliers.astype(np.int32), np.full(multipliers.size, shift, np.int32))

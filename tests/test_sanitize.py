@@ -12,9 +12,9 @@ import pytest
 
 from aiotc.driver import compile_model
 from aiotc.errors import ToolchainError
+from aiotc.resources import data_dir
 from aiotc.samples import random_samples
 from aiotc.toolchain.sanitize import SanitizedModel
-from aiotc.resources import data_dir
 from aiotc.verification import verify
 
 from .conftest import shared_model
@@ -53,7 +53,11 @@ def test_an_arena_one_granule_short_is_caught(tmp_path):
     leaves the scratch they widen columns into on DSP cores untouched.)"""
     result = compile_model(shared_model("mlperf_tiny/kws_ref_model.tflite"), board="host", out_dir=tmp_path / "out")
     out = result.out_dir
-    top = max(entry["offset"] + entry["bytes"] for entry in result.report["memory"]["layout"] if not entry["buffer"].startswith("scratch:"))
+    top = max(
+        entry["offset"] + entry["bytes"]
+        for entry in result.report["memory"]["layout"]
+        if not entry["buffer"].startswith("scratch:")
+    )
     short = tmp_path / "short"
     shutil.copytree(out, short)
     header = short / "kws_ref_model.h"
@@ -75,7 +79,27 @@ def test_the_arena_is_the_only_writable_global(tmp_path):
     build.mkdir()
     # -fno-pie as on a microcontroller: a PIE build puts const structs holding pointers in
     # .data.rel.ro (read-only once relocated), which nm would list as data too.
-    subprocess.run(["gcc", "-std=c99", "-O2", "-fno-common", "-fno-pie", f"-I{out}", f"-I{runtime / 'include'}", "-c", *map(str, sources)], cwd=build, check=True)
-    symbols = subprocess.run(["nm", "--defined-only", *sorted(p.name for p in build.glob("*.o"))], cwd=build, capture_output=True, text=True, check=True).stdout
+    subprocess.run(
+        [
+            "gcc",
+            "-std=c99",
+            "-O2",
+            "-fno-common",
+            "-fno-pie",
+            f"-I{out}",
+            f"-I{runtime / 'include'}",
+            "-c",
+            *map(str, sources),
+        ],
+        cwd=build,
+        check=True,
+    )
+    symbols = subprocess.run(
+        ["nm", "--defined-only", *sorted(p.name for p in build.glob("*.o"))],
+        cwd=build,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     writable = re.findall(r"^[0-9a-f]+ [bBdD] (\S+)$", symbols, re.M)
     assert writable == ["fire_64_int8_arena"]

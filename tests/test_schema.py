@@ -25,7 +25,9 @@ def keys_fit(entry: dict, schema) -> bool:
 
 
 def test_report_json_keys_are_the_schemas(tmp_path):
-    out = compile_model(shared_model("mlperf_tiny/kws_ref_model.tflite"), board="cortex-m4", out_dir=tmp_path / "kws").out_dir
+    out = compile_model(
+        shared_model("mlperf_tiny/kws_ref_model.tflite"), board="cortex-m4", out_dir=tmp_path / "kws"
+    ).out_dir
     report = json.loads((out / "report.json").read_text())
     assert keys_fit(report, Report) and TargetFigures.__required_keys__ <= report.keys()
     assert report["patch"] is not None and keys_fit(report["patch"], Patch)

@@ -32,8 +32,20 @@ def keras_flatten(dynamic_batch=False, placeholders=False, names=True) -> bytes:
     x = m.tensor((1, 4, 4, 2), "int8", quant=(0.05, -3), signature=(batch, 4, 4, 2), **name)
     shape, batch_size, rows, count, target = (m.tensor(s, "int32", **name) for s in [(4,), (), (), (), (2,)])
     m.op("SHAPE", [x], [shape], "ShapeOptions", OutType=2)
-    m.op("STRIDED_SLICE", [shape, m.const([0], **name), m.const([1], **name), m.const([1], **name)], [batch_size], "StridedSliceOptions", ShrinkAxisMask=1)
-    m.op("STRIDED_SLICE", [shape, m.const([1], **name), m.const([2], **name), m.const([1], **name)], [rows], "StridedSliceOptions", ShrinkAxisMask=1)
+    m.op(
+        "STRIDED_SLICE",
+        [shape, m.const([0], **name), m.const([1], **name), m.const([1], **name)],
+        [batch_size],
+        "StridedSliceOptions",
+        ShrinkAxisMask=1,
+    )
+    m.op(
+        "STRIDED_SLICE",
+        [shape, m.const([1], **name), m.const([2], **name), m.const([1], **name)],
+        [rows],
+        "StridedSliceOptions",
+        ShrinkAxisMask=1,
+    )
     m.op("MUL", [rows, m.const(8, **name)], [count], "MulOptions")
     m.op("PACK", [batch_size, count], [target], "PackOptions", ValuesCount=2, Axis=0)
     flat_shape, out_shape = ((1, 1), (1, 1)) if placeholders else ((1, 32), (1, 5))
@@ -93,10 +105,14 @@ def dense_on_a_sequence(placeholders: bool) -> bytes:
     rng = np.random.default_rng(5)
     m = RawModel()
     x = m.tensor((1, 6, 4), "int8", quant=(0.05, 4))
-    rows = m.tensor((1, 4) if placeholders else (6, 4), "int8", quant=(0.05, 4), signature=(-1, 4) if placeholders else None)
+    rows = m.tensor(
+        (1, 4) if placeholders else (6, 4), "int8", quant=(0.05, 4), signature=(-1, 4) if placeholders else None
+    )
     m.op("RESHAPE", [x, m.const([-1, 4])], [rows])
     weights = m.const(rng.integers(-127, 128, (5, 4)), "int8", quant=(0.02, 0))
-    dense = m.tensor((1, 5) if placeholders else (6, 5), "int8", quant=(0.08, -1), signature=(-1, 5) if placeholders else None)
+    dense = m.tensor(
+        (1, 5) if placeholders else (6, 5), "int8", quant=(0.08, -1), signature=(-1, 5) if placeholders else None
+    )
     m.op("FULLY_CONNECTED", [rows, weights, -1], [dense], "FullyConnectedOptions")
     y = m.tensor((1, 6, 5), "int8", quant=(0.08, -1))
     m.op("RESHAPE", [dense, m.const([1, 6, 5])], [y])
@@ -107,7 +123,9 @@ def test_an_open_first_dimension_is_not_always_the_batch(tmp_path):
     path = _write(tmp_path, dense_on_a_sequence(placeholders=True))
     graph = load_model(path)
     assert [graph[op.outputs[0]].shape for op in graph.ops] == [(6, 4), (6, 5), (1, 6, 5)]
-    _matches_tflite_micro(path, tmp_path, oracle_path=_write(tmp_path, dense_on_a_sequence(placeholders=False), "static"))
+    _matches_tflite_micro(
+        path, tmp_path, oracle_path=_write(tmp_path, dense_on_a_sequence(placeholders=False), "static")
+    )
 
 
 def conv_then_mean(placeholders: bool) -> bytes:
@@ -118,9 +136,26 @@ def conv_then_mean(placeholders: bool) -> bytes:
     x = m.tensor((1, 5, 5, 3), "int8", quant=(0.05, 2))
     weights = m.const(rng.integers(-127, 128, (4, 3, 3, 3)), "int8", quant=(0.01, 0))
     bias = m.const(rng.integers(-500, 500, 4), "int32", quant=(0.0005, 0))
-    conv = m.tensor((1, 1, 1, 1) if placeholders else (1, 3, 3, 4), "int8", quant=(0.1, -4), signature=(-1, -1, -1, -1) if placeholders else None)
-    m.op("CONV_2D", [x, weights, bias], [conv], "Conv2DOptions", Padding=0, StrideH=2, StrideW=2, DilationHFactor=1, DilationWFactor=1)
-    y = m.tensor((1, 1) if placeholders else (1, 4), "int8", quant=(0.1, -4), signature=(-1, -1) if placeholders else None)
+    conv = m.tensor(
+        (1, 1, 1, 1) if placeholders else (1, 3, 3, 4),
+        "int8",
+        quant=(0.1, -4),
+        signature=(-1, -1, -1, -1) if placeholders else None,
+    )
+    m.op(
+        "CONV_2D",
+        [x, weights, bias],
+        [conv],
+        "Conv2DOptions",
+        Padding=0,
+        StrideH=2,
+        StrideW=2,
+        DilationHFactor=1,
+        DilationWFactor=1,
+    )
+    y = m.tensor(
+        (1, 1) if placeholders else (1, 4), "int8", quant=(0.1, -4), signature=(-1, -1) if placeholders else None
+    )
     m.op("MEAN", [conv, m.const([1, 2])], [y], "ReducerOptions", KeepDims=False)
     return m.build([x], [y])
 
@@ -163,7 +198,17 @@ def test_bias_scales_with_a_quantized_dimension_outside_its_shape(tmp_path):
     weights = m.const(rng.integers(-127, 128, (4, 3, 3, 3)), "int8", quant=(w_scales, 0, 0))
     bias = m.const(rng.integers(-3000, 3000, 4), "int32", quant=(0.04 * w_scales, 0, 3))
     y = m.tensor((1, 5, 5, 4), "int8", quant=(0.2, 5))
-    m.op("CONV_2D", [x, weights, bias], [y], "Conv2DOptions", Padding=0, StrideH=1, StrideW=1, DilationHFactor=1, DilationWFactor=1)
+    m.op(
+        "CONV_2D",
+        [x, weights, bias],
+        [y],
+        "Conv2DOptions",
+        Padding=0,
+        StrideH=1,
+        StrideW=1,
+        DilationHFactor=1,
+        DilationWFactor=1,
+    )
     path = _write(tmp_path, m.build([x], [y]))
     _matches_tflite_micro(path, tmp_path)
 
@@ -173,12 +218,22 @@ def test_unsupported_ops_are_named_with_options_or_unknown_codes(tmp_path):
     op without its name are listed."""
     m = RawModel()
     x, y, z, w = (m.tensor((1, 4), "float32") for _ in range(4))
-    m.op("SVDF", [x, m.const(np.ones((4, 4)), "float32"), m.const(np.ones((4, 1)), "float32")], [y], "SVDFOptions", Rank=1)
+    m.op(
+        "SVDF",
+        [x, m.const(np.ones((4, 4)), "float32"), m.const(np.ones((4, 1)), "float32")],
+        [y],
+        "SVDFOptions",
+        Rank=1,
+    )
     m.op(400, [y], [z])
     m.op("CUSTOM", [z], [w])
     with pytest.raises(UnsupportedOpsError) as info:
         load_model(_write(tmp_path, m.build([x], [w])))
-    assert [p.split(" (")[0] for p in info.value.problems] == ["SVDF at op 0", "BUILTIN_400 at op 1", "CUSTOM:? at op 2"]
+    assert [p.split(" (")[0] for p in info.value.problems] == [
+        "SVDF at op 0",
+        "BUILTIN_400 at op 1",
+        "CUSTOM:? at op 2",
+    ]
 
 
 def test_a_shape_computed_from_a_dynamic_tensor_is_refused_by_name(tmp_path):
@@ -235,14 +290,47 @@ def test_a_shape_that_contradicts_its_signature_is_a_model_error(tmp_path):
 FOLDED = {
     "FILL": (lambda m: _op(m, "FILL", [m.const([2, 3]), m.const(7)], (2, 3)), [[7, 7, 7], [7, 7, 7]]),
     "TILE": (lambda m: _op(m, "TILE", [m.const([[1, 2]]), m.const([2, 2])], (2, 4)), [[1, 2, 1, 2], [1, 2, 1, 2]]),
-    "CONCATENATION relu6": (lambda m: _op(m, "CONCATENATION", [m.const([-3, 9]), m.const([4])], (3,), "ConcatenationOptions", Axis=0, FusedActivationFunction=3), [0, 6, 4]),
-    "GATHER": (lambda m: _op(m, "GATHER", [m.const([5, 6, 7, 8]), m.const([3, 0, 1])], (3,), "GatherOptions", Axis=0), [8, 5, 6]),
-    "STRIDED_SLICE ::-2": (lambda m: _op(m, "STRIDED_SLICE", [m.const([0, 1, 2, 3, 4]), m.const([-1]), m.const([0]), m.const([-2])], (3,), "StridedSliceOptions", EndMask=1), [4, 2, 0]),
+    "CONCATENATION relu6": (
+        lambda m: _op(
+            m,
+            "CONCATENATION",
+            [m.const([-3, 9]), m.const([4])],
+            (3,),
+            "ConcatenationOptions",
+            Axis=0,
+            FusedActivationFunction=3,
+        ),
+        [0, 6, 4],
+    ),
+    "GATHER": (
+        lambda m: _op(m, "GATHER", [m.const([5, 6, 7, 8]), m.const([3, 0, 1])], (3,), "GatherOptions", Axis=0),
+        [8, 5, 6],
+    ),
+    "STRIDED_SLICE ::-2": (
+        lambda m: _op(
+            m,
+            "STRIDED_SLICE",
+            [m.const([0, 1, 2, 3, 4]), m.const([-1]), m.const([0]), m.const([-2])],
+            (3,),
+            "StridedSliceOptions",
+            EndMask=1,
+        ),
+        [4, 2, 0],
+    ),
     "FLOOR_DIV": (lambda m: _op(m, "FLOOR_DIV", [m.const([-7, 7]), m.const([2, 2])], (2,)), [-4, 3]),
     "TRANSPOSE": (lambda m: _op(m, "TRANSPOSE", [m.const([[1, 2, 3]]), m.const([1, 0])], (3, 1)), [[1], [2], [3]]),
-    "SUM keepdims": (lambda m: _op(m, "SUM", [m.const([[1, 2], [3, 4]]), m.const([0])], (1, 2), "ReducerOptions", KeepDims=True), [[4, 6]]),
-    "SUB relu": (lambda m: _op(m, "SUB", [m.const([1, 5]), m.const([3, 3])], (2,), "SubOptions", FusedActivationFunction=1), [0, 2]),
-    "PACK axis 1": (lambda m: _op(m, "PACK", [m.const([1, 2]), m.const([3, 4])], (2, 2), "PackOptions", ValuesCount=2, Axis=1), [[1, 3], [2, 4]]),
+    "SUM keepdims": (
+        lambda m: _op(m, "SUM", [m.const([[1, 2], [3, 4]]), m.const([0])], (1, 2), "ReducerOptions", KeepDims=True),
+        [[4, 6]],
+    ),
+    "SUB relu": (
+        lambda m: _op(m, "SUB", [m.const([1, 5]), m.const([3, 3])], (2,), "SubOptions", FusedActivationFunction=1),
+        [0, 2],
+    ),
+    "PACK axis 1": (
+        lambda m: _op(m, "PACK", [m.const([1, 2]), m.const([3, 4])], (2, 2), "PackOptions", ValuesCount=2, Axis=1),
+        [[1, 3], [2, 4]],
+    ),
 }
 
 

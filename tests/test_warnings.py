@@ -32,7 +32,14 @@ from .conftest import shared_model
 from .oplib import OpGraph, mixed_precision_model
 
 STRICT = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Wconversion"]
-CPPCHECK = ["cppcheck", "--error-exitcode=1", "--enable=warning,portability", "--suppress=invalidPointerCast", "--inline-suppr", "-q"]
+CPPCHECK = [
+    "cppcheck",
+    "--error-exitcode=1",
+    "--enable=warning,portability",
+    "--suppress=invalidPointerCast",
+    "--inline-suppr",
+    "-q",
+]
 COMPILERS = ["gcc", "clang"]
 MODELS = [
     "mlperf_tiny/kws_ref_model.tflite",
@@ -54,7 +61,9 @@ def _tool(name: str) -> str:
 def _compile(cc: str, includes: list[Path], sources: list[Path], build: Path) -> None:
     build.mkdir(parents=True, exist_ok=True)
     flags = [f"-I{folder}" for folder in includes]
-    result = subprocess.run([_tool(cc), *STRICT, *flags, "-c", *map(str, sources)], cwd=build, capture_output=True, text=True)
+    result = subprocess.run(
+        [_tool(cc), *STRICT, *flags, "-c", *map(str, sources)], cwd=build, capture_output=True, text=True
+    )
     assert result.returncode == 0 and not result.stderr, result.stderr
 
 
@@ -108,7 +117,12 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.movement("depth_to_space", [x], (1, 12, 12, 1), ir.BlockSize(2)),
         g.movement("space_to_depth", [x], (1, 3, 3, 16), ir.BlockSize(2)),
         g.movement("space_to_batch", [x], (4, 3, 3, 4), ir.BatchSpace((2, 2))),
-        g.movement("batch_to_space", [g.movement("reshape", [x], (4, 3, 3, 4), ir.NoAttrs())], (1, 5, 6, 4), ir.BatchSpace((2, 2), ((1, 0), (0, 0)))),
+        g.movement(
+            "batch_to_space",
+            [g.movement("reshape", [x], (4, 3, 3, 4), ir.NoAttrs())],
+            (1, 5, 6, 4),
+            ir.BatchSpace((2, 2), ((1, 0), (0, 0))),
+        ),
         g.unary("cast", x, out_dtype="int32" if dtype == "float32" else "float32"),
         g.unary("zeros_like", x),
         # issue 20: reductions, activations, matrix products
@@ -127,13 +141,31 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
     ]
     if dtype == "float32":  # float-only kernels (issue 20)
         outs.append(g.pool("l2_pool2d", x))
-    outs += [g.broadcast("maximum", x, x), g.broadcast("minimum", x, x), g.broadcast("squared_difference", x, x), g.unary("abs", x)]  # elementwise math (issue 20)
-    outs += [g.broadcast(k, x, x, out_dtype="bool") for k in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")]
+    outs += [
+        g.broadcast("maximum", x, x),
+        g.broadcast("minimum", x, x),
+        g.broadcast("squared_difference", x, x),
+        g.unary("abs", x),
+    ]  # elementwise math (issue 20)
+    outs += [
+        g.broadcast(k, x, x, out_dtype="bool")
+        for k in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")
+    ]
     flags = g.broadcast("less", x, x, out_dtype="bool")
-    outs += [g.broadcast("logical_and", flags, flags, out_dtype="bool"), g.broadcast("logical_or", flags, flags, out_dtype="bool"), g.logical_not(flags), g.select(flags, x, x)]
+    outs += [
+        g.broadcast("logical_and", flags, flags, out_dtype="bool"),
+        g.broadcast("logical_or", flags, flags, out_dtype="bool"),
+        g.logical_not(flags),
+        g.select(flags, x, x),
+    ]
     if dtype == "float32":
-        outs += [g.broadcast(k, x, x, attrs=ir.Binary() if k == "div" else None) for k in ("div", "floor_div", "floor_mod")]
-        outs += [g.unary(k, x) for k in ("neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")]
+        outs += [
+            g.broadcast(k, x, x, attrs=ir.Binary() if k == "div" else None) for k in ("div", "floor_div", "floor_mod")
+        ]
+        outs += [
+            g.unary(k, x)
+            for k in ("neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")
+        ]
     if dtype == "int8":
         outs.append(g.unary("quantize", x, 0.13, -60))
     else:
@@ -163,7 +195,9 @@ def folders(tmp_path_factory) -> list[Path]:
     model = root / "templates_16x8.tflite"
     model.write_bytes(write_tflite(every_16x8_template_graph()))
     made.append(compile_model(model, out_dir=root / "templates_16x8").out_dir)
-    int4 = mixed_precision_model(shared_model("onnx/dscnn_kws.onnx"), root / "int4.tflite", lambda layers: {n: "w4a8" for n in layers})
+    int4 = mixed_precision_model(
+        shared_model("onnx/dscnn_kws.onnx"), root / "int4.tflite", lambda layers: {n: "w4a8" for n in layers}
+    )
     made.append(compile_model(int4, out_dir=root / "int4").out_dir)
     return made
 
@@ -188,7 +222,9 @@ def test_every_weights_array_is_used(folders):
     host's flash figure): every array of NAME_weights.c is referenced by NAME.c."""
     for out in folders:
         declared = re.findall(r"^const \w+ (\w+)\[", (out / f"{out.name}_weights.c").read_text(), re.MULTILINE)
-        graph = "\n".join(line for line in (out / f"{out.name}.c").read_text().splitlines() if not line.startswith("extern "))
+        graph = "\n".join(
+            line for line in (out / f"{out.name}.c").read_text().splitlines() if not line.startswith("extern ")
+        )
         assert declared and not [symbol for symbol in declared if not re.search(rf"\b{symbol}\b", graph)], out.name
 
 
@@ -196,7 +232,12 @@ def test_every_weights_array_is_used(folders):
 @pytest.mark.parametrize("cc", COMPILERS)
 def test_generated_folders_build_strict(cc, folders, tmp_path):
     for out in folders:
-        _compile(cc, [out, out / "aiotc_runtime"], [out / f"{out.name}.c", out / f"{out.name}_weights.c"], tmp_path / out.name)
+        _compile(
+            cc,
+            [out, out / "aiotc_runtime"],
+            [out / f"{out.name}.c", out / f"{out.name}_weights.c"],
+            tmp_path / out.name,
+        )
 
 
 @pytest.mark.slow

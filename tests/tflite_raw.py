@@ -68,7 +68,10 @@ class RawModel:
         if code not in self.codes:
             self.codes.append(code)
         table = self._options(options, fields) if options else None
-        ins, outs = b.CreateNumpyVector(np.asarray(inputs, np.int32)), b.CreateNumpyVector(np.asarray(outputs, np.int32))
+        ins, outs = (
+            b.CreateNumpyVector(np.asarray(inputs, np.int32)),
+            b.CreateNumpyVector(np.asarray(outputs, np.int32)),
+        )
         O.OperatorStart(b)
         O.OperatorAddOpcodeIndex(b, self.codes.index(code))
         O.OperatorAddInputs(b, ins)
@@ -81,8 +84,14 @@ class RawModel:
     def build(self, inputs, outputs) -> bytes:
         b = self.b
         S, OC, M = _schema("SubGraph"), _schema("OperatorCode"), _schema("Model")
-        tensors, operators = self._vector(S.SubGraphStartTensorsVector, self.tensors), self._vector(S.SubGraphStartOperatorsVector, self.operators)
-        ins, outs = b.CreateNumpyVector(np.asarray(inputs, np.int32)), b.CreateNumpyVector(np.asarray(outputs, np.int32))
+        tensors, operators = (
+            self._vector(S.SubGraphStartTensorsVector, self.tensors),
+            self._vector(S.SubGraphStartOperatorsVector, self.operators),
+        )
+        ins, outs = (
+            b.CreateNumpyVector(np.asarray(inputs, np.int32)),
+            b.CreateNumpyVector(np.asarray(outputs, np.int32)),
+        )
         S.SubGraphStart(b)
         S.SubGraphAddTensors(b, tensors)
         S.SubGraphAddOperators(b, operators)
@@ -109,7 +118,9 @@ class RawModel:
 
     def _options(self, table: str, fields: dict) -> int:
         module, b = _schema(table), self.b
-        vectors = {k: b.CreateNumpyVector(np.asarray(v, np.int32)) for k, v in fields.items() if isinstance(v, (list, tuple))}
+        vectors = {
+            k: b.CreateNumpyVector(np.asarray(v, np.int32)) for k, v in fields.items() if isinstance(v, (list, tuple))
+        }
         getattr(module, f"{table}Start")(b)
         for field, value in fields.items():
             getattr(module, f"{table}Add{field}")(b, vectors.get(field, value))
@@ -118,7 +129,9 @@ class RawModel:
     def _quant(self, scales, zero_points, axis: int = 0) -> int:
         b, Q = self.b, _schema("QuantizationParameters")
         scale_v = b.CreateNumpyVector(np.atleast_1d(np.asarray(scales, np.float32)))
-        zp_v = b.CreateNumpyVector(np.broadcast_to(np.asarray(zero_points, np.int64), np.atleast_1d(scales).shape).copy())
+        zp_v = b.CreateNumpyVector(
+            np.broadcast_to(np.asarray(zero_points, np.int64), np.atleast_1d(scales).shape).copy()
+        )
         Q.QuantizationParametersStart(b)
         Q.QuantizationParametersAddScale(b, scale_v)
         Q.QuantizationParametersAddZeroPoint(b, zp_v)

@@ -18,12 +18,21 @@ from ..kernels import Kernel
 from ..memory.streaming import StreamStage
 from ..ops import OPS
 from ..resources import data_dir, template_env
-from .escape import c_comment, c_word, unique
 from ..state import initial_state, state_layout
-from .stage import Loop, compress, resolve, stage_statements
-from . import ops_conv, ops_elementwise, ops_layout, ops_math, ops_movement, ops_recurrent  # noqa: F401  (registers the lowerings)
-from . import ops_activation, ops_matmul, ops_reduce  # noqa: F401
+from . import (  # noqa: F401  (registers the lowerings)  # noqa: F401
+    ops_activation,
+    ops_conv,
+    ops_elementwise,
+    ops_layout,
+    ops_math,
+    ops_matmul,
+    ops_movement,
+    ops_recurrent,
+    ops_reduce,
+)
+from .escape import c_comment, c_word, unique
 from .lowering import C_TYPES, LOWERINGS, LayerCode
+from .stage import Loop, compress, resolve, stage_statements
 
 RUNTIME_HEADERS = "include"
 SCRATCH = "&ctx"  # the aiotc_context that model.c.j2 declares in a layer block with scratch
@@ -48,7 +57,10 @@ def layer_word(name: str, limit: int = 32) -> str:
     `depthwise_conv2d`); the whole name when it is no path."""
     paths = [part for part in name.split(";") if "/" in part] or [name]
     segments = [s for s in paths[-1].split("/") if s] or [""]
-    return c_word(segments[1] if len(segments) >= 3 else segments[-2] if len(segments) == 2 else segments[0], limit) or "layer"
+    return (
+        c_word(segments[1] if len(segments) >= 3 else segments[-2] if len(segments) == 2 else segments[0], limit)
+        or "layer"
+    )
 
 
 def format_values(values: np.ndarray, ctype: str, per_line: int = 16) -> str:
@@ -169,7 +181,9 @@ def _io_entries(graph: Graph, names: tuple[str, ...]) -> list[dict]:
     return entries
 
 
-def emit_library(graph: Graph, plan, name: str, kernels: dict[str, Kernel], board: str, source: str, stage: StreamStage | None = None) -> tuple[dict[str, str], dict]:
+def emit_library(
+    graph: Graph, plan, name: str, kernels: dict[str, Kernel], board: str, source: str, stage: StreamStage | None = None
+) -> tuple[dict[str, str], dict]:
     """Render the library. Returns (files, facts) where facts feed the report."""
     env = template_env()
     env.filters["c_comment"] = c_comment  # every name from the model passes through it
@@ -203,7 +217,15 @@ def emit_library(graph: Graph, plan, name: str, kernels: dict[str, Kernel], boar
                 for statement in item.body:
                     strides = item.strides[k : k + len(statement.pointers)]
                     k += len(statement.pointers)
-                    body.append(block(statement.index, statement.op, resolve(statement, emitter, strides), statement.note, statement.scratch))
+                    body.append(
+                        block(
+                            statement.index,
+                            statement.op,
+                            resolve(statement, emitter, strides),
+                            statement.note,
+                            statement.scratch,
+                        )
+                    )
                 items.append({"loop": item.repeats, "calls": body})
             else:
                 items.append(block(item.index, item.op, resolve(item, emitter), item.note, item.scratch))
@@ -223,13 +245,23 @@ def emit_library(graph: Graph, plan, name: str, kernels: dict[str, Kernel], boar
         "arena_size": plan.size,
         "state": emitter.state,
         "state_size": emitter.state_size,
-        "state_initializer": format_values(initial_state(emitter.state, emitter.state_size), "uint8_t") if any(b.fill for b in emitter.state) else None,
+        "state_initializer": format_values(initial_state(emitter.state, emitter.state_size), "uint8_t")
+        if any(b.fill for b in emitter.state)
+        else None,
         "inputs": inputs,
         "outputs": outputs,
         "input_size": sum(e["bytes"] for e in inputs),
         "output_size": sum(e["bytes"] for e in outputs),
         "items": items,
-        "consts": [{"symbol": c.symbol, "ctype": c.ctype, "length": c.values.size, "initializer": format_values(c.values, c.ctype)} for c in emitter.consts],
+        "consts": [
+            {
+                "symbol": c.symbol,
+                "ctype": c.ctype,
+                "length": c.values.size,
+                "initializer": format_values(c.values, c.ctype),
+            }
+            for c in emitter.consts
+        ],
         "kernels": sorted(runtime_kernels),
     }
     files = {

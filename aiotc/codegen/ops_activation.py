@@ -42,7 +42,9 @@ def lower_prelu(op: Op, ctx: LowerContext) -> LayerCode:
     return LayerCode("prelu", values | {"kernel": kernel}, (kernel,))
 
 
-def lookup_table(function, input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int) -> np.ndarray:
+def lookup_table(
+    function, input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int
+) -> np.ndarray:
     """elu.cc PopulateLookupTable in float32: each int8 value dequantized, transformed,
     requantized; indexed by the value's byte (uint8_t order)."""
     values = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int32)
@@ -71,7 +73,12 @@ def lower_l2_normalization(op: Op, ctx: LowerContext) -> LayerCode:
     inp = ctx.graph[op.inputs[0]]
     depth = inp.shape[-1]
     # unary_f32 prints kernel(args..., size, input, output): here (rows, depth, ...)
-    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "size": depth, "args": [inp.size // depth]}
+    values = {
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+        "size": depth,
+        "args": [inp.size // depth],
+    }
     if inp.dtype == "int8":  # the kernel writes scale 1/128, zero point 0 whatever the output says, as tflite-micro
         values["args"].insert(0, -zero_point(inp))
     kernel = f"aiotc_l2_normalization_{suffix(inp.dtype)}"
@@ -89,7 +96,12 @@ def log_softmax_params(input_scale: float) -> tuple[int, int, int, int, int]:
 def lower_log_softmax(op: Op, ctx: LowerContext) -> LayerCode:
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
     depth = inp.shape[-1]
-    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "size": depth, "args": [inp.size // depth]}
+    values = {
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+        "size": depth,
+        "args": [inp.size // depth],
+    }
     if inp.dtype == "float32":
         return LayerCode("unary_f32", values | {"kernel": "aiotc_log_softmax_f32"}, ("aiotc_log_softmax_f32",))
     if zero_point(out) != 127 or np.float32(scale(out)) != np.float32(16 / 256):
@@ -113,21 +125,38 @@ def rescaled_sum_params(inp, out) -> tuple:
 @lowers("add_n")
 def lower_add_n(op: Op, ctx: LowerContext) -> LayerCode:
     first, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
-    values = {"inputs": [ctx.ptr(name) for name in op.inputs], "output": ctx.ptr(op.outputs[0]), "size": first.size, "params": None}
+    values = {
+        "inputs": [ctx.ptr(name) for name in op.inputs],
+        "output": ctx.ptr(op.outputs[0]),
+        "size": first.size,
+        "params": None,
+    }
     if out.dtype == "int8":
         if any((scale(ctx.graph[n]), zero_point(ctx.graph[n])) != (scale(first), zero_point(first)) for n in op.inputs):
             raise ModelError(f"add_n {op.name}: int8 inputs must share one scale and zero point (tflite-micro)")
         values["params"] = rescaled_sum_params(first, out)
     kernel = f"aiotc_add_n_{suffix(out.dtype)}"
-    return LayerCode("add_n", values | {"kernel": kernel, "c_type": "int8_t" if out.dtype == "int8" else "float"}, (kernel,))
+    return LayerCode(
+        "add_n", values | {"kernel": kernel, "c_type": "int8_t" if out.dtype == "int8" else "float"}, (kernel,)
+    )
 
 
 @lowers("cumsum")
 def lower_cumsum(op: Op, ctx: LowerContext) -> LayerCode:
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
     a = op.attrs
-    layout = (int(np.prod(inp.shape[: a.axis], dtype=np.int64)), inp.shape[a.axis], int(np.prod(inp.shape[a.axis + 1 :], dtype=np.int64)))
-    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "layout": layout, "flags": (int(a.exclusive), int(a.reverse)), "params": None}
+    layout = (
+        int(np.prod(inp.shape[: a.axis], dtype=np.int64)),
+        inp.shape[a.axis],
+        int(np.prod(inp.shape[a.axis + 1 :], dtype=np.int64)),
+    )
+    values = {
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+        "layout": layout,
+        "flags": (int(a.exclusive), int(a.reverse)),
+        "params": None,
+    }
     if inp.dtype == "int8":
         values["params"] = rescaled_sum_params(inp, out)
     kernel = f"aiotc_cumsum_{suffix(inp.dtype)}"

@@ -75,10 +75,14 @@ def pack_s16_weights(op: Op, graph) -> np.ndarray:
     zeros), rows zero padded to a multiple of 8 inputs, groups one after the other."""
     rows = weight_rows(op, graph)
     if not gemm_packable(rows):
-        raise ModelError(f"{op.kind} {op.name!r}: int8 weights of -128 next to negative ones do not fit the 16x8 kernels' byte pairs (TFLite's symmetric weights stay in [-127, 127])")
+        raise ModelError(
+            f"{op.kind} {op.name!r}: int8 weights of -128 next to negative ones do not fit the 16x8 kernels' byte pairs (TFLite's symmetric weights stay in [-127, 127])"
+        )
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
     groups = inp.shape[-1] // filt.shape[-1] if op.kind == "conv2d" else 1
-    return np.concatenate([_byte_pairs(*row_pairs(g, 2, padded_row8(rows.shape[1]))).ravel() for g in np.split(rows, groups)])
+    return np.concatenate(
+        [_byte_pairs(*row_pairs(g, 2, padded_row8(rows.shape[1]))).ravel() for g in np.split(rows, groups)]
+    )
 
 
 def _bias(op: Op, ctx: LowerContext) -> str:
@@ -107,14 +111,26 @@ def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     rows = weight_rows(op, ctx.graph)
     bias = ctx.const(folded_bias(op, ctx.graph), "bias_folded")
     if kernel == "aiotc_depthwise_conv_opt_s8":
-        return {"filter": ctx.const(pack_depthwise_groups(rows), "filter_groups"), "bias": bias, "context": ctx.scratch()}
+        return {
+            "filter": ctx.const(pack_depthwise_groups(rows), "filter_groups"),
+            "bias": bias,
+            "context": ctx.scratch(),
+        }
     if kernel == "aiotc_depthwise_conv_3x3_s8":
         planes = ctx.graph[op.inputs[1]].data[0].transpose(2, 0, 1)  # C x 3 x 3: a channel's 9 weights together
-        return {"filter": ctx.const(np.ascontiguousarray(planes), "filter_planes"), "bias": bias, "context": ctx.scratch()}
+        return {
+            "filter": ctx.const(np.ascontiguousarray(planes), "filter_planes"),
+            "bias": bias,
+            "context": ctx.scratch(),
+        }
     if kernel.startswith("aiotc_depthwise_conv"):  # _s4: TFLite's packed order, unpacked by the kernel
         return {"filter": _filter(op, ctx), "bias": bias, "context": ctx.scratch()}
     if kernel.endswith("_s4"):
-        return {"filter": ctx.const(pack_gemm_s4_weights(rows), "filter_s4_words"), "bias": bias, "context": ctx.scratch()}
+        return {
+            "filter": ctx.const(pack_gemm_s4_weights(rows), "filter_s4_words"),
+            "bias": bias,
+            "context": ctx.scratch(),
+        }
     return {"filter": ctx.const(pack_gemm_weights(rows), "filter_pairs"), "bias": bias, "context": ctx.scratch()}
 
 
@@ -184,7 +200,11 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
         if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
             values["bias"] = _bias(op, ctx)
         kernel = f"aiotc_{'convolve' if op.kind == 'conv2d' else 'depthwise_conv'}_{_kernel_suffix(op, graph)}"
-    runs = (kernel, kernel.replace("_s4", "_s8")) if kernel.startswith("aiotc_depthwise_conv_") and kernel.endswith("_s4") and values["context"] else (kernel,)
+    runs = (
+        (kernel, kernel.replace("_s4", "_s8"))
+        if kernel.startswith("aiotc_depthwise_conv_") and kernel.endswith("_s4") and values["context"]
+        else (kernel,)
+    )
     return LayerCode(op.kind, values | {"kernel": kernel}, runs)  # an _s4 depthwise kernel runs the _s8 one
 
 

@@ -12,7 +12,14 @@ import math
 import numpy as np
 
 from ..errors import ModelError
-from ..fixedpoint import INT_RANGE, multiply_by_quantized_multiplier, quantize_multiplier, quantize_multiplier_smaller_than_one, quantize_value, tflite_round
+from ..fixedpoint import (
+    INT_RANGE,
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+    quantize_multiplier_smaller_than_one,
+    quantize_value,
+    tflite_round,
+)
 from ..ir import Op
 from .lowering import LayerCode, LowerContext, activation_limits, c_float, dims, lowers, scale, suffix, zero_point
 
@@ -49,9 +56,18 @@ def lower_binary(op: Op, ctx: LowerContext) -> LayerCode:
     }
     if values["quantized"]:
         s1, s2, so = scale(in1), scale(in2), scale(out)
-        values |= {"input1_offset": -zero_point(in1), "input2_offset": -zero_point(in2), "output_offset": zero_point(out)}
+        values |= {
+            "input1_offset": -zero_point(in1),
+            "input2_offset": -zero_point(in2),
+            "output_offset": zero_point(out),
+        }
         if op.kind == "mul":
-            values |= {"left_shift": 0, "q1": (0, 0), "q2": (0, 0), "qout": quantize_multiplier(np.float64(s1) * np.float64(s2) / np.float64(so))}
+            values |= {
+                "left_shift": 0,
+                "q1": (0, 0),
+                "q2": (0, 0),
+                "qout": quantize_multiplier(np.float64(s1) * np.float64(s2) / np.float64(so)),
+            }
         else:
             left_shift = ADD_LEFT_SHIFT[out.dtype]
             twice_max = 2 * np.float64(max(np.float32(s1), np.float32(s2)))
@@ -94,10 +110,20 @@ def lower_mean(op: Op, ctx: LowerContext) -> LayerCode:
     reduced = [0, 0, 0, 0]
     for axis in op.attrs.axes:
         reduced[4 - rank + axis] = 1
-    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "input_dims": dims(inp.shape), "reduce_dims": tuple(reduced), "quantized": inp.dtype != "float32"}
+    values = {
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+        "input_dims": dims(inp.shape),
+        "reduce_dims": tuple(reduced),
+        "quantized": inp.dtype != "float32",
+    }
     if values["quantized"]:
         count = int(np.prod([inp.shape[a] for a in op.attrs.axes]))
-        values |= {"input_offset": -zero_point(inp), "output_offset": zero_point(out), "quant": mean_multiplier(scale(inp), scale(out), count)}
+        values |= {
+            "input_offset": -zero_point(inp),
+            "output_offset": zero_point(out),
+            "quant": mean_multiplier(scale(inp), scale(out), count),
+        }
     kernel = f"aiotc_mean_{suffix(inp.dtype)}"
     return LayerCode("mean", values | {"kernel": kernel}, (kernel,))
 
@@ -117,7 +143,14 @@ def lower_softmax(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
     depth = inp.shape[-1]
-    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "rows": inp.size // depth, "depth": depth, "quantized": inp.dtype != "float32", "beta": c_float(op.attrs.beta)}
+    values = {
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+        "rows": inp.size // depth,
+        "depth": depth,
+        "quantized": inp.dtype != "float32",
+        "beta": c_float(op.attrs.beta),
+    }
     if values["quantized"]:
         if zero_point(out) != -128 or np.float32(scale(out)) != np.float32(1 / 256):
             raise ModelError(f"softmax {op.name}: int8 output must have scale 1/256 and zero point -128")
@@ -144,7 +177,9 @@ def sigmoid_params(input_scale: float) -> tuple[int, int, int]:
         raise ModelError(f"input scale {input_scale} is too small for TFLite's int8 logistic/tanh")
     multiplier = tflite_round(q * (1 << 31))
     multiplier = (multiplier + 2**31) % 2**32 - 2**31  # static_cast<int32_t>, as TFLite does
-    radius = math.floor(((1 << SIGMOID_INPUT_INTEGER_BITS) - 1) * (1 << (31 - SIGMOID_INPUT_INTEGER_BITS)) / (1 << shift))
+    radius = math.floor(
+        ((1 << SIGMOID_INPUT_INTEGER_BITS) - 1) * (1 << (31 - SIGMOID_INPUT_INTEGER_BITS)) / (1 << shift)
+    )
     return multiplier, shift, radius
 
 
@@ -164,7 +199,11 @@ def lower_requantize(op: Op, ctx: LowerContext) -> LayerCode:
     values = _unary_values(op, ctx)
     if inp.dtype == "float32" and out.dtype == "float32":
         lo, hi = {"relu": (0.0, float("inf")), "relu6": (0.0, 6.0)}[op.kind]
-        return LayerCode("unary_f32", values | {"kernel": "aiotc_clamp_f32", "args": [c_float(lo), c_float(hi)]}, ("aiotc_clamp_f32",))
+        return LayerCode(
+            "unary_f32",
+            values | {"kernel": "aiotc_clamp_f32", "args": [c_float(lo), c_float(hi)]},
+            ("aiotc_clamp_f32",),
+        )
     if inp.dtype == "float32":  # quantize float -> int8
         values |= {"kernel": "aiotc_quantize_f32_s8", "args": [c_float(scale(out)), zero_point(out)]}
         return LayerCode("unary_f32", values, ("aiotc_quantize_f32_s8",))
@@ -172,13 +211,27 @@ def lower_requantize(op: Op, ctx: LowerContext) -> LayerCode:
         quant, offset_out = IDENTITY, zero_point(inp)
         limits = (max(-128, zero_point(inp)), min(127, quantize_value(scale(inp), zero_point(inp), 6.0)))
     else:
-        quant = quantize_multiplier(np.float64(np.float32(scale(inp)) / np.float32(scale(out))) if op.kind == "relu" else np.float64(scale(inp)) / np.float64(scale(out)))
+        quant = quantize_multiplier(
+            np.float64(np.float32(scale(inp)) / np.float32(scale(out)))
+            if op.kind == "relu"
+            else np.float64(scale(inp)) / np.float64(scale(out))
+        )
         offset_out = zero_point(out)
         limits = INT_RANGE[out.dtype]
         if op.kind == "relu":
             limits = (max(-128, zero_point(out)), 127)
-    kernel = f"aiotc_requantize_{suffix(inp.dtype)}" if inp.dtype == out.dtype else f"aiotc_requantize_{suffix(inp.dtype)}_{suffix(out.dtype)}"
-    values |= {"input_offset": -zero_point(inp), "output_offset": offset_out, "quant": quant, "limits": limits, "kernel": kernel}
+    kernel = (
+        f"aiotc_requantize_{suffix(inp.dtype)}"
+        if inp.dtype == out.dtype
+        else f"aiotc_requantize_{suffix(inp.dtype)}_{suffix(out.dtype)}"
+    )
+    values |= {
+        "input_offset": -zero_point(inp),
+        "output_offset": offset_out,
+        "quant": quant,
+        "limits": limits,
+        "kernel": kernel,
+    }
     return LayerCode("requantize", values, (kernel,))
 
 
@@ -188,7 +241,11 @@ def lower_leaky_relu(op: Op, ctx: LowerContext) -> LayerCode:
     inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
     values = _unary_values(op, ctx)
     if inp.dtype == "float32":
-        return LayerCode("unary_f32", values | {"kernel": "aiotc_leaky_relu_f32", "args": [c_float(op.attrs.alpha)]}, ("aiotc_leaky_relu_f32",))
+        return LayerCode(
+            "unary_f32",
+            values | {"kernel": "aiotc_leaky_relu_f32", "args": [c_float(op.attrs.alpha)]},
+            ("aiotc_leaky_relu_f32",),
+        )
     s_in, s_out, alpha = np.float32(scale(inp)), np.float32(scale(out)), np.float32(op.attrs.alpha)
     values |= {
         "input_offset": -zero_point(inp),
@@ -207,7 +264,13 @@ def lower_sigmoid(op: Op, ctx: LowerContext) -> LayerCode:
     if inp.dtype == "float32":
         return LayerCode("unary_f32", values | {"kernel": kernel, "args": []}, (kernel,))
     multiplier, shift, radius = sigmoid_params(scale(inp))
-    values |= {"kernel": kernel, "zero_point": zero_point(inp), "radius": radius, "multiplier": multiplier, "shift": shift}
+    values |= {
+        "kernel": kernel,
+        "zero_point": zero_point(inp),
+        "radius": radius,
+        "multiplier": multiplier,
+        "shift": shift,
+    }
     return LayerCode("sigmoid", values, (kernel,))
 
 
@@ -217,18 +280,28 @@ def lower_hard_swish(op: Op, ctx: LowerContext) -> LayerCode:
     inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
     values = _unary_values(op, ctx)
     if inp.dtype == "float32":
-        return LayerCode("unary_f32", values | {"kernel": "aiotc_hard_swish_f32", "args": []}, ("aiotc_hard_swish_f32",))
+        return LayerCode(
+            "unary_f32", values | {"kernel": "aiotc_hard_swish_f32", "args": []}, ("aiotc_hard_swish_f32",)
+        )
     hires = np.float32(1.0 / 128.0) * np.float32(scale(inp))
     output_multiplier = _int16_multiplier(np.float64(hires / np.float32(scale(out))))
     reluish = _int16_multiplier(np.float64(hires / np.float32(3.0 / 32768.0)))
     if output_multiplier[1] > 0:
         raise ModelError(f"hard_swish {op.name!r}: output scale too small for TFLite's int8 hard swish")
-    values |= {"input_zero_point": zero_point(inp), "output_zero_point": zero_point(out), "reluish": reluish, "out_mult": output_multiplier}
+    values |= {
+        "input_zero_point": zero_point(inp),
+        "output_zero_point": zero_point(out),
+        "reluish": reluish,
+        "out_mult": output_multiplier,
+    }
     return LayerCode("hard_swish", values, ("aiotc_hard_swish_s8",))
 
 
 @lowers("dequantize", dtypes=("int8",))
 def lower_dequantize(op: Op, ctx: LowerContext) -> LayerCode:
     inp = ctx.graph[op.inputs[0]]
-    values = _unary_values(op, ctx) | {"kernel": "aiotc_dequantize_s8_f32", "args": [repr(float(np.float32(scale(inp)))), zero_point(inp)]}
+    values = _unary_values(op, ctx) | {
+        "kernel": "aiotc_dequantize_s8_f32",
+        "args": [repr(float(np.float32(scale(inp)))), zero_point(inp)],
+    }
     return LayerCode("unary_f32", values, ("aiotc_dequantize_s8_f32",))

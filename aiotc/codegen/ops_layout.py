@@ -25,7 +25,12 @@ def lower_pack(op: Op, ctx: LowerContext) -> LayerCode:
     shape = ctx.graph[op.inputs[0]].shape
     outer = int(np.prod(shape[: op.attrs.axis], dtype=np.int64))
     row_bytes = [ctx.graph[name].nbytes // max(outer, 1) for name in op.inputs]
-    values = {"inputs": [ctx.ptr(name) for name in op.inputs], "row_bytes": row_bytes, "outer": outer, "output": ctx.ptr(op.outputs[0])}
+    values = {
+        "inputs": [ctx.ptr(name) for name in op.inputs],
+        "row_bytes": row_bytes,
+        "outer": outer,
+        "output": ctx.ptr(op.outputs[0]),
+    }
     return LayerCode("concat", values, ("aiotc_concat",))
 
 
@@ -44,7 +49,9 @@ def _nearest(out_size: int, in_size: int, align_corners: bool, half_pixel_center
     return np.maximum(index, 0) if half_pixel_centers else index
 
 
-def _index_tables(op: Op, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> tuple[tuple[int, ...], list[np.ndarray]]:
+def _index_tables(
+    op: Op, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
+) -> tuple[tuple[int, ...], list[np.ndarray]]:
     """(the output's shape as the copy walks it, per axis the input element offset of each position)."""
     a, k = op.attrs, op.kind
     if k == "gather":
@@ -80,7 +87,12 @@ def _block_tables(kind: str, b: int, in_shape, out_shape, stride) -> list[np.nda
         depth = out_shape[3]
         return [n * stride[0], h // b * stride[1] + h % b * b * depth, w // b * stride[2] + w % b * depth, c]
     depth = in_shape[3]
-    return [n * stride[0], h * b * stride[1], w * b * stride[2], c // (b * depth) * stride[1] + c // depth % b * stride[2] + c % depth]
+    return [
+        n * stride[0],
+        h * b * stride[1],
+        w * b * stride[2],
+        c // (b * depth) * stride[1] + c // depth % b * stride[2] + c % depth,
+    ]
 
 
 def _nhwc(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -103,7 +115,19 @@ def _batch_tables(kind: str, a, in_shape, out_shape) -> list[np.ndarray]:
     return [n % batches * image + n // batches // bw * row + n // batches % bw * depth, h * bh * row, w * bw * depth, c]
 
 
-@lowers("tile", "broadcast_to", "resize_nearest", "reverse", "gather", "mirror_pad", "depth_to_space", "space_to_depth", "batch_to_space", "space_to_batch", dtypes=MOVEMENT_DTYPES)
+@lowers(
+    "tile",
+    "broadcast_to",
+    "resize_nearest",
+    "reverse",
+    "gather",
+    "mirror_pad",
+    "depth_to_space",
+    "space_to_depth",
+    "batch_to_space",
+    "space_to_batch",
+    dtypes=MOVEMENT_DTYPES,
+)
 def lower_index_copy(op: Op, ctx: LowerContext) -> LayerCode:
     _check_rank(op, ctx)
     _same_quantization(op, ctx)
@@ -144,7 +168,12 @@ def lower_resize_bilinear(op: Op, ctx: LowerContext) -> LayerCode:
     _same_quantization(op, ctx)
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
     integer = inp.dtype == "int8"
-    values = {"input_dims": dims(inp.shape), "output_dims": dims(out.shape), "input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0])}
+    values = {
+        "input_dims": dims(inp.shape),
+        "output_dims": dims(out.shape),
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+    }
     for axis, name in ((1, "row"), (2, "col")):
         lower, upper, frac = _bilinear_axis(out.shape[axis], inp.shape[axis], op.attrs, integer)
         values[f"{name}s"] = ctx.const(np.stack([lower, upper], axis=1).ravel().astype(np.int32), f"{name}s")
@@ -153,7 +182,12 @@ def lower_resize_bilinear(op: Op, ctx: LowerContext) -> LayerCode:
     return LayerCode("resize_bilinear", values | {"kernel": kernel}, (kernel,))
 
 
-CAST_TYPES = {"int8": "AIOTC_TYPE_INT8", "int16": "AIOTC_TYPE_INT16", "int32": "AIOTC_TYPE_INT32", "float32": "AIOTC_TYPE_FLOAT32"}
+CAST_TYPES = {
+    "int8": "AIOTC_TYPE_INT8",
+    "int16": "AIOTC_TYPE_INT16",
+    "int32": "AIOTC_TYPE_INT32",
+    "float32": "AIOTC_TYPE_FLOAT32",
+}
 
 
 @lowers("cast", dtypes=tuple(CAST_TYPES))
@@ -161,7 +195,13 @@ def lower_cast(op: Op, ctx: LowerContext) -> LayerCode:
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
     if out.dtype not in CAST_TYPES:
         raise ModelError(f"cast {op.name!r}: to {out.dtype} is not supported (int8, int16, int32, float32)")
-    values = {"size": out.size, "input_type": CAST_TYPES[inp.dtype], "output_type": CAST_TYPES[out.dtype], "input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0])}
+    values = {
+        "size": out.size,
+        "input_type": CAST_TYPES[inp.dtype],
+        "output_type": CAST_TYPES[out.dtype],
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+    }
     return LayerCode("cast", values, ("aiotc_cast",))
 
 

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, quantize_multiplier_smaller_than_one, rounding_divide_by_pot, saturating_rounding_doubling_high_mul
+from ..fixedpoint import (
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+    quantize_multiplier_smaller_than_one,
+    rounding_divide_by_pot,
+    saturating_rounding_doubling_high_mul,
+)
 from ..ir import Op
 from .lowering import LayerCode, LowerContext, activation_limits, c_float, dims, lowers, scale, zero_point
 from .ops_elementwise import _unary_values, broadcast_strides, rescale_table
@@ -48,9 +54,15 @@ def _broadcast_values(op: Op, ctx: LowerContext, selector: str) -> dict:
 def _require_one_quantization(op: Op, ctx: LowerContext, names) -> None:
     """Raw int8 values compared or copied (MAXIMUM, MINIMUM, SELECT_V2) mean the same
     only in one quantization, as tflite-micro assumes; any other graph is refused."""
-    quants = {(scale(ctx.graph[n]), zero_point(ctx.graph[n])) for n in (*names, op.outputs[0]) if ctx.graph[n].quant is not None}
+    quants = {
+        (scale(ctx.graph[n]), zero_point(ctx.graph[n]))
+        for n in (*names, op.outputs[0])
+        if ctx.graph[n].quant is not None
+    }
     if len(quants) > 1:
-        raise ModelError(f"{op.kind} {op.name!r}: its int8 inputs and output must share one scale and zero point (tflite-micro uses the raw values)")
+        raise ModelError(
+            f"{op.kind} {op.name!r}: its int8 inputs and output must share one scale and zero point (tflite-micro uses the raw values)"
+        )
 
 
 @lowers(*INT8_BINARY)
@@ -58,7 +70,9 @@ def _require_one_quantization(op: Op, ctx: LowerContext, names) -> None:
 def lower_binary_math(op: Op, ctx: LowerContext) -> LayerCode:
     values = _broadcast_values(op, ctx, _selector(op.kind))
     if ctx.graph[op.outputs[0]].dtype == "float32":
-        values["clamp"] = activation_limits(op, ctx.graph) if op.kind == "div" else (c_float(float("-inf")), c_float(float("inf")))
+        values["clamp"] = (
+            activation_limits(op, ctx.graph) if op.kind == "div" else (c_float(float("-inf")), c_float(float("inf")))
+        )
         return LayerCode("binary_math", values | {"kernel": "aiotc_binary_math_f32"}, ("aiotc_binary_math_f32",))
     if op.kind == "squared_difference":
         return _squared_difference_s8(op, ctx, values)
@@ -77,7 +91,10 @@ def lower_compare(op: Op, ctx: LowerContext) -> LayerCode:
     inputs = [ctx.graph[t] for t in op.inputs[:2]]
     if inputs[0].dtype == "float32":
         return LayerCode("binary_math", values | {"kernel": "aiotc_compare_f32"}, ("aiotc_compare_f32",))
-    tables = [rescale_table(zero_point(t), COMPARE_LEFT_SHIFT, quantize_multiplier_smaller_than_one(np.float64(scale(t)))) for t in inputs]
+    tables = [
+        rescale_table(zero_point(t), COMPARE_LEFT_SHIFT, quantize_multiplier_smaller_than_one(np.float64(scale(t))))
+        for t in inputs
+    ]
     values["tables"] = tuple(ctx.const(table, f"table{i + 1}") for i, table in enumerate(tables))
     return LayerCode("binary_math", values | {"kernel": "aiotc_compare_s8"}, ("aiotc_compare_s8",))
 
@@ -101,7 +118,10 @@ def _squared_difference_s8(op: Op, ctx: LowerContext, values: dict) -> LayerCode
         "qout": quantize_multiplier(twice_max * twice_max / ((1 << (2 * shift)) * np.float64(scale(out)))),
         "act_min": -128,
         "act_max": 127,
-        "tables": (ctx.const(rescale_table(zero_point(in1), shift, q1), "table1"), ctx.const(rescale_table(zero_point(in2), shift, q2), "table2")),
+        "tables": (
+            ctx.const(rescale_table(zero_point(in1), shift, q1), "table1"),
+            ctx.const(rescale_table(zero_point(in2), shift, q2), "table2"),
+        ),
         "kernel": "aiotc_squared_difference_s8",
     }
     return LayerCode("binary", values, ("aiotc_squared_difference_s8",))
@@ -159,7 +179,9 @@ def inv_sqrt_multiplier(value: int) -> tuple[int, int]:
 def rsqrt_table(input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int) -> np.ndarray:
     """elementwise.cc RsqrtEvalQuantized for each int8 value in (uint8_t) order. Below the
     zero point TFLite reports an error (no real result); the table saturates there, as at 0."""
-    multiplier, shift = quantize_multiplier(1.0 / np.float64(np.sqrt(np.float32(input_scale)) * np.float32(output_scale)))
+    multiplier, shift = quantize_multiplier(
+        1.0 / np.float64(np.sqrt(np.float32(input_scale)) * np.float32(output_scale))
+    )
     table = []
     for x in np.arange(256, dtype=np.uint8).view(np.int8).tolist():
         value = x - input_zero_point
@@ -181,7 +203,9 @@ def lower_math(op: Op, ctx: LowerContext) -> LayerCode:
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
     values = _unary_values(op, ctx)
     if inp.dtype == "float32":
-        return LayerCode("unary_f32", values | {"kernel": "aiotc_math_f32", "args": [_selector(op.kind)]}, ("aiotc_math_f32",))
+        return LayerCode(
+            "unary_f32", values | {"kernel": "aiotc_math_f32", "args": [_selector(op.kind)]}, ("aiotc_math_f32",)
+        )
     table = ctx.const(INT8_TABLES[op.kind](scale(inp), zero_point(inp), scale(out), zero_point(out)), "table")
     return LayerCode("unary_f32", values | {"kernel": "aiotc_table_s8", "args": [table]}, ("aiotc_table_s8",))
 
@@ -194,7 +218,9 @@ def lower_logical(op: Op, ctx: LowerContext) -> LayerCode:
 
 @lowers("logical_not", dtypes=("bool",))
 def lower_logical_not(op: Op, ctx: LowerContext) -> LayerCode:
-    return LayerCode("unary_f32", _unary_values(op, ctx) | {"kernel": "aiotc_logical_not", "args": []}, ("aiotc_logical_not",))
+    return LayerCode(
+        "unary_f32", _unary_values(op, ctx) | {"kernel": "aiotc_logical_not", "args": []}, ("aiotc_logical_not",)
+    )
 
 
 @lowers("select_v2", dtypes=("bool",))  # the condition's dtype; the values may be any type

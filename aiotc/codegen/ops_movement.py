@@ -24,7 +24,11 @@ def _same_quantization(op: Op, ctx: LowerContext) -> None:
 
 @lowers("reshape", dtypes=MOVEMENT_DTYPES)
 def lower_reshape(op: Op, ctx: LowerContext) -> LayerCode:
-    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "bytes": ctx.graph[op.outputs[0]].nbytes}
+    values = {
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+        "bytes": ctx.graph[op.outputs[0]].nbytes,
+    }
     return LayerCode("reshape", values)
 
 
@@ -38,7 +42,12 @@ def lower_concat(op: Op, ctx: LowerContext) -> LayerCode:
     axis = op.attrs.axis
     outer = int(np.prod(out.shape[:axis], dtype=np.int64))
     row_bytes = [graph[name].nbytes // outer for name in op.inputs]
-    values = {"inputs": [ctx.ptr(name) for name in op.inputs], "row_bytes": row_bytes, "outer": outer, "output": ctx.ptr(op.outputs[0])}
+    values = {
+        "inputs": [ctx.ptr(name) for name in op.inputs],
+        "row_bytes": row_bytes,
+        "outer": outer,
+        "output": ctx.ptr(op.outputs[0]),
+    }
     return LayerCode("concat", values, ("aiotc_concat",))
 
 
@@ -84,13 +93,22 @@ def _strided_copy(op: Op, ctx: LowerContext, offset: int, step: tuple[int, ...])
     out = ctx.graph[op.outputs[0]]
     # The output may have dropped (shrunk) axes; the copy walks the full-rank slice.
     full_out = _slice_shape(op, ctx) if op.kind == "strided_slice" else dims(out.shape)
-    values = {"output_dims": full_out, "offset": offset, "step": step, "element_size": int(ITEMSIZE[out.dtype]), "input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0])}
+    values = {
+        "output_dims": full_out,
+        "offset": offset,
+        "step": step,
+        "element_size": int(ITEMSIZE[out.dtype]),
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+    }
     return LayerCode("strided_copy", values, ("aiotc_strided_copy",))
 
 
 def _slice_shape(op: Op, ctx: LowerContext) -> tuple[int, ...]:
     a = op.attrs
-    sizes = [max(0, -(-(e - b) // s)) if s > 0 else max(0, -(-(b - e) // -s)) for b, e, s in zip(a.begin, a.end, a.strides)]
+    sizes = [
+        max(0, -(-(e - b) // s)) if s > 0 else max(0, -(-(b - e) // -s)) for b, e, s in zip(a.begin, a.end, a.strides)
+    ]
     return _to4(tuple(sizes), 1)
 
 

@@ -86,7 +86,9 @@ def _integer_values(op: Op, ctx: LowerContext) -> dict:
 
 def _fc_multiplier(input_scale: float, weight_scale: float) -> tuple[int, int]:
     """GetQuantizedConvolutionMultipler: the scales multiplied in float32, to Q3.12."""
-    return quantize_multiplier(np.float64(np.float32(input_scale) * np.float32(weight_scale)) / np.float64(GATE_INPUT_SCALE))
+    return quantize_multiplier(
+        np.float64(np.float32(input_scale) * np.float32(weight_scale)) / np.float64(GATE_INPUT_SCALE)
+    )
 
 
 def cell_tanh_scaling(cell_scale_power: int) -> tuple[int, int]:

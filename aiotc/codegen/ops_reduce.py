@@ -21,9 +21,20 @@ def lower_reduce(op: Op, ctx: LowerContext) -> LayerCode:
     reduced = [0, 0, 0, 0]
     for axis in op.attrs.axes:
         reduced[4 - len(inp.shape) + axis] = 1
-    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "input_dims": dims(inp.shape), "reduce_dims": tuple(reduced), "operation": REDUCE_OPERATIONS[op.kind], "mean_params": None}
+    values = {
+        "input": ctx.ptr(op.inputs[0]),
+        "output": ctx.ptr(op.outputs[0]),
+        "input_dims": dims(inp.shape),
+        "reduce_dims": tuple(reduced),
+        "operation": REDUCE_OPERATIONS[op.kind],
+        "mean_params": None,
+    }
     if op.kind == "sum" and inp.dtype == "int8":
-        values["mean_params"] = (-zero_point(inp), zero_point(out), quantize_multiplier(np.float64(scale(inp)) / np.float64(scale(out))))
+        values["mean_params"] = (
+            -zero_point(inp),
+            zero_point(out),
+            quantize_multiplier(np.float64(scale(inp)) / np.float64(scale(out))),
+        )
         kernel = "aiotc_mean_s8"
     else:
         kernel = f"aiotc_reduce_{suffix(inp.dtype)}"

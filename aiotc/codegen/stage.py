@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..ir import Graph, Op
-from ..ops import OPS
 from ..memory.streaming import BandCall, StreamStage, kernel_geometry, row_bytes
+from ..ops import OPS
 
 TOKEN = re.compile(r"@@(\d+)@@")
 MIN_REPEATS = 3
@@ -98,12 +98,25 @@ def stage_statements(graph: Graph, stage: StreamStage, emitter, lower) -> list[l
         for call in calls:
             op, context = band_context(graph, stage, call, emitter)
             text = lower(op, context)
-            statements.append(Statement(call.op_index, op, text, tuple(context.tokens), f"rows {call.rows[0]}..{call.rows[1] - 1}", True))
+            statements.append(
+                Statement(
+                    call.op_index, op, text, tuple(context.tokens), f"rows {call.rows[0]}..{call.rows[1] - 1}", True
+                )
+            )
         for shift in shifts:
             rb = row_bytes(graph, shift.tensor)
             producer = graph.producers[shift.tensor]
             text = f"memmove({emitter.ptr(shift.tensor)}, {emitter.ptr(shift.tensor, shift.drop * rb)}, {shift.keep * rb}u);"
-            statements.append(Statement(graph.ops.index(producer), producer, text, (), f"keep the last {shift.keep} rows (halo) for the next band", False))
+            statements.append(
+                Statement(
+                    graph.ops.index(producer),
+                    producer,
+                    text,
+                    (),
+                    f"keep the last {shift.keep} rows (halo) for the next band",
+                    False,
+                )
+            )
         steps.append(statements)
     return steps
 

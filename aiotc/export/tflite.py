@@ -28,7 +28,9 @@ def _schema(table: str):
 
 
 def _vector(builder: flatbuffers.Builder, values, kind: str = "int32") -> int:
-    array = np.asarray(values, dtype={"int32": np.int32, "int64": np.int64, "float32": np.float32, "uint8": np.uint8}[kind])
+    array = np.asarray(
+        values, dtype={"int32": np.int32, "int64": np.int64, "float32": np.float32, "uint8": np.uint8}[kind]
+    )
     return builder.CreateNumpyVector(array)
 
 
@@ -106,20 +108,47 @@ class _Writer:
         act = ACTIVATION_CODES.get(getattr(a, "activation", "none"))
         if k == "conv2d":
             kernel = g[op.inputs[1]].shape[1:3]
-            return data, *self.options("Conv2DOptions", Padding=_padding_mode(op, g, kernel), StrideH=a.stride[0], StrideW=a.stride[1], DilationHFactor=a.dilation[0], DilationWFactor=a.dilation[1], FusedActivationFunction=act)
+            return data, *self.options(
+                "Conv2DOptions",
+                Padding=_padding_mode(op, g, kernel),
+                StrideH=a.stride[0],
+                StrideW=a.stride[1],
+                DilationHFactor=a.dilation[0],
+                DilationWFactor=a.dilation[1],
+                FusedActivationFunction=act,
+            )
         if k == "depthwise_conv2d":
             kernel = g[op.inputs[1]].shape[1:3]
             return data, *self.options(
-                "DepthwiseConv2DOptions", Padding=_padding_mode(op, g, kernel), StrideH=a.stride[0], StrideW=a.stride[1], DepthMultiplier=a.depth_multiplier, DilationHFactor=a.dilation[0], DilationWFactor=a.dilation[1], FusedActivationFunction=act
+                "DepthwiseConv2DOptions",
+                Padding=_padding_mode(op, g, kernel),
+                StrideH=a.stride[0],
+                StrideW=a.stride[1],
+                DepthMultiplier=a.depth_multiplier,
+                DilationHFactor=a.dilation[0],
+                DilationWFactor=a.dilation[1],
+                FusedActivationFunction=act,
             )
         if k == "fully_connected":
-            return data, *self.options("FullyConnectedOptions", FusedActivationFunction=act, KeepNumDims=a.keep_num_dims)
+            return data, *self.options(
+                "FullyConnectedOptions", FusedActivationFunction=act, KeepNumDims=a.keep_num_dims
+            )
         if isinstance(a, ir.Pool2D):
-            return data, *self.options("Pool2DOptions", Padding=_padding_mode(op, g, a.kernel), StrideH=a.stride[0], StrideW=a.stride[1], FilterHeight=a.kernel[0], FilterWidth=a.kernel[1], FusedActivationFunction=act)
+            return data, *self.options(
+                "Pool2DOptions",
+                Padding=_padding_mode(op, g, a.kernel),
+                StrideH=a.stride[0],
+                StrideW=a.stride[1],
+                FilterHeight=a.kernel[0],
+                FilterWidth=a.kernel[1],
+                FusedActivationFunction=act,
+            )
         if isinstance(a, ir.Binary):
             return data, *self.options(f"{k.capitalize()}Options", FusedActivationFunction=act)
         if k in ("mean", "sum", "reduce_max", "reduce_min"):
-            return data + [self.constant(f"{op.name}/axes", a.axes)], *self.options("ReducerOptions", KeepDims=a.keepdims)
+            return data + [self.constant(f"{op.name}/axes", a.axes)], *self.options(
+                "ReducerOptions", KeepDims=a.keepdims
+            )
         if k == "pad":
             return data + [self.constant(f"{op.name}/paddings", a.paddings)], *self.options("PadOptions")
         if k == "concat":
@@ -137,20 +166,31 @@ class _Writer:
             # which TFLite can only say with the end mask (-1 would be the last index).
             end_mask = sum(1 << i for i, (e, s) in enumerate(zip(a.end, a.strides)) if e == -1 and s < 0)
             bounds = [self.constant(f"{op.name}/{part}", getattr(a, part)) for part in ("begin", "end", "strides")]
-            return data + bounds, *self.options("StridedSliceOptions", EndMask=end_mask, ShrinkAxisMask=_shrink_mask(a, g[op.outputs[0]].shape))
+            return data + bounds, *self.options(
+                "StridedSliceOptions", EndMask=end_mask, ShrinkAxisMask=_shrink_mask(a, g[op.outputs[0]].shape)
+            )
         if k == "lstm":
-            return data, *self.options("UnidirectionalSequenceLSTMOptions", FusedActivationFunction=4, CellClip=a.cell_clip, TimeMajor=a.time_major)  # 4: TANH
+            return data, *self.options(
+                "UnidirectionalSequenceLSTMOptions",
+                FusedActivationFunction=4,
+                CellClip=a.cell_clip,
+                TimeMajor=a.time_major,
+            )  # 4: TANH
         # data movement (issue 20)
         if k == "pack":
             return data, *self.options("PackOptions", ValuesCount=len(op.inputs), Axis=a.axis)
         if k == "tile":
             return data + [self.constant(f"{op.name}/multiples", a.multiples)], *self.options("TileOptions")
         if k == "broadcast_to":
-            return data + [self.constant(f"{op.name}/shape", g[op.outputs[0]].shape)], *self.options("BroadcastToOptions")
+            return data + [self.constant(f"{op.name}/shape", g[op.outputs[0]].shape)], *self.options(
+                "BroadcastToOptions"
+            )
         if k in ("resize_nearest", "resize_bilinear"):
             size = self.constant(f"{op.name}/size", g[op.outputs[0]].shape[1:3])
             table = "ResizeNearestNeighborOptions" if k == "resize_nearest" else "ResizeBilinearOptions"
-            return data + [size], *self.options(table, AlignCorners=a.align_corners, HalfPixelCenters=a.half_pixel_centers)
+            return data + [size], *self.options(
+                table, AlignCorners=a.align_corners, HalfPixelCenters=a.half_pixel_centers
+            )
         if k == "reverse":
             return data + [self.constant(f"{op.name}/axes", a.axes)], *self.options("ReverseV2Options")
         if k == "gather":
@@ -158,22 +198,35 @@ class _Writer:
             return data + [indices], *self.options("GatherOptions", Axis=a.axis)
         if k == "mirror_pad":
             mode = tflite.MirrorPadMode.REFLECT if a.reflect else tflite.MirrorPadMode.SYMMETRIC
-            return data + [self.constant(f"{op.name}/paddings", a.paddings)], *self.options("MirrorPadOptions", Mode=mode)
+            return data + [self.constant(f"{op.name}/paddings", a.paddings)], *self.options(
+                "MirrorPadOptions", Mode=mode
+            )
         if k in ("batch_to_space", "space_to_batch"):
             spatial = len(g[op.inputs[0]].shape) - 2  # 1 for NHC
-            block, crops = self.constant(f"{op.name}/block", a.block[:spatial]), self.constant(f"{op.name}/crops", a.crops[:spatial])
-            return data + [block, crops], *self.options("BatchToSpaceNDOptions" if k == "batch_to_space" else "SpaceToBatchNDOptions")
+            block, crops = (
+                self.constant(f"{op.name}/block", a.block[:spatial]),
+                self.constant(f"{op.name}/crops", a.crops[:spatial]),
+            )
+            return data + [block, crops], *self.options(
+                "BatchToSpaceNDOptions" if k == "batch_to_space" else "SpaceToBatchNDOptions"
+            )
         if k in ("depth_to_space", "space_to_depth"):
-            return data, *self.options("DepthToSpaceOptions" if k == "depth_to_space" else "SpaceToDepthOptions", BlockSize=a.block_size)
+            return data, *self.options(
+                "DepthToSpaceOptions" if k == "depth_to_space" else "SpaceToDepthOptions", BlockSize=a.block_size
+            )
         if k == "cumsum":  # issue 20
-            return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options("CumsumOptions", Exclusive=a.exclusive, Reverse=a.reverse)
+            return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options(
+                "CumsumOptions", Exclusive=a.exclusive, Reverse=a.reverse
+            )
         if k == "batch_matmul":  # issue 20
             return data, *self.options("BatchMatMulOptions", AdjX=a.adj_x, AdjY=a.adj_y)
         if k == "l2_normalization":  # issue 20
             return data, *self.options("L2NormOptions", FusedActivationFunction=ACTIVATION_CODES["none"])
         if k in ("arg_max", "arg_min"):  # reductions (issue 20)
             table = "ArgMaxOptions" if k == "arg_max" else "ArgMinOptions"
-            return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options(table, OutputType=tflite.TensorType.INT32)
+            return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options(
+                table, OutputType=tflite.TensorType.INT32
+            )
         return data, 0, 0
 
     # --- the model ------------------------------------------------------------------
@@ -315,9 +368,22 @@ def explicit_pads(graph: ir.Graph) -> ir.Graph:
     for op in graph.ops:
         if OPS[op.kind].convolves and not _expressible(op, graph):
             x, p = graph[op.inputs[0]], op.attrs.padding
-            padded = ir.Tensor(f"{op.name}/padded", (x.shape[0], x.shape[1] + p.top + p.bottom, x.shape[2] + p.left + p.right, x.shape[3]), x.dtype, x.quant)
+            padded = ir.Tensor(
+                f"{op.name}/padded",
+                (x.shape[0], x.shape[1] + p.top + p.bottom, x.shape[2] + p.left + p.right, x.shape[3]),
+                x.dtype,
+                x.quant,
+            )
             tensors[padded.name] = padded
-            ops.append(ir.Op(f"{op.name}/pad", "pad", (x.name,), (padded.name,), ir.Pad(((0, 0), (p.top, p.bottom), (p.left, p.right), (0, 0)))))
+            ops.append(
+                ir.Op(
+                    f"{op.name}/pad",
+                    "pad",
+                    (x.name,),
+                    (padded.name,),
+                    ir.Pad(((0, 0), (p.top, p.bottom), (p.left, p.right), (0, 0))),
+                )
+            )
             op = replace(op, inputs=(padded.name, *op.inputs[1:]), attrs=replace(op.attrs, padding=ir.Padding()))
         ops.append(op)
     return graph.with_ops(ops, tensors)

@@ -36,7 +36,9 @@ def check_size(model: str, label: str, shape: tuple[int, ...], dtype: str) -> No
     for d in shape:
         count *= int(d)
     if count * ITEMSIZE.get(dtype, 8) > MAX_TENSOR_BYTES:
-        raise ModelError(f"{model}: tensor {label!r} of shape {list(shape)} would take {count * ITEMSIZE.get(dtype, 8):,.0f} B; aiotc refuses tensors over {MAX_TENSOR_BYTES:,} B")
+        raise ModelError(
+            f"{model}: tensor {label!r} of shape {list(shape)} would take {count * ITEMSIZE.get(dtype, 8):,.0f} B; aiotc refuses tensors over {MAX_TENSOR_BYTES:,} B"
+        )
 
 
 def check_counts(model: str, ops: int, tensors: int) -> None:
@@ -66,7 +68,9 @@ def _check_io(graph: Graph) -> None:
     """Inputs are distinct activations, outputs distinct results of ops: the caller's buffers."""
     produced = {name for op in graph.ops for name in op.outputs}
     if not graph.ops or not graph.inputs or not graph.outputs:
-        raise ModelError(f"{graph.name}: the model needs operators, inputs and outputs ({len(graph.ops)}, {len(graph.inputs)}, {len(graph.outputs)})")
+        raise ModelError(
+            f"{graph.name}: the model needs operators, inputs and outputs ({len(graph.ops)}, {len(graph.inputs)}, {len(graph.outputs)})"
+        )
     if len(set(graph.inputs)) != len(graph.inputs) or len(set(graph.outputs)) != len(graph.outputs):
         raise ModelError(f"{graph.name}: a tensor is listed twice among the model's inputs or outputs")
     for name in graph.inputs:
@@ -95,7 +99,11 @@ def _op_problem(op: Op, graph: Graph) -> str | None:
     """Why the op's declared operands are inconsistent, or None."""
     facts = OPS[op.kind]
     need = facts.min_inputs
-    absent = [i for i, name in enumerate(op.inputs) if name is None and not (i == 2 and facts.weighted) and not facts.optional_inputs]
+    absent = [
+        i
+        for i, name in enumerate(op.inputs)
+        if name is None and not (i == 2 and facts.weighted) and not facts.optional_inputs
+    ]
     if len(op.inputs) < need or len(op.outputs) != 1:
         return f"needs {need} input(s) and one output, has {len(op.inputs)} and {len(op.outputs)}"
     if absent:
@@ -155,7 +163,9 @@ def _bias_problem(op: Op, graph: Graph, channels: int) -> str | None:
         return None
     dtype = BIAS_DTYPE.get(graph[op.inputs[0]].dtype)
     if not graph[bias].is_const or graph[bias].size != channels or graph[bias].dtype != dtype:
-        return f"bias must be a constant of {channels} {dtype} values, has {graph[bias].dtype} {list(graph[bias].shape)}"
+        return (
+            f"bias must be a constant of {channels} {dtype} values, has {graph[bias].dtype} {list(graph[bias].shape)}"
+        )
     return None
 
 
@@ -174,7 +184,9 @@ def _accumulator_problem(op: Op, graph: Graph, filt: Tensor, channels: int) -> s
     """The int32 accumulator must hold every channel's worst case: sum |w| x 255 (+ |bias|), as the kernels do not saturate it."""
     if graph[op.inputs[0]].dtype != "int8":
         return None
-    weights = np.abs(filt.data.astype(np.int64)) + np.abs(filt.quant.zero_point.astype(np.int64)).max()  # zero unless the kind takes weight zero points
+    weights = (
+        np.abs(filt.data.astype(np.int64)) + np.abs(filt.quant.zero_point.astype(np.int64)).max()
+    )  # zero unless the kind takes weight zero points
     per_channel = np.moveaxis(weights, OPS[op.kind].weight_axis, 0).reshape(channels, -1).sum(axis=1)
     bias = op.inputs[2] if len(op.inputs) > 2 else None
     worst = per_channel * 255 + (np.abs(graph[bias].data.astype(np.int64)) if bias is not None else 0)
@@ -198,7 +210,11 @@ def _conv_like(op: Op, graph: Graph):
         _, kh, kw, out_c = filt.shape
         if filt.shape[0] != 1 or channels * op.attrs.depth_multiplier != out_c:
             return f"filter {list(filt.shape)} is not 1 x H x W x (channels {channels} x multiplier)"
-    problem = _bias_problem(op, graph, out_c) or _quant_problem(op, graph, filt, out_c) or _accumulator_problem(op, graph, filt, out_c)
+    problem = (
+        _bias_problem(op, graph, out_c)
+        or _quant_problem(op, graph, filt, out_c)
+        or _accumulator_problem(op, graph, filt, out_c)
+    )
     return problem or _spatial(op, graph, (kh, kw), out_c)
 
 
@@ -210,7 +226,11 @@ def _fully_connected(op: Op, graph: Graph):
     inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
     if depth < 1 or inp.size % depth or out.size != inp.size // depth * units:
         return f"input {list(inp.shape)} and filter {list(filt.shape)} do not give output {list(out.shape)}"
-    return _bias_problem(op, graph, units) or _quant_problem(op, graph, filt, units) or _accumulator_problem(op, graph, filt, units)
+    return (
+        _bias_problem(op, graph, units)
+        or _quant_problem(op, graph, filt, units)
+        or _accumulator_problem(op, graph, filt, units)
+    )
 
 
 def _pool(op: Op, graph: Graph):
@@ -241,7 +261,11 @@ def _mean(op: Op, graph: Graph):
     if len(shape) > 4 or not op.attrs.axes or not all(0 <= a < len(shape) for a in op.attrs.axes):
         return f"axes {list(op.attrs.axes)} do not fit the input {list(shape)} (rank <= 4)"
     kept = int(np.prod([d for i, d in enumerate(shape) if i not in op.attrs.axes], dtype=np.int64))
-    return f"averaging {list(shape)} over axes {list(op.attrs.axes)} leaves {kept} values, not {graph[op.outputs[0]].size}" if kept != graph[op.outputs[0]].size else None
+    return (
+        f"averaging {list(shape)} over axes {list(op.attrs.axes)} leaves {kept} values, not {graph[op.outputs[0]].size}"
+        if kept != graph[op.outputs[0]].size
+        else None
+    )
 
 
 def _arg_min_max(op: Op, graph: Graph):
@@ -288,7 +312,9 @@ def _pad(op: Op, graph: Graph):
 def _concat(op: Op, graph: Graph):
     shapes = [graph[name].shape for name in op.inputs if name is not None]
     axis, rank = op.attrs.axis, len(shapes[0])
-    if not 0 <= axis < rank or any(len(s) != rank or s[:axis] + s[axis + 1 :] != shapes[0][:axis] + shapes[0][axis + 1 :] for s in shapes):
+    if not 0 <= axis < rank or any(
+        len(s) != rank or s[:axis] + s[axis + 1 :] != shapes[0][:axis] + shapes[0][axis + 1 :] for s in shapes
+    ):
         return f"inputs {[list(s) for s in shapes]} do not concatenate along axis {axis}"
     return shapes[0][:axis] + (sum(s[axis] for s in shapes),) + shapes[0][axis + 1 :]
 
@@ -383,19 +409,31 @@ def _resize(op: Op, graph: Graph):
 
 def _reverse(op: Op, graph: Graph):
     shape = graph[op.inputs[0]].shape
-    return shape if all(0 <= a < len(shape) for a in op.attrs.axes) else f"axes {list(op.attrs.axes)} do not fit the input {list(shape)}"
+    return (
+        shape
+        if all(0 <= a < len(shape) for a in op.attrs.axes)
+        else f"axes {list(op.attrs.axes)} do not fit the input {list(shape)}"
+    )
 
 
 def _gather(op: Op, graph: Graph):
     shape, a = graph[op.inputs[0]].shape, op.attrs
-    if not 0 <= a.axis < len(shape) or any(not 0 <= i < shape[a.axis] for i in a.indices) or len(a.indices) != int(np.prod(a.indices_shape, dtype=np.int64)):
+    if (
+        not 0 <= a.axis < len(shape)
+        or any(not 0 <= i < shape[a.axis] for i in a.indices)
+        or len(a.indices) != int(np.prod(a.indices_shape, dtype=np.int64))
+    ):
         return f"indices {list(a.indices)} along axis {a.axis} do not fit the input {list(shape)}"
     return shape[: a.axis] + a.indices_shape + shape[a.axis + 1 :]
 
 
 def _mirror_pad(op: Op, graph: Graph):
     shape, pads, edge = graph[op.inputs[0]].shape, op.attrs.paddings, int(op.attrs.reflect)
-    if len(shape) > 4 or len(pads) != len(shape) or any(not 0 <= p <= d - edge for d, pair in zip(shape, pads) for p in pair):
+    if (
+        len(shape) > 4
+        or len(pads) != len(shape)
+        or any(not 0 <= p <= d - edge for d, pair in zip(shape, pads) for p in pair)
+    ):
         return f"mirror paddings {list(pads)} do not fit the input {list(shape)}"
     return tuple(d + before + after for d, (before, after) in zip(shape, pads))
 
@@ -422,7 +460,14 @@ def _batch_space(op: Op, graph: Graph):
         fits = len(shape) in (3, 4) and a.crops == ((0, 0), (0, 0)) and min(bh, bw) >= 1 and h % bh == 0 and w % bw == 0
         out = (n * bh * bw, h // bh, w // bw, c)
     else:
-        fits = len(shape) in (3, 4) and min(bh, bw) >= 1 and n % (bh * bw) == 0 and 0 <= top + bottom < h * bh and 0 <= left + right < w * bw and min(top, bottom, left, right) >= 0
+        fits = (
+            len(shape) in (3, 4)
+            and min(bh, bw) >= 1
+            and n % (bh * bw) == 0
+            and 0 <= top + bottom < h * bh
+            and 0 <= left + right < w * bw
+            and min(top, bottom, left, right) >= 0
+        )
         out = (n // max(bh * bw, 1), h * bh - top - bottom, w * bw - left - right, c)
     if not fits:
         return f"block {list(a.block)} with crops or paddings {list(a.crops)} does not fit the input {list(shape)}"
@@ -454,6 +499,24 @@ SHAPE_RULES |= {
     "batch_matmul": _batch_matmul,
     "add_n": _add_n,
     "cumsum": _axis_kept,
-    **dict.fromkeys(("maximum", "minimum", "div", "squared_difference", "floor_div", "floor_mod", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or"), _binary),  # issue 20
+    **dict.fromkeys(
+        (
+            "maximum",
+            "minimum",
+            "div",
+            "squared_difference",
+            "floor_div",
+            "floor_mod",
+            "equal",
+            "not_equal",
+            "greater",
+            "greater_equal",
+            "less",
+            "less_equal",
+            "logical_and",
+            "logical_or",
+        ),
+        _binary,
+    ),  # issue 20
     "select_v2": _broadcast_all,
 }

@@ -73,7 +73,9 @@ def _check_declared(graph, name: str) -> None:
     check_counts(name, len(graph.node), len(graph.initializer) + len(graph.input) + len(graph.value_info))
     for t in graph.initializer:
         if t.data_location == t.EXTERNAL:
-            raise ModelError(f"{name}: initializer {t.name!r} keeps its data in an external file; aiotc reads self-contained models")
+            raise ModelError(
+                f"{name}: initializer {t.name!r} keeps its data in an external file; aiotc reads self-contained models"
+            )
         check_size(name, t.name, tuple(t.dims), _numpy_dtype(t.data_type))
     pending, nodes = [(graph, 0)], 0
     while pending:
@@ -181,7 +183,9 @@ class _Converter:
             if value.name in self.consts:
                 raise ModelError(f"{self.name}: output {value.name!r} is a constant; nothing to compute")
             outputs.append(self.plain(value.name))
-        graph = ir.Graph(self.name, dict(self.tensors), tuple(self.ops), tuple(inputs), tuple(outputs), self.layouts, self.hints)
+        graph = ir.Graph(
+            self.name, dict(self.tensors), tuple(self.ops), tuple(inputs), tuple(outputs), self.layouts, self.hints
+        )
         graph = graph.with_ops(graph.ops)
         try:
             graph.validate()
@@ -222,7 +226,10 @@ class _Converter:
         graph = helper.make_graph(
             [node],
             "fold",
-            [helper.make_tensor_value_info(i, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape) for i, a in feeds.items()],
+            [
+                helper.make_tensor_value_info(i, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+                for i, a in feeds.items()
+            ],
             [helper.make_empty_tensor_value_info(o) for o in node.output if o],
         )
         # The reference evaluator lacks some old versions (DequantizeLinear < 19): on
@@ -256,10 +263,14 @@ class _Converter:
         elem = self.types[name].elem_type if name in self.types else FLOAT
         if elem != FLOAT:
             kind = self.onnx.TensorProto.DataType.Name(elem)
-            raise ModelError(f"{self.name}: tensor {name!r} has ONNX type {kind}; aiotc computes float32 activations (integer models come in as TFLite)")
+            raise ModelError(
+                f"{self.name}: tensor {name!r} has ONNX type {kind}; aiotc computes float32 activations (integer models come in as TFLite)"
+            )
         return "float32"
 
-    def define(self, onnx_name: str, shape: tuple[int, ...], dtype: str, layout: str, ir_name: str | None = None) -> str:
+    def define(
+        self, onnx_name: str, shape: tuple[int, ...], dtype: str, layout: str, ir_name: str | None = None
+    ) -> str:
         ir_name = ir_name or onnx_name
         check_size(self.name, ir_name, shape, dtype)
         self.tensors[ir_name] = ir.Tensor(ir_name, tuple(int(d) for d in shape), dtype)
@@ -304,7 +315,9 @@ class _Converter:
         if layout == "nhwc":
             return ir_name
         if len(self.tensors[ir_name].shape) != 4:
-            raise _Unsupported(f"input {name!r} has rank {len(self.tensors[ir_name].shape)}, a 4-D NCHW tensor is needed")
+            raise _Unsupported(
+                f"input {name!r} has rank {len(self.tensors[ir_name].shape)}, a 4-D NCHW tensor is needed"
+            )
         return self._transposed(name, ir_name, TO_NHWC, "nhwc")
 
     def plain(self, name: str) -> str:
@@ -456,7 +469,12 @@ def matmul(c: _Converter, node, a: dict) -> None:
     weights = c.const(node.input[1], "the right operand")
     if weights.ndim != 2 or len(c.tensors[x].shape) != 2:
         raise _Unsupported("only [N, K] x constant [K, M] products")
-    c.emit("fully_connected", (x, c.const_tensor(weights.T, f"{node.output[0]}/weights"), None), c.output(node, "plain"), ir.FullyConnected())
+    c.emit(
+        "fully_connected",
+        (x, c.const_tensor(weights.T, f"{node.output[0]}/weights"), None),
+        c.output(node, "plain"),
+        ir.FullyConnected(),
+    )
 
 
 def binary(c: _Converter, node, a: dict) -> None:
@@ -536,8 +554,16 @@ def pad(c: _Converter, node, a: dict) -> None:
     mode = a.get("mode", b"constant")
     if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
         raise _Unsupported(f"mode {mode!r}")
-    pads = c.consts[node.input[1]].tolist() if len(node.input) > 1 and node.input[1] in c.consts else list(a.get("pads", []))
-    value = float(c.const(node.input[2], "the pad value")) if len(node.input) > 2 and node.input[2] else float(a.get("value", 0.0))
+    pads = (
+        c.consts[node.input[1]].tolist()
+        if len(node.input) > 1 and node.input[1] in c.consts
+        else list(a.get("pads", []))
+    )
+    value = (
+        float(c.const(node.input[2], "the pad value"))
+        if len(node.input) > 2 and node.input[2]
+        else float(a.get("value", 0.0))
+    )
     if value != 0.0 or (len(node.input) > 3 and node.input[3]):
         raise _Unsupported("padding with a non-zero value or on selected axes")
     rank = len(pads) // 2
@@ -550,11 +576,20 @@ def pad(c: _Converter, node, a: dict) -> None:
 
 def reduce_mean(c: _Converter, node, a: dict) -> None:
     rank = len(c.shape(node.input[0]))
-    axes = a.get("axes") if "axes" in a else (c.consts[node.input[1]].tolist() if len(node.input) > 1 and node.input[1] else range(rank))
+    axes = (
+        a.get("axes")
+        if "axes" in a
+        else (c.consts[node.input[1]].tolist() if len(node.input) > 1 and node.input[1] else range(rank))
+    )
     axes = sorted(int(x) % rank for x in axes)
     keep = bool(a.get("keepdims", 1))
     if rank == 4 and c.layout(node.input[0]) == "nhwc" and keep:
-        c.emit("mean", (c.nhwc(node.input[0]),), c.output(node, "nhwc"), ir.Mean(tuple(sorted(NCHW_AXIS_IN_NHWC[x] for x in axes)), True))
+        c.emit(
+            "mean",
+            (c.nhwc(node.input[0]),),
+            c.output(node, "nhwc"),
+            ir.Mean(tuple(sorted(NCHW_AXIS_IN_NHWC[x] for x in axes)), True),
+        )
     else:
         c.emit("mean", (c.plain(node.input[0]),), c.output(node, "plain"), ir.Mean(tuple(axes), keep))
 

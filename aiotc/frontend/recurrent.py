@@ -18,14 +18,24 @@ GATE_WEIGHTS = (1, 2, 3, 4, 5, 6, 7, 8)  # input-to-{input, forget, cell, output
 GATE_BIASES = (12, 13, 14, 15)  # {input, forget, cell, output} gate bias
 CIFG, PEEPHOLE, PROJECTION, LAYER_NORM = (1, 5), (9, 10, 11), (16, 17), (20, 21, 22, 23)
 TANH = 4  # ActivationFunctionType.TANH
-INTEGER_TYPES = {INPUT: "int8", HIDDEN_STATE: "int8", CELL_STATE: "int16", **{i: "int8" for i in GATE_WEIGHTS}, **{i: "int32" for i in GATE_BIASES}}
+INTEGER_TYPES = {
+    INPUT: "int8",
+    HIDDEN_STATE: "int8",
+    CELL_STATE: "int16",
+    **{i: "int8" for i in GATE_WEIGHTS},
+    **{i: "int32" for i in GATE_BIASES},
+}
 
 
 def lstm_problem(tensors, inputs, outputs, activation: int) -> str | None:
     """Why this LSTM cannot be compiled, or None. `tensors` maps names to ir.Tensor."""
     if any(inputs[i] is None for i in CIFG):
         return "CIFG (coupled input and forget gates) is not supported yet"
-    for indices, variant in ((PEEPHOLE, "peephole connections"), (PROJECTION, "a projection layer"), (LAYER_NORM, "layer normalization")):
+    for indices, variant in (
+        (PEEPHOLE, "peephole connections"),
+        (PROJECTION, "a projection layer"),
+        (LAYER_NORM, "layer normalization"),
+    ):
         if any(inputs[i] is not None for i in indices):
             return f"{variant} not supported yet"
     if activation != TANH:
@@ -42,8 +52,15 @@ def lstm_problem(tensors, inputs, outputs, activation: int) -> str | None:
     if set(dtypes.values()) == {"float32"}:
         return None
     if dtypes != {i: INTEGER_TYPES[i] for i in needed}:
-        return "types " + ", ".join(sorted(set(dtypes.values()))) + ": only float32 and TFLM's integer LSTM (int8 activations and weights, int16 cell state) are supported"
-    if any(tensors[inputs[i]].quant is None or tensors[inputs[i]].quant.per_channel for i in (INPUT, *GATE_WEIGHTS, HIDDEN_STATE, CELL_STATE)):
+        return (
+            "types "
+            + ", ".join(sorted(set(dtypes.values())))
+            + ": only float32 and TFLM's integer LSTM (int8 activations and weights, int16 cell state) are supported"
+        )
+    if any(
+        tensors[inputs[i]].quant is None or tensors[inputs[i]].quant.per_channel
+        for i in (INPUT, *GATE_WEIGHTS, HIDDEN_STATE, CELL_STATE)
+    ):
         return "per-channel or missing quantization (TFLM's integer LSTM is per tensor)"
     if any(tensors[inputs[i]].quant.zero_point[0] != 0 for i in GATE_WEIGHTS):
         return "weights with a zero point (TFLM's integer LSTM has symmetric weights)"
@@ -61,7 +78,11 @@ def lstm_output_shape(op, graph):
         return f"input must be a [batch, time, features] sequence, has shape {list(x.shape)}"
     batches = x.shape[1] if op.attrs.time_major else x.shape[0]
     units = graph[op.inputs[GATE_WEIGHTS[0]]].shape[0]
-    expected = {**{i: (units, x.shape[2]) for i in GATE_WEIGHTS[:4]}, **{i: (units, units) for i in GATE_WEIGHTS[4:]}, **{i: (units,) for i in GATE_BIASES}}
+    expected = {
+        **{i: (units, x.shape[2]) for i in GATE_WEIGHTS[:4]},
+        **{i: (units, units) for i in GATE_WEIGHTS[4:]},
+        **{i: (units,) for i in GATE_BIASES},
+    }
     expected |= {HIDDEN_STATE: (batches, units), CELL_STATE: (batches, units)}
     for index, shape in expected.items():
         t = graph[op.inputs[index]]

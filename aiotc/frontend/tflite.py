@@ -25,7 +25,15 @@ from .checks import SHAPE_RULES, check_counts, check_size
 from .recurrent import lstm_problem
 
 TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8", 17: "int4"}
-NUMPY_TYPES = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "int64": np.int64, "bool": np.bool_, "int16": np.int16, "int8": np.int8}
+NUMPY_TYPES = {
+    "float32": np.float32,
+    "int32": np.int32,
+    "uint8": np.uint8,
+    "int64": np.int64,
+    "bool": np.bool_,
+    "int16": np.int16,
+    "int8": np.int8,
+}
 ACTIVATIONS = {0: "none", 1: "relu", 2: "relu_n1_to_1", 3: "relu6"}
 OP_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
 SAME, VALID = 0, 1
@@ -36,7 +44,9 @@ def load_tflite(path: str | Path) -> ir.Graph:
     path = Path(path)
     data = path.read_bytes()
     if len(data) < 16:
-        raise ModelError(f"{path.name}: not a TFLite model (file is {'empty' if not data else f'only {len(data)} bytes'})")
+        raise ModelError(
+            f"{path.name}: not a TFLite model (file is {'empty' if not data else f'only {len(data)} bytes'})"
+        )
     if data[4:8] != b"TFL3":
         raise ModelError(f"{path.name}: not a TFLite model (no TFL3 flatbuffer identifier)")
     try:
@@ -46,7 +56,9 @@ def load_tflite(path: str | Path) -> ir.Graph:
     except Exception as exc:  # flatbuffer accessors fail in many ways on corrupt input
         if not _valid_flatbuffer(data):
             raise ModelError(f"{path.name}: corrupt or truncated TFLite model ({type(exc).__name__}: {exc})") from None
-        raise RuntimeError(f"{path.name}: aiotc failed to read this valid TFLite model ({type(exc).__name__}: {exc})") from exc
+        raise RuntimeError(
+            f"{path.name}: aiotc failed to read this valid TFLite model ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _valid_flatbuffer(data: bytes) -> bool:
@@ -80,7 +92,9 @@ class _Reader:
     def graph(self) -> ir.Graph:
         model = tflite.Model.GetRootAsModel(self.buf, 0)
         if model.SubgraphsLength() != 1:
-            raise ModelError(f"{self.name}: has {model.SubgraphsLength()} subgraphs; aiotc compiles single-subgraph models")
+            raise ModelError(
+                f"{self.name}: has {model.SubgraphsLength()} subgraphs; aiotc compiles single-subgraph models"
+            )
         self.model = model
         sg = model.Subgraphs(0)
         check_counts(self.name, sg.OperatorsLength(), sg.TensorsLength())
@@ -93,26 +107,37 @@ class _Reader:
         for index in range(sg.OperatorsLength()):
             op = sg.Operators(index)
             if op.OpcodeIndex() >= model.OperatorCodesLength():
-                raise ModelError(f"{self.name}: op {index} has operator code {op.OpcodeIndex()}, the model has {model.OperatorCodesLength()}")
+                raise ModelError(
+                    f"{self.name}: op {index} has operator code {op.OpcodeIndex()}, the model has {model.OperatorCodesLength()}"
+                )
             opname = _op_name(model.OperatorCodes(op.OpcodeIndex()))
             inputs = [self._name(i) for i in op.InputsAsNumpy()] if op.InputsLength() else []
             outputs = [self._name(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
             layer = outputs[0] if outputs else f"op{index}"
             needed = REQUIRED_INPUTS.get(opname, 1)
             outputs_ok = len(outputs) >= 1 and None not in outputs if opname in MULTI_OUTPUT else len(outputs) == 1
-            if (opname in _CONVERTERS or opname in FOLDERS) and (not outputs_ok or len(inputs) < needed or None in inputs[:needed]):
-                raise ModelError(f"{self.name}: {opname} at op {index} ({layer}) needs {needed} input(s) and {'outputs' if opname in MULTI_OUTPUT else 'one output'}, has {inputs} and {outputs}")
+            if (opname in _CONVERTERS or opname in FOLDERS) and (
+                not outputs_ok or len(inputs) < needed or None in inputs[:needed]
+            ):
+                raise ModelError(
+                    f"{self.name}: {opname} at op {index} ({layer}) needs {needed} input(s) and {'outputs' if opname in MULTI_OUTPUT else 'one output'}, has {inputs} and {outputs}"
+                )
             try:
                 if self._foldable(opname, inputs, outputs):
                     try:
                         value = FOLDERS[opname](self, op, inputs, outputs)
                     except (ValueError, IndexError) as exc:  # numpy on the model's own constants
-                        raise ModelError(f"{self.name}: {opname} at op {index} ({layer}) cannot be evaluated on its constants ({exc})") from None
+                        raise ModelError(
+                            f"{self.name}: {opname} at op {index} ({layer}) cannot be evaluated on its constants ({exc})"
+                        ) from None
                     self.settle(outputs[0], value)
                     continue
                 convert = _CONVERTERS.get(opname)
                 if convert is None:
-                    problems.append(f"{opname} at op {index} ({layer})" + (": aiotc evaluates it only on constants" if opname in FOLDERS else ""))
+                    problems.append(
+                        f"{opname} at op {index} ({layer})"
+                        + (": aiotc evaluates it only on constants" if opname in FOLDERS else "")
+                    )
                     continue
                 converted = convert(self, op, layer, inputs, outputs)
                 ops.extend(self.settle_op(o) for o in (converted if isinstance(converted, list) else [converted]))
@@ -123,14 +148,20 @@ class _Reader:
         used = {name for o in ops for name in (*o.inputs, *o.outputs)} | {self._name(i) for i in sg.InputsAsNumpy()}
         for name in self.dynamic:
             if name in used and self._open(name):
-                raise ModelError(f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the batch to 1 but no op gives this tensor a static shape")
+                raise ModelError(
+                    f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the batch to 1 but no op gives this tensor a static shape"
+                )
         graph = ir.Graph(
             self.name,
             dict(self.by_name),
             tuple(ops),
             tuple(self._name(i) for i in sg.InputsAsNumpy()),
             tuple(self._name(i) for i in sg.OutputsAsNumpy()),
-            state=tuple(t.name for i, t in enumerate(self.tensors) if sg.Tensors(i).IsVariable() and any(t.name in op.inputs for op in ops)),
+            state=tuple(
+                t.name
+                for i, t in enumerate(self.tensors)
+                if sg.Tensors(i).IsVariable() and any(t.name in op.inputs for op in ops)
+            ),
         )
         graph = graph.with_ops(graph.ops)  # drop tensors no op uses (consumed shape operands)
         try:
@@ -151,7 +182,9 @@ class _Reader:
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
         if any(d < 0 for d in shape):
             raise ModelError(f"{self.name}: tensor {label!r} has a negative dimension {list(shape)}")
-        signature = [int(d) for d in t.ShapeSignatureAsNumpy()] if 0 < t.ShapeSignatureLength() == len(shape) else list(shape)
+        signature = (
+            [int(d) for d in t.ShapeSignatureAsNumpy()] if 0 < t.ShapeSignatureLength() == len(shape) else list(shape)
+        )
         if any(0 <= s != d for s, d in zip(signature, shape)):
             raise ModelError(f"{self.name}: tensor {label!r} has shape {list(shape)} but signature {signature}")
         # A graph input's -1 batch is 1: a microcontroller runs one sample. Elsewhere a -1
@@ -177,7 +210,9 @@ class _Reader:
         if q is None or q.ScaleLength() == 0:
             return None
         scale = q.ScaleAsNumpy().astype(np.float32)
-        zero_point = q.ZeroPointAsNumpy().astype(np.int64) if q.ZeroPointLength() else np.zeros_like(scale, dtype=np.int64)
+        zero_point = (
+            q.ZeroPointAsNumpy().astype(np.int64) if q.ZeroPointLength() else np.zeros_like(scale, dtype=np.int64)
+        )
         if zero_point.size != scale.size:
             raise ModelError(f"{self.name}: tensor {label!r} has {scale.size} scales but {zero_point.size} zero points")
         if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
@@ -205,13 +240,17 @@ class _Reader:
         count = int(np.prod(shape, dtype=np.int64))
         if dtype == "int4":
             if len(raw) != (count + 1) // 2:
-                raise ModelError(f"{self.name}: tensor {label!r} holds {len(raw)} bytes, its int4 shape {list(shape)} needs {(count + 1) // 2}")
+                raise ModelError(
+                    f"{self.name}: tensor {label!r} holds {len(raw)} bytes, its int4 shape {list(shape)} needs {(count + 1) // 2}"
+                )
             packed = np.frombuffer(raw, dtype=np.uint8)
             nibbles = np.stack([packed & 0x0F, packed >> 4], axis=-1).ravel()[:count].astype(np.int8)
             return np.where(nibbles > 7, nibbles - 16, nibbles).astype(np.int8).reshape(shape)
         itemsize = np.dtype(NUMPY_TYPES[dtype]).itemsize
         if len(raw) != count * itemsize:
-            raise ModelError(f"{self.name}: tensor {label!r} holds {len(raw)} bytes, its shape {list(shape)} needs {count * itemsize}")
+            raise ModelError(
+                f"{self.name}: tensor {label!r} holds {len(raw)} bytes, its shape {list(shape)} needs {count * itemsize}"
+            )
         return np.frombuffer(raw, dtype=NUMPY_TYPES[dtype]).reshape(shape).copy()
 
     def _name(self, index: int) -> str | None:
@@ -252,7 +291,9 @@ class _Reader:
         if not isinstance(value, tuple):
             data = np.asarray(value).astype(NUMPY_TYPES[old.dtype])
             if name not in self.dynamic and data.shape != old.shape:
-                raise ModelError(f"{self.name}: tensor {name!r} is declared {list(old.shape)} but evaluates to {list(data.shape)}")
+                raise ModelError(
+                    f"{self.name}: tensor {name!r} is declared {list(old.shape)} but evaluates to {list(data.shape)}"
+                )
             self.by_name[name] = ir.Tensor(name, data.shape, old.dtype, old.quant, data)
         elif name in self.dynamic:
             signature = self.dynamic[name]
@@ -375,7 +416,9 @@ def _reduce(kind: str):
         rank = len(r.shape(inputs[0]))
         axes = tuple(sorted({int(a) % rank for a in np.atleast_1d(r.const(inputs[1]))}))
         keepdims = bool(_options(op, tflite.ReducerOptions).KeepDims())
-        if kind in ("reduce_max", "reduce_min") and not _same_quant(r.by_name[inputs[0]].quant, r.by_name[outputs[0]].quant):
+        if kind in ("reduce_max", "reduce_min") and not _same_quant(
+            r.by_name[inputs[0]].quant, r.by_name[outputs[0]].quant
+        ):
             raise _Unsupported("input and output quantization differ (tflite-micro's int8 max/min copies values)")
         return ir.Op(layer, kind, (inputs[0],), (outputs[0],), ir.Mean(axes, keepdims))
 
@@ -417,7 +460,9 @@ def _batch_matmul(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     o = _options(op, tflite.BatchMatMulOptions)
     if any(q is not None and q.scale.size > 1 for q in (r.by_name[inputs[0]].quant, r.by_name[inputs[1]].quant)):
         raise _Unsupported("per-channel quantization (tflite-micro reads one scale per operand)")
-    return ir.Op(layer, "batch_matmul", (inputs[0], inputs[1]), (outputs[0],), ir.BatchMatMul(bool(o.AdjX()), bool(o.AdjY())))
+    return ir.Op(
+        layer, "batch_matmul", (inputs[0], inputs[1]), (outputs[0],), ir.BatchMatMul(bool(o.AdjX()), bool(o.AdjY()))
+    )
 
 
 def _add_n(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
@@ -449,7 +494,13 @@ def _concat(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     rank = len(r.shape(inputs[0]))
     if rank == 0:
         raise _Unsupported("scalar inputs")
-    return ir.Op(layer, "concat", tuple(inputs), (outputs[0],), ir.Concat(o.Axis() % rank, _activation(o.FusedActivationFunction())))
+    return ir.Op(
+        layer,
+        "concat",
+        tuple(inputs),
+        (outputs[0],),
+        ir.Concat(o.Axis() % rank, _activation(o.FusedActivationFunction())),
+    )
 
 
 def _unary(kind: str):
@@ -460,11 +511,19 @@ def _unary(kind: str):
 
 
 def _softmax(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
-    return ir.Op(layer, "softmax", (inputs[0],), (outputs[0],), ir.Softmax(float(_options(op, tflite.SoftmaxOptions).Beta())))
+    return ir.Op(
+        layer, "softmax", (inputs[0],), (outputs[0],), ir.Softmax(float(_options(op, tflite.SoftmaxOptions).Beta()))
+    )
 
 
 def _leaky_relu(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
-    return ir.Op(layer, "leaky_relu", (inputs[0],), (outputs[0],), ir.LeakyRelu(float(_options(op, tflite.LeakyReluOptions).Alpha())))
+    return ir.Op(
+        layer,
+        "leaky_relu",
+        (inputs[0],),
+        (outputs[0],),
+        ir.LeakyRelu(float(_options(op, tflite.LeakyReluOptions).Alpha())),
+    )
 
 
 def _reshape(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
@@ -489,7 +548,11 @@ def _expand_dims(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
 def _squeeze(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     shape = r.shape(inputs[0])
     o = _options(op, tflite.SqueezeOptions)
-    axes = {int(d) % len(shape) for d in o.SqueezeDimsAsNumpy()} if o.SqueezeDimsLength() and shape else set(range(len(shape)))
+    axes = (
+        {int(d) % len(shape) for d in o.SqueezeDimsAsNumpy()}
+        if o.SqueezeDimsLength() and shape
+        else set(range(len(shape)))
+    )
     r.settle(outputs[0], tuple(d for i, d in enumerate(shape) if not (d == 1 and i in axes)))
     return ir.Op(layer, "reshape", (inputs[0],), (outputs[0],), ir.NoAttrs())
 
@@ -513,7 +576,9 @@ def _strided_slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
         raise _Unsupported("ellipsis and new-axis masks")
     shape = r.shape(inputs[0])
     begin, end, strides = (r.const(inputs[i]).ravel().astype(np.int64) for i in (1, 2, 3))
-    attrs = resolve_strided_slice(shape, begin, end, strides, o.BeginMask(), o.EndMask(), o.ShrinkAxisMask(), bool(o.Offset()))
+    attrs = resolve_strided_slice(
+        shape, begin, end, strides, o.BeginMask(), o.EndMask(), o.ShrinkAxisMask(), bool(o.Offset())
+    )
     sizes = [max(0, -(-(e - b) // s)) for b, e, s in zip(attrs.begin, attrs.end, attrs.strides)]
     r.settle(outputs[0], tuple(d for axis, d in enumerate(sizes) if not o.ShrinkAxisMask() >> axis & 1))
     return ir.Op(layer, "strided_slice", (inputs[0],), (outputs[0],), attrs)
@@ -529,7 +594,9 @@ def _lstm(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     return ir.Op(layer, "lstm", inputs, (outputs[0],), ir.Lstm(float(o.CellClip()), bool(o.TimeMajor())))
 
 
-def resolve_strided_slice(shape, begin, end, strides, begin_mask, end_mask, shrink_mask, offset=False) -> ir.StridedSlice:
+def resolve_strided_slice(
+    shape, begin, end, strides, begin_mask, end_mask, shrink_mask, offset=False
+) -> ir.StridedSlice:
     """TFLite's StartForAxis/StopForAxis: masks and negative indices become concrete bounds."""
     b_out, e_out, s_out = [], [], []
     for axis, dim in enumerate(shape):
@@ -614,7 +681,13 @@ def _slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     if any(not 0 <= b <= e <= d for b, e, d in zip(begin, end, shape)):
         raise _Unsupported(f"slice {begin} + {size} outside {list(shape)}")
     r.settle(outputs[0], tuple(e - b for b, e in zip(begin, end)))
-    return ir.Op(layer, "strided_slice", (inputs[0],), (outputs[0],), ir.StridedSlice(tuple(begin), tuple(end), (1,) * len(shape)))
+    return ir.Op(
+        layer,
+        "strided_slice",
+        (inputs[0],),
+        (outputs[0],),
+        ir.StridedSlice(tuple(begin), tuple(end), (1,) * len(shape)),
+    )
 
 
 def _unpack(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
@@ -650,7 +723,11 @@ def _resize(kind: str, options_class):
         if kind == "resize_bilinear" and o.AlignCorners() and o.HalfPixelCenters():
             raise _Unsupported("align_corners with half_pixel_centers (TFLite's reference refuses them together)")
         r.settle(outputs[0], (shape[0], *size, shape[3]))
-        return ir.Op(layer, kind, (inputs[0],), (outputs[0],), ir.Resize(bool(o.AlignCorners()), bool(o.HalfPixelCenters())))
+        return ir.Op(
+            layer, kind, (inputs[0],), (outputs[0],), ir.Resize(bool(o.AlignCorners()), bool(o.HalfPixelCenters()))
+        )
+
+
 def _shared_range(kind: str, count: int = 2, values: slice = slice(0, 2)):
     """MAXIMUM, MINIMUM, SELECT_V2: tflite-micro compares or copies raw int8 values, which
     is right only when the value inputs and the output share one quantization."""
@@ -658,7 +735,10 @@ def _shared_range(kind: str, count: int = 2, values: slice = slice(0, 2)):
     def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
         quants = [r.by_name[name].quant for name in (*inputs[values], outputs[0])]
         first = quants[0]
-        if first is not None and any(q is None or not (np.array_equal(q.scale, first.scale) and np.array_equal(q.zero_point, first.zero_point)) for q in quants):
+        if first is not None and any(
+            q is None or not (np.array_equal(q.scale, first.scale) and np.array_equal(q.zero_point, first.zero_point))
+            for q in quants
+        ):
             raise _Unsupported("inputs and output quantized differently (tflite-micro uses the raw values)")
         return ir.Op(layer, kind, tuple(inputs[:count]), (outputs[0],), ir.NoAttrs())
 
@@ -680,7 +760,13 @@ def _gather(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     if indices.size and not (0 <= indices.min() and indices.max() < shape[axis]):
         raise _Unsupported(f"indices outside 0..{shape[axis] - 1}")
     r.settle(outputs[0], shape[:axis] + indices.shape + shape[axis + 1 :])
-    return ir.Op(layer, "gather", (inputs[0],), (outputs[0],), ir.Gather(axis, tuple(int(i) for i in indices.ravel()), indices.shape))
+    return ir.Op(
+        layer,
+        "gather",
+        (inputs[0],),
+        (outputs[0],),
+        ir.Gather(axis, tuple(int(i) for i in indices.ravel()), indices.shape),
+    )
 
 
 def _mirror_pad(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
@@ -691,7 +777,9 @@ def _mirror_pad(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
 
 def _block(kind: str, options_class):
     def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
-        return ir.Op(layer, kind, (inputs[0],), (outputs[0],), ir.BlockSize(int(_options(op, options_class).BlockSize())))
+        return ir.Op(
+            layer, kind, (inputs[0],), (outputs[0],), ir.BlockSize(int(_options(op, options_class).BlockSize()))
+        )
 
     return convert
 
@@ -707,6 +795,8 @@ def _batch_space(kind: str):
         block, crops = (block + [1])[:2], (crops + [0, 0])[:4]
         attrs = ir.BatchSpace((block[0], block[1]), ((crops[0], crops[1]), (crops[2], crops[3])))
         return ir.Op(layer, kind, (inputs[0],), (outputs[0],), attrs)
+
+
 def _plain_binary(kind: str):
     def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
         return ir.Op(layer, kind, tuple(inputs[:2]), (outputs[0],), ir.NoAttrs())
@@ -782,21 +872,70 @@ _CONVERTERS = {
     "SQUARED_DIFFERENCE": _plain_binary("squared_difference"),
     "FLOOR_DIV": _plain_binary("floor_div"),
     "FLOOR_MOD": _plain_binary("floor_mod"),
-    **{name: _unary(name.lower()) for name in ("ABS", "NEG", "SQRT", "RSQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "CEIL", "FLOOR", "ROUND")},
-    **{name: _plain_binary(name.lower()) for name in ("EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "LOGICAL_AND", "LOGICAL_OR")},
+    **{
+        name: _unary(name.lower())
+        for name in ("ABS", "NEG", "SQRT", "RSQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "CEIL", "FLOOR", "ROUND")
+    },
+    **{
+        name: _plain_binary(name.lower())
+        for name in (
+            "EQUAL",
+            "NOT_EQUAL",
+            "GREATER",
+            "GREATER_EQUAL",
+            "LESS",
+            "LESS_EQUAL",
+            "LOGICAL_AND",
+            "LOGICAL_OR",
+        )
+    },
     "LOGICAL_NOT": _unary("logical_not"),
     "SELECT_V2": _shared_range("select_v2", 3, slice(1, 3)),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
-    **dict.fromkeys(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN", "PAD", "PADV2", "TRANSPOSE", "EXPAND_DIMS"), 2),
+    **dict.fromkeys(
+        (
+            "CONV_2D",
+            "DEPTHWISE_CONV_2D",
+            "FULLY_CONNECTED",
+            "ADD",
+            "SUB",
+            "MUL",
+            "MEAN",
+            "PAD",
+            "PADV2",
+            "TRANSPOSE",
+            "EXPAND_DIMS",
+        ),
+        2,
+    ),
     **dict.fromkeys(("GATHER", "FILL", "TILE", "FLOOR_DIV", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SUM"), 2),
     "STRIDED_SLICE": 4,
-    **dict.fromkeys(("SPLIT", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "REVERSE_V2", "MIRROR_PAD", "BROADCAST_TO"), 2),
+    **dict.fromkeys(
+        ("SPLIT", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "REVERSE_V2", "MIRROR_PAD", "BROADCAST_TO"), 2
+    ),
     **dict.fromkeys(("SPLIT_V", "SLICE", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND"), 3),
-    **dict.fromkeys(("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN", "PRELU", "BATCH_MATMUL", "ADD_N", "CUMSUM"), 2),  # issue 20; SUM is above
+    **dict.fromkeys(
+        ("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN", "PRELU", "BATCH_MATMUL", "ADD_N", "CUMSUM"), 2
+    ),  # issue 20; SUM is above
     "SELECT_V2": 3,
-    **dict.fromkeys(("DIV", "SQUARED_DIFFERENCE", "FLOOR_MOD", "EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "LOGICAL_AND", "LOGICAL_OR"), 2),  # elementwise math (issue 20)
+    **dict.fromkeys(
+        (
+            "DIV",
+            "SQUARED_DIFFERENCE",
+            "FLOOR_MOD",
+            "EQUAL",
+            "NOT_EQUAL",
+            "GREATER",
+            "GREATER_EQUAL",
+            "LESS",
+            "LESS_EQUAL",
+            "LOGICAL_AND",
+            "LOGICAL_OR",
+        ),
+        2,
+    ),  # elementwise math (issue 20)
 }
 MULTI_OUTPUT = {"SPLIT", "SPLIT_V", "UNPACK"}  # converted into one op per output
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
@@ -806,15 +945,24 @@ def _fully_connected_shape(op: ir.Op, tensors) -> tuple[int, ...] | None:
     if len(tensors[op.inputs[1]].shape) != 2:
         return None  # the checks refuse the filter
     shape, (units, depth) = tensors[op.inputs[0]].shape, tensors[op.inputs[1]].shape
-    return (*shape[:-1], units) if op.attrs.keep_num_dims else (int(np.prod(shape, dtype=np.int64)) // max(depth, 1), units)
+    return (
+        (*shape[:-1], units)
+        if op.attrs.keep_num_dims
+        else (int(np.prod(shape, dtype=np.int64)) // max(depth, 1), units)
+    )
 
 
 def _mean_shape(op: ir.Op, tensors) -> tuple[int, ...]:
     shape = tensors[op.inputs[0]].shape
-    return tuple(1 if i in op.attrs.axes else d for i, d in enumerate(shape) if op.attrs.keepdims or i not in op.attrs.axes)
+    return tuple(
+        1 if i in op.attrs.axes else d for i, d in enumerate(shape) if op.attrs.keepdims or i not in op.attrs.axes
+    )
 
 
-_OUTPUT_SHAPES = {"fully_connected": _fully_connected_shape, "mean": _mean_shape}  # where the checks' rules give no shape
+_OUTPUT_SHAPES = {
+    "fully_connected": _fully_connected_shape,
+    "mean": _mean_shape,
+}  # where the checks' rules give no shape
 _OUTPUT_SHAPES |= dict.fromkeys(("sum", "reduce_max", "reduce_min"), _mean_shape)  # reductions (issue 20)
 
 
@@ -829,7 +977,11 @@ def _clamp(value: np.ndarray, activation: str) -> np.ndarray:
 def _fold_binary(function, options_class=None):
     def fold(r: _Reader, op, inputs, outputs) -> np.ndarray:
         value = function(r.const(inputs[0]), r.const(inputs[1]))
-        return _clamp(value, _activation(_options(op, options_class).FusedActivationFunction())) if options_class else value
+        return (
+            _clamp(value, _activation(_options(op, options_class).FusedActivationFunction()))
+            if options_class
+            else value
+        )
 
     return fold
 
@@ -850,8 +1002,12 @@ def _fold_strided_slice(r: _Reader, op, inputs, outputs) -> np.ndarray:
         raise _Unsupported("ellipsis and new-axis masks")
     value = r.const(inputs[0])
     begin, end, strides = (r.const(inputs[i]).ravel().astype(np.int64) for i in (1, 2, 3))
-    a = resolve_strided_slice(value.shape, begin, end, strides, o.BeginMask(), o.EndMask(), o.ShrinkAxisMask(), bool(o.Offset()))
-    sliced = value[tuple(slice(b, e if e >= 0 else None, s) for b, e, s in zip(a.begin, a.end, a.strides))]  # stop -1: past index 0
+    a = resolve_strided_slice(
+        value.shape, begin, end, strides, o.BeginMask(), o.EndMask(), o.ShrinkAxisMask(), bool(o.Offset())
+    )
+    sliced = value[
+        tuple(slice(b, e if e >= 0 else None, s) for b, e, s in zip(a.begin, a.end, a.strides))
+    ]  # stop -1: past index 0
     return sliced.reshape([d for axis, d in enumerate(sliced.shape) if not o.ShrinkAxisMask() >> axis & 1])
 
 
@@ -892,12 +1048,16 @@ def _fold_reduce(function):
 FOLDERS = {
     "SHAPE": lambda r, op, inputs, outputs: np.array(r.shape(inputs[0])),
     "STRIDED_SLICE": _fold_strided_slice,
-    "PACK": lambda r, op, inputs, outputs: np.stack([r.const(n) for n in inputs], axis=_options(op, tflite.PackOptions).Axis()),
+    "PACK": lambda r, op, inputs, outputs: np.stack(
+        [r.const(n) for n in inputs], axis=_options(op, tflite.PackOptions).Axis()
+    ),
     "CONCATENATION": _fold_concat,
     "RESHAPE": _fold_reshape(_reshape),
     "EXPAND_DIMS": _fold_reshape(_expand_dims),
     "SQUEEZE": _fold_reshape(_squeeze),
-    "TRANSPOSE": lambda r, op, inputs, outputs: r.const(inputs[0]).transpose([int(p) for p in r.const(inputs[1]).ravel()]),
+    "TRANSPOSE": lambda r, op, inputs, outputs: r.const(inputs[0]).transpose(
+        [int(p) for p in r.const(inputs[1]).ravel()]
+    ),
     "GATHER": _fold_gather,
     "CAST": lambda r, op, inputs, outputs: r.const(inputs[0]),  # to the output's type, as every folded value
     "FILL": _fold_fill,

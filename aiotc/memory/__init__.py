@@ -46,10 +46,14 @@ def plan_memory(graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions
 
 
 # (push, rows per step, paced): pull, push, and push paced one band at a time (streaming.stream_stage)
-STREAM_MODES = [(push, rows, paced) for push, paced in ((True, True), (True, False), (False, False)) for rows in (1, 2, 4)]
+STREAM_MODES = [
+    (push, rows, paced) for push, paced in ((True, True), (True, False), (False, False)) for rows in (1, 2, 4)
+]
 
 
-def choose_schedule(graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions) -> tuple[StreamStage | None, ArenaPlan]:
+def choose_schedule(
+    graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions
+) -> tuple[StreamStage | None, ArenaPlan]:
     """The schedule to use: layer by layer, or the first k+1 ops streamed.
 
     Every streamable prefix is simulated and planned in each streaming mode (a few

@@ -62,7 +62,10 @@ def _slack(op: Op, graph: Graph, name: str, group: int) -> int | None:
         pixel_out = out.nbytes // pixels
         row_in = inp.nbytes // inp.shape[1]
         # A group starting at pixel q writes up to pixel q+group and reads from the first input row of q's row on.
-        return max(min(q + group, pixels) * pixel_out - input_rows(op, graph, name, q // width, q // width + 1)[0] * row_in for q in range(pixels))
+        return max(
+            min(q + group, pixels) * pixel_out - input_rows(op, graph, name, q // width, q // width + 1)[0] * row_in
+            for q in range(pixels)
+        )
     if inp.shape != out.shape:  # a broadcast operand is read again and again
         return None
     count = out.size

@@ -68,7 +68,15 @@ def lifetimes(graph: Graph, kernels: dict[str, Kernel], alignment: int, stage: S
         last[root] = max(last[root], last.pop(name))
         del first[name]
     cached = stage.cached_rows if stage else {}
-    buffers = [Buffer(name, align(max(cached[name] * row_bytes(graph, name) if name in cached else graph[name].nbytes, 1), alignment), first[name], last[name]) for name in first]
+    buffers = [
+        Buffer(
+            name,
+            align(max(cached[name] * row_bytes(graph, name) if name in cached else graph[name].nbytes, 1), alignment),
+            first[name],
+            last[name],
+        )
+        for name in first
+    ]
     # A stage's band calls run one at a time and a kernel keeps nothing in its scratch from
     # one call to the next, so the stage's ops share one scratch buffer, the largest of theirs.
     scratch_bytes = {name: kernel.scratch_bytes for name, kernel in kernels.items()}
@@ -80,7 +88,11 @@ def lifetimes(graph: Graph, kernels: dict[str, Kernel], alignment: int, stage: S
             span = (0, stage_end) if index <= stage_end else (index, index)
             buffers.append(Buffer(f"scratch:{op.name}", align(scratch_bytes[op.name], alignment), *span))
     dies_at = {name: last[alias.get(name, name)] for name in (*first, *alias)}
-    pairs = [p for p in in_place_pairs(graph, kernels, dies_at, alignment) if p.op_index > stage_end and p.input not in alias and p.output not in alias]
+    pairs = [
+        p
+        for p in in_place_pairs(graph, kernels, dies_at, alignment)
+        if p.op_index > stage_end and p.input not in alias and p.output not in alias
+    ]
     return Lifetimes(buffers, alias, pairs, scratch_alias)
 
 

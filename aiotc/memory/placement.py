@@ -57,7 +57,9 @@ def place(buffers: list[Buffer], order: list[int], in_place: list[InPlace]) -> d
             if (i, j) in slack:
                 hi = at + slack[i, j]
             forbidden.append((lo, hi))
-        offsets[i] = min(s for s in (0, *(hi for _, hi in forbidden)) if s >= 0 and not any(lo < s < hi for lo, hi in forbidden))
+        offsets[i] = min(
+            s for s in (0, *(hi for _, hi in forbidden)) if s >= 0 and not any(lo < s < hi for lo, hi in forbidden)
+        )
     return offsets
 
 
@@ -70,7 +72,9 @@ ORDERS = {
 }
 
 
-def plan_arena(graph: Graph, kernels: dict[str, Kernel], alignment: int = 16, stage: StreamStage | None = None) -> ArenaPlan:
+def plan_arena(
+    graph: Graph, kernels: dict[str, Kernel], alignment: int = 16, stage: StreamStage | None = None
+) -> ArenaPlan:
     """Place every arena buffer of `graph` (streaming `stage` first if given); verified, deterministic."""
     life = lifetimes(graph, kernels, alignment, stage)
     buffers = life.buffers
@@ -87,7 +91,9 @@ def plan_arena(graph: Graph, kernels: dict[str, Kernel], alignment: int = 16, st
         if best_size <= bound:
             break
     offsets = {b.name: best[i] for i, b in enumerate(buffers) if not b.name.startswith("scratch:")}
-    scratch_offsets = {b.name.removeprefix("scratch:"): best[i] for i, b in enumerate(buffers) if b.name.startswith("scratch:")}
+    scratch_offsets = {
+        b.name.removeprefix("scratch:"): best[i] for i, b in enumerate(buffers) if b.name.startswith("scratch:")
+    }
     plan = ArenaPlan(
         offsets=offsets | {name: offsets[root] for name, root in life.alias.items()},
         scratch_offsets=scratch_offsets | {name: scratch_offsets[root] for name, root in life.scratch_alias.items()},
@@ -116,6 +122,9 @@ def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
             if not a.overlaps_in_time(b):
                 continue
             # legal only for an in-place output starting far enough below its input
-            if any((x.name, y.name) in slack and offset_of[y.name] <= offset_of[x.name] - slack[x.name, y.name] for x, y in ((a, b), (b, a))):
+            if any(
+                (x.name, y.name) in slack and offset_of[y.name] <= offset_of[x.name] - slack[x.name, y.name]
+                for x, y in ((a, b), (b, a))
+            ):
                 continue
             raise AssertionError(f"arena plan: {a.name} and {b.name} overlap while both live")

@@ -27,7 +27,6 @@ from ..ops import OPS
 from .analysis import op_macs
 
 
-
 @dataclass(frozen=True)
 class Read:
     tensor: str
@@ -93,7 +92,9 @@ def streamable(op: Op, graph: Graph) -> bool:
     return False
 
 
-def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False, paced: bool = False) -> StreamStage | None:
+def stream_stage(
+    graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False, paced: bool = False
+) -> StreamStage | None:
     """Simulate streaming ops 0..last_op; None when they cannot be streamed.
 
     Pull (the default) advances the stage's outputs by `rows_per_step` rows per step
@@ -125,7 +126,11 @@ def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool 
     for step in range(max(height.values()) * 4):
         if all(done[t] == height[t] for t in outputs):
             break
-        goal = _push_goal(ops, produced, done, height, rows_per_step, paced) if push else _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step)
+        goal = (
+            _push_goal(ops, produced, done, height, rows_per_step, paced)
+            if push
+            else _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step)
+        )
         calls = []
         for index, op in enumerate(ops):  # computation flows forwards
             out = op.outputs[0]
@@ -145,8 +150,14 @@ def stream_stage(graph: Graph, last_op: int, rows_per_step: int = 1, push: bool 
                 cached[out] = max(cached[out], b - start[out])
         shifts = []
         for t in cached:  # drop the rows no future band reads
-            pending = [input_rows(ops[u], graph, t, done[ops[u].outputs[0]], done[ops[u].outputs[0]] + 1)[0] for u in users[t] if done[ops[u].outputs[0]] < height[ops[u].outputs[0]]]
-            keep_from = min([*pending, done[t]])  # rows not yet computed (a stride skips them) are written, then dropped
+            pending = [
+                input_rows(ops[u], graph, t, done[ops[u].outputs[0]], done[ops[u].outputs[0]] + 1)[0]
+                for u in users[t]
+                if done[ops[u].outputs[0]] < height[ops[u].outputs[0]]
+            ]
+            keep_from = min(
+                [*pending, done[t]]
+            )  # rows not yet computed (a stride skips them) are written, then dropped
             if keep_from > start[t]:
                 if done[t] > keep_from:
                     shifts.append(Shift(t, keep_from - start[t], done[t] - keep_from))
@@ -204,6 +215,12 @@ def row_bytes(graph: Graph, tensor: str) -> int:
 def mac_overhead(graph: Graph, stage: StreamStage) -> float:
     """MACs the stage's band calls execute beyond its layers' own MACs, as a fraction of the model's."""
     total = sum(op_macs(op, graph) for op in graph.ops)
-    executed = sum(op_macs(graph.ops[c.op_index], graph) * (c.rows[1] - c.rows[0]) / graph[graph.ops[c.op_index].outputs[0]].shape[1] for calls, _ in stage.steps for c in calls)
+    executed = sum(
+        op_macs(graph.ops[c.op_index], graph)
+        * (c.rows[1] - c.rows[0])
+        / graph[graph.ops[c.op_index].outputs[0]].shape[1]
+        for calls, _ in stage.steps
+        for c in calls
+    )
     layers = sum(op_macs(op, graph) for op in graph.ops[: stage.last_op + 1])
     return (executed - layers) / total if total else 0.0

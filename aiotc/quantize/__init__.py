@@ -18,8 +18,8 @@ same ranges, its weights refitted layer by layer to the quantized inputs (refit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from ..errors import ModelError, UsageError
 from ..ir import Graph
@@ -60,7 +60,10 @@ class Quantized:
             graph = quantize_refitted(self.float_graph, self.ranges, assignment, list(self.samples))
         if self.bias_corrected:
             graph = correct_biases(self.float_graph, graph, list(self.samples))
-        report = self.report | {"precision": dict(sorted(assignment.items())), "fidelity_on_calibration_data": measure(self.float_graph, graph, list(self.samples))}
+        report = self.report | {
+            "precision": dict(sorted(assignment.items())),
+            "fidelity_on_calibration_data": measure(self.float_graph, graph, list(self.samples)),
+        }
         return replace(self, graph=graph, report=report)
 
 
@@ -69,14 +72,18 @@ def needs_quantization(graph: Graph) -> bool:
     return any(t.dtype == "float32" for t in graph.activations())
 
 
-def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, int], Callable[[], None]] | None = None) -> Quantized:
+def quantize_model(
+    graph: Graph, calib: Calibration, progress: Callable[[str, int], Callable[[], None]] | None = None
+) -> Quantized:
     """Calibrate `graph` on `calib` and quantize it to int8; fidelity measured on the calibration data.
 
     `progress(description, total)` returns a tick function (the CLI's progress bar)."""
     if not needs_quantization(graph):
         raise UsageError(f"{graph.name} is already quantized (no float activations); --calib applies to float models")
     if graph.state:
-        raise UsageError(f"{graph.name} has recurrent state (an LSTM): aiotc cannot quantize it yet; compile it as float, or quantize it with the TFLite converter")
+        raise UsageError(
+            f"{graph.name} has recurrent state (an LSTM): aiotc cannot quantize it yet; compile it as float, or quantize it with the TFLite converter"
+        )
     graph = global_pools_as_means(graph)
     samples = load_calibration(calib, graph)
     tick = progress("calibrating", 2 * len(samples)) if progress else None
@@ -91,7 +98,12 @@ def quantize_model(graph: Graph, calib: Calibration, progress: Callable[[str, in
         int_graph = correct_biases(graph, int_graph, samples, progress)
     fidelity = measure(graph, int_graph, samples)
     method = "ranges by search, GPTQ-rounded weights, bias-corrected" if refined else f"ranges by {calib.method}"
-    report = {"method": f"post-training int8, {method}", "calibration": calib.data, "calibration_samples": len(samples), "fidelity_on_calibration_data": fidelity}
+    report = {
+        "method": f"post-training int8, {method}",
+        "calibration": calib.data,
+        "calibration_samples": len(samples),
+        "fidelity_on_calibration_data": fidelity,
+    }
     search = MixedSearch(graph, ranges, samples, hessians, progress) if calib.precision == "auto" else None
     return Quantized(int_graph, graph, report, search, tuple(samples), ranges, hessians, refined)
 
@@ -108,7 +120,11 @@ def quantize_qdq(graph: Graph) -> Quantized:
     needed = [*graph.inputs, *(op.outputs[0] for op in graph.ops if calibrated(op))]
     missing = [name for name in needed if name not in hints]
     if missing:
-        raise ModelError(f"{graph.name}: the QDQ model quantizes no QuantizeLinear for {len(missing)} activation(s), e.g. {missing[0]!r}: pass --calib DATA to calibrate it instead")
-    ranges = {name: ((-128 - zero_point) * scale, (127 - zero_point) * scale) for name, (scale, zero_point) in hints.items()}
+        raise ModelError(
+            f"{graph.name}: the QDQ model quantizes no QuantizeLinear for {len(missing)} activation(s), e.g. {missing[0]!r}: pass --calib DATA to calibrate it instead"
+        )
+    ranges = {
+        name: ((-128 - zero_point) * scale, (127 - zero_point) * scale) for name, (scale, zero_point) in hints.items()
+    }
     report = {"method": "the model's own QuantizeLinear/DequantizeLinear scales (QDQ)", "quantized_tensors": len(hints)}
     return Quantized(quantize_graph(graph, ranges), graph, report)

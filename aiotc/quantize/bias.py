@@ -16,8 +16,8 @@ unchanged within noise; over nearest-rounded weights +1.7 and +1.5 dB.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import numpy as np
 
@@ -31,7 +31,12 @@ from .ptq import float_name
 MAX_SAMPLES = 128
 
 
-def correct_biases(float_graph: Graph, int_graph: Graph, samples: list[list[np.ndarray]], progress: Callable[[str, int], Callable[[], None]] | None = None) -> Graph:
+def correct_biases(
+    float_graph: Graph,
+    int_graph: Graph,
+    samples: list[list[np.ndarray]],
+    progress: Callable[[str, int], Callable[[], None]] | None = None,
+) -> Graph:
     """`int_graph` with each layer's int32 bias moved by its mean output error on `samples`."""
     samples = samples[:MAX_SAMPLES]
     layers = [op for op in int_graph.ops if OPS[op.kind].weighted and len(op.inputs) > 2 and op.inputs[2]]
@@ -44,13 +49,19 @@ def correct_biases(float_graph: Graph, int_graph: Graph, samples: list[list[np.n
         x, w, b = op.inputs[0], int_graph[op.inputs[1]], int_graph[op.inputs[2]]
         float_op = float_ops[op.name]
         weights = float_graph[float_op.inputs[1]].data.astype(np.float64)
-        want = _mean_output(op, weights, _tap_mean([v[float_name(x)] for v in float_inputs], op, weights.shape)) + float_graph[float_op.inputs[2]].data
+        want = (
+            _mean_output(op, weights, _tap_mean([v[float_name(x)] for v in float_inputs], op, weights.shape))
+            + float_graph[float_op.inputs[2]].data
+        )
         ints = Int8Runner(int_graph)
         shape = [1] * w.data.ndim
         shape[w.quant.axis] = -1
         dequantized = w.data * w.quant.scale.astype(np.float64).reshape(shape if w.quant.scale.size > 1 else 1)
         b_scale = b.quant.scale.astype(np.float64)
-        got = _mean_output(op, dequantized, _tap_mean([ints.run(s, [x])[x] for s in samples], op, weights.shape)) + b.data * b_scale
+        got = (
+            _mean_output(op, dequantized, _tap_mean([ints.run(s, [x])[x] for s in samples], op, weights.shape))
+            + b.data * b_scale
+        )
         limits = np.iinfo(b.data.dtype)  # int32, or int64 after an int16 input
         values = np.clip(b.data + np.round((want - got) / b_scale), limits.min, limits.max).astype(b.data.dtype)
         int_graph = replace(int_graph, tensors=int_graph.tensors | {b.name: replace(b, data=values)})
@@ -65,7 +76,9 @@ def _tap_mean(inputs: list[np.ndarray], op: Op, filter_shape: tuple[int, ...]) -
     if op.kind == "fully_connected":
         return np.mean([x.reshape(-1, filter_shape[-1]).mean(axis=0) for x in inputs], axis=0)
     kernel = filter_shape[1:3]
-    return np.mean([[t.mean(axis=(0, 1, 2)) for t in taps(x.astype(np.float64), op, kernel)] for x in inputs], axis=0).reshape(*kernel, -1)
+    return np.mean(
+        [[t.mean(axis=(0, 1, 2)) for t in taps(x.astype(np.float64), op, kernel)] for x in inputs], axis=0
+    ).reshape(*kernel, -1)
 
 
 def _mean_output(op: Op, weights: np.ndarray, tap_mean: np.ndarray) -> np.ndarray:

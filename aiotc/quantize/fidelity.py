@@ -36,7 +36,11 @@ class Int8Runner:
         content = write_tflite(graph)
         reference = reference_kernels and litert_reference_loads(content)
         resolver = OpResolverType.BUILTIN_REF if reference else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        self.interpreter = Interpreter(model_content=content, experimental_preserve_all_tensors=reference_kernels, experimental_op_resolver_type=resolver)
+        self.interpreter = Interpreter(
+            model_content=content,
+            experimental_preserve_all_tensors=reference_kernels,
+            experimental_op_resolver_type=resolver,
+        )
         self.interpreter.allocate_tensors()
         self.index = {d["name"]: d["index"] for d in self.interpreter.get_tensor_details()}
         self.inputs = [d["index"] for d in self.interpreter.get_input_details()]
@@ -45,7 +49,10 @@ class Int8Runner:
     def outputs(self, sample: list[np.ndarray]) -> list[np.ndarray]:
         """The graph outputs of one sample, as real values."""
         self.run(sample, [])
-        return [dequantize(self.interpreter.get_tensor(i), self.graph[name]) for i, name in zip(self.output_index, self.graph.outputs)]
+        return [
+            dequantize(self.interpreter.get_tensor(i), self.graph[name])
+            for i, name in zip(self.output_index, self.graph.outputs)
+        ]
 
     def run(self, sample: list[np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
         """Float inputs in, the named tensors out as real values."""
@@ -63,7 +70,9 @@ def quantize(values: np.ndarray, tensor) -> np.ndarray:
 
 
 def dequantize(values: np.ndarray, tensor) -> np.ndarray:
-    return ((values.astype(np.float32) - tensor.quant.zero_point[0]) * np.float32(tensor.quant.scale[0])).astype(np.float32)
+    return ((values.astype(np.float32) - tensor.quant.zero_point[0]) * np.float32(tensor.quant.scale[0])).astype(
+        np.float32
+    )
 
 
 def measure(float_graph: Graph, int_graph: Graph, samples: list[list[np.ndarray]], per_layer: bool = True) -> dict:
@@ -84,7 +93,9 @@ def measure(float_graph: Graph, int_graph: Graph, samples: list[list[np.ndarray]
         f, q = np.stack(want[name]), np.stack(got[name])
         entry = {"name": name, "sqnr_db": sqnr_db(f, q)}
         if f.ndim >= 2 and f.shape[-1] > 1:
-            entry["top1_agreement"] = round(float(np.mean(f.reshape(len(samples), -1).argmax(-1) == q.reshape(len(samples), -1).argmax(-1))), 4)
+            entry["top1_agreement"] = round(
+                float(np.mean(f.reshape(len(samples), -1).argmax(-1) == q.reshape(len(samples), -1).argmax(-1))), 4
+            )
         outputs.append(entry)
     report = {"samples": len(samples), "outputs": outputs, "sqnr_db": min(o["sqnr_db"] for o in outputs)}
     agreements = [o["top1_agreement"] for o in outputs if "top1_agreement" in o]

@@ -62,7 +62,11 @@ def taps(x: np.ndarray, op: Op, kernel: tuple[int, int]) -> list[np.ndarray]:
     (sh, sw), (dh, dw) = a.stride, a.dilation
     out_h = (padded.shape[1] - (kh - 1) * dh - 1) // sh + 1
     out_w = (padded.shape[2] - (kw - 1) * dw - 1) // sw + 1
-    return [padded[:, i * dh : i * dh + sh * out_h : sh, j * dw : j * dw + sw * out_w : sw, :] for i in range(kh) for j in range(kw)]
+    return [
+        padded[:, i * dh : i * dh + sh * out_h : sh, j * dw : j * dw + sw * out_w : sw, :]
+        for i in range(kh)
+        for j in range(kw)
+    ]
 
 
 def gptq_round(weights: np.ndarray, scales: np.ndarray, hessian: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:

@@ -22,8 +22,8 @@ all-w8a8 noise: its kernels take about twice the instructions of int8 ones (DESI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -51,7 +51,14 @@ class LayerChoice:
 class MixedSearch:
     """Sensitivities measured once; assignments solved for any weight budget."""
 
-    def __init__(self, graph: Graph, ranges: dict, samples: list[list[np.ndarray]], hessians: dict | None = None, progress: Callable[[str, int], Callable[[], None]] | None = None):
+    def __init__(
+        self,
+        graph: Graph,
+        ranges: dict,
+        samples: list[list[np.ndarray]],
+        hessians: dict | None = None,
+        progress: Callable[[str, int], Callable[[], None]] | None = None,
+    ):
         self.graph, self.ranges, self.hessians = graph, ranges, hessians
         self.samples = samples[:MAX_SAMPLES]
         reference = FloatRunner(graph)
@@ -65,7 +72,9 @@ class MixedSearch:
         for name in layers:
             op = next(o for o in graph.ops if o.name == name)
             count, channels = graph[op.inputs[1]].size, graph[op.outputs[0]].shape[-1]
-            self.choices.append(LayerChoice(name, "w4a8", count - (count + 1) // 2, max(self._added_noise({name: "w4a8"}), 0.0)))
+            self.choices.append(
+                LayerChoice(name, "w4a8", count - (count + 1) // 2, max(self._added_noise({name: "w4a8"}), 0.0))
+            )
             gain = self._added_noise({name: "w8a16"})
             if gain < -WIDE_MIN_GAIN * self.base:
                 self.choices.append(LayerChoice(name, "w8a16", -INT64_BIAS_EXTRA * channels, gain))
@@ -92,12 +101,16 @@ class MixedSearch:
     def max_saving(self) -> int:
         return sum(c.saved_bytes for c in self.choices if c.saved_bytes > 0)
 
-    def assign(self, must_save: int, exclude: frozenset[LayerChoice] = frozenset(), wide_code: int = 0) -> dict[str, str]:
+    def assign(
+        self, must_save: int, exclude: frozenset[LayerChoice] = frozenset(), wide_code: int = 0
+    ) -> dict[str, str]:
         """The least-noise choices (at most one per layer, none of `exclude`) saving at
         least `must_save` bytes; w8a16 layers wherever they gain and the flash allows,
         the first of them paying `wide_code` bytes for the 16x8 kernels' code."""
         if must_save > self.max_saving():
-            raise BudgetError(f"even int4 weights in every layer leave the model {must_save - self.max_saving():,} B over the flash budget")
+            raise BudgetError(
+                f"even int4 weights in every layer leave the model {must_save - self.max_saving():,} B over the flash budget"
+            )
         choices = [c for c in self.choices if c not in exclude]
         if not choices:
             return {}
@@ -110,13 +123,17 @@ class MixedSearch:
         noise = noise / scale + 1e-6 * saved / max(np.abs(saved).max(), 1.0)  # scaled for the solver; ties: save less
         layers = sorted({c.name for c in choices})
         one_per_layer = np.array([[c.name == name for c in choices] + [False] for name in layers], dtype=float)
-        needs_kernels = np.array([[c is w for c in choices] + [-1] for w in choices if w.precision == "w8a16"], dtype=float).reshape(-1, len(saved))
+        needs_kernels = np.array(
+            [[c is w for c in choices] + [-1] for w in choices if w.precision == "w8a16"], dtype=float
+        ).reshape(-1, len(saved))
         constraints = [LinearConstraint(saved[None, :], lb=must_save), LinearConstraint(one_per_layer, ub=1)]
         if len(needs_kernels):
             constraints.append(LinearConstraint(needs_kernels, ub=0))
         result = milp(noise, constraints=constraints, integrality=np.ones(len(saved)), bounds=Bounds(0, 1))
         if not result.success:
-            raise BudgetError(f"no precision assignment saves the {must_save:,} B the flash budget asks ({result.message})")
+            raise BudgetError(
+                f"no precision assignment saves the {must_save:,} B the flash budget asks ({result.message})"
+            )
         return {c.name: c.precision for c, x in zip(choices, result.x) if x > 0.5}
 
     def pareto(self, chosen: dict[str, str], weights_bytes: int, wide_code: int = 0) -> list[dict]:
@@ -135,7 +152,16 @@ class MixedSearch:
             sqnr, agree = self.fidelity(assignment)
             saved = sum(c.saved_bytes for c in self.choices if assignment.get(c.name) == c.precision)
             count = lambda p: sum(v == p for v in assignment.values())  # noqa: E731
-            rows.append({"weights_bytes": weights_bytes - saved, "w4a8_layers": count("w4a8"), "w8a16_layers": count("w8a16"), "sqnr_db": sqnr, "top1_agreement": agree, "chosen": assignment == chosen})
+            rows.append(
+                {
+                    "weights_bytes": weights_bytes - saved,
+                    "w4a8_layers": count("w4a8"),
+                    "w8a16_layers": count("w8a16"),
+                    "sqnr_db": sqnr,
+                    "top1_agreement": agree,
+                    "chosen": assignment == chosen,
+                }
+            )
         return sorted(rows, key=lambda r: r["weights_bytes"])
 
     def sensitivity_table(self) -> list[dict]:

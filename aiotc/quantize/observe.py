@@ -9,8 +9,8 @@ second histograms it over that span (what the MSE range search needs).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -41,8 +41,14 @@ class FloatRunner:
         self.graph = graph
         with warnings.catch_warnings():  # keeping all tensors is the point here, not a debugging slip
             warnings.simplefilter("ignore")
-            resolver = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES  # every tensor in CPU memory, no delegate log line
-            self.interpreter = Interpreter(model_content=write_tflite(graph), experimental_preserve_all_tensors=True, experimental_op_resolver_type=resolver)
+            resolver = (
+                OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+            )  # every tensor in CPU memory, no delegate log line
+            self.interpreter = Interpreter(
+                model_content=write_tflite(graph),
+                experimental_preserve_all_tensors=True,
+                experimental_op_resolver_type=resolver,
+            )
         self.interpreter.allocate_tensors()
         self.index = {d["name"]: d["index"] for d in self.interpreter.get_tensor_details()}
         self.input_index = [d["index"] for d in self.interpreter.get_input_details()]
@@ -59,7 +65,9 @@ class FloatRunner:
         return [self.interpreter.get_tensor(i).copy() for i in self.output_index]
 
 
-def observe(graph: Graph, samples: list[list[np.ndarray]], progress: Callable[[], None] | None = None) -> dict[str, TensorStats]:
+def observe(
+    graph: Graph, samples: list[list[np.ndarray]], progress: Callable[[], None] | None = None
+) -> dict[str, TensorStats]:
     """Range and histogram of every float activation over the samples (progress ticks twice per sample)."""
     runner = FloatRunner(graph)
     names = [t.name for t in graph.activations() if t.dtype == "float32"]

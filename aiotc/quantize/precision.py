@@ -30,7 +30,9 @@ def full_assignment(graph: Graph, precision: Mapping[str, str] | None) -> dict[s
     layers = choosable_layers(graph)
     unknown = sorted(set(precision) - set(layers))
     if unknown:
-        raise UsageError(f"precision given for {unknown[0]!r}, which is not a conv, depthwise conv or fully connected layer of {graph.name}")
+        raise UsageError(
+            f"precision given for {unknown[0]!r}, which is not a conv, depthwise conv or fully connected layer of {graph.name}"
+        )
     bad = sorted({p for p in precision.values() if p not in PRECISIONS})
     if bad:
         raise UsageError(f"unknown precision {bad[0]!r}; choose from {', '.join(PRECISIONS)}")

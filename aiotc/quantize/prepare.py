@@ -19,7 +19,13 @@ def global_pools_as_means(graph: Graph) -> Graph:
     ops = []
     for op in graph.ops:
         source = graph[op.inputs[0]]
-        if op.kind == "avg_pool2d" and source.dtype == "float32" and op.attrs.kernel == tuple(source.shape[1:3]) and op.attrs.padding == Padding() and op.attrs.activation == "none":
+        if (
+            op.kind == "avg_pool2d"
+            and source.dtype == "float32"
+            and op.attrs.kernel == tuple(source.shape[1:3])
+            and op.attrs.padding == Padding()
+            and op.attrs.activation == "none"
+        ):
             op = Op(op.name, "mean", op.inputs, op.outputs, Mean(SPATIAL_AXES, keepdims=True))
         ops.append(op)
     return graph.with_ops(ops)

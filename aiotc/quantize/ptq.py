@@ -61,7 +61,13 @@ def initial_ranges(graph: Graph, stats: dict[str, TensorStats], method: str) -> 
 
 def free_tensors(graph: Graph) -> list[str]:
     """Activations whose range is a free choice (not fixed by the op or inherited from an input)."""
-    return [op.outputs[0] for op in graph.ops if calibrated(op) and graph.consumers[op.outputs[0]] and all(OPS[c.kind].output_quant != SHARED for c in graph.consumers[op.outputs[0]])]
+    return [
+        op.outputs[0]
+        for op in graph.ops
+        if calibrated(op)
+        and graph.consumers[op.outputs[0]]
+        and all(OPS[c.kind].output_quant != SHARED for c in graph.consumers[op.outputs[0]])
+    ]
 
 
 def calibrated(op: Op) -> bool:
@@ -69,7 +75,12 @@ def calibrated(op: Op) -> bool:
     return OPS[op.kind].output_quant == CALIBRATED
 
 
-def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precision: Mapping[str, str] | None = None, hessians: Mapping[str, np.ndarray] | None = None) -> Graph:
+def quantize_graph(
+    graph: Graph,
+    ranges: dict[str, tuple[float, float]],
+    precision: Mapping[str, str] | None = None,
+    hessians: Mapping[str, np.ndarray] | None = None,
+) -> Graph:
     """The int8 graph of `graph` (float32), its activations quantized over `ranges`;
     `precision` (layer name -> "w8a8"|"w4a8"|"w8a16", see precision.py) picks per layer;
     weights of layers in `hessians` are rounded by GPTQ (gptq.py)."""
@@ -86,7 +97,9 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
             bits = WEIGHT_BITS[assignment[op.name]]
             if op.name in wide:
                 inputs[0] += WIDE
-            inputs[1:] = quantize_weights(op, graph, chosen[inputs[0]], tensors, bits, (hessians or {}).get(op.name), op.name in wide)
+            inputs[1:] = quantize_weights(
+                op, graph, chosen[inputs[0]], tensors, bits, (hessians or {}).get(op.name), op.name in wide
+            )
         else:
             for index, name in enumerate(inputs):
                 if name and graph[name].is_const:
@@ -105,12 +118,16 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], precisi
             ops.append(replace(op, inputs=tuple(inputs)))
             _widen_if_read(op.outputs[0], graph, wide, chosen, tensors, ops)
     for name, q in chosen.items():
-        tensors[name] = replace(tensors.get(name) or graph[name], dtype="int16" if name.endswith(WIDE) else "int8", quant=q)
+        tensors[name] = replace(
+            tensors.get(name) or graph[name], dtype="int16" if name.endswith(WIDE) else "int8", quant=q
+        )
     tensors |= {t.name: t for t in graph.activations() if t.dtype != "float32"}  # integer results (arg max indices)
     return Graph(graph.name, tensors, tuple(ops), graph.inputs, graph.outputs, graph.layouts)
 
 
-def _widen_if_read(name: str, graph: Graph, wide: set[str], chosen: dict[str, Quant], tensors: dict[str, Tensor], ops: list[Op]) -> None:
+def _widen_if_read(
+    name: str, graph: Graph, wide: set[str], chosen: dict[str, Quant], tensors: dict[str, Tensor], ops: list[Op]
+) -> None:
     """Where a w8a16 layer reads an int8 tensor, its int16 copy (TFLite's QUANTIZE int8 -> int16)."""
     if any(c.name in wide for c in graph.consumers[name]):
         chosen[name + WIDE] = int16_quant(chosen[name])
@@ -216,7 +233,15 @@ def _round(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
 
 
-def quantize_weights(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str, Tensor], bits: int = 8, hessian: np.ndarray | None = None, wide: bool = False) -> list[str | None]:
+def quantize_weights(
+    op: Op,
+    graph: Graph,
+    input_quant: Quant,
+    tensors: dict[str, Tensor],
+    bits: int = 8,
+    hessian: np.ndarray | None = None,
+    wide: bool = False,
+) -> list[str | None]:
     """Per-channel symmetric weights of `bits` (8: int8 in [-127, 127]; 4: int4 in [-7, 7],
     packed two per byte on export and in flash; GPTQ-rounded given the layer's input
     `hessian`) and the bias they imply: int32, or int64 for an int16 (`wide`) input (16x8)."""
@@ -240,7 +265,9 @@ def quantize_weights(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str
         w_scale, q = gptq_round(w.data, scales, hessian, top)
     else:
         w_scale = scales[0]
-        q = np.clip(_round(w.data / w_scale.reshape(shape if w_scale.size > 1 else 1).astype(np.float64)), -top, top).astype(np.int8)
+        q = np.clip(
+            _round(w.data / w_scale.reshape(shape if w_scale.size > 1 else 1).astype(np.float64)), -top, top
+        ).astype(np.int8)
     zeros = np.zeros(w_scale.size, np.int64)
     names = [_own_name(w, op, graph)]
     tensors[names[0]] = replace(w, name=names[0], dtype=f"int{bits}", data=q, quant=Quant(w_scale, zeros, axis))
@@ -248,9 +275,15 @@ def quantize_weights(op: Op, graph: Graph, input_quant: Quant, tensors: dict[str
         b = graph[bias_name]
         b_scale = (np.float64(input_quant.scale[0]) * w_scale.astype(np.float64)).astype(np.float32)
         bias_bits = 64 if wide else 32
-        values = np.clip(_round(b.data.astype(np.float64) / b_scale.astype(np.float64)), -(2 ** (bias_bits - 1)), 2 ** (bias_bits - 1) - 1).astype(f"int{bias_bits}")
+        values = np.clip(
+            _round(b.data.astype(np.float64) / b_scale.astype(np.float64)),
+            -(2 ** (bias_bits - 1)),
+            2 ** (bias_bits - 1) - 1,
+        ).astype(f"int{bias_bits}")
         names.append(_own_name(b, op, graph))
-        tensors[names[1]] = replace(b, name=names[1], dtype=f"int{bias_bits}", data=values, quant=Quant(b_scale, zeros, 0))
+        tensors[names[1]] = replace(
+            b, name=names[1], dtype=f"int{bias_bits}", data=values, quant=Quant(b_scale, zeros, 0)
+        )
     return names
 
 

@@ -25,9 +25,8 @@ RIDGE 0.1, 1.3 dB at 0.03, where the fit follows the fewer samples' noise).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Callable
 
 import numpy as np
 
@@ -43,7 +42,13 @@ MAX_SAMPLES = 256
 RIDGE = 0.05
 
 
-def quantize_refitted(graph: Graph, ranges: dict[str, tuple[float, float]], precision: Mapping[str, str], samples: list[list[np.ndarray]], progress: Callable[[str, int], Callable[[], None]] | None = None) -> Graph:
+def quantize_refitted(
+    graph: Graph,
+    ranges: dict[str, tuple[float, float]],
+    precision: Mapping[str, str],
+    samples: list[list[np.ndarray]],
+    progress: Callable[[str, int], Callable[[], None]] | None = None,
+) -> Graph:
     """`quantize_graph` of `graph` with every conv / fully connected layer's weights
     refitted to its quantized inputs and GPTQ-rounded with their statistics."""
     samples = samples[:MAX_SAMPLES]
@@ -64,9 +69,19 @@ def quantize_refitted(graph: Graph, ranges: dict[str, tuple[float, float]], prec
         weights = w.data.reshape(w.shape[0], -1).astype(np.float64)
         ridge = RIDGE * max(float(np.mean(np.diag(h))), 1e-12)
         refitted = np.linalg.solve(h + ridge * np.eye(len(h)), cross @ weights.T + ridge * weights.T).T
-        fitted = replace(graph, tensors=graph.tensors | {w.name: replace(w, data=refitted.reshape(w.shape).astype(np.float32))})
+        fitted = replace(
+            graph, tensors=graph.tensors | {w.name: replace(w, data=refitted.reshape(w.shape).astype(np.float32))}
+        )
         tensors: dict = {}
-        quantize_weights(op, fitted, int_graph[xq].quant, tensors, WEIGHT_BITS[assignment[op.name]], h, int_graph[xq].dtype == "int16")
+        quantize_weights(
+            op,
+            fitted,
+            int_graph[xq].quant,
+            tensors,
+            WEIGHT_BITS[assignment[op.name]],
+            h,
+            int_graph[xq].dtype == "int16",
+        )
         int_graph = replace(int_graph, tensors=int_graph.tensors | tensors)
         if tick:
             tick()

@@ -10,7 +10,7 @@ descent; each trial is one quantize + LiteRT run, tens of milliseconds).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -24,7 +24,12 @@ MAX_SAMPLES = 128
 MIN_GAIN_DB = 0.05
 
 
-def refine_ranges(graph: Graph, ranges: dict[str, tuple[float, float]], samples: list[list[np.ndarray]], progress: Callable[[str, int], Callable[[], None]] | None = None) -> dict[str, tuple[float, float]]:
+def refine_ranges(
+    graph: Graph,
+    ranges: dict[str, tuple[float, float]],
+    samples: list[list[np.ndarray]],
+    progress: Callable[[str, int], Callable[[], None]] | None = None,
+) -> dict[str, tuple[float, float]]:
     """`ranges` with each free tensor's clipping chosen for the best output SQNR."""
     samples = samples[:MAX_SAMPLES]
     reference = FloatRunner(graph)

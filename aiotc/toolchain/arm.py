@@ -19,7 +19,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from .. import __version__
 from ..boards import Board
 from ..errors import BudgetError, ToolchainError, UsageError
@@ -31,7 +30,13 @@ from .stack import StackUsage, stack_usage
 
 GCC = "arm-none-eabi-gcc"
 SIZE = "arm-none-eabi-size"
-COMMON_FLAGS = ("-O2", "-std=c99", "-ffunction-sections", "-fdata-sections", "-fcallgraph-info=su")  # frames and calls: stack.py
+COMMON_FLAGS = (
+    "-O2",
+    "-std=c99",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fcallgraph-info=su",
+)  # frames and calls: stack.py
 HARNESS_WARNINGS = ("-Wall", "-Wextra", "-Werror")  # the vector table and asm are not ISO C
 MIN_STACK = 2048  # bytes of RAM the link keeps free for the stack
 MiB = 1 << 20
@@ -64,7 +69,9 @@ MACHINES = {
     "mps2-an386": Machine("cortex-m4", 25_000_000, 0x0000_0000, 4 * MiB, 0x2000_0000, 4 * MiB),
     "mps2-an500": Machine("cortex-m7", 25_000_000, 0x0000_0000, 4 * MiB, 0x2000_0000, 4 * MiB),
     "mps2-an505": Machine("cortex-m33", 20_000_000, 0x1000_0000, 4 * MiB, 0x3800_0000, 4 * MiB),
-    "mps3-an547": Machine("cortex-m55", 32_000_000, 0x7000_0000, 256 * MiB, 0x3100_0000, 4 * MiB, boot_origin=0x1000_0000),
+    "mps3-an547": Machine(
+        "cortex-m55", 32_000_000, 0x7000_0000, 256 * MiB, 0x3100_0000, 4 * MiB, boot_origin=0x1000_0000
+    ),
 }
 
 OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
@@ -90,11 +97,18 @@ class ArmImage:
 def machine_for(board: Board) -> Machine:
     """The memory map of the board's QEMU machine, which must be able to hold the board's memories."""
     if board.qemu_machine not in MACHINES:
-        raise UsageError(f"board {board.name}: no Cortex-M build for QEMU machine {board.qemu_machine!r} (known: {', '.join(MACHINES)})")
+        raise UsageError(
+            f"board {board.name}: no Cortex-M build for QEMU machine {board.qemu_machine!r} (known: {', '.join(MACHINES)})"
+        )
     machine = MACHINES[board.qemu_machine]
-    for what, wanted, available in (("flash", board.flash_bytes, machine.flash_size), ("SRAM", board.sram_bytes, machine.ram_size)):
+    for what, wanted, available in (
+        ("flash", board.flash_bytes, machine.flash_size),
+        ("SRAM", board.sram_bytes, machine.ram_size),
+    ):
         if wanted > available:
-            raise UsageError(f"board {board.name}: its {wanted:,} B of {what} exceed the {available:,} B that {board.qemu_machine} emulates")
+            raise UsageError(
+                f"board {board.name}: its {wanted:,} B of {what} exceed the {available:,} B that {board.qemu_machine} emulates"
+            )
     return machine
 
 
@@ -127,7 +141,12 @@ def render_target(report: Report, board: Board) -> dict[str, str]:
         "ram_bytes": board.sram_bytes,
         "min_stack": MIN_STACK,
     }
-    names = {"aiotc_target.h": "aiotc_target.h.j2", "aiotc_startup.c": "startup.c.j2", "aiotc_main.c": "main.c.j2", "link.ld": "link.ld.j2"}
+    names = {
+        "aiotc_target.h": "aiotc_target.h.j2",
+        "aiotc_startup.c": "startup.c.j2",
+        "aiotc_main.c": "main.c.j2",
+        "link.ld": "link.ld.j2",
+    }
     return {out: env.get_template(template).render(**values) for out, template in names.items()}
 
 
@@ -139,12 +158,18 @@ def build_image(out_dir: Path, board: Board) -> ArmImage:
     gcc = tool(GCC, "gcc-arm-none-eabi")
     target = render_target(report, board)
     sources = library_sources(out_dir, name)
-    key = build_key([gcc, board.name, *board.cflags, *COMMON_FLAGS], out_dir, {file: text.encode() for file, text in target.items()})
-    build = build_once(key, "image.elf", lambda staging: _compile_and_link(gcc, out_dir, name, board, sources, target, staging))
+    key = build_key(
+        [gcc, board.name, *board.cflags, *COMMON_FLAGS], out_dir, {file: text.encode() for file, text in target.items()}
+    )
+    build = build_once(
+        key, "image.elf", lambda staging: _compile_and_link(gcc, out_dir, name, board, sources, target, staging)
+    )
     return _measure(build, board, [src.with_suffix(".o").name for src in sources], name)
 
 
-def _compile_and_link(gcc: str, out_dir: Path, name: str, board: Board, sources: list[Path], target: dict[str, str], build: Path) -> None:
+def _compile_and_link(
+    gcc: str, out_dir: Path, name: str, board: Board, sources: list[Path], target: dict[str, str], build: Path
+) -> None:
     for file, text in target.items():
         (build / file).write_text(text)
     cpu = [*board.cflags, *COMMON_FLAGS]
@@ -156,27 +181,53 @@ def _compile_and_link(gcc: str, out_dir: Path, name: str, board: Board, sources:
         [gcc, *cpu, *WARNINGS, *includes, "-c", *(str(s) for s in sources if s != graph)],
         [gcc, *cpu, *HARNESS_WARNINGS, *includes, "-c", "aiotc_startup.c", "aiotc_main.c"],
     ]
-    processes = [subprocess.Popen(job, cwd=build, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for job in jobs]
+    processes = [
+        subprocess.Popen(job, cwd=build, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for job in jobs
+    ]
     errors = [p.communicate()[0].strip() for p in processes if p.wait() != 0]
     if errors:
         raise ToolchainError(f"{GCC} failed to compile {out_dir} for {board.name}:\n" + "\n".join(errors))
     objects = [src.with_suffix(".o").name for src in sources] + ["aiotc_startup.o", "aiotc_main.o"]
-    link = [gcc, *cpu, "-nostartfiles", "-Wl,--gc-sections", "-T", "link.ld", "-Wl,-Map=image.map", *objects, "-lm", "-o", "image.elf"]
+    link = [
+        gcc,
+        *cpu,
+        "-nostartfiles",
+        "-Wl,--gc-sections",
+        "-T",
+        "link.ld",
+        "-Wl,-Map=image.map",
+        *objects,
+        "-lm",
+        "-o",
+        "image.elf",
+    ]
     result = subprocess.run(link, cwd=build, capture_output=True, text=True)
     if result.returncode != 0:
         overflows = OVERFLOW.findall(result.stderr)
         if overflows:
             regions = {"FLASH": board.flash_bytes, "RAM": board.sram_bytes}
-            misses = "; ".join(f"region {region} ({regions.get(region, 0):,} B) overflowed by {int(n):,} bytes" for region, n in overflows)
-            raise BudgetError(f"{name} does not fit board {board.name} (with {MIN_STACK:,} B kept for the stack and the test program's buffers): {misses}")
+            misses = "; ".join(
+                f"region {region} ({regions.get(region, 0):,} B) overflowed by {int(n):,} bytes"
+                for region, n in overflows
+            )
+            raise BudgetError(
+                f"{name} does not fit board {board.name} (with {MIN_STACK:,} B kept for the stack and the test program's buffers): {misses}"
+            )
         if "cannot find -lc" in result.stderr:
-            raise ToolchainError(f"{GCC} has no C library to link memcpy/memset from: install the Debian package libnewlib-arm-none-eabi")
+            raise ToolchainError(
+                f"{GCC} has no C library to link memcpy/memset from: install the Debian package libnewlib-arm-none-eabi"
+            )
         raise ToolchainError(f"{GCC} failed to link {out_dir} for {board.name}:\n{result.stderr.strip()}")
 
 
 def _measure(build: Path, board: Board, model_objects: list[str], name: str) -> ArmImage:
     """Flash and RAM of the image (arm-none-eabi-size), the library's share (the link map), and its stack estimate."""
-    result = subprocess.run([tool(SIZE, "binutils-arm-none-eabi"), "-A", str(build / "image.elf")], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [tool(SIZE, "binutils-arm-none-eabi"), "-A", str(build / "image.elf")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     sizes = {m[1]: int(m[2]) for m in re.finditer(r"^(\S+)\s+(\d+)\s+\d+$", result.stdout, re.M)}
     by_object = _map_sizes((build / "image.map").read_text(), set(model_objects))
     # main.c measures from inside measure_stack: below it are the model's chain and the harness's own calls.
@@ -207,6 +258,8 @@ def _map_sizes(map_text: str, model_objects: set[str]) -> dict[str, int]:
     for line in text.splitlines():
         if out := re.match(r"^(\.\S+)", line):
             section = out[1]
-        elif (entry := re.match(r"^ \S+\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+)$", line)) and Path(entry[2]).name in model_objects:
+        elif (entry := re.match(r"^ \S+\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+)$", line)) and Path(
+            entry[2]
+        ).name in model_objects:
             totals[section] = totals.get(section, 0) + int(entry[1], 16)
     return totals

@@ -21,7 +21,15 @@ from .cache import build_key, build_once
 
 WARNINGS = ["-Wall", "-Wextra", "-Werror", "-pedantic"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
-NUMPY_DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "int64": np.int64, "float32": np.float32, "bool": np.uint8}
+NUMPY_DTYPES = {
+    "int8": np.int8,
+    "uint8": np.uint8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "float32": np.float32,
+    "bool": np.uint8,
+}
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,16 @@ class IOSpec:
 
     @classmethod
     def from_report(cls, entry: dict) -> IOSpec:
-        return cls(entry["name"], tuple(entry["shape"]), entry["dtype"], entry["offset"], entry["bytes"], entry["scale"], entry["zero_point"], entry.get("source_layout"))
+        return cls(
+            entry["name"],
+            tuple(entry["shape"]),
+            entry["dtype"],
+            entry["offset"],
+            entry["bytes"],
+            entry["scale"],
+            entry["zero_point"],
+            entry.get("source_layout"),
+        )
 
     @property
     def np_dtype(self):
@@ -71,18 +88,33 @@ def build_shared_library(out_dir: Path, name: str, extra_flags: tuple[str, ...] 
     return cached_build(out_dir, name, flags, f"lib{name}.so")
 
 
-def cached_build(out_dir: Path, name: str, flags: list[str], product: str, extra_sources: dict[str, str] | None = None) -> Path:
+def cached_build(
+    out_dir: Path, name: str, flags: list[str], product: str, extra_sources: dict[str, str] | None = None
+) -> Path:
     """Compile the library's sources (and `extra_sources`, name -> text) into `product`, once per content (cache.py)."""
     cc = _compiler()
     extra_sources = extra_sources or {}
-    key = build_key([cc, *flags, product], out_dir, {src_name: text.encode() for src_name, text in extra_sources.items()})
+    key = build_key(
+        [cc, *flags, product], out_dir, {src_name: text.encode() for src_name, text in extra_sources.items()}
+    )
 
     def build(staging: Path) -> None:
         sources = [str(s) for s in library_sources(out_dir, name)]
         for src_name, text in extra_sources.items():
             (staging / src_name).write_text(text)
             sources.append(str(staging / src_name))
-        command = [cc, *flags, "-I", str(out_dir), "-I", str(Path(out_dir) / "aiotc_runtime"), *sources, "-o", str(staging / product), "-lm"]
+        command = [
+            cc,
+            *flags,
+            "-I",
+            str(out_dir),
+            "-I",
+            str(Path(out_dir) / "aiotc_runtime"),
+            *sources,
+            "-o",
+            str(staging / product),
+            "-lm",
+        ]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise ToolchainError(f"{cc} failed to build {out_dir}:\n{result.stderr.strip()}")
@@ -93,7 +125,15 @@ def cached_build(out_dir: Path, name: str, flags: list[str], product: str, extra
 class HostModel:
     """A generated library loaded into this process: raw tensors in, raw tensors out."""
 
-    def __init__(self, library: Path, name: str, inputs: list[IOSpec], outputs: list[IOSpec], arena_size: int, stateful: bool = False):
+    def __init__(
+        self,
+        library: Path,
+        name: str,
+        inputs: list[IOSpec],
+        outputs: list[IOSpec],
+        arena_size: int,
+        stateful: bool = False,
+    ):
         from cffi import FFI
 
         self.name = name
@@ -134,12 +174,16 @@ class HostModel:
     def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         in_buf = np.frombuffer(bytearray(pack_inputs(self.inputs, inputs)), dtype=np.uint8)
         out_buf = np.zeros(sum(s.nbytes for s in self.outputs), dtype=np.uint8)
-        status = self._invoke(self._ffi.from_buffer(in_buf), self._ffi.from_buffer(out_buf), self._ffi.from_buffer(self._arena_view))
+        status = self._invoke(
+            self._ffi.from_buffer(in_buf), self._ffi.from_buffer(out_buf), self._ffi.from_buffer(self._arena_view)
+        )
         if status != 0:
             raise ToolchainError(f"{self.name}_invoke returned error {status}")
         return unpack_outputs(self.outputs, out_buf)
 
-    def invoke_batch(self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None) -> list[list[np.ndarray]]:
+    def invoke_batch(
+        self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None
+    ) -> list[list[np.ndarray]]:
         """The same contract as QemuModel.invoke_batch: independent samples, each from a fresh state."""
         results = []
         for sample in samples:

@@ -63,9 +63,13 @@ class QemuModel:
         """One sample; the same contract as HostModel.invoke."""
         return self.invoke_batch([inputs])[0]
 
-    def invoke_batch(self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None) -> list[list[np.ndarray]]:
+    def invoke_batch(
+        self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None
+    ) -> list[list[np.ndarray]]:
         """Many samples in one QEMU run: far faster than one run per sample; `tick()` as each one finishes."""
-        data = self._run(MODE_RUN, [pack_inputs(self.inputs, sample) for sample in samples], len(samples) * self.output_size, tick)
+        data = self._run(
+            MODE_RUN, [pack_inputs(self.inputs, sample) for sample in samples], len(samples) * self.output_size, tick
+        )
         buffers = np.frombuffer(data, dtype=np.uint8).reshape(len(samples), self.output_size)
         return [unpack_outputs(self.outputs, buf) for buf in buffers]
 
@@ -76,7 +80,9 @@ class QemuModel:
         times the tick's length in instructions (see the module docstring).
         """
         sample = sample or [np.zeros(s.shape, dtype=s.np_dtype) for s in self.inputs]
-        figures = np.frombuffer(self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], 8 * (2 + max(len(self.layers), 1))), dtype="<u8")
+        figures = np.frombuffer(
+            self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], 8 * (2 + max(len(self.layers), 1))), dtype="<u8"
+        )
         per_tick = 1e9 / self.image.machine.clock_hz
         image = self.image
         instructions = round(int(figures[0]) * per_tick)
@@ -96,12 +102,19 @@ class QemuModel:
             "stack_bytes": int(figures[1]),
             "stack_usage": image.stack.as_dict() | {"harness_bytes": image.stack_harness_bytes},
             "layers": [
-                {"name": layer["name"], "op": layer["op"], "macs": layer["macs"], "instructions": round(int(ticks) * per_tick)}
+                {
+                    "name": layer["name"],
+                    "op": layer["op"],
+                    "macs": layer["macs"],
+                    "instructions": round(int(ticks) * per_tick),
+                }
                 for layer, ticks in zip(self.layers, figures[2:])
             ],
         }
 
-    def _run(self, mode: int, inputs: list[bytes], expected_bytes: int, tick: Callable[[], None] | None = None) -> bytes:
+    def _run(
+        self, mode: int, inputs: list[bytes], expected_bytes: int, tick: Callable[[], None] | None = None
+    ) -> bytes:
         """One QEMU run in a fresh folder: the image reads aiotc_in.bin and writes aiotc_out.bin.
 
         Semihosting writes each sample's outputs to the host file as the sample ends, so
@@ -116,24 +129,39 @@ class QemuModel:
         with tempfile.TemporaryDirectory(prefix="aiotc-qemu-") as folder:
             (Path(folder) / "aiotc_in.bin").write_bytes(struct.pack("<II", mode, len(inputs)) + b"".join(inputs))
             # No stdin: -nographic would otherwise put the user's terminal in raw mode.
-            with subprocess.Popen(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+            with subprocess.Popen(
+                command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            ) as process:
                 try:
                     stdout, stderr = _wait(process, Path(folder) / "aiotc_out.bin", self.output_size, tick, timeout)
                 except subprocess.TimeoutExpired:
                     process.kill()
-                    raise ToolchainError(f"{self.name} on {self.image.board.qemu_machine} did not finish within {timeout:.0f} s") from None
+                    raise ToolchainError(
+                        f"{self.name} on {self.image.board.qemu_machine} did not finish within {timeout:.0f} s"
+                    ) from None
             if process.returncode != 0:
                 code = process.returncode
-                reason = f"CPU exception {code - EXIT_FAULT}" if code >= EXIT_FAULT else EXIT_MESSAGES.get(code, f"exit status {code}")
+                reason = (
+                    f"CPU exception {code - EXIT_FAULT}"
+                    if code >= EXIT_FAULT
+                    else EXIT_MESSAGES.get(code, f"exit status {code}")
+                )
                 detail = (stdout + stderr).strip()
-                raise ToolchainError(f"{self.name} failed in QEMU {self.image.board.qemu_machine}: {reason}" + (f"\n{detail}" if detail else ""))
+                raise ToolchainError(
+                    f"{self.name} failed in QEMU {self.image.board.qemu_machine}: {reason}"
+                    + (f"\n{detail}" if detail else "")
+                )
             data = (Path(folder) / "aiotc_out.bin").read_bytes()
         if len(data) != expected_bytes:
-            raise ToolchainError(f"{self.name} in QEMU {self.image.board.qemu_machine} wrote {len(data)} bytes of results, not {expected_bytes}")
+            raise ToolchainError(
+                f"{self.name} in QEMU {self.image.board.qemu_machine} wrote {len(data)} bytes of results, not {expected_bytes}"
+            )
         return data
 
 
-def _wait(process: subprocess.Popen, out_file: Path, sample_bytes: int, tick: Callable[[], None] | None, timeout: float) -> tuple[str, str]:
+def _wait(
+    process: subprocess.Popen, out_file: Path, sample_bytes: int, tick: Callable[[], None] | None, timeout: float
+) -> tuple[str, str]:
     """Wait for QEMU, ticking once per sample whose outputs appeared in `out_file`; (stdout, stderr)."""
     deadline, ticked = time.monotonic() + timeout, 0
     while tick is not None:

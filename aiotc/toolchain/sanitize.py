@@ -21,7 +21,10 @@ from ..resources import template_env
 from .host import SANITIZE, WARNINGS, IOSpec, cached_build, pack_inputs, read_report, unpack_outputs
 
 TIMEOUT_S = 120.0
-EXIT_MESSAGES = {1: "its input was short or its output failed", 2: "the model's invoke returned an error"}  # sanitize_main.c.j2
+EXIT_MESSAGES = {
+    1: "its input was short or its output failed",
+    2: "the model's invoke returned an error",
+}  # sanitize_main.c.j2
 
 
 class SanitizedModel:
@@ -38,24 +41,42 @@ class SanitizedModel:
     def build(cls, out_dir: Path) -> SanitizedModel:
         report = read_report(out_dir)
         name = report["name"]
-        main = template_env("host").get_template("sanitize_main.c.j2").render(name=name, NAME=name.upper(), version=__version__)
+        main = (
+            template_env("host")
+            .get_template("sanitize_main.c.j2")
+            .render(name=name, NAME=name.upper(), version=__version__)
+        )
         flags = ["-std=c99", "-O1", "-g", *WARNINGS, *SANITIZE]
-        return cls(cached_build(out_dir, name, flags, f"{name}_sanitized", extra_sources={"aiotc_sanitize_main.c": main}), report)
+        return cls(
+            cached_build(out_dir, name, flags, f"{name}_sanitized", extra_sources={"aiotc_sanitize_main.c": main}),
+            report,
+        )
 
     def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         return self.invoke_batch([inputs])[0]
 
-    def invoke_batch(self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None) -> list[list[np.ndarray]]:
+    def invoke_batch(
+        self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None
+    ) -> list[list[np.ndarray]]:
         """The same contract as QemuModel.invoke_batch; one process runs the batch, so the ticks come at its end."""
         stdin = np.uint32(len(samples)).tobytes() + b"".join(pack_inputs(self.inputs, s) for s in samples)
         try:
-            result = subprocess.run([str(self.program)], input=stdin, capture_output=True, timeout=TIMEOUT_S, env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "print_stacktrace=1"})
+            result = subprocess.run(
+                [str(self.program)],
+                input=stdin,
+                capture_output=True,
+                timeout=TIMEOUT_S,
+                env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "print_stacktrace=1"},
+            )
         except subprocess.TimeoutExpired:
             raise ToolchainError(f"sanitized {self.name} did not finish within {TIMEOUT_S:.0f} s") from None
         if result.returncode != 0:
             report = result.stderr.decode(errors="replace").strip()
             fallback = EXIT_MESSAGES.get(result.returncode, f"exit status {result.returncode}")
-            summary = next((line for line in report.splitlines() if "SUMMARY" in line or "runtime error" in line), report.splitlines()[0] if report else fallback)
+            summary = next(
+                (line for line in report.splitlines() if "SUMMARY" in line or "runtime error" in line),
+                report.splitlines()[0] if report else fallback,
+            )
             raise ToolchainError(f"sanitized {self.name} failed: {summary}\n{report}")
         expected = len(samples) * self.output_size
         if len(result.stdout) != expected:

@@ -59,7 +59,11 @@ class CallGraph:
 
     def title(self, function: str) -> str | None:
         """The node of a function compiled here (global functions are titled by their name)."""
-        return function if function in self.frames else next((t for t, (name, _, _) in self.frames.items() if name == function), None)
+        return (
+            function
+            if function in self.frames
+            else next((t for t, (name, _, _) in self.frames.items() if name == function), None)
+        )
 
     def deepest(self, title: str, seen: tuple[str, ...], recursive: set[str], memo: dict) -> tuple[int, list[str]]:
         """(bytes, path) of the deepest chain from `title`; a call back into `seen` is cut and noted."""
@@ -97,7 +101,9 @@ def stack_usage(folder: Path, root: str) -> StackUsage:
         path=path,
         external_calls=sorted({graph.names.get(t, t) for t in reachable if t not in graph.frames}),
         external_frame_bytes=EXTERNAL_FRAME_BYTES,
-        dynamic=sorted(name for title, (name, _, kind) in graph.frames.items() if title in reachable and kind != "static"),
+        dynamic=sorted(
+            name for title, (name, _, kind) in graph.frames.items() if title in reachable and kind != "static"
+        ),
         recursive=sorted(recursive),
     )
 

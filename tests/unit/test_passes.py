@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from aiotc import ir
-from aiotc.passes import depthwise_over_one_channel_as_conv, fold_affine, fuse_activations, merge_reshapes, remove_dead_ops, remove_identity_reshapes, run_passes, simplify_transposes
+from aiotc.passes import (
+    depthwise_over_one_channel_as_conv,
+    fold_affine,
+    fuse_activations,
+    merge_reshapes,
+    remove_dead_ops,
+    remove_identity_reshapes,
+    run_passes,
+    simplify_transposes,
+)
 from aiotc.quantize.observe import FloatRunner
 
 from ..oplib import OpGraph
@@ -67,7 +76,10 @@ def test_a_layer_read_twice_keeps_its_own_output():
     assert kinds(fuse_activations(graph)) == kinds(graph)
 
 
-@pytest.mark.parametrize(("first", "second", "left"), [((0, 3, 1, 2), (0, 2, 3, 1), []), ((0, 2, 1, 3), (0, 2, 1, 3), []), ((0, 3, 1, 2), (0, 1, 2, 3), ["transpose"])])
+@pytest.mark.parametrize(
+    ("first", "second", "left"),
+    [((0, 3, 1, 2), (0, 2, 3, 1), []), ((0, 2, 1, 3), (0, 2, 1, 3), []), ((0, 3, 1, 2), (0, 1, 2, 3), ["transpose"])],
+)
 def test_transposes_compose(first, second, left):
     g = OpGraph(seed=2, dtype="float32")
     x = g.input((1, 3, 4, 5))
