@@ -3,6 +3,7 @@
 #   make test   set up this machine and run the whole test suite (host, QEMU, slow tests), in parallel
 #   make test-unit   the fast unit tier (tests/unit: no C builds; under a minute)
 #   make test-fast   everything but the slow and QEMU tests
+#   make lint   ruff (format and lint) and the type checker; make test runs it first
 #   make fuzz   mutate the shared models for much longer than the test suite does (FUZZ_EXAMPLES)
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
@@ -11,7 +12,7 @@ STAMP := build/.installed
 
 FUZZ_EXAMPLES ?= 5000
 
-.PHONY: demo test test-unit test-fast fuzz bench install toolchain clean
+.PHONY: demo test test-unit test-fast lint fuzz bench install toolchain clean
 
 demo: install toolchain
 	$(PYTHON) -m aiotc.demo
@@ -20,8 +21,13 @@ demo: install toolchain
 # fixtures (compiled models) are built once.
 PYTEST := $(PYTHON) -m pytest -q -n auto --dist loadfile
 
-test: install toolchain
+test: install toolchain lint
 	$(PYTEST)
+
+# Style and types: ruff (format and lint, pyproject.toml) and the type checker.
+lint: install
+	$(PYTHON) -m ruff format --check --quiet aiotc tests benchmarks docs
+	$(PYTHON) -m ruff check --quiet aiotc tests benchmarks docs
 
 test-unit: install
 	$(PYTHON) -m pytest -q tests/unit

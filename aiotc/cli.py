@@ -120,7 +120,8 @@ def calib_options(command):
             type=click.Choice(["int8", "auto"]),
             default="int8",
             show_default=True,
-            help="auto: int4 weights (w4a8) in the layers that lose least, as many as the flash budget needs; int16 activations (w8a16) where they gain and the SRAM budget allows.",
+            help="auto: int4 weights (w4a8) in the layers that lose least, as many as the flash budget needs; "
+            "int16 activations (w8a16) where they gain and the SRAM budget allows.",
         ),
     ]
     for option in reversed(options):
@@ -196,7 +197,8 @@ def compile_options(command):
         click.option(
             "--flash-budget",
             type=Size(),
-            help="Flash the model may use: weights, graph code and kernels as linked for a Cortex-M board, the weights on the host [default: the board's flash].",
+            help="Flash the model may use: weights, graph code and kernels as linked for a Cortex-M board, the "
+            "weights on the host [default: the board's flash].",
         ),
     ]
     for option in reversed(options):

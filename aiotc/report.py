@@ -162,7 +162,8 @@ def check_flash(report: Report, board: Board, flash_budget: int | None) -> None:
         what = "weights, graph code and kernels" if report.get("flash_bytes") else "weights"
         hint = "" if "pareto" in report else "; --precision auto with --calib puts int4 weights where they cost least"
         raise BudgetError(
-            f"model does not fit: {what} need {flash_figure(report):,} B of flash, the flash budget is {flash_budget:,} B (over by {flash_figure(report) - flash_budget:,} B){hint}"
+            f"model does not fit: {what} need {flash_figure(report):,} B of flash, the flash budget is "
+            f"{flash_budget:,} B (over by {flash_figure(report) - flash_budget:,} B){hint}"
         )
 
 

@@ -212,7 +212,8 @@ def layout_chart(layout: list[dict], arena: int, axis: OpAxis, stage_end: int) -
                 "width": round((entry["last_op"] - entry["first_op"] + 1) * axis.step, 2),
                 "height": round(max(entry["bytes"] * scale, 1.0), 2),
                 "fill": SCRATCH_FILL if scratch else PALETTE[index % len(PALETTE)],
-                "title": f"{short_name(entry['buffer'], 60)}: {entry['bytes']:,} B at offset {entry['offset']:,}, layers {entry['first_op']}..{entry['last_op']}",
+                "title": f"{short_name(entry['buffer'], 60)}: {entry['bytes']:,} B at offset "
+                f"{entry['offset']:,}, layers {entry['first_op']}..{entry['last_op']}",
             }
         )
     base = TOP + LAYOUT_HEIGHT

@@ -76,7 +76,8 @@ def totals_lines(report: Report, board=None) -> list[str]:
     if report.get("patch"):
         patch = report["patch"]
         lines.append(
-            f"streamed stage: layers 0..{patch['split_index']} ({short_name(patch['split_after'])}) in {patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%"
+            f"streamed stage: layers 0..{patch['split_index']} ({short_name(patch['split_after'])}) in "
+            f"{patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%"
         )
     in_place = len(report.get("memory", {}).get("in_place", []))
     if in_place:
@@ -93,7 +94,8 @@ def totals_lines(report: Report, board=None) -> list[str]:
     if report.get("stack"):
         stack = report["stack"]
         lines.append(
-            f"stack at most {stack['estimate_bytes']:,} B (gcc's frames on the deepest call chain); largest frame {stack['largest_frame']} {stack['largest_frame_bytes']:,} B"
+            f"stack at most {stack['estimate_bytes']:,} B (gcc's frames on the deepest call chain); largest "
+            f"frame {stack['largest_frame']} {stack['largest_frame_bytes']:,} B"
         )
     return lines
 
@@ -135,8 +137,10 @@ def bench_lines(bench: dict) -> list[str]:
     return [
         f"instructions {bench['instructions']:,} per inference{per_mac} (resolution {bench['instructions_resolution']:g})",
         f"flash {bench['flash_bytes']:,} B (model {bench['flash_model_bytes']:,} B, startup and libc {bench['flash_rest_bytes']:,} B)",
-        f"RAM {bench['ram_bytes']:,} B (model {bench['ram_model_bytes']:,} B, of which arena {bench['arena_bytes']:,} B); peak stack {bench['stack_bytes']:,} B",
-        f"stack estimate {stack['estimate_bytes']:,} B ({' -> '.join(stack['path'])}); largest frame {stack['largest_frame']} {stack['largest_frame_bytes']:,} B",
+        f"RAM {bench['ram_bytes']:,} B (model {bench['ram_model_bytes']:,} B, of which arena "
+        f"{bench['arena_bytes']:,} B); peak stack {bench['stack_bytes']:,} B",
+        f"stack estimate {stack['estimate_bytes']:,} B ({' -> '.join(stack['path'])}); largest frame "
+        f"{stack['largest_frame']} {stack['largest_frame_bytes']:,} B",
     ]
 
 
@@ -179,7 +183,8 @@ def quantization_lines(report: Report) -> list[str]:
         return []
     agreement = f"top-1 agreement {fidelity['top1_agreement']:.1%}, " if "top1_agreement" in fidelity else ""
     lines = [
-        f"quantized to int8 on {q['calibration_samples']} calibration samples ({q['method']}): {agreement}output SQNR {fidelity['sqnr_db']:.1f} dB vs the float model"
+        f"quantized to int8 on {q['calibration_samples']} calibration samples ({q['method']}): "
+        f"{agreement}output SQNR {fidelity['sqnr_db']:.1f} dB vs the float model"
     ]
     if fidelity["layers"]:
         worst = min(fidelity["layers"], key=lambda layer: layer["sqnr_db"])
@@ -189,7 +194,9 @@ def quantization_lines(report: Report) -> list[str]:
     if "flash_budget" in q:
         count = lambda p: sum(v == p for v in q["precision"].values())  # noqa: E731
         lines.append(
-            f"precision auto: {count('w4a8')} of {len(q['sensitivity'])} layers w4a8 (int4 weights) to fit the {q['flash_budget']:,} B flash budget (all int8: {q['int8_flash_bytes']:,} B), {count('w8a16')} w8a16 (int16 activations) within the {q['sram_budget']:,} B SRAM budget"
+            f"precision auto: {count('w4a8')} of {len(q['sensitivity'])} layers w4a8 (int4 weights) to fit the "
+            f"{q['flash_budget']:,} B flash budget (all int8: {q['int8_flash_bytes']:,} B), "
+            f"{count('w8a16')} w8a16 (int16 activations) within the {q['sram_budget']:,} B SRAM budget"
         )
         if q.get("int4_kernels", "fast") != "fast":
             lines.append(

@@ -78,7 +78,8 @@ def markdown(rows: list[dict], arenas: dict[str, int | None]) -> str:
         "image (model = weights + graph code + kernels); RAM is the model's static RAM (arena + its .data/.bss), the whole",
         "image's (with the test harness's input/output buffers) in brackets.",
         "",
-        "| model | board | MACs | instructions | instr/MAC | CMSIS-NN | vs CMSIS-NN | arena B | TFLM arena B | vs TFLM | flash B (model) | RAM B (image) | stack B |",
+        "| model | board | MACs | instructions | instr/MAC | CMSIS-NN | vs CMSIS-NN | arena B | TFLM arena B | "
+        "vs TFLM | flash B (model) | RAM B (image) | stack B |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:

@@ -632,7 +632,7 @@ print('INVOKED')
 def first_line(text: str, limit: int = 20000) -> str:
     """aiotc's one-line message (its last 'aiotc:' line), else the last line of the output."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    line = next((l for l in reversed(lines) if l.startswith("aiotc:")), lines[-1] if lines else "")
+    line = next((text for text in reversed(lines) if text.startswith("aiotc:")), lines[-1] if lines else "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -905,7 +905,8 @@ def markdown(results: dict) -> str:
         "",
         "## Models",
         "",
-        "| model | type | source | compiles | bit-exact | arena B | TFLM arena B | vs TFLM | TFLM runs | M4 instructions | --calib random: compiles / bit-exact / SQNR dB / top-1 | reason |",
+        "| model | type | source | compiles | bit-exact | arena B | TFLM arena B | vs TFLM | TFLM runs | M4 "
+        "instructions | --calib random: compiles / bit-exact / SQNR dB / top-1 | reason |",
         "|---|---|---|---|---|---:|---:|---:|---|---:|---|---|",
     ]
     for r in rows:

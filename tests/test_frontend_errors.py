@@ -36,7 +36,7 @@ def tiny_model(
     """A float model: tensor 0 (`shape`) -> op -> tensor 1, with the defect asked for
     (`repeat_ops` lists the same operator table that many times)."""
     b = flatbuffers.Builder(1024)
-    T, Q, S, O, OC, M, B = (
+    T, Q, S, OP, OC, M, B = (
         _schema(n)
         for n in ("Tensor", "QuantizationParameters", "SubGraph", "Operator", "OperatorCode", "Model", "Buffer")
     )
@@ -69,11 +69,11 @@ def tiny_model(
         operators = []
         for i, _ in enumerate(ops):
             ins, outs = vec([op_input] + ([2] if weight_bytes is not None else [])), vec([1])
-            O.OperatorStart(b)
-            O.OperatorAddOpcodeIndex(b, i)
-            O.OperatorAddInputs(b, ins)
-            O.OperatorAddOutputs(b, outs)
-            operators.append(O.OperatorEnd(b))
+            OP.OperatorStart(b)
+            OP.OperatorAddOpcodeIndex(b, i)
+            OP.OperatorAddInputs(b, ins)
+            OP.OperatorAddOutputs(b, outs)
+            operators.append(OP.OperatorEnd(b))
         operators *= repeat_ops
         t_vec, o_vec, i_vec, out_vec = (
             offsets(S.SubGraphStartTensorsVector, tensors),

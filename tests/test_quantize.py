@@ -200,7 +200,7 @@ def test_int8_weights_given_input_statistics_are_gptq_rounded():
         if op.name in hessians:
             w = graph[op.inputs[1]].data.reshape(graph[op.inputs[1]].shape[0], -1).astype(np.float64)
 
-            def error(int_graph) -> float:
+            def error(int_graph, op=op, w=w) -> float:
                 q = int_graph[op.inputs[1]]
                 e = w - q.data.reshape(w.shape) * q.quant.scale.reshape(-1, 1)
                 return float(np.trace(e @ hessians[op.name] @ e.T))

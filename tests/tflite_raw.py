@@ -63,7 +63,7 @@ class RawModel:
 
     def op(self, opname: str | int, inputs, outputs, options: str | None = None, **fields) -> None:
         """An operator; `options` names its options table, `fields` fill it (vectors as lists)."""
-        b, O = self.b, _schema("Operator")
+        b, OP = self.b, _schema("Operator")
         code = getattr(tflite.BuiltinOperator, opname) if isinstance(opname, str) else opname
         if code not in self.codes:
             self.codes.append(code)
@@ -72,14 +72,14 @@ class RawModel:
             b.CreateNumpyVector(np.asarray(inputs, np.int32)),
             b.CreateNumpyVector(np.asarray(outputs, np.int32)),
         )
-        O.OperatorStart(b)
-        O.OperatorAddOpcodeIndex(b, self.codes.index(code))
-        O.OperatorAddInputs(b, ins)
-        O.OperatorAddOutputs(b, outs)
+        OP.OperatorStart(b)
+        OP.OperatorAddOpcodeIndex(b, self.codes.index(code))
+        OP.OperatorAddInputs(b, ins)
+        OP.OperatorAddOutputs(b, outs)
         if table is not None:
-            O.OperatorAddBuiltinOptionsType(b, getattr(tflite.BuiltinOptions, options))
-            O.OperatorAddBuiltinOptions(b, table)
-        self.operators.append(O.OperatorEnd(b))
+            OP.OperatorAddBuiltinOptionsType(b, getattr(tflite.BuiltinOptions, options))
+            OP.OperatorAddBuiltinOptions(b, table)
+        self.operators.append(OP.OperatorEnd(b))
 
     def build(self, inputs, outputs) -> bytes:
         b = self.b

@@ -93,7 +93,10 @@ def support_problem(op: Op, graph: Graph) -> str | None:
         return f"op {op.kind} on {dtype} (layer {op.name!r}); supported: {', '.join(support.dtypes)}"
     weighted = OPS[op.kind].weighted
     if weighted and graph[op.inputs[1]].dtype not in WEIGHT_DTYPES.get(dtype, ()):
-        return f"op {op.kind} (layer {op.name!r}) mixes {dtype} activations with {graph[op.inputs[1]].dtype} weights (a hybrid model); aiotc needs int8 or float32 throughout"
+        return (
+            f"op {op.kind} (layer {op.name!r}) mixes {dtype} activations with {graph[op.inputs[1]].dtype} weights"
+            " (a hybrid model); aiotc needs int8 or float32 throughout"
+        )
     if weighted and dtype == "int16" and any(zero_point(graph[t]) != 0 for t in (op.inputs[0], op.outputs[0])):
         return f"op {op.kind} (layer {op.name!r}) has int16 activations with a zero point other than 0; TFLite's 16x8 layers are symmetric"
     pair = (dtype, graph[op.outputs[0]].dtype)

@@ -76,7 +76,8 @@ def pack_s16_weights(op: Op, graph) -> np.ndarray:
     rows = weight_rows(op, graph)
     if not gemm_packable(rows):
         raise ModelError(
-            f"{op.kind} {op.name!r}: int8 weights of -128 next to negative ones do not fit the 16x8 kernels' byte pairs (TFLite's symmetric weights stay in [-127, 127])"
+            f"{op.kind} {op.name!r}: int8 weights of -128 next to negative ones do not fit the 16x8 kernels' "
+            "byte pairs (TFLite's symmetric weights stay in [-127, 127])"
         )
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
     groups = inp.shape[-1] // filt.shape[-1] if op.kind == "conv2d" else 1

@@ -37,7 +37,8 @@ def check_size(model: str, label: str, shape: tuple[int, ...], dtype: str) -> No
         count *= int(d)
     if count * ITEMSIZE.get(dtype, 8) > MAX_TENSOR_BYTES:
         raise ModelError(
-            f"{model}: tensor {label!r} of shape {list(shape)} would take {count * ITEMSIZE.get(dtype, 8):,.0f} B; aiotc refuses tensors over {MAX_TENSOR_BYTES:,} B"
+            f"{model}: tensor {label!r} of shape {list(shape)} would take "
+            f"{count * ITEMSIZE.get(dtype, 8):,.0f} B; aiotc refuses tensors over {MAX_TENSOR_BYTES:,} B"
         )
 
 

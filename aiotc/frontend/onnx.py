@@ -477,6 +477,11 @@ def matmul(c: _Converter, node, a: dict) -> None:
     )
 
 
+def _unary(kind: str):
+    """The converter of an ONNX unary op that is aiotc's `kind` as it is."""
+    return lambda c, n, a: c.unary(n, kind)
+
+
 def binary(c: _Converter, node, a: dict) -> None:
     kind = node.op_type.lower()
     names = list(node.input)
@@ -703,6 +708,6 @@ CONVERTERS = {
     "SpaceToDepth": depth_space("space_to_depth"),
     # elementwise math (issue 20)
     "Div": binary,
-    **{kind.capitalize(): (lambda kind: lambda c, n, a: c.unary(n, kind))(kind) for kind in ONNX_UNARY},
+    **{kind.capitalize(): _unary(kind) for kind in ONNX_UNARY},
 }
 SUPPORTED_OPS = tuple(sorted(CONVERTERS))  # besides any op whose inputs are all constant: it is folded

@@ -120,7 +120,8 @@ class _Reader:
                 not outputs_ok or len(inputs) < needed or None in inputs[:needed]
             ):
                 raise ModelError(
-                    f"{self.name}: {opname} at op {index} ({layer}) needs {needed} input(s) and {'outputs' if opname in MULTI_OUTPUT else 'one output'}, has {inputs} and {outputs}"
+                    f"{self.name}: {opname} at op {index} ({layer}) needs {needed} input(s) and "
+                    f"{'outputs' if opname in MULTI_OUTPUT else 'one output'}, has {inputs} and {outputs}"
                 )
             try:
                 if self._foldable(opname, inputs, outputs):
@@ -149,7 +150,8 @@ class _Reader:
         for name in self.dynamic:
             if name in used and self._open(name):
                 raise ModelError(
-                    f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the batch to 1 but no op gives this tensor a static shape"
+                    f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the "
+                    "batch to 1 but no op gives this tensor a static shape"
                 )
         graph = ir.Graph(
             self.name,

@@ -121,7 +121,8 @@ def quantize_qdq(graph: Graph) -> Quantized:
     missing = [name for name in needed if name not in hints]
     if missing:
         raise ModelError(
-            f"{graph.name}: the QDQ model quantizes no QuantizeLinear for {len(missing)} activation(s), e.g. {missing[0]!r}: pass --calib DATA to calibrate it instead"
+            f"{graph.name}: the QDQ model quantizes no QuantizeLinear for {len(missing)} activation(s), e.g. "
+            f"{missing[0]!r}: pass --calib DATA to calibrate it instead"
         )
     ranges = {
         name: ((-128 - zero_point) * scale, (127 - zero_point) * scale) for name, (scale, zero_point) in hints.items()

@@ -22,6 +22,7 @@ all-w8a8 noise: its kernels take about twice the instructions of int8 ones (DESI
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -151,12 +152,12 @@ class MixedSearch:
         for assignment in points:
             sqnr, agree = self.fidelity(assignment)
             saved = sum(c.saved_bytes for c in self.choices if assignment.get(c.name) == c.precision)
-            count = lambda p: sum(v == p for v in assignment.values())  # noqa: E731
+            count = Counter(assignment.values())
             rows.append(
                 {
                     "weights_bytes": weights_bytes - saved,
-                    "w4a8_layers": count("w4a8"),
-                    "w8a16_layers": count("w8a16"),
+                    "w4a8_layers": count["w4a8"],
+                    "w8a16_layers": count["w8a16"],
                     "sqnr_db": sqnr,
                     "top1_agreement": agree,
                     "chosen": assignment == chosen,
