@@ -127,9 +127,10 @@ def build_library(
 ) -> tuple[dict[str, str | bytes], Report]:
     """The output folder's files (report.json without the target figures) and the report."""
     graph, plan, stage = planned.graph, planned.plan, planned.stage
-    files, facts = emit_library(
+    texts, facts = emit_library(
         graph, plan, name, planned.kernels, target.name, source=path_text(model_path.name), stage=stage
     )
+    files: dict[str, str | bytes] = dict(texts)
     report = build_report(graph, plan, target, name, model_path, facts, stage)
     if planned.quantized is not None:
         files[f"{name}.tflite"] = write_tflite(graph)

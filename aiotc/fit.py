@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .boards import Board
 from .errors import BudgetError
@@ -19,13 +19,18 @@ from .toolchain import arm
 
 if TYPE_CHECKING:
     from .driver import Planned
+    from .quantize.mixed import LayerChoice
+
+
+class PlanStage(Protocol):
+    def __call__(self, graph: Graph, quantized: Quantized, compact_int4: bool = False) -> Planned: ...
 
 
 def fit_budgets(
     planned: Planned,
     target: Board,
     options: CompileOptions,
-    plan: Callable[[Graph, Quantized], Planned],
+    plan: PlanStage,
     build: Callable[[Planned], tuple[dict, Report]],
     progress=None,
 ) -> Planned:
@@ -57,7 +62,8 @@ def fit_budgets(
     int8_flash, int8_weights = measured(planned)
     wide_code = WIDE_KERNEL_CODE if target.qemu_machine else 0  # the host's flash figure is the weights
     every_int4 = {(c.name, "w4a8") for c in quantized.search.choices if c.precision == "w4a8"}
-    must_save, excluded, assignment = int8_flash - limit, frozenset(), {}
+    must_save, assignment = int8_flash - limit, {}
+    excluded: frozenset[LayerChoice] = frozenset()
     tick = progress("fitting the flash and SRAM budgets", None) if progress else None
     for _ in range(MAX_FIT_ROUNDS):
         # A mixed build carries the int8 and the int4 kernels, every layer w4a8 only the

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .boards import Board
 from .resources import template_env
-from .schema import Report
+from .schema import Buffer, Layer, Report
 from .summary import short_name
 
 WIDTH = 960  # of every chart, in SVG units
@@ -199,7 +199,7 @@ def timeline_chart(timeline: list[int], arena: int, axis: OpAxis, stage_end: int
     }
 
 
-def layout_chart(layout: list[dict], arena: int, axis: OpAxis, stage_end: int) -> dict:
+def layout_chart(layout: list[Buffer], arena: int, axis: OpAxis, stage_end: int) -> dict:
     """Every arena buffer as a bar: x its lifetime (layers), y its offset range in the arena."""
     scale = LAYOUT_HEIGHT / max(arena, 1)
     rects = []
@@ -227,7 +227,7 @@ def layout_chart(layout: list[dict], arena: int, axis: OpAxis, stage_end: int) -
     }
 
 
-def layer_rows(layers: list[dict], bench: dict | None) -> list[dict]:
+def layer_rows(layers: list[Layer], bench: dict | None) -> list[dict]:
     """The layer table: names shortened (the full one as a tooltip), MACs also as a bar."""
     most = max([layer["macs"] for layer in layers] + [1])
     instructions = {layer["name"]: layer["instructions"] for layer in bench["layers"]} if bench else {}

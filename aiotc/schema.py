@@ -6,7 +6,12 @@ a type checker catches a key one side misspells. (No `from __future__ import ann
 TypedDict reads NotRequired from evaluated annotations.)
 """
 
-from typing import NotRequired, TypedDict
+import sys
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, TypedDict
+else:  # typing's 3.10 TypedDict knows no NotRequired
+    from typing_extensions import NotRequired, TypedDict
 
 
 class Layer(TypedDict):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from .codegen.escape import plain_text
-from .schema import Report
+from .schema import Memory, Report
 
 
 def out_console() -> Console:
@@ -42,7 +44,7 @@ def layer_table(report: Report, width: int = 120) -> Table:
         for index, layer in enumerate(report["layers"])
     ]
     table = Table(title=f"{report['model']} -> {report['name']} ({report['board']})", title_justify="left")
-    columns = (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("#", "right"),
         ("layer", "left"),
         ("op", "left"),
@@ -144,7 +146,7 @@ def bench_lines(bench: dict) -> list[str]:
     ]
 
 
-def memory_lines(graph, memory: dict, arena: int, lower_bound: int, stage_last: int | None) -> list[str]:
+def memory_lines(graph, memory: Memory, arena: int, lower_bound: int, stage_last: int | None) -> list[str]:
     """The memory plan as text: a bar of live bytes per layer, then the arena layout."""
     timeline = memory["timeline"]
     peak = max(timeline, default=1) or 1
@@ -175,7 +177,7 @@ def short_name(tensor: str, limit: int = 40) -> str:
     return plain_text(first if len(first) <= limit else "…" + first[-(limit - 1) :])
 
 
-def quantization_lines(report: Report) -> list[str]:
+def quantization_lines(report: Mapping[str, Any]) -> list[str]:
     """How a float model was quantized and how close it stays (report.json's "quantization")."""
     q = report.get("quantization", report)
     fidelity = q.get("fidelity_on_calibration_data")

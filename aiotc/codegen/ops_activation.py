@@ -4,6 +4,8 @@ elu.cc, l2norm.cc, log_softmax.cc, add_n.cc, cumsum.cc)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import ModelError
@@ -73,7 +75,7 @@ def lower_l2_normalization(op: Op, ctx: LowerContext) -> LayerCode:
     inp = ctx.graph[op.inputs[0]]
     depth = inp.shape[-1]
     # unary_f32 prints kernel(args..., size, input, output): here (rows, depth, ...)
-    values = {
+    values: dict[str, Any] = {
         "input": ctx.ptr(op.inputs[0]),
         "output": ctx.ptr(op.outputs[0]),
         "size": depth,

@@ -10,6 +10,8 @@ are strided slices (the frontend makes one per output).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from ..errors import ModelError
@@ -64,7 +66,7 @@ def _index_tables(
     elif k == "reverse":
         index = [d - 1 - p if axis in a.axes else p for axis, (p, d) in enumerate(zip(positions, in_shape))]
     elif k == "mirror_pad":
-        mode = "reflect" if a.reflect else "symmetric"  # numpy's modes are TFLite's
+        mode: Literal["reflect", "symmetric"] = "reflect" if a.reflect else "symmetric"  # numpy's modes are TFLite's
         index = [np.pad(np.arange(d), pads, mode=mode) for d, pads in zip(in_shape, a.paddings)]
     elif k == "resize_nearest":
         rows, cols = (_nearest(out_shape[i], in_shape[i], a.align_corners, a.half_pixel_centers) for i in (1, 2))

@@ -58,8 +58,8 @@ def _integer_values(op: Op, ctx: LowerContext) -> dict:
     graph = ctx.graph
     x, hidden, cell = (graph[op.inputs[i]] for i in (LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE))
     gates = {}
-    for name, (w_in, w_rec, bias) in GATES.items():
-        w_in, w_rec, bias = graph[op.inputs[w_in]], graph[op.inputs[w_rec]], graph[op.inputs[bias]]
+    for name, (in_index, rec_index, bias_index) in GATES.items():
+        w_in, w_rec, bias = graph[op.inputs[in_index]], graph[op.inputs[rec_index]], graph[op.inputs[bias_index]]
         rows_in, rows_rec = w_in.data.astype(np.int64).sum(axis=1), w_rec.data.astype(np.int64).sum(axis=1)
         gates[name] = [
             ctx.ptr(w_in.name),

@@ -40,7 +40,7 @@ def _raw_bytes(tensor: ir.Tensor) -> bytes:
     return np.ascontiguousarray(tensor.data).tobytes()
 
 
-def _padding_mode(op: ir.Op, graph: ir.Graph, kernel: tuple[int, int]) -> int:
+def _padding_mode(op: ir.Op, graph: ir.Graph, kernel: tuple[int, ...]) -> int:
     """SAME or VALID for the op's explicit padding; anything else TFLite cannot say."""
     a = op.attrs
     if a.padding == ir.Padding():

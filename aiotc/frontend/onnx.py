@@ -163,7 +163,8 @@ class _Converter:
             else:
                 self.define(value.name, shape, dtype, "plain")
             inputs.append(self.values[value.name][0])
-        problems, failed = [], set()
+        problems: list[str] = []
+        failed: set[str] = set()
         for index, node in enumerate(g.node):
             layer = node.name or (node.output[0] if node.output else f"node{index}")
             if failed.intersection(node.input):  # reported where it began, unless unsupported itself
@@ -401,7 +402,7 @@ def conv(c: _Converter, node, a: dict) -> None:
     groups, channels = int(a.get("group", 1)), in_shape[3]
     if groups == 1:
         filt, kind = weights.transpose(0, 2, 3, 1), "conv2d"
-        attrs = ir.Conv2D(stride, dilation, padding)
+        attrs: ir.Conv2D | ir.DepthwiseConv2D = ir.Conv2D(stride, dilation, padding)
     elif groups == channels and weights.shape[1] == 1:
         filt, kind = weights.transpose(1, 2, 3, 0), "depthwise_conv2d"
         attrs = ir.DepthwiseConv2D(stride, dilation, padding, weights.shape[0] // channels)
@@ -458,8 +459,8 @@ def gemm(c: _Converter, node, a: dict) -> None:
     out = c.output(node, "plain")
     bias = None
     if len(node.input) > 2 and node.input[2]:
-        bias = np.broadcast_to(c.const(node.input[2], "C") * np.float32(a.get("beta", 1.0)), (1, weights.shape[0]))
-        bias = c.const_tensor(bias.reshape(-1), f"{out}/bias")
+        scaled = np.broadcast_to(c.const(node.input[2], "C") * np.float32(a.get("beta", 1.0)), (1, weights.shape[0]))
+        bias = c.const_tensor(scaled.reshape(-1), f"{out}/bias")
     c.emit("fully_connected", (x, c.const_tensor(weights, f"{out}/weights"), bias), out, ir.FullyConnected())
 
 
@@ -489,7 +490,7 @@ def binary(c: _Converter, node, a: dict) -> None:
     layouts = {c.layout(n) for n in variable}
     rank = len(c.shape(node.output[0]))
     layout = "nhwc" if "nhwc" in layouts and rank == 4 else "plain"
-    operands = []
+    operands: list[str] = []
     for n in names:
         if n in c.consts:
             value = c.consts[n].astype(np.float32)

@@ -103,7 +103,8 @@ class _Reader:
         self.graph_inputs = {int(i) for i in sg.InputsAsNumpy()}
         self.tensors = [self._tensor(sg, i, taken) for i in range(sg.TensorsLength())]
         self.by_name = {t.name: t for t in self.tensors}
-        ops, problems = [], []
+        ops: list[ir.Op] = []
+        problems: list[str] = []
         for index in range(sg.OperatorsLength()):
             op = sg.Operators(index)
             if op.OpcodeIndex() >= model.OperatorCodesLength():
@@ -291,7 +292,7 @@ class _Reader:
         """Give `name` its value (a folded constant) or its shape (a tuple: for a tensor the file left dynamic)."""
         old = self.by_name[name]
         if not isinstance(value, tuple):
-            data = np.asarray(value).astype(NUMPY_TYPES[old.dtype])
+            data: np.ndarray = np.asarray(value).astype(NUMPY_TYPES[old.dtype])
             if name not in self.dynamic and data.shape != old.shape:
                 raise ModelError(
                     f"{self.name}: tensor {name!r} is declared {list(old.shape)} but evaluates to {list(data.shape)}"
@@ -600,10 +601,14 @@ def resolve_strided_slice(
     shape, begin, end, strides, begin_mask, end_mask, shrink_mask, offset=False
 ) -> ir.StridedSlice:
     """TFLite's StartForAxis/StopForAxis: masks and negative indices become concrete bounds."""
-    b_out, e_out, s_out = [], [], []
+    b_out: list[int] = []
+    e_out: list[int] = []
+    s_out: list[int] = []
     for axis, dim in enumerate(shape):
         if axis >= len(begin):
-            b_out.append(0), e_out.append(dim), s_out.append(1)
+            b_out.append(0)
+            e_out.append(dim)
+            s_out.append(1)
             continue
         stride = int(strides[axis])
         if stride == 0:
@@ -613,7 +618,9 @@ def resolve_strided_slice(
         if shrink_mask >> axis & 1:
             start = start + dim if start < 0 else start
             start = min(max(start, 0), dim - 1)
-            b_out.append(start), e_out.append(start + 1), s_out.append(1)
+            b_out.append(start)
+            e_out.append(start + 1)
+            s_out.append(1)
             continue
         if begin_mask >> axis & 1:
             start = 0 if stride > 0 else dim - 1
@@ -625,7 +632,9 @@ def resolve_strided_slice(
         else:
             stop = stop + dim if stop < 0 else stop
             stop = min(max(stop, 0), dim) if stride > 0 else min(max(stop, -1), dim - 1)
-        b_out.append(start), e_out.append(stop), s_out.append(stride)
+        b_out.append(start)
+        e_out.append(stop)
+        s_out.append(stride)
     return ir.StridedSlice(tuple(b_out), tuple(e_out), tuple(s_out))
 
 

@@ -64,7 +64,7 @@ def choose_schedule(
     exceeds `max_overhead` are not considered (cached halos recompute nothing, so
     today's stages are all at 0%; the check keeps any recomputing schedule honest).
     """
-    candidates = [(None, plan_arena(graph, kernels, options.alignment))]
+    candidates: list[tuple[StreamStage | None, ArenaPlan]] = [(None, plan_arena(graph, kernels, options.alignment))]
     if options.stream != "off":
         for push, rows, paced in STREAM_MODES:
             for last_op in range(1, len(graph.ops)):

@@ -84,10 +84,10 @@ def plan_arena(
     for key in ORDERS.values():
         # Scratch buffers (small, one op long) go last, into the holes the activations leave.
         order = sorted(range(len(buffers)), key=lambda i: (buffers[i].name.startswith("scratch:"), key(buffers[i])))
-        offsets = place(buffers, order, life.in_place)
-        size = max((offsets[i] + buffers[i].size for i in offsets), default=0)
+        placed = place(buffers, order, life.in_place)
+        size = max((placed[i] + buffers[i].size for i in placed), default=0)
         if best_size is None or size < best_size:
-            best, best_size = offsets, size
+            best, best_size = placed, size
         if best_size <= bound:
             break
     offsets = {b.name: best[i] for i, b in enumerate(buffers) if not b.name.startswith("scratch:")}

@@ -38,7 +38,7 @@ def best_order(graph: Graph) -> Graph:
 
     # best[state] = (peak, order as a tuple of op indices)
     best: dict[frozenset[int], tuple[int, tuple[int, ...]]] = {frozenset(): (0, ())}
-    frontier = [frozenset()]
+    frontier: list[frozenset[int]] = [frozenset()]
     for _ in range(len(ops)):
         nxt: dict[frozenset[int], tuple[int, tuple[int, ...]]] = {}
         for state in frontier:

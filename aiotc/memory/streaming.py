@@ -137,7 +137,7 @@ def stream_stage(
             a, b = done[out], min(goal.get(out, 0), available(op))
             if b <= a:
                 continue
-            reads = []
+            reads: list[Read | None] = []
             for t in op.inputs:
                 if t is None or graph[t].is_const:
                     reads.append(None)

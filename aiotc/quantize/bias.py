@@ -64,7 +64,7 @@ def correct_biases(
         )
         limits = np.iinfo(b.data.dtype)  # int32, or int64 after an int16 input
         values = np.clip(b.data + np.round((want - got) / b_scale), limits.min, limits.max).astype(b.data.dtype)
-        int_graph = replace(int_graph, tensors=int_graph.tensors | {b.name: replace(b, data=values)})
+        int_graph = replace(int_graph, tensors={**int_graph.tensors, b.name: replace(b, data=values)})
         if tick:
             tick()
     return int_graph
@@ -75,7 +75,7 @@ def _tap_mean(inputs: list[np.ndarray], op: Op, filter_shape: tuple[int, ...]) -
     (kh, kw, input channels) for convolutions, (input features,) for fully connected."""
     if op.kind == "fully_connected":
         return np.mean([x.reshape(-1, filter_shape[-1]).mean(axis=0) for x in inputs], axis=0)
-    kernel = filter_shape[1:3]
+    kernel = (filter_shape[1], filter_shape[2])
     return np.mean(
         [[t.mean(axis=(0, 1, 2)) for t in taps(x.astype(np.float64), op, kernel)] for x in inputs], axis=0
     ).reshape(*kernel, -1)

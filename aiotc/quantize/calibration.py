@@ -89,7 +89,9 @@ def load_image(path: Path, shape: tuple[int, ...], mean=(0.0,), std=(1.0,)) -> n
         raise UsageError(f"images calibrate 1- or 3-channel NHWC inputs; the model's input is {list(shape)}")
     try:
         with Image.open(path) as image:
-            image = image.convert("L" if shape[3] == 1 else "RGB").resize((shape[2], shape[1]), Image.BILINEAR)
+            image = image.convert("L" if shape[3] == 1 else "RGB").resize(
+                (shape[2], shape[1]), Image.Resampling.BILINEAR
+            )
             pixels = np.asarray(image, dtype=np.float32).reshape(shape[1:])
     except (OSError, UnidentifiedImageError) as exc:
         raise UsageError(f"cannot read image {path}: {exc}") from None

@@ -7,6 +7,8 @@ output can be compared: per-layer SQNR shows where the error enters.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..export.tflite import write_tflite
@@ -80,8 +82,8 @@ def measure(float_graph: Graph, int_graph: Graph, samples: list[list[np.ndarray]
     (classifier outputs) and SQNR, and per layer SQNR."""
     layers = [op.outputs[0] for op in int_graph.ops if op.outputs[0] in float_graph.tensors] if per_layer else []
     names = list(dict.fromkeys([*layers, *int_graph.outputs]))
-    want = {n: [] for n in names}
-    got = {n: [] for n in names}
+    want: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    got: dict[str, list[np.ndarray]] = {n: [] for n in names}
     f_runner, q_runner = FloatRunner(float_graph), Int8Runner(int_graph)
     for sample in samples:
         for name, value in f_runner.run(sample, names).items():
@@ -91,7 +93,7 @@ def measure(float_graph: Graph, int_graph: Graph, samples: list[list[np.ndarray]
     outputs = []
     for name in int_graph.outputs:
         f, q = np.stack(want[name]), np.stack(got[name])
-        entry = {"name": name, "sqnr_db": sqnr_db(f, q)}
+        entry: dict[str, Any] = {"name": name, "sqnr_db": sqnr_db(f, q)}
         if f.ndim >= 2 and f.shape[-1] > 1:
             entry["top1_agreement"] = round(
                 float(np.mean(f.reshape(len(samples), -1).argmax(-1) == q.reshape(len(samples), -1).argmax(-1))), 4

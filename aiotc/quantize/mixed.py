@@ -167,7 +167,7 @@ class MixedSearch:
 
     def sensitivity_table(self) -> list[dict]:
         """Per layer: int4's saving and added noise, and w8a16's noise change where it is offered."""
-        rows = {}
+        rows: dict[str, dict] = {}
         for c in self.choices:
             row = rows.setdefault(c.name, {"layer": c.name})
             if c.precision == "w4a8":

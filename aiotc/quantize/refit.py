@@ -61,7 +61,8 @@ def quantize_refitted(
         x, w = op.inputs[0], graph[op.inputs[1]]
         xq = layer_input(int_graph, op.name)  # x itself, or its int16 copy for a w8a16 layer
         ints = Int8Runner(int_graph)
-        h, cross = 0.0, 0.0
+        h: np.ndarray = np.zeros(())  # sums of (got.T @ got) and (got.T @ want) over the samples
+        cross: np.ndarray = np.zeros(())
         for sample in samples:
             got = rows_of(ints.run(sample, [xq])[xq].astype(np.float64), op, w.shape)
             want = rows_of(floats.run(sample, [x])[x].astype(np.float64), op, w.shape)
@@ -70,7 +71,7 @@ def quantize_refitted(
         ridge = RIDGE * max(float(np.mean(np.diag(h))), 1e-12)
         refitted = np.linalg.solve(h + ridge * np.eye(len(h)), cross @ weights.T + ridge * weights.T).T
         fitted = replace(
-            graph, tensors=graph.tensors | {w.name: replace(w, data=refitted.reshape(w.shape).astype(np.float32))}
+            graph, tensors={**graph.tensors, w.name: replace(w, data=refitted.reshape(w.shape).astype(np.float32))}
         )
         tensors: dict = {}
         quantize_weights(
@@ -82,7 +83,7 @@ def quantize_refitted(
             h,
             int_graph[xq].dtype == "int16",
         )
-        int_graph = replace(int_graph, tensors=int_graph.tensors | tensors)
+        int_graph = replace(int_graph, tensors={**int_graph.tensors, **tensors})
         if tick:
             tick()
     return int_graph

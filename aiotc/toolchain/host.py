@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ToolchainError, UsageError
-from ..schema import Report
+from ..schema import Report, Tensor
 from .cache import build_key, build_once
 
 WARNINGS = ["-Wall", "-Wextra", "-Werror", "-pedantic"]
@@ -46,7 +46,7 @@ class IOSpec:
     source_layout: str | None = None  # "NCHW": the source model's layout of this NHWC input
 
     @classmethod
-    def from_report(cls, entry: dict) -> IOSpec:
+    def from_report(cls, entry: Tensor) -> IOSpec:
         return cls(
             entry["name"],
             tuple(entry["shape"]),

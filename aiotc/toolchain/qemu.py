@@ -26,6 +26,7 @@ import numpy as np
 
 from ..boards import Board
 from ..errors import ToolchainError
+from ..schema import Report
 from .arm import ArmImage, build_image, tool
 from .host import IOSpec, pack_inputs, read_report, unpack_outputs
 
@@ -41,7 +42,7 @@ POLL_S = 0.1  # how often a batch run's progress is read
 class QemuModel:
     """A generated library linked for a board and run in QEMU: raw tensors in, raw tensors out."""
 
-    def __init__(self, image: ArmImage, report: dict):
+    def __init__(self, image: ArmImage, report: Report):
         self.image = image
         self.extra_args: tuple[str, ...] = ()  # more QEMU options (benchmarks/profile.py traces with them)
         self.name = report["name"]

@@ -18,6 +18,7 @@ import numpy as np
 from .. import __version__
 from ..errors import ToolchainError
 from ..resources import template_env
+from ..schema import Report
 from .host import SANITIZE, WARNINGS, IOSpec, cached_build, pack_inputs, read_report, unpack_outputs
 
 TIMEOUT_S = 120.0
@@ -30,7 +31,7 @@ EXIT_MESSAGES = {
 class SanitizedModel:
     """A generated library linked into a sanitizer-instrumented program: the HostModel contract."""
 
-    def __init__(self, program: Path, report: dict):
+    def __init__(self, program: Path, report: Report):
         self.program = program
         self.name = report["name"]
         self.inputs = [IOSpec.from_report(e) for e in report["inputs"]]
