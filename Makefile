@@ -28,6 +28,7 @@ test: install toolchain lint
 lint: install
 	$(PYTHON) -m ruff format --check --quiet aiotc tests benchmarks docs
 	$(PYTHON) -m ruff check --quiet aiotc tests benchmarks docs
+	$(PYTHON) -m mypy
 
 test-unit: install
 	$(PYTHON) -m pytest -q tests/unit
