@@ -738,6 +738,8 @@ def _resize(kind: str, options_class):
             layer, kind, (inputs[0],), (outputs[0],), ir.Resize(bool(o.AlignCorners()), bool(o.HalfPixelCenters()))
         )
 
+    return convert
+
 
 def _shared_range(kind: str, count: int = 2, values: slice = slice(0, 2)):
     """MAXIMUM, MINIMUM, SELECT_V2: tflite-micro compares or copies raw int8 values, which
@@ -806,6 +808,8 @@ def _batch_space(kind: str):
         block, crops = (block + [1])[:2], (crops + [0, 0])[:4]
         attrs = ir.BatchSpace((block[0], block[1]), ((crops[0], crops[1]), (crops[2], crops[3])))
         return ir.Op(layer, kind, (inputs[0],), (outputs[0],), attrs)
+
+    return convert
 
 
 def _plain_binary(kind: str):
