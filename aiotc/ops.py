@@ -2,7 +2,7 @@
 
 Stages ask the table (`OPS[op.kind].windowed`) instead of listing kinds, so adding
 an op is one entry here, a frontend converter, a lowering and a kernel
-(docs/adding-an-op.md); tests/test_op_table.py keeps the frontends, the lowerings
+(docs/adding-an-op.md); tests/unit/test_op_table.py keeps the frontends, the lowerings
 and the table in step.
 """
 

@@ -18,7 +18,7 @@ from aiotc.memory.inplace import InPlace, in_place_pairs
 from aiotc.memory.lifetimes import Buffer, lifetimes, live_profile
 from aiotc.memory.placement import ArenaPlan, plan_arena, verify_plan
 
-from .oplib import OpGraph
+from ..oplib import OpGraph
 
 PLAIN = Kernel(None, 0, None)  # no scratch, never in place
 

@@ -11,7 +11,7 @@ from aiotc.frontend import checks, onnx, supported_ops
 from aiotc.frontend.checks import check_graph
 from aiotc.ops import OPS
 
-from .oplib import quant
+from ..oplib import quant
 
 ONNX_WITHOUT_KIND = {"Identity", "Dropout", "QuantizeLinear", "DequantizeLinear"}  # their converters emit no op
 
