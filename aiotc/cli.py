@@ -1,6 +1,6 @@
 """The `aiotc` command line: a thin layer mapping options to the driver and errors to exit codes.
 
-Exit codes (DESIGN §1): 0 ok, 1 a check failed (verify mismatch, budget miss),
+Exit codes (docs/architecture.md): 0 ok, 1 a check failed (verify mismatch, budget miss),
 2 bad input or usage (one line on stderr, no traceback). Set AIOTC_DEBUG=1 to see
 the traceback of an internal error.
 """

@@ -1,5 +1,5 @@
 """report.json's keys as types: what report.py writes and the summary, the HTML report,
-the toolchain and verify read (DESIGN §1 names the keys tools and CI rely on).
+the toolchain and verify read (docs/architecture.md names the keys tools and CI rely on).
 
 TypedDicts, so a report stays the plain dict json.dumps writes and json.loads reads;
 a type checker catches a key one side misspells. (No `from __future__ import annotations`:

@@ -1,7 +1,7 @@
 """Verify: the compiled C against the oracle, sample by sample.
 
 Integer outputs must be equal to the bit; float outputs within 1e-5 of the oracle
-output's range (DESIGN §3). The C runs on the host (gcc) or in QEMU, per board.
+output's range (docs/architecture.md: the numeric contract). The C runs on the host (gcc) or in QEMU, per board.
 """
 
 from __future__ import annotations

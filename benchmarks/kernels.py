@@ -4,7 +4,7 @@
 
 For each MLPerf Tiny model and board: instructions of one inference (QEMU -icount
 shift=0, after a warm-up), instructions per MAC, the ratio to TFLite Micro + CMSIS-NN
-on the same QEMU machine (DESIGN §8), and per op kind (1x1 conv, 3x3 depthwise,
+on the same QEMU machine (benchmarks/README.md), and per op kind (1x1 conv, 3x3 depthwise,
 general conv, fully connected, ...) the instructions, their share and instructions
 per MAC. The DSP limit on the M4 is 0.5 instructions per MAC (one SMLAD = 2 MACs).
 Not a test: a target missed here is a number to improve. benchmarks/run.py has the
@@ -26,7 +26,7 @@ MODELS = ROOT.parent / "shared" / "models" / "mlperf_tiny"
 NAMES = ("kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model")
 BOARDS = ("cortex-m4", "cortex-m55")
 
-# TFLite Micro + CMSIS-NN, instructions of one Invoke in QEMU (DESIGN §8).
+# TFLite Micro + CMSIS-NN, instructions of one Invoke in QEMU (benchmarks/README.md).
 CMSIS_NN = {
     "kws_ref_model": {"cortex-m4": 7_696_772, "cortex-m55": 1_810_000},
     "vww_96_int8": {"cortex-m4": 24_102_750, "cortex-m55": 6_560_000},

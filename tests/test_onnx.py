@@ -1,6 +1,6 @@
 """ONNX frontend: shared models and single-op models against onnxruntime, and clear refusals.
 
-Float outputs must be within 1e-5 of the oracle output's range (DESIGN §3); the
+Float outputs must be within 1e-5 of the oracle output's range (docs/architecture.md: the numeric contract); the
 single-op models are built with onnx.helper so every converter and layout rule
 (NCHW inputs, tf2onnx transposes, broadcast constants) is exercised on its own.
 """

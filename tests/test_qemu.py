@@ -87,7 +87,7 @@ def test_link_refuses_a_model_the_board_cannot_hold(tmp_path):
 
 
 def test_bench_command_prints_the_same_json_twice(kws):
-    """`aiotc bench --json` on an output folder: the DESIGN keys, identical on a second run."""
+    """`aiotc bench --json` on an output folder: the keys docs/architecture.md lists, identical on a second run."""
     out, _ = kws["cortex-m4"]
     runs = [aiotc("bench", out, "--board", "cortex-m4", "--json") for _ in range(2)]
     assert all(run.returncode == 0 for run in runs), runs[0].stderr

@@ -1,5 +1,5 @@
 """Mixed precision: which layers take int4 weights (w4a8) so the model fits the flash
-budget, and which int16 activations (w8a16), while losing the least fidelity (DESIGN §6).
+budget, and which int16 activations (w8a16), while losing the least fidelity (README: mixed precision).
 
 Sensitivity: each choosable layer is quantized w4a8 alone, then w8a16 alone (the rest
 w8a8), and the output's noise power against the float model is measured on
@@ -16,8 +16,8 @@ arena with the real build, excluding w8a16 layers while the arena is over the SR
 budget (int16 activations take twice the bytes, and the peak is not separable).
 
 w8a16 is offered only where it cuts the noise by at least WIDE_MIN_GAIN of the
-all-w8a8 noise: its kernels take about twice the instructions of int8 ones (DESIGN
-§6), which a gain within the measurement's noise does not pay for.
+all-w8a8 noise: its kernels take about twice the instructions of int8 ones (README:
+mixed precision), which a gain within the measurement's noise does not pay for.
 """
 
 from __future__ import annotations

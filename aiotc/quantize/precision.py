@@ -1,4 +1,4 @@
-"""Per-layer precision choices for mixed precision (DESIGN §6).
+"""Per-layer precision choices for mixed precision (README: mixed precision).
 
 A layer (conv, depthwise conv, fully connected) computes in one of:
 - w8a8: int8 weights, int8 activations (the TFLite int8 spec; the default);
