@@ -276,5 +276,7 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
 def lower_pool(op: Op, ctx: LowerContext) -> LayerCode:
     a = op.attrs
     values = _common(op, ctx) | {"kernel_hw": a.kernel, "stride": a.stride, "padding": (a.padding.top, a.padding.left)}
-    kernel = f"aiotc_{op.kind.split('_')[0]}pool_{suffix(ctx.graph[op.inputs[0]].dtype)}"
-    return LayerCode("pool", values | {"kernel": kernel}, (kernel,))
+    dtype = suffix(ctx.graph[op.inputs[0]].dtype)
+    kernel = f"aiotc_{op.kind.split('_')[0]}pool_{dtype}"
+    source = "aiotc_pool_f32" if dtype == "f32" else kernel  # one file holds the three float pools
+    return LayerCode("pool", values | {"kernel": kernel}, (source,))
