@@ -78,6 +78,8 @@ def pair_layers(mine: list[dict], theirs: list[dict]) -> list[dict]:
             "name": layer["name"] if layer else "(peer operators after the last paired layer)",
             "op": layer["op"] if layer else "",
             "output_shape": layer["output_shape"] if layer else ops[-1]["output_shape"],
+            "input_shape": ops[-1]["input_shape"] if ops else None,
+            "weights_shape": ops[-1]["weights_shape"] if ops else None,
             "macs": layer["macs"] if layer else 0,
             "instructions": layer["instructions"] if layer else None,
             "peer_ops": [op["op"] for op in ops],
@@ -126,6 +128,15 @@ def shape(dims: list[int]) -> str:
     return "×".join(str(d) for d in dims)
 
 
+def geometry(pair: dict) -> str:
+    """Input -> output shape and the weights' shape, as the peer's operator has them."""
+    out = shape(pair["output_shape"])
+    if pair["input_shape"] is None:
+        return out
+    weights = f", weights {shape(pair['weights_shape'])}" if pair["weights_shape"] else ""
+    return f"{shape(pair['input_shape'])} → {out}{weights}"
+
+
 def short(name: str, width: int = 60) -> str:
     """A layer name for a table: TFLite's fused names run to hundreds of characters."""
     name = name.split(";")[0]
@@ -169,7 +180,7 @@ def markdown(rows: list[dict], arenas: dict[str, int | None], peer: Path) -> str
         f"aiotc fused into it); the worst among the layers taking at least {WORST_SHARE:.0%} of aiotc's instructions. Every",
         "layer: `layers.md`.",
         "",
-        "| model | board | layers slower than the peer | worst layer | op | output shape | instructions | peer | ratio |",
+        "| model | board | layers slower than the peer | worst layer | op | shape | instructions | peer | ratio |",
         "|---|---|---:|---|---|---|---:|---:|---:|",
     ]
     for row in rows:
@@ -181,9 +192,10 @@ def markdown(rows: list[dict], arenas: dict[str, int | None], peer: Path) -> str
         if w:
             lines.append(
                 f"| {row['model']} | {row['board']} | {slower} of {len(pairs)} | {short(w['name'])} | {w['op']} "
-                f"| {shape(w['output_shape'])} | {w['instructions']:,} | {w['peer_instructions']:,} "
+                f"| {geometry(w)} | {w['instructions']:,} | {w['peer_instructions']:,} "
                 f"| {ratio(w['instructions'], w['peer_instructions'])} |"
             )
+    lines += losses(rows)
     lines += [
         "",
         "## Instructions per MAC by op kind",
@@ -201,6 +213,31 @@ def markdown(rows: list[dict], arenas: dict[str, int | None], peer: Path) -> str
                 + " |"
             )
     return "\n".join(lines) + "\n"
+
+
+def losses(rows: list[dict], top: int = 20) -> list[str]:
+    """Where faster kernels would pay most: the layers slower than the peer, by instructions lost."""
+    slower = [
+        (row, p)
+        for row in rows
+        for p in row.get("pairs", [])
+        if p["instructions"] and p["peer_instructions"] and p["instructions"] > p["peer_instructions"]
+    ]
+    slower.sort(key=lambda rp: rp[1]["peer_instructions"] - rp[1]["instructions"])
+    lines = [
+        "",
+        f"## Layers slower than the peer, most instructions lost first (top {top})",
+        "",
+        "| model | board | layer | op | shape | MACs | instructions | peer | ratio | lost |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for row, p in slower[:top]:
+        lines.append(
+            f"| {row['model']} | {row['board']} | {short(p['name'])} | {p['op']} | {geometry(p)} "
+            f"| {p['macs']:,} | {p['instructions']:,} | {p['peer_instructions']:,} "
+            f"| {ratio(p['instructions'], p['peer_instructions'])} | {p['instructions'] - p['peer_instructions']:,} |"
+        )
+    return lines
 
 
 def layers_markdown(rows: list[dict]) -> str:
@@ -222,13 +259,13 @@ def layers_markdown(rows: list[dict]) -> str:
             f"## {row['model']} on {row['board']}: {row['bench']['instructions']:,} vs {row['peer']['instructions']:,} "
             f"({ratio(row['bench']['instructions'], row['peer']['instructions'])})",
             "",
-            "| # | layer | op | peer ops | output shape | MACs | instructions | peer | ratio |",
+            "| # | layer | op | peer ops | shape | MACs | instructions | peer | ratio |",
             "|---:|---|---|---|---|---:|---:|---:|---:|",
         ]
         for i, p in enumerate(row["pairs"]):
             mine, theirs = p["instructions"], p["peer_instructions"]
             lines.append(
-                f"| {i} | {short(p['name'])} | {p['op']} | {'+'.join(p['peer_ops']) or '–'} | {shape(p['output_shape'])} "
+                f"| {i} | {short(p['name'])} | {p['op']} | {'+'.join(p['peer_ops']) or '–'} | {geometry(p)} "
                 f"| {p['macs']:,} | {f'{mine:,}' if mine is not None else '–'} | {f'{theirs:,}' if theirs is not None else '–'} "
                 f"| {ratio(mine, theirs) if mine is not None else '–'} |"
             )

@@ -40,13 +40,31 @@ def is_int8(model: Path) -> bool:
 
 
 def operators(model: Path) -> list[dict]:
-    """The main subgraph's operators in execution order: the name and shape of each one's first output."""
-    graph = tflite.Model.GetRootAsModel(model.read_bytes(), 0).Subgraphs(0)
-    outputs = [graph.Tensors(graph.Operators(i).Outputs(0)) for i in range(graph.OperatorsLength())]
-    return [
-        {"name": t.Name().decode(), "output_shape": [int(d) for d in t.ShapeAsNumpy()] if t.ShapeLength() else []}
-        for t in outputs
-    ]
+    """The main subgraph's operators in execution order: first output's name and shape, first input's shape,
+    and the shape of the second input when it is a constant (a convolution's or fully connected layer's weights)."""
+    tfl = tflite.Model.GetRootAsModel(model.read_bytes(), 0)
+    graph = tfl.Subgraphs(0)
+
+    def dims(index: int) -> list[int]:
+        t = graph.Tensors(index)
+        return [int(d) for d in t.ShapeAsNumpy()] if t.ShapeLength() else []
+
+    def constant(index: int) -> bool:
+        return index >= 0 and tfl.Buffers(graph.Tensors(index).Buffer()).DataLength() > 0
+
+    ops = []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        inputs = [op.Inputs(k) for k in range(op.InputsLength())]
+        ops.append(
+            {
+                "name": graph.Tensors(op.Outputs(0)).Name().decode(),
+                "input_shape": dims(inputs[0]) if inputs and inputs[0] >= 0 else [],
+                "output_shape": dims(op.Outputs(0)),
+                "weights_shape": dims(inputs[1]) if len(inputs) > 1 and constant(inputs[1]) else None,
+            }
+        )
+    return ops
 
 
 def prepare(peer: Path, boards: list[str]) -> dict[str, str | None]:
@@ -118,7 +136,11 @@ def measure(model: Path, board: str, peer: Path) -> dict:
     layers = [
         {
             "op": name,
-            **(ops[int(i)] if int(i) < len(ops) else {"name": "?", "output_shape": []}),
+            **(
+                ops[int(i)]
+                if int(i) < len(ops)
+                else {"name": "?", "input_shape": [], "output_shape": [], "weights_shape": None}
+            ),
             "instructions": round(int(t) * per_tick),
         }
         for i, name, t in OP.findall(console)
