@@ -58,9 +58,14 @@ def measure(model: Path, board: str, peer: Path, peer_absent: str | None) -> dic
             row["error"] = first if len(first) <= 100 else first[:99] + "…"
     if tflm.is_int8(model):
         row["peer"] = {"error": peer_absent} if peer_absent else tflm.measure(model, board, peer)
-    if "bench" in row and "layers" in row.get("peer", {}):
-        row["pairs"] = pair_layers(row["bench"]["layers"], row["peer"]["layers"])
     return row
+
+
+def paired(row: dict) -> list[dict]:
+    """The row's layers paired with the peer's operators; none when either side has no figures."""
+    if "bench" not in row or "layers" not in row.get("peer", {}):
+        return []
+    return pair_layers(row["bench"]["layers"], row["peer"]["layers"])
 
 
 def pair_layers(mine: list[dict], theirs: list[dict]) -> list[dict]:
@@ -184,11 +189,9 @@ def markdown(rows: list[dict], arenas: dict[str, int | None], peer: Path) -> str
         "|---|---|---:|---|---|---|---:|---:|---:|",
     ]
     for row in rows:
-        if "pairs" not in row:
-            continue
-        pairs = [p for p in row["pairs"] if p["instructions"] is not None and p["peer_instructions"]]
+        pairs = [p for p in paired(row) if p["instructions"] is not None and p["peer_instructions"]]
         slower = sum(p["instructions"] > p["peer_instructions"] for p in pairs)
-        w = worst(row["pairs"], row["bench"]["instructions"])
+        w = worst(pairs, row["bench"]["instructions"]) if pairs else None
         if w:
             lines.append(
                 f"| {row['model']} | {row['board']} | {slower} of {len(pairs)} | {short(w['name'])} | {w['op']} "
@@ -220,7 +223,7 @@ def losses(rows: list[dict], top: int = 20) -> list[str]:
     slower = [
         (row, p)
         for row in rows
-        for p in row.get("pairs", [])
+        for p in paired(row)
         if p["instructions"] and p["peer_instructions"] and p["instructions"] > p["peer_instructions"]
     ]
     slower.sort(key=lambda rp: rp[1]["peer_instructions"] - rp[1]["instructions"])
@@ -252,7 +255,8 @@ def layers_markdown(rows: list[dict]) -> str:
         "count with the next pair (*peer ops* lists them). Resolution 40 instructions on MPS2, 31.25 on MPS3.",
     ]
     for row in rows:
-        if "pairs" not in row:
+        pairs = paired(row)
+        if not pairs:
             continue
         lines += [
             "",
@@ -262,7 +266,7 @@ def layers_markdown(rows: list[dict]) -> str:
             "| # | layer | op | peer ops | shape | MACs | instructions | peer | ratio |",
             "|---:|---|---|---|---|---:|---:|---:|---:|",
         ]
-        for i, p in enumerate(row["pairs"]):
+        for i, p in enumerate(pairs):
             mine, theirs = p["instructions"], p["peer_instructions"]
             lines.append(
                 f"| {i} | {short(p['name'])} | {p['op']} | {'+'.join(p['peer_ops']) or '–'} | {geometry(p)} "
