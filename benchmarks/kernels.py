@@ -4,7 +4,7 @@
 
 For each MLPerf Tiny model and board: instructions of one inference (QEMU -icount
 shift=0, after a warm-up), instructions per MAC, the ratio to TFLite Micro + CMSIS-NN
-on the same QEMU machine (benchmarks/README.md), and per op kind (1x1 conv, 3x3 depthwise,
+measured on the same QEMU machine (benchmarks/peer/, `--peer DIR`), and per op kind (1x1 conv, 3x3 depthwise,
 general conv, fully connected, ...) the instructions, their share and instructions
 per MAC. The DSP limit on the M4 is 0.5 instructions per MAC (one SMLAD = 2 MACs).
 Not a test: a target missed here is a number to improve. benchmarks/run.py has the
@@ -22,18 +22,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.peer import tflm  # noqa: E402
+
 MODELS = ROOT.parent / "shared" / "models" / "mlperf_tiny"
 NAMES = ("kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model")
 BOARDS = ("cortex-m4", "cortex-m55")
 
-# TFLite Micro + CMSIS-NN, instructions of one Invoke in QEMU (benchmarks/README.md).
-CMSIS_NN = {
-    "kws_ref_model": {"cortex-m4": 7_696_772, "cortex-m55": 1_810_000},
-    "vww_96_int8": {"cortex-m4": 24_102_750, "cortex-m55": 6_560_000},
-    "pretrainedResnet_quant": {"cortex-m4": 29_863_594, "cortex-m55": 4_910_000},
-    "ad01_int8": {"cortex-m4": 583_237, "cortex-m55": 150_000},
-    "str_ww_ref_model": {"cortex-m4": 2_227_393, "cortex-m55": 410_000},
-}
 TARGET = {"cortex-m4": 0.6, "cortex-m55": 1.0}  # of the CMSIS-NN figure
 
 
@@ -67,7 +63,7 @@ def shapes(model: Path) -> dict[str, _Shape]:
     return out
 
 
-def measure(name: str, board: str) -> dict:
+def measure(name: str, board: str, peer: Path, peer_absent: str | None) -> dict:
     from aiotc.boards import load_board
     from aiotc.driver import compile_model
     from aiotc.toolchain.qemu import QemuModel
@@ -88,19 +84,22 @@ def measure(name: str, board: str) -> dict:
         "instructions": bench["instructions"],
         "macs": bench["macs"],
         "kinds": dict(kinds),
+        "peer": {"error": peer_absent} if peer_absent else tflm.measure(model, board, peer),
     }
 
 
 def render(rows: list[dict]) -> str:
     lines = []
     for row in rows:
-        peer = CMSIS_NN[row["model"]][row["board"]]
-        ratio = row["instructions"] / peer
-        goal = TARGET[row["board"]]
-        lines.append(
-            f"{row['model']:<24} {row['board']:<11} {row['instructions']:>12,} instr  {row['instructions'] / row['macs']:5.2f}/MAC"
-            f"  CMSIS-NN {peer:>11,}  ratio {ratio:4.2f}× (target ≤ {goal}×{'' if ratio <= goal else ', missed'})"
-        )
+        line = f"{row['model']:<24} {row['board']:<11} {row['instructions']:>12,} instr  {row['instructions'] / row['macs']:5.2f}/MAC"
+        if "error" in row["peer"]:
+            lines.append(f"{line}  CMSIS-NN: {row['peer']['error']}")
+        else:
+            peer = row["peer"]["instructions"]
+            ratio, goal = row["instructions"] / peer, TARGET[row["board"]]
+            lines.append(
+                f"{line}  CMSIS-NN {peer:>11,}  ratio {ratio:4.2f}× (target ≤ {goal}×{'' if ratio <= goal else ', missed'})"
+            )
         for kind, (instructions, macs) in sorted(row["kinds"].items(), key=lambda kv: -kv[1][0]):
             per_mac = f"{instructions / macs:5.2f}/MAC" if macs else "         "
             lines.append(
@@ -114,9 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--boards", default=",".join(BOARDS))
     parser.add_argument("--models", default=",".join(NAMES))
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--peer", type=Path, default=tflm.DEFAULT, help="the peer's build (benchmarks/peer/build.sh)")
+    parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    jobs = [(m, b) for m in args.models.split(",") for b in args.boards.split(",")]
-    with ProcessPoolExecutor() as pool:
+    boards = args.boards.split(",")
+    absent = tflm.prepare(args.peer, boards)
+    jobs = [(m, b, args.peer, absent[b]) for m in args.models.split(",") for b in boards]
+    with ProcessPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(measure, *zip(*jobs)))
     print(render(rows))
     if args.json:
@@ -125,5 +128,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     sys.exit(main())

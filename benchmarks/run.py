@@ -1,14 +1,17 @@
 """The benchmark table: every shared model compiled by aiotc and measured in QEMU,
-side by side with tflite-micro, in one run.
+side by side with its peer, TFLite Micro + CMSIS-NN, in the same run.
 
-    python benchmarks/run.py [--boards cortex-m4,cortex-m7,cortex-m55] [--models GLOB] [--out benchmarks/results.md]
+    python benchmarks/run.py [--boards cortex-m4,cortex-m7,cortex-m55] [--models GLOB] [--peer DIR] [--out benchmarks/results.md]
 
 For each model and board: instructions per inference (QEMU -icount shift=0, after a
 warm-up), instructions per MAC, aiotc's arena, flash (model part and whole image), RAM,
 painted-stack peak; tflite-micro's total arena from its Python package and aiotc's
-ratio to it; the TFLite Micro + CMSIS-NN instructions measured on the same QEMU
-machines (benchmarks/README.md) and aiotc's ratio to them. Writes markdown and the raw JSON
-next to it. Not a test: a target missed here is a number to improve, not a failure.
+ratio to it. Each int8 model also runs on the peer (benchmarks/peer/: TFLM + CMSIS-NN
+built for the same QEMU machines, in DIR, default ~/.cache/tflm-peer), counted the
+same way, in total and per operator: results.md holds both totals, their ratio and
+each model's worst layer; layers.md every layer next to the peer's operators that
+compute it. Writes markdown and the raw JSON next to it. Not a test: a target missed
+here is a number to improve, not a failure.
 """
 
 from __future__ import annotations
@@ -22,27 +25,23 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.peer import tflm  # noqa: E402
+
 MODELS = ROOT.parent / "shared" / "models"
 FOLDERS = ("mlperf_tiny", "keras")
-
-# TFLite Micro + CMSIS-NN, arm-none-eabi-gcc -O2, instructions of one Invoke in QEMU (benchmarks/README.md).
-CMSIS_NN = {
-    "kws_ref_model": {"cortex-m4": 7_696_772, "cortex-m7": 7_640_000, "cortex-m55": 1_810_000},
-    "vww_96_int8": {"cortex-m4": 24_102_750, "cortex-m7": 24_030_000, "cortex-m55": 6_560_000},
-    "pretrainedResnet_quant": {"cortex-m4": 29_863_594, "cortex-m7": 30_030_000, "cortex-m55": 4_910_000},
-    "ad01_int8": {"cortex-m4": 583_237, "cortex-m7": 580_000, "cortex-m55": 150_000},
-    "str_ww_ref_model": {"cortex-m4": 2_227_393, "cortex-m7": 2_190_000, "cortex-m55": 410_000},
-}
+WORST_SHARE = 0.01  # a model's worst layer is picked among layers taking at least this share of aiotc's instructions
 
 
-def measure(model: Path, board: str) -> dict:
-    """Compile, link and bench one model for one board; an error is a row, not a crash."""
+def measure(model: Path, board: str, peer: Path, peer_absent: str | None) -> dict:
+    """Compile, link and bench one model for one board, then the peer on it; an error is a row, not a crash."""
     from aiotc.boards import load_board
     from aiotc.driver import compile_model
     from aiotc.errors import AiotcError
     from aiotc.toolchain.qemu import QemuModel
 
-    row = {"model": model.stem, "folder": model.parent.name, "board": board}
+    row: dict = {"model": model.stem, "folder": model.parent.name, "board": board}
     with tempfile.TemporaryDirectory(prefix="aiotc-bench-") as tmp:
         try:
             result = compile_model(model, board=board, out_dir=Path(tmp) / "out")
@@ -52,10 +51,53 @@ def measure(model: Path, board: str) -> dict:
                 }
             }
             row["bench"] = QemuModel.build(result.out_dir, load_board(board)).bench()
+            for layer, planned in zip(row["bench"]["layers"], result.report["layers"]):
+                layer["output_shape"] = planned["output_shape"]
         except AiotcError as exc:
             first = str(exc).splitlines()[0]
             row["error"] = first if len(first) <= 100 else first[:99] + "…"
+    if tflm.is_int8(model):
+        row["peer"] = {"error": peer_absent} if peer_absent else tflm.measure(model, board, peer)
     return row
+
+
+def paired(row: dict) -> list[dict]:
+    """The row's layers paired with the peer's operators; none when either side has no figures."""
+    if "bench" not in row or "layers" not in row.get("peer", {}):
+        return []
+    return pair_layers(row["bench"]["layers"], row["peer"]["layers"])
+
+
+def pair_layers(mine: list[dict], theirs: list[dict]) -> list[dict]:
+    """aiotc's layers in order, each with the peer's operators that compute it.
+
+    A peer operator is paired with the aiotc layer of the same output tensor name;
+    the operators before it that aiotc has no layer for (a PAD or QUANTIZE aiotc fused
+    into this layer, a RESHAPE it made an alias) count with it. Operators after the
+    last pair make a last row of their own."""
+    position = {op["name"]: i for i, op in enumerate(theirs)}
+    rows, taken = [], 0
+
+    def row(layer: dict | None, ops: list[dict]) -> dict:
+        return {
+            "name": layer["name"] if layer else "(peer operators after the last paired layer)",
+            "op": layer["op"] if layer else "",
+            "output_shape": layer["output_shape"] if layer else ops[-1]["output_shape"],
+            "input_shape": ops[-1]["input_shape"] if ops else None,
+            "weights_shape": ops[-1]["weights_shape"] if ops else None,
+            "macs": layer["macs"] if layer else 0,
+            "instructions": layer["instructions"] if layer else None,
+            "peer_ops": [op["op"] for op in ops],
+            "peer_instructions": sum(op["instructions"] for op in ops) if ops else None,
+        }
+
+    for layer in mine:
+        j = position.get(layer["name"], -1)
+        rows.append(row(layer, theirs[taken : j + 1] if j >= taken else []))
+        taken = max(taken, j + 1)
+    if taken < len(theirs):
+        rows.append(row(None, theirs[taken:]))
+    return rows
 
 
 def tflm_arena(model: Path) -> int | None:
@@ -68,17 +110,57 @@ def ratio(mine: float, theirs: float | None) -> str:
     return f"{mine / theirs:.2f}×" if theirs else "–"
 
 
-def markdown(rows: list[dict], arenas: dict[str, int | None]) -> str:
+def peer_cell(row: dict) -> tuple[str, str]:
+    """The peer's instructions and aiotc's ratio to them, or why there are none."""
+    peer = row.get("peer")
+    if peer is None:
+        return "–", "–"
+    if "error" in peer:
+        return peer["error"], "–"
+    mine = row.get("bench", {}).get("instructions")
+    return f"{peer['instructions']:,}", ratio(mine, peer["instructions"]) if mine else "–"
+
+
+def worst(pairs: list[dict], total: int) -> dict | None:
+    """The paired layer with aiotc's highest ratio to the peer, among layers worth at least WORST_SHARE of the model."""
+    big = [
+        p for p in pairs if p["instructions"] and p["peer_instructions"] and p["instructions"] >= WORST_SHARE * total
+    ]
+    return max(big, key=lambda p: p["instructions"] / p["peer_instructions"], default=None)
+
+
+def shape(dims: list[int]) -> str:
+    return "×".join(str(d) for d in dims)
+
+
+def geometry(pair: dict) -> str:
+    """Input -> output shape and the weights' shape, as the peer's operator has them."""
+    out = shape(pair["output_shape"])
+    if pair["input_shape"] is None:
+        return out
+    weights = f", weights {shape(pair['weights_shape'])}" if pair["weights_shape"] else ""
+    return f"{shape(pair['input_shape'])} → {out}{weights}"
+
+
+def short(name: str, width: int = 60) -> str:
+    """A layer name for a table: TFLite's fused names run to hundreds of characters."""
+    name = name.split(";")[0]
+    return name if len(name) <= width else "…" + name[-width + 1 :]
+
+
+def markdown(rows: list[dict], arenas: dict[str, int | None], peer: Path) -> str:
     lines = [
         "# aiotc benchmark",
         "",
-        "Generated by `python benchmarks/run.py` (QEMU `-icount shift=0`: instructions of one inference after a warm-up;",
-        "resolution 40 instructions on MPS2, 31.25 on MPS3). *TFLM arena* is tflite-micro's total arena from its Python",
-        "package; *CMSIS-NN* is TFLite Micro + CMSIS-NN measured on the same QEMU machine (benchmarks/README.md). Flash is the whole",
-        "image (model = weights + graph code + kernels); RAM is the model's static RAM (arena + its .data/.bss), the whole",
-        "image's (with the test harness's input/output buffers) in brackets.",
+        "Generated by `python benchmarks/run.py` (QEMU `-icount shift=0`: instructions of one inference on zeros after a",
+        "warm-up; resolution 40 instructions on MPS2, 31.25 on MPS3). *TFLM arena* is tflite-micro's total arena from its",
+        "Python package. *Peer* is TFLite Micro + CMSIS-NN (benchmarks/peer/) run in the same run on the same QEMU machine,",
+        f"int8 models only, from the build in `{str(peer).replace(str(Path.home()), '~')}` (the Cortex-M7 runs the M4 build); *vs peer* is aiotc's",
+        "instructions over the peer's. Flash is the whole image (model = weights + graph code + kernels); RAM is the",
+        "model's static RAM (arena + its .data/.bss), the whole image's (with the test harness's input/output buffers) in",
+        "brackets.",
         "",
-        "| model | board | MACs | instructions | instr/MAC | CMSIS-NN | vs CMSIS-NN | arena B | TFLM arena B | "
+        "| model | board | MACs | instructions | instr/MAC | peer | vs peer | arena B | TFLM arena B | "
         "vs TFLM | flash B (model) | RAM B (image) | stack B |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -87,14 +169,36 @@ def markdown(rows: list[dict], arenas: dict[str, int | None]) -> str:
             lines.append(f"| {row['model']} | {row['board']} | {row['error']} |" + " |" * 10)
             continue
         b, r = row["bench"], row["report"]
-        peer = CMSIS_NN.get(row["model"], {}).get(row["board"])
-        tflm = arenas.get(row["model"])
+        tflm_b = arenas.get(row["model"])
+        peer_b, vs_peer = peer_cell(row)
         lines.append(
             f"| {row['model']} | {row['board']} | {r['macs']:,} | {b['instructions']:,} | {b['instructions_per_mac'] or 0:.2f} "
-            f"| {f'{peer:,}' if peer else '–'} | {ratio(b['instructions'], peer)} | {b['arena_bytes']:,} "
-            f"| {f'{tflm:,}' if tflm else 'aborts'} | {ratio(b['arena_bytes'], tflm)} "
+            f"| {peer_b} | {vs_peer} | {b['arena_bytes']:,} "
+            f"| {f'{tflm_b:,}' if tflm_b else 'aborts'} | {ratio(b['arena_bytes'], tflm_b)} "
             f"| {b['flash_bytes']:,} ({b['flash_model_bytes']:,}) | {b['ram_model_bytes']:,} ({b['ram_bytes']:,}) | {b['stack_bytes']:,} |"
         )
+    lines += [
+        "",
+        "## Worst layer against the peer",
+        "",
+        "Per layer, aiotc's instructions over the peer's operators that compute the same output tensor (and any operator",
+        f"aiotc fused into it); the worst among the layers taking at least {WORST_SHARE:.0%} of aiotc's instructions. Every",
+        "layer: `layers.md`.",
+        "",
+        "| model | board | layers slower than the peer | worst layer | op | shape | instructions | peer | ratio |",
+        "|---|---|---:|---|---|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        pairs = [p for p in paired(row) if p["instructions"] is not None and p["peer_instructions"]]
+        slower = sum(p["instructions"] > p["peer_instructions"] for p in pairs)
+        w = worst(pairs, row["bench"]["instructions"]) if pairs else None
+        if w:
+            lines.append(
+                f"| {row['model']} | {row['board']} | {slower} of {len(pairs)} | {short(w['name'])} | {w['op']} "
+                f"| {geometry(w)} | {w['instructions']:,} | {w['peer_instructions']:,} "
+                f"| {ratio(w['instructions'], w['peer_instructions'])} |"
+            )
+    lines += losses(rows)
     lines += [
         "",
         "## Instructions per MAC by op kind",
@@ -110,6 +214,64 @@ def markdown(rows: list[dict], arenas: dict[str, int | None]) -> str:
                 f"| {row['model']} | {row['board']} | "
                 + " | ".join(per_op(row["bench"]).get(kind, "") for kind in OP_KINDS)
                 + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def losses(rows: list[dict], top: int = 20) -> list[str]:
+    """Where faster kernels would pay most: the layers slower than the peer, by instructions lost."""
+    slower = [
+        (row, p)
+        for row in rows
+        for p in paired(row)
+        if p["instructions"] and p["peer_instructions"] and p["instructions"] > p["peer_instructions"]
+    ]
+    slower.sort(key=lambda rp: rp[1]["peer_instructions"] - rp[1]["instructions"])
+    lines = [
+        "",
+        f"## Layers slower than the peer, most instructions lost first (top {top})",
+        "",
+        "| model | board | layer | op | shape | MACs | instructions | peer | ratio | lost |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for row, p in slower[:top]:
+        lines.append(
+            f"| {row['model']} | {row['board']} | {short(p['name'])} | {p['op']} | {geometry(p)} "
+            f"| {p['macs']:,} | {p['instructions']:,} | {p['peer_instructions']:,} "
+            f"| {ratio(p['instructions'], p['peer_instructions'])} | {p['instructions'] - p['peer_instructions']:,} |"
+        )
+    return lines
+
+
+def layers_markdown(rows: list[dict]) -> str:
+    """Every layer of every int8 model next to the peer's operators for it."""
+    lines = [
+        "# aiotc against TFLite Micro + CMSIS-NN, layer by layer",
+        "",
+        "Generated by `python benchmarks/run.py` with results.md. Both sides counted the same way: SysTick around each",
+        "layer (aiotc's AIOTC_LAYER_END hook; a MicroProfiler in the peer's main.cc around each operator's Invoke), the",
+        "time since the previous layer ended, so glue between layers counts in the next one and the layers add up to the",
+        "inference. A peer operator pairs with the aiotc layer of the same output tensor; operators aiotc has no layer for",
+        "count with the next pair (*peer ops* lists them). Resolution 40 instructions on MPS2, 31.25 on MPS3.",
+    ]
+    for row in rows:
+        pairs = paired(row)
+        if not pairs:
+            continue
+        lines += [
+            "",
+            f"## {row['model']} on {row['board']}: {row['bench']['instructions']:,} vs {row['peer']['instructions']:,} "
+            f"({ratio(row['bench']['instructions'], row['peer']['instructions'])})",
+            "",
+            "| # | layer | op | peer ops | shape | MACs | instructions | peer | ratio |",
+            "|---:|---|---|---|---|---:|---:|---:|---:|",
+        ]
+        for i, p in enumerate(pairs):
+            mine, theirs = p["instructions"], p["peer_instructions"]
+            lines.append(
+                f"| {i} | {short(p['name'])} | {p['op']} | {'+'.join(p['peer_ops']) or '–'} | {geometry(p)} "
+                f"| {p['macs']:,} | {f'{mine:,}' if mine is not None else '–'} | {f'{theirs:,}' if theirs is not None else '–'} "
+                f"| {ratio(mine, theirs) if mine is not None else '–'} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -132,7 +294,8 @@ def main() -> int:
     parser.add_argument("--boards", default="cortex-m4,cortex-m7,cortex-m55")
     parser.add_argument("--models", default="*", help="glob on the model file stem")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.md")
-    parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--peer", type=Path, default=tflm.DEFAULT, help="the peer's build (benchmarks/peer/build.sh)")
+    parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     if not MODELS.is_dir():
         print(f"benchmarks need the shared models at {MODELS}", file=sys.stderr)
@@ -143,13 +306,16 @@ def main() -> int:
         for m in sorted((MODELS / folder).glob("*.tflite"))
         if fnmatch.fnmatch(m.stem, args.models)
     ]
-    jobs = [(m, b) for m in models for b in args.boards.split(",")]
+    boards = args.boards.split(",")
+    absent = tflm.prepare(args.peer, boards)
+    jobs = [(m, b, args.peer, absent[b]) for m in models for b in boards]
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(measure, *zip(*jobs)))
         arenas = dict(zip((m.stem for m in models), pool.map(tflm_arena, models)))
-    args.out.write_text(markdown(rows, arenas))
+    args.out.write_text(markdown(rows, arenas, args.peer))
     args.out.with_suffix(".json").write_text(json.dumps({"rows": rows, "tflm_arena": arenas}, indent=1) + "\n")
-    print(f"wrote {args.out} ({len(rows)} rows)")
+    (args.out.parent / "layers.md").write_text(layers_markdown(rows))
+    print(f"wrote {args.out} and layers.md ({len(rows)} rows)")
     return 0
 
 

@@ -1,0 +1,177 @@
+"""The peer, TFLite Micro + CMSIS-NN, measured on the QEMU machine of an aiotc board.
+
+    prepare(peer, boards)        -> per aiotc board, why the peer cannot run there (None: it can)
+    measure(model, board, peer)  -> instructions of one Invoke, per operator, arena
+
+`peer` is the folder build.sh filled (default ~/.cache/tflm-peer): the library in
+build/<core>/, this folder's harness (main.cc) in build/<core>/bench/. The model is
+linked into the harness and run under `-icount shift=0` like aiotc's own image, on
+zeros like `aiotc bench`: one warm-up Invoke, one timed Invoke, then a second
+interpreter's profiled Invoke for the instructions per operator (main.cc says how
+they are counted). The Cortex-M7 board runs the M4 build (TFLM's recipe has no M7:
+the same DSP code paths) on its own machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import tflite
+
+HERE = Path(__file__).resolve().parent
+DEFAULT = Path.home() / ".cache" / "tflm-peer"
+BUILDS = {"mps2-an386": "m4", "mps2-an500": "m4", "mps3-an547": "m55"}  # QEMU machine -> build and linker script
+HARNESS = ("main.cc", "startup.c", "semihost.h", "build.sh")
+TIMEOUT_S = 900.0
+INT8 = 9  # tflite TensorType
+OP = re.compile(r"^op=(\d+) name=(\S+) ticks=(\d+)$", re.M)
+TOTAL = re.compile(r"^ticks=(\d+) arena=(\d+) ops=(\d+)$", re.M)
+
+
+def is_int8(model: Path) -> bool:
+    """An int8 model: the peer's CMSIS-NN kernels are int8 (float models run TFLM's reference code)."""
+    graph = tflite.Model.GetRootAsModel(model.read_bytes(), 0).Subgraphs(0)
+    return any(graph.Tensors(i).Type() == INT8 for i in range(graph.TensorsLength()))
+
+
+def operators(model: Path) -> list[dict]:
+    """The main subgraph's operators in execution order: first output's name and shape, first input's shape,
+    and the shape of the second input when it is a constant (a convolution's or fully connected layer's weights)."""
+    tfl = tflite.Model.GetRootAsModel(model.read_bytes(), 0)
+    graph = tfl.Subgraphs(0)
+
+    def dims(index: int) -> list[int]:
+        t = graph.Tensors(index)
+        return [int(d) for d in t.ShapeAsNumpy()] if t.ShapeLength() else []
+
+    def constant(index: int) -> bool:
+        return index >= 0 and tfl.Buffers(graph.Tensors(index).Buffer()).DataLength() > 0
+
+    ops = []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        inputs = [op.Inputs(k) for k in range(op.InputsLength())]
+        ops.append(
+            {
+                "name": graph.Tensors(op.Outputs(0)).Name().decode(),
+                "input_shape": dims(inputs[0]) if inputs and inputs[0] >= 0 else [],
+                "output_shape": dims(op.Outputs(0)),
+                "weights_shape": dims(inputs[1]) if len(inputs) > 1 and constant(inputs[1]) else None,
+            }
+        )
+    return ops
+
+
+def prepare(peer: Path, boards: list[str]) -> dict[str, str | None]:
+    """Per board: None when the peer can run there, else why not.
+
+    Rebuilds the harness (seconds) when main.cc or its neighbours changed; never the
+    library, which takes 20 minutes a core (build.sh)."""
+    from aiotc.boards import load_board
+
+    reasons: dict[str, str | None] = {}
+    built: dict[str, str | None] = {}
+    for board in boards:
+        machine = load_board(board).qemu_machine
+        core = BUILDS.get(machine or "")
+        if core is None:
+            reasons[board] = f"no peer build for {machine or 'the host'}"
+            continue
+        if core not in built:
+            built[core] = _harness(peer, core)
+        reasons[board] = built[core]
+    return reasons
+
+
+def _harness(peer: Path, core: str) -> str | None:
+    out = peer / "build" / core
+    if not (out / "libtensorflow-microlite.a").is_file():
+        return f"no peer build in {out} (benchmarks/peer/build.sh)"
+    main = out / "bench" / "main.o"
+    newest = max((HERE / name).stat().st_mtime for name in HARNESS)
+    if main.is_file() and main.stat().st_mtime >= newest:
+        return None
+    build = subprocess.run(
+        ["nice", str(HERE / "build.sh"), core], env=os.environ | {"SRC": str(peer)}, capture_output=True, text=True
+    )
+    if build.returncode != 0:
+        return f"peer harness build failed: {(build.stderr.strip().splitlines() or ['?'])[-1][:120]}"
+    return None
+
+
+def measure(model: Path, board: str, peer: Path) -> dict:
+    """One Invoke of `model` on the peer on `board`'s QEMU machine: instructions, arena, instructions per operator.
+
+    A failure (TFLM rejects the model, QEMU times out) is {"error": one line}."""
+    from aiotc.boards import load_board
+    from aiotc.toolchain.arm import MACHINES
+
+    machine = load_board(board).qemu_machine
+    core, cpu, clock_hz = BUILDS[machine], MACHINES[machine].cpu, MACHINES[machine].clock_hz
+    lib, bench = peer / "build" / core, peer / "build" / core / "bench"
+    flags = (bench / "cpu_flags").read_text().split()
+    with tempfile.TemporaryDirectory(prefix="aiotc-peer-") as tmp:
+        work = Path(tmp)
+        link = [
+            ["arm-none-eabi-gcc", *flags, f'-DMODEL_PATH="{model.resolve()}"', "-c", str(HERE / "model.S"), "-o", "model.o"],
+            ["arm-none-eabi-g++", *flags, "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-L{HERE}",
+             "-T", str(HERE / f"link_{core}.ld"), str(bench / "main.o"), str(bench / "startup.o"), "model.o",
+             str(lib / "libtensorflow-microlite.a"), "-lm", "-o", "image.elf"],
+        ]  # fmt: skip
+        for command in link:
+            step = subprocess.run(command, cwd=work, capture_output=True, text=True)
+            if step.returncode != 0:
+                return {"error": f"peer link failed: {(step.stderr.strip().splitlines() or ['?'])[-1][:120]}"}
+        console = _run_qemu(work, machine, cpu)
+    total = TOTAL.search(console)
+    if total is None:
+        return {"error": _failure(console)}
+    per_tick = 1e9 / clock_hz
+    ops = operators(model)
+    layers = [
+        {
+            "op": name,
+            **(
+                ops[int(i)]
+                if int(i) < len(ops)
+                else {"name": "?", "input_shape": [], "output_shape": [], "weights_shape": None}
+            ),
+            "instructions": round(int(t) * per_tick),
+        }
+        for i, name, t in OP.findall(console)
+    ]
+    return {"instructions": round(int(total.group(1)) * per_tick), "instructions_resolution": per_tick,
+            "arena_bytes": int(total.group(2)), "layers": layers}  # fmt: skip
+
+
+def _run_qemu(work: Path, machine: str, cpu: str) -> str:
+    """The image's console. A failed TFLITE_CHECK prints HALTED and spins: QEMU is stopped then."""
+    command = ["nice", "qemu-system-arm", "-M", machine, "-cpu", cpu, "-nographic", "-monitor", "none",
+               "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", "image.elf"]  # fmt: skip
+    log = work / "console.txt"
+    deadline = time.monotonic() + TIMEOUT_S
+    with (
+        open(log, "w") as sink,
+        subprocess.Popen(command, cwd=work, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT) as qemu,
+    ):
+        while qemu.poll() is None:
+            if "HALTED" in log.read_text(errors="replace") or time.monotonic() > deadline:
+                qemu.kill()
+                break
+            time.sleep(0.2)
+    text = log.read_text(errors="replace")
+    return text if qemu.returncode == 0 or "HALTED" in text else text + f"\n(QEMU exit status {qemu.returncode})"
+
+
+def _failure(console: str) -> str:
+    """One line: the first thing TFLM or the harness said about why it stopped."""
+    if "HALTED" in console:
+        said = [line for line in console.splitlines() if line.strip() and "HALTED" not in line]
+        return "peer aborts: " + (said[0][:100] if said else "a TFLITE_CHECK failed")
+    lines = [line for line in console.splitlines() if line.strip()]
+    return "peer failed: " + (lines[-1][:100] if lines else "no output (timeout?)")
