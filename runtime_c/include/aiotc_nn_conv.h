@@ -169,6 +169,12 @@ int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *pa
                            const int16_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
                            const int64_t *scaled_bias, const aiotc_dims *output_dims, int16_t *output);
 int32_t aiotc_convolve_s16_get_buffer_size(const aiotc_dims *filter_dims);
+/* The same convolution in plain loops on OHWI weights, for weights the byte pairs cannot
+ * hold (kernel selection in aiotc/kernels.py); fully connected layers too, as 1x1. */
+int32_t aiotc_convolve_ref_s16(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                               const aiotc_dims *input_dims, const int16_t *input, const aiotc_dims *filter_dims,
+                               const int8_t *filter, const int64_t *scaled_bias, const aiotc_dims *output_dims,
+                               int16_t *output);
 int32_t aiotc_depthwise_conv_s16(const aiotc_dw_conv_params *params,
                                  const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                  const int16_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
