@@ -1,4 +1,4 @@
-"""Lowerings of the conv family: conv2d, depthwise_conv2d, fully_connected and pooling.
+"""Lowerings of the conv family: conv2d, depthwise_conv2d, transpose_conv, fully_connected and pooling.
 
 Multipliers follow TFLite Micro's Prepare exactly: conv and depthwise (and per-channel
 fully connected) compute input_scale * filter_scale / output_scale in double from the
@@ -199,6 +199,27 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
         else (kernel,)
     )
     return LayerCode(op.kind, values | {"kernel": kernel}, runs)  # an _s4 depthwise kernel runs the _s8 one
+
+
+@lowers("transpose_conv", dtypes=("int8", "int16", "float32"))
+def lower_transpose_conv(op: Op, ctx: LowerContext) -> LayerCode:
+    """The conv's call and quantization (TFLite's PopulateConvolutionQuantizationParams)
+    with a transposed convolution's kernel."""
+    graph = ctx.graph
+    values = _common(op, ctx) | {
+        "filter_dims": graph[op.inputs[1]].shape,  # OHWI
+        "stride": op.attrs.stride,
+        "padding": op.attrs.padding,
+        "dilation": (1, 1),
+        "context": None,
+        "filter": ctx.ptr(op.inputs[1]),
+    }
+    if values["quantized"]:
+        values |= _requantization(op, ctx, graph[op.outputs[0]].shape[-1], False)
+    if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
+        values["bias"] = _bias(op, ctx)
+    kernel = f"aiotc_transpose_conv_{suffix(graph[op.inputs[0]].dtype)}"
+    return LayerCode("conv2d", values | {"kernel": kernel}, (kernel,))
 
 
 def _kernel_suffix(op: Op, graph) -> str:

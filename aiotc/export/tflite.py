@@ -59,6 +59,17 @@ def _padding_mode(op: ir.Op, graph: ir.Graph, kernel: tuple[int, ...]) -> int:
     raise ValueError(f"layer {op.name!r}: padding {a.padding} is neither SAME nor VALID, which TFLite cannot express")
 
 
+def _transpose_padding_mode(op: ir.Op, graph: ir.Graph) -> int:
+    """VALID for no padding, SAME for the padding TFLite derives from the output's size."""
+    a, out, kernel = op.attrs, graph[op.outputs[0]].shape, graph[op.inputs[1]].shape[1:3]
+    if a.padding == (0, 0):
+        return VALID
+    same = tuple(same_padding(out[1 + i], kernel[i], a.stride[i], 1, -(-out[1 + i] // a.stride[i]))[0] for i in (0, 1))
+    if a.padding == same:
+        return SAME
+    raise ValueError(f"layer {op.name!r}: transposed padding {a.padding} is neither SAME nor VALID for TFLite")
+
+
 class _Writer:
     def __init__(self, graph: ir.Graph):
         self.graph = graph
@@ -226,6 +237,16 @@ class _Writer:
             table = "ArgMaxOptions" if k == "arg_max" else "ArgMinOptions"
             return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options(
                 table, OutputType=tflite.TensorType.INT32
+            )
+        if k == "transpose_conv":  # issue 20: TFLite's operands are (output_shape, filter, input[, bias])
+            shape = self.constant(f"{op.name}/output_shape", g[op.outputs[0]].shape)
+            operands = [shape, data[1], data[0], *(i for i in data[2:3] if i != -1)]  # no bias: three
+            return operands, *self.options(
+                "TransposeConvOptions",
+                Padding=_transpose_padding_mode(op, g),
+                StrideH=a.stride[0],
+                StrideW=a.stride[1],
+                FusedActivationFunction=act,
             )
         return data, 0, 0
 
