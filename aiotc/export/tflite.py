@@ -238,6 +238,8 @@ class _Writer:
             return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options(
                 table, OutputType=tflite.TensorType.INT32
             )
+        if k == "gelu":  # issue 20
+            return data, *self.options("GeluOptions", Approximate=a.approximate)
         if k == "transpose_conv":  # issue 20: TFLite's operands are (output_shape, filter, input[, bias])
             shape = self.constant(f"{op.name}/output_shape", g[op.outputs[0]].shape)
             operands = [shape, data[1], data[0], *(i for i in data[2:3] if i != -1)]  # no bias: three
