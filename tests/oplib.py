@@ -20,7 +20,7 @@ import numpy as np
 from aiotc import ir
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
-from aiotc.frontend.tflite import same_padding
+from aiotc.frontend.tflite import same_padding, transpose_same_padding
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
@@ -147,7 +147,7 @@ class OpGraph:
         n, h, w, c = self.tensors[x].shape
         if padding == "same":
             oh, ow = h * stride[0], w * stride[1]
-            pad = tuple(same_padding(o, k, s, 1, -(-o // s))[0] for o, k, s in zip((oh, ow), kernel, stride))
+            pad = transpose_same_padding((oh, ow), kernel, stride)
         else:
             oh, ow, pad = (h - 1) * stride[0] + kernel[0], (w - 1) * stride[1] + kernel[1], (0, 0)
         wt = self.weights((out_channels, *kernel, c), 0)

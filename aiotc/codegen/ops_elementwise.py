@@ -54,7 +54,6 @@ def lower_binary(op: Op, ctx: LowerContext) -> LayerCode:
         "act_max": hi,
         "quantized": out.dtype != "float32",
         "tables": None,
-        "subtract": None,  # aiotc_add_s16's flag
     }
     if values["quantized"]:
         s1, s2, so = scale(in1), scale(in2), scale(out)
@@ -86,7 +85,7 @@ def lower_binary(op: Op, ctx: LowerContext) -> LayerCode:
                     ctx.const(sign * rescale_table(zero_point(in2), left_shift, values["q2"]), "table2"),
                 )
                 return LayerCode("binary", values | {"kernel": "aiotc_add_table_s8"}, ("aiotc_add_table_s8",))
-            values["subtract"] = int(op.kind == "sub")  # int16: TFLite's general-scale path, element by element
+            values["subtract"] = int(op.kind == "sub")  # int16: aiotc_add_s16, element by element
             return LayerCode("binary", values | {"kernel": "aiotc_add_s16"}, ("aiotc_add_s16",))
     kernel = f"aiotc_{op.kind}_{suffix(out.dtype)}"
     return LayerCode("binary", values | {"kernel": kernel}, (kernel,))

@@ -15,7 +15,7 @@ import numpy as np
 import tflite
 
 from .. import ir
-from ..frontend.tflite import SAME, VALID, same_padding
+from ..frontend.tflite import SAME, VALID, same_padding, transpose_same_padding
 from ..ops import OPS
 
 TYPE_CODES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9, "int4": 17}
@@ -64,8 +64,7 @@ def _transpose_padding_mode(op: ir.Op, graph: ir.Graph) -> int:
     a, out, kernel = op.attrs, graph[op.outputs[0]].shape, graph[op.inputs[1]].shape[1:3]
     if a.padding == (0, 0):
         return VALID
-    same = tuple(same_padding(out[1 + i], kernel[i], a.stride[i], 1, -(-out[1 + i] // a.stride[i]))[0] for i in (0, 1))
-    if a.padding == same:
+    if a.padding == transpose_same_padding(out[1:3], kernel, a.stride):
         return SAME
     raise ValueError(f"layer {op.name!r}: transposed padding {a.padding} is neither SAME nor VALID for TFLite")
 

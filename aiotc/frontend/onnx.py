@@ -35,7 +35,8 @@ from .checks import MAX_OPS, MAX_SUBGRAPH_DEPTH, check_counts, check_size
 
 TO_NHWC, TO_NCHW = (0, 2, 3, 1), (0, 3, 1, 2)
 NCHW_AXIS_IN_NHWC = (0, 3, 1, 2)  # ONNX (NCHW) axis i is IR (NHWC) axis NCHW_AXIS_IN_NHWC[i]
-SPATIAL = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"}
+SPATIAL = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"}
+SPATIAL |= {"ConvTranspose"}  # issue 20
 FLOAT = 1  # onnx.TensorProto.FLOAT
 
 

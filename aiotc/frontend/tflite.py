@@ -84,6 +84,13 @@ def same_padding(in_size: int, filter_size: int, stride: int, dilation: int, out
     return total // 2, total - total // 2
 
 
+def transpose_same_padding(out_hw, kernel, stride) -> tuple[int, int]:
+    """TRANSPOSE_CONV's SAME padding (top, left): tflite-micro's for a convolution from
+    the output's size to the input's."""
+    top, left = (same_padding(o, k, s, 1, -(-o // s))[0] for o, k, s in zip(out_hw, kernel, stride))
+    return top, left
+
+
 @dataclass
 class _Reader:
     buf: bytes
@@ -395,14 +402,9 @@ def _transpose_conv(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     stride, kernel, out_shape = (o.StrideH(), o.StrideW()), r.shape(inputs[1])[1:3], r.shape(outputs[0])
     if len(out_shape) != 4 or min(stride) < 1:
         raise _Unsupported(f"output {list(out_shape)} and stride {list(stride)} (NHWC, positive strides)")
-    padding = (0, 0)
-    if o.Padding() != VALID:
-        padding = tuple(
-            same_padding(out_shape[1 + i], kernel[i], stride[i], 1, -(-out_shape[1 + i] // stride[i]))[0]
-            for i in (0, 1)
-        )
+    padding = transpose_same_padding(out_shape[1:3], kernel, stride) if o.Padding() != VALID else (0, 0)
     bias = inputs[3] if len(inputs) > 3 else None
-    attrs = ir.TransposeConv(stride, padding, _activation(o.FusedActivationFunction()))  # type: ignore[arg-type]
+    attrs = ir.TransposeConv(stride, padding, _activation(o.FusedActivationFunction()))
     return ir.Op(layer, "transpose_conv", (inputs[2], inputs[1], bias), (outputs[0],), attrs)
 
 
