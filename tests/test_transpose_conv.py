@@ -13,6 +13,9 @@ from aiotc.driver import compile_model
 from aiotc.errors import AiotcError
 from aiotc.export.tflite import write_tflite
 from aiotc.frontend import load_model
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+from aiotc.verification import verify
 
 from .oplib import OpGraph, assert_matches_oracle
 from .test_onnx import _check, _model, _w
@@ -91,3 +94,32 @@ def test_onnx_conv_transpose(case, tmp_path):
     inits = [("W", _w(*shape))] + ([("B", _w(shape[1], seed=1))] if bias else [])
     node = helper.make_node("ConvTranspose", ["x", "W"] + (["B"] if bias else []), ["y"], **spec)
     _check(_model(tmp_path, [node], [("x", [1, 3, 5, 6])], None, inits), tmp_path)
+
+
+def test_float_transpose_conv_quantized_by_aiotc_is_bit_exact(tmp_path):
+    """PTQ of a decoder's float graph: conv, then transposed convs with SAME padding of 0
+    (which the export must still call SAME, LiteRT checks the size) and VALID; the int8
+    export runs in tflite-micro and the C equals it."""
+    from aiotc.quantize import Calibration
+
+    g = OpGraph(seed=33, dtype="float32")
+    x = g.input((1, 8, 8, 3))
+    h = g.conv2d(x, 6, stride=(2, 2), activation="relu")
+    h = g.transpose_conv(h, 5, (3, 3), (2, 2), "same", activation="relu")
+    y = g.transpose_conv(h, 2, (2, 2), (1, 1), "valid")
+    path = tmp_path / "float.tflite"
+    path.write_bytes(write_tflite(g.build(y)))
+    out = compile_model(path, out_dir=tmp_path / "out", calib=Calibration("random")).out_dir
+    runner = HostModel.build(out)
+    result = verify(out, "host", random_samples(runner.inputs, 3, seed=2), runner=runner)
+    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+def test_int4_transpose_conv_weights_are_refused(tmp_path):
+    """tflite-micro's TRANSPOSE_CONV takes int8 weights only: int4 ones are refused in one line."""
+    g = OpGraph(seed=34)
+    x = g.input((1, 3, 3, 2))
+    path = tmp_path / "int4.tflite"
+    path.write_bytes(write_tflite(g.build(g.int4(g.transpose_conv(x, 2)))))
+    with pytest.raises(AiotcError, match="int4 weights"):
+        compile_model(path, out_dir=tmp_path / "out")

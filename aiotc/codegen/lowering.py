@@ -97,6 +97,8 @@ def support_problem(op: Op, graph: Graph) -> str | None:
             f"op {op.kind} (layer {op.name!r}) mixes {dtype} activations with {graph[op.inputs[1]].dtype} weights"
             " (a hybrid model); aiotc needs int8 or float32 throughout"
         )
+    if weighted and graph[op.inputs[1]].dtype == "int4" and not (OPS[op.kind].convolves or OPS[op.kind].dense):
+        return f"op {op.kind} (layer {op.name!r}) has int4 weights; aiotc takes them in conv, depthwise and fully connected layers"
     if weighted and dtype == "int16" and any(zero_point(graph[t]) != 0 for t in (op.inputs[0], op.outputs[0])):
         return f"op {op.kind} (layer {op.name!r}) has int16 activations with a zero point other than 0; TFLite's 16x8 layers are symmetric"
     pair = (dtype, graph[op.outputs[0]].dtype)

@@ -60,12 +60,15 @@ def _padding_mode(op: ir.Op, graph: ir.Graph, kernel: tuple[int, ...]) -> int:
 
 
 def _transpose_padding_mode(op: ir.Op, graph: ir.Graph) -> int:
-    """VALID for no padding, SAME for the padding TFLite derives from the output's size."""
-    a, out, kernel = op.attrs, graph[op.outputs[0]].shape, graph[op.inputs[1]].shape[1:3]
+    """SAME where its padding and output size are SAME's (LiteRT checks the input height
+    it implies), else VALID for no padding: tflite-micro reads only the padding."""
+    a, kernel = op.attrs, graph[op.inputs[1]].shape[1:3]
+    in_hw, out_hw = graph[op.inputs[0]].shape[1:3], graph[op.outputs[0]].shape[1:3]
+    same_size = all(-(-o // s) == i for o, s, i in zip(out_hw, a.stride, in_hw))
+    if same_size and a.padding == transpose_same_padding(out_hw, kernel, a.stride):
+        return SAME
     if a.padding == (0, 0):
         return VALID
-    if a.padding == transpose_same_padding(out[1:3], kernel, a.stride):
-        return SAME
     raise ValueError(f"layer {op.name!r}: transposed padding {a.padding} is neither SAME nor VALID for TFLite")
 
 
