@@ -123,3 +123,21 @@ def test_int4_transpose_conv_weights_are_refused(tmp_path):
     path.write_bytes(write_tflite(g.build(g.int4(g.transpose_conv(x, 2)))))
     with pytest.raises(AiotcError, match="int4 weights"):
         compile_model(path, out_dir=tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [dict(pads=[1, 1, 1, 1], strides=[2, 2], output_padding=[1, 1]), dict(pads=[0, 1, 1, 0])],
+    ids=["pytorch_k3_s2_p1_op1", "asymmetric"],
+)
+def test_onnx_conv_transpose_quantized_by_aiotc_is_bit_exact(spec, tmp_path):
+    """PTQ of ONNX ConvTranspose whose padding TFLite cannot say: its export (LiteRT during
+    calibration, tflite-micro as the oracle) is a VALID transposed conv and a crop."""
+    from aiotc.quantize import Calibration
+
+    nodes = [helper.make_node("ConvTranspose", ["x", "W", "B"], ["c"], **spec), helper.make_node("Relu", ["c"], ["y"])]
+    path = _model(tmp_path, nodes, [("x", [1, 3, 5, 6])], None, [("W", _w(3, 4, 3, 3)), ("B", _w(4, seed=1))])
+    out = compile_model(path, out_dir=tmp_path / "out", calib=Calibration("random")).out_dir
+    runner = HostModel.build(out)
+    result = verify(out, "host", random_samples(runner.inputs, 3, seed=1), runner=runner)
+    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0, result
