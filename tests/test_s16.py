@@ -339,3 +339,27 @@ def test_16x8_weights_of_minus_128_fall_back_to_the_reference_kernel(tmp_path):
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert "aiotc_convolve_ref_s16" in report["kernels"]
     assert not {"aiotc_convolve_s16", "aiotc_fully_connected_s16"} & set(report["kernels"])
+
+
+def test_int16_elementwise_at_the_int16_extremes(tmp_path):
+    """int16 inputs of -32768 and 32767 (and their mix) straight into ADD, SUB (broadcast)
+    and LEAKY_RELU: the rescaled inputs at 2^30, sums and outputs saturating."""
+    g = OpGraph(seed=44, dtype="int16")
+    a = g.input((1, 3, 5, 4), scale=1e-3, dtype="int16")
+    b = g.input((1, 1, 5, 1), scale=3e-4, dtype="int16")
+    outs = [
+        g.binary("add", a, b, out_scale=1.2e-3),
+        g.binary("sub", b, a, out_scale=0.9e-3, activation="relu6"),
+        g.unary("leaky_relu", a, 2e-3, 0, ir.LeakyRelu(0.1)),
+        g.unary("leaky_relu", b, 1e-4, 0, ir.LeakyRelu(0.5)),  # saturates both ways
+    ]
+    shapes = [(1, 3, 5, 4), (1, 1, 5, 1)]
+    rng = np.random.default_rng(9)
+    extremes = np.array([-32768, 32767], np.int16)
+    inputs = [[np.full(s, v, np.int16) for s in shapes] for v in (-32768, 32767)]
+    inputs += [[np.full(shapes[0], -32768, np.int16), np.full(shapes[1], 32767, np.int16)]]
+    inputs += [
+        [rng.choice(extremes, s) for s in shapes],
+        [rng.integers(-32768, 32768, s).astype(np.int16) for s in shapes],
+    ]
+    assert_matches_oracle(g.build(*outs), tmp_path, inputs=inputs)
