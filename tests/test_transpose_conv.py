@@ -141,3 +141,15 @@ def test_onnx_conv_transpose_quantized_by_aiotc_is_bit_exact(spec, tmp_path):
     runner = HostModel.build(out)
     result = verify(out, "host", random_samples(runner.inputs, 3, seed=1), runner=runner)
     assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+def test_16x8_transpose_conv_with_an_int16_bias(tmp_path):
+    """tflite-micro takes a 16x8 TRANSPOSE_CONV's bias as int16 too (widened to int64)."""
+    g = OpGraph(seed=35, dtype="int16")
+    x = g.quantize(g.input((1, 4, 5, 3), scale=0.05, zero_point=-9, dtype="int8"), "int16", 0.05 / 200)
+    y = g.transpose_conv(x, 4, (3, 3), (2, 2), "same")
+    bias = g.tensors[g.ops[-1].inputs[2]]
+    g.tensors[bias.name] = ir.Tensor(
+        bias.name, bias.shape, "int16", bias.quant, np.array([-32768, 32767, -5, 900], np.int16)
+    )
+    assert_matches_oracle(g.build(y), tmp_path)

@@ -404,6 +404,10 @@ def _transpose_conv(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
         raise _Unsupported(f"output {list(out_shape)} and stride {list(stride)} (NHWC, positive strides)")
     padding = transpose_same_padding(out_shape[1:3], kernel, stride) if o.Padding() != VALID else (0, 0)
     bias = inputs[3] if len(inputs) > 3 else None
+    if bias is not None and r.by_name[bias].dtype == "int16" and r.by_name[bias].is_const:
+        old = r.by_name[bias]  # a 16x8 layer's int16 bias, which tflite-micro widens to int64
+        bias = f"{bias}/int64"
+        r.by_name[bias] = ir.Tensor(bias, old.shape, "int64", old.quant, old.data.astype(np.int64))
     attrs = ir.TransposeConv(stride, padding, _activation(o.FusedActivationFunction()))
     return ir.Op(layer, "transpose_conv", (inputs[2], inputs[1], bias), (outputs[0],), attrs)
 
