@@ -1,47 +1,16 @@
-/* float32 transposed convolution (TFLite's reference TransposeConv), output by output:
- * the sums add the same products in another order (within the float tolerance). */
-#include "aiotc_nn_conv.h"
-#include "aiotc_nn_support.h"
+/* float32 transposed convolution (TFLite's reference TransposeConv). */
+#include "aiotc_nn_transpose_conv.h"
 
 int32_t aiotc_transpose_conv_f32(const aiotc_conv_params_f32 *params, const aiotc_dims *input_dims, const float *input,
                                  const aiotc_dims *filter_dims, const float *filter, const float *bias,
                                  const aiotc_dims *output_dims, float *output)
 {
-    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, out_c = output_dims->c;
-    int32_t b, oy, ox, oc, iy, ix, ic;
-    if (filter_dims->c != in_c || filter_dims->n != out_c) {
-        return AIOTC_ARG_ERROR;
-    }
-    for (b = 0; b < input_dims->n; b++) {
-        for (oy = 0; oy < output_dims->h; oy++) {
-            const int32_t y0 = oy + params->padding.h;
-            int32_t iy_first, iy_last;
-            aiotc_transpose_window(y0, k_h, params->stride.h, in_h, &iy_first, &iy_last);
-            for (ox = 0; ox < output_dims->w; ox++) {
-                const int32_t x0 = ox + params->padding.w;
-                int32_t ix_first, ix_last;
-                aiotc_transpose_window(x0, k_w, params->stride.w, in_w, &ix_first, &ix_last);
-                for (oc = 0; oc < out_c; oc++) {
-                    float acc = 0.0f;
-                    for (iy = iy_first; iy < iy_last; iy++) {
-                        const int32_t ky = y0 - iy * params->stride.h;
-                        for (ix = ix_first; ix < ix_last; ix++) {
-                            const float *in = input + ((b * in_h + iy) * in_w + ix) * in_c;
-                            const float *w = filter + ((oc * k_h + ky) * k_w + x0 - ix * params->stride.w) * in_c;
-                            for (ic = 0; ic < in_c; ic++) {
-                                acc += in[ic] * w[ic];
-                            }
-                        }
-                    }
-                    if (bias != 0) {
-                        acc += bias[oc];
-                    }
-                    output[((b * output_dims->h + oy) * output_dims->w + ox) * out_c + oc] =
-                        AIOTC_CLAMP(acc, params->activation.min, params->activation.max);
-                }
-            }
-        }
-    }
-    return AIOTC_OK;
+    aiotc_transpose_args a;
+    memset(&a, 0, sizeof a);
+    a.stride = params->stride;
+    a.padding = params->padding;
+    a.act_min_f32 = params->activation.min;
+    a.act_max_f32 = params->activation.max;
+    a.bias = bias;
+    return aiotc_transpose_conv_loop(&a, AIOTC_TRANSPOSE_F32, input_dims, input, filter_dims, filter, output_dims, output);
 }
