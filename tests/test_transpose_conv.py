@@ -23,13 +23,19 @@ from .test_onnx import _check, _model, _w
 
 def transpose_conv_graph(dtype: str, zero_point: int = -5, int16_scale: float = 0.05 / 200) -> ir.Graph:
     """Odd inputs (5 x 7 x 3), odd output channels, 2x2 to 4x4 kernels: every branch of
-    the output-by-output window walk. 16x8 enters through QUANTIZE int8 -> int16."""
+    the output-by-output window walk; 7 and 8 input channels: the DSP's 4 at a time and
+    a tail. 16x8 enters through QUANTIZE int8 -> int16."""
     g = OpGraph(seed=31, dtype=dtype)
-    if dtype == "int16":
-        x = g.quantize(g.input((1, 5, 7, 3), scale=0.05, zero_point=zero_point, dtype="int8"), "int16", int16_scale)
-    else:
-        x = g.input((1, 5, 7, 3), scale=0.05, zero_point=zero_point)
+
+    def image(shape):
+        if dtype == "int16":
+            return g.quantize(g.input(shape, scale=0.05, zero_point=zero_point, dtype="int8"), "int16", int16_scale)
+        return g.input(shape, scale=0.05, zero_point=zero_point)
+
+    x, deep, wide = image((1, 5, 7, 3)), image((1, 4, 3, 7)), image((1, 3, 2, 8))
     outs = [
+        g.transpose_conv(deep, 3, (3, 3), (2, 2), "same"),
+        g.transpose_conv(wide, 2, (2, 2), (1, 1), "valid"),
         g.transpose_conv(x, 5, (3, 3), (2, 2), "same"),  # output 10 x 14: taps of both parities
         g.transpose_conv(x, 4, (3, 2), (1, 1), "valid", bias=False),  # 7 x 8, no bias
         g.transpose_conv(x, 3, (4, 4), (2, 2), "valid"),  # 12 x 16, every input reaches 4 rows
@@ -51,9 +57,10 @@ def test_transpose_conv_extreme_inputs_and_zero_points(zero_point, dtype, tmp_pa
     with an int16 scale so fine that its QUANTIZE saturates: int16 inputs of -32768 and
     32767, the accumulators at their largest."""
     graph = transpose_conv_graph(dtype, zero_point, int16_scale=1e-6)
-    shape = graph[graph.inputs[0]].shape
-    mixed = np.random.default_rng(1).choice(np.array([-128, 127], np.int8), shape)
-    inputs = [[np.full(shape, v, np.int8)] for v in (-128, 127)] + [[mixed]]
+    shapes = [graph[name].shape for name in graph.inputs]
+    rng = np.random.default_rng(1)
+    inputs = [[np.full(shape, v, np.int8) for shape in shapes] for v in (-128, 127)]
+    inputs.append([rng.choice(np.array([-128, 127], np.int8), shape) for shape in shapes])
     assert_matches_oracle(graph, tmp_path, inputs=inputs)
 
 

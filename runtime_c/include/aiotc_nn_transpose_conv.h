@@ -2,11 +2,13 @@
  * TransposeConv, computed output by output: each output sums the products of every input
  * pixel that reaches it, where TFLite scatters each input's products; the same integers,
  * float sums in another order). Each kernel calls it with a constant `type`, so each
- * gets its own plain loop. */
+ * gets its own plain loop; the int8 one's dot products over the input channels take
+ * the DSP's SMLAD on the M4 and M55. */
 #ifndef AIOTC_NN_TRANSPOSE_CONV_H
 #define AIOTC_NN_TRANSPOSE_CONV_H
 
 #include "aiotc_nn_conv.h"
+#include "aiotc_nn_gemm.h" /* aiotc_read_word, aiotc_sxtb16_ror8 */
 #include "aiotc_nn_gemm_s16.h"
 
 enum { AIOTC_TRANSPOSE_S8, AIOTC_TRANSPOSE_S16, AIOTC_TRANSPOSE_F32 };
@@ -19,6 +21,27 @@ typedef struct {
     const aiotc_per_channel_quant_params *quant;
     const void *bias; /* int32 (int8), scaled int64 (16x8, never NULL), float; NULL: none */
 } aiotc_transpose_args;
+
+/* sum((x[i] + offset) * w[i]) over n int8 pairs (the int32 sum the checks keep from
+ * overflowing). DSP: 4 pairs per 2 SMLAD, the offset added to the inputs' halfwords by
+ * SXTAB16 (|x + offset| <= 255 fits them). */
+static inline int32_t aiotc_dot_offset_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t offset)
+{
+    int32_t acc = 0, i = 0;
+#if defined(__ARM_FEATURE_DSP)
+    const int32_t offsets = (int32_t)(((uint32_t)offset << 16) | ((uint32_t)offset & 0xFFFFu));
+    for (; i + 4 <= n; i += 4) {
+        const int32_t xs = aiotc_read_word(x + i), ws = aiotc_read_word(w + i);
+        acc = __smlad(__sxtab16(offsets, xs), __sxtb16(ws), acc);                       /* bytes 0 and 2 */
+        const int32_t odd_xs = (int32_t)(((uint32_t)xs >> 8) | ((uint32_t)xs << 24)); /* ROR #8 */
+        acc = __smlad(__sxtab16(offsets, odd_xs), aiotc_sxtb16_ror8(ws), acc);            /* bytes 1 and 3 */
+    }
+#endif
+    for (; i < n; i++) {
+        acc += (x[i] + offset) * w[i];
+    }
+    return acc;
+}
 
 static inline int32_t aiotc_transpose_conv_loop(const aiotc_transpose_args *a, int32_t type,
                                                 const aiotc_dims *input_dims, const void *input,
@@ -48,11 +71,13 @@ static inline int32_t aiotc_transpose_conv_loop(const aiotc_transpose_args *a, i
                         for (ix = ix_first; ix < ix_last; ix++) {
                             const int32_t in = ((b * in_h + iy) * in_w + ix) * in_c;
                             const int32_t w = ((oc * k_h + y0 - iy * a->stride.h) * k_w + x0 - ix * a->stride.w) * in_c;
+                            if (type == AIOTC_TRANSPOSE_S8) {
+                                acc8 += aiotc_dot_offset_s8((const int8_t *)input + in, (const int8_t *)filter + w, in_c,
+                                                            a->input_offset);
+                                continue;
+                            }
                             for (ic = 0; ic < in_c; ic++) {
-                                if (type == AIOTC_TRANSPOSE_S8) {
-                                    acc8 += (((const int8_t *)input)[in + ic] + a->input_offset) *
-                                            ((const int8_t *)filter)[w + ic];
-                                } else if (type == AIOTC_TRANSPOSE_S16) {
+                                if (type == AIOTC_TRANSPOSE_S16) {
                                     acc16 += (int32_t)((const int16_t *)input)[in + ic] * ((const int8_t *)filter)[w + ic];
                                 } else {
                                     acc_f32 += ((const float *)input)[in + ic] * ((const float *)filter)[w + ic];
