@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..ir import Graph, Op
 from ..kernels import Kernel
 from ..ops import OPS
@@ -62,10 +64,9 @@ def _slack(op: Op, graph: Graph, name: str, group: int) -> int | None:
         pixel_out = out.nbytes // pixels
         row_in = inp.nbytes // inp.shape[1]
         # A group starting at pixel q writes up to pixel q+group and reads from the first input row of q's row on.
-        return max(
-            min(q + group, pixels) * pixel_out - input_rows(op, graph, name, q // width, q // width + 1)[0] * row_in
-            for q in range(pixels)
-        )
+        first_row = np.array([input_rows(op, graph, name, r, r + 1)[0] for r in range(height)]).repeat(width)
+        q = np.arange(pixels)
+        return int(np.max(np.minimum(q + group, pixels) * pixel_out - first_row * row_in))
     if inp.shape != out.shape:  # a broadcast operand is read again and again
         return None
     count = out.size
