@@ -44,22 +44,29 @@ def best_order(graph: Graph) -> Graph:
     # the sets of one size, in the lexicographic order of their best orders: (mask, peak, live after, ready ops)
     frontier = [(0, 0, 0, frozenset(i for i in range(len(ops)) if not preds[i]))]
     parent: dict[int, tuple[int, int]] = {}  # set -> (the set before it, the op run last) on its best order
-    bit = [1 << i for i in range(len(ops))]
-    for _ in range(len(ops)):
-        # new set -> (peak, rank of the set before it, op run last): the smallest is its best order
-        best: dict[int, tuple[int, int, int]] = {}
+    n = len(ops)
+    bit = [1 << i for i in range(n)]
+    for _ in range(n):
+        # new set -> its best (peak, rank of the set before it, op run last), one integer compared as that tuple
+        best: dict[int, int] = {}
+        ranks = len(frontier) * n
         for rank, (mask, peak, live, ready) in enumerate(frontier):
             for i in ready:
                 new = mask | bit[i]
-                candidate = (max(peak, live + written[i]), rank, i)
+                running = live + written[i]
+                candidate = (running if running > peak else peak) * ranks + rank * n + i
                 known = best.get(new)
-                if known is None or candidate < known:
+                if known is None:
+                    if len(best) == MAX_STATES:
+                        return graph
                     best[new] = candidate
-        if len(best) > MAX_STATES:
-            return graph
+                elif candidate < known:
+                    best[new] = candidate
         nxt = []
-        for new, (peak, rank, i) in sorted(best.items(), key=lambda item: item[1][1:]):
-            mask, _, live, ready = frontier[rank]
+        for new, candidate in sorted(best.items(), key=lambda item: item[1] % ranks):
+            peak, rest = divmod(candidate, ranks)
+            mask, _, live, ready = frontier[rest // n]
+            i = rest % n
             parent[new] = (mask, i)
             for readers, bytes_ in freed[i]:
                 if readers & new == readers:
