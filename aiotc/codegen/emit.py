@@ -189,11 +189,13 @@ def emit_library(
     env.filters["c_comment"] = c_comment  # every name from the model passes through it
     emitter = Emitter(graph, plan, name, kernels)
     runtime_kernels: set[str] = set()  # the runtime_c sources the calls need
+    layer_kernels: dict[str, dict[str, str]] = {}  # op -> the kernel its calls run and why (the report's)
 
     def lower(op: Op, context) -> str:
         emitter.layer = op
         code: LayerCode = LOWERINGS[op.kind].lower(op, context)
         runtime_kernels.update(code.kernels)
+        layer_kernels[op.name] = {"kernel": ", ".join(code.kernels), "why": kernels[op.name].why}
         return env.get_template(f"layers/{code.template}.c.j2").render(**code.values).rstrip()
 
     def block(index: int, op: Op, body: str, note: str = "", scratch_ok: bool = True) -> dict:
@@ -285,5 +287,6 @@ def emit_library(
         "inputs": inputs,
         "outputs": outputs,
         "kernels": sorted(runtime_kernels),
+        "layer_kernels": layer_kernels,
     }
     return files, facts

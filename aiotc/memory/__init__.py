@@ -15,6 +15,7 @@ from itertools import accumulate, product, takewhile
 
 from ..ir import Graph
 from ..kernels import Kernel
+from .kernel_choice import lighter_kernels
 from .lifetimes import stage_lower_bound
 from .placement import ArenaPlan, fit_arena, plan_arena
 from .reorder import best_order
@@ -38,13 +39,21 @@ class MemoryPlan:
     graph: Graph  # the ops in the order planned
     stage: StreamStage | None  # the first layers streamed; None: layer by layer
     arena: ArenaPlan
+    kernels: dict[str, Kernel]  # the kernels planned for: scratch-free ones where that lowers the arena
 
 
 def plan_memory(graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions = MemoryOptions()) -> MemoryPlan:
-    """The op order, the schedule and the arena of `graph`, its layers run by `kernels`."""
+    """The op order, the schedule and the arena of `graph`, its layers run by `kernels`
+    or, where a kernel's scratch raises the arena, by a scratch-free one (kernel_choice.py)."""
     graph = best_order(graph)
-    stage, arena = choose_schedule(graph, kernels, options)
-    return MemoryPlan(graph, stage, arena)
+    kernels, stage, arena = lighter_kernels(
+        graph,
+        kernels,
+        options.sram_budget,
+        choose_schedule(graph, kernels, options),
+        lambda trial: choose_schedule(graph, trial, options),
+    )
+    return MemoryPlan(graph, stage, arena, kernels)
 
 
 # (push, rows per step, paced): pull, push, and push paced one band at a time (streaming.stream_stage)

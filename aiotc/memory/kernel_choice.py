@@ -1,0 +1,70 @@
+"""Memory-aware kernel choice: a fast kernel's scratch weighed against the arena.
+
+Kernel selection (aiotc/kernels.py) gives each layer its fastest kernel, and some of
+those take scratch: the packed fully connected kernel widens its input to int16, 8,000 B
+for a 4,000-input layer, twice the activations of a keyword model. Where such a scratch
+buffer sits on the arena's peak (it reaches the top of the arena, or lives at the op
+with the most bytes live), the layer's scratch-free reference kernel is tried, the
+schedule chosen again, and kept when the arena shrinks enough: arena first within the
+SRAM budget, then instructions. Over a budget every saving counts; otherwise the
+saving must pay for the reference kernel's extra instructions, BYTES_PER_KMAC bytes
+per thousand MACs of the layer.
+"""
+
+from __future__ import annotations
+
+from ..ir import Graph
+from ..kernels import Kernel, scratch_free_kernel
+from .analysis import op_macs
+from .placement import ArenaPlan
+
+# What a reference kernel's extra work costs in arena bytes. On the Cortex-M4 the int8
+# reference loops take about 6 instructions per MAC where the specialized kernels take
+# 1.1-1.4 (benchmarks/results.md), and a byte of arena is worth about 250 instructions
+# (a band call, 0.1-2.3 k instructions, counts as memory.BYTES_PER_CALL = 4 bytes):
+# 5 x 1000 / 250 = 20 bytes per thousand MACs. micro_speech's 16 k-MAC fully connected
+# layer gives up its 8,000 B scratch; its 320 k-MAC convolution keeps its 480 B one.
+BYTES_PER_KMAC = 20
+
+
+def on_peak(arena: ArenaPlan) -> list[str]:
+    """Layers whose scratch buffer sits on the arena's peak, the largest scratch first."""
+    live = arena.live_bytes()
+    offset = {name: arena.scratch_offsets[name] for name in arena.scratch_offsets}
+    peak = [
+        b
+        for b in arena.buffers
+        if b.name.startswith("scratch:")
+        and (
+            offset[b.name.removeprefix("scratch:")] + b.size == arena.size
+            or max(live[b.first : b.last + 1]) == arena.lower_bound
+        )
+    ]
+    return [b.name.removeprefix("scratch:") for b in sorted(peak, key=lambda b: -b.size)]
+
+
+def lighter_kernels(graph: Graph, kernels: dict[str, Kernel], budget: int | None, schedule, plan) -> tuple:
+    """(kernels, stage, arena): `schedule`'s (stage, arena) with scratch-free kernels where
+    they lower the arena; `plan(kernels)` chooses the schedule for other kernels."""
+    stage, arena = schedule
+    ops = {op.name: op for op in graph.ops}
+    while budget is None or arena.size > budget:
+        for name in on_peak(arena):
+            lighter = scratch_free_kernel(ops[name], graph, kernels[name])
+            if lighter is None:
+                continue
+            trial_stage, trial_arena = plan(kernels | {name: lighter})
+            worth = (
+                1 if budget is not None and arena.size > budget else BYTES_PER_KMAC * op_macs(ops[name], graph) / 1000
+            )
+            if arena.size - trial_arena.size >= worth:
+                why = (
+                    f"scratch-free reference kernel: {kernels[name].name}'s {kernels[name].scratch_bytes:,} B"
+                    f" scratch sat on the arena's peak ({arena.size:,} -> {trial_arena.size:,} B)"
+                )
+                kernels = kernels | {name: Kernel(None, lighter.scratch_bytes, lighter.write_group, why)}
+                stage, arena = trial_stage, trial_arena
+                break
+        else:
+            break
+    return kernels, stage, arena
