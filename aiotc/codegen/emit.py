@@ -66,6 +66,8 @@ def layer_word(name: str, limit: int = 32) -> str:
 def format_values(values: np.ndarray, ctype: str, per_line: int = 16) -> str:
     """C initializer text for a flat array, exact for every dtype."""
     flat = values.ravel()
+    if flat.dtype in (np.int8, np.uint8, np.int16, np.uint16) and flat.size:
+        return _format_small_ints(flat, per_line)
     if ctype == "float":
         items = [_c_float(float(v)) for v in flat]
     elif ctype == "int32_t":
@@ -76,6 +78,19 @@ def format_values(values: np.ndarray, ctype: str, per_line: int = 16) -> str:
         items = [str(v) for v in flat.tolist()]
     lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     return ",\n    ".join(lines)
+
+
+def _format_small_ints(flat: np.ndarray, per_line: int) -> str:
+    """format_values for 8- and 16-bit integers (the weights, millions of them): each value's
+    text with the separator after it comes from a table, and one join writes them all."""
+    low = int(flat.min())
+    index = flat.astype(np.int64) - low
+    span = range(low, int(flat.max()) + 1)
+    items = np.array([f"{v}, " for v in span], dtype=object)[index]
+    line_ends = index[per_line - 1 :: per_line]
+    items[per_line - 1 :: per_line] = np.array([f"{v},\n    " for v in span], dtype=object)[line_ends]
+    items[-1] = str(int(flat[-1]))
+    return "".join(items.tolist())
 
 
 def _c_float(v: float) -> str:
