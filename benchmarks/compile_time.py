@@ -57,7 +57,8 @@ def compile_once(checkout: Path, model: Path, out: Path, bytecode: Path) -> tupl
     env |= {"PYTHONPATH": str(checkout), "PYTHONPYCACHEPREFIX": str(bytecode)}
     command = [sys.executable, "-m", "aiotc", "compile", str(model), "--board", "host", "-o", str(out), "-q", "--force"]
     start, used = time.perf_counter(), cpu_seconds()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    # run from `out`'s folder: `python -m` puts the working directory first on sys.path
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, cwd=out.parent)
     seconds = (time.perf_counter() - start, cpu_seconds() - used)
     if done.returncode != 0:
         return seconds, {"error": (done.stderr.strip().splitlines() or ["?"])[-1][:160]}

@@ -15,9 +15,10 @@ from itertools import accumulate, product, takewhile
 
 from ..ir import Graph
 from ..kernels import Kernel
+from .inplace import in_place_candidates
 from .kernel_choice import lighter_kernels
 from .lifetimes import stage_lower_bound
-from .placement import ArenaPlan, fit_arena, plan_arena
+from .placement import ArenaPlan, fit_arena
 from .reorder import best_order
 from .streaming import StreamStage, band_rows, mac_overhead, stream_stage, streamable
 
@@ -81,7 +82,9 @@ def choose_schedule(
     the order of their bound, and one whose bound shows it cannot win is never
     simulated. The choice is the one trying them all makes (ties keep that order too).
     """
-    whole = plan_arena(graph, kernels, options.alignment)
+    pairs = in_place_candidates(graph, kernels, options.alignment)  # the same in every schedule
+    whole = fit_arena(graph, kernels, options.alignment, None, None, pairs)
+    assert whole is not None
     budget = options.sram_budget
     if options.stream == "off" or (budget is not None and whole.size <= budget):
         return None, whole  # within a budget, nothing has fewer band calls than layer by layer
@@ -105,7 +108,7 @@ def choose_schedule(
         if stage is None or mac_overhead(graph, stage) > options.max_overhead:
             continue
         limit = max(best - BYTES_PER_CALL * stage.calls, budget or 0)  # above it, it can neither win nor fit
-        plan = fit_arena(graph, kernels, options.alignment, stage, limit)
+        plan = fit_arena(graph, kernels, options.alignment, stage, limit, pairs)
         if plan is not None:
             tried.append((rank, (stage, plan)))
             best = min(best, cost((stage, plan)))

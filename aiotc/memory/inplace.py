@@ -36,8 +36,22 @@ class InPlace:
     slack: int
 
 
-def in_place_pairs(graph: Graph, kernels: dict[str, Kernel], dies_at: dict[str, int], alignment: int) -> list[InPlace]:
-    """Every (input, output) pair of an op where the input dies at that op and the kernel allows it."""
+def in_place_pairs(
+    graph: Graph,
+    kernels: dict[str, Kernel],
+    dies_at: dict[str, int],
+    alignment: int,
+    candidates: list[InPlace] | None = None,
+) -> list[InPlace]:
+    """Every (input, output) pair of an op where the input dies at that op and the kernel allows it
+    (of `candidates`, in_place_candidates' list, when the caller computed it once for many schedules)."""
+    candidates = in_place_candidates(graph, kernels, alignment) if candidates is None else candidates
+    return [p for p in candidates if dies_at.get(p.input) == p.op_index and dies_at.get(p.output) is not None]
+
+
+def in_place_candidates(graph: Graph, kernels: dict[str, Kernel], alignment: int) -> list[InPlace]:
+    """The pairs the kernels allow were the input to die at its op: the slack is a matter of
+    geometry, the same in every schedule."""
     pairs = []
     for index, op in enumerate(graph.ops):
         group = kernels[op.name].write_group
@@ -45,7 +59,7 @@ def in_place_pairs(graph: Graph, kernels: dict[str, Kernel], dies_at: dict[str, 
             continue
         out = op.outputs[0]
         for name in dict.fromkeys(op.inputs):
-            if name is None or dies_at.get(name) != index or dies_at.get(out) is None:
+            if name is None or graph[name].is_const:
                 continue
             slack = _slack(op, graph, name, group)
             if slack is not None and slack < graph[out].nbytes:

@@ -50,8 +50,15 @@ class Lifetimes:
     scratch_alias: dict[str, str]  # op -> the op whose scratch buffer it shares (streamed stages)
 
 
-def lifetimes(graph: Graph, kernels: dict[str, Kernel], alignment: int, stage: StreamStage | None = None) -> Lifetimes:
-    """Live intervals of the arena buffers of `graph` in its op order (and stage)."""
+def lifetimes(
+    graph: Graph,
+    kernels: dict[str, Kernel],
+    alignment: int,
+    stage: StreamStage | None = None,
+    candidates: list[InPlace] | None = None,
+) -> Lifetimes:
+    """Live intervals of the arena buffers of `graph` in its op order (and stage); `candidates`:
+    inplace.in_place_candidates, when computed once for many schedules."""
     external = set(graph.inputs) | set(graph.outputs) | set(graph.state)  # state lives outside the arena
     stage_end = stage.last_op if stage else -1
     first: dict[str, int] = {}
@@ -93,7 +100,7 @@ def lifetimes(graph: Graph, kernels: dict[str, Kernel], alignment: int, stage: S
     dies_at = {name: last[alias.get(name, name)] for name in (*first, *alias)}
     pairs = [
         p
-        for p in in_place_pairs(graph, kernels, dies_at, alignment)
+        for p in in_place_pairs(graph, kernels, dies_at, alignment, candidates)
         if p.op_index > stage_end and p.input not in alias and p.output not in alias
     ]
     return Lifetimes(buffers, alias, pairs, scratch_alias)

@@ -87,18 +87,23 @@ def plan_arena(
     graph: Graph, kernels: dict[str, Kernel], alignment: int = 16, stage: StreamStage | None = None
 ) -> ArenaPlan:
     """Place every arena buffer of `graph` (streaming `stage` first if given); verified, deterministic."""
-    plan = fit_arena(graph, kernels, alignment, stage, limit=None)
+    plan = fit_arena(graph, kernels, alignment, stage, None)
     assert plan is not None
     return plan
 
 
 def fit_arena(
-    graph: Graph, kernels: dict[str, Kernel], alignment: int, stage: StreamStage | None, limit: int | None
+    graph: Graph,
+    kernels: dict[str, Kernel],
+    alignment: int,
+    stage: StreamStage | None,
+    limit: int | None,
+    candidates: list[InPlace] | None = None,
 ) -> ArenaPlan | None:
     """plan_arena's plan, or None when it would not fit in `limit` bytes. A placement order
     stops as soon as it cannot fit, or cannot beat the best order so far (so the plan is
-    the same as placing every order to its end)."""
-    life = lifetimes(graph, kernels, alignment, stage)
+    the same as placing every order to its end). `candidates`: see lifetimes."""
+    life = lifetimes(graph, kernels, alignment, stage, candidates)
     buffers = life.buffers
     bound = max(live_profile(buffers, len(graph.ops), life.in_place))
     if limit is not None and bound > limit:
