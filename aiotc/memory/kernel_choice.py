@@ -51,12 +51,12 @@ def lighter_kernels(graph: Graph, kernels: dict[str, Kernel], budget: int | None
     while budget is None or arena.size > budget:
         for name in on_peak(arena):
             lighter = scratch_free_kernel(ops[name], graph, kernels[name])
-            if lighter is None:
+            over = budget is not None and arena.size > budget
+            worth = 1 if over else BYTES_PER_KMAC * op_macs(ops[name], graph) / 1000
+            # the saving is about the scratch's bytes: when even those do not pay, no need to plan again
+            if lighter is None or kernels[name].scratch_bytes - lighter.scratch_bytes < worth:
                 continue
             trial_stage, trial_arena = plan(kernels | {name: lighter})
-            worth = (
-                1 if budget is not None and arena.size > budget else BYTES_PER_KMAC * op_macs(ops[name], graph) / 1000
-            )
             if arena.size - trial_arena.size >= worth:
                 why = (
                     f"scratch-free reference kernel: {kernels[name].name}'s {kernels[name].scratch_bytes:,} B"
