@@ -339,3 +339,31 @@ def test_a_scratch_on_the_peak_takes_the_scratch_free_kernel(tmp_path):
     layer = next(layer for layer in report["layers"] if layer["op"] == "fully_connected")
     assert layer["kernel"] == "aiotc_fully_connected_s8" and layer["kernel_choice"].startswith("scratch-free")
     assert report["arena_bytes"] == planned.arena.size
+
+
+@pytest.mark.parametrize("model", ["mlperf_tiny/vww_96_int8.tflite", "keras/mcunet_like_160_int8.tflite"])
+def test_stage_bounds_hold_for_every_candidate(model):
+    """The search skips a stage whose lower bound cannot win: the bound must never exceed the
+    arena the stage gets, in any mode (else a better stage could be skipped)."""
+    from aiotc.frontend import load_model
+    from aiotc.memory import MemoryOptions, choose_schedule
+    from aiotc.memory.lifetimes import stage_lower_bound
+    from aiotc.memory.reorder import best_order
+    from aiotc.memory.streaming import band_rows
+    from aiotc.passes import run_passes
+
+    graph = best_order(run_passes(load_model(shared_model(model))))
+    kernels = select_kernels(graph)
+    live = plan_arena(graph, kernels).live_bytes()
+    rows, sizes = band_rows(graph), []
+    for last in range(1, len(graph.ops)):
+        if not streamable(graph.ops[last], graph):
+            break
+        bound = max(stage_lower_bound(graph, kernels, last, 16, rows), *live[last + 1 :], 0)
+        for push, rows_per_step, paced in STREAM_MODES:
+            stage = stream_stage(graph, last, rows_per_step, push, paced)
+            if stage is not None:
+                sizes.append(plan_arena(graph, kernels, stage=stage).size + 4 * stage.calls)
+                assert bound <= sizes[-1] - 4 * stage.calls, (last, push, rows_per_step, paced)
+    chosen, arena = choose_schedule(graph, kernels, MemoryOptions())
+    assert chosen is not None and arena.size + 4 * chosen.calls == min(sizes)  # what trying them all picks
