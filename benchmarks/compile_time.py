@@ -121,17 +121,17 @@ def main() -> None:
     parser.add_argument("--models", default="*", help="only model files whose name matches this glob")
     parser.add_argument("--repeat", type=int, default=1, help="runs per model; the fastest counts")
     args = parser.parse_args()
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    rows = results.setdefault(args.label, {})
     bytecode = Path(tempfile.mkdtemp(prefix="aiotc-bytecode-"))
     chosen = [(group, path) for group, path in models(args.corpus) if fnmatch.fnmatch(path.name, args.models)]
     measure(args.checkout, *chosen[0], 1, bytecode)  # warm-up: writes the bytecode
     for group, path in chosen:
         key = f"{path.parent.name}/{path.name}"
-        rows[key] = measure(args.checkout, group, path, args.repeat, bytecode)
-        print(key, rows[key], flush=True)
+        row = measure(args.checkout, group, path, args.repeat, bytecode)
+        print(key, row, flush=True)
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}  # another label may run meanwhile
+        results.setdefault(args.label, {})[key] = row
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-    TABLE.write_text(table(results))
+    TABLE.write_text(table(json.loads(RESULTS.read_text())))
 
 
 if __name__ == "__main__":
