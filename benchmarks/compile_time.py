@@ -120,6 +120,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="benchmarks/zoo.py's model cache")
     parser.add_argument("--models", default="*", help="only model files whose name matches this glob")
     parser.add_argument("--repeat", type=int, default=1, help="runs per model; the fastest counts")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the JSON file the labels' figures go to")
     args = parser.parse_args()
     bytecode = Path(tempfile.mkdtemp(prefix="aiotc-bytecode-"))
     chosen = [(group, path) for group, path in models(args.corpus) if fnmatch.fnmatch(path.name, args.models)]
@@ -128,10 +129,12 @@ def main() -> None:
         key = f"{path.parent.name}/{path.name}"
         row = measure(args.checkout, group, path, args.repeat, bytecode)
         print(key, row, flush=True)
-        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}  # another label may run meanwhile
+        results = (
+            json.loads(args.results.read_text()) if args.results.exists() else {}
+        )  # another label may run meanwhile
         results.setdefault(args.label, {})[key] = row
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-    TABLE.write_text(table(json.loads(RESULTS.read_text())))
+        args.results.write_text(json.dumps(results, indent=1) + "\n")
+    TABLE.write_text(table(json.loads(args.results.read_text())))
 
 
 if __name__ == "__main__":
