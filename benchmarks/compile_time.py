@@ -98,6 +98,8 @@ def table(results: dict) -> str:
         "seconds are the figure to compare. Targets (issue 22, idle 2-core machine): <= 1.5 s for every model of",
         "../shared/models, <= 5 s for every int8 model of the op-coverage corpus.",
         "",
+        *summary(results),
+        "",
         "| group | model | " + " | ".join(f"{label} s | {label} CPU s | {label} arena" for label in labels) + " |",
         "|---|---|" + "---:|---:|---:|" * len(labels),
     ]
@@ -111,6 +113,21 @@ def table(results: dict) -> str:
             cells += [*seconds, arena]
         lines.append(f"| {group} | {key} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def summary(results: dict) -> list[str]:
+    """Per label and group: the CPU seconds of all models and the slowest one."""
+    lines = []
+    for label, rows in results.items():
+        for group in TARGETS:
+            timed = {key: row["cpu"] for key, row in rows.items() if row["group"] == group and "cpu" in row}
+            if timed:
+                slowest = max(timed, key=timed.__getitem__)
+                lines.append(
+                    f"- {label}, {group} models: {sum(timed.values()):.1f} CPU s for {len(timed)}, slowest"
+                    f" {slowest} {timed[slowest]:.2f} s (target {TARGETS[group]} s)"
+                )
+    return lines
 
 
 def main() -> None:

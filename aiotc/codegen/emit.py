@@ -69,7 +69,9 @@ def format_values(values: np.ndarray, ctype: str, per_line: int = 16) -> str:
     if flat.dtype in (np.int8, np.uint8, np.int16, np.uint16) and flat.size:
         return _format_small_ints(flat, per_line)
     if ctype == "float":
-        items = [_c_float(float(v)) for v in flat]
+        wide = flat.astype(np.float32).astype(np.float64)  # each float's value, exactly
+        finite = bool(np.isfinite(wide).all())
+        items = [f"{v!r}f" for v in wide.tolist()] if finite else [_c_float(float(v)) for v in flat]
     elif ctype == "int32_t":
         items = ["(-2147483647 - 1)" if v == -(2**31) else str(v) for v in flat.tolist()]
     elif ctype == "int64_t":
