@@ -13,10 +13,13 @@ per thousand MACs of the layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..ir import Graph
 from ..kernels import Kernel, scratch_free_kernel
 from .analysis import op_macs
 from .placement import ArenaPlan
+from .streaming import StreamStage
 
 # What a reference kernel's extra work costs in arena bytes. On the Cortex-M4 (QEMU)
 # tflite-micro's micro_speech fully connected layer (16,000 MACs) takes 24,160
@@ -31,20 +34,28 @@ BYTES_PER_KMAC = 26
 def on_peak(arena: ArenaPlan) -> list[str]:
     """Layers whose scratch buffer sits on the arena's peak, the largest scratch first."""
     live = arena.live_bytes()
-    offset = {name: arena.scratch_offsets[name] for name in arena.scratch_offsets}
     peak = [
         b
         for b in arena.buffers
         if b.name.startswith("scratch:")
         and (
-            offset[b.name.removeprefix("scratch:")] + b.size == arena.size
+            arena.scratch_offsets[b.name.removeprefix("scratch:")] + b.size == arena.size
             or max(live[b.first : b.last + 1]) == arena.lower_bound
         )
     ]
     return [b.name.removeprefix("scratch:") for b in sorted(peak, key=lambda b: -b.size)]
 
 
-def lighter_kernels(graph: Graph, kernels: dict[str, Kernel], budget: int | None, schedule, plan) -> tuple:
+Schedule = tuple[StreamStage | None, ArenaPlan]
+
+
+def lighter_kernels(
+    graph: Graph,
+    kernels: dict[str, Kernel],
+    budget: int | None,
+    schedule: Schedule,
+    plan: Callable[[dict[str, Kernel]], Schedule],
+) -> tuple[dict[str, Kernel], StreamStage | None, ArenaPlan]:
     """(kernels, stage, arena): `schedule`'s (stage, arena) with scratch-free kernels where
     they lower the arena; `plan(kernels)` chooses the schedule for other kernels."""
     stage, arena = schedule
