@@ -80,7 +80,9 @@ def plan_graph(
         kernels,
         MemoryOptions(stream=options.patch, max_overhead=options.patch_overhead, sram_budget=options.sram_budget),
     )
-    return Planned(memory_plan.graph, kernels, memory_plan.stage, memory_plan.arena, quantized, compact_int4)
+    return Planned(
+        memory_plan.graph, memory_plan.kernels, memory_plan.stage, memory_plan.arena, quantized, compact_int4
+    )
 
 
 def compile_model(

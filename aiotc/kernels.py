@@ -15,7 +15,7 @@ about 10x the instructions (--precision auto takes it when a flash budget asks).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class Kernel:
     name: str | None  # the specialized kernel (aiotc_convolve_1x1_s8, ...); None: the op's reference kernel
     scratch_bytes: int  # its *_get_buffer_size, the same on every target
     write_group: int | None  # output pixels (elements) it computes at once; None: it cannot write over its input
+    why: str = field(default="", compare=False)  # why this kernel runs the layer, for the report
 
 
 def select_kernels(graph: Graph, compact_int4: bool = False) -> dict[str, Kernel]:
@@ -53,8 +54,23 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False) -> Kernel:
         name = _fc_kernel(op, graph, compact_int4)
         scratch = _fc_scratch_bytes(op, graph, name)
     else:
-        name, scratch = None, 0
-    return Kernel(name, scratch, _write_group(op, graph))
+        return Kernel(None, 0, _write_group(op, graph), "the op's kernel")
+    if name is not None:
+        why = "fastest kernel for the shape and weights"
+    elif compact_int4 and graph[op.inputs[1]].dtype == "int4":
+        why = "reference loops: compact int4 code for the flash budget"
+    else:
+        why = "reference kernel: no specialized kernel takes these types or weights"
+    return Kernel(name, scratch, _write_group(op, graph), why)
+
+
+def scratch_free_kernel(op: Op, graph: Graph, kernel: Kernel) -> Kernel | None:
+    """The reference kernel of a layer whose specialized kernel takes scratch, when it takes
+    less (none, for int8 and int4 weights); None when there is nothing lighter."""
+    if kernel.name is None or kernel.scratch_bytes == 0:
+        return None
+    scratch = _conv_scratch_bytes(op, graph, None) if OPS[op.kind].convolves else _fc_scratch_bytes(op, graph, None)
+    return Kernel(None, scratch, kernel.write_group) if scratch < kernel.scratch_bytes else None
 
 
 def _write_group(op: Op, graph: Graph) -> int | None:
