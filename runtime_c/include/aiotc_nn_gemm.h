@@ -204,6 +204,14 @@ static inline int32x4_t aiotc_mve_requantize(int32x4_t acc, int32x4_t multiplier
     return vrshlq_s32(vqaddq_s32(y, vshrq_n_s32(vandq_s32(y, right), 31)), right);
 }
 
+/* aiotc_mve_requantize where every lane shifts right (shift < 0: quant_params->right_shifts,
+ * shift = -2 - right): no left shift, and the sign of y alone says where to subtract 1. */
+static inline int32x4_t aiotc_mve_requantize_right(int32x4_t acc, int32x4_t multiplier, int32x4_t shift)
+{
+    const int32x4_t y = vqrdmulhq_s32(acc, multiplier);
+    return vrshlq_s32(vqaddq_s32(y, vshrq_n_s32(y, 31)), shift);
+}
+
 /* TFLite shifts from a quant array's values: as they are, or (right_shifts) -2 - right. */
 static inline int32x4_t aiotc_mve_shift(int32x4_t values, int32_t right_shifts)
 {

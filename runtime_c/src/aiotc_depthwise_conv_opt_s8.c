@@ -1,19 +1,19 @@
 /* int8 depthwise convolution, depth multiplier 1: any kernel, stride, dilation and padding.
  *
- * The lowering widens the weights to int16, groups of 4 channels one after the other,
- * each group's taps in order (C/4 x kh*kw x 4, zero padded to whole groups), and folds
+ * The lowering widens the weights to int16, groups of 8 channels one after the other,
+ * each group's taps in order (C/8 x kh*kw x 8, zero padded to whole groups), and folds
  * the input offset into the bias, so a tap is one multiply of the raw input. Each output
  * pixel reads its taps through a table of pointers in the scratch buffer; a tap in the
  * padding points at a row of input zero points there (which the folded bias cancels),
  * so border pixels run the same loop as inner ones, and 3x3 kernels get it unrolled.
  * Fast paths:
- * - DSP: 4 channels per word; SXTB16 splits them into even/odd halves, and SMLABB,
- *   SMLABT, SMLATB, SMLATT multiply each half by its int16 weight without unpacking:
- *   9 instructions per tap of 4 channels, the group's weights read in order by one LDRD;
- * - MVE: 8 channels per step: one widening load of their inputs and one gather of their
- *   weights (4 from each of 2 groups) per tap, VMULLB/VMULLT into int32 accumulators of
- *   the even and the odd channels, each requantized as a vector with its constants
- *   gathered and stored by a scatter; a last group of 4 runs on int32 lanes. */
+ * - DSP: 4 channels per word (half a group); SXTB16 splits them into even/odd halves,
+ *   and SMLABB, SMLABT, SMLATB, SMLATT multiply each half by its int16 weight without
+ *   unpacking: 9 instructions per tap of 4 channels, the weights read by one LDRD;
+ * - MVE: a group per step: per tap one widening load of the 8 inputs and one load of
+ *   the 8 weights, VMULLB/VMULLT into int32 accumulators of the even and the odd
+ *   channels, each requantized as a vector (its constants gathered) and stored by a
+ *   scatter; the last group predicated. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm.h"
 
@@ -38,7 +38,7 @@ static inline int8_t dw_channel(const dw_layer *d, const int8_t *const *tap, int
 {
     int32_t acc = d->bias[c], t;
     for (t = 0; t < taps; t++) {
-        acc += tap[t][c] * d->weights[(c / 4 * taps + t) * 4 + c % 4];
+        acc += tap[t][c] * d->weights[(c / 8 * taps + t) * 8 + c % 8];
     }
     return aiotc_out_s8_mode(aiotc_rq_channel(d->multiplier[c], d->shift[c]), acc, d->offset, d->act_min, d->act_max,
                              d->common);
@@ -60,7 +60,7 @@ static AIOTC_INLINE void dw_tap(dw_acc *s, const int8_t *const **tap, const int1
     int32_t x, w01, w23, e;
     __asm__("ldr %[p], [%[tp]], #4\n\t"
             "ldr %[x], [%[p], %[c]]\n\t"
-            "ldrd %[w01], %[w23], [%[w]], #8\n\t"
+            "ldrd %[w01], %[w23], [%[w]], #16\n\t"
             "sxtb16 %[e], %[x]\n\t"
             "sxtb16 %[x], %[x], ror #8\n\t"
             "smlabb %[a0], %[e], %[w01], %[a0]\n\t"
@@ -81,7 +81,7 @@ static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, i
     int32_t c;
     for (c = 0; c + 4 <= ch; c += 4) {
         const int8_t *const *tp = tap;
-        const int16_t *w = d->weights + c * taps;
+        const int16_t *w = d->weights + (c & ~7) * taps + (c & 7);
         dw_acc s;
         int32_t t;
         s.a0 = d->bias[c];
@@ -113,54 +113,66 @@ static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, i
     }
 }
 #elif defined(AIOTC_MVE)
-/* acc (4 channels, `step` apart from c) to int8 at out[c], out[c + step], ... */
-static AIOTC_INLINE void dw_store_mve(const dw_layer *d, int32x4_t acc, uint32x4_t lanes, uint32x4_t bytes, int32_t c,
-                                     int8_t *out)
+/* One step's even (odd: c + 1) channels c, c + 2, c + 4, c + 6 to int8 at out[c], ...:
+ * their constants gathered, requantized as one vector; in the last step (`tail`) only
+ * the lanes p allows. */
+static AIOTC_INLINE void dw_store_mve(const dw_layer *d, int32x4_t acc, int32_t c, int32_t tail, mve_pred16_t p,
+                                      int8_t *out, int32_t common)
 {
-    const int32x4_t lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
-    const int32x4_t multiplier = vldrwq_gather_shifted_offset_s32(d->multiplier + c, lanes);
-    const int32x4_t shift = aiotc_mve_shift(vldrwq_gather_shifted_offset_s32(d->shift + c, lanes), d->common);
-    const int32x4_t y = aiotc_mve_requantize(acc, multiplier, shift);
-    vstrbq_scatter_offset_s32(out + c, bytes, vminq_s32(vmaxq_s32(vaddq_n_s32(y, d->offset), lo), hi));
+    const uint32x4_t even = vidupq_n_u32(0, 2);
+    const int32x4_t multiplier = tail ? vldrwq_gather_shifted_offset_z_s32(d->multiplier + c, even, p)
+                                      : vldrwq_gather_shifted_offset_s32(d->multiplier + c, even);
+    const int32x4_t shift = tail ? vldrwq_gather_shifted_offset_z_s32(d->shift + c, even, p)
+                                 : vldrwq_gather_shifted_offset_s32(d->shift + c, even);
+    const int32x4_t y = common ? aiotc_mve_requantize_right(acc, multiplier, vsubq_s32(vdupq_n_s32(-2), shift))
+                               : aiotc_mve_requantize(acc, multiplier, shift);
+    const int32x4_t z =
+        vminq_s32(vmaxq_s32(vaddq_n_s32(y, d->offset), vdupq_n_s32(d->act_min)), vdupq_n_s32(d->act_max));
+    if (tail) {
+        vstrbq_scatter_offset_p_s32(out + c, even, z, p);
+    } else {
+        vstrbq_scatter_offset_s32(out + c, even, z);
+    }
 }
 
-/* 8 channels per step: per tap, their 8 inputs widened to int16 by one load, their
- * weights (4 from each of 2 groups) by one gather, and VMULLB/VMULLT multiply the even
- * and the odd channels into two int32 accumulators (8 MACs in 6 instructions, against
- * 4 in 4 with int32 lanes). A last group of 4 runs on int32 lanes. */
+/* One tap of 8 channels: their inputs x (int16) times the group's next 8 weights,
+ * VMULLB/VMULLT into the even and the odd channels' int32 accumulators. */
+static AIOTC_INLINE void dw_tap_mve(int32x4_t *a0, int32x4_t *a1, int16x8_t x, const int16_t *w)
+{
+    const int16x8_t k = vldrhq_s16(w);
+    *a0 = vaddq_s32(*a0, vmullbq_int_s16(x, k));
+    *a1 = vaddq_s32(*a1, vmulltq_int_s16(x, k));
+}
+
+/* 8 channels per step (a group of the weights), the last one predicated: per tap one
+ * widening load of their inputs, one load of their weights and 4 vector instructions
+ * (8 MACs); the accumulators requantized as vectors and stored by scatters. */
 static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out,
                                   int32_t common)
 {
     const int32_t ch = d->channels;
-    const uint32x4_t even = vidupq_n_u32(0, 2), all = vidupq_n_u32(0, 1);
-    /* weights of channel i (0-7) at halfword (i / 4) * 4 * taps + i % 4 of the pair of groups */
-    const uint16x8_t wlanes = vaddq_u16(vandq_u16(vidupq_n_u16(0, 1), vdupq_n_u16(3)),
-                                        vmulq_n_u16(vshrq_n_u16(vidupq_n_u16(0, 1), 2), (uint16_t)(4 * taps)));
-    int32_t c;
-    (void)common; /* requantized as vectors */
-    for (c = 0; c + 8 <= ch; c += 8) {
-        const int16_t *w = d->weights + c * taps;
-        int32x4_t acc0 = vldrwq_gather_shifted_offset_s32(d->bias + c, even);
-        int32x4_t acc1 = vldrwq_gather_shifted_offset_s32(d->bias + c + 1, even);
-        int32_t t;
-        for (t = 0; t < taps; t++, w += 4) {
-            const int16x8_t x = vldrbq_s16(tap[t] + c), k = vldrhq_gather_shifted_offset_s16(w, wlanes);
-            acc0 = vaddq_s32(acc0, vmullbq_int_s16(x, k));
-            acc1 = vaddq_s32(acc1, vmulltq_int_s16(x, k));
-        }
-        dw_store_mve(d, acc0, even, even, c, out);
-        dw_store_mve(d, acc1, even, even, c + 1, out);
-    }
-    for (; c + 4 <= ch; c += 4) {
-        int32x4_t acc = vldrwq_s32(d->bias + c);
-        int32_t t;
+    const uint32x4_t even = vidupq_n_u32(0, 2);
+    const int16_t *w = d->weights;
+    int32_t c, t;
+    for (c = 0; c + 8 <= ch; c += 8, w += 8 * taps) {
+        int32x4_t a0 = vldrwq_gather_shifted_offset_s32(d->bias + c, even);
+        int32x4_t a1 = vldrwq_gather_shifted_offset_s32(d->bias + c + 1, even);
         for (t = 0; t < taps; t++) {
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(tap[t] + c), vldrhq_s32(d->weights + (c * taps + t * 4))));
+            dw_tap_mve(&a0, &a1, vldrbq_s16(tap[t] + c), w + 8 * t);
         }
-        dw_store_mve(d, acc, all, all, c, out);
+        dw_store_mve(d, a0, c, 0, 0, out, common);
+        dw_store_mve(d, a1, c + 1, 0, 0, out, common);
     }
-    for (; c < ch; c++) {
-        out[c] = dw_channel(d, tap, taps, c);
+    if (c < ch) {
+        const mve_pred16_t p = vctp16q((uint32_t)(ch - c));
+        const mve_pred16_t p0 = vctp32q((uint32_t)(ch - c + 1) / 2u), p1 = vctp32q((uint32_t)(ch - c) / 2u);
+        int32x4_t a0 = vldrwq_gather_shifted_offset_z_s32(d->bias + c, even, p0);
+        int32x4_t a1 = vldrwq_gather_shifted_offset_z_s32(d->bias + c + 1, even, p1);
+        for (t = 0; t < taps; t++) {
+            dw_tap_mve(&a0, &a1, vldrbq_z_s16(tap[t] + c, p), w + 8 * t);
+        }
+        dw_store_mve(d, a0, c, 1, p0, out, common);
+        dw_store_mve(d, a1, c + 1, 1, p1, out, common);
     }
 }
 #else
@@ -207,10 +219,14 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
             for (ox = 0; ox < output_dims->w; ox++) {
                 const int32_t x0 = ox * params->stride.w - params->padding.w;
                 int8_t *const out = output + ((b * output_dims->h + oy) * output_dims->w + ox) * ch;
-                int32_t t;
-                for (t = 0; t < taps; t++) {
-                    const int32_t iy = y0 + t / k_w * params->dilation.h, ix = x0 + t % k_w * params->dilation.w;
-                    tap[t] = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w ? image + (iy * in_w + ix) * ch : pad;
+                int32_t ky, kx, t = 0;
+                for (ky = 0; ky < k_h; ky++) {
+                    const int32_t iy = y0 + ky * params->dilation.h;
+                    const int32_t row = iy >= 0 && iy < in_h;
+                    for (kx = 0; kx < k_w; kx++, t++) {
+                        const int32_t ix = x0 + kx * params->dilation.w;
+                        tap[t] = row && ix >= 0 && ix < in_w ? image + (iy * in_w + ix) * ch : pad;
+                    }
                 }
                 if (taps == 9 && d.common) {
                     dw_pixel(&d, tap, 9, out, 1); /* the usual 3x3 */
