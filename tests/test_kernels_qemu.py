@@ -78,6 +78,7 @@ def kernel_graph():
         g.depthwise(rgb),  # 3 channels, 11 columns
         g.depthwise(mono),  # 1 channel, 8 columns
         g.depthwise(g.input((1, 5, 6, 13), zero_point=21), stride=(1, 2)),  # channel-SIMD: 8 + 4 + 1 channels
+        g.depthwise(g.input((1, 3, 5, 20), zero_point=-9), out_scale=0.0005),  # left shifts: the general requantization
         g.fully_connected(flat, 7),  # odd depth
         g.fully_connected(flat, 6, per_channel=True, activation="relu"),
         g.fully_connected(one, 3),  # depth 1, one partial block of rows
