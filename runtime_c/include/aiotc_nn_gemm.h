@@ -486,12 +486,41 @@ static AIOTC_INLINE void aiotc_gemm_store4(const aiotc_gemm *g, int32_t oc, int3
     vstrbq_s32(out, vminq_s32(vmaxq_s32(y, vdupq_n_s32(g->act_min)), vdupq_n_s32(g->act_max)));
 }
 
+/* Rows of at most 16 inputs (small pointwise layers): the columns are one vector each,
+ * loaded once for every channel; returns the first channel left. */
+static AIOTC_INLINE int32_t aiotc_gemm_mve4_short(const aiotc_gemm *g, const int8_t *c0, const int8_t *c1,
+                                                 int8_t *out0, int8_t *out1, int32_t common, int32_t columns)
+{
+    const mve_pred16_t p = vctp8q((uint32_t)g->k);
+    const int8x16_t x0 = vldrbq_z_s8(c0, p), x1 = vldrbq_z_s8(c1, p);
+    int32_t oc;
+    for (oc = 0; oc + 4 <= g->rows; oc += 4) {
+        const int8_t *w = g->weights + oc * g->row, *v = w + 2 * g->row; /* channel pairs oc / 2, oc / 2 + 1 */
+        aiotc_acc4 s, t;
+        __asm__("" : "+r"(w), "+r"(v)); /* else gcc 12 folds the steps into VLD21 writebacks it cannot encode */
+        s.a0 = s.a1 = g->bias[oc];
+        s.b0 = s.b1 = g->bias[oc + 1];
+        t.a0 = t.a1 = g->bias[oc + 2];
+        t.b0 = t.b1 = g->bias[oc + 3];
+        aiotc_mve_mac(&s, w, x0, x1);
+        aiotc_mve_mac(&t, v, x0, x1);
+        aiotc_gemm_store4(g, oc, s.a0, s.b0, t.a0, t.b0, out0 + oc, common);
+        if (columns == 2) {
+            aiotc_gemm_store4(g, oc, s.a1, s.b1, t.a1, t.b1, out1 + oc, common);
+        }
+    }
+    return oc;
+}
+
 /* Channels 4 at a time, requantized as vectors (a scalar requantization costs as much as
  * the dot of a small layer); returns the first channel left. */
 static AIOTC_INLINE int32_t aiotc_gemm_mve4(const aiotc_gemm *g, const int8_t *c0, const int8_t *c1, int8_t *out0,
                                            int8_t *out1, int32_t common, int32_t columns)
 {
     int32_t oc;
+    if (g->k <= 16) {
+        return aiotc_gemm_mve4_short(g, c0, c1, out0, out1, common, columns);
+    }
     for (oc = 0; oc + 4 <= g->rows; oc += 4) {
         const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc + 1, c0, c1, columns);
         const aiotc_acc4 t = aiotc_dot_2x2(g, oc / 2 + 1, oc + 2, oc + 3, c0, c1, columns);
