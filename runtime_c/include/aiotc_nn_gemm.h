@@ -486,13 +486,17 @@ static AIOTC_INLINE void aiotc_gemm_store4(const aiotc_gemm *g, int32_t oc, int3
     vstrbq_s32(out, vminq_s32(vmaxq_s32(y, vdupq_n_s32(g->act_min)), vdupq_n_s32(g->act_max)));
 }
 
-/* Rows of at most 16 inputs (small pointwise layers): the columns are one vector each,
- * loaded once for every channel; returns the first channel left. */
+/* Rows of at most 16 * `steps` inputs (steps 1 or 2, a constant where inlined: small
+ * pointwise layers, first layers on RGB images): the columns are `steps` vectors each,
+ * loaded once for every channel, the last one predicated; returns the first channel left. */
 static AIOTC_INLINE int32_t aiotc_gemm_mve4_short(const aiotc_gemm *g, const int8_t *c0, const int8_t *c1,
-                                                 int8_t *out0, int8_t *out1, int32_t common, int32_t columns)
+                                                 int8_t *out0, int8_t *out1, int32_t common, int32_t columns,
+                                                 int32_t steps)
 {
-    const mve_pred16_t p = vctp8q((uint32_t)g->k);
-    const int8x16_t x0 = vldrbq_z_s8(c0, p), x1 = vldrbq_z_s8(c1, p);
+    const mve_pred16_t p = vctp8q((uint32_t)(g->k - 16 * (steps - 1)));
+    const int8x16_t x0 = steps == 2 ? vldrbq_s8(c0) : vldrbq_z_s8(c0, p);
+    const int8x16_t x1 = steps == 2 ? vldrbq_s8(c1) : vldrbq_z_s8(c1, p);
+    const int8x16_t y0 = steps == 2 ? vldrbq_z_s8(c0 + 16, p) : x0, y1 = steps == 2 ? vldrbq_z_s8(c1 + 16, p) : x1;
     int32_t oc;
     for (oc = 0; oc + 4 <= g->rows; oc += 4) {
         const int8_t *w = g->weights + oc * g->row, *v = w + 2 * g->row; /* channel pairs oc / 2, oc / 2 + 1 */
@@ -504,6 +508,10 @@ static AIOTC_INLINE int32_t aiotc_gemm_mve4_short(const aiotc_gemm *g, const int
         t.b0 = t.b1 = g->bias[oc + 3];
         aiotc_mve_mac(&s, w, x0, x1);
         aiotc_mve_mac(&t, v, x0, x1);
+        if (steps == 2) {
+            aiotc_mve_mac(&s, w + 32, y0, y1);
+            aiotc_mve_mac(&t, v + 32, y0, y1);
+        }
         aiotc_gemm_store4(g, oc, s.a0, s.b0, t.a0, t.b0, out0 + oc, common);
         if (columns == 2) {
             aiotc_gemm_store4(g, oc, s.a1, s.b1, t.a1, t.b1, out1 + oc, common);
@@ -519,7 +527,10 @@ static AIOTC_INLINE int32_t aiotc_gemm_mve4(const aiotc_gemm *g, const int8_t *c
 {
     int32_t oc;
     if (g->k <= 16) {
-        return aiotc_gemm_mve4_short(g, c0, c1, out0, out1, common, columns);
+        return aiotc_gemm_mve4_short(g, c0, c1, out0, out1, common, columns, 1);
+    }
+    if (g->k <= 32) {
+        return aiotc_gemm_mve4_short(g, c0, c1, out0, out1, common, columns, 2);
     }
     for (oc = 0; oc + 4 <= g->rows; oc += 4) {
         const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc + 1, c0, c1, columns);
