@@ -207,13 +207,38 @@ static AIOTC_INLINE void dw_taps2_mve(dw_acc *a, dw_acc *b, const int8_t *const 
                      : "memory");
 }
 
+/* dw_taps2_mve for pixel a alone: 8 instructions for 8 MACs. */
+static AIOTC_INLINE void dw_taps1_mve(dw_acc *a, const int8_t *const *ta, const int16_t *w, uint16x8_t lanes,
+                                      int32_t taps)
+{
+    int16x8_t k, x;
+    int32x4_t t;
+    const int8_t *p;
+    register int32_t n __asm__("lr") = taps;
+    __asm__ volatile("dls lr, lr\n"
+                     "1:\n\t"
+                     "ldr %[p], [%[ta]], #4\n\t"
+                     "vldrh.16 %q[k], [%[w]], #16\n\t"
+                     "vldrb.s16 %q[x], [%[p], %q[lanes]]\n\t"
+                     "vmullb.s16 %q[t], %q[x], %q[k]\n\t"
+                     "vadd.i32 %q[a0], %q[a0], %q[t]\n\t"
+                     "vmullt.s16 %q[t], %q[x], %q[k]\n\t"
+                     "vadd.i32 %q[a1], %q[a1], %q[t]\n\t"
+                     "le lr, 1b"
+                     : [a0] "+w"(a->even), [a1] "+w"(a->odd), [k] "=&w"(k), [x] "=&w"(x), [t] "=&w"(t), [p] "=&r"(p),
+                       [ta] "+r"(ta), [w] "+r"(w), [n] "+r"(n)
+                     : [lanes] "w"(lanes)
+                     : "memory");
+}
+
 /* Channels c .. c + 7 of pixels a and b (their tap tables ta, tb): per tap one load of
  * the 8 weights for both, and per pixel one gather of the 8 inputs widened to int16
  * (the tap's pointer plus the channels' offsets: no address arithmetic) and 4 vector
- * instructions for 8 MACs. In the last step (`tail`) lanes past the channels are zero. */
+ * instructions for 8 MACs; pixel a alone unless `pair`. In the last step (`tail`) lanes
+ * past the channels are zero. */
 static AIOTC_INLINE void dw_step(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
                                  int32_t c, const int16_t *w, uint16x8_t lanes, int32_t tail, int8_t *oa, int8_t *ob,
-                                 int32_t common)
+                                 int32_t common, int32_t pair)
 {
     const uint32x4_t even = vidupq_n_u32(0, 2);
     const uint32_t left = (uint32_t)(d->channels - c);
@@ -231,32 +256,51 @@ static AIOTC_INLINE void dw_step(const dw_layer *d, const int8_t *const *ta, con
         for (t = 0; t < taps; t++, w += 8) {
             const int16x8_t k = vldrhq_s16(w);
             dw_tap_mve(&a, vldrbq_gather_offset_z_s16(ta[t], lanes, p), k);
-            dw_tap_mve(&b, vldrbq_gather_offset_z_s16(tb[t], lanes, p), k);
+            if (pair) {
+                dw_tap_mve(&b, vldrbq_gather_offset_z_s16(tb[t], lanes, p), k);
+            }
         }
-    } else {
+    } else if (pair) {
         dw_taps2_mve(&a, &b, ta, tb, w, lanes, taps);
+    } else {
+        dw_taps1_mve(&a, ta, w, lanes, taps);
     }
     q = dw_rq_mve(d, c, tail, p0, common);
     dw_store_mve(d, q, a.even, c, tail, p0, oa, common);
-    dw_store_mve(d, q, b.even, c, tail, p0, ob, common);
+    if (pair) {
+        dw_store_mve(d, q, b.even, c, tail, p0, ob, common);
+    }
     q = dw_rq_mve(d, c + 1, tail, p1, common);
     dw_store_mve(d, q, a.odd, c + 1, tail, p1, oa, common);
-    dw_store_mve(d, q, b.odd, c + 1, tail, p1, ob, common);
+    if (pair) {
+        dw_store_mve(d, q, b.odd, c + 1, tail, p1, ob, common);
+    }
 }
 
-/* Two pixels (DW_PIXELS) at once, 8 channels (a group of the weights) per step, the
- * last step predicated. A lone last pixel is computed twice. */
-static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
-                                   int8_t *oa, int8_t *ob, int32_t common)
+/* Two pixels (DW_PIXELS) at once, or (`pair` 0) a lone last one, 8 channels (a group of
+ * the weights) per step, the last step predicated. */
+static AIOTC_INLINE void dw_channels(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
+                                     int8_t *oa, int8_t *ob, int32_t common, int32_t pair)
 {
     const int16_t *w = d->weights;
     uint16x8_t lanes = vidupq_n_u16(0, 1);
     int32_t c;
     for (c = 0; c + 8 <= d->channels; c += 8, w += 8 * taps, lanes = vaddq_n_u16(lanes, 8)) {
-        dw_step(d, ta, tb, taps, c, w, lanes, 0, oa, ob, common);
+        dw_step(d, ta, tb, taps, c, w, lanes, 0, oa, ob, common, pair);
     }
     if (c < d->channels) {
-        dw_step(d, ta, tb, taps, c, w, lanes, 1, oa, ob, common);
+        dw_step(d, ta, tb, taps, c, w, lanes, 1, oa, ob, common, pair);
+    }
+}
+
+/* Pixels a and b, or a alone where ob is NULL. */
+static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
+                                   int8_t *oa, int8_t *ob, int32_t common)
+{
+    if (ob != 0) {
+        dw_channels(d, ta, tb, taps, oa, ob, common, 1);
+    } else {
+        dw_channels(d, ta, tb, taps, oa, ob, common, 0);
     }
 }
 #else
@@ -273,8 +317,8 @@ static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *tap, 
 }
 #endif
 
-/* A group of DW_PIXELS pixels (tap tables one after the other), the usual 3x3 with
- * constant taps. */
+/* A group of DW_PIXELS pixels (tap tables one after the other; ob NULL: a lone last
+ * pixel), the usual 3x3 with constant taps. */
 static void dw_run(const dw_layer *layer, const int8_t *const *tap, int32_t taps, int8_t *oa, int8_t *ob)
 {
     const dw_layer d = *layer; /* a local: its fields stay in registers across the int8 stores */
@@ -352,9 +396,8 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
             }
         }
     }
-    if (n != 0) { /* a lone last pixel: its table stands in for its partner's */
-        memcpy(tables + taps, tables, (size_t)taps * sizeof *tables);
-        dw_run(&d, tables, taps, first, first);
+    if (n != 0) { /* a lone last pixel */
+        dw_run(&d, tables, taps, first, 0);
     }
     return AIOTC_OK;
 }
