@@ -162,7 +162,7 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
     if kernel in ("aiotc_depthwise_conv_opt_s4", "aiotc_depthwise_conv_3x3_s4"):  # + the weights unpacked
         taps = filt.shape[1] * filt.shape[2]
         unpacked = (
-            2 * taps * padded_row(filt.shape[-1]) if kernel.endswith("opt_s4") else padded_row(9 * filt.shape[-1])
+            2 * taps * padded_row8(filt.shape[-1]) if kernel.endswith("opt_s4") else padded_row(9 * filt.shape[-1])
         )
         return unpacked + _conv_scratch_bytes(op, graph, kernel.replace("_s4", "_s8"))
     if kernel in ("aiotc_convolve_1x1_s8", "aiotc_convolve_1x1_s4"):

@@ -165,12 +165,14 @@ class OpGraph:
         padding="same",
         activation="none",
         out_zp=0,
+        out_scale=None,
     ):
         n, h, w, c = self.tensors[x].shape
         oh, ow, pad = _spatial(h, w, kernel, stride, dilation, padding)
         wt = self.weights((1, *kernel, c * multiplier), 3)
         b = self.bias(x, wt, c * multiplier)
-        y = self._out((n, oh, ow, c * multiplier), self._acc_scale(x, wt, kernel[0] * kernel[1]), out_zp)
+        scale = out_scale or self._acc_scale(x, wt, kernel[0] * kernel[1])
+        y = self._out((n, oh, ow, c * multiplier), scale, out_zp)
         return self._op(
             "depthwise_conv2d", (x, wt, b), y, ir.DepthwiseConv2D(stride, dilation, pad, multiplier, activation)
         )

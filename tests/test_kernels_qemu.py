@@ -4,8 +4,9 @@ The host build (tests/test_ops.py) runs the portable C of every kernel; here one
 with a branch per kernel specialization and edge shape (odd channel counts, channels
 not a multiple of 4, 1x1 with stride 2, depthwise 3x3 padded on every side, 5x1, 2x4
 and dilated, first layers with 1 and 3 input channels, fully connected of depth 1, 3
-and 37, add with a predicated tail and a broadcast sub, ...) is compiled once per
-board and run in QEMU on a few random samples, and every output must equal the oracle's.
+and 37, add with a predicated tail and a broadcast sub, max pooling of 5 and 21
+channels, ...) is compiled once per board and run in QEMU on a few random samples,
+and every output must equal the oracle's.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ FAST_KERNELS = {
     "aiotc_fully_connected_packed_s8",
     "aiotc_add_table_s8",
     "aiotc_avgpool_s8",
+    "aiotc_maxpool_s8",
 }
 
 
@@ -78,6 +80,7 @@ def kernel_graph():
         g.depthwise(rgb),  # 3 channels, 11 columns
         g.depthwise(mono),  # 1 channel, 8 columns
         g.depthwise(g.input((1, 5, 6, 13), zero_point=21), stride=(1, 2)),  # channel-SIMD: 8 + 4 + 1 channels
+        g.depthwise(g.input((1, 3, 5, 20), zero_point=-9), out_scale=0.0005),  # left shifts: the general requantization
         g.fully_connected(flat, 7),  # odd depth
         g.fully_connected(flat, 6, per_channel=True, activation="relu"),
         g.fully_connected(one, 3),  # depth 1, one partial block of rows
@@ -87,6 +90,8 @@ def kernel_graph():
             "avg_pool2d", odd, kernel=(3, 3), stride=(1, 1), padding="same"
         ),  # SXTAB16 sums, 4 + 1 channels, borders
         g.pool("avg_pool2d", wide, kernel=(6, 6)),  # a whole 6x6 image, 16 channels
+        g.pool("max_pool2d", odd, kernel=(3, 3), stride=(2, 2), padding="same"),  # 4 + 1 channels, borders
+        g.pool("max_pool2d", g.input((1, 6, 4, 21), zero_point=-128), activation="relu6"),  # 16 + 5: predicated
         g.binary(
             "add", odd, g.input((1, 9, 7, 5), scale=0.07, zero_point=40), out_zp=-9
         ),  # 315 elements: a predicated tail

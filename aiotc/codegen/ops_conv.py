@@ -127,12 +127,13 @@ def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
 
 
 def pack_depthwise_groups(rows: np.ndarray) -> np.ndarray:
-    """aiotc_depthwise_conv_opt_s8's layout: int16, groups of 4 channels (zero padded),
-    each group's taps in order, so the kernel reads a group's weights with one pointer."""
+    """aiotc_depthwise_conv_opt_s8's layout: int16, groups of 8 channels (zero padded),
+    each group's taps in order, so the kernel reads a group's weights with one pointer
+    (the M55 a tap's 8 weights with one load)."""
     channels, taps = rows.shape
-    padded = np.zeros((-(-channels // 4) * 4, taps), np.int16)
+    padded = np.zeros((-(-channels // 8) * 8, taps), np.int16)
     padded[:channels] = rows
-    return np.ascontiguousarray(padded.reshape(-1, 4, taps).transpose(0, 2, 1)).ravel()
+    return np.ascontiguousarray(padded.reshape(-1, 8, taps).transpose(0, 2, 1)).ravel()
 
 
 def _byte_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:

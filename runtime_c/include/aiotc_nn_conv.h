@@ -111,7 +111,7 @@ int32_t aiotc_convolve_im2col_s4(const aiotc_context *ctx, const aiotc_conv_para
 int32_t aiotc_convolve_im2col_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 
 /* Depthwise convolution, depth multiplier 1: any kernel, stride, dilation and padding.
- * Weights widened to int16 by the lowering (layout C/4 x kh*kw x 4), bias folded as above;
+ * Weights widened to int16 by the lowering (layout C/8 x kh*kw x 8), bias folded as above;
  * the scratch holds a row of input zero points that padded taps read and the tap table. */
 int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
                                     const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,

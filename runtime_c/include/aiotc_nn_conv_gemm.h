@@ -82,11 +82,18 @@ static AIOTC_INLINE int32_t aiotc_conv_1x1_gemm(
  * row lies inside the image, its taps are contiguous and copied at once, which makes
  * first layers with 1-3 input channels cheap too. On the DSP path, channels in whole
  * words are widened to int16 straight from the image instead of copied first. */
-/* n bytes, word by word: kernel rows are short (9 bytes in a 3x3 first layer), where a
- * call to memcpy costs more than the copy. */
+/* n bytes, word by word (MVE: 16 bytes per predicated vector): kernel rows are short
+ * (9 bytes in a 3x3 first layer), where a call to memcpy costs more than the copy. */
 static inline void aiotc_copy_run(int8_t *dst, const int8_t *src, int32_t n)
 {
     int32_t i = 0;
+#if defined(AIOTC_MVE)
+    for (; i < n; i += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
+        vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
+    }
+    return;
+#endif
     for (; i + 4 <= n; i += 4) {
         int32_t v;
         memcpy(&v, src + i, sizeof v);

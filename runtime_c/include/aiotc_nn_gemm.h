@@ -20,7 +20,7 @@
  *
  * Three implementations, chosen by what the C compiler targets (as in CMSIS-NN):
  * - MVE (Cortex-M55): int8 columns; per 16 inputs one VLD2 splits a pair's bytes into
- *   the two channels' vectors (b corrected by a's sign), 4 VMLADAVA, the tail predicated;
+ *   the two channels' vectors (b corrected by a's sign), 4 VMLADAVA, the first k % 16 predicated;
  * - DSP (Cortex-M4/M7/M33): each column widened once to int16 pairs (x_i, x_i+1)
  *   (aiotc_col_prepare), then 2 channels x 2 columns per step: per 4 inputs one LDRD of
  *   weights, 2 SXTB16, 2 LDRD of columns and 8 SMLAD (13 instructions for 16 MACs);
@@ -204,10 +204,12 @@ static inline int32x4_t aiotc_mve_requantize(int32x4_t acc, int32x4_t multiplier
     return vrshlq_s32(vqaddq_s32(y, vshrq_n_s32(vandq_s32(y, right), 31)), right);
 }
 
-/* TFLite shifts from a quant array's values: as they are, or (right_shifts) -2 - right. */
-static inline int32x4_t aiotc_mve_shift(int32x4_t values, int32_t right_shifts)
+/* aiotc_mve_requantize where every lane shifts right (shift < 0: quant_params->right_shifts,
+ * shift = -2 - right): no left shift, and the sign of y alone says where to subtract 1. */
+static inline int32x4_t aiotc_mve_requantize_right(int32x4_t acc, int32x4_t multiplier, int32x4_t shift)
 {
-    return right_shifts ? vsubq_s32(vdupq_n_s32(-2), values) : values;
+    const int32x4_t y = vqrdmulhq_s32(acc, multiplier);
+    return vrshlq_s32(vqaddq_s32(y, vshrq_n_s32(y, 31)), shift);
 }
 #endif
 
@@ -417,23 +419,28 @@ static AIOTC_INLINE void aiotc_mve_mac(aiotc_acc4 *s, const int8_t *w, int8x16_t
     s->b1 = vmladavaq_s8(s->b1, vb, x1);
 }
 
-/* Whole 16-input steps unpredicated, then the columns' tail predicated to zero
- * (weights past k are zero or the next pair's, times a zero column). */
+/* The k % 16 first inputs predicated (the columns' other lanes zero, times whatever
+ * weights follow), then whole 16-input steps unpredicated, the pointers advancing. */
 static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int8_t *c0,
                                             const int8_t *c1, int32_t columns)
 {
     const int8_t *w = g->weights + pair * 2 * g->row;
+    const int32_t first = g->k & 15;
     aiotc_acc4 s;
-    int32_t i;
+    int32_t n;
     (void)columns; /* a lone column is computed twice */
     s.a0 = s.a1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
-    for (i = 0; i + 16 <= g->k; i += 16, w += 32) {
-        aiotc_mve_mac(&s, w, vldrbq_s8(c0 + i), vldrbq_s8(c1 + i));
+    if (first) {
+        const mve_pred16_t p = vctp8q((uint32_t)first);
+        aiotc_mve_mac(&s, w, vldrbq_z_s8(c0, p), vldrbq_z_s8(c1, p));
+        __asm__("" : "+r"(w)); /* else gcc 12 folds the step into a VLD21 writeback it cannot encode */
+        w += 2 * first;
+        c0 += first;
+        c1 += first;
     }
-    if (i < g->k) {
-        const mve_pred16_t p = vctp8q((uint32_t)(g->k - i));
-        aiotc_mve_mac(&s, w, vldrbq_z_s8(c0 + i, p), vldrbq_z_s8(c1 + i, p));
+    for (n = g->k >> 4; n > 0; n--, w += 32, c0 += 16, c1 += 16) {
+        aiotc_mve_mac(&s, w, vldrbq_s8(c0), vldrbq_s8(c1));
     }
     return s;
 }
@@ -463,31 +470,74 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
  * column: the last channel is paired with the zero row the weights end with, and its
  * partner's output is not written. */
 #if defined(AIOTC_MVE)
-/* The sums of 4 channels (two pairs' a and b) requantized as one vector to out[0..3]. */
+/* The sums of 4 channels (two pairs' a and b) requantized as one vector to out[0..3]
+ * (`common`: quant_params->right_shifts, a constant where inlined). */
 static AIOTC_INLINE void aiotc_gemm_store4(const aiotc_gemm *g, int32_t oc, int32_t a0, int32_t b0, int32_t a1,
-                                          int32_t b1, int8_t *out)
+                                          int32_t b1, int8_t *out, int32_t common)
 {
+    const int32x4_t multiplier = vldrwq_s32(g->multiplier + oc), shift = vldrwq_s32(g->shift + oc);
     int32x4_t y = vdupq_n_s32(a0);
     y = vsetq_lane_s32(b0, y, 1);
     y = vsetq_lane_s32(a1, y, 2);
     y = vsetq_lane_s32(b1, y, 3);
-    y = aiotc_mve_requantize(y, vldrwq_s32(g->multiplier + oc), aiotc_mve_shift(vldrwq_s32(g->shift + oc), g->common));
+    y = common ? aiotc_mve_requantize_right(y, multiplier, vsubq_s32(vdupq_n_s32(-2), shift))
+               : aiotc_mve_requantize(y, multiplier, shift);
     y = vaddq_n_s32(y, g->output_offset);
     vstrbq_s32(out, vminq_s32(vmaxq_s32(y, vdupq_n_s32(g->act_min)), vdupq_n_s32(g->act_max)));
+}
+
+/* Rows of at most 16 * `steps` inputs (steps 1 or 2, a constant where inlined: small
+ * pointwise layers, first layers on RGB images): the columns are `steps` vectors each,
+ * loaded once for every channel, the last one predicated; returns the first channel left. */
+static AIOTC_INLINE int32_t aiotc_gemm_mve4_short(const aiotc_gemm *g, const int8_t *c0, const int8_t *c1,
+                                                 int8_t *out0, int8_t *out1, int32_t common, int32_t columns,
+                                                 int32_t steps)
+{
+    const mve_pred16_t p = vctp8q((uint32_t)(g->k - 16 * (steps - 1)));
+    const int8x16_t x0 = steps == 2 ? vldrbq_s8(c0) : vldrbq_z_s8(c0, p);
+    const int8x16_t x1 = steps == 2 ? vldrbq_s8(c1) : vldrbq_z_s8(c1, p);
+    const int8x16_t y0 = steps == 2 ? vldrbq_z_s8(c0 + 16, p) : x0, y1 = steps == 2 ? vldrbq_z_s8(c1 + 16, p) : x1;
+    int32_t oc;
+    for (oc = 0; oc + 4 <= g->rows; oc += 4) {
+        const int8_t *w = g->weights + oc * g->row, *v = w + 2 * g->row; /* channel pairs oc / 2, oc / 2 + 1 */
+        aiotc_acc4 s, t;
+        __asm__("" : "+r"(w), "+r"(v)); /* else gcc 12 folds the steps into VLD21 writebacks it cannot encode */
+        s.a0 = s.a1 = g->bias[oc];
+        s.b0 = s.b1 = g->bias[oc + 1];
+        t.a0 = t.a1 = g->bias[oc + 2];
+        t.b0 = t.b1 = g->bias[oc + 3];
+        aiotc_mve_mac(&s, w, x0, x1);
+        aiotc_mve_mac(&t, v, x0, x1);
+        if (steps == 2) {
+            aiotc_mve_mac(&s, w + 32, y0, y1);
+            aiotc_mve_mac(&t, v + 32, y0, y1);
+        }
+        aiotc_gemm_store4(g, oc, s.a0, s.b0, t.a0, t.b0, out0 + oc, common);
+        if (columns == 2) {
+            aiotc_gemm_store4(g, oc, s.a1, s.b1, t.a1, t.b1, out1 + oc, common);
+        }
+    }
+    return oc;
 }
 
 /* Channels 4 at a time, requantized as vectors (a scalar requantization costs as much as
  * the dot of a small layer); returns the first channel left. */
 static AIOTC_INLINE int32_t aiotc_gemm_mve4(const aiotc_gemm *g, const int8_t *c0, const int8_t *c1, int8_t *out0,
-                                           int8_t *out1, int32_t columns)
+                                           int8_t *out1, int32_t common, int32_t columns)
 {
     int32_t oc;
+    if (g->k <= 16) {
+        return aiotc_gemm_mve4_short(g, c0, c1, out0, out1, common, columns, 1);
+    }
+    if (g->k <= 32) {
+        return aiotc_gemm_mve4_short(g, c0, c1, out0, out1, common, columns, 2);
+    }
     for (oc = 0; oc + 4 <= g->rows; oc += 4) {
         const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc + 1, c0, c1, columns);
         const aiotc_acc4 t = aiotc_dot_2x2(g, oc / 2 + 1, oc + 2, oc + 3, c0, c1, columns);
-        aiotc_gemm_store4(g, oc, s.a0, s.b0, t.a0, t.b0, out0 + oc);
+        aiotc_gemm_store4(g, oc, s.a0, s.b0, t.a0, t.b0, out0 + oc, common);
         if (columns == 2) {
-            aiotc_gemm_store4(g, oc, s.a1, s.b1, t.a1, t.b1, out1 + oc);
+            aiotc_gemm_store4(g, oc, s.a1, s.b1, t.a1, t.b1, out1 + oc, common);
         }
     }
     return oc;
@@ -499,7 +549,7 @@ static AIOTC_INLINE void aiotc_gemm_mode(const aiotc_gemm *g, const aiotc_col *c
 {
     const int32_t rows = g->rows, offset = g->output_offset, lo = g->act_min, hi = g->act_max;
 #if defined(AIOTC_MVE)
-    int32_t oc = aiotc_gemm_mve4(g, c0, c1, out0, out1, columns);
+    int32_t oc = aiotc_gemm_mve4(g, c0, c1, out0, out1, common, columns);
 #else
     int32_t oc = 0;
 #endif

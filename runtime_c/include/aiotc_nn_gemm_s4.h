@@ -251,9 +251,9 @@ static AIOTC_INLINE void aiotc_gemm_s4_mode(const aiotc_gemm *g, const aiotc_col
     for (; oc + 4 <= rows; oc += 4) { /* 4 channels share the gathers; requantized as vectors */
         int32_t acc[8];
         aiotc_s4_mve_dot(g, oc, 4, c0, c1, columns, acc);
-        aiotc_gemm_store4(g, oc, acc[0], acc[1], acc[2], acc[3], out0 + oc);
+        aiotc_gemm_store4(g, oc, acc[0], acc[1], acc[2], acc[3], out0 + oc, common);
         if (columns == 2) {
-            aiotc_gemm_store4(g, oc, acc[4], acc[5], acc[6], acc[7], out1 + oc);
+            aiotc_gemm_store4(g, oc, acc[4], acc[5], acc[6], acc[7], out1 + oc, common);
         }
     }
 #endif

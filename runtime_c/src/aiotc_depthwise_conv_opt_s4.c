@@ -1,13 +1,12 @@
 /* Depthwise convolution (depth multiplier 1, any kernel) with int4 weights (w4a8) in
  * TFLite's packed order (tap-major 1xHxWxC, two per byte): the weights are unpacked once
- * per call into the scratch in the int8 kernel's int16 layout (C/4 x kh*kw x 4, zero
+ * per call into the scratch in the int8 kernel's int16 layout (C/8 x kh*kw x 8, zero
  * padded), then aiotc_depthwise_conv_opt_s8 runs on the rest of the scratch. */
 #include <string.h>
 
 #include "aiotc_nn_conv_ref.h"
-#include "aiotc_nn_gemm.h" /* AIOTC_ROW */
 
-#define GROUPS_BYTES(taps, c) (2 * (taps) * AIOTC_ROW(c))
+#define GROUPS_BYTES(taps, c) (2 * (taps) * (((c) + 7) & ~7))
 
 int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims)
 {
@@ -30,7 +29,7 @@ int32_t aiotc_depthwise_conv_opt_s4(const aiotc_context *ctx, const aiotc_dw_con
     memset(groups, 0, (size_t)GROUPS_BYTES(taps, ch));
     for (t = 0; t < taps; t++) {
         for (c = 0; c < ch; c++) {
-            groups[(c >> 2) * taps * 4 + t * 4 + (c & 3)] = (int16_t)aiotc_filter_at(filter, t * ch + c, 1);
+            groups[(c >> 3) * taps * 8 + t * 8 + (c & 7)] = (int16_t)aiotc_filter_at(filter, t * ch + c, 1);
         }
     }
     rest.buf = (int8_t *)ctx->buf + GROUPS_BYTES(taps, ch);

@@ -1,19 +1,19 @@
 /* int8 depthwise convolution, depth multiplier 1: any kernel, stride, dilation and padding.
  *
- * The lowering widens the weights to int16, groups of 4 channels one after the other,
- * each group's taps in order (C/4 x kh*kw x 4, zero padded to whole groups), and folds
+ * The lowering widens the weights to int16, groups of 8 channels one after the other,
+ * each group's taps in order (C/8 x kh*kw x 8, zero padded to whole groups), and folds
  * the input offset into the bias, so a tap is one multiply of the raw input. Each output
  * pixel reads its taps through a table of pointers in the scratch buffer; a tap in the
  * padding points at a row of input zero points there (which the folded bias cancels),
  * so border pixels run the same loop as inner ones, and 3x3 kernels get it unrolled.
  * Fast paths:
- * - DSP: 4 channels per word; SXTB16 splits them into even/odd halves, and SMLABB,
- *   SMLABT, SMLATB, SMLATT multiply each half by its int16 weight without unpacking:
- *   9 instructions per tap of 4 channels, the group's weights read in order by one LDRD;
- * - MVE: 8 channels per step: one widening load of their inputs and one gather of their
- *   weights (4 from each of 2 groups) per tap, VMULLB/VMULLT into int32 accumulators of
- *   the even and the odd channels, each requantized as a vector with its constants
- *   gathered and stored by a scatter; a last group of 4 runs on int32 lanes. */
+ * - DSP: 4 channels per word (half a group); SXTB16 splits them into even/odd halves,
+ *   and SMLABB, SMLABT, SMLATB, SMLATT multiply each half by its int16 weight without
+ *   unpacking: 9 instructions per tap of 4 channels, the weights read by one LDRD;
+ * - MVE: a group per step: per tap one widening load of the 8 inputs and one load of
+ *   the 8 weights, VMULLB/VMULLT into int32 accumulators of the even and the odd
+ *   channels, each requantized as a vector (its constants gathered) and stored by a
+ *   scatter; the last group predicated. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm.h"
 
@@ -33,19 +33,28 @@ typedef struct {
     int32_t common; /* quant_params->right_shifts: shift[] holds right shifts */
 } dw_layer;
 
+/* Pixels computed at once (their tap tables fill the scratch's 8 bytes per tap: two
+ * of 4-byte pointers on the M55, where two pixels share each weight load). */
+#if defined(AIOTC_MVE)
+#define DW_PIXELS 2
+#else
+#define DW_PIXELS 1
+#endif
+
 /* Channel c of one pixel. */
 static inline int8_t dw_channel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int32_t c)
 {
     int32_t acc = d->bias[c], t;
     for (t = 0; t < taps; t++) {
-        acc += tap[t][c] * d->weights[(c / 4 * taps + t) * 4 + c % 4];
+        acc += tap[t][c] * d->weights[(c / 8 * taps + t) * 8 + c % 8];
     }
     return aiotc_out_s8_mode(aiotc_rq_channel(d->multiplier[c], d->shift[c]), acc, d->offset, d->act_min, d->act_max,
                              d->common);
 }
 
-/* One pixel's channels. Inlined at each call: there taps and `common` may be constants
- * (the 3x3 tap loop unrolls; aiotc_out_s8_mode). */
+/* A group of DW_PIXELS pixels' channels (the DSP and portable paths: one pixel, its
+ * table `tap`). Inlined at each call: there taps and `common` may be constants (the 3x3
+ * tap loop unrolls; aiotc_out_s8_mode). */
 #if defined(AIOTC_DSP)
 typedef struct {
     int32_t a0, a1, a2, a3;
@@ -60,7 +69,7 @@ static AIOTC_INLINE void dw_tap(dw_acc *s, const int8_t *const **tap, const int1
     int32_t x, w01, w23, e;
     __asm__("ldr %[p], [%[tp]], #4\n\t"
             "ldr %[x], [%[p], %[c]]\n\t"
-            "ldrd %[w01], %[w23], [%[w]], #8\n\t"
+            "ldrd %[w01], %[w23], [%[w]], #16\n\t"
             "sxtb16 %[e], %[x]\n\t"
             "sxtb16 %[x], %[x], ror #8\n\t"
             "smlabb %[a0], %[e], %[w01], %[a0]\n\t"
@@ -73,15 +82,17 @@ static AIOTC_INLINE void dw_tap(dw_acc *s, const int8_t *const **tap, const int1
             : "memory");
 }
 
-static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out,
-                                  int32_t common)
+static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *tap, const int8_t *const *unused,
+                                   int32_t taps, int8_t *out, int8_t *unused_out, int32_t common)
 {
     const int32_t ch = d->channels, offset = d->offset, lo = d->act_min, hi = d->act_max;
     const int32_t *const multiplier = d->multiplier, *const shift = d->shift;
     int32_t c;
+    (void)unused;
+    (void)unused_out;
     for (c = 0; c + 4 <= ch; c += 4) {
         const int8_t *const *tp = tap;
-        const int16_t *w = d->weights + c * taps;
+        const int16_t *w = d->weights + (c & ~7) * taps + (c & 7);
         dw_acc s;
         int32_t t;
         s.a0 = d->bias[c];
@@ -113,67 +124,213 @@ static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, i
     }
 }
 #elif defined(AIOTC_MVE)
-/* acc (4 channels, `step` apart from c) to int8 at out[c], out[c + step], ... */
-static AIOTC_INLINE void dw_store_mve(const dw_layer *d, int32x4_t acc, uint32x4_t lanes, uint32x4_t bytes, int32_t c,
-                                     int8_t *out)
+/* Requantization constants of a step's even (odd: from c + 1) channels c, c + 2, c + 4,
+ * c + 6, gathered once for both pixels; in the last step (`tail`) the lanes p allows. */
+typedef struct {
+    int32x4_t multiplier, shift;
+} dw_rq;
+
+static AIOTC_INLINE dw_rq dw_rq_mve(const dw_layer *d, int32_t c, int32_t tail, mve_pred16_t p, int32_t common)
 {
-    const int32x4_t lo = vdupq_n_s32(d->act_min), hi = vdupq_n_s32(d->act_max);
-    const int32x4_t multiplier = vldrwq_gather_shifted_offset_s32(d->multiplier + c, lanes);
-    const int32x4_t shift = aiotc_mve_shift(vldrwq_gather_shifted_offset_s32(d->shift + c, lanes), d->common);
-    const int32x4_t y = aiotc_mve_requantize(acc, multiplier, shift);
-    vstrbq_scatter_offset_s32(out + c, bytes, vminq_s32(vmaxq_s32(vaddq_n_s32(y, d->offset), lo), hi));
+    const uint32x4_t even = vidupq_n_u32(0, 2);
+    dw_rq q;
+    q.multiplier = tail ? vldrwq_gather_shifted_offset_z_s32(d->multiplier + c, even, p)
+                        : vldrwq_gather_shifted_offset_s32(d->multiplier + c, even);
+    q.shift = tail ? vldrwq_gather_shifted_offset_z_s32(d->shift + c, even, p)
+                   : vldrwq_gather_shifted_offset_s32(d->shift + c, even);
+    if (common) {
+        q.shift = vsubq_s32(vdupq_n_s32(-2), q.shift);
+    }
+    return q;
 }
 
-/* 8 channels per step: per tap, their 8 inputs widened to int16 by one load, their
- * weights (4 from each of 2 groups) by one gather, and VMULLB/VMULLT multiply the even
- * and the odd channels into two int32 accumulators (8 MACs in 6 instructions, against
- * 4 in 4 with int32 lanes). A last group of 4 runs on int32 lanes. */
-static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out,
-                                  int32_t common)
+/* acc (channels c, c + 2, c + 4, c + 6) to int8 at out[c], out[c + 2], ... */
+static AIOTC_INLINE void dw_store_mve(const dw_layer *d, dw_rq q, int32x4_t acc, int32_t c, int32_t tail,
+                                      mve_pred16_t p, int8_t *out, int32_t common)
 {
-    const int32_t ch = d->channels;
-    const uint32x4_t even = vidupq_n_u32(0, 2), all = vidupq_n_u32(0, 1);
-    /* weights of channel i (0-7) at halfword (i / 4) * 4 * taps + i % 4 of the pair of groups */
-    const uint16x8_t wlanes = vaddq_u16(vandq_u16(vidupq_n_u16(0, 1), vdupq_n_u16(3)),
-                                        vmulq_n_u16(vshrq_n_u16(vidupq_n_u16(0, 1), 2), (uint16_t)(4 * taps)));
+    const uint32x4_t even = vidupq_n_u32(0, 2);
+    const int32x4_t y = common ? aiotc_mve_requantize_right(acc, q.multiplier, q.shift)
+                               : aiotc_mve_requantize(acc, q.multiplier, q.shift);
+    const int32x4_t z =
+        vminq_s32(vmaxq_s32(vaddq_n_s32(y, d->offset), vdupq_n_s32(d->act_min)), vdupq_n_s32(d->act_max));
+    if (tail) {
+        vstrbq_scatter_offset_p_s32(out + c, even, z, p);
+    } else {
+        vstrbq_scatter_offset_s32(out + c, even, z);
+    }
+}
+
+/* The int32 accumulators of 8 channels of one pixel: even channels, odd channels. */
+typedef struct {
+    int32x4_t even, odd;
+} dw_acc;
+
+/* One tap of 8 channels: their inputs x (int16) times their weights k, VMULLB/VMULLT
+ * into the even and the odd channels' accumulators. */
+static AIOTC_INLINE void dw_tap_mve(dw_acc *a, int16x8_t x, int16x8_t k)
+{
+    a->even = vaddq_s32(a->even, vmullbq_int_s16(x, k));
+    a->odd = vaddq_s32(a->odd, vmulltq_int_s16(x, k));
+}
+
+/* All taps of channels c .. c + 7 (`lanes`: their offsets) of pixels a and b: per tap
+ * one load of the 8 weights (w) for both, and per pixel one gather of the 8 inputs
+ * widened to int16 (the tap's pointer plus the lanes: no address arithmetic),
+ * VMULLB/VMULLT and two adds: 14 instructions for 16 MACs. In assembly: gcc 12 spills
+ * the lanes and copies accumulators (17). */
+static AIOTC_INLINE void dw_taps2_mve(dw_acc *a, dw_acc *b, const int8_t *const *ta, const int8_t *const *tb,
+                                      const int16_t *w, uint16x8_t lanes, int32_t taps)
+{
+    int16x8_t k, x;
+    int32x4_t t;
+    const int8_t *p;
+    register int32_t n __asm__("lr") = taps;
+    __asm__ volatile("dls lr, lr\n"
+                     "1:\n\t"
+                     "ldr %[p], [%[ta]], #4\n\t"
+                     "vldrh.16 %q[k], [%[w]], #16\n\t"
+                     "vldrb.s16 %q[x], [%[p], %q[lanes]]\n\t"
+                     "ldr %[p], [%[tb]], #4\n\t"
+                     "vmullb.s16 %q[t], %q[x], %q[k]\n\t"
+                     "vadd.i32 %q[a0], %q[a0], %q[t]\n\t"
+                     "vmullt.s16 %q[t], %q[x], %q[k]\n\t"
+                     "vldrb.s16 %q[x], [%[p], %q[lanes]]\n\t"
+                     "vadd.i32 %q[a1], %q[a1], %q[t]\n\t"
+                     "vmullb.s16 %q[t], %q[x], %q[k]\n\t"
+                     "vadd.i32 %q[b0], %q[b0], %q[t]\n\t"
+                     "vmullt.s16 %q[t], %q[x], %q[k]\n\t"
+                     "vadd.i32 %q[b1], %q[b1], %q[t]\n\t"
+                     "le lr, 1b"
+                     : [a0] "+w"(a->even), [a1] "+w"(a->odd), [b0] "+w"(b->even), [b1] "+w"(b->odd), [k] "=&w"(k),
+                       [x] "=&w"(x), [t] "=&w"(t), [p] "=&r"(p), [ta] "+r"(ta), [tb] "+r"(tb), [w] "+r"(w), [n] "+r"(n)
+                     : [lanes] "w"(lanes)
+                     : "memory");
+}
+
+/* dw_taps2_mve for pixel a alone: 8 instructions for 8 MACs. */
+static AIOTC_INLINE void dw_taps1_mve(dw_acc *a, const int8_t *const *ta, const int16_t *w, uint16x8_t lanes,
+                                      int32_t taps)
+{
+    int16x8_t k, x;
+    int32x4_t t;
+    const int8_t *p;
+    register int32_t n __asm__("lr") = taps;
+    __asm__ volatile("dls lr, lr\n"
+                     "1:\n\t"
+                     "ldr %[p], [%[ta]], #4\n\t"
+                     "vldrh.16 %q[k], [%[w]], #16\n\t"
+                     "vldrb.s16 %q[x], [%[p], %q[lanes]]\n\t"
+                     "vmullb.s16 %q[t], %q[x], %q[k]\n\t"
+                     "vadd.i32 %q[a0], %q[a0], %q[t]\n\t"
+                     "vmullt.s16 %q[t], %q[x], %q[k]\n\t"
+                     "vadd.i32 %q[a1], %q[a1], %q[t]\n\t"
+                     "le lr, 1b"
+                     : [a0] "+w"(a->even), [a1] "+w"(a->odd), [k] "=&w"(k), [x] "=&w"(x), [t] "=&w"(t), [p] "=&r"(p),
+                       [ta] "+r"(ta), [w] "+r"(w), [n] "+r"(n)
+                     : [lanes] "w"(lanes)
+                     : "memory");
+}
+
+/* Channels c .. c + 7 of pixels a and b (their tap tables ta, tb): per tap one load of
+ * the 8 weights for both, and per pixel one gather of the 8 inputs widened to int16
+ * (the tap's pointer plus the channels' offsets: no address arithmetic) and 4 vector
+ * instructions for 8 MACs; pixel a alone unless `pair`. In the last step (`tail`) lanes
+ * past the channels are zero. */
+static AIOTC_INLINE void dw_step(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
+                                 int32_t c, const int16_t *w, uint16x8_t lanes, int32_t tail, int8_t *oa, int8_t *ob,
+                                 int32_t common, int32_t pair)
+{
+    const uint32x4_t even = vidupq_n_u32(0, 2);
+    const uint32_t left = (uint32_t)(d->channels - c);
+    const mve_pred16_t p = tail ? vctp16q(left) : 0, p0 = tail ? vctp32q((left + 1) / 2u) : 0;
+    const mve_pred16_t p1 = tail ? vctp32q(left / 2u) : 0;
+    dw_acc a, b;
+    dw_rq q;
+    int32_t t;
+    a.even = tail ? vldrwq_gather_shifted_offset_z_s32(d->bias + c, even, p0)
+                  : vldrwq_gather_shifted_offset_s32(d->bias + c, even);
+    a.odd = tail ? vldrwq_gather_shifted_offset_z_s32(d->bias + c + 1, even, p1)
+                 : vldrwq_gather_shifted_offset_s32(d->bias + c + 1, even);
+    b = a;
+    if (tail) {
+        for (t = 0; t < taps; t++, w += 8) {
+            const int16x8_t k = vldrhq_s16(w);
+            dw_tap_mve(&a, vldrbq_gather_offset_z_s16(ta[t], lanes, p), k);
+            if (pair) {
+                dw_tap_mve(&b, vldrbq_gather_offset_z_s16(tb[t], lanes, p), k);
+            }
+        }
+    } else if (pair) {
+        dw_taps2_mve(&a, &b, ta, tb, w, lanes, taps);
+    } else {
+        dw_taps1_mve(&a, ta, w, lanes, taps);
+    }
+    q = dw_rq_mve(d, c, tail, p0, common);
+    dw_store_mve(d, q, a.even, c, tail, p0, oa, common);
+    if (pair) {
+        dw_store_mve(d, q, b.even, c, tail, p0, ob, common);
+    }
+    q = dw_rq_mve(d, c + 1, tail, p1, common);
+    dw_store_mve(d, q, a.odd, c + 1, tail, p1, oa, common);
+    if (pair) {
+        dw_store_mve(d, q, b.odd, c + 1, tail, p1, ob, common);
+    }
+}
+
+/* Two pixels (DW_PIXELS) at once, or (`pair` 0) a lone last one, 8 channels (a group of
+ * the weights) per step, the last step predicated. */
+static AIOTC_INLINE void dw_channels(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
+                                     int8_t *oa, int8_t *ob, int32_t common, int32_t pair)
+{
+    const int16_t *w = d->weights;
+    uint16x8_t lanes = vidupq_n_u16(0, 1);
     int32_t c;
-    (void)common; /* requantized as vectors */
-    for (c = 0; c + 8 <= ch; c += 8) {
-        const int16_t *w = d->weights + c * taps;
-        int32x4_t acc0 = vldrwq_gather_shifted_offset_s32(d->bias + c, even);
-        int32x4_t acc1 = vldrwq_gather_shifted_offset_s32(d->bias + c + 1, even);
-        int32_t t;
-        for (t = 0; t < taps; t++, w += 4) {
-            const int16x8_t x = vldrbq_s16(tap[t] + c), k = vldrhq_gather_shifted_offset_s16(w, wlanes);
-            acc0 = vaddq_s32(acc0, vmullbq_int_s16(x, k));
-            acc1 = vaddq_s32(acc1, vmulltq_int_s16(x, k));
-        }
-        dw_store_mve(d, acc0, even, even, c, out);
-        dw_store_mve(d, acc1, even, even, c + 1, out);
+    for (c = 0; c + 8 <= d->channels; c += 8, w += 8 * taps, lanes = vaddq_n_u16(lanes, 8)) {
+        dw_step(d, ta, tb, taps, c, w, lanes, 0, oa, ob, common, pair);
     }
-    for (; c + 4 <= ch; c += 4) {
-        int32x4_t acc = vldrwq_s32(d->bias + c);
-        int32_t t;
-        for (t = 0; t < taps; t++) {
-            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(tap[t] + c), vldrhq_s32(d->weights + (c * taps + t * 4))));
-        }
-        dw_store_mve(d, acc, all, all, c, out);
+    if (c < d->channels) {
+        dw_step(d, ta, tb, taps, c, w, lanes, 1, oa, ob, common, pair);
     }
-    for (; c < ch; c++) {
-        out[c] = dw_channel(d, tap, taps, c);
+}
+
+/* Pixels a and b, or a alone where ob is NULL. */
+static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
+                                   int8_t *oa, int8_t *ob, int32_t common)
+{
+    if (ob != 0) {
+        dw_channels(d, ta, tb, taps, oa, ob, common, 1);
+    } else {
+        dw_channels(d, ta, tb, taps, oa, ob, common, 0);
     }
 }
 #else
-static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out,
-                                  int32_t common)
+static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *tap, const int8_t *const *unused,
+                                   int32_t taps, int8_t *out, int8_t *unused_out, int32_t common)
 {
     int32_t c;
+    (void)unused;
+    (void)unused_out;
     (void)common;
     for (c = 0; c < d->channels; c++) {
         out[c] = dw_channel(d, tap, taps, c);
     }
 }
 #endif
+
+/* A group of DW_PIXELS pixels (tap tables one after the other; ob NULL: a lone last
+ * pixel), the usual 3x3 with constant taps. */
+static void dw_run(const dw_layer *layer, const int8_t *const *tap, int32_t taps, int8_t *oa, int8_t *ob)
+{
+    const dw_layer d = *layer; /* a local: its fields stay in registers across the int8 stores */
+    const int8_t *const *const tb = tap + (DW_PIXELS - 1) * taps;
+    if (taps == 9 && d.common) {
+        dw_pixels(&d, tap, tb, 9, oa, ob, 1);
+    } else if (taps == 9) {
+        dw_pixels(&d, tap, tb, 9, oa, ob, 0);
+    } else {
+        dw_pixels(&d, tap, tb, taps, oa, ob, d.common);
+    }
+}
 
 int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
                                     const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
@@ -182,10 +339,13 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w, taps = k_h * k_w;
-    const int8_t **const tap = (const int8_t **)ctx->buf;
+    const int32_t last_y = (k_h - 1) * params->dilation.h, last_x = (k_w - 1) * params->dilation.w;
+    const int32_t step_y = params->dilation.h * in_w * ch, step_x = params->dilation.w * ch;
+    const int8_t **const tables = (const int8_t **)ctx->buf;
     int8_t *const pad = (int8_t *)ctx->buf + 8 * taps;
+    int8_t *out = output, *first = output;
     dw_layer d;
-    int32_t b, oy, ox;
+    int32_t b, oy, ox, n = 0;
     if (filter_dims->c != ch || output_dims->c != ch || params->ch_mult != 1 ||
         ctx->size < aiotc_depthwise_conv_opt_s8_get_buffer_size(input_dims, filter_dims)) {
         return AIOTC_ARG_ERROR;
@@ -204,23 +364,40 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
         const int8_t *image = input + b * in_h * in_w * ch;
         for (oy = 0; oy < output_dims->h; oy++) {
             const int32_t y0 = oy * params->stride.h - params->padding.h;
-            for (ox = 0; ox < output_dims->w; ox++) {
+            for (ox = 0; ox < output_dims->w; ox++, out += ch) {
                 const int32_t x0 = ox * params->stride.w - params->padding.w;
-                int8_t *const out = output + ((b * output_dims->h + oy) * output_dims->w + ox) * ch;
-                int32_t t;
-                for (t = 0; t < taps; t++) {
-                    const int32_t iy = y0 + t / k_w * params->dilation.h, ix = x0 + t % k_w * params->dilation.w;
-                    tap[t] = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w ? image + (iy * in_w + ix) * ch : pad;
-                }
-                if (taps == 9 && d.common) {
-                    dw_pixel(&d, tap, 9, out, 1); /* the usual 3x3 */
-                } else if (taps == 9) {
-                    dw_pixel(&d, tap, 9, out, 0);
+                const int8_t **tap = tables + n * taps;
+                int32_t ky, kx;
+                if (x0 >= 0 && x0 + last_x < in_w && y0 >= 0 && y0 + last_y < in_h) { /* no tap in the padding */
+                    const int8_t *row = image + (y0 * in_w + x0) * ch;
+                    for (ky = 0; ky < k_h; ky++, row += step_y) {
+                        const int8_t *p = row;
+                        for (kx = 0; kx < k_w; kx++, p += step_x) {
+                            *tap++ = p;
+                        }
+                    }
                 } else {
-                    dw_pixel(&d, tap, taps, out, d.common);
+                    for (ky = 0; ky < k_h; ky++) {
+                        const int32_t iy = y0 + ky * params->dilation.h;
+                        const int32_t row = iy >= 0 && iy < in_h;
+                        for (kx = 0; kx < k_w; kx++) {
+                            const int32_t ix = x0 + kx * params->dilation.w;
+                            *tap++ = row && ix >= 0 && ix < in_w ? image + (iy * in_w + ix) * ch : pad;
+                        }
+                    }
+                }
+                if (n == 0) {
+                    first = out;
+                }
+                if (++n == DW_PIXELS) {
+                    dw_run(&d, tables, taps, first, out);
+                    n = 0;
                 }
             }
         }
+    }
+    if (n != 0) { /* a lone last pixel */
+        dw_run(&d, tables, taps, first, 0);
     }
     return AIOTC_OK;
 }
