@@ -131,6 +131,7 @@ def test_a_depthwise_conv_over_one_channel_is_a_conv():
     assert_same_function(graph, rewritten)
 
 
+@pytest.mark.parametrize("kind", ["tile", "broadcast_to"])
 @pytest.mark.parametrize(
     "view, repeated, resized",
     [
@@ -139,11 +140,12 @@ def test_a_depthwise_conv_over_one_channel_is_a_conv():
         ((1, 1, 3, 4, 2), (1, 2, 3, 4, 2), None),  # the whole image twice: not a resize
     ],
 )
-def test_repeated_unit_axes_are_a_nearest_resize(view, repeated, resized):
+def test_repeated_unit_axes_are_a_nearest_resize(kind, view, repeated, resized):
     g = OpGraph(seed=2, dtype="float32")
     x = g.input((1, 3, 4, 2))
     y = g.movement("reshape", (x,), view, ir.NoAttrs())
-    y = g.movement("tile", (y,), repeated, ir.Tile(tuple(r // v for r, v in zip(repeated, view))))
+    multiples = ir.Tile(tuple(r // v for r, v in zip(repeated, view)))
+    y = g.movement(kind, (y,), repeated, multiples if kind == "tile" else ir.NoAttrs())
     graph = g.build(g.movement("reshape", (y,), resized or (1, 6, 4, 2), ir.NoAttrs()))
     rewritten = run_passes(graph)
     if resized is None:
