@@ -109,9 +109,7 @@ def quantize_graph(
         for index, name in enumerate(inputs):
             if OPS[op.kind].output_quant == SHARED and chosen[name] != chosen[op.outputs[0]]:
                 inputs[index] = _requantized(name, chosen, graph, tensors, ops)
-        if OPS[op.kind].float_only:
-            _in_float(replace(op, inputs=tuple(inputs)), graph, tensors, ops)
-        elif op.name in wide:
+        if op.name in wide:
             out = op.outputs[0]
             ops.append(replace(op, inputs=tuple(inputs), outputs=(out + WIDE,)))
             chosen[out + WIDE] = int16_quant(chosen[out])
@@ -119,7 +117,10 @@ def quantize_graph(
             if out in graph.outputs or any(c.name not in wide for c in graph.consumers[out]):
                 ops.append(Op(f"{out}/to_int8", "quantize", (out + WIDE,), (out,)))
         else:
-            ops.append(replace(op, inputs=tuple(inputs)))
+            if OPS[op.kind].float_only:
+                _in_float(replace(op, inputs=tuple(inputs)), graph, tensors, ops)
+            else:
+                ops.append(replace(op, inputs=tuple(inputs)))
             _widen_if_read(op.outputs[0], graph, wide, chosen, tensors, ops)
     for name, q in chosen.items():
         tensors[name] = replace(
