@@ -105,6 +105,7 @@ class OpDef:
     optional_inputs: bool = (
         False  # any input but the first may be absent (the LSTM's optional gates: its converter checks them)
     )
+    float_only: bool = False  # tflite-micro runs it on float32 only: PTQ keeps it float between DEQUANTIZE and QUANTIZE
 
     @property
     def weighted(self) -> bool:
@@ -264,8 +265,9 @@ OPS: dict[str, OpDef] = {
     "floor_mod": _elementwise("FLOOR_MOD", min_inputs=2),
     **{
         kind: _elementwise(kind.upper(), (kind.capitalize(),) if kind in ONNX_UNARY else ())
-        for kind in ("abs", "neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")
+        for kind in ("abs", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")
     },
+    "neg": _elementwise("NEG", ("Neg",), float_only=True),  # tflite-micro's neg.cc: float32 only
     **{
         kind: _elementwise(kind.upper(), min_inputs=2, converts_dtype=True)
         for kind in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")

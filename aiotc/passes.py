@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .ir import Conv2D, Graph, NoAttrs, Op, Quant, Tensor, Transpose
+from .ir import Conv2D, Graph, NoAttrs, Op, Quant, Resize, Tensor, Transpose
 from .ops import OPS
 
 
@@ -89,6 +89,52 @@ def merge_reshapes(graph: Graph) -> Graph:
         return replace(op, inputs=(source,))
 
     return remove_dead_ops(_rewrite(graph, step))
+
+
+def _upsampling(image: tuple[int, ...], repeated: tuple[int, ...], out: tuple[int, ...]) -> tuple[int, int] | None:
+    """(rows, columns) factors if `repeated` is the NHWC `image` with a unit axis after H
+    and/or W and `out` repeats only those axes: the bytes of a nearest resize by them."""
+    if len(image) != 4:
+        return None
+    n, h, w, c = image
+    for rows_axis, cols_axis, shape in (
+        (2, None, (n, h, 1, w, c)),
+        (None, 3, (n, h, w, 1, c)),
+        (2, 4, (n, h, 1, w, 1, c)),
+    ):
+        repeats = [a for a in (rows_axis, cols_axis) if a is not None]
+        if repeated != shape or len(out) != len(shape):
+            continue
+        if all(o == s for axis, (o, s) in enumerate(zip(out, shape)) if axis not in repeats):
+            return (out[rows_axis] if rows_axis else 1), (out[cols_axis] if cols_axis else 1)
+    return None
+
+
+def repeats_as_resize_nearest(graph: Graph) -> Graph:
+    """Keras' UpSampling2D converts to RESHAPE -> TILE (or BROADCAST_TO) -> RESHAPE through
+    a rank-5 or rank-6 view, one repeated unit axis per image axis: that is a nearest resize
+    by integer factors (floor(y / f) reads row y / f), which the rank-4 kernels run. The
+    tile becomes the resize plus a reshape, which merge_reshapes then folds away."""
+    tensors = dict(graph.tensors)
+    source_of: dict[str, str] = {}  # reshape output -> the tensor its bytes are
+    ops: list[Op] = []
+    for op in graph.ops:
+        if op.kind == "reshape":
+            source_of[op.outputs[0]] = source_of.get(op.inputs[0], op.inputs[0])
+        image = source_of.get(op.inputs[0]) if op.kind in ("tile", "broadcast_to") else None
+        factors = image and _upsampling(tensors[image].shape, tensors[op.inputs[0]].shape, tensors[op.outputs[0]].shape)
+        if not image or not factors or tensors[image].quant != tensors[op.outputs[0]].quant:
+            ops.append(op)
+            continue
+        n, h, w, c = tensors[image].shape
+        resized = f"{op.name}/resize_nearest"
+        tensors[resized] = Tensor(
+            resized, (n, h * factors[0], w * factors[1], c), tensors[image].dtype, tensors[image].quant
+        )
+        ops.append(Op(resized, "resize_nearest", (image,), (resized,), Resize()))
+        ops.append(Op(op.name, "reshape", (resized,), op.outputs))
+        source_of[op.outputs[0]] = resized
+    return graph.with_ops(ops, tensors)
 
 
 def remove_dead_ops(graph: Graph) -> Graph:
@@ -217,6 +263,7 @@ def depthwise_over_one_channel_as_conv(graph: Graph) -> Graph:
 
 PASSES: list[Callable[[Graph], Graph]] = [
     simplify_transposes,
+    repeats_as_resize_nearest,
     merge_reshapes,
     remove_identity_reshapes,
     fold_affine,

@@ -253,3 +253,24 @@ def test_ptq_of_a_model_with_a_constant_and_a_near_constant_tensor(tmp_path):
     result = compile_model(path, out_dir=tmp_path / "out", calib=Calibration(str(calib), method="mse"))
     assert {t.dtype for t in result.graph.activations()} == {"int8"}
     _bit_exact(result.out_dir)
+
+
+def test_ptq_keeps_neg_in_float_as_tflite_micro_runs_it(tmp_path):
+    """tflite-micro's NEG takes float32 only: the quantized graph negates between a
+    DEQUANTIZE and a QUANTIZE (as the TFLite converter writes it) and matches
+    tflite-micro on the export."""
+    from aiotc.export.tflite import write_tflite
+
+    from .oplib import OpGraph
+
+    g = OpGraph(seed=5, dtype="float32")
+    x = g.input((1, 4, 4, 3))
+    y = g.unary("neg", g.conv2d(x, 4, kernel=(1, 1)))
+    path = tmp_path / "neg.tflite"
+    path.write_bytes(write_tflite(g.build(g.conv2d(y, 2, kernel=(3, 3)))))
+    calib = tmp_path / "calib.npy"
+    np.save(calib, np.random.default_rng(0).uniform(-1, 1, (8, 4, 4, 3)).astype(np.float32))
+    result = compile_model(path, out_dir=tmp_path / "out", calib=Calibration(str(calib), method="minmax"))
+    kinds = [(op.kind, result.graph[op.outputs[0]].dtype) for op in result.graph.ops]
+    assert kinds[1:4] == [("dequantize", "float32"), ("neg", "float32"), ("quantize", "int8")], kinds
+    _bit_exact(result.out_dir)

@@ -13,6 +13,7 @@ from aiotc.errors import ModelError, UnsupportedOpsError
 from aiotc.frontend import load_model
 from aiotc.frontend import tflite as tflite_frontend
 from aiotc.oracle import run_oracle
+from aiotc.passes import run_passes
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
@@ -352,3 +353,46 @@ def test_ops_on_constants_evaluate_as_tflite_defines_them(case, tmp_path):
     graph = tflite_frontend.load_tflite(_write(tmp_path, m.build([x], [y])))
     assert [op.kind for op in graph.ops] == ["add"]
     np.testing.assert_array_equal(graph[graph.ops[0].inputs[1]].data, expected)
+
+
+def keras_upsampling(int8: bool, twin: bool) -> bytes:
+    """conv -> UpSampling2D((2, 3)) -> conv as the TFLite converter writes it (RESHAPE ->
+    TILE -> RESHAPE through rank 5, per image axis); the `twin` resizes with
+    tf.image.resize(nearest) instead: RESIZE_NEAREST_NEIGHBOR, which tflite-micro runs
+    (it has no TILE), with the same weights and the same quantization."""
+    import keras
+    import tensorflow as tf
+    from keras import layers
+
+    keras.utils.set_random_seed(4)
+    x = inp = keras.Input((6, 5, 3), batch_size=1)
+    x = layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+    if twin:
+        x = layers.Lambda(lambda t: tf.image.resize(t, (12, 15), method="nearest"))(x)
+    else:
+        x = layers.UpSampling2D((2, 3))(x)
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, layers.Conv2D(2, 3)(x)))
+    if int8:
+        rng = np.random.default_rng(0)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: (
+            [rng.normal(0, 1, (1, 6, 5, 3)).astype(np.float32)] for _ in range(8)
+        )
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+@pytest.mark.parametrize("int8", [True, False], ids=["int8", "float"])
+def test_keras_upsampling_runs_as_a_nearest_resize(int8, tmp_path):
+    """The rank-5 tiles become resize_nearest: int8 equals tflite-micro on the resizing
+    twin, float is within tolerance of LiteRT on the model itself."""
+    path = _write(tmp_path, keras_upsampling(int8, twin=False))
+    kinds = [op.kind for op in run_passes(load_model(path)).ops]
+    assert kinds == ["conv2d", "resize_nearest", "resize_nearest", "conv2d"], kinds
+    if int8:
+        _matches_tflite_micro(path, tmp_path, oracle_path=_write(tmp_path, keras_upsampling(True, twin=True), "twin"))
+        return
+    out = compile_model(path, board="host", out_dir=tmp_path / "out").out_dir
+    result = verify(out, "host", random_samples(HostModel.build(out).inputs, 3, seed=1))
+    assert result.oracle == "litert-ref" and result.samples == 3 and result.mismatches == 0, result

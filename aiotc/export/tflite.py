@@ -19,6 +19,8 @@ from ..frontend.tflite import SAME, VALID, same_padding, transpose_same_padding
 from ..ops import OPS
 
 TYPE_CODES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9, "int4": 17}
+# Builtins whose first version is not 1: LiteRT refuses an op code below what it registers.
+FIRST_VERSIONS = {tflite.BuiltinOperator.BROADCAST_TO: 2}
 ACTIVATION_CODES = {"none": 0, "relu": 1, "relu_n1_to_1": 2, "relu6": 3}
 
 
@@ -291,7 +293,7 @@ class _Writer:
             oc.OperatorCodeStart(b)
             oc.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
             oc.OperatorCodeAddBuiltinCode(b, code)
-            oc.OperatorCodeAddVersion(b, 1)
+            oc.OperatorCodeAddVersion(b, FIRST_VERSIONS.get(code, 1))
             codes.append(oc.OperatorCodeEnd(b))
         m = _schema("Model")
         codes_vec = self._offsets(m.ModelStartOperatorCodesVector, codes)

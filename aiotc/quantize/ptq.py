@@ -10,6 +10,8 @@ int8 graph to the TFLite int8 spec, so tflite-micro runs its export unchanged.
   graph's inputs and outputs stay int8;
 - outputs by the op table's `output_quant`: fixed as TFLite Micro requires them
   (softmax and logistic 1/256 with zero point -128, tanh 1/128 with 0);
+- ops tflite-micro runs on float32 only (the table's `float_only`: NEG) stay float
+  between DEQUANTIZE and QUANTIZE, as the TFLite converter writes them;
 - ops that move bytes without rescaling in TFLite Micro (reshape, pools, pad,
   transpose, slice, relu6, concat) give their output the input's parameters; a
   concat's inputs share one range, their producers quantizing straight into it.
@@ -115,7 +117,10 @@ def quantize_graph(
             if out in graph.outputs or any(c.name not in wide for c in graph.consumers[out]):
                 ops.append(Op(f"{out}/to_int8", "quantize", (out + WIDE,), (out,)))
         else:
-            ops.append(replace(op, inputs=tuple(inputs)))
+            if OPS[op.kind].float_only:
+                _in_float(replace(op, inputs=tuple(inputs)), graph, tensors, ops)
+            else:
+                ops.append(replace(op, inputs=tuple(inputs)))
             _widen_if_read(op.outputs[0], graph, wide, chosen, tensors, ops)
     for name, q in chosen.items():
         tensors[name] = replace(
@@ -123,6 +128,19 @@ def quantize_graph(
         )
     tensors |= {t.name: t for t in graph.activations() if t.dtype != "float32"}  # integer results (arg max indices)
     return Graph(graph.name, tensors, tuple(ops), graph.inputs, graph.outputs, graph.layouts)
+
+
+def _in_float(op: Op, graph: Graph, tensors: dict[str, Tensor], ops: list[Op]) -> None:
+    """The op on float copies of its int8 inputs, its float output quantized to its int8 one."""
+    inputs = []
+    for name in op.inputs:
+        inputs.append(f"{name}/float")
+        tensors[inputs[-1]] = replace(graph[name], name=inputs[-1], quant=None)
+        ops.append(Op(f"{name}/to_float", "dequantize", (name,), (inputs[-1],)))
+    out = op.outputs[0]
+    tensors[f"{out}/float"] = replace(graph[out], name=f"{out}/float", quant=None)
+    ops.append(replace(op, inputs=tuple(inputs), outputs=(f"{out}/float",)))
+    ops.append(Op(f"{out}/to_int8", "quantize", (f"{out}/float",), (out,)))
 
 
 def _widen_if_read(

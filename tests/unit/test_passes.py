@@ -14,6 +14,7 @@ from aiotc.passes import (
     merge_reshapes,
     remove_dead_ops,
     remove_identity_reshapes,
+    repeats_as_resize_nearest,
     run_passes,
     simplify_transposes,
 )
@@ -127,4 +128,29 @@ def test_a_depthwise_conv_over_one_channel_is_a_conv():
     rewritten = depthwise_over_one_channel_as_conv(graph)
     assert kinds(rewritten) == ["conv2d"]
     assert rewritten[rewritten.ops[0].inputs[1]].shape == (4, 3, 2, 1)
+    assert_same_function(graph, rewritten)
+
+
+@pytest.mark.parametrize("kind", ["tile", "broadcast_to"])
+@pytest.mark.parametrize(
+    "view, repeated, resized",
+    [
+        ((1, 3, 1, 4, 1, 2), (1, 3, 2, 4, 3, 2), (1, 6, 12, 2)),  # both axes in one rank-6 tile
+        ((1, 3, 4, 1, 2), (1, 3, 4, 3, 2), (1, 3, 12, 2)),  # columns only
+        ((1, 1, 3, 4, 2), (1, 2, 3, 4, 2), None),  # the whole image twice: not a resize
+    ],
+)
+def test_repeated_unit_axes_are_a_nearest_resize(kind, view, repeated, resized):
+    g = OpGraph(seed=2, dtype="float32")
+    x = g.input((1, 3, 4, 2))
+    y = g.movement("reshape", (x,), view, ir.NoAttrs())
+    multiples = ir.Tile(tuple(r // v for r, v in zip(repeated, view)))
+    y = g.movement(kind, (y,), repeated, multiples if kind == "tile" else ir.NoAttrs())
+    graph = g.build(g.movement("reshape", (y,), resized or (1, 6, 4, 2), ir.NoAttrs()))
+    rewritten = run_passes(graph)
+    if resized is None:
+        assert "resize_nearest" not in kinds(rewritten)
+        return
+    assert kinds(repeats_as_resize_nearest(graph)) == ["reshape", "resize_nearest", "reshape", "reshape"]
+    assert kinds(rewritten) == ["resize_nearest", "reshape"]  # the reshape names the graph's output
     assert_same_function(graph, rewritten)
