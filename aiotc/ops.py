@@ -184,9 +184,13 @@ OPS: dict[str, OpDef] = {
         fuses_activation=True,
         output_quant=SAME_AS_INPUT,
     ),
-    "add": _elementwise("ADD", ("Add", "BatchNormalization"), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
+    "add": _elementwise(
+        "ADD", ("Add", "BatchNormalization", "HardSigmoid"), attrs=ir.Binary, min_inputs=2, fuses_activation=True
+    ),
     "sub": _elementwise("SUB", ("Sub",), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
-    "mul": _elementwise("MUL", ("Mul", "BatchNormalization"), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
+    "mul": _elementwise(
+        "MUL", ("Mul", "BatchNormalization", "HardSigmoid"), attrs=ir.Binary, min_inputs=2, fuses_activation=True
+    ),
     "mean": OpDef(ir.Mean, ("MEAN",), ("ReduceMean", "GlobalAveragePool")),
     "pad": OpDef(ir.Pad, ("PAD", "PADV2"), ("Pad",), output_quant=SAME_AS_INPUT),
     "concat": OpDef(
@@ -203,8 +207,8 @@ OPS: dict[str, OpDef] = {
     "logistic": _elementwise("LOGISTIC", ("Sigmoid",), output_quant=Fixed(1 / 256, -128)),
     "tanh": _elementwise("TANH", ("Tanh",), output_quant=Fixed(1 / 128, 0)),
     "relu": _elementwise("RELU", ("Relu", "Clip"), fusable_as="relu"),
-    "relu6": _elementwise("RELU6", ("Clip",), fusable_as="relu6", output_quant=SAME_AS_INPUT),
-    "hard_swish": _elementwise("HARD_SWISH", ("HardSwish",)),
+    "relu6": _elementwise("RELU6", ("Clip", "HardSigmoid"), fusable_as="relu6", output_quant=SAME_AS_INPUT),
+    "hard_swish": _elementwise("HARD_SWISH", ("HardSwish", "Mul")),  # Mul: x * HardSigmoid(x)
     "leaky_relu": _elementwise("LEAKY_RELU", ("LeakyRelu",), attrs=ir.LeakyRelu),
     "quantize": _elementwise("QUANTIZE", converts_dtype=True),
     "dequantize": OpDef(
@@ -214,18 +218,18 @@ OPS: dict[str, OpDef] = {
     "strided_slice": OpDef(
         ir.StridedSlice,
         ("STRIDED_SLICE", "SLICE", "SPLIT", "SPLIT_V", "UNPACK"),
-        ("Split",),
+        ("Split", "Slice"),
         output_quant=SAME_AS_INPUT,
     ),  # each output of a split is a slice
     "lstm": OpDef(ir.Lstm, ("UNIDIRECTIONAL_SEQUENCE_LSTM",), optional_inputs=True, macs=lstm_macs),
     # data movement (issue 20): packing, and copies whose input index is a sum of per-axis tables
     "pack": OpDef(ir.Pack, ("PACK",), output_quant=SHARED),
     "tile": OpDef(ir.Tile, ("TILE",), ("Tile",), output_quant=SAME_AS_INPUT),
-    "broadcast_to": OpDef(ir.NoAttrs, ("BROADCAST_TO",), output_quant=SAME_AS_INPUT),
+    "broadcast_to": OpDef(ir.NoAttrs, ("BROADCAST_TO",), ("Expand",), output_quant=SAME_AS_INPUT),
     "resize_nearest": OpDef(ir.Resize, ("RESIZE_NEAREST_NEIGHBOR",), output_quant=SAME_AS_INPUT),
     "resize_bilinear": OpDef(ir.Resize, ("RESIZE_BILINEAR",), output_quant=SAME_AS_INPUT),
     "reverse": OpDef(ir.Reverse, ("REVERSE_V2",), output_quant=SAME_AS_INPUT),
-    "gather": OpDef(ir.Gather, ("GATHER",), output_quant=SAME_AS_INPUT),
+    "gather": OpDef(ir.Gather, ("GATHER",), ("Gather",), output_quant=SAME_AS_INPUT),
     "mirror_pad": OpDef(ir.MirrorPad, ("MIRROR_PAD",), output_quant=SAME_AS_INPUT),
     "depth_to_space": OpDef(ir.BlockSize, ("DEPTH_TO_SPACE",), ("DepthToSpace",), output_quant=SAME_AS_INPUT),
     "space_to_depth": OpDef(ir.BlockSize, ("SPACE_TO_DEPTH",), ("SpaceToDepth",), output_quant=SAME_AS_INPUT),
@@ -234,13 +238,13 @@ OPS: dict[str, OpDef] = {
     "cast": OpDef(ir.NoAttrs, ("CAST",), converts_dtype=True),  # not in place: the element size may grow
     "zeros_like": OpDef(ir.NoAttrs, ("ZEROS_LIKE",), elementwise=True, output_quant=SAME_AS_INPUT),
     # reductions (issue 20): axes and keepdims as mean's; max and min pick input values
-    "reduce_max": OpDef(ir.Mean, ("REDUCE_MAX",), output_quant=SAME_AS_INPUT),
-    "reduce_min": OpDef(ir.Mean, ("REDUCE_MIN",), output_quant=SAME_AS_INPUT),
-    "sum": OpDef(ir.Mean, ("SUM",)),
+    "reduce_max": OpDef(ir.Mean, ("REDUCE_MAX",), ("ReduceMax",), output_quant=SAME_AS_INPUT),
+    "reduce_min": OpDef(ir.Mean, ("REDUCE_MIN",), ("ReduceMin",), output_quant=SAME_AS_INPUT),
+    "sum": OpDef(ir.Mean, ("SUM",), ("ReduceSum",)),
     "arg_max": OpDef(ir.ArgMinMax, ("ARG_MAX",), converts_dtype=True),
     "arg_min": OpDef(ir.ArgMinMax, ("ARG_MIN",), converts_dtype=True),
     # activations (issue 20)
-    "prelu": OpDef(tflite=("PRELU",), min_inputs=2),  # alpha broadcasts: not run in place
+    "prelu": OpDef(tflite=("PRELU",), onnx=("PRelu",), min_inputs=2),  # alpha broadcasts: not run in place
     "elu": _elementwise("ELU"),
     "l2_normalization": OpDef(tflite=("L2_NORMALIZATION",), output_quant=Fixed(1 / 128, 0)),  # over the last axis
     "l2_pool2d": OpDef(ir.Pool2D, ("L2_POOL_2D",), fuses_activation=True),  # float32 only, planned layer by layer

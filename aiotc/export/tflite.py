@@ -361,12 +361,17 @@ def write_tflite(graph: ir.Graph) -> bytes:
 
 
 def explicit_pads(graph: ir.Graph) -> ir.Graph:
-    """Convolutions whose padding is neither SAME nor VALID (PyTorch's symmetric stride-2
-    padding) become PAD + VALID convolution: the same numbers, since a padded tap adds
-    zero in float and the zero point in int8, which is what PAD writes."""
+    """Convolutions and max pools whose padding is neither SAME nor VALID (PyTorch's symmetric
+    stride-2 padding) become a pad + VALID layer with the same numbers. A convolution's padded
+    tap adds zero in float and the zero point in int8, which is what PAD writes. A max pool
+    must not see a value its window lacks: MIRROR_PAD in SYMMETRIC mode repeats the edge
+    pixels, and every window that holds a padded pixel also holds the pixel it copies when
+    each pad is at most half the window (PyTorch's rule: a window from row -p reaches row
+    k - 1 - p >= p - 1)."""
     tensors, ops = dict(graph.tensors), []
     for op in graph.ops:
-        if OPS[op.kind].convolves and not _expressible(op, graph):
+        pads_with = "pad" if OPS[op.kind].convolves else "mirror_pad" if _mirrors(op) else None
+        if pads_with and not _expressible(op, graph):
             x, p = graph[op.inputs[0]], op.attrs.padding
             padded = ir.Tensor(
                 f"{op.name}/padded",
@@ -375,23 +380,25 @@ def explicit_pads(graph: ir.Graph) -> ir.Graph:
                 x.quant,
             )
             tensors[padded.name] = padded
-            ops.append(
-                ir.Op(
-                    f"{op.name}/pad",
-                    "pad",
-                    (x.name,),
-                    (padded.name,),
-                    ir.Pad(((0, 0), (p.top, p.bottom), (p.left, p.right), (0, 0))),
-                )
-            )
+            paddings = ((0, 0), (p.top, p.bottom), (p.left, p.right), (0, 0))
+            attrs = ir.Pad(paddings) if pads_with == "pad" else ir.MirrorPad(paddings, reflect=False)
+            ops.append(ir.Op(f"{op.name}/pad", pads_with, (x.name,), (padded.name,), attrs))
             op = replace(op, inputs=(padded.name, *op.inputs[1:]), attrs=replace(op.attrs, padding=ir.Padding()))
         ops.append(op)
     return graph.with_ops(ops, tensors)
 
 
+def _mirrors(op: ir.Op) -> bool:
+    """A max pool whose pads are at most half its window (explicit_pads)."""
+    if op.kind != "max_pool2d":
+        return False
+    p, (kh, kw) = op.attrs.padding, op.attrs.kernel
+    return 2 * max(p.top, p.bottom) <= kh and 2 * max(p.left, p.right) <= kw
+
+
 def _expressible(op: ir.Op, graph: ir.Graph) -> bool:
     try:
-        _padding_mode(op, graph, graph[op.inputs[1]].shape[1:3])
+        _padding_mode(op, graph, op.attrs.kernel if op.kind == "max_pool2d" else graph[op.inputs[1]].shape[1:3])
         return True
     except ValueError:
         return False

@@ -37,6 +37,7 @@ TO_NHWC, TO_NCHW = (0, 2, 3, 1), (0, 3, 1, 2)
 NCHW_AXIS_IN_NHWC = (0, 3, 1, 2)  # ONNX (NCHW) axis i is IR (NHWC) axis NCHW_AXIS_IN_NHWC[i]
 SPATIAL = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"}
 FLOAT = 1  # onnx.TensorProto.FLOAT
+MAX_FOLD_ROUNDS = 4  # constant folding, then shape inference on the values found, at most this often
 
 
 class _Unsupported(Exception):
@@ -129,21 +130,64 @@ class _Converter:
         self.onnx = onnx
         self.name = name
         _static_inputs(model, name)
-        try:
-            model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
-        except Exception as exc:
-            raise ModelError(f"{name}: ONNX shape inference failed: {str(exc).splitlines()[0][:200]}") from None
-        self.model = model
+        self.model = self._infer(model)
         self.opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=1)
-        self.types = {}
-        for value in (*model.graph.input, *model.graph.value_info, *model.graph.output):
-            self.types[value.name] = value.type.tensor_type
         self.consts = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+        self._fold_constants()
         self.values: dict[str, tuple[str, str]] = {}  # onnx name -> (ir name, 'plain' | 'nhwc')
         self.tensors: dict[str, ir.Tensor] = {}
         self.ops: list[ir.Op] = []
         self.layouts: dict[str, str] = {}
         self.hints: dict[str, tuple[float, int]] = {}
+        self.hard_sigmoids: dict[str, str] = {}  # IR output of HardSigmoid(x) as in x * HardSigmoid(x) -> x
+
+    def _infer(self, model):
+        """The model with ONNX's inferred shapes; they are also read into `types`."""
+        try:
+            model = self.onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        except Exception as exc:
+            raise ModelError(f"{self.name}: ONNX shape inference failed: {str(exc).splitlines()[0][:200]}") from None
+        self.types = {
+            v.name: v.type.tensor_type for v in (*model.graph.input, *model.graph.value_info, *model.graph.output)
+        }
+        return model
+
+    def _fold_constants(self) -> None:
+        """Evaluate the constant subgraphs before any op is converted, and infer the shapes again
+        with their values as initializers: shape arithmetic ONNX's data propagation does not follow
+        (PyTorch's chunk: Shape -> Gather -> Div -> Slice ends) then leaves no shape dynamic. The
+        nodes stay in the model (the driver skips them), so errors name the model's own node numbers."""
+        for _ in range(MAX_FOLD_ROUNDS):
+            folded = []
+            for node in self.model.graph.node:
+                if self._folded(node) or node.domain not in ("", "ai.onnx") or node.op_type in ("If", "Loop", "Scan"):
+                    continue
+                constant = node.op_type == "Constant" or all(not i or i in self.consts for i in node.input)
+                if constant or (node.op_type == "Shape" and self._static(node.input[0])):
+                    try:
+                        self.node(node)
+                    except (_Unsupported, ModelError):
+                        continue
+                    folded.append(node)
+            if not folded:
+                return
+            model = self.onnx.ModelProto()
+            model.CopyFrom(self.model)
+            del model.graph.node[:]
+            model.graph.node.extend(n for n in self.model.graph.node if not self._folded(n))
+            known = {t.name for t in model.graph.initializer}
+            model.graph.initializer.extend(
+                self.onnx.numpy_helper.from_array(np.asarray(v), k) for k, v in self.consts.items() if k not in known
+            )
+            del model.graph.value_info[:]
+            self._infer(model)
+
+    def _folded(self, node) -> bool:
+        return bool(node.output) and all(not o or o in self.consts for o in node.output)
+
+    def _static(self, name: str) -> bool:
+        t = self.types.get(name)
+        return t is not None and t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim)
 
     # --- driver ---------------------------------------------------------------------
 
@@ -198,6 +242,8 @@ class _Converter:
         kind = node.op_type
         if node.domain not in ("", "ai.onnx"):
             raise _Unsupported(f"domain {node.domain!r}")
+        if self._folded(node):
+            return
         if kind == "Constant":
             self.consts[node.output[0]] = self._constant_value(node)
         elif kind == "Shape" and node.input[0] not in self.consts:
@@ -283,7 +329,7 @@ class _Converter:
         name = node.output[index]
         shape = self.shape(name)
         if layout == "nhwc":
-            shape = tuple(shape[i] for i in TO_NHWC)
+            shape = tuple(_as_image(shape)[i] for i in TO_NHWC)
         return self.define(name, shape, self.dtype(name), layout)
 
     def alias(self, node, source: str, layout: str) -> None:
@@ -315,10 +361,11 @@ class _Converter:
             raise _Unsupported(f"input {name!r} is not computed by a supported node")
         if layout == "nhwc":
             return ir_name
-        if len(self.tensors[ir_name].shape) != 4:
-            raise _Unsupported(
-                f"input {name!r} has rank {len(self.tensors[ir_name].shape)}, a 4-D NCHW tensor is needed"
-            )
+        shape = self.tensors[ir_name].shape
+        if len(shape) == 3:
+            ir_name = self._reshaped(ir_name, _as_image(shape))
+        elif len(shape) != 4:
+            raise _Unsupported(f"input {name!r} has rank {len(shape)}, a 4-D NCHW (or 3-D NCL) tensor is needed")
         return self._transposed(name, ir_name, TO_NHWC, "nhwc")
 
     def plain(self, name: str) -> str:
@@ -326,7 +373,11 @@ class _Converter:
         ir_name, layout = self.values.get(name, (None, None))
         if ir_name is None:
             raise _Unsupported(f"input {name!r} is not computed by a supported node")
-        return ir_name if layout == "plain" else self._transposed(name, ir_name, TO_NCHW, "plain")
+        if layout == "plain":
+            return ir_name
+        nchw = self._transposed(name, ir_name, TO_NCHW, "plain")
+        shape = self.shape(name)
+        return self._reshaped(nchw, shape) if len(shape) == 3 else nchw
 
     def _transposed(self, name: str, ir_name: str, perm: tuple[int, ...], layout: str) -> str:
         key = f"{ir_name}:{layout}"
@@ -334,6 +385,14 @@ class _Converter:
             t = self.tensors[ir_name]
             self.tensors[key] = ir.Tensor(key, tuple(t.shape[p] for p in perm), t.dtype)
             self.emit("transpose", (ir_name,), key, ir.Transpose(perm))
+        return key
+
+    def _reshaped(self, ir_name: str, shape: tuple[int, ...]) -> str:
+        """A 1-D signal [N, C, L] and its image [N, C, 1, L]: the same bytes."""
+        key = f"{ir_name}:{'x'.join(map(str, shape))}"
+        if key not in self.tensors:
+            self.tensors[key] = ir.Tensor(key, tuple(shape), self.tensors[ir_name].dtype)
+            self.emit("reshape", (ir_name,), key)
         return key
 
     def emit(self, kind: str, inputs, output: str, attrs=None) -> None:
@@ -344,6 +403,21 @@ class _Converter:
         layout = self.layout(node.input[0])
         source = self.values[node.input[0]][0]
         self.emit(kind, (source,), self.output(node, layout), attrs)
+
+
+def _as_image(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A 1-D signal (Conv1d, MaxPool1d: [N, C, L]) is an image one row high, [N, C, 1, L]."""
+    return (shape[0], shape[1], 1, shape[2]) if len(shape) == 3 else shape
+
+
+def _window_2d(c: _Converter, node, a: dict) -> dict:
+    """A 1-D window's attributes as the 2-D window of its image one row high."""
+    if len(c.shape(node.input[0])) != 3:
+        return a
+    a = {key: [1, *value] if key in ("kernel_shape", "strides", "dilations") else value for key, value in a.items()}
+    if "pads" in a:
+        a["pads"] = [0, a["pads"][0], 0, a["pads"][1]]
+    return a
 
 
 def _attrs(node) -> dict:
@@ -390,8 +464,11 @@ def _window(c: _Converter, node, a: dict):
 
 
 def conv(c: _Converter, node, a: dict) -> None:
+    a = _window_2d(c, node, a)
     x, _, stride, dilation = _window(c, node, a)
     weights = c.const(node.input[1], "the filter")
+    if weights.ndim == 3:  # Conv1d: [O, I, K] as [O, I, 1, K]
+        weights = weights[:, :, None, :]
     if weights.ndim != 4:
         raise _Unsupported(f"{weights.ndim - 2}-D convolution; aiotc supports 2-D")
     bias = c.const(node.input[2], "the bias") if len(node.input) > 2 and node.input[2] else None
@@ -413,6 +490,7 @@ def conv(c: _Converter, node, a: dict) -> None:
 
 
 def pool(c: _Converter, node, a: dict) -> None:
+    a = _window_2d(c, node, a)
     x, kernel, stride, dilation = _window(c, node, a)
     if dilation != (1, 1):
         raise _Unsupported("dilated pooling")
@@ -486,6 +564,8 @@ def _unary(kind: str):
 def binary(c: _Converter, node, a: dict) -> None:
     kind = node.op_type.lower()
     names = list(node.input)
+    if kind == "mul" and _hard_swish(c, node):
+        return
     variable = [n for n in names if n not in c.consts]
     layouts = {c.layout(n) for n in variable}
     rank = len(c.shape(node.output[0]))
@@ -500,6 +580,39 @@ def binary(c: _Converter, node, a: dict) -> None:
         else:
             operands.append(c.nhwc(n) if layout == "nhwc" else c.plain(n))
     c.emit(kind, operands, c.output(node, layout), ir.Binary())
+
+
+def hard_sigmoid(c: _Converter, node, a: dict) -> None:
+    """max(0, min(1, alpha x + beta)) as relu6(6 alpha x + 6 beta) / 6. PyTorch writes
+    hardswish (opsets before 14) as x * HardSigmoid(x): that Mul becomes one hard_swish
+    (_hard_swish) and this chain, then unread, is dropped by the passes."""
+    alpha, beta = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
+    x, layout = c.values.get(node.input[0], (None, None))
+    if x is None:
+        raise _Unsupported(f"input {node.input[0]!r} is not computed by a supported node")
+    out = c.output(node, layout)
+    shape = c.tensors[out].shape
+    steps = [("mul", 6 * alpha, "scaled"), ("add", 6 * beta, "shifted"), ("relu6", None, "clamped"), ("mul", 1 / 6, "")]
+    for kind, value, name in steps:
+        result = c.define(f"{node.output[0]}/{name}", shape, "float32", layout) if name else out
+        operand = (c.const_tensor(np.array(value, np.float32).reshape((1,) * len(shape)), f"{out}/{kind}"),)
+        c.emit(kind, (x, *(operand if value is not None else ())), result, ir.Binary() if value is not None else None)
+        x = result
+    if np.isclose(alpha, 1 / 6) and beta == 0.5:
+        c.hard_sigmoids[out] = c.values[node.input[0]][0]
+
+
+def _hard_swish(c: _Converter, node) -> bool:
+    """x * HardSigmoid(x) (alpha 1/6, beta 1/2) is hardswish: emit it and say so."""
+    if any(n not in c.values for n in node.input):
+        return False
+    left, right = (c.values[n][0] for n in node.input)
+    x = left if c.hard_sigmoids.get(right) == left else right if c.hard_sigmoids.get(left) == right else None
+    if x is None:
+        return False
+    source = node.input[0] if x == left else node.input[1]
+    c.emit("hard_swish", (x,), c.output(node, c.layout(source)))
+    return True
 
 
 def clip(c: _Converter, node, a: dict) -> None:
@@ -522,6 +635,8 @@ def transpose(c: _Converter, node, a: dict) -> None:
     if source is None:
         raise _Unsupported(f"input {node.input[0]!r} is not computed by a supported node")
     rank = len(c.shape(node.input[0]))
+    if layout == "nhwc" and rank != 4:
+        source, layout = c.plain(node.input[0]), "plain"
     perm = tuple(a.get("perm", tuple(reversed(range(rank)))))
     if layout == "plain" and perm == TO_NCHW:
         return c.alias(node, node.input[0], "nhwc")
@@ -529,7 +644,30 @@ def transpose(c: _Converter, node, a: dict) -> None:
         return c.alias(node, node.input[0], "plain")
     if layout == "nhwc":  # held y = x^T(0,2,3,1); x = y^T(0,3,1,2); out = x^T(perm)
         perm = tuple(TO_NCHW[p] for p in perm)
+    if rank > 4:  # ShuffleNet's channel shuffle: [1, g, C/g, H, W] -> [1, C/g, g, H, W]
+        shape, perm = _merged_transpose(c.tensors[source].shape, perm)
+        if len(shape) > 4:
+            raise _Unsupported(f"a rank-{rank} transpose that moves more than 4 groups of axes")
+        source = c._reshaped(source, shape)
+        moved = c.define(f"{node.output[0]}/merged", tuple(shape[p] for p in perm), c.tensors[source].dtype, "plain")
+        c.emit("transpose", (source,), moved, ir.Transpose(perm))
+        c.emit("reshape", (moved,), c.output(node, "plain"))
+        return
     c.emit("transpose", (source,), c.output(node, "plain"), ir.Transpose(perm))
+
+
+def _merged_transpose(shape: tuple[int, ...], perm: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The same transpose on fewer axes: unit axes dropped, axes that stay neighbours in order merged."""
+    kept = [axis for axis in range(len(shape)) if shape[axis] != 1]
+    groups: list[list[int]] = []  # runs of kept input axes, in output order
+    for axis in (p for p in perm if shape[p] != 1):
+        if groups and kept.index(axis) == kept.index(groups[-1][-1]) + 1:
+            groups[-1].append(axis)
+        else:
+            groups.append([axis])
+    by_input = sorted(range(len(groups)), key=lambda g: groups[g][0])
+    merged = tuple(int(np.prod([shape[a] for a in groups[g]])) for g in by_input)
+    return merged, tuple(by_input.index(g) for g in range(len(groups)))
 
 
 def reshape(c: _Converter, node, a: dict) -> None:
@@ -580,7 +718,11 @@ def pad(c: _Converter, node, a: dict) -> None:
         c.emit("pad", (c.plain(node.input[0]),), c.output(node, "plain"), ir.Pad(tuple(pairs)))
 
 
-def reduce_mean(c: _Converter, node, a: dict) -> None:
+def reduce(c: _Converter, node, a: dict) -> None:
+    """ReduceMean, ReduceMax, ReduceMin, ReduceSum: axes as an attribute or (opset 18, Sum 13) an input."""
+    kind = REDUCTIONS[node.op_type]
+    if a.get("noop_with_empty_axes", 0):
+        raise _Unsupported("noop_with_empty_axes")
     rank = len(c.shape(node.input[0]))
     axes = (
         a.get("axes")
@@ -591,13 +733,16 @@ def reduce_mean(c: _Converter, node, a: dict) -> None:
     keep = bool(a.get("keepdims", 1))
     if rank == 4 and c.layout(node.input[0]) == "nhwc" and keep:
         c.emit(
-            "mean",
+            kind,
             (c.nhwc(node.input[0]),),
             c.output(node, "nhwc"),
             ir.Mean(tuple(sorted(NCHW_AXIS_IN_NHWC[x] for x in axes)), True),
         )
     else:
-        c.emit("mean", (c.plain(node.input[0]),), c.output(node, "plain"), ir.Mean(tuple(axes), keep))
+        c.emit(kind, (c.plain(node.input[0]),), c.output(node, "plain"), ir.Mean(tuple(axes), keep))
+
+
+REDUCTIONS = {"ReduceMean": "mean", "ReduceMax": "reduce_max", "ReduceMin": "reduce_min", "ReduceSum": "sum"}
 
 
 def identity(c: _Converter, node, a: dict) -> None:
@@ -658,6 +803,66 @@ def tile(c: _Converter, node, a: dict) -> None:
     c.emit("tile", (source,), c.output(node, layout), ir.Tile(tuple(repeats)))
 
 
+def slice_(c: _Converter, node, a: dict) -> None:
+    """Constant starts, ends, axes and steps (attributes before opset 10): a strided slice."""
+    source, layout = _held(c, node.input[0])
+    shape = c.shape(node.input[0])
+    if c.opset < 10:
+        starts, ends = list(a["starts"]), list(a["ends"])
+        axes, steps = list(a.get("axes", range(len(starts)))), [1] * len(starts)
+    else:
+        operands = [c.consts.get(n) if n else None for n in [*node.input[1:], "", ""][:4]]
+        if any(n and n not in c.consts for n in node.input[1:]):
+            raise _Unsupported("starts, ends, axes and steps must be constants")
+        starts, ends = operands[0].tolist(), operands[1].tolist()
+        axes = operands[2].tolist() if operands[2] is not None else list(range(len(starts)))
+        steps = operands[3].tolist() if operands[3] is not None else [1] * len(starts)
+    begin, end, strides = [0] * len(shape), list(shape), [1] * len(shape)
+    for start, stop, axis, step in zip(starts, ends, axes, steps):
+        if step == 0:
+            raise _Unsupported("a step of 0")
+        axis = int(axis) % len(shape)
+        begin[axis], end[axis], strides[axis] = slice(int(start), int(stop), int(step)).indices(shape[axis])
+    if layout == "nhwc":
+        begin, end, strides = ([values[i] for i in TO_NHWC] for values in (begin, end, strides))
+    attrs = ir.StridedSlice(tuple(begin), tuple(end), tuple(strides))
+    c.emit("strided_slice", (source,), c.output(node, layout), attrs)
+
+
+def gather(c: _Converter, node, a: dict) -> None:
+    """Constant indices (a Gather on a Shape is folded before it gets here)."""
+    if node.input[1] not in c.consts:
+        raise _Unsupported("indices must be a constant")
+    shape = c.shape(node.input[0])
+    axis = int(a.get("axis", 0)) % len(shape)
+    indices = c.consts[node.input[1]].astype(np.int64)
+    if indices.size and not (-shape[axis] <= indices.min() and indices.max() < shape[axis]):
+        raise _Unsupported(f"indices outside -{shape[axis]}..{shape[axis] - 1}")
+    indices = indices % shape[axis]
+    attrs = ir.Gather(axis, tuple(int(i) for i in indices.ravel()), indices.shape)
+    c.emit("gather", (c.plain(node.input[0]),), c.output(node, "plain"), attrs)
+
+
+def expand(c: _Converter, node, a: dict) -> None:
+    """Expand to a constant shape: TFLite's BROADCAST_TO, on a value of the output's rank."""
+    x, out_shape = c.plain(node.input[0]), c.shape(node.output[0])
+    shape = c.tensors[x].shape
+    if len(shape) < len(out_shape):
+        x = c._reshaped(x, (1,) * (len(out_shape) - len(shape)) + shape)
+    c.emit("broadcast_to", (x,), c.output(node, "plain"))
+
+
+def prelu(c: _Converter, node, a: dict) -> None:
+    """A constant slope, broadcast as ONNX broadcasts it (per channel in NCHW)."""
+    slope = c.const(node.input[1], "the slope")
+    x, layout = _held(c, node.input[0])
+    if layout == "nhwc":
+        slope = slope.reshape((1,) * (4 - slope.ndim) + slope.shape).transpose(TO_NHWC)
+    else:
+        slope = slope.reshape((1,) * (len(c.shape(node.input[0])) - slope.ndim) + slope.shape)
+    c.emit("prelu", (x, c.const_tensor(slope, f"{node.output[0]}/slope")), c.output(node, layout))
+
+
 def depth_space(kind: str):
     """DepthToSpace's DCR order and SpaceToDepth are TFLite's on NHWC."""
 
@@ -688,6 +893,8 @@ CONVERTERS = {
     "Sigmoid": lambda c, n, a: c.unary(n, "logistic"),
     "Tanh": lambda c, n, a: c.unary(n, "tanh"),
     "HardSwish": lambda c, n, a: c.unary(n, "hard_swish"),
+    "HardSigmoid": hard_sigmoid,
+    "PRelu": prelu,
     "LeakyRelu": lambda c, n, a: c.unary(n, "leaky_relu", ir.LeakyRelu(float(a.get("alpha", 0.01)))),
     "Transpose": transpose,
     "Reshape": reshape,
@@ -697,7 +904,7 @@ CONVERTERS = {
     "Concat": concat,
     "Softmax": softmax,
     "Pad": pad,
-    "ReduceMean": reduce_mean,
+    **dict.fromkeys(REDUCTIONS, reduce),
     "Identity": identity,
     "Dropout": identity,
     "QuantizeLinear": quantize_linear,
@@ -705,6 +912,9 @@ CONVERTERS = {
     # data movement (issue 20)
     "Split": split,
     "Tile": tile,
+    "Slice": slice_,
+    "Gather": gather,
+    "Expand": expand,
     "DepthToSpace": depth_space("depth_to_space"),
     "SpaceToDepth": depth_space("space_to_depth"),
     # elementwise math (issue 20)
