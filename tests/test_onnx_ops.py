@@ -1,0 +1,177 @@
+"""ONNX ops PyTorch exports commonly write (issue 20): each single-op model against onnxruntime in float,
+and its QDQ int8 version (onnxruntime's static quantization) bit-exact with tflite-micro on the exported model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import helper
+
+from aiotc.driver import compile_model
+from aiotc.frontend import load_model
+from aiotc.passes import run_passes
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+from aiotc.verification import verify
+
+from .test_onnx import _check, _model, _qdq_model, _w
+
+
+def _check_qdq(float_model, tmp_path):
+    """The model quantized by onnxruntime compiles without calibration and is bit-exact with tflite-micro."""
+    model = _qdq_model(float_model, tmp_path / "qdq.onnx", True, "int8")
+    out = compile_model(model, board="host", out_dir=tmp_path / "qdq").out_dir
+    runner = HostModel.build(out)
+    result = verify(out, "host", random_samples(runner.inputs, 3, seed=2), runner=runner)
+    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+def _conv_then(tmp_path, nodes, inits=(), shape=(1, 2, 6, 5), channels=4):
+    """x -> Conv (the value is held NHWC) -> `nodes` -> y, checked in float and as QDQ int8."""
+    conv = helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1])
+    weights = [("W", _w(channels, shape[1], 3, 3)), ("B", _w(channels, seed=1))]
+    path = _model(tmp_path, [conv, *nodes], [("x", list(shape))], None, [*weights, *inits])
+    _check(path, tmp_path)
+    _check_qdq(path, tmp_path)
+    return path
+
+
+def test_conv1d_and_1d_pools(tmp_path):
+    """Conv1d, MaxPool1d and AveragePool1d are their 2-D ops on an image one row high."""
+    nodes = [
+        helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[2, 1], strides=[2], dilations=[1]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("MaxPool", ["r"], ["m"], kernel_shape=[3], strides=[2], pads=[1, 1]),
+        helper.make_node("AveragePool", ["m"], ["a"], kernel_shape=[2], strides=[1]),
+        helper.make_node("Conv", ["a", "D"], ["d"], group=6, kernel_shape=[3], pads=[1, 1]),
+        helper.make_node("GlobalAveragePool", ["d"], ["y"]),
+    ]
+    inits = [("W", _w(6, 3, 4)), ("B", _w(6, seed=1)), ("D", _w(6, 1, 3, seed=2))]
+    path = _model(tmp_path, nodes, [("x", [1, 3, 23])], None, inits)
+    kinds = [op.kind for op in run_passes(load_model(path)).ops]
+    assert kinds.count("conv2d") == 1 and "depthwise_conv2d" in kinds and "max_pool2d" in kinds
+    _check(path, tmp_path)
+    _check_qdq(path, tmp_path)
+
+
+def test_hardswish_as_x_times_hardsigmoid(tmp_path):
+    """PyTorch's Hardswish before opset 14: one hard_swish layer, the HardSigmoid chain dropped."""
+    nodes = [
+        helper.make_node("HardSigmoid", ["c"], ["h"], alpha=1 / 6),
+        helper.make_node("Mul", ["c", "h"], ["y"]),
+    ]
+    path = _conv_then(tmp_path, nodes)
+    assert [op.kind for op in run_passes(load_model(path)).ops] == ["conv2d", "hard_swish", "transpose"]
+
+
+def test_hardsigmoid_alone(tmp_path):
+    """A gate (MobileNetV3's squeeze-excite): relu6 of the scaled input, scaled back. Float only: in a
+    QDQ model the chain's inner values have no QuantizeLinear (aiotc asks for --calib)."""
+    nodes = [
+        helper.make_node("HardSigmoid", ["c"], ["h"], alpha=0.3, beta=0.4),
+        helper.make_node("Add", ["c", "h"], ["y"]),
+    ]
+    _check(
+        _model(
+            tmp_path,
+            [helper.make_node("Conv", ["x", "W"], ["c"]), *nodes],
+            [("x", [1, 2, 5, 5])],
+            None,
+            [("W", _w(3, 2, 1, 1) * 10)],
+        ),
+        tmp_path,
+    )
+
+
+SLICES = {  # starts, ends, axes, steps
+    "channels": ([1], [3], [1], [1]),
+    "rows_step_2": ([0], [100], [2], [2]),
+    "negative_bounds": ([-4, 1], [-1, 4], [-1, -3], [1, 1]),
+    "reversed_columns": ([-1], [-100], [3], [-1]),
+}
+
+
+@pytest.mark.parametrize("case", SLICES)
+def test_slice(case, tmp_path):
+    starts, ends, axes, steps = (np.array(v, np.int64) for v in SLICES[case])
+    node = helper.make_node("Slice", ["c", "s", "e", "a", "t"], ["y"])
+    _conv_then(tmp_path, [node], [("s", starts), ("e", ends), ("a", axes), ("t", steps)])
+
+
+def test_chunk_through_shape_arithmetic(tmp_path):
+    """PyTorch's chunk: Slice bounds from Shape -> Gather -> Div, folded before shape inference."""
+    nodes = [
+        helper.make_node("Shape", ["c"], ["shape"]),
+        helper.make_node("Gather", ["shape", "one"], ["channels"], axis=0),
+        helper.make_node("Div", ["channels", "two"], ["half"]),
+        helper.make_node("Slice", ["c", "zero", "half", "one"], ["a"]),
+        helper.make_node("Slice", ["c", "half", "channels", "one"], ["b"]),
+        helper.make_node("Concat", ["b", "a"], ["y"], axis=1),
+    ]
+    consts = [(n, np.array([v], np.int64)) for n, v in (("zero", 0), ("one", 1), ("two", 2))]
+    _conv_then(tmp_path, nodes, consts)
+
+
+@pytest.mark.parametrize(
+    "indices, axis", [([2, 0, 2], 1), (-1, 3), ([[1], [0]], 2)], ids=["vector", "scalar", "matrix"]
+)
+def test_gather_constant_indices(indices, axis, tmp_path):
+    node = helper.make_node("Gather", ["c", "i"], ["y"], axis=axis)
+    _conv_then(tmp_path, [node], [("i", np.array(indices, np.int64))])
+
+
+def test_channel_shuffle_rank5_transpose(tmp_path):
+    nodes = [
+        helper.make_node("Reshape", ["c", "split"], ["r"]),
+        helper.make_node("Transpose", ["r"], ["t"], perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Reshape", ["t", "back"], ["y"]),
+    ]
+    shapes = [("split", np.array([1, 2, 3, 6, 5], np.int64)), ("back", np.array([1, 6, 6, 5], np.int64))]
+    _conv_then(tmp_path, nodes, shapes, channels=6)
+
+
+@pytest.mark.parametrize("op", ["ReduceMax", "ReduceMin", "ReduceSum", "ReduceMean"])
+def test_reductions(op, tmp_path):
+    """Axes as an attribute (opset 17; ReduceSum reads them as an input from opset 13). onnxruntime
+    leaves ReduceSum and ReduceMean outputs unquantized (a QDQ model's float value: aiotc asks for --calib)."""
+    if op == "ReduceSum":
+        node, inits = helper.make_node(op, ["c", "axes"], ["y"], keepdims=0), [("axes", np.array([2, 3], np.int64))]
+    else:
+        node, inits = helper.make_node(op, ["c"], ["y"], axes=[1], keepdims=1), []
+    conv = helper.make_node("Conv", ["x", "W"], ["c"])
+    path = _model(tmp_path, [conv, node], [("x", [1, 2, 5, 4])], None, [("W", _w(3, 2, 1, 1)), *inits])
+    _check(path, tmp_path)
+    if op in ("ReduceMax", "ReduceMin"):
+        _check_qdq(path, tmp_path)
+
+
+def test_expand(tmp_path):
+    nodes = [
+        helper.make_node("Slice", ["c", "zero", "one", "two"], ["row"]),
+        helper.make_node("Expand", ["row", "to"], ["y"]),
+    ]
+    consts = [(n, np.array([v], np.int64)) for n, v in (("zero", 0), ("one", 1), ("two", 2))]
+    _conv_then(tmp_path, nodes, [*consts, ("to", np.array([1, 4, 3, 5], np.int64))])
+
+
+def test_prelu_per_channel_slope(tmp_path):
+    """Float only: onnxruntime's QDQ quantization leaves PRelu's output float."""
+    path = _model(
+        tmp_path,
+        [helper.make_node("Conv", ["x", "W"], ["c"]), helper.make_node("PRelu", ["c", "slope"], ["y"])],
+        [("x", [1, 2, 5, 4])],
+        None,
+        [("W", _w(3, 2, 1, 1)), ("slope", np.array([0.1, -0.5, 2.0], np.float32).reshape(3, 1, 1))],
+    )
+    _check(path, tmp_path)
+
+
+def test_max_pool_padding_torch_trims_is_exported_as_a_mirror_pad(tmp_path):
+    """ResNet's stem pool (3x3, stride 2, pad 1 on an even size) pads top-left only, which is neither
+    SAME nor VALID: the int8 export (tflite-micro's oracle) pads by repeating the edge."""
+    _conv_then(
+        tmp_path,
+        [helper.make_node("MaxPool", ["c"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])],
+        shape=(1, 2, 8, 10),
+    )
