@@ -133,6 +133,14 @@ ONNX_UNARY = (
     "floor",
     "round",
 )  # elementwise math with an ONNX namesake
+ONNX_ALSO = {"square": ("Pow",), "sqrt": ("Pow",), "rsqrt": ("Pow",), "exp": ("Softplus",), "log": ("Softplus",)}
+ONNX_COMPARISONS = {
+    "equal": ("Equal",),
+    "greater": ("Greater",),
+    "greater_equal": ("GreaterOrEqual",),
+    "less": ("Less",),
+    "less_equal": ("LessOrEqual",),
+}
 
 OPS: dict[str, OpDef] = {
     "conv2d": OpDef(
@@ -185,13 +193,19 @@ OPS: dict[str, OpDef] = {
         output_quant=SAME_AS_INPUT,
     ),
     "add": _elementwise(
-        "ADD", ("Add", "BatchNormalization", "HardSigmoid"), attrs=ir.Binary, min_inputs=2, fuses_activation=True
+        "ADD",
+        ("Add", "BatchNormalization", "HardSigmoid", "Softplus"),
+        attrs=ir.Binary,
+        min_inputs=2,
+        fuses_activation=True,
     ),
     "sub": _elementwise("SUB", ("Sub",), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
     "mul": _elementwise(
         "MUL", ("Mul", "BatchNormalization", "HardSigmoid"), attrs=ir.Binary, min_inputs=2, fuses_activation=True
     ),
-    "mean": OpDef(ir.Mean, ("MEAN",), ("ReduceMean", "GlobalAveragePool")),
+    "mean": OpDef(
+        ir.Mean, ("MEAN",), ("ReduceMean", "GlobalAveragePool", "InstanceNormalization", "LayerNormalization")
+    ),
     "pad": OpDef(ir.Pad, ("PAD", "PADV2"), ("Pad",), output_quant=SAME_AS_INPUT),
     "concat": OpDef(
         ir.Concat, ("CONCATENATION",), ("Concat",), rowwise=lambda op: op.attrs.axis == 3, output_quant=SHARED
@@ -226,8 +240,10 @@ OPS: dict[str, OpDef] = {
     "pack": OpDef(ir.Pack, ("PACK",), output_quant=SHARED),
     "tile": OpDef(ir.Tile, ("TILE",), ("Tile",), output_quant=SAME_AS_INPUT),
     "broadcast_to": OpDef(ir.NoAttrs, ("BROADCAST_TO",), ("Expand",), output_quant=SAME_AS_INPUT),
-    "resize_nearest": OpDef(ir.Resize, ("RESIZE_NEAREST_NEIGHBOR",), output_quant=SAME_AS_INPUT),
-    "resize_bilinear": OpDef(ir.Resize, ("RESIZE_BILINEAR",), output_quant=SAME_AS_INPUT),
+    "resize_nearest": OpDef(
+        ir.Resize, ("RESIZE_NEAREST_NEIGHBOR",), ("Resize", "Upsample"), output_quant=SAME_AS_INPUT
+    ),
+    "resize_bilinear": OpDef(ir.Resize, ("RESIZE_BILINEAR",), ("Resize", "Upsample"), output_quant=SAME_AS_INPUT),
     "reverse": OpDef(ir.Reverse, ("REVERSE_V2",), output_quant=SAME_AS_INPUT),
     "gather": OpDef(ir.Gather, ("GATHER",), ("Gather",), output_quant=SAME_AS_INPUT),
     "mirror_pad": OpDef(ir.MirrorPad, ("MIRROR_PAD",), output_quant=SAME_AS_INPUT),
@@ -245,31 +261,35 @@ OPS: dict[str, OpDef] = {
     "arg_min": OpDef(ir.ArgMinMax, ("ARG_MIN",), converts_dtype=True),
     # activations (issue 20)
     "prelu": OpDef(tflite=("PRELU",), onnx=("PRelu",), min_inputs=2),  # alpha broadcasts: not run in place
-    "elu": _elementwise("ELU"),
+    "elu": _elementwise("ELU", ("Elu",)),
     "l2_normalization": OpDef(tflite=("L2_NORMALIZATION",), output_quant=Fixed(1 / 128, 0)),  # over the last axis
     "l2_pool2d": OpDef(ir.Pool2D, ("L2_POOL_2D",), fuses_activation=True),  # float32 only, planned layer by layer
-    "log_softmax": OpDef(tflite=("LOG_SOFTMAX",), output_quant=Fixed(16 / 256, 127)),  # over the last axis
+    "log_softmax": OpDef(
+        tflite=("LOG_SOFTMAX",), onnx=("LogSoftmax",), output_quant=Fixed(16 / 256, 127)
+    ),  # over the last axis
     # matrix products (issue 20): a constant operand is an input like any other, not "weighted"
     "batch_matmul": OpDef(ir.BatchMatMul, ("BATCH_MATMUL",), min_inputs=2, macs=batch_matmul_macs),
     "add_n": OpDef(tflite=("ADD_N",), min_inputs=2),  # any number of same-shaped inputs
     "cumsum": OpDef(ir.CumSum, ("CUMSUM",)),
     # elementwise math (issue 20); int8 MAXIMUM/MINIMUM compare raw values: one shared range
-    "maximum": _elementwise("MAXIMUM", min_inputs=2, output_quant=SHARED),
-    "minimum": _elementwise("MINIMUM", min_inputs=2, output_quant=SHARED),
-    "div": _elementwise("DIV", ("Div",), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
+    "maximum": _elementwise("MAXIMUM", ("Max", "Clip"), min_inputs=2, output_quant=SHARED),
+    "minimum": _elementwise("MINIMUM", ("Min", "Clip"), min_inputs=2, output_quant=SHARED),
+    "div": _elementwise("DIV", ("Div", "Reciprocal"), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
     "squared_difference": _elementwise("SQUARED_DIFFERENCE", min_inputs=2),
     "floor_div": _elementwise("FLOOR_DIV", min_inputs=2),
     "floor_mod": _elementwise("FLOOR_MOD", min_inputs=2),
     **{
-        kind: _elementwise(kind.upper(), (kind.capitalize(),) if kind in ONNX_UNARY else ())
+        kind: _elementwise(kind.upper(), ((kind.capitalize(),) if kind in ONNX_UNARY else ()) + ONNX_ALSO.get(kind, ()))
         for kind in ("abs", "neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")
     },
     **{
-        kind: _elementwise(kind.upper(), min_inputs=2, converts_dtype=True)
+        kind: _elementwise(kind.upper(), ONNX_COMPARISONS.get(kind, ()), min_inputs=2, converts_dtype=True)
         for kind in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")
     },  # -> bool
-    "logical_and": _elementwise("LOGICAL_AND", min_inputs=2),
-    "logical_or": _elementwise("LOGICAL_OR", min_inputs=2),
-    "logical_not": _elementwise("LOGICAL_NOT"),
-    "select_v2": _elementwise("SELECT_V2", min_inputs=3, converts_dtype=True),  # bool condition, values of any type
+    "logical_and": _elementwise("LOGICAL_AND", ("And",), min_inputs=2),
+    "logical_or": _elementwise("LOGICAL_OR", ("Or",), min_inputs=2),
+    "logical_not": _elementwise("LOGICAL_NOT", ("Not",)),
+    "select_v2": _elementwise(
+        "SELECT_V2", ("Where",), min_inputs=3, converts_dtype=True
+    ),  # bool condition, values of any type
 }

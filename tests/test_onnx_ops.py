@@ -175,3 +175,145 @@ def test_max_pool_padding_torch_trims_is_exported_as_a_mirror_pad(tmp_path):
         [helper.make_node("MaxPool", ["c"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])],
         shape=(1, 2, 8, 10),
     )
+
+
+@pytest.mark.parametrize("low, high", [(-1.0, 1.0), (-0.5, None), (None, 0.25)], ids=["both", "min", "max"])
+def test_clip_to_any_range(low, high, tmp_path):
+    """Bounds other than ReLU's and ReLU6's: maximum and minimum with the constant bounds."""
+    empty = "" if low is None else "lo"
+    inputs = ["c", empty, "hi"] if high is not None else ["c", empty]
+    inits = [(n, np.float32(v)) for n, v in (("lo", low), ("hi", high)) if v is not None]
+    _conv_then(tmp_path, [helper.make_node("Clip", inputs, ["y"])], inits)
+
+
+def test_comparisons_logic_and_where(tmp_path):
+    """Bool values between ops: (c > 0.1 and not c == d) or c < -1, then Where picks c or d."""
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["c"]),
+        helper.make_node("Conv", ["x", "V"], ["d"]),
+        helper.make_node("Greater", ["c", "tenth"], ["g"]),
+        helper.make_node("Equal", ["c", "d"], ["e"]),
+        helper.make_node("Not", ["e"], ["ne"]),
+        helper.make_node("And", ["g", "ne"], ["both"]),
+        helper.make_node("Less", ["c", "minus_one"], ["low"]),
+        helper.make_node("Or", ["both", "low"], ["pick"]),
+        helper.make_node("LessOrEqual", ["d", "c"], ["le"]),
+        helper.make_node("GreaterOrEqual", ["d", "c"], ["ge"]),
+        helper.make_node("And", ["le", "ge"], ["same"]),
+        helper.make_node("Or", ["pick", "same"], ["cond"]),
+        helper.make_node("Where", ["cond", "c", "d"], ["y"]),
+    ]
+    inits = [
+        ("W", _w(3, 2, 1, 1)),
+        ("V", _w(3, 2, 1, 1, seed=1)),
+        ("tenth", np.float32(0.1)),
+        ("minus_one", np.float32(-1)),
+    ]
+    _check(_model(tmp_path, nodes, [("x", [1, 2, 5, 4])], None, inits), tmp_path)
+
+
+def test_where_with_a_constant_condition_and_max_min(tmp_path):
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["c"]),
+        helper.make_node("Where", ["mask", "c", "zero"], ["w"]),
+        helper.make_node("Max", ["w", "c"], ["m"]),
+        helper.make_node("Min", ["m", "cap"], ["y"]),
+    ]
+    mask = np.array([True, False, True]).reshape(3, 1, 1)
+    inits = [("W", _w(3, 2, 1, 1)), ("mask", mask), ("zero", np.float32(0)), ("cap", np.float32(0.3))]
+    _check(_model(tmp_path, nodes, [("x", [1, 2, 5, 4])], None, inits), tmp_path)
+
+
+UNARY_CHAINS = {  # op, its attributes, a node making the input fit its domain
+    "Softplus": ({}, None),
+    "Elu": ({}, None),
+    "Reciprocal": ({}, "Exp"),
+    "LogSoftmax": ({"axis": -1}, None),
+}
+
+
+@pytest.mark.parametrize("op", UNARY_CHAINS)
+def test_unary_ops_built_from_kinds(op, tmp_path):
+    attrs, before = UNARY_CHAINS[op]
+    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1])]
+    if before:
+        nodes.append(helper.make_node(before, ["c"], ["d"]))
+    nodes.append(helper.make_node(op, [nodes[-1].output[0]], ["y"], **attrs))
+    _check(_model(tmp_path, nodes, [("x", [1, 2, 6, 7])], None, [("W", _w(4, 2, 3, 3)), ("B", _w(4))]), tmp_path)
+
+
+@pytest.mark.parametrize("exponent", [2.0, 0.5, -0.5])
+def test_pow_by_a_constant(exponent, tmp_path):
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["c"]),
+        helper.make_node("Exp", ["c"], ["e"]),
+        helper.make_node("Pow", ["e", "p"], ["y"]),
+    ]
+    _check(
+        _model(tmp_path, nodes, [("x", [1, 2, 5, 4])], None, [("W", _w(3, 2, 1, 1)), ("p", np.float32(exponent))]),
+        tmp_path,
+    )
+
+
+RESIZES = {  # attributes, scales (None: sizes [1, 4, 7, 9])
+    "nearest_pytorch": (
+        dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+        [1, 1, 2, 2],
+    ),
+    "nearest_half_pixel": (dict(mode="nearest", nearest_mode="round_prefer_ceil"), None),
+    "nearest_align_corners": (
+        dict(mode="nearest", coordinate_transformation_mode="align_corners", nearest_mode="round_prefer_ceil"),
+        None,
+    ),
+    "bilinear_half_pixel": (dict(mode="linear"), [1, 1, 2, 3]),
+    "bilinear_pytorch_half_pixel": (dict(mode="linear", coordinate_transformation_mode="pytorch_half_pixel"), None),
+    "bilinear_align_corners": (dict(mode="linear", coordinate_transformation_mode="align_corners"), None),
+    "bilinear_asymmetric": (dict(mode="linear", coordinate_transformation_mode="asymmetric"), [1, 1, 2, 2]),
+}
+
+
+@pytest.mark.parametrize("case", RESIZES)
+def test_resize(case, tmp_path):
+    attrs, scales = RESIZES[case]
+    if scales is None:
+        node = helper.make_node("Resize", ["c", "", "", "sizes"], ["y"], **attrs)
+        inits = [("sizes", np.array([1, 4, 7, 9], np.int64))]
+    else:
+        node = helper.make_node("Resize", ["c", "", "scales"], ["y"], **attrs)
+        inits = [("scales", np.array(scales, np.float32))]
+    _conv_then(tmp_path, [node], inits, shape=(1, 2, 4, 5))
+
+
+def test_instance_and_layer_normalization(tmp_path):
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["c"]),
+        helper.make_node("InstanceNormalization", ["c", "s", "b"], ["n"], epsilon=1e-3),
+        helper.make_node("Flatten", ["n"], ["f"]),
+        helper.make_node("LayerNormalization", ["f", "ls", "lb"], ["y"], axis=-1),
+    ]
+    inits = [
+        ("W", _w(3, 2, 1, 1)),
+        ("s", _w(3) + 1),
+        ("b", _w(3, seed=1)),
+        ("ls", _w(60, seed=2) + 1),
+        ("lb", _w(60, seed=3)),
+    ]
+    _check(_model(tmp_path, nodes, [("x", [1, 2, 5, 4])], None, inits), tmp_path)
+
+
+def test_shapes_from_constants_and_axes_inputs(tmp_path):
+    """Squeeze/Unsqueeze with axes inputs (opset 13+), ConstantOfShape and Range folded to constants."""
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["c"]),
+        helper.make_node("ReduceMean", ["c"], ["m"], axes=[2, 3], keepdims=1),
+        helper.make_node("Squeeze", ["m", "hw"], ["s"]),
+        helper.make_node("Range", ["zero", "three", "one"], ["r"]),
+        helper.make_node("Cast", ["r"], ["rf"], to=1),
+        helper.make_node("ConstantOfShape", ["three_shape"], ["ones"], value=helper.make_tensor("v", 1, [1], [0.5])),
+        helper.make_node("Mul", ["rf", "ones"], ["k"]),
+        helper.make_node("Add", ["s", "k"], ["a"]),
+        helper.make_node("Unsqueeze", ["a", "last"], ["y"]),
+    ]
+    ints = {"hw": [2, 3], "zero": 0, "three": 3, "one": 1, "three_shape": [3], "last": [-1]}
+    inits = [("W", _w(3, 2, 1, 1))] + [(k, np.array(v, np.int64)) for k, v in ints.items()]
+    _check(_model(tmp_path, nodes, [("x", [1, 2, 5, 4])], None, inits), tmp_path)

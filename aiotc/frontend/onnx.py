@@ -30,13 +30,13 @@ import numpy as np
 
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
-from ..ops import ONNX_UNARY
+from ..ops import ONNX_UNARY, OPS
 from .checks import MAX_OPS, MAX_SUBGRAPH_DEPTH, check_counts, check_size
 
 TO_NHWC, TO_NCHW = (0, 2, 3, 1), (0, 3, 1, 2)
 NCHW_AXIS_IN_NHWC = (0, 3, 1, 2)  # ONNX (NCHW) axis i is IR (NHWC) axis NCHW_AXIS_IN_NHWC[i]
 SPATIAL = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"}
-FLOAT = 1  # onnx.TensorProto.FLOAT
+FLOAT, BOOL = 1, 9  # onnx.TensorProto's element types aiotc computes with (bool: masks, Where's condition)
 MAX_FOLD_ROUNDS = 4  # constant folding, then shape inference on the values found, at most this often
 
 
@@ -308,6 +308,8 @@ class _Converter:
 
     def dtype(self, name: str) -> str:
         elem = self.types[name].elem_type if name in self.types else FLOAT
+        if elem == BOOL:
+            return "bool"
         if elem != FLOAT:
             kind = self.onnx.TensorProto.DataType.Name(elem)
             raise ModelError(
@@ -345,8 +347,8 @@ class _Converter:
         name = hint
         while name in self.tensors:
             name += "'"
-        array = np.ascontiguousarray(array, dtype=np.float32)
-        self.tensors[name] = ir.Tensor(name, array.shape, "float32", None, array)
+        array = np.ascontiguousarray(array, dtype=np.bool_ if array.dtype == np.bool_ else np.float32)
+        self.tensors[name] = ir.Tensor(name, array.shape, "bool" if array.dtype == np.bool_ else "float32", None, array)
         return name
 
     def layout(self, name: str) -> str:
@@ -561,9 +563,29 @@ def _unary(kind: str):
     return lambda c, n, a: c.unary(n, kind)
 
 
+BINARY = {
+    "Add": "add",
+    "Sub": "sub",
+    "Mul": "mul",
+    "Div": "div",
+    "Max": "maximum",
+    "Min": "minimum",
+    "Equal": "equal",
+    "Less": "less",
+    "LessOrEqual": "less_equal",
+    "Greater": "greater",
+    "GreaterOrEqual": "greater_equal",
+    "And": "logical_and",
+    "Or": "logical_or",
+    "Where": "select_v2",
+}  # element-wise ops of two (Where: three) inputs, broadcast as ONNX broadcasts
+
+
 def binary(c: _Converter, node, a: dict) -> None:
-    kind = node.op_type.lower()
+    kind = BINARY[node.op_type]
     names = list(node.input)
+    if len(names) != OPS[kind].min_inputs:
+        raise _Unsupported(f"{len(names)} inputs")
     if kind == "mul" and _hard_swish(c, node):
         return
     variable = [n for n in names if n not in c.consts]
@@ -573,13 +595,29 @@ def binary(c: _Converter, node, a: dict) -> None:
     operands: list[str] = []
     for n in names:
         if n in c.consts:
-            value = c.consts[n].astype(np.float32)
+            value = c.consts[n] if c.consts[n].dtype == np.bool_ else c.consts[n].astype(np.float32)
             if layout == "nhwc":
                 value = value.reshape((1,) * (4 - value.ndim) + value.shape).transpose(TO_NHWC)
             operands.append(c.const_tensor(value, f"{node.output[0]}/{len(operands)}"))
         else:
             operands.append(c.nhwc(n) if layout == "nhwc" else c.plain(n))
-    c.emit(kind, operands, c.output(node, layout), ir.Binary())
+    c.emit(kind, operands, c.output(node, layout), OPS[kind].attrs())
+
+
+def _chain(c: _Converter, node, steps) -> None:
+    """Element-wise steps from the node's input to its output, in the input's layout:
+    (kind, None) or (kind, a scalar constant second operand)."""
+    x, layout = c.values.get(node.input[0], (None, None))
+    if x is None:
+        raise _Unsupported(f"input {node.input[0]!r} is not computed by a supported node")
+    out = c.output(node, layout)
+    shape = c.tensors[out].shape
+    for index, (kind, value) in enumerate(steps):
+        result = out if index == len(steps) - 1 else c.define(f"{node.output[0]}/{index}", shape, "float32", layout)
+        constant = np.full((1,) * len(shape), value, np.float32)
+        operands = (x,) if value is None else (x, c.const_tensor(constant, f"{out}/{kind}"))
+        c.emit(kind, operands, result, OPS[kind].attrs())
+        x = result
 
 
 def hard_sigmoid(c: _Converter, node, a: dict) -> None:
@@ -587,19 +625,9 @@ def hard_sigmoid(c: _Converter, node, a: dict) -> None:
     hardswish (opsets before 14) as x * HardSigmoid(x): that Mul becomes one hard_swish
     (_hard_swish) and this chain, then unread, is dropped by the passes."""
     alpha, beta = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
-    x, layout = c.values.get(node.input[0], (None, None))
-    if x is None:
-        raise _Unsupported(f"input {node.input[0]!r} is not computed by a supported node")
-    out = c.output(node, layout)
-    shape = c.tensors[out].shape
-    steps = [("mul", 6 * alpha, "scaled"), ("add", 6 * beta, "shifted"), ("relu6", None, "clamped"), ("mul", 1 / 6, "")]
-    for kind, value, name in steps:
-        result = c.define(f"{node.output[0]}/{name}", shape, "float32", layout) if name else out
-        operand = (c.const_tensor(np.array(value, np.float32).reshape((1,) * len(shape)), f"{out}/{kind}"),)
-        c.emit(kind, (x, *(operand if value is not None else ())), result, ir.Binary() if value is not None else None)
-        x = result
+    _chain(c, node, [("mul", 6 * alpha), ("add", 6 * beta), ("relu6", None), ("mul", 1 / 6)])
     if np.isclose(alpha, 1 / 6) and beta == 0.5:
-        c.hard_sigmoids[out] = c.values[node.input[0]][0]
+        c.hard_sigmoids[c.values[node.output[0]][0]] = c.values[node.input[0]][0]
 
 
 def _hard_swish(c: _Converter, node) -> bool:
@@ -626,8 +654,130 @@ def clip(c: _Converter, node, a: dict) -> None:
         c.unary(node, "relu6")
     elif low == 0 and high == np.inf:
         c.unary(node, "relu")
+    elif low > high:
+        raise _Unsupported(f"Clip to the empty range [{low:g}, {high:g}]")
     else:
-        raise _Unsupported(f"Clip to [{low:g}, {high:g}]; aiotc has ReLU ([0, inf)) and ReLU6 ([0, 6])")
+        _chain(c, node, [(kind, bound) for kind, bound in (("maximum", low), ("minimum", high)) if np.isfinite(bound)])
+
+
+def power(c: _Converter, node, a: dict) -> None:
+    """x to a constant power that TFLite has an op for."""
+    exponent = c.const(node.input[1], "the exponent")
+    kinds = {2.0: "square", 0.5: "sqrt", -0.5: "rsqrt"}
+    if exponent.size != 1 or float(exponent.ravel()[0]) not in kinds:
+        raise _Unsupported(f"exponent {exponent.ravel()[:4].tolist()} (2, 0.5 and -0.5 are supported)")
+    c.unary(node, kinds[float(exponent.ravel()[0])])
+
+
+def reciprocal(c: _Converter, node, a: dict) -> None:
+    x, layout = c.values.get(node.input[0], (None, None))
+    if x is None:
+        raise _Unsupported(f"input {node.input[0]!r} is not computed by a supported node")
+    one = c.const_tensor(np.ones((1,) * len(c.tensors[x].shape), np.float32), f"{node.output[0]}/one")
+    c.emit("div", (one, x), c.output(node, layout), ir.Binary())
+
+
+def elu(c: _Converter, node, a: dict) -> None:
+    if float(a.get("alpha", 1.0)) != 1.0:
+        raise _Unsupported(f"alpha {a['alpha']:g} (TFLite's ELU has alpha 1)")
+    c.unary(node, "elu")
+
+
+def log_softmax(c: _Converter, node, a: dict) -> None:
+    rank = len(c.shape(node.input[0]))
+    if a.get("axis", -1 if c.opset >= 13 else 1) % rank != rank - 1:
+        raise _Unsupported("an axis other than the last")
+    c.emit("log_softmax", (c.plain(node.input[0]),), c.output(node, "plain"))
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+NEAREST = {  # (coordinate_transformation_mode, nearest_mode) -> TFLite's (align_corners, half_pixel_centers)
+    ("asymmetric", "floor"): (False, False),  # PyTorch's nearest
+    ("tf_half_pixel_for_nn", "floor"): (False, True),
+    ("half_pixel", "round_prefer_ceil"): (False, True),  # round((x + 0.5) s - 0.5) half up = floor((x + 0.5) s)
+    ("align_corners", "round_prefer_ceil"): (True, False),
+}
+LINEAR = {"asymmetric": (False, False), "align_corners": (True, False), "half_pixel": (False, True)}
+
+
+def resize(c: _Converter, node, a: dict) -> None:
+    """Resize and Upsample of height and width: TFLite's nearest or bilinear resize, whose
+    coordinate rules match these ONNX modes."""
+    mode = _text(a.get("mode", "nearest"))
+    coordinates = _text(a.get("coordinate_transformation_mode", "half_pixel" if c.opset >= 11 else "asymmetric"))
+    if node.op_type == "Upsample":
+        coordinates = "asymmetric"
+    in_shape, out_shape = c.shape(node.input[0]), c.shape(node.output[0])
+    if coordinates == "pytorch_half_pixel" and min(out_shape[2:]) > 1:
+        coordinates = "half_pixel"  # the two differ only for an output of size 1
+    if len(in_shape) != 4 or in_shape[:2] != out_shape[:2]:
+        raise _Unsupported(f"resizing {list(in_shape)} to {list(out_shape)}; only height and width are resized")
+    if a.get("antialias", 0) or a.get("exclude_outside", 0):
+        raise _Unsupported("antialias or exclude_outside")
+    if mode == "nearest":
+        key: tuple[str, ...] | str = (coordinates, _text(a.get("nearest_mode", "round_prefer_floor")))
+        rules, kind = NEAREST, "resize_nearest"
+    elif mode in ("linear", "bilinear"):
+        key, rules, kind = coordinates, LINEAR, "resize_bilinear"
+    else:
+        raise _Unsupported(f"mode {mode}")
+    if key not in rules:
+        raise _Unsupported(f"{mode} resize with {key} (TFLite's rules match {', '.join(map(str, rules))})")
+    c.emit(kind, (c.nhwc(node.input[0]),), c.output(node, "nhwc"), ir.Resize(*rules[key]))
+
+
+def _normalize(c: _Converter, node, x: str, layout: str, axes: tuple[int, ...], scale, bias, epsilon: float) -> None:
+    """(x - mean) / sqrt(variance + epsilon) * scale + bias over `axes` (IR axes), in element-wise pieces."""
+    out = c.output(node, layout)
+    shape = c.tensors[out].shape
+    reduced = tuple(1 if i in axes else d for i, d in enumerate(shape))
+
+    def value(name: str, kind: str, inputs, full: bool = True, attrs=None) -> str:
+        result = c.define(f"{node.output[0]}/{name}", shape if full else reduced, "float32", layout)
+        c.emit(kind, inputs, result, attrs if attrs is not None else OPS[kind].attrs())
+        return result
+
+    def constant(array, name: str) -> str:
+        return c.const_tensor(np.asarray(array, np.float32), f"{out}/{name}")
+
+    mean = value("mean", "mean", (x,), False, ir.Mean(axes, True))
+    centered = value("centered", "sub", (x, mean))
+    variance = value("variance", "mean", (value("squared", "square", (centered,)),), False, ir.Mean(axes, True))
+    shifted = value("shifted", "add", (variance, constant(np.full((1,) * len(shape), epsilon), "epsilon")), False)
+    inverse = value("inverse", "rsqrt", (shifted,), False)
+    normalized = value("normalized", "mul", (centered, inverse))
+    scaled = value("scaled", "mul", (normalized, constant(scale, "scale")))
+    c.emit("add", (scaled, constant(bias, "bias")), out, ir.Binary())
+
+
+def instance_norm(c: _Converter, node, a: dict) -> None:
+    """Per sample and channel over the spatial axes (NHWC: height and width)."""
+    if len(c.shape(node.input[0])) not in (3, 4):
+        raise _Unsupported("a rank other than 3 (NCL) or 4 (NCHW)")
+    scale, bias = c.const(node.input[1], "the scale"), c.const(node.input[2], "the bias")
+    epsilon = float(a.get("epsilon", 1e-5))
+    x = c.nhwc(node.input[0])
+    _normalize(c, node, x, "nhwc", (1, 2), scale.reshape(1, 1, 1, -1), bias.reshape(1, 1, 1, -1), epsilon)
+
+
+def layer_norm(c: _Converter, node, a: dict) -> None:
+    """Over the axes from `axis` on, with their scale and (optional) bias."""
+    if any(node.output[1:]):
+        raise _Unsupported("the mean and inverse deviation outputs")
+    shape = c.shape(node.input[0])
+    axis = int(a.get("axis", -1)) % len(shape)
+    scale = c.const(node.input[1], "the scale")
+    bias = c.const(node.input[2], "the bias") if len(node.input) > 2 and node.input[2] else np.zeros_like(scale)
+    lead = (1,) * (len(shape) - scale.ndim)
+    scale, bias, epsilon = (
+        scale.reshape(lead + scale.shape),
+        bias.reshape(lead + bias.shape),
+        float(a.get("epsilon", 1e-5)),
+    )
+    _normalize(c, node, c.plain(node.input[0]), "plain", tuple(range(axis, len(shape))), scale, bias, epsilon)
 
 
 def transpose(c: _Converter, node, a: dict) -> None:
@@ -885,15 +1035,23 @@ CONVERTERS = {
     "BatchNormalization": batch_norm,
     "Gemm": gemm,
     "MatMul": matmul,
-    "Add": binary,
-    "Sub": binary,
-    "Mul": binary,
+    **dict.fromkeys(BINARY, binary),
     "Relu": lambda c, n, a: c.unary(n, "relu"),
     "Clip": clip,
     "Sigmoid": lambda c, n, a: c.unary(n, "logistic"),
     "Tanh": lambda c, n, a: c.unary(n, "tanh"),
     "HardSwish": lambda c, n, a: c.unary(n, "hard_swish"),
     "HardSigmoid": hard_sigmoid,
+    "Softplus": lambda c, n, a: _chain(c, n, [("exp", None), ("add", 1.0), ("log", None)]),
+    "Elu": elu,
+    "Not": lambda c, n, a: c.unary(n, "logical_not"),
+    "Pow": power,
+    "Reciprocal": reciprocal,
+    "LogSoftmax": log_softmax,
+    "Resize": resize,
+    "Upsample": resize,
+    "InstanceNormalization": instance_norm,
+    "LayerNormalization": layer_norm,
     "PRelu": prelu,
     "LeakyRelu": lambda c, n, a: c.unary(n, "leaky_relu", ir.LeakyRelu(float(a.get("alpha", 0.01)))),
     "Transpose": transpose,
@@ -918,7 +1076,6 @@ CONVERTERS = {
     "DepthToSpace": depth_space("depth_to_space"),
     "SpaceToDepth": depth_space("space_to_depth"),
     # elementwise math (issue 20)
-    "Div": binary,
     **{kind.capitalize(): _unary(kind) for kind in ONNX_UNARY},
 }
 SUPPORTED_OPS = tuple(sorted(CONVERTERS))  # besides any op whose inputs are all constant: it is folded
