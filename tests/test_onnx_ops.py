@@ -65,23 +65,36 @@ def test_hardswish_as_x_times_hardsigmoid(tmp_path):
     assert [op.kind for op in run_passes(load_model(path)).ops] == ["conv2d", "hard_swish", "transpose"]
 
 
-def test_hardsigmoid_alone(tmp_path):
-    """A gate (MobileNetV3's squeeze-excite): relu6 of the scaled input, scaled back. Float only: in a
-    QDQ model the chain's inner values have no QuantizeLinear (aiotc asks for --calib)."""
+def test_squeeze_excite_gate(tmp_path):
+    """MobileNetV3's squeeze-excite: a HardSigmoid gate scales the feature map. In a QDQ model the pieces'
+    inner values take the grid of the HardSigmoid's QuantizeLinear, scaled and moved."""
     nodes = [
+        helper.make_node("GlobalAveragePool", ["c"], ["p"]),
+        helper.make_node("Conv", ["p", "S", "SB"], ["s"]),
+        helper.make_node("Relu", ["s"], ["r"]),
+        helper.make_node("Conv", ["r", "E", "EB"], ["e"]),
+        helper.make_node("HardSigmoid", ["e"], ["gate"], alpha=1 / 6),
+        helper.make_node("Mul", ["c", "gate"], ["y"]),
+    ]
+    inits = [
+        ("S", _w(2, 4, 1, 1, seed=2)),
+        ("SB", _w(2, seed=3)),
+        ("E", _w(4, 2, 1, 1, seed=4) * 8),
+        ("EB", _w(4, seed=5)),
+    ]
+    _conv_then(tmp_path, nodes, inits)
+
+
+def test_hardsigmoid_alone(tmp_path):
+    """Any alpha and beta: relu6 of the scaled input, scaled back."""
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["c"]),
         helper.make_node("HardSigmoid", ["c"], ["h"], alpha=0.3, beta=0.4),
         helper.make_node("Add", ["c", "h"], ["y"]),
     ]
-    _check(
-        _model(
-            tmp_path,
-            [helper.make_node("Conv", ["x", "W"], ["c"]), *nodes],
-            [("x", [1, 2, 5, 5])],
-            None,
-            [("W", _w(3, 2, 1, 1) * 10)],
-        ),
-        tmp_path,
-    )
+    path = _model(tmp_path, nodes, [("x", [1, 2, 5, 5])], None, [("W", _w(3, 2, 1, 1) * 10)])
+    _check(path, tmp_path)
+    _check_qdq(path, tmp_path)
 
 
 SLICES = {  # starts, ends, axes, steps

@@ -140,6 +140,7 @@ class _Converter:
         self.layouts: dict[str, str] = {}
         self.hints: dict[str, tuple[float, int]] = {}
         self.hard_sigmoids: dict[str, str] = {}  # IR output of HardSigmoid(x) as in x * HardSigmoid(x) -> x
+        self.derived: dict[str, tuple[str, float, float]] = {}  # inner value -> (output, scale factor, offset)
 
     def _infer(self, model):
         """The model with ONNX's inferred shapes; they are also read into `types`."""
@@ -182,6 +183,15 @@ class _Converter:
             del model.graph.value_info[:]
             self._infer(model)
 
+    def _derive_hints(self) -> None:
+        """A QDQ model quantizes an op's output, not the values inside aiotc's pieces of it: an inner
+        value that is the output's grid scaled by `factor` and moved by `offset` gets that grid."""
+        for inner, (output, factor, offset) in self.derived.items():
+            if output in self.hints and inner not in self.hints:
+                scale, zero_point = self.hints[output]
+                shift = round(offset / (scale * factor))
+                self.hints[inner] = (scale * factor, int(np.clip(zero_point - shift, -128, 127)))
+
     def _folded(self, node) -> bool:
         return bool(node.output) and all(not o or o in self.consts for o in node.output)
 
@@ -223,6 +233,7 @@ class _Converter:
                 failed.update(node.output)
         if problems:
             raise UnsupportedOpsError(problems, SUPPORTED_OPS)
+        self._derive_hints()
         outputs = []
         for value in g.output:
             if value.name in self.consts:
@@ -626,8 +637,13 @@ def hard_sigmoid(c: _Converter, node, a: dict) -> None:
     (_hard_swish) and this chain, then unread, is dropped by the passes."""
     alpha, beta = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
     _chain(c, node, [("mul", 6 * alpha), ("add", 6 * beta), ("relu6", None), ("mul", 1 / 6)])
+    out = c.values[node.output[0]][0]
     if np.isclose(alpha, 1 / 6) and beta == 0.5:
-        c.hard_sigmoids[c.values[node.output[0]][0]] = c.values[node.input[0]][0]
+        c.hard_sigmoids[out] = c.values[node.input[0]][0]
+    # In a QDQ model: relu6's input and output on 6 x the output's grid (clamping to it is the
+    # relu6; the passes may fuse it into the add), the scaled input on that grid moved by -6 beta.
+    c.derived[f"{node.output[0]}/1"] = c.derived[f"{node.output[0]}/2"] = (out, 6.0, 0.0)
+    c.derived[f"{node.output[0]}/0"] = (out, 6.0, -6 * beta)
 
 
 def _hard_swish(c: _Converter, node) -> bool:
