@@ -194,7 +194,7 @@ OPS: dict[str, OpDef] = {
     ),
     "add": _elementwise(
         "ADD",
-        ("Add", "BatchNormalization", "HardSigmoid", "Softplus"),
+        ("Add", "BatchNormalization", "HardSigmoid", "Softplus", "Sum"),
         attrs=ir.Binary,
         min_inputs=2,
         fuses_activation=True,
@@ -245,7 +245,7 @@ OPS: dict[str, OpDef] = {
     ),
     "resize_bilinear": OpDef(ir.Resize, ("RESIZE_BILINEAR",), ("Resize", "Upsample"), output_quant=SAME_AS_INPUT),
     "reverse": OpDef(ir.Reverse, ("REVERSE_V2",), output_quant=SAME_AS_INPUT),
-    "gather": OpDef(ir.Gather, ("GATHER",), ("Gather",), output_quant=SAME_AS_INPUT),
+    "gather": OpDef(ir.Gather, ("GATHER",), ("Gather", "DepthToSpace"), output_quant=SAME_AS_INPUT),
     "mirror_pad": OpDef(ir.MirrorPad, ("MIRROR_PAD",), output_quant=SAME_AS_INPUT),
     "depth_to_space": OpDef(ir.BlockSize, ("DEPTH_TO_SPACE",), ("DepthToSpace",), output_quant=SAME_AS_INPUT),
     "space_to_depth": OpDef(ir.BlockSize, ("SPACE_TO_DEPTH",), ("SpaceToDepth",), output_quant=SAME_AS_INPUT),
@@ -262,13 +262,15 @@ OPS: dict[str, OpDef] = {
     # activations (issue 20)
     "prelu": OpDef(tflite=("PRELU",), onnx=("PRelu",), min_inputs=2),  # alpha broadcasts: not run in place
     "elu": _elementwise("ELU", ("Elu",)),
-    "l2_normalization": OpDef(tflite=("L2_NORMALIZATION",), output_quant=Fixed(1 / 128, 0)),  # over the last axis
+    "l2_normalization": OpDef(
+        tflite=("L2_NORMALIZATION",), onnx=("LpNormalization",), output_quant=Fixed(1 / 128, 0)
+    ),  # over the last axis
     "l2_pool2d": OpDef(ir.Pool2D, ("L2_POOL_2D",), fuses_activation=True),  # float32 only, planned layer by layer
     "log_softmax": OpDef(
         tflite=("LOG_SOFTMAX",), onnx=("LogSoftmax",), output_quant=Fixed(16 / 256, 127)
     ),  # over the last axis
     # matrix products (issue 20): a constant operand is an input like any other, not "weighted"
-    "batch_matmul": OpDef(ir.BatchMatMul, ("BATCH_MATMUL",), min_inputs=2, macs=batch_matmul_macs),
+    "batch_matmul": OpDef(ir.BatchMatMul, ("BATCH_MATMUL",), ("MatMul",), min_inputs=2, macs=batch_matmul_macs),
     "add_n": OpDef(tflite=("ADD_N",), min_inputs=2),  # any number of same-shaped inputs
     "cumsum": OpDef(ir.CumSum, ("CUMSUM",)),
     # elementwise math (issue 20); int8 MAXIMUM/MINIMUM compare raw values: one shared range

@@ -330,3 +330,43 @@ def test_shapes_from_constants_and_axes_inputs(tmp_path):
     ints = {"hw": [2, 3], "zero": 0, "three": 3, "one": 1, "three_shape": [3], "last": [-1]}
     inits = [("W", _w(3, 2, 1, 1))] + [(k, np.array(v, np.int64)) for k, v in ints.items()]
     _check(_model(tmp_path, nodes, [("x", [1, 2, 5, 4])], None, inits), tmp_path)
+
+
+def test_attention_matmuls_and_token_linear(tmp_path):
+    """A transformer block's products: Linear on [1, T, K] (a fully connected layer keeping its
+    dims), Q K^T and softmax(.) V between computed values (batch matmuls)."""
+    nodes = [
+        helper.make_node("MatMul", ["x", "Wq"], ["q"]),
+        helper.make_node("MatMul", ["x", "Wk"], ["k"]),
+        helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 2, 1]),
+        helper.make_node("MatMul", ["q", "kt"], ["s"]),
+        helper.make_node("Softmax", ["s"], ["p"], axis=-1),
+        helper.make_node("MatMul", ["p", "x"], ["y"]),
+    ]
+    inits = [("Wq", _w(8, 8)), ("Wk", _w(8, 8, seed=1))]
+    path = _model(tmp_path, nodes, [("x", [1, 5, 8])], None, inits)
+    kinds = [op.kind for op in load_model(path).ops]
+    assert kinds.count("fully_connected") == 2 and kinds.count("batch_matmul") == 2
+    _check(path, tmp_path)
+    _check_qdq(path, tmp_path)
+
+
+def test_concat_with_a_constant_token(tmp_path):
+    nodes = [
+        helper.make_node("MatMul", ["x", "W"], ["t"]),
+        helper.make_node("Concat", ["cls", "t"], ["y"], axis=1),
+    ]
+    path = _model(tmp_path, nodes, [("x", [1, 4, 6])], None, [("W", _w(6, 6)), ("cls", _w(1, 1, 6, seed=1))])
+    _check(path, tmp_path)
+
+
+def test_pixel_shuffle_sum_lp_norm_and_cast(tmp_path):
+    """DepthToSpace in PyTorch's CRD order, Sum of three, LpNormalization, a float-to-float Cast."""
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["c"]),
+        helper.make_node("DepthToSpace", ["c"], ["d"], blocksize=2, mode="CRD"),
+        helper.make_node("Cast", ["d"], ["f"], to=1),
+        helper.make_node("Sum", ["f", "d", "f"], ["s"]),
+        helper.make_node("LpNormalization", ["s"], ["y"], axis=-1, p=2),
+    ]
+    _check(_model(tmp_path, nodes, [("x", [1, 2, 3, 4])], None, [("W", _w(8, 2, 1, 1))]), tmp_path)

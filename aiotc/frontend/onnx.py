@@ -556,17 +556,21 @@ def gemm(c: _Converter, node, a: dict) -> None:
 
 
 def matmul(c: _Converter, node, a: dict) -> None:
-    """x @ B with a constant 2-D B: a fully connected layer (a following Add becomes its bias)."""
-    x = c.plain(node.input[0])
-    weights = c.const(node.input[1], "the right operand")
-    if weights.ndim != 2 or len(c.tensors[x].shape) != 2:
-        raise _Unsupported("only [N, K] x constant [K, M] products")
-    c.emit(
-        "fully_connected",
-        (x, c.const_tensor(weights.T, f"{node.output[0]}/weights"), None),
-        c.output(node, "plain"),
-        ir.FullyConnected(),
-    )
+    """x @ B with a constant 2-D B: a fully connected layer over x's last axis (a following Add
+    becomes its bias); any other product (attention's Q K^T): a batch matmul."""
+    if any(len(c.shape(n)) < 2 for n in node.input):
+        raise _Unsupported("1-D operands")
+    if node.input[1] in c.consts and c.consts[node.input[1]].ndim == 2 and node.input[0] not in c.consts:
+        x = c.plain(node.input[0])
+        weights = c.const_tensor(c.const(node.input[1], "B").T, f"{node.output[0]}/weights")
+        keep = ir.FullyConnected(keep_num_dims=len(c.tensors[x].shape) > 2)
+        c.emit("fully_connected", (x, weights, None), c.output(node, "plain"), keep)
+        return
+    operands = [
+        c.const_tensor(c.consts[n], f"{node.output[0]}/{index}") if n in c.consts else c.plain(n)
+        for index, n in enumerate(node.input)
+    ]
+    c.emit("batch_matmul", operands, c.output(node, "plain"), ir.BatchMatMul())
 
 
 def _unary(kind: str):
@@ -843,13 +847,18 @@ def reshape(c: _Converter, node, a: dict) -> None:
 def concat(c: _Converter, node, a: dict) -> None:
     rank = len(c.shape(node.output[0]))
     axis = a["axis"] % rank
-    if any(n in c.consts for n in node.input):
-        raise _Unsupported("constant operands")
-    if rank == 4 and any(c.layout(n) == "nhwc" for n in node.input):
-        inputs = [c.nhwc(n) for n in node.input]
+    nhwc = rank == 4 and any(c.layout(n) == "nhwc" for n in node.input if n not in c.consts)
+    inputs = []
+    for index, n in enumerate(node.input):  # a constant (ViT's class token) joins as a constant tensor
+        if n in c.consts:
+            value = c.consts[n].transpose(TO_NHWC) if nhwc else c.consts[n]
+            inputs.append(c.const_tensor(value, f"{node.output[0]}/{index}"))
+        else:
+            inputs.append(c.nhwc(n) if nhwc else c.plain(n))
+    if nhwc:
         c.emit("concat", inputs, c.output(node, "nhwc"), ir.Concat(NCHW_AXIS_IN_NHWC[axis]))
     else:
-        c.emit("concat", [c.plain(n) for n in node.input], c.output(node, "plain"), ir.Concat(axis))
+        c.emit("concat", inputs, c.output(node, "plain"), ir.Concat(axis))
 
 
 def softmax(c: _Converter, node, a: dict) -> None:
@@ -1029,15 +1038,60 @@ def prelu(c: _Converter, node, a: dict) -> None:
     c.emit("prelu", (x, c.const_tensor(slope, f"{node.output[0]}/slope")), c.output(node, layout))
 
 
+def _crd_as_dcr(c: _Converter, node, x: str, block: int) -> str:
+    """PyTorch's PixelShuffle (DepthToSpace in CRD order: channel c * b * b + i * b + j) is the DCR
+    order (channel (i * b + j) * C + c) after a gather of the channels."""
+    shape = c.tensors[x].shape
+    channels = shape[3] // (block * block)
+    order = np.arange(shape[3]).reshape(channels, block * block).T.ravel()
+    gathered = c.define(f"{node.output[0]}/dcr", shape, c.tensors[x].dtype, "nhwc")
+    c.emit("gather", (x,), gathered, ir.Gather(3, tuple(int(i) for i in order), order.shape))
+    return gathered
+
+
+def sum_(c: _Converter, node, a: dict) -> None:
+    """Sum of any number of inputs: a chain of adds."""
+    if len(node.input) == 1:
+        return identity(c, node, a)
+    x, layout = _held(c, node.input[0])
+    for index, name in enumerate(node.input[1:], start=2):
+        if name in c.consts or c.shape(name) != c.shape(node.input[0]):
+            raise _Unsupported("constant or broadcast operands")
+        operand = c.nhwc(name) if layout == "nhwc" else c.plain(name)
+        last = index == len(node.input)
+        total = (
+            c.output(node, layout)
+            if last
+            else c.define(f"{node.output[0]}/{index}", c.tensors[x].shape, "float32", layout)
+        )
+        c.emit("add", (x, operand), total, ir.Binary())
+        x = total
+
+
+def lp_normalization(c: _Converter, node, a: dict) -> None:
+    """x / ||x||_2 over the last axis: TFLite's L2_NORMALIZATION."""
+    rank = len(c.shape(node.input[0]))
+    if int(a.get("p", 2)) != 2 or int(a.get("axis", -1)) % rank != rank - 1:
+        raise _Unsupported("a norm other than L2 over the last axis")
+    c.emit("l2_normalization", (c.plain(node.input[0]),), c.output(node, "plain"))
+
+
+def cast(c: _Converter, node, a: dict) -> None:
+    """Float to float (what exporters leave on activations) is the value itself."""
+    source = c.values.get(node.input[0], (None,))[0]
+    if int(a.get("to", 0)) != FLOAT or source is None or c.tensors[source].dtype != "float32":
+        raise _Unsupported("a cast of a computed value other than float32 to float32")
+    identity(c, node, a)
+
+
 def depth_space(kind: str):
     """DepthToSpace's DCR order and SpaceToDepth are TFLite's on NHWC."""
 
     def convert(c: _Converter, node, a: dict) -> None:
-        mode = a.get("mode", b"DCR")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
-        if kind == "depth_to_space" and mode != "DCR":
-            raise _Unsupported(f"mode {mode} (DCR is supported)")
-        c.emit(kind, (c.nhwc(node.input[0]),), c.output(node, "nhwc"), ir.BlockSize(int(a["blocksize"])))
+        x, block = c.nhwc(node.input[0]), int(a["blocksize"])
+        if kind == "depth_to_space" and _text(a.get("mode", "DCR")) == "CRD":
+            x = _crd_as_dcr(c, node, x, block)
+        c.emit(kind, (x,), c.output(node, "nhwc"), ir.BlockSize(block))
 
     return convert
 
@@ -1080,6 +1134,9 @@ CONVERTERS = {
     "Pad": pad,
     **dict.fromkeys(REDUCTIONS, reduce),
     "Identity": identity,
+    "Cast": cast,
+    "Sum": sum_,
+    "LpNormalization": lp_normalization,
     "Dropout": identity,
     "QuantizeLinear": quantize_linear,
     "DequantizeLinear": dequantize_linear,
