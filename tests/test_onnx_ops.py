@@ -274,6 +274,7 @@ RESIZES = {  # attributes, scales (None: sizes [1, 4, 7, 9])
         [1, 1, 2, 2],
     ),
     "nearest_half_pixel": (dict(mode="nearest", nearest_mode="round_prefer_ceil"), None),
+    "nearest_onnx_default_upsampling": (dict(mode="nearest"), [1, 1, 2, 3]),
     "nearest_align_corners": (
         dict(mode="nearest", coordinate_transformation_mode="align_corners", nearest_mode="round_prefer_ceil"),
         None,

@@ -714,13 +714,15 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-NEAREST = {  # (coordinate_transformation_mode, nearest_mode) -> TFLite's (align_corners, half_pixel_centers)
-    ("asymmetric", "floor"): (False, False),  # PyTorch's nearest
-    ("tf_half_pixel_for_nn", "floor"): (False, True),
-    ("half_pixel", "round_prefer_ceil"): (False, True),  # round((x + 0.5) s - 0.5) half up = floor((x + 0.5) s)
-    ("align_corners", "round_prefer_ceil"): (True, False),
+RESIZE_RULES = {  # (mode, coordinate_transformation_mode, nearest_mode) -> TFLite's (align_corners, half_pixel_centers)
+    ("nearest", "asymmetric", "floor"): (False, False),  # PyTorch's nearest
+    ("nearest", "tf_half_pixel_for_nn", "floor"): (False, True),
+    ("nearest", "half_pixel", "round_prefer_ceil"): (False, True),  # round((x + .5) s - .5) half up = floor((x + .5) s)
+    ("nearest", "align_corners", "round_prefer_ceil"): (True, False),
+    ("linear", "asymmetric", ""): (False, False),
+    ("linear", "align_corners", ""): (True, False),
+    ("linear", "half_pixel", ""): (False, True),
 }
-LINEAR = {"asymmetric": (False, False), "align_corners": (True, False), "half_pixel": (False, True)}
 
 
 def resize(c: _Converter, node, a: dict) -> None:
@@ -737,16 +739,19 @@ def resize(c: _Converter, node, a: dict) -> None:
         raise _Unsupported(f"resizing {list(in_shape)} to {list(out_shape)}; only height and width are resized")
     if a.get("antialias", 0) or a.get("exclude_outside", 0):
         raise _Unsupported("antialias or exclude_outside")
-    if mode == "nearest":
-        key: tuple[str, ...] | str = (coordinates, _text(a.get("nearest_mode", "round_prefer_floor")))
-        rules, kind = NEAREST, "resize_nearest"
-    elif mode in ("linear", "bilinear"):
-        key, rules, kind = coordinates, LINEAR, "resize_bilinear"
-    else:
-        raise _Unsupported(f"mode {mode}")
-    if key not in rules:
-        raise _Unsupported(f"{mode} resize with {key} (TFLite's rules match {', '.join(map(str, rules))})")
-    c.emit(kind, (c.nhwc(node.input[0]),), c.output(node, "nhwc"), ir.Resize(*rules[key]))
+    mode = "linear" if mode == "bilinear" else mode  # Upsample's name
+    key = (mode, coordinates, _text(a.get("nearest_mode", "round_prefer_floor")) if mode == "nearest" else "")
+    if key == ("nearest", "half_pixel", "round_prefer_floor") and all(
+        o % i == 0 for o, i in zip(out_shape[2:], in_shape[2:])
+    ):  # ONNX's default: upsampling by whole factors k meets no tie ((x + .5) / k - .5 is never n + .5)
+        key = ("nearest", "half_pixel", "round_prefer_ceil")
+    matching = ", ".join(" ".join(filter(None, rule[1:])) for rule in RESIZE_RULES if rule[0] == mode)
+    if not matching:
+        raise _Unsupported(f"mode {mode} (TFLite resizes nearest and bilinear)")
+    if key not in RESIZE_RULES:
+        raise _Unsupported(f"{mode} resize with {' '.join(filter(None, key[1:]))} (TFLite's rules match {matching})")
+    kind = "resize_nearest" if mode == "nearest" else "resize_bilinear"
+    c.emit(kind, (c.nhwc(node.input[0]),), c.output(node, "nhwc"), ir.Resize(*RESIZE_RULES[key]))
 
 
 def _normalize(c: _Converter, node, x: str, layout: str, axes: tuple[int, ...], scale, bias, epsilon: float) -> None:
