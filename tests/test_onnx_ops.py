@@ -359,6 +359,7 @@ def test_concat_with_a_constant_token(tmp_path):
     ]
     path = _model(tmp_path, nodes, [("x", [1, 4, 6])], None, [("W", _w(6, 6)), ("cls", _w(1, 1, 6, seed=1))])
     _check(path, tmp_path)
+    _check_qdq(path, tmp_path)  # the token quantized on the concat's shared range
 
 
 def test_pixel_shuffle_sum_lp_norm_and_cast(tmp_path):
@@ -371,3 +372,50 @@ def test_pixel_shuffle_sum_lp_norm_and_cast(tmp_path):
         helper.make_node("LpNormalization", ["s"], ["y"], axis=-1, p=2),
     ]
     _check(_model(tmp_path, nodes, [("x", [1, 2, 3, 4])], None, [("W", _w(8, 2, 1, 1))]), tmp_path)
+
+
+def _torch_net(norm: bool):
+    """What PyTorch writes for a MobileNetV3-style block: Hardswish, a squeeze-excite Hardsigmoid gate,
+    bilinear and nearest Upsample, PixelShuffle, chunk (Shape/Gather/Slice arithmetic), clamp; with
+    `norm`, LayerNorm over channels (decomposed before opset 17) and Softplus."""
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.Hardswish())
+            self.se = nn.Sequential(
+                nn.AdaptiveAvgPool2d(1), nn.Conv2d(16, 4, 1), nn.ReLU(), nn.Conv2d(4, 16, 1), nn.Hardsigmoid()
+            )
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+            self.near = nn.Upsample(scale_factor=2, mode="nearest")
+            self.mix = nn.Conv2d(16, 16, 1)
+            self.shuffle = nn.PixelShuffle(2)
+            self.norm = nn.LayerNorm(4)
+            self.fc = nn.Linear(4, 5)
+
+        def forward(self, x):
+            x = self.stem(x)
+            x = x * self.se(x)
+            x = self.shuffle(self.mix(self.up(x)) + self.near(x))
+            if norm:
+                x = self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+            a, b = x.chunk(2, dim=1)
+            x = torch.cat([torch.clamp(a, -1, 1), nn.functional.softplus(b) if norm else b], 1)
+            return torch.softmax(self.fc(x.mean((2, 3))), -1)
+
+    torch.manual_seed(0)
+    return Net().eval()
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_pytorch_export(opset, tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "net.onnx"
+    args = dict(opset_version=opset, dynamo=False, input_names=["input"], output_names=["output"])
+    torch.onnx.export(_torch_net(norm=True), torch.randn(1, 3, 16, 16), str(path), **args)
+    _check(path, tmp_path)
+    if opset == 13:  # onnxruntime leaves LayerNorm's and Softplus's pieces float in QDQ: without them
+        torch.onnx.export(_torch_net(norm=False), torch.randn(1, 3, 16, 16), str(path), **args)
+        _check_qdq(path, tmp_path)

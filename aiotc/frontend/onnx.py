@@ -678,6 +678,7 @@ def clip(c: _Converter, node, a: dict) -> None:
         raise _Unsupported(f"Clip to the empty range [{low:g}, {high:g}]")
     else:
         _chain(c, node, [(kind, bound) for kind, bound in (("maximum", low), ("minimum", high)) if np.isfinite(bound)])
+        c.derived[f"{node.output[0]}/0"] = (c.values[node.output[0]][0], 1.0, 0.0)  # QDQ: the output's grid
 
 
 def power(c: _Converter, node, a: dict) -> None:
