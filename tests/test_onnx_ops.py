@@ -15,6 +15,7 @@ from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
+from .conftest import aiotc
 from .test_onnx import _check, _model, _qdq_model, _w
 
 
@@ -419,3 +420,20 @@ def test_pytorch_export(opset, tmp_path):
     if opset == 13:  # onnxruntime leaves LayerNorm's and Softplus's pieces float in QDQ: without them
         torch.onnx.export(_torch_net(norm=False), torch.randn(1, 3, 16, 16), str(path), **args)
         _check_qdq(path, tmp_path)
+
+
+def test_average_pool_padding_tflite_cannot_express_is_refused_as_int8(tmp_path):
+    """Top-left padding averaged over the valid pixels only: aiotc's kernel computes it in float, but an
+    int8 model must be exported for tflite-micro, and no TFLite average pool reads it (exit 2, one line)."""
+    pool = helper.make_node("AveragePool", ["c"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    path = _model(
+        tmp_path,
+        [helper.make_node("Conv", ["x", "W"], ["c"]), pool],
+        [("x", [1, 2, 8, 8])],
+        None,
+        [("W", _w(3, 2, 1, 1))],
+    )
+    _check(path, tmp_path)
+    qdq = _qdq_model(path, tmp_path / "qdq.onnx", True, "int8")
+    run = aiotc("compile", qdq, "-o", tmp_path / "out")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "neither SAME nor VALID" in run.stderr

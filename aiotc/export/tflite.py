@@ -15,6 +15,7 @@ import numpy as np
 import tflite
 
 from .. import ir
+from ..errors import ModelError
 from ..frontend.tflite import SAME, VALID, same_padding
 from ..ops import OPS
 
@@ -56,7 +57,10 @@ def _padding_mode(op: ir.Op, graph: ir.Graph, kernel: tuple[int, ...]) -> int:
     )
     if a.padding == same:
         return SAME
-    raise ValueError(f"layer {op.name!r}: padding {a.padding} is neither SAME nor VALID, which TFLite cannot express")
+    raise ModelError(
+        f"layer {op.name!r}: {op.kind} padding {a.padding} is neither SAME nor VALID and no pad in front"
+        " stands for it (an average over the valid pixels only): its int8 model has no TFLite form"
+    )
 
 
 class _Writer:
@@ -400,5 +404,5 @@ def _expressible(op: ir.Op, graph: ir.Graph) -> bool:
     try:
         _padding_mode(op, graph, op.attrs.kernel if op.kind == "max_pool2d" else graph[op.inputs[1]].shape[1:3])
         return True
-    except ValueError:
+    except ModelError:
         return False
