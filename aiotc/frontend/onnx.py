@@ -14,12 +14,19 @@ NHWC-input + Transpose + Conv models and PyTorch's NCHW models both end in plain
 NHWC graphs; passes then fold the transposes left over (moves of unit axes).
 A 4-D graph input read by a spatial op is NCHW in the model and NHWC in the
 compiled C: `Graph.layouts` records it so run/verify can transpose user data.
+A 3-D value read by a spatial op (Conv1d: [N, C, L]) is held as the NHWC image one
+row high, [N, 1, L, C].
+
+Constant subgraphs are evaluated before any op is converted and ONNX shape inference
+runs again with their values, so shapes computed by arithmetic that ONNX's data
+propagation does not follow are static too.
 
 QDQ models (onnxruntime.quantization's QuantizeLinear/DequantizeLinear pairs) keep
 their float graph: a pair on an activation becomes a rename and its scale and zero
 point a `Graph.quant_hints` entry (uint8 zero points moved to int8), which PTQ then
 takes as the tensor's parameters; weights and biases behind DequantizeLinear fold to
-floats that requantize to the same integers.
+floats that requantize to the same integers. Values inside an op built from several
+kinds (HardSigmoid, Clip) get parameters derived from the op's output hint (`derived`).
 """
 
 from __future__ import annotations
