@@ -188,7 +188,10 @@ class _Converter:
                 self.onnx.numpy_helper.from_array(np.asarray(v), k) for k, v in self.consts.items() if k not in known
             )
             del model.graph.value_info[:]
-            self._infer(model)
+            try:
+                self._infer(model)  # sets `types` only when it succeeds
+            except ModelError:  # the first inference stands: whatever it left dynamic is refused later
+                return
 
     def _derive_hints(self) -> None:
         """A QDQ model quantizes an op's output, not the values inside aiotc's pieces of it: an inner
