@@ -437,3 +437,13 @@ def test_average_pool_padding_tflite_cannot_express_is_refused_as_int8(tmp_path)
     qdq = _qdq_model(path, tmp_path / "qdq.onnx", True, "int8")
     run = aiotc("compile", qdq, "-o", tmp_path / "out")
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "neither SAME nor VALID" in run.stderr
+
+
+def test_clip_left_float_by_onnxruntime_takes_its_input_grid(tmp_path):
+    """onnxruntime leaves a model's tail (PixelShuffle, then a clamp as the output) float in QDQ:
+    the clamp quantizes on the grid its input has, found through the pixel shuffle."""
+    nodes = [
+        helper.make_node("DepthToSpace", ["c"], ["d"], blocksize=2, mode="CRD"),
+        helper.make_node("Clip", ["d", "lo", "hi"], ["y"]),
+    ]
+    _conv_then(tmp_path, nodes, [("lo", np.float32(-0.5)), ("hi", np.float32(0.5))], channels=8)

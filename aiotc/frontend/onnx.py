@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
-from ..ops import ONNX_UNARY, OPS
+from ..ops import ONNX_UNARY, OPS, SAME_AS_INPUT
 from .checks import MAX_OPS, MAX_SUBGRAPH_DEPTH, check_counts, check_size
 
 TO_NHWC, TO_NCHW = (0, 2, 3, 1), (0, 3, 1, 2)
@@ -195,10 +195,17 @@ class _Converter:
 
     def _derive_hints(self) -> None:
         """A QDQ model quantizes an op's output, not the values inside aiotc's pieces of it: an inner
-        value that is the output's grid scaled by `factor` and moved by `offset` gets that grid."""
-        for inner, (output, factor, offset) in self.derived.items():
-            if output in self.hints and inner not in self.hints:
-                scale, zero_point = self.hints[output]
+        value that is the output's grid scaled by `factor` and moved by `offset` gets that grid.
+        A source without a hint of its own may pass on its input's (a reshape, a pixel shuffle)."""
+        producers = {op.outputs[0]: op for op in self.ops}
+        for inner, (source, factor, offset) in self.derived.items():
+            while source not in self.hints and source in producers:
+                producer = producers[source]
+                if OPS[producer.kind].output_quant != SAME_AS_INPUT:
+                    break
+                source = producer.inputs[0]
+            if source in self.hints and inner not in self.hints:
+                scale, zero_point = self.hints[source]
                 shift = round(offset / (scale * factor))
                 self.hints[inner] = (scale * factor, int(np.clip(zero_point - shift, -128, 127)))
 
@@ -687,8 +694,12 @@ def clip(c: _Converter, node, a: dict) -> None:
     elif low > high:
         raise _Unsupported(f"Clip to the empty range [{low:g}, {high:g}]")
     else:
-        _chain(c, node, [(kind, bound) for kind, bound in (("maximum", low), ("minimum", high)) if np.isfinite(bound)])
-        c.derived[f"{node.output[0]}/0"] = (c.values[node.output[0]][0], 1.0, 0.0)  # QDQ: the output's grid
+        steps = [(kind, bound) for kind, bound in (("maximum", low), ("minimum", high)) if np.isfinite(bound)]
+        _chain(c, node, steps)
+        out = c.values[node.output[0]][0]  # QDQ: the output's grid, else (a float output) the input's
+        c.derived[out] = (c.values[node.input[0]][0], 1.0, 0.0)
+        if len(steps) == 2:
+            c.derived[f"{node.output[0]}/0"] = (out, 1.0, 0.0)
 
 
 def power(c: _Converter, node, a: dict) -> None:
