@@ -15,7 +15,7 @@ from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
-from .conftest import aiotc
+from .conftest import aiotc, assert_bit_exact, verify_folder
 from .test_onnx import _check, _model, _qdq_model, _w
 
 
@@ -447,3 +447,29 @@ def test_clip_left_float_by_onnxruntime_takes_its_input_grid(tmp_path):
         helper.make_node("Clip", ["d", "lo", "hi"], ["y"]),
     ]
     _conv_then(tmp_path, nodes, [("lo", np.float32(-0.5)), ("hi", np.float32(0.5))], channels=8)
+
+
+def test_constants_of_shared_ranges_under_calibration(tmp_path):
+    """--calib on a float model: a clamp's bounds and a concatenated constant quantize on the range their
+    op shares with its output, bit-exact with tflite-micro on the export."""
+    nodes = [
+        helper.make_node("Conv", ["x", "W", "B"], ["c"]),
+        helper.make_node("Clip", ["c", "lo", "hi"], ["k"]),
+        helper.make_node("Concat", ["k", "plane"], ["y"], axis=1),
+    ]
+    inits = [("W", _w(3, 2, 1, 1)), ("B", _w(3)), ("lo", np.float32(-0.3)), ("hi", np.float32(0.4))]
+    inits.append(("plane", _w(1, 1, 5, 4, seed=1)))
+    path = _model(tmp_path, nodes, [("x", [1, 2, 5, 4])], None, inits)
+    run = aiotc("compile", path, "--calib", "random", "--calib-method", "minmax", "-o", tmp_path / "out", "-q")
+    assert run.returncode == 0, run.stderr
+    assert_bit_exact(verify_folder(tmp_path / "out"))
+
+
+def test_conv_without_bias_under_calibration(tmp_path):
+    """A bias-free Conv (PyTorch's bias=False before a BatchNorm it does not fold) calibrates and
+    exports with a bias of zeros, which LiteRT's and tflite-micro's conv kernels read."""
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["c"], ["y"])]
+    path = _model(tmp_path, nodes, [("x", [1, 2, 5, 4])], None, [("W", _w(3, 2, 3, 3))])
+    run = aiotc("compile", path, "--calib", "random", "--calib-method", "minmax", "-o", tmp_path / "out", "-q")
+    assert run.returncode == 0, run.stderr
+    assert_bit_exact(verify_folder(tmp_path / "out"))

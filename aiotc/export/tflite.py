@@ -359,7 +359,7 @@ def _shrink_mask(a: ir.StridedSlice, shape: tuple[int, ...]) -> int:
 
 def write_tflite(graph: ir.Graph) -> bytes:
     """Serialize an IR graph as a TFLite flatbuffer that tflite-micro can run."""
-    graph = explicit_pads(graph)
+    graph = zero_biases(explicit_pads(graph))
     graph.validate()
     return _Writer(graph).write()
 
@@ -388,6 +388,27 @@ def explicit_pads(graph: ir.Graph) -> ir.Graph:
             attrs = ir.Pad(paddings) if pads_with == "pad" else ir.MirrorPad(paddings, reflect=False)
             ops.append(ir.Op(f"{op.name}/pad", pads_with, (x.name,), (padded.name,), attrs))
             op = replace(op, inputs=(padded.name, *op.inputs[1:]), attrs=replace(op.attrs, padding=ir.Padding()))
+        ops.append(op)
+    return graph.with_ops(ops, tensors)
+
+
+def zero_biases(graph: ir.Graph) -> ir.Graph:
+    """Convolutions without a bias get one of zeros, as TFLite's converter writes them: LiteRT's
+    conv kernel requires it. int8 (int16) layers take int32 (int64) zeros on the scales of input x filter."""
+    tensors, ops = dict(graph.tensors), []
+    for op in graph.ops:
+        if OPS[op.kind].convolves and (len(op.inputs) < 3 or op.inputs[2] is None):
+            x, w = graph[op.inputs[0]], graph[op.inputs[1]]
+            channels = w.shape[OPS[op.kind].weight_axis]
+            if x.quant is None:
+                bias = ir.Tensor(f"{op.name}/bias", (channels,), "float32", None, np.zeros(channels, np.float32))
+            else:
+                scale = (x.quant.scale[0] * np.broadcast_to(w.quant.scale, (channels,))).astype(np.float32)
+                dtype = "int64" if x.dtype == "int16" else "int32"
+                quant = ir.Quant(scale, np.zeros(channels, np.int64), 0)
+                bias = ir.Tensor(f"{op.name}/bias", (channels,), dtype, quant, np.zeros(channels, dtype))
+            tensors[bias.name] = bias
+            op = replace(op, inputs=(*op.inputs[:2], bias.name))
         ops.append(op)
     return graph.with_ops(ops, tensors)
 

@@ -53,7 +53,7 @@ def initial_ranges(graph: Graph, stats: dict[str, TensorStats], method: str) -> 
     ranges = {t.name: choose_range(stats[t.name], "minmax" if t.name in graph.inputs else method) for t in real}
     for op in graph.ops:
         if OPS[op.kind].output_quant == SHARED:
-            names = [*op.inputs, op.outputs[0]]
+            names = [n for n in (*op.inputs, op.outputs[0]) if not graph[n].is_const]  # the output holds the constants
             union = (min(stats[n].low for n in names), max(stats[n].high for n in names))
             ranges.update({n: union for n in names})
     return ranges
