@@ -476,22 +476,35 @@ def boards() -> None:
 @cli.command()
 def ops() -> None:
     """The supported ops, from the op table: the model ops each kind is read from and the types its kernels handle."""
-    from .codegen.emit import LOWERINGS
     from .frontend import supported_ops
+    from .frontend.tflite import FOLDERS
     from .ops import OPS
 
     table = Table(title="op kinds (aiotc/ops.py)", title_justify="left")
     for column in ("op", "TFLite", "ONNX"):
         table.add_column(column)
-    table.add_column("kernel types", max_width=13)  # leaves the names room to print whole at 80 columns
+    table.add_column("types", max_width=13)  # leaves the names room to print whole at 80 columns
     for kind, facts in OPS.items():
-        table.add_row(kind, ", ".join(facts.tflite), ", ".join(facts.onnx), ", ".join(LOWERINGS[kind].dtypes))
+        table.add_row(kind, ", ".join(facts.tflite), ", ".join(facts.onnx), ", ".join(kernel_types(kind)))
     console = out_console()
     console.print(table)
+    tflite_folded = sorted(set(FOLDERS) - {name for facts in OPS.values() for name in facts.tflite})
     onnx_without_kind = sorted(set(supported_ops()["ONNX"]) - {name for facts in OPS.values() for name in facts.onnx})
     console.print(
+        f"TFLite also evaluates {', '.join(tflite_folded)} at compile time (on constants and static shapes); "
         f"ONNX also reads {', '.join(onnx_without_kind)} (no op of their own) and folds any node whose inputs are all constant."
     )
+
+
+def kernel_types(kind: str) -> tuple[str, ...]:
+    """The activation types an op kind's kernels take (its lowering's), and int4 weights where int8 layers take them."""
+    from .codegen.emit import LOWERINGS
+    from .codegen.lowering import WEIGHT_DTYPES
+    from .ops import OPS
+
+    dtypes = LOWERINGS[kind].dtypes
+    int4 = OPS[kind].weighted and any("int4" in WEIGHT_DTYPES.get(d, ()) for d in dtypes)
+    return (*dtypes, *(["int4 weights"] if int4 else []))
 
 
 @cli.command()

@@ -17,8 +17,18 @@ from typing import Any
 
 import numpy as np
 
-DTYPES = ("int4", "int8", "uint8", "int16", "int32", "int64", "float32", "bool")
-ITEMSIZE = {"int4": 0.5, "int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "float32": 4, "bool": 1}
+DTYPES = ("int4", "int8", "uint8", "int16", "int32", "uint32", "int64", "float32", "bool")
+ITEMSIZE = {
+    "int4": 0.5,
+    "int8": 1,
+    "uint8": 1,
+    "int16": 2,
+    "int32": 4,
+    "uint32": 4,
+    "int64": 8,
+    "float32": 4,
+    "bool": 1,
+}
 ACTIVATIONS = ("none", "relu", "relu6", "relu_n1_to_1")
 
 

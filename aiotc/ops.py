@@ -140,6 +140,14 @@ ONNX_UNARY = (
     "floor",
     "round",
 )  # elementwise math with an ONNX namesake
+ONNX_ALSO = {"square": ("Pow",), "sqrt": ("Pow",), "rsqrt": ("Pow",), "exp": ("Softplus",), "log": ("Softplus",)}
+ONNX_COMPARISONS = {
+    "equal": ("Equal",),
+    "greater": ("Greater",),
+    "greater_equal": ("GreaterOrEqual",),
+    "less": ("Less",),
+    "less_equal": ("LessOrEqual",),
+}
 
 OPS: dict[str, OpDef] = {
     "conv2d": OpDef(
@@ -191,10 +199,20 @@ OPS: dict[str, OpDef] = {
         fuses_activation=True,
         output_quant=SAME_AS_INPUT,
     ),
-    "add": _elementwise("ADD", ("Add", "BatchNormalization"), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
+    "add": _elementwise(
+        "ADD",
+        ("Add", "BatchNormalization", "HardSigmoid", "Softplus", "Sum"),
+        attrs=ir.Binary,
+        min_inputs=2,
+        fuses_activation=True,
+    ),
     "sub": _elementwise("SUB", ("Sub",), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
-    "mul": _elementwise("MUL", ("Mul", "BatchNormalization"), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
-    "mean": OpDef(ir.Mean, ("MEAN",), ("ReduceMean", "GlobalAveragePool")),
+    "mul": _elementwise(
+        "MUL", ("Mul", "BatchNormalization", "HardSigmoid"), attrs=ir.Binary, min_inputs=2, fuses_activation=True
+    ),
+    "mean": OpDef(
+        ir.Mean, ("MEAN",), ("ReduceMean", "GlobalAveragePool", "InstanceNormalization", "LayerNormalization")
+    ),
     "pad": OpDef(ir.Pad, ("PAD", "PADV2"), ("Pad",), output_quant=SAME_AS_INPUT),
     "concat": OpDef(
         ir.Concat, ("CONCATENATION",), ("Concat",), rowwise=lambda op: op.attrs.axis == 3, output_quant=SHARED
@@ -210,8 +228,8 @@ OPS: dict[str, OpDef] = {
     "logistic": _elementwise("LOGISTIC", ("Sigmoid",), output_quant=Fixed(1 / 256, -128)),
     "tanh": _elementwise("TANH", ("Tanh",), output_quant=Fixed(1 / 128, 0)),
     "relu": _elementwise("RELU", ("Relu", "Clip"), fusable_as="relu"),
-    "relu6": _elementwise("RELU6", ("Clip",), fusable_as="relu6", output_quant=SAME_AS_INPUT),
-    "hard_swish": _elementwise("HARD_SWISH", ("HardSwish",)),
+    "relu6": _elementwise("RELU6", ("Clip", "HardSigmoid"), fusable_as="relu6", output_quant=SAME_AS_INPUT),
+    "hard_swish": _elementwise("HARD_SWISH", ("HardSwish", "Mul")),  # Mul: x * HardSigmoid(x)
     "leaky_relu": _elementwise("LEAKY_RELU", ("LeakyRelu",), attrs=ir.LeakyRelu),
     "quantize": _elementwise("QUANTIZE", converts_dtype=True),
     "dequantize": OpDef(
@@ -221,18 +239,20 @@ OPS: dict[str, OpDef] = {
     "strided_slice": OpDef(
         ir.StridedSlice,
         ("STRIDED_SLICE", "SLICE", "SPLIT", "SPLIT_V", "UNPACK"),
-        ("Split",),
+        ("Split", "Slice"),
         output_quant=SAME_AS_INPUT,
     ),  # each output of a split is a slice
     "lstm": OpDef(ir.Lstm, ("UNIDIRECTIONAL_SEQUENCE_LSTM",), optional_inputs=True, macs=lstm_macs),
     # data movement (issue 20): packing, and copies whose input index is a sum of per-axis tables
     "pack": OpDef(ir.Pack, ("PACK",), output_quant=SHARED),
     "tile": OpDef(ir.Tile, ("TILE",), ("Tile",), output_quant=SAME_AS_INPUT),
-    "broadcast_to": OpDef(ir.NoAttrs, ("BROADCAST_TO",), output_quant=SAME_AS_INPUT),
-    "resize_nearest": OpDef(ir.Resize, ("RESIZE_NEAREST_NEIGHBOR",), output_quant=SAME_AS_INPUT),
-    "resize_bilinear": OpDef(ir.Resize, ("RESIZE_BILINEAR",), output_quant=SAME_AS_INPUT),
+    "broadcast_to": OpDef(ir.NoAttrs, ("BROADCAST_TO",), ("Expand",), output_quant=SAME_AS_INPUT),
+    "resize_nearest": OpDef(
+        ir.Resize, ("RESIZE_NEAREST_NEIGHBOR",), ("Resize", "Upsample"), output_quant=SAME_AS_INPUT
+    ),
+    "resize_bilinear": OpDef(ir.Resize, ("RESIZE_BILINEAR",), ("Resize", "Upsample"), output_quant=SAME_AS_INPUT),
     "reverse": OpDef(ir.Reverse, ("REVERSE_V2",), output_quant=SAME_AS_INPUT),
-    "gather": OpDef(ir.Gather, ("GATHER",), output_quant=SAME_AS_INPUT),
+    "gather": OpDef(ir.Gather, ("GATHER",), ("Gather", "DepthToSpace"), output_quant=SAME_AS_INPUT),
     "mirror_pad": OpDef(ir.MirrorPad, ("MIRROR_PAD",), output_quant=SAME_AS_INPUT),
     "depth_to_space": OpDef(ir.BlockSize, ("DEPTH_TO_SPACE",), ("DepthToSpace",), output_quant=SAME_AS_INPUT),
     "space_to_depth": OpDef(ir.BlockSize, ("SPACE_TO_DEPTH",), ("SpaceToDepth",), output_quant=SAME_AS_INPUT),
@@ -241,41 +261,47 @@ OPS: dict[str, OpDef] = {
     "cast": OpDef(ir.NoAttrs, ("CAST",), converts_dtype=True),  # not in place: the element size may grow
     "zeros_like": OpDef(ir.NoAttrs, ("ZEROS_LIKE",), elementwise=True, output_quant=SAME_AS_INPUT),
     # reductions (issue 20): axes and keepdims as mean's; max and min pick input values
-    "reduce_max": OpDef(ir.Mean, ("REDUCE_MAX",), output_quant=SAME_AS_INPUT),
-    "reduce_min": OpDef(ir.Mean, ("REDUCE_MIN",), output_quant=SAME_AS_INPUT),
-    "sum": OpDef(ir.Mean, ("SUM",)),
+    "reduce_max": OpDef(ir.Mean, ("REDUCE_MAX",), ("ReduceMax",), output_quant=SAME_AS_INPUT),
+    "reduce_min": OpDef(ir.Mean, ("REDUCE_MIN",), ("ReduceMin",), output_quant=SAME_AS_INPUT),
+    "sum": OpDef(ir.Mean, ("SUM",), ("ReduceSum",)),
     "arg_max": OpDef(ir.ArgMinMax, ("ARG_MAX",), converts_dtype=True),
     "arg_min": OpDef(ir.ArgMinMax, ("ARG_MIN",), converts_dtype=True),
     # activations (issue 20)
-    "prelu": OpDef(tflite=("PRELU",), min_inputs=2),  # alpha broadcasts: not run in place
-    "elu": _elementwise("ELU"),
-    "l2_normalization": OpDef(tflite=("L2_NORMALIZATION",), output_quant=Fixed(1 / 128, 0)),  # over the last axis
+    "prelu": OpDef(tflite=("PRELU",), onnx=("PRelu",), min_inputs=2),  # alpha broadcasts: not run in place
+    "elu": _elementwise("ELU", ("Elu",)),
+    "l2_normalization": OpDef(
+        tflite=("L2_NORMALIZATION",), onnx=("LpNormalization",), output_quant=Fixed(1 / 128, 0)
+    ),  # over the last axis
     "l2_pool2d": OpDef(ir.Pool2D, ("L2_POOL_2D",), fuses_activation=True),  # float32 only, planned layer by layer
-    "log_softmax": OpDef(tflite=("LOG_SOFTMAX",), output_quant=Fixed(16 / 256, 127)),  # over the last axis
+    "log_softmax": OpDef(
+        tflite=("LOG_SOFTMAX",), onnx=("LogSoftmax",), output_quant=Fixed(16 / 256, 127)
+    ),  # over the last axis
     # matrix products (issue 20): a constant operand is an input like any other, not "weighted"
-    "batch_matmul": OpDef(ir.BatchMatMul, ("BATCH_MATMUL",), min_inputs=2, macs=batch_matmul_macs),
+    "batch_matmul": OpDef(ir.BatchMatMul, ("BATCH_MATMUL",), ("MatMul",), min_inputs=2, macs=batch_matmul_macs),
     "add_n": OpDef(tflite=("ADD_N",), min_inputs=2),  # any number of same-shaped inputs
     "cumsum": OpDef(ir.CumSum, ("CUMSUM",)),
     # elementwise math (issue 20); int8 MAXIMUM/MINIMUM compare raw values: one shared range
-    "maximum": _elementwise("MAXIMUM", min_inputs=2, output_quant=SHARED),
-    "minimum": _elementwise("MINIMUM", min_inputs=2, output_quant=SHARED),
-    "div": _elementwise("DIV", ("Div",), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
+    "maximum": _elementwise("MAXIMUM", ("Max", "Clip"), min_inputs=2, output_quant=SHARED),
+    "minimum": _elementwise("MINIMUM", ("Min", "Clip"), min_inputs=2, output_quant=SHARED),
+    "div": _elementwise("DIV", ("Div", "Reciprocal"), attrs=ir.Binary, min_inputs=2, fuses_activation=True),
     "squared_difference": _elementwise("SQUARED_DIFFERENCE", min_inputs=2),
     "floor_div": _elementwise("FLOOR_DIV", min_inputs=2),
     "floor_mod": _elementwise("FLOOR_MOD", min_inputs=2),
     **{
-        kind: _elementwise(kind.upper(), (kind.capitalize(),) if kind in ONNX_UNARY else ())
+        kind: _elementwise(kind.upper(), ((kind.capitalize(),) if kind in ONNX_UNARY else ()) + ONNX_ALSO.get(kind, ()))
         for kind in ("abs", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")
     },
     "neg": _elementwise("NEG", ("Neg",), float_only=True),  # tflite-micro's neg.cc: float32 only
     **{
-        kind: _elementwise(kind.upper(), min_inputs=2, converts_dtype=True)
+        kind: _elementwise(kind.upper(), ONNX_COMPARISONS.get(kind, ()), min_inputs=2, converts_dtype=True)
         for kind in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")
     },  # -> bool
-    "logical_and": _elementwise("LOGICAL_AND", min_inputs=2),
-    "logical_or": _elementwise("LOGICAL_OR", min_inputs=2),
-    "logical_not": _elementwise("LOGICAL_NOT"),
-    "select_v2": _elementwise("SELECT_V2", min_inputs=3, converts_dtype=True),  # bool condition, values of any type
+    "logical_and": _elementwise("LOGICAL_AND", ("And",), min_inputs=2),
+    "logical_or": _elementwise("LOGICAL_OR", ("Or",), min_inputs=2),
+    "logical_not": _elementwise("LOGICAL_NOT", ("Not",)),
+    "select_v2": _elementwise(
+        "SELECT_V2", ("Where",), min_inputs=3, converts_dtype=True
+    ),  # bool condition, values of any type
     # issue 20: a conv's transpose (OHWI filter; TFLite's output_shape operand is the output's shape)
     "transpose_conv": OpDef(
         ir.TransposeConv,

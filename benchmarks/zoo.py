@@ -449,8 +449,67 @@ def torch_models() -> dict:
         def forward(self, x):
             return self.body(x)
 
+    class SqueezeExcite(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.gate = nn.Sequential(
+                nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, c // 4, 1), nn.ReLU(), nn.Conv2d(c // 4, c, 1), nn.Hardsigmoid()
+            )
+
+        def forward(self, x):
+            return x * self.gate(x)
+
+    class MobileNetV3ish(nn.Module):
+        """MobileNetV3-Small's blocks: hardswish, squeeze-excite gates (Hardsigmoid), 5x5 depthwise."""
+
+        def __init__(self):
+            super().__init__()
+            hs = nn.Hardswish
+            self.features = nn.Sequential(
+                cbr(3, 16, 3, 2, act=hs),
+                cbr(16, 16, 3, 2, 16, act=nn.ReLU),
+                SqueezeExcite(16),
+                nn.Conv2d(16, 16, 1, bias=False),
+                nn.BatchNorm2d(16),
+                cbr(16, 72, 1, act=nn.ReLU),
+                cbr(72, 72, 3, 2, 72, act=nn.ReLU),
+                nn.Conv2d(72, 24, 1, bias=False),
+                nn.BatchNorm2d(24),
+                cbr(24, 96, 1, act=hs),
+                cbr(96, 96, 5, 2, 96, act=hs),
+                SqueezeExcite(96),
+                nn.Conv2d(96, 40, 1, bias=False),
+                nn.BatchNorm2d(40),
+                cbr(40, 128, 1, act=hs),
+            )
+            self.classifier = nn.Sequential(nn.Linear(128, 64), nn.Hardswish(), nn.Dropout(0.2), nn.Linear(64, 10))
+
+        def forward(self, x):
+            return self.classifier(nn.functional.adaptive_avg_pool2d(self.features(x), 1).flatten(1))
+
+    class Segmentish(nn.Module):
+        """A small encoder-decoder: bilinear and nearest upsampling, skip concats, PixelShuffle, a clamp."""
+
+        def __init__(self):
+            super().__init__()
+            self.e1, self.e2, self.e3 = cbr(3, 16, 3, 2), cbr(16, 32, 3, 2), cbr(32, 64, 3, 2)
+            self.up2 = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+            self.d2 = cbr(64 + 32, 32)
+            self.up1 = nn.Upsample(scale_factor=2, mode="nearest")
+            self.d1 = cbr(32 + 16, 16)
+            self.head = nn.Sequential(nn.Conv2d(16, 4 * 4, 1), nn.PixelShuffle(2))  # 4 classes, full resolution
+
+        def forward(self, x):
+            a = self.e1(x)
+            b = self.e2(a)
+            d = self.d2(torch.cat([self.up2(self.e3(b)), b], 1))
+            d = self.d1(torch.cat([self.up1(d), a], 1))
+            return torch.clamp(self.head(d), -4, 4)
+
     return {
         "torch_mobilenetv2ish_96": (MobileNetV2ish, (1, 3, 96, 96)),
+        "torch_mobilenetv3ish_96": (MobileNetV3ish, (1, 3, 96, 96)),
+        "torch_segmentish_64": (Segmentish, (1, 3, 64, 64)),
         "torch_resnetish_64": (ResNetish, (1, 3, 64, 64)),
         "torch_squeezenetish_96": (SqueezeNetish, (1, 3, 96, 96)),
         "torch_shufflenetish_64": (ShuffleBlockish, (1, 3, 64, 64)),

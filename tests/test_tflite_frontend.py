@@ -18,6 +18,7 @@ from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
+from .conftest import aiotc
 from .tflite_raw import RawModel
 
 
@@ -235,6 +236,37 @@ def test_unsupported_ops_are_named_with_options_or_unknown_codes(tmp_path):
         "BUILTIN_400 at op 1",
         "CUSTOM:? at op 2",
     ]
+
+
+def test_uint32_constants_are_folded(tmp_path):
+    """A UINT32 shape cast to INT32 (as the signal library's models write them) is a constant like any other."""
+    m = RawModel()
+    x, target, y = m.tensor((1, 6), "float32"), m.tensor((2,), "int32"), m.tensor((2, 3), "float32")
+    m.op("CAST", [m.const([2, 3], "uint32")], [target])
+    m.op("RESHAPE", [x, target], [y])
+    graph = load_model(_write(tmp_path, m.build([x], [y])))
+    assert [op.kind for op in graph.ops] == ["reshape"] and graph[graph.outputs[0]].shape == (2, 3)
+
+
+def test_uint32_computed_at_run_time_is_refused(tmp_path):
+    m = RawModel()
+    x, energy, y = m.tensor((4,), "int32"), m.tensor((4,), "uint32", name="energy"), m.tensor((4,), "int32")
+    m.op("CAST", [x], [energy])
+    m.op("CAST", [energy], [y])
+    run = aiotc("compile", _write(tmp_path, m.build([x], [y])), "-o", tmp_path / "out")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    assert "'energy' has type UINT32 and is computed at run time" in run.stderr
+
+
+def test_ops_making_values_of_unknown_types_are_named_first(tmp_path):
+    """A UINT64 value between custom signal ops: the refusal lists the ops, not the type."""
+    m = RawModel()
+    x, bank, y = m.tensor((4,), "int16"), m.tensor((4,), "uint64"), m.tensor((4,), "uint32")
+    m.op("CUSTOM", [x], [bank])
+    m.op("CUSTOM", [bank], [y])
+    with pytest.raises(UnsupportedOpsError) as info:
+        load_model(_write(tmp_path, m.build([x], [y])))
+    assert [p.split(" (")[0] for p in info.value.problems] == ["CUSTOM:? at op 0", "CUSTOM:? at op 1"]
 
 
 def test_a_shape_computed_from_a_dynamic_tensor_is_refused_by_name(tmp_path):

@@ -157,6 +157,7 @@ class Emitter:
         (the names a model gives are long and may not be unique; the comment has them whole)."""
         array = np.ascontiguousarray(array)
         ctype = C_TYPES[str(array.dtype) if array.dtype != np.bool_ else "bool"]
+        array = array.astype(np.uint8) if array.dtype == np.bool_ else array  # C prints 0 and 1
         key = (ctype, array.shape, array.tobytes())
         if key in self._by_content:  # identical constants are stored once
             return self._by_content[key]

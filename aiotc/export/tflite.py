@@ -16,6 +16,10 @@ import tflite
 
 from .. import ir
 from ..frontend.tflite import SAME, VALID, same_padding, transpose_same_padding
+
+
+from ..errors import ModelError
+from ..frontend.tflite import SAME, VALID, same_padding
 from ..ops import OPS
 
 TYPE_CODES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9, "int4": 17}
@@ -58,7 +62,10 @@ def _padding_mode(op: ir.Op, graph: ir.Graph, kernel: tuple[int, ...]) -> int:
     )
     if a.padding == same:
         return SAME
-    raise ValueError(f"layer {op.name!r}: padding {a.padding} is neither SAME nor VALID, which TFLite cannot express")
+    raise ModelError(
+        f"layer {op.name!r}: {op.kind} padding {a.padding} is neither SAME nor VALID and no pad in front"
+        " stands for it (an average over the valid pixels only): its int8 model has no TFLite form"
+    )
 
 
 def _transpose_padding_mode(op: ir.Op, graph: ir.Graph) -> int:
@@ -382,22 +389,27 @@ def _shrink_mask(a: ir.StridedSlice, shape: tuple[int, ...]) -> int:
 
 def write_tflite(graph: ir.Graph) -> bytes:
     """Serialize an IR graph as a TFLite flatbuffer that tflite-micro can run."""
-    graph = explicit_pads(graph)
+    graph = zero_biases(explicit_pads(graph))
     graph.validate()
     return _Writer(graph).write()
 
 
 def explicit_pads(graph: ir.Graph) -> ir.Graph:
-    """Convolutions whose padding is neither SAME nor VALID (PyTorch's symmetric stride-2
-    padding) become PAD + VALID convolution: the same numbers, since a padded tap adds
-    zero in float and the zero point in int8, which is what PAD writes. Transposed
-    convolutions become VALID ones and a crop (_cropped_transpose_conv)."""
+    """Convolutions and max pools whose padding is neither SAME nor VALID (PyTorch's symmetric
+    stride-2 padding) become a pad + VALID layer with the same numbers. A convolution's padded
+    tap adds zero in float and the zero point in int8, which is what PAD writes. A max pool
+    must not see a value its window lacks: MIRROR_PAD in SYMMETRIC mode repeats the edge
+    pixels, and every window that holds a padded pixel also holds the pixel it copies when
+    each pad is at most half the window (PyTorch's rule: a window from row -p reaches row
+    k - 1 - p >= p - 1). Transposed convolutions become VALID ones and a crop
+    (_cropped_transpose_conv)."""
     tensors, ops = dict(graph.tensors), []
     for op in graph.ops:
         if op.kind == "transpose_conv" and not _expressible_transposed(op, graph):
             ops += _cropped_transpose_conv(op, graph, tensors)
             continue
-        if OPS[op.kind].convolves and not _expressible(op, graph):
+        pads_with = "pad" if OPS[op.kind].convolves else "mirror_pad" if _mirrors(op) else None
+        if pads_with and not _expressible(op, graph):
             x, p = graph[op.inputs[0]], op.attrs.padding
             padded = ir.Tensor(
                 f"{op.name}/padded",
@@ -406,15 +418,9 @@ def explicit_pads(graph: ir.Graph) -> ir.Graph:
                 x.quant,
             )
             tensors[padded.name] = padded
-            ops.append(
-                ir.Op(
-                    f"{op.name}/pad",
-                    "pad",
-                    (x.name,),
-                    (padded.name,),
-                    ir.Pad(((0, 0), (p.top, p.bottom), (p.left, p.right), (0, 0))),
-                )
-            )
+            paddings = ((0, 0), (p.top, p.bottom), (p.left, p.right), (0, 0))
+            attrs = ir.Pad(paddings) if pads_with == "pad" else ir.MirrorPad(paddings, reflect=False)
+            ops.append(ir.Op(f"{op.name}/pad", pads_with, (x.name,), (padded.name,), attrs))
             op = replace(op, inputs=(padded.name, *op.inputs[1:]), attrs=replace(op.attrs, padding=ir.Padding()))
         ops.append(op)
     return graph.with_ops(ops, tensors)
@@ -449,9 +455,38 @@ def _cropped_transpose_conv(op: ir.Op, graph: ir.Graph, tensors: dict[str, ir.Te
     ]
 
 
+def zero_biases(graph: ir.Graph) -> ir.Graph:
+    """Convolutions without a bias get one of zeros, as TFLite's converter writes them: LiteRT's
+    conv kernel requires it. int8 (int16) layers take int32 (int64) zeros on the scales of input x filter."""
+    tensors, ops = dict(graph.tensors), []
+    for op in graph.ops:
+        if OPS[op.kind].convolves and (len(op.inputs) < 3 or op.inputs[2] is None):
+            x, w = graph[op.inputs[0]], graph[op.inputs[1]]
+            channels = w.shape[OPS[op.kind].weight_axis]
+            if x.quant is None:
+                bias = ir.Tensor(f"{op.name}/bias", (channels,), "float32", None, np.zeros(channels, np.float32))
+            else:
+                scale = (x.quant.scale[0] * np.broadcast_to(w.quant.scale, (channels,))).astype(np.float32)
+                dtype = "int64" if x.dtype == "int16" else "int32"
+                quant = ir.Quant(scale, np.zeros(channels, np.int64), 0)
+                bias = ir.Tensor(f"{op.name}/bias", (channels,), dtype, quant, np.zeros(channels, dtype))
+            tensors[bias.name] = bias
+            op = replace(op, inputs=(*op.inputs[:2], bias.name))
+        ops.append(op)
+    return graph.with_ops(ops, tensors)
+
+
+def _mirrors(op: ir.Op) -> bool:
+    """A max pool whose pads are at most half its window (explicit_pads)."""
+    if op.kind != "max_pool2d":
+        return False
+    p, (kh, kw) = op.attrs.padding, op.attrs.kernel
+    return 2 * max(p.top, p.bottom) <= kh and 2 * max(p.left, p.right) <= kw
+
+
 def _expressible(op: ir.Op, graph: ir.Graph) -> bool:
     try:
-        _padding_mode(op, graph, graph[op.inputs[1]].shape[1:3])
+        _padding_mode(op, graph, op.attrs.kernel if op.kind == "max_pool2d" else graph[op.inputs[1]].shape[1:3])
         return True
-    except ValueError:
+    except ModelError:
         return False

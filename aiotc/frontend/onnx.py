@@ -14,12 +14,19 @@ NHWC-input + Transpose + Conv models and PyTorch's NCHW models both end in plain
 NHWC graphs; passes then fold the transposes left over (moves of unit axes).
 A 4-D graph input read by a spatial op is NCHW in the model and NHWC in the
 compiled C: `Graph.layouts` records it so run/verify can transpose user data.
+A 3-D value read by a spatial op (Conv1d: [N, C, L]) is held as the NHWC image one
+row high, [N, 1, L, C].
+
+Constant subgraphs are evaluated before any op is converted and ONNX shape inference
+runs again with their values, so shapes computed by arithmetic that ONNX's data
+propagation does not follow are static too.
 
 QDQ models (onnxruntime.quantization's QuantizeLinear/DequantizeLinear pairs) keep
 their float graph: a pair on an activation becomes a rename and its scale and zero
 point a `Graph.quant_hints` entry (uint8 zero points moved to int8), which PTQ then
 takes as the tensor's parameters; weights and biases behind DequantizeLinear fold to
-floats that requantize to the same integers.
+floats that requantize to the same integers. Values inside an op built from several
+kinds (HardSigmoid, Clip) get parameters derived from the op's output hint (`derived`).
 """
 
 from __future__ import annotations
@@ -30,14 +37,15 @@ import numpy as np
 
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
-from ..ops import ONNX_UNARY
+from ..ops import ONNX_UNARY, OPS, SAME_AS_INPUT
 from .checks import MAX_OPS, MAX_SUBGRAPH_DEPTH, check_counts, check_size
 
 TO_NHWC, TO_NCHW = (0, 2, 3, 1), (0, 3, 1, 2)
 NCHW_AXIS_IN_NHWC = (0, 3, 1, 2)  # ONNX (NCHW) axis i is IR (NHWC) axis NCHW_AXIS_IN_NHWC[i]
 SPATIAL = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"}
 SPATIAL |= {"ConvTranspose"}  # issue 20
-FLOAT = 1  # onnx.TensorProto.FLOAT
+FLOAT, BOOL = 1, 9  # onnx.TensorProto's element types aiotc computes with (bool: masks, Where's condition)
+MAX_FOLD_ROUNDS = 4  # constant folding, then shape inference on the values found, at most this often
 
 
 class _Unsupported(Exception):
@@ -130,21 +138,84 @@ class _Converter:
         self.onnx = onnx
         self.name = name
         _static_inputs(model, name)
-        try:
-            model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
-        except Exception as exc:
-            raise ModelError(f"{name}: ONNX shape inference failed: {str(exc).splitlines()[0][:200]}") from None
-        self.model = model
+        self.model = self._infer(model)
         self.opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=1)
-        self.types = {}
-        for value in (*model.graph.input, *model.graph.value_info, *model.graph.output):
-            self.types[value.name] = value.type.tensor_type
         self.consts = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+        self._fold_constants()
         self.values: dict[str, tuple[str, str]] = {}  # onnx name -> (ir name, 'plain' | 'nhwc')
         self.tensors: dict[str, ir.Tensor] = {}
         self.ops: list[ir.Op] = []
         self.layouts: dict[str, str] = {}
         self.hints: dict[str, tuple[float, int]] = {}
+        self.hard_sigmoids: dict[str, str] = {}  # IR output of HardSigmoid(x) as in x * HardSigmoid(x) -> x
+        self.derived: dict[str, tuple[str, float, float]] = {}  # inner value -> (output, scale factor, offset)
+
+    def _infer(self, model):
+        """The model with ONNX's inferred shapes; they are also read into `types`."""
+        try:
+            model = self.onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        except Exception as exc:
+            raise ModelError(f"{self.name}: ONNX shape inference failed: {str(exc).splitlines()[0][:200]}") from None
+        self.types = {
+            v.name: v.type.tensor_type for v in (*model.graph.input, *model.graph.value_info, *model.graph.output)
+        }
+        return model
+
+    def _fold_constants(self) -> None:
+        """Evaluate the constant subgraphs before any op is converted, and infer the shapes again
+        with their values as initializers: shape arithmetic ONNX's data propagation does not follow
+        (PyTorch's chunk: Shape -> Gather -> Div -> Slice ends) then leaves no shape dynamic. The
+        nodes stay in the model (the driver skips them), so errors name the model's own node numbers."""
+        for _ in range(MAX_FOLD_ROUNDS):
+            folded = []
+            for node in self.model.graph.node:
+                if self._folded(node) or node.domain not in ("", "ai.onnx") or node.op_type in ("If", "Loop", "Scan"):
+                    continue
+                constant = node.op_type == "Constant" or all(not i or i in self.consts for i in node.input)
+                if constant or (node.op_type == "Shape" and self._static(node.input[0])):
+                    try:
+                        self.node(node)
+                    except (_Unsupported, ModelError):
+                        continue
+                    folded.append(node)
+            if not folded:
+                return
+            model = self.onnx.ModelProto()
+            model.CopyFrom(self.model)
+            del model.graph.node[:]
+            model.graph.node.extend(n for n in self.model.graph.node if not self._folded(n))
+            known = {t.name for t in model.graph.initializer}
+            model.graph.initializer.extend(
+                self.onnx.numpy_helper.from_array(np.asarray(v), k) for k, v in self.consts.items() if k not in known
+            )
+            del model.graph.value_info[:]
+            try:
+                self._infer(model)  # sets `types` only when it succeeds
+            except ModelError:  # the first inference stands: whatever it left dynamic is refused later
+                return
+
+    def _derive_hints(self) -> None:
+        """A QDQ model quantizes an op's output, not the values inside aiotc's pieces of it: an inner
+        value that is the output's grid scaled by `factor` and moved by `offset` gets that grid.
+        A source without a hint of its own may pass on its input's (a reshape, a pixel shuffle)."""
+        producers = {op.outputs[0]: op for op in self.ops}
+        for inner, (source, factor, offset) in self.derived.items():
+            while source not in self.hints and source in producers:
+                producer = producers[source]
+                if OPS[producer.kind].output_quant != SAME_AS_INPUT:
+                    break
+                source = producer.inputs[0]
+            if source in self.hints and inner not in self.hints:
+                scale, zero_point = self.hints[source]
+                shift = round(offset / (scale * factor))
+                self.hints[inner] = (scale * factor, int(np.clip(zero_point - shift, -128, 127)))
+
+    def _folded(self, node) -> bool:
+        return bool(node.output) and all(not o or o in self.consts for o in node.output)
+
+    def _static(self, name: str) -> bool:
+        t = self.types.get(name)
+        return t is not None and t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim)
 
     # --- driver ---------------------------------------------------------------------
 
@@ -180,6 +251,7 @@ class _Converter:
                 failed.update(node.output)
         if problems:
             raise UnsupportedOpsError(problems, SUPPORTED_OPS)
+        self._derive_hints()
         outputs = []
         for value in g.output:
             if value.name in self.consts:
@@ -199,6 +271,8 @@ class _Converter:
         kind = node.op_type
         if node.domain not in ("", "ai.onnx"):
             raise _Unsupported(f"domain {node.domain!r}")
+        if self._folded(node):
+            return
         if kind == "Constant":
             self.consts[node.output[0]] = self._constant_value(node)
         elif kind == "Shape" and node.input[0] not in self.consts:
@@ -263,6 +337,8 @@ class _Converter:
 
     def dtype(self, name: str) -> str:
         elem = self.types[name].elem_type if name in self.types else FLOAT
+        if elem == BOOL:
+            return "bool"
         if elem != FLOAT:
             kind = self.onnx.TensorProto.DataType.Name(elem)
             raise ModelError(
@@ -284,7 +360,7 @@ class _Converter:
         name = node.output[index]
         shape = self.shape(name)
         if layout == "nhwc":
-            shape = tuple(shape[i] for i in TO_NHWC)
+            shape = tuple(_as_image(shape)[i] for i in TO_NHWC)
         return self.define(name, shape, self.dtype(name), layout)
 
     def alias(self, node, source: str, layout: str) -> None:
@@ -300,8 +376,8 @@ class _Converter:
         name = hint
         while name in self.tensors:
             name += "'"
-        array = np.ascontiguousarray(array, dtype=np.float32)
-        self.tensors[name] = ir.Tensor(name, array.shape, "float32", None, array)
+        array = np.ascontiguousarray(array, dtype=np.bool_ if array.dtype == np.bool_ else np.float32)
+        self.tensors[name] = ir.Tensor(name, array.shape, "bool" if array.dtype == np.bool_ else "float32", None, array)
         return name
 
     def layout(self, name: str) -> str:
@@ -316,10 +392,11 @@ class _Converter:
             raise _Unsupported(f"input {name!r} is not computed by a supported node")
         if layout == "nhwc":
             return ir_name
-        if len(self.tensors[ir_name].shape) != 4:
-            raise _Unsupported(
-                f"input {name!r} has rank {len(self.tensors[ir_name].shape)}, a 4-D NCHW tensor is needed"
-            )
+        shape = self.tensors[ir_name].shape
+        if len(shape) == 3:
+            ir_name = self._reshaped(ir_name, _as_image(shape))
+        elif len(shape) != 4:
+            raise _Unsupported(f"input {name!r} has rank {len(shape)}, a 4-D NCHW (or 3-D NCL) tensor is needed")
         return self._transposed(name, ir_name, TO_NHWC, "nhwc")
 
     def plain(self, name: str) -> str:
@@ -327,7 +404,11 @@ class _Converter:
         ir_name, layout = self.values.get(name, (None, None))
         if ir_name is None:
             raise _Unsupported(f"input {name!r} is not computed by a supported node")
-        return ir_name if layout == "plain" else self._transposed(name, ir_name, TO_NCHW, "plain")
+        if layout == "plain":
+            return ir_name
+        nchw = self._transposed(name, ir_name, TO_NCHW, "plain")
+        shape = self.shape(name)
+        return self._reshaped(nchw, shape) if len(shape) == 3 else nchw
 
     def _transposed(self, name: str, ir_name: str, perm: tuple[int, ...], layout: str) -> str:
         key = f"{ir_name}:{layout}"
@@ -335,6 +416,14 @@ class _Converter:
             t = self.tensors[ir_name]
             self.tensors[key] = ir.Tensor(key, tuple(t.shape[p] for p in perm), t.dtype)
             self.emit("transpose", (ir_name,), key, ir.Transpose(perm))
+        return key
+
+    def _reshaped(self, ir_name: str, shape: tuple[int, ...]) -> str:
+        """A 1-D signal [N, C, L] and its image [N, C, 1, L]: the same bytes."""
+        key = f"{ir_name}:{'x'.join(map(str, shape))}"
+        if key not in self.tensors:
+            self.tensors[key] = ir.Tensor(key, tuple(shape), self.tensors[ir_name].dtype)
+            self.emit("reshape", (ir_name,), key)
         return key
 
     def emit(self, kind: str, inputs, output: str, attrs=None) -> None:
@@ -345,6 +434,21 @@ class _Converter:
         layout = self.layout(node.input[0])
         source = self.values[node.input[0]][0]
         self.emit(kind, (source,), self.output(node, layout), attrs)
+
+
+def _as_image(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A 1-D signal (Conv1d, MaxPool1d: [N, C, L]) is an image one row high, [N, C, 1, L]."""
+    return (shape[0], shape[1], 1, shape[2]) if len(shape) == 3 else shape
+
+
+def _window_2d(c: _Converter, node, a: dict) -> dict:
+    """A 1-D window's attributes as the 2-D window of its image one row high."""
+    if len(c.shape(node.input[0])) != 3:
+        return a
+    a = {key: [1, *value] if key in ("kernel_shape", "strides", "dilations") else value for key, value in a.items()}
+    if "pads" in a:
+        a["pads"] = [0, a["pads"][0], 0, a["pads"][1]]
+    return a
 
 
 def _attrs(node) -> dict:
@@ -391,8 +495,11 @@ def _window(c: _Converter, node, a: dict):
 
 
 def conv(c: _Converter, node, a: dict) -> None:
+    a = _window_2d(c, node, a)
     x, _, stride, dilation = _window(c, node, a)
     weights = c.const(node.input[1], "the filter")
+    if weights.ndim == 3:  # Conv1d: [O, I, K] as [O, I, 1, K]
+        weights = weights[:, :, None, :]
     if weights.ndim != 4:
         raise _Unsupported(f"{weights.ndim - 2}-D convolution; aiotc supports 2-D")
     bias = c.const(node.input[2], "the bias") if len(node.input) > 2 and node.input[2] else None
@@ -435,6 +542,7 @@ def conv_transpose(c: _Converter, node, a: dict) -> None:
 
 
 def pool(c: _Converter, node, a: dict) -> None:
+    a = _window_2d(c, node, a)
     x, kernel, stride, dilation = _window(c, node, a)
     if dilation != (1, 1):
         raise _Unsupported("dilated pooling")
@@ -487,17 +595,21 @@ def gemm(c: _Converter, node, a: dict) -> None:
 
 
 def matmul(c: _Converter, node, a: dict) -> None:
-    """x @ B with a constant 2-D B: a fully connected layer (a following Add becomes its bias)."""
-    x = c.plain(node.input[0])
-    weights = c.const(node.input[1], "the right operand")
-    if weights.ndim != 2 or len(c.tensors[x].shape) != 2:
-        raise _Unsupported("only [N, K] x constant [K, M] products")
-    c.emit(
-        "fully_connected",
-        (x, c.const_tensor(weights.T, f"{node.output[0]}/weights"), None),
-        c.output(node, "plain"),
-        ir.FullyConnected(),
-    )
+    """x @ B with a constant 2-D B: a fully connected layer over x's last axis (a following Add
+    becomes its bias); any other product (attention's Q K^T): a batch matmul."""
+    if any(len(c.shape(n)) < 2 for n in node.input):
+        raise _Unsupported("1-D operands")
+    if node.input[1] in c.consts and c.consts[node.input[1]].ndim == 2 and node.input[0] not in c.consts:
+        x = c.plain(node.input[0])
+        weights = c.const_tensor(c.const(node.input[1], "B").T, f"{node.output[0]}/weights")
+        keep = ir.FullyConnected(keep_num_dims=len(c.tensors[x].shape) > 2)
+        c.emit("fully_connected", (x, weights, None), c.output(node, "plain"), keep)
+        return
+    operands = [
+        c.const_tensor(c.consts[n], f"{node.output[0]}/{index}") if n in c.consts else c.plain(n)
+        for index, n in enumerate(node.input)
+    ]
+    c.emit("batch_matmul", operands, c.output(node, "plain"), ir.BatchMatMul())
 
 
 def _unary(kind: str):
@@ -505,9 +617,31 @@ def _unary(kind: str):
     return lambda c, n, a: c.unary(n, kind)
 
 
+BINARY = {
+    "Add": "add",
+    "Sub": "sub",
+    "Mul": "mul",
+    "Div": "div",
+    "Max": "maximum",
+    "Min": "minimum",
+    "Equal": "equal",
+    "Less": "less",
+    "LessOrEqual": "less_equal",
+    "Greater": "greater",
+    "GreaterOrEqual": "greater_equal",
+    "And": "logical_and",
+    "Or": "logical_or",
+    "Where": "select_v2",
+}  # element-wise ops of two (Where: three) inputs, broadcast as ONNX broadcasts
+
+
 def binary(c: _Converter, node, a: dict) -> None:
-    kind = node.op_type.lower()
+    kind = BINARY[node.op_type]
     names = list(node.input)
+    if len(names) != OPS[kind].min_inputs:
+        raise _Unsupported(f"{len(names)} inputs")
+    if kind == "mul" and _hard_swish(c, node):
+        return
     variable = [n for n in names if n not in c.consts]
     layouts = {c.layout(n) for n in variable}
     rank = len(c.shape(node.output[0]))
@@ -515,13 +649,57 @@ def binary(c: _Converter, node, a: dict) -> None:
     operands: list[str] = []
     for n in names:
         if n in c.consts:
-            value = c.consts[n].astype(np.float32)
+            value = c.consts[n] if c.consts[n].dtype == np.bool_ else c.consts[n].astype(np.float32)
             if layout == "nhwc":
                 value = value.reshape((1,) * (4 - value.ndim) + value.shape).transpose(TO_NHWC)
             operands.append(c.const_tensor(value, f"{node.output[0]}/{len(operands)}"))
         else:
             operands.append(c.nhwc(n) if layout == "nhwc" else c.plain(n))
-    c.emit(kind, operands, c.output(node, layout), ir.Binary())
+    c.emit(kind, operands, c.output(node, layout), OPS[kind].attrs())
+
+
+def _chain(c: _Converter, node, steps) -> None:
+    """Element-wise steps from the node's input to its output, in the input's layout:
+    (kind, None) or (kind, a scalar constant second operand)."""
+    x, layout = c.values.get(node.input[0], (None, None))
+    if x is None:
+        raise _Unsupported(f"input {node.input[0]!r} is not computed by a supported node")
+    out = c.output(node, layout)
+    shape = c.tensors[out].shape
+    for index, (kind, value) in enumerate(steps):
+        result = out if index == len(steps) - 1 else c.define(f"{node.output[0]}/{index}", shape, "float32", layout)
+        constant = np.full((1,) * len(shape), value, np.float32)
+        operands = (x,) if value is None else (x, c.const_tensor(constant, f"{out}/{kind}"))
+        c.emit(kind, operands, result, OPS[kind].attrs())
+        x = result
+
+
+def hard_sigmoid(c: _Converter, node, a: dict) -> None:
+    """max(0, min(1, alpha x + beta)) as relu6(6 alpha x + 6 beta) / 6. PyTorch writes
+    hardswish (opsets before 14) as x * HardSigmoid(x): that Mul becomes one hard_swish
+    (_hard_swish) and this chain, then unread, is dropped by the passes."""
+    alpha, beta = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
+    _chain(c, node, [("mul", 6 * alpha), ("add", 6 * beta), ("relu6", None), ("mul", 1 / 6)])
+    out = c.values[node.output[0]][0]
+    if np.isclose(alpha, 1 / 6) and beta == 0.5:
+        c.hard_sigmoids[out] = c.values[node.input[0]][0]
+    # In a QDQ model: relu6's input and output on 6 x the output's grid (clamping to it is the
+    # relu6; the passes may fuse it into the add), the scaled input on that grid moved by -6 beta.
+    c.derived[f"{node.output[0]}/1"] = c.derived[f"{node.output[0]}/2"] = (out, 6.0, 0.0)
+    c.derived[f"{node.output[0]}/0"] = (out, 6.0, -6 * beta)
+
+
+def _hard_swish(c: _Converter, node) -> bool:
+    """x * HardSigmoid(x) (alpha 1/6, beta 1/2) is hardswish: emit it and say so."""
+    if any(n not in c.values for n in node.input):
+        return False
+    left, right = (c.values[n][0] for n in node.input)
+    x = left if c.hard_sigmoids.get(right) == left else right if c.hard_sigmoids.get(left) == right else None
+    if x is None:
+        return False
+    source = node.input[0] if x == left else node.input[1]
+    c.emit("hard_swish", (x,), c.output(node, c.layout(source)))
+    return True
 
 
 def clip(c: _Converter, node, a: dict) -> None:
@@ -535,8 +713,140 @@ def clip(c: _Converter, node, a: dict) -> None:
         c.unary(node, "relu6")
     elif low == 0 and high == np.inf:
         c.unary(node, "relu")
+    elif low > high:
+        raise _Unsupported(f"Clip to the empty range [{low:g}, {high:g}]")
     else:
-        raise _Unsupported(f"Clip to [{low:g}, {high:g}]; aiotc has ReLU ([0, inf)) and ReLU6 ([0, 6])")
+        steps = [(kind, bound) for kind, bound in (("maximum", low), ("minimum", high)) if np.isfinite(bound)]
+        _chain(c, node, steps)
+        out = c.values[node.output[0]][0]  # QDQ: the output's grid, else (a float output) the input's
+        c.derived[out] = (c.values[node.input[0]][0], 1.0, 0.0)
+        if len(steps) == 2:
+            c.derived[f"{node.output[0]}/0"] = (out, 1.0, 0.0)
+
+
+def power(c: _Converter, node, a: dict) -> None:
+    """x to a constant power that TFLite has an op for."""
+    exponent = c.const(node.input[1], "the exponent")
+    kinds = {2.0: "square", 0.5: "sqrt", -0.5: "rsqrt"}
+    if exponent.size != 1 or float(exponent.ravel()[0]) not in kinds:
+        raise _Unsupported(f"exponent {exponent.ravel()[:4].tolist()} (2, 0.5 and -0.5 are supported)")
+    c.unary(node, kinds[float(exponent.ravel()[0])])
+
+
+def reciprocal(c: _Converter, node, a: dict) -> None:
+    x, layout = c.values.get(node.input[0], (None, None))
+    if x is None:
+        raise _Unsupported(f"input {node.input[0]!r} is not computed by a supported node")
+    one = c.const_tensor(np.ones((1,) * len(c.tensors[x].shape), np.float32), f"{node.output[0]}/one")
+    c.emit("div", (one, x), c.output(node, layout), ir.Binary())
+
+
+def elu(c: _Converter, node, a: dict) -> None:
+    if float(a.get("alpha", 1.0)) != 1.0:
+        raise _Unsupported(f"alpha {a['alpha']:g} (TFLite's ELU has alpha 1)")
+    c.unary(node, "elu")
+
+
+def log_softmax(c: _Converter, node, a: dict) -> None:
+    rank = len(c.shape(node.input[0]))
+    if a.get("axis", -1 if c.opset >= 13 else 1) % rank != rank - 1:
+        raise _Unsupported("an axis other than the last")
+    c.emit("log_softmax", (c.plain(node.input[0]),), c.output(node, "plain"))
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+RESIZE_RULES = {  # (mode, coordinate_transformation_mode, nearest_mode) -> TFLite's (align_corners, half_pixel_centers)
+    ("nearest", "asymmetric", "floor"): (False, False),  # PyTorch's nearest
+    ("nearest", "tf_half_pixel_for_nn", "floor"): (False, True),
+    ("nearest", "half_pixel", "round_prefer_ceil"): (False, True),  # round((x + .5) s - .5) half up = floor((x + .5) s)
+    ("nearest", "align_corners", "round_prefer_ceil"): (True, False),
+    ("linear", "asymmetric", ""): (False, False),
+    ("linear", "align_corners", ""): (True, False),
+    ("linear", "half_pixel", ""): (False, True),
+}
+
+
+def resize(c: _Converter, node, a: dict) -> None:
+    """Resize and Upsample of height and width: TFLite's nearest or bilinear resize, whose
+    coordinate rules match these ONNX modes."""
+    mode = _text(a.get("mode", "nearest"))
+    coordinates = _text(a.get("coordinate_transformation_mode", "half_pixel" if c.opset >= 11 else "asymmetric"))
+    if node.op_type == "Upsample":
+        coordinates = "asymmetric"
+    in_shape, out_shape = c.shape(node.input[0]), c.shape(node.output[0])
+    if coordinates == "pytorch_half_pixel" and min(out_shape[2:]) > 1:
+        coordinates = "half_pixel"  # the two differ only for an output of size 1
+    if len(in_shape) != 4 or in_shape[:2] != out_shape[:2]:
+        raise _Unsupported(f"resizing {list(in_shape)} to {list(out_shape)}; only height and width are resized")
+    if a.get("antialias", 0) or a.get("exclude_outside", 0):
+        raise _Unsupported("antialias or exclude_outside")
+    mode = "linear" if mode == "bilinear" else mode  # Upsample's name
+    key = (mode, coordinates, _text(a.get("nearest_mode", "round_prefer_floor")) if mode == "nearest" else "")
+    if key == ("nearest", "half_pixel", "round_prefer_floor") and all(
+        o % i == 0 for o, i in zip(out_shape[2:], in_shape[2:])
+    ):  # ONNX's default: upsampling by whole factors k meets no tie ((x + .5) / k - .5 is never n + .5)
+        key = ("nearest", "half_pixel", "round_prefer_ceil")
+    matching = ", ".join(" ".join(filter(None, rule[1:])) for rule in RESIZE_RULES if rule[0] == mode)
+    if not matching:
+        raise _Unsupported(f"mode {mode} (TFLite resizes nearest and bilinear)")
+    if key not in RESIZE_RULES:
+        raise _Unsupported(f"{mode} resize with {' '.join(filter(None, key[1:]))} (TFLite's rules match {matching})")
+    kind = "resize_nearest" if mode == "nearest" else "resize_bilinear"
+    c.emit(kind, (c.nhwc(node.input[0]),), c.output(node, "nhwc"), ir.Resize(*RESIZE_RULES[key]))
+
+
+def _normalize(c: _Converter, node, x: str, layout: str, axes: tuple[int, ...], scale, bias, epsilon: float) -> None:
+    """(x - mean) / sqrt(variance + epsilon) * scale + bias over `axes` (IR axes), in element-wise pieces."""
+    out = c.output(node, layout)
+    shape = c.tensors[out].shape
+    reduced = tuple(1 if i in axes else d for i, d in enumerate(shape))
+
+    def value(name: str, kind: str, inputs, full: bool = True, attrs=None) -> str:
+        result = c.define(f"{node.output[0]}/{name}", shape if full else reduced, "float32", layout)
+        c.emit(kind, inputs, result, attrs if attrs is not None else OPS[kind].attrs())
+        return result
+
+    def constant(array, name: str) -> str:
+        return c.const_tensor(np.asarray(array, np.float32), f"{out}/{name}")
+
+    mean = value("mean", "mean", (x,), False, ir.Mean(axes, True))
+    centered = value("centered", "sub", (x, mean))
+    variance = value("variance", "mean", (value("squared", "square", (centered,)),), False, ir.Mean(axes, True))
+    shifted = value("shifted", "add", (variance, constant(np.full((1,) * len(shape), epsilon), "epsilon")), False)
+    inverse = value("inverse", "rsqrt", (shifted,), False)
+    normalized = value("normalized", "mul", (centered, inverse))
+    scaled = value("scaled", "mul", (normalized, constant(scale, "scale")))
+    c.emit("add", (scaled, constant(bias, "bias")), out, ir.Binary())
+
+
+def instance_norm(c: _Converter, node, a: dict) -> None:
+    """Per sample and channel over the spatial axes (NHWC: height and width)."""
+    if len(c.shape(node.input[0])) not in (3, 4):
+        raise _Unsupported("a rank other than 3 (NCL) or 4 (NCHW)")
+    scale, bias = c.const(node.input[1], "the scale"), c.const(node.input[2], "the bias")
+    epsilon = float(a.get("epsilon", 1e-5))
+    x = c.nhwc(node.input[0])
+    _normalize(c, node, x, "nhwc", (1, 2), scale.reshape(1, 1, 1, -1), bias.reshape(1, 1, 1, -1), epsilon)
+
+
+def layer_norm(c: _Converter, node, a: dict) -> None:
+    """Over the axes from `axis` on, with their scale and (optional) bias."""
+    if any(node.output[1:]):
+        raise _Unsupported("the mean and inverse deviation outputs")
+    shape = c.shape(node.input[0])
+    axis = int(a.get("axis", -1)) % len(shape)
+    scale = c.const(node.input[1], "the scale")
+    bias = c.const(node.input[2], "the bias") if len(node.input) > 2 and node.input[2] else np.zeros_like(scale)
+    lead = (1,) * (len(shape) - scale.ndim)
+    scale, bias, epsilon = (
+        scale.reshape(lead + scale.shape),
+        bias.reshape(lead + bias.shape),
+        float(a.get("epsilon", 1e-5)),
+    )
+    _normalize(c, node, c.plain(node.input[0]), "plain", tuple(range(axis, len(shape))), scale, bias, epsilon)
 
 
 def transpose(c: _Converter, node, a: dict) -> None:
@@ -544,6 +854,8 @@ def transpose(c: _Converter, node, a: dict) -> None:
     if source is None:
         raise _Unsupported(f"input {node.input[0]!r} is not computed by a supported node")
     rank = len(c.shape(node.input[0]))
+    if layout == "nhwc" and rank != 4:
+        source, layout = c.plain(node.input[0]), "plain"
     perm = tuple(a.get("perm", tuple(reversed(range(rank)))))
     if layout == "plain" and perm == TO_NCHW:
         return c.alias(node, node.input[0], "nhwc")
@@ -551,7 +863,30 @@ def transpose(c: _Converter, node, a: dict) -> None:
         return c.alias(node, node.input[0], "plain")
     if layout == "nhwc":  # held y = x^T(0,2,3,1); x = y^T(0,3,1,2); out = x^T(perm)
         perm = tuple(TO_NCHW[p] for p in perm)
+    if rank > 4:  # ShuffleNet's channel shuffle: [1, g, C/g, H, W] -> [1, C/g, g, H, W]
+        shape, perm = _merged_transpose(c.tensors[source].shape, perm)
+        if len(shape) > 4:
+            raise _Unsupported(f"a rank-{rank} transpose that moves more than 4 groups of axes")
+        source = c._reshaped(source, shape)
+        moved = c.define(f"{node.output[0]}/merged", tuple(shape[p] for p in perm), c.tensors[source].dtype, "plain")
+        c.emit("transpose", (source,), moved, ir.Transpose(perm))
+        c.emit("reshape", (moved,), c.output(node, "plain"))
+        return
     c.emit("transpose", (source,), c.output(node, "plain"), ir.Transpose(perm))
+
+
+def _merged_transpose(shape: tuple[int, ...], perm: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The same transpose on fewer axes: unit axes dropped, axes that stay neighbours in order merged."""
+    kept = [axis for axis in range(len(shape)) if shape[axis] != 1]
+    groups: list[list[int]] = []  # runs of kept input axes, in output order
+    for axis in (p for p in perm if shape[p] != 1):
+        if groups and kept.index(axis) == kept.index(groups[-1][-1]) + 1:
+            groups[-1].append(axis)
+        else:
+            groups.append([axis])
+    by_input = sorted(range(len(groups)), key=lambda g: groups[g][0])
+    merged = tuple(int(np.prod([shape[a] for a in groups[g]])) for g in by_input)
+    return merged, tuple(by_input.index(g) for g in range(len(groups)))
 
 
 def reshape(c: _Converter, node, a: dict) -> None:
@@ -561,13 +896,18 @@ def reshape(c: _Converter, node, a: dict) -> None:
 def concat(c: _Converter, node, a: dict) -> None:
     rank = len(c.shape(node.output[0]))
     axis = a["axis"] % rank
-    if any(n in c.consts for n in node.input):
-        raise _Unsupported("constant operands")
-    if rank == 4 and any(c.layout(n) == "nhwc" for n in node.input):
-        inputs = [c.nhwc(n) for n in node.input]
+    nhwc = rank == 4 and any(c.layout(n) == "nhwc" for n in node.input if n not in c.consts)
+    inputs = []
+    for index, n in enumerate(node.input):  # a constant (ViT's class token) joins as a constant tensor
+        if n in c.consts:
+            value = c.consts[n].transpose(TO_NHWC) if nhwc else c.consts[n]
+            inputs.append(c.const_tensor(value, f"{node.output[0]}/{index}"))
+        else:
+            inputs.append(c.nhwc(n) if nhwc else c.plain(n))
+    if nhwc:
         c.emit("concat", inputs, c.output(node, "nhwc"), ir.Concat(NCHW_AXIS_IN_NHWC[axis]))
     else:
-        c.emit("concat", [c.plain(n) for n in node.input], c.output(node, "plain"), ir.Concat(axis))
+        c.emit("concat", inputs, c.output(node, "plain"), ir.Concat(axis))
 
 
 def softmax(c: _Converter, node, a: dict) -> None:
@@ -602,7 +942,11 @@ def pad(c: _Converter, node, a: dict) -> None:
         c.emit("pad", (c.plain(node.input[0]),), c.output(node, "plain"), ir.Pad(tuple(pairs)))
 
 
-def reduce_mean(c: _Converter, node, a: dict) -> None:
+def reduce(c: _Converter, node, a: dict) -> None:
+    """ReduceMean, ReduceMax, ReduceMin, ReduceSum: axes as an attribute or (opset 18, Sum 13) an input."""
+    kind = REDUCTIONS[node.op_type]
+    if a.get("noop_with_empty_axes", 0):
+        raise _Unsupported("noop_with_empty_axes")
     rank = len(c.shape(node.input[0]))
     axes = (
         a.get("axes")
@@ -613,13 +957,16 @@ def reduce_mean(c: _Converter, node, a: dict) -> None:
     keep = bool(a.get("keepdims", 1))
     if rank == 4 and c.layout(node.input[0]) == "nhwc" and keep:
         c.emit(
-            "mean",
+            kind,
             (c.nhwc(node.input[0]),),
             c.output(node, "nhwc"),
             ir.Mean(tuple(sorted(NCHW_AXIS_IN_NHWC[x] for x in axes)), True),
         )
     else:
-        c.emit("mean", (c.plain(node.input[0]),), c.output(node, "plain"), ir.Mean(tuple(axes), keep))
+        c.emit(kind, (c.plain(node.input[0]),), c.output(node, "plain"), ir.Mean(tuple(axes), keep))
+
+
+REDUCTIONS = {"ReduceMean": "mean", "ReduceMax": "reduce_max", "ReduceMin": "reduce_min", "ReduceSum": "sum"}
 
 
 def identity(c: _Converter, node, a: dict) -> None:
@@ -680,15 +1027,120 @@ def tile(c: _Converter, node, a: dict) -> None:
     c.emit("tile", (source,), c.output(node, layout), ir.Tile(tuple(repeats)))
 
 
+def slice_(c: _Converter, node, a: dict) -> None:
+    """Constant starts, ends, axes and steps (attributes before opset 10): a strided slice."""
+    source, layout = _held(c, node.input[0])
+    shape = c.shape(node.input[0])
+    if c.opset < 10:
+        starts, ends = list(a["starts"]), list(a["ends"])
+        axes, steps = list(a.get("axes", range(len(starts)))), [1] * len(starts)
+    else:
+        operands = [c.consts.get(n) if n else None for n in [*node.input[1:], "", ""][:4]]
+        if any(n and n not in c.consts for n in node.input[1:]):
+            raise _Unsupported("starts, ends, axes and steps must be constants")
+        starts, ends = operands[0].tolist(), operands[1].tolist()
+        axes = operands[2].tolist() if operands[2] is not None else list(range(len(starts)))
+        steps = operands[3].tolist() if operands[3] is not None else [1] * len(starts)
+    begin, end, strides = [0] * len(shape), list(shape), [1] * len(shape)
+    for start, stop, axis, step in zip(starts, ends, axes, steps):
+        if step == 0:
+            raise _Unsupported("a step of 0")
+        axis = int(axis) % len(shape)
+        begin[axis], end[axis], strides[axis] = slice(int(start), int(stop), int(step)).indices(shape[axis])
+    if layout == "nhwc":
+        begin, end, strides = ([values[i] for i in TO_NHWC] for values in (begin, end, strides))
+    attrs = ir.StridedSlice(tuple(begin), tuple(end), tuple(strides))
+    c.emit("strided_slice", (source,), c.output(node, layout), attrs)
+
+
+def gather(c: _Converter, node, a: dict) -> None:
+    """Constant indices (a Gather on a Shape is folded before it gets here)."""
+    if node.input[1] not in c.consts:
+        raise _Unsupported("indices must be a constant")
+    shape = c.shape(node.input[0])
+    axis = int(a.get("axis", 0)) % len(shape)
+    indices = c.consts[node.input[1]].astype(np.int64)
+    if indices.size and not (-shape[axis] <= indices.min() and indices.max() < shape[axis]):
+        raise _Unsupported(f"indices outside -{shape[axis]}..{shape[axis] - 1}")
+    indices = indices % shape[axis]
+    attrs = ir.Gather(axis, tuple(int(i) for i in indices.ravel()), indices.shape)
+    c.emit("gather", (c.plain(node.input[0]),), c.output(node, "plain"), attrs)
+
+
+def expand(c: _Converter, node, a: dict) -> None:
+    """Expand to a constant shape: TFLite's BROADCAST_TO, on a value of the output's rank."""
+    x, out_shape = c.plain(node.input[0]), c.shape(node.output[0])
+    shape = c.tensors[x].shape
+    if len(shape) < len(out_shape):
+        x = c._reshaped(x, (1,) * (len(out_shape) - len(shape)) + shape)
+    c.emit("broadcast_to", (x,), c.output(node, "plain"))
+
+
+def prelu(c: _Converter, node, a: dict) -> None:
+    """A constant slope, broadcast as ONNX broadcasts it (per channel in NCHW)."""
+    slope = c.const(node.input[1], "the slope")
+    x, layout = _held(c, node.input[0])
+    if layout == "nhwc":
+        slope = slope.reshape((1,) * (4 - slope.ndim) + slope.shape).transpose(TO_NHWC)
+    else:
+        slope = slope.reshape((1,) * (len(c.shape(node.input[0])) - slope.ndim) + slope.shape)
+    c.emit("prelu", (x, c.const_tensor(slope, f"{node.output[0]}/slope")), c.output(node, layout))
+
+
+def _crd_as_dcr(c: _Converter, node, x: str, block: int) -> str:
+    """PyTorch's PixelShuffle (DepthToSpace in CRD order: channel c * b * b + i * b + j) is the DCR
+    order (channel (i * b + j) * C + c) after a gather of the channels."""
+    shape = c.tensors[x].shape
+    channels = shape[3] // (block * block)
+    order = np.arange(shape[3]).reshape(channels, block * block).T.ravel()
+    gathered = c.define(f"{node.output[0]}/dcr", shape, c.tensors[x].dtype, "nhwc")
+    c.emit("gather", (x,), gathered, ir.Gather(3, tuple(int(i) for i in order), order.shape))
+    return gathered
+
+
+def sum_(c: _Converter, node, a: dict) -> None:
+    """Sum of any number of inputs: a chain of adds."""
+    if len(node.input) == 1:
+        return identity(c, node, a)
+    x, layout = _held(c, node.input[0])
+    for index, name in enumerate(node.input[1:], start=2):
+        if name in c.consts or c.shape(name) != c.shape(node.input[0]):
+            raise _Unsupported("constant or broadcast operands")
+        operand = c.nhwc(name) if layout == "nhwc" else c.plain(name)
+        last = index == len(node.input)
+        total = (
+            c.output(node, layout)
+            if last
+            else c.define(f"{node.output[0]}/{index}", c.tensors[x].shape, "float32", layout)
+        )
+        c.emit("add", (x, operand), total, ir.Binary())
+        x = total
+
+
+def lp_normalization(c: _Converter, node, a: dict) -> None:
+    """x / ||x||_2 over the last axis: TFLite's L2_NORMALIZATION."""
+    rank = len(c.shape(node.input[0]))
+    if int(a.get("p", 2)) != 2 or int(a.get("axis", -1)) % rank != rank - 1:
+        raise _Unsupported("a norm other than L2 over the last axis")
+    c.emit("l2_normalization", (c.plain(node.input[0]),), c.output(node, "plain"))
+
+
+def cast(c: _Converter, node, a: dict) -> None:
+    """Float to float (what exporters leave on activations) is the value itself."""
+    source = c.values.get(node.input[0], (None,))[0]
+    if int(a.get("to", 0)) != FLOAT or source is None or c.tensors[source].dtype != "float32":
+        raise _Unsupported("a cast of a computed value other than float32 to float32")
+    identity(c, node, a)
+
+
 def depth_space(kind: str):
     """DepthToSpace's DCR order and SpaceToDepth are TFLite's on NHWC."""
 
     def convert(c: _Converter, node, a: dict) -> None:
-        mode = a.get("mode", b"DCR")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
-        if kind == "depth_to_space" and mode != "DCR":
-            raise _Unsupported(f"mode {mode} (DCR is supported)")
-        c.emit(kind, (c.nhwc(node.input[0]),), c.output(node, "nhwc"), ir.BlockSize(int(a["blocksize"])))
+        x, block = c.nhwc(node.input[0]), int(a["blocksize"])
+        if kind == "depth_to_space" and _text(a.get("mode", "DCR")) == "CRD":
+            x = _crd_as_dcr(c, node, x, block)
+        c.emit(kind, (x,), c.output(node, "nhwc"), ir.BlockSize(block))
 
     return convert
 
@@ -704,14 +1156,24 @@ CONVERTERS = {
     "BatchNormalization": batch_norm,
     "Gemm": gemm,
     "MatMul": matmul,
-    "Add": binary,
-    "Sub": binary,
-    "Mul": binary,
+    **dict.fromkeys(BINARY, binary),
     "Relu": lambda c, n, a: c.unary(n, "relu"),
     "Clip": clip,
     "Sigmoid": lambda c, n, a: c.unary(n, "logistic"),
     "Tanh": lambda c, n, a: c.unary(n, "tanh"),
     "HardSwish": lambda c, n, a: c.unary(n, "hard_swish"),
+    "HardSigmoid": hard_sigmoid,
+    "Softplus": lambda c, n, a: _chain(c, n, [("exp", None), ("add", 1.0), ("log", None)]),
+    "Elu": elu,
+    "Not": lambda c, n, a: c.unary(n, "logical_not"),
+    "Pow": power,
+    "Reciprocal": reciprocal,
+    "LogSoftmax": log_softmax,
+    "Resize": resize,
+    "Upsample": resize,
+    "InstanceNormalization": instance_norm,
+    "LayerNormalization": layer_norm,
+    "PRelu": prelu,
     "LeakyRelu": lambda c, n, a: c.unary(n, "leaky_relu", ir.LeakyRelu(float(a.get("alpha", 0.01)))),
     "Transpose": transpose,
     "Reshape": reshape,
@@ -721,18 +1183,23 @@ CONVERTERS = {
     "Concat": concat,
     "Softmax": softmax,
     "Pad": pad,
-    "ReduceMean": reduce_mean,
+    **dict.fromkeys(REDUCTIONS, reduce),
     "Identity": identity,
+    "Cast": cast,
+    "Sum": sum_,
+    "LpNormalization": lp_normalization,
     "Dropout": identity,
     "QuantizeLinear": quantize_linear,
     "DequantizeLinear": dequantize_linear,
     # data movement (issue 20)
     "Split": split,
     "Tile": tile,
+    "Slice": slice_,
+    "Gather": gather,
+    "Expand": expand,
     "DepthToSpace": depth_space("depth_to_space"),
     "SpaceToDepth": depth_space("space_to_depth"),
     # elementwise math (issue 20)
-    "Div": binary,
     **{kind.capitalize(): _unary(kind) for kind in ONNX_UNARY},
 }
 SUPPORTED_OPS = tuple(sorted(CONVERTERS))  # besides any op whose inputs are all constant: it is folded

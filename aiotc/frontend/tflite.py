@@ -24,7 +24,17 @@ from ..errors import ModelError, UnsupportedOpsError
 from .checks import SHAPE_RULES, check_counts, check_size
 from .recurrent import lstm_problem
 
-TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8", 17: "int4"}
+TENSOR_TYPES = {
+    0: "float32",
+    2: "int32",
+    3: "uint8",
+    4: "int64",
+    6: "bool",
+    7: "int16",
+    9: "int8",
+    15: "uint32",  # constants only (shapes, indices): evaluated at compile time
+    17: "int4",
+}
 NUMPY_TYPES = {
     "float32": np.float32,
     "int32": np.int32,
@@ -33,6 +43,7 @@ NUMPY_TYPES = {
     "bool": np.bool_,
     "int16": np.int16,
     "int8": np.int8,
+    "uint32": np.uint32,
 }
 ACTIVATIONS = {0: "none", 1: "relu", 2: "relu_n1_to_1", 3: "relu6"}
 OP_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
@@ -107,6 +118,7 @@ class _Reader:
         check_counts(self.name, sg.OperatorsLength(), sg.TensorsLength())
         taken: set[str] = set()
         self.dynamic: dict[str, list[int]] = {}  # tensors whose declared shape is a placeholder: their signature
+        self.untyped: dict[str, str] = {}  # tensors of a type aiotc has no dtype for -> its TFLite name
         self.graph_inputs = {int(i) for i in sg.InputsAsNumpy()}
         self.tensors = [self._tensor(sg, i, taken) for i in range(sg.TensorsLength())]
         self.by_name = {t.name: t for t in self.tensors}
@@ -154,6 +166,7 @@ class _Reader:
                 problems.append(f"{opname} at op {index} ({layer}): {why}")
         if problems:
             raise UnsupportedOpsError(problems, SUPPORTED_OPS)
+        self._check_types(ops)
         used = {name for o in ops for name in (*o.inputs, *o.outputs)} | {self._name(i) for i in sg.InputsAsNumpy()}
         for name in self.dynamic:
             if name in used and self._open(name):
@@ -180,6 +193,22 @@ class _Reader:
             raise ModelError(f"{self.name}: inconsistent graph: {exc}") from None
         return graph
 
+    def _check_types(self, ops: list[ir.Op]) -> None:
+        """Tensors of a type aiotc cannot compute with, refused only here, after the unsupported
+        ops: a model's unsupported ops (the signal library's, which make UINT32/UINT64 values)
+        are the answer a user needs first. UINT32 is taken where it is a constant (folded)."""
+        for op in ops:
+            for name in (t for t in (*op.inputs, *op.outputs) if t):
+                if name in self.untyped:
+                    raise ModelError(
+                        f"{self.name}: tensor {name!r} has type {self.untyped[name]}, which aiotc does not support"
+                    )
+                if self.by_name[name].dtype == "uint32" and not self.by_name[name].is_const:
+                    raise ModelError(
+                        f"{self.name}: tensor {name!r} has type UINT32 and is computed at run time (layer "
+                        f"{op.name!r}); aiotc takes UINT32 tensors only as constants (shapes, indices)"
+                    )
+
     # --- tensors ------------------------------------------------------------------
 
     def _tensor(self, sg, index: int, taken: set[str]) -> ir.Tensor:
@@ -187,8 +216,6 @@ class _Reader:
         t = sg.Tensors(index)
         dtype = TENSOR_TYPES.get(t.Type())
         label = (t.Name() or b"").decode(errors="replace") or f"tensor{index}"
-        if dtype is None:
-            raise _unsupported_type(label, t.Type())
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
         if any(d < 0 for d in shape):
             raise ModelError(f"{self.name}: tensor {label!r} has a negative dimension {list(shape)}")
@@ -210,6 +237,9 @@ class _Reader:
             suffix += 1
             name = f"{label}#{suffix}"
         taken.add(name)
+        if dtype is None:  # refused if a converted op reads or writes it (_check_types)
+            self.untyped[name] = TYPE_NAMES.get(t.Type(), str(t.Type()))
+            return ir.Tensor(name, shape, self.untyped[name].lower())
         data = self._data(t, dtype, shape, label)
         if dynamic and data is None:
             self.dynamic[name] = signature
@@ -291,6 +321,8 @@ class _Reader:
         if opname not in FOLDERS:
             return False
         present = [self.by_name[name] for name in inputs if name is not None]
+        if any(name in self.untyped for name in (*inputs, *outputs)):
+            return False
         if opname == "SHAPE":
             return bool(present) and present[0].name not in self.dynamic
         return all(t.is_const and t.quant is None for t in present) and self.by_name[outputs[0]].quant is None
@@ -330,9 +362,7 @@ class _Unsupported(Exception):
     """An op whose type is supported but whose options or operands are not."""
 
 
-def _unsupported_type(label: str, code: int) -> ModelError:
-    names = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
-    return ModelError(f"tensor {label!r} has type {names.get(code, code)}, which aiotc does not support")
+TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
 
 
 def _op_name(code) -> str:

@@ -30,7 +30,7 @@ from .gptq import input_hessians
 from .mixed import MixedSearch
 from .observe import observe
 from .prepare import global_pools_as_means
-from .ptq import calibrated, initial_ranges, quantize_graph
+from .ptq import calibrated, initial_ranges, quantize_graph, shared_range
 from .refit import quantize_refitted
 from .search import refine_ranges
 
@@ -117,7 +117,7 @@ def quantize_qdq(graph: Graph) -> Quantized:
     parameters TFLite fixes (softmax, logistic, tanh) or passes through (pools,
     reshapes, concat) follow those rules, as tflite-micro needs them."""
     hints = graph.quant_hints
-    needed = [*graph.inputs, *(op.outputs[0] for op in graph.ops if calibrated(op))]
+    needed = [*graph.inputs, *(op.outputs[0] for op in graph.ops if calibrated(op) or shared_range(op))]
     missing = [name for name in needed if name not in hints]
     if missing:
         raise ModelError(

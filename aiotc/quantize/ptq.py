@@ -55,7 +55,7 @@ def initial_ranges(graph: Graph, stats: dict[str, TensorStats], method: str) -> 
     ranges = {t.name: choose_range(stats[t.name], "minmax" if t.name in graph.inputs else method) for t in real}
     for op in graph.ops:
         if OPS[op.kind].output_quant == SHARED:
-            names = [*op.inputs, op.outputs[0]]
+            names = [n for n in (*op.inputs, op.outputs[0]) if not graph[n].is_const]  # the output holds the constants
             union = (min(stats[n].low for n in names), max(stats[n].high for n in names))
             ranges.update({n: union for n in names})
     return ranges
@@ -75,6 +75,11 @@ def free_tensors(graph: Graph) -> list[str]:
 def calibrated(op: Op) -> bool:
     """Whether the op's output gets a range of its own (not fixed, inherited or shared)."""
     return OPS[op.kind].output_quant == CALIBRATED
+
+
+def shared_range(op: Op) -> bool:
+    """Whether the op's output range is one its inputs share (concat, maximum, minimum)."""
+    return OPS[op.kind].output_quant == SHARED
 
 
 def quantize_graph(
@@ -103,11 +108,12 @@ def quantize_graph(
                 op, graph, chosen[inputs[0]], tensors, bits, (hessians or {}).get(op.name), op.name in wide
             )
         else:
+            shared = chosen[op.outputs[0]] if OPS[op.kind].output_quant == SHARED else None
             for index, name in enumerate(inputs):
                 if name and graph[name].is_const:
-                    inputs[index] = _constant(graph[name], tensors)
+                    inputs[index] = _constant(graph[name], tensors, shared)
         for index, name in enumerate(inputs):
-            if OPS[op.kind].output_quant == SHARED and chosen[name] != chosen[op.outputs[0]]:
+            if shared_range(op) and not graph[name].is_const and chosen[name] != chosen[op.outputs[0]]:
                 inputs[index] = _requantized(name, chosen, graph, tensors, ops)
         if op.name in wide:
             out = op.outputs[0]
@@ -236,8 +242,6 @@ def _concat_groups(graph: Graph, ranges: dict[str, tuple[float, float]]) -> dict
 
 def _requantized(name: str, chosen: dict[str, Quant], graph: Graph, tensors: dict[str, Tensor], ops: list[Op]) -> str:
     """A copy of `name` in the parameters its concat needs (TFLite's QUANTIZE int8 -> int8)."""
-    if graph[name].is_const:
-        raise ModelError(f"concat of constant {name!r} is not supported when quantizing")
     target = f"{name}/requantized"
     consumer = next(op for op in graph.consumers[name] if OPS[op.kind].output_quant == SHARED)
     chosen[target] = chosen[consumer.outputs[0]]
@@ -311,9 +315,10 @@ def _own_name(t: Tensor, op: Op, graph: Graph) -> str:
     return t.name if len(graph.consumers[t.name]) == 1 else f"{t.name}/{op.name}"
 
 
-def _constant(t: Tensor, tensors: dict[str, Tensor]) -> str:
-    """A float operand of an elementwise op: int8, per tensor, over its own range."""
-    q = activation_quant(float(t.data.min()), float(t.data.max()))
+def _constant(t: Tensor, tensors: dict[str, Tensor], shared: Quant | None = None) -> str:
+    """A float operand of an elementwise op: int8, per tensor, over its own range (or over the
+    range it shares with its op's output: concat, maximum, minimum)."""
+    q = shared or activation_quant(float(t.data.min()), float(t.data.max()))
     values = np.clip(_round(t.data / q.scale[0]) + q.zero_point[0], -128, 127).astype(np.int8)
     tensors[t.name] = replace(t, dtype="int8", data=values, quant=q)
     return t.name
