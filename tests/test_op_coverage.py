@@ -26,7 +26,6 @@ OUT_OF_SCOPE = {  # builtins issue 20 leaves out, and why
     "CUSTOM": "custom ops are registered by name: CUSTOM_OUT_OF_SCOPE",
 }
 NOT_YET = {  # in issue 20's scope, not done on this branch: remove an entry when its op lands
-    "TRANSPOSE_CONV": "another branch adds the transpose_conv kind (TFLite and ONNX ConvTranspose)",
     "BROADCAST_ARGS": "shape arithmetic, not yet evaluated at compile time",
     "DYNAMIC_UPDATE_SLICE": "needs a kernel (static indices)",
     "EMBEDDING_LOOKUP": "needs a kernel (run-time ids)",
