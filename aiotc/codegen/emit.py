@@ -16,6 +16,7 @@ from .. import __version__
 from ..ir import Graph, Op, Tensor
 from ..kernels import Kernel
 from ..memory.streaming import StreamStage
+from ..memory.timestream import TimeStream
 from ..ops import OPS
 from ..resources import data_dir, template_env
 from ..state import initial_state, state_layout
@@ -32,7 +33,7 @@ from . import (  # noqa: F401  (registers the lowerings)  # noqa: F401
 )
 from .escape import c_comment, c_word, unique
 from .lowering import C_TYPES, LOWERINGS, LayerCode
-from .stage import Loop, compress, resolve, stage_statements
+from .stage import Loop, band_statement, compress, frame_shift, resolve, stage_statements
 
 RUNTIME_HEADERS = "include"
 SCRATCH = "&ctx"  # the aiotc_context that model.c.j2 declares in a layer block with scratch
@@ -182,7 +183,14 @@ def _io_entries(graph: Graph, names: tuple[str, ...]) -> list[dict]:
 
 
 def emit_library(
-    graph: Graph, plan, name: str, kernels: dict[str, Kernel], board: str, source: str, stage: StreamStage | None = None
+    graph: Graph,
+    plan,
+    name: str,
+    kernels: dict[str, Kernel],
+    board: str,
+    source: str,
+    stage: StreamStage | None = None,
+    frames: TimeStream | None = None,
 ) -> tuple[dict[str, str], dict]:
     """Render the library. Returns (files, facts) where facts feed the report."""
     env = template_env()
@@ -230,6 +238,17 @@ def emit_library(
             else:
                 items.append(block(item.index, item.op, resolve(item, emitter), item.note, item.scratch))
         first_layer_op = stage.last_op + 1
+    stream = None
+    if frames is not None:
+
+        def blocks(calls) -> list[dict]:
+            statements = [band_statement(graph, frames.kept, call, emitter, lower) for call in calls]
+            return [block(s.index, s.op, s.text, s.note) for s in statements]
+
+        window = graph[frames.window].shape[1]
+        stream = {"window": window, "warm": blocks(frames.warm), "shift": frame_shift(graph, frames, emitter)}
+        items.extend(blocks(frames.calls))
+        first_layer_op = frames.last_op + 1
     for index in range(first_layer_op, len(graph.ops)):
         op = graph.ops[index]
         items.append(block(index, op, lower(op, emitter)))
@@ -253,6 +272,7 @@ def emit_library(
         "input_size": sum(e["bytes"] for e in inputs),
         "output_size": sum(e["bytes"] for e in outputs),
         "items": items,
+        "stream": stream,
         "consts": [
             {
                 "symbol": c.symbol,

@@ -17,6 +17,7 @@ from ..kernels import Kernel
 from .placement import ArenaPlan, plan_arena
 from .reorder import best_order
 from .streaming import StreamStage, mac_overhead, stream_stage, streamable
+from .timestream import TimeStream, plan_time_stream
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class MemoryOptions:
     stream: str = "auto"  # "off": layer by layer only (the CLI's --patch)
     max_overhead: float = 0.2  # MACs a streamed stage may add, a fraction of the model's (--patch-overhead)
     sram_budget: int | None = None  # with a budget, the fewest band calls that fit it win
+    fixed_order: bool = False  # keep the graph's op order (a --stream plan refers to ops by index)
     alignment: int = 16
 
 
@@ -40,7 +42,7 @@ class MemoryPlan:
 
 def plan_memory(graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions = MemoryOptions()) -> MemoryPlan:
     """The op order, the schedule and the arena of `graph`, its layers run by `kernels`."""
-    graph = best_order(graph)
+    graph = graph if options.fixed_order else best_order(graph)
     stage, arena = choose_schedule(graph, kernels, options)
     return MemoryPlan(graph, stage, arena)
 
