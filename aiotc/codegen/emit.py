@@ -33,7 +33,7 @@ from . import (  # noqa: F401  (registers the lowerings)  # noqa: F401
 )
 from .escape import c_comment, c_word, unique
 from .lowering import C_TYPES, LOWERINGS, LayerCode
-from .stage import Loop, band_statement, compress, frame_shift, resolve, stage_statements
+from .stage import Loop, band_statement, compress, frame_fills, frame_shift, resolve, stage_statements, zero_frame
 
 RUNTIME_HEADERS = "include"
 SCRATCH = "&ctx"  # the aiotc_context that model.c.j2 declares in a layer block with scratch
@@ -94,7 +94,7 @@ class Emitter:
     straight into the caller's output buffer: no copies, and no arena bytes for them.
     """
 
-    def __init__(self, graph: Graph, plan, name: str, kernels: dict[str, Kernel]):
+    def __init__(self, graph: Graph, plan, name: str, kernels: dict[str, Kernel], frames: TimeStream | None = None):
         self.graph = graph
         self.plan = plan
         self.kernels = kernels
@@ -106,7 +106,7 @@ class Emitter:
         self._by_content: dict[tuple, str] = {}
         self._tensor_consts: dict[str, str] = {}
         self._io = {**_io_offsets(graph, graph.inputs, "input"), **_io_offsets(graph, graph.outputs, "output")}
-        self.state, self.state_size = state_layout(graph)
+        self.state, self.state_size = state_layout(graph, frames.kept if frames else None)
         self._state_offsets = {b.tensor: b.offset for b in self.state}
 
     def ptr(self, tensor: str, byte_offset: int = 0, advance: str | None = None) -> str:
@@ -195,7 +195,7 @@ def emit_library(
     """Render the library. Returns (files, facts) where facts feed the report."""
     env = template_env()
     env.filters["c_comment"] = c_comment  # every name from the model passes through it
-    emitter = Emitter(graph, plan, name, kernels)
+    emitter = Emitter(graph, plan, name, kernels, frames)
     runtime_kernels: set[str] = set()  # the runtime_c sources the calls need
 
     def lower(op: Op, context) -> str:
@@ -240,14 +240,19 @@ def emit_library(
         first_layer_op = stage.last_op + 1
     stream = None
     if frames is not None:
-
-        def blocks(calls) -> list[dict]:
-            statements = [band_statement(graph, frames.kept, call, emitter, lower) for call in calls]
-            return [block(s.index, s.op, s.text, s.note) for s in statements]
-
-        window = graph[frames.window].shape[1]
-        stream = {"window": window, "warm": blocks(frames.warm), "shift": frame_shift(graph, frames, emitter)}
-        items.extend(blocks(frames.calls))
+        steps: list[dict] = []
+        for k, call in enumerate(frames.calls):
+            s = band_statement(graph, frames.kept, call, emitter, lower)
+            steps.append(block(s.index, s.op, s.text, s.note))
+            if k + 1 == len(frames.calls) or frames.calls[k + 1].op_index != call.op_index:  # the op's last call
+                out = graph.ops[call.op_index].outputs[0]
+                steps.extend({"fill": text} for text in frame_fills(graph, frames, out, emitter))
+        stream = {
+            "window": graph[frames.window].shape[1],
+            "shift": frame_shift(graph, frames, emitter),
+            "steps": steps,
+            "zero_frame": zero_frame(graph[frames.frame], emitter),
+        }
         first_layer_op = frames.last_op + 1
     for index in range(first_layer_op, len(graph.ops)):
         op = graph.ops[index]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..ir import Graph, Op
+from ..ir import Graph, Op, Tensor, zero_point
 from ..memory.streaming import BandCall, StreamStage, kernel_geometry, row_bytes
 from ..memory.timestream import TimeStream
 from ..ops import OPS
@@ -124,14 +124,30 @@ def band_statement(graph: Graph, cached, call: BandCall, emitter, lower) -> Stat
 def frame_shift(graph: Graph, frames: TimeStream, emitter) -> list[str]:
     """The C that moves the window one frame on: each kept map drops its oldest row, the new frame comes in."""
     lines = []
-    for tensor in frames.kept:
-        rows, rb = graph[tensor].shape[1], row_bytes(graph, tensor)
+    for tensor, rows in frames.kept.items():
+        rb = row_bytes(graph, tensor)
         if rows > 1:
             lines.append(f"memmove({emitter.ptr(tensor)}, {emitter.ptr(tensor, rb)}, {(rows - 1) * rb}u);")
-    window = graph[frames.window]
-    newest = (window.shape[1] - 1) * row_bytes(graph, frames.window)
-    lines.append(f"memcpy({emitter.ptr(frames.window, newest)}, input, {row_bytes(graph, frames.window)}u);")
+    newest = (frames.kept[frames.window] - 1) * row_bytes(graph, frames.window)
+    lines.append(f"memcpy({emitter.ptr(frames.window, newest)}, frame, {row_bytes(graph, frames.window)}u);")
     return lines
+
+
+def frame_fills(graph: Graph, frames: TimeStream, tensor: str, emitter) -> list[str]:
+    """The C of `tensor`'s fills (copy its newest row over the older ones kept)."""
+    rb = row_bytes(graph, tensor)
+    return [
+        f"for (int32_t row = {fill.rows[0]}; row < {fill.rows[1]}; row++) {{\n"
+        f"    memcpy({emitter.ptr(tensor, 0, f'{rb} * row')}, {emitter.ptr(tensor, fill.source * rb)}, {rb}u);\n}}"
+        for fill in frames.fills
+        if fill.tensor == tensor
+    ]
+
+
+def zero_frame(frame: Tensor, emitter) -> str:
+    """A const frame of the input's zero point: what the window holds before the first frame."""
+    emitter.layer = None
+    return emitter.const(np.full(frame.size, zero_point(frame), dtype=frame.dtype), "zero_frame")
 
 
 @dataclass(frozen=True)

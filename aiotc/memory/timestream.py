@@ -1,18 +1,21 @@
 """Streaming along time (--stream): one new frame per call, the window's feature maps kept.
 
 A model over a sliding window of T frames (the input's rows) is run once per frame,
-the window shifted by one frame each call. Every layer of the stage (the first
-layers: convs, depthwise, pools, elementwise, stride 1 along time) keeps its whole
-output window in the state (outside the arena), and each call computes only the rows
-that changed: the newest row, and the rows that read the window's padding (its
-`top` and `bottom` border rows, recomputed every call as the windowed model computes
-them). Every other row is the row below it in the previous call (the convolutions do
-not know where the window starts), so a one-row shift of each cached map plus those
-calls gives exactly the windowed model's feature maps; the head (flatten, pools over
-the window, fully connected) then runs on them whole. Before the first frame the
-window holds zero frames (the input's zero point), and its feature maps are computed
-in full once: the output of call n < T is the windowed model's on T - n zero frames
-followed by the n frames given.
+the window shifted by one frame each call. The stage (the first layers: convs,
+depthwise, pools, elementwise, stride 1 along time) computes per call only the rows
+of each map that change: the newest row, and the rows that read the window's padding
+(its `top` and `bottom` border rows, recomputed every call as the windowed model
+computes them). Every other row is the row below it in the previous call (a
+convolution does not know where the window starts), so the state keeps, per map, the
+last rows any call reads (the halo of streaming.py's row bands, kept across calls;
+the whole map when the head reads it), shifted by one row per call. The head
+(flatten, pools over the window, fully connected) then runs on whole maps.
+
+Before the first frame (and after a reset) the window holds zero frames (the input's
+zero point): the first call runs one zero frame through the stage, and since on a
+constant window every row of a map that reads no padding is the same, copies each
+map's newest row over its older ones (`Fill`). So call n < T gives exactly the
+windowed model's output on T - n zero frames followed by the n frames given.
 
 A Conv1D as TFLite converts it slides along the columns of a one-row image; such a
 model is first turned on its side (H and W swapped: the same bytes) so that time
@@ -33,15 +36,28 @@ from .streaming import BandCall, Read, input_rows, kernel_geometry, streamable
 
 
 @dataclass(frozen=True)
-class TimeStream:
-    """The plan of a --stream library: which ops run per frame, on which rows."""
+class Fill:
+    """After a map's calls on a window of zero frames: its older rows all equal its newest one."""
 
-    window: str  # the input window: T rows, kept in the state; the caller passes its newest row
+    tensor: str
+    source: int  # the buffer row of the newest row
+    rows: tuple[int, int]  # the buffer rows [a, b) it is copied to
+
+
+@dataclass(frozen=True)
+class TimeStream:
+    """The plan of a --stream library: which rows of which ops run per frame, which rows are kept."""
+
+    window: str  # the input window: T rows; the caller passes its newest row
     frame: str  # the graph input: one frame
     last_op: int  # ops 0..last_op are the stage; the rest (the head) runs on whole maps
-    kept: tuple[str, ...]  # the window and every stage output, whole, in the state (shifted each call)
-    warm: tuple[BandCall, ...]  # the first call since a reset: every row of every stage layer
-    calls: tuple[BandCall, ...]  # every call: the rows of each stage layer that change
+    kept: dict[str, int]  # the window and every stage output -> its last rows the state keeps
+    calls: tuple[BandCall, ...]  # each frame: the rows of each stage layer that change
+    fills: tuple[Fill, ...]  # the first frame since a reset (zero frames): per stage layer, after its calls
+
+    def first_row(self, graph: Graph, tensor: str) -> int:
+        """The image row of a kept map at row 0 of its buffer."""
+        return graph[tensor].shape[1] - self.kept[tensor]
 
 
 def plan_time_stream(graph: Graph) -> tuple[Graph, TimeStream]:
@@ -62,17 +78,38 @@ def plan_time_stream(graph: Graph) -> tuple[Graph, TimeStream]:
         last_op = index
     if last_op < 0:
         raise UsageError("--stream: the model has no layer")
-    kept = tuple(border)
-    stuck = [t for t in kept if t in graph.outputs]
+    stuck = [t for t in border if t in graph.outputs]
     if stuck:
         raise UsageError(
             f"--stream: output {stuck[0]!r} is a feature map along time; --stream needs a head (pool, flatten, dense) after the streamed layers"
         )
     stage = graph.ops[: last_op + 1]
-    warm = tuple(_call(graph, i, 0, graph[op.outputs[0]].shape[1]) for i, op in enumerate(stage))
-    calls = tuple(c for i, op in enumerate(stage) for c in _changed(graph, i, border[op.outputs[0]]))
+    rows = [(i, a, b) for i, op in enumerate(stage) for a, b in _changed(graph[op.outputs[0]].shape[1], border[op.outputs[0]])]
+    first = _first_rows(graph, last_op, border, [_call(graph, i, a, b, {}) for i, a, b in rows])
+    calls = tuple(_call(graph, i, a, b, first) for i, a, b in rows)
+    fills = []
+    for op in stage:
+        out = op.outputs[0]
+        top, bottom = border[out]
+        newest = graph[out].shape[1] - bottom - 1
+        if max(first[out], top) < newest:
+            fills.append(Fill(out, newest - first[out], (max(first[out], top) - first[out], newest - first[out])))
+    kept = {t: graph[t].shape[1] - first[t] for t in border}
     graph = replace(graph, state=(*graph.state, *kept))
-    return graph, TimeStream(window, frame, last_op, kept, warm, calls)
+    return graph, TimeStream(window, frame, last_op, kept, calls, tuple(fills))
+
+
+def _first_rows(graph: Graph, last_op: int, border: dict, calls: list[BandCall]) -> dict[str, int]:
+    """Per kept map, the first row any call reads or writes (0 when the head reads it whole): rows above are dropped."""
+    head_reads = {t for op in graph.ops[last_op + 1 :] for t in op.inputs}
+    first = {t: 0 if t in head_reads else graph[t].shape[1] - 1 for t in border}
+    for call in calls:
+        out = graph.ops[call.op_index].outputs[0]
+        first[out] = min(first[out], call.rows[0])
+        for read in call.reads:
+            if read is not None:
+                first[read.tensor] = min(first[read.tensor], read.rows[0])
+    return first
 
 
 def _stage_problem(op: Op, graph: Graph, border: dict) -> str | None:
@@ -97,8 +134,8 @@ def _border(op: Op, graph: Graph, border: dict) -> tuple[int, int]:
     return top, bottom
 
 
-def _call(graph: Graph, index: int, a: int, b: int) -> BandCall:
-    """Rows [a, b) of op `index`, every map stored whole."""
+def _call(graph: Graph, index: int, a: int, b: int, first: dict[str, int]) -> BandCall:
+    """Rows [a, b) of op `index`, each map's buffer starting at its image row `first`."""
     op = graph.ops[index]
     reads = []
     for t in op.inputs:
@@ -106,18 +143,17 @@ def _call(graph: Graph, index: int, a: int, b: int) -> BandCall:
             reads.append(None)
         else:
             ia, ib = input_rows(op, graph, t, a, b)
-            reads.append(Read(t, (ia, ib), ia))
-    return BandCall(index, (a, b), a, tuple(reads))
+            reads.append(Read(t, (ia, ib), ia - first.get(t, 0)))
+    return BandCall(index, (a, b), a - first.get(op.outputs[0], 0), tuple(reads))
 
 
-def _changed(graph: Graph, index: int, border: tuple[int, int]) -> list[BandCall]:
-    """The calls of op `index` each frame: its top border rows, and the newest row with the bottom border."""
-    height = graph[graph.ops[index].outputs[0]].shape[1]
+def _changed(height: int, border: tuple[int, int]) -> list[tuple[int, int]]:
+    """The rows of a map that change each frame: its top border rows, and the newest row with the bottom border."""
     top, bottom = border
     newest = height - bottom - 1
     if newest <= top:  # no row survives from the previous window: all change
-        return [_call(graph, index, 0, height)]
-    return ([_call(graph, index, 0, top)] if top else []) + [_call(graph, index, newest, height)]
+        return [(0, height)]
+    return ([(0, top)] if top else []) + [(newest, height)]
 
 
 def _frame_input(graph: Graph) -> tuple[Graph, str, str]:
