@@ -18,10 +18,12 @@ import pytest
 
 from aiotc.boards import load_board
 from aiotc.driver import compile_model
+from aiotc.schema import Stream, Tensor
 from aiotc.toolchain.host import HostModel
 from aiotc.toolchain.qemu import QemuModel
 
 from .conftest import aiotc, shared_model
+from .test_schema import keys_fit
 
 FRAMES_PER_WINDOW = 2.5  # the test feeds this many windows' frames (str_ww: 3 real ones)
 
@@ -155,3 +157,13 @@ def test_models_that_cannot_stream_are_refused_by_layer(tmp_path):
     ad = shared_model("mlperf_tiny/ad01_int8.tflite")
     result = aiotc("compile", str(ad), "--stream", "-o", str(tmp_path / "ad"))
     assert result.returncode == 2 and "1 x T x F" in result.stderr, result.stderr
+
+
+def test_verify_and_report_take_whole_windows(models, tmp_path):
+    """verify feeds each window's frames to the --stream library (sanitized) and compares the last output."""
+    result = aiotc("verify", str(models["conv1d"]), "--stream", "--samples", "4", "--sanitize")
+    assert result.returncode == 0 and "bit-exact: 4/4" in result.stdout, result.stdout + result.stderr
+    report = compile_model(models["conv1d"], board="host", out_dir=tmp_path / "out", stream=True).report
+    assert keys_fit(report["stream"], Stream) and keys_fit(report["stream"]["window_input"], Tensor)
+    assert report["stream"]["window"] == 32 and report["inputs"][0]["shape"] == [1, 1, 8]
+    assert report["state_bytes"] >= sum(report["stream"]["kept_rows"].values())

@@ -311,4 +311,13 @@ def emit_library(
         "outputs": outputs,
         "kernels": sorted(runtime_kernels),
     }
+    if frames is not None:
+        window = graph[frames.window].shape[1]
+        facts["stream"] = {
+            "window": window,
+            "window_input": inputs[0]
+            | {"name": frames.source_input, "shape": [1, window, *inputs[0]["shape"][2:]], "bytes": window * inputs[0]["bytes"]},
+            "layers": frames.last_op + 1,
+            "kept_rows": dict(frames.kept),
+        }
     return files, facts

@@ -50,6 +50,7 @@ class TimeStream:
 
     window: str  # the input window: T rows; the caller passes its newest row
     frame: str  # the graph input: one frame
+    source_input: str  # the windowed model's input
     last_op: int  # ops 0..last_op are the stage; the rest (the head) runs on whole maps
     kept: dict[str, int]  # the window and every stage output -> its last rows the state keeps
     calls: tuple[BandCall, ...]  # each frame: the rows of each stage layer that change
@@ -65,6 +66,7 @@ def plan_time_stream(graph: Graph) -> tuple[Graph, TimeStream]:
     if len(graph.inputs) != 1:
         raise UsageError(f"--stream takes a model with one input (the frames), this one has {len(graph.inputs)}")
     graph = _time_along_rows(best_order(graph))
+    source_input = graph.inputs[0]
     graph, window, frame = _frame_input(graph)
     border = {window: (0, 0)}  # tensor -> rows at its top and bottom that read the window's padding
     last_op = -1
@@ -96,7 +98,7 @@ def plan_time_stream(graph: Graph) -> tuple[Graph, TimeStream]:
             fills.append(Fill(out, newest - first[out], (max(first[out], top) - first[out], newest - first[out])))
     kept = {t: graph[t].shape[1] - first[t] for t in border}
     graph = replace(graph, state=(*graph.state, *kept))
-    return graph, TimeStream(window, frame, last_op, kept, calls, tuple(fills))
+    return graph, TimeStream(window, frame, source_input, last_op, kept, calls, tuple(fills))
 
 
 def _first_rows(graph: Graph, last_op: int, border: dict, calls: list[BandCall]) -> dict[str, int]:
