@@ -24,7 +24,8 @@ from .fit import fit_budgets
 from .frontend import load_model
 from .ir import Graph
 from .kernels import Kernel, select_kernels
-from .memory import ArenaPlan, MemoryOptions, StreamStage, TimeStream, plan_memory, plan_time_stream
+from .memory import ArenaPlan, MemoryOptions, StreamStage, plan_memory
+from .memory.timestream import TimeStream, plan_time_stream
 from .options import CompileOptions
 from .output import write_file, write_folder
 from .passes import run_passes
@@ -137,7 +138,14 @@ def build_library(
     """The output folder's files (report.json without the target figures) and the report."""
     graph, plan, stage = planned.graph, planned.plan, planned.stage
     texts, facts = emit_library(
-        graph, plan, name, planned.kernels, target.name, source=path_text(model_path.name), stage=stage, frames=planned.frames
+        graph,
+        plan,
+        name,
+        planned.kernels,
+        target.name,
+        source=path_text(model_path.name),
+        stage=stage,
+        frames=planned.frames,
     )
     files: dict[str, str | bytes] = dict(texts)
     report = build_report(graph, plan, target, name, model_path, facts, stage)

@@ -316,7 +316,11 @@ def emit_library(
         facts["stream"] = {
             "window": window,
             "window_input": inputs[0]
-            | {"name": frames.source_input, "shape": [1, window, *inputs[0]["shape"][2:]], "bytes": window * inputs[0]["bytes"]},
+            | {
+                "name": frames.source_input,
+                "shape": [1, window, *inputs[0]["shape"][2:]],
+                "bytes": window * inputs[0]["bytes"],
+            },
             "layers": frames.last_op + 1,
             "kept_rows": dict(frames.kept),
         }

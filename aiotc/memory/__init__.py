@@ -17,7 +17,6 @@ from ..kernels import Kernel
 from .placement import ArenaPlan, plan_arena
 from .reorder import best_order
 from .streaming import StreamStage, mac_overhead, stream_stage, streamable
-from .timestream import TimeStream, plan_time_stream
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,11 @@ def plan_time_stream(graph: Graph) -> tuple[Graph, TimeStream]:
             f"--stream: output {stuck[0]!r} is a feature map along time; --stream needs a head (pool, flatten, dense) after the streamed layers"
         )
     stage = graph.ops[: last_op + 1]
-    rows = [(i, a, b) for i, op in enumerate(stage) for a, b in _changed(graph[op.outputs[0]].shape[1], border[op.outputs[0]])]
+    rows = [
+        (i, a, b)
+        for i, op in enumerate(stage)
+        for a, b in _changed(graph[op.outputs[0]].shape[1], border[op.outputs[0]])
+    ]
     first = _first_rows(graph, last_op, border, [_call(graph, i, a, b, {}) for i, a, b in rows])
     calls = tuple(_call(graph, i, a, b, first) for i, a, b in rows)
     fills = []
@@ -139,7 +143,7 @@ def _border(op: Op, graph: Graph, border: dict) -> tuple[int, int]:
 def _call(graph: Graph, index: int, a: int, b: int, first: dict[str, int]) -> BandCall:
     """Rows [a, b) of op `index`, each map's buffer starting at its image row `first`."""
     op = graph.ops[index]
-    reads = []
+    reads: list[Read | None] = []
     for t in op.inputs:
         if t is None or graph[t].is_const:
             reads.append(None)
