@@ -5,8 +5,8 @@
 Each model is compiled twice for the board, windowed and with --stream, and measured in
 QEMU (`aiotc bench`: instructions of one invoke after a warm-up, so the stream figure
 is one frame in its steady state); the memory is the arena, the state kept across
-calls (--stream's feature-map rows) and the flash. Models: the Keras Conv1D and 2-D
-KWS CNN of tests/stream_models.py, and MLPerf Tiny's streaming wake-word DS-CNN.
+calls (--stream's feature-map rows) and the flash. Models: the Keras Conv1D, 2-D
+KWS CNN and TCN of tests/stream_models.py, and MLPerf Tiny's streaming wake-word DS-CNN.
 Writes benchmarks/stream.md. Not a test: the figures are measurements.
 """
 
@@ -25,7 +25,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 from aiotc.boards import load_board  # noqa: E402
 from aiotc.driver import compile_model  # noqa: E402
 from aiotc.toolchain.qemu import QemuModel  # noqa: E402
-from tests.stream_models import conv1d_model, kws_cnn_model  # noqa: E402
+from tests.stream_models import conv1d_model, kws_cnn_model, tcn_model  # noqa: E402
 
 COLUMNS = (
     "model",
@@ -72,6 +72,7 @@ def main() -> None:
         models = {
             "Keras Conv1D, 32 x 8 (VALID + SAME)": conv1d_model(folder / "conv1d.tflite"),
             "Keras 2-D KWS CNN, 20 x 10 x 1 (SAME)": kws_cnn_model(folder / "kws_cnn.tflite"),
+            "Keras TCN, 24 x 6 (causal, dilated, residual)": tcn_model(folder / "tcn.tflite"),
             "str_ww_ref_model (MLPerf Tiny), 30 x 1 x 40": MODELS / "mlperf_tiny" / "str_ww_ref_model.tflite",
         }
         for index, (name, model) in enumerate(models.items()):

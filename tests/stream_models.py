@@ -49,3 +49,16 @@ def kws_cnn_model(path: Path) -> Path:
     x = tf.keras.layers.AveragePooling2D((2, 2), strides=(1, 1), padding="same")(x)
     x = tf.keras.layers.Flatten()(x)
     return convert_int8(tf.keras.Model(spectrogram, tf.keras.layers.Dense(6)(x)), (20, 10, 1), path)
+
+
+def tcn_model(path: Path) -> Path:
+    """A small TCN over 24 frames of 6 features: causal and dilated Conv1D (TFLite: PAD + conv), a residual add, a max pool."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(3)
+    frames = tf.keras.Input((24, 6), batch_size=1)
+    x = tf.keras.layers.Conv1D(8, 3, padding="causal", activation="relu")(frames)
+    y = tf.keras.layers.Conv1D(8, 3, padding="causal", dilation_rate=2, activation="relu")(x)
+    x = tf.keras.layers.MaxPooling1D(3, strides=1, padding="same")(tf.keras.layers.Add()([x, y]))
+    x = tf.keras.layers.Flatten()(x)
+    return convert_int8(tf.keras.Model(frames, tf.keras.layers.Dense(3)(x)), (24, 6), path)

@@ -6,6 +6,7 @@ Every call's output must equal, byte for byte, tflite-micro's and the windowed C
 library's output on the same window. Models: a Keras Conv1D (VALID and SAME along
 time, converted by TFLite, so time runs along a one-row image's columns), a 2-D
 keyword-spotting CNN built here (SAME padding along time: border rows recomputed),
+a TCN (causal and dilated Conv1D: TFLite's PAD folded into the conv, a residual add)
 and MLPerf Tiny's streaming wake-word DS-CNN.
 """
 
@@ -23,7 +24,7 @@ from aiotc.toolchain.host import HostModel
 from aiotc.toolchain.qemu import QemuModel
 
 from .conftest import aiotc, shared_model
-from .stream_models import conv1d_model, kws_cnn_model
+from .stream_models import conv1d_model, kws_cnn_model, tcn_model
 from .test_schema import keys_fit
 
 FRAMES_PER_WINDOW = 2.5  # the test feeds this many windows' frames (str_ww: 3 real ones)
@@ -35,6 +36,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
     return {
         "conv1d": conv1d_model(folder / "conv1d.tflite"),
         "kws_cnn": kws_cnn_model(folder / "kws_cnn.tflite"),
+        "tcn": tcn_model(folder / "tcn.tflite"),
         "str_ww": shared_model("mlperf_tiny/str_ww_ref_model.tflite"),
     }
 
@@ -85,7 +87,7 @@ def frames_and_expected(model: Path, out: Path) -> tuple[list[np.ndarray], list[
     return [f.reshape(1, 1, *f.shape) for f in frames], expected
 
 
-@pytest.mark.parametrize("name", ["conv1d", "kws_cnn", "str_ww"])
+@pytest.mark.parametrize("name", ["conv1d", "kws_cnn", "tcn", "str_ww"])
 def test_stream_equals_windowed_model_on_every_window(name, models, tmp_path):
     frames, expected = frames_and_expected(models[name], tmp_path)
     stream = HostModel.build(

@@ -17,9 +17,11 @@ constant window every row of a map that reads no padding is the same, copies eac
 map's newest row over its older ones (`Fill`). So call n < T gives exactly the
 windowed model's output on T - n zero frames followed by the n frames given.
 
-A Conv1D as TFLite converts it slides along the columns of a one-row image; such a
-model is first turned on its side (H and W swapped: the same bytes) so that time
-runs along the rows, as the row-band machinery of streaming.py expects.
+A Conv1D as TFLite converts it slides along the columns of a one-row image, between
+reshapes from and to 1 x L x C sequences, and Keras' causal padding is a PAD before
+the conv: such a graph is first made one chain of one-row images (the PADs folded into
+the convs, the reshapes dropped) and turned on its side (H and W swapped: the same
+bytes), so that time runs along the rows, as the row-band machinery of streaming.py expects.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import UsageError
-from ..ir import Graph, Op, Padding, Tensor
+from ..ir import Graph, Op, Padding, Tensor, zero_point
 from ..ops import OPS
 from .reorder import best_order
 from .streaming import BandCall, Read, input_rows, kernel_geometry, streamable
@@ -65,7 +67,7 @@ def plan_time_stream(graph: Graph) -> tuple[Graph, TimeStream]:
     """The graph as the stream library runs it, and its per-frame plan; UsageError when it cannot stream."""
     if len(graph.inputs) != 1:
         raise UsageError(f"--stream takes a model with one input (the frames), this one has {len(graph.inputs)}")
-    graph = _time_along_rows(best_order(graph))
+    graph = _time_along_rows(_conv1d_as_images(best_order(graph)))
     source_input = graph.inputs[0]
     graph, window, frame = _frame_input(graph)
     border = {window: (0, 0)}  # tensor -> rows at its top and bottom that read the window's padding
@@ -187,6 +189,67 @@ def _frame_input(graph: Graph) -> tuple[Graph, str, str]:
     tensors[frame] = replace(source, name=frame, shape=(1, 1, *source.shape[2:]))
     layouts = {frame: graph.layouts[name]} if name in graph.layouts else {}
     return replace(graph, tensors=tensors, ops=ops, inputs=(frame,), layouts=layouts), window, frame
+
+
+def _conv1d_as_images(graph: Graph) -> Graph:
+    """A Conv1D graph as one chain of one-row images: the TFLite converter alternates 1 x L x C
+    sequences and 1 x 1 x L x C images (reshapes between them) and writes Keras' causal
+    padding as a PAD before a VALID conv. Here the PADs become the conv's own padding (both
+    pad with the input's zero point), the sequences that only reshapes and elementwise ops
+    touch become images, and the reshapes left between equal shapes disappear."""
+    graph = _fold_time_pads(graph)
+    touching = lambda t: [graph.producers.get(t), *graph.consumers[t]]  # noqa: E731
+    imaged = {
+        name: replace(t, shape=(1, 1, *t.shape[1:]))
+        for name, t in graph.tensors.items()
+        if len(t.shape) == 3
+        and not t.is_const
+        and name not in (*graph.inputs, *graph.outputs)
+        and t.shape[0] == 1
+        and all(op is not None and (op.kind == "reshape" or OPS[op.kind].elementwise) for op in touching(name))
+    }
+    graph = replace(graph, tensors={**graph.tensors, **imaged})
+    rename: dict[str, str] = {}
+    ops = []
+    for op in graph.ops:
+        op = replace(op, inputs=tuple(rename.get(t, t) if t else t for t in op.inputs))
+        if (
+            op.kind == "reshape"
+            and graph[op.inputs[0]].shape == graph[op.outputs[0]].shape
+            and op.outputs[0] not in graph.outputs
+        ):
+            rename[op.outputs[0]] = op.inputs[0]
+        else:
+            ops.append(op)
+    return graph.with_ops(ops)
+
+
+def _fold_time_pads(graph: Graph) -> Graph:
+    """PAD (along a sequence's steps only) -> reshape to a one-row image -> conv: the conv pads instead."""
+    ops = list(graph.ops)
+    tensors = dict(graph.tensors)
+    for pad in graph.ops:
+        if pad.kind != "pad" or len(graph[pad.inputs[0]].shape) != 3:
+            continue
+        (b0, b1), (before, after), (c0, c1) = pad.attrs.paddings
+        users = graph.consumers[pad.outputs[0]]
+        same_zero = zero_point(graph[pad.inputs[0]]) == zero_point(graph[pad.outputs[0]])
+        if (b0, b1, c0, c1) != (0, 0, 0, 0) or not same_zero or len(users) != 1 or users[0].kind != "reshape":
+            continue
+        reshape = users[0]
+        image = graph[reshape.outputs[0]]
+        convs = graph.consumers[reshape.outputs[0]]
+        if image.shape[:2] != (1, 1) or not convs or not all(OPS[c.kind].convolves for c in convs):
+            continue
+        source = graph[pad.inputs[0]]
+        tensors[image.name] = replace(image, shape=(1, 1, source.shape[1], image.shape[3]))
+        ops.remove(pad)
+        ops[ops.index(reshape)] = replace(reshape, inputs=(pad.inputs[0], *reshape.inputs[1:]))
+        for conv in convs:
+            p = conv.attrs.padding
+            padding = replace(p, left=p.left + before, right=p.right + after)
+            ops[ops.index(conv)] = replace(conv, attrs=replace(conv.attrs, padding=padding))
+    return graph.with_ops(ops, tensors)
 
 
 def _time_along_rows(graph: Graph) -> Graph:
