@@ -8,19 +8,20 @@ from pathlib import Path
 import numpy as np
 
 
-def convert_int8(model, window_shape: tuple[int, ...], path: Path) -> Path:
-    """A Keras model as the TFLite converter makes it int8 (int8 input and output)."""
+def convert_int8(model, window_shape: tuple[int, ...], path: Path, int8: bool = True) -> Path:
+    """A Keras model as the TFLite converter makes it int8 (int8 input and output), or float32."""
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: (
-        [rng.standard_normal((1, *window_shape)).astype(np.float32)] for _ in range(32)
-    )
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    if int8:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: (
+            [rng.standard_normal((1, *window_shape)).astype(np.float32)] for _ in range(32)
+        )
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
     path.write_bytes(converter.convert())
     return path
 
@@ -51,7 +52,7 @@ def kws_cnn_model(path: Path) -> Path:
     return convert_int8(tf.keras.Model(spectrogram, tf.keras.layers.Dense(6)(x)), (20, 10, 1), path)
 
 
-def tcn_model(path: Path) -> Path:
+def tcn_model(path: Path, int8: bool = True) -> Path:
     """A small TCN over 24 frames of 6 features: causal and dilated Conv1D (TFLite: PAD + conv), a residual add, a max pool."""
     import tensorflow as tf
 
@@ -61,4 +62,4 @@ def tcn_model(path: Path) -> Path:
     y = tf.keras.layers.Conv1D(8, 3, padding="causal", dilation_rate=2, activation="relu")(x)
     x = tf.keras.layers.MaxPooling1D(3, strides=1, padding="same")(tf.keras.layers.Add()([x, y]))
     x = tf.keras.layers.Flatten()(x)
-    return convert_int8(tf.keras.Model(frames, tf.keras.layers.Dense(3)(x)), (24, 6), path)
+    return convert_int8(tf.keras.Model(frames, tf.keras.layers.Dense(3)(x)), (24, 6), path, int8)

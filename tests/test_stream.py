@@ -2,12 +2,13 @@
 
 Each model is compiled twice, windowed and with --stream, and fed frame after frame
 for more than two windows (warm-up included: the window starts with zero frames).
-Every call's output must equal, byte for byte, tflite-micro's and the windowed C
-library's output on the same window. Models: a Keras Conv1D (VALID and SAME along
-time, converted by TFLite, so time runs along a one-row image's columns), a 2-D
-keyword-spotting CNN built here (SAME padding along time: border rows recomputed),
-a TCN (causal and dilated Conv1D: TFLite's PAD folded into the conv, a residual add)
-and MLPerf Tiny's streaming wake-word DS-CNN.
+Every call's output must equal, byte for byte, the windowed C library's output on the
+same window, itself bit-exact with tflite-micro (float: within the numeric contract).
+Models: a Keras Conv1D (VALID and SAME along time, converted by TFLite, so time runs
+along a one-row image's columns), a 2-D keyword-spotting CNN built here (SAME padding
+along time: border rows recomputed), a TCN (causal and dilated Conv1D: TFLite's PAD
+folded into the conv, a residual add; int8 and float32) and MLPerf Tiny's streaming
+wake-word DS-CNN.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aiotc.driver import compile_model
 from aiotc.schema import Stream, Tensor
 from aiotc.toolchain.host import HostModel
 from aiotc.toolchain.qemu import QemuModel
+from aiotc.verification import outputs_match
 
 from .conftest import aiotc, shared_model
 from .stream_models import conv1d_model, kws_cnn_model, tcn_model
@@ -37,6 +39,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
         "conv1d": conv1d_model(folder / "conv1d.tflite"),
         "kws_cnn": kws_cnn_model(folder / "kws_cnn.tflite"),
         "tcn": tcn_model(folder / "tcn.tflite"),
+        "tcn_float": tcn_model(folder / "tcn_float.tflite", int8=False),
         "str_ww": shared_model("mlperf_tiny/str_ww_ref_model.tflite"),
     }
 
@@ -78,16 +81,22 @@ def frames_and_expected(model: Path, out: Path) -> tuple[list[np.ndarray], list[
         frames = np.clip(np.round(real / spec.scale) + spec.zero_point, -128, 127).astype(np.int8)
     else:
         rng = np.random.default_rng(7)
-        frames = rng.integers(-128, 128, (int(window * FRAMES_PER_WINDOW), *spec.shape[2:]), dtype=np.int8)
-    inputs = [w.reshape(spec.shape) for w in windows(frames, window, spec.zero_point)]
+        shape = (int(window * FRAMES_PER_WINDOW), *spec.shape[2:])
+        frames = (
+            rng.standard_normal(shape).astype(np.float32)
+            if spec.dtype == "float32"
+            else rng.integers(-128, 128, shape, dtype=np.int8)
+        )
+    inputs = [w.reshape(spec.shape) for w in windows(frames, window, spec.zero_point or 0)]
     expected = [windowed.invoke([x])[0] for x in inputs]
     for step, (got, want) in enumerate(zip(expected, tflm_outputs(model, inputs))):
-        np.testing.assert_array_equal(got, want, err_msg=f"windowed C vs tflite-micro, window {step}")
+        ok, diff = outputs_match(got, want)
+        assert ok, f"windowed C vs tflite-micro, window {step}: {diff}"
     assert len({e.tobytes() for e in expected}) > 10, "outputs should change with the window"
     return [f.reshape(1, 1, *f.shape) for f in frames], expected
 
 
-@pytest.mark.parametrize("name", ["conv1d", "kws_cnn", "tcn", "str_ww"])
+@pytest.mark.parametrize("name", ["conv1d", "kws_cnn", "tcn", "tcn_float", "str_ww"])
 def test_stream_equals_windowed_model_on_every_window(name, models, tmp_path):
     frames, expected = frames_and_expected(models[name], tmp_path)
     stream = HostModel.build(

@@ -180,6 +180,12 @@ def _frame_input(graph: Graph) -> tuple[Graph, str, str]:
     ):  # a Conv1D's expand_dims: the window is its output, same bytes
         window, ops = first.outputs[0], ops[1:]
     shape = graph[window].shape
+    if len(shape) == 3 and shape[0] == 1 and shape[1] > 1 and graph.consumers[window]:
+        user = graph.consumers[window][0]
+        raise UsageError(
+            f"--stream: layer {user.name!r} ({user.kind}) reads the 1 x T x F input and is no conv, pool or"
+            " elementwise op along time, so no layer can run per frame"
+        )
     if len(shape) != 4 or shape[0] != 1 or shape[1] < 2:
         raise UsageError(
             f"--stream slides over the rows of a 1 x T x F (x C) input, T > 1; input {name!r} is {list(source.shape)}"
