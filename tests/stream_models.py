@@ -63,3 +63,15 @@ def tcn_model(path: Path, int8: bool = True) -> Path:
     x = tf.keras.layers.MaxPooling1D(3, strides=1, padding="same")(tf.keras.layers.Add()([x, y]))
     x = tf.keras.layers.Flatten()(x)
     return convert_int8(tf.keras.Model(frames, tf.keras.layers.Dense(3)(x)), (24, 6), path, int8)
+
+
+def strided_model(path: Path) -> Path:
+    """A CNN over 16 x 8 x 1 whose second conv has stride 2 along time: it and all after it are the head."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(4)
+    spectrogram = tf.keras.Input((16, 8, 1), batch_size=1)
+    x = tf.keras.layers.Conv2D(8, (3, 3), padding="same", activation="relu")(spectrogram)
+    x = tf.keras.layers.Conv2D(8, (3, 3), strides=(2, 1), padding="same", activation="relu")(x)
+    x = tf.keras.layers.GlobalAveragePooling2D()(x)
+    return convert_int8(tf.keras.Model(spectrogram, tf.keras.layers.Dense(4)(x)), (16, 8, 1), path)

@@ -7,8 +7,8 @@ same window, itself bit-exact with tflite-micro (float: within the numeric contr
 Models: a Keras Conv1D (VALID and SAME along time, converted by TFLite, so time runs
 along a one-row image's columns), a 2-D keyword-spotting CNN built here (SAME padding
 along time: border rows recomputed), a TCN (causal and dilated Conv1D: TFLite's PAD
-folded into the conv, a residual add; int8 and float32) and MLPerf Tiny's streaming
-wake-word DS-CNN.
+folded into the conv, a residual add; int8 and float32), a CNN whose second conv has
+stride 2 along time (the head from there on) and MLPerf Tiny's streaming wake-word DS-CNN.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from aiotc.toolchain.qemu import QemuModel
 from aiotc.verification import outputs_match
 
 from .conftest import aiotc, shared_model
-from .stream_models import conv1d_model, kws_cnn_model, tcn_model
+from .stream_models import conv1d_model, kws_cnn_model, strided_model, tcn_model
 from .test_schema import keys_fit
 
 FRAMES_PER_WINDOW = 2.5  # the test feeds this many windows' frames (str_ww: 3 real ones)
@@ -40,6 +40,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
         "kws_cnn": kws_cnn_model(folder / "kws_cnn.tflite"),
         "tcn": tcn_model(folder / "tcn.tflite"),
         "tcn_float": tcn_model(folder / "tcn_float.tflite", int8=False),
+        "strided": strided_model(folder / "strided.tflite"),
         "str_ww": shared_model("mlperf_tiny/str_ww_ref_model.tflite"),
     }
 
@@ -96,7 +97,7 @@ def frames_and_expected(model: Path, out: Path) -> tuple[list[np.ndarray], list[
     return [f.reshape(1, 1, *f.shape) for f in frames], expected
 
 
-@pytest.mark.parametrize("name", ["conv1d", "kws_cnn", "tcn", "tcn_float", "str_ww"])
+@pytest.mark.parametrize("name", ["conv1d", "kws_cnn", "tcn", "tcn_float", "strided", "str_ww"])
 def test_stream_equals_windowed_model_on_every_window(name, models, tmp_path):
     frames, expected = frames_and_expected(models[name], tmp_path)
     stream = HostModel.build(
