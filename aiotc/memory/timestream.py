@@ -58,10 +58,6 @@ class TimeStream:
     calls: tuple[BandCall, ...]  # each frame: the rows of each stage layer that change
     fills: tuple[Fill, ...]  # the first frame since a reset (zero frames): per stage layer, after its calls
 
-    def first_row(self, graph: Graph, tensor: str) -> int:
-        """The image row of a kept map at row 0 of its buffer."""
-        return graph[tensor].shape[1] - self.kept[tensor]
-
 
 def plan_time_stream(graph: Graph) -> tuple[Graph, TimeStream]:
     """The graph as the stream library runs it, and its per-frame plan; UsageError when it cannot stream."""
@@ -214,6 +210,15 @@ def _conv1d_as_images(graph: Graph) -> Graph:
         and t.shape[0] == 1
         and all(op is not None and (op.kind == "reshape" or OPS[op.kind].elementwise) for op in touching(name))
     }
+    mixed = True
+    while mixed:  # an elementwise op's operands and output are all images or all sequences
+        mixed = False
+        for op in graph.ops:
+            maps = [t for t in (*op.inputs, *op.outputs) if t and len(graph[t].shape) == 3 and not graph[t].is_const]
+            if OPS[op.kind].elementwise and {t in imaged for t in maps} == {True, False}:
+                mixed = True
+                for t in maps:
+                    imaged.pop(t, None)
     graph = replace(graph, tensors={**graph.tensors, **imaged})
     rename: dict[str, str] = {}
     ops = []
