@@ -90,7 +90,9 @@ def plan_graph(
             fixed_order=frames is not None,
         ),
     )
-    return Planned(memory_plan.graph, kernels, memory_plan.stage, memory_plan.arena, quantized, compact_int4, frames)
+    return Planned(
+        memory_plan.graph, memory_plan.kernels, memory_plan.stage, memory_plan.arena, quantized, compact_int4, frames
+    )
 
 
 def compile_model(

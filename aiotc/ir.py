@@ -368,3 +368,19 @@ class BatchSpace:
 
     block: tuple[int, int]
     crops: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
+
+
+@dataclass(frozen=True)
+class TransposeConv:
+    """TRANSPOSE_CONV / ONNX ConvTranspose (group 1, no dilation): input pixel (y, x) adds
+    its products to the output pixels from (y * stride_h - top, x * stride_w - left) on;
+    the output's height and width are its declared shape's (TFLite's output_shape)."""
+
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)  # (top, left)
+    activation: str = "none"
+
+
+@dataclass(frozen=True)
+class Gelu:
+    approximate: bool = False  # the tanh form; else exact, with erf

@@ -15,7 +15,7 @@ about 10x the instructions (--precision auto takes it when a flash budget asks).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class Kernel:
     name: str | None  # the specialized kernel (aiotc_convolve_1x1_s8, ...); None: the op's reference kernel
     scratch_bytes: int  # its *_get_buffer_size, the same on every target
     write_group: int | None  # output pixels (elements) it computes at once; None: it cannot write over its input
+    why: str = field(default="", compare=False)  # why this kernel runs the layer, for the report
 
 
 def select_kernels(graph: Graph, compact_int4: bool = False) -> dict[str, Kernel]:
@@ -53,8 +54,23 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False) -> Kernel:
         name = _fc_kernel(op, graph, compact_int4)
         scratch = _fc_scratch_bytes(op, graph, name)
     else:
-        name, scratch = None, 0
-    return Kernel(name, scratch, _write_group(op, graph))
+        return Kernel(None, 0, _write_group(op, graph), "the op's kernel")
+    if name is not None:
+        why = "fastest kernel for the shape and weights"
+    elif compact_int4 and graph[op.inputs[1]].dtype == "int4":
+        why = "reference loops: compact int4 code for the flash budget"
+    else:
+        why = "reference kernel: no specialized kernel takes these types or weights"
+    return Kernel(name, scratch, _write_group(op, graph), why)
+
+
+def scratch_free_kernel(op: Op, graph: Graph, kernel: Kernel) -> Kernel | None:
+    """The reference kernel of a layer whose specialized kernel takes scratch, when it takes
+    less (none, for int8 and int4 weights); None when there is nothing lighter."""
+    if kernel.name is None or kernel.scratch_bytes == 0:
+        return None
+    scratch = _conv_scratch_bytes(op, graph, None) if OPS[op.kind].convolves else _fc_scratch_bytes(op, graph, None)
+    return Kernel(None, scratch, kernel.write_group) if scratch < kernel.scratch_bytes else None
 
 
 def _write_group(op: Op, graph: Graph) -> int | None:
@@ -88,6 +104,8 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
     depthwise ones, which unpack the weights into their scratch and run the int8 kernel.
     """
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
+    if inp.dtype == "int16":
+        return _s16_kernel(op, graph)
     if inp.dtype != "int8" or filt.dtype not in ("int8", "int4") or not filt.is_const or folded_bias(op, graph) is None:
         return None
     if filt.dtype == "int4" and compact_int4:
@@ -99,6 +117,31 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
     else:
         kernel = _gemm_kernel(op, graph, gemm_packable(weight_rows(op, graph)))
     return kernel.replace("_s8", "_s4") if kernel and filt.dtype == "int4" else kernel
+
+
+def _s16_kernel(op: Op, graph: Graph) -> str | None:
+    """16x8 conv and fully connected layers run the byte-pair gemm (aiotc_convolve_s16,
+    aiotc_fully_connected_s16) where its byte pairs hold the weights, else the plain
+    loops of aiotc_convolve_ref_s16 (a fully connected layer as a 1x1 convolution): a
+    weight of -128 is valid int8, if not TFLite's symmetric range. Depthwise: None, its
+    reference kernel reads the weights as they are."""
+    if op.kind == "depthwise_conv2d":
+        return None
+    if s16_packable(op, graph):
+        return "aiotc_convolve_s16" if op.kind == "conv2d" else "aiotc_fully_connected_s16"
+    return "aiotc_convolve_ref_s16"
+
+
+def s16_groups(op: Op, graph: Graph) -> list[np.ndarray]:
+    """The weight rows of each group of a 16x8 conv (one group for fully connected)."""
+    rows = weight_rows(op, graph)
+    groups = graph[op.inputs[0]].shape[-1] // graph[op.inputs[1]].shape[-1] if op.kind == "conv2d" else 1
+    return np.split(rows, groups)
+
+
+def s16_packable(op: Op, graph: Graph) -> bool:
+    """Whether the byte pairs of the 16x8 gemm hold the layer's weights, group by group."""
+    return all(gemm_packable(rows) for rows in s16_groups(op, graph))
 
 
 def _gemm_kernel(op: Op, graph: Graph, packable: bool) -> str | None:
@@ -114,7 +157,7 @@ def _gemm_kernel(op: Op, graph: Graph, packable: bool) -> str | None:
 def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
     """Scratch of a conv layer's kernel: its C *_get_buffer_size."""
     filt = graph[op.inputs[1]]
-    if op.kind == "conv2d" and graph[op.inputs[0]].dtype == "int16":
+    if kernel == "aiotc_convolve_s16":
         return 4 * padded_row8(int(np.prod(filt.shape[1:])))  # aiotc_convolve_s16_get_buffer_size: two int16 columns
     if kernel in ("aiotc_depthwise_conv_opt_s4", "aiotc_depthwise_conv_3x3_s4"):  # + the weights unpacked
         taps = filt.shape[1] * filt.shape[2]
@@ -141,6 +184,8 @@ def _fc_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
     int4 weights, a 1x1 convolution over the batches (aiotc_convolve_1x1_s4: one int4
     gemm in flash for both); both need an input offset that folds into an int32 bias."""
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
+    if inp.dtype == "int16":
+        return _s16_kernel(op, graph)
     if inp.dtype != "int8" or not filt.is_const or zero_point(filt) != 0 or folded_bias(op, graph) is None:
         return None
     if filt.dtype == "int8" and gemm_packable(filt.data):

@@ -53,6 +53,12 @@ def depthwise_macs(op: Op, graph: Graph) -> int:
     return graph[op.outputs[0]].size * filt.shape[1] * filt.shape[2]
 
 
+def transpose_conv_macs(op: Op, graph: Graph) -> int:
+    """Input elements x the filter's taps per input channel (OHWI: O x H x W), clipped taps included."""
+    filt = graph[op.inputs[1]]
+    return graph[op.inputs[0]].size * filt.shape[0] * filt.shape[1] * filt.shape[2]
+
+
 def lstm_macs(op: Op, graph: Graph) -> int:
     """Four gates per step, each a matmul of the input and one of the hidden state."""
     units, features = graph[op.inputs[1]].shape
@@ -268,4 +274,15 @@ OPS: dict[str, OpDef] = {
     "logical_or": _elementwise("LOGICAL_OR", min_inputs=2),
     "logical_not": _elementwise("LOGICAL_NOT"),
     "select_v2": _elementwise("SELECT_V2", min_inputs=3, converts_dtype=True),  # bool condition, values of any type
+    # issue 20: a conv's transpose (OHWI filter; TFLite's output_shape operand is the output's shape)
+    "transpose_conv": OpDef(
+        ir.TransposeConv,
+        ("TRANSPOSE_CONV",),
+        ("ConvTranspose",),
+        min_inputs=2,
+        weight_axis=0,
+        fuses_activation=True,
+        macs=transpose_conv_macs,
+    ),
+    "gelu": _elementwise("GELU", ("Gelu",), attrs=ir.Gelu),
 }

@@ -36,10 +36,14 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 interpreter = Interpreter(model_path=sys.argv[1], experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
 interpreter.allocate_tensors()
 """
-_PROBE = """
+# The arena tflite-micro gets: its Python runtime's default (10x the model file) is too
+# small for single-layer models with large activations (the seanet 16x8 layers), which it
+# then refuses and LiteRT would answer in its place.
+TFLM_ARENA = 8 << 20
+_PROBE = f"""
 import sys
 from tflite_micro.python.tflite_micro import runtime
-interpreter = runtime.Interpreter.from_file(sys.argv[1])
+interpreter = runtime.Interpreter.from_file(sys.argv[1], arena_size=max({TFLM_ARENA}, 10 * len(open(sys.argv[1], "rb").read())))
 interpreter.print_allocations()
 """
 
@@ -84,7 +88,8 @@ def _interpreter(path: str, mtime: float):
         from tflite_micro.python.tflite_micro import runtime
 
         outputs = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0).Subgraphs(0).OutputsLength()
-        return TFLM, (runtime.Interpreter.from_file(path), outputs)
+        arena = max(TFLM_ARENA, 10 * Path(path).stat().st_size)
+        return TFLM, (runtime.Interpreter.from_file(path, arena_size=arena), outputs)
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     reference = litert_reference_loads(Path(path).read_bytes())

@@ -43,6 +43,8 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
                 "macs": op_macs(op, graph),
                 "weights_bytes": op_weight_bytes(op, graph),
                 "live_bytes": live[index],
+                "kernel": facts["layer_kernels"][op.name]["kernel"],
+                "kernel_choice": facts["layer_kernels"][op.name]["why"],
             }
         )
     report: Report = {

@@ -22,6 +22,8 @@ class Layer(TypedDict):
     macs: int
     weights_bytes: int
     live_bytes: int  # arena bytes live while the layer runs
+    kernel: str  # the runtime_c function(s) its calls run ("" for a reshape the plan aliases)
+    kernel_choice: str  # why that kernel (kernels.Kernel.why)
 
 
 class Tensor(TypedDict):

@@ -20,7 +20,7 @@ import numpy as np
 from aiotc import ir
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
-from aiotc.frontend.tflite import same_padding
+from aiotc.frontend.tflite import same_padding, transpose_same_padding
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
@@ -139,6 +139,21 @@ class OpGraph:
         scale = out_scale or self._acc_scale(x, wt, kernel[0] * kernel[1] * c // groups)
         y = self._out((n, oh, ow, out_channels), scale, out_zp)
         return self._op("conv2d", (x, wt, b), y, ir.Conv2D(stride, dilation, pad, activation))
+
+    def transpose_conv(
+        self, x, out_channels, kernel=(3, 3), stride=(2, 2), padding="same", bias=True, activation="none", out_zp=0
+    ):
+        """TRANSPOSE_CONV as Keras writes it: SAME gives input x stride, VALID (in - 1) x stride + kernel."""
+        n, h, w, c = self.tensors[x].shape
+        if padding == "same":
+            oh, ow = h * stride[0], w * stride[1]
+            pad = transpose_same_padding((oh, ow), kernel, stride)
+        else:
+            oh, ow, pad = (h - 1) * stride[0] + kernel[0], (w - 1) * stride[1] + kernel[1], (0, 0)
+        wt = self.weights((out_channels, *kernel, c), 0)
+        b = self.bias(x, wt, out_channels) if bias else None
+        y = self._out((n, oh, ow, out_channels), self._acc_scale(x, wt, kernel[0] * kernel[1] * c), out_zp)
+        return self._op("transpose_conv", (x, wt, b), y, ir.TransposeConv(stride, pad, activation))
 
     def depthwise(
         self,

@@ -23,7 +23,9 @@ from aiotc.toolchain.qemu import QemuModel
 from aiotc.verification import verify
 
 from .oplib import OpGraph
-from .test_s16 import extreme_accumulators
+from .test_ops_activation import gelu_graph
+from .test_s16 import extreme_accumulators, int16_elementwise_graph, int32_quantize_graph, minus_128_graph
+from .test_transpose_conv import transpose_conv_graph
 
 pytestmark = pytest.mark.qemu
 
@@ -239,3 +241,33 @@ def test_16x8_accumulators_beyond_int32_in_qemu(board, tmp_path):
     out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
     result = verify(out, board, samples, runner=QemuModel.build(out, load_board(board)))
     assert result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+# issue 20: each new kernel in QEMU on the M4 (DSP build; the kernels are portable C)
+NEW_KERNEL_GRAPHS = {
+    "int16 add, sub, leaky relu, quantize to int32": (
+        int16_elementwise_graph,
+        {"aiotc_add_s16", "aiotc_leaky_relu_s16", "aiotc_requantize_s16_s32", "aiotc_requantize_s32_s16"},
+    ),
+    "quantize from and to int32": (
+        int32_quantize_graph,
+        {"aiotc_requantize_s32_s16", "aiotc_requantize_s32_s8", "aiotc_requantize_s8_s32"},
+    ),
+    "16x8 weights of -128": (minus_128_graph, {"aiotc_convolve_ref_s16"}),
+    "transpose conv int8": (lambda: transpose_conv_graph("int8"), {"aiotc_transpose_conv_s8"}),
+    "transpose conv 16x8": (lambda: transpose_conv_graph("int16"), {"aiotc_transpose_conv_s16"}),
+    "transpose conv float32": (lambda: transpose_conv_graph("float32"), {"aiotc_transpose_conv_f32"}),
+    "gelu float32": (gelu_graph, {"aiotc_gelu_f32"}),
+}
+
+
+@pytest.mark.parametrize("case", NEW_KERNEL_GRAPHS)
+def test_issue20_kernels_match_the_oracle_in_qemu(case, tmp_path):
+    build, kernels = NEW_KERNEL_GRAPHS[case]
+    path = tmp_path / "model.tflite"
+    path.write_bytes(write_tflite(build()))
+    out = compile_model(path, board="cortex-m4", out_dir=tmp_path / "out").out_dir
+    assert kernels <= set(json.loads((out / "report.json").read_text())["kernels"])
+    qemu = QemuModel.build(out, load_board("cortex-m4"))
+    result = verify(out, "cortex-m4", random_samples(qemu.inputs, 3, seed=5), runner=qemu)
+    assert result.samples == 3 and result.mismatches == 0, result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from aiotc import ir
 from aiotc.driver import compile_model
 from aiotc.errors import ModelError
 from aiotc.export.tflite import write_tflite
@@ -134,3 +135,46 @@ def test_log_softmax_int8_needs_tflite_output_quantization(tmp_path):
     model.write_bytes(write_tflite(g.build(g.unary("log_softmax", x, 0.1, 127))))
     with pytest.raises(ModelError, match="scale 16/256"):
         compile_model(model, board="host", out_dir=tmp_path / "out")
+
+
+@pytest.mark.parametrize("approximate", [False, True], ids=["erf", "tanh"])
+@pytest.mark.parametrize("in_zp, out_scale, out_zp", [(-128, 0.03, -128), (127, 0.01, 127), (0, 0.05, -20)])
+def test_gelu_int8_every_value(approximate, in_zp, out_scale, out_zp, tmp_path):
+    """tflite-micro has no GELU: the oracle is LiteRT's reference, whose int8 GELU is a
+    table made in Prepare; every int8 input, zero points at both ends."""
+    g = OpGraph(seed=13)
+    x = g.input((1, 16, 16, 1), scale=0.05, zero_point=in_zp)
+    graph = g.build(g.unary("gelu", x, out_scale, out_zp, ir.Gelu(approximate)))
+    assert assert_matches_oracle(graph, tmp_path, inputs=ALL_INT8).oracle == "litert-ref"
+
+
+def gelu_graph():
+    """float32 GELU in both forms."""
+    g = OpGraph(seed=14, dtype="float32")
+    x = g.input((1, 3, 5, 7))
+    return g.build(*(g.unary("gelu", x, attrs=ir.Gelu(approximate)) for approximate in (False, True)))
+
+
+def test_gelu_float(tmp_path):
+    assert_matches_oracle(gelu_graph(), tmp_path)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_onnx_gelu(approximate, tmp_path):
+    """ONNX Gelu (opset 20) against onnxruntime."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from .test_onnx import _check
+
+    node = helper.make_node("Gelu", ["x"], ["y"], approximate=approximate)
+    graph = helper.make_graph(
+        [node],
+        "gelu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 37])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 37])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    model.ir_version = 9
+    onnx.save(model, tmp_path / "gelu.onnx")
+    _check(tmp_path / "gelu.onnx", tmp_path)

@@ -25,7 +25,7 @@ from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
 from .conftest import shared_model
-from .oplib import OpGraph
+from .oplib import OpGraph, assert_matches_oracle
 
 
 @st.composite
@@ -295,8 +295,6 @@ def test_branches_run_in_the_order_of_least_memory(tmp_path):
     from aiotc import ir
     from aiotc.memory.reorder import best_order
 
-    from .oplib import assert_matches_oracle
-
     g = OpGraph(seed=1)
     x = g.input((1, 16, 16, 4))
     wide = [g.conv2d(x, 32, kernel=(1, 1), out_scale=0.1) for _ in range(2)]
@@ -308,3 +306,64 @@ def test_branches_run_in_the_order_of_least_memory(tmp_path):
     assert_matches_oracle(graph, tmp_path)  # compiled through the driver, which reorders
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert [layer["op"] for layer in report["layers"]] == [op.kind for op in reordered.ops]
+
+
+def test_a_scratch_on_the_peak_takes_the_scratch_free_kernel(tmp_path):
+    """conv -> reshape -> a 3,200-input fully connected layer: the packed kernel's 6,400 B
+    scratch would be the arena's peak, so the layer runs the reference kernel (a smaller
+    arena, bit-exact); the convolution's small im2col scratch is not worth its speed."""
+    from aiotc import ir
+    from aiotc.memory import MemoryOptions, choose_schedule, plan_memory
+    from aiotc.memory.reorder import best_order
+
+    g = OpGraph(seed=4)
+    x = g.input((1, 20, 20, 4), scale=0.05, zero_point=-3)
+    conv = g.conv2d(x, out_channels=8, kernel=(3, 3), padding="same", activation="relu")
+    flat = g.movement("reshape", [conv], (1, 3200), ir.NoAttrs())
+    graph = g.build(g.fully_connected(flat, 4))
+    fast = select_kernels(graph)
+    conv_op, _, fc_op = graph.ops
+    assert fast[fc_op.name].name == "aiotc_fully_connected_packed_s8" and fast[fc_op.name].scratch_bytes == 6400
+
+    planned = plan_memory(graph, fast)
+    _, with_scratch = choose_schedule(best_order(graph), fast, MemoryOptions())
+    assert planned.kernels[fc_op.name].name is None and planned.kernels[fc_op.name].scratch_bytes == 0
+    assert planned.kernels[conv_op.name] == fast[conv_op.name]  # 115 k MACs: its scratch stays
+    assert planned.arena.size < with_scratch.size - 6000
+    # with a budget the fast kernels already fit, they stay
+    roomy = plan_memory(graph, fast, MemoryOptions(sram_budget=with_scratch.size))
+    assert roomy.kernels == fast and roomy.arena.size == with_scratch.size
+
+    assert_matches_oracle(graph, tmp_path)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    layer = next(layer for layer in report["layers"] if layer["op"] == "fully_connected")
+    assert layer["kernel"] == "aiotc_fully_connected_s8" and layer["kernel_choice"].startswith("scratch-free")
+    assert report["arena_bytes"] == planned.arena.size
+
+
+@pytest.mark.parametrize("model", ["mlperf_tiny/vww_96_int8.tflite", "keras/mcunet_like_160_int8.tflite"])
+def test_stage_bounds_hold_for_every_candidate(model):
+    """The search skips a stage whose lower bound cannot win: the bound must never exceed the
+    arena the stage gets, in any mode (else a better stage could be skipped)."""
+    from aiotc.frontend import load_model
+    from aiotc.memory import MemoryOptions, choose_schedule
+    from aiotc.memory.lifetimes import stage_lower_bound
+    from aiotc.memory.reorder import best_order
+    from aiotc.memory.streaming import band_rows
+    from aiotc.passes import run_passes
+
+    graph = best_order(run_passes(load_model(shared_model(model))))
+    kernels = select_kernels(graph)
+    live = plan_arena(graph, kernels).live_bytes()
+    rows, sizes = band_rows(graph), []
+    for last in range(1, len(graph.ops)):
+        if not streamable(graph.ops[last], graph):
+            break
+        bound = max(stage_lower_bound(graph, kernels, last, 16, rows), *live[last + 1 :], 0)
+        for push, rows_per_step, paced in STREAM_MODES:
+            stage = stream_stage(graph, last, rows_per_step, push, paced)
+            if stage is not None:
+                sizes.append(plan_arena(graph, kernels, stage=stage).size + 4 * stage.calls)
+                assert bound <= sizes[-1] - 4 * stage.calls, (last, push, rows_per_step, paced)
+    chosen, arena = choose_schedule(graph, kernels, MemoryOptions())
+    assert chosen is not None and arena.size + 4 * chosen.calls == min(sizes)  # what trying them all picks

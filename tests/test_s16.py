@@ -12,6 +12,7 @@ import subprocess
 import cffi
 import numpy as np
 
+from aiotc import ir
 from aiotc.codegen.lowering import support_problem
 from aiotc.codegen.ops_conv import reduced_multipliers, scaled_bias
 from aiotc.driver import compile_model
@@ -265,3 +266,100 @@ def test_int16_layers_run_in_place(tmp_path):
     runner = HostModel.build(out)
     result = verify(out, "host", random_samples(runner.inputs, 4, seed=1), runner=runner)
     assert result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+def int16_elementwise_graph():
+    """int16 ADD and SUB (general scales, broadcast, a fused relu), LEAKY_RELU (alpha below
+    and above 1, scales that grow and shrink) and QUANTIZE int16 <-> int32, behind
+    QUANTIZE int8 -> int16; zero points 0, as TFLite's int16 kernels assume."""
+    g = OpGraph(seed=41, dtype="int16")
+    a = _int16_input(g, (1, 5, 7, 3), zero_point=-128)
+    b = _int16_input(g, (1, 5, 7, 3), zero_point=127, ratio=90)
+    row = _int16_input(g, (1, 1, 7, 1), zero_point=3, ratio=400)
+    s = float(g.tensors[a].quant.scale[0])
+    outs = [
+        g.binary("add", a, b, out_scale=s * 1.7),
+        g.binary("sub", a, b, out_scale=s * 0.6, activation="relu"),  # saturates at both ends
+        g.binary("add", a, row, out_scale=s * 2.2),  # broadcast over height and channels
+        g.binary("sub", row, b, out_scale=s * 3.1),
+        g.unary("leaky_relu", a, s * 0.8, 0, ir.LeakyRelu(0.2)),
+        g.unary("leaky_relu", b, s * 3.0, 0, ir.LeakyRelu(1.7)),
+    ]
+    wide = g.quantize(a, "int32", s / 300)  # int16 -> int32 (seanet's QUANTIZE)
+    outs += [wide, g.quantize(wide, "int16", s * 1.3)]  # and back
+    return g.build(*outs)
+
+
+def test_int16_add_sub_leaky_relu_quantize_int32_match_the_oracle(tmp_path):
+    graph = int16_elementwise_graph()
+    shapes = [graph[name].shape for name in graph.inputs]
+    extremes = [[np.full(shape, v, np.int8) for shape in shapes] for v in (-128, 127)]
+    assert_matches_oracle(graph, tmp_path, inputs=extremes + random_samples_for(graph, 4))
+
+
+def random_samples_for(graph, count: int) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(7)
+    return [[rng.integers(-128, 128, graph[name].shape).astype(np.int8) for name in graph.inputs] for _ in range(count)]
+
+
+def test_quantize_int32_inputs_match_the_oracle(tmp_path):
+    """tflite-micro's QUANTIZE pairs with int32, inputs over the whole int32 range."""
+    assert_matches_oracle(int32_quantize_graph(), tmp_path, samples=6)
+
+
+def int32_quantize_graph():
+    """QUANTIZE from int32 to int16 and int8 (finer and coarser: saturating) and from int8
+    to int32, zero points away from 0."""
+    g = OpGraph(seed=42, dtype="int16")
+    x = g.input((1, 40), scale=1e-6, zero_point=5, dtype="int32")
+    small = g.input((1, 3, 5), scale=0.05, zero_point=-128, dtype="int8")
+    outs = [g.quantize(x, "int16", 3e-3), g.quantize(x, "int8", 0.9, zero_point=-100), g.quantize(x, "int16", 1e-9)]
+    return g.build(*outs, g.quantize(small, "int32", 1e-5, zero_point=-7))
+
+
+def minus_128_graph():
+    """16x8 layers whose int8 weights hold -128 beside negative weights of the paired
+    channel (which the byte-pair gemm cannot hold): a conv, a grouped conv with an odd
+    channel count per group, a fully connected layer; they run aiotc_convolve_ref_s16."""
+    g = OpGraph(seed=43, dtype="int16")
+    x = _int16_input(g, (1, 6, 5, 6))
+    flat = _int16_input(g, (2, 19), zero_point=4)
+    outs = [g.conv2d(x, 4, kernel=(3, 3)), g.conv2d(x, 6, kernel=(3, 2), groups=2), g.fully_connected(flat, 5)]
+    for op in g.ops:
+        if op.kind in ("conv2d", "fully_connected"):
+            data = g.tensors[op.inputs[1]].data
+            data[0::2] = np.minimum(data[0::2], -1)  # every even channel negative...
+            data[1::2].reshape(data[1::2].shape[0], -1)[:, ::3] = -128  # ...and -128 in the odd one beside it
+    return g.build(*outs)
+
+
+def test_16x8_weights_of_minus_128_fall_back_to_the_reference_kernel(tmp_path):
+    graph = minus_128_graph()
+    assert_matches_oracle(graph, tmp_path)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert "aiotc_convolve_ref_s16" in report["kernels"]
+    assert not {"aiotc_convolve_s16", "aiotc_fully_connected_s16"} & set(report["kernels"])
+
+
+def test_int16_elementwise_at_the_int16_extremes(tmp_path):
+    """int16 inputs of -32768 and 32767 (and their mix) straight into ADD, SUB (broadcast)
+    and LEAKY_RELU: the rescaled inputs at 2^30, sums and outputs saturating."""
+    g = OpGraph(seed=44, dtype="int16")
+    a = g.input((1, 3, 5, 4), scale=1e-3, dtype="int16")
+    b = g.input((1, 1, 5, 1), scale=3e-4, dtype="int16")
+    outs = [
+        g.binary("add", a, b, out_scale=1.2e-3),
+        g.binary("sub", b, a, out_scale=0.9e-3, activation="relu6"),
+        g.unary("leaky_relu", a, 2e-3, 0, ir.LeakyRelu(0.1)),
+        g.unary("leaky_relu", b, 1e-4, 0, ir.LeakyRelu(0.5)),  # saturates both ways
+    ]
+    shapes = [(1, 3, 5, 4), (1, 1, 5, 1)]
+    rng = np.random.default_rng(9)
+    extremes = np.array([-32768, 32767], np.int16)
+    inputs = [[np.full(s, v, np.int16) for s in shapes] for v in (-32768, 32767)]
+    inputs += [[np.full(shapes[0], -32768, np.int16), np.full(shapes[1], 32767, np.int16)]]
+    inputs += [
+        [rng.choice(extremes, s) for s in shapes],
+        [rng.integers(-32768, 32768, s).astype(np.int16) for s in shapes],
+    ]
+    assert_matches_oracle(g.build(*outs), tmp_path, inputs=inputs)

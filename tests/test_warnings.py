@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from aiotc import ir
@@ -138,6 +139,8 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.batch_matmul(x, x, adj_y=True),
         g.add_n([x, x, x]),
         g.cumsum(x, 1, exclusive=True),
+        g.transpose_conv(x, 3),
+        g.unary("gelu", x, 0.05, -20, ir.Gelu(True)),
     ]
     if dtype == "float32":  # float-only kernels (issue 20)
         outs.append(g.pool("l2_pool2d", x))
@@ -180,6 +183,14 @@ def every_16x8_template_graph() -> ir.Graph:
     x = g.quantize(g.input((1, 6, 6, 5), scale=0.05, zero_point=-3, dtype="int8"), "int16", 0.05 / 200)
     outs = [g.conv2d(x, 4), g.depthwise(x), g.depthwise(x, multiplier=2), g.fully_connected(x, 5)]
     outs.append(g.quantize(g.quantize(x, "int16", 0.05 / 150), "int8", 0.1, 7))
+    # issue 20: int16 elementwise, TRANSPOSE_CONV, the reference conv (weights of -128), int32 QUANTIZE
+    outs += [g.binary("add", x, x, 0.05 / 100), g.binary("sub", x, x, 0.05 / 100), g.transpose_conv(x, 3)]
+    outs.append(g.unary("leaky_relu", x, 0.05 / 200, 0, ir.LeakyRelu(0.2)))
+    outs.append(g.conv2d(x, 2, kernel=(1, 1)))
+    g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([-1, -128]).reshape(2, 1, 1, 1)
+    outs.append(g.quantize(g.quantize(x, "int32", 1e-6), "int16", 0.05 / 100))
+    wide = g.input((1, 7), scale=1e-4, zero_point=3, dtype="int32")
+    outs += [g.quantize(wide, "int8", 0.05), g.quantize(g.input((1, 3), scale=0.05, dtype="int8"), "int32", 1e-4)]
     return g.build(*outs)
 
 

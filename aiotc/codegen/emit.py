@@ -67,8 +67,12 @@ def layer_word(name: str, limit: int = 32) -> str:
 def format_values(values: np.ndarray, ctype: str, per_line: int = 16) -> str:
     """C initializer text for a flat array, exact for every dtype."""
     flat = values.ravel()
+    if flat.dtype in (np.int8, np.uint8, np.int16, np.uint16) and flat.size:
+        return _format_small_ints(flat, per_line)
     if ctype == "float":
-        items = [_c_float(float(v)) for v in flat]
+        wide = flat.astype(np.float32).astype(np.float64)  # each float's value, exactly
+        finite = bool(np.isfinite(wide).all())
+        items = [f"{v!r}f" for v in wide.tolist()] if finite else [_c_float(float(v)) for v in flat]
     elif ctype == "int32_t":
         items = ["(-2147483647 - 1)" if v == -(2**31) else str(v) for v in flat.tolist()]
     elif ctype == "int64_t":
@@ -77,6 +81,19 @@ def format_values(values: np.ndarray, ctype: str, per_line: int = 16) -> str:
         items = [str(v) for v in flat.tolist()]
     lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     return ",\n    ".join(lines)
+
+
+def _format_small_ints(flat: np.ndarray, per_line: int) -> str:
+    """format_values for 8- and 16-bit integers (the weights, millions of them): each value's
+    text with the separator after it comes from a table, and one join writes them all."""
+    low = int(flat.min())
+    index = flat.astype(np.int64) - low
+    span = range(low, int(flat.max()) + 1)
+    items = np.array([f"{v}, " for v in span], dtype=object)[index]
+    line_ends = index[per_line - 1 :: per_line]
+    items[per_line - 1 :: per_line] = np.array([f"{v},\n    " for v in span], dtype=object)[line_ends]
+    items[-1] = str(int(flat[-1]))
+    return "".join(items.tolist())
 
 
 def _c_float(v: float) -> str:
@@ -197,11 +214,13 @@ def emit_library(
     env.filters["c_comment"] = c_comment  # every name from the model passes through it
     emitter = Emitter(graph, plan, name, kernels, frames)
     runtime_kernels: set[str] = set()  # the runtime_c sources the calls need
+    layer_kernels: dict[str, dict[str, str]] = {}  # op -> the kernel its calls run and why (the report's)
 
     def lower(op: Op, context) -> str:
         emitter.layer = op
         code: LayerCode = LOWERINGS[op.kind].lower(op, context)
         runtime_kernels.update(code.kernels)
+        layer_kernels[op.name] = {"kernel": ", ".join(code.kernels), "why": kernels[op.name].why}
         return env.get_template(f"layers/{code.template}.c.j2").render(**code.values).rstrip()
 
     def block(index: int, op: Op, body: str, note: str = "", scratch_ok: bool = True) -> dict:
@@ -310,6 +329,7 @@ def emit_library(
         "inputs": inputs,
         "outputs": outputs,
         "kernels": sorted(runtime_kernels),
+        "layer_kernels": layer_kernels,
     }
     if frames is not None:
         window = graph[frames.window].shape[1]

@@ -97,6 +97,8 @@ def support_problem(op: Op, graph: Graph) -> str | None:
             f"op {op.kind} (layer {op.name!r}) mixes {dtype} activations with {graph[op.inputs[1]].dtype} weights"
             " (a hybrid model); aiotc needs int8 or float32 throughout"
         )
+    if weighted and graph[op.inputs[1]].dtype == "int4" and not (OPS[op.kind].convolves or OPS[op.kind].dense):
+        return f"op {op.kind} (layer {op.name!r}) has int4 weights; aiotc takes them in conv, depthwise and fully connected layers"
     if weighted and dtype == "int16" and any(zero_point(graph[t]) != 0 for t in (op.inputs[0], op.outputs[0])):
         return f"op {op.kind} (layer {op.name!r}) has int16 activations with a zero point other than 0; TFLite's 16x8 layers are symmetric"
     pair = (dtype, graph[op.outputs[0]].dtype)
@@ -105,7 +107,17 @@ def support_problem(op: Op, graph: Graph) -> str | None:
     return None
 
 
-QUANTIZE_PAIRS = (("float32", "int8"), ("int8", "int8"), ("int8", "int16"), ("int16", "int8"), ("int16", "int16"))
+QUANTIZE_PAIRS = (
+    ("float32", "int8"),
+    ("int8", "int8"),
+    ("int8", "int16"),
+    ("int16", "int8"),
+    ("int16", "int16"),
+    ("int8", "int32"),
+    ("int32", "int8"),
+    ("int16", "int32"),
+    ("int32", "int16"),
+)  # tflite-micro's integer pairs (quantize_common.cc) but uint8
 WEIGHT_DTYPES = {"int8": ("int8", "int4"), "float32": ("float32",), "int16": ("int8",)}  # by activation dtype
 
 
@@ -127,7 +139,7 @@ def scale(tensor: Tensor) -> float:
 
 def suffix(dtype: str) -> str:
     """Kernel name suffix for an activation dtype."""
-    return {"int8": "s8", "int16": "s16", "float32": "f32"}[dtype]
+    return {"int8": "s8", "int16": "s16", "int32": "s32", "float32": "f32"}[dtype]
 
 
 def c_float(value: float) -> str:

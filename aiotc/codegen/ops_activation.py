@@ -4,6 +4,7 @@ elu.cc, l2norm.cc, log_softmax.cc, add_n.cc, cumsum.cc)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,32 @@ def lower_elu(op: Op, ctx: LowerContext) -> LayerCode:
     if inp.dtype == "float32":
         return LayerCode("unary_f32", values | {"kernel": "aiotc_elu_f32", "args": []}, ("aiotc_elu_f32",))
     table = ctx.const(lookup_table(_elu, scale(inp), zero_point(inp), scale(out), zero_point(out)), "table")
+    return LayerCode("unary_f32", values | {"kernel": "aiotc_lookup_s8", "args": [table]}, ("aiotc_lookup_s8",))
+
+
+def _gelu(approximate: bool):
+    """TFLite's GeluTransform for its int8 table: float32 but for erf, which takes x / sqrt(2) in double."""
+
+    def gelu(x: np.ndarray) -> np.ndarray:
+        if approximate:
+            inner = np.float32(np.sqrt(2 / np.pi)) * (x + np.float32(0.044715) * x * x * x)
+            return (np.float32(0.5) * x * (np.float32(1) + np.tanh(inner))).astype(np.float32)
+        erf = np.array([math.erf(float(v) * math.sqrt(0.5)) for v in x])
+        return ((np.float32(0.5) * x).astype(np.float64) * (1.0 + erf)).astype(np.float32)
+
+    return gelu
+
+
+@lowers("gelu")
+def lower_gelu(op: Op, ctx: LowerContext) -> LayerCode:
+    """int8 as TFLite's gelu.cc: a 256-entry table made in Prepare (tflite-micro has no GELU)."""
+    inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
+    values = {"input": ctx.ptr(op.inputs[0]), "output": ctx.ptr(op.outputs[0]), "size": inp.size}
+    if inp.dtype == "float32":
+        args = [int(op.attrs.approximate)]
+        return LayerCode("unary_f32", values | {"kernel": "aiotc_gelu_f32", "args": args}, ("aiotc_gelu_f32",))
+    function = _gelu(op.attrs.approximate)
+    table = ctx.const(lookup_table(function, scale(inp), zero_point(inp), scale(out), zero_point(out)), "table")
     return LayerCode("unary_f32", values | {"kernel": "aiotc_lookup_s8", "args": [table]}, ("aiotc_lookup_s8",))
 
 

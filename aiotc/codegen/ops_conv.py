@@ -1,4 +1,4 @@
-"""Lowerings of the conv family: conv2d, depthwise_conv2d, fully_connected and pooling.
+"""Lowerings of the conv family: conv2d, depthwise_conv2d, transpose_conv, fully_connected and pooling.
 
 Multipliers follow TFLite Micro's Prepare exactly: conv and depthwise (and per-channel
 fully connected) compute input_scale * filter_scale / output_scale in double from the
@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ModelError
 from ..fixedpoint import quantize_multiplier_array
 from ..ir import Op, pack_int4
-from ..kernels import folded_bias, gemm_packable, padded_row8, padded_row16, row_pairs, weight_rows
+from ..kernels import folded_bias, padded_row8, padded_row16, row_pairs, s16_groups, weight_rows
 from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, scale, suffix, zero_point
 
 
@@ -70,20 +69,12 @@ def scaled_bias(bias: np.ndarray, reduced: np.ndarray, total: np.ndarray) -> np.
 
 
 def pack_s16_weights(op: Op, graph) -> np.ndarray:
-    """aiotc_convolve_s16 / aiotc_fully_connected_s16's weights: each group's rows as
-    channel pairs of byte pairs (`_byte_pairs`; an odd last channel of a group paired with
-    zeros), rows zero padded to a multiple of 8 inputs, groups one after the other."""
-    rows = weight_rows(op, graph)
-    if not gemm_packable(rows):
-        raise ModelError(
-            f"{op.kind} {op.name!r}: int8 weights of -128 next to negative ones do not fit the 16x8 kernels' "
-            "byte pairs (TFLite's symmetric weights stay in [-127, 127])"
-        )
-    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
-    groups = inp.shape[-1] // filt.shape[-1] if op.kind == "conv2d" else 1
-    return np.concatenate(
-        [_byte_pairs(*row_pairs(g, 2, padded_row8(rows.shape[1]))).ravel() for g in np.split(rows, groups)]
-    )
+    """aiotc_convolve_s16 / aiotc_fully_connected_s16's weights (kernel selection checked
+    that byte pairs hold them): each group's rows as channel pairs of byte pairs
+    (`_byte_pairs`; an odd last channel of a group paired with zeros), rows zero padded to
+    a multiple of 8 inputs, groups one after the other."""
+    width = padded_row8(weight_rows(op, graph).shape[1])
+    return np.concatenate([_byte_pairs(*row_pairs(g, 2, width)).ravel() for g in s16_groups(op, graph)])
 
 
 def _bias(op: Op, ctx: LowerContext) -> str:
@@ -191,11 +182,12 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     kernel = ctx.kernels[op.name].name
     if values["quantized"]:
         values |= _requantization(op, ctx, out.shape[-1], kernel is not None)
-    if kernel is not None:
-        values |= _fast_values(op, ctx, kernel)
-    elif op.kind == "conv2d" and values["quantized"] and graph[op.inputs[0]].dtype == "int16":
-        kernel = "aiotc_convolve_s16"
+    if kernel == "aiotc_convolve_s16":
         values |= {"filter": ctx.const(pack_s16_weights(op, graph), "filter_pairs"), "context": ctx.scratch()}
+    elif kernel == "aiotc_convolve_ref_s16":
+        values["filter"] = _filter(op, ctx)
+    elif kernel is not None:
+        values |= _fast_values(op, ctx, kernel)
     else:
         values["filter"] = _filter(op, ctx)
         if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
@@ -207,6 +199,27 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
         else (kernel,)
     )
     return LayerCode(op.kind, values | {"kernel": kernel}, runs)  # an _s4 depthwise kernel runs the _s8 one
+
+
+@lowers("transpose_conv", dtypes=("int8", "int16", "float32"))
+def lower_transpose_conv(op: Op, ctx: LowerContext) -> LayerCode:
+    """The conv's call and quantization (TFLite's PopulateConvolutionQuantizationParams)
+    with a transposed convolution's kernel."""
+    graph = ctx.graph
+    values = _common(op, ctx) | {
+        "filter_dims": graph[op.inputs[1]].shape,  # OHWI
+        "stride": op.attrs.stride,
+        "padding": op.attrs.padding,
+        "dilation": (1, 1),
+        "context": None,
+        "filter": ctx.ptr(op.inputs[1]),
+    }
+    if values["quantized"]:
+        values |= _requantization(op, ctx, graph[op.outputs[0]].shape[-1], False)
+    if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
+        values["bias"] = _bias(op, ctx)
+    kernel = f"aiotc_transpose_conv_{suffix(graph[op.inputs[0]].dtype)}"
+    return LayerCode("conv2d", values | {"kernel": kernel}, (kernel,))
 
 
 def _kernel_suffix(op: Op, graph) -> str:
@@ -246,15 +259,16 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     kernel = ctx.kernels[op.name].name
     if values["quantized"]:
         values |= _requantization(op, ctx, out_c, kernel is not None)  # int16: with the scaled bias
-    if kernel == "aiotc_convolve_1x1_s4":  # a 1x1 convolution over the batches
-        values |= {
+    one_by_one = {"stride": (1, 1), "padding": (0, 0), "dilation": (1, 1)}  # a 1x1 convolution over the batches
+    if kernel == "aiotc_convolve_1x1_s4":
+        values |= one_by_one | {
             "filter": ctx.const(pack_gemm_s4_weights(filt.data.astype(np.int64)), "filter_s4_words"),
             "bias": ctx.const(folded_bias(op, graph), "bias_folded"),
             "context": ctx.scratch(),
-            "stride": (1, 1),
-            "padding": (0, 0),
-            "dilation": (1, 1),
         }
+        return LayerCode("conv2d", values | {"kernel": kernel}, (kernel,))
+    if kernel == "aiotc_convolve_ref_s16":  # weights the byte pairs cannot hold (kernels.py)
+        values |= one_by_one | {"filter": ctx.ptr(op.inputs[1])}
         return LayerCode("conv2d", values | {"kernel": kernel}, (kernel,))
     kernel = kernel or f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
     if kernel == "aiotc_fully_connected_packed_s8":

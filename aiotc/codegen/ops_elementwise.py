@@ -37,7 +37,8 @@ def broadcast_strides(shape: tuple[int, ...], out_shape: tuple[int, ...]) -> tup
     return tuple(strides)  # type: ignore[return-value]
 
 
-@lowers("add", "sub", "mul")
+@lowers("mul")
+@lowers("add", "sub", dtypes=("int8", "int16", "float32"))
 def lower_binary(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     in1, in2, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
@@ -84,6 +85,8 @@ def lower_binary(op: Op, ctx: LowerContext) -> LayerCode:
                     ctx.const(sign * rescale_table(zero_point(in2), left_shift, values["q2"]), "table2"),
                 )
                 return LayerCode("binary", values | {"kernel": "aiotc_add_table_s8"}, ("aiotc_add_table_s8",))
+            values["subtract"] = int(op.kind == "sub")  # int16: aiotc_add_s16, element by element
+            return LayerCode("binary", values | {"kernel": "aiotc_add_s16"}, ("aiotc_add_s16",))
     kernel = f"aiotc_{op.kind}_{suffix(out.dtype)}"
     return LayerCode("binary", values | {"kernel": kernel}, (kernel,))
 
@@ -192,7 +195,7 @@ def _int16_multiplier(real: float) -> tuple[int, int]:
 
 
 @lowers("relu", "relu6")
-@lowers("quantize", dtypes=("int8", "int16", "float32"))
+@lowers("quantize", dtypes=("int8", "int16", "int32", "float32"))
 def lower_requantize(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
@@ -235,7 +238,7 @@ def lower_requantize(op: Op, ctx: LowerContext) -> LayerCode:
     return LayerCode("requantize", values, (kernel,))
 
 
-@lowers("leaky_relu")
+@lowers("leaky_relu", dtypes=("int8", "int16", "float32"))
 def lower_leaky_relu(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
@@ -250,10 +253,11 @@ def lower_leaky_relu(op: Op, ctx: LowerContext) -> LayerCode:
     values |= {
         "input_offset": -zero_point(inp),
         "output_offset": zero_point(out),
-        "identity": quantize_multiplier(np.float64(s_in / s_out)),
-        "alpha": quantize_multiplier(np.float64(s_in * alpha / s_out)),
+        "identity": quantize_multiplier(np.float64(s_in) / np.float64(s_out)),
+        "alpha": quantize_multiplier(np.float64(s_in) * np.float64(alpha) / np.float64(s_out)),
     }
-    return LayerCode("leaky_relu", values, ("aiotc_leaky_relu_s8",))
+    kernel = f"aiotc_leaky_relu_{suffix(inp.dtype)}"
+    return LayerCode("leaky_relu", values | {"kernel": kernel}, (kernel,))
 
 
 @lowers("logistic", "tanh")

@@ -15,7 +15,7 @@ import numpy as np
 import tflite
 
 from .. import ir
-from ..frontend.tflite import SAME, VALID, same_padding
+from ..frontend.tflite import SAME, VALID, same_padding, transpose_same_padding
 from ..ops import OPS
 
 TYPE_CODES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9, "int4": 17}
@@ -57,6 +57,19 @@ def _padding_mode(op: ir.Op, graph: ir.Graph, kernel: tuple[int, ...]) -> int:
     if a.padding == same:
         return SAME
     raise ValueError(f"layer {op.name!r}: padding {a.padding} is neither SAME nor VALID, which TFLite cannot express")
+
+
+def _transpose_padding_mode(op: ir.Op, graph: ir.Graph) -> int:
+    """SAME where its padding and output size are SAME's (LiteRT checks the input height
+    it implies), else VALID for no padding: tflite-micro reads only the padding."""
+    a, kernel = op.attrs, graph[op.inputs[1]].shape[1:3]
+    in_hw, out_hw = graph[op.inputs[0]].shape[1:3], graph[op.outputs[0]].shape[1:3]
+    same_size = all(-(-o // s) == i for o, s, i in zip(out_hw, a.stride, in_hw))
+    if same_size and a.padding == transpose_same_padding(out_hw, kernel, a.stride):
+        return SAME
+    if a.padding == (0, 0):
+        return VALID
+    raise ValueError(f"layer {op.name!r}: transposed padding {a.padding} is neither SAME nor VALID for TFLite")
 
 
 class _Writer:
@@ -227,6 +240,18 @@ class _Writer:
             return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options(
                 table, OutputType=tflite.TensorType.INT32
             )
+        if k == "gelu":  # issue 20
+            return data, *self.options("GeluOptions", Approximate=a.approximate)
+        if k == "transpose_conv":  # issue 20: TFLite's operands are (output_shape, filter, input[, bias])
+            shape = self.constant(f"{op.name}/output_shape", g[op.outputs[0]].shape)
+            operands = [shape, data[1], data[0], *(i for i in data[2:3] if i != -1)]  # no bias: three
+            return operands, *self.options(
+                "TransposeConvOptions",
+                Padding=_transpose_padding_mode(op, g),
+                StrideH=a.stride[0],
+                StrideW=a.stride[1],
+                FusedActivationFunction=act,
+            )
         return data, 0, 0
 
     # --- the model ------------------------------------------------------------------
@@ -363,9 +388,13 @@ def write_tflite(graph: ir.Graph) -> bytes:
 def explicit_pads(graph: ir.Graph) -> ir.Graph:
     """Convolutions whose padding is neither SAME nor VALID (PyTorch's symmetric stride-2
     padding) become PAD + VALID convolution: the same numbers, since a padded tap adds
-    zero in float and the zero point in int8, which is what PAD writes."""
+    zero in float and the zero point in int8, which is what PAD writes. Transposed
+    convolutions become VALID ones and a crop (_cropped_transpose_conv)."""
     tensors, ops = dict(graph.tensors), []
     for op in graph.ops:
+        if op.kind == "transpose_conv" and not _expressible_transposed(op, graph):
+            ops += _cropped_transpose_conv(op, graph, tensors)
+            continue
         if OPS[op.kind].convolves and not _expressible(op, graph):
             x, p = graph[op.inputs[0]], op.attrs.padding
             padded = ir.Tensor(
@@ -387,6 +416,35 @@ def explicit_pads(graph: ir.Graph) -> ir.Graph:
             op = replace(op, inputs=(padded.name, *op.inputs[1:]), attrs=replace(op.attrs, padding=ir.Padding()))
         ops.append(op)
     return graph.with_ops(ops, tensors)
+
+
+def _expressible_transposed(op: ir.Op, graph: ir.Graph) -> bool:
+    try:
+        _transpose_padding_mode(op, graph)
+        return True
+    except ValueError:
+        return False
+
+
+def _cropped_transpose_conv(op: ir.Op, graph: ir.Graph, tensors: dict[str, ir.Tensor]) -> list[ir.Op]:
+    """A transposed conv whose padding TFLite cannot say (PyTorch's kernel 3, stride 2,
+    padding 1, output_padding 1) as a VALID one into a larger output, then the slice of it
+    that is the layer's output: the same numbers (bias and activation are per pixel). The
+    larger output may pass VALID's size by less than a stride, as TFLite allows."""
+    out, (top, left) = graph[op.outputs[0]], op.attrs.padding
+    n, h, w, _ = graph[op.inputs[0]].shape
+    kernel, stride = graph[op.inputs[1]].shape[1:3], op.attrs.stride
+    valid = ((h - 1) * stride[0] + kernel[0], (w - 1) * stride[1] + kernel[1])
+    full_h, full_w = max(valid[0], top + out.shape[1]), max(valid[1], left + out.shape[2])
+    if full_h - valid[0] >= stride[0] or full_w - valid[1] >= stride[1]:
+        raise ValueError(f"layer {op.name!r}: transposed output {list(out.shape)} is beyond what TFLite can write")
+    full = ir.Tensor(f"{op.name}/uncropped", (n, full_h, full_w, out.shape[3]), out.dtype, out.quant)
+    tensors[full.name] = full
+    crop = ir.StridedSlice((0, top, left, 0), (n, top + out.shape[1], left + out.shape[2], out.shape[3]), (1, 1, 1, 1))
+    return [
+        replace(op, outputs=(full.name,), attrs=replace(op.attrs, padding=(0, 0))),
+        ir.Op(f"{op.name}/crop", "strided_slice", (full.name,), op.outputs, crop),
+    ]
 
 
 def _expressible(op: ir.Op, graph: ir.Graph) -> bool:

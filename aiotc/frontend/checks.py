@@ -521,3 +521,28 @@ SHAPE_RULES |= {
     ),  # issue 20
     "select_v2": _broadcast_all,
 }
+
+
+def _transpose_conv(op: Op, graph: Graph):
+    """OHWI filter over the input's channels, bias and scales as a conv's; the output's
+    height and width are declared (any size: the products that land outside are dropped)."""
+    filt, problem = _filter(op, graph, 4)
+    if problem:
+        return problem
+    shape, out = graph[op.inputs[0]].shape, graph[op.outputs[0]].shape
+    if len(shape) != 4 or len(out) != 4:
+        return f"input and output must be NHWC (rank 4), have shapes {list(shape)} and {list(out)}"
+    out_c = filt.shape[0]
+    if filt.shape[3] != shape[3]:
+        return f"filter {list(filt.shape)} does not take the input's {shape[3]} channels"
+    if min(*op.attrs.stride, *filt.shape[1:3]) < 1 or min(op.attrs.padding) < 0:
+        return f"stride {list(op.attrs.stride)} and padding {list(op.attrs.padding)} must be positive and not negative"
+    problem = (
+        _bias_problem(op, graph, out_c)
+        or _quant_problem(op, graph, filt, out_c)
+        or _accumulator_problem(op, graph, filt, out_c)
+    )
+    return problem or (shape[0], out[1], out[2], out_c)
+
+
+SHAPE_RULES["transpose_conv"] = _transpose_conv

@@ -36,6 +36,7 @@ from .checks import MAX_OPS, MAX_SUBGRAPH_DEPTH, check_counts, check_size
 TO_NHWC, TO_NCHW = (0, 2, 3, 1), (0, 3, 1, 2)
 NCHW_AXIS_IN_NHWC = (0, 3, 1, 2)  # ONNX (NCHW) axis i is IR (NHWC) axis NCHW_AXIS_IN_NHWC[i]
 SPATIAL = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"}
+SPATIAL |= {"ConvTranspose"}  # issue 20
 FLOAT = 1  # onnx.TensorProto.FLOAT
 
 
@@ -412,6 +413,27 @@ def conv(c: _Converter, node, a: dict) -> None:
     c.emit(kind, (x, c.const_tensor(filt, f"{out}/filter"), bias_name), out, attrs)
 
 
+def conv_transpose(c: _Converter, node, a: dict) -> None:
+    """ConvTranspose with group 1, no dilation and explicit pads (PyTorch's export): weights
+    (C_in, C_out, kH, kW) as OHWI; input pixel i lands at output i * stride - pads_begin,
+    and the output's size is the inferred one (output_padding, output_shape included)."""
+    x, _, stride, dilation = _window(c, node, a)
+    weights = c.const(node.input[1], "the filter")
+    auto = a.get("auto_pad", b"NOTSET")
+    if weights.ndim != 4 or int(a.get("group", 1)) != 1 or dilation != (1, 1):
+        raise _Unsupported("only 2-D, group 1 and no dilation")
+    if (auto.decode() if isinstance(auto, bytes) else auto) not in ("NOTSET", "VALID"):
+        raise _Unsupported(f"auto_pad {auto!r}; explicit pads are supported")
+    pads = list(a.get("pads", [0, 0, 0, 0]))
+    if min(pads) < 0:
+        raise _Unsupported("negative padding")
+    bias = c.const(node.input[2], "the bias") if len(node.input) > 2 and node.input[2] else None
+    out = c.output(node, "nhwc")
+    bias_name = c.const_tensor(bias, f"{out}/bias") if bias is not None else None
+    filt = c.const_tensor(weights.transpose(1, 2, 3, 0), f"{out}/filter")
+    c.emit("transpose_conv", (x, filt, bias_name), out, ir.TransposeConv(stride, (pads[0], pads[1])))
+
+
 def pool(c: _Converter, node, a: dict) -> None:
     x, kernel, stride, dilation = _window(c, node, a)
     if dilation != (1, 1):
@@ -673,6 +695,8 @@ def depth_space(kind: str):
 
 CONVERTERS = {
     "Conv": conv,
+    "ConvTranspose": conv_transpose,
+    "Gelu": lambda c, n, a: c.unary(n, "gelu", ir.Gelu(a.get("approximate", b"none") in (b"tanh", "tanh"))),
     "MaxPool": pool,
     "AveragePool": pool,
     "GlobalAveragePool": global_pool,

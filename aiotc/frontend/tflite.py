@@ -84,6 +84,13 @@ def same_padding(in_size: int, filter_size: int, stride: int, dilation: int, out
     return total // 2, total - total // 2
 
 
+def transpose_same_padding(out_hw, kernel, stride) -> tuple[int, int]:
+    """TRANSPOSE_CONV's SAME padding (top, left): tflite-micro's for a convolution from
+    the output's size to the input's."""
+    top, left = (same_padding(o, k, s, 1, -(-o // s))[0] for o, k, s in zip(out_hw, kernel, stride))
+    return top, left
+
+
 @dataclass
 class _Reader:
     buf: bytes
@@ -382,6 +389,27 @@ def _depthwise(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     bias = inputs[2] if len(inputs) > 2 else None
     attrs = ir.DepthwiseConv2D(stride, dilation, padding, multiplier, _activation(o.FusedActivationFunction()))
     return ir.Op(layer, "depthwise_conv2d", (inputs[0], inputs[1], bias), (outputs[0],), attrs)
+
+
+def _transpose_conv(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    """Inputs (output_shape, filter, input[, bias]). tflite-micro never reads output_shape's
+    values (the seanet models even feed it as a graph input): the output tensor's declared
+    shape is the output, settled from output_shape where the file left it dynamic. SAME
+    padding is TFLite's for a convolution from the output's size to the input's."""
+    o = _options(op, tflite.TransposeConvOptions)
+    if r.by_name[inputs[0]].is_const:
+        r.settle(outputs[0], tuple(int(d) for d in r.const(inputs[0]).ravel()))
+    stride, kernel, out_shape = (o.StrideH(), o.StrideW()), r.shape(inputs[1])[1:3], r.shape(outputs[0])
+    if len(out_shape) != 4 or min(stride) < 1:
+        raise _Unsupported(f"output {list(out_shape)} and stride {list(stride)} (NHWC, positive strides)")
+    padding = transpose_same_padding(out_shape[1:3], kernel, stride) if o.Padding() != VALID else (0, 0)
+    bias = inputs[3] if len(inputs) > 3 else None
+    if bias is not None and r.by_name[bias].dtype == "int16" and r.by_name[bias].is_const:
+        old = r.by_name[bias]  # a 16x8 layer's int16 bias, which tflite-micro widens to int64
+        bias = f"{bias}/int64"
+        r.by_name[bias] = ir.Tensor(bias, old.shape, "int64", old.quant, old.data.astype(np.int64))
+    attrs = ir.TransposeConv(stride, padding, _activation(o.FusedActivationFunction()))
+    return ir.Op(layer, "transpose_conv", (inputs[2], inputs[1], bias), (outputs[0],), attrs)
 
 
 def _fully_connected(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
@@ -812,6 +840,12 @@ def _batch_space(kind: str):
     return convert
 
 
+def _gelu(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    return ir.Op(
+        layer, "gelu", (inputs[0],), (outputs[0],), ir.Gelu(bool(_options(op, tflite.GeluOptions).Approximate()))
+    )
+
+
 def _plain_binary(kind: str):
     def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
         return ir.Op(layer, kind, tuple(inputs[:2]), (outputs[0],), ir.NoAttrs())
@@ -906,6 +940,8 @@ _CONVERTERS = {
     },
     "LOGICAL_NOT": _unary("logical_not"),
     "SELECT_V2": _shared_range("select_v2", 3, slice(1, 3)),
+    "TRANSPOSE_CONV": _transpose_conv,
+    "GELU": _gelu,
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
@@ -935,6 +971,7 @@ REQUIRED_INPUTS = {
         ("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN", "PRELU", "BATCH_MATMUL", "ADD_N", "CUMSUM"), 2
     ),  # issue 20; SUM is above
     "SELECT_V2": 3,
+    "TRANSPOSE_CONV": 3,
     **dict.fromkeys(
         (
             "DIV",

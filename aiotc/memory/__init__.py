@@ -11,12 +11,16 @@ and in-place contract come from kernel selection (aiotc/kernels.py), made before
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate, product, takewhile
 
 from ..ir import Graph
 from ..kernels import Kernel
-from .placement import ArenaPlan, plan_arena
+from .inplace import in_place_candidates
+from .kernel_choice import lighter_kernels
+from .lifetimes import stage_lower_bound
+from .placement import ArenaPlan, fit_arena
 from .reorder import best_order
-from .streaming import StreamStage, mac_overhead, stream_stage, streamable
+from .streaming import StreamStage, band_rows, mac_overhead, stream_stage, streamable
 
 
 @dataclass(frozen=True)
@@ -37,13 +41,21 @@ class MemoryPlan:
     graph: Graph  # the ops in the order planned
     stage: StreamStage | None  # the first layers streamed; None: layer by layer
     arena: ArenaPlan
+    kernels: dict[str, Kernel]  # the kernels planned for: scratch-free ones where that lowers the arena
 
 
 def plan_memory(graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions = MemoryOptions()) -> MemoryPlan:
-    """The op order, the schedule and the arena of `graph`, its layers run by `kernels`."""
+    """The op order, the schedule and the arena of `graph`, its layers run by `kernels`
+    or, where a kernel's scratch raises the arena, by a scratch-free one (kernel_choice.py)."""
     graph = graph if options.fixed_order else best_order(graph)
-    stage, arena = choose_schedule(graph, kernels, options)
-    return MemoryPlan(graph, stage, arena)
+    kernels, stage, arena = lighter_kernels(
+        graph,
+        kernels,
+        options.sram_budget,
+        choose_schedule(graph, kernels, options),
+        lambda trial: choose_schedule(graph, trial, options),
+    )
+    return MemoryPlan(graph, stage, arena, kernels)
 
 
 # (push, rows per step, paced): pull, push, and push paced one band at a time (streaming.stream_stage)
@@ -57,29 +69,63 @@ def choose_schedule(
 ) -> tuple[StreamStage | None, ArenaPlan]:
     """The schedule to use: layer by layer, or the first k+1 ops streamed.
 
-    Every streamable prefix is simulated and planned in each streaming mode (a few
-    milliseconds each). Without a budget, the smallest arena wins, each band call
-    counted as BYTES_PER_CALL more bytes (so a few bytes do not buy many calls). With
-    `sram_budget`, the one with the fewest band calls that fits it (layer by layer
-    when that fits), else the smallest. Stages whose MAC overhead
-    exceeds `max_overhead` are not considered (cached halos recompute nothing, so
-    today's stages are all at 0%; the check keeps any recomputing schedule honest).
+    The candidates are every streamable prefix in each streaming mode. Without a
+    budget, the smallest arena wins, each band call counted as BYTES_PER_CALL more
+    bytes (so a few bytes do not buy many calls). With `sram_budget`, the one with the
+    fewest band calls that fits it (layer by layer when that fits), else the smallest.
+    Stages whose MAC overhead exceeds `max_overhead` are not considered (cached halos
+    recompute nothing, so today's stages are all at 0%; the check keeps any recomputing
+    schedule honest).
+
+    Simulating and placing a stage takes milliseconds, an exact lower bound of its
+    arena microseconds: the stage's own buffers (lifetimes.stage_lower_bound) and the
+    bytes live at each later op, which are those of layer by layer. Candidates go in
+    the order of their bound, and one whose bound shows it cannot win is never
+    simulated. The choice is the one trying them all makes (ties keep that order too).
     """
-    candidates: list[tuple[StreamStage | None, ArenaPlan]] = [(None, plan_arena(graph, kernels, options.alignment))]
-    if options.stream != "off":
-        for push, rows, paced in STREAM_MODES:
-            for last_op in range(1, len(graph.ops)):
-                if not streamable(graph.ops[last_op], graph):
-                    break
-                stage = stream_stage(graph, last_op, rows, push, paced)
-                if stage is not None and mac_overhead(graph, stage) <= options.max_overhead:
-                    candidates.append((stage, plan_arena(graph, kernels, options.alignment, stage)))
-    calls = lambda c: c[0].calls if c[0] else 0  # noqa: E731
-    smallest = min(plan.size for _, plan in candidates)
+    pairs = in_place_candidates(graph, kernels, options.alignment)  # the same in every schedule
+    whole = fit_arena(graph, kernels, options.alignment, None, None, pairs)
+    assert whole is not None
     budget = options.sram_budget
-    if budget is not None and budget >= smallest:
-        return min((c for c in candidates if c[1].size <= budget), key=lambda c: (calls(c), c[1].size))
-    return min(candidates, key=lambda c: (c[1].size + BYTES_PER_CALL * calls(c), c[1].size))
+    if options.stream == "off" or (budget is not None and whole.size <= budget):
+        return None, whole  # within a budget, nothing has fewer band calls than layer by layer
+    prefix = list(takewhile(lambda i: streamable(graph.ops[i], graph), range(len(graph.ops))))[1:]
+    min_rows = band_rows(graph)
+    # After a stage, the same buffers are live as layer by layer, with the same overlaps.
+    from_op = [*accumulate(reversed(whole.live_bytes()), max)][::-1] + [0]  # most bytes live at op i or later
+    bound = {
+        last: max(stage_lower_bound(graph, kernels, last, options.alignment, min_rows), from_op[last + 1])
+        for last in prefix
+    }
+    # (rank in the order of a full search, candidate); layer by layer first
+    tried: list[tuple[int, tuple[StreamStage | None, ArenaPlan]]] = [(0, (None, whole))]
+    best = whole.size  # the least cost tried
+    ranked = enumerate(product(STREAM_MODES, prefix), 1)
+    for rank, ((push, rows, paced), last_op) in sorted(ranked, key=lambda r: bound[r[1][1]]):
+        least = bound[last_op] + BYTES_PER_CALL * (last_op + 1)  # every op of a stage runs at least one band call
+        if (budget is None or bound[last_op] > budget) and least > best:
+            continue
+        stage = stream_stage(graph, last_op, rows, push, paced)
+        if stage is None or mac_overhead(graph, stage) > options.max_overhead:
+            continue
+        limit = max(best - BYTES_PER_CALL * stage.calls, budget or 0)  # above it, it can neither win nor fit
+        plan = fit_arena(graph, kernels, options.alignment, stage, limit, pairs)
+        if plan is not None:
+            tried.append((rank, (stage, plan)))
+            best = min(best, cost((stage, plan)))
+    fits = [(rank, c) for rank, c in tried if budget is not None and c[1].size <= budget]
+    if fits:
+        return min(fits, key=lambda rc: (calls(rc[1]), rc[1][1].size, rc[0]))[1]
+    return min(tried, key=lambda rc: (cost(rc[1]), rc[1][1].size, rc[0]))[1]
+
+
+def calls(candidate: tuple[StreamStage | None, ArenaPlan]) -> int:
+    return candidate[0].calls if candidate[0] else 0
+
+
+def cost(candidate: tuple[StreamStage | None, ArenaPlan]) -> int:
+    """Arena bytes with each band call counted as BYTES_PER_CALL more."""
+    return candidate[1].size + BYTES_PER_CALL * calls(candidate)
 
 
 # What a band call is worth in arena bytes when no budget is given: each call repeats a

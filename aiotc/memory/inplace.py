@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..ir import Graph, Op
 from ..kernels import Kernel
 from ..ops import OPS
@@ -34,8 +36,22 @@ class InPlace:
     slack: int
 
 
-def in_place_pairs(graph: Graph, kernels: dict[str, Kernel], dies_at: dict[str, int], alignment: int) -> list[InPlace]:
-    """Every (input, output) pair of an op where the input dies at that op and the kernel allows it."""
+def in_place_pairs(
+    graph: Graph,
+    kernels: dict[str, Kernel],
+    dies_at: dict[str, int],
+    alignment: int,
+    candidates: list[InPlace] | None = None,
+) -> list[InPlace]:
+    """Every (input, output) pair of an op where the input dies at that op and the kernel allows it
+    (of `candidates`, in_place_candidates' list, when the caller computed it once for many schedules)."""
+    candidates = in_place_candidates(graph, kernels, alignment) if candidates is None else candidates
+    return [p for p in candidates if dies_at.get(p.input) == p.op_index and dies_at.get(p.output) is not None]
+
+
+def in_place_candidates(graph: Graph, kernels: dict[str, Kernel], alignment: int) -> list[InPlace]:
+    """The pairs the kernels allow were the input to die at its op: the slack is a matter of
+    geometry, the same in every schedule."""
     pairs = []
     for index, op in enumerate(graph.ops):
         group = kernels[op.name].write_group
@@ -43,7 +59,7 @@ def in_place_pairs(graph: Graph, kernels: dict[str, Kernel], dies_at: dict[str, 
             continue
         out = op.outputs[0]
         for name in dict.fromkeys(op.inputs):
-            if name is None or dies_at.get(name) != index or dies_at.get(out) is None:
+            if name is None or graph[name].is_const:
                 continue
             slack = _slack(op, graph, name, group)
             if slack is not None and slack < graph[out].nbytes:
@@ -62,10 +78,9 @@ def _slack(op: Op, graph: Graph, name: str, group: int) -> int | None:
         pixel_out = out.nbytes // pixels
         row_in = inp.nbytes // inp.shape[1]
         # A group starting at pixel q writes up to pixel q+group and reads from the first input row of q's row on.
-        return max(
-            min(q + group, pixels) * pixel_out - input_rows(op, graph, name, q // width, q // width + 1)[0] * row_in
-            for q in range(pixels)
-        )
+        first_row = np.array([input_rows(op, graph, name, r, r + 1)[0] for r in range(height)]).repeat(width)
+        q = np.arange(pixels)
+        return int(np.max(np.minimum(q + group, pixels) * pixel_out - first_row * row_in))
     if inp.shape != out.shape:  # a broadcast operand is read again and again
         return None
     count = out.size

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..ir import Graph
 from ..kernels import Kernel
+from ..ops import OPS
 from .inplace import InPlace, aliases, in_place_pairs
 from .streaming import StreamStage, row_bytes
 
@@ -47,8 +50,15 @@ class Lifetimes:
     scratch_alias: dict[str, str]  # op -> the op whose scratch buffer it shares (streamed stages)
 
 
-def lifetimes(graph: Graph, kernels: dict[str, Kernel], alignment: int, stage: StreamStage | None = None) -> Lifetimes:
-    """Live intervals of the arena buffers of `graph` in its op order (and stage)."""
+def lifetimes(
+    graph: Graph,
+    kernels: dict[str, Kernel],
+    alignment: int,
+    stage: StreamStage | None = None,
+    candidates: list[InPlace] | None = None,
+) -> Lifetimes:
+    """Live intervals of the arena buffers of `graph` in its op order (and stage); `candidates`:
+    inplace.in_place_candidates, when computed once for many schedules."""
     external = set(graph.inputs) | set(graph.outputs) | set(graph.state)  # state lives outside the arena
     stage_end = stage.last_op if stage else -1
     first: dict[str, int] = {}
@@ -90,24 +100,50 @@ def lifetimes(graph: Graph, kernels: dict[str, Kernel], alignment: int, stage: S
     dies_at = {name: last[alias.get(name, name)] for name in (*first, *alias)}
     pairs = [
         p
-        for p in in_place_pairs(graph, kernels, dies_at, alignment)
+        for p in in_place_pairs(graph, kernels, dies_at, alignment, candidates)
         if p.op_index > stage_end and p.input not in alias and p.output not in alias
     ]
     return Lifetimes(buffers, alias, pairs, scratch_alias)
 
 
-def live_profile(buffers, op_count: int, in_place=()) -> list[int]:
-    """Bytes of arena live at each op: its lower bound is the maximum.
+def stage_lower_bound(
+    graph: Graph, kernels: dict[str, Kernel], last_op: int, alignment: int, min_rows: dict[str, int]
+) -> int:
+    """Arena bytes no streamed stage of ops 0..last_op goes below, in any streaming mode.
 
-    An in-place op needs only max(input + slack, output) for its pair, not their sum.
+    Every buffer a stage writes lives through all of it (lifetimes above), so they are
+    all live at once with the stage's shared scratch: each output stored whole, each
+    cached tensor holding at least the rows one band of its reader reads (`min_rows`,
+    streaming.band_rows). A reshape may alias its input, so its output counts nothing.
     """
-    live = [0] * max(op_count, 1)
+    external = set(graph.inputs) | set(graph.outputs) | set(graph.state)
+    later_reads = {t for op in graph.ops[last_op + 1 :] for t in op.inputs}
+    staged = graph.ops[: last_op + 1]
+    total = 0
+    for op in staged:
+        if OPS[op.kind].alias:
+            continue
+        for name in op.outputs:
+            cached = name == op.outputs[0] and name not in later_reads
+            if name not in external:
+                size = min_rows.get(name, 1) * row_bytes(graph, name) if cached else graph[name].nbytes
+                total += align(max(size, 1), alignment)
+    scratch = max(kernels[op.name].scratch_bytes for op in staged)
+    return total + (align(scratch, alignment) if scratch else 0)
+
+
+def live_profile(buffers, op_count: int, in_place=()) -> list[int]:
+    """Bytes of arena live at each op: no placement goes below the maximum.
+
+    An in-place pair needs only max(input + slack, output), not their sum; an op with
+    several pairs may overlap its output with each, so all their savings come off.
+    """
+    change = np.zeros(max(op_count, 1) + 1, np.int64)
     for b in buffers:
-        for i in range(b.first, b.last + 1):
-            live[i] += b.size
+        change[b.first] += b.size
+        change[b.last + 1] -= b.size
+    live = np.cumsum(change)[:-1]
     size = {b.name: b.size for b in buffers}
-    saved: dict[int, int] = {}
     for p in in_place:
-        shared = size[p.input] + size[p.output] - max(size[p.input] + p.slack, size[p.output])
-        saved[p.op_index] = max(saved.get(p.op_index, 0), shared)
-    return [bytes_ - saved.get(i, 0) for i, bytes_ in enumerate(live)]
+        live[p.op_index] -= size[p.input] + size[p.output] - max(size[p.input] + p.slack, size[p.output])
+    return [int(bytes_) for bytes_ in live]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..ir import Graph
 from ..kernels import Kernel
 from .inplace import InPlace
@@ -24,7 +26,7 @@ class ArenaPlan:
     offsets: dict[str, int]  # tensor name -> offset (aliases share their root's)
     scratch_offsets: dict[str, int]  # op name -> offset of its scratch
     size: int  # arena bytes, a multiple of the alignment
-    lower_bound: int  # max over ops of the bytes live at that op (in-place overlaps not counted)
+    lower_bound: int  # max over ops of the bytes live at that op (in-place overlaps taken off)
     buffers: tuple[Buffer, ...]  # what was placed (scratch buffers named "scratch:<op>")
     op_count: int
     in_place: tuple[InPlace, ...] = ()  # the overlaps the plan may use
@@ -34,33 +36,42 @@ class ArenaPlan:
         return live_profile(self.buffers, self.op_count, self.in_place)
 
 
-def place(buffers: list[Buffer], order: list[int], in_place: list[InPlace]) -> dict[int, int]:
-    """Greedy: each buffer, in `order`, at the lowest offset free of conflicting placed buffers.
+def place(
+    buffers: list[Buffer], order: list[int], in_place: list[InPlace], limit: int | None = None
+) -> dict[int, int] | None:
+    """Greedy: each buffer, in `order`, at the lowest offset free of conflicting placed buffers;
+    None as soon as one would end above `limit` bytes.
 
     A placed buffer j forbids the starts in the open interval (off_j - size_i, off_j + size_j);
     when i is the in-place output of j the interval shrinks to (off_j - slack, ...), and when
     i is the input j overwrites, to (..., off_j + slack). Sizes, slacks and offsets are
-    multiples of the alignment, so the lowest free start is 0 or the end of an interval.
+    multiples of the alignment, so the lowest free start is 0 or the end of an interval:
+    a sweep over the intervals by their start moves it past each one it falls inside.
     """
     index_of = {b.name: i for i, b in enumerate(buffers)}
-    slack = {(index_of[p.input], index_of[p.output]): p.slack for p in in_place}
-    offsets: dict[int, int] = {}
+    relaxed: dict[int, list[tuple[int, int, int]]] = {}  # i -> (j, lo or hi end (0/1), offset from off_j)
+    for p in in_place:
+        src, dst = index_of[p.input], index_of[p.output]
+        relaxed.setdefault(dst, []).append((src, 0, -p.slack))
+        relaxed.setdefault(src, []).append((dst, 1, p.slack))
+    first, last, size = (np.array([getattr(b, f) for b in buffers], np.int64) for f in ("first", "last", "size"))
+    offset = np.zeros(len(buffers), np.int64)
+    placed = np.zeros(len(buffers), bool)
     for i in order:
-        b = buffers[i]
-        forbidden = []
-        for j, at in offsets.items():
-            if not b.overlaps_in_time(buffers[j]):
-                continue
-            lo, hi = at - b.size, at + buffers[j].size
-            if (j, i) in slack:
-                lo = at - slack[j, i]
-            if (i, j) in slack:
-                hi = at + slack[i, j]
-            forbidden.append((lo, hi))
-        offsets[i] = min(
-            s for s in (0, *(hi for _, hi in forbidden)) if s >= 0 and not any(lo < s < hi for lo, hi in forbidden)
-        )
-    return offsets
+        js = np.flatnonzero(placed & (first <= last[i]) & (first[i] <= last))  # placed, live at the same time
+        lo, hi = offset[js] - size[i], offset[js] + size[js]
+        for j, end, delta in relaxed.get(i, ()):
+            at = np.searchsorted(js, j)
+            if at < js.size and js[at] == j:
+                (lo, hi)[end][at] = offset[j] + delta
+        by_start = np.argsort(lo, kind="stable")
+        reach = np.maximum.accumulate(np.concatenate(([0], hi[by_start])))  # the sweep's start before each interval
+        free = np.flatnonzero(lo[by_start] >= reach[:-1])  # it stops at the first interval past its start
+        offset[i] = reach[free[0]] if free.size else reach[-1]
+        if limit is not None and offset[i] + size[i] > limit:
+            return None
+        placed[i] = True
+    return {i: int(offset[i]) for i in order}
 
 
 ORDERS = {
@@ -76,20 +87,40 @@ def plan_arena(
     graph: Graph, kernels: dict[str, Kernel], alignment: int = 16, stage: StreamStage | None = None
 ) -> ArenaPlan:
     """Place every arena buffer of `graph` (streaming `stage` first if given); verified, deterministic."""
-    life = lifetimes(graph, kernels, alignment, stage)
+    plan = fit_arena(graph, kernels, alignment, stage, None)
+    assert plan is not None
+    return plan
+
+
+def fit_arena(
+    graph: Graph,
+    kernels: dict[str, Kernel],
+    alignment: int,
+    stage: StreamStage | None,
+    limit: int | None,
+    candidates: list[InPlace] | None = None,
+) -> ArenaPlan | None:
+    """plan_arena's plan, or None when it would not fit in `limit` bytes. A placement order
+    stops as soon as it cannot fit, or cannot beat the best order so far (so the plan is
+    the same as placing every order to its end). `candidates`: see lifetimes."""
+    life = lifetimes(graph, kernels, alignment, stage, candidates)
     buffers = life.buffers
     bound = max(live_profile(buffers, len(graph.ops), life.in_place))
+    if limit is not None and bound > limit:
+        return None
     best: dict[int, int] = {}
     best_size = None
     for key in ORDERS.values():
         # Scratch buffers (small, one op long) go last, into the holes the activations leave.
         order = sorted(range(len(buffers)), key=lambda i: (buffers[i].name.startswith("scratch:"), key(buffers[i])))
-        placed = place(buffers, order, life.in_place)
-        size = max((placed[i] + buffers[i].size for i in placed), default=0)
-        if best_size is None or size < best_size:
-            best, best_size = placed, size
+        placed = place(buffers, order, life.in_place, limit if best_size is None else best_size - 1)
+        if placed is None:
+            continue
+        best, best_size = placed, max((placed[i] + buffers[i].size for i in placed), default=0)
         if best_size <= bound:
             break
+    if best_size is None:
+        return None
     offsets = {b.name: best[i] for i, b in enumerate(buffers) if not b.name.startswith("scratch:")}
     scratch_offsets = {
         b.name.removeprefix("scratch:"): best[i] for i, b in enumerate(buffers) if b.name.startswith("scratch:")

@@ -5,8 +5,13 @@ In a graph with branches the order of the branches decides what is live together
 programming over the sets of ops already run: the best peak to reach a set is the
 best over its possible last ops of max(best peak before it, bytes live while it
 runs). The sets are the graph's down-sets, few for the narrow graphs of TinyML; past
-MAX_STATES the model's own order is kept. Ties keep the model's order, so chains
-(and graphs where the order does not matter) come out unchanged.
+MAX_STATES the model's own order is kept. Ties keep the order that comes first
+lexicographically, so chains (and graphs where the order does not matter) come out
+unchanged.
+
+A set is a bit mask; each carries the bytes live after it, the ops ready to run
+next and its rank among the sets of its size in the lexicographic order of their
+best orders, so a step costs a few integer operations and no order is copied.
 """
 
 from __future__ import annotations
@@ -22,39 +27,59 @@ def best_order(graph: Graph) -> Graph:
     if len(ops) < 3:
         return graph
     producer = {t: i for i, op in enumerate(ops) for t in op.outputs}
-    preds = [frozenset(producer[t] for t in op.inputs if t in producer) for op in ops]
-    users: dict[str, set[int]] = {}
+    preds = [sum(1 << producer[t] for t in set(op.inputs) if t in producer) for op in ops]
+    succs: list[set[int]] = [set() for _ in ops]
+    users: dict[str, int] = {}  # tensor -> bit mask of the ops reading it
     for i, op in enumerate(ops):
-        for t in op.inputs:
+        for t in set(op.inputs):
             if t in producer:
-                users.setdefault(t, set()).add(i)
+                succs[producer[t]].add(i)
+                users[t] = users.get(t, 0) | 1 << i
     external = set(graph.inputs) | set(graph.outputs)
     size = {t: graph[t].nbytes for t in producer if t not in external}
+    written = [sum(size.get(t, 0) for t in op.outputs) for op in ops]  # i's outputs, live while i runs
+    kept = [sum(size.get(t, 0) for t in op.outputs if users.get(t)) for op in ops]  # ... and after it
+    freed = [[(users[t], size[t]) for t in set(op.inputs) if t in size] for op in ops]  # inputs i may be last to read
 
-    def running(done: frozenset[int], i: int) -> int:
-        """Arena bytes live while op i runs after the ops in `done`: what is still needed, and i's outputs."""
-        live = {t for j in done for t in ops[j].outputs if t in size and not users.get(t, set()) <= done}
-        return sum(size[t] for t in live) + sum(size[t] for t in ops[i].outputs if t in size)
-
-    # best[state] = (peak, order as a tuple of op indices)
-    best: dict[frozenset[int], tuple[int, tuple[int, ...]]] = {frozenset(): (0, ())}
-    frontier: list[frozenset[int]] = [frozenset()]
-    for _ in range(len(ops)):
-        nxt: dict[frozenset[int], tuple[int, tuple[int, ...]]] = {}
-        for state in frontier:
-            peak, order = best[state]
-            for i in range(len(ops)):
-                if i in state or not preds[i] <= state:
-                    continue
-                new = state | {i}
-                candidate = (max(peak, running(state, i)), order + (i,))
-                if new not in nxt or candidate < nxt[new]:
-                    nxt[new] = candidate
-        if len(nxt) > MAX_STATES:
-            return graph
-        best.update(nxt)
-        frontier = list(nxt)
-    _, order = best[frozenset(range(len(ops)))]
-    if list(order) == list(range(len(ops))):
+    # the sets of one size, in the lexicographic order of their best orders: (mask, peak, live after, ready ops)
+    frontier = [(0, 0, 0, frozenset(i for i in range(len(ops)) if not preds[i]))]
+    parent: dict[int, tuple[int, int]] = {}  # set -> (the set before it, the op run last) on its best order
+    n = len(ops)
+    bit = [1 << i for i in range(n)]
+    for _ in range(n):
+        # new set -> its best (peak, rank of the set before it, op run last), one integer compared as that tuple
+        best: dict[int, int] = {}
+        ranks = len(frontier) * n
+        for rank, (mask, peak, live, ready) in enumerate(frontier):
+            for i in ready:
+                new = mask | bit[i]
+                running = live + written[i]
+                candidate = (running if running > peak else peak) * ranks + rank * n + i
+                known = best.get(new)
+                if known is None:
+                    if len(best) == MAX_STATES:
+                        return graph
+                    best[new] = candidate
+                elif candidate < known:
+                    best[new] = candidate
+        nxt = []
+        for new, candidate in sorted(best.items(), key=lambda item: item[1] % ranks):
+            peak, rest = divmod(candidate, ranks)
+            mask, _, live, ready = frontier[rest // n]
+            i = rest % n
+            parent[new] = (mask, i)
+            for readers, bytes_ in freed[i]:
+                if readers & new == readers:
+                    live -= bytes_
+            arrived = [j for j in succs[i] if preds[j] & new == preds[j]]
+            nxt.append((new, peak, live + kept[i], ready.difference((i,)).union(arrived)))
+        frontier = nxt
+    order = []
+    mask = frontier[0][0]
+    while mask:
+        mask, i = parent[mask]
+        order.append(i)
+    order.reverse()
+    if order == list(range(len(ops))):
         return graph
     return graph.with_ops(tuple(ops[i] for i in order))

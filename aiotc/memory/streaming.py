@@ -92,6 +92,22 @@ def streamable(op: Op, graph: Graph) -> bool:
     return False
 
 
+def band_rows(graph: Graph) -> dict[str, int]:
+    """The fewest rows a cached buffer of each tensor can hold in any stage: what one output
+    row of its widest streamable reader reads (a band call reads all of it from the buffer)."""
+    rows: dict[str, int] = {}
+    for op in graph.ops:
+        if not streamable(op, graph):
+            continue
+        for t in op.inputs:
+            if t is not None and not graph[t].is_const:
+                spans = (
+                    b - a for a, b in (input_rows(op, graph, t, r, r + 1) for r in range(graph[op.outputs[0]].shape[1]))
+                )
+                rows[t] = max(rows.get(t, 1), *spans)
+    return rows
+
+
 def stream_stage(
     graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False, paced: bool = False
 ) -> StreamStage | None:

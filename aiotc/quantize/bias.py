@@ -39,7 +39,11 @@ def correct_biases(
 ) -> Graph:
     """`int_graph` with each layer's int32 bias moved by its mean output error on `samples`."""
     samples = samples[:MAX_SAMPLES]
-    layers = [op for op in int_graph.ops if OPS[op.kind].weighted and len(op.inputs) > 2 and op.inputs[2]]
+    layers = [
+        op
+        for op in int_graph.ops
+        if (OPS[op.kind].convolves or OPS[op.kind].dense) and len(op.inputs) > 2 and op.inputs[2]
+    ]  # the layers whose mean output tap means give (a transposed convolution keeps its bias)
     floats = FloatRunner(float_graph)
     float_ops = {op.name: op for op in float_graph.ops}
     names = sorted({float_name(op.inputs[0]) for op in layers})

@@ -21,7 +21,7 @@ DEFAULT = "w8a8"
 
 def choosable_layers(graph: Graph) -> list[str]:
     """The layers whose precision a search may choose, in graph order."""
-    return [op.name for op in graph.ops if OPS[op.kind].weighted]
+    return [op.name for op in graph.ops if OPS[op.kind].convolves or OPS[op.kind].dense]  # not transposed convs
 
 
 def full_assignment(graph: Graph, precision: Mapping[str, str] | None) -> dict[str, str]:

@@ -36,7 +36,7 @@ from ..ir import Graph, Op, Quant, Tensor
 from ..ops import CALIBRATED, OPS, SAME_AS_INPUT, SHARED, Fixed
 from .gptq import gptq_round
 from .observe import TensorStats
-from .precision import full_assignment
+from .precision import DEFAULT, full_assignment
 
 WEIGHT_BITS = {"w8a8": 8, "w4a8": 4, "w8a16": 8}  # per precision choice (precision.py)
 WIDE = "/int16"  # suffix of a tensor's int16 copy, read and written by w8a16 layers
@@ -94,7 +94,7 @@ def quantize_graph(
     for op in graph.ops:
         inputs = list(op.inputs)
         if OPS[op.kind].weighted:
-            bits = WEIGHT_BITS[assignment[op.name]]
+            bits = WEIGHT_BITS[assignment.get(op.name, DEFAULT)]  # a layer no search chooses for: int8
             if op.name in wide:
                 inputs[0] += WIDE
             inputs[1:] = quantize_weights(

@@ -23,6 +23,9 @@ int32_t aiotc_prelu_f32(const aiotc_broadcast_shape *shape, const float *input, 
 int32_t aiotc_lookup_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
 
 int32_t aiotc_elu_f32(int32_t size, const float *input, float *output);
+/* float32 GELU: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) when `approximate`, else
+ * 0.5 x (1 + erf(x / sqrt(2))). (int8 GELU is a table: aiotc_lookup_s8.) */
+int32_t aiotc_gelu_f32(int32_t approximate, int32_t size, const float *input, float *output);
 
 /* Each of `rows` rows of `depth` values divided by its L2 norm; int8 output has scale 1/128,
  * zero point 0 (TFLite Micro's integer L2Normalization, an integer inverse square root). */

@@ -169,6 +169,12 @@ int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *pa
                            const int16_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
                            const int64_t *scaled_bias, const aiotc_dims *output_dims, int16_t *output);
 int32_t aiotc_convolve_s16_get_buffer_size(const aiotc_dims *filter_dims);
+/* The same convolution in plain loops on OHWI weights, for weights the byte pairs cannot
+ * hold (kernel selection in aiotc/kernels.py); fully connected layers too, as 1x1. */
+int32_t aiotc_convolve_ref_s16(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                               const aiotc_dims *input_dims, const int16_t *input, const aiotc_dims *filter_dims,
+                               const int8_t *filter, const int64_t *scaled_bias, const aiotc_dims *output_dims,
+                               int16_t *output);
 int32_t aiotc_depthwise_conv_s16(const aiotc_dw_conv_params *params,
                                  const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                  const int16_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
@@ -177,6 +183,23 @@ int32_t aiotc_fully_connected_s16(const aiotc_fc_params *params, const aiotc_per
                                   const aiotc_dims *input_dims, const int16_t *input, const aiotc_dims *filter_dims,
                                   const int8_t *filter, const int64_t *scaled_bias, const aiotc_dims *output_dims,
                                   int16_t *output);
+
+/* Transposed convolution (TFLite's TRANSPOSE_CONV, reference kernels): OHWI filter,
+ * input pixel (y, x) adds its products to output pixels (y * stride - padding.h + ky,
+ * x * stride - padding.w + kx); dilation is not read. Computed output by output (the sum
+ * of every input that reaches it, TFLite scatters them: the same integers), requantized
+ * as the conv. The 16x8 one takes aiotc_convolve_s16's quantization and scaled bias. */
+int32_t aiotc_transpose_conv_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                                const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
+                                const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
+                                int8_t *output);
+int32_t aiotc_transpose_conv_s16(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                                 const aiotc_dims *input_dims, const int16_t *input, const aiotc_dims *filter_dims,
+                                 const int8_t *filter, const int64_t *scaled_bias, const aiotc_dims *output_dims,
+                                 int16_t *output);
+int32_t aiotc_transpose_conv_f32(const aiotc_conv_params_f32 *params, const aiotc_dims *input_dims, const float *input,
+                                 const aiotc_dims *filter_dims, const float *filter, const float *bias,
+                                 const aiotc_dims *output_dims, float *output);
 
 /* Depthwise convolution; filter_dims = {1, kh, kw, c * ch_mult}. bias may be NULL. */
 int32_t aiotc_depthwise_conv_s8(const aiotc_dw_conv_params *params,

@@ -32,6 +32,12 @@ typedef struct {
 int32_t aiotc_add_table_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape,
                            const int32_t *table1, const int32_t *table2, const int8_t *input1,
                            const int8_t *input2, int8_t *output);
+/* int16 addition (subtract 0) or subtraction (1) as TFLite Micro's reference computes it
+ * for int16 (AddElementwise, SubElementwise, their broadcasts): each input offset,
+ * shifted left by params->left_shift (15) and rescaled by its multiplier, then the sum
+ * (or difference) requantized to the output, offset and clamped. */
+int32_t aiotc_add_s16(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape, int32_t subtract,
+                      const int16_t *input1, const int16_t *input2, int16_t *output);
 /* Mul uses input offsets and params->output only. */
 int32_t aiotc_mul_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape, const int8_t *input1,
                      const int8_t *input2, int8_t *output);
@@ -84,6 +90,16 @@ int32_t aiotc_requantize_s16_s8(const aiotc_requantize_params *params, int32_t s
                                 int8_t *output);
 int32_t aiotc_requantize_s16(const aiotc_requantize_params *params, int32_t size, const int16_t *input,
                              int16_t *output);
+/* int32 on one side (TFLite Micro's QUANTIZE between int32 and int8 or int16); the offsets
+ * wrap modulo 2^32 as TFLite's int32 arithmetic does. */
+int32_t aiotc_requantize_s16_s32(const aiotc_requantize_params *params, int32_t size, const int16_t *input,
+                                 int32_t *output);
+int32_t aiotc_requantize_s32_s16(const aiotc_requantize_params *params, int32_t size, const int32_t *input,
+                                 int16_t *output);
+int32_t aiotc_requantize_s8_s32(const aiotc_requantize_params *params, int32_t size, const int8_t *input,
+                                int32_t *output);
+int32_t aiotc_requantize_s32_s8(const aiotc_requantize_params *params, int32_t size, const int32_t *input,
+                                int8_t *output);
 
 typedef struct {
     int32_t input_offset;
@@ -94,6 +110,8 @@ typedef struct {
 
 int32_t aiotc_leaky_relu_s8(const aiotc_leaky_relu_params *params, int32_t size, const int8_t *input,
                             int8_t *output);
+int32_t aiotc_leaky_relu_s16(const aiotc_leaky_relu_params *params, int32_t size, const int16_t *input,
+                             int16_t *output);
 
 typedef struct {
     int32_t input_zero_point;

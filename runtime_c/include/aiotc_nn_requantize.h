@@ -1,5 +1,6 @@
-/* aiotc runtime: the requantization loop of aiotc_requantize_s8, _s8_s16, _s16_s8 and _s16
- * (TFLite Micro's Requantize and ReluQuantized), for int8 or int16 on either side.
+/* aiotc runtime: the requantization loop of the aiotc_requantize_* kernels (TFLite Micro's
+ * Requantize and ReluQuantized), for int8, int16 or int32 on either side, and the value
+ * of leaky ReLU (aiotc_leaky_relu_s8 and _s16).
  * Each kernel calls it with constant element sizes, so each gets its own plain loop. */
 #ifndef AIOTC_NN_REQUANTIZE_H
 #define AIOTC_NN_REQUANTIZE_H
@@ -7,20 +8,49 @@
 #include "aiotc_nn_elementwise.h"
 #include "aiotc_nn_support.h"
 
+/* Element i of an int8, int16 or int32 array (`bytes` 1, 2 or 4). */
+static inline int32_t aiotc_int_at(const void *data, int32_t bytes, int32_t i)
+{
+    if (bytes == 1) {
+        return ((const int8_t *)data)[i];
+    }
+    return bytes == 2 ? ((const int16_t *)data)[i] : ((const int32_t *)data)[i];
+}
+
+/* The offsets are added modulo 2^32, as TFLite's int32 arithmetic wraps on the int32
+ * QUANTIZE of the seanet models (an int32 value minus its zero point). */
 static inline void aiotc_requantize_loop(const aiotc_requantize_params *params, int32_t size, const void *input,
                                          int32_t in_bytes, void *output, int32_t out_bytes)
 {
     int32_t i;
     for (i = 0; i < size; i++) {
-        const int32_t x = in_bytes == 1 ? ((const int8_t *)input)[i] : ((const int16_t *)input)[i];
-        int32_t value = aiotc_requantize(x + params->input_offset, params->quant.multiplier, params->quant.shift);
-        value = AIOTC_CLAMP(value + params->output_offset, params->activation.min, params->activation.max);
+        const int32_t x = (int32_t)((uint32_t)aiotc_int_at(input, in_bytes, i) + (uint32_t)params->input_offset);
+        int32_t value = aiotc_requantize(x, params->quant.multiplier, params->quant.shift);
+        value = (int32_t)((uint32_t)value + (uint32_t)params->output_offset);
+        value = AIOTC_CLAMP(value, params->activation.min, params->activation.max);
         if (out_bytes == 1) {
             ((int8_t *)output)[i] = (int8_t)value;
-        } else {
+        } else if (out_bytes == 2) {
             ((int16_t *)output)[i] = (int16_t)value;
+        } else {
+            ((int32_t *)output)[i] = value;
         }
     }
+}
+
+/* TFLite's QuantizeLeakyRelu for one input x (int8 or int16), before the clamp to the
+ * output type: the identity multiplier at and above the zero point, alpha's below (a
+ * negative alpha multiplier negates the product, as TFLite's QuantizeMultiplier does). */
+static inline int32_t aiotc_leaky_relu_value(const aiotc_leaky_relu_params *params, int32_t x)
+{
+    const int32_t offset = x + params->input_offset;
+    if (offset >= 0) {
+        return params->output_offset + aiotc_requantize(offset, params->identity.multiplier, params->identity.shift);
+    }
+    if (params->alpha.multiplier < 0) {
+        return params->output_offset - aiotc_requantize(offset, -params->alpha.multiplier, params->alpha.shift);
+    }
+    return params->output_offset + aiotc_requantize(offset, params->alpha.multiplier, params->alpha.shift);
 }
 
 #endif /* AIOTC_NN_REQUANTIZE_H */

@@ -55,4 +55,15 @@ static inline void aiotc_window(int32_t origin, int32_t size, int32_t dilation, 
     *last = hi;
 }
 
+/* A transposed convolution's inputs [*first, *last) that reach output `origin` (output
+ * index + padding): input i lands there through filter tap origin - i * stride, which
+ * must lie in [0, size), and i in [0, extent). */
+static inline void aiotc_transpose_window(int32_t origin, int32_t size, int32_t stride, int32_t extent, int32_t *first,
+                                          int32_t *last)
+{
+    const int32_t lowest = origin - size + 1; /* the input at tap size - 1 */
+    *first = lowest <= 0 ? 0 : (lowest + stride - 1) / stride;
+    *last = AIOTC_MIN(extent, origin / stride + 1);
+}
+
 #endif /* AIOTC_NN_SUPPORT_H */

@@ -1,0 +1,82 @@
+"""Memory-aware kernel choice: a fast kernel's scratch weighed against the arena.
+
+Kernel selection (aiotc/kernels.py) gives each layer its fastest kernel, and some of
+those take scratch: the packed fully connected kernel widens its input to int16, 8,000 B
+for a 4,000-input layer, twice the activations of a keyword model. Where such a scratch
+buffer sits on the arena's peak (it reaches the top of the arena, or lives at the op
+with the most bytes live), the layer's scratch-free reference kernel is tried, the
+schedule chosen again, and kept when the arena shrinks enough: arena first within the
+SRAM budget, then instructions. Over a budget every saving counts; otherwise the
+saving must pay for the reference kernel's extra instructions, BYTES_PER_KMAC bytes
+per thousand MACs of the layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..ir import Graph
+from ..kernels import Kernel, scratch_free_kernel
+from .analysis import op_macs
+from .placement import ArenaPlan
+from .streaming import StreamStage
+
+# What a reference kernel's extra work costs in arena bytes. On the Cortex-M4 (QEMU)
+# tflite-micro's micro_speech fully connected layer (16,000 MACs) takes 24,160
+# instructions packed and 128,400 with the reference loops: 6.5 more per MAC. A byte of
+# arena is worth about 250 instructions (a band call, 0.1-2.3 k instructions, counts as
+# memory.BYTES_PER_CALL = 4 bytes): 6.5 x 1000 / 250 = 26 bytes per thousand MACs. That
+# layer gives up its 8,000 B scratch (arena 12,016 -> 4,688 B, +11% instructions); the
+# model's 320 k-MAC convolution keeps its 480 B one.
+BYTES_PER_KMAC = 26
+
+
+def on_peak(arena: ArenaPlan) -> list[str]:
+    """Layers whose scratch buffer sits on the arena's peak, the largest scratch first."""
+    live = arena.live_bytes()
+    peak = [
+        b
+        for b in arena.buffers
+        if b.name.startswith("scratch:")
+        and (
+            arena.scratch_offsets[b.name.removeprefix("scratch:")] + b.size == arena.size
+            or max(live[b.first : b.last + 1]) == arena.lower_bound
+        )
+    ]
+    return [b.name.removeprefix("scratch:") for b in sorted(peak, key=lambda b: -b.size)]
+
+
+Schedule = tuple[StreamStage | None, ArenaPlan]
+
+
+def lighter_kernels(
+    graph: Graph,
+    kernels: dict[str, Kernel],
+    budget: int | None,
+    schedule: Schedule,
+    plan: Callable[[dict[str, Kernel]], Schedule],
+) -> tuple[dict[str, Kernel], StreamStage | None, ArenaPlan]:
+    """(kernels, stage, arena): `schedule`'s (stage, arena) with scratch-free kernels where
+    they lower the arena; `plan(kernels)` chooses the schedule for other kernels."""
+    stage, arena = schedule
+    ops = {op.name: op for op in graph.ops}
+    while budget is None or arena.size > budget:
+        for name in on_peak(arena):
+            lighter = scratch_free_kernel(ops[name], graph, kernels[name])
+            over = budget is not None and arena.size > budget
+            worth = 1 if over else BYTES_PER_KMAC * op_macs(ops[name], graph) / 1000
+            # the saving is about the scratch's bytes: when even those do not pay, no need to plan again
+            if lighter is None or kernels[name].scratch_bytes - lighter.scratch_bytes < worth:
+                continue
+            trial_stage, trial_arena = plan(kernels | {name: lighter})
+            if arena.size - trial_arena.size >= worth:
+                why = (
+                    f"scratch-free reference kernel: {kernels[name].name}'s {kernels[name].scratch_bytes:,} B"
+                    f" scratch sat on the arena's peak ({arena.size:,} -> {trial_arena.size:,} B)"
+                )
+                kernels = kernels | {name: Kernel(None, lighter.scratch_bytes, lighter.write_group, why)}
+                stage, arena = trial_stage, trial_arena
+                break
+        else:
+            break
+    return kernels, stage, arena

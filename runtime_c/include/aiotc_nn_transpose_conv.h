@@ -1,0 +1,106 @@
+/* aiotc runtime: the loop of aiotc_transpose_conv_s8, _s16 and _f32 (TFLite's reference
+ * TransposeConv, computed output by output: each output sums the products of every input
+ * pixel that reaches it, where TFLite scatters each input's products; the same integers,
+ * float sums in another order). Each kernel calls it with a constant `type`, so each
+ * gets its own plain loop; the int8 one's dot products over the input channels take
+ * the DSP's SMLAD on the M4 and M55. */
+#ifndef AIOTC_NN_TRANSPOSE_CONV_H
+#define AIOTC_NN_TRANSPOSE_CONV_H
+
+#include "aiotc_nn_conv.h"
+#include "aiotc_nn_gemm.h" /* aiotc_read_word, aiotc_sxtb16_ror8 */
+#include "aiotc_nn_gemm_s16.h"
+
+enum { AIOTC_TRANSPOSE_S8, AIOTC_TRANSPOSE_S16, AIOTC_TRANSPOSE_F32 };
+
+typedef struct {
+    aiotc_tile stride, padding;
+    int32_t input_offset, output_offset; /* int8 only */
+    int32_t act_min, act_max;            /* integers */
+    float act_min_f32, act_max_f32;      /* float */
+    const aiotc_per_channel_quant_params *quant;
+    const void *bias; /* int32 (int8), scaled int64 (16x8, never NULL), float; NULL: none */
+} aiotc_transpose_args;
+
+/* sum((x[i] + offset) * w[i]) over n int8 pairs (the int32 sum the checks keep from
+ * overflowing). DSP: 4 pairs per 2 SMLAD, the offset added to the inputs' halfwords by
+ * SXTAB16 (|x + offset| <= 255 fits them). */
+static inline int32_t aiotc_dot_offset_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t offset)
+{
+    int32_t acc = 0, i = 0;
+#if defined(__ARM_FEATURE_DSP)
+    const int32_t offsets = (int32_t)(((uint32_t)offset << 16) | ((uint32_t)offset & 0xFFFFu));
+    for (; i + 4 <= n; i += 4) {
+        const int32_t xs = aiotc_read_word(x + i), ws = aiotc_read_word(w + i);
+        acc = __smlad(__sxtab16(offsets, xs), __sxtb16(ws), acc);                       /* bytes 0 and 2 */
+        const int32_t odd_xs = (int32_t)(((uint32_t)xs >> 8) | ((uint32_t)xs << 24)); /* ROR #8 */
+        acc = __smlad(__sxtab16(offsets, odd_xs), aiotc_sxtb16_ror8(ws), acc);            /* bytes 1 and 3 */
+    }
+#endif
+    for (; i < n; i++) {
+        acc += (x[i] + offset) * w[i];
+    }
+    return acc;
+}
+
+static inline int32_t aiotc_transpose_conv_loop(const aiotc_transpose_args *a, int32_t type,
+                                                const aiotc_dims *input_dims, const void *input,
+                                                const aiotc_dims *filter_dims, const void *filter,
+                                                const aiotc_dims *output_dims, void *output)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, out_c = output_dims->c;
+    int32_t b, oy, ox, oc, iy, ix, ic, out_index = 0;
+    if (filter_dims->c != in_c || filter_dims->n != out_c) {
+        return AIOTC_ARG_ERROR;
+    }
+    for (b = 0; b < input_dims->n; b++) {
+        for (oy = 0; oy < output_dims->h; oy++) {
+            const int32_t y0 = oy + a->padding.h;
+            int32_t iy_first, iy_last;
+            aiotc_transpose_window(y0, k_h, a->stride.h, in_h, &iy_first, &iy_last);
+            for (ox = 0; ox < output_dims->w; ox++) {
+                const int32_t x0 = ox + a->padding.w;
+                int32_t ix_first, ix_last;
+                aiotc_transpose_window(x0, k_w, a->stride.w, in_w, &ix_first, &ix_last);
+                for (oc = 0; oc < out_c; oc++, out_index++) {
+                    int32_t acc8 = 0;
+                    int64_t acc16 = 0;
+                    float acc_f32 = 0.0f;
+                    for (iy = iy_first; iy < iy_last; iy++) {
+                        for (ix = ix_first; ix < ix_last; ix++) {
+                            const int32_t in = ((b * in_h + iy) * in_w + ix) * in_c;
+                            const int32_t w = ((oc * k_h + y0 - iy * a->stride.h) * k_w + x0 - ix * a->stride.w) * in_c;
+                            if (type == AIOTC_TRANSPOSE_S8) {
+                                acc8 += aiotc_dot_offset_s8((const int8_t *)input + in, (const int8_t *)filter + w, in_c,
+                                                            a->input_offset);
+                                continue;
+                            }
+                            for (ic = 0; ic < in_c; ic++) {
+                                if (type == AIOTC_TRANSPOSE_S16) {
+                                    acc16 += (int32_t)((const int16_t *)input)[in + ic] * ((const int8_t *)filter)[w + ic];
+                                } else {
+                                    acc_f32 += ((const float *)input)[in + ic] * ((const float *)filter)[w + ic];
+                                }
+                            }
+                        }
+                    }
+                    if (type == AIOTC_TRANSPOSE_S8) {
+                        acc8 += a->bias != 0 ? ((const int32_t *)a->bias)[oc] : 0;
+                        acc8 = aiotc_requantize(acc8, a->quant->multiplier[oc], a->quant->shift[oc]) + a->output_offset;
+                        ((int8_t *)output)[out_index] = (int8_t)AIOTC_CLAMP(acc8, a->act_min, a->act_max);
+                    } else if (type == AIOTC_TRANSPOSE_S16) {
+                        const int64_t q = acc16 * a->quant->multiplier[oc] + ((const int64_t *)a->bias)[oc];
+                        ((int16_t *)output)[out_index] = aiotc_out_s16(q, a->quant->shift[oc], a->act_min, a->act_max);
+                    } else {
+                        acc_f32 += a->bias != 0 ? ((const float *)a->bias)[oc] : 0.0f;
+                        ((float *)output)[out_index] = AIOTC_CLAMP(acc_f32, a->act_min_f32, a->act_max_f32);
+                    }
+                }
+            }
+        }
+    }
+    return AIOTC_OK;
+}
+
+#endif /* AIOTC_NN_TRANSPOSE_CONV_H */

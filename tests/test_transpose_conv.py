@@ -1,0 +1,162 @@
+"""TRANSPOSE_CONV (and ONNX ConvTranspose) against the oracles: int8 and 16x8 bit for bit
+with tflite-micro, float32 within 1e-5 of range, on odd sizes, strides 1 and 2, SAME
+and VALID, with and without bias, zero points at the ends and int16 extremes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import helper
+
+from aiotc import ir
+from aiotc.driver import compile_model
+from aiotc.errors import AiotcError
+from aiotc.export.tflite import write_tflite
+from aiotc.frontend import load_model
+from aiotc.samples import random_samples
+from aiotc.toolchain.host import HostModel
+from aiotc.verification import verify
+
+from .oplib import OpGraph, assert_matches_oracle
+from .test_onnx import _check, _model, _w
+
+
+def transpose_conv_graph(dtype: str, zero_point: int = -5, int16_scale: float = 0.05 / 200) -> ir.Graph:
+    """Odd inputs (5 x 7 x 3), odd output channels, 2x2 to 4x4 kernels: every branch of
+    the output-by-output window walk; 7 and 8 input channels: the DSP's 4 at a time and
+    a tail. 16x8 enters through QUANTIZE int8 -> int16."""
+    g = OpGraph(seed=31, dtype=dtype)
+
+    def image(shape):
+        if dtype == "int16":
+            return g.quantize(g.input(shape, scale=0.05, zero_point=zero_point, dtype="int8"), "int16", int16_scale)
+        return g.input(shape, scale=0.05, zero_point=zero_point)
+
+    x, deep, wide = image((1, 5, 7, 3)), image((1, 4, 3, 7)), image((1, 3, 2, 8))
+    outs = [
+        g.transpose_conv(deep, 3, (3, 3), (2, 2), "same"),
+        g.transpose_conv(wide, 2, (2, 2), (1, 1), "valid"),
+        g.transpose_conv(x, 5, (3, 3), (2, 2), "same"),  # output 10 x 14: taps of both parities
+        g.transpose_conv(x, 4, (3, 2), (1, 1), "valid", bias=False),  # 7 x 8, no bias
+        g.transpose_conv(x, 3, (4, 4), (2, 2), "valid"),  # 12 x 16, every input reaches 4 rows
+        g.transpose_conv(x, 2, (3, 3), (1, 2), "same", activation="relu"),  # stride 2 across only, fused relu
+        g.transpose_conv(x, 1, (2, 3), (2, 1), "same", out_zp=0 if dtype != "int8" else 127),  # 1 channel out
+    ]
+    return g.build(*outs)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+def test_transpose_conv_matches_the_oracle(dtype, tmp_path):
+    assert_matches_oracle(transpose_conv_graph(dtype), tmp_path)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("zero_point", [-128, 127])
+def test_transpose_conv_extreme_inputs_and_zero_points(zero_point, dtype, tmp_path):
+    """The input zero point at either end with inputs all -128, all 127 and mixed; 16x8
+    with an int16 scale so fine that its QUANTIZE saturates: int16 inputs of -32768 and
+    32767, the accumulators at their largest."""
+    graph = transpose_conv_graph(dtype, zero_point, int16_scale=1e-6)
+    shapes = [graph[name].shape for name in graph.inputs]
+    rng = np.random.default_rng(1)
+    inputs = [[np.full(shape, v, np.int8) for shape in shapes] for v in (-128, 127)]
+    inputs.append([rng.choice(np.array([-128, 127], np.int8), shape) for shape in shapes])
+    assert_matches_oracle(graph, tmp_path, inputs=inputs)
+
+
+def test_transpose_conv_reads_the_output_shape_and_padding_back(tmp_path):
+    """The frontend takes output_shape's operand as the output's shape and TFLite's SAME
+    padding for it; the export writes both back."""
+    graph = transpose_conv_graph("int8")
+    path = tmp_path / "tc.tflite"
+    path.write_bytes(write_tflite(graph))
+    again = load_model(path)
+    for old, new in zip(graph.ops, again.ops):
+        assert (new.kind, new.attrs) == (old.kind, old.attrs)
+        assert again[new.outputs[0]].shape == graph[old.outputs[0]].shape
+
+
+def test_int16_transpose_conv_with_a_zero_point_is_refused(tmp_path):
+    """tflite-micro's 16x8 TRANSPOSE_CONV adds no offsets: a zero point is refused clearly."""
+    g = OpGraph(seed=32, dtype="int16")
+    x = g.input((1, 3, 3, 2), dtype="int16", zero_point=3)
+    path = tmp_path / "zp.tflite"
+    path.write_bytes(write_tflite(g.build(g.transpose_conv(x, 2))))
+    with pytest.raises(AiotcError, match="zero point other than 0"):
+        compile_model(path, out_dir=tmp_path / "out")
+
+
+CONV_TRANSPOSE_CASES = {
+    "stride2_output_padding": dict(w=(3, 4, 3, 3), pads=[1, 1, 1, 1], strides=[2, 2], output_padding=[1, 1]),
+    "stride1_asymmetric_pads": dict(w=(3, 5, 2, 3), pads=[0, 1, 1, 0]),
+    "stride2_k4_no_bias": dict(w=(3, 2, 4, 4), pads=[1, 1, 1, 1], strides=[2, 2], bias=False),
+    "unpadded": dict(w=(3, 3, 2, 2), strides=[2, 2]),
+}
+
+
+@pytest.mark.parametrize("case", CONV_TRANSPOSE_CASES, ids=str)
+def test_onnx_conv_transpose(case, tmp_path):
+    spec = dict(CONV_TRANSPOSE_CASES[case])
+    shape, bias = spec.pop("w"), spec.pop("bias", True)
+    inits = [("W", _w(*shape))] + ([("B", _w(shape[1], seed=1))] if bias else [])
+    node = helper.make_node("ConvTranspose", ["x", "W"] + (["B"] if bias else []), ["y"], **spec)
+    _check(_model(tmp_path, [node], [("x", [1, 3, 5, 6])], None, inits), tmp_path)
+
+
+def test_float_transpose_conv_quantized_by_aiotc_is_bit_exact(tmp_path):
+    """PTQ of a decoder's float graph: conv, then transposed convs with SAME padding of 0
+    (which the export must still call SAME, LiteRT checks the size) and VALID; the int8
+    export runs in tflite-micro and the C equals it."""
+    from aiotc.quantize import Calibration
+
+    g = OpGraph(seed=33, dtype="float32")
+    x = g.input((1, 8, 8, 3))
+    h = g.conv2d(x, 6, stride=(2, 2), activation="relu")
+    h = g.transpose_conv(h, 5, (3, 3), (2, 2), "same", activation="relu")
+    y = g.transpose_conv(h, 2, (2, 2), (1, 1), "valid")
+    path = tmp_path / "float.tflite"
+    path.write_bytes(write_tflite(g.build(y)))
+    out = compile_model(path, out_dir=tmp_path / "out", calib=Calibration("random")).out_dir
+    runner = HostModel.build(out)
+    result = verify(out, "host", random_samples(runner.inputs, 3, seed=2), runner=runner)
+    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+def test_int4_transpose_conv_weights_are_refused(tmp_path):
+    """tflite-micro's TRANSPOSE_CONV takes int8 weights only: int4 ones are refused in one line."""
+    g = OpGraph(seed=34)
+    x = g.input((1, 3, 3, 2))
+    path = tmp_path / "int4.tflite"
+    path.write_bytes(write_tflite(g.build(g.int4(g.transpose_conv(x, 2)))))
+    with pytest.raises(AiotcError, match="int4 weights"):
+        compile_model(path, out_dir=tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [dict(pads=[1, 1, 1, 1], strides=[2, 2], output_padding=[1, 1]), dict(pads=[0, 1, 1, 0])],
+    ids=["pytorch_k3_s2_p1_op1", "asymmetric"],
+)
+def test_onnx_conv_transpose_quantized_by_aiotc_is_bit_exact(spec, tmp_path):
+    """PTQ of ONNX ConvTranspose whose padding TFLite cannot say: its export (LiteRT during
+    calibration, tflite-micro as the oracle) is a VALID transposed conv and a crop."""
+    from aiotc.quantize import Calibration
+
+    nodes = [helper.make_node("ConvTranspose", ["x", "W", "B"], ["c"], **spec), helper.make_node("Relu", ["c"], ["y"])]
+    path = _model(tmp_path, nodes, [("x", [1, 3, 5, 6])], None, [("W", _w(3, 4, 3, 3)), ("B", _w(4, seed=1))])
+    out = compile_model(path, out_dir=tmp_path / "out", calib=Calibration("random")).out_dir
+    runner = HostModel.build(out)
+    result = verify(out, "host", random_samples(runner.inputs, 3, seed=1), runner=runner)
+    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+def test_16x8_transpose_conv_with_an_int16_bias(tmp_path):
+    """tflite-micro takes a 16x8 TRANSPOSE_CONV's bias as int16 too (widened to int64)."""
+    g = OpGraph(seed=35, dtype="int16")
+    x = g.quantize(g.input((1, 4, 5, 3), scale=0.05, zero_point=-9, dtype="int8"), "int16", 0.05 / 200)
+    y = g.transpose_conv(x, 4, (3, 3), (2, 2), "same")
+    bias = g.tensors[g.ops[-1].inputs[2]]
+    g.tensors[bias.name] = ir.Tensor(
+        bias.name, bias.shape, "int16", bias.quant, np.array([-32768, 32767, -5, 900], np.int16)
+    )
+    assert_matches_oracle(g.build(y), tmp_path)
