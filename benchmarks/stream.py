@@ -88,6 +88,7 @@ def main() -> None:
         "frame, the changed rows of each streamed layer, the head on the kept maps). State: the",
         "feature-map rows --stream keeps across calls, outside the arena (NAME_STATE_SIZE).",
         "Every --stream output is bit-exact with the windowed model on the same window (tests/test_stream.py).",
+        "Both builds use the default options: the planner may run scratch-free kernels where they lower the arena.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
