@@ -6,7 +6,8 @@
     aiotc.verify("out/kws", board="host", samples=20).ok
 
 Options are CompileOptions' fields (aiotc/options.py): board, name, patch, patch_overhead,
-sram_budget, flash_budget, calib (an aiotc.quantize.Calibration). Errors a user can cause
+sram_budget, flash_budget, stream (one frame per call, docs/streaming.md), calib (an
+aiotc.quantize.Calibration). Errors a user can cause
 raise aiotc.errors.AiotcError subclasses with the CLI's one-line message.
 """
 

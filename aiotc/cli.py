@@ -190,6 +190,12 @@ def compile_options(command):
             help="Largest MAC overhead a streamed stage may add (fraction).",
         ),
         click.option(
+            "--stream",
+            is_flag=True,
+            help="One frame per call: slide the model's window along its input rows (time), keeping the "
+            "feature maps of the window between calls (docs/streaming.md).",
+        ),
+        click.option(
             "--sram-budget",
             type=Size(),
             help="SRAM the arena may use [default: the board's SRAM]; the simplest schedule that fits wins.",

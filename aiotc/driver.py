@@ -25,6 +25,7 @@ from .frontend import load_model
 from .ir import Graph
 from .kernels import Kernel, select_kernels
 from .memory import ArenaPlan, MemoryOptions, StreamStage, plan_memory
+from .memory.timestream import TimeStream, plan_time_stream
 from .options import CompileOptions
 from .output import write_file, write_folder
 from .passes import run_passes
@@ -53,6 +54,7 @@ class Planned:
     plan: ArenaPlan
     quantized: Quantized | None = None  # set when aiotc quantized a float model
     compact_int4: bool = False  # int4 weights run the reference loops (kernels.py)
+    frames: TimeStream | None = None  # --stream: one frame per call (memory/timestream.py)
 
 
 def plan_model(model_path: str | Path, options: CompileOptions, progress=None) -> Planned:
@@ -74,14 +76,22 @@ def plan_graph(
 ) -> Planned:
     """support check -> kernel selection -> memory plan, for a graph ready to lower."""
     check_supported(graph)
+    frames = None
+    if options.stream:
+        graph, frames = plan_time_stream(graph)
     kernels = select_kernels(graph, compact_int4)
     memory_plan = plan_memory(
         graph,
         kernels,
-        MemoryOptions(stream=options.patch, max_overhead=options.patch_overhead, sram_budget=options.sram_budget),
+        MemoryOptions(
+            stream="off" if frames else options.patch,
+            max_overhead=options.patch_overhead,
+            sram_budget=options.sram_budget,
+            fixed_order=frames is not None,
+        ),
     )
     return Planned(
-        memory_plan.graph, memory_plan.kernels, memory_plan.stage, memory_plan.arena, quantized, compact_int4
+        memory_plan.graph, memory_plan.kernels, memory_plan.stage, memory_plan.arena, quantized, compact_int4, frames
     )
 
 
@@ -130,7 +140,14 @@ def build_library(
     """The output folder's files (report.json without the target figures) and the report."""
     graph, plan, stage = planned.graph, planned.plan, planned.stage
     texts, facts = emit_library(
-        graph, plan, name, planned.kernels, target.name, source=path_text(model_path.name), stage=stage
+        graph,
+        plan,
+        name,
+        planned.kernels,
+        target.name,
+        source=path_text(model_path.name),
+        stage=stage,
+        frames=planned.frames,
     )
     files: dict[str, str | bytes] = dict(texts)
     report = build_report(graph, plan, target, name, model_path, facts, stage)

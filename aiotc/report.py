@@ -47,7 +47,7 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
                 "kernel_choice": facts["layer_kernels"][op.name]["why"],
             }
         )
-    return {
+    report: Report = {
         "model": path_text(model_path.name),
         "source": path_text(model_path.resolve()),
         "name": name,
@@ -70,6 +70,9 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
         "layers": layers,
         "memory": memory_report(graph, plan),
     }
+    if "stream" in facts:
+        report["stream"] = facts["stream"]
+    return report
 
 
 def report_files(report: Report, board: Board) -> dict[str, str | bytes]:

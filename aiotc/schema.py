@@ -51,6 +51,15 @@ class Patch(TypedDict):
     band_calls: int
 
 
+class Stream(TypedDict):
+    """--stream: one frame per call over a window of `window` frames (docs/streaming.md)."""
+
+    window: int  # frames in the window
+    window_input: Tensor  # the windowed model's input, what verify and run take (fed frame by frame)
+    layers: int  # the first layers run per frame; the rest (the head) on the window's maps
+    kept_rows: dict[str, int]  # per map kept in the state: its last rows kept
+
+
 class Buffer(TypedDict):
     buffer: str
     offset: int
@@ -129,3 +138,4 @@ class Report(TypedDict):
     oracle_model: NotRequired[str]  # NAME.tflite, what verify compares the C with
     quantization: NotRequired[dict]
     pareto: NotRequired[list[dict]]  # after --precision auto
+    stream: NotRequired[Stream]  # compiled with --stream

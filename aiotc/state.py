@@ -9,6 +9,7 @@ value (its zero point for int8, else 0), which is also its value before the firs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,14 +27,15 @@ class StateBuffer:
     fill: int  # the byte every element of it resets to
 
 
-def state_layout(graph: Graph) -> tuple[list[StateBuffer], int]:
-    """The state tensors' places in the state buffer, and its size."""
+def state_layout(graph: Graph, rows: Mapping[str, int] | None = None) -> tuple[list[StateBuffer], int]:
+    """The state tensors' places in the state buffer, and its size; `rows`: tensors kept only in part (their last rows, --stream)."""
     buffers, at = [], 0
     for name in graph.state:
         t = graph[name]
         zero = int(t.quant.zero_point.ravel()[0]) if t.dtype == "int8" and t.quant is not None else 0
-        buffers.append(StateBuffer(name, at, t.nbytes, zero & 0xFF))
-        at += -(-t.nbytes // STATE_ALIGNMENT) * STATE_ALIGNMENT
+        nbytes = t.nbytes // t.shape[1] * rows[name] if rows and name in rows else t.nbytes
+        buffers.append(StateBuffer(name, at, nbytes, zero & 0xFF))
+        at += -(-nbytes // STATE_ALIGNMENT) * STATE_ALIGNMENT
     return buffers, at
 
 

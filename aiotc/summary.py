@@ -81,6 +81,12 @@ def totals_lines(report: Report, board=None) -> list[str]:
             f"streamed stage: layers 0..{patch['split_index']} ({short_name(patch['split_after'])}) in "
             f"{patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%"
         )
+    if "stream" in report:
+        stream = report["stream"]
+        lines.append(
+            f"--stream: one frame per call over a window of {stream['window']}; layers 0..{stream['layers'] - 1} "
+            "compute the rows each frame changes, the rest run on the window's kept maps"
+        )
     in_place = len(report.get("memory", {}).get("in_place", []))
     if in_place:
         lines.append(f"in place: {in_place} layers write over their dying input")

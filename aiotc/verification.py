@@ -16,6 +16,7 @@ from .errors import UsageError
 from .oracle import run_oracle
 from .schema import Report
 from .toolchain.host import HostModel, read_report
+from .toolchain.window import WindowRunner
 
 FLOAT_TOLERANCE = 1e-5
 
@@ -36,7 +37,13 @@ class VerifyResult:
 
 
 def build_runner(out_dir: Path, board: str, sanitize: bool = False):
-    """The compiled model, invocable: a host shared library or a QEMU image."""
+    """The compiled model, invocable: a host shared library or a QEMU image (a --stream one taking whole windows)."""
+    report = read_report(out_dir)
+    runner = _build_runner(out_dir, board, sanitize)
+    return WindowRunner(runner, report) if "stream" in report else runner
+
+
+def _build_runner(out_dir: Path, board: str, sanitize: bool):
     target = load_board(board)
     if sanitize and target.qemu_machine is not None:
         raise UsageError(f"--sanitize builds for the host; {board} runs in QEMU")

@@ -16,6 +16,7 @@ from .. import __version__
 from ..ir import Graph, Op, Tensor
 from ..kernels import Kernel
 from ..memory.streaming import StreamStage
+from ..memory.timestream import TimeStream
 from ..ops import OPS
 from ..resources import data_dir, template_env
 from ..state import initial_state, state_layout
@@ -32,7 +33,7 @@ from . import (  # noqa: F401  (registers the lowerings)  # noqa: F401
 )
 from .escape import c_comment, c_word, unique
 from .lowering import C_TYPES, LOWERINGS, LayerCode
-from .stage import Loop, compress, resolve, stage_statements
+from .stage import Loop, band_statement, compress, frame_fills, frame_shift, resolve, stage_statements, zero_frame
 
 RUNTIME_HEADERS = "include"
 SCRATCH = "&ctx"  # the aiotc_context that model.c.j2 declares in a layer block with scratch
@@ -110,7 +111,7 @@ class Emitter:
     straight into the caller's output buffer: no copies, and no arena bytes for them.
     """
 
-    def __init__(self, graph: Graph, plan, name: str, kernels: dict[str, Kernel]):
+    def __init__(self, graph: Graph, plan, name: str, kernels: dict[str, Kernel], frames: TimeStream | None = None):
         self.graph = graph
         self.plan = plan
         self.kernels = kernels
@@ -122,7 +123,7 @@ class Emitter:
         self._by_content: dict[tuple, str] = {}
         self._tensor_consts: dict[str, str] = {}
         self._io = {**_io_offsets(graph, graph.inputs, "input"), **_io_offsets(graph, graph.outputs, "output")}
-        self.state, self.state_size = state_layout(graph)
+        self.state, self.state_size = state_layout(graph, frames.kept if frames else None)
         self._state_offsets = {b.tensor: b.offset for b in self.state}
 
     def ptr(self, tensor: str, byte_offset: int = 0, advance: str | None = None) -> str:
@@ -200,12 +201,19 @@ def _io_entries(graph: Graph, names: tuple[str, ...]) -> list[dict]:
 
 
 def emit_library(
-    graph: Graph, plan, name: str, kernels: dict[str, Kernel], board: str, source: str, stage: StreamStage | None = None
+    graph: Graph,
+    plan,
+    name: str,
+    kernels: dict[str, Kernel],
+    board: str,
+    source: str,
+    stage: StreamStage | None = None,
+    frames: TimeStream | None = None,
 ) -> tuple[dict[str, str], dict]:
     """Render the library. Returns (files, facts) where facts feed the report."""
     env = template_env()
     env.filters["c_comment"] = c_comment  # every name from the model passes through it
-    emitter = Emitter(graph, plan, name, kernels)
+    emitter = Emitter(graph, plan, name, kernels, frames)
     runtime_kernels: set[str] = set()  # the runtime_c sources the calls need
     layer_kernels: dict[str, dict[str, str]] = {}  # op -> the kernel its calls run and why (the report's)
 
@@ -250,6 +258,22 @@ def emit_library(
             else:
                 items.append(block(item.index, item.op, resolve(item, emitter), item.note, item.scratch))
         first_layer_op = stage.last_op + 1
+    stream = None
+    if frames is not None:
+        steps: list[dict] = []
+        for k, call in enumerate(frames.calls):
+            s = band_statement(graph, frames.kept, call, emitter, lower)
+            steps.append(block(s.index, s.op, s.text, s.note))
+            if k + 1 == len(frames.calls) or frames.calls[k + 1].op_index != call.op_index:  # the op's last call
+                out = graph.ops[call.op_index].outputs[0]
+                steps.extend({"fill": text} for text in frame_fills(graph, frames, out, emitter))
+        stream = {
+            "window": graph[frames.window].shape[1],
+            "shift": frame_shift(graph, frames, emitter),
+            "steps": steps,
+            "zero_frame": zero_frame(graph[frames.frame], emitter),
+        }
+        first_layer_op = frames.last_op + 1
     for index in range(first_layer_op, len(graph.ops)):
         op = graph.ops[index]
         items.append(block(index, op, lower(op, emitter)))
@@ -273,6 +297,7 @@ def emit_library(
         "input_size": sum(e["bytes"] for e in inputs),
         "output_size": sum(e["bytes"] for e in outputs),
         "items": items,
+        "stream": stream,
         "consts": [
             {
                 "symbol": c.symbol,
@@ -307,4 +332,17 @@ def emit_library(
         "kernels": sorted(runtime_kernels),
         "layer_kernels": layer_kernels,
     }
+    if frames is not None:
+        window = graph[frames.window].shape[1]
+        facts["stream"] = {
+            "window": window,
+            "window_input": inputs[0]
+            | {
+                "name": frames.source_input,
+                "shape": [1, window, *inputs[0]["shape"][2:]],
+                "bytes": window * inputs[0]["bytes"],
+            },
+            "layers": frames.last_op + 1,
+            "kept_rows": dict(frames.kept),
+        }
     return files, facts

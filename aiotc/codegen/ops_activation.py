@@ -16,7 +16,9 @@ from .lowering import LayerCode, LowerContext, dims, lowers, scale, suffix, zero
 from .ops_conv import lower_pool
 from .ops_elementwise import ADD_LEFT_SHIFT, broadcast_strides, softmax_params
 
-lowers("l2_pool2d", dtypes=("float32",))(lower_pool)  # as avg / max pooling: kernel aiotc_l2pool_f32 (runtime_c/src/aiotc_pool_f32.c)
+lowers("l2_pool2d", dtypes=("float32",))(
+    lower_pool
+)  # as avg / max pooling: kernel aiotc_l2pool_f32 (runtime_c/src/aiotc_pool_f32.c)
 
 
 @lowers("prelu")

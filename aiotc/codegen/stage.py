@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..ir import Graph, Op
+from ..ir import Graph, Op, Tensor, zero_point
 from ..memory.streaming import BandCall, StreamStage, kernel_geometry, row_bytes
+from ..memory.timestream import TimeStream
 from ..ops import OPS
 
 TOKEN = re.compile(r"@@(\d+)@@")
@@ -63,8 +64,8 @@ class BandContext:
         return self._emitter.scratch()
 
 
-def band_context(graph: Graph, stage: StreamStage, call: BandCall, emitter) -> tuple[Op, BandContext]:
-    """The op restricted to its band, and the context that lowers it."""
+def band_context(graph: Graph, cached, call: BandCall, emitter) -> tuple[Op, BandContext]:
+    """The op restricted to its band, and the context that lowers it (pointers into `cached` maps stay fixed)."""
     op = graph.ops[call.op_index]
     tensors = dict(graph.tensors)
     fixed, moving = {}, {}
@@ -73,7 +74,7 @@ def band_context(graph: Graph, stage: StreamStage, call: BandCall, emitter) -> t
         t = graph[tensor]
         tensors[tensor] = replace(t, shape=(t.shape[0], rows[1] - rows[0], *t.shape[2:]))
         offset = buffer_row * row_bytes(graph, tensor)
-        if tensor in stage.cached_rows:
+        if tensor in cached:
             fixed[tensor] = emitter.ptr(tensor, offset)
         else:
             moving[tensor] = offset
@@ -94,15 +95,7 @@ def stage_statements(graph: Graph, stage: StreamStage, emitter, lower) -> list[l
     """Per step, the statements of its band calls and halo shifts. `lower(op, context) -> text`."""
     steps = []
     for calls, shifts in stage.steps:
-        statements = []
-        for call in calls:
-            op, context = band_context(graph, stage, call, emitter)
-            text = lower(op, context)
-            statements.append(
-                Statement(
-                    call.op_index, op, text, tuple(context.tokens), f"rows {call.rows[0]}..{call.rows[1] - 1}", True
-                )
-            )
+        statements = [band_statement(graph, stage.cached_rows, call, emitter, lower) for call in calls]
         for shift in shifts:
             rb = row_bytes(graph, shift.tensor)
             producer = graph.producers[shift.tensor]
@@ -119,6 +112,42 @@ def stage_statements(graph: Graph, stage: StreamStage, emitter, lower) -> list[l
             )
         steps.append(statements)
     return steps
+
+
+def band_statement(graph: Graph, cached, call: BandCall, emitter, lower) -> Statement:
+    """One band call lowered: `lower(op, context) -> text`."""
+    op, context = band_context(graph, cached, call, emitter)
+    note = f"rows {call.rows[0]}..{call.rows[1] - 1}"
+    return Statement(call.op_index, op, lower(op, context), tuple(context.tokens), note, True)
+
+
+def frame_shift(graph: Graph, frames: TimeStream, emitter) -> list[str]:
+    """The C that moves the window one frame on: each kept map drops its oldest row, the new frame comes in."""
+    lines = []
+    for tensor, rows in frames.kept.items():
+        rb = row_bytes(graph, tensor)
+        if rows > 1:
+            lines.append(f"memmove({emitter.ptr(tensor)}, {emitter.ptr(tensor, rb)}, {(rows - 1) * rb}u);")
+    newest = (frames.kept[frames.window] - 1) * row_bytes(graph, frames.window)
+    lines.append(f"memcpy({emitter.ptr(frames.window, newest)}, frame, {row_bytes(graph, frames.window)}u);")
+    return lines
+
+
+def frame_fills(graph: Graph, frames: TimeStream, tensor: str, emitter) -> list[str]:
+    """The C of `tensor`'s fills (copy its newest row over the older ones kept)."""
+    rb = row_bytes(graph, tensor)
+    return [
+        f"for (int32_t row = {fill.rows[0]}; row < {fill.rows[1]}; row++) {{\n"
+        f"    memcpy({emitter.ptr(tensor, 0, f'{rb} * row')}, {emitter.ptr(tensor, fill.source * rb)}, {rb}u);\n}}"
+        for fill in frames.fills
+        if fill.tensor == tensor
+    ]
+
+
+def zero_frame(frame: Tensor, emitter) -> str:
+    """A const frame of the input's zero point: what the window holds before the first frame."""
+    emitter.layer = None
+    return emitter.const(np.full(frame.size, zero_point(frame), dtype=frame.dtype), "zero_frame")
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class MemoryOptions:
     stream: str = "auto"  # "off": layer by layer only (the CLI's --patch)
     max_overhead: float = 0.2  # MACs a streamed stage may add, a fraction of the model's (--patch-overhead)
     sram_budget: int | None = None  # with a budget, the fewest band calls that fit it win
+    fixed_order: bool = False  # keep the graph's op order (a --stream plan refers to ops by index)
     alignment: int = 16
 
 
@@ -46,7 +47,7 @@ class MemoryPlan:
 def plan_memory(graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions = MemoryOptions()) -> MemoryPlan:
     """The op order, the schedule and the arena of `graph`, its layers run by `kernels`
     or, where a kernel's scratch raises the arena, by a scratch-free one (kernel_choice.py)."""
-    graph = best_order(graph)
+    graph = graph if options.fixed_order else best_order(graph)
     kernels, stage, arena = lighter_kernels(
         graph,
         kernels,

@@ -181,6 +181,10 @@ class HostModel:
             raise ToolchainError(f"{self.name}_invoke returned error {status}")
         return unpack_outputs(self.outputs, out_buf)
 
+    def invoke_sequence(self, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+        """Samples in order, the state carried from each to the next (a stream's frames): as QemuModel's."""
+        return [self.invoke(sample) for sample in samples]
+
     def invoke_batch(
         self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None
     ) -> list[list[np.ndarray]]:

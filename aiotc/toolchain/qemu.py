@@ -31,7 +31,7 @@ from .arm import ArmImage, build_image, tool
 from .host import IOSpec, pack_inputs, read_report, unpack_outputs
 
 QEMU = "qemu-system-arm"
-MODE_RUN, MODE_BENCH = 0, 1
+MODE_RUN, MODE_BENCH, MODE_SEQUENCE = 0, 1, 2
 EXIT_MESSAGES = {1: "could not read its input or write its output file", 2: "the model's invoke returned an error"}
 EXIT_FAULT = 100
 TIMEOUT_S = 60.0  # per run, plus TIMEOUT_PER_SAMPLE_S for each sample
@@ -68,8 +68,17 @@ class QemuModel:
         self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None
     ) -> list[list[np.ndarray]]:
         """Many samples in one QEMU run: far faster than one run per sample; `tick()` as each one finishes."""
+        return self._samples(MODE_RUN, samples, tick)
+
+    def invoke_sequence(self, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+        """Samples in order in one QEMU run, the state carried from each to the next (a stream's frames)."""
+        return self._samples(MODE_SEQUENCE, samples)
+
+    def _samples(
+        self, mode: int, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None
+    ) -> list[list[np.ndarray]]:
         data = self._run(
-            MODE_RUN, [pack_inputs(self.inputs, sample) for sample in samples], len(samples) * self.output_size, tick
+            mode, [pack_inputs(self.inputs, sample) for sample in samples], len(samples) * self.output_size, tick
         )
         buffers = np.frombuffer(data, dtype=np.uint8).reshape(len(samples), self.output_size)
         return [unpack_outputs(self.outputs, buf) for buf in buffers]

@@ -56,11 +56,16 @@ class SanitizedModel:
     def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         return self.invoke_batch([inputs])[0]
 
+    def invoke_sequence(self, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+        """The same contract as QemuModel.invoke_sequence: the state carried from sample to sample."""
+        return self.invoke_batch(samples, carry=True)
+
     def invoke_batch(
-        self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None
+        self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None, carry: bool = False
     ) -> list[list[np.ndarray]]:
         """The same contract as QemuModel.invoke_batch; one process runs the batch, so the ticks come at its end."""
-        stdin = np.uint32(len(samples)).tobytes() + b"".join(pack_inputs(self.inputs, s) for s in samples)
+        header = np.array([len(samples), carry], dtype="<u4").tobytes()
+        stdin = header + b"".join(pack_inputs(self.inputs, s) for s in samples)
         try:
             result = subprocess.run(
                 [str(self.program)],
