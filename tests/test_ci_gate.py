@@ -119,6 +119,7 @@ def test_tolerance_and_limits(out, tmp_path):
         (["OUT", "--baseline", "nothing.json"], "baseline nothing.json does not exist"),
         (["OUT", "--baseline", "broken.json"], "baseline broken.json is not readable JSON"),
         (["OUT", "--baseline", "other.json"], "baseline other.json is neither an aiotc report.json nor a baseline"),
+        (["OUT", "--baseline", "board.json"], "the baseline is for board 'cortex-m4', the folder holds 'host'"),
         (["OUT", "--max-instructions", "1000"], "instructions: the folder has no figure to check against"),
         (["OUT", "--max-arena", "lots"], "'lots' is not a size"),
     ],
@@ -126,6 +127,25 @@ def test_tolerance_and_limits(out, tmp_path):
 def test_bad_input_is_one_line_and_exit_2(out, tmp_path, args, message):
     (tmp_path / "broken.json").write_text("{")
     (tmp_path / "other.json").write_text('{"arena": 5}')
+    (tmp_path / "board.json").write_text('{"board": "cortex-m4", "metrics": {"macs": 1}}')
     result = aiotc("check", *(str(out) if a == "OUT" else a for a in args), cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert message in result.stderr
+
+
+def test_bench_figures_reach_the_gate(tmp_path):
+    """`aiotc bench OUT` leaves OUT/bench.json; check then gates the instructions QEMU counted."""
+    model = write_model(tmp_path / "model.tflite", 16)
+    out = tmp_path / "out"
+    assert aiotc("compile", model, "-b", "cortex-m4", "-o", out, "-q").returncode == 0
+    bench = aiotc("bench", out, "-b", "cortex-m4", "--json")
+    assert bench.returncode == 0, bench.stderr
+    instructions = json.loads(bench.stdout)["instructions"]
+    assert json.loads((out / "bench.json").read_text())["instructions"] == instructions > 0
+    over = aiotc("check", out, "--max-instructions", instructions - 1, "--write-baseline", tmp_path / "b.json")
+    assert over.returncode == 1
+    assert over.stderr == f"aiotc: error: instructions {instructions:,} is over the limit {instructions - 1:,} by 1\n"
+    assert json.loads((tmp_path / "b.json").read_text())["metrics"]["instructions"] == instructions
+    (out / "bench.json").unlink()  # a later compile drops it: the baseline's instructions cannot pass unmeasured
+    unmeasured = aiotc("check", out, "--baseline", tmp_path / "b.json")
+    assert unmeasured.returncode == 2 and "instructions: the folder has no figure" in unmeasured.stderr
