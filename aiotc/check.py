@@ -59,18 +59,21 @@ def read_json(path: Path, what: str) -> dict:
     return data
 
 
-def report_metrics(data: dict) -> dict[str, int | None]:
-    """The metrics report.json holds (instructions come from bench.json)."""
+def report_metrics(data: dict, where: str) -> dict[str, int | None]:
+    """The metrics a report.json holds (instructions come from bench.json)."""
     report = cast(Report, data)
     stack = report.get("stack")
-    return {
-        "arena_bytes": report["arena_bytes"] + report.get("state_bytes", 0),
-        "flash_bytes": flash_figure(report),
-        "weights_bytes": report["weights_bytes"],
-        "stack_bytes": stack["estimate_bytes"] if stack else None,
-        "macs": report["macs"],
-        "instructions": None,
-    }
+    try:
+        return {
+            "arena_bytes": report["arena_bytes"] + report.get("state_bytes", 0),
+            "flash_bytes": flash_figure(report),
+            "weights_bytes": report["weights_bytes"],
+            "stack_bytes": stack["estimate_bytes"] if stack else None,
+            "macs": report["macs"],
+            "instructions": None,
+        }
+    except KeyError as exc:
+        raise UsageError(f"{where} is not an aiotc report (no {exc})") from None
 
 
 def folder_figures(out_dir: Path) -> Figures:
@@ -79,23 +82,22 @@ def folder_figures(out_dir: Path) -> Figures:
         raise UsageError(f"{out_dir} does not exist or is not a folder")
     if not (Path(out_dir) / "report.json").is_file():
         raise UsageError(f"{out_dir} is not an aiotc output folder (no report.json)")
-    report = read_json(Path(out_dir) / "report.json", "report")
-    if "arena_bytes" not in report:
-        raise UsageError(f"{out_dir}/report.json is not an aiotc report (no arena_bytes)")
-    metrics = report_metrics(report)
+    path = Path(out_dir) / "report.json"
+    report = read_json(path, "report")
+    metrics = report_metrics(report, str(path))
     bench_path = Path(out_dir) / BENCH_FILE
     if bench_path.is_file():
         bench = read_json(bench_path, "bench figures")
-        if bench.get("board") == report["board"]:
+        if bench.get("board") == report.get("board"):
             metrics["instructions"] = bench.get("instructions")
-    return Figures(report.get("name"), report["board"], metrics, {})
+    return Figures(report.get("name"), report.get("board"), metrics, {})
 
 
 def read_baseline(path: Path) -> Figures:
     """A baseline file: what write_baseline wrote, an earlier report.json, or just {"limits": {...}}."""
     data = read_json(path, "baseline")
     if "arena_bytes" in data:  # a report.json
-        return Figures(data.get("name"), data.get("board"), report_metrics(data), {})
+        return Figures(data.get("name"), data.get("board"), report_metrics(data, f"baseline {path}"), {})
     unknown = sorted(set(data) - {"aiotc_baseline", "aiotc_version", "name", "board", "metrics", "limits"})
     if unknown or not ({"metrics", "limits"} & set(data)):
         raise UsageError(

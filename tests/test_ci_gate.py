@@ -119,6 +119,7 @@ def test_tolerance_and_limits(out, tmp_path):
         (["OUT", "--baseline", "nothing.json"], "baseline nothing.json does not exist"),
         (["OUT", "--baseline", "broken.json"], "baseline broken.json is not readable JSON"),
         (["OUT", "--baseline", "other.json"], "baseline other.json is neither an aiotc report.json nor a baseline"),
+        (["OUT", "--baseline", "old.json"], "baseline old.json is not an aiotc report (no 'weights_bytes')"),
         (["OUT", "--baseline", "board.json"], "the baseline is for board 'cortex-m4', the folder holds 'host'"),
         (["OUT", "--max-instructions", "1000"], "instructions: the folder has no figure to check against"),
         (["OUT", "--max-arena", "lots"], "'lots' is not a size"),
@@ -127,6 +128,7 @@ def test_tolerance_and_limits(out, tmp_path):
 def test_bad_input_is_one_line_and_exit_2(out, tmp_path, args, message):
     (tmp_path / "broken.json").write_text("{")
     (tmp_path / "other.json").write_text('{"arena": 5}')
+    (tmp_path / "old.json").write_text('{"arena_bytes": 5}')
     (tmp_path / "board.json").write_text('{"board": "cortex-m4", "metrics": {"macs": 1}}')
     result = aiotc("check", *(str(out) if a == "OUT" else a for a in args), cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
