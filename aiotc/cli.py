@@ -73,6 +73,21 @@ class Size(click.ParamType):
         return int(number * unit)
 
 
+class Percent(click.ParamType):
+    """A tolerance as `2%` or `2` (percent), returned as a fraction (0.02)."""
+
+    name = "percent"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(str(value).strip().removesuffix("%"))
+        except ValueError:
+            self.fail(f"{value!r} is not a percentage (examples: 2%, 0.5)", param, ctx)
+        if number < 0:
+            self.fail(f"{value!r}: a tolerance cannot be negative", param, ctx)
+        return number / 100
+
+
 class Floats(click.ParamType):
     """Comma-separated numbers, one per channel or one for all: `127.5` or `123.7,116.3,103.5`."""
 
@@ -363,8 +378,10 @@ def verify(
 def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool, **options) -> None:
     """Measure MODEL|OUT in QEMU: instructions per inference and per layer, flash, RAM, stack.
 
-    Given an OUT folder, its report.html gains the instructions per layer."""
+    Given an OUT folder, its report.html gains the instructions per layer and OUT/bench.json
+    the figures (`aiotc check` reads them)."""
     from .boards import load_board
+    from .check import BENCH_FILE
     from .errors import UsageError
     from .output import rewrite_file
     from .report_html import render_html
@@ -384,6 +401,7 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
             figures = qemu.bench(sample)
         if out_dir == model_or_out:
             rewrite_file(out_dir, "report.html", render_html(read_report(out_dir), target, figures).encode())
+            rewrite_file(out_dir, BENCH_FILE, (json.dumps(figures, indent=2) + "\n").encode())
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
@@ -391,6 +409,67 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
     console.print(bench_table(figures))
     for line in bench_lines(figures):
         console.print(line)
+
+
+@cli.command()
+@click.argument("out_dir", metavar="OUT", type=click.Path(path_type=Path))
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path),
+    help="An earlier report.json of the model, or a file --write-baseline wrote (it may hold limits).",
+)
+@click.option(
+    "--tolerance",
+    type=Percent(),
+    default="0%",
+    show_default=True,
+    help="Growth past the baseline that still passes, in percent.",
+)
+@click.option("--max-arena", type=Size(), help="Limit of the arena (plus recurrent state), bytes.")
+@click.option(
+    "--max-flash",
+    type=Size(),
+    help="Limit of the flash: weights, graph code and kernels as linked for a Cortex-M board, the weights on the host.",
+)
+@click.option(
+    "--max-instructions",
+    type=click.IntRange(0),
+    help="Limit of the instructions per inference (needs `aiotc bench OUT` first).",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(path_type=Path),
+    help="Write OUT's figures (and the limits) to this file, after the check.",
+)
+def check(
+    out_dir: Path,
+    baseline: Path | None,
+    tolerance: float,
+    max_arena: int | None,
+    max_flash: int | None,
+    max_instructions: int | None,
+    write_baseline: Path | None,
+) -> None:
+    """The budget gate of a CI job: OUT's figures against a baseline and limits; exit 1 when one grew past them.
+
+    Figures: arena, flash, weights, stack estimate and MACs from OUT/report.json, instructions
+    from OUT/bench.json when `aiotc bench OUT -b BOARD` measured them."""
+    from .check import check_table, compare, folder_figures, read_baseline
+    from .check import write_baseline as write_baseline_file
+
+    now = folder_figures(out_dir)
+    before = read_baseline(baseline) if baseline else None
+    given = {"arena_bytes": max_arena, "flash_bytes": max_flash, "instructions": max_instructions}
+    limits = (before.limits if before else {}) | {k: v for k, v in given.items() if v is not None}
+    rows = compare(now, before, limits, tolerance)
+    console = out_console()
+    console.print(check_table(rows))
+    if write_baseline:
+        write_baseline_file(write_baseline, now, limits)
+        console.print(f"wrote {write_baseline}")
+    failures = [row.failure for row in rows if row.failure]
+    if failures:
+        raise CheckFailed("; ".join(failures))
 
 
 @cli.command()
