@@ -15,11 +15,8 @@ import numpy as np
 import tflite
 
 from .. import ir
-from ..frontend.tflite import SAME, VALID, same_padding, transpose_same_padding
-
-
 from ..errors import ModelError
-from ..frontend.tflite import SAME, VALID, same_padding
+from ..frontend.tflite import SAME, VALID, same_padding, transpose_same_padding
 from ..ops import OPS
 
 TYPE_CODES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9, "int4": 17}
