@@ -74,7 +74,7 @@ def plan_graph(
 ) -> Planned:
     """support check -> kernel selection -> memory plan, for a graph ready to lower."""
     check_supported(graph)
-    kernels = select_kernels(graph, compact_int4)
+    kernels = select_kernels(graph, compact_int4, mve=load_board(options.board).mve)
     memory_plan = plan_memory(
         graph,
         kernels,
