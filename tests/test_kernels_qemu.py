@@ -149,6 +149,7 @@ def int4_kernel_graph():
         g.int4(g.conv2d(odd, 3, kernel=(1, 1), out_scale=0.004)),
         g.int4(g.depthwise(odd)),  # 3x3 on narrow rows: the opt kernel
         g.int4(g.depthwise(g.input((1, 9, 17, 5), zero_point=-60))),  # 3x3 bands
+        g.int4(g.depthwise(g.input((1, 10, 10, 40), zero_point=7))),  # bands on the M4, opt on the M55 (issue 22)
         g.int4(g.depthwise(wide, stride=(2, 2), dilation=(1, 1), activation="relu")),
         g.int4(g.fully_connected(g.input((1, 37), zero_point=5), 7)),
         g.int4(g.fully_connected(g.input((2, 3), zero_point=9), 9)),
