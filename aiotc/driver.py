@@ -79,7 +79,7 @@ def plan_graph(
     frames = None
     if options.stream:
         graph, frames = plan_time_stream(graph)
-    kernels = select_kernels(graph, compact_int4)
+    kernels = select_kernels(graph, compact_int4, mve=load_board(options.board).mve)
     memory_plan = plan_memory(
         graph,
         kernels,

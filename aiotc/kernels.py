@@ -4,8 +4,13 @@ Decided once, before memory planning, as TFLite Micro's Prepare and CMSIS-NN's
 `*_get_buffer_size` do: the memory planner reads each layer's scratch bytes and how
 its kernel writes its output (whether it may overwrite its input, `write_group`),
 and codegen calls the same kernel. Everything here is a function of the shapes,
-the weights and the options, never of a layer's rows, so the row bands of a
-streamed layer run the kernel chosen for the whole layer and fit its scratch.
+the weights, the options and the target core, never of a layer's rows, so the row
+bands of a streamed layer run the kernel chosen for the whole layer and fit its scratch.
+
+The core (`mve`, from the board) only ranks kernels: each kernel is portable C whose DSP
+and MVE paths are chosen by #if, so the generated C is right on any core and fastest on
+the board's. The choice is made here, not by #if in the generated C, because the
+kernels differ in weight layout and scratch, which the flash and the arena plan hold.
 
 The specialized int8 kernels need the input offset folded into an int32 bias
 (`folded_bias`) and weights their packed layouts hold. With `compact_int4`, int4
@@ -41,14 +46,15 @@ class Kernel:
     why: str = field(default="", compare=False)  # why this kernel runs the layer, for the report
 
 
-def select_kernels(graph: Graph, compact_int4: bool = False) -> dict[str, Kernel]:
-    """The kernel of every layer of `graph`, by op name."""
-    return {op.name: select_kernel(op, graph, compact_int4) for op in graph.ops}
+def select_kernels(graph: Graph, compact_int4: bool = False, *, mve: bool = False) -> dict[str, Kernel]:
+    """The kernel of every layer of `graph`, by op name; `mve`: for a core with the M-profile
+    vector extension (the board's `mve`)."""
+    return {op.name: select_kernel(op, graph, compact_int4, mve=mve) for op in graph.ops}
 
 
-def select_kernel(op: Op, graph: Graph, compact_int4: bool = False) -> Kernel:
+def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool = False) -> Kernel:
     if OPS[op.kind].convolves:
-        name = _conv_kernel(op, graph, compact_int4)
+        name = _conv_kernel(op, graph, compact_int4, mve)
         scratch = _conv_scratch_bytes(op, graph, name)
     elif op.kind == "fully_connected":
         name = _fc_kernel(op, graph, compact_int4)
@@ -97,7 +103,18 @@ def banded_depthwise(op: Op, graph: Graph) -> bool:
     )
 
 
-def _conv_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
+def _channels_win_on_mve(op: Op, graph: Graph) -> bool:
+    """Whether aiotc_depthwise_conv_opt_s8 beats the banded kernel on an MVE core. There its
+    vectors run along the channels (the per-pixel work is shared by them) and the banded
+    kernel's along a row's output columns (the per-channel work shared by them): measured on
+    the M55 (issue 22), it is faster from 1.25 channels per output column (24x24x32 stride 2:
+    90k instructions against 152k; 10x10x160: 236k against 397k), slower below (48x48x8:
+    627k against 302k; 40x40x48: 1.31M against 1.26M)."""
+    _, _, out_w, channels = graph[op.outputs[0]].shape
+    return 4 * channels >= 5 * out_w
+
+
+def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool) -> str | None:
     """The specialized int8 kernel for a conv or depthwise layer, or None for the reference one.
 
     Int4 weights (w4a8) take the `_s4` versions: the gemm's (`gemm_s4_fits`), and the
@@ -111,7 +128,8 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
     if filt.dtype == "int4" and compact_int4:
         return None
     if op.kind == "depthwise_conv2d" and op.attrs.depth_multiplier == 1:
-        kernel = "aiotc_depthwise_conv_3x3_s8" if banded_depthwise(op, graph) else "aiotc_depthwise_conv_opt_s8"
+        banded = banded_depthwise(op, graph) and not (mve and _channels_win_on_mve(op, graph))
+        kernel = "aiotc_depthwise_conv_3x3_s8" if banded else "aiotc_depthwise_conv_opt_s8"
     elif filt.dtype == "int4":
         kernel = _gemm_kernel(op, graph, gemm_s4_fits(weight_rows(op, graph)))
     else:

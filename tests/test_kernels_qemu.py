@@ -81,6 +81,8 @@ def kernel_graph():
         g.depthwise(mono),  # 1 channel, 8 columns
         g.depthwise(g.input((1, 5, 6, 13), zero_point=21), stride=(1, 2)),  # channel-SIMD: 8 + 4 + 1 channels
         g.depthwise(g.input((1, 3, 5, 20), zero_point=-9), out_scale=0.0005),  # left shifts: the general requantization
+        g.depthwise(g.input((1, 24, 24, 32), zero_point=-5), stride=(2, 2)),  # M55: the opt kernel (issue 22)
+        g.depthwise(g.input((1, 10, 10, 160), zero_point=30), activation="relu6"),  # M55: the opt kernel
         g.fully_connected(flat, 7),  # odd depth
         g.fully_connected(flat, 6, per_channel=True, activation="relu"),
         g.fully_connected(one, 3),  # depth 1, one partial block of rows
@@ -147,6 +149,7 @@ def int4_kernel_graph():
         g.int4(g.conv2d(odd, 3, kernel=(1, 1), out_scale=0.004)),
         g.int4(g.depthwise(odd)),  # 3x3 on narrow rows: the opt kernel
         g.int4(g.depthwise(g.input((1, 9, 17, 5), zero_point=-60))),  # 3x3 bands
+        g.int4(g.depthwise(g.input((1, 10, 10, 40), zero_point=7))),  # bands on the M4, opt on the M55 (issue 22)
         g.int4(g.depthwise(wide, stride=(2, 2), dilation=(1, 1), activation="relu")),
         g.int4(g.fully_connected(g.input((1, 37), zero_point=5), 7)),
         g.int4(g.fully_connected(g.input((2, 3), zero_point=9), 9)),

@@ -86,6 +86,22 @@ def test_kernel_selection_decides_scratch_and_write_group():
     assert select_kernel(graph.ops[2], graph) == PLAIN  # a reshape: aliased, never computed in place
 
 
+def test_an_mve_core_runs_3x3_depthwise_on_many_channels_with_the_channel_vectors():
+    """On the M55 the opt kernel's channel vectors beat the banded kernel's column vectors
+    from 1.25 channels per output column (issue 22); without MVE the banded kernel runs
+    every 3x3 shape, and the write group stays the band's whichever kernel runs it."""
+    g = OpGraph()
+    many = g.depthwise(g.input((1, 24, 24, 32), zero_point=-3), stride=(2, 2))  # 32 channels, 12 columns
+    few = g.depthwise(g.input((1, 40, 40, 48), zero_point=-3))  # 48 channels, 40 columns
+    graph = g.build(many, few)
+    assert [select_kernel(op, graph, mve=True).name for op in graph.ops] == [
+        "aiotc_depthwise_conv_opt_s8",
+        "aiotc_depthwise_conv_3x3_s8",
+    ]
+    assert {select_kernel(op, graph).name for op in graph.ops} == {"aiotc_depthwise_conv_3x3_s8"}
+    assert select_kernel(graph.ops[0], graph, mve=True).write_group == DW_BAND * 12
+
+
 def test_compact_int4_takes_the_reference_loops():
     g = OpGraph()
     graph = g.build(g.int4(g.conv2d(g.input((1, 6, 6, 8), zero_point=-3), 4)))
