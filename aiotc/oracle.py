@@ -120,24 +120,33 @@ def _reference_probe(digest: str, model: bytes) -> bool:
 
 @lru_cache(maxsize=8)
 def _onnx_session(path: str, mtime: float):
+    return _new_onnx_session(path)
+
+
+def _new_onnx_session(model: str | bytes):
     _require("onnxruntime", "onnxruntime")
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def _run_onnx(model: Path, inputs: list[np.ndarray]) -> OracleResult:
-    """onnxruntime on the .onnx itself; an NHWC sample of an NCHW input is transposed back."""
+    """onnxruntime on the .onnx itself."""
     session = _onnx_session(str(model.resolve()), model.stat().st_mtime)
+    return OracleResult([np.asarray(out) for out in session.run(None, _onnx_feeds(session, inputs))], ONNXRUNTIME)
+
+
+def _onnx_feeds(session, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """The session's feeds; an NHWC sample of an NCHW input is transposed back."""
     feeds = {}
     for spec, array in zip(session.get_inputs(), inputs):
         want = [d if isinstance(d, int) else 1 for d in spec.shape]
         if list(array.shape) != want and array.ndim == 4 and list(array.transpose(0, 3, 1, 2).shape) == want:
             array = array.transpose(0, 3, 1, 2)
         feeds[spec.name] = np.ascontiguousarray(array).reshape(want)
-    return OracleResult([np.asarray(out) for out in session.run(None, feeds)], ONNXRUNTIME)
+    return feeds
 
 
 def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
@@ -158,3 +167,56 @@ def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
         interpreter.set_tensor(detail["index"], array)
     interpreter.invoke()
     return OracleResult([np.array(interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()], name)
+
+
+@dataclass(frozen=True)
+class OracleTensor:
+    values: np.ndarray
+    zero_point: int  # what the values are measured from (0 for floats)
+
+
+def oracle_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTensor]:
+    """Every tensor an operator of the model writes, by name, for one inference (verify --layers):
+    tflite-micro keeping all tensors, or onnxruntime with every node output made a graph output."""
+    model = Path(model)
+    return _onnx_tensors(model, inputs) if model.suffix == ".onnx" else _tflm_tensors(model, inputs)
+
+
+def _tflm_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTensor]:
+    _require("tflite_micro", "tflite-micro")
+    import tflite
+    from tflite_micro.python.tflite_micro import runtime
+
+    if not _probe_tflm(str(model.resolve()), model.stat().st_mtime).loads:
+        raise ToolchainError(f"tflite-micro cannot load {model.name}: verify --layers needs it for int models")
+    interpreter = runtime.Interpreter.from_file(
+        str(model),
+        arena_size=max(TFLM_ARENA, 10 * model.stat().st_size),
+        intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors,
+    )
+    for index, array in enumerate(inputs):
+        interpreter.set_input(array, index)
+    interpreter.invoke()
+    graph = tflite.Model.GetRootAsModel(model.read_bytes(), 0).Subgraphs(0)
+    tensors = {}
+    for op in (graph.Operators(i) for i in range(graph.OperatorsLength())):
+        for index in op.OutputsAsNumpy().tolist():
+            tensor = graph.Tensors(index)
+            quant = tensor.Quantization()
+            zero = int(quant.ZeroPoint(0)) if quant is not None and quant.ZeroPointLength() else 0
+            values = np.array(interpreter.GetTensor(index, 0)["tensor_data"])
+            tensors[tensor.Name().decode()] = OracleTensor(values, zero)
+    return tensors
+
+
+def _onnx_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTensor]:
+    _require("onnxruntime", "onnxruntime")
+    import onnx
+
+    proto = onnx.load(str(model))
+    outputs = {o.name for o in proto.graph.output}
+    names = [name for node in proto.graph.node for name in node.output if name and name not in outputs]
+    proto.graph.output.extend(onnx.ValueInfoProto(name=name) for name in names)
+    session = _new_onnx_session(proto.SerializeToString())
+    values = session.run(None, _onnx_feeds(session, inputs))
+    return {o.name: OracleTensor(np.asarray(v), 0) for o, v in zip(session.get_outputs(), values)}
