@@ -352,7 +352,14 @@ def verify(
     dump: Path | None,
     **options,
 ) -> None:
-    """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs."""
+    """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs.
+
+    With --layers (host), one sample runs through a build that copies every layer's output
+    as the layer ends, and the oracle keeps all its tensors (tflite-micro, or onnxruntime
+    for ONNX): a table gives each layer's max |diff| and SQNR against the oracle's tensor of
+    the same name and names the first layer that differs. Layers of a streamed stage hold
+    only a band of rows (compile with --patch off to compare them); oracle tensors aiotc
+    folded away (an activation fused into a conv) are listed."""
     from .errors import UsageError
     from .samples import load_samples, random_samples
     from .verification import build_runner
@@ -398,7 +405,9 @@ def verify_layers(out_dir: Path, board: str, input_path: Path | None, seed: int,
         if result.oracle_only:
             console.print(f"oracle tensors aiotc folded away (no layer writes them): {', '.join(result.oracle_only)}")
         first = result.first_bad
-        console.print(f"first layer that differs: #{first.index} {first.name}" if first else "every compared layer matches")
+        console.print(
+            f"first layer that differs: #{first.index} {first.name}" if first else "every compared layer matches"
+        )
     if not result.ok:
         raise CheckFailed(f"layer #{result.first_bad.index} {result.first_bad.name!r} is the first that differs")
 

@@ -50,8 +50,19 @@ class LayersResult:
         return self.first_bad is None
 
     def as_dict(self) -> dict:
+        """JSON-ready: an infinite SQNR (equal tensors) is null, as JSON has no infinity."""
         first = self.first_bad
-        return {"ok": self.ok, "first_bad": first.name if first else None} | asdict(self)
+        layers = [
+            asdict(layer)
+            | {"sqnr_db": layer.sqnr_db if layer.sqnr_db is None or math.isfinite(layer.sqnr_db) else None}
+            for layer in self.layers
+        ]
+        return {
+            "ok": self.ok,
+            "first_bad": first.name if first else None,
+            "layers": layers,
+            "oracle_only": self.oracle_only,
+        }
 
 
 def verify_layers(out_dir: Path, board: str, sample: list[np.ndarray], dump: Path | None = None) -> LayersResult:
@@ -89,9 +100,9 @@ def verify_layers(out_dir: Path, board: str, sample: list[np.ndarray], dump: Pat
 
 def _compare(index: int, op: str, name: str, got: np.ndarray | None, want: OracleTensor | None) -> LayerResult:
     if want is None:
-        return LayerResult(index, name, op, "no oracle tensor of this name")
+        return LayerResult(index, name, op, "aiotc's own layer: no oracle tensor")
     if got is None:
-        return LayerResult(index, name, op, "not captured (computed in row bands)")
+        return LayerResult(index, name, op, "not captured: streamed in row bands (--patch off compares it)")
     expected = _as_nhwc(want.values, got.shape)
     ok, diff = outputs_match(got, expected)
     return LayerResult(index, name, op, "match" if ok else "DIFFERS", diff, _sqnr(got, expected, want.zero_point))

@@ -167,7 +167,9 @@ class HostModel:
         name = report["name"]
         if layer_hook:
             flags = ["-std=c99", "-O2", "-fPIC", "-shared", *WARNINGS, LAYER_HOOK_FLAG]
-            library = cached_build(out_dir, name, flags, f"lib{name}_layers.so", {"aiotc_layer_hook.c": LAYER_HOOK_SOURCE})
+            library = cached_build(
+                out_dir, name, flags, f"lib{name}_layers.so", {"aiotc_layer_hook.c": LAYER_HOOK_SOURCE}
+            )
         else:
             library = build_shared_library(out_dir, name)
         return cls(
