@@ -72,6 +72,8 @@ def verify_layers(out_dir: Path, board: str, sample: list[np.ndarray], dump: Pat
         raise UsageError(f"verify --layers runs on the host for now; {board} runs in QEMU: use --board host")
     if "stream" in report:
         raise UsageError("verify --layers does not take a --stream folder (its layers run once per frame)")
+    if any("output_offset" not in layer for layer in report["layers"]):
+        raise UsageError(f"{out_dir} comes from an aiotc before verify --layers: compile the model again")
     model = HostModel.build(out_dir, layer_hook=True)
     regions = {}
     for index, layer in enumerate(report["layers"]):
@@ -88,7 +90,8 @@ def verify_layers(out_dir: Path, board: str, sample: list[np.ndarray], dump: Pat
         got = by_output.get(name)
         if got is None and index in captured:
             got = captured[index].view(dtype).reshape(shape)
-        results.append(_compare(index, layer["op"], name, got, want.get(name)))
+        banded = report["patch"] is not None and index < report["patch"]["split_index"]
+        results.append(_compare(index, layer["op"], name, got, want.get(name), banded))
         if dump is not None and got is not None:
             _save(dump / "aiotc", f"{index:03d}_{name}", got)
     if dump is not None:
@@ -98,11 +101,14 @@ def verify_layers(out_dir: Path, board: str, sample: list[np.ndarray], dump: Pat
     return LayersResult(results, sorted(set(want) - written))
 
 
-def _compare(index: int, op: str, name: str, got: np.ndarray | None, want: OracleTensor | None) -> LayerResult:
+def _compare(
+    index: int, op: str, name: str, got: np.ndarray | None, want: OracleTensor | None, banded: bool
+) -> LayerResult:
     if want is None:
         return LayerResult(index, name, op, "aiotc's own layer: no oracle tensor")
     if got is None:
-        return LayerResult(index, name, op, "not captured: streamed in row bands (--patch off compares it)")
+        why = "streamed in row bands (--patch off compares it)" if banded else "kept outside the arena"
+        return LayerResult(index, name, op, f"not captured: {why}")
     expected = _as_nhwc(want.values, got.shape)
     ok, diff = outputs_match(got, expected)
     return LayerResult(index, name, op, "match" if ok else "DIFFERS", diff, _sqnr(got, expected, want.zero_point))

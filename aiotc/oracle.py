@@ -184,11 +184,10 @@ def oracle_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTen
 
 def _tflm_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTensor]:
     _require("tflite_micro", "tflite-micro")
-    import tflite
+    if not _probe_tflm(str(model.resolve()), model.stat().st_mtime).loads:
+        return _litert_tensors(model, inputs)
     from tflite_micro.python.tflite_micro import runtime
 
-    if not _probe_tflm(str(model.resolve()), model.stat().st_mtime).loads:
-        raise ToolchainError(f"tflite-micro cannot load {model.name}: verify --layers needs it for int models")
     interpreter = runtime.Interpreter.from_file(
         str(model),
         arena_size=max(TFLM_ARENA, 10 * model.stat().st_size),
@@ -197,16 +196,47 @@ def _tflm_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTens
     for index, array in enumerate(inputs):
         interpreter.set_input(array, index)
     interpreter.invoke()
+    return {
+        name: OracleTensor(np.array(interpreter.GetTensor(index, 0)["tensor_data"]), zero)
+        for index, (name, zero) in _operator_outputs(model).items()
+    }
+
+
+def _litert_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTensor]:
+    """LiteRT keeping all tensors, for a model tflite-micro cannot load (reference kernels where they load)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    reference = litert_reference_loads(model.read_bytes())
+    interpreter = Interpreter(
+        model_path=str(model),
+        experimental_op_resolver_type=OpResolverType.BUILTIN_REF
+        if reference
+        else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        experimental_preserve_all_tensors=True,
+    )
+    interpreter.allocate_tensors()
+    for detail, array in zip(interpreter.get_input_details(), inputs):
+        interpreter.set_tensor(detail["index"], array)
+    interpreter.invoke()
+    return {
+        name: OracleTensor(np.array(interpreter.get_tensor(index)), zero)
+        for index, (name, zero) in _operator_outputs(model).items()
+    }
+
+
+def _operator_outputs(model: Path) -> dict[int, tuple[str, int]]:
+    """The tensors the main subgraph's operators write: index -> (name, zero point)."""
+    import tflite
+
     graph = tflite.Model.GetRootAsModel(model.read_bytes(), 0).Subgraphs(0)
-    tensors = {}
+    outputs = {}
     for op in (graph.Operators(i) for i in range(graph.OperatorsLength())):
         for index in op.OutputsAsNumpy().tolist():
             tensor = graph.Tensors(index)
             quant = tensor.Quantization()
             zero = int(quant.ZeroPoint(0)) if quant is not None and quant.ZeroPointLength() else 0
-            values = np.array(interpreter.GetTensor(index, 0)["tensor_data"])
-            tensors[tensor.Name().decode()] = OracleTensor(values, zero)
-    return tensors
+            outputs[index] = (tensor.Name().decode(), zero)
+    return outputs
 
 
 def _onnx_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTensor]:
