@@ -332,7 +332,7 @@ def run(
 @click.option(
     "--layers",
     is_flag=True,
-    help="Host only: compare every layer's output with the oracle's tensor on the first sample; name the first that differs.",
+    help="Compare every layer's output with the oracle's tensor on the first sample; name the first that differs.",
 )
 @click.option(
     "--dump",
@@ -354,7 +354,7 @@ def verify(
 ) -> None:
     """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs.
 
-    With --layers (host), one sample runs through a build that copies every layer's output
+    With --layers (host or QEMU), one sample runs through a build that copies every layer's output
     as the layer ends, and the oracle keeps all its tensors (tflite-micro, or onnxruntime
     for ONNX): a table gives each layer's max |diff| and SQNR against the oracle's tensor of
     the same name and names the first layer that differs. Layers of a streamed stage hold

@@ -1,7 +1,8 @@
 """verify --layers: every layer's output in the C against the oracle's tensor of the same name.
 
-The host build calls a hook after each layer (model.c.j2's AIOTC_LAYER_END) that copies
-the layer's output out of the arena before the memory plan reuses its bytes; the oracle
+After each layer, model.c.j2's AIOTC_LAYER_END hook copies the arena before the memory
+plan reuses the layer's bytes: a Python callback in the host build, the whole arena written
+through semihosting in a QEMU image (main.c.j2's mode 3). The oracle
 keeps all its tensors (tflite-micro's kPreserveAllTensors, onnxruntime with every node
 output made a graph output). Layers are matched by output tensor name: a layer aiotc
 folded away (an activation fused into a conv, a reshape removed) has no aiotc tensor,
@@ -16,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .boards import load_board
 from .errors import UsageError
 from .oracle import OracleTensor, oracle_tensors
 from .toolchain.host import NUMPY_DTYPES, HostModel, read_report
+from .toolchain.qemu import QemuModel
 from .verification import oracle_model, outputs_match
 
 
@@ -68,13 +71,15 @@ class LayersResult:
 def verify_layers(out_dir: Path, board: str, sample: list[np.ndarray], dump: Path | None = None) -> LayersResult:
     """One sample through the host build with the layer hook and through the oracle, layer by layer."""
     report = read_report(out_dir)
-    if board != "host":
-        raise UsageError(f"verify --layers runs on the host for now; {board} runs in QEMU: use --board host")
     if "stream" in report:
         raise UsageError("verify --layers does not take a --stream folder (its layers run once per frame)")
     if any("output_offset" not in layer for layer in report["layers"]):
         raise UsageError(f"{out_dir} comes from an aiotc before verify --layers: compile the model again")
-    model = HostModel.build(out_dir, layer_hook=True)
+    target = load_board(board)
+    if target.qemu_machine is None:
+        model: HostModel | QemuModel = HostModel.build(out_dir, layer_hook=True)
+    else:
+        model = QemuModel.build(out_dir, target)
     regions = {}
     for index, layer in enumerate(report["layers"]):
         if layer["output_offset"] is not None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from aiotc.export.tflite import write_tflite
 from tests.conftest import aiotc
 from tests.oplib import OpGraph
 
 
-def _three_layers(tmp_path):
+def _three_layers(tmp_path, board="host"):
     """conv -> depthwise -> fully connected: three layers, each with its own arena tensor."""
     g = OpGraph(seed=3)
     x = g.input((1, 8, 8, 3), scale=0.05, zero_point=-10)
@@ -21,14 +22,15 @@ def _three_layers(tmp_path):
     path = tmp_path / "three.tflite"
     path.write_bytes(write_tflite(g.build(y)))
     out = tmp_path / "out"
-    result = aiotc("compile", path, "-o", out, "--patch", "off")
+    result = aiotc("compile", path, "-o", out, "--patch", "off", "--board", board)
     assert result.returncode == 0, result.stderr
     return out
 
 
-def test_every_layer_matches(tmp_path):
-    out = _three_layers(tmp_path)
-    result = aiotc("verify", out, "--layers", "--json", "--dump", tmp_path / "dump")
+@pytest.mark.parametrize("board", ["host", pytest.param("cortex-m4", marks=pytest.mark.qemu)])
+def test_every_layer_matches(tmp_path, board):
+    out = _three_layers(tmp_path, board)
+    result = aiotc("verify", out, "--layers", "--json", "--dump", tmp_path / "dump", "--board", board)
     assert result.returncode == 0, result.stdout + result.stderr
     answer = json.loads(result.stdout)
     assert answer["ok"] and answer["first_bad"] is None
@@ -41,9 +43,10 @@ def test_every_layer_matches(tmp_path):
     assert np.array_equal(np.load(dumped[0]), oracle)
 
 
-def test_names_the_broken_layer(tmp_path):
+@pytest.mark.parametrize("board", ["host", pytest.param("cortex-m4", marks=pytest.mark.qemu)])
+def test_names_the_broken_layer(tmp_path, board):
     """Layer 1's first output byte off by one in the generated C: layer 1 is the first bad one."""
-    out = _three_layers(tmp_path)
+    out = _three_layers(tmp_path, board)
     report = json.loads((out / "report.json").read_text())
     layer = report["layers"][1]
     source = out / f"{report['name']}.c"
@@ -53,9 +56,9 @@ def test_names_the_broken_layer(tmp_path):
     broken = f"((int8_t *)(arena + {layer['output_offset']}))[0] += 1;\n    {hook}"
     source.write_text(text.replace(hook, broken))
 
-    result = aiotc("verify", out, "--layers")
+    result = aiotc("verify", out, "--layers", "--board", board)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"first layer that differs: #1 {layer['output']}" in result.stdout
-    answer = json.loads(aiotc("verify", out, "--layers", "--json").stdout)
+    answer = json.loads(aiotc("verify", out, "--layers", "--json", "--board", board).stdout)
     assert [entry["status"] for entry in answer["layers"]][:2] == ["match", "DIFFERS"]
     assert answer["layers"][1]["max_abs_diff"] == 1
