@@ -41,6 +41,7 @@ class LayerResult:
 
 @dataclass(frozen=True)
 class LayersResult:
+    oracle: str
     layers: list[LayerResult]
     oracle_only: list[str] = field(default_factory=list)  # oracle tensors no aiotc layer writes
 
@@ -63,6 +64,7 @@ class LayersResult:
         return {
             "ok": self.ok,
             "first_bad": first.name if first else None,
+            "oracle": self.oracle,
             "layers": layers,
             "oracle_only": self.oracle_only,
         }
@@ -87,7 +89,7 @@ def verify_layers(out_dir: Path, board: str, sample: list[np.ndarray], dump: Pat
             regions[index] = (layer["output_offset"], nbytes)
     outputs, captured = model.invoke_capturing(sample, regions)
     by_output = {spec.name: values for spec, values in zip(model.outputs, outputs)}
-    want = oracle_tensors(oracle_model(out_dir, report), sample)
+    oracle, want = oracle_tensors(oracle_model(out_dir, report), sample)
     results = []
     for index, layer in enumerate(report["layers"]):
         name, shape = layer["output"], tuple(layer["output_shape"])
@@ -103,7 +105,7 @@ def verify_layers(out_dir: Path, board: str, sample: list[np.ndarray], dump: Pat
         for name, tensor in want.items():
             _save(dump / "oracle", name, tensor.values)
     written = {layer["output"] for layer in report["layers"]}
-    return LayersResult(results, sorted(set(want) - written))
+    return LayersResult(oracle, results, sorted(set(want) - written))
 
 
 def _compare(

@@ -175,14 +175,15 @@ class OracleTensor:
     zero_point: int  # what the values are measured from (0 for floats)
 
 
-def oracle_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTensor]:
+def oracle_tensors(model: Path, inputs: list[np.ndarray]) -> tuple[str, dict[str, OracleTensor]]:
     """Every tensor an operator of the model writes, by name, for one inference (verify --layers):
-    tflite-micro keeping all tensors, or onnxruntime with every node output made a graph output."""
+    tflite-micro keeping all tensors (LiteRT where it cannot load the model), or onnxruntime with
+    every node output made a graph output. Returns (which oracle, the tensors)."""
     model = Path(model)
     return _onnx_tensors(model, inputs) if model.suffix == ".onnx" else _tflm_tensors(model, inputs)
 
 
-def _tflm_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTensor]:
+def _tflm_tensors(model: Path, inputs: list[np.ndarray]) -> tuple[str, dict[str, OracleTensor]]:
     _require("tflite_micro", "tflite-micro")
     if not _probe_tflm(str(model.resolve()), model.stat().st_mtime).loads:
         return _litert_tensors(model, inputs)
@@ -196,13 +197,13 @@ def _tflm_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTens
     for index, array in enumerate(inputs):
         interpreter.set_input(array, index)
     interpreter.invoke()
-    return {
+    return TFLM, {
         name: OracleTensor(np.array(interpreter.GetTensor(index, 0)["tensor_data"]), zero)
         for index, (name, zero) in _operator_outputs(model).items()
     }
 
 
-def _litert_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTensor]:
+def _litert_tensors(model: Path, inputs: list[np.ndarray]) -> tuple[str, dict[str, OracleTensor]]:
     """LiteRT keeping all tensors, for a model tflite-micro cannot load (reference kernels where they load)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
@@ -218,7 +219,7 @@ def _litert_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTe
     for detail, array in zip(interpreter.get_input_details(), inputs):
         interpreter.set_tensor(detail["index"], array)
     interpreter.invoke()
-    return {
+    return (LITERT_REF if reference else LITERT), {
         name: OracleTensor(np.array(interpreter.get_tensor(index)), zero)
         for index, (name, zero) in _operator_outputs(model).items()
     }
@@ -239,7 +240,7 @@ def _operator_outputs(model: Path) -> dict[int, tuple[str, int]]:
     return outputs
 
 
-def _onnx_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTensor]:
+def _onnx_tensors(model: Path, inputs: list[np.ndarray]) -> tuple[str, dict[str, OracleTensor]]:
     _require("onnxruntime", "onnxruntime")
     import onnx
 
@@ -249,4 +250,4 @@ def _onnx_tensors(model: Path, inputs: list[np.ndarray]) -> dict[str, OracleTens
     proto.graph.output.extend(onnx.ValueInfoProto(name=name) for name in names)
     session = _new_onnx_session(proto.SerializeToString())
     values = session.run(None, _onnx_feeds(session, inputs))
-    return {o.name: OracleTensor(np.asarray(v), 0) for o, v in zip(session.get_outputs(), values)}
+    return ONNXRUNTIME, {o.name: OracleTensor(np.asarray(v), 0) for o, v in zip(session.get_outputs(), values)}

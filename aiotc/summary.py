@@ -234,7 +234,7 @@ def pareto_table(report: Report) -> Table:
 
 def layers_table(result) -> Table:
     """verify --layers: each layer's output against the oracle's tensor of the same name."""
-    table = Table(title="layer by layer (one sample)", title_justify="left")
+    table = Table(title=f"layer by layer against {result.oracle} (one sample)", title_justify="left")
     for column in ("#", "layer", "op", "max |diff|", "SQNR dB", "result"):
         table.add_column(
             column,
