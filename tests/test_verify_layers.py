@@ -62,3 +62,21 @@ def test_names_the_broken_layer(tmp_path, board):
     answer = json.loads(aiotc("verify", out, "--layers", "--json", "--board", board).stdout)
     assert [entry["status"] for entry in answer["layers"]][:2] == ["match", "DIFFERS"]
     assert answer["layers"][1]["max_abs_diff"] == 1
+
+
+def test_lists_the_tensor_a_fused_activation_removed(tmp_path):
+    """A float conv then a separate RELU: aiotc fuses them, so the conv's own output has no aiotc layer."""
+    g = OpGraph(seed=5, dtype="float32")
+    x = g.input((1, 6, 6, 2))
+    conv = g.conv2d(x, out_channels=4)
+    y = g.unary("relu", conv)
+    path = tmp_path / "fused.tflite"
+    path.write_bytes(write_tflite(g.build(y)))
+    out = tmp_path / "out"
+    assert aiotc("compile", path, "-o", out, "--patch", "off").returncode == 0
+    result = aiotc("verify", out, "--layers", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["oracle"] == "tflite-micro"
+    assert [layer["name"] for layer in answer["layers"]] == [y]
+    assert answer["oracle_only"] == [conv]
