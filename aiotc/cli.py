@@ -390,13 +390,13 @@ def verify(
 def verify_layers(out_dir: Path, board: str, input_path: Path | None, seed: int, as_json: bool, dump: Path | None):
     """verify --layers: the table, the first layer that differs, exit 1 when one does."""
     from .layers import verify_layers as compare_layers
-    from .samples import load_samples, random_samples
+    from .samples import load_samples
     from .summary import layers_table
     from .toolchain.host import IOSpec, read_report
 
     specs = [IOSpec.from_report(entry) for entry in read_report(out_dir)["inputs"]]
-    sample = (load_samples(input_path, specs) if input_path else random_samples(specs, 1, seed))[0]
-    result = compare_layers(out_dir, board, sample, dump)
+    sample = load_samples(input_path, specs)[0] if input_path else None
+    result = compare_layers(out_dir, board, sample, seed, dump)
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:

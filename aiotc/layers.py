@@ -20,6 +20,7 @@ import numpy as np
 from .boards import load_board
 from .errors import UsageError
 from .oracle import OracleTensor, oracle_tensors
+from .samples import random_samples
 from .toolchain.host import NUMPY_DTYPES, HostModel, read_report
 from .toolchain.qemu import QemuModel
 from .verification import oracle_model, outputs_match
@@ -70,8 +71,11 @@ class LayersResult:
         }
 
 
-def verify_layers(out_dir: Path, board: str, sample: list[np.ndarray], dump: Path | None = None) -> LayersResult:
-    """One sample through the host build with the layer hook and through the oracle, layer by layer."""
+def verify_layers(
+    out_dir: Path, board: str, sample: list[np.ndarray] | None = None, seed: int = 0, dump: Path | None = None
+) -> LayersResult:
+    """One sample (random from `seed` unless given) through the build with the layer hook and
+    through the oracle, layer by layer; `dump` writes both sides' tensors as .npy."""
     report = read_report(out_dir)
     if "stream" in report:
         raise UsageError("verify --layers does not take a --stream folder (its layers run once per frame)")
@@ -87,6 +91,8 @@ def verify_layers(out_dir: Path, board: str, sample: list[np.ndarray], dump: Pat
         if layer["output_offset"] is not None:
             nbytes = math.prod(layer["output_shape"]) * np.dtype(NUMPY_DTYPES[layer["output_dtype"]]).itemsize
             regions[index] = (layer["output_offset"], nbytes)
+    if sample is None:
+        sample = random_samples(model.inputs, 1, seed)[0]
     outputs, captured = model.invoke_capturing(sample, regions)
     by_output = {spec.name: values for spec, values in zip(model.outputs, outputs)}
     oracle, want = oracle_tensors(oracle_model(out_dir, report), sample)

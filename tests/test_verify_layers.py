@@ -80,3 +80,13 @@ def test_lists_the_tensor_a_fused_activation_removed(tmp_path):
     assert answer["oracle"] == "tflite-micro"
     assert [layer["name"] for layer in answer["layers"]] == [y]
     assert answer["oracle_only"] == [conv]
+
+
+def test_python_api_names_the_same_layers(tmp_path):
+    import aiotc as api
+
+    out = _three_layers(tmp_path)
+    result = api.verify_layers(out, seed=2)
+    assert result.ok and result.oracle == "tflite-micro" and result.first_bad is None
+    report = json.loads((out / "report.json").read_text())
+    assert [layer.name for layer in result.layers] == [layer["output"] for layer in report["layers"]]
