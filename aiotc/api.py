@@ -4,6 +4,7 @@
     result = aiotc.compile("model.tflite", "out/kws", board="cortex-m4", sram_budget=64 * 1024)
     result.report["arena_bytes"]
     aiotc.verify("out/kws", board="host", samples=20).ok
+    aiotc.verify_layers("out/kws").first_bad  # None, or the first layer that differs
 
 Options are CompileOptions' fields (aiotc/options.py): board, name, patch, patch_overhead,
 sram_budget, flash_budget, stream (one frame per call, docs/streaming.md), calib (an
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .driver import CompileResult
+    from .layers import LayersResult
     from .options import CompileOptions
     from .verification import VerifyResult
 
@@ -44,6 +46,18 @@ def verify(model_or_out: str | Path, board: str = "host", samples: int = 10, see
     with compiled(Path(model_or_out), CompileOptions(board=board, **options)) as out_dir:
         runner = build_runner(out_dir, board)
         return compare(out_dir, board, random_samples(runner.inputs, samples, seed), runner=runner)
+
+
+def verify_layers(
+    model_or_out: str | Path, board: str = "host", seed: int = 0, dump: str | Path | None = None, **options
+) -> LayersResult:
+    """One random input through the C with every layer's output captured, each compared with
+    the oracle's tensor of the same name (`aiotc verify --layers`)."""
+    from .layers import verify_layers as compare
+    from .options import CompileOptions
+
+    with compiled(Path(model_or_out), CompileOptions(board=board, **options)) as out_dir:
+        return compare(out_dir, board, seed=seed, dump=Path(dump) if dump else None)
 
 
 def export_tflite(model: str | Path, tflite_path: str | Path, calib=None) -> dict:

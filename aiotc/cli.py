@@ -329,6 +329,16 @@ def run(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--sanitize", is_flag=True, help="Host only: build with AddressSanitizer and UBSan.")
+@click.option(
+    "--layers",
+    is_flag=True,
+    help="Compare every layer's output with the oracle's tensor on the first sample; name the first that differs.",
+)
+@click.option(
+    "--dump",
+    type=click.Path(path_type=Path),
+    help="With --layers: write both sides' tensors as .npy to DIR/aiotc and DIR/oracle.",
+)
 @compile_options
 def verify(
     model_or_out: Path,
@@ -338,14 +348,28 @@ def verify(
     input_path: Path | None,
     as_json: bool,
     sanitize: bool,
+    layers: bool,
+    dump: Path | None,
     **options,
 ) -> None:
-    """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs."""
+    """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs.
+
+    With --layers (host or QEMU), one sample runs through a build that copies every layer's output
+    as the layer ends, and the oracle keeps all its tensors (tflite-micro, or onnxruntime
+    for ONNX): a table gives each layer's max |diff| and SQNR against the oracle's tensor of
+    the same name and names the first layer that differs. Layers of a streamed stage hold
+    only a band of rows (compile with --patch off to compare them); oracle tensors aiotc
+    folded away (an activation fused into a conv) are listed."""
+    from .errors import UsageError
     from .samples import load_samples, random_samples
     from .verification import build_runner
     from .verification import verify as run_verify
 
+    if dump and not layers:
+        raise UsageError("--dump writes the tensors of --layers: add --layers")
     with compiled(model_or_out, compile_settings(options, board=board)) as out_dir:
+        if layers:
+            return verify_layers(out_dir, board, input_path, seed, as_json, dump)
         runner = build_runner(out_dir, board, sanitize=sanitize)
         inputs = load_samples(input_path, runner.inputs) if input_path else random_samples(runner.inputs, samples, seed)
         with progress_bars(not as_json) as progress:
@@ -361,6 +385,35 @@ def verify(
         )
     if not result.ok:
         raise CheckFailed(f"{result.mismatches} of {result.samples} samples differ from {result.oracle}")
+
+
+def verify_layers(out_dir: Path, board: str, input_path: Path | None, seed: int, as_json: bool, dump: Path | None):
+    """verify --layers: the table, the first layer that differs, exit 1 when one does."""
+    from .layers import verify_layers as compare_layers
+    from .samples import load_samples
+    from .summary import layers_table
+    from .toolchain.host import IOSpec, read_report
+
+    specs = [IOSpec.from_report(entry) for entry in read_report(out_dir)["inputs"]]
+    sample = load_samples(input_path, specs)[0] if input_path else None
+    result = compare_layers(out_dir, board, sample, seed, dump)
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+    else:
+        console = out_console()
+        console.print(layers_table(result))
+        if result.oracle != "tflite-micro" and result.oracle != "onnxruntime":
+            console.print(
+                f"{result.oracle} answered (tflite-micro cannot load the model): its kernels may round layers differently"
+            )
+        if result.oracle_only:
+            console.print(f"oracle tensors aiotc folded away (no layer writes them): {', '.join(result.oracle_only)}")
+        first = result.first_bad
+        console.print(
+            f"first layer that differs: #{first.index} {first.name}" if first else "every compared layer matches"
+        )
+    if not result.ok:
+        raise CheckFailed(f"layer #{result.first_bad.index} {result.first_bad.name!r} is the first that differs")
 
 
 @cli.command()

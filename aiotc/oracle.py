@@ -120,24 +120,33 @@ def _reference_probe(digest: str, model: bytes) -> bool:
 
 @lru_cache(maxsize=8)
 def _onnx_session(path: str, mtime: float):
+    return _new_onnx_session(path)
+
+
+def _new_onnx_session(model: str | bytes):
     _require("onnxruntime", "onnxruntime")
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def _run_onnx(model: Path, inputs: list[np.ndarray]) -> OracleResult:
-    """onnxruntime on the .onnx itself; an NHWC sample of an NCHW input is transposed back."""
+    """onnxruntime on the .onnx itself."""
     session = _onnx_session(str(model.resolve()), model.stat().st_mtime)
+    return OracleResult([np.asarray(out) for out in session.run(None, _onnx_feeds(session, inputs))], ONNXRUNTIME)
+
+
+def _onnx_feeds(session, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """The session's feeds; an NHWC sample of an NCHW input is transposed back."""
     feeds = {}
     for spec, array in zip(session.get_inputs(), inputs):
         want = [d if isinstance(d, int) else 1 for d in spec.shape]
         if list(array.shape) != want and array.ndim == 4 and list(array.transpose(0, 3, 1, 2).shape) == want:
             array = array.transpose(0, 3, 1, 2)
         feeds[spec.name] = np.ascontiguousarray(array).reshape(want)
-    return OracleResult([np.asarray(out) for out in session.run(None, feeds)], ONNXRUNTIME)
+    return feeds
 
 
 def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
@@ -158,3 +167,87 @@ def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
         interpreter.set_tensor(detail["index"], array)
     interpreter.invoke()
     return OracleResult([np.array(interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()], name)
+
+
+@dataclass(frozen=True)
+class OracleTensor:
+    values: np.ndarray
+    zero_point: int  # what the values are measured from (0 for floats)
+
+
+def oracle_tensors(model: Path, inputs: list[np.ndarray]) -> tuple[str, dict[str, OracleTensor]]:
+    """Every tensor an operator of the model writes, by name, for one inference (verify --layers):
+    tflite-micro keeping all tensors (LiteRT where it cannot load the model), or onnxruntime with
+    every node output made a graph output. Returns (which oracle, the tensors)."""
+    model = Path(model)
+    return _onnx_tensors(model, inputs) if model.suffix == ".onnx" else _tflm_tensors(model, inputs)
+
+
+def _tflm_tensors(model: Path, inputs: list[np.ndarray]) -> tuple[str, dict[str, OracleTensor]]:
+    _require("tflite_micro", "tflite-micro")
+    if not _probe_tflm(str(model.resolve()), model.stat().st_mtime).loads:
+        return _litert_tensors(model, inputs)
+    from tflite_micro.python.tflite_micro import runtime
+
+    interpreter = runtime.Interpreter.from_file(
+        str(model),
+        arena_size=max(TFLM_ARENA, 10 * model.stat().st_size),
+        intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors,
+    )
+    for index, array in enumerate(inputs):
+        interpreter.set_input(array, index)
+    interpreter.invoke()
+    return TFLM, {
+        name: OracleTensor(np.array(interpreter.GetTensor(index, 0)["tensor_data"]), zero)
+        for index, (name, zero) in _operator_outputs(model).items()
+    }
+
+
+def _litert_tensors(model: Path, inputs: list[np.ndarray]) -> tuple[str, dict[str, OracleTensor]]:
+    """LiteRT keeping all tensors, for a model tflite-micro cannot load (reference kernels where they load)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    reference = litert_reference_loads(model.read_bytes())
+    interpreter = Interpreter(
+        model_path=str(model),
+        experimental_op_resolver_type=OpResolverType.BUILTIN_REF
+        if reference
+        else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        experimental_preserve_all_tensors=True,
+    )
+    interpreter.allocate_tensors()
+    for detail, array in zip(interpreter.get_input_details(), inputs):
+        interpreter.set_tensor(detail["index"], array)
+    interpreter.invoke()
+    return (LITERT_REF if reference else LITERT), {
+        name: OracleTensor(np.array(interpreter.get_tensor(index)), zero)
+        for index, (name, zero) in _operator_outputs(model).items()
+    }
+
+
+def _operator_outputs(model: Path) -> dict[int, tuple[str, int]]:
+    """The tensors the main subgraph's operators write: index -> (name, zero point)."""
+    import tflite
+
+    graph = tflite.Model.GetRootAsModel(model.read_bytes(), 0).Subgraphs(0)
+    outputs = {}
+    for op in (graph.Operators(i) for i in range(graph.OperatorsLength())):
+        for index in op.OutputsAsNumpy().tolist():
+            tensor = graph.Tensors(index)
+            quant = tensor.Quantization()
+            zero = int(quant.ZeroPoint(0)) if quant is not None and quant.ZeroPointLength() else 0
+            outputs[index] = (tensor.Name().decode(), zero)
+    return outputs
+
+
+def _onnx_tensors(model: Path, inputs: list[np.ndarray]) -> tuple[str, dict[str, OracleTensor]]:
+    _require("onnxruntime", "onnxruntime")
+    import onnx
+
+    proto = onnx.load(str(model))
+    outputs = {o.name for o in proto.graph.output}
+    names = [name for node in proto.graph.node for name in node.output if name and name not in outputs]
+    proto.graph.output.extend(onnx.ValueInfoProto(name=name) for name in names)
+    session = _new_onnx_session(proto.SerializeToString())
+    values = session.run(None, _onnx_feeds(session, inputs))
+    return ONNXRUNTIME, {o.name: OracleTensor(np.asarray(v), 0) for o, v in zip(session.get_outputs(), values)}

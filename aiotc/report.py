@@ -45,6 +45,9 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
                 "live_bytes": live[index],
                 "kernel": facts["layer_kernels"][op.name]["kernel"],
                 "kernel_choice": facts["layer_kernels"][op.name]["why"],
+                "output": op.outputs[0],
+                "output_dtype": out.dtype,
+                "output_offset": whole_output_offset(graph, plan, index, stage),
             }
         )
     report: Report = {
@@ -92,6 +95,16 @@ def layer_precision(op, graph: Graph) -> str:
         return "w4a8"
     out = graph[op.outputs[0]]
     return PRECISION.get(out.dtype, out.dtype)
+
+
+def whole_output_offset(graph: Graph, plan, index: int, stage) -> int | None:
+    """Where the layer's whole output sits in the arena right after it ran (verify --layers reads
+    it there); None for a graph output (in the caller's buffer), recurrent state, and the
+    streamed stage's layers before its last, which hold only a band of rows."""
+    name = graph.ops[index].outputs[0]
+    if name in graph.outputs or (stage is not None and index < stage.last_op):
+        return None
+    return plan.offsets.get(name)
 
 
 def memory_report(graph: Graph, plan: ArenaPlan) -> Memory:

@@ -24,6 +24,9 @@ class Layer(TypedDict):
     live_bytes: int  # arena bytes live while the layer runs
     kernel: str  # the runtime_c function(s) its calls run ("" for a reshape the plan aliases)
     kernel_choice: str  # why that kernel (kernels.Kernel.why)
+    output: str  # the tensor it writes
+    output_dtype: str
+    output_offset: int | None  # the whole output's arena offset after the layer ran (None: not in the arena whole)
 
 
 class Tensor(TypedDict):

@@ -230,3 +230,19 @@ def pareto_table(report: Report) -> Table:
             "compiled" if point["chosen"] else "",
         )
     return table
+
+
+def layers_table(result) -> Table:
+    """verify --layers: each layer's output against the oracle's tensor of the same name."""
+    table = Table(title=f"layer by layer against {result.oracle} (one sample)", title_justify="left")
+    for column in ("#", "layer", "op", "max |diff|", "SQNR dB", "result"):
+        table.add_column(
+            column,
+            justify="left" if column in ("layer", "op", "result") else "right",
+            overflow="fold" if column == "layer" else "ellipsis",
+        )
+    for layer in result.layers:
+        diff = "" if layer.max_abs_diff is None else f"{layer.max_abs_diff:g}"
+        sqnr = "" if layer.sqnr_db is None else f"{layer.sqnr_db:.1f}"
+        table.add_row(str(layer.index), plain_text(layer.name), layer.op, diff, sqnr, layer.status)
+    return table

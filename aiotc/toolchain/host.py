@@ -21,6 +21,14 @@ from .cache import build_key, build_once
 
 WARNINGS = ["-Wall", "-Wextra", "-Werror", "-pedantic"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+# verify --layers: AIOTC_LAYER_END (model.c.j2's hook between layers) calls a function
+# pointer the caller sets, which copies the layer's output out of the arena before a later
+# layer reuses its bytes.
+LAYER_HOOK_FLAG = (
+    "-DAIOTC_LAYER_END(index)=do { extern void (*aiotc_layer_hook)(int32_t);"
+    " if (aiotc_layer_hook) { aiotc_layer_hook(index); } } while (0)"
+)
+LAYER_HOOK_SOURCE = "#include <stdint.h>\nvoid (*aiotc_layer_hook)(int32_t) = 0;\n"
 NUMPY_DTYPES = {
     "int8": np.int8,
     "uint8": np.uint8,
@@ -153,10 +161,17 @@ class HostModel:
         self._arena_view = self._arena[start : start + max(arena_size, 1)]
 
     @classmethod
-    def build(cls, out_dir: Path) -> HostModel:
+    def build(cls, out_dir: Path, layer_hook: bool = False) -> HostModel:
+        """The library as a shared object; with `layer_hook`, invoke_capturing can copy each layer's output."""
         report = read_report(out_dir)
         name = report["name"]
-        library = build_shared_library(out_dir, name)
+        if layer_hook:
+            flags = ["-std=c99", "-O2", "-fPIC", "-shared", *WARNINGS, LAYER_HOOK_FLAG]
+            library = cached_build(
+                out_dir, name, flags, f"lib{name}_layers.so", {"aiotc_layer_hook.c": LAYER_HOOK_SOURCE}
+            )
+        else:
+            library = build_shared_library(out_dir, name)
         return cls(
             library,
             name,
@@ -180,6 +195,29 @@ class HostModel:
         if status != 0:
             raise ToolchainError(f"{self.name}_invoke returned error {status}")
         return unpack_outputs(self.outputs, out_buf)
+
+    def invoke_capturing(
+        self, inputs: list[np.ndarray], regions: dict[int, tuple[int, int]]
+    ) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+        """invoke, also copying arena bytes [offset, offset + nbytes) of `regions` (layer index ->
+        region) when that layer ends; needs a build with layer_hook. The last copy of a layer
+        called once per band wins."""
+        captured: dict[int, np.ndarray] = {}
+
+        def layer_end(index: int) -> None:
+            if index in regions:
+                offset, nbytes = regions[index]
+                captured[index] = self._arena_view[offset : offset + nbytes].copy()
+
+        self._ffi.cdef("extern void (*aiotc_layer_hook)(int32_t);", override=True)
+        hook = self._ffi.callback("void(int32_t)", layer_end)
+        self._lib.aiotc_layer_hook = hook
+        try:
+            self.reset()
+            outputs = self.invoke(inputs)
+        finally:
+            self._lib.aiotc_layer_hook = self._ffi.NULL
+        return outputs, captured
 
     def invoke_sequence(self, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
         """Samples in order, the state carried from each to the next (a stream's frames): as QemuModel's."""

@@ -31,7 +31,7 @@ from .arm import ArmImage, build_image, tool
 from .host import IOSpec, pack_inputs, read_report, unpack_outputs
 
 QEMU = "qemu-system-arm"
-MODE_RUN, MODE_BENCH, MODE_SEQUENCE = 0, 1, 2
+MODE_RUN, MODE_BENCH, MODE_SEQUENCE, MODE_LAYERS = 0, 1, 2, 3
 EXIT_MESSAGES = {1: "could not read its input or write its output file", 2: "the model's invoke returned an error"}
 EXIT_FAULT = 100
 TIMEOUT_S = 60.0  # per run, plus TIMEOUT_PER_SAMPLE_S for each sample
@@ -83,6 +83,24 @@ class QemuModel:
         buffers = np.frombuffer(data, dtype=np.uint8).reshape(len(samples), self.output_size)
         return [unpack_outputs(self.outputs, buf) for buf in buffers]
 
+    def invoke_capturing(
+        self, inputs: list[np.ndarray], regions: dict[int, tuple[int, int]]
+    ) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+        """HostModel.invoke_capturing in QEMU: the image writes the whole arena as each layer
+        ends (main.c.j2's mode 3), then the outputs; the last copy of a layer wins."""
+        data = np.frombuffer(self._run(MODE_LAYERS, [pack_inputs(self.inputs, inputs)], None), dtype=np.uint8)
+        record = 4 + self.arena_bytes
+        records = (len(data) - self.output_size) // record
+        if records < 0 or records * record + self.output_size != len(data):
+            raise ToolchainError(f"{self.name} in QEMU wrote {len(data)} bytes of layer captures, not whole records")
+        captured = {}
+        for at in range(0, records * record, record):
+            index = int(data[at : at + 4].view("<u4")[0])
+            if index in regions:
+                offset, nbytes = regions[index]
+                captured[index] = data[at + 4 + offset : at + 4 + offset + nbytes].copy()
+        return unpack_outputs(self.outputs, data[records * record :]), captured
+
     def bench(self, sample: list[np.ndarray] | None = None) -> dict:
         """Instructions of one invoke (after a warm-up), per layer, and the memory the image uses.
 
@@ -123,7 +141,7 @@ class QemuModel:
         }
 
     def _run(
-        self, mode: int, inputs: list[bytes], expected_bytes: int, tick: Callable[[], None] | None = None
+        self, mode: int, inputs: list[bytes], expected_bytes: int | None, tick: Callable[[], None] | None = None
     ) -> bytes:
         """One QEMU run in a fresh folder: the image reads aiotc_in.bin and writes aiotc_out.bin.
 
@@ -162,7 +180,7 @@ class QemuModel:
                     + (f"\n{detail}" if detail else "")
                 )
             data = (Path(folder) / "aiotc_out.bin").read_bytes()
-        if len(data) != expected_bytes:
+        if expected_bytes is not None and len(data) != expected_bytes:
             raise ToolchainError(
                 f"{self.name} in QEMU {self.image.board.qemu_machine} wrote {len(data)} bytes of results, not {expected_bytes}"
             )
