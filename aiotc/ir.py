@@ -216,6 +216,20 @@ LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE = 0, 18, 19
 
 
 @dataclass(frozen=True)
+class Svdf:
+    """SVDF: a rank-`rank` factored filter over the last `memory` frames. Inputs in TFLite's
+    order: input, feature weights, time weights, bias (None where absent), and the state
+    (graph state) holding each filter's last `memory` feature values. Float applies the fused
+    activation; tflite-micro's integer SVDF ignores it (the int8 clamp is the only one)."""
+
+    rank: int
+    activation: str = "none"
+
+
+SVDF_INPUT, SVDF_FEATURE_WEIGHTS, SVDF_TIME_WEIGHTS, SVDF_BIAS, SVDF_STATE = range(5)
+
+
+@dataclass(frozen=True)
 class NoAttrs:
     """Ops fully described by their tensors: RESHAPE, RELU, LOGISTIC, QUANTIZE, ..."""
 

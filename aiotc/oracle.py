@@ -152,4 +152,6 @@ def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
     for detail, array in zip(interpreter.get_input_details(), inputs):
         interpreter.set_tensor(detail["index"], array)
     interpreter.invoke()
-    return OracleResult([np.array(interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()], name)
+    outputs = [np.array(interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()]
+    interpreter.reset_all_variables()  # samples are independent: a recurrent state starts over
+    return OracleResult(outputs, name)

@@ -105,7 +105,15 @@ def support_problem(op: Op, graph: Graph) -> str | None:
     return None
 
 
-QUANTIZE_PAIRS = (("float32", "int8"), ("int8", "int8"), ("int8", "int16"), ("int16", "int8"), ("int16", "int16"))
+QUANTIZE_PAIRS = (
+    ("float32", "int8"),
+    ("int8", "int8"),
+    ("int8", "int16"),
+    ("int16", "int8"),
+    ("int16", "int16"),
+    ("int8", "int32"),
+    ("int16", "int32"),
+)
 WEIGHT_DTYPES = {"int8": ("int8", "int4"), "float32": ("float32",), "int16": ("int8",)}  # by activation dtype
 
 
@@ -127,7 +135,7 @@ def scale(tensor: Tensor) -> float:
 
 def suffix(dtype: str) -> str:
     """Kernel name suffix for an activation dtype."""
-    return {"int8": "s8", "int16": "s16", "float32": "f32"}[dtype]
+    return {"int8": "s8", "int16": "s16", "int32": "s32", "float32": "f32"}[dtype]
 
 
 def c_float(value: float) -> str:

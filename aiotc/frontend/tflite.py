@@ -22,7 +22,7 @@ import tflite
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
 from .checks import SHAPE_RULES, check_counts, check_size
-from .recurrent import lstm_problem
+from .recurrent import lstm_problem, svdf_problem
 
 TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8", 17: "int4"}
 NUMPY_TYPES = {
@@ -514,6 +514,9 @@ def _unary(kind: str):
 
 
 def _softmax(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    pair = (r.by_name[inputs[0]].dtype, r.by_name[outputs[0]].dtype)
+    if pair[0] != pair[1] and pair != ("int8", "int16"):
+        raise _Unsupported(f"{pair[0]} input with {pair[1]} output")
     return ir.Op(
         layer, "softmax", (inputs[0],), (outputs[0],), ir.Softmax(float(_options(op, tflite.SoftmaxOptions).Beta()))
     )
@@ -595,6 +598,15 @@ def _lstm(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     if problem:
         raise _Unsupported(problem)
     return ir.Op(layer, "lstm", inputs, (outputs[0],), ir.Lstm(float(o.CellClip()), bool(o.TimeMajor())))
+
+
+def _svdf(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    o = _options(op, tflite.SVDFOptions)
+    inputs = (*inputs, *[None] * (5 - len(inputs)))
+    problem = svdf_problem(r.by_name, inputs, o.Rank())
+    if problem:
+        raise _Unsupported(problem)
+    return ir.Op(layer, "svdf", inputs, (outputs[0],), ir.Svdf(int(o.Rank()), _activation(o.FusedActivationFunction())))
 
 
 def resolve_strided_slice(
@@ -847,6 +859,7 @@ _CONVERTERS = {
     "TRANSPOSE": _transpose,
     "STRIDED_SLICE": _strided_slice,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm,
+    "SVDF": _svdf,
     # data movement (issue 20)
     "SLICE": _slice,
     "SPLIT": _split,
@@ -935,6 +948,7 @@ REQUIRED_INPUTS = {
         ("REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN", "PRELU", "BATCH_MATMUL", "ADD_N", "CUMSUM"), 2
     ),  # issue 20; SUM is above
     "SELECT_V2": 3,
+    "SVDF": 3,  # input, feature and time weights; the converter checks the state
     **dict.fromkeys(
         (
             "DIV",

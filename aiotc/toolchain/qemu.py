@@ -31,7 +31,7 @@ from .arm import ArmImage, build_image, tool
 from .host import IOSpec, pack_inputs, read_report, unpack_outputs
 
 QEMU = "qemu-system-arm"
-MODE_RUN, MODE_BENCH = 0, 1
+MODE_RUN, MODE_BENCH, MODE_SEQUENCE = 0, 1, 2
 EXIT_MESSAGES = {1: "could not read its input or write its output file", 2: "the model's invoke returned an error"}
 EXIT_FAULT = 100
 TIMEOUT_S = 60.0  # per run, plus TIMEOUT_PER_SAMPLE_S for each sample
@@ -65,11 +65,15 @@ class QemuModel:
         return self.invoke_batch([inputs])[0]
 
     def invoke_batch(
-        self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None
+        self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None, sequence: bool = False
     ) -> list[list[np.ndarray]]:
-        """Many samples in one QEMU run: far faster than one run per sample; `tick()` as each one finishes."""
+        """Many samples in one QEMU run: far faster than one run per sample; `tick()` as each one finishes.
+        Each sample starts from the initial state, or (`sequence`) from the state the one before left."""
         data = self._run(
-            MODE_RUN, [pack_inputs(self.inputs, sample) for sample in samples], len(samples) * self.output_size, tick
+            MODE_SEQUENCE if sequence else MODE_RUN,
+            [pack_inputs(self.inputs, sample) for sample in samples],
+            len(samples) * self.output_size,
+            tick,
         )
         buffers = np.frombuffer(data, dtype=np.uint8).reshape(len(samples), self.output_size)
         return [unpack_outputs(self.outputs, buf) for buf in buffers]

@@ -1,5 +1,6 @@
-/* aiotc runtime: the requantization loop of aiotc_requantize_s8, _s8_s16, _s16_s8 and _s16
- * (TFLite Micro's Requantize and ReluQuantized), for int8 or int16 on either side.
+/* aiotc runtime: the requantization loop of aiotc_requantize_s8, _s8_s16, _s16_s8, _s16 and
+ * _s8_s32, _s16_s32 (TFLite Micro's Requantize and ReluQuantized), for int8 or int16 in and
+ * int8, int16 or int32 out.
  * Each kernel calls it with constant element sizes, so each gets its own plain loop. */
 #ifndef AIOTC_NN_REQUANTIZE_H
 #define AIOTC_NN_REQUANTIZE_H
@@ -17,8 +18,10 @@ static inline void aiotc_requantize_loop(const aiotc_requantize_params *params, 
         value = AIOTC_CLAMP(value + params->output_offset, params->activation.min, params->activation.max);
         if (out_bytes == 1) {
             ((int8_t *)output)[i] = (int8_t)value;
-        } else {
+        } else if (out_bytes == 2) {
             ((int16_t *)output)[i] = (int16_t)value;
+        } else {
+            ((int32_t *)output)[i] = value;
         }
     }
 }
