@@ -273,9 +273,21 @@ class Graph:
     # Variable tensors (an LSTM's hidden and cell state): read and written in place by
     # their ops, kept across invokes outside the arena, reset by NAME_reset().
     state: tuple[str, ...] = ()
+    # A state tensor's value before the first invoke and after a reset, where it is not its
+    # zero point (resource variables: what the model's init subgraph assigns).
+    state_init: Mapping[str, np.ndarray] = field(default_factory=dict)
+    # State tensor -> the tensor whose value it takes once the invoke's ops have run
+    # (ASSIGN_VARIABLE): ops read a resource variable's old value all invoke long.
+    state_updates: Mapping[str, str] = field(default_factory=dict)
 
     def __getitem__(self, tensor_name: str) -> Tensor:
         return self.tensors[tensor_name]
+
+    @property
+    def kept(self) -> set[str]:
+        """Tensors whose values outlive the ops: the outputs and the state's new values.
+        Passes never rename or drop them."""
+        return set(self.outputs) | set(self.state_updates.values())
 
     @cached_property
     def producers(self) -> dict[str, Op]:
@@ -297,7 +309,7 @@ class Graph:
     def with_ops(self, ops: list[Op] | tuple[Op, ...], tensors: Mapping[str, Tensor] | None = None) -> Graph:
         """A copy with new ops (and tensors), unused tensors dropped."""
         tensors = dict(self.tensors if tensors is None else tensors)
-        used = set(self.inputs) | set(self.outputs) | set(self.state)
+        used = set(self.inputs) | self.kept | set(self.state)
         for op in ops:
             used.update(t for t in op.inputs if t is not None)
             used.update(op.outputs)
@@ -323,9 +335,12 @@ class Graph:
                 if t in defined:
                     raise ValueError(f"tensor {t!r} is written twice")
                 defined.add(t)
-        for name in self.outputs:
+        for name in self.kept:
             if name not in defined:
-                raise ValueError(f"graph output {name!r} is never computed")
+                raise ValueError(f"graph output or new state {name!r} is never computed")
+        for name in self.state_updates:
+            if name not in self.state:
+                raise ValueError(f"{name!r} takes a new value but is not state")
 
 
 # --- data movement (issue 20): attributes of packing and the indexed copies ---------

@@ -83,8 +83,9 @@ def _interpreter(path: str, mtime: float):
         import tflite
         from tflite_micro.python.tflite_micro import runtime
 
-        outputs = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0).Subgraphs(0).OutputsLength()
-        return TFLM, (runtime.Interpreter.from_file(path), outputs)
+        model = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0)
+        outputs = model.Subgraphs(0).OutputsLength()
+        return TFLM, (runtime.Interpreter.from_file(path), outputs, _calls_once(model))
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     reference = litert_reference_loads(Path(path).read_bytes())
@@ -92,6 +93,17 @@ def _interpreter(path: str, mtime: float):
     interpreter = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
     interpreter.allocate_tensors()
     return (LITERT_REF if reference else LITERT), interpreter
+
+
+def _calls_once(model) -> bool:
+    """Whether the model's variables start at what a CALL_ONCE init subgraph assigns."""
+    import tflite
+
+    return any(
+        max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
+        == tflite.BuiltinOperator.CALL_ONCE
+        for i in range(model.OperatorCodesLength())
+    )
 
 
 def litert_reference_loads(model: bytes) -> bool:
@@ -142,7 +154,11 @@ def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
         return _run_onnx(model, inputs)
     name, interpreter = _interpreter(str(model.resolve()), model.stat().st_mtime)
     if name == TFLM:
-        interpreter, output_count = interpreter
+        interpreter, output_count, calls_once = interpreter
+        if calls_once:  # tflite-micro's reset zeroes the variables and never runs CALL_ONCE again
+            from tflite_micro.python.tflite_micro import runtime
+
+            interpreter = runtime.Interpreter.from_file(str(model.resolve()))
         for index, array in enumerate(inputs):
             interpreter.set_input(array, index)
         interpreter.invoke()

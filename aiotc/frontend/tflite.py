@@ -13,7 +13,7 @@ PACK), and a tensor whose shape the file leaves dynamic takes the one its op com
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from .checks import SHAPE_RULES, check_counts, check_size
 from .recurrent import lstm_problem, svdf_problem
 
 TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8", 17: "int4"}
+TENSOR_TYPES[13] = "int32"  # RESOURCE: a variable's handle (an int32 id in tflite-micro), read by the frontend only
 NUMPY_TYPES = {
     "float32": np.float32,
     "int32": np.int32,
@@ -91,11 +92,10 @@ class _Reader:
 
     def graph(self) -> ir.Graph:
         model = tflite.Model.GetRootAsModel(self.buf, 0)
-        if model.SubgraphsLength() != 1:
-            raise ModelError(
-                f"{self.name}: has {model.SubgraphsLength()} subgraphs; aiotc compiles single-subgraph models"
-            )
-        self.model = model
+        if model.SubgraphsLength() < 1:
+            raise ModelError(f"{self.name}: has no subgraph")
+        self.model = model  # subgraph 0 is the model; others run only as CALL_ONCE's init (`variables`)
+        self.variables = _Variables()
         sg = model.Subgraphs(0)
         check_counts(self.name, sg.OperatorsLength(), sg.TensorsLength())
         taken: set[str] = set()
@@ -112,17 +112,21 @@ class _Reader:
                     f"{self.name}: op {index} has operator code {op.OpcodeIndex()}, the model has {model.OperatorCodesLength()}"
                 )
             opname = _op_name(model.OperatorCodes(op.OpcodeIndex()))
-            inputs = [self._name(i) for i in op.InputsAsNumpy()] if op.InputsLength() else []
+            inputs = [self.variables.read(self._name(i)) for i in op.InputsAsNumpy()] if op.InputsLength() else []
             outputs = [self._name(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
             layer = outputs[0] if outputs else f"op{index}"
             needed = REQUIRED_INPUTS.get(opname, 1)
-            outputs_ok = len(outputs) >= 1 and None not in outputs if opname in MULTI_OUTPUT else len(outputs) == 1
+            outputs_ok = (
+                len(outputs) >= 1 and None not in outputs
+                if opname in MULTI_OUTPUT
+                else len(outputs) == (0 if opname in NO_OUTPUTS else 1)
+            )
             if (opname in _CONVERTERS or opname in FOLDERS) and (
                 not outputs_ok or len(inputs) < needed or None in inputs[:needed]
             ):
                 raise ModelError(
                     f"{self.name}: {opname} at op {index} ({layer}) needs {needed} input(s) and "
-                    f"{'outputs' if opname in MULTI_OUTPUT else 'one output'}, has {inputs} and {outputs}"
+                    f"{'outputs' if opname in MULTI_OUTPUT else 'no output' if opname in NO_OUTPUTS else 'one output'}, has {inputs} and {outputs}"
                 )
             try:
                 if self._foldable(opname, inputs, outputs):
@@ -154,17 +158,25 @@ class _Reader:
                     f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the "
                     "batch to 1 but no op gives this tensor a static shape"
                 )
+        graph_outputs = tuple(self._name(i) for i in sg.OutputsAsNumpy())
+        if any(self.variables.read(name) != name for name in graph_outputs):
+            raise ModelError(
+                f"{self.name}: a model output is a resource variable's value; aiotc cannot compile that yet"
+            )
         graph = ir.Graph(
             self.name,
             dict(self.by_name),
             tuple(ops),
             tuple(self._name(i) for i in sg.InputsAsNumpy()),
-            tuple(self._name(i) for i in sg.OutputsAsNumpy()),
+            graph_outputs,
             state=tuple(
                 t.name
                 for i, t in enumerate(self.tensors)
                 if sg.Tensors(i).IsVariable() and any(t.name in op.inputs for op in ops)
-            ),
+            )
+            + tuple(self.variables.state.values()),
+            state_init=self.variables.initial_values(self),
+            state_updates=dict(self.variables.updates),
         )
         graph = graph.with_ops(graph.ops)  # drop tensors no op uses (consumed shape operands)
         try:
@@ -609,6 +621,105 @@ def _svdf(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     return ir.Op(layer, "svdf", inputs, (outputs[0],), ir.Svdf(int(o.Rank()), _activation(o.FusedActivationFunction())))
 
 
+# --- resource variables: VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE, CALL_ONCE ---------------
+# No IR ops: a variable is a state tensor (Graph.state) that ops read directly all invoke
+# long, which takes its assigned value once the ops have run (Graph.state_updates) and
+# starts at what the init subgraph (run by CALL_ONCE) assigns (Graph.state_init).
+
+
+@dataclass
+class _Variables:
+    handles: dict[str, str] = field(default_factory=dict)  # handle tensor -> variable (its shared name)
+    state: dict[str, str] = field(default_factory=dict)  # variable -> its state tensor
+    aliases: dict[str, str] = field(default_factory=dict)  # READ_VARIABLE's output -> the state tensor
+    updates: dict[str, str] = field(default_factory=dict)  # state tensor -> the tensor assigned to it
+    init: dict[str, ir.Tensor] = field(default_factory=dict)  # variable -> the constant its init subgraph assigns
+
+    def read(self, name: str | None) -> str | None:
+        """The tensor an op reads for `name`: a read variable's state tensor, else `name`."""
+        return self.aliases.get(name, name) if name else name
+
+    def tensor(self, r: _Reader, variable: str, like: str) -> str:
+        """The state tensor of `variable`, made like tensor `like` (shape, type, quantization) when first met."""
+        if variable not in self.state:
+            t, name = r.by_name[like], variable
+            while name in r.by_name:
+                name += "'"
+            r.by_name[name] = ir.Tensor(name, t.shape, t.dtype, t.quant)
+            self.state[variable] = name
+        state = r.by_name[self.state[variable]]
+        if (state.shape, state.dtype) != (r.by_name[like].shape, r.by_name[like].dtype):
+            raise _Unsupported(
+                f"variable {variable!r} is used as {state.dtype} {list(state.shape)} and as another type or shape"
+            )
+        return state.name
+
+    def initial_values(self, r: _Reader) -> dict[str, np.ndarray]:
+        values = {}
+        for variable, name in self.state.items():
+            if variable in self.init:
+                t, state = self.init[variable], r.by_name[name]
+                if t.dtype != state.dtype or t.size != state.size:
+                    raise ModelError(
+                        f"{r.name}: variable {variable!r} is initialized as {t.dtype} {list(t.shape)}, used as {state.dtype} {list(state.shape)}"
+                    )
+                values[name] = t.data.reshape(state.shape)
+        return values
+
+
+def _variable(r: _Reader, handle: str) -> str:
+    if handle not in r.variables.handles:
+        raise _Unsupported(f"{handle!r} is not a VAR_HANDLE's output")
+    return r.variables.handles[handle]
+
+
+def _var_handle(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    o = _options(op, tflite.VarHandleOptions)
+    r.variables.handles[outputs[0]] = (o.SharedName() or b"").decode(errors="replace") or outputs[0]
+    return []
+
+
+def _read_variable(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    variable = _variable(r, inputs[0])
+    if r.variables.state.get(variable) in r.variables.updates:
+        raise _Unsupported(f"variable {variable!r} is read after it is assigned in the same invoke")
+    r.variables.aliases[outputs[0]] = r.variables.tensor(r, variable, outputs[0])
+    return []
+
+
+def _assign_variable(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    state = r.variables.tensor(r, _variable(r, inputs[0]), inputs[1])
+    r.variables.updates[state] = inputs[1]
+    return []
+
+
+def _call_once(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    """Its init subgraph may only assign constants to variables: they become the initial state."""
+    index = _options(op, tflite.CallOnceOptions).InitSubgraphIndex()
+    if not 0 < index < r.model.SubgraphsLength():
+        raise _Unsupported(f"init subgraph {index} of {r.model.SubgraphsLength()}")
+    sg = r.model.Subgraphs(index)
+    tensors = [r._tensor(sg, i, set()) for i in range(sg.TensorsLength())]
+    handles: dict[int, str] = {}
+    for k in range(sg.OperatorsLength()):
+        init_op = sg.Operators(k)
+        name = _op_name(r.model.OperatorCodes(init_op.OpcodeIndex()))
+        operands = [int(i) for i in init_op.InputsAsNumpy()] if init_op.InputsLength() else []
+        if name == "VAR_HANDLE" and init_op.OutputsLength() == 1:
+            o = _options(init_op, tflite.VarHandleOptions)
+            handles[int(init_op.Outputs(0))] = (o.SharedName() or b"").decode(errors="replace")
+        elif (
+            name == "ASSIGN_VARIABLE"
+            and len(operands) == 2
+            and operands[0] in handles
+            and tensors[operands[1]].is_const
+        ):
+            r.variables.init[handles[operands[0]]] = tensors[operands[1]]
+        else:
+            raise _Unsupported(f"its init subgraph runs {name} (only constants assigned to variables are supported)")
+    return []
+
+
 def resolve_strided_slice(
     shape, begin, end, strides, begin_mask, end_mask, shrink_mask, offset=False
 ) -> ir.StridedSlice:
@@ -860,6 +971,10 @@ _CONVERTERS = {
     "STRIDED_SLICE": _strided_slice,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm,
     "SVDF": _svdf,
+    "VAR_HANDLE": _var_handle,
+    "READ_VARIABLE": _read_variable,
+    "ASSIGN_VARIABLE": _assign_variable,
+    "CALL_ONCE": _call_once,
     # data movement (issue 20)
     "SLICE": _slice,
     "SPLIT": _split,
@@ -949,6 +1064,8 @@ REQUIRED_INPUTS = {
     ),  # issue 20; SUM is above
     "SELECT_V2": 3,
     "SVDF": 3,  # input, feature and time weights; the converter checks the state
+    **dict.fromkeys(("VAR_HANDLE", "CALL_ONCE"), 0),
+    "ASSIGN_VARIABLE": 2,
     **dict.fromkeys(
         (
             "DIV",
@@ -967,6 +1084,7 @@ REQUIRED_INPUTS = {
     ),  # elementwise math (issue 20)
 }
 MULTI_OUTPUT = {"SPLIT", "SPLIT_V", "UNPACK"}  # converted into one op per output
+NO_OUTPUTS = {"CALL_ONCE", "ASSIGN_VARIABLE"}
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 
 
