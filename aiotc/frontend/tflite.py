@@ -13,7 +13,7 @@ PACK), and a tensor whose shape the file leaves dynamic takes the one its op com
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -98,11 +98,54 @@ class _Reader:
         self.variables = _Variables()
         sg = model.Subgraphs(0)
         check_counts(self.name, sg.OperatorsLength(), sg.TensorsLength())
-        taken: set[str] = set()
+        self.taken: set[str] = set()  # tensor names, unique across inlined subgraphs too
+        taken = self.taken
         self.dynamic: dict[str, list[int]] = {}  # tensors whose declared shape is a placeholder: their signature
         self.graph_inputs = {int(i) for i in sg.InputsAsNumpy()}
         self.tensors = [self._tensor(sg, i, taken) for i in range(sg.TensorsLength())]
         self.by_name = {t.name: t for t in self.tensors}
+        self.alias: dict[str, str] = {}  # a WHILE's outputs -> the last iteration's values
+        ops, problems = self.run_subgraph(sg, self._name)
+        if problems:
+            raise UnsupportedOpsError(problems, SUPPORTED_OPS)
+        used = {name for o in ops for name in (*o.inputs, *o.outputs)} | {self._name(i) for i in sg.InputsAsNumpy()}
+        for name in self.dynamic:
+            if name in used and self._open(name):
+                raise ModelError(
+                    f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the "
+                    "batch to 1 but no op gives this tensor a static shape"
+                )
+        graph_outputs = tuple(self.alias.get(name, name) for name in map(self._name, sg.OutputsAsNumpy()))
+        if any(self.variables.read(name) != name for name in graph_outputs):
+            raise ModelError(
+                f"{self.name}: a model output is a resource variable's value; aiotc cannot compile that yet"
+            )
+        graph = ir.Graph(
+            self.name,
+            dict(self.by_name),
+            tuple(ops),
+            tuple(self._name(i) for i in sg.InputsAsNumpy()),
+            graph_outputs,
+            state=tuple(
+                t.name
+                for i, t in enumerate(self.tensors)
+                if sg.Tensors(i).IsVariable() and any(t.name in op.inputs for op in ops)
+            )
+            + tuple(self.variables.state.values()),
+            state_init=self.variables.initial_values(self),
+            state_updates=dict(self.variables.updates),
+        )
+        graph = graph.with_ops(graph.ops)  # drop tensors no op uses (consumed shape operands)
+        try:
+            graph.validate()
+        except ValueError as exc:
+            raise ModelError(f"{self.name}: inconsistent graph: {exc}") from None
+        return graph
+
+    def run_subgraph(self, sg, name_of) -> tuple[list[ir.Op], list[str]]:
+        """Convert the ops of subgraph `sg`, whose tensor i is named name_of(i) (None: absent):
+        the IR ops, and why each unsupported op is (evaluated ops settle their outputs)."""
+        model = self.model
         ops: list[ir.Op] = []
         problems: list[str] = []
         for index in range(sg.OperatorsLength()):
@@ -112,8 +155,8 @@ class _Reader:
                     f"{self.name}: op {index} has operator code {op.OpcodeIndex()}, the model has {model.OperatorCodesLength()}"
                 )
             opname = _op_name(model.OperatorCodes(op.OpcodeIndex()))
-            inputs = [self.variables.read(self._name(i)) for i in op.InputsAsNumpy()] if op.InputsLength() else []
-            outputs = [self._name(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
+            inputs = [self.read(name_of(i)) for i in op.InputsAsNumpy()] if op.InputsLength() else []
+            outputs = [name_of(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
             layer = outputs[0] if outputs else f"op{index}"
             needed = REQUIRED_INPUTS.get(opname, 1)
             outputs_ok = (
@@ -149,47 +192,19 @@ class _Reader:
                 ops.extend(self.settle_op(o) for o in (converted if isinstance(converted, list) else [converted]))
             except _Unsupported as why:
                 problems.append(f"{opname} at op {index} ({layer}): {why}")
-        if problems:
-            raise UnsupportedOpsError(problems, SUPPORTED_OPS)
-        used = {name for o in ops for name in (*o.inputs, *o.outputs)} | {self._name(i) for i in sg.InputsAsNumpy()}
-        for name in self.dynamic:
-            if name in used and self._open(name):
-                raise ModelError(
-                    f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the "
-                    "batch to 1 but no op gives this tensor a static shape"
-                )
-        graph_outputs = tuple(self._name(i) for i in sg.OutputsAsNumpy())
-        if any(self.variables.read(name) != name for name in graph_outputs):
-            raise ModelError(
-                f"{self.name}: a model output is a resource variable's value; aiotc cannot compile that yet"
-            )
-        graph = ir.Graph(
-            self.name,
-            dict(self.by_name),
-            tuple(ops),
-            tuple(self._name(i) for i in sg.InputsAsNumpy()),
-            graph_outputs,
-            state=tuple(
-                t.name
-                for i, t in enumerate(self.tensors)
-                if sg.Tensors(i).IsVariable() and any(t.name in op.inputs for op in ops)
-            )
-            + tuple(self.variables.state.values()),
-            state_init=self.variables.initial_values(self),
-            state_updates=dict(self.variables.updates),
-        )
-        graph = graph.with_ops(graph.ops)  # drop tensors no op uses (consumed shape operands)
-        try:
-            graph.validate()
-        except ValueError as exc:
-            raise ModelError(f"{self.name}: inconsistent graph: {exc}") from None
-        return graph
+        return ops, problems
+
+    def read(self, name: str | None) -> str | None:
+        """The tensor an op reads for `name`: a WHILE output's last value, a variable's state, else `name`."""
+        return self.variables.read(self.alias.get(name, name)) if name else name
 
     # --- tensors ------------------------------------------------------------------
 
-    def _tensor(self, sg, index: int, taken: set[str]) -> ir.Tensor:
-        """Tensor `index`, named uniquely (TFLite names may repeat, be empty or absent)."""
+    def _tensor(self, sg, index: int, taken: set[str], main: bool = True) -> ir.Tensor:
+        """Tensor `index`, named uniquely (TFLite names may repeat, be empty or absent); `main`:
+        of subgraph 0, whose inputs take a batch of 1."""
         t = sg.Tensors(index)
+        model_input = main and index in self.graph_inputs
         dtype = TENSOR_TYPES.get(t.Type())
         label = (t.Name() or b"").decode(errors="replace") or f"tensor{index}"
         if dtype is None:
@@ -206,9 +221,9 @@ class _Reader:
         # in the signature makes `shape` (where converters write 1) a placeholder until the
         # op computing the tensor settles it: a first dimension of -1 need not be the batch
         # (a Dense layer on 3-D inputs reshapes to [-1, features]).
-        if index in self.graph_inputs and signature[:1] == [-1]:
+        if model_input and signature[:1] == [-1]:
             shape = (1, *shape[1:])
-        dynamic = any(d < 0 for d in signature[1 if index in self.graph_inputs else 0 :])
+        dynamic = any(d < 0 for d in signature[1 if model_input else 0 :])
         check_size(self.name, label, shape, dtype)
         name, suffix = label, 1
         while name in taken:
@@ -509,6 +524,9 @@ def _concat(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     rank = len(r.shape(inputs[0]))
     if rank == 0:
         raise _Unsupported("scalar inputs")
+    inputs = [name for name in inputs if not (r.by_name[name].is_const and r.by_name[name].size == 0)]
+    if len(inputs) == 1 and _activation(o.FusedActivationFunction()) == "none":  # the others were empty
+        return ir.Op(layer, "reshape", (inputs[0],), (outputs[0],), ir.NoAttrs())
     return ir.Op(
         layer,
         "concat",
@@ -621,6 +639,74 @@ def _svdf(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     return ir.Op(layer, "svdf", inputs, (outputs[0],), ir.Svdf(int(o.Rank()), _activation(o.FusedActivationFunction())))
 
 
+# --- control flow: WHILE with a trip count known at compile time, unrolled -----------------
+MAX_TRIPS = 1024  # iterations a WHILE may unroll into (a Keras RNN runs one per time step)
+
+
+def _while(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    """The body inlined once per iteration while the condition, evaluated on the loop
+    variables (the counters are constants: each iteration's are folded), holds."""
+    o = _options(op, tflite.WhileOptions)
+    values, ops = list(inputs), []
+    for trip in range(MAX_TRIPS + 1):
+        cond_ops, (holds,) = _inline(r, o.CondSubgraphIndex(), values, f"{layer}@cond{trip}")
+        if cond_ops or not r.by_name[holds].is_const:
+            raise _Unsupported("its condition depends on run-time values (only a fixed trip count is unrolled)")
+        if not bool(r.by_name[holds].data.ravel()[0]):
+            break
+        if trip == MAX_TRIPS:
+            raise _Unsupported(f"more than {MAX_TRIPS} iterations")
+        body_ops, values = _inline(r, o.BodySubgraphIndex(), values, f"{layer}@{trip}")
+        ops += body_ops
+    if len(values) != len(outputs):
+        raise _Unsupported(f"{len(values)} loop variables for {len(outputs)} outputs")
+    for out, value in zip(outputs, values):
+        r.alias[out] = value
+    return ops
+
+
+def _inline(r: _Reader, index: int, values: list[str], prefix: str) -> tuple[list[ir.Op], list[str]]:
+    """Subgraph `index` run on `values` (the names of its inputs): its IR ops, and the names
+    of its outputs. Its other tensors get fresh names under `prefix`, so each inlined copy
+    has its own; constants keep one name per subgraph, so weights are stored once."""
+    if not 0 < index < r.model.SubgraphsLength():
+        raise _Unsupported(f"subgraph {index} of {r.model.SubgraphsLength()}")
+    sg = r.model.Subgraphs(index)
+    sg_inputs = [int(i) for i in sg.InputsAsNumpy()] if sg.InputsLength() else []
+    if len(sg_inputs) != len(values):
+        raise _Unsupported(f"subgraph {index} takes {len(sg_inputs)} inputs, given {len(values)}")
+    names: dict[int, str] = dict(zip(sg_inputs, values))
+    for i in range(sg.TensorsLength()):
+        if i in names:
+            continue
+        t = r._tensor(sg, i, r.taken, main=False)
+        if t.is_const:
+            key = f"subgraph{index}/{t.name}"
+            if key not in r.by_name:
+                r.by_name[key] = replace(t, name=key)
+            names[i] = key
+        else:
+            name = f"{prefix}/{t.name}"
+            while name in r.by_name:
+                name += "'"
+            r.by_name[name] = replace(t, name=name)
+            if t.name in r.dynamic:
+                r.dynamic[name] = r.dynamic.pop(t.name)
+            names[i] = name
+
+    def name_of(i: int) -> str | None:
+        if i < 0:
+            return None
+        if i not in names:
+            raise ModelError(f"{r.name}: subgraph {index} refers to tensor {i}, it has {sg.TensorsLength()}")
+        return names[i]
+
+    ops, problems = r.run_subgraph(sg, name_of)
+    if problems:
+        raise _Unsupported(f"in subgraph {index}: " + "; ".join(problems))
+    return ops, [r.read(name_of(int(i))) for i in sg.OutputsAsNumpy()]
+
+
 # --- resource variables: VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE, CALL_ONCE ---------------
 # No IR ops: a variable is a state tensor (Graph.state) that ops read directly all invoke
 # long, which takes its assigned value once the ops have run (Graph.state_updates) and
@@ -699,7 +785,7 @@ def _call_once(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
     if not 0 < index < r.model.SubgraphsLength():
         raise _Unsupported(f"init subgraph {index} of {r.model.SubgraphsLength()}")
     sg = r.model.Subgraphs(index)
-    tensors = [r._tensor(sg, i, set()) for i in range(sg.TensorsLength())]
+    tensors = [r._tensor(sg, i, set(), main=False) for i in range(sg.TensorsLength())]
     handles: dict[int, str] = {}
     for k in range(sg.OperatorsLength()):
         init_op = sg.Operators(k)
@@ -806,7 +892,7 @@ def _split(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
     return _slices(source, shape, outputs, axis, sizes)
 
 
-def _slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+def _slice(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op] | ir.Op:
     shape = r.shape(inputs[0])
     begin, size = ([int(v) for v in r.const(name).ravel()] for name in inputs[1:3])
     if len(begin) != len(shape) or len(size) != len(shape):
@@ -814,6 +900,9 @@ def _slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     end = [d if s == -1 else b + s for b, s, d in zip(begin, size, shape)]
     if any(not 0 <= b <= e <= d for b, e, d in zip(begin, end, shape)):
         raise _Unsupported(f"slice {begin} + {size} outside {list(shape)}")
+    if any(b == e for b, e in zip(begin, end)):  # an unrolled loop's first or last step: nothing to copy
+        r.settle(outputs[0], np.zeros([e - b for b, e in zip(begin, end)], NUMPY_TYPES[r.by_name[outputs[0]].dtype]))
+        return []
     r.settle(outputs[0], tuple(e - b for b, e in zip(begin, end)))
     return ir.Op(
         layer,
@@ -975,6 +1064,7 @@ _CONVERTERS = {
     "READ_VARIABLE": _read_variable,
     "ASSIGN_VARIABLE": _assign_variable,
     "CALL_ONCE": _call_once,
+    "WHILE": _while,
     # data movement (issue 20)
     "SLICE": _slice,
     "SPLIT": _split,
@@ -1083,7 +1173,7 @@ REQUIRED_INPUTS = {
         2,
     ),  # elementwise math (issue 20)
 }
-MULTI_OUTPUT = {"SPLIT", "SPLIT_V", "UNPACK"}  # converted into one op per output
+MULTI_OUTPUT = {"SPLIT", "SPLIT_V", "UNPACK", "WHILE"}  # converted into one op per output
 NO_OUTPUTS = {"CALL_ONCE", "ASSIGN_VARIABLE"}
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 
@@ -1217,4 +1307,19 @@ FOLDERS = {
     "MINIMUM": _fold_binary(np.minimum),
     "REDUCE_PROD": _fold_reduce(np.prod),
     "SUM": _fold_reduce(np.sum),
+    # a WHILE's condition on its counters
+    **{
+        name: _fold_binary(function)
+        for name, function in (
+            ("LESS", np.less),
+            ("LESS_EQUAL", np.less_equal),
+            ("GREATER", np.greater),
+            ("GREATER_EQUAL", np.greater_equal),
+            ("EQUAL", np.equal),
+            ("NOT_EQUAL", np.not_equal),
+            ("LOGICAL_AND", np.logical_and),
+            ("LOGICAL_OR", np.logical_or),
+        )
+    },
+    "LOGICAL_NOT": lambda r, op, inputs, outputs: np.logical_not(r.const(inputs[0])),
 }

@@ -5,7 +5,9 @@ In a graph with branches the order of the branches decides what is live together
 programming over the sets of ops already run: the best peak to reach a set is the
 best over its possible last ops of max(best peak before it, bytes live while it
 runs). The sets are the graph's down-sets, few for the narrow graphs of TinyML; past
-MAX_STATES the model's own order is kept. Ties keep the model's order, so chains
+MAX_STATES of them at one step, or MAX_EVALUATIONS candidate steps in all (an unrolled
+recurrent layer: hundreds of ops, each step's gates a few branches), the model's own
+order is kept. Ties keep the model's order, so chains
 (and graphs where the order does not matter) come out unchanged.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 from ..ir import Graph
 
 MAX_STATES = 50_000
+MAX_EVALUATIONS = 100_000  # bytes-live evaluations: a few seconds of Python
 
 
 def best_order(graph: Graph) -> Graph:
@@ -39,6 +42,7 @@ def best_order(graph: Graph) -> Graph:
     # best[state] = (peak, order as a tuple of op indices)
     best: dict[frozenset[int], tuple[int, tuple[int, ...]]] = {frozenset(): (0, ())}
     frontier: list[frozenset[int]] = [frozenset()]
+    evaluations = 0
     for _ in range(len(ops)):
         nxt: dict[frozenset[int], tuple[int, tuple[int, ...]]] = {}
         for state in frontier:
@@ -47,10 +51,11 @@ def best_order(graph: Graph) -> Graph:
                 if i in state or not preds[i] <= state:
                     continue
                 new = state | {i}
+                evaluations += 1
                 candidate = (max(peak, running(state, i)), order + (i,))
                 if new not in nxt or candidate < nxt[new]:
                     nxt[new] = candidate
-        if len(nxt) > MAX_STATES:
+        if len(nxt) > MAX_STATES or evaluations > MAX_EVALUATIONS:
             return graph
         best.update(nxt)
         frontier = list(nxt)

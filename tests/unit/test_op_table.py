@@ -14,7 +14,7 @@ from aiotc.ops import OPS
 from ..oplib import quant
 
 ONNX_WITHOUT_KIND = {"Identity", "Dropout", "QuantizeLinear", "DequantizeLinear"}  # their converters emit no op
-TFLITE_WITHOUT_KIND = {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"}  # variables become state
+TFLITE_WITHOUT_KIND = {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE", "WHILE"}  # state; unrolled
 
 
 def test_every_kind_has_a_lowering_and_every_lowering_a_kind():
