@@ -1282,6 +1282,19 @@ def _fold_reduce(function):
     return fold
 
 
+def _fold_fully_connected(r: _Reader, op, inputs, outputs) -> np.ndarray:
+    """A constant input (an unrolled RNN's initial state) through constant weights."""
+    o = _options(op, tflite.FullyConnectedOptions)
+    weights = r.const(inputs[1])
+    x = r.const(inputs[0])
+    value = x.reshape(-1, weights.shape[1]) @ weights.T
+    if len(inputs) > 2 and inputs[2] is not None:
+        value = value + r.const(inputs[2])
+    if o.KeepNumDims():
+        value = value.reshape(*x.shape[:-1], weights.shape[0])
+    return _clamp(value, _activation(o.FusedActivationFunction()))
+
+
 FOLDERS = {
     "SHAPE": lambda r, op, inputs, outputs: np.array(r.shape(inputs[0])),
     "STRIDED_SLICE": _fold_strided_slice,
@@ -1322,4 +1335,5 @@ FOLDERS = {
         )
     },
     "LOGICAL_NOT": lambda r, op, inputs, outputs: np.logical_not(r.const(inputs[0])),
+    "FULLY_CONNECTED": _fold_fully_connected,
 }
