@@ -720,6 +720,9 @@ def gru(c: _Converter, node, a: dict) -> None:
     constants: dict[str, tuple[str, str | None]] = {}  # role -> its weights and bias, made once for all steps
 
     def fc(source: str, weights: np.ndarray, bias: np.ndarray | None, role: str, t: int) -> str:
+        if c.tensors[source].is_const:  # the initial state: computed here (no activation for PTQ to calibrate)
+            value = c.tensors[source].data @ weights.T + (0 if bias is None else bias)
+            return c.const_tensor(value, f"{prefix}/{t}/{role}")
         if role not in constants:
             bias_name = None if bias is None else c.const_tensor(bias, f"{prefix}/{role}/bias")
             constants[role] = (c.const_tensor(weights, f"{prefix}/{role}/weights"), bias_name)
