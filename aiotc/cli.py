@@ -628,8 +628,12 @@ def ops() -> None:
     console.print(table)
     tflite_folded = sorted(set(FOLDERS) - {name for facts in OPS.values() for name in facts.tflite})
     onnx_without_kind = sorted(set(supported_ops()["ONNX"]) - {name for facts in OPS.values() for name in facts.onnx})
+    tflite_without_kind = sorted(
+        set(supported_ops()["TFLite"]) - set(FOLDERS) - {name for facts in OPS.values() for name in facts.tflite}
+    )
     console.print(
-        f"TFLite also evaluates {', '.join(tflite_folded)} at compile time (on constants and static shapes); "
+        f"TFLite also evaluates {', '.join(tflite_folded)} at compile time (on constants and static shapes) and "
+        f"takes {', '.join(tflite_without_kind)} (no op of their own: variables become state, loops are unrolled); "
         f"ONNX also reads {', '.join(onnx_without_kind)} (no op of their own) and folds any node whose inputs are all constant."
     )
 

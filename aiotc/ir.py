@@ -226,6 +226,20 @@ LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE = 0, 18, 19
 
 
 @dataclass(frozen=True)
+class Svdf:
+    """SVDF: a rank-`rank` factored filter over the last `memory` frames. Inputs in TFLite's
+    order: input, feature weights, time weights, bias (None where absent), and the state
+    (graph state) holding each filter's last `memory` feature values. Float applies the fused
+    activation; tflite-micro's integer SVDF ignores it (the int8 clamp is the only one)."""
+
+    rank: int
+    activation: str = "none"
+
+
+SVDF_INPUT, SVDF_FEATURE_WEIGHTS, SVDF_TIME_WEIGHTS, SVDF_BIAS, SVDF_STATE = range(5)
+
+
+@dataclass(frozen=True)
 class NoAttrs:
     """Ops fully described by their tensors: RESHAPE, RELU, LOGISTIC, QUANTIZE, ..."""
 
@@ -269,9 +283,21 @@ class Graph:
     # Variable tensors (an LSTM's hidden and cell state): read and written in place by
     # their ops, kept across invokes outside the arena, reset by NAME_reset().
     state: tuple[str, ...] = ()
+    # A state tensor's value before the first invoke and after a reset, where it is not its
+    # zero point (resource variables: what the model's init subgraph assigns).
+    state_init: Mapping[str, np.ndarray] = field(default_factory=dict)
+    # State tensor -> the tensor whose value it takes once the invoke's ops have run
+    # (ASSIGN_VARIABLE): ops read a resource variable's old value all invoke long.
+    state_updates: Mapping[str, str] = field(default_factory=dict)
 
     def __getitem__(self, tensor_name: str) -> Tensor:
         return self.tensors[tensor_name]
+
+    @property
+    def kept(self) -> set[str]:
+        """Tensors whose values outlive the ops: the outputs and the state's new values.
+        Passes never rename or drop them."""
+        return set(self.outputs) | set(self.state_updates.values())
 
     @cached_property
     def producers(self) -> dict[str, Op]:
@@ -293,7 +319,7 @@ class Graph:
     def with_ops(self, ops: list[Op] | tuple[Op, ...], tensors: Mapping[str, Tensor] | None = None) -> Graph:
         """A copy with new ops (and tensors), unused tensors dropped."""
         tensors = dict(self.tensors if tensors is None else tensors)
-        used = set(self.inputs) | set(self.outputs) | set(self.state)
+        used = set(self.inputs) | self.kept | set(self.state)
         for op in ops:
             used.update(t for t in op.inputs if t is not None)
             used.update(op.outputs)
@@ -319,9 +345,12 @@ class Graph:
                 if t in defined:
                     raise ValueError(f"tensor {t!r} is written twice")
                 defined.add(t)
-        for name in self.outputs:
+        for name in self.kept:
             if name not in defined:
-                raise ValueError(f"graph output {name!r} is never computed")
+                raise ValueError(f"graph output or new state {name!r} is never computed")
+        for name in self.state_updates:
+            if name not in self.state:
+                raise ValueError(f"{name!r} takes a new value but is not state")
 
 
 # --- data movement (issue 20): attributes of packing and the indexed copies ---------

@@ -65,6 +65,13 @@ def lstm_macs(op: Op, graph: Graph) -> int:
     return (graph[op.outputs[0]].size // units) * 4 * units * (features + units)
 
 
+def svdf_macs(op: Op, graph: Graph) -> int:
+    """Per batch row, the feature matmul (filters x input) and the time one (filters x memory)."""
+    filters, features = graph[op.inputs[1]].shape
+    memory = graph[op.inputs[2]].shape[1]
+    return graph[op.inputs[0]].shape[0] * filters * (features + memory)
+
+
 def fully_connected_macs(op: Op, graph: Graph) -> int:
     """Rows x outputs x inputs of the [out, in] weights."""
     filt = graph[op.inputs[1]]
@@ -224,7 +231,9 @@ OPS: dict[str, OpDef] = {
         alias=True,
         output_quant=SAME_AS_INPUT,
     ),
-    "softmax": OpDef(ir.Softmax, ("SOFTMAX",), ("Softmax",), output_quant=Fixed(1 / 256, -128)),
+    "softmax": OpDef(
+        ir.Softmax, ("SOFTMAX",), ("Softmax",), converts_dtype=True, output_quant=Fixed(1 / 256, -128)
+    ),  # int8 in, int8 or int16 out (the frontend checks the pair)
     "logistic": _elementwise("LOGISTIC", ("Sigmoid",), output_quant=Fixed(1 / 256, -128)),
     "tanh": _elementwise("TANH", ("Tanh",), output_quant=Fixed(1 / 128, 0)),
     "relu": _elementwise("RELU", ("Relu", "Clip"), fusable_as="relu"),
@@ -243,6 +252,7 @@ OPS: dict[str, OpDef] = {
         output_quant=SAME_AS_INPUT,
     ),  # each output of a split is a slice
     "lstm": OpDef(ir.Lstm, ("UNIDIRECTIONAL_SEQUENCE_LSTM",), optional_inputs=True, macs=lstm_macs),
+    "svdf": OpDef(ir.Svdf, ("SVDF",), min_inputs=5, optional_inputs=True, macs=svdf_macs),  # the bias may be absent
     # data movement (issue 20): packing, and copies whose input index is a sum of per-axis tables
     "pack": OpDef(ir.Pack, ("PACK",), output_quant=SHARED),
     "tile": OpDef(ir.Tile, ("TILE",), ("Tile",), output_quant=SAME_AS_INPUT),

@@ -40,12 +40,18 @@ interpreter.allocate_tensors()
 # small for single-layer models with large activations (the seanet 16x8 layers), which it
 # then refuses and LiteRT would answer in its place.
 TFLM_ARENA = 8 << 20
+
 _PROBE = f"""
 import sys
 from tflite_micro.python.tflite_micro import runtime
 interpreter = runtime.Interpreter.from_file(sys.argv[1], arena_size=max({TFLM_ARENA}, 10 * len(open(sys.argv[1], "rb").read())))
 interpreter.print_allocations()
 """
+
+
+def tflm_arena(model: str | Path) -> int:
+    """The arena tflite-micro's interpreter gets: its default of 10x the file, at least TFLM_ARENA."""
+    return max(TFLM_ARENA, 10 * Path(model).stat().st_size)
 
 
 @dataclass(frozen=True)
@@ -87,9 +93,9 @@ def _interpreter(path: str, mtime: float):
         import tflite
         from tflite_micro.python.tflite_micro import runtime
 
-        outputs = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0).Subgraphs(0).OutputsLength()
-        arena = max(TFLM_ARENA, 10 * Path(path).stat().st_size)
-        return TFLM, (runtime.Interpreter.from_file(path, arena_size=arena), outputs)
+        model = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0)
+        outputs = model.Subgraphs(0).OutputsLength()
+        return TFLM, (runtime.Interpreter.from_file(path, arena_size=tflm_arena(path)), outputs, _calls_once(model))
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     reference = litert_reference_loads(Path(path).read_bytes())
@@ -97,6 +103,17 @@ def _interpreter(path: str, mtime: float):
     interpreter = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
     interpreter.allocate_tensors()
     return (LITERT_REF if reference else LITERT), interpreter
+
+
+def _calls_once(model) -> bool:
+    """Whether the model's variables start at what a CALL_ONCE init subgraph assigns."""
+    import tflite
+
+    return any(
+        max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
+        == tflite.BuiltinOperator.CALL_ONCE
+        for i in range(model.OperatorCodesLength())
+    )
 
 
 def litert_reference_loads(model: bytes) -> bool:
@@ -156,7 +173,11 @@ def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
         return _run_onnx(model, inputs)
     name, interpreter = _interpreter(str(model.resolve()), model.stat().st_mtime)
     if name == TFLM:
-        interpreter, output_count = interpreter
+        interpreter, output_count, calls_once = interpreter
+        if calls_once:  # tflite-micro's reset zeroes the variables and never runs CALL_ONCE again
+            from tflite_micro.python.tflite_micro import runtime
+
+            interpreter = runtime.Interpreter.from_file(str(model.resolve()), arena_size=tflm_arena(model))
         for index, array in enumerate(inputs):
             interpreter.set_input(array, index)
         interpreter.invoke()
@@ -166,7 +187,9 @@ def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
     for detail, array in zip(interpreter.get_input_details(), inputs):
         interpreter.set_tensor(detail["index"], array)
     interpreter.invoke()
-    return OracleResult([np.array(interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()], name)
+    outputs = [np.array(interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()]
+    interpreter.reset_all_variables()  # samples are independent: a recurrent state starts over
+    return OracleResult(outputs, name)
 
 
 @dataclass(frozen=True)
@@ -191,7 +214,7 @@ def _tflm_tensors(model: Path, inputs: list[np.ndarray]) -> tuple[str, dict[str,
 
     interpreter = runtime.Interpreter.from_file(
         str(model),
-        arena_size=max(TFLM_ARENA, 10 * model.stat().st_size),
+        arena_size=tflm_arena(model),
         intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors,
     )
     for index, array in enumerate(inputs):

@@ -36,7 +36,7 @@ def _rewrite(
 
 
 def _single_use(graph: Graph, tensor: str) -> bool:
-    return len(graph.consumers.get(tensor, ())) == 1 and tensor not in graph.outputs
+    return len(graph.consumers.get(tensor, ())) == 1 and tensor not in graph.kept
 
 
 def remove_identity_reshapes(graph: Graph) -> Graph:
@@ -46,7 +46,7 @@ def remove_identity_reshapes(graph: Graph) -> Graph:
         if (
             op.kind == "reshape"
             and graph[op.inputs[0]].shape == graph[op.outputs[0]].shape
-            and op.outputs[0] not in graph.outputs
+            and op.outputs[0] not in graph.kept
         ):
             return op.inputs[0]
         return op
@@ -67,7 +67,7 @@ def simplify_transposes(graph: Graph) -> Graph:
             first, source = perm_of[source]
             perm = tuple(first[p] for p in perm)
         perm_of[op.outputs[0]] = (perm, source)
-        if perm == tuple(range(len(perm))) and op.outputs[0] not in graph.outputs:
+        if perm == tuple(range(len(perm))) and op.outputs[0] not in graph.kept:
             return source
         shape = graph[source].shape
         if [p for p in perm if shape[p] != 1] == [a for a in range(len(shape)) if shape[a] != 1]:
@@ -139,7 +139,7 @@ def repeats_as_resize_nearest(graph: Graph) -> Graph:
 
 def remove_dead_ops(graph: Graph) -> Graph:
     """Ops whose outputs nobody reads (left behind by other passes) go."""
-    needed = set(graph.outputs)
+    needed = graph.kept
     keep = []
     for op in reversed(graph.ops):
         if needed.intersection(op.outputs):

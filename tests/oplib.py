@@ -275,6 +275,37 @@ class OpGraph:
         inputs = (x, *weights, None, None, None, *biases, None, None, hidden, cell, None, None, None, None)
         return self._op("lstm", inputs, y, ir.Lstm(cell_clip, time_major))
 
+    def svdf(self, x, units, rank=2, memory=8, state_dtype="int16", state_zp=0, activation="none", bias=True):
+        """SVDF of x [batch, input] as the TFLite converter writes it: units x rank filters, each
+        keeping `memory` values in the state (a variable tensor); int8 with int16 (TFLM's
+        integer SVDF) or int8 time weights and state, or float32."""
+        t = self.tensors[x]
+        batches, size = t.shape
+        filters = units * rank
+        features = self.weights((filters, size), None, scale=0.02)
+        if self.dtype == "float32":
+            time, state_q, state_dtype = self.weights((filters, memory), None), None, "float32"
+        else:
+            state_scale = self._acc_scale(x, features, size) / (64 if state_dtype == "int16" else 1)
+            limit = 32767 if state_dtype == "int16" else 127
+            time = self.const(
+                self.rng.integers(-limit, limit + 1, (filters, memory)).astype(state_dtype),
+                quant(0.5 / limit / np.sqrt(memory)),
+            )
+            state_q = quant(state_scale, state_zp)
+        state = self._add(ir.Tensor(self._name("s"), (batches, memory * filters), state_dtype, state_q))
+        self.state.append(state)
+        if not bias:
+            b = None
+        elif self.dtype == "float32":
+            b = self.const(self.rng.normal(0, 0.5, units).astype(np.float32))
+        else:
+            acc_scale = np.float32(state_scale) * self.tensors[time].quant.scale[0]
+            b = self.const(self.rng.integers(-3000, 3000, units).astype(np.int32), quant(acc_scale))
+        out_scale = 1.0 if self.dtype == "float32" else float(state_scale * 127 * np.sqrt(rank) / 4)
+        y = self._out((batches, units), out_scale, -5 if self.dtype == "int8" else 0)
+        return self._op("svdf", (x, features, time, b, state), y, ir.Svdf(rank, activation))
+
     def _acc_scale(self, x, wt, taps) -> float:
         """An output scale that keeps typical accumulations inside int8 without saturating all."""
         t, w = self.tensors[x], self.tensors[wt]

@@ -131,9 +131,9 @@ def test_the_tiny_model_itself_loads(tmp_path):
     assert [op.kind for op in graph.ops] == ["relu"]
 
 
-def test_several_subgraphs(tmp_path):
-    with pytest.raises(ModelError, match="2 subgraphs"):
-        _load(tmp_path, tiny_model(subgraphs=2))
+def test_other_subgraphs_are_read_only_when_called(tmp_path):
+    """Subgraph 0 is the model; another one runs only as an op's (CALL_ONCE's) subgraph."""
+    assert [op.kind for op in _load(tmp_path, tiny_model(subgraphs=2)).ops] == ["relu"]
 
 
 def test_dynamic_shape(tmp_path):

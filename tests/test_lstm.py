@@ -23,10 +23,8 @@ from aiotc.errors import UnsupportedOpsError
 from aiotc.export.tflite import write_tflite
 from aiotc.frontend.tflite import load_tflite
 from aiotc.resources import data_dir
-from aiotc.samples import random_samples
-from aiotc.toolchain.host import HostModel
 
-from .conftest import aiotc, verify_folder
+from .conftest import aiotc, assert_sequence_matches, verify_folder
 from .oplib import OpGraph, assert_matches_oracle
 
 TFLM_REPO = Path(os.environ.get("AIOTC_TFLM_REPO", "/work/.mirror/tensorflow+tflite-micro/repo"))
@@ -70,31 +68,6 @@ def test_int8_lstm_is_bit_exact(case, tmp_path):
 def test_float_lstm_matches(case, tmp_path):
     kwargs = {k: v for k, v in CASES[case].items() if k not in ("cell_scale", "hidden_zp", "hidden_scale")}
     assert_matches_oracle(lstm_graph("float32", **kwargs), tmp_path, samples=4)
-
-
-def assert_sequence_matches(model: Path, out_dir: Path, steps: int = 20, tolerance: float = 0) -> None:
-    """`steps` invokes with no reset in between: tflite-micro and the C agree at every step,
-    the outputs do depend on the state, and a reset starts the sequence over on both."""
-    from tflite_micro.python.tflite_micro import runtime
-
-    runner = HostModel.build(compile_model(model, board="host", out_dir=out_dir).out_dir)
-    oracle = runtime.Interpreter.from_file(str(model))
-    samples = random_samples(runner.inputs, steps, seed=4)
-
-    def invoke_both(sample):
-        oracle.set_input(sample[0], 0)
-        oracle.invoke()
-        return np.array(oracle.get_output(0)), runner.invoke(sample)[0]
-
-    runner.reset()
-    for step, sample in enumerate(samples):
-        expected, got = invoke_both(sample)
-        np.testing.assert_allclose(got, expected, rtol=0, atol=tolerance, err_msg=f"step {step}")
-    oracle.reset()
-    runner.reset()
-    expected, fresh = invoke_both(samples[-1])
-    np.testing.assert_allclose(fresh, expected, rtol=0, atol=tolerance)
-    assert not np.array_equal(fresh, got), "the last step's output should depend on the state before it"
 
 
 @pytest.mark.parametrize("dtype", ["int8", "float32"])
@@ -214,16 +187,21 @@ def test_quantizing_an_lstm_is_refused(tmp_path):
     assert result.returncode == 2 and "cannot quantize it yet" in result.stderr and not (tmp_path / "out").exists()
 
 
-def tflm_example(name: str, folder: Path) -> Path:
+def tflm_model(relative: str, folder: Path) -> Path:
+    """A model file of the tflite-micro repository, written into `folder`."""
     if not TFLM_REPO.exists():
         pytest.skip(f"no tflite-micro checkout at {TFLM_REPO}")
-    path = folder / f"{name}.tflite"
+    path = folder / Path(relative).name
     path.write_bytes(
         subprocess.run(
-            ["git", "--git-dir", str(TFLM_REPO), "show", f"HEAD:{EXAMPLES[name]}"], capture_output=True, check=True
+            ["git", "--git-dir", str(TFLM_REPO), "show", f"HEAD:{relative}"], capture_output=True, check=True
         ).stdout
     )
     return path
+
+
+def tflm_example(name: str, folder: Path) -> Path:
+    return tflm_model(EXAMPLES[name], folder)
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -342,3 +342,49 @@ def test_qdq_model_missing_a_quantize_asks_for_calibration(tmp_path):
     onnx.save(model, tmp_path / "partial.onnx")
     with pytest.raises(ModelError, match="pass --calib"):
         compile_model(tmp_path / "partial.onnx", out_dir=tmp_path / "out")
+
+
+# --- recurrent: GRU unrolled into fully connected and elementwise layers -------------
+
+
+@pytest.mark.parametrize("linear_before_reset", [1, 0])
+@pytest.mark.parametrize("output", ["Y", "Y_h"])
+def test_gru_node(linear_before_reset, output, tmp_path):
+    steps, batches, features, hidden = 5, 2, 4, 6
+    outputs = ["y", ""] if output == "Y" else ["", "y"]
+    node = helper.make_node(
+        "GRU",
+        ["x", "W", "R", "B", "", "h0"],
+        outputs,
+        hidden_size=hidden,
+        linear_before_reset=linear_before_reset,
+    )
+    shape = [steps, 1, batches, hidden] if output == "Y" else [1, batches, hidden]
+    initializers = [
+        ("W", _w(1, 3 * hidden, features, seed=1)),
+        ("R", _w(1, 3 * hidden, hidden, seed=2)),
+        ("B", _w(1, 6 * hidden, seed=3)),
+        ("h0", _w(1, batches, hidden, seed=4)),
+    ]
+    path = _model(tmp_path, [node], [("x", [steps, batches, features])], shape, initializers, name=f"gru_{output}")
+    _check(path, tmp_path)
+
+
+def test_pytorch_gru(tmp_path):
+    """nn.GRU (batch_first) and a Linear on its last step, as PyTorch exports them: the GRU
+    node with Transpose, Expand of a zero state, and a Gather of the last step."""
+    torch = pytest.importorskip("torch")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = torch.nn.GRU(6, 8, batch_first=True)
+            self.fc = torch.nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.fc(self.gru(x)[0][:, -1, :])
+
+    torch.manual_seed(0)
+    path = tmp_path / "torch_gru.onnx"
+    torch.onnx.export(Net().eval(), torch.randn(1, 7, 6), str(path), dynamo=False)
+    _check(path, tmp_path)

@@ -214,6 +214,23 @@ def test_softmax(beta, in_scale, dtype, tmp_path):
     assert_matches_oracle(g.build(g.unary("softmax", x, 1 / 256, -128, ir.Softmax(beta))), tmp_path)
 
 
+@pytest.mark.parametrize("in_scale", [0.1, 0.02])
+def test_softmax_int8_to_int16(in_scale, tmp_path):
+    """tflite-micro's int8 softmax with an int16 output (the SVDF keyword models end so)."""
+    g = OpGraph(seed=9)
+    x = g.input((2, 10), scale=in_scale, zero_point=4)
+    assert_matches_oracle(g.build(g.unary("softmax", x, 1 / 65536, -32768, ir.Softmax(1.0), "int16")), tmp_path)
+
+
+def test_requantize_to_int32(tmp_path):
+    """QUANTIZE int8 -> int32 and int16 -> int32, every int8 value."""
+    g = OpGraph(seed=13)
+    x = _sweep_input(g, 0.05, 7)
+    wide = g.quantize(x, "int16", 0.0007, -300)
+    outputs = [g.unary("quantize", t, 0.013, -60, out_dtype="int32") for t in (x, wide)]
+    assert_matches_oracle(g.build(*outputs), tmp_path, inputs=_all_int8_values())
+
+
 UNARY_INT8 = {
     "relu": dict(out_scale=0.03, out_zp=-128),
     "relu6": dict(),

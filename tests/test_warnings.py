@@ -106,6 +106,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.movement("concat", [x, x], (1, 6, 6, 8), ir.Concat(3)),
         g.movement("reshape", [g.unary("relu6", x)], (36, 4), ir.NoAttrs()),
         g.lstm(g.input((1, 3, 4), scale=0.05, zero_point=-3), 5, hidden_zp=2),
+        g.svdf(g.input((2, 6), scale=0.05, zero_point=-3), 3, rank=2, memory=4),
         # data movement (issue 20)
         g.movement("pack", [x, x], (1, 6, 2, 6, 4), ir.Pack(2)),
         g.movement("tile", [x], (1, 12, 6, 4), ir.Tile((1, 2, 1, 1))),
@@ -171,6 +172,11 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         ]
     if dtype == "int8":
         outs.append(g.unary("quantize", x, 0.13, -60))
+        outs.append(
+            g.unary("softmax", x, 1 / 65536, -32768, ir.Softmax(1.0), out_dtype="int16")
+        )  # the SVDF models' end
+        outs.append(g.unary("quantize", x, 0.05, 0, out_dtype="int32"))
+        outs.append(g.unary("quantize", g.quantize(x, "int16", 0.001), 0.05, 0, out_dtype="int32"))
     else:
         outs.append(g.unary("dequantize", g.unary("quantize", x, 0.02, -3, out_dtype="int8"), out_dtype="float32"))
     return g.build(*outs)

@@ -290,8 +290,13 @@ def emit_library(
         "state": emitter.state,
         "state_size": emitter.state_size,
         "state_initializer": format_values(initial_state(emitter.state, emitter.state_size), "uint8_t")
-        if any(b.fill for b in emitter.state)
+        if any(b.fill or b.initial for b in emitter.state)
         else None,
+        "state_initial": any(b.initial for b in emitter.state),
+        "state_updates": [
+            {"name": name, "state": emitter.ptr(name), "value": emitter.ptr(value), "nbytes": graph[name].nbytes}
+            for name, value in graph.state_updates.items()
+        ],
         "inputs": inputs,
         "outputs": outputs,
         "input_size": sum(e["bytes"] for e in inputs),

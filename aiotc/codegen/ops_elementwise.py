@@ -155,10 +155,13 @@ def lower_softmax(op: Op, ctx: LowerContext) -> LayerCode:
         "beta": c_float(op.attrs.beta),
     }
     if values["quantized"]:
-        if zero_point(out) != -128 or np.float32(scale(out)) != np.float32(1 / 256):
+        if out.dtype == "int16":  # tflite-micro's check: zero point -32768, scale 1/65536 within 0.1%
+            if zero_point(out) != -32768 or abs(scale(out) - 1 / 65536) > 0.001 / 65536:
+                raise ModelError(f"softmax {op.name}: int16 output must have scale 1/65536 and zero point -32768")
+        elif zero_point(out) != -128 or np.float32(scale(out)) != np.float32(1 / 256):
             raise ModelError(f"softmax {op.name}: int8 output must have scale 1/256 and zero point -128")
         values["params"] = softmax_params(op.attrs.beta, scale(inp))
-    kernel = f"aiotc_softmax_{suffix(inp.dtype)}"
+    kernel = f"aiotc_softmax_{suffix(inp.dtype)}" + ("_s16" if out.dtype == "int16" else "")
     return LayerCode("softmax", values | {"kernel": kernel}, (kernel,))
 
 

@@ -1,4 +1,4 @@
-"""Lowering of UNIDIRECTIONAL_SEQUENCE_LSTM (float32 and TFLM's integer LSTM).
+"""Lowering of UNIDIRECTIONAL_SEQUENCE_LSTM and SVDF (float32 and TFLM's integer kernels).
 
 TFLite Micro's Prepare (lstm_eval_common.cc) computes each gate's requantization from
 the input (or hidden state) and weight scales to the gates' fixed Q3.12, and the
@@ -14,10 +14,21 @@ import math
 import numpy as np
 
 from ..fixedpoint import quantize_multiplier
-from ..ir import LSTM_CELL_STATE, LSTM_HIDDEN_STATE, LSTM_INPUT, Op
+from ..ir import (
+    LSTM_CELL_STATE,
+    LSTM_HIDDEN_STATE,
+    LSTM_INPUT,
+    SVDF_BIAS,
+    SVDF_FEATURE_WEIGHTS,
+    SVDF_INPUT,
+    SVDF_STATE,
+    SVDF_TIME_WEIGHTS,
+    Op,
+)
 from .lowering import (
     LayerCode,
     LowerContext,
+    activation_limits,
     c_float,
     lowers,
     scale,
@@ -96,3 +107,40 @@ def cell_tanh_scaling(cell_scale_power: int) -> tuple[int, int]:
     cell there as (cell * multiplier + round) >> shift."""
     left_shift = 15 + cell_scale_power - 3
     return (3, -left_shift) if left_shift < 0 else (3 << left_shift, 0)
+
+
+@lowers("svdf")
+def lower_svdf(op: Op, ctx: LowerContext) -> LayerCode:
+    """TFLM's Prepare computes both requantizations from float32 scales (its tensors' params)."""
+    graph = ctx.graph
+    x, features, time, state, out = (graph[name] for name in (*op.inputs[:3], op.inputs[SVDF_STATE], op.outputs[0]))
+    filters, memory = time.shape
+    bias = op.inputs[SVDF_BIAS]
+    values = {
+        "dims": (x.shape[0], x.shape[1], filters, memory, op.attrs.rank),
+        **{
+            role: ctx.ptr(op.inputs[index])
+            for role, index in (
+                ("input", SVDF_INPUT),
+                ("feature_weights", SVDF_FEATURE_WEIGHTS),
+                ("time_weights", SVDF_TIME_WEIGHTS),
+                ("state", SVDF_STATE),
+            )
+        },
+        "bias": ctx.ptr(bias) if bias else "NULL",
+        "output": ctx.ptr(op.outputs[0]),
+        "quantized": x.dtype == "int8",
+    }
+    if not values["quantized"]:
+        act_min, act_max = activation_limits(op, graph)
+        return LayerCode("svdf", values | {"act_min": act_min, "act_max": act_max}, ("aiotc_svdf_f32",))
+    s_x, s_f, s_t, s_state, s_out = (np.float32(scale(t)) for t in (x, features, time, state, out))
+    values |= {
+        "input_offset": -zero_point(x),
+        "feature_quant": quantize_multiplier(np.float64(s_x * s_f / s_state)),
+        "state_zero_point": zero_point(state),
+        "state_bytes": 2 if state.dtype == "int16" else 1,
+        "output_quant": quantize_multiplier(np.float64(s_state * s_t / s_out)),
+        "output_offset": zero_point(out),
+    }
+    return LayerCode("svdf", values, ("aiotc_svdf_s8",))

@@ -195,6 +195,8 @@ class _Writer:
                 CellClip=a.cell_clip,
                 TimeMajor=a.time_major,
             )  # 4: TANH
+        if k == "svdf":
+            return data, *self.options("SVDFOptions", Rank=a.rank, FusedActivationFunction=act)
         # data movement (issue 20)
         if k == "pack":
             return data, *self.options("PackOptions", ValuesCount=len(op.inputs), Axis=a.axis)

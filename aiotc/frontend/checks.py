@@ -16,7 +16,7 @@ from ..errors import ModelError
 from ..fixedpoint import INT_RANGE
 from ..ir import ITEMSIZE, Graph, Op, Tensor
 from ..ops import OPS
-from .recurrent import lstm_output_shape
+from .recurrent import lstm_output_shape, svdf_output_shape
 
 MAX_TENSOR_BYTES = 64 << 20  # no microcontroller model comes near; refusing early keeps memory bounded
 MAX_MODEL_BYTES = 256 << 20
@@ -372,6 +372,7 @@ SHAPE_RULES = {  # an elementwise op without a rule here keeps its input's shape
     "transpose": _transpose,
     "strided_slice": _strided_slice,
     "lstm": lstm_output_shape,
+    "svdf": svdf_output_shape,
 }
 
 

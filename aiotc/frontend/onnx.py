@@ -1145,6 +1145,97 @@ def depth_space(kind: str):
     return convert
 
 
+def gru(c: _Converter, node, a: dict) -> None:
+    """A forward GRU (sigmoid and tanh, as PyTorch exports nn.GRU), unrolled over its time
+    steps into fully connected layers and elementwise ops: per step
+    z, r = sigmoid(W x + R h + b), n = tanh(W_n x + b_Wn + r (R_n h + b_Rn)) (linear_before_reset,
+    else R_n (r h)), h = (1 - z) n + z h."""
+    if a.get("direction", b"forward") not in (b"forward", "forward") or a.get("layout", 0):
+        raise _Unsupported(f"direction {a.get('direction')!r}, layout {a.get('layout', 0)} (forward, layout 0 only)")
+    if "activations" in a or "clip" in a:
+        raise _Unsupported("activations or clip other than the default")
+    if len(node.input) > 4 and node.input[4]:
+        raise _Unsupported("sequence_lens")
+    hidden = int(a["hidden_size"])
+    x = c.plain(node.input[0])
+    steps, batches, _ = c.tensors[x].shape
+    w, r = c.const(node.input[1], "W")[0], c.const(node.input[2], "R")[0]
+    has_bias = len(node.input) > 3 and node.input[3]
+    b = c.const(node.input[3], "B")[0] if has_bias else np.zeros(6 * hidden, np.float32)
+    if len(node.input) > 5 and node.input[5]:
+        h = c.const_tensor(c.const(node.input[5], "initial_h")[0], f"{node.output[0] or node.name}/h0")
+    else:
+        h = c.const_tensor(np.zeros((batches, hidden), np.float32), f"{node.output[0] or node.name}/h0")
+    prefix = node.output[0] or node.output[1]
+    gate = {g: slice(i * hidden, (i + 1) * hidden) for i, g in enumerate("zrn")}
+
+    def tensor(role: str, t: int, shape=(batches, hidden)) -> str:
+        name = f"{prefix}/{t}/{role}"
+        c.tensors[name] = ir.Tensor(name, tuple(shape), "float32")
+        return name
+
+    constants: dict[str, tuple[str, str | None]] = {}  # role -> its weights and bias, made once for all steps
+
+    def fc(source: str, weights: np.ndarray, bias: np.ndarray | None, role: str, t: int) -> str:
+        if c.tensors[source].is_const:  # the initial state: computed here (no activation for PTQ to calibrate)
+            value = c.tensors[source].data @ weights.T + (0 if bias is None else bias)
+            return c.const_tensor(value, f"{prefix}/{t}/{role}")
+        if role not in constants:
+            bias_name = None if bias is None else c.const_tensor(bias, f"{prefix}/{role}/bias")
+            constants[role] = (c.const_tensor(weights, f"{prefix}/{role}/weights"), bias_name)
+        out = tensor(role, t)
+        c.emit("fully_connected", (source, *constants[role]), out, ir.FullyConnected())
+        return out
+
+    def op(kind: str, inputs, role: str, t: int) -> str:
+        out = tensor(role, t)
+        c.emit(kind, inputs, out, ir.Binary() if kind in ("add", "sub", "mul") else None)
+        return out
+
+    ones = c.const_tensor(np.ones((batches, hidden), np.float32), f"{prefix}/ones")
+    outputs = []
+    for t in range(steps):
+        step = tensor("x", t, (1, batches, c.tensors[x].shape[2]))
+        c.emit(
+            "strided_slice", (x,), step, ir.StridedSlice((t, 0, 0), (t + 1, batches, c.tensors[x].shape[2]), (1, 1, 1))
+        )
+        xt = tensor("xt", t, (batches, c.tensors[x].shape[2]))
+        c.emit("reshape", (step,), xt)
+        z, rg = (
+            op(
+                "logistic",
+                (
+                    op(
+                        "add",
+                        (
+                            fc(xt, w[gate[g]], b[gate[g]] + b[3 * hidden :][gate[g]], f"x{g}", t),
+                            fc(h, r[gate[g]], None, f"h{g}", t),
+                        ),
+                        f"{g}_in",
+                        t,
+                    ),
+                ),
+                g,
+                t,
+            )
+            for g in "zr"
+        )
+        if a.get("linear_before_reset", 0):
+            recurrent = op("mul", (rg, fc(h, r[gate["n"]], b[3 * hidden :][gate["n"]], "hn", t)), "r_hn", t)
+        else:
+            recurrent = fc(op("mul", (rg, h), "r_h", t), r[gate["n"]], b[3 * hidden :][gate["n"]], "hn", t)
+        n = op("tanh", (op("add", (fc(xt, w[gate["n"]], b[gate["n"]], "xn", t), recurrent), "n_in", t),), "n", t)
+        keep = op("mul", (op("sub", (ones, z), "1-z", t), n), "new", t)
+        h = op("add", (keep, op("mul", (z, h), "old", t)), "h", t)
+        outputs.append(h)
+    if node.output[0]:
+        packed = tensor("y", steps, (steps, batches, hidden))
+        c.emit("pack", outputs, packed, ir.Pack(0))
+        c.emit("reshape", (packed,), c.output(node, "plain", 0))
+    if len(node.output) > 1 and node.output[1]:
+        c.emit("reshape", (h,), c.output(node, "plain", 1))
+
+
 CONVERTERS = {
     "Conv": conv,
     "ConvTranspose": conv_transpose,
@@ -1193,6 +1284,7 @@ CONVERTERS = {
     "DequantizeLinear": dequantize_linear,
     # data movement (issue 20)
     "Split": split,
+    "GRU": gru,
     "Tile": tile,
     "Slice": slice_,
     "Gather": gather,

@@ -13,7 +13,7 @@ PACK), and a tensor whose shape the file leaves dynamic takes the one its op com
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ import tflite
 from .. import ir
 from ..errors import ModelError, UnsupportedOpsError
 from .checks import SHAPE_RULES, check_counts, check_size
-from .recurrent import lstm_problem
+from .recurrent import lstm_problem, svdf_problem
 
 TENSOR_TYPES = {
     0: "float32",
@@ -35,6 +35,7 @@ TENSOR_TYPES = {
     15: "uint32",  # constants only (shapes, indices): evaluated at compile time
     17: "int4",
 }
+TENSOR_TYPES[13] = "int32"  # RESOURCE: a variable's handle (an int32 id in tflite-micro), read by the frontend only
 NUMPY_TYPES = {
     "float32": np.float32,
     "int32": np.int32,
@@ -109,19 +110,62 @@ class _Reader:
 
     def graph(self) -> ir.Graph:
         model = tflite.Model.GetRootAsModel(self.buf, 0)
-        if model.SubgraphsLength() != 1:
-            raise ModelError(
-                f"{self.name}: has {model.SubgraphsLength()} subgraphs; aiotc compiles single-subgraph models"
-            )
-        self.model = model
+        if model.SubgraphsLength() < 1:
+            raise ModelError(f"{self.name}: has no subgraph")
+        self.model = model  # subgraph 0 is the model; others run only as CALL_ONCE's init (`variables`)
+        self.variables = _Variables()
         sg = model.Subgraphs(0)
         check_counts(self.name, sg.OperatorsLength(), sg.TensorsLength())
-        taken: set[str] = set()
+        self.taken: set[str] = set()  # tensor names, unique across inlined subgraphs too
+        taken = self.taken
         self.dynamic: dict[str, list[int]] = {}  # tensors whose declared shape is a placeholder: their signature
         self.untyped: dict[str, str] = {}  # tensors of a type aiotc has no dtype for -> its TFLite name
         self.graph_inputs = {int(i) for i in sg.InputsAsNumpy()}
         self.tensors = [self._tensor(sg, i, taken) for i in range(sg.TensorsLength())]
         self.by_name = {t.name: t for t in self.tensors}
+        self.alias: dict[str, str] = {}  # a WHILE's outputs -> the last iteration's values
+        ops, problems = self.run_subgraph(sg, self._name)
+        if problems:
+            raise UnsupportedOpsError(problems, SUPPORTED_OPS)
+        self._check_types(ops)
+        used = {name for o in ops for name in (*o.inputs, *o.outputs)} | {self._name(i) for i in sg.InputsAsNumpy()}
+        for name in self.dynamic:
+            if name in used and self._open(name):
+                raise ModelError(
+                    f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the "
+                    "batch to 1 but no op gives this tensor a static shape"
+                )
+        graph_outputs = tuple(self.alias.get(name, name) for name in map(self._name, sg.OutputsAsNumpy()))
+        if any(self.variables.read(name) != name for name in graph_outputs):
+            raise ModelError(
+                f"{self.name}: a model output is a resource variable's value; aiotc cannot compile that yet"
+            )
+        graph = ir.Graph(
+            self.name,
+            dict(self.by_name),
+            tuple(ops),
+            tuple(self._name(i) for i in sg.InputsAsNumpy()),
+            graph_outputs,
+            state=tuple(
+                t.name
+                for i, t in enumerate(self.tensors)
+                if sg.Tensors(i).IsVariable() and any(t.name in op.inputs for op in ops)
+            )
+            + tuple(self.variables.state.values()),
+            state_init=self.variables.initial_values(self),
+            state_updates=dict(self.variables.updates),
+        )
+        graph = graph.with_ops(graph.ops)  # drop tensors no op uses (consumed shape operands)
+        try:
+            graph.validate()
+        except ValueError as exc:
+            raise ModelError(f"{self.name}: inconsistent graph: {exc}") from None
+        return graph
+
+    def run_subgraph(self, sg, name_of) -> tuple[list[ir.Op], list[str]]:
+        """Convert the ops of subgraph `sg`, whose tensor i is named name_of(i) (None: absent):
+        the IR ops, and why each unsupported op is (evaluated ops settle their outputs)."""
+        model = self.model
         ops: list[ir.Op] = []
         problems: list[str] = []
         for index in range(sg.OperatorsLength()):
@@ -131,17 +175,21 @@ class _Reader:
                     f"{self.name}: op {index} has operator code {op.OpcodeIndex()}, the model has {model.OperatorCodesLength()}"
                 )
             opname = _op_name(model.OperatorCodes(op.OpcodeIndex()))
-            inputs = [self._name(i) for i in op.InputsAsNumpy()] if op.InputsLength() else []
-            outputs = [self._name(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
+            inputs = [self.read(name_of(i)) for i in op.InputsAsNumpy()] if op.InputsLength() else []
+            outputs = [name_of(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
             layer = outputs[0] if outputs else f"op{index}"
             needed = REQUIRED_INPUTS.get(opname, 1)
-            outputs_ok = len(outputs) >= 1 and None not in outputs if opname in MULTI_OUTPUT else len(outputs) == 1
+            outputs_ok = (
+                len(outputs) >= 1 and None not in outputs
+                if opname in MULTI_OUTPUT
+                else len(outputs) == (0 if opname in NO_OUTPUTS else 1)
+            )
             if (opname in _CONVERTERS or opname in FOLDERS) and (
                 not outputs_ok or len(inputs) < needed or None in inputs[:needed]
             ):
                 raise ModelError(
                     f"{self.name}: {opname} at op {index} ({layer}) needs {needed} input(s) and "
-                    f"{'outputs' if opname in MULTI_OUTPUT else 'one output'}, has {inputs} and {outputs}"
+                    f"{'outputs' if opname in MULTI_OUTPUT else 'no output' if opname in NO_OUTPUTS else 'one output'}, has {inputs} and {outputs}"
                 )
             try:
                 if self._foldable(opname, inputs, outputs):
@@ -164,34 +212,11 @@ class _Reader:
                 ops.extend(self.settle_op(o) for o in (converted if isinstance(converted, list) else [converted]))
             except _Unsupported as why:
                 problems.append(f"{opname} at op {index} ({layer}): {why}")
-        if problems:
-            raise UnsupportedOpsError(problems, SUPPORTED_OPS)
-        self._check_types(ops)
-        used = {name for o in ops for name in (*o.inputs, *o.outputs)} | {self._name(i) for i in sg.InputsAsNumpy()}
-        for name in self.dynamic:
-            if name in used and self._open(name):
-                raise ModelError(
-                    f"{self.name}: tensor {name!r} has a dynamic shape {self.dynamic[name]}; aiotc fixes the "
-                    "batch to 1 but no op gives this tensor a static shape"
-                )
-        graph = ir.Graph(
-            self.name,
-            dict(self.by_name),
-            tuple(ops),
-            tuple(self._name(i) for i in sg.InputsAsNumpy()),
-            tuple(self._name(i) for i in sg.OutputsAsNumpy()),
-            state=tuple(
-                t.name
-                for i, t in enumerate(self.tensors)
-                if sg.Tensors(i).IsVariable() and any(t.name in op.inputs for op in ops)
-            ),
-        )
-        graph = graph.with_ops(graph.ops)  # drop tensors no op uses (consumed shape operands)
-        try:
-            graph.validate()
-        except ValueError as exc:
-            raise ModelError(f"{self.name}: inconsistent graph: {exc}") from None
-        return graph
+        return ops, problems
+
+    def read(self, name: str | None) -> str | None:
+        """The tensor an op reads for `name`: a WHILE output's last value, a variable's state, else `name`."""
+        return self.variables.read(self.alias.get(name, name)) if name else name
 
     def _check_types(self, ops: list[ir.Op]) -> None:
         """Tensors of a type aiotc cannot compute with, refused only here, after the unsupported
@@ -211,9 +236,11 @@ class _Reader:
 
     # --- tensors ------------------------------------------------------------------
 
-    def _tensor(self, sg, index: int, taken: set[str]) -> ir.Tensor:
-        """Tensor `index`, named uniquely (TFLite names may repeat, be empty or absent)."""
+    def _tensor(self, sg, index: int, taken: set[str], main: bool = True) -> ir.Tensor:
+        """Tensor `index`, named uniquely (TFLite names may repeat, be empty or absent); `main`:
+        of subgraph 0, whose inputs take a batch of 1."""
         t = sg.Tensors(index)
+        model_input = main and index in self.graph_inputs
         dtype = TENSOR_TYPES.get(t.Type())
         label = (t.Name() or b"").decode(errors="replace") or f"tensor{index}"
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
@@ -228,9 +255,9 @@ class _Reader:
         # in the signature makes `shape` (where converters write 1) a placeholder until the
         # op computing the tensor settles it: a first dimension of -1 need not be the batch
         # (a Dense layer on 3-D inputs reshapes to [-1, features]).
-        if index in self.graph_inputs and signature[:1] == [-1]:
+        if model_input and signature[:1] == [-1]:
             shape = (1, *shape[1:])
-        dynamic = any(d < 0 for d in signature[1 if index in self.graph_inputs else 0 :])
+        dynamic = any(d < 0 for d in signature[1 if model_input else 0 :])
         check_size(self.name, label, shape, dtype)
         name, suffix = label, 1
         while name in taken:
@@ -555,6 +582,9 @@ def _concat(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     rank = len(r.shape(inputs[0]))
     if rank == 0:
         raise _Unsupported("scalar inputs")
+    inputs = [name for name in inputs if not (r.by_name[name].is_const and r.by_name[name].size == 0)]
+    if len(inputs) == 1 and _activation(o.FusedActivationFunction()) == "none":  # the others were empty
+        return ir.Op(layer, "reshape", (inputs[0],), (outputs[0],), ir.NoAttrs())
     return ir.Op(
         layer,
         "concat",
@@ -572,6 +602,9 @@ def _unary(kind: str):
 
 
 def _softmax(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    pair = (r.by_name[inputs[0]].dtype, r.by_name[outputs[0]].dtype)
+    if pair[0] != pair[1] and pair != ("int8", "int16"):
+        raise _Unsupported(f"{pair[0]} input with {pair[1]} output")
     return ir.Op(
         layer, "softmax", (inputs[0],), (outputs[0],), ir.Softmax(float(_options(op, tflite.SoftmaxOptions).Beta()))
     )
@@ -653,6 +686,182 @@ def _lstm(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     if problem:
         raise _Unsupported(problem)
     return ir.Op(layer, "lstm", inputs, (outputs[0],), ir.Lstm(float(o.CellClip()), bool(o.TimeMajor())))
+
+
+def _svdf(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    o = _options(op, tflite.SVDFOptions)
+    inputs = (*inputs, *[None] * (5 - len(inputs)))
+    problem = svdf_problem(r.by_name, inputs, o.Rank())
+    if problem:
+        raise _Unsupported(problem)
+    return ir.Op(layer, "svdf", inputs, (outputs[0],), ir.Svdf(int(o.Rank()), _activation(o.FusedActivationFunction())))
+
+
+# --- control flow: WHILE with a trip count known at compile time, unrolled -----------------
+MAX_TRIPS = 1024  # iterations a WHILE may unroll into (a Keras RNN runs one per time step)
+
+
+def _while(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    """The body inlined once per iteration while the condition, evaluated on the loop
+    variables (the counters are constants: each iteration's are folded), holds."""
+    o = _options(op, tflite.WhileOptions)
+    values, ops = list(inputs), []
+    for trip in range(MAX_TRIPS + 1):
+        cond_ops, (holds,) = _inline(r, o.CondSubgraphIndex(), values, f"{layer}@cond{trip}")
+        if cond_ops or not r.by_name[holds].is_const:
+            raise _Unsupported("its condition depends on run-time values (only a fixed trip count is unrolled)")
+        if not bool(r.by_name[holds].data.ravel()[0]):
+            break
+        if trip == MAX_TRIPS:
+            raise _Unsupported(f"more than {MAX_TRIPS} iterations")
+        body_ops, values = _inline(r, o.BodySubgraphIndex(), values, f"{layer}@{trip}")
+        ops += body_ops
+    if len(values) != len(outputs):
+        raise _Unsupported(f"{len(values)} loop variables for {len(outputs)} outputs")
+    for out, value in zip(outputs, values):
+        r.alias[out] = value
+    return ops
+
+
+def _inline(r: _Reader, index: int, values: list[str], prefix: str) -> tuple[list[ir.Op], list[str]]:
+    """Subgraph `index` run on `values` (the names of its inputs): its IR ops, and the names
+    of its outputs. Its other tensors get fresh names under `prefix`, so each inlined copy
+    has its own; constants keep one name per subgraph, so weights are stored once."""
+    if not 0 < index < r.model.SubgraphsLength():
+        raise _Unsupported(f"subgraph {index} of {r.model.SubgraphsLength()}")
+    sg = r.model.Subgraphs(index)
+    sg_inputs = [int(i) for i in sg.InputsAsNumpy()] if sg.InputsLength() else []
+    if len(sg_inputs) != len(values):
+        raise _Unsupported(f"subgraph {index} takes {len(sg_inputs)} inputs, given {len(values)}")
+    names: dict[int, str] = dict(zip(sg_inputs, values))
+    for i in range(sg.TensorsLength()):
+        if i in names:
+            continue
+        t = r._tensor(sg, i, r.taken, main=False)
+        if t.is_const:
+            key = f"subgraph{index}/{t.name}"
+            if key not in r.by_name:
+                r.by_name[key] = replace(t, name=key)
+            names[i] = key
+        else:
+            name = f"{prefix}/{t.name}"
+            while name in r.by_name:
+                name += "'"
+            r.by_name[name] = replace(t, name=name)
+            if t.name in r.dynamic:
+                r.dynamic[name] = r.dynamic.pop(t.name)
+            names[i] = name
+
+    def name_of(i: int) -> str | None:
+        if i < 0:
+            return None
+        if i not in names:
+            raise ModelError(f"{r.name}: subgraph {index} refers to tensor {i}, it has {sg.TensorsLength()}")
+        return names[i]
+
+    ops, problems = r.run_subgraph(sg, name_of)
+    if problems:
+        raise _Unsupported(f"in subgraph {index}: " + "; ".join(problems))
+    return ops, [r.read(name_of(int(i))) for i in sg.OutputsAsNumpy()]
+
+
+# --- resource variables: VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE, CALL_ONCE ---------------
+# No IR ops: a variable is a state tensor (Graph.state) that ops read directly all invoke
+# long, which takes its assigned value once the ops have run (Graph.state_updates) and
+# starts at what the init subgraph (run by CALL_ONCE) assigns (Graph.state_init).
+
+
+@dataclass
+class _Variables:
+    handles: dict[str, str] = field(default_factory=dict)  # handle tensor -> variable (its shared name)
+    state: dict[str, str] = field(default_factory=dict)  # variable -> its state tensor
+    aliases: dict[str, str] = field(default_factory=dict)  # READ_VARIABLE's output -> the state tensor
+    updates: dict[str, str] = field(default_factory=dict)  # state tensor -> the tensor assigned to it
+    init: dict[str, ir.Tensor] = field(default_factory=dict)  # variable -> the constant its init subgraph assigns
+
+    def read(self, name: str | None) -> str | None:
+        """The tensor an op reads for `name`: a read variable's state tensor, else `name`."""
+        return self.aliases.get(name, name) if name else name
+
+    def tensor(self, r: _Reader, variable: str, like: str) -> str:
+        """The state tensor of `variable`, made like tensor `like` (shape, type, quantization) when first met."""
+        if variable not in self.state:
+            t, name = r.by_name[like], variable
+            while name in r.by_name:
+                name += "'"
+            r.by_name[name] = ir.Tensor(name, t.shape, t.dtype, t.quant)
+            self.state[variable] = name
+        state = r.by_name[self.state[variable]]
+        if (state.shape, state.dtype) != (r.by_name[like].shape, r.by_name[like].dtype):
+            raise _Unsupported(
+                f"variable {variable!r} is used as {state.dtype} {list(state.shape)} and as another type or shape"
+            )
+        return state.name
+
+    def initial_values(self, r: _Reader) -> dict[str, np.ndarray]:
+        values = {}
+        for variable, name in self.state.items():
+            if variable in self.init:
+                t, state = self.init[variable], r.by_name[name]
+                if t.dtype != state.dtype or t.size != state.size:
+                    raise ModelError(
+                        f"{r.name}: variable {variable!r} is initialized as {t.dtype} {list(t.shape)}, used as {state.dtype} {list(state.shape)}"
+                    )
+                values[name] = t.data.reshape(state.shape)
+        return values
+
+
+def _variable(r: _Reader, handle: str) -> str:
+    if handle not in r.variables.handles:
+        raise _Unsupported(f"{handle!r} is not a VAR_HANDLE's output")
+    return r.variables.handles[handle]
+
+
+def _var_handle(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    o = _options(op, tflite.VarHandleOptions)
+    r.variables.handles[outputs[0]] = (o.SharedName() or b"").decode(errors="replace") or outputs[0]
+    return []
+
+
+def _read_variable(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    variable = _variable(r, inputs[0])
+    if r.variables.state.get(variable) in r.variables.updates:
+        raise _Unsupported(f"variable {variable!r} is read after it is assigned in the same invoke")
+    r.variables.aliases[outputs[0]] = r.variables.tensor(r, variable, outputs[0])
+    return []
+
+
+def _assign_variable(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    state = r.variables.tensor(r, _variable(r, inputs[0]), inputs[1])
+    r.variables.updates[state] = inputs[1]
+    return []
+
+
+def _call_once(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
+    """Its init subgraph may only assign constants to variables: they become the initial state."""
+    index = _options(op, tflite.CallOnceOptions).InitSubgraphIndex()
+    if not 0 < index < r.model.SubgraphsLength():
+        raise _Unsupported(f"init subgraph {index} of {r.model.SubgraphsLength()}")
+    sg = r.model.Subgraphs(index)
+    tensors = [r._tensor(sg, i, set(), main=False) for i in range(sg.TensorsLength())]
+    handles: dict[int, str] = {}
+    for k in range(sg.OperatorsLength()):
+        init_op = sg.Operators(k)
+        name = _op_name(r.model.OperatorCodes(init_op.OpcodeIndex()))
+        operands = [int(i) for i in init_op.InputsAsNumpy()] if init_op.InputsLength() else []
+        if name == "VAR_HANDLE" and init_op.OutputsLength() == 1:
+            o = _options(init_op, tflite.VarHandleOptions)
+            handles[int(init_op.Outputs(0))] = (o.SharedName() or b"").decode(errors="replace")
+        elif (
+            name == "ASSIGN_VARIABLE"
+            and len(operands) == 2
+            and operands[0] in handles
+            and tensors[operands[1]].is_const
+        ):
+            r.variables.init[handles[operands[0]]] = tensors[operands[1]]
+        else:
+            raise _Unsupported(f"its init subgraph runs {name} (only constants assigned to variables are supported)")
+    return []
 
 
 def resolve_strided_slice(
@@ -741,7 +950,7 @@ def _split(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op]:
     return _slices(source, shape, outputs, axis, sizes)
 
 
-def _slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+def _slice(r: _Reader, op, layer, inputs, outputs) -> list[ir.Op] | ir.Op:
     shape = r.shape(inputs[0])
     begin, size = ([int(v) for v in r.const(name).ravel()] for name in inputs[1:3])
     if len(begin) != len(shape) or len(size) != len(shape):
@@ -749,6 +958,9 @@ def _slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     end = [d if s == -1 else b + s for b, s, d in zip(begin, size, shape)]
     if any(not 0 <= b <= e <= d for b, e, d in zip(begin, end, shape)):
         raise _Unsupported(f"slice {begin} + {size} outside {list(shape)}")
+    if any(b == e for b, e in zip(begin, end)):  # an unrolled loop's first or last step: nothing to copy
+        r.settle(outputs[0], np.zeros([e - b for b, e in zip(begin, end)], NUMPY_TYPES[r.by_name[outputs[0]].dtype]))
+        return []
     r.settle(outputs[0], tuple(e - b for b, e in zip(begin, end)))
     return ir.Op(
         layer,
@@ -911,6 +1123,12 @@ _CONVERTERS = {
     "TRANSPOSE": _transpose,
     "STRIDED_SLICE": _strided_slice,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm,
+    "SVDF": _svdf,
+    "VAR_HANDLE": _var_handle,
+    "READ_VARIABLE": _read_variable,
+    "ASSIGN_VARIABLE": _assign_variable,
+    "CALL_ONCE": _call_once,
+    "WHILE": _while,
     # data movement (issue 20)
     "SLICE": _slice,
     "SPLIT": _split,
@@ -1002,6 +1220,9 @@ REQUIRED_INPUTS = {
     ),  # issue 20; SUM is above
     "SELECT_V2": 3,
     "TRANSPOSE_CONV": 3,
+    "SVDF": 3,  # input, feature and time weights; the converter checks the state
+    **dict.fromkeys(("VAR_HANDLE", "CALL_ONCE"), 0),
+    "ASSIGN_VARIABLE": 2,
     **dict.fromkeys(
         (
             "DIV",
@@ -1019,7 +1240,8 @@ REQUIRED_INPUTS = {
         2,
     ),  # elementwise math (issue 20)
 }
-MULTI_OUTPUT = {"SPLIT", "SPLIT_V", "UNPACK"}  # converted into one op per output
+MULTI_OUTPUT = {"SPLIT", "SPLIT_V", "UNPACK", "WHILE"}  # converted into one op per output
+NO_OUTPUTS = {"CALL_ONCE", "ASSIGN_VARIABLE"}
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))  # besides FOLDERS' ops on constants: they are evaluated
 
 
@@ -1127,6 +1349,19 @@ def _fold_reduce(function):
     return fold
 
 
+def _fold_fully_connected(r: _Reader, op, inputs, outputs) -> np.ndarray:
+    """A constant input (an unrolled RNN's initial state) through constant weights."""
+    o = _options(op, tflite.FullyConnectedOptions)
+    weights = r.const(inputs[1])
+    x = r.const(inputs[0])
+    value = x.reshape(-1, weights.shape[1]) @ weights.T
+    if len(inputs) > 2 and inputs[2] is not None:
+        value = value + r.const(inputs[2])
+    if o.KeepNumDims():
+        value = value.reshape(*x.shape[:-1], weights.shape[0])
+    return _clamp(value, _activation(o.FusedActivationFunction()))
+
+
 FOLDERS = {
     "SHAPE": lambda r, op, inputs, outputs: np.array(r.shape(inputs[0])),
     "STRIDED_SLICE": _fold_strided_slice,
@@ -1152,4 +1387,20 @@ FOLDERS = {
     "MINIMUM": _fold_binary(np.minimum),
     "REDUCE_PROD": _fold_reduce(np.prod),
     "SUM": _fold_reduce(np.sum),
+    # a WHILE's condition on its counters
+    **{
+        name: _fold_binary(function)
+        for name, function in (
+            ("LESS", np.less),
+            ("LESS_EQUAL", np.less_equal),
+            ("GREATER", np.greater),
+            ("GREATER_EQUAL", np.greater_equal),
+            ("EQUAL", np.equal),
+            ("NOT_EQUAL", np.not_equal),
+            ("LOGICAL_AND", np.logical_and),
+            ("LOGICAL_OR", np.logical_or),
+        )
+    },
+    "LOGICAL_NOT": lambda r, op, inputs, outputs: np.logical_not(r.const(inputs[0])),
+    "FULLY_CONNECTED": _fold_fully_connected,
 }

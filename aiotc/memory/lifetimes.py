@@ -73,6 +73,9 @@ def lifetimes(
             if name not in external:
                 first.setdefault(name, at)
                 last[name] = max(last.get(name, at), until)
+    for name in graph.state_updates.values():  # copied into the state after the last op
+        if name in last:
+            last[name] = len(graph.ops) - 1
     alias = aliases(graph, last, external)
     for name, root in alias.items():  # an alias extends its root's life and is not a buffer of its own
         last[root] = max(last[root], last.pop(name))

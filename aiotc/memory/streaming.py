@@ -127,7 +127,7 @@ def stream_stage(
     if not all(streamable(op, graph) for op in ops):
         return None
     produced = {op.outputs[0]: i for i, op in enumerate(ops)}
-    later_reads = {t for op in graph.ops[last_op + 1 :] for t in op.inputs} | set(graph.outputs)
+    later_reads = {t for op in graph.ops[last_op + 1 :] for t in op.inputs} | graph.kept
     outputs = frozenset(t for t in produced if t in later_reads)
     if not outputs or any(graph[t].shape[1] < 2 for t in outputs):
         return None

@@ -82,7 +82,8 @@ def quantize_model(
         raise UsageError(f"{graph.name} is already quantized (no float activations); --calib applies to float models")
     if graph.state:
         raise UsageError(
-            f"{graph.name} has recurrent state (an LSTM): aiotc cannot quantize it yet; compile it as float, or quantize it with the TFLite converter"
+            f"{graph.name} has recurrent state (an LSTM, an SVDF or resource variables): aiotc cannot quantize it yet;"
+            " compile it as float, or quantize it with the TFLite converter"
         )
     graph = global_pools_as_means(graph)
     samples = load_calibration(calib, graph)

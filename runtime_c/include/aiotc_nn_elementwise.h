@@ -68,6 +68,9 @@ typedef struct {
 /* Softmax over the last dimension of `rows` rows of `depth` values; output scale 1/256, zero point -128. */
 int32_t aiotc_softmax_s8(const aiotc_softmax_params *params, int32_t rows, int32_t depth, const int8_t *input,
                          int8_t *output);
+/* The same with an int16 output: scale 1/65536, zero point -32768. */
+int32_t aiotc_softmax_s8_s16(const aiotc_softmax_params *params, int32_t rows, int32_t depth, const int8_t *input,
+                             int16_t *output);
 int32_t aiotc_softmax_f32(float beta, int32_t rows, int32_t depth, const float *input, float *output);
 
 /* --- unary ops --------------------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* aiotc runtime: recurrent layers (UNIDIRECTIONAL_SEQUENCE_LSTM).
+/* aiotc runtime: recurrent layers (UNIDIRECTIONAL_SEQUENCE_LSTM, SVDF).
  *
  * The hidden and cell state are the model's state: buffers outside the arena that
  * the kernel reads and updates in place, so a sequence may continue across invokes.
@@ -55,5 +55,36 @@ int32_t aiotc_lstm_s8(const aiotc_lstm_params_s8 *params, const aiotc_lstm_dims 
 
 int32_t aiotc_lstm_f32(const aiotc_lstm_params_f32 *params, const aiotc_lstm_dims *dims, const float *input,
                        float *hidden_state, float *cell_state, float *output);
+
+/* SVDF: each filter's feature value (a row of the feature weights times the input) enters
+ * its row of the state, which keeps the last `memory` of them; a unit's output sums, over
+ * its `rank` filters, the time weights times that row. The state [batches, filters, memory]
+ * is the model's state, shifted by one value per invoke. */
+typedef struct {
+    int32_t batches;
+    int32_t input_size;
+    int32_t filters; /* units x rank */
+    int32_t memory;  /* values each filter keeps */
+    int32_t rank;
+} aiotc_svdf_dims;
+
+/* TFLM's integer SVDF. state_bytes 2: int16 time weights and state; 1: int8. */
+typedef struct {
+    int32_t input_offset;                        /* -input zero point */
+    aiotc_per_tensor_quant_params feature_quant; /* input x feature weights -> state */
+    int32_t state_zero_point;
+    int32_t state_bytes;
+    aiotc_per_tensor_quant_params output_quant; /* state x time weights -> output */
+    int32_t output_offset;
+} aiotc_svdf_params_s8;
+
+int32_t aiotc_svdf_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims, const int8_t *input,
+                      const int8_t *feature_weights, const void *time_weights, const int32_t *bias, void *state,
+                      int8_t *output);
+
+/* bias may be NULL; the output is clamped to `activation`. */
+int32_t aiotc_svdf_f32(const aiotc_svdf_dims *dims, const aiotc_activation_f32 *activation, const float *input,
+                       const float *feature_weights, const float *time_weights, const float *bias, float *state,
+                       float *output);
 
 #endif /* AIOTC_NN_RECURRENT_H */

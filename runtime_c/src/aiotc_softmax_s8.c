@@ -1,44 +1,9 @@
-/* int8 softmax over the last dimension, in gemmlowp fixed point as TFLite Micro's
- * reference computes it: differences to the row maximum are rescaled to Q5.26,
- * exponentiated, summed in Q12, and each exp multiplied by the reciprocal sum. */
-#include "aiotc_nn_elementwise.h"
-#include "aiotc_nn_fixedpoint.h"
-
-/* diff * 2^left_shift, shifted as unsigned: TFLite's `1 << 31` (a huge input scale) is undefined in C. */
-static int32_t scaled_diff(const aiotc_softmax_params *p, int32_t diff)
-{
-    return aiotc_fp_mul((int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier);
-}
+/* int8 softmax over the last dimension (aiotc_nn_softmax.h). */
+#include "aiotc_nn_softmax.h"
 
 int32_t aiotc_softmax_s8(const aiotc_softmax_params *params, int32_t rows, int32_t depth, const int8_t *input,
                          int8_t *output)
 {
-    int32_t r, c;
-    for (r = 0; r < rows; r++) {
-        const int8_t *in = input + r * depth;
-        int8_t *out = output + r * depth;
-        int32_t max = -128, sum_of_exps = 0, num_bits_over_unit, scale, exponent;
-        for (c = 0; c < depth; c++) {
-            max = AIOTC_MAX(max, in[c]);
-        }
-        for (c = 0; c < depth; c++) {
-            const int32_t diff = in[c] - max;
-            if (diff >= params->diff_min) {
-                const int32_t e = aiotc_fp_exp_on_negative_values(scaled_diff(params, diff), 5);
-                sum_of_exps += aiotc_fp_mul_by_pot(e, -12);
-            }
-        }
-        scale = aiotc_fp_reciprocal(sum_of_exps, 12, &num_bits_over_unit);
-        exponent = num_bits_over_unit + 31 - 8;
-        for (c = 0; c < depth; c++) {
-            const int32_t diff = in[c] - max;
-            int32_t value = -128;
-            if (diff >= params->diff_min) {
-                const int32_t e = aiotc_fp_exp_on_negative_values(scaled_diff(params, diff), 5);
-                value = aiotc_rounding_divide_by_pot(aiotc_fp_mul(scale, e), exponent) - 128;
-            }
-            out[c] = (int8_t)AIOTC_CLAMP(value, -128, 127);
-        }
-    }
+    aiotc_softmax_loop(params, rows, depth, input, output, 1);
     return AIOTC_OK;
 }
