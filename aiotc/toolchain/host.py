@@ -198,7 +198,7 @@ class HostModel:
 
     def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         in_buf = np.frombuffer(bytearray(pack_inputs(self.inputs, inputs)), dtype=np.uint8)
-        out_buf = np.zeros(sum(s.nbytes for s in self.outputs), dtype=np.uint8)
+        out_buf = np.zeros(buffer_bytes(self.outputs), dtype=np.uint8)
         status = self._invoke(
             self._ffi.from_buffer(in_buf), self._ffi.from_buffer(out_buf), self._ffi.from_buffer(self._arena_view)
         )
@@ -219,11 +219,16 @@ class HostModel:
         return results
 
 
+def buffer_bytes(specs: list[IOSpec]) -> int:
+    """The caller's input (output) buffer: to the end of its last tensor (codegen's io_offsets)."""
+    return max((s.offset + s.nbytes for s in specs), default=0)
+
+
 def pack_inputs(specs: list[IOSpec], sample: list[np.ndarray]) -> bytes:
     """One sample's input arrays as the bytes of the model's input buffer."""
     if len(sample) != len(specs):
         raise UsageError(f"model takes {len(specs)} input(s), got {len(sample)}")
-    buffer = np.zeros(sum(s.nbytes for s in specs), dtype=np.uint8)
+    buffer = np.zeros(buffer_bytes(specs), dtype=np.uint8)
     for spec, array in zip(specs, sample):
         array = np.ascontiguousarray(array, dtype=spec.np_dtype)
         if array.size * array.itemsize != spec.nbytes:

@@ -1,0 +1,50 @@
+"""Graphs the random-graph fuzzer (tests/test_graph_fuzz.py) found aiotc getting wrong,
+shrunk to the layers that show it; each runs under ASan and UBSan against the oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aiotc import ir
+from aiotc.driver import compile_model
+from aiotc.export.tflite import write_tflite
+from aiotc.samples import random_samples
+from aiotc.toolchain.sanitize import SanitizedModel
+from aiotc.verification import verify
+
+from ..oplib import OpGraph
+
+
+def assert_sanitized_matches(graph: ir.Graph, tmp_path, inputs=None) -> None:
+    model = tmp_path / "model.tflite"
+    model.write_bytes(write_tflite(graph))
+    out = compile_model(model, board="host", out_dir=tmp_path / "out").out_dir
+    runner = SanitizedModel.build(out)
+    result = verify(out, "host", inputs or random_samples(runner.inputs, 3, 0), runner=runner)
+    assert result.mismatches == 0, f"{result.mismatches}/{result.samples} samples differ from {result.oracle}"
+
+
+def test_a_bool_constant_is_written_as_c(tmp_path):
+    """Bool constants reached the C as Python's `False`."""
+    g = OpGraph(seed=1, dtype="float32")
+    x = g.input((3, 2, 1))
+    flags = g.broadcast("greater_equal", x, g.const(np.zeros((1, 1), np.float32)), out_dtype="bool")
+    assert_sanitized_matches(
+        g.build(g.broadcast("logical_and", flags, g.const(np.array([[[True]]])), out_dtype="bool")), tmp_path
+    )
+
+
+def test_an_int32_output_after_an_odd_sized_int8_one_is_aligned(tmp_path):
+    """Outputs sat back to back in the caller's buffer: an int32 (float) one after 18 int8
+    bytes was stored at an unaligned address (UB; an unaligned float store faults on Cortex-M)."""
+    g = OpGraph(seed=2)
+    x = g.input((1, 2, 1, 9), scale=0.35, zero_point=2)
+    assert_sanitized_matches(g.build(g.unary("abs", x), g.arg_min_max("arg_max", x, 1)), tmp_path)
+
+
+def test_a_float_input_after_an_odd_sized_int8_one_is_aligned(tmp_path):
+    g = OpGraph(seed=3, dtype="float32")
+    flags = g.bool_input((3,))
+    x = g.input((3,))
+    inputs = [[np.array([True, False, True]), np.array([1.5, -2.0, 0.25], np.float32)]]
+    assert_sanitized_matches(g.build(g.select(flags, x, g.unary("neg", x))), tmp_path, inputs)
