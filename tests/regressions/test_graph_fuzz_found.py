@@ -48,3 +48,16 @@ def test_a_float_input_after_an_odd_sized_int8_one_is_aligned(tmp_path):
     x = g.input((3,))
     inputs = [[np.array([True, False, True]), np.array([1.5, -2.0, 0.25], np.float32)]]
     assert_sanitized_matches(g.build(g.select(flags, x, g.unary("neg", x))), tmp_path, inputs)
+
+
+def test_a_streamed_layer_reads_a_row_varying_constant_at_its_rows(tmp_path):
+    """The first layers stream in row bands; a band call read a constant operand that differs
+    from row to row from row 0 on every band (wrong rows), or, as the input of an abs of a
+    constant, overran the band it wrote."""
+    g = OpGraph(seed=4, dtype="float32")
+    x = g.input((1, 4, 8, 9))
+    varying = g.const(g.rng.normal(0, 1, (1, 4, 8, 9)).astype(np.float32))
+    y = g.broadcast("squared_difference", g.unary("cos", x), varying)
+    divisor = g.unary("abs", g.const(g.rng.uniform(0.5, 2, (1, 4, 8, 9)).astype(np.float32)))
+    z = g.broadcast("div", x, divisor, attrs=ir.Binary())
+    assert_sanitized_matches(g.build(y, z), tmp_path)
