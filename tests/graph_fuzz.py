@@ -761,13 +761,7 @@ GENERATORS: dict[str, Gen] = {
 def eligible(f: Fuzz, x: str) -> list[str]:
     """The kinds whose lowering takes x's dtype and whose generator can read x."""
     dtype = f.t(x).dtype
-    return sorted(
-        kind
-        for kind, gen in GENERATORS.items()
-        if dtype in LOWERINGS[kind].dtypes
-        and (kind in ("select_v2",) or dtype != "bool" or kind.startswith("logical"))
-        and gen.takes(f, x)
-    )
+    return sorted(kind for kind, gen in GENERATORS.items() if dtype in LOWERINGS[kind].dtypes and gen.takes(f, x))
 
 
 # --- whole graphs ---------------------------------------------------------------------

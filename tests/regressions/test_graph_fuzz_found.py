@@ -61,3 +61,14 @@ def test_a_streamed_layer_reads_a_row_varying_constant_at_its_rows(tmp_path):
     divisor = g.unary("abs", g.const(g.rng.uniform(0.5, 2, (1, 4, 8, 9)).astype(np.float32)))
     z = g.broadcast("div", x, divisor, attrs=ir.Binary())
     assert_sanitized_matches(g.build(y, z), tmp_path)
+
+
+def test_arg_max_indices_and_masks_reshape(tmp_path):
+    """RESHAPE moves bytes of any type in tflite-micro; aiotc refused int32 (an arg max's
+    indices squeezed) and bool."""
+    g = OpGraph(seed=5)
+    x = g.input((1, 3, 7), scale=0.1, zero_point=-128)
+    index = g.arg_min_max("arg_max", x, 2)
+    flat = g._op("reshape", (index,), g._add(ir.Tensor("flat", (3,), "int32")))
+    mask = g.broadcast("greater", x, g.input((1, 3, 7), scale=0.1, zero_point=-128), out_dtype="bool")
+    assert_sanitized_matches(g.build(flat, g._op("reshape", (mask,), g._add(ir.Tensor("m", (21,), "bool")))), tmp_path)
