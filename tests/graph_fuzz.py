@@ -839,35 +839,40 @@ ORACLE_TIMEOUT_S = 60
 def _serve(conn) -> None:
     """The oracle process: (model path, interpreter, samples) in, outputs or an error out.
     A separate process because an interpreter may abort on a model it rejects."""
-    interpreters: dict = {}
     while True:
         path, which, samples = conn.recv()
         try:
-            conn.send(("ok", [_invoke(interpreters, path, which, sample) for sample in samples]))
+            conn.send(("ok", _invoke(path, which, samples)))
         except Exception as error:  # noqa: BLE001  (the parent decides what a refusal means)
             conn.send(("error", f"{type(error).__name__}: {error}"))
 
 
-def _invoke(interpreters: dict, path: str, which: str, sample: list[np.ndarray]) -> list[np.ndarray]:
+def _invoke(path: str, which: str, samples) -> list[list[np.ndarray]]:
+    """Every sample through one interpreter of the model, reset between samples."""
+    results = []
     if which == "tflite-micro":
+        import tflite
         from tflite_micro.python.tflite_micro import runtime
 
         interpreter = runtime.Interpreter.from_file(path)
-        for index, array in enumerate(sample):
-            interpreter.set_input(array, index)
-        interpreter.invoke()
-        import tflite
-
         count = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0).Subgraphs(0).OutputsLength()
-        return [np.array(interpreter.get_output(i)) for i in range(count)]
+        for sample in samples:
+            for index, array in enumerate(sample):
+                interpreter.set_input(array, index)
+            interpreter.invoke()
+            results.append([np.array(interpreter.get_output(i)) for i in range(count)])
+            interpreter.reset()
+        return results
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     interpreter = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
     interpreter.allocate_tensors()
-    for detail, array in zip(interpreter.get_input_details(), sample):
-        interpreter.set_tensor(detail["index"], array)
-    interpreter.invoke()
-    return [np.array(interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()]
+    for sample in samples:
+        for detail, array in zip(interpreter.get_input_details(), sample):
+            interpreter.set_tensor(detail["index"], array)
+        interpreter.invoke()
+        results.append([np.array(interpreter.get_tensor(d["index"])) for d in interpreter.get_output_details()])
+    return results
 
 
 class Oracle:
