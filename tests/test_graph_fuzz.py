@@ -70,9 +70,12 @@ def check_graph(drawn: Drawn, oracle: Oracle, tmp: Path) -> str:
         got = SanitizedModel.build(out).invoke_batch(samples)
     except AiotcError as error:
         pytest.fail(f"the generated C failed: {error}\n{_where(drawn, data)}")
+    # LiteRT's reference kernels round some integer paths apart from tflite-micro's (16x8
+    # FULLY_CONNECTED at the extremes): against LiteRT, an integer graph may differ by 1.
+    slack = 0 if floats_only or which == "tflite-micro" else 1
     for k, (mine, theirs) in enumerate(zip(got, answer)):
         for name, g, w in zip(graph.outputs, mine, theirs):
-            if not outputs_agree(g, np.asarray(w)):
+            if not outputs_agree(g, np.asarray(w), slack):
                 diff = np.abs(g.astype(np.float64) - np.asarray(w).astype(np.float64))
                 pytest.fail(
                     f"output {name} of sample {k} differs from {which}: max abs diff {np.nanmax(diff)}"
