@@ -253,6 +253,14 @@ def _int8_extremes(f: Fuzz, weights: str) -> None:
         f.g.tensors[weights] = ir.Tensor(weights, t.shape, t.dtype, t.quant, data)
 
 
+def _weighted_output(f: Fuzz, kind: str, x: str, y: str) -> str:
+    """The layer OpGraph just added: its weights sometimes at -128 and 127, its output
+    requantized by the table's rule around OpGraph's accumulator-fitting scale."""
+    f.read.add(x)
+    _int8_extremes(f, f.g.ops[-1].inputs[1])
+    return f.requant(y, f.out_quant(kind, x, float(f.t(y).quant.scale[0]) if f.t(y).quant else 1.0))
+
+
 def gen_conv2d(f: Fuzz, x: str) -> str:
     x = as_4d(f, x)
     n, h, w, c = f.shape(x)
@@ -262,9 +270,7 @@ def gen_conv2d(f: Fuzz, x: str) -> str:
     y = f.g.conv2d(
         x, out_c, kernel, stride, dilation, padding, groups, _activation(f), per_channel=f.draw(st.booleans())
     )
-    f.read.add(x)
-    _int8_extremes(f, f.g.ops[-1].inputs[1])
-    return f.requant(y, f.out_quant("conv2d", x, float(f.t(y).quant.scale[0]) if f.t(y).quant else 1.0))
+    return _weighted_output(f, "conv2d", x, y)
 
 
 def gen_depthwise(f: Fuzz, x: str) -> str:
@@ -272,9 +278,7 @@ def gen_depthwise(f: Fuzz, x: str) -> str:
     _, h, w, _ = f.shape(x)
     kernel, stride, dilation, padding = _window(f, h, w, True)
     y = f.g.depthwise(x, f.draw(st.integers(1, 2)), kernel, stride, dilation, padding, _activation(f))
-    f.read.add(x)
-    _int8_extremes(f, f.g.ops[-1].inputs[1])
-    return f.requant(y, f.out_quant("depthwise_conv2d", x, float(f.t(y).quant.scale[0]) if f.t(y).quant else 1.0))
+    return _weighted_output(f, "depthwise_conv2d", x, y)
 
 
 def gen_fully_connected(f: Fuzz, x: str) -> str:
@@ -289,9 +293,7 @@ def gen_fully_connected(f: Fuzz, x: str) -> str:
         keep_num_dims=keep,
         bias=f.draw(st.booleans()),
     )
-    f.read.add(x)
-    _int8_extremes(f, f.g.ops[-1].inputs[1])
-    return f.requant(y, f.out_quant("fully_connected", x, float(f.t(y).quant.scale[0]) if f.t(y).quant else 1.0))
+    return _weighted_output(f, "fully_connected", x, y)
 
 
 def gen_pool(kind: str) -> Callable[[Fuzz, str], str]:
