@@ -870,6 +870,7 @@ def _invoke(path: str, which: str, samples) -> list[list[np.ndarray]]:
     interpreter = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
     interpreter.allocate_tensors()
     for sample in samples:
+        interpreter.reset_all_variables()  # samples are independent: an LSTM's state starts at zero
         for detail, array in zip(interpreter.get_input_details(), sample):
             interpreter.set_tensor(detail["index"], array)
         interpreter.invoke()

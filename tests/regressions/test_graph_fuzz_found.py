@@ -72,3 +72,12 @@ def test_arg_max_indices_and_masks_reshape(tmp_path):
     flat = g._op("reshape", (index,), g._add(ir.Tensor("flat", (3,), "int32")))
     mask = g.broadcast("greater", x, g.input((1, 3, 7), scale=0.1, zero_point=-128), out_dtype="bool")
     assert_sanitized_matches(g.build(flat, g._op("reshape", (mask,), g._add(ir.Tensor("m", (21,), "bool")))), tmp_path)
+
+
+def test_the_litert_oracle_starts_every_sample_from_zero_state(tmp_path):
+    """A recurrent model tflite-micro cannot load (TILE) is checked against LiteRT, whose
+    interpreter kept the LSTM's state from one sample to the next: every sample after the
+    first differed (tflite-micro's is reset)."""
+    g = OpGraph(seed=6, dtype="float32")
+    y = g.lstm(g.input((1, 5, 3)), 4, cell_clip=3.0)
+    assert_sanitized_matches(g.build(g.movement("tile", [y], (1, 5, 8), ir.Tile((1, 1, 2)))), tmp_path)
