@@ -81,3 +81,20 @@ def test_the_litert_oracle_starts_every_sample_from_zero_state(tmp_path):
     g = OpGraph(seed=6, dtype="float32")
     y = g.lstm(g.input((1, 5, 3)), 4, cell_clip=3.0)
     assert_sanitized_matches(g.build(g.movement("tile", [y], (1, 5, 8), ir.Tile((1, 1, 2)))), tmp_path)
+
+
+def test_a_float_activation_clamp_keeps_nan(tmp_path):
+    """0 / 0 and x mod 0 are NaN in TFLite, whose clamp (std::min of std::max) lets NaN
+    through; aiotc's clamp turned it into -FLT_MAX."""
+    from aiotc.oracle import run_oracle
+
+    g = OpGraph(seed=7, dtype="float32")
+    a, b = g.input((4,)), g.input((4,))
+    graph = g.build(g.broadcast("div", a, b, attrs=ir.Binary()), g.broadcast("floor_mod", a, b))
+    model = tmp_path / "model.tflite"
+    model.write_bytes(write_tflite(graph))
+    out = compile_model(model, board="host", out_dir=tmp_path / "out").out_dir
+    sample = [np.array([0.0, 1.0, -2.0, 3.0], np.float32), np.array([0.0, 0.0, 0.0, 2.0], np.float32)]
+    got = SanitizedModel.build(out).invoke_batch([sample])[0]
+    for mine, theirs in zip(got, run_oracle(model, sample).outputs):
+        np.testing.assert_array_equal(mine, theirs)
