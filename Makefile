@@ -4,7 +4,8 @@
 #   make test-unit   the fast unit tier (tests/unit: no C builds; under a minute)
 #   make test-fast   everything but the slow and QEMU tests
 #   make lint   ruff (format and lint) and the type checker; make test runs it first
-#   make fuzz   mutate the shared models for much longer than the test suite does (FUZZ_EXAMPLES)
+#   make fuzz   mutate the shared models, and draw random graphs against tflite-micro, for much
+#               longer than the test suite does (FUZZ_EXAMPLES each)
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm chromium cmake
@@ -37,7 +38,7 @@ test-fast: install
 	$(PYTEST) -m "not slow and not qemu"
 
 fuzz: install
-	AIOTC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTHON) -m pytest -q tests/test_fuzz.py --hypothesis-show-statistics
+	AIOTC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) AIOTC_GRAPH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTHON) -m pytest -q tests/test_fuzz.py tests/test_graph_fuzz.py --hypothesis-show-statistics
 
 bench: install toolchain
 	$(PYTHON) benchmarks/run.py

@@ -184,6 +184,7 @@ def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
         outputs = [np.array(interpreter.get_output(i)) for i in range(output_count)]
         interpreter.reset()
         return OracleResult(outputs, name)
+    interpreter.reset_all_variables()  # an LSTM's state: every sample starts from zero, as in tflite-micro
     for detail, array in zip(interpreter.get_input_details(), inputs):
         interpreter.set_tensor(detail["index"], array)
     interpreter.invoke()

@@ -63,10 +63,7 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
         "state_bytes": facts["state_bytes"],  # NAME_STATE_SIZE: recurrent state kept across invokes, outside the arena
         "state": facts["state"],
         "patch": stage_report(graph, stage),
-        "io_bytes": {
-            "input": sum(e["bytes"] for e in facts["inputs"]),
-            "output": sum(e["bytes"] for e in facts["outputs"]),
-        },
+        "io_bytes": facts["io_bytes"],
         "inputs": facts["inputs"],
         "outputs": facts["outputs"],
         "kernels": facts["kernels"],

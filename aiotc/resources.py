@@ -1,5 +1,6 @@
 """Where the shipped data folders are (inside the installed package, or the source tree), and the templates' environment."""
 
+from functools import cache
 from pathlib import Path
 
 import jinja2
@@ -15,8 +16,11 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"aiotc installation is missing its {name}/ folder")
 
 
+@cache
 def template_env(folder: str = "", autoescape: bool = False) -> jinja2.Environment:
-    """Jinja for the templates: undefined values are errors, blocks leave no stray lines (HTML escapes values)."""
+    """Jinja for the templates: undefined values are errors, blocks leave no stray lines (HTML escapes values).
+    One per folder and process: an environment keeps its compiled templates, which otherwise
+    cost more than the rest of a small model's compile."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("templates") / folder)),
         autoescape=autoescape,

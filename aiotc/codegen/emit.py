@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import __version__
-from ..ir import Graph, Op, Tensor
+from ..ir import ITEMSIZE, Graph, Op, Tensor
 from ..kernels import Kernel
 from ..memory.streaming import StreamStage
 from ..memory.timestream import TimeStream
@@ -77,8 +77,8 @@ def format_values(values: np.ndarray, ctype: str, per_line: int = 16) -> str:
         items = ["(-2147483647 - 1)" if v == -(2**31) else str(v) for v in flat.tolist()]
     elif ctype == "int64_t":
         items = [f"INT64_C({v})" if v != -(2**63) else "INT64_MIN" for v in flat.tolist()]
-    else:
-        items = [str(v) for v in flat.tolist()]
+    else:  # bool constants (a comparison's operand) as 0 / 1
+        items = [str(int(v)) for v in flat.tolist()]
     lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     return ",\n    ".join(lines)
 
@@ -122,7 +122,7 @@ class Emitter:
         self._symbols: set[str] = set()
         self._by_content: dict[tuple, str] = {}
         self._tensor_consts: dict[str, str] = {}
-        self._io = {**_io_offsets(graph, graph.inputs, "input"), **_io_offsets(graph, graph.outputs, "output")}
+        self._io = {**_io_pointers(graph, graph.inputs, "input"), **_io_pointers(graph, graph.outputs, "output")}
         self.state, self.state_size = state_layout(graph, frames.kept if frames else None)
         self._state_offsets = {b.tensor: b.offset for b in self.state}
 
@@ -169,18 +169,28 @@ class Emitter:
         return symbol
 
 
-def _io_offsets(graph: Graph, names: tuple[str, ...], buffer: str) -> dict[str, tuple[str, int]]:
-    offsets, at = {}, 0
+def io_offsets(graph: Graph, names: tuple[str, ...]) -> list[int]:
+    """Where each graph input (output) starts in the caller's buffer: in order, each at a
+    multiple of its element size, so that kernels read and write int32 and float32 tensors
+    aligned (an unaligned float load faults on Cortex-M)."""
+    offsets, at = [], 0
     for name in names:
-        offsets[name] = (buffer, at)
-        at += graph[name].nbytes
+        t = graph[name]
+        element = max(int(ITEMSIZE[t.dtype]), 1)
+        at = -(-at // element) * element
+        offsets.append(at)
+        at += t.nbytes
     return offsets
 
 
+def _io_pointers(graph: Graph, names: tuple[str, ...], buffer: str) -> dict[str, tuple[str, int]]:
+    return {name: (buffer, offset) for name, offset in zip(names, io_offsets(graph, names))}
+
+
 def _io_entries(graph: Graph, names: tuple[str, ...]) -> list[dict]:
-    """Graph inputs/outputs as laid out in the caller's buffer: back to back, in order."""
-    entries, offset = [], 0
-    for name in names:
+    """Graph inputs/outputs as laid out in the caller's buffer (io_offsets)."""
+    entries = []
+    for name, offset in zip(names, io_offsets(graph, names)):
         t: Tensor = graph[name]
         q = t.quant
         entries.append(
@@ -196,8 +206,11 @@ def _io_entries(graph: Graph, names: tuple[str, ...]) -> list[dict]:
             }
             | ({"source_layout": graph.layouts[name]} if name in graph.layouts else {})
         )
-        offset += t.nbytes
     return entries
+
+
+def _buffer_size(entries: list[dict]) -> int:
+    return max((e["offset"] + e["bytes"] for e in entries), default=0)
 
 
 def emit_library(
@@ -299,8 +312,8 @@ def emit_library(
         ],
         "inputs": inputs,
         "outputs": outputs,
-        "input_size": sum(e["bytes"] for e in inputs),
-        "output_size": sum(e["bytes"] for e in outputs),
+        "input_size": _buffer_size(inputs),
+        "output_size": _buffer_size(outputs),
         "items": items,
         "stream": stream,
         "consts": [
@@ -334,6 +347,7 @@ def emit_library(
         "state": [{"tensor": b.tensor, "offset": b.offset, "bytes": b.nbytes} for b in emitter.state],
         "inputs": inputs,
         "outputs": outputs,
+        "io_bytes": {"input": values["input_size"], "output": values["output_size"]},
         "kernels": sorted(runtime_kernels),
         "layer_kernels": layer_kernels,
     }

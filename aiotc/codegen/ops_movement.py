@@ -22,7 +22,7 @@ def _same_quantization(op: Op, ctx: LowerContext) -> None:
             raise ModelError(f"{op.kind} {op.name!r}: inputs and output must share quantization (as in TFLite Micro)")
 
 
-@lowers("reshape", dtypes=MOVEMENT_DTYPES)
+@lowers("reshape", dtypes=(*MOVEMENT_DTYPES, "int32", "bool"))  # bytes: an arg max's indices, a mask
 def lower_reshape(op: Op, ctx: LowerContext) -> LayerCode:
     values = {
         "input": ctx.ptr(op.inputs[0]),

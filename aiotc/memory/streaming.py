@@ -88,7 +88,8 @@ def streamable(op: Op, graph: Graph) -> bool:
     if OPS[op.kind].windowed:
         return True
     if OPS[op.kind].rowwise(op):
-        return all(t.shape[:2] == out.shape[:2] for t in data)
+        consts = [graph[t] for t in op.inputs if t is not None and graph[t].is_const]
+        return all(t.shape[:2] == out.shape[:2] for t in data) and all(_same_every_row(c) for c in consts)
     return False
 
 
@@ -106,6 +107,12 @@ def band_rows(graph: Graph) -> dict[str, int]:
                 )
                 rows[t] = max(rows.get(t, 1), *spans)
     return rows
+
+
+def _same_every_row(const) -> bool:
+    """A constant operand that broadcasts over the rows: a band call reads it whole (one
+    that varies by row would need its band's rows, which band calls do not slice)."""
+    return len(const.shape) < 3 or const.shape[-3] == 1
 
 
 def stream_stage(

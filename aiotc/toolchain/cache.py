@@ -18,9 +18,14 @@ from pathlib import Path
 def build_key(words: list[str], out_dir: Path, extra: dict[str, bytes]) -> str:
     """A hash of the compiler and flags (`words`), every C source and header of `out_dir`
     (headers hold inline kernels) and the `extra` generated files (name -> bytes)."""
-    key = hashlib.sha256("\0".join(words).encode())
     library = {src.relative_to(out_dir).as_posix(): src.read_bytes() for src in sorted(Path(out_dir).rglob("*.[ch]"))}
-    for name, data in [*library.items(), *sorted(extra.items())]:
+    return content_key(words, {**library, **extra})
+
+
+def content_key(words: list[str], files: dict[str, bytes]) -> str:
+    """A hash of the compiler and flags (`words`) and the files (name -> bytes) a build reads."""
+    key = hashlib.sha256("\0".join(words).encode())
+    for name, data in sorted(files.items()):
         key.update(name.encode() + b"\0" + data + b"\0")
     return key.hexdigest()[:24]
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ToolchainError, UsageError
 from ..schema import Report, Tensor
-from .cache import build_key, build_once
+from .cache import build_key, build_once, content_key
 
 WARNINGS = ["-Wall", "-Wextra", "-Werror", "-pedantic"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
@@ -96,6 +96,27 @@ def build_shared_library(out_dir: Path, name: str, extra_flags: tuple[str, ...] 
     return cached_build(out_dir, name, flags, f"lib{name}.so")
 
 
+def _run(command: list[str], what: Path) -> None:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ToolchainError(f"{command[0]} failed to build {what}:\n{result.stderr.strip()}")
+
+
+def _kernel_object(cc: str, flags: list[str], source: Path) -> Path:
+    """One runtime kernel compiled alone, once per compiler, flags, source and runtime headers:
+    kernels are the same files from model to model, so a new model compiles only its own C."""
+    runtime = source.parent
+    compile_flags = [flag for flag in flags if flag != "-shared"]
+    files = {h.name: h.read_bytes() for h in runtime.glob("*.h")} | {source.name: source.read_bytes()}
+    key = content_key([cc, *compile_flags, "-c"], files)
+    product = f"{source.stem}.o"
+
+    def build(staging: Path) -> None:
+        _run([cc, *compile_flags, "-I", str(runtime), "-c", str(source), "-o", str(staging / product)], source)
+
+    return build_once(key, product, build) / product
+
+
 def cached_build(
     out_dir: Path, name: str, flags: list[str], product: str, extra_sources: dict[str, str] | None = None
 ) -> Path:
@@ -107,25 +128,29 @@ def cached_build(
     )
 
     def build(staging: Path) -> None:
-        sources = [str(s) for s in library_sources(out_dir, name)]
+        model, weights, *kernels = library_sources(out_dir, name)
+        sources = [str(model), str(weights)]
         for src_name, text in extra_sources.items():
             (staging / src_name).write_text(text)
             sources.append(str(staging / src_name))
-        command = [
-            cc,
-            *flags,
-            "-I",
-            str(out_dir),
-            "-I",
-            str(Path(out_dir) / "aiotc_runtime"),
-            *sources,
-            "-o",
-            str(staging / product),
-            "-lm",
-        ]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise ToolchainError(f"{cc} failed to build {out_dir}:\n{result.stderr.strip()}")
+        objects = [str(_kernel_object(cc, flags, kernel)) for kernel in kernels]
+        runtime = Path(out_dir) / "aiotc_runtime"
+        _run(
+            [
+                cc,
+                *flags,
+                "-I",
+                str(out_dir),
+                "-I",
+                str(runtime),
+                *sources,
+                *objects,
+                "-o",
+                str(staging / product),
+                "-lm",
+            ],
+            Path(out_dir),
+        )
 
     return build_once(key, product, build) / product
 
@@ -188,7 +213,7 @@ class HostModel:
 
     def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         in_buf = np.frombuffer(bytearray(pack_inputs(self.inputs, inputs)), dtype=np.uint8)
-        out_buf = np.zeros(sum(s.nbytes for s in self.outputs), dtype=np.uint8)
+        out_buf = np.zeros(buffer_bytes(self.outputs), dtype=np.uint8)
         status = self._invoke(
             self._ffi.from_buffer(in_buf), self._ffi.from_buffer(out_buf), self._ffi.from_buffer(self._arena_view)
         )
@@ -236,11 +261,16 @@ class HostModel:
         return results
 
 
+def buffer_bytes(specs: list[IOSpec]) -> int:
+    """The caller's input (output) buffer: to the end of its last tensor (codegen's io_offsets)."""
+    return max((s.offset + s.nbytes for s in specs), default=0)
+
+
 def pack_inputs(specs: list[IOSpec], sample: list[np.ndarray]) -> bytes:
     """One sample's input arrays as the bytes of the model's input buffer."""
     if len(sample) != len(specs):
         raise UsageError(f"model takes {len(specs)} input(s), got {len(sample)}")
-    buffer = np.zeros(sum(s.nbytes for s in specs), dtype=np.uint8)
+    buffer = np.zeros(buffer_bytes(specs), dtype=np.uint8)
     for spec, array in zip(specs, sample):
         array = np.ascontiguousarray(array, dtype=spec.np_dtype)
         if array.size * array.itemsize != spec.nbytes:

@@ -28,7 +28,7 @@ from ..boards import Board
 from ..errors import ToolchainError
 from ..schema import Report
 from .arm import ArmImage, build_image, tool
-from .host import IOSpec, pack_inputs, read_report, unpack_outputs
+from .host import IOSpec, buffer_bytes, pack_inputs, read_report, unpack_outputs
 
 QEMU = "qemu-system-arm"
 MODE_RUN, MODE_BENCH, MODE_SEQUENCE, MODE_LAYERS = 0, 1, 2, 3
@@ -51,8 +51,8 @@ class QemuModel:
         self.arena_bytes = report["arena_bytes"]
         self.layers = report["layers"]
         self.macs = report["macs"]
-        self.input_size = sum(s.nbytes for s in self.inputs)
-        self.output_size = sum(s.nbytes for s in self.outputs)
+        self.input_size = buffer_bytes(self.inputs)
+        self.output_size = buffer_bytes(self.outputs)
 
     @classmethod
     def build(cls, out_dir: Path, board: Board) -> QemuModel:

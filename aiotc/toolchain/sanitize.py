@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import ToolchainError
 from ..resources import template_env
 from ..schema import Report
-from .host import SANITIZE, WARNINGS, IOSpec, cached_build, pack_inputs, read_report, unpack_outputs
+from .host import SANITIZE, WARNINGS, IOSpec, buffer_bytes, cached_build, pack_inputs, read_report, unpack_outputs
 
 TIMEOUT_S = 120.0
 EXIT_MESSAGES = {
@@ -36,7 +36,7 @@ class SanitizedModel:
         self.name = report["name"]
         self.inputs = [IOSpec.from_report(e) for e in report["inputs"]]
         self.outputs = [IOSpec.from_report(e) for e in report["outputs"]]
-        self.output_size = sum(s.nbytes for s in self.outputs)
+        self.output_size = buffer_bytes(self.outputs)
 
     @classmethod
     def build(cls, out_dir: Path) -> SanitizedModel:

@@ -8,8 +8,9 @@
 
 #include <stdint.h>
 
-#define AIOTC_MAX(a, b) ((a) > (b) ? (a) : (b))
-#define AIOTC_MIN(a, b) ((a) < (b) ? (a) : (b))
+/* As std::max and std::min: a NaN first operand comes through (a float activation clamps NaN to NaN). */
+#define AIOTC_MAX(a, b) ((a) < (b) ? (b) : (a))
+#define AIOTC_MIN(a, b) ((b) < (a) ? (b) : (a))
 #define AIOTC_CLAMP(x, lo, hi) AIOTC_MIN(AIOTC_MAX((x), (lo)), (hi))
 
 /* (a * b * 2) >> 32 with rounding to nearest, saturating the single overflow case. */
