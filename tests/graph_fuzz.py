@@ -699,6 +699,11 @@ def _exact_unless_float(f: Fuzz, x: str) -> bool:
     return f.t(x).dtype != "float32" or x in f.exact
 
 
+def _quantized_or_exact(f: Fuzz, x: str) -> bool:
+    """QUANTIZE requantizes quantized values (an int32 index has no scale) or reads exact floats."""
+    return f.t(x).quant is not None if f.t(x).dtype != "float32" else x in f.exact
+
+
 def _reads_exact(kind: str) -> Callable[[Fuzz, str], bool]:
     return _exact_unless_float if kind in JUMPS else lambda f, x: True
 
@@ -726,7 +731,7 @@ GENERATORS: dict[str, Gen] = {
     "softmax": Gen(gen_softmax),
     "leaky_relu": Gen(gen_leaky_relu),
     "prelu": Gen(gen_prelu),
-    "quantize": Gen(gen_quantize, _exact_unless_float),
+    "quantize": Gen(gen_quantize, _quantized_or_exact),
     "dequantize": Gen(gen_dequantize),
     "cast": Gen(gen_cast, _exact_unless_float),
     "zeros_like": Gen(gen_zeros_like),

@@ -104,6 +104,8 @@ def support_problem(op: Op, graph: Graph) -> str | None:
     pair = (dtype, graph[op.outputs[0]].dtype)
     if op.kind == "quantize" and pair not in QUANTIZE_PAIRS:
         return f"op quantize (layer {op.name!r}) from {pair[0]} to {pair[1]}; supported: {', '.join(f'{a} -> {b}' for a, b in QUANTIZE_PAIRS)}"
+    if op.kind == "quantize" and dtype != "float32" and graph[op.inputs[0]].quant is None:
+        return f"op quantize (layer {op.name!r}) requantizes an {dtype} tensor that has no scale (indices or counts, not quantized values)"
     return None
 
 
