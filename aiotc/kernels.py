@@ -75,6 +75,8 @@ def scratch_free_kernel(op: Op, graph: Graph, kernel: Kernel) -> Kernel | None:
     less (none, for int8 and int4 weights); None when there is nothing lighter."""
     if kernel.name is None or kernel.scratch_bytes == 0:
         return None
+    if graph[op.inputs[0]].dtype == "int16":  # 16x8: the plain loops of aiotc_convolve_ref_s16 (_s16_kernel)
+        return Kernel("aiotc_convolve_ref_s16", 0, kernel.write_group)
     scratch = _conv_scratch_bytes(op, graph, None) if OPS[op.kind].convolves else _fc_scratch_bytes(op, graph, None)
     return Kernel(None, scratch, kernel.write_group) if scratch < kernel.scratch_bytes else None
 

@@ -582,7 +582,7 @@ def _concat(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     rank = len(r.shape(inputs[0]))
     if rank == 0:
         raise _Unsupported("scalar inputs")
-    inputs = [name for name in inputs if not (r.by_name[name].is_const and r.by_name[name].size == 0)]
+    inputs = [name for name in inputs if name is None or not (r.by_name[name].is_const and r.by_name[name].size == 0)]
     if len(inputs) == 1 and _activation(o.FusedActivationFunction()) == "none":  # the others were empty
         return ir.Op(layer, "reshape", (inputs[0],), (outputs[0],), ir.NoAttrs())
     return ir.Op(

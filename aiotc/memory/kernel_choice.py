@@ -74,7 +74,7 @@ def lighter_kernels(
                     f"scratch-free reference kernel: {kernels[name].name}'s {kernels[name].scratch_bytes:,} B"
                     f" scratch sat on the arena's peak ({arena.size:,} -> {trial_arena.size:,} B)"
                 )
-                kernels = kernels | {name: Kernel(None, lighter.scratch_bytes, lighter.write_group, why)}
+                kernels = kernels | {name: Kernel(lighter.name, lighter.scratch_bytes, lighter.write_group, why)}
                 stage, arena = trial_stage, trial_arena
                 break
         else:
