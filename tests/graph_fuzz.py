@@ -273,6 +273,23 @@ def gen_conv2d(f: Fuzz, x: str) -> str:
     return _weighted_output(f, "conv2d", x, y)
 
 
+def gen_transpose_conv(f: Fuzz, x: str) -> str:
+    x = as_4d(f, x)
+    kernel = (f.draw(st.integers(1, 3)), f.draw(st.integers(1, 3)))
+    stride = (f.draw(st.integers(1, 2)), f.draw(st.integers(1, 2)))
+    padding = f.draw(st.sampled_from(["same", "valid"]))
+    y = f.g.transpose_conv(
+        x,
+        f.draw(st.integers(1, 4)),
+        kernel,
+        stride,
+        padding,
+        bias=f.draw(st.booleans()),
+        activation=f.draw(st.sampled_from(["none", "relu", "relu6"])),
+    )
+    return _weighted_output(f, "transpose_conv", x, y)
+
+
 def gen_depthwise(f: Fuzz, x: str) -> str:
     x = as_4d(f, x)
     _, h, w, _ = f.shape(x)
@@ -682,6 +699,25 @@ def gen_lstm(f: Fuzz, x: str) -> str:
     return y
 
 
+def gen_svdf(f: Fuzz, x: str) -> str:
+    """[batch, input] from x's elements; int16 or int8 state in integer graphs."""
+    shape = f.shape(x)
+    if len(shape) != 2:
+        features = shape[-1] if shape else 1
+        x = _reshape_to(f, x, (f.t(x).size // features, features))
+    y = f.g.svdf(
+        x,
+        f.draw(st.integers(1, 4)),
+        rank=f.draw(st.integers(1, 2)),
+        memory=f.draw(st.integers(2, 5)),
+        state_dtype=f.draw(st.sampled_from(["int16", "int8"])),
+        activation=f.draw(st.sampled_from(["none", "relu"])),
+        bias=f.draw(st.booleans()),
+    )
+    f.read.add(x)
+    return y
+
+
 def gen_softmax(f: Fuzz, x: str) -> str:
     return f.same("softmax", x, ir.Softmax(f.draw(st.sampled_from([1.0, 0.5, 2.0, 0.3]))))
 
@@ -762,6 +798,9 @@ GENERATORS: dict[str, Gen] = {
     "batch_matmul": Gen(gen_batch_matmul),
     "cumsum": Gen(gen_cumsum),
     "lstm": Gen(gen_lstm),
+    "svdf": Gen(gen_svdf),
+    "transpose_conv": Gen(gen_transpose_conv),
+    "gelu": Gen(gen_unary("gelu", lambda f, x: ir.Gelu(f.draw(st.booleans())))),
 }
 
 
