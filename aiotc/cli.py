@@ -23,6 +23,7 @@ from rich.table import Table
 from . import __version__
 from .api import compiled
 from .errors import AiotcError, CheckFailed, ModelError
+from .package import PACKAGES
 from .summary import out_console
 
 err_console = Console(stderr=True)
@@ -239,9 +240,25 @@ def compile_options(command):
     is_flag=True,
     help="Replace OUT even when it holds files aiotc did not write or edited ones: they move to OUT.backup (without it, such files stop the compile).",
 )
+@click.option(
+    "--package",
+    "packages",
+    type=click.Choice(PACKAGES),
+    multiple=True,
+    help="Also lay OUT out for this build system (repeatable): a Zephyr module, a CMSIS-Pack .pdsc, a PlatformIO "
+    "library.json, an Arduino library in OUT/arduino/NAME (docs/integrating.md).",
+)
 @compile_options
 def compile(
-    model: Path, board: str, out_dir: Path | None, name: str | None, quiet: bool, as_json: bool, force: bool, **options
+    model: Path,
+    board: str,
+    out_dir: Path | None,
+    name: str | None,
+    quiet: bool,
+    as_json: bool,
+    force: bool,
+    packages: tuple[str, ...],
+    **options,
 ) -> None:
     """Compile MODEL (.tflite or .onnx) into a C library folder (int8 from a float model with --calib).
 
@@ -254,7 +271,9 @@ def compile(
     from .summary import pareto_table, print_summary, quantization_lines
 
     with progress_bars(not (quiet or as_json)) as progress:
-        result = compile_model(model, compile_settings(options, board=board, name=name), out_dir, progress, force)
+        result = compile_model(
+            model, compile_settings(options, board=board, name=name), out_dir, progress, force, packages
+        )
     if result.backup:
         click.echo(f"aiotc: moved the files aiotc did not write or that were edited to {result.backup}", err=True)
     if as_json:
