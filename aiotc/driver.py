@@ -27,8 +27,8 @@ from .kernels import Kernel, select_kernels
 from .memory import ArenaPlan, MemoryOptions, StreamStage, plan_memory
 from .memory.timestream import TimeStream, plan_time_stream
 from .options import CompileOptions
-from .package import check_packages, package_files
 from .output import write_file, write_folder
+from .package import check_packages, package_files
 from .passes import run_passes
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
 from .report import build_report, check_budget, check_flash, report_files, target_figures

@@ -34,14 +34,16 @@ def package_files(packages: tuple[str, ...], files: dict[str, str | bytes], repo
     """The files each of `packages` adds to the output folder of `report` whose files are `files`."""
     name = report["name"]
     runtime = sorted(rel for rel in files if rel.startswith("aiotc_runtime/"))
+    sources = [f"{name}.c", f"{name}_weights.c", *(rel for rel in runtime if rel.endswith(".c"))]
+    headers = [f"{name}.h", *(rel for rel in runtime if rel.endswith(".h"))]
     values = {
         "name": name,
         "NAME": name.upper(),
         "version": __version__,
         "board": report["board"],
         "vendor": VENDOR,
-        "sources": [f"{name}.c", f"{name}_weights.c", *(rel for rel in runtime if rel.endswith(".c"))],
-        "headers": [f"{name}.h", *(rel for rel in runtime if rel.endswith(".h"))],
+        "sources": sources,
+        "headers": headers,
         "outputs": report["outputs"],
     }
     env = template_env("package")
@@ -59,7 +61,7 @@ def package_files(packages: tuple[str, ...], files: dict[str, str | bytes], repo
         added[f"{root}/examples/{name}_example/{name}_example.ino"] = env.get_template("arduino/example.ino.j2").render(
             **values
         )
-        for rel in values["headers"] + values["sources"]:  # src/ flat: every #include "x.h" finds its file beside it
+        for rel in headers + sources:  # src/ flat: every #include "x.h" finds its file beside it
             added[f"{root}/src/{rel.rsplit('/', 1)[-1]}"] = str(files[rel])
     return added
 
