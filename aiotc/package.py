@@ -41,6 +41,7 @@ def package_files(packages: tuple[str, ...], files: dict[str, str | bytes], repo
         "NAME": name.upper(),
         "version": __version__,
         "board": report["board"],
+        "arena_bytes": report["arena_bytes"],
         "vendor": VENDOR,
         "sources": sources,
         "headers": headers,

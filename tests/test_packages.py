@@ -78,13 +78,14 @@ def test_zephyr_module_meets_zephyrs_schema_and_builds(folder, expected_output, 
     meta = yaml.safe_load((folder / "zephyr" / "module.yml").read_text())
     schema = yaml.safe_load((DATA / "zephyr_module_schema.yml").read_text())
     pykwalify.Core(source_data=meta, schema_data=schema).validate()
+    assert meta["name"] == f"aiotc_{NAME}"  # apart from Zephyr's own modules
     assert (folder / meta["build"]["cmake"] / "CMakeLists.txt").is_file()  # what zephyr_module.py checks next
     kconfig = kconfiglib.Kconfig(str(folder / meta["build"]["kconfig"]), warn_to_stderr=False)
     symbol = kconfig.syms[f"AIOTC_{NAME.upper()}"]
     assert symbol.type == kconfiglib.BOOL and not kconfig.warnings, kconfig.warnings
 
     calls = record_zephyr_calls(folder, tmp_path, enabled=True)
-    assert calls["zephyr_library_named"] == [NAME]
+    assert calls["zephyr_library_named"] == [f"aiotc_{NAME}"]
     sources = [Path(path).resolve() for path in calls["zephyr_library_sources"]]
     includes = [Path(path).resolve() for path in calls["zephyr_include_directories"]]
     assert build_example(sources, includes, tmp_path, folder / "example_main.c") == expected_output
