@@ -7,8 +7,9 @@
   of Open-CMSIS-Pack/Open-CMSIS-Pack-Spec at f34f91d07e4299e8aab0e4ee7fb8ff4834001c3e), and with
   CMSIS-Toolbox's packchk where it is installed (no registry ships it).
 - platformio: `pio pkg pack` (PlatformIO validates the manifest) and PlatformIO's own source filter.
-- arduino: library.properties against the library specification's fields, and the example sketch
-  built by arduino-builder with Debian's AVR core (the only Arduino core a registry ships).
+- arduino: library.properties against the library specification's fields, the example sketch
+  built by arduino-builder with Debian's AVR core (the only Arduino core a registry ships), and
+  run on the host against a stub of the core's Serial.
 
 Each layout's own list of sources, built with gcc into the example program, must print what the
 folder's CMake build prints: a list that misses a file does not link.
@@ -199,6 +200,58 @@ def test_arduino_library_follows_the_library_specification(folder):
     example = library / "examples" / f"{NAME}_example"
     assert (example / f"{NAME}_example.ino").is_file()  # a sketch's folder is named after it
     assert set(path.name for path in (library / "src").iterdir()) >= {f"{NAME}.c", f"{NAME}_weights.c", "aiotc_nn.h"}
+
+
+# The part of the Arduino core the example sketch uses, for building it on the host.
+ARDUINO_STUB = """
+#include <stdint.h>
+#include <stdio.h>
+struct HostSerial {
+    void begin(long) {}
+    void print(const char *s) { fputs(s, stdout); }
+    void print(char c) { putchar(c); }
+    void print(int v) { printf("%d", v); }
+    void print(long v) { printf("%ld", v); }
+    void print(unsigned long v) { printf("%lu", v); }
+    void print(double v, int digits) { printf("%.*f", digits, v); }
+    template <typename T> void println(T v) { print(v); putchar('\\n'); }
+    void println() { putchar('\\n'); }
+} Serial;
+static unsigned long micros() { return 0; }
+static void delay(unsigned long) {}
+"""
+
+
+def test_arduino_example_sketch_prints_what_the_c_example_prints(folder, expected_output, tmp_path):
+    """The sketch, built on the host as C++ against a stub of the Arduino core, calls the C API right."""
+    library = folder / "arduino" / NAME
+    (tmp_path / "Arduino.h").write_text(ARDUINO_STUB)
+    (tmp_path / "main.cpp").write_text(
+        f'#include "Arduino.h"\n#include "{library}/examples/{NAME}_example/{NAME}_example.ino"\n'
+        "int main() { setup(); loop(); return 0; }\n"
+    )
+    sources = sorted((library / "src").glob("*.c"))
+    objects = []
+    for source in sources:
+        objects.append(tmp_path / f"{source.stem}.o")
+        run(["gcc", "-std=c99", "-O1", "-c", str(source), "-o", str(objects[-1])])
+    exe = tmp_path / "sketch"
+    run(
+        [
+            "g++",
+            "-Wall",
+            "-Werror",
+            f"-I{tmp_path}",
+            f"-I{library / 'src'}",
+            str(tmp_path / "main.cpp"),
+            *map(str, objects),
+            "-lm",
+            "-o",
+            str(exe),
+        ]
+    )
+    printed = run([str(exe)])
+    assert printed.startswith(expected_output) and printed[len(expected_output) :].startswith("microseconds: ")
 
 
 def test_arduino_builder_builds_the_example_sketch(folder, tmp_path):
