@@ -88,6 +88,23 @@ class Percent(click.ParamType):
         return number / 100
 
 
+class Regions(click.ParamType):
+    """Memories of the board free for the arena: `dtcm,sram` or `dtcm:64K,sram` (a smaller size)."""
+
+    name = "regions"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        regions = []
+        for item in str(value).split(","):
+            memory, _, size = item.strip().partition(":")
+            if not memory:
+                self.fail(f"{value!r}: name the memories, comma-separated (examples: dtcm,sram or dtcm:64K,sram)")
+            regions.append((memory, Size().convert(size, param, ctx) if size else None))
+        return tuple(regions)
+
+
 class Floats(click.ParamType):
     """Comma-separated numbers, one per channel or one for all: `127.5` or `123.7,116.3,103.5`."""
 
@@ -214,6 +231,12 @@ def compile_options(command):
             "--sram-budget",
             type=Size(),
             help="SRAM the arena may use [default: the board's SRAM]; the simplest schedule that fits wins.",
+        ),
+        click.option(
+            "--regions",
+            type=Regions(),
+            help="The board's memories the arena may use, each with an optional smaller size (dtcm:64K,sram): "
+            "buffers go to the fastest with room, hottest first [default: all the board lists] (docs/memory.md).",
         ),
         click.option(
             "--flash-budget",

@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .boards import Board, load_board
-from .codegen.emit import emit_library
+from .boards import Board, arena_regions, load_board
+from .codegen.emit import emit_library, linker_fragments
 from .codegen.escape import c_word, path_text
 from .codegen.lowering import LOWERINGS, support_problem
 from .errors import UnsupportedOpsError, UsageError
@@ -25,6 +25,7 @@ from .frontend import load_model
 from .ir import Graph
 from .kernels import Kernel, select_kernels
 from .memory import ArenaPlan, MemoryOptions, StreamStage, plan_memory
+from .memory.regions import Region
 from .memory.timestream import TimeStream, plan_time_stream
 from .options import CompileOptions
 from .output import write_file, write_folder
@@ -79,7 +80,9 @@ def plan_graph(
     frames = None
     if options.stream:
         graph, frames = plan_time_stream(graph)
-    kernels = select_kernels(graph, compact_int4, mve=load_board(options.board).mve)
+    board = load_board(options.board)
+    kernels = select_kernels(graph, compact_int4, mve=board.mve)
+    regions = tuple(Region(m.name, m.size) for m in arena_regions(board, options.regions))
     memory_plan = plan_memory(
         graph,
         kernels,
@@ -88,6 +91,7 @@ def plan_graph(
             max_overhead=options.patch_overhead,
             sram_budget=options.sram_budget,
             fixed_order=frames is not None,
+            regions=regions,
         ),
     )
     return Planned(
@@ -149,7 +153,10 @@ def build_library(
         stage=stage,
         frames=planned.frames,
     )
-    files: dict[str, str | bytes] = dict(texts)
+    files: dict[str, str | bytes] = {
+        **texts,
+        **linker_fragments(plan, name, target.name, {m.name: (m.base, m.size) for m in target.memories}),
+    }
     report = build_report(graph, plan, target, name, model_path, facts, stage)
     if planned.quantized is not None:
         files[f"{name}.tflite"] = write_tflite(graph)

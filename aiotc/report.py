@@ -23,7 +23,7 @@ from .memory.streaming import mac_overhead
 from .ops import OPS
 from .output import write_files
 from .report_html import render_html, render_pareto_svg
-from .schema import Layer, Memory, Patch, Report, TargetFigures
+from .schema import Buffer, Layer, Memory, Patch, Report, TargetFigures
 from .toolchain import arm
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
@@ -72,6 +72,20 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
     }
     if "stream" in facts:
         report["stream"] = facts["stream"]
+    if plan.regions:
+        memories = {m.name: m for m in board.memories}
+        report["regions"] = [
+            {
+                "name": r.name,
+                "speed": memories[r.name].speed,
+                "base": memories[r.name].base,
+                "capacity": r.capacity,
+                "bytes": r.size,
+                "peak_bytes": r.peak,
+                "start": r.start,
+            }
+            for r in plan.regions
+        ]
     return report
 
 
@@ -112,7 +126,7 @@ def memory_report(graph: Graph, plan: ArenaPlan) -> Memory:
     return {
         "timeline": plan.live_bytes(),
         "layout": [
-            {"buffer": b.name, "offset": offset_of[b.name], "bytes": b.size, "first_op": b.first, "last_op": b.last}
+            layout_entry(b, offset_of[b.name], plan)
             for b in sorted(plan.buffers, key=lambda b: (b.first, offset_of[b.name]))
         ],
         "aliases": sorted(name for name in plan.offsets if name not in {b.name for b in plan.buffers}),
@@ -125,6 +139,16 @@ def memory_report(graph: Graph, plan: ArenaPlan) -> Memory:
             if overlap(p.input, p.output)
         ],
     }
+
+
+def layout_entry(b, offset: int, plan: ArenaPlan) -> Buffer:
+    """A buffer of the arena layout; over several memory regions, with its region and offset there."""
+    entry: Buffer = {"buffer": b.name, "offset": offset, "bytes": b.size, "first_op": b.first, "last_op": b.last}
+    for r in plan.regions:
+        if offset < r.start + r.size:
+            entry["region"], entry["region_offset"] = r.name, offset - r.start
+            break
+    return entry
 
 
 def stage_report(graph: Graph, stage) -> Patch | None:

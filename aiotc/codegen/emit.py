@@ -141,7 +141,15 @@ class Emitter:
             return f"(({qualifier}{ctype} *)(({qualifier}uint8_t *){buffer} + {offset + byte_offset}{extra}))"
         if tensor in self._state_offsets:
             return f"(({ctype} *)({self.name}_state + {self._state_offsets[tensor] + byte_offset}{extra}))"
-        return f"(({ctype} *)(arena + {self.plan.offsets[tensor] + byte_offset}{extra}))"
+        return f"(({ctype} *)({self.arena_at(self.plan.offsets[tensor], byte_offset)}{extra}))"
+
+    def arena_at(self, offset: int, byte_offset: int = 0) -> str:
+        """The plan's arena `offset` (plus `byte_offset` into that buffer) as C: off the one
+        arena, or, over several memory regions, off the array of the region holding it."""
+        for region in self.plan.regions:
+            if region.start <= offset < region.start + region.size:
+                return f"arena_{region.name} + {offset - region.start + byte_offset}"
+        return f"arena + {offset + byte_offset}"
 
     def scratch(self) -> str:
         return SCRATCH
@@ -213,6 +221,35 @@ def _buffer_size(entries: list[dict]) -> int:
     return max((e["offset"] + e["bytes"] for e in entries), default=0)
 
 
+def linker_fragments(plan, name: str, board: str, memories: dict[str, tuple[int | None, int]]) -> dict[str, str]:
+    """aiotc_<region>.ld for each memory region the plan uses: its arrays' output section (GNU ld).
+    `memories`: the board's, name -> (base address if known, bytes)."""
+    env = template_env()
+    return {
+        f"aiotc_{r.name}.ld": env.get_template("region.ld.j2").render(
+            version=__version__,
+            board=board,
+            name=name,
+            region=r.name,
+            REGION=r.name.upper(),
+            size=f"{r.size:,}",
+            base=memories[r.name][0],
+            length=memories[r.name][1],
+        )
+        for r in used_regions(plan)
+    }
+
+
+def used_regions(plan) -> list:
+    """The memory regions the plan puts buffers in: each gets an array and a linker section."""
+    return [r for r in plan.regions if r.size]
+
+
+def arena_names(plan) -> list[str]:
+    """The graph functions' arena pointers: `arena`, or one per region used."""
+    return [f"arena_{r.name}" for r in used_regions(plan)] if plan.regions else ["arena"]
+
+
 def emit_library(
     graph: Graph,
     plan,
@@ -245,7 +282,7 @@ def emit_library(
             "name": op.name,
             "note": note,
             "body": body,
-            "scratch_offset": plan.scratch_offsets.get(op.name) if nbytes else None,
+            "scratch_at": emitter.arena_at(plan.scratch_offsets[op.name]) if nbytes else None,
             "scratch_bytes": nbytes,
         }
 
@@ -300,6 +337,11 @@ def emit_library(
         "source": source,
         "board": board,
         "arena_size": plan.size,
+        "regions": [
+            {"name": r.name, "NAME": r.name.upper(), "size": r.size, "start": r.start} for r in used_regions(plan)
+        ],
+        "arena_params": ", ".join(f"uint8_t *const {a}" for a in arena_names(plan)),
+        "arena_args": ", ".join(arena_names(plan)),
         "state": emitter.state,
         "state_size": emitter.state_size,
         "state_initializer": format_values(initial_state(emitter.state, emitter.state_size), "uint8_t")

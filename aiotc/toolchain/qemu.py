@@ -138,7 +138,11 @@ class QemuModel:
                 }
                 for layer, ticks in zip(self.layers, figures[2:])
             ],
-        }
+        } | (
+            {"regions": [{"name": r, "address": at, "bytes": n} for r, (at, n) in image.regions.items()]}
+            if image.regions
+            else {}
+        )
 
     def _run(
         self, mode: int, inputs: list[bytes], expected_bytes: int | None, tick: Callable[[], None] | None = None
