@@ -614,11 +614,11 @@ def export(model: Path, tflite_path: Path, **options) -> None:
 
 @cli.command()
 def boards() -> None:
-    """The board database: cores, memories and the QEMU machine emulating each."""
+    """The board database: cores, memories (the RAMs --regions picks from) and the QEMU machine emulating each."""
     from .boards import all_boards
 
     table = Table()
-    for column in ("board", "cpu", "flash", "SRAM", "DSP", "MVE", "QEMU machine", "description"):
+    for column in ("board", "cpu", "flash", "SRAM", "arena regions", "DSP", "MVE", "QEMU machine", "description"):
         table.add_column(column)
     for b in all_boards():
         table.add_row(
@@ -626,6 +626,7 @@ def boards() -> None:
             b.cpu,
             f"{b.flash_bytes // 1024:,} KiB",
             f"{b.sram_bytes // 1024:,} KiB",
+            ", ".join(f"{m.name} {m.size // 1024:,}K" for m in b.memories),
             "yes" if b.dsp else "",
             "yes" if b.mve else "",
             b.qemu_machine or "(host gcc)",

@@ -181,7 +181,7 @@ def check_budget(
         (*ram, sram_budget, "SRAM"),
         ("weights", report["weights_bytes"], flash_budget, "flash"),
     ):
-        limit = budget if budget is not None else getattr(board, f"{memory.lower()}_bytes")
+        limit = budget if budget is not None else board_bytes(report, board, memory)
         source = f"the {memory} budget is" if budget is not None else f"{board.name} has"
         if needed > limit:
             misses.append(f"{what} needs {needed:,} B of {memory}, {source} {limit:,} B (over by {needed - limit:,} B)")
@@ -189,6 +189,13 @@ def check_budget(
                 misses.append("--patch auto streams the first layers in row bands and may need less")
     if misses:
         raise BudgetError("model does not fit: " + "; ".join(misses) + fitting_boards(report))
+
+
+def board_bytes(report: Report, board: Board, memory: str) -> int:
+    """The board's flash, or its SRAM: the regions' capacities when the arena is spread over several."""
+    if memory == "SRAM" and report.get("regions"):
+        return sum(r["capacity"] for r in report["regions"])
+    return board.flash_bytes if memory == "flash" else board.sram_bytes
 
 
 def flash_figure(report: Report) -> int:

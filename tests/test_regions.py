@@ -89,3 +89,28 @@ def test_the_cortex_m55_puts_the_hot_buffers_in_its_dtcm(tmp_path):
     assert_bit_exact(verify_folder(out, "mps3-an547", samples=2))
     linked = {r["name"]: r["address"] for r in QemuModel.build(out, load_board("mps3-an547")).bench()["regions"]}
     assert 0x3000_0000 <= linked["dtcm"] < 0x3008_0000 and 0x3100_0000 <= linked["sram"] < 0x3140_0000
+
+
+def test_a_stream_over_two_regions_matches_the_windowed_model(tmp_path):
+    """--stream's frame function takes every region's array; the window's maps still slide right."""
+    import numpy as np
+
+    from aiotc.driver import compile_model
+    from aiotc.toolchain.host import HostModel
+
+    from .stream_models import conv1d_model
+    from .test_stream import frames_and_expected
+
+    model = conv1d_model(tmp_path / "conv1d.tflite")
+    frames, expected = frames_and_expected(model, tmp_path)
+    result = compile_model(
+        model, board="mps2-an386", regions=(("bram", 256), ("sram", None)), stream=True, out_dir=tmp_path / "out"
+    )
+    assert [r["bytes"] > 0 for r in result.report["regions"]] == [True, True]
+    assert (
+        "_frame(uint8_t *const arena_bram, uint8_t *const arena_sram, const void *frame)"
+        in (result.out_dir / "conv1d.c").read_text()
+    )
+    stream = HostModel.build(result.out_dir)
+    for step, frame in enumerate(frames):
+        np.testing.assert_array_equal(stream.invoke([frame])[0], expected[step], err_msg=f"frame {step}")
