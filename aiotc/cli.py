@@ -239,6 +239,12 @@ def compile_options(command):
             "buffers go to the fastest with room, hottest first [default: all the board lists] (docs/memory.md).",
         ),
         click.option(
+            "--copy-weights",
+            is_flag=True,
+            help="With memory regions: copy the hottest weights into the fast regions' room left by the arena, "
+            "at the first invoke (they stay in flash too).",
+        ),
+        click.option(
             "--flash-budget",
             type=Size(),
             help="Flash the model may use: weights, graph code and kernels as linked for a Cortex-M board, the "

@@ -56,6 +56,7 @@ class Planned:
     quantized: Quantized | None = None  # set when aiotc quantized a float model
     compact_int4: bool = False  # int4 weights run the reference loops (kernels.py)
     frames: TimeStream | None = None  # --stream: one frame per call (memory/timestream.py)
+    weight_regions: tuple[str, ...] = ()  # --copy-weights: the fast regions taking copies of hot constants
 
 
 def plan_model(model_path: str | Path, options: CompileOptions, progress=None) -> Planned:
@@ -82,7 +83,9 @@ def plan_graph(
         graph, frames = plan_time_stream(graph)
     board = load_board(options.board)
     kernels = select_kernels(graph, compact_int4, mve=board.mve)
-    regions = tuple(Region(m.name, m.size) for m in arena_regions(board, options.regions))
+    memories = arena_regions(board, options.regions)
+    regions = tuple(Region(m.name, m.size) for m in memories)
+    fast = tuple(m.name for m in memories if m.speed == "fast") if options.copy_weights else ()
     memory_plan = plan_memory(
         graph,
         kernels,
@@ -95,7 +98,14 @@ def plan_graph(
         ),
     )
     return Planned(
-        memory_plan.graph, memory_plan.kernels, memory_plan.stage, memory_plan.arena, quantized, compact_int4, frames
+        memory_plan.graph,
+        memory_plan.kernels,
+        memory_plan.stage,
+        memory_plan.arena,
+        quantized,
+        compact_int4,
+        frames,
+        fast,
     )
 
 
@@ -152,10 +162,13 @@ def build_library(
         source=path_text(model_path.name),
         stage=stage,
         frames=planned.frames,
+        weight_regions=planned.weight_regions,
     )
     files: dict[str, str | bytes] = {
         **texts,
-        **linker_fragments(plan, name, target.name, {m.name: (m.base, m.size) for m in target.memories}),
+        **linker_fragments(
+            plan, set(facts["weight_copies"]), name, target.name, {m.name: (m.base, m.size) for m in target.memories}
+        ),
     }
     report = build_report(graph, plan, target, name, model_path, facts, stage)
     if planned.quantized is not None:

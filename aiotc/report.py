@@ -82,6 +82,8 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
                 "capacity": r.capacity,
                 "bytes": r.size,
                 "peak_bytes": r.peak,
+                "weights_bytes": facts["weight_copies"].get(r.name, {}).get("bytes", 0),
+                "weights": facts["weight_copies"].get(r.name, {}).get("weights", []),
                 "start": r.start,
             }
             for r in plan.regions

@@ -91,7 +91,8 @@ def facts(report: Report, board: Board | None, bench: dict | None) -> list[dict]
             {
                 "label": f"region {r['name']}",
                 "value": nbytes(r["bytes"]),
-                "note": f"{r['speed']} memory, peak live {nbytes(r['peak_bytes'])}",
+                "note": f"{r['speed']} memory, peak live {nbytes(r['peak_bytes'])}"
+                + (f", and {nbytes(r['weights_bytes'])} of weights copied there" if r["weights_bytes"] else ""),
             }
             | (share(r["bytes"], r["capacity"]) if real else {}),
         )

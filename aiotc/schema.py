@@ -82,6 +82,8 @@ class Region(TypedDict):
     capacity: int  # bytes aiotc may use there
     bytes: int  # its array: NAME_ARENA_<REGION>_SIZE
     peak_bytes: int  # the most bytes live in it at once
+    weights_bytes: int  # --copy-weights: constants copied there at the first invoke
+    weights: list[str]  # their C symbols (NAME_weights.c keeps each as SYMBOL_flash)
     start: int  # where it starts in the arena offsets (and in invoke_with_arena's block)
 
 

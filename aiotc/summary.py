@@ -74,7 +74,8 @@ def totals_lines(report: Report, board=None) -> list[str]:
     for r in report.get("regions", []):
         lines.insert(
             len(lines) - 1,
-            f"  region {r['name']} ({r['speed']}): {r['bytes']:,} B of {r['capacity']:,} B, peak live {r['peak_bytes']:,} B",
+            f"  region {r['name']} ({r['speed']}): {r['bytes']:,} B of {r['capacity']:,} B, peak live {r['peak_bytes']:,} B"
+            + (f"; {r['weights_bytes']:,} B of weights copied there" if r["weights_bytes"] else ""),
         )
     if report.get("state_bytes"):
         lines.insert(

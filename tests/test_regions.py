@@ -114,3 +114,24 @@ def test_a_stream_over_two_regions_matches_the_windowed_model(tmp_path):
     stream = HostModel.build(result.out_dir)
     for step, frame in enumerate(frames):
         np.testing.assert_array_equal(stream.invoke([frame])[0], expected[step], err_msg=f"frame {step}")
+
+
+@pytest.mark.qemu
+def test_copied_weights_fill_the_fast_region_and_stay_bit_exact(tmp_path):
+    from aiotc.boards import load_board
+    from aiotc.toolchain.qemu import QemuModel
+
+    out = tmp_path / "kws"
+    model = shared_model("mlperf_tiny/kws_ref_model.tflite")
+    assert aiotc("compile", model, "-b", "mps2-an386", "--copy-weights", "-o", out, "-q").returncode == 0
+    bram = json.loads((out / "report.json").read_text())["regions"][0]
+    assert bram["name"] == "bram" and bram["weights_bytes"] > 0 and bram["weights"]
+    source = (out / "kws_ref_model.c").read_text()
+    symbol = bram["weights"][0]
+    assert f"memcpy({symbol}, {symbol}_flash, sizeof {symbol});" in source
+    assert f"{symbol}_flash[" in (out / "kws_ref_model_weights.c").read_text()
+    assert_bit_exact(verify_folder(out, samples=2))
+    assert_bit_exact(verify_folder(out, "mps2-an386", samples=2))
+    linked = QemuModel.build(out, load_board("mps2-an386")).bench()["regions"]
+    assert [r["name"] for r in linked] == ["bram"] and linked[0]["address"] == 0x0100_0000
+    assert bram["bytes"] + bram["weights_bytes"] <= linked[0]["bytes"] <= 16384

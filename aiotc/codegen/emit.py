@@ -15,6 +15,8 @@ import numpy as np
 from .. import __version__
 from ..ir import ITEMSIZE, Graph, Op, Tensor
 from ..kernels import Kernel
+from ..memory.analysis import op_macs
+from ..memory.regions import weight_copies
 from ..memory.streaming import StreamStage
 from ..memory.timestream import TimeStream
 from ..ops import OPS
@@ -46,6 +48,7 @@ class CConst:
     symbol: str
     ctype: str
     values: np.ndarray
+    macs: int = 0  # of the layer that made it: what makes it worth a copy in fast RAM
 
     @property
     def nbytes(self) -> int:
@@ -172,7 +175,7 @@ class Emitter:
             return self._by_content[key]
         layer = f"L{self._index[self.layer.name]}_{layer_word(self.layer.name)}_" if self.layer is not None else ""
         symbol = unique(f"{self.name}_{layer}{c_word(hint, 32) or 'const'}", self._symbols)
-        self.consts.append(CConst(symbol, ctype, array))
+        self.consts.append(CConst(symbol, ctype, array, op_macs(self.layer, self.graph) if self.layer else 0))
         self._by_content[key] = symbol
         return symbol
 
@@ -221,9 +224,11 @@ def _buffer_size(entries: list[dict]) -> int:
     return max((e["offset"] + e["bytes"] for e in entries), default=0)
 
 
-def linker_fragments(plan, name: str, board: str, memories: dict[str, tuple[int | None, int]]) -> dict[str, str]:
-    """aiotc_<region>.ld for each memory region the plan uses: its arrays' output section (GNU ld).
-    `memories`: the board's, name -> (base address if known, bytes)."""
+def linker_fragments(
+    plan, copies: set[str], name: str, board: str, memories: dict[str, tuple[int | None, int]]
+) -> dict[str, str]:
+    """aiotc_<region>.ld for each memory region the plan's arena or the weight `copies` use: its
+    arrays' output section (GNU ld). `memories`: the board's, name -> (base address if known, bytes)."""
     env = template_env()
     return {
         f"aiotc_{r.name}.ld": env.get_template("region.ld.j2").render(
@@ -236,7 +241,8 @@ def linker_fragments(plan, name: str, board: str, memories: dict[str, tuple[int 
             base=memories[r.name][0],
             length=memories[r.name][1],
         )
-        for r in used_regions(plan)
+        for r in plan.regions
+        if r.size or r.name in copies
     }
 
 
@@ -259,8 +265,11 @@ def emit_library(
     source: str,
     stage: StreamStage | None = None,
     frames: TimeStream | None = None,
+    weight_regions: tuple[str, ...] = (),
 ) -> tuple[dict[str, str], dict]:
-    """Render the library. Returns (files, facts) where facts feed the report."""
+    """Render the library. Returns (files, facts) where facts feed the report. `weight_regions`:
+    the memory regions, fastest first, whose room left by the arena takes copies of the
+    hottest constants (--copy-weights)."""
     env = template_env()
     env.filters["c_comment"] = c_comment  # every name from the model passes through it
     emitter = Emitter(graph, plan, name, kernels, frames)
@@ -328,6 +337,12 @@ def emit_library(
         op = graph.ops[index]
         items.append(block(index, op, lower(op, emitter)))
 
+    spans = {r.name: r for r in plan.regions}
+    copies = weight_copies(
+        [(c.symbol, c.nbytes, c.macs) for c in emitter.consts],
+        [(r, spans[r].capacity - spans[r].size) for r in weight_regions if r in spans],
+        16,
+    )
     inputs = _io_entries(graph, graph.inputs)
     outputs = _io_entries(graph, graph.outputs)
     values = {
@@ -364,9 +379,11 @@ def emit_library(
                 "ctype": c.ctype,
                 "length": c.values.size,
                 "initializer": format_values(c.values, c.ctype),
+                "ram_region": copies.get(c.symbol),
             }
             for c in emitter.consts
         ],
+        "copies": [c.symbol for c in emitter.consts if c.symbol in copies],
         "kernels": sorted(runtime_kernels),
     }
     files = {
@@ -392,6 +409,13 @@ def emit_library(
         "io_bytes": {"input": values["input_size"], "output": values["output_size"]},
         "kernels": sorted(runtime_kernels),
         "layer_kernels": layer_kernels,
+        "weight_copies": {
+            region: {
+                "weights": [c.symbol for c in emitter.consts if copies.get(c.symbol) == region],
+                "bytes": sum(c.nbytes for c in emitter.consts if copies.get(c.symbol) == region),
+            }
+            for region in dict.fromkeys(copies.values())
+        },
     }
     if frames is not None:
         window = graph[frames.window].shape[1]

@@ -85,6 +85,21 @@ def first_fit(
     return unplaced[0] if unplaced else (where, offset)
 
 
+def weight_copies(consts: list[tuple[str, int, int]], rooms: list[tuple[str, int]], alignment: int) -> dict[str, str]:
+    """Which constants get a copy in fast RAM, and in which region: `consts` are (symbol,
+    bytes, MACs of the layer reading it), `rooms` the bytes each region has left after the
+    arena, fastest first. Hottest first (MACs per byte: a conv's filter is read once per
+    output pixel), each into the first region with room; the rest stay in flash only."""
+    left = dict(rooms)
+    copies: dict[str, str] = {}
+    for symbol, nbytes, macs in sorted(consts, key=lambda c: (-c[2] / max(c[1], 1), c[0])):
+        for region, _ in rooms:
+            if macs and align(nbytes, alignment) <= left[region]:
+                copies[symbol], left[region] = region, left[region] - align(nbytes, alignment)
+                break
+    return copies
+
+
 def place_in_regions(
     graph: Graph,
     kernels: dict[str, Kernel],

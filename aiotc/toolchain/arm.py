@@ -169,7 +169,7 @@ def link_regions(report: Report, machine: Machine) -> list[dict]:
     """The arena's memory regions as the test image links them: at the machine's memory of
     the same name (origin, and the region's capacity as length), else inside RAM (origin None)."""
     own = {name: (origin, size) for name, origin, size in machine.memories}
-    regions = [r for r in report.get("regions", []) if r["bytes"]]
+    regions = [r for r in report.get("regions", []) if r["bytes"] or r["weights_bytes"]]
     for r in regions:
         if r["name"] in own and r["capacity"] > own[r["name"]][1]:
             raise UsageError(

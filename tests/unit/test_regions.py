@@ -13,7 +13,7 @@ from aiotc.kernels import Kernel
 from aiotc.memory import MemoryOptions, plan_memory
 from aiotc.memory.lifetimes import Buffer, lifetimes
 from aiotc.memory.placement import ArenaPlan, plan_arena
-from aiotc.memory.regions import Region, first_fit, heat, place_in_regions
+from aiotc.memory.regions import Region, first_fit, heat, place_in_regions, weight_copies
 
 from ..oplib import OpGraph
 from .test_memory import placed_buffers
@@ -144,3 +144,15 @@ def test_region_spans_cover_the_flat_offsets():
     assert (first.start, second.start, placed.size) == (0, first.size, first.size + second.size)
     assert first.size == 2048 and second.size > 0  # two 2,048 B maps live at once
     assert all(first.start <= at < second.start + second.size for at in placed.offsets.values())
+
+
+def test_weight_copies_take_the_hottest_constants_while_there_is_room():
+    consts = [("filter", 2560, 640_000), ("bias", 256, 640_000), ("dense", 4000, 4000), ("table", 64, 0)]
+    # MACs per byte: bias 2,500, filter 250, dense 1; a constant no layer with MACs reads stays in flash
+    assert weight_copies(consts, [("dtcm", 3000)], 16) == {"bias": "dtcm", "filter": "dtcm"}
+    assert weight_copies(consts, [("dtcm", 2000), ("itcm", 8192)], 16) == {
+        "bias": "dtcm",
+        "filter": "itcm",
+        "dense": "itcm",
+    }
+    assert weight_copies(consts, [], 16) == {}
