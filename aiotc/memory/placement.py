@@ -17,7 +17,7 @@ import numpy as np
 from ..ir import Graph
 from ..kernels import Kernel
 from .inplace import InPlace
-from .lifetimes import Buffer, align, lifetimes, live_profile
+from .lifetimes import Buffer, Lifetimes, align, lifetimes, live_profile
 from .streaming import StreamStage
 
 
@@ -135,13 +135,10 @@ def fit_arena(
     if packed is None:
         return None
     best, best_size = packed
-    offsets = {b.name: best[i] for i, b in enumerate(buffers) if not b.name.startswith("scratch:")}
-    scratch_offsets = {
-        b.name.removeprefix("scratch:"): best[i] for i, b in enumerate(buffers) if b.name.startswith("scratch:")
-    }
+    offsets, scratch_offsets = named_offsets(buffers, best, life)
     plan = ArenaPlan(
-        offsets=offsets | {name: offsets[root] for name, root in life.alias.items()},
-        scratch_offsets=scratch_offsets | {name: scratch_offsets[root] for name, root in life.scratch_alias.items()},
+        offsets=offsets,
+        scratch_offsets=scratch_offsets,
         size=align(best_size or 0, alignment),
         lower_bound=bound,
         buffers=tuple(buffers),
@@ -150,6 +147,17 @@ def fit_arena(
     )
     verify_plan(plan, alignment)
     return plan
+
+
+def named_offsets(buffers: list[Buffer], at: dict[int, int], life: Lifetimes) -> tuple[dict[str, int], dict[str, int]]:
+    """The plan's tensor -> offset and op -> scratch offset of `buffers` placed `at` (index ->
+    offset): aliases at their root's, a stage's ops at their shared scratch."""
+    tensors = {b.name: at[i] for i, b in enumerate(buffers) if not b.name.startswith("scratch:")}
+    scratch = {b.name.removeprefix("scratch:"): at[i] for i, b in enumerate(buffers) if b.name.startswith("scratch:")}
+    return (
+        tensors | {name: tensors[root] for name, root in life.alias.items()},
+        scratch | {name: scratch[root] for name, root in life.scratch_alias.items()},
+    )
 
 
 def pack(

@@ -32,7 +32,7 @@ from ..kernels import Kernel
 from .analysis import op_macs
 from .inplace import InPlace
 from .lifetimes import Buffer, Lifetimes, align, lifetimes, live_profile
-from .placement import ArenaPlan, RegionSpan, lowest_start, pack, relaxations, verify_plan
+from .placement import ArenaPlan, RegionSpan, lowest_start, named_offsets, pack, relaxations, verify_plan
 from .streaming import StreamStage
 
 
@@ -119,7 +119,7 @@ def place_in_regions(
         return buffers[fitted]
     where, offset = fitted
     spans, start = [], 0
-    flat: dict[str, int] = {}
+    flat: dict[int, int] = {}
     for r, region in enumerate(regions):
         members = [i for i in range(len(buffers)) if where[i] == r]
         inside = [buffers[i] for i in members]
@@ -131,15 +131,14 @@ def place_in_regions(
         tighter = pack(inside, pairs, used - 1, peak) if inside else None
         if tighter is not None:
             at, used = {i: tighter[0][k] for k, i in enumerate(members)}, tighter[1]
-        flat |= {buffers[i].name: start + at[i] for i in members}
+        flat |= {i: start + at[i] for i in members}
         spans.append(RegionSpan(region.name, start, align(used, alignment), region.capacity, peak))
         start += spans[-1].size
-    offsets = {b.name: flat[b.name] for b in buffers if not b.name.startswith("scratch:")}
-    scratch = {b.name.removeprefix("scratch:"): flat[b.name] for b in buffers if b.name.startswith("scratch:")}
+    offsets, scratch = named_offsets(buffers, flat, life)
     placed = replace(
         plan,
-        offsets=offsets | {name: offsets[root] for name, root in life.alias.items()},
-        scratch_offsets=scratch | {name: scratch[root] for name, root in life.scratch_alias.items()},
+        offsets=offsets,
+        scratch_offsets=scratch,
         size=start,
         regions=tuple(spans),
     )
