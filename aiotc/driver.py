@@ -29,6 +29,7 @@ from .memory.regions import Region
 from .memory.timestream import TimeStream, plan_time_stream
 from .options import CompileOptions
 from .output import write_file, write_folder
+from .package import check_packages, package_files
 from .passes import run_passes
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
 from .report import build_report, check_budget, check_flash, report_files, target_figures
@@ -115,6 +116,7 @@ def compile_model(
     out_dir: str | Path | None = None,
     progress=None,
     force: bool = False,
+    packages: tuple[str, ...] = (),
     **fields,
 ) -> CompileResult:
     """Compile a model file into a C library folder for the board (budgets default to the board's memories).
@@ -123,12 +125,14 @@ def compile_model(
     `calib`, a float model is quantized to int8 first; the folder then also holds
     the quantized model as NAME.tflite, the oracle `verify` compares the C with. With
     `calib.precision == "auto"`, layers take int4 weights until the flash budget holds
-    and int16 activations where they gain within the SRAM budget. `force`: see write_folder."""
+    and int16 activations where they gain within the SRAM budget. `force`: see write_folder.
+    `packages`: build-system layouts to add (package.PACKAGES: zephyr, cmsis-pack, platformio, arduino)."""
     options = replace(options or CompileOptions(), **fields)
     model_path = Path(model_path)
     target = load_board(options.board)
     name = library_name(options.name or model_path.stem)
     out_dir = Path(out_dir) if out_dir is not None else Path("out") / name
+    check_packages(packages, name)
 
     planned = plan_model(model_path, options, progress)
     if planned.quantized is not None and planned.quantized.search is not None:
@@ -144,6 +148,7 @@ def compile_model(
     check_budget(report, target, options.sram_budget, options.flash_budget, streamed=options.patch != "off")
     report |= target_figures(files, target)
     check_flash(report, target, options.flash_budget)
+    files |= package_files(packages, files, report)
     backup = write_folder(out_dir, files | report_files(report, target), force)
     return CompileResult(out_dir, name, planned.graph, planned.plan, report, backup)
 
