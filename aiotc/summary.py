@@ -158,6 +158,10 @@ def bench_lines(bench: dict) -> list[str]:
         f"{bench['arena_bytes']:,} B); peak stack {bench['stack_bytes']:,} B",
         f"stack estimate {stack['estimate_bytes']:,} B ({' -> '.join(stack['path'])}); largest frame "
         f"{stack['largest_frame']} {stack['largest_frame_bytes']:,} B",
+    ] + [
+        f"region {r['name']}: {r['bytes']:,} B at 0x{r['address']:08X}"
+        + (f", its arena array at 0x{r['arena_address']:08X}" if r["arena_address"] is not None else "")
+        for r in bench.get("regions", [])
     ]
 
 

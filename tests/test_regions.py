@@ -72,10 +72,12 @@ def test_two_regions_are_bit_exact_in_qemu_each_in_its_memory(vww_two_regions):
 
     assert_bit_exact(verify_folder(vww_two_regions, "mps2-an386", samples=2))
     linked = {r["name"]: r for r in QemuModel.build(vww_two_regions, load_board("mps2-an386")).bench()["regions"]}
-    assert 0x0100_0000 <= linked["bram"]["address"] < 0x0100_4000  # AN386's block RAM
-    assert 0x2000_0000 <= linked["sram"]["address"] < 0x2040_0000  # its SSRAM2/3
+    memories = {"bram": range(0x0100_0000, 0x0100_4000), "sram": range(0x2000_0000, 0x2040_0000)}  # block RAM, SSRAM2/3
     report = json.loads((vww_two_regions / "report.json").read_text())
     assert [linked[r["name"]]["bytes"] for r in report["regions"]] == [r["bytes"] for r in report["regions"]]
+    for b in report["memory"]["layout"]:  # every buffer's address, both ends inside its memory
+        address = linked[b["region"]]["arena_address"] + b["region_offset"]
+        assert address in memories[b["region"]] and address + b["bytes"] - 1 in memories[b["region"]]
 
 
 @pytest.mark.qemu

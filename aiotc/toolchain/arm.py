@@ -30,6 +30,7 @@ from .stack import StackUsage, stack_usage
 
 GCC = "arm-none-eabi-gcc"
 SIZE = "arm-none-eabi-size"
+NM = "arm-none-eabi-nm"
 COMMON_FLAGS = (
     "-O2",
     "-std=c99",
@@ -105,7 +106,9 @@ class ArmImage:
     ram_model_bytes: int
     stack: StackUsage  # the static estimate of NAME_invoke's stack
     stack_harness_bytes: int  # what the test program adds below where it measures the stack
-    regions: dict[str, tuple[int, int]]  # arena region -> (address, bytes) of its section, as linked
+    regions: dict[
+        str, tuple[int, int, int | None]
+    ]  # region -> its section's address and bytes, the arena array's address
 
 
 def machine_for(board: Board) -> Machine:
@@ -270,9 +273,16 @@ def _measure(build: Path, board: Board, model_objects: list[str], name: str) -> 
     )
     found = re.findall(r"^(\S+)\s+(\d+)\s+(\d+)$", result.stdout, re.M)
     sizes = {name: int(size) for name, size, _ in found}
-    regions = {
+    sections = {
         name.removeprefix(".aiotc_"): (int(at), int(size)) for name, size, at in found if name.startswith(".aiotc_")
     }
+    arrays = {}
+    if sections:
+        symbols = subprocess.run(
+            [tool(NM, "binutils-arm-none-eabi"), str(build / "image.elf")], capture_output=True, text=True, check=True
+        ).stdout
+        arrays = {m[2]: int(m[1], 16) for m in re.finditer(rf"^([0-9a-f]+) \w {name}_arena_(\w+)$", symbols, re.M)}
+    regions = {region: (*where, arrays.get(region)) for region, where in sections.items()}
     ram = (*RAM_SECTIONS, *(f".aiotc_{r}" for r in regions))
     by_object = _map_sizes((build / "image.map").read_text(), set(model_objects))
     # main.c measures from inside measure_stack: below it are the model's chain and the harness's own calls.

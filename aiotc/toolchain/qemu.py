@@ -139,7 +139,12 @@ class QemuModel:
                 for layer, ticks in zip(self.layers, figures[2:])
             ],
         } | (
-            {"regions": [{"name": r, "address": at, "bytes": n} for r, (at, n) in image.regions.items()]}
+            {
+                "regions": [
+                    {"name": r, "address": at, "bytes": n, "arena_address": arena}
+                    for r, (at, n, arena) in image.regions.items()
+                ]
+            }
             if image.regions
             else {}
         )
