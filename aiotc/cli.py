@@ -670,19 +670,20 @@ def check(
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
+@board_option
 @click.option(
     "--memory", is_flag=True, help="Show the memory plan: bytes live per layer, the arena layout, the streamed stage."
 )
 @compile_options
-def inspect(model: Path, memory: bool, **options) -> None:
-    """Layers, shapes, MACs and memory of MODEL, without generating code."""
+def inspect(model: Path, board: str, memory: bool, **options) -> None:
+    """Layers, shapes, MACs and memory of MODEL, without generating code (for the board's kernels and memories)."""
     from .codegen.escape import plain_text
     from .driver import plan_model
     from .memory.analysis import op_macs
     from .report import memory_report
     from .summary import memory_lines
 
-    planned = plan_model(model, compile_settings(options))
+    planned = plan_model(model, compile_settings(options, board=board))
     graph = planned.graph
     console = out_console()
     table = Table(title=f"{model.name}: {len(graph.ops)} layers", title_justify="left")
