@@ -7,7 +7,8 @@
     aiotc.verify_layers("out/kws").first_bad  # None, or the first layer that differs
 
 Options are CompileOptions' fields (aiotc/options.py): board, name, patch, patch_overhead,
-sram_budget, flash_budget, stream (one frame per call, docs/streaming.md), calib (an
+sram_budget, flash_budget, regions (the board's memories for the arena, as (name, bytes or
+None) pairs, docs/memory.md), stream (one frame per call, docs/streaming.md), calib (an
 aiotc.quantize.Calibration). Errors a user can cause
 raise aiotc.errors.AiotcError subclasses with the CLI's one-line message.
 """

@@ -2,13 +2,16 @@
 
 A board names its core (which fixes compiler flags and the QEMU machine that
 emulates it) and its real flash and SRAM sizes, which the compiler and the linker
-hold the model to.
+hold the model to. A board may also list its RAMs as `[[memory]]` tables (name, size,
+speed, base address where known): the memory planner then places the arena's buffers
+across them, fastest first (aiotc/memory/regions.py, docs/memory.md).
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from functools import cache
 
 import tomllib
@@ -28,6 +31,19 @@ CPU_FLAGS = {
 }
 
 
+SPEEDS = ("fast", "normal", "slow")  # the order the planner fills memories in
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One RAM the arena may use: its array gets the linker section `.aiotc_<name>`."""
+
+    name: str  # a C identifier: it names the region's array, section and linker fragment
+    size: int  # bytes aiotc may use
+    speed: str = "normal"  # one of SPEEDS
+    base: int | None = None  # its address, where known (the linker fragment's comment shows it)
+
+
 @dataclass(frozen=True)
 class Board:
     name: str
@@ -39,10 +55,27 @@ class Board:
     dsp: bool = False
     mve: bool = False
     description: str = ""
+    memories: tuple[Memory, ...] = ()  # its RAMs as listed; () -- one SRAM of sram_bytes, no sections
 
     @property
     def cflags(self) -> tuple[str, ...]:
         return CPU_FLAGS[self.cpu]
+
+
+def _memory(board: str, data: dict) -> Memory:
+    memory = Memory(
+        name=data["name"],
+        size=int(data["size"]),
+        speed=data.get("speed", "normal"),
+        base=int(data["base"]) if "base" in data else None,
+    )
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,30}", memory.name):
+        raise UsageError(f"board {board}: memory name {memory.name!r} must be lower-case letters, digits and _")
+    if memory.speed not in SPEEDS:
+        raise UsageError(f"board {board}: memory {memory.name} has speed {memory.speed!r} (known: {', '.join(SPEEDS)})")
+    if memory.size <= 0:
+        raise UsageError(f"board {board}: memory {memory.name} has no bytes")
+    return memory
 
 
 def _parse(name: str, text: str) -> Board:
@@ -58,11 +91,15 @@ def _parse(name: str, text: str) -> Board:
             dsp=bool(data.get("dsp", False)),
             mve=bool(data.get("mve", False)),
             description=data.get("description", ""),
+            memories=tuple(_memory(name, m) for m in data.get("memory", ())),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"board file {name}.toml is invalid: {exc}") from None
     if board.cpu not in CPU_FLAGS:
         raise UsageError(f"board {name}: unknown cpu {board.cpu!r} (known: {', '.join(CPU_FLAGS)})")
+    names = [m.name for m in board.memories]
+    if len(set(names)) != len(names):
+        raise UsageError(f"board {name}: two memories share a name ({', '.join(names)})")
     return board
 
 
@@ -83,3 +120,30 @@ def load_board(name: str) -> Board:
     close = difflib.get_close_matches(name, catalog, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known boards: {', '.join(catalog)}"
     raise UsageError(f"unknown board {name!r}{hint}")
+
+
+def arena_regions(board: Board, chosen: tuple[tuple[str, int | None], ...] | None = None) -> tuple[Memory, ...]:
+    """The memories the arena is placed in, fastest first (ties keep the board's order).
+
+    `chosen` is --regions: the board's memories free for aiotc, by name, each with an
+    optional smaller size (`dtcm:64K`). Without it, all the board's memories; a board that
+    lists none has one region, its SRAM, and gets the single arena of old: ().
+    """
+    if chosen is None:
+        picked = board.memories
+    else:
+        known = {m.name: m for m in board.memories}
+        picked = ()
+        for name, size in chosen:
+            if name not in known:
+                listed = ", ".join(known) or "none: the board lists no [[memory]]"
+                raise UsageError(f"--regions: board {board.name} has no memory {name!r} (its memories: {listed})")
+            memory = known[name]
+            if size is not None and size > memory.size:
+                raise UsageError(
+                    f"--regions: {name} has {memory.size:,} B on board {board.name}, not the {size:,} B asked"
+                )
+            picked += (replace(memory, size=size) if size is not None else memory,)
+        if len({m.name for m in picked}) != len(picked):
+            raise UsageError("--regions: a memory is named twice")
+    return tuple(sorted(picked, key=lambda m: SPEEDS.index(m.speed)))

@@ -89,6 +89,23 @@ class Percent(click.ParamType):
         return number / 100
 
 
+class Regions(click.ParamType):
+    """Memories of the board free for the arena: `dtcm,sram` or `dtcm:64K,sram` (a smaller size)."""
+
+    name = "regions"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        regions = []
+        for item in str(value).split(","):
+            memory, _, size = item.strip().partition(":")
+            if not memory:
+                self.fail(f"{value!r}: name the memories, comma-separated (examples: dtcm,sram or dtcm:64K,sram)")
+            regions.append((memory, Size().convert(size, param, ctx) if size else None))
+        return tuple(regions)
+
+
 class Floats(click.ParamType):
     """Comma-separated numbers, one per channel or one for all: `127.5` or `123.7,116.3,103.5`."""
 
@@ -215,6 +232,18 @@ def compile_options(command):
             "--sram-budget",
             type=Size(),
             help="SRAM the arena may use [default: the board's SRAM]; the simplest schedule that fits wins.",
+        ),
+        click.option(
+            "--regions",
+            type=Regions(),
+            help="The board's memories the arena may use, each with an optional smaller size (dtcm:64K,sram): "
+            "buffers go to the fastest with room, hottest first [default: all the board lists] (docs/memory.md).",
+        ),
+        click.option(
+            "--copy-weights",
+            is_flag=True,
+            help="With memory regions: copy the hottest weights into the fast regions' room left by the arena, "
+            "at the first invoke (they stay in flash too).",
         ),
         click.option(
             "--flash-budget",
@@ -641,19 +670,20 @@ def check(
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
+@board_option
 @click.option(
     "--memory", is_flag=True, help="Show the memory plan: bytes live per layer, the arena layout, the streamed stage."
 )
 @compile_options
-def inspect(model: Path, memory: bool, **options) -> None:
-    """Layers, shapes, MACs and memory of MODEL, without generating code."""
+def inspect(model: Path, board: str, memory: bool, **options) -> None:
+    """Layers, shapes, MACs and memory of MODEL, without generating code (for the board's kernels and memories)."""
     from .codegen.escape import plain_text
     from .driver import plan_model
     from .memory.analysis import op_macs
     from .report import memory_report
     from .summary import memory_lines
 
-    planned = plan_model(model, compile_settings(options))
+    planned = plan_model(model, compile_settings(options, board=board))
     graph = planned.graph
     console = out_console()
     table = Table(title=f"{model.name}: {len(graph.ops)} layers", title_justify="left")
@@ -705,11 +735,11 @@ def export(model: Path, tflite_path: Path, **options) -> None:
 
 @cli.command()
 def boards() -> None:
-    """The board database: cores, memories and the QEMU machine emulating each."""
+    """The board database: cores, memories (the RAMs --regions picks from) and the QEMU machine emulating each."""
     from .boards import all_boards
 
     table = Table()
-    for column in ("board", "cpu", "flash", "SRAM", "DSP", "MVE", "QEMU machine", "description"):
+    for column in ("board", "cpu", "flash", "SRAM", "arena regions", "DSP", "MVE", "QEMU machine", "description"):
         table.add_column(column)
     for b in all_boards():
         table.add_row(
@@ -717,6 +747,7 @@ def boards() -> None:
             b.cpu,
             f"{b.flash_bytes // 1024:,} KiB",
             f"{b.sram_bytes // 1024:,} KiB",
+            ", ".join(f"{m.name} {m.size // 1024:,}K" for m in b.memories),
             "yes" if b.dsp else "",
             "yes" if b.mve else "",
             b.qemu_machine or "(host gcc)",

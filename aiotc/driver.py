@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .boards import Board, load_board
-from .codegen.emit import emit_library
+from .boards import Board, arena_regions, load_board
+from .codegen.emit import emit_library, linker_fragments
 from .codegen.escape import c_word, path_text
 from .codegen.lowering import LOWERINGS, support_problem
 from .errors import UnsupportedOpsError, UsageError
@@ -25,6 +25,7 @@ from .frontend import load_model
 from .ir import Graph
 from .kernels import Kernel, select_kernels
 from .memory import ArenaPlan, MemoryOptions, StreamStage, plan_memory
+from .memory.regions import Region
 from .memory.timestream import TimeStream, plan_time_stream
 from .options import CompileOptions
 from .output import write_file, write_folder
@@ -56,6 +57,7 @@ class Planned:
     quantized: Quantized | None = None  # set when aiotc quantized a float model
     compact_int4: bool = False  # int4 weights run the reference loops (kernels.py)
     frames: TimeStream | None = None  # --stream: one frame per call (memory/timestream.py)
+    weight_regions: tuple[str, ...] = ()  # --copy-weights: the fast regions taking copies of hot constants
 
 
 def plan_model(model_path: str | Path, options: CompileOptions, progress=None) -> Planned:
@@ -80,7 +82,11 @@ def plan_graph(
     frames = None
     if options.stream:
         graph, frames = plan_time_stream(graph)
-    kernels = select_kernels(graph, compact_int4, mve=load_board(options.board).mve)
+    board = load_board(options.board)
+    kernels = select_kernels(graph, compact_int4, mve=board.mve)
+    memories = arena_regions(board, options.regions)
+    regions = tuple(Region(m.name, m.size) for m in memories)
+    fast = tuple(m.name for m in memories if m.speed == "fast") if options.copy_weights else ()
     memory_plan = plan_memory(
         graph,
         kernels,
@@ -89,10 +95,18 @@ def plan_graph(
             max_overhead=options.patch_overhead,
             sram_budget=options.sram_budget,
             fixed_order=frames is not None,
+            regions=regions,
         ),
     )
     return Planned(
-        memory_plan.graph, memory_plan.kernels, memory_plan.stage, memory_plan.arena, quantized, compact_int4, frames
+        memory_plan.graph,
+        memory_plan.kernels,
+        memory_plan.stage,
+        memory_plan.arena,
+        quantized,
+        compact_int4,
+        frames,
+        fast,
     )
 
 
@@ -153,8 +167,14 @@ def build_library(
         source=path_text(model_path.name),
         stage=stage,
         frames=planned.frames,
+        weight_regions=planned.weight_regions,
     )
-    files: dict[str, str | bytes] = dict(texts)
+    files: dict[str, str | bytes] = {
+        **texts,
+        **linker_fragments(
+            plan, set(facts["weight_copies"]), name, target.name, {m.name: (m.base, m.size) for m in target.memories}
+        ),
+    }
     report = build_report(graph, plan, target, name, model_path, facts, stage)
     if planned.quantized is not None:
         files[f"{name}.tflite"] = write_tflite(graph)

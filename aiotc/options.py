@@ -19,3 +19,6 @@ class CompileOptions:
     flash_budget: int | None = None  # None: the board's flash
     stream: bool = False  # one frame per call, the window's feature maps kept (memory/timestream.py)
     calib: Calibration | None = None  # quantize a float model with this data
+    # --regions: the board's memories for the arena, (name, bytes or None: all of it); None: all it lists
+    regions: tuple[tuple[str, int | None], ...] | None = None
+    copy_weights: bool = False  # copy the hottest constants into the fast regions' room left by the arena

@@ -23,7 +23,7 @@ from .memory.streaming import mac_overhead
 from .ops import OPS
 from .output import write_files
 from .report_html import render_html, render_pareto_svg
-from .schema import Layer, Memory, Patch, Report, TargetFigures
+from .schema import Buffer, Layer, Memory, Patch, Report, TargetFigures
 from .toolchain import arm
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
@@ -72,6 +72,22 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
     }
     if "stream" in facts:
         report["stream"] = facts["stream"]
+    if plan.regions:
+        memories = {m.name: m for m in board.memories}
+        report["regions"] = [
+            {
+                "name": r.name,
+                "speed": memories[r.name].speed,
+                "base": memories[r.name].base,
+                "capacity": r.capacity,
+                "bytes": r.size,
+                "peak_bytes": r.peak,
+                "weights_bytes": facts["weight_copies"].get(r.name, {}).get("bytes", 0),
+                "weights": facts["weight_copies"].get(r.name, {}).get("weights", []),
+                "start": r.start,
+            }
+            for r in plan.regions
+        ]
     return report
 
 
@@ -112,7 +128,7 @@ def memory_report(graph: Graph, plan: ArenaPlan) -> Memory:
     return {
         "timeline": plan.live_bytes(),
         "layout": [
-            {"buffer": b.name, "offset": offset_of[b.name], "bytes": b.size, "first_op": b.first, "last_op": b.last}
+            layout_entry(b, offset_of[b.name], plan)
             for b in sorted(plan.buffers, key=lambda b: (b.first, offset_of[b.name]))
         ],
         "aliases": sorted(name for name in plan.offsets if name not in {b.name for b in plan.buffers}),
@@ -125,6 +141,16 @@ def memory_report(graph: Graph, plan: ArenaPlan) -> Memory:
             if overlap(p.input, p.output)
         ],
     }
+
+
+def layout_entry(b, offset: int, plan: ArenaPlan) -> Buffer:
+    """A buffer of the arena layout; over several memory regions, with its region and offset there."""
+    entry: Buffer = {"buffer": b.name, "offset": offset, "bytes": b.size, "first_op": b.first, "last_op": b.last}
+    for r in plan.regions:
+        if offset < r.start + r.size:
+            entry["region"], entry["region_offset"] = r.name, offset - r.start
+            break
+    return entry
 
 
 def stage_report(graph: Graph, stage) -> Patch | None:
@@ -157,7 +183,7 @@ def check_budget(
         (*ram, sram_budget, "SRAM"),
         ("weights", report["weights_bytes"], flash_budget, "flash"),
     ):
-        limit = budget if budget is not None else getattr(board, f"{memory.lower()}_bytes")
+        limit = budget if budget is not None else board_bytes(report, board, memory)
         source = f"the {memory} budget is" if budget is not None else f"{board.name} has"
         if needed > limit:
             misses.append(f"{what} needs {needed:,} B of {memory}, {source} {limit:,} B (over by {needed - limit:,} B)")
@@ -165,6 +191,13 @@ def check_budget(
                 misses.append("--patch auto streams the first layers in row bands and may need less")
     if misses:
         raise BudgetError("model does not fit: " + "; ".join(misses) + fitting_boards(report))
+
+
+def board_bytes(report: Report, board: Board, memory: str) -> int:
+    """The board's flash, or its SRAM: the regions' capacities when the arena is spread over several."""
+    if memory == "SRAM" and report.get("regions"):
+        return sum(r["capacity"] for r in report["regions"])
+    return board.flash_bytes if memory == "flash" else board.sram_bytes
 
 
 def flash_figure(report: Report) -> int:

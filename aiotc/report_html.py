@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .boards import Board
 from .resources import template_env
-from .schema import Buffer, Layer, Report
+from .schema import Buffer, Layer, Region, Report
 from .summary import short_name
 
 WIDTH = 960  # of every chart, in SVG units
@@ -34,7 +34,9 @@ def render_html(report: Report, board: Board | None = None, bench: dict | None =
         "facts": facts(report, board, bench),
         "width": WIDTH,
         "timeline": timeline_chart(report["memory"]["timeline"], report["arena_bytes"], axis, stage_end),
-        "layout": layout_chart(report["memory"]["layout"], report["arena_bytes"], axis, stage_end),
+        "layout": layout_chart(
+            report["memory"]["layout"], report["arena_bytes"], axis, stage_end, report.get("regions", [])
+        ),
         "rows": layer_rows(layers, bench),
         "benched": bench is not None,
         "precisions": sorted({layer["precision"] for layer in layers}),
@@ -83,6 +85,17 @@ def facts(report: Report, board: Board | None, bench: dict | None) -> list[dict]
         {"label": "weights (flash)", "value": nbytes(report["weights_bytes"])}
         | (share(report["weights_bytes"], board.flash_bytes) if real else {}),
     ]
+    for r in report.get("regions", []):
+        rows.insert(
+            len(rows) - 1,
+            {
+                "label": f"region {r['name']}",
+                "value": nbytes(r["bytes"]),
+                "note": f"{r['speed']} memory, peak live {nbytes(r['peak_bytes'])}"
+                + (f", and {nbytes(r['weights_bytes'])} of weights copied there" if r["weights_bytes"] else ""),
+            }
+            | (share(r["bytes"], r["capacity"]) if real else {}),
+        )
     if report.get("state_bytes"):
         rows.insert(
             2,
@@ -199,8 +212,9 @@ def timeline_chart(timeline: list[int], arena: int, axis: OpAxis, stage_end: int
     }
 
 
-def layout_chart(layout: list[Buffer], arena: int, axis: OpAxis, stage_end: int) -> dict:
-    """Every arena buffer as a bar: x its lifetime (layers), y its offset range in the arena."""
+def layout_chart(layout: list[Buffer], arena: int, axis: OpAxis, stage_end: int, regions: list[Region]) -> dict:
+    """Every arena buffer as a bar: x its lifetime (layers), y its offset range in the arena
+    (over several memory regions, the regions back to back, each from a labelled line)."""
     scale = LAYOUT_HEIGHT / max(arena, 1)
     rects = []
     for index, entry in enumerate(layout):
@@ -213,7 +227,8 @@ def layout_chart(layout: list[Buffer], arena: int, axis: OpAxis, stage_end: int)
                 "height": round(max(entry["bytes"] * scale, 1.0), 2),
                 "fill": SCRATCH_FILL if scratch else PALETTE[index % len(PALETTE)],
                 "title": f"{short_name(entry['buffer'], 60)}: {entry['bytes']:,} B at offset "
-                f"{entry['offset']:,}, layers {entry['first_op']}..{entry['last_op']}",
+                f"{entry['offset']:,}, layers {entry['first_op']}..{entry['last_op']}"
+                + (f", region {entry['region']} +{entry['region_offset']:,}" if "region" in entry else ""),
             }
         )
     base = TOP + LAYOUT_HEIGHT
@@ -224,6 +239,11 @@ def layout_chart(layout: list[Buffer], arena: int, axis: OpAxis, stage_end: int)
         "x_ticks": axis.ticks(),
         "base": base,
         "stage": stage_shade(axis, stage_end, LAYOUT_HEIGHT),
+        "regions": [
+            {"y": round(TOP + r["start"] * scale, 2), "label": f"{r['name']}: {r['bytes']:,} B"}
+            for r in regions
+            if r["bytes"]
+        ],
     }
 
 

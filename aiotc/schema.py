@@ -65,10 +65,26 @@ class Stream(TypedDict):
 
 class Buffer(TypedDict):
     buffer: str
-    offset: int
+    offset: int  # in the arena; over several memory regions, the regions back to back
     bytes: int
     first_op: int
     last_op: int
+    region: NotRequired[str]  # over several memory regions: the one holding it
+    region_offset: NotRequired[int]  # its offset in that region's array
+
+
+class Region(TypedDict):
+    """One memory region of an arena spread over several (report.json's `regions`)."""
+
+    name: str
+    speed: str  # fast | normal | slow
+    base: int | None  # the memory's address on the board, where known
+    capacity: int  # bytes aiotc may use there
+    bytes: int  # its array: NAME_ARENA_<REGION>_SIZE
+    peak_bytes: int  # the most bytes live in it at once
+    weights_bytes: int  # --copy-weights: constants copied there at the first invoke
+    weights: list[str]  # their C symbols (NAME_weights.c keeps each as SYMBOL_flash)
+    start: int  # where it starts in the arena offsets (and in invoke_with_arena's block)
 
 
 class InPlace(TypedDict):
@@ -142,3 +158,4 @@ class Report(TypedDict):
     quantization: NotRequired[dict]
     pareto: NotRequired[list[dict]]  # after --precision auto
     stream: NotRequired[Stream]  # compiled with --stream
+    regions: NotRequired[list[Region]]  # the arena over several memory regions, fastest first

@@ -73,6 +73,12 @@ def totals_lines(report: Report, board=None, name_limit: int = 40) -> list[str]:
         f"arena (SRAM) {arena:,} B = {kib(arena)}; lower bound of this schedule {report['arena_lower_bound']:,} B",
         f"weights (flash) {weights:,} B = {kib(weights)}",
     ]
+    for r in report.get("regions", []):
+        lines.insert(
+            len(lines) - 1,
+            f"  region {r['name']} ({r['speed']}): {r['bytes']:,} B of {r['capacity']:,} B, peak live {r['peak_bytes']:,} B"
+            + (f"; {r['weights_bytes']:,} B of weights copied there" if r["weights_bytes"] else ""),
+        )
     if report.get("state_bytes"):
         lines.insert(
             2, f"state (SRAM) {report['state_bytes']:,} B, kept across invokes ({report['name']}_reset() clears it)"
@@ -152,6 +158,10 @@ def bench_lines(bench: dict) -> list[str]:
         f"{bench['arena_bytes']:,} B); peak stack {bench['stack_bytes']:,} B",
         f"stack estimate {stack['estimate_bytes']:,} B ({' -> '.join(stack['path'])}); largest frame "
         f"{stack['largest_frame']} {stack['largest_frame_bytes']:,} B",
+    ] + [
+        f"region {r['name']}: {r['bytes']:,} B at 0x{r['address']:08X}"
+        + (f", its arena array at 0x{r['arena_address']:08X}" if r["arena_address"] is not None else "")
+        for r in bench.get("regions", [])
     ]
 
 
@@ -167,8 +177,9 @@ def memory_lines(graph, memory: Memory, arena: int, lower_bound: int, stage_last
         lines.append(f"{index:3d} {mark} {op.kind:18s} {timeline[index]:9,d} B {bar}")
     lines.append("arena layout (offset, bytes, live from op .. to op)")
     for entry in memory["layout"]:
+        region = f" [{entry['region']} +{entry['region_offset']:,}]" if "region" in entry else ""
         lines.append(
-            f"  {entry['offset']:9,d} {entry['bytes']:9,d} B  ops {entry['first_op']:3d}..{entry['last_op']:<3d} {short_name(entry['buffer'])}"
+            f"  {entry['offset']:9,d} {entry['bytes']:9,d} B  ops {entry['first_op']:3d}..{entry['last_op']:<3d} {short_name(entry['buffer'])}{region}"
         )
     lines.append(f"arena {arena:,} B; lower bound of this schedule {lower_bound:,} B")
     if stage_last is not None:

@@ -15,6 +15,8 @@ import numpy as np
 from .. import __version__
 from ..ir import ITEMSIZE, Graph, Op, Tensor
 from ..kernels import Kernel
+from ..memory.analysis import op_macs
+from ..memory.regions import weight_copies
 from ..memory.streaming import StreamStage
 from ..memory.timestream import TimeStream
 from ..ops import OPS
@@ -46,6 +48,7 @@ class CConst:
     symbol: str
     ctype: str
     values: np.ndarray
+    macs: int = 0  # of the layer that made it: what makes it worth a copy in fast RAM
 
     @property
     def nbytes(self) -> int:
@@ -141,7 +144,15 @@ class Emitter:
             return f"(({qualifier}{ctype} *)(({qualifier}uint8_t *){buffer} + {offset + byte_offset}{extra}))"
         if tensor in self._state_offsets:
             return f"(({ctype} *)({self.name}_state + {self._state_offsets[tensor] + byte_offset}{extra}))"
-        return f"(({ctype} *)(arena + {self.plan.offsets[tensor] + byte_offset}{extra}))"
+        return f"(({ctype} *)({self.arena_at(self.plan.offsets[tensor], byte_offset)}{extra}))"
+
+    def arena_at(self, offset: int, byte_offset: int = 0) -> str:
+        """The plan's arena `offset` (plus `byte_offset` into that buffer) as C: off the one
+        arena, or, over several memory regions, off the array of the region holding it."""
+        for region in self.plan.regions:
+            if region.start <= offset < region.start + region.size:
+                return f"arena_{region.name} + {offset - region.start + byte_offset}"
+        return f"arena + {offset + byte_offset}"
 
     def scratch(self) -> str:
         return SCRATCH
@@ -164,7 +175,7 @@ class Emitter:
             return self._by_content[key]
         layer = f"L{self._index[self.layer.name]}_{layer_word(self.layer.name)}_" if self.layer is not None else ""
         symbol = unique(f"{self.name}_{layer}{c_word(hint, 32) or 'const'}", self._symbols)
-        self.consts.append(CConst(symbol, ctype, array))
+        self.consts.append(CConst(symbol, ctype, array, op_macs(self.layer, self.graph) if self.layer else 0))
         self._by_content[key] = symbol
         return symbol
 
@@ -213,6 +224,38 @@ def _buffer_size(entries: list[dict]) -> int:
     return max((e["offset"] + e["bytes"] for e in entries), default=0)
 
 
+def linker_fragments(
+    plan, copies: set[str], name: str, board: str, memories: dict[str, tuple[int | None, int]]
+) -> dict[str, str]:
+    """aiotc_<region>.ld for each memory region the plan's arena or the weight `copies` use: its
+    arrays' output section (GNU ld). `memories`: the board's, name -> (base address if known, bytes)."""
+    env = template_env()
+    return {
+        f"aiotc_{r.name}.ld": env.get_template("region.ld.j2").render(
+            version=__version__,
+            board=board,
+            name=name,
+            region=r.name,
+            REGION=r.name.upper(),
+            size=f"{r.size:,}",
+            base=memories[r.name][0],
+            length=memories[r.name][1],
+        )
+        for r in plan.regions
+        if r.size or r.name in copies
+    }
+
+
+def used_regions(plan) -> list:
+    """The memory regions the plan puts buffers in: each gets an array and a linker section."""
+    return [r for r in plan.regions if r.size]
+
+
+def arena_names(plan) -> list[str]:
+    """The graph functions' arena pointers: `arena`, or one per region used."""
+    return [f"arena_{r.name}" for r in used_regions(plan)] if plan.regions else ["arena"]
+
+
 def emit_library(
     graph: Graph,
     plan,
@@ -222,8 +265,11 @@ def emit_library(
     source: str,
     stage: StreamStage | None = None,
     frames: TimeStream | None = None,
+    weight_regions: tuple[str, ...] = (),
 ) -> tuple[dict[str, str], dict]:
-    """Render the library. Returns (files, facts) where facts feed the report."""
+    """Render the library. Returns (files, facts) where facts feed the report. `weight_regions`:
+    the memory regions, fastest first, whose room left by the arena takes copies of the
+    hottest constants (--copy-weights)."""
     env = template_env()
     env.filters["c_comment"] = c_comment  # every name from the model passes through it
     emitter = Emitter(graph, plan, name, kernels, frames)
@@ -245,7 +291,7 @@ def emit_library(
             "name": op.name,
             "note": note,
             "body": body,
-            "scratch_offset": plan.scratch_offsets.get(op.name) if nbytes else None,
+            "scratch_at": emitter.arena_at(plan.scratch_offsets[op.name]) if nbytes else None,
             "scratch_bytes": nbytes,
         }
 
@@ -291,6 +337,12 @@ def emit_library(
         op = graph.ops[index]
         items.append(block(index, op, lower(op, emitter)))
 
+    spans = {r.name: r for r in plan.regions}
+    copies = weight_copies(
+        [(c.symbol, c.nbytes, c.macs) for c in emitter.consts],
+        [(r, spans[r].capacity - spans[r].size) for r in weight_regions if r in spans],
+        16,
+    )
     inputs = _io_entries(graph, graph.inputs)
     outputs = _io_entries(graph, graph.outputs)
     values = {
@@ -300,6 +352,11 @@ def emit_library(
         "source": source,
         "board": board,
         "arena_size": plan.size,
+        "regions": [
+            {"name": r.name, "NAME": r.name.upper(), "size": r.size, "start": r.start} for r in used_regions(plan)
+        ],
+        "arena_params": ", ".join(f"uint8_t *const {a}" for a in arena_names(plan)),
+        "arena_args": ", ".join(arena_names(plan)),
         "state": emitter.state,
         "state_size": emitter.state_size,
         "state_initializer": format_values(initial_state(emitter.state, emitter.state_size), "uint8_t")
@@ -322,9 +379,11 @@ def emit_library(
                 "ctype": c.ctype,
                 "length": c.values.size,
                 "initializer": format_values(c.values, c.ctype),
+                "ram_region": copies.get(c.symbol),
             }
             for c in emitter.consts
         ],
+        "copies": [c.symbol for c in emitter.consts if c.symbol in copies],
         "kernels": sorted(runtime_kernels),
     }
     files = {
@@ -350,6 +409,13 @@ def emit_library(
         "io_bytes": {"input": values["input_size"], "output": values["output_size"]},
         "kernels": sorted(runtime_kernels),
         "layer_kernels": layer_kernels,
+        "weight_copies": {
+            region: {
+                "weights": [c.symbol for c in emitter.consts if copies.get(c.symbol) == region],
+                "bytes": sum(c.nbytes for c in emitter.consts if copies.get(c.symbol) == region),
+            }
+            for region in dict.fromkeys(copies.values())
+        },
     }
     if frames is not None:
         window = graph[frames.window].shape[1]

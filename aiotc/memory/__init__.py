@@ -6,6 +6,8 @@ streamed in row bands (streaming.py) -- each with its buffers' lifetimes
 (lifetimes.py, with the overlaps inplace.py allows) placed in one arena
 (placement.py), and keeps the one `MemoryOptions` asks for. Each layer's scratch
 and in-place contract come from kernel selection (aiotc/kernels.py), made before.
+Given several memory regions, the buffers are then spread over them, the hottest in
+the fastest (regions.py).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import accumulate, product, takewhile
 
+from ..errors import BudgetError
 from ..ir import Graph
 from ..kernels import Kernel
 from .inplace import in_place_candidates
 from .kernel_choice import lighter_kernels
 from .lifetimes import stage_lower_bound
 from .placement import ArenaPlan, fit_arena
+from .regions import Region, place_in_regions
 from .reorder import best_order
 from .streaming import StreamStage, band_rows, mac_overhead, stream_stage, streamable
 
@@ -32,6 +36,7 @@ class MemoryOptions:
     sram_budget: int | None = None  # with a budget, the fewest band calls that fit it win
     fixed_order: bool = False  # keep the graph's op order (a --stream plan refers to ops by index)
     alignment: int = 16
+    regions: tuple[Region, ...] = ()  # the memories to spread the arena over, fastest first; (): one arena
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,15 @@ def plan_memory(graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions
         choose_schedule(graph, kernels, options),
         lambda trial: choose_schedule(graph, trial, options),
     )
+    if options.regions:
+        placed = place_in_regions(graph, kernels, arena, stage, options.regions, options.alignment)
+        if not isinstance(placed, ArenaPlan):
+            memories = ", ".join(f"{r.name} {r.capacity:,} B" for r in options.regions)
+            raise BudgetError(
+                f"the arena ({arena.size:,} B) does not fit the memory regions ({memories}): "
+                f"buffer {placed.name} ({placed.size:,} B) finds room in none"
+            )
+        arena = placed
     return MemoryPlan(graph, stage, arena, kernels)
 
 

@@ -17,8 +17,19 @@ import numpy as np
 from ..ir import Graph
 from ..kernels import Kernel
 from .inplace import InPlace
-from .lifetimes import Buffer, align, lifetimes, live_profile
+from .lifetimes import Buffer, Lifetimes, align, lifetimes, live_profile
 from .streaming import StreamStage
+
+
+@dataclass(frozen=True)
+class RegionSpan:
+    """One memory's part of a plan over several: the arena is the regions back to back."""
+
+    name: str
+    start: int  # where it starts in the plan's offsets
+    size: int  # its array's bytes, a multiple of the alignment
+    capacity: int  # the bytes the memory has for aiotc
+    peak: int  # the most bytes live in it at once
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,7 @@ class ArenaPlan:
     buffers: tuple[Buffer, ...]  # what was placed (scratch buffers named "scratch:<op>")
     op_count: int
     in_place: tuple[InPlace, ...] = ()  # the overlaps the plan may use
+    regions: tuple[RegionSpan, ...] = ()  # several memories (regions.py): offsets are region start + offset in it
 
     def live_bytes(self) -> list[int]:
         """Bytes live while each op runs (its inputs, outputs and scratch included)."""
@@ -48,30 +60,41 @@ def place(
     multiples of the alignment, so the lowest free start is 0 or the end of an interval:
     a sweep over the intervals by their start moves it past each one it falls inside.
     """
-    index_of = {b.name: i for i, b in enumerate(buffers)}
-    relaxed: dict[int, list[tuple[int, int, int]]] = {}  # i -> (j, lo or hi end (0/1), offset from off_j)
-    for p in in_place:
-        src, dst = index_of[p.input], index_of[p.output]
-        relaxed.setdefault(dst, []).append((src, 0, -p.slack))
-        relaxed.setdefault(src, []).append((dst, 1, p.slack))
+    relaxed = relaxations(buffers, in_place)
     first, last, size = (np.array([getattr(b, f) for b in buffers], np.int64) for f in ("first", "last", "size"))
     offset = np.zeros(len(buffers), np.int64)
     placed = np.zeros(len(buffers), bool)
     for i in order:
         js = np.flatnonzero(placed & (first <= last[i]) & (first[i] <= last))  # placed, live at the same time
-        lo, hi = offset[js] - size[i], offset[js] + size[js]
-        for j, end, delta in relaxed.get(i, ()):
-            at = np.searchsorted(js, j)
-            if at < js.size and js[at] == j:
-                (lo, hi)[end][at] = offset[j] + delta
-        by_start = np.argsort(lo, kind="stable")
-        reach = np.maximum.accumulate(np.concatenate(([0], hi[by_start])))  # the sweep's start before each interval
-        free = np.flatnonzero(lo[by_start] >= reach[:-1])  # it stops at the first interval past its start
-        offset[i] = reach[free[0]] if free.size else reach[-1]
+        offset[i] = lowest_start(i, js, offset, size, relaxed.get(i, ()))
         if limit is not None and offset[i] + size[i] > limit:
             return None
         placed[i] = True
     return {i: int(offset[i]) for i in order}
+
+
+def relaxations(buffers: list[Buffer], in_place: list[InPlace]) -> dict[int, list[tuple[int, int, int]]]:
+    """i -> (j, lo or hi end (0/1), offset from off_j): the conflicts in-place ops relax (see place)."""
+    index_of = {b.name: i for i, b in enumerate(buffers)}
+    relaxed: dict[int, list[tuple[int, int, int]]] = {}
+    for p in in_place:
+        src, dst = index_of[p.input], index_of[p.output]
+        relaxed.setdefault(dst, []).append((src, 0, -p.slack))
+        relaxed.setdefault(src, []).append((dst, 1, p.slack))
+    return relaxed
+
+
+def lowest_start(i: int, js: np.ndarray, offset: np.ndarray, size: np.ndarray, relaxed) -> int:
+    """The lowest offset for buffer i clear of the placed buffers `js` (sorted indices), as place says."""
+    lo, hi = offset[js] - size[i], offset[js] + size[js]
+    for j, end, delta in relaxed:
+        at = np.searchsorted(js, j)
+        if at < js.size and js[at] == j:
+            (lo, hi)[end][at] = offset[j] + delta
+    by_start = np.argsort(lo, kind="stable")
+    reach = np.maximum.accumulate(np.concatenate(([0], hi[by_start])))  # the sweep's start before each interval
+    free = np.flatnonzero(lo[by_start] >= reach[:-1])  # it stops at the first interval past its start
+    return int(reach[free[0]] if free.size else reach[-1])
 
 
 ORDERS = {
@@ -108,26 +131,14 @@ def fit_arena(
     bound = max(live_profile(buffers, len(graph.ops), life.in_place))
     if limit is not None and bound > limit:
         return None
-    best: dict[int, int] = {}
-    best_size = None
-    for key in ORDERS.values():
-        # Scratch buffers (small, one op long) go last, into the holes the activations leave.
-        order = sorted(range(len(buffers)), key=lambda i: (buffers[i].name.startswith("scratch:"), key(buffers[i])))
-        placed = place(buffers, order, life.in_place, limit if best_size is None else best_size - 1)
-        if placed is None:
-            continue
-        best, best_size = placed, max((placed[i] + buffers[i].size for i in placed), default=0)
-        if best_size <= bound:
-            break
-    if best_size is None:
+    packed = pack(buffers, life.in_place, limit, bound)
+    if packed is None:
         return None
-    offsets = {b.name: best[i] for i, b in enumerate(buffers) if not b.name.startswith("scratch:")}
-    scratch_offsets = {
-        b.name.removeprefix("scratch:"): best[i] for i, b in enumerate(buffers) if b.name.startswith("scratch:")
-    }
+    best, best_size = packed
+    offsets, scratch_offsets = named_offsets(buffers, best, life)
     plan = ArenaPlan(
-        offsets=offsets | {name: offsets[root] for name, root in life.alias.items()},
-        scratch_offsets=scratch_offsets | {name: scratch_offsets[root] for name, root in life.scratch_alias.items()},
+        offsets=offsets,
+        scratch_offsets=scratch_offsets,
         size=align(best_size or 0, alignment),
         lower_bound=bound,
         buffers=tuple(buffers),
@@ -136,6 +147,37 @@ def fit_arena(
     )
     verify_plan(plan, alignment)
     return plan
+
+
+def named_offsets(buffers: list[Buffer], at: dict[int, int], life: Lifetimes) -> tuple[dict[str, int], dict[str, int]]:
+    """The plan's tensor -> offset and op -> scratch offset of `buffers` placed `at` (index ->
+    offset): aliases at their root's, a stage's ops at their shared scratch."""
+    tensors = {b.name: at[i] for i, b in enumerate(buffers) if not b.name.startswith("scratch:")}
+    scratch = {b.name.removeprefix("scratch:"): at[i] for i, b in enumerate(buffers) if b.name.startswith("scratch:")}
+    return (
+        tensors | {name: tensors[root] for name, root in life.alias.items()},
+        scratch | {name: scratch[root] for name, root in life.scratch_alias.items()},
+    )
+
+
+def pack(
+    buffers: list[Buffer], in_place: list[InPlace], limit: int | None, bound: int
+) -> tuple[dict[int, int], int] | None:
+    """The smallest placement of ORDERS (buffer index -> offset, bytes), None if none fits in
+    `limit`; an order stops as soon as it cannot fit or beat the best so far, and the search as
+    soon as one meets `bound` (so the plan is the same as placing every order to its end)."""
+    best: dict[int, int] = {}
+    best_size = None
+    for key in ORDERS.values():
+        # Scratch buffers (small, one op long) go last, into the holes the activations leave.
+        order = sorted(range(len(buffers)), key=lambda i: (buffers[i].name.startswith("scratch:"), key(buffers[i])))
+        placed = place(buffers, order, in_place, limit if best_size is None else best_size - 1)
+        if placed is None:
+            continue
+        best, best_size = placed, max((placed[i] + buffers[i].size for i in placed), default=0)
+        if best_size <= bound:
+            break
+    return None if best_size is None else (best, best_size)
 
 
 def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
@@ -147,6 +189,8 @@ def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
         start = offset_of[a.name]
         if start % alignment or start + a.size > plan.size:
             raise AssertionError(f"arena plan: {a.name} at {start} (+{a.size}) is misaligned or outside {plan.size}")
+        if plan.regions and not any(r.start <= start and start + a.size <= r.start + r.size for r in plan.regions):
+            raise AssertionError(f"arena plan: {a.name} at {start} (+{a.size}) is in no one region")
         for b in placed[i + 1 :]:
             if offset_of[b.name] >= start + a.size:
                 break

@@ -30,6 +30,7 @@ from .stack import StackUsage, stack_usage
 
 GCC = "arm-none-eabi-gcc"
 SIZE = "arm-none-eabi-size"
+NM = "arm-none-eabi-nm"
 COMMON_FLAGS = (
     "-O2",
     "-std=c99",
@@ -57,6 +58,7 @@ class Machine:
     ram_origin: int
     ram_size: int
     boot_origin: int | None = None  # the reset vector table's address, if not flash_origin
+    memories: tuple[tuple[str, int, int], ...] = ()  # more RAMs, (name, origin, bytes): arena regions so named go there
 
 
 # QEMU 7.2 memory maps (`info mtree`). AN385/AN386/AN500: 4 MB ZBT SSRAM1 at 0 for
@@ -64,13 +66,25 @@ class Machine:
 # (2 MB each, contiguous) at 0x38000000. AN547: its 512 KB ITCM at 0 holds only the
 # vector table (reset reads it at 0x00000000, Secure alias 0x10000000); code goes to
 # DDR (Secure window at 0x70000000), data to ISRAM0/1 (2 MB each) at 0x31000000.
+# Arena regions (boards' [[memory]]) named as one of a machine's `memories` are linked
+# there: AN385/AN386's 16 KB block RAM at 0x01000000 and 16 MB PSRAM at 0x21000000
+# (hw/arm/mps2.c), AN547's 512 KB DTCM, Secure alias 0x30000000 (hw/arm/armsse.c);
+# any other region is carved out of RAM.
+MPS2_MEMORIES = (("bram", 0x0100_0000, 16 * 1024), ("psram", 0x2100_0000, 16 * MiB))
 MACHINES = {
-    "mps2-an385": Machine("cortex-m3", 25_000_000, 0x0000_0000, 4 * MiB, 0x2000_0000, 4 * MiB),
-    "mps2-an386": Machine("cortex-m4", 25_000_000, 0x0000_0000, 4 * MiB, 0x2000_0000, 4 * MiB),
+    "mps2-an385": Machine("cortex-m3", 25_000_000, 0x0000_0000, 4 * MiB, 0x2000_0000, 4 * MiB, memories=MPS2_MEMORIES),
+    "mps2-an386": Machine("cortex-m4", 25_000_000, 0x0000_0000, 4 * MiB, 0x2000_0000, 4 * MiB, memories=MPS2_MEMORIES),
     "mps2-an500": Machine("cortex-m7", 25_000_000, 0x0000_0000, 4 * MiB, 0x2000_0000, 4 * MiB),
     "mps2-an505": Machine("cortex-m33", 20_000_000, 0x1000_0000, 4 * MiB, 0x3800_0000, 4 * MiB),
     "mps3-an547": Machine(
-        "cortex-m55", 32_000_000, 0x7000_0000, 256 * MiB, 0x3100_0000, 4 * MiB, boot_origin=0x1000_0000
+        "cortex-m55",
+        32_000_000,
+        0x7000_0000,
+        256 * MiB,
+        0x3100_0000,
+        4 * MiB,
+        boot_origin=0x1000_0000,
+        memories=(("dtcm", 0x3000_0000, 512 * 1024),),
     ),
 }
 
@@ -92,6 +106,9 @@ class ArmImage:
     ram_model_bytes: int
     stack: StackUsage  # the static estimate of NAME_invoke's stack
     stack_harness_bytes: int  # what the test program adds below where it measures the stack
+    regions: dict[
+        str, tuple[int, int, int | None]
+    ]  # region -> its section's address and bytes, the arena array's address
 
 
 def machine_for(board: Board) -> Machine:
@@ -140,6 +157,7 @@ def render_target(report: Report, board: Board) -> dict[str, str]:
         "ram_origin": machine.ram_origin,
         "ram_bytes": board.sram_bytes,
         "min_stack": MIN_STACK,
+        "regions": link_regions(report, machine),
     }
     names = {
         "aiotc_target.h": "aiotc_target.h.j2",
@@ -148,6 +166,27 @@ def render_target(report: Report, board: Board) -> dict[str, str]:
         "link.ld": "link.ld.j2",
     }
     return {out: env.get_template(template).render(**values) for out, template in names.items()}
+
+
+def link_regions(report: Report, machine: Machine) -> list[dict]:
+    """The arena's memory regions as the test image links them: at the machine's memory of
+    the same name (origin, and the region's capacity as length), else inside RAM (origin None)."""
+    own = {name: (origin, size) for name, origin, size in machine.memories}
+    regions = [r for r in report.get("regions", []) if r["bytes"] or r["weights_bytes"]]
+    for r in regions:
+        if r["name"] in own and r["capacity"] > own[r["name"]][1]:
+            raise UsageError(
+                f"region {r['name']}: its {r['capacity']:,} B exceed the {own[r['name']][1]:,} B that the QEMU machine emulates"
+            )
+    return [
+        {
+            "name": r["name"],
+            "NAME": r["name"].upper(),
+            "origin": own[r["name"]][0] if r["name"] in own else None,
+            "length": r["capacity"],
+        }
+        for r in regions
+    ]
 
 
 def build_image(out_dir: Path, board: Board) -> ArmImage:
@@ -195,6 +234,8 @@ def _compile_and_link(
         "-Wl,--gc-sections",
         "-T",
         "link.ld",
+        "-L",
+        str(out_dir),  # the aiotc_<region>.ld that link.ld includes
         "-Wl,-Map=image.map",
         *objects,
         "-lm",
@@ -205,7 +246,9 @@ def _compile_and_link(
     if result.returncode != 0:
         overflows = OVERFLOW.findall(result.stderr)
         if overflows:
-            regions = {"FLASH": board.flash_bytes, "RAM": board.sram_bytes}
+            regions = {"FLASH": board.flash_bytes, "RAM": board.sram_bytes} | {
+                r["name"].upper(): r["capacity"] for r in read_report(out_dir).get("regions", [])
+            }
             misses = "; ".join(
                 f"region {region} ({regions.get(region, 0):,} B) overflowed by {int(n):,} bytes"
                 for region, n in overflows
@@ -228,7 +271,19 @@ def _measure(build: Path, board: Board, model_objects: list[str], name: str) -> 
         text=True,
         check=True,
     )
-    sizes = {m[1]: int(m[2]) for m in re.finditer(r"^(\S+)\s+(\d+)\s+\d+$", result.stdout, re.M)}
+    found = re.findall(r"^(\S+)\s+(\d+)\s+(\d+)$", result.stdout, re.M)
+    sizes = {name: int(size) for name, size, _ in found}
+    sections = {
+        name.removeprefix(".aiotc_"): (int(at), int(size)) for name, size, at in found if name.startswith(".aiotc_")
+    }
+    arrays = {}
+    if sections:
+        symbols = subprocess.run(
+            [tool(NM, "binutils-arm-none-eabi"), str(build / "image.elf")], capture_output=True, text=True, check=True
+        ).stdout
+        arrays = {m[2]: int(m[1], 16) for m in re.finditer(rf"^([0-9a-f]+) \w {name}_arena_(\w+)$", symbols, re.M)}
+    regions = {region: (*where, arrays.get(region)) for region, where in sections.items()}
+    ram = (*RAM_SECTIONS, *(f".aiotc_{r}" for r in regions))
     by_object = _map_sizes((build / "image.map").read_text(), set(model_objects))
     # main.c measures from inside measure_stack: below it are the model's chain and the harness's own calls.
     model, harness = stack_usage(build, f"{name}_invoke"), stack_usage(build, "measure_stack")
@@ -238,10 +293,11 @@ def _measure(build: Path, board: Board, model_objects: list[str], name: str) -> 
         machine=MACHINES[board.qemu_machine],
         flash_bytes=sum(sizes.get(s, 0) for s in FLASH_SECTIONS),
         flash_model_bytes=sum(by_object.get(s, 0) for s in FLASH_SECTIONS),
-        ram_bytes=sum(sizes.get(s, 0) for s in RAM_SECTIONS),
-        ram_model_bytes=sum(by_object.get(s, 0) for s in RAM_SECTIONS),
+        ram_bytes=sum(sizes.get(s, 0) for s in ram),
+        ram_model_bytes=sum(by_object.get(s, 0) for s in ram),
         stack=model,
         stack_harness_bytes=max(0, harness.estimate_bytes - harness.frames["measure_stack"] - model.estimate_bytes),
+        regions=regions,
     )
 
 

@@ -138,7 +138,16 @@ class QemuModel:
                 }
                 for layer, ticks in zip(self.layers, figures[2:])
             ],
-        }
+        } | (
+            {
+                "regions": [
+                    {"name": r, "address": at, "bytes": n, "arena_address": arena}
+                    for r, (at, n, arena) in image.regions.items()
+                ]
+            }
+            if image.regions
+            else {}
+        )
 
     def _run(
         self, mode: int, inputs: list[bytes], expected_bytes: int | None, tick: Callable[[], None] | None = None
