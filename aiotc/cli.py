@@ -228,12 +228,14 @@ def compile_options(command):
 
 
 @cli.command()
-@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("models", metavar="MODEL...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @board_option
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), help="Output folder [default: out/NAME].")
+@click.option(
+    "-o", "--out", "out_dir", type=click.Path(path_type=Path), help="Output folder [default: out/NAME, out/models]."
+)
 @click.option("--name", help="C name of the model [default: the file stem].")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
-@click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print report.json (models.json for several models) to stdout.")
 @click.option(
     "--force",
     is_flag=True,
@@ -241,9 +243,20 @@ def compile_options(command):
 )
 @compile_options
 def compile(
-    model: Path, board: str, out_dir: Path | None, name: str | None, quiet: bool, as_json: bool, force: bool, **options
+    models: tuple[Path, ...],
+    board: str,
+    out_dir: Path | None,
+    name: str | None,
+    quiet: bool,
+    as_json: bool,
+    force: bool,
+    **options,
 ) -> None:
     """Compile MODEL (.tflite or .onnx) into a C library folder (int8 from a float model with --calib).
+
+    Several models (or a manifest, models.toml: docs/integrating.md) go into one folder with
+    one runtime, each kernel once, and one library per model under its own name; models that
+    never run at the same time can share one arena (the manifest's overlap).
 
     OUT is replaced whole, in one atomic swap: an interrupted compile leaves the old folder
     or the new one. OUT/manifest.sha256 records what aiotc wrote; a file in OUT that aiotc did
@@ -253,8 +266,10 @@ def compile(
     from .driver import compile_model
     from .summary import pareto_table, print_summary, quantization_lines
 
+    if len(models) > 1 or models[0].suffix == ".toml":
+        return compile_models(models, board, out_dir, name, quiet, as_json, force, options)
     with progress_bars(not (quiet or as_json)) as progress:
-        result = compile_model(model, compile_settings(options, board=board, name=name), out_dir, progress, force)
+        result = compile_model(models[0], compile_settings(options, board=board, name=name), out_dir, progress, force)
     if result.backup:
         click.echo(f"aiotc: moved the files aiotc did not write or that were edited to {result.backup}", err=True)
     if as_json:
@@ -266,6 +281,53 @@ def compile(
         if result.report.get("pareto"):
             out_console().print(pareto_table(result.report))
         out_console().print(f"wrote {result.out_dir}")
+
+
+def compile_models(
+    models: tuple[Path, ...],
+    board: str,
+    out_dir: Path | None,
+    name: str | None,
+    quiet: bool,
+    as_json: bool,
+    force: bool,
+    options: dict,
+) -> None:
+    """`compile` of several models, or of a manifest: one folder, one runtime (group.py)."""
+    from dataclasses import replace
+
+    from .errors import UsageError
+    from .group import Member, compile_group
+    from .manifest import read_manifest
+
+    if name is not None:
+        raise UsageError("--name names one model: several models take their file stems, or a manifest's names")
+    overlap = None
+    if any(m.suffix == ".toml" for m in models):
+        if len(models) > 1:
+            raise UsageError("give either one manifest (.toml) or model files, not both")
+        entries, overlap = read_manifest(models[0], compile)
+    else:
+        entries = [(m, {}) for m in models]
+    settings = compile_settings(options, board=board)
+    members = [Member(path, replace(settings, **own)) for path, own in entries]
+    with progress_bars(not (quiet or as_json)) as progress:
+        result = compile_group(members, overlap, out_dir or Path("out") / "models", progress, force)
+    if result.backup:
+        click.echo(f"aiotc: moved the files aiotc did not write or that were edited to {result.backup}", err=True)
+    if as_json:
+        click.echo(json.dumps(result.summary, indent=2))
+    elif not quiet:
+        arena = result.summary["arena"]
+        for model in result.summary["models"]:
+            at = f" at offset {model['arena_offset']:,}" if model["arena_offset"] is not None else ""
+            click.echo(f"{model['name']}: arena {model['arena_bytes']:,} B{at}")
+        kind = "shared" if arena["shared"] else "separate"
+        click.echo(
+            f"arena {arena['bytes']:,} B ({kind}; the models' own arenas sum to {arena['summed_bytes']:,} B), "
+            f"runtime: {len(result.summary['runtime']['kernels'])} kernels"
+        )
+        click.echo(f"wrote {result.out_dir}")
 
 
 @cli.command()

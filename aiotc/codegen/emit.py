@@ -36,7 +36,24 @@ from .lowering import C_TYPES, LOWERINGS, LayerCode
 from .stage import Loop, band_statement, compress, frame_fills, frame_shift, resolve, stage_statements, zero_frame
 
 RUNTIME_HEADERS = "include"
+RUNTIME_FOLDER = "aiotc_runtime"
+SHARED_ARENA = "aiotc_shared_arena"  # a group's one arena, defined in its runtime folder
 SCRATCH = "&ctx"  # the aiotc_context that model.c.j2 declares in a layer block with scratch
+
+
+@dataclass(frozen=True)
+class GroupLink:
+    """How a model's library links inside a group folder (aiotc/group.py): against the
+    group's one runtime, whose version stamp it reads, and on its own static arena or at
+    `arena_offset` in the group's shared arena."""
+
+    arena_offset: int | None = None
+
+
+def runtime_stamp() -> str:
+    """The symbol a group's runtime defines and each of its model libraries reads: named
+    after the aiotc version, so libraries and a runtime of different versions do not link."""
+    return "aiotc_runtime_v" + c_word(__version__)
 
 
 @dataclass(frozen=True)
@@ -213,6 +230,39 @@ def _buffer_size(entries: list[dict]) -> int:
     return max((e["offset"] + e["bytes"] for e in entries), default=0)
 
 
+def runtime_files(kernels: set[str]) -> dict[str, str]:
+    """The runtime folder's C: every header, and the sources of `kernels`."""
+    runtime = data_dir("runtime_c")
+    files = {header.name: header.read_text() for header in sorted((runtime / RUNTIME_HEADERS).glob("*.h"))}
+    return files | {f"{kernel}.c": (runtime / "src" / f"{kernel}.c").read_text() for kernel in sorted(kernels)}
+
+
+def emit_runtime(kernels: set[str], arena_size: int | None) -> dict[str, str]:
+    """A group's one runtime folder: the kernels its models call, each once, the version
+    stamp they read and, when they share it, the arena of `arena_size` bytes; with its
+    Make fragment and CMakeLists.txt (target aiotc_runtime)."""
+    env = template_env()
+    values = {
+        "version": __version__,
+        "kernels": sorted(kernels),
+        "stamp": runtime_stamp(),
+        "shared_arena": SHARED_ARENA,
+        "arena_size": arena_size,
+    }
+    sources = {"aiotc_version.c": env.get_template("group/aiotc_version.c.j2").render(**values)}
+    if arena_size is not None:
+        sources["aiotc_arena.c"] = env.get_template("group/aiotc_arena.c.j2").render(**values)
+    values["sources"] = sorted(sources)
+    return (
+        runtime_files(kernels)
+        | sources
+        | {
+            "aiotc_runtime.mk": env.get_template("group/aiotc_runtime.mk.j2").render(**values),
+            "CMakeLists.txt": env.get_template("group/runtime_CMakeLists.txt.j2").render(**values),
+        }
+    )
+
+
 def emit_library(
     graph: Graph,
     plan,
@@ -222,8 +272,12 @@ def emit_library(
     source: str,
     stage: StreamStage | None = None,
     frames: TimeStream | None = None,
+    link: GroupLink | None = None,
 ) -> tuple[dict[str, str], dict]:
-    """Render the library. Returns (files, facts) where facts feed the report."""
+    """Render the library. Returns (files, facts) where facts feed the report.
+
+    With `link`, the model's files inside a group folder: no runtime, Makefile or example
+    of its own (the group's runtime folder has the kernels, emit_runtime)."""
     env = template_env()
     env.filters["c_comment"] = c_comment  # every name from the model passes through it
     emitter = Emitter(graph, plan, name, kernels, frames)
@@ -326,21 +380,24 @@ def emit_library(
             for c in emitter.consts
         ],
         "kernels": sorted(runtime_kernels),
+        "group": link is not None,
+        "stamp": runtime_stamp(),
+        "shared_arena": SHARED_ARENA,
+        "arena_offset": link.arena_offset if link is not None else None,
     }
     files = {
         f"{name}.h": env.get_template("model.h.j2").render(**values),
         f"{name}.c": env.get_template("model.c.j2").render(**values),
         f"{name}_weights.c": env.get_template("weights.c.j2").render(**values),
         f"{name}.mk": env.get_template("fragment.mk.j2").render(**values),
-        "Makefile": env.get_template("Makefile.j2").render(**values),
-        "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(**values),
-        "example_main.c": env.get_template("example_main.c.j2").render(**values),
+        "CMakeLists.txt": env.get_template("group/model_CMakeLists.txt.j2" if link else "CMakeLists.txt.j2").render(
+            **values
+        ),
     }
-    runtime = data_dir("runtime_c")
-    for header in sorted((runtime / RUNTIME_HEADERS).glob("*.h")):
-        files[f"aiotc_runtime/{header.name}"] = header.read_text()
-    for kernel in sorted(runtime_kernels):
-        files[f"aiotc_runtime/{kernel}.c"] = (runtime / "src" / f"{kernel}.c").read_text()
+    if link is None:
+        files["Makefile"] = env.get_template("Makefile.j2").render(**values)
+        files["example_main.c"] = env.get_template("example_main.c.j2").render(**values)
+        files |= {f"{RUNTIME_FOLDER}/{rel}": text for rel, text in runtime_files(runtime_kernels).items()}
     facts = {
         "weights_bytes": sum(c.nbytes for c in emitter.consts),
         "state_bytes": emitter.state_size,
