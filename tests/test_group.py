@@ -94,7 +94,7 @@ def assert_image_bit_exact(out, elf):
     samples = [{m.name: random_samples(m.inputs, 1, seed=k)[0] for m in image.models} for k in range(3)]
     results = image.invoke_batch(samples)
     for model in image.models:
-        oracle = oracle_model(out / model.name, read_report(out / model.name))
+        oracle = oracle_model(model.folder, read_report(model.folder))
         for sample, got in zip(samples, results):
             want = run_oracle(oracle, sample[model.name])
             assert want.name == "tflite-micro"
@@ -110,6 +110,14 @@ def test_make_links_the_three_models_into_one_image_bit_exact_in_qemu(group, tmp
 @pytest.mark.qemu
 def test_cmake_links_the_three_models_into_one_image_bit_exact_in_qemu(group, tmp_path):
     assert_image_bit_exact(group, build_with_cmake(group, load_board(BOARD), tmp_path / "cmake"))
+
+
+@pytest.mark.qemu
+def test_a_single_model_folder_links_through_its_own_fragment(tmp_path):
+    """The same harness takes one model's folder (its NAME.mk): the benchmark's alone figures."""
+    out = tmp_path / "ad01"
+    assert aiotc("compile", shared_model("mlperf_tiny/ad01_int8.tflite"), "-b", BOARD, "-o", out, "-q").returncode == 0
+    assert_image_bit_exact(out, build_with_make(out, load_board(BOARD), tmp_path / "make"))
 
 
 def test_a_runtime_of_another_version_does_not_link(group, tmp_path, monkeypatch):

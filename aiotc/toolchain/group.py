@@ -1,7 +1,7 @@
 """A group folder (aiotc/group.py) as one Cortex-M image in QEMU: every model, one runtime.
 
 The image is built as a firmware builds it, through the folder's own Make fragment
-(models.mk) or its CMakeLists.txt, with arm.py's startup and linker script for the board
+(models.mk; a single model's folder, NAME.mk, is a group of one) or its CMakeLists.txt, with arm.py's startup and linker script for the board
 and a test program that runs every model on each sample (templates/target/group_main.c.j2).
 `GroupImage.invoke_batch` gives each model's outputs, to compare with each model's oracle.
 """
@@ -27,9 +27,9 @@ ALIGN = 16  # each model's inputs (outputs) start at a multiple of 16 in the tes
 IMAGE_FLAGS = ("-O2", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-Werror")
 LINK_FLAGS = ("-nostartfiles", "-Wl,--gc-sections", "-T", "link.ld", "-Wl,-Map=image.map")
 
-# A firmware's Makefile around the group, as docs/integrating.md shows (objects in obj/ for the map).
-MAKEFILE = """include {models}/models.mk
-SOURCES := aiotc_main.c aiotc_startup.c $(AIOTC_MODELS_SOURCES)
+# A firmware's Makefile around the folder, as docs/integrating.md shows (objects in obj/ for the map).
+MAKEFILE = """include {fragment}
+SOURCES := aiotc_main.c aiotc_startup.c $({prefix}_SOURCES)
 OBJECTS := $(patsubst %.c,obj/%.o,$(notdir $(SOURCES)))
 vpath %.c $(sort $(dir $(SOURCES)))
 
@@ -37,7 +37,7 @@ image.elf: $(OBJECTS)
 \t$(CC) $(CFLAGS) {link} $^ -lm -o $@
 
 obj/%.o: %.c | obj
-\t$(CC) -std=c99 $(CFLAGS) $(AIOTC_MODELS_INCLUDES) -I. -c $< -o $@
+\t$(CC) -std=c99 $(CFLAGS) $({prefix}_INCLUDES) -I. -c $< -o $@
 
 obj:
 \tmkdir -p $@
@@ -59,20 +59,29 @@ class Member:
     """One model of the image: its name and where its inputs and outputs sit in the test program's buffers."""
 
     name: str
+    folder: Path
     inputs: list[IOSpec]
     outputs: list[IOSpec]
     input_offset: int
     output_offset: int
 
 
+def model_folders(out_dir: Path) -> list[Path]:
+    """The model folders of a group folder in models.json's order; a single model's folder is its one model."""
+    group = Path(out_dir) / "models.json"
+    if not group.is_file():
+        return [Path(out_dir)]
+    return [Path(out_dir) / model["folder"] for model in json.loads(group.read_text())["models"]]
+
+
 def members(out_dir: Path) -> list[Member]:
-    """The group's models in models.json's order, their buffers one after the other."""
+    """The folder's models, their buffers one after the other."""
     found, at_in, at_out = [], 0, 0
-    for model in json.loads((Path(out_dir) / "models.json").read_text())["models"]:
-        report = read_report(Path(out_dir) / model["folder"])
+    for folder in model_folders(out_dir):
+        report = read_report(folder)
         inputs = [IOSpec.from_report(e) for e in report["inputs"]]
         outputs = [IOSpec.from_report(e) for e in report["outputs"]]
-        found.append(Member(report["name"], inputs, outputs, at_in, at_out))
+        found.append(Member(report["name"], folder, inputs, outputs, at_in, at_out))
         at_in = -(-(at_in + buffer_bytes(inputs)) // ALIGN) * ALIGN
         at_out = -(-(at_out + buffer_bytes(outputs)) // ALIGN) * ALIGN
     return found
@@ -98,8 +107,15 @@ def shifted(specs: list[IOSpec], offset: int) -> list[IOSpec]:
 
 
 def build_with_make(out_dir: Path, board: Board, build: Path) -> Path:
-    """The image linked by a firmware Makefile that includes OUT/models.mk; its ELF."""
-    _write_harness(out_dir, board, build, "Makefile", MAKEFILE.format(models=out_dir, link=" ".join(LINK_FLAGS)))
+    """The image linked by a firmware Makefile that includes OUT/models.mk (a single model's
+    folder: OUT/NAME.mk); its ELF, with image.map beside it."""
+    if (Path(out_dir) / "models.mk").is_file():
+        fragment, prefix = Path(out_dir) / "models.mk", "AIOTC_MODELS"
+    else:
+        prefix = read_report(out_dir)["name"]
+        fragment = Path(out_dir) / f"{prefix}.mk"
+    makefile = MAKEFILE.format(fragment=fragment, prefix=prefix, link=" ".join(LINK_FLAGS))
+    _write_harness(out_dir, board, build, "Makefile", makefile)
     cflags = " ".join((*board.cflags, *IMAGE_FLAGS))
     _run([tool("make", "make"), "-C", str(build), f"CC={tool(GCC, 'gcc-arm-none-eabi')}", f"CFLAGS={cflags}"])
     return build / "image.elf"
