@@ -231,7 +231,11 @@ def compile_options(command):
 @click.argument("models", metavar="MODEL...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @board_option
 @click.option(
-    "-o", "--out", "out_dir", type=click.Path(path_type=Path), help="Output folder [default: out/NAME, out/models]."
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Output folder [default: out/NAME; several models: out/models].",
 )
 @click.option("--name", help="C name of the model [default: the file stem].")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")

@@ -182,3 +182,13 @@ def test_two_models_of_one_name_are_refused(tmp_path):
     assert result.returncode == 2 and "two models are named 'ad01_int8'" in result.stderr, result.stderr
     result = aiotc("compile", model, model, "--name", "x", "-o", tmp_path / "out")
     assert result.returncode == 2 and "--name names one model" in result.stderr, result.stderr
+
+
+def test_bench_figures_of_a_model_join_the_group_manifest(tmp_path):
+    """`aiotc bench OUT/NAME` adds bench.json as aiotc's: the next compile of the group replaces it."""
+    from aiotc.output import files_at_risk, rewrite_file, write_folder
+
+    files = {"models.json": "{}\n", "a/report.json": "{}\n"}
+    write_folder(tmp_path / "out", files)
+    rewrite_file(tmp_path / "out" / "a", "bench.json", b"{}\n")
+    assert files_at_risk(tmp_path / "out", files) == ([], [])
