@@ -271,7 +271,11 @@ def compile(
     from .summary import pareto_table, print_summary, quantization_lines
 
     if len(models) > 1 or models[0].suffix == ".toml":
-        return compile_models(models, board, out_dir, name, quiet, as_json, force, options)
+        if name is not None:
+            from .errors import UsageError
+
+            raise UsageError("--name names one model: several take their file stems, or a manifest's names")
+        return compile_models(models, board, out_dir, quiet, as_json, force, options)
     with progress_bars(not (quiet or as_json)) as progress:
         result = compile_model(models[0], compile_settings(options, board=board, name=name), out_dir, progress, force)
     if result.backup:
@@ -288,14 +292,7 @@ def compile(
 
 
 def compile_models(
-    models: tuple[Path, ...],
-    board: str,
-    out_dir: Path | None,
-    name: str | None,
-    quiet: bool,
-    as_json: bool,
-    force: bool,
-    options: dict,
+    models: tuple[Path, ...], board: str, out_dir: Path | None, quiet: bool, as_json: bool, force: bool, options: dict
 ) -> None:
     """`compile` of several models, or of a manifest: one folder, one runtime (group.py)."""
     from dataclasses import replace
@@ -304,8 +301,6 @@ def compile_models(
     from .group import Member, compile_group
     from .manifest import read_manifest
 
-    if name is not None:
-        raise UsageError("--name names one model: several models take their file stems, or a manifest's names")
     overlap = None
     if any(m.suffix == ".toml" for m in models):
         if len(models) > 1:
