@@ -192,3 +192,14 @@ def test_bench_figures_of_a_model_join_the_group_manifest(tmp_path):
     write_folder(tmp_path / "out", files)
     rewrite_file(tmp_path / "out" / "a", "bench.json", b"{}\n")
     assert files_at_risk(tmp_path / "out", files) == ([], [])
+
+
+def test_one_model_keeps_the_single_folder(tmp_path):
+    """One model file: the folder of docs/c-api.md, its own kernels and arena, no stamp."""
+    result = aiotc("compile", shared_model("mlperf_tiny/ad01_int8.tflite"), "-o", tmp_path / "out", "-q")
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    assert (out / "aiotc_runtime" / "aiotc_fully_connected_packed_s8.c").is_file()
+    assert (out / "Makefile").is_file() and (out / "example_main.c").is_file()
+    assert not (out / "models.json").exists() and not (out / "aiotc_runtime" / "aiotc_version.c").exists()
+    assert "aiotc_runtime_v" not in (out / "ad01_int8.c").read_text()
