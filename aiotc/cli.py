@@ -415,6 +415,9 @@ def verify(
 ) -> None:
     """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs.
 
+    OUT of several models (`aiotc compile a b c`): each model against its oracle, all of them
+    linked into one image through OUT/models.mk on a Cortex-M board.
+
     With --layers (host or QEMU), one sample runs through a build that copies every layer's output
     as the layer ends, and the oracle keeps all its tensors (tflite-micro, or onnxruntime
     for ONNX): a table gives each layer's max |diff| and SQNR against the oracle's tensor of
@@ -429,6 +432,12 @@ def verify(
     if dump and not layers:
         raise UsageError("--dump writes the tensors of --layers: add --layers")
     with compiled(model_or_out, compile_settings(options, board=board)) as out_dir:
+        if (out_dir / "models.json").is_file():
+            if layers or sanitize or input_path:
+                raise UsageError(
+                    f"{out_dir} holds several models: give one of its folders for --layers, --sanitize or --input"
+                )
+            return verify_models(out_dir, board, samples, seed, as_json)
         if layers:
             return verify_layers(out_dir, board, input_path, seed, as_json, dump)
         runner = build_runner(out_dir, board, sanitize=sanitize)
@@ -438,14 +447,36 @@ def verify(
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:
-        verdict = (
-            "bit-exact" if result.ok and result.max_abs_diff == 0 else ("within tolerance" if result.ok else "MISMATCH")
-        )
-        click.echo(
-            f"{verdict}: {result.samples - result.mismatches}/{result.samples} samples match {result.oracle} (max abs diff {result.max_abs_diff:g})"
-        )
+        click.echo(verdict_line(result))
     if not result.ok:
         raise CheckFailed(f"{result.mismatches} of {result.samples} samples differ from {result.oracle}")
+
+
+def verdict_line(result) -> str:
+    verdict = (
+        "bit-exact" if result.ok and result.max_abs_diff == 0 else ("within tolerance" if result.ok else "MISMATCH")
+    )
+    return f"{verdict}: {result.samples - result.mismatches}/{result.samples} samples match {result.oracle} (max abs diff {result.max_abs_diff:g})"
+
+
+def verify_models(out_dir: Path, board: str, samples: int, seed: int, as_json: bool) -> None:
+    """verify of a folder of several models: each against its oracle, in one image on a Cortex-M board."""
+    from .samples import random_samples
+    from .verification import group_runners
+    from .verification import verify as run_verify
+
+    results = {
+        folder.name: run_verify(folder, board, random_samples(runner.inputs, samples, seed), runner=runner)
+        for folder, runner in group_runners(out_dir, board).items()
+    }
+    if as_json:
+        click.echo(json.dumps({name: result.as_dict() for name, result in results.items()}))
+    else:
+        for name, result in results.items():
+            click.echo(f"{name}: {verdict_line(result)}")
+    failed = [name for name, result in results.items() if not result.ok]
+    if failed:
+        raise CheckFailed(f"{', '.join(failed)} differ from their oracles")
 
 
 def verify_layers(out_dir: Path, board: str, input_path: Path | None, seed: int, as_json: bool, dump: Path | None):

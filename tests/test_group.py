@@ -120,6 +120,16 @@ def test_a_single_model_folder_links_through_its_own_fragment(tmp_path):
     assert_image_bit_exact(out, build_with_make(out, load_board(BOARD), tmp_path / "make"))
 
 
+@pytest.mark.qemu
+def test_verify_of_the_folder_runs_every_model_in_one_image(group):
+    result = aiotc("verify", group, "-b", BOARD, "--samples", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    results = json.loads(result.stdout)
+    assert sorted(results) == sorted(MODELS)
+    for name, figures in results.items():
+        assert figures == {"samples": 3, "mismatches": 0, "max_abs_diff": 0.0, "oracle": "tflite-micro"}, name
+
+
 def test_a_runtime_of_another_version_does_not_link(group, tmp_path, monkeypatch):
     """The model libraries read aiotc_runtime_v<their version>: another version's runtime leaves it undefined."""
     out = tmp_path / "out"

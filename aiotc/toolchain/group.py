@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from ..boards import Board
 from ..errors import ToolchainError
 from ..resources import template_env
 from .arm import FLASH_SECTIONS, GCC, _map_sizes, render_target, tool
+from .cache import build_key, build_once
 from .host import IOSpec, buffer_bytes, pack_inputs, read_report, unpack_outputs
 from .qemu import MODE_RUN, QEMU, run_image
 
@@ -168,6 +170,17 @@ class GroupImage:
         self.input_size = buffer_bytes(self.inputs)
         self.output_size = buffer_bytes(self.outputs)
 
+    @classmethod
+    def build(cls, out_dir: Path, board: Board) -> GroupImage:
+        """The image of OUT through its models.mk, built once per content (cache.py)."""
+        files = {name: text.encode() for name, text in harness(out_dir, board).items()}
+        key = build_key([GCC, "group", board.name, *board.cflags, *IMAGE_FLAGS], out_dir, files)
+
+        def build(staging: Path) -> None:
+            build_with_make(out_dir, board, staging)
+
+        return cls(build_once(key, "image.elf", build) / "image.elf", out_dir, board)
+
     def invoke_batch(self, samples: list[dict[str, list[np.ndarray]]]) -> list[dict[str, list[np.ndarray]]]:
         """Each sample: model name -> its input arrays; the same for the outputs."""
         packed = [pack_inputs(self.inputs, [a for m in self.models for a in sample[m.name]]) for sample in samples]
@@ -179,3 +192,22 @@ class GroupImage:
             arrays = iter(unpack_outputs(self.outputs, buffer))
             results.append({m.name: [next(arrays) for _ in m.outputs] for m in self.models})
         return results
+
+
+class ModelInImage:
+    """One model of a group image, invocable as verification.verify takes it: each sample runs
+    every model of the image, the others on zero inputs."""
+
+    def __init__(self, image: GroupImage, member: Member):
+        self.image, self.name = image, member.name
+        self.inputs, self.outputs = member.inputs, member.outputs
+
+    def invoke_batch(
+        self, samples: list[list[np.ndarray]], tick: Callable[[], None] | None = None
+    ) -> list[list[np.ndarray]]:
+        zeros = {m.name: [np.zeros(s.shape, dtype=s.np_dtype) for s in m.inputs] for m in self.image.models}
+        results = self.image.invoke_batch([zeros | {self.name: sample} for sample in samples])
+        if tick is not None:
+            for _ in results:
+                tick()
+        return [result[self.name] for result in results]
