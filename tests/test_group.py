@@ -84,6 +84,15 @@ def test_arena_offsets_keep_overlapping_models_apart():
     assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))
 
 
+def test_the_group_c_builds_strict(group, tmp_path):
+    """The generated C of the folder (the models, the stamp, the shared arena) as test_warnings builds folders."""
+    from .test_warnings import _compile
+
+    sources = [*group.glob("*/*.c")]
+    assert group / "aiotc_runtime" / "aiotc_arena.c" in sources
+    _compile("gcc", [group / "aiotc_runtime"], sources, tmp_path)
+
+
 def test_a_model_of_the_folder_verifies_alone(group):
     """`aiotc verify OUT/NAME` finds the group's runtime beside the model's folder."""
     assert_bit_exact(verify_folder(group / "ad01"))
