@@ -1,7 +1,7 @@
 """Several models in one firmware image: one output folder with one shared runtime.
 
     OUT/
-      aiotc_runtime/   the kernels the models call, each once (the union), the version stamp,
+      aiotc_runtime/   the kernels the models call, each once (the union), the version check,
                        the shared arena (when the models share one), aiotc_runtime.mk, CMakeLists.txt
       NAME/            one folder per model: NAME.h, NAME.c, NAME_weights.c, NAME.mk, CMakeLists.txt,
                        report.json (the model as compiled alone)
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import __version__
 from .boards import load_board
-from .codegen.emit import RUNTIME_FOLDER, GroupLink, emit_runtime, runtime_stamp
+from .codegen.emit import RUNTIME_FOLDER, GroupLink, emit_runtime, version_stamps
 from .driver import Library, build_library, compile_library, library_name
 from .errors import BudgetError, UsageError
 from .options import CompileOptions
@@ -99,7 +99,7 @@ def compile_group(
     summary = {
         "aiotc_version": __version__,
         "board": board.name,
-        "runtime": {"folder": RUNTIME_FOLDER, "stamp": runtime_stamp(), "kernels": sorted(kernels)},
+        "runtime": {"folder": RUNTIME_FOLDER, "kernels": sorted(kernels)} | version_stamps(),
         "arena": {
             "shared": offsets is not None,
             "bytes": shared if shared is not None else summed,

@@ -44,16 +44,18 @@ SCRATCH = "&ctx"  # the aiotc_context that model.c.j2 declares in a layer block 
 @dataclass(frozen=True)
 class GroupLink:
     """How a model's library links inside a group folder (aiotc/group.py): against the
-    group's one runtime, whose version stamp it reads, and on its own static arena or at
+    group's one runtime (the version check: version_stamps), and on its own static arena or at
     `arena_offset` in the group's shared arena."""
 
     arena_offset: int | None = None
 
 
-def runtime_stamp() -> str:
-    """The symbol a group's runtime defines and each of its model libraries reads: named
-    after the aiotc version, so libraries and a runtime of different versions do not link."""
-    return "aiotc_runtime_v" + c_word(__version__)
+def version_stamps() -> dict[str, str]:
+    """The version check between a group's runtime and its model libraries: symbols named after
+    the aiotc version; the runtime defines `stamp`, each library `models_stamp`, and each reads
+    the other's (templates/group/aiotc_version.c.j2), so a mismatch fails the link naming both versions."""
+    word = c_word(__version__)
+    return {"stamp": f"aiotc_runtime_v{word}", "models_stamp": f"aiotc_models_v{word}"}
 
 
 @dataclass(frozen=True)
@@ -245,10 +247,9 @@ def emit_runtime(kernels: set[str], arena_size: int | None) -> dict[str, str]:
     values = {
         "version": __version__,
         "kernels": sorted(kernels),
-        "stamp": runtime_stamp(),
         "shared_arena": SHARED_ARENA,
         "arena_size": arena_size,
-    }
+    } | version_stamps()
     sources = {"aiotc_version.c": env.get_template("group/aiotc_version.c.j2").render(**values)}
     if arena_size is not None:
         sources["aiotc_arena.c"] = env.get_template("group/aiotc_arena.c.j2").render(**values)
@@ -381,10 +382,9 @@ def emit_library(
         ],
         "kernels": sorted(runtime_kernels),
         "group": link is not None,
-        "stamp": runtime_stamp(),
         "shared_arena": SHARED_ARENA,
         "arena_offset": link.arena_offset if link is not None else None,
-    }
+    } | version_stamps()
     files = {
         f"{name}.h": env.get_template("model.h.j2").render(**values),
         f"{name}.c": env.get_template("model.c.j2").render(**values),
