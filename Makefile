@@ -8,12 +8,13 @@
 #               longer than the test suite does (FUZZ_EXAMPLES each)
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm chromium cmake
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm chromium cmake arduino-builder arduino-core-avr
+PLATFORMIO := build/platformio/bin/pio
 STAMP := build/.installed
 
 FUZZ_EXAMPLES ?= 5000
 
-.PHONY: demo test test-unit test-fast lint fuzz bench install toolchain clean
+.PHONY: demo test test-unit test-fast lint fuzz bench install toolchain package-tools clean
 
 demo: install toolchain
 	$(PYTHON) -m aiotc.demo
@@ -22,7 +23,7 @@ demo: install toolchain
 # fixtures (compiled models) are built once.
 PYTEST := $(PYTHON) -m pytest -q -n auto --dist loadfile
 
-test: install toolchain lint
+test: install toolchain package-tools lint
 	$(PYTEST)
 
 # Style and types: ruff (format and lint, pyproject.toml) and the type checker.
@@ -49,16 +50,26 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --disable-pip-version-check -e ".[test]"
 	@mkdir -p build && touch $(STAMP)
 
-# The Arm cross compiler, QEMU, Chromium (renders report.html in the tests) and CMake
-# (builds the generated library in the tests) from Debian; skipped when already there.
+# The Arm cross compiler, QEMU, Chromium (renders report.html in the tests), CMake
+# (builds the generated library in the tests) and arduino-builder with the AVR core (builds the
+# --package arduino sketch) from Debian; skipped when already there.
 toolchain:
 	@if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null \
 	    || ! command -v chromium >/dev/null || ! command -v cmake >/dev/null \
+	    || ! command -v arduino-builder >/dev/null || ! [ -d /usr/share/arduino/hardware/arduino/avr ] \
 	    || ! [ -f /usr/lib/arm-none-eabi/newlib/libc.a ]; then \
 	  echo "installing $(APT_PACKAGES)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	fi
+
+# PlatformIO, which packs the --package platformio layout in the tests, in a virtual
+# environment of its own (its pins stay out of aiotc's).
+package-tools: $(PLATFORMIO)
+
+$(PLATFORMIO):
+	$(PYTHON) -m venv build/platformio
+	build/platformio/bin/pip install --quiet --disable-pip-version-check platformio
 
 clean:
 	rm -rf build demo_out .pytest_cache

@@ -27,12 +27,20 @@ if TYPE_CHECKING:
     from .verification import VerifyResult
 
 
-def compile(model: str | Path, out_dir: str | Path | None = None, *, force: bool = False, **options) -> CompileResult:  # noqa: A001
+def compile(  # noqa: A001
+    model: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    force: bool = False,
+    packages: tuple[str, ...] = (),
+    **options,
+) -> CompileResult:
     """Compile a TFLite or ONNX model into a C library folder (`aiotc compile`); `force`
-    replaces a folder holding files aiotc did not write, moving them to a backup."""
+    replaces a folder holding files aiotc did not write, moving them to a backup; `packages`
+    adds build-system layouts ("zephyr", "cmsis-pack", "platformio", "arduino": `--package`)."""
     from .driver import compile_model
 
-    return compile_model(model, out_dir=out_dir, force=force, **options)
+    return compile_model(model, out_dir=out_dir, force=force, packages=tuple(packages), **options)
 
 
 def verify(model_or_out: str | Path, board: str = "host", samples: int = 10, seed: int = 0, **options) -> VerifyResult:

@@ -23,6 +23,7 @@ from rich.table import Table
 from . import __version__
 from .api import compiled
 from .errors import AiotcError, CheckFailed, ModelError
+from .package import PACKAGES
 from .summary import out_console
 
 err_console = Console(stderr=True)
@@ -245,6 +246,14 @@ def compile_options(command):
     is_flag=True,
     help="Replace OUT even when it holds files aiotc did not write or edited ones: they move to OUT.backup (without it, such files stop the compile).",
 )
+@click.option(
+    "--package",
+    "packages",
+    type=click.Choice(PACKAGES),
+    multiple=True,
+    help="Also lay OUT out for this build system (repeatable): a Zephyr module, a CMSIS-Pack .pdsc, a PlatformIO "
+    "library.json, an Arduino library in OUT/arduino/NAME (docs/integrating.md).",
+)
 @compile_options
 def compile(
     models: tuple[Path, ...],
@@ -254,6 +263,7 @@ def compile(
     quiet: bool,
     as_json: bool,
     force: bool,
+    packages: tuple[str, ...],
     **options,
 ) -> None:
     """Compile MODEL (.tflite or .onnx) into a C library folder (int8 from a float model with --calib).
@@ -271,13 +281,17 @@ def compile(
     from .summary import pareto_table, print_summary, quantization_lines
 
     if len(models) > 1 or models[0].suffix == ".toml":
-        if name is not None:
-            from .errors import UsageError
+        from .errors import UsageError
 
+        if name is not None:
             raise UsageError("--name names one model: several take their file stems, or a manifest's names")
+        if packages:
+            raise UsageError("--package lays out one model's folder: compile the model alone for a package")
         return compile_models(models, board, out_dir, quiet, as_json, force, options)
     with progress_bars(not (quiet or as_json)) as progress:
-        result = compile_model(models[0], compile_settings(options, board=board, name=name), out_dir, progress, force)
+        result = compile_model(
+            models[0], compile_settings(options, board=board, name=name), out_dir, progress, force, packages
+        )
     if result.backup:
         click.echo(f"aiotc: moved the files aiotc did not write or that were edited to {result.backup}", err=True)
     if as_json:
@@ -554,6 +568,101 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
     console.print(bench_table(figures))
     for line in bench_lines(figures):
         console.print(line)
+
+
+@cli.command()
+@click.argument("candidates", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@board_option
+@calib_options
+@click.option(
+    "--eval",
+    "eval_data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Scoring data: an .npz of inputs (images are resized to each candidate) and 'labels'; without "
+    "labels, top-1 agreement with each float candidate.",
+)
+@click.option("--samples", default=200, show_default=True, help="Evaluation samples per candidate.")
+@click.option("--flash-budget", type=Size(), help="Flash a candidate may use [default: the board's flash].")
+@click.option("--sram-budget", type=Size(), help="SRAM a candidate may use [default: the board's SRAM].")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("out/search"), show_default=True)
+@click.option("--jobs", type=click.IntRange(1), help="Candidates evaluated at once [default: the CPU count].")
+@click.option("--ray", "ray_address", help="Run the candidates on this Ray cluster ('local': start one here).")
+@click.option(
+    "--cache",
+    type=click.Path(path_type=Path),
+    help="Finished candidates, so a sweep resumes [default: ~/.cache/aiotc/search].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def search(
+    candidates: tuple[Path, ...],
+    board: str,
+    eval_data: Path | None,
+    samples: int,
+    flash_budget: int | None,
+    sram_budget: int | None,
+    out_dir: Path,
+    jobs: int | None,
+    ray_address: str | None,
+    cache: Path | None,
+    as_json: bool,
+    **options,
+) -> None:
+    """Compile each candidate model (a folder of them or files) under the budgets, score it, bench it
+    in QEMU, and write the most accurate one that fits to OUT with the table (search.md), the Pareto
+    front (search.svg) and every figure (search.json).
+
+    Candidates that cannot fit are rejected by lower bounds before any calibration; finished ones are
+    cached by content, so an interrupted search resumes."""
+    from .boards import load_board
+    from .driver import compile_model
+    from .errors import BudgetError
+    from .model_search import Job, best, find_candidates, markdown, pareto_svg, table, worker_count
+    from .model_search import search as run_search
+    from .output import rewrite_file
+
+    target = load_board(board)
+    calib = calibration(options)
+    models = find_candidates(candidates)
+    job_list = [
+        Job(str(m), board, calib, str(eval_data) if eval_data else None, samples, flash_budget, sram_budget)
+        for m in models
+    ]
+    cache = cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "aiotc" / "search"
+    workers = 1 if ray_address else worker_count(jobs)
+    where = f"Ray at {ray_address}" if ray_address else f"{workers} worker(s)"
+    err_console.print(f"aiotc: searching {len(job_list)} candidate(s) for {board} on {where}", highlight=False)
+    finished = []
+
+    def tick(result: dict, cached: bool) -> None:
+        finished.append(result)
+        figures = f"score {result['score']:.3f}" if result.get("score") is not None else result.get("reason", "")
+        origin = " (cached)" if cached else ""
+        err_console.print(
+            f"  [{len(finished)}/{len(job_list)}] {result['name']}: {result['status']}{origin}; {figures}",
+            markup=False,
+            highlight=False,
+        )
+
+    results = run_search(job_list, cache, workers, ray_address, tick)
+    rows = table(results)
+    metric = next((r.get("metric") for r in results if r.get("metric")), "score")
+    chosen = best(results)
+    console = out_console()
+    if not as_json:
+        console.print(markdown(rows, metric, board), highlight=False)
+    if chosen is None:
+        raise BudgetError(f"no candidate fits {board} within the budgets (the table says why each does not)")
+    compile_model(
+        chosen["model"], out_dir=out_dir, board=board, calib=calib, flash_budget=flash_budget, sram_budget=sram_budget
+    )
+    summary = {"board": target.name, "best": chosen["name"], "candidates": results}
+    rewrite_file(out_dir, "search.json", (json.dumps(summary, indent=1) + "\n").encode())
+    rewrite_file(out_dir, "search.md", markdown(rows, metric, board).encode())
+    rewrite_file(out_dir, "search.svg", pareto_svg(rows, metric).encode())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    console.print(f"best: {chosen['name']}; wrote {out_dir}", highlight=False)
 
 
 @cli.command()

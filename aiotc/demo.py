@@ -94,16 +94,14 @@ def test_images() -> dict[str, np.ndarray]:
 
 
 def main(workdir: Path = Path("demo_out")) -> int:
-    from rich.console import Console
-
     from .boards import load_board
     from .driver import compile_model
     from .samples import quantize_input, random_samples
-    from .summary import print_summary
+    from .summary import out_console, print_summary
     from .toolchain.host import HostModel
     from .verification import verify
 
-    console = Console()
+    console = out_console(markup=True)
     workdir.mkdir(exist_ok=True)
     model_path = workdir / "stripes.tflite"
     model_path.write_bytes(write_tflite(stripes_model()))

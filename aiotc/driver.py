@@ -28,6 +28,7 @@ from .memory import ArenaPlan, MemoryOptions, StreamStage, plan_memory
 from .memory.timestream import TimeStream, plan_time_stream
 from .options import CompileOptions
 from .output import write_file, write_folder
+from .package import check_packages, package_files
 from .passes import run_passes
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
 from .report import build_report, check_budget, check_flash, report_files, target_figures
@@ -101,6 +102,7 @@ def compile_model(
     out_dir: str | Path | None = None,
     progress=None,
     force: bool = False,
+    packages: tuple[str, ...] = (),
     **fields,
 ) -> CompileResult:
     """Compile a model file into a C library folder for the board (budgets default to the board's memories).
@@ -109,13 +111,16 @@ def compile_model(
     `calib`, a float model is quantized to int8 first; the folder then also holds
     the quantized model as NAME.tflite, the oracle `verify` compares the C with. With
     `calib.precision == "auto"`, layers take int4 weights until the flash budget holds
-    and int16 activations where they gain within the SRAM budget. `force`: see write_folder."""
+    and int16 activations where they gain within the SRAM budget. `force`: see write_folder.
+    `packages`: build-system layouts to add (package.PACKAGES: zephyr, cmsis-pack, platformio, arduino)."""
     options = replace(options or CompileOptions(), **fields)
     model_path = Path(model_path)
     name = library_name(options.name or model_path.stem)
     out_dir = Path(out_dir) if out_dir is not None else Path("out") / name
+    check_packages(packages, name)
     library = compile_library(model_path, options, name, progress)
-    backup = write_folder(out_dir, library.files, force)
+    files = library.files | package_files(packages, library.files, library.report)
+    backup = write_folder(out_dir, files, force)
     return CompileResult(out_dir, name, library.planned.graph, library.planned.plan, library.report, backup)
 
 

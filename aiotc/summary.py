@@ -9,16 +9,17 @@ from typing import Any
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from .codegen.escape import plain_text
+from .codegen.escape import MAX_NAME_CHARS, plain_text
 from .schema import Memory, Report
 
 
-def out_console() -> Console:
-    """Standard output for tables and lines: model names are text, not rich markup, and a
-    pipe or a CI log gets whole tables (rich would cut them to 80 columns) without colour."""
+def out_console(markup: bool = False) -> Console:
+    """Standard output for tables and lines: model names are text, not rich markup (only the
+    demo's own lines are markup), and a pipe or a CI log gets whole tables (rich would cut
+    them to 80 columns) without colour."""
     if sys.stdout.isatty():
-        return Console(markup=False)
-    return Console(markup=False, width=PIPE_WIDTH, no_color=True)
+        return Console(markup=markup)
+    return Console(markup=markup, width=PIPE_WIDTH, no_color=True)
 
 
 PIPE_WIDTH = 400  # wide enough for any table aiotc prints; tables take only the width they need
@@ -28,12 +29,13 @@ def kib(n: int) -> str:
     return f"{n / 1024:,.1f} KiB"
 
 
-def layer_table(report: Report, width: int = 120) -> Table:
-    """One row per layer, `width` columns wide at most: only the layer names are cut short, never the figures."""
+def layer_table(report: Report, width: int = 120, name_limit: int = 40) -> Table:
+    """One row per layer, `width` columns wide at most: only the layer names are cut short (to
+    `name_limit` characters, then to the width), never the figures."""
     rows = [
         (
             str(index),
-            short_name(layer["name"]),
+            short_name(layer["name"], name_limit),
             layer["op"],
             "x".join(map(str, layer["output_shape"])),
             layer["precision"],
@@ -64,7 +66,7 @@ def layer_table(report: Report, width: int = 120) -> Table:
     return table
 
 
-def totals_lines(report: Report, board=None) -> list[str]:
+def totals_lines(report: Report, board=None, name_limit: int = 40) -> list[str]:
     arena, weights = report["arena_bytes"], report["weights_bytes"]
     lines = [
         f"MACs {report['macs']:,}",
@@ -78,7 +80,7 @@ def totals_lines(report: Report, board=None) -> list[str]:
     if report.get("patch"):
         patch = report["patch"]
         lines.append(
-            f"streamed stage: layers 0..{patch['split_index']} ({short_name(patch['split_after'])}) in "
+            f"streamed stage: layers 0..{patch['split_index']} ({short_name(patch['split_after'], name_limit)}) in "
             f"{patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%"
         )
     if "stream" in report:
@@ -110,8 +112,9 @@ def totals_lines(report: Report, board=None) -> list[str]:
 
 def print_summary(report: Report, board=None, console: Console | None = None) -> None:
     console = console or out_console()
-    console.print(layer_table(report, console.width))
-    for line in totals_lines(report, board):
+    name_limit = 40 if console.is_terminal else MAX_NAME_CHARS  # a log keeps the names whole
+    console.print(layer_table(report, console.width, name_limit))
+    for line in totals_lines(report, board, name_limit):
         console.print(line)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -228,3 +229,21 @@ def test_summary_cuts_layer_names_not_figures(tmp_path):
     for layer in report["layers"]:
         assert f"{layer['macs']:,}" in text and f"{layer['live_bytes']:,}" in text
     assert "…" in text  # mbv2's long TFLite names are shortened
+
+
+def test_a_pipe_gets_whole_tables_without_colour(tmp_path):
+    """stdout is a pipe here, as in a CI log: nothing is cut to 80 columns, names stay whole, no escapes."""
+    model = shared_model("keras/mbv2_w035_144_int8.tflite")
+    result = aiotc("compile", model, "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    lines = result.stdout.splitlines()
+    for index, layer in enumerate(report["layers"]):
+        row = next(line for line in lines if re.match(rf"│ *{index} │", line))
+        assert layer["name"].split(";")[0] in row and f"{layer['macs']:,}" in row and f"{layer['live_bytes']:,}" in row
+    assert report["patch"]["split_after"].split(";")[0] in result.stdout  # the streamed stage's line too
+    for command in (("inspect", model), ("boards",), ("ops",)):
+        printed = aiotc(*command).stdout
+        assert max(map(len, printed.splitlines())) > 80  # wider than the 80 columns rich assumes off a terminal
+        result.stdout += printed
+    assert "…" not in result.stdout and "\x1b" not in result.stdout
