@@ -202,6 +202,8 @@ def test_two_models_of_one_name_are_refused(tmp_path):
     assert result.returncode == 2 and "two models are named 'ad01_int8'" in result.stderr, result.stderr
     result = aiotc("compile", model, model, "--name", "x", "-o", tmp_path / "out")
     assert result.returncode == 2 and "--name names one model" in result.stderr, result.stderr
+    result = aiotc("compile", model, model, "--package", "zephyr", "-o", tmp_path / "out")
+    assert result.returncode == 2 and "--package lays out one model's folder" in result.stderr, result.stderr
 
 
 def test_bench_figures_of_a_model_join_the_group_manifest(tmp_path):
