@@ -225,3 +225,14 @@ def test_one_model_keeps_the_single_folder(tmp_path):
     assert (out / "Makefile").is_file() and (out / "example_main.c").is_file()
     assert not (out / "models.json").exists() and not (out / "aiotc_runtime" / "aiotc_version.c").exists()
     assert "aiotc_runtime_v" not in (out / "ad01_int8.c").read_text()
+
+
+def test_manifest_paths_are_relative_to_the_manifest(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(shared_model("mlperf_tiny/ad01_int8.tflite"), folder / "ad01_int8.tflite")
+    (folder / "models.toml").write_text('overlap = []\n\n[[model]]\npath = "ad01_int8.tflite"\nname = "ad01"\n')
+    result = aiotc("compile", "project/models.toml", "-o", "out", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [m["name"] for m in json.loads(result.stdout)["models"]] == ["ad01"]
+    assert (tmp_path / "out" / "ad01" / "ad01.c").is_file()
