@@ -258,12 +258,18 @@ def compile_options(command):
 
 
 @cli.command()
-@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("models", metavar="MODEL...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @board_option
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), help="Output folder [default: out/NAME].")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Output folder [default: out/NAME; several models: out/models].",
+)
 @click.option("--name", help="C name of the model [default: the file stem].")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
-@click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print report.json (models.json for several models) to stdout.")
 @click.option(
     "--force",
     is_flag=True,
@@ -279,7 +285,7 @@ def compile_options(command):
 )
 @compile_options
 def compile(
-    model: Path,
+    models: tuple[Path, ...],
     board: str,
     out_dir: Path | None,
     name: str | None,
@@ -291,6 +297,10 @@ def compile(
 ) -> None:
     """Compile MODEL (.tflite or .onnx) into a C library folder (int8 from a float model with --calib).
 
+    Several models (or a manifest, models.toml: docs/integrating.md) go into one folder with
+    one runtime, each kernel once, and one library per model under its own name; models that
+    never run at the same time can share one arena (the manifest's overlap).
+
     OUT is replaced whole, in one atomic swap: an interrupted compile leaves the old folder
     or the new one. OUT/manifest.sha256 records what aiotc wrote; a file in OUT that aiotc did
     not write, or one of its files edited since, stops the compile (exit 2, nothing changed)
@@ -299,9 +309,17 @@ def compile(
     from .driver import compile_model
     from .summary import pareto_table, print_summary, quantization_lines
 
+    if len(models) > 1 or models[0].suffix == ".toml":
+        from .errors import UsageError
+
+        if name is not None:
+            raise UsageError("--name names one model: several take their file stems, or a manifest's names")
+        if packages:
+            raise UsageError("--package lays out one model's folder: compile the model alone for a package")
+        return compile_models(models, board, out_dir, quiet, as_json, force, options)
     with progress_bars(not (quiet or as_json)) as progress:
         result = compile_model(
-            model, compile_settings(options, board=board, name=name), out_dir, progress, force, packages
+            models[0], compile_settings(options, board=board, name=name), out_dir, progress, force, packages
         )
     if result.backup:
         click.echo(f"aiotc: moved the files aiotc did not write or that were edited to {result.backup}", err=True)
@@ -314,6 +332,44 @@ def compile(
         if result.report.get("pareto"):
             out_console().print(pareto_table(result.report))
         out_console().print(f"wrote {result.out_dir}")
+
+
+def compile_models(
+    models: tuple[Path, ...], board: str, out_dir: Path | None, quiet: bool, as_json: bool, force: bool, options: dict
+) -> None:
+    """`compile` of several models, or of a manifest: one folder, one runtime (group.py)."""
+    from dataclasses import replace
+
+    from .errors import UsageError
+    from .group import Member, compile_group
+    from .manifest import read_manifest
+
+    overlap = None
+    if any(m.suffix == ".toml" for m in models):
+        if len(models) > 1:
+            raise UsageError("give either one manifest (.toml) or model files, not both")
+        entries, overlap = read_manifest(models[0], compile)
+    else:
+        entries = [(m, {}) for m in models]
+    settings = compile_settings(options, board=board)
+    members = [Member(path, replace(settings, **own)) for path, own in entries]
+    with progress_bars(not (quiet or as_json)) as progress:
+        result = compile_group(members, overlap, out_dir or Path("out") / "models", progress, force)
+    if result.backup:
+        click.echo(f"aiotc: moved the files aiotc did not write or that were edited to {result.backup}", err=True)
+    if as_json:
+        click.echo(json.dumps(result.summary, indent=2))
+    elif not quiet:
+        arena = result.summary["arena"]
+        for model in result.summary["models"]:
+            at = f" at offset {model['arena_offset']:,}" if model["arena_offset"] is not None else ""
+            click.echo(f"{model['name']}: arena {model['arena_bytes']:,} B{at}")
+        kind = "shared" if arena["shared"] else "separate"
+        click.echo(
+            f"arena {arena['bytes']:,} B ({kind}; the models' own arenas sum to {arena['summed_bytes']:,} B), "
+            f"runtime: {len(result.summary['runtime']['kernels'])} kernels"
+        )
+        click.echo(f"wrote {result.out_dir}")
 
 
 @cli.command()
@@ -402,6 +458,9 @@ def verify(
 ) -> None:
     """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs.
 
+    OUT of several models (`aiotc compile a b c`): each model against its oracle, all of them
+    linked into one image through OUT/models.mk on a Cortex-M board.
+
     With --layers (host or QEMU), one sample runs through a build that copies every layer's output
     as the layer ends, and the oracle keeps all its tensors (tflite-micro, or onnxruntime
     for ONNX): a table gives each layer's max |diff| and SQNR against the oracle's tensor of
@@ -416,6 +475,12 @@ def verify(
     if dump and not layers:
         raise UsageError("--dump writes the tensors of --layers: add --layers")
     with compiled(model_or_out, compile_settings(options, board=board)) as out_dir:
+        if (out_dir / "models.json").is_file():
+            if layers or sanitize or input_path:
+                raise UsageError(
+                    f"{out_dir} holds several models: give one of its folders for --layers, --sanitize or --input"
+                )
+            return verify_models(out_dir, board, samples, seed, as_json)
         if layers:
             return verify_layers(out_dir, board, input_path, seed, as_json, dump)
         runner = build_runner(out_dir, board, sanitize=sanitize)
@@ -425,14 +490,36 @@ def verify(
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:
-        verdict = (
-            "bit-exact" if result.ok and result.max_abs_diff == 0 else ("within tolerance" if result.ok else "MISMATCH")
-        )
-        click.echo(
-            f"{verdict}: {result.samples - result.mismatches}/{result.samples} samples match {result.oracle} (max abs diff {result.max_abs_diff:g})"
-        )
+        click.echo(verdict_line(result))
     if not result.ok:
         raise CheckFailed(f"{result.mismatches} of {result.samples} samples differ from {result.oracle}")
+
+
+def verdict_line(result) -> str:
+    verdict = (
+        "bit-exact" if result.ok and result.max_abs_diff == 0 else ("within tolerance" if result.ok else "MISMATCH")
+    )
+    return f"{verdict}: {result.samples - result.mismatches}/{result.samples} samples match {result.oracle} (max abs diff {result.max_abs_diff:g})"
+
+
+def verify_models(out_dir: Path, board: str, samples: int, seed: int, as_json: bool) -> None:
+    """verify of a folder of several models: each against its oracle, in one image on a Cortex-M board."""
+    from .samples import random_samples
+    from .verification import group_runners
+    from .verification import verify as run_verify
+
+    results = {
+        folder.name: run_verify(folder, board, random_samples(runner.inputs, samples, seed), runner=runner)
+        for folder, runner in group_runners(out_dir, board).items()
+    }
+    if as_json:
+        click.echo(json.dumps({name: result.as_dict() for name, result in results.items()}))
+    else:
+        for name, result in results.items():
+            click.echo(f"{name}: {verdict_line(result)}")
+    failed = [name for name, result in results.items() if not result.ok]
+    if failed:
+        raise CheckFailed(f"{', '.join(failed)} differ from their oracles")
 
 
 def verify_layers(out_dir: Path, board: str, input_path: Path | None, seed: int, as_json: bool, dump: Path | None):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .boards import Board, arena_regions, load_board
-from .codegen.emit import emit_library, linker_fragments
+from .codegen.emit import GroupLink, emit_library, linker_fragments
 from .codegen.escape import c_word, path_text
 from .codegen.lowering import LOWERINGS, support_problem
 from .errors import UnsupportedOpsError, UsageError
@@ -129,11 +129,29 @@ def compile_model(
     `packages`: build-system layouts to add (package.PACKAGES: zephyr, cmsis-pack, platformio, arduino)."""
     options = replace(options or CompileOptions(), **fields)
     model_path = Path(model_path)
-    target = load_board(options.board)
     name = library_name(options.name or model_path.stem)
     out_dir = Path(out_dir) if out_dir is not None else Path("out") / name
     check_packages(packages, name)
+    library = compile_library(model_path, options, name, progress)
+    files = library.files | package_files(packages, library.files, library.report)
+    backup = write_folder(out_dir, files, force)
+    return CompileResult(out_dir, name, library.planned.graph, library.planned.plan, library.report, backup)
 
+
+@dataclass(frozen=True)
+class Library:
+    """A model compiled into the files of its own output folder (not yet written)."""
+
+    model_path: Path
+    name: str
+    planned: Planned
+    files: dict[str, str | bytes]
+    report: Report
+
+
+def compile_library(model_path: Path, options: CompileOptions, name: str, progress=None) -> Library:
+    """The whole pipeline but the writing: the folder's files, checked against the budgets."""
+    target = load_board(options.board)
     planned = plan_model(model_path, options, progress)
     if planned.quantized is not None and planned.quantized.search is not None:
         planned = fit_budgets(
@@ -148,15 +166,14 @@ def compile_model(
     check_budget(report, target, options.sram_budget, options.flash_budget, streamed=options.patch != "off")
     report |= target_figures(files, target)
     check_flash(report, target, options.flash_budget)
-    files |= package_files(packages, files, report)
-    backup = write_folder(out_dir, files | report_files(report, target), force)
-    return CompileResult(out_dir, name, planned.graph, planned.plan, report, backup)
+    return Library(model_path, name, planned, files | report_files(report, target), report)
 
 
 def build_library(
-    planned: Planned, name: str, target: Board, model_path: Path
+    planned: Planned, name: str, target: Board, model_path: Path, link: GroupLink | None = None
 ) -> tuple[dict[str, str | bytes], Report]:
-    """The output folder's files (report.json without the target figures) and the report."""
+    """The output folder's files (report.json without the target figures) and the report;
+    with `link`, the files of the model's folder inside a group (codegen/emit.py's GroupLink)."""
     graph, plan, stage = planned.graph, planned.plan, planned.stage
     texts, facts = emit_library(
         graph,
@@ -168,6 +185,7 @@ def build_library(
         stage=stage,
         frames=planned.frames,
         weight_regions=planned.weight_regions,
+        link=link,
     )
     files: dict[str, str | bytes] = {
         **texts,

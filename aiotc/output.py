@@ -162,10 +162,15 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 def rewrite_file(out_dir: Path, rel: str, data: bytes) -> None:
-    """Replace one file of an output folder aiotc wrote, and record it as aiotc's in the manifest."""
+    """Replace one file of an output folder aiotc wrote, and record it as aiotc's in the manifest
+    (a model's folder inside a group folder: the group's manifest)."""
+    out_dir = Path(out_dir)
     write_file(out_dir / rel, data)
-    if (out_dir / MANIFEST).is_file():
-        write_manifest(out_dir, read_manifest(out_dir) | {rel: digest(out_dir / rel)})
+    folder, key = out_dir, rel
+    if not (out_dir / MANIFEST).is_file() and (out_dir.parent / "models.json").is_file():
+        folder, key = out_dir.parent, f"{out_dir.name}/{rel}"
+    if (folder / MANIFEST).is_file():
+        write_manifest(folder, read_manifest(folder) | {key: digest(out_dir / rel)})
 
 
 def write_files(folder: Path, files: dict[str, str | bytes]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +42,22 @@ def build_runner(out_dir: Path, board: str, sanitize: bool = False):
     report = read_report(out_dir)
     runner = _build_runner(out_dir, board, sanitize)
     return WindowRunner(runner, report) if "stream" in report else runner
+
+
+def group_runners(out_dir: Path, board: str) -> dict[Path, Any]:
+    """Each model of a group folder (aiotc/group.py), invocable, by its folder: in QEMU all in
+    one image built through the folder's models.mk (a --stream model, which takes whole
+    windows, in an image of its own), on the host each alone with the group's runtime."""
+    from .toolchain.group import GroupImage, ModelInImage, members
+
+    target = load_board(board)
+    image = GroupImage.build(out_dir, target) if target.qemu_machine is not None else None
+    return {
+        m.folder: ModelInImage(image, m)
+        if image is not None and "stream" not in read_report(m.folder)
+        else build_runner(m.folder, board)
+        for m in members(out_dir)
+    }
 
 
 def _build_runner(out_dir: Path, board: str, sanitize: bool):

@@ -38,7 +38,26 @@ from .lowering import C_TYPES, LOWERINGS, LayerCode
 from .stage import Loop, band_statement, compress, frame_fills, frame_shift, resolve, stage_statements, zero_frame
 
 RUNTIME_HEADERS = "include"
+RUNTIME_FOLDER = "aiotc_runtime"
+SHARED_ARENA = "aiotc_shared_arena"  # a group's one arena, defined in its runtime folder
 SCRATCH = "&ctx"  # the aiotc_context that model.c.j2 declares in a layer block with scratch
+
+
+@dataclass(frozen=True)
+class GroupLink:
+    """How a model's library links inside a group folder (aiotc/group.py): against the
+    group's one runtime (the version check: version_stamps), and on its own static arena or at
+    `arena_offset` in the group's shared arena."""
+
+    arena_offset: int | None = None
+
+
+def version_stamps() -> dict[str, str]:
+    """The version check between a group's runtime and its model libraries: symbols named after
+    the aiotc version; the runtime defines `stamp`, each library `models_stamp`, and each reads
+    the other's (templates/group/aiotc_version.c.j2), so a mismatch fails the link naming both versions."""
+    word = c_word(__version__)
+    return {"stamp": f"aiotc_runtime_v{word}", "models_stamp": f"aiotc_models_v{word}"}
 
 
 @dataclass(frozen=True)
@@ -256,6 +275,38 @@ def arena_names(plan) -> list[str]:
     return [f"arena_{r.name}" for r in used_regions(plan)] if plan.regions else ["arena"]
 
 
+def runtime_files(kernels: set[str]) -> dict[str, str]:
+    """The runtime folder's C: every header, and the sources of `kernels`."""
+    runtime = data_dir("runtime_c")
+    files = {header.name: header.read_text() for header in sorted((runtime / RUNTIME_HEADERS).glob("*.h"))}
+    return files | {f"{kernel}.c": (runtime / "src" / f"{kernel}.c").read_text() for kernel in sorted(kernels)}
+
+
+def emit_runtime(kernels: set[str], arena_size: int | None) -> dict[str, str]:
+    """A group's one runtime folder: the kernels its models call, each once, the version
+    stamp they read and, when they share it, the arena of `arena_size` bytes; with its
+    Make fragment and CMakeLists.txt (target aiotc_runtime)."""
+    env = template_env()
+    values = {
+        "version": __version__,
+        "kernels": sorted(kernels),
+        "shared_arena": SHARED_ARENA,
+        "arena_size": arena_size,
+    } | version_stamps()
+    sources = {"aiotc_version.c": env.get_template("group/aiotc_version.c.j2").render(**values)}
+    if arena_size is not None:
+        sources["aiotc_arena.c"] = env.get_template("group/aiotc_arena.c.j2").render(**values)
+    values["sources"] = sorted(sources)
+    return (
+        runtime_files(kernels)
+        | sources
+        | {
+            "aiotc_runtime.mk": env.get_template("group/aiotc_runtime.mk.j2").render(**values),
+            "CMakeLists.txt": env.get_template("group/runtime_CMakeLists.txt.j2").render(**values),
+        }
+    )
+
+
 def emit_library(
     graph: Graph,
     plan,
@@ -266,10 +317,14 @@ def emit_library(
     stage: StreamStage | None = None,
     frames: TimeStream | None = None,
     weight_regions: tuple[str, ...] = (),
+    link: GroupLink | None = None,
 ) -> tuple[dict[str, str], dict]:
     """Render the library. Returns (files, facts) where facts feed the report. `weight_regions`:
     the memory regions, fastest first, whose room left by the arena takes copies of the
-    hottest constants (--copy-weights)."""
+    hottest constants (--copy-weights).
+
+    With `link`, the model's files inside a group folder: no runtime, Makefile or example
+    of its own (the group's runtime folder has the kernels, emit_runtime)."""
     env = template_env()
     env.filters["c_comment"] = c_comment  # every name from the model passes through it
     emitter = Emitter(graph, plan, name, kernels, frames)
@@ -385,21 +440,23 @@ def emit_library(
         ],
         "copies": [c.symbol for c in emitter.consts if c.symbol in copies],
         "kernels": sorted(runtime_kernels),
-    }
+        "group": link is not None,
+        "shared_arena": SHARED_ARENA,
+        "arena_offset": link.arena_offset if link is not None else None,
+    } | version_stamps()
     files = {
         f"{name}.h": env.get_template("model.h.j2").render(**values),
         f"{name}.c": env.get_template("model.c.j2").render(**values),
         f"{name}_weights.c": env.get_template("weights.c.j2").render(**values),
         f"{name}.mk": env.get_template("fragment.mk.j2").render(**values),
-        "Makefile": env.get_template("Makefile.j2").render(**values),
-        "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(**values),
-        "example_main.c": env.get_template("example_main.c.j2").render(**values),
+        "CMakeLists.txt": env.get_template("group/model_CMakeLists.txt.j2" if link else "CMakeLists.txt.j2").render(
+            **values
+        ),
     }
-    runtime = data_dir("runtime_c")
-    for header in sorted((runtime / RUNTIME_HEADERS).glob("*.h")):
-        files[f"aiotc_runtime/{header.name}"] = header.read_text()
-    for kernel in sorted(runtime_kernels):
-        files[f"aiotc_runtime/{kernel}.c"] = (runtime / "src" / f"{kernel}.c").read_text()
+    if link is None:
+        files["Makefile"] = env.get_template("Makefile.j2").render(**values)
+        files["example_main.c"] = env.get_template("example_main.c.j2").render(**values)
+        files |= {f"{RUNTIME_FOLDER}/{rel}": text for rel, text in runtime_files(runtime_kernels).items()}
     facts = {
         "weights_bytes": sum(c.nbytes for c in emitter.consts),
         "state_bytes": emitter.state_size,

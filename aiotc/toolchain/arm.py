@@ -24,7 +24,7 @@ from ..boards import Board
 from ..errors import BudgetError, ToolchainError, UsageError
 from ..resources import template_env
 from ..schema import Report
-from .cache import build_key, build_once
+from .cache import build_key, build_once, runtime_dir
 from .host import WARNINGS, library_sources, read_report
 from .stack import StackUsage, stack_usage
 
@@ -212,7 +212,7 @@ def _compile_and_link(
     for file, text in target.items():
         (build / file).write_text(text)
     cpu = [*board.cflags, *COMMON_FLAGS]
-    includes = ["-I", str(out_dir), "-I", str(out_dir / "aiotc_runtime"), "-I", str(build)]
+    includes = ["-I", str(out_dir), "-I", str(runtime_dir(out_dir)), "-I", str(build)]
     graph = out_dir / f"{name}.c"
     jobs = [
         # The graph gets the profiling hook; the library must build warning-free.

@@ -15,10 +15,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def runtime_dir(out_dir: Path) -> Path:
+    """Where an output folder's kernels are: its own aiotc_runtime/, or for a model of a
+    group folder (aiotc/group.py) the group's, beside it."""
+    own, group = Path(out_dir) / "aiotc_runtime", Path(out_dir).parent / "aiotc_runtime"
+    return group if not own.is_dir() and group.is_dir() else own
+
+
 def build_key(words: list[str], out_dir: Path, extra: dict[str, bytes]) -> str:
     """A hash of the compiler and flags (`words`), every C source and header of `out_dir`
-    (headers hold inline kernels) and the `extra` generated files (name -> bytes)."""
-    library = {src.relative_to(out_dir).as_posix(): src.read_bytes() for src in sorted(Path(out_dir).rglob("*.[ch]"))}
+    and of its runtime (headers hold inline kernels) and the `extra` generated files (name -> bytes)."""
+    out_dir = Path(out_dir)
+    library = {src.relative_to(out_dir).as_posix(): src.read_bytes() for src in sorted(out_dir.rglob("*.[ch]"))}
+    runtime = runtime_dir(out_dir)
+    if not runtime.is_relative_to(out_dir):
+        library |= {f"../aiotc_runtime/{src.name}": src.read_bytes() for src in sorted(runtime.glob("*.[ch]"))}
     return content_key(words, {**library, **extra})
 
 

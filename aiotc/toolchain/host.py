@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ToolchainError, UsageError
 from ..schema import Report, Tensor
-from .cache import build_key, build_once, content_key
+from .cache import build_key, build_once, content_key, runtime_dir
 
 WARNINGS = ["-Wall", "-Wextra", "-Werror", "-pedantic"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
@@ -80,7 +80,7 @@ def read_report(out_dir: Path) -> Report:
 
 def library_sources(out_dir: Path, name: str) -> list[Path]:
     out_dir = Path(out_dir)
-    return [out_dir / f"{name}.c", out_dir / f"{name}_weights.c", *sorted((out_dir / "aiotc_runtime").glob("*.c"))]
+    return [out_dir / f"{name}.c", out_dir / f"{name}_weights.c", *sorted(runtime_dir(out_dir).glob("*.c"))]
 
 
 def _compiler() -> str:
@@ -134,7 +134,7 @@ def cached_build(
             (staging / src_name).write_text(text)
             sources.append(str(staging / src_name))
         objects = [str(_kernel_object(cc, flags, kernel)) for kernel in kernels]
-        runtime = Path(out_dir) / "aiotc_runtime"
+        runtime = runtime_dir(out_dir)
         _run(
             [
                 cc,

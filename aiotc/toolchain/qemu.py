@@ -27,7 +27,7 @@ import numpy as np
 from ..boards import Board
 from ..errors import ToolchainError
 from ..schema import Report
-from .arm import ArmImage, build_image, tool
+from .arm import MACHINES, ArmImage, build_image, tool
 from .host import IOSpec, buffer_bytes, pack_inputs, read_report, unpack_outputs
 
 QEMU = "qemu-system-arm"
@@ -152,48 +152,69 @@ class QemuModel:
     def _run(
         self, mode: int, inputs: list[bytes], expected_bytes: int | None, tick: Callable[[], None] | None = None
     ) -> bytes:
-        """One QEMU run in a fresh folder: the image reads aiotc_in.bin and writes aiotc_out.bin.
+        return run_image(
+            self.image.elf,
+            self.image.board,
+            self.name,
+            mode,
+            inputs,
+            self.output_size,
+            expected_bytes,
+            tick,
+            self.extra_args,
+        )
 
-        Semihosting writes each sample's outputs to the host file as the sample ends, so
-        the file's growth is the run's progress (`tick()` per sample)."""
-        machine = self.image.machine
-        command = [
-            QEMU, "-machine", self.image.board.qemu_machine, "-cpu", machine.cpu, "-nographic", "-monitor", "none",
-            "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", str(self.image.elf),
-            *self.extra_args,
-        ]  # fmt: skip
-        timeout = TIMEOUT_S + TIMEOUT_PER_SAMPLE_S * len(inputs)
-        with tempfile.TemporaryDirectory(prefix="aiotc-qemu-") as folder:
-            (Path(folder) / "aiotc_in.bin").write_bytes(struct.pack("<II", mode, len(inputs)) + b"".join(inputs))
-            # No stdin: -nographic would otherwise put the user's terminal in raw mode.
-            with subprocess.Popen(
-                command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            ) as process:
-                try:
-                    stdout, stderr = _wait(process, Path(folder) / "aiotc_out.bin", self.output_size, tick, timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    raise ToolchainError(
-                        f"{self.name} on {self.image.board.qemu_machine} did not finish within {timeout:.0f} s"
-                    ) from None
-            if process.returncode != 0:
-                code = process.returncode
-                reason = (
-                    f"CPU exception {code - EXIT_FAULT}"
-                    if code >= EXIT_FAULT
-                    else EXIT_MESSAGES.get(code, f"exit status {code}")
-                )
-                detail = (stdout + stderr).strip()
-                raise ToolchainError(
-                    f"{self.name} failed in QEMU {self.image.board.qemu_machine}: {reason}"
-                    + (f"\n{detail}" if detail else "")
-                )
-            data = (Path(folder) / "aiotc_out.bin").read_bytes()
-        if expected_bytes is not None and len(data) != expected_bytes:
-            raise ToolchainError(
-                f"{self.name} in QEMU {self.image.board.qemu_machine} wrote {len(data)} bytes of results, not {expected_bytes}"
+
+def run_image(
+    elf: Path,
+    board: Board,
+    name: str,
+    mode: int,
+    inputs: list[bytes],
+    sample_bytes: int,
+    expected_bytes: int | None,
+    tick: Callable[[], None] | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> bytes:
+    """One QEMU run of a test image in a fresh folder: the image reads aiotc_in.bin and writes aiotc_out.bin.
+
+    Semihosting writes each sample's outputs (`sample_bytes`) to the host file as the sample
+    ends, so the file's growth is the run's progress (`tick()` per sample)."""
+    machine = MACHINES[board.qemu_machine]
+    command = [
+        QEMU, "-machine", board.qemu_machine, "-cpu", machine.cpu, "-nographic", "-monitor", "none",
+        "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", str(elf),
+        *extra_args,
+    ]  # fmt: skip
+    timeout = TIMEOUT_S + TIMEOUT_PER_SAMPLE_S * len(inputs)
+    with tempfile.TemporaryDirectory(prefix="aiotc-qemu-") as folder:
+        (Path(folder) / "aiotc_in.bin").write_bytes(struct.pack("<II", mode, len(inputs)) + b"".join(inputs))
+        # No stdin: -nographic would otherwise put the user's terminal in raw mode.
+        with subprocess.Popen(
+            command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as process:
+            try:
+                stdout, stderr = _wait(process, Path(folder) / "aiotc_out.bin", sample_bytes, tick, timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise ToolchainError(f"{name} on {board.qemu_machine} did not finish within {timeout:.0f} s") from None
+        if process.returncode != 0:
+            code = process.returncode
+            reason = (
+                f"CPU exception {code - EXIT_FAULT}"
+                if code >= EXIT_FAULT
+                else EXIT_MESSAGES.get(code, f"exit status {code}")
             )
-        return data
+            detail = (stdout + stderr).strip()
+            raise ToolchainError(
+                f"{name} failed in QEMU {board.qemu_machine}: {reason}" + (f"\n{detail}" if detail else "")
+            )
+        data = (Path(folder) / "aiotc_out.bin").read_bytes()
+    if expected_bytes is not None and len(data) != expected_bytes:
+        raise ToolchainError(
+            f"{name} in QEMU {board.qemu_machine} wrote {len(data)} bytes of results, not {expected_bytes}"
+        )
+    return data
 
 
 def _wait(
