@@ -2,7 +2,8 @@
 
 A board names its core (which fixes compiler flags and the QEMU machine that
 emulates it) and its real flash and SRAM sizes, which the compiler and the linker
-hold the model to.
+hold the model to. A real board also gives its clock and flash timing, which turn
+the instructions QEMU counts into milliseconds (aiotc.latency).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Board:
     dsp: bool = False
     mve: bool = False
     description: str = ""
+    clock_mhz: float | None = None  # the core clock the latency estimate assumes; None: no estimate
+    flash_wait_states: int = 0  # at that clock
+    flash_cache: bool = False  # an accelerator or cache in front of flash (ST's ART, L1 I-cache): code fetch without wait
 
     @property
     def cflags(self) -> tuple[str, ...]:
@@ -58,6 +62,9 @@ def _parse(name: str, text: str) -> Board:
             dsp=bool(data.get("dsp", False)),
             mve=bool(data.get("mve", False)),
             description=data.get("description", ""),
+            clock_mhz=float(data["clock_mhz"]) if "clock_mhz" in data else None,
+            flash_wait_states=int(data.get("flash_wait_states", 0)),
+            flash_cache=bool(data.get("flash_cache", False)),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"board file {name}.toml is invalid: {exc}") from None

@@ -26,9 +26,11 @@ import numpy as np
 
 from ..boards import Board
 from ..errors import ToolchainError
+from ..latency import MARK, latency_known, layer_latency
 from ..schema import Report
 from .arm import ArmImage, build_image, tool
 from .host import IOSpec, buffer_bytes, pack_inputs, read_report, unpack_outputs
+from .trace import Listing, trace
 
 QEMU = "qemu-system-arm"
 MODE_RUN, MODE_BENCH, MODE_SEQUENCE, MODE_LAYERS = 0, 1, 2, 3
@@ -105,12 +107,27 @@ class QemuModel:
         """Instructions of one invoke (after a warm-up), per layer, and the memory the image uses.
 
         `sample` defaults to zeros in every input. Instructions are SysTick ticks
-        times the tick's length in instructions (see the module docstring).
+        times the tick's length in instructions (see the module docstring). On a board
+        with a clock and a cost table (aiotc.latency) the run is traced too, and each
+        layer gains its estimated cycles and milliseconds on that board.
         """
         sample = sample or [np.zeros(s.shape, dtype=s.np_dtype) for s in self.inputs]
-        figures = np.frombuffer(
-            self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], 8 * (2 + max(len(self.layers), 1))), dtype="<u8"
-        )
+        size = 8 * (2 + max(len(self.layers), 1))
+        board = self.image.board
+        if latency_known(board):
+            listing = Listing.of(self.image.elf)
+            raw: list[bytes] = []
+            segments = trace(
+                lambda extra: raw.append(self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], size, extra=extra)),
+                listing,
+                start=f"{self.name}_invoke_with_arena",
+                boundary=MARK,
+            )
+            figures = self._figures(np.frombuffer(raw[0], dtype="<u8"))
+            return figures | layer_latency(figures, segments, listing, board)
+        return self._figures(np.frombuffer(self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], size), dtype="<u8"))
+
+    def _figures(self, figures: np.ndarray) -> dict:
         per_tick = 1e9 / self.image.machine.clock_hz
         image = self.image
         instructions = round(int(figures[0]) * per_tick)
@@ -141,7 +158,12 @@ class QemuModel:
         }
 
     def _run(
-        self, mode: int, inputs: list[bytes], expected_bytes: int | None, tick: Callable[[], None] | None = None
+        self,
+        mode: int,
+        inputs: list[bytes],
+        expected_bytes: int | None,
+        tick: Callable[[], None] | None = None,
+        extra: tuple[str, ...] = (),
     ) -> bytes:
         """One QEMU run in a fresh folder: the image reads aiotc_in.bin and writes aiotc_out.bin.
 
@@ -151,7 +173,7 @@ class QemuModel:
         command = [
             QEMU, "-machine", self.image.board.qemu_machine, "-cpu", machine.cpu, "-nographic", "-monitor", "none",
             "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", str(self.image.elf),
-            *self.extra_args,
+            *self.extra_args, *extra,
         ]  # fmt: skip
         timeout = TIMEOUT_S + TIMEOUT_PER_SAMPLE_S * len(inputs)
         with tempfile.TemporaryDirectory(prefix="aiotc-qemu-") as folder:

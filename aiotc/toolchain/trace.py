@@ -1,0 +1,183 @@
+"""What a Cortex-M image executes, block by block: the instruction mix behind QEMU's count.
+
+QEMU 7.2 as packaged has no TCG plugins, but `-d exec,nochain` logs every translation
+block it executes (its start address; `nochain` so that chained blocks log too). A
+block is straight-line code from that address to its first branch, so the ELF's
+disassembly (`arm-none-eabi-objdump -d`) says which instructions ran, and the address
+of the next block says whether the block's closing branch was taken. The log streams
+through a FIFO and is folded into counters as it arrives (a model of 100 M instructions
+logs about 2 GB).
+
+The log is cut into segments at the entries of one function, the *boundary* (aiotc's
+`aiotc_layer_mark`, the peer's `EndEvent`), counting from the last entry of another,
+the *start* (the invoke the image times layer by layer): segment i is what ran
+between boundary call i-1 and boundary call i, and it keeps where the boundary went
+next (aiotc's mark lands on an address that says the layer's index). Functions in
+`skip` (the hook itself) count for no segment. The counts are deterministic, like
+`-icount` itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ToolchainError
+
+EXEC = re.compile(rb"\[[0-9a-f]+/([0-9a-f]+)/[0-9a-f]+/([0-9a-f]+)\]")  # [cs_base/pc/flags/cflags]
+COUNT_MASK = 0x1FF  # cflags: a block QEMU cut to this many instructions (icount's budget ran out in it)
+MAX_BLOCK = 512  # TCG's most instructions per block
+PAGE = 1024  # a block never crosses a target page (1 KiB on M-profile)
+LINE = re.compile(r"\s*([0-9a-f]+):\s+([0-9a-f]{4}(?: [0-9a-f]{4})?)\s+(\S+)\s*(.*)")
+SYMBOL = re.compile(r"([0-9a-f]+) <(.*)>:")
+CHUNK = 1 << 22
+
+
+@dataclass(frozen=True)
+class Instruction:
+    address: int
+    size: int
+    mnemonic: str  # as objdump prints it: "ldr.w", "smlad", "bne.n", "vldrb.s16"
+    operands: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    """An ELF's code: each instruction by address, each function's address range."""
+
+    code: dict[int, Instruction]
+    functions: dict[str, tuple[int, int]]
+
+    @classmethod
+    def of(cls, elf: Path) -> Listing:
+        text = subprocess.run(
+            ["arm-none-eabi-objdump", "-d", str(elf)], capture_output=True, text=True, check=True
+        ).stdout
+        code: dict[int, Instruction] = {}
+        starts: list[tuple[int, str]] = []
+        for line in text.splitlines():
+            symbol = SYMBOL.match(line)
+            if symbol:
+                starts.append((int(symbol.group(1), 16), symbol.group(2)))
+                continue
+            match = LINE.match(line)
+            if match and not match.group(3).startswith("."):  # .word: a literal pool
+                address = int(match.group(1), 16)
+                size = 2 * len(match.group(2).split())
+                code[address] = Instruction(address, size, match.group(3), match.group(4).split("@")[0].strip())
+        ends = [start for start, _ in starts[1:]] + [max(code, default=0) + 4]
+        return cls(code, {name: (start, end) for (start, name), end in zip(starts, ends)})
+
+    def start(self, name: str) -> int:
+        if name not in self.functions:
+            raise ToolchainError(f"no function {name} in the image to trace")
+        return self.functions[name][0]
+
+    def block(self, pc: int, limit: int) -> list[Instruction]:
+        """The instructions of the translation block at `pc`: up to its first branch."""
+        out: list[Instruction] = []
+        while pc in self.code and len(out) < limit:
+            instruction = self.code[pc]
+            out.append(instruction)
+            pc += instruction.size
+            if ends_block(instruction) or pc % PAGE == 0:
+                break
+        return out
+
+
+def ends_block(instruction: Instruction) -> bool:
+    """A branch, a write to pc, or an exception (semihosting's bkpt, svc): QEMU ends the block there."""
+    m, ops = instruction.mnemonic.split(".")[0], instruction.operands
+    if m in ("bkpt", "svc", "udf", "wfi", "wfe", "cpsid", "cpsie", "isb", "dsb", "msr"):
+        return True
+    if m in ("cbz", "cbnz", "tbb", "tbh", "bl", "blx", "bx", "le", "letp", "wls", "wlstp"):
+        return True
+    if re.fullmatch(r"b(eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le|al)?", m):
+        return True
+    return "pc" in re.split(r"[\s,{}\[\]!]+", ops.split(";")[0]) and not m.startswith(("str", "push", "cmp", "stm"))
+
+
+@dataclass
+class Segment:
+    """One segment's blocks: (block pc, instruction limit, next block's pc) -> executions."""
+
+    blocks: Counter
+    landing: int = 0  # the pc of the block the boundary's entry block went to
+
+
+def trace(run: Callable[[tuple[str, ...]], object], listing: Listing, start: str, boundary: str) -> list[Segment]:
+    """Run the image (`run(extra QEMU args)`) logging its blocks; the segments of the last `start`."""
+    first, cut = f"{listing.start(start):08x}".encode(), f"{listing.start(boundary):08x}".encode()
+    with tempfile.TemporaryDirectory(prefix="aiotc-trace-") as folder:
+        fifo = Path(folder) / "exec.log"
+        os.mkfifo(fifo)
+        folded: dict = {}
+        reader = threading.Thread(target=_fold, args=(fifo, first, cut, folded), daemon=True)
+        reader.start()
+        try:
+            run(("-d", "exec,nochain", "-D", str(fifo)))
+        finally:
+            if reader.is_alive() and "segments" not in folded:
+                with open(fifo, "wb"):  # QEMU never opened the log: release the reader
+                    pass
+            reader.join()
+    if "error" in folded:
+        raise folded["error"]
+    return folded["segments"]
+
+
+def _fold(fifo: Path, first: bytes, cut: bytes, out: dict) -> None:
+    """Read the log as QEMU writes it; keep the segments after the last `first` block, cut at `cut`."""
+    try:
+        segments: list[Segment] = []
+        current: Counter = Counter()
+        previous: tuple[bytes, bytes] | None = None
+        rest = b""
+        with open(fifo, "rb") as log:
+            while True:
+                data = log.read(CHUNK)
+                if not data:
+                    break
+                cut_at = data.rfind(b"\n")
+                if cut_at < 0:
+                    rest += data
+                    continue
+                text, rest = rest + data[: cut_at + 1], data[cut_at + 1 :]
+                for pc, cflags in EXEC.findall(text):
+                    if previous is not None:
+                        current[(*previous, pc)] += 1
+                        if previous[0] == cut and segments:
+                            segments[-1] = Segment(segments[-1].blocks, int(pc, 16))
+                    if pc == first:
+                        segments, current = [], Counter()
+                    elif pc == cut:
+                        segments.append(Segment(current))
+                        current = Counter()
+                    previous = (pc, cflags)
+        out["segments"] = segments
+    except Exception as exc:  # noqa: BLE001 -- handed to the caller's thread
+        out["error"] = exc
+
+
+def blocks(segment: Segment, listing: Listing, skip: tuple[str, ...]) -> list[tuple[list[Instruction], bool, int]]:
+    """Each executed block of a segment: its instructions, whether its last one branched away, executions."""
+    skipped = [listing.functions[name] for name in skip if name in listing.functions]
+    out = []
+    for (pc_hex, cflags_hex, next_hex), count in segment.blocks.items():
+        pc = int(pc_hex, 16)
+        if any(lo <= pc < hi for lo, hi in skipped):
+            continue
+        limit = int(cflags_hex, 16) & COUNT_MASK or MAX_BLOCK
+        body = listing.block(pc, limit)
+        if not body:
+            continue
+        fall_through = body[-1].address + body[-1].size
+        out.append((body, int(next_hex, 16) != fall_through, count))
+    return out
