@@ -42,7 +42,9 @@ class Board:
     description: str = ""
     clock_mhz: float | None = None  # the core clock the latency estimate assumes; None: no estimate
     flash_wait_states: int = 0  # at that clock
-    flash_cache: bool = False  # an accelerator or cache in front of flash (ST's ART, L1 I-cache): code fetch without wait
+    flash_cache: bool = (
+        False  # an accelerator or cache in front of flash (ST's ART, L1 I-cache): code fetch without wait
+    )
 
     @property
     def cflags(self) -> tuple[str, ...]:

@@ -73,6 +73,25 @@ class Size(click.ParamType):
         return int(number * unit)
 
 
+class Milliseconds(click.ParamType):
+    """A latency as `50ms`, `0.05s` or `50` (milliseconds), returned in milliseconds."""
+
+    name = "latency"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        text = str(value).strip().lower()
+        scale = 1000.0 if text.endswith("s") and not text.endswith("ms") else 1.0
+        try:
+            number = float(text.removesuffix("ms").removesuffix("s")) * scale
+        except ValueError:
+            self.fail(f"{value!r} is not a latency (examples: 50ms, 0.05s)", param, ctx)
+        if number <= 0:
+            self.fail(f"{value!r}: a latency budget must be positive", param, ctx)
+        return number
+
+
 class Percent(click.ParamType):
     """A tolerance as `2%` or `2` (percent), returned as a fraction (0.02)."""
 
@@ -220,6 +239,12 @@ def compile_options(command):
             type=Size(),
             help="Flash the model may use: weights, graph code and kernels as linked for a Cortex-M board, the "
             "weights on the host [default: the board's flash].",
+        ),
+        click.option(
+            "--latency-budget",
+            type=Milliseconds(),
+            help="With --precision auto: milliseconds per inference on the board, as `aiotc bench` estimates "
+            "them from the board's clock and core (docs/latency.md) [default: unbounded].",
         ),
     ]
     for option in reversed(options):

@@ -20,7 +20,7 @@ from .codegen.escape import c_word, path_text
 from .codegen.lowering import LOWERINGS, support_problem
 from .errors import UnsupportedOpsError, UsageError
 from .export.tflite import write_tflite
-from .fit import fit_budgets
+from .fit import check_latency_budget, fit_budgets
 from .frontend import load_model
 from .ir import Graph
 from .kernels import Kernel, select_kernels
@@ -116,6 +116,7 @@ def compile_model(
     name = library_name(options.name or model_path.stem)
     out_dir = Path(out_dir) if out_dir is not None else Path("out") / name
 
+    check_latency_budget(options, target)
     planned = plan_model(model_path, options, progress)
     if planned.quantized is not None and planned.quantized.search is not None:
         planned = fit_budgets(

@@ -115,7 +115,7 @@ COSTS = {"cortex-m4": M4, "cortex-m7": M7, "cortex-m33": M33, "cortex-m55": M55}
 MAC = ("mla", "mls", "smla", "smlsd", "smlsld", "smmla", "smmls", "umlal", "umaal")
 MUL = ("mul", "smul", "umul", "smmul", "smuad", "smusd")
 FP_MAC = ("vmla", "vmls", "vfma", "vfms", "vnmla", "vnmls", "vfnma", "vfnms")
-REGISTER = re.compile(r"\b([rsdq])(\d+)(?:\s*-\s*[rsdq](\d+))?")
+REGISTER = re.compile(r"([rsdq])(\d+)(?:\s*-\s*[rsdq](\d+))?")
 
 
 def classify(instruction: Instruction) -> tuple[str, int]:
@@ -147,15 +147,16 @@ def classify(instruction: Instruction) -> tuple[str, int]:
 def _registers(operands: str) -> int:
     """Words an LDM/STM/PUSH/POP register list moves (a d register is two)."""
     words = 0
-    for kind, first, last in REGISTER.findall(operands.split("}")[0].split("{")[-1]):
-        count = int(last) - int(first) + 1 if last else 1
-        words += count * (2 if kind == "d" else 1)
+    for item in operands.split("}")[0].split("{")[-1].split(","):
+        span = REGISTER.fullmatch(item.strip())
+        count = int(span.group(3)) - int(span.group(2)) + 1 if span and span.group(3) else 1
+        words += count * (2 if item.strip().startswith("d") else 1)
     return max(words, 1)
 
 
 def block_cycles(body: list[Instruction], taken: bool, costs: Costs, fetch_penalty: float) -> tuple[float, Counter]:
     """Cycles of one execution of a translation block, and its instructions per class."""
-    cycles, mix, after_memory = 0.0, Counter(), False
+    cycles, mix, after_memory = 0.0, Counter[str](), False
     last = len(body) - 1
     for i, instruction in enumerate(body):
         kind, words = classify(instruction)
@@ -194,7 +195,7 @@ def estimate(executed: list[tuple[list[Instruction], bool, int]], board: Board) 
     """Cycles on `board` of the blocks `trace.blocks` returned: (instructions, taken, executions)."""
     costs = COSTS[board.cpu]
     penalty = 0.0 if board.flash_cache else float(board.flash_wait_states)
-    instructions, cycles, mix = 0, 0.0, Counter()
+    instructions, cycles, mix = 0, 0.0, Counter[str]()
     for body, taken, count in executed:
         block, kinds = block_cycles(body, taken, costs, penalty)
         instructions += len(body) * count
@@ -229,7 +230,7 @@ def layer_latency(figures: dict, segments: list[Segment], listing: Listing, boar
     per_layer: dict[int, list] = {}
     for segment in segments:
         per_layer.setdefault((segment.landing - sled) // 2, []).extend(blocks(segment, listing, HOOK))
-    layers, total_cycles, mix = [], 0.0, Counter()
+    layers, total_cycles, mix = [], 0.0, Counter[str]()
     for index, layer in enumerate(figures["layers"]):
         est = estimate(per_layer.get(index, []), board)
         cycles = layer["instructions"] * (est.cycles / est.instructions if est.instructions else 1.0)

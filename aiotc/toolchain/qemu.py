@@ -125,7 +125,9 @@ class QemuModel:
             )
             figures = self._figures(np.frombuffer(raw[0], dtype="<u8"))
             return figures | layer_latency(figures, segments, listing, board)
-        return self._figures(np.frombuffer(self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], size), dtype="<u8"))
+        return self._figures(
+            np.frombuffer(self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], size), dtype="<u8")
+        )
 
     def _figures(self, figures: np.ndarray) -> dict:
         per_tick = 1e9 / self.image.machine.clock_hz

@@ -118,33 +118,37 @@ def trace(run: Callable[[tuple[str, ...]], object], listing: Listing, start: str
     with tempfile.TemporaryDirectory(prefix="aiotc-trace-") as folder:
         fifo = Path(folder) / "exec.log"
         os.mkfifo(fifo)
+        # Our own write end keeps the reader from seeing an end before QEMU opens the log;
+        # closed once QEMU is done, the reader then meets the end of the log, run or failed.
+        read_end = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        write_end = os.open(fifo, os.O_WRONLY)
+        os.set_blocking(read_end, True)
         folded: dict = {}
-        reader = threading.Thread(target=_fold, args=(fifo, first, cut, folded), daemon=True)
+        reader = threading.Thread(target=_fold, args=(read_end, first, cut, folded), daemon=True)
         reader.start()
         try:
             run(("-d", "exec,nochain", "-D", str(fifo)))
         finally:
-            if reader.is_alive() and "segments" not in folded:
-                with open(fifo, "wb"):  # QEMU never opened the log: release the reader
-                    pass
+            os.close(write_end)
             reader.join()
     if "error" in folded:
         raise folded["error"]
     return folded["segments"]
 
 
-def _fold(fifo: Path, first: bytes, cut: bytes, out: dict) -> None:
-    """Read the log as QEMU writes it; keep the segments after the last `first` block, cut at `cut`."""
-    try:
-        segments: list[Segment] = []
-        current: Counter = Counter()
-        previous: tuple[bytes, bytes] | None = None
-        rest = b""
-        with open(fifo, "rb") as log:
-            while True:
-                data = log.read(CHUNK)
-                if not data:
-                    break
+def _fold(fd: int, first: bytes, cut: bytes, out: dict) -> None:
+    """Read the log as QEMU writes it; keep the segments after the last `first` block, cut at `cut`.
+
+    On an error the log is still read to its end, so QEMU never blocks on a full FIFO."""
+    segments: list[Segment] = []
+    current: Counter = Counter()
+    previous: tuple[bytes, bytes] | None = None
+    rest = b""
+    with open(fd, "rb") as log:
+        while data := log.read(CHUNK):
+            if "error" in out:
+                continue
+            try:
                 cut_at = data.rfind(b"\n")
                 if cut_at < 0:
                     rest += data
@@ -152,7 +156,7 @@ def _fold(fifo: Path, first: bytes, cut: bytes, out: dict) -> None:
                 text, rest = rest + data[: cut_at + 1], data[cut_at + 1 :]
                 for pc, cflags in EXEC.findall(text):
                     if previous is not None:
-                        current[(*previous, pc)] += 1
+                        current[(previous[0], previous[1], pc)] += 1
                         if previous[0] == cut and segments:
                             segments[-1] = Segment(segments[-1].blocks, int(pc, 16))
                     if pc == first:
@@ -161,9 +165,9 @@ def _fold(fifo: Path, first: bytes, cut: bytes, out: dict) -> None:
                         segments.append(Segment(current))
                         current = Counter()
                     previous = (pc, cflags)
-        out["segments"] = segments
-    except Exception as exc:  # noqa: BLE001 -- handed to the caller's thread
-        out["error"] = exc
+            except Exception as exc:  # noqa: BLE001 -- handed to the caller's thread
+                out["error"] = exc
+    out["segments"] = segments
 
 
 def blocks(segment: Segment, listing: Listing, skip: tuple[str, ...]) -> list[tuple[list[Instruction], bool, int]]:

@@ -32,7 +32,11 @@ INT8 = 9  # tflite TensorType
 OP = re.compile(r"^op=(\d+) name=(\S+) ticks=(\d+)$", re.M)
 TOTAL = re.compile(r"^ticks=(\d+) arena=(\d+) ops=(\d+)$", re.M)
 # main.cc's profiler and clock: their code is no operator's (the boundary between operators is EndEvent)
-PROFILER = ("_ZN12_GLOBAL__N_113LayerProfiler10BeginEventEPKc", "_ZN12_GLOBAL__N_113LayerProfiler8EndEventEm", "peer_now")
+PROFILER = (
+    "_ZN12_GLOBAL__N_113LayerProfiler10BeginEventEPKc",
+    "_ZN12_GLOBAL__N_113LayerProfiler8EndEventEm",
+    "peer_now",
+)
 
 
 def is_int8(model: Path) -> bool:
