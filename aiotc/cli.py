@@ -456,8 +456,9 @@ def verify_layers(out_dir: Path, board: str, input_path: Path | None, seed: int,
 def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool, **options) -> None:
     """Measure MODEL|OUT in QEMU: instructions per inference and per layer, flash, RAM, stack.
 
-    Given an OUT folder, its report.html gains the instructions per layer and OUT/bench.json
-    the figures (`aiotc check` reads them)."""
+    On a board whose clock the board database knows, also the estimated milliseconds per
+    inference and per layer (docs/latency.md). Given an OUT folder, its report.html gains
+    the instructions per layer and OUT/bench.json the figures (`aiotc check` reads them)."""
     from .boards import load_board
     from .check import BENCH_FILE
     from .errors import UsageError

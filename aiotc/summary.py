@@ -116,10 +116,14 @@ def print_summary(report: Report, board=None, console: Console | None = None) ->
 
 
 def bench_table(bench: dict) -> Table:
-    """Where the instructions go: per layer, with its share and instructions per MAC."""
+    """Where the instructions go: per layer, with its share and instructions per MAC, and the
+    estimated ms on a board with a clock (aiotc.latency)."""
     total = bench["instructions"] or 1
+    timed = "ms" in bench
     table = Table(title=f"{bench['board']} ({bench['qemu_machine']}, -icount shift=0)", title_justify="left")
-    for column in ("#", "layer", "op", "MACs", "instructions", "share", "instr/MAC"):
+    for column in ("#", "layer", "op", "MACs", "instructions", "share", "instr/MAC") + (
+        ("ms (est.)",) if timed else ()
+    ):
         table.add_column(
             column,
             justify="left" if column in ("layer", "op") else "right",
@@ -135,6 +139,7 @@ def bench_table(bench: dict) -> Table:
             f"{layer['instructions']:,}",
             f"{100 * layer['instructions'] / total:.1f}%",
             per_mac,
+            *((f"{layer['ms']:.3f}",) if timed else ()),
         )
     return table
 
@@ -142,7 +147,15 @@ def bench_table(bench: dict) -> Table:
 def bench_lines(bench: dict) -> list[str]:
     stack = bench["stack_usage"]
     per_mac = f", {bench['instructions_per_mac']:.2f} per MAC" if bench["instructions_per_mac"] else ""
-    return [
+    timing = (
+        [
+            f"estimated {bench['ms']:.2f} ms per inference on {bench['board']} ({bench['cycles']:,} cycles at "
+            f"{bench['clock_mhz']:g} MHz; docs/latency.md)"
+        ]
+        if "ms" in bench
+        else []
+    )
+    return timing + [
         f"instructions {bench['instructions']:,} per inference{per_mac} (resolution {bench['instructions_resolution']:g})",
         f"flash {bench['flash_bytes']:,} B (model {bench['flash_model_bytes']:,} B, startup and libc {bench['flash_rest_bytes']:,} B)",
         f"RAM {bench['ram_bytes']:,} B (model {bench['ram_model_bytes']:,} B, of which arena "

@@ -29,6 +29,7 @@ from benchmarks.peer import tflm  # noqa: E402
 MODELS = ROOT.parent / "shared" / "models" / "mlperf_tiny"
 TASKS = {"kws": "kws_ref_model", "vww": "vww_96_int8", "ic": "pretrainedResnet_quant", "ad": "ad01_int8"}
 BOARDS = ("nucleo-l4r5zi", "ek-ra6m4")
+BUDGET_SECTION = "\n## --latency-budget"  # written by latency_budget.py
 # ms per inference: 1000 / the median throughput of performance/results.txt
 PUBLISHED = {
     # mlcommons/tiny_results_v0.5 closed/reference/results/Nucleo-L4R5ZI/*/performance/results.txt
@@ -146,7 +147,8 @@ def main() -> None:
     if reason:
         sys.exit(f"no peer: {reason}")
     text = markdown(peer_ms(args.peer), aiotc_ms())
-    args.out.write_text(text)
+    kept = args.out.read_text().split(BUDGET_SECTION) if args.out.exists() else [""]
+    args.out.write_text(text + (BUDGET_SECTION + kept[1] if len(kept) > 1 else ""))  # latency_budget.py's
     print(text)
 
 

@@ -88,3 +88,12 @@ def test_the_integer_program_bounds_latency():
     assert found.assign(200, latency=Latency(50.0, 6.0, added)) == {"a": "w4a8", "b": "w4a8"}
     with pytest.raises(BudgetError, match="within 50 ms"):
         found.assign(100, latency=Latency(50.0, 0.5, added))
+
+
+def test_latency_budgets_read_as_milliseconds():
+    from aiotc.cli import Milliseconds
+
+    read = Milliseconds().convert
+    assert read("50ms", None, None) == 50.0 and read("0.05s", None, None) == 50.0 and read("12.5", None, None) == 12.5
+    with pytest.raises(Exception, match="not a latency"):
+        read("fast", None, None)
