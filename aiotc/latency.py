@@ -178,7 +178,7 @@ def block_cycles(body: list[Instruction], taken: bool, costs: Costs, fetch_penal
 
 def _is_branch(instruction: Instruction) -> bool:
     m = instruction.mnemonic.split(".")[0]
-    return ends_block(instruction) and m not in ("bkpt", "svc", "udf", "wfi", "wfe", "isb", "dsb", "msr")
+    return ends_block(instruction) and m not in ("bkpt", "svc", "udf", "wfi", "wfe", "isb", "dsb", "msr", "vmsr")
 
 
 @dataclass(frozen=True)

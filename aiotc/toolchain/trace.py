@@ -95,7 +95,7 @@ class Listing:
 def ends_block(instruction: Instruction) -> bool:
     """A branch, a write to pc, or an exception (semihosting's bkpt, svc): QEMU ends the block there."""
     m, ops = instruction.mnemonic.split(".")[0], instruction.operands
-    if m in ("bkpt", "svc", "udf", "wfi", "wfe", "cpsid", "cpsie", "isb", "dsb", "msr"):
+    if m in ("bkpt", "svc", "udf", "wfi", "wfe", "cpsid", "cpsie", "isb", "dsb", "msr", "vmsr"):
         return True
     if m in ("cbz", "cbnz", "tbb", "tbh", "bl", "blx", "bx", "le", "letp", "wls", "wlstp"):
         return True
