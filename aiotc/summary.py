@@ -219,6 +219,11 @@ def quantization_lines(report: Mapping[str, Any]) -> list[str]:
             f"{q['flash_budget']:,} B flash budget (all int8: {q['int8_flash_bytes']:,} B), "
             f"{count('w8a16')} w8a16 (int16 activations) within the {q['sram_budget']:,} B SRAM budget"
         )
+        if "latency_budget_ms" in q:
+            lines.append(
+                f"  estimated {q['latency_ms']:.2f} ms per inference within the {q['latency_budget_ms']:g} ms "
+                f"latency budget (all int8: {q['int8_latency_ms']:.2f} ms)"
+            )
         if q.get("int4_kernels", "fast") != "fast":
             lines.append(
                 f"  int4 layers on the {q['int4_kernels']}: the fast int4 kernels' code would not fit the flash budget"
@@ -227,9 +232,12 @@ def quantization_lines(report: Mapping[str, Any]) -> list[str]:
 
 
 def pareto_table(report: Report) -> Table:
-    """The precision assignments searched: flash against fidelity, the compiled one marked."""
+    """The precision assignments searched: flash (and, under a latency budget, ms) against
+    fidelity, the compiled one marked."""
+    timed = any("latency_ms" in point for point in report["pareto"])
     table = Table(title="mixed precision: flash against fidelity (calibration data)", title_justify="left")
-    for column in ("w4a8 layers", "w8a16 layers", "weights", "flash (est.)", "output SQNR", "top-1", ""):
+    columns = ("w4a8 layers", "w8a16 layers", "weights", "flash (est.)") + (("ms (est.)",) if timed else ())
+    for column in (*columns, "output SQNR", "top-1", ""):
         table.add_column(column, justify="right" if column else "left")
     for point in report["pareto"]:
         agreement = f"{point['top1_agreement']:.1%}" if point.get("top1_agreement") is not None else ""
@@ -238,6 +246,7 @@ def pareto_table(report: Report) -> Table:
             str(point["w8a16_layers"]),
             f"{point['weights_bytes']:,}",
             f"{point['flash_bytes']:,}",
+            *((f"{point['latency_ms']:.2f}",) if timed else ()),
             f"{point['sqnr_db']:.1f} dB",
             agreement,
             "compiled" if point["chosen"] else "",

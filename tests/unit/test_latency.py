@@ -97,3 +97,17 @@ def test_latency_budgets_read_as_milliseconds():
     assert read("50ms", None, None) == 50.0 and read("0.05s", None, None) == 50.0 and read("12.5", None, None) == 12.5
     with pytest.raises(Exception, match="not a latency"):
         read("fast", None, None)
+
+
+def test_the_pareto_table_gains_the_latency_axis_under_a_budget():
+    from rich.console import Console
+
+    from aiotc.summary import pareto_table
+
+    point = {"w4a8_layers": 2, "w8a16_layers": 0, "weights_bytes": 900, "flash_bytes": 1200, "sqnr_db": 20.0}
+    console = Console(width=200, record=True)
+    console.print(pareto_table({"pareto": [point | {"chosen": True}]}))  # type: ignore[typeddict-item]
+    assert "ms (est.)" not in console.export_text()
+    console.print(pareto_table({"pareto": [point | {"chosen": True, "latency_ms": 12.345}]}))  # type: ignore[typeddict-item]
+    timed = console.export_text()
+    assert "ms (est.)" in timed and "12.35" in timed
