@@ -132,11 +132,13 @@ def fit_budgets(
     ]
     timing = {}
     if latency is not None:
-        timing = {
-            "latency_budget_ms": latency.budget_ms,
-            "int8_latency_ms": int8_ms,
-            "latency_ms": bench_ms(planned, build, roomy)[0],
-        }
+        final_ms = bench_ms(planned, build, roomy)[0]
+        if final_ms > latency.budget_ms:
+            raise BudgetError(
+                f"no precision assignment within the flash budget meets the latency budget of {latency.budget_ms:g} ms "
+                f"on {target.name} (the closest takes {final_ms:.2f} ms)"
+            )
+        timing = {"latency_budget_ms": latency.budget_ms, "int8_latency_ms": int8_ms, "latency_ms": final_ms}
     report = (
         planned.quantized.report
         | timing

@@ -86,11 +86,14 @@ def main() -> None:
     parser.add_argument("--eval", type=int, default=400, help="evaluation crops")
     parser.add_argument("--fraction", type=float, default=0.6, help="weights part of the flash budget, of int8's")
     parser.add_argument("--factor", type=float, default=1.5, help="latency budget, of the int8 build's ms")
+    parser.add_argument(
+        "--networks", default="pretrainedResnet,vww_96", help="comma-separated, of " + ", ".join(NETWORKS)
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "latency.md")
     args = parser.parse_args()
     images = photos()
     with tempfile.TemporaryDirectory() as folder:
-        rows = [row for name in NETWORKS for row in network_rows(name, args, images, Path(folder))]
+        rows = [row for name in args.networks.split(",") for row in network_rows(name, args, images, Path(folder))]
     section = [
         SECTION.strip(),
         "",
