@@ -38,6 +38,7 @@ EXIT_MESSAGES = {1: "could not read its input or write its output file", 2: "the
 EXIT_FAULT = 100
 TIMEOUT_S = 60.0  # per run, plus TIMEOUT_PER_SAMPLE_S for each sample
 TIMEOUT_PER_SAMPLE_S = 10.0
+TRACE_SLOWDOWN = 10  # a traced run (the latency estimate) logs every block it executes: more time
 POLL_S = 0.1  # how often a batch run's progress is read
 
 
@@ -177,7 +178,7 @@ class QemuModel:
             "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", str(self.image.elf),
             *self.extra_args, *extra,
         ]  # fmt: skip
-        timeout = TIMEOUT_S + TIMEOUT_PER_SAMPLE_S * len(inputs)
+        timeout = (TIMEOUT_S + TIMEOUT_PER_SAMPLE_S * len(inputs)) * (TRACE_SLOWDOWN if extra else 1)
         with tempfile.TemporaryDirectory(prefix="aiotc-qemu-") as folder:
             (Path(folder) / "aiotc_in.bin").write_bytes(struct.pack("<II", mode, len(inputs)) + b"".join(inputs))
             # No stdin: -nographic would otherwise put the user's terminal in raw mode.
