@@ -77,6 +77,8 @@ def network_rows(name: str, args, images, tmp: Path) -> list[str]:
             f"| {f'{budget:g}' if budget else '–'} |"
         )
         print(rows[-1], flush=True)
+        with open(args.out.with_suffix(".rows"), "a") as done:  # what a long run has finished so far
+            done.write(rows[-1] + "\n")
     return rows
 
 

@@ -121,7 +121,7 @@ class QemuModel:
             segments = trace(
                 lambda extra: raw.append(self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], size, extra=extra)),
                 listing,
-                start=f"{self.name}_invoke_with_arena",
+                start=f"{self.name}_invoke",
                 boundary=MARK,
             )
             figures = self._figures(np.frombuffer(raw[0], dtype="<u8"))

@@ -36,7 +36,6 @@ COUNT_MASK = 0x1FF  # cflags: a block QEMU cut to this many instructions (icount
 MAX_BLOCK = 512  # TCG's most instructions per block
 PAGE = 1024  # a block never crosses a target page (1 KiB on M-profile)
 LINE = re.compile(r"\s*([0-9a-f]+):\s+([0-9a-f]{4}(?: [0-9a-f]{4})?)\s+(\S+)\s*(.*)")
-SYMBOL = re.compile(r"([0-9a-f]+) <(.*)>:")
 CHUNK = 1 << 22
 
 
@@ -61,19 +60,23 @@ class Listing:
             ["arm-none-eabi-objdump", "-d", str(elf)], capture_output=True, text=True, check=True
         ).stdout
         code: dict[int, Instruction] = {}
-        starts: list[tuple[int, str]] = []
         for line in text.splitlines():
-            symbol = SYMBOL.match(line)
-            if symbol:
-                starts.append((int(symbol.group(1), 16), symbol.group(2)))
-                continue
             match = LINE.match(line)
             if match and not match.group(3).startswith("."):  # .word: a literal pool
                 address = int(match.group(1), 16)
                 size = 2 * len(match.group(2).split())
                 code[address] = Instruction(address, size, match.group(3), match.group(4).split("@")[0].strip())
-        ends = [start for start, _ in starts[1:]] + [max(code, default=0) + 4]
-        return cls(code, {name: (start, end) for (start, name), end in zip(starts, ends)})
+        # nm, not objdump's headers: objdump names one symbol per address
+        symbols = subprocess.run(
+            ["arm-none-eabi-nm", "-S", "--defined-only", str(elf)], capture_output=True, text=True, check=True
+        ).stdout
+        functions = {}
+        for line in symbols.splitlines():
+            fields = line.split()
+            if len(fields) == 4 and fields[2] in "Tt":
+                start = int(fields[0], 16) & ~1
+                functions[fields[3]] = (start, start + int(fields[1], 16))
+        return cls(code, functions)
 
     def start(self, name: str) -> int:
         if name not in self.functions:
