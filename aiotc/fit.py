@@ -111,8 +111,11 @@ def fit_budgets(
         if miss > 0 and "w4a8" in assignment.values():  # the int4 reference loops: less code, ~10x the instructions
             compact = plan(mixed.graph, mixed, compact_int4=True)
             compact_miss = measured(compact)[0] - limit
-            if compact_miss <= 0 and (latency is None or bench_ms(compact, build, roomy)[0] <= latency.budget_ms):
-                planned, miss = compact, compact_miss
+            # under a latency budget the reference loops count only where they fit and are fast enough
+            if latency is None or (compact_miss <= 0 and bench_ms(compact, build, roomy)[0] <= latency.budget_ms):
+                if compact_miss <= 0:
+                    planned = compact
+                miss = min(miss, compact_miss)
         if miss <= 0 and latency is not None:
             # the program's ms are per layer, measured apart: the build's own decide
             slow = bench_ms(planned, build, roomy)[0] - latency.budget_ms

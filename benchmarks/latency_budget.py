@@ -31,6 +31,7 @@ from ptq_fidelity import agreement, crops, float_outputs, int8_outputs, photos  
 
 from aiotc.boards import load_board  # noqa: E402
 from aiotc.driver import compile_model  # noqa: E402
+from aiotc.errors import BudgetError  # noqa: E402
 from aiotc.quantize import Calibration  # noqa: E402
 from aiotc.quantize.fidelity import sqnr_db  # noqa: E402
 from aiotc.toolchain.qemu import QemuModel  # noqa: E402
@@ -55,15 +56,24 @@ def network_rows(name: str, args, images, tmp: Path) -> list[str]:
     )
     latency = round(args.factor * int8_ms, 2)
     auto = replace(calib, precision="auto")
-    builds = (
-        ("int8", int8, None),
-        ("--precision auto, flash budget", compile_model(
+    builds = [("int8", int8, None)]
+    if not args.budget_only:
+        builds.append(("--precision auto, flash budget", compile_model(
             model, board=BOARD, out_dir=tmp / f"{name}_auto", calib=auto, flash_budget=flash
-        ), None),
-        (f"--precision auto, flash budget, --latency-budget {latency:g}ms", compile_model(
+        ), None))  # fmt: skip
+    label = f"--precision auto, flash budget, --latency-budget {latency:g}ms ({args.factor}x int8)"
+    try:
+        builds.append((label, compile_model(
             model, board=BOARD, out_dir=tmp / f"{name}_fast", calib=auto, flash_budget=flash, latency_budget=latency
-        ), latency),
-    )  # fmt: skip
+        ), latency))  # fmt: skip
+    except BudgetError as exc:  # an impossible budget is a row too
+        builds_failed = f"| {name} | {label} | exit 1: {exc} |" + " |" * 8
+        print(builds_failed, flush=True)
+        return [*_rows(name, builds, flash, reference, held_out, board, args), builds_failed]
+    return _rows(name, builds, flash, reference, held_out, board, args)
+
+
+def _rows(name, builds, flash, reference, held_out, board, args) -> list[str]:
     rows = []
     for label, result, budget in builds:
         figures = QemuModel.build(result.out_dir, board).bench()
@@ -88,6 +98,7 @@ def main() -> None:
     parser.add_argument("--eval", type=int, default=400, help="evaluation crops")
     parser.add_argument("--fraction", type=float, default=0.6, help="weights part of the flash budget, of int8's")
     parser.add_argument("--factor", type=float, default=1.5, help="latency budget, of the int8 build's ms")
+    parser.add_argument("--budget-only", action="store_true", help="leave out the build without a latency budget")
     parser.add_argument(
         "--networks", default="pretrainedResnet,vww_96", help="comma-separated, of " + ", ".join(NETWORKS)
     )
