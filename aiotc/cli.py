@@ -617,16 +617,17 @@ def export(model: Path, tflite_path: Path, **options) -> None:
 
 @cli.command()
 def boards() -> None:
-    """The board database: cores, memories and the QEMU machine emulating each."""
+    """The board database: cores, clocks (for the latency estimate), memories and the QEMU machine emulating each."""
     from .boards import all_boards
 
     table = Table()
-    for column in ("board", "cpu", "flash", "SRAM", "DSP", "MVE", "QEMU machine", "description"):
+    for column in ("board", "cpu", "clock", "flash", "SRAM", "DSP", "MVE", "QEMU machine", "description"):
         table.add_column(column)
     for b in all_boards():
         table.add_row(
             b.name,
             b.cpu,
+            f"{b.clock_mhz:g} MHz" if b.clock_mhz else "",
             f"{b.flash_bytes // 1024:,} KiB",
             f"{b.sram_bytes // 1024:,} KiB",
             "yes" if b.dsp else "",
