@@ -5,6 +5,8 @@ emulates it) and its real flash and SRAM sizes, which the compiler and the linke
 hold the model to. A board may also list its RAMs as `[[memory]]` tables (name, size,
 speed, base address where known): the memory planner then places the arena's buffers
 across them, fastest first (aiotc/memory/regions.py, docs/memory.md).
+hold the model to. A real board also gives its clock and flash timing, which turn
+the instructions QEMU counts into milliseconds (aiotc.latency).
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ class Board:
     mve: bool = False
     description: str = ""
     memories: tuple[Memory, ...] = ()  # its RAMs as listed; () -- one SRAM of sram_bytes, no sections
+    clock_mhz: float | None = None  # the core clock the latency estimate assumes; None: no estimate
+    flash_wait_states: int = 0  # at that clock
+    flash_cache: bool = (
+        False  # an accelerator or cache in front of flash (ST's ART, L1 I-cache): code fetch without wait
+    )
 
     @property
     def cflags(self) -> tuple[str, ...]:
@@ -92,6 +99,9 @@ def _parse(name: str, text: str) -> Board:
             mve=bool(data.get("mve", False)),
             description=data.get("description", ""),
             memories=tuple(_memory(name, m) for m in data.get("memory", ())),
+            clock_mhz=float(data["clock_mhz"]) if "clock_mhz" in data else None,
+            flash_wait_states=int(data.get("flash_wait_states", 0)),
+            flash_cache=bool(data.get("flash_cache", False)),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"board file {name}.toml is invalid: {exc}") from None

@@ -74,6 +74,25 @@ class Size(click.ParamType):
         return int(number * unit)
 
 
+class Milliseconds(click.ParamType):
+    """A latency as `50ms`, `0.05s` or `50` (milliseconds), returned in milliseconds."""
+
+    name = "latency"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        text = str(value).strip().lower()
+        scale = 1000.0 if text.endswith("s") and not text.endswith("ms") else 1.0
+        try:
+            number = float(text.removesuffix("ms").removesuffix("s")) * scale
+        except ValueError:
+            self.fail(f"{value!r} is not a latency (examples: 50ms, 0.05s)", param, ctx)
+        if number <= 0:
+            self.fail(f"{value!r}: a latency budget must be positive", param, ctx)
+        return number
+
+
 class Percent(click.ParamType):
     """A tolerance as `2%` or `2` (percent), returned as a fraction (0.02)."""
 
@@ -250,6 +269,12 @@ def compile_options(command):
             type=Size(),
             help="Flash the model may use: weights, graph code and kernels as linked for a Cortex-M board, the "
             "weights on the host [default: the board's flash].",
+        ),
+        click.option(
+            "--latency-budget",
+            type=Milliseconds(),
+            help="With --precision auto: milliseconds per inference on the board, as `aiotc bench` estimates "
+            "them from the board's clock and core (docs/latency.md) [default: unbounded].",
         ),
     ]
     for option in reversed(options):
@@ -566,8 +591,9 @@ def verify_layers(out_dir: Path, board: str, input_path: Path | None, seed: int,
 def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool, **options) -> None:
     """Measure MODEL|OUT in QEMU: instructions per inference and per layer, flash, RAM, stack.
 
-    Given an OUT folder, its report.html gains the instructions per layer and OUT/bench.json
-    the figures (`aiotc check` reads them)."""
+    On a board whose clock the board database knows, also the estimated milliseconds per
+    inference and per layer (docs/latency.md). Given an OUT folder, its report.html gains
+    the instructions per layer and OUT/bench.json the figures (`aiotc check` reads them)."""
     from .boards import load_board
     from .check import BENCH_FILE
     from .errors import UsageError
@@ -822,16 +848,19 @@ def export(model: Path, tflite_path: Path, **options) -> None:
 
 @cli.command()
 def boards() -> None:
-    """The board database: cores, memories (the RAMs --regions picks from) and the QEMU machine emulating each."""
+    """The board database: cores, clocks (for the latency estimate), memories (the RAMs --regions picks from) and the QEMU machine emulating each."""
     from .boards import all_boards
 
     table = Table()
-    for column in ("board", "cpu", "flash", "SRAM", "arena regions", "DSP", "MVE", "QEMU machine", "description"):
+    for column in (
+        "board", "cpu", "clock", "flash", "SRAM", "arena regions", "DSP", "MVE", "QEMU machine", "description"
+    ):  # fmt: skip
         table.add_column(column)
     for b in all_boards():
         table.add_row(
             b.name,
             b.cpu,
+            f"{b.clock_mhz:g} MHz" if b.clock_mhz else "",
             f"{b.flash_bytes // 1024:,} KiB",
             f"{b.sram_bytes // 1024:,} KiB",
             ", ".join(f"{m.name} {m.size // 1024:,}K" for m in b.memories),

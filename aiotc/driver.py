@@ -20,7 +20,7 @@ from .codegen.escape import c_word, path_text
 from .codegen.lowering import LOWERINGS, support_problem
 from .errors import UnsupportedOpsError, UsageError
 from .export.tflite import write_tflite
-from .fit import fit_budgets
+from .fit import check_latency_budget, fit_budgets
 from .frontend import load_model
 from .ir import Graph
 from .kernels import Kernel, select_kernels
@@ -152,6 +152,7 @@ class Library:
 def compile_library(model_path: Path, options: CompileOptions, name: str, progress=None) -> Library:
     """The whole pipeline but the writing: the folder's files, checked against the budgets."""
     target = load_board(options.board)
+    check_latency_budget(options, target)
     planned = plan_model(model_path, options, progress)
     if planned.quantized is not None and planned.quantized.search is not None:
         planned = fit_budgets(

@@ -17,6 +17,7 @@ class CompileOptions:
     patch_overhead: float = 0.2  # the largest MAC overhead a streamed stage may add
     sram_budget: int | None = None  # None: the board's SRAM
     flash_budget: int | None = None  # None: the board's flash
+    latency_budget: float | None = None  # ms per inference on the board (aiotc.latency); None: unbounded
     stream: bool = False  # one frame per call, the window's feature maps kept (memory/timestream.py)
     calib: Calibration | None = None  # quantize a float model with this data
     # --regions: the board's memories for the arena, (name, bytes or None: all of it); None: all it lists

@@ -125,10 +125,14 @@ def print_summary(report: Report, board=None, console: Console | None = None) ->
 
 
 def bench_table(bench: dict) -> Table:
-    """Where the instructions go: per layer, with its share and instructions per MAC."""
+    """Where the instructions go: per layer, with its share and instructions per MAC, and the
+    estimated ms on a board with a clock (aiotc.latency)."""
     total = bench["instructions"] or 1
+    timed = "ms" in bench
     table = Table(title=f"{bench['board']} ({bench['qemu_machine']}, -icount shift=0)", title_justify="left")
-    for column in ("#", "layer", "op", "MACs", "instructions", "share", "instr/MAC"):
+    for column in ("#", "layer", "op", "MACs", "instructions", "share", "instr/MAC") + (
+        ("ms (est.)",) if timed else ()
+    ):
         table.add_column(
             column,
             justify="left" if column in ("layer", "op") else "right",
@@ -144,6 +148,7 @@ def bench_table(bench: dict) -> Table:
             f"{layer['instructions']:,}",
             f"{100 * layer['instructions'] / total:.1f}%",
             per_mac,
+            *((f"{layer['ms']:.3f}",) if timed else ()),
         )
     return table
 
@@ -151,18 +156,30 @@ def bench_table(bench: dict) -> Table:
 def bench_lines(bench: dict) -> list[str]:
     stack = bench["stack_usage"]
     per_mac = f", {bench['instructions_per_mac']:.2f} per MAC" if bench["instructions_per_mac"] else ""
-    return [
-        f"instructions {bench['instructions']:,} per inference{per_mac} (resolution {bench['instructions_resolution']:g})",
-        f"flash {bench['flash_bytes']:,} B (model {bench['flash_model_bytes']:,} B, startup and libc {bench['flash_rest_bytes']:,} B)",
-        f"RAM {bench['ram_bytes']:,} B (model {bench['ram_model_bytes']:,} B, of which arena "
-        f"{bench['arena_bytes']:,} B); peak stack {bench['stack_bytes']:,} B",
-        f"stack estimate {stack['estimate_bytes']:,} B ({' -> '.join(stack['path'])}); largest frame "
-        f"{stack['largest_frame']} {stack['largest_frame_bytes']:,} B",
-    ] + [
-        f"region {r['name']}: {r['bytes']:,} B at 0x{r['address']:08X}"
-        + (f", its arena array at 0x{r['arena_address']:08X}" if r["arena_address"] is not None else "")
-        for r in bench.get("regions", [])
-    ]
+    timing = (
+        [
+            f"estimated {bench['ms']:.2f} ms per inference on {bench['board']} ({bench['cycles']:,} cycles at "
+            f"{bench['clock_mhz']:g} MHz; docs/latency.md)"
+        ]
+        if "ms" in bench
+        else []
+    )
+    return (
+        timing
+        + [
+            f"instructions {bench['instructions']:,} per inference{per_mac} (resolution {bench['instructions_resolution']:g})",
+            f"flash {bench['flash_bytes']:,} B (model {bench['flash_model_bytes']:,} B, startup and libc {bench['flash_rest_bytes']:,} B)",
+            f"RAM {bench['ram_bytes']:,} B (model {bench['ram_model_bytes']:,} B, of which arena "
+            f"{bench['arena_bytes']:,} B); peak stack {bench['stack_bytes']:,} B",
+            f"stack estimate {stack['estimate_bytes']:,} B ({' -> '.join(stack['path'])}); largest frame "
+            f"{stack['largest_frame']} {stack['largest_frame_bytes']:,} B",
+        ]
+        + [
+            f"region {r['name']}: {r['bytes']:,} B at 0x{r['address']:08X}"
+            + (f", its arena array at 0x{r['arena_address']:08X}" if r["arena_address"] is not None else "")
+            for r in bench.get("regions", [])
+        ]
+    )
 
 
 def memory_lines(graph, memory: Memory, arena: int, lower_bound: int, stage_last: int | None) -> list[str]:
@@ -220,6 +237,11 @@ def quantization_lines(report: Mapping[str, Any]) -> list[str]:
             f"{q['flash_budget']:,} B flash budget (all int8: {q['int8_flash_bytes']:,} B), "
             f"{count('w8a16')} w8a16 (int16 activations) within the {q['sram_budget']:,} B SRAM budget"
         )
+        if "latency_budget_ms" in q:
+            lines.append(
+                f"  estimated {q['latency_ms']:.2f} ms per inference within the {q['latency_budget_ms']:g} ms "
+                f"latency budget (all int8: {q['int8_latency_ms']:.2f} ms)"
+            )
         if q.get("int4_kernels", "fast") != "fast":
             lines.append(
                 f"  int4 layers on the {q['int4_kernels']}: the fast int4 kernels' code would not fit the flash budget"
@@ -228,9 +250,12 @@ def quantization_lines(report: Mapping[str, Any]) -> list[str]:
 
 
 def pareto_table(report: Report) -> Table:
-    """The precision assignments searched: flash against fidelity, the compiled one marked."""
+    """The precision assignments searched: flash (and, under a latency budget, ms) against
+    fidelity, the compiled one marked."""
+    timed = any("latency_ms" in point for point in report["pareto"])
     table = Table(title="mixed precision: flash against fidelity (calibration data)", title_justify="left")
-    for column in ("w4a8 layers", "w8a16 layers", "weights", "flash (est.)", "output SQNR", "top-1", ""):
+    columns = ("w4a8 layers", "w8a16 layers", "weights", "flash (est.)") + (("ms (est.)",) if timed else ())
+    for column in (*columns, "output SQNR", "top-1", ""):
         table.add_column(column, justify="right" if column else "left")
     for point in report["pareto"]:
         agreement = f"{point['top1_agreement']:.1%}" if point.get("top1_agreement") is not None else ""
@@ -239,6 +264,7 @@ def pareto_table(report: Report) -> Table:
             str(point["w8a16_layers"]),
             f"{point['weights_bytes']:,}",
             f"{point['flash_bytes']:,}",
+            *((f"{point['latency_ms']:.2f}",) if timed else ()),
             f"{point['sqnr_db']:.1f} dB",
             agreement,
             "compiled" if point["chosen"] else "",

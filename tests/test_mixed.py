@@ -300,3 +300,18 @@ def test_layers_sharing_a_bias_get_their_own_in_their_precision():
         if op.name in {b.name for b in biased}:
             assert q[op.inputs[2]].dtype == ("int64" if op.name in wide else "int32"), op.name
     assert np.isfinite(Int8Runner(q).outputs(samples[0])[0]).all()  # LiteRT prepares every 16x8 layer
+
+
+@pytest.mark.qemu
+def test_latency_budget_is_one_line_when_impossible_and_needs_a_clock(tmp_path):
+    model = shared_model("onnx/tinycnn_28.onnx")
+    calib = ("--calib", "random", "--calib-method", "mse", "--precision", "auto")
+    run = aiotc("compile", model, *calib, "-b", "nucleo-l4r5zi", "--latency-budget", "0.001ms", "-o", tmp_path / "out")
+    assert run.returncode == 1 and run.stderr.count("\n") == 2  # the random-calibration warning, then the miss
+    assert "over the latency budget of 0.001 ms" in run.stderr and "on nucleo-l4r5zi" in run.stderr
+    assert not (tmp_path / "out").exists()
+    clockless = aiotc("compile", model, *calib, "-b", "cortex-m4", "--latency-budget", "50ms", "-o", tmp_path / "out")
+    assert clockless.returncode == 2 and "no clock for cortex-m4" in clockless.stderr
+    unsearched = aiotc("compile", model, "-b", "nucleo-l4r5zi", "--latency-budget", "50ms", "-o", tmp_path / "out")
+    assert unsearched.returncode == 2 and "--precision auto" in unsearched.stderr
+    assert unsearched.stderr.count("\n") == 1

@@ -42,6 +42,16 @@ INT64_BIAS_EXTRA = 4  # flash bytes per output channel: a w8a16 layer's bias is 
 
 
 @dataclass(frozen=True)
+class Latency:
+    """The latency budget as the integer program sees it: each choice's milliseconds over
+    its layer's w8a8 ones, as measured, and how many the choices may add together."""
+
+    budget_ms: float
+    allowance_ms: float
+    added_ms: dict[tuple[str, str], float]  # (layer, precision) -> ms over w8a8
+
+
+@dataclass(frozen=True)
 class LayerChoice:
     name: str
     precision: str  # w4a8 or w8a16
@@ -103,11 +113,16 @@ class MixedSearch:
         return sum(c.saved_bytes for c in self.choices if c.saved_bytes > 0)
 
     def assign(
-        self, must_save: int, exclude: frozenset[LayerChoice] = frozenset(), wide_code: int = 0
+        self,
+        must_save: int,
+        exclude: frozenset[LayerChoice] = frozenset(),
+        wide_code: int = 0,
+        latency: Latency | None = None,
     ) -> dict[str, str]:
         """The least-noise choices (at most one per layer, none of `exclude`) saving at
         least `must_save` bytes; w8a16 layers wherever they gain and the flash allows,
-        the first of them paying `wide_code` bytes for the 16x8 kernels' code."""
+        the first of them paying `wide_code` bytes for the 16x8 kernels' code; with
+        `latency`, the choices' added milliseconds within its allowance."""
         if must_save > self.max_saving():
             raise BudgetError(
                 f"even int4 weights in every layer leave the model {must_save - self.max_saving():,} B over the flash budget"
@@ -130,16 +145,25 @@ class MixedSearch:
         constraints = [LinearConstraint(saved[None, :], lb=must_save), LinearConstraint(one_per_layer, ub=1)]
         if len(needs_kernels):
             constraints.append(LinearConstraint(needs_kernels, ub=0))
+        if latency is not None:
+            added = np.array([latency.added_ms.get((c.name, c.precision), 0.0) for c in choices] + [0.0])
+            constraints.append(LinearConstraint(added[None, :], ub=latency.allowance_ms))
         result = milp(noise, constraints=constraints, integrality=np.ones(len(saved)), bounds=Bounds(0, 1))
         if not result.success:
-            raise BudgetError(
-                f"no precision assignment saves the {must_save:,} B the flash budget asks ({result.message})"
-            )
+            within = f" within {latency.budget_ms:g} ms" if latency is not None else ""
+            raise BudgetError(f"no precision assignment saves the {must_save:,} B the flash budget asks{within}")
         return {c.name: c.precision for c, x in zip(choices, result.x) if x > 0.5}
 
-    def pareto(self, chosen: dict[str, str], weights_bytes: int, wide_code: int = 0) -> list[dict]:
+    def pareto(
+        self,
+        chosen: dict[str, str],
+        weights_bytes: int,
+        wide_code: int = 0,
+        latency: tuple[float, Latency] | None = None,
+    ) -> list[dict]:
         """Assignments over a sweep of savings (all w8a8 to all w4a8) with their measured
-        fidelity; `weights_bytes` is the all-w8a8 constant size, `chosen` marked."""
+        fidelity; `weights_bytes` is the all-w8a8 constant size, `chosen` marked. With
+        `latency` (the all-w8a8 build's ms, the choices' added ms), each point's ms too."""
         points, seen = [], set()
         for fraction in np.linspace(0.0, 1.0, PARETO_POINTS):
             assignment = self.assign(int(fraction * self.max_saving()), wide_code=wide_code)
@@ -153,16 +177,20 @@ class MixedSearch:
             sqnr, agree = self.fidelity(assignment)
             saved = sum(c.saved_bytes for c in self.choices if assignment.get(c.name) == c.precision)
             count = Counter(assignment.values())
-            rows.append(
-                {
-                    "weights_bytes": weights_bytes - saved,
-                    "w4a8_layers": count["w4a8"],
-                    "w8a16_layers": count["w8a16"],
-                    "sqnr_db": sqnr,
-                    "top1_agreement": agree,
-                    "chosen": assignment == chosen,
-                }
-            )
+            row = {
+                "weights_bytes": weights_bytes - saved,
+                "w4a8_layers": count["w4a8"],
+                "w8a16_layers": count["w8a16"],
+                "sqnr_db": sqnr,
+                "top1_agreement": agree,
+                "chosen": assignment == chosen,
+            }
+            if latency is not None:
+                base_ms, table = latency
+                row["latency_ms"] = round(
+                    base_ms + sum(table.added_ms.get(item, 0.0) for item in assignment.items()), 3
+                )
+            rows.append(row)
         return sorted(rows, key=lambda r: r["weights_bytes"])
 
     def sensitivity_table(self) -> list[dict]:

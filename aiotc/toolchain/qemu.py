@@ -26,9 +26,11 @@ import numpy as np
 
 from ..boards import Board
 from ..errors import ToolchainError
+from ..latency import MARK, latency_known, layer_latency
 from ..schema import Report
 from .arm import MACHINES, ArmImage, build_image, tool
 from .host import IOSpec, buffer_bytes, pack_inputs, read_report, unpack_outputs
+from .trace import Listing, trace
 
 QEMU = "qemu-system-arm"
 MODE_RUN, MODE_BENCH, MODE_SEQUENCE, MODE_LAYERS = 0, 1, 2, 3
@@ -36,6 +38,7 @@ EXIT_MESSAGES = {1: "could not read its input or write its output file", 2: "the
 EXIT_FAULT = 100
 TIMEOUT_S = 60.0  # per run, plus TIMEOUT_PER_SAMPLE_S for each sample
 TIMEOUT_PER_SAMPLE_S = 10.0
+TRACE_SLOWDOWN = 10  # a traced run (the latency estimate) logs every block it executes: more time
 POLL_S = 0.1  # how often a batch run's progress is read
 
 
@@ -105,12 +108,29 @@ class QemuModel:
         """Instructions of one invoke (after a warm-up), per layer, and the memory the image uses.
 
         `sample` defaults to zeros in every input. Instructions are SysTick ticks
-        times the tick's length in instructions (see the module docstring).
+        times the tick's length in instructions (see the module docstring). On a board
+        with a clock and a cost table (aiotc.latency) the run is traced too, and each
+        layer gains its estimated cycles and milliseconds on that board.
         """
         sample = sample or [np.zeros(s.shape, dtype=s.np_dtype) for s in self.inputs]
-        figures = np.frombuffer(
-            self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], 8 * (2 + max(len(self.layers), 1))), dtype="<u8"
+        size = 8 * (2 + max(len(self.layers), 1))
+        board = self.image.board
+        if latency_known(board):
+            listing = Listing.of(self.image.elf)
+            raw: list[bytes] = []
+            segments = trace(
+                lambda extra: raw.append(self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], size, extra=extra)),
+                listing,
+                start=f"{self.name}_invoke",
+                boundary=MARK,
+            )
+            figures = self._figures(np.frombuffer(raw[0], dtype="<u8"))
+            return figures | layer_latency(figures, segments, listing, board)
+        return self._figures(
+            np.frombuffer(self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], size), dtype="<u8")
         )
+
+    def _figures(self, figures: np.ndarray) -> dict:
         per_tick = 1e9 / self.image.machine.clock_hz
         image = self.image
         instructions = round(int(figures[0]) * per_tick)
@@ -150,7 +170,12 @@ class QemuModel:
         )
 
     def _run(
-        self, mode: int, inputs: list[bytes], expected_bytes: int | None, tick: Callable[[], None] | None = None
+        self,
+        mode: int,
+        inputs: list[bytes],
+        expected_bytes: int | None,
+        tick: Callable[[], None] | None = None,
+        extra: tuple[str, ...] = (),
     ) -> bytes:
         return run_image(
             self.image.elf,
@@ -161,7 +186,8 @@ class QemuModel:
             self.output_size,
             expected_bytes,
             tick,
-            self.extra_args,
+            (*self.extra_args, *extra),
+            TRACE_SLOWDOWN if extra else 1.0,
         )
 
 
@@ -175,8 +201,10 @@ def run_image(
     expected_bytes: int | None,
     tick: Callable[[], None] | None = None,
     extra_args: tuple[str, ...] = (),
+    slowdown: float = 1.0,
 ) -> bytes:
     """One QEMU run of a test image in a fresh folder: the image reads aiotc_in.bin and writes aiotc_out.bin.
+    `slowdown`: how much longer than usual the run may take (a traced run is slower).
 
     Semihosting writes each sample's outputs (`sample_bytes`) to the host file as the sample
     ends, so the file's growth is the run's progress (`tick()` per sample)."""
@@ -186,7 +214,7 @@ def run_image(
         "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", str(elf),
         *extra_args,
     ]  # fmt: skip
-    timeout = TIMEOUT_S + TIMEOUT_PER_SAMPLE_S * len(inputs)
+    timeout = (TIMEOUT_S + TIMEOUT_PER_SAMPLE_S * len(inputs)) * slowdown
     with tempfile.TemporaryDirectory(prefix="aiotc-qemu-") as folder:
         (Path(folder) / "aiotc_in.bin").write_bytes(struct.pack("<II", mode, len(inputs)) + b"".join(inputs))
         # No stdin: -nographic would otherwise put the user's terminal in raw mode.

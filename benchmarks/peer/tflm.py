@@ -31,6 +31,12 @@ TIMEOUT_S = 900.0
 INT8 = 9  # tflite TensorType
 OP = re.compile(r"^op=(\d+) name=(\S+) ticks=(\d+)$", re.M)
 TOTAL = re.compile(r"^ticks=(\d+) arena=(\d+) ops=(\d+)$", re.M)
+# main.cc's profiler and clock: their code is no operator's (the boundary between operators is EndEvent)
+PROFILER = (
+    "_ZN12_GLOBAL__N_113LayerProfiler10BeginEventEPKc",
+    "_ZN12_GLOBAL__N_113LayerProfiler8EndEventEm",
+    "peer_now",
+)
 
 
 def is_int8(model: Path) -> bool:
@@ -112,21 +118,12 @@ def measure(model: Path, board: str, peer: Path) -> dict:
     from aiotc.toolchain.arm import MACHINES
 
     machine = load_board(board).qemu_machine
-    core, cpu, clock_hz = BUILDS[machine], MACHINES[machine].cpu, MACHINES[machine].clock_hz
-    lib, bench = peer / "build" / core, peer / "build" / core / "bench"
-    flags = (bench / "cpu_flags").read_text().split()
+    cpu, clock_hz = MACHINES[machine].cpu, MACHINES[machine].clock_hz
     with tempfile.TemporaryDirectory(prefix="aiotc-peer-") as tmp:
         work = Path(tmp)
-        link = [
-            ["arm-none-eabi-gcc", *flags, f'-DMODEL_PATH="{model.resolve()}"', "-c", str(HERE / "model.S"), "-o", "model.o"],
-            ["arm-none-eabi-g++", *flags, "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-L{HERE}",
-             "-T", str(HERE / f"link_{core}.ld"), str(bench / "main.o"), str(bench / "startup.o"), "model.o",
-             str(lib / "libtensorflow-microlite.a"), "-lm", "-o", "image.elf"],
-        ]  # fmt: skip
-        for command in link:
-            step = subprocess.run(command, cwd=work, capture_output=True, text=True)
-            if step.returncode != 0:
-                return {"error": f"peer link failed: {(step.stderr.strip().splitlines() or ['?'])[-1][:120]}"}
+        failed = _link(model, machine, peer, work)
+        if failed:
+            return {"error": failed}
         console = _run_qemu(work, machine, cpu)
     total = TOTAL.search(console)
     if total is None:
@@ -149,10 +146,52 @@ def measure(model: Path, board: str, peer: Path) -> dict:
             "arena_bytes": int(total.group(2)), "layers": layers}  # fmt: skip
 
 
-def _run_qemu(work: Path, machine: str, cpu: str) -> str:
+def traced(model: Path, board: str, peer: Path) -> list:
+    """The blocks the peer executes in one profiled Invoke of `model` (aiotc.toolchain.trace), for
+    aiotc.latency.estimate; the profiler's own code counts for nothing, as in `measure`."""
+    from aiotc.boards import load_board
+    from aiotc.toolchain.arm import MACHINES
+    from aiotc.toolchain.trace import Listing, blocks, trace
+
+    machine = load_board(board).qemu_machine
+    with tempfile.TemporaryDirectory(prefix="aiotc-peer-") as tmp:
+        work = Path(tmp)
+        failed = _link(model, machine, peer, work)
+        if failed:
+            raise RuntimeError(failed)
+        listing = Listing.of(work / "image.elf")
+        segments = trace(
+            lambda extra: _run_qemu(work, machine, MACHINES[machine].cpu, extra),
+            listing,
+            start="_ZN6tflite16MicroInterpreter6InvokeEv",
+            boundary=PROFILER[1],
+        )
+    return [block for segment in segments for block in blocks(segment, listing, PROFILER)]
+
+
+def _link(model: Path, machine: str, peer: Path, work: Path) -> str | None:
+    """Link the harness with `model` into work/image.elf; why not, in one line, when it fails."""
+    core = BUILDS[machine]
+    lib, bench = peer / "build" / core, peer / "build" / core / "bench"
+    flags = (bench / "cpu_flags").read_text().split()
+    link = [
+        ["arm-none-eabi-gcc", *flags, f'-DMODEL_PATH="{model.resolve()}"', "-c", str(HERE / "model.S"), "-o", "model.o"],
+        ["arm-none-eabi-g++", *flags, "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-L{HERE}",
+         "-T", str(HERE / f"link_{core}.ld"), str(bench / "main.o"), str(bench / "startup.o"), "model.o",
+         str(lib / "libtensorflow-microlite.a"), "-lm", "-o", "image.elf"],
+    ]  # fmt: skip
+    for command in link:
+        step = subprocess.run(command, cwd=work, capture_output=True, text=True)
+        if step.returncode != 0:
+            return f"peer link failed: {(step.stderr.strip().splitlines() or ['?'])[-1][:120]}"
+    return None
+
+
+def _run_qemu(work: Path, machine: str, cpu: str, extra: tuple[str, ...] = ()) -> str:
     """The image's console. A failed TFLITE_CHECK prints HALTED and spins: QEMU is stopped then."""
     command = ["nice", "qemu-system-arm", "-M", machine, "-cpu", cpu, "-nographic", "-monitor", "none",
-               "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", "image.elf"]  # fmt: skip
+               "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", "image.elf",
+               *extra]  # fmt: skip
     log = work / "console.txt"
     deadline = time.monotonic() + TIMEOUT_S
     with (
