@@ -166,7 +166,7 @@ def test_budget_miss_says_what_would_fit(tmp_path):
     miss = aiotc("compile", model, "--board", "stm32f411", "--patch", "off", "-o", tmp_path / "out")
     assert miss.returncode == 1 and miss.stderr.count("\n") == 1, miss.stderr
     assert "stm32f411 has 131,072 B (over by" in miss.stderr and "--patch auto" in miss.stderr
-    assert "it fits nrf52840dk (256 KiB SRAM" in miss.stderr  # the smallest boards with room come first
+    assert "it fits ek-ra6m4 (256 KiB SRAM" in miss.stderr  # the smallest boards with room come first
     # Streaming solves the SRAM; the link then finds the weights plus the code over the 512 KiB of flash.
     flash = aiotc("compile", model, "--board", "stm32f411", "--patch", "auto", "-o", tmp_path / "out", "-q")
     assert (
