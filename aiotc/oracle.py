@@ -30,11 +30,18 @@ ONNXRUNTIME = "onnxruntime"
 LITERT_REF = "litert-ref"
 LITERT = "litert"
 
+# Allocating is not enough: where a tensor's shape comes from a SHAPE op (a free-batch Keras
+# model), LiteRT prepares the layers after it only when invoked, and a reference kernel that
+# aborts in its prepare (int8 SOFTMAX with a tiny input scale) takes the process down there.
 _PROBE_LITERT = """
 import sys
+import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 interpreter = Interpreter(model_path=sys.argv[1], experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
 interpreter.allocate_tensors()
+for detail in interpreter.get_input_details():
+    interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
+interpreter.invoke()
 """
 # The arena tflite-micro gets: its Python runtime's default (10x the model file) is too
 # small for single-layer models with large activations (the seanet 16x8 layers), which it
@@ -117,7 +124,7 @@ def _calls_once(model) -> bool:
 
 
 def litert_reference_loads(model: bytes) -> bool:
-    """Whether LiteRT's reference kernels take the model without aborting the process
+    """Whether LiteRT's reference kernels load and invoke the model without aborting the process
     (they abort on the Keras MobileNetV2 models), tried once per model in a subprocess."""
     return _reference_probe(hashlib.sha256(model).hexdigest(), model)
 
