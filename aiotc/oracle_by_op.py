@@ -3,9 +3,10 @@ because it lacks one of its ops (TILE, which Keras' UpSampling2D writes; GELU).
 
 The model is read by aiotc's frontend (constant subgraphs evaluated, no other pass) and
 each of its ops written alone as a one-op .tflite (aiotc's exporter), which tflite-micro
-runs on the values the ops before it computed; an op that tflite-micro does not have runs
-in LiteRT's reference kernels. Every layer tflite-micro has is thus computed by its
-kernels, and the ones it lacks only move bytes or compute in float. LiteRT on the whole
+runs on the values the ops before it computed; an op that tflite-micro will not load (it
+lacks it, or refuses its parameters) runs in LiteRT's reference kernels. Every layer
+tflite-micro takes is thus computed by its kernels; the ones it lacks in the corpus (TILE,
+float GELU) move bytes or compute in float. LiteRT on the whole
 model would not do: its int8 FULLY_CONNECTED rounds once where tflite-micro rounds twice,
 and its optimized kernels (TRANSPOSE_CONV) round apart too.
 """
