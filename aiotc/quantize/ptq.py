@@ -126,7 +126,7 @@ def quantize_graph(
                 if name and name == op.inputs[index] and graph[name].is_const:
                     inputs[index] = _constant(graph[name], tensors, shared)
         for index, name in enumerate(inputs):
-            if shared_range(op) and name not in tensors and chosen[name] != chosen[op.outputs[0]]:
+            if shared_range(op) and not graph[op.inputs[index]].is_const and chosen[name] != chosen[op.outputs[0]]:
                 inputs[index] = _requantized(name, chosen, graph, tensors, ops)
         if op.name in wide:
             out = op.outputs[0]
