@@ -562,9 +562,10 @@ def verify_layers(out_dir: Path, board: str, input_path: Path | None, seed: int,
     else:
         console = out_console()
         console.print(layers_table(result))
-        if result.oracle != "tflite-micro" and result.oracle != "onnxruntime":
+        if result.oracle not in ("tflite-micro", "onnxruntime"):
             console.print(
-                f"{result.oracle} answered (tflite-micro cannot load the model): its kernels may round layers differently"
+                f"{result.oracle} answered (the float oracle, or tflite-micro cannot load the model):"
+                " its integer kernels may round layers apart from tflite-micro's"
             )
         if result.oracle_only:
             console.print(f"oracle tensors aiotc folded away (no layer writes them): {', '.join(result.oracle_only)}")

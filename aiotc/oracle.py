@@ -1,18 +1,22 @@
 """Oracles: what the generated C must reproduce.
 
 tflite-micro's Python interpreter (reference kernels, double rounding) is the oracle
-for integer models. Some models make an interpreter abort the whole process while
-loading (the Keras MobileNetV2 models abort tflite-micro, and LiteRT's reference
-kernels too), so each oracle is first tried on the model in a subprocess, in
-order: tflite-micro, ai-edge-litert with reference kernels (BUILTIN_REF), then
-ai-edge-litert's default kernels. ONNX models (float) run in onnxruntime. The
-result says which oracle answered.
+for integer models, ai-edge-litert's reference kernels (BUILTIN_REF) for float ones
+(the numeric contract: tflite-micro computes some float models wrong, a stacked Keras
+LSTM's sequence written by a WHILE loop among them). Some models make an interpreter
+abort the whole process, so each oracle is first tried on the model in a subprocess,
+in order: for an integer model tflite-micro, then LiteRT's reference kernels; for a
+float model the other way round; then LiteRT's default kernels. An integer model that
+tflite-micro cannot load (it lacks TILE and GELU) runs in tflite-micro op by op where
+that works (oracle_by_op.py). ONNX models run in onnxruntime. The result says which
+oracle answered.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -23,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import oracle_by_op as by_op
 from .errors import ToolchainError
 
 TFLM = "tflite-micro"
@@ -30,11 +35,18 @@ ONNXRUNTIME = "onnxruntime"
 LITERT_REF = "litert-ref"
 LITERT = "litert"
 
+# Allocating is not enough: where a tensor's shape comes from a SHAPE op (a free-batch Keras
+# model), LiteRT prepares the layers after it only when invoked, and a reference kernel that
+# aborts in its prepare (int8 SOFTMAX with a tiny input scale) takes the process down there.
 _PROBE_LITERT = """
 import sys
+import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 interpreter = Interpreter(model_path=sys.argv[1], experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
 interpreter.allocate_tensors()
+for detail in interpreter.get_input_details():
+    interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
+interpreter.invoke()
 """
 # The arena tflite-micro gets: its Python runtime's default (10x the model file) is too
 # small for single-layer models with large activations (the seanet 16x8 layers), which it
@@ -86,16 +98,54 @@ def _require(module: str, package: str) -> None:
         raise ToolchainError(f"the oracle needs the Python package {package}: pip install 'aiotc[oracle]'")
 
 
+def _float_model(model) -> bool:
+    """Whether every activation of the model is float (or an integer that is no quantized
+    value: shapes, indices, masks): a tensor without a buffer of data is an activation."""
+    import tflite
+
+    values = {tflite.TensorType.INT8, tflite.TensorType.INT16, tflite.TensorType.UINT8, tflite.TensorType.INT4}
+    for graph in (model.Subgraphs(i) for i in range(model.SubgraphsLength())):
+        for tensor in (graph.Tensors(i) for i in range(graph.TensorsLength())):
+            buffer = model.Buffers(tensor.Buffer()) if tensor.Buffer() < model.BuffersLength() else None
+            if tensor.Type() in values and (buffer is None or buffer.DataLength() == 0):
+                return False
+    return True
+
+
+def _tflm_answers(path: str, mtime: float) -> bool:
+    """Whether tflite-micro is the model's oracle: it loads the model, and the model is
+    an integer one or LiteRT's reference kernels cannot run it."""
+    import tflite
+
+    if not _probe_tflm(path, mtime).loads:
+        return False
+    model = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0)
+    return not _float_model(model) or not litert_reference_loads(Path(path).read_bytes())
+
+
+@lru_cache(maxsize=64)
+def _op_by_op_runs(path: str, mtime: float) -> bool:
+    """Whether tflite-micro op by op (oracle_by_op.py) runs the model, tried in a subprocess."""
+    env = os.environ | {
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent.parent), os.environ.get("PYTHONPATH", "")])
+    }
+    result = subprocess.run([sys.executable, "-c", by_op.PROBE, path], capture_output=True, timeout=300, env=env)
+    return result.returncode == 0
+
+
 @lru_cache(maxsize=8)
 def _interpreter(path: str, mtime: float):
     _require("tflite_micro", "tflite-micro")
-    if _probe_tflm(path, mtime).loads:
-        import tflite
+    import tflite
+
+    model = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0)
+    if _tflm_answers(path, mtime):
         from tflite_micro.python.tflite_micro import runtime
 
-        model = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0)
         outputs = model.Subgraphs(0).OutputsLength()
         return TFLM, (runtime.Interpreter.from_file(path, arena_size=tflm_arena(path)), outputs, _calls_once(model))
+    if not _float_model(model) and _op_by_op_runs(path, mtime):
+        return by_op.NAME, by_op.OpByOp(path)
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     reference = litert_reference_loads(Path(path).read_bytes())
@@ -117,7 +167,7 @@ def _calls_once(model) -> bool:
 
 
 def litert_reference_loads(model: bytes) -> bool:
-    """Whether LiteRT's reference kernels take the model without aborting the process
+    """Whether LiteRT's reference kernels load and invoke the model without aborting the process
     (they abort on the Keras MobileNetV2 models), tried once per model in a subprocess."""
     return _reference_probe(hashlib.sha256(model).hexdigest(), model)
 
@@ -172,6 +222,8 @@ def run_oracle(model: Path, inputs: list[np.ndarray]) -> OracleResult:
     if model.suffix == ".onnx":
         return _run_onnx(model, inputs)
     name, interpreter = _interpreter(str(model.resolve()), model.stat().st_mtime)
+    if name == by_op.NAME:
+        return OracleResult(interpreter.run(inputs), name)
     if name == TFLM:
         interpreter, output_count, calls_once = interpreter
         if calls_once:  # tflite-micro's reset zeroes the variables and never runs CALL_ONCE again
@@ -209,7 +261,7 @@ def oracle_tensors(model: Path, inputs: list[np.ndarray]) -> tuple[str, dict[str
 
 def _tflm_tensors(model: Path, inputs: list[np.ndarray]) -> tuple[str, dict[str, OracleTensor]]:
     _require("tflite_micro", "tflite-micro")
-    if not _probe_tflm(str(model.resolve()), model.stat().st_mtime).loads:
+    if not _tflm_answers(str(model.resolve()), model.stat().st_mtime):
         return _litert_tensors(model, inputs)
     from tflite_micro.python.tflite_micro import runtime
 

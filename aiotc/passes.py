@@ -137,6 +137,33 @@ def repeats_as_resize_nearest(graph: Graph) -> Graph:
     return graph.with_ops(ops, tensors)
 
 
+_MOVES_OF_CONSTANTS: dict[str, Callable[[Op, np.ndarray, tuple[int, ...]], np.ndarray]] = {
+    "strided_slice": lambda op, value, shape: value[
+        tuple(slice(b, e if e >= 0 else None, s) for b, e, s in zip(op.attrs.begin, op.attrs.end, op.attrs.strides))
+    ].reshape(shape),  # stop -1: past index 0
+    "reshape": lambda op, value, shape: value.reshape(shape),
+    "transpose": lambda op, value, shape: value.transpose(op.attrs.perm),
+}
+
+
+def fold_moves_of_constants(graph: Graph) -> Graph:
+    """A slice, reshape or transpose of a constant is a constant: an unrolled WHILE leaves
+    such ops behind (a Keras LSTM slices its constant initial TensorList), and no layer
+    should run them, nor should PTQ look for their input among the activations. They only
+    move bytes, so the folded value is exact when input and output share a quantization."""
+    tensors = dict(graph.tensors)
+
+    def step(op: Op, renamed) -> Op | None:
+        move = _MOVES_OF_CONSTANTS.get(op.kind)
+        source, out = tensors[op.inputs[0]], tensors[op.outputs[0]]
+        if move is None or not source.is_const or source.quant != out.quant or op.outputs[0] in graph.kept:
+            return op
+        tensors[out.name] = replace(out, data=move(op, source.data, out.shape))
+        return None
+
+    return _rewrite(graph, step, tensors)
+
+
 def remove_dead_ops(graph: Graph) -> Graph:
     """Ops whose outputs nobody reads (left behind by other passes) go."""
     needed = graph.kept
@@ -262,6 +289,7 @@ def depthwise_over_one_channel_as_conv(graph: Graph) -> Graph:
 
 
 PASSES: list[Callable[[Graph], Graph]] = [
+    fold_moves_of_constants,
     simplify_transposes,
     repeats_as_resize_nearest,
     merge_reshapes,

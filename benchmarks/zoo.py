@@ -922,18 +922,23 @@ def markdown(results: dict) -> str:
         "whether tflite-micro itself loads and invokes the model on random input; every float model also compiled with",
         "`--calib random` (int8 PTQ by aiotc: fidelity on the calibration data, bit-exact against its exported .tflite).",
         "The Keras applications are built twice: with a free batch (as `keras.applications` gives them; the converter then",
-        "keeps Reshape/Flatten as SHAPE/PACK ops) and with the batch fixed to 1 (`*_b1`). `yes (litert)`: tflite-micro aborts",
-        "on the model, so verify compared with LiteRT's kernels.",
+        "keeps Reshape/Flatten as SHAPE/PACK ops) and with the batch fixed to 1 (`*_b1`). The oracle is tflite-micro for",
+        "integer models and LiteRT's reference kernels for float ones (`litert-ref`, the numeric contract's float oracle);",
+        "`tflite-micro op by op`: an integer model with an op tflite-micro lacks (TILE, GELU), run one op at a time, the",
+        "missing ops in LiteRT; `litert`: tflite-micro and LiteRT's reference kernels abort on the model (an int8 SOFTMAX",
+        "whose input scale gives a multiplier below one), so verify compared with LiteRT's optimized kernels.",
         "",
         "## Summary",
         "",
         f"- {len(models)} models, {len(rows)} model files ({by_type['int8']} int8, {by_type['float']} float32)",
         f"- aiotc compiles {len(compiled)} of {len(rows)}; bit-exact with the oracle {len(exact)} of the {len(compiled)}"
         + (
-            f", {len(close)} more float ones pass verify within its float tolerance (not bit for bit: onnxruntime's own float sums)"
+            f", {len(close)} more float ones pass verify within its float tolerance (not bit for bit: the float oracle's own sums)"
             if close
             else ""
         ),
+        f"- pass verify (bit-exact, floats within tolerance): {len(exact) + len(close)} of {len(rows)} model files"
+        f" ({(len(exact) + len(close)) / max(len(rows), 1):.1%}); compile: {len(compiled) / max(len(rows), 1):.1%}",
         *(
             f"  - {kind}: {sum(r['type'] == kind for r in compiled)} of {by_type[kind]} compile, {sum(r['type'] == kind for r in exact)} bit-exact"
             for kind in ("int8", "float")

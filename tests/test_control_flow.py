@@ -5,12 +5,9 @@ steps whose condition reads only counters, and its body's ops then compile as an
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from aiotc.driver import compile_model
-from aiotc.samples import random_samples
-from aiotc.toolchain.host import HostModel
 
 from .conftest import verify_folder
 
@@ -44,23 +41,16 @@ def test_keras_rnn_while_loops_unroll(name, tmp_path):
     result = compile_model(model, board="host", out_dir=tmp_path / "out")
     assert {layer["op"] for layer in result.report["layers"]} >= {"fully_connected", "logistic", "tanh"}
     check = verify_folder(result.out_dir, samples=3)
-    assert check.oracle == "tflite-micro" and check.mismatches == 0, check
+    assert check.oracle == "litert-ref" and check.mismatches == 0, check
 
 
-def test_stacked_lstm_with_sequences_matches_litert(tmp_path):
+def test_stacked_lstm_with_sequences_verifies_against_litert(tmp_path):
     """return_sequences writes each step into a list (SLICE and CONCATENATION around the
-    step's index): tflite-micro's outputs for it are wrong (near uniform), so the float
-    reference here is LiteRT."""
-    from ai_edge_litert.interpreter import Interpreter
+    step's index): tflite-micro's outputs for it are wrong (near uniform: its WHILE leaves
+    most rows of the list unwritten), LiteRT's reference kernels agree with the C, and
+    verify takes LiteRT, the float oracle of the numeric contract."""
     from keras import layers as L
 
     model = keras_model(tmp_path / "stacked.tflite", L.LSTM(6, return_sequences=True), L.LSTM(5), L.Dense(3))
-    runner = HostModel.build(compile_model(model, board="host", out_dir=tmp_path / "out").out_dir)
-    litert = Interpreter(model_path=str(model))
-    litert.allocate_tensors()
-    for sample in random_samples(runner.inputs, 3, seed=2):
-        litert.set_tensor(litert.get_input_details()[0]["index"], sample[0])
-        litert.invoke()
-        want = litert.get_tensor(litert.get_output_details()[0]["index"])
-        got = runner.invoke(sample)[0]
-        np.testing.assert_allclose(got, want, atol=1e-5 * max(np.ptp(want), 1e-3), rtol=0)
+    check = verify_folder(compile_model(model, board="host", out_dir=tmp_path / "out").out_dir, samples=3, seed=2)
+    assert check.oracle == "litert-ref" and check.mismatches == 0, check

@@ -370,10 +370,9 @@ def test_gru_node(linear_before_reset, output, tmp_path):
     _check(path, tmp_path)
 
 
-def test_pytorch_gru(tmp_path):
-    """nn.GRU (batch_first) and a Linear on its last step, as PyTorch exports them: the GRU
-    node with Transpose, Expand of a zero state, and a Gather of the last step."""
-    torch = pytest.importorskip("torch")
+def _torch_gru(path):
+    """nn.GRU (batch_first) and a Linear on its last step, exported to ONNX."""
+    import torch
 
     class Net(torch.nn.Module):
         def __init__(self):
@@ -385,6 +384,36 @@ def test_pytorch_gru(tmp_path):
             return self.fc(self.gru(x)[0][:, -1, :])
 
     torch.manual_seed(0)
-    path = tmp_path / "torch_gru.onnx"
     torch.onnx.export(Net().eval(), torch.randn(1, 7, 6), str(path), dynamo=False)
-    _check(path, tmp_path)
+    return path
+
+
+def test_pytorch_gru(tmp_path):
+    """As PyTorch exports it: the GRU node with Transpose, Expand of a zero state, and a
+    Gather of the last step."""
+    pytest.importorskip("torch")
+    _check(_torch_gru(tmp_path / "torch_gru.onnx"), tmp_path)
+
+
+def test_qdq_model_quantized_in_part_keeps_the_rest_float(tmp_path):
+    """onnxruntime's static quantization leaves the GRU float and quantizes the Linear after
+    it (QuantizeLinear on the gathered last step and on the output): the GRU's layers stay
+    float, a QUANTIZE takes the step to int8 with the model's own scale; the C is bit-exact
+    with tflite-micro on the exported model and gives onnxruntime's integers on the QDQ model."""
+    import onnxruntime as ort
+
+    pytest.importorskip("torch")
+    model = _qdq_model(_torch_gru(tmp_path / "gru.onnx"), tmp_path / "qdq.onnx", True, "int8")
+    result = compile_model(model, out_dir=tmp_path / "out")
+    kinds = {op.kind: result.graph[op.outputs[0]].dtype for op in result.graph.ops}
+    assert kinds["tanh"] == "float32" and kinds["quantize"] == "int8" and kinds["fully_connected"] == "int8", kinds
+    runner = HostModel.build(result.out_dir)
+    samples = random_samples(runner.inputs, 3, seed=2)
+    exact = verify(result.out_dir, "host", samples, runner=runner)
+    assert exact.oracle == "tflite-micro" and exact.mismatches == 0 and exact.max_abs_diff == 0, exact
+    session = ort.InferenceSession(str(model))
+    out = runner.outputs[0]
+    for sample in samples:
+        want = session.run(None, {session.get_inputs()[0].name: sample[0]})[0]
+        got = runner.invoke(sample)[0].astype(np.float64)
+        np.testing.assert_array_equal(np.round(want / out.scale) + out.zero_point, got.reshape(want.shape))

@@ -274,3 +274,19 @@ def test_ptq_keeps_neg_in_float_as_tflite_micro_runs_it(tmp_path):
     kinds = [(op.kind, result.graph[op.outputs[0]].dtype) for op in result.graph.ops]
     assert kinds[1:4] == [("dequantize", "float32"), ("neg", "float32"), ("quantize", "int8")], kinds
     _bit_exact(result.out_dir)
+
+
+def test_a_slice_of_a_constant_quantizes(tmp_path):
+    """x + SLICE(c): an unrolled Keras LSTM slices a constant (its initial TensorList); PTQ
+    looked for the slice's input among the activations (an internal KeyError)."""
+    from .tflite_raw import RawModel
+
+    m = RawModel()
+    x, y, row = m.tensor((1, 4), "float32"), m.tensor((1, 4), "float32"), m.tensor((1, 4), "float32")
+    c = m.const(np.random.default_rng(5).normal(0, 1, (3, 4)), "float32")
+    m.op("SLICE", [c, m.const([2, 0]), m.const([1, 4])], [row])
+    m.op("ADD", [x, row], [y], "AddOptions")
+    path = tmp_path / "model.tflite"
+    path.write_bytes(m.build([x], [y]))
+    out = compile_model(path, out_dir=tmp_path / "out", calib=Calibration("random", method="mse")).out_dir
+    _bit_exact(out)

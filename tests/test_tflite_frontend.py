@@ -176,6 +176,64 @@ def test_tensors_without_names(tmp_path):
     _matches_tflite_micro(path, tmp_path)
 
 
+def softmax_after_a_shape_subgraph() -> bytes:
+    """x (free batch, int8) -> Keras' reshape to [batch, 10] through SHAPE/PACK -> SOFTMAX
+    whose input scale is tiny (7.8e-9, a classifier of random weights): tflite-micro and
+    LiteRT's reference kernels abort in the softmax's prepare (a multiplier below one), and
+    LiteRT runs that prepare only when invoked, the reshape's shape being computed."""
+    m = RawModel()
+    tiny = 7.84313680668447e-09
+    x = m.tensor((1, 1, 1, 10), "int8", quant=(tiny, 0), signature=(-1, 1, 1, 10))
+    shape, batch, target = m.tensor((4,), "int32"), m.tensor((), "int32"), m.tensor((2,), "int32")
+    m.op("SHAPE", [x], [shape], "ShapeOptions", OutType=2)
+    ends = [m.const([0]), m.const([1]), m.const([1])]
+    m.op("STRIDED_SLICE", [shape, *ends], [batch], "StridedSliceOptions", ShrinkAxisMask=1)
+    m.op("PACK", [batch, m.const(10)], [target], "PackOptions", ValuesCount=2, Axis=0)
+    flat = m.tensor((1, 10), "int8", quant=(tiny, 0), signature=(-1, 10))
+    m.op("RESHAPE", [x, target], [flat])
+    y = m.tensor((1, 10), "int8", quant=(1 / 256, -128), signature=(-1, 10))
+    m.op("SOFTMAX", [flat], [y], "SoftmaxOptions", Beta=1.0)
+    return m.build([x], [y])
+
+
+def test_an_oracle_that_aborts_when_invoked_is_passed_over(tmp_path):
+    """verify asks LiteRT's optimized kernels (which take the tiny scale), not an oracle
+    that loads the model and then takes the process down on the first invoke."""
+    out = compile_model(
+        _write(tmp_path, softmax_after_a_shape_subgraph()), board="host", out_dir=tmp_path / "o"
+    ).out_dir
+    result = verify(out, "host", random_samples(HostModel.build(out).inputs, 8, seed=1))
+    assert result.oracle == "litert" and result.samples == 8 and result.mismatches == 0, result
+
+
+def tiled_then_dense() -> bytes:
+    """x (int8) -> RESHAPE -> TILE -> RESHAPE (UpSampling2D as Keras writes it; tflite-micro
+    has no TILE) -> FULLY_CONNECTED, which LiteRT's reference kernels round apart from
+    tflite-micro's (once, not twice)."""
+    rng = np.random.default_rng(3)
+    m = RawModel()
+    x = m.tensor((1, 2, 2, 3), "int8", quant=(0.05, -3))
+    view = m.tensor((1, 2, 1, 2, 1, 3), "int8", quant=(0.05, -3))
+    m.op("RESHAPE", [x, m.const([1, 2, 1, 2, 1, 3])], [view])
+    tiled = m.tensor((1, 2, 2, 2, 2, 3), "int8", quant=(0.05, -3))
+    m.op("TILE", [view, m.const([1, 1, 2, 1, 2, 1])], [tiled])
+    rows = m.tensor((16, 3), "int8", quant=(0.05, -3))
+    m.op("RESHAPE", [tiled, m.const([16, 3])], [rows])
+    weights = m.const(rng.integers(-127, 128, (5, 3)), "int8", quant=(0.013, 0))
+    bias = m.const(rng.integers(-500, 500, 5), "int32", quant=(0.05 * 0.013, 0))
+    y = m.tensor((16, 5), "int8", quant=(0.021, 4))
+    m.op("FULLY_CONNECTED", [rows, weights, bias], [y], "FullyConnectedOptions")
+    return m.build([x], [y])
+
+
+def test_an_op_tflite_micro_lacks_leaves_it_the_oracle_op_by_op(tmp_path):
+    """The TILE runs in LiteRT, the reshapes and the fully connected layer in tflite-micro:
+    every output byte equals (LiteRT alone differs by one on some inputs)."""
+    out = compile_model(_write(tmp_path, tiled_then_dense()), board="host", out_dir=tmp_path / "o").out_dir
+    result = verify(out, "host", random_samples(HostModel.build(out).inputs, 20, seed=1))
+    assert result.oracle == "tflite-micro op by op" and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
 def test_expand_dims_and_squeeze_become_reshapes(tmp_path):
     m = RawModel()
     x = m.tensor((1, 6), "int8", quant=(0.05, 1))

@@ -116,17 +116,37 @@ def quantize_qdq(graph: Graph) -> Quantized:
     exactly; weights are requantized per channel from their dequantized values (the
     same integers when the model quantized them per channel). Ops whose output
     parameters TFLite fixes (softmax, logistic, tanh) or passes through (pools,
-    reshapes, concat) follow those rules, as tflite-micro needs them."""
+    reshapes, concat) follow those rules, as tflite-micro needs them.
+
+    A model quantized in part (onnxruntime leaves a GRU float and quantizes the Gemm after
+    it) keeps the rest float: an op whose output range is its own (calibrated or shared)
+    and has no QuantizeLinear computes in float, and so does an op whose output follows
+    its input (fixed, or the input's) where that input is float with no QuantizeLinear."""
     hints = graph.quant_hints
-    needed = [*graph.inputs, *(op.outputs[0] for op in graph.ops if calibrated(op) or shared_range(op))]
-    missing = [name for name in needed if name not in hints]
+    floats = {name for name in graph.inputs if name not in hints}
+    keep_float = set()
+    for op in graph.ops:
+        inputs = [name for name in op.inputs if name and not graph[name].is_const]
+        own_range = calibrated(op) or shared_range(op)
+        if op.outputs[0] not in hints if own_range else any(n in floats and n not in hints for n in inputs):
+            keep_float.add(op.name)
+            floats.add(op.outputs[0])
+    missing = [
+        name
+        for op in graph.ops
+        if op.name not in keep_float
+        for name in op.inputs
+        if name in floats and name not in hints
+    ]
     if missing:
         raise ModelError(
-            f"{graph.name}: the QDQ model quantizes no QuantizeLinear for {len(missing)} activation(s), e.g. "
-            f"{missing[0]!r}: pass --calib DATA to calibrate it instead"
+            f"{graph.name}: the QDQ model quantizes no QuantizeLinear for {len(missing)} activation(s) its"
+            f" quantized ops read, e.g. {missing[0]!r}: pass --calib DATA to calibrate it instead"
         )
     ranges = {
         name: ((-128 - zero_point) * scale, (127 - zero_point) * scale) for name, (scale, zero_point) in hints.items()
     }
     report = {"method": "the model's own QuantizeLinear/DequantizeLinear scales (QDQ)", "quantized_tensors": len(hints)}
-    return Quantized(quantize_graph(graph, ranges), graph, report)
+    if keep_float:
+        report["float_layers"] = len(keep_float)
+    return Quantized(quantize_graph(graph, ranges, keep_float=frozenset(keep_float)), graph, report)

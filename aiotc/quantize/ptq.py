@@ -87,19 +87,32 @@ def quantize_graph(
     ranges: dict[str, tuple[float, float]],
     precision: Mapping[str, str] | None = None,
     hessians: Mapping[str, np.ndarray] | None = None,
+    keep_float: frozenset[str] = frozenset(),
 ) -> Graph:
     """The int8 graph of `graph` (float32), its activations quantized over `ranges`;
     `precision` (layer name -> "w8a8"|"w4a8"|"w8a16", see precision.py) picks per layer;
-    weights of layers in `hessians` are rounded by GPTQ (gptq.py)."""
+    weights of layers in `hessians` are rounded by GPTQ (gptq.py). The ops in `keep_float`
+    (a QDQ model's unquantized part) stay float, as do graph inputs without a range: a
+    QUANTIZE (over the tensor's range) or a DEQUANTIZE converts where the two parts meet."""
     assignment = full_assignment(graph, precision)
-    chosen = _activation_quants(graph, ranges)
+    chosen = _activation_quants(graph, ranges, keep_float)
+    floats = {name for name in graph.inputs if name not in ranges} | {
+        op.outputs[0] for op in graph.ops if op.name in keep_float
+    }
     wide = {name for name, p in assignment.items() if p == "w8a16"}
-    tensors: dict[str, Tensor] = {}
+    tensors: dict[str, Tensor] = {name: graph[name] for name in floats}
     ops: list[Op] = []
     for name in graph.inputs:
-        _widen_if_read(name, graph, wide, chosen, tensors, ops)
+        if name not in floats:
+            _widen_if_read(name, graph, wide, chosen, tensors, ops)
     for op in graph.ops:
-        inputs = list(op.inputs)
+        if op.name in keep_float:
+            tensors |= {n: graph[n] for n in op.inputs if n and graph[n].is_const}
+            ops.append(
+                replace(op, inputs=tuple(_converted(n, "float32", graph, floats, tensors, ops) for n in op.inputs))
+            )
+            continue
+        inputs = [_converted(n, "int8", graph, floats, tensors, ops, chosen) for n in op.inputs]
         if OPS[op.kind].weighted:
             bits = WEIGHT_BITS[assignment.get(op.name, DEFAULT)]  # a layer no search chooses for: int8
             if op.name in wide:
@@ -110,10 +123,10 @@ def quantize_graph(
         else:
             shared = chosen[op.outputs[0]] if OPS[op.kind].output_quant == SHARED else None
             for index, name in enumerate(inputs):
-                if name and graph[name].is_const:
+                if name and name == op.inputs[index] and graph[name].is_const:
                     inputs[index] = _constant(graph[name], tensors, shared)
         for index, name in enumerate(inputs):
-            if shared_range(op) and not graph[name].is_const and chosen[name] != chosen[op.outputs[0]]:
+            if shared_range(op) and not graph[op.inputs[index]].is_const and chosen[name] != chosen[op.outputs[0]]:
                 inputs[index] = _requantized(name, chosen, graph, tensors, ops)
         if op.name in wide:
             out = op.outputs[0]
@@ -129,11 +142,36 @@ def quantize_graph(
                 ops.append(replace(op, inputs=tuple(inputs)))
             _widen_if_read(op.outputs[0], graph, wide, chosen, tensors, ops)
     for name, q in chosen.items():
+        if name in floats:
+            continue  # a float tensor's range is its int8 copy's (_converted)
         tensors[name] = replace(
             tensors.get(name) or graph[name], dtype="int16" if name.endswith(WIDE) else "int8", quant=q
         )
     tensors |= {t.name: t for t in graph.activations() if t.dtype != "float32"}  # integer results (arg max indices)
     return Graph(graph.name, tensors, tuple(ops), graph.inputs, graph.outputs, graph.layouts)
+
+
+def _converted(
+    name: str | None,
+    dtype: str,
+    graph: Graph,
+    floats: set[str],
+    tensors: dict[str, Tensor],
+    ops: list[Op],
+    chosen: dict[str, Quant] | None = None,
+) -> str | None:
+    """The activation `name` as an op computing in `dtype` reads it: itself, or its copy in
+    the other precision (made once, by the first reader): DEQUANTIZE of an int8 tensor,
+    QUANTIZE of a float one over its range (the QDQ model's QuantizeLinear)."""
+    if not name or graph[name].is_const or (name in floats) == (dtype == "float32"):
+        return name
+    copy = f"{name}/{'float' if dtype == 'float32' else 'int8'}"
+    if copy not in tensors:
+        tensors[copy] = replace(graph[name], name=copy, quant=None)
+        ops.append(Op(copy, "dequantize" if dtype == "float32" else "quantize", (name,), (copy,)))
+        if chosen is not None:
+            chosen[copy] = chosen[name]
+    return copy
 
 
 def _in_float(op: Op, graph: Graph, tensors: dict[str, Tensor], ops: list[Op]) -> None:
@@ -206,14 +244,25 @@ def choose_range(stats: TensorStats, method: str) -> tuple[float, float]:
     return float(stats.low * SHRINK[best]), float(stats.high * SHRINK[best])
 
 
-def _activation_quants(graph: Graph, ranges: dict[str, tuple[float, float]]) -> dict[str, Quant]:
-    """Every activation's parameters, in graph order (pass-through ops follow their input)."""
-    shared = _concat_groups(graph, ranges)
-    chosen = {name: shared.get(name) or activation_quant(*ranges[name]) for name in graph.inputs}
+def _activation_quants(
+    graph: Graph, ranges: dict[str, tuple[float, float]], keep_float: frozenset[str] = frozenset()
+) -> dict[str, Quant]:
+    """Every activation's parameters, in graph order (pass-through ops follow their input);
+    an input or a `keep_float` op's output has them only where it has a range."""
+    shared = _concat_groups(graph, ranges, keep_float)
+    chosen = {
+        name: shared.get(name) or activation_quant(*ranges[name])
+        for name in graph.inputs
+        if name in ranges or name in shared
+    }
     for op in graph.ops:
         out, rule = op.outputs[0], OPS[op.kind].output_quant
         if graph[out].dtype != "float32":
             continue  # an integer result (arg max indices) is not quantized
+        if op.name in keep_float:
+            if out in ranges:
+                chosen[out] = activation_quant(*ranges[out])
+            continue
         if out in shared:
             chosen[out] = shared[out]
         elif isinstance(rule, Fixed):
@@ -225,11 +274,13 @@ def _activation_quants(graph: Graph, ranges: dict[str, tuple[float, float]]) -> 
     return chosen
 
 
-def _concat_groups(graph: Graph, ranges: dict[str, tuple[float, float]]) -> dict[str, Quant]:
+def _concat_groups(
+    graph: Graph, ranges: dict[str, tuple[float, float]], keep_float: frozenset[str] = frozenset()
+) -> dict[str, Quant]:
     """A concat and those inputs whose producers can quantize into its range share one Quant."""
     shared: dict[str, Quant] = {}
     for op in graph.ops:
-        if OPS[op.kind].output_quant != SHARED:
+        if OPS[op.kind].output_quant != SHARED or op.name in keep_float:
             continue
         q = activation_quant(*ranges[op.outputs[0]])
         shared[op.outputs[0]] = q

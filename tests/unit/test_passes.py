@@ -10,6 +10,7 @@ from aiotc import ir
 from aiotc.passes import (
     depthwise_over_one_channel_as_conv,
     fold_affine,
+    fold_moves_of_constants,
     fuse_activations,
     merge_reshapes,
     remove_dead_ops,
@@ -119,6 +120,26 @@ def test_unread_ops_go():
     g.unary("relu", x)
     graph = g.build(g.unary("relu6", x))
     assert kinds(remove_dead_ops(graph)) == ["relu6"]
+
+
+def constant_slice_added(dtype: str = "float32") -> ir.Graph:
+    """x + reshape(transpose(strided_slice(c))), c a constant: what an unrolled Keras
+    LSTM leaves behind (a slice of its constant initial TensorList)."""
+    g = OpGraph(seed=5, dtype=dtype)
+    x = g.input((1, 4))
+    c = g.const(g.rng.normal(0, 1, (3, 4, 1)).astype(np.float32))
+    row = g.movement("strided_slice", [c], (1, 4, 1), ir.StridedSlice((2, 0, 0), (3, 4, 1), (1, 1, 1)))
+    column = g.movement("transpose", [row], (1, 1, 4), ir.Transpose((0, 2, 1)))
+    flat = g.movement("reshape", [column], (1, 4), ir.NoAttrs())
+    return g.build(g.binary("add", x, flat))
+
+
+def test_moves_of_constants_fold():
+    graph = constant_slice_added()
+    folded = fold_moves_of_constants(graph)
+    assert kinds(folded) == ["add"]
+    np.testing.assert_array_equal(folded[folded.ops[0].inputs[1]].data, graph[graph.ops[0].inputs[0]].data[2:3, :, 0])
+    assert_same_function(graph, folded)
 
 
 def test_a_depthwise_conv_over_one_channel_is_a_conv():
