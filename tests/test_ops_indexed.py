@@ -273,3 +273,53 @@ def test_broadcast_args_of_shapes_that_do_not_broadcast_is_refused(tmp_path):
     result = aiotc("compile", tmp_path / "bad.tflite", "-o", tmp_path / "out")
     assert result.returncode == 2 and "BROADCAST_ARGS" in result.stderr and "do not broadcast" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- on a Cortex-M4 in QEMU ----------------------------------------------------------------
+
+
+@pytest.mark.qemu
+def test_indexed_ops_in_qemu(tmp_path):
+    """One model with a layer of each, indices given at run time (in range, and starts past
+    the operand), on the M4 (mps2-an386): every output equals tflite-micro's."""
+    from aiotc.boards import load_board
+    from aiotc.toolchain.qemu import QemuModel
+
+    m = RawModel()
+    params, idx = m.tensor((5, 4, 3), "int8", quant=Q["int8"]), m.tensor((3, 2), "int32")
+    gathered = m.tensor((3, 3), "int8", quant=Q["int8"])
+    m.op("GATHER_ND", [params, idx], [gathered], "GatherNdOptions")
+    table = np.arange(-60, 60, 5, dtype=np.int8).reshape(6, 4)
+    ids, rows = m.tensor((4,), "int32"), m.tensor((4, 4), "float32")
+    m.op("EMBEDDING_LOOKUP", [ids, m.tensor((6, 4), "int8", data=table, quant=(0.031, 0))], [rows])
+    operand, update = (
+        m.tensor((1, 5, 6, 3), "int16", quant=Q["int16"]),
+        m.tensor((1, 2, 3, 3), "int16", quant=Q["int16"]),
+    )
+    start, updated = m.tensor((4,), "int32"), m.tensor((1, 5, 6, 3), "int16", quant=Q["int16"])
+    m.op("DYNAMIC_UPDATE_SLICE", [operand, update, start], [updated])
+    flags, all_of = m.tensor((2, 3, 4), "bool"), m.tensor((2, 4), "bool")
+    m.op("REDUCE_ALL", [flags, m.const([1])], [all_of], "ReducerOptions")
+    inputs = [params, idx, ids, operand, update, start, flags]
+    model = tmp_path / "indexed.tflite"
+    model.write_bytes(m.build(inputs, [gathered, rows, updated, all_of]))
+    out = compile_model(model, board="cortex-m4", out_dir=tmp_path / "out").out_dir
+    qemu = QemuModel.build(out, load_board("cortex-m4"))
+    rng = np.random.default_rng(9)
+    samples = [
+        [
+            _values(rng, (5, 4, 3), "int8"),
+            np.array(rows_, np.int32),
+            np.array(ids_, np.int32),
+            _values(rng, (1, 5, 6, 3), "int16"),
+            _values(rng, (1, 2, 3, 3), "int16"),
+            np.array(start_, np.int32),
+            rng.random((2, 3, 4)) < 0.8,
+        ]
+        for rows_, ids_, start_ in (
+            ([[4, 3], [0, 0], [2, 1]], [5, 0, 3, 3], [0, 1, 2, 0]),
+            ([[0, 3], [4, 0], [1, 2]], [0, 0, 1, 5], [1, 9, -4, 2]),
+        )
+    ]
+    result = verify(out, "cortex-m4", samples, runner=qemu)
+    assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0, result
