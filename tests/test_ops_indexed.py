@@ -323,3 +323,23 @@ def test_indexed_ops_in_qemu(tmp_path):
     ]
     result = verify(out, "cortex-m4", samples, runner=qemu)
     assert result.oracle == "tflite-micro" and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+def test_post_training_quantization_keeps_the_indices(tmp_path):
+    """A float model calibrated by aiotc: the indices and starts stay int32, the update shares
+    the operand's range, and the int8 C equals tflite-micro on the exported model."""
+    from aiotc.options import Calibration
+
+    from .conftest import assert_bit_exact, verify_folder
+
+    m = RawModel()
+    x, update = m.tensor((1, 5, 6, 3), "float32"), m.tensor((1, 2, 2, 3), "float32")
+    updated, y = m.tensor((1, 5, 6, 3), "float32"), m.tensor((3, 3), "float32")
+    m.op("DYNAMIC_UPDATE_SLICE", [x, update, m.const([0, 4, 1, 0])], [updated])
+    m.op("GATHER_ND", [updated, m.const([[0, 4, 1], [0, 0, 5], [0, 3, 2]])], [y], "GatherNdOptions")
+    model = tmp_path / "float.tflite"
+    model.write_bytes(m.build([x, update], [y]))
+    result = compile_model(model, out_dir=tmp_path / "out", calib=Calibration("random", method="minmax"))
+    kinds = {op.kind: op for op in result.graph.ops}
+    assert result.graph[kinds["gather_nd"].inputs[1]].dtype == "int32"
+    assert_bit_exact(verify_folder(result.out_dir, samples=3))

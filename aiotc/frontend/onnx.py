@@ -1079,8 +1079,8 @@ def gather_nd(c: _Converter, node, a: dict) -> None:
     sizes = np.array(shape[:depth], np.int64)
     if depth > len(shape) or (indices.size and np.any((indices < -sizes) | (indices >= sizes))):
         raise _Unsupported(f"indices {list(indices.shape)} outside the data {list(shape)}")
-    indices = c.const_tensor((indices % np.maximum(sizes, 1)).astype(np.int32), f"{node.output[0]}/indices")
-    c.emit("gather_nd", (c.plain(node.input[0]), indices), c.output(node, "plain"))
+    table = c.const_tensor((indices % np.maximum(sizes, 1)).astype(np.int32), f"{node.output[0]}/indices")
+    c.emit("gather_nd", (c.plain(node.input[0]), table), c.output(node, "plain"))
 
 
 def expand(c: _Converter, node, a: dict) -> None:
