@@ -1116,7 +1116,9 @@ def _dynamic_update_slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     """The start indices are read at run time, clamped as tflite-micro clamps them; a constant
     start (also one the frontend evaluated) is an int32 constant, an int64 one narrowed to it."""
     operand, update, start = (r.by_name[name] for name in inputs[:3])
-    if not (_same_quant(operand.quant, update.quant) and _same_quant(operand.quant, r.by_name[outputs[0]].quant)):
+    if operand.quant is not None and not (
+        _same_quant(operand.quant, update.quant) and _same_quant(operand.quant, r.by_name[outputs[0]].quant)
+    ):  # an unquantized operand (float32, int32) takes the update's values as they are
         raise _Unsupported("operand, update and output quantized differently (tflite-micro copies the raw values)")
     if start.dtype == "int64":
         if start.data is None:
