@@ -3,6 +3,25 @@
 
 #include "aiotc_nn_movement.h"
 
+/* dst may start below src and overlap it (the planner runs the op in place): chunks no longer
+ * than their distance never overlap, and each reads source bytes no chunk has written yet. */
+static void copy_forward(uint8_t *dst, const uint8_t *src, size_t bytes)
+{
+    const uintptr_t to = (uintptr_t)dst, from = (uintptr_t)src; /* the two may be different objects */
+    size_t done, gap;
+    if (to == from) {
+        return;
+    }
+    if (to > from || from - to >= bytes) {
+        memcpy(dst, src, bytes);
+        return;
+    }
+    gap = (size_t)(from - to);
+    for (done = 0; done < bytes; done += gap) {
+        memcpy(dst + done, src + done, bytes - done < gap ? bytes - done : gap);
+    }
+}
+
 static int32_t clamped(int32_t value, int32_t high)
 {
     return value < 0 ? 0 : value > high ? high : value;
@@ -26,9 +45,7 @@ int32_t aiotc_dynamic_update_slice(const aiotc_dims *operand_dims, const aiotc_d
         memcpy(out, from, (size_t)(o->n * o->h * o->w * o->c) * size);
         return AIOTC_OK;
     }
-    if (output != operand) {
-        memcpy(out, operand, (size_t)(o->n * o->h * o->w * o->c) * size);
-    }
+    copy_forward(out, (const uint8_t *)operand, (size_t)(o->n * o->h * o->w * o->c) * size);
     for (i = 0; i < 4; i++) {
         at[i] = i < lead ? 0 : clamped(start[i - lead], room[i]);
     }
