@@ -215,6 +215,19 @@ def test_dynamic_update_slice_constant_start(start_dtype, tmp_path):
     _check(m.build([operand, update], [out]), tmp_path, samples)
 
 
+def test_dynamic_update_slice_unquantized_operand_takes_a_scaled_update(tmp_path):
+    """Found by the graph fuzzer: an int32 operand (ARG_MAX's indices) and an update constant
+    carrying a scale; tflite-micro copies the raw values, and so does aiotc."""
+    m = RawModel()
+    x, indices = m.tensor((2, 5, 3), "float32"), m.tensor((5, 3), "int32")
+    out = m.tensor((5, 3), "int32")
+    m.op("ARG_MAX", [x, m.const([0])], [indices], "ArgMaxOptions", OutputType=2)
+    update = m.tensor((2, 2), "int32", data=np.array([[7, -9], [2**31 - 1, -(2**31)]]), quant=(0.05, 0))
+    m.op("DYNAMIC_UPDATE_SLICE", [indices, update, m.const([4, 2])], [out])
+    rng = np.random.default_rng(8)
+    _check(m.build([x], [out]), tmp_path, [[_values(rng, (2, 5, 3), "float32")] for _ in range(2)])
+
+
 def test_dynamic_update_slice_computed_constant_start(tmp_path):
     """A start the graph computes from constants (SHAPE of a static tensor, minus a constant)
     is evaluated at compile time."""
