@@ -113,6 +113,8 @@ class OpDef:
         False  # any input but the first may be absent (the LSTM's optional gates: its converter checks them)
     )
     float_only: bool = False  # tflite-micro runs it on float32 only: PTQ keeps it float between DEQUANTIZE and QUANTIZE
+    index_inputs: tuple[int, ...] = ()  # inputs holding int32 indices, not values: no dtype or range to share
+    updates_input: bool = False  # the output is input 0 with some elements overwritten: it may take input 0's buffer
 
     @property
     def weighted(self) -> bool:
@@ -127,7 +129,7 @@ class OpDef:
     @property
     def in_place(self) -> bool:
         """Its kernels keep the write-order contract of runtime_c/include/aiotc_nn.h."""
-        return self.windowed or self.elementwise
+        return self.windowed or self.elementwise or self.updates_input
 
 
 def _elementwise(tflite: str, onnx: tuple[str, ...] = (), **facts) -> OpDef:
@@ -323,4 +325,15 @@ OPS: dict[str, OpDef] = {
         macs=transpose_conv_macs,
     ),
     "gelu": _elementwise("GELU", ("Gelu",), attrs=ir.Gelu),
+    # issue 20: indexed reads and writes; the indices (constant or computed) are read at run time
+    "gather_nd": OpDef(
+        tflite=("GATHER_ND",), onnx=("GatherND",), min_inputs=2, output_quant=SAME_AS_INPUT, index_inputs=(1,)
+    ),  # params, indices
+    "embedding_lookup": OpDef(
+        tflite=("EMBEDDING_LOOKUP",), min_inputs=2, converts_dtype=True, output_quant=SAME_AS_INPUT, index_inputs=(1,)
+    ),  # values, ids (TFLite's order swapped: the values' dtype is the op's); int8 values may give float32 rows
+    "dynamic_update_slice": OpDef(
+        tflite=("DYNAMIC_UPDATE_SLICE",), min_inputs=3, output_quant=SHARED, index_inputs=(2,), updates_input=True
+    ),  # operand, update, start
+    "reduce_all": OpDef(ir.Mean, ("REDUCE_ALL",)),  # bool
 }

@@ -43,7 +43,8 @@ EXACT_FLOAT = {  # float kinds whose outputs are the same bits in any correct im
     "gather", "mirror_pad", "depth_to_space", "space_to_depth", "batch_to_space", "space_to_batch",
     "resize_nearest", "zeros_like", "relu", "relu6", "abs", "neg", "maximum", "minimum", "reduce_max",
     "reduce_min", "max_pool2d", "ceil", "floor", "round", "add", "sub", "mul", "div", "square",
-    "squared_difference", "floor_div", "floor_mod", "select_v2", "cast",
+    "squared_difference", "floor_div", "floor_mod", "select_v2", "cast", "gather_nd", "embedding_lookup",
+    "dynamic_update_slice",
 }  # fmt: skip
 JUMPS = {  # float layers whose output jumps on a 1-ulp change of their input: they read exact tensors only
     "ceil", "floor", "round", "floor_div", "floor_mod", "arg_max", "arg_min", "cast", "quantize",
@@ -552,6 +553,40 @@ def gen_gather(f: Fuzz, x: str) -> str:
     )
 
 
+def gen_gather_nd(f: Fuzz, x: str) -> str:
+    """Constant index rows of depth 1 to the params' rank, each entry inside its axis."""
+    shape = f.shape(x)
+    depth = f.draw(st.integers(1, min(len(shape), 5)))
+    lead = tuple(f.draw(st.lists(st.integers(1, 3), min_size=1, max_size=4 - len(shape) + depth)))
+    rows = [[f.draw(st.integers(0, d - 1)) for d in shape[:depth]] for _ in range(int(np.prod(lead)))]
+    indices = f.g.const(np.array(rows, np.int32).reshape(*lead, depth))
+    return f.op("gather_nd", (x, indices), f.out(lead + shape[depth:], f.out_quant("gather_nd", x, 1), f.t(x).dtype))
+
+
+def gen_embedding_lookup(f: Fuzz, x: str) -> str:
+    """x's rows (x as [rows, ...]) picked by constant ids; int8 rows of zero point 0 may come
+    out float32 (the hybrid lookup)."""
+    if len(f.shape(x)) < 2:
+        x = _reshape_to(f, x, (*f.shape(x), 1))
+    t = f.t(x)
+    ids = f.draw(st.lists(st.integers(0, t.shape[0] - 1), min_size=1, max_size=5))
+    hybrid = t.dtype == "int8" and int(t.quant.zero_point[0]) == 0 and f.draw(st.booleans())
+    out = (len(ids), *t.shape[1:])
+    y = f.out(out, None, "float32") if hybrid else f.out(out, f.out_quant("embedding_lookup", x, 1), t.dtype)
+    return f.op("embedding_lookup", (x, f.g.const(np.array(ids, np.int32))), y)
+
+
+def gen_dynamic_update_slice(f: Fuzz, x: str) -> str:
+    """An update in x's quantization (a new input or a constant) at a constant start, some
+    entries past the operand (tflite-micro clamps them)."""
+    t = f.t(x)
+    update_shape = tuple(f.draw(st.integers(1, d)) for d in t.shape)
+    update = f.like(x, update_shape) if f.draw(st.booleans()) else f.constant(update_shape, t.dtype, t.quant)
+    start = f.g.const(np.array([f.draw(st.integers(-2, d + 1)) for d in t.shape], np.int32))
+    q = f.out_quant("dynamic_update_slice", x, 1)
+    return f.op("dynamic_update_slice", (x, update, start), f.out(t.shape, q, t.dtype))
+
+
 def gen_depth_to_space(f: Fuzz, x: str) -> str:
     """x's elements as (1, H, W, C) with C a multiple of block^2."""
     size = f.t(x).size
@@ -801,6 +836,10 @@ GENERATORS: dict[str, Gen] = {
     "svdf": Gen(gen_svdf),
     "transpose_conv": Gen(gen_transpose_conv),
     "gelu": Gen(gen_unary("gelu", lambda f, x: ir.Gelu(f.draw(st.booleans())))),
+    "gather_nd": Gen(gen_gather_nd, _rank(1, 4)),
+    "embedding_lookup": Gen(gen_embedding_lookup, _rank(1, 4)),
+    "dynamic_update_slice": Gen(gen_dynamic_update_slice, _rank(1, 4)),
+    "reduce_all": Gen(gen_reduce("reduce_all"), _rank(1, 4)),
 }
 
 

@@ -392,6 +392,29 @@ class OpGraph:
         y = self._out(shape, scale if out_scale is None else out_scale, zp if out_zp is None else out_zp)
         return self._op(kind, (a, b), y, attrs)
 
+    def indexed(self, kind, operand, indices, out_shape, update=None, out_dtype=None):
+        """GATHER_ND (operand: params), EMBEDDING_LOOKUP (operand: values; out_dtype float32 from int8
+        values: the hybrid lookup) or DYNAMIC_UPDATE_SLICE (operand, update, indices: the start);
+        `indices` an int32 array (a constant) or the name of an int32 tensor."""
+        if not isinstance(indices, str):
+            indices = self.const(np.asarray(indices, np.int32))
+        inputs = (operand, update, indices) if kind == "dynamic_update_slice" else (operand, indices)
+        scale, zp = _same_q(self.tensors[operand])
+        dtype = out_dtype or self.tensors[operand].dtype
+        y = (
+            self._out(out_shape, scale, zp, dtype)
+            if dtype != "float32"
+            else self._add(ir.Tensor(self._name("t"), tuple(out_shape), "float32"))
+        )
+        return self._op(kind, inputs, y)
+
+    def reduce_all(self, flags, axes, keepdims=False):
+        shape = self.tensors[flags].shape
+        out = tuple(1 if i in axes else d for i, d in enumerate(shape) if keepdims or i not in axes)
+        return self._op(
+            "reduce_all", (flags,), self._add(ir.Tensor(self._name("t"), out, "bool")), ir.Mean(axes, keepdims)
+        )
+
 
 def _same_q(t: ir.Tensor):
     if t.quant is None:

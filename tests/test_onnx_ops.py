@@ -135,6 +135,14 @@ def test_gather_constant_indices(indices, axis, tmp_path):
     _conv_then(tmp_path, [node], [("i", np.array(indices, np.int64))])
 
 
+@pytest.mark.parametrize(
+    "indices", [[[0, 3], [0, -1]], [[0, 1, 2, 4]], [[[0, 2, 5]], [[0, 0, 0]]]], ids=["channels", "elements", "rows"]
+)
+def test_gather_nd_constant_indices(indices, tmp_path):
+    node = helper.make_node("GatherND", ["c", "i"], ["y"])
+    _conv_then(tmp_path, [node], [("i", np.array(indices, np.int64))])
+
+
 def test_channel_shuffle_rank5_transpose(tmp_path):
     nodes = [
         helper.make_node("Reshape", ["c", "split"], ["r"]),

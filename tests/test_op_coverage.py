@@ -19,13 +19,7 @@ OUT_OF_SCOPE = {  # builtins issue 20 leaves out, and why
     "IF": "control flow: subgraphs (WHILE of a fixed trip count is unrolled; IF is not taken yet)",
     "CUSTOM": "custom ops are registered by name: CUSTOM_OUT_OF_SCOPE",
 }
-NOT_YET = {  # in issue 20's scope, not done on this branch: remove an entry when its op lands
-    "BROADCAST_ARGS": "shape arithmetic, not yet evaluated at compile time",
-    "DYNAMIC_UPDATE_SLICE": "needs a kernel (static indices)",
-    "EMBEDDING_LOOKUP": "needs a kernel (run-time ids)",
-    "GATHER_ND": "needs a kernel",
-    "REDUCE_ALL": "needs a kernel (bool reduction)",
-}
+NOT_YET: dict[str, str] = {}  # in issue 20's scope, not done yet: add an entry while its op is missing
 CUSTOM_OUT_OF_SCOPE = {  # custom ops the resolver registers by name
     **dict.fromkeys(
         (

@@ -170,6 +170,20 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
             g.unary(k, x)
             for k in ("neg", "sqrt", "rsqrt", "square", "exp", "log", "sin", "cos", "ceil", "floor", "round")
         ]
+    outs += [  # issue 20: indexed reads and writes, REDUCE_ALL
+        g.indexed("gather_nd", x, [[0, 5, 1], [0, 2, 3]], (2, 4)),
+        g.indexed("embedding_lookup", x, [0, 0, 0], (3, 6, 6, 4)),
+        g.indexed(
+            "dynamic_update_slice",
+            x,
+            [0, 1, 4, 1],
+            (1, 6, 6, 4),
+            update=g.movement("reverse", [x], (1, 6, 6, 4), ir.Reverse((1,))),
+        ),
+        g.reduce_all(flags, (1, 3), keepdims=True),
+    ]
+    if dtype == "int8":  # the hybrid lookup: int8 values (zero point 0) into float32 rows
+        outs.append(g.indexed("embedding_lookup", g.weights((5, 3), axis=None), [4, 1], (2, 3), out_dtype="float32"))
     if dtype == "int8":
         outs.append(g.unary("quantize", x, 0.13, -60))
         outs.append(

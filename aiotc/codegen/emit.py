@@ -26,6 +26,7 @@ from . import (  # noqa: F401  (registers the lowerings)  # noqa: F401
     ops_activation,
     ops_conv,
     ops_elementwise,
+    ops_indexed,
     ops_layout,
     ops_math,
     ops_matmul,

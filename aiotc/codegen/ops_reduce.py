@@ -1,4 +1,4 @@
-"""Lowerings of reductions: SUM, REDUCE_MAX, REDUCE_MIN (over dimensions), ARG_MAX, ARG_MIN (along one axis).
+"""Lowerings of reductions: SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_ALL (over dimensions), ARG_MAX, ARG_MIN (along one axis).
 
 int8 SUM is TFLite Micro's QuantizedMeanOrSum without the 1/count: aiotc_mean_s8 with
 the plain input/output scale multiplier (reduce_common.cc). int8 max/min copy values.
@@ -12,9 +12,15 @@ from ..fixedpoint import quantize_multiplier
 from ..ir import Op
 from .lowering import LayerCode, LowerContext, dims, lowers, scale, suffix, zero_point
 
-REDUCE_OPERATIONS = {"reduce_max": "AIOTC_REDUCE_MAX", "reduce_min": "AIOTC_REDUCE_MIN", "sum": "AIOTC_REDUCE_SUM"}
+REDUCE_OPERATIONS = {
+    "reduce_max": "AIOTC_REDUCE_MAX",
+    "reduce_min": "AIOTC_REDUCE_MIN",
+    "sum": "AIOTC_REDUCE_SUM",
+    "reduce_all": "AIOTC_REDUCE_MIN",  # bools are 0 or 1 bytes: ALL is their minimum
+}
 
 
+@lowers("reduce_all", dtypes=("bool",))  # tflite-micro: bool only
 @lowers("sum", "reduce_max", "reduce_min")
 def lower_reduce(op: Op, ctx: LowerContext) -> LayerCode:
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
@@ -36,6 +42,9 @@ def lower_reduce(op: Op, ctx: LowerContext) -> LayerCode:
             quantize_multiplier(np.float64(scale(inp)) / np.float64(scale(out))),
         )
         kernel = "aiotc_mean_s8"
+    elif inp.dtype == "bool":  # REDUCE_ALL: the int8 kernel's minimum on the 0/1 bytes
+        values |= {"input": f"(const int8_t *){values['input']}", "output": f"(int8_t *){values['output']}"}
+        kernel = "aiotc_reduce_s8"
     else:
         kernel = f"aiotc_reduce_{suffix(inp.dtype)}"
     return LayerCode("reduce", values | {"kernel": kernel}, (kernel,))

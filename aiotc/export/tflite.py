@@ -164,7 +164,7 @@ class _Writer:
             )
         if isinstance(a, ir.Binary):
             return data, *self.options(f"{k.capitalize()}Options", FusedActivationFunction=act)
-        if k in ("mean", "sum", "reduce_max", "reduce_min"):
+        if k in ("mean", "sum", "reduce_max", "reduce_min", "reduce_all"):
             return data + [self.constant(f"{op.name}/axes", a.axes)], *self.options(
                 "ReducerOptions", KeepDims=a.keepdims
             )
@@ -248,6 +248,12 @@ class _Writer:
             return data + [self.constant(f"{op.name}/axis", [a.axis])], *self.options(
                 table, OutputType=tflite.TensorType.INT32
             )
+        if k == "gather_nd":  # issue 20
+            return data, *self.options("GatherNdOptions")
+        if k == "embedding_lookup":  # issue 20: TFLite's operands are (ids, values)
+            return [data[1], data[0]], 0, 0
+        if k == "dynamic_update_slice":  # issue 20
+            return data, *self.options("DynamicUpdateSliceOptions")
         if k == "gelu":  # issue 20
             return data, *self.options("GeluOptions", Approximate=a.approximate)
         if k == "transpose_conv":  # issue 20: TFLite's operands are (output_shape, filter, input[, bias])

@@ -114,10 +114,14 @@ def _op_problem(op: Op, graph: Graph) -> str | None:
         return "its output is a constant"
     if out.size == 0 or inp.size == 0:
         return f"empty tensor (input {list(inp.shape)}, output {list(out.shape)})"
-    same_type = op.inputs[:1] if facts.weighted or facts.optional_inputs else () if facts.converts_dtype else op.inputs
+    values = tuple(name for i, name in enumerate(op.inputs) if i not in facts.index_inputs)
+    same_type = values[:1] if facts.weighted or facts.optional_inputs else () if facts.converts_dtype else values
     mixed = [graph[name].dtype for name in same_type if graph[name].dtype != out.dtype]
     if mixed:
         return f"input is {mixed[0]} but output is {out.dtype}"
+    indices = [graph[op.inputs[i]].dtype for i in facts.index_inputs if graph[op.inputs[i]].dtype != "int32"]
+    if indices:
+        return f"indices are {indices[0]}, not int32"
     check = SHAPE_RULES.get(op.kind, _same_shape if facts.elementwise else None)
     expected = check(op, graph) if check else None
     if isinstance(expected, str):
@@ -547,3 +551,52 @@ def _transpose_conv(op: Op, graph: Graph):
 
 
 SHAPE_RULES["transpose_conv"] = _transpose_conv
+
+
+# --- issue 20: indexed reads and writes; constant indices are checked as the kernels check them at run time
+
+
+def _gather_nd(op: Op, graph: Graph):
+    """Each index row of `indices` [..., depth] picks a slice params[i0, .., i(depth-1)]; tflite-micro
+    takes depth <= 5 and checks only that the slice lies inside params, as a flat offset."""
+    params, indices = graph[op.inputs[0]], graph[op.inputs[1]]
+    shape, depth = params.shape, indices.shape[-1] if indices.shape else 0
+    if not shape or not indices.shape or depth > min(len(shape), 5):
+        return f"indices {list(indices.shape)} do not index the params {list(shape)} (a last axis of at most 5, the params' rank)"
+    if indices.is_const:
+        strides = [int(np.prod(shape[i + 1 :], dtype=np.int64)) for i in range(depth)]
+        start = indices.data.reshape(-1, depth).astype(np.int64) @ np.array(strides, np.int64)
+        slice_size = int(np.prod(shape[depth:], dtype=np.int64))
+        if start.size and (start.min() < 0 or start.max() + slice_size > params.size):
+            return f"constant indices read outside the params {list(shape)} (tflite-micro fails at invoke)"
+    return indices.shape[:-1] + shape[depth:]
+
+
+def _embedding_lookup(op: Op, graph: Graph):
+    values, ids, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
+    if len(values.shape) < 2 or len(ids.shape) != 1:
+        return f"values {list(values.shape)} (rank >= 2) and ids {list(ids.shape)} (rank 1)"
+    if (values.dtype, out.dtype) not in (("float32", "float32"), ("int8", "int8"), ("int8", "float32")):
+        return f"{values.dtype} values give {out.dtype} rows (tflite-micro: float32, int8, or int8 to float32)"
+    if ids.is_const and ids.size and not (0 <= ids.data.min() and ids.data.max() < values.shape[0]):
+        return f"constant ids outside 0..{values.shape[0] - 1} (tflite-micro fails at invoke)"
+    return ids.shape + values.shape[1:]
+
+
+def _dynamic_update_slice(op: Op, graph: Graph):
+    operand, update, start = (graph[name] for name in op.inputs[:3])
+    if (
+        len(update.shape) != len(operand.shape)
+        or any(u > o for u, o in zip(update.shape, operand.shape))
+        or start.shape != (len(operand.shape),)
+    ):
+        return f"update {list(update.shape)} and start {list(start.shape)} do not fit the operand {list(operand.shape)}"
+    return operand.shape
+
+
+SHAPE_RULES |= {
+    "gather_nd": _gather_nd,
+    "embedding_lookup": _embedding_lookup,
+    "dynamic_update_slice": _dynamic_update_slice,
+    "reduce_all": _mean,
+}

@@ -376,8 +376,9 @@ class _Converter:
         name = hint
         while name in self.tensors:
             name += "'"
-        array = np.ascontiguousarray(array, dtype=np.bool_ if array.dtype == np.bool_ else np.float32)
-        self.tensors[name] = ir.Tensor(name, array.shape, "bool" if array.dtype == np.bool_ else "float32", None, array)
+        dtype = str(array.dtype) if str(array.dtype) in ("bool", "int32") else "float32"  # int32: indices
+        array = np.ascontiguousarray(array, dtype=dtype)
+        self.tensors[name] = ir.Tensor(name, array.shape, dtype, None, array)
         return name
 
     def layout(self, name: str) -> str:
@@ -1067,6 +1068,21 @@ def gather(c: _Converter, node, a: dict) -> None:
     c.emit("gather", (c.plain(node.input[0]),), c.output(node, "plain"), attrs)
 
 
+def gather_nd(c: _Converter, node, a: dict) -> None:
+    """Constant indices (negative ones counted from the end of their axis), no batch_dims."""
+    if int(a.get("batch_dims", 0)):
+        raise _Unsupported("batch_dims")
+    if node.input[1] not in c.consts:
+        raise _Unsupported("indices must be a constant")
+    shape, indices = c.shape(node.input[0]), c.consts[node.input[1]].astype(np.int64)
+    depth = indices.shape[-1] if indices.ndim else 0
+    sizes = np.array(shape[:depth], np.int64)
+    if depth > len(shape) or (indices.size and np.any((indices < -sizes) | (indices >= sizes))):
+        raise _Unsupported(f"indices {list(indices.shape)} outside the data {list(shape)}")
+    table = c.const_tensor((indices % np.maximum(sizes, 1)).astype(np.int32), f"{node.output[0]}/indices")
+    c.emit("gather_nd", (c.plain(node.input[0]), table), c.output(node, "plain"))
+
+
 def expand(c: _Converter, node, a: dict) -> None:
     """Expand to a constant shape: TFLite's BROADCAST_TO, on a value of the output's rank."""
     x, out_shape = c.plain(node.input[0]), c.shape(node.output[0])
@@ -1288,6 +1304,7 @@ CONVERTERS = {
     "Tile": tile,
     "Slice": slice_,
     "Gather": gather,
+    "GatherND": gather_nd,
     "Expand": expand,
     "DepthToSpace": depth_space("depth_to_space"),
     "SpaceToDepth": depth_space("space_to_depth"),

@@ -333,6 +333,16 @@ class _Reader:
             raise _Unsupported(f"operand {name!r} must be a constant")
         return tensor.data
 
+    def constant(self, label: str, value: np.ndarray) -> str:
+        """A new constant tensor (a converter's narrowed operand), named uniquely."""
+        name, suffix = label, 1
+        while name in self.taken:
+            suffix += 1
+            name = f"{label}#{suffix}"
+        self.taken.add(name)
+        self.by_name[name] = ir.Tensor(name, value.shape, str(value.dtype), None, value)
+        return name
+
     def shape(self, name: str) -> tuple[int, ...]:
         if self._open(name):
             raise _Unsupported(f"operand {name!r} has a dynamic shape {self.dynamic[name]}")
@@ -498,7 +508,7 @@ def _binary(kind: str, options_class):
 
 
 def _reduce(kind: str):
-    """MEAN, SUM, REDUCE_MAX, REDUCE_MIN: constant axes (negative ones counted from the end)."""
+    """MEAN, SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_ALL: constant axes (negative ones counted from the end)."""
 
     def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
         rank = len(r.shape(inputs[0]))
@@ -1088,6 +1098,47 @@ def _gelu(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     )
 
 
+def _gather_nd(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    return ir.Op(layer, "gather_nd", (inputs[0], inputs[1]), (outputs[0],), ir.NoAttrs())
+
+
+def _embedding_lookup(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    """TFLite's operands are (ids, values); the IR puts the values first, as GATHER_ND's params."""
+    values, out = r.by_name[inputs[1]], r.by_name[outputs[0]]
+    if values.dtype == "int8" and out.dtype == "float32" and np.any(values.quant.zero_point != 0):
+        raise _Unsupported("int8 values with a zero point other than 0 (tflite-micro's hybrid lookup needs 0)")
+    if out.dtype != "float32" and not _same_quant(values.quant, out.quant):
+        raise _Unsupported("values and output quantized differently (tflite-micro copies the raw values)")
+    return ir.Op(layer, "embedding_lookup", (inputs[1], inputs[0]), (outputs[0],), ir.NoAttrs())
+
+
+def _dynamic_update_slice(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
+    """The start indices are read at run time, clamped as tflite-micro clamps them; a constant
+    start (also one the frontend evaluated) is an int32 constant, an int64 one narrowed to it."""
+    operand, update, start = (r.by_name[name] for name in inputs[:3])
+    if operand.quant is not None and not (
+        _same_quant(operand.quant, update.quant) and _same_quant(operand.quant, r.by_name[outputs[0]].quant)
+    ):  # an unquantized operand (float32, int32) takes the update's values as they are
+        raise _Unsupported("operand, update and output quantized differently (tflite-micro copies the raw values)")
+    if start.dtype == "int64":
+        if start.data is None:
+            raise _Unsupported("int64 start indices computed at run time (aiotc takes int32 ones)")
+        name = r.constant(f"{start.name}/int32", np.clip(start.data, -(2**31), 2**31 - 1).astype(np.int32))
+    else:
+        name = start.name
+    return ir.Op(layer, "dynamic_update_slice", (operand.name, update.name, name), (outputs[0],), ir.NoAttrs())
+
+
+def _fold_broadcast_args(r: _Reader, op, inputs, outputs) -> np.ndarray:
+    """The broadcast of two shapes, as tflite-micro's BroadcastArgs: aligned at the end, a 1 takes the other."""
+    a, b = (r.const(name).ravel().astype(np.int64) for name in inputs[:2])
+    size = max(a.size, b.size)
+    a, b = (np.concatenate([np.ones(size - v.size, np.int64), v]) for v in (a, b))
+    if np.any((a != b) & (a != 1) & (b != 1)):
+        raise ValueError(f"shapes {a.tolist()} and {b.tolist()} do not broadcast")
+    return np.where(a == 1, b, a)
+
+
 def _plain_binary(kind: str):
     def convert(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
         return ir.Op(layer, kind, tuple(inputs[:2]), (outputs[0],), ir.NoAttrs())
@@ -1190,6 +1241,11 @@ _CONVERTERS = {
     "SELECT_V2": _shared_range("select_v2", 3, slice(1, 3)),
     "TRANSPOSE_CONV": _transpose_conv,
     "GELU": _gelu,
+    # issue 20: indexed reads and writes, and REDUCE_ALL
+    "GATHER_ND": _gather_nd,
+    "EMBEDDING_LOOKUP": _embedding_lookup,
+    "DYNAMIC_UPDATE_SLICE": _dynamic_update_slice,
+    "REDUCE_ALL": _reduce("reduce_all"),
 }
 # The leading inputs each converter or evaluator reads (others: the first), checked before.
 REQUIRED_INPUTS = {
@@ -1220,6 +1276,8 @@ REQUIRED_INPUTS = {
     ),  # issue 20; SUM is above
     "SELECT_V2": 3,
     "TRANSPOSE_CONV": 3,
+    **dict.fromkeys(("GATHER_ND", "EMBEDDING_LOOKUP", "REDUCE_ALL", "BROADCAST_ARGS"), 2),
+    "DYNAMIC_UPDATE_SLICE": 3,
     "SVDF": 3,  # input, feature and time weights; the converter checks the state
     **dict.fromkeys(("VAR_HANDLE", "CALL_ONCE"), 0),
     "ASSIGN_VARIABLE": 2,
@@ -1267,7 +1325,7 @@ _OUTPUT_SHAPES = {
     "fully_connected": _fully_connected_shape,
     "mean": _mean_shape,
 }  # where the checks' rules give no shape
-_OUTPUT_SHAPES |= dict.fromkeys(("sum", "reduce_max", "reduce_min"), _mean_shape)  # reductions (issue 20)
+_OUTPUT_SHAPES |= dict.fromkeys(("sum", "reduce_max", "reduce_min", "reduce_all"), _mean_shape)  # reductions (issue 20)
 
 
 # --- constant folding: numpy evaluators of unquantized ops, by TFLite op name ----------
@@ -1403,4 +1461,5 @@ FOLDERS = {
     },
     "LOGICAL_NOT": lambda r, op, inputs, outputs: np.logical_not(r.const(inputs[0])),
     "FULLY_CONNECTED": _fold_fully_connected,
+    "BROADCAST_ARGS": _fold_broadcast_args,  # shape arithmetic (issue 20)
 }

@@ -70,6 +70,8 @@ def in_place_candidates(graph: Graph, kernels: dict[str, Kernel], alignment: int
 def _slack(op: Op, graph: Graph, name: str, group: int) -> int | None:
     """Bytes the output must start below input `name`; None when the kernel cannot share it."""
     inp, out = graph[name], graph[op.outputs[0]]
+    if OPS[op.kind].updates_input:  # the kernel copies input 0 forward first, then writes only the output
+        return 0 if name == op.inputs[0] else None
     if OPS[op.kind].windowed:
         if len(out.shape) != 4 or out.shape[0] != 1 or op.inputs[0] != name:
             return None

@@ -55,7 +55,9 @@ def initial_ranges(graph: Graph, stats: dict[str, TensorStats], method: str) -> 
     ranges = {t.name: choose_range(stats[t.name], "minmax" if t.name in graph.inputs else method) for t in real}
     for op in graph.ops:
         if OPS[op.kind].output_quant == SHARED:
-            names = [n for n in (*op.inputs, op.outputs[0]) if not graph[n].is_const]  # the output holds the constants
+            names = [
+                n for n in (*op.inputs, op.outputs[0]) if not graph[n].is_const and graph[n].dtype == "float32"
+            ]  # the output holds the constants; indices share no range
             union = (min(stats[n].low for n in names), max(stats[n].high for n in names))
             ranges.update({n: union for n in names})
     return ranges
@@ -126,7 +128,12 @@ def quantize_graph(
                 if name and name == op.inputs[index] and graph[name].is_const:
                     inputs[index] = _constant(graph[name], tensors, shared)
         for index, name in enumerate(inputs):
-            if shared_range(op) and not graph[op.inputs[index]].is_const and chosen[name] != chosen[op.outputs[0]]:
+            if (
+                shared_range(op)
+                and name in chosen
+                and not graph[op.inputs[index]].is_const
+                and chosen[name] != chosen[op.outputs[0]]
+            ):
                 inputs[index] = _requantized(name, chosen, graph, tensors, ops)
         if op.name in wide:
             out = op.outputs[0]
@@ -368,7 +375,10 @@ def _own_name(t: Tensor, op: Op, graph: Graph) -> str:
 
 def _constant(t: Tensor, tensors: dict[str, Tensor], shared: Quant | None = None) -> str:
     """A float operand of an elementwise op: int8, per tensor, over its own range (or over the
-    range it shares with its op's output: concat, maximum, minimum)."""
+    range it shares with its op's output: concat, maximum, minimum). Indices (int32) stay as they are."""
+    if t.dtype != "float32":
+        tensors[t.name] = t
+        return t.name
     q = shared or activation_quant(float(t.data.min()), float(t.data.max()))
     values = np.clip(_round(t.data / q.scale[0]) + q.zero_point[0], -128, 127).astype(np.int8)
     tensors[t.name] = replace(t, dtype="int8", data=values, quant=q)

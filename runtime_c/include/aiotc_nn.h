@@ -11,7 +11,9 @@
  * at most 4 at a time (aiotc_depthwise_conv_3x3_s8: 2 whole rows), and while computing
  * them read only input rows at or after the first row those pixels need. The planner
  * may then start such a kernel's output below its dying input and overlap it. A kernel path that breaks this order must
- * say so there. */
+ * say so there. aiotc_dynamic_update_slice copies its operand forward (in chunks no longer than
+ * the distance between the two), then writes only the output: its output may start at or below
+ * the operand. */
 #ifndef AIOTC_NN_H
 #define AIOTC_NN_H
 
