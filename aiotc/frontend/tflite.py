@@ -117,6 +117,7 @@ class _Reader:
         sg = model.Subgraphs(0)
         check_counts(self.name, sg.OperatorsLength(), sg.TensorsLength())
         self.taken: set[str] = set()  # tensor names, unique across inlined subgraphs too
+        self.inlined: dict[tuple[int, int], str] = {}  # (subgraph, tensor index) -> a constant's one name
         taken = self.taken
         self.dynamic: dict[str, list[int]] = {}  # tensors whose declared shape is a placeholder: their signature
         self.untyped: dict[str, str] = {}  # tensors of a type aiotc has no dtype for -> its TFLite name
@@ -737,12 +738,14 @@ def _inline(r: _Reader, index: int, values: list[str], prefix: str) -> tuple[lis
     for i in range(sg.TensorsLength()):
         if i in names:
             continue
+        if (index, i) in r.inlined:
+            names[i] = r.inlined[(index, i)]
+            continue
         t = r._tensor(sg, i, r.taken, main=False)
         if t.is_const:
             key = f"subgraph{index}/{t.name}"
-            if key not in r.by_name:
-                r.by_name[key] = replace(t, name=key)
-            names[i] = key
+            r.by_name[key] = replace(t, name=key)
+            names[i] = r.inlined[(index, i)] = key
         else:
             name = f"{prefix}/{t.name}"
             while name in r.by_name:
