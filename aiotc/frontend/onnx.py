@@ -1150,13 +1150,13 @@ class _Unroller:
     time steps into fully connected layers and elementwise ops. Step t's tensors are named
     `<output>@<t>/<role>`, which PTQ reads as one loop body (quantize/steps.py)."""
 
-    def __init__(self, c: _Converter, node, a: dict, gates: int):
+    def __init__(self, c: _Converter, node, a: dict, gates: int, activations: tuple[str, ...]):
         if a.get("direction", b"forward") not in (b"forward", "forward") or a.get("layout", 0):
             raise _Unsupported(
                 f"direction {a.get('direction')!r}, layout {a.get('layout', 0)} (forward, layout 0 only)"
             )
-        if "activations" in a or "clip" in a:
-            raise _Unsupported("activations or clip other than the default")
+        if tuple(_text(f) for f in a.get("activations", activations)) != activations or "clip" in a:
+            raise _Unsupported("activations or clip other than the default")  # PyTorch names the defaults
         if len(node.input) > 4 and node.input[4]:
             raise _Unsupported("sequence_lens")
         self.c, self.node, self.hidden = c, node, int(a["hidden_size"])
@@ -1230,7 +1230,7 @@ def gru(c: _Converter, node, a: dict) -> None:
     """A forward GRU (sigmoid and tanh, as PyTorch exports nn.GRU): per step
     z, r = sigmoid(W x + R h + b), n = tanh(W_n x + b_Wn + r (R_n h + b_Rn)) (linear_before_reset,
     else R_n (r h)), h = (1 - z) n + z h."""
-    u = _Unroller(c, node, a, 3)
+    u = _Unroller(c, node, a, 3, ("Sigmoid", "Tanh"))
     h, hidden = u.initial(5, "initial_h"), []
     ones = c.const_tensor(np.ones((u.batches, u.hidden), np.float32), f"{u.prefix}/ones")
     n_bias = u.b[3 * u.hidden :][u.gate(2)]
@@ -1258,7 +1258,7 @@ def lstm(c: _Converter, node, a: dict) -> None:
         raise _Unsupported("input_forget (coupled input and forget gates)")
     if len(node.input) > 7 and node.input[7]:
         raise _Unsupported("peephole weights P")
-    u = _Unroller(c, node, a, 4)
+    u = _Unroller(c, node, a, 4, ("Sigmoid", "Tanh", "Tanh"))
     h, cell, hidden = u.initial(5, "initial_h"), u.initial(6, "initial_c"), []
     for t in range(u.steps):
         xt = u.step_input(t)
@@ -1272,7 +1272,7 @@ def lstm(c: _Converter, node, a: dict) -> None:
 
 def rnn(c: _Converter, node, a: dict) -> None:
     """A forward Elman RNN with tanh (nn.RNN's default): per step h = tanh(W x + R h + b)."""
-    u = _Unroller(c, node, a, 1)
+    u = _Unroller(c, node, a, 1, ("Tanh",))
     h, hidden = u.initial(5, "initial_h"), []
     for t in range(u.steps):
         h = u.op("tanh", (u.gate_input(u.step_input(t), h, 0, "h", t),), "h", t)
