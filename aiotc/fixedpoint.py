@@ -24,6 +24,11 @@ def tflite_round(x: float) -> int:
     return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
 
 
+def tflite_round_array(values: np.ndarray) -> np.ndarray:
+    """Round half away from zero, elementwise, as TFLite's converter does."""
+    return np.sign(values) * np.floor(np.abs(values) + 0.5)
+
+
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """QuantizeMultiplier: real ~= multiplier * 2^(shift - 31), multiplier in [2^30, 2^31)."""
     real = float(real)

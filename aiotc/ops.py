@@ -115,6 +115,7 @@ class OpDef:
     float_only: bool = False  # tflite-micro runs it on float32 only: PTQ keeps it float between DEQUANTIZE and QUANTIZE
     index_inputs: tuple[int, ...] = ()  # inputs holding int32 indices, not values: no dtype or range to share
     updates_input: bool = False  # the output is input 0 with some elements overwritten: it may take input 0's buffer
+    litert_int8: bool = True  # LiteRT runs its int8 export (its integer LSTM wants the converter's intermediates)
 
     @property
     def weighted(self) -> bool:
@@ -253,7 +254,7 @@ OPS: dict[str, OpDef] = {
         ("Split", "Slice"),
         output_quant=SAME_AS_INPUT,
     ),  # each output of a split is a slice
-    "lstm": OpDef(ir.Lstm, ("UNIDIRECTIONAL_SEQUENCE_LSTM",), optional_inputs=True, macs=lstm_macs),
+    "lstm": OpDef(ir.Lstm, ("UNIDIRECTIONAL_SEQUENCE_LSTM",), optional_inputs=True, macs=lstm_macs, litert_int8=False),
     "svdf": OpDef(ir.Svdf, ("SVDF",), min_inputs=5, optional_inputs=True, macs=svdf_macs),  # the bias may be absent
     # data movement (issue 20): packing, and copies whose input index is a sum of per-axis tables
     "pack": OpDef(ir.Pack, ("PACK",), output_quant=SHARED),

@@ -24,7 +24,7 @@ from aiotc.export.tflite import write_tflite
 from aiotc.frontend.tflite import load_tflite
 from aiotc.resources import data_dir
 
-from .conftest import aiotc, assert_sequence_matches, verify_folder
+from .conftest import assert_sequence_matches, verify_folder
 from .oplib import OpGraph, assert_matches_oracle
 
 TFLM_REPO = Path(os.environ.get("AIOTC_TFLM_REPO", "/work/.mirror/tensorflow+tflite-micro/repo"))
@@ -178,13 +178,6 @@ def test_unsupported_variants_are_refused_by_name(variant, operands, message, tm
     path.write_bytes(write_tflite(graph))
     with pytest.raises(UnsupportedOpsError, match=message):
         load_tflite(path)
-
-
-def test_quantizing_an_lstm_is_refused(tmp_path):
-    model = tmp_path / "lstm.tflite"
-    model.write_bytes(write_tflite(lstm_graph("float32")))
-    result = aiotc("compile", model, "--calib", "random", "-o", tmp_path / "out")
-    assert result.returncode == 2 and "cannot quantize it yet" in result.stderr and not (tmp_path / "out").exists()
 
 
 def tflm_model(relative: str, folder: Path) -> Path:

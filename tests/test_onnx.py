@@ -344,7 +344,7 @@ def test_qdq_model_missing_a_quantize_asks_for_calibration(tmp_path):
         compile_model(tmp_path / "partial.onnx", out_dir=tmp_path / "out")
 
 
-# --- recurrent: GRU unrolled into fully connected and elementwise layers -------------
+# --- recurrent: GRU, LSTM and RNN unrolled into fully connected and elementwise layers ---
 
 
 @pytest.mark.parametrize("linear_before_reset", [1, 0])
@@ -368,6 +368,52 @@ def test_gru_node(linear_before_reset, output, tmp_path):
     ]
     path = _model(tmp_path, [node], [("x", [steps, batches, features])], shape, initializers, name=f"gru_{output}")
     _check(path, tmp_path)
+
+
+@pytest.mark.parametrize("output", ["Y", "Y_h", "Y_c"])
+def test_lstm_node(output, tmp_path):
+    steps, batches, features, hidden = 4, 2, 3, 5
+    outputs = {"Y": ["y"], "Y_h": ["", "y"], "Y_c": ["", "", "y"]}[output]
+    node = helper.make_node("LSTM", ["x", "W", "R", "B", "", "h0", "c0"], outputs, hidden_size=hidden)
+    shape = [steps, 1, batches, hidden] if output == "Y" else [1, batches, hidden]
+    initializers = [
+        ("W", _w(1, 4 * hidden, features, seed=1)),
+        ("R", _w(1, 4 * hidden, hidden, seed=2)),
+        ("B", _w(1, 8 * hidden, seed=3)),
+        ("h0", _w(1, batches, hidden, seed=4)),
+        ("c0", _w(1, batches, hidden, seed=5)),
+    ]
+    path = _model(tmp_path, [node], [("x", [steps, batches, features])], shape, initializers, name=f"lstm_{output}")
+    _check(path, tmp_path)
+
+
+def test_rnn_node(tmp_path):
+    steps, batches, features, hidden = 6, 1, 4, 7
+    node = helper.make_node("RNN", ["x", "W", "R", "B"], ["y"], hidden_size=hidden)
+    initializers = [
+        ("W", _w(1, hidden, features, seed=1)),
+        ("R", _w(1, hidden, hidden, seed=2)),
+        ("B", _w(1, 2 * hidden, seed=3)),
+    ]
+    path = _model(
+        tmp_path, [node], [("x", [steps, batches, features])], [steps, 1, batches, hidden], initializers, name="rnn"
+    )
+    _check(path, tmp_path)
+
+
+@pytest.mark.parametrize("node", ["LSTM", "Peephole", "Bidirectional"])
+def test_recurrent_variants_are_refused_by_name(node, tmp_path):
+    hidden, inputs, attrs = 3, ["x", "W", "R"], {}
+    if node == "Peephole":
+        inputs += ["", "", "", "", "P"]
+    if node == "Bidirectional":
+        attrs["direction"] = "bidirectional"
+    initializers = [("W", _w(1, 4 * hidden, 2)), ("R", _w(1, 4 * hidden, hidden)), ("P", _w(1, 3 * hidden))]
+    made = helper.make_node("LSTM", inputs, ["y"], hidden_size=hidden, input_forget=int(node == "LSTM"), **attrs)
+    path = _model(tmp_path, [made], [("x", [2, 1, 2])], [2, 1, 1, hidden], initializers, name=node)
+    message = {"LSTM": "input_forget", "Peephole": "peephole", "Bidirectional": "direction"}[node]
+    with pytest.raises(UnsupportedOpsError, match=message):
+        compile_model(path, out_dir=tmp_path / "out")
 
 
 def _torch_gru(path):

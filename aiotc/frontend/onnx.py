@@ -1161,95 +1161,139 @@ def depth_space(kind: str):
     return convert
 
 
-def gru(c: _Converter, node, a: dict) -> None:
-    """A forward GRU (sigmoid and tanh, as PyTorch exports nn.GRU), unrolled over its time
-    steps into fully connected layers and elementwise ops: per step
-    z, r = sigmoid(W x + R h + b), n = tanh(W_n x + b_Wn + r (R_n h + b_Rn)) (linear_before_reset,
-    else R_n (r h)), h = (1 - z) n + z h."""
-    if a.get("direction", b"forward") not in (b"forward", "forward") or a.get("layout", 0):
-        raise _Unsupported(f"direction {a.get('direction')!r}, layout {a.get('layout', 0)} (forward, layout 0 only)")
-    if "activations" in a or "clip" in a:
-        raise _Unsupported("activations or clip other than the default")
-    if len(node.input) > 4 and node.input[4]:
-        raise _Unsupported("sequence_lens")
-    hidden = int(a["hidden_size"])
-    x = c.plain(node.input[0])
-    steps, batches, _ = c.tensors[x].shape
-    w, r = c.const(node.input[1], "W")[0], c.const(node.input[2], "R")[0]
-    has_bias = len(node.input) > 3 and node.input[3]
-    b = c.const(node.input[3], "B")[0] if has_bias else np.zeros(6 * hidden, np.float32)
-    if len(node.input) > 5 and node.input[5]:
-        h = c.const_tensor(c.const(node.input[5], "initial_h")[0], f"{node.output[0] or node.name}/h0")
-    else:
-        h = c.const_tensor(np.zeros((batches, hidden), np.float32), f"{node.output[0] or node.name}/h0")
-    prefix = node.output[0] or node.output[1]
-    gate = {g: slice(i * hidden, (i + 1) * hidden) for i, g in enumerate("zrn")}
+class _Unroller:
+    """An ONNX recurrent node (GRU, LSTM, RNN: forward, default activations) unrolled over its
+    time steps into fully connected layers and elementwise ops. Step t's tensors are named
+    `<output>@<t>/<role>`, which PTQ reads as one loop body (quantize/steps.py)."""
 
-    def tensor(role: str, t: int, shape=(batches, hidden)) -> str:
-        name = f"{prefix}/{t}/{role}"
-        c.tensors[name] = ir.Tensor(name, tuple(shape), "float32")
+    def __init__(self, c: _Converter, node, a: dict, gates: int, activations: tuple[str, ...]):
+        if a.get("direction", b"forward") not in (b"forward", "forward") or a.get("layout", 0):
+            raise _Unsupported(
+                f"direction {a.get('direction')!r}, layout {a.get('layout', 0)} (forward, layout 0 only)"
+            )
+        if tuple(_text(f) for f in a.get("activations", activations)) != activations or "clip" in a:
+            raise _Unsupported("activations or clip other than the default")  # PyTorch names the defaults
+        if len(node.input) > 4 and node.input[4]:
+            raise _Unsupported("sequence_lens")
+        self.c, self.node, self.hidden = c, node, int(a["hidden_size"])
+        self.x = c.plain(node.input[0])
+        self.steps, self.batches, self.features = c.tensors[self.x].shape
+        self.w, self.r = c.const(node.input[1], "W")[0], c.const(node.input[2], "R")[0]
+        has_bias = len(node.input) > 3 and node.input[3]
+        self.b = c.const(node.input[3], "B")[0] if has_bias else np.zeros(2 * gates * self.hidden, np.float32)
+        self.prefix = next(name for name in node.output if name)
+        self.constants: dict[str, tuple[str, str | None]] = {}  # role -> its weights and bias, made once
+
+    def gate(self, i: int) -> slice:
+        return slice(i * self.hidden, (i + 1) * self.hidden)
+
+    def initial(self, index: int, what: str) -> str:
+        """Node input `index` (initial_h, initial_c), or zeros, as a constant [batch, hidden]."""
+        node, shape = self.node, (self.batches, self.hidden)
+        value = self.c.const(node.input[index], what)[0] if len(node.input) > index and node.input[index] else None
+        return self.c.const_tensor(np.zeros(shape, np.float32) if value is None else value, f"{self.prefix}/{what}")
+
+    def tensor(self, role: str, t: int, shape=None) -> str:
+        name = f"{self.prefix}@{t}/{role}"
+        self.c.tensors[name] = ir.Tensor(name, tuple(shape or (self.batches, self.hidden)), "float32")
         return name
 
-    constants: dict[str, tuple[str, str | None]] = {}  # role -> its weights and bias, made once for all steps
+    def step_input(self, t: int) -> str:
+        step = self.tensor("x", t, (1, self.batches, self.features))
+        begin, end = (t, 0, 0), (t + 1, self.batches, self.features)
+        self.c.emit("strided_slice", (self.x,), step, ir.StridedSlice(begin, end, (1, 1, 1)))
+        xt = self.tensor("xt", t, (self.batches, self.features))
+        self.c.emit("reshape", (step,), xt)
+        return xt
 
-    def fc(source: str, weights: np.ndarray, bias: np.ndarray | None, role: str, t: int) -> str:
+    def fc(self, source: str, weights: np.ndarray, bias: np.ndarray | None, role: str, t: int) -> str:
+        c = self.c
         if c.tensors[source].is_const:  # the initial state: computed here (no activation for PTQ to calibrate)
             value = c.tensors[source].data @ weights.T + (0 if bias is None else bias)
-            return c.const_tensor(value, f"{prefix}/{t}/{role}")
-        if role not in constants:
-            bias_name = None if bias is None else c.const_tensor(bias, f"{prefix}/{role}/bias")
-            constants[role] = (c.const_tensor(weights, f"{prefix}/{role}/weights"), bias_name)
-        out = tensor(role, t)
-        c.emit("fully_connected", (source, *constants[role]), out, ir.FullyConnected())
+            return c.const_tensor(value, f"{self.prefix}@{t}/{role}")
+        if role not in self.constants:
+            bias_name = None if bias is None else c.const_tensor(bias, f"{self.prefix}/{role}/bias")
+            self.constants[role] = (c.const_tensor(weights, f"{self.prefix}/{role}/weights"), bias_name)
+        out = self.tensor(role, t)
+        c.emit("fully_connected", (source, *self.constants[role]), out, ir.FullyConnected())
         return out
 
-    def op(kind: str, inputs, role: str, t: int) -> str:
-        out = tensor(role, t)
-        c.emit(kind, inputs, out, ir.Binary() if kind in ("add", "sub", "mul") else None)
+    def gate_input(self, xt: str, h: str, i: int, role: str, t: int) -> str:
+        """W_i x + R_i h + Wb_i + Rb_i, the biases folded into the input's layer."""
+        gates = len(self.b) // (2 * self.hidden)
+        bias = self.b[self.gate(i)] + self.b[gates * self.hidden :][self.gate(i)]
+        recurrent = self.fc(h, self.r[self.gate(i)], None, f"h{role}", t)
+        return self.op("add", (self.fc(xt, self.w[self.gate(i)], bias, f"x{role}", t), recurrent), f"{role}_in", t)
+
+    def op(self, kind: str, inputs, role: str, t: int) -> str:
+        out = self.tensor(role, t)
+        self.c.emit(kind, inputs, out, ir.Binary() if kind in ("add", "sub", "mul") else None)
         return out
 
-    ones = c.const_tensor(np.ones((batches, hidden), np.float32), f"{prefix}/ones")
-    outputs = []
-    for t in range(steps):
-        step = tensor("x", t, (1, batches, c.tensors[x].shape[2]))
-        c.emit(
-            "strided_slice", (x,), step, ir.StridedSlice((t, 0, 0), (t + 1, batches, c.tensors[x].shape[2]), (1, 1, 1))
-        )
-        xt = tensor("xt", t, (batches, c.tensors[x].shape[2]))
-        c.emit("reshape", (step,), xt)
-        z, rg = (
-            op(
-                "logistic",
-                (
-                    op(
-                        "add",
-                        (
-                            fc(xt, w[gate[g]], b[gate[g]] + b[3 * hidden :][gate[g]], f"x{g}", t),
-                            fc(h, r[gate[g]], None, f"h{g}", t),
-                        ),
-                        f"{g}_in",
-                        t,
-                    ),
-                ),
-                g,
-                t,
-            )
-            for g in "zr"
-        )
+    def outputs(self, hidden: list[str], cell: str | None = None) -> None:
+        """Y (every step's hidden state), Y_h (the last) and, for an LSTM, Y_c."""
+        c, node = self.c, self.node
+        if node.output[0]:
+            packed = self.tensor("y", self.steps, (self.steps, self.batches, self.hidden))
+            c.emit("pack", hidden, packed, ir.Pack(0))
+            c.emit("reshape", (packed,), c.output(node, "plain", 0))
+        for index, last in ((1, hidden[-1]), (2, cell)):
+            if len(node.output) > index and node.output[index]:
+                c.emit("reshape", (last,), c.output(node, "plain", index))
+
+
+def gru(c: _Converter, node, a: dict) -> None:
+    """A forward GRU (sigmoid and tanh, as PyTorch exports nn.GRU): per step
+    z, r = sigmoid(W x + R h + b), n = tanh(W_n x + b_Wn + r (R_n h + b_Rn)) (linear_before_reset,
+    else R_n (r h)), h = (1 - z) n + z h."""
+    u = _Unroller(c, node, a, 3, ("Sigmoid", "Tanh"))
+    h, hidden = u.initial(5, "initial_h"), []
+    ones = c.const_tensor(np.ones((u.batches, u.hidden), np.float32), f"{u.prefix}/ones")
+    n_bias = u.b[3 * u.hidden :][u.gate(2)]
+    for t in range(u.steps):
+        xt = u.step_input(t)
+        z, rg = (u.op("logistic", (u.gate_input(xt, h, i, g, t),), g, t) for i, g in enumerate("zr"))
         if a.get("linear_before_reset", 0):
-            recurrent = op("mul", (rg, fc(h, r[gate["n"]], b[3 * hidden :][gate["n"]], "hn", t)), "r_hn", t)
+            recurrent = u.op("mul", (rg, u.fc(h, u.r[u.gate(2)], n_bias, "hn", t)), "r_hn", t)
         else:
-            recurrent = fc(op("mul", (rg, h), "r_h", t), r[gate["n"]], b[3 * hidden :][gate["n"]], "hn", t)
-        n = op("tanh", (op("add", (fc(xt, w[gate["n"]], b[gate["n"]], "xn", t), recurrent), "n_in", t),), "n", t)
-        keep = op("mul", (op("sub", (ones, z), "1-z", t), n), "new", t)
-        h = op("add", (keep, op("mul", (z, h), "old", t)), "h", t)
-        outputs.append(h)
-    if node.output[0]:
-        packed = tensor("y", steps, (steps, batches, hidden))
-        c.emit("pack", outputs, packed, ir.Pack(0))
-        c.emit("reshape", (packed,), c.output(node, "plain", 0))
-    if len(node.output) > 1 and node.output[1]:
-        c.emit("reshape", (h,), c.output(node, "plain", 1))
+            recurrent = u.fc(u.op("mul", (rg, h), "r_h", t), u.r[u.gate(2)], n_bias, "hn", t)
+        n = u.op(
+            "tanh", (u.op("add", (u.fc(xt, u.w[u.gate(2)], u.b[u.gate(2)], "xn", t), recurrent), "n_in", t),), "n", t
+        )
+        keep = u.op("mul", (u.op("sub", (ones, z), "1-z", t), n), "new", t)
+        h = u.op("add", (keep, u.op("mul", (z, h), "old", t)), "h", t)
+        hidden.append(h)
+    u.outputs(hidden)
+
+
+def lstm(c: _Converter, node, a: dict) -> None:
+    """A forward LSTM without peepholes (as PyTorch exports nn.LSTM), gates in ONNX's order
+    i, o, f, c: per step i, o, f = sigmoid(W x + R h + b), g = tanh(W_c x + R_c h + b_c),
+    C = f C + i g, h = o tanh(C)."""
+    if int(a.get("input_forget", 0)):
+        raise _Unsupported("input_forget (coupled input and forget gates)")
+    if len(node.input) > 7 and node.input[7]:
+        raise _Unsupported("peephole weights P")
+    u = _Unroller(c, node, a, 4, ("Sigmoid", "Tanh", "Tanh"))
+    h, cell, hidden = u.initial(5, "initial_h"), u.initial(6, "initial_c"), []
+    for t in range(u.steps):
+        xt = u.step_input(t)
+        i, o, f = (u.op("logistic", (u.gate_input(xt, h, k, g, t),), g, t) for k, g in enumerate("iof"))
+        g = u.op("tanh", (u.gate_input(xt, h, 3, "c", t),), "g", t)
+        cell = u.op("add", (u.op("mul", (f, cell), "kept", t), u.op("mul", (i, g), "new", t)), "cell", t)
+        h = u.op("mul", (o, u.op("tanh", (cell,), "tanh_cell", t)), "h", t)
+        hidden.append(h)
+    u.outputs(hidden, cell)
+
+
+def rnn(c: _Converter, node, a: dict) -> None:
+    """A forward Elman RNN with tanh (nn.RNN's default): per step h = tanh(W x + R h + b)."""
+    u = _Unroller(c, node, a, 1, ("Tanh",))
+    h, hidden = u.initial(5, "initial_h"), []
+    for t in range(u.steps):
+        h = u.op("tanh", (u.gate_input(u.step_input(t), h, 0, "h", t),), "h", t)
+        hidden.append(h)
+    u.outputs(hidden)
 
 
 CONVERTERS = {
@@ -1301,6 +1345,8 @@ CONVERTERS = {
     # data movement (issue 20)
     "Split": split,
     "GRU": gru,
+    "LSTM": lstm,
+    "RNN": rnn,
     "Tile": tile,
     "Slice": slice_,
     "Gather": gather,

@@ -117,6 +117,7 @@ class _Reader:
         sg = model.Subgraphs(0)
         check_counts(self.name, sg.OperatorsLength(), sg.TensorsLength())
         self.taken: set[str] = set()  # tensor names, unique across inlined subgraphs too
+        self.inlined: dict[tuple[int, int], str] = {}  # (subgraph, tensor index) -> a constant's one name
         taken = self.taken
         self.dynamic: dict[str, list[int]] = {}  # tensors whose declared shape is a placeholder: their signature
         self.untyped: dict[str, str] = {}  # tensors of a type aiotc has no dtype for -> its TFLite name
@@ -744,23 +745,29 @@ def _inline(r: _Reader, index: int, values: list[str], prefix: str) -> tuple[lis
     if len(sg_inputs) != len(values):
         raise _Unsupported(f"subgraph {index} takes {len(sg_inputs)} inputs, given {len(values)}")
     names: dict[int, str] = dict(zip(sg_inputs, values))
-    for i in range(sg.TensorsLength()):
-        if i in names:
-            continue
-        t = r._tensor(sg, i, r.taken, main=False)
-        if t.is_const:
-            key = f"subgraph{index}/{t.name}"
-            if key not in r.by_name:
-                r.by_name[key] = replace(t, name=key)
-            names[i] = key
-        else:
-            name = f"{prefix}/{t.name}"
+    # Labels made unique within this copy only, so step t's tensor is `prefix/label` in every
+    # copy (PTQ gives an unrolled loop's steps one range per tensor: quantize/steps.py).
+    local: set[str] = set()
+    outer, r.dynamic = r.dynamic, {}
+    try:
+        for i in range(sg.TensorsLength()):
+            if i in names:
+                continue
+            if (index, i) in r.inlined:
+                names[i] = r.inlined[(index, i)]
+                continue
+            t = r._tensor(sg, i, local, main=False)
+            name = f"subgraph{index}/{t.name}" if t.is_const else f"{prefix}/{t.name}"
             while name in r.by_name:
                 name += "'"
             r.by_name[name] = replace(t, name=name)
-            if t.name in r.dynamic:
-                r.dynamic[name] = r.dynamic.pop(t.name)
+            if t.is_const:
+                r.inlined[(index, i)] = name
+            elif t.name in r.dynamic:
+                outer[name] = r.dynamic.pop(t.name)
             names[i] = name
+    finally:
+        r.dynamic = outer
 
     def name_of(i: int) -> str | None:
         if i < 0:

@@ -22,11 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..errors import ModelError, UsageError
-from ..ir import Graph
+from ..ir import LSTM_CELL_STATE, LSTM_HIDDEN_STATE, Graph
 from .bias import correct_biases
 from .calibration import Calibration, load_calibration
 from .fidelity import measure
 from .gptq import input_hessians
+from .lstm import cell_peaks
 from .mixed import MixedSearch
 from .observe import observe
 from .prepare import global_pools_as_means
@@ -80,9 +81,10 @@ def quantize_model(
     `progress(description, total)` returns a tick function (the CLI's progress bar)."""
     if not needs_quantization(graph):
         raise UsageError(f"{graph.name} is already quantized (no float activations); --calib applies to float models")
-    if graph.state:
+    lstm_state = {op.inputs[i] for op in graph.ops if op.kind == "lstm" for i in (LSTM_HIDDEN_STATE, LSTM_CELL_STATE)}
+    if set(graph.state) - lstm_state:
         raise UsageError(
-            f"{graph.name} has recurrent state (an LSTM, an SVDF or resource variables): aiotc cannot quantize it yet;"
+            f"{graph.name} has recurrent state (an SVDF or resource variables): aiotc cannot quantize it yet;"
             " compile it as float, or quantize it with the TFLite converter"
         )
     graph = global_pools_as_means(graph)
@@ -90,6 +92,7 @@ def quantize_model(
     tick = progress("calibrating", 2 * len(samples)) if progress else None
     stats = observe(graph, samples, tick)
     ranges = initial_ranges(graph, stats, "minmax" if calib.method == "minmax" else "mse")
+    ranges |= {cell: (-peak, peak) for cell, peak in cell_peaks(graph, samples).items()}  # lstm.py
     refined = calib.method == "search"
     if refined:
         ranges = refine_ranges(graph, ranges, samples, progress)

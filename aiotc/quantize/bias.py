@@ -48,30 +48,43 @@ def correct_biases(
     float_ops = {op.name: op for op in float_graph.ops}
     names = sorted({float_name(op.inputs[0]) for op in layers})
     float_inputs = [floats.run(s, names) for s in samples]
-    tick = progress("correcting biases", len(layers)) if progress else None
+    by_bias: dict[str, list[Op]] = {}  # the steps of an unrolled loop share one bias: corrected once
     for op in layers:
-        x, w, b = op.inputs[0], int_graph[op.inputs[1]], int_graph[op.inputs[2]]
-        float_op = float_ops[op.name]
-        weights = float_graph[float_op.inputs[1]].data.astype(np.float64)
-        want = (
-            _mean_output(op, weights, _tap_mean([v[float_name(x)] for v in float_inputs], op, weights.shape))
-            + float_graph[float_op.inputs[2]].data
-        )
+        by_bias.setdefault(op.inputs[2], []).append(op)
+    tick = progress("correcting biases", len(by_bias)) if progress else None
+    for bias, ops in by_bias.items():
+        b = int_graph[bias]
         ints = Int8Runner(int_graph)
-        shape = [1] * w.data.ndim
-        shape[w.quant.axis] = -1
-        dequantized = w.data * w.quant.scale.astype(np.float64).reshape(shape if w.quant.scale.size > 1 else 1)
-        b_scale = b.quant.scale.astype(np.float64)
-        got = (
-            _mean_output(op, dequantized, _tap_mean([ints.run(s, [x])[x] for s in samples], op, weights.shape))
-            + b.data * b_scale
+        int_inputs = [ints.run(s, sorted({op.inputs[0] for op in ops})) for s in samples]
+        error = np.mean(
+            [_output_error(op, float_graph, float_ops[op.name], int_graph, float_inputs, int_inputs) for op in ops],
+            axis=0,
         )
         limits = np.iinfo(b.data.dtype)  # int32, or int64 after an int16 input
-        values = np.clip(b.data + np.round((want - got) / b_scale), limits.min, limits.max).astype(b.data.dtype)
-        int_graph = replace(int_graph, tensors={**int_graph.tensors, b.name: replace(b, data=values)})
+        values = np.clip(b.data + np.round(error / b.quant.scale.astype(np.float64)), limits.min, limits.max)
+        int_graph = replace(
+            int_graph, tensors={**int_graph.tensors, b.name: replace(b, data=values.astype(b.data.dtype))}
+        )
         if tick:
             tick()
     return int_graph
+
+
+def _output_error(op: Op, float_graph: Graph, float_op: Op, int_graph: Graph, float_inputs, int_inputs) -> np.ndarray:
+    """Per output channel, the float layer's mean output less the int8 one's (biases included)."""
+    x, w, b = op.inputs[0], int_graph[op.inputs[1]], int_graph[op.inputs[2]]
+    weights = float_graph[float_op.inputs[1]].data.astype(np.float64)
+    want = (
+        _mean_output(op, weights, _tap_mean([v[float_name(x)] for v in float_inputs], op, weights.shape))
+        + float_graph[float_op.inputs[2]].data
+    )
+    shape = [1] * w.data.ndim
+    shape[w.quant.axis] = -1
+    dequantized = w.data * w.quant.scale.astype(np.float64).reshape(shape if w.quant.scale.size > 1 else 1)
+    got = _mean_output(
+        op, dequantized, _tap_mean([v[x] for v in int_inputs], op, weights.shape)
+    ) + b.data * b.quant.scale.astype(np.float64)
+    return want - got
 
 
 def _tap_mean(inputs: list[np.ndarray], op: Op, filter_shape: tuple[int, ...]) -> np.ndarray:

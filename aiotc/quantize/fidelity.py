@@ -13,7 +13,8 @@ import numpy as np
 
 from ..export.tflite import write_tflite
 from ..ir import Graph
-from ..oracle import litert_reference_loads
+from ..ops import OPS
+from ..oracle import TFLM_ARENA, litert_reference_loads
 from .observe import FloatRunner
 
 
@@ -27,7 +28,13 @@ def sqnr_db(reference: np.ndarray, approx: np.ndarray) -> float:
 
 
 class Int8Runner:
-    """The int8 graph in LiteRT's reference kernels, every tensor readable and dequantized."""
+    """The int8 graph in LiteRT's reference kernels, every tensor readable and dequantized;
+    in tflite-micro where LiteRT cannot run one of its ops (the integer LSTM)."""
+
+    def __new__(cls, graph: Graph, reference_kernels: bool = True):
+        if cls is Int8Runner and not all(OPS[op.kind].litert_int8 for op in graph.ops):
+            return super().__new__(MicroRunner)
+        return super().__new__(cls)
 
     def __init__(self, graph: Graph, reference_kernels: bool = True):
         """Reference kernels round as TFLite Micro does; the optimized ones are 10x faster
@@ -58,10 +65,47 @@ class Int8Runner:
 
     def run(self, sample: list[np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
         """Float inputs in, the named tensors out as real values."""
+        if self.graph.state:
+            self.interpreter.reset_all_variables()  # each sample a sequence of its own, from zero state
         for index, name, array in zip(self.inputs, self.graph.inputs, sample):
             self.interpreter.set_tensor(index, quantize(array, self.graph[name]))
         self.interpreter.invoke()
         return {name: dequantize(self.interpreter.get_tensor(self.index[name]), self.graph[name]) for name in names}
+
+
+class MicroRunner(Int8Runner):
+    """The int8 graph in tflite-micro, every tensor kept: the oracle itself, for graphs with
+    an op LiteRT cannot run as aiotc exports it (slower than LiteRT, so only there)."""
+
+    def __init__(self, graph: Graph, reference_kernels: bool = True):
+        import tflite
+        from tflite_micro.python.tflite_micro import runtime
+
+        self.graph = graph
+        content = write_tflite(graph)
+        self.interpreter = runtime.Interpreter.from_bytes(
+            content,
+            arena_size=max(TFLM_ARENA, 10 * len(content)),
+            intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors,
+        )
+        subgraph = tflite.Model.GetRootAsModel(content, 0).Subgraphs(0)
+        self.index = {subgraph.Tensors(i).Name().decode(): i for i in range(subgraph.TensorsLength())}
+        self.output_index = [self.index[name] for name in graph.outputs]
+
+    def outputs(self, sample: list[np.ndarray]) -> list[np.ndarray]:
+        values = self.run(sample, list(self.graph.outputs))
+        return [values[name] for name in self.graph.outputs]
+
+    def run(self, sample: list[np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
+        for index, (name, array) in enumerate(zip(self.graph.inputs, sample)):
+            self.interpreter.set_input(quantize(array, self.graph[name]), index)
+        self.interpreter.invoke()
+        values = {
+            name: dequantize(np.array(self.interpreter.GetTensor(self.index[name], 0)["tensor_data"]), self.graph[name])
+            for name in names
+        }
+        self.interpreter.reset()  # each sample a sequence of its own, from zero state
+        return values
 
 
 def quantize(values: np.ndarray, tensor) -> np.ndarray:

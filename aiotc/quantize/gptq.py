@@ -33,17 +33,18 @@ DAMPING = 0.01  # of H's mean diagonal, added to its diagonal: keeps the inverse
 
 
 def input_hessians(graph: Graph, samples: list[list[np.ndarray]]) -> dict[str, np.ndarray]:
-    """H = X^T X of each conv / fully connected layer's inputs (im2col rows), float graph."""
+    """H = X^T X of each conv / fully connected layer's inputs (im2col rows), float graph;
+    layers sharing weights (the steps of an unrolled loop) share the sum of theirs."""
     layers = [op for op in graph.ops if OPS[op.kind].dense and graph[op.inputs[1]].is_const]
     runner = FloatRunner(graph)
     names = sorted({op.inputs[0] for op in layers})
-    hessians: dict[str, np.ndarray] = {}
+    by_weights: dict[str, np.ndarray] = {}
     for sample in samples[:MAX_SAMPLES]:
         values = runner.run(sample, names)
         for op in layers:
             x = rows_of(values[op.inputs[0]].astype(np.float64), op, graph[op.inputs[1]].shape)
-            hessians[op.name] = hessians.get(op.name, 0.0) + x.T @ x
-    return hessians
+            by_weights[op.inputs[1]] = by_weights.get(op.inputs[1], 0.0) + x.T @ x
+    return {op.name: by_weights[op.inputs[1]] for op in layers}
 
 
 def rows_of(x: np.ndarray, op: Op, filter_shape: tuple[int, ...]) -> np.ndarray:

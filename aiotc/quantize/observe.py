@@ -16,6 +16,7 @@ import numpy as np
 
 from ..export.tflite import write_tflite
 from ..ir import Graph
+from .steps import step_groups
 
 BINS = 2048
 
@@ -55,6 +56,8 @@ class FloatRunner:
         self.output_index = [d["index"] for d in self.interpreter.get_output_details()]
 
     def run(self, sample: list[np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
+        if self.graph.state:
+            self.interpreter.reset_all_variables()  # each sample a sequence of its own, from zero state
         for index, array in zip(self.input_index, sample):
             self.interpreter.set_tensor(index, np.ascontiguousarray(array, dtype=np.float32))
         self.interpreter.invoke()
@@ -68,15 +71,18 @@ class FloatRunner:
 def observe(
     graph: Graph, samples: list[list[np.ndarray]], progress: Callable[[], None] | None = None
 ) -> dict[str, TensorStats]:
-    """Range and histogram of every float activation over the samples (progress ticks twice per sample)."""
+    """Range and histogram of every float activation over the samples (progress ticks twice per sample);
+    the steps of an unrolled loop share one TensorStats, pooling their values (steps.py)."""
     runner = FloatRunner(graph)
     names = [t.name for t in graph.activations() if t.dtype == "float32"]
-    stats = {name: TensorStats(np.inf, -np.inf) for name in names}
+    groups = step_groups(graph)
+    pooled: dict[tuple[str, ...], TensorStats] = {}
+    stats = {name: pooled.setdefault(groups.get(name, (name,)), TensorStats(np.inf, -np.inf)) for name in names}
     for values in _each(runner, samples, names, progress):
         for name, array in values.items():
             s = stats[name]
             s.low, s.high = min(s.low, float(array.min())), max(s.high, float(array.max()))
-    for s in stats.values():
+    for s in pooled.values():
         s.histogram = np.zeros(BINS, dtype=np.int64)
     for values in _each(runner, samples, names, progress):
         for name, array in values.items():

@@ -34,9 +34,11 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import Graph, Op, Quant, Tensor
+from ..fixedpoint import tflite_round_array
+from ..ir import LSTM_CELL_STATE, Graph, Op, Quant, Tensor
 from ..ops import CALIBRATED, OPS, SAME_AS_INPUT, SHARED, Fixed
 from .gptq import gptq_round
+from .lstm import quantize_lstm
 from .observe import TensorStats
 from .precision import DEFAULT, full_assignment
 
@@ -104,6 +106,7 @@ def quantize_graph(
     wide = {name for name, p in assignment.items() if p == "w8a16"}
     tensors: dict[str, Tensor] = {name: graph[name] for name in floats}
     ops: list[Op] = []
+    quantized: dict[tuple, list[str | None]] = {}  # weights the steps of an unrolled loop share: once
     for name in graph.inputs:
         if name not in floats:
             _widen_if_read(name, graph, wide, chosen, tensors, ops)
@@ -119,9 +122,14 @@ def quantize_graph(
             bits = WEIGHT_BITS[assignment.get(op.name, DEFAULT)]  # a layer no search chooses for: int8
             if op.name in wide:
                 inputs[0] += WIDE
-            inputs[1:] = quantize_weights(
-                op, graph, chosen[inputs[0]], tensors, bits, (hessians or {}).get(op.name), op.name in wide
-            )
+            key = (*op.inputs[1:], bits, op.name in wide, float(chosen[inputs[0]].scale[0]))
+            if key not in quantized:
+                quantized[key] = quantize_weights(
+                    op, graph, chosen[inputs[0]], tensors, bits, (hessians or {}).get(op.name), op.name in wide
+                )
+            inputs[1:] = quantized[key]
+        elif op.kind == "lstm":  # its own integer spec: per-tensor weights, an int16 cell (lstm.py)
+            inputs = list(quantize_lstm(op, graph, chosen, ranges[op.inputs[LSTM_CELL_STATE]][1], tensors))
         else:
             shared = chosen[op.outputs[0]] if OPS[op.kind].output_quant == SHARED else None
             for index, name in enumerate(inputs):
@@ -155,7 +163,7 @@ def quantize_graph(
             tensors.get(name) or graph[name], dtype="int16" if name.endswith(WIDE) else "int8", quant=q
         )
     tensors |= {t.name: t for t in graph.activations() if t.dtype != "float32"}  # integer results (arg max indices)
-    return Graph(graph.name, tensors, tuple(ops), graph.inputs, graph.outputs, graph.layouts)
+    return replace(graph, tensors=tensors, ops=tuple(ops), quant_hints={})
 
 
 def _converted(
@@ -308,9 +316,7 @@ def _requantized(name: str, chosen: dict[str, Quant], graph: Graph, tensors: dic
     return target
 
 
-def _round(values: np.ndarray) -> np.ndarray:
-    """Round half away from zero, as TFLite's converter does."""
-    return np.sign(values) * np.floor(np.abs(values) + 0.5)
+_round = tflite_round_array
 
 
 def quantize_weights(
@@ -369,7 +375,8 @@ def quantize_weights(
 
 def _own_name(t: Tensor, op: Op, graph: Graph) -> str:
     """The name of a layer's quantized weights or bias: the constant's own, unless other
-    layers share it (Keras exports share all-zero biases), each quantizing it its own way."""
+    layers share it (Keras exports share all-zero biases), each quantizing it its own way
+    (those reading it at one input scale share its first copy: quantize_graph)."""
     return t.name if len(graph.consumers[t.name]) == 1 else f"{t.name}/{op.name}"
 
 

@@ -5,7 +5,8 @@ TFLite converter's much tighter clipping of early layers loses per-layer SQNR ye
 gains 3 dB at the output. So, starting from the MSE ranges, each free tensor in
 graph order tries a few tighter clippings and keeps one if the int8 model's output
 SQNR against the float model on the calibration samples improves (coordinate
-descent; each trial is one quantize + LiteRT run, tens of milliseconds).
+descent; each trial is one quantize + LiteRT run, tens of milliseconds). The steps of
+an unrolled loop are one tensor here (steps.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..ir import Graph
 from .fidelity import Int8Runner, sqnr_db
 from .observe import FloatRunner
 from .ptq import free_tensors, quantize_graph
+from .steps import search_units, step_groups
 
 FACTORS = (1.25, 0.8, 0.6, 0.45, 0.3)  # tighter clippings tried per tensor, of its current range
 MAX_SAMPLES = 128
@@ -40,13 +42,13 @@ def refine_ranges(
         got = [np.concatenate([o.ravel() for o in runner.outputs(s)]) for s in samples]
         return sqnr_db(np.stack(want), np.stack(got))
 
-    names = free_tensors(graph)
-    tick = progress("searching ranges", len(names)) if progress else None
+    units = search_units(free_tensors(graph), step_groups(graph))
+    tick = progress("searching ranges", len(units)) if progress else None
     best = score(ranges)
-    for name in names:
-        low, high = ranges[name]
+    for unit in units:
+        low, high = ranges[unit[0]]  # an unrolled loop's steps share their range
         for factor in FACTORS:
-            trial = ranges | {name: (low * factor, high * factor)}
+            trial = ranges | dict.fromkeys(unit, (low * factor, high * factor))
             value = score(trial)
             if value > best + MIN_GAIN_DB:
                 best, ranges = value, trial

@@ -14,7 +14,7 @@ from aiotc.ops import OPS
 from ..oplib import quant
 
 ONNX_WITHOUT_KIND = {"Identity", "Dropout", "Cast", "QuantizeLinear", "DequantizeLinear"}  # their converters emit no op
-ONNX_DECOMPOSED = {"GRU"}  # unrolled into fully connected and elementwise layers
+ONNX_DECOMPOSED = {"GRU", "LSTM", "RNN"}  # unrolled into fully connected and elementwise layers
 TFLITE_WITHOUT_KIND = {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE", "WHILE"}  # state; unrolled
 
 
