@@ -4,7 +4,8 @@ Single-LSTM graphs are built here (tests/oplib.py) and written with aiotc's writ
 they run everywhere. The state test invokes both sides 20 times without a reset between
 invokes: the generated C must carry the hidden and cell state as tflite-micro does, and
 NAME_reset() must start over as interpreter.reset() does. The TFLM example models are
-read from a tflite-micro checkout when one is present (AIOTC_TFLM_REPO, a git dir).
+read from a tflite-micro source tree when one is present (AIOTC_TFLM_TREE, else the one
+exported under ~/.cache/tflm-peer); tests/test_tflm_recurrent.py runs them as sequences.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from aiotc.resources import data_dir
 from .conftest import aiotc, assert_sequence_matches, verify_folder
 from .oplib import OpGraph, assert_matches_oracle
 
-TFLM_REPO = Path(os.environ.get("AIOTC_TFLM_REPO", "/work/.mirror/tensorflow+tflite-micro/repo"))
+TFLM_TREE = Path(os.environ.get("AIOTC_TFLM_TREE", Path.home() / ".cache/tflm-peer/tflite-micro"))
 EXAMPLES = {
     "trained_lstm": "tensorflow/lite/micro/examples/mnist_lstm/trained_lstm.tflite",
     "trained_lstm_int8": "tensorflow/lite/micro/examples/mnist_lstm/trained_lstm_int8.tflite",
@@ -187,30 +188,16 @@ def test_quantizing_an_lstm_is_refused(tmp_path):
     assert result.returncode == 2 and "cannot quantize it yet" in result.stderr and not (tmp_path / "out").exists()
 
 
-def tflm_model(relative: str, folder: Path) -> Path:
-    """A model file of the tflite-micro repository, written into `folder`."""
-    if not TFLM_REPO.exists():
-        pytest.skip(f"no tflite-micro checkout at {TFLM_REPO}")
-    path = folder / Path(relative).name
-    path.write_bytes(
-        subprocess.run(
-            ["git", "--git-dir", str(TFLM_REPO), "show", f"HEAD:{relative}"], capture_output=True, check=True
-        ).stdout
-    )
+def tflm_model(relative: str) -> Path:
+    """A model file of the tflite-micro source tree; the test is skipped without one."""
+    path = TFLM_TREE / relative
+    if not path.is_file():
+        pytest.skip(f"no tflite-micro tree at {TFLM_TREE} (set AIOTC_TFLM_TREE)")
     return path
-
-
-def tflm_example(name: str, folder: Path) -> Path:
-    return tflm_model(EXAMPLES[name], folder)
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_tflm_example_models(name, tmp_path):
-    out = compile_model(tflm_example(name, tmp_path), board="host", out_dir=tmp_path / "out").out_dir
+    out = compile_model(tflm_model(EXAMPLES[name]), board="host", out_dir=tmp_path / "out").out_dir
     result = verify_folder(out, samples=3)
     assert result.oracle == "tflite-micro" and result.mismatches == 0, result
-
-
-def test_dtln_streams_frames_with_state(tmp_path):
-    """DTLN denoises one frame per invoke: its two LSTMs' state carries the past."""
-    assert_sequence_matches(tflm_example("dtln_noise_suppression", tmp_path), tmp_path / "out")

@@ -58,7 +58,7 @@ def operators(model: Path) -> list[dict]:
         inputs = [op.Inputs(k) for k in range(op.InputsLength())]
         ops.append(
             {
-                "name": graph.Tensors(op.Outputs(0)).Name().decode(),
+                "name": (graph.Tensors(op.Outputs(0)).Name() or b"").decode(),  # the keyword models name none
                 "input_shape": dims(inputs[0]) if inputs and inputs[0] >= 0 else [],
                 "output_shape": dims(op.Outputs(0)),
                 "weights_shape": dims(inputs[1]) if len(inputs) > 1 and constant(inputs[1]) else None,
