@@ -10,6 +10,7 @@ exported under ~/.cache/tflm-peer); tests/test_tflm_recurrent.py runs them as se
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from pathlib import Path
@@ -65,6 +66,18 @@ def test_int8_lstm_is_bit_exact(case, tmp_path):
     assert_matches_oracle(lstm_graph("int8", **CASES[case]), tmp_path, samples=4)
 
 
+def test_weights_the_packed_kernel_cannot_hold_run_the_reference_kernel(tmp_path):
+    """A -128 under a negative weight of the unit before (outside TFLite's symmetric
+    weights) does not fit the packed kernels' byte pairs: aiotc_lstm_s8 runs the layer."""
+    graph = lstm_graph("int8", **CASES["sequence"])
+    recurrent = graph[graph.ops[0].inputs[7]]  # the cell gate's recurrent weights
+    data = recurrent.data.copy()
+    data[0, 0], data[1, 0] = -5, -128
+    graph = graph.with_ops(graph.ops, dict(graph.tensors) | {recurrent.name: dataclasses.replace(recurrent, data=data)})
+    assert_matches_oracle(graph, tmp_path, samples=3)
+    assert "aiotc_lstm_s8(" in (tmp_path / "out" / "model.c").read_text()
+
+
 @pytest.mark.parametrize("case", ["one_step", "sequence", "cell_q0_15_clipped", "time_major_batches"])
 def test_float_lstm_matches(case, tmp_path):
     kwargs = {k: v for k, v in CASES[case].items() if k not in ("cell_scale", "hidden_zp", "hidden_scale")}
@@ -78,10 +91,26 @@ def test_state_carries_across_invokes_and_resets(dtype, tmp_path):
     assert_sequence_matches(model, tmp_path / "out", tolerance=0 if dtype == "int8" else 1e-5)
 
 
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize(
+    "lstm",
+    [
+        dict(features=13, units=6, hidden_zp=-3),  # a block of 4 units and a partial one, a 16-input tail
+        dict(features=40, units=17, time_major=True, batches=2),  # rows of one step side by side
+    ],
+)
+def test_packed_gates_carry_state_in_qemu(lstm, board, tmp_path):
+    """The gate products on the DSP (M4) and MVE (M55) paths of aiotc_lstm_packed_s8."""
+    model = tmp_path / "lstm.tflite"
+    model.write_bytes(write_tflite(lstm_graph("int8", time_steps=3, **lstm)))
+    assert_sequence_matches(model, tmp_path / "out", board=board)
+
+
 HARNESS = """
 #include <stdio.h>
 #include <stdlib.h>
-#include "aiotc_lstm_s8.c"
+#include "aiotc_nn_lstm.h"
 /* argv: s|t multiplier shift -> the int16 sigmoid or tanh of every int16 x, scaled as the LSTM scales it */
 int main(int argc, char **argv)
 {
@@ -90,7 +119,7 @@ int main(int argc, char **argv)
     (void)argc;
     for (x = -32768; x <= 32767; x++) {
         const int32_t v = (x * multiplier + round) >> shift;
-        const int16_t y = (int16_t)(argv[1][0] == 't' ? tanh_s16(v) : sigmoid_s16(v));
+        const int16_t y = (int16_t)(argv[1][0] == 't' ? aiotc_lstm_tanh_s16(v) : aiotc_lstm_sigmoid_s16(v));
         fwrite(&y, sizeof y, 1, stdout);
     }
     return 0;
@@ -125,7 +154,6 @@ def test_int16_activations_match_tflm_on_every_input(kind, input_scale, tmp_path
             "-std=c99",
             "-O2",
             f"-I{runtime_c / 'include'}",
-            f"-I{runtime_c / 'src'}",
             "harness.c",
             "-o",
             "harness",

@@ -24,6 +24,7 @@ from ..ir import (
     SVDF_STATE,
     SVDF_TIME_WEIGHTS,
     Op,
+    Tensor,
 )
 from .lowering import (
     LayerCode,
@@ -35,6 +36,7 @@ from .lowering import (
     suffix,
     zero_point,
 )
+from .ops_conv import pack_fc_weights
 
 # Gate -> (input weights, recurrent weights, bias) among the op's 24 TFLite inputs.
 GATES = {"forget": (2, 6, 13), "input": (1, 5, 12), "cell": (3, 7, 14), "output": (4, 8, 15)}
@@ -55,8 +57,10 @@ def lower_lstm(op: Op, ctx: LowerContext) -> LayerCode:
         "output": ctx.ptr(op.outputs[0]),
         "quantized": x.dtype == "int8",
     }
-    values |= _integer_values(op, ctx) if values["quantized"] else _float_values(op, ctx)
-    kernel = f"aiotc_lstm_{suffix(x.dtype)}"
+    kernel = ctx.kernels[op.name].name or f"aiotc_lstm_{suffix(x.dtype)}"
+    packed = kernel == "aiotc_lstm_packed_s8"
+    values |= _integer_values(op, ctx, packed) if values["quantized"] else _float_values(op, ctx)
+    values["context"] = ctx.scratch() if packed else None
     return LayerCode("lstm", values | {"kernel": kernel}, (kernel,))
 
 
@@ -65,18 +69,30 @@ def _float_values(op: Op, ctx: LowerContext) -> dict:
     return {"gates": gates, "cell_clip": c_float(op.attrs.cell_clip)}
 
 
-def _integer_values(op: Op, ctx: LowerContext) -> dict:
+def _integer_values(op: Op, ctx: LowerContext, packed: bool) -> dict:
+    """`packed`: each gate's weights in the packed fully connected layout, its biases
+    zero padded to whole blocks of 4 units (aiotc_lstm_packed_s8)."""
     graph = ctx.graph
     x, hidden, cell = (graph[op.inputs[i]] for i in (LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE))
+    units = hidden.shape[1]
+
+    def weights(w: Tensor, role: str) -> str:
+        return ctx.const(pack_fc_weights(w.data), f"{role}_packed") if packed else ctx.ptr(w.name)
+
+    def bias(values: np.ndarray, role: str) -> str:
+        padded = np.zeros(-(-units // 4) * 4 if packed else units, np.int32)
+        padded[:units] = values
+        return ctx.const(padded, role)
+
     gates = {}
     for name, (in_index, rec_index, bias_index) in GATES.items():
-        w_in, w_rec, bias = graph[op.inputs[in_index]], graph[op.inputs[rec_index]], graph[op.inputs[bias_index]]
+        w_in, w_rec, b = graph[op.inputs[in_index]], graph[op.inputs[rec_index]], graph[op.inputs[bias_index]]
         rows_in, rows_rec = w_in.data.astype(np.int64).sum(axis=1), w_rec.data.astype(np.int64).sum(axis=1)
         gates[name] = [
-            ctx.ptr(w_in.name),
-            ctx.ptr(w_rec.name),
-            ctx.const((bias.data.astype(np.int64) - zero_point(x) * rows_in).astype(np.int32), f"{name}_input_bias"),
-            ctx.const((-zero_point(hidden) * rows_rec).astype(np.int32), f"{name}_recurrent_bias"),
+            weights(w_in, f"{name}_input_weights"),
+            weights(w_rec, f"{name}_recurrent_weights"),
+            bias(b.data.astype(np.int64) - zero_point(x) * rows_in, f"{name}_input_bias"),
+            bias(-zero_point(hidden) * rows_rec, f"{name}_recurrent_bias"),
             _fc_multiplier(scale(x), scale(w_in)),
             _fc_multiplier(scale(hidden), scale(w_rec)),
         ]
