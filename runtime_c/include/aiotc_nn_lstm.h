@@ -5,6 +5,7 @@
 #ifndef AIOTC_NN_LSTM_H
 #define AIOTC_NN_LSTM_H
 
+#include "aiotc_nn_gemm.h" /* aiotc_requantize_1r */
 #include "aiotc_nn_recurrent.h"
 #include "aiotc_nn_support.h"
 
@@ -82,14 +83,14 @@ static inline int8_t aiotc_lstm_unit_s8(const aiotc_lstm_params_s8 *p, int32_t f
     const int32_t candidate = aiotc_lstm_tanh_s16(3 * cell_gate);
     const int32_t out = aiotc_lstm_sigmoid_s16(3 * output_gate);
     const int32_t round = p->cell_tanh_shift > 0 ? 1 << (p->cell_tanh_shift - 1) : 0;
-    int32_t c = aiotc_clamp_s16(aiotc_requantize(forget * *cell, p->forget_times_cell.multiplier, p->forget_times_cell.shift));
+    int32_t c = aiotc_clamp_s16(aiotc_requantize_1r(forget * *cell, p->forget_times_cell.multiplier, p->forget_times_cell.shift));
     int32_t h;
-    c = aiotc_clamp_s16(c + aiotc_clamp_s16(aiotc_requantize(in * candidate, p->input_times_cell.multiplier,
+    c = aiotc_clamp_s16(c + aiotc_clamp_s16(aiotc_requantize_1r(in * candidate, p->input_times_cell.multiplier,
                                                              p->input_times_cell.shift)));
     c = AIOTC_CLAMP(c, p->cell_clip.min, p->cell_clip.max);
     *cell = (int16_t)c;
     h = aiotc_lstm_tanh_s16((c * p->cell_tanh_multiplier + round) >> p->cell_tanh_shift);
-    h = aiotc_requantize(h * out, p->hidden.multiplier, p->hidden.shift) + p->hidden_offset;
+    h = aiotc_requantize_1r(h * out, p->hidden.multiplier, p->hidden.shift) + p->hidden_offset;
     return (int8_t)AIOTC_CLAMP(h, INT8_MIN, INT8_MAX);
 }
 

@@ -23,18 +23,34 @@ static void gate_part(const int8_t *weights, const int32_t *bias, aiotc_per_tens
                       const aiotc_col *x, int32_t depth, int32_t units, int16_t *pre, int32_t add)
 {
     const int32_t block_bytes = AIOTC_FC_BLOCK * AIOTC_ROW16(depth);
-    int32_t u, r;
+    int32_t u;
+#if defined(AIOTC_MVE)
+    /* The 4 units of a block requantized as one vector (TFLite's double rounding). */
+    const int32x4_t multiplier = vdupq_n_s32(quant.multiplier), shift = vdupq_n_s32(quant.shift);
+    const int32x4_t lo = vdupq_n_s32(INT16_MIN), hi = vdupq_n_s32(INT16_MAX);
+    for (u = 0; u < units; u += AIOTC_FC_BLOCK, weights += block_bytes) {
+        const aiotc_fc_sums s = aiotc_fc_dot_block(weights, x, depth, bias + u);
+        const mve_pred16_t p = vctp32q((uint32_t)(units - u));
+        int32x4_t v = vminq_s32(vmaxq_s32(aiotc_mve_requantize(vldrwq_s32(s.a), multiplier, shift), lo), hi);
+        if (add) {
+            v = vminq_s32(vmaxq_s32(vaddq_s32(v, vldrhq_z_s32(pre + u, p)), lo), hi);
+        }
+        vstrhq_p_s32(pre + u, v, p);
+    }
+#else
+    int32_t r;
     for (u = 0; u < units; u += AIOTC_FC_BLOCK, weights += block_bytes) {
         const aiotc_fc_sums s = aiotc_fc_dot_block(weights, x, depth, bias + u);
         const int32_t n = AIOTC_MIN(AIOTC_FC_BLOCK, units - u);
         for (r = 0; r < n; r++) {
-            int32_t v = aiotc_clamp_s16(aiotc_requantize(s.a[r], quant.multiplier, quant.shift));
+            int32_t v = aiotc_clamp_s16(aiotc_requantize_1r(s.a[r], quant.multiplier, quant.shift));
             if (add) {
                 v = aiotc_clamp_s16(v + pre[u + r]);
             }
             pre[u + r] = (int16_t)v;
         }
     }
+#endif
 }
 
 int32_t aiotc_lstm_packed_s8(const aiotc_context *ctx, const aiotc_lstm_params_s8 *params,
