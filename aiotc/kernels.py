@@ -62,6 +62,9 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool
     elif op.kind == "lstm":
         name = _lstm_kernel(op, graph)
         scratch = _lstm_scratch_bytes(op, graph) if name else 0
+    elif op.kind == "svdf":
+        name = _svdf_kernel(op, graph)
+        scratch = 2 * padded_row16(graph[op.inputs[0]].shape[-1]) if name else 0  # the input widened
     else:
         return Kernel(None, 0, _write_group(op, graph), "the op's kernel")
     if name is not None:
@@ -247,6 +250,15 @@ def _lstm_scratch_bytes(op: Op, graph: Graph) -> int:
     4 gates' int16 pre-activations."""
     input_size, units = graph[op.inputs[0]].shape[-1], graph[op.inputs[LSTM_GATE_WEIGHTS[-1]]].shape[0]
     return 2 * padded_row16(input_size) + 2 * padded_row16(units) + 4 * 2 * units
+
+
+def _svdf_kernel(op: Op, graph: Graph) -> str | None:
+    """The int8 SVDF whose feature product runs as a packed fully connected layer, when byte
+    pairs hold its feature weights (the input offset folds into an int32 bias: |zp x row
+    sum| < 2^31 for any row TFLite writes)."""
+    features = graph[op.inputs[1]]
+    packable = features.is_const and features.dtype == "int8" and gemm_packable(features.data)
+    return "aiotc_svdf_packed_s8" if graph[op.inputs[0]].dtype == "int8" and packable else None
 
 
 def padded_row(k: int) -> int:

@@ -9,6 +9,9 @@ sequences on the host and in QEMU by tests/test_tflm_recurrent.py.
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 from aiotc.driver import compile_model
@@ -69,6 +72,34 @@ def test_state_carries_across_invokes_and_resets(dtype, svdf, tmp_path):
     model = tmp_path / "svdf.tflite"
     model.write_bytes(write_tflite(svdf_graph(dtype, batches=2, **svdf)))
     assert_sequence_matches(model, tmp_path / "out", tolerance=0 if dtype == "int8" else 1e-5)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize(
+    "svdf",
+    [
+        dict(units=38, rank=1, memory=11),  # 38 filters: blocks of 4 and a partial one; 11 values: a vector's tail
+        dict(units=15, rank=3, memory=6, state_dtype="int8", state_zp=17),  # int8 state, its zero point
+    ],
+)
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "reference"])
+def test_state_carries_in_qemu(svdf, packed, board, tmp_path):
+    """Both integer kernels' DSP (M4) and MVE (M55) paths: the state's shift, the feature
+    and time products (enough MACs that the planner keeps the packed kernel). A -128 under
+    a negative weight of the filter before keeps the feature weights out of the packed
+    layout (aiotc_svdf_s8 then runs)."""
+    graph = svdf_graph("int8", batches=2, features=90, **svdf)
+    features = graph[graph.ops[0].inputs[1]]
+    data = np.clip(features.data, -127, 127)  # TFLite's symmetric weights
+    if not packed:
+        data[0, 0], data[1, 0] = -3, -128
+    graph = graph.with_ops(graph.ops, dict(graph.tensors) | {features.name: dataclasses.replace(features, data=data)})
+    model = tmp_path / "svdf.tflite"
+    model.write_bytes(write_tflite(graph))
+    assert_sequence_matches(model, tmp_path / "out", board=board)
+    kernel = "aiotc_svdf_packed_s8(" if packed else "aiotc_svdf_s8("
+    assert kernel in (tmp_path / "out" / "svdf.c").read_text()
 
 
 def test_integer_svdf_without_bias_is_refused(tmp_path):

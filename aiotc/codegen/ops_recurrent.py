@@ -127,29 +127,39 @@ def cell_tanh_scaling(cell_scale_power: int) -> tuple[int, int]:
 
 @lowers("svdf")
 def lower_svdf(op: Op, ctx: LowerContext) -> LayerCode:
-    """TFLM's Prepare computes both requantizations from float32 scales (its tensors' params)."""
+    """TFLM's Prepare computes both requantizations from float32 scales (its tensors' params).
+    The packed kernel gets only the weights it reads (a constant emitted and not referenced
+    would still count in the flash): the feature weights packed, the input's zero point
+    folded into their bias."""
     graph = ctx.graph
     x, features, time, state, out = (graph[name] for name in (*op.inputs[:3], op.inputs[SVDF_STATE], op.outputs[0]))
     filters, memory = time.shape
     bias = op.inputs[SVDF_BIAS]
+    kernel = ctx.kernels[op.name].name or f"aiotc_svdf_{suffix(x.dtype)}"
+    packed = kernel == "aiotc_svdf_packed_s8"
     values = {
         "dims": (x.shape[0], x.shape[1], filters, memory, op.attrs.rank),
-        **{
-            role: ctx.ptr(op.inputs[index])
-            for role, index in (
-                ("input", SVDF_INPUT),
-                ("feature_weights", SVDF_FEATURE_WEIGHTS),
-                ("time_weights", SVDF_TIME_WEIGHTS),
-                ("state", SVDF_STATE),
-            )
-        },
+        "input": ctx.ptr(op.inputs[SVDF_INPUT]),
+        "time_weights": ctx.ptr(op.inputs[SVDF_TIME_WEIGHTS]),
+        "state": ctx.ptr(op.inputs[SVDF_STATE]),
         "bias": ctx.ptr(bias) if bias else "NULL",
         "output": ctx.ptr(op.outputs[0]),
         "quantized": x.dtype == "int8",
+        "kernel": kernel,
+        "context": ctx.scratch() if packed else None,
     }
+    if packed:
+        feature_bias = np.zeros(-(-filters // 4) * 4, np.int32)
+        feature_bias[:filters] = -zero_point(x) * features.data.astype(np.int64).sum(axis=1)
+        values |= {
+            "feature_weights": ctx.const(pack_fc_weights(features.data), "feature_weights_packed"),
+            "feature_bias": ctx.const(feature_bias, "feature_bias_folded"),
+        }
+    else:
+        values["feature_weights"] = ctx.ptr(op.inputs[SVDF_FEATURE_WEIGHTS])
     if not values["quantized"]:
         act_min, act_max = activation_limits(op, graph)
-        return LayerCode("svdf", values | {"act_min": act_min, "act_max": act_max}, ("aiotc_svdf_f32",))
+        return LayerCode("svdf", values | {"act_min": act_min, "act_max": act_max}, (kernel,))
     s_x, s_f, s_t, s_state, s_out = (np.float32(scale(t)) for t in (x, features, time, state, out))
     values |= {
         "input_offset": -zero_point(x),
@@ -159,4 +169,4 @@ def lower_svdf(op: Op, ctx: LowerContext) -> LayerCode:
         "output_quant": quantize_multiplier(np.float64(s_state * s_t / s_out)),
         "output_offset": zero_point(out),
     }
-    return LayerCode("svdf", values, ("aiotc_svdf_s8",))
+    return LayerCode("svdf", values, (kernel,))

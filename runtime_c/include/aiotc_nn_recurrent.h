@@ -90,6 +90,16 @@ int32_t aiotc_svdf_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims 
                       const int8_t *feature_weights, const void *time_weights, const int32_t *bias, void *state,
                       int8_t *output);
 
+/* aiotc_svdf_s8 with the feature weights packed for aiotc_nn_fc_packed.h
+ * (ops_conv.pack_fc_weights) and feature_bias the input offset folded in (-input zero
+ * point x row sums, zero padded to whole blocks of 4 filters); scratch of
+ * aiotc_svdf_packed_s8_get_buffer_size bytes. */
+int32_t aiotc_svdf_packed_s8(const aiotc_context *ctx, const aiotc_svdf_params_s8 *params,
+                             const aiotc_svdf_dims *dims, const int8_t *input, const int8_t *feature_weights,
+                             const int32_t *feature_bias, const void *time_weights, const int32_t *bias, void *state,
+                             int8_t *output);
+int32_t aiotc_svdf_packed_s8_get_buffer_size(const aiotc_svdf_dims *dims);
+
 /* bias may be NULL; the output is clamped to `activation`. */
 int32_t aiotc_svdf_f32(const aiotc_svdf_dims *dims, const aiotc_activation_f32 *activation, const float *input,
                        const float *feature_weights, const float *time_weights, const float *bias, float *state,

@@ -1,0 +1,144 @@
+/* aiotc runtime: the parts of TFLite Micro's integer SVDF its two kernels share (the
+ * state's shift by one value per invoke, the time products, the feature product of
+ * weights the packed layout cannot hold), with MVE paths on the M55; the sums are the
+ * plain C loops', so every path gives the same integers. */
+#ifndef AIOTC_NN_SVDF_H
+#define AIOTC_NN_SVDF_H
+
+#include <string.h>
+
+#include "aiotc_nn_gemm.h" /* AIOTC_MVE, arm_mve.h */
+#include "aiotc_nn_recurrent.h"
+
+/* Every value of the state (`count` values of `bytes` each) moves one place towards the
+ * start: each filter's oldest value leaves (its place is overwritten after). A forward
+ * copy reading ahead of what it writes; memmove would go byte by byte, the two halves
+ * being a value apart, not a word. */
+static inline void aiotc_svdf_shift_state(void *state, int32_t count, int32_t bytes)
+{
+    int32_t i;
+    if (bytes == 2) {
+        int16_t *s = (int16_t *)state;
+#if defined(AIOTC_MVE)
+        for (i = 0; i < count - 1; i += 8) {
+            const mve_pred16_t p = vctp16q((uint32_t)(count - 1 - i));
+            vstrhq_p_s16(s + i, vldrhq_z_s16(s + i + 1, p), p);
+        }
+#else
+        for (i = 0; i < count - 1; i++) {
+            s[i] = s[i + 1];
+        }
+#endif
+    } else {
+        int8_t *s = (int8_t *)state;
+#if defined(AIOTC_MVE)
+        for (i = 0; i < count - 1; i += 16) {
+            const mve_pred16_t p = vctp8q((uint32_t)(count - 1 - i));
+            vstrbq_p_s8(s + i, vldrbq_z_s8(s + i + 1, p), p);
+        }
+#else
+        for (i = 0; i < count - 1; i++) {
+            s[i] = s[i + 1];
+        }
+#endif
+    }
+}
+
+/* n time weights times n state values less the state's zero point, int16 (`wide`) or
+ * int8: sum(w * s) - zero_point * sum(w), the same int32. */
+static inline int32_t aiotc_svdf_time_dot(const void *weights, const void *state, int32_t n, int32_t wide,
+                                          int32_t zero_point)
+{
+    int32_t sum = 0, m;
+#if defined(AIOTC_MVE)
+    int32_t weights_sum = 0;
+    if (wide) {
+        const int16_t *w = (const int16_t *)weights, *s = (const int16_t *)state;
+        for (m = 0; m < n; m += 8) {
+            const mve_pred16_t p = vctp16q((uint32_t)(n - m));
+            const int16x8_t vw = vldrhq_z_s16(w + m, p);
+            sum = vmladavaq_p_s16(sum, vw, vldrhq_z_s16(s + m, p), p);
+            weights_sum = vaddvaq_p_s16(weights_sum, vw, p);
+        }
+    } else {
+        const int8_t *w = (const int8_t *)weights, *s = (const int8_t *)state;
+        for (m = 0; m < n; m += 16) {
+            const mve_pred16_t p = vctp8q((uint32_t)(n - m));
+            const int8x16_t vw = vldrbq_z_s8(w + m, p);
+            sum = vmladavaq_p_s8(sum, vw, vldrbq_z_s8(s + m, p), p);
+            weights_sum = vaddvaq_p_s8(weights_sum, vw, p);
+        }
+    }
+    return sum - zero_point * weights_sum;
+#else
+    if (wide) {
+        const int16_t *w = (const int16_t *)weights, *s = (const int16_t *)state;
+        for (m = 0; m < n; m++) {
+            sum += w[m] * (s[m] - zero_point);
+        }
+    } else {
+        const int8_t *w = (const int8_t *)weights, *s = (const int8_t *)state;
+        for (m = 0; m < n; m++) {
+            sum += w[m] * (s[m] - zero_point);
+        }
+    }
+    return sum;
+#endif
+}
+
+/* One row of feature weights times the input plus `offset` (-input zero point):
+ * sum(w * x) + offset * sum(w), the same int32. */
+static inline int32_t aiotc_svdf_feature_dot(const int8_t *w, const int8_t *x, int32_t n, int32_t offset)
+{
+    int32_t sum = 0, k;
+#if defined(AIOTC_MVE)
+    int32_t weights_sum = 0;
+    for (k = 0; k < n; k += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - k));
+        const int8x16_t vw = vldrbq_z_s8(w + k, p);
+        sum = vmladavaq_p_s8(sum, vw, vldrbq_z_s8(x + k, p), p);
+        weights_sum = vaddvaq_p_s8(weights_sum, vw, p);
+    }
+    return sum + offset * weights_sum;
+#else
+    for (k = 0; k < n; k++) {
+        sum += w[k] * (x[k] + offset);
+    }
+    return sum;
+#endif
+}
+
+/* Each unit's output: its bias plus the time products of its rank filters (consecutive
+ * rows of `memory` values), requantized to int8. */
+static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims,
+                                      const void *time_weights, const int32_t *bias, const void *state, int8_t *out)
+{
+    const int32_t bytes = params->state_bytes, span = dims->rank * dims->memory;
+    const int32_t units = dims->filters / dims->rank;
+    const aiotc_per_tensor_quant_params q = params->output_quant;
+    int32_t u;
+    for (u = 0; u < units; u++) {
+        const int32_t acc = bias[u] + aiotc_svdf_time_dot((const uint8_t *)time_weights + u * span * bytes,
+                                                          (const uint8_t *)state + u * span * bytes, span, bytes == 2,
+                                                          params->state_zero_point);
+        const int32_t y = aiotc_requantize_1r(acc, q.multiplier, q.shift) + params->output_offset;
+        out[u] = (int8_t)AIOTC_CLAMP(y, INT8_MIN, INT8_MAX);
+    }
+}
+
+/* A filter's new feature value at `at` in the state: requantized to the state's scale,
+ * clamped to its type, offset by its zero point. */
+static inline void aiotc_svdf_store_feature(const aiotc_svdf_params_s8 *params, int32_t sum, void *state, int32_t at)
+{
+    const aiotc_per_tensor_quant_params q = params->feature_quant;
+    const int32_t wide = params->state_bytes == 2;
+    const int32_t value = AIOTC_CLAMP(aiotc_requantize_1r(sum, q.multiplier, q.shift), wide ? INT16_MIN : INT8_MIN,
+                                      wide ? INT16_MAX : INT8_MAX) + params->state_zero_point;
+    if (wide) {
+        ((int16_t *)state)[at] = (int16_t)value;
+    } else {
+        ((int8_t *)state)[at] = (int8_t)value; /* wraps as TFLM's int8_t store does */
+    }
+}
+
+#endif /* AIOTC_NN_SVDF_H */

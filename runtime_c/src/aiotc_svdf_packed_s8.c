@@ -1,0 +1,41 @@
+/* TFLite Micro's integer SVDF (as aiotc_svdf_s8) with the feature matrix product run as
+ * a packed fully connected layer (aiotc_nn_fc_packed.h: its DSP and MVE paths), the
+ * input's zero point folded into the feature bias at compile time; the rest is
+ * aiotc_svdf_s8's (aiotc_nn_svdf.h), and so is the result, bit for bit.
+ *
+ * Scratch: the input prepared for the feature product (widened on the DSP path). */
+#include "aiotc_nn_fc_packed.h"
+#include "aiotc_nn_svdf.h"
+
+int32_t aiotc_svdf_packed_s8_get_buffer_size(const aiotc_svdf_dims *dims)
+{
+    return AIOTC_FC_PREPARED_BYTES(dims->input_size);
+}
+
+int32_t aiotc_svdf_packed_s8(const aiotc_context *ctx, const aiotc_svdf_params_s8 *params,
+                             const aiotc_svdf_dims *dims, const int8_t *input, const int8_t *feature_weights,
+                             const int32_t *feature_bias, const void *time_weights, const int32_t *bias, void *state,
+                             int8_t *output)
+{
+    const int32_t filters = dims->filters, row = filters * dims->memory, depth = dims->input_size;
+    const int32_t block_bytes = AIOTC_FC_BLOCK * AIOTC_ROW16(depth);
+    int32_t b, f, r;
+    if (ctx->size < aiotc_svdf_packed_s8_get_buffer_size(dims)) {
+        return AIOTC_ARG_ERROR;
+    }
+    aiotc_svdf_shift_state(state, dims->batches * row, params->state_bytes);
+    for (b = 0; b < dims->batches; b++) {
+        const aiotc_col *x = aiotc_fc_prepare(input + b * depth, depth, ctx->buf);
+        uint8_t *batch_state = (uint8_t *)state + b * row * params->state_bytes;
+        for (f = 0; f < filters; f += AIOTC_FC_BLOCK) {
+            const aiotc_fc_sums s = aiotc_fc_dot_block(feature_weights + f / AIOTC_FC_BLOCK * block_bytes, x, depth,
+                                                       feature_bias + f);
+            const int32_t n = AIOTC_MIN(AIOTC_FC_BLOCK, filters - f);
+            for (r = 0; r < n; r++) {
+                aiotc_svdf_store_feature(params, s.a[r], batch_state, (f + r + 1) * dims->memory - 1);
+            }
+        }
+        aiotc_svdf_outputs(params, dims, time_weights, bias, batch_state, output + b * (filters / dims->rank));
+    }
+    return AIOTC_OK;
+}
