@@ -10,38 +10,42 @@
 #include "aiotc_nn_gemm.h" /* AIOTC_MVE, arm_mve.h */
 #include "aiotc_nn_recurrent.h"
 
-/* Every value of the state (`count` values of `bytes` each) moves one place towards the
- * start: each filter's oldest value leaves (its place is overwritten after). A forward
- * copy reading ahead of what it writes; memmove would go byte by byte, the two halves
- * being a value apart, not a word. */
+/* Every value of the state (`count` values of `bytes` each, word aligned) moves one
+ * place towards the start: each filter's oldest value leaves (its place is overwritten
+ * after). A forward copy reading ahead of what it writes: memmove would go byte by byte,
+ * the two halves being a value apart, not a word. MVE: predicated vectors; elsewhere
+ * whole words, each made of the word's upper values and the next word's first. */
 static inline void aiotc_svdf_shift_state(void *state, int32_t count, int32_t bytes)
 {
+#if defined(AIOTC_MVE)
     int32_t i;
     if (bytes == 2) {
         int16_t *s = (int16_t *)state;
-#if defined(AIOTC_MVE)
         for (i = 0; i < count - 1; i += 8) {
             const mve_pred16_t p = vctp16q((uint32_t)(count - 1 - i));
             vstrhq_p_s16(s + i, vldrhq_z_s16(s + i + 1, p), p);
         }
-#else
-        for (i = 0; i < count - 1; i++) {
-            s[i] = s[i + 1];
-        }
-#endif
     } else {
         int8_t *s = (int8_t *)state;
-#if defined(AIOTC_MVE)
         for (i = 0; i < count - 1; i += 16) {
             const mve_pred16_t p = vctp8q((uint32_t)(count - 1 - i));
             vstrbq_p_s8(s + i, vldrbq_z_s8(s + i + 1, p), p);
         }
-#else
-        for (i = 0; i < count - 1; i++) {
-            s[i] = s[i + 1];
-        }
-#endif
     }
+#else
+    uint8_t *s = (uint8_t *)state;
+    const int32_t moved = (count - 1) * bytes, words = moved / 4, down = 8 * bytes;
+    uint32_t next, now;
+    int32_t j;
+    memcpy(&next, s, 4);
+    for (j = 0; j < words; j++) {
+        now = next;
+        memcpy(&next, s + 4 * j + 4, 4); /* read before the word below is written */
+        now = (now >> down) | (next << (32 - down));
+        memcpy(s + 4 * j, &now, 4);
+    }
+    memmove(s + 4 * words, s + 4 * words + bytes, (size_t)(moved - 4 * words));
+#endif
 }
 
 /* n time weights times n state values less the state's zero point, int16 (`wide`) or
@@ -49,7 +53,7 @@ static inline void aiotc_svdf_shift_state(void *state, int32_t count, int32_t by
 static inline int32_t aiotc_svdf_time_dot(const void *weights, const void *state, int32_t n, int32_t wide,
                                           int32_t zero_point)
 {
-    int32_t sum = 0, m;
+    int32_t sum = 0, m = 0;
 #if defined(AIOTC_MVE)
     int32_t weights_sum = 0;
     if (wide) {
@@ -73,7 +77,19 @@ static inline int32_t aiotc_svdf_time_dot(const void *weights, const void *state
 #else
     if (wide) {
         const int16_t *w = (const int16_t *)weights, *s = (const int16_t *)state;
-        for (m = 0; m < n; m++) {
+#if defined(AIOTC_DSP)
+        /* Two values per SMLAD; the zero point's part from the weights' sum (SMLAD by 1, 1). */
+        int32_t weights_sum = 0;
+        for (m = 0; m + 2 <= n; m += 2) {
+            int32_t w2, s2;
+            memcpy(&w2, w + m, 4);
+            memcpy(&s2, s + m, 4);
+            sum = __smlad(w2, s2, sum);
+            weights_sum = __smlad(w2, 0x00010001, weights_sum);
+        }
+        sum -= zero_point * weights_sum;
+#endif
+        for (; m < n; m++) {
             sum += w[m] * (s[m] - zero_point);
         }
     } else {
@@ -101,7 +117,21 @@ static inline int32_t aiotc_svdf_feature_dot(const int8_t *w, const int8_t *x, i
     }
     return sum + offset * weights_sum;
 #else
-    for (k = 0; k < n; k++) {
+#if defined(AIOTC_DSP)
+    /* Per 4 inputs, both words' even and odd bytes widened (SXTB16), 2 SMLAD; the offset's
+     * part from the weights' sum (SMLAD by 1, 1). */
+    int32_t weights_sum = 0;
+    for (k = 0; k + 4 <= n; k += 4) {
+        const int32_t wv = aiotc_read_word(w + k), xv = aiotc_read_word(x + k);
+        const int32_t w02 = __sxtb16(wv), w13 = aiotc_sxtb16_ror8(wv);
+        sum = __smlad(w13, aiotc_sxtb16_ror8(xv), __smlad(w02, __sxtb16(xv), sum));
+        weights_sum = __smlad(w13, 0x00010001, __smlad(w02, 0x00010001, weights_sum));
+    }
+    sum += offset * weights_sum;
+#else
+    k = 0;
+#endif
+    for (; k < n; k++) {
         sum += w[k] * (x[k] + offset);
     }
     return sum;
