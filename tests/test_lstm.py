@@ -98,11 +98,14 @@ def test_state_carries_across_invokes_and_resets(dtype, tmp_path):
     [
         dict(features=45, units=22, hidden_zp=-3),  # 5 blocks of 4 units and a partial one, 16-input tails
         dict(features=40, units=17, time_major=True, batches=2),  # rows of one step side by side
+        dict(features=45, units=22, cell_scale=2.0**-11, gate_std=6.0),  # saturating gates: the tables' ends
+        dict(features=45, units=22, cell_scale=2.0**-15, cell_clip=0.6, hidden_scale=1 / 512),  # clip, tanh shift
     ],
 )
 def test_packed_gates_carry_state_in_qemu(lstm, board, tmp_path):
-    """The gate products on the DSP (M4) and MVE (M55) paths of aiotc_lstm_packed_s8 (enough
-    MACs that the planner keeps it rather than the scratch-free aiotc_lstm_s8)."""
+    """The gate products on the DSP (M4) and MVE (M55) paths of aiotc_lstm_packed_s8, and its
+    units 4 per vector on the M55 (enough MACs that the planner keeps it rather than the
+    scratch-free aiotc_lstm_s8)."""
     model = tmp_path / "lstm.tflite"
     model.write_bytes(write_tflite(lstm_graph("int8", time_steps=3, **lstm)))
     assert_sequence_matches(model, tmp_path / "out", board=board)

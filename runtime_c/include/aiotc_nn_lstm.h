@@ -94,4 +94,85 @@ static inline int8_t aiotc_lstm_unit_s8(const aiotc_lstm_params_s8 *p, int32_t f
     return (int8_t)AIOTC_CLAMP(h, INT8_MIN, INT8_MAX);
 }
 
+#if defined(AIOTC_MVE)
+/* aiotc_lstm_sigmoid_s16 on 4 lanes: the table's two entries gathered (lanes past its
+ * end masked), the same unsigned arithmetic. */
+static inline int32x4_t aiotc_lstm_sigmoid_s16_x4(int32x4_t x)
+{
+    const uint32x4_t magnitude = vreinterpretq_u32_s32(vabsq_s32(x)), step = vshrq_n_u32(magnitude, 9);
+    const mve_pred16_t inside = vcmpltq_n_s32(vreinterpretq_s32_u32(step), 255);
+    const uint32x4_t low = vldrhq_gather_shifted_offset_z_u32(aiotc_sigmoid_table, step, inside);
+    const uint32x4_t high = vldrhq_gather_shifted_offset_z_u32(aiotc_sigmoid_table + 1, step, inside);
+    uint32x4_t result = vmlaq_n_u32(vmulq_u32(vandq_u32(magnitude, vdupq_n_u32(0x1FFu)), vsubq_u32(high, low)), low, 512u);
+    result = vpselq_u32(result, vdupq_n_u32(0x7FFFu << 10), inside);
+    result = vpselq_u32(vaddq_n_u32(result, 1u << 9), vsubq_u32(vdupq_n_u32((1u << 25) + (1u << 9) - 1u), result),
+                        vcmpgeq_n_s32(x, 0));
+    return vreinterpretq_s32_u32(vshrq_n_u32(result, 10));
+}
+
+/* aiotc_lstm_tanh_s16 on 4 lanes. */
+static inline int32x4_t aiotc_lstm_tanh_s16_x4(int32x4_t x)
+{
+    const uint32x4_t magnitude = vreinterpretq_u32_s32(vabsq_s32(x)), step = vshrq_n_u32(magnitude, 8);
+    const mve_pred16_t inside = vcmpltq_n_s32(vreinterpretq_s32_u32(step), 255);
+    const uint32x4_t low = vldrhq_gather_shifted_offset_z_u32(aiotc_sigmoid_table, step, inside);
+    const uint32x4_t high = vldrhq_gather_shifted_offset_z_u32(aiotc_sigmoid_table + 1, step, inside);
+    int32x4_t result = vreinterpretq_s32_u32(
+        vmlaq_n_u32(vmulq_u32(vandq_u32(magnitude, vdupq_n_u32(0xFFu)), vsubq_u32(high, low)), low, 256u));
+    result = vpselq_s32(result, vdupq_n_s32(0xFFFF << 8), inside);
+    result = vpselq_s32(vaddq_n_s32(result, -(1 << 23) + (1 << 7)), vsubq_s32(vdupq_n_s32((1 << 23) + (1 << 7) - 1), result),
+                        vcmpgeq_n_s32(x, 0));
+    return vshrq_n_s32(result, 8);
+}
+
+/* aiotc_requantize_1r on 4 lanes (TFLite's double rounding, the same integers). */
+static inline int32x4_t aiotc_lstm_requantize_x4(int32x4_t x, aiotc_per_tensor_quant_params q)
+{
+    return aiotc_mve_requantize(x, vdupq_n_s32(q.multiplier), vdupq_n_s32(q.shift));
+}
+
+static inline int32x4_t aiotc_lstm_clamp_s16_x4(int32x4_t x)
+{
+    return vmaxq_s32(vminq_s32(x, vdupq_n_s32(INT16_MAX)), vdupq_n_s32(INT16_MIN));
+}
+
+/* aiotc_lstm_unit_s8 for the `units` units of one row, 4 at a time: pre holds the 4
+ * gates' pre-activations (forget, input, cell, output; `units` each). */
+static inline void aiotc_lstm_units_s8(const aiotc_lstm_params_s8 *p, const int16_t *pre, int32_t units, int16_t *cell,
+                                       int8_t *hidden)
+{
+    const int32x4_t tanh_shift = vdupq_n_s32(-p->cell_tanh_shift);
+    const int32_t round = p->cell_tanh_shift > 0 ? 1 << (p->cell_tanh_shift - 1) : 0;
+    int32_t u;
+    for (u = 0; u < units; u += 4) {
+        const mve_pred16_t lanes = vctp32q((uint32_t)(units - u));
+        const int32x4_t forget = aiotc_lstm_sigmoid_s16_x4(vmulq_n_s32(vldrhq_z_s32(pre + u, lanes), 3));
+        const int32x4_t in = aiotc_lstm_sigmoid_s16_x4(vmulq_n_s32(vldrhq_z_s32(pre + units + u, lanes), 3));
+        const int32x4_t candidate = aiotc_lstm_tanh_s16_x4(vmulq_n_s32(vldrhq_z_s32(pre + 2 * units + u, lanes), 3));
+        const int32x4_t out = aiotc_lstm_sigmoid_s16_x4(vmulq_n_s32(vldrhq_z_s32(pre + 3 * units + u, lanes), 3));
+        int32x4_t c = aiotc_lstm_clamp_s16_x4(
+            aiotc_lstm_requantize_x4(vmulq_s32(forget, vldrhq_z_s32(cell + u, lanes)), p->forget_times_cell));
+        int32x4_t h;
+        c = aiotc_lstm_clamp_s16_x4(
+            vaddq_s32(c, aiotc_lstm_clamp_s16_x4(aiotc_lstm_requantize_x4(vmulq_s32(in, candidate), p->input_times_cell))));
+        c = vmaxq_s32(vminq_s32(c, vdupq_n_s32(p->cell_clip.max)), vdupq_n_s32(p->cell_clip.min));
+        vstrhq_p_s32(cell + u, c, lanes);
+        h = aiotc_lstm_tanh_s16_x4(vshlq_s32(vaddq_n_s32(vmulq_n_s32(c, p->cell_tanh_multiplier), round), tanh_shift));
+        h = vaddq_n_s32(aiotc_lstm_requantize_x4(vmulq_s32(h, out), p->hidden), p->hidden_offset);
+        vstrbq_p_s32(hidden + u, vmaxq_s32(vminq_s32(h, vdupq_n_s32(INT8_MAX)), vdupq_n_s32(INT8_MIN)), lanes);
+    }
+}
+#else
+/* aiotc_lstm_unit_s8 for the `units` units of one row: pre holds the 4 gates'
+ * pre-activations (forget, input, cell, output; `units` each). */
+static inline void aiotc_lstm_units_s8(const aiotc_lstm_params_s8 *p, const int16_t *pre, int32_t units, int16_t *cell,
+                                       int8_t *hidden)
+{
+    int32_t u;
+    for (u = 0; u < units; u++) {
+        hidden[u] = aiotc_lstm_unit_s8(p, pre[u], pre[units + u], pre[2 * units + u], pre[3 * units + u], cell + u);
+    }
+}
+#endif
+
 #endif /* AIOTC_NN_LSTM_H */

@@ -1,8 +1,9 @@
 /* TFLite Micro's integer LSTM (as aiotc_lstm_s8) with each gate's two matrix products,
  * over the input step and over the hidden state, run as packed fully connected layers
  * (aiotc_nn_fc_packed.h: its DSP and MVE paths): per step, every unit's pre-activation of
- * each gate into the scratch, then each unit's cell update. The sums, requantizations
- * and clamps are aiotc_lstm_s8's, so the result is the same, bit for bit.
+ * each gate into the scratch, then each unit's cell update (4 units per MVE vector on
+ * the M55). The sums, requantizations and clamps are aiotc_lstm_s8's, so the result is
+ * the same, bit for bit.
  *
  * Scratch: the input step and the hidden state prepared for the products (widened on
  * the DSP path), then the 4 gates' int16 pre-activations. */
@@ -64,7 +65,7 @@ int32_t aiotc_lstm_packed_s8(const aiotc_context *ctx, const aiotc_lstm_params_s
     const int32_t in_size = dims->input_size, state_size = dims->state_size;
     uint8_t *const x_buf = (uint8_t *)ctx->buf, *const h_buf = x_buf + AIOTC_FC_PREPARED_BYTES(in_size);
     int16_t *const pre = (int16_t *)(void *)(h_buf + AIOTC_FC_PREPARED_BYTES(state_size));
-    int32_t s, t, row, g, unit;
+    int32_t s, t, row, g;
     if (ctx->size < aiotc_lstm_packed_s8_get_buffer_size(dims)) {
         return AIOTC_ARG_ERROR;
     }
@@ -85,11 +86,7 @@ int32_t aiotc_lstm_packed_s8(const aiotc_context *ctx, const aiotc_lstm_params_s
                     gate_part(gates[g]->recurrent_weights, gates[g]->recurrent_bias, gates[g]->recurrent_quant, hc,
                               state_size, state_size, gate, 1);
                 }
-                for (unit = 0; unit < state_size; unit++) {
-                    y[row * state_size + unit] =
-                        aiotc_lstm_unit_s8(params, pre[unit], pre[state_size + unit], pre[2 * state_size + unit],
-                                           pre[3 * state_size + unit], cell + row * state_size + unit);
-                }
+                aiotc_lstm_units_s8(params, pre, state_size, cell + row * state_size, y + row * state_size);
             }
             memcpy(hidden, y, (size_t)(rows * state_size));
         }
