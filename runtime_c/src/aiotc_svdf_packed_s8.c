@@ -17,25 +17,28 @@ int32_t aiotc_svdf_packed_s8(const aiotc_context *ctx, const aiotc_svdf_params_s
                              const int32_t *feature_bias, const void *time_weights, const int32_t *bias, void *state,
                              int8_t *output)
 {
-    const int32_t filters = dims->filters, row = filters * dims->memory, depth = dims->input_size;
+    /* Copies: after a store through an int8 pointer, fields read through pointers are read again. */
+    const aiotc_svdf_params_s8 p = *params;
+    const aiotc_svdf_dims d = *dims;
+    const int32_t filters = d.filters, row = filters * d.memory, depth = d.input_size;
     const int32_t block_bytes = AIOTC_FC_BLOCK * AIOTC_ROW16(depth);
     int32_t b, f, r;
-    if (ctx->size < aiotc_svdf_packed_s8_get_buffer_size(dims)) {
+    if (ctx->size < aiotc_svdf_packed_s8_get_buffer_size(&d)) {
         return AIOTC_ARG_ERROR;
     }
-    aiotc_svdf_shift_state(state, dims->batches * row, params->state_bytes);
-    for (b = 0; b < dims->batches; b++) {
+    aiotc_svdf_shift_state(state, d.batches * row, p.state_bytes);
+    for (b = 0; b < d.batches; b++) {
         const aiotc_col *x = aiotc_fc_prepare(input + b * depth, depth, ctx->buf);
-        uint8_t *batch_state = (uint8_t *)state + b * row * params->state_bytes;
+        uint8_t *batch_state = (uint8_t *)state + b * row * p.state_bytes;
         for (f = 0; f < filters; f += AIOTC_FC_BLOCK) {
             const aiotc_fc_sums s = aiotc_fc_dot_block(feature_weights + f / AIOTC_FC_BLOCK * block_bytes, x, depth,
                                                        feature_bias + f);
             const int32_t n = AIOTC_MIN(AIOTC_FC_BLOCK, filters - f);
             for (r = 0; r < n; r++) {
-                aiotc_svdf_store_feature(params, s.a[r], batch_state, (f + r + 1) * dims->memory - 1);
+                aiotc_svdf_store_feature(&p, s.a[r], batch_state, (f + r + 1) * d.memory - 1);
             }
         }
-        aiotc_svdf_outputs(params, dims, time_weights, bias, batch_state, output + b * (filters / dims->rank));
+        aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, output + b * (filters / d.rank));
     }
     return AIOTC_OK;
 }

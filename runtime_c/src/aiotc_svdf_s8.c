@@ -10,17 +10,20 @@ int32_t aiotc_svdf_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims 
                       const int8_t *feature_weights, const void *time_weights, const int32_t *bias, void *state,
                       int8_t *output)
 {
-    const int32_t filters = dims->filters, row = filters * dims->memory, depth = dims->input_size;
+    /* Copies: after a store through an int8 pointer, fields read through pointers are read again. */
+    const aiotc_svdf_params_s8 p = *params;
+    const aiotc_svdf_dims d = *dims;
+    const int32_t filters = d.filters, row = filters * d.memory, depth = d.input_size;
     int32_t b, f;
-    aiotc_svdf_shift_state(state, dims->batches * row, params->state_bytes);
-    for (b = 0; b < dims->batches; b++) {
-        uint8_t *batch_state = (uint8_t *)state + b * row * params->state_bytes;
+    aiotc_svdf_shift_state(state, d.batches * row, p.state_bytes);
+    for (b = 0; b < d.batches; b++) {
+        uint8_t *batch_state = (uint8_t *)state + b * row * p.state_bytes;
         for (f = 0; f < filters; f++) {
             const int32_t sum = aiotc_svdf_feature_dot(feature_weights + f * depth, input + b * depth, depth,
-                                                       params->input_offset);
-            aiotc_svdf_store_feature(params, sum, batch_state, (f + 1) * dims->memory - 1);
+                                                       p.input_offset);
+            aiotc_svdf_store_feature(&p, sum, batch_state, (f + 1) * d.memory - 1);
         }
-        aiotc_svdf_outputs(params, dims, time_weights, bias, batch_state, output + b * (filters / dims->rank));
+        aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, output + b * (filters / d.rank));
     }
     return AIOTC_OK;
 }
