@@ -147,6 +147,23 @@ static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const 
     const int32_t units = dims->filters / dims->rank;
     const aiotc_per_tensor_quant_params q = params->output_quant;
     int32_t u;
+#if defined(AIOTC_MVE)
+    /* 4 units' sums requantized as one vector. */
+    for (u = 0; u < units; u += 4) {
+        const mve_pred16_t lanes = vctp32q((uint32_t)(units - u));
+        int32_t acc[4] = {0, 0, 0, 0};
+        int32_t r;
+        int32x4_t y;
+        for (r = 0; r < AIOTC_MIN(4, units - u); r++) {
+            acc[r] = bias[u + r] + aiotc_svdf_time_dot((const uint8_t *)time_weights + (u + r) * span * bytes,
+                                                       (const uint8_t *)state + (u + r) * span * bytes, span,
+                                                       bytes == 2, params->state_zero_point);
+        }
+        y = aiotc_mve_requantize(vldrwq_s32(acc), vdupq_n_s32(q.multiplier), vdupq_n_s32(q.shift));
+        y = vaddq_n_s32(y, params->output_offset);
+        vstrbq_p_s32(out + u, vmaxq_s32(vminq_s32(y, vdupq_n_s32(INT8_MAX)), vdupq_n_s32(INT8_MIN)), lanes);
+    }
+#else
     for (u = 0; u < units; u++) {
         const int32_t acc = bias[u] + aiotc_svdf_time_dot((const uint8_t *)time_weights + u * span * bytes,
                                                           (const uint8_t *)state + u * span * bytes, span, bytes == 2,
@@ -154,21 +171,43 @@ static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const 
         const int32_t y = aiotc_requantize_1r(acc, q.multiplier, q.shift) + params->output_offset;
         out[u] = (int8_t)AIOTC_CLAMP(y, INT8_MIN, INT8_MAX);
     }
+#endif
 }
 
-/* A filter's new feature value at `at` in the state: requantized to the state's scale,
- * clamped to its type, offset by its zero point. */
-static inline void aiotc_svdf_store_feature(const aiotc_svdf_params_s8 *params, int32_t sum, void *state, int32_t at)
+/* The new feature values of n <= 4 filters (their sums; filter r's value at
+ * first + r * memory in the state): requantized to the state's scale, clamped to its
+ * type, offset by its zero point. MVE: one vector, scattered. */
+static AIOTC_INLINE void aiotc_svdf_store_features(const aiotc_svdf_params_s8 *params, const int32_t *sums, int32_t n,
+                                             void *state, int32_t first, int32_t memory)
 {
     const aiotc_per_tensor_quant_params q = params->feature_quant;
     const int32_t wide = params->state_bytes == 2;
-    const int32_t value = AIOTC_CLAMP(aiotc_requantize_1r(sum, q.multiplier, q.shift), wide ? INT16_MIN : INT8_MIN,
-                                      wide ? INT16_MAX : INT8_MAX) + params->state_zero_point;
+    const int32_t low = wide ? INT16_MIN : INT8_MIN, high = wide ? INT16_MAX : INT8_MAX;
+#if defined(AIOTC_MVE)
+    const mve_pred16_t lanes = vctp32q((uint32_t)n);
+    const uint32x4_t at = vmlaq_n_u32(vdupq_n_u32((uint32_t)first), vidupq_n_u32(0, 1), (uint32_t)memory);
+    int32x4_t value = aiotc_mve_requantize(vldrwq_s32(sums), vdupq_n_s32(q.multiplier), vdupq_n_s32(q.shift));
+    value = vaddq_n_s32(vmaxq_s32(vminq_s32(value, vdupq_n_s32(high)), vdupq_n_s32(low)), params->state_zero_point);
     if (wide) {
-        ((int16_t *)state)[at] = (int16_t)value;
+        vstrhq_scatter_shifted_offset_p_s32((int16_t *)state, at, value, lanes);
     } else {
-        ((int8_t *)state)[at] = (int8_t)value; /* wraps as TFLM's int8_t store does */
+        vstrbq_scatter_offset_p_s32((int8_t *)state, at, value, lanes); /* wraps as TFLM's int8_t store does */
     }
+#else
+    const int32_t zero_point = params->state_zero_point;
+    int32_t r;
+    if (wide) {
+        int16_t *s = (int16_t *)state + first;
+        for (r = 0; r < n; r++, s += memory) {
+            *s = (int16_t)(AIOTC_CLAMP(aiotc_requantize_1r(sums[r], q.multiplier, q.shift), low, high) + zero_point);
+        }
+    } else {
+        int8_t *s = (int8_t *)state + first;
+        for (r = 0; r < n; r++, s += memory) { /* wraps as TFLM's int8_t store does */
+            *s = (int8_t)(AIOTC_CLAMP(aiotc_requantize_1r(sums[r], q.multiplier, q.shift), low, high) + zero_point);
+        }
+    }
+#endif
 }
 
 #endif /* AIOTC_NN_SVDF_H */

@@ -22,7 +22,7 @@ int32_t aiotc_svdf_packed_s8(const aiotc_context *ctx, const aiotc_svdf_params_s
     const aiotc_svdf_dims d = *dims;
     const int32_t filters = d.filters, row = filters * d.memory, depth = d.input_size;
     const int32_t block_bytes = AIOTC_FC_BLOCK * AIOTC_ROW16(depth);
-    int32_t b, f, r;
+    int32_t b, f;
     if (ctx->size < aiotc_svdf_packed_s8_get_buffer_size(&d)) {
         return AIOTC_ARG_ERROR;
     }
@@ -33,10 +33,8 @@ int32_t aiotc_svdf_packed_s8(const aiotc_context *ctx, const aiotc_svdf_params_s
         for (f = 0; f < filters; f += AIOTC_FC_BLOCK) {
             const aiotc_fc_sums s = aiotc_fc_dot_block(feature_weights + f / AIOTC_FC_BLOCK * block_bytes, x, depth,
                                                        feature_bias + f);
-            const int32_t n = AIOTC_MIN(AIOTC_FC_BLOCK, filters - f);
-            for (r = 0; r < n; r++) {
-                aiotc_svdf_store_feature(&p, s.a[r], batch_state, (f + r + 1) * d.memory - 1);
-            }
+            aiotc_svdf_store_features(&p, s.a, AIOTC_MIN(AIOTC_FC_BLOCK, filters - f), batch_state,
+                                      (f + 1) * d.memory - 1, d.memory);
         }
         aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, output + b * (filters / d.rank));
     }

@@ -18,10 +18,14 @@ int32_t aiotc_svdf_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims 
     aiotc_svdf_shift_state(state, d.batches * row, p.state_bytes);
     for (b = 0; b < d.batches; b++) {
         uint8_t *batch_state = (uint8_t *)state + b * row * p.state_bytes;
-        for (f = 0; f < filters; f++) {
-            const int32_t sum = aiotc_svdf_feature_dot(feature_weights + f * depth, input + b * depth, depth,
-                                                       p.input_offset);
-            aiotc_svdf_store_feature(&p, sum, batch_state, (f + 1) * d.memory - 1);
+        for (f = 0; f < filters; f += 4) {
+            int32_t sums[4], r;
+            const int32_t n = AIOTC_MIN(4, filters - f);
+            for (r = 0; r < n; r++) {
+                sums[r] = aiotc_svdf_feature_dot(feature_weights + (f + r) * depth, input + b * depth, depth,
+                                                 p.input_offset);
+            }
+            aiotc_svdf_store_features(&p, sums, n, batch_state, (f + 1) * d.memory - 1, d.memory);
         }
         aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, output + b * (filters / d.rank));
     }
