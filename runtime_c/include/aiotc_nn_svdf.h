@@ -1,12 +1,13 @@
 /* aiotc runtime: the parts of TFLite Micro's integer SVDF its two kernels share (the
- * state's shift by one value per invoke, the time products, the feature product of
- * weights the packed layout cannot hold), with MVE paths on the M55; the sums are the
- * plain C loops', so every path gives the same integers. */
+ * state's shift by one value per invoke, the time products, the feature values' and
+ * outputs' requantization), with DSP and MVE paths; the sums are the plain C loops', so
+ * every path gives the same integers. */
 #ifndef AIOTC_NN_SVDF_H
 #define AIOTC_NN_SVDF_H
 
 #include <string.h>
 
+#include "aiotc_nn_dot_s8.h"
 #include "aiotc_nn_gemm.h" /* AIOTC_MVE, arm_mve.h */
 #include "aiotc_nn_recurrent.h"
 
@@ -97,42 +98,6 @@ static inline int32_t aiotc_svdf_time_dot(const void *weights, const void *state
         for (m = 0; m < n; m++) {
             sum += w[m] * (s[m] - zero_point);
         }
-    }
-    return sum;
-#endif
-}
-
-/* One row of feature weights times the input plus `offset` (-input zero point):
- * sum(w * x) + offset * sum(w), the same int32. */
-static inline int32_t aiotc_svdf_feature_dot(const int8_t *w, const int8_t *x, int32_t n, int32_t offset)
-{
-    int32_t sum = 0, k;
-#if defined(AIOTC_MVE)
-    int32_t weights_sum = 0;
-    for (k = 0; k < n; k += 16) {
-        const mve_pred16_t p = vctp8q((uint32_t)(n - k));
-        const int8x16_t vw = vldrbq_z_s8(w + k, p);
-        sum = vmladavaq_p_s8(sum, vw, vldrbq_z_s8(x + k, p), p);
-        weights_sum = vaddvaq_p_s8(weights_sum, vw, p);
-    }
-    return sum + offset * weights_sum;
-#else
-#if defined(AIOTC_DSP)
-    /* Per 4 inputs, both words' even and odd bytes widened (SXTB16), 2 SMLAD; the offset's
-     * part from the weights' sum (SMLAD by 1, 1). */
-    int32_t weights_sum = 0;
-    for (k = 0; k + 4 <= n; k += 4) {
-        const int32_t wv = aiotc_read_word(w + k), xv = aiotc_read_word(x + k);
-        const int32_t w02 = __sxtb16(wv), w13 = aiotc_sxtb16_ror8(wv);
-        sum = __smlad(w13, aiotc_sxtb16_ror8(xv), __smlad(w02, __sxtb16(xv), sum));
-        weights_sum = __smlad(w13, 0x00010001, __smlad(w02, 0x00010001, weights_sum));
-    }
-    sum += offset * weights_sum;
-#else
-    k = 0;
-#endif
-    for (; k < n; k++) {
-        sum += w[k] * (x[k] + offset);
     }
     return sum;
 #endif

@@ -22,7 +22,7 @@ int32_t aiotc_svdf_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims 
             int32_t sums[4], r;
             const int32_t n = AIOTC_MIN(4, filters - f);
             for (r = 0; r < n; r++) {
-                sums[r] = aiotc_svdf_feature_dot(feature_weights + (f + r) * depth, input + b * depth, depth,
+                sums[r] = aiotc_dot_offset_s8(feature_weights + (f + r) * depth, input + b * depth, depth,
                                                  p.input_offset);
             }
             aiotc_svdf_store_features(&p, sums, n, batch_state, (f + 1) * d.memory - 1, d.memory);
