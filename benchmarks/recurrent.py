@@ -122,8 +122,8 @@ def main() -> int:
         "tensors, *peer: state B*) with everything else it allocates.",
         "Kernels: `lstm_packed_s8` and `svdf_packed_s8` run the gate and feature matrix products on the packed fully",
         "connected kernel's DSP (M4) and MVE (M55) paths; `svdf_s8` takes the layers whose int8 weights the packed",
-        "byte pairs cannot hold (a -128 beside a negative weight: the keyword models' scrambled weights; their",
-        "fully connected layers with such weights run the reference loops too, which counts in the totals).",
+        "byte pairs cannot hold (a -128 beside a negative weight: the keyword models' scrambled weights), whose",
+        "products it takes row by row on the same cores' paths (aiotc_nn_dot_s8.h), as fully connected layers do.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|---|---|" + "---:|" * 4 + "---|" + "---:|" * (len(COLUMNS) - 7),  # the kernels' names left aligned
