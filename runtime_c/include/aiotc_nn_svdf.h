@@ -76,12 +76,15 @@ static inline int32_t aiotc_svdf_time_dot(const void *weights, const void *state
     }
     return sum - zero_point * weights_sum;
 #else
-    if (wide) {
-        const int16_t *w = (const int16_t *)weights, *s = (const int16_t *)state;
+    const int16_t *w = (const int16_t *)weights, *s = (const int16_t *)state;
+    if (!wide) { /* int8: the row dot of aiotc_nn_dot_s8.h (its DSP path on the M4) */
+        return aiotc_dot_offset_s8((const int8_t *)weights, (const int8_t *)state, n, -zero_point);
+    }
 #if defined(AIOTC_DSP)
+    {
         /* Two values per SMLAD; the zero point's part from the weights' sum (SMLAD by 1, 1). */
         int32_t weights_sum = 0;
-        for (m = 0; m + 2 <= n; m += 2) {
+        for (; m + 2 <= n; m += 2) {
             int32_t w2, s2;
             memcpy(&w2, w + m, 4);
             memcpy(&s2, s + m, 4);
@@ -89,15 +92,10 @@ static inline int32_t aiotc_svdf_time_dot(const void *weights, const void *state
             weights_sum = __smlad(w2, 0x00010001, weights_sum);
         }
         sum -= zero_point * weights_sum;
+    }
 #endif
-        for (; m < n; m++) {
-            sum += w[m] * (s[m] - zero_point);
-        }
-    } else {
-        const int8_t *w = (const int8_t *)weights, *s = (const int8_t *)state;
-        for (m = 0; m < n; m++) {
-            sum += w[m] * (s[m] - zero_point);
-        }
+    for (; m < n; m++) {
+        sum += w[m] * (s[m] - zero_point);
     }
     return sum;
 #endif
