@@ -59,6 +59,12 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool
     elif op.kind == "fully_connected":
         name = _fc_kernel(op, graph, compact_int4)
         scratch = _fc_scratch_bytes(op, graph, name)
+    elif op.kind == "lstm":
+        name = _lstm_kernel(op, graph)
+        scratch = _lstm_scratch_bytes(op, graph) if name else 0
+    elif op.kind == "svdf":
+        name = _svdf_kernel(op, graph)
+        scratch = 2 * padded_row16(graph[op.inputs[0]].shape[-1]) if name else 0  # the input widened
     else:
         return Kernel(None, 0, _write_group(op, graph), "the op's kernel")
     if name is not None:
@@ -222,6 +228,37 @@ def _fc_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
     if kernel == "aiotc_convolve_1x1_s4":
         return 2 * col_bytes(depth)
     return 2 * padded_row16(depth) if kernel == "aiotc_fully_connected_packed_s8" else 0
+
+
+# The int8 LSTM's gate weights among its TFLite inputs: input and recurrent weights of the input,
+# forget, cell and output gates (ops_recurrent.GATES).
+LSTM_GATE_WEIGHTS = (1, 2, 3, 4, 5, 6, 7, 8)
+
+
+def _lstm_kernel(op: Op, graph: Graph) -> str | None:
+    """The int8 LSTM whose gate matrix products run as packed fully connected layers,
+    when byte pairs hold every gate's weights."""
+    if graph[op.inputs[0]].dtype != "int8":
+        return None
+    weights = [graph[op.inputs[i]] for i in LSTM_GATE_WEIGHTS]
+    packable = all(w.is_const and w.dtype == "int8" and gemm_packable(w.data) for w in weights)
+    return "aiotc_lstm_packed_s8" if packable else None
+
+
+def _lstm_scratch_bytes(op: Op, graph: Graph) -> int:
+    """aiotc_lstm_packed_s8_get_buffer_size: the input step and hidden state widened, the
+    4 gates' int16 pre-activations."""
+    input_size, units = graph[op.inputs[0]].shape[-1], graph[op.inputs[LSTM_GATE_WEIGHTS[-1]]].shape[0]
+    return 2 * padded_row16(input_size) + 2 * padded_row16(units) + 4 * 2 * units
+
+
+def _svdf_kernel(op: Op, graph: Graph) -> str | None:
+    """The int8 SVDF whose feature product runs as a packed fully connected layer, when byte
+    pairs hold its feature weights (the input offset folds into an int32 bias: |zp x row
+    sum| < 2^31 for any row TFLite writes)."""
+    features = graph[op.inputs[1]]
+    packable = features.is_const and features.dtype == "int8" and gemm_packable(features.data)
+    return "aiotc_svdf_packed_s8" if graph[op.inputs[0]].dtype == "int8" and packable else None
 
 
 def padded_row(k: int) -> int:

@@ -16,6 +16,8 @@ from aiotc.kernels import select_kernel
 from aiotc.resources import data_dir
 
 from .oplib import OpGraph
+from .test_lstm import lstm_graph
+from .test_svdf import svdf_graph
 
 RUNTIME = data_dir("runtime_c")
 KERNELS = (
@@ -29,6 +31,8 @@ KERNELS = (
     "aiotc_depthwise_conv_opt_s4",
     "aiotc_depthwise_conv_3x3_s4",
     "aiotc_convolve_s16",
+    "aiotc_lstm_packed_s8",
+    "aiotc_svdf_packed_s8",
 )
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
@@ -45,6 +49,10 @@ int32_t aiotc_convolve_1x1_s4_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_depthwise_conv_3x3_s4_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
+typedef struct { int32_t batches, time_steps, input_size, state_size, time_major; } aiotc_lstm_dims;
+int32_t aiotc_lstm_packed_s8_get_buffer_size(const aiotc_lstm_dims *dims);
+typedef struct { int32_t batches, input_size, filters, memory, rank; } aiotc_svdf_dims;
+int32_t aiotc_svdf_packed_s8_get_buffer_size(const aiotc_svdf_dims *dims);
 """
 
 
@@ -135,3 +143,19 @@ def test_convolve_s16_scratch_size_equals_c(lib, kernel, channels, groups):
     op = graph.ops[0]
     filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
     assert select_kernel(op, graph).scratch_bytes == c.aiotc_convolve_s16_get_buffer_size(filter_dims) > 0
+
+
+@pytest.mark.parametrize("features, units", [(5, 4), (13, 6), (257, 80)])
+def test_lstm_scratch_size_equals_c(lib, features, units):
+    ffi, c = lib
+    graph = lstm_graph("int8", batches=2, time_steps=3, features=features, units=units)
+    dims = ffi.new("aiotc_lstm_dims *", (2, 3, features, units, 0))
+    assert select_kernel(graph.ops[0], graph).scratch_bytes == c.aiotc_lstm_packed_s8_get_buffer_size(dims) > 0
+
+
+@pytest.mark.parametrize("features", [5, 16, 96])
+def test_svdf_scratch_size_equals_c(lib, features):
+    ffi, c = lib
+    graph = svdf_graph("int8", batches=2, features=features, units=3, rank=2, memory=4)
+    dims = ffi.new("aiotc_svdf_dims *", (2, features, 6, 4, 2))
+    assert select_kernel(graph.ops[0], graph).scratch_bytes == c.aiotc_svdf_packed_s8_get_buffer_size(dims) > 0

@@ -279,3 +279,23 @@ def test_issue20_kernels_match_the_oracle_in_qemu(case, tmp_path):
     qemu = QemuModel.build(out, load_board("cortex-m4"))
     result = verify(out, "cortex-m4", random_samples(qemu.inputs, 3, seed=5), runner=qemu)
     assert result.samples == 3 and result.mismatches == 0, result
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_fully_connected_rows_the_packed_layout_cannot_hold_in_qemu(board, tmp_path):
+    """Weights with a -128 beside a negative weight of the row before run
+    aiotc_fully_connected_s8's row dot products (aiotc_nn_dot_s8.h): depths with a tail
+    after whole words (37) and whole vectors (21), per-tensor and per-channel, a clamp."""
+    g = OpGraph(seed=21)
+    outs = []
+    for depth, units, kwargs in ((37, 6, {}), (21, 5, dict(per_channel=True, activation="relu")), (64, 16, {})):
+        outs.append(g.fully_connected(g.input((2, depth), zero_point=-9), units, **kwargs))
+        weights = g.tensors[g.ops[-1].inputs[1]].data
+        weights[0, 3], weights[1, 3] = -7, -128
+    path = tmp_path / "fc.tflite"
+    path.write_bytes(write_tflite(g.build(*outs)))
+    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
+    assert json.loads((out / "report.json").read_text())["kernels"] == ["aiotc_fully_connected_s8"]
+    qemu = QemuModel.build(out, load_board(board))
+    result = verify(out, board, random_samples(qemu.inputs, 4, seed=3), runner=qemu)
+    assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result

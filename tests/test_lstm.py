@@ -4,11 +4,13 @@ Single-LSTM graphs are built here (tests/oplib.py) and written with aiotc's writ
 they run everywhere. The state test invokes both sides 20 times without a reset between
 invokes: the generated C must carry the hidden and cell state as tflite-micro does, and
 NAME_reset() must start over as interpreter.reset() does. The TFLM example models are
-read from a tflite-micro checkout when one is present (AIOTC_TFLM_REPO, a git dir).
+read from a tflite-micro source tree when one is present (AIOTC_TFLM_TREE, else the one
+exported under ~/.cache/tflm-peer); tests/test_tflm_recurrent.py runs them as sequences.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from pathlib import Path
@@ -27,7 +29,7 @@ from aiotc.resources import data_dir
 from .conftest import assert_sequence_matches, verify_folder
 from .oplib import OpGraph, assert_matches_oracle
 
-TFLM_REPO = Path(os.environ.get("AIOTC_TFLM_REPO", "/work/.mirror/tensorflow+tflite-micro/repo"))
+TFLM_TREE = Path(os.environ.get("AIOTC_TFLM_TREE", Path.home() / ".cache/tflm-peer/tflite-micro"))
 EXAMPLES = {
     "trained_lstm": "tensorflow/lite/micro/examples/mnist_lstm/trained_lstm.tflite",
     "trained_lstm_int8": "tensorflow/lite/micro/examples/mnist_lstm/trained_lstm_int8.tflite",
@@ -64,6 +66,18 @@ def test_int8_lstm_is_bit_exact(case, tmp_path):
     assert_matches_oracle(lstm_graph("int8", **CASES[case]), tmp_path, samples=4)
 
 
+def test_weights_the_packed_kernel_cannot_hold_run_the_reference_kernel(tmp_path):
+    """A -128 under a negative weight of the unit before (outside TFLite's symmetric
+    weights) does not fit the packed kernels' byte pairs: aiotc_lstm_s8 runs the layer."""
+    graph = lstm_graph("int8", **CASES["sequence"])
+    recurrent = graph[graph.ops[0].inputs[7]]  # the cell gate's recurrent weights
+    data = recurrent.data.copy()
+    data[0, 0], data[1, 0] = -5, -128
+    graph = graph.with_ops(graph.ops, dict(graph.tensors) | {recurrent.name: dataclasses.replace(recurrent, data=data)})
+    assert_matches_oracle(graph, tmp_path, samples=3)
+    assert "aiotc_lstm_s8(" in (tmp_path / "out" / "model.c").read_text()
+
+
 @pytest.mark.parametrize("case", ["one_step", "sequence", "cell_q0_15_clipped", "time_major_batches"])
 def test_float_lstm_matches(case, tmp_path):
     kwargs = {k: v for k, v in CASES[case].items() if k not in ("cell_scale", "hidden_zp", "hidden_scale")}
@@ -77,10 +91,31 @@ def test_state_carries_across_invokes_and_resets(dtype, tmp_path):
     assert_sequence_matches(model, tmp_path / "out", tolerance=0 if dtype == "int8" else 1e-5)
 
 
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize(
+    "lstm",
+    [
+        dict(features=45, units=22, hidden_zp=-3),  # 5 blocks of 4 units and a partial one, 16-input tails
+        dict(features=40, units=17, time_major=True, batches=2),  # rows of one step side by side
+        dict(features=45, units=22, cell_scale=2.0**-11, gate_std=6.0),  # saturating gates: the tables' ends
+        dict(features=45, units=22, cell_scale=2.0**-15, cell_clip=0.6, hidden_scale=1 / 512),  # clip, tanh shift
+    ],
+)
+def test_packed_gates_carry_state_in_qemu(lstm, board, tmp_path):
+    """The gate products on the DSP (M4) and MVE (M55) paths of aiotc_lstm_packed_s8, and its
+    units 4 per vector on the M55 (enough MACs that the planner keeps it rather than the
+    scratch-free aiotc_lstm_s8)."""
+    model = tmp_path / "lstm.tflite"
+    model.write_bytes(write_tflite(lstm_graph("int8", time_steps=3, **lstm)))
+    assert_sequence_matches(model, tmp_path / "out", board=board)
+    assert "aiotc_lstm_packed_s8(" in (tmp_path / "out" / "lstm.c").read_text()
+
+
 HARNESS = """
 #include <stdio.h>
 #include <stdlib.h>
-#include "aiotc_lstm_s8.c"
+#include "aiotc_nn_lstm.h"
 /* argv: s|t multiplier shift -> the int16 sigmoid or tanh of every int16 x, scaled as the LSTM scales it */
 int main(int argc, char **argv)
 {
@@ -89,7 +124,7 @@ int main(int argc, char **argv)
     (void)argc;
     for (x = -32768; x <= 32767; x++) {
         const int32_t v = (x * multiplier + round) >> shift;
-        const int16_t y = (int16_t)(argv[1][0] == 't' ? tanh_s16(v) : sigmoid_s16(v));
+        const int16_t y = (int16_t)(argv[1][0] == 't' ? aiotc_lstm_tanh_s16(v) : aiotc_lstm_sigmoid_s16(v));
         fwrite(&y, sizeof y, 1, stdout);
     }
     return 0;
@@ -124,7 +159,6 @@ def test_int16_activations_match_tflm_on_every_input(kind, input_scale, tmp_path
             "-std=c99",
             "-O2",
             f"-I{runtime_c / 'include'}",
-            f"-I{runtime_c / 'src'}",
             "harness.c",
             "-o",
             "harness",
@@ -180,31 +214,17 @@ def test_unsupported_variants_are_refused_by_name(variant, operands, message, tm
         load_tflite(path)
 
 
-def tflm_model(relative: str, folder: Path) -> Path:
-    """A model file of the tflite-micro repository, written into `folder`."""
-    if not TFLM_REPO.exists():
-        pytest.skip(f"no tflite-micro checkout at {TFLM_REPO}")
-    path = folder / Path(relative).name
-    path.write_bytes(
-        subprocess.run(
-            ["git", "--git-dir", str(TFLM_REPO), "show", f"HEAD:{relative}"], capture_output=True, check=True
-        ).stdout
-    )
+def tflm_model(relative: str) -> Path:
+    """A model file of the tflite-micro source tree; the test is skipped without one."""
+    path = TFLM_TREE / relative
+    if not path.is_file():
+        pytest.skip(f"no tflite-micro tree at {TFLM_TREE} (set AIOTC_TFLM_TREE)")
     return path
-
-
-def tflm_example(name: str, folder: Path) -> Path:
-    return tflm_model(EXAMPLES[name], folder)
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_tflm_example_models(name, tmp_path):
-    out = compile_model(tflm_example(name, tmp_path), board="host", out_dir=tmp_path / "out").out_dir
+    out = compile_model(tflm_model(EXAMPLES[name]), board="host", out_dir=tmp_path / "out").out_dir
     result = verify_folder(out, samples=3)
     assert result.oracle == ("litert-ref" if name == "trained_lstm" else "tflite-micro"), result  # float: LiteRT
     assert result.mismatches == 0, result
-
-
-def test_dtln_streams_frames_with_state(tmp_path):
-    """DTLN denoises one frame per invoke: its two LSTMs' state carries the past."""
-    assert_sequence_matches(tflm_example("dtln_noise_suppression", tmp_path), tmp_path / "out")

@@ -3,14 +3,15 @@ tflite-micro over sequences of invokes that carry the state.
 
 Single-SVDF graphs are built with tests/oplib.py and written with aiotc's writer; the
 keyword models of the tflite-micro repository (the only SVDF models in it) are read from
-a checkout of it when one is present (AIOTC_TFLM_REPO, a git dir).
+its source tree when one is present (tests/test_lstm.py's tflm_model), and run as
+sequences on the host and in QEMU by tests/test_tflm_recurrent.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
+import numpy as np
 import pytest
 
 from aiotc.driver import compile_model
@@ -26,9 +27,6 @@ TFLM_SVDF_MODELS = {
     "keyword_scrambled": "tensorflow/lite/micro/models/keyword_scrambled.tflite",
     "keyword_scrambled_8bit": "tensorflow/lite/micro/models/keyword_scrambled_8bit.tflite",
 }
-# In tflite-micro too, the scrambled weights of the 8-bit model leave its outputs the same
-# whatever the state holds: its sequences are compared, the state cannot show in them.
-SHOWS_STATE = {"keyword_scrambled": True, "keyword_scrambled_8bit": False}
 
 
 def svdf_graph(dtype="int8", batches=1, features=12, seed=0, **svdf):
@@ -76,6 +74,34 @@ def test_state_carries_across_invokes_and_resets(dtype, svdf, tmp_path):
     assert_sequence_matches(model, tmp_path / "out", tolerance=0 if dtype == "int8" else 1e-5)
 
 
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize(
+    "svdf",
+    [
+        dict(units=38, rank=1, memory=11),  # 38 filters: blocks of 4 and a partial one; 11 values: a vector's tail
+        dict(units=15, rank=3, memory=6, state_dtype="int8", state_zp=17),  # int8 state, its zero point
+    ],
+)
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "reference"])
+def test_state_carries_in_qemu(svdf, packed, board, tmp_path):
+    """Both integer kernels' DSP (M4) and MVE (M55) paths: the state's shift, the feature
+    and time products (enough MACs that the planner keeps the packed kernel). A -128 under
+    a negative weight of the filter before keeps the feature weights out of the packed
+    layout (aiotc_svdf_s8 then runs)."""
+    graph = svdf_graph("int8", batches=2, features=90, **svdf)
+    features = graph[graph.ops[0].inputs[1]]
+    data = np.clip(features.data, -127, 127)  # TFLite's symmetric weights
+    if not packed:
+        data[0, 0], data[1, 0] = -3, -128
+    graph = graph.with_ops(graph.ops, dict(graph.tensors) | {features.name: dataclasses.replace(features, data=data)})
+    model = tmp_path / "svdf.tflite"
+    model.write_bytes(write_tflite(graph))
+    assert_sequence_matches(model, tmp_path / "out", board=board)
+    kernel = "aiotc_svdf_packed_s8(" if packed else "aiotc_svdf_s8("
+    assert kernel in (tmp_path / "out" / "svdf.c").read_text()
+
+
 def test_integer_svdf_without_bias_is_refused(tmp_path):
     path = tmp_path / "svdf.tflite"
     path.write_bytes(write_tflite(svdf_graph("int8", units=4, bias=False)))
@@ -91,29 +117,8 @@ def test_state_is_outside_the_arena(tmp_path):
     assert not {b["buffer"] for b in report["memory"]["layout"]} & {s["tensor"] for s in report["state"]}
 
 
-def every_svdf_output(model: Path) -> Path:
-    """The model with each SVDF layer's output as a model output. The keyword models'
-    scrambled weights saturate their softmax (every output is the same), so a sequence
-    test compares each layer's output, which its state shapes, instead."""
-    graph = load_tflite(model)
-    outputs = tuple(op.outputs[0] for op in graph.ops if op.kind == "svdf")
-    last = max(i for i, op in enumerate(graph.ops) if op.outputs[0] in outputs)
-    path = model.with_name(f"{model.stem}_svdf.tflite")
-    path.write_bytes(write_tflite(dataclasses.replace(graph, outputs=outputs).with_ops(graph.ops[: last + 1])))
-    return path
-
-
 @pytest.mark.parametrize("name", TFLM_SVDF_MODELS)
 def test_tflm_keyword_models(name, tmp_path):
-    model = tflm_model(TFLM_SVDF_MODELS[name], tmp_path)
-    out = compile_model(model, board="host", out_dir=tmp_path / "out").out_dir
+    out = compile_model(tflm_model(TFLM_SVDF_MODELS[name]), board="host", out_dir=tmp_path / "out").out_dir
     result = verify_folder(out, samples=3)
     assert result.oracle == "tflite-micro" and result.mismatches == 0, result
-    assert_sequence_matches(every_svdf_output(model), tmp_path / "sequence", shows_state=SHOWS_STATE[name])
-
-
-@pytest.mark.qemu
-@pytest.mark.parametrize("name", TFLM_SVDF_MODELS)
-def test_tflm_keyword_models_in_qemu(name, tmp_path):
-    model = every_svdf_output(tflm_model(TFLM_SVDF_MODELS[name], tmp_path))
-    assert_sequence_matches(model, tmp_path / "out", board="cortex-m4", shows_state=SHOWS_STATE[name])

@@ -24,6 +24,7 @@ from ..ir import (
     SVDF_STATE,
     SVDF_TIME_WEIGHTS,
     Op,
+    Tensor,
 )
 from .lowering import (
     LayerCode,
@@ -35,6 +36,7 @@ from .lowering import (
     suffix,
     zero_point,
 )
+from .ops_conv import pack_fc_weights
 
 # Gate -> (input weights, recurrent weights, bias) among the op's 24 TFLite inputs.
 GATES = {"forget": (2, 6, 13), "input": (1, 5, 12), "cell": (3, 7, 14), "output": (4, 8, 15)}
@@ -55,8 +57,10 @@ def lower_lstm(op: Op, ctx: LowerContext) -> LayerCode:
         "output": ctx.ptr(op.outputs[0]),
         "quantized": x.dtype == "int8",
     }
-    values |= _integer_values(op, ctx) if values["quantized"] else _float_values(op, ctx)
-    kernel = f"aiotc_lstm_{suffix(x.dtype)}"
+    kernel = ctx.kernels[op.name].name or f"aiotc_lstm_{suffix(x.dtype)}"
+    packed = kernel == "aiotc_lstm_packed_s8"
+    values |= _integer_values(op, ctx, packed) if values["quantized"] else _float_values(op, ctx)
+    values["context"] = ctx.scratch() if packed else None
     return LayerCode("lstm", values | {"kernel": kernel}, (kernel,))
 
 
@@ -65,18 +69,30 @@ def _float_values(op: Op, ctx: LowerContext) -> dict:
     return {"gates": gates, "cell_clip": c_float(op.attrs.cell_clip)}
 
 
-def _integer_values(op: Op, ctx: LowerContext) -> dict:
+def _integer_values(op: Op, ctx: LowerContext, packed: bool) -> dict:
+    """`packed`: each gate's weights in the packed fully connected layout, its biases
+    zero padded to whole blocks of 4 units (aiotc_lstm_packed_s8)."""
     graph = ctx.graph
     x, hidden, cell = (graph[op.inputs[i]] for i in (LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE))
+    units = hidden.shape[1]
+
+    def weights(w: Tensor, role: str) -> str:
+        return ctx.const(pack_fc_weights(w.data), f"{role}_packed") if packed else ctx.ptr(w.name)
+
+    def bias(values: np.ndarray, role: str) -> str:
+        padded = np.zeros(-(-units // 4) * 4 if packed else units, np.int32)
+        padded[:units] = values
+        return ctx.const(padded, role)
+
     gates = {}
     for name, (in_index, rec_index, bias_index) in GATES.items():
-        w_in, w_rec, bias = graph[op.inputs[in_index]], graph[op.inputs[rec_index]], graph[op.inputs[bias_index]]
+        w_in, w_rec, b = graph[op.inputs[in_index]], graph[op.inputs[rec_index]], graph[op.inputs[bias_index]]
         rows_in, rows_rec = w_in.data.astype(np.int64).sum(axis=1), w_rec.data.astype(np.int64).sum(axis=1)
         gates[name] = [
-            ctx.ptr(w_in.name),
-            ctx.ptr(w_rec.name),
-            ctx.const((bias.data.astype(np.int64) - zero_point(x) * rows_in).astype(np.int32), f"{name}_input_bias"),
-            ctx.const((-zero_point(hidden) * rows_rec).astype(np.int32), f"{name}_recurrent_bias"),
+            weights(w_in, f"{name}_input_weights"),
+            weights(w_rec, f"{name}_recurrent_weights"),
+            bias(b.data.astype(np.int64) - zero_point(x) * rows_in, f"{name}_input_bias"),
+            bias(-zero_point(hidden) * rows_rec, f"{name}_recurrent_bias"),
             _fc_multiplier(scale(x), scale(w_in)),
             _fc_multiplier(scale(hidden), scale(w_rec)),
         ]
@@ -111,29 +127,39 @@ def cell_tanh_scaling(cell_scale_power: int) -> tuple[int, int]:
 
 @lowers("svdf")
 def lower_svdf(op: Op, ctx: LowerContext) -> LayerCode:
-    """TFLM's Prepare computes both requantizations from float32 scales (its tensors' params)."""
+    """TFLM's Prepare computes both requantizations from float32 scales (its tensors' params).
+    The packed kernel gets only the weights it reads (a constant emitted and not referenced
+    would still count in the flash): the feature weights packed, the input's zero point
+    folded into their bias."""
     graph = ctx.graph
     x, features, time, state, out = (graph[name] for name in (*op.inputs[:3], op.inputs[SVDF_STATE], op.outputs[0]))
     filters, memory = time.shape
     bias = op.inputs[SVDF_BIAS]
+    kernel = ctx.kernels[op.name].name or f"aiotc_svdf_{suffix(x.dtype)}"
+    packed = kernel == "aiotc_svdf_packed_s8"
     values = {
         "dims": (x.shape[0], x.shape[1], filters, memory, op.attrs.rank),
-        **{
-            role: ctx.ptr(op.inputs[index])
-            for role, index in (
-                ("input", SVDF_INPUT),
-                ("feature_weights", SVDF_FEATURE_WEIGHTS),
-                ("time_weights", SVDF_TIME_WEIGHTS),
-                ("state", SVDF_STATE),
-            )
-        },
+        "input": ctx.ptr(op.inputs[SVDF_INPUT]),
+        "time_weights": ctx.ptr(op.inputs[SVDF_TIME_WEIGHTS]),
+        "state": ctx.ptr(op.inputs[SVDF_STATE]),
         "bias": ctx.ptr(bias) if bias else "NULL",
         "output": ctx.ptr(op.outputs[0]),
         "quantized": x.dtype == "int8",
+        "kernel": kernel,
+        "context": ctx.scratch() if packed else None,
     }
+    if packed:
+        feature_bias = np.zeros(-(-filters // 4) * 4, np.int32)
+        feature_bias[:filters] = -zero_point(x) * features.data.astype(np.int64).sum(axis=1)
+        values |= {
+            "feature_weights": ctx.const(pack_fc_weights(features.data), "feature_weights_packed"),
+            "feature_bias": ctx.const(feature_bias, "feature_bias_folded"),
+        }
+    else:
+        values["feature_weights"] = ctx.ptr(op.inputs[SVDF_FEATURE_WEIGHTS])
     if not values["quantized"]:
         act_min, act_max = activation_limits(op, graph)
-        return LayerCode("svdf", values | {"act_min": act_min, "act_max": act_max}, ("aiotc_svdf_f32",))
+        return LayerCode("svdf", values | {"act_min": act_min, "act_max": act_max}, (kernel,))
     s_x, s_f, s_t, s_state, s_out = (np.float32(scale(t)) for t in (x, features, time, state, out))
     values |= {
         "input_offset": -zero_point(x),
@@ -143,4 +169,4 @@ def lower_svdf(op: Op, ctx: LowerContext) -> LayerCode:
         "output_quant": quantize_multiplier(np.float64(s_state * s_t / s_out)),
         "output_offset": zero_point(out),
     }
-    return LayerCode("svdf", values, ("aiotc_svdf_s8",))
+    return LayerCode("svdf", values, (kernel,))

@@ -2,13 +2,15 @@
 // the way aiotc's test image (templates/target/main.c.j2) measures aiotc.
 //
 // The model is linked in flash (g_model, model.S); every input is zeros, as `aiotc
-// bench` runs by default. A first interpreter runs a warm-up Invoke, then one Invoke
-// timed with SysTick (startup.c). A second interpreter on the same arena, built with
+// bench` runs by default. A first interpreter runs a warm-up Invoke, then g_invokes
+// Invokes (model.S; 1 unless a recurrent model's sequence is timed, its state carried
+// from one Invoke to the next) timed with SysTick (startup.c), inputs zeroed again
+// between them outside the timed span. A second interpreter on the same arena, built with
 // LayerProfiler, runs a warm-up and one profiled Invoke: each operator's ticks since
 // the previous operator ended, the profiler's own time counting for none, as aiotc's
 // AIOTC_LAYER_END hook counts its layers. It prints on the semihosting console:
 //   op=I name=OPNAME ticks=N          (one line per operator, in execution order)
-//   ticks=N arena=N ops=N
+//   ticks=N arena=N ops=N invokes=N  (ticks: all the timed Invokes together)
 // ticks are SysTick ticks on the processor clock; benchmarks/peer/tflm.py turns them
 // into instructions (QEMU -icount shift=0: 1 ns per instruction).
 #include <stddef.h>
@@ -30,6 +32,7 @@
 #endif
 
 extern "C" const uint8_t g_model[];
+extern "C" const uint32_t g_invokes;
 
 namespace {
 
@@ -214,21 +217,25 @@ void ZeroInputs(tflite::MicroInterpreter& interpreter) {
   }
 }
 
-// One interpreter on the arena: AllocateTensors, a warm-up Invoke, then one Invoke
-// (profiled when a profiler is given). Returns that Invoke's ticks.
-uint64_t Measure(const tflite::Model* model, Resolver& resolver, LayerProfiler* profiler, size_t* arena_used) {
+// One interpreter on the arena: AllocateTensors, a warm-up Invoke, then `invokes`
+// Invokes (profiled when a profiler is given: then one). Returns their ticks together.
+uint64_t Measure(const tflite::Model* model, Resolver& resolver, LayerProfiler* profiler, uint32_t invokes,
+                 size_t* arena_used) {
   tflite::MicroInterpreter interpreter(model, resolver, tensor_arena, ARENA_SIZE, nullptr, profiler);
   if (interpreter.AllocateTensors() != kTfLiteOk) Fail("AllocateTensors failed");
   ZeroInputs(interpreter);
   if (interpreter.Invoke() != kTfLiteOk) Fail("warm-up Invoke failed");
-  ZeroInputs(interpreter);  // the warm-up may have reused the input's memory
   peer_timer_start();
-  const uint64_t start = peer_now();
-  if (profiler != nullptr) profiler->Start();
-  const TfLiteStatus status = interpreter.Invoke();
-  const uint64_t ticks = peer_now() - start;
-  if (profiler != nullptr) profiler->Stop();
-  if (status != kTfLiteOk) Fail("timed Invoke failed");
+  uint64_t ticks = 0;
+  for (uint32_t i = 0; i < invokes; ++i) {
+    ZeroInputs(interpreter);  // the previous Invoke may have reused the input's memory
+    const uint64_t start = peer_now();
+    if (profiler != nullptr) profiler->Start();
+    const TfLiteStatus status = interpreter.Invoke();
+    ticks += peer_now() - start;
+    if (profiler != nullptr) profiler->Stop();
+    if (status != kTfLiteOk) Fail("timed Invoke failed");
+  }
   *arena_used = interpreter.arena_used_bytes();
   return ticks;
 }
@@ -244,8 +251,8 @@ int main(void) {
   LayerProfiler profiler;
 
   size_t arena = 0, arena_profiled = 0;
-  const uint64_t ticks = Measure(model, resolver, nullptr, &arena);
-  Measure(model, resolver, &profiler, &arena_profiled);
+  const uint64_t ticks = Measure(model, resolver, nullptr, g_invokes, &arena);
+  Measure(model, resolver, &profiler, 1, &arena_profiled);
 
   static char line[160];
   for (uint32_t i = 0; i < profiler.count(); ++i) {
@@ -264,6 +271,8 @@ int main(void) {
   p = AppendUint(p, arena);
   p = AppendText(p, " ops=");
   p = AppendUint(p, profiler.count());
+  p = AppendText(p, " invokes=");
+  p = AppendUint(p, g_invokes);
   *AppendText(p, "\n") = '\0';
   Print(line);
   return PEER_EXIT_OK;

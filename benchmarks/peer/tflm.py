@@ -2,6 +2,7 @@
 
     prepare(peer, boards)        -> per aiotc board, why the peer cannot run there (None: it can)
     measure(model, board, peer)  -> instructions of one Invoke, per operator, arena
+    measure(..., invokes=N)      -> the same, per Invoke over N Invokes carrying the state
 
 `peer` is the folder build.sh filled (default ~/.cache/tflm-peer): the library in
 build/<core>/, this folder's harness (main.cc) in build/<core>/bench/. The model is
@@ -30,7 +31,7 @@ HARNESS = ("main.cc", "startup.c", "semihost.h", "build.sh")
 TIMEOUT_S = 900.0
 INT8 = 9  # tflite TensorType
 OP = re.compile(r"^op=(\d+) name=(\S+) ticks=(\d+)$", re.M)
-TOTAL = re.compile(r"^ticks=(\d+) arena=(\d+) ops=(\d+)$", re.M)
+TOTAL = re.compile(r"^ticks=(\d+) arena=(\d+) ops=(\d+) invokes=(\d+)$", re.M)
 # main.cc's profiler and clock: their code is no operator's (the boundary between operators is EndEvent)
 PROFILER = (
     "_ZN12_GLOBAL__N_113LayerProfiler10BeginEventEPKc",
@@ -64,7 +65,7 @@ def operators(model: Path) -> list[dict]:
         inputs = [op.Inputs(k) for k in range(op.InputsLength())]
         ops.append(
             {
-                "name": graph.Tensors(op.Outputs(0)).Name().decode(),
+                "name": (graph.Tensors(op.Outputs(0)).Name() or b"").decode(),  # the keyword models name none
                 "input_shape": dims(inputs[0]) if inputs and inputs[0] >= 0 else [],
                 "output_shape": dims(op.Outputs(0)),
                 "weights_shape": dims(inputs[1]) if len(inputs) > 1 and constant(inputs[1]) else None,
@@ -110,10 +111,13 @@ def _harness(peer: Path, core: str) -> str | None:
     return None
 
 
-def measure(model: Path, board: str, peer: Path) -> dict:
+def measure(model: Path, board: str, peer: Path, invokes: int = 1) -> dict:
     """One Invoke of `model` on the peer on `board`'s QEMU machine: instructions, arena, instructions per operator.
 
-    A failure (TFLM rejects the model, QEMU times out) is {"error": one line}."""
+    With `invokes` > 1 the instructions are the mean of that many Invokes after the
+    warm-up, each carrying the state of the one before (a recurrent model's sequence);
+    the operators' figures stay those of one Invoke. A failure (TFLM rejects the model,
+    QEMU times out) is {"error": one line}."""
     from aiotc.boards import load_board
     from aiotc.toolchain.arm import MACHINES
 
@@ -121,7 +125,7 @@ def measure(model: Path, board: str, peer: Path) -> dict:
     cpu, clock_hz = MACHINES[machine].cpu, MACHINES[machine].clock_hz
     with tempfile.TemporaryDirectory(prefix="aiotc-peer-") as tmp:
         work = Path(tmp)
-        failed = _link(model, machine, peer, work)
+        failed = _link(model, machine, peer, work, invokes)
         if failed:
             return {"error": failed}
         console = _run_qemu(work, machine, cpu)
@@ -142,8 +146,9 @@ def measure(model: Path, board: str, peer: Path) -> dict:
         }
         for i, name, t in OP.findall(console)
     ]
-    return {"instructions": round(int(total.group(1)) * per_tick), "instructions_resolution": per_tick,
-            "arena_bytes": int(total.group(2)), "layers": layers}  # fmt: skip
+    timed = int(total.group(4))
+    return {"instructions": round(int(total.group(1)) * per_tick / timed), "instructions_resolution": per_tick / timed,
+            "invokes": timed, "arena_bytes": int(total.group(2)), "layers": layers}  # fmt: skip
 
 
 def traced(model: Path, board: str, peer: Path) -> list:
@@ -169,13 +174,13 @@ def traced(model: Path, board: str, peer: Path) -> list:
     return [block for segment in segments for block in blocks(segment, listing, PROFILER)]
 
 
-def _link(model: Path, machine: str, peer: Path, work: Path) -> str | None:
-    """Link the harness with `model` into work/image.elf; why not, in one line, when it fails."""
+def _link(model: Path, machine: str, peer: Path, work: Path, invokes: int = 1) -> str | None:
+    """Link the harness with `model` (timing `invokes` Invokes) into work/image.elf; why not, in one line, when it fails."""
     core = BUILDS[machine]
     lib, bench = peer / "build" / core, peer / "build" / core / "bench"
     flags = (bench / "cpu_flags").read_text().split()
     link = [
-        ["arm-none-eabi-gcc", *flags, f'-DMODEL_PATH="{model.resolve()}"', "-c", str(HERE / "model.S"), "-o", "model.o"],
+        ["arm-none-eabi-gcc", *flags, f'-DMODEL_PATH="{model.resolve()}"', f"-DINVOKES={invokes}", "-c", str(HERE / "model.S"), "-o", "model.o"],
         ["arm-none-eabi-g++", *flags, "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-L{HERE}",
          "-T", str(HERE / f"link_{core}.ld"), str(bench / "main.o"), str(bench / "startup.o"), "model.o",
          str(lib / "libtensorflow-microlite.a"), "-lm", "-o", "image.elf"],

@@ -53,6 +53,14 @@ typedef struct {
 int32_t aiotc_lstm_s8(const aiotc_lstm_params_s8 *params, const aiotc_lstm_dims *dims, const int8_t *input,
                       int8_t *hidden_state, int16_t *cell_state, int8_t *output);
 
+/* aiotc_lstm_s8 with each gate's weights packed for aiotc_nn_fc_packed.h (ops_conv.pack_fc_weights,
+ * blocks of 4 units) and its biases zero padded to whole blocks; scratch of
+ * aiotc_lstm_packed_s8_get_buffer_size bytes. */
+int32_t aiotc_lstm_packed_s8(const aiotc_context *ctx, const aiotc_lstm_params_s8 *params,
+                             const aiotc_lstm_dims *dims, const int8_t *input, int8_t *hidden_state,
+                             int16_t *cell_state, int8_t *output);
+int32_t aiotc_lstm_packed_s8_get_buffer_size(const aiotc_lstm_dims *dims);
+
 int32_t aiotc_lstm_f32(const aiotc_lstm_params_f32 *params, const aiotc_lstm_dims *dims, const float *input,
                        float *hidden_state, float *cell_state, float *output);
 
@@ -81,6 +89,16 @@ typedef struct {
 int32_t aiotc_svdf_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims, const int8_t *input,
                       const int8_t *feature_weights, const void *time_weights, const int32_t *bias, void *state,
                       int8_t *output);
+
+/* aiotc_svdf_s8 with the feature weights packed for aiotc_nn_fc_packed.h
+ * (ops_conv.pack_fc_weights) and feature_bias the input offset folded in (-input zero
+ * point x row sums, zero padded to whole blocks of 4 filters); scratch of
+ * aiotc_svdf_packed_s8_get_buffer_size bytes. */
+int32_t aiotc_svdf_packed_s8(const aiotc_context *ctx, const aiotc_svdf_params_s8 *params,
+                             const aiotc_svdf_dims *dims, const int8_t *input, const int8_t *feature_weights,
+                             const int32_t *feature_bias, const void *time_weights, const int32_t *bias, void *state,
+                             int8_t *output);
+int32_t aiotc_svdf_packed_s8_get_buffer_size(const aiotc_svdf_dims *dims);
 
 /* bias may be NULL; the output is clamped to `activation`. */
 int32_t aiotc_svdf_f32(const aiotc_svdf_dims *dims, const aiotc_activation_f32 *activation, const float *input,

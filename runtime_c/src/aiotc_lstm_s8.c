@@ -5,71 +5,7 @@
  * TFLM's, element for element, so the result is bit-exact with it. */
 #include <string.h>
 
-#include "aiotc_nn_recurrent.h"
-#include "aiotc_nn_support.h"
-
-/* TFLite's sigmoid(i / 24) in Q0.16 for i = 0..255, which its int16 logistic and tanh
- * interpolate (tanh(x) = 2 sigmoid(2x) - 1). The values are TFLite's own (tuned, not
- * rounded from the formula): the outputs depend on every one of them. */
-static const uint16_t sigmoid_table[256] = {
-    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149,
-    40794, 41432, 42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369,
-    47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409, 51865, 52311, 52745, 53169,
-    53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433,
-    57724, 58007, 58280, 58544, 58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370,
-    60565, 60753, 60935, 61110, 61279, 61441, 61599, 61750, 61896, 62036, 62172, 62302,
-    62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186, 63279, 63368, 63454, 63536,
-    63615, 63691, 63765, 63835, 63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308,
-    64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786,
-    64816, 64845, 64873, 64900, 64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079,
-    65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208, 65221, 65234, 65246, 65258,
-    65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360, 65367,
-    65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433,
-    65438, 65442, 65445, 65449, 65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474,
-    65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491, 65493, 65495, 65497, 65498,
-    65500, 65501, 65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513,
-    65514, 65515, 65516, 65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522,
-    65523, 65523, 65524, 65524, 65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528,
-    65528, 65528, 65529, 65529, 65529, 65529, 65530, 65530, 65530, 65530, 65531, 65531,
-    65531, 65531, 65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533,
-    65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534,
-    65534, 65534, 65534, 65535
-};
-
-static int32_t clamp_s16(int32_t x)
-{
-    return AIOTC_CLAMP(x, INT16_MIN, INT16_MAX);
-}
-
-/* TFLM's int16 logistic. x is a Q3.12 value times 3, so x / 2^9 is the real input times
- * 24: the table index, with 9 bits to interpolate between entries. Out in Q0.15. */
-static int32_t sigmoid_s16(int32_t x)
-{
-    const uint32_t magnitude = (uint32_t)(x < 0 ? -x : x);
-    const uint32_t step = magnitude >> 9;
-    uint32_t result = 0x7FFFu << 10;
-    if (step < 255) {
-        const uint32_t low = sigmoid_table[step], high = sigmoid_table[step + 1];
-        result = (low << 9) + (magnitude & 0x1FFu) * (high - low);
-    }
-    result = x >= 0 ? result + (1u << 9) : (1u << 25) - result + (1u << 9) - 1u;
-    return (int32_t)(result >> 10);
-}
-
-/* TFLM's int16 tanh, scaled as sigmoid_s16: x / 2^8 is twice the real input times 24,
- * where sigmoid(2 r) gives tanh(r) = 2 sigmoid(2 r) - 1. Out in Q0.15. */
-static int32_t tanh_s16(int32_t x)
-{
-    const uint32_t magnitude = (uint32_t)(x < 0 ? -x : x);
-    const uint32_t step = magnitude >> 8;
-    int32_t result = 0xFFFF << 8;
-    if (step < 255) {
-        const uint32_t low = sigmoid_table[step], high = sigmoid_table[step + 1];
-        result = (int32_t)((low << 8) + (magnitude & 0xFFu) * (high - low));
-    }
-    result = x >= 0 ? result - (1 << 23) + (1 << 7) : -result + (1 << 23) + (1 << 7) - 1;
-    return result >> 8;
-}
+#include "aiotc_nn_lstm.h"
 
 /* A gate's pre-activation in Q3.12: each fully connected part requantized and clamped
  * to int16 on its own, then added with saturation, as TFLM does. */
@@ -87,29 +23,19 @@ static int32_t gate_s8(const aiotc_lstm_gate_s8 *gate, int32_t unit, const int8_
     for (k = 0; k < state_size; k++) {
         from_hidden += r[k] * hidden[k];
     }
-    from_input = clamp_s16(aiotc_requantize(from_input, gate->input_quant.multiplier, gate->input_quant.shift));
-    from_hidden = clamp_s16(aiotc_requantize(from_hidden, gate->recurrent_quant.multiplier, gate->recurrent_quant.shift));
-    return clamp_s16(from_input + from_hidden);
+    from_input = aiotc_clamp_s16(aiotc_requantize(from_input, gate->input_quant.multiplier, gate->input_quant.shift));
+    from_hidden = aiotc_clamp_s16(aiotc_requantize(from_hidden, gate->recurrent_quant.multiplier, gate->recurrent_quant.shift));
+    return aiotc_clamp_s16(from_input + from_hidden);
 }
 
 /* One unit of one step: updates its cell and returns its new hidden value. */
 static int8_t unit_s8(const aiotc_lstm_params_s8 *p, int32_t unit, const int8_t *input, int32_t input_size,
                       const int8_t *hidden, int32_t state_size, int16_t *cell)
 {
-    /* The gates' int16 activations read their Q3.12 input times 3 (TFLM's power-of-two case). */
-    const int32_t forget = sigmoid_s16(3 * gate_s8(&p->forget, unit, input, input_size, hidden, state_size));
-    const int32_t in = sigmoid_s16(3 * gate_s8(&p->input, unit, input, input_size, hidden, state_size));
-    const int32_t candidate = tanh_s16(3 * gate_s8(&p->cell, unit, input, input_size, hidden, state_size));
-    const int32_t out = sigmoid_s16(3 * gate_s8(&p->output, unit, input, input_size, hidden, state_size));
-    const int32_t round = p->cell_tanh_shift > 0 ? 1 << (p->cell_tanh_shift - 1) : 0;
-    int32_t c = clamp_s16(aiotc_requantize(forget * *cell, p->forget_times_cell.multiplier, p->forget_times_cell.shift));
-    int32_t h;
-    c = clamp_s16(c + clamp_s16(aiotc_requantize(in * candidate, p->input_times_cell.multiplier, p->input_times_cell.shift)));
-    c = AIOTC_CLAMP(c, p->cell_clip.min, p->cell_clip.max);
-    *cell = (int16_t)c;
-    h = tanh_s16((c * p->cell_tanh_multiplier + round) >> p->cell_tanh_shift);
-    h = aiotc_requantize(h * out, p->hidden.multiplier, p->hidden.shift) + p->hidden_offset;
-    return (int8_t)AIOTC_CLAMP(h, INT8_MIN, INT8_MAX);
+    return aiotc_lstm_unit_s8(p, gate_s8(&p->forget, unit, input, input_size, hidden, state_size),
+                              gate_s8(&p->input, unit, input, input_size, hidden, state_size),
+                              gate_s8(&p->cell, unit, input, input_size, hidden, state_size),
+                              gate_s8(&p->output, unit, input, input_size, hidden, state_size), cell);
 }
 
 int32_t aiotc_lstm_s8(const aiotc_lstm_params_s8 *params, const aiotc_lstm_dims *dims, const int8_t *input,

@@ -2,70 +2,32 @@
  * the state's scale and clamped to its type, the time products summed in int32 per unit
  * with the bias, then requantized to int8. The arithmetic is TFLM's, so the result is
  * bit-exact with it; the sums over a unit's filters go straight into its accumulator
- * (the same int32 sum), so no scratch is needed. */
-#include <string.h>
-
-#include "aiotc_nn_recurrent.h"
-#include "aiotc_nn_support.h"
-
-/* One filter's row of the state (at `at`) times its time weights (at `filter`), less the
- * state's zero point. */
-static int32_t time_dot(const void *weights, const void *state, int32_t filter, int32_t at, int32_t memory,
-                        int32_t wide, int32_t zero_point)
-{
-    int32_t sum = 0, m;
-    if (wide) {
-        const int16_t *w = (const int16_t *)weights + filter, *s = (const int16_t *)state + at;
-        for (m = 0; m < memory; m++) {
-            sum += w[m] * (s[m] - zero_point);
-        }
-    } else {
-        const int8_t *w = (const int8_t *)weights + filter, *s = (const int8_t *)state + at;
-        for (m = 0; m < memory; m++) {
-            sum += w[m] * (s[m] - zero_point);
-        }
-    }
-    return sum;
-}
+ * (the same int32 sum), so no scratch is needed. aiotc_nn_svdf.h has the parts, with
+ * their MVE paths. */
+#include "aiotc_nn_svdf.h"
 
 int32_t aiotc_svdf_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims, const int8_t *input,
                       const int8_t *feature_weights, const void *time_weights, const int32_t *bias, void *state,
                       int8_t *output)
 {
-    const int32_t wide = params->state_bytes == 2, memory = dims->memory, filters = dims->filters;
-    const int32_t low = wide ? INT16_MIN : INT8_MIN, high = wide ? INT16_MAX : INT8_MAX;
-    const int32_t units = filters / dims->rank, row = filters * memory;
-    int32_t b, f, k, u;
-    /* Every value moves one place towards the start: each filter's oldest value leaves. */
-    memmove(state, (uint8_t *)state + params->state_bytes, (size_t)((dims->batches * row - 1) * params->state_bytes));
-    for (b = 0; b < dims->batches; b++) {
-        const int8_t *x = input + b * dims->input_size;
-        for (f = 0; f < filters; f++) {
-            const int8_t *w = feature_weights + f * dims->input_size;
-            const int32_t newest = b * row + f * memory + memory - 1;
-            int32_t sum = 0, value;
-            for (k = 0; k < dims->input_size; k++) {
-                sum += w[k] * (x[k] + params->input_offset);
+    /* Copies: after a store through an int8 pointer, fields read through pointers are read again. */
+    const aiotc_svdf_params_s8 p = *params;
+    const aiotc_svdf_dims d = *dims;
+    const int32_t filters = d.filters, row = filters * d.memory, depth = d.input_size;
+    int32_t b, f;
+    aiotc_svdf_shift_state(state, d.batches * row, p.state_bytes);
+    for (b = 0; b < d.batches; b++) {
+        uint8_t *batch_state = (uint8_t *)state + b * row * p.state_bytes;
+        for (f = 0; f < filters; f += 4) {
+            int32_t sums[4], r;
+            const int32_t n = AIOTC_MIN(4, filters - f);
+            for (r = 0; r < n; r++) {
+                sums[r] = aiotc_dot_offset_s8(feature_weights + (f + r) * depth, input + b * depth, depth,
+                                                 p.input_offset);
             }
-            value = AIOTC_CLAMP(aiotc_requantize(sum, params->feature_quant.multiplier, params->feature_quant.shift),
-                                low, high) + params->state_zero_point;
-            if (wide) {
-                ((int16_t *)state)[newest] = (int16_t)value;
-            } else {
-                ((int8_t *)state)[newest] = (int8_t)value; /* wraps as TFLM's int8_t store does */
-            }
+            aiotc_svdf_store_features(&p, sums, n, batch_state, (f + 1) * d.memory - 1, d.memory);
         }
-        for (u = 0; u < units; u++) {
-            int32_t acc = bias[u];
-            for (k = 0; k < dims->rank; k++) {
-                const int32_t filter = u * dims->rank + k;
-                acc += time_dot(time_weights, state, filter * memory, b * row + filter * memory, memory, wide,
-                                params->state_zero_point);
-            }
-            acc = aiotc_requantize(acc, params->output_quant.multiplier, params->output_quant.shift) +
-                  params->output_offset;
-            output[b * units + u] = (int8_t)AIOTC_CLAMP(acc, INT8_MIN, INT8_MAX);
-        }
+        aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, output + b * (filters / d.rank));
     }
     return AIOTC_OK;
 }

@@ -1,0 +1,155 @@
+/* aiotc runtime: the packed fully connected kernel's dot products, which the packed
+ * fully connected layer and the LSTM's gate matrix products share: 4 weight rows at a
+ * time, each weight read once per input vector, the input offset folded into the bias.
+ *
+ * Layout (ops_conv.pack_fc_weights): blocks of 4 rows (the last one padded with zero
+ * rows, the bias with zeros), rows zero padded to a multiple of 16 inputs; per 16
+ * inputs, rows 0 and 1 as byte pairs (32 bytes), then rows 2 and 3: the gemm's byte
+ * pairs (aiotc_nn_gemm.h), where a halfword reads as 256 * b + a, so one SMLAD of it and
+ * one of its SXTB16 give both rows.
+ * - DSP: the input widened once to int16 pairs in order (zero padded, aiotc_fc_prepare);
+ *   per 4 inputs one LDRD of input, per row pair one LDRD, 2 SXTB16 and 4 SMLAD (15
+ *   instructions for 16 MACs), b's sums taken every AIOTC_GEMM_CHUNK inputs;
+ * - MVE: per 16 inputs, one input vector, per row pair a VLD2 that splits the bytes
+ *   into the two rows' vectors (b corrected by a's sign), and 2 VMLADAVA;
+ * - portable C: the same sums, input by input. */
+#ifndef AIOTC_NN_FC_PACKED_H
+#define AIOTC_NN_FC_PACKED_H
+
+#include "aiotc_nn_gemm.h"
+
+#define AIOTC_FC_CHUNK 16
+#define AIOTC_FC_BLOCK 4
+#define AIOTC_ROW16(k) (((k) + AIOTC_FC_CHUNK - 1) / AIOTC_FC_CHUNK * AIOTC_FC_CHUNK)
+
+typedef struct {
+    int32_t a[AIOTC_FC_BLOCK];
+} aiotc_fc_sums;
+
+#if defined(AIOTC_DSP)
+/* The byte-pair aiotc_fc_sums of a block (aiotc_pair_sums' scheme, one column, two row pairs). */
+typedef struct {
+    int32_t lo01, hi01, lo23, hi23;
+} aiotc_fc_pair_sums;
+
+/* 4 inputs (x, in order) against both row pairs' byte pairs (at w and w + 32), pointers
+ * post-incremented. In assembly: gcc, left to itself, spills accumulators here. */
+static AIOTC_INLINE void aiotc_fc_group(aiotc_fc_pair_sums *s, const int32_t **w, const int32_t **x)
+{
+    int32_t w0, w1, s0, s1, x0, x1;
+    __asm__("ldrd %[x0], %[x1], [%[x]], #8\n\t"
+            "ldrd %[w0], %[w1], [%[w]], #8\n\t"
+            "sxtb16 %[s0], %[w0]\n\t"
+            "sxtb16 %[s1], %[w1]\n\t"
+            "smlad %[lo01], %[s0], %[x0], %[lo01]\n\t"
+            "smlad %[hi01], %[w0], %[x0], %[hi01]\n\t"
+            "smlad %[lo01], %[s1], %[x1], %[lo01]\n\t"
+            "smlad %[hi01], %[w1], %[x1], %[hi01]\n\t"
+            "ldrd %[w0], %[w1], [%[w], #24]\n\t"
+            "sxtb16 %[s0], %[w0]\n\t"
+            "sxtb16 %[s1], %[w1]\n\t"
+            "smlad %[lo23], %[s0], %[x0], %[lo23]\n\t"
+            "smlad %[hi23], %[w0], %[x0], %[hi23]\n\t"
+            "smlad %[lo23], %[s1], %[x1], %[lo23]\n\t"
+            "smlad %[hi23], %[w1], %[x1], %[hi23]"
+            : [lo01] "+r"(s->lo01), [hi01] "+r"(s->hi01), [lo23] "+r"(s->lo23), [hi23] "+r"(s->hi23), [w] "+r"(*w),
+              [x] "+r"(*x), [w0] "=&r"(w0), [w1] "=&r"(w1), [s0] "=&r"(s0), [s1] "=&r"(s1), [x0] "=&r"(x0),
+              [x1] "=&r"(x1)
+            :
+            : "memory");
+}
+
+/* The 4 rows of a block against the widened input x (depth padded to 16). */
+static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_block(const int8_t *weights, const int32_t *x, int32_t depth, const int32_t *bias)
+{
+    const int32_t *w = (const int32_t *)(const void *)weights;
+    int32_t chunks = AIOTC_ROW16(depth) / AIOTC_FC_CHUNK;
+    aiotc_fc_pair_sums p;
+    aiotc_fc_sums s;
+    p.lo01 = p.hi01 = bias[0];
+    p.lo23 = p.hi23 = bias[2];
+    s.a[1] = bias[1];
+    s.a[3] = bias[3];
+    while (chunks > 0) {
+        int32_t n = AIOTC_MIN(chunks, AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK);
+        for (chunks -= n; n > 0; n--, w += 8) { /* 16 inputs, then past rows 2 and 3's 32 bytes */
+            aiotc_fc_group(&p, &w, &x);
+            aiotc_fc_group(&p, &w, &x);
+            aiotc_fc_group(&p, &w, &x);
+            aiotc_fc_group(&p, &w, &x);
+        }
+        s.a[1] += (p.hi01 - p.lo01) >> 8;
+        s.a[3] += (p.hi23 - p.lo23) >> 8;
+        p.hi01 = p.lo01;
+        p.hi23 = p.lo23;
+    }
+    s.a[0] = p.lo01;
+    s.a[2] = p.lo23;
+    return s;
+}
+#elif defined(AIOTC_MVE)
+/* 16 inputs v against a block's two row pairs, each pair's weights from one VLD2 of
+ * bytes, b corrected by a's sign. */
+static AIOTC_INLINE void aiotc_fc_block_mac(aiotc_fc_sums *s, const int8_t *w, int8x16_t v)
+{
+    const int8x16x2_t r01 = vld2q_s8(w), r23 = vld2q_s8(w + 2 * AIOTC_FC_CHUNK);
+    s->a[0] = vmladavaq_s8(s->a[0], r01.val[0], v);
+    s->a[1] = vmladavaq_s8(s->a[1], vsubq_s8(r01.val[1], vshrq_n_s8(r01.val[0], 7)), v);
+    s->a[2] = vmladavaq_s8(s->a[2], r23.val[0], v);
+    s->a[3] = vmladavaq_s8(s->a[3], vsubq_s8(r23.val[1], vshrq_n_s8(r23.val[0], 7)), v);
+}
+
+/* Whole 16-input steps unpredicated, the input's tail predicated to zero. */
+static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_block(const int8_t *w, const int8_t *x, int32_t depth, const int32_t *bias)
+{
+    aiotc_fc_sums s;
+    int32_t i;
+    s.a[0] = bias[0];
+    s.a[1] = bias[1];
+    s.a[2] = bias[2];
+    s.a[3] = bias[3];
+    for (i = 0; i + AIOTC_FC_CHUNK <= depth; i += AIOTC_FC_CHUNK, w += AIOTC_FC_BLOCK * AIOTC_FC_CHUNK) {
+        aiotc_fc_block_mac(&s, w, vldrbq_s8(x + i));
+    }
+    if (i < depth) {
+        aiotc_fc_block_mac(&s, w, vldrbq_z_s8(x + i, vctp8q((uint32_t)(depth - i))));
+    }
+    return s;
+}
+#else
+static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_block(const int8_t *w, const int8_t *x, int32_t depth, const int32_t *bias)
+{
+    aiotc_fc_sums s;
+    int32_t r, i;
+    for (r = 0; r < AIOTC_FC_BLOCK; r++) {
+        s.a[r] = bias[r];
+        for (i = 0; i < depth; i++) {
+            const int8_t *pair = w + i / AIOTC_FC_CHUNK * AIOTC_FC_BLOCK * AIOTC_FC_CHUNK + r / 2 * 2 * AIOTC_FC_CHUNK + 2 * (i % AIOTC_FC_CHUNK);
+            const int32_t weight = r % 2 == 0 ? pair[0] : pair[1] + (pair[0] < 0);
+            s.a[r] += weight * x[i];
+        }
+    }
+    return s;
+}
+#endif
+
+/* Bytes of the scratch aiotc_fc_prepare widens `depth` inputs into. */
+#define AIOTC_FC_PREPARED_BYTES(depth) (2 * AIOTC_ROW16(depth))
+
+/* The input as aiotc_fc_dot_block reads it: on the DSP path widened into buf (word
+ * aligned, AIOTC_FC_PREPARED_BYTES), elsewhere the input itself. */
+static inline const aiotc_col *aiotc_fc_prepare(const int8_t *input, int32_t depth, void *buf)
+{
+#if defined(AIOTC_DSP)
+    int32_t *const x = (int32_t *)buf;
+    aiotc_widen_pairs(input, depth, x, 2);
+    memset(x + AIOTC_ROW(depth) / 2, 0, (size_t)(2 * (AIOTC_ROW16(depth) - AIOTC_ROW(depth))));
+    return x;
+#else
+    (void)depth;
+    (void)buf;
+    return input;
+#endif
+}
+
+#endif /* AIOTC_NN_FC_PACKED_H */
