@@ -640,6 +640,12 @@ def bench(model_or_out: Path, board: str, input_path: Path | None, as_json: bool
 @click.option("--samples", default=200, show_default=True, help="Evaluation samples per candidate.")
 @click.option("--flash-budget", type=Size(), help="Flash a candidate may use [default: the board's flash].")
 @click.option("--sram-budget", type=Size(), help="SRAM a candidate may use [default: the board's SRAM].")
+@click.option(
+    "--latency-budget",
+    type=Milliseconds(),
+    help="Estimated ms per inference a candidate may take (a board with a clock, `aiotc boards`); with "
+    "--precision auto each candidate's precision search also bounds it.",
+)
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("out/search"), show_default=True)
 @click.option("--jobs", type=click.IntRange(1), help="Candidates evaluated at once [default: the CPU count].")
 @click.option("--ray", "ray_address", help="Run the candidates on this Ray cluster ('local': start one here).")
@@ -656,6 +662,7 @@ def search(
     samples: int,
     flash_budget: int | None,
     sram_budget: int | None,
+    latency_budget: float | None,
     out_dir: Path,
     jobs: int | None,
     ray_address: str | None,
@@ -671,18 +678,19 @@ def search(
     cached by content, so an interrupted search resumes."""
     from .boards import load_board
     from .driver import compile_model
-    from .errors import BudgetError
+    from .errors import BudgetError, UsageError
+    from .latency import latency_known
     from .model_search import Job, best, find_candidates, markdown, pareto_svg, table, worker_count
     from .model_search import search as run_search
     from .output import rewrite_file
 
     target = load_board(board)
+    if latency_budget is not None and not latency_known(target):
+        raise UsageError(f"--latency-budget needs a board with a clock (`aiotc boards`); {board} has none")
     calib = calibration(options)
     models = find_candidates(candidates)
-    job_list = [
-        Job(str(m), board, calib, str(eval_data) if eval_data else None, samples, flash_budget, sram_budget)
-        for m in models
-    ]
+    data = str(eval_data) if eval_data else None
+    job_list = [Job(str(m), board, calib, data, samples, flash_budget, sram_budget, latency_budget) for m in models]
     cache = cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "aiotc" / "search"
     workers = 1 if ray_address else worker_count(jobs)
     where = f"Ray at {ray_address}" if ray_address else f"{workers} worker(s)"
@@ -709,7 +717,13 @@ def search(
     if chosen is None:
         raise BudgetError(f"no candidate fits {board} within the budgets (the table says why each does not)")
     compile_model(
-        chosen["model"], out_dir=out_dir, board=board, calib=calib, flash_budget=flash_budget, sram_budget=sram_budget
+        chosen["model"],
+        out_dir=out_dir,
+        board=board,
+        calib=calib,
+        flash_budget=flash_budget,
+        sram_budget=sram_budget,
+        latency_budget=job_list[0].latency_budget if calib is not None and calib.precision == "auto" else None,
     )
     summary = {"board": target.name, "best": chosen["name"], "candidates": results}
     rewrite_file(out_dir, "search.json", (json.dumps(summary, indent=1) + "\n").encode())

@@ -44,6 +44,7 @@ class Job:
     samples: int
     flash_budget: int | None = None
     sram_budget: int | None = None
+    latency_budget: float | None = None  # ms on the board (aiotc.latency); needs a board with a clock
 
     @property
     def name(self) -> str:
@@ -165,9 +166,10 @@ def measure(job: Job, out_dir: Path) -> dict:
         calib=job.calib,
         flash_budget=job.flash_budget,
         sram_budget=job.sram_budget,
+        latency_budget=job.latency_budget if job.calib is not None and job.calib.precision == "auto" else None,
     )
     report = compiled.report
-    figures = {
+    figures: dict = {
         "status": "ok",
         "flash_bytes": flash_figure(report),
         "sram_bytes": report["arena_bytes"] + (report.get("state_bytes") or 0),
@@ -176,7 +178,13 @@ def measure(job: Job, out_dir: Path) -> dict:
     figures |= score(job, out_dir, report)
     board = load_board(job.board)
     if board.qemu_machine is not None:
-        figures["instructions"] = QemuModel.build(out_dir, board).bench()["instructions"]
+        bench = QemuModel.build(out_dir, board).bench()
+        figures["instructions"] = bench["instructions"]
+        if "ms" in bench:  # a board with a clock: the latency estimate
+            figures["ms"] = bench["ms"]
+    if job.latency_budget is not None and figures.get("ms", 0.0) > job.latency_budget:
+        reason = f"an estimated {figures['ms']:.1f} ms per inference, the latency budget is {job.latency_budget:g} ms"
+        return figures | {"status": "too slow", "reason": reason}
     return figures
 
 
@@ -341,6 +349,7 @@ def table(results: list[dict]) -> list[dict]:
             "flash_bytes": r.get("flash_bytes"),
             "sram_bytes": r.get("sram_bytes"),
             "instructions": r.get("instructions"),
+            "ms": r.get("ms"),
             "pareto": r["name"] in front,
             "best": chosen is not None and r["name"] == chosen["name"],
             "reason": r.get("reason", ""),
@@ -356,17 +365,18 @@ def markdown(rows: list[dict], metric: str, board: str) -> str:
         return "–" if value is None else f"{value:,}"
 
     lines = [
-        f"| candidate | {metric} | flash B | SRAM B | instructions ({board}) | Pareto | status |",
-        "|---|---:|---:|---:|---:|:-:|---|",
+        f"| candidate | {metric} | flash B | SRAM B | instructions ({board}) | ms (estimate) | Pareto | status |",
+        "|---|---:|---:|---:|---:|---:|:-:|---|",
     ]
     for row in rows:
         score = "–" if row["score"] is None else f"{row['score']:.3f}"
         outcome = row["status"] if row["status"] == "ok" else row["reason"].replace("|", "\\|")
         status = ("**best** " if row["best"] else "") + outcome
+        estimate = "–" if row["ms"] is None else f"{row['ms']:.1f}"
         name = row["candidate"].replace("|", "\\|")
         lines.append(
             f"| {name} | {score} | {number(row['flash_bytes'])} | {number(row['sram_bytes'])} "
-            f"| {number(row['instructions'])} | {'●' if row['pareto'] else ''} | {status} |"
+            f"| {number(row['instructions'])} | {estimate} | {'●' if row['pareto'] else ''} | {status} |"
         )
     return "\n".join(lines) + "\n"
 

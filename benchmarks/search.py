@@ -142,7 +142,7 @@ def main() -> None:
         shutil.copy(out / "search.svg", ROOT / "benchmarks" / f"search_{board}.svg")
         lines += [f"## {board}", "", table, "", f"![Pareto front](search_{board}.svg)", ""]
         lines.append(
-            "Wall time of the whole sweep on an empty cache: "
+            "Wall time of the whole sweep on an empty search cache (aiotc's C build cache warm): "
             + ", ".join(f"{how} {seconds:.0f} s" for how, (seconds, _) in runs.items())
             + (f"; the {len(runs)} runs print the same table." if len(runs) > 1 and same else ".")
         )

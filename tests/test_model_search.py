@@ -154,3 +154,24 @@ def test_search_on_a_board_benches_and_ray_gives_the_same_table(family, tmp_path
     assert local.stdout.replace("local", "ray") == ray.stdout.replace("local", "ray")
     summary = json.loads((tmp_path / "ray" / "search.json").read_text())
     assert all(r["instructions"] > 0 for r in summary["candidates"])
+
+
+def test_latency_budget_needs_a_board_with_a_clock(family, tmp_path):
+    run = aiotc(*search_args(family, tmp_path / "out", "--latency-budget", "5ms"), expect=2)
+    assert "--latency-budget needs a board with a clock" in run.stderr
+
+
+@pytest.mark.qemu
+def test_latency_budget_rejects_slow_candidates(family, tmp_path):
+    """On a board with a clock each candidate gets its estimated ms; a budget between the fastest
+    and the slowest rejects the slow ones as too slow, and the best is among the rest."""
+    args = ("--eval", str(family / "eval.npz"), "--board", "nucleo-f412zg")
+    aiotc(*search_args(family, tmp_path / "all", *args))
+    timed = json.loads((tmp_path / "all" / "search.json").read_text())["candidates"]
+    assert all(r["ms"] > 0 for r in timed)
+    budget = sorted(r["ms"] for r in timed)[1] * 1.01  # two candidates fit it
+    aiotc(*search_args(family, tmp_path / "fast", *args, "--latency-budget", f"{budget:.6f}ms"))
+    summary = json.loads((tmp_path / "fast" / "search.json").read_text())
+    slow = [r for r in summary["candidates"] if r["status"] == "too slow"]
+    assert len(slow) == 2 and all(r["ms"] > budget for r in slow)
+    assert summary["best"] not in {r["name"] for r in slow}
