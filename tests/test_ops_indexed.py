@@ -27,7 +27,9 @@ def _check(data: bytes, tmp_path, samples, oracle: str = "tflite-micro"):
     out = compile_model(model, board="host", out_dir=tmp_path / "out").out_dir
     runner = HostModel.build(out)
     result = verify(out, "host", samples, runner=runner)
-    assert result.oracle == oracle and result.mismatches == 0, result
+    unquantized = all(s.dtype not in ("int8", "int16") for s in runner.outputs)
+    expected = {oracle, "litert-ref"} if unquantized else {oracle}  # float32/int32/bool: LiteRT's reference first
+    assert result.oracle in expected and result.mismatches == 0, result
     return out, runner
 
 
@@ -53,6 +55,8 @@ GATHER_ND_CASES = {  # params shape, index rows (each of depth entries)
 @pytest.mark.parametrize("case", GATHER_ND_CASES)
 @pytest.mark.parametrize("indices_given", ["constant", "input"])
 def test_gather_nd(case, dtype, indices_given, tmp_path):
+    if case.startswith("past its axis") and dtype == "float32" and indices_given == "input":
+        pytest.skip("LiteRT, the float oracle, refuses indices past their axis when it invokes (int8 covers it)")
     shape, rows = GATHER_ND_CASES[case]
     indices = np.array(rows, np.int32)
     m = RawModel()

@@ -450,6 +450,8 @@ def _conv(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
 
 def _depthwise(r: _Reader, op, layer, inputs, outputs) -> ir.Op:
     o = _options(op, tflite.DepthwiseConv2DOptions)
+    if len(r.shape(inputs[0])) != 4 or len(r.shape(inputs[1])) != 4:
+        raise ModelError(f"{layer}: a depthwise convolution takes a 4-D input and filter (tflite-micro's rule)")
     stride, dilation = (o.StrideH(), o.StrideW()), (o.DilationHFactor(), o.DilationWFactor())
     kernel = r.shape(inputs[1])[1:3]
     padding = _spatial_padding(o.Padding(), r.shape(inputs[0]), kernel, stride, dilation)
