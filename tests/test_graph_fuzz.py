@@ -86,12 +86,15 @@ def check_graph(drawn: Drawn, oracle: Oracle, tmp: Path) -> str:
 def _litert_rounds_apart(op, graph) -> bool:
     """LiteRT's reference kernels compute some integer layers apart from tflite-micro's
     (FULLY_CONNECTED by 1: it rounds its requantization once where tflite-micro rounds
-    twice, int8 and 16x8; quantized SUM by up to 109; aiotc matches tflite-micro on each,
-    checked layer by layer on the graphs the fuzzer kept), and later layers carry the
-    difference on: an integer graph only LiteRT runs is then checked under the sanitizers,
-    not compared."""
-    integer = graph[op.inputs[0]].dtype in ("int8", "int16")
-    return integer and op.kind in ("sum", "fully_connected")
+    twice, int8 and 16x8; quantized SUM by up to 109; int16 LEAKY_RELU by 1 on 6 of the
+    65,536 inputs at scales 0.05 -> 0.0707, where aiotc equals tflite-micro on all; aiotc
+    matches tflite-micro on each, checked layer by layer on the graphs the fuzzer kept), and
+    later layers carry the difference on: an integer graph only LiteRT runs is then checked
+    under the sanitizers, not compared."""
+    dtype = graph[op.inputs[0]].dtype
+    return (dtype in ("int8", "int16") and op.kind in ("sum", "fully_connected")) or (
+        dtype == "int16" and op.kind == "leaky_relu"
+    )
 
 
 def _where(drawn: Drawn, data: bytes) -> str:
