@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .boards import Board
 from .toolchain.trace import Instruction, Listing, Segment, blocks, ends_block
@@ -61,19 +61,7 @@ M4 = Costs(
 )
 # Cortex-M33 TRM (ARM 100230) and its Armv8-M pipeline: the M4's timings on a 3-stage
 # pipeline with a shorter refill (taken branch 2) and a pipelined FMA (1 per cycle).
-M33 = Costs(
-    alu=1,
-    mul=1,
-    mac=1,
-    div=7,
-    memory=2,
-    memory_pipelined=1,
-    branch_taken=2,
-    branch_not_taken=1,
-    fp=1,
-    fp_mac=1,
-    fp_div=14,
-)
+M33 = replace(M4, branch_taken=2, fp_mac=1)
 # Cortex-M7 TRM (ARM DDI 0489): 6-stage dual-issue pipeline: two data-processing
 # instructions (or one with a load/store) issue per cycle, loads are single-cycle from
 # TCM and cache, branches are predicted (BTAC). No per-instruction table is published:

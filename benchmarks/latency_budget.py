@@ -20,19 +20,16 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from mixed_precision import MODELS, NETWORKS  # noqa: E402
-from ptq_fidelity import agreement, crops, float_outputs, int8_outputs, photos  # noqa: E402
+from mixed_precision import NETWORKS, network_data  # noqa: E402
+from ptq_fidelity import agreement, int8_outputs, photos  # noqa: E402
 
 from aiotc.boards import load_board  # noqa: E402
 from aiotc.driver import compile_model  # noqa: E402
 from aiotc.errors import BudgetError  # noqa: E402
-from aiotc.quantize import Calibration  # noqa: E402
 from aiotc.quantize.fidelity import sqnr_db  # noqa: E402
 from aiotc.toolchain.qemu import QemuModel  # noqa: E402
 
@@ -41,13 +38,7 @@ SECTION = "\n## --latency-budget"
 
 
 def network_rows(name: str, args, images, tmp: Path) -> list[str]:
-    relative, size, pixel_scale, _ = NETWORKS[name]
-    model = MODELS / relative
-    calib_file = tmp / f"{name}_calib.npy"
-    np.save(calib_file, crops(images, args.calib, size, seed=0) / pixel_scale)
-    held_out = crops(images, args.eval, size, seed=1) / pixel_scale
-    reference = float_outputs(model, held_out)
-    calib = Calibration(str(calib_file))
+    model, held_out, reference, calib = network_data(name, args, images, tmp)
     board = load_board(BOARD)
     int8 = compile_model(model, board=BOARD, out_dir=tmp / f"{name}_int8", calib=calib)
     int8_ms = QemuModel.build(int8.out_dir, board).bench()["ms"]

@@ -57,14 +57,19 @@ def bench(out: Path, board: str) -> dict:
     return QemuModel.build(out, load_board(board)).bench()
 
 
-def network_rows(name: str, args, images, tmp: Path) -> list[str]:
-    relative, size, pixel_scale, target = NETWORKS[name]
+def network_data(name: str, args, images, tmp: Path) -> tuple[Path, np.ndarray, np.ndarray, Calibration]:
+    """The network's model, held-out crops, the float model's outputs on them, and calibration crops."""
+    relative, size, pixel_scale, _ = NETWORKS[name]
     model = MODELS / relative
     calib_file = tmp / f"{name}_calib.npy"
     np.save(calib_file, crops(images, args.calib, size, seed=0) / pixel_scale)
     held_out = crops(images, args.eval, size, seed=1) / pixel_scale
-    reference = float_outputs(model, held_out)
-    calib = Calibration(str(calib_file))
+    return model, held_out, float_outputs(model, held_out), Calibration(str(calib_file))
+
+
+def network_rows(name: str, args, images, tmp: Path) -> list[str]:
+    target = NETWORKS[name][3]
+    model, held_out, reference, calib = network_data(name, args, images, tmp)
     int8 = compile_model(model, board=BOARD, out_dir=tmp / f"{name}_int8", calib=calib)
     code = int8.report["flash_bytes"] - int8.report["weights_bytes"]
     budget = code + int(args.fraction * int8.report["weights_bytes"])
