@@ -15,6 +15,29 @@ typedef struct {
     aiotc_dims stride2;
 } aiotc_broadcast_shape;
 
+/* The one index walk of the broadcasting kernels: the statements run once per output
+ * element, in NHWC order, with i1 and i2 that element's offsets into the two inputs
+ * (a broadcast dimension has stride 0). */
+#define AIOTC_FOR_EACH_BROADCAST(shape, i1, i2, ...)                                                 \
+    do {                                                                                             \
+        int32_t n_, h_, w_, c_;                                                                      \
+        for (n_ = 0; n_ < (shape)->output.n; n_++) {                                                 \
+            for (h_ = 0; h_ < (shape)->output.h; h_++) {                                             \
+                for (w_ = 0; w_ < (shape)->output.w; w_++) {                                         \
+                    const int32_t row1_ =                                                            \
+                        n_ * (shape)->stride1.n + h_ * (shape)->stride1.h + w_ * (shape)->stride1.w; \
+                    const int32_t row2_ =                                                            \
+                        n_ * (shape)->stride2.n + h_ * (shape)->stride2.h + w_ * (shape)->stride2.w; \
+                    for (c_ = 0; c_ < (shape)->output.c; c_++) {                                     \
+                        const int32_t i1 = row1_ + c_ * (shape)->stride1.c;                          \
+                        const int32_t i2 = row2_ + c_ * (shape)->stride2.c;                          \
+                        __VA_ARGS__                                                                  \
+                    }                                                                                \
+                }                                                                                    \
+            }                                                                                        \
+        }                                                                                            \
+    } while (0)
+
 typedef struct {
     int32_t input1_offset; /* -zero points of the inputs */
     int32_t input2_offset;

@@ -24,22 +24,13 @@ int32_t aiotc_binary_math_f32(int32_t op, const aiotc_activation_f32 *activation
         math_maximum, math_minimum, math_div, math_squared_difference, math_floor_div, math_floor_mod,
     };
     float (*f)(float, float);
-    int32_t n, h, w, c;
     if (op < 0 || op >= AIOTC_MATH_BINARY_COUNT) {
         return AIOTC_ARG_ERROR;
     }
     f = functions[op];
-    for (n = 0; n < shape->output.n; n++) {
-        for (h = 0; h < shape->output.h; h++) {
-            for (w = 0; w < shape->output.w; w++) {
-                const float *in1 = input1 + n * shape->stride1.n + h * shape->stride1.h + w * shape->stride1.w;
-                const float *in2 = input2 + n * shape->stride2.n + h * shape->stride2.h + w * shape->stride2.w;
-                for (c = 0; c < shape->output.c; c++) {
-                    const float result = f(in1[c * shape->stride1.c], in2[c * shape->stride2.c]);
-                    *output++ = AIOTC_CLAMP(result, activation->min, activation->max);
-                }
-            }
-        }
-    }
+    AIOTC_FOR_EACH_BROADCAST(shape, i1, i2, {
+        const float result = f(input1[i1], input2[i2]);
+        *output++ = AIOTC_CLAMP(result, activation->min, activation->max);
+    });
     return AIOTC_OK;
 }

@@ -15,18 +15,9 @@ int32_t aiotc_squared_difference_s8(const aiotc_arith_params *params, const aiot
                                     const int32_t *table1, const int32_t *table2, const int8_t *input1,
                                     const int8_t *input2, int8_t *output)
 {
-    int32_t n, h, w, c;
-    for (n = 0; n < shape->output.n; n++) {
-        for (h = 0; h < shape->output.h; h++) {
-            for (w = 0; w < shape->output.w; w++) {
-                const int8_t *in1 = input1 + n * shape->stride1.n + h * shape->stride1.h + w * shape->stride1.w;
-                const int8_t *in2 = input2 + n * shape->stride2.n + h * shape->stride2.h + w * shape->stride2.w;
-                for (c = 0; c < shape->output.c; c++) {
-                    *output++ = squared_difference_one(params, table1[(uint8_t)in1[c * shape->stride1.c]],
-                                                       table2[(uint8_t)in2[c * shape->stride2.c]]);
-                }
-            }
-        }
-    }
+    AIOTC_FOR_EACH_BROADCAST(shape, i1, i2, {
+        *output++ = squared_difference_one(params, table1[(uint8_t)input1[i1]],
+                                           table2[(uint8_t)input2[i2]]);
+    });
     return AIOTC_OK;
 }
