@@ -3,12 +3,13 @@ because it lacks one of its ops (TILE, which Keras' UpSampling2D writes; GELU).
 
 The model is read by aiotc's frontend (constant subgraphs evaluated, no other pass) and
 each of its ops written alone as a one-op .tflite (aiotc's exporter), which tflite-micro
-runs on the values the ops before it computed; an op that tflite-micro will not load (it
-lacks it, or refuses its parameters) runs in LiteRT's reference kernels. Every layer
-tflite-micro takes is thus computed by its kernels; the ones it lacks in the corpus (TILE,
-float GELU) move bytes or compute in float. LiteRT on the whole
-model would not do: its int8 FULLY_CONNECTED rounds once where tflite-micro rounds twice,
-and its optimized kernels (TRANSPOSE_CONV) round apart too.
+runs on the values the ops before it computed; an op that tflite-micro will not load or
+invoke (it lacks it, or refuses its parameters; it checks the type of BATCH_TO_SPACE_ND,
+SPACE_TO_BATCH_ND and MIRROR_PAD, int8 and float only, when invoked) runs in LiteRT's
+reference kernels. Every layer tflite-micro takes is thus computed by its kernels; the
+ones it lacks in the corpus (TILE, float GELU) move bytes or compute in float. LiteRT on
+the whole model would not do: its int8 FULLY_CONNECTED rounds once where tflite-micro
+rounds twice, and its optimized kernels (TRANSPOSE_CONV) round apart too.
 """
 
 from __future__ import annotations
@@ -44,30 +45,49 @@ class OpByOp:
         self.graph = load_model(Path(path))
         if self.graph.state:
             raise ValueError("a model with state (variables) runs whole, not op by op")
-        self._steps = [(op, self._interpreter(write_tflite(_alone(self.graph, op)))) for op in self.graph.ops]
-
-    @staticmethod
-    def _interpreter(model: bytes):
-        """tflite-micro where it has every op of `model`, else LiteRT's reference kernels."""
-        from tflite_micro.python.tflite_micro import runtime
-
-        try:
-            with _quiet_stderr():  # tflite-micro prints "Didn't find op for builtin opcode" on its own
-                return runtime.Interpreter.from_bytes(model, arena_size=1 << 24)
-        except RuntimeError:
-            from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-            interpreter = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-            interpreter.allocate_tensors()
-            return interpreter
+        self._steps = []
+        for op in self.graph.ops:
+            model = write_tflite(_alone(self.graph, op))
+            self._steps.append([op, model, _interpreter(model)])
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         graph = self.graph
         values = {name: np.asarray(array).reshape(graph[name].shape) for name, array in zip(graph.inputs, inputs)}
-        for op, interpreter in self._steps:
+        for step in self._steps:
+            op, model, interpreter = step
             feeds = [values[name] for name in _activations(graph, op)]
-            values.update(zip(op.outputs, _invoke(interpreter, feeds, len(op.outputs))))
+            try:
+                outputs = _invoke(interpreter, feeds, len(op.outputs))
+            except RuntimeError:
+                if not _is_micro(interpreter):
+                    raise
+                step[2] = _litert(model)  # tflite-micro refused the op's parameters when invoked
+                outputs = _invoke(step[2], feeds, len(op.outputs))
+            values.update(zip(op.outputs, outputs))
         return [values[name] for name in graph.outputs]
+
+
+def _interpreter(model: bytes):
+    """tflite-micro where it has every op of `model`, else LiteRT's reference kernels."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    try:
+        with _quiet_stderr():  # tflite-micro prints "Didn't find op for builtin opcode" on its own
+            return runtime.Interpreter.from_bytes(model, arena_size=1 << 24)
+    except RuntimeError:
+        return _litert(model)
+
+
+def _litert(model: bytes):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def _is_micro(interpreter) -> bool:
+    return hasattr(interpreter, "set_input")
 
 
 @contextmanager
@@ -95,10 +115,11 @@ def _alone(graph: ir.Graph, op: ir.Op) -> ir.Graph:
 
 
 def _invoke(interpreter, feeds: list[np.ndarray], count: int) -> list[np.ndarray]:
-    if hasattr(interpreter, "set_input"):  # tflite-micro
+    if _is_micro(interpreter):
         for index, array in enumerate(feeds):
             interpreter.set_input(array, index)
-        interpreter.invoke()
+        with _quiet_stderr():  # it prints why it refuses an op when invoked
+            interpreter.invoke()
         outputs = [np.array(interpreter.get_output(i)) for i in range(count)]
         interpreter.reset()
         return outputs

@@ -29,6 +29,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from aiotc import ir
+from aiotc import oracle_by_op as by_op
 from aiotc.codegen.emit import LOWERINGS
 from aiotc.ops import OPS, SAME_AS_INPUT, SHARED, Fixed
 
@@ -934,6 +935,9 @@ def _serve(conn) -> None:
 
 def _invoke(path: str, which: str, samples) -> list[list[np.ndarray]]:
     """Every sample through one interpreter of the model, reset between samples."""
+    if which == by_op.NAME:
+        oracle = by_op.OpByOp(path)
+        return [oracle.run(sample) for sample in samples]
     results = []
     if which == "tflite-micro":
         import tflite
@@ -962,8 +966,8 @@ def _invoke(path: str, which: str, samples) -> list[list[np.ndarray]]:
 
 
 class Oracle:
-    """tflite-micro (integers) or LiteRT's reference kernels (floats) in a child process,
-    restarted when an interpreter kills it."""
+    """tflite-micro (integers: whole, else op by op) or LiteRT's reference kernels (floats)
+    in a child process, restarted when an interpreter kills it."""
 
     def __init__(self):
         self._process = None

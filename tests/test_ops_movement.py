@@ -336,3 +336,13 @@ def test_int16_bytes_move_too(opname, tmp_path):
             "RESIZE_NEAREST_NEIGHBOR", [x, m.const([3, 7])], [y], "ResizeNearestNeighborOptions", HalfPixelCenters=True
         )
     _assert_raw_matches_oracle(m.build([x], [y]), tmp_path)
+
+
+def test_int16_mirror_pad_after_tile_runs_op_by_op(tmp_path):
+    """tflite-micro lacks TILE and refuses an int16 MIRROR_PAD only when it invokes it: op
+    by op, the pad then runs in LiteRT's reference kernels too (a failed probe before)."""
+    g = OpGraph(seed=3, dtype="int16")
+    x = g.input((1, 2, 3, 2), zero_point=0)
+    tiled = g.movement("tile", [x], (1, 4, 3, 2), ir.Tile((1, 2, 1, 1)))
+    padded = g.movement("mirror_pad", [tiled], (1, 5, 4, 2), ir.MirrorPad(((0, 0), (1, 0), (0, 1), (0, 0)), True))
+    assert assert_matches_oracle(g.build(padded), tmp_path).oracle == "tflite-micro op by op"
