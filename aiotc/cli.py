@@ -485,6 +485,10 @@ def verify(
 ) -> None:
     """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs.
 
+    A hybrid model compiled float is compared with its float copy (OUT/NAME.tflite, its weights
+    dequantized as compiled); the difference from the hybrid model in LiteRT or onnxruntime,
+    which quantize activations on the fly, is printed beside it for information.
+
     OUT of several models (`aiotc compile a b c`): each model against its oracle, all of them
     linked into one image through OUT/models.mk on a Cortex-M board.
 
@@ -531,7 +535,8 @@ def verdict_line(result) -> str:
         return line
     return (
         f"{line}\n  oracle: {result.oracle} on the hybrid model's float copy (its weights dequantized, as compiled); "
-        f"LiteRT on the hybrid model itself, which quantizes activations on the fly: max abs diff {result.hybrid_max_abs_diff:g} (informational)"
+        f"{result.hybrid_oracle} on the hybrid model itself, which quantizes activations on the fly: "
+        f"max abs diff {result.hybrid_max_abs_diff:g} (informational)"
     )
 
 

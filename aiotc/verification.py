@@ -32,6 +32,7 @@ class VerifyResult:
     # C has them); this is the C against LiteRT on the hybrid model itself, whose kernels
     # quantize activations on the fly (informational: no tolerance applies).
     hybrid_max_abs_diff: float | None = None
+    hybrid_oracle: str | None = None  # which runtime ran the hybrid model
 
     @property
     def ok(self) -> bool:
@@ -107,7 +108,7 @@ def verify(out_dir: Path, board: str, samples: list[list[np.ndarray]], runner=No
     outputs = runner.invoke_batch(samples, ran)
     compared = progress(f"comparing {len(samples)} samples with the oracle", len(samples)) if progress else None
     hybrid = "dequantized" in report and "quantization" not in report
-    mismatches, max_diff, oracle_name, hybrid_diff = 0, 0.0, "", 0.0
+    mismatches, max_diff, oracle_name, hybrid_diff, hybrid_oracle = 0, 0.0, "", 0.0, None
     for sample, got in zip(samples, outputs):
         expected = run_oracle(oracle_model(out_dir, report), sample)
         oracle_name = expected.name
@@ -115,8 +116,9 @@ def verify(out_dir: Path, board: str, samples: list[list[np.ndarray]], runner=No
         mismatches += not all(ok for ok, _ in checks)
         max_diff = max([max_diff, *(d for _, d in checks)])
         if hybrid:
-            original = run_oracle(Path(report["source"]), sample).outputs
-            hybrid_diff = max([hybrid_diff, *(outputs_match(g, w)[1] for g, w in zip(got, original))])
+            original = run_oracle(Path(report["source"]), sample)
+            hybrid_oracle = original.name
+            hybrid_diff = max([hybrid_diff, *(outputs_match(g, w)[1] for g, w in zip(got, original.outputs))])
         if compared:
             compared()
-    return VerifyResult(len(samples), mismatches, max_diff, oracle_name, hybrid_diff if hybrid else None)
+    return VerifyResult(len(samples), mismatches, max_diff, oracle_name, hybrid_diff if hybrid else None, hybrid_oracle)

@@ -106,6 +106,73 @@ def test_hybrid_model_compiles_as_the_float_model(models, tmp_path, kind, stored
     assert figures["float32_bytes"] == figures["stored_bytes"] * (4 if kind == "int8" else 2)
 
 
+def _onnx_float_model(path: Path, conv: np.ndarray, dense: np.ndarray) -> Path:
+    """Conv (NCHW input) -> Relu -> Reshape -> MatMul with these weights."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    constants = [
+        numpy_helper.from_array(conv, "W"),
+        numpy_helper.from_array(np.linspace(-1, 1, 6, dtype=np.float32), "B"),
+        numpy_helper.from_array(dense, "M"),
+        numpy_helper.from_array(np.array([1, -1], np.int64), "S"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "W", "B"], ["c"]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("Reshape", ["r", "S"], ["f"]),
+        helper.make_node("MatMul", ["f", "M"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        constants,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize("weight_type, per_channel", [("QInt8", False), ("QUInt8", False), ("QInt8", True)])
+def test_onnx_dynamic_quantized_model_compiles_as_the_float_model(tmp_path, weight_type, per_channel):
+    """onnxruntime's quantize_dynamic (DynamicQuantizeLinear, ConvInteger, MatMulInteger; uint8
+    weights with zero points, per-channel scales): the C matches onnxruntime on the float model whose weights
+    are the dynamic model's, dequantized here, within the float tolerance."""
+    import onnx
+    from onnx import numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    rng = np.random.default_rng(4)
+    conv, dense = rng.standard_normal((6, 3, 3, 3)), rng.standard_normal((216, 10)) / 8
+    source = _onnx_float_model(tmp_path / "source.onnx", conv.astype(np.float32), dense.astype(np.float32))
+    dynamic = tmp_path / "dynamic.onnx"
+    quantize_dynamic(
+        source,
+        dynamic,
+        weight_type=QuantType[weight_type],
+        op_types_to_quantize=["Conv", "MatMul"],
+        per_channel=per_channel,
+    )
+    stored = {t.name: numpy_helper.to_array(t) for t in onnx.load(dynamic).graph.initializer}
+    w, m = (
+        stored[f"{n}_scale"] * (stored[f"{n}_quantized"].astype(np.float64) - stored[f"{n}_zero_point"]) for n in "WM"
+    )
+    oracle = _onnx_float_model(tmp_path / "float.onnx", w.astype(np.float32), m.astype(np.float32))
+    stored_as = "int8" if weight_type == "QInt8" else "uint8"
+    assert load_model(dynamic).dequantized == {"W_quantized": (stored_as, 162), "M_quantized": (stored_as, 2160)}
+    result = compile_model(dynamic, board="host", out_dir=tmp_path / "out")
+    runner = build_runner(result.out_dir, "host")
+    for sample in random_samples(runner.inputs, 3, seed=2):
+        got = runner.invoke(sample)[0]
+        want = run_oracle(oracle, [sample[0].transpose(0, 3, 1, 2)]).outputs[0]
+        assert np.max(np.abs(got - want)) <= FLOAT_TOLERANCE * float(want.max() - want.min())
+    checked = verify_folder(result.out_dir, samples=3)
+    assert checked.ok and checked.hybrid_oracle == "onnxruntime" and checked.hybrid_max_abs_diff > 0, checked
+
+
 def test_dequantized_exactly_per_channel_with_zero_points():
     """w = scale * (q - zero_point) along the quantization's axis, for a float op's quantized
     constant; an int8 layer's weights are left alone."""
