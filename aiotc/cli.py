@@ -332,7 +332,7 @@ def compile(
     and is named, unless --force moves it to OUT.backup."""
     from .boards import load_board
     from .driver import compile_model
-    from .summary import pareto_table, print_summary, quantization_lines
+    from .summary import hybrid_note, pareto_table, print_summary, quantization_lines
 
     if len(models) > 1 or models[0].suffix == ".toml":
         from .errors import UsageError
@@ -348,6 +348,8 @@ def compile(
         )
     if result.backup:
         click.echo(f"aiotc: moved the files aiotc did not write or that were edited to {result.backup}", err=True)
+    if note := hybrid_note(result.report):
+        click.echo(f"aiotc: note: {note}", err=True)
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
     elif not quiet:
@@ -483,6 +485,10 @@ def verify(
 ) -> None:
     """Compare MODEL|OUT with the oracle (tflite-micro): exit 0 equal, 1 differs.
 
+    A hybrid model compiled float is compared with its float copy (OUT/NAME.tflite, its weights
+    dequantized as compiled); the difference from the hybrid model in LiteRT or onnxruntime,
+    which quantize activations on the fly, is printed beside it for information.
+
     OUT of several models (`aiotc compile a b c`): each model against its oracle, all of them
     linked into one image through OUT/models.mk on a Cortex-M board.
 
@@ -524,7 +530,14 @@ def verdict_line(result) -> str:
     verdict = (
         "bit-exact" if result.ok and result.max_abs_diff == 0 else ("within tolerance" if result.ok else "MISMATCH")
     )
-    return f"{verdict}: {result.samples - result.mismatches}/{result.samples} samples match {result.oracle} (max abs diff {result.max_abs_diff:g})"
+    line = f"{verdict}: {result.samples - result.mismatches}/{result.samples} samples match {result.oracle} (max abs diff {result.max_abs_diff:g})"
+    if result.hybrid_max_abs_diff is None:
+        return line
+    return (
+        f"{line}\n  oracle: {result.oracle} on the hybrid model's float copy (its weights dequantized, as compiled); "
+        f"{result.hybrid_oracle} on the hybrid model itself, which quantizes activations on the fly: "
+        f"max abs diff {result.hybrid_max_abs_diff:g} (informational)"
+    )
 
 
 def verify_models(out_dir: Path, board: str, samples: int, seed: int, as_json: bool) -> None:

@@ -32,7 +32,7 @@ from .output import write_file, write_folder
 from .package import check_packages, package_files
 from .passes import run_passes
 from .quantize import Calibration, Quantized, needs_quantization, quantize_model, quantize_qdq
-from .report import build_report, check_budget, check_flash, report_files, target_figures
+from .report import build_report, check_budget, check_flash, dequantized_figures, report_files, target_figures
 from .schema import Report
 
 
@@ -195,9 +195,12 @@ def build_library(
         ),
     }
     report = build_report(graph, plan, target, name, model_path, facts, stage)
-    if planned.quantized is not None:
+    if planned.quantized is not None or graph.dequantized:  # the int8 model, or a hybrid model's float copy
         files[f"{name}.tflite"] = write_tflite(graph)
         report["oracle_model"] = f"{name}.tflite"
+    if graph.dequantized:
+        report["dequantized"] = dequantized_figures(graph)
+    if planned.quantized is not None:
         report["quantization"] = planned.quantized.report
         if "pareto" in planned.quantized.report:
             report["pareto"] = planned.quantized.report["pareto"]

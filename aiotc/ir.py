@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-DTYPES = ("int4", "int8", "uint8", "int16", "int32", "uint32", "int64", "float32", "bool")
+DTYPES = ("int4", "int8", "uint8", "int16", "int32", "uint32", "int64", "float16", "float32", "bool")
 ITEMSIZE = {
     "int4": 0.5,
     "int8": 1,
@@ -26,6 +26,7 @@ ITEMSIZE = {
     "int32": 4,
     "uint32": 4,
     "int64": 8,
+    "float16": 2,  # constants only: a hybrid model's weights, dequantized by the frontend
     "float32": 4,
     "bool": 1,
 }
@@ -289,6 +290,9 @@ class Graph:
     # State tensor -> the tensor whose value it takes once the invoke's ops have run
     # (ASSIGN_VARIABLE): ops read a resource variable's old value all invoke long.
     state_updates: Mapping[str, str] = field(default_factory=dict)
+    # A hybrid model's quantized weights, made float32 constants by the frontend
+    # (frontend/hybrid.py): tensor -> (its stored dtype, its element count).
+    dequantized: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
     def __getitem__(self, tensor_name: str) -> Tensor:
         return self.tensors[tensor_name]

@@ -8,6 +8,7 @@ check_budget and check_flash turn a miss into a BudgetError that says by how muc
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,14 +17,14 @@ from . import __version__
 from .boards import Board, all_boards
 from .codegen.escape import path_text
 from .errors import BudgetError
-from .ir import Graph
+from .ir import ITEMSIZE, Graph
 from .memory import ArenaPlan
 from .memory.analysis import op_macs, op_weight_bytes
 from .memory.streaming import mac_overhead
 from .ops import OPS
 from .output import write_files
 from .report_html import render_html, render_pareto_svg
-from .schema import Buffer, Layer, Memory, Patch, Report, TargetFigures
+from .schema import Buffer, Dequantized, Layer, Memory, Patch, Report, TargetFigures
 from .toolchain import arm
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
@@ -89,6 +90,16 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
             for r in plan.regions
         ]
     return report
+
+
+def dequantized_figures(graph: Graph) -> Dequantized:
+    """How much flash a hybrid model's weights take as the file stores them and as float32."""
+    stored = graph.dequantized.values()
+    return {
+        "tensors": len(stored),
+        "stored_bytes": sum(math.ceil(count * ITEMSIZE[dtype]) for dtype, count in stored),
+        "float32_bytes": 4 * sum(count for _, count in stored),
+    }
 
 
 def report_files(report: Report, board: Board) -> dict[str, str | bytes]:

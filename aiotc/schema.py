@@ -130,6 +130,14 @@ class StateEntry(TypedDict):
     bytes: int
 
 
+class Dequantized(TypedDict):
+    """A hybrid model's quantized weights, made float32 constants by the frontend (frontend/hybrid.py)."""
+
+    tensors: int
+    stored_bytes: int  # as the model file stores them (int8, float16)
+    float32_bytes: int
+
+
 class Report(TypedDict):
     model: str  # the model file's name
     source: str  # its absolute path
@@ -153,8 +161,9 @@ class Report(TypedDict):
     target_build: NotRequired[str]
     flash_bytes: NotRequired[int | None]
     stack: NotRequired[Stack | None]
-    # a float model aiotc quantized
+    # a float model aiotc quantized, or a hybrid model's float copy
     oracle_model: NotRequired[str]  # NAME.tflite, what verify compares the C with
+    dequantized: NotRequired[Dequantized]  # a hybrid model
     quantization: NotRequired[dict]
     pareto: NotRequired[list[dict]]  # after --precision auto
     stream: NotRequired[Stream]  # compiled with --stream

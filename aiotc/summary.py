@@ -214,6 +214,20 @@ def short_name(tensor: str, limit: int = 40) -> str:
     return plain_text(first if len(first) <= limit else "…" + first[-(limit - 1) :])
 
 
+def hybrid_note(report: Mapping[str, Any]) -> str | None:
+    """The one note a hybrid model's compile prints: what became of its quantized weights."""
+    d = report.get("dequantized")
+    if d is None:
+        return None
+    head = f"{report['model']} is a hybrid (dynamic-range) model: its {d['tensors']} quantized weight tensors were dequantized to float32"
+    if "quantization" in report:
+        return f"{head}, then quantized to int8 with the calibration data"
+    return (
+        f"{head} at compile time (flash for them {d['stored_bytes']:,} B -> {d['float32_bytes']:,} B); "
+        "--calib DATA compiles an int8 model instead"
+    )
+
+
 def quantization_lines(report: Mapping[str, Any]) -> list[str]:
     """How a float model was quantized and how close it stays (report.json's "quantization")."""
     q = report.get("quantization", report)

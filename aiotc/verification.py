@@ -28,13 +28,18 @@ class VerifyResult:
     mismatches: int  # samples whose outputs differ beyond tolerance
     max_abs_diff: float
     oracle: str
+    # A hybrid model compiled float: the oracle ran its float copy (weights dequantized, as the
+    # C has them); this is the C against LiteRT on the hybrid model itself, whose kernels
+    # quantize activations on the fly (informational: no tolerance applies).
+    hybrid_max_abs_diff: float | None = None
+    hybrid_oracle: str | None = None  # which runtime ran the hybrid model
 
     @property
     def ok(self) -> bool:
         return self.mismatches == 0
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
 def build_runner(out_dir: Path, board: str, sanitize: bool = False):
@@ -102,13 +107,18 @@ def verify(out_dir: Path, board: str, samples: list[list[np.ndarray]], runner=No
     ran = progress(f"running {len(samples)} samples on {board}", len(samples)) if progress else None
     outputs = runner.invoke_batch(samples, ran)
     compared = progress(f"comparing {len(samples)} samples with the oracle", len(samples)) if progress else None
-    mismatches, max_diff, oracle_name = 0, 0.0, ""
+    hybrid = "dequantized" in report and "quantization" not in report
+    mismatches, max_diff, oracle_name, hybrid_diff, hybrid_oracle = 0, 0.0, "", 0.0, None
     for sample, got in zip(samples, outputs):
         expected = run_oracle(oracle_model(out_dir, report), sample)
         oracle_name = expected.name
         checks = [outputs_match(g, w) for g, w in zip(got, expected.outputs)]
         mismatches += not all(ok for ok, _ in checks)
         max_diff = max([max_diff, *(d for _, d in checks)])
+        if hybrid:
+            original = run_oracle(Path(report["source"]), sample)
+            hybrid_oracle = original.name
+            hybrid_diff = max([hybrid_diff, *(outputs_match(g, w)[1] for g, w in zip(got, original.outputs))])
         if compared:
             compared()
-    return VerifyResult(len(samples), mismatches, max_diff, oracle_name)
+    return VerifyResult(len(samples), mismatches, max_diff, oracle_name, hybrid_diff if hybrid else None, hybrid_oracle)

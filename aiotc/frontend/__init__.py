@@ -7,11 +7,13 @@ from pathlib import Path
 from ..errors import ModelError
 from ..ir import Graph
 from .checks import MAX_FILE_BYTES, check_graph
+from .hybrid import dequantize_weights
 
 
 def load_model(path: str | Path) -> Graph:
-    """Load a .tflite (or, by content, any TFLite flatbuffer) or .onnx model into the IR, its declarations checked."""
-    graph = _load(Path(path))
+    """Load a .tflite (or, by content, any TFLite flatbuffer) or .onnx model into the IR, its
+    declarations checked, a hybrid model's quantized weights dequantized (hybrid.py)."""
+    graph = dequantize_weights(_load(Path(path)))
     check_graph(graph)
     return graph
 

@@ -57,7 +57,7 @@ def check_graph(graph: Graph) -> None:
         raise ModelError(f"{graph.name}: tensors total {total:,} B; aiotc refuses models over {MAX_MODEL_BYTES:,} B")
     for tensor in graph.tensors.values():
         check_size(graph.name, tensor.name, tensor.shape, tensor.dtype)
-        _check_quant(graph.name, tensor)
+        check_quant(graph.name, tensor)
     _check_io(graph)
     for op in graph.ops:
         problem = _op_problem(op, graph)
@@ -82,7 +82,8 @@ def _check_io(graph: Graph) -> None:
             raise ModelError(f"{graph.name}: model output {name!r} is not computed by any op")
 
 
-def _check_quant(model: str, t: Tensor) -> None:
+def check_quant(model: str, t: Tensor) -> None:
+    """A tensor's scales must match an axis of its shape, its zero points its dtype's range."""
     where = f"{model}: tensor {t.name!r}"
     if t.dtype in QUANTIZED and t.quant is None and not t.is_const:
         raise ModelError(f"{where} is {t.dtype} without quantization parameters")

@@ -31,6 +31,7 @@ kinds (HardSigmoid, Clip) get parameters derived from the op's output hint (`der
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,11 +69,61 @@ def load_onnx(path: str | Path) -> ir.Graph:
         raise ModelError(f"{path.name}: not an ONNX model or corrupt (no graph nodes)")
     _check_declared(model.graph, path.stem)
     try:
-        return _Converter(model, path.stem).graph()
+        dequantized = _dynamic_as_float(model)
+        graph = _Converter(model, path.stem).graph()
+        return replace(graph, dequantized=dequantized) if dequantized else graph
     except (ModelError, UnsupportedOpsError):
         raise
     except Exception as exc:  # malformed protobuf fields fail in many ways
         raise ModelError(f"{path.name}: corrupt or inconsistent ONNX model ({type(exc).__name__}: {exc})") from None
+
+
+def _dynamic_as_float(model) -> dict[str, tuple[str, int]]:
+    """onnxruntime's quantize_dynamic as the float model (the hybrid rule of hybrid.py): a
+    ConvInteger or MatMulInteger of a DynamicQuantizeLinear's output becomes a Conv or MatMul of
+    its float input and the constant weights less their zero points, and the DynamicQuantizeLinear
+    leaves scale 1 and zero point 0, so the Mul by the weights' scale that follows scales the
+    float product (passes fold it into a conv). Rewrites `model` in place; returns the weights
+    dequantized (dtype, element count)."""
+    from onnx import helper, numpy_helper
+
+    g = model.graph
+    consts = {t.name: t for t in g.initializer}
+    dynamic = {n.output[0]: n for n in g.node if n.op_type == "DynamicQuantizeLinear" and len(n.output) == 3}
+    nodes, done, used = [], {}, set()
+    for node in g.node:
+        source = dynamic.get(node.input[0]) if node.op_type in ("ConvInteger", "MatMulInteger") else None
+        zero_point = node.input[2] if len(node.input) > 2 else ""
+        if source is None or node.input[1] not in consts or zero_point not in ("", source.output[2]):
+            nodes.append(node)
+            continue
+        q = numpy_helper.to_array(consts[node.input[1]])
+        w_zero = numpy_helper.to_array(consts[node.input[3]]) if len(node.input) > 3 and node.input[3] else 0
+        axis_shape = (-1,) + (1,) * (q.ndim - 1) if node.op_type == "ConvInteger" else (-1,)  # output channels
+        weights = q.astype(np.float32) - np.asarray(w_zero, np.float32).reshape(
+            axis_shape if np.size(w_zero) > 1 else ()
+        )
+        name = f"{node.input[1]}/float"
+        g.initializer.append(numpy_helper.from_array(weights, name))
+        done[node.input[1]] = ("int8" if q.dtype == np.int8 else "uint8", int(q.size))
+        used.add(node.input[0])
+        float_op = "Conv" if node.op_type == "ConvInteger" else "MatMul"
+        nodes.append(helper.make_node(float_op, [source.input[0], name], list(node.output), node.name))
+        nodes[-1].attribute.extend(node.attribute)
+    if not done:
+        return {}
+    for node in (dynamic[name] for name in used):  # the float value is read itself: scale 1, zero point 0
+        nodes.remove(node)
+        g.initializer.extend(
+            [
+                numpy_helper.from_array(np.array(1.0, np.float32), node.output[1]),
+                numpy_helper.from_array(np.array(0, np.uint8), node.output[2]),
+            ]
+        )
+    del g.node[:]
+    g.node.extend(nodes)
+    del g.value_info[:]  # the integer products' declared types: inference gives the float ones
+    return done
 
 
 def _check_declared(graph, name: str) -> None:

@@ -26,6 +26,7 @@ from .recurrent import lstm_problem, svdf_problem
 
 TENSOR_TYPES = {
     0: "float32",
+    1: "float16",  # constants only: a hybrid model's weights behind DEQUANTIZE (frontend/hybrid.py)
     2: "int32",
     3: "uint8",
     4: "int64",
@@ -45,7 +46,9 @@ NUMPY_TYPES = {
     "int16": np.int16,
     "int8": np.int8,
     "uint32": np.uint32,
+    "float16": np.float16,
 }
+CONSTANT_ONLY = {"uint32": "shapes, indices", "float16": "weights behind DEQUANTIZE"}
 ACTIVATIONS = {0: "none", 1: "relu", 2: "relu_n1_to_1", 3: "relu6"}
 OP_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
 SAME, VALID = 0, 1
@@ -229,10 +232,11 @@ class _Reader:
                     raise ModelError(
                         f"{self.name}: tensor {name!r} has type {self.untyped[name]}, which aiotc does not support"
                     )
-                if self.by_name[name].dtype == "uint32" and not self.by_name[name].is_const:
+                dtype = self.by_name[name].dtype
+                if dtype in CONSTANT_ONLY and not self.by_name[name].is_const:
                     raise ModelError(
-                        f"{self.name}: tensor {name!r} has type UINT32 and is computed at run time (layer "
-                        f"{op.name!r}); aiotc takes UINT32 tensors only as constants (shapes, indices)"
+                        f"{self.name}: tensor {name!r} has type {dtype.upper()} and is computed at run time (layer "
+                        f"{op.name!r}); aiotc takes {dtype.upper()} tensors only as constants ({CONSTANT_ONLY[dtype]})"
                     )
 
     # --- tensors ------------------------------------------------------------------
