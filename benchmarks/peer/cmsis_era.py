@@ -13,7 +13,7 @@ the era's commit from the bare mirror (MIRROR, default /work/.mirror) into CACHE
 a harness generated from the .tflite calls the kernels TFLM's cmsis-nn glue of that
 era calls, one per layer, with the layer's shapes, strides and padding, on zeros
 (as the peer and `aiotc bench`). What it leaves out: TFLM's own code around each
-kernel (a few thousand instructions per operator on the peer) and RESHAPE (a copy).
+kernel (about 1% of the peer's instructions) and RESHAPE (a copy).
 The harness is this file's; no CMSIS code is kept in the project.
 """
 
