@@ -88,9 +88,12 @@ class Listing:
         out: list[Instruction] = []
         while pc in self.code and len(out) < limit:
             instruction = self.code[pc]
+            crosses = pc // PAGE != (pc + instruction.size - 1) // PAGE  # a 32-bit one over a page end
+            if crosses and out:
+                break  # QEMU gives it a block of its own
             out.append(instruction)
             pc += instruction.size
-            if ends_block(instruction) or pc % PAGE == 0:
+            if ends_block(instruction) or pc % PAGE == 0 or crosses:
                 break
         return out
 
@@ -98,13 +101,18 @@ class Listing:
 def ends_block(instruction: Instruction) -> bool:
     """A branch, a write to pc, or an exception (semihosting's bkpt, svc): QEMU ends the block there."""
     m, ops = instruction.mnemonic.split(".")[0], instruction.operands
-    if m in ("bkpt", "svc", "udf", "wfi", "wfe", "cpsid", "cpsie", "isb", "dsb", "msr", "vmsr"):
+    if m in ("bkpt", "svc", "udf", "wfi", "wfe", "cpsid", "cpsie", "isb", "msr", "vmsr"):
         return True
     if m in ("cbz", "cbnz", "tbb", "tbh", "bl", "blx", "bx", "le", "letp", "wls", "wlstp"):
         return True
     if re.fullmatch(r"b(eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le|al)?", m):
         return True
-    return "pc" in re.split(r"[\s,{}\[\]!]+", ops.split(";")[0]) and not m.startswith(("str", "push", "cmp", "stm"))
+    if m.startswith(("str", "push", "stm", "cmp", "cmn", "tst", "teq")):
+        return False
+    # pc written: in the register list of ldm/pop, else as the destination (the first
+    # operand); `ldr r0, [pc, #8]` (a literal) and `add r0, pc` only read it
+    written = ops.split("}")[0] if m.startswith(("ldm", "pop")) else ops.split(",")[0]
+    return "pc" in re.split(r"[\s,{}\[\]!]+", written.split(";")[0])
 
 
 @dataclass

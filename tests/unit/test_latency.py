@@ -51,6 +51,28 @@ def test_blocks_end_at_branches_and_writes_to_pc():
     assert listing.block(0x100, 3) == LOOP[:3]  # QEMU cut the block (icount's budget)
 
 
+def test_reading_pc_does_not_end_a_block():
+    # a literal load and an address from pc only read it (QEMU 7.2's in_asm: the block goes on)
+    assert not ends_block(Instruction(0, 2, "ldr", "r0, [pc, #92]"))
+    assert not ends_block(Instruction(0, 2, "add", "r0, pc"))
+    assert not ends_block(Instruction(0, 4, "ldr.w", "r3, [pc, #-12]"))
+    assert ends_block(Instruction(0, 4, "ldr.w", "pc, [sp], #4"))
+    assert ends_block(Instruction(0, 4, "ldmia.w", "sp!, {r4, r5, pc}"))
+    assert ends_block(Instruction(0, 2, "mov", "pc, lr"))
+    assert not ends_block(Instruction(0, 2, "dsb", "sy"))  # a barrier, no new block in QEMU
+
+
+def test_a_32_bit_instruction_over_a_page_end_gets_a_block_of_its_own():
+    # QEMU stops a block before an instruction that crosses a target page (1 KiB on M-profile)
+    lines = code(("adds", "r6, #16"), ("sxtb16", "r1, r3"), ("smlad", "r3, r6, r5, r3"), ("bne.n", "3000"), at=0x3FC)
+    lines[1] = Instruction(0x3FE, 4, "sxtb16", "r1, r3")  # 0x3fe..0x401
+    lines[2:] = code(("smlad", "r3, r6, r5, r3"), ("bne.n", "3000"), at=0x402)
+    listing = Listing({i.address: i for i in lines}, {})
+    assert listing.block(0x3FC, 512) == lines[:1]
+    assert listing.block(0x3FE, 512) == lines[1:2]
+    assert listing.block(0x402, 512) == lines[2:]
+
+
 def test_m4_cycles_pipeline_neighbouring_loads_and_charge_the_taken_branch():
     cycles, mix = block_cycles(LOOP, taken=True, costs=M4, fetch_penalty=0.0)
     # ldr 2, ldr pipelined 1, sxtb16 1, smlad 1, subs 1, bne taken 1 + 2 refill

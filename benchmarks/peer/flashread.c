@@ -1,0 +1,145 @@
+/* flashread.c: a QEMU TCG plugin (plugin API v1, QEMU 7.2) that counts what a board's flash
+ * would serve: instruction fetches and data reads at addresses in [lo, hi), each through a
+ * small read cache (fully associative, least recently used) as a flash accelerator keeps,
+ * counted from the last execution of the instruction at `start` on.
+ *
+ *   -plugin flashread.so,lo=0,hi=0x400000,start=ADDR,ilines=32,dlines=8,line=32,out=FILE
+ *
+ * FILE gets "fetches N icache_misses N reads N dcache_misses N". The plugin API's
+ * declarations are restated here (QEMU's qemu-plugin.h is not installed with QEMU). */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint64_t qemu_plugin_id_t;
+typedef uint32_t qemu_plugin_meminfo_t;
+struct qemu_plugin_tb;
+struct qemu_plugin_insn;
+enum { CB_NO_REGS = 0, MEM_RW = 3 }; /* QEMU 7.2 calls back loads only when asked for both */
+
+__attribute__((visibility("default"))) int qemu_plugin_version = 1;
+void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t, void (*)(qemu_plugin_id_t, struct qemu_plugin_tb *));
+void qemu_plugin_register_atexit_cb(qemu_plugin_id_t, void (*)(qemu_plugin_id_t, void *), void *);
+size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *);
+struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *, size_t);
+uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *);
+void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *, void (*)(unsigned int, void *), int, void *);
+void qemu_plugin_register_vcpu_mem_cb(struct qemu_plugin_insn *,
+                                      void (*)(unsigned int, qemu_plugin_meminfo_t, uint64_t, void *), int, int,
+                                      void *);
+bool qemu_plugin_mem_is_store(qemu_plugin_meminfo_t);
+
+#define MAX_LINES 256
+
+struct cache {
+    uint64_t lines, tags[MAX_LINES], used[MAX_LINES], clock, accesses, misses;
+};
+
+static uint64_t lo, hi, start, line = 32;
+static struct cache icache = {.lines = 32}, dcache = {.lines = 8};
+static FILE *out;
+
+static void access_line(struct cache *c, uint64_t address)
+{
+    uint64_t tag = address / line + 1, victim = 0;
+    c->accesses++;
+    c->clock++;
+    for (uint64_t i = 0; i < c->lines; i++) {
+        if (c->tags[i] == tag) {
+            c->used[i] = c->clock;
+            return;
+        }
+        if (c->used[i] < c->used[victim]) {
+            victim = i;
+        }
+    }
+    c->misses++;
+    c->tags[victim] = tag;
+    c->used[victim] = c->clock;
+}
+
+static void on_start(unsigned int vcpu, void *udata)
+{
+    (void)vcpu, (void)udata;
+    icache.accesses = icache.misses = dcache.accesses = dcache.misses = 0;
+}
+
+static void on_fetch(unsigned int vcpu, void *udata)
+{
+    (void)vcpu;
+    access_line(&icache, (uint64_t)(uintptr_t)udata);
+}
+
+static void on_memory(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t address, void *udata)
+{
+    (void)vcpu, (void)udata;
+    if (!qemu_plugin_mem_is_store(info) && address >= lo && address < hi) {
+        access_line(&dcache, address);
+    }
+}
+
+static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+    (void)id;
+    for (size_t i = 0; i < qemu_plugin_tb_n_insns(tb); i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        uint64_t pc = qemu_plugin_insn_vaddr(insn);
+        if (pc == start) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_start, CB_NO_REGS, NULL);
+        }
+        if (pc >= lo && pc < hi) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_fetch, CB_NO_REGS, (void *)(uintptr_t)pc);
+        }
+        qemu_plugin_register_vcpu_mem_cb(insn, on_memory, CB_NO_REGS, MEM_RW, NULL);
+    }
+}
+
+static void on_exit_qemu(qemu_plugin_id_t id, void *udata)
+{
+    (void)id, (void)udata;
+    fprintf(out, "fetches %" PRIu64 " icache_misses %" PRIu64 " reads %" PRIu64 " dcache_misses %" PRIu64 "\n",
+            icache.accesses, icache.misses, dcache.accesses, dcache.misses);
+    fclose(out);
+}
+
+__attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id, const void *info, int argc,
+                                                               char **argv)
+{
+    const char *path = "flashread.txt";
+    (void)info;
+    for (int i = 0; i < argc; i++) {
+        char *value = strchr(argv[i], '=');
+        if (value == NULL) {
+            return 1;
+        }
+        *value++ = '\0';
+        uint64_t number = strtoull(value, NULL, 0);
+        if (!strcmp(argv[i], "lo")) {
+            lo = number;
+        } else if (!strcmp(argv[i], "hi")) {
+            hi = number;
+        } else if (!strcmp(argv[i], "start")) {
+            start = number;
+        } else if (!strcmp(argv[i], "ilines") && number > 0 && number <= MAX_LINES) {
+            icache.lines = number;
+        } else if (!strcmp(argv[i], "dlines") && number > 0 && number <= MAX_LINES) {
+            dcache.lines = number;
+        } else if (!strcmp(argv[i], "line") && number > 0) {
+            line = number;
+        } else if (!strcmp(argv[i], "out")) {
+            path = value;
+        } else {
+            return 1;
+        }
+    }
+    out = fopen(path, "w");
+    if (out == NULL) {
+        return 1;
+    }
+    qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+    qemu_plugin_register_atexit_cb(id, on_exit_qemu, NULL);
+    return 0;
+}
