@@ -51,14 +51,19 @@ def measure(model: Path, board: str, peer: Path, peer_absent: str | None) -> dic
                 }
             }
             row["bench"] = QemuModel.build(result.out_dir, load_board(board)).bench()
-            for layer, planned in zip(row["bench"]["layers"], result.report["layers"]):
-                layer["output_shape"] = planned["output_shape"]
+            add_shapes(row["bench"]["layers"], result.report["layers"])
         except AiotcError as exc:
             first = str(exc).splitlines()[0]
             row["error"] = first if len(first) <= 100 else first[:99] + "…"
     if tflm.is_int8(model):
         row["peer"] = {"error": peer_absent} if peer_absent else tflm.measure(model, board, peer)
     return row
+
+
+def add_shapes(benched: list[dict], planned: list[dict]) -> None:
+    """Each benched layer gains its output shape from the compile report's layer (the pairing shows shapes)."""
+    for layer, plan in zip(benched, planned):
+        layer["output_shape"] = plan["output_shape"]
 
 
 def paired(row: dict) -> list[dict]:
@@ -129,6 +134,12 @@ def worst(pairs: list[dict], total: int) -> dict | None:
     return max(big, key=lambda p: p["instructions"] / p["peer_instructions"], default=None)
 
 
+def slower_and_worst(pairs: list[dict], total: int) -> tuple[int, int, dict | None]:
+    """Of the paired layers with figures on both sides: how many are slower than the peer, how many there are, the worst."""
+    both = [p for p in pairs if p["instructions"] is not None and p["peer_instructions"]]
+    return sum(p["instructions"] > p["peer_instructions"] for p in both), len(both), worst(both, total)
+
+
 def shape(dims: list[int]) -> str:
     return "×".join(str(d) for d in dims)
 
@@ -189,12 +200,10 @@ def markdown(rows: list[dict], arenas: dict[str, int | None], peer: Path) -> str
         "|---|---|---:|---|---|---|---:|---:|---:|",
     ]
     for row in rows:
-        pairs = [p for p in paired(row) if p["instructions"] is not None and p["peer_instructions"]]
-        slower = sum(p["instructions"] > p["peer_instructions"] for p in pairs)
-        w = worst(pairs, row["bench"]["instructions"]) if pairs else None
+        slower, count, w = slower_and_worst(paired(row), row.get("bench", {}).get("instructions", 0))
         if w:
             lines.append(
-                f"| {row['model']} | {row['board']} | {slower} of {len(pairs)} | {short(w['name'])} | {w['op']} "
+                f"| {row['model']} | {row['board']} | {slower} of {count} | {short(w['name'])} | {w['op']} "
                 f"| {geometry(w)} | {w['instructions']:,} | {w['peer_instructions']:,} "
                 f"| {ratio(w['instructions'], w['peer_instructions'])} |"
             )

@@ -16,9 +16,13 @@ cannot block the corpus: compiles for the host (or aiotc's one-line exit-2 reaso
 bit-exact with the oracle (`aiotc verify OUT --board host --samples 3`), aiotc's arena
 against tflite-micro's, whether tflite-micro itself loads and invokes the model, every
 float model also through `--calib random` (fidelity from report.json, and verified), and
-with --bench the Cortex-M4 instructions (`aiotc bench --board cortex-m4`, QEMU, slow).
-Results go to benchmarks/zoo.json after each model (a rerun skips the models already
-there unless --force) and benchmarks/zoo.md. Not a test: a refusal is work to do.
+with --bench the instructions in QEMU (slow; issue 22's targets): every int8 model on the
+Cortex-M4 and the Cortex-M55 (`aiotc bench --json` on a folder compiled for the board),
+each int8 .tflite also on the peer (TFLite Micro + CMSIS-NN, benchmarks/peer/) on the
+same core with benchmarks/run.py's per-layer pairing (the worst layer); every float
+model on the Cortex-M4 only. Results go to benchmarks/zoo.json after each model (a rerun
+skips the models already there unless --force, only adding the cores' figures a row
+lacks with --bench) and benchmarks/zoo.md. Not a test: a refusal is work to do.
 """
 
 from __future__ import annotations
@@ -39,10 +43,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 # benchmarks/profile.py would shadow the standard library's profile module (keras imports it)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+
+from benchmarks.peer import tflm  # noqa: E402
+from benchmarks.run import add_shapes, geometry, pair_layers, slower_and_worst  # noqa: E402
+
 CACHE = Path.home() / ".cache" / "aiotc-zoo"
 RESULTS = ROOT / "benchmarks" / "zoo.json"
 TFLM_REPO = Path("/work/.mirror/tensorflow+tflite-micro/repo")  # where the `fetch` tool puts it
+CORES = {"m4": "cortex-m4", "m55": "cortex-m55"}  # zoo.json's key -> aiotc board (and the peer's core)
+TARGETS = {"m4": 0.5, "m55": 0.75}  # issue 22: aiotc's instructions at most this share of the peer's
 
 # ---------------------------------------------------------------- build: Keras
 
@@ -775,19 +785,45 @@ def measure(model: Path, kind: str, work: Path, args) -> dict:
         if calib["compiles"] and exported:
             calib["tflm"] = tflm_probe(exported, args.timeout)
         row["calib"] = calib
-    if args.bench and row["aiotc"]["compiles"]:
-        row["m4"] = bench_m4(model, args.bench_timeout)
     return row
 
 
-def bench_m4(model: Path, timeout: int) -> dict:
-    """Instructions of one inference on the Cortex-M4 in QEMU, with the flash and arena as linked."""
-    rc, stdout, err = aiotc(["bench", str(model), "--board", "cortex-m4", "--json"], timeout)
+def cores(row: dict) -> list[str]:
+    """The cores --bench measures a compiled model on: both for int8, the Cortex-M4 for float (no peer to face)."""
+    return [] if not row["aiotc"]["compiles"] else list(CORES) if row["type"] == "int8" else ["m4"]
+
+
+def bench(model: Path, kind: str, core: str, work: Path, args) -> dict:
+    """Instructions of one inference on `core` in QEMU, flash and arena as linked; for an int8 .tflite also the
+    peer's on the same core, how many of aiotc's layers are slower than the peer's operators and the worst one."""
+    board, out = CORES[core], work / "bench"
+    shutil.rmtree(out, ignore_errors=True)
+    rc, _, err = aiotc(["compile", str(model), "--board", board, "-o", str(out), "-q"], args.timeout)
+    if rc != 0:
+        return {"error": first_line(err) if rc is not None else err}
+    rc, stdout, err = aiotc(["bench", str(out), "--board", board, "--json"], args.bench_timeout)
     try:
         b = json.loads(stdout)
-        return {"instructions": b["instructions"], "flash": b.get("flash_bytes"), "arena": b.get("arena_bytes")}
     except ValueError:
         return {"error": first_line(err) if rc is not None else err}
+    figures = {"instructions": b["instructions"], "flash": b["flash_bytes"], "arena": b["arena_bytes"]}
+    if kind != "int8" or model.suffix != ".tflite":
+        return figures
+    absent, copy = args.peer_absent[board], out / "peer.tflite"  # not in `work`: the corpus is cache/*/*.tflite
+    raised = tflm.softmax_scale_raised(model, copy)
+    peer = {"error": absent} if absent else tflm.measure(copy if raised else model, board, args.peer)
+    if "error" in peer:
+        return figures | {"peer": peer}
+    add_shapes(b["layers"], json.loads((out / "report.json").read_text())["layers"])
+    slower, count, w = slower_and_worst(pair_layers(b["layers"], peer["layers"]), b["instructions"])
+    figures["peer"] = {"instructions": peer["instructions"], "slower_layers": slower, "paired_layers": count}
+    if raised:
+        figures["peer"]["softmax_scale_raised"] = True
+    if w:
+        figures["worst"] = {k: w[k] for k in ("name", "op", "instructions", "peer_instructions")} | {
+            "shape": geometry(w)
+        }
+    return figures
 
 
 def models_in(cache: Path) -> list[tuple[Path, str]]:
@@ -811,6 +847,8 @@ def tensor_kind(path: Path) -> str:
 
 
 def run(args) -> None:
+    if args.bench:
+        args.peer_absent = tflm.prepare(args.peer, list(CORES.values()))
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": []}
     done = {(r["model"], r["type"], r["format"]) for r in results["rows"]}
     work = args.cache / "work"
@@ -820,23 +858,23 @@ def run(args) -> None:
             continue
         if key in done and not args.force:
             row = next(r for r in results["rows"] if (r["model"], r["type"], r["format"]) == key)
-            if (
-                args.bench and row["aiotc"]["compiles"] and "m4" not in row
-            ):  # add the M4 figures to a row measured without them
-                row["m4"] = bench_m4(path, args.bench_timeout)
+        else:
+            started = time.time()
+            row = measure(path, kind, work, args)
+            row["seconds"] = round(time.time() - started)
+            results["rows"] = [r for r in results["rows"] if (r["model"], r["type"], r["format"]) != key] + [row]
+            save(results, args.cache)
+            a = row["aiotc"]
+            print(
+                f"{path.name}: {'bit-exact' if a.get('bit_exact') else a.get('reason') or a.get('verify_error') or a.get('verify')} ({row['seconds']} s)",
+                flush=True,
+            )
+        for core in cores(row) if args.bench else []:
+            if core not in row:  # a row measured before, or without --bench, gains the core's figures
+                started = time.time()
+                row[core] = bench(path, kind, core, work, args)
                 save(results, args.cache)
-                print(f"{path.name}: M4 {row['m4']}", flush=True)
-            continue
-        started = time.time()
-        row = measure(path, kind, work, args)
-        row["seconds"] = round(time.time() - started)
-        results["rows"] = [r for r in results["rows"] if (r["model"], r["type"], r["format"]) != key] + [row]
-        save(results, args.cache)
-        a = row["aiotc"]
-        print(
-            f"{path.name}: {'bit-exact' if a.get('bit_exact') else a.get('reason') or a.get('verify_error') or a.get('verify')} ({row['seconds']} s)",
-            flush=True,
-        )
+                print(f"{path.name}: {core} {bench_cell(row[core])} ({time.time() - started:.0f} s)", flush=True)
     save(results, args.cache)
 
 
@@ -944,8 +982,7 @@ def markdown(results: dict) -> str:
             for kind in ("int8", "float")
         ),
         f"- float models through `--calib random`: {len(calib_ok)} of {len(floats)} compile, {len(calib_exact)} bit-exact with tflite-micro on the export",
-        f"- Cortex-M4 (`aiotc bench --board cortex-m4`, with --bench): {sum('instructions' in r.get('m4', {}) for r in rows)} measured; "
-        f"{sum('error' in r.get('m4', {}) for r in rows)} refused (the M4 column says why)",
+        *target_lines(rows),
         f"- tflite-micro itself loads and invokes {len(tflm_runs)} of the {sum('tflm' in r for r in rows)} .tflite files",
         f"- not built (the converter or exporter refused): {len(results.get('not_built', {}))}"
         + "".join(f"\n  - {name}: {why}" for name, why in sorted(results.get("not_built", {}).items())),
@@ -965,24 +1002,28 @@ def markdown(results: dict) -> str:
     if reasons_calib:
         lines += ["", "With `--calib random` (float models):", "", "| count | reason |", "|---:|---|"]
         lines += [f"| {n} | {reason.replace('|', '/')} |" for reason, n in reasons_calib.most_common()]
+    lines += work_list(rows)
     lines += [
         "",
         "## Models",
         "",
-        "| model | type | source | compiles | bit-exact | arena B | TFLM arena B | vs TFLM | TFLM runs | M4 "
-        "instructions | --calib random: compiles / bit-exact / SQNR dB / top-1 | reason |",
-        "|---|---|---|---|---|---:|---:|---:|---|---:|---|---|",
+        "| model | type | source | compiles | bit-exact | arena B | TFLM arena B | vs TFLM | TFLM runs | M4 instr "
+        "| peer M4 | ratio | M55 instr | peer M55 | ratio | worst layer (ratio) "
+        "| --calib random: compiles / bit-exact / SQNR dB / top-1 | reason |",
+        "|---|---|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for r in rows:
         a, t, c = r["aiotc"], r.get("tflm", {}), r.get("calib")
         exact_cell = "–" if not a["compiles"] else exact_verdict(a)
         vs = f"{a['arena'] / t['arena']:.2f}×" if a.get("arena") and t.get("arena") else "–"
         runs = "n/a (onnx)" if not t else "yes" if t["runs"] else f"no: {cut(t.get('error', ''), 120)}"
-        m4 = r.get("m4", {})
-        m4_cell = (
-            fmt(m4.get("instructions"))
-            if "instructions" in m4
-            else (cut(short(m4.get("error", "–")), 120) if m4 else "–")
+        speed = " | ".join(
+            f"{bench_cell(r.get(core))} | {peer_cell(r.get(core))} | {ratio_cell(r.get(core))}" for core in CORES
+        )
+        worst_cell = "; ".join(
+            f"{core.upper()}: {w['op']} {w['shape']} ({w['instructions'] / w['peer_instructions']:.2f}×)"
+            for core in CORES
+            if (w := r.get(core, {}).get("worst"))
         )
         if c is None:
             calib_cell = ""
@@ -999,11 +1040,115 @@ def markdown(results: dict) -> str:
             )
         lines.append(
             f"| {r['model']} | {r['type']} | {r['source']} | {'yes' if a['compiles'] else 'no'} | {exact_cell} | {fmt(a.get('arena'))} "
-            f"| {fmt(t.get('arena'))} | {vs} | {runs} | {m4_cell} | {calib_cell} | {cell(a.get('reason', ''))} |".replace(
+            f"| {fmt(t.get('arena'))} | {vs} | {runs} | {speed} | {worst_cell or '–'} | {calib_cell} | {cell(a.get('reason', ''))} |".replace(
                 "\n", " "
             )
         )
     return "\n".join(lines) + "\n"
+
+
+def vs_peer(figures: dict | None) -> float | None:
+    """aiotc's instructions over the peer's on one core, when both ran."""
+    figures = figures or {}
+    peer = figures.get("peer", {}).get("instructions")
+    return figures["instructions"] / peer if peer and "instructions" in figures else None
+
+
+def bench_cell(figures: dict | None) -> str:
+    if figures is None:
+        return "–"
+    return fmt(figures["instructions"]) if "instructions" in figures else cut(short(figures["error"]), 120)
+
+
+def peer_cell(figures: dict | None) -> str:
+    peer = (figures or {}).get("peer")
+    if peer is None:
+        return "–"
+    if "error" in peer:
+        return cut(peer["error"], 60)
+    return fmt(peer["instructions"]) + (" †" if peer.get("softmax_scale_raised") else "")
+
+
+def ratio_cell(figures: dict | None) -> str:
+    r = vs_peer(figures)
+    return "–" if r is None else f"{r:.2f}×"
+
+
+def target_lines(rows: list[dict]) -> list[str]:
+    """Issue 22's targets per core: how many models meet them, how many have no layer slower than the peer."""
+    lines = []
+    for core, target in TARGETS.items():
+        measured = [r for r in rows if "instructions" in r.get(core, {})]
+        faced = [r for r in measured if vs_peer(r[core]) is not None]
+        ratios = sorted(vs_peer(r[core]) for r in faced)
+        failed = [f"{r['model']} ({r[core]['peer']['error']})" for r in measured if "error" in r[core].get("peer", {})]
+        refused = [r[core]["error"] for r in rows if "error" in r.get(core, {})]
+        lines += [
+            f"- {CORES[core]} (`aiotc bench`, with --bench): {len(measured)} measured"
+            f" ({sum(r['type'] == 'int8' for r in measured)} int8), {len(refused)} refused"
+            f" ({sum('does not fit' in e for e in refused)} of them: the weights do not fit the board's flash)",
+            f"  - against the peer, on the {len(faced)} int8 .tflite models it runs (it cannot read the ONNX ones):"
+            f" {sum(x <= target for x in ratios)} of {len(faced)} at most {target}× (issue 22),"
+            f" {sum(r[core]['peer']['slower_layers'] == 0 for r in faced)} with no layer above 1.0×"
+            + (f"; median {ratios[len(ratios) // 2]:.2f}×, worst {ratios[-1]:.2f}×" if ratios else ""),
+            f"  - the peer fails on {len(failed)}: {', '.join(failed) or 'none'}",
+        ]
+    return lines
+
+
+def work_list(rows: list[dict], top: int = 10) -> list[str]:
+    """Issue 22's kernel work list: per core, the models furthest from the peer and the worst layers."""
+    lines = [
+        "",
+        "## Against the peer: the kernel work list (issue 22)",
+        "",
+        "aiotc's instructions over the peer's (TFLite Micro + CMSIS-NN, benchmarks/peer/, same QEMU core, zeros in),",
+        "per model and per layer as benchmarks/run.py pairs them (a layer against the peer operators that compute its",
+        "output tensor); a model's worst layer is picked among its layers taking at least 1% of aiotc's instructions.",
+        "† (peer column): TFLM aborts on the model (its SOFTMAX input scale, near 1e-8 with random weights, is below what",
+        f"TFLM's softmax preparation takes), so the peer ran a copy with that scale raised to {tflm.SOFTMAX_SCALE_FLOOR:.2g}",
+        "(`tflm.softmax_scale_raised`): a value in the kernels, not work, so the copy's instructions stand for the model's.",
+    ]
+    for core, target in TARGETS.items():
+        faced = sorted(
+            (r for r in rows if vs_peer(r.get(core)) is not None), key=lambda r: vs_peer(r[core]), reverse=True
+        )
+        lines += [
+            "",
+            f"### {CORES[core]}: the {top} models furthest from the peer (target ≤ {target}×)",
+            "",
+            "| model | instructions | peer | ratio | layers slower than the peer | worst layer | op | shape | ratio |",
+            "|---|---:|---:|---:|---:|---|---|---|---:|",
+        ]
+        for r in faced[:top]:
+            f, w = r[core], r[core].get("worst")
+            layer = (
+                f"{w['name'].split(';')[0][-60:]} | {w['op']} | {w['shape']} | {w['instructions'] / w['peer_instructions']:.2f}×"
+                if w
+                else "– | – | – | –"
+            )
+            lines.append(
+                f"| {r['model']} | {fmt(f['instructions'])} | {peer_cell(f)} | {vs_peer(f):.2f}× "
+                f"| {f['peer']['slower_layers']} of {f['peer']['paired_layers']} | {layer} |"
+            )
+        worst = sorted(
+            ((r, r[core]["worst"]) for r in faced if "worst" in r[core]),
+            key=lambda rw: rw[1]["instructions"] / rw[1]["peer_instructions"],
+            reverse=True,
+        )
+        lines += [
+            "",
+            f"### {CORES[core]}: the {top} worst layers (each model's worst)",
+            "",
+            "| model | op | shape | instructions | peer | ratio |",
+            "|---|---|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r['model']} | {w['op']} | {w['shape']} | {fmt(w['instructions'])} | {fmt(w['peer_instructions'])} "
+            f"| {w['instructions'] / w['peer_instructions']:.2f}× |"
+            for r, w in worst[:top]
+        ]
+    return lines
 
 
 def exact_verdict(a: dict) -> str:
@@ -1046,7 +1191,12 @@ def main() -> int:
     parser.add_argument("--tflm-repo", type=Path, default=TFLM_REPO, help="git dir of tensorflow/tflite-micro")
     parser.add_argument("--models", default="*", help="glob on the model file stem (or Keras/torch name with --build)")
     parser.add_argument("--force", action="store_true", help="measure again models already in zoo.json")
-    parser.add_argument("--bench", action="store_true", help="also the Cortex-M4 instructions in QEMU (slow)")
+    parser.add_argument(
+        "--bench",
+        action="store_true",
+        help="also the Cortex-M4/M55 instructions in QEMU, aiotc's and the peer's (slow)",
+    )
+    parser.add_argument("--peer", type=Path, default=tflm.DEFAULT, help="the peer's build (benchmarks/peer/build.sh)")
     parser.add_argument("--timeout", type=int, default=300, help="seconds per step")
     parser.add_argument("--bench-timeout", type=int, default=600)
     parser.add_argument("--calib-method", default="search", choices=("search", "mse", "minmax"))

@@ -3,6 +3,7 @@
     prepare(peer, boards)        -> per aiotc board, why the peer cannot run there (None: it can)
     measure(model, board, peer)  -> instructions of one Invoke, per operator, arena
     measure(..., invokes=N)      -> the same, per Invoke over N Invokes carrying the state
+    softmax_scale_raised(m, out) -> a copy of m TFLM's softmax accepts (benchmarks/zoo.py)
 
 `peer` is the folder build.sh filled (default ~/.cache/tflm-peer): the library in
 build/<core>/, this folder's harness (main.cc) in build/<core>/bench/. The model is
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import subprocess
 import tempfile
 import time
@@ -30,6 +32,7 @@ BUILDS = {"mps2-an386": "m4", "mps2-an500": "m4", "mps3-an547": "m55"}  # QEMU m
 HARNESS = ("main.cc", "startup.c", "semihost.h", "build.sh")
 TIMEOUT_S = 900.0
 INT8 = 9  # tflite TensorType
+SOFTMAX_SCALE_FLOOR = 2.0**-24  # TFLM's softmax needs beta * scale * 2**26 > 1 (softmax_scale_raised)
 OP = re.compile(r"^op=(\d+) name=(\S+) ticks=(\d+)$", re.M)
 TOTAL = re.compile(r"^ticks=(\d+) arena=(\d+) ops=(\d+) invokes=(\d+)$", re.M)
 # main.cc's profiler and clock: their code is no operator's (the boundary between operators is EndEvent)
@@ -46,9 +49,16 @@ def is_int8(model: Path) -> bool:
     return any(graph.Tensors(i).Type() == INT8 for i in range(graph.TensorsLength()))
 
 
+def builtin(tfl, op) -> int:
+    """The operator's tflite BuiltinOperator (codes above 127 live in the newer field)."""
+    code = tfl.OperatorCodes(op.OpcodeIndex())
+    return max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+
+
 def operators(model: Path) -> list[dict]:
-    """The main subgraph's operators in execution order: first output's name and shape, first input's shape,
-    and the shape of the second input when it is a constant (a convolution's or fully connected layer's weights)."""
+    """The main subgraph's operators in execution order: first output's name and shape, the data input's shape
+    (a TRANSPOSE_CONV's third: its first is the output shape), and the shape of the second input when it is a
+    constant (a convolution's or fully connected layer's weights)."""
     tfl = tflite.Model.GetRootAsModel(model.read_bytes(), 0)
     graph = tfl.Subgraphs(0)
 
@@ -63,15 +73,42 @@ def operators(model: Path) -> list[dict]:
     for i in range(graph.OperatorsLength()):
         op = graph.Operators(i)
         inputs = [op.Inputs(k) for k in range(op.InputsLength())]
+        data = inputs[2] if builtin(tfl, op) == tflite.BuiltinOperator.TRANSPOSE_CONV else inputs[0] if inputs else -1
         ops.append(
             {
                 "name": (graph.Tensors(op.Outputs(0)).Name() or b"").decode(),  # the keyword models name none
-                "input_shape": dims(inputs[0]) if inputs and inputs[0] >= 0 else [],
+                "input_shape": dims(data) if data >= 0 else [],
                 "output_shape": dims(op.Outputs(0)),
                 "weights_shape": dims(inputs[1]) if len(inputs) > 1 and constant(inputs[1]) else None,
             }
         )
     return ops
+
+
+def softmax_scale_raised(model: Path, out: Path) -> bool:
+    """Write `model` to `out` with every int8 SOFTMAX input scale below SOFTMAX_SCALE_FLOOR raised to it; whether any was.
+
+    TFLM's softmax preparation aborts when beta * input scale * 2**26 is not above one
+    (PreprocessSoftmaxScaling): random-weight models have logits scales near 1e-8. The
+    scale is a value in the copy's kernels, not work: the copy's instructions stand
+    for the model's (the FULLY_CONNECTED before it requantizes with another multiplier)."""
+    data = bytearray(model.read_bytes())
+    tfl = tflite.Model.GetRootAsModel(data, 0)
+    graph, raised = tfl.Subgraphs(0), False
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        quant = graph.Tensors(op.Inputs(0)).Quantization()
+        if (
+            builtin(tfl, op) == tflite.BuiltinOperator.SOFTMAX
+            and quant is not None
+            and quant.ScaleLength() == 1
+            and quant.Scale(0) < SOFTMAX_SCALE_FLOOR
+        ):
+            at = quant._tab.Vector(quant._tab.Offset(8))  # QuantizationParameters.scale, a float vector
+            struct.pack_into("<f", data, at, SOFTMAX_SCALE_FLOOR)
+            raised = True
+    out.write_bytes(data)
+    return raised
 
 
 def prepare(peer: Path, boards: list[str]) -> dict[str, str | None]:
@@ -188,7 +225,8 @@ def _link(model: Path, machine: str, peer: Path, work: Path, invokes: int = 1) -
     for command in link:
         step = subprocess.run(command, cwd=work, capture_output=True, text=True)
         if step.returncode != 0:
-            return f"peer link failed: {(step.stderr.strip().splitlines() or ['?'])[-1][:120]}"
+            said = [line for line in step.stderr.splitlines() if line.strip() and not line.startswith("collect2:")]
+            return f"peer link failed: {(said or ['?'])[-1].split(': ', 1)[-1][:120]}"  # ld's last word, not its path
     return None
 
 
@@ -217,5 +255,5 @@ def _failure(console: str) -> str:
     if "HALTED" in console:
         said = [line for line in console.splitlines() if line.strip() and "HALTED" not in line]
         return "peer aborts: " + (said[0][:100] if said else "a TFLITE_CHECK failed")
-    lines = [line for line in console.splitlines() if line.strip()]
-    return "peer failed: " + (lines[-1][:100] if lines else "no output (timeout?)")
+    lines = [line for line in console.splitlines() if line.strip() and not OP.match(line)]
+    return "peer failed: " + (lines[0][:100] if lines else "no output (timeout?)")
