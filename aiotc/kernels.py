@@ -82,8 +82,8 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool
 def scratch_free_kernel(op: Op, graph: Graph, kernel: Kernel) -> Kernel | None:
     """The reference kernel of a layer whose specialized kernel takes scratch, when it takes
     less (none, for int8 and int4 weights); None when there is nothing lighter."""
-    if kernel.name is None or kernel.scratch_bytes == 0:
-        return None
+    if kernel.name is None or kernel.scratch_bytes == 0 or kernel.name == "aiotc_batch_matmul_packed_s16":
+        return None  # the int16 matmul has no reference kernel
     if graph[op.inputs[0]].dtype == "int16":  # 16x8: the plain loops of aiotc_convolve_ref_s16 (_s16_kernel)
         return Kernel("aiotc_convolve_ref_s16", 0, kernel.write_group)
     scratch = _conv_scratch_bytes(op, graph, None) if OPS[op.kind].convolves else 0  # the other reference loops: none
@@ -238,8 +238,12 @@ def _batch_matmul_kernel(op: Op, graph: Graph) -> str | None:
     1x1 convolution's gemm over the lhs rows as pixels (two rows at a time; 1x4x32x64 @
     64x32: 336k instructions on the M4, 94k on the M55, against 396k and 163k as a packed
     fully connected layer), which a single row runs; otherwise
-    aiotc_batch_matmul_packed_s8, which copies each rhs batch into scratch. Float: None."""
-    if graph[op.inputs[0]].dtype != "int8":
+    aiotc_batch_matmul_packed_s8, which copies each rhs batch into scratch. int16: the
+    same copying kernel over int64 sums (tflite-micro has no other), float: None."""
+    dtype = graph[op.inputs[0]].dtype
+    if dtype == "int16":
+        return "aiotc_batch_matmul_packed_s16"
+    if dtype != "int8":
         return None
     if not matmul_by_weights(op, graph):
         return "aiotc_batch_matmul_packed_s8"
@@ -272,9 +276,11 @@ def _batch_matmul_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int
         return 2 * col_bytes(depth)
     if kernel == "aiotc_fully_connected_packed_s8":
         return 2 * padded_row16(depth)
+    cols = -(-out.shape[-1] // 2) * 2
     if kernel == "aiotc_batch_matmul_packed_s8":
-        cols = -(-out.shape[-1] // 2) * 2
         return 2 * (cols + 2) * padded_row16(depth) + 4 * cols
+    if kernel == "aiotc_batch_matmul_packed_s16":  # int16 rows padded to 8 inputs, an int64 per column
+        return 2 * (cols + 2) * padded_row8(depth) + 8 * cols
     return 0
 
 

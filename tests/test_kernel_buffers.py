@@ -34,6 +34,7 @@ KERNELS = (
     "aiotc_lstm_packed_s8",
     "aiotc_svdf_packed_s8",
     "aiotc_batch_matmul_packed_s8",
+    "aiotc_batch_matmul_packed_s16",
 )
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
@@ -57,6 +58,7 @@ int32_t aiotc_svdf_packed_s8_get_buffer_size(const aiotc_svdf_dims *dims);
 typedef struct { int32_t batch[2], lhs_batch_stride[2], rhs_batch_stride[2], rows, cols, depth, lhs_row_stride,
     lhs_depth_stride, rhs_depth_stride, rhs_col_stride; } aiotc_matmul_shape;
 int32_t aiotc_batch_matmul_packed_s8_get_buffer_size(const aiotc_matmul_shape *shape);
+int32_t aiotc_batch_matmul_packed_s16_get_buffer_size(const aiotc_matmul_shape *shape);
 """
 
 
@@ -165,15 +167,17 @@ def test_svdf_scratch_size_equals_c(lib, features):
     assert select_kernel(graph.ops[0], graph).scratch_bytes == c.aiotc_svdf_packed_s8_get_buffer_size(dims) > 0
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
 @pytest.mark.parametrize("rows, cols, depth", [(1, 1, 1), (3, 5, 17), (32, 32, 16), (4, 7, 64)])
 @pytest.mark.parametrize("adj_x", [False, True])
-def test_batch_matmul_scratch_size_equals_c(lib, rows, cols, depth, adj_x):
+def test_batch_matmul_scratch_size_equals_c(lib, rows, cols, depth, adj_x, dtype):
     ffi, c = lib
-    g = OpGraph(seed=5)
-    a = g.input((2, depth, rows) if adj_x else (2, rows, depth), zero_point=-7)
-    graph = g.build(g.batch_matmul(a, g.input((2, depth, cols), zero_point=3), adj_x=adj_x))
+    g = OpGraph(seed=5, dtype=dtype)
+    a = g.input((2, depth, rows) if adj_x else (2, rows, depth))
+    graph = g.build(g.batch_matmul(a, g.input((2, depth, cols)), adj_x=adj_x))
+    kernel = select_kernel(graph.ops[0], graph)
     shape = ffi.new("aiotc_matmul_shape *", {"rows": rows, "cols": cols, "depth": depth})
-    assert select_kernel(graph.ops[0], graph).scratch_bytes == c.aiotc_batch_matmul_packed_s8_get_buffer_size(shape) > 0
+    assert kernel.scratch_bytes == getattr(c, f"{kernel.name}_get_buffer_size")(shape) > 0
 
 
 @pytest.mark.parametrize("rows, depth", [(1, 3), (5, 17), (128, 64)])

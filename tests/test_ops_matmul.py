@@ -15,7 +15,7 @@ from aiotc.samples import random_samples
 from aiotc.toolchain.qemu import QemuModel
 from aiotc.verification import verify
 
-from .oplib import OpGraph, assert_matches_oracle
+from .oplib import OpGraph, assert_matches_oracle, quant
 
 DTYPES = ["int8", "float32"]
 PACKED = "aiotc_batch_matmul_packed_s8"  # two activations, or a constant fully connected does not take
@@ -124,6 +124,33 @@ def test_batch_matmul_int8_extremes(lhs_zp, rhs_zp, out_zp, tmp_path, fast_kerne
     assert {PACKED, GEMM, AS_FC} <= kernels_run(tmp_path)
 
 
+S16_CASES = ["rank 2", "broadcast batch", "adj_x and adj_y", "depth 1", "depth 3, one column", "adj_x, broadcast lhs"]
+
+
+def int16_matmul(g: OpGraph, lhs, rhs, constant: bool, **kwargs) -> str:
+    """An int16 BATCH_MATMUL (zero points 0, as tflite-micro requires), the rhs an input or a constant."""
+    a = g.input(lhs, scale=0.05 / 200)
+    b = (
+        g.const(g.rng.integers(-32768, 32768, rhs).astype(np.int16), quant(0.04 / 200))
+        if constant
+        else g.input(rhs, 0.04 / 200)
+    )
+    return g.batch_matmul(a, b, **kwargs)
+
+
+@pytest.mark.parametrize("constant", [False, True], ids=["activations", "constant rhs"])
+@pytest.mark.parametrize("case", S16_CASES)
+def test_batch_matmul_int16(case, constant, tmp_path):
+    kwargs = dict(CASES[case])
+    g = OpGraph(seed=30, dtype="int16")
+    out = int16_matmul(g, kwargs.pop("lhs"), kwargs.pop("rhs"), constant, **kwargs)
+    shapes = [g.tensors[n].shape for n in g.inputs]
+    inputs = [[g.rng.integers(-32768, 32768, s).astype(np.int16) for s in shapes] for _ in range(3)]
+    inputs += [[np.full(s, v, np.int16) for s in shapes] for v in (-32768, 32767)]
+    assert_matches_oracle(g.build(out), tmp_path, inputs=inputs)
+    assert "aiotc_batch_matmul_packed_s16" in kernels_run(tmp_path)
+
+
 def matmul_kernel_graph():
     """The fast BATCH_MATMUL paths at their edges: odd rows, columns and depths (a lone last
     row or column, rows padded to 16 inputs), adj flags, broadcast batches, zero points at
@@ -202,3 +229,26 @@ def test_cumsum_int8_extremes(in_zp, out_scale, out_zp, tmp_path):
     x = g.input((3, 16), scale=0.05, zero_point=in_zp)
     inputs = [[np.stack([np.full(16, -128), np.full(16, 127), np.resize([127, -128], 16)]).astype(np.int8)]]
     assert_matches_oracle(g.build(g.cumsum(x, 1, out_scale=out_scale, out_zp=out_zp)), tmp_path, inputs=inputs)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_int16_matmul_paths_match_the_oracle_in_qemu(board, tmp_path):
+    """aiotc_batch_matmul_packed_s16's SMLALD (M4) and VMLALDAVA (M55) loops: odd rows,
+    columns and depths (rows padded to 8 inputs), adj flags, broadcasts, a constant rhs."""
+    g = OpGraph(seed=31, dtype="int16")
+    outs = [
+        int16_matmul(g, (2, 7, 17), (2, 5, 17), False, adj_y=True),
+        int16_matmul(g, (1, 9, 3), (2, 9, 4), False, adj_x=True),
+        int16_matmul(g, (3, 24), (24, 6), True),
+    ]
+    model = tmp_path / "matmul16.tflite"
+    model.write_bytes(write_tflite(g.build(*outs)))
+    out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
+    assert "aiotc_batch_matmul_packed_s16" in kernels_run(tmp_path)
+    qemu = QemuModel.build(out, load_board(board))
+    shapes = [g.tensors[n].shape for n in g.inputs]
+    samples = [[g.rng.integers(-32768, 32768, s).astype(np.int16) for s in shapes] for _ in range(3)]
+    samples += [[np.full(s, v, np.int16) for s in shapes] for v in (-32768, 32767)]
+    result = verify(out, board, samples, runner=qemu)
+    assert result.mismatches == 0 and result.max_abs_diff == 0, result

@@ -10,7 +10,7 @@ import numpy as np
 from ..fixedpoint import quantize_multiplier, quantize_multiplier_array
 from ..ir import Op, Tensor
 from .lowering import LayerCode, LowerContext, lowers, scale, suffix, zero_point
-from .ops_conv import fast_values, int8_requantization, packed_fc_values
+from .ops_conv import fast_values, int8_requantization, packed_fc_values, reduced_multipliers
 
 
 def _batch_strides(shape: tuple[int, ...], batch: tuple[int, int]) -> list[int]:
@@ -60,7 +60,7 @@ def _by_weights(op: Op, ctx: LowerContext, kernel: str) -> LayerCode:
     return LayerCode("conv2d", values, (kernel,))
 
 
-@lowers("batch_matmul")
+@lowers("batch_matmul", dtypes=("int8", "int16", "float32"))
 def lower_batch_matmul(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     kernel = ctx.kernels[op.name].name
@@ -85,7 +85,10 @@ def lower_batch_matmul(op: Op, ctx: LowerContext) -> LayerCode:
     }
     if values["quantized"]:
         multiplier = quantize_multiplier(_multiplier(lhs, rhs, out))
+        if out.dtype == "int16":  # the 16-bit multiplier and total shift of aiotc_requantize_s64
+            reduced, total = reduced_multipliers(np.array([multiplier[0]]), np.array([multiplier[1]]))
+            multiplier = (int(reduced[0]), int(total[0]))
         values["params"] = (-zero_point(lhs), -zero_point(rhs), zero_point(out), multiplier)
     kernel = kernel or f"aiotc_batch_matmul_{suffix(out.dtype)}"
-    values["context"] = ctx.scratch() if kernel == "aiotc_batch_matmul_packed_s8" else None
+    values["context"] = ctx.scratch() if kernel.startswith("aiotc_batch_matmul_packed") else None
     return LayerCode("batch_matmul", values | {"kernel": kernel}, (kernel,))
