@@ -269,7 +269,8 @@ def matmul_by_weights(op: Op, graph: Graph) -> bool:
 def _batch_matmul_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
     """The C *_get_buffer_size of the kernels: the gemm's two columns, the packed fully
     connected's input widened; aiotc_batch_matmul_packed_s8's rhs columns and two lhs rows
-    as int16 (rows padded to 16 inputs, an even number of columns), an int32 per column."""
+    as int16 (rows padded to 16 inputs, an even number of columns), per column an int32
+    correction and two int32 sums."""
     lhs, out = graph[op.inputs[0]], graph[op.outputs[0]]
     depth = lhs.shape[-2] if op.attrs.adj_x else lhs.shape[-1]
     if kernel == "aiotc_convolve_1x1_s8":
@@ -278,7 +279,7 @@ def _batch_matmul_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int
         return 2 * padded_row16(depth)
     cols = -(-out.shape[-1] // 2) * 2
     if kernel == "aiotc_batch_matmul_packed_s8":
-        return 2 * (cols + 2) * padded_row16(depth) + 4 * cols
+        return 2 * (cols + 2) * padded_row16(depth) + 3 * 4 * cols
     if kernel == "aiotc_batch_matmul_packed_s16":  # int16 rows padded to 8 inputs, an int64 per column
         return 2 * (cols + 2) * padded_row8(depth) + 8 * cols
     return 0

@@ -2,11 +2,13 @@
  * fully connected packing cannot take), TFLite Micro's BatchMatMul in other words:
  * each batch's rhs is copied transposed into scratch (its columns as contiguous rows,
  * zero padded), then 2 lhs rows x 2 rhs columns at a time take plain dot products of
- * the raw inputs. The zero points enter once per row and per column, as sums:
+ * the raw inputs into two rows of int32 sums, requantized a row at a time. The zero
+ * points enter once per row and per column, as sums:
  * sum((l - zl)(r - zr)) = sum(l r) - zr sum(l) - zl (sum(r) - depth zr).
  * - DSP (Cortex-M4/M7): both operands widened to int16 while copied, so a word of
  *   each holds 2 inputs: 4 SMLAD per 4 words loaded, no unpacking in the loop;
- * - MVE (Cortex-M55): int8 copies, 16 inputs per vector, 4 VMLADAVA per 4 loads;
+ * - MVE (Cortex-M55): int8 copies, 16 inputs per vector, 4 VMLADAVA per 4 loads; the
+ *   sums requantized 4 at a time;
  * - portable C: the same sums over the int16 copies. */
 #include "aiotc_nn_gemm.h"
 #include "aiotc_nn_matmul.h"
@@ -22,9 +24,9 @@ typedef int16_t bmm_in;
 
 int32_t aiotc_batch_matmul_packed_s8_get_buffer_size(const aiotc_matmul_shape *shape)
 {
-    /* the rhs columns and two lhs rows as int16 (the DSP's need), a correction per column */
+    /* the rhs columns and two lhs rows as int16 (the DSP's need), per column a correction and two sums */
     const int32_t kp = BMM_DEPTH(shape->depth), cols = BMM_PAIR(shape->cols);
-    return 2 * (cols + 2) * kp + 4 * cols;
+    return 2 * (cols + 2) * kp + 3 * 4 * cols;
 }
 
 /* n inputs, `stride` apart, into a zero padded row of kp; returns their sum. */
@@ -81,40 +83,24 @@ static AIOTC_INLINE void dot_2x2(const bmm_in *a, const bmm_in *b, const bmm_in 
     acc[3] = bd;
 }
 
-/* One batch's output rows from the packed columns (the lhs rows copied in pairs): `common`
- * a constant in each copy (aiotc_out_s8_mode; q.shift a right shift where it is 1). */
-static AIOTC_INLINE void batch_rows(const aiotc_matmul_shape *shape, aiotc_rq q, int32_t rhs_offset,
-                                    int32_t output_offset, const int8_t *l, const bmm_in *columns,
-                                    const int32_t *column_terms, bmm_in *rows, int8_t *out, int32_t common)
+/* One row of n sums to int8 outputs: `common` as aiotc_out_s8_mode's (q.shift then a right shift). */
+static void requantize_row(const aiotc_batch_matmul_params *p, aiotc_rq q, int32_t common, const int32_t *acc,
+                           int32_t n, int8_t *out)
 {
-    const int32_t depth = shape->depth, kp = BMM_DEPTH(depth), n_rows = shape->rows, cols = shape->cols;
-    const int32_t row_stride = shape->lhs_row_stride, depth_stride = shape->lhs_depth_stride;
-    int32_t i, j;
-    for (i = 0; i < n_rows; i += 2, l += 2 * row_stride, out += 2 * cols) {
-        const int32_t second = i + 1 < n_rows; /* an odd last row pairs with itself */
-        const int32_t ta = rhs_offset * copy_row(l, depth_stride, depth, kp, rows);
-        const int32_t tb = second ? rhs_offset * copy_row(l + row_stride, depth_stride, depth, kp, rows + kp) : ta;
-        const bmm_in *const b = second ? rows + kp : rows;
-        for (j = 0; j < cols; j += 2) {
-            const int32_t ca = column_terms[j], cb = column_terms[j + 1];
-            int32_t acc[4];
-            acc[0] = ta + ca;
-            acc[1] = ta + cb;
-            acc[2] = tb + ca;
-            acc[3] = tb + cb;
-            dot_2x2(rows, b, columns + j * kp, columns + (j + 1) * kp, kp, acc);
-            out[j] = aiotc_out_s8_mode(q, acc[0], output_offset, -128, 127, common);
-            if (j + 1 < cols) {
-                out[j + 1] = aiotc_out_s8_mode(q, acc[1], output_offset, -128, 127, common);
-            }
-            if (second) {
-                out[cols + j] = aiotc_out_s8_mode(q, acc[2], output_offset, -128, 127, common);
-                if (j + 1 < cols) {
-                    out[cols + j + 1] = aiotc_out_s8_mode(q, acc[3], output_offset, -128, 127, common);
-                }
-            }
-        }
+#if defined(AIOTC_MVE)
+    const int32x4_t multiplier = vdupq_n_s32(p->quant.multiplier), shift = vdupq_n_s32(p->quant.shift);
+    int32_t j;
+    (void)q;
+    (void)common;
+    for (j = 0; j < n; j += 4) {
+        const mve_pred16_t lanes = vctp32q((uint32_t)(n - j));
+        int32x4_t y = vaddq_n_s32(aiotc_mve_requantize(vldrwq_s32(acc + j), multiplier, shift), p->output_offset);
+        y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(-128)), vdupq_n_s32(127));
+        vstrbq_p_s32(out + j, y, lanes);
     }
+#else
+    aiotc_requantize_strided(q, acc, n, p->output_offset, -128, 127, common, out, 1);
+#endif
 }
 
 int32_t aiotc_batch_matmul_packed_s8(const aiotc_context *ctx, const aiotc_batch_matmul_params *params,
@@ -124,15 +110,17 @@ int32_t aiotc_batch_matmul_packed_s8(const aiotc_context *ctx, const aiotc_batch
     const aiotc_matmul_shape s = *shape;
     const aiotc_batch_matmul_params p = *params;
     const int32_t kp = BMM_DEPTH(s.depth), cols_p = BMM_PAIR(s.cols);
-    /* the requantization without a shift test where it shifts right by 2 or more (aiotc_rq_right) */
+    /* the scalar requantization without a shift test where it shifts right by 2 or more (aiotc_rq_right) */
     const int32_t common = p.quant.shift <= -2;
     const aiotc_rq q = aiotc_rq_channel(p.quant.multiplier, common ? -p.quant.shift - 2 : p.quant.shift);
-    /* layout: cols_p rhs columns, 2 lhs rows (int16-sized whatever bmm_in is), cols_p int32 corrections */
+    /* layout: cols_p rhs columns, 2 lhs rows (int16-sized whatever bmm_in is), then per column
+     * an int32 correction and the sums of the two rows */
     bmm_in *const columns = (bmm_in *)ctx->buf;
     bmm_in *const rows = columns + cols_p * kp;
     int32_t *const column_terms = (int32_t *)(void *)((int8_t *)ctx->buf + 2 * (cols_p + 2) * kp);
+    int32_t *const sums = column_terms + cols_p;
     const int8_t *packed = 0; /* the rhs batch in scratch: broadcast batches pack once */
-    int32_t b0, b1, j;
+    int32_t b0, b1, i, j;
     if (ctx->size < aiotc_batch_matmul_packed_s8_get_buffer_size(shape)) {
         return AIOTC_ARG_ERROR;
     }
@@ -148,10 +136,29 @@ int32_t aiotc_batch_matmul_packed_s8(const aiotc_context *ctx, const aiotc_batch
                 }
                 packed = r;
             }
-            if (common) {
-                batch_rows(&s, q, p.rhs_offset, p.output_offset, l, columns, column_terms, rows, output, 1);
-            } else {
-                batch_rows(&s, q, p.rhs_offset, p.output_offset, l, columns, column_terms, rows, output, 0);
+            for (i = 0; i < s.rows; i += 2, l += 2 * s.lhs_row_stride) {
+                const int32_t second = i + 1 < s.rows; /* an odd last row pairs with itself */
+                const int32_t ta = p.rhs_offset * copy_row(l, s.lhs_depth_stride, s.depth, kp, rows);
+                const int32_t tb =
+                    second ? p.rhs_offset * copy_row(l + s.lhs_row_stride, s.lhs_depth_stride, s.depth, kp, rows + kp)
+                           : ta;
+                const bmm_in *const b = second ? rows + kp : rows;
+                for (j = 0; j < cols_p; j += 2) {
+                    int32_t acc[4];
+                    acc[0] = ta + column_terms[j];
+                    acc[1] = ta + column_terms[j + 1];
+                    acc[2] = tb + column_terms[j];
+                    acc[3] = tb + column_terms[j + 1];
+                    dot_2x2(rows, b, columns + j * kp, columns + (j + 1) * kp, kp, acc);
+                    sums[j] = acc[0];
+                    sums[j + 1] = acc[1];
+                    sums[cols_p + j] = acc[2];
+                    sums[cols_p + j + 1] = acc[3];
+                }
+                requantize_row(&p, q, common, sums, s.cols, output + i * s.cols);
+                if (second) {
+                    requantize_row(&p, q, common, sums + cols_p, s.cols, output + (i + 1) * s.cols);
+                }
             }
         }
     }
