@@ -2,7 +2,7 @@
 
     python benchmarks/kernels.py [--boards cortex-m4,cortex-m55] [--models kws_ref_model,...] [--json FILE]
 
-For each MLPerf Tiny model and board: instructions of one inference (QEMU -icount
+For each MLPerf Tiny model (and one-layer model of LAYERS) and board: instructions of one inference (QEMU -icount
 shift=0, after a warm-up), instructions per MAC, the ratio to TFLite Micro + CMSIS-NN
 measured on the same QEMU machine (benchmarks/peer/, `--peer DIR`), and per op kind (1x1 conv, 3x3 depthwise,
 general conv, fully connected, ...) the instructions, their share and instructions
@@ -31,6 +31,28 @@ NAMES = ("kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", 
 BOARDS = ("cortex-m4", "cortex-m55")
 
 TARGET = {"cortex-m4": 0.6, "cortex-m55": 1.0}  # of the CMSIS-NN figure
+
+# One-layer models of shapes no MLPerf Tiny model has (issue 20), built by tests/oplib.py:
+# a matrix product by weights (Keras Dense on a sequence as BATCH_MATMUL), attention's
+# Q.K^T (two activations) and a Conv1D (a CONV_2D of height 1).
+LAYERS = ("matmul_weights", "matmul_qk", "conv1d")
+
+
+def layer_model(name: str, folder: Path) -> Path:
+    from aiotc.export.tflite import write_tflite
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=1)
+    if name == "matmul_weights":
+        graph = g.build(g.batch_matmul(g.input((1, 4, 32, 64), zero_point=-3), g.weights((64, 32), None)))
+    elif name == "matmul_qk":
+        q, k = g.input((1, 4, 32, 16), zero_point=-3), g.input((1, 4, 16, 32), zero_point=5)
+        graph = g.build(g.batch_matmul(q, k))
+    else:
+        graph = g.build(g.conv2d(g.input((1, 1, 64, 16), zero_point=-3), 32, kernel=(1, 5)))
+    path = folder / f"{name}.tflite"
+    path.write_bytes(write_tflite(graph))
+    return path
 
 
 def op_class(layer: dict, op) -> str:
@@ -68,11 +90,12 @@ def measure(name: str, board: str, peer: Path, peer_absent: str | None) -> dict:
     from aiotc.driver import compile_model
     from aiotc.toolchain.qemu import QemuModel
 
-    model = MODELS / f"{name}.tflite"
     with tempfile.TemporaryDirectory(prefix="aiotc-kernels-") as tmp:
+        model = layer_model(name, Path(tmp)) if name in LAYERS else MODELS / f"{name}.tflite"
         out = compile_model(model, board=board, out_dir=Path(tmp) / "out").out_dir
         bench = QemuModel.build(out, load_board(board)).bench()
-    ops = shapes(model)
+        ops = shapes(model)
+        peer_figures = {"error": peer_absent} if peer_absent else tflm.measure(model, board, peer)
     kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for layer in bench["layers"]:
         kind = op_class(layer, ops[layer["name"]]) if layer["name"] in ops else layer["op"]
@@ -84,7 +107,7 @@ def measure(name: str, board: str, peer: Path, peer_absent: str | None) -> dict:
         "instructions": bench["instructions"],
         "macs": bench["macs"],
         "kinds": dict(kinds),
-        "peer": {"error": peer_absent} if peer_absent else tflm.measure(model, board, peer),
+        "peer": peer_figures,
     }
 
 
@@ -111,7 +134,7 @@ def render(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boards", default=",".join(BOARDS))
-    parser.add_argument("--models", default=",".join(NAMES))
+    parser.add_argument("--models", default=",".join(NAMES + LAYERS))
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--peer", type=Path, default=tflm.DEFAULT, help="the peer's build (benchmarks/peer/build.sh)")
     parser.add_argument("--jobs", type=int, default=2)

@@ -335,12 +335,13 @@ class OpGraph:
         return self._op("prelu", (x, alpha), self._out(shape, out_scale or _same_q(t)[0], out_zp))
 
     def batch_matmul(self, a, b, adj_x=False, adj_y=False, out_zp=0):
-        """BATCH_MATMUL of two tensors (inputs or consts), an int8 output scale fit for the depth."""
+        """BATCH_MATMUL of two tensors (inputs or consts), an int8 (int16) output scale fit for the depth."""
         x, y = self.tensors[a], self.tensors[b]
         rows, depth = (x.shape[-1], x.shape[-2]) if adj_x else x.shape[-2:]
         cols = y.shape[-2] if adj_y else y.shape[-1]
         shape = (*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), rows, cols)
-        out_scale = 1.0 if x.quant is None else float(x.quant.scale[0] * y.quant.scale[0] * 128 * np.sqrt(depth) / 2)
+        spread = 128 * (512 if x.dtype == "int16" else 1) * np.sqrt(depth) / 2
+        out_scale = 1.0 if x.quant is None else float(x.quant.scale[0] * y.quant.scale[0] * spread)
         return self._op("batch_matmul", (a, b), self._out(shape, out_scale, out_zp), ir.BatchMatMul(adj_x, adj_y))
 
     def add_n(self, inputs, out_scale=None, out_zp=0):

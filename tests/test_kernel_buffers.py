@@ -33,6 +33,8 @@ KERNELS = (
     "aiotc_convolve_s16",
     "aiotc_lstm_packed_s8",
     "aiotc_svdf_packed_s8",
+    "aiotc_batch_matmul_packed_s8",
+    "aiotc_batch_matmul_packed_s16",
 )
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
@@ -53,6 +55,10 @@ typedef struct { int32_t batches, time_steps, input_size, state_size, time_major
 int32_t aiotc_lstm_packed_s8_get_buffer_size(const aiotc_lstm_dims *dims);
 typedef struct { int32_t batches, input_size, filters, memory, rank; } aiotc_svdf_dims;
 int32_t aiotc_svdf_packed_s8_get_buffer_size(const aiotc_svdf_dims *dims);
+typedef struct { int32_t batch[2], lhs_batch_stride[2], rhs_batch_stride[2], rows, cols, depth, lhs_row_stride,
+    lhs_depth_stride, rhs_depth_stride, rhs_col_stride; } aiotc_matmul_shape;
+int32_t aiotc_batch_matmul_packed_s8_get_buffer_size(const aiotc_matmul_shape *shape);
+int32_t aiotc_batch_matmul_packed_s16_get_buffer_size(const aiotc_matmul_shape *shape);
 """
 
 
@@ -159,3 +165,30 @@ def test_svdf_scratch_size_equals_c(lib, features):
     graph = svdf_graph("int8", batches=2, features=features, units=3, rank=2, memory=4)
     dims = ffi.new("aiotc_svdf_dims *", (2, features, 6, 4, 2))
     assert select_kernel(graph.ops[0], graph).scratch_bytes == c.aiotc_svdf_packed_s8_get_buffer_size(dims) > 0
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("rows, cols, depth", [(1, 1, 1), (3, 5, 17), (32, 32, 16), (4, 7, 64)])
+@pytest.mark.parametrize("adj_x", [False, True])
+def test_batch_matmul_scratch_size_equals_c(lib, rows, cols, depth, adj_x, dtype):
+    ffi, c = lib
+    g = OpGraph(seed=5, dtype=dtype)
+    a = g.input((2, depth, rows) if adj_x else (2, rows, depth))
+    graph = g.build(g.batch_matmul(a, g.input((2, depth, cols)), adj_x=adj_x))
+    kernel = select_kernel(graph.ops[0], graph)
+    shape = ffi.new("aiotc_matmul_shape *", {"rows": rows, "cols": cols, "depth": depth})
+    assert kernel.scratch_bytes == getattr(c, f"{kernel.name}_get_buffer_size")(shape) > 0
+
+
+@pytest.mark.parametrize("rows, depth", [(1, 3), (5, 17), (128, 64)])
+def test_batch_matmul_by_weights_scratch_size_equals_c(lib, rows, depth):
+    """A constant rhs: the gemm's two columns (rows as pixels), or the packed fully connected layer's input."""
+    ffi, c = lib
+    g = OpGraph(seed=5)
+    graph = g.build(g.batch_matmul(g.input((rows, depth), zero_point=-7), g.weights((depth, 6), None)))
+    kernel = select_kernel(graph.ops[0], graph)
+    if rows == 1:
+        expected = c.aiotc_fully_connected_packed_s8_get_buffer_size(ffi.new("aiotc_dims *", (6, 1, 1, depth)))
+    else:
+        expected = c.aiotc_convolve_1x1_s8_get_buffer_size(ffi.new("aiotc_dims *", (1, 1, rows, depth)))
+    assert kernel.scratch_bytes == expected > 0

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 
-from .oplib import OpGraph, assert_matches_oracle
+from aiotc.boards import load_board
+from aiotc.driver import compile_model
+from aiotc.export.tflite import write_tflite
+from aiotc.memory import kernel_choice
+from aiotc.samples import random_samples
+from aiotc.toolchain.qemu import QemuModel
+from aiotc.verification import verify
+
+from .oplib import OpGraph, assert_matches_oracle, quant
 
 DTYPES = ["int8", "float32"]
+PACKED = "aiotc_batch_matmul_packed_s8"  # two activations, or a constant fully connected does not take
+GEMM = "aiotc_convolve_1x1_s8"  # a constant symmetric rhs matrix, the lhs rows as pixels
+AS_FC = "aiotc_fully_connected_packed_s8"  # the same with one lhs row
+
+
+@pytest.fixture
+def fast_kernels(monkeypatch):
+    """The fast kernels even where their scratch sits on a small test's arena peak (the
+    planner would trade them for the reference loops there: memory/kernel_choice.py)."""
+    monkeypatch.setattr(kernel_choice, "BYTES_PER_KMAC", 10**9)
+
+
+def kernels_run(tmp_path) -> set[str]:
+    return set(json.loads((tmp_path / "out" / "report.json").read_text())["kernels"])
+
 
 CASES = {
     "rank 2": dict(lhs=(3, 5), rhs=(5, 4)),
@@ -19,44 +45,149 @@ CASES = {
     "adj_y": dict(lhs=(2, 3, 6), rhs=(2, 4, 6), adj_y=True),
     "adj_x and adj_y": dict(lhs=(5, 3), rhs=(4, 5), adj_x=True, adj_y=True),
     "single row, odd depth": dict(lhs=(1, 1, 9), rhs=(1, 9, 1)),
+    "depth 1": dict(lhs=(3, 1), rhs=(1, 4)),
+    "depth 3, one column": dict(lhs=(2, 5, 3), rhs=(2, 3, 1)),
+    "depth 17, one row": dict(lhs=(1, 17), rhs=(17, 6)),
+    "adj_x, broadcast lhs": dict(lhs=(1, 17, 3), rhs=(3, 17, 5), adj_x=True),
+    "adj_y, broadcast rhs (attention)": dict(lhs=(2, 2, 5, 16), rhs=(2, 1, 7, 16), adj_y=True),
 }
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CASES)
-def test_batch_matmul_of_two_activations(case, dtype, tmp_path):
+def test_batch_matmul_of_two_activations(case, dtype, tmp_path, fast_kernels):
     kwargs = dict(CASES[case])
     g = OpGraph(seed=21, dtype=dtype)
     a = g.input(kwargs.pop("lhs"), scale=0.05, zero_point=-5)
     b = g.input(kwargs.pop("rhs"), scale=0.04, zero_point=9)
     assert_matches_oracle(g.build(g.batch_matmul(a, b, **kwargs, out_zp=-3)), tmp_path)
+    assert dtype == "float32" or PACKED in kernels_run(tmp_path)
+
+
+CONST_CASES = {  # lhs, rhs, keyword arguments, rhs zero point, the int8 kernel
+    "weights": ((2, 3, 8), (8, 5), {}, 0, GEMM),
+    "weights, adj_y, depth 17": ((1, 2, 4, 17), (6, 17), dict(adj_y=True), 0, GEMM),
+    "weights, odd rows, depth 1": ((3, 1), (1, 4), {}, 0, GEMM),
+    "weights, one row, depth 1": ((1, 1), (1, 3), {}, 0, AS_FC),
+    "weights, one row, adj_y": ((1, 1, 19), (7, 19), dict(adj_y=True), 0, AS_FC),
+    "rhs zero point": ((2, 3, 8), (8, 5), {}, -2, PACKED),
+    "rhs zero point, adj_y": ((2, 3, 8), (5, 8), dict(adj_y=True), -2, PACKED),
+    "batched rhs": ((2, 3, 8), (2, 8, 5), {}, 0, PACKED),
+    "adj_x": ((2, 8, 3), (8, 5), dict(adj_x=True), 0, PACKED),
+    "broadcast lhs": ((1, 3, 8), (2, 8, 5), {}, 0, PACKED),
+}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("adj_y", [False, True])
-def test_batch_matmul_by_a_constant(adj_y, dtype, tmp_path):
+@pytest.mark.parametrize("case", CONST_CASES)
+def test_batch_matmul_by_a_constant(case, dtype, tmp_path, fast_kernels):
+    lhs, shape, kwargs, zp, kernel = CONST_CASES[case]
     g = OpGraph(seed=22, dtype=dtype)
-    a = g.input((2, 3, 8), scale=0.05, zero_point=4)
-    shape = (5, 8) if adj_y else (8, 5)
+    a = g.input(lhs, scale=0.05, zero_point=4)
     w = (
         g.const(g.rng.normal(0, 0.5, shape).astype(np.float32))
         if dtype == "float32"
-        else g.weights(shape, None, zero_point=-2)
+        else g.weights(shape, None, zero_point=zp)
     )
-    assert_matches_oracle(g.build(g.batch_matmul(a, w, adj_y=adj_y)), tmp_path)
+    assert_matches_oracle(g.build(g.batch_matmul(a, w, **kwargs)), tmp_path)
+    assert dtype == "float32" or kernel in kernels_run(tmp_path)
+
+
+def test_constant_rhs_byte_pairs_cannot_hold(tmp_path, fast_kernels):
+    """A -128 beside a negative weight in the same pair of rhs columns: the gemm's byte
+    pairs cannot hold it, the copying kernel runs."""
+    g = OpGraph(seed=28)
+    a = g.input((4, 6), scale=0.05, zero_point=-7)
+    w = g.weights((6, 4), None)
+    g.tensors[w].data[0, :2] = (-3, -128)  # columns 0 and 1 pair up: a < 0, b = -128
+    assert_matches_oracle(g.build(g.batch_matmul(a, w)), tmp_path)
+    assert PACKED in kernels_run(tmp_path)
 
 
 @pytest.mark.parametrize("lhs_zp, rhs_zp, out_zp", [(-128, 127, -128), (127, -128, 127)])
-def test_batch_matmul_int8_extremes(lhs_zp, rhs_zp, out_zp, tmp_path):
-    """Zero points at the ends, inputs at -128 / 127: the products and the clamp at their limits."""
+def test_batch_matmul_int8_extremes(lhs_zp, rhs_zp, out_zp, tmp_path, fast_kernels):
+    """Zero points at the ends, inputs at -128 / 127: the products, the row and column sums
+    and the clamp at their limits; a constant rhs of -127 / 127 (the gemm, the fully
+    connected layer)."""
     g = OpGraph(seed=23)
     a = g.input((2, 4, 16), scale=0.05, zero_point=lhs_zp)
     b = g.input((2, 16, 3), scale=0.05, zero_point=rhs_zp)
+    w = g.weights((16, 5), None)
+    g.tensors[w].data[:] = np.resize([127, -127, 127], (16, 5))
     inputs = [
-        [np.full((2, 4, 16), v, np.int8), np.full((2, 16, 3), w, np.int8)]
-        for v, w in ((-128, 127), (127, 127), (-128, -128))
+        [np.full((2, 4, 16), u, np.int8), np.full((2, 16, 3), v, np.int8)]
+        for u, v in ((-128, 127), (127, 127), (-128, -128))
     ]
-    assert_matches_oracle(g.build(g.batch_matmul(a, b, out_zp=out_zp)), tmp_path, inputs=inputs)
+    c = g.input((1, 16), scale=0.05, zero_point=lhs_zp)
+    outs = g.batch_matmul(a, b, out_zp=out_zp), g.batch_matmul(a, w, out_zp=out_zp), g.batch_matmul(c, w, out_zp=out_zp)
+    inputs = [[*x, np.full((1, 16), x[0].flat[0], np.int8)] for x in inputs]
+    assert_matches_oracle(g.build(*outs), tmp_path, inputs=inputs)
+    assert {PACKED, GEMM, AS_FC} <= kernels_run(tmp_path)
+
+
+S16_CASES = ["rank 2", "broadcast batch", "adj_x and adj_y", "depth 1", "depth 3, one column", "adj_x, broadcast lhs"]
+
+
+def int16_matmul(g: OpGraph, lhs, rhs, constant: bool, **kwargs) -> str:
+    """An int16 BATCH_MATMUL (zero points 0, as tflite-micro requires), the rhs an input or a constant."""
+    a = g.input(lhs, scale=0.05 / 200)
+    b = (
+        g.const(g.rng.integers(-32768, 32768, rhs).astype(np.int16), quant(0.04 / 200))
+        if constant
+        else g.input(rhs, 0.04 / 200)
+    )
+    return g.batch_matmul(a, b, **kwargs)
+
+
+@pytest.mark.parametrize("constant", [False, True], ids=["activations", "constant rhs"])
+@pytest.mark.parametrize("case", S16_CASES)
+def test_batch_matmul_int16(case, constant, tmp_path):
+    kwargs = dict(CASES[case])
+    g = OpGraph(seed=30, dtype="int16")
+    out = int16_matmul(g, kwargs.pop("lhs"), kwargs.pop("rhs"), constant, **kwargs)
+    shapes = [g.tensors[n].shape for n in g.inputs]
+    inputs = [[g.rng.integers(-32768, 32768, s).astype(np.int16) for s in shapes] for _ in range(3)]
+    inputs += [[np.full(s, v, np.int16) for s in shapes] for v in (-32768, 32767)]
+    assert_matches_oracle(g.build(out), tmp_path, inputs=inputs)
+    assert "aiotc_batch_matmul_packed_s16" in kernels_run(tmp_path)
+
+
+def matmul_kernel_graph():
+    """The fast BATCH_MATMUL paths at their edges: odd rows, columns and depths (a lone last
+    row or column, rows padded to 16 inputs), adj flags, broadcast batches, zero points at
+    the ends; constant rhs through the gemm, the packed fully connected kernel and the
+    copying one."""
+    g = OpGraph(seed=29)
+    q = g.input((1, 2, 7, 17), scale=0.05, zero_point=-128)
+    k = g.input((1, 2, 5, 17), scale=0.04, zero_point=127)
+    t = g.input((2, 33, 3), scale=0.05, zero_point=6)
+    x = g.input((3, 40), scale=0.05, zero_point=-9)
+    outs = [
+        g.batch_matmul(q, k, adj_y=True, out_zp=-128),  # Q.K^T: attention scores
+        g.batch_matmul(t, t, adj_x=True, out_zp=5),  # T^T.T: a Gram matrix, depth 33
+        g.batch_matmul(x, g.weights((40, 9), None)),  # the gemm: 3 rows as pixels, 9 channels
+        g.batch_matmul(g.input((1, 1, 40), scale=0.05, zero_point=100), g.weights((7, 40), None), adj_y=True),
+        g.batch_matmul(x, g.weights((40, 6), None, zero_point=3), out_zp=127),  # copied from flash
+    ]
+    # a multiplier of 1.5 (the requantization's left shift) over sums small enough not to clamp
+    small = g.const(g.rng.integers(0, 3, (1, 5)).astype(np.int8), quant(0.02, 1))
+    outs.append(g.batch_matmul(g.input((2, 3, 1), scale=0.05, zero_point=-1), small))
+    g.tensors[outs[-1]] = dataclasses.replace(g.tensors[outs[-1]], quant=quant(0.05 * 0.02 / 1.5))
+    return g.build(*outs)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_matmul_kernel_paths_match_the_oracle_in_qemu(board, tmp_path, fast_kernels):
+    model = tmp_path / "matmul.tflite"
+    model.write_bytes(write_tflite(matmul_kernel_graph()))
+    out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
+    assert {PACKED, GEMM, AS_FC} <= kernels_run(tmp_path)
+    qemu = QemuModel.build(out, load_board(board))
+    shapes = [x.shape for x in random_samples(qemu.inputs, 1, seed=0)[0]]
+    samples = random_samples(qemu.inputs, 3, seed=3) + [[np.full(s, v, np.int8) for s in shapes] for v in (127, -128)]
+    result = verify(out, board, samples, runner=qemu)
+    assert result.mismatches == 0 and result.max_abs_diff == 0, result
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -103,3 +234,26 @@ def test_cumsum_int8_extremes(in_zp, out_scale, out_zp, tmp_path):
     x = g.input((3, 16), scale=0.05, zero_point=in_zp)
     inputs = [[np.stack([np.full(16, -128), np.full(16, 127), np.resize([127, -128], 16)]).astype(np.int8)]]
     assert_matches_oracle(g.build(g.cumsum(x, 1, out_scale=out_scale, out_zp=out_zp)), tmp_path, inputs=inputs)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_int16_matmul_paths_match_the_oracle_in_qemu(board, tmp_path):
+    """aiotc_batch_matmul_packed_s16's SMLALD (M4) and VMLALDAVA (M55) loops: odd rows,
+    columns and depths (rows padded to 8 inputs), adj flags, broadcasts, a constant rhs."""
+    g = OpGraph(seed=31, dtype="int16")
+    outs = [
+        int16_matmul(g, (2, 7, 17), (2, 5, 17), False, adj_y=True),
+        int16_matmul(g, (1, 9, 3), (2, 9, 4), False, adj_x=True),
+        int16_matmul(g, (3, 24), (24, 6), True),
+    ]
+    model = tmp_path / "matmul16.tflite"
+    model.write_bytes(write_tflite(g.build(*outs)))
+    out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
+    assert "aiotc_batch_matmul_packed_s16" in kernels_run(tmp_path)
+    qemu = QemuModel.build(out, load_board(board))
+    shapes = [g.tensors[n].shape for n in g.inputs]
+    samples = [[g.rng.integers(-32768, 32768, s).astype(np.int16) for s in shapes] for _ in range(3)]
+    samples += [[np.full(s, v, np.int16) for s in shapes] for v in (-32768, 32767)]
+    result = verify(out, board, samples, runner=qemu)
+    assert result.mismatches == 0 and result.max_abs_diff == 0, result

@@ -212,6 +212,7 @@ def every_16x8_template_graph() -> ir.Graph:
     outs.append(g.conv2d(x, 2, kernel=(1, 1)))
     g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([-1, -128]).reshape(2, 1, 1, 1)
     outs.append(g.quantize(g.quantize(x, "int32", 1e-6), "int16", 0.05 / 100))
+    outs.append(g.batch_matmul(x, x, adj_y=True))
     wide = g.input((1, 7), scale=1e-4, zero_point=3, dtype="int32")
     outs += [g.quantize(wide, "int8", 0.05), g.quantize(g.input((1, 3), scale=0.05, dtype="int8"), "int32", 1e-4)]
     return g.build(*outs)
@@ -231,6 +232,11 @@ def folders(tmp_path_factory) -> list[Path]:
     model = root / "templates_16x8.tflite"
     model.write_bytes(write_tflite(every_16x8_template_graph()))
     made.append(compile_model(model, out_dir=root / "templates_16x8").out_dir)
+    # a matrix product too small for its kernel's scratch: the planner takes the reference loops
+    g = OpGraph(seed=4)
+    weights = g.weights((2, 1), None, zero_point=3)  # asymmetric: not a gemm's
+    (root / "matmul.tflite").write_bytes(write_tflite(g.build(g.batch_matmul(g.input((1, 2)), weights))))
+    made.append(compile_model(root / "matmul.tflite", out_dir=root / "matmul").out_dir)
     int4 = mixed_precision_model(
         shared_model("onnx/dscnn_kws.onnx"), root / "int4.tflite", lambda layers: {n: "w4a8" for n in layers}
     )

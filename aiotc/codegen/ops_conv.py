@@ -43,7 +43,13 @@ def _requantization(op: Op, ctx: LowerContext, channels: int, fast: bool) -> dic
             "right_shifts": 0,
             "bias": ctx.const(scaled_bias(bias, reduced, total), "bias_scaled"),
         }
-    right = fast and bool(np.all(shifts <= -2)) and activation_limits(op, graph) == (-128, 127)
+    return int8_requantization(ctx, multipliers, shifts, fast and activation_limits(op, graph) == (-128, 127))
+
+
+def int8_requantization(ctx: LowerContext, multipliers: np.ndarray, shifts: np.ndarray, fast: bool) -> dict:
+    """The int8 arrays of `_requantization`; right shifts where `fast` (a fast kernel whose
+    clamp is the whole int8 range) and every channel shifts right by 2 or more."""
+    right = fast and bool(np.all(shifts <= -2))
     return {
         "multiplier": ctx.const(multipliers, "multiplier"),
         "shift": ctx.const(-shifts - 2, "right_shift") if right else ctx.const(shifts, "shift"),
@@ -98,7 +104,7 @@ def _common(op: Op, ctx: LowerContext) -> dict:
     }
 
 
-def _fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
+def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     """Weights packed for the kernel, the folded bias and the scratch context."""
     rows = weight_rows(op, ctx.graph)
     bias = ctx.const(folded_bias(op, ctx.graph), "bias_folded")
@@ -188,7 +194,7 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     elif kernel == "aiotc_convolve_ref_s16":
         values["filter"] = _filter(op, ctx)
     elif kernel is not None:
-        values |= _fast_values(op, ctx, kernel)
+        values |= fast_values(op, ctx, kernel)
     else:
         values["filter"] = _filter(op, ctx)
         if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
@@ -243,6 +249,19 @@ def pack_fc_weights(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(blocks.transpose(0, 2, 1, 3, 4)).ravel()
 
 
+def packed_fc_values(op: Op, ctx: LowerContext) -> dict:
+    """aiotc_fully_connected_packed_s8's weights, its folded bias (zero padded to whole
+    blocks of 4 rows) and its scratch."""
+    rows = weight_rows(op, ctx.graph)
+    bias = np.zeros(-(-rows.shape[0] // 4) * 4, np.int32)
+    bias[: rows.shape[0]] = folded_bias(op, ctx.graph)
+    return {
+        "filter": ctx.const(pack_fc_weights(rows), "filter_packed"),
+        "bias": ctx.const(bias, "bias_folded"),
+        "context": ctx.scratch(),
+    }
+
+
 @lowers("fully_connected", dtypes=("int8", "int16", "float32"))
 def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     """Each kernel gets only the weights and bias it reads: a constant emitted and not
@@ -273,13 +292,7 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
         return LayerCode("conv2d", values | {"kernel": kernel}, (kernel,))
     kernel = kernel or f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
     if kernel == "aiotc_fully_connected_packed_s8":
-        bias = np.zeros(-(-out_c // 4) * 4, np.int32)
-        bias[:out_c] = folded_bias(op, graph)
-        values |= {
-            "filter": ctx.const(pack_fc_weights(filt.data), "filter_packed"),
-            "bias": ctx.const(bias, "bias_folded"),
-            "context": ctx.scratch(),
-        }
+        values |= packed_fc_values(op, ctx)
     elif inp.dtype == "int16":
         values["filter"] = ctx.const(pack_s16_weights(op, graph), "filter_pairs")
     else:
