@@ -59,6 +59,9 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool
     elif op.kind == "fully_connected":
         name = _fc_kernel(op, graph, compact_int4)
         scratch = _fc_scratch_bytes(op, graph, name)
+    elif op.kind == "transpose_conv":
+        name = _transpose_conv_kernel(op, graph)
+        scratch = 2 * padded_row(transpose_depth(op, graph)) + 2 * col_bytes(transpose_depth(op, graph)) if name else 0
     elif op.kind == "lstm":
         name = _lstm_kernel(op, graph)
         scratch = _lstm_scratch_bytes(op, graph) if name else 0
@@ -205,6 +208,36 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
     return 0
 
 
+def _transpose_conv_kernel(op: Op, graph: Graph) -> str | None:
+    """aiotc_transpose_conv_gemm_s8 (the shared gemm, one stride phase at a time) for int8
+    with constant weights that byte pairs hold, where every phase's folded bias fits an int32."""
+    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
+    if inp.dtype != "int8" or filt.dtype != "int8" or not filt.is_const or not gemm_packable(weight_rows(op, graph)):
+        return None
+    fits = all(folded_bias(op, graph, rows) is not None for rows in transpose_phases(op, graph))
+    return "aiotc_transpose_conv_gemm_s8" if fits else None
+
+
+def transpose_phases(op: Op, graph: Graph) -> list[np.ndarray]:
+    """The weight rows of each stride phase of a transposed conv, as aiotc_transpose_conv_gemm_s8
+    reads them: phases (oy + top) mod stride_h, then (ox + left) mod stride_w; a phase's taps
+    are ky = phase + j * stride_h (kx alike), taken j descending (the input rows ascending)."""
+    filt = graph[op.inputs[1]].data.astype(np.int64)  # OHWI
+    s_h, s_w = op.attrs.stride
+    return [
+        filt[:, ry::s_h][:, ::-1][:, :, rx::s_w][:, :, ::-1].reshape(filt.shape[0], -1)
+        for ry in range(s_h)
+        for rx in range(s_w)
+    ]
+
+
+def transpose_depth(op: Op, graph: Graph) -> int:
+    """Inputs per output of a transposed conv's largest phase: ceil(kh / s_h) x ceil(kw / s_w) x channels."""
+    _, k_h, k_w, channels = graph[op.inputs[1]].shape
+    s_h, s_w = op.attrs.stride
+    return -(-k_h // s_h) * -(-k_w // s_w) * channels
+
+
 def _fc_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
     """The packed kernel for int8, constant symmetric weights that byte pairs hold; for
     int4 weights, a 1x1 convolution over the batches (aiotc_convolve_1x1_s4: one int4
@@ -287,10 +320,11 @@ def weight_rows(op: Op, graph: Graph) -> np.ndarray:
     return data.reshape(data.shape[0], -1) if op.kind != "depthwise_conv2d" else data.reshape(-1, data.shape[-1]).T
 
 
-def folded_bias(op: Op, graph: Graph) -> np.ndarray | None:
+def folded_bias(op: Op, graph: Graph, rows: np.ndarray | None = None) -> np.ndarray | None:
     """bias + input_offset * sum(weights) per channel: the kernels then multiply raw inputs
-    (exact: the sums are the same integers regrouped). None when it leaves int32."""
-    rows = weight_rows(op, graph)
+    (exact: the sums are the same integers regrouped). None when it leaves int32. `rows`:
+    the weights a kernel multiplies, if not the whole rows (a transposed conv's phase)."""
+    rows = weight_rows(op, graph) if rows is None else rows
     has_bias = len(op.inputs) > 2 and op.inputs[2] is not None
     bias = graph[op.inputs[2]].data.astype(np.int64) if has_bias else np.zeros(rows.shape[0], np.int64)
     folded = bias - zero_point(graph[op.inputs[0]]) * rows.sum(axis=1)

@@ -2,7 +2,7 @@
 
     python benchmarks/kernels.py [--boards cortex-m4,cortex-m55] [--models kws_ref_model,...] [--json FILE]
 
-For each MLPerf Tiny model and board: instructions of one inference (QEMU -icount
+For each MLPerf Tiny model (or one-layer model of LAYERS, by its name in --models) and board: instructions of one inference (QEMU -icount
 shift=0, after a warm-up), instructions per MAC, the ratio to TFLite Micro + CMSIS-NN
 measured on the same QEMU machine (benchmarks/peer/, `--peer DIR`), and per op kind (1x1 conv, 3x3 depthwise,
 general conv, fully connected, ...) the instructions, their share and instructions
@@ -31,6 +31,29 @@ NAMES = ("kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", 
 BOARDS = ("cortex-m4", "cortex-m55")
 
 TARGET = {"cortex-m4": 0.6, "cortex-m55": 1.0}  # of the CMSIS-NN figure
+
+
+def unet_decoder_tconv():
+    """A U-Net decoder's upsampling: TRANSPOSE_CONV 1x16x16x32 -> 1x32x32x16, 3x3, stride 2, SAME."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=20)
+    x = g.input((1, 16, 16, 32), scale=0.05, zero_point=-3)
+    return g.build(g.transpose_conv(x, 16, (3, 3), (2, 2), "same", activation="relu"))
+
+
+LAYERS = {"unet_decoder_tconv": unet_decoder_tconv}  # one-layer models: a kernel alone, against the peer's
+
+
+def model_file(name: str, folder: Path) -> Path:
+    """The MLPerf model, or the one-layer model `name` of LAYERS written into `folder`."""
+    if name not in LAYERS:
+        return MODELS / f"{name}.tflite"
+    from aiotc.export.tflite import write_tflite
+
+    path = folder / f"{name}.tflite"
+    path.write_bytes(write_tflite(LAYERS[name]()))
+    return path
 
 
 def op_class(layer: dict, op) -> str:
@@ -68,11 +91,12 @@ def measure(name: str, board: str, peer: Path, peer_absent: str | None) -> dict:
     from aiotc.driver import compile_model
     from aiotc.toolchain.qemu import QemuModel
 
-    model = MODELS / f"{name}.tflite"
     with tempfile.TemporaryDirectory(prefix="aiotc-kernels-") as tmp:
+        model = model_file(name, Path(tmp))
         out = compile_model(model, board=board, out_dir=Path(tmp) / "out").out_dir
         bench = QemuModel.build(out, load_board(board)).bench()
-    ops = shapes(model)
+        ops = shapes(model)
+        peer = {"error": peer_absent} if peer_absent else tflm.measure(model, board, peer)
     kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for layer in bench["layers"]:
         kind = op_class(layer, ops[layer["name"]]) if layer["name"] in ops else layer["op"]
@@ -84,7 +108,7 @@ def measure(name: str, board: str, peer: Path, peer_absent: str | None) -> dict:
         "instructions": bench["instructions"],
         "macs": bench["macs"],
         "kinds": dict(kinds),
-        "peer": {"error": peer_absent} if peer_absent else tflm.measure(model, board, peer),
+        "peer": peer,
     }
 
 

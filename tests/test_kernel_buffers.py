@@ -33,11 +33,15 @@ KERNELS = (
     "aiotc_convolve_s16",
     "aiotc_lstm_packed_s8",
     "aiotc_svdf_packed_s8",
+    "aiotc_transpose_conv_gemm_s8",
 )
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
 typedef struct { int32_t w, h; } aiotc_tile;
 typedef struct { int32_t min, max; } aiotc_activation;
+typedef struct { int32_t input_offset, output_offset; aiotc_tile stride, padding, dilation; aiotc_activation activation; } aiotc_conv_params;
+int32_t aiotc_transpose_conv_gemm_s8_get_buffer_size(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                                     const aiotc_dims *filter_dims);
 typedef struct { int32_t input_offset, output_offset, ch_mult; aiotc_tile stride, padding, dilation; aiotc_activation activation; } aiotc_dw_conv_params;
 int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
@@ -159,3 +163,19 @@ def test_svdf_scratch_size_equals_c(lib, features):
     graph = svdf_graph("int8", batches=2, features=features, units=3, rank=2, memory=4)
     dims = ffi.new("aiotc_svdf_dims *", (2, features, 6, 4, 2))
     assert select_kernel(graph.ops[0], graph).scratch_bytes == c.aiotc_svdf_packed_s8_get_buffer_size(dims) > 0
+
+
+@pytest.mark.parametrize(
+    "channels, kernel, stride", [(1, (2, 2), (3, 3)), (3, (3, 3), (2, 2)), (17, (5, 1), (1, 1)), (8, (4, 4), (2, 3))]
+)
+def test_transpose_conv_scratch_size_equals_c(lib, channels, kernel, stride):
+    ffi, c = lib
+    g = OpGraph(seed=5)
+    x = g.input((1, 5, 7, channels), zero_point=-7)
+    graph = g.build(g.transpose_conv(x, 3, kernel, stride))
+    op = graph.ops[0]
+    params = ffi.new("aiotc_conv_params *", {"stride": {"w": stride[1], "h": stride[0]}})
+    in_dims = ffi.new("aiotc_dims *", graph[op.inputs[0]].shape)
+    filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
+    size = c.aiotc_transpose_conv_gemm_s8_get_buffer_size(params, in_dims, filter_dims)
+    assert select_kernel(op, graph).scratch_bytes == size > 0

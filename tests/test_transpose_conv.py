@@ -13,6 +13,7 @@ from aiotc.driver import compile_model
 from aiotc.errors import AiotcError
 from aiotc.export.tflite import write_tflite
 from aiotc.frontend import load_model
+from aiotc.kernels import select_kernel
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
@@ -62,6 +63,87 @@ def test_transpose_conv_extreme_inputs_and_zero_points(zero_point, dtype, tmp_pa
     inputs = [[np.full(shape, v, np.int8) for shape in shapes] for v in (-128, 127)]
     inputs.append([rng.choice(np.array([-128, 127], np.int8), shape) for shape in shapes])
     assert_matches_oracle(graph, tmp_path, inputs=inputs)
+
+
+def phase_graph(stride: tuple[int, int], zero_point: int = -5, out_zp: int = 3) -> ir.Graph:
+    """aiotc_transpose_conv_gemm_s8's edges at one stride: kernels 2x2 to 5x1 (at stride 3 a
+    2x2 kernel leaves phases with no taps, whose outputs are the bias alone), SAME and VALID,
+    odd sizes, 1, 3, 8 and 17 input and output channels (the DSP's whole words and tails, the
+    M55's 16 lanes and more), two images, no bias, per-channel weight scales."""
+    g = OpGraph(seed=40 + 3 * stride[0] + stride[1])
+    x1, x3, x8, x17 = (g.input((1, 5, 7, c), scale=0.05, zero_point=zero_point) for c in (1, 3, 8, 17))
+    pair = g.input((2, 3, 4, 8), scale=0.05, zero_point=zero_point)
+    outs = [
+        g.transpose_conv(x1, 3, (2, 2), stride, "same", out_zp=out_zp),
+        g.transpose_conv(x3, 8, (3, 3), stride, "valid", bias=False, out_zp=out_zp),
+        g.transpose_conv(x8, 17, (4, 4), stride, "same", out_zp=out_zp),
+        g.transpose_conv(x17, 1, (5, 1), stride, "valid", activation="relu", out_zp=out_zp),
+        g.transpose_conv(x17, 8, (3, 3), stride, "same", out_zp=out_zp),
+        g.transpose_conv(pair, 3, (3, 2), stride, "same", out_zp=out_zp),
+    ]
+    return g.build(*outs)
+
+
+def assert_fast(graph: ir.Graph) -> None:
+    assert {select_kernel(op, graph).name for op in graph.ops} == {"aiotc_transpose_conv_gemm_s8"}
+
+
+@pytest.mark.parametrize("stride", [(1, 1), (2, 2), (3, 3), (2, 3)], ids=str)
+def test_fast_transpose_conv_matches_the_oracle(stride, tmp_path):
+    graph = phase_graph(stride)
+    assert_fast(graph)
+    assert_matches_oracle(graph, tmp_path)
+
+
+@pytest.mark.parametrize("zero_point", [-128, 127])
+@pytest.mark.parametrize("stride", [(2, 2), (3, 3)], ids=str)
+def test_fast_transpose_conv_zero_points_at_the_ends(stride, zero_point, tmp_path):
+    """Input and output zero points at either end, inputs all -128, all 127 and mixed: the
+    folded biases and the padded taps (which hold the zero point) at their extremes."""
+    graph = phase_graph(stride, zero_point, out_zp=-zero_point - 1)
+    assert_fast(graph)
+    shapes = [graph[name].shape for name in graph.inputs]
+    rng = np.random.default_rng(2)
+    inputs = [[np.full(shape, v, np.int8) for shape in shapes] for v in (-128, 127)]
+    inputs.append([rng.choice(np.array([-128, 127], np.int8), shape) for shape in shapes])
+    assert_matches_oracle(graph, tmp_path, inputs=inputs)
+
+
+def unpackable_graph() -> ir.Graph:
+    """A weight of -128 beside a negative one of its channel pair: the gemm's byte pairs
+    cannot hold it, so the reference kernel (aiotc_transpose_conv_s8) runs the layer."""
+    g = OpGraph(seed=36)
+    x = g.input((1, 4, 5, 7), zero_point=-7)
+    y = g.transpose_conv(x, 3, (3, 3), (2, 2), "same")
+    filt = g.tensors[g.ops[-1].inputs[1]]
+    data = filt.data.copy()
+    data[0, 1, 1, 2], data[1, 1, 1, 2] = -5, -128
+    g.tensors[filt.name] = ir.Tensor(filt.name, filt.shape, "int8", filt.quant, data)
+    return g.build(y)
+
+
+def test_weights_byte_pairs_cannot_hold_run_the_reference_kernel(tmp_path):
+    graph = unpackable_graph()
+    assert select_kernel(graph.ops[0], graph).name is None
+    assert_matches_oracle(graph, tmp_path)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_fast_transpose_conv_in_qemu(board, tmp_path):
+    """The DSP (M4) and MVE (M55) paths of the gemm with the phases' columns, stride 2 and 3."""
+    from aiotc.boards import load_board
+    from aiotc.toolchain.qemu import QemuModel
+
+    for stride in ((2, 2), (3, 3)):
+        path = tmp_path / f"s{stride[0]}.tflite"
+        path.write_bytes(write_tflite(phase_graph(stride, zero_point=-128)))
+        out = compile_model(path, board=board, out_dir=tmp_path / f"out{stride[0]}").out_dir
+        qemu = QemuModel.build(out, load_board(board))
+        samples = random_samples(qemu.inputs, 3, seed=6)
+        samples.append([np.full(x.shape, 127, np.int8) for x in samples[0]])
+        result = verify(out, board, samples, runner=qemu)
+        assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
 
 
 def test_transpose_conv_reads_the_output_shape_and_padding_back(tmp_path):

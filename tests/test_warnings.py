@@ -144,6 +144,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.add_n([x, x, x]),
         g.cumsum(x, 1, exclusive=True),
         g.transpose_conv(x, 3),
+        unpackable(g, g.transpose_conv(x, 3), weight=1),  # the reference int8 kernel
         g.unary("gelu", x, 0.05, -20, ir.Gelu(True)),
     ]
     if dtype == "float32":  # float-only kernels (issue 20)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..fixedpoint import quantize_multiplier_array
 from ..ir import Op, pack_int4
-from ..kernels import folded_bias, padded_row8, padded_row16, row_pairs, s16_groups, weight_rows
+from ..kernels import folded_bias, padded_row8, padded_row16, row_pairs, s16_groups, transpose_phases, weight_rows
 from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, scale, suffix, zero_point
 
 
@@ -213,13 +213,24 @@ def lower_transpose_conv(op: Op, ctx: LowerContext) -> LayerCode:
         "padding": op.attrs.padding,
         "dilation": (1, 1),
         "context": None,
-        "filter": ctx.ptr(op.inputs[1]),
     }
+    kernel = ctx.kernels[op.name].name
     if values["quantized"]:
-        values |= _requantization(op, ctx, graph[op.outputs[0]].shape[-1], False)
-    if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
-        values["bias"] = _bias(op, ctx)
-    kernel = f"aiotc_transpose_conv_{suffix(graph[op.inputs[0]].dtype)}"
+        values |= _requantization(op, ctx, graph[op.outputs[0]].shape[-1], kernel is not None)
+    if kernel is not None:  # aiotc_transpose_conv_gemm_s8: each phase's weights packed, its bias folded
+        phases = transpose_phases(op, graph)
+        weights = [pack_gemm_weights(rows) for rows in phases] + [np.zeros(32, np.int8)]  # a phase of no taps reads 32
+        biases = [folded_bias(op, graph, rows) for rows in phases]
+        values |= {
+            "filter": ctx.const(np.concatenate(weights), "filter_phases"),
+            "bias": ctx.const(np.concatenate(biases), "bias_folded"),
+            "context": ctx.scratch(),
+        }
+    else:  # the reference kernels read the weights as they are
+        values["filter"] = ctx.ptr(op.inputs[1])
+        if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
+            values["bias"] = _bias(op, ctx)
+    kernel = kernel or f"aiotc_transpose_conv_{suffix(graph[op.inputs[0]].dtype)}"
     return LayerCode("conv2d", values | {"kernel": kernel}, (kernel,))
 
 
