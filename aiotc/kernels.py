@@ -61,7 +61,7 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool
         scratch = _fc_scratch_bytes(op, graph, name)
     elif op.kind == "transpose_conv":
         name = _transpose_conv_kernel(op, graph)
-        scratch = 2 * padded_row(transpose_depth(op, graph)) + 2 * col_bytes(transpose_depth(op, graph)) if name else 0
+        scratch = _transpose_conv_scratch_bytes(op, graph, name) if name else 0
     elif op.kind == "lstm":
         name = _lstm_kernel(op, graph)
         scratch = _lstm_scratch_bytes(op, graph) if name else 0
@@ -84,6 +84,8 @@ def scratch_free_kernel(op: Op, graph: Graph, kernel: Kernel) -> Kernel | None:
     less (none, for int8 and int4 weights); None when there is nothing lighter."""
     if kernel.name is None or kernel.scratch_bytes == 0:
         return None
+    if op.kind == "transpose_conv":  # the reference kernels, scratch-free
+        return Kernel(None, 0, kernel.write_group)
     if graph[op.inputs[0]].dtype == "int16":  # 16x8: the plain loops of aiotc_convolve_ref_s16 (_s16_kernel)
         return Kernel("aiotc_convolve_ref_s16", 0, kernel.write_group)
     scratch = _conv_scratch_bytes(op, graph, None) if OPS[op.kind].convolves else _fc_scratch_bytes(op, graph, None)
@@ -209,13 +211,23 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
 
 
 def _transpose_conv_kernel(op: Op, graph: Graph) -> str | None:
-    """aiotc_transpose_conv_gemm_s8 (the shared gemm, one stride phase at a time) for int8
-    with constant weights that byte pairs hold, where every phase's folded bias fits an int32."""
+    """The gemm kernels (one stride phase at a time: aiotc_transpose_conv_gemm_s8, _s16) for
+    constant int8 weights that byte pairs hold; for int8, where every phase's folded bias
+    fits an int32 (16x8 has no input offset to fold)."""
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
-    if inp.dtype != "int8" or filt.dtype != "int8" or not filt.is_const or not gemm_packable(weight_rows(op, graph)):
+    if filt.dtype != "int8" or not filt.is_const or not gemm_packable(weight_rows(op, graph)):
         return None
+    if inp.dtype == "int16":
+        return "aiotc_transpose_conv_gemm_s16"
     fits = all(folded_bias(op, graph, rows) is not None for rows in transpose_phases(op, graph))
-    return "aiotc_transpose_conv_gemm_s8" if fits else None
+    return "aiotc_transpose_conv_gemm_s8" if inp.dtype == "int8" and fits else None
+
+
+def _transpose_conv_scratch_bytes(op: Op, graph: Graph, kernel: str) -> int:
+    """aiotc_transpose_conv_gemm_s8's scratch: the im2col conv's for the largest phase; _s16's:
+    two int16 columns of it."""
+    depth = transpose_depth(op, graph)
+    return 4 * padded_row8(depth) if kernel.endswith("_s16") else 2 * padded_row(depth) + 2 * col_bytes(depth)
 
 
 def transpose_phases(op: Op, graph: Graph) -> list[np.ndarray]:

@@ -42,7 +42,19 @@ def unet_decoder_tconv():
     return g.build(g.transpose_conv(x, 16, (3, 3), (2, 2), "same", activation="relu"))
 
 
-LAYERS = {"unet_decoder_tconv": unet_decoder_tconv}  # one-layer models: a kernel alone, against the peer's
+def unet_decoder_tconv_16x8():
+    """The same layer with int16 activations (16x8)."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=20, dtype="int16")
+    x = g.input((1, 16, 16, 32), scale=0.05 / 200, dtype="int16")
+    return g.build(g.transpose_conv(x, 16, (3, 3), (2, 2), "same", activation="relu"))
+
+
+LAYERS = {  # one-layer models: a kernel alone, against the peer's
+    "unet_decoder_tconv": unet_decoder_tconv,
+    "unet_decoder_tconv_16x8": unet_decoder_tconv_16x8,
+}
 
 
 def model_file(name: str, folder: Path) -> Path:

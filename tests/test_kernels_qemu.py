@@ -264,7 +264,8 @@ NEW_KERNEL_GRAPHS = {
     "16x8 weights of -128": (minus_128_graph, {"aiotc_convolve_ref_s16"}),
     "transpose conv int8": (lambda: transpose_conv_graph("int8"), {"aiotc_transpose_conv_gemm_s8"}),
     "transpose conv int8, weights of -128": (unpackable_graph, {"aiotc_transpose_conv_s8"}),
-    "transpose conv 16x8": (lambda: transpose_conv_graph("int16"), {"aiotc_transpose_conv_s16"}),
+    "transpose conv 16x8": (lambda: transpose_conv_graph("int16"), {"aiotc_transpose_conv_gemm_s16"}),
+    "transpose conv 16x8, weights of -128": (lambda: unpackable_graph("int16"), {"aiotc_transpose_conv_s16"}),
     "transpose conv float32": (lambda: transpose_conv_graph("float32"), {"aiotc_transpose_conv_f32"}),
     "gelu float32": (gelu_graph, {"aiotc_gelu_f32"}),
 }

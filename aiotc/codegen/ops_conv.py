@@ -217,8 +217,8 @@ def lower_transpose_conv(op: Op, ctx: LowerContext) -> LayerCode:
     kernel = ctx.kernels[op.name].name
     if values["quantized"]:
         values |= _requantization(op, ctx, graph[op.outputs[0]].shape[-1], kernel is not None)
-    if kernel is not None:  # aiotc_transpose_conv_gemm_s8: each phase's weights packed, its bias folded
-        phases = transpose_phases(op, graph)
+    phases = transpose_phases(op, graph) if kernel is not None else []
+    if kernel == "aiotc_transpose_conv_gemm_s8":  # each phase's weights packed, its bias folded
         weights = [pack_gemm_weights(rows) for rows in phases] + [np.zeros(32, np.int8)]  # a phase of no taps reads 32
         biases = [folded_bias(op, graph, rows) for rows in phases]
         values |= {
@@ -226,6 +226,9 @@ def lower_transpose_conv(op: Op, ctx: LowerContext) -> LayerCode:
             "bias": ctx.const(np.concatenate(biases), "bias_folded"),
             "context": ctx.scratch(),
         }
+    elif kernel == "aiotc_transpose_conv_gemm_s16":  # aiotc_convolve_s16's channel pairs, phase by phase
+        weights = [_byte_pairs(*row_pairs(rows, 2, padded_row8(rows.shape[1]))).ravel() for rows in phases]
+        values |= {"filter": ctx.const(np.concatenate(weights), "filter_phases"), "context": ctx.scratch()}
     else:  # the reference kernels read the weights as they are
         values["filter"] = ctx.ptr(op.inputs[1])
         if "bias" not in values:  # int16 layers have theirs scaled (_requantization)

@@ -215,6 +215,16 @@ int32_t aiotc_transpose_conv_gemm_s8(const aiotc_context *ctx, const aiotc_conv_
                                      const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_transpose_conv_gemm_s8_get_buffer_size(const aiotc_conv_params *params, const aiotc_dims *input_dims,
                                                      const aiotc_dims *filter_dims);
+/* The same phases for 16x8 (columns of int16, no input offset: every phase takes the
+ * scaled bias of aiotc_convolve_s16), each phase's weights as aiotc_convolve_s16's
+ * channel pairs (rows padded to AIOTC_ROW_S16), one block after the other. */
+int32_t aiotc_transpose_conv_gemm_s16(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                      const aiotc_per_channel_quant_params *quant_params,
+                                      const aiotc_dims *input_dims, const int16_t *input,
+                                      const aiotc_dims *filter_dims, const int8_t *filter,
+                                      const int64_t *scaled_bias, const aiotc_dims *output_dims, int16_t *output);
+int32_t aiotc_transpose_conv_gemm_s16_get_buffer_size(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                                      const aiotc_dims *filter_dims);
 
 /* Depthwise convolution; filter_dims = {1, kh, kw, c * ch_mult}. bias may be NULL. */
 int32_t aiotc_depthwise_conv_s8(const aiotc_dw_conv_params *params,
