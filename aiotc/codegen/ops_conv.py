@@ -219,7 +219,8 @@ def lower_transpose_conv(op: Op, ctx: LowerContext) -> LayerCode:
         values |= _requantization(op, ctx, graph[op.outputs[0]].shape[-1], kernel is not None)
     phases = transpose_phases(op, graph) if kernel is not None else []
     if kernel == "aiotc_transpose_conv_gemm_s8":  # each phase's weights packed, its bias folded
-        weights = [pack_gemm_weights(rows) for rows in phases] + [np.zeros(32, np.int8)]  # a phase of no taps reads 32
+        # 32 zero bytes after the last phase: the M55 still loads 32 bytes for a phase without taps
+        weights = [pack_gemm_weights(rows) for rows in phases] + [np.zeros(32, np.int8)]
         biases = [folded_bias(op, graph, rows) for rows in phases]
         values |= {
             "filter": ctx.const(np.concatenate(weights), "filter_phases"),
