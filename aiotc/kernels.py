@@ -62,6 +62,9 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool
     elif op.kind == "batch_matmul":
         name = _batch_matmul_kernel(op, graph)
         scratch = _batch_matmul_scratch_bytes(op, graph, name)
+    elif op.kind == "transpose_conv":
+        name = _transpose_conv_kernel(op, graph)
+        scratch = _transpose_conv_scratch_bytes(op, graph, name) if name else 0
     elif op.kind == "lstm":
         name = _lstm_kernel(op, graph)
         scratch = _lstm_scratch_bytes(op, graph) if name else 0
@@ -84,6 +87,8 @@ def scratch_free_kernel(op: Op, graph: Graph, kernel: Kernel) -> Kernel | None:
     less (none, for int8 and int4 weights); None when there is nothing lighter."""
     if kernel.name is None or kernel.scratch_bytes == 0 or kernel.name == "aiotc_batch_matmul_packed_s16":
         return None  # the int16 matmul has no reference kernel
+    if op.kind == "transpose_conv":  # the reference kernels, scratch-free
+        return Kernel(None, 0, kernel.write_group)
     if graph[op.inputs[0]].dtype == "int16":  # 16x8: the plain loops of aiotc_convolve_ref_s16 (_s16_kernel)
         return Kernel("aiotc_convolve_ref_s16", 0, kernel.write_group)
     scratch = _conv_scratch_bytes(op, graph, None) if OPS[op.kind].convolves else 0  # the other reference loops: none
@@ -206,6 +211,46 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
     if kernel in ("aiotc_convolve_im2col_s8", "aiotc_convolve_im2col_s4"):
         return 2 * padded_row(int(np.prod(filt.shape[1:]))) + 2 * col_bytes(int(np.prod(filt.shape[1:])))
     return 0
+
+
+def _transpose_conv_kernel(op: Op, graph: Graph) -> str | None:
+    """The gemm kernels (one stride phase at a time: aiotc_transpose_conv_gemm_s8, _s16) for
+    constant int8 weights that byte pairs hold; for int8, where every phase's folded bias
+    fits an int32 (16x8 has no input offset to fold)."""
+    inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
+    if filt.dtype != "int8" or not filt.is_const or not gemm_packable(weight_rows(op, graph)):
+        return None
+    if inp.dtype == "int16":
+        return "aiotc_transpose_conv_gemm_s16"
+    fits = all(folded_bias(op, graph, rows) is not None for rows in transpose_phases(op, graph))
+    return "aiotc_transpose_conv_gemm_s8" if inp.dtype == "int8" and fits else None
+
+
+def _transpose_conv_scratch_bytes(op: Op, graph: Graph, kernel: str) -> int:
+    """aiotc_transpose_conv_gemm_s8's scratch: the im2col conv's for the largest phase; _s16's:
+    two int16 columns of it."""
+    depth = transpose_depth(op, graph)
+    return 4 * padded_row8(depth) if kernel.endswith("_s16") else 2 * padded_row(depth) + 2 * col_bytes(depth)
+
+
+def transpose_phases(op: Op, graph: Graph) -> list[np.ndarray]:
+    """The weight rows of each stride phase of a transposed conv, as aiotc_transpose_conv_gemm_s8
+    reads them: phases (oy + top) mod stride_h, then (ox + left) mod stride_w; a phase's taps
+    are ky = phase + j * stride_h (kx alike), taken j descending (the input rows ascending)."""
+    filt = graph[op.inputs[1]].data.astype(np.int64)  # OHWI
+    s_h, s_w = op.attrs.stride
+    return [
+        filt[:, ry::s_h][:, ::-1][:, :, rx::s_w][:, :, ::-1].reshape(filt.shape[0], -1)
+        for ry in range(s_h)
+        for rx in range(s_w)
+    ]
+
+
+def transpose_depth(op: Op, graph: Graph) -> int:
+    """Inputs per output of a transposed conv's largest phase: ceil(kh / s_h) x ceil(kw / s_w) x channels."""
+    _, k_h, k_w, channels = graph[op.inputs[1]].shape
+    s_h, s_w = op.attrs.stride
+    return -(-k_h // s_h) * -(-k_w // s_w) * channels
 
 
 def _fc_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
@@ -345,10 +390,11 @@ def weight_rows(op: Op, graph: Graph) -> np.ndarray:
     return data.reshape(data.shape[0], -1) if op.kind != "depthwise_conv2d" else data.reshape(-1, data.shape[-1]).T
 
 
-def folded_bias(op: Op, graph: Graph) -> np.ndarray | None:
+def folded_bias(op: Op, graph: Graph, rows: np.ndarray | None = None) -> np.ndarray | None:
     """bias + input_offset * sum(weights) per channel: the kernels then multiply raw inputs
-    (exact: the sums are the same integers regrouped). None when it leaves int32."""
-    rows = weight_rows(op, graph)
+    (exact: the sums are the same integers regrouped). None when it leaves int32. `rows`:
+    the weights a kernel multiplies, if not the whole rows (a transposed conv's phase)."""
+    rows = weight_rows(op, graph) if rows is None else rows
     has_bias = len(op.inputs) > 2 and op.inputs[2] is not None
     bias = graph[op.inputs[2]].data.astype(np.int64) if has_bias else np.zeros(rows.shape[0], np.int64)
     folded = bias - zero_point(graph[op.inputs[0]]) * rows.sum(axis=1)

@@ -2,7 +2,7 @@
 
     python benchmarks/kernels.py [--boards cortex-m4,cortex-m55] [--models kws_ref_model,...] [--json FILE]
 
-For each MLPerf Tiny model (and one-layer model of LAYERS) and board: instructions of one inference (QEMU -icount
+For each MLPerf Tiny model (or one-layer model of LAYERS, by its name in --models) and board: instructions of one inference (QEMU -icount
 shift=0, after a warm-up), instructions per MAC, the ratio to TFLite Micro + CMSIS-NN
 measured on the same QEMU machine (benchmarks/peer/, `--peer DIR`), and per op kind (1x1 conv, 3x3 depthwise,
 general conv, fully connected, ...) the instructions, their share and instructions
@@ -32,26 +32,67 @@ BOARDS = ("cortex-m4", "cortex-m55")
 
 TARGET = {"cortex-m4": 0.6, "cortex-m55": 1.0}  # of the CMSIS-NN figure
 
-# One-layer models of shapes no MLPerf Tiny model has (issue 20), built by tests/oplib.py:
-# a matrix product by weights (Keras Dense on a sequence as BATCH_MATMUL), attention's
-# Q.K^T (two activations) and a Conv1D (a CONV_2D of height 1).
-LAYERS = ("matmul_weights", "matmul_qk", "conv1d")
 
-
-def layer_model(name: str, folder: Path) -> Path:
-    from aiotc.export.tflite import write_tflite
+def matmul_weights():
+    """Keras Dense on a sequence: BATCH_MATMUL 1x4x32x64 by constant 64x32 weights."""
     from tests.oplib import OpGraph
 
     g = OpGraph(seed=1)
-    if name == "matmul_weights":
-        graph = g.build(g.batch_matmul(g.input((1, 4, 32, 64), zero_point=-3), g.weights((64, 32), None)))
-    elif name == "matmul_qk":
-        q, k = g.input((1, 4, 32, 16), zero_point=-3), g.input((1, 4, 16, 32), zero_point=5)
-        graph = g.build(g.batch_matmul(q, k))
-    else:
-        graph = g.build(g.conv2d(g.input((1, 1, 64, 16), zero_point=-3), 32, kernel=(1, 5)))
+    return g.build(g.batch_matmul(g.input((1, 4, 32, 64), zero_point=-3), g.weights((64, 32), None)))
+
+
+def matmul_qk():
+    """Attention's Q.K^T: BATCH_MATMUL of two activations, 1x4x32x16 @ 1x4x16x32."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=1)
+    q, k = g.input((1, 4, 32, 16), zero_point=-3), g.input((1, 4, 16, 32), zero_point=5)
+    return g.build(g.batch_matmul(q, k))
+
+
+def conv1d():
+    """A Conv1D (a CONV_2D of height 1): 1x1x64x16 -> 32 channels, kernel 5."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=1)
+    return g.build(g.conv2d(g.input((1, 1, 64, 16), zero_point=-3), 32, kernel=(1, 5)))
+
+
+def unet_decoder_tconv():
+    """A U-Net decoder's upsampling: TRANSPOSE_CONV 1x16x16x32 -> 1x32x32x16, 3x3, stride 2, SAME."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=20)
+    x = g.input((1, 16, 16, 32), scale=0.05, zero_point=-3)
+    return g.build(g.transpose_conv(x, 16, (3, 3), (2, 2), "same", activation="relu"))
+
+
+def unet_decoder_tconv_16x8():
+    """The same layer with int16 activations (16x8)."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=20, dtype="int16")
+    x = g.input((1, 16, 16, 32), scale=0.05 / 200, dtype="int16")
+    return g.build(g.transpose_conv(x, 16, (3, 3), (2, 2), "same", activation="relu"))
+
+
+LAYERS = {  # one-layer models of shapes no MLPerf Tiny model has (issue 20): a kernel alone, against the peer's
+    "matmul_weights": matmul_weights,
+    "matmul_qk": matmul_qk,
+    "conv1d": conv1d,
+    "unet_decoder_tconv": unet_decoder_tconv,
+    "unet_decoder_tconv_16x8": unet_decoder_tconv_16x8,
+}
+
+
+def model_file(name: str, folder: Path) -> Path:
+    """The MLPerf model, or the one-layer model `name` of LAYERS written into `folder`."""
+    if name not in LAYERS:
+        return MODELS / f"{name}.tflite"
+    from aiotc.export.tflite import write_tflite
+
     path = folder / f"{name}.tflite"
-    path.write_bytes(write_tflite(graph))
+    path.write_bytes(write_tflite(LAYERS[name]()))
     return path
 
 
@@ -91,7 +132,7 @@ def measure(name: str, board: str, peer: Path, peer_absent: str | None) -> dict:
     from aiotc.toolchain.qemu import QemuModel
 
     with tempfile.TemporaryDirectory(prefix="aiotc-kernels-") as tmp:
-        model = layer_model(name, Path(tmp)) if name in LAYERS else MODELS / f"{name}.tflite"
+        model = model_file(name, Path(tmp))
         out = compile_model(model, board=board, out_dir=Path(tmp) / "out").out_dir
         bench = QemuModel.build(out, load_board(board)).bench()
         ops = shapes(model)

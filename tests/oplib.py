@@ -434,11 +434,12 @@ def _spatial(h, w, kernel, stride, dilation, padding):
     return (h - eff[0]) // stride[0] + 1, (w - eff[1]) // stride[1] + 1, ir.Padding()
 
 
-def assert_matches_oracle(graph: ir.Graph, tmp_path: Path, samples: int = 5, seed: int = 0, inputs=None):
-    """Compile `graph` with aiotc and require its outputs to equal the oracle's on every sample."""
+def assert_matches_oracle(graph: ir.Graph, tmp_path: Path, samples: int = 5, seed: int = 0, inputs=None, **options):
+    """Compile `graph` with aiotc (`options`: compile_model's) and require its outputs to
+    equal the oracle's on every sample."""
     model = Path(tmp_path) / "model.tflite"
     model.write_bytes(write_tflite(graph))
-    out = compile_model(model, board="host", out_dir=Path(tmp_path) / "out").out_dir
+    out = compile_model(model, board="host", out_dir=Path(tmp_path) / "out", **options).out_dir
     runner = HostModel.build(out)
     result = verify(out, "host", inputs or random_samples(runner.inputs, samples, seed), runner=runner)
     assert result.mismatches == 0, (

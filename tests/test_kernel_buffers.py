@@ -33,13 +33,23 @@ KERNELS = (
     "aiotc_convolve_s16",
     "aiotc_lstm_packed_s8",
     "aiotc_svdf_packed_s8",
+<<<<<<< HEAD
     "aiotc_batch_matmul_packed_s8",
     "aiotc_batch_matmul_packed_s16",
+=======
+    "aiotc_transpose_conv_gemm_s8",
+    "aiotc_transpose_conv_gemm_s16",
+>>>>>>> tconv
 )
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
 typedef struct { int32_t w, h; } aiotc_tile;
 typedef struct { int32_t min, max; } aiotc_activation;
+typedef struct { int32_t input_offset, output_offset; aiotc_tile stride, padding, dilation; aiotc_activation activation; } aiotc_conv_params;
+int32_t aiotc_transpose_conv_gemm_s8_get_buffer_size(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                                     const aiotc_dims *filter_dims);
+int32_t aiotc_transpose_conv_gemm_s16_get_buffer_size(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                                      const aiotc_dims *filter_dims);
 typedef struct { int32_t input_offset, output_offset, ch_mult; aiotc_tile stride, padding, dilation; aiotc_activation activation; } aiotc_dw_conv_params;
 int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
@@ -168,6 +178,7 @@ def test_svdf_scratch_size_equals_c(lib, features):
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int16"])
+<<<<<<< HEAD
 @pytest.mark.parametrize("rows, cols, depth", [(1, 1, 1), (3, 5, 17), (32, 32, 16), (4, 7, 64)])
 @pytest.mark.parametrize("adj_x", [False, True])
 def test_batch_matmul_scratch_size_equals_c(lib, rows, cols, depth, adj_x, dtype):
@@ -192,3 +203,21 @@ def test_batch_matmul_by_weights_scratch_size_equals_c(lib, rows, depth):
     else:
         expected = c.aiotc_convolve_1x1_s8_get_buffer_size(ffi.new("aiotc_dims *", (1, 1, rows, depth)))
     assert kernel.scratch_bytes == expected > 0
+=======
+@pytest.mark.parametrize(
+    "channels, kernel, stride", [(1, (2, 2), (3, 3)), (3, (3, 3), (2, 2)), (17, (5, 1), (1, 1)), (8, (4, 4), (2, 3))]
+)
+def test_transpose_conv_scratch_size_equals_c(lib, channels, kernel, stride, dtype):
+    ffi, c = lib
+    g = OpGraph(seed=5, dtype=dtype)
+    x = g.input((1, 5, 7, channels), zero_point=-7 if dtype == "int8" else 0, dtype=dtype)
+    graph = g.build(g.transpose_conv(x, 3, kernel, stride))
+    op = graph.ops[0]
+    params = ffi.new("aiotc_conv_params *", {"stride": {"w": stride[1], "h": stride[0]}})
+    in_dims = ffi.new("aiotc_dims *", graph[op.inputs[0]].shape)
+    filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
+    kernel_name = select_kernel(op, graph).name
+    assert kernel_name == f"aiotc_transpose_conv_gemm_{'s8' if dtype == 'int8' else 's16'}"
+    size = getattr(c, f"{kernel_name}_get_buffer_size")(params, in_dims, filter_dims)
+    assert select_kernel(op, graph).scratch_bytes == size > 0
+>>>>>>> tconv

@@ -26,7 +26,7 @@ from aiotc.verification import verify
 from .oplib import OpGraph
 from .test_ops_activation import gelu_graph
 from .test_s16 import extreme_accumulators, int16_elementwise_graph, int32_quantize_graph, minus_128_graph
-from .test_transpose_conv import transpose_conv_graph
+from .test_transpose_conv import transpose_conv_graph, unpackable_graph
 
 pytestmark = pytest.mark.qemu
 
@@ -262,8 +262,10 @@ NEW_KERNEL_GRAPHS = {
         {"aiotc_requantize_s32_s16", "aiotc_requantize_s32_s8", "aiotc_requantize_s8_s32"},
     ),
     "16x8 weights of -128": (minus_128_graph, {"aiotc_convolve_ref_s16"}),
-    "transpose conv int8": (lambda: transpose_conv_graph("int8"), {"aiotc_transpose_conv_s8"}),
-    "transpose conv 16x8": (lambda: transpose_conv_graph("int16"), {"aiotc_transpose_conv_s16"}),
+    "transpose conv int8": (lambda: transpose_conv_graph("int8"), {"aiotc_transpose_conv_gemm_s8"}),
+    "transpose conv int8, weights of -128": (unpackable_graph, {"aiotc_transpose_conv_s8"}),
+    "transpose conv 16x8": (lambda: transpose_conv_graph("int16"), {"aiotc_transpose_conv_gemm_s16"}),
+    "transpose conv 16x8, weights of -128": (lambda: unpackable_graph("int16"), {"aiotc_transpose_conv_s16"}),
     "transpose conv float32": (lambda: transpose_conv_graph("float32"), {"aiotc_transpose_conv_f32"}),
     "gelu float32": (gelu_graph, {"aiotc_gelu_f32"}),
 }

@@ -4,6 +4,9 @@ and VALID, with and without bias, zero points at the ends and int16 extremes."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from onnx import helper
@@ -13,6 +16,7 @@ from aiotc.driver import compile_model
 from aiotc.errors import AiotcError
 from aiotc.export.tflite import write_tflite
 from aiotc.frontend import load_model
+from aiotc.kernels import select_kernel
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
@@ -62,6 +66,120 @@ def test_transpose_conv_extreme_inputs_and_zero_points(zero_point, dtype, tmp_pa
     inputs = [[np.full(shape, v, np.int8) for shape in shapes] for v in (-128, 127)]
     inputs.append([rng.choice(np.array([-128, 127], np.int8), shape) for shape in shapes])
     assert_matches_oracle(graph, tmp_path, inputs=inputs)
+
+
+def phase_graph(stride: tuple[int, int], zero_point: int = -5, out_zp: int = 3, dtype: str = "int8") -> ir.Graph:
+    """The gemm kernels' edges at one stride: kernels 2x2 to 5x1 (at stride 3 a 2x2 kernel
+    leaves phases with no taps, whose outputs are the bias alone), SAME and VALID, odd
+    sizes, 1, 3, 8 and 17 input and output channels (the DSP's whole words and tails, the
+    M55's 16 lanes and more), two images, no bias, per-channel weight scales. 16x8: int16
+    inputs, zero points 0."""
+    g = OpGraph(seed=40 + 3 * stride[0] + stride[1], dtype=dtype)
+    if dtype == "int16":
+        zero_point = out_zp = 0
+
+    def image(shape):
+        return g.input(shape, scale=0.05 if dtype == "int8" else 0.05 / 200, zero_point=zero_point, dtype=dtype)
+
+    x1, x3, x8, x17, pair = (image(s) for s in ((1, 5, 7, 1), (1, 5, 7, 3), (1, 5, 7, 8), (1, 5, 7, 17), (2, 3, 4, 8)))
+    outs = [
+        g.transpose_conv(x1, 3, (2, 2), stride, "same", out_zp=out_zp),
+        g.transpose_conv(x3, 8, (3, 3), stride, "valid", bias=False, out_zp=out_zp),
+        g.transpose_conv(x8, 17, (4, 4), stride, "same", out_zp=out_zp),
+        g.transpose_conv(x17, 1, (5, 1), stride, "valid", activation="relu", out_zp=out_zp),
+        g.transpose_conv(x17, 8, (3, 3), stride, "same", out_zp=out_zp),
+        g.transpose_conv(pair, 3, (3, 2), stride, "same", out_zp=out_zp),
+    ]
+    return g.build(*outs)
+
+
+# An SRAM budget the layers fit: within it the memory-aware choice keeps each layer's
+# fastest kernel (it would trade a small layer's scratch for the reference kernel's none).
+FAST = {"sram_budget": 1 << 20}
+
+
+def assert_ran_fast(out: Path) -> None:
+    """Every transposed conv of the folder `out` ran a gemm kernel."""
+    layers = json.loads((out / "report.json").read_text())["layers"]
+    kernels = {layer["kernel"] for layer in layers if layer["op"] == "transpose_conv"}
+    assert kernels and kernels <= {"aiotc_transpose_conv_gemm_s8", "aiotc_transpose_conv_gemm_s16"}, kernels
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("stride", [(1, 1), (2, 2), (3, 3), (2, 3)], ids=str)
+def test_fast_transpose_conv_matches_the_oracle(stride, dtype, tmp_path):
+    assert_matches_oracle(phase_graph(stride, dtype=dtype), tmp_path, **FAST)
+    assert_ran_fast(tmp_path / "out")
+
+
+@pytest.mark.parametrize("zero_point", [-128, 127])
+@pytest.mark.parametrize("stride", [(2, 2), (3, 3)], ids=str)
+def test_fast_transpose_conv_zero_points_at_the_ends(stride, zero_point, tmp_path):
+    """Input and output zero points at either end, inputs all -128, all 127 and mixed: the
+    folded biases and the padded taps (which hold the zero point) at their extremes."""
+    graph = phase_graph(stride, zero_point, out_zp=-zero_point - 1)
+    shapes = [graph[name].shape for name in graph.inputs]
+    rng = np.random.default_rng(2)
+    inputs = [[np.full(shape, v, np.int8) for shape in shapes] for v in (-128, 127)]
+    inputs.append([rng.choice(np.array([-128, 127], np.int8), shape) for shape in shapes])
+    assert_matches_oracle(graph, tmp_path, inputs=inputs, **FAST)
+    assert_ran_fast(tmp_path / "out")
+
+
+def test_16x8_fast_transpose_conv_at_the_int16_extremes(tmp_path):
+    """Inputs all -32768, all 32767 and mixed: the 16x8 gemm's sums at their largest."""
+    graph = phase_graph((2, 2), dtype="int16")
+    shapes = [graph[name].shape for name in graph.inputs]
+    rng = np.random.default_rng(3)
+    inputs = [[np.full(shape, v, np.int16) for shape in shapes] for v in (-32768, 32767)]
+    inputs.append([rng.choice(np.array([-32768, 32767], np.int16), shape) for shape in shapes])
+    assert_matches_oracle(graph, tmp_path, inputs=inputs, **FAST)
+    assert_ran_fast(tmp_path / "out")
+
+
+def unpackable_graph(dtype: str = "int8") -> ir.Graph:
+    """A weight of -128 beside a negative one of its channel pair: the gemm's byte pairs
+    cannot hold it, so the reference kernel (aiotc_transpose_conv_s8, _s16) runs the layer."""
+    g = OpGraph(seed=36, dtype=dtype)
+    x = g.input(
+        (1, 4, 5, 7),
+        scale=0.05 if dtype == "int8" else 0.05 / 200,
+        zero_point=-7 if dtype == "int8" else 0,
+        dtype=dtype,
+    )
+    y = g.transpose_conv(x, 3, (3, 3), (2, 2), "same")
+    filt = g.tensors[g.ops[-1].inputs[1]]
+    data = filt.data.copy()
+    data[0, 1, 1, 2], data[1, 1, 1, 2] = -5, -128
+    g.tensors[filt.name] = ir.Tensor(filt.name, filt.shape, "int8", filt.quant, data)
+    return g.build(y)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+def test_weights_byte_pairs_cannot_hold_run_the_reference_kernel(dtype, tmp_path):
+    graph = unpackable_graph(dtype)
+    assert select_kernel(graph.ops[0], graph).name is None
+    assert_matches_oracle(graph, tmp_path)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_fast_transpose_conv_in_qemu(board, tmp_path):
+    """The DSP (M4) and MVE (M55) paths of both gemms with the phases' columns, stride 2 and 3."""
+    from aiotc.boards import load_board
+    from aiotc.toolchain.qemu import QemuModel
+
+    for dtype, stride in (("int8", (2, 2)), ("int8", (3, 3)), ("int16", (2, 3))):
+        name = f"{dtype}_{stride[0]}x{stride[1]}"
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(write_tflite(phase_graph(stride, zero_point=-128, dtype=dtype)))
+        out = compile_model(path, board=board, out_dir=tmp_path / name, **FAST).out_dir
+        assert_ran_fast(out)
+        qemu = QemuModel.build(out, load_board(board))
+        samples = random_samples(qemu.inputs, 3, seed=6)
+        samples.append([np.full(x.shape, np.iinfo(x.dtype).max, x.dtype) for x in samples[0]])
+        result = verify(out, board, samples, runner=qemu)
+        assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, (name, result)
 
 
 def test_transpose_conv_reads_the_output_shape_and_padding_back(tmp_path):

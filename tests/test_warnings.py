@@ -144,6 +144,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.add_n([x, x, x]),
         g.cumsum(x, 1, exclusive=True),
         g.transpose_conv(x, 3),
+        unpackable(g, g.transpose_conv(x, 3), weight=1),  # the reference int8 kernel
         g.unary("gelu", x, 0.05, -20, ir.Gelu(True)),
     ]
     if dtype == "float32":  # float-only kernels (issue 20)
@@ -208,6 +209,7 @@ def every_16x8_template_graph() -> ir.Graph:
     outs.append(g.quantize(g.quantize(x, "int16", 0.05 / 150), "int8", 0.1, 7))
     # issue 20: int16 elementwise, TRANSPOSE_CONV, the reference conv (weights of -128), int32 QUANTIZE
     outs += [g.binary("add", x, x, 0.05 / 100), g.binary("sub", x, x, 0.05 / 100), g.transpose_conv(x, 3)]
+    outs.append(unpackable(g, g.transpose_conv(x, 3), weight=1))  # the reference 16x8 kernel
     outs.append(g.unary("leaky_relu", x, 0.05 / 200, 0, ir.LeakyRelu(0.2)))
     outs.append(g.conv2d(x, 2, kernel=(1, 1)))
     g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([-1, -128]).reshape(2, 1, 1, 1)

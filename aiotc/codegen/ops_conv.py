@@ -13,7 +13,7 @@ import numpy as np
 
 from ..fixedpoint import quantize_multiplier_array
 from ..ir import Op, pack_int4
-from ..kernels import folded_bias, padded_row8, padded_row16, row_pairs, s16_groups, weight_rows
+from ..kernels import folded_bias, padded_row8, padded_row16, row_pairs, s16_groups, transpose_phases, weight_rows
 from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, scale, suffix, zero_point
 
 
@@ -219,13 +219,28 @@ def lower_transpose_conv(op: Op, ctx: LowerContext) -> LayerCode:
         "padding": op.attrs.padding,
         "dilation": (1, 1),
         "context": None,
-        "filter": ctx.ptr(op.inputs[1]),
     }
+    kernel = ctx.kernels[op.name].name
     if values["quantized"]:
-        values |= _requantization(op, ctx, graph[op.outputs[0]].shape[-1], False)
-    if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
-        values["bias"] = _bias(op, ctx)
-    kernel = f"aiotc_transpose_conv_{suffix(graph[op.inputs[0]].dtype)}"
+        values |= _requantization(op, ctx, graph[op.outputs[0]].shape[-1], kernel is not None)
+    phases = transpose_phases(op, graph) if kernel is not None else []
+    if kernel == "aiotc_transpose_conv_gemm_s8":  # each phase's weights packed, its bias folded
+        # 32 zero bytes after the last phase: the M55 still loads 32 bytes for a phase without taps
+        weights = [pack_gemm_weights(rows) for rows in phases] + [np.zeros(32, np.int8)]
+        biases = [folded_bias(op, graph, rows) for rows in phases]
+        values |= {
+            "filter": ctx.const(np.concatenate(weights), "filter_phases"),
+            "bias": ctx.const(np.concatenate(biases), "bias_folded"),
+            "context": ctx.scratch(),
+        }
+    elif kernel == "aiotc_transpose_conv_gemm_s16":  # aiotc_convolve_s16's channel pairs, phase by phase
+        weights = [_byte_pairs(*row_pairs(rows, 2, padded_row8(rows.shape[1]))).ravel() for rows in phases]
+        values |= {"filter": ctx.const(np.concatenate(weights), "filter_phases"), "context": ctx.scratch()}
+    else:  # the reference kernels read the weights as they are
+        values["filter"] = ctx.ptr(op.inputs[1])
+        if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
+            values["bias"] = _bias(op, ctx)
+    kernel = kernel or f"aiotc_transpose_conv_{suffix(graph[op.inputs[0]].dtype)}"
     return LayerCode("conv2d", values | {"kernel": kernel}, (kernel,))
 
 

@@ -201,6 +201,31 @@ int32_t aiotc_transpose_conv_f32(const aiotc_conv_params_f32 *params, const aiot
                                  const aiotc_dims *filter_dims, const float *filter, const float *bias,
                                  const aiotc_dims *output_dims, float *output);
 
+/* aiotc_transpose_conv_s8 as stride_h x stride_w ordinary convolutions, one per phase
+ * (oy + padding.h, ox + padding.w) mod stride: the outputs of a phase are reached by the
+ * same taps (ky = phase + j * stride), so each is a stride-1 window over the input,
+ * gathered as im2col columns (taps outside the image hold the input zero point) for the
+ * shared gemm (aiotc_nn_gemm.h). The lowering packs each phase's taps, input rows
+ * ascending, as the gemm's weights (pack_gemm_weights, one block after the other, 32 zero
+ * bytes after the last) and folds the input offset into one bias per phase and channel
+ * (bias[phase * out_c + oc]). filter_dims is the layer's OHWI filter. */
+int32_t aiotc_transpose_conv_gemm_s8(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                     const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                     const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_transpose_conv_gemm_s8_get_buffer_size(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                                     const aiotc_dims *filter_dims);
+/* The same phases for 16x8 (columns of int16, no input offset: every phase takes the
+ * scaled bias of aiotc_convolve_s16), each phase's weights as aiotc_convolve_s16's
+ * channel pairs (rows padded to AIOTC_ROW_S16), one block after the other. */
+int32_t aiotc_transpose_conv_gemm_s16(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                      const aiotc_per_channel_quant_params *quant_params,
+                                      const aiotc_dims *input_dims, const int16_t *input,
+                                      const aiotc_dims *filter_dims, const int8_t *filter,
+                                      const int64_t *scaled_bias, const aiotc_dims *output_dims, int16_t *output);
+int32_t aiotc_transpose_conv_gemm_s16_get_buffer_size(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                                      const aiotc_dims *filter_dims);
+
 /* Depthwise convolution; filter_dims = {1, kh, kw, c * ch_mult}. bias may be NULL. */
 int32_t aiotc_depthwise_conv_s8(const aiotc_dw_conv_params *params,
                                 const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,

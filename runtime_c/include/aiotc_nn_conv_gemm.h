@@ -185,6 +185,25 @@ static inline void aiotc_gather_widened(const aiotc_conv_params *params, const a
 }
 #endif
 
+/* Column j (0 or 1) of a pair for the gemm: the taps of the window at (y0, x0) of image,
+ * gathered into taps (`row` bytes per column) and prepared in cols (aiotc_col_prepare);
+ * on the DSP path, channels in whole words widened straight from the image. */
+static AIOTC_INLINE const aiotc_col *aiotc_im2col_column(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                                        const int8_t *image, const aiotc_dims *filter_dims, int32_t y0,
+                                                        int32_t x0, int8_t *taps, int32_t row, aiotc_col *cols,
+                                                        int32_t j)
+{
+    int8_t *const column = taps + j * row;
+#if defined(AIOTC_DSP)
+    if (input_dims->c % 4 == 0) {
+        aiotc_gather_widened(params, input_dims, image, filter_dims, y0, x0, cols + 2 * j);
+        return cols;
+    }
+#endif
+    aiotc_im2col_gather(params, input_dims, image, filter_dims, y0, x0, column);
+    return aiotc_col_prepare(column, row, cols, j);
+}
+
 static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(
     const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
     const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
@@ -212,16 +231,7 @@ static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(
             const int32_t b = row / out_h, oy = row % out_h;
             const int8_t *image = input + b * input_dims->h * input_dims->w * input_dims->c;
             const int32_t y0 = oy * params->stride.h - params->padding.h, x0 = ox * params->stride.w - params->padding.w;
-            int8_t *column = taps + j * g.row;
-#if defined(AIOTC_DSP)
-            if (input_dims->c % 4 == 0) {
-                aiotc_gather_widened(params, input_dims, image, filter_dims, y0, x0, cols + 2 * j);
-                col[j] = cols;
-                continue;
-            }
-#endif
-            aiotc_im2col_gather(params, input_dims, image, filter_dims, y0, x0, column);
-            col[j] = aiotc_col_prepare(column, g.row, cols, j);
+            col[j] = aiotc_im2col_column(params, input_dims, image, filter_dims, y0, x0, taps, g.row, cols, j);
         }
         aiotc_gemm_run(&g, col[0], col[1], output + p * out_c, output + (p + 1) * out_c, nibbles);
     }

@@ -1,5 +1,6 @@
 /* aiotc runtime: the 16x8 inner loop (int16 activations, int8 weights, int64 bias and
- * accumulators) that aiotc_convolve_s16 and aiotc_fully_connected_s16 share, and the
+ * accumulators) that aiotc_convolve_s16, aiotc_transpose_conv_gemm_s16 and
+ * aiotc_fully_connected_s16 share, the convolutions' gather of int16 columns, and the
  * int64 requantization of TFLite's 16x8 kernels.
  *
  * Weights come as the int8 gemm's byte pairs (aiotc_nn_gemm.h): channel pairs (a, b),
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "aiotc_nn_support.h"
+#include "aiotc_nn_types.h" /* aiotc_dims, aiotc_tile */
 
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
@@ -151,6 +153,46 @@ static inline void aiotc_dot_pair2_s16(const int8_t *w, const int16_t *cols, int
     sums[1] = (hi0 - lo0) >> 8;
     sums[2] = lo1;
     sums[3] = (hi1 - lo1) >> 8;
+}
+
+/* n inputs from src (NULL: zeros) to column j of cols (interleaved by 8 as
+ * aiotc_dot_pair2_s16 reads them), from input index i on. */
+static inline void aiotc_put_s16(int16_t *cols, int32_t j, int32_t i, const int16_t *src, int32_t n)
+{
+    for (; n > 0; n--, i++) {
+        int16_t *dst = cols + (i >> 3) * 16 + j * 8 + (i & 7);
+        if ((i & 7) == 0 && n >= 8) { /* a whole group of 8 */
+            if (src != 0) {
+                memcpy(dst, src, 8 * sizeof(int16_t));
+                src += 8;
+            } else {
+                memset(dst, 0, 8 * sizeof(int16_t));
+            }
+            i += 7;
+            n -= 7;
+        } else {
+            *dst = src != 0 ? *src++ : 0;
+        }
+    }
+}
+
+/* The window at (y0, x0) of the image (filter_dims->h x w taps `dilation` apart), input
+ * channels [first, first + filter_dims->c), into column j, row by row of the kernel;
+ * taps outside the image hold 0 (the int16 zero point). */
+static inline void aiotc_gather_s16(const aiotc_tile *dilation, const aiotc_dims *input_dims, const int16_t *image,
+                                    const aiotc_dims *filter_dims, int32_t y0, int32_t x0, int32_t first,
+                                    int16_t *cols, int32_t j)
+{
+    const int32_t f_c = filter_dims->c;
+    int32_t ky, kx, i = 0;
+    for (ky = 0; ky < filter_dims->h; ky++) {
+        const int32_t iy = y0 + ky * dilation->h;
+        for (kx = 0; kx < filter_dims->w; kx++, i += f_c) {
+            const int32_t ix = x0 + kx * dilation->w;
+            const int32_t inside = iy >= 0 && iy < input_dims->h && ix >= 0 && ix < input_dims->w;
+            aiotc_put_s16(cols, j, i, inside ? image + (iy * input_dims->w + ix) * input_dims->c + first : 0, f_c);
+        }
+    }
 }
 
 /* A layer's weights (channel pairs of byte pairs) and requantization for the gemms below. */

@@ -3,7 +3,8 @@
  * pixel that reaches it, where TFLite scatters each input's products; the same integers,
  * float sums in another order). Each kernel calls it with a constant `type`, so each
  * gets its own plain loop; the int8 one's dot products over the input channels take
- * the DSP's SMLAD on the M4 and M55. */
+ * the DSP's SMLAD on the M4 and M55. And the stride phases of the gemm kernels
+ * (aiotc_transpose_conv_gemm_s8, _s16). */
 #ifndef AIOTC_NN_TRANSPOSE_CONV_H
 #define AIOTC_NN_TRANSPOSE_CONV_H
 
@@ -21,6 +22,59 @@ typedef struct {
     const aiotc_per_channel_quant_params *quant;
     const void *bias; /* int32 (int8), scaled int64 (16x8, never NULL), float; NULL: none */
 } aiotc_transpose_args;
+
+/* The fast kernels' stride phases (aiotc_transpose_conv_gemm_s8's declaration says what
+ * they are): phase (ry, rx)'s taps and its outputs. */
+typedef struct {
+    int32_t ry, rx;         /* (oy + padding.h) mod stride.h, (ox + padding.w) mod stride.w */
+    int32_t taps_h, taps_w; /* its taps: ky = ry + j * stride.h for j < taps_h, kx alike */
+    int32_t oy0, ox0;       /* its first output row and column */
+    int32_t rows, columns;  /* its outputs in an image: rows x columns, a stride apart */
+} aiotc_phase;
+
+/* Taps of a kernel of k rows (or columns) that reach the outputs of phase r: r, r + s, ... < k. */
+static inline int32_t aiotc_phase_taps(int32_t k, int32_t r, int32_t s)
+{
+    return r < k ? (k - r + s - 1) / s : 0;
+}
+
+/* Inputs per output of the largest phase (phase 0): the kernels' column length. */
+static inline int32_t aiotc_phase_depth(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                        const aiotc_dims *filter_dims)
+{
+    return aiotc_phase_taps(filter_dims->h, 0, params->stride.h) * aiotc_phase_taps(filter_dims->w, 0, params->stride.w) *
+           input_dims->c;
+}
+
+static inline aiotc_phase aiotc_phase_at(const aiotc_conv_params *params, const aiotc_dims *filter_dims,
+                                         const aiotc_dims *output_dims, int32_t ry, int32_t rx)
+{
+    const int32_t s_h = params->stride.h, s_w = params->stride.w;
+    aiotc_phase ph;
+    ph.ry = ry;
+    ph.rx = rx;
+    ph.taps_h = aiotc_phase_taps(filter_dims->h, ry, s_h);
+    ph.taps_w = aiotc_phase_taps(filter_dims->w, rx, s_w);
+    ph.oy0 = ((ry - params->padding.h) % s_h + s_h) % s_h;
+    ph.ox0 = ((rx - params->padding.w) % s_w + s_w) % s_w;
+    ph.rows = ph.oy0 < output_dims->h ? (output_dims->h - ph.oy0 + s_h - 1) / s_h : 0;
+    ph.columns = ph.ox0 < output_dims->w ? (output_dims->w - ph.ox0 + s_w - 1) / s_w : 0;
+    return ph;
+}
+
+/* Output q of the phase (images one after the other): its pixel's index in the output,
+ * its image *b and its window's first input row and column (*y0, *x0: the last tap's,
+ * ky = ry + (taps_h - 1) * stride.h; the window then runs over taps_h rows, stride 1). */
+static inline int32_t aiotc_phase_pixel(const aiotc_phase *ph, const aiotc_conv_params *params,
+                                        const aiotc_dims *output_dims, int32_t q, int32_t *b, int32_t *y0, int32_t *x0)
+{
+    const int32_t row = q / ph->columns, oy = ph->oy0 + row % ph->rows * params->stride.h;
+    const int32_t ox = ph->ox0 + q % ph->columns * params->stride.w;
+    *b = row / ph->rows;
+    *y0 = (oy + params->padding.h - ph->ry) / params->stride.h - (ph->taps_h - 1);
+    *x0 = (ox + params->padding.w - ph->rx) / params->stride.w - (ph->taps_w - 1);
+    return (*b * output_dims->h + oy) * output_dims->w + ox;
+}
 
 /* sum((x[i] + offset) * w[i]) over n int8 pairs (the int32 sum the checks keep from
  * overflowing). DSP: 4 pairs per 2 SMLAD, the offset added to the inputs' halfwords by

@@ -10,46 +10,6 @@ int32_t aiotc_convolve_s16_get_buffer_size(const aiotc_dims *filter_dims)
     return 2 * 2 * AIOTC_ROW_S16(filter_dims->h * filter_dims->w * filter_dims->c);
 }
 
-/* n inputs from src (NULL: zeros) to column j of cols, from input index i on. */
-static void put(int16_t *cols, int32_t j, int32_t i, const int16_t *src, int32_t n)
-{
-    for (; n > 0; n--, i++) {
-        int16_t *dst = cols + (i >> 3) * 16 + j * 8 + (i & 7);
-        if ((i & 7) == 0 && n >= 8) { /* a whole group of 8 */
-            if (src != 0) {
-                memcpy(dst, src, 8 * sizeof(int16_t));
-                src += 8;
-            } else {
-                memset(dst, 0, 8 * sizeof(int16_t));
-            }
-            i += 7;
-            n -= 7;
-        } else {
-            *dst = src != 0 ? *src++ : 0;
-        }
-    }
-}
-
-/* The receptive field of output pixel `pixel` of the image for the input channels
- * [first, first + f_c) into column j, row by row of the kernel. */
-static void gather(const aiotc_conv_params *params, const aiotc_dims *input_dims, const int16_t *image,
-                   const aiotc_dims *filter_dims, const aiotc_dims *output_dims, int32_t pixel, int32_t first,
-                   int16_t *cols, int32_t j)
-{
-    const int32_t f_c = filter_dims->c;
-    const int32_t y0 = (pixel / output_dims->w) * params->stride.h - params->padding.h;
-    const int32_t x0 = (pixel % output_dims->w) * params->stride.w - params->padding.w;
-    int32_t ky, kx, i = 0;
-    for (ky = 0; ky < filter_dims->h; ky++) {
-        const int32_t iy = y0 + ky * params->dilation.h;
-        for (kx = 0; kx < filter_dims->w; kx++, i += f_c) {
-            const int32_t ix = x0 + kx * params->dilation.w;
-            const int32_t inside = iy >= 0 && iy < input_dims->h && ix >= 0 && ix < input_dims->w;
-            put(cols, j, i, inside ? image + (iy * input_dims->w + ix) * input_dims->c + first : 0, f_c);
-        }
-    }
-}
-
 int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *params,
                            const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                            const int16_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
@@ -62,7 +22,7 @@ int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *pa
     /* a group's weights: its channel pairs of byte pairs (an odd last channel padded) */
     const int32_t group_bytes = ((per_group + 1) / 2) * 2 * AIOTC_ROW_S16(k);
     int16_t *cols = (int16_t *)ctx->buf;
-    int32_t b, p, g;
+    int32_t b, p, g, j;
     if (groups <= 0 || input_dims->c % f_c != 0 || output_dims->c % groups != 0 ||
         ctx->size < aiotc_convolve_s16_get_buffer_size(filter_dims)) {
         return AIOTC_ARG_ERROR;
@@ -83,9 +43,10 @@ int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *pa
                                            quant_params->shift + oc,
                                            params->activation.min,
                                            params->activation.max};
-                gather(params, input_dims, image, filter_dims, output_dims, p, g * f_c, cols, 0);
-                if (pair) {
-                    gather(params, input_dims, image, filter_dims, output_dims, p + 1, g * f_c, cols, 1);
+                for (j = 0; j <= pair; j++) {
+                    const int32_t y0 = (p + j) / output_dims->w * params->stride.h - params->padding.h;
+                    const int32_t x0 = (p + j) % output_dims->w * params->stride.w - params->padding.w;
+                    aiotc_gather_s16(&params->dilation, input_dims, image, filter_dims, y0, x0, g * f_c, cols, j);
                 }
                 aiotc_gemm2_s16(&gemm, cols, out + p * output_dims->c + oc,
                                 pair ? out + (p + 1) * output_dims->c + oc : 0);
