@@ -65,6 +65,7 @@ def kernel_graph():
         g.conv2d(wide, 3, kernel=(5, 5), padding="valid", per_channel=False),
         g.conv2d(wide, 5, dilation=(2, 2)),  # channels in words widened from the image, padded on every side
         g.conv2d(odd, 3, kernel=(1, 1), out_scale=0.004),  # multipliers above 1/4: the general requantization
+        g.conv2d(g.input((1, 5, 6, 33), zero_point=-128), 4, kernel=(5, 5)),  # clipped rows: runs over 16 bytes
         g.depthwise(odd),  # 3x3 padded on every side, 5 channels: 4 fast + 1 tail
         g.depthwise(wide, activation="relu"),
         g.depthwise(wide, stride=(2, 2)),
