@@ -16,6 +16,7 @@ import json
 import numpy as np
 import pytest
 
+from aiotc import ir
 from aiotc.boards import load_board
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
@@ -99,6 +100,8 @@ def kernel_graph():
             "add", odd, g.input((1, 9, 7, 5), scale=0.07, zero_point=40), out_zp=-9
         ),  # 315 elements: a predicated tail
         g.binary("sub", wide, g.input((1, 1, 1, 16), scale=0.02, zero_point=-60), activation="relu"),  # broadcast
+        g.unary("softmax", flat, 1 / 256, -128, ir.Softmax(1.0)),  # 37 deep: the exps computed twice
+        g.unary("softmax", g.input((3, 16), scale=0.4, zero_point=-2), 1 / 256, -128, ir.Softmax(1.0)),  # kept
     ]
     return g.build(*outs)
 
