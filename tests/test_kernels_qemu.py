@@ -94,6 +94,10 @@ def kernel_graph():
             "avg_pool2d", odd, kernel=(3, 3), stride=(1, 1), padding="same"
         ),  # SXTAB16 sums, 4 + 1 channels, borders
         g.pool("avg_pool2d", wide, kernel=(6, 6)),  # a whole 6x6 image, 16 channels
+        g.pool(
+            "avg_pool2d", g.input((1, 5, 6, 33), zero_point=-128), kernel=(3, 3), stride=(1, 1), padding="same"
+        ),  # MVE: 16 + 16 + 1 channels, counts 4, 6 and 9, negative sums
+        g.pool("avg_pool2d", g.input((1, 4, 4, 17), zero_point=60), kernel=(1, 1), stride=(2, 2), activation="relu6"),
         g.pool("max_pool2d", odd, kernel=(3, 3), stride=(2, 2), padding="same"),  # 4 + 1 channels, borders
         g.pool("max_pool2d", g.input((1, 6, 4, 21), zero_point=-128), activation="relu6"),  # 16 + 5: predicated
         g.binary(
