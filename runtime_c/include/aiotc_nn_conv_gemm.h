@@ -18,8 +18,14 @@
 
 static inline void aiotc_gemm_setup(aiotc_gemm *g, const int8_t *filter, int32_t k, int32_t rows, const int32_t *bias,
                                     const aiotc_per_channel_quant_params *quant_params,
-                                    const aiotc_conv_params *params)
+                                    const aiotc_conv_params *params, aiotc_col *cols)
 {
+#if defined(AIOTC_MVE)
+    g->pairs = (int8_t *)cols; /* the DSP path's prepared columns: unused here */
+#else
+    (void)cols;
+    g->pairs = 0;
+#endif
     g->weights = filter;
     g->k = k;
     g->row = AIOTC_ROW(k);
@@ -59,7 +65,7 @@ static AIOTC_INLINE int32_t aiotc_conv_1x1_gemm(
         ctx->size < AIOTC_CONV_1X1_BUFFER(in_c)) {
         return AIOTC_ARG_ERROR;
     }
-    aiotc_gemm_setup(&g, filter, in_c, out_c, bias, quant_params, params);
+    aiotc_gemm_setup(&g, filter, in_c, out_c, bias, quant_params, params, cols);
     for (p = 0; p < pixels; p += 2) {
         const int32_t count = AIOTC_MIN(2, pixels - p);
         const aiotc_col *col[2] = {0, 0};
@@ -222,7 +228,7 @@ static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(
         ctx->size < AIOTC_CONV_IM2COL_BUFFER(k)) {
         return AIOTC_ARG_ERROR;
     }
-    aiotc_gemm_setup(&g, filter, k, out_c, bias, quant_params, params);
+    aiotc_gemm_setup(&g, filter, k, out_c, bias, quant_params, params, cols);
     memset(taps, 0, (size_t)(2 * g.row)); /* the padding after each column's k taps: widened whole */
     for (p = 0; p < pixels; p += 2) {
         const int32_t count = AIOTC_MIN(2, pixels - p);
