@@ -477,20 +477,32 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
  * column: the last channel is paired with the zero row the weights end with, and its
  * partner's output is not written. */
 #if defined(AIOTC_MVE)
+/* Two columns' sums of 4 channels (two pairs' a and b: x for out0, z for out1, where
+ * `columns` is 2) requantized as vectors to out0[0..3], out1[0..3], the channels'
+ * constants loaded once (`common`: quant_params->right_shifts, a constant where inlined). */
+static AIOTC_INLINE void aiotc_gemm_store8(const aiotc_gemm *g, int32_t oc, int32_t xa0, int32_t xb0, int32_t xa1,
+                                          int32_t xb1, int32_t za0, int32_t zb0, int32_t za1, int32_t zb1,
+                                          int8_t *out0, int8_t *out1, int32_t common, int32_t columns)
+{
+    const int32x4_t multiplier = vldrwq_s32(g->multiplier + oc), loaded = vldrwq_s32(g->shift + oc);
+    const int32x4_t shift = common ? vsubq_s32(vdupq_n_s32(-2), loaded) : loaded;
+    const int32x4_t lo = vdupq_n_s32(g->act_min), hi = vdupq_n_s32(g->act_max);
+    int32x4_t y = vsetq_lane_s32(xb1, vsetq_lane_s32(xa1, vsetq_lane_s32(xb0, vdupq_n_s32(xa0), 1), 2), 3);
+    y = common ? aiotc_mve_requantize_right(y, multiplier, shift) : aiotc_mve_requantize(y, multiplier, shift);
+    vstrbq_s32(out0, vminq_s32(vmaxq_s32(vaddq_n_s32(y, g->output_offset), lo), hi));
+    if (columns == 2) {
+        y = vsetq_lane_s32(zb1, vsetq_lane_s32(za1, vsetq_lane_s32(zb0, vdupq_n_s32(za0), 1), 2), 3);
+        y = common ? aiotc_mve_requantize_right(y, multiplier, shift) : aiotc_mve_requantize(y, multiplier, shift);
+        vstrbq_s32(out1, vminq_s32(vmaxq_s32(vaddq_n_s32(y, g->output_offset), lo), hi));
+    }
+}
+
 /* The sums of 4 channels (two pairs' a and b) requantized as one vector to out[0..3]
  * (`common`: quant_params->right_shifts, a constant where inlined). */
 static AIOTC_INLINE void aiotc_gemm_store4(const aiotc_gemm *g, int32_t oc, int32_t a0, int32_t b0, int32_t a1,
                                           int32_t b1, int8_t *out, int32_t common)
 {
-    const int32x4_t multiplier = vldrwq_s32(g->multiplier + oc), shift = vldrwq_s32(g->shift + oc);
-    int32x4_t y = vdupq_n_s32(a0);
-    y = vsetq_lane_s32(b0, y, 1);
-    y = vsetq_lane_s32(a1, y, 2);
-    y = vsetq_lane_s32(b1, y, 3);
-    y = common ? aiotc_mve_requantize_right(y, multiplier, vsubq_s32(vdupq_n_s32(-2), shift))
-               : aiotc_mve_requantize(y, multiplier, shift);
-    y = vaddq_n_s32(y, g->output_offset);
-    vstrbq_s32(out, vminq_s32(vmaxq_s32(y, vdupq_n_s32(g->act_min)), vdupq_n_s32(g->act_max)));
+    aiotc_gemm_store8(g, oc, a0, b0, a1, b1, a0, b0, a1, b1, out, out, common, 1);
 }
 
 /* Rows of at most 16 * `steps` inputs (steps 1 or 2, a constant where inlined: small
@@ -666,10 +678,8 @@ static AIOTC_INLINE int32_t aiotc_gemm_mve4(const aiotc_gemm *g, const int8_t *c
         for (oc = 0; oc + 4 <= g->rows; oc += 4) {
             aiotc_acc4 s, t;
             aiotc_dot_4x2(g, oc, &s, &t);
-            aiotc_gemm_store4(g, oc, s.a0, s.b0, t.a0, t.b0, out0 + oc, common);
-            if (columns == 2) {
-                aiotc_gemm_store4(g, oc, s.a1, s.b1, t.a1, t.b1, out1 + oc, common);
-            }
+            aiotc_gemm_store8(g, oc, s.a0, s.b0, t.a0, t.b0, s.a1, s.b1, t.a1, t.b1, out0 + oc, out1 + oc, common,
+                              columns);
         }
         return oc;
     }
