@@ -84,12 +84,10 @@ typedef struct {
     int32_t output_offset;
     int32_t act_min, act_max;
     int32_t common; /* quant_params->right_shifts: shift[] holds right shifts */
-    int8_t *pairs;  /* MVE: AIOTC_GEMM_PAIRS(k) bytes of scratch for a column pair interleaved, or NULL */
+    /* MVE: scratch for a column pair interleaved, 32 bytes per 16 inputs (used for k > 32,
+     * where that is at most the 4 * AIOTC_ROW(k) bytes of the DSP path's columns), or NULL */
+    int8_t *pairs;
 } aiotc_gemm;
-
-/* The scratch of the MVE path's interleaved column pair: 16 inputs of each column per
- * 32 bytes (k > 32 only, where it is at most 4 * AIOTC_ROW(k), the DSP columns' room). */
-#define AIOTC_GEMM_PAIRS(k) (32 * (((k) + 15) / 16))
 
 /* aiotc_requantize in a single rounding step. Exact: TFLite's double rounding
  * RDBP(SRDHM(x, m), r) equals floor((x*m + 2^30 + (2^(r-1) - [x<0]) * 2^31) / 2^(31+r))
