@@ -475,6 +475,22 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
  * column: the last channel is paired with the zero row the weights end with, and its
  * partner's output is not written. */
 #if defined(AIOTC_MVE)
+/* 4 channels' shifts as aiotc_mve_store4 takes them (`common`: quant_params->right_shifts,
+ * shift = -2 - right). */
+static AIOTC_INLINE int32x4_t aiotc_mve_shift(const int32_t *shift, int32_t common)
+{
+    const int32x4_t loaded = vldrwq_s32(shift);
+    return common ? vsubq_s32(vdupq_n_s32(-2), loaded) : loaded;
+}
+
+/* 4 channels' accumulators y requantized, offset and clamped to out[0..3]. */
+static AIOTC_INLINE void aiotc_mve_store4(int32x4_t y, int32x4_t multiplier, int32x4_t shift, int32_t offset,
+                                         int32x4_t lo, int32x4_t hi, int8_t *out, int32_t common)
+{
+    y = common ? aiotc_mve_requantize_right(y, multiplier, shift) : aiotc_mve_requantize(y, multiplier, shift);
+    vstrbq_s32(out, vminq_s32(vmaxq_s32(vaddq_n_s32(y, offset), lo), hi));
+}
+
 /* Two columns' sums of 4 channels (two pairs' a and b: x for out0, z for out1, where
  * `columns` is 2) requantized as vectors to out0[0..3], out1[0..3], the channels'
  * constants loaded once (`common`: quant_params->right_shifts, a constant where inlined). */
@@ -482,16 +498,13 @@ static AIOTC_INLINE void aiotc_gemm_store8(const aiotc_gemm *g, int32_t oc, int3
                                           int32_t xb1, int32_t za0, int32_t zb0, int32_t za1, int32_t zb1,
                                           int8_t *out0, int8_t *out1, int32_t common, int32_t columns)
 {
-    const int32x4_t multiplier = vldrwq_s32(g->multiplier + oc), loaded = vldrwq_s32(g->shift + oc);
-    const int32x4_t shift = common ? vsubq_s32(vdupq_n_s32(-2), loaded) : loaded;
+    const int32x4_t multiplier = vldrwq_s32(g->multiplier + oc), shift = aiotc_mve_shift(g->shift + oc, common);
     const int32x4_t lo = vdupq_n_s32(g->act_min), hi = vdupq_n_s32(g->act_max);
-    int32x4_t y = vsetq_lane_s32(xb1, vsetq_lane_s32(xa1, vsetq_lane_s32(xb0, vdupq_n_s32(xa0), 1), 2), 3);
-    y = common ? aiotc_mve_requantize_right(y, multiplier, shift) : aiotc_mve_requantize(y, multiplier, shift);
-    vstrbq_s32(out0, vminq_s32(vmaxq_s32(vaddq_n_s32(y, g->output_offset), lo), hi));
+    const int32x4_t x = vsetq_lane_s32(xb1, vsetq_lane_s32(xa1, vsetq_lane_s32(xb0, vdupq_n_s32(xa0), 1), 2), 3);
+    aiotc_mve_store4(x, multiplier, shift, g->output_offset, lo, hi, out0, common);
     if (columns == 2) {
-        y = vsetq_lane_s32(zb1, vsetq_lane_s32(za1, vsetq_lane_s32(zb0, vdupq_n_s32(za0), 1), 2), 3);
-        y = common ? aiotc_mve_requantize_right(y, multiplier, shift) : aiotc_mve_requantize(y, multiplier, shift);
-        vstrbq_s32(out1, vminq_s32(vmaxq_s32(vaddq_n_s32(y, g->output_offset), lo), hi));
+        const int32x4_t z = vsetq_lane_s32(zb1, vsetq_lane_s32(za1, vsetq_lane_s32(zb0, vdupq_n_s32(za0), 1), 2), 3);
+        aiotc_mve_store4(z, multiplier, shift, g->output_offset, lo, hi, out1, common);
     }
 }
 
