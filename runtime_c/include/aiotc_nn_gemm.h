@@ -542,10 +542,8 @@ static AIOTC_INLINE int32_t aiotc_gemm_mve4_short(const aiotc_gemm *g, const int
             aiotc_mve_mac(&s, w + 32, y0, y1);
             aiotc_mve_mac(&t, v + 32, y0, y1);
         }
-        aiotc_gemm_store4(g, oc, s.a0, s.b0, t.a0, t.b0, out0 + oc, common);
-        if (columns == 2) {
-            aiotc_gemm_store4(g, oc, s.a1, s.b1, t.a1, t.b1, out1 + oc, common);
-        }
+        aiotc_gemm_store8(g, oc, s.a0, s.b0, t.a0, t.b0, s.a1, s.b1, t.a1, t.b1, out0 + oc, out1 + oc, common,
+                          columns);
     }
     return oc;
 }
