@@ -70,7 +70,7 @@ def kernel_graph():
         g.conv2d(g.input((1, 5, 6, 33), zero_point=-128), 4, kernel=(5, 5)),  # clipped rows: runs over 16 bytes
         g.conv2d(deep40, 11, kernel=(1, 1)),  # MVE 4x2: a predicated first step, a lone last pixel, 8 + 3 channels
         g.conv2d(g.input((1, 6, 5, 64), zero_point=7), 12, kernel=(1, 1), stride=(2, 2), out_scale=0.004),
-        g.conv2d(g.input((1, 4, 4, 33), zero_point=100), 8, kernel=(1, 1), activation="relu6"),  # 1 + 2 x 16 inputs
+        g.conv2d(g.input((1, 4, 4, 33), zero_point=127), 8, kernel=(1, 1), activation="relu6"),  # 1 + 2 x 16 inputs
         g.conv2d(deep40, 5, kernel=(3, 3), stride=(2, 2)),  # im2col 360 taps, padded, 4 + 1 channels
         g.depthwise(odd),  # 3x3 padded on every side, 5 channels: 4 fast + 1 tail
         g.depthwise(wide, activation="relu"),
