@@ -150,11 +150,15 @@ static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const ai
         int8_t *dst = col + ky * run;
         if (iy < 0 || iy >= in_h) {
             aiotc_fill_run(dst, pad, run);
+        } else if (dil_w == 1 && x0 >= 0 && x0 + k_w <= in_w) {
+            aiotc_copy_run(dst, image + (iy * in_w + x0) * c, run);
+#if defined(AIOTC_MVE)
         } else if (dil_w == 1) { /* the taps inside the image, [lo, hi), one run between the padding */
             const int32_t lo = AIOTC_MIN(k_w, AIOTC_MAX(0, -x0)), hi = AIOTC_MAX(lo, AIOTC_MIN(k_w, in_w - x0));
             aiotc_fill_run(dst, pad, lo * c);
             aiotc_copy_run(dst + lo * c, image + (iy * in_w + x0 + lo) * c, (hi - lo) * c);
             aiotc_fill_run(dst + hi * c, pad, (k_w - hi) * c);
+#endif
         } else {
             for (kx = 0; kx < k_w; kx++) {
                 const int32_t ix = x0 + kx * dil_w;
