@@ -16,6 +16,7 @@ import json
 import numpy as np
 import pytest
 
+from aiotc import ir
 from aiotc.boards import load_board
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
@@ -53,6 +54,7 @@ def kernel_graph():
     flat = g.input((1, 37), zero_point=5)
     one = g.input((1, 1), zero_point=-128)
     pairs = g.input((2, 3), zero_point=9)  # 2 batches of depth 3
+    deep40 = g.input((1, 5, 7, 40), zero_point=-128)  # 35 pixels of 40 channels
     outs = [
         g.conv2d(odd, 7, kernel=(1, 1)),  # 1x1, odd in and out channels
         g.conv2d(odd, 6, kernel=(1, 1), stride=(2, 2)),  # 1x1 stride 2
@@ -65,6 +67,11 @@ def kernel_graph():
         g.conv2d(wide, 3, kernel=(5, 5), padding="valid", per_channel=False),
         g.conv2d(wide, 5, dilation=(2, 2)),  # channels in words widened from the image, padded on every side
         g.conv2d(odd, 3, kernel=(1, 1), out_scale=0.004),  # multipliers above 1/4: the general requantization
+        g.conv2d(g.input((1, 5, 6, 33), zero_point=-128), 4, kernel=(5, 5)),  # clipped rows: runs over 16 bytes
+        g.conv2d(deep40, 11, kernel=(1, 1)),  # MVE 4x2: a predicated first step, a lone last pixel, 8 + 3 channels
+        g.conv2d(g.input((1, 6, 5, 64), zero_point=7), 12, kernel=(1, 1), stride=(2, 2), out_scale=0.004),
+        g.conv2d(g.input((1, 4, 4, 33), zero_point=127), 8, kernel=(1, 1), activation="relu6"),  # 1 + 2 x 16 inputs
+        g.conv2d(deep40, 5, kernel=(3, 3), stride=(2, 2)),  # im2col 360 taps, padded, 4 + 1 channels
         g.depthwise(odd),  # 3x3 padded on every side, 5 channels: 4 fast + 1 tail
         g.depthwise(wide, activation="relu"),
         g.depthwise(wide, stride=(2, 2)),
@@ -88,16 +95,24 @@ def kernel_graph():
         g.fully_connected(one, 3),  # depth 1, one partial block of rows
         g.fully_connected(pairs, 9, per_channel=True),
         g.fully_connected(g.input((1, 48), zero_point=-1), 8),  # whole blocks and chunks
+        g.fully_connected(g.input((1, 8), zero_point=-7), 128, activation="relu"),  # MVE: blocks as vectors (ad01)
+        g.fully_connected(g.input((3, 20), zero_point=60), 14, out_scale=0.004),  # general requantization, 12 + 2
         g.pool(
             "avg_pool2d", odd, kernel=(3, 3), stride=(1, 1), padding="same"
         ),  # SXTAB16 sums, 4 + 1 channels, borders
         g.pool("avg_pool2d", wide, kernel=(6, 6)),  # a whole 6x6 image, 16 channels
+        g.pool(
+            "avg_pool2d", g.input((1, 5, 6, 33), zero_point=-128), kernel=(3, 3), stride=(1, 1), padding="same"
+        ),  # MVE: 16 + 16 + 1 channels, counts 4, 6 and 9, negative sums
+        g.pool("avg_pool2d", g.input((1, 4, 4, 17), zero_point=60), kernel=(1, 1), stride=(2, 2), activation="relu6"),
         g.pool("max_pool2d", odd, kernel=(3, 3), stride=(2, 2), padding="same"),  # 4 + 1 channels, borders
         g.pool("max_pool2d", g.input((1, 6, 4, 21), zero_point=-128), activation="relu6"),  # 16 + 5: predicated
         g.binary(
             "add", odd, g.input((1, 9, 7, 5), scale=0.07, zero_point=40), out_zp=-9
         ),  # 315 elements: a predicated tail
         g.binary("sub", wide, g.input((1, 1, 1, 16), scale=0.02, zero_point=-60), activation="relu"),  # broadcast
+        g.unary("softmax", flat, 1 / 256, -128, ir.Softmax(1.0)),  # 37 deep: the exps computed twice
+        g.unary("softmax", g.input((3, 16), scale=0.4, zero_point=-2), 1 / 256, -128, ir.Softmax(1.0)),  # kept
     ]
     return g.build(*outs)
 

@@ -214,6 +214,15 @@ def test_softmax(beta, in_scale, dtype, tmp_path):
     assert_matches_oracle(g.build(g.unary("softmax", x, 1 / 256, -128, ir.Softmax(beta))), tmp_path)
 
 
+@pytest.mark.parametrize("depth", [16, 17, 40])
+def test_softmax_rows_around_the_kept_exps(depth, tmp_path):
+    """Rows of up to 16 reuse the sum's exps for the outputs, deeper ones compute them
+    again (aiotc_nn_softmax.h); a wide input scale puts some differences below diff_min."""
+    g = OpGraph(seed=10)
+    x = g.input((3, depth), scale=0.4, zero_point=-2)
+    assert_matches_oracle(g.build(g.unary("softmax", x, 1 / 256, -128, ir.Softmax(1.0))), tmp_path)
+
+
 @pytest.mark.parametrize("in_scale", [0.1, 0.02])
 def test_softmax_int8_to_int16(in_scale, tmp_path):
     """tflite-micro's int8 softmax with an int16 output (the SVDF keyword models end so)."""

@@ -18,8 +18,14 @@
 
 static inline void aiotc_gemm_setup(aiotc_gemm *g, const int8_t *filter, int32_t k, int32_t rows, const int32_t *bias,
                                     const aiotc_per_channel_quant_params *quant_params,
-                                    const aiotc_conv_params *params)
+                                    const aiotc_conv_params *params, aiotc_col *cols)
 {
+#if defined(AIOTC_MVE)
+    g->pairs = (int8_t *)cols; /* the DSP path's prepared columns: unused here */
+#else
+    (void)cols;
+    g->pairs = 0;
+#endif
     g->weights = filter;
     g->k = k;
     g->row = AIOTC_ROW(k);
@@ -59,7 +65,7 @@ static AIOTC_INLINE int32_t aiotc_conv_1x1_gemm(
         ctx->size < AIOTC_CONV_1X1_BUFFER(in_c)) {
         return AIOTC_ARG_ERROR;
     }
-    aiotc_gemm_setup(&g, filter, in_c, out_c, bias, quant_params, params);
+    aiotc_gemm_setup(&g, filter, in_c, out_c, bias, quant_params, params, cols);
     for (p = 0; p < pixels; p += 2) {
         const int32_t count = AIOTC_MIN(2, pixels - p);
         const aiotc_col *col[2] = {0, 0};
@@ -82,14 +88,17 @@ static AIOTC_INLINE int32_t aiotc_conv_1x1_gemm(
  * row lies inside the image, its taps are contiguous and copied at once, which makes
  * first layers with 1-3 input channels cheap too. On the DSP path, channels in whole
  * words are widened to int16 straight from the image instead of copied first. */
-/* n bytes, word by word (MVE: 16 bytes per predicated vector): kernel rows are short
+/* n bytes, word by word (MVE: whole vectors, the last predicated): kernel rows are short
  * (9 bytes in a 3x3 first layer), where a call to memcpy costs more than the copy. */
 static inline void aiotc_copy_run(int8_t *dst, const int8_t *src, int32_t n)
 {
     int32_t i = 0;
 #if defined(AIOTC_MVE)
-    for (; i < n; i += 16) {
-        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
+    for (; i + 16 < n; i += 16) {
+        vstrbq_s8(dst + i, vldrbq_s8(src + i));
+    }
+    {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i)); /* the last 1-16 bytes, or none */
         vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
     }
     return;
@@ -102,6 +111,21 @@ static inline void aiotc_copy_run(int8_t *dst, const int8_t *src, int32_t n)
     for (; i < n; i++) {
         dst[i] = src[i];
     }
+}
+
+/* n bytes of value v (MVE as aiotc_copy_run), for the same short runs. */
+static inline void aiotc_fill_run(int8_t *dst, int8_t v, int32_t n)
+{
+#if defined(AIOTC_MVE)
+    const int8x16_t x = vdupq_n_s8(v);
+    int32_t i;
+    for (i = 0; i + 16 < n; i += 16) {
+        vstrbq_s8(dst + i, x);
+    }
+    vstrbq_p_s8(dst + i, x, vctp8q((uint32_t)(n - i)));
+#else
+    memset(dst, v, (size_t)n);
+#endif
 }
 
 /* The k taps of the output pixel whose window starts at (y0, x0) of image b, into col. */
@@ -125,9 +149,16 @@ static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const ai
         const int32_t iy = y0 + ky * dil_h;
         int8_t *dst = col + ky * run;
         if (iy < 0 || iy >= in_h) {
-            memset(dst, pad, (size_t)run);
+            aiotc_fill_run(dst, pad, run);
         } else if (dil_w == 1 && x0 >= 0 && x0 + k_w <= in_w) {
             aiotc_copy_run(dst, image + (iy * in_w + x0) * c, run);
+#if defined(AIOTC_MVE)
+        } else if (dil_w == 1) { /* the taps inside the image, [lo, hi), one run between the padding */
+            const int32_t lo = AIOTC_MIN(k_w, AIOTC_MAX(0, -x0)), hi = AIOTC_MAX(lo, AIOTC_MIN(k_w, in_w - x0));
+            aiotc_fill_run(dst, pad, lo * c);
+            aiotc_copy_run(dst + lo * c, image + (iy * in_w + x0 + lo) * c, (hi - lo) * c);
+            aiotc_fill_run(dst + hi * c, pad, (k_w - hi) * c);
+#endif
         } else {
             for (kx = 0; kx < k_w; kx++) {
                 const int32_t ix = x0 + kx * dil_w;
@@ -220,7 +251,7 @@ static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(
         ctx->size < AIOTC_CONV_IM2COL_BUFFER(k)) {
         return AIOTC_ARG_ERROR;
     }
-    aiotc_gemm_setup(&g, filter, k, out_c, bias, quant_params, params);
+    aiotc_gemm_setup(&g, filter, k, out_c, bias, quant_params, params, cols);
     memset(taps, 0, (size_t)(2 * g.row)); /* the padding after each column's k taps: widened whole */
     for (p = 0; p < pixels; p += 2) {
         const int32_t count = AIOTC_MIN(2, pixels - p);

@@ -21,6 +21,8 @@
  * Three implementations, chosen by what the C compiler targets (as in CMSIS-NN):
  * - MVE (Cortex-M55): int8 columns; per 16 inputs one VLD2 splits a pair's bytes into
  *   the two channels' vectors (b corrected by a's sign), 4 VMLADAVA, the first k % 16 predicated;
+ *   rows over 32 inputs take two pairs (4 channels) per pass, the column pair interleaved
+ *   in the scratch so that one pointer walks both (aiotc_dot_4x2);
  * - DSP (Cortex-M4/M7/M33): each column widened once to int16 pairs (x_i, x_i+1)
  *   (aiotc_col_prepare), then 2 channels x 2 columns per step: per 4 inputs one LDRD of
  *   weights, 2 SXTB16, 2 LDRD of columns and 8 SMLAD (13 instructions for 16 MACs);
@@ -82,6 +84,9 @@ typedef struct {
     int32_t output_offset;
     int32_t act_min, act_max;
     int32_t common; /* quant_params->right_shifts: shift[] holds right shifts */
+    /* MVE: scratch for a column pair interleaved, 32 bytes per 16 inputs (used for k > 32,
+     * where that is at most the 4 * AIOTC_ROW(k) bytes of the DSP path's columns), or NULL */
+    int8_t *pairs;
 } aiotc_gemm;
 
 /* aiotc_requantize in a single rounding step. Exact: TFLite's double rounding
@@ -470,20 +475,45 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
  * column: the last channel is paired with the zero row the weights end with, and its
  * partner's output is not written. */
 #if defined(AIOTC_MVE)
+/* 4 channels' shifts as aiotc_mve_store4 takes them (`common`: quant_params->right_shifts,
+ * shift = -2 - right). */
+static AIOTC_INLINE int32x4_t aiotc_mve_shift(const int32_t *shift, int32_t common)
+{
+    const int32x4_t loaded = vldrwq_s32(shift);
+    return common ? vsubq_s32(vdupq_n_s32(-2), loaded) : loaded;
+}
+
+/* 4 channels' accumulators y requantized, offset and clamped to out[0..3]. */
+static AIOTC_INLINE void aiotc_mve_store4(int32x4_t y, int32x4_t multiplier, int32x4_t shift, int32_t offset,
+                                         int32x4_t lo, int32x4_t hi, int8_t *out, int32_t common)
+{
+    y = common ? aiotc_mve_requantize_right(y, multiplier, shift) : aiotc_mve_requantize(y, multiplier, shift);
+    vstrbq_s32(out, vminq_s32(vmaxq_s32(vaddq_n_s32(y, offset), lo), hi));
+}
+
+/* Two columns' sums of 4 channels (two pairs' a and b: x for out0, z for out1, where
+ * `columns` is 2) requantized as vectors to out0[0..3], out1[0..3], the channels'
+ * constants loaded once (`common`: quant_params->right_shifts, a constant where inlined). */
+static AIOTC_INLINE void aiotc_gemm_store8(const aiotc_gemm *g, int32_t oc, int32_t xa0, int32_t xb0, int32_t xa1,
+                                          int32_t xb1, int32_t za0, int32_t zb0, int32_t za1, int32_t zb1,
+                                          int8_t *out0, int8_t *out1, int32_t common, int32_t columns)
+{
+    const int32x4_t multiplier = vldrwq_s32(g->multiplier + oc), shift = aiotc_mve_shift(g->shift + oc, common);
+    const int32x4_t lo = vdupq_n_s32(g->act_min), hi = vdupq_n_s32(g->act_max);
+    const int32x4_t x = vsetq_lane_s32(xb1, vsetq_lane_s32(xa1, vsetq_lane_s32(xb0, vdupq_n_s32(xa0), 1), 2), 3);
+    aiotc_mve_store4(x, multiplier, shift, g->output_offset, lo, hi, out0, common);
+    if (columns == 2) {
+        const int32x4_t z = vsetq_lane_s32(zb1, vsetq_lane_s32(za1, vsetq_lane_s32(zb0, vdupq_n_s32(za0), 1), 2), 3);
+        aiotc_mve_store4(z, multiplier, shift, g->output_offset, lo, hi, out1, common);
+    }
+}
+
 /* The sums of 4 channels (two pairs' a and b) requantized as one vector to out[0..3]
  * (`common`: quant_params->right_shifts, a constant where inlined). */
 static AIOTC_INLINE void aiotc_gemm_store4(const aiotc_gemm *g, int32_t oc, int32_t a0, int32_t b0, int32_t a1,
                                           int32_t b1, int8_t *out, int32_t common)
 {
-    const int32x4_t multiplier = vldrwq_s32(g->multiplier + oc), shift = vldrwq_s32(g->shift + oc);
-    int32x4_t y = vdupq_n_s32(a0);
-    y = vsetq_lane_s32(b0, y, 1);
-    y = vsetq_lane_s32(a1, y, 2);
-    y = vsetq_lane_s32(b1, y, 3);
-    y = common ? aiotc_mve_requantize_right(y, multiplier, vsubq_s32(vdupq_n_s32(-2), shift))
-               : aiotc_mve_requantize(y, multiplier, shift);
-    y = vaddq_n_s32(y, g->output_offset);
-    vstrbq_s32(out, vminq_s32(vmaxq_s32(y, vdupq_n_s32(g->act_min)), vdupq_n_s32(g->act_max)));
+    aiotc_gemm_store8(g, oc, a0, b0, a1, b1, a0, b0, a1, b1, out, out, common, 1);
 }
 
 /* Rows of at most 16 * `steps` inputs (steps 1 or 2, a constant where inlined: small
@@ -512,12 +542,124 @@ static AIOTC_INLINE int32_t aiotc_gemm_mve4_short(const aiotc_gemm *g, const int
             aiotc_mve_mac(&s, w + 32, y0, y1);
             aiotc_mve_mac(&t, v + 32, y0, y1);
         }
-        aiotc_gemm_store4(g, oc, s.a0, s.b0, t.a0, t.b0, out0 + oc, common);
-        if (columns == 2) {
-            aiotc_gemm_store4(g, oc, s.a1, s.b1, t.a1, t.b1, out1 + oc, common);
-        }
+        aiotc_gemm_store8(g, oc, s.a0, s.b0, t.a0, t.b0, s.a1, s.b1, t.a1, t.b1, out0 + oc, out1 + oc, common,
+                          columns);
     }
     return oc;
+}
+
+/* The column pair (c0, c1) interleaved into g->pairs for aiotc_dot_4x2: per 16 inputs
+ * c0's then c1's, the k % 16 first inputs zero padded in the first 32 bytes. */
+static AIOTC_INLINE void aiotc_mve_interleave(const aiotc_gemm *g, const int8_t *c0, const int8_t *c1)
+{
+    const int32_t first = g->k & 15;
+    int8_t *x = g->pairs;
+    int32_t i = 0;
+    if (first) {
+        const mve_pred16_t p = vctp8q((uint32_t)first);
+        vstrbq_s8(x, vldrbq_z_s8(c0, p));
+        vstrbq_s8(x + 16, vldrbq_z_s8(c1, p));
+        x += 32;
+        i = first;
+    }
+    for (; i < g->k; i += 16, x += 32) {
+        vstrbq_s8(x, vldrbq_s8(c0 + i));
+        vstrbq_s8(x + 16, vldrbq_s8(c1 + i));
+    }
+}
+
+/* Channels oc .. oc + 3 (pairs s, t) against the interleaved column pair in one pass,
+ * each column vector loaded once for the 4 channels: per 16 inputs 2 column loads, 2
+ * VLD2 pairs, 2 sign corrections and 8 VMLADAVA. */
+static AIOTC_INLINE void aiotc_dot_4x2(const aiotc_gemm *g, int32_t oc, aiotc_acc4 *s, aiotc_acc4 *t)
+{
+    const int8_t *w = g->weights + oc * g->row, *v = w + 2 * g->row, *x = g->pairs;
+    const int32_t first = g->k & 15;
+    int32_t n = g->k >> 4; /* >= 2: k > 32 */
+    int32_t sa0 = g->bias[oc], sb0 = g->bias[oc + 1], ta0 = g->bias[oc + 2], tb0 = g->bias[oc + 3];
+    int32_t sa1 = sa0, sb1 = sb0, ta1 = ta0, tb1 = tb0;
+    if (first) {
+        const int8x16_t x0 = vldrbq_s8(x), x1 = vldrbq_s8(x + 16);
+        aiotc_acc4 a = {sa0, sa1, sb0, sb1}, b = {ta0, ta1, tb0, tb1};
+        aiotc_mve_mac(&a, w, x0, x1);
+        aiotc_mve_mac(&b, v, x0, x1);
+        sa0 = a.a0, sa1 = a.a1, sb0 = a.b0, sb1 = a.b1, ta0 = b.a0, ta1 = b.a1, tb0 = b.b0, tb1 = b.b1;
+        __asm__("" : "+r"(w), "+r"(v)); /* else gcc 12 folds the steps into VLD21 writebacks it cannot encode */
+        w += 2 * first;
+        v += 2 * first;
+        x += 32;
+    }
+    /* In assembly: gcc 12 spills the 8 accumulators (VMLADAVA writes even registers only). */
+    __asm__("1:\n\t"
+            "vldrb.8 q4, [%[x]], #16\n\t"
+            "vldrb.8 q5, [%[x]], #16\n\t"
+            "vld20.8 {q0, q1}, [%[w]]\n\t"
+            "vld21.8 {q0, q1}, [%[w]]!\n\t"
+            "vshr.s8 q6, q0, #7\n\t"
+            "vsub.i8 q1, q1, q6\n\t"
+            "vmladava.s8 %[sa0], q0, q4\n\t"
+            "vmladava.s8 %[sa1], q0, q5\n\t"
+            "vmladava.s8 %[sb0], q1, q4\n\t"
+            "vmladava.s8 %[sb1], q1, q5\n\t"
+            "vld20.8 {q2, q3}, [%[v]]\n\t"
+            "vld21.8 {q2, q3}, [%[v]]!\n\t"
+            "vshr.s8 q6, q2, #7\n\t"
+            "vsub.i8 q3, q3, q6\n\t"
+            "vmladava.s8 %[ta0], q2, q4\n\t"
+            "vmladava.s8 %[ta1], q2, q5\n\t"
+            "vmladava.s8 %[tb0], q3, q4\n\t"
+            "vmladava.s8 %[tb1], q3, q5\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b"
+            : [sa0] "+Te"(sa0), [sa1] "+Te"(sa1), [sb0] "+Te"(sb0), [sb1] "+Te"(sb1), [ta0] "+Te"(ta0),
+              [ta1] "+Te"(ta1), [tb0] "+Te"(tb0), [tb1] "+Te"(tb1), [w] "+r"(w), [v] "+r"(v), [x] "+r"(x), [n] "+r"(n)
+            :
+            : "memory", "cc", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13");
+    s->a0 = sa0, s->a1 = sa1, s->b0 = sb0, s->b1 = sb1;
+    t->a0 = ta0, t->a1 = ta1, t->b0 = tb0, t->b1 = tb1;
+}
+
+/* aiotc_dot_4x2 for a lone column c (the columns' a1, b1 left unset): per 16 inputs one
+ * column load, 2 VLD2 pairs, 2 sign corrections and 4 VMLADAVA. */
+static AIOTC_INLINE void aiotc_dot_4x1(const aiotc_gemm *g, int32_t oc, const int8_t *c, aiotc_acc4 *s, aiotc_acc4 *t)
+{
+    const int8_t *w = g->weights + oc * g->row, *v = w + 2 * g->row;
+    const int32_t first = g->k & 15;
+    int32_t n = g->k >> 4; /* >= 2: k > 32 */
+    int32_t sa0 = g->bias[oc], sb0 = g->bias[oc + 1], ta0 = g->bias[oc + 2], tb0 = g->bias[oc + 3];
+    if (first) {
+        const int8x16_t x0 = vldrbq_z_s8(c, vctp8q((uint32_t)first));
+        aiotc_acc4 a = {sa0, 0, sb0, 0}, b = {ta0, 0, tb0, 0};
+        aiotc_mve_mac(&a, w, x0, x0);
+        aiotc_mve_mac(&b, v, x0, x0);
+        sa0 = a.a0, sb0 = a.b0, ta0 = b.a0, tb0 = b.b0;
+        __asm__("" : "+r"(w), "+r"(v)); /* else gcc 12 folds the steps into VLD21 writebacks it cannot encode */
+        w += 2 * first;
+        v += 2 * first;
+        c += first;
+    }
+    __asm__("1:\n\t"
+            "vldrb.8 q4, [%[c]], #16\n\t"
+            "vld20.8 {q0, q1}, [%[w]]\n\t"
+            "vld21.8 {q0, q1}, [%[w]]!\n\t"
+            "vshr.s8 q6, q0, #7\n\t"
+            "vsub.i8 q1, q1, q6\n\t"
+            "vmladava.s8 %[sa0], q0, q4\n\t"
+            "vmladava.s8 %[sb0], q1, q4\n\t"
+            "vld20.8 {q2, q3}, [%[v]]\n\t"
+            "vld21.8 {q2, q3}, [%[v]]!\n\t"
+            "vshr.s8 q6, q2, #7\n\t"
+            "vsub.i8 q3, q3, q6\n\t"
+            "vmladava.s8 %[ta0], q2, q4\n\t"
+            "vmladava.s8 %[tb0], q3, q4\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b"
+            : [sa0] "+Te"(sa0), [sb0] "+Te"(sb0), [ta0] "+Te"(ta0), [tb0] "+Te"(tb0), [w] "+r"(w), [v] "+r"(v),
+              [c] "+r"(c), [n] "+r"(n)
+            :
+            : "memory", "cc", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13");
+    s->a0 = sa0, s->b0 = sb0;
+    t->a0 = ta0, t->b0 = tb0;
 }
 
 /* Channels 4 at a time, requantized as vectors (a scalar requantization costs as much as
@@ -531,6 +673,24 @@ static AIOTC_INLINE int32_t aiotc_gemm_mve4(const aiotc_gemm *g, const int8_t *c
     }
     if (g->k <= 32) {
         return aiotc_gemm_mve4_short(g, c0, c1, out0, out1, common, columns, 2);
+    }
+    if (columns == 1) {
+        for (oc = 0; oc + 4 <= g->rows; oc += 4) {
+            aiotc_acc4 s, t;
+            aiotc_dot_4x1(g, oc, c0, &s, &t);
+            aiotc_gemm_store4(g, oc, s.a0, s.b0, t.a0, t.b0, out0 + oc, common);
+        }
+        return oc;
+    }
+    if (g->pairs != 0 && g->rows >= 4) {
+        aiotc_mve_interleave(g, c0, c1);
+        for (oc = 0; oc + 4 <= g->rows; oc += 4) {
+            aiotc_acc4 s, t;
+            aiotc_dot_4x2(g, oc, &s, &t);
+            aiotc_gemm_store8(g, oc, s.a0, s.b0, t.a0, t.b0, s.a1, s.b1, t.a1, t.b1, out0 + oc, out1 + oc, common,
+                              columns);
+        }
+        return oc;
     }
     for (oc = 0; oc + 4 <= g->rows; oc += 4) {
         const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc + 1, c0, c1, columns);

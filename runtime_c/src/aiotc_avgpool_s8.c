@@ -15,11 +15,15 @@ static inline int8_t average(int32_t acc, int32_t count, const aiotc_pool_params
 
 #if defined(AIOTC_MVE)
 /* Channels ch..ch+15 of one output, as average4 below: two widening loads and two int16
- * adds per tap, then each sum divided as the reference does. */
+ * adds per tap, then the sums divided 4 at a time as the reference does, rounding half
+ * away from zero: sign(s) * floor((|s| + count/2) / count), the floor a VMULH by
+ * ceil(2^32 / count) (exact: |s| + count/2 < 2^16 and count < 2^16, so the reciprocal's
+ * error stays under 1/count). */
 static void average16(const int8_t *first, int32_t rows, int32_t cols, int32_t c, int32_t stride, int32_t count,
                       const aiotc_pool_params *params, int8_t *out)
 {
     int16x8_t lo = vdupq_n_s16(0), hi = vdupq_n_s16(0);
+    const uint32_t reciprocal = 0xFFFFFFFFu / (uint32_t)count + 1u; /* ceil(2^32 / count); 0 for 1, not used */
     int16_t sums[16];
     int32_t r, k;
     for (r = 0; r < rows; r++, first += stride) {
@@ -31,8 +35,13 @@ static void average16(const int8_t *first, int32_t rows, int32_t cols, int32_t c
     }
     vstrhq_s16(sums, lo);
     vstrhq_s16(sums + 8, hi);
-    for (k = 0; k < 16; k++) {
-        out[k] = average(sums[k], count, params);
+    for (k = 0; k < 16; k += 4) {
+        const int32x4_t s = vldrhq_s32(sums + k);
+        const uint32x4_t n = vreinterpretq_u32_s32(vaddq_n_s32(vabsq_s32(s), count / 2));
+        const int32x4_t q = vreinterpretq_s32_u32(count == 1 ? n : vmulhq_u32(n, vdupq_n_u32(reciprocal)));
+        const int32x4_t y = vpselq_s32(vnegq_s32(q), q, vcmpltq_n_s32(s, 0));
+        vstrbq_s32(out + k, vminq_s32(vmaxq_s32(y, vdupq_n_s32(params->activation.min)),
+                                      vdupq_n_s32(params->activation.max)));
     }
 }
 #endif

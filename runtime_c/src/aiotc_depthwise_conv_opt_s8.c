@@ -376,13 +376,18 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
                             *tap++ = p;
                         }
                     }
-                } else {
-                    for (ky = 0; ky < k_h; ky++) {
-                        const int32_t iy = y0 + ky * params->dilation.h;
-                        const int32_t row = iy >= 0 && iy < in_h;
-                        for (kx = 0; kx < k_w; kx++) {
-                            const int32_t ix = x0 + kx * params->dilation.w;
-                            *tap++ = row && ix >= 0 && ix < in_w ? image + (iy * in_w + ix) * ch : pad;
+                } else { /* rows and columns tested once each, the offsets stepped */
+                    int32_t iy = y0, row = (y0 * in_w + x0) * ch;
+                    for (ky = 0; ky < k_h; ky++, iy += params->dilation.h, row += step_y) {
+                        int32_t ix = x0, at = row;
+                        if ((uint32_t)iy >= (uint32_t)in_h) {
+                            for (kx = 0; kx < k_w; kx++) {
+                                *tap++ = pad;
+                            }
+                            continue;
+                        }
+                        for (kx = 0; kx < k_w; kx++, ix += params->dilation.w, at += step_x) {
+                            *tap++ = (uint32_t)ix < (uint32_t)in_w ? image + at : pad;
                         }
                     }
                 }

@@ -1,5 +1,5 @@
 /* int8 fully connected over weights the lowering packed: aiotc_nn_fc_packed.h's blocks
- * of 4 rows, requantized to int8. */
+ * of 4 rows, requantized to int8 (on MVE a whole block as one vector). */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_fc_packed.h"
 
@@ -21,6 +21,15 @@ static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_
     for (oc = 0; oc < out_c; oc += AIOTC_FC_BLOCK, out += AIOTC_FC_BLOCK) {
         const aiotc_fc_sums s = aiotc_fc_dot_block(filter + oc / AIOTC_FC_BLOCK * block_bytes, x, depth, bias + oc);
         const int32_t n = AIOTC_MIN(AIOTC_FC_BLOCK, out_c - oc);
+#if defined(AIOTC_MVE)
+        if (n == AIOTC_FC_BLOCK) { /* whole blocks requantized as one vector */
+            const int32x4_t y = vsetq_lane_s32(
+                s.a[3], vsetq_lane_s32(s.a[2], vsetq_lane_s32(s.a[1], vdupq_n_s32(s.a[0]), 1), 2), 3);
+            aiotc_mve_store4(y, vldrwq_s32(multiplier + oc), aiotc_mve_shift(shift + oc, common), offset,
+                             vdupq_n_s32(lo), vdupq_n_s32(hi), out, common);
+            continue;
+        }
+#endif
         for (r = 0; r < n; r++) {
             out[r] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[oc + r], shift[oc + r]), s.a[r], offset, lo, hi, common);
         }
