@@ -175,7 +175,7 @@ def render(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boards", default=",".join(BOARDS))
-    parser.add_argument("--models", default=",".join(NAMES + LAYERS))
+    parser.add_argument("--models", default=",".join(NAMES + tuple(LAYERS)))
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--peer", type=Path, default=tflm.DEFAULT, help="the peer's build (benchmarks/peer/build.sh)")
     parser.add_argument("--jobs", type=int, default=2)
