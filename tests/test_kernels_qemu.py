@@ -88,6 +88,7 @@ def kernel_graph():
         g.fully_connected(one, 3),  # depth 1, one partial block of rows
         g.fully_connected(pairs, 9, per_channel=True),
         g.fully_connected(g.input((1, 48), zero_point=-1), 8),  # whole blocks and chunks
+        g.fully_connected(g.input((1, 256), zero_point=127), 2, activation="relu"),  # vww's classes: one row pair (M4)
         g.pool(
             "avg_pool2d", odd, kernel=(3, 3), stride=(1, 1), padding="same"
         ),  # SXTAB16 sums, 4 + 1 channels, borders
