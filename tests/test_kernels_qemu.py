@@ -97,6 +97,7 @@ def kernel_graph():
         g.fully_connected(g.input((1, 48), zero_point=-1), 8),  # whole blocks and chunks
         g.fully_connected(g.input((1, 8), zero_point=-7), 128, activation="relu"),  # MVE: blocks as vectors (ad01)
         g.fully_connected(g.input((3, 20), zero_point=60), 14, out_scale=0.004),  # general requantization, 12 + 2
+        g.fully_connected(g.input((1, 256), zero_point=127), 2, activation="relu"),  # vww's classes: one row pair (M4)
         g.pool(
             "avg_pool2d", odd, kernel=(3, 3), stride=(1, 1), padding="same"
         ),  # SXTAB16 sums, 4 + 1 channels, borders

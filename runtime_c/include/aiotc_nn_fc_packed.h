@@ -32,11 +32,27 @@ typedef struct {
     int32_t lo01, hi01, lo23, hi23;
 } aiotc_fc_pair_sums;
 
-/* 4 inputs (x, in order) against both row pairs' byte pairs (at w and w + 32), pointers
- * post-incremented. In assembly: gcc, left to itself, spills accumulators here. */
-static AIOTC_INLINE void aiotc_fc_group(aiotc_fc_pair_sums *s, const int32_t **w, const int32_t **x)
+/* 4 inputs (x, in order) against both row pairs' byte pairs (at w and w + 32), or
+ * (`pairs` 1, a constant where inlined) rows 0 and 1's alone, pointers post-incremented.
+ * In assembly: gcc, left to itself, spills accumulators here. */
+static AIOTC_INLINE void aiotc_fc_group(aiotc_fc_pair_sums *s, const int32_t **w, const int32_t **x, int32_t pairs)
 {
     int32_t w0, w1, s0, s1, x0, x1;
+    if (pairs == 1) {
+        __asm__("ldrd %[x0], %[x1], [%[x]], #8\n\t"
+                "ldrd %[w0], %[w1], [%[w]], #8\n\t"
+                "sxtb16 %[s0], %[w0]\n\t"
+                "sxtb16 %[s1], %[w1]\n\t"
+                "smlad %[lo01], %[s0], %[x0], %[lo01]\n\t"
+                "smlad %[hi01], %[w0], %[x0], %[hi01]\n\t"
+                "smlad %[lo01], %[s1], %[x1], %[lo01]\n\t"
+                "smlad %[hi01], %[w1], %[x1], %[hi01]"
+                : [lo01] "+r"(s->lo01), [hi01] "+r"(s->hi01), [w] "+r"(*w), [x] "+r"(*x), [w0] "=&r"(w0),
+                  [w1] "=&r"(w1), [s0] "=&r"(s0), [s1] "=&r"(s1), [x0] "=&r"(x0), [x1] "=&r"(x1)
+                :
+                : "memory");
+        return;
+    }
     __asm__("ldrd %[x0], %[x1], [%[x]], #8\n\t"
             "ldrd %[w0], %[w1], [%[w]], #8\n\t"
             "sxtb16 %[s0], %[w0]\n\t"
@@ -59,8 +75,30 @@ static AIOTC_INLINE void aiotc_fc_group(aiotc_fc_pair_sums *s, const int32_t **w
             : "memory");
 }
 
-/* The 4 rows of a block against the widened input x (depth padded to 16). */
-static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_block(const int8_t *weights, const int32_t *x, int32_t depth, const int32_t *bias)
+/* 16 inputs per step for n steps (n > 0), then channel 1's and 3's parts of hi moved
+ * into s (exact: n steps are at most a chunk). */
+static AIOTC_INLINE void aiotc_fc_chunk(aiotc_fc_pair_sums *p, aiotc_fc_sums *s, const int32_t **w, const int32_t **x,
+                                        int32_t n, int32_t pairs)
+{
+    do { /* 16 inputs, then past rows 2 and 3's 32 bytes */
+        aiotc_fc_group(p, w, x, pairs);
+        aiotc_fc_group(p, w, x, pairs);
+        aiotc_fc_group(p, w, x, pairs);
+        aiotc_fc_group(p, w, x, pairs);
+        *w += 8;
+    } while (--n != 0);
+    s->a[1] += (p->hi01 - p->lo01) >> 8;
+    s->a[3] += (p->hi23 - p->lo23) >> 8;
+    p->hi01 = p->lo01;
+    p->hi23 = p->lo23;
+}
+
+/* The 4 rows of a block against the widened input x (depth padded to 16), or (`pairs`
+ * 1, a constant where inlined: a last block of at most 2 rows) rows 0 and 1, rows 2
+ * and 3 then their biases. Depths of one chunk (nearly all) take one loop with nothing
+ * else live across it. */
+static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_pairs(const int8_t *weights, const int32_t *x, int32_t depth,
+                                                    const int32_t *bias, int32_t pairs)
 {
     const int32_t *w = (const int32_t *)(const void *)weights;
     int32_t chunks = AIOTC_ROW16(depth) / AIOTC_FC_CHUNK;
@@ -70,22 +108,20 @@ static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_block(const int8_t *weights, cons
     p.lo23 = p.hi23 = bias[2];
     s.a[1] = bias[1];
     s.a[3] = bias[3];
-    while (chunks > 0) {
-        int32_t n = AIOTC_MIN(chunks, AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK);
-        for (chunks -= n; n > 0; n--, w += 8) { /* 16 inputs, then past rows 2 and 3's 32 bytes */
-            aiotc_fc_group(&p, &w, &x);
-            aiotc_fc_group(&p, &w, &x);
-            aiotc_fc_group(&p, &w, &x);
-            aiotc_fc_group(&p, &w, &x);
+    if (AIOTC_LIKELY(chunks > 0 && chunks <= AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK)) {
+        aiotc_fc_chunk(&p, &s, &w, &x, chunks, pairs);
+    } else {
+        for (; chunks > 0; chunks -= AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK) {
+            aiotc_fc_chunk(&p, &s, &w, &x, AIOTC_MIN(chunks, AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK), pairs);
         }
-        s.a[1] += (p.hi01 - p.lo01) >> 8;
-        s.a[3] += (p.hi23 - p.lo23) >> 8;
-        p.hi01 = p.lo01;
-        p.hi23 = p.lo23;
     }
     s.a[0] = p.lo01;
     s.a[2] = p.lo23;
     return s;
+}
+static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_block(const int8_t *weights, const int32_t *x, int32_t depth, const int32_t *bias)
+{
+    return aiotc_fc_dot_pairs(weights, x, depth, bias, 2);
 }
 #elif defined(AIOTC_MVE)
 /* 16 inputs v against a block's two row pairs, each pair's weights from one VLD2 of

@@ -9,29 +9,43 @@ int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter
 }
 
 /* All output channels of one input (x: widened on the DSP path), `common` constant in
- * each copy (aiotc_out_s8_mode). */
+ * each copy (aiotc_out_s8_mode): whole blocks walk the weights and the constants with
+ * pointers and requantize their 4 sums straight from registers, then the last rows. */
 static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_channel_quant_params *quant_params,
                                  const int8_t *filter, const int32_t *bias, const aiotc_col *x, int32_t depth,
                                  int32_t out_c, int8_t *out, int32_t common)
 {
     const int32_t block_bytes = AIOTC_FC_BLOCK * AIOTC_ROW16(depth);
-    const int32_t *const multiplier = quant_params->multiplier, *const shift = quant_params->shift;
+    const int32_t *multiplier = quant_params->multiplier, *shift = quant_params->shift;
     const int32_t offset = params->output_offset, lo = params->activation.min, hi = params->activation.max;
-    int32_t oc, r;
-    for (oc = 0; oc < out_c; oc += AIOTC_FC_BLOCK, out += AIOTC_FC_BLOCK) {
-        const aiotc_fc_sums s = aiotc_fc_dot_block(filter + oc / AIOTC_FC_BLOCK * block_bytes, x, depth, bias + oc);
-        const int32_t n = AIOTC_MIN(AIOTC_FC_BLOCK, out_c - oc);
-#if defined(AIOTC_MVE)
-        if (n == AIOTC_FC_BLOCK) { /* whole blocks requantized as one vector */
-            const int32x4_t y = vsetq_lane_s32(
-                s.a[3], vsetq_lane_s32(s.a[2], vsetq_lane_s32(s.a[1], vdupq_n_s32(s.a[0]), 1), 2), 3);
-            aiotc_mve_store4(y, vldrwq_s32(multiplier + oc), aiotc_mve_shift(shift + oc, common), offset,
-                             vdupq_n_s32(lo), vdupq_n_s32(hi), out, common);
-            continue;
-        }
+    int32_t left = out_c, r;
+    for (; left >= AIOTC_FC_BLOCK; left -= AIOTC_FC_BLOCK, out += AIOTC_FC_BLOCK, filter += block_bytes,
+                                   bias += AIOTC_FC_BLOCK) {
+        const aiotc_fc_sums s = aiotc_fc_dot_block(filter, x, depth, bias);
+#if defined(AIOTC_MVE) /* the block requantized as one vector */
+        const int32x4_t y = vsetq_lane_s32(
+            s.a[3], vsetq_lane_s32(s.a[2], vsetq_lane_s32(s.a[1], vdupq_n_s32(s.a[0]), 1), 2), 3);
+        aiotc_mve_store4(y, vldrwq_s32(multiplier), aiotc_mve_shift(shift, common), offset, vdupq_n_s32(lo),
+                         vdupq_n_s32(hi), out, common);
+#else
+        out[0] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[0], shift[0]), s.a[0], offset, lo, hi, common);
+        out[1] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[1], shift[1]), s.a[1], offset, lo, hi, common);
+        out[2] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[2], shift[2]), s.a[2], offset, lo, hi, common);
+        out[3] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[3], shift[3]), s.a[3], offset, lo, hi, common);
 #endif
-        for (r = 0; r < n; r++) {
-            out[r] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[oc + r], shift[oc + r]), s.a[r], offset, lo, hi, common);
+        multiplier += AIOTC_FC_BLOCK;
+        shift += AIOTC_FC_BLOCK;
+    }
+    if (left > 0) {
+#if defined(AIOTC_DSP)
+        /* at most 2 rows left (vww's 2 classes): their row pair alone */
+        const aiotc_fc_sums s = left <= 2 ? aiotc_fc_dot_pairs(filter, x, depth, bias, 1)
+                                          : aiotc_fc_dot_pairs(filter, x, depth, bias, 2);
+#else
+        const aiotc_fc_sums s = aiotc_fc_dot_block(filter, x, depth, bias);
+#endif
+        for (r = 0; r < left; r++) {
+            out[r] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[r], shift[r]), s.a[r], offset, lo, hi, common);
         }
     }
 }
