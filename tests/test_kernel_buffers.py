@@ -33,13 +33,10 @@ KERNELS = (
     "aiotc_convolve_s16",
     "aiotc_lstm_packed_s8",
     "aiotc_svdf_packed_s8",
-<<<<<<< HEAD
     "aiotc_batch_matmul_packed_s8",
     "aiotc_batch_matmul_packed_s16",
-=======
     "aiotc_transpose_conv_gemm_s8",
     "aiotc_transpose_conv_gemm_s16",
->>>>>>> tconv
 )
 CDEF = """
 typedef struct { int32_t n, h, w, c; } aiotc_dims;
@@ -178,7 +175,6 @@ def test_svdf_scratch_size_equals_c(lib, features):
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int16"])
-<<<<<<< HEAD
 @pytest.mark.parametrize("rows, cols, depth", [(1, 1, 1), (3, 5, 17), (32, 32, 16), (4, 7, 64)])
 @pytest.mark.parametrize("adj_x", [False, True])
 def test_batch_matmul_scratch_size_equals_c(lib, rows, cols, depth, adj_x, dtype):
@@ -203,7 +199,9 @@ def test_batch_matmul_by_weights_scratch_size_equals_c(lib, rows, depth):
     else:
         expected = c.aiotc_convolve_1x1_s8_get_buffer_size(ffi.new("aiotc_dims *", (1, 1, rows, depth)))
     assert kernel.scratch_bytes == expected > 0
-=======
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
 @pytest.mark.parametrize(
     "channels, kernel, stride", [(1, (2, 2), (3, 3)), (3, (3, 3), (2, 2)), (17, (5, 1), (1, 1)), (8, (4, 4), (2, 3))]
 )
@@ -220,4 +218,3 @@ def test_transpose_conv_scratch_size_equals_c(lib, channels, kernel, stride, dty
     assert kernel_name == f"aiotc_transpose_conv_gemm_{'s8' if dtype == 'int8' else 's16'}"
     size = getattr(c, f"{kernel_name}_get_buffer_size")(params, in_dims, filter_dims)
     assert select_kernel(op, graph).scratch_bytes == size > 0
->>>>>>> tconv

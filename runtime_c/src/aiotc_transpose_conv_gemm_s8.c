@@ -37,7 +37,7 @@ int32_t aiotc_transpose_conv_gemm_s8(const aiotc_context *ctx, const aiotc_conv_
             int32_t p;
             sub.h = ph.taps_h;
             sub.w = ph.taps_w;
-            aiotc_gemm_setup(&g, filter, sub.h * sub.w * in_c, out_c, bias, quant_params, params);
+            aiotc_gemm_setup(&g, filter, sub.h * sub.w * in_c, out_c, bias, quant_params, params, cols);
             for (p = 0; p < pixels; p += 2) {
                 const aiotc_col *col[2] = {0, 0};
                 int8_t *out[2] = {0, 0};
