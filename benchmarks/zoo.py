@@ -809,15 +809,14 @@ def bench(model: Path, kind: str, core: str, work: Path, args) -> dict:
     figures = {"instructions": b["instructions"], "flash": b["flash_bytes"], "arena": b["arena_bytes"]}
     if kind != "int8" or model.suffix != ".tflite":
         return figures
-    absent, copy = args.peer_absent[board], out / "peer.tflite"  # not in `work`: the corpus is cache/*/*.tflite
-    raised = tflm.softmax_scale_raised(model, copy)
-    peer = {"error": absent} if absent else tflm.measure(copy if raised else model, board, args.peer)
+    absent = args.peer_absent[board]
+    peer = {"error": absent} if absent else tflm.measure(model, board, args.peer)
     if "error" in peer:
         return figures | {"peer": peer}
     add_shapes(b["layers"], json.loads((out / "report.json").read_text())["layers"])
     slower, count, w = slower_and_worst(pair_layers(b["layers"], peer["layers"]), b["instructions"])
     figures["peer"] = {"instructions": peer["instructions"], "slower_layers": slower, "paired_layers": count}
-    if raised:
+    if peer.get("softmax_scale_raised"):
         figures["peer"]["softmax_scale_raised"] = True
     if w:
         figures["worst"] = {k: w[k] for k in ("name", "op", "instructions", "peer_instructions")} | {

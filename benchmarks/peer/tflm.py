@@ -153,8 +153,9 @@ def measure(model: Path, board: str, peer: Path, invokes: int = 1) -> dict:
 
     With `invokes` > 1 the instructions are the mean of that many Invokes after the
     warm-up, each carrying the state of the one before (a recurrent model's sequence);
-    the operators' figures stay those of one Invoke. A failure (TFLM rejects the model,
-    QEMU times out) is {"error": one line}."""
+    the operators' figures stay those of one Invoke. A model whose SOFTMAX input scale TFLM
+    refuses runs as its `softmax_scale_raised` copy, and the result says so. A failure (TFLM
+    rejects the model, QEMU times out) is {"error": one line}."""
     from aiotc.boards import load_board
     from aiotc.toolchain.arm import MACHINES
 
@@ -162,7 +163,8 @@ def measure(model: Path, board: str, peer: Path, invokes: int = 1) -> dict:
     cpu, clock_hz = MACHINES[machine].cpu, MACHINES[machine].clock_hz
     with tempfile.TemporaryDirectory(prefix="aiotc-peer-") as tmp:
         work = Path(tmp)
-        failed = _link(model, machine, peer, work, invokes)
+        raised = softmax_scale_raised(model, work / "raised.tflite")
+        failed = _link(work / "raised.tflite" if raised else model, machine, peer, work, invokes)
         if failed:
             return {"error": failed}
         console = _run_qemu(work, machine, cpu)
@@ -185,7 +187,8 @@ def measure(model: Path, board: str, peer: Path, invokes: int = 1) -> dict:
     ]
     timed = int(total.group(4))
     return {"instructions": round(int(total.group(1)) * per_tick / timed), "instructions_resolution": per_tick / timed,
-            "invokes": timed, "arena_bytes": int(total.group(2)), "layers": layers}  # fmt: skip
+            "invokes": timed, "arena_bytes": int(total.group(2)), "layers": layers} | (
+        {"softmax_scale_raised": True} if raised else {})  # fmt: skip
 
 
 def traced(model: Path, board: str, peer: Path) -> list:
