@@ -55,6 +55,15 @@ def test_transpose_conv_matches_the_oracle(dtype, tmp_path):
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int16"])
+def at_the_ends(graph: ir.Graph, dtype: type, seed: int) -> list[list[np.ndarray]]:
+    """Three input sets: every input at the dtype's minimum, at its maximum, and a random mix of the two."""
+    shapes = [graph[name].shape for name in graph.inputs]
+    ends = np.array([np.iinfo(dtype).min, np.iinfo(dtype).max], dtype)
+    rng = np.random.default_rng(seed)
+    inputs = [[np.full(shape, v, dtype) for shape in shapes] for v in ends]
+    return inputs + [[rng.choice(ends, shape) for shape in shapes]]
+
+
 @pytest.mark.parametrize("zero_point", [-128, 127])
 def test_transpose_conv_extreme_inputs_and_zero_points(zero_point, dtype, tmp_path):
     """The input zero point at either end with inputs all -128, all 127 and mixed; 16x8
@@ -118,22 +127,14 @@ def test_fast_transpose_conv_zero_points_at_the_ends(stride, zero_point, tmp_pat
     """Input and output zero points at either end, inputs all -128, all 127 and mixed: the
     folded biases and the padded taps (which hold the zero point) at their extremes."""
     graph = phase_graph(stride, zero_point, out_zp=-zero_point - 1)
-    shapes = [graph[name].shape for name in graph.inputs]
-    rng = np.random.default_rng(2)
-    inputs = [[np.full(shape, v, np.int8) for shape in shapes] for v in (-128, 127)]
-    inputs.append([rng.choice(np.array([-128, 127], np.int8), shape) for shape in shapes])
-    assert_matches_oracle(graph, tmp_path, inputs=inputs, **FAST)
+    assert_matches_oracle(graph, tmp_path, inputs=at_the_ends(graph, np.int8, seed=2), **FAST)
     assert_ran_fast(tmp_path / "out")
 
 
 def test_16x8_fast_transpose_conv_at_the_int16_extremes(tmp_path):
     """Inputs all -32768, all 32767 and mixed: the 16x8 gemm's sums at their largest."""
     graph = phase_graph((2, 2), dtype="int16")
-    shapes = [graph[name].shape for name in graph.inputs]
-    rng = np.random.default_rng(3)
-    inputs = [[np.full(shape, v, np.int16) for shape in shapes] for v in (-32768, 32767)]
-    inputs.append([rng.choice(np.array([-32768, 32767], np.int16), shape) for shape in shapes])
-    assert_matches_oracle(graph, tmp_path, inputs=inputs, **FAST)
+    assert_matches_oracle(graph, tmp_path, inputs=at_the_ends(graph, np.int16, seed=3), **FAST)
     assert_ran_fast(tmp_path / "out")
 
 
