@@ -1,12 +1,16 @@
 /* flashread.c: a QEMU TCG plugin (plugin API v1, QEMU 7.2) that counts what a board's flash
  * would serve: instruction fetches and data reads at addresses in [lo, hi), each through a
  * small read cache (fully associative, least recently used) as a flash accelerator keeps,
- * counted from the last execution of the instruction at `start` on.
+ * counted from the last execution of the instruction at `start` on (the caches stay warm).
  *
- *   -plugin flashread.so,lo=0,hi=0x400000,start=ADDR,ilines=32,dlines=8,line=32,out=FILE
+ *   -plugin flashread.so,lo=0,hi=0x400000,start=ADDR,ilines=32,dlines=8,line=32,out=FILE[,mark=ADDR,marks=N]
  *
- * FILE gets "fetches N icache_misses N reads N dcache_misses N". The plugin API's
- * declarations are restated here (QEMU's qemu-plugin.h is not installed with QEMU). */
+ * FILE gets "fetches N icache_misses N reads N dcache_misses N", then with `mark` one line
+ * "mark I icache_misses N dcache_misses N" per mark I < N that ran: the misses since the
+ * previous mark, charged when the 2-byte instruction at ADDR + 2 I executes (aiotc's
+ * per-layer `bx lr` row, aiotc.latency). aiotc builds it with the host's gcc
+ * (aiotc.toolchain.flashread); the plugin API's declarations are restated here
+ * (QEMU's qemu-plugin.h is not installed with QEMU). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,13 +37,17 @@ void qemu_plugin_register_vcpu_mem_cb(struct qemu_plugin_insn *,
 bool qemu_plugin_mem_is_store(qemu_plugin_meminfo_t);
 
 #define MAX_LINES 256
+#define MAX_MARKS 4096
 
 struct cache {
     uint64_t lines, tags[MAX_LINES], used[MAX_LINES], clock, accesses, misses;
 };
 
-static uint64_t lo, hi, start, line = 32;
+static uint64_t lo, hi, start, line = 32, mark, marks;
 static struct cache icache = {.lines = 32}, dcache = {.lines = 8};
+static uint64_t charged_i, charged_d; /* misses already charged to a mark */
+static uint64_t mark_i[MAX_MARKS], mark_d[MAX_MARKS];
+static bool mark_ran[MAX_MARKS];
 static FILE *out;
 
 static void access_line(struct cache *c, uint64_t address)
@@ -64,7 +72,21 @@ static void access_line(struct cache *c, uint64_t address)
 static void on_start(unsigned int vcpu, void *udata)
 {
     (void)vcpu, (void)udata;
-    icache.accesses = icache.misses = dcache.accesses = dcache.misses = 0;
+    icache.accesses = icache.misses = dcache.accesses = dcache.misses = charged_i = charged_d = 0;
+    memset(mark_i, 0, sizeof mark_i);
+    memset(mark_d, 0, sizeof mark_d);
+    memset(mark_ran, 0, sizeof mark_ran);
+}
+
+static void on_mark(unsigned int vcpu, void *udata)
+{
+    uint64_t index = (uint64_t)(uintptr_t)udata;
+    (void)vcpu;
+    mark_i[index] += icache.misses - charged_i;
+    mark_d[index] += dcache.misses - charged_d;
+    mark_ran[index] = true;
+    charged_i = icache.misses;
+    charged_d = dcache.misses;
 }
 
 static void on_fetch(unsigned int vcpu, void *udata)
@@ -90,6 +112,9 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         if (pc == start) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_start, CB_NO_REGS, NULL);
         }
+        if (marks > 0 && pc >= mark && pc < mark + 2 * marks && (pc - mark) % 2 == 0) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark, CB_NO_REGS, (void *)(uintptr_t)((pc - mark) / 2));
+        }
         if (pc >= lo && pc < hi) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_fetch, CB_NO_REGS, (void *)(uintptr_t)pc);
         }
@@ -102,6 +127,12 @@ static void on_exit_qemu(qemu_plugin_id_t id, void *udata)
     (void)id, (void)udata;
     fprintf(out, "fetches %" PRIu64 " icache_misses %" PRIu64 " reads %" PRIu64 " dcache_misses %" PRIu64 "\n",
             icache.accesses, icache.misses, dcache.accesses, dcache.misses);
+    for (uint64_t i = 0; i < marks; i++) {
+        if (mark_ran[i]) {
+            fprintf(out, "mark %" PRIu64 " icache_misses %" PRIu64 " dcache_misses %" PRIu64 "\n", i, mark_i[i],
+                    mark_d[i]);
+        }
+    }
     fclose(out);
 }
 
@@ -129,6 +160,10 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
             dcache.lines = number;
         } else if (!strcmp(argv[i], "line") && number > 0) {
             line = number;
+        } else if (!strcmp(argv[i], "mark")) {
+            mark = number;
+        } else if (!strcmp(argv[i], "marks") && number <= MAX_MARKS) {
+            marks = number;
         } else if (!strcmp(argv[i], "out")) {
             path = value;
         } else {
