@@ -252,6 +252,7 @@ def layer_latency(
         "layers": layers,
     }
     if flash:
-        out["flash"] = {"icache_misses": flash.icache_misses, "dcache_misses": flash.dcache_misses,
+        out["flash"] = {"misses": sum(layer["flash_misses"] for layer in layers),  # the layers'
+                        "icache_misses": flash.icache_misses, "dcache_misses": flash.dcache_misses,  # the whole run's
                         "miss_cycles": miss, "cycles": flash_cycles}  # fmt: skip
     return out

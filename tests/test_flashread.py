@@ -9,6 +9,7 @@ import pytest
 
 from aiotc.boards import FlashModel, _parse, load_board
 from aiotc.errors import UsageError
+from aiotc.summary import bench_lines
 from aiotc.toolchain.flashread import counts, plugin_args
 from aiotc.toolchain.trace import Listing
 from tests.conftest import shared_model
@@ -140,7 +141,9 @@ def test_bench_charges_flash_misses_on_a_board_with_a_flash_model(tmp_path: Path
     flash = figures["flash"]
     layers = figures["layers"]
     assert flash["miss_cycles"] == 24
-    assert flash["cycles"] == 24 * sum(layer["flash_misses"] for layer in layers)
+    assert flash["cycles"] == 24 * flash["misses"] == 24 * sum(layer["flash_misses"] for layer in layers)
     # AD's 270 KB of weights are read once per inference: a miss per 32-byte line at least
     assert flash["dcache_misses"] >= 260_000 // 32
     assert all(layer["cycles"] >= 24 * layer["flash_misses"] for layer in layers)
+    lines = bench_lines(figures)
+    assert f"{flash['misses']:,} flash cache misses" in lines[0]
