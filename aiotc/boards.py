@@ -52,13 +52,15 @@ class Memory:
 @dataclass(frozen=True)
 class FlashModel:
     """The read caches in front of a board's flash (ST's ART accelerator): an instruction
-    and a data cache of `line_bytes` lines, fully associative, least recently used, with
-    the prefetch off. A miss stalls the core for the line's flash reads one after the other."""
+    and a data cache of `line_bytes` lines, fully associative, least recently used. A miss
+    stalls the core for the line's flash reads one after the other; with `prefetch` (as the
+    board's usual firmware sets it) the line after the one last fetched costs nothing."""
 
     icache_lines: int
     dcache_lines: int
     line_bytes: int
     read_bytes: int  # what one flash read returns (the flash's width)
+    prefetch: bool = False
 
     def miss_cycles(self, wait_states: int) -> int:
         """Cycles of a line fill: its reads, each the wait states plus one."""
@@ -111,6 +113,7 @@ def _flash_model(board: str, data: dict) -> FlashModel:
         dcache_lines=int(data["dcache_lines"]),
         line_bytes=int(data["line_bytes"]),
         read_bytes=int(data["read_bits"]) // 8,
+        prefetch=bool(data.get("prefetch", False)),
     )
     if not (0 < model.icache_lines <= 256 and 0 < model.dcache_lines <= 256):
         raise UsageError(f"board {board}: flash_model needs 1-256 instruction and data cache lines")

@@ -9,7 +9,8 @@ The board adds its clock and, for code fetched from flash without a cache or
 accelerator in front, the flash wait states on every taken branch. A board whose
 database entry describes the caches in front of its flash (`[flash_model]`) also has
 every instruction fetch and data read from flash replayed through them (the QEMU
-plugin of toolchain/flashread.py) and each miss charged a line fill.
+plugin of toolchain/flashread.py) and each miss charged a line fill (a prefetched line
+nothing).
 
 What this leaves out: bus contention, and on boards without a flash model, data read
 from flash behind wait states and the misses of loops larger than the cache.

@@ -4,8 +4,12 @@
  * counted from the last execution of the instruction at `start` on (the caches stay warm).
  *
  *   -plugin flashread.so,lo=0,hi=0x400000,start=ADDR,ilines=32,dlines=8,line=32,out=FILE[,mark=ADDR,marks=N]
+ *           [,prefetch=1]
  *
- * FILE gets "fetches N icache_misses N reads N dcache_misses N", then with `mark` one line
+ * With `prefetch` the instruction side reads the line after the one last fetched ahead (ST's ART
+ * prefetch): a fetch that misses the cache but wants that line waits for nothing, as when the
+ * straight-line code before it took the flash's access time to run.
+ * FILE gets "fetches N icache_misses N reads N dcache_misses N prefetched N", then with `mark` one line
  * "mark I icache_misses N dcache_misses N" per mark I < N that ran: the misses since the
  * previous mark, charged when the 2-byte instruction at ADDR + 2 I executes (aiotc's
  * per-layer `bx lr` row, aiotc.latency). aiotc builds it with the host's gcc
@@ -41,6 +45,8 @@ bool qemu_plugin_mem_is_store(qemu_plugin_meminfo_t);
 
 struct cache {
     uint64_t lines, tags[MAX_LINES], used[MAX_LINES], clock, accesses, misses;
+    bool prefetch;
+    uint64_t ahead, prefetched; /* the tag the prefetch holds (0: none), misses it served */
 };
 
 static uint64_t lo, hi, start, line = 32, mark, marks;
@@ -52,9 +58,12 @@ static FILE *out;
 
 static void access_line(struct cache *c, uint64_t address)
 {
-    uint64_t tag = address / line + 1, victim = 0;
+    uint64_t tag = address / line + 1, victim = 0, ahead = c->ahead;
     c->accesses++;
     c->clock++;
+    if (c->prefetch) {
+        c->ahead = tag + 1;
+    }
     for (uint64_t i = 0; i < c->lines; i++) {
         if (c->tags[i] == tag) {
             c->used[i] = c->clock;
@@ -64,7 +73,11 @@ static void access_line(struct cache *c, uint64_t address)
             victim = i;
         }
     }
-    c->misses++;
+    if (tag == ahead) {
+        c->prefetched++;
+    } else {
+        c->misses++;
+    }
     c->tags[victim] = tag;
     c->used[victim] = c->clock;
 }
@@ -72,7 +85,8 @@ static void access_line(struct cache *c, uint64_t address)
 static void on_start(unsigned int vcpu, void *udata)
 {
     (void)vcpu, (void)udata;
-    icache.accesses = icache.misses = dcache.accesses = dcache.misses = charged_i = charged_d = 0;
+    icache.accesses = icache.misses = icache.prefetched = dcache.accesses = dcache.misses = 0;
+    charged_i = charged_d = 0;
     memset(mark_i, 0, sizeof mark_i);
     memset(mark_d, 0, sizeof mark_d);
     memset(mark_ran, 0, sizeof mark_ran);
@@ -125,8 +139,10 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 static void on_exit_qemu(qemu_plugin_id_t id, void *udata)
 {
     (void)id, (void)udata;
-    fprintf(out, "fetches %" PRIu64 " icache_misses %" PRIu64 " reads %" PRIu64 " dcache_misses %" PRIu64 "\n",
-            icache.accesses, icache.misses, dcache.accesses, dcache.misses);
+    fprintf(out,
+            "fetches %" PRIu64 " icache_misses %" PRIu64 " reads %" PRIu64 " dcache_misses %" PRIu64 " prefetched %" PRIu64
+            "\n",
+            icache.accesses, icache.misses, dcache.accesses, dcache.misses, icache.prefetched);
     for (uint64_t i = 0; i < marks; i++) {
         if (mark_ran[i]) {
             fprintf(out, "mark %" PRIu64 " icache_misses %" PRIu64 " dcache_misses %" PRIu64 "\n", i, mark_i[i],
@@ -164,6 +180,8 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
             mark = number;
         } else if (!strcmp(argv[i], "marks") && number <= MAX_MARKS) {
             marks = number;
+        } else if (!strcmp(argv[i], "prefetch")) {
+            icache.prefetch = number != 0;
         } else if (!strcmp(argv[i], "out")) {
             path = value;
         } else {

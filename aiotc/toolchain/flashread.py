@@ -43,6 +43,7 @@ class FlashCounts:
     icache_misses: int
     reads: int
     dcache_misses: int
+    prefetched: int  # instruction cache misses the prefetch served (not in icache_misses)
     marks: dict[int, int] = field(default_factory=dict)  # mark index -> instruction + data misses
 
     @property
@@ -62,6 +63,8 @@ def plugin_args(
     )
     if marks:
         options += f",mark={mark},marks={marks}"
+    if model.prefetch:
+        options += ",prefetch=1"
     return ("-plugin", f"{plugin()},{options}")
 
 
