@@ -13,7 +13,15 @@ from onnx import helper
 
 from aiotc import ir
 
-from .oplib import HostModel, OpGraph, assert_matches_oracle, compile_model, random_samples, verify
+from .oplib import (
+    HostModel,
+    OpGraph,
+    assert_matches_oracle,
+    assert_matches_oracle_in_qemu,
+    compile_model,
+    random_samples,
+    verify,
+)
 from .tflite_raw import RawModel
 
 DTYPES = ["int8", "float32"]
@@ -399,17 +407,5 @@ def test_copy_runs_match_the_oracle(dtype, tmp_path):
 @pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
 def test_copy_runs_match_the_oracle_in_qemu(dtype, board, tmp_path):
     """The MVE copies (vector loops of 64 bytes and a predicated tail) and newlib's."""
-    import json
-
-    from aiotc.boards import load_board
-    from aiotc.export.tflite import write_tflite
-    from aiotc.toolchain.qemu import QemuModel
-
-    path = tmp_path / "model.tflite"
-    path.write_bytes(write_tflite(copy_runs_graph(dtype)))
-    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
     kernels = {"aiotc_pad", "aiotc_strided_copy"} | ({"aiotc_index_copy"} if dtype != "int16" else set())
-    assert kernels <= set(json.loads((out / "report.json").read_text())["kernels"])
-    qemu = QemuModel.build(out, load_board(board))
-    result = verify(out, board, random_samples(qemu.inputs, 3, seed=5), runner=qemu)
-    assert result.samples == 3 and result.mismatches == 0 and result.max_abs_diff == 0, result
+    assert_matches_oracle_in_qemu(copy_runs_graph(dtype), board, tmp_path, kernels)
