@@ -360,8 +360,9 @@ def copy_runs_graph(dtype: str) -> ir.Graph:
     """PADs, STRIDED_SLICEs and TRANSPOSEs whose copies the lowering merges into runs of
     every length: padding of the leading, an inner and the innermost axis (an int8 zero
     point away from 0 fills the border), slices of whole rows, of unit-stride rows and
-    with strides above 1 or negative on the innermost axis; MIRROR_PADs with whole rows
-    (aiotc_index_copy's copy) and with the innermost axis padded (its gather)."""
+    with strides above 1 or negative on the innermost axis; CONCATENATIONs of short and long
+    rows; MIRROR_PADs with whole rows (aiotc_index_copy's copy) and with the innermost axis
+    padded (its gather)."""
     g = OpGraph(seed=23, dtype=dtype)
     zp = -51 if dtype == "int8" else 0
     x = g.input((2, 5, 6, 3), zero_point=zp)
@@ -388,7 +389,9 @@ def copy_runs_graph(dtype: str) -> ir.Graph:
         strided_slice((1, 4, 5, 2), (-1, -1, -1, -1), (-1, -1, -1, -1)),  # every axis reversed
         g.movement("transpose", [x], (2, 6, 5, 3), ir.Transpose((0, 2, 1, 3))),  # pixels stay whole
         g.movement("transpose", [x], (2, 3, 5, 6), ir.Transpose((0, 3, 1, 2))),
+        g.movement("concat", [x, x], (2, 5, 6, 6), ir.Concat(3)),  # rows of 3 elements
     ]
+    outs.append(g.movement("concat", [x, outs[6]], (2, 8, 6, 3), ir.Concat(1)))  # images of 90 and 54
     if dtype != "int16":  # tflite-micro's MIRROR_PAD has no int16
         outs += [
             pad(x, ((0, 0), (2, 1), (1, 2), (0, 0)), "mirror_pad"),
@@ -407,5 +410,7 @@ def test_copy_runs_match_the_oracle(dtype, tmp_path):
 @pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
 def test_copy_runs_match_the_oracle_in_qemu(dtype, board, tmp_path):
     """The MVE copies (vector loops of 64 bytes and a predicated tail) and newlib's."""
-    kernels = {"aiotc_pad", "aiotc_strided_copy"} | ({"aiotc_index_copy"} if dtype != "int16" else set())
+    kernels = {"aiotc_pad", "aiotc_strided_copy", "aiotc_concat"} | (
+        {"aiotc_index_copy"} if dtype != "int16" else set()
+    )
     assert_matches_oracle_in_qemu(copy_runs_graph(dtype), board, tmp_path, kernels)
