@@ -448,6 +448,23 @@ def assert_matches_oracle(graph: ir.Graph, tmp_path: Path, samples: int = 5, see
     return result
 
 
+def assert_matches_oracle_in_qemu(graph: ir.Graph, board: str, tmp_path: Path, kernels: set[str], samples: int = 3):
+    """Compile `graph` for `board`, require `kernels` among those it runs, and its outputs
+    in QEMU to equal the oracle's on every sample."""
+    import json
+
+    from aiotc.boards import load_board
+    from aiotc.toolchain.qemu import QemuModel
+
+    model = Path(tmp_path) / "model.tflite"
+    model.write_bytes(write_tflite(graph))
+    out = compile_model(model, board=board, out_dir=Path(tmp_path) / "out").out_dir
+    assert kernels <= set(json.loads((out / "report.json").read_text())["kernels"])
+    qemu = QemuModel.build(out, load_board(board))
+    result = verify(out, board, random_samples(qemu.inputs, samples, seed=5), runner=qemu)
+    assert result.samples == samples and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
 def mixed_precision_model(source: Path, path: Path, choose, samples: int = 4) -> Path:
     """`source` (a float model) quantized with `choose(layer names)` -> {layer: precision},
     calibrated on random inputs, written as .tflite: a mixed-precision model to compile."""

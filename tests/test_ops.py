@@ -11,7 +11,7 @@ import pytest
 
 from aiotc import ir
 
-from .oplib import OpGraph, assert_matches_oracle
+from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu
 
 DTYPES = ["int8", "float32"]
 
@@ -279,6 +279,27 @@ def test_requantize_int8(tmp_path):
     assert_matches_oracle(
         g.build(g.unary("quantize", x, out_scale=0.13, out_zp=-60)), tmp_path, inputs=_all_int8_values()
     )
+
+
+def quantize_graph() -> ir.Graph:
+    """QUANTIZE float32 -> int8 past both ends of int8 (N(0, 1) inputs at scale 0.005: the
+    SSAT clamp), int8 -> int8 and int16 -> int32 (aiotc_requantize_loop)."""
+    g = OpGraph(seed=12)
+    f = g.input((1, 64), dtype="float32")
+    x = g.input((1, 64), scale=0.05, zero_point=7)
+    wide = g.quantize(x, "int16", 0.0007)
+    return g.build(
+        g.unary("quantize", f, out_scale=0.005, out_zp=-3, out_dtype="int8"),
+        g.unary("quantize", x, out_scale=0.13, out_zp=-60),
+        g.unary("quantize", wide, out_scale=0.013, out_zp=-60, out_dtype="int32"),
+    )
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_quantize_kernels_in_qemu(board, tmp_path):
+    kernels = {"aiotc_quantize_f32_s8", "aiotc_requantize_s8", "aiotc_requantize_s16_s32"}
+    assert_matches_oracle_in_qemu(quantize_graph(), board, tmp_path, kernels)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

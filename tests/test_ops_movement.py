@@ -13,7 +13,15 @@ from onnx import helper
 
 from aiotc import ir
 
-from .oplib import HostModel, OpGraph, assert_matches_oracle, compile_model, random_samples, verify
+from .oplib import (
+    HostModel,
+    OpGraph,
+    assert_matches_oracle,
+    assert_matches_oracle_in_qemu,
+    compile_model,
+    random_samples,
+    verify,
+)
 from .tflite_raw import RawModel
 
 DTYPES = ["int8", "float32"]
@@ -346,3 +354,63 @@ def test_int16_mirror_pad_after_tile_runs_op_by_op(tmp_path):
     tiled = g.movement("tile", [x], (1, 4, 3, 2), ir.Tile((1, 2, 1, 1)))
     padded = g.movement("mirror_pad", [tiled], (1, 5, 4, 2), ir.MirrorPad(((0, 0), (1, 0), (0, 1), (0, 0)), True))
     assert assert_matches_oracle(g.build(padded), tmp_path).oracle == "tflite-micro op by op"
+
+
+def copy_runs_graph(dtype: str) -> ir.Graph:
+    """PADs, STRIDED_SLICEs and TRANSPOSEs whose copies the lowering merges into runs of
+    every length: padding of the leading, an inner and the innermost axis (an int8 zero
+    point away from 0 fills the border), slices of whole rows, of unit-stride rows and
+    with strides above 1 or negative on the innermost axis; CONCATENATIONs of short and long
+    rows; MIRROR_PADs with whole rows (aiotc_index_copy's copy) and with the innermost axis
+    padded (its gather)."""
+    g = OpGraph(seed=23, dtype=dtype)
+    zp = -51 if dtype == "int8" else 0
+    x = g.input((2, 5, 6, 3), zero_point=zp)
+    seq = g.input((1, 16, 4), zero_point=zp)
+
+    def pad(t, pads, kind="pad"):
+        shape = tuple(d + a + b for d, (a, b) in zip(g.tensors[t].shape, pads))
+        return g.movement(kind, [t], shape, ir.MirrorPad(pads, True) if kind == "mirror_pad" else ir.Pad(pads))
+
+    def strided_slice(begin, end, strides):
+        out = tuple(len(range(b, e, s)) for b, e, s in zip(begin, end, strides))
+        return g.movement("strided_slice", [x], out, ir.StridedSlice(begin, end, strides))
+
+    outs = [
+        pad(x, ((1, 2), (0, 0), (0, 0), (0, 0))),  # whole images: one run
+        pad(x, ((0, 0), (2, 1), (0, 0), (0, 0))),  # rows of 6x3
+        pad(x, ((0, 0), (0, 0), (1, 2), (0, 0))),  # pixels of 3
+        pad(x, ((0, 0), (0, 0), (0, 0), (2, 1))),  # the innermost axis
+        pad(x, ((1, 0), (1, 2), (2, 1), (1, 1))),  # every axis
+        pad(seq, ((0, 0), (3, 0), (0, 0))),  # a causal Conv1D's
+        strided_slice((0, 2, 0, 0), (2, 5, 6, 3), (1, 1, 1, 1)),  # whole rows
+        strided_slice((1, 1, 1, 0), (2, 5, 6, 3), (1, 2, 1, 1)),  # unit stride: pixels merged
+        strided_slice((0, 0, 0, 0), (2, 5, 6, 3), (1, 1, 2, 2)),  # stride 2 innermost
+        strided_slice((1, 4, 5, 2), (-1, -1, -1, -1), (-1, -1, -1, -1)),  # every axis reversed
+        g.movement("transpose", [x], (2, 6, 5, 3), ir.Transpose((0, 2, 1, 3))),  # pixels stay whole
+        g.movement("transpose", [x], (2, 3, 5, 6), ir.Transpose((0, 3, 1, 2))),
+        g.movement("concat", [x, x], (2, 5, 6, 6), ir.Concat(3)),  # rows of 3 elements
+    ]
+    outs.append(g.movement("concat", [x, outs[6]], (2, 8, 6, 3), ir.Concat(1)))  # images of 90 and 54
+    if dtype != "int16":  # tflite-micro's MIRROR_PAD has no int16
+        outs += [
+            pad(x, ((0, 0), (2, 1), (1, 2), (0, 0)), "mirror_pad"),
+            pad(x, ((0, 0), (0, 0), (1, 0), (2, 1)), "mirror_pad"),
+        ]
+    return g.build(*outs)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+def test_copy_runs_match_the_oracle(dtype, tmp_path):
+    assert_matches_oracle(copy_runs_graph(dtype), tmp_path)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+def test_copy_runs_match_the_oracle_in_qemu(dtype, board, tmp_path):
+    """The MVE copies (vector loops of 64 bytes and a predicated tail) and newlib's."""
+    kernels = {"aiotc_pad", "aiotc_strided_copy", "aiotc_concat"} | (
+        {"aiotc_index_copy"} if dtype != "int16" else set()
+    )
+    assert_matches_oracle_in_qemu(copy_runs_graph(dtype), board, tmp_path, kernels)

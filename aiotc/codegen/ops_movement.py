@@ -93,15 +93,57 @@ def _strided_copy(op: Op, ctx: LowerContext, offset: int, step: tuple[int, ...])
     out = ctx.graph[op.outputs[0]]
     # The output may have dropped (shrunk) axes; the copy walks the full-rank slice.
     full_out = _slice_shape(op, ctx) if op.kind == "strided_slice" else dims(out.shape)
+    shape, in_step, out_step = _copy_axes(full_out, step)
     values = {
-        "output_dims": full_out,
+        "dims": shape,
         "offset": offset,
-        "step": step,
+        "in_step": in_step,
+        "out_step": out_step,
         "element_size": int(ITEMSIZE[out.dtype]),
         "input": ctx.ptr(op.inputs[0]),
         "output": ctx.ptr(op.outputs[0]),
     }
     return LayerCode("strided_copy", values, ("aiotc_strided_copy",))
+
+
+def _copy_axes(shape: tuple[int, ...], step: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """(sizes, input steps, output steps) of the copy as 4-D. Each axis that steps on where
+    its inner neighbour ends is merged into it, so a slice of whole rows is one copy; the
+    innermost axis is the output's own, or the one the input steps through element by
+    element where that is longer (a transpose reads its input in order, writes it apart)."""
+    axes: list[tuple[int, int]] = []  # (size, input step), in the output's order
+    for size, stride in zip(shape, step):
+        if size == 1:
+            continue  # never steps
+        if axes and axes[-1][1] == size * stride:
+            axes[-1] = (axes[-1][0] * size, stride)
+        else:
+            axes.append((size, stride))
+    out_steps = [int(np.prod([a[0] for a in axes[i + 1 :]], dtype=np.int64)) for i in range(len(axes))]
+    full = [(size, stride, out) for (size, stride), out in zip(axes, out_steps)] or [(1, 1, 1)]
+    reader = max((a for a in full if a[1] == 1), key=lambda a: a[0], default=full[-1])
+    if reader[0] > full[-1][0]:
+        full.remove(reader)
+        full.append(reader)
+    full = [(1, 0, 0)] * (4 - len(full)) + full
+    return tuple(tuple(a[i] for a in full) for i in range(3))
+
+
+def _merge_padding(
+    in_shape: tuple[int, ...], before: tuple[int, ...], out_shape: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """(input, before, output) 4-D dims with each unpadded axis merged into its outer
+    neighbour: the kernel copies whole input rows, as long as the padding leaves them."""
+    axes: list[tuple[int, int, int]] = []  # innermost first
+    for size, pad, out_size in reversed(list(zip(in_shape, before, out_shape))):
+        if axes and axes[-1][0] == axes[-1][2]:
+            inner = axes[-1][0]
+            axes[-1] = (size * inner, pad * inner, out_size * inner)
+        else:
+            axes.append((size, pad, out_size))
+    axes = list(reversed(axes))
+    axes = [(1, 0, 1)] * (4 - len(axes)) + axes
+    return tuple(a[0] for a in axes), tuple(a[1] for a in axes), tuple(a[2] for a in axes)
 
 
 def _slice_shape(op: Op, ctx: LowerContext) -> tuple[int, ...]:
@@ -119,10 +161,11 @@ def lower_pad(op: Op, ctx: LowerContext) -> LayerCode:
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
     before = _to4(tuple(p[0] for p in op.attrs.paddings), 0)
     pad_value = np.array([zero_point(out)], dtype=inp.dtype) if out.quant is not None else np.zeros(1, dtype=inp.dtype)
+    input_dims, before, output_dims = _merge_padding(dims(inp.shape), before, dims(out.shape))
     values = {
-        "input_dims": dims(inp.shape),
+        "input_dims": input_dims,
         "before": before,
-        "output_dims": dims(out.shape),
+        "output_dims": output_dims,
         "element_size": int(ITEMSIZE[out.dtype]),
         "pad_value": ctx.const(pad_value, "pad_value"),
         "input": ctx.ptr(op.inputs[0]),

@@ -12,11 +12,13 @@
 int32_t aiotc_concat(const void *const *inputs, const int32_t *input_row_bytes, int32_t input_count, int32_t outer,
                      void *output);
 
-/* out[n][h][w][c] = in[offset + n*step.n + h*step.h + w*step.w + c*step.c] (in elements):
- * TRANSPOSE (steps are the permuted input strides) and STRIDED_SLICE (input strides times
- * the slice strides, offset at the first element; steps may be negative). */
-int32_t aiotc_strided_copy(const aiotc_dims *output_dims, int32_t offset, const aiotc_dims *step, int32_t element_size,
-                           const void *input, void *output);
+/* For each index (n, h, w, c) of dims, in elements:
+ * out[n*out_step.n + h*out_step.h + w*out_step.w + c*out_step.c] =
+ *     in[offset + n*in_step.n + h*in_step.h + w*in_step.w + c*in_step.c]:
+ * TRANSPOSE (input steps are the permuted input strides) and STRIDED_SLICE (input strides
+ * times the slice strides, offset at the first element; input steps may be negative). */
+int32_t aiotc_strided_copy(const aiotc_dims *dims, int32_t offset, const aiotc_dims *in_step,
+                           const aiotc_dims *out_step, int32_t element_size, const void *input, void *output);
 
 /* PAD: the output filled with pad_value (one element), the input copied in at `before`. */
 int32_t aiotc_pad(const aiotc_dims *input_dims, const aiotc_dims *before, const aiotc_dims *output_dims,

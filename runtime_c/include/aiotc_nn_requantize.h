@@ -18,16 +18,24 @@ static inline int32_t aiotc_int_at(const void *data, int32_t bytes, int32_t i)
 }
 
 /* The offsets are added modulo 2^32, as TFLite's int32 arithmetic wraps on the int32
- * QUANTIZE of the seanet models (an int32 value minus its zero point). */
+ * QUANTIZE of the seanet models (an int32 value minus its zero point). The parameters are
+ * read into locals first: an int32 output could alias them, which would make the compiler
+ * reload them and recompute the shifts for every element. */
 static inline void aiotc_requantize_loop(const aiotc_requantize_params *params, int32_t size, const void *input,
                                          int32_t in_bytes, void *output, int32_t out_bytes)
 {
+    const uint32_t input_offset = (uint32_t)params->input_offset;
+    const uint32_t output_offset = (uint32_t)params->output_offset;
+    const int32_t multiplier = params->quant.multiplier;
+    const int32_t shift = params->quant.shift;
+    const int32_t lo = params->activation.min;
+    const int32_t hi = params->activation.max;
     int32_t i;
     for (i = 0; i < size; i++) {
-        const int32_t x = (int32_t)((uint32_t)aiotc_int_at(input, in_bytes, i) + (uint32_t)params->input_offset);
-        int32_t value = aiotc_requantize(x, params->quant.multiplier, params->quant.shift);
-        value = (int32_t)((uint32_t)value + (uint32_t)params->output_offset);
-        value = AIOTC_CLAMP(value, params->activation.min, params->activation.max);
+        const int32_t x = (int32_t)((uint32_t)aiotc_int_at(input, in_bytes, i) + input_offset);
+        int32_t value = aiotc_requantize(x, multiplier, shift);
+        value = (int32_t)((uint32_t)value + output_offset);
+        value = AIOTC_CLAMP(value, lo, hi);
         if (out_bytes == 1) {
             ((int8_t *)output)[i] = (int8_t)value;
         } else if (out_bytes == 2) {

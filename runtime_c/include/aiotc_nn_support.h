@@ -13,17 +13,15 @@
 #define AIOTC_MIN(a, b) ((b) < (a) ? (b) : (a))
 #define AIOTC_CLAMP(x, lo, hi) AIOTC_MIN(AIOTC_MAX((x), (lo)), (hi))
 
-/* (a * b * 2) >> 32 with rounding to nearest, saturating the single overflow case. */
+/* (a * b * 2) >> 32 with rounding to nearest, saturating the single overflow case.
+ * gemmlowp truncates (ab + nudge) / 2^31 toward zero, the nudge 2^30 or 1 - 2^30 by ab's
+ * sign; for either sign that is floor((ab + 2^30) / 2^31): one add and one shift. */
 static inline int32_t aiotc_sat_rounding_doubling_high_mul(int32_t a, int32_t b)
 {
     if (a == INT32_MIN && b == INT32_MIN) {
         return INT32_MAX;
     }
-    {
-        const int64_t ab = (int64_t)a * (int64_t)b;
-        const int64_t nudge = ab >= 0 ? (int64_t)1 << 30 : 1 - ((int64_t)1 << 30);
-        return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
-    }
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
 /* x / 2^exponent rounded half away from zero. */

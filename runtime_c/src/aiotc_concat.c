@@ -1,7 +1,6 @@
 /* Concatenation as row copies: along any axis, an NHWC concat is `outer` rows of
  * each input laid side by side. */
-#include <string.h>
-
+#include "aiotc_nn_bytes.h"
 #include "aiotc_nn_movement.h"
 
 int32_t aiotc_concat(const void *const *inputs, const int32_t *input_row_bytes, int32_t input_count, int32_t outer,
@@ -12,7 +11,7 @@ int32_t aiotc_concat(const void *const *inputs, const int32_t *input_row_bytes, 
     for (r = 0; r < outer; r++) {
         for (i = 0; i < input_count; i++) {
             const int32_t n = input_row_bytes[i];
-            memcpy(out, (const uint8_t *)inputs[i] + r * n, (size_t)n);
+            aiotc_bytes_copy(out, (const uint8_t *)inputs[i] + r * n, n);
             out += n;
         }
     }

@@ -1,0 +1,85 @@
+/* aiotc runtime: long byte runs copied and filled, for the data-movement kernels.
+ *
+ * Elsewhere memcpy and memset (newlib's are word-wide and unrolled). On MVE low-overhead
+ * loops of vector loads and stores, 16 bytes each, with no call. (Kernel rows of an im2col are
+ * short: aiotc_copy_run in aiotc_nn_conv_gemm.h serves those.) */
+#ifndef AIOTC_NN_BYTES_H
+#define AIOTC_NN_BYTES_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+#endif
+
+/* n bytes from src to dst (not overlapping). MVE: 64 bytes per pass of a low-overhead
+ * loop (four loads, four stores), then the last 0-63 bytes tail-predicated. */
+static inline void aiotc_bytes_copy(void *dst, const void *src, int32_t n)
+{
+#if defined(__ARM_FEATURE_MVE)
+    __asm__ volatile("wls lr, %[blocks], 1f\n"
+                     "2:\n\t"
+                     "vldrb.8 q0, [%[src]], #16\n\t"
+                     "vldrb.8 q1, [%[src]], #16\n\t"
+                     "vldrb.8 q2, [%[src]], #16\n\t"
+                     "vldrb.8 q3, [%[src]], #16\n\t"
+                     "vstrb.8 q0, [%[dst]], #16\n\t"
+                     "vstrb.8 q1, [%[dst]], #16\n\t"
+                     "vstrb.8 q2, [%[dst]], #16\n\t"
+                     "vstrb.8 q3, [%[dst]], #16\n\t"
+                     "le lr, 2b\n"
+                     "1:\n\t"
+                     "wlstp.8 lr, %[rest], 3f\n"
+                     "4:\n\t"
+                     "vldrb.8 q0, [%[src]], #16\n\t"
+                     "vstrb.8 q0, [%[dst]], #16\n\t"
+                     "letp lr, 4b\n"
+                     "3:"
+                     : [src] "+r"(src), [dst] "+r"(dst)
+                     : [blocks] "r"(n >> 6), [rest] "r"(n & 63)
+                     : "q0", "q1", "q2", "q3", "lr", "memory");
+#else
+    memcpy(dst, src, (size_t)n);
+#endif
+}
+
+/* n bytes of value v at dst. */
+static inline void aiotc_bytes_set(void *dst, uint8_t v, int32_t n)
+{
+#if defined(__ARM_FEATURE_MVE)
+    const uint8x16_t x = vdupq_n_u8(v);
+    register int32_t count __asm__("lr") = n;
+    __asm__ volatile("wlstp.8 lr, lr, 1f\n"
+                     "2:\n\t"
+                     "vstrb.8 %q[x], [%[dst]], #16\n\t"
+                     "letp lr, 2b\n"
+                     "1:"
+                     : [dst] "+r"(dst), [n] "+r"(count)
+                     : [x] "w"(x)
+                     : "memory");
+#else
+    memset(dst, v, (size_t)n);
+#endif
+}
+
+/* n bytes (a whole number of elements) of the element_size-byte value at dst: one byte
+ * set when the value's bytes are equal (any int8 value, a zero), else element by element
+ * (an int16 zero point other than 0, which only an ONNX model has). */
+static inline void aiotc_bytes_fill(void *dst, const void *value, int32_t element_size, int32_t n)
+{
+    const uint8_t *v = (const uint8_t *)value;
+    uint8_t *out = (uint8_t *)dst;
+    int32_t i;
+    for (i = 1; i < element_size && v[i] == v[0]; i++) {
+    }
+    if (i == element_size) {
+        aiotc_bytes_set(out, v[0], n);
+        return;
+    }
+    for (i = 0; i < n; i += element_size) {
+        memcpy(out + i, v, (size_t)element_size);
+    }
+}
+
+#endif /* AIOTC_NN_BYTES_H */
