@@ -25,8 +25,16 @@ from aiotc.toolchain.qemu import QemuModel
 from aiotc.verification import verify
 
 from .oplib import OpGraph
+from .test_ops import extreme_inputs, mul_rows_graph
 from .test_ops_activation import gelu_graph
-from .test_s16 import extreme_accumulators, int16_elementwise_graph, int32_quantize_graph, minus_128_graph
+from .test_s16 import (
+    extreme_accumulators,
+    int16_add_rows_graph,
+    int16_elementwise_graph,
+    int16_samples,
+    int32_quantize_graph,
+    minus_128_graph,
+)
 from .test_transpose_conv import transpose_conv_graph, unpackable_graph
 
 pytestmark = pytest.mark.qemu
@@ -317,3 +325,30 @@ def test_fully_connected_rows_the_packed_layout_cannot_hold_in_qemu(board, tmp_p
     qemu = QemuModel.build(out, load_board(board))
     result = verify(out, board, random_samples(qemu.inputs, 4, seed=3), runner=qemu)
     assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+def _int8_samples(graph):
+    rng = np.random.default_rng(3)
+    samples = [[rng.integers(-128, 128, graph[n].shape).astype(np.int8) for n in graph.inputs] for _ in range(3)]
+    return extreme_inputs(graph, (-128, 127)) + samples
+
+
+# the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast
+# operands on either side, saturating outputs, the extremes of the input types
+ELEMENTWISE_ROW_GRAPHS = {
+    "int8 mul": (mul_rows_graph, "aiotc_mul_s8", _int8_samples),
+    "int16 add and sub": (int16_add_rows_graph, "aiotc_add_s16", lambda graph: int16_samples(graph, 3)),
+}
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("case", ELEMENTWISE_ROW_GRAPHS)
+def test_elementwise_rows_match_the_oracle_in_qemu(case, board, tmp_path):
+    build, kernel, samples = ELEMENTWISE_ROW_GRAPHS[case]
+    graph = build()
+    path = tmp_path / "model.tflite"
+    path.write_bytes(write_tflite(graph))
+    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
+    assert kernel in json.loads((out / "report.json").read_text())["kernels"]
+    result = verify(out, board, samples(graph), runner=QemuModel.build(out, load_board(board)))
+    assert result.mismatches == 0 and result.max_abs_diff == 0, result
