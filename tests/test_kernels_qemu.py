@@ -33,6 +33,8 @@ from .test_s16 import (
     int16_elementwise_graph,
     int16_samples,
     int32_quantize_graph,
+    leaky_relu_s16_graph,
+    leaky_relu_s16_samples,
     minus_128_graph,
 )
 from .test_transpose_conv import transpose_conv_graph, unpackable_graph
@@ -333,11 +335,37 @@ def _int8_samples(graph):
     return extreme_inputs(graph, (-128, 127)) + samples
 
 
+def leaky_relu_s8_graph():
+    """int8 LEAKY_RELU: alphas below and above 1 and negative, zero points away from 0,
+    every int8 value and 105 more (a tail after 4-lane steps)."""
+    g = OpGraph(seed=14)
+    x = g.input((1, 16, 16, 1), scale=0.05, zero_point=-7)
+    odd = g.input((1, 3, 5, 7), scale=0.11, zero_point=100)
+    outs = [
+        g.unary("leaky_relu", x, 0.04, -20, ir.LeakyRelu(0.2)),
+        g.unary("leaky_relu", x, 0.02, 30, ir.LeakyRelu(1.7)),  # saturating
+        g.unary("leaky_relu", x, 0.06, 0, ir.LeakyRelu(-0.3)),
+        g.unary("leaky_relu", odd, 0.1, -128, ir.LeakyRelu(0.1)),
+    ]
+    return g.build(*outs)
+
+
+def _every_int8(graph):
+    rng = np.random.default_rng(5)
+    every = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)
+    return [
+        [every, rng.integers(-128, 128, (1, 3, 5, 7)).astype(np.int8)],
+        [every[:, ::-1], np.full((1, 3, 5, 7), 127, np.int8)],
+    ]
+
+
 # the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast
 # operands on either side, saturating outputs, the extremes of the input types
 ELEMENTWISE_ROW_GRAPHS = {
     "int8 mul": (mul_rows_graph, "aiotc_mul_s8", _int8_samples),
     "int16 add and sub": (int16_add_rows_graph, "aiotc_add_s16", lambda graph: int16_samples(graph, 3)),
+    "int16 leaky relu": (leaky_relu_s16_graph, "aiotc_leaky_relu_s16", leaky_relu_s16_samples),
+    "int8 leaky relu": (leaky_relu_s8_graph, "aiotc_leaky_relu_s8", _every_int8),
 }
 
 

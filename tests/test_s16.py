@@ -387,6 +387,38 @@ def test_int16_add_rescales_every_input_as_tflite(tmp_path):
             assert np.array_equal(out, expected.astype(np.int16)), (r1, r2, subtract)
 
 
+def leaky_relu_s16_graph():
+    """int16 LEAKY_RELU over every int16 value: alphas below and above 1 and negative,
+    output scales finer and coarser (shifts left and right, saturating), one beyond the
+    fast loop's left shift of 8 (the reference loop), and 105 values (a tail after
+    4-lane steps)."""
+    g = OpGraph(seed=46, dtype="int16")
+    x = g.input((1, 256, 256, 1), scale=1e-3, dtype="int16")
+    odd = g.input((1, 3, 5, 7), scale=2e-3, dtype="int16")
+    outs = [
+        g.unary("leaky_relu", x, 1.3e-3, 0, ir.LeakyRelu(0.2)),
+        g.unary("leaky_relu", x, 0.3e-3, 0, ir.LeakyRelu(1.7)),  # saturating
+        g.unary("leaky_relu", x, 2e-3, 0, ir.LeakyRelu(-0.3)),
+        g.unary("leaky_relu", x, 1e-6, 0, ir.LeakyRelu(0.01)),  # identity 1000: a left shift of 10
+        g.unary("leaky_relu", odd, 2.2e-3, 0, ir.LeakyRelu(0.1)),
+    ]
+    return g.build(*outs)
+
+
+def leaky_relu_s16_samples(graph) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(12)
+    every = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 256, 256, 1)
+    return [
+        [every, rng.integers(-32768, 32768, (1, 3, 5, 7)).astype(np.int16)],
+        [every[:, ::-1], np.full((1, 3, 5, 7), -32768, np.int16)],
+    ]
+
+
+def test_int16_leaky_relu_every_value_matches_the_oracle(tmp_path):
+    graph = leaky_relu_s16_graph()
+    assert_matches_oracle(graph, tmp_path, inputs=leaky_relu_s16_samples(graph))
+
+
 def random_samples_for(graph, count: int) -> list[list[np.ndarray]]:
     rng = np.random.default_rng(7)
     return [[rng.integers(-128, 128, graph[name].shape).astype(np.int8) for name in graph.inputs] for _ in range(count)]
