@@ -2,10 +2,11 @@
  * as TFLite Micro's reference computes it.
  *
  * A row of AIOTC_FOR_EACH_BROADCAST_ROW with one input stepping by 1 and the other by 1
- * or 0 (the same shape, or a scalar such as MobileNetV3's input rescaling) runs a fast
- * loop; a broadcast input is read as 4 copies of its value from a word on the stack, so
- * one loop serves both:
- * - MVE: 4 products per step, requantized on 4 lanes, the tail predicated;
+ * or 0 (the same shape, or a scalar such as MobileNetV3's input rescaling; the other
+ * order swapped) runs a fast loop; a broadcast input is read as copies of its value on
+ * the stack, so one loop serves both:
+ * - MVE: 8 products per step (VMULLB and VMULLT of int16 lanes), requantized on 4 lanes
+ *   each and narrowed back with saturation, the tail predicated;
  * - DSP: 4 products per step from one word of each input (SXTB16 and SADD16 widen and
  *   offset two values at once, and SMULBB and SMULTT multiply them), requantized one by one
  *   (aiotc_out_s8_mode, its common case in a copy of the loop of its own);
@@ -44,7 +45,7 @@ static inline int32_t tops(int32_t a, int32_t b)
 }
 
 /* count outputs from in1 stepping by 1 and the word at in2 advancing `inc2` bytes a
- * step (0: a broadcast value's 4 copies); `common` constant where inlined. */
+ * step (0: a broadcast value's copies); `common` constant where inlined. */
 static AIOTC_INLINE int32_t mul_words(const mul_layer *l, const int8_t *in1, const int8_t *in2, int32_t inc2,
                                       int32_t count, int8_t *out, int32_t common)
 {
@@ -70,23 +71,27 @@ static AIOTC_INLINE int32_t mul_words(const mul_layer *l, const int8_t *in1, con
 static void mul_row(const mul_layer *l, const int8_t *in1, const int8_t *in2, int32_t step2, int32_t count,
                     int8_t *out)
 {
-    int8_t copies[4]; /* a broadcast value, as 4 inputs */
+    int8_t copies[8]; /* a broadcast value, as the inputs of one step */
     int32_t done = 0;
     if (step2 == 0) {
-        copies[0] = copies[1] = copies[2] = copies[3] = in2[0];
+        memset(copies, in2[0], sizeof copies);
         in2 = copies;
     }
 #if defined(AIOTC_MVE)
     {
         const int32x4_t multiplier = vdupq_n_s32(l->q.multiplier), shift = vdupq_n_s32(l->q.shift);
-        const int32x4_t lo = vdupq_n_s32(l->act_min), hi = vdupq_n_s32(l->act_max);
-        const int32_t offset1 = l->offset1, offset2 = l->offset2, offset = l->offset, inc2 = 4 * step2;
-        for (; done < count; done += 4, in2 += inc2) {
-            const mve_pred16_t p = vctp32q((uint32_t)(count - done));
-            const int32x4_t a = vaddq_n_s32(vldrbq_z_s32(in1 + done, p), offset1);
-            const int32x4_t b = vaddq_n_s32(vldrbq_z_s32(in2, p), offset2);
-            const int32x4_t y = vaddq_n_s32(aiotc_mve_requantize(vmulq_s32(a, b), multiplier, shift), offset);
-            vstrbq_p_s32(out + done, vminq_s32(vmaxq_s32(y, lo), hi), p);
+        const int16x8_t lo = vdupq_n_s16((int16_t)l->act_min), hi = vdupq_n_s16((int16_t)l->act_max);
+        const int16_t offset1 = (int16_t)l->offset1, offset2 = (int16_t)l->offset2;
+        const int32_t offset = l->offset, inc2 = 8 * step2;
+        for (; done < count; done += 8, in2 += inc2) {
+            const mve_pred16_t p = vctp16q((uint32_t)(count - done));
+            const int16x8_t a = vaddq_n_s16(vldrbq_z_s16(in1 + done, p), offset1);
+            const int16x8_t b = vaddq_n_s16(vldrbq_z_s16(in2, p), offset2);
+            const int32x4_t even = aiotc_mve_requantize(vmullbq_int_s16(a, b), multiplier, shift);
+            const int32x4_t odd = aiotc_mve_requantize(vmulltq_int_s16(a, b), multiplier, shift);
+            int16x8_t y = vqmovnbq_s32(vdupq_n_s16(0), vaddq_n_s32(even, offset));
+            y = vqmovntq_s32(y, vaddq_n_s32(odd, offset));
+            vstrbq_p_s16(out + done, vminq_s16(vmaxq_s16(y, lo), hi), p);
         }
     }
 #elif defined(AIOTC_DSP)
