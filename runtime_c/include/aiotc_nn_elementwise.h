@@ -43,9 +43,11 @@ static inline int32_t aiotc_broadcast_flat_step(const aiotc_dims *out, const aio
         const aiotc_dims *const s2_ = &(shape)->stride2;                                                 \
         const int32_t flat1_ = aiotc_broadcast_flat_step(out_, s1_);                                     \
         const int32_t flat2_ = aiotc_broadcast_flat_step(out_, s2_);                                     \
-        if (flat1_ >= 0 && flat2_ >= 0) {                                                                \
-            const int32_t o = 0, i1 = 0, i2 = 0, step1 = flat1_, step2 = flat2_;                         \
-            const int32_t count = out_->n * out_->h * out_->w * out_->c;                                 \
+        const int32_t total_ = out_->n * out_->h * out_->w * out_->c;                                    \
+        if (total_ == 0) {                                                                               \
+            /* no rows (a kernel may read a row's first inputs before its loop) */                       \
+        } else if (flat1_ >= 0 && flat2_ >= 0) {                                                         \
+            const int32_t o = 0, i1 = 0, i2 = 0, step1 = flat1_, step2 = flat2_, count = total_;         \
             __VA_ARGS__                                                                                  \
         } else {                                                                                         \
             int32_t n_, h_, w_;                                                                          \
