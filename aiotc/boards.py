@@ -5,8 +5,11 @@ emulates it) and its real flash and SRAM sizes, which the compiler and the linke
 hold the model to. A board may also list its RAMs as `[[memory]]` tables (name, size,
 speed, base address where known): the memory planner then places the arena's buffers
 across them, fastest first (aiotc/memory/regions.py, docs/memory.md).
-hold the model to. A real board also gives its clock and flash timing, which turn
-the instructions QEMU counts into milliseconds (aiotc.latency).
+A real board also gives its clock and flash timing, which turn the instructions
+QEMU counts into milliseconds (aiotc.latency), and, where its reference manual and
+its firmware's flash set-up are known, the read caches in front of its flash as a
+`[flash_model]` table: `aiotc bench` then replays every flash fetch and read through
+them (aiotc.toolchain.flashread) and charges each miss a line fill.
 """
 
 from __future__ import annotations
@@ -47,6 +50,24 @@ class Memory:
 
 
 @dataclass(frozen=True)
+class FlashModel:
+    """The read caches in front of a board's flash (ST's ART accelerator): an instruction
+    and a data cache of `line_bytes` lines, fully associative, least recently used. A miss
+    stalls the core for the line's flash reads one after the other; with `prefetch` (as the
+    board's usual firmware sets it) the line after the one last fetched costs nothing."""
+
+    icache_lines: int
+    dcache_lines: int
+    line_bytes: int
+    read_bytes: int  # what one flash read returns (the flash's width)
+    prefetch: bool = False
+
+    def miss_cycles(self, wait_states: int) -> int:
+        """Cycles of a line fill: its reads, each the wait states plus one."""
+        return self.line_bytes // self.read_bytes * (wait_states + 1)
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     cpu: str
@@ -63,6 +84,7 @@ class Board:
     flash_cache: bool = (
         False  # an accelerator or cache in front of flash (ST's ART, L1 I-cache): code fetch without wait
     )
+    flash_model: FlashModel | None = None  # that cache replayed: its misses cost line fills (opt-in per board)
 
     @property
     def cflags(self) -> tuple[str, ...]:
@@ -85,6 +107,21 @@ def _memory(board: str, data: dict) -> Memory:
     return memory
 
 
+def _flash_model(board: str, data: dict) -> FlashModel:
+    model = FlashModel(
+        icache_lines=int(data["icache_lines"]),
+        dcache_lines=int(data["dcache_lines"]),
+        line_bytes=int(data["line_bytes"]),
+        read_bytes=int(data["read_bits"]) // 8,
+        prefetch=bool(data.get("prefetch", False)),
+    )
+    if not (0 < model.icache_lines <= 256 and 0 < model.dcache_lines <= 256):
+        raise UsageError(f"board {board}: flash_model needs 1-256 instruction and data cache lines")
+    if model.read_bytes <= 0 or model.line_bytes <= 0 or model.line_bytes % model.read_bytes:
+        raise UsageError(f"board {board}: flash_model's line_bytes must be a multiple of read_bits / 8")
+    return model
+
+
 def _parse(name: str, text: str) -> Board:
     try:
         data = tomllib.loads(text)
@@ -102,6 +139,7 @@ def _parse(name: str, text: str) -> Board:
             clock_mhz=float(data["clock_mhz"]) if "clock_mhz" in data else None,
             flash_wait_states=int(data.get("flash_wait_states", 0)),
             flash_cache=bool(data.get("flash_cache", False)),
+            flash_model=_flash_model(name, data["flash_model"]) if "flash_model" in data else None,
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"board file {name}.toml is invalid: {exc}") from None

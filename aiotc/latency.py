@@ -6,11 +6,15 @@ cycles Arm's technical reference manuals give for the core (cited on `COSTS`); t
 blocks QEMU ran (`toolchain/trace.py`) carry the order, so neighbouring loads and
 stores pipeline as the manuals say and a branch is charged taken or not as it went.
 The board adds its clock and, for code fetched from flash without a cache or
-accelerator in front, the flash wait states on every taken branch.
+accelerator in front, the flash wait states on every taken branch. A board whose
+database entry describes the caches in front of its flash (`[flash_model]`) also has
+every instruction fetch and data read from flash replayed through them (the QEMU
+plugin of toolchain/flashread.py) and each miss charged a line fill (a prefetched line
+nothing).
 
-What this leaves out: data read from flash (weights) behind wait states, bus contention,
-cache misses of large loops. benchmarks/latency.md measures what that costs against
-MLPerf Tiny's published figures.
+What this leaves out: bus contention, and on boards without a flash model, data read
+from flash behind wait states and the misses of loops larger than the cache.
+benchmarks/latency.md measures the estimate against MLPerf Tiny's published figures.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from .boards import Board
+from .toolchain.flashread import FlashCounts
 from .toolchain.trace import Instruction, Listing, Segment, blocks, ends_block
 
 
@@ -202,35 +207,53 @@ def latency_known(board: Board) -> bool:
     return board.clock_mhz is not None and board.cpu in COSTS
 
 
-def layer_latency(figures: dict, segments: list[Segment], listing: Listing, board: Board) -> dict:
-    """The bench figures' latency on `board`: each layer's traced blocks costed, the total at their rate.
-
-    A layer's cycles are its measured instructions at the cycles per instruction of
-    its traced blocks (the trace and SysTick count the same instructions, SysTick to
-    its resolution)."""
-    sled = next(
+def mark_sled(listing: Listing) -> int:
+    """The address of the first `bx lr` of MARK's row: layer i's mark is 2 i bytes on."""
+    return next(
         address
         for address, instruction in sorted(listing.code.items())
         if listing.functions[MARK][0] <= address < listing.functions[MARK][1]
         and instruction.mnemonic == "bx"
         and instruction.operands == "lr"
     )
+
+
+def layer_latency(
+    figures: dict, segments: list[Segment], listing: Listing, board: Board, flash: FlashCounts | None = None
+) -> dict:
+    """The bench figures' latency on `board`: each layer's traced blocks costed, the total at their rate,
+    plus, with `flash` (the same run's replay, marks by layer), each layer's flash misses at a line fill.
+
+    A layer's core cycles are its measured instructions at the cycles per instruction
+    of its traced blocks (the trace and SysTick count the same instructions, SysTick to
+    its resolution)."""
+    sled = mark_sled(listing)
     per_layer: dict[int, list] = {}
     for segment in segments:
         per_layer.setdefault((segment.landing - sled) // 2, []).extend(blocks(segment, listing, HOOK))
-    layers, total_cycles, mix = [], 0.0, Counter[str]()
+    miss = board.flash_model.miss_cycles(board.flash_wait_states) if flash and board.flash_model else 0
+    layers, core_cycles, flash_cycles, mix = [], 0.0, 0, Counter[str]()
     for index, layer in enumerate(figures["layers"]):
         est = estimate(per_layer.get(index, []), board)
-        cycles = layer["instructions"] * (est.cycles / est.instructions if est.instructions else 1.0)
-        total_cycles += cycles
+        core = layer["instructions"] * (est.cycles / est.instructions if est.instructions else 1.0)
+        misses = flash.marks.get(index, 0) if flash else 0
+        core_cycles += core
+        flash_cycles += misses * miss
         mix.update(est.mix)
-        layers.append(layer | {"cycles": round(cycles), "ms": round(cycles / (board.clock_mhz or 1) / 1e3, 4)})
+        cycles = core + misses * miss
+        extra = {"flash_misses": misses} if flash else {}
+        layers.append(layer | {"cycles": round(cycles), "ms": round(cycles / (board.clock_mhz or 1) / 1e3, 4)} | extra)
     measured = sum(layer["instructions"] for layer in figures["layers"]) or 1
-    cycles = figures["instructions"] * total_cycles / measured
-    return {
+    cycles = figures["instructions"] * core_cycles / measured + flash_cycles
+    out = {
         "clock_mhz": board.clock_mhz,
         "cycles": round(cycles),
         "ms": round(cycles / (board.clock_mhz or 1) / 1e3, 4),
         "mix": dict(sorted(mix.items())),
         "layers": layers,
     }
+    if flash:
+        out["flash"] = {"misses": sum(layer["flash_misses"] for layer in layers),  # the layers'
+                        "icache_misses": flash.icache_misses, "dcache_misses": flash.dcache_misses,  # the whole run's
+                        "miss_cycles": miss, "cycles": flash_cycles}  # fmt: skip
+    return out

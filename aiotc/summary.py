@@ -156,10 +156,12 @@ def bench_table(bench: dict) -> Table:
 def bench_lines(bench: dict) -> list[str]:
     stack = bench["stack_usage"]
     per_mac = f", {bench['instructions_per_mac']:.2f} per MAC" if bench["instructions_per_mac"] else ""
+    flash = bench.get("flash")
+    misses = f", {flash['cycles']:,} of them {flash['misses']:,} flash cache misses" if flash else ""
     timing = (
         [
             f"estimated {bench['ms']:.2f} ms per inference on {bench['board']} ({bench['cycles']:,} cycles at "
-            f"{bench['clock_mhz']:g} MHz; docs/latency.md)"
+            f"{bench['clock_mhz']:g} MHz{misses}; docs/latency.md)"
         ]
         if "ms" in bench
         else []

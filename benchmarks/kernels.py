@@ -99,6 +99,40 @@ def mul_same_shape():
     return g.build(g.binary("mul", a, b, out_scale=0.01, out_zp=-7))
 
 
+def pointwise_to_one():
+    """A U-Net's last layer: 1x1 conv 1x64x64x8 -> one channel (the corpus' unet_bilinear_64)."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=2)
+    return g.build(g.conv2d(g.input((1, 64, 64, 8), zero_point=-3), 1, kernel=(1, 1)))
+
+
+def fc_few_outputs():
+    """Keyword spotting's classifier: FULLY_CONNECTED 1x4000 -> 4 (tflm_micro_speech_quantized)."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=3)
+    return g.build(g.fully_connected(g.input((1, 4000), zero_point=-3), 4))
+
+
+def conv7x7_two_in_16x8():
+    """A small-Cin large-kernel 16x8 conv: 1x8x166x2 -> 1x2x160x8, 7x7, valid (tflm_conv0)."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=4, dtype="int16")
+    x = g.input((1, 8, 166, 2), scale=0.05 / 200, dtype="int16")
+    return g.build(g.conv2d(x, 8, kernel=(7, 7), padding="valid"))
+
+
+def conv3x3_wide_16x8():
+    """A 16x8 conv on a wide, short input: 1x4x162x8 -> 1x2x160x8, 3x3, valid (tflm_conv1)."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=5, dtype="int16")
+    x = g.input((1, 4, 162, 8), scale=0.05 / 200, dtype="int16")
+    return g.build(g.conv2d(x, 8, kernel=(3, 3), padding="valid"))
+
+
 LAYERS = {  # one-layer models of shapes no MLPerf Tiny model has (issue 20): a kernel alone, against the peer's
     "matmul_weights": matmul_weights,
     "matmul_qk": matmul_qk,
@@ -107,6 +141,10 @@ LAYERS = {  # one-layer models of shapes no MLPerf Tiny model has (issue 20): a 
     "unet_decoder_tconv_16x8": unet_decoder_tconv_16x8,
     "mul_rescale": mul_rescale,
     "mul_same_shape": mul_same_shape,
+    "pointwise_to_one": pointwise_to_one,
+    "fc_few_outputs": fc_few_outputs,
+    "conv7x7_two_in_16x8": conv7x7_two_in_16x8,
+    "conv3x3_wide_16x8": conv3x3_wide_16x8,
 }
 
 

@@ -131,10 +131,10 @@ def test_fully_connected_scratch_size_equals_c(lib, depth, weights):
     ffi, c = lib
     g = OpGraph(seed=5)
     x = g.input((2, depth), zero_point=-7)
-    out = g.fully_connected(x, 5)
+    out = g.fully_connected(x, 13)  # more rows than aiotc_fully_connected_rows_s8 (no scratch) takes
     graph = g.build(g.int4(out) if weights == "int4" else out)
     op = graph.ops[0]
-    filter_dims = ffi.new("aiotc_dims *", (5, 1, 1, depth))
+    filter_dims = ffi.new("aiotc_dims *", (13, 1, 1, depth))
     if weights == "int4":  # a 1x1 convolution over the batches
         assert (
             select_kernel(op, graph).scratch_bytes

@@ -312,11 +312,12 @@ def test_issue20_kernels_match_the_oracle_in_qemu(case, tmp_path):
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
 def test_fully_connected_rows_the_packed_layout_cannot_hold_in_qemu(board, tmp_path):
     """Weights with a -128 beside a negative weight of the row before run
-    aiotc_fully_connected_s8's row dot products (aiotc_nn_dot_s8.h): depths with a tail
-    after whole words (37) and whole vectors (21), per-tensor and per-channel, a clamp."""
+    aiotc_fully_connected_s8's row dot products (aiotc_nn_dot_s8.h) where there are more
+    rows than the rows kernel takes: depths with a tail after whole words (37) and whole
+    vectors (21), per-tensor and per-channel, a clamp."""
     g = OpGraph(seed=21)
     outs = []
-    for depth, units, kwargs in ((37, 6, {}), (21, 5, dict(per_channel=True, activation="relu")), (64, 16, {})):
+    for depth, units, kwargs in ((37, 13, {}), (21, 14, dict(per_channel=True, activation="relu")), (64, 16, {})):
         outs.append(g.fully_connected(g.input((2, depth), zero_point=-9), units, **kwargs))
         weights = g.tensors[g.ops[-1].inputs[1]].data
         weights[0, 3], weights[1, 3] = -7, -128

@@ -309,9 +309,10 @@ def test_branches_run_in_the_order_of_least_memory(tmp_path):
 
 
 def test_a_scratch_on_the_peak_takes_the_scratch_free_kernel(tmp_path):
-    """conv -> reshape -> a 3,200-input fully connected layer: the packed kernel's 6,400 B
-    scratch would be the arena's peak, so the layer runs the reference kernel (a smaller
-    arena, bit-exact); the convolution's small im2col scratch is not worth its speed."""
+    """conv -> reshape -> a 3,200-input fully connected layer of 16 rows: the packed kernel's
+    6,400 B scratch would be the arena's peak, so the layer runs the scratch-free rows
+    kernel (a smaller arena, bit-exact); the convolution's small im2col scratch is not
+    worth its speed."""
     from aiotc import ir
     from aiotc.memory import MemoryOptions, choose_schedule, plan_memory
     from aiotc.memory.reorder import best_order
@@ -320,14 +321,15 @@ def test_a_scratch_on_the_peak_takes_the_scratch_free_kernel(tmp_path):
     x = g.input((1, 20, 20, 4), scale=0.05, zero_point=-3)
     conv = g.conv2d(x, out_channels=8, kernel=(3, 3), padding="same", activation="relu")
     flat = g.movement("reshape", [conv], (1, 3200), ir.NoAttrs())
-    graph = g.build(g.fully_connected(flat, 4))
+    graph = g.build(g.fully_connected(flat, 16))
     fast = select_kernels(graph)
     conv_op, _, fc_op = graph.ops
     assert fast[fc_op.name].name == "aiotc_fully_connected_packed_s8" and fast[fc_op.name].scratch_bytes == 6400
 
     planned = plan_memory(graph, fast)
     _, with_scratch = choose_schedule(best_order(graph), fast, MemoryOptions())
-    assert planned.kernels[fc_op.name].name is None and planned.kernels[fc_op.name].scratch_bytes == 0
+    assert planned.kernels[fc_op.name].name == "aiotc_fully_connected_rows_s8"
+    assert planned.kernels[fc_op.name].scratch_bytes == 0
     assert planned.kernels[conv_op.name] == fast[conv_op.name]  # 115 k MACs: its scratch stays
     assert planned.arena.size < with_scratch.size - 6000
     # with a budget the fast kernels already fit, they stay
@@ -337,7 +339,7 @@ def test_a_scratch_on_the_peak_takes_the_scratch_free_kernel(tmp_path):
     assert_matches_oracle(graph, tmp_path)
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     layer = next(layer for layer in report["layers"] if layer["op"] == "fully_connected")
-    assert layer["kernel"] == "aiotc_fully_connected_s8" and layer["kernel_choice"].startswith("scratch-free")
+    assert layer["kernel"] == "aiotc_fully_connected_rows_s8" and layer["kernel_choice"].startswith("scratch-free")
     assert report["arena_bytes"] == planned.arena.size
 
 

@@ -121,6 +121,8 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
             "bias": bias,
             "context": ctx.scratch(),
         }
+    if kernel == "aiotc_convolve_1x1_one_s8":  # TFLite's order, no scratch
+        return {"filter": _filter(op, ctx), "bias": bias}
     if kernel.startswith("aiotc_depthwise_conv"):  # _s4: TFLite's packed order, unpacked by the kernel
         return {"filter": _filter(op, ctx), "bias": bias, "context": ctx.scratch()}
     if kernel.endswith("_s4"):
@@ -264,6 +266,16 @@ def pack_fc_weights(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(blocks.transpose(0, 2, 1, 3, 4)).ravel()
 
 
+def pack_fc_rows(rows: np.ndarray) -> np.ndarray:
+    """aiotc_fully_connected_rows_s8's layout: blocks of 4 rows (zero rows pad the last),
+    each row zero padded to a multiple of 16 inputs; per 4 inputs the 4 rows' words."""
+    out_c, depth = rows.shape
+    padded = np.zeros((-(-out_c // 4) * 4, padded_row16(depth)), np.int8)
+    padded[:out_c, :depth] = rows
+    words = padded.reshape(-1, 4, padded.shape[1] // 4, 4)  # block, row, word, byte
+    return np.ascontiguousarray(words.transpose(0, 2, 1, 3)).ravel()
+
+
 def packed_fc_values(op: Op, ctx: LowerContext) -> dict:
     """aiotc_fully_connected_packed_s8's weights, its folded bias (zero padded to whole
     blocks of 4 rows) and its scratch."""
@@ -308,6 +320,12 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     kernel = kernel or f"aiotc_fully_connected_{_kernel_suffix(op, graph)}"
     if kernel == "aiotc_fully_connected_packed_s8":
         values |= packed_fc_values(op, ctx)
+    elif kernel == "aiotc_fully_connected_rows_s8":
+        rows = weight_rows(op, graph)
+        values |= {
+            "filter": ctx.const(pack_fc_rows(rows), "filter_rows"),
+            "bias": ctx.const(folded_bias(op, graph), "bias_folded"),
+        }
     elif inp.dtype == "int16":
         values["filter"] = ctx.const(pack_s16_weights(op, graph), "filter_pairs")
     else:

@@ -71,7 +71,7 @@ def lighter_kernels(
             trial_stage, trial_arena = plan(kernels | {name: lighter})
             if arena.size - trial_arena.size >= worth:
                 why = (
-                    f"scratch-free reference kernel: {kernels[name].name}'s {kernels[name].scratch_bytes:,} B"
+                    f"scratch-free {lighter.name or 'reference'} kernel: {kernels[name].name}'s {kernels[name].scratch_bytes:,} B"
                     f" scratch sat on the arena's peak ({arena.size:,} -> {trial_arena.size:,} B)"
                 )
                 kernels = kernels | {name: Kernel(lighter.name, lighter.scratch_bytes, lighter.write_group, why)}

@@ -26,9 +26,10 @@ import numpy as np
 
 from ..boards import Board
 from ..errors import ToolchainError
-from ..latency import MARK, latency_known, layer_latency
+from ..latency import MARK, latency_known, layer_latency, mark_sled
 from ..schema import Report
 from .arm import MACHINES, ArmImage, build_image, tool
+from .flashread import counts, plugin_args
 from .host import IOSpec, buffer_bytes, pack_inputs, read_report, unpack_outputs
 from .trace import Listing, trace
 
@@ -117,18 +118,33 @@ class QemuModel:
         board = self.image.board
         if latency_known(board):
             listing = Listing.of(self.image.elf)
+            start = f"{self.name}_invoke"
             raw: list[bytes] = []
-            segments = trace(
-                lambda extra: raw.append(self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], size, extra=extra)),
-                listing,
-                start=f"{self.name}_invoke",
-                boundary=MARK,
-            )
+            with tempfile.TemporaryDirectory(prefix="aiotc-flash-") as folder:
+                report = Path(folder) / "flash.txt"
+                replay = self._flash_replay(listing, start, report) if board.flash_model else ()
+                segments = trace(
+                    lambda extra: raw.append(
+                        self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], size, extra=extra + replay)
+                    ),
+                    listing,
+                    start=start,
+                    boundary=MARK,
+                )
+                flash = counts(report) if replay else None
             figures = self._figures(np.frombuffer(raw[0], dtype="<u8"))
-            return figures | layer_latency(figures, segments, listing, board)
+            return figures | layer_latency(figures, segments, listing, board, flash)
         return self._figures(
             np.frombuffer(self._run(MODE_BENCH, [pack_inputs(self.inputs, sample)], size), dtype="<u8")
         )
+
+    def _flash_replay(self, listing: Listing, start: str, report: Path) -> tuple[str, ...]:
+        """QEMU options replaying the image's flash through the board's flash caches, by layer."""
+        machine, model = self.image.machine, self.image.board.flash_model
+        assert model is not None
+        flash = (machine.flash_origin, machine.flash_origin + machine.flash_size)
+        sled = mark_sled(listing)
+        return plugin_args(model, flash, listing.start(start), report, mark=sled, marks=len(self.layers))
 
     def _figures(self, figures: np.ndarray) -> dict:
         per_tick = 1e9 / self.image.machine.clock_hz

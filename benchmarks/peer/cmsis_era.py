@@ -1,8 +1,8 @@
 """The MLPerf Tiny models' layers on the CMSIS-NN a published submission ran, for benchmarks/latency.py.
 
     kernels(model, era)               -> per layer: the traced blocks (aiotc.latency.estimate's input)
-    harness_flash(model, era, geometry) -> flash fetches, reads and cache misses over the layers
-    flash(elf, start, geometry)       -> the same for any image, from the last execution of `start` on
+    harness_flash(model, era, caches) -> flash fetches, reads and cache misses over the layers
+    flash(elf, start, caches)         -> the same for any image, from the last execution of `start` on
 
 The published TFLite Micro figures ran older software than the peer (TFLite Micro +
 CMSIS-NN of 2025): the v0.5 reference on the NUCLEO-L4R5ZI TFLM v2.3.1 with the
@@ -28,6 +28,8 @@ from pathlib import Path
 
 import tflite
 
+from aiotc.boards import FlashModel
+from aiotc.toolchain.flashread import counts, plugin_args
 from aiotc.toolchain.trace import Listing, blocks, trace
 
 HERE = Path(__file__).resolve().parent
@@ -250,43 +252,19 @@ def kernels(model: Path, era: Era) -> list[list]:
     return [blocks(segment, listing, (MARK,)) for segment in segments]
 
 
-@dataclass(frozen=True)
-class Geometry:
-    """A read cache in front of flash: lines x bytes, fully associative, least recently used."""
-
-    icache_lines: int
-    dcache_lines: int
-    line_bytes: int
-
-
-PLUGIN = HERE / "flashread.c"
-
-
-def _plugin() -> Path:
-    """flashread.c built for the host's QEMU (its plugin API v1)."""
-    out = CACHE / "flashread.so"
-    if not out.is_file() or out.stat().st_mtime < PLUGIN.stat().st_mtime:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["gcc", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-o", str(out), str(PLUGIN)], check=True
-        )
-    return out
-
-
-def flash(elf: Path, start: int, geometry: Geometry, flash_end: int = 0x400000) -> dict[str, int]:
+def flash(elf: Path, start: int, model: FlashModel, flash_end: int = 0x400000) -> dict[str, int]:
     """Instruction fetches and data reads from flash (addresses below `flash_end`) from the last
-    execution of `start` on, and the misses of `geometry`'s caches."""
+    execution of `start` on, and the misses of `model`'s caches (aiotc's QEMU plugin)."""
     with tempfile.TemporaryDirectory(prefix="aiotc-flash-") as tmp:
         report = Path(tmp) / "flash.txt"
-        args = (f"lo=0,hi={flash_end},start={start},ilines={geometry.icache_lines},dlines={geometry.dcache_lines},"
-                f"line={geometry.line_bytes},out={report}")  # fmt: skip
-        _qemu(elf, ("-plugin", f"{_plugin()},{args}"))
-        fields = report.read_text().split()
-    return {fields[i]: int(fields[i + 1]) for i in range(0, len(fields), 2)}
+        _qemu(elf, plugin_args(model, (0, flash_end), start, report))
+        found = counts(report)
+    return {"fetches": found.fetches, "icache_misses": found.icache_misses, "reads": found.reads,
+            "dcache_misses": found.dcache_misses}  # fmt: skip
 
 
-def harness_flash(model: Path, era: Era, geometry: Geometry) -> dict[str, int]:
+def harness_flash(model: Path, era: Era, caches: FlashModel) -> dict[str, int]:
     """`flash` over one pass of the era's kernels of `model`."""
     with tempfile.TemporaryDirectory(prefix="aiotc-era-") as tmp:
         elf = build(model, era, Path(tmp))
-        return flash(elf, Listing.of(elf).start(START), geometry)
+        return flash(elf, Listing.of(elf).start(START), caches)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import tflite
 
+from aiotc.toolchain.flashread import FlashCounts
+
 HERE = Path(__file__).resolve().parent
 DEFAULT = Path.home() / ".cache" / "tflm-peer"
 BUILDS = {"mps2-an386": "m4", "mps2-an500": "m4", "mps3-an547": "m55"}  # QEMU machine -> build and linker script
@@ -41,6 +43,7 @@ PROFILER = (
     "_ZN12_GLOBAL__N_113LayerProfiler8EndEventEm",
     "peer_now",
 )
+INVOKE = "_ZN6tflite16MicroInterpreter6InvokeEv"
 
 
 def is_int8(model: Path) -> bool:
@@ -191,27 +194,36 @@ def measure(model: Path, board: str, peer: Path, invokes: int = 1) -> dict:
         {"softmax_scale_raised": True} if raised else {})  # fmt: skip
 
 
-def traced(model: Path, board: str, peer: Path) -> list:
+def traced(model: Path, board: str, peer: Path) -> tuple[list, FlashCounts | None]:
     """The blocks the peer executes in one profiled Invoke of `model` (aiotc.toolchain.trace), for
-    aiotc.latency.estimate; the profiler's own code counts for nothing, as in `measure`."""
+    aiotc.latency.estimate; the profiler's own code counts for nothing, as in `measure`. On a board
+    with a flash model also that run's flash misses from the Invoke on to the timer read after it."""
     from aiotc.boards import load_board
     from aiotc.toolchain.arm import MACHINES
+    from aiotc.toolchain.flashread import counts, plugin_args
     from aiotc.toolchain.trace import Listing, blocks, trace
 
-    machine = load_board(board).qemu_machine
+    spec = load_board(board)
+    machine = MACHINES[spec.qemu_machine]
     with tempfile.TemporaryDirectory(prefix="aiotc-peer-") as tmp:
         work = Path(tmp)
-        failed = _link(model, machine, peer, work)
+        failed = _link(model, spec.qemu_machine, peer, work)
         if failed:
             raise RuntimeError(failed)
         listing = Listing.of(work / "image.elf")
+        replay: tuple[str, ...] = ()
+        if spec.flash_model:  # misses charged to one mark: each peer_now, the last one right after Invoke
+            flash = (machine.flash_origin, machine.flash_origin + machine.flash_size)
+            replay = plugin_args(spec.flash_model, flash, listing.start(INVOKE), work / "flash.txt",
+                                 mark=listing.start("peer_now"), marks=1)  # fmt: skip
         segments = trace(
-            lambda extra: _run_qemu(work, machine, MACHINES[machine].cpu, extra),
+            lambda extra: _run_qemu(work, spec.qemu_machine, machine.cpu, extra + replay),
             listing,
-            start="_ZN6tflite16MicroInterpreter6InvokeEv",
+            start=INVOKE,
             boundary=PROFILER[1],
         )
-    return [block for segment in segments for block in blocks(segment, listing, PROFILER)]
+        found = counts(work / "flash.txt") if replay else None
+    return [block for segment in segments for block in blocks(segment, listing, PROFILER)], found
 
 
 def _link(model: Path, machine: str, peer: Path, work: Path, invokes: int = 1) -> str | None:

@@ -68,6 +68,12 @@ typedef struct {
 int32_t aiotc_convolve_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
                           const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
                           const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+/* Few outputs over a long input, no scratch: weights in blocks of 4 rows, words of the 4
+ * rows interleaved (aiotc_fully_connected_rows_s8.c), the input offset folded into the bias. */
+int32_t aiotc_fully_connected_rows_s8(const aiotc_fc_params *params, const aiotc_per_channel_quant_params *quant_params,
+                                      const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
+                                      const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
+                                      int8_t *output);
 /* The same with int4 weights packed two per byte (TFLite's order, low nibble first). */
 int32_t aiotc_convolve_s4(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
                           const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
@@ -88,6 +94,13 @@ int32_t aiotc_convolve_1x1_s8(const aiotc_context *ctx, const aiotc_conv_params 
                               const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
                               const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
+
+/* 1x1 convolution to one output channel, any stride, no padding, weights in TFLite's
+ * order (no scratch): each output one dot product. */
+int32_t aiotc_convolve_1x1_one_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                                  const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
+                                  const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
+                                  int8_t *output);
 
 /* Convolution with groups 1: any kernel, stride, dilation and padding, through im2col. */
 int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_params *params,

@@ -6,6 +6,30 @@
 
 #include "aiotc_nn_gemm.h" /* AIOTC_MVE, AIOTC_DSP, aiotc_read_word */
 
+/* One row of int8 weights times int8 inputs, the input offset folded into the bias:
+ * per 16 inputs one VMLADAVA (MVE), per 4 two SMLAD (DSP). */
+static AIOTC_INLINE int32_t aiotc_dot_s8(const int8_t *w, const int8_t *x, int32_t n)
+{
+    int32_t sum = 0, k = 0;
+#if defined(AIOTC_MVE)
+    for (; k < n; k += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - k));
+        sum = vmladavaq_p_s8(sum, vldrbq_z_s8(w + k, p), vldrbq_z_s8(x + k, p), p);
+    }
+#else
+#if defined(AIOTC_DSP)
+    for (; k + 4 <= n; k += 4) {
+        const int32_t wv = aiotc_read_word(w + k), xv = aiotc_read_word(x + k);
+        sum = __smlad(aiotc_sxtb16_ror8(wv), aiotc_sxtb16_ror8(xv), __smlad(__sxtb16(wv), __sxtb16(xv), sum));
+    }
+#endif
+    for (; k < n; k++) {
+        sum += w[k] * x[k];
+    }
+#endif
+    return sum;
+}
+
 /* One row of int8 weights times int8 inputs plus `offset` (-input zero point):
  * sum(w * x) + offset * sum(w), the same int32. */
 static inline int32_t aiotc_dot_offset_s8(const int8_t *w, const int8_t *x, int32_t n, int32_t offset)

@@ -1,12 +1,20 @@
 /* flashread.c: a QEMU TCG plugin (plugin API v1, QEMU 7.2) that counts what a board's flash
  * would serve: instruction fetches and data reads at addresses in [lo, hi), each through a
  * small read cache (fully associative, least recently used) as a flash accelerator keeps,
- * counted from the last execution of the instruction at `start` on.
+ * counted from the last execution of the instruction at `start` on (the caches stay warm).
  *
- *   -plugin flashread.so,lo=0,hi=0x400000,start=ADDR,ilines=32,dlines=8,line=32,out=FILE
+ *   -plugin flashread.so,lo=0,hi=0x400000,start=ADDR,ilines=32,dlines=8,line=32,out=FILE[,mark=ADDR,marks=N]
+ *           [,prefetch=1]
  *
- * FILE gets "fetches N icache_misses N reads N dcache_misses N". The plugin API's
- * declarations are restated here (QEMU's qemu-plugin.h is not installed with QEMU). */
+ * With `prefetch` the instruction side reads the line after the one last fetched ahead (ST's ART
+ * prefetch): a fetch that misses the cache but wants that line waits for nothing, as when the
+ * straight-line code before it took the flash's access time to run.
+ * FILE gets "fetches N icache_misses N reads N dcache_misses N prefetched N", then with `mark` one line
+ * "mark I icache_misses N dcache_misses N" per mark I < N that ran: the misses since the
+ * previous mark, charged when the 2-byte instruction at ADDR + 2 I executes (aiotc's
+ * per-layer `bx lr` row, aiotc.latency). aiotc builds it with the host's gcc
+ * (aiotc.toolchain.flashread); the plugin API's declarations are restated here
+ * (QEMU's qemu-plugin.h is not installed with QEMU). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,20 +41,29 @@ void qemu_plugin_register_vcpu_mem_cb(struct qemu_plugin_insn *,
 bool qemu_plugin_mem_is_store(qemu_plugin_meminfo_t);
 
 #define MAX_LINES 256
+#define MAX_MARKS 4096
 
 struct cache {
     uint64_t lines, tags[MAX_LINES], used[MAX_LINES], clock, accesses, misses;
+    bool prefetch;
+    uint64_t ahead, prefetched; /* the tag the prefetch holds (0: none), misses it served */
 };
 
-static uint64_t lo, hi, start, line = 32;
+static uint64_t lo, hi, start, line = 32, mark, marks;
 static struct cache icache = {.lines = 32}, dcache = {.lines = 8};
+static uint64_t charged_i, charged_d; /* misses already charged to a mark */
+static uint64_t mark_i[MAX_MARKS], mark_d[MAX_MARKS];
+static bool mark_ran[MAX_MARKS];
 static FILE *out;
 
 static void access_line(struct cache *c, uint64_t address)
 {
-    uint64_t tag = address / line + 1, victim = 0;
+    uint64_t tag = address / line + 1, victim = 0, ahead = c->ahead;
     c->accesses++;
     c->clock++;
+    if (c->prefetch) {
+        c->ahead = tag + 1;
+    }
     for (uint64_t i = 0; i < c->lines; i++) {
         if (c->tags[i] == tag) {
             c->used[i] = c->clock;
@@ -56,7 +73,11 @@ static void access_line(struct cache *c, uint64_t address)
             victim = i;
         }
     }
-    c->misses++;
+    if (tag == ahead) {
+        c->prefetched++;
+    } else {
+        c->misses++;
+    }
     c->tags[victim] = tag;
     c->used[victim] = c->clock;
 }
@@ -64,7 +85,22 @@ static void access_line(struct cache *c, uint64_t address)
 static void on_start(unsigned int vcpu, void *udata)
 {
     (void)vcpu, (void)udata;
-    icache.accesses = icache.misses = dcache.accesses = dcache.misses = 0;
+    icache.accesses = icache.misses = icache.prefetched = dcache.accesses = dcache.misses = 0;
+    charged_i = charged_d = 0;
+    memset(mark_i, 0, sizeof mark_i);
+    memset(mark_d, 0, sizeof mark_d);
+    memset(mark_ran, 0, sizeof mark_ran);
+}
+
+static void on_mark(unsigned int vcpu, void *udata)
+{
+    uint64_t index = (uint64_t)(uintptr_t)udata;
+    (void)vcpu;
+    mark_i[index] += icache.misses - charged_i;
+    mark_d[index] += dcache.misses - charged_d;
+    mark_ran[index] = true;
+    charged_i = icache.misses;
+    charged_d = dcache.misses;
 }
 
 static void on_fetch(unsigned int vcpu, void *udata)
@@ -90,6 +126,9 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         if (pc == start) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_start, CB_NO_REGS, NULL);
         }
+        if (marks > 0 && pc >= mark && pc < mark + 2 * marks && (pc - mark) % 2 == 0) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark, CB_NO_REGS, (void *)(uintptr_t)((pc - mark) / 2));
+        }
         if (pc >= lo && pc < hi) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_fetch, CB_NO_REGS, (void *)(uintptr_t)pc);
         }
@@ -100,8 +139,16 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 static void on_exit_qemu(qemu_plugin_id_t id, void *udata)
 {
     (void)id, (void)udata;
-    fprintf(out, "fetches %" PRIu64 " icache_misses %" PRIu64 " reads %" PRIu64 " dcache_misses %" PRIu64 "\n",
-            icache.accesses, icache.misses, dcache.accesses, dcache.misses);
+    fprintf(out,
+            "fetches %" PRIu64 " icache_misses %" PRIu64 " reads %" PRIu64 " dcache_misses %" PRIu64 " prefetched %" PRIu64
+            "\n",
+            icache.accesses, icache.misses, dcache.accesses, dcache.misses, icache.prefetched);
+    for (uint64_t i = 0; i < marks; i++) {
+        if (mark_ran[i]) {
+            fprintf(out, "mark %" PRIu64 " icache_misses %" PRIu64 " dcache_misses %" PRIu64 "\n", i, mark_i[i],
+                    mark_d[i]);
+        }
+    }
     fclose(out);
 }
 
@@ -129,6 +176,12 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
             dcache.lines = number;
         } else if (!strcmp(argv[i], "line") && number > 0) {
             line = number;
+        } else if (!strcmp(argv[i], "mark")) {
+            mark = number;
+        } else if (!strcmp(argv[i], "marks") && number <= MAX_MARKS) {
+            marks = number;
+        } else if (!strcmp(argv[i], "prefetch")) {
+            icache.prefetch = number != 0;
         } else if (!strcmp(argv[i], "out")) {
             path = value;
         } else {
