@@ -174,11 +174,17 @@ static AIOTC_INLINE int32_t aiotc_requantize_small(int32_t x, aiotc_rq_small q)
 }
 
 #if defined(AIOTC_MVE)
-/* aiotc_requantize_small on 4 lanes: VQRDMULH is SRDHM, VRSHL rounds half up. */
+/* aiotc_requantize_small on 4 lanes of x << q.left, shifted by the caller (a widening
+ * shift may do it): VQRDMULH is SRDHM, VRSHL rounds half up. */
+static AIOTC_INLINE int32x4_t aiotc_mve_requantize_small_shifted(int32x4_t shifted, aiotc_rq_small q)
+{
+    const int32x4_t y = vqrdmulhq_n_s32(shifted, q.multiplier);
+    return vrshlq_n_s32(vaddq_s32(vaddq_s32(y, y), vshrq_n_s32(y, 31)), -1 - q.right);
+}
+
 static AIOTC_INLINE int32x4_t aiotc_mve_requantize_small(int32x4_t x, aiotc_rq_small q)
 {
-    const int32x4_t y = vqrdmulhq_n_s32(vshlq_r_s32(x, q.left), q.multiplier);
-    return vrshlq_n_s32(vaddq_s32(vaddq_s32(y, y), vshrq_n_s32(y, 31)), -1 - q.right);
+    return aiotc_mve_requantize_small_shifted(vshlq_r_s32(x, q.left), q);
 }
 #endif
 
