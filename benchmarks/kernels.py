@@ -76,6 +76,29 @@ def unet_decoder_tconv_16x8():
     return g.build(g.transpose_conv(x, 16, (3, 3), (2, 2), "same", activation="relu"))
 
 
+def mul_rescale():
+    """MobileNetV3's input rescaling: MUL 1x128x128x3 by a scalar constant (1/255)."""
+    import numpy as np
+
+    from aiotc import ir
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=1)
+    x = g.input((1, 128, 128, 3), scale=0.0369, zero_point=-1)
+    quant = ir.Quant(np.array([3.0757e-5], np.float32), np.array([-128]))
+    c = g.const(np.array(127, np.int8), quant)
+    return g.build(g.binary("mul", x, c, out_scale=0.00421, out_zp=118))
+
+
+def mul_same_shape():
+    """MUL of two activations of one shape, 1x32x32x16 (a gate, as in squeeze-excite blocks)."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=1)
+    a, b = g.input((1, 32, 32, 16), zero_point=-3), g.input((1, 32, 32, 16), scale=0.02, zero_point=5)
+    return g.build(g.binary("mul", a, b, out_scale=0.01, out_zp=-7))
+
+
 def pointwise_to_one():
     """A U-Net's last layer: 1x1 conv 1x64x64x8 -> one channel (the corpus' unet_bilinear_64)."""
     from tests.oplib import OpGraph
@@ -116,6 +139,8 @@ LAYERS = {  # one-layer models of shapes no MLPerf Tiny model has (issue 20): a 
     "conv1d": conv1d,
     "unet_decoder_tconv": unet_decoder_tconv,
     "unet_decoder_tconv_16x8": unet_decoder_tconv_16x8,
+    "mul_rescale": mul_rescale,
+    "mul_same_shape": mul_same_shape,
     "pointwise_to_one": pointwise_to_one,
     "fc_few_outputs": fc_few_outputs,
     "conv7x7_two_in_16x8": conv7x7_two_in_16x8,
@@ -193,7 +218,8 @@ def measure(name: str, board: str, peer: Path, peer_absent: str | None) -> dict:
 def render(rows: list[dict]) -> str:
     lines = []
     for row in rows:
-        line = f"{row['model']:<24} {row['board']:<11} {row['instructions']:>12,} instr  {row['instructions'] / row['macs']:5.2f}/MAC"
+        per_mac = f"{row['instructions'] / row['macs']:5.2f}/MAC" if row["macs"] else "         "  # elementwise: none
+        line = f"{row['model']:<24} {row['board']:<11} {row['instructions']:>12,} instr  {per_mac}"
         if "error" in row["peer"]:
             lines.append(f"{line}  CMSIS-NN: {row['peer']['error']}")
         else:

@@ -25,8 +25,18 @@ from aiotc.toolchain.qemu import QemuModel
 from aiotc.verification import verify
 
 from .oplib import OpGraph
+from .test_ops import extreme_inputs, mul_rows_graph
 from .test_ops_activation import gelu_graph
-from .test_s16 import extreme_accumulators, int16_elementwise_graph, int32_quantize_graph, minus_128_graph
+from .test_s16 import (
+    extreme_accumulators,
+    int16_add_rows_graph,
+    int16_elementwise_graph,
+    int16_samples,
+    int32_quantize_graph,
+    leaky_relu_s16_graph,
+    leaky_relu_s16_samples,
+    minus_128_graph,
+)
 from .test_transpose_conv import transpose_conv_graph, unpackable_graph
 
 pytestmark = pytest.mark.qemu
@@ -318,3 +328,56 @@ def test_fully_connected_rows_the_packed_layout_cannot_hold_in_qemu(board, tmp_p
     qemu = QemuModel.build(out, load_board(board))
     result = verify(out, board, random_samples(qemu.inputs, 4, seed=3), runner=qemu)
     assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+def _int8_samples(graph):
+    rng = np.random.default_rng(3)
+    samples = [[rng.integers(-128, 128, graph[n].shape).astype(np.int8) for n in graph.inputs] for _ in range(3)]
+    return extreme_inputs(graph, (-128, 127)) + samples
+
+
+def leaky_relu_s8_graph():
+    """int8 LEAKY_RELU: alphas below and above 1 and negative, zero points away from 0,
+    every int8 value and 105 more (a tail after 4-lane steps)."""
+    g = OpGraph(seed=14)
+    x = g.input((1, 16, 16, 1), scale=0.05, zero_point=-7)
+    odd = g.input((1, 3, 5, 7), scale=0.11, zero_point=100)
+    outs = [
+        g.unary("leaky_relu", x, 0.04, -20, ir.LeakyRelu(0.2)),
+        g.unary("leaky_relu", x, 0.02, 30, ir.LeakyRelu(1.7)),  # saturating
+        g.unary("leaky_relu", x, 0.06, 0, ir.LeakyRelu(-0.3)),
+        g.unary("leaky_relu", odd, 0.1, -128, ir.LeakyRelu(0.1)),
+    ]
+    return g.build(*outs)
+
+
+def _every_int8(graph):
+    rng = np.random.default_rng(5)
+    every = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)
+    return [
+        [every, rng.integers(-128, 128, (1, 3, 5, 7)).astype(np.int8)],
+        [every[:, ::-1], np.full((1, 3, 5, 7), 127, np.int8)],
+    ]
+
+
+# the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast
+# operands on either side, saturating outputs, the extremes of the input types
+ELEMENTWISE_ROW_GRAPHS = {
+    "int8 mul": (mul_rows_graph, "aiotc_mul_s8", _int8_samples),
+    "int16 add and sub": (int16_add_rows_graph, "aiotc_add_s16", lambda graph: int16_samples(graph, 3)),
+    "int16 leaky relu": (leaky_relu_s16_graph, "aiotc_leaky_relu_s16", leaky_relu_s16_samples),
+    "int8 leaky relu": (leaky_relu_s8_graph, "aiotc_leaky_relu_s8", _every_int8),
+}
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("case", ELEMENTWISE_ROW_GRAPHS)
+def test_elementwise_rows_match_the_oracle_in_qemu(case, board, tmp_path):
+    build, kernel, samples = ELEMENTWISE_ROW_GRAPHS[case]
+    graph = build()
+    path = tmp_path / "model.tflite"
+    path.write_bytes(write_tflite(graph))
+    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
+    assert kernel in json.loads((out / "report.json").read_text())["kernels"]
+    result = verify(out, board, samples(graph), runner=QemuModel.build(out, load_board(board)))
+    assert result.mismatches == 0 and result.max_abs_diff == 0, result

@@ -181,6 +181,42 @@ def test_binary(case, kind, dtype, tmp_path):
     assert_matches_oracle(g.build(g.binary(kind, a, b, out_scale=0.12 if kind != "mul" else 1.5, out_zp=-5)), tmp_path)
 
 
+def mul_rows_graph():
+    """int8 MUL in the kernel's row loops: the same shape (105 elements: a tail after 4-element
+    steps), a scalar constant on either side (MobileNetV3's input rescaling), a per-channel
+    operand (rows of 7), a scalar input, a multiplier above 1/4 and a fused relu (the
+    general requantization), outputs saturating at both ends."""
+    g = OpGraph(seed=8)
+    a = g.input((1, 5, 7, 3), scale=0.04, zero_point=-128)
+    b = g.input((1, 5, 7, 3), scale=0.07, zero_point=127)
+    x7 = g.input((1, 3, 5, 7), scale=0.05, zero_point=3)
+    channel = g.input((1, 1, 1, 7), scale=0.03, zero_point=-9)
+    scalar = g.input((1, 1, 1, 1), scale=0.06, zero_point=5)
+    c = g.const(np.array(127, np.int8), ir.Quant(np.array([3.0757e-5], np.float32), np.array([-128])))
+    outs = [
+        g.binary("mul", a, b, out_scale=1.5, out_zp=-5),
+        g.binary("mul", a, b, out_scale=0.005, out_zp=10),  # multiplier 0.56: shift 0, saturating
+        g.binary("mul", a, c, out_scale=0.0042, out_zp=118),
+        g.binary("mul", c, x7, out_scale=0.0001, out_zp=-3),  # the constant first; saturating
+        g.binary("mul", x7, channel, out_scale=0.05, out_zp=2, activation="relu"),
+        g.binary("mul", channel, x7, out_scale=0.02, out_zp=-1),
+        g.binary("mul", x7, scalar, out_scale=0.04),
+    ]
+    return g.build(*outs)
+
+
+def extreme_inputs(graph, values) -> list[list[np.ndarray]]:
+    """One sample per value: every input filled with it (in its own dtype)."""
+    return [[np.full(graph[n].shape, v, graph[n].dtype) for n in graph.inputs] for v in values]
+
+
+def test_mul_rows_match_the_oracle(tmp_path):
+    graph = mul_rows_graph()
+    rng = np.random.default_rng(3)
+    samples = [[rng.integers(-128, 128, graph[n].shape).astype(np.int8) for n in graph.inputs] for _ in range(4)]
+    assert_matches_oracle(graph, tmp_path, inputs=extreme_inputs(graph, (-128, 127)) + samples)
+
+
 @pytest.mark.parametrize("activation", ["relu", "relu6"])
 def test_add_fused_activation_and_constant_operand(activation, tmp_path):
     g = OpGraph(seed=7)

@@ -17,6 +17,7 @@ from aiotc.codegen.lowering import support_problem
 from aiotc.codegen.ops_conv import reduced_multipliers, scaled_bias
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
+from aiotc.fixedpoint import multiply_by_quantized_multiplier
 from aiotc.resources import data_dir
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
@@ -295,6 +296,127 @@ def test_int16_add_sub_leaky_relu_quantize_int32_match_the_oracle(tmp_path):
     shapes = [graph[name].shape for name in graph.inputs]
     extremes = [[np.full(shape, v, np.int8) for shape in shapes] for v in (-128, 127)]
     assert_matches_oracle(graph, tmp_path, inputs=extremes + random_samples_for(graph, 4))
+
+
+def int16_add_rows_graph():
+    """int16 ADD and SUB in the kernel's row loops: the same shape (105 elements: a tail
+    after 4-lane steps), the larger scale on either side, equal scales (both inputs
+    unshifted), a scalar input on either side, a per-channel operand (rows of 7), a fused
+    relu; and a ratio of scales beyond 2^15, which takes the reference loop."""
+    g = OpGraph(seed=45, dtype="int16")
+    a = g.input((1, 5, 7, 3), scale=1e-3, dtype="int16")
+    b = g.input((1, 5, 7, 3), scale=3e-4, dtype="int16")
+    x7 = g.input((1, 3, 5, 7), scale=7e-4, dtype="int16")
+    channel = g.input((1, 1, 1, 7), scale=2e-3, dtype="int16")
+    scalar = g.input((1, 1, 1, 1), scale=5e-4, dtype="int16")
+    tiny = g.input((1, 5, 7, 3), scale=1e-8, dtype="int16")
+    outs = [
+        g.binary("add", a, b, out_scale=1.1e-3),
+        g.binary("sub", b, a, out_scale=0.7e-3),  # saturating
+        g.binary("add", a, a, out_scale=1.5e-3),
+        g.binary("sub", x7, scalar, out_scale=1e-3),
+        g.binary("sub", scalar, x7, out_scale=1e-3, activation="relu"),
+        g.binary("add", channel, x7, out_scale=2.5e-3),
+        g.binary("add", a, tiny, out_scale=1e-3),
+    ]
+    return g.build(*outs)
+
+
+def int16_samples(graph, count: int, seed: int = 7) -> list[list[np.ndarray]]:
+    """The int16 extremes (every input -32768, then 32767) and random samples."""
+    rng = np.random.default_rng(seed)
+    shapes = [graph[name].shape for name in graph.inputs]
+    samples = [[np.full(s, v, np.int16) for s in shapes] for v in (-32768, 32767)]
+    return samples + [[rng.integers(-32768, 32768, s).astype(np.int16) for s in shapes] for _ in range(count)]
+
+
+def test_int16_add_rows_match_the_oracle(tmp_path):
+    assert_matches_oracle(int16_add_rows_graph(), tmp_path, inputs=int16_samples(int16_add_rows_graph(), 4))
+
+
+ADD_CDEF = """
+typedef struct { int32_t n, h, w, c; } aiotc_dims;
+typedef struct { int32_t min, max; } aiotc_activation;
+typedef struct { int32_t multiplier; int32_t shift; } aiotc_per_tensor_quant_params;
+typedef struct { aiotc_dims output, stride1, stride2; } aiotc_broadcast_shape;
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset, left_shift;
+    aiotc_per_tensor_quant_params input1, input2, output;
+    aiotc_activation activation;
+} aiotc_arith_params;
+int32_t aiotc_add_s16(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape, int32_t subtract,
+                      const int16_t *input1, const int16_t *input2, int16_t *output);
+"""
+
+
+def test_int16_add_rescales_every_input_as_tflite(tmp_path):
+    """The fast loop's input rescaling (SMMULR of x << 16, then the division by 2^r in one
+    rounding) against TFLite's double rounding written in Python, for all 65536 int16
+    inputs and every input shift 0..15. The output multiplier is 1/8 and the clamp open,
+    so the output (wrapped to int16) shows the rescaled values' low bits: a rounding off
+    by one at an exact half shows."""
+    so = tmp_path / "libadd.so"
+    include = data_dir("runtime_c") / "include"
+    source = data_dir("runtime_c") / "src" / "aiotc_add_s16.c"
+    subprocess.run(
+        ["gcc", "-std=c99", "-O2", "-shared", "-fPIC", "-I", str(include), str(source), "-o", str(so)], check=True
+    )
+    ffi = cffi.FFI()
+    ffi.cdef(ADD_CDEF)
+    lib = ffi.dlopen(str(so))
+    rng = np.random.default_rng(11)
+    x1 = np.arange(-32768, 32768, dtype=np.int16)
+    x2 = rng.integers(-32768, 32768, x1.size).astype(np.int16)
+    dense = (x1.size, 256 * 256, 256, 1)
+    shape = ffi.new("aiotc_broadcast_shape *", ((1, 1, 256, 256), dense, dense))
+    out = np.zeros_like(x1)
+    for r1 in range(16):
+        m1, m2, r2 = int(rng.integers(1 << 30, 1 << 31)), int(rng.integers(1 << 30, 1 << 31)), int(rng.integers(0, 16))
+        for subtract in (0, 1):
+            params = ffi.new(
+                "aiotc_arith_params *",
+                (0, 0, 3, 15, (m1, -r1), (m2, -r2), (1 << 30, -2), (-(1 << 31), (1 << 31) - 1)),
+            )
+            pointer = ffi.cast("int16_t *", ffi.from_buffer(out))
+            lib.aiotc_add_s16(
+                params, shape, subtract, ffi.from_buffer("int16_t[]", x1), ffi.from_buffer("int16_t[]", x2), pointer
+            )
+            a = multiply_by_quantized_multiplier(x1.astype(np.int64) << 15, m1, -r1)
+            b = multiply_by_quantized_multiplier(x2.astype(np.int64) << 15, m2, -r2)
+            expected = multiply_by_quantized_multiplier(a - b if subtract else a + b, 1 << 30, -2) + 3
+            assert np.array_equal(out, expected.astype(np.int16)), (r1, r2, subtract)
+
+
+def leaky_relu_s16_graph():
+    """int16 LEAKY_RELU over every int16 value: alphas below and above 1 and negative,
+    output scales finer and coarser (shifts left and right, saturating), one beyond the
+    fast loop's left shift of 8 (the reference loop), and 105 values (a tail after
+    4-lane steps)."""
+    g = OpGraph(seed=46, dtype="int16")
+    x = g.input((1, 256, 256, 1), scale=1e-3, dtype="int16")
+    odd = g.input((1, 3, 5, 7), scale=2e-3, dtype="int16")
+    outs = [
+        g.unary("leaky_relu", x, 1.3e-3, 0, ir.LeakyRelu(0.2)),
+        g.unary("leaky_relu", x, 0.3e-3, 0, ir.LeakyRelu(1.7)),  # saturating
+        g.unary("leaky_relu", x, 2e-3, 0, ir.LeakyRelu(-0.3)),
+        g.unary("leaky_relu", x, 1e-6, 0, ir.LeakyRelu(0.01)),  # identity 1000: a left shift of 10
+        g.unary("leaky_relu", odd, 2.2e-3, 0, ir.LeakyRelu(0.1)),
+    ]
+    return g.build(*outs)
+
+
+def leaky_relu_s16_samples(graph) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(12)
+    every = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 256, 256, 1)
+    return [
+        [every, rng.integers(-32768, 32768, (1, 3, 5, 7)).astype(np.int16)],
+        [every[:, ::-1], np.full((1, 3, 5, 7), -32768, np.int16)],
+    ]
+
+
+def test_int16_leaky_relu_every_value_matches_the_oracle(tmp_path):
+    graph = leaky_relu_s16_graph()
+    assert_matches_oracle(graph, tmp_path, inputs=leaky_relu_s16_samples(graph))
 
 
 def random_samples_for(graph, count: int) -> list[list[np.ndarray]]:

@@ -15,28 +15,68 @@ typedef struct {
     aiotc_dims stride2;
 } aiotc_broadcast_shape;
 
-/* The one index walk of the broadcasting kernels: the statements run once per output
- * element, in NHWC order, with i1 and i2 that element's offsets into the two inputs
- * (a broadcast dimension has stride 0). */
-#define AIOTC_FOR_EACH_BROADCAST(shape, i1, i2, ...)                                                 \
-    do {                                                                                             \
-        int32_t n_, h_, w_, c_;                                                                      \
-        for (n_ = 0; n_ < (shape)->output.n; n_++) {                                                 \
-            for (h_ = 0; h_ < (shape)->output.h; h_++) {                                             \
-                for (w_ = 0; w_ < (shape)->output.w; w_++) {                                         \
-                    const int32_t row1_ =                                                            \
-                        n_ * (shape)->stride1.n + h_ * (shape)->stride1.h + w_ * (shape)->stride1.w; \
-                    const int32_t row2_ =                                                            \
-                        n_ * (shape)->stride2.n + h_ * (shape)->stride2.h + w_ * (shape)->stride2.w; \
-                    for (c_ = 0; c_ < (shape)->output.c; c_++) {                                     \
-                        const int32_t i1 = row1_ + c_ * (shape)->stride1.c;                          \
-                        const int32_t i2 = row2_ + c_ * (shape)->stride2.c;                          \
-                        __VA_ARGS__                                                                  \
-                    }                                                                                \
-                }                                                                                    \
-            }                                                                                        \
-        }                                                                                            \
+/* How an input's strides read the output: 1 when in the output's own layout (the same
+ * shape), 0 when one value for all (a scalar), -1 otherwise. The stride of a dimension
+ * of size 1 is never stepped along: it does not count. */
+static inline int32_t aiotc_broadcast_flat_step(const aiotc_dims *out, const aiotc_dims *stride)
+{
+    const int32_t wc = out->w * out->c, hwc = out->h * wc;
+    if ((stride->n == 0 || out->n == 1) && (stride->h == 0 || out->h == 1) && (stride->w == 0 || out->w == 1) &&
+        (stride->c == 0 || out->c == 1)) {
+        return 0;
+    }
+    return (stride->n == hwc || out->n == 1) && (stride->h == wc || out->h == 1) &&
+                   (stride->w == out->c || out->w == 1) && (stride->c == 1 || out->c == 1)
+               ? 1
+               : -1;
+}
+
+/* The one index walk of the broadcasting kernels, a row at a time: the statements run
+ * once per row of `count` outputs from output offset `o`, in NHWC order, whose inputs
+ * start at offsets i1 and i2 and step by step1 and step2 elements (0: broadcast). Where
+ * each input has the output's layout or is one value, the whole output is one row, so a
+ * kernel's fast inner loop sees it at once (steps 1 or 0); otherwise a row is the
+ * channels of one pixel. */
+#define AIOTC_FOR_EACH_BROADCAST_ROW(shape, o, i1, step1, i2, step2, count, ...)                            \
+    do {                                                                                                 \
+        const aiotc_dims *const out_ = &(shape)->output, *const s1_ = &(shape)->stride1;                 \
+        const aiotc_dims *const s2_ = &(shape)->stride2;                                                 \
+        const int32_t flat1_ = aiotc_broadcast_flat_step(out_, s1_);                                     \
+        const int32_t flat2_ = aiotc_broadcast_flat_step(out_, s2_);                                     \
+        const int32_t total_ = out_->n * out_->h * out_->w * out_->c;                                    \
+        if (total_ == 0) {                                                                               \
+            /* no rows (a kernel may read a row's first inputs before its loop) */                       \
+        } else if (flat1_ >= 0 && flat2_ >= 0) {                                                         \
+            const int32_t o = 0, i1 = 0, i2 = 0, step1 = flat1_, step2 = flat2_, count = total_;         \
+            __VA_ARGS__                                                                                  \
+        } else {                                                                                         \
+            int32_t n_, h_, w_;                                                                          \
+            for (n_ = 0; n_ < out_->n; n_++) {                                                           \
+                for (h_ = 0; h_ < out_->h; h_++) {                                                       \
+                    for (w_ = 0; w_ < out_->w; w_++) {                                                   \
+                        const int32_t o = ((n_ * out_->h + h_) * out_->w + w_) * out_->c;                \
+                        const int32_t i1 = n_ * s1_->n + h_ * s1_->h + w_ * s1_->w;                      \
+                        const int32_t i2 = n_ * s2_->n + h_ * s2_->h + w_ * s2_->w;                      \
+                        const int32_t step1 = s1_->c, step2 = s2_->c, count = out_->c;                   \
+                        __VA_ARGS__                                                                      \
+                    }                                                                                    \
+                }                                                                                        \
+            }                                                                                            \
+        }                                                                                                \
     } while (0)
+
+/* The same walk an element at a time: the statements run once per output element, in
+ * NHWC order, with i1 and i2 that element's offsets into the two inputs. */
+#define AIOTC_FOR_EACH_BROADCAST(shape, i1, i2, ...)                                                   \
+    AIOTC_FOR_EACH_BROADCAST_ROW(shape, o_, r1_, t1_, r2_, t2_, k_, {                                  \
+        int32_t j_;                                                                                    \
+        (void)o_;                                                                                      \
+        for (j_ = 0; j_ < k_; j_++) {                                                                  \
+            const int32_t i1 = r1_ + j_ * t1_;                                                         \
+            const int32_t i2 = r2_ + j_ * t2_;                                                         \
+            __VA_ARGS__                                                                                \
+        }                                                                                              \
+    })
 
 typedef struct {
     int32_t input1_offset; /* -zero points of the inputs */

@@ -141,6 +141,53 @@ static inline int32_t aiotc_rq_right(int32_t x, int32_t multiplier, int32_t righ
     return ((high >> right) + offset2) >> 1;
 }
 
+/* TFLite's requantization (double rounding) of a small x, for the elementwise kernels:
+ * |x| << left below 2^30, right <= 29 (the SRDHM result then stays below 2^30 - 2^right).
+ * SRDHM(X, m) is SMMULR(2X, m) (both round (2Xm + 2^31) / 2^32 down), and the division
+ * by 2^right, half away from zero, is (2y + 2^right - [y < 0]) >> (right + 1) for every
+ * right >= 0: for right >= 1 the odd numerator never lands on a multiple of 2^(right+1),
+ * so subtracting 1 floors as TFLite's 2 does, and for right = 0 it is y. No test of the
+ * shift's sign in the loop. */
+typedef struct {
+    int32_t multiplier, left, right;
+} aiotc_rq_small;
+
+static inline aiotc_rq_small aiotc_rq_small_of(int32_t multiplier, int32_t shift)
+{
+    aiotc_rq_small q;
+    q.multiplier = multiplier;
+    q.left = shift > 0 ? shift : 0;
+    q.right = shift > 0 ? 0 : -shift;
+    return q;
+}
+
+static AIOTC_INLINE int32_t aiotc_requantize_small(int32_t x, aiotc_rq_small q)
+{
+    const int32_t a = (int32_t)((uint32_t)x << (q.left + 1));
+    int32_t y;
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
+    __asm__("smmulr %0, %1, %2" : "=r"(y) : "r"(a), "r"(q.multiplier));
+#else
+    y = (int32_t)(((int64_t)a * q.multiplier + 0x80000000LL) >> 32);
+#endif
+    return (2 * y + (1 << q.right) + (y >> 31)) >> (q.right + 1);
+}
+
+#if defined(AIOTC_MVE)
+/* aiotc_requantize_small on 4 lanes of x << q.left, shifted by the caller (a widening
+ * shift may do it): VQRDMULH is SRDHM, VRSHL rounds half up. */
+static AIOTC_INLINE int32x4_t aiotc_mve_requantize_small_shifted(int32x4_t shifted, aiotc_rq_small q)
+{
+    const int32x4_t y = vqrdmulhq_n_s32(shifted, q.multiplier);
+    return vrshlq_n_s32(vaddq_s32(vaddq_s32(y, y), vshrq_n_s32(y, 31)), -1 - q.right);
+}
+
+static AIOTC_INLINE int32x4_t aiotc_mve_requantize_small(int32x4_t x, aiotc_rq_small q)
+{
+    return aiotc_mve_requantize_small_shifted(vshlq_r_s32(x, q.left), q);
+}
+#endif
+
 /* Requantized and offset. */
 static inline int32_t aiotc_rq_offset(aiotc_rq q, int32_t x, int32_t offset)
 {

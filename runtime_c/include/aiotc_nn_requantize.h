@@ -1,11 +1,12 @@
 /* aiotc runtime: the requantization loop of the aiotc_requantize_* kernels (TFLite Micro's
  * Requantize and ReluQuantized), for int8, int16 or int32 on either side, and the value
- * of leaky ReLU (aiotc_leaky_relu_s8 and _s16).
+ * of leaky ReLU and its loop (aiotc_leaky_relu_s8 and _s16).
  * Each kernel calls it with constant element sizes, so each gets its own plain loop. */
 #ifndef AIOTC_NN_REQUANTIZE_H
 #define AIOTC_NN_REQUANTIZE_H
 
 #include "aiotc_nn_elementwise.h"
+#include "aiotc_nn_gemm.h"
 #include "aiotc_nn_support.h"
 
 /* Element i of an int8, int16 or int32 array (`bytes` 1, 2 or 4). */
@@ -59,6 +60,68 @@ static inline int32_t aiotc_leaky_relu_value(const aiotc_leaky_relu_params *para
         return params->output_offset - aiotc_requantize(offset, -params->alpha.multiplier, params->alpha.shift);
     }
     return params->output_offset + aiotc_requantize(offset, params->alpha.multiplier, params->alpha.shift);
+}
+
+/* aiotc_leaky_relu_value over `size` int8 or int16 values (`bytes` 1 or 2, a constant),
+ * clamped to the type. Where both shifts lie in [-29, 8] (as TFLite's constants do) each
+ * side is aiotc_requantize_small (its x, an input minus the zero point, shifted left at
+ * most 8, stays far below 2^30): MVE requantizes 4 lanes both ways and picks by the sign;
+ * elsewhere one element per step. Other constants take aiotc_leaky_relu_value. */
+static AIOTC_INLINE void aiotc_leaky_relu_loop(const aiotc_leaky_relu_params *params, int32_t size, const void *input,
+                                               void *output, int32_t bytes)
+{
+    const int32_t lo = bytes == 1 ? -128 : -32768, hi = bytes == 1 ? 127 : 32767;
+    const int32_t alpha_sign = params->alpha.multiplier < 0 ? -1 : 1;
+    const aiotc_rq_small identity = aiotc_rq_small_of(params->identity.multiplier, params->identity.shift);
+    const aiotc_rq_small alpha = aiotc_rq_small_of(alpha_sign * params->alpha.multiplier, params->alpha.shift);
+    const int32_t in_offset = params->input_offset, out_offset = params->output_offset;
+    int32_t i = 0;
+    if (params->identity.shift < -29 || params->identity.shift > 8 || params->alpha.shift < -29 ||
+        params->alpha.shift > 8) {
+        for (; i < size; i++) {
+            const int32_t value = aiotc_leaky_relu_value(params, aiotc_int_at(input, bytes, i));
+            const int32_t y = AIOTC_CLAMP(value, lo, hi);
+            if (bytes == 1) {
+                ((int8_t *)output)[i] = (int8_t)y;
+            } else {
+                ((int16_t *)output)[i] = (int16_t)y;
+            }
+        }
+        return;
+    }
+#if defined(AIOTC_MVE)
+    {
+        const int32x4_t vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
+        for (; i < size; i += 4) {
+            const mve_pred16_t p = vctp32q((uint32_t)(size - i));
+            const int32x4_t raw = bytes == 1 ? vldrbq_z_s32((const int8_t *)input + i, p)
+                                             : vldrhq_z_s32((const int16_t *)input + i, p);
+            const int32x4_t x = vaddq_n_s32(raw, in_offset);
+            const int32x4_t up = aiotc_mve_requantize_small(x, identity);
+            const int32x4_t down = vmulq_n_s32(aiotc_mve_requantize_small(x, alpha), alpha_sign);
+            int32x4_t y = vaddq_n_s32(vpselq_s32(up, down, vcmpgeq_n_s32(x, 0)), out_offset);
+            y = vminq_s32(vmaxq_s32(y, vlo), vhi);
+            if (bytes == 1) {
+                vstrbq_p_s32((int8_t *)output + i, y, p);
+            } else {
+                vstrhq_p_s32((int16_t *)output + i, y, p);
+            }
+        }
+    }
+#else
+    for (; i < size; i++) {
+        const int32_t x = aiotc_int_at(input, bytes, i) + in_offset;
+        int32_t y = out_offset + (x >= 0 ? aiotc_requantize_small(x, identity)
+                                         : alpha_sign * aiotc_requantize_small(x, alpha));
+        y = y < lo ? lo : y;
+        y = y > hi ? hi : y;
+        if (bytes == 1) {
+            ((int8_t *)output)[i] = (int8_t)y;
+        } else {
+            ((int16_t *)output)[i] = (int16_t)y;
+        }
+    }
+#endif
 }
 
 #endif /* AIOTC_NN_REQUANTIZE_H */

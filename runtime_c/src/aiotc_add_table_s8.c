@@ -7,7 +7,8 @@
  * single rounding, aiotc_nn_gemm.h).
  * - MVE: 4 elements per step, the tables read by gather loads, the tail predicated;
  * - DSP and portable C: one element per step (its cost is the requantization), the
- *   usual requantization (aiotc_out_s8_mode) in a copy of the loop of its own. */
+ *   usual requantization (aiotc_out_s8_mode) in a copy of the loop of its own.
+ * Rows come from AIOTC_FOR_EACH_BROADCAST_ROW: the whole output where both inputs are dense. */
 #include "aiotc_nn_elementwise.h"
 #include "aiotc_nn_gemm.h"
 
@@ -48,41 +49,40 @@ static AIOTC_INLINE void add_run(const add_layer *l, const int8_t *in1, int32_t 
     }
 }
 
-static int32_t contiguous(const aiotc_dims *out, const aiotc_dims *stride)
+/* A row of AIOTC_FOR_EACH_BROADCAST_ROW (l->q.shift is aiotc_rq_right's where `common`):
+ * dense rows in loops of their own, with the steps and the mode as constants. */
+static void add_row(const add_layer *l, const int8_t *in1, int32_t step1, const int8_t *in2, int32_t step2,
+                    int32_t count, int8_t *out, int32_t common)
 {
-    return stride->c == 1 && stride->w == out->c && stride->h == out->w * out->c && stride->n == out->h * out->w * out->c;
+    if (step1 == 1 && step2 == 1) {
+        if (common) {
+            add_run(l, in1, 1, in2, 1, count, out, 1);
+        } else {
+            add_run(l, in1, 1, in2, 1, count, out, 0);
+        }
+    } else {
+        add_run(l, in1, step1, in2, step2, count, out, common);
+    }
 }
 
 int32_t aiotc_add_table_s8(const aiotc_arith_params *params, const aiotc_broadcast_shape *shape,
                            const int32_t *table1, const int32_t *table2, const int8_t *input1,
                            const int8_t *input2, int8_t *output)
 {
-    const aiotc_dims *const o = &shape->output, *const s1 = &shape->stride1, *const s2 = &shape->stride2;
     add_layer l;
-    int32_t n, h, w;
+    int32_t common;
     l.table1 = table1;
     l.table2 = table2;
     l.q = aiotc_rq_channel(params->output.multiplier, params->output.shift);
     l.offset = params->output_offset;
     l.act_min = params->activation.min;
     l.act_max = params->activation.max;
-    if (contiguous(o, s1) && contiguous(o, s2)) {
-        const int32_t count = o->n * o->h * o->w * o->c;
-        if (l.q.shift <= -2 && l.act_min == -128 && l.act_max == 127) { /* aiotc_out_s8_mode's common case */
-            l.q.shift = -l.q.shift - 2;
-            add_run(&l, input1, 1, input2, 1, count, output, 1);
-        } else {
-            add_run(&l, input1, 1, input2, 1, count, output, 0);
-        }
-        return AIOTC_OK;
+    common = l.q.shift <= -2 && l.act_min == -128 && l.act_max == 127; /* aiotc_out_s8_mode's common case */
+    if (common) {
+        l.q.shift = -l.q.shift - 2;
     }
-    for (n = 0; n < o->n; n++) {
-        for (h = 0; h < o->h; h++) {
-            for (w = 0; w < o->w; w++, output += o->c) {
-                add_run(&l, input1 + n * s1->n + h * s1->h + w * s1->w, s1->c, input2 + n * s2->n + h * s2->h + w * s2->w,
-                        s2->c, o->c, output, 0);
-            }
-        }
-    }
+    AIOTC_FOR_EACH_BROADCAST_ROW(shape, o, i1, step1, i2, step2, count, {
+        add_row(&l, input1 + i1, step1, input2 + i2, step2, count, output + o, common);
+    });
     return AIOTC_OK;
 }
