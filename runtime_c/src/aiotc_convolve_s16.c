@@ -1,7 +1,7 @@
 /* 16x8 convolution (TFLite's int16 ConvPerChannel with int64 bias): the receptive fields
- * of two output pixels gathered into two int16 columns, interleaved by 8 inputs (padded
- * taps hold 0, the int16 zero point), then the two-column byte-pair gemm of
- * aiotc_nn_gemm_s16.h, group by group: each word of weights serves both pixels. */
+ * of two output pixels gathered into two int16 columns (padded taps hold 0, the int16
+ * zero point), then the two-column byte-pair gemm of aiotc_nn_gemm_s16.h, group by
+ * group: each word of weights serves both pixels. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm_s16.h"
 
@@ -46,7 +46,8 @@ int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *pa
                 for (j = 0; j <= pair; j++) {
                     const int32_t y0 = (p + j) / output_dims->w * params->stride.h - params->padding.h;
                     const int32_t x0 = (p + j) % output_dims->w * params->stride.w - params->padding.w;
-                    aiotc_gather_s16(&params->dilation, input_dims, image, filter_dims, y0, x0, g * f_c, cols, j);
+                    aiotc_gather_s16(&params->dilation, input_dims, image, filter_dims, y0, x0, g * f_c,
+                                     cols + j * AIOTC_ROW_S16(k));
                 }
                 aiotc_gemm2_s16(&gemm, cols, out + p * output_dims->c + oc,
                                 pair ? out + (p + 1) * output_dims->c + oc : 0);
