@@ -38,15 +38,19 @@
  * the rounding, scaled = bias * m + 2^(t - 1). Then TFLite's (acc * m + 2^(t-1)) >> t,
  * acc = sum + bias, is (sum * m + scaled) >> t: one SMLAL where the sum is an int32.
  * This takes q = sum * m + scaled and keeps bits t.. of it, as TFLite's
- * (int32_t)(q >> t) does, on the two words: a variable 64-bit shift costs a Cortex-M
- * some 15 instructions. */
+ * (int32_t)(q >> t) does, on the two words (a variable 64-bit shift costs a Cortex-M
+ * without MVE some 15 instructions). */
 static inline int32_t aiotc_requantize_s64(int64_t q, int32_t total_shift)
 {
+#if defined(__ARM_FEATURE_MVE)
+    return (int32_t)asrl(q, total_shift); /* the M55's 64-bit shift: one ASRL */
+#else
     const uint32_t low = (uint32_t)q, high = (uint32_t)(q >> 32);
     if (total_shift >= 32) {
         return (int32_t)high >> (total_shift - 32);
     }
     return (int32_t)((low >> total_shift) | (high << (32 - total_shift)));
+#endif
 }
 
 static inline int16_t aiotc_out_s16(int64_t q, int32_t total_shift, int32_t act_min, int32_t act_max)
