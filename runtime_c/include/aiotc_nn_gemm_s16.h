@@ -196,25 +196,27 @@ static inline void aiotc_gather_s16(const aiotc_tile *dilation, const aiotc_dims
                                     const aiotc_dims *filter_dims, int32_t y0, int32_t x0, int32_t first,
                                     int16_t *col)
 {
-    const int32_t f_c = filter_dims->c, f_w = filter_dims->w, d_w = dilation->w, in_c = input_dims->c;
+    /* in locals: the copies' stores could alias the structs for all the compiler knows */
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c, line = in_w * in_c;
+    const int32_t f_h = filter_dims->h, f_w = filter_dims->w, f_c = filter_dims->c, row = f_w * f_c;
+    const int32_t d_h = dilation->h, d_w = dilation->w;
     const int32_t runs = f_c == in_c && (d_w == 1 || f_w == 1); /* a row's inside taps side by side */
-    /* the kernel columns inside the image: kx in [lo, hi) */
-    const int32_t lo = x0 >= 0 ? 0 : AIOTC_MIN(f_w, (-x0 + d_w - 1) / d_w);
-    const int32_t over = x0 + (f_w - 1) * d_w - (input_dims->w - 1); /* how far the last tap is past the image */
-    const int32_t hi = AIOTC_MAX(lo, over <= 0 ? f_w : f_w - (over + d_w - 1) / d_w);
-    const int32_t row = f_w * f_c, last_y = y0 + (filter_dims->h - 1) * dilation->h;
-    int32_t ky, kx;
-    if (runs && lo == 0 && hi == f_w && y0 >= 0 && last_y < input_dims->h) { /* inside: a copy per row */
-        const int16_t *src = image + (y0 * input_dims->w + x0) * in_c + first;
-        for (ky = 0; ky < filter_dims->h; ky++, col += row, src += dilation->h * input_dims->w * in_c) {
+    int32_t ky, kx, lo, over, hi;
+    if (runs && x0 >= 0 && x0 + (f_w - 1) * d_w < in_w && y0 >= 0 && y0 + (f_h - 1) * d_h < in_h) {
+        const int16_t *src = image + y0 * line + x0 * in_c + first; /* inside: a copy per row */
+        for (ky = 0; ky < f_h; ky++, col += row, src += d_h * line) {
             aiotc_copy_s16(col, src, row);
         }
         return;
     }
-    for (ky = 0; ky < filter_dims->h; ky++, col += row) {
-        const int32_t iy = y0 + ky * dilation->h;
-        const int32_t at = (iy * input_dims->w + x0 + lo * d_w) * in_c + first; /* tap lo */
-        if (iy < 0 || iy >= input_dims->h) {
+    /* the kernel columns inside the image: kx in [lo, hi) */
+    lo = x0 >= 0 ? 0 : AIOTC_MIN(f_w, (-x0 + d_w - 1) / d_w);
+    over = x0 + (f_w - 1) * d_w - (in_w - 1); /* how far the last tap is past the image */
+    hi = AIOTC_MAX(lo, over <= 0 ? f_w : f_w - (over + d_w - 1) / d_w);
+    for (ky = 0; ky < f_h; ky++, col += row) {
+        const int32_t iy = y0 + ky * d_h;
+        const int32_t at = iy * line + (x0 + lo * d_w) * in_c + first; /* tap lo */
+        if (iy < 0 || iy >= in_h) {
             aiotc_zero_s16(col, row);
         } else {
             aiotc_zero_s16(col, lo * f_c);
