@@ -281,11 +281,34 @@ static inline void aiotc_gemm_s16(const aiotc_gemm16 *g, const int16_t *x, int16
     }
 }
 
-/* Two columns (aiotc_dot_pair2_s16) to out0 and out1 (NULL: not stored). */
+/* Two columns (aiotc_dot_pair2_s16) to out0 and out1 (NULL: not stored). MVE: a channel
+ * pair's four outputs clamped and stored as one vector (lanes: channels oc, oc + 1 of
+ * pixel 0, then of pixel 1), the lanes of a missing pixel or channel predicated off. */
 static inline void aiotc_gemm2_s16(const aiotc_gemm16 *g, const int16_t *cols, int16_t *out0, int16_t *out1)
 {
     const int8_t *w = g->weights;
     int32_t oc;
+#if defined(__ARM_FEATURE_MVE)
+    const int32_t small = g->k < AIOTC_S16_INT32_SUMS;
+    const uint32_t gap = out1 != 0 ? (uint32_t)(out1 - out0) * sizeof(int16_t) : 0;
+    const uint32x4_t offsets = {0, sizeof(int16_t), gap, gap + sizeof(int16_t)};
+    const int32x4_t act_min = vdupq_n_s32(g->act_min), act_max = vdupq_n_s32(g->act_max);
+    const mve_pred16_t pixels = out1 != 0 ? 0xFFFF : 0x00FF;
+    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
+        const int32_t two = oc + 1 < g->rows, c1 = oc + two; /* no second channel: the first's constants */
+        const int32_t m0 = g->multiplier[oc], m1 = g->multiplier[c1], t0 = g->shift[oc], t1 = g->shift[c1];
+        const int64_t b0 = g->scaled_bias[oc], b1 = g->scaled_bias[c1];
+        int64_t sums[4];
+        int32x4_t y = vdupq_n_s32(0);
+        aiotc_dot_pair2_s16(w, cols, g->k, sums);
+        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[0], m0, b0), t0), y, 0);
+        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[1], m1, b1), t1), y, 1);
+        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[2], m0, b0), t0), y, 2);
+        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[3], m1, b1), t1), y, 3);
+        y = vminq_s32(vmaxq_s32(y, act_min), act_max);
+        vstrhq_scatter_offset_p_s32(out0 + oc, offsets, y, two ? pixels : pixels & 0x0F0F);
+    }
+#else
     for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
         int64_t sums[4];
         aiotc_dot_pair2_s16(w, cols, g->k, sums);
@@ -294,6 +317,7 @@ static inline void aiotc_gemm2_s16(const aiotc_gemm16 *g, const int16_t *cols, i
             aiotc_out_channel_s16(g, oc + 1, sums[1], sums[3], out0, out1);
         }
     }
+#endif
 }
 
 #endif /* AIOTC_NN_GEMM_S16_H */
