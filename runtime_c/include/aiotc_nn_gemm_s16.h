@@ -187,6 +187,15 @@ static inline void aiotc_zero_s16(int16_t *dst, int32_t n)
     }
 }
 
+/* rows runs of n int16, stride apart from src, one after the other to dst: a window wholly
+ * inside the image whose kernel rows lie side by side in it. */
+static inline void aiotc_copy_rows_s16(int16_t *dst, const int16_t *src, int32_t rows, int32_t n, int32_t stride)
+{
+    for (; rows > 0; rows--, dst += n, src += stride) {
+        aiotc_copy_s16(dst, src, n);
+    }
+}
+
 /* The window at (y0, x0) of the image (filter_dims->h x w taps `dilation` apart), input
  * channels [first, first + filter_dims->c), into col, row by row of the kernel; taps
  * outside the image hold 0 (the int16 zero point). Where the taps of a kernel row lie
@@ -203,10 +212,7 @@ static inline void aiotc_gather_s16(const aiotc_tile *dilation, const aiotc_dims
     const int32_t runs = f_c == in_c && (d_w == 1 || f_w == 1); /* a row's inside taps side by side */
     int32_t ky, kx, lo, over, hi;
     if (runs && x0 >= 0 && x0 + (f_w - 1) * d_w < in_w && y0 >= 0 && y0 + (f_h - 1) * d_h < in_h) {
-        const int16_t *src = image + y0 * line + x0 * in_c + first; /* inside: a copy per row */
-        for (ky = 0; ky < f_h; ky++, col += row, src += d_h * line) {
-            aiotc_copy_s16(col, src, row);
-        }
+        aiotc_copy_rows_s16(col, image + y0 * line + x0 * in_c + first, f_h, row, d_h * line);
         return;
     }
     /* the kernel columns inside the image: kx in [lo, hi) */
