@@ -29,8 +29,10 @@ from .test_ops import extreme_inputs, mul_rows_graph
 from .test_ops_activation import gelu_graph
 from .test_s16 import (
     extreme_accumulators,
+    gather_edges_graph,
     int16_add_rows_graph,
     int16_elementwise_graph,
+    int16_ends,
     int16_samples,
     int32_quantize_graph,
     leaky_relu_s16_graph,
@@ -275,6 +277,20 @@ def test_16x8_accumulators_beyond_int32_in_qemu(board, tmp_path):
     out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
     result = verify(out, board, samples, runner=QemuModel.build(out, load_board(board)))
     assert result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_16x8_conv_gather_edges_in_qemu(board, tmp_path):
+    """aiotc_convolve_s16's gather (a copy per kernel row, per tap where channels are
+    grouped or taps dilated, zeros outside the image) and its MVE/DSP copies with short
+    predicated tails, on random int16 inputs and at -32768/32767."""
+    graph = gather_edges_graph()
+    path = tmp_path / "gather16.tflite"
+    path.write_bytes(write_tflite(graph))
+    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
+    assert set(json.loads((out / "report.json").read_text())["kernels"]) == {"aiotc_convolve_s16"}
+    result = verify(out, board, int16_ends(graph), runner=QemuModel.build(out, load_board(board)))
+    assert result.samples == 5 and result.mismatches == 0 and result.max_abs_diff == 0, result
 
 
 # issue 20: each new kernel in QEMU on the M4 (DSP build; the kernels are portable C)

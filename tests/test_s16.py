@@ -63,6 +63,44 @@ def test_depthwise_s16_matches_the_oracle(tmp_path):
     assert_matches_oracle(g.build(*outs), tmp_path)
 
 
+def gather_edges_graph():
+    """aiotc_convolve_s16's gather on int16 graph inputs: 1, 2, 3 and 5 input channels,
+    windows of 25, 98, 27, 10 and 45 taps (not multiples of 8), zero padding on every
+    side, stride 2, dilation (across: a copy per tap), grouped channels (a copy per
+    tap) and per-channel scales (shifts)."""
+    g = OpGraph(seed=41, dtype="int16")
+    mono, two = g.input((1, 9, 11, 1), 0.05 / 200, dtype="int16"), g.input((1, 8, 13, 2), 0.05 / 200, dtype="int16")
+    rgb, odd = g.input((1, 7, 9, 3), 0.05 / 200, dtype="int16"), g.input((1, 6, 7, 5), 0.05 / 200, dtype="int16")
+    return g.build(
+        g.conv2d(mono, 3, kernel=(5, 5)),
+        g.conv2d(mono, 4, kernel=(3, 3), stride=(2, 2)),
+        g.conv2d(two, 8, kernel=(7, 7)),
+        g.conv2d(two, 5, kernel=(3, 3), dilation=(2, 2)),
+        g.conv2d(rgb, 6, kernel=(3, 3), stride=(2, 2), padding="valid"),
+        g.conv2d(rgb, 3, kernel=(2, 5), stride=(2, 1)),
+        g.conv2d(odd, 7, kernel=(3, 3)),
+        g.conv2d(odd, 5, kernel=(3, 3), groups=5),
+    )
+
+
+def int16_ends(graph: ir.Graph) -> list[list[np.ndarray]]:
+    """Two random input sets, then every input at -32768, at 32767, and a random mix of the two."""
+    shapes = [graph[name].shape for name in graph.inputs]
+    ends = np.array([-32768, 32767], np.int16)
+    rng = np.random.default_rng(7)
+    noise = [[rng.integers(-32768, 32768, shape, dtype=np.int16) for shape in shapes] for _ in range(2)]
+    return (
+        noise
+        + [[np.full(shape, v, np.int16) for shape in shapes] for v in ends]
+        + [[rng.choice(ends, shape) for shape in shapes]]
+    )
+
+
+def test_conv_s16_gather_edges_match_the_oracle(tmp_path):
+    graph = gather_edges_graph()
+    assert_matches_oracle(graph, tmp_path, inputs=int16_ends(graph))
+
+
 def test_fully_connected_s16_matches_the_oracle(tmp_path):
     g = OpGraph(seed=23, dtype="int16")
     flat = _int16_input(g, (1, 37), zero_point=5)

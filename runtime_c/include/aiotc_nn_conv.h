@@ -175,8 +175,8 @@ int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter
  * 2^(shift[c] - 1), the int64 bias with the rounding folded in (never NULL).
  * The conv and fully connected weights come packed as the int8 gemm's byte pairs
  * (aiotc_nn_gemm_s16.h); the conv's ones group by group, each group's channel pairs. The
- * conv's scratch holds the receptive fields of two output pixels as int16, interleaved
- * by 8 inputs. Depthwise weights stay 1HW(C*M). */
+ * conv's scratch holds the receptive fields of two output pixels as int16, one after
+ * the other. Depthwise weights stay 1HW(C*M). */
 int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *params,
                            const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                            const int16_t *input, const aiotc_dims *filter_dims, const int8_t *filter,

@@ -38,15 +38,19 @@
  * the rounding, scaled = bias * m + 2^(t - 1). Then TFLite's (acc * m + 2^(t-1)) >> t,
  * acc = sum + bias, is (sum * m + scaled) >> t: one SMLAL where the sum is an int32.
  * This takes q = sum * m + scaled and keeps bits t.. of it, as TFLite's
- * (int32_t)(q >> t) does, on the two words: a variable 64-bit shift costs a Cortex-M
- * some 15 instructions. */
+ * (int32_t)(q >> t) does, on the two words (a variable 64-bit shift costs a Cortex-M
+ * without MVE some 15 instructions). */
 static inline int32_t aiotc_requantize_s64(int64_t q, int32_t total_shift)
 {
+#if defined(__ARM_FEATURE_MVE)
+    return (int32_t)asrl(q, total_shift); /* the M55's 64-bit shift: one ASRL */
+#else
     const uint32_t low = (uint32_t)q, high = (uint32_t)(q >> 32);
     if (total_shift >= 32) {
         return (int32_t)high >> (total_shift - 32);
     }
     return (int32_t)((low >> total_shift) | (high << (32 - total_shift)));
+#endif
 }
 
 static inline int16_t aiotc_out_s16(int64_t q, int32_t total_shift, int32_t act_min, int32_t act_max)
@@ -102,31 +106,32 @@ static inline void aiotc_dot_pair_s16(const int8_t *w, const int16_t *x, int32_t
     *sum_b = (hi - lo) >> 8; /* exact: a multiple of 256 */
 }
 
-/* sum(a.x) and sum(b.x) of the channel pair at w for two columns at once, interleaved
- * by 8 inputs (x0[0..7], x1[0..7], x0[8..15], ...) and zero padded to AIOTC_ROW_S16(k):
- * the pair's weights serve both columns. sums: a.x0, b.x0, a.x1, b.x1. */
+/* sum(a.x) and sum(b.x) of the channel pair at w for two columns at once, the second
+ * AIOTC_ROW_S16(k) inputs after the first, both zero padded to that length: the pair's
+ * weights serve both columns. sums: a.x0, b.x0, a.x1, b.x1. */
 static inline void aiotc_dot_pair2_s16(const int8_t *w, const int16_t *cols, int32_t k, int64_t sums[4])
 {
     int64_t lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0;
-    const int8_t *end = w + 2 * AIOTC_ROW_S16(k);
+    const int16_t *x0 = cols, *x1 = cols + AIOTC_ROW_S16(k);
+    int32_t n; /* groups of 8 inputs left: a counted loop, LE on the M55 */
 #if defined(__ARM_FEATURE_MVE)
-    for (; w != end; w += 16, cols += 16) {
+    for (n = AIOTC_ROW_S16(k) / 8; n > 0; n--, w += 16, x0 += 8, x1 += 8) {
         const int8x16_t bytes = vldrbq_s8(w);
         const int16x8_t pairs = vreinterpretq_s16_s8(bytes), a = vmovlbq_s8(bytes);
-        const int16x8_t x0 = vldrhq_s16(cols), x1 = vldrhq_s16(cols + 8);
-        lo0 = vmlaldavaq_s16(lo0, a, x0);
-        hi0 = vmlaldavaq_s16(hi0, pairs, x0);
-        lo1 = vmlaldavaq_s16(lo1, a, x1);
-        hi1 = vmlaldavaq_s16(hi1, pairs, x1);
+        const int16x8_t v0 = vldrhq_s16(x0), v1 = vldrhq_s16(x1);
+        lo0 = vmlaldavaq_s16(lo0, a, v0);
+        hi0 = vmlaldavaq_s16(hi0, pairs, v0);
+        lo1 = vmlaldavaq_s16(lo1, a, v1);
+        hi1 = vmlaldavaq_s16(hi1, pairs, v1);
     }
 #elif defined(__ARM_FEATURE_DSP)
-    for (; w != end; w += 16, cols += 16) {
+    for (n = AIOTC_ROW_S16(k) / 8; n > 0; n--, w += 16, x0 += 8, x1 += 8) {
         int32_t h;
         for (h = 0; h < 8; h += 4) { /* unrolled: two halves of the 8 inputs */
             const int32_t w0 = aiotc_load32(w + 2 * h), w1 = aiotc_load32(w + 2 * h + 4);
             const int32_t s0 = __sxtb16(w0), s1 = __sxtb16(w1);
-            const int32_t x00 = aiotc_load32(cols + h), x01 = aiotc_load32(cols + h + 2);
-            const int32_t x10 = aiotc_load32(cols + 8 + h), x11 = aiotc_load32(cols + 8 + h + 2);
+            const int32_t x00 = aiotc_load32(x0 + h), x01 = aiotc_load32(x0 + h + 2);
+            const int32_t x10 = aiotc_load32(x1 + h), x11 = aiotc_load32(x1 + h + 2);
             lo0 = __smlald(s0, x00, lo0);
             hi0 = __smlald(w0, x00, hi0);
             lo1 = __smlald(s0, x10, lo1);
@@ -138,15 +143,12 @@ static inline void aiotc_dot_pair2_s16(const int8_t *w, const int16_t *cols, int
         }
     }
 #else
-    for (; w != end; w += 16, cols += 16) {
-        int32_t j;
-        for (j = 0; j < 8; j++) {
-            const int32_t a = w[2 * j], pair = (int32_t)(uint8_t)w[2 * j] + 256 * (int32_t)w[2 * j + 1];
-            lo0 += (int64_t)a * cols[j];
-            hi0 += (int64_t)pair * cols[j];
-            lo1 += (int64_t)a * cols[8 + j];
-            hi1 += (int64_t)pair * cols[8 + j];
-        }
+    for (n = AIOTC_ROW_S16(k); n > 0; n--, w += 2, x0++, x1++) {
+        const int32_t a = w[0], pair = (int32_t)(uint8_t)w[0] + 256 * (int32_t)w[1];
+        lo0 += (int64_t)a * *x0;
+        hi0 += (int64_t)pair * *x0;
+        lo1 += (int64_t)a * *x1;
+        hi1 += (int64_t)pair * *x1;
     }
 #endif
     sums[0] = lo0;
@@ -155,42 +157,83 @@ static inline void aiotc_dot_pair2_s16(const int8_t *w, const int16_t *cols, int
     sums[3] = (hi1 - lo1) >> 8;
 }
 
-/* n inputs from src (NULL: zeros) to column j of cols (interleaved by 8 as
- * aiotc_dot_pair2_s16 reads them), from input index i on. */
-static inline void aiotc_put_s16(int16_t *cols, int32_t j, int32_t i, const int16_t *src, int32_t n)
+/* n int16 from src to dst: the gather's runs are short, a call to memcpy would cost
+ * more than the copy. */
+static inline void aiotc_copy_s16(int16_t *dst, const int16_t *src, int32_t n)
 {
-    for (; n > 0; n--, i++) {
-        int16_t *dst = cols + (i >> 3) * 16 + j * 8 + (i & 7);
-        if ((i & 7) == 0 && n >= 8) { /* a whole group of 8 */
-            if (src != 0) {
-                memcpy(dst, src, 8 * sizeof(int16_t));
-                src += 8;
-            } else {
-                memset(dst, 0, 8 * sizeof(int16_t));
-            }
-            i += 7;
-            n -= 7;
-        } else {
-            *dst = src != 0 ? *src++ : 0;
-        }
+#if defined(__ARM_FEATURE_MVE)
+    for (; n >= 8; n -= 8, dst += 8, src += 8) {
+        vstrhq_s16(dst, vldrhq_s16(src));
+    }
+    if (n > 0) {
+        const mve_pred16_t p = vctp16q((uint32_t)n);
+        vstrhq_p_s16(dst, vldrhq_z_s16(src, p), p);
+    }
+#else
+    for (; n >= 2; n -= 2, dst += 2, src += 2) { /* a word at a time (unaligned words are fine on Cortex-M) */
+        memcpy(dst, src, 2 * sizeof(int16_t));
+    }
+    if (n > 0) {
+        *dst = *src;
+    }
+#endif
+}
+
+/* n int16 zeros (the int16 zero point) to dst. */
+static inline void aiotc_zero_s16(int16_t *dst, int32_t n)
+{
+    for (; n > 0; n--) {
+        *dst++ = 0;
+    }
+}
+
+/* rows runs of n int16, stride apart from src, one after the other to dst: a window wholly
+ * inside the image whose kernel rows lie side by side in it. */
+static inline void aiotc_copy_rows_s16(int16_t *dst, const int16_t *src, int32_t rows, int32_t n, int32_t stride)
+{
+    for (; rows > 0; rows--, dst += n, src += stride) {
+        aiotc_copy_s16(dst, src, n);
     }
 }
 
 /* The window at (y0, x0) of the image (filter_dims->h x w taps `dilation` apart), input
- * channels [first, first + filter_dims->c), into column j, row by row of the kernel;
- * taps outside the image hold 0 (the int16 zero point). */
+ * channels [first, first + filter_dims->c), into col, row by row of the kernel; taps
+ * outside the image hold 0 (the int16 zero point). Where the taps of a kernel row lie
+ * side by side in the image (all its channels, no dilation across), the row's inside
+ * part is one copy. */
 static inline void aiotc_gather_s16(const aiotc_tile *dilation, const aiotc_dims *input_dims, const int16_t *image,
                                     const aiotc_dims *filter_dims, int32_t y0, int32_t x0, int32_t first,
-                                    int16_t *cols, int32_t j)
+                                    int16_t *col)
 {
-    const int32_t f_c = filter_dims->c;
-    int32_t ky, kx, i = 0;
-    for (ky = 0; ky < filter_dims->h; ky++) {
-        const int32_t iy = y0 + ky * dilation->h;
-        for (kx = 0; kx < filter_dims->w; kx++, i += f_c) {
-            const int32_t ix = x0 + kx * dilation->w;
-            const int32_t inside = iy >= 0 && iy < input_dims->h && ix >= 0 && ix < input_dims->w;
-            aiotc_put_s16(cols, j, i, inside ? image + (iy * input_dims->w + ix) * input_dims->c + first : 0, f_c);
+    /* in locals: the copies' stores could alias the structs for all the compiler knows */
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c, line = in_w * in_c;
+    const int32_t f_h = filter_dims->h, f_w = filter_dims->w, f_c = filter_dims->c, row = f_w * f_c;
+    const int32_t d_h = dilation->h, d_w = dilation->w;
+    const int32_t runs = f_c == in_c && (d_w == 1 || f_w == 1); /* a row's inside taps side by side */
+    int32_t ky, kx, lo, over, hi;
+    if (runs && x0 >= 0 && x0 + (f_w - 1) * d_w < in_w && y0 >= 0 && y0 + (f_h - 1) * d_h < in_h) {
+        aiotc_copy_rows_s16(col, image + y0 * line + x0 * in_c + first, f_h, row, d_h * line);
+        return;
+    }
+    /* the kernel columns inside the image: kx in [lo, hi) */
+    lo = x0 >= 0 ? 0 : AIOTC_MIN(f_w, (-x0 + d_w - 1) / d_w);
+    over = x0 + (f_w - 1) * d_w - (in_w - 1); /* how far the last tap is past the image */
+    hi = AIOTC_MAX(lo, over <= 0 ? f_w : f_w - (over + d_w - 1) / d_w);
+    for (ky = 0; ky < f_h; ky++, col += row) {
+        const int32_t iy = y0 + ky * d_h;
+        const int32_t at = iy * line + (x0 + lo * d_w) * in_c + first; /* tap lo */
+        if (iy < 0 || iy >= in_h) {
+            aiotc_zero_s16(col, row);
+        } else {
+            aiotc_zero_s16(col, lo * f_c);
+            if (runs) {
+                aiotc_copy_s16(col + lo * f_c, image + at, (hi - lo) * f_c);
+            } else {
+                for (kx = lo; kx < hi; kx++) {
+                    aiotc_copy_s16(col + kx * f_c, image + (at + (kx - lo) * d_w * in_c), f_c);
+                }
+            }
+            aiotc_zero_s16(col + hi * f_c, row - hi * f_c);
         }
     }
 }
@@ -210,21 +253,22 @@ typedef struct {
  * then one SMLAL. */
 #define AIOTC_S16_INT32_SUMS 512
 
-/* sum * m + scaled for channel oc (see aiotc_requantize_s64). */
-static inline int64_t aiotc_scale_s16(const aiotc_gemm16 *g, int32_t oc, int64_t sum)
+/* sum * m + scaled (see aiotc_requantize_s64); `small`: the sum fits an int32. */
+static inline int64_t aiotc_scale_s16(int32_t small, int64_t sum, int32_t m, int64_t scaled)
 {
-    if (g->k < AIOTC_S16_INT32_SUMS) {
-        return (int64_t)(int32_t)sum * g->multiplier[oc] + g->scaled_bias[oc];
-    }
-    return sum * g->multiplier[oc] + g->scaled_bias[oc];
+    return (small ? (int64_t)(int32_t)sum * m : sum * m) + scaled;
 }
 
-/* Outputs oc and oc + 1 (if there is one) of a channel pair's sums a and b. */
-static inline void aiotc_out_pair_s16(const aiotc_gemm16 *g, int32_t oc, int64_t a, int64_t b, int16_t *out)
+/* Output channel oc of one pixel's sum s0 to out0 and of another's s1 to out1 (NULL: no
+ * second pixel): the channel's constants loaded once for both. */
+static inline void aiotc_out_channel_s16(const aiotc_gemm16 *g, int32_t oc, int64_t s0, int64_t s1, int16_t *out0,
+                                         int16_t *out1)
 {
-    out[oc] = aiotc_out_s16(aiotc_scale_s16(g, oc, a), g->shift[oc], g->act_min, g->act_max);
-    if (oc + 1 < g->rows) {
-        out[oc + 1] = aiotc_out_s16(aiotc_scale_s16(g, oc + 1, b), g->shift[oc + 1], g->act_min, g->act_max);
+    const int32_t small = g->k < AIOTC_S16_INT32_SUMS, m = g->multiplier[oc], t = g->shift[oc];
+    const int64_t scaled = g->scaled_bias[oc];
+    out0[oc] = aiotc_out_s16(aiotc_scale_s16(small, s0, m, scaled), t, g->act_min, g->act_max);
+    if (out1 != 0) {
+        out1[oc] = aiotc_out_s16(aiotc_scale_s16(small, s1, m, scaled), t, g->act_min, g->act_max);
     }
 }
 
@@ -236,23 +280,50 @@ static inline void aiotc_gemm_s16(const aiotc_gemm16 *g, const int16_t *x, int16
     for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
         int64_t a, b;
         aiotc_dot_pair_s16(w, x, g->k, &a, &b);
-        aiotc_out_pair_s16(g, oc, a, b, out);
+        aiotc_out_channel_s16(g, oc, a, 0, out, 0);
+        if (oc + 1 < g->rows) {
+            aiotc_out_channel_s16(g, oc + 1, b, 0, out, 0);
+        }
     }
 }
 
-/* Two interleaved columns (aiotc_dot_pair2_s16) to out0 and out1 (NULL: not stored). */
+/* Two columns (aiotc_dot_pair2_s16) to out0 and out1 (NULL: not stored). MVE: a channel
+ * pair's four outputs clamped and stored as one vector (lanes: channels oc, oc + 1 of
+ * pixel 0, then of pixel 1), the lanes of a missing pixel or channel predicated off. */
 static inline void aiotc_gemm2_s16(const aiotc_gemm16 *g, const int16_t *cols, int16_t *out0, int16_t *out1)
 {
     const int8_t *w = g->weights;
     int32_t oc;
+#if defined(__ARM_FEATURE_MVE)
+    const int32_t small = g->k < AIOTC_S16_INT32_SUMS;
+    const uint32_t gap = out1 != 0 ? (uint32_t)(out1 - out0) * sizeof(int16_t) : 0;
+    const uint32x4_t offsets = {0, sizeof(int16_t), gap, gap + sizeof(int16_t)};
+    const int32x4_t act_min = vdupq_n_s32(g->act_min), act_max = vdupq_n_s32(g->act_max);
+    const mve_pred16_t pixels = out1 != 0 ? 0xFFFF : 0x00FF;
+    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
+        const int32_t two = oc + 1 < g->rows, c1 = oc + two; /* no second channel: the first's constants */
+        const int32_t m0 = g->multiplier[oc], m1 = g->multiplier[c1], t0 = g->shift[oc], t1 = g->shift[c1];
+        const int64_t b0 = g->scaled_bias[oc], b1 = g->scaled_bias[c1];
+        int64_t sums[4];
+        int32x4_t y = vdupq_n_s32(0);
+        aiotc_dot_pair2_s16(w, cols, g->k, sums);
+        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[0], m0, b0), t0), y, 0);
+        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[1], m1, b1), t1), y, 1);
+        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[2], m0, b0), t0), y, 2);
+        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[3], m1, b1), t1), y, 3);
+        y = vminq_s32(vmaxq_s32(y, act_min), act_max);
+        vstrhq_scatter_offset_p_s32(out0 + oc, offsets, y, two ? pixels : pixels & 0x0F0F);
+    }
+#else
     for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
         int64_t sums[4];
         aiotc_dot_pair2_s16(w, cols, g->k, sums);
-        aiotc_out_pair_s16(g, oc, sums[0], sums[1], out0);
-        if (out1 != 0) {
-            aiotc_out_pair_s16(g, oc, sums[2], sums[3], out1);
+        aiotc_out_channel_s16(g, oc, sums[0], sums[2], out0, out1);
+        if (oc + 1 < g->rows) {
+            aiotc_out_channel_s16(g, oc + 1, sums[1], sums[3], out0, out1);
         }
     }
+#endif
 }
 
 #endif /* AIOTC_NN_GEMM_S16_H */

@@ -1,7 +1,7 @@
 /* 16x8 convolution (TFLite's int16 ConvPerChannel with int64 bias): the receptive fields
- * of two output pixels gathered into two int16 columns, interleaved by 8 inputs (padded
- * taps hold 0, the int16 zero point), then the two-column byte-pair gemm of
- * aiotc_nn_gemm_s16.h, group by group: each word of weights serves both pixels. */
+ * of two output pixels gathered into two int16 columns (padded taps hold 0, the int16
+ * zero point), then the two-column byte-pair gemm of aiotc_nn_gemm_s16.h, group by
+ * group: each word of weights serves both pixels. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm_s16.h"
 
@@ -18,7 +18,12 @@ int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *pa
     const int32_t f_c = filter_dims->c, k = filter_dims->h * filter_dims->w * f_c;
     const int32_t groups = f_c > 0 ? input_dims->c / f_c : 0;
     const int32_t per_group = groups > 0 ? output_dims->c / groups : 0;
-    const int32_t pixels = output_dims->h * output_dims->w;
+    const int32_t pixels = output_dims->h * output_dims->w, line = input_dims->w * input_dims->c;
+    /* the window of a pixel is inside the image from (0, 0) to (max_y, max_x); if its
+     * kernel rows lie side by side there too, gathering it is a copy per row */
+    const int32_t max_y = input_dims->h - 1 - (filter_dims->h - 1) * params->dilation.h;
+    const int32_t max_x = input_dims->w - 1 - (filter_dims->w - 1) * params->dilation.w;
+    const int32_t rows = groups == 1 && (params->dilation.w == 1 || filter_dims->w == 1);
     /* a group's weights: its channel pairs of byte pairs (an odd last channel padded) */
     const int32_t group_bytes = ((per_group + 1) / 2) * 2 * AIOTC_ROW_S16(k);
     int16_t *cols = (int16_t *)ctx->buf;
@@ -46,7 +51,13 @@ int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *pa
                 for (j = 0; j <= pair; j++) {
                     const int32_t y0 = (p + j) / output_dims->w * params->stride.h - params->padding.h;
                     const int32_t x0 = (p + j) % output_dims->w * params->stride.w - params->padding.w;
-                    aiotc_gather_s16(&params->dilation, input_dims, image, filter_dims, y0, x0, g * f_c, cols, j);
+                    if (rows && y0 >= 0 && y0 <= max_y && x0 >= 0 && x0 <= max_x) {
+                        aiotc_copy_rows_s16(cols + j * AIOTC_ROW_S16(k), image + y0 * line + x0 * input_dims->c,
+                                            filter_dims->h, filter_dims->w * f_c, params->dilation.h * line);
+                    } else {
+                        aiotc_gather_s16(&params->dilation, input_dims, image, filter_dims, y0, x0, g * f_c,
+                                         cols + j * AIOTC_ROW_S16(k));
+                    }
                 }
                 aiotc_gemm2_s16(&gemm, cols, out + p * output_dims->c + oc,
                                 pair ? out + (p + 1) * output_dims->c + oc : 0);

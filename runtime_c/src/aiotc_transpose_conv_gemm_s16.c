@@ -1,6 +1,6 @@
 /* 16x8 transposed convolution as one ordinary convolution per stride phase, as
  * aiotc_transpose_conv_gemm_s8 (aiotc_nn_conv.h says how): per phase, the taps of two
- * output pixels gathered into interleaved int16 columns (taps outside the image hold 0,
+ * output pixels gathered into two int16 columns (taps outside the image hold 0,
  * the int16 zero point) for the 16x8 gemm (aiotc_nn_gemm_s16.h), with the phase's
  * weights; no input offset, so every phase takes the layer's scaled bias. */
 #include "aiotc_nn_transpose_conv.h" /* aiotc_nn_conv.h, aiotc_nn_gemm_s16.h */
@@ -49,7 +49,7 @@ int32_t aiotc_transpose_conv_gemm_s16(const aiotc_context *ctx, const aiotc_conv
                 int32_t j, b, y0, x0;
                 for (j = 0; j < AIOTC_MIN(2, pixels - p); j++) {
                     out[j] = output + aiotc_phase_pixel(&ph, params, output_dims, p + j, &b, &y0, &x0) * out_c;
-                    aiotc_gather_s16(&one, input_dims, input + b * image, &sub, y0, x0, 0, cols, j);
+                    aiotc_gather_s16(&one, input_dims, input + b * image, &sub, y0, x0, 0, cols + j * AIOTC_ROW_S16(g.k));
                 }
                 aiotc_gemm2_s16(&g, cols, out[0], out[1]);
             }
