@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .ir import Conv2D, Graph, NoAttrs, Op, Quant, Resize, Tensor, Transpose
+from .ir import Conv2D, Graph, NoAttrs, Op, Quant, Resize, Tensor, Transpose, zero_point
 from .ops import OPS
 
 
@@ -288,6 +288,56 @@ def depthwise_over_one_channel_as_conv(graph: Graph) -> Graph:
     return _rewrite(graph, step, tensors)
 
 
+def fold_pads_into_windows(graph: Graph) -> Graph:
+    """A PAD of the rows and columns only (Keras' ZeroPadding2D, a conv's explicit PAD)
+    becomes the padding of the windowed layers reading it, so the padded copy is never
+    stored and the first layers can stream. The PAD writes the zero point: a conv's own
+    padding adds zero point * weight too, the same sums; a max pool skips its padding,
+    which is the same when no input is below the zero point (a fused relu before it) or
+    the zero point is the type's least value. Each window keeps a real pixel (padding
+    below the kernel's extent), as every kernel expects."""
+    producers = graph.producers
+    folded: dict[str, Op] = {}  # each reader of a folded PAD -> the reader with the padding
+
+    def neutral_for_max(pad: Op) -> bool:
+        t = graph[pad.inputs[0]]
+        source = producers.get(pad.inputs[0])
+        if source is not None and getattr(source.attrs, "activation", "none") in ("relu", "relu6"):
+            return True
+        return t.quant is not None and t.dtype in ("int8", "int16") and zero_point(t) == np.iinfo(t.dtype).min
+
+    for pad in graph.ops:
+        if pad.kind != "pad" or pad.outputs[0] in graph.kept or len(graph[pad.inputs[0]].shape) != 4:
+            continue
+        (n0, n1), (top, bottom), (left, right), (c0, c1) = pad.attrs.paddings
+        readers = graph.consumers[pad.outputs[0]]
+        if (n0, n1, c0, c1) != (0, 0, 0, 0) or graph[pad.inputs[0]].quant != graph[pad.outputs[0]].quant:
+            continue
+        changed = {}
+        for op in readers:
+            d = OPS[op.kind]
+            if op.inputs[0] != pad.outputs[0] or pad.outputs[0] in op.inputs[1:]:
+                break
+            if not (d.convolves or (d.max_of_window and neutral_for_max(pad))):
+                break
+            p = op.attrs.padding
+            padding = replace(p, top=p.top + top, bottom=p.bottom + bottom, left=p.left + left, right=p.right + right)
+            kh, kw = graph[op.inputs[1]].shape[1:3] if d.convolves else op.attrs.kernel
+            dh, dw = op.attrs.dilation if d.convolves else (1, 1)
+            # a pool's pads at most half its window: export.tflite.explicit_pads can write it back
+            reach = ((kh - 1) * dh, (kw - 1) * dw) if d.convolves else (kh // 2, kw // 2)
+            if max(padding.top, padding.bottom) > reach[0] or max(padding.left, padding.right) > reach[1]:
+                break
+            changed[op.name] = replace(
+                op, inputs=(pad.inputs[0], *op.inputs[1:]), attrs=replace(op.attrs, padding=padding)
+            )
+        else:
+            folded.update(changed)
+    if not folded:
+        return graph
+    return remove_dead_ops(graph.with_ops([folded.get(op.name, op) for op in graph.ops]))
+
+
 PASSES: list[Callable[[Graph], Graph]] = [
     fold_moves_of_constants,
     simplify_transposes,
@@ -297,6 +347,7 @@ PASSES: list[Callable[[Graph], Graph]] = [
     fold_affine,
     fuse_activations,
     depthwise_over_one_channel_as_conv,
+    fold_pads_into_windows,
 ]
 
 
