@@ -216,3 +216,18 @@ def test_a_pad_becomes_the_padding_of_the_window_reading_it(reader):
 def test_a_pad_that_is_not_the_windows_padding_stays(pads, reader, activation):
     graph = padded(pads, reader, activation)
     assert kinds(fold_pads_into_windows(graph)) == kinds(graph)
+
+
+def test_a_conv1d_causal_pad_becomes_the_convs_padding():
+    """Keras' causal Conv1D as TFLite converts it: PAD of the 1 x L x C sequence, reshape to a
+    one-row image, VALID conv. The conv pads on the left instead, the image is L wide."""
+    g = OpGraph(seed=2, dtype="float32")
+    x = g.input((1, 10, 2))
+    padded = g.movement("pad", [x], (1, 13, 2), ir.Pad(((0, 0), (3, 0), (0, 0))))
+    image = g.movement("reshape", [padded], (1, 1, 13, 2), ir.NoAttrs())
+    graph = g.build(g.conv2d(image, out_channels=3, kernel=(1, 4), padding="valid"))
+    folded = fold_pads_into_windows(graph)
+    assert kinds(folded) == ["reshape", "conv2d"]
+    assert folded[folded.ops[0].outputs[0]].shape == (1, 1, 10, 2)
+    assert folded.ops[1].attrs.padding == ir.Padding(0, 0, 3, 0)
+    assert_same_function(graph, folded)
