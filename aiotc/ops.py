@@ -115,6 +115,10 @@ class OpDef:
     float_only: bool = False  # tflite-micro runs it on float32 only: PTQ keeps it float between DEQUANTIZE and QUANTIZE
     index_inputs: tuple[int, ...] = ()  # inputs holding int32 indices, not values: no dtype or range to share
     updates_input: bool = False  # the output is input 0 with some elements overwritten: it may take input 0's buffer
+    joins_rows: bool = False  # the output is its inputs' rows side by side, copied in order: it may end on one of them
+    max_of_window: bool = (
+        False  # the largest value of its window (padding skipped): a PAD no input is below changes nothing
+    )
     litert_int8: bool = True  # LiteRT runs its int8 export (its integer LSTM wants the converter's intermediates)
 
     @property
@@ -130,7 +134,7 @@ class OpDef:
     @property
     def in_place(self) -> bool:
         """Its kernels keep the write-order contract of runtime_c/include/aiotc_nn.h."""
-        return self.windowed or self.elementwise or self.updates_input
+        return self.windowed or self.elementwise or self.updates_input or self.joins_rows
 
 
 def _elementwise(tflite: str, onnx: tuple[str, ...] = (), **facts) -> OpDef:
@@ -206,6 +210,7 @@ OPS: dict[str, OpDef] = {
         ("MAX_POOL_2D",),
         ("MaxPool", "GlobalMaxPool"),
         windowed=True,
+        max_of_window=True,
         fuses_activation=True,
         output_quant=SAME_AS_INPUT,
     ),
@@ -225,7 +230,12 @@ OPS: dict[str, OpDef] = {
     ),
     "pad": OpDef(ir.Pad, ("PAD", "PADV2"), ("Pad",), output_quant=SAME_AS_INPUT),
     "concat": OpDef(
-        ir.Concat, ("CONCATENATION",), ("Concat",), rowwise=lambda op: op.attrs.axis == 3, output_quant=SHARED
+        ir.Concat,
+        ("CONCATENATION",),
+        ("Concat",),
+        rowwise=lambda op: op.attrs.axis == 3,
+        joins_rows=True,
+        output_quant=SHARED,
     ),  # rows join along channels
     "reshape": OpDef(
         ir.NoAttrs,

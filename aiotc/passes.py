@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .ir import Conv2D, Graph, NoAttrs, Op, Quant, Resize, Tensor, Transpose
+from .ir import Conv2D, Graph, NoAttrs, Op, Padding, Quant, Resize, Tensor, Transpose, zero_point
 from .ops import OPS
 
 
@@ -288,6 +288,72 @@ def depthwise_over_one_channel_as_conv(graph: Graph) -> Graph:
     return _rewrite(graph, step, tensors)
 
 
+def fold_pads_into_windows(graph: Graph) -> Graph:
+    """A PAD of the rows and columns only (Keras' ZeroPadding2D, a conv's explicit PAD, a
+    Conv1D's causal PAD of a 1 x L x C sequence before the reshape to a one-row image)
+    becomes the padding of the windowed layers reading it, so the padded copy is never
+    stored and the first layers can stream. The PAD writes the zero point: a conv's own
+    padding adds zero point * weight too, the same sums; a max pool skips its padding,
+    which is the same when no input is below the zero point (a fused relu before it) or
+    the zero point is the type's least value. Each window keeps a real pixel (padding
+    below the kernel's extent), as every kernel expects."""
+    tensors = dict(graph.tensors)
+    folded: dict[str, Op] = {}  # op name -> the op rewritten
+
+    def neutral_for_max(pad: Op) -> bool:
+        t = graph[pad.inputs[0]]
+        source = graph.producers.get(pad.inputs[0])
+        if source is not None and getattr(source.attrs, "activation", "none") in ("relu", "relu6"):
+            return True
+        return t.quant is not None and t.dtype in ("int8", "int16") and zero_point(t) == np.iinfo(t.dtype).min
+
+    def padded_readers(pad: Op, image: str, source: str, pads: tuple[int, int, int, int]) -> dict[str, Op] | None:
+        """The readers of `image` (the padded map) reading `source` with `pads` more padding; None if one cannot."""
+        changed = {}
+        for op in graph.consumers[image]:
+            d = OPS[op.kind]
+            if (
+                op.inputs[0] != image
+                or image in op.inputs[1:]
+                or not (d.convolves or (d.max_of_window and neutral_for_max(pad)))
+            ):
+                return None
+            p = op.attrs.padding
+            padding = Padding(p.top + pads[0], p.bottom + pads[1], p.left + pads[2], p.right + pads[3])
+            kh, kw = graph[op.inputs[1]].shape[1:3] if d.convolves else op.attrs.kernel
+            dh, dw = op.attrs.dilation if d.convolves else (1, 1)
+            # a pool's pads at most half its window: export.tflite.explicit_pads can write it back
+            reach = ((kh - 1) * dh, (kw - 1) * dw) if d.convolves else (kh // 2, kw // 2)
+            if max(padding.top, padding.bottom) > reach[0] or max(padding.left, padding.right) > reach[1]:
+                return None
+            changed[op.name] = replace(op, inputs=(source, *op.inputs[1:]), attrs=replace(op.attrs, padding=padding))
+        return changed
+
+    for pad in graph.ops:
+        x, out = graph[pad.inputs[0]], graph[pad.outputs[0]]
+        if pad.kind != "pad" or out.name in graph.kept or x.quant != out.quant or x.shape[0] != 1:
+            continue
+        readers = graph.consumers[out.name]
+        if len(x.shape) == 4 and pad.attrs.paddings[::3] == ((0, 0), (0, 0)):
+            (top, bottom), (left, right) = pad.attrs.paddings[1:3]
+            changed = padded_readers(pad, out.name, x.name, (top, bottom, left, right))
+        elif len(x.shape) == 3 and pad.attrs.paddings[::2] == ((0, 0), (0, 0)) and len(readers) == 1:
+            reshape, (before, after) = readers[0], pad.attrs.paddings[1]
+            image = graph[reshape.outputs[0]]
+            if reshape.kind != "reshape" or image.shape != (1, 1, *out.shape[1:]) or image.name in graph.kept:
+                continue
+            changed = padded_readers(pad, image.name, image.name, (0, 0, before, after))
+            if changed is not None:
+                tensors[image.name] = replace(image, shape=(1, 1, *x.shape[1:]))
+                changed[reshape.name] = replace(reshape, inputs=(x.name, *reshape.inputs[1:]))
+        else:
+            continue
+        folded.update(changed or {})
+    if not folded:
+        return graph
+    return remove_dead_ops(graph.with_ops([folded.get(op.name, op) for op in graph.ops], tensors))
+
+
 PASSES: list[Callable[[Graph], Graph]] = [
     fold_moves_of_constants,
     simplify_transposes,
@@ -297,6 +363,7 @@ PASSES: list[Callable[[Graph], Graph]] = [
     fold_affine,
     fuse_activations,
     depthwise_over_one_channel_as_conv,
+    fold_pads_into_windows,
 ]
 
 

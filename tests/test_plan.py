@@ -369,3 +369,70 @@ def test_stage_bounds_hold_for_every_candidate(model):
                 assert bound <= sizes[-1] - 4 * stage.calls, (last, push, rows_per_step, paced)
     chosen, arena = choose_schedule(graph, kernels, MemoryOptions())
     assert chosen is not None and arena.size + 4 * chosen.calls == min(sizes)  # what trying them all picks
+
+
+def densenet_stem():
+    """A DenseNet's stem and first layers: PAD -> 7x7 conv, PAD -> 3x3 max pool, then layers
+    that append their features to their input (concat)."""
+    from aiotc import ir
+
+    g = OpGraph(seed=6)
+    x = g.input((1, 24, 24, 3), scale=0.05, zero_point=-3)
+    x = g.movement("pad", [x], (1, 30, 30, 3), ir.Pad(((0, 0), (3, 3), (3, 3), (0, 0))))
+    x = g.conv2d(x, out_channels=16, kernel=(7, 7), stride=(2, 2), padding="valid", activation="relu", out_zp=-128)
+    x = g.movement("pad", [x], (1, 14, 14, 16), ir.Pad(((0, 0), (1, 1), (1, 1), (0, 0))))
+    x = g.pool("max_pool2d", x, kernel=(3, 3), stride=(2, 2))
+    for _ in range(3):
+        channels, q = g.tensors[x].shape[3], g.tensors[x].quant  # a concat's operands share one quantization
+        y = g.conv2d(x, 8, activation="relu", out_scale=float(q.scale[0]), out_zp=int(q.zero_point[0]))
+        x = g.movement("concat", [x, y], (1, 6, 6, channels + 8), ir.Concat(3, "none"))
+    return g.build(g.conv2d(x, out_channels=4, kernel=(1, 1)))
+
+
+def concats_on_their_input(result) -> list:
+    """The in-place pairs of concatenations whose output the plan placed over their input."""
+    plan, kinds = result.plan, [op.kind for op in result.graph.ops]
+    size = {b.name: b.size for b in plan.buffers}
+    return [
+        p
+        for p in plan.in_place
+        if kinds[p.op_index] == "concat"
+        and plan.offsets[p.output] <= plan.offsets[p.input] < plan.offsets[p.output] + size[p.output]
+    ]
+
+
+def test_pads_fold_and_concatenations_append_in_place(tmp_path):
+    """Each PAD becomes its layer's padding, so nothing is stored padded and the stem
+    streams; a concat ends on the input it grows, no second copy of it. Bit-exact with
+    tflite-micro, which runs the PADs."""
+    from aiotc import ir
+
+    graph = densenet_stem()
+    model = tmp_path / "model.tflite"
+    model.write_bytes(write_tflite(graph))
+    result = compile_model(model, board="host", out_dir=tmp_path / "whole", patch="off")
+    kinds = [op.kind for op in result.graph.ops]
+    assert "pad" not in kinds and result.graph.ops[0].attrs.padding == ir.Padding(3, 3, 3, 3)
+    assert concats_on_their_input(result), "every concatenation copies its input"
+    streamed = compile_model(model, board="host", out_dir=tmp_path / "streamed")
+    assert streamed.report["patch"] is not None and streamed.report["arena_bytes"] < result.report["arena_bytes"]
+    for folder, patch in (("verify_whole", "off"), ("verify_streamed", "auto")):
+        (tmp_path / folder).mkdir()
+        assert_matches_oracle(graph, tmp_path / folder, patch=patch)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_in_place_concatenations_match_in_qemu(tmp_path, board):
+    """The concat's in-place copies (memmove) on the boards: bit-exact with tflite-micro."""
+    from aiotc.boards import load_board
+    from aiotc.toolchain.qemu import QemuModel
+
+    model = tmp_path / "model.tflite"
+    model.write_bytes(write_tflite(densenet_stem()))
+    result = compile_model(model, board=board, out_dir=tmp_path / "out", patch="off")
+    assert concats_on_their_input(result)
+    out = result.out_dir
+    qemu = QemuModel.build(out, load_board(board))
+    result = verify(out, board, random_samples(qemu.inputs, 3, seed=5), runner=qemu)
+    assert result.samples == 3 and result.mismatches == 0 and result.max_abs_diff == 0, result

@@ -18,6 +18,7 @@ from itertools import accumulate, product, takewhile
 from ..errors import BudgetError
 from ..ir import Graph
 from ..kernels import Kernel
+from .analysis import op_macs
 from .inplace import in_place_candidates
 from .kernel_choice import lighter_kernels
 from .lifetimes import stage_lower_bound
@@ -112,6 +113,7 @@ def choose_schedule(
         for last in prefix
     }
     # (rank in the order of a full search, candidate); layer by layer first
+    macs = [op_macs(op, graph) for op in graph.ops]
     tried: list[tuple[int, tuple[StreamStage | None, ArenaPlan]]] = [(0, (None, whole))]
     best = whole.size  # the least cost tried
     ranked = enumerate(product(STREAM_MODES, prefix), 1)
@@ -120,7 +122,7 @@ def choose_schedule(
         if (budget is None or bound[last_op] > budget) and least > best:
             continue
         stage = stream_stage(graph, last_op, rows, push, paced)
-        if stage is None or mac_overhead(graph, stage) > options.max_overhead:
+        if stage is None or mac_overhead(graph, stage, macs) > options.max_overhead:
             continue
         limit = max(best - BYTES_PER_CALL * stage.calls, budget or 0)  # above it, it can neither win nor fit
         plan = fit_arena(graph, kernels, options.alignment, stage, limit, pairs)

@@ -10,6 +10,10 @@ depthwise conv over 5x64 rows needs its output to start two rows plus a group be
 its input, a 1x1 conv with as many output as input channels one group; against a
 separate buffer that saves nearly the whole input.
 
+A concatenation copies its inputs' rows in order, so its output may end where any one
+of its inputs ends: row r of that input is read before the output rows written reach
+it (a DenseNet layer appends its features to its input without a second copy of it).
+
 RESHAPE is better than in place: when its input dies with it, both names are one
 buffer (an alias) and the copy disappears.
 """
@@ -72,6 +76,8 @@ def _slack(op: Op, graph: Graph, name: str, group: int) -> int | None:
     inp, out = graph[name], graph[op.outputs[0]]
     if OPS[op.kind].updates_input:  # the kernel copies input 0 forward first, then writes only the output
         return 0 if name == op.inputs[0] else None
+    if OPS[op.kind].joins_rows:  # on the output's last bytes, each input row is read before the rows written reach it
+        return out.nbytes - inp.nbytes
     if OPS[op.kind].windowed:
         if len(out.shape) != 4 or out.shape[0] != 1 or op.inputs[0] != name:
             return None

@@ -235,15 +235,15 @@ def row_bytes(graph: Graph, tensor: str) -> int:
     return t.nbytes // t.shape[1]
 
 
-def mac_overhead(graph: Graph, stage: StreamStage) -> float:
-    """MACs the stage's band calls execute beyond its layers' own MACs, as a fraction of the model's."""
-    total = sum(op_macs(op, graph) for op in graph.ops)
+def mac_overhead(graph: Graph, stage: StreamStage, macs: list[int] | None = None) -> float:
+    """MACs the stage's band calls execute beyond its layers' own MACs, as a fraction of the
+    model's (`macs`: each op's, when the caller weighs many stages of one graph)."""
+    macs = [op_macs(op, graph) for op in graph.ops] if macs is None else macs
+    total = sum(macs)
     executed = sum(
-        op_macs(graph.ops[c.op_index], graph)
-        * (c.rows[1] - c.rows[0])
-        / graph[graph.ops[c.op_index].outputs[0]].shape[1]
+        macs[c.op_index] * (c.rows[1] - c.rows[0]) / graph[graph.ops[c.op_index].outputs[0]].shape[1]
         for calls, _ in stage.steps
         for c in calls
     )
-    layers = sum(op_macs(op, graph) for op in graph.ops[: stage.last_op + 1])
+    layers = sum(macs[: stage.last_op + 1])
     return (executed - layers) / total if total else 0.0

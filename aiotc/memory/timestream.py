@@ -18,10 +18,11 @@ map's newest row over its older ones (`Fill`). So call n < T gives exactly the
 windowed model's output on T - n zero frames followed by the n frames given.
 
 A Conv1D as TFLite converts it slides along the columns of a one-row image, between
-reshapes from and to 1 x L x C sequences, and Keras' causal padding is a PAD before
-the conv: such a graph is first made one chain of one-row images (the PADs folded into
-the convs, the reshapes dropped) and turned on its side (H and W swapped: the same
-bytes), so that time runs along the rows, as the row-band machinery of streaming.py expects.
+reshapes from and to 1 x L x C sequences (Keras' causal padding, a PAD before the
+conv, is the conv's own by then: passes.fold_pads_into_windows): such a graph is first
+made one chain of one-row images (the reshapes dropped) and turned on its side (H and W
+swapped: the same bytes), so that time runs along the rows, as the row-band machinery of
+streaming.py expects.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import UsageError
-from ..ir import Graph, Op, Padding, Tensor, zero_point
+from ..ir import Graph, Op, Padding, Tensor
 from ..ops import OPS
 from .reorder import best_order
 from .streaming import BandCall, Read, input_rows, kernel_geometry, streamable
@@ -195,11 +196,9 @@ def _frame_input(graph: Graph) -> tuple[Graph, str, str]:
 
 def _conv1d_as_images(graph: Graph) -> Graph:
     """A Conv1D graph as one chain of one-row images: the TFLite converter alternates 1 x L x C
-    sequences and 1 x 1 x L x C images (reshapes between them) and writes Keras' causal
-    padding as a PAD before a VALID conv. Here the PADs become the conv's own padding (both
-    pad with the input's zero point), the sequences that only reshapes and elementwise ops
-    touch become images, and the reshapes left between equal shapes disappear."""
-    graph = _fold_time_pads(graph)
+    sequences and 1 x 1 x L x C images (reshapes between them). Here the sequences that
+    only reshapes and elementwise ops touch become images, and the reshapes left between
+    equal shapes disappear."""
     touching = lambda t: [graph.producers.get(t), *graph.consumers[t]]  # noqa: E731
     imaged = {
         name: replace(t, shape=(1, 1, *t.shape[1:]))
@@ -233,34 +232,6 @@ def _conv1d_as_images(graph: Graph) -> Graph:
         else:
             ops.append(op)
     return graph.with_ops(ops)
-
-
-def _fold_time_pads(graph: Graph) -> Graph:
-    """PAD (along a sequence's steps only) -> reshape to a one-row image -> conv: the conv pads instead."""
-    ops = list(graph.ops)
-    tensors = dict(graph.tensors)
-    for pad in graph.ops:
-        if pad.kind != "pad" or len(graph[pad.inputs[0]].shape) != 3:
-            continue
-        (b0, b1), (before, after), (c0, c1) = pad.attrs.paddings
-        users = graph.consumers[pad.outputs[0]]
-        same_zero = zero_point(graph[pad.inputs[0]]) == zero_point(graph[pad.outputs[0]])
-        if (b0, b1, c0, c1) != (0, 0, 0, 0) or not same_zero or len(users) != 1 or users[0].kind != "reshape":
-            continue
-        reshape = users[0]
-        image = graph[reshape.outputs[0]]
-        convs = graph.consumers[reshape.outputs[0]]
-        if image.shape[:2] != (1, 1) or not convs or not all(OPS[c.kind].convolves for c in convs):
-            continue
-        source = graph[pad.inputs[0]]
-        tensors[image.name] = replace(image, shape=(1, 1, source.shape[1], image.shape[3]))
-        ops.remove(pad)
-        ops[ops.index(reshape)] = replace(reshape, inputs=(pad.inputs[0], *reshape.inputs[1:]))
-        for conv in convs:
-            p = conv.attrs.padding
-            padding = replace(p, left=p.left + before, right=p.right + after)
-            ops[ops.index(conv)] = replace(conv, attrs=replace(conv.attrs, padding=padding))
-    return graph.with_ops(ops, tensors)
 
 
 def _time_along_rows(graph: Graph) -> Graph:

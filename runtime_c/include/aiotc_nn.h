@@ -13,7 +13,8 @@
  * may then start such a kernel's output below its dying input and overlap it. A kernel path that breaks this order must
  * say so there. aiotc_dynamic_update_slice copies its operand forward (in chunks no longer than
  * the distance between the two), then writes only the output: its output may start at or below
- * the operand. */
+ * the operand. aiotc_concat copies its output rows in order (memmove): its output may end where
+ * one of its inputs ends. */
 #ifndef AIOTC_NN_H
 #define AIOTC_NN_H
 

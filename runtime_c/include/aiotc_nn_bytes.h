@@ -44,6 +44,18 @@ static inline void aiotc_bytes_copy(void *dst, const void *src, int32_t n)
 #endif
 }
 
+/* n bytes from src to dst where dst may lie below src, the runs overlapping (the in-place
+ * concat). MVE: aiotc_bytes_copy goes front to back and loads each pass before storing it,
+ * which that overlap allows; elsewhere memmove. */
+static inline void aiotc_bytes_copy_down(void *dst, const void *src, int32_t n)
+{
+#if defined(__ARM_FEATURE_MVE)
+    aiotc_bytes_copy(dst, src, n);
+#else
+    memmove(dst, src, (size_t)n);
+#endif
+}
+
 /* n bytes of value v at dst. */
 static inline void aiotc_bytes_set(void *dst, uint8_t v, int32_t n)
 {

@@ -11,6 +11,7 @@ from aiotc.passes import (
     depthwise_over_one_channel_as_conv,
     fold_affine,
     fold_moves_of_constants,
+    fold_pads_into_windows,
     fuse_activations,
     merge_reshapes,
     remove_dead_ops,
@@ -175,3 +176,58 @@ def test_repeated_unit_axes_are_a_nearest_resize(kind, view, repeated, resized):
     assert kinds(repeats_as_resize_nearest(graph)) == ["reshape", "resize_nearest", "reshape", "reshape"]
     assert kinds(rewritten) == ["resize_nearest", "reshape"]  # the reshape names the graph's output
     assert_same_function(graph, rewritten)
+
+
+def padded(pads, reader: str, activation: str = "relu") -> ir.Graph:
+    """input -> conv (activation) -> PAD -> `reader` (conv, depthwise or a pool, VALID), float."""
+    g = OpGraph(seed=5, dtype="float32")
+    y = g.conv2d(g.input((1, 7, 6, 2)), out_channels=3, activation=activation)
+    n, h, w, c = g.tensors[y].shape
+    shape = (n, h + pads[1][0] + pads[1][1], w + pads[2][0] + pads[2][1], c + pads[3][0] + pads[3][1])
+    y = g.movement("pad", [y], shape, ir.Pad(pads))
+    if reader == "conv2d":
+        y = g.conv2d(y, out_channels=4, stride=(2, 2), padding="valid")
+    elif reader == "depthwise_conv2d":
+        y = g.depthwise(y, padding="valid")
+    else:
+        y = g.pool(reader, y, kernel=(3, 3), stride=(2, 2))
+    return g.build(y)
+
+
+@pytest.mark.parametrize("reader", ["conv2d", "depthwise_conv2d", "max_pool2d"])
+def test_a_pad_becomes_the_padding_of_the_window_reading_it(reader):
+    graph = padded(((0, 0), (1, 1), (1, 0), (0, 0)), reader)
+    folded = fold_pads_into_windows(graph)
+    assert kinds(folded) == ["conv2d", reader]
+    assert folded.ops[1].attrs.padding == ir.Padding(1, 1, 1, 0)
+    assert_same_function(graph, folded)
+
+
+@pytest.mark.parametrize(
+    "pads, reader, activation",
+    [
+        (((0, 0), (1, 1), (1, 1), (0, 0)), "avg_pool2d", "relu"),  # an average counts the padding
+        (((0, 0), (1, 1), (1, 1), (0, 0)), "max_pool2d", "none"),  # a negative input: the pad's zero wins
+        (((0, 0), (2, 0), (0, 0), (0, 0)), "max_pool2d", "relu"),  # more than half the window: TFLite cannot say it
+        (((0, 0), (1, 1), (1, 1), (0, 1)), "conv2d", "relu"),  # channels
+        (((0, 0), (3, 0), (0, 0), (0, 0)), "conv2d", "relu"),  # a window of padding only
+    ],
+)
+def test_a_pad_that_is_not_the_windows_padding_stays(pads, reader, activation):
+    graph = padded(pads, reader, activation)
+    assert kinds(fold_pads_into_windows(graph)) == kinds(graph)
+
+
+def test_a_conv1d_causal_pad_becomes_the_convs_padding():
+    """Keras' causal Conv1D as TFLite converts it: PAD of the 1 x L x C sequence, reshape to a
+    one-row image, VALID conv. The conv pads on the left instead, the image is L wide."""
+    g = OpGraph(seed=2, dtype="float32")
+    x = g.input((1, 10, 2))
+    padded = g.movement("pad", [x], (1, 13, 2), ir.Pad(((0, 0), (3, 0), (0, 0))))
+    image = g.movement("reshape", [padded], (1, 1, 13, 2), ir.NoAttrs())
+    graph = g.build(g.conv2d(image, out_channels=3, kernel=(1, 4), padding="valid"))
+    folded = fold_pads_into_windows(graph)
+    assert kinds(folded) == ["reshape", "conv2d"]
+    assert folded[folded.ops[0].outputs[0]].shape == (1, 1, 10, 2)
+    assert folded.ops[1].attrs.padding == ir.Padding(0, 0, 3, 0)
+    assert_same_function(graph, folded)
