@@ -100,7 +100,7 @@ def quantize_model(
     int_graph = quantize_graph(graph, ranges, None, hessians)
     if refined:
         int_graph = correct_biases(graph, int_graph, samples, progress)
-    fidelity = measure(graph, int_graph, samples)
+    fidelity = measure(graph, int_graph, samples, progress=progress)
     method = "ranges by search, GPTQ-rounded weights, bias-corrected" if refined else f"ranges by {calib.method}"
     report = {
         "method": f"post-training int8, {method}",
