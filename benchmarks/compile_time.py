@@ -48,14 +48,17 @@ def models(corpus: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def compile_once(checkout: Path, model: Path, out: Path, bytecode: Path) -> tuple[tuple[float, float], dict]:
-    """(wall, CPU) seconds of one `aiotc compile` and its report.json (or the error line).
+def compile_once(
+    checkout: Path, model: Path, out: Path, bytecode: Path, options: list[str] | None = None
+) -> tuple[tuple[float, float], dict]:
+    """(wall, CPU) seconds of one `aiotc compile` (with `options`) and its report.json (or the error line).
 
     Python's bytecode is cached in `bytecode` as an installed package's is (this
     machine's PYTHONDONTWRITEBYTECODE would make every run compile aiotc's sources)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env |= {"PYTHONPATH": str(checkout), "PYTHONPYCACHEPREFIX": str(bytecode)}
     command = [sys.executable, "-m", "aiotc", "compile", str(model), "--board", "host", "-o", str(out), "-q", "--force"]
+    command += options or []
     start, used = time.perf_counter(), cpu_seconds()
     # run from `out`'s folder: `python -m` puts the working directory first on sys.path
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, cwd=out.parent)

@@ -15,12 +15,12 @@ from aiotc.frontend import load_model
 from aiotc.ops import OPS
 from aiotc.oracle import run_oracle
 from aiotc.passes import run_passes
-from aiotc.quantize import Calibration
+from aiotc.quantize import Calibration, fidelity
 from aiotc.quantize.bias import correct_biases
-from aiotc.quantize.fidelity import Int8Runner
+from aiotc.quantize.fidelity import Int8Runner, Int8Values
 from aiotc.quantize.gptq import input_hessians
 from aiotc.quantize.observe import FloatRunner, observe
-from aiotc.quantize.ptq import initial_ranges, quantize_graph
+from aiotc.quantize.ptq import free_tensors, initial_ranges, quantize_graph
 
 from .conftest import aiotc, assert_bit_exact, shared_model, verify_folder
 
@@ -185,6 +185,55 @@ def test_bias_correction_cancels_each_layers_mean_output_error(model):
 
     before, after = mean_error(plain), mean_error(corrected)
     assert np.all(after < before) and after.sum() < 0.5 * before.sum(), (before, after)
+
+
+def _with_bias_moved(int_graph, layer):
+    """`int_graph` with the bias of `layer` (an op) raised by 40 steps in every channel."""
+    b = int_graph[layer.inputs[2]]
+    return replace(int_graph, tensors={**int_graph.tensors, b.name: replace(b, data=b.data + 40)})
+
+
+def test_kept_int8_values_rerun_only_the_ops_after_a_change(monkeypatch):
+    """After a bias changes, Int8Values runs only the ops from that layer on and gives what
+    the whole changed model gives."""
+    graph, samples = _float_graph_and_samples("onnx/dscnn_kws.onnx", 3)
+    int_graph = quantize_graph(graph, initial_ranges(graph, observe(graph, samples), "mse"))
+    layers = [op for op in int_graph.ops if OPS[op.kind].weighted]
+    names = [op.outputs[0] for op in int_graph.ops]
+    ints = Int8Values(int_graph, samples)
+    ints.values(names)
+    ran = []
+    monkeypatch.setattr(fidelity, "Int8Runner", lambda part, *args: ran.append(part.ops) or Int8Runner(part, *args))
+    changed = _with_bias_moved(int_graph, layers[2])
+    ints.update(changed)
+    got = ints.values(names)
+    assert ran == [int_graph.ops[int_graph.ops.index(layers[2]) :]]
+    whole = Int8Runner(changed)
+    for sample, values in zip(samples, got):
+        want = whole.run(sample, names)
+        assert all(np.array_equal(values[n], want[n]) for n in names)
+    assert not np.array_equal(
+        got[0][layers[2].outputs[0]], Int8Values(int_graph, samples).values(names)[0][layers[2].outputs[0]]
+    )
+
+
+def test_reference_kernels_probed_once_per_op_signature(monkeypatch):
+    """The subprocess probe of LiteRT's reference kernels runs for a model with a new op
+    only: not again for new bias values or a part of a probed model, again for new parameters."""
+    graph, samples = _float_graph_and_samples("onnx/tinycnn_28.onnx", 2)
+    ranges = initial_ranges(graph, observe(graph, samples), "mse")
+    int_graph = quantize_graph(graph, ranges)
+    probes = []
+    monkeypatch.setattr(fidelity, "_REFERENCE_RUNS", set())
+    monkeypatch.setattr(fidelity, "litert_reference_loads", lambda content: probes.append(content) or True)
+    layer = next(op for op in int_graph.ops if OPS[op.kind].weighted)
+    Int8Runner(int_graph)
+    Int8Runner(_with_bias_moved(int_graph, layer))
+    Int8Values(int_graph, samples).values([int_graph.ops[1].outputs[0]])  # the first two ops, as a model of their own
+    assert len(probes) == 1
+    name = free_tensors(graph)[-1]
+    Int8Runner(quantize_graph(graph, ranges | {name: (ranges[name][0] / 2, ranges[name][1] / 2)}))
+    assert len(probes) == 2
 
 
 def test_int8_weights_given_input_statistics_are_gptq_rounded():

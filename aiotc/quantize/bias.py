@@ -23,7 +23,7 @@ import numpy as np
 
 from ..ir import Graph, Op
 from ..ops import OPS
-from .fidelity import Int8Runner
+from .fidelity import Int8Values
 from .gptq import taps
 from .observe import FloatRunner
 from .ptq import float_name
@@ -52,10 +52,11 @@ def correct_biases(
     for op in layers:
         by_bias.setdefault(op.inputs[2], []).append(op)
     tick = progress("correcting biases", len(by_bias)) if progress else None
+    ints = Int8Values(int_graph, samples)
     for bias, ops in by_bias.items():
         b = int_graph[bias]
-        ints = Int8Runner(int_graph)
-        int_inputs = [ints.run(s, sorted({op.inputs[0] for op in ops})) for s in samples]
+        ints.update(int_graph)
+        int_inputs = ints.values(sorted({op.inputs[0] for op in ops}))
         error = np.mean(
             [_output_error(op, float_graph, float_ops[op.name], int_graph, float_inputs, int_inputs) for op in ops],
             axis=0,

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..ir import Graph
 from ..ops import OPS
-from .fidelity import Int8Runner
+from .fidelity import Int8Values
 from .gptq import rows_of
 from .observe import FloatRunner
 from .precision import full_assignment
@@ -57,14 +57,15 @@ def quantize_refitted(
     floats = FloatRunner(graph)
     int_graph = quantize_graph(graph, ranges, assignment)  # each layer's weights replaced in turn
     tick = progress("refitting weights", len(layers)) if progress else None
+    ints = Int8Values(int_graph, samples)
     for op in layers:
         x, w = op.inputs[0], graph[op.inputs[1]]
         xq = layer_input(int_graph, op.name)  # x itself, or its int16 copy for a w8a16 layer
-        ints = Int8Runner(int_graph)
+        ints.update(int_graph)  # the layers before keep their values
         h: np.ndarray = np.zeros(())  # sums of (got.T @ got) and (got.T @ want) over the samples
         cross: np.ndarray = np.zeros(())
-        for sample in samples:
-            got = rows_of(ints.run(sample, [xq])[xq].astype(np.float64), op, w.shape)
+        for sample, values in zip(samples, ints.values([xq])):
+            got = rows_of(values[xq].astype(np.float64), op, w.shape)
             want = rows_of(floats.run(sample, [x])[x].astype(np.float64), op, w.shape)
             h, cross = h + got.T @ got, cross + got.T @ want
         weights = w.data.reshape(w.shape[0], -1).astype(np.float64)

@@ -5,7 +5,8 @@ TFLite converter's much tighter clipping of early layers loses per-layer SQNR ye
 gains 3 dB at the output. So, starting from the MSE ranges, each free tensor in
 graph order tries a few tighter clippings and keeps one if the int8 model's output
 SQNR against the float model on the calibration samples improves (coordinate
-descent; each trial is one quantize + LiteRT run, tens of milliseconds). The steps of
+descent; each trial is one quantize and a LiteRT run of the layers from the tensor
+tried on, those before keeping their values: fidelity.Int8Values). The steps of
 an unrolled loop are one tensor here (steps.py).
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..ir import Graph
-from .fidelity import Int8Runner, sqnr_db
+from .fidelity import Int8Values, sqnr_db
 from .observe import FloatRunner
 from .ptq import free_tensors, quantize_graph
 from .steps import search_units, step_groups
@@ -37,21 +38,27 @@ def refine_ranges(
     reference = FloatRunner(graph)
     want = [np.concatenate([o.ravel() for o in reference.outputs(s)]) for s in samples]
 
-    def score(trial: dict[str, tuple[float, float]]) -> float:
-        runner = Int8Runner(quantize_graph(graph, trial), reference_kernels=False)
-        got = [np.concatenate([o.ravel() for o in runner.outputs(s)]) for s in samples]
+    best_graph = quantize_graph(graph, ranges)
+    ints = Int8Values(best_graph, samples, reference_kernels=False)
+
+    def score(int_graph: Graph) -> float:
+        ints.update(int_graph)  # the layers before the tensor tried keep their values
+        got = [np.concatenate([v[name].ravel() for name in graph.outputs]) for v in ints.values(list(graph.outputs))]
         return sqnr_db(np.stack(want), np.stack(got))
 
     units = search_units(free_tensors(graph), step_groups(graph))
     tick = progress("searching ranges", len(units)) if progress else None
-    best = score(ranges)
+    best = score(best_graph)
     for unit in units:
         low, high = ranges[unit[0]]  # an unrolled loop's steps share their range
         for factor in FACTORS:
             trial = ranges | dict.fromkeys(unit, (low * factor, high * factor))
-            value = score(trial)
+            trial_graph = quantize_graph(graph, trial)
+            value = score(trial_graph)
             if value > best + MIN_GAIN_DB:
-                best, ranges = value, trial
+                best, ranges, best_graph = value, trial, trial_graph
+            else:
+                ints.update(best_graph)
         if tick:
             tick()
     return ranges
