@@ -100,8 +100,15 @@ def kernel_graph():
         g.depthwise(mono),  # 1 channel, 8 columns
         g.depthwise(g.input((1, 5, 6, 13), zero_point=21), stride=(1, 2)),  # channel-SIMD: 8 + 4 + 1 channels
         g.depthwise(g.input((1, 3, 5, 20), zero_point=-9), out_scale=0.0005),  # left shifts: the general requantization
+        g.depthwise(g.input((1, 7, 17, 6), zero_point=-128), stride=(2, 2), out_zp=-100),  # bands: padded all round
+        g.depthwise(g.input((1, 4, 9, 3), zero_point=127), out_scale=0.0005),  # bands: left shifts, odd channel
         g.depthwise(g.input((1, 24, 24, 32), zero_point=-5), stride=(2, 2)),  # M55: the opt kernel (issue 22)
         g.depthwise(g.input((1, 10, 10, 160), zero_point=30), activation="relu6"),  # M55: the opt kernel
+        g.depthwise(g.input((1, 6, 7, 7), zero_point=127), kernel=(5, 5)),  # M4 pixel pairs across rows, 4 + 3 channels
+        # 49 taps (a loop of pairs after one), stride 2, a lone last pixel, 8 + 4 channels
+        g.depthwise(g.input((1, 9, 9, 12), zero_point=-128), kernel=(7, 7), stride=(2, 2)),
+        g.depthwise(g.input((1, 5, 5, 10), zero_point=-128), out_scale=0.0005),  # narrow: pairs with left shifts
+        g.depthwise(g.input((1, 4, 3, 4), zero_point=5), kernel=(3, 1), padding="valid"),  # 3 taps: 1 + a loop pair
         g.fully_connected(flat, 7),  # odd depth
         g.fully_connected(flat, 6, per_channel=True, activation="relu"),
         g.fully_connected(one, 3),  # depth 1, one partial block of rows

@@ -57,8 +57,7 @@ typedef struct {
     int32_t common;          /* quant_params->right_shifts: shift[] holds right shifts */
 } dw_layer;
 
-/* The planes' padding columns hold the zero point from the start (dw_clear) and are
- * never written again: a row of the image fills only its n inner columns. */
+/* n int16 values of the zero point at plane. */
 static void dw_clear(const dw_layer *d, int16_t *plane, int32_t values)
 {
     int32_t i;
@@ -72,6 +71,21 @@ static void dw_clear(const dw_layer *d, int16_t *plane, int32_t values)
 #endif
     for (i = 0; i < values; i++) {
         plane[i] = d->zero_point;
+    }
+}
+
+/* The planes' padding columns hold the zero point from the start of a call and are
+ * never written again: a row of the image fills only its inner columns. Only they are
+ * cleared: a streamed layer calls the kernel for each output row, and clearing whole
+ * planes cost more than the row's work on narrow layers (3 instructions an output on
+ * vww_96's 48x48x8 on the M4). */
+static void dw_clear_border(const dw_layer *d, int16_t *plane, int32_t rows)
+{
+    const int32_t right = d->pad_left + d->inner;
+    int32_t r;
+    for (r = 0; r < rows; r++, plane += d->width) {
+        dw_clear(d, plane, d->pad_left);
+        dw_clear(d, plane + right, d->width - right);
     }
 }
 
@@ -158,54 +172,79 @@ typedef struct {
     int32_t w01[3], w12[3];
 } dw_weights;
 
-static inline int32_t dw_pair(int8_t lo, int8_t hi)
-{
-    return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
-}
-
-static inline int32_t dw_word(const int16_t *p)
+/* (lo, hi) as int16 halves: one PKHBT (gcc takes 2 instructions from C). */
+static inline int32_t dw_pair(int32_t lo, int32_t hi)
 {
     int32_t v;
-    memcpy(&v, p, sizeof v);
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(v) : "r"(lo), "r"(hi));
     return v;
 }
 
+/* One kernel row's taps for two output columns (%[s0], %[s1]) of stride 1, from plane
+ * values (i0, i1) and (i2, i3) in lo and hi: column x is (i0, i1).(w0, w1) + i2.w2,
+ * column x + 1 is i1.w0 + (i2, i3).(w1, w2). The first row starts from the bias in s0. */
+#define DW_S1_FIRST(row, w01, w12, step)                                                                               \
+    "ldrd %[lo], %[hi], [%[" row "]], #" step "\n\t"                                                                   \
+    "smlatb %[s1], %[lo], %[" w01 "], %[s0]\n\t"                                                                       \
+    "smlad %[s0], %[lo], %[" w01 "], %[s0]\n\t"                                                                        \
+    "smlabt %[s0], %[hi], %[" w12 "], %[s0]\n\t"                                                                       \
+    "smlad %[s1], %[hi], %[" w12 "], %[s1]\n\t"
+#define DW_S1_NEXT(row, w01, w12, step)                                                                                \
+    "ldrd %[lo], %[hi], [%[" row "]], #" step "\n\t"                                                                   \
+    "smlad %[s0], %[lo], %[" w01 "], %[s0]\n\t"                                                                        \
+    "smlatb %[s1], %[lo], %[" w01 "], %[s1]\n\t"                                                                       \
+    "smlabt %[s0], %[hi], %[" w12 "], %[s0]\n\t"                                                                       \
+    "smlad %[s1], %[hi], %[" w12 "], %[s1]\n\t"
+/* Stride 2: plane values (i0, i1), (i2, i3) in lo and hi, i4 then in lo: column x is
+ * (i0, i1).(w0, w1) + i2.w2, column x + 1 is (i2, i3).(w0, w1) + i4.w2. */
+#define DW_S2_FIRST(row, w01, w12, step)                                                                               \
+    "ldrd %[lo], %[hi], [%[" row "]], #" step "\n\t"                                                                   \
+    "smlad %[s1], %[hi], %[" w01 "], %[s0]\n\t"                                                                        \
+    "smlad %[s0], %[lo], %[" w01 "], %[s0]\n\t"                                                                        \
+    "ldr %[lo], [%[" row "]]\n\t"                                                                                      \
+    "smlabt %[s0], %[hi], %[" w12 "], %[s0]\n\t"                                                                       \
+    "smlabt %[s1], %[lo], %[" w12 "], %[s1]\n\t"
+#define DW_S2_NEXT(row, w01, w12, step)                                                                                \
+    "ldrd %[lo], %[hi], [%[" row "]], #" step "\n\t"                                                                   \
+    "smlad %[s0], %[lo], %[" w01 "], %[s0]\n\t"                                                                        \
+    "smlad %[s1], %[hi], %[" w01 "], %[s1]\n\t"                                                                        \
+    "ldr %[lo], [%[" row "]]\n\t"                                                                                      \
+    "smlabt %[s0], %[hi], %[" w12 "], %[s0]\n\t"                                                                       \
+    "smlabt %[s1], %[lo], %[" w12 "], %[s1]\n\t"
+
 /* One output row of one channel into acc[0 .. out_w] (one past: an odd row's last
- * step computes a column more): two columns per step, each kernel row two SMLADs and
- * two halfword multiplies for both. Column x reads plane columns s*x .. s*x + 2. */
-static void dw_row_acc(const dw_layer *d, const dw_weights *k, int32_t bias, const int16_t *plane, int32_t out_w,
-                       int32_t *acc)
+ * step computes a column more): two columns per step, each kernel row one LDRD (plane
+ * rows are word aligned, as the planner aligns scratch) and two SMLADs and two halfword
+ * multiplies for both. Column x reads plane columns s*x .. s*x + 2. In assembly, not
+ * inlined, for the 14 registers: the 6 weight pairs stay in registers and the bias and
+ * the end are read from the stack each step (gcc 12 spilled the weights: 29
+ * instructions a stride-1 step, here 20). */
+#define DW_ROW_LOOP(first, next, step)                                                                                 \
+    __asm__ volatile("1:\n\t"                                                                                          \
+                     "ldr %[s0], %[bias]\n\t"                                                                          \
+                     first("r0", "a0", "b0", step)                                                                     \
+                     next("r1", "a1", "b1", step)                                                                      \
+                     next("r2", "a2", "b2", step)                                                                      \
+                     "strd %[s0], %[s1], [%[acc]], #8\n\t"                                                             \
+                     "ldr %[lo], %[end]\n\t"                                                                           \
+                     "cmp %[acc], %[lo]\n\t"                                                                           \
+                     "blo 1b"                                                                                          \
+                     : [lo] "=&r"(lo), [hi] "=&r"(hi), [s0] "=&r"(s0), [s1] "=&r"(s1), [r0] "+r"(r0), [r1] "+r"(r1),   \
+                       [r2] "+r"(r2), [acc] "+r"(acc)                                                                  \
+                     : [a0] "r"(k->w01[0]), [a1] "r"(k->w01[1]), [a2] "r"(k->w01[2]), [b0] "r"(k->w12[0]),             \
+                       [b1] "r"(k->w12[1]), [b2] "r"(k->w12[2]), [bias] "m"(bias), [end] "m"(end)                      \
+                     : "memory", "cc")
+
+static __attribute__((noinline)) void dw_row_acc(const dw_layer *d, const dw_weights *k, int32_t bias,
+                                                 const int16_t *plane, int32_t out_w, int32_t *acc)
 {
     const int16_t *r0 = plane, *r1 = plane + d->width, *r2 = plane + 2 * d->width;
     const int32_t *const end = acc + out_w;
+    int32_t lo, hi, s0, s1;
     if (d->stride_w == 1) {
-        for (; acc < end; acc += 2, r0 += 2, r1 += 2, r2 += 2) {
-            /* column x: (i0, i1).(w0, w1) + i2.w2; column x + 1: i1.w0 + (i2, i3).(w1, w2) */
-            int32_t s0, s1, lo, hi;
-            lo = dw_word(r0), hi = dw_word(r0 + 2);
-            s0 = __smlabt(hi, k->w12[0], __smlad(lo, k->w01[0], bias));
-            s1 = __smlad(hi, k->w12[0], __smlatb(lo, k->w01[0], bias));
-            lo = dw_word(r1), hi = dw_word(r1 + 2);
-            s0 = __smlabt(hi, k->w12[1], __smlad(lo, k->w01[1], s0));
-            s1 = __smlad(hi, k->w12[1], __smlatb(lo, k->w01[1], s1));
-            lo = dw_word(r2), hi = dw_word(r2 + 2);
-            acc[0] = __smlabt(hi, k->w12[2], __smlad(lo, k->w01[2], s0));
-            acc[1] = __smlad(hi, k->w12[2], __smlatb(lo, k->w01[2], s1));
-        }
+        DW_ROW_LOOP(DW_S1_FIRST, DW_S1_NEXT, "4");
     } else {
-        for (; acc < end; acc += 2, r0 += 4, r1 += 4, r2 += 4) {
-            /* column x: (i0, i1).(w0, w1) + i2.w2; column x + 1: (i2, i3).(w0, w1) + i4.w2 */
-            int32_t s0, s1, lo, mid, hi;
-            lo = dw_word(r0), mid = dw_word(r0 + 2), hi = dw_word(r0 + 4);
-            s0 = __smlabt(mid, k->w12[0], __smlad(lo, k->w01[0], bias));
-            s1 = __smlabt(hi, k->w12[0], __smlad(mid, k->w01[0], bias));
-            lo = dw_word(r1), mid = dw_word(r1 + 2), hi = dw_word(r1 + 4);
-            s0 = __smlabt(mid, k->w12[1], __smlad(lo, k->w01[1], s0));
-            s1 = __smlabt(hi, k->w12[1], __smlad(mid, k->w01[1], s1));
-            lo = dw_word(r2), mid = dw_word(r2 + 2), hi = dw_word(r2 + 4);
-            acc[0] = __smlabt(mid, k->w12[2], __smlad(lo, k->w01[2], s0));
-            acc[1] = __smlabt(hi, k->w12[2], __smlad(mid, k->w01[2], s1));
-        }
+        DW_ROW_LOOP(DW_S2_FIRST, DW_S2_NEXT, "8");
     }
 }
 
@@ -483,7 +522,7 @@ int32_t aiotc_depthwise_conv_3x3_s8(const aiotc_context *ctx, const aiotc_dw_con
     d.offset = params->output_offset;
     d.act_min = params->activation.min;
     d.act_max = params->activation.max;
-    dw_clear(&d, p0, 2 * plane_rows * d.width);
+    dw_clear_border(&d, p0, 2 * plane_rows);
     for (b = 0; b < input_dims->n; b++) {
         d.image = input + b * d.in_h * d.in_w * ch;
         for (oy = 0; oy < out_h; oy += DW_BAND) {

@@ -9,7 +9,8 @@
  * Fast paths:
  * - DSP: 4 channels per word (half a group); SXTB16 splits them into even/odd halves,
  *   and SMLABB, SMLABT, SMLATB, SMLATT multiply each half by its int16 weight without
- *   unpacking: 9 instructions per tap of 4 channels, the weights read by one LDRD;
+ *   unpacking; two pixels per step share the weight loads and the requantization
+ *   constants (19 instructions per tap of 4 channels of both, a lone pixel 9);
  * - MVE: a group per step: per tap one widening load of the 8 inputs and one load of
  *   the 8 weights, VMULLB/VMULLT into int32 accumulators of the even and the odd
  *   channels, each requantized as a vector (its constants gathered) and stored by a
@@ -34,40 +35,51 @@ typedef struct {
 } dw_layer;
 
 /* Pixels computed at once (their tap tables fill the scratch's 8 bytes per tap: two
- * of 4-byte pointers on the M55, where two pixels share each weight load). */
+ * of 4-byte pointers on the M55 and the M4, where two pixels share each weight load),
+ * and how far apart a table's entries are: on the DSP path the two tables interleave,
+ * so that one pointer walks both (the 8 sums leave no register for a second). */
 #if defined(AIOTC_MVE)
 #define DW_PIXELS 2
+#define DW_SPREAD 1
+#elif defined(AIOTC_DSP)
+#define DW_PIXELS 2
+#define DW_SPREAD 2
 #else
 #define DW_PIXELS 1
+#define DW_SPREAD 1
 #endif
+
+/* Pixel n's table (n < DW_PIXELS). */
+#define DW_TABLE(tables, n, taps) ((tables) + (n) * (DW_SPREAD == 1 ? (taps) : 1))
 
 /* Channel c of one pixel. */
 static inline int8_t dw_channel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int32_t c)
 {
     int32_t acc = d->bias[c], t;
     for (t = 0; t < taps; t++) {
-        acc += tap[t][c] * d->weights[(c / 8 * taps + t) * 8 + c % 8];
+        acc += tap[t * DW_SPREAD][c] * d->weights[(c / 8 * taps + t) * 8 + c % 8];
     }
     return aiotc_out_s8_mode(aiotc_rq_channel(d->multiplier[c], d->shift[c]), acc, d->offset, d->act_min, d->act_max,
                              d->common);
 }
 
-/* A group of DW_PIXELS pixels' channels (the DSP and portable paths: one pixel, its
- * table `tap`). Inlined at each call: there taps and `common` may be constants (the 3x3
- * tap loop unrolls; aiotc_out_s8_mode). */
+/* A group of DW_PIXELS pixels' channels (ta, tb: their tables; ob NULL: a lone
+ * pixel). Inlined at each call: there taps and `common` may be constants (the 3x3 tap
+ * loop unrolls; aiotc_out_s8_mode). */
 #if defined(AIOTC_DSP)
 typedef struct {
     int32_t a0, a1, a2, a3;
 } dw_acc;
 
-/* One tap of 4 channels: the input word `c` bytes into the pixel the next table entry
- * points at, times the group's next 4 int16 weights. In assembly: gcc, given the 9
- * taps unrolled, hoists the loads and spills (worse than the rolled loop). */
+/* One tap of 4 channels of a lone pixel: the input word `c` bytes into the pixel its
+ * next table entry points at, times the group's next 4 int16 weights. In assembly:
+ * gcc, given the 9 taps unrolled, hoists the loads and spills (worse than the rolled
+ * loop). */
 static AIOTC_INLINE void dw_tap(dw_acc *s, const int8_t *const **tap, const int16_t **w, int32_t c)
 {
     const int8_t *p;
     int32_t x, w01, w23, e;
-    __asm__("ldr %[p], [%[tp]], #4\n\t"
+    __asm__("ldr %[p], [%[tp]], #8\n\t"
             "ldr %[x], [%[p], %[c]]\n\t"
             "ldrd %[w01], %[w23], [%[w]], #16\n\t"
             "sxtb16 %[e], %[x]\n\t"
@@ -82,45 +94,133 @@ static AIOTC_INLINE void dw_tap(dw_acc *s, const int8_t *const **tap, const int1
             : "memory");
 }
 
-static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *tap, const int8_t *const *unused,
-                                   int32_t taps, int8_t *out, int8_t *unused_out, int32_t common)
+/* dw_tap for both pixels (the interleaved tables: a's entry, then b's), the weights
+ * w01 then w23 in one register: with the 8 sums, the pointers and `c` that is all 14. */
+#define DW_TAP2                                                                                                        \
+    "ldr %[t0], [%[tp]], #4\n\t"                                                                                      \
+    "ldr %[t1], [%[t0], %[c]]\n\t"                                                                                    \
+    "ldr %[t2], [%[w]]\n\t"                                                                                           \
+    "sxtb16 %[t0], %[t1]\n\t"                                                                                         \
+    "sxtb16 %[t1], %[t1], ror #8\n\t"                                                                                 \
+    "smlabb %[a0], %[t0], %[t2], %[a0]\n\t"                                                                           \
+    "smlabt %[a1], %[t1], %[t2], %[a1]\n\t"                                                                           \
+    "ldr %[t2], [%[w], #4]\n\t"                                                                                       \
+    "smlatb %[a2], %[t0], %[t2], %[a2]\n\t"                                                                           \
+    "smlatt %[a3], %[t1], %[t2], %[a3]\n\t"                                                                           \
+    "ldr %[t0], [%[tp]], #4\n\t"                                                                                      \
+    "ldr %[t1], [%[t0], %[c]]\n\t"                                                                                    \
+    "sxtb16 %[t0], %[t1]\n\t"                                                                                         \
+    "sxtb16 %[t1], %[t1], ror #8\n\t"                                                                                 \
+    "smlatb %[b2], %[t0], %[t2], %[b2]\n\t"                                                                           \
+    "smlatt %[b3], %[t1], %[t2], %[b3]\n\t"                                                                           \
+    "ldr %[t2], [%[w]], #16\n\t"                                                                                      \
+    "smlabb %[b0], %[t0], %[t2], %[b0]\n\t"                                                                           \
+    "smlabt %[b1], %[t1], %[t2], %[b1]\n\t"
+#define DW_TAP2_OPERANDS                                                                                               \
+    [a0] "+r"(a->a0), [a1] "+r"(a->a1), [a2] "+r"(a->a2), [a3] "+r"(a->a3), [b0] "+r"(b->a0), [b1] "+r"(b->a1),        \
+        [b2] "+r"(b->a2), [b3] "+r"(b->a3), [tp] "+r"(*tap), [w] "+r"(*w), [t0] "=&r"(t0), [t1] "=&r"(t1),             \
+        [t2] "=&r"(t2)
+
+static AIOTC_INLINE void dw_tap2(dw_acc *a, dw_acc *b, const int8_t *const **tap, const int16_t **w, int32_t c)
 {
-    const int32_t ch = d->channels, offset = d->offset, lo = d->act_min, hi = d->act_max;
-    const int32_t *const multiplier = d->multiplier, *const shift = d->shift;
+    int32_t t0, t1, t2;
+    __asm__(DW_TAP2 : DW_TAP2_OPERANDS : [c] "r"(c) : "memory");
+}
+
+/* dw_tap2 for `taps` taps (even, at least 2), two per loop step, the loop's end (the weights')
+ * read from the stack: no register is left for a counter. */
+static AIOTC_INLINE void dw_taps2(dw_acc *a, dw_acc *b, const int8_t *const **tap, const int16_t **w, int32_t c,
+                                  int32_t taps)
+{
+    const int16_t *const end = *w + 8 * taps;
+    int32_t t0, t1, t2;
+    __asm__("1:\n\t" DW_TAP2 DW_TAP2 "ldr %[t0], %[end]\n\t"
+            "cmp %[w], %[t0]\n\t"
+            "bne 1b"
+            : DW_TAP2_OPERANDS
+            : [c] "r"(c), [end] "m"(end)
+            : "memory", "cc");
+}
+
+/* Channel c's sums sa (and sb, unless ob is NULL) to oa[c] (ob[c]), its constants
+ * read once. */
+static AIOTC_INLINE void dw_out(const dw_layer *d, int32_t c, int32_t sa, int32_t sb, int8_t *oa, int8_t *ob,
+                                int32_t common)
+{
+    const aiotc_rq q = aiotc_rq_channel(d->multiplier[c], d->shift[c]);
+    oa[c] = aiotc_out_s8_mode(q, sa, d->offset, d->act_min, d->act_max, common);
+    if (ob != 0) {
+        ob[c] = aiotc_out_s8_mode(q, sb, d->offset, d->act_min, d->act_max, common);
+    }
+}
+
+static AIOTC_INLINE void dw_channels(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb,
+                                     int32_t taps, int8_t *oa, int8_t *ob, int32_t common)
+{
+    const int32_t ch = d->channels;
     int32_t c;
-    (void)unused;
-    (void)unused_out;
     for (c = 0; c + 4 <= ch; c += 4) {
-        const int8_t *const *tp = tap;
+        const int8_t *const *tp = ta;
         const int16_t *w = d->weights + (c & ~7) * taps + (c & 7);
-        dw_acc s;
+        dw_acc a, b;
         int32_t t;
-        s.a0 = d->bias[c];
-        s.a1 = d->bias[c + 1];
-        s.a2 = d->bias[c + 2];
-        s.a3 = d->bias[c + 3];
-        if (taps == 9) {
-            dw_tap(&s, &tp, &w, c);
-            dw_tap(&s, &tp, &w, c);
-            dw_tap(&s, &tp, &w, c);
-            dw_tap(&s, &tp, &w, c);
-            dw_tap(&s, &tp, &w, c);
-            dw_tap(&s, &tp, &w, c);
-            dw_tap(&s, &tp, &w, c);
-            dw_tap(&s, &tp, &w, c);
-            dw_tap(&s, &tp, &w, c);
-        } else {
+        a.a0 = d->bias[c];
+        a.a1 = d->bias[c + 1];
+        a.a2 = d->bias[c + 2];
+        a.a3 = d->bias[c + 3];
+        b = a;
+        if (ob == 0 && taps == 9) {
+            dw_tap(&a, &tp, &w, c);
+            dw_tap(&a, &tp, &w, c);
+            dw_tap(&a, &tp, &w, c);
+            dw_tap(&a, &tp, &w, c);
+            dw_tap(&a, &tp, &w, c);
+            dw_tap(&a, &tp, &w, c);
+            dw_tap(&a, &tp, &w, c);
+            dw_tap(&a, &tp, &w, c);
+            dw_tap(&a, &tp, &w, c);
+        } else if (ob == 0) {
             for (t = 0; t < taps; t++) {
-                dw_tap(&s, &tp, &w, c);
+                dw_tap(&a, &tp, &w, c);
+            }
+        } else if (taps == 9) {
+            dw_tap2(&a, &b, &tp, &w, c);
+            dw_tap2(&a, &b, &tp, &w, c);
+            dw_tap2(&a, &b, &tp, &w, c);
+            dw_tap2(&a, &b, &tp, &w, c);
+            dw_tap2(&a, &b, &tp, &w, c);
+            dw_tap2(&a, &b, &tp, &w, c);
+            dw_tap2(&a, &b, &tp, &w, c);
+            dw_tap2(&a, &b, &tp, &w, c);
+            dw_tap2(&a, &b, &tp, &w, c);
+        } else {
+            if (taps & 1) {
+                dw_tap2(&a, &b, &tp, &w, c);
+            }
+            if (taps > 1) {
+                dw_taps2(&a, &b, &tp, &w, c, taps & ~1);
             }
         }
-        out[c] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[c], shift[c]), s.a0, offset, lo, hi, common);
-        out[c + 1] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[c + 1], shift[c + 1]), s.a1, offset, lo, hi, common);
-        out[c + 2] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[c + 2], shift[c + 2]), s.a2, offset, lo, hi, common);
-        out[c + 3] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[c + 3], shift[c + 3]), s.a3, offset, lo, hi, common);
+        dw_out(d, c, a.a0, b.a0, oa, ob, common);
+        dw_out(d, c + 1, a.a1, b.a1, oa, ob, common);
+        dw_out(d, c + 2, a.a2, b.a2, oa, ob, common);
+        dw_out(d, c + 3, a.a3, b.a3, oa, ob, common);
     }
     for (; c < ch; c++) {
-        out[c] = dw_channel(d, tap, taps, c);
+        oa[c] = dw_channel(d, ta, taps, c);
+        if (ob != 0) {
+            ob[c] = dw_channel(d, tb, taps, c);
+        }
+    }
+}
+
+static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
+                                   int8_t *oa, int8_t *ob, int32_t common)
+{
+    if (ob != 0) {
+        dw_channels(d, ta, tb, taps, oa, ob, common);
+    } else {
+        dw_channels(d, ta, tb, taps, oa, 0, common);
     }
 }
 #elif defined(AIOTC_MVE)
@@ -317,12 +417,12 @@ static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *tap, 
 }
 #endif
 
-/* A group of DW_PIXELS pixels (tap tables one after the other; ob NULL: a lone last
- * pixel), the usual 3x3 with constant taps. */
+/* A group of DW_PIXELS pixels (their tables: DW_TABLE; ob NULL: a lone last pixel),
+ * the usual 3x3 with constant taps. */
 static void dw_run(const dw_layer *layer, const int8_t *const *tap, int32_t taps, int8_t *oa, int8_t *ob)
 {
     const dw_layer d = *layer; /* a local: its fields stay in registers across the int8 stores */
-    const int8_t *const *const tb = tap + (DW_PIXELS - 1) * taps;
+    const int8_t *const *const tb = DW_TABLE(tap, DW_PIXELS - 1, taps);
     if (taps == 9 && d.common) {
         dw_pixels(&d, tap, tb, 9, oa, ob, 1);
     } else if (taps == 9) {
@@ -366,14 +466,15 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
             const int32_t y0 = oy * params->stride.h - params->padding.h;
             for (ox = 0; ox < output_dims->w; ox++, out += ch) {
                 const int32_t x0 = ox * params->stride.w - params->padding.w;
-                const int8_t **tap = tables + n * taps;
+                const int8_t **tap = DW_TABLE(tables, n, taps);
                 int32_t ky, kx;
                 if (x0 >= 0 && x0 + last_x < in_w && y0 >= 0 && y0 + last_y < in_h) { /* no tap in the padding */
                     const int8_t *row = image + (y0 * in_w + x0) * ch;
                     for (ky = 0; ky < k_h; ky++, row += step_y) {
                         const int8_t *p = row;
                         for (kx = 0; kx < k_w; kx++, p += step_x) {
-                            *tap++ = p;
+                            *tap = p;
+                            tap += DW_SPREAD;
                         }
                     }
                 } else { /* rows and columns tested once each, the offsets stepped */
@@ -382,12 +483,14 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
                         int32_t ix = x0, at = row;
                         if ((uint32_t)iy >= (uint32_t)in_h) {
                             for (kx = 0; kx < k_w; kx++) {
-                                *tap++ = pad;
+                                *tap = pad;
+                                tap += DW_SPREAD;
                             }
                             continue;
                         }
                         for (kx = 0; kx < k_w; kx++, ix += params->dilation.w, at += step_x) {
-                            *tap++ = (uint32_t)ix < (uint32_t)in_w ? image + at : pad;
+                            *tap = (uint32_t)ix < (uint32_t)in_w ? image + at : pad;
+                            tap += DW_SPREAD;
                         }
                     }
                 }
