@@ -90,6 +90,10 @@ def kernel_graph():
         g.depthwise(g.input((1, 3, 5, 20), zero_point=-9), out_scale=0.0005),  # left shifts: the general requantization
         g.depthwise(g.input((1, 24, 24, 32), zero_point=-5), stride=(2, 2)),  # M55: the opt kernel (issue 22)
         g.depthwise(g.input((1, 10, 10, 160), zero_point=30), activation="relu6"),  # M55: the opt kernel
+        # M55 opt kernel's two-pixel asm: 3 whole groups of 8, 35 pixels (a lone last one), padded on every side,
+        # the general requantization (relu6) and the right-shift one (no activation)
+        g.depthwise(g.input((1, 7, 5, 24), zero_point=-128), activation="relu6"),
+        g.depthwise(g.input((1, 7, 5, 24), zero_point=77), stride=(2, 1)),
         g.fully_connected(flat, 7),  # odd depth
         g.fully_connected(flat, 6, per_channel=True, activation="relu"),
         g.fully_connected(one, 3),  # depth 1, one partial block of rows
