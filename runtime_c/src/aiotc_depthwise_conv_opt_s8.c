@@ -188,11 +188,12 @@ typedef struct {
 } dw_mve;
 
 /* The requantization of the even (odd) channels' sums a and b of a step, multipliers at
- * [r + 4 * even], shifts at [p + 4 * even] (`fix`: from right shifts): TFLite's
- * (aiotc_mve_requantize), the shift's left and right parts computed once for both. */
-#define DW_REQUANTIZE(fix, a, b)                                                                                       \
+ * [r + 4 * even], shifts at [p + 4 * even]: TFLite's (aiotc_mve_requantize), the
+ * shift's left and right parts computed once for both. */
+#define DW_REQUANTIZE(a, b)                                                                                            \
     "vldrw.u32 %q[k], [%[r], %q[l], uxtw #2]\n\t"                                                                      \
-    "vldrw.u32 %q[x], [%[p], %q[l], uxtw #2]\n\t" fix "vmov.i32 %q[t], #0\n\t"                                         \
+    "vldrw.u32 %q[x], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
+    "vmov.i32 %q[t], #0\n\t"                                                                                          \
     "vmax.s32 %q[t], %q[x], %q[t]\n\t"                                                                                \
     "vsub.i32 %q[x], %q[x], %q[t]\n\t"                                                                                \
     "vshl.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                        \
@@ -208,6 +209,23 @@ typedef struct {
     "vqadd.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                       \
     "vrshl.s32 %q[" b "], %q[" b "], %q[x]\n\t"
 
+/* DW_REQUANTIZE with right shifts (`common`: shift[] holds r, the shift is -2 - r):
+ * no left shift, and the sign of the product alone says where to subtract 1
+ * (aiotc_mve_requantize_right). */
+#define DW_REQUANTIZE_RIGHT(a, b)                                                                                      \
+    "vldrw.u32 %q[k], [%[r], %q[l], uxtw #2]\n\t"                                                                      \
+    "vldrw.u32 %q[x], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
+    "vldrw.u32 %q[t], [%[m], #%c[o_vectors]+64]\n\t"                                                                  \
+    "vsub.i32 %q[x], %q[t], %q[x]\n\t"                                                                                \
+    "vqrdmulh.s32 %q[" a "], %q[" a "], %q[k]\n\t"                                                                    \
+    "vqrdmulh.s32 %q[" b "], %q[" b "], %q[k]\n\t"                                                                    \
+    "vshr.s32 %q[t], %q[" a "], #31\n\t"                                                                              \
+    "vqadd.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                       \
+    "vrshl.s32 %q[" a "], %q[" a "], %q[x]\n\t"                                                                       \
+    "vshr.s32 %q[t], %q[" b "], #31\n\t"                                                                              \
+    "vqadd.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                       \
+    "vrshl.s32 %q[" b "], %q[" b "], %q[x]\n\t"
+
 /* Channels c .. c + 7 of pixels a and b, all in registers: the bias, per tap one load
  * of the 8 weights (w) for both and per pixel one gather of the 8 inputs widened to
  * int16 (the tap's pointer plus the lanes), VMULLB/VMULLT into the even and odd
@@ -216,11 +234,8 @@ typedef struct {
  * with saturation (the clamp lies inside int16), offset, clamped and stored as 8
  * contiguous bytes: about 193 instructions a step of 9 taps. In assembly: gcc 12
  * spills the accumulators and the constants around the loop (a 25x5x64 layer: 142.8k
- * instructions, 130.7k here). `fix`: the shifts' conversion, "" or DW_FIX_COMMON. */
-#define DW_FIX_COMMON                                                                                                  \
-    "vldrw.u32 %q[t], [%[m], #%c[o_vectors]+64]\n\t"                                                                        \
-    "vsub.i32 %q[x], %q[t], %q[x]\n\t"
-#define DW_STEP2(fix)                                                                                                  \
+ * instructions, 130.7k here). `requantize`: DW_REQUANTIZE or DW_REQUANTIZE_RIGHT. */
+#define DW_STEP2(requantize)                                                                                                  \
     __asm__ volatile("vldrh.u16 %q[l], [%[m], #%c[o_vectors]]\n\t"                                                        \
                      "vadd.i16 %q[l], %q[l], %[c]\n\t"                                                                 \
                      "vldrw.u32 %q[t], [%[m], #%c[o_vectors]+48]\n\t"                                                          \
@@ -251,8 +266,8 @@ typedef struct {
                      "ldr %[r], [%[m], #%c[o_scalars]+4]\n\t"                                                           \
                      "add %[r], %[r], %[c], lsl #2\n\t"                                                                \
                      "ldr %[p], [%[m], #%c[o_scalars]+8]\n\t"                                                                \
-                     "add %[p], %[p], %[c], lsl #2\n\t" DW_REQUANTIZE(fix, "a0", "b0") "adds %[r], #4\n\t"            \
-                     "adds %[p], #4\n\t" DW_REQUANTIZE(fix, "a1", "b1") "ldr %[r], [%[m], #%c[o_scalars]+12]\n\t"           \
+                     "add %[p], %[p], %[c], lsl #2\n\t" requantize("a0", "b0") "adds %[r], #4\n\t"            \
+                     "adds %[p], #4\n\t" requantize("a1", "b1") "ldr %[r], [%[m], #%c[o_scalars]+12]\n\t"           \
                      "vldrh.u16 %q[k], [%[m], #%c[o_vectors]+16]\n\t"                                                            \
                      "vldrh.u16 %q[l], [%[m], #%c[o_vectors]+32]\n\t"                                                            \
                      "vqmovnb.s32 %q[t], %q[a0]\n\t"                                                                   \
@@ -282,9 +297,9 @@ static AIOTC_INLINE void dw_step2_mve(const dw_mve *m, const int8_t *const *ta, 
     int32_t r;
     register int32_t n __asm__("lr") = taps;
     if (common) {
-        DW_STEP2(DW_FIX_COMMON);
+        DW_STEP2(DW_REQUANTIZE_RIGHT);
     } else {
-        DW_STEP2("");
+        DW_STEP2(DW_REQUANTIZE);
     }
 }
 
