@@ -94,6 +94,10 @@ def kernel_graph():
         # the general requantization (relu6) and the right-shift one (no activation)
         g.depthwise(g.input((1, 7, 5, 24), zero_point=-128), activation="relu6"),
         g.depthwise(g.input((1, 7, 5, 24), zero_point=77), stride=(2, 1)),
+        g.depthwise(g.input((1, 6, 5, 16), zero_point=3), kernel=(5, 1), padding="valid"),  # its tap loop (5 taps)
+        g.depthwise(
+            g.input((1, 5, 7, 12), zero_point=-20), kernel=(2, 4), activation="relu6"
+        ),  # 8 taps, 8 + 4 channels
         g.fully_connected(flat, 7),  # odd depth
         g.fully_connected(flat, 6, per_channel=True, activation="relu"),
         g.fully_connected(one, 3),  # depth 1, one partial block of rows

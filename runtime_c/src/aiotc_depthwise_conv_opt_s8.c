@@ -193,20 +193,20 @@ typedef struct {
 #define DW_REQUANTIZE(a, b)                                                                                            \
     "vldrw.u32 %q[k], [%[r], %q[l], uxtw #2]\n\t"                                                                      \
     "vldrw.u32 %q[x], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
-    "vmov.i32 %q[t], #0\n\t"                                                                                          \
-    "vmax.s32 %q[t], %q[x], %q[t]\n\t"                                                                                \
-    "vsub.i32 %q[x], %q[x], %q[t]\n\t"                                                                                \
-    "vshl.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                        \
-    "vshl.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                        \
-    "vqrdmulh.s32 %q[" a "], %q[" a "], %q[k]\n\t"                                                                    \
-    "vqrdmulh.s32 %q[" b "], %q[" b "], %q[k]\n\t"                                                                    \
-    "vand %q[t], %q[" a "], %q[x]\n\t"                                                                                \
-    "vshr.s32 %q[t], %q[t], #31\n\t"                                                                                  \
-    "vqadd.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                       \
-    "vrshl.s32 %q[" a "], %q[" a "], %q[x]\n\t"                                                                       \
-    "vand %q[t], %q[" b "], %q[x]\n\t"                                                                                \
-    "vshr.s32 %q[t], %q[t], #31\n\t"                                                                                  \
-    "vqadd.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                       \
+    "vmov.i32 %q[t], #0\n\t"                                                                                           \
+    "vmax.s32 %q[t], %q[x], %q[t]\n\t"                                                                                 \
+    "vsub.i32 %q[x], %q[x], %q[t]\n\t"                                                                                 \
+    "vshl.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                         \
+    "vshl.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                         \
+    "vqrdmulh.s32 %q[" a "], %q[" a "], %q[k]\n\t"                                                                     \
+    "vqrdmulh.s32 %q[" b "], %q[" b "], %q[k]\n\t"                                                                     \
+    "vand %q[t], %q[" a "], %q[x]\n\t"                                                                                 \
+    "vshr.s32 %q[t], %q[t], #31\n\t"                                                                                   \
+    "vqadd.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                        \
+    "vrshl.s32 %q[" a "], %q[" a "], %q[x]\n\t"                                                                        \
+    "vand %q[t], %q[" b "], %q[x]\n\t"                                                                                 \
+    "vshr.s32 %q[t], %q[t], #31\n\t"                                                                                   \
+    "vqadd.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                        \
     "vrshl.s32 %q[" b "], %q[" b "], %q[x]\n\t"
 
 /* DW_REQUANTIZE with right shifts (`common`: shift[] holds r, the shift is -2 - r):
@@ -215,16 +215,36 @@ typedef struct {
 #define DW_REQUANTIZE_RIGHT(a, b)                                                                                      \
     "vldrw.u32 %q[k], [%[r], %q[l], uxtw #2]\n\t"                                                                      \
     "vldrw.u32 %q[x], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
-    "vldrw.u32 %q[t], [%[m], #%c[o_vectors]+64]\n\t"                                                                  \
-    "vsub.i32 %q[x], %q[t], %q[x]\n\t"                                                                                \
-    "vqrdmulh.s32 %q[" a "], %q[" a "], %q[k]\n\t"                                                                    \
-    "vqrdmulh.s32 %q[" b "], %q[" b "], %q[k]\n\t"                                                                    \
-    "vshr.s32 %q[t], %q[" a "], #31\n\t"                                                                              \
-    "vqadd.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                       \
-    "vrshl.s32 %q[" a "], %q[" a "], %q[x]\n\t"                                                                       \
-    "vshr.s32 %q[t], %q[" b "], #31\n\t"                                                                              \
-    "vqadd.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                       \
+    "vldrw.u32 %q[t], [%[m], #%c[o_vectors]+64]\n\t"                                                                   \
+    "vsub.i32 %q[x], %q[t], %q[x]\n\t"                                                                                 \
+    "vqrdmulh.s32 %q[" a "], %q[" a "], %q[k]\n\t"                                                                     \
+    "vqrdmulh.s32 %q[" b "], %q[" b "], %q[k]\n\t"                                                                     \
+    "vshr.s32 %q[t], %q[" a "], #31\n\t"                                                                               \
+    "vqadd.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                        \
+    "vrshl.s32 %q[" a "], %q[" a "], %q[x]\n\t"                                                                        \
+    "vshr.s32 %q[t], %q[" b "], #31\n\t"                                                                               \
+    "vqadd.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                        \
     "vrshl.s32 %q[" b "], %q[" b "], %q[x]\n\t"
+
+/* One tap of the pair step: the 8 weights, the two pixels' inputs, their products. */
+#define DW_TAP2                                                                                                        \
+    "ldr %[p], [%[ta]], #4\n\t"                                                                                        \
+    "vldrh.16 %q[k], [%[w]], #16\n\t"                                                                                  \
+    "vldrb.s16 %q[x], [%[p], %q[l]]\n\t"                                                                               \
+    "ldr %[p], [%[tb]], #4\n\t"                                                                                        \
+    "vmullb.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
+    "vadd.i32 %q[a0], %q[a0], %q[t]\n\t"                                                                               \
+    "vmullt.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
+    "vldrb.s16 %q[x], [%[p], %q[l]]\n\t"                                                                               \
+    "vadd.i32 %q[a1], %q[a1], %q[t]\n\t"                                                                               \
+    "vmullb.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
+    "vadd.i32 %q[b0], %q[b0], %q[t]\n\t"                                                                               \
+    "vmullt.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
+    "vadd.i32 %q[b1], %q[b1], %q[t]\n\t"
+
+/* All taps: a loop, or the usual 9 unrolled (no loop instruction). */
+#define DW_TAPS_LOOP "dls lr, lr\n1:\n\t" DW_TAP2 "le lr, 1b\n\t"
+#define DW_TAPS_9 ".rept 9\n\t" DW_TAP2 ".endr\n\t"
 
 /* Channels c .. c + 7 of pixels a and b, all in registers: the bias, per tap one load
  * of the 8 weights (w) for both and per pixel one gather of the 8 inputs widened to
@@ -232,44 +252,30 @@ typedef struct {
  * channels' int32 sums (13 instructions for 16 MACs); then each pair of sums
  * requantized (DW_REQUANTIZE), narrowed by VQMOVNB/VQMOVNT back into channel order
  * with saturation (the clamp lies inside int16), offset, clamped and stored as 8
- * contiguous bytes: about 193 instructions a step of 9 taps. In assembly: gcc 12
+ * contiguous bytes: about 180 instructions a step of 9 taps. In assembly: gcc 12
  * spills the accumulators and the constants around the loop (a 25x5x64 layer: 142.8k
- * instructions, 130.7k here). `requantize`: DW_REQUANTIZE or DW_REQUANTIZE_RIGHT. */
-#define DW_STEP2(requantize)                                                                                                  \
-    __asm__ volatile("vldrh.u16 %q[l], [%[m], #%c[o_vectors]]\n\t"                                                        \
+ * instructions, 123.5k here). `taps`: DW_TAPS_LOOP or DW_TAPS_9; `requantize`:
+ * DW_REQUANTIZE or DW_REQUANTIZE_RIGHT. */
+#define DW_STEP2(taps, requantize)                                                                                     \
+    __asm__ volatile("vldrh.u16 %q[l], [%[m], #%c[o_vectors]]\n\t"                                                     \
                      "vadd.i16 %q[l], %q[l], %[c]\n\t"                                                                 \
-                     "vldrw.u32 %q[t], [%[m], #%c[o_vectors]+48]\n\t"                                                          \
-                     "ldr %[r], [%[m], #%c[o_scalars]]\n\t"                                                                 \
+                     "vldrw.u32 %q[t], [%[m], #%c[o_vectors]+48]\n\t"                                                  \
+                     "ldr %[r], [%[m], #%c[o_scalars]]\n\t"                                                            \
                      "add %[r], %[r], %[c], lsl #2\n\t"                                                                \
                      "vldrw.u32 %q[a0], [%[r], %q[t], uxtw #2]\n\t"                                                    \
                      "adds %[r], #4\n\t"                                                                               \
                      "vldrw.u32 %q[a1], [%[r], %q[t], uxtw #2]\n\t"                                                    \
                      "vmov %q[b0], %q[a0]\n\t"                                                                         \
                      "vmov %q[b1], %q[a1]\n\t"                                                                         \
-                     "dls lr, lr\n"                                                                                     \
-                     "1:\n\t"                                                                                           \
-                     "ldr %[p], [%[ta]], #4\n\t"                                                                       \
-                     "vldrh.16 %q[k], [%[w]], #16\n\t"                                                                 \
-                     "vldrb.s16 %q[x], [%[p], %q[l]]\n\t"                                                              \
-                     "ldr %[p], [%[tb]], #4\n\t"                                                                       \
-                     "vmullb.s16 %q[t], %q[x], %q[k]\n\t"                                                              \
-                     "vadd.i32 %q[a0], %q[a0], %q[t]\n\t"                                                              \
-                     "vmullt.s16 %q[t], %q[x], %q[k]\n\t"                                                              \
-                     "vldrb.s16 %q[x], [%[p], %q[l]]\n\t"                                                              \
-                     "vadd.i32 %q[a1], %q[a1], %q[t]\n\t"                                                              \
-                     "vmullb.s16 %q[t], %q[x], %q[k]\n\t"                                                              \
-                     "vadd.i32 %q[b0], %q[b0], %q[t]\n\t"                                                              \
-                     "vmullt.s16 %q[t], %q[x], %q[k]\n\t"                                                              \
-                     "vadd.i32 %q[b1], %q[b1], %q[t]\n\t"                                                              \
-                     "le lr, 1b\n\t"                                                                                   \
-                     "vldrw.u32 %q[l], [%[m], #%c[o_vectors]+48]\n\t"                                                          \
-                     "ldr %[r], [%[m], #%c[o_scalars]+4]\n\t"                                                           \
+                     taps                                                                                              \
+                     "vldrw.u32 %q[l], [%[m], #%c[o_vectors]+48]\n\t"                                                  \
+                     "ldr %[r], [%[m], #%c[o_scalars]+4]\n\t"                                                          \
                      "add %[r], %[r], %[c], lsl #2\n\t"                                                                \
-                     "ldr %[p], [%[m], #%c[o_scalars]+8]\n\t"                                                                \
-                     "add %[p], %[p], %[c], lsl #2\n\t" requantize("a0", "b0") "adds %[r], #4\n\t"            \
-                     "adds %[p], #4\n\t" requantize("a1", "b1") "ldr %[r], [%[m], #%c[o_scalars]+12]\n\t"           \
-                     "vldrh.u16 %q[k], [%[m], #%c[o_vectors]+16]\n\t"                                                            \
-                     "vldrh.u16 %q[l], [%[m], #%c[o_vectors]+32]\n\t"                                                            \
+                     "ldr %[p], [%[m], #%c[o_scalars]+8]\n\t"                                                          \
+                     "add %[p], %[p], %[c], lsl #2\n\t" requantize("a0", "b0") "adds %[r], #4\n\t"                     \
+                     "adds %[p], #4\n\t" requantize("a1", "b1") "ldr %[r], [%[m], #%c[o_scalars]+12]\n\t"              \
+                     "vldrh.u16 %q[k], [%[m], #%c[o_vectors]+16]\n\t"                                                  \
+                     "vldrh.u16 %q[l], [%[m], #%c[o_vectors]+32]\n\t"                                                  \
                      "vqmovnb.s32 %q[t], %q[a0]\n\t"                                                                   \
                      "vqmovnt.s32 %q[t], %q[a1]\n\t"                                                                   \
                      "vqmovnb.s32 %q[x], %q[b0]\n\t"                                                                   \
@@ -281,11 +287,12 @@ typedef struct {
                      "vmin.s16 %q[t], %q[t], %q[l]\n\t"                                                                \
                      "vmin.s16 %q[x], %q[x], %q[l]\n\t"                                                                \
                      "vstrb.16 %q[t], [%[oa]]\n\t"                                                                     \
-                     "vstrb.16 %q[x], [%[ob]]"                                                                          \
-                     : [a0] "=&w"(a0), [a1] "=&w"(a1), [b0] "=&w"(b0), [b1] "=&w"(b1), [k] "=&w"(k), [x] "=&w"(x),      \
+                     "vstrb.16 %q[x], [%[ob]]"                                                                         \
+                     : [a0] "=&w"(a0), [a1] "=&w"(a1), [b0] "=&w"(b0), [b1] "=&w"(b1), [k] "=&w"(k), [x] "=&w"(x),     \
                        [t] "=&w"(t), [l] "=&w"(l), [p] "=&r"(p), [r] "=&r"(r), [ta] "+r"(ta), [tb] "+r"(tb),           \
-                       [w] "+r"(w), [n] "+r"(n)                                                                         \
-                     : [m] "r"(m), [c] "r"(c), [oa] "r"(oa), [ob] "r"(ob), [o_vectors] "i"(offsetof(dw_mve, lanes)), [o_scalars] "i"(offsetof(dw_mve, bias))                 \
+                       [w] "+r"(w), [n] "+r"(n)                                                                        \
+                     : [m] "r"(m), [c] "r"(c), [oa] "l"(oa), [ob] "l"(ob), /* VSTRB.16: r0-r7 */                     \
+                       [o_vectors] "i"(offsetof(dw_mve, lanes)), [o_scalars] "i"(offsetof(dw_mve, bias))               \
                      : "memory")
 
 static AIOTC_INLINE void dw_step2_mve(const dw_mve *m, const int8_t *const *ta, const int8_t *const *tb,
@@ -296,10 +303,14 @@ static AIOTC_INLINE void dw_step2_mve(const dw_mve *m, const int8_t *const *ta, 
     const int8_t *p;
     int32_t r;
     register int32_t n __asm__("lr") = taps;
-    if (common) {
-        DW_STEP2(DW_REQUANTIZE_RIGHT);
+    if (taps == 9 && common) {
+        DW_STEP2(DW_TAPS_9, DW_REQUANTIZE_RIGHT);
+    } else if (taps == 9) {
+        DW_STEP2(DW_TAPS_9, DW_REQUANTIZE);
+    } else if (common) {
+        DW_STEP2(DW_TAPS_LOOP, DW_REQUANTIZE_RIGHT);
     } else {
-        DW_STEP2(DW_REQUANTIZE);
+        DW_STEP2(DW_TAPS_LOOP, DW_REQUANTIZE);
     }
 }
 
@@ -386,10 +397,13 @@ static AIOTC_INLINE void dw_channels(const dw_layer *d, const int8_t *const *ta,
     m.multiplier = d->multiplier;
     m.shift = d->shift;
     m.offset = d->offset;
-    for (c = 0; c + 8 <= d->channels; c += 8, w += 8 * taps, lanes = vaddq_n_u16(lanes, 8)) {
-        if (pair) {
+    if (pair) { /* the lanes are the asm's */
+        for (c = 0; c + 8 <= d->channels; c += 8, w += 8 * taps) {
             dw_step2_mve(&m, ta, tb, w, taps, c, oa + c, ob + c, common);
-        } else {
+        }
+        lanes = vaddq_n_u16(lanes, (uint16_t)c);
+    } else {
+        for (c = 0; c + 8 <= d->channels; c += 8, w += 8 * taps, lanes = vaddq_n_u16(lanes, 8)) {
             dw_step(d, ta, tb, taps, c, w, lanes, 0, oa, ob, common, pair);
         }
     }
