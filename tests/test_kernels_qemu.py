@@ -81,6 +81,7 @@ def kernel_graph():
         g.conv2d(odd, 3, kernel=(1, 1), out_scale=0.004),  # multipliers above 1/4: the general requantization
         g.conv2d(g.input((1, 5, 6, 33), zero_point=-128), 4, kernel=(5, 5)),  # clipped rows: runs over 16 bytes
         g.conv2d(deep40, 11, kernel=(1, 1)),  # MVE 4x2: a predicated first step, a lone last pixel, 8 + 3 channels
+        g.conv2d(deep40, 8, kernel=(1, 1), out_scale=0.0006),  # MVE 4x2 stores with left shifts
         g.conv2d(g.input((1, 6, 5, 64), zero_point=7), 12, kernel=(1, 1), stride=(2, 2), out_scale=0.004),
         g.conv2d(g.input((1, 4, 4, 33), zero_point=127), 8, kernel=(1, 1), activation="relu6"),  # 1 + 2 x 16 inputs
         g.conv2d(deep40, 5, kernel=(3, 3), stride=(2, 2)),  # im2col 360 taps, padded, 4 + 1 channels
@@ -109,6 +110,12 @@ def kernel_graph():
         g.depthwise(g.input((1, 9, 9, 12), zero_point=-128), kernel=(7, 7), stride=(2, 2)),
         g.depthwise(g.input((1, 5, 5, 10), zero_point=-128), out_scale=0.0005),  # narrow: pairs with left shifts
         g.depthwise(g.input((1, 4, 3, 4), zero_point=5), kernel=(3, 1), padding="valid"),  # 3 taps: 1 + a loop pair
+        # M55 opt kernel's two-pixel asm: 3 whole groups of 8, 35 pixels (a lone last one), padded on every side,
+        # the general requantization (relu6) and the right-shift one (no activation)
+        g.depthwise(g.input((1, 7, 5, 24), zero_point=-128), activation="relu6"),
+        g.depthwise(g.input((1, 7, 5, 24), zero_point=77), stride=(2, 1)),
+        g.depthwise(g.input((1, 6, 5, 16), zero_point=3), kernel=(5, 1), padding="valid"),  # its tap loop (5 taps)
+        g.depthwise(g.input((1, 5, 7, 12), zero_point=-20), kernel=(2, 4), activation="relu6"),  # 8 taps, 12 ch
         g.fully_connected(flat, 7),  # odd depth
         g.fully_connected(flat, 6, per_channel=True, activation="relu"),
         g.fully_connected(one, 3),  # depth 1, one partial block of rows

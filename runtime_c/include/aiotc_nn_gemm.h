@@ -31,6 +31,7 @@
 #ifndef AIOTC_NN_GEMM_H
 #define AIOTC_NN_GEMM_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -559,6 +560,81 @@ static AIOTC_INLINE void aiotc_gemm_store8(const aiotc_gemm *g, int32_t oc, int3
     }
 }
 
+/* What aiotc_mve_store8_pair reads by offsets from one pointer: lo at 0, hi at 16,
+ * minus2 at 32, multiplier at 48, shift at 52, offset at 56 (checked below). */
+typedef struct {
+    int32x4_t lo, hi, minus2;
+    const int32_t *multiplier, *shift;
+    int32_t offset;
+} aiotc_mve_rq;
+typedef char aiotc_mve_rq_layout[offsetof(aiotc_mve_rq, minus2) == 32 && offsetof(aiotc_mve_rq, offset) == 56 ? 1 : -1];
+
+/* TFLite's requantization of the column vectors x and z (multipliers k, shifts s; t a
+ * temporary): right shifts only (`common`, s = -2 - right) or the general one. */
+#define AIOTC_RQ_RIGHT(v)                                                                                              \
+    "vqrdmulh.s32 %q[" v "], %q[" v "], %q[k]\n\t"                                                                    \
+    "vshr.s32 %q[t], %q[" v "], #31\n\t"                                                                              \
+    "vqadd.s32 %q[" v "], %q[" v "], %q[t]\n\t"                                                                       \
+    "vrshl.s32 %q[" v "], %q[" v "], %q[s]\n\t"
+#define AIOTC_RQ_COMMON                                                                                                \
+    "vldrw.u32 %q[t], [%[m], #32]\n\t"                                                                                \
+    "vsub.i32 %q[s], %q[t], %q[s]\n\t" AIOTC_RQ_RIGHT("x") AIOTC_RQ_RIGHT("z")
+#define AIOTC_RQ_GENERAL_RIGHT(v)                                                                                      \
+    "vqrdmulh.s32 %q[" v "], %q[" v "], %q[k]\n\t"                                                                    \
+    "vand %q[t], %q[" v "], %q[s]\n\t"                                                                                \
+    "vshr.s32 %q[t], %q[t], #31\n\t"                                                                                  \
+    "vqadd.s32 %q[" v "], %q[" v "], %q[t]\n\t"                                                                       \
+    "vrshl.s32 %q[" v "], %q[" v "], %q[s]\n\t"
+#define AIOTC_RQ_GENERAL                                                                                               \
+    "vmov.i32 %q[t], #0\n\t"                                                                                          \
+    "vmax.s32 %q[t], %q[s], %q[t]\n\t"                                                                                \
+    "vsub.i32 %q[s], %q[s], %q[t]\n\t"                                                                                \
+    "vshl.s32 %q[x], %q[x], %q[t]\n\t"                                                                                \
+    "vshl.s32 %q[z], %q[z], %q[t]\n\t" AIOTC_RQ_GENERAL_RIGHT("x") AIOTC_RQ_GENERAL_RIGHT("z")
+
+/* aiotc_gemm_store8 for two columns, in assembly: the 8 sums into two vectors by two
+ * two-lane VMOVs each, both requantized with the channels' constants loaded once, offset,
+ * clamped and stored (gcc 12: a VDUP and three VMOVs a vector, and the constants reloaded
+ * around the int8 stores). The sums' registers serve as scratch. */
+#define AIOTC_STORE8_PAIR(requantize)                                                                                  \
+    __asm__ volatile("vmov %q[x][2], %q[x][0], %[xa0], %[xa1]\n\t"                                                     \
+                     "vmov %q[x][3], %q[x][1], %[xb0], %[xb1]\n\t"                                                     \
+                     "vmov %q[z][2], %q[z][0], %[za0], %[za1]\n\t"                                                     \
+                     "vmov %q[z][3], %q[z][1], %[zb0], %[zb1]\n\t"                                                     \
+                     "ldr %[xa0], [%[m], #48]\n\t"                                                                     \
+                     "ldr %[xb0], [%[m], #52]\n\t"                                                                     \
+                     "add %[xa0], %[xa0], %[oc], lsl #2\n\t"                                                           \
+                     "add %[xb0], %[xb0], %[oc], lsl #2\n\t"                                                           \
+                     "vldrw.u32 %q[k], [%[xa0]]\n\t"                                                                   \
+                     "vldrw.u32 %q[s], [%[xb0]]\n\t" requantize "ldr %[xa0], [%[m], #56]\n\t"                          \
+                     "vadd.i32 %q[x], %q[x], %[xa0]\n\t"                                                               \
+                     "vadd.i32 %q[z], %q[z], %[xa0]\n\t"                                                               \
+                     "vldrw.u32 %q[t], [%[m]]\n\t"                                                                     \
+                     "vmax.s32 %q[x], %q[x], %q[t]\n\t"                                                                \
+                     "vmax.s32 %q[z], %q[z], %q[t]\n\t"                                                                \
+                     "vldrw.u32 %q[t], [%[m], #16]\n\t"                                                                \
+                     "vmin.s32 %q[x], %q[x], %q[t]\n\t"                                                                \
+                     "vmin.s32 %q[z], %q[z], %q[t]\n\t"                                                                \
+                     "vstrb.32 %q[x], [%[o0]]\n\t"                                                                     \
+                     "vstrb.32 %q[z], [%[o1]]"                                                                          \
+                     : [xa0] "+r"(xa0), [xb0] "+r"(xb0), [x] "=&w"(x), [z] "=&w"(z), [k] "=&w"(k), [s] "=&w"(s),      \
+                       [t] "=&w"(t)                                                                                    \
+                     : [xa1] "r"(xa1), [xb1] "r"(xb1), [za0] "r"(za0), [zb0] "r"(zb0), [za1] "r"(za1),                \
+                       [zb1] "r"(zb1), [m] "r"(m), [oc] "r"(oc), [o0] "l"(out0), [o1] "l"(out1)                        \
+                     : "memory")
+
+static AIOTC_INLINE void aiotc_mve_store8_pair(const aiotc_mve_rq *m, int32_t oc, int32_t xa0, int32_t xb0,
+                                               int32_t xa1, int32_t xb1, int32_t za0, int32_t zb0, int32_t za1,
+                                               int32_t zb1, int8_t *out0, int8_t *out1, int32_t common)
+{
+    int32x4_t x, z, k, s, t;
+    if (common) {
+        AIOTC_STORE8_PAIR(AIOTC_RQ_COMMON);
+    } else {
+        AIOTC_STORE8_PAIR(AIOTC_RQ_GENERAL);
+    }
+}
+
 /* The sums of 4 channels (two pairs' a and b) requantized as one vector to out[0..3]
  * (`common`: quant_params->right_shifts, a constant where inlined). */
 static AIOTC_INLINE void aiotc_gemm_store4(const aiotc_gemm *g, int32_t oc, int32_t a0, int32_t b0, int32_t a1,
@@ -734,12 +810,19 @@ static AIOTC_INLINE int32_t aiotc_gemm_mve4(const aiotc_gemm *g, const int8_t *c
         return oc;
     }
     if (g->pairs != 0 && g->rows >= 4) {
+        aiotc_mve_rq q;
+        q.lo = vdupq_n_s32(g->act_min);
+        q.hi = vdupq_n_s32(g->act_max);
+        q.minus2 = vdupq_n_s32(-2);
+        q.multiplier = g->multiplier;
+        q.shift = g->shift;
+        q.offset = g->output_offset;
         aiotc_mve_interleave(g, c0, c1);
         for (oc = 0; oc + 4 <= g->rows; oc += 4) {
             aiotc_acc4 s, t;
             aiotc_dot_4x2(g, oc, &s, &t);
-            aiotc_gemm_store8(g, oc, s.a0, s.b0, t.a0, t.b0, s.a1, s.b1, t.a1, t.b1, out0 + oc, out1 + oc, common,
-                              columns);
+            aiotc_mve_store8_pair(&q, oc, s.a0, s.b0, t.a0, t.b0, s.a1, s.b1, t.a1, t.b1, out0 + oc, out1 + oc,
+                                  common);
         }
         return oc;
     }

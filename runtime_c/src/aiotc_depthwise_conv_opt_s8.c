@@ -13,8 +13,10 @@
  *   constants (19 instructions per tap of 4 channels of both, a lone pixel 9);
  * - MVE: a group per step: per tap one widening load of the 8 inputs and one load of
  *   the 8 weights, VMULLB/VMULLT into int32 accumulators of the even and the odd
- *   channels, each requantized as a vector (its constants gathered) and stored by a
- *   scatter; the last group predicated. */
+ *   channels, each requantized as a vector (its constants gathered); two pixels per
+ *   step in one block of assembly that narrows the even and odd sums back into
+ *   channel order and stores 8 bytes at once, a lone pixel and the last group
+ *   (predicated) by scatters. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm.h"
 
@@ -273,41 +275,146 @@ static AIOTC_INLINE void dw_tap_mve(dw_acc *a, int16x8_t x, int16x8_t k)
     a->odd = vaddq_s32(a->odd, vmulltq_int_s16(x, k));
 }
 
-/* All taps of channels c .. c + 7 (`lanes`: their offsets) of pixels a and b: per tap
- * one load of the 8 weights (w) for both, and per pixel one gather of the 8 inputs
- * widened to int16 (the tap's pointer plus the lanes: no address arithmetic),
- * VMULLB/VMULLT and two adds: 14 instructions for 16 MACs. In assembly: gcc 12 spills
- * the lanes and copies accumulators (17). */
-static AIOTC_INLINE void dw_taps2_mve(dw_acc *a, dw_acc *b, const int8_t *const *ta, const int8_t *const *tb,
-                                      const int16_t *w, uint16x8_t lanes, int32_t taps)
+/* What the asm of dw_step2_mve reads by offsets from one pointer: the vectors it would
+ * otherwise hold in registers (it needs all 8 for the taps), and the layer's arrays;
+ * the asm knows the order of the fields (16 bytes a vector, 4 a scalar). */
+typedef struct {
+    uint16x8_t lanes;        /* 0 .. 7: the channels of a step, plus c */
+    int16x8_t lo, hi;        /* the clamp, on the int16 lanes of the narrowed outputs */
+    uint32x4_t even;         /* 0, 2, 4, 6: a step's even (from c + 1: odd) channels' constants */
+    int32x4_t minus2;        /* right shifts -s - 2 (`common`) back to TFLite's shifts */
+    const int32_t *bias, *multiplier, *shift;
+    int32_t offset;
+} dw_mve;
+
+/* The requantization of the even (odd) channels' sums a and b of a step, multipliers at
+ * [r + 4 * even], shifts at [p + 4 * even]: TFLite's (aiotc_mve_requantize), the
+ * shift's left and right parts computed once for both. */
+#define DW_REQUANTIZE(a, b)                                                                                            \
+    "vldrw.u32 %q[k], [%[r], %q[l], uxtw #2]\n\t"                                                                      \
+    "vldrw.u32 %q[x], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
+    "vmov.i32 %q[t], #0\n\t"                                                                                           \
+    "vmax.s32 %q[t], %q[x], %q[t]\n\t"                                                                                 \
+    "vsub.i32 %q[x], %q[x], %q[t]\n\t"                                                                                 \
+    "vshl.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                         \
+    "vshl.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                         \
+    "vqrdmulh.s32 %q[" a "], %q[" a "], %q[k]\n\t"                                                                     \
+    "vqrdmulh.s32 %q[" b "], %q[" b "], %q[k]\n\t"                                                                     \
+    "vand %q[t], %q[" a "], %q[x]\n\t"                                                                                 \
+    "vshr.s32 %q[t], %q[t], #31\n\t"                                                                                   \
+    "vqadd.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                        \
+    "vrshl.s32 %q[" a "], %q[" a "], %q[x]\n\t"                                                                        \
+    "vand %q[t], %q[" b "], %q[x]\n\t"                                                                                 \
+    "vshr.s32 %q[t], %q[t], #31\n\t"                                                                                   \
+    "vqadd.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                        \
+    "vrshl.s32 %q[" b "], %q[" b "], %q[x]\n\t"
+
+/* DW_REQUANTIZE with right shifts (`common`: shift[] holds r, the shift is -2 - r):
+ * no left shift, and the sign of the product alone says where to subtract 1
+ * (aiotc_mve_requantize_right). */
+#define DW_REQUANTIZE_RIGHT(a, b)                                                                                      \
+    "vldrw.u32 %q[k], [%[r], %q[l], uxtw #2]\n\t"                                                                      \
+    "vldrw.u32 %q[x], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
+    "vldrw.u32 %q[t], [%[m], #%c[o_vectors]+64]\n\t"                                                                   \
+    "vsub.i32 %q[x], %q[t], %q[x]\n\t"                                                                                 \
+    "vqrdmulh.s32 %q[" a "], %q[" a "], %q[k]\n\t"                                                                     \
+    "vqrdmulh.s32 %q[" b "], %q[" b "], %q[k]\n\t"                                                                     \
+    "vshr.s32 %q[t], %q[" a "], #31\n\t"                                                                               \
+    "vqadd.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                        \
+    "vrshl.s32 %q[" a "], %q[" a "], %q[x]\n\t"                                                                        \
+    "vshr.s32 %q[t], %q[" b "], #31\n\t"                                                                               \
+    "vqadd.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                        \
+    "vrshl.s32 %q[" b "], %q[" b "], %q[x]\n\t"
+
+/* One tap of the pair step: the 8 weights, the two pixels' inputs, their products. */
+#define DW_TAP2                                                                                                        \
+    "ldr %[p], [%[ta]], #4\n\t"                                                                                        \
+    "vldrh.16 %q[k], [%[w]], #16\n\t"                                                                                  \
+    "vldrb.s16 %q[x], [%[p], %q[l]]\n\t"                                                                               \
+    "ldr %[p], [%[tb]], #4\n\t"                                                                                        \
+    "vmullb.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
+    "vadd.i32 %q[a0], %q[a0], %q[t]\n\t"                                                                               \
+    "vmullt.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
+    "vldrb.s16 %q[x], [%[p], %q[l]]\n\t"                                                                               \
+    "vadd.i32 %q[a1], %q[a1], %q[t]\n\t"                                                                               \
+    "vmullb.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
+    "vadd.i32 %q[b0], %q[b0], %q[t]\n\t"                                                                               \
+    "vmullt.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
+    "vadd.i32 %q[b1], %q[b1], %q[t]\n\t"
+
+/* All taps: a loop, or the usual 9 unrolled (no loop instruction). */
+#define DW_TAPS_LOOP "dls lr, lr\n1:\n\t" DW_TAP2 "le lr, 1b\n\t"
+#define DW_TAPS_9 ".rept 9\n\t" DW_TAP2 ".endr\n\t"
+
+/* Channels c .. c + 7 of pixels a and b, all in registers: the bias, per tap one load
+ * of the 8 weights (w) for both and per pixel one gather of the 8 inputs widened to
+ * int16 (the tap's pointer plus the lanes), VMULLB/VMULLT into the even and odd
+ * channels' int32 sums (13 instructions for 16 MACs); then each pair of sums
+ * requantized (DW_REQUANTIZE), narrowed by VQMOVNB/VQMOVNT back into channel order
+ * with saturation (the clamp lies inside int16), offset, clamped and stored as 8
+ * contiguous bytes: about 180 instructions a step of 9 taps. In assembly: gcc 12
+ * spills the accumulators and the constants around the loop (a 25x5x64 layer: 142.8k
+ * instructions, 123.5k here). `taps`: DW_TAPS_LOOP or DW_TAPS_9; `requantize`:
+ * DW_REQUANTIZE or DW_REQUANTIZE_RIGHT. */
+#define DW_STEP2(taps, requantize)                                                                                     \
+    __asm__ volatile("vldrh.u16 %q[l], [%[m], #%c[o_vectors]]\n\t"                                                     \
+                     "vadd.i16 %q[l], %q[l], %[c]\n\t"                                                                 \
+                     "vldrw.u32 %q[t], [%[m], #%c[o_vectors]+48]\n\t"                                                  \
+                     "ldr %[r], [%[m], #%c[o_scalars]]\n\t"                                                            \
+                     "add %[r], %[r], %[c], lsl #2\n\t"                                                                \
+                     "vldrw.u32 %q[a0], [%[r], %q[t], uxtw #2]\n\t"                                                    \
+                     "adds %[r], #4\n\t"                                                                               \
+                     "vldrw.u32 %q[a1], [%[r], %q[t], uxtw #2]\n\t"                                                    \
+                     "vmov %q[b0], %q[a0]\n\t"                                                                         \
+                     "vmov %q[b1], %q[a1]\n\t"                                                                         \
+                     taps                                                                                              \
+                     "vldrw.u32 %q[l], [%[m], #%c[o_vectors]+48]\n\t"                                                  \
+                     "ldr %[r], [%[m], #%c[o_scalars]+4]\n\t"                                                          \
+                     "add %[r], %[r], %[c], lsl #2\n\t"                                                                \
+                     "ldr %[p], [%[m], #%c[o_scalars]+8]\n\t"                                                          \
+                     "add %[p], %[p], %[c], lsl #2\n\t" requantize("a0", "b0") "adds %[r], #4\n\t"                     \
+                     "adds %[p], #4\n\t" requantize("a1", "b1") "ldr %[r], [%[m], #%c[o_scalars]+12]\n\t"              \
+                     "vldrh.u16 %q[k], [%[m], #%c[o_vectors]+16]\n\t"                                                  \
+                     "vldrh.u16 %q[l], [%[m], #%c[o_vectors]+32]\n\t"                                                  \
+                     "vqmovnb.s32 %q[t], %q[a0]\n\t"                                                                   \
+                     "vqmovnt.s32 %q[t], %q[a1]\n\t"                                                                   \
+                     "vqmovnb.s32 %q[x], %q[b0]\n\t"                                                                   \
+                     "vqmovnt.s32 %q[x], %q[b1]\n\t"                                                                   \
+                     "vqadd.s16 %q[t], %q[t], %[r]\n\t"                                                                \
+                     "vqadd.s16 %q[x], %q[x], %[r]\n\t"                                                                \
+                     "vmax.s16 %q[t], %q[t], %q[k]\n\t"                                                                \
+                     "vmax.s16 %q[x], %q[x], %q[k]\n\t"                                                                \
+                     "vmin.s16 %q[t], %q[t], %q[l]\n\t"                                                                \
+                     "vmin.s16 %q[x], %q[x], %q[l]\n\t"                                                                \
+                     "vstrb.16 %q[t], [%[oa]]\n\t"                                                                     \
+                     "vstrb.16 %q[x], [%[ob]]"                                                                         \
+                     : [a0] "=&w"(a0), [a1] "=&w"(a1), [b0] "=&w"(b0), [b1] "=&w"(b1), [k] "=&w"(k), [x] "=&w"(x),     \
+                       [t] "=&w"(t), [l] "=&w"(l), [p] "=&r"(p), [r] "=&r"(r), [ta] "+r"(ta), [tb] "+r"(tb),           \
+                       [w] "+r"(w), [n] "+r"(n)                                                                        \
+                     : [m] "r"(m), [c] "r"(c), [oa] "l"(oa), [ob] "l"(ob), /* VSTRB.16: r0-r7 */                     \
+                       [o_vectors] "i"(offsetof(dw_mve, lanes)), [o_scalars] "i"(offsetof(dw_mve, bias))               \
+                     : "memory")
+
+static AIOTC_INLINE void dw_step2_mve(const dw_mve *m, const int8_t *const *ta, const int8_t *const *tb,
+                                      const int16_t *w, int32_t taps, int32_t c, int8_t *oa, int8_t *ob,
+                                      int32_t common)
 {
-    int16x8_t k, x;
-    int32x4_t t;
+    int32x4_t a0, a1, b0, b1, k, x, t, l;
     const int8_t *p;
+    int32_t r;
     register int32_t n __asm__("lr") = taps;
-    __asm__ volatile("dls lr, lr\n"
-                     "1:\n\t"
-                     "ldr %[p], [%[ta]], #4\n\t"
-                     "vldrh.16 %q[k], [%[w]], #16\n\t"
-                     "vldrb.s16 %q[x], [%[p], %q[lanes]]\n\t"
-                     "ldr %[p], [%[tb]], #4\n\t"
-                     "vmullb.s16 %q[t], %q[x], %q[k]\n\t"
-                     "vadd.i32 %q[a0], %q[a0], %q[t]\n\t"
-                     "vmullt.s16 %q[t], %q[x], %q[k]\n\t"
-                     "vldrb.s16 %q[x], [%[p], %q[lanes]]\n\t"
-                     "vadd.i32 %q[a1], %q[a1], %q[t]\n\t"
-                     "vmullb.s16 %q[t], %q[x], %q[k]\n\t"
-                     "vadd.i32 %q[b0], %q[b0], %q[t]\n\t"
-                     "vmullt.s16 %q[t], %q[x], %q[k]\n\t"
-                     "vadd.i32 %q[b1], %q[b1], %q[t]\n\t"
-                     "le lr, 1b"
-                     : [a0] "+w"(a->even), [a1] "+w"(a->odd), [b0] "+w"(b->even), [b1] "+w"(b->odd), [k] "=&w"(k),
-                       [x] "=&w"(x), [t] "=&w"(t), [p] "=&r"(p), [ta] "+r"(ta), [tb] "+r"(tb), [w] "+r"(w), [n] "+r"(n)
-                     : [lanes] "w"(lanes)
-                     : "memory");
+    if (taps == 9 && common) {
+        DW_STEP2(DW_TAPS_9, DW_REQUANTIZE_RIGHT);
+    } else if (taps == 9) {
+        DW_STEP2(DW_TAPS_9, DW_REQUANTIZE);
+    } else if (common) {
+        DW_STEP2(DW_TAPS_LOOP, DW_REQUANTIZE_RIGHT);
+    } else {
+        DW_STEP2(DW_TAPS_LOOP, DW_REQUANTIZE);
+    }
 }
 
-/* dw_taps2_mve for pixel a alone: 8 instructions for 8 MACs. */
+/* The taps of dw_step2_mve for pixel a alone: 8 instructions for 8 MACs. */
 static AIOTC_INLINE void dw_taps1_mve(dw_acc *a, const int8_t *const *ta, const int16_t *w, uint16x8_t lanes,
                                       int32_t taps)
 {
@@ -331,11 +438,8 @@ static AIOTC_INLINE void dw_taps1_mve(dw_acc *a, const int8_t *const *ta, const 
                      : "memory");
 }
 
-/* Channels c .. c + 7 of pixels a and b (their tap tables ta, tb): per tap one load of
- * the 8 weights for both, and per pixel one gather of the 8 inputs widened to int16
- * (the tap's pointer plus the channels' offsets: no address arithmetic) and 4 vector
- * instructions for 8 MACs; pixel a alone unless `pair`. In the last step (`tail`) lanes
- * past the channels are zero. */
+/* Channels c .. c + 7 of pixel a alone, or in the last step (`tail`: lanes past the
+ * channels zero) of pixels a and b when `pair` (dw_step2_mve runs the others). */
 static AIOTC_INLINE void dw_step(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
                                  int32_t c, const int16_t *w, uint16x8_t lanes, int32_t tail, int8_t *oa, int8_t *ob,
                                  int32_t common, int32_t pair)
@@ -360,8 +464,6 @@ static AIOTC_INLINE void dw_step(const dw_layer *d, const int8_t *const *ta, con
                 dw_tap_mve(&b, vldrbq_gather_offset_z_s16(tb[t], lanes, p), k);
             }
         }
-    } else if (pair) {
-        dw_taps2_mve(&a, &b, ta, tb, w, lanes, taps);
     } else {
         dw_taps1_mve(&a, ta, w, lanes, taps);
     }
@@ -385,8 +487,25 @@ static AIOTC_INLINE void dw_channels(const dw_layer *d, const int8_t *const *ta,
     const int16_t *w = d->weights;
     uint16x8_t lanes = vidupq_n_u16(0, 1);
     int32_t c;
-    for (c = 0; c + 8 <= d->channels; c += 8, w += 8 * taps, lanes = vaddq_n_u16(lanes, 8)) {
-        dw_step(d, ta, tb, taps, c, w, lanes, 0, oa, ob, common, pair);
+    dw_mve m;
+    m.lanes = lanes;
+    m.lo = vdupq_n_s16((int16_t)d->act_min);
+    m.hi = vdupq_n_s16((int16_t)d->act_max);
+    m.even = vidupq_n_u32(0, 2);
+    m.minus2 = vdupq_n_s32(-2);
+    m.bias = d->bias;
+    m.multiplier = d->multiplier;
+    m.shift = d->shift;
+    m.offset = d->offset;
+    if (pair) { /* the lanes are the asm's */
+        for (c = 0; c + 8 <= d->channels; c += 8, w += 8 * taps) {
+            dw_step2_mve(&m, ta, tb, w, taps, c, oa + c, ob + c, common);
+        }
+        lanes = vaddq_n_u16(lanes, (uint16_t)c);
+    } else {
+        for (c = 0; c + 8 <= d->channels; c += 8, w += 8 * taps, lanes = vaddq_n_u16(lanes, 8)) {
+            dw_step(d, ta, tb, taps, c, w, lanes, 0, oa, ob, common, pair);
+        }
     }
     if (c < d->channels) {
         dw_step(d, ta, tb, taps, c, w, lanes, 1, oa, ob, common, pair);
