@@ -65,9 +65,9 @@ def test_the_gate_fails_a_pull_request_whose_model_grew(repo):
     write_model(repo / "models" / "model.tflite", 24)
     result = run_action(repo)
     assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith("aiotc: error: arena_bytes grew from 16 to 96: +80 (+500.0%), tolerance 2%; ")
+    assert result.stderr.startswith("aiotc: error: arena_bytes grew from 16 to 32: +16 (+100.0%), tolerance 2%; ")
     assert "; macs grew from 640 to 960: +320 (+50.0%), tolerance 2%\n" in result.stderr
-    assert re.search(r"arena_bytes\s+│\s+16 │\s+96 │\s+\+80 \(\+500\.0%\) │\s+65,536 │ GREW", result.stdout)
+    assert re.search(r"arena_bytes\s+│\s+16 │\s+32 │\s+\+16 \(\+100\.0%\) │\s+65,536 │ GREW", result.stdout)
     figures = json.loads((repo / "aiotc-out.baseline.json").read_text())
     assert figures["metrics"]["macs"] == 960 and figures["limits"] == {"arena_bytes": 64 * 1024}
 

@@ -86,7 +86,9 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         w(g.depthwise(x, multiplier=2)),
         w(g.depthwise(x, kernel=(1, 3))),  # the any-kernel fast path
         w(g.depthwise(g.input((1, 4, 9, 2), scale=0.05, zero_point=-3))),  # 3x3 on rows of 8 or more: channel planes
-        w(g.fully_connected(x, 5)),
+        w(g.conv2d(x, 1, kernel=(1, 1))),  # a 1x1 conv to one channel: its own kernel
+        w(g.fully_connected(x, 5)),  # few outputs: rows straight from the input
+        w(g.fully_connected(x, 16)),  # more: the packed kernel
         w(g.fully_connected(x, 5, weight_zp=3)),  # the reference kernel (the packed one needs symmetric weights)
         g.pool("avg_pool2d", x),
         g.pool("max_pool2d", x),
