@@ -4,6 +4,7 @@ keep the outputs exact, and every schedule computes what layer by layer computes
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -348,7 +349,7 @@ def test_stage_bounds_hold_for_every_candidate(model):
     """The search skips a stage whose lower bound cannot win: the bound must never exceed the
     arena the stage gets, in any mode (else a better stage could be skipped)."""
     from aiotc.frontend import load_model
-    from aiotc.memory import MemoryOptions, choose_schedule
+    from aiotc.memory import BYTES_PER_CALL, MemoryOptions, choose_schedule
     from aiotc.memory.lifetimes import stage_lower_bound
     from aiotc.memory.reorder import best_order
     from aiotc.memory.streaming import band_rows
@@ -365,10 +366,34 @@ def test_stage_bounds_hold_for_every_candidate(model):
         for push, rows_per_step, paced in STREAM_MODES:
             stage = stream_stage(graph, last, rows_per_step, push, paced)
             if stage is not None:
-                sizes.append(plan_arena(graph, kernels, stage=stage).size + 4 * stage.calls)
-                assert bound <= sizes[-1] - 4 * stage.calls, (last, push, rows_per_step, paced)
+                sizes.append(plan_arena(graph, kernels, stage=stage).size + BYTES_PER_CALL * stage.calls)
+                assert bound <= sizes[-1] - BYTES_PER_CALL * stage.calls, (last, push, rows_per_step, paced)
     chosen, arena = choose_schedule(graph, kernels, MemoryOptions())
-    assert chosen is not None and arena.size + 4 * chosen.calls == min(sizes)  # what trying them all picks
+    assert chosen is not None and arena.size + BYTES_PER_CALL * chosen.calls == min(sizes)  # what trying them all picks
+
+
+def test_taller_bands_win_when_they_cost_little_arena():
+    """kws_ref_model's smallest arena streams five layers in one-row bands (125 calls); 2-row
+    bands over four layers take 51 calls for 512 B more, less than the calls saved are
+    worth, so the planner takes them: each layer computes its 25 rows two at a time."""
+    from aiotc.frontend import load_model
+    from aiotc.memory import BYTES_PER_CALL, MemoryOptions, choose_schedule
+    from aiotc.memory.reorder import best_order
+    from aiotc.passes import run_passes
+
+    graph = best_order(run_passes(load_model(shared_model("mlperf_tiny/kws_ref_model.tflite"))))
+    kernels = select_kernels(graph)
+    one_row = stream_stage(graph, 4, 1, push=True, paced=True)
+    assert one_row is not None and one_row.calls == 125
+    smallest = plan_arena(graph, kernels, stage=one_row).size
+    chosen, arena = choose_schedule(graph, kernels, MemoryOptions())
+    assert chosen is not None and chosen.calls < one_row.calls / 2
+    assert smallest < arena.size < smallest + BYTES_PER_CALL * (one_row.calls - chosen.calls)
+    per_layer = Counter(c.op_index for calls, _ in chosen.steps for c in calls)
+    assert max(per_layer.values()) <= 13  # 25 rows a layer, two at a time
+    # within a budget the smallest arena fits, the fewest calls that fit it win: one-row bands
+    _, tight = choose_schedule(graph, kernels, MemoryOptions(sram_budget=smallest))
+    assert tight.size == smallest
 
 
 def densenet_stem():

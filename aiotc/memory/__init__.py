@@ -145,7 +145,11 @@ def cost(candidate: tuple[StreamStage | None, ArenaPlan]) -> int:
 
 
 # What a band call is worth in arena bytes when no budget is given: each call repeats a
-# kernel's setup (0.1-2.3 k instructions on the M4), so str_ww_ref_model's 119-call stage
-# (4,528 B, +21% instructions) loses to its 18-call one (4,784 B), while every stage that
-# saves more than this per extra call (mcunet 79 B, vww 31 B, kws 9 B) is kept.
-BYTES_PER_CALL = 4
+# kernel's setup, its odd last pixels and block edges. kws_ref_model's smallest arena
+# (11,024 B) streams five layers in one-row bands 5 pixels wide (125 calls); 2-row bands
+# over four layers (51 calls, 11,536 B) take 158 k fewer instructions on the M4: 2.1 k a
+# call, 8 B at the 250 instructions a byte of arena is worth (as kernel_choice.py weighs
+# kernels). So kws takes the 51-call stage (its 125 calls save 7 B each), and
+# str_ww_ref_model its 18-call one (4,784 B) over 119 calls (4,528 B, +21% instructions),
+# while the stages that save more per extra call (mbv2 17 B, mcunet 79 B, vww 31 B) stay.
+BYTES_PER_CALL = 8

@@ -24,8 +24,8 @@ from .streaming import StreamStage
 # What a reference kernel's extra work costs in arena bytes. On the Cortex-M4 (QEMU)
 # tflite-micro's micro_speech fully connected layer (16,000 MACs) takes 24,160
 # instructions packed and 128,400 with the reference loops: 6.5 more per MAC. A byte of
-# arena is worth about 250 instructions (a band call, 0.1-2.3 k instructions, counts as
-# memory.BYTES_PER_CALL = 4 bytes): 6.5 x 1000 / 250 = 26 bytes per thousand MACs. That
+# arena is worth about 250 instructions (a band call, ~2 k instructions, counts as
+# memory.BYTES_PER_CALL = 8 bytes): 6.5 x 1000 / 250 = 26 bytes per thousand MACs. That
 # layer gives up its 8,000 B scratch (arena 12,016 -> 4,688 B, +11% instructions); the
 # model's 320 k-MAC convolution keeps its 480 B one.
 BYTES_PER_KMAC = 26
