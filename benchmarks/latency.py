@@ -133,6 +133,17 @@ def error(estimated: float, published: float) -> float:
     return estimated / published - 1
 
 
+def with_flash(board: str, row: dict, published: float) -> tuple[float, float, str, str, str]:
+    """A row's error without and with its flash misses' ms, and the table's cells for those:
+    misses (I + D), the ms they add, the error with them ("–" where the board has no flash model)."""
+    e = error(row["ms"], published)
+    if "flash" not in row:
+        return e, e, "–", "–", "–"
+    f, more = row["flash"], flash_ms(board, row["flash"])
+    fe = error(row["ms"] + more, published)
+    return e, fe, f"{f['icache_misses']:,} + {f['dcache_misses']:,}", f"{more:.1f}", f"{fe:+.0%}"
+
+
 def summary(errors: list[tuple[float, str]], label: str) -> list[str]:
     """Median and largest |error| per board and over all rows."""
     lines = []
@@ -243,16 +254,9 @@ def markdown(peer: dict, era: dict, mine: dict) -> str:
     for task in TASKS:
         for board in BOARDS:
             p, published = peer[task][board], PUBLISHED[board][task]
-            e = error(p["ms"], published)
+            e, fe, misses, added, flash_e = with_flash(board, p, published)
             peer_errors.append((e, board))
-            misses, added, flash_e = "–", "–", "–"
-            if "flash" in p:
-                f, more = p["flash"], flash_ms(board, p["flash"])
-                misses, added = f"{f['icache_misses']:,} + {f['dcache_misses']:,}", f"{more:.1f}"
-                peer_flash_errors.append((error(p["ms"] + more, published), board))
-                flash_e = f"{peer_flash_errors[-1][0]:+.0%}"
-            else:
-                peer_flash_errors.append((e, board))
+            peer_flash_errors.append((fe, board))
             lines.append(
                 f"| {task} | {board} | {p['instructions']:,} | {p['cpi']:.2f} | {p['ms']:.1f} | {misses} | {added} "
                 f"| {published} | {e:+.0%} | {flash_e} |"
@@ -286,16 +290,9 @@ def markdown(peer: dict, era: dict, mine: dict) -> str:
     for task in TASKS:
         for board in BOARDS:
             r, published = era[task][board], PUBLISHED[board][task]
-            e = error(r["ms"], published)
+            e, fe, misses, added, flash_e = with_flash(board, r, published)
             era_errors.append((e, board))
-            misses, added, flash_e = "–", "–", "–"
-            if "flash" in r:
-                f, more = r["flash"], flash_ms(board, r["flash"])
-                misses, added = f"{f['icache_misses']:,} + {f['dcache_misses']:,}", f"{more:.1f}"
-                flash_errors.append((error(r["ms"] + more, published), board))
-                flash_e = f"{flash_errors[-1][0]:+.0%}"
-            else:
-                flash_errors.append((e, board))
+            flash_errors.append((fe, board))
             ratio = r["instructions"] / peer[task][board]["instructions"]
             lines.append(
                 f"| {task} | {board} | {r['instructions']:,} | {ratio:.2f}x | {r['cpi']:.2f} | {r['ms']:.1f} | {misses} "
