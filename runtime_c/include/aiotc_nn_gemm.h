@@ -417,26 +417,31 @@ static AIOTC_INLINE void aiotc_mac_step(aiotc_pair_sums *s, const int32_t **w, c
     }
 }
 
+static AIOTC_INLINE void aiotc_mac_4steps(aiotc_pair_sums *s, const int32_t **w, const int32_t **cols, int32_t columns)
+{
+    aiotc_mac_step(s, w, cols, columns);
+    aiotc_mac_step(s, w, cols, columns);
+    aiotc_mac_step(s, w, cols, columns);
+    aiotc_mac_step(s, w, cols, columns);
+}
+
 /* n groups of 4 inputs, then channel b's part of hi moved into b (exact: <= a chunk). */
 static AIOTC_INLINE void aiotc_mac_chunk(aiotc_pair_sums *s, const int32_t **w, const int32_t **cols, int32_t groups,
                                          int32_t columns)
 {
     int32_t n;
-    for (n = groups >> 3; n != 0; n--) { /* 8 steps per loop test */
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
-    }
-    if (groups & 4) {
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
+    if (columns == 2) { /* 8 steps per loop test (the lone column's rare copy stays short) */
+        for (n = groups >> 3; n != 0; n--) {
+            aiotc_mac_4steps(s, w, cols, columns);
+            aiotc_mac_4steps(s, w, cols, columns);
+        }
+        if (groups & 4) {
+            aiotc_mac_4steps(s, w, cols, columns);
+        }
+    } else {
+        for (n = groups >> 2; n != 0; n--) {
+            aiotc_mac_4steps(s, w, cols, columns);
+        }
     }
     if (groups & 2) {
         aiotc_mac_step(s, w, cols, columns);
