@@ -124,6 +124,8 @@ def kernel_graph():
         g.fully_connected(g.input((1, 8), zero_point=-7), 128, activation="relu"),  # MVE: blocks as vectors (ad01)
         g.fully_connected(g.input((3, 20), zero_point=60), 14, out_scale=0.004),  # general requantization, 12 + 2
         g.fully_connected(g.input((1, 256), zero_point=127), 2, activation="relu"),  # vww's classes: one row pair (M4)
+        # two chunks of the byte-pair sums (M4: 31 + 10 steps), 4 + 1 rows: the walked pointer into one row pair
+        g.fully_connected(g.input((1, 650), zero_point=-128), 5, per_channel=True),
         g.pool(
             "avg_pool2d", odd, kernel=(3, 3), stride=(1, 1), padding="same"
         ),  # SXTAB16 sums, 4 + 1 channels, borders
@@ -134,6 +136,8 @@ def kernel_graph():
         g.pool("avg_pool2d", g.input((1, 4, 4, 17), zero_point=60), kernel=(1, 1), stride=(2, 2), activation="relu6"),
         g.pool("max_pool2d", odd, kernel=(3, 3), stride=(2, 2), padding="same"),  # 4 + 1 channels, borders
         g.pool("max_pool2d", g.input((1, 6, 4, 21), zero_point=-128), activation="relu6"),  # 16 + 5: predicated
+        g.pool("max_pool2d", odd, padding="same"),  # M4: 2x2 windows unrolled, 4 + 1 channels; clipped at the borders
+        g.pool("max_pool2d", wide, stride=(1, 1), activation="relu6"),  # 2x2 overlapping, clamped: the window loop
         g.binary(
             "add", odd, g.input((1, 9, 7, 5), scale=0.07, zero_point=40), out_zp=-9
         ),  # 315 elements: a predicated tail

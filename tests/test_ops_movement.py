@@ -392,6 +392,9 @@ def copy_runs_graph(dtype: str) -> ir.Graph:
         g.movement("concat", [x, x], (2, 5, 6, 6), ir.Concat(3)),  # rows of 3 elements
     ]
     outs.append(g.movement("concat", [x, outs[6]], (2, 8, 6, 3), ir.Concat(1)))  # images of 90 and 54
+    eight = g.input((2, 3, 2, 10), zero_point=zp)
+    outs.append(g.movement("concat", [eight, eight], (2, 3, 2, 20), ir.Concat(3)))  # short runs: words and a tail
+    outs.append(g.movement("concat", [eight, eight, eight], (2, 3, 2, 30), ir.Concat(3)))  # three inputs
     if dtype != "int16":  # tflite-micro's MIRROR_PAD has no int16
         outs += [
             pad(x, ((0, 0), (2, 1), (1, 2), (0, 0)), "mirror_pad"),

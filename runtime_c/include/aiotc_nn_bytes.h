@@ -13,6 +13,30 @@
 #include <arm_mve.h>
 #endif
 
+#if !defined(__ARM_FEATURE_MVE)
+/* A short run (at most 64 bytes, both ends word aligned: a concat's pixel rows) word by
+ * word, front to back, which is right where dst lies below src too; 0 where the run is
+ * not one (then memcpy or memmove, whose call costs more than such a copy). */
+static inline int aiotc_bytes_copy_short(void *dst, const void *src, int32_t n)
+{
+    uint8_t *d = (uint8_t *)dst;
+    const uint8_t *s = (const uint8_t *)src;
+    int32_t i;
+    if (n > 64 || (((uintptr_t)d | (uintptr_t)s) & 3u) != 0) {
+        return 0;
+    }
+    for (i = 0; i + 4 <= n; i += 4) {
+        uint32_t v;
+        memcpy(&v, s + i, sizeof v);
+        memcpy(d + i, &v, sizeof v);
+    }
+    for (; i < n; i++) {
+        d[i] = s[i];
+    }
+    return 1;
+}
+#endif
+
 /* n bytes from src to dst (not overlapping). MVE: 64 bytes per pass of a low-overhead
  * loop (four loads, four stores), then the last 0-63 bytes tail-predicated. */
 static inline void aiotc_bytes_copy(void *dst, const void *src, int32_t n)
@@ -40,7 +64,9 @@ static inline void aiotc_bytes_copy(void *dst, const void *src, int32_t n)
                      : [blocks] "r"(n >> 6), [rest] "r"(n & 63)
                      : "q0", "q1", "q2", "q3", "lr", "memory");
 #else
-    memcpy(dst, src, (size_t)n);
+    if (!aiotc_bytes_copy_short(dst, src, n)) {
+        memcpy(dst, src, (size_t)n);
+    }
 #endif
 }
 
@@ -52,7 +78,9 @@ static inline void aiotc_bytes_copy_down(void *dst, const void *src, int32_t n)
 #if defined(__ARM_FEATURE_MVE)
     aiotc_bytes_copy(dst, src, n);
 #else
-    memmove(dst, src, (size_t)n);
+    if (!aiotc_bytes_copy_short(dst, src, n)) {
+        memmove(dst, src, (size_t)n);
+    }
 #endif
 }
 

@@ -32,60 +32,66 @@ typedef struct {
     int32_t lo01, hi01, lo23, hi23;
 } aiotc_fc_pair_sums;
 
-/* 4 inputs (x, in order) against both row pairs' byte pairs (at w and w + 32), or
- * (`pairs` 1, a constant where inlined) rows 0 and 1's alone, pointers post-incremented.
- * In assembly: gcc, left to itself, spills accumulators here. */
-static AIOTC_INLINE void aiotc_fc_group(aiotc_fc_pair_sums *s, const int32_t **w, const int32_t **x, int32_t pairs)
+/* The MACs of 4 inputs (x0, x1) against a row pair's byte pairs (w0, w1), shared by
+ * the steps below. */
+#define AIOTC_FC_MAC(lo, hi)                                                                                           \
+    "sxtb16 %[s0], %[w0]\n\t"                                                                                           \
+    "sxtb16 %[s1], %[w1]\n\t"                                                                                           \
+    "smlad %[" lo "], %[s0], %[x0], %[" lo "]\n\t"                                                                       \
+    "smlad %[" hi "], %[w0], %[x0], %[" hi "]\n\t"                                                                       \
+    "smlad %[" lo "], %[s1], %[x1], %[" lo "]\n\t"                                                                       \
+    "smlad %[" hi "], %[w1], %[x1], %[" hi "]\n\t"
+
+/* Inputs 4k .. 4k + 3 of a 16-input step (x, post-incremented) against both row pairs'
+ * byte pairs, or (`pairs` 1, a constant where inlined) rows 0 and 1's alone. The weight
+ * pointer w trails the step's 64 bytes by 8, so that in the two-pair step the last
+ * load's writeback moves it to the next step: no add of its own. In assembly: gcc, left
+ * to itself, spills accumulators here. */
+static AIOTC_INLINE void aiotc_fc_group(aiotc_fc_pair_sums *s, uintptr_t *w, const int32_t **x, int32_t pairs,
+                                        int32_t k)
 {
     int32_t w0, w1, s0, s1, x0, x1;
     if (pairs == 1) {
         __asm__("ldrd %[x0], %[x1], [%[x]], #8\n\t"
-                "ldrd %[w0], %[w1], [%[w]], #8\n\t"
-                "sxtb16 %[s0], %[w0]\n\t"
-                "sxtb16 %[s1], %[w1]\n\t"
-                "smlad %[lo01], %[s0], %[x0], %[lo01]\n\t"
-                "smlad %[hi01], %[w0], %[x0], %[hi01]\n\t"
-                "smlad %[lo01], %[s1], %[x1], %[lo01]\n\t"
-                "smlad %[hi01], %[w1], %[x1], %[hi01]"
-                : [lo01] "+r"(s->lo01), [hi01] "+r"(s->hi01), [w] "+r"(*w), [x] "+r"(*x), [w0] "=&r"(w0),
-                  [w1] "=&r"(w1), [s0] "=&r"(s0), [s1] "=&r"(s1), [x0] "=&r"(x0), [x1] "=&r"(x1)
+                "ldrd %[w0], %[w1], [%[w], #%c[o01]]\n\t" AIOTC_FC_MAC("lo01", "hi01")
+                : [lo01] "+r"(s->lo01), [hi01] "+r"(s->hi01), [x] "+r"(*x), [w0] "=&r"(w0), [w1] "=&r"(w1),
+                  [s0] "=&r"(s0), [s1] "=&r"(s1), [x0] "=&r"(x0), [x1] "=&r"(x1)
+                : [w] "r"(*w), [o01] "n"(8 + 8 * k)
+                : "memory");
+    } else if (k < 3) {
+        __asm__("ldrd %[x0], %[x1], [%[x]], #8\n\t"
+                "ldrd %[w0], %[w1], [%[w], #%c[o01]]\n\t" AIOTC_FC_MAC("lo01", "hi01")
+                "ldrd %[w0], %[w1], [%[w], #%c[o23]]\n\t" AIOTC_FC_MAC("lo23", "hi23")
+                : [lo01] "+r"(s->lo01), [hi01] "+r"(s->hi01), [lo23] "+r"(s->lo23), [hi23] "+r"(s->hi23),
+                  [x] "+r"(*x), [w0] "=&r"(w0), [w1] "=&r"(w1), [s0] "=&r"(s0), [s1] "=&r"(s1), [x0] "=&r"(x0),
+                  [x1] "=&r"(x1)
+                : [w] "r"(*w), [o01] "n"(8 + 8 * k), [o23] "n"(40 + 8 * k)
+                : "memory");
+    } else {
+        __asm__("ldrd %[x0], %[x1], [%[x]], #8\n\t"
+                "ldrd %[w0], %[w1], [%[w], #32]\n\t" AIOTC_FC_MAC("lo01", "hi01")
+                "ldrd %[w0], %[w1], [%[w], #64]!\n\t" AIOTC_FC_MAC("lo23", "hi23")
+                : [lo01] "+r"(s->lo01), [hi01] "+r"(s->hi01), [lo23] "+r"(s->lo23), [hi23] "+r"(s->hi23),
+                  [w] "+r"(*w), [x] "+r"(*x), [w0] "=&r"(w0), [w1] "=&r"(w1), [s0] "=&r"(s0), [s1] "=&r"(s1),
+                  [x0] "=&r"(x0), [x1] "=&r"(x1)
                 :
                 : "memory");
-        return;
     }
-    __asm__("ldrd %[x0], %[x1], [%[x]], #8\n\t"
-            "ldrd %[w0], %[w1], [%[w]], #8\n\t"
-            "sxtb16 %[s0], %[w0]\n\t"
-            "sxtb16 %[s1], %[w1]\n\t"
-            "smlad %[lo01], %[s0], %[x0], %[lo01]\n\t"
-            "smlad %[hi01], %[w0], %[x0], %[hi01]\n\t"
-            "smlad %[lo01], %[s1], %[x1], %[lo01]\n\t"
-            "smlad %[hi01], %[w1], %[x1], %[hi01]\n\t"
-            "ldrd %[w0], %[w1], [%[w], #24]\n\t"
-            "sxtb16 %[s0], %[w0]\n\t"
-            "sxtb16 %[s1], %[w1]\n\t"
-            "smlad %[lo23], %[s0], %[x0], %[lo23]\n\t"
-            "smlad %[hi23], %[w0], %[x0], %[hi23]\n\t"
-            "smlad %[lo23], %[s1], %[x1], %[lo23]\n\t"
-            "smlad %[hi23], %[w1], %[x1], %[hi23]"
-            : [lo01] "+r"(s->lo01), [hi01] "+r"(s->hi01), [lo23] "+r"(s->lo23), [hi23] "+r"(s->hi23), [w] "+r"(*w),
-              [x] "+r"(*x), [w0] "=&r"(w0), [w1] "=&r"(w1), [s0] "=&r"(s0), [s1] "=&r"(s1), [x0] "=&r"(x0),
-              [x1] "=&r"(x1)
-            :
-            : "memory");
 }
 
 /* 16 inputs per step for n steps (n > 0), then channel 1's and 3's parts of hi moved
  * into s (exact: n steps are at most a chunk). */
-static AIOTC_INLINE void aiotc_fc_chunk(aiotc_fc_pair_sums *p, aiotc_fc_sums *s, const int32_t **w, const int32_t **x,
+static AIOTC_INLINE void aiotc_fc_chunk(aiotc_fc_pair_sums *p, aiotc_fc_sums *s, uintptr_t *w, const int32_t **x,
                                         int32_t n, int32_t pairs)
 {
-    do { /* 16 inputs, then past rows 2 and 3's 32 bytes */
-        aiotc_fc_group(p, w, x, pairs);
-        aiotc_fc_group(p, w, x, pairs);
-        aiotc_fc_group(p, w, x, pairs);
-        aiotc_fc_group(p, w, x, pairs);
-        *w += 8;
+    do {
+        aiotc_fc_group(p, w, x, pairs, 0);
+        aiotc_fc_group(p, w, x, pairs, 1);
+        aiotc_fc_group(p, w, x, pairs, 2);
+        aiotc_fc_group(p, w, x, pairs, 3);
+        if (pairs == 1) {
+            *w += 64;
+        }
     } while (--n != 0);
     s->a[1] += (p->hi01 - p->lo01) >> 8;
     s->a[3] += (p->hi23 - p->lo23) >> 8;
@@ -93,14 +99,14 @@ static AIOTC_INLINE void aiotc_fc_chunk(aiotc_fc_pair_sums *p, aiotc_fc_sums *s,
     p->hi23 = p->lo23;
 }
 
-/* The 4 rows of a block against the widened input x (depth padded to 16), or (`pairs`
- * 1, a constant where inlined: a last block of at most 2 rows) rows 0 and 1, rows 2
- * and 3 then their biases. Depths of one chunk (nearly all) take one loop with nothing
- * else live across it. */
-static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_pairs(const int8_t *weights, const int32_t *x, int32_t depth,
+/* The 4 rows of a block (their weights at *w + 8: aiotc_fc_group's trailing pointer,
+ * left at the next block's) against the widened input x (depth padded to 16), or
+ * (`pairs` 1, a constant where inlined: a last block of at most 2 rows) rows 0 and 1,
+ * rows 2 and 3 then their biases. Depths of one chunk (nearly all) take one loop with
+ * nothing else live across it. */
+static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_pairs(uintptr_t *w, const int32_t *x, int32_t depth,
                                                     const int32_t *bias, int32_t pairs)
 {
-    const int32_t *w = (const int32_t *)(const void *)weights;
     int32_t chunks = AIOTC_ROW16(depth) / AIOTC_FC_CHUNK;
     aiotc_fc_pair_sums p;
     aiotc_fc_sums s;
@@ -109,10 +115,10 @@ static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_pairs(const int8_t *weights, cons
     s.a[1] = bias[1];
     s.a[3] = bias[3];
     if (AIOTC_LIKELY(chunks > 0 && chunks <= AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK)) {
-        aiotc_fc_chunk(&p, &s, &w, &x, chunks, pairs);
+        aiotc_fc_chunk(&p, &s, w, &x, chunks, pairs);
     } else {
         for (; chunks > 0; chunks -= AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK) {
-            aiotc_fc_chunk(&p, &s, &w, &x, AIOTC_MIN(chunks, AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK), pairs);
+            aiotc_fc_chunk(&p, &s, w, &x, AIOTC_MIN(chunks, AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK), pairs);
         }
     }
     s.a[0] = p.lo01;
@@ -121,7 +127,8 @@ static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_pairs(const int8_t *weights, cons
 }
 static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_block(const int8_t *weights, const int32_t *x, int32_t depth, const int32_t *bias)
 {
-    return aiotc_fc_dot_pairs(weights, x, depth, bias, 2);
+    uintptr_t w = (uintptr_t)weights - 8;
+    return aiotc_fc_dot_pairs(&w, x, depth, bias, 2);
 }
 #elif defined(AIOTC_MVE)
 /* 16 inputs v against a block's two row pairs, each pair's weights from one VLD2 of

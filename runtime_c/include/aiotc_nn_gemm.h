@@ -417,16 +417,31 @@ static AIOTC_INLINE void aiotc_mac_step(aiotc_pair_sums *s, const int32_t **w, c
     }
 }
 
+static AIOTC_INLINE void aiotc_mac_4steps(aiotc_pair_sums *s, const int32_t **w, const int32_t **cols, int32_t columns)
+{
+    aiotc_mac_step(s, w, cols, columns);
+    aiotc_mac_step(s, w, cols, columns);
+    aiotc_mac_step(s, w, cols, columns);
+    aiotc_mac_step(s, w, cols, columns);
+}
+
 /* n groups of 4 inputs, then channel b's part of hi moved into b (exact: <= a chunk). */
 static AIOTC_INLINE void aiotc_mac_chunk(aiotc_pair_sums *s, const int32_t **w, const int32_t **cols, int32_t groups,
                                          int32_t columns)
 {
     int32_t n;
-    for (n = groups >> 2; n != 0; n--) { /* 4 steps per loop test */
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
-        aiotc_mac_step(s, w, cols, columns);
+    if (columns == 2) { /* 8 steps per loop test (the lone column's rare copy stays short) */
+        for (n = groups >> 3; n != 0; n--) {
+            aiotc_mac_4steps(s, w, cols, columns);
+            aiotc_mac_4steps(s, w, cols, columns);
+        }
+        if (groups & 4) {
+            aiotc_mac_4steps(s, w, cols, columns);
+        }
+    } else {
+        for (n = groups >> 2; n != 0; n--) {
+            aiotc_mac_4steps(s, w, cols, columns);
+        }
     }
     if (groups & 2) {
         aiotc_mac_step(s, w, cols, columns);
@@ -441,27 +456,57 @@ static AIOTC_INLINE void aiotc_mac_chunk(aiotc_pair_sums *s, const int32_t **w, 
     s->hi1 = s->lo1;
 }
 
-/* Channel pair `pair` (channels a, b) against the interleaved column pair at cols, or
- * against its column 0 alone (`columns` 1: a pixel without a partner). */
-static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int32_t *cols,
-                                            const int32_t *unused, int32_t columns)
+/* A channel pair's weights at *w (left at the next pair's) against the interleaved
+ * column pair at cols, or against its column 0 alone (`columns` 1: a pixel without a
+ * partner), `groups` groups of 4 inputs, from the channels' biases. */
+static AIOTC_INLINE aiotc_acc4 aiotc_dot_pair(const int32_t **w, int32_t groups, int32_t bias_a, int32_t bias_b,
+                                             const int32_t *cols, int32_t columns)
 {
-    const int32_t *w = (const int32_t *)(const void *)(g->weights + pair * 2 * g->row);
-    int32_t groups = (int32_t)((uint32_t)g->row / 4u); /* rows are whole words: no signed division */
     aiotc_pair_sums s;
     aiotc_acc4 r;
-    (void)unused;
-    s.lo0 = s.hi0 = s.lo1 = s.hi1 = g->bias[a];
-    s.b0 = s.b1 = g->bias[b];
+    s.lo0 = s.hi0 = s.lo1 = s.hi1 = bias_a;
+    s.b0 = s.b1 = bias_b;
     for (; groups > AIOTC_GEMM_CHUNK / 4; groups -= AIOTC_GEMM_CHUNK / 4) {
-        aiotc_mac_chunk(&s, &w, &cols, AIOTC_GEMM_CHUNK / 4, columns);
+        aiotc_mac_chunk(&s, w, &cols, AIOTC_GEMM_CHUNK / 4, columns);
     }
-    aiotc_mac_chunk(&s, &w, &cols, groups, columns);
+    aiotc_mac_chunk(&s, w, &cols, groups, columns);
     r.a0 = s.lo0;
     r.a1 = s.lo1;
     r.b0 = s.b0;
     r.b1 = s.b1;
     return r;
+}
+
+/* Channel pair `pair` (channels a, b) against the interleaved column pair at cols, or
+ * against its column 0 alone (`columns` 1). */
+static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, int32_t a, int32_t b, const int32_t *cols,
+                                            const int32_t *unused, int32_t columns)
+{
+    const int32_t *w = (const int32_t *)(const void *)(g->weights + pair * 2 * g->row);
+    (void)unused;
+    /* rows are whole words: no signed division */
+    return aiotc_dot_pair(&w, (int32_t)((uint32_t)g->row / 4u), g->bias[a], g->bias[b], cols, columns);
+}
+
+/* The column pair at cols through every channel pair (rows even) by walking pointers:
+ * the weights go on from one pair to the next, and no channel index is scaled, so a
+ * tile costs little beyond its MACs on small layers. */
+static AIOTC_INLINE void aiotc_gemm_pairs(const aiotc_gemm *g, const int32_t *cols, int8_t *out0, int8_t *out1,
+                                         int32_t common)
+{
+    const int32_t *w = (const int32_t *)(const void *)g->weights;
+    const int32_t *bias = g->bias, *multiplier = g->multiplier, *shift = g->shift;
+    const int32_t groups = (int32_t)((uint32_t)g->row / 4u);
+    const int32_t offset = g->output_offset, lo = g->act_min, hi = g->act_max;
+    const int8_t *const end = out0 + g->rows;
+    for (; out0 != end; out0 += 2, out1 += 2, bias += 2, multiplier += 2, shift += 2) {
+        const aiotc_acc4 s = aiotc_dot_pair(&w, groups, bias[0], bias[1], cols, 2);
+        const aiotc_rq qa = aiotc_rq_channel(multiplier[0], shift[0]), qb = aiotc_rq_channel(multiplier[1], shift[1]);
+        out0[0] = aiotc_out_s8_mode(qa, s.a0, offset, lo, hi, common);
+        out1[0] = aiotc_out_s8_mode(qa, s.a1, offset, lo, hi, common);
+        out0[1] = aiotc_out_s8_mode(qb, s.b0, offset, lo, hi, common);
+        out1[1] = aiotc_out_s8_mode(qb, s.b1, offset, lo, hi, common);
+    }
 }
 #elif defined(AIOTC_MVE)
 /* 16 inputs of both channels (VLD2 of bytes splits the pair's 32 bytes into channel a's
@@ -846,6 +891,12 @@ static AIOTC_INLINE void aiotc_gemm_mode(const aiotc_gemm *g, const aiotc_col *c
     int32_t oc = aiotc_gemm_mve4(g, c0, c1, out0, out1, common, columns);
 #else
     int32_t oc = 0;
+#endif
+#if defined(AIOTC_DSP)
+    if (columns == 2) {
+        aiotc_gemm_pairs(g, c0, out0, out1, common);
+        return;
+    }
 #endif
     for (; oc < rows; oc += 2) {
         const int32_t b = columns == 2 ? oc + 1 : AIOTC_MIN(oc + 1, rows - 1);

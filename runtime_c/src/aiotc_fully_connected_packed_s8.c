@@ -15,13 +15,19 @@ static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_
                                  const int8_t *filter, const int32_t *bias, const aiotc_col *x, int32_t depth,
                                  int32_t out_c, int8_t *out, int32_t common)
 {
-    const int32_t block_bytes = AIOTC_FC_BLOCK * AIOTC_ROW16(depth);
     const int32_t *multiplier = quant_params->multiplier, *shift = quant_params->shift;
     const int32_t offset = params->output_offset, lo = params->activation.min, hi = params->activation.max;
     int32_t left = out_c, r;
-    for (; left >= AIOTC_FC_BLOCK; left -= AIOTC_FC_BLOCK, out += AIOTC_FC_BLOCK, filter += block_bytes,
-                                   bias += AIOTC_FC_BLOCK) {
+#if defined(AIOTC_DSP)
+    uintptr_t w = (uintptr_t)filter - 8; /* the weights walked block after block */
+#endif
+    for (; left >= AIOTC_FC_BLOCK; left -= AIOTC_FC_BLOCK, out += AIOTC_FC_BLOCK, bias += AIOTC_FC_BLOCK) {
+#if defined(AIOTC_DSP)
+        const aiotc_fc_sums s = aiotc_fc_dot_pairs(&w, x, depth, bias, 2);
+#else
         const aiotc_fc_sums s = aiotc_fc_dot_block(filter, x, depth, bias);
+        filter += AIOTC_FC_BLOCK * AIOTC_ROW16(depth);
+#endif
 #if defined(AIOTC_MVE) /* the block requantized as one vector */
         const int32x4_t y = vsetq_lane_s32(
             s.a[3], vsetq_lane_s32(s.a[2], vsetq_lane_s32(s.a[1], vdupq_n_s32(s.a[0]), 1), 2), 3);
@@ -39,8 +45,8 @@ static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_
     if (left > 0) {
 #if defined(AIOTC_DSP)
         /* at most 2 rows left (vww's 2 classes): their row pair alone */
-        const aiotc_fc_sums s = left <= 2 ? aiotc_fc_dot_pairs(filter, x, depth, bias, 1)
-                                          : aiotc_fc_dot_pairs(filter, x, depth, bias, 2);
+        const aiotc_fc_sums s = left <= 2 ? aiotc_fc_dot_pairs(&w, x, depth, bias, 1)
+                                          : aiotc_fc_dot_pairs(&w, x, depth, bias, 2);
 #else
         const aiotc_fc_sums s = aiotc_fc_dot_block(filter, x, depth, bias);
 #endif
