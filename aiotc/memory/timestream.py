@@ -194,6 +194,18 @@ def _frame_input(graph: Graph) -> tuple[Graph, str, str]:
     return replace(graph, tensors=tensors, ops=ops, inputs=(frame,), layouts=layouts), window, frame
 
 
+def on_its_side(graph: Graph) -> Graph | None:
+    """A Conv1D graph as row bands stream it without --stream: one chain of one-row
+    images turned on its side, so that its sequence axis runs along the rows. None when
+    turning changes nothing or would change the shape of a graph input or output."""
+    imaged = _conv1d_as_images(graph)
+    turned = _time_along_rows(imaged)
+    ends = (*graph.inputs, *graph.outputs)
+    if turned is imaged or any(turned[t].shape != graph[t].shape for t in ends):
+        return None
+    return turned
+
+
 def _conv1d_as_images(graph: Graph) -> Graph:
     """A Conv1D graph as one chain of one-row images: the TFLite converter alternates 1 x L x C
     sequences and 1 x 1 x L x C images (reshapes between them). Here the sequences that
@@ -244,7 +256,7 @@ def _time_along_rows(graph: Graph) -> Graph:
         return graph
     for op in graph.ops:
         touches = any(t is not None and len(graph[t].shape) == 4 for t in (*op.inputs, *op.outputs))
-        if touches and not (OPS[op.kind].windowed or OPS[op.kind].rowwise(op) or op.kind == "reshape"):
+        if touches and not (OPS[op.kind].windowed or OPS[op.kind].rowwise(op)):
             return graph  # an op with axes we do not turn: stream it as it is
     tensors = {name: _swapped(t) if len(t.shape) == 4 else t for name, t in graph.tensors.items()}
     ops = tuple(replace(op, attrs=_swapped_attrs(op.attrs)) if OPS[op.kind].windowed else op for op in graph.ops)
