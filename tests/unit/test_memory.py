@@ -178,7 +178,7 @@ def test_repeated_band_steps_fold_into_a_loop_with_advancing_pointers():
 
 def test_a_conv1d_net_turns_on_its_side_and_streams_from_its_input_reshape():
     """One-row maps become one-column ones (time along the rows), the caller's I/O shapes kept;
-    the input's reshape and the sequences' reshapes and add stream row by row."""
+    the input's reshape, the add and the reshape back to a sequence stream row by row."""
     from aiotc.memory.streaming import streamable
     from aiotc.memory.timestream import on_its_side
 
@@ -191,7 +191,11 @@ def test_a_conv1d_net_turns_on_its_side_and_streams_from_its_input_reshape():
         (1, 198, 1, 8),
     ]
     assert [turned[t].shape for t in (*turned.inputs, *turned.outputs)] == [(1, 400, 3), (1, 3)]
-    assert [streamable(op, turned) for op in turned.ops] == [True] * 7 + [False] * 2  # not the mean, not the dense
+    assert [op.kind for op in turned.ops] == [
+        *("reshape", "conv2d", "max_pool2d", "conv2d", "add"),  # the sequences' reshapes gone: the add adds images
+        *("reshape", "mean", "fully_connected"),  # the mean reads the sum as a sequence
+    ]
+    assert [streamable(op, turned) for op in turned.ops] == [True] * 6 + [False] * 2  # not the mean, not the dense
     assert not streamable(graph.ops[0], graph)  # upright, the input's 400 rows become one: no stage starts
 
 
@@ -224,10 +228,10 @@ def test_a_reshape_in_a_stage_writes_its_own_band_buffer():
     from aiotc.memory.timestream import on_its_side
 
     graph = on_its_side(conv1d_net())
-    stage = stream_stage(graph, 4, push=True, paced=True)  # through the reshape of the pooled map
+    stage = stream_stage(graph, 5, push=True, paced=True)  # through the reshape of the sum
     life = lifetimes(graph, {op.name: PLAIN for op in graph.ops}, 16, stage)
-    pooled, reshaped = graph.ops[4].inputs[0], graph.ops[4].outputs[0]
-    assert pooled in stage.cached_rows and reshaped not in stage.cached_rows  # a band, and a map stored whole
+    total, reshaped = graph.ops[5].inputs[0], graph.ops[5].outputs[0]
+    assert total in stage.cached_rows and reshaped not in stage.cached_rows  # a band, and a map stored whole
     assert reshaped not in life.alias and reshaped in {b.name for b in life.buffers}
 
 
