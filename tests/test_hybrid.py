@@ -15,6 +15,7 @@ import pytest
 
 from aiotc import ir
 from aiotc.driver import compile_model
+from aiotc.errors import UnsupportedOpsError
 from aiotc.frontend import load_model
 from aiotc.frontend.hybrid import dequantize_weights
 from aiotc.oracle import run_oracle
@@ -171,6 +172,29 @@ def test_onnx_dynamic_quantized_model_compiles_as_the_float_model(tmp_path, weig
         assert np.max(np.abs(got - want)) <= FLOAT_TOLERANCE * float(want.max() - want.min())
     checked = verify_folder(result.out_dir, samples=3)
     assert checked.ok and checked.hybrid_oracle == "onnxruntime" and checked.hybrid_max_abs_diff > 0, checked
+
+
+def test_onnx_dynamic_quantized_input_read_elsewhere_stays(tmp_path):
+    """A DynamicQuantizeLinear whose quantized output another op also reads (here a Cast, an
+    extra model output) keeps its real scale: the graph is not rewritten, and the model is
+    refused for its integer ops, never called corrupt."""
+    import onnx
+    from onnx import TensorProto, helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    rng = np.random.default_rng(4)
+    conv, dense = rng.standard_normal((6, 3, 3, 3)), rng.standard_normal((216, 10)) / 8
+    source = _onnx_float_model(tmp_path / "source.onnx", conv.astype(np.float32), dense.astype(np.float32))
+    dynamic = tmp_path / "dynamic.onnx"
+    quantize_dynamic(source, dynamic, weight_type=QuantType.QUInt8, op_types_to_quantize=["Conv"])
+    model = onnx.load(dynamic)
+    quantized_x = next(n for n in model.graph.node if n.op_type == "DynamicQuantizeLinear").output[0]
+    model.graph.node.append(helper.make_node("Cast", [quantized_x], ["seen"], to=TensorProto.FLOAT))
+    model.graph.output.append(helper.make_tensor_value_info("seen", TensorProto.FLOAT, [1, 3, 8, 8]))
+    onnx.save(model, tmp_path / "shared.onnx")
+    with pytest.raises(UnsupportedOpsError, match="ConvInteger"):
+        load_model(tmp_path / "shared.onnx")
+    assert load_model(dynamic).dequantized == {"W_quantized": ("uint8", 162)}
 
 
 def test_dequantized_exactly_per_channel_with_zero_points():
