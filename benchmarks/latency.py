@@ -323,7 +323,7 @@ def markdown(peer: dict, era: dict, mine: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer", type=Path, default=tflm.DEFAULT)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "latency.md")
@@ -331,20 +331,29 @@ def main() -> None:
     args = parser.parse_args()
     reuse = {part for part in args.reuse.split(",") if part}
     if not reuse <= {"peer", "era", "aiotc"}:
-        sys.exit(f"--reuse: unknown parts {', '.join(sorted(reuse - {'peer', 'era', 'aiotc'}))}")
-    previous = json.loads(args.out.with_suffix(".json").read_text()) if reuse else {}
+        parser.error(f"--reuse: unknown parts {', '.join(sorted(reuse - {'peer', 'era', 'aiotc'}))}")
+    previous = args.out.with_suffix(".json")
+    if reuse and not previous.is_file():
+        parser.error(f"--reuse: no previous {previous}")
+    reason = None
     if "peer" not in reuse:
         reason = tflm.prepare(args.peer, ["nucleo-l4r5zi"])["nucleo-l4r5zi"]
-        if reason:
-            sys.exit(f"no peer: {reason}")
+        reason = reason and f"no peer: {reason}"
+    if "era" not in reuse:
+        reason = reason or cmsis_era.missing()
+    if reason:
+        print(f"latency.py: {reason}", file=sys.stderr)
+        return 2
+    kept = json.loads(previous.read_text()) if reuse else {}
     measure = {"peer": lambda: peer_ms(args.peer), "era": era_ms, "aiotc": aiotc_ms}
-    figures = {part: previous[part] if part in reuse else run() for part, run in measure.items()}
-    args.out.with_suffix(".json").write_text(json.dumps(figures, indent=1) + "\n")
+    figures = {part: kept[part] if part in reuse else run() for part, run in measure.items()}
+    previous.write_text(json.dumps(figures, indent=1) + "\n")
     text = markdown(figures["peer"], figures["era"], figures["aiotc"])
-    kept = args.out.read_text().split(BUDGET_SECTION) if args.out.exists() else [""]
-    args.out.write_text(text + (BUDGET_SECTION + kept[1] if len(kept) > 1 else ""))  # latency_budget.py's
+    budget = args.out.read_text().split(BUDGET_SECTION) if args.out.exists() else [""]
+    args.out.write_text(text + (BUDGET_SECTION + budget[1] if len(budget) > 1 else ""))  # latency_budget.py's
     print(text)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
