@@ -354,6 +354,8 @@ def markdown(peer: dict, era: dict, mine: dict) -> str:
 
 
 def main() -> int:
+    from benchmarks import readme
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer", type=Path, default=tflm.DEFAULT)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "latency.md")
@@ -381,6 +383,7 @@ def main() -> int:
     text = markdown(figures["peer"], figures["era"], figures["aiotc"])
     budget = args.out.read_text().split(BUDGET_SECTION) if args.out.exists() else [""]
     args.out.write_text(text + (BUDGET_SECTION + budget[1] if len(budget) > 1 else ""))  # latency_budget.py's
+    readme.write()
     print(text)
     return 0
 

@@ -22,7 +22,8 @@ each int8 .tflite also on the peer (TFLite Micro + CMSIS-NN, benchmarks/peer/) o
 same core with benchmarks/run.py's per-layer pairing (the worst layer); every float
 model on the Cortex-M4 only. Results go to benchmarks/zoo.json after each model (a rerun
 skips the models already there unless --force, only adding the cores' figures a row
-lacks with --bench) and benchmarks/zoo.md. Not a test: a refusal is work to do.
+lacks with --bench), benchmarks/zoo.md and the README's count of the corpus (benchmarks/readme.py).
+Not a test: a refusal is work to do.
 """
 
 from __future__ import annotations
@@ -888,7 +889,7 @@ def save(results: dict, cache: Path) -> None:
         if why != "ok"
     }
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-    (ROOT / "benchmarks" / "zoo.md").write_text(markdown(results))
+    report(results)
 
 
 # ---------------------------------------------------------------- report
@@ -928,6 +929,14 @@ def blocking_ops(reason: str) -> list[str]:
 
 def fmt(value, spec=","):
     return "–" if value is None else format(value, spec)
+
+
+def report(results: dict) -> None:
+    """zoo.md, and the README's count of the corpus."""
+    from benchmarks import readme
+
+    (ROOT / "benchmarks" / "zoo.md").write_text(markdown(results))
+    readme.write()
 
 
 def markdown(results: dict) -> str:
@@ -1185,7 +1194,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", action="store_true", help="make the models into the cache folder")
     parser.add_argument("--run", action="store_true", help="measure the cached models")
-    parser.add_argument("--report", action="store_true", help="only rewrite zoo.md from zoo.json")
+    parser.add_argument(
+        "--report", action="store_true", help="only rewrite zoo.md (and the README's count) from zoo.json"
+    )
     parser.add_argument("--convert-keras", metavar="NAME", help=argparse.SUPPRESS)  # --build's child process
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--tflm-repo", type=Path, default=TFLM_REPO, help="git dir of tensorflow/tflite-micro")
@@ -1209,7 +1220,7 @@ def main() -> int:
     if args.run:
         run(args)
     if args.report:
-        (ROOT / "benchmarks" / "zoo.md").write_text(markdown(json.loads(RESULTS.read_text())))
+        report(json.loads(RESULTS.read_text()))
     if not (args.build or args.run or args.report):
         parser.error("say --build, --run or --report")
     return 0
