@@ -26,7 +26,7 @@ from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
 from .conftest import shared_model
-from .oplib import OpGraph, assert_matches_oracle
+from .oplib import OpGraph, assert_matches_oracle, conv1d_net
 
 
 @st.composite
@@ -461,3 +461,40 @@ def test_in_place_concatenations_match_in_qemu(tmp_path, board):
     qemu = QemuModel.build(out, load_board(board))
     result = verify(out, board, random_samples(qemu.inputs, 3, seed=5), runner=qemu)
     assert result.samples == 3 and result.mismatches == 0 and result.max_abs_diff == 0, result
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_a_conv1d_net_streams_along_time_by_default(tmp_path, dtype):
+    """One-row maps stream on their side (time along the rows), from the input's reshape to
+    the residual add; the arena falls below half of layer by layer's, and stays exact."""
+    model = write_model(conv1d_net(dtype=dtype), tmp_path)
+    result = compile_model(model, board="host", out_dir=tmp_path / "out")
+    whole = compile_model(model, board="host", out_dir=tmp_path / "whole", patch="off")
+    assert result.graph[result.graph.ops[1].outputs[0]].shape == (1, 396, 1, 16)  # the first conv, on its side
+    assert result.graph.ops[result.report["patch"]["split_index"]].kind == "add"  # the stage ends with the residual sum
+    assert result.report["arena_bytes"] * 2 < whole.report["arena_bytes"]
+    runner = HostModel.build(result.out_dir)
+    check = verify(result.out_dir, "host", random_samples(runner.inputs, 5, seed=3), runner=runner)
+    assert check.samples == 5 and check.mismatches == 0 and check.max_abs_diff == 0, check
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_a_conv1d_net_streamed_along_time_matches_in_qemu(tmp_path, board, dtype):
+    """The sideways stage's band calls (reshape, conv, pool, add on a few rows; the conv and
+    pool windows of whole rows, one run each) on the boards: bit-exact with the oracle."""
+    from aiotc.boards import load_board
+    from aiotc.toolchain.qemu import QemuModel
+
+    result = compile_model(write_model(conv1d_net(dtype=dtype), tmp_path), board=board, out_dir=tmp_path / "out")
+    assert result.report["patch"] is not None
+    qemu = QemuModel.build(result.out_dir, load_board(board))
+    check = verify(result.out_dir, board, random_samples(qemu.inputs, 3, seed=5), runner=qemu)
+    assert check.samples == 3 and check.mismatches == 0 and check.max_abs_diff == 0, check
+
+
+def write_model(graph, tmp_path: Path) -> Path:
+    model = tmp_path / "model.tflite"
+    model.write_bytes(write_tflite(graph))
+    return model

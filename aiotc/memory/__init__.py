@@ -135,6 +135,15 @@ def choose_schedule(
     return min(tried, key=lambda rc: (cost(rc[1]), rc[1][1].size, rc[0]))[1]
 
 
+def least_plan(plans: list[MemoryPlan], sram_budget: int | None) -> MemoryPlan:
+    """Of the plans of one model's graphs (a Conv1D graph upright and on its side), the one
+    choose_schedule would keep: within a budget the fewest band calls, else the least cost."""
+    fits = [p for p in plans if sram_budget is not None and p.arena.size <= sram_budget]
+    if fits:
+        return min(fits, key=lambda p: (calls((p.stage, p.arena)), p.arena.size))
+    return min(plans, key=lambda p: (cost((p.stage, p.arena)), p.arena.size))
+
+
 def calls(candidate: tuple[StreamStage | None, ArenaPlan]) -> int:
     return candidate[0].calls if candidate[0] else 0
 

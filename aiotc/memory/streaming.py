@@ -80,16 +80,19 @@ def input_rows(op: Op, graph: Graph, tensor: str, a: int, b: int) -> tuple[int, 
 
 
 def streamable(op: Op, graph: Graph) -> bool:
-    """Ops whose output rows depend on a contiguous band of each input's rows."""
+    """Ops whose output rows depend on a contiguous band of each input's rows: the rows of a
+    1 x H x W x C map, or of a 1 x L x C sequence (a Conv1D graph's residual adds)."""
     out = graph[op.outputs[0]]
-    if len(out.shape) != 4 or out.shape[0] != 1:
+    if len(out.shape) not in (3, 4) or out.shape[0] != 1:
         return False
     data = [graph[t] for t in op.inputs if t is not None and not graph[t].is_const]
     if OPS[op.kind].windowed:
-        return True
+        return len(out.shape) == 4
     if OPS[op.kind].rowwise(op):
         consts = [graph[t] for t in op.inputs if t is not None and graph[t].is_const]
-        return all(t.shape[:2] == out.shape[:2] for t in data) and all(_same_every_row(c) for c in consts)
+        return all(t.shape[:2] == out.shape[:2] for t in data) and all(
+            _same_every_row(c, len(out.shape)) for c in consts
+        )
     return False
 
 
@@ -109,10 +112,10 @@ def band_rows(graph: Graph) -> dict[str, int]:
     return rows
 
 
-def _same_every_row(const) -> bool:
-    """A constant operand that broadcasts over the rows: a band call reads it whole (one
-    that varies by row would need its band's rows, which band calls do not slice)."""
-    return len(const.shape) < 3 or const.shape[-3] == 1
+def _same_every_row(const, rank: int) -> bool:
+    """A constant operand that broadcasts over the rows (axis 1 of a rank-`rank` output): a band
+    call reads it whole (one that varies by row would need its band's rows, which band calls do not slice)."""
+    return len(const.shape) < rank - 1 or const.shape[1 - rank] == 1
 
 
 def stream_stage(
