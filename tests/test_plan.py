@@ -19,7 +19,7 @@ from aiotc.memory import STREAM_MODES
 from aiotc.memory.inplace import InPlace
 from aiotc.memory.lifetimes import Buffer
 from aiotc.memory.placement import ORDERS, ArenaPlan, place, plan_arena, verify_plan
-from aiotc.memory.streaming import input_rows, kernel_geometry, stream_stage, streamable
+from aiotc.memory.streaming import input_rows, kernel_geometry, least_calls, stream_stage, streamable
 from aiotc.ops import OPS
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
@@ -346,8 +346,8 @@ def test_a_scratch_on_the_peak_takes_the_scratch_free_kernel(tmp_path):
 
 @pytest.mark.parametrize("model", ["mlperf_tiny/vww_96_int8.tflite", "keras/mcunet_like_160_int8.tflite"])
 def test_stage_bounds_hold_for_every_candidate(model):
-    """The search skips a stage whose lower bound cannot win: the bound must never exceed the
-    arena the stage gets, in any mode (else a better stage could be skipped)."""
+    """The search skips a stage whose lower bounds cannot win: they must never exceed the
+    arena the stage gets and its band calls, in any mode (else a better stage could be skipped)."""
     from aiotc.frontend import load_model
     from aiotc.memory import BYTES_PER_CALL, MemoryOptions, choose_schedule
     from aiotc.memory.lifetimes import stage_lower_bound
@@ -368,6 +368,7 @@ def test_stage_bounds_hold_for_every_candidate(model):
             if stage is not None:
                 sizes.append(plan_arena(graph, kernels, stage=stage).size + BYTES_PER_CALL * stage.calls)
                 assert bound <= sizes[-1] - BYTES_PER_CALL * stage.calls, (last, push, rows_per_step, paced)
+                assert least_calls(graph, last, rows_per_step, push, paced) <= stage.calls
     chosen, arena = choose_schedule(graph, kernels, MemoryOptions())
     assert chosen is not None and arena.size + BYTES_PER_CALL * chosen.calls == min(sizes)  # what trying them all picks
 

@@ -245,3 +245,20 @@ def test_the_smaller_plan_of_upright_and_sideways_wins_and_within_a_budget_the_s
     assert sideways.arena.size * 2 < upright.arena.size
     assert least_plan([upright, sideways], None) is sideways
     assert least_plan([upright, sideways], upright.arena.size) is upright  # fits with no band call
+
+
+def test_the_fewest_band_calls_bound_every_stage_and_are_exact_when_paced():
+    """choose_schedule skips a stage whose calls alone cannot win: least_calls must never
+    exceed a stage's calls (else a better stage could be skipped). Pushed and paced one row a
+    step, each op computes one row a call: the bound is the stage's calls."""
+    from aiotc.memory import STREAM_MODES
+    from aiotc.memory.streaming import least_calls, stream_stage
+    from aiotc.memory.timestream import on_its_side
+
+    graph = on_its_side(conv1d_net())
+    for last in range(1, 6):
+        for push, rows, paced in STREAM_MODES:
+            stage = stream_stage(graph, last, rows, push, paced)
+            assert 0 < least_calls(graph, last, rows, push, paced) <= stage.calls, (last, push, rows, paced)
+            if push and paced and rows == 1:
+                assert least_calls(graph, last, rows, push, paced) == stage.calls
