@@ -240,6 +240,7 @@ OPS: dict[str, OpDef] = {
         ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"),
         ("Reshape", "Flatten", "Squeeze", "Unsqueeze"),
         alias=True,
+        rowwise=always,  # where the first two dims stay (streaming.streamable): row r is the same bytes
         output_quant=SAME_AS_INPUT,
     ),
     "softmax": OpDef(

@@ -25,7 +25,7 @@ from .lifetimes import stage_lower_bound
 from .placement import ArenaPlan, fit_arena
 from .regions import Region, place_in_regions
 from .reorder import best_order
-from .streaming import StreamStage, band_rows, mac_overhead, stream_stage, streamable
+from .streaming import StreamStage, band_rows, least_calls, mac_overhead, stream_stage, streamable
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,11 @@ def choose_schedule(
 
     Simulating and placing a stage takes milliseconds, an exact lower bound of its
     arena microseconds: the stage's own buffers (lifetimes.stage_lower_bound) and the
-    bytes live at each later op, which are those of layer by layer. Candidates go in
-    the order of their bound, and one whose bound shows it cannot win is never
-    simulated. The choice is the one trying them all makes (ties keep that order too).
+    bytes live at each later op, which are those of layer by layer; its band calls have
+    a lower bound too (streaming.least_calls: a stage pushing a long input a row at a
+    time makes thousands). Candidates go in the order of their least cost, and one
+    whose bound shows it cannot win is never simulated. The choice is the one trying
+    them all makes (ties keep that order too).
     """
     pairs = in_place_candidates(graph, kernels, options.alignment)  # the same in every schedule
     whole = fit_arena(graph, kernels, options.alignment, None, None, pairs)
@@ -116,10 +118,13 @@ def choose_schedule(
     macs = [op_macs(op, graph) for op in graph.ops]
     tried: list[tuple[int, tuple[StreamStage | None, ArenaPlan]]] = [(0, (None, whole))]
     best = whole.size  # the least cost tried
-    ranked = enumerate(product(STREAM_MODES, prefix), 1)
-    for rank, ((push, rows, paced), last_op) in sorted(ranked, key=lambda r: bound[r[1][1]]):
-        least = bound[last_op] + BYTES_PER_CALL * (last_op + 1)  # every op of a stage runs at least one band call
-        if (budget is None or bound[last_op] > budget) and least > best:
+    ranked = list(enumerate(product(STREAM_MODES, prefix), 1))  # rank: the order of a full search
+    least = {  # the least cost each can have
+        rank: bound[last_op] + BYTES_PER_CALL * least_calls(graph, last_op, rows, push, paced)
+        for rank, ((push, rows, paced), last_op) in ranked
+    }
+    for rank, ((push, rows, paced), last_op) in sorted(ranked, key=lambda r: least[r[0]]):
+        if (budget is None or bound[last_op] > budget) and least[rank] > best:
             continue
         stage = stream_stage(graph, last_op, rows, push, paced)
         if stage is None or mac_overhead(graph, stage, macs) > options.max_overhead:
@@ -133,6 +138,15 @@ def choose_schedule(
     if fits:
         return min(fits, key=lambda rc: (calls(rc[1]), rc[1][1].size, rc[0]))[1]
     return min(tried, key=lambda rc: (cost(rc[1]), rc[1][1].size, rc[0]))[1]
+
+
+def least_plan(plans: list[MemoryPlan], sram_budget: int | None) -> MemoryPlan:
+    """Of the plans of one model's graphs (a Conv1D graph upright and on its side), the one
+    choose_schedule would keep: within a budget the fewest band calls, else the least cost."""
+    fits = [p for p in plans if sram_budget is not None and p.arena.size <= sram_budget]
+    if fits:
+        return min(fits, key=lambda p: (calls((p.stage, p.arena)), p.arena.size))
+    return min(plans, key=lambda p: (cost((p.stage, p.arena)), p.arena.size))
 
 
 def calls(candidate: tuple[StreamStage | None, ArenaPlan]) -> int:

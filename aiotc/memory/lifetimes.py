@@ -18,7 +18,6 @@ import numpy as np
 
 from ..ir import Graph
 from ..kernels import Kernel
-from ..ops import OPS
 from .inplace import InPlace, aliases, in_place_pairs
 from .streaming import StreamStage, row_bytes
 
@@ -76,7 +75,9 @@ def lifetimes(
     for name in graph.state_updates.values():  # copied into the state after the last op
         if name in last:
             last[name] = len(graph.ops) - 1
-    alias = aliases(graph, last, external)
+    staged = {name for op in graph.ops[: stage_end + 1] for name in op.outputs}
+    # a stage's reshape writes a band of its own: its input may be a band buffer
+    alias = {name: root for name, root in aliases(graph, last, external).items() if name not in staged}
     for name, root in alias.items():  # an alias extends its root's life and is not a buffer of its own
         last[root] = max(last[root], last.pop(name))
         del first[name]
@@ -93,9 +94,9 @@ def lifetimes(
     # A stage's band calls run one at a time and a kernel keeps nothing in its scratch from
     # one call to the next, so the stage's ops share one scratch buffer, the largest of theirs.
     scratch_bytes = {name: kernel.scratch_bytes for name, kernel in kernels.items()}
-    staged = [op.name for op in graph.ops[: stage_end + 1] if scratch_bytes[op.name] > 0]
-    shared = max(staged, key=lambda name: scratch_bytes[name], default=None)
-    scratch_alias = {name: shared for name in staged if name != shared}
+    scratching = [op.name for op in graph.ops[: stage_end + 1] if scratch_bytes[op.name] > 0]
+    shared = max(scratching, key=lambda name: scratch_bytes[name], default=None)
+    scratch_alias = {name: shared for name in scratching if name != shared}
     for index, op in enumerate(graph.ops):
         if scratch_bytes[op.name] > 0 and op.name not in scratch_alias:
             span = (0, stage_end) if index <= stage_end else (index, index)
@@ -117,15 +118,13 @@ def stage_lower_bound(
     Every buffer a stage writes lives through all of it (lifetimes above), so they are
     all live at once with the stage's shared scratch: each output stored whole, each
     cached tensor holding at least the rows one band of its reader reads (`min_rows`,
-    streaming.band_rows). A reshape may alias its input, so its output counts nothing.
+    streaming.band_rows); a reshape in a stage writes its own band, as any op there.
     """
     external = set(graph.inputs) | set(graph.outputs) | set(graph.state)
     later_reads = {t for op in graph.ops[last_op + 1 :] for t in op.inputs}
     staged = graph.ops[: last_op + 1]
     total = 0
     for op in staged:
-        if OPS[op.kind].alias:
-            continue
         for name in op.outputs:
             cached = name == op.outputs[0] and name not in later_reads
             if name not in external:
