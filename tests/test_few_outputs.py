@@ -6,16 +6,9 @@ strides, weights of -128 and 127, the general requantization and clamps."""
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pytest
 
-from aiotc.driver import compile_model
-from aiotc.export.tflite import write_tflite
-
-from .conftest import assert_bit_exact, verify_folder
-from .oplib import OpGraph
+from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu
 
 KERNELS = {"aiotc_convolve_1x1_one_s8", "aiotc_fully_connected_rows_s8"}
 
@@ -50,30 +43,19 @@ def few_outputs_graph():
     return g.build(*outs)
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("few") / "few.tflite"
-    path.write_bytes(write_tflite(few_outputs_graph()))
-    return path
-
-
-def _compiled(model, board, tmp_path):
-    out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
-    assert set(json.loads((out / "report.json").read_text())["kernels"]) == KERNELS
-    return out
-
-
-def test_few_output_kernels_match_tflite_micro(model, tmp_path):
-    assert_bit_exact(verify_folder(_compiled(model, "host", tmp_path), samples=4, seed=3))
+def test_few_output_kernels_match_tflite_micro(tmp_path):
+    compiled = assert_matches_oracle(few_outputs_graph(), tmp_path, samples=4, seed=3)
+    assert set(compiled.report["kernels"]) == KERNELS
 
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
-def test_few_output_kernels_match_tflite_micro_in_qemu(model, board, tmp_path):
-    assert_bit_exact(verify_folder(_compiled(model, board, tmp_path), board, samples=4, seed=3))
+def test_few_output_kernels_match_tflite_micro_in_qemu(board, tmp_path):
+    compiled = assert_matches_oracle_in_qemu(few_outputs_graph(), board, tmp_path, samples=4, seed=3)
+    assert set(compiled.report["kernels"]) == KERNELS
 
 
-def test_packed_fully_connected_gives_way_to_the_rows_kernel(tmp_path):
+def test_packed_fully_connected_gives_way_to_the_rows_kernel():
     """Its scratch-free alternative is the rows kernel, not the reference loops."""
     from aiotc.kernels import scratch_free_kernel, select_kernel
 
@@ -83,4 +65,3 @@ def test_packed_fully_connected_gives_way_to_the_rows_kernel(tmp_path):
     packed = select_kernel(op, graph)
     assert packed.name == "aiotc_fully_connected_packed_s8" and packed.scratch_bytes > 0
     assert scratch_free_kernel(op, graph, packed).name == "aiotc_fully_connected_rows_s8"
-    assert np.all(graph[op.inputs[1]].data.shape == (32, 64))

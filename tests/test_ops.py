@@ -11,7 +11,7 @@ import pytest
 
 from aiotc import ir
 
-from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu
+from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu, extreme_samples
 
 DTYPES = ["int8", "float32"]
 
@@ -212,16 +212,9 @@ def mul_rows_graph():
     return g.build(*outs)
 
 
-def extreme_inputs(graph, values) -> list[list[np.ndarray]]:
-    """One sample per value: every input filled with it (in its own dtype)."""
-    return [[np.full(graph[n].shape, v, graph[n].dtype) for n in graph.inputs] for v in values]
-
-
 def test_mul_rows_match_the_oracle(tmp_path):
     graph = mul_rows_graph()
-    rng = np.random.default_rng(3)
-    samples = [[rng.integers(-128, 128, graph[n].shape).astype(np.int8) for n in graph.inputs] for _ in range(4)]
-    assert_matches_oracle(graph, tmp_path, inputs=extreme_inputs(graph, (-128, 127)) + samples)
+    assert_matches_oracle(graph, tmp_path, inputs=extreme_samples(graph, random=4, seed=3))
 
 
 @pytest.mark.parametrize("activation", ["relu", "relu6"])

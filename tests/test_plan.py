@@ -26,7 +26,7 @@ from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
 from .conftest import shared_model
-from .oplib import OpGraph, assert_matches_oracle, conv1d_net
+from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu, conv1d_net
 
 
 @st.composite
@@ -433,35 +433,19 @@ def test_pads_fold_and_concatenations_append_in_place(tmp_path):
     tflite-micro, which runs the PADs."""
     from aiotc import ir
 
-    graph = densenet_stem()
-    model = tmp_path / "model.tflite"
-    model.write_bytes(write_tflite(graph))
-    result = compile_model(model, board="host", out_dir=tmp_path / "whole", patch="off")
+    result = assert_matches_oracle(densenet_stem(), tmp_path / "whole", patch="off")
     kinds = [op.kind for op in result.graph.ops]
     assert "pad" not in kinds and result.graph.ops[0].attrs.padding == ir.Padding(3, 3, 3, 3)
     assert concats_on_their_input(result), "every concatenation copies its input"
-    streamed = compile_model(model, board="host", out_dir=tmp_path / "streamed")
+    streamed = assert_matches_oracle(densenet_stem(), tmp_path / "streamed")
     assert streamed.report["patch"] is not None and streamed.report["arena_bytes"] < result.report["arena_bytes"]
-    for folder, patch in (("verify_whole", "off"), ("verify_streamed", "auto")):
-        (tmp_path / folder).mkdir()
-        assert_matches_oracle(graph, tmp_path / folder, patch=patch)
 
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
 def test_in_place_concatenations_match_in_qemu(tmp_path, board):
     """The concat's in-place copies (memmove) on the boards: bit-exact with tflite-micro."""
-    from aiotc.boards import load_board
-    from aiotc.toolchain.qemu import QemuModel
-
-    model = tmp_path / "model.tflite"
-    model.write_bytes(write_tflite(densenet_stem()))
-    result = compile_model(model, board=board, out_dir=tmp_path / "out", patch="off")
-    assert concats_on_their_input(result)
-    out = result.out_dir
-    qemu = QemuModel.build(out, load_board(board))
-    result = verify(out, board, random_samples(qemu.inputs, 3, seed=5), runner=qemu)
-    assert result.samples == 3 and result.mismatches == 0 and result.max_abs_diff == 0, result
+    assert concats_on_their_input(assert_matches_oracle_in_qemu(densenet_stem(), board, tmp_path, patch="off"))
 
 
 @pytest.mark.parametrize("dtype", ["int8", "float32"])
