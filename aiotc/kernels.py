@@ -135,8 +135,8 @@ def _channels_win_on_mve(op: Op, graph: Graph) -> bool:
 
 def _rows_win(op: Op, graph: Graph, mve: bool) -> bool:
     """Whether aiotc_convolve_1x1_rows_s8 (one dot product per output) beats the gemm's tiles
-    of channel pairs: for one output channel on any core (1x64x64x8 -> 1: 186k instructions
-    on the M4 and 39k on the M55, against 795k and 678k), on an MVE core up to 24, where the
+    of channel pairs: for one output channel on any core (1x64x64x8 -> 1: 180k instructions
+    on the M4 and 33k on the M55, against 795k and 678k), on an MVE core up to 24, where the
     gemm's tiles of 4 channels x 2 pixels spend as much on interleaving the pixels, set-up
     and requantization as on MACs. Measured on the M55 (issue 22): 36x36x48 -> 8, 190k
     against 272k; 72x72x16 -> 8, 373k against 656k; 9x9x144 -> 24, 67k against 69k; from

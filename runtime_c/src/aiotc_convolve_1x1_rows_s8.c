@@ -13,6 +13,7 @@
  *   and scattered out_c bytes apart;
  * - DSP and portable C (and MVE on runs of fewer than 4 pixels): pixel by pixel, each
  *   output one aiotc_dot_s8.
+ * A layer of one channel runs its own copy, its row (MVE) and constants read once.
  * Outputs in increasing pixel order, at most 4 pixels written while their inputs are read
  * (the in-place contract's group). On MVE the last group of a run overlaps the one before
  * rather than leave 1 to 3 pixels to the slower loop (a streamed band of 18 pixels: 4
@@ -86,18 +87,40 @@ static AIOTC_INLINE void store4(int32x4_t y, int32_t multiplier, int32_t shift, 
 }
 #endif
 
+/* One channel's bias and requantization. */
+typedef struct {
+    int32_t bias, multiplier, shift;
+} channel_q;
+
+/* Channel oc's constants; `one` (one output channel, a constant where inlined): `first`,
+ * read before the loops, as after an int8 store values read through pointers are read again. */
+static AIOTC_INLINE channel_q channel_at(const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
+                                        int32_t oc, int32_t one, channel_q first)
+{
+    channel_q c;
+    if (one) {
+        return first;
+    }
+    c.bias = bias[oc];
+    c.multiplier = multiplier[oc];
+    c.shift = shift[oc];
+    return c;
+}
+
 /* `count` output pixels of a run whose input pixels are `step` bytes apart, `common`
- * constant in each copy (aiotc_out_s8_mode). */
+ * (aiotc_out_s8_mode) and `one` (out_c is 1) constant in each copy. */
 static AIOTC_INLINE void run_out(const int8_t *in, int32_t step, int32_t count, int32_t in_c, int32_t out_c,
                                  const int8_t *filter, const int32_t *bias,
                                  const aiotc_per_channel_quant_params *quant_params, int32_t offset, int32_t lo,
-                                 int32_t hi, int8_t *out, int32_t common)
+                                 int32_t hi, int8_t *out, int32_t common, int32_t one)
 {
     const int32_t *const multiplier = quant_params->multiplier, *const shift = quant_params->shift;
+    const channel_q first = {bias[0], multiplier[0], shift[0]};
     int32_t oc;
 #if defined(AIOTC_MVE)
     const uint32x4_t where = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)out_c);
     const mve_pred16_t p = vctp8q((uint32_t)in_c);
+    const int8x16_t first_row = vldrbq_z_s8(filter, p); /* the row of one channel (depth <= 16) */
     const int32_t whole = count >= 4;
     while (whole && count > 0) {
         if (count < 4) { /* a last group overlapping the one before rather than lone pixels */
@@ -111,25 +134,30 @@ static AIOTC_INLINE void run_out(const int8_t *in, int32_t step, int32_t count, 
             const int8x16_t x2 = vldrbq_z_s8(in + 2 * step, p), x3 = vldrbq_z_s8(in + 3 * step, p);
             const int8_t *w = filter;
             for (oc = 0; oc < out_c; oc++, w += in_c) {
-                const int8x16_t v = vldrbq_z_s8(w, p);
+                const channel_q c = channel_at(bias, multiplier, shift, oc, one, first);
+                const int8x16_t v = one ? first_row : vldrbq_z_s8(w, p);
                 const int32x4_t y = lanes4(vmladavq_s8(v, x0), vmladavq_s8(v, x1), vmladavq_s8(v, x2), vmladavq_s8(v, x3));
-                store4(vaddq_n_s32(y, bias[oc]), multiplier[oc], shift[oc], offset, lo, hi, out + oc, where, common);
+                store4(vaddq_n_s32(y, c.bias), c.multiplier, c.shift, offset, lo, hi, out + oc, where, common);
             }
         }
         for (; count >= 4 && in_c > 16; count -= 4, in += 4 * step, out += 4 * out_c) {
             const int8_t *w = filter;
             for (oc = 0; oc < out_c; oc++, w += in_c) {
-                store4(dot4(w, in, step, in_c, bias[oc]), multiplier[oc], shift[oc], offset, lo, hi, out + oc, where,
-                       common);
+                /* the requantization's constants read after the dot product (no loads move across its
+                 * assembly): not live through it */
+                const int32x4_t y = dot4(w, in, step, in_c, channel_at(bias, multiplier, shift, oc, one, first).bias);
+                const channel_q c = channel_at(bias, multiplier, shift, oc, one, first);
+                store4(y, c.multiplier, c.shift, offset, lo, hi, out + oc, where, common);
             }
         }
     }
 #endif
-    for (; count > 0; count--, in += step, out += out_c) {
+    for (; count > 0; count--, in += step) {
         const int8_t *w = filter;
         for (oc = 0; oc < out_c; oc++, w += in_c) {
-            const aiotc_rq q = aiotc_rq_channel(multiplier[oc], shift[oc]);
-            out[oc] = aiotc_out_s8_mode(q, bias[oc] + aiotc_dot_s8(w, in, in_c), offset, lo, hi, common);
+            const channel_q c = channel_at(bias, multiplier, shift, oc, one, first);
+            const aiotc_rq q = aiotc_rq_channel(c.multiplier, c.shift);
+            *out++ = aiotc_out_s8_mode(q, c.bias + aiotc_dot_s8(w, in, in_c), offset, lo, hi, common);
         }
     }
 }
@@ -154,10 +182,14 @@ int32_t aiotc_convolve_1x1_rows_s8(const aiotc_conv_params *params, const aiotc_
     for (r = 0; r < runs; r++, output += count * out_c) {
         const int8_t *in = input + (r / output_dims->h) * input_dims->h * input_dims->w * in_c +
                            (r % output_dims->h) * row_bytes;
-        if (quant_params->right_shifts) {
-            run_out(in, step, count, in_c, out_c, filter, bias, quant_params, offset, lo, hi, output, 1);
+        if (out_c == 1 && quant_params->right_shifts) {
+            run_out(in, step, count, in_c, 1, filter, bias, quant_params, offset, lo, hi, output, 1, 1);
+        } else if (out_c == 1) {
+            run_out(in, step, count, in_c, 1, filter, bias, quant_params, offset, lo, hi, output, 0, 1);
+        } else if (quant_params->right_shifts) {
+            run_out(in, step, count, in_c, out_c, filter, bias, quant_params, offset, lo, hi, output, 1, 0);
         } else {
-            run_out(in, step, count, in_c, out_c, filter, bias, quant_params, offset, lo, hi, output, 0);
+            run_out(in, step, count, in_c, out_c, filter, bias, quant_params, offset, lo, hi, output, 0, 0);
         }
     }
     return AIOTC_OK;
