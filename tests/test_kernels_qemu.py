@@ -68,8 +68,10 @@ def kernel_graph():
         g.conv2d(wide, 5, dilation=(2, 2)),  # channels in words widened from the image, padded on every side
         g.conv2d(odd, 3, kernel=(1, 1), out_scale=0.004),  # multipliers above 1/4: the general requantization
         g.conv2d(g.input((1, 5, 6, 33), zero_point=-128), 4, kernel=(5, 5)),  # clipped rows: runs over 16 bytes
-        g.conv2d(deep40, 11, kernel=(1, 1)),  # MVE 4x2: a predicated first step, a lone last pixel, 8 + 3 channels
-        g.conv2d(deep40, 8, kernel=(1, 1), out_scale=0.0006),  # MVE 4x2 stores with left shifts
+        g.conv2d(deep40, 11, kernel=(1, 1)),  # M55: by weight rows (up to 24 channels), 35 pixels: a lone 3
+        g.conv2d(deep40, 27, kernel=(1, 1)),  # MVE 4x2: a predicated first step, a lone last pixel, 24 + 3 channels
+        g.conv2d(deep40, 28, kernel=(1, 1), out_scale=0.0006),  # MVE 4x2 stores with left shifts
+        g.conv2d(wide, 32, kernel=(1, 1), activation="relu6"),  # MVE: 16 inputs, the columns loaded once
         g.conv2d(g.input((1, 6, 5, 64), zero_point=7), 12, kernel=(1, 1), stride=(2, 2), out_scale=0.004),
         g.conv2d(g.input((1, 4, 4, 33), zero_point=127), 8, kernel=(1, 1), activation="relu6"),  # 1 + 2 x 16 inputs
         g.conv2d(deep40, 5, kernel=(3, 3), stride=(2, 2)),  # im2col 360 taps, padded, 4 + 1 channels
