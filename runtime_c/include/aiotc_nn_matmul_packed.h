@@ -89,11 +89,11 @@ static AIOTC_INLINE void aiotc_matmul_dot_s8(const aiotc_matmul_in *a, const aio
         bd = vmladavaq_s8(bd, vb, vd);
     }
 #elif defined(AIOTC_DSP)
-    const int32_t *wa = (const int32_t *)(const void *)a, *wb = (const int32_t *)(const void *)b;
-    const int32_t *wc = (const int32_t *)(const void *)c, *wd = (const int32_t *)(const void *)d;
-    for (k = 0; k < kp / 2; k += 2) { /* 4 inputs: 8 loads, 8 SMLAD */
-        const int32_t a0 = wa[k], a1 = wa[k + 1], b0 = wb[k], b1 = wb[k + 1];
-        const int32_t c0 = wc[k], c1 = wc[k + 1], d0 = wd[k], d1 = wd[k + 1];
+    for (k = 0; k < kp; k += 4) { /* 4 inputs: 8 loads (int16 pairs, as copied: no aliasing), 8 SMLAD */
+        const int32_t a0 = aiotc_load32(a + k), a1 = aiotc_load32(a + k + 2);
+        const int32_t b0 = aiotc_load32(b + k), b1 = aiotc_load32(b + k + 2);
+        const int32_t c0 = aiotc_load32(c + k), c1 = aiotc_load32(c + k + 2);
+        const int32_t d0 = aiotc_load32(d + k), d1 = aiotc_load32(d + k + 2);
         ac = __smlad(a1, c1, __smlad(a0, c0, ac));
         ad = __smlad(a1, d1, __smlad(a0, d0, ad));
         bc = __smlad(b1, c1, __smlad(b0, c0, bc));
@@ -162,7 +162,7 @@ static inline void aiotc_matmul_out_row_s8(const aiotc_batch_matmul_params *p, a
     (void)common;
     for (j = 0; j < n; j += 4) {
         const mve_pred16_t lanes = vctp32q((uint32_t)(n - j));
-        int32x4_t y = vaddq_n_s32(aiotc_mve_requantize(vldrwq_s32(acc + j), multiplier, shift), p->output_offset);
+        int32x4_t y = vaddq_n_s32(aiotc_mve_requantize(vldrwq_z_s32(acc + j, lanes), multiplier, shift), p->output_offset);
         y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(-128)), vdupq_n_s32(127));
         vstrbq_p_s32(out + j, y, lanes);
     }
