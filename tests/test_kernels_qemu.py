@@ -96,10 +96,11 @@ def kernel_graph():
         g.depthwise(g.input((1, 24, 24, 32), zero_point=-5), stride=(2, 2)),  # M55: the opt kernel (issue 22)
         g.depthwise(g.input((1, 10, 10, 160), zero_point=30), activation="relu6"),  # M55: the opt kernel
         g.depthwise(g.input((1, 6, 7, 7), zero_point=127), kernel=(5, 5)),  # M4 pixel pairs across rows, 4 + 3 channels
-        # 49 taps (a loop of pairs after one), stride 2, a lone last pixel, 8 + 4 channels
+        # 49 taps (one, then 12 loop steps of 4), stride 2, a lone last pixel, 8 + 4 channels
         g.depthwise(g.input((1, 9, 9, 12), zero_point=-128), kernel=(7, 7), stride=(2, 2)),
         g.depthwise(g.input((1, 5, 5, 10), zero_point=-128), out_scale=0.0005),  # narrow: pairs with left shifts
-        g.depthwise(g.input((1, 4, 3, 4), zero_point=5), kernel=(3, 1), padding="valid"),  # 3 taps: 1 + a loop pair
+        g.depthwise(g.input((1, 4, 3, 4), zero_point=5), kernel=(3, 1), padding="valid"),  # 3 taps: a step entered at 2
+        g.depthwise(g.input((1, 5, 6, 8), zero_point=-40), kernel=(2, 3), activation="relu"),  # 6 taps: 2, then a step
         # M55 opt kernel's two-pixel asm: 3 whole groups of 8, 35 pixels (a lone last one), padded on every side,
         # the general requantization (relu6) and the right-shift one (no activation)
         g.depthwise(g.input((1, 7, 5, 24), zero_point=-128), activation="relu6"),
