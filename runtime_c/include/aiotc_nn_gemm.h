@@ -22,7 +22,8 @@
  * - MVE (Cortex-M55): int8 columns; per 16 inputs one VLD2 splits a pair's bytes into
  *   the two channels' vectors (b corrected by a's sign), 4 VMLADAVA, the first k % 16 predicated;
  *   rows over 32 inputs take two pairs (4 channels) per pass, the column pair interleaved
- *   in the scratch so that one pointer walks both (aiotc_dot_4x2);
+ *   in the scratch so that one pointer walks both (aiotc_dot_4x2), and for rows of whole
+ *   vectors all the blocks of 4 channels in one assembly loop (aiotc_gemm_blocks);
  * - DSP (Cortex-M4/M7/M33): each column widened once to int16 pairs (x_i, x_i+1)
  *   (aiotc_col_prepare), then 2 channels x 2 columns per step: per 4 inputs one LDRD of
  *   weights, 2 SXTB16, 2 LDRD of columns and 8 SMLAD (13 instructions for 16 MACs);
@@ -615,27 +616,30 @@ typedef struct {
 typedef char aiotc_mve_rq_layout[offsetof(aiotc_mve_rq, minus2) == 32 && offsetof(aiotc_mve_rq, offset) == 56 ? 1 : -1];
 
 /* TFLite's requantization of the column vectors x and z (multipliers k, shifts s; t a
- * temporary): right shifts only (`common`, s = -2 - right) or the general one. */
-#define AIOTC_RQ_RIGHT(v)                                                                                              \
-    "vqrdmulh.s32 %q[" v "], %q[" v "], %q[k]\n\t"                                                                    \
-    "vshr.s32 %q[t], %q[" v "], #31\n\t"                                                                              \
-    "vqadd.s32 %q[" v "], %q[" v "], %q[t]\n\t"                                                                       \
-    "vrshl.s32 %q[" v "], %q[" v "], %q[s]\n\t"
-#define AIOTC_RQ_COMMON                                                                                                \
-    "vldrw.u32 %q[t], [%[m], #32]\n\t"                                                                                \
-    "vsub.i32 %q[s], %q[t], %q[s]\n\t" AIOTC_RQ_RIGHT("x") AIOTC_RQ_RIGHT("z")
-#define AIOTC_RQ_GENERAL_RIGHT(v)                                                                                      \
-    "vqrdmulh.s32 %q[" v "], %q[" v "], %q[k]\n\t"                                                                    \
-    "vand %q[t], %q[" v "], %q[s]\n\t"                                                                                \
-    "vshr.s32 %q[t], %q[t], #31\n\t"                                                                                  \
-    "vqadd.s32 %q[" v "], %q[" v "], %q[t]\n\t"                                                                       \
-    "vrshl.s32 %q[" v "], %q[" v "], %q[s]\n\t"
-#define AIOTC_RQ_GENERAL                                                                                               \
-    "vmov.i32 %q[t], #0\n\t"                                                                                          \
-    "vmax.s32 %q[t], %q[s], %q[t]\n\t"                                                                                \
-    "vsub.i32 %q[s], %q[s], %q[t]\n\t"                                                                                \
-    "vshl.s32 %q[x], %q[x], %q[t]\n\t"                                                                                \
-    "vshl.s32 %q[z], %q[z], %q[t]\n\t" AIOTC_RQ_GENERAL_RIGHT("x") AIOTC_RQ_GENERAL_RIGHT("z")
+ * temporary; m the aiotc_mve_rq; each the text of a register): right shifts only
+ * (`common`, s = -2 - right) or the general one. */
+#define AIOTC_RQ_RIGHT(v, k, s, t)                                                                                     \
+    "vqrdmulh.s32 " v ", " v ", " k "\n\t"                                                                             \
+    "vshr.s32 " t ", " v ", #31\n\t"                                                                                   \
+    "vqadd.s32 " v ", " v ", " t "\n\t"                                                                                \
+    "vrshl.s32 " v ", " v ", " s "\n\t"
+#define AIOTC_RQ_COMMON_IN(x, z, k, s, t, m)                                                                           \
+    "vldrw.u32 " t ", [" m ", #32]\n\t"                                                                                \
+    "vsub.i32 " s ", " t ", " s "\n\t" AIOTC_RQ_RIGHT(x, k, s, t) AIOTC_RQ_RIGHT(z, k, s, t)
+#define AIOTC_RQ_GENERAL_RIGHT(v, k, s, t)                                                                             \
+    "vqrdmulh.s32 " v ", " v ", " k "\n\t"                                                                             \
+    "vand " t ", " v ", " s "\n\t"                                                                                     \
+    "vshr.s32 " t ", " t ", #31\n\t"                                                                                   \
+    "vqadd.s32 " v ", " v ", " t "\n\t"                                                                                \
+    "vrshl.s32 " v ", " v ", " s "\n\t"
+#define AIOTC_RQ_GENERAL_IN(x, z, k, s, t, m)                                                                          \
+    "vmov.i32 " t ", #0\n\t"                                                                                           \
+    "vmax.s32 " t ", " s ", " t "\n\t"                                                                                 \
+    "vsub.i32 " s ", " s ", " t "\n\t"                                                                                 \
+    "vshl.s32 " x ", " x ", " t "\n\t"                                                                                 \
+    "vshl.s32 " z ", " z ", " t "\n\t" AIOTC_RQ_GENERAL_RIGHT(x, k, s, t) AIOTC_RQ_GENERAL_RIGHT(z, k, s, t)
+#define AIOTC_RQ_COMMON AIOTC_RQ_COMMON_IN("%q[x]", "%q[z]", "%q[k]", "%q[s]", "%q[t]", "%[m]")
+#define AIOTC_RQ_GENERAL AIOTC_RQ_GENERAL_IN("%q[x]", "%q[z]", "%q[k]", "%q[s]", "%q[t]", "%[m]")
 
 /* aiotc_gemm_store8 for two columns, in assembly: the 8 sums into two vectors by two
  * two-lane VMOVs each, both requantized with the channels' constants loaded once, offset,
@@ -740,6 +744,28 @@ static AIOTC_INLINE void aiotc_mve_interleave(const aiotc_gemm *g, const int8_t 
     }
 }
 
+/* 16 inputs of the two channel pairs at w and v against the column pair at x (the
+ * pointers advanced; q0-q6 scratch): `mla` VMLADAVA, or VMLADAV where the sums start. */
+#define AIOTC_STEP_4X2(mla)                                                                                            \
+    "vldrb.8 q4, [%[x]], #16\n\t"                                                                                      \
+    "vldrb.8 q5, [%[x]], #16\n\t"                                                                                      \
+    "vld20.8 {q0, q1}, [%[w]]\n\t"                                                                                     \
+    "vld21.8 {q0, q1}, [%[w]]!\n\t"                                                                                    \
+    "vshr.s8 q6, q0, #7\n\t"                                                                                           \
+    "vsub.i8 q1, q1, q6\n\t"                                                                                           \
+    mla ".s8 %[sa0], q0, q4\n\t"                                                                                       \
+    mla ".s8 %[sa1], q0, q5\n\t"                                                                                       \
+    mla ".s8 %[sb0], q1, q4\n\t"                                                                                       \
+    mla ".s8 %[sb1], q1, q5\n\t"                                                                                       \
+    "vld20.8 {q2, q3}, [%[v]]\n\t"                                                                                     \
+    "vld21.8 {q2, q3}, [%[v]]!\n\t"                                                                                    \
+    "vshr.s8 q6, q2, #7\n\t"                                                                                           \
+    "vsub.i8 q3, q3, q6\n\t"                                                                                           \
+    mla ".s8 %[ta0], q2, q4\n\t"                                                                                       \
+    mla ".s8 %[ta1], q2, q5\n\t"                                                                                       \
+    mla ".s8 %[tb0], q3, q4\n\t"                                                                                       \
+    mla ".s8 %[tb1], q3, q5\n\t"
+
 /* Channels oc .. oc + 3 (pairs s, t) against the interleaved column pair in one pass,
  * each column vector loaded once for the 4 channels: per 16 inputs 2 column loads, 2
  * VLD2 pairs, 2 sign corrections and 8 VMLADAVA. */
@@ -762,26 +788,7 @@ static AIOTC_INLINE void aiotc_dot_4x2(const aiotc_gemm *g, int32_t oc, aiotc_ac
         x += 32;
     }
     /* In assembly: gcc 12 spills the 8 accumulators (VMLADAVA writes even registers only). */
-    __asm__("1:\n\t"
-            "vldrb.8 q4, [%[x]], #16\n\t"
-            "vldrb.8 q5, [%[x]], #16\n\t"
-            "vld20.8 {q0, q1}, [%[w]]\n\t"
-            "vld21.8 {q0, q1}, [%[w]]!\n\t"
-            "vshr.s8 q6, q0, #7\n\t"
-            "vsub.i8 q1, q1, q6\n\t"
-            "vmladava.s8 %[sa0], q0, q4\n\t"
-            "vmladava.s8 %[sa1], q0, q5\n\t"
-            "vmladava.s8 %[sb0], q1, q4\n\t"
-            "vmladava.s8 %[sb1], q1, q5\n\t"
-            "vld20.8 {q2, q3}, [%[v]]\n\t"
-            "vld21.8 {q2, q3}, [%[v]]!\n\t"
-            "vshr.s8 q6, q2, #7\n\t"
-            "vsub.i8 q3, q3, q6\n\t"
-            "vmladava.s8 %[ta0], q2, q4\n\t"
-            "vmladava.s8 %[ta1], q2, q5\n\t"
-            "vmladava.s8 %[tb0], q3, q4\n\t"
-            "vmladava.s8 %[tb1], q3, q5\n\t"
-            "subs %[n], %[n], #1\n\t"
+    __asm__("1:\n\t" AIOTC_STEP_4X2("vmladava") "subs %[n], %[n], #1\n\t"
             "bne 1b"
             : [sa0] "+Te"(sa0), [sa1] "+Te"(sa1), [sb0] "+Te"(sb0), [sb1] "+Te"(sb1), [ta0] "+Te"(ta0),
               [ta1] "+Te"(ta1), [tb0] "+Te"(tb0), [tb1] "+Te"(tb1), [w] "+r"(w), [v] "+r"(v), [x] "+r"(x), [n] "+r"(n)
@@ -832,6 +839,122 @@ static AIOTC_INLINE void aiotc_dot_4x1(const aiotc_gemm *g, int32_t oc, const in
             : "memory", "cc", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13");
     s->a0 = sa0, s->b0 = sb0;
     t->a0 = ta0, t->b0 = tb0;
+}
+
+/* What AIOTC_BLOCKS_4X2 reads by offsets from one pointer: the requantization's
+ * constants (aiotc_mve_rq, its multiplier and shift pointers advanced block by block) at
+ * 0, then the biases at 64, the two columns' outputs at 68 and 72, the interleaved pair
+ * at 76, 16-input steps per row after the first at 80, bytes of a channel pair's weights
+ * at 84 and the end of column 0's outputs at 88 (checked below). */
+typedef struct {
+    aiotc_mve_rq q;
+    const int32_t *bias;
+    int8_t *out0, *out1;
+    const int8_t *pairs;
+    int32_t steps, pair_bytes;
+    const int8_t *end;
+} aiotc_mve_blocks;
+typedef char aiotc_mve_blocks_layout[offsetof(aiotc_mve_blocks, bias) == 64 && offsetof(aiotc_mve_blocks, end) == 88
+                                         ? 1
+                                         : -1];
+
+/* The layer's constants of aiotc_gemm_blocks, set once per layer. */
+static inline void aiotc_mve_blocks_setup(aiotc_mve_blocks *b, const aiotc_gemm *g)
+{
+    b->q.lo = vdupq_n_s32(g->act_min);
+    b->q.hi = vdupq_n_s32(g->act_max);
+    b->q.minus2 = vdupq_n_s32(-2);
+    b->q.offset = g->output_offset;
+    b->pairs = g->pairs;
+    b->steps = (g->k >> 4) - 1;
+    b->pair_bytes = 2 * g->row;
+}
+
+/* The clamp of AIOTC_BLOCKS_4X2's two output vectors: to [act_min, act_max], or
+ * (`common`, the whole int8 range) by two saturating narrowings, which leave each lane's
+ * low byte, the one VSTRB.32 stores, clamped. */
+#define AIOTC_CLAMP_RANGE                                                                                              \
+    "vldrw.u32 q4, [%[m]]\n\t"                                                                                         \
+    "vmax.s32 q0, q0, q4\n\t"                                                                                          \
+    "vmax.s32 q1, q1, q4\n\t"                                                                                          \
+    "vldrw.u32 q4, [%[m], #16]\n\t"                                                                                    \
+    "vmin.s32 q0, q0, q4\n\t"                                                                                          \
+    "vmin.s32 q1, q1, q4\n\t"
+#define AIOTC_CLAMP_INT8                                                                                               \
+    "vqmovnb.s32 q0, q0\n\t"                                                                                           \
+    "vqmovnb.s32 q1, q1\n\t"                                                                                           \
+    "vqmovnb.s16 q0, q0\n\t"                                                                                           \
+    "vqmovnb.s16 q1, q1\n\t"
+
+/* One block of 4 channels after another, all in one assembly loop (aiotc_dot_4x2's
+ * steps, the first without accumulating, then aiotc_mve_store8_pair's requantization on
+ * q0-q4 with the biases added as a vector), so that nothing is reloaded between blocks
+ * but what the loop cannot keep in registers: while the 8 sums take the even registers,
+ * the rest of the state lives in the aiotc_mve_blocks at m, its pointers advanced in
+ * place. Pair s's weights at w, pair t's at v, each pair's 2 * row bytes long: after a
+ * block, w is where v began, v where the next block's pairs begin. x (a low register:
+ * VSTRB.32 takes no other) and n are scratch. */
+#define AIOTC_BLOCKS_4X2(requantize, clamp)                                                                            \
+    __asm__ volatile("0:\n\t"                                                                                          \
+                     "ldr %[x], [%[m], #76]\n\t"                                                                       \
+                     "ldr %[n], [%[m], #80]\n\t" AIOTC_STEP_4X2("vmladav") "1:\n\t" AIOTC_STEP_4X2("vmladava")         \
+                     "subs %[n], %[n], #1\n\t"                                                                         \
+                     "bne 1b\n\t"                                                                                      \
+                     "mov %[w], %[v]\n\t"                                                                              \
+                     "ldr %[x], [%[m], #84]\n\t"                                                                       \
+                     "add %[v], %[v], %[x]\n\t"                                                                        \
+                     "vmov q0[2], q0[0], %[sa0], %[ta0]\n\t"                                                           \
+                     "vmov q0[3], q0[1], %[sb0], %[tb0]\n\t"                                                           \
+                     "vmov q1[2], q1[0], %[sa1], %[ta1]\n\t"                                                           \
+                     "vmov q1[3], q1[1], %[sb1], %[tb1]\n\t"                                                           \
+                     "ldr %[x], [%[m], #64]\n\t"                                                                       \
+                     "vldrw.u32 q2, [%[x]], #16\n\t"                                                                   \
+                     "str %[x], [%[m], #64]\n\t"                                                                       \
+                     "vadd.i32 q0, q0, q2\n\t"                                                                         \
+                     "vadd.i32 q1, q1, q2\n\t"                                                                         \
+                     "ldr %[x], [%[m], #48]\n\t"                                                                       \
+                     "vldrw.u32 q2, [%[x]], #16\n\t"                                                                   \
+                     "str %[x], [%[m], #48]\n\t"                                                                       \
+                     "ldr %[x], [%[m], #52]\n\t"                                                                       \
+                     "vldrw.u32 q3, [%[x]], #16\n\t"                                                                   \
+                     "str %[x], [%[m], #52]\n\t" requantize "ldr %[x], [%[m], #56]\n\t"                                \
+                     "vadd.i32 q0, q0, %[x]\n\t"                                                                       \
+                     "vadd.i32 q1, q1, %[x]\n\t" clamp "ldr %[x], [%[m], #72]\n\t"                                     \
+                     "vstrb.32 q1, [%[x]], #4\n\t"                                                                     \
+                     "str %[x], [%[m], #72]\n\t"                                                                       \
+                     "ldr %[x], [%[m], #68]\n\t"                                                                       \
+                     "vstrb.32 q0, [%[x]], #4\n\t"                                                                     \
+                     "str %[x], [%[m], #68]\n\t"                                                                       \
+                     "ldr %[n], [%[m], #88]\n\t"                                                                       \
+                     "cmp %[x], %[n]\n\t"                                                                              \
+                     "bne 0b"                                                                                          \
+                     : [sa0] "=&Te"(sa0), [sa1] "=&Te"(sa1), [sb0] "=&Te"(sb0), [sb1] "=&Te"(sb1),                    \
+                       [ta0] "=&Te"(ta0), [ta1] "=&Te"(ta1), [tb0] "=&Te"(tb0), [tb1] "=&Te"(tb1), [w] "+r"(w),       \
+                       [v] "+r"(v), [x] "=&l"(x), [n] "=&r"(n)                                                         \
+                     : [m] "r"(b)                                                                                      \
+                     : "memory", "cc", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11",      \
+                       "d12", "d13")
+
+/* Channels 4 at a time against the column pair interleaved in g->pairs (as
+ * aiotc_mve_interleave leaves it, k a multiple of 16, k > 32) by AIOTC_BLOCKS_4X2, b set
+ * up by aiotc_mve_blocks_setup (`common`: quant_params->right_shifts, a constant where
+ * inlined); the channels left: rows % 4. */
+static AIOTC_INLINE void aiotc_gemm_blocks(aiotc_mve_blocks *b, const aiotc_gemm *g, int8_t *out0, int8_t *out1,
+                                          int32_t common)
+{
+    const int8_t *w = g->weights, *v = w + 2 * g->row, *x;
+    int32_t sa0, sa1, sb0, sb1, ta0, ta1, tb0, tb1, n;
+    b->q.multiplier = g->multiplier;
+    b->q.shift = g->shift;
+    b->bias = g->bias;
+    b->out0 = out0;
+    b->out1 = out1;
+    b->end = out0 + (g->rows & ~3);
+    if (common) {
+        AIOTC_BLOCKS_4X2(AIOTC_RQ_COMMON_IN("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_INT8);
+    } else {
+        AIOTC_BLOCKS_4X2(AIOTC_RQ_GENERAL_IN("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_RANGE);
+    }
 }
 
 /* Channels 4 at a time, requantized as vectors (a scalar requantization costs as much as
