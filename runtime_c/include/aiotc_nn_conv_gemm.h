@@ -339,9 +339,9 @@ static int32_t aiotc_conv_pairs(const aiotc_conv_params *params, const aiotc_per
             }
             aiotc_gemm_column(&g, taps, output);
         } else if (g.common) {
-            aiotc_gemm_blocks(&blocks, &g, output, output + out_c, 1);
+            aiotc_gemm_blocks(&blocks, &g, output, output + out_c, 1, 1);
         } else {
-            aiotc_gemm_blocks(&blocks, &g, output, output + out_c, 0);
+            aiotc_gemm_blocks(&blocks, &g, output, output + out_c, 0, 1);
         }
     }
     return AIOTC_OK;
