@@ -359,7 +359,8 @@ static AIOTC_DRIVER int32_t aiotc_conv_im2col_loop(
     int8_t *const taps = (int8_t *)ctx->buf;
     aiotc_col *const cols = (aiotc_col *)(taps + 2 * AIOTC_ROW(k));
     aiotc_gemm g;
-    int32_t p;
+    const int8_t *image = input;
+    int32_t p, oy = 0, ox = 0;
     if (filter_dims->c != input_dims->c || filter_dims->n != out_c ||
         ctx->size < AIOTC_CONV_IM2COL_BUFFER(k)) {
         return AIOTC_ARG_ERROR;
@@ -370,12 +371,16 @@ static AIOTC_DRIVER int32_t aiotc_conv_im2col_loop(
         const int32_t count = AIOTC_MIN(2, pixels - p);
         const aiotc_col *col[2] = {0, 0};
         int32_t j;
-        for (j = 0; j < count; j++) {
-            const int32_t q = p + j, row = q / out_w, ox = q % out_w;
-            const int32_t b = row / out_h, oy = row % out_h;
-            const int8_t *image = input + b * input_dims->h * input_dims->w * input_dims->c;
+        for (j = 0; j < count; j++) { /* the pixels walked: no divisions */
             const int32_t y0 = oy * params->stride.h - params->padding.h, x0 = ox * params->stride.w - params->padding.w;
             col[j] = aiotc_im2col_column(params, input_dims, image, filter_dims, y0, x0, taps, g.row, cols, j);
+            if (++ox == out_w) {
+                ox = 0;
+                if (++oy == out_h) {
+                    oy = 0;
+                    image += input_dims->h * input_dims->w * input_dims->c;
+                }
+            }
         }
         aiotc_gemm_run(&g, col[0], col[1], output + p * out_c, output + (p + 1) * out_c, nibbles);
     }
