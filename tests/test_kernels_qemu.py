@@ -75,6 +75,14 @@ def kernel_graph():
         g.conv2d(g.input((1, 6, 5, 64), zero_point=7), 12, kernel=(1, 1), stride=(2, 2), out_scale=0.004),
         g.conv2d(g.input((1, 4, 4, 33), zero_point=127), 8, kernel=(1, 1), activation="relu6"),  # 1 + 2 x 16 inputs
         g.conv2d(deep40, 5, kernel=(3, 3), stride=(2, 2)),  # im2col 360 taps, padded, 4 + 1 channels
+        # M55 pixel pairs of kernel rows in whole vectors, gathered straight into the interleaved pair, the
+        # channel blocks in one assembly loop (issue 22): 35 pixels (a lone last one) padded on every side,
+        # 3 blocks, relu; 288 taps, stride 2 across, left shifts; 2 images of 9 pixels (a pair across them),
+        # 2x2 kernel, right shifts only, saturating both ways; 1x1, 2 images of 15 pixels, right shifts
+        g.conv2d(g.input((1, 5, 7, 16), zero_point=127), 12, activation="relu"),
+        g.conv2d(g.input((1, 6, 5, 32), zero_point=-128), 8, stride=(1, 2), out_scale=0.0006),
+        g.conv2d(g.input((2, 3, 3, 16), zero_point=-7), 4, kernel=(2, 2), out_scale=0.01, out_zp=-50),
+        g.conv2d(g.input((2, 3, 5, 48), zero_point=-128), 8, kernel=(1, 1), out_scale=0.02, out_zp=5),
         g.depthwise(odd),  # 3x3 padded on every side, 5 channels: 4 fast + 1 tail
         g.depthwise(wide, activation="relu"),
         g.depthwise(wide, stride=(2, 2)),

@@ -3,7 +3,9 @@
  * column) and the im2col convolution (the taps of two output pixels gathered into
  * columns). `nibbles` (a constant in each kernel) chooses the gemm: aiotc_gemm_s8 over
  * byte pairs or aiotc_gemm_s4 over packed int4 rows (aiotc_nn_gemm_s4.h); the columns,
- * scratch and requantization are the same. */
+ * scratch and requantization are the same. On the M55, int8 layers whose kernel rows
+ * are whole vectors take both drivers' pixel pairs through aiotc_conv_pairs:
+ * the taps gathered straight into the interleaved pair aiotc_gemm_blocks reads. */
 #ifndef AIOTC_NN_CONV_GEMM_H
 #define AIOTC_NN_CONV_GEMM_H
 
@@ -39,6 +41,15 @@ static inline void aiotc_gemm_setup(aiotc_gemm *g, const int8_t *filter, int32_t
     g->common = quant_params->right_shifts;
 }
 
+/* The drivers' own loops: on the M55 out of line, so that the pixel pairs' path beside
+ * them (aiotc_conv_pairs) leaves their code as it was (inlined together, gcc 12 spilled
+ * differently in their loops: 1x1 layers of 8 channels 8% slower). */
+#if defined(AIOTC_MVE) && defined(__GNUC__)
+#define AIOTC_DRIVER __attribute__((noinline))
+#else
+#define AIOTC_DRIVER AIOTC_INLINE
+#endif
+
 static AIOTC_INLINE void aiotc_gemm_run(const aiotc_gemm *g, const aiotc_col *c0, const aiotc_col *c1, int8_t *out0,
                                         int8_t *out1, int32_t nibbles)
 {
@@ -50,7 +61,7 @@ static AIOTC_INLINE void aiotc_gemm_run(const aiotc_gemm *g, const aiotc_col *c0
 }
 
 /* 1x1 convolution, any stride, no padding, groups 1. */
-static AIOTC_INLINE int32_t aiotc_conv_1x1_gemm(
+static AIOTC_DRIVER int32_t aiotc_conv_1x1_loop(
     const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
     const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output, int32_t nibbles)
@@ -239,7 +250,109 @@ static AIOTC_INLINE const aiotc_col *aiotc_im2col_column(const aiotc_conv_params
     return aiotc_col_prepare(column, row, cols, j);
 }
 
-static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(
+#if defined(AIOTC_MVE)
+/* n bytes (a multiple of 16) from src into a column of the interleaved pair
+ * aiotc_gemm_blocks reads, vectors 32 bytes apart from dst; returns where the next go. */
+static inline int8_t *aiotc_pair_run(const int8_t *src, int32_t n, int8_t *dst)
+{
+    int32_t i;
+    for (i = 0; i < n; i += 16, dst += 32) {
+        vstrbq_s8(dst, vldrbq_s8(src + i));
+    }
+    return dst;
+}
+
+/* The taps of the window at (y0, x0) of image as a column of the interleaved pair
+ * aiotc_gemm_blocks reads (vectors 32 bytes apart from dst), for kernel rows of whole
+ * vectors (k_w * c % 16 == 0) and no dilation: a window inside the image straight from
+ * it, one at a border gathered into taps first. */
+static inline void aiotc_im2col_vectors(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                        const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
+                                        int8_t *taps, int8_t *dst)
+{
+    const int32_t in_w = input_dims->w, c = input_dims->c, k_h = filter_dims->h;
+    const int32_t run = filter_dims->w * c;
+    const int8_t *src = taps;
+    int32_t rows = 1, step = k_h * run;
+    if (y0 >= 0 && y0 + k_h <= input_dims->h && x0 >= 0 && x0 + filter_dims->w <= in_w) {
+        src = image + (y0 * in_w + x0) * c;
+        rows = k_h;
+        step = run;
+    } else {
+        aiotc_im2col_gather(params, input_dims, image, filter_dims, y0, x0, taps);
+    }
+    for (; rows > 0; rows--, src += in_w * c) {
+        dst = aiotc_pair_run(src, step, dst);
+    }
+}
+
+/* Whether the M55's pixel pairs (aiotc_conv_pairs) take a layer of int8 weights: kernel
+ * rows of whole vectors, over 32 taps, no dilation, channels in whole blocks, and the
+ * driver's checks (its scratch `needs` bytes) passed; elsewhere the driver's own loop. */
+static inline int32_t aiotc_conv_pairs_fit(const aiotc_context *ctx, int32_t needs, const aiotc_conv_params *params,
+                                           const aiotc_dims *input_dims, const aiotc_dims *filter_dims,
+                                           const aiotc_dims *output_dims)
+{
+    const int32_t run = filter_dims->w * input_dims->c, out_c = output_dims->c;
+    return run % 16 == 0 && filter_dims->h * run > 32 && out_c % 4 == 0 && params->dilation.h == 1 &&
+           params->dilation.w == 1 && filter_dims->c == input_dims->c && filter_dims->n == out_c && ctx->size >= needs;
+}
+
+/* A layer of aiotc_conv_pairs_fit through pixel pairs, their columns interleaved as
+ * they are gathered (aiotc_im2col_vectors: no copy of the taps between the image and the
+ * gemm) into pairs, a padded window's taps gathered in taps first, the pixels walked
+ * without divisions (`pointwise`, constant in each driver: a 1x1 kernel, no padding, a
+ * pixel's channels copied with no window tests); an odd last pixel alone through
+ * aiotc_gemm_column (taps the column it reads: at least k bytes). */
+static int32_t aiotc_conv_pairs(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                                const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
+                                const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
+                                int8_t *output, int8_t *pairs, int8_t *taps, int32_t pointwise)
+{
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t pixels = output_dims->n * out_h * out_w;
+    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
+    const int8_t *image = input;
+    int32_t p, j, oy = 0, ox = 0;
+    aiotc_gemm g;
+    aiotc_mve_blocks blocks;
+    aiotc_gemm_setup(&g, filter, filter_dims->h * filter_dims->w * input_dims->c, out_c, bias, quant_params, params,
+                     pairs);
+    aiotc_mve_blocks_setup(&blocks, &g);
+    for (p = 0; p < pixels; p += 2, output += 2 * out_c) {
+        const int32_t lone = p + 1 == pixels; /* an odd last pixel (one gather call: inlined) */
+        for (j = 0; j < 2 - lone; j++) {
+            if (pointwise) {
+                aiotc_pair_run(image + (oy * params->stride.h * input_dims->w + ox * params->stride.w) * g.k, g.k,
+                               pairs + 16 * j);
+            } else {
+                aiotc_im2col_vectors(params, input_dims, image, filter_dims, oy * params->stride.h - params->padding.h,
+                                     ox * params->stride.w - params->padding.w, taps, pairs + 16 * j);
+            }
+            if (++ox == out_w) {
+                ox = 0;
+                if (++oy == out_h) {
+                    oy = 0;
+                    image += image_size;
+                }
+            }
+        }
+        if (lone) { /* its column out of the pair into taps, whole */
+            for (j = 0; j < g.k; j += 16) {
+                vstrbq_s8(taps + j, vldrbq_s8(pairs + 2 * j));
+            }
+            aiotc_gemm_column(&g, taps, output);
+        } else if (g.common) {
+            aiotc_gemm_blocks(&blocks, &g, output, output + out_c, 1, 1);
+        } else {
+            aiotc_gemm_blocks(&blocks, &g, output, output + out_c, 0, 1);
+        }
+    }
+    return AIOTC_OK;
+}
+#endif
+
+static AIOTC_DRIVER int32_t aiotc_conv_im2col_loop(
     const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
     const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output, int32_t nibbles)
@@ -250,7 +363,8 @@ static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(
     int8_t *const taps = (int8_t *)ctx->buf;
     aiotc_col *const cols = (aiotc_col *)(taps + 2 * AIOTC_ROW(k));
     aiotc_gemm g;
-    int32_t p;
+    const int8_t *image = input;
+    int32_t p, oy = 0, ox = 0;
     if (filter_dims->c != input_dims->c || filter_dims->n != out_c ||
         ctx->size < AIOTC_CONV_IM2COL_BUFFER(k)) {
         return AIOTC_ARG_ERROR;
@@ -261,16 +375,57 @@ static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(
         const int32_t count = AIOTC_MIN(2, pixels - p);
         const aiotc_col *col[2] = {0, 0};
         int32_t j;
-        for (j = 0; j < count; j++) {
-            const int32_t q = p + j, row = q / out_w, ox = q % out_w;
-            const int32_t b = row / out_h, oy = row % out_h;
-            const int8_t *image = input + b * input_dims->h * input_dims->w * input_dims->c;
+        for (j = 0; j < count; j++) { /* the pixels walked: no divisions */
             const int32_t y0 = oy * params->stride.h - params->padding.h, x0 = ox * params->stride.w - params->padding.w;
             col[j] = aiotc_im2col_column(params, input_dims, image, filter_dims, y0, x0, taps, g.row, cols, j);
+            if (++ox == out_w) {
+                ox = 0;
+                if (++oy == out_h) {
+                    oy = 0;
+                    image += input_dims->h * input_dims->w * input_dims->c;
+                }
+            }
         }
         aiotc_gemm_run(&g, col[0], col[1], output + p * out_c, output + (p + 1) * out_c, nibbles);
     }
     return AIOTC_OK;
+}
+
+/* The drivers: the M55's pixel pairs where they fit, else their own loops. */
+static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(
+    const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+    const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output, int32_t nibbles)
+{
+#if defined(AIOTC_MVE)
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    if (!nibbles &&
+        aiotc_conv_pairs_fit(ctx, AIOTC_CONV_IM2COL_BUFFER(k), params, input_dims, filter_dims, output_dims)) {
+        int8_t *const taps = (int8_t *)ctx->buf;
+        return aiotc_conv_pairs(params, quant_params, input_dims, input, filter_dims, filter, bias, output_dims, output,
+                                taps + 2 * AIOTC_ROW(k), taps, 0);
+    }
+#endif
+    return aiotc_conv_im2col_loop(ctx, params, quant_params, input_dims, input, filter_dims, filter, bias, output_dims,
+                                  output, nibbles);
+}
+
+static AIOTC_INLINE int32_t aiotc_conv_1x1_gemm(
+    const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+    const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output, int32_t nibbles)
+{
+#if defined(AIOTC_MVE)
+    if (!nibbles && filter_dims->h == 1 && filter_dims->w == 1 &&
+        aiotc_conv_pairs_fit(ctx, AIOTC_CONV_1X1_BUFFER(input_dims->c), params, input_dims, filter_dims, output_dims)) {
+        /* the pair takes 2 * c bytes of the 4 * c, the rest a lone last pixel's column */
+        int8_t *const pairs = (int8_t *)ctx->buf;
+        return aiotc_conv_pairs(params, quant_params, input_dims, input, filter_dims, filter, bias, output_dims, output,
+                                pairs, pairs + 2 * input_dims->c, 1);
+    }
+#endif
+    return aiotc_conv_1x1_loop(ctx, params, quant_params, input_dims, input, filter_dims, filter, bias, output_dims,
+                               output, nibbles);
 }
 
 #endif /* AIOTC_NN_CONV_GEMM_H */

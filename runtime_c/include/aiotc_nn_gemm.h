@@ -22,7 +22,8 @@
  * - MVE (Cortex-M55): int8 columns; per 16 inputs one VLD2 splits a pair's bytes into
  *   the two channels' vectors (b corrected by a's sign), 4 VMLADAVA, the first k % 16 predicated;
  *   rows over 32 inputs take two pairs (4 channels) per pass, the column pair interleaved
- *   in the scratch so that one pointer walks both (aiotc_dot_4x2);
+ *   in the scratch so that one pointer walks both, all the blocks of 4 channels in one
+ *   assembly loop (aiotc_gemm_blocks);
  * - DSP (Cortex-M4/M7/M33): each column widened once to int16 pairs (x_i, x_i+1)
  *   (aiotc_col_prepare), then 2 channels x 2 columns per step: per 4 inputs one LDRD of
  *   weights, 2 SXTB16, 2 LDRD of columns and 8 SMLAD (13 instructions for 16 MACs);
@@ -611,80 +612,29 @@ static AIOTC_INLINE void aiotc_gemm_store8(const aiotc_gemm *g, int32_t oc, int3
     }
 }
 
-/* What aiotc_mve_store8_pair reads by offsets from one pointer: lo at 0, hi at 16,
- * minus2 at 32, multiplier at 48, shift at 52, offset at 56 (checked below). */
-typedef struct {
-    int32x4_t lo, hi, minus2;
-    const int32_t *multiplier, *shift;
-    int32_t offset;
-} aiotc_mve_rq;
-typedef char aiotc_mve_rq_layout[offsetof(aiotc_mve_rq, minus2) == 32 && offsetof(aiotc_mve_rq, offset) == 56 ? 1 : -1];
-
 /* TFLite's requantization of the column vectors x and z (multipliers k, shifts s; t a
- * temporary): right shifts only (`common`, s = -2 - right) or the general one. */
-#define AIOTC_RQ_RIGHT(v)                                                                                              \
-    "vqrdmulh.s32 %q[" v "], %q[" v "], %q[k]\n\t"                                                                    \
-    "vshr.s32 %q[t], %q[" v "], #31\n\t"                                                                              \
-    "vqadd.s32 %q[" v "], %q[" v "], %q[t]\n\t"                                                                       \
-    "vrshl.s32 %q[" v "], %q[" v "], %q[s]\n\t"
-#define AIOTC_RQ_COMMON                                                                                                \
-    "vldrw.u32 %q[t], [%[m], #32]\n\t"                                                                                \
-    "vsub.i32 %q[s], %q[t], %q[s]\n\t" AIOTC_RQ_RIGHT("x") AIOTC_RQ_RIGHT("z")
-#define AIOTC_RQ_GENERAL_RIGHT(v)                                                                                      \
-    "vqrdmulh.s32 %q[" v "], %q[" v "], %q[k]\n\t"                                                                    \
-    "vand %q[t], %q[" v "], %q[s]\n\t"                                                                                \
-    "vshr.s32 %q[t], %q[t], #31\n\t"                                                                                  \
-    "vqadd.s32 %q[" v "], %q[" v "], %q[t]\n\t"                                                                       \
-    "vrshl.s32 %q[" v "], %q[" v "], %q[s]\n\t"
-#define AIOTC_RQ_GENERAL                                                                                               \
-    "vmov.i32 %q[t], #0\n\t"                                                                                          \
-    "vmax.s32 %q[t], %q[s], %q[t]\n\t"                                                                                \
-    "vsub.i32 %q[s], %q[s], %q[t]\n\t"                                                                                \
-    "vshl.s32 %q[x], %q[x], %q[t]\n\t"                                                                                \
-    "vshl.s32 %q[z], %q[z], %q[t]\n\t" AIOTC_RQ_GENERAL_RIGHT("x") AIOTC_RQ_GENERAL_RIGHT("z")
-
-/* aiotc_gemm_store8 for two columns, in assembly: the 8 sums into two vectors by two
- * two-lane VMOVs each, both requantized with the channels' constants loaded once, offset,
- * clamped and stored (gcc 12: a VDUP and three VMOVs a vector, and the constants reloaded
- * around the int8 stores). The sums' registers serve as scratch. */
-#define AIOTC_STORE8_PAIR(requantize)                                                                                  \
-    __asm__ volatile("vmov %q[x][2], %q[x][0], %[xa0], %[xa1]\n\t"                                                     \
-                     "vmov %q[x][3], %q[x][1], %[xb0], %[xb1]\n\t"                                                     \
-                     "vmov %q[z][2], %q[z][0], %[za0], %[za1]\n\t"                                                     \
-                     "vmov %q[z][3], %q[z][1], %[zb0], %[zb1]\n\t"                                                     \
-                     "ldr %[xa0], [%[m], #48]\n\t"                                                                     \
-                     "ldr %[xb0], [%[m], #52]\n\t"                                                                     \
-                     "add %[xa0], %[xa0], %[oc], lsl #2\n\t"                                                           \
-                     "add %[xb0], %[xb0], %[oc], lsl #2\n\t"                                                           \
-                     "vldrw.u32 %q[k], [%[xa0]]\n\t"                                                                   \
-                     "vldrw.u32 %q[s], [%[xb0]]\n\t" requantize "ldr %[xa0], [%[m], #56]\n\t"                          \
-                     "vadd.i32 %q[x], %q[x], %[xa0]\n\t"                                                               \
-                     "vadd.i32 %q[z], %q[z], %[xa0]\n\t"                                                               \
-                     "vldrw.u32 %q[t], [%[m]]\n\t"                                                                     \
-                     "vmax.s32 %q[x], %q[x], %q[t]\n\t"                                                                \
-                     "vmax.s32 %q[z], %q[z], %q[t]\n\t"                                                                \
-                     "vldrw.u32 %q[t], [%[m], #16]\n\t"                                                                \
-                     "vmin.s32 %q[x], %q[x], %q[t]\n\t"                                                                \
-                     "vmin.s32 %q[z], %q[z], %q[t]\n\t"                                                                \
-                     "vstrb.32 %q[x], [%[o0]]\n\t"                                                                     \
-                     "vstrb.32 %q[z], [%[o1]]"                                                                          \
-                     : [xa0] "+r"(xa0), [xb0] "+r"(xb0), [x] "=&w"(x), [z] "=&w"(z), [k] "=&w"(k), [s] "=&w"(s),      \
-                       [t] "=&w"(t)                                                                                    \
-                     : [xa1] "r"(xa1), [xb1] "r"(xb1), [za0] "r"(za0), [zb0] "r"(zb0), [za1] "r"(za1),                \
-                       [zb1] "r"(zb1), [m] "r"(m), [oc] "r"(oc), [o0] "l"(out0), [o1] "l"(out1)                        \
-                     : "memory")
-
-static AIOTC_INLINE void aiotc_mve_store8_pair(const aiotc_mve_rq *m, int32_t oc, int32_t xa0, int32_t xb0,
-                                               int32_t xa1, int32_t xb1, int32_t za0, int32_t zb0, int32_t za1,
-                                               int32_t zb1, int8_t *out0, int8_t *out1, int32_t common)
-{
-    int32x4_t x, z, k, s, t;
-    if (common) {
-        AIOTC_STORE8_PAIR(AIOTC_RQ_COMMON);
-    } else {
-        AIOTC_STORE8_PAIR(AIOTC_RQ_GENERAL);
-    }
-}
+ * temporary; m the aiotc_mve_blocks; each the text of a register): right shifts only
+ * (`common`, s = -2 - right) or the general one. */
+#define AIOTC_RQ_RIGHT(v, k, s, t)                                                                                     \
+    "vqrdmulh.s32 " v ", " v ", " k "\n\t"                                                                             \
+    "vshr.s32 " t ", " v ", #31\n\t"                                                                                   \
+    "vqadd.s32 " v ", " v ", " t "\n\t"                                                                                \
+    "vrshl.s32 " v ", " v ", " s "\n\t"
+#define AIOTC_RQ_COMMON(x, z, k, s, t, m)                                                                           \
+    "vldrw.u32 " t ", [" m ", #32]\n\t"                                                                                \
+    "vsub.i32 " s ", " t ", " s "\n\t" AIOTC_RQ_RIGHT(x, k, s, t) AIOTC_RQ_RIGHT(z, k, s, t)
+#define AIOTC_RQ_GENERAL_RIGHT(v, k, s, t)                                                                             \
+    "vqrdmulh.s32 " v ", " v ", " k "\n\t"                                                                             \
+    "vand " t ", " v ", " s "\n\t"                                                                                     \
+    "vshr.s32 " t ", " t ", #31\n\t"                                                                                   \
+    "vqadd.s32 " v ", " v ", " t "\n\t"                                                                                \
+    "vrshl.s32 " v ", " v ", " s "\n\t"
+#define AIOTC_RQ_GENERAL(x, z, k, s, t, m)                                                                          \
+    "vmov.i32 " t ", #0\n\t"                                                                                           \
+    "vmax.s32 " t ", " s ", " t "\n\t"                                                                                 \
+    "vsub.i32 " s ", " s ", " t "\n\t"                                                                                 \
+    "vshl.s32 " x ", " x ", " t "\n\t"                                                                                 \
+    "vshl.s32 " z ", " z ", " t "\n\t" AIOTC_RQ_GENERAL_RIGHT(x, k, s, t) AIOTC_RQ_GENERAL_RIGHT(z, k, s, t)
 
 /* The sums of 4 channels (two pairs' a and b) requantized as one vector to out[0..3]
  * (`common`: quant_params->right_shifts, a constant where inlined). */
@@ -726,7 +676,7 @@ static AIOTC_INLINE int32_t aiotc_gemm_mve4_short(const aiotc_gemm *g, const int
     return oc;
 }
 
-/* The column pair (c0, c1) interleaved into g->pairs for aiotc_dot_4x2: per 16 inputs
+/* The column pair (c0, c1) interleaved into g->pairs for AIOTC_BLOCKS_4X2: per 16 inputs
  * c0's then c1's, the k % 16 first inputs zero padded in the first 32 bytes. */
 static AIOTC_INLINE void aiotc_mve_interleave(const aiotc_gemm *g, const int8_t *c0, const int8_t *c1)
 {
@@ -746,58 +696,31 @@ static AIOTC_INLINE void aiotc_mve_interleave(const aiotc_gemm *g, const int8_t 
     }
 }
 
-/* Channels oc .. oc + 3 (pairs s, t) against the interleaved column pair in one pass,
- * each column vector loaded once for the 4 channels: per 16 inputs 2 column loads, 2
- * VLD2 pairs, 2 sign corrections and 8 VMLADAVA. */
-static AIOTC_INLINE void aiotc_dot_4x2(const aiotc_gemm *g, int32_t oc, aiotc_acc4 *s, aiotc_acc4 *t)
-{
-    const int8_t *w = g->weights + oc * g->row, *v = w + 2 * g->row, *x = g->pairs;
-    const int32_t first = g->k & 15;
-    int32_t n = g->k >> 4; /* >= 2: k > 32 */
-    int32_t sa0 = g->bias[oc], sb0 = g->bias[oc + 1], ta0 = g->bias[oc + 2], tb0 = g->bias[oc + 3];
-    int32_t sa1 = sa0, sb1 = sb0, ta1 = ta0, tb1 = tb0;
-    if (first) {
-        const int8x16_t x0 = vldrbq_s8(x), x1 = vldrbq_s8(x + 16);
-        aiotc_acc4 a = {sa0, sa1, sb0, sb1}, b = {ta0, ta1, tb0, tb1};
-        aiotc_mve_mac(&a, w, x0, x1);
-        aiotc_mve_mac(&b, v, x0, x1);
-        sa0 = a.a0, sa1 = a.a1, sb0 = a.b0, sb1 = a.b1, ta0 = b.a0, ta1 = b.a1, tb0 = b.b0, tb1 = b.b1;
-        __asm__("" : "+r"(w), "+r"(v)); /* else gcc 12 folds the steps into VLD21 writebacks it cannot encode */
-        w += 2 * first;
-        v += 2 * first;
-        x += 32;
-    }
-    /* In assembly: gcc 12 spills the 8 accumulators (VMLADAVA writes even registers only). */
-    __asm__("1:\n\t"
-            "vldrb.8 q4, [%[x]], #16\n\t"
-            "vldrb.8 q5, [%[x]], #16\n\t"
-            "vld20.8 {q0, q1}, [%[w]]\n\t"
-            "vld21.8 {q0, q1}, [%[w]]!\n\t"
-            "vshr.s8 q6, q0, #7\n\t"
-            "vsub.i8 q1, q1, q6\n\t"
-            "vmladava.s8 %[sa0], q0, q4\n\t"
-            "vmladava.s8 %[sa1], q0, q5\n\t"
-            "vmladava.s8 %[sb0], q1, q4\n\t"
-            "vmladava.s8 %[sb1], q1, q5\n\t"
-            "vld20.8 {q2, q3}, [%[v]]\n\t"
-            "vld21.8 {q2, q3}, [%[v]]!\n\t"
-            "vshr.s8 q6, q2, #7\n\t"
-            "vsub.i8 q3, q3, q6\n\t"
-            "vmladava.s8 %[ta0], q2, q4\n\t"
-            "vmladava.s8 %[ta1], q2, q5\n\t"
-            "vmladava.s8 %[tb0], q3, q4\n\t"
-            "vmladava.s8 %[tb1], q3, q5\n\t"
-            "subs %[n], %[n], #1\n\t"
-            "bne 1b"
-            : [sa0] "+Te"(sa0), [sa1] "+Te"(sa1), [sb0] "+Te"(sb0), [sb1] "+Te"(sb1), [ta0] "+Te"(ta0),
-              [ta1] "+Te"(ta1), [tb0] "+Te"(tb0), [tb1] "+Te"(tb1), [w] "+r"(w), [v] "+r"(v), [x] "+r"(x), [n] "+r"(n)
-            :
-            : "memory", "cc", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13");
-    s->a0 = sa0, s->a1 = sa1, s->b0 = sb0, s->b1 = sb1;
-    t->a0 = ta0, t->a1 = ta1, t->b0 = tb0, t->b1 = tb1;
-}
+/* 16 inputs of the two channel pairs at w and v against the column pair at x (x advanced,
+ * w and v too where `wb` is "!"; q0-q6 scratch): per 16 inputs 2 column loads, 2 VLD2
+ * pairs, 2 sign corrections and 8 `mla`, VMLADAVA, or VMLADAV where the sums start. */
+#define AIOTC_STEP_4X2(mla, wb)                                                                                        \
+    "vldrb.8 q4, [%[x]], #16\n\t"                                                                                      \
+    "vldrb.8 q5, [%[x]], #16\n\t"                                                                                      \
+    "vld20.8 {q0, q1}, [%[w]]\n\t"                                                                                     \
+    "vld21.8 {q0, q1}, [%[w]]" wb "\n\t"                                                                               \
+    "vshr.s8 q6, q0, #7\n\t"                                                                                           \
+    "vsub.i8 q1, q1, q6\n\t"                                                                                           \
+    mla ".s8 %[sa0], q0, q4\n\t"                                                                                       \
+    mla ".s8 %[sa1], q0, q5\n\t"                                                                                       \
+    mla ".s8 %[sb0], q1, q4\n\t"                                                                                       \
+    mla ".s8 %[sb1], q1, q5\n\t"                                                                                       \
+    "vld20.8 {q2, q3}, [%[v]]\n\t"                                                                                     \
+    "vld21.8 {q2, q3}, [%[v]]" wb "\n\t"                                                                               \
+    "vshr.s8 q6, q2, #7\n\t"                                                                                           \
+    "vsub.i8 q3, q3, q6\n\t"                                                                                           \
+    mla ".s8 %[ta0], q2, q4\n\t"                                                                                       \
+    mla ".s8 %[ta1], q2, q5\n\t"                                                                                       \
+    mla ".s8 %[tb0], q3, q4\n\t"                                                                                       \
+    mla ".s8 %[tb1], q3, q5\n\t"
 
-/* aiotc_dot_4x2 for a lone column c (the columns' a1, b1 left unset): per 16 inputs one
+/* Channels oc .. oc + 3 (pairs s, t) against a lone column c (the columns' a1, b1 left
+ * unset), each column vector loaded once for the 4 channels: per 16 inputs one
  * column load, 2 VLD2 pairs, 2 sign corrections and 4 VMLADAVA. */
 static AIOTC_INLINE void aiotc_dot_4x1(const aiotc_gemm *g, int32_t oc, const int8_t *c, aiotc_acc4 *s, aiotc_acc4 *t)
 {
@@ -840,6 +763,153 @@ static AIOTC_INLINE void aiotc_dot_4x1(const aiotc_gemm *g, int32_t oc, const in
     t->a0 = ta0, t->b0 = tb0;
 }
 
+/* What AIOTC_BLOCKS_4X2 reads by offsets from one pointer (checked below): the clamp's
+ * lo at 0 and hi at 16, -2 at 32 (the shifts of the right-shift mode), the multiplier,
+ * shift and bias pointers at 48, 52 and 60 (advanced block by block), the output offset
+ * at 56, the two columns' outputs at 64 and 68, the interleaved pair at 72, the 16-input
+ * steps after the first at 76, bytes of a channel pair's weights at 80, the end of
+ * column 0's outputs at 84, and for any k the bytes of the first step's weights at 88
+ * (32 when it is whole) and of a row's padding pairs at 92. */
+typedef struct {
+    int32x4_t lo, hi, minus2;
+    const int32_t *multiplier, *shift;
+    int32_t offset;
+    const int32_t *bias;
+    int8_t *out0, *out1;
+    const int8_t *pairs;
+    int32_t steps, pair_bytes;
+    const int8_t *end;
+    int32_t first_bytes, tail_bytes;
+} aiotc_mve_blocks;
+typedef char aiotc_mve_blocks_layout[offsetof(aiotc_mve_blocks, minus2) == 32 &&
+                                             offsetof(aiotc_mve_blocks, offset) == 56 &&
+                                             offsetof(aiotc_mve_blocks, bias) == 60 &&
+                                             offsetof(aiotc_mve_blocks, tail_bytes) == 92
+                                         ? 1
+                                         : -1];
+
+/* The layer's constants of aiotc_gemm_blocks, set once per layer (or column pair). */
+static inline void aiotc_mve_blocks_setup(aiotc_mve_blocks *b, const aiotc_gemm *g)
+{
+    const int32_t first = g->k & 15;
+    b->lo = vdupq_n_s32(g->act_min);
+    b->hi = vdupq_n_s32(g->act_max);
+    b->minus2 = vdupq_n_s32(-2);
+    b->offset = g->output_offset;
+    b->pairs = g->pairs;
+    b->steps = ((g->k + 15) >> 4) - 1;
+    b->pair_bytes = 2 * g->row;
+    b->first_bytes = first ? 2 * first : 32;
+    b->tail_bytes = 2 * (g->row - g->k);
+}
+
+/* The clamp of AIOTC_BLOCKS_4X2's two output vectors: to [act_min, act_max], or
+ * (`common`, the whole int8 range) by two saturating narrowings, which leave each lane's
+ * low byte, the one VSTRB.32 stores, clamped. */
+#define AIOTC_CLAMP_RANGE                                                                                              \
+    "vldrw.u32 q4, [%[m]]\n\t"                                                                                         \
+    "vmax.s32 q0, q0, q4\n\t"                                                                                          \
+    "vmax.s32 q1, q1, q4\n\t"                                                                                          \
+    "vldrw.u32 q4, [%[m], #16]\n\t"                                                                                    \
+    "vmin.s32 q0, q0, q4\n\t"                                                                                          \
+    "vmin.s32 q1, q1, q4\n\t"
+#define AIOTC_CLAMP_INT8                                                                                               \
+    "vqmovnb.s32 q0, q0\n\t"                                                                                           \
+    "vqmovnb.s32 q1, q1\n\t"                                                                                           \
+    "vqmovnb.s16 q0, q0\n\t"                                                                                           \
+    "vqmovnb.s16 q1, q1\n\t"
+
+/* One block of 4 channels after another, all in one assembly loop (AIOTC_STEP_4X2, the
+ * first step without accumulating, then TFLite's requantization on q0-q4 with the biases
+ * added as a vector), so that nothing is reloaded between blocks but what the loop
+ * cannot keep in registers: while the 8 sums take the even registers, the rest of the
+ * state lives in the aiotc_mve_blocks at m, its pointers advanced in place. Pair s's
+ * weights at w, pair t's at v, each pair's 2 * row bytes long. `first` and `next` (the
+ * AIOTC_FIRST_ and AIOTC_NEXT_ pairs below) are the first step, whole or the k % 16
+ * first inputs, and the move of w and v to the next block's pairs. x (a low register:
+ * VSTRB.32 takes no other) and n are scratch. */
+#define AIOTC_BLOCKS_4X2(requantize, clamp, first, next)                                                               \
+    __asm__ volatile("0:\n\t"                                                                                          \
+                     "ldr %[x], [%[m], #72]\n\t" first "1:\n\t" AIOTC_STEP_4X2("vmladava", "!")                        \
+                     "subs %[n], %[n], #1\n\t"                                                                         \
+                     "bne 1b\n\t" next "ldr %[x], [%[m], #80]\n\t"                                                     \
+                     "add %[v], %[w], %[x]\n\t"                                                                        \
+                     "vmov q0[2], q0[0], %[sa0], %[ta0]\n\t"                                                           \
+                     "vmov q0[3], q0[1], %[sb0], %[tb0]\n\t"                                                           \
+                     "vmov q1[2], q1[0], %[sa1], %[ta1]\n\t"                                                           \
+                     "vmov q1[3], q1[1], %[sb1], %[tb1]\n\t"                                                           \
+                     "ldr %[x], [%[m], #60]\n\t"                                                                       \
+                     "vldrw.u32 q2, [%[x]], #16\n\t"                                                                   \
+                     "str %[x], [%[m], #60]\n\t"                                                                       \
+                     "vadd.i32 q0, q0, q2\n\t"                                                                         \
+                     "vadd.i32 q1, q1, q2\n\t"                                                                         \
+                     "ldr %[x], [%[m], #48]\n\t"                                                                       \
+                     "vldrw.u32 q2, [%[x]], #16\n\t"                                                                   \
+                     "str %[x], [%[m], #48]\n\t"                                                                       \
+                     "ldr %[x], [%[m], #52]\n\t"                                                                       \
+                     "vldrw.u32 q3, [%[x]], #16\n\t"                                                                   \
+                     "str %[x], [%[m], #52]\n\t" requantize "ldr %[x], [%[m], #56]\n\t"                                \
+                     "vadd.i32 q0, q0, %[x]\n\t"                                                                       \
+                     "vadd.i32 q1, q1, %[x]\n\t" clamp "ldr %[x], [%[m], #68]\n\t"                                     \
+                     "vstrb.32 q1, [%[x]], #4\n\t"                                                                     \
+                     "str %[x], [%[m], #68]\n\t"                                                                       \
+                     "ldr %[x], [%[m], #64]\n\t"                                                                       \
+                     "vstrb.32 q0, [%[x]], #4\n\t"                                                                     \
+                     "str %[x], [%[m], #64]\n\t"                                                                       \
+                     "ldr %[n], [%[m], #84]\n\t"                                                                       \
+                     "cmp %[x], %[n]\n\t"                                                                              \
+                     "bne 0b"                                                                                          \
+                     : [sa0] "=&Te"(sa0), [sa1] "=&Te"(sa1), [sb0] "=&Te"(sb0), [sb1] "=&Te"(sb1),                    \
+                       [ta0] "=&Te"(ta0), [ta1] "=&Te"(ta1), [tb0] "=&Te"(tb0), [tb1] "=&Te"(tb1), [w] "+r"(w),       \
+                       [v] "+r"(v), [x] "=&l"(x), [n] "=&r"(n)                                                         \
+                     : [m] "r"(b)                                                                                      \
+                     : "memory", "cc", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11",      \
+                       "d12", "d13")
+/* Rows of whole steps (k % 16 == 0): after a block, w is where v began and v where the
+ * next block's pairs begin. */
+#define AIOTC_FIRST_WHOLE "ldr %[n], [%[m], #76]\n\t" AIOTC_STEP_4X2("vmladav", "!")
+#define AIOTC_NEXT_WHOLE "mov %[w], %[v]\n\t"
+/* Any k: the first step's weights advanced by its inputs' bytes, and past a row's padding
+ * pairs (2 * (row - k) bytes) after the last. */
+#define AIOTC_FIRST_ANY                                                                                                \
+    "ldr %[n], [%[m], #88]\n\t" AIOTC_STEP_4X2("vmladav", "") "add %[w], %[w], %[n]\n\t"                               \
+    "add %[v], %[v], %[n]\n\t"                                                                                         \
+    "ldr %[n], [%[m], #76]\n\t"
+#define AIOTC_NEXT_ANY                                                                                                 \
+    "ldr %[x], [%[m], #92]\n\t"                                                                                        \
+    "add %[w], %[v], %[x]\n\t"
+
+/* Channels 4 at a time against the column pair interleaved in g->pairs (as
+ * aiotc_mve_interleave leaves it, k > 32) by AIOTC_BLOCKS_4X2, b set up by
+ * aiotc_mve_blocks_setup (`common`: quant_params->right_shifts; `whole`: k % 16 == 0;
+ * constants where inlined); returns the first channel left. */
+static AIOTC_INLINE int32_t aiotc_gemm_blocks(aiotc_mve_blocks *b, const aiotc_gemm *g, int8_t *out0, int8_t *out1,
+                                             int32_t common, int32_t whole)
+{
+    const int8_t *w = g->weights, *v = w + 2 * g->row, *x;
+    int32_t sa0, sa1, sb0, sb1, ta0, ta1, tb0, tb1, n;
+    b->multiplier = g->multiplier;
+    b->shift = g->shift;
+    b->bias = g->bias;
+    b->out0 = out0;
+    b->out1 = out1;
+    b->end = out0 + (g->rows & ~3);
+    if (common && whole) {
+        AIOTC_BLOCKS_4X2(AIOTC_RQ_COMMON("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_INT8, AIOTC_FIRST_WHOLE,
+                         AIOTC_NEXT_WHOLE);
+    } else if (whole) {
+        AIOTC_BLOCKS_4X2(AIOTC_RQ_GENERAL("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_RANGE, AIOTC_FIRST_WHOLE,
+                         AIOTC_NEXT_WHOLE);
+    } else if (common) {
+        AIOTC_BLOCKS_4X2(AIOTC_RQ_COMMON("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_INT8, AIOTC_FIRST_ANY,
+                         AIOTC_NEXT_ANY);
+    } else {
+        AIOTC_BLOCKS_4X2(AIOTC_RQ_GENERAL("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_RANGE, AIOTC_FIRST_ANY,
+                         AIOTC_NEXT_ANY);
+    }
+    return g->rows & ~3;
+}
+
 /* Channels 4 at a time, requantized as vectors (a scalar requantization costs as much as
  * the dot of a small layer); returns the first channel left. */
 static AIOTC_INLINE int32_t aiotc_gemm_mve4(const aiotc_gemm *g, const int8_t *c0, const int8_t *c1, int8_t *out0,
@@ -861,21 +931,10 @@ static AIOTC_INLINE int32_t aiotc_gemm_mve4(const aiotc_gemm *g, const int8_t *c
         return oc;
     }
     if (g->pairs != 0 && g->rows >= 4) {
-        aiotc_mve_rq q;
-        q.lo = vdupq_n_s32(g->act_min);
-        q.hi = vdupq_n_s32(g->act_max);
-        q.minus2 = vdupq_n_s32(-2);
-        q.multiplier = g->multiplier;
-        q.shift = g->shift;
-        q.offset = g->output_offset;
+        aiotc_mve_blocks b;
+        aiotc_mve_blocks_setup(&b, g);
         aiotc_mve_interleave(g, c0, c1);
-        for (oc = 0; oc + 4 <= g->rows; oc += 4) {
-            aiotc_acc4 s, t;
-            aiotc_dot_4x2(g, oc, &s, &t);
-            aiotc_mve_store8_pair(&q, oc, s.a0, s.b0, t.a0, t.b0, s.a1, s.b1, t.a1, t.b1, out0 + oc, out1 + oc,
-                                  common);
-        }
-        return oc;
+        return aiotc_gemm_blocks(&b, g, out0, out1, common, 0);
     }
     for (oc = 0; oc + 4 <= g->rows; oc += 4) {
         const aiotc_acc4 s = aiotc_dot_2x2(g, oc / 2, oc, oc + 1, c0, c1, columns);
