@@ -54,6 +54,16 @@ class Patch(TypedDict):
     band_calls: int
 
 
+class Tail(TypedDict):
+    """The streamed tail: the last layers run in row bands as their inputs allow, the
+    output written band by band."""
+
+    split_before: str  # its first layer
+    split_index: int  # that layer's index
+    mac_overhead: float
+    band_calls: int
+
+
 class Stream(TypedDict):
     """--stream: one frame per call over a window of `window` frames (docs/streaming.md)."""
 
@@ -151,6 +161,7 @@ class Report(TypedDict):
     state_bytes: int  # NAME_STATE_SIZE: recurrent state kept across invokes, outside the arena
     state: list[StateEntry]
     patch: Patch | None
+    tail: Tail | None
     io_bytes: dict[str, int]  # {"input": int, "output": int}
     inputs: list[Tensor]
     outputs: list[Tensor]

@@ -1,12 +1,15 @@
-"""Streaming: the first layers run in bands of rows, all of them a band at a time.
+"""Streaming: the first layers (or the last ones) run in bands of rows, all a band at a time.
 
 The largest activations of a CNN sit in its first layers. Instead of materializing
 them (layer by layer) or recomputing overlapping patches (MCUNetV2), aiotc streams
 the first layers in bands of rows: each step computes a few new output rows of
 every layer of the stage, each layer keeps only the input rows its next band still
 needs (the halo, cached as in StreamNet, so nothing is recomputed: 0% MAC overhead),
-and only the stage's final output is stored whole. Everything is simulated here at
-compile time; the generated C is the unrolled list of band calls and halo shifts.
+and only the stage's final output is stored whole. The last layers of a network whose
+maps grow back towards its output (a U-Net's decoder) stream the same way, as a tail
+stage: what they read from earlier layers is stored whole, and the graph's output is
+written band by band. Everything is simulated here at compile time; the generated C is
+the unrolled list of band calls and halo shifts.
 
 A band call of op `op` computes output rows [a, b) from input rows [ia, ib) that sit
 at row `buffer_row` of the input's buffer. Kernels see the band as a smaller image
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..ir import Graph, Op
 from ..ops import OPS
@@ -53,10 +58,11 @@ class Shift:
 
 @dataclass(frozen=True)
 class StreamStage:
-    last_op: int  # ops 0..last_op are streamed
+    last_op: int  # ops first_op..last_op are streamed
     steps: tuple[tuple[tuple[BandCall, ...], tuple[Shift, ...]], ...]
     cached_rows: dict[str, int]  # internal tensor -> rows its buffer holds at most
     outputs: frozenset[str]  # tensors of the stage stored whole
+    first_op: int = 0  # 0: the first layers (a head stage); else the last ones (a tail stage)
 
     @property
     def calls(self) -> int:
@@ -76,6 +82,10 @@ def input_rows(op: Op, graph: Graph, tensor: str, a: int, b: int) -> tuple[int, 
     if OPS[op.kind].windowed:
         k, s, d, p = kernel_geometry(op, graph)
         return max(0, a * s - p), min(graph[tensor].shape[1], (b - 1) * s - p + (k - 1) * d + 1)
+    row_map = OPS[op.kind].row_map
+    if row_map is not None:
+        lo, hi = row_map(op, graph)
+        return int(lo[a]), int(hi[b - 1]) + 1
     return a, b
 
 
@@ -85,7 +95,7 @@ def streamable(op: Op, graph: Graph) -> bool:
     if len(out.shape) != 4 or out.shape[0] != 1:
         return False
     data = [graph[t] for t in op.inputs if t is not None and not graph[t].is_const]
-    if OPS[op.kind].windowed:
+    if OPS[op.kind].windowed or OPS[op.kind].row_map is not None:
         return True
     if OPS[op.kind].rowwise(op):
         consts = [graph[t] for t in op.inputs if t is not None and graph[t].is_const]
@@ -116,9 +126,13 @@ def _same_every_row(const) -> bool:
 
 
 def stream_stage(
-    graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False, paced: bool = False
+    graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False, paced: bool = False, first_op: int = 0
 ) -> StreamStage | None:
-    """Simulate streaming ops 0..last_op; None when they cannot be streamed.
+    """Simulate streaming ops first_op..last_op; None when they cannot be streamed.
+
+    Tensors the stage reads from earlier ops are whole (as the graph's inputs are); the
+    ones it writes are cached bands, but those read after it or kept (the graph's
+    outputs, written into the caller's buffer) are stored whole.
 
     Pull (the default) advances the stage's outputs by `rows_per_step` rows per step
     and computes what they need; push advances the first layers by `rows_per_step`
@@ -128,9 +142,10 @@ def stream_stage(
     compute only once its input is complete (those that read its bottom padding, all
     at once) then flow down one band at a time instead of swelling every buffer below.
     Elsewhere a layer's input grows by at most `rows_per_step` rows a step, so the
-    cap never holds a layer back before the input is read to its end.
+    cap never holds a layer back before the input is read to its end (but an upsampling
+    resize, whose rows outnumber its input's: it lags, and its input keeps the rows).
     """
-    ops = graph.ops[: last_op + 1]
+    ops = graph.ops[first_op : last_op + 1]
     if not all(streamable(op, graph) for op in ops):
         return None
     produced = {op.outputs[0]: i for i, op in enumerate(ops)}
@@ -167,7 +182,7 @@ def stream_stage(
                     continue
                 ia, ib = input_rows(op, graph, t, a, b)
                 reads.append(Read(t, (ia, ib), ia - start.get(t, 0)))
-            calls.append(BandCall(index, (a, b), a - start[out], tuple(reads)))
+            calls.append(BandCall(first_op + index, (a, b), a - start[out], tuple(reads)))
             done[out] = b
             if out in cached:
                 cached[out] = max(cached[out], b - start[out])
@@ -187,7 +202,7 @@ def stream_stage(
                 start[t] = keep_from
         steps.append((tuple(calls), tuple(shifts)))
     assert all(done[t] == height[t] for t in outputs), "stream stage left rows uncomputed"
-    return StreamStage(last_op, tuple(steps), cached, outputs)
+    return StreamStage(last_op, tuple(steps), cached, outputs, first_op)
 
 
 def _rows_available(op: Op, graph: Graph, done: dict, produced: dict, height: dict) -> int:
@@ -199,6 +214,10 @@ def _rows_available(op: Op, graph: Graph, done: dict, produced: dict, height: di
             if OPS[op.kind].windowed:
                 k, s, d, p = kernel_geometry(op, graph)
                 limit = min(limit, max(0, (done[t] + p - (k - 1) * d - 1) // s + 1))
+            elif (row_map := OPS[op.kind].row_map) is not None:
+                limit = min(
+                    limit, int(np.searchsorted(row_map(op, graph)[1], done[t]))
+                )  # rows whose last input row is done
             else:
                 limit = min(limit, done[t])
     return limit
@@ -245,5 +264,5 @@ def mac_overhead(graph: Graph, stage: StreamStage, macs: list[int] | None = None
         for calls, _ in stage.steps
         for c in calls
     )
-    layers = sum(macs[: stage.last_op + 1])
+    layers = sum(macs[stage.first_op : stage.last_op + 1])
     return (executed - layers) / total if total else 0.0
