@@ -101,7 +101,7 @@ class OpDef:
     windowed: bool = False  # slides a kernel window over the rows: streams with a halo, runs in place a few rows behind
     rowwise: Callable[[Op], bool] = never  # output row r reads only row r of each input: streams band by band
     # output row r reads input rows lo[r]..hi[r], both nondecreasing (a resize): streams band by band
-    row_map: Callable[[Op, Graph], tuple[np.ndarray, np.ndarray]] | None = None
+    row_map: Callable[[Op, Graph], tuple[resample.Rows, resample.Rows]] | None = None
     elementwise: bool = (
         False  # output element i reads only element i of each input (or a broadcast operand): runs in place
     )

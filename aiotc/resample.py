@@ -8,6 +8,8 @@ same tables to know which input rows a band of output rows needs (aiotc/ops.py's
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .ir import Graph, Op
@@ -55,16 +57,31 @@ def band_of(attrs, out_rows: int, in_rows: int) -> tuple[int, int, int, int]:
     return attrs.rows or (out_rows, in_rows, 0, 0)
 
 
-def nearest_rows(op: Op, graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+def nearest_rows(op: Op, graph: Graph) -> tuple[Rows, Rows]:
     """Per output row of a whole nearest resize, the first and last input row it reads (one row)."""
-    index = nearest_index(*_heights(op, graph), op.attrs.align_corners, op.attrs.half_pixel_centers)
+    return _nearest_rows(op.attrs, *_heights(op, graph))
+
+
+def bilinear_rows(op: Op, graph: Graph) -> tuple[Rows, Rows]:
+    """Per output row of a whole bilinear resize, the first and last input row it reads (nondecreasing)."""
+    return _bilinear_rows(op.attrs, *_heights(op, graph), integer_bilinear(op, graph))
+
+
+Rows = tuple[int, ...]
+
+
+# The streaming planner asks for a resize's rows at every band of every candidate stage:
+# computed once per resize.
+@lru_cache(maxsize=256)
+def _nearest_rows(attrs, out_rows: int, in_rows: int) -> tuple[Rows, Rows]:
+    index = tuple(map(int, nearest_index(out_rows, in_rows, attrs.align_corners, attrs.half_pixel_centers)))
     return index, index
 
 
-def bilinear_rows(op: Op, graph: Graph) -> tuple[np.ndarray, np.ndarray]:
-    """Per output row of a whole bilinear resize, the first and last input row it reads (nondecreasing)."""
-    lower, upper, _ = bilinear_axis(*_heights(op, graph), op.attrs, integer_bilinear(op, graph))
-    return lower, upper
+@lru_cache(maxsize=256)
+def _bilinear_rows(attrs, out_rows: int, in_rows: int, integer: bool) -> tuple[Rows, Rows]:
+    lower, upper, _ = bilinear_axis(out_rows, in_rows, attrs, integer)
+    return tuple(map(int, lower)), tuple(map(int, upper))
 
 
 def _heights(op: Op, graph: Graph) -> tuple[int, int]:

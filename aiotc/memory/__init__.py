@@ -88,9 +88,11 @@ def choose_schedule(
     """The schedule to use: layer by layer, or with the first ops streamed (a head stage),
     the last ones (a tail stage), or both.
 
-    The candidates are every streamable prefix and suffix in each streaming mode. Without
-    a budget, the smallest arena wins, each band call counted as BYTES_PER_CALL more
-    bytes (so a few bytes do not buy many calls). With `sram_budget`, the one with the
+    The candidates are every streamable prefix and suffix in each streaming mode, and
+    every pair of a prefix and a suffix, both in one mode (every pair of modes would
+    place some thousand schedules on a U-Net). Without a budget, the smallest arena
+    wins, each band call counted as BYTES_PER_CALL more bytes (so a few bytes do not
+    buy many calls). With `sram_budget`, the one with the
     fewest band calls that fits it (layer by layer when that fits), else the smallest.
     Stages whose MAC overhead exceeds `max_overhead` are not considered (cached halos
     recompute nothing, so today's stages are all at 0%; the check keeps any recomputing
@@ -138,13 +140,16 @@ def choose_schedule(
             simulated[part] = stage if fits else None
         return simulated[part]
 
-    head_parts = [None, *product(STREAM_MODES, heads)]
-    tail_parts = [None, *product(STREAM_MODES, tails)]
-    combos = [
-        (head, tail)
-        for head in head_parts
-        for tail in tail_parts
-        if (head or tail) and not (head and tail and head[1][1] >= tail[1][0])
+    combos: list[tuple[Part | None, Part | None]] = [
+        *((head, None) for head in product(STREAM_MODES, heads)),
+        *((None, tail) for tail in product(STREAM_MODES, tails)),
+        *(
+            ((mode, head), (mode, tail))
+            for mode in STREAM_MODES
+            for head in heads
+            for tail in tails
+            if head[1] < tail[0]
+        ),
     ]
     # (rank in the order of a full search, candidate); layer by layer first
     tried: list[tuple[int, tuple[tuple[StreamStage, ...], ArenaPlan]]] = [(0, ((), whole))]

@@ -23,9 +23,8 @@ patch-based inference it replaces); in the code it is a stream stage.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
-
-import numpy as np
 
 from ..ir import Graph, Op
 from ..ops import OPS
@@ -85,7 +84,7 @@ def input_rows(op: Op, graph: Graph, tensor: str, a: int, b: int) -> tuple[int, 
     row_map = OPS[op.kind].row_map
     if row_map is not None:
         lo, hi = row_map(op, graph)
-        return int(lo[a]), int(hi[b - 1]) + 1
+        return lo[a], hi[b - 1] + 1
     return a, b
 
 
@@ -214,10 +213,8 @@ def _rows_available(op: Op, graph: Graph, done: dict, produced: dict, height: di
             if OPS[op.kind].windowed:
                 k, s, d, p = kernel_geometry(op, graph)
                 limit = min(limit, max(0, (done[t] + p - (k - 1) * d - 1) // s + 1))
-            elif (row_map := OPS[op.kind].row_map) is not None:
-                limit = min(
-                    limit, int(np.searchsorted(row_map(op, graph)[1], done[t]))
-                )  # rows whose last input row is done
+            elif (row_map := OPS[op.kind].row_map) is not None:  # the rows whose last input row is done
+                limit = min(limit, bisect_left(row_map(op, graph)[1], done[t]))
             else:
                 limit = min(limit, done[t])
     return limit
