@@ -26,7 +26,7 @@ from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
 from .conftest import shared_model
-from .oplib import OpGraph, assert_matches_oracle
+from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu
 
 
 @st.composite
@@ -293,6 +293,18 @@ def test_a_tail_stage_streams_the_decoder_to_the_output(tmp_path, upsample):
     assert arenas["auto"] < arenas["off"]
     for a, b in zip(results["off"], results["auto"]):
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_a_tail_stage_matches_in_qemu(tmp_path, board):
+    """The tail's band calls on the boards (a bilinear resize cut into bands, the output
+    written band by band): bit-exact with tflite-micro."""
+    from aiotc import ir
+
+    graph = small_unet("resize_bilinear", ir.Resize(half_pixel_centers=True))
+    assert_matches_oracle_in_qemu(graph, board, tmp_path, {"aiotc_resize_bilinear_s8"})
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["tail"] is not None
 
 
 def test_tail_bounds_hold_and_the_search_keeps_the_best_schedule():
