@@ -290,6 +290,7 @@ def test_a_tail_stage_streams_the_decoder_to_the_output(tmp_path, upsample):
         assert verify(result.out_dir, "host", samples, runner=runner).mismatches == 0
     tail = result.report["tail"]
     assert tail is not None and result.graph.ops[tail["split_index"]].kind in (kind, "concat", "conv2d")
+    assert "streamed tail" in (result.out_dir / "report.html").read_text()
     assert arenas["auto"] < arenas["off"]
     for a, b in zip(results["off"], results["auto"]):
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
