@@ -52,7 +52,7 @@ class Planned:
 
     graph: Graph
     kernels: dict[str, Kernel]
-    stages: tuple[StreamStage, ...]  # streamed in row bands: the first layers, the last ones, both or none
+    stages: tuple[StreamStage, ...]  # streamed in row bands: the first layers, later ones (a tail), both or none
     plan: ArenaPlan
     quantized: Quantized | None = None  # set when aiotc quantized a float model
     compact_int4: bool = False  # int4 weights run the reference loops (kernels.py)

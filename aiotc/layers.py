@@ -104,7 +104,7 @@ def verify_layers(
         if got is None and index in captured:
             got = captured[index].view(dtype).reshape(shape)
         banded = (report["patch"] is not None and index < report["patch"]["split_index"]) or (
-            report["tail"] is not None and index >= report["tail"]["split_index"]
+            report["tail"] is not None and report["tail"]["split_index"] <= index < report["tail"]["last_index"]
         )
         results.append(_compare(index, layer["op"], name, got, want.get(name), banded))
         if dump is not None and got is not None:

@@ -287,13 +287,14 @@ def fitting_boards(report: Report, limit: int = 4) -> str:
 
 
 def tail_report(graph: Graph, stages: tuple[StreamStage, ...]) -> Tail | None:
-    """The streamed last layers in report.json's `tail` entry."""
+    """The streamed later layers (a tail stage) in report.json's `tail` entry."""
     stage = next((stage for stage in stages if stage.first_op > 0), None)
     if stage is None:
         return None
     return {
         "split_before": graph.ops[stage.first_op].name,
         "split_index": stage.first_op,
+        "last_index": stage.last_op,
         "mac_overhead": round(mac_overhead(graph, stage), 6),
         "band_calls": stage.calls,
     }

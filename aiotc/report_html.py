@@ -28,7 +28,7 @@ def render_html(report: Report, board: Board | None = None, bench: dict | None =
     layers = report["layers"]
     streamed = [(0, report["patch"]["split_index"] + 1)] if report.get("patch") else []
     if report.get("tail"):
-        streamed.append((report["tail"]["split_index"], len(layers)))
+        streamed.append((report["tail"]["split_index"], report["tail"]["last_index"] + 1))
     axis = OpAxis(len(layers))
     values = {
         "report": report,
@@ -139,7 +139,7 @@ def facts(report: Report, board: Board | None, bench: dict | None) -> list[dict]
         rows.append(
             {
                 "label": "streamed tail",
-                "value": f"layers {tail['split_index']}..{len(report['layers']) - 1}",
+                "value": f"layers {tail['split_index']}..{tail['last_index']}",
                 "note": f"{tail['band_calls']:,} band calls, MAC overhead {100 * tail['mac_overhead']:.1f}%",
             }
         )

@@ -55,11 +55,12 @@ class Patch(TypedDict):
 
 
 class Tail(TypedDict):
-    """The streamed tail: the last layers run in row bands as their inputs allow, the
-    output written band by band."""
+    """The streamed tail: later layers, over layer by layer's peak, run in row bands as
+    their inputs allow (at the graph's end, its output written band by band)."""
 
     split_before: str  # its first layer
     split_index: int  # that layer's index
+    last_index: int  # its last layer's index
     mac_overhead: float
     band_calls: int
 

@@ -92,7 +92,7 @@ def totals_lines(report: Report, board=None, name_limit: int = 40) -> list[str]:
     if report.get("tail"):
         tail = report["tail"]
         lines.append(
-            f"streamed tail: layers {tail['split_index']}..{len(report['layers']) - 1} "
+            f"streamed tail: layers {tail['split_index']}..{tail['last_index']} "
             f"({short_name(tail['split_before'], name_limit)} on) in {tail['band_calls']:,} band calls, "
             f"MAC overhead {100 * tail['mac_overhead']:.1f}%"
         )

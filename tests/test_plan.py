@@ -242,7 +242,7 @@ def replay_every_stage(graph) -> int:
     return replayed
 
 
-def small_unet(resize: str, attrs, rows: int = 16, seed: int = 0):
+def small_unet(resize: str, attrs, rows: int = 16, seed: int = 0, nchw: bool = False):
     """A U-Net's shape: a skip connection across a pooled middle (a transposed conv, which
     does not stream), upsampled by `resize` and joined back at full resolution, where the
     arena's peak is (as unet_bilinear_64)."""
@@ -257,7 +257,8 @@ def small_unet(resize: str, attrs, rows: int = 16, seed: int = 0):
     up = g.movement(resize, [middle], (1, rows, 12, 8), attrs)
     x = g.movement("concat", [up, skip], (1, rows, 12, 16), ir.Concat(3, "none"))
     x = g.conv2d(x, out_channels=4, activation="relu")
-    return g.build(g.unary("logistic", g.conv2d(x, out_channels=1, kernel=(1, 1)), 1 / 256, -128))
+    x = g.unary("logistic", g.conv2d(x, out_channels=2, kernel=(1, 1)), 1 / 256, -128)
+    return g.build(g.movement("transpose", [x], (1, 2, rows, 12), ir.Transpose((0, 3, 1, 2))) if nchw else x)
 
 
 UPSAMPLES = {
@@ -294,6 +295,18 @@ def test_a_tail_stage_streams_the_decoder_to_the_output(tmp_path, upsample):
     assert arenas["auto"] < arenas["off"]
     for a, b in zip(results["off"], results["auto"]):
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_a_tail_stage_ends_where_its_layers_stop_streaming(tmp_path):
+    """Before an output transposed to NCHW (as an ONNX model's), the tail ends on the layer
+    before the transpose, its map stored whole; bit-exact with tflite-micro."""
+    from aiotc import ir
+
+    graph = small_unet("resize_bilinear", ir.Resize(half_pixel_centers=True), nchw=True)
+    assert_matches_oracle(graph, tmp_path)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["tail"] is not None and report["tail"]["last_index"] == len(report["layers"]) - 2
+    assert report["layers"][-2]["output_offset"] is not None  # stored whole, where verify --layers reads it
 
 
 @pytest.mark.qemu

@@ -1,13 +1,13 @@
 """Memory planning: where every activation and scratch buffer of a model lives (docs/memory.md).
 
 `plan_memory` is the one entry point. It runs the ops in the order of least peak memory
-(reorder.py), then tries every schedule -- layer by layer, or the first layers, the
-last ones or both streamed in row bands (streaming.py) -- each with its buffers' lifetimes
-(lifetimes.py, with the overlaps inplace.py allows) placed in one arena
-(placement.py), and keeps the one `MemoryOptions` asks for. Each layer's scratch
-and in-place contract come from kernel selection (aiotc/kernels.py), made before.
-Given several memory regions, the buffers are then spread over them, the hottest in
-the fastest (regions.py).
+(reorder.py), then tries every schedule -- layer by layer, or the first layers, later
+ones over layer by layer's peak, or both streamed in row bands (streaming.py) -- each
+with its buffers' lifetimes (lifetimes.py, with the overlaps inplace.py allows) placed
+in one arena (placement.py), and keeps the one `MemoryOptions` asks for. Each layer's
+scratch and in-place contract come from kernel selection (aiotc/kernels.py), made
+before. Given several memory regions, the buffers are then spread over them, the
+hottest in the fastest (regions.py).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class MemoryPlan:
     """Where everything lives: what codegen and the report read."""
 
     graph: Graph  # the ops in the order planned
-    stages: tuple[StreamStage, ...]  # the first layers streamed, the last ones, both or neither (layer by layer)
+    stages: tuple[StreamStage, ...]  # the first layers streamed, later ones (a tail), both or neither
     arena: ArenaPlan
     kernels: dict[str, Kernel]  # the kernels planned for: scratch-free ones where that lowers the arena
 
@@ -86,14 +86,14 @@ def choose_schedule(
     graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions
 ) -> tuple[tuple[StreamStage, ...], ArenaPlan]:
     """The schedule to use: layer by layer, or with the first ops streamed (a head stage),
-    the last ones (a tail stage), or both.
+    later ones over layer by layer's peak (a tail stage), or both.
 
-    The candidates are every streamable prefix and suffix in each streaming mode, and
-    every pair of a prefix and a suffix, both in one mode (every pair of modes would
-    place some thousand schedules on a U-Net). Without a budget, the smallest arena
-    wins, each band call counted as BYTES_PER_CALL more bytes (so a few bytes do not
-    buy many calls). With `sram_budget`, the one with the
-    fewest band calls that fits it (layer by layer when that fits), else the smallest.
+    The candidates are every streamable prefix and every tail (tail_spans) in each
+    streaming mode, and every pair of a prefix and a tail, both in one mode (every pair
+    of modes would place some thousand schedules on a U-Net). Without a budget, the
+    smallest arena wins, each band call counted as BYTES_PER_CALL more bytes (so a few
+    bytes do not buy many calls). With `sram_budget`, the one with the fewest band
+    calls that fits it (layer by layer when that fits), else the smallest.
     Stages whose MAC overhead exceeds `max_overhead` are not considered (cached halos
     recompute nothing, so today's stages are all at 0%; the check keeps any recomputing
     schedule honest).
@@ -114,13 +114,13 @@ def choose_schedule(
     n = len(graph.ops)
     ok = [streamable(op, graph) for op in graph.ops]
     heads = [(0, last) for last in takewhile(lambda i: ok[i], range(n))][1:]
-    tails = [(first, n - 1) for first in range(1, n - 1) if all(ok[first:])]
+    live = whole.live_bytes()  # outside the stages, the same buffers are live as layer by layer
+    tails = tail_spans(ok, live.index(max(live)))
     min_rows = band_rows(graph)
     own = {
         (first, last): stage_lower_bound(graph, kernels, last, options.alignment, min_rows, first)
         for first, last in heads + tails
     }
-    live = whole.live_bytes()  # outside the stages, the same buffers are live as layer by layer
 
     def bound(head: Part | None, tail: Part | None) -> int:
         outside = live[head[1][1] + 1 if head else 0 : tail[1][0] if tail else n]
@@ -171,6 +171,21 @@ def choose_schedule(
     if fits:
         return min(fits, key=lambda rc: (calls(rc[1][0]), rc[1][1].size, rc[0]))[1]
     return min(tried, key=lambda rc: (cost(rc[1]), rc[1][1].size, rc[0]))[1]
+
+
+def tail_spans(streams: list[bool], peak: int) -> list[tuple[int, int]]:
+    """The tail stages worth trying: the streamable ops from some op (not the first) up to
+    and over layer by layer's `peak` op, to the end of their run (the graph's end for a
+    U-Net; before the output's transpose for an ONNX one). `streams`: whether each op
+    streams. Other runs are left alone: their stages cannot lower that peak."""
+    if not streams[peak]:
+        return []
+    first, last = peak, peak
+    while first > 1 and streams[first - 1]:
+        first -= 1
+    while last + 1 < len(streams) and streams[last + 1]:
+        last += 1
+    return [(start, last) for start in range(max(first, 1), min(peak, last - 1) + 1)]
 
 
 def calls(stages: tuple[StreamStage, ...]) -> int:

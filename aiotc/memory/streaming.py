@@ -1,14 +1,14 @@
-"""Streaming: the first layers (or the last ones) run in bands of rows, all a band at a time.
+"""Streaming: the first layers (or later ones) run in bands of rows, all a band at a time.
 
 The largest activations of a CNN sit in its first layers. Instead of materializing
 them (layer by layer) or recomputing overlapping patches (MCUNetV2), aiotc streams
 the first layers in bands of rows: each step computes a few new output rows of
 every layer of the stage, each layer keeps only the input rows its next band still
 needs (the halo, cached as in StreamNet, so nothing is recomputed: 0% MAC overhead),
-and only the stage's final output is stored whole. The last layers of a network whose
-maps grow back towards its output (a U-Net's decoder) stream the same way, as a tail
-stage: what they read from earlier layers is stored whole, and the graph's output is
-written band by band. Everything is simulated here at compile time; the generated C is
+and only the stage's final output is stored whole. Later layers, where layer by layer's
+peak is (a U-Net's decoder, whose maps grow back towards its output), stream the same
+way as a tail stage: what they read from earlier layers is stored whole, and so is their
+last map, or the graph's output is written band by band. Everything is simulated here at compile time; the generated C is
 the unrolled list of band calls and halo shifts.
 
 A band call of op `op` computes output rows [a, b) from input rows [ia, ib) that sit
@@ -61,7 +61,7 @@ class StreamStage:
     steps: tuple[tuple[tuple[BandCall, ...], tuple[Shift, ...]], ...]
     cached_rows: dict[str, int]  # internal tensor -> rows its buffer holds at most
     outputs: frozenset[str]  # tensors of the stage stored whole
-    first_op: int = 0  # 0: the first layers (a head stage); else the last ones (a tail stage)
+    first_op: int = 0  # 0: the first layers (a head stage); else later ones (a tail stage)
 
     @property
     def calls(self) -> int:

@@ -173,3 +173,16 @@ def test_repeated_band_steps_fold_into_a_loop_with_advancing_pointers():
 
     assert resolve(loop.body[0], Pointers(), loop.strides) == "call(x+16+16 * band);"
     assert compress(steps[:3]) == [s for step in steps[:3] for s in step]  # two repeats stay unrolled
+
+
+def test_tail_stages_cover_the_peak_to_the_end_of_its_run():
+    """A tail starts anywhere from its streamable run's start (never op 0: that is a head)
+    to the peak and ends where the run ends, at the graph's end or before an op that
+    cannot stream (an ONNX model's output transpose); a peak that cannot stream has none."""
+    from aiotc.memory import tail_spans
+
+    streams = [True, True, False, True, True, True, False, True]
+    assert tail_spans(streams, 4) == [(3, 5), (4, 5)]
+    assert tail_spans(streams, 5) == [(3, 5), (4, 5)]  # a stage has two ops at least
+    assert tail_spans(streams, 2) == []
+    assert tail_spans([True] * 5, 2) == [(1, 4), (2, 4)]
