@@ -24,9 +24,9 @@ from .fit import check_latency_budget, fit_budgets
 from .frontend import load_model
 from .ir import Graph
 from .kernels import Kernel, select_kernels
-from .memory import ArenaPlan, MemoryOptions, StreamStage, plan_memory
+from .memory import ArenaPlan, MemoryOptions, StreamStage, least_plan, plan_memory
 from .memory.regions import Region
-from .memory.timestream import TimeStream, plan_time_stream
+from .memory.timestream import TimeStream, on_its_side, plan_time_stream
 from .options import CompileOptions
 from .output import write_file, write_folder
 from .package import check_packages, package_files
@@ -77,26 +77,32 @@ def plan_model(model_path: str | Path, options: CompileOptions, progress=None) -
 def plan_graph(
     graph: Graph, options: CompileOptions, quantized: Quantized | None = None, compact_int4: bool = False
 ) -> Planned:
-    """support check -> kernel selection -> memory plan, for a graph ready to lower."""
+    """support check -> kernel selection -> memory plan, for a graph ready to lower (a Conv1D
+    graph also turned on its side, whichever plan is smaller: docs/memory.md section 5)."""
     check_supported(graph)
     frames = None
     if options.stream:
         graph, frames = plan_time_stream(graph)
     board = load_board(options.board)
-    kernels = select_kernels(graph, compact_int4, mve=board.mve)
     memories = arena_regions(board, options.regions)
     regions = tuple(Region(m.name, m.size) for m in memories)
     fast = tuple(m.name for m in memories if m.speed == "fast") if options.copy_weights else ()
-    memory_plan = plan_memory(
-        graph,
-        kernels,
-        MemoryOptions(
-            stream="off" if frames else options.patch,
-            max_overhead=options.patch_overhead,
-            sram_budget=options.sram_budget,
-            fixed_order=frames is not None,
-            regions=regions,
-        ),
+    memory_options = MemoryOptions(
+        stream="off" if frames else options.patch,
+        max_overhead=options.patch_overhead,
+        sram_budget=options.sram_budget,
+        fixed_order=frames is not None,
+        regions=regions,
+    )
+    # A Conv1D graph's maps are one row high: row bands stream it only on its side (time along the rows).
+    sideways = on_its_side(graph) if memory_options.stream != "off" else None
+    memory_plan = least_plan(
+        [
+            plan_memory(g, select_kernels(g, compact_int4, mve=board.mve), memory_options)
+            for g in (graph, sideways)
+            if g
+        ],
+        options.sram_budget,
     )
     return Planned(
         memory_plan.graph,

@@ -133,6 +133,19 @@ def _channels_win_on_mve(op: Op, graph: Graph) -> bool:
     return 4 * channels >= 5 * out_w
 
 
+def _rows_win(op: Op, graph: Graph, mve: bool) -> bool:
+    """Whether aiotc_convolve_1x1_rows_s8 (one dot product per output) beats the gemm's tiles
+    of channel pairs: for one output channel on any core (1x64x64x8 -> 1: 180k instructions
+    on the M4 and 33k on the M55, against 795k and 678k), on an MVE core up to 24, where the
+    gemm's tiles of 4 channels x 2 pixels spend as much on interleaving the pixels, set-up
+    and requantization as on MACs. Measured on the M55 (issue 22): 36x36x48 -> 8, 190k
+    against 272k; 72x72x16 -> 8, 373k against 656k; 9x9x144 -> 24, 67k against 69k; from
+    32 channels on it ties or loses (9x9x192 -> 32: 109k both; 6x6x128 -> 128: 141k
+    against 134k)."""
+    channels = graph[op.inputs[1]].shape[0]
+    return channels == 1 or (mve and channels <= 24)
+
+
 def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool) -> str | None:
     """The specialized int8 kernel for a conv or depthwise layer, or None for the reference one.
 
@@ -149,10 +162,8 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool) -> str | N
     if op.kind == "depthwise_conv2d" and op.attrs.depth_multiplier == 1:
         banded = banded_depthwise(op, graph) and not (mve and _channels_win_on_mve(op, graph))
         kernel = "aiotc_depthwise_conv_3x3_s8" if banded else "aiotc_depthwise_conv_opt_s8"
-    elif filt.dtype == "int8" and _pointwise(op, graph) and filt.shape[0] == 1:
-        # one dot product per output: 1x64x64x8 -> 1 channel, 186k instructions on the M4 and
-        # 39k on the M55, against 795k and 678k through the gemm's channel pairs
-        kernel = "aiotc_convolve_1x1_one_s8"
+    elif filt.dtype == "int8" and _pointwise(op, graph) and _rows_win(op, graph, mve):
+        kernel = "aiotc_convolve_1x1_rows_s8"
     elif filt.dtype == "int4":
         kernel = _gemm_kernel(op, graph, gemm_s4_fits(weight_rows(op, graph)))
     else:

@@ -255,5 +255,7 @@ def layer_latency(
     if flash:
         out["flash"] = {"misses": sum(layer["flash_misses"] for layer in layers),  # the layers'
                         "icache_misses": flash.icache_misses, "dcache_misses": flash.dcache_misses,  # the whole run's
-                        "miss_cycles": miss, "cycles": flash_cycles}  # fmt: skip
+                        "miss_cycles": miss, "cycles": flash_cycles,
+                        "functions": {name: {"icache_misses": icache, "dcache_misses": dcache}  # which code misses
+                                      for name, (icache, dcache) in flash.by_function(listing.functions).items()}}  # fmt: skip
     return out

@@ -118,9 +118,7 @@ class OpDef:
     index_inputs: tuple[int, ...] = ()  # inputs holding int32 indices, not values: no dtype or range to share
     updates_input: bool = False  # the output is input 0 with some elements overwritten: it may take input 0's buffer
     joins_rows: bool = False  # the output is its inputs' rows side by side, copied in order: it may end on one of them
-    max_of_window: bool = (
-        False  # the largest value of its window (padding skipped): a PAD no input is below changes nothing
-    )
+    max_of_window: bool = False  # its window's largest value, padding skipped: a PAD below no input is moot
     litert_int8: bool = True  # LiteRT runs its int8 export (its integer LSTM wants the converter's intermediates)
 
     @property
@@ -244,6 +242,7 @@ OPS: dict[str, OpDef] = {
         ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"),
         ("Reshape", "Flatten", "Squeeze", "Unsqueeze"),
         alias=True,
+        rowwise=always,  # where the first two dims stay (streaming.streamable): row r is the same bytes
         output_quant=SAME_AS_INPUT,
     ),
     "softmax": OpDef(

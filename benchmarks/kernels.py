@@ -30,8 +30,6 @@ MODELS = ROOT.parent / "shared" / "models" / "mlperf_tiny"
 NAMES = ("kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model")
 BOARDS = ("cortex-m4", "cortex-m55")
 
-TARGET = {"cortex-m4": 0.6, "cortex-m55": 1.0}  # of the CMSIS-NN figure
-
 
 def matmul_weights():
     """Keras Dense on a sequence: BATCH_MATMUL 1x4x32x64 by constant 64x32 weights."""
@@ -224,7 +222,7 @@ def render(rows: list[dict]) -> str:
             lines.append(f"{line}  CMSIS-NN: {row['peer']['error']}")
         else:
             peer = row["peer"]["instructions"]
-            ratio, goal = row["instructions"] / peer, TARGET[row["board"]]
+            ratio, goal = row["instructions"] / peer, tflm.TARGETS[row["board"]]
             lines.append(
                 f"{line}  CMSIS-NN {peer:>11,}  ratio {ratio:4.2f}× (target ≤ {goal}×{'' if ratio <= goal else ', missed'})"
             )

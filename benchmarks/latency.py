@@ -11,7 +11,7 @@ submissions published. Then the same model gives aiotc's own milliseconds on bot
 boards, next to the fastest published stacks on the L4R5ZI. The peer runs its Cortex-M4
 build for both boards (no M33 build; the M33 executes the same Armv7E-M code).
 The same models also run on the CMSIS-NN kernels each submission shipped
-(benchmarks/peer/cmsis_era.py: CMSIS_5 of 2020 at -Os, of 2021 at -O3), and on the
+(benchmarks/peer/cmsis_era.py's ERAS: their CMSIS_5 commits and flags), and on the
 L4R5ZI the flash reads its ART accelerator's caches miss are counted and charged a line
 fill (the board database's flash model, aiotc's QEMU plugin aiotc/toolchain/flashread.c,
 the same `aiotc bench` applies to aiotc's own code there). `--reuse` takes the peer's or
@@ -52,6 +52,9 @@ SENSITIVITY = (
     FlashModel(icache_lines=64, dcache_lines=8, line_bytes=16, read_bytes=8),
     FlashModel(icache_lines=64, dcache_lines=16, line_bytes=32, read_bytes=8),
 )
+# The peer's instructions outside CMSIS-NN's arm_* functions (TFLM's own code, which the era
+# rows leave out) and its traced total, counted once from the same trace (commit ec3c569)
+TFLM_OWN = {"kws": (88_750, 7_705_064), "ad": (3_661, 584_045)}
 FASTEST_L4R5 = {  # published on the NUCLEO-L4R5ZI (the issue's figures)
     "X-CUBE-AI 10.2": {"kws": 43.4, "vww": 89.4, "ic": 165.7, "ad": 4.79},
     "Plumerai": {"kws": 47.8, "vww": 98.8, "ic": 167.8, "ad": 4.05},
@@ -114,7 +117,8 @@ def flash_ms(board: str, flash: dict, miss_cycles: int | None = None) -> float:
 
 
 def aiotc_ms() -> dict[str, dict[str, dict]]:
-    """Per task and board: aiotc's instructions and estimated ms (`aiotc bench`'s figures)."""
+    """Per task and board: aiotc's instructions and estimated ms (`aiotc bench`'s figures), on a
+    board with a flash model also its layers' flash misses and the cycles they cost."""
     from aiotc.driver import compile_model
     from aiotc.toolchain.qemu import QemuModel
 
@@ -124,7 +128,10 @@ def aiotc_ms() -> dict[str, dict[str, dict]]:
             with tempfile.TemporaryDirectory(prefix="aiotc-latency-") as tmp:
                 result = compile_model(MODELS / f"{model}.tflite", board=board, out_dir=Path(tmp) / "out")
                 bench = QemuModel.build(result.out_dir, load_board(board)).bench()
-            out.setdefault(task, {})[board] = {"instructions": bench["instructions"], "ms": bench["ms"]}
+            figures = {"instructions": bench["instructions"], "ms": bench["ms"]}
+            if "flash" in bench:
+                figures["flash"] = {key: bench["flash"][key] for key in ("misses", "cycles")}
+            out.setdefault(task, {})[board] = figures
         print(task, out[task], flush=True)
     return out
 
@@ -160,6 +167,16 @@ def flash_misses(flash: dict) -> int:
     return flash["icache_misses"] + flash["dcache_misses"]
 
 
+def when(board: str) -> str:
+    """The year and optimization level of the CMSIS-NN the board's submission ran."""
+    era = cmsis_era.ERAS[board]
+    return f"{era.date[:4]} at {era.optimization}"
+
+
+def cache_lines(caches: FlashModel) -> str:
+    return f"{caches.icache_lines} + {caches.dcache_lines} lines of {caches.line_bytes} B"
+
+
 def notes(peer: dict, era: dict) -> list[str]:
     """What the two tables measured, what they took from documents, what they assumed."""
 
@@ -167,8 +184,9 @@ def notes(peer: dict, era: dict) -> list[str]:
         r = [era[t][board]["instructions"] / peer[t][board]["instructions"] for t in TASKS]
         return f"{min(r):.2f}-{max(r):.2f}x"
 
-    l4 = load_board("nucleo-l4r5zi")
+    l4, l4_era = load_board("nucleo-l4r5zi"), cmsis_era.ERAS["nucleo-l4r5zi"]
     assert l4.flash_model is not None and l4.clock_mhz
+    icache_bytes = l4.flash_model.icache_lines * l4.flash_model.line_bytes
     fill = l4.flash_model.miss_cycles(l4.flash_wait_states)
     reads = l4.flash_model.line_bytes // l4.flash_model.read_bytes
     per_miss = [
@@ -190,12 +208,16 @@ def notes(peer: dict, era: dict) -> list[str]:
         "Where the error comes from.",
         "",
         "- **Measured.** The submissions' kernels execute "
-        f"{ratios('nucleo-l4r5zi')} the peer's instructions on the L4R5ZI (2020 at -Os) and {ratios('ek-ra6m4')}",
-        "  on the RA6M4 (2021 at -O3). With them the RA6M4 rows test the cost table on the software that",
+        f"{ratios('nucleo-l4r5zi')} the peer's instructions on the L4R5ZI ({when('nucleo-l4r5zi')}) and "
+        f"{ratios('ek-ra6m4')}",
+        f"  on the RA6M4 ({when('ek-ra6m4')}). With them the RA6M4 rows test the cost table on the software that",
         f"  ran: median |error| {statistics.median(ra):.0%}, largest {max(ra):.0%}. On the L4R5ZI the ART",
-        "  caches miss on the era's code far more often than on the peer's (the -Os kernels' loops and the",
-        "  2020 im2col code do not fit 1 KB; the flash misses per model are in the table). The trace the model",
-        "  reads was checked against QEMU's own blocks (`-d in_asm`) and SysTick on this code (0.1%).",
+        "  caches miss on the era's code far more often than on the peer's (the "
+        f"{l4_era.optimization} kernels' loops and the",
+        f"  {l4_era.date[:4]} im2col code do not fit its {icache_bytes:,} B of instruction cache; the flash misses "
+        "per model are in the table). The trace the model",
+        "  reads was checked against SysTick and QEMU's own blocks (`-d in_asm`) on this code (docs/latency.md,",
+        "  step 1).",
         "- **From documents** (cited in `boards/nucleo-l4r5zi.toml`). ST's HAL for the L4 and L4+",
         "  (`STMicroelectronics/stm32l4xx_hal_driver`): `Src/stm32l4xx_hal_flash.c` lists the ART's 32 instruction",
         "  cache lines and 8 data cache lines of 4 x 64 bits; `Inc/stm32l4xx_hal_flash.h` (OB_USER_DBANK) gives the",
@@ -218,9 +240,9 @@ def notes(peer: dict, era: dict) -> list[str]:
         f"  line fill ({fill}) accounts for all four residuals, which no per-instruction table would. Consistent,",
         "  not proven: gcc 6's code and TFLM v2.3.1's framework are not measured, and the misses hang on the",
         f"  caches' real size and replacement: KWS misses {flash_misses(era['kws']['nucleo-l4r5zi']['flash']):,} times",
-        "  at 32 + 8 lines of 32 B, "
+        f"  at {cache_lines(l4.flash_model)}, "
         + ", ".join(
-            f"{flash_misses(f):,} at {i} + {d} lines of {b} B"
+            f"{flash_misses(f):,} at {cache_lines(FlashModel(i, d, b, l4.flash_model.read_bytes))}"
             for i, d, b, f in era["kws"]["nucleo-l4r5zi"]["sensitivity"]
         )
         + ".",
@@ -228,6 +250,10 @@ def notes(peer: dict, era: dict) -> list[str]:
 
 
 def markdown(peer: dict, era: dict, mine: dict) -> str:
+    caches, mbed = load_board("nucleo-l4r5zi").flash_model, cmsis_era.ERAS["nucleo-l4r5zi"].project
+    assert caches is not None
+    prefetch = f"prefetch {'on' if caches.prefetch else 'off'}"
+    own = " and ".join(f"{n / total:.1%} of {task.upper()}'s" for task, (n, total) in TFLM_OWN.items())
     lines = [
         "# Latency: the estimate against real boards",
         "",
@@ -275,11 +301,11 @@ def markdown(peer: dict, era: dict, mine: dict) -> str:
         "(our gcc 12, not their gcc 6 / gcc 8) and traces it: L4R5ZI: "
         f"{cmsis_era.ERAS['nucleo-l4r5zi'].source}; RA6M4: {cmsis_era.ERAS['ek-ra6m4'].source}. Kernels only:",
         "TFLM's own code around them is not in these rows (on the peer, code outside CMSIS-NN's `arm_*` functions",
-        "is 1.2% of KWS's traced instructions and 0.6% of AD's, counted once from the same trace).",
+        f"is {own} traced instructions, counted once from the same trace: latency.py's TFLM_OWN).",
         "On the L4R5ZI the board database's flash model (`boards/nucleo-l4r5zi.toml`, aiotc's QEMU plugin",
         "`aiotc/toolchain/flashread.c`, as `aiotc bench` uses it) also replays every instruction fetch and data read",
-        "from flash through the ART accelerator's caches (32 and 8 lines of 32 bytes, fully associative, least",
-        "recently used; prefetch off as mbed-os leaves it) and charges each miss a line fill. The RA6M4's flash",
+        f"from flash through the ART accelerator's caches ({cache_lines(caches)}, fully associative, least",
+        f"recently used; {prefetch} as {mbed} leaves it) and charges each miss a line fill. The RA6M4's flash",
         "cache is not modelled.",
         "",
         "| task | board | kernel instructions | vs peer | cycles/instr | estimated ms | flash misses (I + D) "
@@ -306,24 +332,30 @@ def markdown(peer: dict, era: dict, mine: dict) -> str:
         "## aiotc's own estimate on those boards",
         "",
         "`aiotc bench`'s ms: on the L4R5ZI with the board's flash model (its misses at a line fill, the flash set",
-        "up as the v0.5 reference's mbed-os leaves it: prefetch off); the fastest stacks' firmware may set it up",
-        "otherwise.",
+        f"up as the v0.5 reference's {mbed} leaves it: {prefetch}); the fastest stacks' firmware may set it up",
+        "otherwise. *Of which flash misses*: the layers' misses and the ms their line fills add (the RA6M4's",
+        "flash cache is not modelled).",
         "",
-        "| task | aiotc instructions (M4) | aiotc ms, L4R5ZI | X-CUBE-AI 10.2 ms | Plumerai ms | TFLM v0.5 ms "
-        "| aiotc ms, RA6M4 | TFLM v0.7 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| task | aiotc instructions (M4) | aiotc ms, L4R5ZI | of which flash misses | X-CUBE-AI 10.2 ms "
+        "| Plumerai ms | TFLM v0.5 ms | aiotc ms, RA6M4 | TFLM v0.7 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    clock = load_board("nucleo-l4r5zi").clock_mhz or 1
     for task in TASKS:
         m = mine[task]
+        flash = m["nucleo-l4r5zi"]["flash"]
         lines.append(
             f"| {task} | {m['nucleo-l4r5zi']['instructions']:,} | {m['nucleo-l4r5zi']['ms']:.1f} "
+            f"| {flash['misses']:,} ({flash['cycles'] / (clock * 1e3):.1f} ms) "
             f"| {FASTEST_L4R5['X-CUBE-AI 10.2'][task]} | {FASTEST_L4R5['Plumerai'][task]} "
             f"| {PUBLISHED['nucleo-l4r5zi'][task]} | {m['ek-ra6m4']['ms']:.1f} | {PUBLISHED['ek-ra6m4'][task]} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main() -> int:
+    from benchmarks import readme
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer", type=Path, default=tflm.DEFAULT)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "latency.md")
@@ -331,20 +363,30 @@ def main() -> None:
     args = parser.parse_args()
     reuse = {part for part in args.reuse.split(",") if part}
     if not reuse <= {"peer", "era", "aiotc"}:
-        sys.exit(f"--reuse: unknown parts {', '.join(sorted(reuse - {'peer', 'era', 'aiotc'}))}")
-    previous = json.loads(args.out.with_suffix(".json").read_text()) if reuse else {}
+        parser.error(f"--reuse: unknown parts {', '.join(sorted(reuse - {'peer', 'era', 'aiotc'}))}")
+    previous = args.out.with_suffix(".json")
+    if reuse and not previous.is_file():
+        parser.error(f"--reuse: no previous {previous}")
+    reason = None
     if "peer" not in reuse:
         reason = tflm.prepare(args.peer, ["nucleo-l4r5zi"])["nucleo-l4r5zi"]
-        if reason:
-            sys.exit(f"no peer: {reason}")
+        reason = reason and f"no peer: {reason}"
+    if "era" not in reuse:
+        reason = reason or cmsis_era.missing()
+    if reason:
+        print(f"latency.py: {reason}", file=sys.stderr)
+        return 2
+    kept = json.loads(previous.read_text()) if reuse else {}
     measure = {"peer": lambda: peer_ms(args.peer), "era": era_ms, "aiotc": aiotc_ms}
-    figures = {part: previous[part] if part in reuse else run() for part, run in measure.items()}
-    args.out.with_suffix(".json").write_text(json.dumps(figures, indent=1) + "\n")
+    figures = {part: kept[part] if part in reuse else run() for part, run in measure.items()}
+    previous.write_text(json.dumps(figures, indent=1) + "\n")
     text = markdown(figures["peer"], figures["era"], figures["aiotc"])
-    kept = args.out.read_text().split(BUDGET_SECTION) if args.out.exists() else [""]
-    args.out.write_text(text + (BUDGET_SECTION + kept[1] if len(kept) > 1 else ""))  # latency_budget.py's
+    budget = args.out.read_text().split(BUDGET_SECTION) if args.out.exists() else [""]
+    args.out.write_text(text + (BUDGET_SECTION + budget[1] if len(budget) > 1 else ""))  # latency_budget.py's
+    readme.write()
     print(text)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,8 +10,9 @@ ratio to it. Each int8 model also runs on the peer (benchmarks/peer/: TFLM + CMS
 built for the same QEMU machines, in DIR, default ~/.cache/tflm-peer), counted the
 same way, in total and per operator: results.md holds both totals, their ratio and
 each model's worst layer; layers.md every layer next to the peer's operators that
-compute it. Writes markdown and the raw JSON next to it. Not a test: a target missed
-here is a number to improve, not a failure.
+compute it. Writes markdown and the raw JSON next to it (with each model's
+layer-by-layer bound), then the README's tables (benchmarks/readme.py). Not a test: a
+target missed here is a number to improve, not a failure.
 """
 
 from __future__ import annotations
@@ -112,6 +113,17 @@ def tflm_arena(model: Path) -> int | None:
     with tempfile.TemporaryDirectory(prefix="aiotc-arena-") as tmp:
         copy = Path(tmp) / "raised.tflite"
         return tflm_arena_bytes(copy if tflm.softmax_scale_raised(model, copy) else model)
+
+
+def layer_bound(model: Path) -> int:
+    """The arena a layer-by-layer plan cannot go below: the largest layer's activations, in and out."""
+    from aiotc.frontend import load_model
+    from aiotc.passes import run_passes
+
+    graph = run_passes(load_model(model))
+    return max(
+        sum(graph[t].nbytes for t in {*op.inputs, *op.outputs} if t and not graph[t].is_const) for op in graph.ops
+    )
 
 
 def ratio(mine: float, theirs: float | None) -> str:
@@ -305,6 +317,8 @@ def per_op(bench: dict) -> dict[str, str]:
 
 
 def main() -> int:
+    from benchmarks import readme
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--boards", default="cortex-m4,cortex-m7,cortex-m55")
     parser.add_argument("--models", default="*", help="glob on the model file stem")
@@ -327,10 +341,13 @@ def main() -> int:
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(measure, *zip(*jobs)))
         arenas = dict(zip((m.stem for m in models), pool.map(tflm_arena, models)))
+        bounds = dict(zip((m.stem for m in models), pool.map(layer_bound, models)))
     args.out.write_text(markdown(rows, arenas, args.peer))
-    args.out.with_suffix(".json").write_text(json.dumps({"rows": rows, "tflm_arena": arenas}, indent=1) + "\n")
+    figures = {"rows": rows, "tflm_arena": arenas, "layer_bound": bounds}
+    args.out.with_suffix(".json").write_text(json.dumps(figures, indent=1) + "\n")
     (args.out.parent / "layers.md").write_text(layers_markdown(rows))
-    print(f"wrote {args.out} and layers.md ({len(rows)} rows)")
+    readme.write()
+    print(f"wrote {args.out}, layers.md ({len(rows)} rows) and README.md's tables")
     return 0
 
 

@@ -22,7 +22,8 @@ each int8 .tflite also on the peer (TFLite Micro + CMSIS-NN, benchmarks/peer/) o
 same core with benchmarks/run.py's per-layer pairing (the worst layer); every float
 model on the Cortex-M4 only. Results go to benchmarks/zoo.json after each model (a rerun
 skips the models already there unless --force, only adding the cores' figures a row
-lacks with --bench) and benchmarks/zoo.md. Not a test: a refusal is work to do.
+lacks with --bench), benchmarks/zoo.md and the README's count of the corpus (benchmarks/readme.py).
+Not a test: a refusal is work to do.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ CACHE = Path.home() / ".cache" / "aiotc-zoo"
 RESULTS = ROOT / "benchmarks" / "zoo.json"
 TFLM_REPO = Path("/work/.mirror/tensorflow+tflite-micro/repo")  # where the `fetch` tool puts it
 CORES = {"m4": "cortex-m4", "m55": "cortex-m55"}  # zoo.json's key -> aiotc board (and the peer's core)
-TARGETS = {"m4": 0.5, "m55": 0.75}  # issue 22: aiotc's instructions at most this share of the peer's
 
 # ---------------------------------------------------------------- build: Keras
 
@@ -889,7 +889,7 @@ def save(results: dict, cache: Path) -> None:
         if why != "ok"
     }
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-    (ROOT / "benchmarks" / "zoo.md").write_text(markdown(results))
+    report(results)
 
 
 # ---------------------------------------------------------------- report
@@ -929,6 +929,14 @@ def blocking_ops(reason: str) -> list[str]:
 
 def fmt(value, spec=","):
     return "–" if value is None else format(value, spec)
+
+
+def report(results: dict) -> None:
+    """zoo.md, and the README's count of the corpus."""
+    from benchmarks import readme
+
+    (ROOT / "benchmarks" / "zoo.md").write_text(markdown(results))
+    readme.write()
 
 
 def markdown(results: dict) -> str:
@@ -1076,14 +1084,15 @@ def ratio_cell(figures: dict | None) -> str:
 def target_lines(rows: list[dict]) -> list[str]:
     """Issue 22's targets per core: how many models meet them, how many have no layer slower than the peer."""
     lines = []
-    for core, target in TARGETS.items():
+    for core, board in CORES.items():
+        target = tflm.TARGETS[board]
         measured = [r for r in rows if "instructions" in r.get(core, {})]
         faced = [r for r in measured if vs_peer(r[core]) is not None]
         ratios = sorted(vs_peer(r[core]) for r in faced)
         failed = [f"{r['model']} ({r[core]['peer']['error']})" for r in measured if "error" in r[core].get("peer", {})]
         refused = [r[core]["error"] for r in rows if "error" in r.get(core, {})]
         lines += [
-            f"- {CORES[core]} (`aiotc bench`, with --bench): {len(measured)} measured"
+            f"- {board} (`aiotc bench`, with --bench): {len(measured)} measured"
             f" ({sum(r['type'] == 'int8' for r in measured)} int8), {len(refused)} refused"
             f" ({sum('does not fit' in e for e in refused)} of them: the weights do not fit the board's flash)",
             f"  - against the peer, on the {len(faced)} int8 .tflite models it runs (it cannot read the ONNX ones):"
@@ -1108,13 +1117,14 @@ def work_list(rows: list[dict], top: int = 10) -> list[str]:
         f"TFLM's softmax preparation takes), so the peer ran a copy with that scale raised to {tflm.SOFTMAX_SCALE_FLOOR:.2g}",
         "(`tflm.softmax_scale_raised`): a value in the kernels, not work, so the copy's instructions stand for the model's.",
     ]
-    for core, target in TARGETS.items():
+    for core, board in CORES.items():
+        target = tflm.TARGETS[board]
         faced = sorted(
             (r for r in rows if vs_peer(r.get(core)) is not None), key=lambda r: vs_peer(r[core]), reverse=True
         )
         lines += [
             "",
-            f"### {CORES[core]}: the {top} models furthest from the peer (target ≤ {target}×)",
+            f"### {board}: the {top} models furthest from the peer (target ≤ {target}×)",
             "",
             "| model | instructions | peer | ratio | layers slower than the peer | worst layer | op | shape | ratio |",
             "|---|---:|---:|---:|---:|---|---|---|---:|",
@@ -1137,7 +1147,7 @@ def work_list(rows: list[dict], top: int = 10) -> list[str]:
         )
         lines += [
             "",
-            f"### {CORES[core]}: the {top} worst layers (each model's worst)",
+            f"### {board}: the {top} worst layers (each model's worst)",
             "",
             "| model | op | shape | instructions | peer | ratio |",
             "|---|---|---|---:|---:|---:|",
@@ -1184,7 +1194,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", action="store_true", help="make the models into the cache folder")
     parser.add_argument("--run", action="store_true", help="measure the cached models")
-    parser.add_argument("--report", action="store_true", help="only rewrite zoo.md from zoo.json")
+    parser.add_argument(
+        "--report", action="store_true", help="only rewrite zoo.md (and the README's count) from zoo.json"
+    )
     parser.add_argument("--convert-keras", metavar="NAME", help=argparse.SUPPRESS)  # --build's child process
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--tflm-repo", type=Path, default=TFLM_REPO, help="git dir of tensorflow/tflite-micro")
@@ -1208,7 +1220,7 @@ def main() -> int:
     if args.run:
         run(args)
     if args.report:
-        (ROOT / "benchmarks" / "zoo.md").write_text(markdown(json.loads(RESULTS.read_text())))
+        report(json.loads(RESULTS.read_text()))
     if not (args.build or args.run or args.report):
         parser.error("say --build, --run or --report")
     return 0

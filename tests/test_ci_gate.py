@@ -135,6 +135,7 @@ def test_bad_input_is_one_line_and_exit_2(out, tmp_path, args, message):
     assert message in result.stderr
 
 
+@pytest.mark.qemu
 def test_bench_figures_reach_the_gate(tmp_path):
     """`aiotc bench OUT` leaves OUT/bench.json; check then gates the instructions QEMU counted."""
     model = write_model(tmp_path / "model.tflite", 16)

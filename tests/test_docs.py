@@ -12,13 +12,24 @@ import sys
 from .conftest import MODELS, ROOT, shared_model
 
 sys.path.insert(0, str(ROOT / "docs"))
+sys.path.insert(0, str(ROOT))
 from make_cli_reference import reference  # noqa: E402
+
+from benchmarks import readme  # noqa: E402
 
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
 def test_cli_reference_is_up_to_date():
     assert (ROOT / "docs" / "cli.md").read_text() == reference(), "run: python3 docs/make_cli_reference.py"
+
+
+def test_readme_figures_are_the_benchmarks_files():
+    """The README's benchmark tables and figures are what benchmarks/readme.py makes of results.json and
+    latency.json, every part it makes marked in the README."""
+    text = readme.README.read_text()
+    assert {m["name"] for m in readme.PART.finditer(text)} == set(readme.parts())
+    assert text == readme.update(text), "run: python benchmarks/readme.py"
 
 
 def test_every_relative_link_resolves():

@@ -1,23 +1,23 @@
-"""Layers with few outputs (issue 22): the 1x1 conv to one channel (aiotc_convolve_1x1_one_s8)
-and the fully connected layer of few rows (aiotc_fully_connected_rows_s8), bit-exact with
-tflite-micro on the host (portable C) and in QEMU (DSP on the M4, MVE on the M55): input
-depths with tails after whole words and whole vectors, widths not a multiple of 4,
-strides, weights of -128 and 127, the general requantization and clamps."""
+"""Layers with few outputs (issue 22): the 1x1 conv by weight rows (aiotc_convolve_1x1_rows_s8:
+one channel on any core, up to 24 on the M55) and the fully connected layer of few rows
+(aiotc_fully_connected_rows_s8), bit-exact with tflite-micro on the host (portable C) and in
+QEMU (DSP on the M4, MVE on the M55): input depths with tails after whole words and whole
+vectors, widths not a multiple of 4, strides, weights of -128 and 127, the general
+requantization and clamps."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
 
 from .conftest import assert_bit_exact, verify_folder
-from .oplib import OpGraph
+from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu
 
-KERNELS = {"aiotc_convolve_1x1_one_s8", "aiotc_fully_connected_rows_s8"}
+KERNELS = {"aiotc_convolve_1x1_rows_s8", "aiotc_fully_connected_rows_s8"}
 
 
 def _extremes(g: OpGraph) -> None:
@@ -50,30 +50,89 @@ def few_outputs_graph():
     return g.build(*outs)
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("few") / "few.tflite"
-    path.write_bytes(write_tflite(few_outputs_graph()))
-    return path
-
-
-def _compiled(model, board, tmp_path):
-    out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
-    assert set(json.loads((out / "report.json").read_text())["kernels"]) == KERNELS
-    return out
-
-
-def test_few_output_kernels_match_tflite_micro(model, tmp_path):
-    assert_bit_exact(verify_folder(_compiled(model, "host", tmp_path), samples=4, seed=3))
+def test_few_output_kernels_match_tflite_micro(tmp_path):
+    compiled = assert_matches_oracle(few_outputs_graph(), tmp_path, samples=4, seed=3)
+    assert set(compiled.report["kernels"]) == KERNELS
 
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
-def test_few_output_kernels_match_tflite_micro_in_qemu(model, board, tmp_path):
-    assert_bit_exact(verify_folder(_compiled(model, board, tmp_path), board, samples=4, seed=3))
+def test_few_output_kernels_match_tflite_micro_in_qemu(board, tmp_path):
+    compiled = assert_matches_oracle_in_qemu(few_outputs_graph(), board, tmp_path, samples=4, seed=3)
+    assert set(compiled.report["kernels"]) == KERNELS
 
 
-def test_packed_fully_connected_gives_way_to_the_rows_kernel(tmp_path):
+def few_channels_graph():
+    """1x1 convs of 2 to 24 channels, which the M55 runs by weight rows (the gemm elsewhere)."""
+    g = OpGraph(seed=23)
+    outs = []
+    for shape, channels, kwargs in (
+        ((1, 7, 9, 48), 8, {}),  # whole vectors; 63 pixels: 15 groups of 4, the last one overlapping
+        ((1, 5, 6, 16), 8, dict(activation="relu")),  # one vector, loaded once for every channel
+        ((1, 4, 18, 17), 3, dict(stride=(2, 2))),  # a predicated last vector; rows of 9 pixels: 3 groups
+        ((1, 3, 4, 33), 24, dict(out_scale=0.0005)),  # left shifts: the general requantization
+        ((2, 3, 3, 5), 12, dict(activation="relu6")),  # 2 batches, depth 5
+        ((1, 6, 6, 100), 20, {}),  # 6 vectors and a tail of 4
+        ((1, 5, 5, 20), 6, dict(stride=(2, 2))),  # rows of 3 pixels: no group of 4
+    ):
+        outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, kernel=(1, 1), **kwargs))
+        _extremes(g)
+    return g.build(*outs)
+
+
+@pytest.fixture(scope="module")
+def m55_folder(tmp_path_factory):
+    """The few-channel graph compiled for the M55: every layer by weight rows."""
+    tmp = tmp_path_factory.mktemp("few_channels")
+    (tmp / "few_channels.tflite").write_bytes(write_tflite(few_channels_graph()))
+    out = compile_model(tmp / "few_channels.tflite", board="cortex-m55", out_dir=tmp / "out").out_dir
+    assert json.loads((out / "report.json").read_text())["kernels"] == ["aiotc_convolve_1x1_rows_s8"]
+    return out
+
+
+def test_few_channel_rows_kernel_matches_tflite_micro(m55_folder):
+    """The M55's C built on the host: the portable path of every shape."""
+    assert_bit_exact(verify_folder(m55_folder, samples=4, seed=5))
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_few_channel_rows_kernel_matches_tflite_micro_in_qemu(m55_folder, board):
+    """MVE on the M55; the same C's DSP path on the M4."""
+    assert_bit_exact(verify_folder(m55_folder, board, samples=4, seed=5))
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("patch", ["auto", "off"])
+def test_rows_kernel_in_place_and_in_bands_in_qemu(patch, tmp_path):
+    """A chain of 1x1 convs on the M55: whole, each output over its dying input (the last
+    group of 63 pixels overlapping the one before rewrites pixels whose inputs the slack
+    keeps), and streamed in bands of one 9-pixel row."""
+    g = OpGraph(seed=7)
+    x = g.conv2d(g.input((1, 7, 9, 40), zero_point=-7), 40, kernel=(1, 1), activation="relu")
+    x = g.conv2d(g.conv2d(x, 12, kernel=(1, 1)), 12, kernel=(1, 1), activation="relu6")
+    (tmp_path / "chain.tflite").write_bytes(write_tflite(g.build(g.conv2d(x, 5, kernel=(1, 1)))))
+    out = compile_model(tmp_path / "chain.tflite", board="cortex-m55", out_dir=tmp_path / "out", patch=patch).out_dir
+    assert "aiotc_convolve_1x1_rows_s8" in json.loads((out / "report.json").read_text())["kernels"]
+    assert_bit_exact(verify_folder(out, "cortex-m55", samples=4, seed=7))
+
+
+def test_few_channels_take_the_rows_kernel_on_mve_only():
+    """Up to 24 channels on an MVE core; more, or another core, the gemm."""
+    from aiotc.kernels import select_kernel
+
+    for channels, mve, kernel in (
+        (24, True, "aiotc_convolve_1x1_rows_s8"),
+        (32, True, "aiotc_convolve_1x1_s8"),
+        (8, False, "aiotc_convolve_1x1_s8"),
+        (1, False, "aiotc_convolve_1x1_rows_s8"),
+    ):
+        g = OpGraph(seed=1)
+        graph = g.build(g.conv2d(g.input((1, 4, 4, 16), zero_point=3), channels, kernel=(1, 1)))
+        assert select_kernel(graph.ops[0], graph, mve=mve).name == kernel
+
+
+def test_packed_fully_connected_gives_way_to_the_rows_kernel():
     """Its scratch-free alternative is the rows kernel, not the reference loops."""
     from aiotc.kernels import scratch_free_kernel, select_kernel
 
@@ -83,4 +142,3 @@ def test_packed_fully_connected_gives_way_to_the_rows_kernel(tmp_path):
     packed = select_kernel(op, graph)
     assert packed.name == "aiotc_fully_connected_packed_s8" and packed.scratch_bytes > 0
     assert scratch_free_kernel(op, graph, packed).name == "aiotc_fully_connected_rows_s8"
-    assert np.all(graph[op.inputs[1]].data.shape == (32, 64))

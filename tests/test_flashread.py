@@ -140,6 +140,13 @@ def test_the_replay_counts_least_recently_used_misses_per_mark(tmp_path: Path):
     assert 2 <= code_lines <= 6 and found.prefetched == 0
     assert found.marks[0] + found.marks[1] == found.misses
     assert found.marks[0] >= 90 and 4 <= found.marks[1] <= 4 + code_lines  # misses by mark: before it ran
+    # by address: every data miss is sweep's one load; the code's misses are where its lines start
+    listing = Listing.of(tmp_path / "p.elf")
+    load = next(i.address for i in listing.code.values() if i.mnemonic == "ldr")
+    assert {a: d for a, (_, d) in found.at.items() if d} == {load: 9 * 10 + 4}
+    functions = found.by_function(listing.functions)
+    assert list(functions)[0] == "sweep" and functions["sweep"][1] == 9 * 10 + 4
+    assert 1 <= sum(i for i, _ in functions.values()) <= code_lines and set(functions) <= {"run", "sweep", "mark"}
 
 
 @pytest.mark.qemu
@@ -169,5 +176,11 @@ def test_bench_charges_flash_misses_on_a_board_with_a_flash_model(tmp_path: Path
     # AD's 270 KB of weights are read once per inference: a miss per 32-byte line at least
     assert flash["dcache_misses"] >= 260_000 // 32
     assert all(layer["cycles"] >= 24 * layer["flash_misses"] for layer in layers)
+    # which code misses: the packed fully connected kernel's loads of those weights
+    functions = flash["functions"]
+    assert list(functions)[0] == "aiotc_fully_connected_packed_s8"
+    assert functions["aiotc_fully_connected_packed_s8"]["dcache_misses"] >= 260_000 // 32
+    found = sum(f["icache_misses"] + f["dcache_misses"] for f in functions.values())
+    assert found <= flash["icache_misses"] + flash["dcache_misses"]
     lines = bench_lines(figures)
     assert f"{flash['misses']:,} flash cache misses" in lines[0]

@@ -1,9 +1,11 @@
 """Hybrid ("dynamic-range") models: float32 activations, quantized weights, compiled as the
 float model with the weights dequantized at compile time (aiotc/frontend/hybrid.py).
 
-The Keras model's weights are multiples of a power of two 2^-e reaching 127 * 2^-e in every
-output channel: the converter's int8 scales are then exactly 2^-e and float16 holds them exactly, so the
-LiteRT output of the *float* conversion is an oracle independent of aiotc's own float copy.
+The models are written as the TFLite converter writes a Keras conv -> depthwise -> dense
+model with `Optimize.DEFAULT` and no representative dataset: int8 weights with per-channel
+scales in the layers, or float16 constants (biases too) behind DEQUANTIZE. Their weights
+are k * 2^-e, |k| <= 127, so int8 with scale 2^-e and float16 hold them exactly: LiteRT on
+the float model, written beside them, is an oracle independent of aiotc's dequantization.
 """
 
 from __future__ import annotations
@@ -15,79 +17,91 @@ import pytest
 
 from aiotc import ir
 from aiotc.driver import compile_model
+from aiotc.errors import UnsupportedOpsError
 from aiotc.frontend import load_model
 from aiotc.frontend.hybrid import dequantize_weights
+from aiotc.frontend.tflite import VALID
 from aiotc.oracle import run_oracle
 from aiotc.quantize import Calibration
 from aiotc.samples import random_samples
 from aiotc.verification import FLOAT_TOLERANCE, build_runner, verify
 
 from .conftest import aiotc, shared_model, verify_folder
+from .tflite_raw import RawModel
 
 KWS = "mlperf_tiny/kws_ref_model_float32.tflite"
+RELU = 1  # TFLite's fused activation code
 
 
-def _representable(shape: tuple[int, ...], channels: int, rng) -> np.ndarray:
-    """Weights k * 2^-e, |k| <= 127, with 127 reached in each of the `channels` output channels
-    (Keras's last axes: conv's filters, depthwise's channels x multipliers, dense's units)."""
-    k = rng.integers(-126, 127, size=shape)
-    k.reshape(-1, channels)[0] = 127
-    scales = 0.5 ** (7 + np.arange(channels) % 3)  # a scale per channel: 2^-7, 2^-8, 2^-9
-    return (k.reshape(-1, channels) * scales).reshape(shape).astype(np.float32)
-
-
-def _bias(count: int, rng) -> np.ndarray:
-    return (rng.integers(-64, 64, size=count) / 32.0).astype(np.float32)
-
-
-def _keras_model():
-    import tensorflow as tf
-
+def hybrid_model(stored: str) -> bytes:
+    """Conv 3x3 (4 -> 36 channels, relu), depthwise 3x3 (x4: 3*3*144 weights, over the
+    converter's 1024 threshold), reshape and dense (5184 -> 20) on a 10x10x4 image, the
+    weights stored as `stored`: float32 (the float model), int8 (a scale 2^-e per output
+    channel, e cycling over three values) or float16 behind DEQUANTIZE. The same values in
+    every form."""
     rng = np.random.default_rng(3)
-    image = tf.keras.Input((10, 10, 4), batch_size=1)
-    conv = tf.keras.layers.Conv2D(36, 3, activation="relu")
-    depthwise = tf.keras.layers.DepthwiseConv2D(3, depth_multiplier=4)  # 3*3*36*4 weights: over the 1024 threshold
-    dense = tf.keras.layers.Dense(20)
-    x = conv(image)
-    x = depthwise(x)
-    outputs = dense(tf.keras.layers.Flatten()(x))
-    model = tf.keras.Model(image, outputs)
-    conv.set_weights([_representable((3, 3, 4, 36), 36, rng), _bias(36, rng)])
-    depthwise.set_weights([_representable((3, 3, 36, 4), 144, rng), _bias(144, rng)])
-    dense.set_weights([_representable((36 * 144, 20), 20, rng) / 16, _bias(20, rng)])
-    return model
+    m = RawModel()
 
+    def constant(values: np.ndarray) -> int:
+        if stored != "float16":
+            return m.const(values, "float32")
+        dequantized = m.tensor(values.shape, "float32")
+        m.op("DEQUANTIZE", [m.const(values, "float16")], [dequantized])
+        return dequantized
 
-def _convert(model, path: Path, optimize: bool = True, float16: bool = False) -> Path:
-    import tensorflow as tf
+    def layer(shape, axis: int, first: int) -> tuple[int, int]:
+        """Weights k * 2^-e reaching |k| = 127 in each output channel (along `axis`), and a bias."""
+        k = rng.integers(-126, 127, size=shape)
+        k[tuple(slice(None) if i == axis else 0 for i in range(len(shape)))] = 127
+        scales = 0.5 ** (first + np.arange(shape[axis]) % 3)
+        bias = constant((rng.integers(-64, 64, size=shape[axis]) / 32.0).astype(np.float32))
+        if stored == "int8":
+            return m.const(k, "int8", quant=(scales, 0, axis)), bias
+        per_channel = scales.reshape([-1 if i == axis else 1 for i in range(len(shape))])
+        return constant((k * per_channel).astype(np.float32)), bias
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if optimize:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]  # no representative dataset: hybrid
-    if float16:
-        converter.target_spec.supported_types = [tf.float16]
-    path.write_bytes(converter.convert())
-    return path
+    image = m.tensor((1, 10, 10, 4), "float32")
+    conv, depthwise, flat, out = (m.tensor(s, "float32") for s in ((1, 8, 8, 36), (1, 6, 6, 144), (1, 5184), (1, 20)))
+    m.op(
+        "CONV_2D",
+        [image, *layer((36, 3, 3, 4), 0, 7)],
+        [conv],
+        "Conv2DOptions",
+        Padding=VALID,
+        StrideW=1,
+        StrideH=1,
+        FusedActivationFunction=RELU,
+    )
+    m.op(
+        "DEPTHWISE_CONV_2D",
+        [conv, *layer((1, 3, 3, 144), 3, 7)],
+        [depthwise],
+        "DepthwiseConv2DOptions",
+        Padding=VALID,
+        StrideW=1,
+        StrideH=1,
+        DepthMultiplier=4,
+    )
+    m.op("RESHAPE", [depthwise, m.const([1, 5184])], [flat])
+    m.op("FULLY_CONNECTED", [flat, *layer((20, 5184), 0, 11)], [out], "FullyConnectedOptions")
+    return m.build([image], [out])
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
-    pytest.importorskip("tensorflow")
     folder = tmp_path_factory.mktemp("hybrid")
-    model = _keras_model()
-    return {
-        "float": _convert(model, folder / "float.tflite", optimize=False),
-        "int8": _convert(model, folder / "hybrid_int8.tflite"),
-        "float16": _convert(model, folder / "hybrid_float16.tflite", float16=True),
-    }
+    paths = {stored: folder / f"{stored}.tflite" for stored in ("float32", "int8", "float16")}
+    for stored, path in paths.items():
+        path.write_bytes(hybrid_model(stored))
+    return paths
 
 
-@pytest.mark.parametrize("kind, stored", [("int8", "int8"), ("float16", "float16")])
-def test_hybrid_model_compiles_as_the_float_model(models, tmp_path, kind, stored):
+@pytest.mark.parametrize("kind", ["int8", "float16"])
+def test_hybrid_model_compiles_as_the_float_model(models, tmp_path, kind):
     """Conv, depthwise and fully connected weights stored int8 per channel (or float16 behind
-    DEQUANTIZE): the C matches LiteRT on the float conversion within the float tolerance."""
+    DEQUANTIZE): the C matches LiteRT on the float model within the float tolerance."""
     graph = load_model(models[kind])
-    assert {dtype for dtype, _ in graph.dequantized.values()} == {stored}
+    assert {dtype for dtype, _ in graph.dequantized.values()} == {kind}
     assert len(graph.dequantized) == (3 if kind == "int8" else 6)  # float16: the biases too
     assert all(t.dtype in ("float32", "int32") for t in graph.tensors.values())
     assert all(op.kind != "dequantize" for op in graph.ops)
@@ -96,7 +110,7 @@ def test_hybrid_model_compiles_as_the_float_model(models, tmp_path, kind, stored
     worst = 0.0
     for sample in random_samples(runner.inputs, 3, seed=2):
         got = runner.invoke(sample)[0]
-        want = run_oracle(models["float"], sample).outputs[0]
+        want = run_oracle(models["float32"], sample).outputs[0]
         span = float(want.max() - want.min())
         worst = max(worst, float(np.max(np.abs(got - want))) / span)
     assert worst <= FLOAT_TOLERANCE, worst
@@ -171,6 +185,29 @@ def test_onnx_dynamic_quantized_model_compiles_as_the_float_model(tmp_path, weig
         assert np.max(np.abs(got - want)) <= FLOAT_TOLERANCE * float(want.max() - want.min())
     checked = verify_folder(result.out_dir, samples=3)
     assert checked.ok and checked.hybrid_oracle == "onnxruntime" and checked.hybrid_max_abs_diff > 0, checked
+
+
+def test_onnx_dynamic_quantized_input_read_elsewhere_stays(tmp_path):
+    """A DynamicQuantizeLinear whose quantized output another op also reads (here a Cast, an
+    extra model output) keeps its real scale: the graph is not rewritten, and the model is
+    refused for its integer ops, never called corrupt."""
+    import onnx
+    from onnx import TensorProto, helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    rng = np.random.default_rng(4)
+    conv, dense = rng.standard_normal((6, 3, 3, 3)), rng.standard_normal((216, 10)) / 8
+    source = _onnx_float_model(tmp_path / "source.onnx", conv.astype(np.float32), dense.astype(np.float32))
+    dynamic = tmp_path / "dynamic.onnx"
+    quantize_dynamic(source, dynamic, weight_type=QuantType.QUInt8, op_types_to_quantize=["Conv"])
+    model = onnx.load(dynamic)
+    quantized_x = next(n for n in model.graph.node if n.op_type == "DynamicQuantizeLinear").output[0]
+    model.graph.node.append(helper.make_node("Cast", [quantized_x], ["seen"], to=TensorProto.FLOAT))
+    model.graph.output.append(helper.make_tensor_value_info("seen", TensorProto.FLOAT, [1, 3, 8, 8]))
+    onnx.save(model, tmp_path / "shared.onnx")
+    with pytest.raises(UnsupportedOpsError, match="ConvInteger"):
+        load_model(tmp_path / "shared.onnx")
+    assert load_model(dynamic).dequantized == {"W_quantized": ("uint8", 162)}
 
 
 def test_dequantized_exactly_per_channel_with_zero_points():

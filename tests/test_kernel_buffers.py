@@ -178,6 +178,8 @@ def test_svdf_scratch_size_equals_c(lib, features):
 @pytest.mark.parametrize("rows, cols, depth", [(1, 1, 1), (3, 5, 17), (32, 32, 16), (4, 7, 64)])
 @pytest.mark.parametrize("adj_x", [False, True])
 def test_batch_matmul_scratch_size_equals_c(lib, rows, cols, depth, adj_x, dtype):
+    """adj_x reaches only the Python side, which must read the depth off the lhs's rows
+    (C takes rows, cols and depth as given)."""
     ffi, c = lib
     g = OpGraph(seed=5, dtype=dtype)
     a = g.input((2, depth, rows) if adj_x else (2, rows, depth))

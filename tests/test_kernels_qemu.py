@@ -11,32 +11,20 @@ and every output must equal the oracle's.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 from aiotc import ir
-from aiotc.boards import load_board
-from aiotc.driver import compile_model
-from aiotc.export.tflite import write_tflite
-from aiotc.samples import random_samples
-from aiotc.toolchain.qemu import QemuModel
-from aiotc.verification import verify
 
-from .oplib import OpGraph
-from .test_ops import extreme_inputs, mul_rows_graph
-from .test_ops_activation import gelu_graph
+from .oplib import OpGraph, assert_matches_oracle_in_qemu, extreme_samples
+from .test_ops import mul_rows_graph
+from .test_ops_activation import gelu_graph, leaky_relu_graph, leaky_relu_samples
 from .test_s16 import (
     extreme_accumulators,
     gather_edges_graph,
     int16_add_rows_graph,
     int16_elementwise_graph,
-    int16_ends,
-    int16_samples,
     int32_quantize_graph,
-    leaky_relu_s16_graph,
-    leaky_relu_s16_samples,
     minus_128_graph,
 )
 from .test_transpose_conv import transpose_conv_graph, unpackable_graph
@@ -80,8 +68,10 @@ def kernel_graph():
         g.conv2d(wide, 5, dilation=(2, 2)),  # channels in words widened from the image, padded on every side
         g.conv2d(odd, 3, kernel=(1, 1), out_scale=0.004),  # multipliers above 1/4: the general requantization
         g.conv2d(g.input((1, 5, 6, 33), zero_point=-128), 4, kernel=(5, 5)),  # clipped rows: runs over 16 bytes
-        g.conv2d(deep40, 11, kernel=(1, 1)),  # MVE 4x2: a predicated first step, a lone last pixel, 8 + 3 channels
-        g.conv2d(deep40, 8, kernel=(1, 1), out_scale=0.0006),  # MVE 4x2 stores with left shifts
+        g.conv2d(deep40, 11, kernel=(1, 1)),  # M55: by weight rows (up to 24 channels), 35 pixels: a lone 3
+        g.conv2d(deep40, 27, kernel=(1, 1)),  # MVE 4x2: a predicated first step, a lone last pixel, 24 + 3 channels
+        g.conv2d(deep40, 28, kernel=(1, 1), out_scale=0.0006),  # MVE 4x2 stores with left shifts
+        g.conv2d(wide, 32, kernel=(1, 1), activation="relu6"),  # MVE: 16 inputs, the columns loaded once
         g.conv2d(g.input((1, 6, 5, 64), zero_point=7), 12, kernel=(1, 1), stride=(2, 2), out_scale=0.004),
         g.conv2d(g.input((1, 4, 4, 33), zero_point=127), 8, kernel=(1, 1), activation="relu6"),  # 1 + 2 x 16 inputs
         g.conv2d(deep40, 5, kernel=(3, 3), stride=(2, 2)),  # im2col 360 taps, padded, 4 + 1 channels
@@ -106,10 +96,11 @@ def kernel_graph():
         g.depthwise(g.input((1, 24, 24, 32), zero_point=-5), stride=(2, 2)),  # M55: the opt kernel (issue 22)
         g.depthwise(g.input((1, 10, 10, 160), zero_point=30), activation="relu6"),  # M55: the opt kernel
         g.depthwise(g.input((1, 6, 7, 7), zero_point=127), kernel=(5, 5)),  # M4 pixel pairs across rows, 4 + 3 channels
-        # 49 taps (a loop of pairs after one), stride 2, a lone last pixel, 8 + 4 channels
+        # 49 taps (one, then 12 loop steps of 4), stride 2, a lone last pixel, 8 + 4 channels
         g.depthwise(g.input((1, 9, 9, 12), zero_point=-128), kernel=(7, 7), stride=(2, 2)),
         g.depthwise(g.input((1, 5, 5, 10), zero_point=-128), out_scale=0.0005),  # narrow: pairs with left shifts
-        g.depthwise(g.input((1, 4, 3, 4), zero_point=5), kernel=(3, 1), padding="valid"),  # 3 taps: 1 + a loop pair
+        g.depthwise(g.input((1, 4, 3, 4), zero_point=5), kernel=(3, 1), padding="valid"),  # 3 taps: a step entered at 2
+        g.depthwise(g.input((1, 5, 6, 8), zero_point=-40), kernel=(2, 3), activation="relu"),  # 6 taps: 2, then a step
         # M55 opt kernel's two-pixel asm: 3 whole groups of 8, 35 pixels (a lone last one), padded on every side,
         # the general requantization (relu6) and the right-shift one (no activation)
         g.depthwise(g.input((1, 7, 5, 24), zero_point=-128), activation="relu6"),
@@ -148,20 +139,9 @@ def kernel_graph():
     return g.build(*outs)
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("kernels") / "kernels.tflite"
-    path.write_bytes(write_tflite(kernel_graph()))
-    return path
-
-
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
-def test_kernel_paths_match_the_oracle_in_qemu(model, board, tmp_path):
-    out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
-    assert FAST_KERNELS <= set(json.loads((out / "report.json").read_text())["kernels"])
-    qemu = QemuModel.build(out, load_board(board))
-    result = verify(out, board, random_samples(qemu.inputs, 4, seed=2), runner=qemu)
-    assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
+def test_kernel_paths_match_the_oracle_in_qemu(board, tmp_path):
+    assert_matches_oracle_in_qemu(kernel_graph(), board, tmp_path, FAST_KERNELS, samples=4, seed=2)
 
 
 INT4_KERNELS = {
@@ -206,16 +186,9 @@ def int4_kernel_graph():
 
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
 def test_int4_kernel_paths_match_the_oracle_in_qemu(board, tmp_path):
-    model = tmp_path / "int4.tflite"
-    model.write_bytes(write_tflite(int4_kernel_graph()))
-    out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
-    assert INT4_KERNELS <= set(json.loads((out / "report.json").read_text())["kernels"])
-    qemu = QemuModel.build(out, load_board(board))
-    samples = random_samples(qemu.inputs, 3, seed=4) + [
-        [np.full(x.shape, v, np.int8) for x in random_samples(qemu.inputs, 1, seed=0)[0]] for v in (127, -128)
-    ]
-    result = verify(out, board, samples, runner=qemu)
-    assert result.mismatches == 0 and result.max_abs_diff == 0, result
+    graph = int4_kernel_graph()
+    inputs = extreme_samples(graph, random=3, seed=4)
+    assert_matches_oracle_in_qemu(graph, board, tmp_path, INT4_KERNELS, inputs=inputs)
 
 
 def test_gemm_byte_pair_sums_stay_exact_at_the_extremes(tmp_path):
@@ -230,13 +203,8 @@ def test_gemm_byte_pair_sums_stay_exact_at_the_extremes(tmp_path):
     g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([127, -128, 127, -128]).reshape(4, 1, 1, 1)
     fc = g.fully_connected(g.input((1, 600), scale=0.02, zero_point=-128), 5, out_scale=400.0)
     g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([127, -128, 127, -128, 127]).reshape(5, 1)
-    path = tmp_path / "extreme.tflite"
-    path.write_bytes(write_tflite(g.build(conv, fc)))
-    out = compile_model(path, board="cortex-m4", out_dir=tmp_path / "out").out_dir
-    qemu = QemuModel.build(out, load_board("cortex-m4"))
-    samples = [[np.full((1, 1, 2, 600), value, np.int8), np.full((1, 600), value, np.int8)] for value in (127, -128)]
-    result = verify(out, "cortex-m4", samples, runner=qemu)
-    assert result.mismatches == 0 and result.max_abs_diff == 0, result
+    graph = g.build(conv, fc)
+    assert_matches_oracle_in_qemu(graph, "cortex-m4", tmp_path, inputs=extreme_samples(graph))
 
 
 def graph_16x8():
@@ -271,18 +239,8 @@ def graph_16x8():
     "board", ["cortex-m3", "cortex-m4", "cortex-m55"]
 )  # portable C on a 32-bit core, DSP, DSP on the M55
 def test_16x8_kernels_match_the_oracle_in_qemu(board, tmp_path):
-    path = tmp_path / "s16.tflite"
-    path.write_bytes(write_tflite(graph_16x8()))
-    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
-    assert {
-        "aiotc_convolve_s16",
-        "aiotc_depthwise_conv_s16",
-        "aiotc_fully_connected_s16",
-        "aiotc_requantize_s16_s8",
-    } <= set(json.loads((out / "report.json").read_text())["kernels"])
-    qemu = QemuModel.build(out, load_board(board))
-    result = verify(out, board, random_samples(qemu.inputs, 4, seed=3), runner=qemu)
-    assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
+    kernels = {"aiotc_convolve_s16", "aiotc_depthwise_conv_s16", "aiotc_fully_connected_s16", "aiotc_requantize_s16_s8"}
+    assert_matches_oracle_in_qemu(graph_16x8(), board, tmp_path, kernels, samples=4, seed=3)
 
 
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
@@ -290,11 +248,7 @@ def test_16x8_accumulators_beyond_int32_in_qemu(board, tmp_path):
     """The SMLALD (M4) and VMLALDAVA (M55) paths with sums of 8.6e9 and int64 biases
     beyond int32, and the depthwise int32 window sums at their limit."""
     graph, samples = extreme_accumulators()
-    path = tmp_path / "extreme16.tflite"
-    path.write_bytes(write_tflite(graph))
-    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
-    result = verify(out, board, samples, runner=QemuModel.build(out, load_board(board)))
-    assert result.mismatches == 0 and result.max_abs_diff == 0, result
+    assert_matches_oracle_in_qemu(graph, board, tmp_path, inputs=samples)
 
 
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
@@ -303,12 +257,10 @@ def test_16x8_conv_gather_edges_in_qemu(board, tmp_path):
     grouped or taps dilated, zeros outside the image) and its MVE/DSP copies with short
     predicated tails, on random int16 inputs and at -32768/32767."""
     graph = gather_edges_graph()
-    path = tmp_path / "gather16.tflite"
-    path.write_bytes(write_tflite(graph))
-    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
-    assert set(json.loads((out / "report.json").read_text())["kernels"]) == {"aiotc_convolve_s16"}
-    result = verify(out, board, int16_ends(graph), runner=QemuModel.build(out, load_board(board)))
-    assert result.samples == 5 and result.mismatches == 0 and result.max_abs_diff == 0, result
+    compiled = assert_matches_oracle_in_qemu(
+        graph, board, tmp_path, inputs=extreme_samples(graph, random=2, mixed=True, seed=7)
+    )
+    assert set(compiled.report["kernels"]) == {"aiotc_convolve_s16"}
 
 
 # issue 20: each new kernel in QEMU on the M4 (DSP build; the kernels are portable C)
@@ -334,13 +286,7 @@ NEW_KERNEL_GRAPHS = {
 @pytest.mark.parametrize("case", NEW_KERNEL_GRAPHS)
 def test_issue20_kernels_match_the_oracle_in_qemu(case, tmp_path):
     build, kernels = NEW_KERNEL_GRAPHS[case]
-    path = tmp_path / "model.tflite"
-    path.write_bytes(write_tflite(build()))
-    out = compile_model(path, board="cortex-m4", out_dir=tmp_path / "out").out_dir
-    assert kernels <= set(json.loads((out / "report.json").read_text())["kernels"])
-    qemu = QemuModel.build(out, load_board("cortex-m4"))
-    result = verify(out, "cortex-m4", random_samples(qemu.inputs, 3, seed=5), runner=qemu)
-    assert result.samples == 3 and result.mismatches == 0, result
+    assert_matches_oracle_in_qemu(build(), "cortex-m4", tmp_path, kernels)
 
 
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
@@ -352,55 +298,24 @@ def test_fully_connected_rows_the_packed_layout_cannot_hold_in_qemu(board, tmp_p
     g = OpGraph(seed=21)
     outs = []
     for depth, units, kwargs in ((37, 13, {}), (21, 14, dict(per_channel=True, activation="relu")), (64, 16, {})):
-        outs.append(g.fully_connected(g.input((2, depth), zero_point=-9), units, **kwargs))
-        weights = g.tensors[g.ops[-1].inputs[1]].data
-        weights[0, 3], weights[1, 3] = -7, -128
-    path = tmp_path / "fc.tflite"
-    path.write_bytes(write_tflite(g.build(*outs)))
-    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
-    assert json.loads((out / "report.json").read_text())["kernels"] == ["aiotc_fully_connected_s8"]
-    qemu = QemuModel.build(out, load_board(board))
-    result = verify(out, board, random_samples(qemu.inputs, 4, seed=3), runner=qemu)
-    assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, result
-
-
-def _int8_samples(graph):
-    rng = np.random.default_rng(3)
-    samples = [[rng.integers(-128, 128, graph[n].shape).astype(np.int8) for n in graph.inputs] for _ in range(3)]
-    return extreme_inputs(graph, (-128, 127)) + samples
-
-
-def leaky_relu_s8_graph():
-    """int8 LEAKY_RELU: alphas below and above 1 and negative, zero points away from 0,
-    every int8 value and 105 more (a tail after 4-lane steps)."""
-    g = OpGraph(seed=14)
-    x = g.input((1, 16, 16, 1), scale=0.05, zero_point=-7)
-    odd = g.input((1, 3, 5, 7), scale=0.11, zero_point=100)
-    outs = [
-        g.unary("leaky_relu", x, 0.04, -20, ir.LeakyRelu(0.2)),
-        g.unary("leaky_relu", x, 0.02, 30, ir.LeakyRelu(1.7)),  # saturating
-        g.unary("leaky_relu", x, 0.06, 0, ir.LeakyRelu(-0.3)),
-        g.unary("leaky_relu", odd, 0.1, -128, ir.LeakyRelu(0.1)),
-    ]
-    return g.build(*outs)
-
-
-def _every_int8(graph):
-    rng = np.random.default_rng(5)
-    every = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)
-    return [
-        [every, rng.integers(-128, 128, (1, 3, 5, 7)).astype(np.int8)],
-        [every[:, ::-1], np.full((1, 3, 5, 7), 127, np.int8)],
-    ]
+        outs.append(
+            g.unpackable(g.fully_connected(g.input((2, depth), zero_point=-9), units, **kwargs), at=3, value=-7)
+        )
+    compiled = assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path, samples=4, seed=3)
+    assert compiled.report["kernels"] == ["aiotc_fully_connected_s8"]
 
 
 # the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast
 # operands on either side, saturating outputs, the extremes of the input types
 ELEMENTWISE_ROW_GRAPHS = {
-    "int8 mul": (mul_rows_graph, "aiotc_mul_s8", _int8_samples),
-    "int16 add and sub": (int16_add_rows_graph, "aiotc_add_s16", lambda graph: int16_samples(graph, 3)),
-    "int16 leaky relu": (leaky_relu_s16_graph, "aiotc_leaky_relu_s16", leaky_relu_s16_samples),
-    "int8 leaky relu": (leaky_relu_s8_graph, "aiotc_leaky_relu_s8", _every_int8),
+    "int8 mul": (mul_rows_graph, "aiotc_mul_s8", lambda graph: extreme_samples(graph, random=3, seed=3)),
+    "int16 add and sub": (
+        int16_add_rows_graph,
+        "aiotc_add_s16",
+        lambda graph: extreme_samples(graph, random=3, seed=7),
+    ),
+    "int16 leaky relu": (lambda: leaky_relu_graph("int16"), "aiotc_leaky_relu_s16", leaky_relu_samples),
+    "int8 leaky relu": (lambda: leaky_relu_graph("int8"), "aiotc_leaky_relu_s8", leaky_relu_samples),
 }
 
 
@@ -409,9 +324,4 @@ ELEMENTWISE_ROW_GRAPHS = {
 def test_elementwise_rows_match_the_oracle_in_qemu(case, board, tmp_path):
     build, kernel, samples = ELEMENTWISE_ROW_GRAPHS[case]
     graph = build()
-    path = tmp_path / "model.tflite"
-    path.write_bytes(write_tflite(graph))
-    out = compile_model(path, board=board, out_dir=tmp_path / "out").out_dir
-    assert kernel in json.loads((out / "report.json").read_text())["kernels"]
-    result = verify(out, board, samples(graph), runner=QemuModel.build(out, load_board(board)))
-    assert result.mismatches == 0 and result.max_abs_diff == 0, result
+    assert_matches_oracle_in_qemu(graph, board, tmp_path, {kernel}, inputs=samples(graph))

@@ -11,7 +11,7 @@ import pytest
 
 from aiotc import ir
 
-from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu
+from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu, extreme_samples
 
 DTYPES = ["int8", "float32"]
 
@@ -38,6 +38,12 @@ CONV_CASES = {
     "fused relu6": dict(shape=(1, 6, 6, 3), out_channels=4, activation="relu6"),
     "1x1 image 1x1 kernel": dict(shape=(1, 1, 1, 8), out_channels=3, kernel=(1, 1)),
     "5x5 kernel on 3x3 image": dict(shape=(1, 3, 3, 2), out_channels=2, kernel=(5, 5)),
+    "windows of whole rows, stride 2": dict(
+        shape=(1, 9, 3, 3), out_channels=4, kernel=(4, 3), stride=(2, 1), padding="valid"
+    ),  # a Conv1D on its side (width 1) reads its taps as one run; here 3 wide
+    "whole rows, top and bottom padding": dict(
+        shape=(1, 7, 1, 5), out_channels=3, kernel=(5, 1), padding="same"
+    ),  # clipped at the borders
 }
 
 
@@ -148,6 +154,7 @@ POOL_CASES = {
     "3x3 stride 2 same odd": dict(shape=(1, 9, 7, 5), kernel=(3, 3), padding="same"),
     "global": dict(shape=(1, 5, 5, 4), kernel=(5, 5), stride=(1, 1)),
     "relu6": dict(shape=(1, 6, 6, 2), kernel=(3, 3), stride=(1, 1), padding="same", activation="relu6"),
+    "windows of whole rows": dict(shape=(1, 9, 2, 6), kernel=(3, 2), stride=(2, 1), padding="same"),
 }
 
 
@@ -205,16 +212,9 @@ def mul_rows_graph():
     return g.build(*outs)
 
 
-def extreme_inputs(graph, values) -> list[list[np.ndarray]]:
-    """One sample per value: every input filled with it (in its own dtype)."""
-    return [[np.full(graph[n].shape, v, graph[n].dtype) for n in graph.inputs] for v in values]
-
-
 def test_mul_rows_match_the_oracle(tmp_path):
     graph = mul_rows_graph()
-    rng = np.random.default_rng(3)
-    samples = [[rng.integers(-128, 128, graph[n].shape).astype(np.int8) for n in graph.inputs] for _ in range(4)]
-    assert_matches_oracle(graph, tmp_path, inputs=extreme_inputs(graph, (-128, 127)) + samples)
+    assert_matches_oracle(graph, tmp_path, inputs=extreme_samples(graph, random=4, seed=3))
 
 
 @pytest.mark.parametrize("activation", ["relu", "relu6"])

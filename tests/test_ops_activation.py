@@ -1,4 +1,4 @@
-"""PRELU, ELU, L2_NORMALIZATION, L2_POOL_2D and LOG_SOFTMAX against tflite-micro, bit for bit (float: 1e-5 of range)."""
+"""PRELU, ELU, LEAKY_RELU, L2_NORMALIZATION, L2_POOL_2D, LOG_SOFTMAX and GELU against tflite-micro, bit for bit (float: 1e-5 of range)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,42 @@ def test_elu_float(tmp_path):
     x = g.input((2, 5, 7), dtype="float32")
     inputs = [[np.random.default_rng(s).normal(0, 3, (2, 5, 7)).astype(np.float32)] for s in range(3)]
     assert_matches_oracle(g.build(g.unary("elu", x)), tmp_path, inputs=inputs)
+
+
+def leaky_relu_graph(dtype: str) -> ir.Graph:
+    """LEAKY_RELU over every value of `dtype` (int8, int16; the first input) and 105 more
+    (a tail after 4-lane steps): alphas below and above 1 and negative, output scales
+    finer and coarser (shifts left and right, saturating); int8 with zero points away
+    from 0, int16 (zero points 0) with an identity beyond the fast loop's left shift of 8
+    (the reference loop)."""
+    if dtype == "int8":
+        g = OpGraph(seed=14)
+        x, odd = g.input((1, 16, 16, 1), 0.05, -7), g.input((1, 3, 5, 7), 0.11, 100)
+        outs = [(x, 0.04, -20, 0.2), (x, 0.02, 30, 1.7), (x, 0.06, 0, -0.3), (odd, 0.1, -128, 0.1)]
+    else:
+        g = OpGraph(seed=46, dtype="int16")
+        x, odd = g.input((1, 256, 256, 1), 1e-3), g.input((1, 3, 5, 7), 2e-3)
+        outs = [(x, 1.3e-3, 0, 0.2), (x, 0.3e-3, 0, 1.7), (x, 2e-3, 0, -0.3), (x, 1e-6, 0, 0.01), (odd, 2.2e-3, 0, 0.1)]
+    return g.build(*(g.unary("leaky_relu", t, scale, zp, ir.LeakyRelu(alpha)) for t, scale, zp, alpha in outs))
+
+
+def leaky_relu_samples(graph: ir.Graph) -> list[list[np.ndarray]]:
+    """Every value of the type in order and reversed; the short input random and at both ends."""
+    every, odd = (graph[name] for name in graph.inputs)
+    info = np.iinfo(every.dtype)
+    values = np.arange(info.min, info.max + 1).astype(info.dtype).reshape(every.shape)
+    noise = np.random.default_rng(12).integers(info.min, info.max + 1, odd.shape).astype(info.dtype)
+    return [
+        [values, noise],
+        [values[:, ::-1], np.full(odd.shape, info.min, info.dtype)],
+        [values, np.full(odd.shape, info.max, info.dtype)],
+    ]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+def test_leaky_relu_every_value_matches_the_oracle(dtype, tmp_path):
+    graph = leaky_relu_graph(dtype)
+    assert_matches_oracle(graph, tmp_path, inputs=leaky_relu_samples(graph))
 
 
 L2_SHAPES = [(1, 3, 4, 10), (2, 5, 3), (4, 7), (16,), (3, 1)]
@@ -145,7 +181,7 @@ def test_gelu_int8_every_value(approximate, in_zp, out_scale, out_zp, tmp_path):
     g = OpGraph(seed=13)
     x = g.input((1, 16, 16, 1), scale=0.05, zero_point=in_zp)
     graph = g.build(g.unary("gelu", x, out_scale, out_zp, ir.Gelu(approximate)))
-    assert assert_matches_oracle(graph, tmp_path, inputs=ALL_INT8).oracle == "tflite-micro op by op"
+    assert_matches_oracle(graph, tmp_path, inputs=ALL_INT8, oracle="tflite-micro op by op")
 
 
 def gelu_graph():

@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import numpy as np
 import pytest
 
-from aiotc.boards import load_board
-from aiotc.driver import compile_model
-from aiotc.export.tflite import write_tflite
-from aiotc.memory import kernel_choice
-from aiotc.samples import random_samples
-from aiotc.toolchain.qemu import QemuModel
-from aiotc.verification import verify
-
-from .oplib import OpGraph, assert_matches_oracle, quant
+from .oplib import FAST, OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu, extreme_samples, quant
 
 DTYPES = ["int8", "float32"]
 PACKED = "aiotc_batch_matmul_packed_s8"  # two activations, or a constant fully connected does not take
 GEMM = "aiotc_convolve_1x1_s8"  # a constant symmetric rhs matrix, the lhs rows as pixels
 AS_FC = "aiotc_fully_connected_packed_s8"  # the same with one lhs row
-
-
-@pytest.fixture
-def fast_kernels(monkeypatch):
-    """The fast kernels even where their scratch sits on a small test's arena peak (the
-    planner would trade them for the reference loops there: memory/kernel_choice.py)."""
-    monkeypatch.setattr(kernel_choice, "BYTES_PER_KMAC", 10**9)
-
-
-def kernels_run(tmp_path) -> set[str]:
-    return set(json.loads((tmp_path / "out" / "report.json").read_text())["kernels"])
 
 
 CASES = {
@@ -55,13 +35,13 @@ CASES = {
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CASES)
-def test_batch_matmul_of_two_activations(case, dtype, tmp_path, fast_kernels):
+def test_batch_matmul_of_two_activations(case, dtype, tmp_path):
     kwargs = dict(CASES[case])
     g = OpGraph(seed=21, dtype=dtype)
     a = g.input(kwargs.pop("lhs"), scale=0.05, zero_point=-5)
     b = g.input(kwargs.pop("rhs"), scale=0.04, zero_point=9)
-    assert_matches_oracle(g.build(g.batch_matmul(a, b, **kwargs, out_zp=-3)), tmp_path)
-    assert dtype == "float32" or PACKED in kernels_run(tmp_path)
+    compiled = assert_matches_oracle(g.build(g.batch_matmul(a, b, **kwargs, out_zp=-3)), tmp_path, **FAST)
+    assert dtype == "float32" or PACKED in compiled.report["kernels"]
 
 
 CONST_CASES = {  # lhs, rhs, keyword arguments, rhs zero point, the int8 kernel
@@ -80,7 +60,7 @@ CONST_CASES = {  # lhs, rhs, keyword arguments, rhs zero point, the int8 kernel
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONST_CASES)
-def test_batch_matmul_by_a_constant(case, dtype, tmp_path, fast_kernels):
+def test_batch_matmul_by_a_constant(case, dtype, tmp_path):
     lhs, shape, kwargs, zp, kernel = CONST_CASES[case]
     g = OpGraph(seed=22, dtype=dtype)
     a = g.input(lhs, scale=0.05, zero_point=4)
@@ -89,23 +69,21 @@ def test_batch_matmul_by_a_constant(case, dtype, tmp_path, fast_kernels):
         if dtype == "float32"
         else g.weights(shape, None, zero_point=zp)
     )
-    assert_matches_oracle(g.build(g.batch_matmul(a, w, **kwargs)), tmp_path)
-    assert dtype == "float32" or kernel in kernels_run(tmp_path)
+    compiled = assert_matches_oracle(g.build(g.batch_matmul(a, w, **kwargs)), tmp_path, **FAST)
+    assert dtype == "float32" or kernel in compiled.report["kernels"]
 
 
-def test_constant_rhs_byte_pairs_cannot_hold(tmp_path, fast_kernels):
+def test_constant_rhs_byte_pairs_cannot_hold(tmp_path):
     """A -128 beside a negative weight in the same pair of rhs columns: the gemm's byte
     pairs cannot hold it, the copying kernel runs."""
     g = OpGraph(seed=28)
     a = g.input((4, 6), scale=0.05, zero_point=-7)
-    w = g.weights((6, 4), None)
-    g.tensors[w].data[0, :2] = (-3, -128)  # columns 0 and 1 pair up: a < 0, b = -128
-    assert_matches_oracle(g.build(g.batch_matmul(a, w)), tmp_path)
-    assert PACKED in kernels_run(tmp_path)
+    out = g.unpackable(g.batch_matmul(a, g.weights((6, 4), None)), axis=1, value=-3)  # columns are the channels
+    assert PACKED in assert_matches_oracle(g.build(out), tmp_path, **FAST).report["kernels"]
 
 
 @pytest.mark.parametrize("lhs_zp, rhs_zp, out_zp", [(-128, 127, -128), (127, -128, 127)])
-def test_batch_matmul_int8_extremes(lhs_zp, rhs_zp, out_zp, tmp_path, fast_kernels):
+def test_batch_matmul_int8_extremes(lhs_zp, rhs_zp, out_zp, tmp_path):
     """Zero points at the ends, inputs at -128 / 127: the products, the row and column sums
     and the clamp at their limits; a constant rhs of -127 / 127 (the gemm, the fully
     connected layer)."""
@@ -121,8 +99,8 @@ def test_batch_matmul_int8_extremes(lhs_zp, rhs_zp, out_zp, tmp_path, fast_kerne
     c = g.input((1, 16), scale=0.05, zero_point=lhs_zp)
     outs = g.batch_matmul(a, b, out_zp=out_zp), g.batch_matmul(a, w, out_zp=out_zp), g.batch_matmul(c, w, out_zp=out_zp)
     inputs = [[*x, np.full((1, 16), x[0].flat[0], np.int8)] for x in inputs]
-    assert_matches_oracle(g.build(*outs), tmp_path, inputs=inputs)
-    assert {PACKED, GEMM, AS_FC} <= kernels_run(tmp_path)
+    compiled = assert_matches_oracle(g.build(*outs), tmp_path, inputs=inputs, **FAST)
+    assert {PACKED, GEMM, AS_FC} <= set(compiled.report["kernels"])
 
 
 S16_CASES = ["rank 2", "broadcast batch", "adj_x and adj_y", "depth 1", "depth 3, one column", "adj_x, broadcast lhs"]
@@ -144,12 +122,9 @@ def int16_matmul(g: OpGraph, lhs, rhs, constant: bool, **kwargs) -> str:
 def test_batch_matmul_int16(case, constant, tmp_path):
     kwargs = dict(CASES[case])
     g = OpGraph(seed=30, dtype="int16")
-    out = int16_matmul(g, kwargs.pop("lhs"), kwargs.pop("rhs"), constant, **kwargs)
-    shapes = [g.tensors[n].shape for n in g.inputs]
-    inputs = [[g.rng.integers(-32768, 32768, s).astype(np.int16) for s in shapes] for _ in range(3)]
-    inputs += [[np.full(s, v, np.int16) for s in shapes] for v in (-32768, 32767)]
-    assert_matches_oracle(g.build(out), tmp_path, inputs=inputs)
-    assert "aiotc_batch_matmul_packed_s16" in kernels_run(tmp_path)
+    graph = g.build(int16_matmul(g, kwargs.pop("lhs"), kwargs.pop("rhs"), constant, **kwargs))
+    compiled = assert_matches_oracle(graph, tmp_path, inputs=extreme_samples(graph, random=3, seed=30))
+    assert "aiotc_batch_matmul_packed_s16" in compiled.report["kernels"]
 
 
 def matmul_kernel_graph():
@@ -178,16 +153,10 @@ def matmul_kernel_graph():
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
-def test_matmul_kernel_paths_match_the_oracle_in_qemu(board, tmp_path, fast_kernels):
-    model = tmp_path / "matmul.tflite"
-    model.write_bytes(write_tflite(matmul_kernel_graph()))
-    out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
-    assert {PACKED, GEMM, AS_FC} <= kernels_run(tmp_path)
-    qemu = QemuModel.build(out, load_board(board))
-    shapes = [x.shape for x in random_samples(qemu.inputs, 1, seed=0)[0]]
-    samples = random_samples(qemu.inputs, 3, seed=3) + [[np.full(s, v, np.int8) for s in shapes] for v in (127, -128)]
-    result = verify(out, board, samples, runner=qemu)
-    assert result.mismatches == 0 and result.max_abs_diff == 0, result
+def test_matmul_kernel_paths_match_the_oracle_in_qemu(board, tmp_path):
+    graph = matmul_kernel_graph()
+    inputs = extreme_samples(graph, random=3, seed=3)
+    assert_matches_oracle_in_qemu(graph, board, tmp_path, {PACKED, GEMM, AS_FC}, inputs=inputs, **FAST)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -247,13 +216,6 @@ def test_int16_matmul_paths_match_the_oracle_in_qemu(board, tmp_path):
         int16_matmul(g, (1, 9, 3), (2, 9, 4), False, adj_x=True),
         int16_matmul(g, (3, 24), (24, 6), True),
     ]
-    model = tmp_path / "matmul16.tflite"
-    model.write_bytes(write_tflite(g.build(*outs)))
-    out = compile_model(model, board=board, out_dir=tmp_path / "out").out_dir
-    assert "aiotc_batch_matmul_packed_s16" in kernels_run(tmp_path)
-    qemu = QemuModel.build(out, load_board(board))
-    shapes = [g.tensors[n].shape for n in g.inputs]
-    samples = [[g.rng.integers(-32768, 32768, s).astype(np.int16) for s in shapes] for _ in range(3)]
-    samples += [[np.full(s, v, np.int16) for s in shapes] for v in (-32768, 32767)]
-    result = verify(out, board, samples, runner=qemu)
-    assert result.mismatches == 0 and result.max_abs_diff == 0, result
+    graph = g.build(*outs)
+    inputs = extreme_samples(graph, random=3, seed=31)
+    assert_matches_oracle_in_qemu(graph, board, tmp_path, {"aiotc_batch_matmul_packed_s16"}, inputs=inputs)

@@ -74,8 +74,7 @@ def test_max_min_float_infinities(kind, tmp_path):
     x = g.input((2, 4), dtype="float32")
     value = -np.inf if kind == "reduce_max" else np.inf
     inputs = [[np.array([[value] * 4, [1.0, value, -2.0, 0.5]], np.float32)]]
-    result = assert_matches_oracle(g.build(g.reduce(kind, x, (1,), keepdims=False)), tmp_path, inputs=inputs)
-    assert result.samples == 1
+    assert_matches_oracle(g.build(g.reduce(kind, x, (1,), keepdims=False)), tmp_path, inputs=inputs)
 
 
 ARG_CASES = {

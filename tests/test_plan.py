@@ -19,14 +19,14 @@ from aiotc.memory import STREAM_MODES
 from aiotc.memory.inplace import InPlace
 from aiotc.memory.lifetimes import Buffer
 from aiotc.memory.placement import ORDERS, ArenaPlan, place, plan_arena, verify_plan
-from aiotc.memory.streaming import input_rows, kernel_geometry, stream_stage, streamable
+from aiotc.memory.streaming import input_rows, kernel_geometry, least_calls, stream_stage, streamable
 from aiotc.ops import OPS
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
 from .conftest import shared_model
-from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu
+from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu, conv1d_net
 
 
 @st.composite
@@ -479,8 +479,8 @@ def test_a_scratch_on_the_peak_takes_the_scratch_free_kernel(tmp_path):
 
 @pytest.mark.parametrize("model", ["mlperf_tiny/vww_96_int8.tflite", "keras/mcunet_like_160_int8.tflite"])
 def test_stage_bounds_hold_for_every_candidate(model):
-    """The search skips a stage whose lower bound cannot win: the bound must never exceed the
-    arena the stage gets, in any mode (else a better stage could be skipped)."""
+    """The search skips a stage whose lower bounds cannot win: they must never exceed the
+    arena the stage gets and its band calls, in any mode (else a better stage could be skipped)."""
     from aiotc.frontend import load_model
     from aiotc.memory import BYTES_PER_CALL, MemoryOptions, choose_schedule
     from aiotc.memory.lifetimes import stage_lower_bound
@@ -501,6 +501,7 @@ def test_stage_bounds_hold_for_every_candidate(model):
             if stage is not None:
                 sizes.append(plan_arena(graph, kernels, stages=(stage,)).size + BYTES_PER_CALL * stage.calls)
                 assert bound <= sizes[-1] - BYTES_PER_CALL * stage.calls, (last, push, rows_per_step, paced)
+                assert least_calls(graph, last, rows_per_step, push, paced) <= stage.calls
     (chosen,), arena = choose_schedule(graph, kernels, MemoryOptions())
     assert arena.size + BYTES_PER_CALL * chosen.calls == min(sizes)  # what trying them all picks
 
@@ -565,32 +566,53 @@ def test_pads_fold_and_concatenations_append_in_place(tmp_path):
     tflite-micro, which runs the PADs."""
     from aiotc import ir
 
-    graph = densenet_stem()
-    model = tmp_path / "model.tflite"
-    model.write_bytes(write_tflite(graph))
-    result = compile_model(model, board="host", out_dir=tmp_path / "whole", patch="off")
+    result = assert_matches_oracle(densenet_stem(), tmp_path / "whole", patch="off")
     kinds = [op.kind for op in result.graph.ops]
     assert "pad" not in kinds and result.graph.ops[0].attrs.padding == ir.Padding(3, 3, 3, 3)
     assert concats_on_their_input(result), "every concatenation copies its input"
-    streamed = compile_model(model, board="host", out_dir=tmp_path / "streamed")
+    streamed = assert_matches_oracle(densenet_stem(), tmp_path / "streamed")
     assert streamed.report["patch"] is not None and streamed.report["arena_bytes"] < result.report["arena_bytes"]
-    for folder, patch in (("verify_whole", "off"), ("verify_streamed", "auto")):
-        (tmp_path / folder).mkdir()
-        assert_matches_oracle(graph, tmp_path / folder, patch=patch)
 
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
 def test_in_place_concatenations_match_in_qemu(tmp_path, board):
     """The concat's in-place copies (memmove) on the boards: bit-exact with tflite-micro."""
+    assert concats_on_their_input(assert_matches_oracle_in_qemu(densenet_stem(), board, tmp_path, patch="off"))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_a_conv1d_net_streams_along_time_by_default(tmp_path, dtype):
+    """One-row maps stream on their side (time along the rows), from the input's reshape to
+    the residual add; the arena falls below half of layer by layer's, and stays exact."""
+    model = write_model(conv1d_net(dtype=dtype), tmp_path)
+    result = compile_model(model, board="host", out_dir=tmp_path / "out")
+    whole = compile_model(model, board="host", out_dir=tmp_path / "whole", patch="off")
+    assert result.graph[result.graph.ops[1].outputs[0]].shape == (1, 396, 1, 16)  # the first conv, on its side
+    assert result.graph.ops[result.report["patch"]["split_index"]].kind == "add"  # the stage ends with the residual sum
+    assert result.report["arena_bytes"] * 2 < whole.report["arena_bytes"]
+    runner = HostModel.build(result.out_dir)
+    check = verify(result.out_dir, "host", random_samples(runner.inputs, 5, seed=3), runner=runner)
+    assert check.samples == 5 and check.mismatches == 0 and check.max_abs_diff == 0, check
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_a_conv1d_net_streamed_along_time_matches_in_qemu(tmp_path, board, dtype):
+    """The sideways stage's band calls (reshape, conv, pool, add on a few rows; the conv and
+    pool windows of whole rows, one run each) on the boards: bit-exact with the oracle."""
     from aiotc.boards import load_board
     from aiotc.toolchain.qemu import QemuModel
 
+    result = compile_model(write_model(conv1d_net(dtype=dtype), tmp_path), board=board, out_dir=tmp_path / "out")
+    assert result.report["patch"] is not None
+    qemu = QemuModel.build(result.out_dir, load_board(board))
+    check = verify(result.out_dir, board, random_samples(qemu.inputs, 3, seed=5), runner=qemu)
+    assert check.samples == 3 and check.mismatches == 0 and check.max_abs_diff == 0, check
+
+
+def write_model(graph, tmp_path: Path) -> Path:
     model = tmp_path / "model.tflite"
-    model.write_bytes(write_tflite(densenet_stem()))
-    result = compile_model(model, board=board, out_dir=tmp_path / "out", patch="off")
-    assert concats_on_their_input(result)
-    out = result.out_dir
-    qemu = QemuModel.build(out, load_board(board))
-    result = verify(out, board, random_samples(qemu.inputs, 3, seed=5), runner=qemu)
-    assert result.samples == 3 and result.mismatches == 0 and result.max_abs_diff == 0, result
+    model.write_bytes(write_tflite(graph))
+    return model

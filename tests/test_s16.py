@@ -23,7 +23,7 @@ from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
-from .oplib import OpGraph, assert_matches_oracle
+from .oplib import OpGraph, assert_matches_oracle, extreme_samples
 
 IN_SCALE = 0.05  # the int8 inputs'; the int16 tensors' is 200x finer: values up to +-25,600
 
@@ -83,22 +83,9 @@ def gather_edges_graph():
     )
 
 
-def int16_ends(graph: ir.Graph) -> list[list[np.ndarray]]:
-    """Two random input sets, then every input at -32768, at 32767, and a random mix of the two."""
-    shapes = [graph[name].shape for name in graph.inputs]
-    ends = np.array([-32768, 32767], np.int16)
-    rng = np.random.default_rng(7)
-    noise = [[rng.integers(-32768, 32768, shape, dtype=np.int16) for shape in shapes] for _ in range(2)]
-    return (
-        noise
-        + [[np.full(shape, v, np.int16) for shape in shapes] for v in ends]
-        + [[rng.choice(ends, shape) for shape in shapes]]
-    )
-
-
 def test_conv_s16_gather_edges_match_the_oracle(tmp_path):
     graph = gather_edges_graph()
-    assert_matches_oracle(graph, tmp_path, inputs=int16_ends(graph))
+    assert_matches_oracle(graph, tmp_path, inputs=extreme_samples(graph, random=2, mixed=True, seed=7))
 
 
 def test_fully_connected_s16_matches_the_oracle(tmp_path):
@@ -331,9 +318,7 @@ def int16_elementwise_graph():
 
 def test_int16_add_sub_leaky_relu_quantize_int32_match_the_oracle(tmp_path):
     graph = int16_elementwise_graph()
-    shapes = [graph[name].shape for name in graph.inputs]
-    extremes = [[np.full(shape, v, np.int8) for shape in shapes] for v in (-128, 127)]
-    assert_matches_oracle(graph, tmp_path, inputs=extremes + random_samples_for(graph, 4))
+    assert_matches_oracle(graph, tmp_path, inputs=extreme_samples(graph, random=4, seed=7))
 
 
 def int16_add_rows_graph():
@@ -360,16 +345,9 @@ def int16_add_rows_graph():
     return g.build(*outs)
 
 
-def int16_samples(graph, count: int, seed: int = 7) -> list[list[np.ndarray]]:
-    """The int16 extremes (every input -32768, then 32767) and random samples."""
-    rng = np.random.default_rng(seed)
-    shapes = [graph[name].shape for name in graph.inputs]
-    samples = [[np.full(s, v, np.int16) for s in shapes] for v in (-32768, 32767)]
-    return samples + [[rng.integers(-32768, 32768, s).astype(np.int16) for s in shapes] for _ in range(count)]
-
-
 def test_int16_add_rows_match_the_oracle(tmp_path):
-    assert_matches_oracle(int16_add_rows_graph(), tmp_path, inputs=int16_samples(int16_add_rows_graph(), 4))
+    graph = int16_add_rows_graph()
+    assert_matches_oracle(graph, tmp_path, inputs=extreme_samples(graph, random=4, seed=7))
 
 
 ADD_CDEF = """
@@ -425,43 +403,6 @@ def test_int16_add_rescales_every_input_as_tflite(tmp_path):
             assert np.array_equal(out, expected.astype(np.int16)), (r1, r2, subtract)
 
 
-def leaky_relu_s16_graph():
-    """int16 LEAKY_RELU over every int16 value: alphas below and above 1 and negative,
-    output scales finer and coarser (shifts left and right, saturating), one beyond the
-    fast loop's left shift of 8 (the reference loop), and 105 values (a tail after
-    4-lane steps)."""
-    g = OpGraph(seed=46, dtype="int16")
-    x = g.input((1, 256, 256, 1), scale=1e-3, dtype="int16")
-    odd = g.input((1, 3, 5, 7), scale=2e-3, dtype="int16")
-    outs = [
-        g.unary("leaky_relu", x, 1.3e-3, 0, ir.LeakyRelu(0.2)),
-        g.unary("leaky_relu", x, 0.3e-3, 0, ir.LeakyRelu(1.7)),  # saturating
-        g.unary("leaky_relu", x, 2e-3, 0, ir.LeakyRelu(-0.3)),
-        g.unary("leaky_relu", x, 1e-6, 0, ir.LeakyRelu(0.01)),  # identity 1000: a left shift of 10
-        g.unary("leaky_relu", odd, 2.2e-3, 0, ir.LeakyRelu(0.1)),
-    ]
-    return g.build(*outs)
-
-
-def leaky_relu_s16_samples(graph) -> list[list[np.ndarray]]:
-    rng = np.random.default_rng(12)
-    every = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 256, 256, 1)
-    return [
-        [every, rng.integers(-32768, 32768, (1, 3, 5, 7)).astype(np.int16)],
-        [every[:, ::-1], np.full((1, 3, 5, 7), -32768, np.int16)],
-    ]
-
-
-def test_int16_leaky_relu_every_value_matches_the_oracle(tmp_path):
-    graph = leaky_relu_s16_graph()
-    assert_matches_oracle(graph, tmp_path, inputs=leaky_relu_s16_samples(graph))
-
-
-def random_samples_for(graph, count: int) -> list[list[np.ndarray]]:
-    rng = np.random.default_rng(7)
-    return [[rng.integers(-128, 128, graph[name].shape).astype(np.int8) for name in graph.inputs] for _ in range(count)]
-
-
 def test_quantize_int32_inputs_match_the_oracle(tmp_path):
     """tflite-micro's QUANTIZE pairs with int32, inputs over the whole int32 range."""
     assert_matches_oracle(int32_quantize_graph(), tmp_path, samples=6)
@@ -513,13 +454,7 @@ def test_int16_elementwise_at_the_int16_extremes(tmp_path):
         g.unary("leaky_relu", a, 2e-3, 0, ir.LeakyRelu(0.1)),
         g.unary("leaky_relu", b, 1e-4, 0, ir.LeakyRelu(0.5)),  # saturates both ways
     ]
-    shapes = [(1, 3, 5, 4), (1, 1, 5, 1)]
-    rng = np.random.default_rng(9)
-    extremes = np.array([-32768, 32767], np.int16)
-    inputs = [[np.full(s, v, np.int16) for s in shapes] for v in (-32768, 32767)]
-    inputs += [[np.full(shapes[0], -32768, np.int16), np.full(shapes[1], 32767, np.int16)]]
-    inputs += [
-        [rng.choice(extremes, s) for s in shapes],
-        [rng.integers(-32768, 32768, s).astype(np.int16) for s in shapes],
-    ]
-    assert_matches_oracle(g.build(*outs), tmp_path, inputs=inputs)
+    graph = g.build(*outs)
+    inputs = extreme_samples(graph, random=1, mixed=True, seed=9)
+    inputs.append([np.full((1, 3, 5, 4), -32768, np.int16), np.full((1, 1, 5, 1), 32767, np.int16)])
+    assert_matches_oracle(graph, tmp_path, inputs=inputs)

@@ -21,7 +21,7 @@ from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
-from .oplib import OpGraph, assert_matches_oracle
+from .oplib import FAST, OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu, extreme_samples
 from .test_onnx import _check, _model, _w
 
 
@@ -54,15 +54,6 @@ def test_transpose_conv_matches_the_oracle(dtype, tmp_path):
     assert_matches_oracle(transpose_conv_graph(dtype), tmp_path)
 
 
-def at_the_ends(graph: ir.Graph, dtype: type, seed: int) -> list[list[np.ndarray]]:
-    """Three input sets: every input at the dtype's minimum, at its maximum, and a random mix of the two."""
-    shapes = [graph[name].shape for name in graph.inputs]
-    ends = np.array([np.iinfo(dtype).min, np.iinfo(dtype).max], dtype)
-    rng = np.random.default_rng(seed)
-    inputs = [[np.full(shape, v, dtype) for shape in shapes] for v in ends]
-    return inputs + [[rng.choice(ends, shape) for shape in shapes]]
-
-
 @pytest.mark.parametrize("dtype", ["int8", "int16"])
 @pytest.mark.parametrize("zero_point", [-128, 127])
 def test_transpose_conv_extreme_inputs_and_zero_points(zero_point, dtype, tmp_path):
@@ -70,11 +61,7 @@ def test_transpose_conv_extreme_inputs_and_zero_points(zero_point, dtype, tmp_pa
     with an int16 scale so fine that its QUANTIZE saturates: int16 inputs of -32768 and
     32767, the accumulators at their largest."""
     graph = transpose_conv_graph(dtype, zero_point, int16_scale=1e-6)
-    shapes = [graph[name].shape for name in graph.inputs]
-    rng = np.random.default_rng(1)
-    inputs = [[np.full(shape, v, np.int8) for shape in shapes] for v in (-128, 127)]
-    inputs.append([rng.choice(np.array([-128, 127], np.int8), shape) for shape in shapes])
-    assert_matches_oracle(graph, tmp_path, inputs=inputs)
+    assert_matches_oracle(graph, tmp_path, inputs=extreme_samples(graph, mixed=True, seed=1))
 
 
 def phase_graph(stride: tuple[int, int], zero_point: int = -5, out_zp: int = 3, dtype: str = "int8") -> ir.Graph:
@@ -102,11 +89,6 @@ def phase_graph(stride: tuple[int, int], zero_point: int = -5, out_zp: int = 3, 
     return g.build(*outs)
 
 
-# An SRAM budget the layers fit: within it the memory-aware choice keeps each layer's
-# fastest kernel (it would trade a small layer's scratch for the reference kernel's none).
-FAST = {"sram_budget": 1 << 20}
-
-
 def assert_ran_fast(out: Path) -> None:
     """Every transposed conv of the folder `out` ran a gemm kernel."""
     layers = json.loads((out / "report.json").read_text())["layers"]
@@ -127,14 +109,14 @@ def test_fast_transpose_conv_zero_points_at_the_ends(stride, zero_point, tmp_pat
     """Input and output zero points at either end, inputs all -128, all 127 and mixed: the
     folded biases and the padded taps (which hold the zero point) at their extremes."""
     graph = phase_graph(stride, zero_point, out_zp=-zero_point - 1)
-    assert_matches_oracle(graph, tmp_path, inputs=at_the_ends(graph, np.int8, seed=2), **FAST)
+    assert_matches_oracle(graph, tmp_path, inputs=extreme_samples(graph, mixed=True, seed=2), **FAST)
     assert_ran_fast(tmp_path / "out")
 
 
 def test_16x8_fast_transpose_conv_at_the_int16_extremes(tmp_path):
     """Inputs all -32768, all 32767 and mixed: the 16x8 gemm's sums at their largest."""
     graph = phase_graph((2, 2), dtype="int16")
-    assert_matches_oracle(graph, tmp_path, inputs=at_the_ends(graph, np.int16, seed=3), **FAST)
+    assert_matches_oracle(graph, tmp_path, inputs=extreme_samples(graph, mixed=True, seed=3), **FAST)
     assert_ran_fast(tmp_path / "out")
 
 
@@ -148,12 +130,7 @@ def unpackable_graph(dtype: str = "int8") -> ir.Graph:
         zero_point=-7 if dtype == "int8" else 0,
         dtype=dtype,
     )
-    y = g.transpose_conv(x, 3, (3, 3), (2, 2), "same")
-    filt = g.tensors[g.ops[-1].inputs[1]]
-    data = filt.data.copy()
-    data[0, 1, 1, 2], data[1, 1, 1, 2] = -5, -128
-    g.tensors[filt.name] = ir.Tensor(filt.name, filt.shape, "int8", filt.quant, data)
-    return g.build(y)
+    return g.build(g.unpackable(g.transpose_conv(x, 3, (3, 3), (2, 2), "same"), at=30))  # at [1, 1, 2]
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int16"])
@@ -167,20 +144,11 @@ def test_weights_byte_pairs_cannot_hold_run_the_reference_kernel(dtype, tmp_path
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
 def test_fast_transpose_conv_in_qemu(board, tmp_path):
     """The DSP (M4) and MVE (M55) paths of both gemms with the phases' columns, stride 2 and 3."""
-    from aiotc.boards import load_board
-    from aiotc.toolchain.qemu import QemuModel
-
     for dtype, stride in (("int8", (2, 2)), ("int8", (3, 3)), ("int16", (2, 3))):
-        name = f"{dtype}_{stride[0]}x{stride[1]}"
-        path = tmp_path / f"{name}.tflite"
-        path.write_bytes(write_tflite(phase_graph(stride, zero_point=-128, dtype=dtype)))
-        out = compile_model(path, board=board, out_dir=tmp_path / name, **FAST).out_dir
-        assert_ran_fast(out)
-        qemu = QemuModel.build(out, load_board(board))
-        samples = random_samples(qemu.inputs, 3, seed=6)
-        samples.append([np.full(x.shape, np.iinfo(x.dtype).max, x.dtype) for x in samples[0]])
-        result = verify(out, board, samples, runner=qemu)
-        assert result.samples == 4 and result.mismatches == 0 and result.max_abs_diff == 0, (name, result)
+        graph = phase_graph(stride, zero_point=-128, dtype=dtype)
+        folder = tmp_path / f"{dtype}_{stride[0]}x{stride[1]}"
+        inputs = extreme_samples(graph, random=3, seed=6)
+        assert_ran_fast(assert_matches_oracle_in_qemu(graph, board, folder, inputs=inputs, **FAST).out_dir)
 
 
 def test_transpose_conv_reads_the_output_shape_and_padding_back(tmp_path):

@@ -20,7 +20,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from aiotc import ir
@@ -110,8 +109,8 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.lstm(g.input((1, 3, 4), scale=0.05, zero_point=-3), 5, hidden_zp=2),
         g.svdf(g.input((2, 6), scale=0.05, zero_point=-3), 3, rank=2, memory=4),
         # weights byte pairs cannot hold: the reference LSTM and SVDF kernels
-        unpackable(g, g.lstm(g.input((1, 3, 4), scale=0.05, zero_point=-3), 5, hidden_zp=2), weight=1),
-        unpackable(g, g.svdf(g.input((2, 6), scale=0.05, zero_point=-3), 3, rank=2, memory=4), weight=1),
+        g.unpackable(g.lstm(g.input((1, 3, 4), scale=0.05, zero_point=-3), 5, hidden_zp=2)),
+        g.unpackable(g.svdf(g.input((2, 6), scale=0.05, zero_point=-3), 3, rank=2, memory=4)),
         # data movement (issue 20)
         g.movement("pack", [x, x], (1, 6, 2, 6, 4), ir.Pack(2)),
         g.movement("tile", [x], (1, 12, 6, 4), ir.Tile((1, 2, 1, 1))),
@@ -146,7 +145,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.add_n([x, x, x]),
         g.cumsum(x, 1, exclusive=True),
         g.transpose_conv(x, 3),
-        unpackable(g, g.transpose_conv(x, 3), weight=1),  # the reference int8 kernel
+        g.unpackable(g.transpose_conv(x, 3)),  # the reference int8 kernel
         g.unary("gelu", x, 0.05, -20, ir.Gelu(True)),
     ]
     if dtype == "float32":  # float-only kernels (issue 20)
@@ -211,10 +210,9 @@ def every_16x8_template_graph() -> ir.Graph:
     outs.append(g.quantize(g.quantize(x, "int16", 0.05 / 150), "int8", 0.1, 7))
     # issue 20: int16 elementwise, TRANSPOSE_CONV, the reference conv (weights of -128), int32 QUANTIZE
     outs += [g.binary("add", x, x, 0.05 / 100), g.binary("sub", x, x, 0.05 / 100), g.transpose_conv(x, 3)]
-    outs.append(unpackable(g, g.transpose_conv(x, 3), weight=1))  # the reference 16x8 kernel
+    outs.append(g.unpackable(g.transpose_conv(x, 3)))  # the reference 16x8 kernel
     outs.append(g.unary("leaky_relu", x, 0.05 / 200, 0, ir.LeakyRelu(0.2)))
-    outs.append(g.conv2d(x, 2, kernel=(1, 1)))
-    g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([-1, -128]).reshape(2, 1, 1, 1)
+    outs.append(g.unpackable(g.conv2d(x, 2, kernel=(1, 1)), value=-1))
     outs.append(g.quantize(g.quantize(x, "int32", 1e-6), "int16", 0.05 / 100))
     outs.append(g.batch_matmul(x, x, adj_y=True))
     wide = g.input((1, 7), scale=1e-4, zero_point=3, dtype="int32")
@@ -255,14 +253,6 @@ def test_every_kernel_builds_strict(cc, tmp_path):
 
 def test_every_kernel_passes_cppcheck():
     _cppcheck([RUNTIME / "include"], sorted((RUNTIME / "src").glob("*.c")))
-
-
-def unpackable(g, output: str, weight: int) -> str:
-    """`output`'s op with -128 over -128 in its `weight` input's first column: the packed
-    kernels' byte pairs cannot hold it (kernels.gemm_packable)."""
-    op = next(op for op in g.ops if output in op.outputs)
-    g.tensors[op.inputs[weight]].data[:2, 0] = -128
-    return output
 
 
 def test_the_folders_cover_every_op_and_kernel(folders):

@@ -17,7 +17,17 @@ import flatbuffers
 import numpy as np
 import tflite
 
-TYPES = {"float32": 0, "int32": 2, "int64": 4, "bool": 6, "int16": 7, "int8": 9, "uint64": 12, "uint32": 15}
+TYPES = {
+    "float32": 0,
+    "float16": 1,
+    "int32": 2,
+    "int64": 4,
+    "bool": 6,
+    "int16": 7,
+    "int8": 9,
+    "uint64": 12,
+    "uint32": 15,
+}
 
 
 def _schema(table: str):

@@ -121,7 +121,7 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
             "bias": bias,
             "context": ctx.scratch(),
         }
-    if kernel == "aiotc_convolve_1x1_one_s8":  # TFLite's order, no scratch
+    if kernel == "aiotc_convolve_1x1_rows_s8":  # TFLite's order, no scratch
         return {"filter": _filter(op, ctx), "bias": bias}
     if kernel.startswith("aiotc_depthwise_conv"):  # _s4: TFLite's packed order, unpacked by the kernel
         return {"filter": _filter(op, ctx), "bias": bias, "context": ctx.scratch()}
@@ -131,7 +131,10 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
             "bias": bias,
             "context": ctx.scratch(),
         }
-    return {"filter": ctx.const(pack_gemm_weights(rows), "filter_pairs"), "bias": bias, "context": ctx.scratch()}
+    # 32 zero bytes after: the M55's short-row path (aiotc_gemm_mve4_short) loads 32 bytes
+    # from its last channel quad's start, up to 24 past a layer's last pair (4 inputs, 8 channels)
+    weights = np.concatenate([pack_gemm_weights(rows), np.zeros(32, np.int8)])
+    return {"filter": ctx.const(weights, "filter_pairs"), "bias": bias, "context": ctx.scratch()}
 
 
 def pack_depthwise_groups(rows: np.ndarray) -> np.ndarray:

@@ -83,43 +83,56 @@ def _dynamic_as_float(model) -> dict[str, tuple[str, int]]:
     ConvInteger or MatMulInteger of a DynamicQuantizeLinear's output becomes a Conv or MatMul of
     its float input and the constant weights less their zero points, and the DynamicQuantizeLinear
     leaves scale 1 and zero point 0, so the Mul by the weights' scale that follows scales the
-    float product (passes fold it into a conv). Rewrites `model` in place; returns the weights
-    dequantized (dtype, element count)."""
+    float product (passes fold it into a conv). Only a DynamicQuantizeLinear whose every reader
+    is such a layer goes (another reader needs its real scale). Rewrites `model` in place;
+    returns the weights dequantized (dtype, element count)."""
     from onnx import helper, numpy_helper
 
     g = model.graph
     consts = {t.name: t for t in g.initializer}
     dynamic = {n.output[0]: n for n in g.node if n.op_type == "DynamicQuantizeLinear" and len(n.output) == 3}
-    nodes, done, used = [], {}, set()
-    for node in g.node:
+
+    def integer_layer(node) -> bool:
+        """A layer of constant weights reading a DynamicQuantizeLinear with its zero point."""
         source = dynamic.get(node.input[0]) if node.op_type in ("ConvInteger", "MatMulInteger") else None
         zero_point = node.input[2] if len(node.input) > 2 else ""
-        if source is None or node.input[1] not in consts or zero_point not in ("", source.output[2]):
+        return source is not None and node.input[1] in consts and zero_point in ("", source.output[2])
+
+    readers: dict[str, list] = {}
+    for node in g.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    outputs = {o.name for o in g.output}
+    gone = {n for n in dynamic if n not in outputs and readers.get(n) and all(map(integer_layer, readers[n]))}
+    nodes, done = [], {}
+    for node in g.node:
+        if node.input and node.input[0] in gone and integer_layer(node):
+            q = numpy_helper.to_array(consts[node.input[1]])
+            w_zero = numpy_helper.to_array(consts[node.input[3]]) if len(node.input) > 3 and node.input[3] else 0
+            axis_shape = (-1,) + (1,) * (q.ndim - 1) if node.op_type == "ConvInteger" else (-1,)  # output channels
+            weights = q.astype(np.float32) - np.asarray(w_zero, np.float32).reshape(
+                axis_shape if np.size(w_zero) > 1 else ()
+            )
+            name = f"{node.input[1]}/float"
+            g.initializer.append(numpy_helper.from_array(weights, name))
+            done[node.input[1]] = ("int8" if q.dtype == np.int8 else "uint8", int(q.size))
+            float_op = "Conv" if node.op_type == "ConvInteger" else "MatMul"
+            nodes.append(
+                helper.make_node(float_op, [dynamic[node.input[0]].input[0], name], list(node.output), node.name)
+            )
+            nodes[-1].attribute.extend(node.attribute)
+        elif node.op_type == "DynamicQuantizeLinear" and node.output[0] in gone:
+            # the float value is read itself: scale 1, zero point 0
+            g.initializer.extend(
+                [
+                    numpy_helper.from_array(np.array(1.0, np.float32), node.output[1]),
+                    numpy_helper.from_array(np.array(0, np.uint8), node.output[2]),
+                ]
+            )
+        else:
             nodes.append(node)
-            continue
-        q = numpy_helper.to_array(consts[node.input[1]])
-        w_zero = numpy_helper.to_array(consts[node.input[3]]) if len(node.input) > 3 and node.input[3] else 0
-        axis_shape = (-1,) + (1,) * (q.ndim - 1) if node.op_type == "ConvInteger" else (-1,)  # output channels
-        weights = q.astype(np.float32) - np.asarray(w_zero, np.float32).reshape(
-            axis_shape if np.size(w_zero) > 1 else ()
-        )
-        name = f"{node.input[1]}/float"
-        g.initializer.append(numpy_helper.from_array(weights, name))
-        done[node.input[1]] = ("int8" if q.dtype == np.int8 else "uint8", int(q.size))
-        used.add(node.input[0])
-        float_op = "Conv" if node.op_type == "ConvInteger" else "MatMul"
-        nodes.append(helper.make_node(float_op, [source.input[0], name], list(node.output), node.name))
-        nodes[-1].attribute.extend(node.attribute)
     if not done:
         return {}
-    for node in (dynamic[name] for name in used):  # the float value is read itself: scale 1, zero point 0
-        nodes.remove(node)
-        g.initializer.extend(
-            [
-                numpy_helper.from_array(np.array(1.0, np.float32), node.output[1]),
-                numpy_helper.from_array(np.array(0, np.uint8), node.output[2]),
-            ]
-        )
     del g.node[:]
     g.node.extend(nodes)
     del g.value_info[:]  # the integer products' declared types: inference gives the float ones

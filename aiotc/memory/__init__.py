@@ -25,7 +25,7 @@ from .lifetimes import stage_lower_bound
 from .placement import ArenaPlan, fit_arena
 from .regions import Region, place_in_regions
 from .reorder import best_order
-from .streaming import StreamStage, band_rows, mac_overhead, stream_stage, streamable
+from .streaming import StreamStage, band_rows, least_calls, mac_overhead, stream_stage, streamable
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,9 @@ def choose_schedule(
     Simulating and placing a schedule takes milliseconds, an exact lower bound of its
     arena microseconds: each stage's own buffers and the whole tensors live through it
     (lifetimes.stage_lower_bound), and the bytes live at each op outside the stages,
-    which are those of layer by layer. Candidates go in the order of their bound, and one
+    which are those of layer by layer; its band calls have a lower bound too
+    (streaming.least_calls: a stage pushing a long input a row at a time makes
+    thousands). Candidates go in the order of their least cost, and one
     whose bound shows it cannot win is never simulated. The choice is the one trying
     them all makes (ties keep that order too).
     """
@@ -125,9 +127,6 @@ def choose_schedule(
     def bound(head: Part | None, tail: Part | None) -> int:
         outside = live[head[1][1] + 1 if head else 0 : tail[1][0] if tail else n]
         return max(own[head[1]] if head else 0, own[tail[1]] if tail else 0, *outside)
-
-    def streamed_ops(parts: tuple[Part, ...]) -> int:
-        return sum(last + 1 - first for _, (first, last) in parts)
 
     macs = [op_macs(op, graph) for op in graph.ops]
     simulated: dict[Part, StreamStage | None] = {}
@@ -154,10 +153,20 @@ def choose_schedule(
     # (rank in the order of a full search, candidate); layer by layer first
     tried: list[tuple[int, tuple[tuple[StreamStage, ...], ArenaPlan]]] = [(0, ((), whole))]
     best = whole.size  # the least cost tried
-    for rank, (head, tail) in sorted(enumerate(combos, 1), key=lambda r: bound(*r[1])):
+
+    def fewest_calls(part: Part) -> int:
+        (push, rows, paced), (first, last) = part
+        return least_calls(graph, last, rows, push, paced, first)
+
+    fewest = {part: fewest_calls(part) for combo in combos for part in combo if part}  # per stage
+    ranked = list(enumerate(combos, 1))  # rank: the order of a full search
+    least = {  # the least cost each can have
+        rank: bound(head, tail) + BYTES_PER_CALL * sum(fewest[part] for part in (head, tail) if part)
+        for rank, (head, tail) in ranked
+    }
+    for rank, (head, tail) in sorted(ranked, key=lambda r: least[r[0]]):
         parts = tuple(part for part in (head, tail) if part)
-        least = bound(head, tail) + BYTES_PER_CALL * streamed_ops(parts)  # every streamed op runs a band call
-        if (budget is None or bound(head, tail) > budget) and least > best:
+        if (budget is None or bound(head, tail) > budget) and least[rank] > best:
             continue
         stages = tuple(stage for stage in map(simulate, parts) if stage is not None)
         if len(stages) < len(parts):
@@ -186,6 +195,15 @@ def tail_spans(streams: list[bool], peak: int) -> list[tuple[int, int]]:
     while last + 1 < len(streams) and streams[last + 1]:
         last += 1
     return [(start, last) for start in range(max(first, 1), min(peak, last - 1) + 1)]
+
+
+def least_plan(plans: list[MemoryPlan], sram_budget: int | None) -> MemoryPlan:
+    """Of the plans of one model's graphs (a Conv1D graph upright and on its side), the one
+    choose_schedule would keep: within a budget the fewest band calls, else the least cost."""
+    fits = [p for p in plans if sram_budget is not None and p.arena.size <= sram_budget]
+    if fits:
+        return min(fits, key=lambda p: (calls(p.stages), p.arena.size))
+    return min(plans, key=lambda p: (cost((p.stages, p.arena)), p.arena.size))
 
 
 def calls(stages: tuple[StreamStage, ...]) -> int:

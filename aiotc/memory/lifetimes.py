@@ -75,7 +75,9 @@ def lifetimes(
     for name in graph.state_updates.values():  # copied into the state after the last op
         if name in last:
             last[name] = len(graph.ops) - 1
-    alias = aliases(graph, last, external)
+    staged = {name for stage in stages for op in graph.ops[stage.first_op : stage.last_op + 1] for name in op.outputs}
+    # a stage's reshape writes a band of its own: its input may be a band buffer
+    alias = {name: root for name, root in aliases(graph, last, external).items() if name not in staged}
     for name, root in alias.items():  # an alias extends its root's life and is not a buffer of its own
         last[root] = max(last[root], last.pop(name))
         del first[name]
@@ -94,9 +96,9 @@ def lifetimes(
     scratch_bytes = {name: kernel.scratch_bytes for name, kernel in kernels.items()}
     scratch_alias: dict[str, str] = {}
     for stage in stages:
-        staged = [op.name for op in graph.ops[stage.first_op : stage.last_op + 1] if scratch_bytes[op.name] > 0]
-        shared = max(staged, key=lambda name: scratch_bytes[name], default=None)
-        scratch_alias |= {name: shared for name in staged if name != shared}
+        scratching = [op.name for op in graph.ops[stage.first_op : stage.last_op + 1] if scratch_bytes[op.name] > 0]
+        shared = max(scratching, key=lambda name: scratch_bytes[name], default=None)
+        scratch_alias |= {name: shared for name in scratching if name != shared}
     for index, op in enumerate(graph.ops):
         if scratch_bytes[op.name] > 0 and op.name not in scratch_alias:
             buffers.append(Buffer(f"scratch:{op.name}", align(scratch_bytes[op.name], alignment), *span[index]))
@@ -128,8 +130,9 @@ def stage_lower_bound(
     Every buffer a stage writes lives through all of it (lifetimes above), so they are
     all live at once with the stage's shared scratch: each output stored whole, each
     cached tensor holding at least the rows one band of its reader reads (`min_rows`,
-    streaming.band_rows); so are the earlier ops' tensors read in or after it. A reshape
-    may alias its input, so its output counts nothing.
+    streaming.band_rows); a reshape in a stage writes its own band, as any op there. So
+    are the earlier ops' tensors read in or after it (a reshape there may alias its
+    input, so its output counts nothing).
     """
     external = set(graph.inputs) | set(graph.outputs) | set(graph.state)
     later_reads = {t for op in graph.ops[last_op + 1 :] for t in op.inputs}
@@ -137,7 +140,7 @@ def stage_lower_bound(
     staged = graph.ops[first_op : last_op + 1]
     total = 0
     for index, op in enumerate(graph.ops[: last_op + 1]):
-        if OPS[op.kind].alias:
+        if index < first_op and OPS[op.kind].alias:
             continue
         for name in op.outputs:
             if name in external or (index < first_op and name not in read_from):

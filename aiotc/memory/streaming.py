@@ -78,27 +78,53 @@ def kernel_geometry(op: Op, graph: Graph) -> tuple[int, int, int, int]:
 
 def input_rows(op: Op, graph: Graph, tensor: str, a: int, b: int) -> tuple[int, int]:
     """Rows of input `tensor` that output rows [a, b) of `op` read."""
+    return _read_rows(_window(op, graph), graph[tensor].shape[1], a, b)
+
+
+@dataclass(frozen=True)
+class RowMap:
+    """Output row r reads input rows lo[r]..hi[r] (a resize: ops.py's row_map)."""
+
+    lo: tuple[int, ...]
+    hi: tuple[int, ...]
+
+
+# How an op's output rows read its input rows: kernel_geometry of a windowed op, a resize's
+# RowMap, or None: output row r reads input row r
+Window = tuple[int, int, int, int] | RowMap | None
+
+
+def _window(op: Op, graph: Graph) -> Window:
     if OPS[op.kind].windowed:
-        k, s, d, p = kernel_geometry(op, graph)
-        return max(0, a * s - p), min(graph[tensor].shape[1], (b - 1) * s - p + (k - 1) * d + 1)
+        return kernel_geometry(op, graph)
     row_map = OPS[op.kind].row_map
-    if row_map is not None:
-        lo, hi = row_map(op, graph)
-        return lo[a], hi[b - 1] + 1
-    return a, b
+    return RowMap(*row_map(op, graph)) if row_map is not None else None
+
+
+def _read_rows(window: Window, height: int, a: int, b: int) -> tuple[int, int]:
+    """input_rows, given the op's window and the input's height."""
+    if window is None:
+        return a, b
+    if isinstance(window, RowMap):
+        return window.lo[a], window.hi[b - 1] + 1
+    k, s, d, p = window
+    return max(0, a * s - p), min(height, (b - 1) * s - p + (k - 1) * d + 1)
 
 
 def streamable(op: Op, graph: Graph) -> bool:
-    """Ops whose output rows depend on a contiguous band of each input's rows."""
+    """Ops whose output rows depend on a contiguous band of each input's rows: the rows of a
+    1 x H x W x C map, or of a 1 x L x C sequence (a Conv1D graph's residual adds)."""
     out = graph[op.outputs[0]]
-    if len(out.shape) != 4 or out.shape[0] != 1:
+    if len(out.shape) not in (3, 4) or out.shape[0] != 1:
         return False
     data = [graph[t] for t in op.inputs if t is not None and not graph[t].is_const]
     if OPS[op.kind].windowed or OPS[op.kind].row_map is not None:
-        return True
+        return len(out.shape) == 4
     if OPS[op.kind].rowwise(op):
         consts = [graph[t] for t in op.inputs if t is not None and graph[t].is_const]
-        return all(t.shape[:2] == out.shape[:2] for t in data) and all(_same_every_row(c) for c in consts)
+        return all(t.shape[:2] == out.shape[:2] for t in data) and all(
+            _same_every_row(c, len(out.shape)) for c in consts
+        )
     return False
 
 
@@ -118,10 +144,10 @@ def band_rows(graph: Graph) -> dict[str, int]:
     return rows
 
 
-def _same_every_row(const) -> bool:
-    """A constant operand that broadcasts over the rows: a band call reads it whole (one
-    that varies by row would need its band's rows, which band calls do not slice)."""
-    return len(const.shape) < 3 or const.shape[-3] == 1
+def _same_every_row(const, rank: int) -> bool:
+    """A constant operand that broadcasts over the rows (axis 1 of a rank-`rank` output): a band
+    call reads it whole (one that varies by row would need its band's rows, which band calls do not slice)."""
+    return len(const.shape) < rank - 1 or const.shape[1 - rank] == 1
 
 
 def stream_stage(
@@ -152,26 +178,33 @@ def stream_stage(
     outputs = frozenset(t for t in produced if t in later_reads)
     if not outputs or any(graph[t].shape[1] < 2 for t in outputs):
         return None
-    height = {t: graph[t].shape[1] for t in produced}
+    # The simulation runs a step per row band (thousands for a long sequence): each op's
+    # facts are looked up once here, not per step.
+    windows = [_window(op, graph) for op in ops]
+    outs = [op.outputs[0] for op in ops]
+    data = [tuple(t for t in op.inputs if t is not None and not graph[t].is_const) for op in ops]
+    height = {t: graph[t].shape[1] for names in (*data, outs) for t in names}
     users = {t: [i for i, op in enumerate(ops) if t in op.inputs] for t in produced}
     done = dict.fromkeys(produced, 0)
     start = dict.fromkeys(produced, 0)  # first image row held in the buffer (0 for whole tensors)
     cached = dict.fromkeys((t for t in produced if t not in outputs), 0)
-    available = lambda op: _rows_available(op, graph, done, produced, height)  # noqa: E731
 
     steps = []
-    for step in range(max(height.values()) * 4):
+    for step in range(max(height[t] for t in produced) * 4):
         if all(done[t] == height[t] for t in outputs):
             break
         goal = (
             _push_goal(ops, produced, done, height, rows_per_step, paced)
             if push
-            else _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step)
+            else _pull_goal(ops, windows, produced, outputs, done, height, step, rows_per_step)
         )
         calls = []
         for index, op in enumerate(ops):  # computation flows forwards
-            out = op.outputs[0]
-            a, b = done[out], min(goal.get(out, 0), available(op))
+            out = outs[index]
+            a, b = done[out], goal.get(out, 0)
+            if b <= a:
+                continue
+            b = min(b, _rows_available(windows[index], data[index], done, height[out], height))
             if b <= a:
                 continue
             reads: list[Read | None] = []
@@ -179,7 +212,7 @@ def stream_stage(
                 if t is None or graph[t].is_const:
                     reads.append(None)
                     continue
-                ia, ib = input_rows(op, graph, t, a, b)
+                ia, ib = _read_rows(windows[index], height[t], a, b)
                 reads.append(Read(t, (ia, ib), ia - start.get(t, 0)))
             calls.append(BandCall(first_op + index, (a, b), a - start[out], tuple(reads)))
             done[out] = b
@@ -188,9 +221,9 @@ def stream_stage(
         shifts = []
         for t in cached:  # drop the rows no future band reads
             pending = [
-                input_rows(ops[u], graph, t, done[ops[u].outputs[0]], done[ops[u].outputs[0]] + 1)[0]
+                _read_rows(windows[u], height[t], done[outs[u]], done[outs[u]] + 1)[0]
                 for u in users[t]
-                if done[ops[u].outputs[0]] < height[ops[u].outputs[0]]
+                if done[outs[u]] < height[outs[u]]
             ]
             keep_from = min(
                 [*pending, done[t]]
@@ -204,19 +237,27 @@ def stream_stage(
     return StreamStage(last_op, tuple(steps), cached, outputs, first_op)
 
 
-def _rows_available(op: Op, graph: Graph, done: dict, produced: dict, height: dict) -> int:
-    """How many output rows of `op` its inputs computed so far allow."""
-    out = op.outputs[0]
-    limit = height[out]
-    for t in op.inputs:
-        if t in produced and done[t] < height[t]:
-            if OPS[op.kind].windowed:
-                k, s, d, p = kernel_geometry(op, graph)
-                limit = min(limit, max(0, (done[t] + p - (k - 1) * d - 1) // s + 1))
-            elif (row_map := OPS[op.kind].row_map) is not None:  # the rows whose last input row is done
-                limit = min(limit, bisect_left(row_map(op, graph)[1], done[t]))
-            else:
+def least_calls(graph: Graph, last_op: int, rows_per_step: int, push: bool, paced: bool, first_op: int = 0) -> int:
+    """The fewest band calls stream_stage(graph, last_op, ..., first_op) can make, known
+    without simulating it: every op runs at least one; pushed, an op fed only from outside
+    the stage (paced: every op) computes at most `rows_per_step` rows a call."""
+    ops = graph.ops[first_op : last_op + 1]
+    produced = {op.outputs[0] for op in ops}
+    capped = [push and (paced or not any(t in produced for t in op.inputs)) for op in ops]
+    return sum(math.ceil(graph[op.outputs[0]].shape[1] / rows_per_step) if cap else 1 for op, cap in zip(ops, capped))
+
+
+def _rows_available(window: Window, inputs: tuple[str, ...], done: dict, limit: int, height: dict) -> int:
+    """How many of an op's `limit` output rows the rows of its `inputs` computed so far allow."""
+    for t in inputs:
+        if t in done and done[t] < height[t]:
+            if window is None:
                 limit = min(limit, done[t])
+            elif isinstance(window, RowMap):  # the rows whose last input row is done
+                limit = min(limit, bisect_left(window.hi, done[t]))
+            else:
+                k, s, d, p = window
+                limit = min(limit, max(0, (done[t] + p - (k - 1) * d - 1) // s + 1))
     return limit
 
 
@@ -230,19 +271,19 @@ def _push_goal(ops, produced, done, height, rows_per_step, paced: bool = False) 
     return goal
 
 
-def _pull_goal(ops, graph, produced, outputs, done, height, step, rows_per_step) -> dict[str, int]:
+def _pull_goal(ops, windows, produced, outputs, done, height, step, rows_per_step) -> dict[str, int]:
     """Stage outputs advance by rows_per_step rows of the smallest one; demand flows backwards."""
     clock = min(height[t] for t in outputs)
     target = min(clock, (step + 1) * rows_per_step)
     need = {t: math.ceil(height[t] * target / clock) for t in outputs}
-    for op in reversed(ops):
-        out = op.outputs[0]
+    for index in reversed(range(len(ops))):
+        op, out = ops[index], ops[index].outputs[0]
         end = max(done[out], need.get(out, 0))
         need[out] = end
         if end > done[out]:
             for t in op.inputs:
                 if t in produced:
-                    need[t] = max(need.get(t, 0), input_rows(op, graph, t, done[out], end)[1])
+                    need[t] = max(need.get(t, 0), _read_rows(windows[index], height[t], done[out], end)[1])
     return need
 
 

@@ -194,6 +194,42 @@ def _frame_input(graph: Graph) -> tuple[Graph, str, str]:
     return replace(graph, tensors=tensors, ops=ops, inputs=(frame,), layouts=layouts), window, frame
 
 
+def on_its_side(graph: Graph) -> Graph | None:
+    """A Conv1D graph as row bands stream it without --stream: one chain of one-row
+    images turned on its side, so that its sequence axis runs along the rows. None when
+    turning changes nothing or would change the shape of a graph input or output."""
+    imaged = _conv1d_as_images(_sequence_views(graph))
+    turned = _time_along_rows(imaged)
+    ends = (*graph.inputs, *graph.outputs)
+    if turned is imaged or any(turned[t].shape != graph[t].shape for t in ends):
+        return None
+    return turned
+
+
+def _sequence_views(graph: Graph) -> Graph:
+    """The graph with each op other than a reshape or an elementwise op reading a 1 x L x C
+    sequence through a reshape of its own (the same bytes, an alias): the sequence itself
+    can then become an image (a TCN's residual adds, whose last sum a slice reads)."""
+    plain = lambda op: op is not None and (op.kind == "reshape" or OPS[op.kind].elementwise)  # noqa: E731
+    tensors = dict(graph.tensors)
+    ops: list[Op] = []
+    for op in graph.ops:
+        inputs = list(op.inputs)
+        for k, name in enumerate(inputs):
+            t = graph[name] if name else None
+            if plain(op) or t is None or t.is_const or len(t.shape) != 3 or t.shape[0] != 1:
+                continue
+            if not plain(graph.producers.get(name)):
+                continue
+            view = f"{name} (sequence)"
+            if view not in tensors:
+                tensors[view] = replace(t, name=view)
+                ops.append(Op(f"{name} (as a sequence)", "reshape", (name,), (view,)))
+            inputs[k] = view
+        ops.append(replace(op, inputs=tuple(inputs)))
+    return graph.with_ops(ops, tensors)
+
+
 def _conv1d_as_images(graph: Graph) -> Graph:
     """A Conv1D graph as one chain of one-row images: the TFLite converter alternates 1 x L x C
     sequences and 1 x 1 x L x C images (reshapes between them). Here the sequences that
@@ -244,7 +280,7 @@ def _time_along_rows(graph: Graph) -> Graph:
         return graph
     for op in graph.ops:
         touches = any(t is not None and len(graph[t].shape) == 4 for t in (*op.inputs, *op.outputs))
-        if touches and not (OPS[op.kind].windowed or OPS[op.kind].rowwise(op) or op.kind == "reshape"):
+        if touches and not (OPS[op.kind].windowed or OPS[op.kind].rowwise(op)):
             return graph  # an op with axes we do not turn: stream it as it is
     tensors = {name: _swapped(t) if len(t.shape) == 4 else t for name, t in graph.tensors.items()}
     ops = tuple(replace(op, attrs=_swapped_attrs(op.attrs)) if OPS[op.kind].windowed else op for op in graph.ops)

@@ -12,7 +12,10 @@
  * FILE gets "fetches N icache_misses N reads N dcache_misses N prefetched N", then with `mark` one line
  * "mark I icache_misses N dcache_misses N" per mark I < N that ran: the misses since the
  * previous mark, charged when the 2-byte instruction at ADDR + 2 I executes (aiotc's
- * per-layer `bx lr` row, aiotc.latency). aiotc builds it with the host's gcc
+ * per-layer `bx lr` row, aiotc.latency); then "at A icache_misses N dcache_misses N" for each
+ * instruction address A with misses: fetches of its line, and lines its loads read (which
+ * code misses: a loop larger than the cache, data read in an order the lines do not serve).
+ * aiotc builds it with the host's gcc
  * (aiotc.toolchain.flashread); the plugin API's declarations are restated here
  * (QEMU's qemu-plugin.h is not installed with QEMU). */
 #include <inttypes.h>
@@ -51,12 +54,13 @@ struct cache {
 
 static uint64_t lo, hi, start, line = 32, mark, marks;
 static struct cache icache = {.lines = 32}, dcache = {.lines = 8};
+static uint32_t *where; /* per halfword of [lo, hi): misses of the fetch there, of the load there */
 static uint64_t charged_i, charged_d; /* misses already charged to a mark */
 static uint64_t mark_i[MAX_MARKS], mark_d[MAX_MARKS];
 static bool mark_ran[MAX_MARKS];
 static FILE *out;
 
-static void access_line(struct cache *c, uint64_t address)
+static bool access_line(struct cache *c, uint64_t address)
 {
     uint64_t tag = address / line + 1, victim = 0, ahead = c->ahead;
     c->accesses++;
@@ -67,7 +71,7 @@ static void access_line(struct cache *c, uint64_t address)
     for (uint64_t i = 0; i < c->lines; i++) {
         if (c->tags[i] == tag) {
             c->used[i] = c->clock;
-            return;
+            return false;
         }
         if (c->used[i] < c->used[victim]) {
             victim = i;
@@ -80,6 +84,15 @@ static void access_line(struct cache *c, uint64_t address)
     }
     c->tags[victim] = tag;
     c->used[victim] = c->clock;
+    return tag != ahead;
+}
+
+/* A miss of the instruction (data: 1) cache by the instruction at `pc`. */
+static void count_where(uint64_t pc, int data)
+{
+    if (pc >= lo && pc < hi) {
+        where[(pc - lo) / 2 * 2 + data]++;
+    }
 }
 
 static void on_start(unsigned int vcpu, void *udata)
@@ -90,6 +103,7 @@ static void on_start(unsigned int vcpu, void *udata)
     memset(mark_i, 0, sizeof mark_i);
     memset(mark_d, 0, sizeof mark_d);
     memset(mark_ran, 0, sizeof mark_ran);
+    memset(where, 0, (hi - lo) * sizeof *where);
 }
 
 static void on_mark(unsigned int vcpu, void *udata)
@@ -106,14 +120,16 @@ static void on_mark(unsigned int vcpu, void *udata)
 static void on_fetch(unsigned int vcpu, void *udata)
 {
     (void)vcpu;
-    access_line(&icache, (uint64_t)(uintptr_t)udata);
+    if (access_line(&icache, (uint64_t)(uintptr_t)udata)) {
+        count_where((uint64_t)(uintptr_t)udata, 0);
+    }
 }
 
 static void on_memory(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t address, void *udata)
 {
-    (void)vcpu, (void)udata;
-    if (!qemu_plugin_mem_is_store(info) && address >= lo && address < hi) {
-        access_line(&dcache, address);
+    (void)vcpu;
+    if (!qemu_plugin_mem_is_store(info) && address >= lo && address < hi && access_line(&dcache, address)) {
+        count_where((uint64_t)(uintptr_t)udata, 1);
     }
 }
 
@@ -132,7 +148,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         if (pc >= lo && pc < hi) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_fetch, CB_NO_REGS, (void *)(uintptr_t)pc);
         }
-        qemu_plugin_register_vcpu_mem_cb(insn, on_memory, CB_NO_REGS, MEM_RW, NULL);
+        qemu_plugin_register_vcpu_mem_cb(insn, on_memory, CB_NO_REGS, MEM_RW, (void *)(uintptr_t)pc);
     }
 }
 
@@ -147,6 +163,12 @@ static void on_exit_qemu(qemu_plugin_id_t id, void *udata)
         if (mark_ran[i]) {
             fprintf(out, "mark %" PRIu64 " icache_misses %" PRIu64 " dcache_misses %" PRIu64 "\n", i, mark_i[i],
                     mark_d[i]);
+        }
+    }
+    for (uint64_t i = 0; i < hi - lo; i += 2) {
+        if (where[i] + where[i + 1] > 0) {
+            fprintf(out, "at %" PRIu64 " icache_misses %" PRIu32 " dcache_misses %" PRIu32 "\n", lo + i, where[i],
+                    where[i + 1]);
         }
     }
     fclose(out);
@@ -189,7 +211,7 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
         }
     }
     out = fopen(path, "w");
-    if (out == NULL) {
+    if (out == NULL || hi <= lo || (hi - lo) % 2 != 0 || (where = calloc(hi - lo, sizeof *where)) == NULL) {
         return 1;
     }
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);

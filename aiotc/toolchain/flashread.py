@@ -8,6 +8,7 @@ QEMU headers are needed) and loaded with `-plugin` into the run `aiotc bench` tr
 
 from __future__ import annotations
 
+import bisect
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -45,10 +46,25 @@ class FlashCounts:
     dcache_misses: int
     prefetched: int  # instruction cache misses the prefetch served (not in icache_misses)
     marks: dict[int, int] = field(default_factory=dict)  # mark index -> instruction + data misses
+    at: dict[int, tuple[int, int]] = field(default_factory=dict)  # address -> misses of its fetch, of its loads
 
     @property
     def misses(self) -> int:
         return self.icache_misses + self.dcache_misses
+
+    def by_function(self, functions: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        """The instruction and data cache misses of each function (name -> [start, end)) with
+        any, most first: which code a cache misses on (a data miss is the loading code's)."""
+        ranges = sorted((start, end, name) for name, (start, end) in functions.items())
+        starts = [start for start, _, _ in ranges]
+        found: dict[str, tuple[int, int]] = {}
+        for address, (icache, dcache) in self.at.items():
+            i = bisect.bisect_right(starts, address) - 1
+            if i >= 0 and address < ranges[i][1]:
+                name = ranges[i][2]
+                before = found.get(name, (0, 0))
+                found[name] = (before[0] + icache, before[1] + dcache)
+        return dict(sorted(found.items(), key=lambda item: -sum(item[1])))
 
 
 def plugin_args(
@@ -77,8 +93,11 @@ def counts(report: Path) -> FlashCounts:
     first, *rest = report.read_text().splitlines()
     words = first.split()
     totals = {words[i]: int(words[i + 1]) for i in range(0, len(words), 2)}
-    marks = {}
-    for line in rest:  # mark I icache_misses N dcache_misses N
-        _, index, _, icache, _, dcache = line.split()
-        marks[int(index)] = int(icache) + int(dcache)
-    return FlashCounts(**totals, marks=marks)
+    marks, at = {}, {}
+    for line in rest:  # mark I icache_misses N dcache_misses N, or at ADDRESS icache_misses N dcache_misses N
+        kind, index, _, icache, _, dcache = line.split()
+        if kind == "mark":
+            marks[int(index)] = int(icache) + int(dcache)
+        else:
+            at[int(index)] = (int(icache), int(dcache))
+    return FlashCounts(**totals, marks=marks, at=at)

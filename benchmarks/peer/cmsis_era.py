@@ -9,7 +9,8 @@ CMSIS-NN of 2025): the v0.5 reference on the NUCLEO-L4R5ZI TFLM v2.3.1 with the
 CMSIS-NN of 2020, built by mbed-os' default profile (-Os); Renesas' v0.7 on the
 EK-RA6M4 CMSIS_5's NN library of January 2021 at -O3 (its e2 studio project). Their
 TFLM trees are not rebuilt here; their CMSIS-NN kernels are: CMSIS_5 is exported at
-the era's commit from the bare mirror (MIRROR, default /work/.mirror) into CACHE, and
+the era's commit from a bare clone (MIRROR/ARM-software+CMSIS_5/repo, MIRROR default
+/work/.mirror: the build machine's mirrors) into CACHE (`missing` says what is absent), and
 a harness generated from the .tflite calls the kernels TFLM's cmsis-nn glue of that
 era calls, one per layer, with the layer's shapes, strides and padding, on zeros
 (as the peer and `aiotc bench`). What it leaves out: TFLM's own code around each
@@ -43,8 +44,13 @@ SCRATCH_BYTES = 65536  # bytes of kernel scratch the harness offers (checked per
 @dataclass(frozen=True)
 class Era:
     commit: str  # ARM-software/CMSIS_5
+    date: str  # the commit's
     optimization: str
-    source: str  # where the commit and flags come from
+    project: str  # the build whose flags these are
+
+    @property
+    def source(self) -> str:
+        return f"CMSIS_5 of {self.date}, {self.optimization} ({self.project})"
 
 
 ERAS = {
@@ -52,11 +58,27 @@ ERAS = {
     # recorded in mlcommons/tiny: CMSIS_5 as of 2020-07-01 (arm_nnfunctions.h V.6.0.1), the
     # newest NN library a June 2020 pin can be. mbed-os' default profile (`mbed compile` as
     # in v0.1/reference_submissions/*/README.md): -Os.
-    "nucleo-l4r5zi": Era("378acfb6490a82ba90e1ffb4bfd4e602668b180a", "-Os", "CMSIS_5 of 2020-07-01, -Os (mbed-os)"),
+    "nucleo-l4r5zi": Era("378acfb6490a82ba90e1ffb4bfd4e602668b180a", "2020-07-01", "-Os", "mbed-os"),
     # tiny_results_v0.7 closed/renesas/code: arm_nnfunctions.h V.6.5.3 of 19 January 2021
     # (CMSIS_5 d36676fc8), .cproject optimization level "most" (-O3).
-    "ek-ra6m4": Era("d36676fc869635df2f26fce490496c6e583cebfb", "-O3", "CMSIS_5 of 2021-01-19, -O3 (e2 studio)"),
+    "ek-ra6m4": Era("d36676fc869635df2f26fce490496c6e583cebfb", "2021-01-19", "-O3", "e2 studio"),
 }
+
+
+def missing() -> str | None:
+    """Why an era's CMSIS_5 cannot be exported (one line saying how to provide it), or None."""
+    for era in ERAS.values():
+        if (CACHE / era.commit[:12] / "CMSIS" / "NN").is_dir():
+            continue
+        found = subprocess.run(["git", "-C", str(MIRROR), "cat-file", "-e", f"{era.commit}^{{commit}}"],
+                               capture_output=True)  # fmt: skip
+        if found.returncode:
+            return (
+                f"CMSIS_5 commit {era.commit[:12]} is not in {MIRROR}: "
+                f"`git clone --bare https://github.com/ARM-software/CMSIS_5 {MIRROR}` "
+                "(or set MIRROR to the folder holding ARM-software+CMSIS_5/repo)"
+            )
+    return None
 
 
 def source(era: Era) -> Path:

@@ -140,6 +140,10 @@ static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const ai
     int32_t ky, kx;
     if (dil_h == 1 && dil_w == 1 && y0 >= 0 && y0 + filter_dims->h <= in_h && x0 >= 0 && x0 + k_w <= in_w) {
         const int8_t *src = image + (y0 * in_w + x0) * c; /* inside the image: rows copied with no tests */
+        if (k_w == in_w) { /* whole rows (a Conv1D streamed along time: one column): one run */
+            aiotc_copy_run(col, src, filter_dims->h * run);
+            return;
+        }
         for (ky = 0; ky < filter_dims->h; ky++, src += in_w * c, col += run) {
             aiotc_copy_run(col, src, run);
         }

@@ -458,18 +458,24 @@ static AIOTC_INLINE void aiotc_mac_chunk(aiotc_pair_sums *s, const int32_t **w, 
 
 /* A channel pair's weights at *w (left at the next pair's) against the interleaved
  * column pair at cols, or against its column 0 alone (`columns` 1: a pixel without a
- * partner), `groups` groups of 4 inputs, from the channels' biases. */
+ * partner), `groups` (> 0) groups of 4 inputs, from the channels' biases. The first
+ * chunk takes what whole chunks leave, so that the loop holds one copy of the chunk's
+ * code: two made the channel pair's loop 2 KB, twice a flash cache's (STM32's ART). */
 static AIOTC_INLINE aiotc_acc4 aiotc_dot_pair(const int32_t **w, int32_t groups, int32_t bias_a, int32_t bias_b,
                                              const int32_t *cols, int32_t columns)
 {
+    const int32_t chunk = AIOTC_GEMM_CHUNK / 4;
+    int32_t rest = (int32_t)((uint32_t)(groups - 1) / (uint32_t)chunk) * chunk;
     aiotc_pair_sums s;
     aiotc_acc4 r;
     s.lo0 = s.hi0 = s.lo1 = s.hi1 = bias_a;
     s.b0 = s.b1 = bias_b;
-    for (; groups > AIOTC_GEMM_CHUNK / 4; groups -= AIOTC_GEMM_CHUNK / 4) {
-        aiotc_mac_chunk(&s, w, &cols, AIOTC_GEMM_CHUNK / 4, columns);
+    for (groups -= rest;; groups = chunk, rest -= chunk) {
+        aiotc_mac_chunk(&s, w, &cols, groups, columns);
+        if (rest == 0) {
+            break;
+        }
     }
-    aiotc_mac_chunk(&s, w, &cols, groups, columns);
     r.a0 = s.lo0;
     r.a1 = s.lo1;
     r.b0 = s.b0;

@@ -4,12 +4,13 @@
  * float sums in another order). Each kernel calls it with a constant `type`, so each
  * gets its own plain loop; the int8 one's dot products over the input channels take
  * the DSP's SMLAD on the M4 and M55. And the stride phases of the gemm kernels
- * (aiotc_transpose_conv_gemm_s8, _s16). */
+ * (aiotc_transpose_conv_gemm_s8, _s16), their loop likewise one for both. */
 #ifndef AIOTC_NN_TRANSPOSE_CONV_H
 #define AIOTC_NN_TRANSPOSE_CONV_H
 
 #include "aiotc_nn_conv.h"
-#include "aiotc_nn_gemm.h" /* aiotc_read_word, aiotc_sxtb16_ror8 */
+#include "aiotc_nn_conv_gemm.h" /* aiotc_gemm_setup, aiotc_im2col_column */
+#include "aiotc_nn_gemm.h"      /* aiotc_read_word, aiotc_sxtb16_ror8 */
 #include "aiotc_nn_gemm_s16.h"
 
 enum { AIOTC_TRANSPOSE_S8, AIOTC_TRANSPOSE_S16, AIOTC_TRANSPOSE_F32 };
@@ -26,10 +27,11 @@ typedef struct {
 /* The fast kernels' stride phases (aiotc_transpose_conv_gemm_s8's declaration says what
  * they are): phase (ry, rx)'s taps and its outputs. */
 typedef struct {
-    int32_t ry, rx;         /* (oy + padding.h) mod stride.h, (ox + padding.w) mod stride.w */
     int32_t taps_h, taps_w; /* its taps: ky = ry + j * stride.h for j < taps_h, kx alike */
     int32_t oy0, ox0;       /* its first output row and column */
     int32_t rows, columns;  /* its outputs in an image: rows x columns, a stride apart */
+    int32_t y0, x0;         /* the first input row and column of its first output's window, whose
+                             * taps_h rows then run stride 1 (the last tap's, ky = ry + (taps_h - 1) * stride.h) */
 } aiotc_phase;
 
 /* Taps of a kernel of k rows (or columns) that reach the outputs of phase r: r, r + s, ... < k. */
@@ -51,29 +53,23 @@ static inline aiotc_phase aiotc_phase_at(const aiotc_conv_params *params, const 
 {
     const int32_t s_h = params->stride.h, s_w = params->stride.w;
     aiotc_phase ph;
-    ph.ry = ry;
-    ph.rx = rx;
     ph.taps_h = aiotc_phase_taps(filter_dims->h, ry, s_h);
     ph.taps_w = aiotc_phase_taps(filter_dims->w, rx, s_w);
     ph.oy0 = ((ry - params->padding.h) % s_h + s_h) % s_h;
     ph.ox0 = ((rx - params->padding.w) % s_w + s_w) % s_w;
     ph.rows = ph.oy0 < output_dims->h ? (output_dims->h - ph.oy0 + s_h - 1) / s_h : 0;
     ph.columns = ph.ox0 < output_dims->w ? (output_dims->w - ph.ox0 + s_w - 1) / s_w : 0;
+    ph.y0 = (ph.oy0 + params->padding.h - ry) / s_h - (ph.taps_h - 1); /* exact: oy0 = ry - padding.h mod s_h */
+    ph.x0 = (ph.ox0 + params->padding.w - rx) / s_w - (ph.taps_w - 1);
     return ph;
 }
 
-/* Output q of the phase (images one after the other): its pixel's index in the output,
- * its image *b and its window's first input row and column (*y0, *x0: the last tap's,
- * ky = ry + (taps_h - 1) * stride.h; the window then runs over taps_h rows, stride 1). */
+/* The phase's output (row r, column c) of image b: its pixel's index in the output. Its
+ * window starts at input row ph->y0 + r, column ph->x0 + c. */
 static inline int32_t aiotc_phase_pixel(const aiotc_phase *ph, const aiotc_conv_params *params,
-                                        const aiotc_dims *output_dims, int32_t q, int32_t *b, int32_t *y0, int32_t *x0)
+                                        const aiotc_dims *output_dims, int32_t b, int32_t r, int32_t c)
 {
-    const int32_t row = q / ph->columns, oy = ph->oy0 + row % ph->rows * params->stride.h;
-    const int32_t ox = ph->ox0 + q % ph->columns * params->stride.w;
-    *b = row / ph->rows;
-    *y0 = (oy + params->padding.h - ph->ry) / params->stride.h - (ph->taps_h - 1);
-    *x0 = (ox + params->padding.w - ph->rx) / params->stride.w - (ph->taps_w - 1);
-    return (*b * output_dims->h + oy) * output_dims->w + ox;
+    return (b * output_dims->h + ph->oy0 + r * params->stride.h) * output_dims->w + ph->ox0 + c * params->stride.w;
 }
 
 /* sum((x[i] + offset) * w[i]) over n int8 pairs (the int32 sum the checks keep from
@@ -151,6 +147,103 @@ static inline int32_t aiotc_transpose_conv_loop(const aiotc_transpose_args *a, i
                         ((float *)output)[out_index] = AIOTC_CLAMP(acc_f32, a->act_min_f32, a->act_max_f32);
                     }
                 }
+            }
+        }
+    }
+    return AIOTC_OK;
+}
+
+/* The loop of aiotc_transpose_conv_gemm_s8 and _s16 (`type` AIOTC_TRANSPOSE_S8 or _S16, a
+ * constant: each kernel gets its own): per stride phase an ordinary convolution of its
+ * taps, two output pixels at a time, their taps gathered into two columns for the int8
+ * gemm (prepared, aiotc_im2col_column) or the 16x8 one (int16, outside taps 0). bias:
+ * int8, one per phase and channel; 16x8, the scaled bias that every phase takes. Always
+ * inlined: a plain static inline is inlined after its own callees, and the code the
+ * constant `type` then leaves is slower (the int8 kernel on the M55: 6% more instructions). */
+static AIOTC_INLINE int32_t aiotc_transpose_conv_phases(int32_t type, const aiotc_context *ctx,
+                                                        const aiotc_conv_params *params,
+                                                        const aiotc_per_channel_quant_params *quant_params,
+                                                        const aiotc_dims *input_dims, const void *input,
+                                                        const aiotc_dims *filter_dims, const int8_t *filter,
+                                                        const void *bias, const aiotc_dims *output_dims, void *output)
+{
+    const int32_t s16 = type == AIOTC_TRANSPOSE_S16;
+    const int32_t out_c = output_dims->c, in_c = input_dims->c, image = input_dims->h * input_dims->w * in_c;
+    const int32_t depth = aiotc_phase_depth(params, input_dims, filter_dims);
+    /* two columns of taps, zero padded to a row; int8: then the two prepared ones */
+    const int32_t columns = s16 ? 2 * 2 * AIOTC_ROW_S16(depth) : 2 * AIOTC_ROW(depth);
+    int8_t *const taps = (int8_t *)ctx->buf;
+    aiotc_col *const cols = (aiotc_col *)(taps + columns);
+    aiotc_conv_params window = *params; /* a phase's window: stride 1 over the input, no dilation */
+    const aiotc_tile one = {1, 1};      /* the same for the int16 gather, a constant it inlines */
+    int32_t ry, rx;
+    if (filter_dims->c != in_c || filter_dims->n != out_c || params->stride.h < 1 || params->stride.w < 1 ||
+        params->padding.h < 0 || params->padding.w < 0 ||
+        ctx->size < (s16 ? columns : AIOTC_CONV_IM2COL_BUFFER(depth))) {
+        return AIOTC_ARG_ERROR;
+    }
+    window.dilation.h = window.dilation.w = 1;
+    memset(taps, 0, (size_t)columns); /* the padding after each column's taps (int8: widened whole) */
+    for (ry = 0; ry < params->stride.h; ry++) {
+        for (rx = 0; rx < params->stride.w; rx++) {
+            const aiotc_phase ph = aiotc_phase_at(params, filter_dims, output_dims, ry, rx);
+            const int32_t pixels = output_dims->n * ph.rows * ph.columns;
+            aiotc_dims sub = *filter_dims;
+            aiotc_gemm g;
+            aiotc_gemm16 g16;
+            int32_t p, b = 0, r = 0, c = 0; /* the next output: image b, the phase's row r and column c */
+            sub.h = ph.taps_h;
+            sub.w = ph.taps_w;
+            if (s16) {
+                const aiotc_gemm16 phase = {filter,
+                                            sub.h * sub.w * in_c,
+                                            out_c,
+                                            (const int64_t *)bias,
+                                            quant_params->multiplier,
+                                            quant_params->shift,
+                                            params->activation.min,
+                                            params->activation.max};
+                g16 = phase;
+            } else {
+                aiotc_gemm_setup(&g, filter, sub.h * sub.w * in_c, out_c, (const int32_t *)bias, quant_params, params,
+                                 cols);
+            }
+            for (p = 0; p < pixels; p += 2) {
+                const aiotc_col *col[2] = {0, 0};
+                int8_t *out8[2] = {0, 0};
+                int16_t *out16[2] = {0, 0};
+                int32_t j;
+                for (j = 0; j < AIOTC_MIN(2, pixels - p); j++) {
+                    const int32_t at = aiotc_phase_pixel(&ph, params, output_dims, b, r, c) * out_c;
+                    if (s16) {
+                        out16[j] = (int16_t *)output + at;
+                        aiotc_gather_s16(&one, input_dims, (const int16_t *)input + b * image, &sub, ph.y0 + r,
+                                         ph.x0 + c, 0, (int16_t *)(void *)taps + j * AIOTC_ROW_S16(g16.k));
+                    } else {
+                        out8[j] = (int8_t *)output + at;
+                        col[j] = aiotc_im2col_column(&window, input_dims, (const int8_t *)input + b * image, &sub,
+                                                     ph.y0 + r, ph.x0 + c, taps, g.row, cols, j);
+                    }
+                    if (++c == ph.columns) {
+                        c = 0;
+                        if (++r == ph.rows) {
+                            r = 0;
+                            b++;
+                        }
+                    }
+                }
+                if (s16) {
+                    aiotc_gemm2_s16(&g16, (const int16_t *)(void *)taps, out16[0], out16[1]);
+                } else {
+                    aiotc_gemm_s8(&g, col[0], col[1], out8[0], out8[1]);
+                }
+            }
+            if (s16) {
+                filter += ((out_c + 1) & ~1) * AIOTC_ROW_S16(g16.k); /* the phase's channel pairs */
+            } else {
+                /* pack_gemm_weights' block: the channel pairs, padded to 32 bytes */
+                filter += ((out_c + 1) & ~1) * g.row + (-(((out_c + 1) & ~1) * g.row) & 31);
+                bias = (const int32_t *)bias + out_c;
             }
         }
     }

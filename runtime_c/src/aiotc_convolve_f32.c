@@ -15,6 +15,9 @@ int32_t aiotc_convolve_f32(const aiotc_conv_params_f32 *params, const aiotc_dims
     }
     {
         const int32_t per_group = out_c / (in_c / f_c);
+        /* A window of whole rows (a Conv1D streamed along time: one column) reads its taps
+         * as one run, in the same order: the sum is the same, without a loop per tap. */
+        const int32_t whole_rows = k_w == in_w && f_c == in_c && params->dilation.h == 1 && params->dilation.w == 1;
         for (b = 0; b < input_dims->n; b++) {
             for (oy = 0; oy < out_h; oy++) {
                 const int32_t y0 = oy * params->stride.h - params->padding.h;
@@ -28,14 +31,23 @@ int32_t aiotc_convolve_f32(const aiotc_conv_params_f32 *params, const aiotc_dims
                         const float *weights = filter + oc * k_h * k_w * f_c;
                         const float *in_base = input + (oc / per_group) * f_c;
                         float acc = 0.0f;
-                        for (ky = ky_first; ky < ky_last; ky++) {
-                            const int32_t iy = y0 + ky * params->dilation.h;
-                            for (kx = kx_first; kx < kx_last; kx++) {
-                                const int32_t ix = x0 + kx * params->dilation.w;
-                                const float *in = in_base + ((b * in_h + iy) * in_w + ix) * in_c;
-                                const float *w = weights + (ky * k_w + kx) * f_c;
-                                for (ic = 0; ic < f_c; ic++) {
-                                    acc += in[ic] * w[ic];
+                        if (whole_rows && kx_last - kx_first == k_w) {
+                            const float *in = input + (b * in_h + y0 + ky_first) * in_w * in_c;
+                            const float *w = weights + ky_first * k_w * f_c;
+                            const int32_t taps = (ky_last - ky_first) * k_w * f_c;
+                            for (ic = 0; ic < taps; ic++) {
+                                acc += in[ic] * w[ic];
+                            }
+                        } else {
+                            for (ky = ky_first; ky < ky_last; ky++) {
+                                const int32_t iy = y0 + ky * params->dilation.h;
+                                for (kx = kx_first; kx < kx_last; kx++) {
+                                    const int32_t ix = x0 + kx * params->dilation.w;
+                                    const float *in = in_base + ((b * in_h + iy) * in_w + ix) * in_c;
+                                    const float *w = weights + (ky * k_w + kx) * f_c;
+                                    for (ic = 0; ic < f_c; ic++) {
+                                        acc += in[ic] * w[ic];
+                                    }
                                 }
                             }
                         }

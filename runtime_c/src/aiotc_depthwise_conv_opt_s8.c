@@ -10,7 +10,8 @@
  * - DSP: 4 channels per word (half a group); SXTB16 splits them into even/odd halves,
  *   and SMLABB, SMLABT, SMLATB, SMLATT multiply each half by its int16 weight without
  *   unpacking; two pixels per step share the weight loads and the requantization
- *   constants (19 instructions per tap of 4 channels of both, a lone pixel 9);
+ *   constants (19 instructions per tap of 4 channels of both, a lone pixel 9), their
+ *   taps rolled 4 per loop step so that the channel loop fits a 1 KB flash cache;
  * - MVE: a group per step: per tap one widening load of the 8 inputs and one load of
  *   the 8 weights, VMULLB/VMULLT into int32 accumulators of the even and the odd
  *   channels, each requantized as a vector (its constants gathered); two pixels per
@@ -97,7 +98,8 @@ static AIOTC_INLINE void dw_tap(dw_acc *s, const int8_t *const **tap, const int1
 }
 
 /* dw_tap for both pixels (the interleaved tables: a's entry, then b's), the weights
- * w01 then w23 in one register: with the 8 sums, the pointers and `c` that is all 14. */
+ * w01 then w23 in one register: with the 8 sums, the pointers and `c` that is all 14
+ * (dw_sums2). */
 #define DW_TAP2                                                                                                        \
     "ldr %[t0], [%[tp]], #4\n\t"                                                                                      \
     "ldr %[t1], [%[t0], %[c]]\n\t"                                                                                    \
@@ -118,30 +120,45 @@ static AIOTC_INLINE void dw_tap(dw_acc *s, const int8_t *const **tap, const int1
     "ldr %[t2], [%[w]], #16\n\t"                                                                                      \
     "smlabb %[b0], %[t0], %[t2], %[b0]\n\t"                                                                           \
     "smlabt %[b1], %[t1], %[t2], %[b1]\n\t"
-#define DW_TAP2_OPERANDS                                                                                               \
-    [a0] "+r"(a->a0), [a1] "+r"(a->a1), [a2] "+r"(a->a2), [a3] "+r"(a->a3), [b0] "+r"(b->a0), [b1] "+r"(b->a1),        \
-        [b2] "+r"(b->a2), [b3] "+r"(b->a3), [tp] "+r"(*tap), [w] "+r"(*w), [t0] "=&r"(t0), [t1] "=&r"(t1),             \
-        [t2] "=&r"(t2)
+/* Both pixels' sums of channels c .. c + 3 over all `taps` taps: the bias, then DW_TAP2
+ * four taps per loop step, the loop's end (the weights') read from the stack (no register
+ * is left for a counter). `enter` runs the taps % 4 taps before the first whole step: the
+ * usual 9 taps peel one (`t1` is then only a scratch register, `rem` its operand); any other
+ * count jumps into the loop at the block that leaves them. Rolled, the channel loop of two
+ * pixels fits a 1 KB instruction cache (STM32's ART: with the 9 taps unrolled it took
+ * 1,044 B, and every line missed on every step). */
+#define DW_SUMS2(enter, rem)                                                                                           \
+    __asm__("ldrd %[a0], %[a1], [%[t0]]\n\t"                                                                          \
+            "ldrd %[a2], %[a3], [%[t0], #8]\n\t"                                                                      \
+            "mov %[b0], %[a0]\n\t"                                                                                    \
+            "mov %[b1], %[a1]\n\t"                                                                                    \
+            "mov %[b2], %[a2]\n\t"                                                                                    \
+            "mov %[b3], %[a3]\n\t" enter "1:\n\t" DW_TAP2 "2:\n\t" DW_TAP2 "3:\n\t" DW_TAP2 "4:\n\t" DW_TAP2        \
+            "ldr %[t0], %[end]\n\t"                                                                                   \
+            "cmp %[w], %[t0]\n\t"                                                                                     \
+            "bne 1b"                                                                                                   \
+            : [a0] "=&r"(a->a0), [a1] "=&r"(a->a1), [a2] "=&r"(a->a2), [a3] "=&r"(a->a3), [b0] "=&r"(b->a0),          \
+              [b1] "=&r"(b->a1), [b2] "=&r"(b->a2), [b3] "=&r"(b->a3), [tp] "+r"(tap), [w] "+r"(w), [t0] "+&r"(t0),  \
+              rem, [t2] "=&r"(t2)                                                                                      \
+            : [c] "r"(c), [end] "m"(end)                                                                               \
+            : "memory", "cc")
 
-static AIOTC_INLINE void dw_tap2(dw_acc *a, dw_acc *b, const int8_t *const **tap, const int16_t **w, int32_t c)
+static AIOTC_INLINE void dw_sums2(dw_acc *a, dw_acc *b, const int8_t *const *tap, const int16_t *w,
+                                  const int32_t *bias, int32_t c, int32_t taps)
 {
-    int32_t t0, t1, t2;
-    __asm__(DW_TAP2 : DW_TAP2_OPERANDS : [c] "r"(c) : "memory");
-}
-
-/* dw_tap2 for `taps` taps (even, at least 2), two per loop step, the loop's end (the weights')
- * read from the stack: no register is left for a counter. */
-static AIOTC_INLINE void dw_taps2(dw_acc *a, dw_acc *b, const int8_t *const **tap, const int16_t **w, int32_t c,
-                                  int32_t taps)
-{
-    const int16_t *const end = *w + 8 * taps;
-    int32_t t0, t1, t2;
-    __asm__("1:\n\t" DW_TAP2 DW_TAP2 "ldr %[t0], %[end]\n\t"
-            "cmp %[w], %[t0]\n\t"
-            "bne 1b"
-            : DW_TAP2_OPERANDS
-            : [c] "r"(c), [end] "m"(end)
-            : "memory", "cc");
+    const int16_t *const end = w + 8 * taps;
+    int32_t t0 = (int32_t)(uintptr_t)bias, t1, t2;
+    if (taps == 9) {
+        DW_SUMS2(DW_TAP2, [t1] "=&l"(t1));
+    } else {
+        t1 = taps % 4;
+        DW_SUMS2("cbz %[t1], 1f\n\t"
+                 "cmp %[t1], #2\n\t"
+                 "blo 4f\n\t"
+                 "beq 3f\n\t"
+                 "b 2f\n\t",
+                 [t1] "+&l"(t1));
+    }
 }
 
 /* Channel c's sums sa (and sb, unless ob is NULL) to oa[c] (ob[c]), its constants
@@ -166,41 +183,28 @@ static AIOTC_INLINE void dw_channels(const dw_layer *d, const int8_t *const *ta,
         const int16_t *w = d->weights + (c & ~7) * taps + (c & 7);
         dw_acc a, b;
         int32_t t;
-        a.a0 = d->bias[c];
-        a.a1 = d->bias[c + 1];
-        a.a2 = d->bias[c + 2];
-        a.a3 = d->bias[c + 3];
-        b = a;
-        if (ob == 0 && taps == 9) {
-            dw_tap(&a, &tp, &w, c);
-            dw_tap(&a, &tp, &w, c);
-            dw_tap(&a, &tp, &w, c);
-            dw_tap(&a, &tp, &w, c);
-            dw_tap(&a, &tp, &w, c);
-            dw_tap(&a, &tp, &w, c);
-            dw_tap(&a, &tp, &w, c);
-            dw_tap(&a, &tp, &w, c);
-            dw_tap(&a, &tp, &w, c);
-        } else if (ob == 0) {
-            for (t = 0; t < taps; t++) {
-                dw_tap(&a, &tp, &w, c);
-            }
-        } else if (taps == 9) {
-            dw_tap2(&a, &b, &tp, &w, c);
-            dw_tap2(&a, &b, &tp, &w, c);
-            dw_tap2(&a, &b, &tp, &w, c);
-            dw_tap2(&a, &b, &tp, &w, c);
-            dw_tap2(&a, &b, &tp, &w, c);
-            dw_tap2(&a, &b, &tp, &w, c);
-            dw_tap2(&a, &b, &tp, &w, c);
-            dw_tap2(&a, &b, &tp, &w, c);
-            dw_tap2(&a, &b, &tp, &w, c);
+        if (ob != 0) {
+            dw_sums2(&a, &b, ta, w, d->bias + c, c, taps);
         } else {
-            if (taps & 1) {
-                dw_tap2(&a, &b, &tp, &w, c);
-            }
-            if (taps > 1) {
-                dw_taps2(&a, &b, &tp, &w, c, taps & ~1);
+            a.a0 = d->bias[c];
+            a.a1 = d->bias[c + 1];
+            a.a2 = d->bias[c + 2];
+            a.a3 = d->bias[c + 3];
+            b = a;
+            if (taps == 9) {
+                dw_tap(&a, &tp, &w, c);
+                dw_tap(&a, &tp, &w, c);
+                dw_tap(&a, &tp, &w, c);
+                dw_tap(&a, &tp, &w, c);
+                dw_tap(&a, &tp, &w, c);
+                dw_tap(&a, &tp, &w, c);
+                dw_tap(&a, &tp, &w, c);
+                dw_tap(&a, &tp, &w, c);
+                dw_tap(&a, &tp, &w, c);
+            } else {
+                for (t = 0; t < taps; t++) {
+                    dw_tap(&a, &tp, &w, c);
+                }
             }
         }
         dw_out(d, c, a.a0, b.a0, oa, ob, common);

@@ -156,6 +156,10 @@ int32_t aiotc_maxpool_s8(const aiotc_pool_params *params, const aiotc_dims *inpu
                 if (m.rows <= 0 || m.cols <= 0) {
                     return AIOTC_ARG_ERROR;
                 }
+                if (m.cols == in_w) { /* whole rows (a Conv1D streamed along time: one column): one run */
+                    m.cols *= m.rows;
+                    m.rows = 1;
+                }
                 m.first = image + ((y0 + ky_first) * in_w + x0 + kx_first) * c;
                 max_pixel(&m, output + ((b * out_h + oy) * out_w + ox) * c);
             }

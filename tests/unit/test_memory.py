@@ -5,6 +5,7 @@ the oracle."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from aiotc.memory.inplace import InPlace, in_place_pairs
 from aiotc.memory.lifetimes import Buffer, lifetimes, live_profile
 from aiotc.memory.placement import ArenaPlan, plan_arena, verify_plan
 
-from ..oplib import OpGraph
+from ..oplib import OpGraph, conv1d_net, quant
 
 PLAIN = Kernel(None, 0, None)  # no scratch, never in place
 
@@ -173,6 +174,94 @@ def test_repeated_band_steps_fold_into_a_loop_with_advancing_pointers():
 
     assert resolve(loop.body[0], Pointers(), loop.strides) == "call(x+16+16 * band);"
     assert compress(steps[:3]) == [s for step in steps[:3] for s in step]  # two repeats stay unrolled
+
+
+def test_a_conv1d_net_turns_on_its_side_and_streams_from_its_input_reshape():
+    """One-row maps become one-column ones (time along the rows), the caller's I/O shapes kept;
+    the input's reshape, the add and the reshape back to a sequence stream row by row."""
+    from aiotc.memory.streaming import streamable
+    from aiotc.memory.timestream import on_its_side
+
+    graph = conv1d_net()
+    turned = on_its_side(graph)
+    assert [turned[op.outputs[0]].shape for op in turned.ops[:4]] == [
+        (1, 400, 1, 3),
+        (1, 396, 1, 16),
+        (1, 198, 1, 16),
+        (1, 198, 1, 16),
+    ]
+    assert [turned[t].shape for t in (*turned.inputs, *turned.outputs)] == [(1, 400, 3), (1, 3)]
+    assert [op.kind for op in turned.ops] == [
+        *("reshape", "conv2d", "max_pool2d", "conv2d", "add"),  # the sequences' reshapes gone: the add adds images
+        *("reshape", "mean", "fully_connected"),  # the mean reads the sum as a sequence
+    ]
+    assert [streamable(op, turned) for op in turned.ops] == [True] * 6 + [False] * 2  # not the mean, not the dense
+    assert not streamable(graph.ops[0], graph)  # upright, the input's 400 rows become one: no stage starts
+
+
+def test_only_one_row_graphs_with_their_io_kept_turn_on_their_side():
+    from aiotc.memory.timestream import on_its_side
+
+    g = OpGraph()
+    image = g.build(g.conv2d(g.input((1, 8, 8, 2)), 4))
+    g = OpGraph()
+    one_row_out = g.build(g.conv2d(g.input((1, 1, 16, 2)), 4, kernel=(1, 3)))  # the caller's map would turn
+    assert on_its_side(image) is None and on_its_side(one_row_out) is None
+
+
+def test_rows_of_sequences_and_reshapes_stream_only_where_each_row_stays_a_row():
+    from aiotc.memory.streaming import streamable
+
+    g = OpGraph()
+    x = g.input((1, 6, 4))
+    flat = g.movement("reshape", (x,), (1, 24), ir.NoAttrs())
+    image = g.movement("reshape", (x,), (1, 6, 1, 4), ir.NoAttrs())
+    by_channel = g.binary("mul", x, g.const(np.ones((4,), np.int8), quant(0.1)))
+    by_row = g.binary("mul", x, g.const(np.ones((6, 1), np.int8), quant(0.1)))
+    graph = g.build(flat, image, by_channel, by_row)
+    assert [streamable(op, graph) for op in graph.ops] == [False, True, True, False]
+
+
+def test_a_reshape_in_a_stage_writes_its_own_band_buffer():
+    """A stage's tensors are bands: a reshape ending the stage cannot alias its input's band."""
+    from aiotc.memory.streaming import stream_stage
+    from aiotc.memory.timestream import on_its_side
+
+    graph = on_its_side(conv1d_net())
+    stage = stream_stage(graph, 5, push=True, paced=True)  # through the reshape of the sum
+    life = lifetimes(graph, {op.name: PLAIN for op in graph.ops}, 16, (stage,))
+    total, reshaped = graph.ops[5].inputs[0], graph.ops[5].outputs[0]
+    assert total in stage.cached_rows and reshaped not in stage.cached_rows  # a band, and a map stored whole
+    assert reshaped not in life.alias and reshaped in {b.name for b in life.buffers}
+
+
+def test_the_smaller_plan_of_upright_and_sideways_wins_and_within_a_budget_the_simpler():
+    from aiotc.memory import least_plan
+    from aiotc.memory.timestream import on_its_side
+
+    graphs = [conv1d_net(), on_its_side(conv1d_net())]
+    upright, sideways = (plan_memory(g, select_kernels(g)) for g in graphs)
+    assert upright.stages == () and sideways.stages
+    assert sideways.arena.size * 2 < upright.arena.size
+    assert least_plan([upright, sideways], None) is sideways
+    assert least_plan([upright, sideways], upright.arena.size) is upright  # fits with no band call
+
+
+def test_the_fewest_band_calls_bound_every_stage_and_are_exact_when_paced():
+    """choose_schedule skips a stage whose calls alone cannot win: least_calls must never
+    exceed a stage's calls (else a better stage could be skipped). Pushed and paced one row a
+    step, each op computes one row a call: the bound is the stage's calls."""
+    from aiotc.memory import STREAM_MODES
+    from aiotc.memory.streaming import least_calls, stream_stage
+    from aiotc.memory.timestream import on_its_side
+
+    graph = on_its_side(conv1d_net())
+    for last in range(1, 6):
+        for push, rows, paced in STREAM_MODES:
+            stage = stream_stage(graph, last, rows, push, paced)
+            assert 0 < least_calls(graph, last, rows, push, paced) <= stage.calls, (last, push, rows, paced)
+            if push and paced and rows == 1:
+                assert least_calls(graph, last, rows, push, paced) == stage.calls
 
 
 def test_tail_stages_cover_the_peak_to_the_end_of_its_run():

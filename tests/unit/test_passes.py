@@ -223,8 +223,8 @@ def test_a_conv1d_causal_pad_becomes_the_convs_padding():
     one-row image, VALID conv. The conv pads on the left instead, the image is L wide."""
     g = OpGraph(seed=2, dtype="float32")
     x = g.input((1, 10, 2))
-    padded = g.movement("pad", [x], (1, 13, 2), ir.Pad(((0, 0), (3, 0), (0, 0))))
-    image = g.movement("reshape", [padded], (1, 1, 13, 2), ir.NoAttrs())
+    sequence = g.movement("pad", [x], (1, 13, 2), ir.Pad(((0, 0), (3, 0), (0, 0))))
+    image = g.movement("reshape", [sequence], (1, 1, 13, 2), ir.NoAttrs())
     graph = g.build(g.conv2d(image, out_channels=3, kernel=(1, 4), padding="valid"))
     folded = fold_pads_into_windows(graph)
     assert kinds(folded) == ["reshape", "conv2d"]
