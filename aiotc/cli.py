@@ -845,13 +845,12 @@ def inspect(model: Path, board: str, memory: bool, **options) -> None:
     console.print(table)
     console.print(f"MACs {sum(op_macs(op, graph) for op in graph.ops):,}")
     if memory:
-        stage = planned.stage
         for line in memory_lines(
             graph,
             memory_report(graph, planned.plan),
             planned.plan.size,
             planned.plan.lower_bound,
-            stage.last_op if stage else None,
+            [(stage.first_op, stage.last_op) for stage in planned.stages],
         ):
             console.print(line, highlight=False)
 

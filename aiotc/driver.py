@@ -52,7 +52,7 @@ class Planned:
 
     graph: Graph
     kernels: dict[str, Kernel]
-    stage: StreamStage | None
+    stages: tuple[StreamStage, ...]  # streamed in row bands: the first layers, later ones (a tail), both or none
     plan: ArenaPlan
     quantized: Quantized | None = None  # set when aiotc quantized a float model
     compact_int4: bool = False  # int4 weights run the reference loops (kernels.py)
@@ -107,7 +107,7 @@ def plan_graph(
     return Planned(
         memory_plan.graph,
         memory_plan.kernels,
-        memory_plan.stage,
+        memory_plan.stages,
         memory_plan.arena,
         quantized,
         compact_int4,
@@ -181,7 +181,7 @@ def build_library(
 ) -> tuple[dict[str, str | bytes], Report]:
     """The output folder's files (report.json without the target figures) and the report;
     with `link`, the files of the model's folder inside a group (codegen/emit.py's GroupLink)."""
-    graph, plan, stage = planned.graph, planned.plan, planned.stage
+    graph, plan, stages = planned.graph, planned.plan, planned.stages
     texts, facts = emit_library(
         graph,
         plan,
@@ -189,7 +189,7 @@ def build_library(
         planned.kernels,
         target.name,
         source=path_text(model_path.name),
-        stage=stage,
+        stages=stages,
         frames=planned.frames,
         weight_regions=planned.weight_regions,
         link=link,
@@ -200,7 +200,7 @@ def build_library(
             plan, set(facts["weight_copies"]), name, target.name, {m.name: (m.base, m.size) for m in target.memories}
         ),
     }
-    report = build_report(graph, plan, target, name, model_path, facts, stage)
+    report = build_report(graph, plan, target, name, model_path, facts, stages)
     if planned.quantized is not None or graph.dequantized:  # the int8 model, or a hybrid model's float copy
         files[f"{name}.tflite"] = write_tflite(graph)
         report["oracle_model"] = f"{name}.tflite"

@@ -374,6 +374,9 @@ class Tile:
 class Resize:
     align_corners: bool = False
     half_pixel_centers: bool = False
+    # A streamed band call (codegen/stage.py): (full output rows, full input rows, the band's
+    # first output row, its input band's first row); None: the whole image.
+    rows: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)

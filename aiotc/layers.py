@@ -103,7 +103,9 @@ def verify_layers(
         got = by_output.get(name)
         if got is None and index in captured:
             got = captured[index].view(dtype).reshape(shape)
-        banded = report["patch"] is not None and index < report["patch"]["split_index"]
+        banded = (report["patch"] is not None and index < report["patch"]["split_index"]) or (
+            report["tail"] is not None and report["tail"]["split_index"] <= index < report["tail"]["last_index"]
+        )
         results.append(_compare(index, layer["op"], name, got, want.get(name), banded))
         if dump is not None and got is not None:
             _save(dump / "aiotc", f"{index:03d}_{name}", got)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import ir
+from . import ir, resample
 from .ir import Graph, Op
 
 
@@ -100,6 +100,8 @@ class OpDef:
     int4_per_tensor: bool = False  # tflite-micro takes its int4 weights with one scale only
     windowed: bool = False  # slides a kernel window over the rows: streams with a halo, runs in place a few rows behind
     rowwise: Callable[[Op], bool] = never  # output row r reads only row r of each input: streams band by band
+    # output row r reads input rows lo[r]..hi[r], both nondecreasing (a resize): streams band by band
+    row_map: Callable[[Op, Graph], tuple[resample.Rows, resample.Rows]] | None = None
     elementwise: bool = (
         False  # output element i reads only element i of each input (or a broadcast operand): runs in place
     )
@@ -270,9 +272,19 @@ OPS: dict[str, OpDef] = {
     "tile": OpDef(ir.Tile, ("TILE",), ("Tile",), output_quant=SAME_AS_INPUT),
     "broadcast_to": OpDef(ir.NoAttrs, ("BROADCAST_TO",), ("Expand",), output_quant=SAME_AS_INPUT),
     "resize_nearest": OpDef(
-        ir.Resize, ("RESIZE_NEAREST_NEIGHBOR",), ("Resize", "Upsample"), output_quant=SAME_AS_INPUT
+        ir.Resize,
+        ("RESIZE_NEAREST_NEIGHBOR",),
+        ("Resize", "Upsample"),
+        row_map=resample.nearest_rows,
+        output_quant=SAME_AS_INPUT,
     ),
-    "resize_bilinear": OpDef(ir.Resize, ("RESIZE_BILINEAR",), ("Resize", "Upsample"), output_quant=SAME_AS_INPUT),
+    "resize_bilinear": OpDef(
+        ir.Resize,
+        ("RESIZE_BILINEAR",),
+        ("Resize", "Upsample"),
+        row_map=resample.bilinear_rows,
+        output_quant=SAME_AS_INPUT,
+    ),
     "reverse": OpDef(ir.Reverse, ("REVERSE_V2",), output_quant=SAME_AS_INPUT),
     "gather": OpDef(ir.Gather, ("GATHER",), ("Gather", "DepthToSpace"), output_quant=SAME_AS_INPUT),
     "mirror_pad": OpDef(ir.MirrorPad, ("MIRROR_PAD",), output_quant=SAME_AS_INPUT),

@@ -20,17 +20,19 @@ from .errors import BudgetError
 from .ir import ITEMSIZE, Graph
 from .memory import ArenaPlan
 from .memory.analysis import op_macs, op_weight_bytes
-from .memory.streaming import mac_overhead
+from .memory.streaming import StreamStage, mac_overhead
 from .ops import OPS
 from .output import write_files
 from .report_html import render_html, render_pareto_svg
-from .schema import Buffer, Dequantized, Layer, Memory, Patch, Report, TargetFigures
+from .schema import Buffer, Dequantized, Layer, Memory, Patch, Report, Tail, TargetFigures
 from .toolchain import arm
 
 PRECISION = {"int8": "w8a8", "int16": "w8a16", "float32": "f32"}
 
 
-def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, facts: dict, stage=None) -> Report:
+def build_report(
+    graph: Graph, plan, board: Board, name: str, model_path: Path, facts: dict, stages: tuple[StreamStage, ...] = ()
+) -> Report:
     live = plan.live_bytes()
     layers: list[Layer] = []
     for index, op in enumerate(graph.ops):
@@ -48,7 +50,7 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
                 "kernel_choice": facts["layer_kernels"][op.name]["why"],
                 "output": op.outputs[0],
                 "output_dtype": out.dtype,
-                "output_offset": whole_output_offset(graph, plan, index, stage),
+                "output_offset": whole_output_offset(graph, plan, index, stages),
             }
         )
     report: Report = {
@@ -63,7 +65,8 @@ def build_report(graph: Graph, plan, board: Board, name: str, model_path: Path, 
         "weights_bytes": facts["weights_bytes"],
         "state_bytes": facts["state_bytes"],  # NAME_STATE_SIZE: recurrent state kept across invokes, outside the arena
         "state": facts["state"],
-        "patch": stage_report(graph, stage),
+        "patch": head_report(graph, stages),
+        "tail": tail_report(graph, stages),
         "io_bytes": facts["io_bytes"],
         "inputs": facts["inputs"],
         "outputs": facts["outputs"],
@@ -121,12 +124,12 @@ def layer_precision(op, graph: Graph) -> str:
     return PRECISION.get(out.dtype, out.dtype)
 
 
-def whole_output_offset(graph: Graph, plan, index: int, stage) -> int | None:
+def whole_output_offset(graph: Graph, plan, index: int, stages: tuple[StreamStage, ...]) -> int | None:
     """Where the layer's whole output sits in the arena right after it ran (verify --layers reads
-    it there); None for a graph output (in the caller's buffer), recurrent state, and the
+    it there); None for a graph output (in the caller's buffer), recurrent state, and a
     streamed stage's layers before its last, which hold only a band of rows."""
     name = graph.ops[index].outputs[0]
-    if name in graph.outputs or (stage is not None and index < stage.last_op):
+    if name in graph.outputs or any(stage.first_op <= index < stage.last_op for stage in stages):
         return None
     return plan.offsets.get(name)
 
@@ -164,8 +167,9 @@ def layout_entry(b, offset: int, plan: ArenaPlan) -> Buffer:
     return entry
 
 
-def stage_report(graph: Graph, stage) -> Patch | None:
-    """The streamed stage in report.json's `patch` entry: rows are tiles, halos cached."""
+def head_report(graph: Graph, stages: tuple[StreamStage, ...]) -> Patch | None:
+    """The streamed first layers in report.json's `patch` entry: rows are tiles, halos cached."""
+    stage = next((stage for stage in stages if stage.first_op == 0), None)
     if stage is None:
         return None
     return {
@@ -280,3 +284,17 @@ def fitting_boards(report: Report, limit: int = 4) -> str:
     return "; it fits " + ", ".join(
         f"{b.name} ({b.sram_bytes // 1024:,} KiB SRAM, {b.flash_bytes // 1024:,} KiB flash)" for b in fits[:limit]
     )
+
+
+def tail_report(graph: Graph, stages: tuple[StreamStage, ...]) -> Tail | None:
+    """The streamed later layers (a tail stage) in report.json's `tail` entry."""
+    stage = next((stage for stage in stages if stage.first_op > 0), None)
+    if stage is None:
+        return None
+    return {
+        "split_before": graph.ops[stage.first_op].name,
+        "split_index": stage.first_op,
+        "last_index": stage.last_op,
+        "mac_overhead": round(mac_overhead(graph, stage), 6),
+        "band_calls": stage.calls,
+    }

@@ -26,16 +26,18 @@ SCRATCH_FILL = "#9aa3ad"
 def render_html(report: Report, board: Board | None = None, bench: dict | None = None) -> str:
     """report.html for a compile `report` (report.json's dict), with `bench` figures when measured."""
     layers = report["layers"]
-    stage_end = report["patch"]["split_index"] + 1 if report.get("patch") else 0
+    streamed = [(0, report["patch"]["split_index"] + 1)] if report.get("patch") else []
+    if report.get("tail"):
+        streamed.append((report["tail"]["split_index"], report["tail"]["last_index"] + 1))
     axis = OpAxis(len(layers))
     values = {
         "report": report,
         "title": f"{report['model']} → {report['name']} ({report['board']})",
         "facts": facts(report, board, bench),
         "width": WIDTH,
-        "timeline": timeline_chart(report["memory"]["timeline"], report["arena_bytes"], axis, stage_end),
+        "timeline": timeline_chart(report["memory"]["timeline"], report["arena_bytes"], axis, streamed),
         "layout": layout_chart(
-            report["memory"]["layout"], report["arena_bytes"], axis, stage_end, report.get("regions", [])
+            report["memory"]["layout"], report["arena_bytes"], axis, streamed, report.get("regions", [])
         ),
         "rows": layer_rows(layers, bench),
         "benched": bench is not None,
@@ -132,6 +134,15 @@ def facts(report: Report, board: Board | None, bench: dict | None) -> list[dict]
                 "note": f"{patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%",
             }
         )
+    tail = report.get("tail")
+    if tail:
+        rows.append(
+            {
+                "label": "streamed tail",
+                "value": f"layers {tail['split_index']}..{tail['last_index']}",
+                "note": f"{tail['band_calls']:,} band calls, MAC overhead {100 * tail['mac_overhead']:.1f}%",
+            }
+        )
     if bench:
         per_mac = f", {bench['instructions_per_mac']:.2f} per MAC" if bench.get("instructions_per_mac") else ""
         rows.append(
@@ -181,11 +192,15 @@ def byte_ticks(origin: float, maximum: int, length: float, count: int = 4) -> li
     return ticks
 
 
-def stage_shade(axis: OpAxis, stage_end: int, height: float) -> dict | None:
-    return {"x": axis.x(0), "width": round(stage_end * axis.step, 2), "y": TOP, "height": height} if stage_end else None
+def stage_shades(axis: OpAxis, streamed: list[tuple[int, int]], height: float) -> list[dict]:
+    """A shade over each streamed stage's layers [start, end)."""
+    return [
+        {"x": axis.x(start), "width": round((end - start) * axis.step, 2), "y": TOP, "height": height}
+        for start, end in streamed
+    ]
 
 
-def timeline_chart(timeline: list[int], arena: int, axis: OpAxis, stage_end: int) -> dict:
+def timeline_chart(timeline: list[int], arena: int, axis: OpAxis, streamed: list[tuple[int, int]]) -> dict:
     """Bytes live at each layer as bars, against the arena size (a dashed line)."""
     peak = max([arena, *timeline, 1])
     base = TOP + TIMELINE_HEIGHT
@@ -208,11 +223,13 @@ def timeline_chart(timeline: list[int], arena: int, axis: OpAxis, stage_end: int
         "y_ticks": byte_ticks(base, peak, -TIMELINE_HEIGHT),
         "x_ticks": axis.ticks(),
         "base": base,
-        "stage": stage_shade(axis, stage_end, TIMELINE_HEIGHT),
+        "stages": stage_shades(axis, streamed, TIMELINE_HEIGHT),
     }
 
 
-def layout_chart(layout: list[Buffer], arena: int, axis: OpAxis, stage_end: int, regions: list[Region]) -> dict:
+def layout_chart(
+    layout: list[Buffer], arena: int, axis: OpAxis, streamed: list[tuple[int, int]], regions: list[Region]
+) -> dict:
     """Every arena buffer as a bar: x its lifetime (layers), y its offset range in the arena
     (over several memory regions, the regions back to back, each from a labelled line)."""
     scale = LAYOUT_HEIGHT / max(arena, 1)
@@ -238,7 +255,7 @@ def layout_chart(layout: list[Buffer], arena: int, axis: OpAxis, stage_end: int,
         "y_ticks": byte_ticks(TOP, arena, LAYOUT_HEIGHT),
         "x_ticks": axis.ticks(),
         "base": base,
-        "stage": stage_shade(axis, stage_end, LAYOUT_HEIGHT),
+        "stages": stage_shades(axis, streamed, LAYOUT_HEIGHT),
         "regions": [
             {"y": round(TOP + r["start"] * scale, 2), "label": f"{r['name']}: {r['bytes']:,} B"}
             for r in regions

@@ -54,6 +54,17 @@ class Patch(TypedDict):
     band_calls: int
 
 
+class Tail(TypedDict):
+    """The streamed tail: later layers, over layer by layer's peak, run in row bands as
+    their inputs allow (at the graph's end, its output written band by band)."""
+
+    split_before: str  # its first layer
+    split_index: int  # that layer's index
+    last_index: int  # its last layer's index
+    mac_overhead: float
+    band_calls: int
+
+
 class Stream(TypedDict):
     """--stream: one frame per call over a window of `window` frames (docs/streaming.md)."""
 
@@ -151,6 +162,7 @@ class Report(TypedDict):
     state_bytes: int  # NAME_STATE_SIZE: recurrent state kept across invokes, outside the arena
     state: list[StateEntry]
     patch: Patch | None
+    tail: Tail | None
     io_bytes: dict[str, int]  # {"input": int, "output": int}
     inputs: list[Tensor]
     outputs: list[Tensor]

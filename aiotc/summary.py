@@ -89,6 +89,13 @@ def totals_lines(report: Report, board=None, name_limit: int = 40) -> list[str]:
             f"streamed stage: layers 0..{patch['split_index']} ({short_name(patch['split_after'], name_limit)}) in "
             f"{patch['band_calls']:,} band calls, MAC overhead {100 * patch['mac_overhead']:.1f}%"
         )
+    if report.get("tail"):
+        tail = report["tail"]
+        lines.append(
+            f"streamed tail: layers {tail['split_index']}..{tail['last_index']} "
+            f"({short_name(tail['split_before'], name_limit)} on) in {tail['band_calls']:,} band calls, "
+            f"MAC overhead {100 * tail['mac_overhead']:.1f}%"
+        )
     if "stream" in report:
         stream = report["stream"]
         lines.append(
@@ -184,14 +191,16 @@ def bench_lines(bench: dict) -> list[str]:
     )
 
 
-def memory_lines(graph, memory: Memory, arena: int, lower_bound: int, stage_last: int | None) -> list[str]:
-    """The memory plan as text: a bar of live bytes per layer, then the arena layout."""
+def memory_lines(graph, memory: Memory, arena: int, lower_bound: int, stages: list[tuple[int, int]]) -> list[str]:
+    """The memory plan as text: a bar of live bytes per layer, then the arena layout; `stages`:
+    the first and last layer of each streamed stage."""
     timeline = memory["timeline"]
     peak = max(timeline, default=1) or 1
     in_place = {entry["layer"] for entry in memory["in_place"]}
     lines = ["bytes live per layer (S: streamed stage, I: in place)"]
     for index, op in enumerate(graph.ops):
-        mark = ("S" if stage_last is not None and index <= stage_last else " ") + ("I" if op.name in in_place else " ")
+        streamed = any(first <= index <= last for first, last in stages)
+        mark = ("S" if streamed else " ") + ("I" if op.name in in_place else " ")
         bar = "#" * max(1, round(40 * timeline[index] / peak))
         lines.append(f"{index:3d} {mark} {op.kind:18s} {timeline[index]:9,d} B {bar}")
     lines.append("arena layout (offset, bytes, live from op .. to op)")
@@ -201,12 +210,12 @@ def memory_lines(graph, memory: Memory, arena: int, lower_bound: int, stage_last
             f"  {entry['offset']:9,d} {entry['bytes']:9,d} B  ops {entry['first_op']:3d}..{entry['last_op']:<3d} {short_name(entry['buffer'])}{region}"
         )
     lines.append(f"arena {arena:,} B; lower bound of this schedule {lower_bound:,} B")
-    if stage_last is not None:
-        lines.append(f"streamed stage: layers 0..{stage_last} in row bands with cached halos (no recomputation)")
-        if memory.get("scratch_aliases"):
-            lines.append(
-                f"  {len(memory['scratch_aliases']) + 1} of its layers share one scratch buffer (their band calls take turns)"
-            )
+    for first, last in stages:
+        lines.append(f"streamed stage: layers {first}..{last} in row bands with cached halos (no recomputation)")
+        names = {op.name for op in graph.ops[first : last + 1]}
+        shared = [name for name in memory["scratch_aliases"] if name in names]
+        if shared:
+            lines.append(f"  {len(shared) + 1} of its layers share one scratch buffer (their band calls take turns)")
     return lines
 
 

@@ -170,7 +170,7 @@ def replay(graph, stage):
     once, inside its output's buffer (never below it: a 1x1 stride-2 layer skips rows its
     producer still writes); at the end every stage output holds all its rows.
     So a shift that drops a row still needed, or a buffer too small, fails here."""
-    produced = {graph.ops[i].outputs[0] for i in range(stage.last_op + 1)}
+    produced = {graph.ops[i].outputs[0] for i in range(stage.first_op, stage.last_op + 1)}
     slots = {t: [None] * (graph[t].shape[1] if t in stage.outputs else stage.cached_rows[t]) for t in produced}
     done = dict.fromkeys(produced, 0)
     for calls, shifts in stage.steps:
@@ -215,15 +215,148 @@ def replay(graph, stage):
     seed=st.integers(0, 99),
 )
 def test_every_stream_mode_reads_the_rows_layer_by_layer_reads(layers, size, seed):
-    """All modes plan_memory tries (pull, push, paced push), at every streamable prefix, on row labels."""
+    """All modes plan_memory tries (pull, push, paced push), at every streamable prefix and
+    suffix, on row labels."""
     graph = build_chain(layers, *size, seed)
+    replay_every_stage(graph)
+
+
+def replay_every_stage(graph) -> int:
+    """Replay every head and tail stage in every mode; how many there were."""
+    n, replayed = len(graph.ops), 0
     for push, rows, paced in STREAM_MODES:
-        for last_op in range(1, len(graph.ops)):
+        for last_op in range(1, n):
             if not streamable(graph.ops[last_op], graph):
                 break
             stage = stream_stage(graph, last_op, rows, push, paced)
             if stage is not None:
                 replay(graph, stage)
+                replayed += 1
+        for first_op in range(n - 2, 0, -1):
+            if not streamable(graph.ops[first_op], graph):
+                break
+            stage = stream_stage(graph, n - 1, rows, push, paced, first_op)
+            if stage is not None:
+                replay(graph, stage)
+                replayed += 1
+    return replayed
+
+
+def small_unet(resize: str, attrs, rows: int = 16, seed: int = 0, nchw: bool = False):
+    """A U-Net's shape: a skip connection across a pooled middle (a transposed conv, which
+    does not stream), upsampled by `resize` and joined back at full resolution, where the
+    arena's peak is (as unet_bilinear_64)."""
+    from aiotc import ir
+
+    g = OpGraph(seed=seed)
+    x = g.input((1, rows, 12, 3), scale=0.05, zero_point=-3)
+    skip = g.conv2d(x, out_channels=8, activation="relu")
+    q = g.tensors[skip].quant  # the concat's operands share one quantization
+    middle = g.transpose_conv(g.pool("max_pool2d", skip, padding="same"), 8, stride=(1, 1))
+    middle = g.conv2d(middle, 8, out_scale=float(q.scale[0]), out_zp=int(q.zero_point[0]))
+    up = g.movement(resize, [middle], (1, rows, 12, 8), attrs)
+    x = g.movement("concat", [up, skip], (1, rows, 12, 16), ir.Concat(3, "none"))
+    x = g.conv2d(x, out_channels=4, activation="relu")
+    x = g.unary("logistic", g.conv2d(x, out_channels=2, kernel=(1, 1)), 1 / 256, -128)
+    return g.build(g.movement("transpose", [x], (1, 2, rows, 12), ir.Transpose((0, 3, 1, 2))) if nchw else x)
+
+
+UPSAMPLES = {
+    "bilinear half pixel": ("resize_bilinear", {"half_pixel_centers": True}),
+    "bilinear corners": ("resize_bilinear", {"align_corners": True}),
+    "nearest": ("resize_nearest", {}),
+}
+
+
+@pytest.mark.parametrize("upsample", UPSAMPLES)
+def test_a_tail_stage_streams_the_decoder_to_the_output(tmp_path, upsample):
+    """The last layers (upsample, concat with the skip, convolutions, the output's logistic) run
+    in row bands, writing the caller's output band by band: every band reads the rows layer by
+    layer reads, the arena falls below layer by layer's, and the C matches it and the oracle."""
+    from aiotc import ir
+
+    kind, attrs = UPSAMPLES[upsample]
+    graph = small_unet(kind, ir.Resize(**attrs))
+    assert replay_every_stage(graph) > 0
+    assert replay_every_stage(small_unet(kind, ir.Resize(**attrs), rows=13)) > 0  # 7 rows upsampled to 13
+    model = tmp_path / "unet.tflite"
+    model.write_bytes(write_tflite(graph))
+    results, arenas = {}, {}
+    for patch in ("off", "auto"):
+        result = compile_model(model, board="host", out_dir=tmp_path / patch, patch=patch)
+        arenas[patch] = result.report["arena_bytes"]
+        runner = HostModel.build(result.out_dir)
+        samples = random_samples(runner.inputs, 3, seed=3)
+        results[patch] = runner.invoke_batch(samples)
+        assert verify(result.out_dir, "host", samples, runner=runner).mismatches == 0
+    tail = result.report["tail"]
+    assert tail is not None and result.graph.ops[tail["split_index"]].kind in (kind, "concat", "conv2d")
+    assert "streamed tail" in (result.out_dir / "report.html").read_text()
+    assert arenas["auto"] < arenas["off"]
+    for a, b in zip(results["off"], results["auto"]):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_a_tail_stage_ends_where_its_layers_stop_streaming(tmp_path):
+    """Before an output transposed to NCHW (as an ONNX model's), the tail ends on the layer
+    before the transpose, its map stored whole; bit-exact with tflite-micro."""
+    from aiotc import ir
+
+    graph = small_unet("resize_bilinear", ir.Resize(half_pixel_centers=True), nchw=True)
+    assert_matches_oracle(graph, tmp_path)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["tail"] is not None and report["tail"]["last_index"] == len(report["layers"]) - 2
+    assert report["layers"][-2]["output_offset"] is not None  # stored whole, where verify --layers reads it
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_a_tail_stage_matches_in_qemu(tmp_path, board):
+    """The tail's band calls on the boards (a bilinear resize cut into bands, the output
+    written band by band): bit-exact with tflite-micro."""
+    from aiotc import ir
+
+    graph = small_unet("resize_bilinear", ir.Resize(half_pixel_centers=True))
+    assert_matches_oracle_in_qemu(graph, board, tmp_path, {"aiotc_resize_bilinear_s8"})
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["tail"] is not None
+
+
+def test_tail_bounds_hold_and_the_search_keeps_the_best_schedule():
+    """Every head, tail and pair of them in every mode on a U-Net: no candidate's arena is
+    below the bound the search skips it by, and the schedule chosen is the cheapest of all."""
+    from itertools import product
+
+    from aiotc import ir
+    from aiotc.memory import BYTES_PER_CALL, MemoryOptions, choose_schedule
+    from aiotc.memory.lifetimes import stage_lower_bound
+    from aiotc.memory.streaming import band_rows
+
+    graph = small_unet("resize_bilinear", ir.Resize(half_pixel_centers=True))
+    kernels, n = select_kernels(graph), len(graph.ops)
+    live, rows = plan_arena(graph, kernels).live_bytes(), band_rows(graph)
+    ok = [streamable(op, graph) for op in graph.ops]
+    heads = [None, *((0, last) for last in range(1, n) if all(ok[: last + 1]))]
+    tails = [None, *((first, n - 1) for first in range(1, n - 1) if all(ok[first:]))]
+    costs = []
+    for head, tail in product(heads, tails):
+        if head and tail and head[1] >= tail[0]:
+            continue
+        outside = live[head[1] + 1 if head else 0 : tail[0] if tail else n]
+        spans = [span for span in (head, tail) if span]
+        bound = max([stage_lower_bound(graph, kernels, last, 16, rows, first) for first, last in spans] + outside)
+        for modes in product(STREAM_MODES, repeat=len(spans)):
+            stages = tuple(
+                stream_stage(graph, last, r, push, paced, first)
+                for (first, last), (push, r, paced) in zip(spans, modes)
+            )
+            if None not in stages:
+                size = plan_arena(graph, kernels, stages=stages).size
+                assert bound <= size, (head, tail, modes)
+                costs.append(size + BYTES_PER_CALL * sum(stage.calls for stage in stages))
+    assert len(costs) > 100
+    stages, arena = choose_schedule(graph, kernels, MemoryOptions())
+    assert [stage.first_op > 0 for stage in stages] == [True]  # a tail alone
+    assert arena.size + BYTES_PER_CALL * sum(stage.calls for stage in stages) == min(costs)
 
 
 def window(op, graph) -> int:
@@ -247,7 +380,7 @@ def test_paced_push_holds_only_the_kernel_windows():
     assert paced.cached_rows == {t: window(consumer[t], graph) for t in paced.cached_rows}
     assert sum(push.cached_rows.values()) > sum(paced.cached_rows.values())
     kernels = select_kernels(graph)
-    assert plan_arena(graph, kernels, stage=paced).size < plan_arena(graph, kernels, stage=push).size
+    assert plan_arena(graph, kernels, stages=(paced,)).size < plan_arena(graph, kernels, stages=(push,)).size
 
 
 def test_paced_stage_computes_what_layer_by_layer_computes(tmp_path, monkeypatch):
@@ -283,7 +416,7 @@ def test_a_stage_shares_one_scratch_buffer():
     graph = build_chain(["conv3x3", "dw3x3", "conv1x1", "conv1x1"], 12, 6, 3, seed=2)
     stage = stream_stage(graph, 2, 1, push=True, paced=True)
     kernels = {op.name: Kernel(None, 32 * (i + 1), None) for i, op in enumerate(graph.ops)}
-    plan = plan_arena(graph, kernels, stage=stage)
+    plan = plan_arena(graph, kernels, stages=(stage,))
     assert len({plan.scratch_offsets[op.name] for op in graph.ops[:3]}) == 1
     assert sorted(b.size for b in plan.buffers if b.name.startswith("scratch:")) == [96, 128]
     assert plan.lower_bound == max(plan.live_bytes()) and plan.live_bytes()[0] == sum(
@@ -366,11 +499,11 @@ def test_stage_bounds_hold_for_every_candidate(model):
         for push, rows_per_step, paced in STREAM_MODES:
             stage = stream_stage(graph, last, rows_per_step, push, paced)
             if stage is not None:
-                sizes.append(plan_arena(graph, kernels, stage=stage).size + BYTES_PER_CALL * stage.calls)
+                sizes.append(plan_arena(graph, kernels, stages=(stage,)).size + BYTES_PER_CALL * stage.calls)
                 assert bound <= sizes[-1] - BYTES_PER_CALL * stage.calls, (last, push, rows_per_step, paced)
                 assert least_calls(graph, last, rows_per_step, push, paced) <= stage.calls
-    chosen, arena = choose_schedule(graph, kernels, MemoryOptions())
-    assert chosen is not None and arena.size + BYTES_PER_CALL * chosen.calls == min(sizes)  # what trying them all picks
+    (chosen,), arena = choose_schedule(graph, kernels, MemoryOptions())
+    assert arena.size + BYTES_PER_CALL * chosen.calls == min(sizes)  # what trying them all picks
 
 
 def test_taller_bands_win_when_they_cost_little_arena():
@@ -386,9 +519,9 @@ def test_taller_bands_win_when_they_cost_little_arena():
     kernels = select_kernels(graph)
     one_row = stream_stage(graph, 4, 1, push=True, paced=True)
     assert one_row is not None and one_row.calls == 125
-    smallest = plan_arena(graph, kernels, stage=one_row).size
-    chosen, arena = choose_schedule(graph, kernels, MemoryOptions())
-    assert chosen is not None and chosen.calls < one_row.calls / 2
+    smallest = plan_arena(graph, kernels, stages=(one_row,)).size
+    (chosen,), arena = choose_schedule(graph, kernels, MemoryOptions())
+    assert chosen.calls < one_row.calls / 2
     assert smallest < arena.size < smallest + BYTES_PER_CALL * (one_row.calls - chosen.calls)
     per_layer = Counter(c.op_index for calls, _ in chosen.steps for c in calls)
     assert max(per_layer.values()) <= 13  # 25 rows a layer, two at a time

@@ -315,7 +315,7 @@ def emit_library(
     kernels: dict[str, Kernel],
     board: str,
     source: str,
-    stage: StreamStage | None = None,
+    stages: tuple[StreamStage, ...] = (),
     frames: TimeStream | None = None,
     weight_regions: tuple[str, ...] = (),
     link: GroupLink | None = None,
@@ -351,9 +351,9 @@ def emit_library(
             "scratch_bytes": nbytes,
         }
 
-    items: list[dict] = []
-    first_layer_op = 0
-    if stage is not None:
+    def stage_items(stage: StreamStage) -> list[dict]:
+        """The stage's band calls and halo shifts, runs of identical periods as loops."""
+        items: list[dict] = []
         for item in compress(stage_statements(graph, stage, emitter, lower)):
             if isinstance(item, Loop):
                 body, k = [], 0
@@ -372,7 +372,10 @@ def emit_library(
                 items.append({"loop": item.repeats, "calls": body})
             else:
                 items.append(block(item.index, item.op, resolve(item, emitter), item.note, item.scratch))
-        first_layer_op = stage.last_op + 1
+        return items
+
+    items: list[dict] = []
+    first_layer_op = 0
     stream = None
     if frames is not None:
         steps: list[dict] = []
@@ -389,9 +392,15 @@ def emit_library(
             "zero_frame": zero_frame(graph[frames.frame], emitter),
         }
         first_layer_op = frames.last_op + 1
-    for index in range(first_layer_op, len(graph.ops)):
-        op = graph.ops[index]
-        items.append(block(index, op, lower(op, emitter)))
+    staged = {stage.first_op: stage for stage in stages}
+    index = first_layer_op
+    while index < len(graph.ops):
+        if index in staged:
+            items.extend(stage_items(staged[index]))
+            index = staged[index].last_op + 1
+        else:
+            items.append(block(index, graph.ops[index], lower(graph.ops[index], emitter)))
+            index += 1
 
     spans = {r.name: r for r in plan.regions}
     copies = weight_copies(

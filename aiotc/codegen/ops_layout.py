@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..ir import ITEMSIZE, Op
+from ..resample import band_of, bilinear_axis, integer_bilinear, nearest_index
 from .lowering import LayerCode, LowerContext, dims, lowers
 from .ops_movement import MOVEMENT_DTYPES, _check_rank, _same_quantization
 
@@ -40,17 +41,6 @@ def _element_strides(shape: tuple[int, ...]) -> np.ndarray:
     return np.array([int(np.prod(shape[i + 1 :], dtype=np.int64)) for i in range(len(shape))], dtype=np.int64)
 
 
-def _nearest(out_size: int, in_size: int, align_corners: bool, half_pixel_centers: bool) -> np.ndarray:
-    """tflite's GetNearestNeighbor, in float32 as it computes it (std::round: half away from zero)."""
-    f32 = np.float32
-    scale = f32(in_size - 1) / f32(out_size - 1) if align_corners and out_size > 1 else f32(in_size) / f32(out_size)
-    at = (np.arange(out_size, dtype=f32) + f32(0.5 if half_pixel_centers else 0.0)) * scale
-    wide = at.astype(np.float64)  # x + 0.5 exact, as std::round rounds x itself
-    index = (np.sign(wide) * np.floor(np.abs(wide) + 0.5) if align_corners else np.floor(wide)).astype(np.int64)
-    index = np.minimum(index, in_size - 1)
-    return np.maximum(index, 0) if half_pixel_centers else index
-
-
 def _index_tables(
     op: Op, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
 ) -> tuple[tuple[int, ...], list[np.ndarray]]:
@@ -69,8 +59,10 @@ def _index_tables(
         mode: Literal["reflect", "symmetric"] = "reflect" if a.reflect else "symmetric"  # numpy's modes are TFLite's
         index = [np.pad(np.arange(d), pads, mode=mode) for d, pads in zip(in_shape, a.paddings)]
     elif k == "resize_nearest":
-        rows, cols = (_nearest(out_shape[i], in_shape[i], a.align_corners, a.half_pixel_centers) for i in (1, 2))
-        index = [positions[0], rows, cols, positions[3]]
+        out_rows, in_rows, first, first_in = band_of(a, out_shape[1], in_shape[1])
+        rows = nearest_index(out_rows, in_rows, a.align_corners, a.half_pixel_centers)[first : first + out_shape[1]]
+        cols = nearest_index(out_shape[2], in_shape[2], a.align_corners, a.half_pixel_centers)
+        index = [positions[0], rows - first_in, cols, positions[3]]
     elif k == "gather":
         index = [np.array(a.indices, dtype=np.int64) if axis == a.axis else p for axis, p in enumerate(positions)]
     elif k in ("batch_to_space", "space_to_batch"):
@@ -148,36 +140,22 @@ def lower_index_copy(op: Op, ctx: LowerContext) -> LayerCode:
     return LayerCode("index_copy", values, ("aiotc_index_copy",))
 
 
-def _bilinear_axis(out_size: int, in_size: int, a, integer: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per output position: the lower and upper input index and the fraction between them,
-    as TFLite's reference computes them (int8: in 1/1024ths, float32: in float32)."""
-    if integer:
-        num, den = (in_size - 1, out_size - 1) if a.align_corners and out_size > 1 else (in_size, out_size)
-        scale = (1024 * num + den // 2) // den
-        at = np.arange(out_size, dtype=np.int64) * scale + (scale // 2 - 512 if a.half_pixel_centers else 0)
-        lower, upper = np.maximum(at // 1024, 0), np.minimum((at + 1023) // 1024, in_size - 1)
-        return lower, upper, (at - 1024 * lower).astype(np.int32)
-    f32 = np.float32
-    scale = f32(in_size - 1) / f32(out_size - 1) if a.align_corners and out_size > 1 else f32(in_size) / f32(out_size)
-    at = np.arange(out_size, dtype=f32)
-    at = (at + f32(0.5)) * scale - f32(0.5) if a.half_pixel_centers else at * scale
-    lower, upper = np.maximum(np.floor(at), 0).astype(np.int64), np.minimum(np.ceil(at).astype(np.int64), in_size - 1)
-    return lower, upper, (at - lower.astype(f32)).astype(f32)
-
-
 @lowers("resize_bilinear")
 def lower_resize_bilinear(op: Op, ctx: LowerContext) -> LayerCode:
     _same_quantization(op, ctx)
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
-    integer = inp.dtype == "int8"
+    integer = integer_bilinear(op, ctx.graph)
     values = {
         "input_dims": dims(inp.shape),
         "output_dims": dims(out.shape),
         "input": ctx.ptr(op.inputs[0]),
         "output": ctx.ptr(op.outputs[0]),
     }
-    for axis, name in ((1, "row"), (2, "col")):
-        lower, upper, frac = _bilinear_axis(out.shape[axis], inp.shape[axis], op.attrs, integer)
+    out_rows, in_rows, first, first_in = band_of(op.attrs, out.shape[1], inp.shape[1])
+    rows = tuple(row[first : first + out.shape[1]] for row in bilinear_axis(out_rows, in_rows, op.attrs, integer))
+    cols = bilinear_axis(out.shape[2], inp.shape[2], op.attrs, integer)
+    for name, (lower, upper, frac), shift in (("row", rows, first_in), ("col", cols, 0)):
+        lower, upper = lower - shift, upper - shift
         values[f"{name}s"] = ctx.const(np.stack([lower, upper], axis=1).ravel().astype(np.int32), f"{name}s")
         values[f"{name}_frac"] = ctx.const(frac, f"{name}_frac")
     kernel = "aiotc_resize_bilinear_s8" if integer else "aiotc_resize_bilinear_f32"

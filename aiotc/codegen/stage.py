@@ -1,9 +1,10 @@
 """Codegen of a streamed stage: band calls, halo shifts, and loops over the steady state.
 
 Each band call is lowered like any layer, on a view of its op in which the band is a
-smaller image (shapes with the band's rows, top padding shifted). Pointers into
-tensors stored whole (the caller's input, the stage's outputs) advance from band
-to band; pointers into cached bands do not. Once the bands settle into a periodic
+smaller image (shapes with the band's rows, top padding shifted; a resize's row tables
+cut from the whole image's). Pointers into tensors stored whole (the caller's input and
+output, the stage's outputs, the earlier layers' outputs a tail stage reads) advance
+from band to band; pointers into cached bands do not. Once the bands settle into a periodic
 pattern, consecutive periods differ only in those advancing pointers, so they are
 emitted as one C loop whose pointers step by a constant: the code stays small
 however many rows the stage streams.
@@ -87,6 +88,9 @@ def band_context(graph: Graph, cached, call: BandCall, emitter) -> tuple[Op, Ban
         _, stride, _, top = kernel_geometry(op, graph)
         padding = replace(op.attrs.padding, top=top - call.rows[0] * stride + call.reads[0].rows[0])
         op = replace(op, attrs=replace(op.attrs, padding=padding))
+    elif OPS[op.kind].row_map is not None:  # a resize's band: its tables from the whole image's
+        whole = (graph[op.outputs[0]].shape[1], graph[op.inputs[0]].shape[1], call.rows[0], call.reads[0].rows[0])
+        op = replace(op, attrs=replace(op.attrs, rows=whole))
     view = replace(graph, tensors=tensors, ops=(op,))
     return op, BandContext(emitter, view, fixed, moving)
 

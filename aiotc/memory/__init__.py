@@ -1,19 +1,19 @@
 """Memory planning: where every activation and scratch buffer of a model lives (docs/memory.md).
 
 `plan_memory` is the one entry point. It runs the ops in the order of least peak memory
-(reorder.py), then tries every schedule -- layer by layer, or the first layers
-streamed in row bands (streaming.py) -- each with its buffers' lifetimes
-(lifetimes.py, with the overlaps inplace.py allows) placed in one arena
-(placement.py), and keeps the one `MemoryOptions` asks for. Each layer's scratch
-and in-place contract come from kernel selection (aiotc/kernels.py), made before.
-Given several memory regions, the buffers are then spread over them, the hottest in
-the fastest (regions.py).
+(reorder.py), then tries every schedule -- layer by layer, or the first layers, later
+ones over layer by layer's peak, or both streamed in row bands (streaming.py) -- each
+with its buffers' lifetimes (lifetimes.py, with the overlaps inplace.py allows) placed
+in one arena (placement.py), and keeps the one `MemoryOptions` asks for. Each layer's
+scratch and in-place contract come from kernel selection (aiotc/kernels.py), made
+before. Given several memory regions, the buffers are then spread over them, the
+hottest in the fastest (regions.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import accumulate, product, takewhile
+from itertools import product, takewhile
 
 from ..errors import BudgetError
 from ..ir import Graph
@@ -45,7 +45,7 @@ class MemoryPlan:
     """Where everything lives: what codegen and the report read."""
 
     graph: Graph  # the ops in the order planned
-    stage: StreamStage | None  # the first layers streamed; None: layer by layer
+    stages: tuple[StreamStage, ...]  # the first layers streamed, later ones (a tail), both or neither
     arena: ArenaPlan
     kernels: dict[str, Kernel]  # the kernels planned for: scratch-free ones where that lowers the arena
 
@@ -54,7 +54,7 @@ def plan_memory(graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions
     """The op order, the schedule and the arena of `graph`, its layers run by `kernels`
     or, where a kernel's scratch raises the arena, by a scratch-free one (kernel_choice.py)."""
     graph = graph if options.fixed_order else best_order(graph)
-    kernels, stage, arena = lighter_kernels(
+    kernels, stages, arena = lighter_kernels(
         graph,
         kernels,
         options.sram_budget,
@@ -62,7 +62,7 @@ def plan_memory(graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions
         lambda trial: choose_schedule(graph, trial, options),
     )
     if options.regions:
-        placed = place_in_regions(graph, kernels, arena, stage, options.regions, options.alignment)
+        placed = place_in_regions(graph, kernels, arena, stages, options.regions, options.alignment)
         if not isinstance(placed, ArenaPlan):
             memories = ", ".join(f"{r.name} {r.capacity:,} B" for r in options.regions)
             raise BudgetError(
@@ -70,7 +70,7 @@ def plan_memory(graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions
                 f"buffer {placed.name} ({placed.size:,} B) finds room in none"
             )
         arena = placed
-    return MemoryPlan(graph, stage, arena, kernels)
+    return MemoryPlan(graph, stages, arena, kernels)
 
 
 # (push, rows per step, paced): pull, push, and push paced one band at a time (streaming.stream_stage)
@@ -78,66 +78,123 @@ STREAM_MODES = [
     (push, rows, paced) for push, paced in ((True, True), (True, False), (False, False)) for rows in (1, 2, 4)
 ]
 
+# A stage's streaming mode and its ops: ((push, rows per step, paced), (first op, last op))
+Part = tuple[tuple[bool, int, bool], tuple[int, int]]
+
 
 def choose_schedule(
     graph: Graph, kernels: dict[str, Kernel], options: MemoryOptions
-) -> tuple[StreamStage | None, ArenaPlan]:
-    """The schedule to use: layer by layer, or the first k+1 ops streamed.
+) -> tuple[tuple[StreamStage, ...], ArenaPlan]:
+    """The schedule to use: layer by layer, or with the first ops streamed (a head stage),
+    later ones over layer by layer's peak (a tail stage), or both.
 
-    The candidates are every streamable prefix in each streaming mode. Without a
-    budget, the smallest arena wins, each band call counted as BYTES_PER_CALL more
-    bytes (so a few bytes do not buy many calls). With `sram_budget`, the one with the
-    fewest band calls that fits it (layer by layer when that fits), else the smallest.
+    The candidates are every streamable prefix and every tail (tail_spans) in each
+    streaming mode, and every pair of a prefix and a tail, both in one mode (every pair
+    of modes would place some thousand schedules on a U-Net). Without a budget, the
+    smallest arena wins, each band call counted as BYTES_PER_CALL more bytes (so a few
+    bytes do not buy many calls). With `sram_budget`, the one with the fewest band
+    calls that fits it (layer by layer when that fits), else the smallest.
     Stages whose MAC overhead exceeds `max_overhead` are not considered (cached halos
     recompute nothing, so today's stages are all at 0%; the check keeps any recomputing
     schedule honest).
 
-    Simulating and placing a stage takes milliseconds, an exact lower bound of its
-    arena microseconds: the stage's own buffers (lifetimes.stage_lower_bound) and the
-    bytes live at each later op, which are those of layer by layer; its band calls have
-    a lower bound too (streaming.least_calls: a stage pushing a long input a row at a
-    time makes thousands). Candidates go in the order of their least cost, and one
+    Simulating and placing a schedule takes milliseconds, an exact lower bound of its
+    arena microseconds: each stage's own buffers and the whole tensors live through it
+    (lifetimes.stage_lower_bound), and the bytes live at each op outside the stages,
+    which are those of layer by layer; its band calls have a lower bound too
+    (streaming.least_calls: a stage pushing a long input a row at a time makes
+    thousands). Candidates go in the order of their least cost, and one
     whose bound shows it cannot win is never simulated. The choice is the one trying
     them all makes (ties keep that order too).
     """
     pairs = in_place_candidates(graph, kernels, options.alignment)  # the same in every schedule
-    whole = fit_arena(graph, kernels, options.alignment, None, None, pairs)
+    whole = fit_arena(graph, kernels, options.alignment, (), None, pairs)
     assert whole is not None
     budget = options.sram_budget
     if options.stream == "off" or (budget is not None and whole.size <= budget):
-        return None, whole  # within a budget, nothing has fewer band calls than layer by layer
-    prefix = list(takewhile(lambda i: streamable(graph.ops[i], graph), range(len(graph.ops))))[1:]
+        return (), whole  # within a budget, nothing has fewer band calls than layer by layer
+    n = len(graph.ops)
+    ok = [streamable(op, graph) for op in graph.ops]
+    heads = [(0, last) for last in takewhile(lambda i: ok[i], range(n))][1:]
+    live = whole.live_bytes()  # outside the stages, the same buffers are live as layer by layer
+    tails = tail_spans(ok, live.index(max(live)))
     min_rows = band_rows(graph)
-    # After a stage, the same buffers are live as layer by layer, with the same overlaps.
-    from_op = [*accumulate(reversed(whole.live_bytes()), max)][::-1] + [0]  # most bytes live at op i or later
-    bound = {
-        last: max(stage_lower_bound(graph, kernels, last, options.alignment, min_rows), from_op[last + 1])
-        for last in prefix
+    own = {
+        (first, last): stage_lower_bound(graph, kernels, last, options.alignment, min_rows, first)
+        for first, last in heads + tails
     }
-    # (rank in the order of a full search, candidate); layer by layer first
+
+    def bound(head: Part | None, tail: Part | None) -> int:
+        outside = live[head[1][1] + 1 if head else 0 : tail[1][0] if tail else n]
+        return max(own[head[1]] if head else 0, own[tail[1]] if tail else 0, *outside)
+
     macs = [op_macs(op, graph) for op in graph.ops]
-    tried: list[tuple[int, tuple[StreamStage | None, ArenaPlan]]] = [(0, (None, whole))]
+    simulated: dict[Part, StreamStage | None] = {}
+
+    def simulate(part: Part) -> StreamStage | None:
+        if part not in simulated:
+            (push, rows, paced), (first, last) = part
+            stage = stream_stage(graph, last, rows, push, paced, first)
+            fits = stage is not None and mac_overhead(graph, stage, macs) <= options.max_overhead
+            simulated[part] = stage if fits else None
+        return simulated[part]
+
+    combos: list[tuple[Part | None, Part | None]] = [
+        *((head, None) for head in product(STREAM_MODES, heads)),
+        *((None, tail) for tail in product(STREAM_MODES, tails)),
+        *(
+            ((mode, head), (mode, tail))
+            for mode in STREAM_MODES
+            for head in heads
+            for tail in tails
+            if head[1] < tail[0]
+        ),
+    ]
+    # (rank in the order of a full search, candidate); layer by layer first
+    tried: list[tuple[int, tuple[tuple[StreamStage, ...], ArenaPlan]]] = [(0, ((), whole))]
     best = whole.size  # the least cost tried
-    ranked = list(enumerate(product(STREAM_MODES, prefix), 1))  # rank: the order of a full search
+
+    def fewest_calls(part: Part) -> int:
+        (push, rows, paced), (first, last) = part
+        return least_calls(graph, last, rows, push, paced, first)
+
+    fewest = {part: fewest_calls(part) for combo in combos for part in combo if part}  # per stage
+    ranked = list(enumerate(combos, 1))  # rank: the order of a full search
     least = {  # the least cost each can have
-        rank: bound[last_op] + BYTES_PER_CALL * least_calls(graph, last_op, rows, push, paced)
-        for rank, ((push, rows, paced), last_op) in ranked
+        rank: bound(head, tail) + BYTES_PER_CALL * sum(fewest[part] for part in (head, tail) if part)
+        for rank, (head, tail) in ranked
     }
-    for rank, ((push, rows, paced), last_op) in sorted(ranked, key=lambda r: least[r[0]]):
-        if (budget is None or bound[last_op] > budget) and least[rank] > best:
+    for rank, (head, tail) in sorted(ranked, key=lambda r: least[r[0]]):
+        parts = tuple(part for part in (head, tail) if part)
+        if (budget is None or bound(head, tail) > budget) and least[rank] > best:
             continue
-        stage = stream_stage(graph, last_op, rows, push, paced)
-        if stage is None or mac_overhead(graph, stage, macs) > options.max_overhead:
+        stages = tuple(stage for stage in map(simulate, parts) if stage is not None)
+        if len(stages) < len(parts):
             continue
-        limit = max(best - BYTES_PER_CALL * stage.calls, budget or 0)  # above it, it can neither win nor fit
-        plan = fit_arena(graph, kernels, options.alignment, stage, limit, pairs)
+        limit = max(best - BYTES_PER_CALL * calls(stages), budget or 0)  # above it, it can neither win nor fit
+        plan = fit_arena(graph, kernels, options.alignment, stages, limit, pairs)
         if plan is not None:
-            tried.append((rank, (stage, plan)))
-            best = min(best, cost((stage, plan)))
+            tried.append((rank, (stages, plan)))
+            best = min(best, cost((stages, plan)))
     fits = [(rank, c) for rank, c in tried if budget is not None and c[1].size <= budget]
     if fits:
-        return min(fits, key=lambda rc: (calls(rc[1]), rc[1][1].size, rc[0]))[1]
+        return min(fits, key=lambda rc: (calls(rc[1][0]), rc[1][1].size, rc[0]))[1]
     return min(tried, key=lambda rc: (cost(rc[1]), rc[1][1].size, rc[0]))[1]
+
+
+def tail_spans(streams: list[bool], peak: int) -> list[tuple[int, int]]:
+    """The tail stages worth trying: the streamable ops from some op (not the first) up to
+    and over layer by layer's `peak` op, to the end of their run (the graph's end for a
+    U-Net; before the output's transpose for an ONNX one). `streams`: whether each op
+    streams. Other runs are left alone: their stages cannot lower that peak."""
+    if not streams[peak]:
+        return []
+    first, last = peak, peak
+    while first > 1 and streams[first - 1]:
+        first -= 1
+    while last + 1 < len(streams) and streams[last + 1]:
+        last += 1
+    return [(start, last) for start in range(max(first, 1), min(peak, last - 1) + 1)]
 
 
 def least_plan(plans: list[MemoryPlan], sram_budget: int | None) -> MemoryPlan:
@@ -145,17 +202,17 @@ def least_plan(plans: list[MemoryPlan], sram_budget: int | None) -> MemoryPlan:
     choose_schedule would keep: within a budget the fewest band calls, else the least cost."""
     fits = [p for p in plans if sram_budget is not None and p.arena.size <= sram_budget]
     if fits:
-        return min(fits, key=lambda p: (calls((p.stage, p.arena)), p.arena.size))
-    return min(plans, key=lambda p: (cost((p.stage, p.arena)), p.arena.size))
+        return min(fits, key=lambda p: (calls(p.stages), p.arena.size))
+    return min(plans, key=lambda p: (cost((p.stages, p.arena)), p.arena.size))
 
 
-def calls(candidate: tuple[StreamStage | None, ArenaPlan]) -> int:
-    return candidate[0].calls if candidate[0] else 0
+def calls(stages: tuple[StreamStage, ...]) -> int:
+    return sum(stage.calls for stage in stages)
 
 
-def cost(candidate: tuple[StreamStage | None, ArenaPlan]) -> int:
+def cost(candidate: tuple[tuple[StreamStage, ...], ArenaPlan]) -> int:
     """Arena bytes with each band call counted as BYTES_PER_CALL more."""
-    return candidate[1].size + BYTES_PER_CALL * calls(candidate)
+    return candidate[1].size + BYTES_PER_CALL * calls(candidate[0])
 
 
 # What a band call is worth in arena bytes when no budget is given: each call repeats a

@@ -46,7 +46,7 @@ def on_peak(arena: ArenaPlan) -> list[str]:
     return [b.name.removeprefix("scratch:") for b in sorted(peak, key=lambda b: -b.size)]
 
 
-Schedule = tuple[StreamStage | None, ArenaPlan]
+Schedule = tuple[tuple[StreamStage, ...], ArenaPlan]
 
 
 def lighter_kernels(
@@ -55,10 +55,10 @@ def lighter_kernels(
     budget: int | None,
     schedule: Schedule,
     plan: Callable[[dict[str, Kernel]], Schedule],
-) -> tuple[dict[str, Kernel], StreamStage | None, ArenaPlan]:
-    """(kernels, stage, arena): `schedule`'s (stage, arena) with scratch-free kernels where
+) -> tuple[dict[str, Kernel], tuple[StreamStage, ...], ArenaPlan]:
+    """(kernels, stages, arena): `schedule`'s (stages, arena) with scratch-free kernels where
     they lower the arena; `plan(kernels)` chooses the schedule for other kernels."""
-    stage, arena = schedule
+    stages, arena = schedule
     ops = {op.name: op for op in graph.ops}
     while budget is None or arena.size > budget:
         for name in on_peak(arena):
@@ -68,15 +68,15 @@ def lighter_kernels(
             # the saving is about the scratch's bytes: when even those do not pay, no need to plan again
             if lighter is None or kernels[name].scratch_bytes - lighter.scratch_bytes < worth:
                 continue
-            trial_stage, trial_arena = plan(kernels | {name: lighter})
+            trial_stages, trial_arena = plan(kernels | {name: lighter})
             if arena.size - trial_arena.size >= worth:
                 why = (
                     f"scratch-free {lighter.name or 'reference'} kernel: {kernels[name].name}'s {kernels[name].scratch_bytes:,} B"
                     f" scratch sat on the arena's peak ({arena.size:,} -> {trial_arena.size:,} B)"
                 )
                 kernels = kernels | {name: Kernel(lighter.name, lighter.scratch_bytes, lighter.write_group, why)}
-                stage, arena = trial_stage, trial_arena
+                stages, arena = trial_stages, trial_arena
                 break
         else:
             break
-    return kernels, stage, arena
+    return kernels, stages, arena

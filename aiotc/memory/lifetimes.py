@@ -3,10 +3,10 @@
 Liveness comes from the op order: a tensor lives from the op that writes it to its
 last reader; an op's scratch lives only while it runs. Graph inputs and outputs are
 not in the arena: the kernels read the caller's input and write the caller's output
-buffer directly. A streamed stage (streaming.py) runs ops 0..k as one unit, so its
-cached bands and scratch live through all of it (one scratch buffer, which its band
-calls take in turn). In-place ops (inplace.py) may overlap their output with a dying
-input; reshapes of a dying input alias it. The largest total live at any op is the
+buffer directly. A streamed stage (streaming.py) runs ops i..k as one unit, so its
+cached bands and scratch, and the whole tensors it reads, live through all of it (one
+scratch buffer, which its band calls take in turn). In-place ops (inplace.py) may
+overlap their output with a dying input; reshapes of a dying input alias it. The largest total live at any op is the
 lower bound no placement can beat.
 """
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from ..ir import Graph
 from ..kernels import Kernel
+from ..ops import OPS
 from .inplace import InPlace, aliases, in_place_pairs
 from .streaming import StreamStage, row_bytes
 
@@ -53,18 +54,17 @@ def lifetimes(
     graph: Graph,
     kernels: dict[str, Kernel],
     alignment: int,
-    stage: StreamStage | None = None,
+    stages: tuple[StreamStage, ...] = (),
     candidates: list[InPlace] | None = None,
 ) -> Lifetimes:
-    """Live intervals of the arena buffers of `graph` in its op order (and stage); `candidates`:
-    inplace.in_place_candidates, when computed once for many schedules."""
+    """Live intervals of the arena buffers of `graph` in its op order (and streamed stages);
+    `candidates`: inplace.in_place_candidates, when computed once for many schedules."""
     external = set(graph.inputs) | set(graph.outputs) | set(graph.state)  # state lives outside the arena
-    stage_end = stage.last_op if stage else -1
+    span = stage_spans(len(graph.ops), stages)
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     for index, op in enumerate(graph.ops):
-        at = 0 if index <= stage_end else index  # a stage runs as one unit
-        until = max(index, stage_end)
+        at, until = span[index]  # a stage runs as one unit
         for name in op.inputs:
             if name is not None and not graph[name].is_const and name not in external:
                 last[name] = max(last.get(name, 0), until)
@@ -75,13 +75,13 @@ def lifetimes(
     for name in graph.state_updates.values():  # copied into the state after the last op
         if name in last:
             last[name] = len(graph.ops) - 1
-    staged = {name for op in graph.ops[: stage_end + 1] for name in op.outputs}
+    staged = {name for stage in stages for op in graph.ops[stage.first_op : stage.last_op + 1] for name in op.outputs}
     # a stage's reshape writes a band of its own: its input may be a band buffer
     alias = {name: root for name, root in aliases(graph, last, external).items() if name not in staged}
     for name, root in alias.items():  # an alias extends its root's life and is not a buffer of its own
         last[root] = max(last[root], last.pop(name))
         del first[name]
-    cached = stage.cached_rows if stage else {}
+    cached = {name: rows for stage in stages for name, rows in stage.cached_rows.items()}
     buffers = [
         Buffer(
             name,
@@ -94,42 +94,60 @@ def lifetimes(
     # A stage's band calls run one at a time and a kernel keeps nothing in its scratch from
     # one call to the next, so the stage's ops share one scratch buffer, the largest of theirs.
     scratch_bytes = {name: kernel.scratch_bytes for name, kernel in kernels.items()}
-    scratching = [op.name for op in graph.ops[: stage_end + 1] if scratch_bytes[op.name] > 0]
-    shared = max(scratching, key=lambda name: scratch_bytes[name], default=None)
-    scratch_alias = {name: shared for name in scratching if name != shared}
+    scratch_alias: dict[str, str] = {}
+    for stage in stages:
+        scratching = [op.name for op in graph.ops[stage.first_op : stage.last_op + 1] if scratch_bytes[op.name] > 0]
+        shared = max(scratching, key=lambda name: scratch_bytes[name], default=None)
+        scratch_alias |= {name: shared for name in scratching if name != shared}
     for index, op in enumerate(graph.ops):
         if scratch_bytes[op.name] > 0 and op.name not in scratch_alias:
-            span = (0, stage_end) if index <= stage_end else (index, index)
-            buffers.append(Buffer(f"scratch:{op.name}", align(scratch_bytes[op.name], alignment), *span))
+            buffers.append(Buffer(f"scratch:{op.name}", align(scratch_bytes[op.name], alignment), *span[index]))
     dies_at = {name: last[alias.get(name, name)] for name in (*first, *alias)}
     pairs = [
         p
         for p in in_place_pairs(graph, kernels, dies_at, alignment, candidates)
-        if p.op_index > stage_end and p.input not in alias and p.output not in alias
+        if not any(stage.first_op <= p.op_index <= stage.last_op for stage in stages)
+        and p.input not in alias
+        and p.output not in alias
     ]
     return Lifetimes(buffers, alias, pairs, scratch_alias)
 
 
+def stage_spans(op_count: int, stages: tuple[StreamStage, ...]) -> list[tuple[int, int]]:
+    """Per op, the first and last op it runs with: itself, or its whole streamed stage."""
+    span = [(index, index) for index in range(op_count)]
+    for stage in stages:
+        for index in range(stage.first_op, stage.last_op + 1):
+            span[index] = (stage.first_op, stage.last_op)
+    return span
+
+
 def stage_lower_bound(
-    graph: Graph, kernels: dict[str, Kernel], last_op: int, alignment: int, min_rows: dict[str, int]
+    graph: Graph, kernels: dict[str, Kernel], last_op: int, alignment: int, min_rows: dict[str, int], first_op: int = 0
 ) -> int:
-    """Arena bytes no streamed stage of ops 0..last_op goes below, in any streaming mode.
+    """Arena bytes no streamed stage of ops first_op..last_op goes below, in any streaming mode.
 
     Every buffer a stage writes lives through all of it (lifetimes above), so they are
     all live at once with the stage's shared scratch: each output stored whole, each
     cached tensor holding at least the rows one band of its reader reads (`min_rows`,
-    streaming.band_rows); a reshape in a stage writes its own band, as any op there.
+    streaming.band_rows); a reshape in a stage writes its own band, as any op there. So
+    are the earlier ops' tensors read in or after it (a reshape there may alias its
+    input, so its output counts nothing).
     """
     external = set(graph.inputs) | set(graph.outputs) | set(graph.state)
     later_reads = {t for op in graph.ops[last_op + 1 :] for t in op.inputs}
-    staged = graph.ops[: last_op + 1]
+    read_from = {t for op in graph.ops[first_op:] for t in op.inputs}
+    staged = graph.ops[first_op : last_op + 1]
     total = 0
-    for op in staged:
+    for index, op in enumerate(graph.ops[: last_op + 1]):
+        if index < first_op and OPS[op.kind].alias:
+            continue
         for name in op.outputs:
-            cached = name == op.outputs[0] and name not in later_reads
-            if name not in external:
-                size = min_rows.get(name, 1) * row_bytes(graph, name) if cached else graph[name].nbytes
-                total += align(max(size, 1), alignment)
+            if name in external or (index < first_op and name not in read_from):
+                continue
+            cached = index >= first_op and name == op.outputs[0] and name not in later_reads
+            size = min_rows.get(name, 1) * row_bytes(graph, name) if cached else graph[name].nbytes
+            total += align(max(size, 1), alignment)
     scratch = max(kernels[op.name].scratch_bytes for op in staged)
     return total + (align(scratch, alignment) if scratch else 0)
 

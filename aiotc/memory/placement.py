@@ -107,10 +107,10 @@ ORDERS = {
 
 
 def plan_arena(
-    graph: Graph, kernels: dict[str, Kernel], alignment: int = 16, stage: StreamStage | None = None
+    graph: Graph, kernels: dict[str, Kernel], alignment: int = 16, stages: tuple[StreamStage, ...] = ()
 ) -> ArenaPlan:
-    """Place every arena buffer of `graph` (streaming `stage` first if given); verified, deterministic."""
-    plan = fit_arena(graph, kernels, alignment, stage, None)
+    """Place every arena buffer of `graph` (its `stages` streamed); verified, deterministic."""
+    plan = fit_arena(graph, kernels, alignment, stages, None)
     assert plan is not None
     return plan
 
@@ -119,14 +119,14 @@ def fit_arena(
     graph: Graph,
     kernels: dict[str, Kernel],
     alignment: int,
-    stage: StreamStage | None,
+    stages: tuple[StreamStage, ...],
     limit: int | None,
     candidates: list[InPlace] | None = None,
 ) -> ArenaPlan | None:
     """plan_arena's plan, or None when it would not fit in `limit` bytes. A placement order
     stops as soon as it cannot fit, or cannot beat the best order so far (so the plan is
     the same as placing every order to its end). `candidates`: see lifetimes."""
-    life = lifetimes(graph, kernels, alignment, stage, candidates)
+    life = lifetimes(graph, kernels, alignment, stages, candidates)
     buffers = life.buffers
     bound = max(live_profile(buffers, len(graph.ops), life.in_place))
     if limit is not None and bound > limit:

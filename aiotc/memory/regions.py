@@ -104,13 +104,13 @@ def place_in_regions(
     graph: Graph,
     kernels: dict[str, Kernel],
     plan: ArenaPlan,
-    stage: StreamStage | None,
+    stages: tuple[StreamStage, ...],
     regions: tuple[Region, ...],
     alignment: int,
 ) -> ArenaPlan | Buffer:
     """`plan`'s buffers placed across `regions` (see the module's docstring), verified; the
     first buffer that fits no region when they do not hold them all."""
-    life = lifetimes(graph, kernels, alignment, stage)
+    life = lifetimes(graph, kernels, alignment, stages)
     buffers = list(plan.buffers)
     warmth = heat(graph, life)
     order = sorted(range(len(buffers)), key=lambda i: (-warmth[buffers[i].name], buffers[i].name))

@@ -1,12 +1,15 @@
-"""Streaming: the first layers run in bands of rows, all of them a band at a time.
+"""Streaming: the first layers (or later ones) run in bands of rows, all a band at a time.
 
 The largest activations of a CNN sit in its first layers. Instead of materializing
 them (layer by layer) or recomputing overlapping patches (MCUNetV2), aiotc streams
 the first layers in bands of rows: each step computes a few new output rows of
 every layer of the stage, each layer keeps only the input rows its next band still
 needs (the halo, cached as in StreamNet, so nothing is recomputed: 0% MAC overhead),
-and only the stage's final output is stored whole. Everything is simulated here at
-compile time; the generated C is the unrolled list of band calls and halo shifts.
+and only the stage's final output is stored whole. Later layers, where layer by layer's
+peak is (a U-Net's decoder, whose maps grow back towards its output), stream the same
+way as a tail stage: what they read from earlier layers is stored whole, and so is their
+last map, or the graph's output is written band by band. Everything is simulated here at compile time; the generated C is
+the unrolled list of band calls and halo shifts.
 
 A band call of op `op` computes output rows [a, b) from input rows [ia, ib) that sit
 at row `buffer_row` of the input's buffer. Kernels see the band as a smaller image
@@ -20,6 +23,7 @@ patch-based inference it replaces); in the code it is a stream stage.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..ir import Graph, Op
@@ -53,10 +57,11 @@ class Shift:
 
 @dataclass(frozen=True)
 class StreamStage:
-    last_op: int  # ops 0..last_op are streamed
+    last_op: int  # ops first_op..last_op are streamed
     steps: tuple[tuple[tuple[BandCall, ...], tuple[Shift, ...]], ...]
     cached_rows: dict[str, int]  # internal tensor -> rows its buffer holds at most
     outputs: frozenset[str]  # tensors of the stage stored whole
+    first_op: int = 0  # 0: the first layers (a head stage); else later ones (a tail stage)
 
     @property
     def calls(self) -> int:
@@ -76,17 +81,32 @@ def input_rows(op: Op, graph: Graph, tensor: str, a: int, b: int) -> tuple[int, 
     return _read_rows(_window(op, graph), graph[tensor].shape[1], a, b)
 
 
-Window = tuple[int, int, int, int] | None  # kernel_geometry of a windowed op; None: output row r reads input row r
+@dataclass(frozen=True)
+class RowMap:
+    """Output row r reads input rows lo[r]..hi[r] (a resize: ops.py's row_map)."""
+
+    lo: tuple[int, ...]
+    hi: tuple[int, ...]
+
+
+# How an op's output rows read its input rows: kernel_geometry of a windowed op, a resize's
+# RowMap, or None: output row r reads input row r
+Window = tuple[int, int, int, int] | RowMap | None
 
 
 def _window(op: Op, graph: Graph) -> Window:
-    return kernel_geometry(op, graph) if OPS[op.kind].windowed else None
+    if OPS[op.kind].windowed:
+        return kernel_geometry(op, graph)
+    row_map = OPS[op.kind].row_map
+    return RowMap(*row_map(op, graph)) if row_map is not None else None
 
 
 def _read_rows(window: Window, height: int, a: int, b: int) -> tuple[int, int]:
     """input_rows, given the op's window and the input's height."""
     if window is None:
         return a, b
+    if isinstance(window, RowMap):
+        return window.lo[a], window.hi[b - 1] + 1
     k, s, d, p = window
     return max(0, a * s - p), min(height, (b - 1) * s - p + (k - 1) * d + 1)
 
@@ -98,7 +118,7 @@ def streamable(op: Op, graph: Graph) -> bool:
     if len(out.shape) not in (3, 4) or out.shape[0] != 1:
         return False
     data = [graph[t] for t in op.inputs if t is not None and not graph[t].is_const]
-    if OPS[op.kind].windowed:
+    if OPS[op.kind].windowed or OPS[op.kind].row_map is not None:
         return len(out.shape) == 4
     if OPS[op.kind].rowwise(op):
         consts = [graph[t] for t in op.inputs if t is not None and graph[t].is_const]
@@ -131,9 +151,13 @@ def _same_every_row(const, rank: int) -> bool:
 
 
 def stream_stage(
-    graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False, paced: bool = False
+    graph: Graph, last_op: int, rows_per_step: int = 1, push: bool = False, paced: bool = False, first_op: int = 0
 ) -> StreamStage | None:
-    """Simulate streaming ops 0..last_op; None when they cannot be streamed.
+    """Simulate streaming ops first_op..last_op; None when they cannot be streamed.
+
+    Tensors the stage reads from earlier ops are whole (as the graph's inputs are); the
+    ones it writes are cached bands, but those read after it or kept (the graph's
+    outputs, written into the caller's buffer) are stored whole.
 
     Pull (the default) advances the stage's outputs by `rows_per_step` rows per step
     and computes what they need; push advances the first layers by `rows_per_step`
@@ -143,9 +167,10 @@ def stream_stage(
     compute only once its input is complete (those that read its bottom padding, all
     at once) then flow down one band at a time instead of swelling every buffer below.
     Elsewhere a layer's input grows by at most `rows_per_step` rows a step, so the
-    cap never holds a layer back before the input is read to its end.
+    cap never holds a layer back before the input is read to its end (but an upsampling
+    resize, whose rows outnumber its input's: it lags, and its input keeps the rows).
     """
-    ops = graph.ops[: last_op + 1]
+    ops = graph.ops[first_op : last_op + 1]
     if not all(streamable(op, graph) for op in ops):
         return None
     produced = {op.outputs[0]: i for i, op in enumerate(ops)}
@@ -189,7 +214,7 @@ def stream_stage(
                     continue
                 ia, ib = _read_rows(windows[index], height[t], a, b)
                 reads.append(Read(t, (ia, ib), ia - start.get(t, 0)))
-            calls.append(BandCall(index, (a, b), a - start[out], tuple(reads)))
+            calls.append(BandCall(first_op + index, (a, b), a - start[out], tuple(reads)))
             done[out] = b
             if out in cached:
                 cached[out] = max(cached[out], b - start[out])
@@ -209,14 +234,14 @@ def stream_stage(
                 start[t] = keep_from
         steps.append((tuple(calls), tuple(shifts)))
     assert all(done[t] == height[t] for t in outputs), "stream stage left rows uncomputed"
-    return StreamStage(last_op, tuple(steps), cached, outputs)
+    return StreamStage(last_op, tuple(steps), cached, outputs, first_op)
 
 
-def least_calls(graph: Graph, last_op: int, rows_per_step: int, push: bool, paced: bool) -> int:
-    """The fewest band calls stream_stage(graph, last_op, ...) can make, known without
-    simulating it: every op runs at least one; pushed, an op fed only from outside the
-    stage (paced: every op) computes at most `rows_per_step` rows a call."""
-    ops = graph.ops[: last_op + 1]
+def least_calls(graph: Graph, last_op: int, rows_per_step: int, push: bool, paced: bool, first_op: int = 0) -> int:
+    """The fewest band calls stream_stage(graph, last_op, ..., first_op) can make, known
+    without simulating it: every op runs at least one; pushed, an op fed only from outside
+    the stage (paced: every op) computes at most `rows_per_step` rows a call."""
+    ops = graph.ops[first_op : last_op + 1]
     produced = {op.outputs[0] for op in ops}
     capped = [push and (paced or not any(t in produced for t in op.inputs)) for op in ops]
     return sum(math.ceil(graph[op.outputs[0]].shape[1] / rows_per_step) if cap else 1 for op, cap in zip(ops, capped))
@@ -226,11 +251,13 @@ def _rows_available(window: Window, inputs: tuple[str, ...], done: dict, limit: 
     """How many of an op's `limit` output rows the rows of its `inputs` computed so far allow."""
     for t in inputs:
         if t in done and done[t] < height[t]:
-            if window is not None:
+            if window is None:
+                limit = min(limit, done[t])
+            elif isinstance(window, RowMap):  # the rows whose last input row is done
+                limit = min(limit, bisect_left(window.hi, done[t]))
+            else:
                 k, s, d, p = window
                 limit = min(limit, max(0, (done[t] + p - (k - 1) * d - 1) // s + 1))
-            else:
-                limit = min(limit, done[t])
     return limit
 
 
@@ -275,5 +302,5 @@ def mac_overhead(graph: Graph, stage: StreamStage, macs: list[int] | None = None
         for calls, _ in stage.steps
         for c in calls
     )
-    layers = sum(macs[: stage.last_op + 1])
+    layers = sum(macs[stage.first_op : stage.last_op + 1])
     return (executed - layers) / total if total else 0.0

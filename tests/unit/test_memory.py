@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from aiotc import ir
 from aiotc.codegen.stage import Loop, Statement, compress, resolve
 from aiotc.kernels import DW_BAND, GROUP, Kernel, select_kernel, select_kernels
-from aiotc.memory import MemoryOptions, plan_memory
+from aiotc.memory import MemoryOptions, calls, plan_memory
 from aiotc.memory.analysis import op_macs, op_weight_bytes, total_macs
 from aiotc.memory.inplace import InPlace, in_place_pairs
 from aiotc.memory.lifetimes import Buffer, lifetimes, live_profile
@@ -118,12 +118,12 @@ def test_a_budget_picks_the_simplest_schedule_that_fits():
     graph = g.build(g.conv2d(x, 8, kernel=(1, 1)))
     kernels = select_kernels(graph)
     whole = plan_memory(graph, kernels, MemoryOptions(stream="off"))
-    assert whole.stage is None and whole.arena.size == plan_arena(graph, kernels).size
+    assert whole.stages == () and whole.arena.size == plan_arena(graph, kernels).size
     streamed = plan_memory(graph, kernels)
-    assert streamed.stage is not None and streamed.arena.size < whole.arena.size
-    assert plan_memory(graph, kernels, MemoryOptions(sram_budget=whole.arena.size)).stage is None
+    assert streamed.stages and streamed.arena.size < whole.arena.size
+    assert plan_memory(graph, kernels, MemoryOptions(sram_budget=whole.arena.size)).stages == ()
     tight = plan_memory(graph, kernels, MemoryOptions(sram_budget=streamed.arena.size))
-    assert tight.arena.size <= streamed.arena.size and tight.stage.calls <= streamed.stage.calls
+    assert tight.arena.size <= streamed.arena.size and calls(tight.stages) <= calls(streamed.stages)
 
 
 @st.composite
@@ -229,7 +229,7 @@ def test_a_reshape_in_a_stage_writes_its_own_band_buffer():
 
     graph = on_its_side(conv1d_net())
     stage = stream_stage(graph, 5, push=True, paced=True)  # through the reshape of the sum
-    life = lifetimes(graph, {op.name: PLAIN for op in graph.ops}, 16, stage)
+    life = lifetimes(graph, {op.name: PLAIN for op in graph.ops}, 16, (stage,))
     total, reshaped = graph.ops[5].inputs[0], graph.ops[5].outputs[0]
     assert total in stage.cached_rows and reshaped not in stage.cached_rows  # a band, and a map stored whole
     assert reshaped not in life.alias and reshaped in {b.name for b in life.buffers}
@@ -241,7 +241,7 @@ def test_the_smaller_plan_of_upright_and_sideways_wins_and_within_a_budget_the_s
 
     graphs = [conv1d_net(), on_its_side(conv1d_net())]
     upright, sideways = (plan_memory(g, select_kernels(g)) for g in graphs)
-    assert upright.stage is None and sideways.stage is not None
+    assert upright.stages == () and sideways.stages
     assert sideways.arena.size * 2 < upright.arena.size
     assert least_plan([upright, sideways], None) is sideways
     assert least_plan([upright, sideways], upright.arena.size) is upright  # fits with no band call
@@ -262,3 +262,16 @@ def test_the_fewest_band_calls_bound_every_stage_and_are_exact_when_paced():
             assert 0 < least_calls(graph, last, rows, push, paced) <= stage.calls, (last, push, rows, paced)
             if push and paced and rows == 1:
                 assert least_calls(graph, last, rows, push, paced) == stage.calls
+
+
+def test_tail_stages_cover_the_peak_to_the_end_of_its_run():
+    """A tail starts anywhere from its streamable run's start (never op 0: that is a head)
+    to the peak and ends where the run ends, at the graph's end or before an op that
+    cannot stream (an ONNX model's output transpose); a peak that cannot stream has none."""
+    from aiotc.memory import tail_spans
+
+    streams = [True, True, False, True, True, True, False, True]
+    assert tail_spans(streams, 4) == [(3, 5), (4, 5)]
+    assert tail_spans(streams, 5) == [(3, 5), (4, 5)]  # a stage has two ops at least
+    assert tail_spans(streams, 2) == []
+    assert tail_spans([True] * 5, 2) == [(1, 4), (2, 4)]

@@ -72,7 +72,7 @@ def test_a_plan_over_regions_is_verified_inside_each_region(capacities):
     kernels = {op.name: PLAIN for op in graph.ops}
     plan = plan_arena(graph, kernels)
     regions = tuple(Region(f"r{k}", 16 * c) for k, c in enumerate(capacities))
-    placed = place_in_regions(graph, kernels, plan, None, regions, 16)
+    placed = place_in_regions(graph, kernels, plan, (), regions, 16)
     if isinstance(placed, Buffer):  # the buffer that found room in no region
         assert placed in plan.buffers
         return
@@ -86,7 +86,7 @@ def test_one_roomy_region_keeps_the_one_arena_plan():
     graph = conv_chain()
     kernels = {op.name: PLAIN for op in graph.ops}
     plan = plan_arena(graph, kernels)
-    placed = place_in_regions(graph, kernels, plan, None, (Region("sram", 1 << 20),), 16)
+    placed = place_in_regions(graph, kernels, plan, (), (Region("sram", 1 << 20),), 16)
     assert isinstance(placed, ArenaPlan)
     assert placed.offsets == plan.offsets and placed.size == plan.size
     assert [(r.name, r.start, r.size) for r in placed.regions] == [("sram", 0, plan.size)]
@@ -138,7 +138,7 @@ def test_region_spans_cover_the_flat_offsets():
     graph = conv_chain()
     kernels = {op.name: PLAIN for op in graph.ops}
     plan = plan_arena(graph, kernels)
-    placed = place_in_regions(graph, kernels, plan, None, (Region("a", 2048), Region("b", 1 << 20)), 16)
+    placed = place_in_regions(graph, kernels, plan, (), (Region("a", 2048), Region("b", 1 << 20)), 16)
     assert isinstance(placed, ArenaPlan)
     first, second = placed.regions
     assert (first.start, second.start, placed.size) == (0, first.size, first.size + second.size)

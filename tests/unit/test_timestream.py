@@ -54,3 +54,14 @@ def test_stride_along_time_is_refused_by_layer():
     graph = run_passes(load_model(shared_model("mlperf_tiny/kws_ref_model.tflite")))
     with pytest.raises(UsageError, match=r"layer '.*Conv2D1' \(conv2d\) has stride 2 along time"):
         plan_time_stream(graph)
+
+
+def test_a_resize_along_time_ends_the_stage():
+    """Upsampled rows are no shift of the frames' rows: the resize and what follows it are the head."""
+    from aiotc import ir
+
+    g = OpGraph()
+    a = g.conv2d(g.input((1, 12, 3, 2)), 4, kernel=(3, 3), padding="valid")  # 10 x 1 rows
+    up = g.movement("resize_nearest", [a], (1, 20, 1, 4), ir.Resize())
+    _, frames = plan_time_stream(g.build(g.mean(up, (1, 2))))
+    assert frames.last_op == 0 and rows_per_op(frames) == [(0, (9, 10))]
