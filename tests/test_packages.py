@@ -89,6 +89,9 @@ def test_zephyr_module_meets_zephyrs_schema_and_builds(folder, expected_output, 
     assert calls["zephyr_library_named"] == [f"aiotc_{NAME}"]
     sources = [Path(path).resolve() for path in calls["zephyr_library_sources"]]
     includes = [Path(path).resolve() for path in calls["zephyr_include_directories"]]
+    *kernels, key, option, level, frame = calls["set_source_files_properties"]  # test_runtime_flags.py
+    assert [Path(k).resolve() for k in kernels] == [s for s in sources if s.parent.name == "aiotc_runtime"]
+    assert kernels and [key, option, level, frame] == ["PROPERTIES", "COMPILE_OPTIONS", "-O2", "-fomit-frame-pointer"]
     assert build_example(sources, includes, tmp_path, folder / "example_main.c") == expected_output
     assert record_zephyr_calls(folder, tmp_path, enabled=False) == {}  # CONFIG_AIOTC_STRIPES=n: nothing built
 
@@ -98,7 +101,12 @@ def record_zephyr_calls(folder: Path, tmp_path: Path, enabled: bool) -> dict[str
     script = tmp_path / "zephyr_stub.cmake"
     stubs = "".join(
         f'function({fn})\n  foreach(arg ${{ARGV}})\n    message(STATUS "{fn} ${{arg}}")\n  endforeach()\nendfunction()\n'
-        for fn in ("zephyr_library_named", "zephyr_library_sources", "zephyr_include_directories")
+        for fn in (
+            "zephyr_library_named",
+            "zephyr_library_sources",
+            "zephyr_include_directories",
+            "set_source_files_properties",  # not scriptable: stubbed too
+        )
     )
     config = f"set(CONFIG_AIOTC_{NAME.upper()} y)\n" if enabled else ""
     script.write_text(f"{stubs}{config}include({folder / 'zephyr' / 'CMakeLists.txt'})\n")

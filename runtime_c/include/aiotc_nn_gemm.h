@@ -38,11 +38,22 @@
 
 #include "aiotc_nn_support.h"
 
+/* The DSP and MVE paths, whose inline asm takes up to 14 general registers: gcc frees that
+ * many only when it optimizes for speed without a frame pointer, so every function after
+ * this line is built as at -O2 -fomit-frame-pointer (-O1, -Og and -fno-omit-frame-pointer
+ * would stop at "'asm' operand has impossible constraints"). -O0 and -Os builds, which that
+ * does not rescue, take the portable C paths. The generated build files compile the kernels
+ * at -O2 -fomit-frame-pointer whatever the build type (docs/integrating.md). */
+#if defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__) && (defined(__ARM_FEATURE_MVE) || defined(__ARM_FEATURE_DSP))
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2", "omit-frame-pointer")
+#endif
 #if defined(__ARM_FEATURE_MVE)
 #include <arm_mve.h>
 #define AIOTC_MVE 1
-#elif defined(__ARM_FEATURE_DSP)
+#else
 #define AIOTC_DSP 1
+#endif
 #endif
 #if defined(__ARM_FEATURE_DSP) || defined(__ARM_FEATURE_SAT) /* the M55 too: scalar DSP moves data */
 #include <arm_acle.h>

@@ -45,6 +45,8 @@ static inline int32_t aiotc_requantize_s64(int64_t q, int32_t total_shift)
 #if defined(__ARM_FEATURE_MVE)
     return (int32_t)asrl(q, total_shift); /* the M55's 64-bit shift: one ASRL */
 #else
+    /* total_shift >= 1 (TFLite's rounding term 2^(t - 1), folded into scaled, needs it), so
+     * high is never shifted by 32. */
     const uint32_t low = (uint32_t)q, high = (uint32_t)(q >> 32);
     if (total_shift >= 32) {
         return (int32_t)high >> (total_shift - 32);
