@@ -23,6 +23,7 @@ from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
+from .conftest import aiotc
 from .oplib import OpGraph, assert_matches_oracle, extreme_samples
 
 IN_SCALE = 0.05  # the int8 inputs'; the int16 tensors' is 200x finer: values up to +-25,600
@@ -178,6 +179,20 @@ def test_unsupported_16x8_forms_are_refused_clearly():
     graph = g.build(y, q)
     problems = [support_problem(op, graph) for op in graph.ops]
     assert "zero point other than 0" in problems[0] and "from float32 to int16" in problems[1]
+
+
+def test_int16_layer_scaling_sums_by_2_14_or_more_is_one_clear_line(tmp_path):
+    """An int16 conv whose sums reach its output scaled by 2^14 or more has no right shift
+    left (TFLite leaves it undefined): `aiotc compile` says so in one line, exit 2, no files."""
+    g = OpGraph(seed=29, dtype="int16")
+    y = g.conv2d(_int16_input(g, (1, 4, 4, 2)), 2, kernel=(1, 1), out_scale=1e-12)
+    graph = g.build(y)
+    assert "2^14 or more" in support_problem(graph.ops[-1], graph)
+    (tmp_path / "big.tflite").write_bytes(write_tflite(graph))
+    run = aiotc("compile", tmp_path / "big.tflite", "--board", "host", "-o", tmp_path / "out")
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "2^14 or more" in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_int8_in_16x8_chain_int8_out_matches_the_oracle(tmp_path):

@@ -101,12 +101,26 @@ def support_problem(op: Op, graph: Graph) -> str | None:
         return f"op {op.kind} (layer {op.name!r}) has int4 weights; aiotc takes them in conv, depthwise and fully connected layers"
     if weighted and dtype == "int16" and any(zero_point(graph[t]) != 0 for t in (op.inputs[0], op.outputs[0])):
         return f"op {op.kind} (layer {op.name!r}) has int16 activations with a zero point other than 0; TFLite's 16x8 layers are symmetric"
+    if dtype == "int16" and (weighted or op.kind == "batch_matmul") and (factor := _sum_scale(op, graph)) >= 2.0**14:
+        return (
+            f"op {op.kind} (layer {op.name!r}) scales its int16 sums by {factor:g} (input x weight / output scale), "
+            "2^14 or more, which TFLite's 16-bit requantization leaves undefined"
+        )
     pair = (dtype, graph[op.outputs[0]].dtype)
     if op.kind == "quantize" and pair not in QUANTIZE_PAIRS:
         return f"op quantize (layer {op.name!r}) from {pair[0]} to {pair[1]}; supported: {', '.join(f'{a} -> {b}' for a, b in QUANTIZE_PAIRS)}"
     if op.kind == "quantize" and dtype != "float32" and graph[op.inputs[0]].quant is None:
         return f"op quantize (layer {op.name!r}) requantizes an {dtype} tensor that has no scale (indices or counts, not quantized values)"
     return None
+
+
+def _sum_scale(op: Op, graph: Graph) -> float:
+    """The largest factor from a layer's integer sums to its output: input scale x weight
+    (or rhs) scale / output scale; 0 where a scale is missing."""
+    x, w, out = graph[op.inputs[0]].quant, graph[op.inputs[1]].quant, graph[op.outputs[0]].quant
+    if x is None or w is None or out is None:
+        return 0.0
+    return float(np.float64(x.scale[0]) * np.float64(w.scale.max()) / np.float64(out.scale[0]))
 
 
 QUANTIZE_PAIRS = (
