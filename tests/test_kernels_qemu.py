@@ -288,10 +288,10 @@ def test_issue20_kernels_match_the_oracle_in_qemu(case, tmp_path):
 
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
 def test_fully_connected_rows_the_packed_layout_cannot_hold_in_qemu(board, tmp_path):
-    """Weights with a -128 beside a negative weight of the row before run
-    aiotc_fully_connected_s8's row dot products (aiotc_nn_dot_s8.h) where there are more
-    rows than the rows kernel takes: depths with a tail after whole words (37) and whole
-    vectors (21), per-tensor and per-channel, a clamp."""
+    """Weights with a -128 beside a negative weight of the row before run the rows kernel
+    (aiotc_nn_fc_rows.h) even where there are more rows than it takes for its speed: depths
+    with a tail after whole words (37) and whole vectors (21), per-tensor and per-channel, a
+    clamp."""
     g = OpGraph(seed=21)
     outs = []
     for depth, units, kwargs in ((37, 13, {}), (21, 14, dict(per_channel=True, activation="relu")), (64, 16, {})):
@@ -299,7 +299,7 @@ def test_fully_connected_rows_the_packed_layout_cannot_hold_in_qemu(board, tmp_p
             g.unpackable(g.fully_connected(g.input((2, depth), zero_point=-9), units, **kwargs), at=3, value=-7)
         )
     compiled = assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path, samples=4, seed=3)
-    assert compiled.report["kernels"] == ["aiotc_fully_connected_s8"]
+    assert compiled.report["kernels"] == ["aiotc_fully_connected_rows_s8"]
 
 
 # the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast
