@@ -152,9 +152,13 @@ def lower_svdf(op: Op, ctx: LowerContext) -> LayerCode:
         feature_bias = np.zeros(-(-filters // 4) * 4, np.int32)
         feature_bias[:filters] = -zero_point(x) * features.data.astype(np.int64).sum(axis=1)
         weights = pack_fc_weights(features.data) if packed else pack_fc_rows(features.data)
+        # the state's zero point out of the time products: int32 wrapping, as the kernel's sums would
+        unit_weights = time.data.astype(np.int64).reshape(filters // op.attrs.rank, -1).sum(axis=1)
+        time_bias = graph[bias].data.astype(np.int64) - zero_point(state) * unit_weights
         values |= {
             "feature_weights": ctx.const(weights, "feature_weights_packed" if packed else "feature_weights_rows"),
             "feature_bias": ctx.const(feature_bias, "feature_bias_folded"),
+            "bias": ctx.const(time_bias.astype(np.uint32).view(np.int32), "bias_folded"),
         }
     else:
         values["feature_weights"] = ctx.ptr(op.inputs[SVDF_FEATURE_WEIGHTS])

@@ -76,7 +76,9 @@ typedef struct {
     int32_t rank;
 } aiotc_svdf_dims;
 
-/* TFLM's integer SVDF. state_bytes 2: int16 time weights and state; 1: int8. */
+/* TFLM's integer SVDF. state_bytes 2: int16 time weights and state; 1: int8. The kernels'
+ * bias (one per unit) has the state's zero point folded in: bias - zero point x the sum of
+ * the unit's time weights. */
 typedef struct {
     int32_t input_offset;                        /* -input zero point */
     aiotc_per_tensor_quant_params feature_quant; /* input x feature weights -> state */

@@ -49,60 +49,39 @@ static inline void aiotc_svdf_shift_state(void *state, int32_t count, int32_t by
 #endif
 }
 
-/* n time weights times n state values less the state's zero point, int16 (`wide`) or
- * int8: sum(w * s) - zero_point * sum(w), the same int32. */
-static inline int32_t aiotc_svdf_time_dot(const void *weights, const void *state, int32_t n, int32_t wide,
-                                          int32_t zero_point)
+/* n time weights times n state values, int16 (`wide`) or int8: sum(w * s) (the state's
+ * zero point is folded into the bias at compile time). */
+static inline int32_t aiotc_svdf_time_dot(const void *weights, const void *state, int32_t n, int32_t wide)
 {
     int32_t sum = 0, m = 0;
-#if defined(AIOTC_MVE)
-    int32_t weights_sum = 0;
-    if (wide) {
-        const int16_t *w = (const int16_t *)weights, *s = (const int16_t *)state;
-        for (m = 0; m < n; m += 8) {
-            const mve_pred16_t p = vctp16q((uint32_t)(n - m));
-            const int16x8_t vw = vldrhq_z_s16(w + m, p);
-            sum = vmladavaq_p_s16(sum, vw, vldrhq_z_s16(s + m, p), p);
-            weights_sum = vaddvaq_p_s16(weights_sum, vw, p);
-        }
-    } else {
-        const int8_t *w = (const int8_t *)weights, *s = (const int8_t *)state;
-        for (m = 0; m < n; m += 16) {
-            const mve_pred16_t p = vctp8q((uint32_t)(n - m));
-            const int8x16_t vw = vldrbq_z_s8(w + m, p);
-            sum = vmladavaq_p_s8(sum, vw, vldrbq_z_s8(s + m, p), p);
-            weights_sum = vaddvaq_p_s8(weights_sum, vw, p);
-        }
-    }
-    return sum - zero_point * weights_sum;
-#else
     const int16_t *w = (const int16_t *)weights, *s = (const int16_t *)state;
-    if (!wide) { /* int8: the row dot of aiotc_nn_dot_s8.h (its DSP path on the M4) */
-        return aiotc_dot_offset_s8((const int8_t *)weights, (const int8_t *)state, n, -zero_point);
+    if (!wide) { /* int8: the row dot of aiotc_nn_dot_s8.h (its DSP and MVE paths) */
+        return aiotc_dot_s8((const int8_t *)weights, (const int8_t *)state, n);
     }
+#if defined(AIOTC_MVE)
+    for (; m < n; m += 8) {
+        const mve_pred16_t p = vctp16q((uint32_t)(n - m));
+        sum = vmladavaq_p_s16(sum, vldrhq_z_s16(w + m, p), vldrhq_z_s16(s + m, p), p);
+    }
+    return sum;
+#else
 #if defined(AIOTC_DSP)
-    {
-        /* Two values per SMLAD; the zero point's part from the weights' sum (SMLAD by 1, 1). */
-        int32_t weights_sum = 0;
-        for (; m + 2 <= n; m += 2) {
-            int32_t w2, s2;
-            memcpy(&w2, w + m, 4);
-            memcpy(&s2, s + m, 4);
-            sum = __smlad(w2, s2, sum);
-            weights_sum = __smlad(w2, 0x00010001, weights_sum);
-        }
-        sum -= zero_point * weights_sum;
+    for (; m + 2 <= n; m += 2) { /* two values per SMLAD */
+        int32_t w2, s2;
+        memcpy(&w2, w + m, 4);
+        memcpy(&s2, s + m, 4);
+        sum = __smlad(w2, s2, sum);
     }
 #endif
     for (; m < n; m++) {
-        sum += w[m] * (s[m] - zero_point);
+        sum += w[m] * s[m];
     }
     return sum;
 #endif
 }
 
-/* Each unit's output: its bias plus the time products of its rank filters (consecutive
- * rows of `memory` values), requantized to int8. */
+/* Each unit's output: its bias (the state's zero point folded in) plus the time products
+ * of its rank filters (consecutive rows of `memory` values), requantized to int8. */
 static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims,
                                       const void *time_weights, const int32_t *bias, const void *state, int8_t *out)
 {
@@ -120,7 +99,7 @@ static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const 
         for (r = 0; r < AIOTC_MIN(4, units - u); r++) {
             acc[r] = bias[u + r] + aiotc_svdf_time_dot((const uint8_t *)time_weights + (u + r) * span * bytes,
                                                        (const uint8_t *)state + (u + r) * span * bytes, span,
-                                                       bytes == 2, params->state_zero_point);
+                                                       bytes == 2);
         }
         y = aiotc_mve_requantize(vldrwq_s32(acc), vdupq_n_s32(q.multiplier), vdupq_n_s32(q.shift));
         y = vaddq_n_s32(y, params->output_offset);
@@ -129,8 +108,7 @@ static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const 
 #else
     for (u = 0; u < units; u++) {
         const int32_t acc = bias[u] + aiotc_svdf_time_dot((const uint8_t *)time_weights + u * span * bytes,
-                                                          (const uint8_t *)state + u * span * bytes, span, bytes == 2,
-                                                          params->state_zero_point);
+                                                          (const uint8_t *)state + u * span * bytes, span, bytes == 2);
         const int32_t y = aiotc_requantize_1r(acc, q.multiplier, q.shift) + params->output_offset;
         out[u] = (int8_t)AIOTC_CLAMP(y, INT8_MIN, INT8_MAX);
     }
