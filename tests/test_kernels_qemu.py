@@ -302,6 +302,17 @@ def test_fully_connected_rows_the_packed_layout_cannot_hold_in_qemu(board, tmp_p
     assert compiled.report["kernels"] == ["aiotc_fully_connected_rows_s8"]
 
 
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_float_fully_connected_in_qemu(board, tmp_path):
+    """aiotc_fully_connected_f32's blocks of 4 rows and the rows after them (10 and 7
+    outputs), two batches, a clamp, no bias: within the float tolerance of LiteRT."""
+    g = OpGraph(seed=4, dtype="float32")
+    x = g.input((2, 37))
+    outs = [g.fully_connected(x, 10), g.fully_connected(x, 7, activation="relu6", bias=False)]
+    compiled = assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path)
+    assert compiled.report["kernels"] == ["aiotc_fully_connected_f32"]
+
+
 # the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast
 # operands on either side, saturating outputs, the extremes of the input types
 ELEMENTWISE_ROW_GRAPHS = {
