@@ -313,6 +313,20 @@ def test_float_fully_connected_in_qemu(board, tmp_path):
     assert compiled.report["kernels"] == ["aiotc_fully_connected_f32"]
 
 
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("build", [int32_quantize_graph, int16_elementwise_graph], ids=["int32", "int16"])
+def test_requantize_loops_in_qemu(build, board, tmp_path):
+    """The requantize kernels' loop (aiotc_nn_requantize.h; MVE: 4 lanes, a predicated tail
+    of 3; DSP: one rounding step, left and right shifts): int32 to int16 and int8 (finer,
+    coarser: saturating), int8 and int16 to int32, zero points away from 0, at the ends of
+    the input types and at random."""
+    graph = build()
+    compiled = assert_matches_oracle_in_qemu(
+        graph, board, tmp_path, inputs=extreme_samples(graph, random=3, mixed=True, seed=11)
+    )
+    assert {"aiotc_requantize_s32_s16", "aiotc_requantize_s16_s32"} & set(compiled.report["kernels"])
+
+
 # the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast
 # operands on either side, saturating outputs, the extremes of the input types
 ELEMENTWISE_ROW_GRAPHS = {
