@@ -327,6 +327,20 @@ def test_requantize_loops_in_qemu(build, board, tmp_path):
     assert {"aiotc_requantize_s32_s16", "aiotc_requantize_s16_s32"} & set(compiled.report["kernels"])
 
 
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_logistic_and_tanh_tables_in_qemu(board, tmp_path):
+    """int8 LOGISTIC and TANH as the lowering's tables (aiotc.fixedpoint.sigmoid_table) over
+    every int8 value, two input scales and zero points (one saturating most values)."""
+    g = OpGraph(seed=12)
+    outs = []
+    for in_scale, in_zp in ((0.05, 0), (0.11, -100)):
+        x = g.input((1, 16, 16, 1), scale=in_scale, zero_point=in_zp)
+        outs += [g.unary("logistic", x, 1 / 256, -128), g.unary("tanh", x, 1 / 128, 0)]
+    values = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)
+    compiled = assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path, inputs=[[values, values]])
+    assert compiled.report["kernels"] == ["aiotc_lookup_s8"]
+
+
 # the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast
 # operands on either side, saturating outputs, the extremes of the input types
 ELEMENTWISE_ROW_GRAPHS = {
