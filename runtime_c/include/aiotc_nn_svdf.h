@@ -14,22 +14,31 @@
 /* Every value of the state (`count` values of `bytes` each, word aligned) moves one
  * place towards the start: each filter's oldest value leaves (its place is overwritten
  * after). A forward copy reading ahead of what it writes: memmove would go byte by byte,
- * the two halves being a value apart, not a word. MVE: predicated vectors; elsewhere
- * whole words, each made of the word's upper values and the next word's first. */
+ * the two halves being a value apart, not a word. MVE: whole vectors, then a predicated
+ * tail; elsewhere whole words, each made of the word's upper values and the next word's
+ * first. */
 static inline void aiotc_svdf_shift_state(void *state, int32_t count, int32_t bytes)
 {
 #if defined(AIOTC_MVE)
-    int32_t i;
+    /* Whole vectors (each read before it is written over), then a predicated tail. */
+    const int32_t moved = count - 1;
+    int32_t i = 0;
     if (bytes == 2) {
         int16_t *s = (int16_t *)state;
-        for (i = 0; i < count - 1; i += 8) {
-            const mve_pred16_t p = vctp16q((uint32_t)(count - 1 - i));
+        for (; i + 8 <= moved; i += 8) {
+            vstrhq_s16(s + i, vldrhq_s16(s + i + 1));
+        }
+        if (i < moved) {
+            const mve_pred16_t p = vctp16q((uint32_t)(moved - i));
             vstrhq_p_s16(s + i, vldrhq_z_s16(s + i + 1, p), p);
         }
     } else {
         int8_t *s = (int8_t *)state;
-        for (i = 0; i < count - 1; i += 16) {
-            const mve_pred16_t p = vctp8q((uint32_t)(count - 1 - i));
+        for (; i + 16 <= moved; i += 16) {
+            vstrbq_s8(s + i, vldrbq_s8(s + i + 1));
+        }
+        if (i < moved) {
+            const mve_pred16_t p = vctp8q((uint32_t)(moved - i));
             vstrbq_p_s8(s + i, vldrbq_z_s8(s + i + 1, p), p);
         }
     }
@@ -51,7 +60,7 @@ static inline void aiotc_svdf_shift_state(void *state, int32_t count, int32_t by
 
 /* n time weights times n state values, int16 (`wide`) or int8: sum(w * s) (the state's
  * zero point is folded into the bias at compile time). */
-static inline int32_t aiotc_svdf_time_dot(const void *weights, const void *state, int32_t n, int32_t wide)
+static AIOTC_INLINE int32_t aiotc_svdf_time_dot(const void *weights, const void *state, int32_t n, int32_t wide)
 {
     int32_t sum = 0, m = 0;
     const int16_t *w = (const int16_t *)weights, *s = (const int16_t *)state;
@@ -81,11 +90,13 @@ static inline int32_t aiotc_svdf_time_dot(const void *weights, const void *state
 }
 
 /* Each unit's output: its bias (the state's zero point folded in) plus the time products
- * of its rank filters (consecutive rows of `memory` values), requantized to int8. */
-static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims,
-                                      const void *time_weights, const int32_t *bias, const void *state, int8_t *out)
+ * of its rank filters (consecutive rows of `memory` values), requantized to int8; `wide`
+ * (int16 state, a constant in each copy) tested once, not per unit. */
+static AIOTC_INLINE void aiotc_svdf_outputs_mode(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims,
+                                                 const void *time_weights, const int32_t *bias, const void *state,
+                                                 int8_t *out, int32_t wide)
 {
-    const int32_t bytes = params->state_bytes, span = dims->rank * dims->memory;
+    const int32_t bytes = wide ? 2 : 1, span = dims->rank * dims->memory;
     const int32_t units = dims->filters / dims->rank;
     const aiotc_per_tensor_quant_params q = params->output_quant;
     int32_t u;
@@ -99,7 +110,7 @@ static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const 
         for (r = 0; r < AIOTC_MIN(4, units - u); r++) {
             acc[r] = bias[u + r] + aiotc_svdf_time_dot((const uint8_t *)time_weights + (u + r) * span * bytes,
                                                        (const uint8_t *)state + (u + r) * span * bytes, span,
-                                                       bytes == 2);
+                                                       wide);
         }
         y = aiotc_mve_requantize(vldrwq_s32(acc), vdupq_n_s32(q.multiplier), vdupq_n_s32(q.shift));
         y = vaddq_n_s32(y, params->output_offset);
@@ -108,11 +119,21 @@ static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const 
 #else
     for (u = 0; u < units; u++) {
         const int32_t acc = bias[u] + aiotc_svdf_time_dot((const uint8_t *)time_weights + u * span * bytes,
-                                                          (const uint8_t *)state + u * span * bytes, span, bytes == 2);
+                                                          (const uint8_t *)state + u * span * bytes, span, wide);
         const int32_t y = aiotc_requantize_1r(acc, q.multiplier, q.shift) + params->output_offset;
         out[u] = (int8_t)AIOTC_CLAMP(y, INT8_MIN, INT8_MAX);
     }
 #endif
+}
+
+static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims,
+                                      const void *time_weights, const int32_t *bias, const void *state, int8_t *out)
+{
+    if (params->state_bytes == 2) {
+        aiotc_svdf_outputs_mode(params, dims, time_weights, bias, state, out, 1);
+    } else {
+        aiotc_svdf_outputs_mode(params, dims, time_weights, bias, state, out, 0);
+    }
 }
 
 /* The new feature values of n <= 4 filters (their sums; filter r's value at
