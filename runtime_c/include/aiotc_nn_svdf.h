@@ -15,8 +15,8 @@
  * place towards the start: each filter's oldest value leaves (its place is overwritten
  * after). A forward copy reading ahead of what it writes: memmove would go byte by byte,
  * the two halves being a value apart, not a word. MVE: whole vectors, then a predicated
- * tail; elsewhere whole words, each made of the word's upper values and the next word's
- * first. */
+ * tail; DSP: words read unaligned; elsewhere whole words, each made of the word's upper
+ * values and the next word's first. */
 static inline void aiotc_svdf_shift_state(void *state, int32_t count, int32_t bytes)
 {
 #if defined(AIOTC_MVE)
@@ -42,6 +42,20 @@ static inline void aiotc_svdf_shift_state(void *state, int32_t count, int32_t by
             vstrbq_p_s8(s + i, vldrbq_z_s8(s + i + 1, p), p);
         }
     }
+#elif defined(AIOTC_DSP)
+    /* A word read one value ahead (an unaligned LDR, which the M4 and M7 take) and
+     * written back aligned, two per step. */
+    uint8_t *s = (uint8_t *)state;
+    const int32_t moved = (count - 1) * bytes;
+    int32_t j = 0;
+    for (; j + 8 <= moved; j += 8) {
+        uint32_t a, b;
+        memcpy(&a, s + j + bytes, 4);
+        memcpy(&b, s + j + 4 + bytes, 4);
+        memcpy(s + j, &a, 4);
+        memcpy(s + j + 4, &b, 4);
+    }
+    memmove(s + j, s + j + bytes, (size_t)(moved - j));
 #else
     uint8_t *s = (uint8_t *)state;
     const int32_t moved = (count - 1) * bytes, words = moved / 4, down = 8 * bytes;
