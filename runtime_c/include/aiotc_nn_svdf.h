@@ -134,7 +134,7 @@ static AIOTC_INLINE void aiotc_svdf_outputs_mode(const aiotc_svdf_params_s8 *par
     for (u = 0; u < units; u++) {
         const int32_t acc = bias[u] + aiotc_svdf_time_dot((const uint8_t *)time_weights + u * span * bytes,
                                                           (const uint8_t *)state + u * span * bytes, span, wide);
-        const int32_t y = aiotc_requantize_1r(acc, q.multiplier, q.shift) + params->output_offset;
+        const int32_t y = aiotc_rq_offset(aiotc_rq_channel(q.multiplier, q.shift), acc, params->output_offset);
         out[u] = (int8_t)AIOTC_CLAMP(y, INT8_MIN, INT8_MAX);
     }
 #endif
@@ -171,16 +171,17 @@ static AIOTC_INLINE void aiotc_svdf_store_features(const aiotc_svdf_params_s8 *p
     }
 #else
     const int32_t zero_point = params->state_zero_point;
+    const aiotc_rq rq = aiotc_rq_channel(q.multiplier, q.shift); /* a right shift: aiotc_rq_offset's one SMLAL */
     int32_t r;
     if (wide) {
         int16_t *s = (int16_t *)state + first;
         for (r = 0; r < n; r++, s += memory) {
-            *s = (int16_t)(AIOTC_CLAMP(aiotc_requantize_1r(sums[r], q.multiplier, q.shift), low, high) + zero_point);
+            *s = (int16_t)(AIOTC_CLAMP(aiotc_rq_offset(rq, sums[r], 0), low, high) + zero_point);
         }
     } else {
         int8_t *s = (int8_t *)state + first;
         for (r = 0; r < n; r++, s += memory) { /* wraps as TFLM's int8_t store does */
-            *s = (int8_t)(AIOTC_CLAMP(aiotc_requantize_1r(sums[r], q.multiplier, q.shift), low, high) + zero_point);
+            *s = (int8_t)(AIOTC_CLAMP(aiotc_rq_offset(rq, sums[r], 0), low, high) + zero_point);
         }
     }
 #endif
