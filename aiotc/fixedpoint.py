@@ -120,3 +120,104 @@ def multiply_by_quantized_multiplier(x: np.ndarray, multiplier: int, shift: int)
     return rounding_divide_by_pot(
         saturating_rounding_doubling_high_mul(np.asarray(x, np.int64) * (1 << left), multiplier), right
     )
+
+
+# ---------------------------------------------------------------- gemmlowp's logistic and tanh
+# TFLite Micro's int8 LOGISTIC and TANH (gemmlowp fixed point, per element in its reference
+# kernels) depend on the input byte alone: the lowering makes their 256 outputs here.
+# Scalar Python ints; _wrap is C's int32 arithmetic where gemmlowp's adds wrap.
+
+_EXP_MULTIPLIERS = (1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242)  # exp(-2^e), e = -2..4
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
+def _wrap(x: int) -> int:
+    return (x + 2**31) % 2**32 - 2**31
+
+
+def _mul(a: int, b: int) -> int:
+    """SaturatingRoundingDoublingHighMul: floor((ab + 2^30) / 2^31), the one overflow saturated."""
+    return _INT32_MAX if a == b == _INT32_MIN else (a * b + (1 << 30)) >> 31
+
+
+def _divide_by_pot(x: int, exponent: int) -> int:
+    mask = (1 << exponent) - 1
+    return (x >> exponent) + int((x & mask) > (mask >> 1) + int(x < 0))
+
+
+def _mul_by_pot(x: int, exponent: int) -> int:
+    if exponent <= 0:
+        return _divide_by_pot(x, -exponent)
+    threshold = (1 << (31 - exponent)) - 1
+    return _INT32_MAX if x > threshold else _INT32_MIN if x < -threshold else _wrap(x << exponent)
+
+
+def _exp_on_interval(a: int) -> int:
+    """exp(a) for a in [-1/4, 0), Q0: Taylor series around -1/8."""
+    constant, third = 1895147668, 715827883
+    x = _wrap(a + (1 << 28))
+    x2 = _mul(x, x)
+    x3, x4 = _mul(x2, x), _mul(x2, x2)
+    poly = _mul_by_pot(_wrap(_mul(_wrap(_mul_by_pot(x4, -2) + x3), third) + x2), -1)
+    return _wrap(constant + _mul(constant, _wrap(x + poly)))
+
+
+def _exp_on_negative_values(a: int, integer_bits: int) -> int:
+    fractional = 31 - integer_bits
+    quarter = 1 << (fractional - 2)
+    mod_minus_quarter = _wrap((a & (quarter - 1)) - quarter)
+    remainder = _wrap(mod_minus_quarter - a)
+    result = _exp_on_interval(_mul_by_pot(mod_minus_quarter, integer_bits))
+    for exponent in range(-2, 5):
+        if integer_bits > exponent and remainder & (1 << (fractional + exponent)):
+            result = _mul(result, _EXP_MULTIPLIERS[exponent + 2])
+    if integer_bits > 5 and a < -(1 << (36 - integer_bits)):
+        result = 0
+    return _INT32_MAX if a == 0 else result
+
+
+def _reciprocal_one_plus_q2(a: int) -> int:
+    """1 / (1 + a) for a in [0, 1), Q2: gemmlowp's Newton-Raphson (3 steps)."""
+    total = a + _INT32_MAX
+    half = (total + 1) // 2 if total >= 0 else -((-total + 1) // 2)
+    x = _wrap(1515870810 + _mul(half, -1010580540))
+    for _ in range(3):
+        one_minus_dx = _wrap((1 << 29) - _mul(half, x))
+        x = _wrap(x + _mul_by_pot(_mul(x, one_minus_dx), 2))
+    return x
+
+
+def _logistic(a: int, integer_bits: int) -> int:
+    if a == 0:
+        return 1 << 30
+    positive = _mul_by_pot(_reciprocal_one_plus_q2(_exp_on_negative_values(-abs(a), integer_bits)), 1)
+    return positive if a > 0 else _INT32_MAX - positive
+
+
+def _tanh(a: int, integer_bits: int) -> int:
+    if a == 0:
+        return 0
+    t = _exp_on_negative_values(-abs(a), integer_bits + 1)
+    t = _mul_by_pot(_wrap(_reciprocal_one_plus_q2(t) - (1 << 29)), 2)
+    return -t if a < 0 else t
+
+
+def sigmoid_table(kind: str, zero_point: int, radius: int, multiplier: int, shift: int) -> np.ndarray:
+    """The int8 LOGISTIC (output scale 1/256, zero point -128) or TANH (1/128, 0) of each int8
+    input, indexed by its byte (uint8 order): the input less its zero point saturated beyond
+    `radius`, else brought to Q4.27 (multiplier, shift: sigmoid_params) and run through
+    gemmlowp's function, as tflite-micro's reference kernels compute it."""
+    out = np.empty(256, np.int8)
+    for byte in range(256):
+        x = (byte if byte < 128 else byte - 256) - zero_point
+        if x <= -radius:
+            value = -128
+        elif x >= radius:
+            value = 127
+        else:
+            q4 = _divide_by_pot(_mul(_wrap(x << max(shift, 0)), multiplier), max(-shift, 0))
+            value = (
+                _divide_by_pot(_logistic(q4, 4), 23) - 128 if kind == "logistic" else _divide_by_pot(_tanh(q4, 4), 24)
+            )
+        out[byte] = min(max(value, -128), 127)
+    return out

@@ -70,7 +70,7 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool
         scratch = _lstm_scratch_bytes(op, graph) if name else 0
     elif op.kind == "svdf":
         name = _svdf_kernel(op, graph)
-        scratch = 2 * padded_row16(graph[op.inputs[0]].shape[-1]) if name else 0  # the input widened
+        scratch = 2 * padded_row16(graph[op.inputs[0]].shape[-1]) if name == "aiotc_svdf_packed_s8" else 0  # widened
     else:
         return Kernel(None, 0, _write_group(op, graph), "the op's kernel")
     if name is not None:
@@ -82,16 +82,23 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool
     return Kernel(name, scratch, _write_group(op, graph), why)
 
 
+# The packed kernels' scratch-free twins: the same products over the weights as they are (any int8 weights).
+ROWS_KERNELS = {
+    "aiotc_fully_connected_packed_s8": "aiotc_fully_connected_rows_s8",
+    "aiotc_svdf_packed_s8": "aiotc_svdf_rows_s8",
+}
+
+
 def scratch_free_kernel(op: Op, graph: Graph, kernel: Kernel) -> Kernel | None:
     """The reference kernel of a layer whose specialized kernel takes scratch, when it takes
-    less (none, for int8 and int4 weights), or for the packed fully connected layer the
-    rows kernel (scratch-free, as fast on a few rows); None when there is nothing lighter."""
+    less (none, for int8 and int4 weights), or for the packed fully connected and SVDF
+    layers the rows kernel (scratch-free, as fast on a few rows); None when there is nothing lighter."""
     if kernel.name is None or kernel.scratch_bytes == 0 or kernel.name == "aiotc_batch_matmul_packed_s16":
         return None  # the int16 matmul has no reference kernel
     if op.kind == "transpose_conv":  # the reference kernels, scratch-free
         return Kernel(None, 0, kernel.write_group)
-    if op.kind == "fully_connected" and kernel.name == "aiotc_fully_connected_packed_s8":  # the same weights
-        return Kernel("aiotc_fully_connected_rows_s8", 0, kernel.write_group)
+    if kernel.name in ROWS_KERNELS:  # the same weights
+        return Kernel(ROWS_KERNELS[kernel.name], 0, kernel.write_group)
     if graph[op.inputs[0]].dtype == "int16":  # 16x8: the plain loops of aiotc_convolve_ref_s16 (_s16_kernel)
         return Kernel("aiotc_convolve_ref_s16", 0, kernel.write_group)
     scratch = _conv_scratch_bytes(op, graph, None) if OPS[op.kind].convolves else 0  # the other reference loops: none
@@ -287,8 +294,8 @@ FC_ROWS_MAX = 12
 
 
 def _fc_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
-    """For int8, constant symmetric weights the rows kernel where there are few rows, else
-    the packed kernel where byte pairs hold them; for
+    """For int8, constant symmetric weights the packed kernel where there are many rows and
+    byte pairs hold them, else the rows kernel (any int8 weights); for
     int4 weights, a 1x1 convolution over the batches (aiotc_convolve_1x1_s4: one int4
     gemm in flash for both); both need an input offset that folds into an int32 bias."""
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
@@ -296,10 +303,10 @@ def _fc_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
         return _s16_kernel(op, graph)
     if inp.dtype != "int8" or not filt.is_const or zero_point(filt) != 0 or folded_bias(op, graph) is None:
         return None
-    if filt.dtype == "int8" and filt.shape[0] <= FC_ROWS_MAX:
-        return "aiotc_fully_connected_rows_s8"
-    if filt.dtype == "int8" and gemm_packable(filt.data):
+    if filt.dtype == "int8" and filt.shape[0] > FC_ROWS_MAX and gemm_packable(filt.data):
         return "aiotc_fully_connected_packed_s8"
+    if filt.dtype == "int8":
+        return "aiotc_fully_connected_rows_s8"
     if filt.dtype == "int4" and not compact_int4 and gemm_s4_fits(filt.data):
         return "aiotc_convolve_1x1_s4"
     return None
@@ -389,12 +396,13 @@ def _lstm_scratch_bytes(op: Op, graph: Graph) -> int:
 
 
 def _svdf_kernel(op: Op, graph: Graph) -> str | None:
-    """The int8 SVDF whose feature product runs as a packed fully connected layer, when byte
-    pairs hold its feature weights (the input offset folds into an int32 bias: |zp x row
-    sum| < 2^31 for any row TFLite writes)."""
+    """The int8 SVDF whose feature product runs as a packed fully connected layer when byte
+    pairs hold its feature weights, else as the rows kernel (the input offset folds into an
+    int32 bias: |zp x row sum| < 2^31 for any row TFLite writes)."""
     features = graph[op.inputs[1]]
-    packable = features.is_const and features.dtype == "int8" and gemm_packable(features.data)
-    return "aiotc_svdf_packed_s8" if graph[op.inputs[0]].dtype == "int8" and packable else None
+    if graph[op.inputs[0]].dtype != "int8":
+        return None
+    return "aiotc_svdf_packed_s8" if gemm_packable(features.data) else "aiotc_svdf_rows_s8"
 
 
 def padded_row(k: int) -> int:

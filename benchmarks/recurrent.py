@@ -121,9 +121,9 @@ def main() -> int:
         "Memory: aiotc's state lives outside its arena; tflite-micro's arena holds its state (the model's variable",
         "tensors, *peer: state B*) with everything else it allocates.",
         "Kernels: `lstm_packed_s8` and `svdf_packed_s8` run the gate and feature matrix products on the packed fully",
-        "connected kernel's DSP (M4) and MVE (M55) paths; `svdf_s8` takes the layers whose int8 weights the packed",
-        "byte pairs cannot hold (a -128 beside a negative weight: the keyword models' scrambled weights), whose",
-        "products it takes row by row on the same cores' paths (aiotc_nn_dot_s8.h), as fully connected layers do.",
+        "connected kernel's DSP (M4) and MVE (M55) paths; `svdf_rows_s8` takes the layers whose int8 weights the",
+        "packed byte pairs cannot hold (a -128 beside a negative weight: the keyword models' scrambled weights), on",
+        "the rows fully connected kernel's paths (aiotc_nn_fc_rows.h, 4 filters at a time), as fully connected layers do.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|---|---|" + "---:|" * 4 + "---|" + "---:|" * (len(COLUMNS) - 7),  # the kernels' names left aligned

@@ -299,10 +299,10 @@ def test_issue20_kernels_match_the_oracle_in_qemu(case, tmp_path):
 
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
 def test_fully_connected_rows_the_packed_layout_cannot_hold_in_qemu(board, tmp_path):
-    """Weights with a -128 beside a negative weight of the row before run
-    aiotc_fully_connected_s8's row dot products (aiotc_nn_dot_s8.h) where there are more
-    rows than the rows kernel takes: depths with a tail after whole words (37) and whole
-    vectors (21), per-tensor and per-channel, a clamp."""
+    """Weights with a -128 beside a negative weight of the row before run the rows kernel
+    (aiotc_nn_fc_rows.h) even where there are more rows than it takes for its speed: depths
+    with a tail after whole words (37) and whole vectors (21), per-tensor and per-channel, a
+    clamp."""
     g = OpGraph(seed=21)
     outs = []
     for depth, units, kwargs in ((37, 13, {}), (21, 14, dict(per_channel=True, activation="relu")), (64, 16, {})):
@@ -310,7 +310,46 @@ def test_fully_connected_rows_the_packed_layout_cannot_hold_in_qemu(board, tmp_p
             g.unpackable(g.fully_connected(g.input((2, depth), zero_point=-9), units, **kwargs), at=3, value=-7)
         )
     compiled = assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path, samples=4, seed=3)
-    assert compiled.report["kernels"] == ["aiotc_fully_connected_s8"]
+    assert compiled.report["kernels"] == ["aiotc_fully_connected_rows_s8"]
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_float_fully_connected_in_qemu(board, tmp_path):
+    """aiotc_fully_connected_f32's blocks of 4 rows and the rows after them (10 and 7
+    outputs), two batches, a clamp, no bias: within the float tolerance of LiteRT."""
+    g = OpGraph(seed=4, dtype="float32")
+    x = g.input((2, 37))
+    outs = [g.fully_connected(x, 10), g.fully_connected(x, 7, activation="relu6", bias=False)]
+    compiled = assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path)
+    assert compiled.report["kernels"] == ["aiotc_fully_connected_f32"]
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("build", [int32_quantize_graph, int16_elementwise_graph], ids=["int32", "int16"])
+def test_requantize_loops_in_qemu(build, board, tmp_path):
+    """The requantize kernels' loop (aiotc_nn_requantize.h; MVE: 4 lanes, a predicated tail
+    of 3; DSP: one rounding step, left and right shifts): int32 to int16 and int8 (finer,
+    coarser: saturating), int8 and int16 to int32, zero points away from 0, at the ends of
+    the input types and at random."""
+    graph = build()
+    compiled = assert_matches_oracle_in_qemu(
+        graph, board, tmp_path, inputs=extreme_samples(graph, random=3, mixed=True, seed=11)
+    )
+    assert {"aiotc_requantize_s32_s16", "aiotc_requantize_s16_s32"} & set(compiled.report["kernels"])
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_logistic_and_tanh_tables_in_qemu(board, tmp_path):
+    """int8 LOGISTIC and TANH as the lowering's tables (aiotc.fixedpoint.sigmoid_table) over
+    every int8 value, two input scales and zero points (one saturating most values)."""
+    g = OpGraph(seed=12)
+    outs = []
+    for in_scale, in_zp in ((0.05, 0), (0.11, -100)):
+        x = g.input((1, 16, 16, 1), scale=in_scale, zero_point=in_zp)
+        outs += [g.unary("logistic", x, 1 / 256, -128), g.unary("tanh", x, 1 / 128, 0)]
+    values = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)
+    compiled = assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path, inputs=[[values, values]])
+    assert compiled.report["kernels"] == ["aiotc_lookup_s8"]
 
 
 # the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast

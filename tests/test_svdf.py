@@ -83,12 +83,12 @@ def test_state_carries_across_invokes_and_resets(dtype, svdf, tmp_path):
         dict(units=15, rank=3, memory=6, state_dtype="int8", state_zp=17),  # int8 state, its zero point
     ],
 )
-@pytest.mark.parametrize("packed", [True, False], ids=["packed", "reference"])
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "rows"])
 def test_state_carries_in_qemu(svdf, packed, board, tmp_path):
     """Both integer kernels' DSP (M4) and MVE (M55) paths: the state's shift, the feature
     and time products (enough MACs that the planner keeps the packed kernel). A -128 under
     a negative weight of the filter before keeps the feature weights out of the packed
-    layout (aiotc_svdf_s8 then runs)."""
+    layout (aiotc_svdf_rows_s8 then runs)."""
     graph = svdf_graph("int8", batches=2, features=90, **svdf)
     features = graph[graph.ops[0].inputs[1]]
     data = np.clip(features.data, -127, 127)  # TFLite's symmetric weights
@@ -98,7 +98,7 @@ def test_state_carries_in_qemu(svdf, packed, board, tmp_path):
     model = tmp_path / "svdf.tflite"
     model.write_bytes(write_tflite(graph))
     assert_sequence_matches(model, tmp_path / "out", board=board)
-    kernel = "aiotc_svdf_packed_s8(" if packed else "aiotc_svdf_s8("
+    kernel = "aiotc_svdf_packed_s8(" if packed else "aiotc_svdf_rows_s8("
     assert kernel in (tmp_path / "out" / "svdf.c").read_text()
 
 

@@ -108,7 +108,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         g.movement("reshape", [g.unary("relu6", x)], (36, 4), ir.NoAttrs()),
         g.lstm(g.input((1, 3, 4), scale=0.05, zero_point=-3), 5, hidden_zp=2),
         g.svdf(g.input((2, 6), scale=0.05, zero_point=-3), 3, rank=2, memory=4),
-        # weights byte pairs cannot hold: the reference LSTM and SVDF kernels
+        # weights byte pairs cannot hold: the reference LSTM kernel, the rows SVDF kernel
         g.unpackable(g.lstm(g.input((1, 3, 4), scale=0.05, zero_point=-3), 5, hidden_zp=2)),
         g.unpackable(g.svdf(g.input((2, 6), scale=0.05, zero_point=-3), 3, rank=2, memory=4)),
         # data movement (issue 20)

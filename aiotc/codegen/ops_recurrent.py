@@ -36,7 +36,7 @@ from .lowering import (
     suffix,
     zero_point,
 )
-from .ops_conv import pack_fc_weights
+from .ops_conv import pack_fc_rows, pack_fc_weights
 
 # Gate -> (input weights, recurrent weights, bias) among the op's 24 TFLite inputs.
 GATES = {"forget": (2, 6, 13), "input": (1, 5, 12), "cell": (3, 7, 14), "output": (4, 8, 15)}
@@ -128,9 +128,9 @@ def cell_tanh_scaling(cell_scale_power: int) -> tuple[int, int]:
 @lowers("svdf")
 def lower_svdf(op: Op, ctx: LowerContext) -> LayerCode:
     """TFLM's Prepare computes both requantizations from float32 scales (its tensors' params).
-    The packed kernel gets only the weights it reads (a constant emitted and not referenced
-    would still count in the flash): the feature weights packed, the input's zero point
-    folded into their bias."""
+    The integer kernels get only the weights they read (a constant emitted and not referenced
+    would still count in the flash): the feature weights packed (byte pairs) or in rows, the
+    input's zero point folded into their bias."""
     graph = ctx.graph
     x, features, time, state, out = (graph[name] for name in (*op.inputs[:3], op.inputs[SVDF_STATE], op.outputs[0]))
     filters, memory = time.shape
@@ -148,12 +148,17 @@ def lower_svdf(op: Op, ctx: LowerContext) -> LayerCode:
         "kernel": kernel,
         "context": ctx.scratch() if packed else None,
     }
-    if packed:
+    if values["quantized"]:  # the packed or the rows kernel
         feature_bias = np.zeros(-(-filters // 4) * 4, np.int32)
         feature_bias[:filters] = -zero_point(x) * features.data.astype(np.int64).sum(axis=1)
+        weights = pack_fc_weights(features.data) if packed else pack_fc_rows(features.data)
+        # the state's zero point out of the time products: int32 wrapping, as the kernel's sums would
+        unit_weights = time.data.astype(np.int64).reshape(filters // op.attrs.rank, -1).sum(axis=1)
+        time_bias = graph[bias].data.astype(np.int64) - zero_point(state) * unit_weights
         values |= {
-            "feature_weights": ctx.const(pack_fc_weights(features.data), "feature_weights_packed"),
+            "feature_weights": ctx.const(weights, "feature_weights_packed" if packed else "feature_weights_rows"),
             "feature_bias": ctx.const(feature_bias, "feature_bias_folded"),
+            "bias": ctx.const(time_bias.astype(np.uint32).view(np.int32), "bias_folded"),
         }
     else:
         values["feature_weights"] = ctx.ptr(op.inputs[SVDF_FEATURE_WEIGHTS])

@@ -119,6 +119,8 @@ def svdf_problem(tensors, inputs, rank: int) -> str | None:
             + ", ".join(dtypes[i] for i in present)
             + ": only float32 and tflite-micro's integer SVDF (int8 input and feature weights, int16 or int8 time weights and state) are supported"
         )
+    if not tensors[inputs[SVDF_BIAS]].is_const:
+        return "an integer SVDF's bias computed by the graph (aiotc folds the state's zero point into it)"
     if any(tensors[inputs[i]].quant is None or tensors[inputs[i]].quant.per_channel for i in present):
         return "per-channel or missing quantization (tflite-micro's integer SVDF is per tensor)"
     return None

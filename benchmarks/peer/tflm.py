@@ -80,7 +80,8 @@ def operators(model: Path) -> list[dict]:
         data = inputs[2] if builtin(tfl, op) == tflite.BuiltinOperator.TRANSPOSE_CONV else inputs[0] if inputs else -1
         ops.append(
             {
-                "name": (graph.Tensors(op.Outputs(0)).Name() or b"").decode(),  # the keyword models name none
+                # the keyword models name none: aiotc's frontend then names a tensor by its index
+                "name": (graph.Tensors(op.Outputs(0)).Name() or b"").decode() or f"tensor{op.Outputs(0)}",
                 "input_shape": dims(data) if data >= 0 else [],
                 "output_shape": dims(op.Outputs(0)),
                 "weights_shape": dims(inputs[1]) if len(inputs) > 1 and constant(inputs[1]) else None,

@@ -181,17 +181,6 @@ int32_t aiotc_leaky_relu_s16(const aiotc_leaky_relu_params *params, int32_t size
 
 typedef struct {
     int32_t input_zero_point;
-    int32_t input_range_radius; /* beyond it the output saturates */
-    int32_t input_multiplier;   /* input to Q4.27 */
-    int32_t input_left_shift;
-} aiotc_sigmoid_params;
-
-/* Output scale 1/256, zero point -128 (logistic) or scale 1/128, zero point 0 (tanh). */
-int32_t aiotc_logistic_s8(const aiotc_sigmoid_params *params, int32_t size, const int8_t *input, int8_t *output);
-int32_t aiotc_tanh_s8(const aiotc_sigmoid_params *params, int32_t size, const int8_t *input, int8_t *output);
-
-typedef struct {
-    int32_t input_zero_point;
     int32_t output_zero_point;
     int32_t reluish_multiplier; /* int16 fixed point */
     int32_t reluish_exponent;

@@ -1,4 +1,5 @@
-/* aiotc runtime: gemmlowp-style fixed-point functions for softmax, logistic and tanh.
+/* aiotc runtime: gemmlowp-style fixed-point functions for softmax and log softmax (int8
+ * logistic and tanh are tables the lowering makes: aiotc/fixedpoint.py's sigmoid_table).
  *
  * A value in "Qk" has k integer bits: raw / 2^(31 - k). These are the exact integer
  * algorithms TFLite Micro's reference kernels run (gemmlowp's exp_on_negative_values,
@@ -108,30 +109,6 @@ static inline int32_t aiotc_fp_reciprocal_one_plus_q2(int32_t a)
         x = x + aiotc_fp_mul_by_pot(aiotc_fp_mul(x, one_minus_dx), 2);
     }
     return x;
-}
-
-/* logistic(a) for a in Q(integer_bits); result in Q0. */
-static inline int32_t aiotc_fp_logistic(int32_t a, int32_t integer_bits)
-{
-    int32_t positive;
-    if (a == 0) {
-        return 1 << 30;
-    }
-    positive = aiotc_fp_one_over_one_plus_x(aiotc_fp_exp_on_negative_values(a > 0 ? -a : a, integer_bits));
-    return a > 0 ? positive : INT32_MAX - positive;
-}
-
-/* tanh(a) for a in Q(integer_bits); result in Q0: (1 - e^-2|a|) / (1 + e^-2|a|) with the sign of a. */
-static inline int32_t aiotc_fp_tanh(int32_t a, int32_t integer_bits)
-{
-    int32_t t;
-    if (a == 0) {
-        return 0;
-    }
-    /* exp(2n) with n = -|a|: the raw value read with one more integer bit. */
-    t = aiotc_fp_exp_on_negative_values(a < 0 ? a : -a, integer_bits + 1);
-    t = aiotc_fp_mul_by_pot(aiotc_fp_reciprocal_one_plus_q2(t) - ((int32_t)1 << 29), 2);
-    return a < 0 ? -t : t;
 }
 
 #endif /* AIOTC_NN_FIXEDPOINT_H */

@@ -39,7 +39,11 @@ static const uint16_t aiotc_sigmoid_table[256] = {
 
 static inline int32_t aiotc_clamp_s16(int32_t x)
 {
+#if defined(__ARM_FEATURE_SAT)
+    return __ssat(x, 16);
+#else
     return AIOTC_CLAMP(x, INT16_MIN, INT16_MAX);
+#endif
 }
 
 /* TFLM's int16 logistic. x is a Q3.12 value times 3, so x / 2^9 is the real input times
@@ -72,6 +76,12 @@ static inline int32_t aiotc_lstm_tanh_s16(int32_t x)
     return result >> 8;
 }
 
+/* A requantization of the unit's (their shifts are right shifts: aiotc_rq_offset's one SMLAL). */
+static inline aiotc_rq aiotc_lstm_rq(aiotc_per_tensor_quant_params q)
+{
+    return aiotc_rq_channel(q.multiplier, q.shift);
+}
+
 /* One unit of one step from its gates' pre-activations (Q3.12): updates its cell and
  * returns its new hidden value. The gates' int16 activations read their Q3.12 input
  * times 3 (TFLM's power-of-two case). */
@@ -83,14 +93,13 @@ static inline int8_t aiotc_lstm_unit_s8(const aiotc_lstm_params_s8 *p, int32_t f
     const int32_t candidate = aiotc_lstm_tanh_s16(3 * cell_gate);
     const int32_t out = aiotc_lstm_sigmoid_s16(3 * output_gate);
     const int32_t round = p->cell_tanh_shift > 0 ? 1 << (p->cell_tanh_shift - 1) : 0;
-    int32_t c = aiotc_clamp_s16(aiotc_requantize_1r(forget * *cell, p->forget_times_cell.multiplier, p->forget_times_cell.shift));
+    int32_t c = aiotc_clamp_s16(aiotc_rq_offset(aiotc_lstm_rq(p->forget_times_cell), forget * *cell, 0));
     int32_t h;
-    c = aiotc_clamp_s16(c + aiotc_clamp_s16(aiotc_requantize_1r(in * candidate, p->input_times_cell.multiplier,
-                                                             p->input_times_cell.shift)));
+    c = aiotc_clamp_s16(c + aiotc_clamp_s16(aiotc_rq_offset(aiotc_lstm_rq(p->input_times_cell), in * candidate, 0)));
     c = AIOTC_CLAMP(c, p->cell_clip.min, p->cell_clip.max);
     *cell = (int16_t)c;
     h = aiotc_lstm_tanh_s16((c * p->cell_tanh_multiplier + round) >> p->cell_tanh_shift);
-    h = aiotc_requantize_1r(h * out, p->hidden.multiplier, p->hidden.shift) + p->hidden_offset;
+    h = aiotc_rq_offset(aiotc_lstm_rq(p->hidden), h * out, p->hidden_offset);
     return (int8_t)AIOTC_CLAMP(h, INT8_MIN, INT8_MAX);
 }
 

@@ -76,7 +76,9 @@ typedef struct {
     int32_t rank;
 } aiotc_svdf_dims;
 
-/* TFLM's integer SVDF. state_bytes 2: int16 time weights and state; 1: int8. */
+/* TFLM's integer SVDF. state_bytes 2: int16 time weights and state; 1: int8. The kernels'
+ * bias (one per unit) has the state's zero point folded in: bias - zero point x the sum of
+ * the unit's time weights. */
 typedef struct {
     int32_t input_offset;                        /* -input zero point */
     aiotc_per_tensor_quant_params feature_quant; /* input x feature weights -> state */
@@ -86,13 +88,16 @@ typedef struct {
     int32_t output_offset;
 } aiotc_svdf_params_s8;
 
-int32_t aiotc_svdf_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims, const int8_t *input,
-                      const int8_t *feature_weights, const void *time_weights, const int32_t *bias, void *state,
-                      int8_t *output);
+/* The feature weights in the rows layout of aiotc_nn_fc_rows.h (ops_conv.pack_fc_rows:
+ * any int8 weights, no scratch) and feature_bias the input offset folded in (-input zero
+ * point x row sums, zero padded to whole blocks of 4 filters). */
+int32_t aiotc_svdf_rows_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims, const int8_t *input,
+                           const int8_t *feature_weights, const int32_t *feature_bias, const void *time_weights,
+                           const int32_t *bias, void *state, int8_t *output);
 
-/* aiotc_svdf_s8 with the feature weights packed for aiotc_nn_fc_packed.h
- * (ops_conv.pack_fc_weights) and feature_bias the input offset folded in (-input zero
- * point x row sums, zero padded to whole blocks of 4 filters); scratch of
+/* aiotc_svdf_rows_s8 with the feature weights packed for aiotc_nn_fc_packed.h
+ * (ops_conv.pack_fc_weights: byte pairs, which cannot hold a -128 under a negative
+ * weight) and the same feature_bias; scratch of
  * aiotc_svdf_packed_s8_get_buffer_size bytes. */
 int32_t aiotc_svdf_packed_s8(const aiotc_context *ctx, const aiotc_svdf_params_s8 *params,
                              const aiotc_svdf_dims *dims, const int8_t *input, const int8_t *feature_weights,

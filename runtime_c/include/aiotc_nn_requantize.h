@@ -18,10 +18,45 @@ static inline int32_t aiotc_int_at(const void *data, int32_t bytes, int32_t i)
     return bytes == 2 ? ((const int16_t *)data)[i] : ((const int32_t *)data)[i];
 }
 
+/* Element i of an int8, int16 or int32 array (`bytes` 1, 2 or 4) set to value, truncated. */
+static inline void aiotc_int_set(void *data, int32_t bytes, int32_t i, int32_t value)
+{
+    if (bytes == 1) {
+        ((int8_t *)data)[i] = (int8_t)value;
+    } else if (bytes == 2) {
+        ((int16_t *)data)[i] = (int16_t)value;
+    } else {
+        ((int32_t *)data)[i] = value;
+    }
+}
+
+/* aiotc_requantize_loop in one rounding step (multiplier >= 0); `right` (a constant in
+ * each copy) where the shift is at most -2: aiotc_rq_right's one SMLAL, no test of the
+ * shift per element. */
+static AIOTC_INLINE void aiotc_requantize_1r_loop(const aiotc_requantize_params *params, int32_t size,
+                                                  const void *input, int32_t in_bytes, void *output, int32_t out_bytes,
+                                                  int32_t right)
+{
+    const uint32_t input_offset = (uint32_t)params->input_offset;
+    const uint32_t output_offset = (uint32_t)params->output_offset;
+    const int32_t multiplier = params->quant.multiplier, shift = params->quant.shift;
+    const int32_t lo = params->activation.min, hi = params->activation.max;
+    int32_t i;
+    for (i = 0; i < size; i++) {
+        const int32_t x = (int32_t)((uint32_t)aiotc_int_at(input, in_bytes, i) + input_offset);
+        const int32_t y = right ? aiotc_rq_right(x, multiplier, -shift - 2, 1) : aiotc_requantize_1r(x, multiplier, shift);
+        const int32_t value = (int32_t)((uint32_t)y + output_offset);
+        aiotc_int_set(output, out_bytes, i, AIOTC_CLAMP(value, lo, hi));
+    }
+}
+
 /* The offsets are added modulo 2^32, as TFLite's int32 arithmetic wraps on the int32
  * QUANTIZE of the seanet models (an int32 value minus its zero point). The parameters are
  * read into locals first: an int32 output could alias them, which would make the compiler
- * reload them and recompute the shifts for every element. */
+ * reload them and recompute the shifts for every element. The multiplier is TFLite's
+ * (non-negative, shift in [-31, 30]): MVE requantizes 4 lanes (aiotc_mve_requantize, the
+ * double rounding), elsewhere one rounding step (aiotc_requantize_1r_loop), the same
+ * integers as aiotc_requantize; other constants take that. */
 static inline void aiotc_requantize_loop(const aiotc_requantize_params *params, int32_t size, const void *input,
                                          int32_t in_bytes, void *output, int32_t out_bytes)
 {
@@ -31,19 +66,39 @@ static inline void aiotc_requantize_loop(const aiotc_requantize_params *params, 
     const int32_t shift = params->quant.shift;
     const int32_t lo = params->activation.min;
     const int32_t hi = params->activation.max;
-    int32_t i;
-    for (i = 0; i < size; i++) {
-        const int32_t x = (int32_t)((uint32_t)aiotc_int_at(input, in_bytes, i) + input_offset);
-        int32_t value = aiotc_requantize(x, multiplier, shift);
-        value = (int32_t)((uint32_t)value + output_offset);
-        value = AIOTC_CLAMP(value, lo, hi);
-        if (out_bytes == 1) {
-            ((int8_t *)output)[i] = (int8_t)value;
-        } else if (out_bytes == 2) {
-            ((int16_t *)output)[i] = (int16_t)value;
-        } else {
-            ((int32_t *)output)[i] = value;
+    int32_t i = 0;
+    if (multiplier >= 0 && shift >= -31 && shift <= 30) {
+#if defined(AIOTC_MVE)
+        const int32x4_t m = vdupq_n_s32(multiplier), sh = vdupq_n_s32(shift);
+        const int32x4_t vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
+        for (; i < size; i += 4) {
+            const mve_pred16_t p = vctp32q((uint32_t)(size - i));
+            const int32x4_t raw = in_bytes == 1   ? vldrbq_z_s32((const int8_t *)input + i, p)
+                                  : in_bytes == 2 ? vldrhq_z_s32((const int16_t *)input + i, p)
+                                                  : vldrwq_z_s32((const int32_t *)input + i, p);
+            int32x4_t y = aiotc_mve_requantize(vaddq_n_s32(raw, (int32_t)input_offset), m, sh);
+            y = vminq_s32(vmaxq_s32(vaddq_n_s32(y, (int32_t)output_offset), vlo), vhi);
+            if (out_bytes == 1) {
+                vstrbq_p_s32((int8_t *)output + i, y, p);
+            } else if (out_bytes == 2) {
+                vstrhq_p_s32((int16_t *)output + i, y, p);
+            } else {
+                vstrwq_p_s32((int32_t *)output + i, y, p);
+            }
         }
+#else
+        if (shift <= -2) {
+            aiotc_requantize_1r_loop(params, size, input, in_bytes, output, out_bytes, 1);
+        } else {
+            aiotc_requantize_1r_loop(params, size, input, in_bytes, output, out_bytes, 0);
+        }
+#endif
+        return;
+    }
+    for (; i < size; i++) {
+        const int32_t x = (int32_t)((uint32_t)aiotc_int_at(input, in_bytes, i) + input_offset);
+        const int32_t value = (int32_t)((uint32_t)aiotc_requantize(x, multiplier, shift) + output_offset);
+        aiotc_int_set(output, out_bytes, i, AIOTC_CLAMP(value, lo, hi));
     }
 }
 

@@ -14,25 +14,48 @@
 /* Every value of the state (`count` values of `bytes` each, word aligned) moves one
  * place towards the start: each filter's oldest value leaves (its place is overwritten
  * after). A forward copy reading ahead of what it writes: memmove would go byte by byte,
- * the two halves being a value apart, not a word. MVE: predicated vectors; elsewhere
- * whole words, each made of the word's upper values and the next word's first. */
+ * the two halves being a value apart, not a word. MVE: whole vectors, then a predicated
+ * tail; DSP: words read unaligned; elsewhere whole words, each made of the word's upper
+ * values and the next word's first. */
 static inline void aiotc_svdf_shift_state(void *state, int32_t count, int32_t bytes)
 {
 #if defined(AIOTC_MVE)
-    int32_t i;
+    /* Whole vectors (each read before it is written over), then a predicated tail. */
+    const int32_t moved = count - 1;
+    int32_t i = 0;
     if (bytes == 2) {
         int16_t *s = (int16_t *)state;
-        for (i = 0; i < count - 1; i += 8) {
-            const mve_pred16_t p = vctp16q((uint32_t)(count - 1 - i));
+        for (; i + 8 <= moved; i += 8) {
+            vstrhq_s16(s + i, vldrhq_s16(s + i + 1));
+        }
+        if (i < moved) {
+            const mve_pred16_t p = vctp16q((uint32_t)(moved - i));
             vstrhq_p_s16(s + i, vldrhq_z_s16(s + i + 1, p), p);
         }
     } else {
         int8_t *s = (int8_t *)state;
-        for (i = 0; i < count - 1; i += 16) {
-            const mve_pred16_t p = vctp8q((uint32_t)(count - 1 - i));
+        for (; i + 16 <= moved; i += 16) {
+            vstrbq_s8(s + i, vldrbq_s8(s + i + 1));
+        }
+        if (i < moved) {
+            const mve_pred16_t p = vctp8q((uint32_t)(moved - i));
             vstrbq_p_s8(s + i, vldrbq_z_s8(s + i + 1, p), p);
         }
     }
+#elif defined(AIOTC_DSP)
+    /* A word read one value ahead (an unaligned LDR, which the M4 and M7 take) and
+     * written back aligned, two per step. */
+    uint8_t *s = (uint8_t *)state;
+    const int32_t moved = (count - 1) * bytes;
+    int32_t j = 0;
+    for (; j + 8 <= moved; j += 8) {
+        uint32_t a, b;
+        memcpy(&a, s + j + bytes, 4);
+        memcpy(&b, s + j + 4 + bytes, 4);
+        memcpy(s + j, &a, 4);
+        memcpy(s + j + 4, &b, 4);
+    }
+    memmove(s + j, s + j + bytes, (size_t)(moved - j));
 #else
     uint8_t *s = (uint8_t *)state;
     const int32_t moved = (count - 1) * bytes, words = moved / 4, down = 8 * bytes;
@@ -49,64 +72,45 @@ static inline void aiotc_svdf_shift_state(void *state, int32_t count, int32_t by
 #endif
 }
 
-/* n time weights times n state values less the state's zero point, int16 (`wide`) or
- * int8: sum(w * s) - zero_point * sum(w), the same int32. */
-static inline int32_t aiotc_svdf_time_dot(const void *weights, const void *state, int32_t n, int32_t wide,
-                                          int32_t zero_point)
+/* n time weights times n state values, int16 (`wide`) or int8: sum(w * s) (the state's
+ * zero point is folded into the bias at compile time). */
+static AIOTC_INLINE int32_t aiotc_svdf_time_dot(const void *weights, const void *state, int32_t n, int32_t wide)
 {
     int32_t sum = 0, m = 0;
-#if defined(AIOTC_MVE)
-    int32_t weights_sum = 0;
-    if (wide) {
-        const int16_t *w = (const int16_t *)weights, *s = (const int16_t *)state;
-        for (m = 0; m < n; m += 8) {
-            const mve_pred16_t p = vctp16q((uint32_t)(n - m));
-            const int16x8_t vw = vldrhq_z_s16(w + m, p);
-            sum = vmladavaq_p_s16(sum, vw, vldrhq_z_s16(s + m, p), p);
-            weights_sum = vaddvaq_p_s16(weights_sum, vw, p);
-        }
-    } else {
-        const int8_t *w = (const int8_t *)weights, *s = (const int8_t *)state;
-        for (m = 0; m < n; m += 16) {
-            const mve_pred16_t p = vctp8q((uint32_t)(n - m));
-            const int8x16_t vw = vldrbq_z_s8(w + m, p);
-            sum = vmladavaq_p_s8(sum, vw, vldrbq_z_s8(s + m, p), p);
-            weights_sum = vaddvaq_p_s8(weights_sum, vw, p);
-        }
-    }
-    return sum - zero_point * weights_sum;
-#else
     const int16_t *w = (const int16_t *)weights, *s = (const int16_t *)state;
-    if (!wide) { /* int8: the row dot of aiotc_nn_dot_s8.h (its DSP path on the M4) */
-        return aiotc_dot_offset_s8((const int8_t *)weights, (const int8_t *)state, n, -zero_point);
+    if (!wide) { /* int8: the row dot of aiotc_nn_dot_s8.h (its DSP and MVE paths) */
+        return aiotc_dot_s8((const int8_t *)weights, (const int8_t *)state, n);
     }
+#if defined(AIOTC_MVE)
+    for (; m < n; m += 8) {
+        const mve_pred16_t p = vctp16q((uint32_t)(n - m));
+        sum = vmladavaq_p_s16(sum, vldrhq_z_s16(w + m, p), vldrhq_z_s16(s + m, p), p);
+    }
+    return sum;
+#else
 #if defined(AIOTC_DSP)
-    {
-        /* Two values per SMLAD; the zero point's part from the weights' sum (SMLAD by 1, 1). */
-        int32_t weights_sum = 0;
-        for (; m + 2 <= n; m += 2) {
-            int32_t w2, s2;
-            memcpy(&w2, w + m, 4);
-            memcpy(&s2, s + m, 4);
-            sum = __smlad(w2, s2, sum);
-            weights_sum = __smlad(w2, 0x00010001, weights_sum);
-        }
-        sum -= zero_point * weights_sum;
+    for (; m + 2 <= n; m += 2) { /* two values per SMLAD */
+        int32_t w2, s2;
+        memcpy(&w2, w + m, 4);
+        memcpy(&s2, s + m, 4);
+        sum = __smlad(w2, s2, sum);
     }
 #endif
     for (; m < n; m++) {
-        sum += w[m] * (s[m] - zero_point);
+        sum += w[m] * s[m];
     }
     return sum;
 #endif
 }
 
-/* Each unit's output: its bias plus the time products of its rank filters (consecutive
- * rows of `memory` values), requantized to int8. */
-static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims,
-                                      const void *time_weights, const int32_t *bias, const void *state, int8_t *out)
+/* Each unit's output: its bias (the state's zero point folded in) plus the time products
+ * of its rank filters (consecutive rows of `memory` values), requantized to int8; `wide`
+ * (int16 state, a constant in each copy) tested once, not per unit. */
+static AIOTC_INLINE void aiotc_svdf_outputs_mode(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims,
+                                                 const void *time_weights, const int32_t *bias, const void *state,
+                                                 int8_t *out, int32_t wide)
 {
-    const int32_t bytes = params->state_bytes, span = dims->rank * dims->memory;
+    const int32_t bytes = wide ? 2 : 1, span = dims->rank * dims->memory;
     const int32_t units = dims->filters / dims->rank;
     const aiotc_per_tensor_quant_params q = params->output_quant;
     int32_t u;
@@ -120,7 +124,7 @@ static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const 
         for (r = 0; r < AIOTC_MIN(4, units - u); r++) {
             acc[r] = bias[u + r] + aiotc_svdf_time_dot((const uint8_t *)time_weights + (u + r) * span * bytes,
                                                        (const uint8_t *)state + (u + r) * span * bytes, span,
-                                                       bytes == 2, params->state_zero_point);
+                                                       wide);
         }
         y = aiotc_mve_requantize(vldrwq_s32(acc), vdupq_n_s32(q.multiplier), vdupq_n_s32(q.shift));
         y = vaddq_n_s32(y, params->output_offset);
@@ -129,12 +133,21 @@ static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const 
 #else
     for (u = 0; u < units; u++) {
         const int32_t acc = bias[u] + aiotc_svdf_time_dot((const uint8_t *)time_weights + u * span * bytes,
-                                                          (const uint8_t *)state + u * span * bytes, span, bytes == 2,
-                                                          params->state_zero_point);
-        const int32_t y = aiotc_requantize_1r(acc, q.multiplier, q.shift) + params->output_offset;
+                                                          (const uint8_t *)state + u * span * bytes, span, wide);
+        const int32_t y = aiotc_rq_offset(aiotc_rq_channel(q.multiplier, q.shift), acc, params->output_offset);
         out[u] = (int8_t)AIOTC_CLAMP(y, INT8_MIN, INT8_MAX);
     }
 #endif
+}
+
+static inline void aiotc_svdf_outputs(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims,
+                                      const void *time_weights, const int32_t *bias, const void *state, int8_t *out)
+{
+    if (params->state_bytes == 2) {
+        aiotc_svdf_outputs_mode(params, dims, time_weights, bias, state, out, 1);
+    } else {
+        aiotc_svdf_outputs_mode(params, dims, time_weights, bias, state, out, 0);
+    }
 }
 
 /* The new feature values of n <= 4 filters (their sums; filter r's value at
@@ -158,16 +171,17 @@ static AIOTC_INLINE void aiotc_svdf_store_features(const aiotc_svdf_params_s8 *p
     }
 #else
     const int32_t zero_point = params->state_zero_point;
+    const aiotc_rq rq = aiotc_rq_channel(q.multiplier, q.shift); /* a right shift: aiotc_rq_offset's one SMLAL */
     int32_t r;
     if (wide) {
         int16_t *s = (int16_t *)state + first;
         for (r = 0; r < n; r++, s += memory) {
-            *s = (int16_t)(AIOTC_CLAMP(aiotc_requantize_1r(sums[r], q.multiplier, q.shift), low, high) + zero_point);
+            *s = (int16_t)(AIOTC_CLAMP(aiotc_rq_offset(rq, sums[r], 0), low, high) + zero_point);
         }
     } else {
         int8_t *s = (int8_t *)state + first;
         for (r = 0; r < n; r++, s += memory) { /* wraps as TFLM's int8_t store does */
-            *s = (int8_t)(AIOTC_CLAMP(aiotc_requantize_1r(sums[r], q.multiplier, q.shift), low, high) + zero_point);
+            *s = (int8_t)(AIOTC_CLAMP(aiotc_rq_offset(rq, sums[r], 0), low, high) + zero_point);
         }
     }
 #endif

@@ -12,35 +12,55 @@ static float sigmoid_f32(float x)
     return x > 16.619047164916992188f ? 1.0f : x < -9.0f ? expf(x) : 1.0f / (1.0f + expf(-x));
 }
 
-static float gate_f32(const aiotc_lstm_gate_f32 *gate, int32_t unit, const float *input, int32_t input_size,
-                      const float *hidden, int32_t state_size)
+/* The 4 gates' pre-activations of one unit (forget, input, cell, output): each gate's
+ * products over the input and over the hidden state summed in order, then
+ * (from_input + bias) + from_hidden, as TFLM does. The 4 gates go together so that each
+ * input and hidden value is read once for 4 products. */
+static void gates_f32(const aiotc_lstm_params_f32 *p, int32_t unit, const float *input, int32_t input_size,
+                      const float *hidden, int32_t state_size, float *pre)
 {
-    const float *w = gate->input_weights + unit * input_size;
-    const float *r = gate->recurrent_weights + unit * state_size;
-    float from_input = 0.0f, from_hidden = 0.0f;
+    const aiotc_lstm_gate_f32 *const g[4] = {&p->forget, &p->input, &p->cell, &p->output};
+    const float *w0 = g[0]->input_weights + unit * input_size, *w1 = g[1]->input_weights + unit * input_size;
+    const float *w2 = g[2]->input_weights + unit * input_size, *w3 = g[3]->input_weights + unit * input_size;
+    const float *r0 = g[0]->recurrent_weights + unit * state_size, *r1 = g[1]->recurrent_weights + unit * state_size;
+    const float *r2 = g[2]->recurrent_weights + unit * state_size, *r3 = g[3]->recurrent_weights + unit * state_size;
+    float i0 = 0.0f, i1 = 0.0f, i2 = 0.0f, i3 = 0.0f, h0 = 0.0f, h1 = 0.0f, h2 = 0.0f, h3 = 0.0f;
     int32_t k;
     for (k = 0; k < input_size; k++) {
-        from_input += input[k] * w[k];
+        const float x = input[k];
+        i0 += x * w0[k];
+        i1 += x * w1[k];
+        i2 += x * w2[k];
+        i3 += x * w3[k];
     }
     for (k = 0; k < state_size; k++) {
-        from_hidden += hidden[k] * r[k];
+        const float x = hidden[k];
+        h0 += x * r0[k];
+        h1 += x * r1[k];
+        h2 += x * r2[k];
+        h3 += x * r3[k];
     }
-    return (from_input + gate->bias[unit]) + from_hidden;
+    pre[0] = (i0 + g[0]->bias[unit]) + h0;
+    pre[1] = (i1 + g[1]->bias[unit]) + h1;
+    pre[2] = (i2 + g[2]->bias[unit]) + h2;
+    pre[3] = (i3 + g[3]->bias[unit]) + h3;
 }
 
 static float unit_f32(const aiotc_lstm_params_f32 *p, int32_t unit, const float *input, int32_t input_size,
                       const float *hidden, int32_t state_size, float *cell)
 {
-    const float forget = sigmoid_f32(gate_f32(&p->forget, unit, input, input_size, hidden, state_size));
-    const float in = sigmoid_f32(gate_f32(&p->input, unit, input, input_size, hidden, state_size));
-    const float candidate = tanhf(gate_f32(&p->cell, unit, input, input_size, hidden, state_size));
-    const float out = sigmoid_f32(gate_f32(&p->output, unit, input, input_size, hidden, state_size));
-    float c = forget * *cell + in * candidate;
-    if (p->cell_clip > 0.0f) {
-        c = AIOTC_CLAMP(c, -p->cell_clip, p->cell_clip);
+    float pre[4], c;
+    gates_f32(p, unit, input, input_size, hidden, state_size, pre);
+    {
+        const float forget = sigmoid_f32(pre[0]), in = sigmoid_f32(pre[1]), candidate = tanhf(pre[2]);
+        const float out = sigmoid_f32(pre[3]);
+        c = forget * *cell + in * candidate;
+        if (p->cell_clip > 0.0f) {
+            c = AIOTC_CLAMP(c, -p->cell_clip, p->cell_clip);
+        }
+        *cell = c;
+        return tanhf(c) * out;
     }
-    *cell = c;
-    return tanhf(c) * out;
 }
 
 int32_t aiotc_lstm_f32(const aiotc_lstm_params_f32 *params, const aiotc_lstm_dims *dims, const float *input,

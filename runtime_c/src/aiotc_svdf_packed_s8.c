@@ -1,7 +1,7 @@
-/* TFLite Micro's integer SVDF (as aiotc_svdf_s8) with the feature matrix product run as
+/* TFLite Micro's integer SVDF (as aiotc_svdf_rows_s8) with the feature matrix product run as
  * a packed fully connected layer (aiotc_nn_fc_packed.h: its DSP and MVE paths), the
  * input's zero point folded into the feature bias at compile time; the rest is
- * aiotc_svdf_s8's (aiotc_nn_svdf.h), and so is the result, bit for bit.
+ * aiotc_svdf_rows_s8's (aiotc_nn_svdf.h), and so is the result, bit for bit.
  *
  * Scratch: the input prepared for the feature product (widened on the DSP path). */
 #include "aiotc_nn_fc_packed.h"
