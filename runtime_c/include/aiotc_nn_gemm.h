@@ -470,14 +470,15 @@ static AIOTC_INLINE void aiotc_mac_chunk(aiotc_pair_sums *s, const int32_t **w, 
 
 /* A channel pair's weights at *w (left at the next pair's) against the interleaved
  * column pair at cols, or against its column 0 alone (`columns` 1: a pixel without a
- * partner), `groups` (> 0) groups of 4 inputs, from the channels' biases. The first
+ * partner), `groups` groups of 4 inputs (0: a transposed conv's phase without taps), from
+ * the channels' biases. The first
  * chunk takes what whole chunks leave, so that the loop holds one copy of the chunk's
  * code: two made the channel pair's loop 2 KB, twice a flash cache's (STM32's ART). */
 static AIOTC_INLINE aiotc_acc4 aiotc_dot_pair(const int32_t **w, int32_t groups, int32_t bias_a, int32_t bias_b,
                                              const int32_t *cols, int32_t columns)
 {
     const int32_t chunk = AIOTC_GEMM_CHUNK / 4;
-    int32_t rest = (int32_t)((uint32_t)(groups - 1) / (uint32_t)chunk) * chunk;
+    int32_t rest = groups > 0 ? (int32_t)((uint32_t)(groups - 1) / (uint32_t)chunk) * chunk : 0;
     aiotc_pair_sums s;
     aiotc_acc4 r;
     s.lo0 = s.hi0 = s.lo1 = s.hi1 = bias_a;
