@@ -21,7 +21,7 @@ static inline void aiotc_gemm_setup(aiotc_gemm *g, const int8_t *filter, int32_t
                                     const aiotc_conv_params *params, aiotc_col *cols)
 {
 #if defined(AIOTC_MVE)
-    g->pairs = (int8_t *)cols; /* the DSP path's prepared columns: unused here */
+    g->pairs = (int8_t *)cols; /* the room of the DSP path's prepared columns: the interleaved pair */
 #else
     (void)cols;
     g->pairs = 0;
