@@ -35,8 +35,16 @@ static inline void aiotc_copy_run(int8_t *dst, const int8_t *src, int32_t n)
         memcpy(&v, src + i, sizeof v);
         memcpy(dst + i, &v, sizeof v);
     }
-    for (; i < n; i++) {
-        dst[i] = src[i];
+    if (i < n) { /* the last 1-3 bytes: a halfword, then a byte */
+        if (i + 2 <= n) {
+            int16_t h;
+            memcpy(&h, src + i, sizeof h);
+            memcpy(dst + i, &h, sizeof h);
+            i += 2;
+        }
+        if (i < n) {
+            dst[i] = src[i];
+        }
     }
 }
 
