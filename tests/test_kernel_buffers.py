@@ -66,6 +66,12 @@ typedef struct { int32_t batch[2], lhs_batch_stride[2], rhs_batch_stride[2], row
     lhs_depth_stride, rhs_depth_stride, rhs_col_stride; } aiotc_matmul_shape;
 int32_t aiotc_batch_matmul_packed_s8_get_buffer_size(const aiotc_matmul_shape *shape);
 int32_t aiotc_batch_matmul_packed_s16_get_buffer_size(const aiotc_matmul_shape *shape);
+typedef struct { void *buf; int32_t size; } aiotc_context;
+typedef struct { const int32_t *multiplier, *shift; int32_t right_shifts; } aiotc_per_channel_quant_params;
+int32_t aiotc_depthwise_conv_3x3_s8(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
+                                    const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                    const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                    const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 """
 
 
@@ -123,6 +129,24 @@ def test_python_scratch_size_equals_c(lib, kind, shape, kwargs, weights):
             ffi.new("aiotc_dims *", graph[op.outputs[0]].shape),
         )
     assert select_kernel(op, graph).scratch_bytes == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0
+
+
+def test_depthwise_3x3_refuses_a_width_of_0(lib):
+    """Its DSP row loop takes one step of 2 columns before it tests the width: with none,
+    that step would write past the scratch (one int for a band of width 0)."""
+    ffi, c = lib
+    params = ffi.new("aiotc_dw_conv_params *", {"ch_mult": 1, "stride": {"w": 1, "h": 1}, "dilation": {"w": 1, "h": 1}})
+    in_dims, out_dims = ffi.new("aiotc_dims *", (1, 4, 0, 2)), ffi.new("aiotc_dims *", (1, 4, 0, 2))
+    size = c.aiotc_depthwise_conv_3x3_s8_get_buffer_size(params, out_dims)
+    scratch = ffi.new("int8_t[]", size)
+    ctx = ffi.new("aiotc_context *", {"buf": scratch, "size": size})
+    zeros = ffi.new("int32_t[]", 2)
+    quant = ffi.new("aiotc_per_channel_quant_params *", {"multiplier": zeros, "shift": zeros})
+    data = ffi.new("int8_t[]", 18)
+    status = c.aiotc_depthwise_conv_3x3_s8(
+        ctx, params, quant, in_dims, data, ffi.new("aiotc_dims *", (1, 3, 3, 2)), data, zeros, out_dims, data
+    )
+    assert status == -1  # AIOTC_ARG_ERROR
 
 
 @pytest.mark.parametrize("weights", ["int8", "int4"])

@@ -1,8 +1,10 @@
-/* aiotc runtime: long byte runs copied and filled, for the data-movement kernels.
+/* aiotc runtime: byte runs copied and filled.
  *
- * Elsewhere memcpy and memset (newlib's are word-wide and unrolled). On MVE low-overhead
- * loops of vector loads and stores, 16 bytes each, with no call. (Kernel rows of an im2col are
- * short: aiotc_copy_run in aiotc_nn_conv_gemm.h serves those.) */
+ * Short runs (an im2col's kernel rows, int8 or int16; a concat's pixel rows):
+ * aiotc_copy_run and aiotc_fill_run, inline with no call, word by word (MVE: vector by
+ * vector). Long runs (the data-movement kernels): aiotc_bytes_*, memcpy and memset
+ * (newlib's are word-wide and unrolled), on MVE low-overhead loops of vector loads and
+ * stores, 16 bytes each. */
 #ifndef AIOTC_NN_BYTES_H
 #define AIOTC_NN_BYTES_H
 
@@ -13,26 +15,64 @@
 #include <arm_mve.h>
 #endif
 
+/* n bytes, word by word (MVE: whole vectors, the last predicated): kernel rows are short
+ * (9 bytes in a 3x3 first layer), where a call to memcpy costs more than the copy. */
+static inline void aiotc_copy_run(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i = 0;
+#if defined(__ARM_FEATURE_MVE)
+    for (; i + 16 < n; i += 16) {
+        vstrbq_s8(dst + i, vldrbq_s8(src + i));
+    }
+    {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i)); /* the last 1-16 bytes, or none */
+        vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
+    }
+    return;
+#endif
+    for (; i + 4 <= n; i += 4) {
+        int32_t v;
+        memcpy(&v, src + i, sizeof v);
+        memcpy(dst + i, &v, sizeof v);
+    }
+    if (i < n) { /* the last 1-3 bytes: a halfword, then a byte */
+        if (i + 2 <= n) {
+            int16_t h;
+            memcpy(&h, src + i, sizeof h);
+            memcpy(dst + i, &h, sizeof h);
+            i += 2;
+        }
+        if (i < n) {
+            dst[i] = src[i];
+        }
+    }
+}
+
+/* n bytes of value v (MVE as aiotc_copy_run), for the same short runs. */
+static inline void aiotc_fill_run(int8_t *dst, int8_t v, int32_t n)
+{
+#if defined(__ARM_FEATURE_MVE)
+    const int8x16_t x = vdupq_n_s8(v);
+    int32_t i;
+    for (i = 0; i + 16 < n; i += 16) {
+        vstrbq_s8(dst + i, x);
+    }
+    vstrbq_p_s8(dst + i, x, vctp8q((uint32_t)(n - i)));
+#else
+    memset(dst, v, (size_t)n);
+#endif
+}
+
 #if !defined(__ARM_FEATURE_MVE)
-/* A short run (at most 64 bytes, both ends word aligned: a concat's pixel rows) word by
- * word, front to back, which is right where dst lies below src too; 0 where the run is
- * not one (then memcpy or memmove, whose call costs more than such a copy). */
+/* A short run (at most 64 bytes, both ends word aligned: a concat's pixel rows) by
+ * aiotc_copy_run, front to back, which is right where dst lies below src too; 0 where the
+ * run is not one (then memcpy or memmove, whose call costs more than such a copy). */
 static inline int aiotc_bytes_copy_short(void *dst, const void *src, int32_t n)
 {
-    uint8_t *d = (uint8_t *)dst;
-    const uint8_t *s = (const uint8_t *)src;
-    int32_t i;
-    if (n > 64 || (((uintptr_t)d | (uintptr_t)s) & 3u) != 0) {
+    if (n > 64 || (((uintptr_t)dst | (uintptr_t)src) & 3u) != 0) {
         return 0;
     }
-    for (i = 0; i + 4 <= n; i += 4) {
-        uint32_t v;
-        memcpy(&v, s + i, sizeof v);
-        memcpy(d + i, &v, sizeof v);
-    }
-    for (; i < n; i++) {
-        d[i] = s[i];
-    }
+    aiotc_copy_run((int8_t *)dst, (const int8_t *)src, n);
     return 1;
 }
 #endif

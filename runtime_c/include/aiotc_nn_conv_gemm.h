@@ -9,6 +9,7 @@
 #ifndef AIOTC_NN_CONV_GEMM_H
 #define AIOTC_NN_CONV_GEMM_H
 
+#include "aiotc_nn_bytes.h" /* aiotc_copy_run, aiotc_fill_run */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm.h"
 #include "aiotc_nn_gemm_s4.h"
@@ -23,7 +24,7 @@ static inline void aiotc_gemm_setup(aiotc_gemm *g, const int8_t *filter, int32_t
                                     const aiotc_conv_params *params, aiotc_col *cols)
 {
 #if defined(AIOTC_MVE)
-    g->pairs = (int8_t *)cols; /* the DSP path's prepared columns: unused here */
+    g->pairs = (int8_t *)cols; /* the room of the DSP path's prepared columns: the interleaved pair */
 #else
     (void)cols;
     g->pairs = 0;
@@ -99,46 +100,6 @@ static AIOTC_DRIVER int32_t aiotc_conv_1x1_loop(
  * row lies inside the image, its taps are contiguous and copied at once, which makes
  * first layers with 1-3 input channels cheap too. On the DSP path, channels in whole
  * words are widened to int16 straight from the image instead of copied first. */
-/* n bytes, word by word (MVE: whole vectors, the last predicated): kernel rows are short
- * (9 bytes in a 3x3 first layer), where a call to memcpy costs more than the copy. */
-static inline void aiotc_copy_run(int8_t *dst, const int8_t *src, int32_t n)
-{
-    int32_t i = 0;
-#if defined(AIOTC_MVE)
-    for (; i + 16 < n; i += 16) {
-        vstrbq_s8(dst + i, vldrbq_s8(src + i));
-    }
-    {
-        const mve_pred16_t p = vctp8q((uint32_t)(n - i)); /* the last 1-16 bytes, or none */
-        vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
-    }
-    return;
-#endif
-    for (; i + 4 <= n; i += 4) {
-        int32_t v;
-        memcpy(&v, src + i, sizeof v);
-        memcpy(dst + i, &v, sizeof v);
-    }
-    for (; i < n; i++) {
-        dst[i] = src[i];
-    }
-}
-
-/* n bytes of value v (MVE as aiotc_copy_run), for the same short runs. */
-static inline void aiotc_fill_run(int8_t *dst, int8_t v, int32_t n)
-{
-#if defined(AIOTC_MVE)
-    const int8x16_t x = vdupq_n_s8(v);
-    int32_t i;
-    for (i = 0; i + 16 < n; i += 16) {
-        vstrbq_s8(dst + i, x);
-    }
-    vstrbq_p_s8(dst + i, x, vctp8q((uint32_t)(n - i)));
-#else
-    memset(dst, v, (size_t)n);
-#endif
-}
-
 /* The k taps of the output pixel whose window starts at (y0, x0) of image b, into col. */
 static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const aiotc_dims *input_dims,
                                        const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,

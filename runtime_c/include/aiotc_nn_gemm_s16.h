@@ -160,7 +160,9 @@ static inline void aiotc_dot_pair2_s16(const int8_t *w, const int16_t *cols, int
 }
 
 /* n int16 from src to dst: the gather's runs are short, a call to memcpy would cost
- * more than the copy. */
+ * more than the copy. (This and aiotc_zero_s16 rather than aiotc_nn_bytes.h's
+ * aiotc_copy_run / aiotc_fill_run on 2n bytes: with those a 16x8 conv model took 2.8%
+ * more instructions on the M4, 1.4% on the M55; the zeros were memset calls.) */
 static inline void aiotc_copy_s16(int16_t *dst, const int16_t *src, int32_t n)
 {
 #if defined(__ARM_FEATURE_MVE)

@@ -183,7 +183,10 @@ static AIOTC_INLINE int32_t aiotc_transpose_conv_phases(int32_t type, const aiot
         return AIOTC_ARG_ERROR;
     }
     window.dilation.h = window.dilation.w = 1;
-    memset(taps, 0, (size_t)columns); /* the padding after each column's taps (int8: widened whole) */
+    /* the padding after each column's taps (int8: widened whole); where a phase's columns
+     * are shorter, the stride between them is too, so the taps of an earlier phase stay in
+     * this one's padding: harmless, their weights (the packing's padding) are 0 */
+    memset(taps, 0, (size_t)columns);
     for (ry = 0; ry < params->stride.h; ry++) {
         for (rx = 0; rx < params->stride.w; rx++) {
             const aiotc_phase ph = aiotc_phase_at(params, filter_dims, output_dims, ry, rx);

@@ -499,7 +499,8 @@ int32_t aiotc_depthwise_conv_3x3_s8(const aiotc_context *ctx, const aiotc_dw_con
     int32_t *const acc = (int32_t *)(void *)(p0 + 2 * plane_rows * dw_plane_width(out_w, params->stride.w));
     dw_layer d;
     int32_t b, oy, c;
-    if (filter_dims->h != 3 || filter_dims->w != 3 || filter_dims->c != ch || output_dims->c != ch ||
+    /* out_w >= 1: dw_row_acc (DSP) always takes a step of 2 columns, which the scratch holds only then */
+    if (out_w < 1 || filter_dims->h != 3 || filter_dims->w != 3 || filter_dims->c != ch || output_dims->c != ch ||
         params->ch_mult != 1 || params->dilation.h != 1 || params->dilation.w != 1 || params->stride.h < 1 ||
         params->stride.h > 2 || params->stride.w < 1 || params->stride.w > 2 ||
         ctx->size < aiotc_depthwise_conv_3x3_s8_get_buffer_size(params, output_dims)) {

@@ -281,7 +281,7 @@ static AIOTC_INLINE void dw_tap_mve(dw_acc *a, int16x8_t x, int16x8_t k)
 
 /* What the asm of dw_step2_mve reads by offsets from one pointer: the vectors it would
  * otherwise hold in registers (it needs all 8 for the taps), and the layer's arrays;
- * the asm knows the order of the fields (16 bytes a vector, 4 a scalar). */
+ * the asm knows the order of the fields (16 bytes a vector, 4 a scalar: checked below). */
 typedef struct {
     uint16x8_t lanes;        /* 0 .. 7: the channels of a step, plus c */
     int16x8_t lo, hi;        /* the clamp, on the int16 lanes of the narrowed outputs */
@@ -290,60 +290,46 @@ typedef struct {
     const int32_t *bias, *multiplier, *shift;
     int32_t offset;
 } dw_mve;
+#define DW_AT(field, base, bytes) (offsetof(dw_mve, field) == offsetof(dw_mve, base) + (bytes))
+typedef char dw_mve_layout[DW_AT(lo, lanes, 16) && DW_AT(hi, lanes, 32) && DW_AT(even, lanes, 48) &&
+                                   DW_AT(minus2, lanes, 64) && DW_AT(multiplier, bias, 4) && DW_AT(shift, bias, 8) &&
+                                   DW_AT(offset, bias, 12) ? 1 : -1];
 
 /* The requantization of the even (odd) channels' sums a and b of a step, multipliers at
- * [r + 4 * even], shifts at [p + 4 * even]: TFLite's (aiotc_mve_requantize), the
- * shift's left and right parts computed once for both. */
+ * [r + 4 * even] into k, shifts at [p + 4 * even] into s: TFLite's (aiotc_mve_requantize),
+ * the shift's left and right parts computed once for both, then each sum as
+ * aiotc_nn_gemm.h's AIOTC_RQ_GENERAL does it (whose operand names are fixed to x and z). */
 #define DW_REQUANTIZE(a, b)                                                                                            \
     "vldrw.u32 %q[k], [%[r], %q[l], uxtw #2]\n\t"                                                                      \
-    "vldrw.u32 %q[x], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
+    "vldrw.u32 %q[s], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
     "vmov.i32 %q[t], #0\n\t"                                                                                           \
-    "vmax.s32 %q[t], %q[x], %q[t]\n\t"                                                                                 \
-    "vsub.i32 %q[x], %q[x], %q[t]\n\t"                                                                                 \
+    "vmax.s32 %q[t], %q[s], %q[t]\n\t"                                                                                 \
+    "vsub.i32 %q[s], %q[s], %q[t]\n\t"                                                                                 \
     "vshl.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                         \
-    "vshl.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                         \
-    "vqrdmulh.s32 %q[" a "], %q[" a "], %q[k]\n\t"                                                                     \
-    "vqrdmulh.s32 %q[" b "], %q[" b "], %q[k]\n\t"                                                                     \
-    "vand %q[t], %q[" a "], %q[x]\n\t"                                                                                 \
-    "vshr.s32 %q[t], %q[t], #31\n\t"                                                                                   \
-    "vqadd.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                        \
-    "vrshl.s32 %q[" a "], %q[" a "], %q[x]\n\t"                                                                        \
-    "vand %q[t], %q[" b "], %q[x]\n\t"                                                                                 \
-    "vshr.s32 %q[t], %q[t], #31\n\t"                                                                                   \
-    "vqadd.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                        \
-    "vrshl.s32 %q[" b "], %q[" b "], %q[x]\n\t"
+    "vshl.s32 %q[" b "], %q[" b "], %q[t]\n\t" AIOTC_RQ_GENERAL_RIGHT(a) AIOTC_RQ_GENERAL_RIGHT(b)
 
-/* DW_REQUANTIZE with right shifts (`common`: shift[] holds r, the shift is -2 - r):
- * no left shift, and the sign of the product alone says where to subtract 1
- * (aiotc_mve_requantize_right). */
+/* DW_REQUANTIZE with right shifts (`common`: shift[] holds r, the shift is -2 - r, the
+ * -2s at minus2): AIOTC_RQ_RIGHT, no left shift (aiotc_mve_requantize_right). */
 #define DW_REQUANTIZE_RIGHT(a, b)                                                                                      \
     "vldrw.u32 %q[k], [%[r], %q[l], uxtw #2]\n\t"                                                                      \
-    "vldrw.u32 %q[x], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
+    "vldrw.u32 %q[s], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
     "vldrw.u32 %q[t], [%[m], #%c[o_vectors]+64]\n\t"                                                                   \
-    "vsub.i32 %q[x], %q[t], %q[x]\n\t"                                                                                 \
-    "vqrdmulh.s32 %q[" a "], %q[" a "], %q[k]\n\t"                                                                     \
-    "vqrdmulh.s32 %q[" b "], %q[" b "], %q[k]\n\t"                                                                     \
-    "vshr.s32 %q[t], %q[" a "], #31\n\t"                                                                               \
-    "vqadd.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                        \
-    "vrshl.s32 %q[" a "], %q[" a "], %q[x]\n\t"                                                                        \
-    "vshr.s32 %q[t], %q[" b "], #31\n\t"                                                                               \
-    "vqadd.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                                        \
-    "vrshl.s32 %q[" b "], %q[" b "], %q[x]\n\t"
+    "vsub.i32 %q[s], %q[t], %q[s]\n\t" AIOTC_RQ_RIGHT(a) AIOTC_RQ_RIGHT(b)
 
 /* One tap of the pair step: the 8 weights, the two pixels' inputs, their products. */
 #define DW_TAP2                                                                                                        \
     "ldr %[p], [%[ta]], #4\n\t"                                                                                        \
     "vldrh.16 %q[k], [%[w]], #16\n\t"                                                                                  \
-    "vldrb.s16 %q[x], [%[p], %q[l]]\n\t"                                                                               \
+    "vldrb.s16 %q[s], [%[p], %q[l]]\n\t"                                                                               \
     "ldr %[p], [%[tb]], #4\n\t"                                                                                        \
-    "vmullb.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
+    "vmullb.s16 %q[t], %q[s], %q[k]\n\t"                                                                               \
     "vadd.i32 %q[a0], %q[a0], %q[t]\n\t"                                                                               \
-    "vmullt.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
-    "vldrb.s16 %q[x], [%[p], %q[l]]\n\t"                                                                               \
+    "vmullt.s16 %q[t], %q[s], %q[k]\n\t"                                                                               \
+    "vldrb.s16 %q[s], [%[p], %q[l]]\n\t"                                                                               \
     "vadd.i32 %q[a1], %q[a1], %q[t]\n\t"                                                                               \
-    "vmullb.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
+    "vmullb.s16 %q[t], %q[s], %q[k]\n\t"                                                                               \
     "vadd.i32 %q[b0], %q[b0], %q[t]\n\t"                                                                               \
-    "vmullt.s16 %q[t], %q[x], %q[k]\n\t"                                                                               \
+    "vmullt.s16 %q[t], %q[s], %q[k]\n\t"                                                                               \
     "vadd.i32 %q[b1], %q[b1], %q[t]\n\t"
 
 /* All taps: a loop, or the usual 9 unrolled (no loop instruction). */
@@ -382,17 +368,17 @@ typedef struct {
                      "vldrh.u16 %q[l], [%[m], #%c[o_vectors]+32]\n\t"                                                  \
                      "vqmovnb.s32 %q[t], %q[a0]\n\t"                                                                   \
                      "vqmovnt.s32 %q[t], %q[a1]\n\t"                                                                   \
-                     "vqmovnb.s32 %q[x], %q[b0]\n\t"                                                                   \
-                     "vqmovnt.s32 %q[x], %q[b1]\n\t"                                                                   \
+                     "vqmovnb.s32 %q[s], %q[b0]\n\t"                                                                   \
+                     "vqmovnt.s32 %q[s], %q[b1]\n\t"                                                                   \
                      "vqadd.s16 %q[t], %q[t], %[r]\n\t"                                                                \
-                     "vqadd.s16 %q[x], %q[x], %[r]\n\t"                                                                \
+                     "vqadd.s16 %q[s], %q[s], %[r]\n\t"                                                                \
                      "vmax.s16 %q[t], %q[t], %q[k]\n\t"                                                                \
-                     "vmax.s16 %q[x], %q[x], %q[k]\n\t"                                                                \
+                     "vmax.s16 %q[s], %q[s], %q[k]\n\t"                                                                \
                      "vmin.s16 %q[t], %q[t], %q[l]\n\t"                                                                \
-                     "vmin.s16 %q[x], %q[x], %q[l]\n\t"                                                                \
+                     "vmin.s16 %q[s], %q[s], %q[l]\n\t"                                                                \
                      "vstrb.16 %q[t], [%[oa]]\n\t"                                                                     \
-                     "vstrb.16 %q[x], [%[ob]]"                                                                         \
-                     : [a0] "=&w"(a0), [a1] "=&w"(a1), [b0] "=&w"(b0), [b1] "=&w"(b1), [k] "=&w"(k), [x] "=&w"(x),     \
+                     "vstrb.16 %q[s], [%[ob]]"                                                                         \
+                     : [a0] "=&w"(a0), [a1] "=&w"(a1), [b0] "=&w"(b0), [b1] "=&w"(b1), [k] "=&w"(k), [s] "=&w"(s),     \
                        [t] "=&w"(t), [l] "=&w"(l), [p] "=&r"(p), [r] "=&r"(r), [ta] "+r"(ta), [tb] "+r"(tb),           \
                        [w] "+r"(w), [n] "+r"(n)                                                                        \
                      : [m] "r"(m), [c] "r"(c), [oa] "l"(oa), [ob] "l"(ob), /* VSTRB.16: r0-r7 */                     \
@@ -403,7 +389,7 @@ static AIOTC_INLINE void dw_step2_mve(const dw_mve *m, const int8_t *const *ta, 
                                       const int16_t *w, int32_t taps, int32_t c, int8_t *oa, int8_t *ob,
                                       int32_t common)
 {
-    int32x4_t a0, a1, b0, b1, k, x, t, l;
+    int32x4_t a0, a1, b0, b1, k, s, t, l; /* s: the inputs of a tap, the shifts, pixel b's outputs */
     const int8_t *p;
     int32_t r;
     register int32_t n __asm__("lr") = taps;
