@@ -297,16 +297,10 @@ typedef char dw_mve_layout[DW_AT(lo, lanes, 16) && DW_AT(hi, lanes, 32) && DW_AT
 
 /* The requantization of the even (odd) channels' sums a and b of a step, multipliers at
  * [r + 4 * even] into k, shifts at [p + 4 * even] into s: TFLite's (aiotc_mve_requantize),
- * the shift's left and right parts computed once for both, then each sum as
- * aiotc_nn_gemm.h's AIOTC_RQ_GENERAL does it (whose operand names are fixed to x and z). */
+ * aiotc_nn_gemm.h's AIOTC_RQ_GENERAL: the shift's left and right parts once for both. */
 #define DW_REQUANTIZE(a, b)                                                                                            \
     "vldrw.u32 %q[k], [%[r], %q[l], uxtw #2]\n\t"                                                                      \
-    "vldrw.u32 %q[s], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
-    "vmov.i32 %q[t], #0\n\t"                                                                                           \
-    "vmax.s32 %q[t], %q[s], %q[t]\n\t"                                                                                 \
-    "vsub.i32 %q[s], %q[s], %q[t]\n\t"                                                                                 \
-    "vshl.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                                         \
-    "vshl.s32 %q[" b "], %q[" b "], %q[t]\n\t" AIOTC_RQ_GENERAL_RIGHT(a) AIOTC_RQ_GENERAL_RIGHT(b)
+    "vldrw.u32 %q[s], [%[p], %q[l], uxtw #2]\n\t" AIOTC_RQ_GENERAL("%q[" a "]", "%q[" b "]", "%q[k]", "%q[s]", "%q[t]", "%[m]")
 
 /* DW_REQUANTIZE with right shifts (`common`: shift[] holds r, the shift is -2 - r, the
  * -2s at minus2): AIOTC_RQ_RIGHT, no left shift (aiotc_mve_requantize_right). */
@@ -314,7 +308,8 @@ typedef char dw_mve_layout[DW_AT(lo, lanes, 16) && DW_AT(hi, lanes, 32) && DW_AT
     "vldrw.u32 %q[k], [%[r], %q[l], uxtw #2]\n\t"                                                                      \
     "vldrw.u32 %q[s], [%[p], %q[l], uxtw #2]\n\t"                                                                      \
     "vldrw.u32 %q[t], [%[m], #%c[o_vectors]+64]\n\t"                                                                   \
-    "vsub.i32 %q[s], %q[t], %q[s]\n\t" AIOTC_RQ_RIGHT(a) AIOTC_RQ_RIGHT(b)
+    "vsub.i32 %q[s], %q[t], %q[s]\n\t" AIOTC_RQ_RIGHT("%q[" a "]", "%q[k]", "%q[s]", "%q[t]")                        \
+        AIOTC_RQ_RIGHT("%q[" b "]", "%q[k]", "%q[s]", "%q[t]")
 
 /* One tap of the pair step: the 8 weights, the two pixels' inputs, their products. */
 #define DW_TAP2                                                                                                        \
