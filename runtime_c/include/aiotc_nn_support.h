@@ -65,4 +65,24 @@ static inline void aiotc_transpose_window(int32_t origin, int32_t size, int32_t 
     *last = AIOTC_MIN(extent, origin / stride + 1);
 }
 
+/* Four float dot products of x (n values) with rows w0..w3, each summed in order from 0
+ * (TFLM's order): each x read once for the 4 products. */
+static inline void aiotc_dot4_f32(const float *x, int32_t n, const float *w0, const float *w1, const float *w2,
+                                  const float *w3, float *sums)
+{
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        const float v = x[i];
+        a0 += v * w0[i];
+        a1 += v * w1[i];
+        a2 += v * w2[i];
+        a3 += v * w3[i];
+    }
+    sums[0] = a0;
+    sums[1] = a1;
+    sums[2] = a2;
+    sums[3] = a3;
+}
+
 #endif /* AIOTC_NN_SUPPORT_H */

@@ -29,18 +29,12 @@ int32_t aiotc_fully_connected_f32(const aiotc_activation_f32 *activation, const 
         float *out = output + b * out_c;
         for (oc = 0; oc + 4 <= out_c; oc += 4) {
             const float *w0 = filter + oc * depth, *w1 = w0 + depth, *w2 = w1 + depth, *w3 = w2 + depth;
-            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-            for (i = 0; i < depth; i++) {
-                const float x = in[i];
-                a0 += x * w0[i];
-                a1 += x * w1[i];
-                a2 += x * w2[i];
-                a3 += x * w3[i];
-            }
-            out[oc] = finish(a0, bias, oc, activation);
-            out[oc + 1] = finish(a1, bias, oc + 1, activation);
-            out[oc + 2] = finish(a2, bias, oc + 2, activation);
-            out[oc + 3] = finish(a3, bias, oc + 3, activation);
+            float a[4];
+            aiotc_dot4_f32(in, depth, w0, w1, w2, w3, a);
+            out[oc] = finish(a[0], bias, oc, activation);
+            out[oc + 1] = finish(a[1], bias, oc + 1, activation);
+            out[oc + 2] = finish(a[2], bias, oc + 2, activation);
+            out[oc + 3] = finish(a[3], bias, oc + 3, activation);
         }
         for (; oc < out_c; oc++) {
             const float *w = filter + oc * depth;

@@ -24,26 +24,13 @@ static void gates_f32(const aiotc_lstm_params_f32 *p, int32_t unit, const float 
     const float *w2 = g[2]->input_weights + unit * input_size, *w3 = g[3]->input_weights + unit * input_size;
     const float *r0 = g[0]->recurrent_weights + unit * state_size, *r1 = g[1]->recurrent_weights + unit * state_size;
     const float *r2 = g[2]->recurrent_weights + unit * state_size, *r3 = g[3]->recurrent_weights + unit * state_size;
-    float i0 = 0.0f, i1 = 0.0f, i2 = 0.0f, i3 = 0.0f, h0 = 0.0f, h1 = 0.0f, h2 = 0.0f, h3 = 0.0f;
-    int32_t k;
-    for (k = 0; k < input_size; k++) {
-        const float x = input[k];
-        i0 += x * w0[k];
-        i1 += x * w1[k];
-        i2 += x * w2[k];
-        i3 += x * w3[k];
+    float i[4], h[4];
+    int32_t gate;
+    aiotc_dot4_f32(input, input_size, w0, w1, w2, w3, i);
+    aiotc_dot4_f32(hidden, state_size, r0, r1, r2, r3, h);
+    for (gate = 0; gate < 4; gate++) {
+        pre[gate] = (i[gate] + g[gate]->bias[unit]) + h[gate];
     }
-    for (k = 0; k < state_size; k++) {
-        const float x = hidden[k];
-        h0 += x * r0[k];
-        h1 += x * r1[k];
-        h2 += x * r2[k];
-        h3 += x * r3[k];
-    }
-    pre[0] = (i0 + g[0]->bias[unit]) + h0;
-    pre[1] = (i1 + g[1]->bias[unit]) + h1;
-    pre[2] = (i2 + g[2]->bias[unit]) + h2;
-    pre[3] = (i3 + g[3]->bias[unit]) + h3;
 }
 
 static float unit_f32(const aiotc_lstm_params_f32 *p, int32_t unit, const float *input, int32_t input_size,
