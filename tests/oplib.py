@@ -446,7 +446,9 @@ def _spatial(h, w, kernel, stride, dilation, padding):
 
 def conv1d_net(length: int = 400, dtype: str = "int8", channels: int = 16) -> ir.Graph:
     """A Conv1D net as the TFLite converter lays one out: one-row images (1 x 1 x L x C)
-    between reshapes from and to 1 x L x C sequences, a residual add of sequences, a pooled head."""
+    between reshapes from and to 1 x L x C sequences, a residual add of sequences, a pooled head.
+    At 8 channels an int8 step is 8 B, what a band call weighs (memory.BYTES_PER_CALL): on its
+    side layer by layer (3,344 B) then beats the best stage (1,936 B and 250 calls)."""
     g = OpGraph(dtype=dtype)
     x = g.movement("reshape", (g.input((1, length, 3)),), (1, 1, length, 3), ir.NoAttrs())
     a = g.pool("max_pool2d", g.conv2d(x, channels, kernel=(1, 5), padding="valid", activation="relu"), (1, 2), (1, 2))

@@ -327,12 +327,11 @@ def test_tail_bounds_hold_and_the_search_keeps_the_best_schedule():
     from itertools import product
 
     from aiotc import ir
-    from aiotc.memory import MemoryOptions, call_bytes, call_weights, choose_schedule
+    from aiotc.memory import BYTES_PER_CALL, MemoryOptions, choose_schedule
     from aiotc.memory.lifetimes import stage_lower_bound
     from aiotc.memory.streaming import band_rows
 
     graph = small_unet("resize_bilinear", ir.Resize(half_pixel_centers=True))
-    weights = call_weights(graph)
     kernels, n = select_kernels(graph), len(graph.ops)
     live, rows = plan_arena(graph, kernels).live_bytes(), band_rows(graph)
     ok = [streamable(op, graph) for op in graph.ops]
@@ -353,11 +352,11 @@ def test_tail_bounds_hold_and_the_search_keeps_the_best_schedule():
             if None not in stages:
                 size = plan_arena(graph, kernels, stages=stages).size
                 assert bound <= size, (head, tail, modes)
-                costs.append(size + call_bytes(stages, weights))
+                costs.append(size + BYTES_PER_CALL * sum(stage.calls for stage in stages))
     assert len(costs) > 100
     stages, arena = choose_schedule(graph, kernels, MemoryOptions())
     assert [stage.first_op > 0 for stage in stages] == [True]  # a tail alone
-    assert arena.size + call_bytes(stages, weights) == min(costs)
+    assert arena.size + BYTES_PER_CALL * sum(stage.calls for stage in stages) == min(costs)
 
 
 def window(op, graph) -> int:
@@ -483,14 +482,14 @@ def test_stage_bounds_hold_for_every_candidate(model):
     """The search skips a stage whose lower bounds cannot win: they must never exceed the
     arena the stage gets and its band calls, in any mode (else a better stage could be skipped)."""
     from aiotc.frontend import load_model
-    from aiotc.memory import MemoryOptions, call_bytes, call_weights, choose_schedule
+    from aiotc.memory import BYTES_PER_CALL, MemoryOptions, choose_schedule
     from aiotc.memory.lifetimes import stage_lower_bound
     from aiotc.memory.reorder import best_order
     from aiotc.memory.streaming import band_rows
     from aiotc.passes import run_passes
 
     graph = best_order(run_passes(load_model(shared_model(model))))
-    kernels, weights = select_kernels(graph), call_weights(graph)
+    kernels = select_kernels(graph)
     live = plan_arena(graph, kernels).live_bytes()
     rows, sizes = band_rows(graph), []
     for last in range(1, len(graph.ops)):
@@ -500,12 +499,11 @@ def test_stage_bounds_hold_for_every_candidate(model):
         for push, rows_per_step, paced in STREAM_MODES:
             stage = stream_stage(graph, last, rows_per_step, push, paced)
             if stage is not None:
-                spent = call_bytes((stage,), weights)
-                sizes.append(plan_arena(graph, kernels, stages=(stage,)).size + spent)
-                assert bound <= sizes[-1] - spent, (last, push, rows_per_step, paced)
-                assert least_calls(graph, last, rows_per_step, push, paced, 0, weights) <= spent
+                sizes.append(plan_arena(graph, kernels, stages=(stage,)).size + BYTES_PER_CALL * stage.calls)
+                assert bound <= sizes[-1] - BYTES_PER_CALL * stage.calls, (last, push, rows_per_step, paced)
+                assert least_calls(graph, last, rows_per_step, push, paced) <= stage.calls
     (chosen,), arena = choose_schedule(graph, kernels, MemoryOptions())
-    assert arena.size + call_bytes((chosen,), weights) == min(sizes)  # what trying them all picks
+    assert arena.size + BYTES_PER_CALL * chosen.calls == min(sizes)  # what trying them all picks
 
 
 def test_taller_bands_win_when_they_cost_little_arena():

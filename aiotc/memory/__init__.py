@@ -25,7 +25,7 @@ from .lifetimes import stage_lower_bound
 from .placement import ArenaPlan, fit_arena
 from .regions import Region, place_in_regions
 from .reorder import best_order
-from .streaming import StreamStage, band_rows, least_calls, mac_overhead, row_bytes, stream_stage, streamable
+from .streaming import StreamStage, band_rows, least_calls, mac_overhead, stream_stage, streamable
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,8 @@ def choose_schedule(
     The candidates are every streamable prefix and every tail (tail_spans) in each
     streaming mode, and every pair of a prefix and a tail, both in one mode (every pair
     of modes would place some thousand schedules on a U-Net). Without a budget, the
-    smallest arena wins, each band call counted as a few more bytes (call_weights: so a
-    few bytes do not buy many calls). With `sram_budget`, the one with the fewest band
+    smallest arena wins, each band call counted as BYTES_PER_CALL more bytes (so a few
+    bytes do not buy many calls). With `sram_budget`, the one with the fewest band
     calls that fits it (layer by layer when that fits), else the smallest.
     Stages whose MAC overhead exceeds `max_overhead` are not considered (cached halos
     recompute nothing, so today's stages are all at 0%; the check keeps any recomputing
@@ -152,18 +152,17 @@ def choose_schedule(
     ]
     # (rank in the order of a full search, candidate); layer by layer first
     tried: list[tuple[int, tuple[tuple[StreamStage, ...], ArenaPlan]]] = [(0, ((), whole))]
-    best: float = whole.size  # the least cost tried
+    best = whole.size  # the least cost tried
 
-    weights = call_weights(graph)
-
-    def fewest_call_bytes(part: Part) -> float:
+    def fewest_calls(part: Part) -> int:
         (push, rows, paced), (first, last) = part
-        return least_calls(graph, last, rows, push, paced, first, weights)
+        return least_calls(graph, last, rows, push, paced, first)
 
-    fewest = {part: fewest_call_bytes(part) for combo in combos for part in combo if part}  # per stage
+    fewest = {part: fewest_calls(part) for combo in combos for part in combo if part}  # per stage
     ranked = list(enumerate(combos, 1))  # rank: the order of a full search
     least = {  # the least cost each can have
-        rank: bound(head, tail) + sum(fewest[part] for part in (head, tail) if part) for rank, (head, tail) in ranked
+        rank: bound(head, tail) + BYTES_PER_CALL * sum(fewest[part] for part in (head, tail) if part)
+        for rank, (head, tail) in ranked
     }
     fruitless = 0  # ops placed since the best cost last fell
     for rank, (head, tail) in sorted(ranked, key=lambda r: least[r[0]]):
@@ -175,17 +174,17 @@ def choose_schedule(
         stages = tuple(stage for stage in map(simulate, parts) if stage is not None)
         if len(stages) < len(parts):
             continue
-        limit = max(int(best - call_bytes(stages, weights)), budget or 0)  # above it, it can neither win nor fit
+        limit = max(best - BYTES_PER_CALL * calls(stages), budget or 0)  # above it, it can neither win nor fit
         plan = fit_arena(graph, kernels, options.alignment, stages, limit, pairs)
         fruitless += n
         if plan is not None:
             tried.append((rank, (stages, plan)))
-            if cost((stages, plan), weights) < best:
-                best, fruitless = cost((stages, plan), weights), 0
+            if cost((stages, plan)) < best:
+                best, fruitless = cost((stages, plan)), 0
     fits = [(rank, c) for rank, c in tried if budget is not None and c[1].size <= budget]
     if fits:
         return min(fits, key=lambda rc: (calls(rc[1][0]), rc[1][1].size, rc[0]))[1]
-    return min(tried, key=lambda rc: (cost(rc[1], weights), rc[1][1].size, rc[0]))[1]
+    return min(tried, key=lambda rc: (cost(rc[1]), rc[1][1].size, rc[0]))[1]
 
 
 def tail_spans(streams: list[bool], peak: int) -> list[tuple[int, int]]:
@@ -209,30 +208,16 @@ def least_plan(plans: list[MemoryPlan], sram_budget: int | None) -> MemoryPlan:
     fits = [p for p in plans if sram_budget is not None and p.arena.size <= sram_budget]
     if fits:
         return min(fits, key=lambda p: (calls(p.stages), p.arena.size))
-    return min(plans, key=lambda p: (cost((p.stages, p.arena), call_weights(p.graph)), p.arena.size))
+    return min(plans, key=lambda p: (cost((p.stages, p.arena)), p.arena.size))
 
 
 def calls(stages: tuple[StreamStage, ...]) -> int:
     return sum(stage.calls for stage in stages)
 
 
-def cost(candidate: tuple[tuple[StreamStage, ...], ArenaPlan], weights: list[float]) -> float:
-    """Arena bytes with each band call counted as what it is worth (call_weights)."""
-    return candidate[1].size + call_bytes(candidate[0], weights)
-
-
-def call_bytes(stages: tuple[StreamStage, ...], weights: list[float]) -> float:
-    """The stages' band calls in arena bytes: each call its op's weight."""
-    return sum(weights[call.op_index] for stage in stages for step, _ in stage.steps for call in step)
-
-
-def call_weights(graph: Graph) -> list[float]:
-    """What a band call of each op is worth in arena bytes: BYTES_PER_CALL for output rows
-    of FULL_ROW bytes or more, in proportion below (streamable ops only; 0 for the rest)."""
-    return [
-        BYTES_PER_CALL * min(1.0, row_bytes(graph, op.outputs[0]) / FULL_ROW) if streamable(op, graph) else 0.0
-        for op in graph.ops
-    ]
+def cost(candidate: tuple[tuple[StreamStage, ...], ArenaPlan]) -> int:
+    """Arena bytes with each band call counted as BYTES_PER_CALL more."""
+    return candidate[1].size + BYTES_PER_CALL * calls(candidate[0])
 
 
 # What a band call is worth in arena bytes when no budget is given: each call repeats a
@@ -243,13 +228,7 @@ def call_weights(graph: Graph) -> list[float]:
 # kernels). So kws takes the 51-call stage (its 125 calls save 7 B each), and
 # str_ww_ref_model its 18-call one (4,784 B) over 119 calls (4,528 B, +21% instructions),
 # while the stages that save more per extra call (mbv2 17 B, mcunet 79 B, vww 31 B) stay.
-# A call on narrow rows costs less: str_ww's are one pixel of 128 channels (128 B) and
-# cost 2.2 k instructions each as well, but tcn_causal's, one pixel of 16 channels (16 B,
-# the graph on its side), 120-160 instructions. So a call weighs BYTES_PER_CALL from rows
-# of FULL_ROW bytes on and in proportion below: 1 B for tcn_causal's (its 352-call stage,
-# 3,344 B, over layer by layer's 4,448 B).
 BYTES_PER_CALL = 8
-FULL_ROW = 128
 
 # The search stops once the placements since the last cheaper schedule have placed this many
 # ops' buffers (a placement's work). Where layer by layer's placement is far above its lower

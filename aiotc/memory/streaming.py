@@ -237,27 +237,14 @@ def stream_stage(
     return StreamStage(last_op, tuple(steps), cached, outputs, first_op)
 
 
-def least_calls(
-    graph: Graph,
-    last_op: int,
-    rows_per_step: int,
-    push: bool,
-    paced: bool,
-    first_op: int = 0,
-    weights: list[float] | None = None,
-) -> float:
+def least_calls(graph: Graph, last_op: int, rows_per_step: int, push: bool, paced: bool, first_op: int = 0) -> int:
     """The fewest band calls stream_stage(graph, last_op, ..., first_op) can make, known
     without simulating it: every op runs at least one; pushed, an op fed only from outside
-    the stage (paced: every op) computes at most `rows_per_step` rows a call. With `weights`
-    (per op of the graph), each call counts its op's weight."""
+    the stage (paced: every op) computes at most `rows_per_step` rows a call."""
     ops = graph.ops[first_op : last_op + 1]
     produced = {op.outputs[0] for op in ops}
     capped = [push and (paced or not any(t in produced for t in op.inputs)) for op in ops]
-    return sum(
-        (math.ceil(graph[op.outputs[0]].shape[1] / rows_per_step) if cap else 1)
-        * (1 if weights is None else weights[first_op + index])
-        for index, (op, cap) in enumerate(zip(ops, capped))
-    )
+    return sum(math.ceil(graph[op.outputs[0]].shape[1] / rows_per_step) if cap else 1 for op, cap in zip(ops, capped))
 
 
 def _rows_available(window: Window, inputs: tuple[str, ...], done: dict, limit: int, height: dict) -> int:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from aiotc import ir
 from aiotc.codegen.stage import Loop, Statement, compress, resolve
 from aiotc.kernels import DW_BAND, GROUP, Kernel, select_kernel, select_kernels
-from aiotc.memory import MemoryOptions, call_bytes, call_weights, calls, plan_memory
+from aiotc.memory import MemoryOptions, calls, plan_memory
 from aiotc.memory.analysis import op_macs, op_weight_bytes, total_macs
 from aiotc.memory.inplace import InPlace, in_place_pairs
 from aiotc.memory.lifetimes import Buffer, lifetimes, live_profile
@@ -256,32 +256,12 @@ def test_the_fewest_band_calls_bound_every_stage_and_are_exact_when_paced():
     from aiotc.memory.timestream import on_its_side
 
     graph = on_its_side(conv1d_net())
-    weights = call_weights(graph)
     for last in range(1, 6):
         for push, rows, paced in STREAM_MODES:
             stage = stream_stage(graph, last, rows, push, paced)
             assert 0 < least_calls(graph, last, rows, push, paced) <= stage.calls, (last, push, rows, paced)
-            assert least_calls(graph, last, rows, push, paced, 0, weights) <= call_bytes((stage,), weights)
             if push and paced and rows == 1:
                 assert least_calls(graph, last, rows, push, paced) == stage.calls
-
-
-def test_band_calls_on_narrow_rows_weigh_less():
-    """A band call weighs BYTES_PER_CALL from output rows of FULL_ROW bytes on, in proportion
-    below: on its side, a Conv1D net's rows are one step of its channels (16 B here), so its
-    250 calls weigh 209 B, not 2,000, and the stage (3,824 B) is kept by far."""
-    from aiotc.memory import BYTES_PER_CALL, FULL_ROW
-    from aiotc.memory.timestream import on_its_side
-
-    graph = on_its_side(conv1d_net())
-    weights = call_weights(graph)
-    conv = graph.ops[1]
-    assert graph[conv.outputs[0]].shape == (1, 396, 1, 16)
-    assert weights[1] == BYTES_PER_CALL * 16 / FULL_ROW
-    assert weights[-1] == 0  # the dense layer never streams
-    plan = plan_memory(graph, select_kernels(graph))
-    spent = call_bytes(plan.stages, call_weights(plan.graph))
-    assert plan.stages and spent < BYTES_PER_CALL * calls(plan.stages) / 4
 
 
 def test_tail_stages_cover_the_peak_to_the_end_of_its_run():
