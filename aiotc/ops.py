@@ -53,6 +53,21 @@ def depthwise_macs(op: Op, graph: Graph) -> int:
     return graph[op.outputs[0]].size * filt.shape[1] * filt.shape[2]
 
 
+def pad_lead(op: Op, graph: Graph) -> int | None:
+    """Bytes aiotc_pad's output runs ahead of its input: it copies the input's elements front
+    to back and each row's padding only widens the lead, so the last element's is the largest."""
+    inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
+    if inp.size == 0 or min(min(p) for p in op.attrs.paddings) < 0:
+        return None
+    last = tuple(size - 1 + before for size, (before, _) in zip(inp.shape, op.attrs.paddings))
+    return (int(np.ravel_multi_index(last, out.shape)) - (inp.size - 1)) * (out.nbytes // out.size)
+
+
+def slice_lead(op: Op, graph: Graph) -> int | None:
+    """A slice of unit strides copies runs front to back, each from at or after its own offset: no lead."""
+    return 0 if all(s == 1 for s in op.attrs.strides) else None
+
+
 def transpose_conv_macs(op: Op, graph: Graph) -> int:
     """Input elements x the filter's taps per input channel (OHWI: O x H x W), clipped taps included."""
     filt = graph[op.inputs[1]]
@@ -118,6 +133,9 @@ class OpDef:
     index_inputs: tuple[int, ...] = ()  # inputs holding int32 indices, not values: no dtype or range to share
     updates_input: bool = False  # the output is input 0 with some elements overwritten: it may take input 0's buffer
     joins_rows: bool = False  # the output is its inputs' rows side by side, copied in order: it may end on one of them
+    # copies input 0's elements front to back, each at most this many bytes further into the output than
+    # into the input (None: it cannot): the output may start that far below its input
+    copy_lead: Callable[[Op, Graph], int | None] | None = None
     max_of_window: bool = False  # its window's largest value, padding skipped: a PAD below no input is moot
     litert_int8: bool = True  # LiteRT runs its int8 export (its integer LSTM wants the converter's intermediates)
 
@@ -134,7 +152,7 @@ class OpDef:
     @property
     def in_place(self) -> bool:
         """Its kernels keep the write-order contract of runtime_c/include/aiotc_nn.h."""
-        return self.windowed or self.elementwise or self.updates_input or self.joins_rows
+        return self.windowed or self.elementwise or self.updates_input or self.joins_rows or self.copy_lead is not None
 
 
 def _elementwise(tflite: str, onnx: tuple[str, ...] = (), **facts) -> OpDef:
@@ -228,7 +246,7 @@ OPS: dict[str, OpDef] = {
     "mean": OpDef(
         ir.Mean, ("MEAN",), ("ReduceMean", "GlobalAveragePool", "InstanceNormalization", "LayerNormalization")
     ),
-    "pad": OpDef(ir.Pad, ("PAD", "PADV2"), ("Pad",), output_quant=SAME_AS_INPUT),
+    "pad": OpDef(ir.Pad, ("PAD", "PADV2"), ("Pad",), output_quant=SAME_AS_INPUT, copy_lead=pad_lead),
     "concat": OpDef(
         ir.Concat,
         ("CONCATENATION",),
@@ -264,6 +282,7 @@ OPS: dict[str, OpDef] = {
         ("STRIDED_SLICE", "SLICE", "SPLIT", "SPLIT_V", "UNPACK"),
         ("Split", "Slice"),
         output_quant=SAME_AS_INPUT,
+        copy_lead=slice_lead,
     ),  # each output of a split is a slice
     "lstm": OpDef(ir.Lstm, ("UNIDIRECTIONAL_SEQUENCE_LSTM",), optional_inputs=True, macs=lstm_macs, litert_int8=False),
     "svdf": OpDef(ir.Svdf, ("SVDF",), min_inputs=5, optional_inputs=True, macs=svdf_macs),  # the bias may be absent
@@ -301,7 +320,7 @@ OPS: dict[str, OpDef] = {
     "arg_max": OpDef(ir.ArgMinMax, ("ARG_MAX",), converts_dtype=True),
     "arg_min": OpDef(ir.ArgMinMax, ("ARG_MIN",), converts_dtype=True),
     # activations (issue 20)
-    "prelu": OpDef(tflite=("PRELU",), onnx=("PRelu",), min_inputs=2),  # alpha broadcasts: not run in place
+    "prelu": _elementwise("PRELU", ("PRelu",), min_inputs=2),  # alpha broadcasts, as a binary op's operand
     "elu": _elementwise("ELU", ("Elu",)),
     "l2_normalization": OpDef(
         tflite=("L2_NORMALIZATION",), onnx=("LpNormalization",), output_quant=Fixed(1 / 128, 0)

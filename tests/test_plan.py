@@ -548,14 +548,14 @@ def densenet_stem():
     return g.build(g.conv2d(x, out_channels=4, kernel=(1, 1)))
 
 
-def concats_on_their_input(result) -> list:
-    """The in-place pairs of concatenations whose output the plan placed over their input."""
+def on_their_input(result, kind: str = "concat") -> list:
+    """The in-place pairs of `kind` layers whose output the plan placed over their input."""
     plan, kinds = result.plan, [op.kind for op in result.graph.ops]
     size = {b.name: b.size for b in plan.buffers}
     return [
         p
         for p in plan.in_place
-        if kinds[p.op_index] == "concat"
+        if kinds[p.op_index] == kind
         and plan.offsets[p.output] <= plan.offsets[p.input] < plan.offsets[p.output] + size[p.output]
     ]
 
@@ -569,7 +569,7 @@ def test_pads_fold_and_concatenations_append_in_place(tmp_path):
     result = assert_matches_oracle(densenet_stem(), tmp_path / "whole", patch="off")
     kinds = [op.kind for op in result.graph.ops]
     assert "pad" not in kinds and result.graph.ops[0].attrs.padding == ir.Padding(3, 3, 3, 3)
-    assert concats_on_their_input(result), "every concatenation copies its input"
+    assert on_their_input(result), "every concatenation copies its input"
     streamed = assert_matches_oracle(densenet_stem(), tmp_path / "streamed")
     assert streamed.report["patch"] is not None and streamed.report["arena_bytes"] < result.report["arena_bytes"]
 
@@ -578,7 +578,51 @@ def test_pads_fold_and_concatenations_append_in_place(tmp_path):
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
 def test_in_place_concatenations_match_in_qemu(tmp_path, board):
     """The concat's in-place copies (memmove) on the boards: bit-exact with tflite-micro."""
-    assert concats_on_their_input(assert_matches_oracle_in_qemu(densenet_stem(), board, tmp_path, patch="off"))
+    assert on_their_input(assert_matches_oracle_in_qemu(densenet_stem(), board, tmp_path, patch="off"))
+
+
+def shifted_pool(dtype: str):
+    """NASNet's adjust path: a map shifted a pixel up and left (PAD at the bottom and right,
+    then STRIDED_SLICE off the top and left) and average-pooled at stride 2."""
+    from aiotc import ir
+
+    g = OpGraph(seed=3, dtype=dtype)
+    x = g.conv2d(g.input((1, 11, 11, 4)), 8, kernel=(3, 3), padding="same", activation="relu")
+    x = g.movement("pad", [x], (1, 12, 12, 8), ir.Pad(((0, 0), (0, 1), (0, 1), (0, 0))))
+    x = g.movement("strided_slice", [x], (1, 11, 11, 8), ir.StridedSlice((0, 1, 1, 0), (1, 12, 12, 8), (1, 1, 1, 1)))
+    return g.build(g.conv2d(g.pool("avg_pool2d", x, kernel=(1, 1), stride=(2, 2)), 4, kernel=(1, 1)))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_pads_and_slices_copy_onto_their_input(tmp_path, dtype):
+    """A PAD writes its output over the input it pads, starting as far below it as the
+    padding runs ahead; a unit-stride slice over the input it crops: no second copy of
+    either map. Bit-exact with the oracle (tflite-micro, LiteRT for floats)."""
+    result = assert_matches_oracle(shifted_pool(dtype), tmp_path, patch="off")
+    assert on_their_input(result, "pad") and on_their_input(result, "strided_slice")
+    one_map = 12 * 12 * 8 * (4 if dtype == "float32" else 1)
+    assert result.plan.lower_bound < 2 * one_map
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_in_place_pads_and_slices_match_in_qemu(tmp_path, board):
+    """The in-place PAD and slice (rows moved down onto their input) on the boards: bit-exact with tflite-micro."""
+    result = assert_matches_oracle_in_qemu(shifted_pool("int8"), board, tmp_path, patch="off")
+    assert on_their_input(result, "pad") and on_their_input(result, "strided_slice")
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_prelu_runs_in_place_and_streams(tmp_path, dtype):
+    """PReLU is element-wise with a broadcast alpha: it writes over its input layer by layer,
+    and a streamed stage runs through it. Bit-exact with the oracle both ways."""
+    g = OpGraph(seed=6, dtype=dtype)
+    x = g.conv2d(g.input((1, 16, 16, 3)), 8, kernel=(3, 3), padding="same")
+    x = g.prelu(x, (1, 1, 8), out_scale=0.05)
+    graph = g.build(g.conv2d(g.pool("max_pool2d", x, kernel=(2, 2), stride=(2, 2)), 4, kernel=(1, 1)))
+    assert on_their_input(assert_matches_oracle(graph, tmp_path / "whole", patch="off"), "prelu")
+    streamed = assert_matches_oracle(graph, tmp_path / "streamed")
+    assert streamed.report["patch"]["split_index"] >= 1  # the stage runs past the prelu (layer 1)
 
 
 @pytest.mark.parametrize("dtype", ["int8", "float32"])

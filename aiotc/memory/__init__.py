@@ -164,18 +164,23 @@ def choose_schedule(
         rank: bound(head, tail) + BYTES_PER_CALL * sum(fewest[part] for part in (head, tail) if part)
         for rank, (head, tail) in ranked
     }
+    fruitless = 0  # ops placed since the best cost last fell
     for rank, (head, tail) in sorted(ranked, key=lambda r: least[r[0]]):
         parts = tuple(part for part in (head, tail) if part)
         if (budget is None or bound(head, tail) > budget) and least[rank] > best:
             continue
+        if fruitless >= FRUITLESS_OPS:
+            break
         stages = tuple(stage for stage in map(simulate, parts) if stage is not None)
         if len(stages) < len(parts):
             continue
         limit = max(best - BYTES_PER_CALL * calls(stages), budget or 0)  # above it, it can neither win nor fit
         plan = fit_arena(graph, kernels, options.alignment, stages, limit, pairs)
+        fruitless += n
         if plan is not None:
             tried.append((rank, (stages, plan)))
-            best = min(best, cost((stages, plan)))
+            if cost((stages, plan)) < best:
+                best, fruitless = cost((stages, plan)), 0
     fits = [(rank, c) for rank, c in tried if budget is not None and c[1].size <= budget]
     if fits:
         return min(fits, key=lambda rc: (calls(rc[1][0]), rc[1][1].size, rc[0]))[1]
@@ -224,3 +229,11 @@ def cost(candidate: tuple[tuple[StreamStage, ...], ArenaPlan]) -> int:
 # str_ww_ref_model its 18-call one (4,784 B) over 119 calls (4,528 B, +21% instructions),
 # while the stages that save more per extra call (mbv2 17 B, mcunet 79 B, vww 31 B) stay.
 BYTES_PER_CALL = 8
+
+# The search stops once the placements since the last cheaper schedule have placed this many
+# ops' buffers (a placement's work). Where layer by layer's placement is far above its lower
+# bound (nasnet_mobile_96: 135,520 B over 124,400 B), every stage over its peak has a bound
+# below it and would be placed: 190 placements of a 380-op graph, none cheaper. On the corpus
+# and the shared models a cheaper schedule came at most 1,729 ops' placements after the last
+# (densenet121_96: 7 of 247 ops; unet_bilinear_64 float: 89 of 13).
+FRUITLESS_OPS = 4096

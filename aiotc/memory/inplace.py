@@ -76,6 +76,8 @@ def _slack(op: Op, graph: Graph, name: str, group: int) -> int | None:
     inp, out = graph[name], graph[op.outputs[0]]
     if OPS[op.kind].updates_input:  # the kernel copies input 0 forward first, then writes only the output
         return 0 if name == op.inputs[0] else None
+    if OPS[op.kind].copy_lead is not None:
+        return OPS[op.kind].copy_lead(op, graph) if name == op.inputs[0] else None
     if OPS[op.kind].joins_rows:  # on the output's last bytes, each input row is read before the rows written reach it
         return out.nbytes - inp.nbytes
     if OPS[op.kind].windowed:

@@ -111,14 +111,16 @@ static inline void aiotc_bytes_copy(void *dst, const void *src, int32_t n)
 }
 
 /* n bytes from src to dst where dst may lie below src, the runs overlapping (the in-place
- * concat). MVE: aiotc_bytes_copy goes front to back and loads each pass before storing it,
- * which that overlap allows; elsewhere memmove. */
+ * concat, pad and slice). MVE: aiotc_bytes_copy goes front to back and loads each pass
+ * before storing it, which that overlap allows; elsewhere memmove where the runs overlap. */
 static inline void aiotc_bytes_copy_down(void *dst, const void *src, int32_t n)
 {
 #if defined(__ARM_FEATURE_MVE)
     aiotc_bytes_copy(dst, src, n);
 #else
-    if (!aiotc_bytes_copy_short(dst, src, n)) {
+    if ((const uint8_t *)dst + n <= (const uint8_t *)src || (const uint8_t *)src + n <= (const uint8_t *)dst) {
+        aiotc_bytes_copy(dst, src, n);
+    } else if (!aiotc_bytes_copy_short(dst, src, n)) {
         memmove(dst, src, (size_t)n);
     }
 #endif

@@ -1,6 +1,7 @@
 /* PAD: the output written front to back in runs, each input row copied whole and the
  * padding between two rows set at once (the lowering merges unpadded inner axes into
- * their outer neighbour, so the rows are as long as the padding lets them be). */
+ * their outer neighbour, so the rows are as long as the padding lets them be). In place,
+ * the output starts below the input (ops.py's pad_lead) and each row moves down onto it. */
 #include "aiotc_nn_bytes.h"
 #include "aiotc_nn_movement.h"
 
@@ -27,7 +28,7 @@ int32_t aiotc_pad(const aiotc_dims *input_dims, const aiotc_dims *before, const 
                 }
                 aiotc_bytes_fill(out, pad_value, element_size, pending + left);
                 out += pending + left;
-                aiotc_bytes_copy(out, in, row);
+                aiotc_bytes_copy_down(out, in, row);
                 out += row;
                 in += row;
                 pending = out_row - left - row;

@@ -1,6 +1,8 @@
 /* A 4-D copy with affine indices on both sides: one kernel for TRANSPOSE and
  * STRIDED_SLICE. The lowering merges axes that step contiguously and picks the innermost
- * axis, so a slice of whole rows is one copy and a transpose reads its input in order. */
+ * axis, so a slice of whole rows is one copy and a transpose reads its input in order.
+ * A slice of unit strides may run in place, its output at or below its input: every
+ * element moves down or stays, front to back. */
 #include <string.h>
 
 #include "aiotc_nn_bytes.h"
@@ -8,7 +10,7 @@
 #include "aiotc_nn_movement.h"
 
 /* count elements of `size` bytes, in_step apart in the input and out_step apart in the
- * output: size is a constant where this is inlined, so each memcpy is a load and a store;
+ * output: size is a constant where this is inlined, so each memmove is a load and a store;
  * four per pass, as a transpose's runs are long and the loop would cost as much as the copy. */
 static AIOTC_INLINE void copy_run(uint8_t *out, const uint8_t *in, int32_t count, int32_t in_step, int32_t out_step,
                                   size_t size)
@@ -17,15 +19,15 @@ static AIOTC_INLINE void copy_run(uint8_t *out, const uint8_t *in, int32_t count
     const int32_t o = out_step * (int32_t)size;
     int32_t i;
     for (i = 0; i + 4 <= count; i += 4) {
-        memcpy(out, in, size);
-        memcpy(out + o, in + s, size);
-        memcpy(out + 2 * o, in + 2 * s, size);
-        memcpy(out + 3 * o, in + 3 * s, size);
+        memmove(out, in, size);
+        memmove(out + o, in + s, size);
+        memmove(out + 2 * o, in + 2 * s, size);
+        memmove(out + 3 * o, in + 3 * s, size);
         out += 4 * o;
         in += 4 * s;
     }
     for (; i < count; i++) {
-        memcpy(out, in, size);
+        memmove(out, in, size);
         out += o;
         in += s;
     }
@@ -49,7 +51,7 @@ int32_t aiotc_strided_copy(const aiotc_dims *dims, int32_t offset, const aiotc_d
             uint8_t *to = out + n * out_n + h * out_h;
             for (w = 0; w < rows_w; w++) {
                 if (in_c == 1 && out_c == 1) {
-                    aiotc_bytes_copy(to, from, count * element_size);
+                    aiotc_bytes_copy_down(to, from, count * element_size);
                 } else if (element_size == 1) {
                     copy_run(to, from, count, in_c, out_c, 1);
                 } else if (element_size == 2) {
