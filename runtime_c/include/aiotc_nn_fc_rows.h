@@ -104,6 +104,21 @@ static AIOTC_INLINE void aiotc_fc_rows_dot(const int8_t *w, const int8_t *x, int
     s->a[3] = a[3];
 }
 
+/* The sums of a last block of 1 or 2 rows, out of line: inlined beside the blocks of 4,
+ * its loops cost the blocks' own registers (M4: 40 instructions more per layer) and
+ * their code space. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void aiotc_fc_rows_few(const int8_t *w, const int8_t *x, int32_t depth, int32_t n, aiotc_fc_rows_sums *s)
+{
+    if (n == 2) {
+        aiotc_fc_rows_dot(w, x, depth, 2, s);
+    } else {
+        aiotc_fc_rows_dot(w, x, depth, 1, s);
+    }
+}
+
 /* The sums of the next block of rows at *w (of 4 rows unless `left` is 1 or 2), *w moved
  * past it; returns its rows (a last 3 rows: 4, the zero row's sum 0). */
 static AIOTC_INLINE int32_t aiotc_fc_rows_next(const int8_t **w, const int8_t *x, int32_t depth, int32_t left,
@@ -112,10 +127,8 @@ static AIOTC_INLINE int32_t aiotc_fc_rows_next(const int8_t **w, const int8_t *x
     const int32_t n = left >= 3 ? 4 : left;
     if (n == 4) {
         aiotc_fc_rows_dot(*w, x, depth, 4, s);
-    } else if (n == 2) {
-        aiotc_fc_rows_dot(*w, x, depth, 2, s);
     } else {
-        aiotc_fc_rows_dot(*w, x, depth, 1, s);
+        aiotc_fc_rows_few(*w, x, depth, n, s);
     }
     *w += n * AIOTC_FC_ROWS_ROW16(depth);
     return n;
