@@ -13,7 +13,7 @@ import pytest
 
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
-from aiotc.kernels import FC_ROWS_MAX
+from aiotc.kernels import FC_ROWS_MAX_DSP
 
 from .conftest import assert_bit_exact, verify_folder
 from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu
@@ -53,7 +53,7 @@ def few_outputs_graph():
     ):
         outs.append(g.fully_connected(g.input(shape, zero_point=5), units, **kwargs))
         _extremes(g)
-        if units > FC_ROWS_MAX:  # the packed kernel's on the DSP where byte pairs hold the weights
+        if units > FC_ROWS_MAX_DSP:  # the packed kernel's on the DSP where byte pairs hold the weights
             g.unpackable(outs[-1], at=3)
     return g.build(*outs)
 
@@ -154,19 +154,21 @@ def test_packed_fully_connected_gives_way_to_the_rows_kernel():
 
 def test_fully_connected_takes_the_rows_kernel_up_to_a_few_rows():
     """Packable weights: the rows kernel up to 4 rows on the DSP (the packed kernel's int16
-    copy of the input pays from about 5), up to 12 on an MVE core; unpackable ones always."""
+    copy of the input pays from about 5), up to 12 on an MVE core or in portable C;
+    unpackable ones always."""
     from aiotc.kernels import select_kernel
 
-    for units, mve, unpackable, kernel in (
-        (4, False, False, "aiotc_fully_connected_rows_s8"),
-        (5, False, False, "aiotc_fully_connected_packed_s8"),
-        (5, False, True, "aiotc_fully_connected_rows_s8"),
-        (12, True, False, "aiotc_fully_connected_rows_s8"),
-        (13, True, False, "aiotc_fully_connected_packed_s8"),
+    for units, mve, dsp, unpackable, kernel in (
+        (4, False, True, False, "aiotc_fully_connected_rows_s8"),
+        (5, False, True, False, "aiotc_fully_connected_packed_s8"),
+        (5, False, True, True, "aiotc_fully_connected_rows_s8"),
+        (12, True, True, False, "aiotc_fully_connected_rows_s8"),
+        (13, True, True, False, "aiotc_fully_connected_packed_s8"),
+        (12, False, False, False, "aiotc_fully_connected_rows_s8"),
     ):
         g = OpGraph(seed=1)
         y = g.fully_connected(g.input((1, 64), zero_point=3), units)
         if unpackable:
             g.unpackable(y)
         graph = g.build(y)
-        assert select_kernel(graph.ops[0], graph, mve=mve).name == kernel
+        assert select_kernel(graph.ops[0], graph, mve=mve, dsp=dsp).name == kernel
