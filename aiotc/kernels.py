@@ -46,18 +46,20 @@ class Kernel:
     why: str = field(default="", compare=False)  # why this kernel runs the layer, for the report
 
 
-def select_kernels(graph: Graph, compact_int4: bool = False, *, mve: bool = False) -> dict[str, Kernel]:
+def select_kernels(
+    graph: Graph, compact_int4: bool = False, *, mve: bool = False, dsp: bool = False
+) -> dict[str, Kernel]:
     """The kernel of every layer of `graph`, by op name; `mve`: for a core with the M-profile
-    vector extension (the board's `mve`)."""
-    return {op.name: select_kernel(op, graph, compact_int4, mve=mve) for op in graph.ops}
+    vector extension (the board's `mve`), `dsp`: with the DSP extension (the board's `dsp`)."""
+    return {op.name: select_kernel(op, graph, compact_int4, mve=mve, dsp=dsp) for op in graph.ops}
 
 
-def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool = False) -> Kernel:
+def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool = False, dsp: bool = False) -> Kernel:
     if OPS[op.kind].convolves:
         name = _conv_kernel(op, graph, compact_int4, mve)
         scratch = _conv_scratch_bytes(op, graph, name)
     elif op.kind == "fully_connected":
-        name = _fc_kernel(op, graph, compact_int4)
+        name = _fc_kernel(op, graph, compact_int4, fc_rows_max(mve, dsp))
         scratch = _fc_scratch_bytes(op, graph, name)
     elif op.kind == "batch_matmul":
         name = _batch_matmul_kernel(op, graph)
@@ -287,15 +289,24 @@ def transpose_depth(op: Op, graph: Graph) -> int:
     return -(-k_h // s_h) * -(-k_w // s_w) * channels
 
 
-# Outputs up to which aiotc_fully_connected_rows_s8 (the input read as it is, 4 rows per
-# pass) beats the packed kernel, whose int16 copy of the input pays for itself over many
-# rows: on the DSP 23 against 15 instructions per 16 MACs, plus about 1.5 per input to widen it.
+# Outputs up to which aiotc_fully_connected_rows_s8 (the input read as it is) beats the
+# packed kernel, whose int16 copy of the input pays for itself over more rows. The DSP
+# (M4, 256 inputs): 4 rows 1,840 instructions against 1,800 (100 inputs: 880 against 960),
+# 6 rows 2,840 against 2,440. MVE reads the input as it is in both, the rows kernel's VLD4
+# cheaper than the byte pairs' VLD2 and sign fix up to about 12 rows; so is portable C
+# (M3, 8 rows of 256 inputs: 8,600 against 29,120).
+FC_ROWS_MAX_DSP = 4
 FC_ROWS_MAX = 12
 
 
-def _fc_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
-    """For int8, constant symmetric weights the packed kernel where there are many rows and
-    byte pairs hold them, else the rows kernel (any int8 weights); for
+def fc_rows_max(mve: bool, dsp: bool) -> int:
+    """FC_ROWS_MAX_DSP on a DSP core without MVE, else FC_ROWS_MAX."""
+    return FC_ROWS_MAX_DSP if dsp and not mve else FC_ROWS_MAX
+
+
+def _fc_kernel(op: Op, graph: Graph, compact_int4: bool, rows_max: int) -> str | None:
+    """For int8, constant symmetric weights the packed kernel over more than `rows_max` rows
+    where byte pairs hold them, else the rows kernel (any int8 weights); for
     int4 weights, a 1x1 convolution over the batches (aiotc_convolve_1x1_s4: one int4
     gemm in flash for both); both need an input offset that folds into an int32 bias."""
     inp, filt = graph[op.inputs[0]], graph[op.inputs[1]]
@@ -303,7 +314,7 @@ def _fc_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
         return _s16_kernel(op, graph)
     if inp.dtype != "int8" or not filt.is_const or zero_point(filt) != 0 or folded_bias(op, graph) is None:
         return None
-    if filt.dtype == "int8" and filt.shape[0] > FC_ROWS_MAX and gemm_packable(filt.data):
+    if filt.dtype == "int8" and filt.shape[0] > rows_max and gemm_packable(filt.data):
         return "aiotc_fully_connected_packed_s8"
     if filt.dtype == "int8":
         return "aiotc_fully_connected_rows_s8"

@@ -1,6 +1,6 @@
 """Layers with few outputs (issue 22): the 1x1 conv by weight rows (aiotc_convolve_1x1_rows_s8:
 one channel on any core, up to 24 on the M55) and the fully connected layer of few rows
-(aiotc_fully_connected_rows_s8), bit-exact with tflite-micro on the host (portable C) and in
+(aiotc_fully_connected_rows_s8: blocks of 4, a last 1 or 2 rows alone; 1 to 10 outputs), bit-exact with tflite-micro on the host (portable C) and in
 QEMU (DSP on the M4, MVE on the M55): input depths with tails after whole words and whole
 vectors, widths not a multiple of 4, strides, weights of -128 and 127, the general
 requantization and clamps."""
@@ -13,6 +13,7 @@ import pytest
 
 from aiotc.driver import compile_model
 from aiotc.export.tflite import write_tflite
+from aiotc.kernels import FC_ROWS_MAX_DSP
 
 from .conftest import assert_bit_exact, verify_folder
 from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu
@@ -40,13 +41,20 @@ def few_outputs_graph():
         _extremes(g)
     for shape, units, kwargs in (
         ((1, 4000), 4, {}),  # keyword spotting's classifier: a whole block
-        ((1, 37), 3, dict(per_channel=True)),  # a partial block, a word tail
-        ((2, 21), 10, dict(activation="relu")),  # 2 blocks and 2 rows, 2 batches
+        ((1, 37), 3, dict(per_channel=True)),  # a block of 4 padded by a zero row, a word tail
+        ((2, 21), 10, dict(activation="relu")),  # 2 blocks of 4 and one of 2, 2 batches
         ((1, 560), 10, dict(out_scale=0.0005)),  # the general requantization
         ((1, 1), 1, {}),  # depth 1
+        ((1, 1280), 2, {}),  # mobilenet's 2 classes: a block of 2, whole 8-input steps (DSP)
+        ((1, 45), 5, dict(per_channel=True)),  # 4 + 1 rows; 5 steps of 8, one of 4, a lone input
+        ((2, 30), 6, dict(activation="relu6")),  # 4 + 2 rows, 2 batches; 3 steps of 8, one of 4, 2 inputs
+        ((1, 19), 7, dict(out_scale=0.0005)),  # 4 + 3 rows; a vector and a predicated one (MVE)
+        ((1, 8), 1, dict(activation="relu")),  # one 8-input step, one row
     ):
         outs.append(g.fully_connected(g.input(shape, zero_point=5), units, **kwargs))
         _extremes(g)
+        if units > FC_ROWS_MAX_DSP:  # the packed kernel's on the DSP where byte pairs hold the weights
+            g.unpackable(outs[-1], at=3)
     return g.build(*outs)
 
 
@@ -142,3 +150,25 @@ def test_packed_fully_connected_gives_way_to_the_rows_kernel():
     packed = select_kernel(op, graph)
     assert packed.name == "aiotc_fully_connected_packed_s8" and packed.scratch_bytes > 0
     assert scratch_free_kernel(op, graph, packed).name == "aiotc_fully_connected_rows_s8"
+
+
+def test_fully_connected_takes_the_rows_kernel_up_to_a_few_rows():
+    """Packable weights: the rows kernel up to 4 rows on the DSP (the packed kernel's int16
+    copy of the input pays from about 5), up to 12 on an MVE core or in portable C;
+    unpackable ones always."""
+    from aiotc.kernels import select_kernel
+
+    for units, mve, dsp, unpackable, kernel in (
+        (4, False, True, False, "aiotc_fully_connected_rows_s8"),
+        (5, False, True, False, "aiotc_fully_connected_packed_s8"),
+        (5, False, True, True, "aiotc_fully_connected_rows_s8"),
+        (12, True, True, False, "aiotc_fully_connected_rows_s8"),
+        (13, True, True, False, "aiotc_fully_connected_packed_s8"),
+        (12, False, False, False, "aiotc_fully_connected_rows_s8"),
+    ):
+        g = OpGraph(seed=1)
+        y = g.fully_connected(g.input((1, 64), zero_point=3), units)
+        if unpackable:
+            g.unpackable(y)
+        graph = g.build(y)
+        assert select_kernel(graph.ops[0], graph, mve=mve, dsp=dsp).name == kernel

@@ -270,13 +270,19 @@ def pack_fc_weights(rows: np.ndarray) -> np.ndarray:
 
 
 def pack_fc_rows(rows: np.ndarray) -> np.ndarray:
-    """aiotc_fully_connected_rows_s8's layout: blocks of 4 rows (zero rows pad the last),
-    each row zero padded to a multiple of 16 inputs; per 4 inputs the 4 rows' words."""
+    """aiotc_fully_connected_rows_s8's layout: blocks of 4 rows while 3 or more are left
+    (a zero row pads a last 3), then a block of the 1 or 2 rows left; each row zero padded
+    to a multiple of 16 inputs; per 4 inputs the block's rows' words."""
     out_c, depth = rows.shape
     padded = np.zeros((-(-out_c // 4) * 4, padded_row16(depth)), np.int8)
     padded[:out_c, :depth] = rows
-    words = padded.reshape(-1, 4, padded.shape[1] // 4, 4)  # block, row, word, byte
-    return np.ascontiguousarray(words.transpose(0, 2, 1, 3)).ravel()
+    blocks, start = [], 0
+    while start < out_c:
+        n = 4 if out_c - start >= 3 else out_c - start
+        words = padded[start : start + n].reshape(n, -1, 4)  # row, word, byte
+        blocks.append(words.transpose(1, 0, 2).ravel())
+        start += n
+    return np.concatenate(blocks)
 
 
 def packed_fc_values(op: Op, ctx: LowerContext) -> dict:

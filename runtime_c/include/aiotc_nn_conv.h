@@ -68,8 +68,9 @@ typedef struct {
 int32_t aiotc_convolve_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
                           const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
                           const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
-/* Few outputs over a long input, no scratch: weights in blocks of 4 rows, words of the 4
- * rows interleaved (aiotc_fully_connected_rows_s8.c), the input offset folded into the bias. */
+/* Few outputs over a long input, no scratch: weights in blocks of 4 rows (then 2 and 1),
+ * words of a block's rows interleaved (aiotc_nn_fc_rows.h), the input offset folded into
+ * the bias. */
 int32_t aiotc_fully_connected_rows_s8(const aiotc_fc_params *params, const aiotc_per_channel_quant_params *quant_params,
                                       const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
                                       const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,

@@ -1,36 +1,34 @@
 /* int8 fully connected with few outputs over a long input (keyword spotting's 4000 inputs
- * to 4 classes), or weights the packed layout cannot hold: blocks of 4 weight rows against
- * the input as it is, no scratch (aiotc_nn_fc_rows.h: the layout, the DSP and MVE paths).
- * The packed kernel (aiotc_fully_connected_packed_s8) widens the input into an int16 copy
- * first, which few rows do not repay, and takes 2 bytes of arena per input for it. Bias
- * with the input offset folded in (never NULL); MVE: whole blocks requantized as one
- * vector. */
+ * to 4 classes), or weights the packed layout cannot hold: blocks of 4 weight rows (a last
+ * 1 or 2 a block of their own) against the input as it is, no scratch (aiotc_nn_fc_rows.h: the layout, the
+ * DSP and MVE paths). The packed kernel (aiotc_fully_connected_packed_s8) widens the
+ * input into an int16 copy first, which few rows do not repay, and takes 2 bytes of arena
+ * per input for it. Bias with the input offset folded in (never NULL); MVE: whole blocks
+ * of 4 requantized as one vector. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_fc_rows.h"
-
-#define BLOCK AIOTC_FC_ROWS_BLOCK
 
 /* All rows for one input, `common` constant in each copy (aiotc_out_s8_mode). */
 static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_channel_quant_params *quant_params,
                                  const int8_t *filter, const int32_t *bias, const int8_t *x, int32_t depth,
                                  int32_t out_c, int8_t *out, int32_t common)
 {
-    const int32_t block_bytes = BLOCK * AIOTC_FC_ROWS_ROW16(depth);
     const int32_t offset = params->output_offset, lo = params->activation.min, hi = params->activation.max;
-    int32_t s[BLOCK], oc, r;
-    for (oc = 0; oc < out_c; oc += BLOCK, filter += block_bytes) {
-        aiotc_fc_rows_block(filter, x, depth, s);
+    aiotc_fc_rows_sums s;
+    int32_t oc, n, r;
+    for (oc = 0; oc < out_c; oc += n) {
+        n = aiotc_fc_rows_next(&filter, x, depth, out_c - oc, &s);
 #if defined(AIOTC_MVE)
-        if (oc + BLOCK <= out_c) {
-            aiotc_mve_store4(vaddq_s32(vldrwq_s32(s), vldrwq_s32(bias + oc)), vldrwq_s32(quant_params->multiplier + oc),
+        if (oc + AIOTC_FC_ROWS_BLOCK <= out_c) {
+            aiotc_mve_store4(vaddq_s32(vldrwq_s32(s.a), vldrwq_s32(bias + oc)), vldrwq_s32(quant_params->multiplier + oc),
                              aiotc_mve_shift(quant_params->shift + oc, common), offset, vdupq_n_s32(lo),
                              vdupq_n_s32(hi), out + oc, common);
             continue;
         }
 #endif
-        for (r = 0; r < BLOCK && oc + r < out_c; r++) {
+        for (r = 0; r < n && oc + r < out_c; r++) {
             const aiotc_rq q = aiotc_rq_channel(quant_params->multiplier[oc + r], quant_params->shift[oc + r]);
-            out[oc + r] = aiotc_out_s8_mode(q, bias[oc + r] + s[r], offset, lo, hi, common);
+            out[oc + r] = aiotc_out_s8_mode(q, bias[oc + r] + s.a[r], offset, lo, hi, common);
         }
     }
 }

@@ -18,15 +18,17 @@ int32_t aiotc_lstm_packed_s8_get_buffer_size(const aiotc_lstm_dims *dims)
            4 * 2 * dims->state_size;
 }
 
-/* One product's sum requantized to Q3.12 and clamped to int16; `left` (a constant where
- * inlined) when the shift is known to be a left shift: no test of its sign. */
+/* One product's sum requantized to Q3.12 and clamped to int16 (aiotc_requantize_1r's
+ * integers): a left shift without its rounding shift, a right one of 2 or more in one
+ * SMLAL (aiotc_rq_offset); `left` (a constant where inlined) when the shift is known to be
+ * a left shift: no test of its sign. */
 static AIOTC_INLINE int32_t to_q3_12(int32_t sum, aiotc_per_tensor_quant_params quant, int32_t left)
 {
     if (left) {
         const int64_t scaled = (int64_t)(int32_t)((uint32_t)sum << quant.shift) * quant.multiplier;
         return aiotc_clamp_s16((int32_t)((scaled + ((int64_t)1 << 30)) >> 31));
     }
-    return aiotc_clamp_s16(aiotc_requantize_1r(sum, quant.multiplier, quant.shift));
+    return aiotc_clamp_s16(aiotc_rq_offset(aiotc_rq_channel(quant.multiplier, quant.shift), sum, 0));
 }
 
 /* The pre-activations of a block's first n units from both products' sums (n a

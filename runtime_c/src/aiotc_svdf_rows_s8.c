@@ -2,9 +2,9 @@
  * the state's scale and clamped to its type, the time products summed in int32 per unit
  * with the bias, then requantized to int8. The arithmetic is TFLM's, so the result is
  * bit-exact with it. The feature product runs as the rows fully connected kernel
- * (aiotc_nn_fc_rows.h: 4 filters at a time against the input as it is, any int8 weights,
- * no scratch), the input's zero point folded into the feature bias at compile time; the
- * rest is aiotc_nn_svdf.h's, as in aiotc_svdf_packed_s8. */
+ * (aiotc_nn_fc_rows.h: 4 filters at a time, a last 1 or 2 alone, against the input as it is,
+ * any int8 weights, no scratch), the input's zero point folded into the feature bias at
+ * compile time; the rest is aiotc_nn_svdf.h's, as in aiotc_svdf_packed_s8. */
 #include "aiotc_nn_fc_rows.h"
 #include "aiotc_nn_svdf.h"
 
@@ -16,20 +16,19 @@ int32_t aiotc_svdf_rows_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_
     const aiotc_svdf_params_s8 p = *params;
     const aiotc_svdf_dims d = *dims;
     const int32_t filters = d.filters, row = filters * d.memory, depth = d.input_size;
-    const int32_t block_bytes = AIOTC_FC_ROWS_BLOCK * AIOTC_FC_ROWS_ROW16(depth);
-    int32_t b, f, r;
+    int32_t b, f, n, r;
     aiotc_svdf_shift_state(state, d.batches * row, p.state_bytes);
     for (b = 0; b < d.batches; b++) {
         uint8_t *batch_state = (uint8_t *)state + b * row * p.state_bytes;
-        for (f = 0; f < filters; f += AIOTC_FC_ROWS_BLOCK) {
-            int32_t sums[AIOTC_FC_ROWS_BLOCK];
-            aiotc_fc_rows_block(feature_weights + f / AIOTC_FC_ROWS_BLOCK * block_bytes, input + b * depth, depth,
-                                sums);
-            for (r = 0; r < AIOTC_FC_ROWS_BLOCK; r++) {
-                sums[r] += feature_bias[f + r];
+        const int8_t *w = feature_weights;
+        for (f = 0; f < filters; f += n) {
+            aiotc_fc_rows_sums s;
+            n = aiotc_fc_rows_next(&w, input + b * depth, depth, filters - f, &s);
+            for (r = 0; r < n; r++) {
+                s.a[r] += feature_bias[f + r];
             }
-            aiotc_svdf_store_features(&p, sums, AIOTC_MIN(AIOTC_FC_ROWS_BLOCK, filters - f), batch_state,
-                                      (f + 1) * d.memory - 1, d.memory);
+            aiotc_svdf_store_features(&p, s.a, AIOTC_MIN(n, filters - f), batch_state, (f + 1) * d.memory - 1,
+                                      d.memory);
         }
         aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, output + b * (filters / d.rank));
     }
