@@ -141,7 +141,7 @@ def _channels_win_on_mve(op: Op, graph: Graph) -> bool:
 
 
 def _rows_win(op: Op, graph: Graph, mve: bool) -> bool:
-    """Whether aiotc_convolve_1x1_rows_s8 (one dot product per output) beats the gemm's tiles
+    """Whether aiotc_convolve_rows_s8 (one dot product per output) beats the gemm's tiles
     of channel pairs: for one output channel on any core (1x64x64x8 -> 1: 180k instructions
     on the M4 and 33k on the M55, against 795k and 678k), on an MVE core up to 24, where the
     gemm's tiles of 4 channels x 2 pixels spend as much on interleaving the pixels, set-up
@@ -169,8 +169,8 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool) -> str | N
     if op.kind == "depthwise_conv2d" and op.attrs.depth_multiplier == 1:
         banded = banded_depthwise(op, graph) and not (mve and _channels_win_on_mve(op, graph))
         kernel = "aiotc_depthwise_conv_3x3_s8" if banded else "aiotc_depthwise_conv_opt_s8"
-    elif filt.dtype == "int8" and _pointwise(op, graph) and _rows_win(op, graph, mve):
-        kernel = "aiotc_convolve_1x1_rows_s8"
+    elif filt.dtype == "int8" and _one_run(op, graph) and _rows_win(op, graph, mve):
+        kernel = "aiotc_convolve_rows_s8"
     elif filt.dtype == "int4":
         kernel = _gemm_kernel(op, graph, gemm_s4_fits(weight_rows(op, graph)))
     else:
@@ -205,11 +205,19 @@ def s16_packable(op: Op, graph: Graph) -> bool:
 
 def _pointwise(op: Op, graph: Graph) -> bool:
     """A 1x1 conv with groups 1 and no padding: each output pixel reads one input pixel."""
+    return _one_run(op, graph) and graph[op.inputs[1]].shape[2] == 1
+
+
+def _one_run(op: Op, graph: Graph) -> bool:
+    """A conv with groups 1 and no padding whose window is one run of input bytes, as
+    aiotc_convolve_rows_s8 reads it: 1x1, or 1xK with no dilation (a Conv1D: its K taps of
+    all channels lie together in the image as in the weight row)."""
     a = op.attrs
     _, kh, kw, fc = graph[op.inputs[1]].shape
     return (
         op.kind == "conv2d"
-        and (kh, kw) == (1, 1)
+        and kh == 1
+        and (kw == 1 or a.dilation[1] == 1)
         and fc == graph[op.inputs[0]].shape[-1]
         and not any((a.padding.top, a.padding.bottom, a.padding.left, a.padding.right))
     )

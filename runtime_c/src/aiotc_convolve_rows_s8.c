@@ -1,14 +1,17 @@
-/* int8 1x1 convolution by weight rows in TFLite's order (the input offset folded into the
- * bias), no scratch: each output one input pixel's channels dotted with its channel's row.
- * Runs a layer to one channel on any core (a U-Net's last layer, 8 channels to 1: the gemm
- * of aiotc_convolve_1x1_s8 computes channel pairs through widened columns, half of it a
- * zero row), and on MVE the 1x1 layers of few channels, where the gemm's tiles of 4
- * channels x 2 pixels spend as much on interleaving the pixels, setting up and
- * requantizing as on their MACs (MobileNetV2's projection 36x36x48 -> 8 on the M55: 272k
- * instructions through the gemm, 189k here, CMSIS-NN 245k).
+/* int8 convolution whose window is one run of input bytes, by weight rows in TFLite's order
+ * (the input offset folded into the bias), no scratch: the 1x1 convolutions, and the 1xK
+ * windows along a row with no padding or dilation (a Conv1D), whose k_w * c taps lie
+ * together in the image as they do in the weight row. Each output is its window dotted
+ * with its channel's row. Runs a layer to one channel on any core (a U-Net's last layer,
+ * 8 channels to 1: the gemm of aiotc_convolve_1x1_s8 computes channel pairs through
+ * widened columns, half of it a zero row), and on MVE the layers of few channels, where
+ * the gemm's tiles of 4 channels x 2 pixels spend as much on gathering and interleaving
+ * the pixels, setting up and requantizing as on their MACs (MobileNetV2's projection
+ * 36x36x48 -> 8 on the M55: 272k instructions through the gemm, 189k here, CMSIS-NN
+ * 245k; a Conv1D of 4 channels to 16, kernel 3: 40k through the gemm, CMSIS-NN 36k).
  * - MVE: 4 pixels at a time, channel by channel (as CMSIS-NN's arm_nn_mat_mult_nt_t_s8):
  *   per 16 inputs one vector of the row, the 4 pixels' vectors and 4 VMLADAVA in a
- *   tail-predicated loop; inputs of at most 16 channels one predicated load per pixel for
+ *   tail-predicated loop; windows of at most 16 inputs one predicated load per pixel for
  *   every channel. The 4 sums are requantized as one vector with the channel's constants
  *   and scattered out_c bytes apart;
  * - DSP and portable C (and MVE on runs of fewer than 4 pixels): pixel by pixel, each
@@ -107,9 +110,9 @@ static AIOTC_INLINE channel_q channel_at(const int32_t *bias, const int32_t *mul
     return c;
 }
 
-/* `count` output pixels of a run whose input pixels are `step` bytes apart, `common`
- * (aiotc_out_s8_mode) and `one` (out_c is 1) constant in each copy. */
-static AIOTC_INLINE void run_out(const int8_t *in, int32_t step, int32_t count, int32_t in_c, int32_t out_c,
+/* `count` output pixels of a run whose windows of k inputs start `step` bytes apart,
+ * `common` (aiotc_out_s8_mode) and `one` (out_c is 1) constant in each copy. */
+static AIOTC_INLINE void run_out(const int8_t *in, int32_t step, int32_t count, int32_t k, int32_t out_c,
                                  const int8_t *filter, const int32_t *bias,
                                  const aiotc_per_channel_quant_params *quant_params, int32_t offset, int32_t lo,
                                  int32_t hi, int8_t *out, int32_t common, int32_t one)
@@ -119,8 +122,8 @@ static AIOTC_INLINE void run_out(const int8_t *in, int32_t step, int32_t count, 
     int32_t oc;
 #if defined(AIOTC_MVE)
     const uint32x4_t where = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)out_c);
-    const mve_pred16_t p = vctp8q((uint32_t)in_c);
-    const int8x16_t first_row = vldrbq_z_s8(filter, p); /* the row of one channel (depth <= 16) */
+    const mve_pred16_t p = vctp8q((uint32_t)k);
+    const int8x16_t first_row = vldrbq_z_s8(filter, p); /* the row of one channel (k <= 16) */
     const int32_t whole = count >= 4;
     while (whole && count > 0) {
         if (count < 4) { /* a last group overlapping the one before rather than lone pixels */
@@ -128,24 +131,24 @@ static AIOTC_INLINE void run_out(const int8_t *in, int32_t step, int32_t count, 
             out -= (4 - count) * out_c;
             count = 4;
         }
-        for (; count >= 4 && in_c <= 16; count -= 4, in += 4 * step, out += 4 * out_c) {
+        for (; count >= 4 && k <= 16; count -= 4, in += 4 * step, out += 4 * out_c) {
             /* the pixels' vectors loaded once for all channels */
             const int8x16_t x0 = vldrbq_z_s8(in, p), x1 = vldrbq_z_s8(in + step, p);
             const int8x16_t x2 = vldrbq_z_s8(in + 2 * step, p), x3 = vldrbq_z_s8(in + 3 * step, p);
             const int8_t *w = filter;
-            for (oc = 0; oc < out_c; oc++, w += in_c) {
+            for (oc = 0; oc < out_c; oc++, w += k) {
                 const channel_q c = channel_at(bias, multiplier, shift, oc, one, first);
                 const int8x16_t v = one ? first_row : vldrbq_z_s8(w, p);
                 const int32x4_t y = lanes4(vmladavq_s8(v, x0), vmladavq_s8(v, x1), vmladavq_s8(v, x2), vmladavq_s8(v, x3));
                 store4(vaddq_n_s32(y, c.bias), c.multiplier, c.shift, offset, lo, hi, out + oc, where, common);
             }
         }
-        for (; count >= 4 && in_c > 16; count -= 4, in += 4 * step, out += 4 * out_c) {
+        for (; count >= 4 && k > 16; count -= 4, in += 4 * step, out += 4 * out_c) {
             const int8_t *w = filter;
-            for (oc = 0; oc < out_c; oc++, w += in_c) {
+            for (oc = 0; oc < out_c; oc++, w += k) {
                 /* the requantization's constants read after the dot product (no loads move across its
                  * assembly): not live through it */
-                const int32x4_t y = dot4(w, in, step, in_c, channel_at(bias, multiplier, shift, oc, one, first).bias);
+                const int32x4_t y = dot4(w, in, step, k, channel_at(bias, multiplier, shift, oc, one, first).bias);
                 const channel_q c = channel_at(bias, multiplier, shift, oc, one, first);
                 store4(y, c.multiplier, c.shift, offset, lo, hi, out + oc, where, common);
             }
@@ -154,42 +157,43 @@ static AIOTC_INLINE void run_out(const int8_t *in, int32_t step, int32_t count, 
 #endif
     for (; count > 0; count--, in += step) {
         const int8_t *w = filter;
-        for (oc = 0; oc < out_c; oc++, w += in_c) {
+        for (oc = 0; oc < out_c; oc++, w += k) {
             const channel_q c = channel_at(bias, multiplier, shift, oc, one, first);
             const aiotc_rq q = aiotc_rq_channel(c.multiplier, c.shift);
-            *out++ = aiotc_out_s8_mode(q, c.bias + aiotc_dot_s8(w, in, in_c), offset, lo, hi, common);
+            *out++ = aiotc_out_s8_mode(q, c.bias + aiotc_dot_s8(w, in, k), offset, lo, hi, common);
         }
     }
 }
 
-int32_t aiotc_convolve_1x1_rows_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
-                                   const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
-                                   const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
-                                   int8_t *output)
+int32_t aiotc_convolve_rows_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                               const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
+                               const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
+                               int8_t *output)
 {
     const int32_t in_c = input_dims->c, out_c = output_dims->c, out_w = output_dims->w;
+    const int32_t k = filter_dims->w * in_c; /* the window: one run of the image */
     const int32_t step = params->stride.w * in_c, row_bytes = params->stride.h * input_dims->w * in_c;
     const int32_t offset = params->output_offset, lo = params->activation.min, hi = params->activation.max;
-    /* stride 1: the pixels of all rows are one run */
-    const int32_t dense = params->stride.h == 1 && params->stride.w == 1;
+    /* 1x1, stride 1: the pixels of all rows are one run */
+    const int32_t dense = params->stride.h == 1 && params->stride.w == 1 && filter_dims->w == 1;
     const int32_t runs = dense ? 1 : output_dims->n * output_dims->h;
     const int32_t count = dense ? output_dims->n * output_dims->h * out_w : out_w;
     int32_t r;
-    if (filter_dims->c != in_c || filter_dims->n != out_c || filter_dims->h != 1 || filter_dims->w != 1 ||
-        params->padding.w != 0 || params->padding.h != 0) {
+    if (filter_dims->c != in_c || filter_dims->n != out_c || filter_dims->h != 1 ||
+        (filter_dims->w > 1 && params->dilation.w != 1) || params->padding.w != 0 || params->padding.h != 0) {
         return AIOTC_ARG_ERROR;
     }
     for (r = 0; r < runs; r++, output += count * out_c) {
         const int8_t *in = input + (r / output_dims->h) * input_dims->h * input_dims->w * in_c +
                            (r % output_dims->h) * row_bytes;
         if (out_c == 1 && quant_params->right_shifts) {
-            run_out(in, step, count, in_c, 1, filter, bias, quant_params, offset, lo, hi, output, 1, 1);
+            run_out(in, step, count, k, 1, filter, bias, quant_params, offset, lo, hi, output, 1, 1);
         } else if (out_c == 1) {
-            run_out(in, step, count, in_c, 1, filter, bias, quant_params, offset, lo, hi, output, 0, 1);
+            run_out(in, step, count, k, 1, filter, bias, quant_params, offset, lo, hi, output, 0, 1);
         } else if (quant_params->right_shifts) {
-            run_out(in, step, count, in_c, out_c, filter, bias, quant_params, offset, lo, hi, output, 1, 0);
+            run_out(in, step, count, k, out_c, filter, bias, quant_params, offset, lo, hi, output, 1, 0);
         } else {
-            run_out(in, step, count, in_c, out_c, filter, bias, quant_params, offset, lo, hi, output, 0, 0);
+            run_out(in, step, count, k, out_c, filter, bias, quant_params, offset, lo, hi, output, 0, 0);
         }
     }
     return AIOTC_OK;
