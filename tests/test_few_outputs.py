@@ -123,6 +123,47 @@ def test_rows_kernel_in_place_and_in_bands_in_qemu(patch, tmp_path):
     assert_bit_exact(verify_folder(out, "cortex-m55", samples=4, seed=7))
 
 
+def gathered_rows_graph():
+    """Convs of any window to 1-3 channels and padded or dilated Conv1Ds, which the M55 runs by
+    weight rows on gathered windows."""
+    g = OpGraph(seed=24)
+    outs = []
+    for shape, channels, kwargs in (
+        ((1, 9, 10, 16), 3, {}),  # an image decoder's last layer: 3x3 same, 144 taps, 90 pixels
+        ((1, 7, 9, 3), 2, dict(stride=(2, 2), activation="relu6")),  # 27 taps, padding, 20 pixels
+        ((2, 6, 7, 5), 1, dict(kernel=(1, 3), padding="same", out_scale=0.0005)),  # 2 batches, left shifts
+        ((1, 8, 8, 4), 3, dict(dilation=(2, 2), padding="valid")),  # dilation: 4x4 outputs
+        ((1, 11, 11, 2), 3, dict(stride=(4, 4), padding="valid")),  # 9 pixels: a last group of one
+        ((1, 21, 1, 4), 16, dict(kernel=(3, 1), dilation=(2, 1))),  # a dilated Conv1D on its side, padded
+    ):
+        outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, **kwargs))
+        _extremes(g)
+    x = g.conv2d(g.input((1, 6, 6, 8), zero_point=3), 3, activation="relu")  # a chain: the second over its input
+    outs.append(g.conv2d(x, 2))
+    return g.build(*outs)
+
+
+@pytest.fixture(scope="module")
+def gathered_folder(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gathered_rows")
+    (tmp / "gathered.tflite").write_bytes(write_tflite(gathered_rows_graph()))
+    out = compile_model(tmp / "gathered.tflite", board="cortex-m55", out_dir=tmp / "out").out_dir
+    assert json.loads((out / "report.json").read_text())["kernels"] == ["aiotc_convolve_rows_im2col_s8"]
+    return out
+
+
+def test_gathered_rows_kernel_matches_tflite_micro(gathered_folder):
+    """The M55's C built on the host: the portable path of every shape."""
+    assert_bit_exact(verify_folder(gathered_folder, samples=4, seed=6))
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_gathered_rows_kernel_matches_tflite_micro_in_qemu(gathered_folder, board):
+    """MVE on the M55; the same C's DSP path on the M4."""
+    assert_bit_exact(verify_folder(gathered_folder, board, samples=4, seed=6))
+
+
 def test_few_channels_take_the_rows_kernel_on_mve_only():
     """Up to 24 channels on an MVE core; more, or another core, the gemm."""
     from aiotc.kernels import select_kernel
@@ -139,13 +180,14 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
 
 
 def test_only_windows_of_one_run_take_the_rows_kernel():
-    """A Conv1D's 1xK window is one run of the image; padded, dilated or 2-D windows are not (the gemm)."""
+    """A Conv1D's 1xK window is one run of the image; padded or dilated ones are gathered (on MVE,
+    up to 24 channels); 2-D windows of 4 channels or more run the gemm."""
     from aiotc.kernels import select_kernel
 
     for kwargs, kernel in (
         (dict(kernel=(1, 3), padding="valid"), "aiotc_convolve_rows_s8"),
-        (dict(kernel=(1, 3), padding="same"), "aiotc_convolve_im2col_s8"),
-        (dict(kernel=(1, 3), padding="valid", dilation=(1, 2)), "aiotc_convolve_im2col_s8"),
+        (dict(kernel=(1, 3), padding="same"), "aiotc_convolve_rows_im2col_s8"),
+        (dict(kernel=(1, 3), padding="valid", dilation=(1, 2)), "aiotc_convolve_rows_im2col_s8"),
         (dict(kernel=(3, 3), padding="valid"), "aiotc_convolve_im2col_s8"),
     ):
         g = OpGraph(seed=1)
