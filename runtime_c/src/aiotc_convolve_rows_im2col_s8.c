@@ -1,8 +1,8 @@
 /* int8 convolution of few output channels by weight rows in TFLite's order (the input
  * offset folded into the bias): the windows of 4 output pixels gathered into the scratch
- * (aiotc_im2col_gather: any kernel, stride, dilation and padding, padded taps the input
- * zero point), then each dotted with every channel's row as aiotc_convolve_rows_s8 does
- * (aiotc_nn_conv_rows.h: on MVE the 4 windows' vectors against one row vector, the 4
+ * (inside the image their kernel rows copied inline, at a border aiotc_im2col_gather: any
+ * kernel, stride, dilation and padding, padded taps the input zero point), then each
+ * dotted with every channel's row as aiotc_convolve_rows_s8 does (aiotc_nn_conv_rows.h: on MVE the 4 windows' vectors against one row vector, the 4
  * sums requantized as one vector). For the layers the gemm's tiles of 4 channels x 2
  * pixels leave mostly empty: an image decoder's last 3x3 conv to 3 channels on the M55,
  * 1x32x32x16 -> 3: 524k instructions through the gemm, CMSIS-NN 427k.
@@ -33,8 +33,10 @@ int32_t aiotc_convolve_rows_im2col_s8(const aiotc_context *ctx, const aiotc_conv
     for (p = 0; p < pixels; p += 4) {
         const int32_t count = AIOTC_MIN(4, pixels - p);
         for (j = 0; j < count; j++) { /* the pixels walked: no divisions */
-            aiotc_im2col_gather(params, input_dims, image, filter_dims, oy * params->stride.h - params->padding.h,
-                                ox * params->stride.w - params->padding.w, taps + j * k);
+            const int32_t y0 = oy * params->stride.h - params->padding.h, x0 = ox * params->stride.w - params->padding.w;
+            if (!aiotc_im2col_inside(params, input_dims, image, filter_dims, y0, x0, taps + j * k)) {
+                aiotc_im2col_gather(params, input_dims, image, filter_dims, y0, x0, taps + j * k);
+            }
             if (++ox == out_w) {
                 ox = 0;
                 if (++oy == out_h) {
