@@ -149,7 +149,7 @@ static AIOTC_INLINE void aiotc_rows_run(const int8_t *in, int32_t step, int32_t 
 
 /* aiotc_rows_run with its constant arguments chosen by the layer's: one output channel,
  * right shifts only. */
-static inline void aiotc_rows_out(const int8_t *in, int32_t step, int32_t count, int32_t k, const aiotc_conv_params *params,
+static AIOTC_INLINE void aiotc_rows_out(const int8_t *in, int32_t step, int32_t count, int32_t k, const aiotc_conv_params *params,
                                   const aiotc_per_channel_quant_params *quant_params, const int8_t *filter,
                                   const int32_t *bias, int32_t out_c, int8_t *out)
 {
