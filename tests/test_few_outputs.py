@@ -135,6 +135,8 @@ def gathered_rows_graph():
         ((1, 8, 8, 4), 3, dict(dilation=(2, 2), padding="valid")),  # dilation: 4x4 outputs
         ((1, 11, 11, 2), 3, dict(stride=(4, 4), padding="valid")),  # 9 pixels: a last group of one
         ((1, 21, 1, 4), 16, dict(kernel=(3, 1), dilation=(2, 1))),  # a dilated Conv1D on its side, padded
+        ((1, 30, 1, 4), 16, dict(kernel=(3, 1))),  # on its side, padded: 4 windows read in the image
+        ((2, 13, 1, 8), 5, dict(kernel=(3, 1), stride=(2, 1), padding="valid")),  # 2 batches, stride 2
     ):
         outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, **kwargs))
         _extremes(g)
