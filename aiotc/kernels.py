@@ -158,9 +158,9 @@ def _gathered_rows_win(op: Op, graph: Graph, mve: bool) -> bool:
     per output) beats the gemm on a layer with groups 1, on an MVE core: below 4 channels,
     which leave the gemm's tiles of 4 channels x 2 pixels mostly empty, and the Conv1Ds
     (padded or dilated, along a row or on their side) of up to 24, as for the windows of
-    one run. Measured on the M55 (issue 22): 1x32x32x16 -> 3, 3x3 same: 313k instructions
+    one run. Measured on the M55 (issue 22): 1x32x32x16 -> 3, 3x3 same: 305k instructions
     against the gemm's 524k (CMSIS-NN 427k); tcn_causal's causal 128x4 -> 16, kernel 3:
-    36.4k against 38.3k, and 128x16 -> 16 dilated: 66.6k against 68.2k (CMSIS-NN 36.4k,
+    25.0k against 38.3k, and 128x16 -> 16 dilated: 55.8k against 68.2k (CMSIS-NN 36.4k,
     67.7k). Not on the M4: its scalar dot products lose (1.54M against 1.33M)."""
     filt = graph[op.inputs[1]]
     conv1d = filt.shape[1] == 1 or filt.shape[2] == graph[op.inputs[0]].shape[2]  # along rows or on its side
