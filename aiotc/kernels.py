@@ -143,7 +143,7 @@ def _channels_win_on_mve(op: Op, graph: Graph) -> bool:
 
 
 def _rows_win(op: Op, graph: Graph, mve: bool) -> bool:
-    """Whether aiotc_convolve_1x1_rows_s8 (one dot product per output) beats the gemm's tiles
+    """Whether aiotc_convolve_rows_s8 (one dot product per output) beats the gemm's tiles
     of channel pairs: for one output channel on any core (1x64x64x8 -> 1: 180k instructions
     on the M4 and 33k on the M55, against 795k and 678k), on an MVE core up to 24, where the
     gemm's tiles of 4 channels x 2 pixels spend as much on interleaving the pixels, set-up
@@ -153,6 +153,21 @@ def _rows_win(op: Op, graph: Graph, mve: bool) -> bool:
     against 134k)."""
     channels = graph[op.inputs[1]].shape[0]
     return channels == 1 or (mve and channels <= 24)
+
+
+def _gathered_rows_win(op: Op, graph: Graph, mve: bool) -> bool:
+    """Whether aiotc_convolve_rows_im2col_s8 (windows of 4 pixels gathered, one dot product
+    per output) beats the gemm on a layer with groups 1, on an MVE core: below 4 channels,
+    which leave the gemm's tiles of 4 channels x 2 pixels mostly empty, and the Conv1Ds
+    (padded or dilated, along a row or on their side) of up to 24, as for the windows of
+    one run. Measured on the M55 (issue 22): 1x32x32x16 -> 3, 3x3 same: 305k instructions
+    against the gemm's 524k (CMSIS-NN 427k); tcn_causal's causal 128x4 -> 16, kernel 3:
+    25.0k against 38.3k, and 128x16 -> 16 dilated: 55.8k against 68.2k (CMSIS-NN 36.4k,
+    67.7k). Not on the M4: its scalar dot products lose (1.54M against 1.33M)."""
+    filt = graph[op.inputs[1]]
+    conv1d = filt.shape[1] == 1 or filt.shape[2] == graph[op.inputs[0]].shape[2]  # along rows or on its side
+    few = filt.shape[0] < 4 or (conv1d and filt.shape[0] <= 24)
+    return mve and op.kind == "conv2d" and filt.shape[-1] == graph[op.inputs[0]].shape[-1] and few
 
 
 def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool) -> str | None:
@@ -171,8 +186,10 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool) -> str | N
     if op.kind == "depthwise_conv2d" and op.attrs.depth_multiplier == 1:
         banded = banded_depthwise(op, graph) and not (mve and _channels_win_on_mve(op, graph))
         kernel = "aiotc_depthwise_conv_3x3_s8" if banded else "aiotc_depthwise_conv_opt_s8"
-    elif filt.dtype == "int8" and _pointwise(op, graph) and _rows_win(op, graph, mve):
-        kernel = "aiotc_convolve_1x1_rows_s8"
+    elif filt.dtype == "int8" and _one_run(op, graph) and _rows_win(op, graph, mve):
+        kernel = "aiotc_convolve_rows_s8"
+    elif filt.dtype == "int8" and _gathered_rows_win(op, graph, mve):
+        kernel = "aiotc_convolve_rows_im2col_s8"
     elif filt.dtype == "int4":
         kernel = _gemm_kernel(op, graph, gemm_s4_fits(weight_rows(op, graph)))
     else:
@@ -207,11 +224,19 @@ def s16_packable(op: Op, graph: Graph) -> bool:
 
 def _pointwise(op: Op, graph: Graph) -> bool:
     """A 1x1 conv with groups 1 and no padding: each output pixel reads one input pixel."""
+    return _one_run(op, graph) and graph[op.inputs[1]].shape[2] == 1
+
+
+def _one_run(op: Op, graph: Graph) -> bool:
+    """A conv with groups 1 and no padding whose window is one run of input bytes, as
+    aiotc_convolve_rows_s8 reads it: 1x1, or 1xK with no dilation (a Conv1D: its K taps of
+    all channels lie together in the image as in the weight row)."""
     a = op.attrs
     _, kh, kw, fc = graph[op.inputs[1]].shape
     return (
         op.kind == "conv2d"
-        and (kh, kw) == (1, 1)
+        and kh == 1
+        and (kw == 1 or a.dilation[1] == 1)
         and fc == graph[op.inputs[0]].shape[-1]
         and not any((a.padding.top, a.padding.bottom, a.padding.left, a.padding.right))
     )
@@ -244,6 +269,8 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
         out_w = graph[op.outputs[0]].shape[2]
         plane_rows, plane_width = (DW_BAND - 1) * stride_h + 3, -(-out_w // 4) * 4 * stride_w + 4
         return 2 * plane_rows * plane_width * 2 + (DW_BAND * out_w + 1) * 4
+    if kernel == "aiotc_convolve_rows_im2col_s8":  # its *_get_buffer_size: 4 windows
+        return 4 * int(np.prod(filt.shape[1:]))
     if kernel in ("aiotc_convolve_im2col_s8", "aiotc_convolve_im2col_s4"):
         return 2 * padded_row(int(np.prod(filt.shape[1:]))) + 2 * col_bytes(int(np.prod(filt.shape[1:])))
     return 0

@@ -131,6 +131,43 @@ def conv3x3_wide_16x8():
     return g.build(g.conv2d(x, 8, kernel=(3, 3), padding="valid"))
 
 
+def conv1d_four_in():
+    """A Conv1D of few input channels: 1x1x130x4 -> 16 channels, kernel 3, valid (tcn_causal's first)."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=6)
+    return g.build(
+        g.conv2d(g.input((1, 1, 130, 4), zero_point=-3), 16, kernel=(1, 3), padding="valid", activation="relu")
+    )
+
+
+def conv1d_k3_32():
+    """A Conv1D of 32 channels: 1x1x495x32 -> 32, kernel 3, valid (audio_raw_m5's second)."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=7)
+    return g.build(
+        g.conv2d(g.input((1, 1, 495, 32), zero_point=-3), 32, kernel=(1, 3), padding="valid", activation="relu")
+    )
+
+
+def conv1d_long_one_in():
+    """A raw-audio first layer: 1x1x8000x1 -> 32 channels, kernel 80, stride 4 (audio_raw_m5's first)."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=8)
+    x = g.input((1, 1, 8000, 1), zero_point=-3)
+    return g.build(g.conv2d(x, 32, kernel=(1, 80), stride=(1, 4), padding="valid", activation="relu"))
+
+
+def conv3x3_three_out():
+    """An image decoder's last layer: 1x32x32x16 -> 3 channels, 3x3, same (conv_autoencoder_32's)."""
+    from tests.oplib import OpGraph
+
+    g = OpGraph(seed=9)
+    return g.build(g.conv2d(g.input((1, 32, 32, 16), zero_point=-3), 3, kernel=(3, 3)))
+
+
 LAYERS = {  # one-layer models of shapes no MLPerf Tiny model has (issue 20): a kernel alone, against the peer's
     "matmul_weights": matmul_weights,
     "matmul_qk": matmul_qk,
@@ -143,6 +180,10 @@ LAYERS = {  # one-layer models of shapes no MLPerf Tiny model has (issue 20): a 
     "fc_few_outputs": fc_few_outputs,
     "conv7x7_two_in_16x8": conv7x7_two_in_16x8,
     "conv3x3_wide_16x8": conv3x3_wide_16x8,
+    "conv1d_four_in": conv1d_four_in,
+    "conv1d_k3_32": conv1d_k3_32,
+    "conv1d_long_one_in": conv1d_long_one_in,
+    "conv3x3_three_out": conv3x3_three_out,
 }
 
 

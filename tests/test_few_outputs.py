@@ -1,6 +1,7 @@
-"""Layers with few outputs (issue 22): the 1x1 conv by weight rows (aiotc_convolve_1x1_rows_s8:
-one channel on any core, up to 24 on the M55) and the fully connected layer of few rows
-(aiotc_fully_connected_rows_s8: blocks of 4, a last 1 or 2 rows alone; 1 to 10 outputs), bit-exact with tflite-micro on the host (portable C) and in
+"""Layers with few outputs (issue 22): the 1x1 conv and the Conv1D (1xK windows, no padding or
+dilation) by weight rows (aiotc_convolve_rows_s8: one channel on any core, up to 24 on the M55) and
+the fully connected layer of few rows (aiotc_fully_connected_rows_s8: blocks of 4, a last 1 or 2
+rows alone; 1 to 10 outputs), bit-exact with tflite-micro on the host (portable C) and in
 QEMU (DSP on the M4, MVE on the M55): input depths with tails after whole words and whole
 vectors, widths not a multiple of 4, strides, weights of -128 and 127, the general
 requantization and clamps."""
@@ -18,7 +19,7 @@ from aiotc.kernels import FC_ROWS_MAX_DSP
 from .conftest import assert_bit_exact, verify_folder
 from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu
 
-KERNELS = {"aiotc_convolve_1x1_rows_s8", "aiotc_fully_connected_rows_s8"}
+KERNELS = {"aiotc_convolve_rows_s8", "aiotc_fully_connected_rows_s8"}
 
 
 def _extremes(g: OpGraph) -> None:
@@ -36,8 +37,10 @@ def few_outputs_graph():
         ((1, 4, 5, 17), dict(stride=(2, 2))),  # a word tail after 16 (MVE: a predicated second vector)
         ((1, 3, 4, 33), dict(out_scale=0.0005)),  # left shifts: the general requantization
         ((2, 3, 3, 1), {}),  # one channel in, 2 batches
+        ((1, 2, 30, 5), dict(kernel=(1, 9), padding="valid")),  # a Conv1D window of 45 taps, 2 rows
+        ((1, 1, 40, 1), dict(kernel=(1, 8), stride=(1, 4), padding="valid")),  # raw audio: 1 channel, stride 4
     ):
-        outs.append(g.conv2d(g.input(shape, zero_point=-7), 1, kernel=(1, 1), **kwargs))
+        outs.append(g.conv2d(g.input(shape, zero_point=-7), 1, **({"kernel": (1, 1)} | kwargs)))
         _extremes(g)
     for shape, units, kwargs in (
         ((1, 4000), 4, {}),  # keyword spotting's classifier: a whole block
@@ -71,7 +74,7 @@ def test_few_output_kernels_match_tflite_micro_in_qemu(board, tmp_path):
 
 
 def few_channels_graph():
-    """1x1 convs of 2 to 24 channels, which the M55 runs by weight rows (the gemm elsewhere)."""
+    """1x1 convs and Conv1Ds of 2 to 24 channels, which the M55 runs by weight rows (the gemm elsewhere)."""
     g = OpGraph(seed=23)
     outs = []
     for shape, channels, kwargs in (
@@ -82,8 +85,12 @@ def few_channels_graph():
         ((2, 3, 3, 5), 12, dict(activation="relu6")),  # 2 batches, depth 5
         ((1, 6, 6, 100), 20, {}),  # 6 vectors and a tail of 4
         ((1, 5, 5, 20), 6, dict(stride=(2, 2))),  # rows of 3 pixels: no group of 4
+        ((1, 1, 130, 4), 16, dict(kernel=(1, 3))),  # a TCN's first Conv1D: 12 taps, one predicated vector
+        ((1, 3, 20, 8), 6, dict(kernel=(1, 5), stride=(1, 2), activation="relu")),  # 40 taps, 3 rows of 8
+        ((2, 1, 11, 3), 24, dict(kernel=(1, 7), out_scale=0.0005)),  # 21 taps, 5 pixels, 2 batches
     ):
-        outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, kernel=(1, 1), **kwargs))
+        kwargs = {"kernel": (1, 1)} | kwargs | ({"padding": "valid"} if "kernel" in kwargs else {})
+        outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, **kwargs))
         _extremes(g)
     return g.build(*outs)
 
@@ -94,7 +101,7 @@ def m55_folder(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("few_channels")
     (tmp / "few_channels.tflite").write_bytes(write_tflite(few_channels_graph()))
     out = compile_model(tmp / "few_channels.tflite", board="cortex-m55", out_dir=tmp / "out").out_dir
-    assert json.loads((out / "report.json").read_text())["kernels"] == ["aiotc_convolve_1x1_rows_s8"]
+    assert json.loads((out / "report.json").read_text())["kernels"] == ["aiotc_convolve_rows_s8"]
     return out
 
 
@@ -113,16 +120,59 @@ def test_few_channel_rows_kernel_matches_tflite_micro_in_qemu(m55_folder, board)
 @pytest.mark.qemu
 @pytest.mark.parametrize("patch", ["auto", "off"])
 def test_rows_kernel_in_place_and_in_bands_in_qemu(patch, tmp_path):
-    """A chain of 1x1 convs on the M55: whole, each output over its dying input (the last
+    """A chain of 1x1 convs and a Conv1D on the M55: whole, each output over its dying input (the last
     group of 63 pixels overlapping the one before rewrites pixels whose inputs the slack
     keeps), and streamed in bands of one 9-pixel row."""
     g = OpGraph(seed=7)
-    x = g.conv2d(g.input((1, 7, 9, 40), zero_point=-7), 40, kernel=(1, 1), activation="relu")
-    x = g.conv2d(g.conv2d(x, 12, kernel=(1, 1)), 12, kernel=(1, 1), activation="relu6")
+    x = g.conv2d(g.input((1, 7, 11, 40), zero_point=-7), 40, kernel=(1, 1), activation="relu")
+    x = g.conv2d(g.conv2d(x, 12, kernel=(1, 3), padding="valid"), 12, kernel=(1, 1), activation="relu6")
     (tmp_path / "chain.tflite").write_bytes(write_tflite(g.build(g.conv2d(x, 5, kernel=(1, 1)))))
     out = compile_model(tmp_path / "chain.tflite", board="cortex-m55", out_dir=tmp_path / "out", patch=patch).out_dir
-    assert "aiotc_convolve_1x1_rows_s8" in json.loads((out / "report.json").read_text())["kernels"]
+    assert "aiotc_convolve_rows_s8" in json.loads((out / "report.json").read_text())["kernels"]
     assert_bit_exact(verify_folder(out, "cortex-m55", samples=4, seed=7))
+
+
+def gathered_rows_graph():
+    """Convs of any window to 1-3 channels and padded or dilated Conv1Ds, which the M55 runs by
+    weight rows on gathered windows."""
+    g = OpGraph(seed=24)
+    outs = []
+    for shape, channels, kwargs in (
+        ((1, 9, 10, 16), 3, {}),  # an image decoder's last layer: 3x3 same, 144 taps, 90 pixels
+        ((1, 7, 9, 3), 2, dict(stride=(2, 2), activation="relu6")),  # 27 taps, padding, 20 pixels
+        ((2, 6, 7, 5), 1, dict(kernel=(1, 3), padding="same", out_scale=0.0005)),  # 2 batches, left shifts
+        ((1, 8, 8, 4), 3, dict(dilation=(2, 2), padding="valid")),  # dilation: 4x4 outputs
+        ((1, 11, 11, 2), 3, dict(stride=(4, 4), padding="valid")),  # 9 pixels: a last group of one
+        ((1, 21, 1, 4), 16, dict(kernel=(3, 1), dilation=(2, 1))),  # a dilated Conv1D on its side, padded
+        ((1, 30, 1, 4), 16, dict(kernel=(3, 1))),  # on its side, padded: 4 windows read in the image
+        ((2, 13, 1, 8), 5, dict(kernel=(3, 1), stride=(2, 1), padding="valid")),  # 2 batches, stride 2
+    ):
+        outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, **kwargs))
+        _extremes(g)
+    x = g.conv2d(g.input((1, 6, 6, 8), zero_point=3), 3, activation="relu")  # a chain: the second over its input
+    outs.append(g.conv2d(x, 2))
+    return g.build(*outs)
+
+
+@pytest.fixture(scope="module")
+def gathered_folder(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gathered_rows")
+    (tmp / "gathered.tflite").write_bytes(write_tflite(gathered_rows_graph()))
+    out = compile_model(tmp / "gathered.tflite", board="cortex-m55", out_dir=tmp / "out").out_dir
+    assert json.loads((out / "report.json").read_text())["kernels"] == ["aiotc_convolve_rows_im2col_s8"]
+    return out
+
+
+def test_gathered_rows_kernel_matches_tflite_micro(gathered_folder):
+    """The M55's C built on the host: the portable path of every shape."""
+    assert_bit_exact(verify_folder(gathered_folder, samples=4, seed=6))
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_gathered_rows_kernel_matches_tflite_micro_in_qemu(gathered_folder, board):
+    """MVE on the M55; the same C's DSP path on the M4."""
+    assert_bit_exact(verify_folder(gathered_folder, board, samples=4, seed=6))
 
 
 def test_few_channels_take_the_rows_kernel_on_mve_only():
@@ -130,14 +180,30 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
     from aiotc.kernels import select_kernel
 
     for channels, mve, kernel in (
-        (24, True, "aiotc_convolve_1x1_rows_s8"),
+        (24, True, "aiotc_convolve_rows_s8"),
         (32, True, "aiotc_convolve_1x1_s8"),
         (8, False, "aiotc_convolve_1x1_s8"),
-        (1, False, "aiotc_convolve_1x1_rows_s8"),
+        (1, False, "aiotc_convolve_rows_s8"),
     ):
         g = OpGraph(seed=1)
         graph = g.build(g.conv2d(g.input((1, 4, 4, 16), zero_point=3), channels, kernel=(1, 1)))
         assert select_kernel(graph.ops[0], graph, mve=mve).name == kernel
+
+
+def test_only_windows_of_one_run_take_the_rows_kernel():
+    """A Conv1D's 1xK window is one run of the image; padded or dilated ones are gathered (on MVE,
+    up to 24 channels); 2-D windows of 4 channels or more run the gemm."""
+    from aiotc.kernels import select_kernel
+
+    for kwargs, kernel in (
+        (dict(kernel=(1, 3), padding="valid"), "aiotc_convolve_rows_s8"),
+        (dict(kernel=(1, 3), padding="same"), "aiotc_convolve_rows_im2col_s8"),
+        (dict(kernel=(1, 3), padding="valid", dilation=(1, 2)), "aiotc_convolve_rows_im2col_s8"),
+        (dict(kernel=(3, 3), padding="valid"), "aiotc_convolve_im2col_s8"),
+    ):
+        g = OpGraph(seed=1)
+        graph = g.build(g.conv2d(g.input((1, 4, 12, 4), zero_point=3), 16, **kwargs))
+        assert select_kernel(graph.ops[0], graph, mve=True).name == kernel
 
 
 def test_packed_fully_connected_gives_way_to_the_rows_kernel():

@@ -23,6 +23,7 @@ RUNTIME = data_dir("runtime_c")
 KERNELS = (
     "aiotc_convolve_1x1_s8",
     "aiotc_convolve_im2col_s8",
+    "aiotc_convolve_rows_im2col_s8",
     "aiotc_depthwise_conv_opt_s8",
     "aiotc_depthwise_conv_3x3_s8",
     "aiotc_fully_connected_packed_s8",
@@ -51,6 +52,7 @@ typedef struct { int32_t input_offset, output_offset, ch_mult; aiotc_tile stride
 int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_convolve_rows_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_s16_get_buffer_size(const aiotc_dims *filter_dims);
@@ -129,6 +131,19 @@ def test_python_scratch_size_equals_c(lib, kind, shape, kwargs, weights):
             ffi.new("aiotc_dims *", graph[op.outputs[0]].shape),
         )
     assert select_kernel(op, graph).scratch_bytes == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0
+
+
+@pytest.mark.parametrize("shape, channels, kernel", [((1, 8, 8, 16), 3, (3, 3)), ((1, 6, 9, 5), 1, (2, 4))])
+def test_gathered_rows_scratch_size_equals_c(lib, shape, channels, kernel):
+    """The M55's kernel of few channels (aiotc_convolve_rows_im2col_s8): 4 windows."""
+    ffi, c = lib
+    g = OpGraph(seed=5)
+    graph = g.build(g.conv2d(g.input(shape, zero_point=-7), channels, kernel=kernel))
+    op = graph.ops[0]
+    chosen = select_kernel(op, graph, mve=True)
+    assert chosen.name == "aiotc_convolve_rows_im2col_s8"
+    dims = (ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
+    assert chosen.scratch_bytes == c.aiotc_convolve_rows_im2col_s8_get_buffer_size(*dims) > 0
 
 
 def test_depthwise_3x3_refuses_a_width_of_0(lib):

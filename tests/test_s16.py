@@ -425,12 +425,14 @@ def test_quantize_int32_inputs_match_the_oracle(tmp_path):
 
 def int32_quantize_graph():
     """QUANTIZE from int32 to int16 and int8 (finer and coarser: saturating) and from int8
-    to int32, zero points away from 0."""
+    to int32 (finer and coarser: left and right shifts, no clamp), zero points away from 0."""
     g = OpGraph(seed=42, dtype="int16")
     x = g.input((1, 40), scale=1e-6, zero_point=5, dtype="int32")
     small = g.input((1, 3, 5), scale=0.05, zero_point=-128, dtype="int8")
     outs = [g.quantize(x, "int16", 3e-3), g.quantize(x, "int8", 0.9, zero_point=-100), g.quantize(x, "int16", 1e-9)]
-    return g.build(*outs, g.quantize(small, "int32", 1e-5, zero_point=-7))
+    return g.build(
+        *outs, g.quantize(small, "int32", 1e-5, zero_point=-7), g.quantize(small, "int32", 0.7, zero_point=3)
+    )
 
 
 def minus_128_graph():

@@ -121,8 +121,10 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
             "bias": bias,
             "context": ctx.scratch(),
         }
-    if kernel == "aiotc_convolve_1x1_rows_s8":  # TFLite's order, no scratch
+    if kernel == "aiotc_convolve_rows_s8":  # TFLite's order, no scratch
         return {"filter": _filter(op, ctx), "bias": bias}
+    if kernel == "aiotc_convolve_rows_im2col_s8":  # TFLite's order, the windows gathered in the scratch
+        return {"filter": _filter(op, ctx), "bias": bias, "context": ctx.scratch()}
     if kernel.startswith("aiotc_depthwise_conv"):  # _s4: TFLite's packed order, unpacked by the kernel
         return {"filter": _filter(op, ctx), "bias": bias, "context": ctx.scratch()}
     if kernel.endswith("_s4"):

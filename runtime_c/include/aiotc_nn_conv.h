@@ -96,12 +96,22 @@ int32_t aiotc_convolve_1x1_s8(const aiotc_context *ctx, const aiotc_conv_params 
                               const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
 
-/* 1x1 convolution, any stride, no padding, groups 1, weights in TFLite's order (no
- * scratch): each output one dot product of its channel's row (few output channels). */
-int32_t aiotc_convolve_1x1_rows_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
-                                   const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
-                                   const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
-                                   int8_t *output);
+/* Convolution whose window is one run of input bytes: 1x1, or 1xK with no dilation (a
+ * Conv1D); any stride, no padding, groups 1, weights in TFLite's order (no scratch): each
+ * output one dot product of its channel's row (few output channels). */
+int32_t aiotc_convolve_rows_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                               const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
+                               const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
+                               int8_t *output);
+
+/* Convolution with groups 1, any kernel, stride, dilation and padding, weights in TFLite's
+ * order: the windows of 4 pixels gathered into the scratch, each output one dot product of
+ * its channel's row (few output channels). */
+int32_t aiotc_convolve_rows_im2col_s8(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                      const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                      const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                      const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_convolve_rows_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 
 /* Convolution with groups 1: any kernel, stride, dilation and padding, through im2col. */
 int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_params *params,

@@ -100,6 +100,30 @@ static AIOTC_DRIVER int32_t aiotc_conv_1x1_loop(
  * row lies inside the image, its taps are contiguous and copied at once, which makes
  * first layers with 1-3 input channels cheap too. On the DSP path, channels in whole
  * words are widened to int16 straight from the image instead of copied first. */
+/* The k taps of a window at (y0, x0) of image that lies inside it (no dilation along the
+ * rows) into col, its kernel rows copied with no tests; 0 (nothing done) for a window at a
+ * border. Inline where the caller's loop is small (aiotc_convolve_rows_im2col_s8). */
+static AIOTC_INLINE int32_t aiotc_im2col_inside(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                               const int8_t *image, const aiotc_dims *filter_dims, int32_t y0,
+                                               int32_t x0, int8_t *col)
+{
+    const int32_t in_w = input_dims->w, c = input_dims->c, k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t dil_h = params->dilation.h, run = k_w * c, row_step = dil_h * in_w * c;
+    const int8_t *src = image + (y0 * in_w + x0) * c;
+    int32_t ky;
+    if (params->dilation.w != 1 || y0 < 0 || y0 + (k_h - 1) * dil_h >= input_dims->h || x0 < 0 || x0 + k_w > in_w) {
+        return 0;
+    }
+    if (k_w == in_w && dil_h == 1) { /* whole rows (a Conv1D streamed along time: one column): one run */
+        aiotc_copy_run(col, src, k_h * run);
+        return 1;
+    }
+    for (ky = 0; ky < k_h; ky++, src += row_step, col += run) {
+        aiotc_copy_run(col, src, run);
+    }
+    return 1;
+}
+
 /* The k taps of the output pixel whose window starts at (y0, x0) of image b, into col. */
 static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const aiotc_dims *input_dims,
                                        const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
@@ -110,15 +134,7 @@ static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const ai
     const int8_t pad = (int8_t)(-params->input_offset);
     const int32_t run = k_w * c;
     int32_t ky, kx;
-    if (dil_h == 1 && dil_w == 1 && y0 >= 0 && y0 + filter_dims->h <= in_h && x0 >= 0 && x0 + k_w <= in_w) {
-        const int8_t *src = image + (y0 * in_w + x0) * c; /* inside the image: rows copied with no tests */
-        if (k_w == in_w) { /* whole rows (a Conv1D streamed along time: one column): one run */
-            aiotc_copy_run(col, src, filter_dims->h * run);
-            return;
-        }
-        for (ky = 0; ky < filter_dims->h; ky++, src += in_w * c, col += run) {
-            aiotc_copy_run(col, src, run);
-        }
+    if (aiotc_im2col_inside(params, input_dims, image, filter_dims, y0, x0, col)) {
         return;
     }
     for (ky = 0; ky < filter_dims->h; ky++) {

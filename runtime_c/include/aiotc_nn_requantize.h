@@ -32,10 +32,10 @@ static inline void aiotc_int_set(void *data, int32_t bytes, int32_t i, int32_t v
 
 /* aiotc_requantize_loop in one rounding step (multiplier >= 0); `right` (a constant in
  * each copy) where the shift is at most -2: aiotc_rq_right's one SMLAL, no test of the
- * shift per element. */
+ * shift per element; `clamp` (a constant too) 0 where the clamp is the whole int32 range. */
 static AIOTC_INLINE void aiotc_requantize_1r_loop(const aiotc_requantize_params *params, int32_t size,
                                                   const void *input, int32_t in_bytes, void *output, int32_t out_bytes,
-                                                  int32_t right)
+                                                  int32_t right, int32_t clamp)
 {
     const uint32_t input_offset = (uint32_t)params->input_offset;
     const uint32_t output_offset = (uint32_t)params->output_offset;
@@ -46,7 +46,7 @@ static AIOTC_INLINE void aiotc_requantize_1r_loop(const aiotc_requantize_params 
         const int32_t x = (int32_t)((uint32_t)aiotc_int_at(input, in_bytes, i) + input_offset);
         const int32_t y = right ? aiotc_rq_right(x, multiplier, -shift - 2, 1) : aiotc_requantize_1r(x, multiplier, shift);
         const int32_t value = (int32_t)((uint32_t)y + output_offset);
-        aiotc_int_set(output, out_bytes, i, AIOTC_CLAMP(value, lo, hi));
+        aiotc_int_set(output, out_bytes, i, clamp ? AIOTC_CLAMP(value, lo, hi) : value);
     }
 }
 
@@ -87,10 +87,16 @@ static inline void aiotc_requantize_loop(const aiotc_requantize_params *params, 
             }
         }
 #else
-        if (shift <= -2) {
-            aiotc_requantize_1r_loop(params, size, input, in_bytes, output, out_bytes, 1);
+        /* an int32 output clamped to the whole int32 range (an int32 QUANTIZE): no clamp */
+        const int32_t clamp = out_bytes != 4 || lo != INT32_MIN || hi != INT32_MAX;
+        if (shift <= -2 && clamp) {
+            aiotc_requantize_1r_loop(params, size, input, in_bytes, output, out_bytes, 1, 1);
+        } else if (shift <= -2) {
+            aiotc_requantize_1r_loop(params, size, input, in_bytes, output, out_bytes, 1, 0);
+        } else if (clamp) {
+            aiotc_requantize_1r_loop(params, size, input, in_bytes, output, out_bytes, 0, 1);
         } else {
-            aiotc_requantize_1r_loop(params, size, input, in_bytes, output, out_bytes, 0);
+            aiotc_requantize_1r_loop(params, size, input, in_bytes, output, out_bytes, 0, 0);
         }
 #endif
         return;
