@@ -201,12 +201,12 @@ def test_int4_kernel_paths_match_the_oracle_in_qemu(board, tmp_path):
 
 def test_gemm_byte_pair_sums_stay_exact_at_the_extremes(tmp_path):
     """600 inputs of 127 or -128 against weights of 127 (channels a) and -128 (channels b,
-    which byte pairs hold beside a >= 0), in a 1x1 conv and a fully connected layer:
-    channel b's sum times 256 leaves an int32 (at 512 inputs of -128 it is 2^31), so the
-    DSP path must take the byte-pair difference every 508 inputs (aiotc_nn_gemm.h); the
-    M4's outputs equal tflite-micro's."""
+    which byte pairs hold beside a >= 0), in a 1x1 conv (5 pixels: a quad and a lone one)
+    and a fully connected layer: channel b's sum times 256 leaves an int32 (at 512 inputs
+    of -128 it is 2^31), so the DSP path must take the byte-pair difference every 508
+    inputs (aiotc_nn_gemm.h); the M4's outputs equal tflite-micro's."""
     g = OpGraph(seed=5)
-    x = g.input((1, 1, 2, 600), scale=0.02, zero_point=-128)
+    x = g.input((1, 1, 5, 600), scale=0.02, zero_point=-128)
     conv = g.conv2d(x, 4, kernel=(1, 1), out_scale=400.0)
     g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([127, -128, 127, -128]).reshape(4, 1, 1, 1)
     fc = g.fully_connected(g.input((1, 600), scale=0.02, zero_point=-128), 5, out_scale=400.0)
