@@ -74,6 +74,8 @@ def kernel_graph():
         g.conv2d(wide, 32, kernel=(1, 1), activation="relu6"),  # MVE: 16 inputs, the columns loaded once
         g.conv2d(g.input((1, 6, 5, 64), zero_point=7), 12, kernel=(1, 1), stride=(2, 2), out_scale=0.004),
         g.conv2d(g.input((1, 4, 4, 33), zero_point=127), 8, kernel=(1, 1), activation="relu6"),  # 1 + 2 x 16 inputs
+        # M4 quads: 128 inputs, stride 2 (9 pixels: 2 quads and a lone one), 6 + 1 channels
+        g.conv2d(g.input((1, 6, 5, 128), zero_point=-3), 7, kernel=(1, 1), stride=(2, 2), activation="relu"),
         g.conv2d(deep40, 5, kernel=(3, 3), stride=(2, 2)),  # im2col 360 taps, padded, 4 + 1 channels
         # M55 pixel pairs of kernel rows in whole vectors, gathered straight into the interleaved pair, the
         # channel blocks in one assembly loop (issue 22): 35 pixels (a lone last one) padded on every side,

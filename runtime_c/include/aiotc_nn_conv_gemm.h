@@ -14,11 +14,10 @@
 #include "aiotc_nn_gemm.h"
 #include "aiotc_nn_gemm_s4.h"
 
-/* The scratch of each driver (its kernels' *_get_buffer_size): four prepared columns of
- * a pixel's channels (the DSP path's quads); two int8 columns of k taps and four prepared
- * ones. */
-#define AIOTC_CONV_1X1_BUFFER(c) (4 * AIOTC_COL_BYTES(c))
-#define AIOTC_CONV_IM2COL_BUFFER(k) (2 * AIOTC_ROW(k) + 4 * AIOTC_COL_BYTES(AIOTC_ROW(k)))
+/* The scratch of each driver (its kernels' *_get_buffer_size): prepared columns of a
+ * pixel's channels (AIOTC_GEMM_COLUMNS); two int8 columns of k taps and the prepared ones. */
+#define AIOTC_CONV_1X1_BUFFER(c) (AIOTC_GEMM_COLUMNS(c) * AIOTC_COL_BYTES(c))
+#define AIOTC_CONV_IM2COL_BUFFER(k) (2 * AIOTC_ROW(k) + AIOTC_GEMM_COLUMNS(k) * AIOTC_COL_BYTES(AIOTC_ROW(k)))
 
 static inline void aiotc_gemm_setup(aiotc_gemm *g, const int8_t *filter, int32_t k, int32_t rows, const int32_t *bias,
                                     const aiotc_per_channel_quant_params *quant_params,

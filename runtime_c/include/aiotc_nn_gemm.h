@@ -27,7 +27,7 @@
  * - DSP (Cortex-M4/M7/M33): each column widened once to int16 pairs (x_i, x_i+1)
  *   (aiotc_col_prepare), then 2 channels x 2 columns per step: per 4 inputs one LDRD of
  *   weights, 2 SXTB16, 2 LDRD of columns and 8 SMLAD (13 instructions for 16 MACs); the
- *   conv drivers run rows of 64 inputs and more 4 columns at a time (aiotc_gemm_quad: 12
+ *   conv drivers run rows of 128 inputs and more 4 columns at a time (aiotc_gemm_quad: 12
  *   instructions for 16 MACs, each weight read from flash once per 4 pixels);
  * - portable C, which the host build runs.
  * All three compute the same integers: outputs are bit-exact on every target. */
@@ -87,6 +87,15 @@ typedef int8_t aiotc_col;
 
 /* Bytes of one prepared column of k inputs, whatever the path (the DSP path's need). */
 #define AIOTC_COL_BYTES(k) (2 * AIOTC_ROW(k))
+
+/* Inputs from which the DSP drivers run quads (aiotc_gemm_quad): over shorter rows their
+ * sums' set-up and requantization cost about what the fewer loads of weights save (vww's
+ * layers of 8-32 inputs: more instructions), and their larger scratch made kws's 64-input
+ * layers stream deeper (--patch auto: 256 bytes less arena, 1.7% more instructions). */
+#define AIOTC_QUAD_ROW 128
+
+/* Prepared columns the drivers' scratch holds for rows of k inputs: a quad's where they run. */
+#define AIOTC_GEMM_COLUMNS(k) (AIOTC_ROW(k) >= AIOTC_QUAD_ROW ? 4 : 2)
 
 typedef struct {
     const int8_t *weights;      /* channel pairs of byte pairs (above) */
@@ -539,11 +548,6 @@ static AIOTC_INLINE void aiotc_gemm_pairs(const aiotc_gemm *g, const int32_t *co
         out1[1] = aiotc_out_s8_mode(qb, s.b1, offset, lo, hi, common);
     }
 }
-
-/* Inputs from which the drivers run quads: over shorter rows their sums' set-up and
- * requantization cost more than the fewer loads of weights save (vww's and kws's layers
- * of 8-32 inputs), and a layer's weights read per 2 pixels stay few. */
-#define AIOTC_QUAD_ROW 64
 
 /* The byte-pair sums of one channel pair and the 4 columns of a quad (as aiotc_pair_sums). */
 typedef struct {
