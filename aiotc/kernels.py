@@ -234,7 +234,7 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
         )
         return unpacked + _conv_scratch_bytes(op, graph, kernel.replace("_s4", "_s8"))
     if kernel in ("aiotc_convolve_1x1_s8", "aiotc_convolve_1x1_s4"):
-        return gemm_columns(filt.shape[-1]) * col_bytes(filt.shape[-1])
+        return 2 * col_bytes(filt.shape[-1])
     if kernel == "aiotc_depthwise_conv_opt_s8":
         return padded_row(filt.shape[-1]) + 8 * filt.shape[1] * filt.shape[2]
     if kernel == "aiotc_depthwise_conv_3x3_s8":
@@ -243,8 +243,7 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
         plane_rows, plane_width = (DW_BAND - 1) * stride_h + 3, -(-out_w // 4) * 4 * stride_w + 4
         return 2 * plane_rows * plane_width * 2 + (DW_BAND * out_w + 1) * 4
     if kernel in ("aiotc_convolve_im2col_s8", "aiotc_convolve_im2col_s4"):
-        depth = int(np.prod(filt.shape[1:]))
-        return 2 * padded_row(depth) + gemm_columns(depth) * col_bytes(depth)
+        return 2 * padded_row(int(np.prod(filt.shape[1:]))) + 2 * col_bytes(int(np.prod(filt.shape[1:])))
     return 0
 
 
@@ -265,11 +264,7 @@ def _transpose_conv_scratch_bytes(op: Op, graph: Graph, kernel: str) -> int:
     """aiotc_transpose_conv_gemm_s8's scratch: the im2col conv's for the largest phase; _s16's:
     two int16 columns of it."""
     depth = transpose_depth(op, graph)
-    return (
-        4 * padded_row8(depth)
-        if kernel.endswith("_s16")
-        else 2 * padded_row(depth) + gemm_columns(depth) * col_bytes(depth)
-    )
+    return 4 * padded_row8(depth) if kernel.endswith("_s16") else 2 * padded_row(depth) + 2 * col_bytes(depth)
 
 
 def transpose_phases(op: Op, graph: Graph) -> list[np.ndarray]:
@@ -319,10 +314,10 @@ def _fc_kernel(op: Op, graph: Graph, compact_int4: bool) -> str | None:
 
 def _fc_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
     """aiotc_fully_connected_packed_s8_get_buffer_size: the input widened to int16;
-    aiotc_convolve_1x1_s4's: its columns (gemm_columns)."""
+    aiotc_convolve_1x1_s4's: two columns."""
     depth = graph[op.inputs[1]].shape[1]
     if kernel == "aiotc_convolve_1x1_s4":
-        return gemm_columns(depth) * col_bytes(depth)
+        return 2 * col_bytes(depth)
     return 2 * padded_row16(depth) if kernel == "aiotc_fully_connected_packed_s8" else 0
 
 
@@ -360,14 +355,14 @@ def matmul_by_weights(op: Op, graph: Graph) -> bool:
 
 
 def _batch_matmul_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
-    """The C *_get_buffer_size of the kernels: the gemm's columns, the packed fully
+    """The C *_get_buffer_size of the kernels: the gemm's two columns, the packed fully
     connected's input widened; aiotc_batch_matmul_packed_s8's rhs columns and two lhs rows
     as int16 (rows padded to 16 inputs, an even number of columns), per column an int32
     correction and two int32 sums."""
     lhs, out = graph[op.inputs[0]], graph[op.outputs[0]]
     depth = lhs.shape[-2] if op.attrs.adj_x else lhs.shape[-1]
     if kernel == "aiotc_convolve_1x1_s8":
-        return gemm_columns(depth) * col_bytes(depth)
+        return 2 * col_bytes(depth)
     if kernel == "aiotc_fully_connected_packed_s8":
         return 2 * padded_row16(depth)
     cols = -(-out.shape[-1] // 2) * 2
@@ -428,12 +423,6 @@ def padded_row16(k: int) -> int:
 def col_bytes(k: int) -> int:
     """AIOTC_COL_BYTES: one column widened to int16 pairs."""
     return 2 * padded_row(k)
-
-
-def gemm_columns(k: int) -> int:
-    """AIOTC_GEMM_COLUMNS: the prepared columns of the gemm drivers' scratch, 4 where the M4
-    runs quads (rows of AIOTC_QUAD_ROW = 128 inputs and more)."""
-    return 4 if padded_row(k) >= 128 else 2
 
 
 def weight_rows(op: Op, graph: Graph) -> np.ndarray:

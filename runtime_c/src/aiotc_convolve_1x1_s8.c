@@ -1,7 +1,7 @@
 /* int8 1x1 convolution (any stride, no padding): every output pixel is its input pixel's
- * channels times the weight matrix, so there is no im2col; the DSP path widens four
- * (or two) input pixels to int16 in the scratch buffer and runs the shared gemm over
- * them (the driver: aiotc_nn_conv_gemm.h). */
+ * channels times the weight matrix, so there is no im2col; the DSP path widens two
+ * input pixels to int16 in the scratch buffer and runs the shared 2x2 gemm over them
+ * (the driver: aiotc_nn_conv_gemm.h). */
 #include "aiotc_nn_conv_gemm.h"
 
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims)
