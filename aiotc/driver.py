@@ -98,7 +98,7 @@ def plan_graph(
     sideways = on_its_side(graph) if memory_options.stream != "off" else None
     memory_plan = least_plan(
         [
-            plan_memory(g, select_kernels(g, compact_int4, mve=board.mve), memory_options)
+            plan_memory(g, select_kernels(g, compact_int4, mve=board.mve, dsp=board.dsp), memory_options)
             for g in (graph, sideways)
             if g
         ],

@@ -14,10 +14,10 @@
 #include "aiotc_nn_gemm.h"
 #include "aiotc_nn_gemm_s4.h"
 
-/* The scratch of each driver (its kernels' *_get_buffer_size): prepared columns of a
- * pixel's channels (AIOTC_GEMM_COLUMNS); two int8 columns of k taps and the prepared ones. */
-#define AIOTC_CONV_1X1_BUFFER(c) (AIOTC_GEMM_COLUMNS(c) * AIOTC_COL_BYTES(c))
-#define AIOTC_CONV_IM2COL_BUFFER(k) (2 * AIOTC_ROW(k) + AIOTC_GEMM_COLUMNS(k) * AIOTC_COL_BYTES(AIOTC_ROW(k)))
+/* The scratch of each driver (its kernels' *_get_buffer_size): two prepared columns of
+ * a pixel's channels; two int8 columns of k taps and their two prepared ones. */
+#define AIOTC_CONV_1X1_BUFFER(c) (2 * AIOTC_COL_BYTES(c))
+#define AIOTC_CONV_IM2COL_BUFFER(k) (2 * AIOTC_ROW(k) + 2 * AIOTC_COL_BYTES(AIOTC_ROW(k)))
 
 static inline void aiotc_gemm_setup(aiotc_gemm *g, const int8_t *filter, int32_t k, int32_t rows, const int32_t *bias,
                                     const aiotc_per_channel_quant_params *quant_params,
@@ -78,8 +78,7 @@ static AIOTC_INLINE const int8_t *aiotc_1x1_pixel(const aiotc_conv_params *param
     }
 }
 
-/* 1x1 convolution, any stride, no padding, groups 1. On the DSP path, int8 weights run
- * 4 pixels at a time (aiotc_gemm_quad): the scratch holds 4 prepared columns. */
+/* 1x1 convolution, any stride, no padding, groups 1. */
 static AIOTC_DRIVER int32_t aiotc_conv_1x1_loop(
     const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
     const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
@@ -96,17 +95,7 @@ static AIOTC_DRIVER int32_t aiotc_conv_1x1_loop(
         return AIOTC_ARG_ERROR;
     }
     aiotc_gemm_setup(&g, filter, in_c, out_c, bias, quant_params, params, cols);
-    p = 0;
-#if defined(AIOTC_DSP)
-    for (; !nibbles && g.row >= AIOTC_QUAD_ROW && p + 4 <= pixels; p += 4) { /* quads, then pairs */
-        int32_t j;
-        for (j = 0; j < 4; j++) {
-            aiotc_col_quad(aiotc_1x1_pixel(params, input_dims, input, output_dims, p + j, dense), in_c, cols, j);
-        }
-        aiotc_gemm_quad(&g, cols, output + p * out_c, out_c);
-    }
-#endif
-    for (; p < pixels; p += 2) {
+    for (p = 0; p < pixels; p += 2) {
         const int32_t count = AIOTC_MIN(2, pixels - p);
         const aiotc_col *col[2] = {0, 0};
         int32_t j;
@@ -197,7 +186,7 @@ static inline void aiotc_gather_widened(const aiotc_conv_params *params, const a
     int32_t ky, kx;
     for (ky = 0; ky < filter_dims->h; ky++) {
         const int32_t iy = y0 + ky * dil_h;
-        int32_t *const dst = col + ky * (run / 4) * step; /* run / 4 groups of `step` words */
+        int32_t *const dst = col + ky * run * (step / 4); /* run / 4 groups of `step` words */
         if (iy < 0 || iy >= in_h) {
             aiotc_fill_widened(dst, run / 4, pad_pair, step, gap);
         } else if (dil_w == 1 && x0 >= 0 && x0 + k_w <= in_w) {
@@ -205,7 +194,7 @@ static inline void aiotc_gather_widened(const aiotc_conv_params *params, const a
         } else {
             for (kx = 0; kx < k_w; kx++) {
                 const int32_t ix = x0 + kx * dil_w;
-                int32_t *const pixel = dst + kx * (c / 4) * step;
+                int32_t *const pixel = dst + kx * c * (step / 4);
                 if (ix < 0 || ix >= in_w) {
                     aiotc_fill_widened(pixel, c / 4, pad_pair, step, gap);
                 } else {
@@ -338,7 +327,7 @@ static int32_t aiotc_conv_pairs(const aiotc_conv_params *params, const aiotc_per
 }
 #endif
 
-/* The im2col driver's walk over output pixels, without divisions: pixel (oy, ox) of image. */
+/* The im2col drivers' walk over output pixels, without divisions: pixel (oy, ox) of image. */
 typedef struct {
     const int8_t *image;
     int32_t oy, ox;
@@ -356,26 +345,6 @@ static AIOTC_INLINE void aiotc_pixel_step(aiotc_pixel_walk *at, const aiotc_dims
         }
     }
 }
-
-#if defined(AIOTC_DSP)
-/* The windows of the 4 output pixels from `at` on as a quad at cols (aiotc_col_quad),
- * channels in whole words. Out of line, as aiotc_gemm_quad; the walk passed by value, so
- * that the driver's stays in registers. */
-#if defined(__GNUC__)
-__attribute__((noinline, unused))
-#endif
-static void aiotc_gather_quad(const aiotc_conv_params *params, const aiotc_dims *input_dims,
-                              const aiotc_dims *filter_dims, const aiotc_dims *output_dims, aiotc_pixel_walk at,
-                              int32_t *cols)
-{
-    int32_t j;
-    for (j = 0; j < 4; j++) {
-        aiotc_gather_widened(params, input_dims, at.image, filter_dims, at.oy * params->stride.h - params->padding.h,
-                             at.ox * params->stride.w - params->padding.w, cols + 4 * (j >> 1) + (j & 1), 8, 2);
-        aiotc_pixel_step(&at, input_dims, output_dims);
-    }
-}
-#endif
 
 static AIOTC_DRIVER int32_t aiotc_conv_im2col_loop(
     const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
@@ -397,18 +366,7 @@ static AIOTC_DRIVER int32_t aiotc_conv_im2col_loop(
     memset(taps, 0, (size_t)(2 * g.row)); /* the padding after each column's k taps: widened whole */
     at.image = input;
     at.oy = at.ox = 0;
-    p = 0;
-#if defined(AIOTC_DSP)
-    for (; !nibbles && input_dims->c % 4 == 0 && g.row >= AIOTC_QUAD_ROW && p + 4 <= pixels; p += 4) {
-        int32_t j;
-        aiotc_gather_quad(params, input_dims, filter_dims, output_dims, at, cols); /* quads, then pairs */
-        for (j = 0; j < 4; j++) {
-            aiotc_pixel_step(&at, input_dims, output_dims);
-        }
-        aiotc_gemm_quad(&g, cols, output + p * out_c, out_c);
-    }
-#endif
-    for (; p < pixels; p += 2) {
+    for (p = 0; p < pixels; p += 2) {
         const int32_t count = AIOTC_MIN(2, pixels - p);
         const aiotc_col *col[2] = {0, 0};
         int32_t j;

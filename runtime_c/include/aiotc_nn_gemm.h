@@ -27,8 +27,8 @@
  * - DSP (Cortex-M4/M7/M33): each column widened once to int16 pairs (x_i, x_i+1)
  *   (aiotc_col_prepare), then 2 channels x 2 columns per step: per 4 inputs one LDRD of
  *   weights, 2 SXTB16, 2 LDRD of columns and 8 SMLAD (13 instructions for 16 MACs); the
- *   conv drivers run rows of 128 inputs and more 4 columns at a time (aiotc_gemm_quad: 12
- *   instructions for 16 MACs, each weight read from flash once per 4 pixels);
+ *   quad kernels run 4 columns at a time (aiotc_nn_gemm_quad.h: 12 instructions for 16
+ *   MACs, each weight read from flash once per 4 pixels);
  * - portable C, which the host build runs.
  * All three compute the same integers: outputs are bit-exact on every target. */
 #ifndef AIOTC_NN_GEMM_H
@@ -87,15 +87,6 @@ typedef int8_t aiotc_col;
 
 /* Bytes of one prepared column of k inputs, whatever the path (the DSP path's need). */
 #define AIOTC_COL_BYTES(k) (2 * AIOTC_ROW(k))
-
-/* Inputs from which the DSP drivers run quads (aiotc_gemm_quad): over shorter rows their
- * sums' set-up and requantization cost about what the fewer loads of weights save (vww's
- * layers of 8-32 inputs: more instructions), and their larger scratch made kws's 64-input
- * layers stream deeper (--patch auto: 256 bytes less arena, 1.7% more instructions). */
-#define AIOTC_QUAD_ROW 128
-
-/* Prepared columns the drivers' scratch holds for rows of k inputs: a quad's where they run. */
-#define AIOTC_GEMM_COLUMNS(k) (AIOTC_ROW(k) >= AIOTC_QUAD_ROW ? 4 : 2)
 
 typedef struct {
     const int8_t *weights;      /* channel pairs of byte pairs (above) */
@@ -346,14 +337,6 @@ static inline void aiotc_widen_pairs(const int8_t *src, int32_t k, int32_t *dst,
         aiotc_widen_word(aiotc_read_word(last), dst, gap);
     }
 }
-
-/* Column j (0-3) of a quad, the layout aiotc_gemm_quad reads: per 4 inputs 8 words, the
- * first word of columns 0 and 1, their second, then the same of columns 2 and 3, so that
- * one LDRD fetches two columns' int16 pairs for the same 2 inputs. */
-static inline void aiotc_col_quad(const int8_t *src, int32_t k, int32_t *buf, int32_t j)
-{
-    aiotc_widen_pairs(src, k, buf + 4 * (j >> 1) + (j & 1), 8, 2);
-}
 #endif
 
 /* Column j (0 or 1) of k int8 inputs at src in the form the gemm reads: src itself, or
@@ -546,118 +529,6 @@ static AIOTC_INLINE void aiotc_gemm_pairs(const aiotc_gemm *g, const int32_t *co
         out1[0] = aiotc_out_s8_mode(qa, s.a1, offset, lo, hi, common);
         out0[1] = aiotc_out_s8_mode(qb, s.b0, offset, lo, hi, common);
         out1[1] = aiotc_out_s8_mode(qb, s.b1, offset, lo, hi, common);
-    }
-}
-
-/* The byte-pair sums of one channel pair and the 4 columns of a quad (as aiotc_pair_sums). */
-typedef struct {
-    int32_t lo0, hi0, lo1, hi1, lo2, hi2, lo3, hi3;
-} aiotc_quad_sums;
-
-/* `groups` (> 0) groups of 4 inputs of a channel pair (weights at *w) against the quad
- * at *cols (aiotc_col_quad), both pointers post-incremented: 4 groups per loop test, then
- * one per test. Per 2 inputs one LDR of weights, one SXTB16, 2 LDRD of columns and 8
- * SMLAD (12 instructions for 16 MACs). The 8 sums, both pointers and 4 temporaries take
- * the 14 registers gcc has, so the loops' ends are read from the stack. */
-#define AIOTC_QUAD_GROUP                                                                                              \
-    "ldrd %[x0], %[x1], [%[c]], #32\n\t" /* columns 0, 1: inputs 0, 1 */                                             \
-    "ldr %[w0], [%[w]], #4\n\t"                                                                                      \
-    "sxtb16 %[s0], %[w0]\n\t" AIOTC_SMLAD4(lo0, hi0, lo1, hi1) "ldrd %[x0], %[x1], [%[c], #-16]\n\t" /* 2, 3 */    \
-    AIOTC_SMLAD4(lo2, hi2, lo3, hi3) "ldr %[w0], [%[w]], #4\n\t"                                                    \
-    "sxtb16 %[s0], %[w0]\n\t"                                                                                        \
-    "ldrd %[x0], %[x1], [%[c], #-24]\n\t" /* columns 0, 1: inputs 2, 3 */                                            \
-    AIOTC_SMLAD4(lo0, hi0, lo1, hi1) "ldrd %[x0], %[x1], [%[c], #-8]\n\t" /* 2, 3 */                                \
-    AIOTC_SMLAD4(lo2, hi2, lo3, hi3)
-#define AIOTC_SMLAD4(l0, h0, l1, h1)                                                                                  \
-    "smlad %[" #l0 "], %[s0], %[x0], %[" #l0 "]\n\t"                                                                 \
-    "smlad %[" #h0 "], %[w0], %[x0], %[" #h0 "]\n\t"                                                                 \
-    "smlad %[" #l1 "], %[s0], %[x1], %[" #l1 "]\n\t"                                                                 \
-    "smlad %[" #h1 "], %[w0], %[x1], %[" #h1 "]\n\t"
-static AIOTC_INLINE void aiotc_mac_4x2(aiotc_quad_sums *s, const int32_t **w, const int32_t **cols, int32_t groups)
-{
-    const int32_t *const end4 = *cols + 8 * (groups & ~3), *const end = *cols + 8 * groups;
-    int32_t w0, s0, x0, x1;
-    __asm__("ldr %[x0], %[end4]\n\t"
-            "cmp %[c], %[x0]\n\t"
-            "beq 2f\n"
-            "1:\n\t" AIOTC_QUAD_GROUP AIOTC_QUAD_GROUP AIOTC_QUAD_GROUP AIOTC_QUAD_GROUP
-            "ldr %[x0], %[end4]\n\t"
-            "cmp %[c], %[x0]\n\t"
-            "bne 1b\n"
-            "2:\n\t"
-            "ldr %[x0], %[end]\n\t"
-            "cmp %[c], %[x0]\n\t"
-            "beq 4f\n"
-            "3:\n\t" AIOTC_QUAD_GROUP "ldr %[x0], %[end]\n\t"
-            "cmp %[c], %[x0]\n\t"
-            "bne 3b\n"
-            "4:"
-            : [lo0] "+r"(s->lo0), [hi0] "+r"(s->hi0), [lo1] "+r"(s->lo1), [hi1] "+r"(s->hi1), [lo2] "+r"(s->lo2),
-              [hi2] "+r"(s->hi2), [lo3] "+r"(s->lo3), [hi3] "+r"(s->hi3), [w] "+r"(*w), [c] "+r"(*cols),
-              [w0] "=&r"(w0), [s0] "=&r"(s0), [x0] "=&r"(x0), [x1] "=&r"(x1)
-            : [end4] "m"(end4), [end] "m"(end)
-            : "cc", "memory");
-}
-#undef AIOTC_SMLAD4
-#undef AIOTC_QUAD_GROUP
-
-/* A channel pair's weights at *w (left at the next pair's) against the quad at cols,
- * `groups` (> 0) groups of 4 inputs, from the channels' biases; channel b's sums (as
- * aiotc_dot_pair) in b[4], channel a's in a[4]. */
-static AIOTC_INLINE void aiotc_dot_quad(const int32_t **w, int32_t groups, int32_t bias_a, int32_t bias_b,
-                                        const int32_t *cols, int32_t *a, int32_t *b)
-{
-    const int32_t chunk = AIOTC_GEMM_CHUNK / 4;
-    int32_t rest = (int32_t)((uint32_t)(groups - 1) / (uint32_t)chunk) * chunk;
-    aiotc_quad_sums s;
-    s.lo0 = s.hi0 = s.lo1 = s.hi1 = s.lo2 = s.hi2 = s.lo3 = s.hi3 = bias_a;
-    b[0] = b[1] = b[2] = b[3] = bias_b;
-    for (groups -= rest;; groups = chunk, rest -= chunk) {
-        aiotc_mac_4x2(&s, w, &cols, groups);
-        b[0] += (s.hi0 - s.lo0) >> 8;
-        b[1] += (s.hi1 - s.lo1) >> 8;
-        b[2] += (s.hi2 - s.lo2) >> 8;
-        b[3] += (s.hi3 - s.lo3) >> 8;
-        s.hi0 = s.lo0;
-        s.hi1 = s.lo1;
-        s.hi2 = s.lo2;
-        s.hi3 = s.lo3;
-        if (rest == 0) {
-            break;
-        }
-    }
-    a[0] = s.lo0;
-    a[1] = s.lo1;
-    a[2] = s.lo2;
-    a[3] = s.lo3;
-}
-
-/* All channels for the 4 columns of a quad (aiotc_col_quad at cols): outputs at out, one
- * column's `stride` bytes after the previous one's. Each channel pair's weights are read
- * once per 4 pixels, where aiotc_gemm_pairs reads them once per 2: a layer whose weights
- * exceed a flash cache's data lines (STM32's ART: 256 bytes) reads flash half as often.
- * Odd rows: the last channel is paired with the zero row the weights end with. Out of
- * line: inlined, it grew the drivers past what gcc inlines of their pair path (unused:
- * the files that include this header and run no quads). */
-#if defined(__GNUC__)
-__attribute__((noinline, unused))
-#endif
-static void aiotc_gemm_quad(const aiotc_gemm *gemm, const int32_t *cols, int8_t *out, int32_t stride)
-{
-    const aiotc_gemm g = *gemm; /* fields in registers (aiotc_gemm_s8) */
-    const int32_t *w = (const int32_t *)(const void *)g.weights;
-    const int32_t groups = (int32_t)((uint32_t)g.row / 4u);
-    int32_t oc;
-    for (oc = 0; oc < g.rows; oc += 2) {
-        const int32_t b = AIOTC_MIN(oc + 1, g.rows - 1);
-        int32_t sums_a[4], sums_b[4];
-        aiotc_dot_quad(&w, groups, g.bias[oc], g.bias[b], cols, sums_a, sums_b);
-        aiotc_requantize_strided(aiotc_rq_channel(g.multiplier[oc], g.shift[oc]), sums_a, 4, g.output_offset,
-                                 g.act_min, g.act_max, g.common, out + oc, stride);
-        if (b != oc) {
-            aiotc_requantize_strided(aiotc_rq_channel(g.multiplier[b], g.shift[b]), sums_b, 4, g.output_offset,
-                                     g.act_min, g.act_max, g.common, out + b, stride);
-        }
     }
 }
 #elif defined(AIOTC_MVE)
