@@ -50,13 +50,14 @@ def select_kernels(
     graph: Graph, compact_int4: bool = False, *, mve: bool = False, dsp: bool = False
 ) -> dict[str, Kernel]:
     """The kernel of every layer of `graph`, by op name; `mve`: for a core with the M-profile
-    vector extension (the board's `mve`), `dsp`: with the DSP extension (the board's `dsp`)."""
+    vector extension (the board's `mve`); `dsp`: with the DSP extension (the board's `dsp`:
+    without MVE, the C's AIOTC_DSP path, Cortex-M4, M7, M33)."""
     return {op.name: select_kernel(op, graph, compact_int4, mve=mve, dsp=dsp) for op in graph.ops}
 
 
 def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool = False, dsp: bool = False) -> Kernel:
     if OPS[op.kind].convolves:
-        name = _conv_kernel(op, graph, compact_int4, mve)
+        name = _conv_kernel(op, graph, compact_int4, mve, dsp and not mve)
         scratch = _conv_scratch_bytes(op, graph, name)
     elif op.kind == "fully_connected":
         name = _fc_kernel(op, graph, compact_int4, fc_rows_max(mve, dsp))
@@ -84,6 +85,11 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool
     return Kernel(name, scratch, _write_group(op, graph), why)
 
 
+# The quad kernels' pair twins: the same weights, less scratch (aiotc_nn_gemm_quad.h).
+QUAD_KERNELS = {
+    "aiotc_convolve_1x1_quad_s8": "aiotc_convolve_1x1_s8",
+    "aiotc_convolve_im2col_quad_s8": "aiotc_convolve_im2col_s8",
+}
 # The packed kernels' scratch-free twins: the same products over the weights as they are (any int8 weights).
 ROWS_KERNELS = {
     "aiotc_fully_connected_packed_s8": "aiotc_fully_connected_rows_s8",
@@ -94,9 +100,13 @@ ROWS_KERNELS = {
 def scratch_free_kernel(op: Op, graph: Graph, kernel: Kernel) -> Kernel | None:
     """The reference kernel of a layer whose specialized kernel takes scratch, when it takes
     less (none, for int8 and int4 weights), or for the packed fully connected and SVDF
-    layers the rows kernel (scratch-free, as fast on a few rows); None when there is nothing lighter."""
+    layers the rows kernel (scratch-free, as fast on a few rows), for the quad kernels their pair
+    twin (less scratch); None when there is nothing lighter."""
     if kernel.name is None or kernel.scratch_bytes == 0 or kernel.name == "aiotc_batch_matmul_packed_s16":
         return None  # the int16 matmul has no reference kernel
+    if kernel.name in QUAD_KERNELS:
+        pair = QUAD_KERNELS[kernel.name]
+        return Kernel(pair, _conv_scratch_bytes(op, graph, pair), kernel.write_group)
     if op.kind == "transpose_conv":  # the reference kernels, scratch-free
         return Kernel(None, 0, kernel.write_group)
     if kernel.name in ROWS_KERNELS:  # the same weights
@@ -170,7 +180,7 @@ def _gathered_rows_win(op: Op, graph: Graph, mve: bool) -> bool:
     return mve and op.kind == "conv2d" and filt.shape[-1] == graph[op.inputs[0]].shape[-1] and few
 
 
-def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool) -> str | None:
+def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool, dsp: bool) -> str | None:
     """The specialized int8 kernel for a conv or depthwise layer, or None for the reference one.
 
     Int4 weights (w4a8) take the `_s4` versions: the gemm's (`gemm_s4_fits`), and the
@@ -194,6 +204,8 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool) -> str | N
         kernel = _gemm_kernel(op, graph, gemm_s4_fits(weight_rows(op, graph)))
     else:
         kernel = _gemm_kernel(op, graph, gemm_packable(weight_rows(op, graph)))
+        if kernel and dsp and _quads_win(op, graph, kernel):
+            kernel = kernel.replace("_s8", "_quad_s8")
     return kernel.replace("_s8", "_s4") if kernel and filt.dtype == "int4" else kernel
 
 
@@ -249,6 +261,29 @@ def _gemm_kernel(op: Op, graph: Graph, packable: bool) -> str | None:
     return "aiotc_convolve_1x1_s8" if _pointwise(op, graph) else "aiotc_convolve_im2col_s8"
 
 
+# Padded inputs per output from which the quad kernels run (aiotc_nn_gemm_quad.h): over
+# shorter rows their sums' set-up and requantization cost about what the fewer loads of
+# weights save (vww's layers of 8-32 inputs: more instructions).
+QUAD_ROW = 128
+
+
+def _quads_win(op: Op, graph: Graph, kernel: str) -> bool:
+    """Whether a gemm layer (int8 `kernel`) runs 4 pixels per pass over its weights on a DSP
+    core: rows of QUAD_ROW inputs and more, the im2col kernel's channels in whole words
+    (gathered a word at a time), and pixels whose last partial quad costs less than the
+    quads save. A last quad of 1-3 pixels does a whole quad's work, a column costing 24/25
+    of a pair's (Cortex-M4, QEMU: mcunet_like_160_int8's 1x1 layers over 10x10 pixels take
+    4% fewer instructions as quads; over 5x5, 28 columns' work for 25 pixels, 5% more)."""
+    filt, out = graph[op.inputs[1]], graph[op.outputs[0]]
+    pixels = int(np.prod(out.shape[:-1]))
+    whole_words = kernel == "aiotc_convolve_1x1_s8" or graph[op.inputs[0]].shape[-1] % 4 == 0
+    return (
+        padded_row(int(np.prod(filt.shape[1:]))) >= QUAD_ROW
+        and whole_words
+        and -(-pixels // 4) * 4 * 24 <= -(-pixels // 2) * 2 * 25
+    )
+
+
 def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
     """Scratch of a conv layer's kernel: its C *_get_buffer_size."""
     filt = graph[op.inputs[1]]
@@ -271,6 +306,8 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
         return 2 * plane_rows * plane_width * 2 + (DW_BAND * out_w + 1) * 4
     if kernel == "aiotc_convolve_rows_im2col_s8":  # its *_get_buffer_size: 4 windows
         return 4 * int(np.prod(filt.shape[1:]))
+    if kernel in QUAD_KERNELS:  # AIOTC_CONV_QUAD_BUFFER: 4 prepared columns
+        return 4 * col_bytes(int(np.prod(filt.shape[1:])))
     if kernel in ("aiotc_convolve_im2col_s8", "aiotc_convolve_im2col_s4"):
         return 2 * padded_row(int(np.prod(filt.shape[1:]))) + 2 * col_bytes(int(np.prod(filt.shape[1:])))
     return 0

@@ -24,6 +24,8 @@ KERNELS = (
     "aiotc_convolve_1x1_s8",
     "aiotc_convolve_im2col_s8",
     "aiotc_convolve_rows_im2col_s8",
+    "aiotc_convolve_1x1_quad_s8",
+    "aiotc_convolve_im2col_quad_s8",
     "aiotc_depthwise_conv_opt_s8",
     "aiotc_depthwise_conv_3x3_s8",
     "aiotc_fully_connected_packed_s8",
@@ -53,6 +55,8 @@ int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dw_conv_params *
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_rows_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_convolve_1x1_quad_s8_get_buffer_size(const aiotc_dims *input_dims);
+int32_t aiotc_convolve_im2col_quad_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_s16_get_buffer_size(const aiotc_dims *filter_dims);
@@ -144,6 +148,32 @@ def test_gathered_rows_scratch_size_equals_c(lib, shape, channels, kernel):
     assert chosen.name == "aiotc_convolve_rows_im2col_s8"
     dims = (ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
     assert chosen.scratch_bytes == c.aiotc_convolve_rows_im2col_s8_get_buffer_size(*dims) > 0
+
+
+QUAD_CASES = [
+    ((1, 4, 5, 128), dict(out_channels=7, kernel=(1, 1))),
+    ((1, 3, 5, 130), dict(out_channels=9, kernel=(1, 1))),
+    ((1, 7, 5, 16), dict(out_channels=5)),
+    ((1, 7, 7, 20), dict(out_channels=3, dilation=(2, 2))),
+]
+
+
+@pytest.mark.parametrize("shape, kwargs", QUAD_CASES, ids=[f"{s} {a}" for s, a in QUAD_CASES])
+def test_quad_scratch_size_equals_c(lib, shape, kwargs):
+    """On a DSP core rows of 128 inputs and more take the quad kernels, whose 4 columns of
+    scratch the planner reserves as their C asks; elsewhere the pair kernels."""
+    ffi, c = lib
+    g = OpGraph(seed=5)
+    graph = g.build(g.conv2d(g.input(shape, zero_point=-7), **kwargs))
+    op = graph.ops[0]
+    kernel = select_kernel(op, graph, dsp=True)
+    assert kernel.name.endswith("_quad_s8")
+    assert "_quad" not in select_kernel(op, graph, mve=True, dsp=True).name
+    assert select_kernel(op, graph).name == kernel.name.replace("_quad", "")
+    in_dims = ffi.new("aiotc_dims *", shape)
+    filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
+    args = (in_dims, filter_dims) if "im2col" in kernel.name else (in_dims,)
+    assert kernel.scratch_bytes == getattr(c, f"{kernel.name}_get_buffer_size")(*args) > 0
 
 
 def test_depthwise_3x3_refuses_a_width_of_0(lib):

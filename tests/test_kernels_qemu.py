@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from aiotc import ir
+from aiotc.toolchain.host import HostModel
+from aiotc.verification import verify
 
 from .oplib import OpGraph, assert_matches_oracle_in_qemu, extreme_samples
 from .test_ops import mul_rows_graph
@@ -199,20 +201,60 @@ def test_int4_kernel_paths_match_the_oracle_in_qemu(board, tmp_path):
     assert_matches_oracle_in_qemu(graph, board, tmp_path, INT4_KERNELS, inputs=inputs)
 
 
+QUAD_KERNELS = {"aiotc_convolve_1x1_quad_s8", "aiotc_convolve_im2col_quad_s8"}
+
+
+def quad_graph():
+    """The M4's quad kernels (aiotc_nn_gemm_quad.h: 4 pixels per pass over the weights, rows
+    of 128 inputs and more) at their edges: last quads of 1, 2 and 3 pixels (49, 50, 15,
+    35 pixels), odd output channels (a last channel alone), rows not a multiple of 4 (130),
+    1x1 stride 2 over two images, im2col padded on every side, dilated and strided, the
+    general requantization."""
+    g = OpGraph(seed=17)
+    outs = [
+        g.conv2d(g.input((1, 7, 7, 128), zero_point=-3), 7, kernel=(1, 1), activation="relu"),
+        g.conv2d(g.input((1, 3, 5, 130), zero_point=127), 9, kernel=(1, 1), out_scale=0.004),
+        g.conv2d(g.input((2, 9, 9, 144), zero_point=-128), 6, kernel=(1, 1), stride=(2, 2)),  # 2 x 25 pixels
+        g.conv2d(g.input((1, 7, 5, 16), zero_point=5), 5, activation="relu6"),  # 144 taps, 35 pixels
+        g.conv2d(g.input((1, 7, 7, 16), zero_point=-128), 4, dilation=(2, 2)),  # 49 pixels
+        g.conv2d(g.input((1, 6, 5, 20), zero_point=60), 3, stride=(2, 1), out_scale=0.004),  # 180 taps, 15 pixels
+    ]
+    return g.build(*outs)
+
+
+def test_quad_kernels_match_the_oracle_in_qemu(tmp_path):
+    """The quad kernels, which a budget that the arena fits keeps (without one the planner
+    weighs their scratch: memory/kernel_choice.py), equal tflite-micro's outputs on the M4,
+    extreme and random inputs; the same folder built for the host runs their portable C
+    (the pair drivers in the quads' scratch)."""
+    graph = quad_graph()
+    inputs = extreme_samples(graph, random=3)
+    compiled = assert_matches_oracle_in_qemu(
+        graph, "cortex-m4", tmp_path, QUAD_KERNELS, inputs=inputs, sram_budget=1 << 20
+    )
+    assert [layer["kernel"] for layer in compiled.report["layers"]].count("aiotc_convolve_1x1_quad_s8") == 3
+    result = verify(compiled.out_dir, "host", inputs, runner=HostModel.build(compiled.out_dir))
+    assert result.samples == len(inputs) and result.mismatches == 0
+
+
 def test_gemm_byte_pair_sums_stay_exact_at_the_extremes(tmp_path):
     """600 inputs of 127 or -128 against weights of 127 (channels a) and -128 (channels b,
-    which byte pairs hold beside a >= 0), in a 1x1 conv and a fully connected layer:
-    channel b's sum times 256 leaves an int32 (at 512 inputs of -128 it is 2^31), so the
-    DSP path must take the byte-pair difference every 508 inputs (aiotc_nn_gemm.h); the
-    M4's outputs equal tflite-micro's."""
+    which byte pairs hold beside a >= 0), in a 1x1 conv (7 pixels on the M4's quad kernel:
+    a quad and a last one of 3) and a fully connected layer: channel b's sum times 256
+    leaves an int32 (at 512 inputs of -128 it is 2^31), so the DSP path must take the
+    byte-pair difference every 508 inputs (aiotc_nn_gemm.h); the M4's outputs equal
+    tflite-micro's."""
     g = OpGraph(seed=5)
-    x = g.input((1, 1, 2, 600), scale=0.02, zero_point=-128)
+    x = g.input((1, 1, 7, 600), scale=0.02, zero_point=-128)
     conv = g.conv2d(x, 4, kernel=(1, 1), out_scale=400.0)
     g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([127, -128, 127, -128]).reshape(4, 1, 1, 1)
     fc = g.fully_connected(g.input((1, 600), scale=0.02, zero_point=-128), 5, out_scale=400.0)
     g.tensors[g.ops[-1].inputs[1]].data[:] = np.array([127, -128, 127, -128, 127]).reshape(5, 1)
     graph = g.build(conv, fc)
-    assert_matches_oracle_in_qemu(graph, "cortex-m4", tmp_path, inputs=extreme_samples(graph))
+    kernels = {"aiotc_convolve_1x1_quad_s8"}
+    assert_matches_oracle_in_qemu(
+        graph, "cortex-m4", tmp_path, kernels, inputs=extreme_samples(graph), sram_budget=1 << 20
+    )
 
 
 def graph_16x8():

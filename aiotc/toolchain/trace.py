@@ -11,8 +11,10 @@ logs about 2 GB).
 The log is cut into segments at the entries of one function, the *boundary* (aiotc's
 `aiotc_layer_mark`, the peer's `EndEvent`), counting from the last entry of another,
 the *start* (the invoke the image times layer by layer): segment i is what ran
-between boundary call i-1 and boundary call i, and it keeps where the boundary went
-next (aiotc's mark lands on an address that says the layer's index). Functions in
+between boundary call i-1 and boundary call i, and it keeps the last block the boundary
+ran before it left (aiotc's mark lands on an address that says the layer's index: the
+block after its entry one is not always that, QEMU cuts a block at a 1 KiB page's end,
+so an entry block over a page end goes on in a block of its own). Functions in
 `skip` (the hook itself) count for no segment. The counts are deterministic, like
 `-icount` itself.
 """
@@ -120,12 +122,13 @@ class Segment:
     """One segment's blocks: (block pc, instruction limit, next block's pc) -> executions."""
 
     blocks: Counter
-    landing: int = 0  # the pc of the block the boundary's entry block went to
+    landing: int = 0  # the pc of the boundary's last block before it left
 
 
 def trace(run: Callable[[tuple[str, ...]], object], listing: Listing, start: str, boundary: str) -> list[Segment]:
     """Run the image (`run(extra QEMU args)`) logging its blocks; the segments of the last `start`."""
     first, cut = f"{listing.start(start):08x}".encode(), f"{listing.start(boundary):08x}".encode()
+    inside = listing.functions[boundary]
     with tempfile.TemporaryDirectory(prefix="aiotc-trace-") as folder:
         fifo = Path(folder) / "exec.log"
         os.mkfifo(fifo)
@@ -135,7 +138,7 @@ def trace(run: Callable[[tuple[str, ...]], object], listing: Listing, start: str
         write_end = os.open(fifo, os.O_WRONLY)
         os.set_blocking(read_end, True)
         folded: dict = {}
-        reader = threading.Thread(target=_fold, args=(read_end, first, cut, folded), daemon=True)
+        reader = threading.Thread(target=_fold, args=(read_end, first, cut, inside, folded), daemon=True)
         reader.start()
         try:
             run(("-d", "exec,nochain", "-D", str(fifo)))
@@ -147,13 +150,15 @@ def trace(run: Callable[[tuple[str, ...]], object], listing: Listing, start: str
     return folded["segments"]
 
 
-def _fold(fd: int, first: bytes, cut: bytes, out: dict) -> None:
-    """Read the log as QEMU writes it; keep the segments after the last `first` block, cut at `cut`.
+def _fold(fd: int, first: bytes, cut: bytes, inside: tuple[int, int], out: dict) -> None:
+    """Read the log as QEMU writes it; keep the segments after the last `first` block, cut at `cut`,
+    each landing at the last block in `inside` (the boundary's addresses) after its cut.
 
     On an error the log is still read to its end, so QEMU never blocks on a full FIFO."""
     segments: list[Segment] = []
     current: Counter = Counter()
     previous: tuple[bytes, bytes] | None = None
+    in_boundary = False
     rest = b""
     with open(fd, "rb") as log:
         while data := log.read(CHUNK):
@@ -168,13 +173,16 @@ def _fold(fd: int, first: bytes, cut: bytes, out: dict) -> None:
                 for pc, cflags in EXEC.findall(text):
                     if previous is not None:
                         current[(previous[0], previous[1], pc)] += 1
-                        if previous[0] == cut and segments:
-                            segments[-1] = Segment(segments[-1].blocks, int(pc, 16))
+                    if in_boundary:  # until the boundary's code is left
+                        address = int(pc, 16)
+                        in_boundary = inside[0] <= address < inside[1]
+                        if in_boundary:
+                            segments[-1].landing = address
                     if pc == first:
-                        segments, current = [], Counter()
+                        segments, current, in_boundary = [], Counter(), False
                     elif pc == cut:
                         segments.append(Segment(current))
-                        current = Counter()
+                        current, in_boundary = Counter(), True
                     previous = (pc, cflags)
             except Exception as exc:  # noqa: BLE001 -- handed to the caller's thread
                 out["error"] = exc

@@ -120,7 +120,21 @@ int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_para
                                  const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 
-/* The two above with int4 weights (w4a8), packed by the lowering for aiotc_gemm_s4
+/* The two above 4 output pixels per pass over the weights on DSP cores (the pair kernels
+ * elsewhere), the same weights and bias; 4 prepared columns of scratch. im2col: channels
+ * in whole words (input_dims->c % 4 == 0). */
+int32_t aiotc_convolve_1x1_quad_s8(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                   const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                   const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                   const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_convolve_1x1_quad_s8_get_buffer_size(const aiotc_dims *input_dims);
+int32_t aiotc_convolve_im2col_quad_s8(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                      const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                      const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                      const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_convolve_im2col_quad_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+
+/* The two pair kernels with int4 weights (w4a8), packed by the lowering for aiotc_gemm_s4
  * (aiotc_nn_gemm_s4.h: each channel's row in words of 8 inputs), the bias folded as
  * above; the same scratch as the int8 kernels. */
 int32_t aiotc_convolve_1x1_s4(const aiotc_context *ctx, const aiotc_conv_params *params,

@@ -61,14 +61,31 @@ static AIOTC_INLINE void aiotc_gemm_run(const aiotc_gemm *g, const aiotc_col *c0
     }
 }
 
+/* The input pixel of output pixel q of a 1x1 convolution (`dense`: stride 1, the pixels
+ * in order, no index arithmetic). */
+static AIOTC_INLINE const int8_t *aiotc_1x1_pixel(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                                 const int8_t *input, const aiotc_dims *output_dims, int32_t q,
+                                                 int32_t dense)
+{
+    if (dense) {
+        return input + q * input_dims->c;
+    }
+    {
+        const int32_t row = q / output_dims->w, ox = q % output_dims->w, b = row / output_dims->h;
+        const int32_t oy = row % output_dims->h;
+        return input +
+               ((b * input_dims->h + oy * params->stride.h) * input_dims->w + ox * params->stride.w) * input_dims->c;
+    }
+}
+
 /* 1x1 convolution, any stride, no padding, groups 1. */
 static AIOTC_DRIVER int32_t aiotc_conv_1x1_loop(
     const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
     const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output, int32_t nibbles)
 {
-    const int32_t in_c = input_dims->c, out_w = output_dims->w, out_c = output_dims->c;
-    const int32_t pixels = output_dims->n * output_dims->h * out_w;
+    const int32_t in_c = input_dims->c, out_c = output_dims->c;
+    const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
     const int32_t dense = params->stride.h == 1 && params->stride.w == 1;
     aiotc_col *const cols = (aiotc_col *)ctx->buf;
     aiotc_gemm g;
@@ -83,13 +100,8 @@ static AIOTC_DRIVER int32_t aiotc_conv_1x1_loop(
         const aiotc_col *col[2] = {0, 0};
         int32_t j;
         for (j = 0; j < count; j++) {
-            const int32_t q = p + j;
-            const int8_t *in = input + q * in_c; /* stride 1: pixels in order, no index arithmetic */
-            if (!dense) {
-                const int32_t row = q / out_w, ox = q % out_w, b = row / output_dims->h, oy = row % output_dims->h;
-                in = input + ((b * input_dims->h + oy * params->stride.h) * input_dims->w + ox * params->stride.w) * in_c;
-            }
-            col[j] = aiotc_col_prepare(in, in_c, cols, j);
+            col[j] = aiotc_col_prepare(aiotc_1x1_pixel(params, input_dims, input, output_dims, p + j, dense), in_c,
+                                       cols, j);
         }
         aiotc_gemm_run(&g, col[0], col[1], output + p * out_c, output + (p + 1) * out_c, nibbles);
     }
@@ -165,21 +177,22 @@ static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const ai
 }
 
 #if defined(AIOTC_DSP)
-/* n int16 pairs of the padding value at group stride 4 words (the column pair's layout). */
-static inline void aiotc_fill_widened(int32_t *dst, int32_t groups, int32_t pad_pair)
+/* Groups of 4 int16 pairs of the padding value, in aiotc_widen_pairs's layout (step, gap). */
+static inline void aiotc_fill_widened(int32_t *dst, int32_t groups, int32_t pad_pair, int32_t step, int32_t gap)
 {
-    for (; groups > 0; groups--, dst += 4) {
+    for (; groups > 0; groups--, dst += step) {
         dst[0] = pad_pair;
-        dst[1] = pad_pair;
+        dst[gap] = pad_pair;
     }
 }
 
 /* aiotc_im2col_gather() and aiotc_col_prepare() in one step, for channels in whole words
- * (c % 4 == 0, so no group of 4 taps spans two pixels): each kernel row is widened straight from the
- * image into column j of the pair at cols, padded pixels as the widened zero point. */
+ * (c % 4 == 0, so no group of 4 taps spans two pixels): each kernel row is widened straight
+ * from the image into the column at col, in aiotc_widen_pairs's layout (step, gap: a pair's
+ * column or a quad's), padded pixels as the widened zero point. */
 static inline void aiotc_gather_widened(const aiotc_conv_params *params, const aiotc_dims *input_dims,
                                         const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
-                                        int32_t *col)
+                                        int32_t *col, int32_t step, int32_t gap)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, c = input_dims->c, k_w = filter_dims->w;
     const int32_t dil_h = params->dilation.h, dil_w = params->dilation.w;
@@ -189,18 +202,19 @@ static inline void aiotc_gather_widened(const aiotc_conv_params *params, const a
     int32_t ky, kx;
     for (ky = 0; ky < filter_dims->h; ky++) {
         const int32_t iy = y0 + ky * dil_h;
-        int32_t *const dst = col + ky * run; /* run / 4 groups of 4 words */
+        int32_t *const dst = col + ky * run * (step / 4); /* run / 4 groups of `step` words */
         if (iy < 0 || iy >= in_h) {
-            aiotc_fill_widened(dst, run / 4, pad_pair);
+            aiotc_fill_widened(dst, run / 4, pad_pair, step, gap);
         } else if (dil_w == 1 && x0 >= 0 && x0 + k_w <= in_w) {
-            aiotc_widen_pairs(image + (iy * in_w + x0) * c, run, dst, 4);
+            aiotc_widen_pairs(image + (iy * in_w + x0) * c, run, dst, step, gap);
         } else {
             for (kx = 0; kx < k_w; kx++) {
                 const int32_t ix = x0 + kx * dil_w;
+                int32_t *const pixel = dst + kx * c * (step / 4);
                 if (ix < 0 || ix >= in_w) {
-                    aiotc_fill_widened(dst + kx * c, c / 4, pad_pair);
+                    aiotc_fill_widened(pixel, c / 4, pad_pair, step, gap);
                 } else {
-                    aiotc_widen_pairs(image + (iy * in_w + ix) * c, c, dst + kx * c, 4);
+                    aiotc_widen_pairs(image + (iy * in_w + ix) * c, c, pixel, step, gap);
                 }
             }
         }
@@ -219,7 +233,7 @@ static AIOTC_INLINE const aiotc_col *aiotc_im2col_column(const aiotc_conv_params
     int8_t *const column = taps + j * row;
 #if defined(AIOTC_DSP)
     if (input_dims->c % 4 == 0) {
-        aiotc_gather_widened(params, input_dims, image, filter_dims, y0, x0, cols + 2 * j);
+        aiotc_gather_widened(params, input_dims, image, filter_dims, y0, x0, cols + 2 * j, 4, 1);
         return cols;
     }
 #endif
@@ -329,39 +343,54 @@ static int32_t aiotc_conv_pairs(const aiotc_conv_params *params, const aiotc_per
 }
 #endif
 
+/* The im2col drivers' walk over output pixels, without divisions: pixel (oy, ox) of image. */
+typedef struct {
+    const int8_t *image;
+    int32_t oy, ox;
+} aiotc_pixel_walk;
+
+/* The walk at its next pixel: the next row after a row's last, the next image after its last row. */
+static AIOTC_INLINE void aiotc_pixel_step(aiotc_pixel_walk *at, const aiotc_dims *input_dims,
+                                          const aiotc_dims *output_dims)
+{
+    if (++at->ox == output_dims->w) {
+        at->ox = 0;
+        if (++at->oy == output_dims->h) {
+            at->oy = 0;
+            at->image += input_dims->h * input_dims->w * input_dims->c;
+        }
+    }
+}
+
 static AIOTC_DRIVER int32_t aiotc_conv_im2col_loop(
     const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
     const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output, int32_t nibbles)
 {
-    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
-    const int32_t pixels = output_dims->n * out_h * out_w;
+    const int32_t out_c = output_dims->c, pixels = output_dims->n * output_dims->h * output_dims->w;
     const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
     int8_t *const taps = (int8_t *)ctx->buf;
     aiotc_col *const cols = (aiotc_col *)(taps + 2 * AIOTC_ROW(k));
     aiotc_gemm g;
-    const int8_t *image = input;
-    int32_t p, oy = 0, ox = 0;
+    aiotc_pixel_walk at;
+    int32_t p;
     if (filter_dims->c != input_dims->c || filter_dims->n != out_c ||
         ctx->size < AIOTC_CONV_IM2COL_BUFFER(k)) {
         return AIOTC_ARG_ERROR;
     }
     aiotc_gemm_setup(&g, filter, k, out_c, bias, quant_params, params, cols);
     memset(taps, 0, (size_t)(2 * g.row)); /* the padding after each column's k taps: widened whole */
+    at.image = input;
+    at.oy = at.ox = 0;
     for (p = 0; p < pixels; p += 2) {
         const int32_t count = AIOTC_MIN(2, pixels - p);
         const aiotc_col *col[2] = {0, 0};
         int32_t j;
-        for (j = 0; j < count; j++) { /* the pixels walked: no divisions */
-            const int32_t y0 = oy * params->stride.h - params->padding.h, x0 = ox * params->stride.w - params->padding.w;
-            col[j] = aiotc_im2col_column(params, input_dims, image, filter_dims, y0, x0, taps, g.row, cols, j);
-            if (++ox == out_w) {
-                ox = 0;
-                if (++oy == out_h) {
-                    oy = 0;
-                    image += input_dims->h * input_dims->w * input_dims->c;
-                }
-            }
+        for (j = 0; j < count; j++) {
+            const int32_t y0 = at.oy * params->stride.h - params->padding.h;
+            const int32_t x0 = at.ox * params->stride.w - params->padding.w;
+            col[j] = aiotc_im2col_column(params, input_dims, at.image, filter_dims, y0, x0, taps, g.row, cols, j);
+            aiotc_pixel_step(&at, input_dims, output_dims);
         }
         aiotc_gemm_run(&g, col[0], col[1], output + p * out_c, output + (p + 1) * out_c, nibbles);
     }

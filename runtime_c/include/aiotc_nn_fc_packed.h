@@ -185,7 +185,7 @@ static inline const aiotc_col *aiotc_fc_prepare(const int8_t *input, int32_t dep
 {
 #if defined(AIOTC_DSP)
     int32_t *const x = (int32_t *)buf;
-    aiotc_widen_pairs(input, depth, x, 2);
+    aiotc_widen_pairs(input, depth, x, 2, 1);
     memset(x + AIOTC_ROW(depth) / 2, 0, (size_t)(2 * (AIOTC_ROW16(depth) - AIOTC_ROW(depth))));
     return x;
 #else

@@ -26,7 +26,9 @@
  *   assembly loop (aiotc_gemm_blocks);
  * - DSP (Cortex-M4/M7/M33): each column widened once to int16 pairs (x_i, x_i+1)
  *   (aiotc_col_prepare), then 2 channels x 2 columns per step: per 4 inputs one LDRD of
- *   weights, 2 SXTB16, 2 LDRD of columns and 8 SMLAD (13 instructions for 16 MACs);
+ *   weights, 2 SXTB16, 2 LDRD of columns and 8 SMLAD (13 instructions for 16 MACs); the
+ *   quad kernels run 4 columns at a time (aiotc_nn_gemm_quad.h: 12 instructions for 16
+ *   MACs, each weight read from flash once per 4 pixels);
  * - portable C, which the host build runs.
  * All three compute the same integers: outputs are bit-exact on every target. */
 #ifndef AIOTC_NN_GEMM_H
@@ -300,37 +302,39 @@ static inline int32_t aiotc_sxtb16_ror8(int32_t x)
 #endif
 
 #if defined(AIOTC_DSP)
-/* 4 int8 inputs as two words of int16 pairs in order: (x0, x1), (x2, x3). The halfword
- * packs are written out: gcc, given them in C, takes 5 instructions for the 2. */
-static AIOTC_INLINE void aiotc_widen_word(int32_t v, int32_t *dst)
+/* 4 int8 inputs as two words of int16 pairs in order: (x0, x1), (x2, x3), `gap` words
+ * apart. The halfword packs are written out: gcc, given them in C, takes 5 instructions
+ * for the 2. */
+static AIOTC_INLINE void aiotc_widen_word(int32_t v, int32_t *dst, int32_t gap)
 {
     const int32_t even = __sxtb16(v), odd = aiotc_sxtb16_ror8(v); /* (x0, x2), (x1, x3) */
     int32_t low, high;
     __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(low) : "r"(even), "r"(odd));
     __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(high) : "r"(odd), "r"(even));
     dst[0] = low;
-    dst[1] = high;
+    dst[gap] = high;
 }
 
 /* k int8 inputs widened to int16 pairs in order, zero padded to AIOTC_ROW(k), `step`
- * words apart from one group of 4 to the next (2: contiguous; 4: a gemm column, the two
- * columns of a pair interleaved). */
-static inline void aiotc_widen_pairs(const int8_t *src, int32_t k, int32_t *dst, int32_t step)
+ * words apart from one group of 4 to the next and the group's two words `gap` apart
+ * (2, 1: contiguous; 4, 1: a gemm column, the two columns of a pair interleaved; 8, 2:
+ * a column of a quad, aiotc_col_quad). */
+static inline void aiotc_widen_pairs(const int8_t *src, int32_t k, int32_t *dst, int32_t step, int32_t gap)
 {
     int32_t i;
     for (i = 0; i + 8 <= k; i += 8, dst += 2 * step) { /* two groups per loop test */
-        aiotc_widen_word(aiotc_read_word(src + i), dst);
-        aiotc_widen_word(aiotc_read_word(src + i + 4), dst + step);
+        aiotc_widen_word(aiotc_read_word(src + i), dst, gap);
+        aiotc_widen_word(aiotc_read_word(src + i + 4), dst + step, gap);
     }
     if (i + 4 <= k) {
-        aiotc_widen_word(aiotc_read_word(src + i), dst);
+        aiotc_widen_word(aiotc_read_word(src + i), dst, gap);
         i += 4;
         dst += step;
     }
     if (i < k) {
         int8_t last[4] = {0, 0, 0, 0};
         memcpy(last, src + i, (size_t)(k - i));
-        aiotc_widen_word(aiotc_read_word(last), dst);
+        aiotc_widen_word(aiotc_read_word(last), dst, gap);
     }
 }
 #endif
@@ -341,7 +345,7 @@ static inline void aiotc_widen_pairs(const int8_t *src, int32_t k, int32_t *dst,
 static inline const aiotc_col *aiotc_col_prepare(const int8_t *src, int32_t k, aiotc_col *buf, int32_t j)
 {
 #if defined(AIOTC_DSP)
-    aiotc_widen_pairs(src, k, buf + 2 * j, 4);
+    aiotc_widen_pairs(src, k, buf + 2 * j, 4, 1);
     return buf;
 #else
     (void)k;

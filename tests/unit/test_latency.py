@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from aiotc.boards import load_board
 from aiotc.errors import BudgetError
 from aiotc.latency import M4, M7, block_cycles, classify, estimate
 from aiotc.quantize.mixed import Latency, LayerChoice, MixedSearch
-from aiotc.toolchain.trace import Instruction, Listing, ends_block
+from aiotc.toolchain.trace import Instruction, Listing, _fold, ends_block
 
 
 def code(*lines: tuple[str, str], at: int = 0x100) -> list[Instruction]:
@@ -133,3 +135,21 @@ def test_the_pareto_table_gains_the_latency_axis_under_a_budget():
     console.print(pareto_table({"pareto": [point | {"chosen": True, "latency_ms": 12.345}]}))  # type: ignore[typeddict-item]
     timed = console.export_text()
     assert "ms (est.)" in timed and "12.35" in timed
+
+
+def test_a_mark_whose_entry_block_crosses_a_page_lands_on_its_sled():
+    """QEMU cuts a block at a 1 KiB page's end: aiotc_layer_mark's entry block at 0xbbf8
+    (lsls, adr, adds, adds, bx: 10 bytes) goes on at 0xbc00 before it lands on the index-th
+    `bx lr` at 0xbc04 + 2 i (mcunet_like_160_int8's image at 477f74a: every landing read
+    as 0xbc00, no layer's blocks found, an empty instruction mix)."""
+    invoke, mark, sled = 0x4EF4, 0xBBF8, 0xBC04
+    layer_block, caller = 0x6000, 0x4F10
+    pcs = [invoke, layer_block, mark, 0xBC00, sled, caller, layer_block, layer_block, mark, 0xBC00, sled + 2, caller]
+    log = "".join(f"Trace 0: 0x7f00 [00000000/{pc:08x}/01000000/ff000000] f\n" for pc in pcs).encode()
+    read_end, write_end = os.pipe()
+    os.write(write_end, log)
+    os.close(write_end)
+    folded: dict = {}
+    _fold(read_end, f"{invoke:08x}".encode(), f"{mark:08x}".encode(), (mark, mark + 0x5C), folded)
+    assert [s.landing for s in folded["segments"]] == [sled, sled + 2]
+    assert [sum(s.blocks.values()) for s in folded["segments"]] == [2, 6]

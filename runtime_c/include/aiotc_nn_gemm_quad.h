@@ -1,0 +1,232 @@
+/* aiotc runtime: the quad kernels' gemm and drivers (aiotc_convolve_1x1_quad_s8,
+ * aiotc_convolve_im2col_quad_s8). On the DSP path they run 4 output pixels per pass over
+ * the weights (aiotc_gemm_quad), a last partial quad repeating its last pixel; elsewhere
+ * (portable C, MVE) the pair kernels' drivers, in the same scratch. Only the quad kernels
+ * include this header, so that their code links only where a layer runs one
+ * (aiotc/kernels.py chooses them: rows of QUAD_ROW inputs and more, DSP cores). */
+#ifndef AIOTC_NN_GEMM_QUAD_H
+#define AIOTC_NN_GEMM_QUAD_H
+
+#include "aiotc_nn_conv_gemm.h"
+
+/* The quad kernels' scratch: 4 prepared columns (on the portable and MVE paths, the pair
+ * drivers' scratch, which is smaller: AIOTC_CONV_1X1_BUFFER, AIOTC_CONV_IM2COL_BUFFER). */
+#define AIOTC_CONV_QUAD_BUFFER(k) (4 * AIOTC_COL_BYTES(k))
+
+#if defined(AIOTC_DSP)
+/* Column j (0-3) of a quad, the layout aiotc_gemm_quad reads: per 4 inputs 8 words, the
+ * first word of columns 0 and 1, their second, then the same of columns 2 and 3, so that
+ * one LDRD fetches two columns' int16 pairs for the same 2 inputs. */
+static inline void aiotc_col_quad(const int8_t *src, int32_t k, int32_t *buf, int32_t j)
+{
+    aiotc_widen_pairs(src, k, buf + 4 * (j >> 1) + (j & 1), 8, 2);
+}
+
+/* The byte-pair sums of one channel pair and the 4 columns of a quad (as aiotc_pair_sums). */
+typedef struct {
+    int32_t lo0, hi0, lo1, hi1, lo2, hi2, lo3, hi3;
+} aiotc_quad_sums;
+
+/* `groups` (> 0) groups of 4 inputs of a channel pair (weights at *w) against the quad
+ * at *cols (aiotc_col_quad), both pointers post-incremented: 4 groups per loop test, then
+ * one per test. Per 2 inputs one LDR of weights, one SXTB16, 2 LDRD of columns and 8
+ * SMLAD (12 instructions for 16 MACs). The 8 sums, both pointers and 4 temporaries take
+ * the 14 registers gcc has, so the loops' ends are read from the stack. */
+#define AIOTC_QUAD_GROUP                                                                                              \
+    "ldrd %[x0], %[x1], [%[c]], #32\n\t" /* columns 0, 1: inputs 0, 1 */                                             \
+    "ldr %[w0], [%[w]], #4\n\t"                                                                                      \
+    "sxtb16 %[s0], %[w0]\n\t" AIOTC_SMLAD4(lo0, hi0, lo1, hi1) "ldrd %[x0], %[x1], [%[c], #-16]\n\t" /* 2, 3 */    \
+    AIOTC_SMLAD4(lo2, hi2, lo3, hi3) "ldr %[w0], [%[w]], #4\n\t"                                                    \
+    "sxtb16 %[s0], %[w0]\n\t"                                                                                        \
+    "ldrd %[x0], %[x1], [%[c], #-24]\n\t" /* columns 0, 1: inputs 2, 3 */                                            \
+    AIOTC_SMLAD4(lo0, hi0, lo1, hi1) "ldrd %[x0], %[x1], [%[c], #-8]\n\t" /* 2, 3 */                                \
+    AIOTC_SMLAD4(lo2, hi2, lo3, hi3)
+#define AIOTC_SMLAD4(l0, h0, l1, h1)                                                                                  \
+    "smlad %[" #l0 "], %[s0], %[x0], %[" #l0 "]\n\t"                                                                 \
+    "smlad %[" #h0 "], %[w0], %[x0], %[" #h0 "]\n\t"                                                                 \
+    "smlad %[" #l1 "], %[s0], %[x1], %[" #l1 "]\n\t"                                                                 \
+    "smlad %[" #h1 "], %[w0], %[x1], %[" #h1 "]\n\t"
+static AIOTC_INLINE void aiotc_mac_4x2(aiotc_quad_sums *s, const int32_t **w, const int32_t **cols, int32_t groups)
+{
+    const int32_t *const end4 = *cols + 8 * (groups & ~3), *const end = *cols + 8 * groups;
+    int32_t w0, s0, x0, x1;
+    __asm__("ldr %[x0], %[end4]\n\t"
+            "cmp %[c], %[x0]\n\t"
+            "beq 2f\n"
+            "1:\n\t" AIOTC_QUAD_GROUP AIOTC_QUAD_GROUP AIOTC_QUAD_GROUP AIOTC_QUAD_GROUP
+            "ldr %[x0], %[end4]\n\t"
+            "cmp %[c], %[x0]\n\t"
+            "bne 1b\n"
+            "2:\n\t"
+            "ldr %[x0], %[end]\n\t"
+            "cmp %[c], %[x0]\n\t"
+            "beq 4f\n"
+            "3:\n\t" AIOTC_QUAD_GROUP "ldr %[x0], %[end]\n\t"
+            "cmp %[c], %[x0]\n\t"
+            "bne 3b\n"
+            "4:"
+            : [lo0] "+r"(s->lo0), [hi0] "+r"(s->hi0), [lo1] "+r"(s->lo1), [hi1] "+r"(s->hi1), [lo2] "+r"(s->lo2),
+              [hi2] "+r"(s->hi2), [lo3] "+r"(s->lo3), [hi3] "+r"(s->hi3), [w] "+r"(*w), [c] "+r"(*cols),
+              [w0] "=&r"(w0), [s0] "=&r"(s0), [x0] "=&r"(x0), [x1] "=&r"(x1)
+            : [end4] "m"(end4), [end] "m"(end)
+            : "cc", "memory");
+}
+#undef AIOTC_SMLAD4
+#undef AIOTC_QUAD_GROUP
+
+/* A channel pair's weights at *w (left at the next pair's) against the quad at cols,
+ * `groups` (> 0) groups of 4 inputs, from the channels' biases; channel b's sums (as
+ * aiotc_dot_pair) in b[4], channel a's in a[4]. */
+static AIOTC_INLINE void aiotc_dot_quad(const int32_t **w, int32_t groups, int32_t bias_a, int32_t bias_b,
+                                        const int32_t *cols, int32_t *a, int32_t *b)
+{
+    const int32_t chunk = AIOTC_GEMM_CHUNK / 4;
+    int32_t rest = (int32_t)((uint32_t)(groups - 1) / (uint32_t)chunk) * chunk;
+    aiotc_quad_sums s;
+    s.lo0 = s.hi0 = s.lo1 = s.hi1 = s.lo2 = s.hi2 = s.lo3 = s.hi3 = bias_a;
+    b[0] = b[1] = b[2] = b[3] = bias_b;
+    for (groups -= rest;; groups = chunk, rest -= chunk) {
+        aiotc_mac_4x2(&s, w, &cols, groups);
+        b[0] += (s.hi0 - s.lo0) >> 8;
+        b[1] += (s.hi1 - s.lo1) >> 8;
+        b[2] += (s.hi2 - s.lo2) >> 8;
+        b[3] += (s.hi3 - s.lo3) >> 8;
+        s.hi0 = s.lo0;
+        s.hi1 = s.lo1;
+        s.hi2 = s.lo2;
+        s.hi3 = s.lo3;
+        if (rest == 0) {
+            break;
+        }
+    }
+    a[0] = s.lo0;
+    a[1] = s.lo1;
+    a[2] = s.lo2;
+    a[3] = s.lo3;
+}
+
+/* One channel's sums of a quad to its outputs of the first `count` columns: 4 a constant
+ * for whole quads (the loop unrolled: with `count` throughout, pretrainedResnet_quant's
+ * M4 instructions were 3% more). */
+static AIOTC_INLINE void aiotc_quad_out(const aiotc_gemm *g, int32_t channel, const int32_t *sums, int32_t count,
+                                        int8_t *out, int32_t stride)
+{
+    const aiotc_rq q = aiotc_rq_channel(g->multiplier[channel], g->shift[channel]);
+    if (AIOTC_LIKELY(count == 4)) {
+        aiotc_requantize_strided(q, sums, 4, g->output_offset, g->act_min, g->act_max, g->common, out, stride);
+    } else {
+        aiotc_requantize_strided(q, sums, count, g->output_offset, g->act_min, g->act_max, g->common, out, stride);
+    }
+}
+
+/* All channels for the 4 columns of a quad (aiotc_col_quad at cols): outputs of the first
+ * `count` (1-4) at out, one column's `stride` bytes after the previous one's. Each channel
+ * pair's weights are read once per 4 pixels, where aiotc_gemm_pairs reads them once per 2:
+ * a layer whose weights exceed a flash cache's data lines (STM32's ART: 256 bytes) reads
+ * flash half as often. Odd rows: the last channel is paired with the zero row the weights
+ * end with. */
+static AIOTC_INLINE void aiotc_gemm_quad(const aiotc_gemm *gemm, const int32_t *cols, int8_t *out, int32_t stride, int32_t count)
+{
+    const aiotc_gemm g = *gemm; /* fields in registers (aiotc_gemm_s8) */
+    const int32_t *w = (const int32_t *)(const void *)g.weights;
+    const int32_t groups = (int32_t)((uint32_t)g.row / 4u);
+    int32_t oc;
+    for (oc = 0; oc < g.rows; oc += 2) {
+        const int32_t b = AIOTC_MIN(oc + 1, g.rows - 1);
+        int32_t sums_a[4], sums_b[4];
+        aiotc_dot_quad(&w, groups, g.bias[oc], g.bias[b], cols, sums_a, sums_b);
+        aiotc_quad_out(&g, oc, sums_a, count, out + oc, stride);
+        if (b != oc) {
+            aiotc_quad_out(&g, b, sums_b, count, out + b, stride);
+        }
+    }
+}
+
+/* The windows of the `count` (1-4) output pixels from *at on as a quad at cols
+ * (aiotc_col_quad; past `count`, the last one again), channels in whole words; *at left
+ * at the pixel after them. */
+static inline void aiotc_gather_quad(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                     const aiotc_dims *filter_dims, const aiotc_dims *output_dims,
+                                     aiotc_pixel_walk *at, int32_t count, int32_t *cols)
+{
+    int32_t j;
+    for (j = 0; j < 4; j++) {
+        aiotc_gather_widened(params, input_dims, at->image, filter_dims, at->oy * params->stride.h - params->padding.h,
+                             at->ox * params->stride.w - params->padding.w, cols + 4 * (j >> 1) + (j & 1), 8, 2);
+        if (j + 1 < count) {
+            aiotc_pixel_step(at, input_dims, output_dims);
+        }
+    }
+    aiotc_pixel_step(at, input_dims, output_dims);
+}
+#endif
+
+/* 1x1 convolution (aiotc_conv_1x1_gemm's contract), 4 pixels at a time on the DSP path. */
+static inline int32_t aiotc_conv_1x1_quads(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                           const aiotc_per_channel_quant_params *quant_params,
+                                           const aiotc_dims *input_dims, const int8_t *input,
+                                           const aiotc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                                           const aiotc_dims *output_dims, int8_t *output)
+{
+#if defined(AIOTC_DSP)
+    const int32_t in_c = input_dims->c, out_c = output_dims->c;
+    const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
+    const int32_t dense = params->stride.h == 1 && params->stride.w == 1;
+    int32_t *const cols = (int32_t *)ctx->buf;
+    aiotc_gemm g;
+    int32_t p;
+    if (filter_dims->c != in_c || filter_dims->n != out_c || ctx->size < AIOTC_CONV_QUAD_BUFFER(in_c)) {
+        return AIOTC_ARG_ERROR;
+    }
+    aiotc_gemm_setup(&g, filter, in_c, out_c, bias, quant_params, params, cols);
+    for (p = 0; p < pixels; p += 4) {
+        const int32_t count = AIOTC_MIN(4, pixels - p);
+        int32_t j;
+        for (j = 0; j < 4; j++) {
+            const int32_t q = p + AIOTC_MIN(j, count - 1);
+            aiotc_col_quad(aiotc_1x1_pixel(params, input_dims, input, output_dims, q, dense), in_c, cols, j);
+        }
+        aiotc_gemm_quad(&g, cols, output + p * out_c, out_c, count);
+    }
+    return AIOTC_OK;
+#else
+    return aiotc_conv_1x1_gemm(ctx, params, quant_params, input_dims, input, filter_dims, filter, bias, output_dims,
+                               output, 0);
+#endif
+}
+
+/* Convolution through im2col (aiotc_conv_im2col_gemm's contract), 4 pixels at a time on
+ * the DSP path, the taps widened straight from the image: channels in whole words. */
+static inline int32_t aiotc_conv_im2col_quads(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                              const aiotc_per_channel_quant_params *quant_params,
+                                              const aiotc_dims *input_dims, const int8_t *input,
+                                              const aiotc_dims *filter_dims, const int8_t *filter,
+                                              const int32_t *bias, const aiotc_dims *output_dims, int8_t *output)
+{
+#if defined(AIOTC_DSP)
+    const int32_t out_c = output_dims->c, pixels = output_dims->n * output_dims->h * output_dims->w;
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    int32_t *const cols = (int32_t *)ctx->buf;
+    aiotc_gemm g;
+    aiotc_pixel_walk at;
+    int32_t p;
+    if (filter_dims->c != input_dims->c || filter_dims->n != out_c || input_dims->c % 4 != 0 ||
+        ctx->size < AIOTC_CONV_QUAD_BUFFER(k)) {
+        return AIOTC_ARG_ERROR;
+    }
+    aiotc_gemm_setup(&g, filter, k, out_c, bias, quant_params, params, cols);
+    at.image = input;
+    at.oy = at.ox = 0;
+    for (p = 0; p < pixels; p += 4) {
+        const int32_t count = AIOTC_MIN(4, pixels - p);
+        aiotc_gather_quad(params, input_dims, filter_dims, output_dims, &at, count, cols);
+        aiotc_gemm_quad(&g, cols, output + p * out_c, out_c, count);
+    }
+    return AIOTC_OK;
+#else
+    return aiotc_conv_im2col_gemm(ctx, params, quant_params, input_dims, input, filter_dims, filter, bias,
+                                  output_dims, output, 0);
+#endif
+}
+
+#endif /* AIOTC_NN_GEMM_QUAD_H */
