@@ -246,6 +246,12 @@ def folders(tmp_path_factory) -> list[Path]:
     made.append(
         compile_model(root / "quads.tflite", out_dir=root / "quads", board="cortex-m4", sram_budget=1 << 20).out_dir
     )
+    # the M55's gathered windows: a 3x3 conv to 3 channels
+    g = OpGraph(seed=6)
+    (root / "few.tflite").write_bytes(write_tflite(g.build(g.conv2d(g.input((1, 6, 6, 8)), 3))))
+    made.append(
+        compile_model(root / "few.tflite", out_dir=root / "few", board="cortex-m55", sram_budget=1 << 20).out_dir
+    )
     int4 = mixed_precision_model(
         shared_model("onnx/dscnn_kws.onnx"), root / "int4.tflite", lambda layers: {n: "w4a8" for n in layers}
     )
