@@ -11,6 +11,8 @@ and every output must equal the oracle's.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -18,7 +20,7 @@ from aiotc import ir
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
-from .oplib import OpGraph, assert_matches_oracle_in_qemu, extreme_samples
+from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu, extreme_samples
 from .test_ops import mul_rows_graph
 from .test_ops_activation import gelu_graph, leaky_relu_graph, leaky_relu_samples
 from .test_s16 import (
@@ -152,6 +154,30 @@ def kernel_graph():
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
 def test_kernel_paths_match_the_oracle_in_qemu(board, tmp_path):
     assert_matches_oracle_in_qemu(kernel_graph(), board, tmp_path, FAST_KERNELS, samples=4, seed=2)
+
+
+def relu_depthwise_graph():
+    """Depthwise layers under a ReLU's clamp (bottom the zero point above -128, top 127),
+    which take the right-shift requantization with the bottom clamped after it
+    (right_shifts 2): the banded 3x3 kernel (4 x 5 + 1 channels), the channel kernel's
+    9 taps (two-pixel steps, a lone last pixel, 12 + 1 channels) and its tap loop."""
+    g = OpGraph(seed=17)
+    return g.build(
+        g.depthwise(g.input((1, 9, 9, 21), zero_point=-3), activation="relu", out_zp=-7),
+        g.depthwise(g.input((1, 7, 5, 13), zero_point=12), activation="relu", out_zp=-20),
+        g.depthwise(g.input((1, 5, 6, 8), zero_point=-40), kernel=(2, 3), activation="relu", out_zp=30),
+    )
+
+
+@pytest.mark.parametrize("board", ["host", "cortex-m4", "cortex-m55"])
+def test_depthwise_right_shifts_under_a_relu_clamp(board, tmp_path):
+    graph = relu_depthwise_graph()
+    if board == "host":
+        compiled = assert_matches_oracle(graph, tmp_path, samples=4, seed=3)
+    else:
+        compiled = assert_matches_oracle_in_qemu(graph, board, tmp_path, samples=4, seed=3)
+    code = next(compiled.out_dir.glob("model.c")).read_text()
+    assert re.findall(r"_shift, (\d)\};", code) == ["2"] * 3
 
 
 INT4_KERNELS = {

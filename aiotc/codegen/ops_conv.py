@@ -16,12 +16,17 @@ from ..ir import Op, pack_int4
 from ..kernels import folded_bias, padded_row8, padded_row16, row_pairs, s16_groups, transpose_phases, weight_rows
 from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, scale, suffix, zero_point
 
+# The fast kernels that take right shifts under a clamp above -128 (right_shifts 2): the
+# depthwise ones (the _s4 ones run them), whose every path clamps to act_min.
+_CLAMPED_RIGHT_SHIFTS = ("aiotc_depthwise_conv_3x3_", "aiotc_depthwise_conv_opt_")
 
-def _requantization(op: Op, ctx: LowerContext, channels: int, fast: bool) -> dict:
+
+def _requantization(op: Op, ctx: LowerContext, channels: int, kernel: str | None) -> dict:
     """Per-output-channel multiplier and shift arrays (a per-tensor filter repeats its one).
     For a fast kernel where every channel shifts right by 2 or more and the clamp is the
     whole int8 range, the shifts go as the right shifts -shift - 2 with `right_shifts`
-    set (aiotc_per_channel_quant_params): the kernels then requantize with no test."""
+    set (aiotc_per_channel_quant_params): the kernels then requantize with no test; the
+    depthwise kernels take them under a ReLU's clamp too (right_shifts 2)."""
     graph = ctx.graph
     inp, filt, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
     filter_scales = filt.quant.scale.astype(np.float64)
@@ -43,17 +48,25 @@ def _requantization(op: Op, ctx: LowerContext, channels: int, fast: bool) -> dic
             "right_shifts": 0,
             "bias": ctx.const(scaled_bias(bias, reduced, total), "bias_scaled"),
         }
-    return int8_requantization(ctx, multipliers, shifts, fast and activation_limits(op, graph) == (-128, 127))
+    act_min, act_max = activation_limits(op, graph)
+    if kernel is None or act_max != 127:
+        mode = 0
+    elif act_min == -128:
+        mode = 1
+    else:
+        mode = 2 if kernel.startswith(_CLAMPED_RIGHT_SHIFTS) else 0
+    return int8_requantization(ctx, multipliers, shifts, mode)
 
 
-def int8_requantization(ctx: LowerContext, multipliers: np.ndarray, shifts: np.ndarray, fast: bool) -> dict:
-    """The int8 arrays of `_requantization`; right shifts where `fast` (a fast kernel whose
-    clamp is the whole int8 range) and every channel shifts right by 2 or more."""
-    right = fast and bool(np.all(shifts <= -2))
+def int8_requantization(ctx: LowerContext, multipliers: np.ndarray, shifts: np.ndarray, mode: int) -> dict:
+    """The int8 arrays of `_requantization`; right shifts in `mode` (1: a fast kernel whose
+    clamp is the whole int8 range; 2: a depthwise one clamped above -128) where every
+    channel shifts right by 2 or more."""
+    right = mode != 0 and bool(np.all(shifts <= -2))
     return {
         "multiplier": ctx.const(multipliers, "multiplier"),
         "shift": ctx.const(-shifts - 2, "right_shift") if right else ctx.const(shifts, "shift"),
-        "right_shifts": int(right),
+        "right_shifts": mode if right else 0,
     }
 
 
@@ -195,7 +208,7 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     }
     kernel = ctx.kernels[op.name].name
     if values["quantized"]:
-        values |= _requantization(op, ctx, out.shape[-1], kernel is not None)
+        values |= _requantization(op, ctx, out.shape[-1], kernel)
     if kernel == "aiotc_convolve_s16":
         values |= {"filter": ctx.const(pack_s16_weights(op, graph), "filter_pairs"), "context": ctx.scratch()}
     elif kernel == "aiotc_convolve_ref_s16":
@@ -229,7 +242,7 @@ def lower_transpose_conv(op: Op, ctx: LowerContext) -> LayerCode:
     }
     kernel = ctx.kernels[op.name].name
     if values["quantized"]:
-        values |= _requantization(op, ctx, graph[op.outputs[0]].shape[-1], kernel is not None)
+        values |= _requantization(op, ctx, graph[op.outputs[0]].shape[-1], kernel)
     phases = transpose_phases(op, graph) if kernel is not None else []
     if kernel == "aiotc_transpose_conv_gemm_s8":  # each phase's weights packed, its bias folded
         # 32 zero bytes after the last phase: the M55 still loads 32 bytes for a phase without taps
@@ -316,7 +329,7 @@ def lower_fully_connected(op: Op, ctx: LowerContext) -> LayerCode:
     }
     kernel = ctx.kernels[op.name].name
     if values["quantized"]:
-        values |= _requantization(op, ctx, out_c, kernel is not None)  # int16: with the scaled bias
+        values |= _requantization(op, ctx, out_c, kernel)  # int16: with the scaled bias
     one_by_one = {"stride": (1, 1), "padding": (0, 0), "dilation": (1, 1)}  # a 1x1 convolution over the batches
     if kernel == "aiotc_convolve_1x1_s4":
         values |= one_by_one | {

@@ -46,7 +46,7 @@ def _by_weights(op: Op, ctx: LowerContext, kernel: str) -> LayerCode:
         "act_min": -128,
         "act_max": 127,
         "kernel": kernel,
-    } | int8_requantization(ctx, multipliers, shifts, True)
+    } | int8_requantization(ctx, multipliers, shifts, 1)
     if kernel == "aiotc_fully_connected_packed_s8":
         values |= {"input_dims": (1, 1, 1, depth), "output_dims": (1, 1, 1, cols)} | packed_fc_values(op, ctx)
         return LayerCode("fully_connected", values, (kernel,))

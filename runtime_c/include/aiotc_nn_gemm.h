@@ -61,14 +61,17 @@
 #include <arm_acle.h>
 #endif
 
-/* The common case of a branch, laid out first by compilers that take the hint; and
- * functions inlined even where called twice (their callers pass constants). */
+/* The common case of a branch, laid out first by compilers that take the hint;
+ * functions inlined even where called twice (their callers pass constants); and kept
+ * apart (a rare variant whose registers must not weigh on its caller's loops). */
 #if defined(__GNUC__) || defined(__clang__)
 #define AIOTC_LIKELY(c) __builtin_expect(!!(c), 1)
 #define AIOTC_INLINE inline __attribute__((always_inline))
+#define AIOTC_NOINLINE __attribute__((noinline))
 #else
 #define AIOTC_LIKELY(c) (c)
 #define AIOTC_INLINE inline
+#define AIOTC_NOINLINE
 #endif
 
 /* Weight rows and DSP columns are padded to this many inputs. */
@@ -228,12 +231,15 @@ static inline int8_t aiotc_out_s8(aiotc_rq q, int32_t acc, int32_t offset, int32
 
 /* aiotc_out_s8; where `common` is the constant 1 (quant_params->right_shifts: the shift
  * is the right shift of aiotc_rq_right, the clamp the whole int8 range) there is no
- * shift test and the clamp is one SSAT. */
+ * shift test and the clamp is one SSAT; 2 (the clamp's top 127): act_min, then SSAT. */
 static AIOTC_INLINE int8_t aiotc_out_s8_mode(aiotc_rq q, int32_t acc, int32_t offset, int32_t act_min, int32_t act_max,
                                             int32_t common)
 {
     if (common) {
-        const int32_t y = aiotc_rq_right(acc, q.multiplier, q.shift, 2 * offset + 1);
+        int32_t y = aiotc_rq_right(acc, q.multiplier, q.shift, 2 * offset + 1);
+        if (common == 2) {
+            y = y < act_min ? act_min : y;
+        }
 #if defined(__ARM_FEATURE_SAT)
         return (int8_t)__ssat(y, 8);
 #else
@@ -243,20 +249,30 @@ static AIOTC_INLINE int8_t aiotc_out_s8_mode(aiotc_rq q, int32_t acc, int32_t of
     return aiotc_out_s8(q, acc, offset, act_min, act_max);
 }
 
+/* Right shifts (`common` 1 or 2, a constant where inlined) from acc to end, two at a
+ * time (one loop test for both). */
+static AIOTC_INLINE void aiotc_requantize_right2(aiotc_rq q, const int32_t *acc, const int32_t *end, int32_t offset,
+                                                int32_t act_min, int32_t common, int8_t *out, int32_t step)
+{
+    for (; acc + 2 <= end; acc += 2, out += 2 * step) {
+        out[0] = aiotc_out_s8_mode(q, acc[0], offset, act_min, 127, common);
+        out[step] = aiotc_out_s8_mode(q, acc[1], offset, act_min, 127, common);
+    }
+    if (acc < end) {
+        *out = aiotc_out_s8_mode(q, *acc, offset, act_min, 127, common);
+    }
+}
+
 /* n accumulators of one channel to outputs `step` bytes apart (aiotc_out_s8_mode), the
- * mode and shift tested once; right shifts two at a time (one loop test for both). */
+ * mode and shift tested once. */
 static inline void aiotc_requantize_strided(aiotc_rq q, const int32_t *acc, int32_t n, int32_t offset, int32_t act_min,
                                             int32_t act_max, int32_t common, int8_t *out, int32_t step)
 {
     const int32_t *const end = acc + n;
-    if (common) {
-        for (; acc + 2 <= end; acc += 2, out += 2 * step) {
-            out[0] = aiotc_out_s8_mode(q, acc[0], offset, -128, 127, 1);
-            out[step] = aiotc_out_s8_mode(q, acc[1], offset, -128, 127, 1);
-        }
-        if (acc < end) {
-            *out = aiotc_out_s8_mode(q, *acc, offset, -128, 127, 1);
-        }
+    if (common == 1) {
+        aiotc_requantize_right2(q, acc, end, offset, -128, 1, out, step);
+    } else if (common) {
+        aiotc_requantize_right2(q, acc, end, offset, act_min, 2, out, step);
     } else {
         for (; acc < end; acc++, out += step) {
             *out = aiotc_out_s8(q, *acc, offset, act_min, act_max);

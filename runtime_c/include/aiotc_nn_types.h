@@ -47,7 +47,9 @@ typedef struct {
     /* Set by the compiler for the fast kernels where every channel shifts right by 2 or
      * more and the clamp is the whole int8 range (nearly every conv): shift[] then holds
      * -shift - 2, the right shift of aiotc_rq_right, and the kernels skip the general
-     * requantization (aiotc_out_s8_mode). 0 everywhere else. */
+     * requantization (aiotc_out_s8_mode). 2 (the depthwise kernels only): the same right
+     * shifts where the clamp's top is 127 and its bottom above -128 (a ReLU's zero point):
+     * the fast requantization, the bottom clamped after it. 0 everywhere else. */
     int32_t right_shifts;
 } aiotc_per_channel_quant_params;
 

@@ -521,18 +521,36 @@ static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *tap, 
 }
 #endif
 
+/* dw_run's other layers (any taps, any mode), on the DSP path in a function of their own:
+ * inlined, their tests of the mode (right_shifts 2) took registers from the usual 3x3's
+ * loops (kws's 25x5x64: +3.2k instructions a layer). The MVE path clamps to act_min and
+ * act_max in every mode: there right_shifts 2 is 1. */
+#if defined(AIOTC_MVE)
+#define DW_RIGHT_SHIFTS(common) ((common) != 0)
+#else
+#define DW_RIGHT_SHIFTS(common) ((common) == 1)
+#endif
+#if defined(AIOTC_DSP)
+AIOTC_NOINLINE
+#endif
+static void dw_run_any(const dw_layer *layer, const int8_t *const *tap, int32_t taps, int8_t *oa, int8_t *ob)
+{
+    const dw_layer d = *layer;
+    dw_pixels(&d, tap, DW_TABLE(tap, DW_PIXELS - 1, taps), taps, oa, ob, d.common);
+}
+
 /* A group of DW_PIXELS pixels (their tables: DW_TABLE; ob NULL: a lone last pixel),
  * the usual 3x3 with constant taps. */
 static void dw_run(const dw_layer *layer, const int8_t *const *tap, int32_t taps, int8_t *oa, int8_t *ob)
 {
     const dw_layer d = *layer; /* a local: its fields stay in registers across the int8 stores */
-    const int8_t *const *const tb = DW_TABLE(tap, DW_PIXELS - 1, taps);
-    if (taps == 9 && d.common) {
+    const int8_t *const *const tb = DW_TABLE(tap, DW_PIXELS - 1, 9);
+    if (taps == 9 && DW_RIGHT_SHIFTS(d.common)) {
         dw_pixels(&d, tap, tb, 9, oa, ob, 1);
-    } else if (taps == 9) {
+    } else if (taps == 9 && !d.common) {
         dw_pixels(&d, tap, tb, 9, oa, ob, 0);
     } else {
-        dw_pixels(&d, tap, tb, taps, oa, ob, d.common);
+        dw_run_any(layer, tap, taps, oa, ob);
     }
 }
 
