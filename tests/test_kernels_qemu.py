@@ -339,17 +339,37 @@ def test_requantize_loops_in_qemu(build, board, tmp_path):
 
 
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
-def test_logistic_and_tanh_tables_in_qemu(board, tmp_path):
-    """int8 LOGISTIC and TANH as the lowering's tables (aiotc.fixedpoint.sigmoid_table) over
-    every int8 value, two input scales and zero points (one saturating most values)."""
+def test_int8_tables_in_qemu(board, tmp_path):
+    """int8 LOGISTIC, TANH (aiotc.fixedpoint.sigmoid_table) and HARD_SWISH (hard_swish_table)
+    as the lowering's tables over every int8 value and a tail of 3 (DSP: words of four; MVE:
+    16-byte gathers, the last predicated), two input scales and zero points (one saturating
+    most values)."""
     g = OpGraph(seed=12)
     outs = []
     for in_scale, in_zp in ((0.05, 0), (0.11, -100)):
-        x = g.input((1, 16, 16, 1), scale=in_scale, zero_point=in_zp)
+        x = g.input((1, 259), scale=in_scale, zero_point=in_zp)
         outs += [g.unary("logistic", x, 1 / 256, -128), g.unary("tanh", x, 1 / 128, 0)]
-    values = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)
+        outs.append(g.unary("hard_swish", x, 0.04, -40))
+    values = np.concatenate([np.arange(-128, 128), [5, -128, 127]]).astype(np.int8).reshape(1, 259)
     compiled = assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path, inputs=[[values, values]])
     assert compiled.report["kernels"] == ["aiotc_lookup_s8"]
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_dequantize_bit_exact_in_qemu(board, tmp_path):
+    """int8 DEQUANTIZE (FPU multiply; MVE: four lanes, then a tail of 3) equal to the
+    bit to TFLite's double product rounded to float, over every int8 value."""
+    from aiotc.boards import load_board
+    from aiotc.toolchain.qemu import QemuModel
+
+    g = OpGraph(seed=12)
+    x = g.input((1, 259), scale=0.0137, zero_point=-7)
+    d = g.unary("dequantize", x, out_dtype="float32")
+    compiled = assert_matches_oracle_in_qemu(g.build(d), board, tmp_path, inputs=[])
+    values = np.concatenate([np.arange(-128, 128), [5, -128, 127]]).astype(np.int8).reshape(1, 259)
+    (got,) = QemuModel.build(compiled.out_dir, load_board(board)).invoke([values])
+    want = (np.float64(np.float32(0.0137)) * (values.astype(np.float64) + 7)).astype(np.float32)
+    assert got.dtype == np.float32 and np.array_equal(got.view(np.int32), want.view(np.int32))
 
 
 # the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast
