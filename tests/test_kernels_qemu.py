@@ -18,7 +18,7 @@ from aiotc import ir
 
 from .oplib import OpGraph, assert_matches_oracle_in_qemu, extreme_samples
 from .test_ops import mul_rows_graph
-from .test_ops_activation import gelu_graph, leaky_relu_graph, leaky_relu_samples
+from .test_ops_activation import PRELU_CASES, gelu_graph, leaky_relu_graph, leaky_relu_samples
 from .test_s16 import (
     extreme_accumulators,
     gather_edges_graph,
@@ -373,6 +373,21 @@ def test_dequantize_bit_exact_in_qemu(board, tmp_path):
     (got,) = QemuModel.build(compiled.out_dir, load_board(board)).invoke([values])
     want = (np.float64(np.float32(0.0137)) * (values.astype(np.float64) + 7)).astype(np.float32)
     assert got.dtype == np.float32 and np.array_equal(got.view(np.int32), want.view(np.int32))
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_prelu_rows_in_qemu(board, tmp_path):
+    """int8 PRELU by rows (MVE: 4 lanes, alpha per lane or broadcast, predicated tails):
+    per-channel, shared, full and scalar alphas, and zero points at the ends of int8."""
+    g = OpGraph(seed=11)
+    outs = []
+    for case in PRELU_CASES.values():
+        x = g.input(case["shape"], scale=0.05, zero_point=-10)
+        outs.append(g.prelu(x, case["alpha_shape"], out_scale=0.04, out_zp=7))
+    for in_zp, alpha_zp, out_scale, out_zp in ((-128, 0, 0.05, -128), (127, -128, 0.01, 127)):
+        x = g.input((1, 5, 5, 7), scale=0.05, zero_point=in_zp)
+        outs.append(g.prelu(x, (1, 1, 7), alpha_zp, out_scale, out_zp))
+    assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path, {"aiotc_prelu_s8"})
 
 
 # the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast
