@@ -2,9 +2,9 @@
  * each input laid side by side. The rows are copied in order, front to back, so the
  * output may end where one input ends (the planner's in-place concat).
  * Off MVE, when every row is whole words and every buffer word aligned (a concat of
- * channels in multiples of 4), each row is a loop of word loads and stores: a pixel's
- * rows are short (16 and 8 bytes in a U-Net's skip concat), where the checks and calls
- * of a general byte copy cost more than the copy. */
+ * channels in multiples of 4), each short row is a loop of word loads and stores: a
+ * pixel's rows are short (16 and 8 bytes in a U-Net's skip concat), where the checks and
+ * calls of a general byte copy cost more than the copy. */
 #include "aiotc_nn_bytes.h"
 #include "aiotc_nn_movement.h"
 
@@ -34,6 +34,11 @@ int32_t aiotc_concat(const void *const *inputs, const int32_t *input_row_bytes, 
                 const int32_t n = input_row_bytes[i];
                 const uint8_t *src = (const uint8_t *)inputs[i] + r * n;
                 const uint8_t *const end = src + n;
+                if (n > 64) { /* a long row: the block copy */
+                    aiotc_bytes_copy_down(out, src, n);
+                    out += n;
+                    continue;
+                }
                 for (; src < end; src += 4, out += 4) {
                     uint32_t w;
                     memcpy(&w, src, sizeof w);
