@@ -390,6 +390,24 @@ def test_prelu_rows_in_qemu(board, tmp_path):
     assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path, {"aiotc_prelu_s8"})
 
 
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_resize_bilinear_in_qemu(board, tmp_path):
+    """int8 RESIZE_BILINEAR in int32 sums (MVE: 4 channels a step, then a tail of 3),
+    corners and half pixels, up and down, inputs at the ends of int8 (sums near 2^27)."""
+    g = OpGraph(seed=4)
+    outs = []
+    for shape, size, attrs in (
+        ((1, 5, 6, 7), (9, 11), ir.Resize(half_pixel_centers=True)),
+        ((1, 4, 4, 8), (7, 3), ir.Resize(align_corners=True)),
+        ((2, 3, 5, 3), (6, 10), ir.Resize()),
+    ):
+        x = g.input(shape, zero_point=-5)
+        outs.append(g.movement("resize_bilinear", [x], (shape[0], *size, shape[3]), attrs))
+    graph = g.build(*outs)
+    inputs = extreme_samples(graph, random=2, mixed=True, seed=4)
+    assert_matches_oracle_in_qemu(graph, board, tmp_path, {"aiotc_resize_bilinear_s8"}, inputs=inputs)
+
+
 # the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast
 # operands on either side, saturating outputs, the extremes of the input types
 ELEMENTWISE_ROW_GRAPHS = {
