@@ -199,6 +199,19 @@ def _int16_multiplier(real: float) -> tuple[int, int]:
     return (multiplier + (1 << 15)) >> 16, exponent
 
 
+# An int8 input less its zero point (at most 255) shifted left this much stays an int32,
+# as the reference's arithmetic assumes; past it (scale ratios above 2^22) the C kernel runs.
+REQUANTIZE_TABLE_MAX_SHIFT = 23
+
+
+def requantize_table(input_zero_point: int, quant: tuple[int, int], output_offset: int, limits) -> np.ndarray:
+    """The int8 output of each int8 input (RELU, RELU6, QUANTIZE int8 -> int8), indexed by
+    its byte (uint8 order): tflite-micro's MultiplyByQuantizedMultiplier, offset and clamp."""
+    values = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int64) - input_zero_point
+    requantized = multiply_by_quantized_multiplier(values, *quant) + output_offset
+    return np.clip(requantized, *limits).astype(np.int8)
+
+
 @lowers("relu", "relu6")
 @lowers("quantize", dtypes=("int8", "int16", "int32", "float32"))
 def lower_requantize(op: Op, ctx: LowerContext) -> LayerCode:
@@ -228,6 +241,10 @@ def lower_requantize(op: Op, ctx: LowerContext) -> LayerCode:
         limits = INT_RANGE[out.dtype]
         if op.kind == "relu":
             limits = (max(-128, zero_point(out)), 127)
+    if inp.dtype == out.dtype == "int8" and quant[1] <= REQUANTIZE_TABLE_MAX_SHIFT:
+        table = requantize_table(zero_point(inp), quant, offset_out, limits)
+        args = [ctx.const(table, "table")]
+        return LayerCode("unary_f32", values | {"kernel": "aiotc_lookup_s8", "args": args}, ("aiotc_lookup_s8",))
     kernel = (
         f"aiotc_requantize_{suffix(inp.dtype)}"
         if inp.dtype == out.dtype
