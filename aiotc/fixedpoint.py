@@ -221,3 +221,46 @@ def sigmoid_table(kind: str, zero_point: int, radius: int, multiplier: int, shif
             )
         out[byte] = min(max(value, -128), 127)
     return out
+
+
+_INT16_MIN, _INT16_MAX = -(2**15), 2**15 - 1
+
+
+def _mul16(a: int, b: int, rounding: bool) -> int:
+    """gemmlowp's int16 SaturatingRoundingDoublingHighMul (or its truncating twin): the product
+    over 2^15, rounded half away from zero or truncated, the one overflow saturated."""
+    if a == b == _INT16_MIN:
+        return _INT16_MAX
+    ab = a * b
+    ab += ((1 << 14) if ab >= 0 else 1 - (1 << 14)) if rounding else 0
+    return abs(ab) >> 15 if ab >= 0 else -(abs(ab) >> 15)
+
+
+def _divide_by_pot16(x: int, exponent: int) -> int:
+    """gemmlowp's int16 RoundingDivideByPOT, its mask wrapping to int16 from an exponent of 16 on."""
+    mask = ((1 << exponent) - 1 + 2**15) % 2**16 - 2**15
+    return (x >> exponent) + int((x & mask) > (mask >> 1) + int(x < 0))
+
+
+def hard_swish_table(
+    input_zero_point: int, output_zero_point: int, reluish: tuple[int, int], output: tuple[int, int]
+) -> np.ndarray:
+    """The int8 HARD_SWISH of each int8 input, indexed by its byte (uint8 order), in the int16
+    fixed point of tflite-micro's reference kernel (reluish and output: int16 multiplier and
+    exponent, as its Prepare derives them), so that the C only looks the results up."""
+    out = np.empty(256, np.int8)
+    for byte in range(256):
+        hires = ((byte if byte < 128 else byte - 256) - input_zero_point) * 128
+        preshift = _mul16(hires, output[0], rounding=True)
+        value = hires
+        if reluish[1] > 0:
+            value = min(max(value << (reluish[1] - 1), _INT16_MIN), _INT16_MAX)
+        value = _mul16(value, reluish[0], rounding=True)
+        if reluish[1] > 0:
+            value = min(max(value << 1, _INT16_MIN), _INT16_MAX)
+        elif reluish[1] < 0:
+            value = _divide_by_pot16(value, -reluish[1])
+        value = (value + (1 << 15)) >> 1  # [-1, 1] -> [0, 1]
+        result = _divide_by_pot16(_mul16(value, preshift, rounding=False), -output[1]) + output_zero_point
+        out[byte] = min(max(result, -128), 127)
+    return out

@@ -22,7 +22,7 @@ from aiotc.verification import verify
 
 from .oplib import OpGraph, assert_matches_oracle, assert_matches_oracle_in_qemu, extreme_samples
 from .test_ops import mul_rows_graph
-from .test_ops_activation import gelu_graph, leaky_relu_graph, leaky_relu_samples
+from .test_ops_activation import PRELU_CASES, gelu_graph, leaky_relu_graph, leaky_relu_samples
 from .test_s16 import (
     extreme_accumulators,
     gather_edges_graph,
@@ -137,6 +137,9 @@ def kernel_graph():
             "avg_pool2d", g.input((1, 5, 6, 33), zero_point=-128), kernel=(3, 3), stride=(1, 1), padding="same"
         ),  # MVE: 16 + 16 + 1 channels, counts 4, 6 and 9, negative sums
         g.pool("avg_pool2d", g.input((1, 4, 4, 17), zero_point=60), kernel=(1, 1), stride=(2, 2), activation="relu6"),
+        g.pool(
+            "avg_pool2d", g.input((1, 5, 5, 29), zero_point=-60), kernel=(3, 3), stride=(1, 1), padding="same"
+        ),  # MVE: 16 + 8 channels, then DSP 4 + 1
         g.pool("max_pool2d", odd, kernel=(3, 3), stride=(2, 2), padding="same"),  # 4 + 1 channels, borders
         g.pool("max_pool2d", g.input((1, 6, 4, 21), zero_point=-128), activation="relu6"),  # 16 + 5: predicated
         g.pool("max_pool2d", odd, padding="same"),  # M4: 2x2 windows unrolled, 4 + 1 channels; clipped at the borders
@@ -407,17 +410,70 @@ def test_requantize_loops_in_qemu(build, board, tmp_path):
 
 
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
-def test_logistic_and_tanh_tables_in_qemu(board, tmp_path):
-    """int8 LOGISTIC and TANH as the lowering's tables (aiotc.fixedpoint.sigmoid_table) over
-    every int8 value, two input scales and zero points (one saturating most values)."""
+def test_int8_tables_in_qemu(board, tmp_path):
+    """int8 LOGISTIC, TANH (aiotc.fixedpoint.sigmoid_table) and HARD_SWISH (hard_swish_table)
+    as the lowering's tables over every int8 value and a tail of 3 (DSP: words of four; MVE:
+    16-byte gathers, the last predicated), two input scales and zero points (one saturating
+    most values)."""
     g = OpGraph(seed=12)
     outs = []
     for in_scale, in_zp in ((0.05, 0), (0.11, -100)):
-        x = g.input((1, 16, 16, 1), scale=in_scale, zero_point=in_zp)
+        x = g.input((1, 259), scale=in_scale, zero_point=in_zp)
         outs += [g.unary("logistic", x, 1 / 256, -128), g.unary("tanh", x, 1 / 128, 0)]
-    values = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)
+        outs.append(g.unary("hard_swish", x, 0.04, -40))
+    values = np.concatenate([np.arange(-128, 128), [5, -128, 127]]).astype(np.int8).reshape(1, 259)
     compiled = assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path, inputs=[[values, values]])
     assert compiled.report["kernels"] == ["aiotc_lookup_s8"]
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_dequantize_bit_exact_in_qemu(board, tmp_path):
+    """int8 DEQUANTIZE (FPU multiply; MVE: four lanes, then a tail of 3) equal to the
+    bit to TFLite's double product rounded to float, over every int8 value."""
+    from aiotc.boards import load_board
+    from aiotc.toolchain.qemu import QemuModel
+
+    g = OpGraph(seed=12)
+    x = g.input((1, 259), scale=0.0137, zero_point=-7)
+    d = g.unary("dequantize", x, out_dtype="float32")
+    compiled = assert_matches_oracle_in_qemu(g.build(d), board, tmp_path, inputs=[])
+    values = np.concatenate([np.arange(-128, 128), [5, -128, 127]]).astype(np.int8).reshape(1, 259)
+    (got,) = QemuModel.build(compiled.out_dir, load_board(board)).invoke([values])
+    want = (np.float64(np.float32(0.0137)) * (values.astype(np.float64) + 7)).astype(np.float32)
+    assert got.dtype == np.float32 and np.array_equal(got.view(np.int32), want.view(np.int32))
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_prelu_rows_in_qemu(board, tmp_path):
+    """int8 PRELU by rows (MVE: 4 lanes, alpha per lane or broadcast, predicated tails):
+    per-channel, shared, full and scalar alphas, and zero points at the ends of int8."""
+    g = OpGraph(seed=11)
+    outs = []
+    for case in PRELU_CASES.values():
+        x = g.input(case["shape"], scale=0.05, zero_point=-10)
+        outs.append(g.prelu(x, case["alpha_shape"], out_scale=0.04, out_zp=7))
+    for in_zp, alpha_zp, out_scale, out_zp in ((-128, 0, 0.05, -128), (127, -128, 0.01, 127)):
+        x = g.input((1, 5, 5, 7), scale=0.05, zero_point=in_zp)
+        outs.append(g.prelu(x, (1, 1, 7), alpha_zp, out_scale, out_zp))
+    assert_matches_oracle_in_qemu(g.build(*outs), board, tmp_path, {"aiotc_prelu_s8"})
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_resize_bilinear_in_qemu(board, tmp_path):
+    """int8 RESIZE_BILINEAR in int32 sums (MVE: 4 channels a step, then a tail of 3),
+    corners and half pixels, up and down, inputs at the ends of int8 (sums near 2^27)."""
+    g = OpGraph(seed=4)
+    outs = []
+    for shape, size, attrs in (
+        ((1, 5, 6, 7), (9, 11), ir.Resize(half_pixel_centers=True)),
+        ((1, 4, 4, 8), (7, 3), ir.Resize(align_corners=True)),
+        ((2, 3, 5, 3), (6, 10), ir.Resize()),
+    ):
+        x = g.input(shape, zero_point=-5)
+        outs.append(g.movement("resize_bilinear", [x], (shape[0], *size, shape[3]), attrs))
+    graph = g.build(*outs)
+    inputs = extreme_samples(graph, random=2, mixed=True, seed=4)
+    assert_matches_oracle_in_qemu(graph, board, tmp_path, {"aiotc_resize_bilinear_s8"}, inputs=inputs)
 
 
 # the elementwise kernels' row loops (DSP on the M4, MVE on the M55): tails, broadcast

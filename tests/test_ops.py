@@ -309,12 +309,17 @@ def test_quantize_float_to_int8_and_dequantize(tmp_path):
     assert_matches_oracle(g.build(d), tmp_path)
 
 
-def test_requantize_int8(tmp_path):
+@pytest.mark.parametrize(
+    "in_scale, out_scale, kernel",
+    [(0.05, 0.13, "aiotc_lookup_s8"), (1.0, 1e-7, "aiotc_requantize_s8")],  # a scale ratio past the table's shifts
+)
+def test_requantize_int8(in_scale, out_scale, kernel, tmp_path):
     g = OpGraph(seed=13)
-    x = _sweep_input(g, 0.05, 7)
-    assert_matches_oracle(
-        g.build(g.unary("quantize", x, out_scale=0.13, out_zp=-60)), tmp_path, inputs=_all_int8_values()
+    x = _sweep_input(g, in_scale, 7)
+    result = assert_matches_oracle(
+        g.build(g.unary("quantize", x, out_scale=out_scale, out_zp=-60)), tmp_path, inputs=_all_int8_values()
     )
+    assert result.report["kernels"] == [kernel]
 
 
 def quantize_graph() -> ir.Graph:
@@ -334,7 +339,7 @@ def quantize_graph() -> ir.Graph:
 @pytest.mark.qemu
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
 def test_quantize_kernels_in_qemu(board, tmp_path):
-    kernels = {"aiotc_quantize_f32_s8", "aiotc_requantize_s8", "aiotc_requantize_s16_s32"}
+    kernels = {"aiotc_quantize_f32_s8", "aiotc_lookup_s8", "aiotc_requantize_s16_s32"}
     assert_matches_oracle_in_qemu(quantize_graph(), board, tmp_path, kernels)
 
 

@@ -207,7 +207,7 @@ def lower_math(op: Op, ctx: LowerContext) -> LayerCode:
             "unary_f32", values | {"kernel": "aiotc_math_f32", "args": [_selector(op.kind)]}, ("aiotc_math_f32",)
         )
     table = ctx.const(INT8_TABLES[op.kind](scale(inp), zero_point(inp), scale(out), zero_point(out)), "table")
-    return LayerCode("unary_f32", values | {"kernel": "aiotc_table_s8", "args": [table]}, ("aiotc_table_s8",))
+    return LayerCode("unary_f32", values | {"kernel": "aiotc_lookup_s8", "args": [table]}, ("aiotc_lookup_s8",))
 
 
 @lowers("logical_and", "logical_or", dtypes=("bool",))

@@ -103,7 +103,8 @@ def stage_statements(graph: Graph, stage: StreamStage, emitter, lower) -> list[l
         for shift in shifts:
             rb = row_bytes(graph, shift.tensor)
             producer = graph.producers[shift.tensor]
-            text = f"memmove({emitter.ptr(shift.tensor)}, {emitter.ptr(shift.tensor, shift.drop * rb)}, {shift.keep * rb}u);"
+            dst, src = emitter.ptr(shift.tensor), emitter.ptr(shift.tensor, shift.drop * rb)
+            text = f"aiotc_bytes_copy_down({dst}, {src}, {shift.keep * rb});"
             statements.append(
                 Statement(
                     graph.ops.index(producer),

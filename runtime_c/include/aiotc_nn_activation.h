@@ -19,7 +19,8 @@ int32_t aiotc_prelu_s8(const aiotc_prelu_params *params, const aiotc_broadcast_s
                        const int8_t *alpha, int8_t *output);
 int32_t aiotc_prelu_f32(const aiotc_broadcast_shape *shape, const float *input, const float *alpha, float *output);
 
-/* output[i] = table[(uint8_t)input[i]]: any int8 -> int8 function tabulated at compile time (ELU). */
+/* output[i] = table[(uint8_t)input[i]]: any int8 -> int8 function tabulated at compile time
+ * (ELU, GELU, LOGISTIC, TANH, HARD_SWISH, ABS, RSQRT). */
 int32_t aiotc_lookup_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
 
 int32_t aiotc_elu_f32(int32_t size, const float *input, float *output);

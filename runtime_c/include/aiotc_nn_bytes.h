@@ -111,8 +111,11 @@ static inline void aiotc_bytes_copy(void *dst, const void *src, int32_t n)
 }
 
 /* n bytes from src to dst where dst may lie below src, the runs overlapping (the in-place
- * concat, pad and slice). MVE: aiotc_bytes_copy goes front to back and loads each pass
- * before storing it, which that overlap allows; elsewhere memmove where the runs overlap. */
+ * concat, pad and slice, a streamed band's halo rows moved down). Runs that do not overlap:
+ * aiotc_bytes_copy. MVE: aiotc_bytes_copy goes front to back and loads each pass before
+ * storing it, which that overlap allows. DSP (Cortex-M4/M7), both ends word aligned: the same
+ * with 16 bytes per LDM/STM pair, then the last 0-15 by aiotc_copy_run (newlib's memmove is
+ * C, a word at a time). Elsewhere memmove. */
 static inline void aiotc_bytes_copy_down(void *dst, const void *src, int32_t n)
 {
 #if defined(__ARM_FEATURE_MVE)
@@ -120,9 +123,27 @@ static inline void aiotc_bytes_copy_down(void *dst, const void *src, int32_t n)
 #else
     if ((const uint8_t *)dst + n <= (const uint8_t *)src || (const uint8_t *)src + n <= (const uint8_t *)dst) {
         aiotc_bytes_copy(dst, src, n);
-    } else if (!aiotc_bytes_copy_short(dst, src, n)) {
-        memmove(dst, src, (size_t)n);
+        return;
     }
+    if (aiotc_bytes_copy_short(dst, src, n)) {
+        return;
+    }
+#if defined(__ARM_FEATURE_DSP)
+    if ((((uintptr_t)dst | (uintptr_t)src) & 3u) == 0) {
+        int32_t blocks = n & ~15;
+        __asm__ volatile("1:\n\t"
+                         "ldmia %[src]!, {r3, r4, r5, r6}\n\t"
+                         "stmia %[dst]!, {r3, r4, r5, r6}\n\t"
+                         "subs %[blocks], %[blocks], #16\n\t"
+                         "bne 1b"
+                         : [src] "+r"(src), [dst] "+r"(dst), [blocks] "+r"(blocks)
+                         :
+                         : "r3", "r4", "r5", "r6", "cc", "memory");
+        aiotc_copy_run((int8_t *)dst, (const int8_t *)src, n & 15);
+        return;
+    }
+#endif
+    memmove(dst, src, (size_t)n);
 #endif
 }
 

@@ -179,21 +179,9 @@ int32_t aiotc_leaky_relu_s8(const aiotc_leaky_relu_params *params, int32_t size,
 int32_t aiotc_leaky_relu_s16(const aiotc_leaky_relu_params *params, int32_t size, const int16_t *input,
                              int16_t *output);
 
-typedef struct {
-    int32_t input_zero_point;
-    int32_t output_zero_point;
-    int32_t reluish_multiplier; /* int16 fixed point */
-    int32_t reluish_exponent;
-    int32_t output_multiplier;  /* int16 fixed point */
-    int32_t output_exponent;
-} aiotc_hard_swish_params;
-
-int32_t aiotc_hard_swish_s8(const aiotc_hard_swish_params *params, int32_t size, const int8_t *input,
-                            int8_t *output);
-
 /* float -> int8: round(in / scale) + zero_point, clamped; int8 -> float: scale * (in - zero_point). */
 int32_t aiotc_quantize_f32_s8(float scale, int32_t zero_point, int32_t size, const float *input, int8_t *output);
-int32_t aiotc_dequantize_s8_f32(double scale, int32_t zero_point, int32_t size, const int8_t *input, float *output);
+int32_t aiotc_dequantize_s8_f32(float scale, int32_t zero_point, int32_t size, const int8_t *input, float *output);
 
 int32_t aiotc_clamp_f32(float min, float max, int32_t size, const float *input, float *output);
 int32_t aiotc_leaky_relu_f32(float alpha, int32_t size, const float *input, float *output);
@@ -290,9 +278,5 @@ typedef struct {
  * as they are (any type; quantized inputs share the output's quantization). */
 int32_t aiotc_select(int32_t element_size, const aiotc_select_shape *shape, const uint8_t *condition,
                      const void *input1, const void *input2, void *output);
-
-/* out = table[(uint8_t)in]: any int8 unary op whose 256 results are computed at compile
- * time (ABS, RSQRT). */
-int32_t aiotc_table_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
 
 #endif /* AIOTC_NN_ELEMENTWISE_H */

@@ -2,7 +2,7 @@
  * divided by their count, rounded half away from zero, as TFLite Micro's reference computes it.
  * DSP path: 4 channels per word, summed as int16 pairs by SXTAB16 (exact for windows of up
  * to 255 taps: 255 * 128 fits an int16), 2 instructions per 4 taps instead of 4 loads;
- * MVE path (first): 16 channels summed as int16 lanes, 4 instructions per tap. */
+ * MVE path (first): 16 or 8 channels summed as int16 lanes, a load and an add per 8 per tap. */
 #include "aiotc_nn_conv.h"
 #include "aiotc_nn_gemm.h"
 #include "aiotc_nn_support.h"
@@ -14,13 +14,13 @@ static inline int8_t average(int32_t acc, int32_t count, const aiotc_pool_params
 }
 
 #if defined(AIOTC_MVE)
-/* Channels ch..ch+15 of one output, as average4 below: two widening loads and two int16
- * adds per tap, then the sums divided 4 at a time as the reference does, rounding half
- * away from zero: sign(s) * floor((|s| + count/2) / count), the floor a VMULH by
- * ceil(2^32 / count) (exact: |s| + count/2 < 2^16 and count < 2^16, so the reciprocal's
- * error stays under 1/count). */
-static void average16(const int8_t *first, int32_t rows, int32_t cols, int32_t c, int32_t stride, int32_t count,
-                      const aiotc_pool_params *params, int8_t *out)
+/* Channels ch..ch+8*vectors-1 of one output (vectors 1 or 2, a constant once inlined), as
+ * average4 below: per tap a widening load and an int16 add per vector, then the sums
+ * divided 4 at a time as the reference does, rounding half away from zero:
+ * sign(s) * floor((|s| + count/2) / count), the floor a VMULH by ceil(2^32 / count) (exact:
+ * |s| + count/2 < 2^16 and count < 2^16, so the reciprocal's error stays under 1/count). */
+static inline void average_mve(const int8_t *first, int32_t rows, int32_t cols, int32_t c, int32_t stride,
+                               int32_t count, const aiotc_pool_params *params, int32_t vectors, int8_t *out)
 {
     int16x8_t lo = vdupq_n_s16(0), hi = vdupq_n_s16(0);
     const uint32_t reciprocal = 0xFFFFFFFFu / (uint32_t)count + 1u; /* ceil(2^32 / count); 0 for 1, not used */
@@ -30,12 +30,14 @@ static void average16(const int8_t *first, int32_t rows, int32_t cols, int32_t c
         const int8_t *p = first;
         for (k = 0; k < cols; k++, p += c) {
             lo = vaddq_s16(lo, vldrbq_s16(p));
-            hi = vaddq_s16(hi, vldrbq_s16(p + 8));
+            if (vectors == 2) {
+                hi = vaddq_s16(hi, vldrbq_s16(p + 8));
+            }
         }
     }
     vstrhq_s16(sums, lo);
     vstrhq_s16(sums + 8, hi);
-    for (k = 0; k < 16; k += 4) {
+    for (k = 0; k < 8 * vectors; k += 4) {
         const int32x4_t s = vldrhq_s32(sums + k);
         const uint32x4_t n = vreinterpretq_u32_s32(vaddq_n_s32(vabsq_s32(s), count / 2));
         const int32x4_t q = vreinterpretq_s32_u32(count == 1 ? n : vmulhq_u32(n, vdupq_n_u32(reciprocal)));
@@ -105,9 +107,12 @@ int32_t aiotc_avgpool_s8(const aiotc_pool_params *params, const aiotc_dims *inpu
                 if (count <= 255) {
                     const int8_t *first = in + ((b * in_h + y0 + ky_first) * in_w + x0 + kx_first) * c;
 #if defined(AIOTC_MVE)
+                    const int32_t rows = ky_last - ky_first, cols = kx_last - kx_first;
                     for (; ch + 16 <= c; ch += 16) {
-                        average16(first + ch, ky_last - ky_first, kx_last - kx_first, c, in_w * c, count, params,
-                                  out + ch);
+                        average_mve(first + ch, rows, cols, c, in_w * c, count, params, 2, out + ch);
+                    }
+                    for (; ch + 8 <= c; ch += 8) {
+                        average_mve(first + ch, rows, cols, c, in_w * c, count, params, 1, out + ch);
                     }
 #endif
                     for (; ch + 4 <= c; ch += 4) {
