@@ -110,12 +110,47 @@ static inline void aiotc_bytes_copy(void *dst, const void *src, int32_t n)
 #endif
 }
 
+/* n bytes (whole words, both ends word aligned) front to back, each block loaded before it
+ * is stored: right where dst lies below src. DSP: 16 bytes per LDM/STM pair, then 8, then 4
+ * (bits 3 and 2 of what is left, tested as newlib's memcpy does); else word by word. */
+static inline void aiotc_copy_words(void *dst, const void *src, int32_t n)
+{
+    uint8_t *d = (uint8_t *)dst;
+    const uint8_t *s = (const uint8_t *)src;
+#if defined(__ARM_FEATURE_DSP)
+    __asm__ volatile("subs %[n], %[n], #16\n\t"
+                     "blt 2f\n"
+                     "1:\n\t"
+                     "ldmia %[src]!, {r3, r4, r5, r6}\n\t"
+                     "stmia %[dst]!, {r3, r4, r5, r6}\n\t"
+                     "subs %[n], %[n], #16\n\t"
+                     "bge 1b\n"
+                     "2:\n\t"
+                     "lsls %[n], %[n], #29\n\t"
+                     "itt cs\n\t"
+                     "ldmcs %[src]!, {r3, r4}\n\t"
+                     "stmcs %[dst]!, {r3, r4}\n\t"
+                     "itt mi\n\t"
+                     "ldrmi r3, [%[src]], #4\n\t"
+                     "strmi r3, [%[dst]], #4"
+                     : [src] "+r"(s), [dst] "+r"(d), [n] "+r"(n)
+                     :
+                     : "r3", "r4", "r5", "r6", "cc", "memory");
+#else
+    for (; n > 0; n -= 4, s += 4, d += 4) {
+        uint32_t w;
+        memcpy(&w, s, sizeof w);
+        memcpy(d, &w, sizeof w);
+    }
+#endif
+}
+
 /* n bytes from src to dst where dst may lie below src, the runs overlapping (the in-place
  * concat, pad and slice, a streamed band's halo rows moved down). Runs that do not overlap:
  * aiotc_bytes_copy. MVE: aiotc_bytes_copy goes front to back and loads each pass before
- * storing it, which that overlap allows. DSP (Cortex-M4/M7), both ends word aligned: the same
- * with 16 bytes per LDM/STM pair, then the last 0-15 by aiotc_copy_run (newlib's memmove is
- * C, a word at a time). Elsewhere memmove. */
+ * storing it, which that overlap allows. DSP (Cortex-M4/M7), both ends word aligned: the
+ * same by aiotc_copy_words, then the last 0-3 bytes (newlib's memmove is C, a word at a
+ * time). Elsewhere memmove. */
 static inline void aiotc_bytes_copy_down(void *dst, const void *src, int32_t n)
 {
 #if defined(__ARM_FEATURE_MVE)
@@ -130,16 +165,8 @@ static inline void aiotc_bytes_copy_down(void *dst, const void *src, int32_t n)
     }
 #if defined(__ARM_FEATURE_DSP)
     if ((((uintptr_t)dst | (uintptr_t)src) & 3u) == 0) {
-        int32_t blocks = n & ~15;
-        __asm__ volatile("1:\n\t"
-                         "ldmia %[src]!, {r3, r4, r5, r6}\n\t"
-                         "stmia %[dst]!, {r3, r4, r5, r6}\n\t"
-                         "subs %[blocks], %[blocks], #16\n\t"
-                         "bne 1b"
-                         : [src] "+r"(src), [dst] "+r"(dst), [blocks] "+r"(blocks)
-                         :
-                         : "r3", "r4", "r5", "r6", "cc", "memory");
-        aiotc_copy_run((int8_t *)dst, (const int8_t *)src, n & 15);
+        aiotc_copy_words(dst, src, n & ~3);
+        aiotc_copy_run((int8_t *)dst + (n & ~3), (const int8_t *)src + (n & ~3), n & 3);
         return;
     }
 #endif
