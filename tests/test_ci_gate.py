@@ -65,9 +65,14 @@ def test_the_gate_fails_a_pull_request_whose_model_grew(repo):
     write_model(repo / "models" / "model.tflite", 24)
     result = run_action(repo)
     assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith("aiotc: error: arena_bytes grew from 16 to 32: +16 (+100.0%), tolerance 2%; ")
+    grown = re.match(
+        r"aiotc: error: arena_bytes grew from 16 to (\d+): \+(\d+) \(\+[\d.]+%\), tolerance 2%; ", result.stderr
+    )
+    assert grown and int(grown[1]) - 16 == int(grown[2]) > 0, result.stderr  # the kernels' choice sets how much
     assert "; macs grew from 640 to 960: +320 (+50.0%), tolerance 2%\n" in result.stderr
-    assert re.search(r"arena_bytes\s+│\s+16 │\s+32 │\s+\+16 \(\+100\.0%\) │\s+65,536 │ GREW", result.stdout)
+    assert re.search(
+        rf"arena_bytes\s+│\s+16 │\s+{grown[1]} │\s+\+{grown[2]} \(\+[\d.]+%\) │\s+65,536 │ GREW", result.stdout
+    )
     figures = json.loads((repo / "aiotc-out.baseline.json").read_text())
     assert figures["metrics"]["macs"] == 960 and figures["limits"] == {"arena_bytes": 64 * 1024}
 
