@@ -160,9 +160,20 @@ def _rows_win(op: Op, graph: Graph, mve: bool) -> bool:
     and requantization as on MACs. Measured on the M55 (issue 22): 36x36x48 -> 8, 190k
     against 272k; 72x72x16 -> 8, 373k against 656k; 9x9x144 -> 24, 67k against 69k; from
     32 channels on it ties or loses (9x9x192 -> 32: 109k both; 6x6x128 -> 128: 141k
-    against 134k)."""
+    against 134k). Below MVE_ROWS_MIN_PIXELS output pixels the gemm wins."""
     channels = graph[op.inputs[1]].shape[0]
-    return channels == 1 or (mve and channels <= 24)
+    return channels == 1 or (mve and channels <= 24 and _output_pixels(op, graph) >= MVE_ROWS_MIN_PIXELS)
+
+
+# Below this many output pixels the M55's rows kernels (4 pixels a pass) lose to the gemm:
+# measured on 1x1 convs (issue 22), rows against gemm: 1 pixel 256 -> 10, 2,781 against 1,125
+# instructions (CMSIS-NN 1,656: MobileNets' classifier, SE blocks); 9 pixels 48 -> 8, 2,000
+# against 1,844; 16 pixels 64 -> 8, 2,875 against 3,188; 36 pixels 48 -> 8, 5,469 against 6,156.
+MVE_ROWS_MIN_PIXELS = 16
+
+
+def _output_pixels(op: Op, graph: Graph) -> int:
+    return int(np.prod(graph[op.outputs[0]].shape[:3]))  # batches too
 
 
 def _gathered_rows_win(op: Op, graph: Graph, mve: bool) -> bool:
@@ -177,7 +188,8 @@ def _gathered_rows_win(op: Op, graph: Graph, mve: bool) -> bool:
     filt = graph[op.inputs[1]]
     conv1d = filt.shape[1] == 1 or filt.shape[2] == graph[op.inputs[0]].shape[2]  # along rows or on its side
     few = filt.shape[0] < 4 or (conv1d and filt.shape[0] <= 24)
-    return mve and op.kind == "conv2d" and filt.shape[-1] == graph[op.inputs[0]].shape[-1] and few
+    enough = _output_pixels(op, graph) >= MVE_ROWS_MIN_PIXELS
+    return mve and op.kind == "conv2d" and filt.shape[-1] == graph[op.inputs[0]].shape[-1] and few and enough
 
 
 def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool, dsp: bool) -> str | None:

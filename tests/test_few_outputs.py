@@ -74,20 +74,21 @@ def test_few_output_kernels_match_tflite_micro_in_qemu(board, tmp_path):
 
 
 def few_channels_graph():
-    """1x1 convs and Conv1Ds of 2 to 24 channels, which the M55 runs by weight rows (the gemm elsewhere)."""
+    """1x1 convs and Conv1Ds of 2 to 24 channels on 16 pixels or more, which the M55 runs by weight
+    rows (the gemm elsewhere)."""
     g = OpGraph(seed=23)
     outs = []
     for shape, channels, kwargs in (
         ((1, 7, 9, 48), 8, {}),  # whole vectors; 63 pixels: 15 groups of 4, the last one overlapping
         ((1, 5, 6, 16), 8, dict(activation="relu")),  # one vector, loaded once for every channel
         ((1, 4, 18, 17), 3, dict(stride=(2, 2))),  # a predicated last vector; rows of 9 pixels: 3 groups
-        ((1, 3, 4, 33), 24, dict(out_scale=0.0005)),  # left shifts: the general requantization
+        ((1, 4, 4, 33), 24, dict(out_scale=0.0005)),  # left shifts: the general requantization
         ((2, 3, 3, 5), 12, dict(activation="relu6")),  # 2 batches, depth 5
         ((1, 6, 6, 100), 20, {}),  # 6 vectors and a tail of 4
-        ((1, 5, 5, 20), 6, dict(stride=(2, 2))),  # rows of 3 pixels: no group of 4
+        ((1, 11, 5, 20), 6, dict(stride=(2, 2))),  # rows of 3 pixels: no group of 4
         ((1, 1, 130, 4), 16, dict(kernel=(1, 3))),  # a TCN's first Conv1D: 12 taps, one predicated vector
         ((1, 3, 20, 8), 6, dict(kernel=(1, 5), stride=(1, 2), activation="relu")),  # 40 taps, 3 rows of 8
-        ((2, 1, 11, 3), 24, dict(kernel=(1, 7), out_scale=0.0005)),  # 21 taps, 5 pixels, 2 batches
+        ((4, 1, 11, 3), 24, dict(kernel=(1, 7), out_scale=0.0005)),  # 21 taps, 5 pixels, 4 batches
     ):
         kwargs = {"kernel": (1, 1)} | kwargs | ({"padding": "valid"} if "kernel" in kwargs else {})
         outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, **kwargs))
@@ -142,10 +143,10 @@ def gathered_rows_graph():
         ((1, 7, 9, 3), 2, dict(stride=(2, 2), activation="relu6")),  # 27 taps, padding, 20 pixels
         ((2, 6, 7, 5), 1, dict(kernel=(1, 3), padding="same", out_scale=0.0005)),  # 2 batches, left shifts
         ((1, 8, 8, 4), 3, dict(dilation=(2, 2), padding="valid")),  # dilation: 4x4 outputs
-        ((1, 11, 11, 2), 3, dict(stride=(4, 4), padding="valid")),  # 9 pixels: a last group of one
+        ((1, 3, 67, 2), 3, dict(stride=(4, 4), padding="valid")),  # 17 pixels: a last group of one
         ((1, 21, 1, 4), 16, dict(kernel=(3, 1), dilation=(2, 1))),  # a dilated Conv1D on its side, padded
         ((1, 30, 1, 4), 16, dict(kernel=(3, 1))),  # on its side, padded: 4 windows read in the image
-        ((2, 13, 1, 8), 5, dict(kernel=(3, 1), stride=(2, 1), padding="valid")),  # 2 batches, stride 2
+        ((2, 17, 1, 8), 5, dict(kernel=(3, 1), stride=(2, 1), padding="valid")),  # 2 batches, stride 2
     ):
         outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, **kwargs))
         _extremes(g)
