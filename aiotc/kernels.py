@@ -286,8 +286,7 @@ def _quads_win(op: Op, graph: Graph, kernel: str) -> bool:
     quads save. A last quad of 1-3 pixels does a whole quad's work, a column costing 24/25
     of a pair's (Cortex-M4, QEMU: mcunet_like_160_int8's 1x1 layers over 10x10 pixels take
     4% fewer instructions as quads; over 5x5, 28 columns' work for 25 pixels, 5% more)."""
-    filt, out = graph[op.inputs[1]], graph[op.outputs[0]]
-    pixels = int(np.prod(out.shape[:-1]))
+    filt, pixels = graph[op.inputs[1]], _output_pixels(op, graph)
     whole_words = kernel == "aiotc_convolve_1x1_s8" or graph[op.inputs[0]].shape[-1] % 4 == 0
     return (
         padded_row(int(np.prod(filt.shape[1:]))) >= QUAD_ROW
