@@ -247,6 +247,21 @@ def test_the_smaller_plan_of_upright_and_sideways_wins_and_within_a_budget_the_s
     assert least_plan([upright, sideways], upright.arena.size) is upright  # fits with no band call
 
 
+def test_a_stage_may_start_after_the_reshape_opening_the_graph():
+    """Keras' Conv1D opens with an ExpandDims of the caller's input: in a stage it copies
+    each band into the arena (conv1d_ts on the M55: 969 instructions, CMSIS-NN's 531); from
+    the next op on, it is one copy, and here the arena is smaller too (1,728 B, not 1,808 B)."""
+    g = OpGraph()
+    x = g.movement("reshape", (g.input((1, 128, 3)),), (1, 128, 1, 3), ir.NoAttrs())
+    a = g.pool("max_pool2d", g.conv2d(x, 16, kernel=(5, 1), padding="valid", activation="relu"), (2, 1), (2, 1))
+    b = g.conv2d(a, 32, kernel=(3, 1), stride=(2, 1), padding="valid", activation="relu")
+    c = g.conv2d(b, 32, kernel=(3, 1), activation="relu")
+    graph = g.build(g.fully_connected(g.mean(c, (1, 2), keepdims=False), 6))
+    plan = plan_memory(graph, select_kernels(graph))
+    assert [(stage.first_op, stage.last_op) for stage in plan.stages] == [(1, 2)]
+    assert plan.arena.size == 1728
+
+
 def test_the_fewest_band_calls_bound_every_stage_and_are_exact_when_paced():
     """choose_schedule skips a stage whose calls alone cannot win: least_calls must never
     exceed a stage's calls (else a better stage could be skipped). Pushed and paced one row a
