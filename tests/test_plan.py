@@ -243,16 +243,18 @@ def replay_every_stage(graph) -> int:
 
 
 def small_unet(resize: str, attrs, rows: int = 16, seed: int = 0, nchw: bool = False):
-    """A U-Net's shape: a skip connection across a pooled middle (a transposed conv, which
-    does not stream), upsampled by `resize` and joined back at full resolution, where the
-    arena's peak is (as unet_bilinear_64)."""
+    """A U-Net's shape: a skip connection across a pooled middle (its rows reversed, which
+    does not stream, then a transposed conv), upsampled by `resize` and joined back at full
+    resolution, where the arena's peak is (as unet_bilinear_64)."""
     from aiotc import ir
 
     g = OpGraph(seed=seed)
     x = g.input((1, rows, 12, 3), scale=0.05, zero_point=-3)
     skip = g.conv2d(x, out_channels=8, activation="relu")
     q = g.tensors[skip].quant  # the concat's operands share one quantization
-    middle = g.transpose_conv(g.pool("max_pool2d", skip, padding="same"), 8, stride=(1, 1))
+    pooled = g.pool("max_pool2d", skip, padding="same")
+    flipped = g.movement("reverse", [pooled], g.tensors[pooled].shape, ir.Reverse((1,)))
+    middle = g.transpose_conv(flipped, 8, stride=(1, 1))
     middle = g.conv2d(middle, 8, out_scale=float(q.scale[0]), out_zp=int(q.zero_point[0]))
     up = g.movement(resize, [middle], (1, rows, 12, 8), attrs)
     x = g.movement("concat", [up, skip], (1, rows, 12, 16), ir.Concat(3, "none"))
@@ -365,6 +367,77 @@ def window(op, graph) -> int:
         return 1
     k, _, d, _ = kernel_geometry(op, graph)
     return (k - 1) * d + 1
+
+
+def autoencoder(dtype: str, size: int = 32):
+    """conv_autoencoder_32's shape: two stride-2 convs down, two stride-2 transposed convs
+    back up (the last one's map the largest, size x size x 16), a conv to the output."""
+    g = OpGraph(seed=8, dtype=dtype)
+    x = g.input((1, size, size, 3), scale=0.05)
+    x = g.conv2d(x, 16, stride=(2, 2), activation="relu")
+    x = g.conv2d(x, 8, stride=(2, 2), activation="relu")
+    x = g.transpose_conv(x, 8, activation="relu")
+    x = g.transpose_conv(x, 16, activation="relu")
+    return g.build(g.conv2d(x, 3))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_transposed_convs_stream(tmp_path, dtype):
+    """A transposed conv's output rows read a band of its input's rows (those whose taps
+    reach them): it streams as a resize does, each band a transposed conv of its own
+    rows, the top padding shifted. The autoencoder's largest map is then never whole: the
+    arena falls below a quarter of it (layer by layer: it and its input, 73,728 B float).
+    Every band reads the rows layer by layer reads; the C matches the oracle."""
+    graph = autoencoder(dtype)
+    assert replay_every_stage(graph) > 0
+    result = assert_matches_oracle(graph, tmp_path)
+    assert result.report["arena_bytes"] < graph[graph.ops[3].outputs[0]].nbytes // 4
+
+
+TRANSPOSE_GEOMETRIES = {  # kernel, stride, padding
+    "3x3 s2 same": ((3, 3), (2, 2), "same"),
+    "4x4 s2 valid": ((4, 4), (2, 2), "valid"),
+    "2x2 s1 same": ((2, 2), (1, 1), "same"),
+    "5x1 s3 valid": ((5, 1), (3, 3), "valid"),
+    "3x2 s3x1 same": ((3, 2), (3, 1), "same"),
+}
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("geometry", TRANSPOSE_GEOMETRIES)
+def test_a_streamed_transposed_conv_matches_the_oracle(tmp_path, geometry, dtype):
+    """Each band of a transposed conv between two convs, at strides 1 to 3 (a band's first
+    output row at every phase of the stride), SAME and VALID: the stage runs through it
+    and its C matches the oracle (int8: the gemm kernel's phases, float: the reference loop)."""
+    kernel, stride, padding = TRANSPOSE_GEOMETRIES[geometry]
+    g = OpGraph(seed=9, dtype=dtype)
+    x = g.conv2d(g.input((1, 10, 7, 3)), 8, activation="relu")
+    x = g.transpose_conv(x, 8, kernel, stride, padding)
+    graph = g.build(g.conv2d(x, 2, kernel=(1, 1)))
+    assert replay_every_stage(graph) > 0
+    result = assert_matches_oracle(graph, tmp_path)
+    assert result.report["patch"]["split_index"] == 2  # one stage through all three layers
+    if dtype == "int8":
+        assert "aiotc_transpose_conv_gemm_s8" in result.report["kernels"]
+
+
+def test_a_transposed_conv_with_rows_no_input_reaches_does_not_stream():
+    """A 2x2 kernel at stride 3 leaves every third output row to the bias alone: such a
+    row reads no input row, and a band of it would be an empty image."""
+    g = OpGraph(seed=9)
+    graph = g.build(g.transpose_conv(g.input((1, 5, 4, 3)), 4, (2, 2), (3, 3), "same"))
+    assert not streamable(graph.ops[0], graph)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_streamed_transposed_convs_match_in_qemu(tmp_path, board, dtype):
+    """The autoencoder's band calls (the gemm kernel's phases on a band, int8; the reference
+    loop, float) on the boards: bit-exact with the oracle."""
+    kernels = {"aiotc_transpose_conv_gemm_s8"} if dtype == "int8" else {"aiotc_transpose_conv_f32"}
+    result = assert_matches_oracle_in_qemu(autoencoder(dtype, size=16), board, tmp_path, kernels)
+    assert result.report["patch"] is not None
 
 
 def test_paced_push_holds_only_the_kernel_windows():

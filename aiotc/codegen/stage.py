@@ -88,9 +88,8 @@ def band_context(graph: Graph, cached, call: BandCall, emitter) -> tuple[Op, Ban
         _, stride, _, top = kernel_geometry(op, graph)
         padding = replace(op.attrs.padding, top=top - call.rows[0] * stride + call.reads[0].rows[0])
         op = replace(op, attrs=replace(op.attrs, padding=padding))
-    elif OPS[op.kind].row_map is not None:  # a resize's band: its tables from the whole image's
-        whole = (graph[op.outputs[0]].shape[1], graph[op.inputs[0]].shape[1], call.rows[0], call.reads[0].rows[0])
-        op = replace(op, attrs=replace(op.attrs, rows=whole))
+    elif OPS[op.kind].band is not None:  # a resize's tables cut from the whole image's, a transposed conv's padding
+        op = replace(op, attrs=OPS[op.kind].band(op, graph, call.rows[0], call.reads[0].rows[0]))
     view = replace(graph, tensors=tensors, ops=(op,))
     return op, BandContext(emitter, view, fixed, moving)
 

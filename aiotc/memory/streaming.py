@@ -118,8 +118,11 @@ def streamable(op: Op, graph: Graph) -> bool:
     if len(out.shape) not in (3, 4) or out.shape[0] != 1:
         return False
     data = [graph[t] for t in op.inputs if t is not None and not graph[t].is_const]
-    if OPS[op.kind].windowed or OPS[op.kind].row_map is not None:
+    if OPS[op.kind].windowed:
         return len(out.shape) == 4
+    row_map = OPS[op.kind].row_map
+    if row_map is not None:  # every output row reads a row (a transposed conv's rows past its input's reach do not)
+        return len(out.shape) == 4 and all(a <= b for a, b in zip(*row_map(op, graph)))
     if OPS[op.kind].rowwise(op):
         consts = [graph[t] for t in op.inputs if t is not None and graph[t].is_const]
         return all(t.shape[:2] == out.shape[:2] for t in data) and all(
