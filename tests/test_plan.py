@@ -19,7 +19,7 @@ from aiotc.memory import STREAM_MODES
 from aiotc.memory.inplace import InPlace
 from aiotc.memory.lifetimes import Buffer
 from aiotc.memory.placement import ORDERS, ArenaPlan, place, plan_arena, verify_plan
-from aiotc.memory.streaming import input_rows, kernel_geometry, least_calls, stream_stage, streamable
+from aiotc.memory.streaming import input_rows, kernel_geometry, least_calls, stage_rows, stream_stage, streamable
 from aiotc.ops import OPS
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
@@ -168,10 +168,10 @@ def replay(graph, stage):
     Each band call must find in its input buffers exactly the rows that its output rows
     read layer by layer, at the buffer rows it names, and write its rows in order, each
     once, inside its output's buffer (never below it: a 1x1 stride-2 layer skips rows its
-    producer still writes); at the end every stage output holds all its rows.
-    So a shift that drops a row still needed, or a buffer too small, fails here."""
+    producer still writes); at the end every stage output holds all its rows (a row sum's:
+    its input's, each summed once). So a shift that drops a row still needed, or a buffer too small, fails here."""
     produced = {graph.ops[i].outputs[0] for i in range(stage.first_op, stage.last_op + 1)}
-    slots = {t: [None] * (graph[t].shape[1] if t in stage.outputs else stage.cached_rows[t]) for t in produced}
+    slots = {t: [None] * (stage_rows(graph, t) if t in stage.outputs else stage.cached_rows[t]) for t in produced}
     done = dict.fromkeys(produced, 0)
     for calls, shifts in stage.steps:
         for call in calls:
@@ -203,9 +203,9 @@ def replay(graph, stage):
             assert shift.drop + shift.keep <= len(buffer)
             slots[shift.tensor] = buffer[shift.drop : shift.drop + shift.keep] + [None] * (len(buffer) - shift.keep)
     assert all(
-        done[t] == graph[t].shape[1] for t in stage.outputs
+        done[t] == stage_rows(graph, t) for t in stage.outputs
     )  # inner rows no one reads (under a stride) may stay uncomputed
-    assert all(slots[t] == list(range(graph[t].shape[1])) for t in stage.outputs)
+    assert all(slots[t] == list(range(stage_rows(graph, t))) for t in stage.outputs)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
@@ -438,6 +438,56 @@ def test_streamed_transposed_convs_match_in_qemu(tmp_path, board, dtype):
     kernels = {"aiotc_transpose_conv_gemm_s8"} if dtype == "int8" else {"aiotc_transpose_conv_f32"}
     result = assert_matches_oracle_in_qemu(autoencoder(dtype, size=16), board, tmp_path, kernels)
     assert result.report["patch"] is not None
+
+
+def dscnn(dtype: str):
+    """audio_dscnn_mfcc's shape: a 10x4 stride-2 conv, three depthwise-pointwise pairs on a
+    25x5x32 map, the global average pool (MEAN), a dense layer."""
+    g = OpGraph(seed=10, dtype=dtype)
+    x = g.conv2d(g.input((1, 49, 10, 1)), 32, kernel=(10, 4), stride=(2, 2), activation="relu")
+    for _ in range(3):
+        x = g.conv2d(g.depthwise(x, activation="relu"), 32, kernel=(1, 1), activation="relu")
+    return g.build(g.fully_connected(g.mean(x, (1, 2), keepdims=False), 12))
+
+
+def test_a_float_mean_sums_its_input_band_by_band(tmp_path):
+    """A float global average pool takes its input a band of rows at a time, adding each
+    to its output's per-channel sums in the order the whole-map kernel adds them: the
+    stage runs on through it, the last 25x5x32 map (16,000 B) is never whole, and the
+    outputs equal layer by layer's bit for bit (and the oracle's)."""
+    graph = dscnn("float32")
+    assert replay_every_stage(graph) > 0
+    results, arenas = {}, {}
+    for patch in ("off", "auto"):
+        result = assert_matches_oracle(graph, tmp_path / patch, patch=patch)
+        arenas[patch] = result.report["arena_bytes"]
+        runner = HostModel.build(result.out_dir)
+        results[patch] = runner.invoke_batch(random_samples(runner.inputs, 3, seed=3))
+    assert result.graph.ops[result.report["patch"]["split_index"]].kind == "mean"
+    assert "aiotc_mean_rows_f32" in result.report["kernels"]
+    assert arenas["auto"] < 16_000 // 2 + 1_000 < arenas["off"]
+    for a, b in zip(results["off"], results["auto"]):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_only_a_float_mean_over_rows_and_columns_streams_and_ends_its_stage():
+    """int8 means (whose int32 sums have no room in their int8 output), means over other
+    axes and a float mean whose output a stage op reads on (an SE block's gate) do not stream."""
+    float_graph, int8_graph = dscnn("float32"), dscnn("int8")
+    assert streamable(float_graph.ops[-2], float_graph) and not streamable(int8_graph.ops[-2], int8_graph)
+    g = OpGraph(seed=11, dtype="float32")
+    x = g.conv2d(g.input((1, 8, 6, 4)), 8)
+    gated = g.build(g.conv2d(g.mean(x, (1, 2)), 8, kernel=(1, 1)), g.mean(x, (1, 3)))
+    assert [op.kind for op in gated.ops] == ["conv2d", "mean", "conv2d", "mean"]
+    assert streamable(gated.ops[1], gated) and not streamable(gated.ops[3], gated)
+    assert stream_stage(gated, 1) is not None and stream_stage(gated, 2) is None
+
+
+@pytest.mark.qemu
+def test_a_float_mean_band_by_band_matches_in_qemu(tmp_path):
+    """The row sum's band calls on the M4's FPU: equal to the oracle."""
+    result = assert_matches_oracle_in_qemu(dscnn("float32"), "cortex-m4", tmp_path, {"aiotc_mean_rows_f32"})
+    assert result.graph.ops[result.report["patch"]["split_index"]].kind == "mean"
 
 
 def test_paced_push_holds_only_the_kernel_windows():

@@ -113,7 +113,10 @@ def _read_rows(window: Window, height: int, a: int, b: int) -> tuple[int, int]:
 
 def streamable(op: Op, graph: Graph) -> bool:
     """Ops whose output rows depend on a contiguous band of each input's rows: the rows of a
-    1 x H x W x C map, or of a 1 x L x C sequence (a Conv1D graph's residual adds)."""
+    1 x H x W x C map, or of a 1 x L x C sequence (a Conv1D graph's residual adds); and row
+    sums, which take their input band by band."""
+    if sums_rows(op, graph):
+        return True
     out = graph[op.outputs[0]]
     if len(out.shape) not in (3, 4) or out.shape[0] != 1:
         return False
@@ -131,6 +134,21 @@ def streamable(op: Op, graph: Graph) -> bool:
     return False
 
 
+def sums_rows(op: Op, graph: Graph) -> bool:
+    """An op whose output sums its input's rows (ops.sums_rows): its band calls each add a band
+    of them; the stage counts its output's rows as its input's, one row of sums computed per row read."""
+    row_sum = OPS[op.kind].row_sum
+    return row_sum is not None and row_sum(op, graph)
+
+
+def stage_rows(graph: Graph, tensor: str) -> int:
+    """The rows a stage computes of `tensor`: its height, or a row sum's input's."""
+    producer = graph.producers.get(tensor)
+    if producer is not None and sums_rows(producer, graph):
+        return graph[producer.inputs[0]].shape[1]
+    return graph[tensor].shape[1]
+
+
 def band_rows(graph: Graph) -> dict[str, int]:
     """The fewest rows a cached buffer of each tensor can hold in any stage: what one output
     row of its widest streamable reader reads (a band call reads all of it from the buffer)."""
@@ -141,7 +159,8 @@ def band_rows(graph: Graph) -> dict[str, int]:
         for t in op.inputs:
             if t is not None and not graph[t].is_const:
                 spans = (
-                    b - a for a, b in (input_rows(op, graph, t, r, r + 1) for r in range(graph[op.outputs[0]].shape[1]))
+                    b - a
+                    for a, b in (input_rows(op, graph, t, r, r + 1) for r in range(stage_rows(graph, op.outputs[0])))
                 )
                 rows[t] = max(rows.get(t, 1), *spans)
     return rows
@@ -179,14 +198,17 @@ def stream_stage(
     produced = {op.outputs[0]: i for i, op in enumerate(ops)}
     later_reads = {t for op in graph.ops[last_op + 1 :] for t in op.inputs} | graph.kept
     outputs = frozenset(t for t in produced if t in later_reads)
-    if not outputs or any(graph[t].shape[1] < 2 for t in outputs):
+    if not outputs or any(stage_rows(graph, t) < 2 for t in outputs):
+        return None
+    sums = {op.outputs[0] for op in ops if sums_rows(op, graph)}
+    if any(t in sums for op in ops for t in op.inputs):  # a row sum's output is whole only at the stage's end
         return None
     # The simulation runs a step per row band (thousands for a long sequence): each op's
     # facts are looked up once here, not per step.
     windows = [_window(op, graph) for op in ops]
     outs = [op.outputs[0] for op in ops]
     data = [tuple(t for t in op.inputs if t is not None and not graph[t].is_const) for op in ops]
-    height = {t: graph[t].shape[1] for names in (*data, outs) for t in names}
+    height = {t: stage_rows(graph, t) for names in (*data, outs) for t in names}
     users = {t: [i for i, op in enumerate(ops) if t in op.inputs] for t in produced}
     done = dict.fromkeys(produced, 0)
     start = dict.fromkeys(produced, 0)  # first image row held in the buffer (0 for whole tensors)
@@ -247,7 +269,9 @@ def least_calls(graph: Graph, last_op: int, rows_per_step: int, push: bool, pace
     ops = graph.ops[first_op : last_op + 1]
     produced = {op.outputs[0] for op in ops}
     capped = [push and (paced or not any(t in produced for t in op.inputs)) for op in ops]
-    return sum(math.ceil(graph[op.outputs[0]].shape[1] / rows_per_step) if cap else 1 for op, cap in zip(ops, capped))
+    return sum(
+        math.ceil(stage_rows(graph, op.outputs[0]) / rows_per_step) if cap else 1 for op, cap in zip(ops, capped)
+    )
 
 
 def _rows_available(window: Window, inputs: tuple[str, ...], done: dict, limit: int, height: dict) -> int:
@@ -301,7 +325,7 @@ def mac_overhead(graph: Graph, stage: StreamStage, macs: list[int] | None = None
     macs = [op_macs(op, graph) for op in graph.ops] if macs is None else macs
     total = sum(macs)
     executed = sum(
-        macs[c.op_index] * (c.rows[1] - c.rows[0]) / graph[graph.ops[c.op_index].outputs[0]].shape[1]
+        macs[c.op_index] * (c.rows[1] - c.rows[0]) / stage_rows(graph, graph.ops[c.op_index].outputs[0])
         for calls, _ in stage.steps
         for c in calls
     )
