@@ -114,9 +114,13 @@ def _read_rows(window: Window, height: int, a: int, b: int) -> tuple[int, int]:
 def streamable(op: Op, graph: Graph) -> bool:
     """Ops whose output rows depend on a contiguous band of each input's rows: the rows of a
     1 x H x W x C map, or of a 1 x L x C sequence (a Conv1D graph's residual adds); and row
-    sums, which take their input band by band."""
+    sums, which take their input band by band, where nothing else reads that input (else it
+    is whole anyway, an SE block's). Their sums are whole only once their stage ends: an op
+    reading them does not stream."""
     if sums_rows(op, graph):
-        return True
+        return _sums_alone(op, graph)
+    if any(t in graph.producers and _sums_alone(graph.producers[t], graph) for t in op.inputs if t is not None):
+        return False
     out = graph[op.outputs[0]]
     if len(out.shape) not in (3, 4) or out.shape[0] != 1:
         return False
@@ -139,6 +143,11 @@ def sums_rows(op: Op, graph: Graph) -> bool:
     of them; the stage counts its output's rows as its input's, one row of sums computed per row read."""
     row_sum = OPS[op.kind].row_sum
     return row_sum is not None and row_sum(op, graph)
+
+
+def _sums_alone(op: Op, graph: Graph) -> bool:
+    """A row sum, its input's only reader."""
+    return sums_rows(op, graph) and len(graph.consumers[op.inputs[0]]) == 1
 
 
 def stage_rows(graph: Graph, tensor: str) -> int:
@@ -199,9 +208,6 @@ def stream_stage(
     later_reads = {t for op in graph.ops[last_op + 1 :] for t in op.inputs} | graph.kept
     outputs = frozenset(t for t in produced if t in later_reads)
     if not outputs or any(stage_rows(graph, t) < 2 for t in outputs):
-        return None
-    sums = {op.outputs[0] for op in ops if sums_rows(op, graph)}
-    if any(t in sums for op in ops for t in op.inputs):  # a row sum's output is whole only at the stage's end
         return None
     # The simulation runs a step per row band (thousands for a long sequence): each op's
     # facts are looked up once here, not per step.
