@@ -99,7 +99,7 @@ def transpose_conv_band(op: Op, graph: Graph, first: int, first_in: int) -> ir.T
     return replace(op.attrs, padding=(top + first - first_in * op.attrs.stride[0], left))
 
 
-def sums_rows(op: Op, graph: Graph) -> bool:
+def global_mean(op: Op, graph: Graph) -> bool:
     """A float32 mean over the rows and columns of a 1 x H x W x C map (a global average
     pool): it adds each pixel to its channel's sum in row order, so a streamed stage can
     hand it its input band by band, the sums kept in its output, divided at the last band."""
@@ -113,7 +113,7 @@ def sums_rows(op: Op, graph: Graph) -> bool:
 
 
 def mean_band(op: Op, graph: Graph, first: int, first_in: int) -> ir.Mean:
-    """A band call of a row sum: its input's rows from `first` of the whole input's."""
+    """A band call of a row sum: its input's rows from `first_in`, of the whole input's."""
     return replace(op.attrs, rows=(first_in, graph[op.inputs[0]].shape[1]))
 
 
@@ -160,7 +160,7 @@ class OpDef:
     rowwise: Callable[[Op], bool] = never  # output row r reads only row r of each input: streams band by band
     # output row r reads input rows lo[r]..hi[r], both nondecreasing (a resize): streams band by band
     row_map: Callable[[Op, Graph], tuple[resample.Rows, resample.Rows]] | None = None
-    # the output sums the input's rows (sums_rows): streams, each band call adding a band of rows
+    # the output sums the input's rows (a float global mean): streams, each band call adding a band of rows
     row_sum: Callable[[Op, Graph], bool] | None = None
     # with a row_map or row_sum: the attributes of a band call, its output rows from `first`, its input's from `first_in`
     band: Callable[[Op, Graph, int, int], object] | None = None
@@ -294,7 +294,7 @@ OPS: dict[str, OpDef] = {
         ir.Mean,
         ("MEAN",),
         ("ReduceMean", "GlobalAveragePool", "InstanceNormalization", "LayerNormalization"),
-        row_sum=sums_rows,
+        row_sum=global_mean,
         band=mean_band,
     ),
     "pad": OpDef(ir.Pad, ("PAD", "PADV2"), ("Pad",), output_quant=SAME_AS_INPUT, copy_lead=pad_lead),

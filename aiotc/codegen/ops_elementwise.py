@@ -112,7 +112,7 @@ def lower_mean(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
     rank = len(inp.shape)
-    if op.attrs.rows is not None:  # a band of a streamed row sum (ops.sums_rows)
+    if op.attrs.rows is not None:  # a band of a streamed row sum (ops.global_mean)
         first, rows = op.attrs.rows
         last = first + inp.shape[1] == rows
         values = {

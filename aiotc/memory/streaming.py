@@ -139,7 +139,7 @@ def streamable(op: Op, graph: Graph) -> bool:
 
 
 def sums_rows(op: Op, graph: Graph) -> bool:
-    """An op whose output sums its input's rows (ops.sums_rows): its band calls each add a band
+    """An op whose output sums its input's rows (OpDef.row_sum): its band calls each add a band
     of them; the stage counts its output's rows as its input's, one row of sums computed per row read."""
     row_sum = OPS[op.kind].row_sum
     return row_sum is not None and row_sum(op, graph)
