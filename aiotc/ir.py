@@ -149,6 +149,9 @@ class Binary:
 class Mean:
     axes: tuple[int, ...]
     keepdims: bool = False
+    # A streamed band call of a float mean over the rows and columns (codegen/stage.py): (the
+    # band's first row, the whole input's rows); None: the whole map.
+    rows: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ and the table in step.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -74,6 +75,48 @@ def transpose_conv_macs(op: Op, graph: Graph) -> int:
     return graph[op.inputs[0]].size * filt.shape[0] * filt.shape[1] * filt.shape[2]
 
 
+def transpose_conv_rows(op: Op, graph: Graph) -> tuple[resample.Rows, resample.Rows]:
+    """Per output row, the first and last input row whose taps reach it (input row y's tap
+    ky lands on output row y * stride - top + ky): nondecreasing, as a resize's."""
+    kernel, height = graph[op.inputs[1]].shape[1], graph[op.inputs[0]].shape[1]
+    return _transpose_rows(kernel, op.attrs.stride[0], op.attrs.padding[0], height, graph[op.outputs[0]].shape[1])
+
+
+@lru_cache(maxsize=256)  # the streaming planner asks at every band of every candidate stage
+def _transpose_rows(
+    kernel: int, stride: int, top: int, in_rows: int, out_rows: int
+) -> tuple[resample.Rows, resample.Rows]:
+    first = tuple(max(0, -(-(r + top - kernel + 1) // stride)) for r in range(out_rows))
+    last = tuple(min(in_rows - 1, (r + top) // stride) for r in range(out_rows))
+    return first, last
+
+
+def transpose_conv_band(op: Op, graph: Graph, first: int, first_in: int) -> ir.TransposeConv:
+    """A band of output rows from `first`, its input's from `first_in`: the same transposed
+    conv on the smaller images, its top padding shifted (taps outside the band fall outside
+    the image)."""
+    top, left = op.attrs.padding
+    return replace(op.attrs, padding=(top + first - first_in * op.attrs.stride[0], left))
+
+
+def global_mean(op: Op, graph: Graph) -> bool:
+    """A float32 mean over the rows and columns of a 1 x H x W x C map (a global average
+    pool): it adds each pixel to its channel's sum in row order, so a streamed stage can
+    hand it its input band by band, the sums kept in its output, divided at the last band."""
+    inp = graph[op.inputs[0]]
+    return (
+        inp.dtype == "float32"
+        and len(inp.shape) == 4
+        and inp.shape[0] == 1
+        and sorted(a % 4 for a in op.attrs.axes) == [1, 2]
+    )
+
+
+def mean_band(op: Op, graph: Graph, first: int, first_in: int) -> ir.Mean:
+    """A band call of a row sum: its input's rows from `first_in`, of the whole input's."""
+    return replace(op.attrs, rows=(first_in, graph[op.inputs[0]].shape[1]))
+
+
 def lstm_macs(op: Op, graph: Graph) -> int:
     """Four gates per step, each a matmul of the input and one of the hidden state."""
     units, features = graph[op.inputs[1]].shape
@@ -117,6 +160,10 @@ class OpDef:
     rowwise: Callable[[Op], bool] = never  # output row r reads only row r of each input: streams band by band
     # output row r reads input rows lo[r]..hi[r], both nondecreasing (a resize): streams band by band
     row_map: Callable[[Op, Graph], tuple[resample.Rows, resample.Rows]] | None = None
+    # the output sums the input's rows (a float global mean): streams, each band call adding a band of rows
+    row_sum: Callable[[Op, Graph], bool] | None = None
+    # with a row_map or row_sum: the attributes of a band call, its output rows from `first`, its input's from `first_in`
+    band: Callable[[Op, Graph, int, int], object] | None = None
     elementwise: bool = (
         False  # output element i reads only element i of each input (or a broadcast operand): runs in place
     )
@@ -244,7 +291,11 @@ OPS: dict[str, OpDef] = {
         "MUL", ("Mul", "BatchNormalization", "HardSigmoid"), attrs=ir.Binary, min_inputs=2, fuses_activation=True
     ),
     "mean": OpDef(
-        ir.Mean, ("MEAN",), ("ReduceMean", "GlobalAveragePool", "InstanceNormalization", "LayerNormalization")
+        ir.Mean,
+        ("MEAN",),
+        ("ReduceMean", "GlobalAveragePool", "InstanceNormalization", "LayerNormalization"),
+        row_sum=global_mean,
+        band=mean_band,
     ),
     "pad": OpDef(ir.Pad, ("PAD", "PADV2"), ("Pad",), output_quant=SAME_AS_INPUT, copy_lead=pad_lead),
     "concat": OpDef(
@@ -295,6 +346,7 @@ OPS: dict[str, OpDef] = {
         ("RESIZE_NEAREST_NEIGHBOR",),
         ("Resize", "Upsample"),
         row_map=resample.nearest_rows,
+        band=resample.band_attrs,
         output_quant=SAME_AS_INPUT,
     ),
     "resize_bilinear": OpDef(
@@ -302,6 +354,7 @@ OPS: dict[str, OpDef] = {
         ("RESIZE_BILINEAR",),
         ("Resize", "Upsample"),
         row_map=resample.bilinear_rows,
+        band=resample.band_attrs,
         output_quant=SAME_AS_INPUT,
     ),
     "reverse": OpDef(ir.Reverse, ("REVERSE_V2",), output_quant=SAME_AS_INPUT),
@@ -364,6 +417,8 @@ OPS: dict[str, OpDef] = {
         weight_axis=0,
         fuses_activation=True,
         macs=transpose_conv_macs,
+        row_map=transpose_conv_rows,
+        band=transpose_conv_band,
     ),
     "gelu": _elementwise("GELU", ("Gelu",), attrs=ir.Gelu),
     # issue 20: indexed reads and writes; the indices (constant or computed) are read at run time

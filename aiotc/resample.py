@@ -8,6 +8,7 @@ same tables to know which input rows a band of output rows needs (aiotc/ops.py's
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -55,6 +56,12 @@ def band_of(attrs, out_rows: int, in_rows: int) -> tuple[int, int, int, int]:
     whose output and input have `out_rows` and `in_rows`: a band call's (ir.Resize.rows),
     else the whole image's."""
     return attrs.rows or (out_rows, in_rows, 0, 0)
+
+
+def band_attrs(op: Op, graph: Graph, first: int, first_in: int):
+    """A band call's attributes: its output rows from `first`, its input's from `first_in`,
+    of the whole image's (band_of)."""
+    return replace(op.attrs, rows=(*_heights(op, graph), first, first_in))
 
 
 def nearest_rows(op: Op, graph: Graph) -> tuple[Rows, Rows]:

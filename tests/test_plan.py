@@ -19,7 +19,7 @@ from aiotc.memory import STREAM_MODES
 from aiotc.memory.inplace import InPlace
 from aiotc.memory.lifetimes import Buffer
 from aiotc.memory.placement import ORDERS, ArenaPlan, place, plan_arena, verify_plan
-from aiotc.memory.streaming import input_rows, kernel_geometry, least_calls, stream_stage, streamable
+from aiotc.memory.streaming import input_rows, kernel_geometry, least_calls, stage_rows, stream_stage, streamable
 from aiotc.ops import OPS
 from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
@@ -168,10 +168,10 @@ def replay(graph, stage):
     Each band call must find in its input buffers exactly the rows that its output rows
     read layer by layer, at the buffer rows it names, and write its rows in order, each
     once, inside its output's buffer (never below it: a 1x1 stride-2 layer skips rows its
-    producer still writes); at the end every stage output holds all its rows.
-    So a shift that drops a row still needed, or a buffer too small, fails here."""
+    producer still writes); at the end every stage output holds all its rows (a row sum's:
+    its input's, each summed once). So a shift that drops a row still needed, or a buffer too small, fails here."""
     produced = {graph.ops[i].outputs[0] for i in range(stage.first_op, stage.last_op + 1)}
-    slots = {t: [None] * (graph[t].shape[1] if t in stage.outputs else stage.cached_rows[t]) for t in produced}
+    slots = {t: [None] * (stage_rows(graph, t) if t in stage.outputs else stage.cached_rows[t]) for t in produced}
     done = dict.fromkeys(produced, 0)
     for calls, shifts in stage.steps:
         for call in calls:
@@ -203,9 +203,9 @@ def replay(graph, stage):
             assert shift.drop + shift.keep <= len(buffer)
             slots[shift.tensor] = buffer[shift.drop : shift.drop + shift.keep] + [None] * (len(buffer) - shift.keep)
     assert all(
-        done[t] == graph[t].shape[1] for t in stage.outputs
+        done[t] == stage_rows(graph, t) for t in stage.outputs
     )  # inner rows no one reads (under a stride) may stay uncomputed
-    assert all(slots[t] == list(range(graph[t].shape[1])) for t in stage.outputs)
+    assert all(slots[t] == list(range(stage_rows(graph, t))) for t in stage.outputs)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
@@ -243,16 +243,18 @@ def replay_every_stage(graph) -> int:
 
 
 def small_unet(resize: str, attrs, rows: int = 16, seed: int = 0, nchw: bool = False):
-    """A U-Net's shape: a skip connection across a pooled middle (a transposed conv, which
-    does not stream), upsampled by `resize` and joined back at full resolution, where the
-    arena's peak is (as unet_bilinear_64)."""
+    """A U-Net's shape: a skip connection across a pooled middle (its rows reversed, which
+    does not stream, then a transposed conv), upsampled by `resize` and joined back at full
+    resolution, where the arena's peak is (as unet_bilinear_64)."""
     from aiotc import ir
 
     g = OpGraph(seed=seed)
     x = g.input((1, rows, 12, 3), scale=0.05, zero_point=-3)
     skip = g.conv2d(x, out_channels=8, activation="relu")
     q = g.tensors[skip].quant  # the concat's operands share one quantization
-    middle = g.transpose_conv(g.pool("max_pool2d", skip, padding="same"), 8, stride=(1, 1))
+    pooled = g.pool("max_pool2d", skip, padding="same")
+    flipped = g.movement("reverse", [pooled], g.tensors[pooled].shape, ir.Reverse((1,)))
+    middle = g.transpose_conv(flipped, 8, stride=(1, 1))
     middle = g.conv2d(middle, 8, out_scale=float(q.scale[0]), out_zp=int(q.zero_point[0]))
     up = g.movement(resize, [middle], (1, rows, 12, 8), attrs)
     x = g.movement("concat", [up, skip], (1, rows, 12, 16), ir.Concat(3, "none"))
@@ -365,6 +367,136 @@ def window(op, graph) -> int:
         return 1
     k, _, d, _ = kernel_geometry(op, graph)
     return (k - 1) * d + 1
+
+
+def autoencoder(dtype: str, size: int = 32):
+    """conv_autoencoder_32's shape: two stride-2 convs down, two stride-2 transposed convs
+    back up (the last one's map the largest, size x size x 16), a conv to the output."""
+    g = OpGraph(seed=8, dtype=dtype)
+    x = g.input((1, size, size, 3), scale=0.05)
+    x = g.conv2d(x, 16, stride=(2, 2), activation="relu")
+    x = g.conv2d(x, 8, stride=(2, 2), activation="relu")
+    x = g.transpose_conv(x, 8, activation="relu")
+    x = g.transpose_conv(x, 16, activation="relu")
+    return g.build(g.conv2d(x, 3))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_transposed_convs_stream(tmp_path, dtype):
+    """A transposed conv's output rows read a band of its input's rows (those whose taps
+    reach them): it streams as a resize does, each band a transposed conv of its own
+    rows, the top padding shifted. The autoencoder's largest map is then never whole: the
+    arena falls below a quarter of it (layer by layer: it and its input, 73,728 B float).
+    Every band reads the rows layer by layer reads; the C matches the oracle."""
+    graph = autoencoder(dtype)
+    assert replay_every_stage(graph) > 0
+    result = assert_matches_oracle(graph, tmp_path)
+    assert result.report["arena_bytes"] < graph[graph.ops[3].outputs[0]].nbytes // 4
+
+
+TRANSPOSE_GEOMETRIES = {  # kernel, stride, padding
+    "3x3 s2 same": ((3, 3), (2, 2), "same"),
+    "4x4 s2 valid": ((4, 4), (2, 2), "valid"),
+    "2x2 s1 same": ((2, 2), (1, 1), "same"),
+    "5x1 s3 valid": ((5, 1), (3, 3), "valid"),
+    "3x2 s3x1 same": ((3, 2), (3, 1), "same"),
+}
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("geometry", TRANSPOSE_GEOMETRIES)
+def test_a_streamed_transposed_conv_matches_the_oracle(tmp_path, geometry, dtype):
+    """Each band of a transposed conv between two convs, at strides 1 to 3 (a band's first
+    output row at every phase of the stride), SAME and VALID: the stage runs through it
+    and its C matches the oracle (int8: the gemm kernel's phases, float: the reference loop)."""
+    kernel, stride, padding = TRANSPOSE_GEOMETRIES[geometry]
+    g = OpGraph(seed=9, dtype=dtype)
+    x = g.conv2d(g.input((1, 10, 7, 3)), 8, activation="relu")
+    x = g.transpose_conv(x, 8, kernel, stride, padding)
+    graph = g.build(g.conv2d(x, 2, kernel=(1, 1)))
+    assert replay_every_stage(graph) > 0
+    result = assert_matches_oracle(graph, tmp_path)
+    assert result.report["patch"]["split_index"] == 2  # one stage through all three layers
+    if dtype == "int8":
+        assert "aiotc_transpose_conv_gemm_s8" in result.report["kernels"]
+
+
+def test_a_transposed_conv_with_rows_no_input_reaches_does_not_stream():
+    """A 2x2 kernel at stride 3 leaves every third output row to the bias alone: such a
+    row reads no input row, and a band of it would be an empty image."""
+    g = OpGraph(seed=9)
+    graph = g.build(g.transpose_conv(g.input((1, 5, 4, 3)), 4, (2, 2), (3, 3), "same"))
+    assert not streamable(graph.ops[0], graph)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_streamed_transposed_convs_match_in_qemu(tmp_path, board, dtype):
+    """The autoencoder's band calls (the gemm kernel's phases on a band, int8; the reference
+    loop, float) on the boards: bit-exact with the oracle."""
+    kernels = {"aiotc_transpose_conv_gemm_s8"} if dtype == "int8" else {"aiotc_transpose_conv_f32"}
+    result = assert_matches_oracle_in_qemu(autoencoder(dtype, size=16), board, tmp_path, kernels)
+    assert result.report["patch"] is not None
+
+
+def dscnn(dtype: str):
+    """audio_dscnn_mfcc's shape: a 10x4 stride-2 conv, three depthwise-pointwise pairs on a
+    25x5x32 map, the global average pool (MEAN), a dense layer."""
+    g = OpGraph(seed=10, dtype=dtype)
+    x = g.conv2d(g.input((1, 49, 10, 1)), 32, kernel=(10, 4), stride=(2, 2), activation="relu")
+    for _ in range(3):
+        x = g.conv2d(g.depthwise(x, activation="relu"), 32, kernel=(1, 1), activation="relu")
+    return g.build(g.fully_connected(g.mean(x, (1, 2), keepdims=False), 12))
+
+
+def test_a_float_mean_sums_its_input_band_by_band(tmp_path):
+    """A float global average pool takes its input a band of rows at a time, adding each
+    to its output's per-channel sums in the order the whole-map kernel adds them: the
+    stage runs on through it, the last 25x5x32 map (16,000 B) is never whole, and the
+    outputs equal layer by layer's bit for bit (and the oracle's)."""
+    graph = dscnn("float32")
+    assert replay_every_stage(graph) > 0
+    results, arenas = {}, {}
+    for patch in ("off", "auto"):
+        result = assert_matches_oracle(graph, tmp_path / patch, patch=patch)
+        arenas[patch] = result.report["arena_bytes"]
+        runner = HostModel.build(result.out_dir)
+        results[patch] = runner.invoke_batch(random_samples(runner.inputs, 3, seed=3))
+    assert result.graph.ops[result.report["patch"]["split_index"]].kind == "mean"
+    assert "aiotc_mean_rows_f32" in result.report["kernels"]
+    assert arenas["auto"] < 16_000 // 2 + 1_000 < arenas["off"]
+    for a, b in zip(results["off"], results["auto"]):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_only_a_float_mean_over_rows_and_columns_streams_and_ends_its_stage():
+    """int8 means (whose int32 sums have no room in their int8 output) and means over other
+    axes do not stream; nor does a mean whose input something else reads too (an SE block's:
+    that map is whole anyway). An op reading a streamed mean's sums does not either: the
+    sums are whole only once the stage ends."""
+    float_graph, int8_graph = dscnn("float32"), dscnn("int8")
+    assert streamable(float_graph.ops[-2], float_graph) and not streamable(int8_graph.ops[-2], int8_graph)
+    g = OpGraph(seed=11, dtype="float32")
+    x, y = g.conv2d(g.input((1, 8, 6, 4)), 8), g.conv2d(g.input((1, 8, 6, 4)), 8)
+    graph = g.build(g.conv2d(g.mean(x, (1, 2)), 8, kernel=(1, 1)), g.mean(y, (1, 3)))
+    assert [(op.kind, streamable(op, graph)) for op in graph.ops][2:] == [
+        ("mean", True),
+        ("conv2d", False),
+        ("mean", False),
+    ]
+    assert stream_stage(graph, 2) is not None
+    g = OpGraph(seed=12, dtype="float32")
+    x = g.conv2d(g.input((1, 8, 6, 4)), 8)
+    se = g.build(g.binary("mul", x, g.conv2d(g.mean(x, (1, 2)), 8, kernel=(1, 1))))
+    assert [(op.kind, streamable(op, se)) for op in se.ops][1:3] == [("mean", False), ("conv2d", True)]
+
+
+@pytest.mark.qemu
+def test_a_float_mean_band_by_band_matches_in_qemu(tmp_path):
+    """The row sum's band calls on the M4's FPU: equal to the oracle."""
+    result = assert_matches_oracle_in_qemu(dscnn("float32"), "cortex-m4", tmp_path, {"aiotc_mean_rows_f32"})
+    assert result.graph.ops[result.report["patch"]["split_index"]].kind == "mean"
 
 
 def test_paced_push_holds_only_the_kernel_windows():

@@ -254,6 +254,11 @@ def folders(tmp_path_factory) -> list[Path]:
     made.append(
         compile_model(root / "few.tflite", out_dir=root / "few", board="cortex-m55", sram_budget=1 << 20).out_dir
     )
+    # a float global average pool summing its input band by band, at the end of a streamed stage
+    g = OpGraph(seed=7, dtype="float32")
+    x = g.conv2d(g.conv2d(g.input((1, 12, 6, 3)), 16), 16, kernel=(1, 1))
+    (root / "gap.tflite").write_bytes(write_tflite(g.build(g.mean(x, (1, 2), keepdims=False))))
+    made.append(compile_model(root / "gap.tflite", out_dir=root / "gap").out_dir)
     int4 = mixed_precision_model(
         shared_model("onnx/dscnn_kws.onnx"), root / "int4.tflite", lambda layers: {n: "w4a8" for n in layers}
     )

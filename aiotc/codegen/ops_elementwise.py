@@ -112,6 +112,17 @@ def lower_mean(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
     inp, out = graph[op.inputs[0]], graph[op.outputs[0]]
     rank = len(inp.shape)
+    if op.attrs.rows is not None:  # a band of a streamed row sum (ops.global_mean)
+        first, rows = op.attrs.rows
+        last = first + inp.shape[1] == rows
+        values = {
+            "input": ctx.ptr(op.inputs[0]),
+            "output": ctx.ptr(op.outputs[0]),
+            "input_dims": dims(inp.shape),
+            "first": int(first == 0),
+            "count": rows * inp.shape[2] if last else 0,
+        }
+        return LayerCode("mean_rows", values | {"kernel": "aiotc_mean_rows_f32"}, ("aiotc_mean_rows_f32",))
     reduced = [0, 0, 0, 0]
     for axis in op.attrs.axes:
         reduced[4 - rank + axis] = 1

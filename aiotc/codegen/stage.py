@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..ir import Graph, Op, Tensor, zero_point
-from ..memory.streaming import BandCall, StreamStage, kernel_geometry, row_bytes
+from ..memory.streaming import BandCall, StreamStage, kernel_geometry, row_bytes, sums_rows
 from ..memory.timestream import TimeStream
 from ..ops import OPS
 
@@ -83,14 +83,16 @@ def band_context(graph: Graph, cached, call: BandCall, emitter) -> tuple[Op, Ban
     for read in call.reads:
         if read is not None:
             place(read.tensor, read.rows, read.buffer_row)
-    place(op.outputs[0], call.rows, call.buffer_row)
+    if sums_rows(op, graph):  # every band adds to the whole output's sums
+        moving[op.outputs[0]] = 0
+    else:
+        place(op.outputs[0], call.rows, call.buffer_row)
     if OPS[op.kind].windowed:
         _, stride, _, top = kernel_geometry(op, graph)
         padding = replace(op.attrs.padding, top=top - call.rows[0] * stride + call.reads[0].rows[0])
         op = replace(op, attrs=replace(op.attrs, padding=padding))
-    elif OPS[op.kind].row_map is not None:  # a resize's band: its tables from the whole image's
-        whole = (graph[op.outputs[0]].shape[1], graph[op.inputs[0]].shape[1], call.rows[0], call.reads[0].rows[0])
-        op = replace(op, attrs=replace(op.attrs, rows=whole))
+    elif OPS[op.kind].band is not None:  # a resize's tables cut, a transposed conv's padding, a row sum's rows
+        op = replace(op, attrs=OPS[op.kind].band(op, graph, call.rows[0], call.reads[0].rows[0]))
     view = replace(graph, tensors=tensors, ops=(op,))
     return op, BandContext(emitter, view, fixed, moving)
 

@@ -113,19 +113,49 @@ def _read_rows(window: Window, height: int, a: int, b: int) -> tuple[int, int]:
 
 def streamable(op: Op, graph: Graph) -> bool:
     """Ops whose output rows depend on a contiguous band of each input's rows: the rows of a
-    1 x H x W x C map, or of a 1 x L x C sequence (a Conv1D graph's residual adds)."""
+    1 x H x W x C map, or of a 1 x L x C sequence (a Conv1D graph's residual adds); and row
+    sums, which take their input band by band, where nothing else reads that input (else it
+    is whole anyway, an SE block's). Their sums are whole only once their stage ends: an op
+    reading them does not stream."""
+    if sums_rows(op, graph):
+        return _sums_alone(op, graph)
+    if any(t in graph.producers and _sums_alone(graph.producers[t], graph) for t in op.inputs if t is not None):
+        return False
     out = graph[op.outputs[0]]
     if len(out.shape) not in (3, 4) or out.shape[0] != 1:
         return False
     data = [graph[t] for t in op.inputs if t is not None and not graph[t].is_const]
-    if OPS[op.kind].windowed or OPS[op.kind].row_map is not None:
+    if OPS[op.kind].windowed:
         return len(out.shape) == 4
+    row_map = OPS[op.kind].row_map
+    if row_map is not None:  # every output row reads a row (a transposed conv's rows past its input's reach do not)
+        return len(out.shape) == 4 and all(a <= b for a, b in zip(*row_map(op, graph)))
     if OPS[op.kind].rowwise(op):
         consts = [graph[t] for t in op.inputs if t is not None and graph[t].is_const]
         return all(t.shape[:2] == out.shape[:2] for t in data) and all(
             _same_every_row(c, len(out.shape)) for c in consts
         )
     return False
+
+
+def sums_rows(op: Op, graph: Graph) -> bool:
+    """An op whose output sums its input's rows (OpDef.row_sum): its band calls each add a band
+    of them; the stage counts its output's rows as its input's, one row of sums computed per row read."""
+    row_sum = OPS[op.kind].row_sum
+    return row_sum is not None and row_sum(op, graph)
+
+
+def _sums_alone(op: Op, graph: Graph) -> bool:
+    """A row sum, its input's only reader."""
+    return sums_rows(op, graph) and len(graph.consumers[op.inputs[0]]) == 1
+
+
+def stage_rows(graph: Graph, tensor: str) -> int:
+    """The rows a stage computes of `tensor`: its height, or a row sum's input's."""
+    producer = graph.producers.get(tensor)
+    if producer is not None and sums_rows(producer, graph):
+        return graph[producer.inputs[0]].shape[1]
+    return graph[tensor].shape[1]
 
 
 def band_rows(graph: Graph) -> dict[str, int]:
@@ -138,7 +168,8 @@ def band_rows(graph: Graph) -> dict[str, int]:
         for t in op.inputs:
             if t is not None and not graph[t].is_const:
                 spans = (
-                    b - a for a, b in (input_rows(op, graph, t, r, r + 1) for r in range(graph[op.outputs[0]].shape[1]))
+                    b - a
+                    for a, b in (input_rows(op, graph, t, r, r + 1) for r in range(stage_rows(graph, op.outputs[0])))
                 )
                 rows[t] = max(rows.get(t, 1), *spans)
     return rows
@@ -176,14 +207,14 @@ def stream_stage(
     produced = {op.outputs[0]: i for i, op in enumerate(ops)}
     later_reads = {t for op in graph.ops[last_op + 1 :] for t in op.inputs} | graph.kept
     outputs = frozenset(t for t in produced if t in later_reads)
-    if not outputs or any(graph[t].shape[1] < 2 for t in outputs):
+    if not outputs or any(stage_rows(graph, t) < 2 for t in outputs):
         return None
     # The simulation runs a step per row band (thousands for a long sequence): each op's
     # facts are looked up once here, not per step.
     windows = [_window(op, graph) for op in ops]
     outs = [op.outputs[0] for op in ops]
     data = [tuple(t for t in op.inputs if t is not None and not graph[t].is_const) for op in ops]
-    height = {t: graph[t].shape[1] for names in (*data, outs) for t in names}
+    height = {t: stage_rows(graph, t) for names in (*data, outs) for t in names}
     users = {t: [i for i, op in enumerate(ops) if t in op.inputs] for t in produced}
     done = dict.fromkeys(produced, 0)
     start = dict.fromkeys(produced, 0)  # first image row held in the buffer (0 for whole tensors)
@@ -244,7 +275,9 @@ def least_calls(graph: Graph, last_op: int, rows_per_step: int, push: bool, pace
     ops = graph.ops[first_op : last_op + 1]
     produced = {op.outputs[0] for op in ops}
     capped = [push and (paced or not any(t in produced for t in op.inputs)) for op in ops]
-    return sum(math.ceil(graph[op.outputs[0]].shape[1] / rows_per_step) if cap else 1 for op, cap in zip(ops, capped))
+    return sum(
+        math.ceil(stage_rows(graph, op.outputs[0]) / rows_per_step) if cap else 1 for op, cap in zip(ops, capped)
+    )
 
 
 def _rows_available(window: Window, inputs: tuple[str, ...], done: dict, limit: int, height: dict) -> int:
@@ -298,7 +331,7 @@ def mac_overhead(graph: Graph, stage: StreamStage, macs: list[int] | None = None
     macs = [op_macs(op, graph) for op in graph.ops] if macs is None else macs
     total = sum(macs)
     executed = sum(
-        macs[c.op_index] * (c.rows[1] - c.rows[0]) / graph[graph.ops[c.op_index].outputs[0]].shape[1]
+        macs[c.op_index] * (c.rows[1] - c.rows[0]) / stage_rows(graph, graph.ops[c.op_index].outputs[0])
         for calls, _ in stage.steps
         for c in calls
     )

@@ -35,7 +35,7 @@ from ..errors import UsageError
 from ..ir import Graph, Op, Padding, Tensor
 from ..ops import OPS
 from .reorder import best_order
-from .streaming import BandCall, Read, input_rows, kernel_geometry, streamable
+from .streaming import BandCall, Read, input_rows, kernel_geometry, streamable, sums_rows
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,8 @@ def _stage_problem(op: Op, graph: Graph, border: dict) -> str | None:
     data = [t for t in op.inputs if t is not None and not graph[t].is_const]
     if not data or any(t not in border for t in data):
         return "does not read the frames' feature maps"
-    if not streamable(op, graph) or OPS[op.kind].row_map is not None:  # a resize's rows are no shift of the frames'
+    # a resize's rows are no shift of the frames'; a row sum sums the whole window
+    if not streamable(op, graph) or OPS[op.kind].row_map is not None or sums_rows(op, graph):
         return "needs the whole window (it is not a conv, pool or elementwise op along time)"
     stride = kernel_geometry(op, graph)[1] if OPS[op.kind].windowed else 1
     if stride != 1:

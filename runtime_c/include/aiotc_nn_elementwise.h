@@ -121,6 +121,11 @@ typedef struct {
 int32_t aiotc_mean_s8(const aiotc_mean_params *params, const aiotc_dims *input_dims, const aiotc_dims *reduce_dims,
                       const int8_t *input, int8_t *output);
 int32_t aiotc_mean_f32(const aiotc_dims *input_dims, const aiotc_dims *reduce_dims, const float *input, float *output);
+/* A band of rows of a mean over the rows and columns (n = 1): its pixels added to output's
+ * per-channel sums, zeroed first if `first`; a last band (count > 0, the whole map's pixels)
+ * then divides them: the mean aiotc_mean_f32 gives, bit for bit. */
+int32_t aiotc_mean_rows_f32(const aiotc_dims *input_dims, const float *input, int32_t first, int32_t count,
+                            float *output);
 
 typedef struct {
     int32_t input_multiplier; /* beta * input scale, Q5.26 rescaling */
