@@ -244,11 +244,13 @@ static AIOTC_INLINE int32_t aiotc_svdf_saturate(int32_t y, int32_t wide)
 }
 #endif
 
-/* The new feature values of n <= 4 filters (their sums; filter r's value at
- * first + r * memory in the state): requantized to the state's scale, clamped to its
- * type, offset by its zero point. MVE: one vector, scattered. */
-static AIOTC_INLINE void aiotc_svdf_store_features(const aiotc_svdf_params_s8 *params, const int32_t *sums, int32_t n,
-                                                   void *state, int32_t first, int32_t memory)
+/* The new feature values of n <= 4 filters (their sums, plus bias unless it is NULL, a
+ * constant where inlined; filter r's value at first + r * memory in the state):
+ * requantized to the state's scale, clamped to its type, offset by its zero point. MVE:
+ * one vector, scattered. */
+static AIOTC_INLINE void aiotc_svdf_store_features(const aiotc_svdf_params_s8 *params, const int32_t *sums,
+                                                   const int32_t *bias, int32_t n, void *state, int32_t first,
+                                                   int32_t memory)
 {
     const aiotc_per_tensor_quant_params q = params->feature_quant;
     const int32_t wide = params->state_bytes == 2;
@@ -256,7 +258,8 @@ static AIOTC_INLINE void aiotc_svdf_store_features(const aiotc_svdf_params_s8 *p
     const int32_t low = wide ? INT16_MIN : INT8_MIN, high = wide ? INT16_MAX : INT8_MAX;
     const mve_pred16_t lanes = vctp32q((uint32_t)n);
     const uint32x4_t at = vmlaq_n_u32(vdupq_n_u32((uint32_t)first), vidupq_n_u32(0, 1), (uint32_t)memory);
-    int32x4_t value = aiotc_mve_requantize(vldrwq_s32(sums), vdupq_n_s32(q.multiplier), vdupq_n_s32(q.shift));
+    const int32x4_t acc = bias ? vaddq_s32(vldrwq_s32(sums), vldrwq_s32(bias)) : vldrwq_s32(sums);
+    int32x4_t value = aiotc_mve_requantize(acc, vdupq_n_s32(q.multiplier), vdupq_n_s32(q.shift));
     value = vaddq_n_s32(vmaxq_s32(vminq_s32(value, vdupq_n_s32(high)), vdupq_n_s32(low)), params->state_zero_point);
     if (wide) {
         vstrhq_scatter_shifted_offset_p_s32((int16_t *)state, at, value, lanes);
@@ -268,7 +271,7 @@ static AIOTC_INLINE void aiotc_svdf_store_features(const aiotc_svdf_params_s8 *p
     const aiotc_rq rq = aiotc_rq_channel(q.multiplier, q.shift);
     int32_t r;
     for (r = 0; r < n; r++, first += memory) {
-        const int32_t y = aiotc_rq_offset(rq, sums[r], 0); /* once: AIOTC_CLAMP would repeat it */
+        const int32_t y = aiotc_rq_offset(rq, bias ? sums[r] + bias[r] : sums[r], 0); /* once, not in AIOTC_CLAMP */
         if (wide) {
             ((int16_t *)state)[first] = (int16_t)(aiotc_svdf_saturate(y, 1) + zero_point);
         } else { /* wraps as TFLM's int8_t store does */

@@ -34,7 +34,7 @@ int32_t aiotc_svdf_packed_s8(const aiotc_context *ctx, const aiotc_svdf_params_s
         for (f = 0; f < filters; f += AIOTC_FC_BLOCK) {
             const aiotc_fc_sums s = aiotc_fc_dot_block(feature_weights + f / AIOTC_FC_BLOCK * block_bytes, x, depth,
                                                        feature_bias + f);
-            aiotc_svdf_store_features(&p, s.a, AIOTC_MIN(AIOTC_FC_BLOCK, filters - f), batch_state,
+            aiotc_svdf_store_features(&p, s.a, NULL, AIOTC_MIN(AIOTC_FC_BLOCK, filters - f), batch_state,
                                       f * d.memory + AIOTC_SVDF_NEW_AT(d.memory), d.memory);
         }
         aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, out);

@@ -16,7 +16,7 @@ int32_t aiotc_svdf_rows_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_
     const aiotc_svdf_params_s8 p = *params;
     const aiotc_svdf_dims d = *dims;
     const int32_t filters = d.filters, row = filters * d.memory, depth = d.input_size;
-    int32_t b, f, n, r;
+    int32_t b, f, n;
     for (b = 0; b < d.batches; b++) {
         uint8_t *batch_state = (uint8_t *)state + b * row * p.state_bytes;
         int8_t *out = output + b * (filters / d.rank);
@@ -25,10 +25,7 @@ int32_t aiotc_svdf_rows_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_
         for (f = 0; f < filters; f += n) {
             aiotc_fc_rows_sums s;
             n = aiotc_fc_rows_next(&w, input + b * depth, depth, filters - f, &s);
-            for (r = 0; r < n; r++) {
-                s.a[r] += feature_bias[f + r];
-            }
-            aiotc_svdf_store_features(&p, s.a, AIOTC_MIN(n, filters - f), batch_state,
+            aiotc_svdf_store_features(&p, s.a, feature_bias + f, AIOTC_MIN(n, filters - f), batch_state,
                                       f * d.memory + AIOTC_SVDF_NEW_AT(d.memory), d.memory);
         }
         aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, out);
