@@ -60,15 +60,17 @@ static AIOTC_INLINE int32_t aiotc_svdf_time_dot(const void *weights, const void 
 }
 
 #else
-/* One filter's row of n int16 state values whose first, the oldest, has been replaced by
- * the new value: the row turns one place towards the start (the new value last), and
- * `sum` plus the time weights times the row as it is then comes back; one pass over the
- * row, not a shift of the whole state and a dot product after. DSP, n even: two values
- * per word, read one value ahead (an unaligned LDR, which the M4 and M7 take) and
- * written back in place, one SMLAD each; the last old value and the new one make the
- * last word. */
-static AIOTC_INLINE int32_t aiotc_svdf_row_s16(int16_t *s, const int16_t *w, int32_t n, int32_t sum)
+/* One filter's row of n int16 state values at *state (its time weights at *weights)
+ * whose first, the oldest, has been replaced by the new value: the row turns one place
+ * towards the start (the new value last), `sum` plus the time weights times the row as it
+ * is then comes back, and both pointers move to the next row. One pass over the row, not
+ * a shift of the whole state and a dot product after. DSP, n even: two values per word,
+ * read one value ahead (an unaligned LDR, which the M4 and M7 take) and written back in
+ * place, one SMLAD each; the last old value and the new one make the last word. */
+static AIOTC_INLINE int32_t aiotc_svdf_row_s16(int16_t **state, const int16_t **weights, int32_t n, int32_t sum)
 {
+    int16_t *s = *state;
+    const int16_t *w = *weights;
     const int32_t value = s[0];
     int32_t m;
 #if defined(AIOTC_DSP)
@@ -86,6 +88,8 @@ static AIOTC_INLINE int32_t aiotc_svdf_row_s16(int16_t *s, const int16_t *w, int
         a = (a >> 16) | ((uint32_t)value << 16);
         memcpy(s, &a, 4);
         memcpy(&wa, w, 4);
+        *state = s + 2;
+        *weights = w + 2;
         return __smlad(wa, (int32_t)a, sum);
     }
 #endif
@@ -94,13 +98,17 @@ static AIOTC_INLINE int32_t aiotc_svdf_row_s16(int16_t *s, const int16_t *w, int
         sum += w[m] * s[m];
     }
     s[n - 1] = (int16_t)value;
+    *state = s + n;
+    *weights = w + n;
     return sum + w[n - 1] * value;
 }
 
 /* aiotc_svdf_row_s16 for an int8 row: DSP, n a multiple of 4, four values per word, two
  * SMLAD. */
-static AIOTC_INLINE int32_t aiotc_svdf_row_s8(int8_t *s, const int8_t *w, int32_t n, int32_t sum)
+static AIOTC_INLINE int32_t aiotc_svdf_row_s8(int8_t **state, const int8_t **weights, int32_t n, int32_t sum)
 {
+    int8_t *s = *state;
+    const int8_t *w = *weights;
     const int32_t value = s[0];
     int32_t m;
 #if defined(AIOTC_DSP)
@@ -116,6 +124,8 @@ static AIOTC_INLINE int32_t aiotc_svdf_row_s8(int8_t *s, const int8_t *w, int32_
         a = (int32_t)(((uint32_t)aiotc_read_word(s) >> 8) | ((uint32_t)value << 24));
         wa = aiotc_read_word(w);
         memcpy(s, &a, 4);
+        *state = s + 4;
+        *weights = w + 4;
         return __smlad(aiotc_sxtb16_ror8(wa), aiotc_sxtb16_ror8(a), __smlad(__sxtb16(wa), __sxtb16(a), sum));
     }
 #endif
@@ -124,6 +134,8 @@ static AIOTC_INLINE int32_t aiotc_svdf_row_s8(int8_t *s, const int8_t *w, int32_
         sum += w[m] * s[m];
     }
     s[n - 1] = (int8_t)value;
+    *state = s + n;
+    *weights = w + n;
     return sum + w[n - 1] * value;
 }
 #endif
@@ -156,25 +168,25 @@ static AIOTC_INLINE void aiotc_svdf_units(const aiotc_svdf_params_s8 *params, co
                                           int32_t wide, int32_t common)
 {
     const int32_t memory = dims->memory, rank = dims->rank, units = dims->filters / rank;
-    const int32_t step = memory * (wide ? 2 : 1), offset = params->output_offset;
-    const int32_t shift = params->output_quant.shift;
+    const int32_t offset = params->output_offset, shift = params->output_quant.shift;
     const aiotc_rq q = aiotc_rq_channel(params->output_quant.multiplier, common ? -shift - 2 : shift);
-    const uint8_t *w = (const uint8_t *)time_weights;
-    uint8_t *s = (uint8_t *)state;
+    const int16_t *w16 = (const int16_t *)time_weights;
+    const int8_t *w8 = (const int8_t *)time_weights;
+    int16_t *s16 = (int16_t *)state;
+    int8_t *s8 = (int8_t *)state;
     int32_t u, r;
     if (rank == 1) { /* one row a unit: no loop over the rank */
-        for (u = 0; u < units; u++, w += step, s += step) {
-            const int32_t acc = wide ? aiotc_svdf_row_s16((int16_t *)s, (const int16_t *)w, memory, bias[u])
-                                     : aiotc_svdf_row_s8((int8_t *)s, (const int8_t *)w, memory, bias[u]);
+        for (u = 0; u < units; u++) {
+            const int32_t acc = wide ? aiotc_svdf_row_s16(&s16, &w16, memory, bias[u])
+                                     : aiotc_svdf_row_s8(&s8, &w8, memory, bias[u]);
             out[u] = aiotc_out_s8_mode(q, acc, offset, INT8_MIN, INT8_MAX, common);
         }
         return;
     }
     for (u = 0; u < units; u++) {
         int32_t acc = bias[u];
-        for (r = 0; r < rank; r++, w += step, s += step) {
-            acc = wide ? aiotc_svdf_row_s16((int16_t *)s, (const int16_t *)w, memory, acc)
-                       : aiotc_svdf_row_s8((int8_t *)s, (const int8_t *)w, memory, acc);
+        for (r = 0; r < rank; r++) {
+            acc = wide ? aiotc_svdf_row_s16(&s16, &w16, memory, acc) : aiotc_svdf_row_s8(&s8, &w8, memory, acc);
         }
         out[u] = aiotc_out_s8_mode(q, acc, offset, INT8_MIN, INT8_MAX, common);
     }
