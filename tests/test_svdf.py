@@ -81,14 +81,20 @@ def test_state_carries_across_invokes_and_resets(dtype, svdf, tmp_path):
     [
         dict(units=38, rank=1, memory=11),  # 38 filters: blocks of 4 and a partial one; 11 values: a vector's tail
         dict(units=15, rank=3, memory=6, state_dtype="int8", state_zp=17),  # int8 state, its zero point
+        # the DSP rows turned a word at a time: int16 pairs, int8 quads, rank 1 and over, the last word alone
+        dict(units=38, rank=1, memory=8),
+        dict(units=38, rank=2, memory=2),
+        dict(units=40, rank=1, memory=12, state_dtype="int8", state_zp=-5),
+        dict(units=20, rank=2, memory=4, state_dtype="int8", state_zp=9),
     ],
 )
 @pytest.mark.parametrize("packed", [True, False], ids=["packed", "rows"])
 def test_state_carries_in_qemu(svdf, packed, board, tmp_path):
-    """Both integer kernels' DSP (M4) and MVE (M55) paths: the state's shift, the feature
-    and time products (enough MACs that the planner keeps the packed kernel). A -128 under
-    a negative weight of the filter before keeps the feature weights out of the packed
-    layout (aiotc_svdf_rows_s8 then runs)."""
+    """Both integer kernels' DSP (M4) and MVE (M55) paths: the state's shift (on the M4 each
+    row turned as its time products are summed), the feature and time products (enough MACs
+    that the planner keeps the packed kernel). A -128 under a negative weight of the filter
+    before keeps the feature weights out of the packed layout (aiotc_svdf_rows_s8 then
+    runs)."""
     graph = svdf_graph("int8", batches=2, features=90, **svdf)
     features = graph[graph.ops[0].inputs[1]]
     data = np.clip(features.data, -127, 127)  # TFLite's symmetric weights

@@ -48,7 +48,8 @@ static inline void aiotc_copy_run(int8_t *dst, const int8_t *src, int32_t n)
     }
 }
 
-/* n bytes of value v (MVE as aiotc_copy_run), for the same short runs. */
+/* n bytes of value v, for the same short runs, as aiotc_copy_run: word by word (MVE:
+ * whole vectors, the last predicated), no call to memset. */
 static inline void aiotc_fill_run(int8_t *dst, int8_t v, int32_t n)
 {
 #if defined(__ARM_FEATURE_MVE)
@@ -59,7 +60,14 @@ static inline void aiotc_fill_run(int8_t *dst, int8_t v, int32_t n)
     }
     vstrbq_p_s8(dst + i, x, vctp8q((uint32_t)(n - i)));
 #else
-    memset(dst, v, (size_t)n);
+    const uint32_t word = (uint8_t)v * 0x01010101u;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        memcpy(dst + i, &word, sizeof word);
+    }
+    for (; i < n; i++) {
+        dst[i] = v;
+    }
 #endif
 }
 

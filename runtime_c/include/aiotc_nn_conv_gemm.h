@@ -136,8 +136,13 @@ static AIOTC_INLINE int32_t aiotc_im2col_inside(const aiotc_conv_params *params,
     return 1;
 }
 
-/* The k taps of the output pixel whose window starts at (y0, x0) of image b, into col. */
-static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+/* The k taps of a window at (y0, x0) that crosses the image's border, into col: rows
+ * outside it the padding, rows crossing its left or right edge the padding on each side
+ * and one run of the taps inside. Out of line: the drivers' loops keep their registers. */
+#if defined(__GNUC__)
+__attribute__((noinline, unused)) /* unused: not every kernel with this header has borders */
+#endif
+static void aiotc_im2col_gather_border(const aiotc_conv_params *params, const aiotc_dims *input_dims,
                                        const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
                                        int8_t *col)
 {
@@ -145,34 +150,38 @@ static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const ai
     const int32_t dil_h = params->dilation.h, dil_w = params->dilation.w;
     const int8_t pad = (int8_t)(-params->input_offset);
     const int32_t run = k_w * c;
+    /* undilated: the bytes of the taps inside the image, [lo, hi), one run between the padding */
+    const int32_t lo = AIOTC_MIN(k_w, AIOTC_MAX(0, -x0)) * c, hi = AIOTC_MAX(lo, AIOTC_MIN(k_w, in_w - x0) * c);
     int32_t ky, kx;
-    if (aiotc_im2col_inside(params, input_dims, image, filter_dims, y0, x0, col)) {
-        return;
-    }
     for (ky = 0; ky < filter_dims->h; ky++) {
         const int32_t iy = y0 + ky * dil_h;
         int8_t *dst = col + ky * run;
         if (iy < 0 || iy >= in_h) {
             aiotc_fill_run(dst, pad, run);
-        } else if (dil_w == 1 && x0 >= 0 && x0 + k_w <= in_w) {
-            aiotc_copy_run(dst, image + (iy * in_w + x0) * c, run);
-#if defined(AIOTC_MVE)
-        } else if (dil_w == 1) { /* the taps inside the image, [lo, hi), one run between the padding */
-            const int32_t lo = AIOTC_MIN(k_w, AIOTC_MAX(0, -x0)), hi = AIOTC_MAX(lo, AIOTC_MIN(k_w, in_w - x0));
-            aiotc_fill_run(dst, pad, lo * c);
-            aiotc_copy_run(dst + lo * c, image + (iy * in_w + x0 + lo) * c, (hi - lo) * c);
-            aiotc_fill_run(dst + hi * c, pad, (k_w - hi) * c);
-#endif
+        } else if (dil_w == 1) {
+            aiotc_fill_run(dst, pad, lo);
+            aiotc_copy_run(dst + lo, image + ((iy * in_w + x0) * c + lo), hi - lo);
+            aiotc_fill_run(dst + hi, pad, run - hi);
         } else {
             for (kx = 0; kx < k_w; kx++) {
                 const int32_t ix = x0 + kx * dil_w;
                 if (ix < 0 || ix >= in_w) {
-                    memset(dst + kx * c, pad, (size_t)c);
+                    aiotc_fill_run(dst + kx * c, pad, c);
                 } else {
-                    memcpy(dst + kx * c, image + (iy * in_w + ix) * c, (size_t)c);
+                    aiotc_copy_run(dst + kx * c, image + (iy * in_w + ix) * c, c);
                 }
             }
         }
+    }
+}
+
+/* The k taps of the output pixel whose window starts at (y0, x0) of image b, into col. */
+static inline void aiotc_im2col_gather(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                       const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
+                                       int8_t *col)
+{
+    if (!aiotc_im2col_inside(params, input_dims, image, filter_dims, y0, x0, col)) {
+        aiotc_im2col_gather_border(params, input_dims, image, filter_dims, y0, x0, col);
     }
 }
 

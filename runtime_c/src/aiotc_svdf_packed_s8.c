@@ -26,17 +26,18 @@ int32_t aiotc_svdf_packed_s8(const aiotc_context *ctx, const aiotc_svdf_params_s
     if (ctx->size < aiotc_svdf_packed_s8_get_buffer_size(&d)) {
         return AIOTC_ARG_ERROR;
     }
-    aiotc_svdf_shift_state(state, d.batches * row, p.state_bytes);
     for (b = 0; b < d.batches; b++) {
         const aiotc_col *x = aiotc_fc_prepare(input + b * depth, depth, ctx->buf);
         uint8_t *batch_state = (uint8_t *)state + b * row * p.state_bytes;
+        int8_t *out = output + b * (filters / d.rank);
+        aiotc_svdf_begin(&p, batch_state, row);
         for (f = 0; f < filters; f += AIOTC_FC_BLOCK) {
             const aiotc_fc_sums s = aiotc_fc_dot_block(feature_weights + f / AIOTC_FC_BLOCK * block_bytes, x, depth,
                                                        feature_bias + f);
-            aiotc_svdf_store_features(&p, s.a, AIOTC_MIN(AIOTC_FC_BLOCK, filters - f), batch_state,
-                                      (f + 1) * d.memory - 1, d.memory);
+            aiotc_svdf_store_features(&p, s.a, NULL, AIOTC_MIN(AIOTC_FC_BLOCK, filters - f), batch_state,
+                                      f * d.memory + AIOTC_SVDF_NEW_AT(d.memory), d.memory);
         }
-        aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, output + b * (filters / d.rank));
+        aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, out);
     }
     return AIOTC_OK;
 }

@@ -16,21 +16,19 @@ int32_t aiotc_svdf_rows_s8(const aiotc_svdf_params_s8 *params, const aiotc_svdf_
     const aiotc_svdf_params_s8 p = *params;
     const aiotc_svdf_dims d = *dims;
     const int32_t filters = d.filters, row = filters * d.memory, depth = d.input_size;
-    int32_t b, f, n, r;
-    aiotc_svdf_shift_state(state, d.batches * row, p.state_bytes);
+    int32_t b, f, n;
     for (b = 0; b < d.batches; b++) {
         uint8_t *batch_state = (uint8_t *)state + b * row * p.state_bytes;
+        int8_t *out = output + b * (filters / d.rank);
         const int8_t *w = feature_weights;
+        aiotc_svdf_begin(&p, batch_state, row);
         for (f = 0; f < filters; f += n) {
             aiotc_fc_rows_sums s;
             n = aiotc_fc_rows_next(&w, input + b * depth, depth, filters - f, &s);
-            for (r = 0; r < n; r++) {
-                s.a[r] += feature_bias[f + r];
-            }
-            aiotc_svdf_store_features(&p, s.a, AIOTC_MIN(n, filters - f), batch_state, (f + 1) * d.memory - 1,
-                                      d.memory);
+            aiotc_svdf_store_features(&p, s.a, feature_bias + f, AIOTC_MIN(n, filters - f), batch_state,
+                                      f * d.memory + AIOTC_SVDF_NEW_AT(d.memory), d.memory);
         }
-        aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, output + b * (filters / d.rank));
+        aiotc_svdf_outputs(&p, &d, time_weights, bias, batch_state, out);
     }
     return AIOTC_OK;
 }
