@@ -69,8 +69,8 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool
         name = _transpose_conv_kernel(op, graph)
         scratch = _transpose_conv_scratch_bytes(op, graph, name) if name else 0
     elif op.kind == "lstm":
-        name = _lstm_kernel(op, graph)
-        scratch = _lstm_scratch_bytes(op, graph) if name else 0
+        name = _lstm_kernel(op, graph, dsp and not mve)
+        scratch = _lstm_scratch_bytes(op, graph, name) if name else 0
     elif op.kind == "svdf":
         name = _svdf_kernel(op, graph)
         scratch = 2 * padded_row16(graph[op.inputs[0]].shape[-1]) if name == "aiotc_svdf_packed_s8" else 0  # widened
@@ -464,20 +464,26 @@ def _batch_matmul_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int
 LSTM_GATE_WEIGHTS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
-def _lstm_kernel(op: Op, graph: Graph) -> str | None:
-    """The int8 LSTM whose gate matrix products run as packed fully connected layers,
+def _lstm_kernel(op: Op, graph: Graph, dsp: bool) -> str | None:
+    """The int8 LSTM on a DSP core without MVE: its weights widened to int16 at compile
+    time (any int8 weights); elsewhere its gate products as packed fully connected layers,
     when byte pairs hold every gate's weights."""
     if graph[op.inputs[0]].dtype != "int8":
         return None
     weights = [graph[op.inputs[i]] for i in LSTM_GATE_WEIGHTS]
-    packable = all(w.is_const and w.dtype == "int8" and gemm_packable(w.data) for w in weights)
-    return "aiotc_lstm_packed_s8" if packable else None
+    if not all(w.is_const and w.dtype == "int8" for w in weights):
+        return None
+    if dsp:
+        return "aiotc_lstm_wide_s8"
+    return "aiotc_lstm_packed_s8" if all(gemm_packable(w.data) for w in weights) else None
 
 
-def _lstm_scratch_bytes(op: Op, graph: Graph) -> int:
-    """aiotc_lstm_packed_s8_get_buffer_size: the input step and hidden state widened, the
-    4 gates' int16 pre-activations."""
+def _lstm_scratch_bytes(op: Op, graph: Graph, kernel: str) -> int:
+    """The C *_get_buffer_size: the input step and hidden state widened (to 8 inputs for
+    aiotc_lstm_wide_s8, to 16 and the 4 gates' int16 pre-activations for aiotc_lstm_packed_s8)."""
     input_size, units = graph[op.inputs[0]].shape[-1], graph[op.inputs[LSTM_GATE_WEIGHTS[-1]]].shape[0]
+    if kernel == "aiotc_lstm_wide_s8":
+        return 2 * padded_row8(input_size) + 2 * padded_row8(units)
     return 2 * padded_row16(input_size) + 2 * padded_row16(units) + 4 * 2 * units
 
 

@@ -26,7 +26,7 @@ from aiotc.export.tflite import write_tflite
 from aiotc.frontend.tflite import load_tflite
 from aiotc.resources import data_dir
 
-from .conftest import assert_sequence_matches, verify_folder
+from .conftest import assert_bit_exact, assert_sequence_matches, verify_folder
 from .oplib import OpGraph, assert_matches_oracle
 
 TFLM_TREE = Path(os.environ.get("AIOTC_TFLM_TREE", Path.home() / ".cache/tflm-peer/tflite-micro"))
@@ -103,13 +103,31 @@ def test_state_carries_across_invokes_and_resets(dtype, tmp_path):
     ],
 )
 def test_packed_gates_carry_state_in_qemu(lstm, board, tmp_path):
-    """The gate products on the DSP (M4) and MVE (M55) paths of aiotc_lstm_packed_s8, and its
-    units 4 per vector on the M55 (enough MACs that the planner keeps it rather than the
-    scratch-free aiotc_lstm_s8)."""
+    """The gate products on the DSP path of aiotc_lstm_wide_s8 (M4: int16 weights, odd and
+    even groups of 8 inputs) and the MVE path of aiotc_lstm_packed_s8 (M55: its units 4 per
+    vector; enough MACs that the planner keeps them rather than the scratch-free aiotc_lstm_s8)."""
     model = tmp_path / "lstm.tflite"
     model.write_bytes(write_tflite(lstm_graph("int8", time_steps=3, **lstm)))
     assert_sequence_matches(model, tmp_path / "out", board=board)
-    assert "aiotc_lstm_packed_s8(" in (tmp_path / "out" / "lstm.c").read_text()
+    kernel = "aiotc_lstm_wide_s8(" if board == "cortex-m4" else "aiotc_lstm_packed_s8("
+    assert kernel in (tmp_path / "out" / "lstm.c").read_text()
+
+
+@pytest.mark.parametrize("case", ["sequence", "hidden_zero_point", "time_major_batches", "batch_major_batches"])
+def test_wide_kernel_portable_c_is_bit_exact(case, tmp_path):
+    """aiotc_lstm_wide_s8's portable C (the layout of pack_lstm_wide), compiled for the M4
+    and built with host gcc; a -128 weight, which the packed byte pairs cannot hold beside a
+    negative one, is any int16 here."""
+    graph = lstm_graph("int8", **CASES[case])
+    recurrent = graph[graph.ops[0].inputs[7]]
+    data = recurrent.data.copy()
+    data[0, 0], data[1, 0] = -5, -128
+    graph = graph.with_ops(graph.ops, dict(graph.tensors) | {recurrent.name: dataclasses.replace(recurrent, data=data)})
+    model = tmp_path / "lstm.tflite"
+    model.write_bytes(write_tflite(graph))
+    out = compile_model(model, board="cortex-m4", out_dir=tmp_path / "out").out_dir
+    assert "aiotc_lstm_wide_s8(" in (out / "lstm.c").read_text()
+    assert_bit_exact(verify_folder(out, samples=4))
 
 
 HARNESS = """

@@ -26,6 +26,7 @@ from ..ir import (
     Op,
     Tensor,
 )
+from ..kernels import padded_row8
 from .lowering import (
     LayerCode,
     LowerContext,
@@ -58,25 +59,28 @@ def lower_lstm(op: Op, ctx: LowerContext) -> LayerCode:
         "quantized": x.dtype == "int8",
     }
     kernel = ctx.kernels[op.name].name or f"aiotc_lstm_{suffix(x.dtype)}"
-    packed = kernel == "aiotc_lstm_packed_s8"
-    values |= _integer_values(op, ctx, packed) if values["quantized"] else _float_values(op, ctx)
-    values["context"] = ctx.scratch() if packed else None
+    values |= _integer_values(op, ctx, kernel) if values["quantized"] else _float_values(op, ctx)
+    values["context"] = ctx.scratch() if kernel in ("aiotc_lstm_packed_s8", "aiotc_lstm_wide_s8") else None
     return LayerCode("lstm", values | {"kernel": kernel}, (kernel,))
 
 
 def _float_values(op: Op, ctx: LowerContext) -> dict:
     gates = {name: [ctx.ptr(op.inputs[i]) for i in indices] for name, indices in GATES.items()}
-    return {"gates": gates, "cell_clip": c_float(op.attrs.cell_clip)}
+    return {"weights": None, "gates": gates, "cell_clip": c_float(op.attrs.cell_clip)}
 
 
-def _integer_values(op: Op, ctx: LowerContext, packed: bool) -> dict:
-    """`packed`: each gate's weights in the packed fully connected layout, its biases
-    zero padded to whole blocks of 4 units (aiotc_lstm_packed_s8)."""
+def _integer_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
+    """aiotc_lstm_packed_s8: each gate's weights in the packed fully connected layout, its
+    biases zero padded to whole blocks of 4 units; aiotc_lstm_wide_s8: all gates' weights
+    in one int16 array (pack_lstm_wide), none in the gates."""
     graph = ctx.graph
     x, hidden, cell = (graph[op.inputs[i]] for i in (LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE))
     units = hidden.shape[1]
+    packed, wide = kernel == "aiotc_lstm_packed_s8", kernel == "aiotc_lstm_wide_s8"
 
     def weights(w: Tensor, role: str) -> str:
+        if wide:
+            return "NULL"
         return ctx.const(pack_fc_weights(w.data), f"{role}_packed") if packed else ctx.ptr(w.name)
 
     def bias(values: np.ndarray, role: str) -> str:
@@ -100,7 +104,11 @@ def _integer_values(op: Op, ctx: LowerContext, packed: bool) -> dict:
     tanh_multiplier, tanh_shift = cell_tanh_scaling(int(round(math.log2(cell_scale))))
     clip = int(min(max(np.float64(np.float32(op.attrs.cell_clip)) / cell_scale, -32768.0), 32767.0))
     product = np.float64(GATE_OUTPUT_SCALE) * np.float64(GATE_OUTPUT_SCALE)
+    if wide:
+        rows = [[graph[op.inputs[i]].data for i in indices[:2]] for indices in GATES.values()]
+        widened = pack_lstm_wide([r[0] for r in rows], [r[1] for r in rows])
     return {
+        "weights": ctx.const(widened, "weights_wide") if wide else None,
         "gates": gates,
         "forget_times_cell": quantize_multiplier(np.float64(GATE_OUTPUT_SCALE) * cell_scale / cell_scale),
         "input_times_cell": quantize_multiplier(product / cell_scale),
@@ -109,6 +117,21 @@ def _integer_values(op: Op, ctx: LowerContext, packed: bool) -> dict:
         "cell_clip": (-clip, clip) if op.attrs.cell_clip > 0 else (-32768, 32767),
         "cell_tanh": (tanh_multiplier, tanh_shift),
     }
+
+
+def pack_lstm_wide(input_weights: list[np.ndarray], recurrent_weights: list[np.ndarray]) -> np.ndarray:
+    """aiotc_lstm_wide_s8's int16 weights from the gates' (forget, input, cell, output: GATES'
+    order): per unit its input rows then its recurrent rows, each as two row pairs (forget
+    and input, cell and output); per pair and per 8 inputs (zero padded) the first row's 8
+    weights then the second's."""
+
+    def pairs(gates: list[np.ndarray]) -> np.ndarray:  # (unit, pair, group, row, 8)
+        units, depth = gates[0].shape
+        padded = np.zeros((4, units, padded_row8(depth)), np.int16)
+        padded[:, :, :depth] = np.stack(gates)
+        return padded.reshape(2, 2, units, -1, 8).transpose(2, 0, 3, 1, 4).reshape(units, -1)
+
+    return np.concatenate([pairs(input_weights), pairs(recurrent_weights)], axis=1).ravel()
 
 
 def _fc_multiplier(input_scale: float, weight_scale: float) -> tuple[int, int]:

@@ -82,6 +82,19 @@ static inline aiotc_rq aiotc_lstm_rq(aiotc_per_tensor_quant_params q)
     return aiotc_rq_channel(q.multiplier, q.shift);
 }
 
+/* One gate product's sum requantized to Q3.12 and clamped to int16 (aiotc_requantize_1r's
+ * integers): a left shift without its rounding shift, a right one of 2 or more in one
+ * SMLAL (aiotc_rq_offset); `left` (a constant where inlined) when the shift is known to be
+ * a left shift: no test of its sign. */
+static AIOTC_INLINE int32_t aiotc_lstm_to_q3_12(int32_t sum, aiotc_per_tensor_quant_params quant, int32_t left)
+{
+    if (left) {
+        const int64_t scaled = (int64_t)(int32_t)((uint32_t)sum << quant.shift) * quant.multiplier;
+        return aiotc_clamp_s16((int32_t)((scaled + ((int64_t)1 << 30)) >> 31));
+    }
+    return aiotc_clamp_s16(aiotc_rq_offset(aiotc_rq_channel(quant.multiplier, quant.shift), sum, 0));
+}
+
 /* One unit of one step from its gates' pre-activations (Q3.12): updates its cell and
  * returns its new hidden value. The gates' int16 activations read their Q3.12 input
  * times 3 (TFLM's power-of-two case). */
