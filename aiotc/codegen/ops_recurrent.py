@@ -84,19 +84,23 @@ def _integer_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
         return ctx.const(pack_fc_weights(w.data), f"{role}_packed") if packed else ctx.ptr(w.name)
 
     def bias(values: np.ndarray, role: str) -> str:
+        if wide:
+            return "NULL"
         padded = np.zeros(-(-units // 4) * 4 if packed else units, np.int32)
         padded[:units] = values
         return ctx.const(padded, role)
 
-    gates = {}
+    gates, wide_rows = {}, []
     for name, (in_index, rec_index, bias_index) in GATES.items():
         w_in, w_rec, b = graph[op.inputs[in_index]], graph[op.inputs[rec_index]], graph[op.inputs[bias_index]]
         rows_in, rows_rec = w_in.data.astype(np.int64).sum(axis=1), w_rec.data.astype(np.int64).sum(axis=1)
+        input_bias, recurrent_bias = b.data.astype(np.int64) - zero_point(x) * rows_in, -zero_point(hidden) * rows_rec
+        wide_rows.append((w_in.data, w_rec.data, input_bias, recurrent_bias))
         gates[name] = [
             weights(w_in, f"{name}_input_weights"),
             weights(w_rec, f"{name}_recurrent_weights"),
-            bias(b.data.astype(np.int64) - zero_point(x) * rows_in, f"{name}_input_bias"),
-            bias(-zero_point(hidden) * rows_rec, f"{name}_recurrent_bias"),
+            bias(input_bias, f"{name}_input_bias"),
+            bias(recurrent_bias, f"{name}_recurrent_bias"),
             _fc_multiplier(scale(x), scale(w_in)),
             _fc_multiplier(scale(hidden), scale(w_rec)),
         ]
@@ -104,11 +108,8 @@ def _integer_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     tanh_multiplier, tanh_shift = cell_tanh_scaling(int(round(math.log2(cell_scale))))
     clip = int(min(max(np.float64(np.float32(op.attrs.cell_clip)) / cell_scale, -32768.0), 32767.0))
     product = np.float64(GATE_OUTPUT_SCALE) * np.float64(GATE_OUTPUT_SCALE)
-    if wide:
-        rows = [[graph[op.inputs[i]].data for i in indices[:2]] for indices in GATES.values()]
-        widened = pack_lstm_wide([r[0] for r in rows], [r[1] for r in rows])
     return {
-        "weights": ctx.const(widened, "weights_wide") if wide else None,
+        "weights": ctx.const(pack_lstm_wide(*zip(*wide_rows)), "weights_wide") if wide else None,
         "gates": gates,
         "forget_times_cell": quantize_multiplier(np.float64(GATE_OUTPUT_SCALE) * cell_scale / cell_scale),
         "input_times_cell": quantize_multiplier(product / cell_scale),
@@ -119,19 +120,21 @@ def _integer_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     }
 
 
-def pack_lstm_wide(input_weights: list[np.ndarray], recurrent_weights: list[np.ndarray]) -> np.ndarray:
-    """aiotc_lstm_wide_s8's int16 weights from the gates' (forget, input, cell, output: GATES'
-    order): per unit its input rows then its recurrent rows, each as two row pairs (forget
-    and input, cell and output); per pair and per 8 inputs (zero padded) the first row's 8
-    weights then the second's."""
+def pack_lstm_wide(input_weights, recurrent_weights, input_bias, recurrent_bias) -> np.ndarray:
+    """aiotc_lstm_wide_s8's int16 weights from the gates' (each a sequence in GATES' order:
+    forget, input, cell, output): per unit its input rows then its recurrent rows, each as
+    two row pairs (forget and input, cell and output); per pair its two biases (int32, as
+    int16 halves), then per 8 inputs (zero padded) the first row's 8 weights, the second's."""
 
-    def pairs(gates: list[np.ndarray]) -> np.ndarray:  # (unit, pair, group, row, 8)
+    def pairs(gates, biases) -> np.ndarray:  # (unit, pair, 4 + group * row * 8)
         units, depth = gates[0].shape
         padded = np.zeros((4, units, padded_row8(depth)), np.int16)
         padded[:, :, :depth] = np.stack(gates)
-        return padded.reshape(2, 2, units, -1, 8).transpose(2, 0, 3, 1, 4).reshape(units, -1)
+        rows = padded.reshape(2, 2, units, -1, 8).transpose(2, 0, 3, 1, 4).reshape(units, 2, -1)
+        bias = np.stack(biases).astype(np.int32).reshape(2, 2, units).transpose(2, 0, 1)
+        return np.concatenate([bias.copy().view(np.int16), rows], axis=2).reshape(units, -1)
 
-    return np.concatenate([pairs(input_weights), pairs(recurrent_weights)], axis=1).ravel()
+    return np.concatenate([pairs(input_weights, input_bias), pairs(recurrent_weights, recurrent_bias)], axis=1).ravel()
 
 
 def _fc_multiplier(input_scale: float, weight_scale: float) -> tuple[int, int]:

@@ -61,9 +61,9 @@ int32_t aiotc_lstm_packed_s8(const aiotc_context *ctx, const aiotc_lstm_params_s
                              int16_t *cell_state, int8_t *output);
 int32_t aiotc_lstm_packed_s8_get_buffer_size(const aiotc_lstm_dims *dims);
 
-/* aiotc_lstm_s8 with the four gates' weights widened to int16 and interleaved by unit
- * (ops_recurrent.pack_lstm_wide: the DSP path's SMLADs read them as they are), the gates'
- * weight pointers unused; scratch of aiotc_lstm_wide_s8_get_buffer_size bytes. */
+/* aiotc_lstm_s8 with the four gates' weights widened to int16 and interleaved by unit, their
+ * biases among them (ops_recurrent.pack_lstm_wide: the DSP path's SMLADs read them as they
+ * are), the gates' weight and bias pointers unused; scratch of aiotc_lstm_wide_s8_get_buffer_size bytes. */
 int32_t aiotc_lstm_wide_s8(const aiotc_context *ctx, const aiotc_lstm_params_s8 *params, const aiotc_lstm_dims *dims,
                            const int16_t *weights, const int8_t *input, int8_t *hidden_state, int16_t *cell_state,
                            int8_t *output);

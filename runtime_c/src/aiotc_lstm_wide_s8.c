@@ -4,8 +4,9 @@
  * are aiotc_lstm_s8's, so the result is the same, bit for bit.
  *
  * Layout, per unit: its input products then its recurrent ones, each as two row pairs
- * (forget and input gates, then cell and output); per pair and per 8 inputs (zero padded)
- * the first row's 8 int16 weights, then the second's. On the DSP path a group of 8 inputs
+ * (forget and input gates, then cell and output); per pair its two biases (int32, zero
+ * points folded in), then per 8 inputs (zero padded) the first row's 8 int16 weights, then
+ * the second's. On the DSP path a group of 8 inputs
  * is one LDM of the widened input and one per row, and 8 SMLAD: 11 instructions for 16
  * MACs, against the byte-pair kernels' 15 (their SXTB16s and input loads).
  *
@@ -38,9 +39,9 @@ static void widen(const int8_t *src, int32_t n, int16_t *dst)
 }
 
 /* What unit_sums reads and writes: the weights of the next unit (moved past its own),
- * the widened input step and hidden state with their groups of 8, and the unit's 8 sums:
- * its biases in, the sums out (input products of the forget, input, cell and output gates,
- * then the recurrent ones). Offsets fixed for the assembly below. */
+ * the widened input step and hidden state with their groups of 8, and the unit's 8 sums
+ * (input products of the forget, input, cell and output gates, then the recurrent ones).
+ * Offsets fixed for the assembly below. */
 typedef struct {
     const int16_t *w;
     const int16_t *x, *h;
@@ -65,12 +66,12 @@ typedef struct {
     "smlad r10, r8, r3, r10\n\t"
 
 /* A row pair over a column (its pointer and group count at byte offsets col and groups of
- * unit_state) into the sums at byte offset sums: one group first when their count is odd
+ * unit_state), from its biases, into the sums at byte offset sums: one group first when their count is odd
  * (the LSR's carry), then two per loop (its zero flag skips the loop). */
 #define AIOTC_LSTM_WIDE_PAIR(col, groups, sums)                                                                        \
     "ldr r11, [%[u], #" col "]\n\t"                                                                                   \
     "ldr lr, [%[u], #" groups "]\n\t"                                                                                 \
-    "ldrd r9, r10, [%[u], #" sums "]\n\t"                                                                             \
+    "ldmia r12!, {r9, r10}\n\t"                                                                                       \
     "lsrs lr, lr, #1\n\t"                                                                                             \
     "bcc 1f\n\t" AIOTC_LSTM_WIDE_GROUP "1:\n\t"                                                                      \
     "beq 3f\n"                                                                                                        \
@@ -80,7 +81,7 @@ typedef struct {
     "strd r9, r10, [%[u], #" sums "]\n\t"
 #endif
 
-/* The 4 row pairs of a unit (the input's then the hidden state's), added to its sums. DSP:
+/* The 4 row pairs of a unit (the input's then the hidden state's) into its sums. DSP:
  * one assembly block over fixed registers (the LDMs' lists ascend), out of line: with
  * the FPU's registers in play gcc finds no registers for such a block's operands inlined. */
 static AIOTC_NOINLINE void unit_sums(unit_state *u)
@@ -97,6 +98,8 @@ static AIOTC_NOINLINE void unit_sums(unit_state *u)
         const int16_t *col = pair < 2 ? u->x : u->h;
         const int32_t groups = pair < 2 ? u->x_groups : u->h_groups;
         int32_t *const s = u->sums + 2 * pair;
+        memcpy(s, u->w, 2 * sizeof *s);
+        u->w += 4;
         for (g = 0; g < groups; g++, col += AIOTC_LSTM_GROUP, u->w += 2 * AIOTC_LSTM_GROUP) {
             for (k = 0; k < AIOTC_LSTM_GROUP; k++) {
                 s[0] += u->w[k] * col[k];
@@ -148,14 +151,6 @@ int32_t aiotc_lstm_wide_s8(const aiotc_context *ctx, const aiotc_lstm_params_s8 
                 widen(hidden + row * state_size, state_size, h_buf);
                 us.w = weights;
                 for (u = 0; u < state_size; u++) {
-                    us.sums[0] = f->input_bias[u];
-                    us.sums[1] = i->input_bias[u];
-                    us.sums[2] = c->input_bias[u];
-                    us.sums[3] = o->input_bias[u];
-                    us.sums[4] = f->recurrent_bias[u];
-                    us.sums[5] = i->recurrent_bias[u];
-                    us.sums[6] = c->recurrent_bias[u];
-                    us.sums[7] = o->recurrent_bias[u];
                     unit_sums(&us);
                     out[u] = aiotc_lstm_unit_s8(params, gate_pre(f, us.sums[0], us.sums[4]),
                                                 gate_pre(i, us.sums[1], us.sums[5]), gate_pre(c, us.sums[2], us.sums[6]),
