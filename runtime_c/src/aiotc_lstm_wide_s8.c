@@ -111,11 +111,27 @@ static AIOTC_NOINLINE void unit_sums(unit_state *u)
 }
 
 /* A gate's pre-activation from its two sums (TFLM's order: each requantized to Q3.12 and
- * clamped, then added with saturation). */
-static AIOTC_INLINE int32_t gate_pre(const aiotc_lstm_gate_s8 *gate, int32_t from_input, int32_t from_hidden)
+ * clamped, then added with saturation); `left` as aiotc_lstm_to_q3_12's. */
+static AIOTC_INLINE int32_t gate_pre(const aiotc_lstm_gate_s8 *gate, int32_t from_input, int32_t from_hidden,
+                                     int32_t left)
 {
-    return aiotc_clamp_s16(aiotc_lstm_to_q3_12(from_input, gate->input_quant, 0) +
-                           aiotc_lstm_to_q3_12(from_hidden, gate->recurrent_quant, 0));
+    return aiotc_clamp_s16(aiotc_lstm_to_q3_12(from_input, gate->input_quant, left) +
+                           aiotc_lstm_to_q3_12(from_hidden, gate->recurrent_quant, left));
+}
+
+/* One row of one step: every unit's sums, gates, cell and hidden value; `left` (a constant
+ * where inlined) when every gate's shifts are left shifts. */
+static AIOTC_INLINE void row_units(const aiotc_lstm_params_s8 *p, unit_state *us, int32_t units, int16_t *cell,
+                                   int8_t *out, int32_t left)
+{
+    int32_t u;
+    for (u = 0; u < units; u++) {
+        unit_sums(us);
+        out[u] = aiotc_lstm_unit_s8(p, gate_pre(&p->forget, us->sums[0], us->sums[4], left),
+                                    gate_pre(&p->input, us->sums[1], us->sums[5], left),
+                                    gate_pre(&p->cell, us->sums[2], us->sums[6], left),
+                                    gate_pre(&p->output, us->sums[3], us->sums[7], left), cell + u);
+    }
 }
 
 int32_t aiotc_lstm_wide_s8(const aiotc_context *ctx, const aiotc_lstm_params_s8 *params, const aiotc_lstm_dims *dims,
@@ -126,12 +142,14 @@ int32_t aiotc_lstm_wide_s8(const aiotc_context *ctx, const aiotc_lstm_params_s8 
     const int32_t rows = dims->time_major ? dims->batches : 1;
     const int32_t in_size = dims->input_size, state_size = dims->state_size;
     int16_t *const x_buf = (int16_t *)ctx->buf, *const h_buf = x_buf + AIOTC_LSTM_ROW(in_size);
-    const aiotc_lstm_gate_s8 *const f = &params->forget, *const i = &params->input, *const c = &params->cell,
-                                    *const o = &params->output;
+    const aiotc_lstm_gate_s8 *const gates[4] = {&params->forget, &params->input, &params->cell, &params->output};
     unit_state us;
-    int32_t s, t, row, u;
+    int32_t s, t, row, left = 1;
     if (ctx->size < aiotc_lstm_wide_s8_get_buffer_size(dims)) {
         return AIOTC_ARG_ERROR;
+    }
+    for (s = 0; s < 4; s++) {
+        left &= gates[s]->input_quant.shift >= 0 && gates[s]->recurrent_quant.shift >= 0;
     }
     us.x = x_buf;
     us.h = h_buf;
@@ -145,16 +163,13 @@ int32_t aiotc_lstm_wide_s8(const aiotc_context *ctx, const aiotc_lstm_params_s8 
             const int8_t *x = input + step * rows * in_size;
             int8_t *y = output + step * rows * state_size;
             for (row = 0; row < rows; row++) {
-                int16_t *cells = cell + row * state_size;
-                int8_t *out = y + row * state_size;
                 widen(x + row * in_size, in_size, x_buf);
                 widen(hidden + row * state_size, state_size, h_buf);
                 us.w = weights;
-                for (u = 0; u < state_size; u++) {
-                    unit_sums(&us);
-                    out[u] = aiotc_lstm_unit_s8(params, gate_pre(f, us.sums[0], us.sums[4]),
-                                                gate_pre(i, us.sums[1], us.sums[5]), gate_pre(c, us.sums[2], us.sums[6]),
-                                                gate_pre(o, us.sums[3], us.sums[7]), cells + u);
+                if (left) {
+                    row_units(params, &us, state_size, cell + row * state_size, y + row * state_size, 1);
+                } else {
+                    row_units(params, &us, state_size, cell + row * state_size, y + row * state_size, 0);
                 }
             }
             memcpy(hidden, y, (size_t)(rows * state_size));
