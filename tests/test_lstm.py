@@ -101,6 +101,7 @@ def test_state_carries_across_invokes_and_resets(dtype, tmp_path):
         dict(features=45, units=22, cell_scale=2.0**-11, gate_std=6.0),  # saturating gates: the tables' ends
         dict(features=45, units=22, cell_scale=2.0**-15, cell_clip=0.6, hidden_scale=1 / 512),  # clip, tanh shift
         dict(features=45, units=22, gate_std=24.0, hidden_scale=1 / 8),  # every gate's shifts left shifts
+        dict(features=45, units=22, hidden_scale=2.0**-28.5),  # a hidden requantization shifting right by 1 only
     ],
 )
 def test_packed_gates_carry_state_in_qemu(lstm, board, tmp_path):
@@ -115,13 +116,15 @@ def test_packed_gates_carry_state_in_qemu(lstm, board, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "case", ["sequence", "hidden_zero_point", "time_major_batches", "batch_major_batches", "left_shifts"]
+    "case",
+    ["sequence", "hidden_zero_point", "time_major_batches", "batch_major_batches", "left_shifts", "hidden_right_1"],
 )
 def test_wide_kernel_portable_c_is_bit_exact(case, tmp_path):
     """aiotc_lstm_wide_s8's portable C (the layout of pack_lstm_wide), compiled for the M4
     and built with host gcc; a -128 weight, which the packed byte pairs cannot hold beside a
     negative one, is any int16 here."""
-    graph = lstm_graph("int8", **(CASES | {"left_shifts": dict(gate_std=24.0, hidden_scale=1 / 8)})[case])
+    extra = {"left_shifts": dict(gate_std=24.0, hidden_scale=1 / 8), "hidden_right_1": dict(hidden_scale=2.0**-28.5)}
+    graph = lstm_graph("int8", **(CASES | extra)[case])
     recurrent = graph[graph.ops[0].inputs[7]]
     data = recurrent.data.copy()
     data[0, 0], data[1, 0] = -5, -128

@@ -108,15 +108,22 @@ def _integer_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     tanh_multiplier, tanh_shift = cell_tanh_scaling(int(round(math.log2(cell_scale))))
     clip = int(min(max(np.float64(np.float32(op.attrs.cell_clip)) / cell_scale, -32768.0), 32767.0))
     product = np.float64(GATE_OUTPUT_SCALE) * np.float64(GATE_OUTPUT_SCALE)
+    unit = [
+        quantize_multiplier(np.float64(GATE_OUTPUT_SCALE) * cell_scale / cell_scale),
+        quantize_multiplier(product / cell_scale),
+        quantize_multiplier(product / np.float64(scale(hidden))),
+    ]
+    rights = [-2 - shift for _, shift in unit]
     return {
         "weights": ctx.const(pack_lstm_wide(*zip(*wide_rows)), "weights_wide") if wide else None,
         "gates": gates,
-        "forget_times_cell": quantize_multiplier(np.float64(GATE_OUTPUT_SCALE) * cell_scale / cell_scale),
-        "input_times_cell": quantize_multiplier(product / cell_scale),
-        "hidden_quant": quantize_multiplier(product / np.float64(scale(hidden))),
+        "forget_times_cell": unit[0],
+        "input_times_cell": unit[1],
+        "hidden_quant": unit[2],
         "hidden_offset": zero_point(hidden),
         "cell_clip": (-clip, clip) if op.attrs.cell_clip > 0 else (-32768, 32767),
-        "cell_tanh": (tanh_multiplier, tanh_shift),
+        "cell_tanh": (tanh_multiplier, tanh_shift, 1 << (tanh_shift - 1) if tanh_shift > 0 else 0),
+        "unit_rights": rights if min(rights) >= 0 else [-1, -1, -1],
     }
 
 

@@ -146,23 +146,55 @@ static AIOTC_INLINE int32_t aiotc_lstm_to_q3_12(int32_t sum, aiotc_per_tensor_qu
 
 /* One unit of one step from its gates' pre-activations (Q3.12): updates its cell and
  * returns its new hidden value. The gates' int16 activations read their Q3.12 input
- * times 3 (TFLM's power-of-two case). */
-static inline int8_t aiotc_lstm_unit_s8(const aiotc_lstm_params_s8 *p, int32_t forget_gate, int32_t input_gate,
-                                        int32_t cell_gate, int32_t output_gate, int16_t *cell)
+ * times 3 (TFLM's power-of-two case). `rights` (a constant where inlined): the unit's
+ * requantizations are the compile-time right shifts of unit_rights, nothing tested. */
+static AIOTC_INLINE int8_t aiotc_lstm_unit_form_s8(const aiotc_lstm_params_s8 *p, int32_t forget_gate,
+                                                   int32_t input_gate, int32_t cell_gate, int32_t output_gate,
+                                                   int16_t *cell, int32_t rights)
 {
     const int32_t forget = aiotc_lstm_sigmoid_s16(3 * forget_gate);
     const int32_t in = aiotc_lstm_sigmoid_s16(3 * input_gate);
     const int32_t candidate = aiotc_lstm_tanh_s16(3 * cell_gate);
     const int32_t out = aiotc_lstm_sigmoid_s16(3 * output_gate);
-    const int32_t round = p->cell_tanh_shift > 0 ? 1 << (p->cell_tanh_shift - 1) : 0;
-    int32_t c = aiotc_clamp_s16(aiotc_rq_offset(aiotc_lstm_rq(p->forget_times_cell), forget * *cell, 0));
-    int32_t h;
-    c = aiotc_clamp_s16(c + aiotc_clamp_s16(aiotc_rq_offset(aiotc_lstm_rq(p->input_times_cell), in * candidate, 0)));
-    c = AIOTC_CLAMP(c, p->cell_clip.min, p->cell_clip.max);
+    int32_t c, h;
+    if (rights) {
+        c = aiotc_clamp_s16(aiotc_rq_right(forget * *cell, p->forget_times_cell.multiplier, p->unit_rights[0], 1));
+        c += aiotc_clamp_s16(aiotc_rq_right(in * candidate, p->input_times_cell.multiplier, p->unit_rights[1], 1));
+    } else {
+        c = aiotc_clamp_s16(aiotc_rq_offset(aiotc_lstm_rq(p->forget_times_cell), forget * *cell, 0));
+        c += aiotc_clamp_s16(aiotc_rq_offset(aiotc_lstm_rq(p->input_times_cell), in * candidate, 0));
+    }
+    c = AIOTC_CLAMP(aiotc_clamp_s16(c), p->cell_clip.min, p->cell_clip.max);
     *cell = (int16_t)c;
-    h = aiotc_lstm_tanh_s16((c * p->cell_tanh_multiplier + round) >> p->cell_tanh_shift);
-    h = aiotc_rq_offset(aiotc_lstm_rq(p->hidden), h * out, p->hidden_offset);
+    h = aiotc_lstm_tanh_s16((c * p->cell_tanh_multiplier + p->cell_tanh_round) >> p->cell_tanh_shift) * out;
+    if (rights) {
+        h = aiotc_rq_right(h, p->hidden.multiplier, p->unit_rights[2], 2 * p->hidden_offset + 1);
+    } else {
+        h = aiotc_rq_offset(aiotc_lstm_rq(p->hidden), h, p->hidden_offset);
+    }
     return (int8_t)AIOTC_CLAMP(h, INT8_MIN, INT8_MAX);
+}
+
+/* aiotc_lstm_unit_form_s8 for any shifts, out of line: its tests stay out of the common
+ * case (unused where a kernel takes the vector path). */
+#if defined(__GNUC__)
+__attribute__((noinline, unused))
+#endif
+static int8_t aiotc_lstm_unit_any_s8(const aiotc_lstm_params_s8 *p, int32_t forget_gate,
+                                                           int32_t input_gate, int32_t cell_gate, int32_t output_gate,
+                                                           int16_t *cell)
+{
+    return aiotc_lstm_unit_form_s8(p, forget_gate, input_gate, cell_gate, output_gate, cell, 0);
+}
+
+/* One unit of one step (aiotc_lstm_unit_form_s8), the compile-time right shifts when there are. */
+static inline int8_t aiotc_lstm_unit_s8(const aiotc_lstm_params_s8 *p, int32_t forget_gate, int32_t input_gate,
+                                        int32_t cell_gate, int32_t output_gate, int16_t *cell)
+{
+    if (AIOTC_LIKELY(p->unit_rights[0] >= 0)) {
+        return aiotc_lstm_unit_form_s8(p, forget_gate, input_gate, cell_gate, output_gate, cell, 1);
+    }
+    return aiotc_lstm_unit_any_s8(p, forget_gate, input_gate, cell_gate, output_gate, cell);
 }
 
 #if defined(AIOTC_MVE)
@@ -213,7 +245,7 @@ static inline void aiotc_lstm_units_s8(const aiotc_lstm_params_s8 *p, const int1
                                        int8_t *hidden)
 {
     const int32x4_t tanh_shift = vdupq_n_s32(-p->cell_tanh_shift);
-    const int32_t round = p->cell_tanh_shift > 0 ? 1 << (p->cell_tanh_shift - 1) : 0;
+    const int32_t round = p->cell_tanh_round;
     int32_t u;
     for (u = 0; u < units; u += 4) {
         const mve_pred16_t lanes = vctp32q((uint32_t)(units - u));

@@ -37,6 +37,11 @@ typedef struct {
     aiotc_activation cell_clip;                      /* the int16 range when unclipped */
     int32_t cell_tanh_multiplier;                    /* tanh input: (cell * m + round) >> shift, in Q3.12 */
     int32_t cell_tanh_shift;
+    int32_t cell_tanh_round;                         /* 2^(shift - 1), or 0 */
+    /* -2 - the shifts of forget_times_cell, input_times_cell and hidden (aiotc_rq_right's
+     * right shifts) when all three are right shifts of 2 or more, as TFLite's scales make
+     * them; else -1 each. */
+    int32_t unit_rights[3];
 } aiotc_lstm_params_s8;
 
 typedef struct {

@@ -119,18 +119,21 @@ static AIOTC_INLINE int32_t gate_pre(const aiotc_lstm_gate_s8 *gate, int32_t fro
                            aiotc_lstm_to_q3_12(from_hidden, gate->recurrent_quant, left));
 }
 
-/* One row of one step: every unit's sums, gates, cell and hidden value; `left` (a constant
- * where inlined) when every gate's shifts are left shifts. */
+/* One row of one step: every unit's sums, gates, cell and hidden value; `left` and
+ * `rights` (constants where inlined): every gate's shifts are left shifts, the unit's
+ * requantizations the compile-time right shifts (aiotc_lstm_unit_form_s8). */
 static AIOTC_INLINE void row_units(const aiotc_lstm_params_s8 *p, unit_state *us, int32_t units, int16_t *cell,
-                                   int8_t *out, int32_t left)
+                                   int8_t *out, int32_t left, int32_t rights)
 {
     int32_t u;
     for (u = 0; u < units; u++) {
+        int32_t f, i, c, o;
         unit_sums(us);
-        out[u] = aiotc_lstm_unit_s8(p, gate_pre(&p->forget, us->sums[0], us->sums[4], left),
-                                    gate_pre(&p->input, us->sums[1], us->sums[5], left),
-                                    gate_pre(&p->cell, us->sums[2], us->sums[6], left),
-                                    gate_pre(&p->output, us->sums[3], us->sums[7], left), cell + u);
+        f = gate_pre(&p->forget, us->sums[0], us->sums[4], left);
+        i = gate_pre(&p->input, us->sums[1], us->sums[5], left);
+        c = gate_pre(&p->cell, us->sums[2], us->sums[6], left);
+        o = gate_pre(&p->output, us->sums[3], us->sums[7], left);
+        out[u] = rights ? aiotc_lstm_unit_form_s8(p, f, i, c, o, cell + u, 1) : aiotc_lstm_unit_any_s8(p, f, i, c, o, cell + u);
     }
 }
 
@@ -166,10 +169,14 @@ int32_t aiotc_lstm_wide_s8(const aiotc_context *ctx, const aiotc_lstm_params_s8 
                 widen(x + row * in_size, in_size, x_buf);
                 widen(hidden + row * state_size, state_size, h_buf);
                 us.w = weights;
-                if (left) {
-                    row_units(params, &us, state_size, cell + row * state_size, y + row * state_size, 1);
+                int16_t *const cells = cell + row * state_size;
+                int8_t *const out = y + row * state_size;
+                if (params->unit_rights[0] < 0) {
+                    row_units(params, &us, state_size, cells, out, 0, 0);
+                } else if (left) {
+                    row_units(params, &us, state_size, cells, out, 1, 1);
                 } else {
-                    row_units(params, &us, state_size, cell + row * state_size, y + row * state_size, 0);
+                    row_units(params, &us, state_size, cells, out, 0, 1);
                 }
             }
             memcpy(hidden, y, (size_t)(rows * state_size));
