@@ -19,11 +19,13 @@ import numpy as np
 import pytest
 
 from aiotc import ir
-from aiotc.codegen.ops_recurrent import cell_tanh_scaling
+from aiotc.codegen.ops_recurrent import GATES, cell_tanh_scaling, pack_lstm_wide
 from aiotc.driver import compile_model
 from aiotc.errors import UnsupportedOpsError
 from aiotc.export.tflite import write_tflite
 from aiotc.frontend.tflite import load_tflite
+from aiotc.kernels import _lstm_wide_bytes
+from aiotc.report import flash_figure
 from aiotc.resources import data_dir
 
 from .conftest import assert_bit_exact, assert_sequence_matches, verify_folder
@@ -134,6 +136,34 @@ def test_wide_kernel_portable_c_is_bit_exact(case, tmp_path):
     out = compile_model(model, board="cortex-m4", out_dir=tmp_path / "out").out_dir
     assert "aiotc_lstm_wide_s8(" in (out / "lstm.c").read_text()
     assert_bit_exact(verify_folder(out, samples=4))
+
+
+def test_wide_weights_over_the_flash_take_the_int8_kernel(tmp_path):
+    """aiotc_lstm_wide_s8 doubles the LSTM's weights: with ample flash the M4 runs it; under
+    a flash budget the widened image would exceed, the layer runs aiotc_lstm_packed_s8
+    (its int8 weights), fits, says why in the report and stays bit-exact."""
+    model = tmp_path / "lstm.tflite"
+    model.write_bytes(write_tflite(lstm_graph("int8", time_steps=3, features=64, units=64)))
+    wide = compile_model(model, board="cortex-m4", out_dir=tmp_path / "wide")
+    assert "aiotc_lstm_wide_s8(" in (wide.out_dir / "lstm.c").read_text()
+    assert "fit the 4,194,304 B of flash" in wide.report["layers"][0]["kernel_choice"]
+    budget = flash_figure(wide.report) - 1
+    packed = compile_model(model, board="cortex-m4", out_dir=tmp_path / "packed", flash_budget=budget)
+    assert "aiotc_lstm_packed_s8(" in (packed.out_dir / "lstm.c").read_text()
+    layer = packed.report["layers"][0]
+    assert layer["kernel"] == "aiotc_lstm_packed_s8"
+    assert f"over the {budget:,} B of flash" in layer["kernel_choice"]
+    assert flash_figure(packed.report) <= budget
+    assert_bit_exact(verify_folder(packed.out_dir, samples=3))
+
+
+def test_wide_weights_estimate_is_what_codegen_packs():
+    """The flash rule's size of aiotc_lstm_wide_s8's weights is pack_lstm_wide's (padded rows)."""
+    graph = lstm_graph("int8", features=45, units=22)
+    op = graph.ops[0]
+    gates = [[graph[op.inputs[i]].data for i in indices] for indices in GATES.values()]
+    packed = pack_lstm_wide(*zip(*((w_in, w_rec, b, np.zeros_like(b)) for w_in, w_rec, b in gates)))
+    assert packed.nbytes == _lstm_wide_bytes(op, graph)
 
 
 HARNESS = """
