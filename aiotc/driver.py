@@ -96,9 +96,10 @@ def plan_graph(
     )
     # A Conv1D graph's maps are one row high: row bands stream it only on its side (time along the rows).
     sideways = on_its_side(graph) if memory_options.stream != "off" else None
+    flash = options.flash_budget if options.flash_budget is not None else board.flash_bytes
     memory_plan = least_plan(
         [
-            plan_memory(g, select_kernels(g, compact_int4, mve=board.mve, dsp=board.dsp), memory_options)
+            plan_memory(g, select_kernels(g, compact_int4, mve=board.mve, dsp=board.dsp, flash=flash), memory_options)
             for g in (graph, sideways)
             if g
         ],

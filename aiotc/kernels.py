@@ -16,11 +16,13 @@ The specialized int8 kernels need the input offset folded into an int32 bias
 (`folded_bias`) and weights their packed layouts hold. With `compact_int4`, int4
 weights run the reference loops instead of the fast `_s4` kernels: less code,
 about 10x the instructions (--precision auto takes it when a flash budget asks).
+The LSTM's int16-weight kernel (twice the weights' flash) gives way to its int8 one where
+the image would outgrow the flash (`_fit_lstm_weights`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -47,12 +49,14 @@ class Kernel:
 
 
 def select_kernels(
-    graph: Graph, compact_int4: bool = False, *, mve: bool = False, dsp: bool = False
+    graph: Graph, compact_int4: bool = False, *, mve: bool = False, dsp: bool = False, flash: int | None = None
 ) -> dict[str, Kernel]:
     """The kernel of every layer of `graph`, by op name; `mve`: for a core with the M-profile
     vector extension (the board's `mve`); `dsp`: with the DSP extension (the board's `dsp`:
-    without MVE, the C's AIOTC_DSP path, Cortex-M4, M7, M33)."""
-    return {op.name: select_kernel(op, graph, compact_int4, mve=mve, dsp=dsp) for op in graph.ops}
+    without MVE, the C's AIOTC_DSP path, Cortex-M4, M7, M33); `flash`: the bytes the image
+    may take (the flash budget or the board's flash), which the widened LSTM weights must fit."""
+    kernels = {op.name: select_kernel(op, graph, compact_int4, mve=mve, dsp=dsp) for op in graph.ops}
+    return _fit_lstm_weights(graph, kernels, flash) if flash is not None else kernels
 
 
 def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool = False, dsp: bool = False) -> Kernel:
@@ -69,8 +73,8 @@ def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool
         name = _transpose_conv_kernel(op, graph)
         scratch = _transpose_conv_scratch_bytes(op, graph, name) if name else 0
     elif op.kind == "lstm":
-        name = _lstm_kernel(op, graph)
-        scratch = _lstm_scratch_bytes(op, graph) if name else 0
+        name = _lstm_kernel(op, graph, dsp and not mve)
+        scratch = _lstm_scratch_bytes(op, graph, name) if name else 0
     elif op.kind == "svdf":
         name = _svdf_kernel(op, graph)
         scratch = 2 * padded_row16(graph[op.inputs[0]].shape[-1]) if name == "aiotc_svdf_packed_s8" else 0  # widened
@@ -464,20 +468,65 @@ def _batch_matmul_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int
 LSTM_GATE_WEIGHTS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
-def _lstm_kernel(op: Op, graph: Graph) -> str | None:
-    """The int8 LSTM whose gate matrix products run as packed fully connected layers,
+def _lstm_kernel(op: Op, graph: Graph, dsp: bool) -> str | None:
+    """The int8 LSTM on a DSP core without MVE: its weights widened to int16 at compile
+    time (any int8 weights); elsewhere its gate products as packed fully connected layers,
     when byte pairs hold every gate's weights."""
     if graph[op.inputs[0]].dtype != "int8":
         return None
     weights = [graph[op.inputs[i]] for i in LSTM_GATE_WEIGHTS]
-    packable = all(w.is_const and w.dtype == "int8" and gemm_packable(w.data) for w in weights)
-    return "aiotc_lstm_packed_s8" if packable else None
+    if not all(w.is_const and w.dtype == "int8" for w in weights):
+        return None
+    if dsp:
+        return "aiotc_lstm_wide_s8"
+    return "aiotc_lstm_packed_s8" if all(gemm_packable(w.data) for w in weights) else None
 
 
-def _lstm_scratch_bytes(op: Op, graph: Graph) -> int:
-    """aiotc_lstm_packed_s8_get_buffer_size: the input step and hidden state widened, the
-    4 gates' int16 pre-activations."""
+# What a linked image holds beside the weights (graph code, kernels, start-up): on the
+# Cortex-M4, 8,252 B for tflm_micro_speech_lstm, 10,968 B for tflm_dtln_noise_suppression.
+IMAGE_CODE_BYTES = 16 * 1024
+
+
+def _fit_lstm_weights(graph: Graph, kernels: dict[str, Kernel], flash: int) -> dict[str, Kernel]:
+    """aiotc_lstm_wide_s8 doubles an LSTM's weights (int16): where the image would then
+    outgrow `flash` (estimated as the model's constants as stored, the widening and
+    IMAGE_CODE_BYTES), the LSTMs that widen most take their int8 kernel, until it fits."""
+    ops = {op.name: op for op in graph.ops}
+    extra = {
+        name: _lstm_wide_bytes(ops[name], graph) - sum(graph[ops[name].inputs[i]].nbytes for i in LSTM_GATE_WEIGHTS)
+        for name, kernel in kernels.items()
+        if kernel.name == "aiotc_lstm_wide_s8"
+    }
+    image = sum(t.nbytes for t in graph.tensors.values() if t.is_const) + sum(extra.values()) + IMAGE_CODE_BYTES
+    for name in sorted(extra, key=lambda n: -extra[n]):
+        if image <= flash:
+            why = f"fastest kernel: its int16 weights (+{extra[name]:,} B) fit the {flash:,} B of flash (image ~{image:,} B)"
+            kernels = kernels | {name: replace(kernels[name], why=why)}
+            continue
+        narrow = _lstm_kernel(ops[name], graph, dsp=False)
+        why = (
+            f"{narrow or 'reference'} kernel: aiotc_lstm_wide_s8's int16 weights (+{extra[name]:,} B) "
+            f"would take the image to ~{image:,} B, over the {flash:,} B of flash"
+        )
+        scratch = _lstm_scratch_bytes(ops[name], graph, narrow) if narrow else 0
+        kernels = kernels | {name: Kernel(narrow, scratch, kernels[name].write_group, why)}
+        image -= extra[name]
+    return kernels
+
+
+def _lstm_wide_bytes(op: Op, graph: Graph) -> int:
+    """The bytes of aiotc_lstm_wide_s8's int16 weights (codegen's pack_lstm_wide): per unit,
+    for its input and its recurrent rows, two row pairs of 8-padded rows and 2 int32 biases."""
     input_size, units = graph[op.inputs[0]].shape[-1], graph[op.inputs[LSTM_GATE_WEIGHTS[-1]]].shape[0]
+    return 2 * units * 2 * sum(4 + 2 * padded_row8(depth) for depth in (input_size, units))
+
+
+def _lstm_scratch_bytes(op: Op, graph: Graph, kernel: str) -> int:
+    """The C *_get_buffer_size: the input step and hidden state widened (to 8 inputs for
+    aiotc_lstm_wide_s8, to 16 and the 4 gates' int16 pre-activations for aiotc_lstm_packed_s8)."""
+    input_size, units = graph[op.inputs[0]].shape[-1], graph[op.inputs[LSTM_GATE_WEIGHTS[-1]]].shape[0]
+    if kernel == "aiotc_lstm_wide_s8":
+        return 2 * padded_row8(input_size) + 2 * padded_row8(units)
     return 2 * padded_row16(input_size) + 2 * padded_row16(units) + 4 * 2 * units
 
 

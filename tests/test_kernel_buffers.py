@@ -35,6 +35,7 @@ KERNELS = (
     "aiotc_depthwise_conv_3x3_s4",
     "aiotc_convolve_s16",
     "aiotc_lstm_packed_s8",
+    "aiotc_lstm_wide_s8",
     "aiotc_svdf_packed_s8",
     "aiotc_batch_matmul_packed_s8",
     "aiotc_batch_matmul_packed_s16",
@@ -66,6 +67,7 @@ int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dims *input_dims
 int32_t aiotc_depthwise_conv_3x3_s4_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
 typedef struct { int32_t batches, time_steps, input_size, state_size, time_major; } aiotc_lstm_dims;
 int32_t aiotc_lstm_packed_s8_get_buffer_size(const aiotc_lstm_dims *dims);
+int32_t aiotc_lstm_wide_s8_get_buffer_size(const aiotc_lstm_dims *dims);
 typedef struct { int32_t batches, input_size, filters, memory, rank; } aiotc_svdf_dims;
 int32_t aiotc_svdf_packed_s8_get_buffer_size(const aiotc_svdf_dims *dims);
 typedef struct { int32_t batch[2], lhs_batch_stride[2], rhs_batch_stride[2], rows, cols, depth, lhs_row_stride,
@@ -233,6 +235,9 @@ def test_lstm_scratch_size_equals_c(lib, features, units):
     graph = lstm_graph("int8", batches=2, time_steps=3, features=features, units=units)
     dims = ffi.new("aiotc_lstm_dims *", (2, 3, features, units, 0))
     assert select_kernel(graph.ops[0], graph).scratch_bytes == c.aiotc_lstm_packed_s8_get_buffer_size(dims) > 0
+    wide = select_kernel(graph.ops[0], graph, dsp=True)
+    assert wide.name == "aiotc_lstm_wide_s8"
+    assert wide.scratch_bytes == c.aiotc_lstm_wide_s8_get_buffer_size(dims) > 0
 
 
 @pytest.mark.parametrize("features", [5, 16, 96])

@@ -19,14 +19,16 @@ import numpy as np
 import pytest
 
 from aiotc import ir
-from aiotc.codegen.ops_recurrent import cell_tanh_scaling
+from aiotc.codegen.ops_recurrent import GATES, cell_tanh_scaling, pack_lstm_wide
 from aiotc.driver import compile_model
 from aiotc.errors import UnsupportedOpsError
 from aiotc.export.tflite import write_tflite
 from aiotc.frontend.tflite import load_tflite
+from aiotc.kernels import _lstm_wide_bytes
+from aiotc.report import flash_figure
 from aiotc.resources import data_dir
 
-from .conftest import assert_sequence_matches, verify_folder
+from .conftest import assert_bit_exact, assert_sequence_matches, verify_folder
 from .oplib import OpGraph, assert_matches_oracle
 
 TFLM_TREE = Path(os.environ.get("AIOTC_TFLM_TREE", Path.home() / ".cache/tflm-peer/tflite-micro"))
@@ -100,16 +102,68 @@ def test_state_carries_across_invokes_and_resets(dtype, tmp_path):
         dict(features=40, units=17, time_major=True, batches=2),  # rows of one step side by side
         dict(features=45, units=22, cell_scale=2.0**-11, gate_std=6.0),  # saturating gates: the tables' ends
         dict(features=45, units=22, cell_scale=2.0**-15, cell_clip=0.6, hidden_scale=1 / 512),  # clip, tanh shift
+        dict(features=45, units=22, gate_std=24.0, hidden_scale=1 / 8),  # every gate's shifts left shifts
+        dict(features=45, units=22, hidden_scale=2.0**-28.5),  # a hidden requantization shifting right by 1 only
     ],
 )
 def test_packed_gates_carry_state_in_qemu(lstm, board, tmp_path):
-    """The gate products on the DSP (M4) and MVE (M55) paths of aiotc_lstm_packed_s8, and its
-    units 4 per vector on the M55 (enough MACs that the planner keeps it rather than the
-    scratch-free aiotc_lstm_s8)."""
+    """The gate products on the DSP path of aiotc_lstm_wide_s8 (M4: int16 weights, odd and
+    even groups of 8 inputs) and the MVE path of aiotc_lstm_packed_s8 (M55: its units 4 per
+    vector; enough MACs that the planner keeps them rather than the scratch-free aiotc_lstm_s8)."""
     model = tmp_path / "lstm.tflite"
     model.write_bytes(write_tflite(lstm_graph("int8", time_steps=3, **lstm)))
     assert_sequence_matches(model, tmp_path / "out", board=board)
-    assert "aiotc_lstm_packed_s8(" in (tmp_path / "out" / "lstm.c").read_text()
+    kernel = "aiotc_lstm_wide_s8(" if board == "cortex-m4" else "aiotc_lstm_packed_s8("
+    assert kernel in (tmp_path / "out" / "lstm.c").read_text()
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["sequence", "hidden_zero_point", "time_major_batches", "batch_major_batches", "left_shifts", "hidden_right_1"],
+)
+def test_wide_kernel_portable_c_is_bit_exact(case, tmp_path):
+    """aiotc_lstm_wide_s8's portable C (the layout of pack_lstm_wide), compiled for the M4
+    and built with host gcc; a -128 weight, which the packed byte pairs cannot hold beside a
+    negative one, is any int16 here."""
+    extra = {"left_shifts": dict(gate_std=24.0, hidden_scale=1 / 8), "hidden_right_1": dict(hidden_scale=2.0**-28.5)}
+    graph = lstm_graph("int8", **(CASES | extra)[case])
+    recurrent = graph[graph.ops[0].inputs[7]]
+    data = recurrent.data.copy()
+    data[0, 0], data[1, 0] = -5, -128
+    graph = graph.with_ops(graph.ops, dict(graph.tensors) | {recurrent.name: dataclasses.replace(recurrent, data=data)})
+    model = tmp_path / "lstm.tflite"
+    model.write_bytes(write_tflite(graph))
+    out = compile_model(model, board="cortex-m4", out_dir=tmp_path / "out").out_dir
+    assert "aiotc_lstm_wide_s8(" in (out / "lstm.c").read_text()
+    assert_bit_exact(verify_folder(out, samples=4))
+
+
+def test_wide_weights_over_the_flash_take_the_int8_kernel(tmp_path):
+    """aiotc_lstm_wide_s8 doubles the LSTM's weights: with ample flash the M4 runs it; under
+    a flash budget the widened image would exceed, the layer runs aiotc_lstm_packed_s8
+    (its int8 weights), fits, says why in the report and stays bit-exact."""
+    model = tmp_path / "lstm.tflite"
+    model.write_bytes(write_tflite(lstm_graph("int8", time_steps=3, features=64, units=64)))
+    wide = compile_model(model, board="cortex-m4", out_dir=tmp_path / "wide")
+    assert "aiotc_lstm_wide_s8(" in (wide.out_dir / "lstm.c").read_text()
+    assert "fit the 4,194,304 B of flash" in wide.report["layers"][0]["kernel_choice"]
+    budget = flash_figure(wide.report) - 1
+    packed = compile_model(model, board="cortex-m4", out_dir=tmp_path / "packed", flash_budget=budget)
+    assert "aiotc_lstm_packed_s8(" in (packed.out_dir / "lstm.c").read_text()
+    layer = packed.report["layers"][0]
+    assert layer["kernel"] == "aiotc_lstm_packed_s8"
+    assert f"over the {budget:,} B of flash" in layer["kernel_choice"]
+    assert flash_figure(packed.report) <= budget
+    assert_bit_exact(verify_folder(packed.out_dir, samples=3))
+
+
+def test_wide_weights_estimate_is_what_codegen_packs():
+    """The flash rule's size of aiotc_lstm_wide_s8's weights is pack_lstm_wide's (padded rows)."""
+    graph = lstm_graph("int8", features=45, units=22)
+    op = graph.ops[0]
+    gates = [[graph[op.inputs[i]].data for i in indices] for indices in GATES.values()]
+    packed = pack_lstm_wide(*zip(*((w_in, w_rec, b, np.zeros_like(b)) for w_in, w_rec, b in gates)))
+    assert packed.nbytes == _lstm_wide_bytes(op, graph)
 
 
 HARNESS = """

@@ -248,6 +248,13 @@ def folders(tmp_path_factory) -> list[Path]:
     made.append(
         compile_model(root / "quads.tflite", out_dir=root / "quads", board="cortex-m4", sram_budget=1 << 20).out_dir
     )
+    # the M4's LSTM: its weights widened to int16
+    g = OpGraph(seed=7)
+    lstm = g.build(g.lstm(g.input((1, 3, 12), scale=0.03, zero_point=-7), 8))
+    (root / "lstm.tflite").write_bytes(write_tflite(lstm))
+    made.append(
+        compile_model(root / "lstm.tflite", out_dir=root / "lstm", board="cortex-m4", sram_budget=1 << 20).out_dir
+    )
     # the M55's gathered windows: a 3x3 conv to 3 channels
     g = OpGraph(seed=6)
     (root / "few.tflite").write_bytes(write_tflite(g.build(g.conv2d(g.input((1, 6, 6, 8)), 3))))

@@ -26,6 +26,7 @@ from ..ir import (
     Op,
     Tensor,
 )
+from ..kernels import padded_row8
 from .lowering import (
     LayerCode,
     LowerContext,
@@ -58,41 +59,48 @@ def lower_lstm(op: Op, ctx: LowerContext) -> LayerCode:
         "quantized": x.dtype == "int8",
     }
     kernel = ctx.kernels[op.name].name or f"aiotc_lstm_{suffix(x.dtype)}"
-    packed = kernel == "aiotc_lstm_packed_s8"
-    values |= _integer_values(op, ctx, packed) if values["quantized"] else _float_values(op, ctx)
-    values["context"] = ctx.scratch() if packed else None
+    values |= _integer_values(op, ctx, kernel) if values["quantized"] else _float_values(op, ctx)
+    values["context"] = ctx.scratch() if kernel in ("aiotc_lstm_packed_s8", "aiotc_lstm_wide_s8") else None
     return LayerCode("lstm", values | {"kernel": kernel}, (kernel,))
 
 
 def _float_values(op: Op, ctx: LowerContext) -> dict:
     gates = {name: [ctx.ptr(op.inputs[i]) for i in indices] for name, indices in GATES.items()}
-    return {"gates": gates, "cell_clip": c_float(op.attrs.cell_clip)}
+    return {"weights": None, "gates": gates, "cell_clip": c_float(op.attrs.cell_clip)}
 
 
-def _integer_values(op: Op, ctx: LowerContext, packed: bool) -> dict:
-    """`packed`: each gate's weights in the packed fully connected layout, its biases
-    zero padded to whole blocks of 4 units (aiotc_lstm_packed_s8)."""
+def _integer_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
+    """aiotc_lstm_packed_s8: each gate's weights in the packed fully connected layout, its
+    biases zero padded to whole blocks of 4 units; aiotc_lstm_wide_s8: all gates' weights
+    in one int16 array (pack_lstm_wide), none in the gates."""
     graph = ctx.graph
     x, hidden, cell = (graph[op.inputs[i]] for i in (LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE))
     units = hidden.shape[1]
+    packed, wide = kernel == "aiotc_lstm_packed_s8", kernel == "aiotc_lstm_wide_s8"
 
     def weights(w: Tensor, role: str) -> str:
+        if wide:
+            return "NULL"
         return ctx.const(pack_fc_weights(w.data), f"{role}_packed") if packed else ctx.ptr(w.name)
 
     def bias(values: np.ndarray, role: str) -> str:
+        if wide:
+            return "NULL"
         padded = np.zeros(-(-units // 4) * 4 if packed else units, np.int32)
         padded[:units] = values
         return ctx.const(padded, role)
 
-    gates = {}
+    gates, wide_rows = {}, []
     for name, (in_index, rec_index, bias_index) in GATES.items():
         w_in, w_rec, b = graph[op.inputs[in_index]], graph[op.inputs[rec_index]], graph[op.inputs[bias_index]]
         rows_in, rows_rec = w_in.data.astype(np.int64).sum(axis=1), w_rec.data.astype(np.int64).sum(axis=1)
+        input_bias, recurrent_bias = b.data.astype(np.int64) - zero_point(x) * rows_in, -zero_point(hidden) * rows_rec
+        wide_rows.append((w_in.data, w_rec.data, input_bias, recurrent_bias))
         gates[name] = [
             weights(w_in, f"{name}_input_weights"),
             weights(w_rec, f"{name}_recurrent_weights"),
-            bias(b.data.astype(np.int64) - zero_point(x) * rows_in, f"{name}_input_bias"),
-            bias(-zero_point(hidden) * rows_rec, f"{name}_recurrent_bias"),
+            bias(input_bias, f"{name}_input_bias"),
+            bias(recurrent_bias, f"{name}_recurrent_bias"),
             _fc_multiplier(scale(x), scale(w_in)),
             _fc_multiplier(scale(hidden), scale(w_rec)),
         ]
@@ -100,15 +108,40 @@ def _integer_values(op: Op, ctx: LowerContext, packed: bool) -> dict:
     tanh_multiplier, tanh_shift = cell_tanh_scaling(int(round(math.log2(cell_scale))))
     clip = int(min(max(np.float64(np.float32(op.attrs.cell_clip)) / cell_scale, -32768.0), 32767.0))
     product = np.float64(GATE_OUTPUT_SCALE) * np.float64(GATE_OUTPUT_SCALE)
+    unit = [
+        quantize_multiplier(np.float64(GATE_OUTPUT_SCALE) * cell_scale / cell_scale),
+        quantize_multiplier(product / cell_scale),
+        quantize_multiplier(product / np.float64(scale(hidden))),
+    ]
+    rights = [-2 - shift for _, shift in unit]
     return {
+        "weights": ctx.const(pack_lstm_wide(*zip(*wide_rows)), "weights_wide") if wide else None,
         "gates": gates,
-        "forget_times_cell": quantize_multiplier(np.float64(GATE_OUTPUT_SCALE) * cell_scale / cell_scale),
-        "input_times_cell": quantize_multiplier(product / cell_scale),
-        "hidden_quant": quantize_multiplier(product / np.float64(scale(hidden))),
+        "forget_times_cell": unit[0],
+        "input_times_cell": unit[1],
+        "hidden_quant": unit[2],
         "hidden_offset": zero_point(hidden),
         "cell_clip": (-clip, clip) if op.attrs.cell_clip > 0 else (-32768, 32767),
-        "cell_tanh": (tanh_multiplier, tanh_shift),
+        "cell_tanh": (tanh_multiplier, tanh_shift, 1 << (tanh_shift - 1) if tanh_shift > 0 else 0),
+        "unit_rights": rights if min(rights) >= 0 else [-1, -1, -1],
     }
+
+
+def pack_lstm_wide(input_weights, recurrent_weights, input_bias, recurrent_bias) -> np.ndarray:
+    """aiotc_lstm_wide_s8's int16 weights from the gates' (each a sequence in GATES' order:
+    forget, input, cell, output): per unit its input rows then its recurrent rows, each as
+    two row pairs (forget and input, cell and output); per pair its two biases (int32, as
+    int16 halves), then per 8 inputs (zero padded) the first row's 8 weights, the second's."""
+
+    def pairs(gates, biases) -> np.ndarray:  # (unit, pair, 4 + group * row * 8)
+        units, depth = gates[0].shape
+        padded = np.zeros((4, units, padded_row8(depth)), np.int16)
+        padded[:, :, :depth] = np.stack(gates)
+        rows = padded.reshape(2, 2, units, -1, 8).transpose(2, 0, 3, 1, 4).reshape(units, 2, -1)
+        bias = np.stack(biases).astype(np.int32).reshape(2, 2, units).transpose(2, 0, 1)
+        return np.concatenate([bias.copy().view(np.int16), rows], axis=2).reshape(units, -1)
+
+    return np.concatenate([pairs(input_weights, input_bias), pairs(recurrent_weights, recurrent_bias)], axis=1).ravel()
 
 
 def _fc_multiplier(input_scale: float, weight_scale: float) -> tuple[int, int]:

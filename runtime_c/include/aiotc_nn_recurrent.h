@@ -37,6 +37,11 @@ typedef struct {
     aiotc_activation cell_clip;                      /* the int16 range when unclipped */
     int32_t cell_tanh_multiplier;                    /* tanh input: (cell * m + round) >> shift, in Q3.12 */
     int32_t cell_tanh_shift;
+    int32_t cell_tanh_round;                         /* 2^(shift - 1), or 0 */
+    /* -2 - the shifts of forget_times_cell, input_times_cell and hidden (aiotc_rq_right's
+     * right shifts) when all three are right shifts of 2 or more, as TFLite's scales make
+     * them; else -1 each. */
+    int32_t unit_rights[3];
 } aiotc_lstm_params_s8;
 
 typedef struct {
@@ -60,6 +65,14 @@ int32_t aiotc_lstm_packed_s8(const aiotc_context *ctx, const aiotc_lstm_params_s
                              const aiotc_lstm_dims *dims, const int8_t *input, int8_t *hidden_state,
                              int16_t *cell_state, int8_t *output);
 int32_t aiotc_lstm_packed_s8_get_buffer_size(const aiotc_lstm_dims *dims);
+
+/* aiotc_lstm_s8 with the four gates' weights widened to int16 and interleaved by unit, their
+ * biases among them (ops_recurrent.pack_lstm_wide: the DSP path's SMLADs read them as they
+ * are), the gates' weight and bias pointers unused; scratch of aiotc_lstm_wide_s8_get_buffer_size bytes. */
+int32_t aiotc_lstm_wide_s8(const aiotc_context *ctx, const aiotc_lstm_params_s8 *params, const aiotc_lstm_dims *dims,
+                           const int16_t *weights, const int8_t *input, int8_t *hidden_state, int16_t *cell_state,
+                           int8_t *output);
+int32_t aiotc_lstm_wide_s8_get_buffer_size(const aiotc_lstm_dims *dims);
 
 int32_t aiotc_lstm_f32(const aiotc_lstm_params_f32 *params, const aiotc_lstm_dims *dims, const float *input,
                        float *hidden_state, float *cell_state, float *output);

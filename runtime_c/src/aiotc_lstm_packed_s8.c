@@ -18,27 +18,14 @@ int32_t aiotc_lstm_packed_s8_get_buffer_size(const aiotc_lstm_dims *dims)
            4 * 2 * dims->state_size;
 }
 
-/* One product's sum requantized to Q3.12 and clamped to int16 (aiotc_requantize_1r's
- * integers): a left shift without its rounding shift, a right one of 2 or more in one
- * SMLAL (aiotc_rq_offset); `left` (a constant where inlined) when the shift is known to be
- * a left shift: no test of its sign. */
-static AIOTC_INLINE int32_t to_q3_12(int32_t sum, aiotc_per_tensor_quant_params quant, int32_t left)
-{
-    if (left) {
-        const int64_t scaled = (int64_t)(int32_t)((uint32_t)sum << quant.shift) * quant.multiplier;
-        return aiotc_clamp_s16((int32_t)((scaled + ((int64_t)1 << 30)) >> 31));
-    }
-    return aiotc_clamp_s16(aiotc_rq_offset(aiotc_rq_channel(quant.multiplier, quant.shift), sum, 0));
-}
-
 /* The pre-activations of a block's first n units from both products' sums (n a
- * constant for whole blocks: unrolled, the sums kept in registers), `left` as to_q3_12's. */
+ * constant for whole blocks: unrolled, the sums kept in registers), `left` as aiotc_lstm_to_q3_12's. */
 static AIOTC_INLINE void block_pre(const aiotc_fc_sums *a, const aiotc_fc_sums *b, aiotc_per_tensor_quant_params qx,
                                    aiotc_per_tensor_quant_params qh, int32_t n, int32_t left, int16_t *pre)
 {
     int32_t r;
     for (r = 0; r < n; r++) {
-        pre[r] = (int16_t)aiotc_clamp_s16(to_q3_12(a->a[r], qx, left) + to_q3_12(b->a[r], qh, left));
+        pre[r] = (int16_t)aiotc_clamp_s16(aiotc_lstm_to_q3_12(a->a[r], qx, left) + aiotc_lstm_to_q3_12(b->a[r], qh, left));
     }
 }
 
