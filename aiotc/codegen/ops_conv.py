@@ -24,6 +24,7 @@ _CLAMPED_RIGHT_SHIFTS = (
     "aiotc_depthwise_conv_opt_",
     "aiotc_convolve_1x1_s8",
     "aiotc_convolve_1x1_quad_s8",
+    "aiotc_convolve_1x1_few_s8",
     "aiotc_convolve_im2col_s8",
     "aiotc_convolve_im2col_quad_s8",
 )
@@ -142,6 +143,8 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
             "bias": bias,
             "context": ctx.scratch(),
         }
+    if kernel == "aiotc_convolve_1x1_few_s8":  # int16, no scratch
+        return {"filter": ctx.const(pack_few_weights(rows), "filter_words"), "bias": bias}
     if kernel == "aiotc_convolve_rows_s8":  # TFLite's order, no scratch
         return {"filter": _filter(op, ctx), "bias": bias}
     if kernel == "aiotc_convolve_rows_im2col_s8":  # TFLite's order, the windows gathered in the scratch
@@ -168,6 +171,15 @@ def pack_depthwise_groups(rows: np.ndarray) -> np.ndarray:
     padded = np.zeros((-(-channels // 8) * 8, taps), np.int16)
     padded[:channels] = rows
     return np.ascontiguousarray(padded.reshape(-1, 8, taps).transpose(0, 2, 1)).ravel()
+
+
+def pack_few_weights(rows: np.ndarray) -> np.ndarray:
+    """aiotc_convolve_1x1_few_s8's layout: int16, blocks of 8 channels, per 4 inputs
+    i0..i3 and channel (i0, i2, i1, i3), the words SMLAD takes against SXTB16 of the
+    inputs' word and of it rotated by a byte."""
+    out_c, depth = rows.shape
+    words = rows.reshape(out_c // 8, 8, depth // 4, 4)[..., [0, 2, 1, 3]]
+    return np.ascontiguousarray(words.transpose(0, 2, 1, 3)).astype(np.int16).ravel()
 
 
 def _byte_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
