@@ -169,6 +169,27 @@ def _rows_win(op: Op, graph: Graph, mve: bool) -> bool:
     return channels == 1 or (mve and channels <= 24 and _output_pixels(op, graph) >= MVE_ROWS_MIN_PIXELS)
 
 
+def _few_win(op: Op, graph: Graph) -> bool:
+    """Whether aiotc_convolve_1x1_few_s8 (one pixel, 8 channels per pass, int16 weights:
+    0.89 instructions per MAC, no widened columns, little per channel) beats the gemm's
+    channel pairs (0.81 per MAC, plus each pixel widened and each channel pair's set-up and
+    requantization) on a DSP core: 1x1 layers of channels in blocks of 8 over depths in
+    whole words, up to 16 channels, rows up to 32 inputs, or up to FEW_WEIGHTS weights.
+    Measured on the M4 (issue 22), few against the gemm: 36x36x48 -> 8, 642k against 833k;
+    72x72x16 -> 8, 1.38M against 1.88M; 36x36x8 -> 48, 1.43M against 1.77M; 9x9x144 -> 24,
+    281k against 301k (quads); 9x9x32 -> 192, 728k against 798k. Larger layers gain a few
+    percent at most for their weights' doubled flash (5x5x56 -> 336: 572k against 602k,
+    +19 KB; 5x5x192 -> 56, 261k against 266k) or lose (10x10x320 -> 64: 1.92M against
+    1.90M)."""
+    channels, depth = graph[op.inputs[1]].shape[0], graph[op.inputs[0]].shape[-1]
+    shapes = channels <= 16 or depth <= 32 or channels * depth <= FEW_WEIGHTS
+    return _pointwise(op, graph) and channels % 8 == 0 and depth % 4 == 0 and shapes
+
+
+# Weights up to which aiotc_convolve_1x1_few_s8 runs a 1x1 layer of any depth (above).
+FEW_WEIGHTS = 4608
+
+
 # Below this many output pixels the M55's rows kernels (4 pixels a pass) lose to the gemm:
 # measured on 1x1 convs (issue 22), rows against gemm: 1 pixel 256 -> 10, 2,781 against 1,125
 # instructions (CMSIS-NN 1,656: MobileNets' classifier, SE blocks); 9 pixels 48 -> 8, 2,000
@@ -214,6 +235,8 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool, dsp: bool)
         kernel = "aiotc_depthwise_conv_3x3_s8" if banded else "aiotc_depthwise_conv_opt_s8"
     elif filt.dtype == "int8" and _one_run(op, graph) and _rows_win(op, graph, mve):
         kernel = "aiotc_convolve_rows_s8"
+    elif filt.dtype == "int8" and dsp and _few_win(op, graph):
+        kernel = "aiotc_convolve_1x1_few_s8"
     elif filt.dtype == "int8" and _gathered_rows_win(op, graph, mve):
         kernel = "aiotc_convolve_rows_im2col_s8"
     elif filt.dtype == "int4":

@@ -9,6 +9,7 @@ requantization and clamps."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -176,8 +177,45 @@ def test_gathered_rows_kernel_matches_tflite_micro_in_qemu(gathered_folder, boar
     assert_bit_exact(verify_folder(gathered_folder, board, samples=4, seed=6))
 
 
+def few_1x1_graph():
+    """1x1 convs of channels in blocks of 8 over input depths in whole words, which DSP cores
+    run a pixel and 8 channels at a time (aiotc_convolve_1x1_few_s8, issue 22): depths 16, 4
+    (one step) and 48, 2 batches, stride 2, 48 channels over 8 inputs, the three
+    requantizations (right shifts; under a ReLU's clamp; left shifts, the general one), and
+    a chain of 16 channels streamed in bands."""
+    g = OpGraph(seed=25)
+    outs = []
+    for shape, channels, kwargs in (
+        ((1, 9, 7, 16), 8, {}),
+        ((2, 3, 5, 4), 8, dict(activation="relu", out_scale=0.1, out_zp=-20)),
+        ((1, 6, 7, 48), 16, dict(stride=(2, 2))),
+        ((1, 5, 5, 12), 16, dict(out_scale=0.0005)),
+        ((1, 4, 5, 8), 48, dict(activation="relu6")),
+    ):
+        outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, kernel=(1, 1), **kwargs))
+        _extremes(g)
+    x = g.conv2d(g.input((1, 6, 6, 16), zero_point=3), 16, kernel=(1, 1), activation="relu6")
+    x = g.conv2d(x, 16, kernel=(1, 1))
+    outs.append(g.conv2d(x, 8, kernel=(1, 1)))
+    return g.build(*outs)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m7"])
+def test_few_channel_1x1_kernel_matches_tflite_micro(board, tmp_path):
+    """DSP in QEMU, every layer on the kernel; the same folder built for the host runs its portable C."""
+    graph = few_1x1_graph()
+    compiled = assert_matches_oracle_in_qemu(graph, board, tmp_path, samples=4, seed=3)
+    assert compiled.report["kernels"] == ["aiotc_convolve_1x1_few_s8"]
+    code = (compiled.out_dir / "model.c").read_text()
+    assert sorted(set(re.findall(r"_shift, (\d)\};", code))) == ["0", "1", "2"]
+    assert_bit_exact(verify_folder(compiled.out_dir, samples=4, seed=3))
+
+
 def test_few_channels_take_the_rows_kernel_on_mve_only():
-    """Up to 24 channels on an MVE core; more, or another core, the gemm."""
+    """Up to 24 channels on an MVE core; more, or another core, the gemm; on a DSP core the
+    few-channel 1x1 kernel for channels in blocks of 8 over depths in whole words, up to 16
+    channels, rows up to 32 inputs or up to FEW_WEIGHTS weights."""
     from aiotc.kernels import select_kernel
 
     for channels, mve, kernel in (
@@ -189,6 +227,20 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
         g = OpGraph(seed=1)
         graph = g.build(g.conv2d(g.input((1, 4, 4, 16), zero_point=3), channels, kernel=(1, 1)))
         assert select_kernel(graph.ops[0], graph, mve=mve).name == kernel
+    few, pairs = "aiotc_convolve_1x1_few_s8", "aiotc_convolve_1x1_s8"
+    for channels, depth, kernel in (
+        (8, 16, few),
+        (16, 256, few),
+        (24, 192, few),
+        (64, 32, few),
+        (96, 64, pairs),
+        (32, 160, "aiotc_convolve_1x1_quad_s8"),
+        (12, 16, pairs),
+        (8, 6, pairs),
+    ):
+        g = OpGraph(seed=1)
+        graph = g.build(g.conv2d(g.input((1, 4, 4, depth), zero_point=3), channels, kernel=(1, 1)))
+        assert select_kernel(graph.ops[0], graph, dsp=True).name == kernel
 
 
 def test_only_windows_of_one_run_take_the_rows_kernel():

@@ -183,6 +183,39 @@ def test_depthwise_right_shifts_under_a_relu_clamp(board, tmp_path):
     assert re.findall(r"_shift, (\d)\};", code) == ["2"] * 3
 
 
+def relu_gemm_graph():
+    """Gemm layers under a ReLU's clamp (bottom the zero point above -128, top 127), with
+    right shifts and the bottom clamped after them (right_shifts 2, issue 22): 1x1 with odd
+    channels and a lone last pixel (M55: one 16-input step), 48 -> 28 (M55: the pixel
+    pairs), 40 -> 26 (M55: blocks, a predicated first step, 2 channels left), 136 inputs
+    (M4: the quad kernel), im2col of 144 taps (M4: quads; M55: pixel pairs) and of 30."""
+    g = OpGraph(seed=23)
+    relu = {"activation": "relu", "out_scale": 0.1}
+    return g.build(
+        g.conv2d(g.input((1, 3, 5, 13), zero_point=-3), 7, kernel=(1, 1), out_zp=-7, **relu),
+        g.conv2d(g.input((1, 4, 5, 48), zero_point=12), 28, kernel=(1, 1), out_zp=-20, **relu),
+        g.conv2d(g.input((1, 3, 7, 40), zero_point=-128), 26, kernel=(1, 1), out_zp=30, **relu),
+        g.conv2d(g.input((1, 3, 5, 136), zero_point=60), 6, kernel=(1, 1), out_zp=-1, **relu),
+        g.conv2d(g.input((1, 6, 6, 16), zero_point=5), 6, out_zp=3, **relu),
+        g.conv2d(g.input((1, 7, 6, 5), zero_point=-40), 5, kernel=(3, 2), out_zp=-100, **relu),
+    )
+
+
+@pytest.mark.parametrize("board", ["host", "cortex-m4", "cortex-m55"])
+def test_gemm_right_shifts_under_a_relu_clamp(board, tmp_path):
+    graph = relu_gemm_graph()
+    inputs = extreme_samples(graph, random=3, seed=7)
+    pairs = {"aiotc_convolve_1x1_s8", "aiotc_convolve_im2col_s8"}
+    if board == "host":
+        compiled = assert_matches_oracle(graph, tmp_path, inputs=inputs)
+    else:
+        kernels = QUAD_KERNELS if board == "cortex-m4" else pairs
+        compiled = assert_matches_oracle_in_qemu(graph, board, tmp_path, kernels, inputs=inputs, sram_budget=1 << 20)
+    assert {layer["kernel"] for layer in compiled.report["layers"]} <= pairs | QUAD_KERNELS
+    code = next(compiled.out_dir.glob("model.c")).read_text()
+    assert re.findall(r"_shift, (\d)\};", code) == ["2"] * 6
+
+
 INT4_KERNELS = {
     "aiotc_convolve_1x1_s4",
     "aiotc_convolve_im2col_s4",

@@ -17,8 +17,17 @@ from ..kernels import folded_bias, padded_row8, padded_row16, row_pairs, s16_gro
 from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, scale, suffix, zero_point
 
 # The fast kernels that take right shifts under a clamp above -128 (right_shifts 2): the
-# depthwise ones (the _s4 ones run them), whose every path clamps to act_min.
-_CLAMPED_RIGHT_SHIFTS = ("aiotc_depthwise_conv_3x3_", "aiotc_depthwise_conv_opt_")
+# depthwise ones (the _s4 ones run them), whose every path clamps to act_min, and the int8
+# gemm ones (pair and quad drivers; an expansion conv's ReLU floor on a zero point above -128).
+_CLAMPED_RIGHT_SHIFTS = (
+    "aiotc_depthwise_conv_3x3_",
+    "aiotc_depthwise_conv_opt_",
+    "aiotc_convolve_1x1_s8",
+    "aiotc_convolve_1x1_quad_s8",
+    "aiotc_convolve_1x1_few_s8",
+    "aiotc_convolve_im2col_s8",
+    "aiotc_convolve_im2col_quad_s8",
+)
 
 
 def _requantization(op: Op, ctx: LowerContext, channels: int, kernel: str | None) -> dict:
@@ -26,7 +35,7 @@ def _requantization(op: Op, ctx: LowerContext, channels: int, kernel: str | None
     For a fast kernel where every channel shifts right by 2 or more and the clamp is the
     whole int8 range, the shifts go as the right shifts -shift - 2 with `right_shifts`
     set (aiotc_per_channel_quant_params): the kernels then requantize with no test; the
-    depthwise kernels take them under a ReLU's clamp too (right_shifts 2)."""
+    depthwise and int8 gemm kernels take them under a ReLU's clamp too (right_shifts 2)."""
     graph = ctx.graph
     inp, filt, out = graph[op.inputs[0]], graph[op.inputs[1]], graph[op.outputs[0]]
     filter_scales = filt.quant.scale.astype(np.float64)
@@ -60,7 +69,7 @@ def _requantization(op: Op, ctx: LowerContext, channels: int, kernel: str | None
 
 def int8_requantization(ctx: LowerContext, multipliers: np.ndarray, shifts: np.ndarray, mode: int) -> dict:
     """The int8 arrays of `_requantization`; right shifts in `mode` (1: a fast kernel whose
-    clamp is the whole int8 range; 2: a depthwise one clamped above -128) where every
+    clamp is the whole int8 range; 2: a depthwise or gemm one clamped above -128) where every
     channel shifts right by 2 or more."""
     right = mode != 0 and bool(np.all(shifts <= -2))
     return {
@@ -134,6 +143,8 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
             "bias": bias,
             "context": ctx.scratch(),
         }
+    if kernel == "aiotc_convolve_1x1_few_s8":  # int16, no scratch
+        return {"filter": ctx.const(pack_few_weights(rows), "filter_words"), "bias": bias}
     if kernel == "aiotc_convolve_rows_s8":  # TFLite's order, no scratch
         return {"filter": _filter(op, ctx), "bias": bias}
     if kernel == "aiotc_convolve_rows_im2col_s8":  # TFLite's order, the windows gathered in the scratch
@@ -160,6 +171,15 @@ def pack_depthwise_groups(rows: np.ndarray) -> np.ndarray:
     padded = np.zeros((-(-channels // 8) * 8, taps), np.int16)
     padded[:channels] = rows
     return np.ascontiguousarray(padded.reshape(-1, 8, taps).transpose(0, 2, 1)).ravel()
+
+
+def pack_few_weights(rows: np.ndarray) -> np.ndarray:
+    """aiotc_convolve_1x1_few_s8's layout: int16, blocks of 8 channels, per 4 inputs
+    i0..i3 and channel (i0, i2, i1, i3), the words SMLAD takes against SXTB16 of the
+    inputs' word and of it rotated by a byte."""
+    out_c, depth = rows.shape
+    words = rows.reshape(out_c // 8, 8, depth // 4, 4)[..., [0, 2, 1, 3]]
+    return np.ascontiguousarray(words.transpose(0, 2, 1, 3)).astype(np.int16).ravel()
 
 
 def _byte_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:

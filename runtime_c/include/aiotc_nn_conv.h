@@ -104,6 +104,15 @@ int32_t aiotc_convolve_rows_s8(const aiotc_conv_params *params, const aiotc_per_
                                const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
                                int8_t *output);
 
+/* 1x1 convolution, any stride, no padding, groups 1, of output channels in blocks of 8
+ * and input channels in whole words: int16 weights, per 4 inputs and channel the pairs
+ * (i0, i2), (i1, i3), 8 channels after another (the lowering's layout); one pixel at a
+ * time, no scratch. Chosen on DSP cores for few channels or short rows. */
+int32_t aiotc_convolve_1x1_few_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
+                                  const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
+                                  const int16_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
+                                  int8_t *output);
+
 /* Convolution with groups 1, any kernel, stride, dilation and padding, weights in TFLite's
  * order: the windows of 4 pixels gathered into the scratch, each output one dot product of
  * its channel's row (few output channels). */

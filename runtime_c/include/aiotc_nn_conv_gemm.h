@@ -342,8 +342,10 @@ static int32_t aiotc_conv_pairs(const aiotc_conv_params *params, const aiotc_per
                 vstrbq_s8(taps + j, vldrbq_s8(pairs + 2 * j));
             }
             aiotc_gemm_column(&g, taps, output);
-        } else if (g.common) {
+        } else if (g.common == 1) {
             aiotc_gemm_blocks(&blocks, &g, output, output + out_c, 1, 1);
+        } else if (g.common) {
+            aiotc_gemm_blocks(&blocks, &g, output, output + out_c, 2, 1);
         } else {
             aiotc_gemm_blocks(&blocks, &g, output, output + out_c, 0, 1);
         }

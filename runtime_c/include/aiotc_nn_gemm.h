@@ -101,7 +101,7 @@ typedef struct {
     const int32_t *shift;
     int32_t output_offset;
     int32_t act_min, act_max;
-    int32_t common; /* quant_params->right_shifts: shift[] holds right shifts */
+    int32_t common; /* quant_params->right_shifts: shift[] holds right shifts (2: clamped at act_min) */
     /* MVE: scratch for a column pair interleaved, 32 bytes per 16 inputs (used for k > 32,
      * where that is at most the 4 * AIOTC_ROW(k) bytes of the DSP path's columns), or NULL */
     int8_t *pairs;
@@ -231,20 +231,21 @@ static inline int8_t aiotc_out_s8(aiotc_rq q, int32_t acc, int32_t offset, int32
 
 /* aiotc_out_s8; where `common` is the constant 1 (quant_params->right_shifts: the shift
  * is the right shift of aiotc_rq_right, the clamp the whole int8 range) there is no
- * shift test and the clamp is one SSAT; 2 (the clamp's top 127): act_min, then SSAT. */
+ * shift test and the clamp is one SSAT (the last shift folded in); 2 (the clamp's top
+ * 127): SSAT, then act_min (>= -128, so the same as act_min first). */
 static AIOTC_INLINE int8_t aiotc_out_s8_mode(aiotc_rq q, int32_t acc, int32_t offset, int32_t act_min, int32_t act_max,
                                             int32_t common)
 {
     if (common) {
-        int32_t y = aiotc_rq_right(acc, q.multiplier, q.shift, 2 * offset + 1);
+#if defined(__ARM_FEATURE_SAT)
+        int32_t y = __ssat(aiotc_rq_right(acc, q.multiplier, q.shift, 2 * offset + 1), 8);
+#else
+        int32_t y = aiotc_clamp_s8(aiotc_rq_right(acc, q.multiplier, q.shift, 2 * offset + 1), -128, 127);
+#endif
         if (common == 2) {
             y = y < act_min ? act_min : y;
         }
-#if defined(__ARM_FEATURE_SAT)
-        return (int8_t)__ssat(y, 8);
-#else
-        return aiotc_clamp_s8(y, -128, 127);
-#endif
+        return (int8_t)y;
     }
     return aiotc_out_s8(q, acc, offset, act_min, act_max);
 }
@@ -836,7 +837,7 @@ static inline void aiotc_mve_blocks_setup(aiotc_mve_blocks *b, const aiotc_gemm 
 }
 
 /* The clamp of AIOTC_BLOCKS_4X2's two output vectors: to [act_min, act_max], or
- * (`common`, the whole int8 range) by two saturating narrowings, which leave each lane's
+ * (`common` 1, the whole int8 range) by two saturating narrowings, which leave each lane's
  * low byte, the one VSTRB.32 stores, clamped. */
 #define AIOTC_CLAMP_RANGE                                                                                              \
     "vldrw.u32 q4, [%[m]]\n\t"                                                                                         \
@@ -913,8 +914,8 @@ static inline void aiotc_mve_blocks_setup(aiotc_mve_blocks *b, const aiotc_gemm 
 
 /* Channels 4 at a time against the column pair interleaved in g->pairs (as
  * aiotc_mve_interleave leaves it, k > 32) by AIOTC_BLOCKS_4X2, b set up by
- * aiotc_mve_blocks_setup (`common`: quant_params->right_shifts; `whole`: k % 16 == 0;
- * constants where inlined); returns the first channel left. */
+ * aiotc_mve_blocks_setup (`common`: quant_params->right_shifts, 2 clamped to the range;
+ * `whole`: k % 16 == 0; constants where inlined); returns the first channel left. */
 static AIOTC_INLINE int32_t aiotc_gemm_blocks(aiotc_mve_blocks *b, const aiotc_gemm *g, int8_t *out0, int8_t *out1,
                                              int32_t common, int32_t whole)
 {
@@ -926,14 +927,20 @@ static AIOTC_INLINE int32_t aiotc_gemm_blocks(aiotc_mve_blocks *b, const aiotc_g
     b->out0 = out0;
     b->out1 = out1;
     b->end = out0 + (g->rows & ~3);
-    if (common && whole) {
+    if (common == 1 && whole) {
         AIOTC_BLOCKS_4X2(AIOTC_RQ_COMMON("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_INT8, AIOTC_FIRST_WHOLE,
+                         AIOTC_NEXT_WHOLE);
+    } else if (common && whole) {
+        AIOTC_BLOCKS_4X2(AIOTC_RQ_COMMON("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_RANGE, AIOTC_FIRST_WHOLE,
                          AIOTC_NEXT_WHOLE);
     } else if (whole) {
         AIOTC_BLOCKS_4X2(AIOTC_RQ_GENERAL("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_RANGE, AIOTC_FIRST_WHOLE,
                          AIOTC_NEXT_WHOLE);
-    } else if (common) {
+    } else if (common == 1) {
         AIOTC_BLOCKS_4X2(AIOTC_RQ_COMMON("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_INT8, AIOTC_FIRST_ANY,
+                         AIOTC_NEXT_ANY);
+    } else if (common) {
+        AIOTC_BLOCKS_4X2(AIOTC_RQ_COMMON("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_RANGE, AIOTC_FIRST_ANY,
                          AIOTC_NEXT_ANY);
     } else {
         AIOTC_BLOCKS_4X2(AIOTC_RQ_GENERAL("q0", "q1", "q2", "q3", "q4", "%[m]"), AIOTC_CLAMP_RANGE, AIOTC_FIRST_ANY,
@@ -1034,8 +1041,10 @@ static inline void aiotc_gemm_s8(const aiotc_gemm *gemm, const aiotc_col *c0, co
         return;
     }
     g.rows &= ~1;
-    if (g.common) {
+    if (g.common == 1) {
         aiotc_gemm_mode(&g, c0, c1, out0, out1, 1, 2);
+    } else if (g.common) {
+        aiotc_gemm_mode(&g, c0, c1, out0, out1, 2, 2);
     } else {
         aiotc_gemm_mode(&g, c0, c1, out0, out1, 0, 2);
     }
