@@ -26,6 +26,7 @@ from .test_ops_activation import PRELU_CASES, gelu_graph, leaky_relu_graph, leak
 from .test_s16 import (
     extreme_accumulators,
     gather_edges_graph,
+    in_place_windows_graph,
     int16_add_rows_graph,
     int16_elementwise_graph,
     int32_quantize_graph,
@@ -338,6 +339,17 @@ def test_16x8_conv_gather_edges_in_qemu(board, tmp_path):
     graph = gather_edges_graph()
     compiled = assert_matches_oracle_in_qemu(
         graph, board, tmp_path, inputs=extreme_samples(graph, random=2, mixed=True, seed=7)
+    )
+    assert set(compiled.report["kernels"]) == {"aiotc_convolve_s16"}
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_16x8_conv_in_place_windows_in_qemu(board, tmp_path):
+    """aiotc_convolve_s16's int32 sums: the M4's windows read in place by its assembly loop,
+    the M55's vector requantization (see in_place_windows_graph)."""
+    graph = in_place_windows_graph()
+    compiled = assert_matches_oracle_in_qemu(
+        graph, board, tmp_path, inputs=extreme_samples(graph, random=2, mixed=True, seed=9), sram_budget=1 << 20
     )
     assert set(compiled.report["kernels"]) == {"aiotc_convolve_s16"}
 
