@@ -204,7 +204,7 @@ static inline void aiotc_dot_pair2_small_s16(const int8_t *w, const int16_t *x0,
         /* per 2 inputs: a word of weights, its SXTB16, a word of each column, 2 SMLAD and 2
          * SMLALD; in assembly, as C left the M4 short of registers (13 here) and spilled */
         int32_t wv, sv, xv;
-        i = n / 8;
+        i = (int32_t)((uint32_t)n / 8);
         __asm__(".Laiotc_s16_%=:\n\t" AIOTC_S16_2 AIOTC_S16_2 AIOTC_S16_2 AIOTC_S16_2
                 "subs %[i], %[i], #1\n\t"
                 "bne.w .Laiotc_s16_%="
