@@ -160,7 +160,7 @@ static inline void aiotc_dot_pair2_s16(const int8_t *w, const int16_t *cols, int
     sums[3] = (hi1 - lo1) >> 8;
 }
 
-#if defined(__ARM_FEATURE_DSP) && !defined(__ARM_FEATURE_MVE)
+#if defined(AIOTC_DSP) /* aiotc_nn_gemm.h: a build for speed on a DSP core without MVE */
 /* 2 inputs of aiotc_dot_pair2_small_s16's loop; written out, not .rept: gcc sizes an asm by
  * its lines when it picks the branches around it */
 #define AIOTC_S16_2                                                                                                  \
@@ -185,7 +185,7 @@ static inline void aiotc_dot_pair2_small_s16(const int8_t *w, const int16_t *x0,
 {
     int32_t lo0 = 0, lo1 = 0;
     int64_t hi0 = 0, hi1 = 0;
-#if defined(__ARM_FEATURE_DSP) && !defined(__ARM_FEATURE_MVE)
+#if defined(AIOTC_DSP)
     const int32_t gap = (int32_t)((const char *)x1 - (const char *)x0);
 #endif
     for (; runs > 0; runs--, x0 += stride - n, x1 += stride - n) {
@@ -200,7 +200,7 @@ static inline void aiotc_dot_pair2_small_s16(const int8_t *w, const int16_t *x0,
             lo1 = vmladavaq_s16(lo1, a, v1);
             hi1 = vmlaldavaq_s16(hi1, pairs, v1);
         }
-#elif defined(__ARM_FEATURE_DSP)
+#elif defined(AIOTC_DSP) /* not at -O0 or -Os: 13 registers */
         /* per 2 inputs: a word of weights, its SXTB16, a word of each column, 2 SMLAD and 2
          * SMLALD; in assembly, as C left the M4 short of registers (13 here) and spilled */
         int32_t wv, sv, xv;
