@@ -56,6 +56,15 @@ static inline int32_t aiotc_requantize_s64(int64_t q, int32_t total_shift)
 #endif
 }
 
+static inline int16_t aiotc_sat_s16(int32_t y)
+{
+#if defined(__ARM_FEATURE_SAT)
+    return (int16_t)__ssat(y, 16);
+#else
+    return (int16_t)(y < -32768 ? -32768 : y > 32767 ? 32767 : y);
+#endif
+}
+
 static inline int16_t aiotc_out_s16(int64_t q, int32_t total_shift, int32_t act_min, int32_t act_max)
 {
     int32_t y = aiotc_requantize_s64(q, total_shift);
@@ -372,11 +381,18 @@ static AIOTC_INLINE int32x4_t aiotc_mve_requantize_s16(int32x4_t s, const aiotc_
 
 /* Output channel oc of one pixel's sum s0 to out0 and of another's s1 to out1 (NULL: no
  * second pixel): the channel's constants loaded once for both. */
-static inline void aiotc_out_channel_s16(const aiotc_gemm16 *g, int32_t small, int32_t oc, int64_t s0, int64_t s1,
-                                         int16_t *out0, int16_t *out1)
+static inline void aiotc_out_channel_s16(const aiotc_gemm16 *g, int32_t small, int32_t full, int32_t oc, int64_t s0,
+                                         int64_t s1, int16_t *out0, int16_t *out1)
 {
     const int32_t m = g->multiplier[oc], t = g->shift[oc];
     const int64_t scaled = g->scaled_bias[oc];
+    if (full) { /* no activation: the clamp to int16's range is one SSAT */
+        out0[oc] = aiotc_sat_s16(aiotc_requantize_s64(aiotc_scale_s16(small, s0, m, scaled), t));
+        if (out1 != 0) {
+            out1[oc] = aiotc_sat_s16(aiotc_requantize_s64(aiotc_scale_s16(small, s1, m, scaled), t));
+        }
+        return;
+    }
     out0[oc] = aiotc_out_s16(aiotc_scale_s16(small, s0, m, scaled), t, g->act_min, g->act_max);
     if (out1 != 0) {
         out1[oc] = aiotc_out_s16(aiotc_scale_s16(small, s1, m, scaled), t, g->act_min, g->act_max);
@@ -392,17 +408,18 @@ static inline void aiotc_gemm_s16(const aiotc_gemm16 *g, const int16_t *x, int16
     for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
         int64_t a, b;
         aiotc_dot_pair_s16(w, x, g->k, &a, &b);
-        aiotc_out_channel_s16(g, small, oc, a, 0, out, 0);
+        aiotc_out_channel_s16(g, small, 0, oc, a, 0, out, 0);
         if (oc + 1 < g->rows) {
-            aiotc_out_channel_s16(g, small, oc + 1, b, 0, out, 0);
+            aiotc_out_channel_s16(g, small, 0, oc + 1, b, 0, out, 0);
         }
     }
 }
 
 /* aiotc_gemm2_s16 where every sum fits an int32 (`small`, a constant where this is
- * inlined: the requantization's product is then one SMLAL) or not. */
+ * inlined: the requantization's product is then one SMLAL) or not; `full` (DSP, a
+ * constant too): no activation, the clamp is one SSAT. */
 static AIOTC_INLINE void aiotc_gemm2_sums_s16(const aiotc_gemm16 *g, const aiotc_cols16 *x, int16_t *out0,
-                                             int16_t *out1, int32_t small)
+                                             int16_t *out1, int32_t small, int32_t full)
 {
     const int8_t *w = g->weights;
     int32_t oc;
@@ -412,6 +429,7 @@ static AIOTC_INLINE void aiotc_gemm2_sums_s16(const aiotc_gemm16 *g, const aiotc
     const int32x4_t act_min = vdupq_n_s32(g->act_min), act_max = vdupq_n_s32(g->act_max);
     const mve_pred16_t pixels = out1 != 0 ? 0xFFFF : 0x00FF;
     const uint32x4_t pair = {0, 1, 0, 1}, single = vdupq_n_u32(0); /* each lane's channel, from oc */
+    (void)full;
     for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
         const int32_t two = oc + 1 < g->rows, c1 = oc + two; /* no second channel: the first's constants */
         int32x4_t y = vdupq_n_s32(0);
@@ -441,16 +459,16 @@ static AIOTC_INLINE void aiotc_gemm2_sums_s16(const aiotc_gemm16 *g, const aiotc
         if (small) {
             int32_t s[4];
             aiotc_dot_pair2_small_s16(w, x->x0, x->x1, x->runs, x->n, x->stride, s);
-            aiotc_out_channel_s16(g, 1, oc, s[0], s[2], out0, out1);
+            aiotc_out_channel_s16(g, 1, full, oc, s[0], s[2], out0, out1);
             if (oc + 1 < g->rows) {
-                aiotc_out_channel_s16(g, 1, oc + 1, s[1], s[3], out0, out1);
+                aiotc_out_channel_s16(g, 1, full, oc + 1, s[1], s[3], out0, out1);
             }
         } else {
             int64_t s[4];
             aiotc_dot_pair2_s16(w, x->x0, g->k, s);
-            aiotc_out_channel_s16(g, 0, oc, s[0], s[2], out0, out1);
+            aiotc_out_channel_s16(g, 0, 0, oc, s[0], s[2], out0, out1);
             if (oc + 1 < g->rows) {
-                aiotc_out_channel_s16(g, 0, oc + 1, s[1], s[3], out0, out1);
+                aiotc_out_channel_s16(g, 0, 0, oc + 1, s[1], s[3], out0, out1);
             }
         }
     }
@@ -468,7 +486,13 @@ static AIOTC_INLINE void aiotc_gemm2_sums_s16(const aiotc_gemm16 *g, const aiotc
 static AIOTC_S16_WINDOWS void aiotc_gemm2_windows_s16(const aiotc_gemm16 *g, const aiotc_cols16 *x, int16_t *out0,
                                            int16_t *out1)
 {
-    aiotc_gemm2_sums_s16(g, x, out0, out1, 1);
+#if !defined(__ARM_FEATURE_MVE) /* (MVE clamps 4 outputs at once) */
+    if (g->act_min == -32768 && g->act_max == 32767) {
+        aiotc_gemm2_sums_s16(g, x, out0, out1, 1, 1);
+        return;
+    }
+#endif
+    aiotc_gemm2_sums_s16(g, x, out0, out1, 1, 0);
 }
 
 /* Two columns (aiotc_dot_pair2_s16) to out0 and out1 (NULL: not stored). MVE: a channel
@@ -485,7 +509,7 @@ static inline void aiotc_gemm2_s16(const aiotc_gemm16 *g, const int16_t *cols, i
     if (g->k < AIOTC_S16_INT32_SUMS) {
         aiotc_gemm2_windows_s16(g, &x, out0, out1);
     } else {
-        aiotc_gemm2_sums_s16(g, &x, out0, out1, 0);
+        aiotc_gemm2_sums_s16(g, &x, out0, out1, 0, 0);
     }
 }
 
