@@ -28,8 +28,9 @@ int32_t aiotc_convolve_s16(const aiotc_context *ctx, const aiotc_conv_params *pa
     const int32_t rows = groups == 1 && (params->dilation.w == 1 || filter_dims->w == 1);
     /* ... and if the sums fit an int32 and a kernel row is whole groups of 8 inputs, the DSP
      * gemm reads such windows in place, a loop per kernel row (tflm_conv1, 3x3x8 -> 8 on the
-     * M4: 333,480 instructions against 396,680 gathering them, before the SSAT clamp). MVE gathers a window in about
-     * 2 instructions per 8 inputs, less than its loops per kernel row cost. */
+     * M4: 333,480 instructions against 396,680 gathering them, before the SSAT clamp). MVE
+     * gathers a window in about 2 instructions per 8 inputs, less than its loops per kernel
+     * row cost. */
 #if defined(__ARM_FEATURE_MVE)
     const int32_t in_place = 0;
 #else
