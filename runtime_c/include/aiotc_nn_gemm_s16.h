@@ -503,7 +503,7 @@ static inline void aiotc_gemm2_s16(const aiotc_gemm16 *g, const int16_t *cols, i
 #if defined(__ARM_FEATURE_MVE)
     const int32_t runs = 1;
 #else
-    const int32_t runs = g->k > 0; /* none for a transposed conv's phase without taps: the DSP loop runs once at least */
+    const int32_t runs = g->k > 0; /* none for a transposed conv's phase without taps: the DSP loop runs once */
 #endif
     const aiotc_cols16 x = {cols, cols + AIOTC_ROW_S16(g->k), runs, AIOTC_ROW_S16(g->k), 0};
     if (g->k < AIOTC_S16_INT32_SUMS) {
