@@ -26,6 +26,7 @@ from .test_ops_activation import PRELU_CASES, gelu_graph, leaky_relu_graph, leak
 from .test_s16 import (
     extreme_accumulators,
     gather_edges_graph,
+    in_place_windows_graph,
     int16_add_rows_graph,
     int16_elementwise_graph,
     int32_quantize_graph,
@@ -87,6 +88,10 @@ def kernel_graph():
         g.conv2d(g.input((1, 6, 5, 32), zero_point=-128), 8, stride=(1, 2), out_scale=0.0006),
         g.conv2d(g.input((2, 3, 3, 16), zero_point=-7), 4, kernel=(2, 2), out_scale=0.01, out_zp=-50),
         g.conv2d(g.input((2, 3, 5, 48), zero_point=-128), 8, kernel=(1, 1), out_scale=0.02, out_zp=5),
+        # Conv1Ds on their side (audio_raw_m5's first layer): kernel rows of 1 and 2 taps back to back, one run
+        # of whole vectors; 11 pixels (a lone last one); padded top and bottom, 2 images, 28 channels
+        g.conv2d(g.input((1, 90, 1, 1), zero_point=-3), 28, kernel=(48, 1), stride=(4, 1), padding="valid"),
+        g.conv2d(g.input((2, 20, 1, 2), zero_point=50), 28, kernel=(24, 1), stride=(2, 1), activation="relu"),
         g.depthwise(odd),  # 3x3 padded on every side, 5 channels: 4 fast + 1 tail
         g.depthwise(wide, activation="relu"),
         g.depthwise(wide, stride=(2, 2)),
@@ -371,6 +376,17 @@ def test_16x8_conv_gather_edges_in_qemu(board, tmp_path):
     graph = gather_edges_graph()
     compiled = assert_matches_oracle_in_qemu(
         graph, board, tmp_path, inputs=extreme_samples(graph, random=2, mixed=True, seed=7)
+    )
+    assert set(compiled.report["kernels"]) == {"aiotc_convolve_s16"}
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_16x8_conv_in_place_windows_in_qemu(board, tmp_path):
+    """aiotc_convolve_s16's int32 sums: the M4's windows read in place by its assembly loop,
+    the M55's vector requantization (see in_place_windows_graph)."""
+    graph = in_place_windows_graph()
+    compiled = assert_matches_oracle_in_qemu(
+        graph, board, tmp_path, inputs=extreme_samples(graph, random=2, mixed=True, seed=9), sram_budget=1 << 20
     )
     assert set(compiled.report["kernels"]) == {"aiotc_convolve_s16"}
 

@@ -84,6 +84,31 @@ def gather_edges_graph():
     )
 
 
+def in_place_windows_graph():
+    """aiotc_convolve_s16's windows read in place (int32 sums, kernel rows of whole vectors of
+    8 inputs: tflm_conv1's 3x3x8 -> 8) beside gathered ones: padding around them (pairs of
+    one window inside and one across the edge), a lone last pixel, an odd last channel,
+    rows of 168 inputs (504 taps: sums of extreme inputs just inside an int32), and output
+    scales whose total shifts lie below 16, between 16 and 32, and above 32 (the M55's
+    vector requantization of the int32 sums), with activations that clamp."""
+    g = OpGraph(seed=43, dtype="int16")
+    x = g.input((1, 6, 11, 8), 0.05 / 200, dtype="int16")
+    deep = g.input((1, 4, 5, 56), 0.05 / 200, dtype="int16")
+    return g.build(
+        g.conv2d(x, 8, kernel=(3, 3)),
+        g.conv2d(x, 7, kernel=(3, 3), stride=(1, 2), padding="valid", activation="relu"),
+        g.conv2d(x, 5, kernel=(2, 3), padding="valid"),
+        g.conv2d(x, 8, kernel=(3, 1), padding="valid", out_scale=0.05 / 200 * 0.02),  # total shift < 16
+        g.conv2d(x, 6, kernel=(3, 3), padding="valid", out_scale=2000.0),  # total shift > 32
+        g.conv2d(deep, 4, kernel=(3, 3), padding="valid", out_scale=2.0, activation="relu6"),
+    )
+
+
+def test_conv_s16_in_place_windows_match_the_oracle(tmp_path):
+    graph = in_place_windows_graph()
+    assert_matches_oracle(graph, tmp_path, inputs=extreme_samples(graph, random=2, mixed=True, seed=9))
+
+
 def test_conv_s16_gather_edges_match_the_oracle(tmp_path):
     graph = gather_edges_graph()
     assert_matches_oracle(graph, tmp_path, inputs=extreme_samples(graph, random=2, mixed=True, seed=7))

@@ -262,21 +262,31 @@ static inline int8_t *aiotc_pair_run(const int8_t *src, int32_t n, int8_t *dst)
     return dst;
 }
 
+/* The bytes of a window's run in the image: a kernel row (k_w * c), or the whole window
+ * where the kernel is as wide as the image, unpadded across, undilated down (a Conv1D on
+ * its side, time along the rows: its kernel rows lie back to back). */
+static inline int32_t aiotc_window_run(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                       const aiotc_dims *filter_dims)
+{
+    const int32_t row = filter_dims->w * input_dims->c;
+    const int32_t whole = filter_dims->w == input_dims->w && params->padding.w == 0 && params->dilation.h == 1;
+    return whole ? filter_dims->h * row : row;
+}
+
 /* The taps of the window at (y0, x0) of image as a column of the interleaved pair
- * aiotc_gemm_blocks reads (vectors 32 bytes apart from dst), for kernel rows of whole
- * vectors (k_w * c % 16 == 0) and no dilation: a window inside the image straight from
- * it, one at a border gathered into taps first. */
+ * aiotc_gemm_blocks reads (vectors 32 bytes apart from dst), for `runs` runs of `run`
+ * bytes (aiotc_window_run, whole vectors) and no dilation: a window inside the image
+ * straight from it, one at a border gathered into taps first. */
 static inline void aiotc_im2col_vectors(const aiotc_conv_params *params, const aiotc_dims *input_dims,
-                                        const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
-                                        int8_t *taps, int8_t *dst)
+                                        const aiotc_dims *filter_dims, int32_t run, int32_t runs,
+                                        const int8_t *image, int32_t y0, int32_t x0, int8_t *taps, int8_t *dst)
 {
     const int32_t in_w = input_dims->w, c = input_dims->c, k_h = filter_dims->h;
-    const int32_t run = filter_dims->w * c;
     const int8_t *src = taps;
-    int32_t rows = 1, step = k_h * run;
+    int32_t rows = 1, step = run * runs;
     if (y0 >= 0 && y0 + k_h <= input_dims->h && x0 >= 0 && x0 + filter_dims->w <= in_w) {
         src = image + (y0 * in_w + x0) * c;
-        rows = k_h;
+        rows = runs;
         step = run;
     } else {
         aiotc_im2col_gather(params, input_dims, image, filter_dims, y0, x0, taps);
@@ -286,15 +296,16 @@ static inline void aiotc_im2col_vectors(const aiotc_conv_params *params, const a
     }
 }
 
-/* Whether the M55's pixel pairs (aiotc_conv_pairs) take a layer of int8 weights: kernel
- * rows of whole vectors, over 32 taps, no dilation, channels in whole blocks, and the
+/* Whether the M55's pixel pairs (aiotc_conv_pairs) take a layer of int8 weights: runs
+ * (aiotc_window_run) of whole vectors, over 32 taps, no dilation, channels in whole blocks, and the
  * driver's checks (its scratch `needs` bytes) passed; elsewhere the driver's own loop. */
 static inline int32_t aiotc_conv_pairs_fit(const aiotc_context *ctx, int32_t needs, const aiotc_conv_params *params,
                                            const aiotc_dims *input_dims, const aiotc_dims *filter_dims,
                                            const aiotc_dims *output_dims)
 {
-    const int32_t run = filter_dims->w * input_dims->c, out_c = output_dims->c;
-    return run % 16 == 0 && filter_dims->h * run > 32 && out_c % 4 == 0 && params->dilation.h == 1 &&
+    const int32_t row = filter_dims->w * input_dims->c, out_c = output_dims->c;
+    return aiotc_window_run(params, input_dims, filter_dims) % 16 == 0 && filter_dims->h * row > 32 &&
+           out_c % 4 == 0 && params->dilation.h == 1 &&
            params->dilation.w == 1 && filter_dims->c == input_dims->c && filter_dims->n == out_c && ctx->size >= needs;
 }
 
@@ -313,6 +324,8 @@ static int32_t aiotc_conv_pairs(const aiotc_conv_params *params, const aiotc_per
     const int32_t pixels = output_dims->n * out_h * out_w;
     const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
     const int8_t *image = input;
+    const int32_t run = aiotc_window_run(params, input_dims, filter_dims);
+    const int32_t runs = filter_dims->h * filter_dims->w * input_dims->c / run;
     int32_t p, j, oy = 0, ox = 0;
     aiotc_gemm g;
     aiotc_mve_blocks blocks;
@@ -326,7 +339,8 @@ static int32_t aiotc_conv_pairs(const aiotc_conv_params *params, const aiotc_per
                 aiotc_pair_run(image + (oy * params->stride.h * input_dims->w + ox * params->stride.w) * g.k, g.k,
                                pairs + 16 * j);
             } else {
-                aiotc_im2col_vectors(params, input_dims, image, filter_dims, oy * params->stride.h - params->padding.h,
+                aiotc_im2col_vectors(params, input_dims, filter_dims, run, runs, image,
+                                     oy * params->stride.h - params->padding.h,
                                      ox * params->stride.w - params->padding.w, taps, pairs + 16 * j);
             }
             if (++ox == out_w) {

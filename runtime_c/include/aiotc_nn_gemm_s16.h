@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "aiotc_nn_gemm.h" /* AIOTC_INLINE */
 #include "aiotc_nn_support.h"
 #include "aiotc_nn_types.h" /* aiotc_dims, aiotc_tile */
 
@@ -52,6 +53,15 @@ static inline int32_t aiotc_requantize_s64(int64_t q, int32_t total_shift)
         return (int32_t)high >> (total_shift - 32);
     }
     return (int32_t)((low >> total_shift) | (high << (32 - total_shift)));
+#endif
+}
+
+static inline int16_t aiotc_sat_s16(int32_t y)
+{
+#if defined(__ARM_FEATURE_SAT)
+    return (int16_t)__ssat(y, 16);
+#else
+    return (int16_t)(y < -32768 ? -32768 : y > 32767 ? 32767 : y);
 #endif
 }
 
@@ -159,6 +169,76 @@ static inline void aiotc_dot_pair2_s16(const int8_t *w, const int16_t *cols, int
     sums[3] = (hi1 - lo1) >> 8;
 }
 
+#if defined(AIOTC_DSP) /* aiotc_nn_gemm.h: a build for speed on a DSP core without MVE */
+/* 2 inputs of aiotc_dot_pair2_small_s16's loop; written out, not .rept: gcc sizes an asm by
+ * its lines when it picks the branches around it */
+#define AIOTC_S16_2                                                                                                  \
+    "ldr %[wv], [%[w]], #4\n\t"                                                                                     \
+    "ldr %[xv], [%[x], %[gap]]\n\t"                                                                                 \
+    "sxtb16 %[sv], %[wv]\n\t"                                                                                       \
+    "smlad %[lo1], %[sv], %[xv], %[lo1]\n\t"                                                                        \
+    "smlald %Q[hi1], %R[hi1], %[wv], %[xv]\n\t"                                                                     \
+    "ldr %[xv], [%[x]], #4\n\t"                                                                                     \
+    "smlad %[lo0], %[sv], %[xv], %[lo0]\n\t"                                                                        \
+    "smlald %Q[hi0], %R[hi0], %[wv], %[xv]\n\t"
+#endif
+
+/* As aiotc_dot_pair2_s16 where every sum fits an int32 (k < AIOTC_S16_INT32_SUMS), over two
+ * columns that need not be gathered: `runs` runs of n inputs (a multiple of 8), `stride`
+ * apart, from x0 and x1 (a window's kernel rows in the image, or one run of a gathered
+ * column), against the weights' consecutive inputs; n > 0. sum(a.x) accumulates in 32 bits
+ * (SMLAD, VMLADAVA), which frees the registers that on the M4 its 64-bit twin took from
+ * the loop (it spilled its accumulators); the sums come as int32. */
+static inline void aiotc_dot_pair2_small_s16(const int8_t *w, const int16_t *x0, const int16_t *x1, int32_t runs,
+                                             int32_t n, int32_t stride, int32_t sums[4])
+{
+    int32_t lo0 = 0, lo1 = 0;
+    int64_t hi0 = 0, hi1 = 0;
+#if defined(AIOTC_DSP)
+    const int32_t gap = (int32_t)((const char *)x1 - (const char *)x0);
+#endif
+    for (; runs > 0; runs--, x0 += stride - n, x1 += stride - n) {
+        int32_t i; /* groups of 8 inputs left: a counted loop, LE on the M55 */
+#if defined(__ARM_FEATURE_MVE)
+        for (i = n / 8; i > 0; i--, w += 16, x0 += 8, x1 += 8) {
+            const int8x16_t bytes = vldrbq_s8(w);
+            const int16x8_t pairs = vreinterpretq_s16_s8(bytes), a = vmovlbq_s8(bytes);
+            const int16x8_t v0 = vldrhq_s16(x0), v1 = vldrhq_s16(x1);
+            lo0 = vmladavaq_s16(lo0, a, v0);
+            hi0 = vmlaldavaq_s16(hi0, pairs, v0);
+            lo1 = vmladavaq_s16(lo1, a, v1);
+            hi1 = vmlaldavaq_s16(hi1, pairs, v1);
+        }
+#elif defined(AIOTC_DSP) /* not at -O0 or -Os: 13 registers */
+        /* per 2 inputs: a word of weights, its SXTB16, a word of each column, 2 SMLAD and 2
+         * SMLALD; in assembly, as C left the M4 short of registers (13 here) and spilled */
+        int32_t wv, sv, xv;
+        i = (int32_t)((uint32_t)n / 8);
+        __asm__(".Laiotc_s16_%=:\n\t" AIOTC_S16_2 AIOTC_S16_2 AIOTC_S16_2 AIOTC_S16_2
+                "subs %[i], %[i], #1\n\t"
+                "bne.w .Laiotc_s16_%="
+                : [w] "+r"(w), [x] "+r"(x0), [i] "+r"(i), [lo0] "+r"(lo0), [lo1] "+r"(lo1), [hi0] "+r"(hi0),
+                  [hi1] "+r"(hi1), [wv] "=&r"(wv), [sv] "=&r"(sv), [xv] "=&r"(xv)
+                : [gap] "r"(gap)
+                : "cc", "memory");
+#else
+        for (i = n; i > 0; i--, w += 2, x0++, x1++) {
+            const int32_t a = w[0], pair = (int32_t)(uint8_t)w[0] + 256 * (int32_t)w[1];
+            lo0 += a * *x0;
+            hi0 += (int64_t)pair * *x0;
+            lo1 += a * *x1;
+            hi1 += (int64_t)pair * *x1;
+        }
+#endif
+    }
+    /* hi - lo is a multiple of 256, so (hi - lo) / 256 = (hi >> 8) - (lo >> 8), of which
+     * an int32 takes the low words */
+    sums[0] = lo0;
+    sums[1] = (int32_t)(hi0 >> 8) - (lo0 >> 8);
+    sums[2] = lo1;
+    sums[3] = (int32_t)(hi1 >> 8) - (lo1 >> 8);
+}
+
 /* n int16 from src to dst: the gather's runs are short, a call to memcpy would cost
  * more than the copy. (This and aiotc_zero_s16 rather than aiotc_nn_bytes.h's
  * aiotc_copy_run / aiotc_fill_run on 2n bytes: with those a 16x8 conv model took 2.8%
@@ -253,6 +333,13 @@ typedef struct {
     int32_t act_min, act_max;
 } aiotc_gemm16;
 
+/* Two columns for the gemm: runs of n inputs, stride apart, from x0 and x1 (see
+ * aiotc_dot_pair2_small_s16); the int64 sums read one gathered run from x0, x1 right after it. */
+typedef struct {
+    const int16_t *x0, *x1;
+    int32_t runs, n, stride;
+} aiotc_cols16;
+
 /* Sums below 512 inputs fit an int32 (|product| <= 2^22): the requantization's product is
  * then one SMLAL. */
 #define AIOTC_S16_INT32_SUMS 512
@@ -260,16 +347,52 @@ typedef struct {
 /* sum * m + scaled (see aiotc_requantize_s64); `small`: the sum fits an int32. */
 static inline int64_t aiotc_scale_s16(int32_t small, int64_t sum, int32_t m, int64_t scaled)
 {
-    return (small ? (int64_t)(int32_t)sum * m : sum * m) + scaled;
+    if (small) {
+#if defined(__ARM_FEATURE_DSP)
+        /* gcc multiplied some int32 sums as int64 (3 multiplies and an add) */
+        __asm__("smlal %Q0, %R0, %1, %2" : "+r"(scaled) : "r"((int32_t)sum), "r"(m));
+        return scaled;
+#else
+        return (int64_t)(int32_t)sum * m + scaled;
+#endif
+    }
+    return sum * m + scaled;
 }
+
+#if defined(__ARM_FEATURE_MVE)
+/* aiotc_requantize_s64 of the int32 sums s, lanes of channels oc + ch: (s * m + scaled) >> t
+ * in 64 bits made of 32-bit lanes. VMULH and VMUL give the product's words, the low words'
+ * sum carries into the high ones', and bits t.. of the two are the high word shifted left
+ * by 32 - t (right by t - 32 past 32) and the low word right by t (all gone past 32). */
+static AIOTC_INLINE int32x4_t aiotc_mve_requantize_s16(int32x4_t s, const aiotc_gemm16 *g, int32_t oc, uint32x4_t ch)
+{
+    const int32x4_t m = vldrwq_gather_shifted_offset_s32(g->multiplier + oc, ch);
+    const int32x4_t t = vldrwq_gather_shifted_offset_s32(g->shift + oc, ch);
+    const uint32x4_t words = vshlq_n_u32(ch, 1); /* int64 scaled: low words, then high */
+    const uint32_t *scaled = (const uint32_t *)(const void *)(g->scaled_bias + oc);
+    const uint32x4_t product_low = vreinterpretq_u32_s32(vmulq_s32(s, m));
+    const uint32x4_t low = vaddq_u32(product_low, vldrwq_gather_shifted_offset_u32(scaled, words));
+    int32x4_t high = vaddq_s32(vmulhq_s32(s, m), vldrwq_gather_shifted_offset_s32((const int32_t *)scaled + 1, words));
+    high = vaddq_m_n_s32(high, high, 1, vcmphiq_u32(product_low, low)); /* the carry */
+    return vorrq_s32(vshlq_s32(high, vsubq_s32(vdupq_n_s32(32), t)),
+                     vreinterpretq_s32_u32(vshlq_u32(low, vnegq_s32(t))));
+}
+#endif
 
 /* Output channel oc of one pixel's sum s0 to out0 and of another's s1 to out1 (NULL: no
  * second pixel): the channel's constants loaded once for both. */
-static inline void aiotc_out_channel_s16(const aiotc_gemm16 *g, int32_t oc, int64_t s0, int64_t s1, int16_t *out0,
-                                         int16_t *out1)
+static inline void aiotc_out_channel_s16(const aiotc_gemm16 *g, int32_t small, int32_t full, int32_t oc, int64_t s0,
+                                         int64_t s1, int16_t *out0, int16_t *out1)
 {
-    const int32_t small = g->k < AIOTC_S16_INT32_SUMS, m = g->multiplier[oc], t = g->shift[oc];
+    const int32_t m = g->multiplier[oc], t = g->shift[oc];
     const int64_t scaled = g->scaled_bias[oc];
+    if (full) { /* no activation: the clamp to int16's range is one SSAT */
+        out0[oc] = aiotc_sat_s16(aiotc_requantize_s64(aiotc_scale_s16(small, s0, m, scaled), t));
+        if (out1 != 0) {
+            out1[oc] = aiotc_sat_s16(aiotc_requantize_s64(aiotc_scale_s16(small, s1, m, scaled), t));
+        }
+        return;
+    }
     out0[oc] = aiotc_out_s16(aiotc_scale_s16(small, s0, m, scaled), t, g->act_min, g->act_max);
     if (out1 != 0) {
         out1[oc] = aiotc_out_s16(aiotc_scale_s16(small, s1, m, scaled), t, g->act_min, g->act_max);
@@ -280,15 +403,96 @@ static inline void aiotc_out_channel_s16(const aiotc_gemm16 *g, int32_t oc, int6
 static inline void aiotc_gemm_s16(const aiotc_gemm16 *g, const int16_t *x, int16_t *out)
 {
     const int8_t *w = g->weights;
+    const int32_t small = g->k < AIOTC_S16_INT32_SUMS;
     int32_t oc;
     for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
         int64_t a, b;
         aiotc_dot_pair_s16(w, x, g->k, &a, &b);
-        aiotc_out_channel_s16(g, oc, a, 0, out, 0);
+        aiotc_out_channel_s16(g, small, 0, oc, a, 0, out, 0);
         if (oc + 1 < g->rows) {
-            aiotc_out_channel_s16(g, oc + 1, b, 0, out, 0);
+            aiotc_out_channel_s16(g, small, 0, oc + 1, b, 0, out, 0);
         }
     }
+}
+
+/* aiotc_gemm2_s16 where every sum fits an int32 (`small`, a constant where this is
+ * inlined: the requantization's product is then one SMLAL) or not; `full` (DSP, a
+ * constant too): no activation, the clamp is one SSAT. */
+static AIOTC_INLINE void aiotc_gemm2_sums_s16(const aiotc_gemm16 *g, const aiotc_cols16 *x, int16_t *out0,
+                                             int16_t *out1, int32_t small, int32_t full)
+{
+    const int8_t *w = g->weights;
+    int32_t oc;
+#if defined(__ARM_FEATURE_MVE)
+    const uint32_t gap = out1 != 0 ? (uint32_t)(out1 - out0) * sizeof(int16_t) : 0;
+    const uint32x4_t offsets = {0, sizeof(int16_t), gap, gap + sizeof(int16_t)};
+    const int32x4_t act_min = vdupq_n_s32(g->act_min), act_max = vdupq_n_s32(g->act_max);
+    const mve_pred16_t pixels = out1 != 0 ? 0xFFFF : 0x00FF;
+    const uint32x4_t pair = {0, 1, 0, 1}, single = vdupq_n_u32(0); /* each lane's channel, from oc */
+    (void)full;
+    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
+        const int32_t two = oc + 1 < g->rows, c1 = oc + two; /* no second channel: the first's constants */
+        int32x4_t y = vdupq_n_s32(0);
+        if (small) {
+            int32_t s[4];
+            aiotc_dot_pair2_small_s16(w, x->x0, x->x1, x->runs, x->n, x->stride, s);
+            y = vsetq_lane_s32(s[0], y, 0);
+            y = vsetq_lane_s32(s[1], y, 1);
+            y = vsetq_lane_s32(s[2], y, 2);
+            y = vsetq_lane_s32(s[3], y, 3);
+            y = aiotc_mve_requantize_s16(y, g, oc, two ? pair : single);
+        } else {
+            const int32_t m0 = g->multiplier[oc], m1 = g->multiplier[c1], t0 = g->shift[oc], t1 = g->shift[c1];
+            const int64_t b0 = g->scaled_bias[oc], b1 = g->scaled_bias[c1];
+            int64_t s[4];
+            aiotc_dot_pair2_s16(w, x->x0, g->k, s);
+            y = vsetq_lane_s32(aiotc_requantize_s64(s[0] * m0 + b0, t0), y, 0);
+            y = vsetq_lane_s32(aiotc_requantize_s64(s[1] * m1 + b1, t1), y, 1);
+            y = vsetq_lane_s32(aiotc_requantize_s64(s[2] * m0 + b0, t0), y, 2);
+            y = vsetq_lane_s32(aiotc_requantize_s64(s[3] * m1 + b1, t1), y, 3);
+        }
+        y = vminq_s32(vmaxq_s32(y, act_min), act_max);
+        vstrhq_scatter_offset_p_s32(out0 + oc, offsets, y, two ? pixels : pixels & 0x0F0F);
+    }
+#else
+    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
+        if (small) {
+            int32_t s[4];
+            aiotc_dot_pair2_small_s16(w, x->x0, x->x1, x->runs, x->n, x->stride, s);
+            aiotc_out_channel_s16(g, 1, full, oc, s[0], s[2], out0, out1);
+            if (oc + 1 < g->rows) {
+                aiotc_out_channel_s16(g, 1, full, oc + 1, s[1], s[3], out0, out1);
+            }
+        } else {
+            int64_t s[4];
+            aiotc_dot_pair2_s16(w, x->x0, g->k, s);
+            aiotc_out_channel_s16(g, 0, 0, oc, s[0], s[2], out0, out1);
+            if (oc + 1 < g->rows) {
+                aiotc_out_channel_s16(g, 0, 0, oc + 1, s[1], s[3], out0, out1);
+            }
+        }
+    }
+#endif
+}
+
+/* aiotc_gemm2_s16 over two windows read in place (k < AIOTC_S16_INT32_SUMS); on a DSP core not
+ * inlined, so that its loops have all the registers (inlined in aiotc_convolve_s16, it spilled
+ * its sums), on the M55 inlined (the call cost more than it saved). */
+#if defined(__ARM_FEATURE_MVE)
+#define AIOTC_S16_WINDOWS AIOTC_INLINE
+#else
+#define AIOTC_S16_WINDOWS AIOTC_NOINLINE
+#endif
+static AIOTC_S16_WINDOWS void aiotc_gemm2_windows_s16(const aiotc_gemm16 *g, const aiotc_cols16 *x, int16_t *out0,
+                                           int16_t *out1)
+{
+#if !defined(__ARM_FEATURE_MVE) /* (MVE clamps 4 outputs at once) */
+    if (g->act_min == -32768 && g->act_max == 32767) {
+        aiotc_gemm2_sums_s16(g, x, out0, out1, 1, 1);
+        return;
+    }
+#endif
+    aiotc_gemm2_sums_s16(g, x, out0, out1, 1, 0);
 }
 
 /* Two columns (aiotc_dot_pair2_s16) to out0 and out1 (NULL: not stored). MVE: a channel
@@ -296,38 +500,17 @@ static inline void aiotc_gemm_s16(const aiotc_gemm16 *g, const int16_t *x, int16
  * pixel 0, then of pixel 1), the lanes of a missing pixel or channel predicated off. */
 static inline void aiotc_gemm2_s16(const aiotc_gemm16 *g, const int16_t *cols, int16_t *out0, int16_t *out1)
 {
-    const int8_t *w = g->weights;
-    int32_t oc;
 #if defined(__ARM_FEATURE_MVE)
-    const int32_t small = g->k < AIOTC_S16_INT32_SUMS;
-    const uint32_t gap = out1 != 0 ? (uint32_t)(out1 - out0) * sizeof(int16_t) : 0;
-    const uint32x4_t offsets = {0, sizeof(int16_t), gap, gap + sizeof(int16_t)};
-    const int32x4_t act_min = vdupq_n_s32(g->act_min), act_max = vdupq_n_s32(g->act_max);
-    const mve_pred16_t pixels = out1 != 0 ? 0xFFFF : 0x00FF;
-    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
-        const int32_t two = oc + 1 < g->rows, c1 = oc + two; /* no second channel: the first's constants */
-        const int32_t m0 = g->multiplier[oc], m1 = g->multiplier[c1], t0 = g->shift[oc], t1 = g->shift[c1];
-        const int64_t b0 = g->scaled_bias[oc], b1 = g->scaled_bias[c1];
-        int64_t sums[4];
-        int32x4_t y = vdupq_n_s32(0);
-        aiotc_dot_pair2_s16(w, cols, g->k, sums);
-        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[0], m0, b0), t0), y, 0);
-        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[1], m1, b1), t1), y, 1);
-        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[2], m0, b0), t0), y, 2);
-        y = vsetq_lane_s32(aiotc_requantize_s64(aiotc_scale_s16(small, sums[3], m1, b1), t1), y, 3);
-        y = vminq_s32(vmaxq_s32(y, act_min), act_max);
-        vstrhq_scatter_offset_p_s32(out0 + oc, offsets, y, two ? pixels : pixels & 0x0F0F);
-    }
+    const int32_t runs = 1;
 #else
-    for (oc = 0; oc < g->rows; oc += 2, w += 2 * AIOTC_ROW_S16(g->k)) {
-        int64_t sums[4];
-        aiotc_dot_pair2_s16(w, cols, g->k, sums);
-        aiotc_out_channel_s16(g, oc, sums[0], sums[2], out0, out1);
-        if (oc + 1 < g->rows) {
-            aiotc_out_channel_s16(g, oc + 1, sums[1], sums[3], out0, out1);
-        }
-    }
+    const int32_t runs = g->k > 0; /* none for a transposed conv's phase without taps: the DSP loop runs once */
 #endif
+    const aiotc_cols16 x = {cols, cols + AIOTC_ROW_S16(g->k), runs, AIOTC_ROW_S16(g->k), 0};
+    if (g->k < AIOTC_S16_INT32_SUMS) {
+        aiotc_gemm2_windows_s16(g, &x, out0, out1);
+    } else {
+        aiotc_gemm2_sums_s16(g, &x, out0, out1, 0, 0);
+    }
 }
 
 #endif /* AIOTC_NN_GEMM_S16_H */
