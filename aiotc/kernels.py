@@ -152,6 +152,16 @@ def _channels_win_on_mve(op: Op, graph: Graph) -> bool:
     return 4 * channels >= 5 * out_w
 
 
+def _pairs_win(op: Op, graph: Graph) -> bool:
+    """Whether aiotc_depthwise_conv_pairs_s8 beats the banded kernel on a DSP core: at
+    stride 2 from 32 channels on, where the banded kernel widens 2.5 input rows per output
+    row into its planes and the pairs kernel's work per output pixel is shared by its
+    channels. Measured on the M4 (issue 22): 24x24x32 stride 2, 179k instructions against
+    200k; 32x32x64 stride 2, 567k against 672k; not 48x48x16 stride 2 (433k against 357k)
+    nor stride 1 (12x12x64: 319k against 313k; 24x24x32: 714k against 543k)."""
+    return tuple(op.attrs.stride) == (2, 2) and graph[op.outputs[0]].shape[3] >= 32
+
+
 def _rows_win(op: Op, graph: Graph, mve: bool) -> bool:
     """Whether aiotc_convolve_rows_s8 (one dot product per output) beats the gemm's tiles
     of channel pairs: for one output channel on any core (1x64x64x8 -> 1: 180k instructions
@@ -206,8 +216,12 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool, dsp: bool)
     if filt.dtype == "int4" and compact_int4:
         return None
     if op.kind == "depthwise_conv2d" and op.attrs.depth_multiplier == 1:
-        banded = banded_depthwise(op, graph) and not (mve and _channels_win_on_mve(op, graph))
+        pairs = dsp and filt.dtype == "int8"
+        channels_win = _channels_win_on_mve(op, graph) if mve else pairs and _pairs_win(op, graph)
+        banded = banded_depthwise(op, graph) and not channels_win
         kernel = "aiotc_depthwise_conv_3x3_s8" if banded else "aiotc_depthwise_conv_opt_s8"
+        if pairs and not banded:
+            kernel = "aiotc_depthwise_conv_pairs_s8"
     elif filt.dtype == "int8" and _one_run(op, graph) and _rows_win(op, graph, mve):
         kernel = "aiotc_convolve_rows_s8"
     elif filt.dtype == "int8" and _gathered_rows_win(op, graph, mve):
@@ -308,7 +322,7 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
         return unpacked + _conv_scratch_bytes(op, graph, kernel.replace("_s4", "_s8"))
     if kernel in ("aiotc_convolve_1x1_s8", "aiotc_convolve_1x1_s4"):
         return 2 * col_bytes(filt.shape[-1])
-    if kernel == "aiotc_depthwise_conv_opt_s8":
+    if kernel in ("aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_pairs_s8"):
         return padded_row(filt.shape[-1]) + 8 * filt.shape[1] * filt.shape[2]
     if kernel == "aiotc_depthwise_conv_3x3_s8":
         stride_h, stride_w = op.attrs.stride

@@ -18,7 +18,7 @@ from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, 
 
 # The fast kernels that take right shifts under a clamp above -128 (right_shifts 2): the
 # depthwise ones (the _s4 ones run them), whose every path clamps to act_min.
-_CLAMPED_RIGHT_SHIFTS = ("aiotc_depthwise_conv_3x3_", "aiotc_depthwise_conv_opt_")
+_CLAMPED_RIGHT_SHIFTS = ("aiotc_depthwise_conv_3x3_", "aiotc_depthwise_conv_opt_", "aiotc_depthwise_conv_pairs_")
 
 
 def _requantization(op: Op, ctx: LowerContext, channels: int, kernel: str | None) -> dict:
@@ -127,6 +127,12 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
             "bias": bias,
             "context": ctx.scratch(),
         }
+    if kernel == "aiotc_depthwise_conv_pairs_s8":
+        return {
+            "filter": ctx.const(pack_depthwise_pairs(rows), "filter_pairs"),
+            "bias": bias,
+            "context": ctx.scratch(),
+        }
     if kernel == "aiotc_depthwise_conv_3x3_s8":
         planes = ctx.graph[op.inputs[1]].data[0].transpose(2, 0, 1)  # C x 3 x 3: a channel's 9 weights together
         return {
@@ -160,6 +166,19 @@ def pack_depthwise_groups(rows: np.ndarray) -> np.ndarray:
     padded = np.zeros((-(-channels // 8) * 8, taps), np.int16)
     padded[:channels] = rows
     return np.ascontiguousarray(padded.reshape(-1, 8, taps).transpose(0, 2, 1)).ravel()
+
+
+def pack_depthwise_pairs(rows: np.ndarray) -> np.ndarray:
+    """aiotc_depthwise_conv_pairs_s8's layout: int16, groups of 4 channels (zero padded),
+    each group's taps two by two (per pair, channel by channel, tap t then t + 1: the
+    operand of one SMLAD), an odd last tap's 4 weights after them."""
+    channels, taps = rows.shape
+    padded = np.zeros((-(-channels // 4) * 4, taps), np.int16)
+    padded[:channels] = rows
+    groups = padded.reshape(-1, 4, taps)
+    paired = taps & ~1
+    pairs = groups[:, :, :paired].reshape(groups.shape[0], 4, -1, 2).transpose(0, 2, 1, 3).reshape(groups.shape[0], -1)
+    return np.ascontiguousarray(np.concatenate([pairs, groups[:, :, paired:].reshape(groups.shape[0], -1)], 1)).ravel()
 
 
 def _byte_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
