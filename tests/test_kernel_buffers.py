@@ -180,11 +180,17 @@ def test_quad_scratch_size_equals_c(lib, shape, kwargs):
 
 @pytest.mark.parametrize(
     "shape, kwargs",
-    [((1, 25, 5, 64), {}), ((1, 24, 24, 32), dict(stride=(2, 2))), ((1, 6, 6, 13), dict(kernel=(5, 1)))],
+    [
+        ((1, 25, 5, 64), {}),
+        ((1, 24, 24, 32), dict(stride=(2, 2))),
+        ((1, 10, 10, 96), {}),
+        ((1, 6, 6, 13), dict(kernel=(5, 1))),
+    ],
 )
 def test_tap_pairs_scratch_size_equals_c(lib, shape, kwargs):
-    """On a DSP core the depthwise layers the bands do not run (narrow rows, stride 2 of 32
-    channels and more) take the kernel of tap pairs; on an MVE core the channel kernel."""
+    """On a DSP core the depthwise layers the bands do not run (rows under 8 outputs) or
+    lose (stride 2 of 32 channels and more, narrow rows of many channels) take the kernel
+    of tap pairs; on an MVE core the channel kernel."""
     ffi, c = lib
     g = OpGraph(seed=5)
     graph = g.build(g.depthwise(g.input(shape, zero_point=-7), **kwargs))

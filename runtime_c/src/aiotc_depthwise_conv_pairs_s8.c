@@ -75,10 +75,10 @@ static inline int8_t dw_channel(const dw_layer *d, const int8_t *const *tap, int
     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [tp] "+r"(tp), [w] "+r"(w), [t0] "=&r"(t0),        \
       [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4)
 
-/* Sum `a` of the next channel to its int8 output for right shifts over the whole int8
- * range (`common` 1): aiotc_rq_right (the nudge from 2^30 in `k`, offset2 = 2 * offset + 1),
- * then one SSAT; the channel's constants and the output by walking pointers. */
-#define DW_RIGHT(a)                                                                                                    \
+/* Sum `a` of the next channel to its int8 output by right shifts (`common` 1 or 2):
+ * aiotc_rq_right (the nudge from 2^30 in `k`, offset2 = 2 * offset + 1), one SSAT, then
+ * `clamp`; the channel's constants and the output by walking pointers. */
+#define DW_RIGHT(a, clamp)                                                                                             \
     "ldr %[m], [%[mp]], #4\n\t"                                                                                        \
     "ldr %[s], [%[sp]], #4\n\t"                                                                                        \
     "asr %[hi], %[" a "], #31\n\t"                                                                                     \
@@ -86,8 +86,23 @@ static inline int8_t dw_channel(const dw_layer *d, const int8_t *const *tap, int
     "smlal %[lo], %[hi], %[" a "], %[m]\n\t"                                                                           \
     "asr %[hi], %[hi], %[s]\n\t"                                                                                       \
     "add %[hi], %[hi], %[off2]\n\t"                                                                                    \
-    "ssat %[hi], #8, %[hi], asr #1\n\t"                                                                                \
-    "strb %[hi], [%[out]], #1\n\t"
+    "ssat %[hi], #8, %[hi], asr #1\n\t" clamp "strb %[hi], [%[out]], #1\n\t"
+/* `common` 2: the bottom of a ReLU's clamp (from the stack: no register is left), after
+ * the SSAT as before it (act_min >= -128). */
+#define DW_AT_LEAST                                                                                                    \
+    "ldr %[m], %[act_min]\n\t"                                                                                         \
+    "cmp %[hi], %[m]\n\t"                                                                                              \
+    "it lt\n\t"                                                                                                        \
+    "movlt %[hi], %[m]\n\t"
+/* The 4 sums of a group (volatile: gcc would drop it where the walked pointers are not
+ * read again). */
+#define DW_REQUANTIZE(clamp)                                                                                           \
+    __asm__ volatile(DW_RIGHT("a0", clamp) DW_RIGHT("a1", clamp) DW_RIGHT("a2", clamp) DW_RIGHT("a3", clamp)          \
+                     : [mp] "+r"(mp), [sp] "+r"(sp), [out] "+r"(o), [m] "=&r"(m), [s] "=&r"(s), [lo] "=&r"(lo),      \
+                       [hi] "=&r"(hi)                                                                                  \
+                     : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [k] "r"(0x40000000),                   \
+                       [off2] "r"(offset2), [act_min] "m"(act_min)                                                     \
+                     : "memory", "cc")
 
 /* A pixel's channels in groups of 4 (then the last ones one by one), the pixel's table
  * `tap`: 9 taps unrolled (4 pairs, then the last), any other count in a loop of pairs.
@@ -98,10 +113,10 @@ static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, i
                                   int32_t common)
 {
     const int32_t *bias = d->bias, *mp = d->multiplier, *sp = d->shift;
-    const int32_t offset2 = 2 * d->offset + 1, groups = d->channels & ~3;
+    const int32_t offset2 = 2 * d->offset + 1, act_min = d->act_min, groups = d->channels & ~3;
     const int16_t *w = d->weights;
     int8_t *o = out;
-    int32_t c;
+    int32_t c, m, s, lo, hi;
     for (c = 0; c < groups; c += 4) {
         const int8_t *const *tp = tap;
         int32_t a0, a1, a2, a3, t0, t1, t2, t3, t4, n;
@@ -121,20 +136,16 @@ static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, i
                 __asm__(DW_LAST DW_OPERANDS : [c] "r"(c) : "memory");
             }
         }
-        if (common == 1) { /* volatile: gcc would drop it where the walked pointers are not read again */
-            int32_t m, s, lo, hi;
-            __asm__ volatile(DW_RIGHT("a0") DW_RIGHT("a1") DW_RIGHT("a2") DW_RIGHT("a3")
-                             : [mp] "+r"(mp), [sp] "+r"(sp), [out] "+r"(o), [m] "=&r"(m), [s] "=&r"(s),
-                               [lo] "=&r"(lo), [hi] "=&r"(hi)
-                             : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [k] "r"(0x40000000),
-                               [off2] "r"(offset2)
-                             : "memory");
+        if (common == 1) {
+            DW_REQUANTIZE("");
+        } else if (common == 2) {
+            DW_REQUANTIZE(DW_AT_LEAST);
         } else {
-            const int32_t offset = d->offset, lo = d->act_min, hi = d->act_max;
-            o[0] = aiotc_out_s8_mode(aiotc_rq_channel(mp[0], sp[0]), a0, offset, lo, hi, common);
-            o[1] = aiotc_out_s8_mode(aiotc_rq_channel(mp[1], sp[1]), a1, offset, lo, hi, common);
-            o[2] = aiotc_out_s8_mode(aiotc_rq_channel(mp[2], sp[2]), a2, offset, lo, hi, common);
-            o[3] = aiotc_out_s8_mode(aiotc_rq_channel(mp[3], sp[3]), a3, offset, lo, hi, common);
+            const int32_t offset = d->offset, top = d->act_max;
+            o[0] = aiotc_out_s8_mode(aiotc_rq_channel(mp[0], sp[0]), a0, offset, act_min, top, common);
+            o[1] = aiotc_out_s8_mode(aiotc_rq_channel(mp[1], sp[1]), a1, offset, act_min, top, common);
+            o[2] = aiotc_out_s8_mode(aiotc_rq_channel(mp[2], sp[2]), a2, offset, act_min, top, common);
+            o[3] = aiotc_out_s8_mode(aiotc_rq_channel(mp[3], sp[3]), a3, offset, act_min, top, common);
             o += 4;
             mp += 4;
             sp += 4;
@@ -168,6 +179,8 @@ static void dw_run(const dw_layer *d, const int8_t *const *tap, int32_t taps, in
 {
     if (taps == 9 && d->common == 1) {
         dw_pixel(d, tap, 9, out, 1);
+    } else if (taps == 9 && d->common == 2) {
+        dw_pixel(d, tap, 9, out, 2);
     } else if (taps == 9 && !d->common) {
         dw_pixel(d, tap, 9, out, 0);
     } else {
