@@ -156,14 +156,16 @@ def _pairs_win(op: Op, graph: Graph) -> bool:
     """Whether aiotc_depthwise_conv_pairs_s8 beats the banded kernel on a DSP core: its
     work per output pixel is shared by the pixel's channels, the banded kernel's per row
     by the row's columns, and at stride 2 the bands widen 2.5 input rows per output row.
-    Measured on the M4 (issue 22), pairs against bands: stride 2 from 32 channels on
-    (24x24x32: 165k instructions against 200k; 32x32x64: 542k against 672k; not 48x48x16:
-    374k against 357k); stride 1 on rows of up to 12 outputs of 64 channels and more
-    (8x8x256: 512k against 629k; 10x10x96: 311k against 344k; 12x12x64: 306k against
-    313k; not 16x16x128: 1,043k against 1,036k, 24x24x32: 657k against 543k)."""
+    Measured on the M4 (issue 22), pairs against bands: stride 2 from 16 channels on
+    (24x24x32: 165k instructions against 200k; 32x32x64: 542k against 672k; 48x48x16 in
+    the streamed first stage of vww_96 and person_detect, which calls it a row or two at a
+    time: 380k against 416k, though 374k against 357k as a whole layer); stride 1 on rows
+    of up to 12 outputs of 64 channels and more (8x8x256: 512k against 629k; 10x10x96:
+    311k against 344k; 12x12x64: 306k against 313k; not 16x16x128: 1,043k against
+    1,036k, 24x24x32: 657k against 543k)."""
     channels, width = graph[op.outputs[0]].shape[3], graph[op.outputs[0]].shape[2]
     if tuple(op.attrs.stride) == (2, 2):
-        return channels >= 32
+        return channels >= 16
     return tuple(op.attrs.stride) == (1, 1) and width <= 12 and channels >= 64
 
 
