@@ -156,6 +156,23 @@ def _channels_win_on_mve(op: Op, graph: Graph) -> bool:
     return 4 * channels >= 5 * out_w
 
 
+def _pairs_win(op: Op, graph: Graph) -> bool:
+    """Whether aiotc_depthwise_conv_pairs_s8 beats the banded kernel on a DSP core: its
+    work per output pixel is shared by the pixel's channels, the banded kernel's per row
+    by the row's columns, and at stride 2 the bands widen 2.5 input rows per output row.
+    Measured on the M4 (issue 22), pairs against bands: stride 2 from 16 channels on
+    (24x24x32: 165k instructions against 200k; 32x32x64: 542k against 672k; 48x48x16 in
+    the streamed first stage of vww_96 and person_detect, which calls it a row or two at a
+    time: 380k against 416k, though 374k against 357k as a whole layer); stride 1 on rows
+    of up to 12 outputs of 64 channels and more (8x8x256: 512k against 629k; 10x10x96:
+    311k against 344k; 12x12x64: 306k against 313k; not 16x16x128: 1,043k against
+    1,036k, 24x24x32: 657k against 543k)."""
+    channels, width = graph[op.outputs[0]].shape[3], graph[op.outputs[0]].shape[2]
+    if tuple(op.attrs.stride) == (2, 2):
+        return channels >= 16
+    return tuple(op.attrs.stride) == (1, 1) and width <= 12 and channels >= 64
+
+
 def _rows_win(op: Op, graph: Graph, mve: bool) -> bool:
     """Whether aiotc_convolve_rows_s8 (one dot product per output) beats the gemm's tiles
     of channel pairs: for one output channel on any core (1x64x64x8 -> 1: 180k instructions
@@ -231,8 +248,12 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool, dsp: bool)
     if filt.dtype == "int4" and compact_int4:
         return None
     if op.kind == "depthwise_conv2d" and op.attrs.depth_multiplier == 1:
-        banded = banded_depthwise(op, graph) and not (mve and _channels_win_on_mve(op, graph))
+        pairs = dsp and filt.dtype == "int8"
+        channels_win = _channels_win_on_mve(op, graph) if mve else pairs and _pairs_win(op, graph)
+        banded = banded_depthwise(op, graph) and not channels_win
         kernel = "aiotc_depthwise_conv_3x3_s8" if banded else "aiotc_depthwise_conv_opt_s8"
+        if pairs and not banded:
+            kernel = "aiotc_depthwise_conv_pairs_s8"
     elif filt.dtype == "int8" and _one_run(op, graph) and _rows_win(op, graph, mve):
         kernel = "aiotc_convolve_rows_s8"
     elif filt.dtype == "int8" and dsp and _few_win(op, graph):
@@ -335,7 +356,7 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
         return unpacked + _conv_scratch_bytes(op, graph, kernel.replace("_s4", "_s8"))
     if kernel in ("aiotc_convolve_1x1_s8", "aiotc_convolve_1x1_s4"):
         return 2 * col_bytes(filt.shape[-1])
-    if kernel == "aiotc_depthwise_conv_opt_s8":
+    if kernel in ("aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_pairs_s8"):
         return padded_row(filt.shape[-1]) + 8 * filt.shape[1] * filt.shape[2]
     if kernel == "aiotc_depthwise_conv_3x3_s8":
         stride_h, stride_w = op.attrs.stride

@@ -27,6 +27,7 @@ KERNELS = (
     "aiotc_convolve_1x1_quad_s8",
     "aiotc_convolve_im2col_quad_s8",
     "aiotc_depthwise_conv_opt_s8",
+    "aiotc_depthwise_conv_pairs_s8",
     "aiotc_depthwise_conv_3x3_s8",
     "aiotc_fully_connected_packed_s8",
     "aiotc_convolve_1x1_s4",
@@ -59,6 +60,7 @@ int32_t aiotc_convolve_rows_im2col_s8_get_buffer_size(const aiotc_dims *input_di
 int32_t aiotc_convolve_1x1_quad_s8_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_quad_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_pairs_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_s16_get_buffer_size(const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_1x1_s4_get_buffer_size(const aiotc_dims *input_dims);
@@ -176,6 +178,30 @@ def test_quad_scratch_size_equals_c(lib, shape, kwargs):
     filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
     args = (in_dims, filter_dims) if "im2col" in kernel.name else (in_dims,)
     assert kernel.scratch_bytes == getattr(c, f"{kernel.name}_get_buffer_size")(*args) > 0
+
+
+@pytest.mark.parametrize(
+    "shape, kwargs",
+    [
+        ((1, 25, 5, 64), {}),
+        ((1, 24, 24, 32), dict(stride=(2, 2))),
+        ((1, 10, 10, 96), {}),
+        ((1, 6, 6, 13), dict(kernel=(5, 1))),
+    ],
+)
+def test_tap_pairs_scratch_size_equals_c(lib, shape, kwargs):
+    """On a DSP core the depthwise layers the bands do not run (rows under 8 outputs) or
+    lose (stride 2 of 32 channels and more, narrow rows of many channels) take the kernel
+    of tap pairs; on an MVE core the channel kernel."""
+    ffi, c = lib
+    g = OpGraph(seed=5)
+    graph = g.build(g.depthwise(g.input(shape, zero_point=-7), **kwargs))
+    op = graph.ops[0]
+    kernel = select_kernel(op, graph, dsp=True)
+    assert kernel.name == "aiotc_depthwise_conv_pairs_s8"
+    assert select_kernel(op, graph, mve=True, dsp=True).name != kernel.name
+    dims = (ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
+    assert kernel.scratch_bytes == c.aiotc_depthwise_conv_pairs_s8_get_buffer_size(*dims) > 0
 
 
 def test_depthwise_3x3_refuses_a_width_of_0(lib):

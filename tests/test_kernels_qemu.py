@@ -17,6 +17,9 @@ import numpy as np
 import pytest
 
 from aiotc import ir
+from aiotc.driver import compile_model
+from aiotc.export.tflite import write_tflite
+from aiotc.samples import random_samples
 from aiotc.toolchain.host import HostModel
 from aiotc.verification import verify
 
@@ -161,7 +164,43 @@ def kernel_graph():
 
 @pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
 def test_kernel_paths_match_the_oracle_in_qemu(board, tmp_path):
-    assert_matches_oracle_in_qemu(kernel_graph(), board, tmp_path, FAST_KERNELS, samples=4, seed=2)
+    channels = "aiotc_depthwise_conv_pairs_s8" if board == "cortex-m4" else "aiotc_depthwise_conv_opt_s8"
+    kernels = FAST_KERNELS - {"aiotc_depthwise_conv_opt_s8"} | {channels}
+    assert_matches_oracle_in_qemu(kernel_graph(), board, tmp_path, kernels, samples=4, seed=2)
+
+
+def tap_pairs_graph():
+    """The DSP cores' depthwise kernel of tap pairs (aiotc_depthwise_conv_pairs_s8) at its
+    layout's edges: kws's 25x5x64 (9 taps: 4 pairs and a last one, right shifts), stride 2
+    of 32 channels (its choice over the bands), 4 + 4 + 1 channels padded all round, 2x4
+    (pairs only) and 5x1 (a loop of pairs and a last tap) kernels, dilation, a ReLU's clamp
+    (right_shifts 2) and left shifts (the general requantization), 2 images."""
+    g = OpGraph(seed=23)
+    return g.build(
+        g.depthwise(g.input((1, 25, 5, 64), zero_point=-128), activation="relu", out_zp=-128),
+        g.depthwise(g.input((1, 12, 12, 32), zero_point=-5), stride=(2, 2)),
+        g.depthwise(g.input((1, 5, 6, 9), zero_point=127), out_zp=-100),
+        g.depthwise(g.input((1, 5, 7, 12), zero_point=-20), kernel=(2, 4), activation="relu6"),
+        g.depthwise(g.input((1, 6, 5, 16), zero_point=3), kernel=(5, 1), padding="valid"),
+        g.depthwise(g.input((1, 7, 7, 8), zero_point=40), dilation=(2, 2), activation="relu", out_zp=-7),
+        g.depthwise(g.input((2, 4, 3, 20), zero_point=-9), out_scale=0.0005),
+    )
+
+
+def test_depthwise_tap_pairs_match_the_oracle_in_qemu(tmp_path):
+    kernels = {"aiotc_depthwise_conv_pairs_s8"}
+    compiled = assert_matches_oracle_in_qemu(tap_pairs_graph(), "cortex-m4", tmp_path, kernels, samples=3, seed=7)
+    assert set(compiled.report["kernels"]) == kernels
+
+
+def test_depthwise_tap_pairs_portable_c_matches_the_oracle(tmp_path):
+    """The M4's build on the host: the kernel's portable C reads the same layout."""
+    model = tmp_path / "model.tflite"
+    model.write_bytes(write_tflite(tap_pairs_graph()))
+    compiled = compile_model(model, board="cortex-m4", out_dir=tmp_path / "out")
+    runner = HostModel.build(compiled.out_dir)
+    result = verify(compiled.out_dir, "host", random_samples(runner.inputs, 3, 7), runner=runner)
+    assert result.mismatches == 0 and "aiotc_depthwise_conv_pairs_s8" in compiled.report["kernels"]
 
 
 def relu_depthwise_graph():

@@ -66,7 +66,7 @@ def test_cmake_build_types_compile_the_kernels_at_o2(kws_m4, build_type, user_le
     assert (build / f"lib{kws_m4.name}.a").is_file()
     commands = {e["file"]: shlex.split(e["command"]) for e in json.loads((build / "compile_commands.json").read_text())}
     kernels = [f for f in commands if "/aiotc_runtime/" in f]
-    assert any(f.endswith("aiotc_depthwise_conv_opt_s8.c") for f in kernels)
+    assert any(f.endswith("aiotc_depthwise_conv_pairs_s8.c") for f in kernels)
     for f in kernels:
         assert last_optimization(commands[f]) == KERNEL_FLAGS, f
     model = next(f for f in commands if f.endswith(f"/{kws_m4.name}.c"))

@@ -22,6 +22,7 @@ from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, 
 _CLAMPED_RIGHT_SHIFTS = (
     "aiotc_depthwise_conv_3x3_",
     "aiotc_depthwise_conv_opt_",
+    "aiotc_depthwise_conv_pairs_",
     "aiotc_convolve_1x1_s8",
     "aiotc_convolve_1x1_quad_s8",
     "aiotc_convolve_1x1_few_s8",
@@ -136,6 +137,12 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
             "bias": bias,
             "context": ctx.scratch(),
         }
+    if kernel == "aiotc_depthwise_conv_pairs_s8":
+        return {
+            "filter": ctx.const(pack_depthwise_pairs(rows), "filter_pairs"),
+            "bias": bias,
+            "context": ctx.scratch(),
+        }
     if kernel == "aiotc_depthwise_conv_3x3_s8":
         planes = ctx.graph[op.inputs[1]].data[0].transpose(2, 0, 1)  # C x 3 x 3: a channel's 9 weights together
         return {
@@ -180,6 +187,19 @@ def pack_few_weights(rows: np.ndarray) -> np.ndarray:
     out_c, depth = rows.shape
     words = rows.reshape(out_c // 8, 8, depth // 4, 4)[..., [0, 2, 1, 3]]
     return np.ascontiguousarray(words.transpose(0, 2, 1, 3)).astype(np.int16).ravel()
+
+
+def pack_depthwise_pairs(rows: np.ndarray) -> np.ndarray:
+    """aiotc_depthwise_conv_pairs_s8's layout: int16, groups of 4 channels (zero padded),
+    each group's taps two by two (per pair, channel by channel, tap t then t + 1: the
+    operand of one SMLAD), an odd last tap's 4 weights after them."""
+    channels, taps = rows.shape
+    padded = np.zeros((-(-channels // 4) * 4, taps), np.int16)
+    padded[:channels] = rows
+    groups = padded.reshape(-1, 4, taps)
+    paired = taps & ~1
+    pairs = groups[:, :, :paired].reshape(groups.shape[0], 4, -1, 2).transpose(0, 2, 1, 3).reshape(groups.shape[0], -1)
+    return np.ascontiguousarray(np.concatenate([pairs, groups[:, :, paired:].reshape(groups.shape[0], -1)], 1)).ravel()
 
 
 def _byte_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:

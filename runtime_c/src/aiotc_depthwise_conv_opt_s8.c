@@ -3,9 +3,8 @@
  * The lowering widens the weights to int16, groups of 8 channels one after the other,
  * each group's taps in order (C/8 x kh*kw x 8, zero padded to whole groups), and folds
  * the input offset into the bias, so a tap is one multiply of the raw input. Each output
- * pixel reads its taps through a table of pointers in the scratch buffer; a tap in the
- * padding points at a row of input zero points there (which the folded bias cancels),
- * so border pixels run the same loop as inner ones, and 3x3 kernels get it unrolled.
+ * pixel reads its taps through a table of pointers in the scratch buffer
+ * (aiotc_nn_dw_channels.h), and 3x3 kernels get the loop over them unrolled.
  * Fast paths:
  * - DSP: 4 channels per word (half a group); SXTB16 splits them into even/odd halves,
  *   and SMLABB, SMLABT, SMLATB, SMLATT multiply each half by its int16 weight without
@@ -19,6 +18,7 @@
  *   channel order and stores 8 bytes at once, a lone pixel and the last group
  *   (predicated) by scatters. */
 #include "aiotc_nn_conv.h"
+#include "aiotc_nn_dw_channels.h"
 #include "aiotc_nn_gemm.h"
 
 /* Scratch: one 8-byte slot per tap (a pointer on any target), then the row of zero points. */
@@ -27,15 +27,7 @@ int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims
     return AIOTC_ROW(input_dims->c) + 8 * filter_dims->h * filter_dims->w;
 }
 
-typedef struct {
-    const int16_t *weights;
-    const int32_t *bias;
-    const int32_t *multiplier;
-    const int32_t *shift;
-    int32_t channels;
-    int32_t offset, act_min, act_max;
-    int32_t common; /* quant_params->right_shifts: shift[] holds right shifts */
-} dw_layer;
+typedef aiotc_dw_layer dw_layer;
 
 /* Pixels computed at once (their tap tables fill the scratch's 8 bytes per tap: two
  * of 4-byte pointers on the M55 and the M4, where two pixels share each weight load),
@@ -560,11 +552,10 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
                                     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, taps = k_h * k_w;
-    const int32_t last_y = (k_h - 1) * params->dilation.h, last_x = (k_w - 1) * params->dilation.w;
-    const int32_t step_y = params->dilation.h * in_w * ch, step_x = params->dilation.w * ch;
+    const int32_t taps = filter_dims->h * filter_dims->w;
     const int8_t **const tables = (const int8_t **)ctx->buf;
     int8_t *const pad = (int8_t *)ctx->buf + 8 * taps;
+    const aiotc_dw_window window = aiotc_dw_window_of(params, input_dims, filter_dims, pad);
     int8_t *out = output, *first = output;
     dw_layer d;
     int32_t b, oy, ox, n = 0;
@@ -573,49 +564,14 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
         return AIOTC_ARG_ERROR;
     }
     memset(pad, -params->input_offset, (size_t)ch);
-    d.weights = filter;
-    d.bias = bias;
-    d.multiplier = quant_params->multiplier;
-    d.shift = quant_params->shift;
-    d.channels = ch;
-    d.offset = params->output_offset;
-    d.act_min = params->activation.min;
-    d.act_max = params->activation.max;
-    d.common = quant_params->right_shifts;
+    d = aiotc_dw_layer_of(params, quant_params, filter, bias, ch);
     for (b = 0; b < input_dims->n; b++) {
         const int8_t *image = input + b * in_h * in_w * ch;
         for (oy = 0; oy < output_dims->h; oy++) {
             const int32_t y0 = oy * params->stride.h - params->padding.h;
             for (ox = 0; ox < output_dims->w; ox++, out += ch) {
                 const int32_t x0 = ox * params->stride.w - params->padding.w;
-                const int8_t **tap = DW_TABLE(tables, n, taps);
-                int32_t ky, kx;
-                if (x0 >= 0 && x0 + last_x < in_w && y0 >= 0 && y0 + last_y < in_h) { /* no tap in the padding */
-                    const int8_t *row = image + (y0 * in_w + x0) * ch;
-                    for (ky = 0; ky < k_h; ky++, row += step_y) {
-                        const int8_t *p = row;
-                        for (kx = 0; kx < k_w; kx++, p += step_x) {
-                            *tap = p;
-                            tap += DW_SPREAD;
-                        }
-                    }
-                } else { /* rows and columns tested once each, the offsets stepped */
-                    int32_t iy = y0, row = (y0 * in_w + x0) * ch;
-                    for (ky = 0; ky < k_h; ky++, iy += params->dilation.h, row += step_y) {
-                        int32_t ix = x0, at = row;
-                        if ((uint32_t)iy >= (uint32_t)in_h) {
-                            for (kx = 0; kx < k_w; kx++) {
-                                *tap = pad;
-                                tap += DW_SPREAD;
-                            }
-                            continue;
-                        }
-                        for (kx = 0; kx < k_w; kx++, ix += params->dilation.w, at += step_x) {
-                            *tap = (uint32_t)ix < (uint32_t)in_w ? image + at : pad;
-                            tap += DW_SPREAD;
-                        }
-                    }
-                }
+                aiotc_dw_tap_table(&window, image, ch, y0, x0, DW_TABLE(tables, n, taps), DW_SPREAD);
                 if (n == 0) {
                     first = out;
                 }

@@ -1,0 +1,103 @@
+/* aiotc runtime: what the depthwise channel kernels (aiotc_depthwise_conv_opt_s8,
+ * aiotc_depthwise_conv_pairs_s8) share: the layer's constants, and the tap tables through
+ * which they read each output pixel's taps: one pointer per tap to its input pixel, or to a
+ * row of input zero points where the tap falls in the padding (the folded bias cancels
+ * them), so border pixels run the same loops as inner ones. */
+#ifndef AIOTC_NN_DW_CHANNELS_H
+#define AIOTC_NN_DW_CHANNELS_H
+
+#include "aiotc_nn_conv.h"
+#include "aiotc_nn_gemm.h" /* AIOTC_INLINE */
+
+/* The layer's constants (locals of the kernels: their fields stay in registers across the
+ * int8 stores). */
+typedef struct {
+    const int16_t *weights; /* widened to int16, in the kernel's layout */
+    const int32_t *bias;
+    const int32_t *multiplier;
+    const int32_t *shift;
+    int32_t channels;
+    int32_t offset, act_min, act_max;
+    int32_t common; /* quant_params->right_shifts: shift[] holds right shifts */
+} aiotc_dw_layer;
+
+static inline aiotc_dw_layer aiotc_dw_layer_of(const aiotc_dw_conv_params *params,
+                                               const aiotc_per_channel_quant_params *quant_params,
+                                               const int16_t *filter, const int32_t *bias, int32_t channels)
+{
+    aiotc_dw_layer d;
+    d.weights = filter;
+    d.bias = bias;
+    d.multiplier = quant_params->multiplier;
+    d.shift = quant_params->shift;
+    d.channels = channels;
+    d.offset = params->output_offset;
+    d.act_min = params->activation.min;
+    d.act_max = params->activation.max;
+    d.common = quant_params->right_shifts;
+    return d;
+}
+
+/* A layer's geometry, computed once per call. */
+typedef struct {
+    const int8_t *pad; /* the row of zero points */
+    int32_t in_h, in_w, k_h, k_w;
+    int32_t last_y, last_x; /* the last tap's offsets from the first (dilated) */
+    int32_t step_y, step_x; /* bytes from a tap to the next one down, across */
+    int32_t dilation_h, dilation_w;
+} aiotc_dw_window;
+
+static inline aiotc_dw_window aiotc_dw_window_of(const aiotc_dw_conv_params *params, const aiotc_dims *input_dims,
+                                                 const aiotc_dims *filter_dims, const int8_t *pad)
+{
+    aiotc_dw_window v;
+    v.pad = pad;
+    v.in_h = input_dims->h;
+    v.in_w = input_dims->w;
+    v.k_h = filter_dims->h;
+    v.k_w = filter_dims->w;
+    v.dilation_h = params->dilation.h;
+    v.dilation_w = params->dilation.w;
+    v.last_y = (v.k_h - 1) * v.dilation_h;
+    v.last_x = (v.k_w - 1) * v.dilation_w;
+    v.step_y = v.dilation_h * v.in_w * input_dims->c;
+    v.step_x = v.dilation_w * input_dims->c;
+    return v;
+}
+
+/* The table of the pixel whose window starts at input row y0, column x0 of `image` (`ch`
+ * channels): kh*kw pointers from `tap` on, `spread` apart (tables of several pixels may
+ * interleave). */
+static AIOTC_INLINE void aiotc_dw_tap_table(const aiotc_dw_window *v, const int8_t *image, int32_t ch, int32_t y0,
+                                            int32_t x0, const int8_t **tap, int32_t spread)
+{
+    int32_t ky, kx;
+    if (x0 >= 0 && x0 + v->last_x < v->in_w && y0 >= 0 && y0 + v->last_y < v->in_h) { /* no tap in the padding */
+        const int8_t *row = image + (y0 * v->in_w + x0) * ch;
+        for (ky = 0; ky < v->k_h; ky++, row += v->step_y) {
+            const int8_t *p = row;
+            for (kx = 0; kx < v->k_w; kx++, p += v->step_x) {
+                *tap = p;
+                tap += spread;
+            }
+        }
+    } else { /* rows and columns tested once each, the offsets stepped */
+        int32_t iy = y0, row = (y0 * v->in_w + x0) * ch;
+        for (ky = 0; ky < v->k_h; ky++, iy += v->dilation_h, row += v->step_y) {
+            int32_t ix = x0, at = row;
+            if ((uint32_t)iy >= (uint32_t)v->in_h) {
+                for (kx = 0; kx < v->k_w; kx++) {
+                    *tap = v->pad;
+                    tap += spread;
+                }
+                continue;
+            }
+            for (kx = 0; kx < v->k_w; kx++, ix += v->dilation_w, at += v->step_x) {
+                *tap = (uint32_t)ix < (uint32_t)v->in_w ? image + at : v->pad;
+                tap += spread;
+            }
+        }
+    }
+}
+
+#endif
