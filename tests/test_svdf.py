@@ -85,6 +85,7 @@ def test_state_carries_across_invokes_and_resets(dtype, svdf, tmp_path):
         dict(units=38, rank=1, memory=8),
         dict(units=38, rank=2, memory=2),
         dict(units=40, rank=1, memory=12, state_dtype="int8", state_zp=-5),
+        dict(units=38, rank=1, memory=8, state_dtype="int8", state_zp=3),  # int8 rows of 8: unrolled on the M4
         dict(units=20, rank=2, memory=4, state_dtype="int8", state_zp=9),
     ],
 )

@@ -103,8 +103,31 @@ static AIOTC_INLINE int32_t aiotc_svdf_row_s16(int16_t **state, const int16_t **
     return sum + w[n - 1] * value;
 }
 
-/* aiotc_svdf_row_s16 for an int8 row: DSP, n a multiple of 4, four values per word, two
- * SMLAD. */
+#if defined(AIOTC_DSP)
+/* aiotc_svdf_row_s16 for an int8 row of n values, n a multiple of 4: four values per
+ * word, two SMLAD. */
+static AIOTC_INLINE int32_t aiotc_svdf_words_s8(int8_t **state, const int8_t **weights, int32_t n, int32_t sum)
+{
+    int8_t *s = *state;
+    const int8_t *w = *weights;
+    const int32_t value = s[0];
+    int32_t a, wa, m;
+    for (m = n - 4; m > 0; m -= 4, s += 4, w += 4) {
+        a = aiotc_read_word(s + 1);
+        wa = aiotc_read_word(w);
+        memcpy(s, &a, 4);
+        sum = __smlad(aiotc_sxtb16_ror8(wa), aiotc_sxtb16_ror8(a), __smlad(__sxtb16(wa), __sxtb16(a), sum));
+    }
+    a = (int32_t)(((uint32_t)aiotc_read_word(s) >> 8) | ((uint32_t)value << 24));
+    wa = aiotc_read_word(w);
+    memcpy(s, &a, 4);
+    *state = s + 4;
+    *weights = w + 4;
+    return __smlad(aiotc_sxtb16_ror8(wa), aiotc_sxtb16_ror8(a), __smlad(__sxtb16(wa), __sxtb16(a), sum));
+}
+#endif
+
+/* aiotc_svdf_row_s16 for an int8 row (DSP, n a multiple of 4: aiotc_svdf_words_s8). */
 static AIOTC_INLINE int32_t aiotc_svdf_row_s8(int8_t **state, const int8_t **weights, int32_t n, int32_t sum)
 {
     int8_t *s = *state;
@@ -113,20 +136,7 @@ static AIOTC_INLINE int32_t aiotc_svdf_row_s8(int8_t **state, const int8_t **wei
     int32_t m;
 #if defined(AIOTC_DSP)
     if ((n & 3) == 0) {
-        const int8_t *last = s + n - 4;
-        int32_t a, wa;
-        for (; s < last; s += 4, w += 4) {
-            a = aiotc_read_word(s + 1);
-            wa = aiotc_read_word(w);
-            memcpy(s, &a, 4);
-            sum = __smlad(aiotc_sxtb16_ror8(wa), aiotc_sxtb16_ror8(a), __smlad(__sxtb16(wa), __sxtb16(a), sum));
-        }
-        a = (int32_t)(((uint32_t)aiotc_read_word(s) >> 8) | ((uint32_t)value << 24));
-        wa = aiotc_read_word(w);
-        memcpy(s, &a, 4);
-        *state = s + 4;
-        *weights = w + 4;
-        return __smlad(aiotc_sxtb16_ror8(wa), aiotc_sxtb16_ror8(a), __smlad(__sxtb16(wa), __sxtb16(a), sum));
+        return aiotc_svdf_words_s8(state, weights, n, sum);
     }
 #endif
     for (m = 0; m < n - 1; m++) {
@@ -161,6 +171,21 @@ static inline void aiotc_svdf_begin(const aiotc_svdf_params_s8 *params, void *st
 }
 
 #if !defined(AIOTC_MVE)
+#if defined(AIOTC_DSP)
+/* aiotc_svdf_units for rank 1 and int8 rows of `memory` values, a multiple of 4 (a
+ * constant where it pays: a row's words unrolled, no loop). */
+static AIOTC_INLINE void aiotc_svdf_units_s8(aiotc_rq q, const int32_t *bias, int8_t *s, const int8_t *w,
+                                             int32_t memory, int32_t units, int32_t offset, int8_t *out,
+                                             int32_t common)
+{
+    int32_t u;
+    for (u = 0; u < units; u++) {
+        out[u] = aiotc_out_s8_mode(q, aiotc_svdf_words_s8(&s, &w, memory, bias[u]), offset, INT8_MIN, INT8_MAX,
+                                   common);
+    }
+}
+#endif
+
 /* aiotc_svdf_outputs_mode's units without MVE, each row turned as it is summed;
  * `common` 1: the output requantization's shift a right shift (aiotc_out_s8_mode). */
 static AIOTC_INLINE void aiotc_svdf_units(const aiotc_svdf_params_s8 *params, const aiotc_svdf_dims *dims,
@@ -175,6 +200,16 @@ static AIOTC_INLINE void aiotc_svdf_units(const aiotc_svdf_params_s8 *params, co
     int16_t *s16 = (int16_t *)state;
     int8_t *s8 = (int8_t *)state;
     int32_t u, r;
+#if defined(AIOTC_DSP)
+    if (rank == 1 && !wide && memory == 8) { /* keyword spotting's: two words a row, no loop */
+        aiotc_svdf_units_s8(q, bias, s8, w8, 8, units, offset, out, common);
+        return;
+    }
+    if (rank == 1 && !wide && (memory & 3) == 0) { /* the row's form tested once, not per unit */
+        aiotc_svdf_units_s8(q, bias, s8, w8, memory, units, offset, out, common);
+        return;
+    }
+#endif
     if (rank == 1) { /* one row a unit: no loop over the rank */
         for (u = 0; u < units; u++) {
             const int32_t acc = wide ? aiotc_svdf_row_s16(&s16, &w16, memory, bias[u])
