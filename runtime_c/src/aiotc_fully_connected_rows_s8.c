@@ -14,21 +14,28 @@ static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_
                                  int32_t out_c, int8_t *out, int32_t common)
 {
     const int32_t offset = params->output_offset, lo = params->activation.min, hi = params->activation.max;
+#if defined(AIOTC_MVE)
+    const aiotc_per_channel_quant_params *const q = quant_params; /* a copy costs the M55 registers */
+#else
+    /* A copy: after a store through an int8 pointer, fields read through pointers are read
+     * again (M4: 2 loads an output). */
+    const aiotc_per_channel_quant_params copy = *quant_params, *const q = &copy;
+#endif
     aiotc_fc_rows_sums s;
     int32_t oc, n, r;
     for (oc = 0; oc < out_c; oc += n) {
         n = aiotc_fc_rows_next(&filter, x, depth, out_c - oc, &s);
 #if defined(AIOTC_MVE)
         if (oc + AIOTC_FC_ROWS_BLOCK <= out_c) {
-            aiotc_mve_store4(vaddq_s32(vldrwq_s32(s.a), vldrwq_s32(bias + oc)), vldrwq_s32(quant_params->multiplier + oc),
-                             aiotc_mve_shift(quant_params->shift + oc, common), offset, vdupq_n_s32(lo),
+            aiotc_mve_store4(vaddq_s32(vldrwq_s32(s.a), vldrwq_s32(bias + oc)), vldrwq_s32(q->multiplier + oc),
+                             aiotc_mve_shift(q->shift + oc, common), offset, vdupq_n_s32(lo),
                              vdupq_n_s32(hi), out + oc, common);
             continue;
         }
 #endif
         for (r = 0; r < n && oc + r < out_c; r++) {
-            const aiotc_rq q = aiotc_rq_channel(quant_params->multiplier[oc + r], quant_params->shift[oc + r]);
-            out[oc + r] = aiotc_out_s8_mode(q, bias[oc + r] + s.a[r], offset, lo, hi, common);
+            const aiotc_rq rq = aiotc_rq_channel(q->multiplier[oc + r], q->shift[oc + r]);
+            out[oc + r] = aiotc_out_s8_mode(rq, bias[oc + r] + s.a[r], offset, lo, hi, common);
         }
     }
 }
