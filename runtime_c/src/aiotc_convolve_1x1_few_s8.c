@@ -25,29 +25,35 @@
 #endif
 
 /* 8 channels' sums s[0..7], from their biases, over the k inputs at x, the weights at *w
- * (left at the next 8 channels'): 2 groups of 4 inputs per loop test, an odd group first
- * by entering the loop at its second. Out of line: inlined, gcc finds no 14 registers for
+ * (left at the next 8 channels'): 4 groups of 4 inputs per loop test (kws_ref_model's 64
+ * inputs: 4 tests, not 8), the groups over whole 4s first by entering the loop at its
+ * second, third or fourth. Out of line: inlined, gcc finds no 14 registers for
  * the loop. */
 static AIOTC_NOINLINE void aiotc_few_dot8(const int32_t *bias, const int16_t **w, const int8_t *x, int32_t k,
                                           int32_t *s)
 {
 #if defined(AIOTC_DSP)
     const int8_t *const end = x + k;
-    const int32_t odd = k & 4;
     const int16_t *p = *w;
     int32_t s0 = bias[0], s1 = bias[1], s2 = bias[2], s3 = bias[3], s4 = bias[4], s5 = bias[5], s6 = bias[6],
             s7 = bias[7];
-    int32_t w0, w1, x0, x1;
-    __asm__("ldr %[w0], %[odd]\n\t"
-            "cmp %[w0], #0\n\t"
-            "bne 2f\n"
-            "1:\n\t" AIOTC_FEW_GROUP "2:\n\t" AIOTC_FEW_GROUP "ldr %[w0], %[end]\n\t"
+    int32_t w0 = k, w1, x0, x1;
+    /* k's bits 3 and 2 (the groups modulo 4) to the carry and sign: 2 groups enter at the
+     * third, 1 at the fourth, 3 at the second */
+    __asm__("lsls %[w0], %[w0], #29\n\t"
+            "bcc 5f\n\t"
+            "bmi 2f\n\t"
+            "b 3f\n"
+            "5:\n\t"
+            "bmi 4f\n"
+            "1:\n\t" AIOTC_FEW_GROUP "2:\n\t" AIOTC_FEW_GROUP "3:\n\t" AIOTC_FEW_GROUP "4:\n\t" AIOTC_FEW_GROUP
+            "ldr %[w0], %[end]\n\t"
             "cmp %[x], %[w0]\n\t"
             "bne 1b"
             : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [s4] "+r"(s4), [s5] "+r"(s5),
-              [s6] "+r"(s6), [s7] "+r"(s7), [w] "+r"(p), [x] "+r"(x), [w0] "=&r"(w0), [w1] "=&r"(w1),
+              [s6] "+r"(s6), [s7] "+r"(s7), [w] "+r"(p), [x] "+r"(x), [w0] "+&r"(w0), [w1] "=&r"(w1),
               [x0] "=&r"(x0), [x1] "=&r"(x1)
-            : [end] "m"(end), [odd] "m"(odd)
+            : [end] "m"(end)
             : "cc", "memory");
     s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3, s[4] = s4, s[5] = s5, s[6] = s6, s[7] = s7;
     *w = p;
