@@ -16,12 +16,14 @@ The specialized int8 kernels need the input offset folded into an int32 bias
 (`folded_bias`) and weights their packed layouts hold. With `compact_int4`, int4
 weights run the reference loops instead of the fast `_s4` kernels: less code,
 about 10x the instructions (--precision auto takes it when a flash budget asks).
-The LSTM's int16-weight kernel (twice the weights' flash) gives way to its int8 one where
-the image would outgrow the flash (`_fit_lstm_weights`).
+The kernels whose weights are widened to int16 at compile time (WIDE_KERNELS: twice the
+weights' flash) give way to their int8 ones where the image would outgrow the flash
+(`_fit_wide_weights`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -54,12 +56,15 @@ def select_kernels(
     """The kernel of every layer of `graph`, by op name; `mve`: for a core with the M-profile
     vector extension (the board's `mve`); `dsp`: with the DSP extension (the board's `dsp`:
     without MVE, the C's AIOTC_DSP path, Cortex-M4, M7, M33); `flash`: the bytes the image
-    may take (the flash budget or the board's flash), which the widened LSTM weights must fit."""
+    may take (the flash budget or the board's flash), which widened weights must fit."""
     kernels = {op.name: select_kernel(op, graph, compact_int4, mve=mve, dsp=dsp) for op in graph.ops}
-    return _fit_lstm_weights(graph, kernels, flash) if flash is not None else kernels
+    if flash is None:
+        return kernels
+    return _fit_wide_weights(graph, kernels, flash, lambda op: select_kernel(op, graph, compact_int4, mve=mve))
 
 
 def select_kernel(op: Op, graph: Graph, compact_int4: bool = False, *, mve: bool = False, dsp: bool = False) -> Kernel:
+    """One layer's kernel; `dsp` also admits the DSP cores' kernels of widened weights."""
     if OPS[op.kind].convolves:
         name = _conv_kernel(op, graph, compact_int4, mve, dsp and not mve)
         scratch = _conv_scratch_bytes(op, graph, name)
@@ -531,31 +536,55 @@ def _lstm_kernel(op: Op, graph: Graph, dsp: bool) -> str | None:
 IMAGE_CODE_BYTES = 16 * 1024
 
 
-def _fit_lstm_weights(graph: Graph, kernels: dict[str, Kernel], flash: int) -> dict[str, Kernel]:
-    """aiotc_lstm_wide_s8 doubles an LSTM's weights (int16): where the image would then
-    outgrow `flash` (estimated as the model's constants as stored, the widening and
-    IMAGE_CODE_BYTES), the LSTMs that widen most take their int8 kernel, until it fits."""
+def _fit_wide_weights(
+    graph: Graph, kernels: dict[str, Kernel], flash: int, narrow_kernel: Callable[[Op], Kernel]
+) -> dict[str, Kernel]:
+    """The kernels of WIDE_KERNELS hold their weights as int16, twice the int8 bytes: where
+    the image would then outgrow `flash` (estimated as the model's constants as stored, the
+    requantization arrays, the widening and IMAGE_CODE_BYTES), the layers that widen most take the kernel the core
+    would run without them (`narrow_kernel(op)`), until it fits."""
     ops = {op.name: op for op in graph.ops}
     extra = {
-        name: _lstm_wide_bytes(ops[name], graph) - sum(graph[ops[name].inputs[i]].nbytes for i in LSTM_GATE_WEIGHTS)
+        name: WIDE_KERNELS[kernel.name](ops[name], graph)
         for name, kernel in kernels.items()
-        if kernel.name == "aiotc_lstm_wide_s8"
+        if kernel.name in WIDE_KERNELS
     }
-    image = sum(t.nbytes for t in graph.tensors.values() if t.is_const) + sum(extra.values()) + IMAGE_CODE_BYTES
+    consts = sum(t.nbytes for t in graph.tensors.values() if t.is_const)
+    requantization = sum(  # an int32 multiplier and shift per output channel
+        8 * graph[op.outputs[0]].shape[-1] for op in graph.ops if OPS[op.kind].convolves or op.kind == "fully_connected"
+    )
+    image = consts + requantization + sum(extra.values()) + IMAGE_CODE_BYTES
     for name in sorted(extra, key=lambda n: -extra[n]):
         if image <= flash:
             why = f"fastest kernel: its int16 weights (+{extra[name]:,} B) fit the {flash:,} B of flash (image ~{image:,} B)"
             kernels = kernels | {name: replace(kernels[name], why=why)}
             continue
-        narrow = _lstm_kernel(ops[name], graph, dsp=False)
+        narrow = narrow_kernel(ops[name])
         why = (
-            f"{narrow or 'reference'} kernel: aiotc_lstm_wide_s8's int16 weights (+{extra[name]:,} B) "
+            f"{narrow.name or 'reference'} kernel: {kernels[name].name}'s int16 weights (+{extra[name]:,} B) "
             f"would take the image to ~{image:,} B, over the {flash:,} B of flash"
         )
-        scratch = _lstm_scratch_bytes(ops[name], graph, narrow) if narrow else 0
-        kernels = kernels | {name: Kernel(narrow, scratch, kernels[name].write_group, why)}
+        kernels = kernels | {name: replace(narrow, why=why)}
         image -= extra[name]
     return kernels
+
+
+def _lstm_widening(op: Op, graph: Graph) -> int:
+    return _lstm_wide_bytes(op, graph) - sum(graph[op.inputs[i]].nbytes for i in LSTM_GATE_WEIGHTS)
+
+
+def _depthwise_pairs_widening(op: Op, graph: Graph) -> int:
+    """pack_depthwise_pairs: int16, channels padded to groups of 4."""
+    _, kh, kw, channels = graph[op.inputs[1]].shape
+    return 2 * kh * kw * -(-channels // 4) * 4 - graph[op.inputs[1]].nbytes
+
+
+# Kernel -> the flash its int16 weights take beyond the int8 ones (codegen's packing).
+WIDE_KERNELS = {
+    "aiotc_lstm_wide_s8": _lstm_widening,
+    "aiotc_convolve_1x1_few_s8": lambda op, graph: graph[op.inputs[1]].nbytes,  # pack_few_weights
+    "aiotc_depthwise_conv_pairs_s8": _depthwise_pairs_widening,
+}
 
 
 def _lstm_wide_bytes(op: Op, graph: Graph) -> int:

@@ -290,3 +290,17 @@ def test_tail_stages_cover_the_peak_to_the_end_of_its_run():
     assert tail_spans(streams, 5) == [(3, 5), (4, 5)]  # a stage has two ops at least
     assert tail_spans(streams, 2) == []
     assert tail_spans([True] * 5, 2) == [(1, 4), (2, 4)]
+
+
+def test_int16_weight_kernels_give_way_to_int8_ones_over_the_flash():
+    """aiotc_convolve_1x1_few_s8 and aiotc_depthwise_conv_pairs_s8 hold their weights as int16:
+    where the image would outgrow the flash, the layers take the kernels of int8 weights."""
+    g = OpGraph()
+    x = g.depthwise(g.conv2d(g.input((1, 8, 8, 16)), 16, kernel=(1, 1)), stride=(2, 2))
+    graph = g.build(x)
+    wide = select_kernels(graph, dsp=True, flash=1 << 20)
+    assert sorted(k.name for k in wide.values()) == ["aiotc_convolve_1x1_few_s8", "aiotc_depthwise_conv_pairs_s8"]
+    assert all("fit the 1,048,576 B of flash" in k.why for k in wide.values())
+    narrow = select_kernels(graph, dsp=True, flash=1024)
+    assert not {k.name for k in narrow.values()} & {"aiotc_convolve_1x1_few_s8", "aiotc_depthwise_conv_pairs_s8"}
+    assert all("int16 weights" in k.why and "over the 1,024 B of flash" in k.why for k in narrow.values())
