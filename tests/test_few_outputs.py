@@ -208,7 +208,8 @@ def test_few_channel_1x1_kernel_matches_tflite_micro(board, tmp_path):
     compiled = assert_matches_oracle_in_qemu(graph, board, tmp_path, samples=4, seed=3)
     assert compiled.report["kernels"] == ["aiotc_convolve_1x1_few_s8"]
     code = (compiled.out_dir / "model.c").read_text()
-    assert sorted(set(re.findall(r"_shift, (\d)\};", code))) == ["0", "1", "2"]
+    # the (multiplier, shift) pairs, with each requantization
+    assert sorted(set(re.findall(r"_multiplier_shift \+ 1, (\d)\};", code))) == ["0", "1", "2"]
     assert_bit_exact(verify_folder(compiled.out_dir, samples=4, seed=3))
 
 

@@ -65,17 +65,25 @@ def _requantization(op: Op, ctx: LowerContext, channels: int, kernel: str | None
         mode = 1
     else:
         mode = 2 if kernel.startswith(_CLAMPED_RIGHT_SHIFTS) else 0
-    return int8_requantization(ctx, multipliers, shifts, mode)
+    return int8_requantization(ctx, multipliers, shifts, mode, pairs=kernel == "aiotc_convolve_1x1_few_s8")
 
 
-def int8_requantization(ctx: LowerContext, multipliers: np.ndarray, shifts: np.ndarray, mode: int) -> dict:
+def int8_requantization(
+    ctx: LowerContext, multipliers: np.ndarray, shifts: np.ndarray, mode: int, pairs: bool = False
+) -> dict:
     """The int8 arrays of `_requantization`; right shifts in `mode` (1: a fast kernel whose
     clamp is the whole int8 range; 2: a depthwise or gemm one clamped above -128) where every
-    channel shifts right by 2 or more."""
+    channel shifts right by 2 or more. With `pairs` one array of (multiplier, shift) per
+    channel, `shift` pointing at its second word: aiotc_convolve_1x1_few_s8 loads a channel's
+    two with one LDRD."""
     right = mode != 0 and bool(np.all(shifts <= -2))
+    shifts = -shifts - 2 if right else shifts
+    if pairs:
+        both = ctx.const(np.stack([multipliers, shifts], axis=1).astype(np.int32).ravel(), "multiplier_shift")
+        return {"multiplier": both, "shift": f"{both} + 1", "right_shifts": mode if right else 0}
     return {
         "multiplier": ctx.const(multipliers, "multiplier"),
-        "shift": ctx.const(-shifts - 2, "right_shift") if right else ctx.const(shifts, "shift"),
+        "shift": ctx.const(shifts, "right_shift" if right else "shift"),
         "right_shifts": mode if right else 0,
     }
 

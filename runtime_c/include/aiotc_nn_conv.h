@@ -106,7 +106,8 @@ int32_t aiotc_convolve_rows_s8(const aiotc_conv_params *params, const aiotc_per_
 
 /* 1x1 convolution, any stride, no padding, groups 1, of output channels in blocks of 8
  * and input channels in whole words: int16 weights, per 4 inputs and channel the pairs
- * (i0, i2), (i1, i3), 8 channels after another (the lowering's layout); one pixel at a
+ * (i0, i2), (i1, i3), 8 channels after another (the lowering's layout); the channels'
+ * (multiplier, shift) pairs in one array at quant_params->multiplier; one pixel at a
  * time, no scratch. Chosen on DSP cores for few channels or short rows. */
 int32_t aiotc_convolve_1x1_few_s8(const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
                                   const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims,
