@@ -531,9 +531,12 @@ def _lstm_kernel(op: Op, graph: Graph, dsp: bool) -> str | None:
     return "aiotc_lstm_packed_s8" if all(gemm_packable(w.data) for w in weights) else None
 
 
-# What a linked image holds beside the weights (graph code, kernels, start-up): on the
-# Cortex-M4, 8,252 B for tflm_micro_speech_lstm, 10,968 B for tflm_dtln_noise_suppression.
+# What a linked image holds beside the weights (graph code, kernels, start-up), at most:
+# IMAGE_CODE_BYTES and CODE_BYTES_PER_OP a layer. Measured on the Cortex-M4 (nrf52840dk):
+# tflm_micro_speech_lstm 8,252 B (4 layers), tflm_dtln_noise_suppression 10,968 B (4),
+# vww_96_int8 ~46 KB (31), mbv2_w035_144_int8 ~60 KB (65: its streamed stage's unrolled steps).
 IMAGE_CODE_BYTES = 16 * 1024
+CODE_BYTES_PER_OP = 1024
 
 
 def _fit_wide_weights(
@@ -541,8 +544,8 @@ def _fit_wide_weights(
 ) -> dict[str, Kernel]:
     """The kernels of WIDE_KERNELS hold their weights as int16, twice the int8 bytes: where
     the image would then outgrow `flash` (estimated as the model's constants as stored, the
-    requantization arrays, the widening and IMAGE_CODE_BYTES), the layers that widen most take the kernel the core
-    would run without them (`narrow_kernel(op)`), until it fits."""
+    requantization arrays, the widening and the code), the layers that widen most
+    take the kernel the core would run without them (`narrow_kernel(op)`), until it fits."""
     ops = {op.name: op for op in graph.ops}
     extra = {
         name: WIDE_KERNELS[kernel.name](ops[name], graph)
@@ -553,7 +556,8 @@ def _fit_wide_weights(
     requantization = sum(  # an int32 multiplier and shift per output channel
         8 * graph[op.outputs[0]].shape[-1] for op in graph.ops if OPS[op.kind].convolves or op.kind == "fully_connected"
     )
-    image = consts + requantization + sum(extra.values()) + IMAGE_CODE_BYTES
+    code = IMAGE_CODE_BYTES + CODE_BYTES_PER_OP * len(graph.ops)
+    image = consts + requantization + sum(extra.values()) + code
     for name in sorted(extra, key=lambda n: -extra[n]):
         if image <= flash:
             why = f"fastest kernel: its int16 weights (+{extra[name]:,} B) fit the {flash:,} B of flash (image ~{image:,} B)"
