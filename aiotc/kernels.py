@@ -212,6 +212,22 @@ def _few_win(op: Op, graph: Graph) -> bool:
 FEW_WEIGHTS = 4608
 
 
+def _few_window_win(op: Op, graph: Graph) -> bool:
+    """Whether aiotc_convolve_im2col_few_s8 (a pixel's window gathered, then 8 channels per
+    pass as aiotc_convolve_1x1_few_s8) beats the gemm on a DSP core: the first layers of 1-3
+    input channels (whose taps the gemm cannot widen straight from the image) of channels
+    in blocks of 8, on the few kernel's shapes over the window's taps. Measured on the M4
+    (issue 22), few against the gemm: person_detect's 96x96x1 -> 48x48x8, 3x3 stride 2,
+    835k instructions against 1.118M; vww_96's 96x96x3 -> 8, 1.111M against 1.462M;
+    mobilenet_v1_a050_128's 128x128x3 -> 16, 3.21M against 3.98M; kws's 49x10x1 -> 64,
+    10x4 stride 2, 472k against 527k."""
+    filt = graph[op.inputs[1]]
+    channels, taps, depth = filt.shape[0], padded_row(int(np.prod(filt.shape[1:]))), filt.shape[-1]
+    shapes = channels <= 16 or taps <= 32 or channels * taps <= FEW_WEIGHTS
+    grouped = op.kind != "conv2d" or depth != graph[op.inputs[0]].shape[-1]
+    return not grouped and depth < 4 and channels % 8 == 0 and shapes
+
+
 # Below this many output pixels the M55's rows kernels (4 pixels a pass) lose to the gemm:
 # measured on 1x1 convs (issue 22), rows against gemm: 1 pixel 256 -> 10, 2,781 against 1,125
 # instructions (CMSIS-NN 1,656: MobileNets' classifier, SE blocks); 9 pixels 48 -> 8, 2,000
@@ -263,6 +279,8 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool, dsp: bool)
         kernel = "aiotc_convolve_rows_s8"
     elif filt.dtype == "int8" and dsp and _few_win(op, graph):
         kernel = "aiotc_convolve_1x1_few_s8"
+    elif filt.dtype == "int8" and dsp and _few_window_win(op, graph):
+        kernel = "aiotc_convolve_im2col_few_s8"
     elif filt.dtype == "int8" and _gathered_rows_win(op, graph, mve):
         kernel = "aiotc_convolve_rows_im2col_s8"
     elif filt.dtype == "int4":
@@ -368,6 +386,8 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
         out_w = graph[op.outputs[0]].shape[2]
         plane_rows, plane_width = (DW_BAND - 1) * stride_h + 3, -(-out_w // 4) * 4 * stride_w + 4
         return 2 * plane_rows * plane_width * 2 + (DW_BAND * out_w + 1) * 4
+    if kernel == "aiotc_convolve_im2col_few_s8":  # its *_get_buffer_size: one window, whole words
+        return padded_row(int(np.prod(filt.shape[1:])))
     if kernel == "aiotc_convolve_rows_im2col_s8":  # its *_get_buffer_size: 4 windows
         return 4 * int(np.prod(filt.shape[1:]))
     if kernel in QUAD_KERNELS:  # AIOTC_CONV_QUAD_BUFFER: 4 prepared columns
@@ -577,6 +597,12 @@ def _lstm_widening(op: Op, graph: Graph) -> int:
     return _lstm_wide_bytes(op, graph) - sum(graph[op.inputs[i]].nbytes for i in LSTM_GATE_WEIGHTS)
 
 
+def _few_window_widening(op: Op, graph: Graph) -> int:
+    """pack_few_weights over rows padded to whole words: int16."""
+    filt = graph[op.inputs[1]]
+    return 2 * filt.shape[0] * padded_row(int(np.prod(filt.shape[1:]))) - filt.nbytes
+
+
 def _depthwise_pairs_widening(op: Op, graph: Graph) -> int:
     """pack_depthwise_pairs: int16, channels padded to groups of 4."""
     _, kh, kw, channels = graph[op.inputs[1]].shape
@@ -587,6 +613,7 @@ def _depthwise_pairs_widening(op: Op, graph: Graph) -> int:
 WIDE_KERNELS = {
     "aiotc_lstm_wide_s8": _lstm_widening,
     "aiotc_convolve_1x1_few_s8": lambda op, graph: graph[op.inputs[1]].nbytes,  # pack_few_weights
+    "aiotc_convolve_im2col_few_s8": _few_window_widening,
     "aiotc_depthwise_conv_pairs_s8": _depthwise_pairs_widening,
 }
 

@@ -213,6 +213,37 @@ def test_few_channel_1x1_kernel_matches_tflite_micro(board, tmp_path):
     assert_bit_exact(verify_folder(compiled.out_dir, samples=4, seed=3))
 
 
+def few_window_graph():
+    """First layers of 1-3 input channels and channels in blocks of 8, which DSP cores run a
+    pixel's gathered window and 8 channels at a time (aiotc_convolve_im2col_few_s8, issue
+    22): 3x3 over 1 channel (9 taps: a word tail), stride 2 and same padding (windows at
+    every border); over 3 channels with 16 channels; kws's 10x4 over 1 channel to 64, 2
+    batches; a dilated 3x3 under a ReLU's clamp; the general requantization."""
+    g = OpGraph(seed=26)
+    outs = []
+    for shape, channels, kwargs in (
+        ((1, 9, 10, 1), 8, dict(kernel=(3, 3), stride=(2, 2))),
+        ((1, 7, 8, 3), 16, dict(kernel=(3, 3), stride=(2, 2), activation="relu6")),
+        ((2, 11, 6, 1), 64, dict(kernel=(10, 4), stride=(2, 2))),
+        ((1, 8, 8, 2), 8, dict(kernel=(3, 3), dilation=(2, 2), activation="relu", out_scale=0.1, out_zp=-20)),
+        ((1, 5, 5, 3), 8, dict(kernel=(2, 2), padding="valid", out_scale=0.0005)),
+    ):
+        outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, **kwargs))
+        _extremes(g)
+    return g.build(*outs)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m7"])
+def test_few_channel_window_kernel_matches_tflite_micro(board, tmp_path):
+    """DSP in QEMU, every layer on the kernel; the same folder built for the host runs its portable C."""
+    compiled = assert_matches_oracle_in_qemu(few_window_graph(), board, tmp_path, samples=4, seed=4)
+    assert compiled.report["kernels"] == ["aiotc_convolve_im2col_few_s8"]
+    code = (compiled.out_dir / "model.c").read_text()
+    assert sorted(set(re.findall(r"_multiplier_shift \+ 1, (\d)\};", code))) == ["0", "1", "2"]
+    assert_bit_exact(verify_folder(compiled.out_dir, samples=4, seed=4))
+
+
 def test_few_channels_take_the_rows_kernel_on_mve_only():
     """Up to 24 channels on an MVE core; more, or another core, the gemm; on a DSP core the
     few-channel 1x1 kernel for channels in blocks of 8 over depths in whole words, up to 16
@@ -242,6 +273,27 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
         g = OpGraph(seed=1)
         graph = g.build(g.conv2d(g.input((1, 4, 4, depth), zero_point=3), channels, kernel=(1, 1)))
         assert select_kernel(graph.ops[0], graph, dsp=True).name == kernel
+
+
+def test_first_layers_take_the_few_channel_window_kernel_on_dsp():
+    """1-3 input channels, channels in blocks of 8 on the few kernel's shapes; 4 input
+    channels (widened straight from the image), 12 channels or an MVE core: the gemm."""
+    from aiotc.kernels import select_kernel
+
+    few, gemm = "aiotc_convolve_im2col_few_s8", "aiotc_convolve_im2col_s8"
+    for depth, channels, size, kernel, dsp in (
+        (1, 8, 3, few, True),
+        (3, 16, 3, few, True),
+        (3, 64, 3, few, True),  # 27 taps padded to 28: up to 32
+        (3, 24, 7, few, True),  # 148 x 24 weights: up to FEW_WEIGHTS
+        (3, 64, 7, gemm, True),  # 148 x 64: more
+        (4, 8, 3, gemm, True),
+        (1, 12, 3, gemm, True),
+        (1, 8, 3, gemm, False),
+    ):
+        g = OpGraph(seed=1)
+        graph = g.build(g.conv2d(g.input((1, 8, 8, depth), zero_point=3), channels, kernel=(size, size)))
+        assert select_kernel(graph.ops[0], graph, dsp=dsp).name == kernel, (depth, channels, size)
 
 
 def test_only_windows_of_one_run_take_the_rows_kernel():

@@ -24,6 +24,7 @@ KERNELS = (
     "aiotc_convolve_1x1_s8",
     "aiotc_convolve_im2col_s8",
     "aiotc_convolve_rows_im2col_s8",
+    "aiotc_convolve_im2col_few_s8",
     "aiotc_convolve_1x1_quad_s8",
     "aiotc_convolve_im2col_quad_s8",
     "aiotc_depthwise_conv_opt_s8",
@@ -57,6 +58,7 @@ int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dw_conv_params *
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_rows_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_convolve_im2col_few_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_1x1_quad_s8_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_quad_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
@@ -152,6 +154,19 @@ def test_gathered_rows_scratch_size_equals_c(lib, shape, channels, kernel):
     assert chosen.name == "aiotc_convolve_rows_im2col_s8"
     dims = (ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
     assert chosen.scratch_bytes == c.aiotc_convolve_rows_im2col_s8_get_buffer_size(*dims) > 0
+
+
+@pytest.mark.parametrize("shape, channels, kernel", [((1, 8, 8, 3), 16, (3, 3)), ((1, 49, 10, 1), 64, (10, 4))])
+def test_few_channel_window_scratch_size_equals_c(lib, shape, channels, kernel):
+    """The DSP cores' first layers (aiotc_convolve_im2col_few_s8): one window, whole words."""
+    ffi, c = lib
+    g = OpGraph(seed=5)
+    graph = g.build(g.conv2d(g.input(shape, zero_point=-7), channels, kernel=kernel))
+    op = graph.ops[0]
+    chosen = select_kernel(op, graph, dsp=True)
+    assert chosen.name == "aiotc_convolve_im2col_few_s8"
+    dims = (ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
+    assert chosen.scratch_bytes == c.aiotc_convolve_im2col_few_s8_get_buffer_size(*dims) > 0
 
 
 QUAD_CASES = [

@@ -13,7 +13,16 @@ import numpy as np
 
 from ..fixedpoint import quantize_multiplier_array
 from ..ir import Op, pack_int4
-from ..kernels import folded_bias, padded_row8, padded_row16, row_pairs, s16_groups, transpose_phases, weight_rows
+from ..kernels import (
+    folded_bias,
+    padded_row,
+    padded_row8,
+    padded_row16,
+    row_pairs,
+    s16_groups,
+    transpose_phases,
+    weight_rows,
+)
 from .lowering import LayerCode, LowerContext, activation_limits, dims, lowers, scale, suffix, zero_point
 
 # The fast kernels that take right shifts under a clamp above -128 (right_shifts 2): the
@@ -27,8 +36,12 @@ _CLAMPED_RIGHT_SHIFTS = (
     "aiotc_convolve_1x1_quad_s8",
     "aiotc_convolve_1x1_few_s8",
     "aiotc_convolve_im2col_s8",
+    "aiotc_convolve_im2col_few_s8",
     "aiotc_convolve_im2col_quad_s8",
 )
+
+# The kernels of 8 channels a pass over int16 weights (pack_few_weights) and (multiplier, shift) pairs.
+_FEW_KERNELS = ("aiotc_convolve_1x1_few_s8", "aiotc_convolve_im2col_few_s8")
 
 
 def _requantization(op: Op, ctx: LowerContext, channels: int, kernel: str | None) -> dict:
@@ -65,7 +78,7 @@ def _requantization(op: Op, ctx: LowerContext, channels: int, kernel: str | None
         mode = 1
     else:
         mode = 2 if kernel.startswith(_CLAMPED_RIGHT_SHIFTS) else 0
-    return int8_requantization(ctx, multipliers, shifts, mode, pairs=kernel == "aiotc_convolve_1x1_few_s8")
+    return int8_requantization(ctx, multipliers, shifts, mode, pairs=kernel in _FEW_KERNELS)
 
 
 def int8_requantization(
@@ -160,6 +173,10 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
         }
     if kernel == "aiotc_convolve_1x1_few_s8":  # int16, no scratch
         return {"filter": ctx.const(pack_few_weights(rows), "filter_words"), "bias": bias}
+    if kernel == "aiotc_convolve_im2col_few_s8":  # int16 over rows padded to whole words, a window's scratch
+        padded = np.zeros((rows.shape[0], padded_row(rows.shape[1])), rows.dtype)
+        padded[:, : rows.shape[1]] = rows
+        return {"filter": ctx.const(pack_few_weights(padded), "filter_words"), "bias": bias, "context": ctx.scratch()}
     if kernel == "aiotc_convolve_rows_s8":  # TFLite's order, no scratch
         return {"filter": _filter(op, ctx), "bias": bias}
     if kernel == "aiotc_convolve_rows_im2col_s8":  # TFLite's order, the windows gathered in the scratch

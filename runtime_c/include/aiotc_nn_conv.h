@@ -114,6 +114,16 @@ int32_t aiotc_convolve_1x1_few_s8(const aiotc_conv_params *params, const aiotc_p
                                   const int16_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
                                   int8_t *output);
 
+/* Convolution with groups 1, any kernel, stride, dilation and padding, of output channels
+ * in blocks of 8: each pixel's window gathered into the scratch, then 8 channels at a time
+ * over int16 weights in aiotc_convolve_1x1_few_s8's layout (rows of k taps zero padded to
+ * whole words) and its (multiplier, shift) pairs. Chosen on DSP cores for first layers. */
+int32_t aiotc_convolve_im2col_few_s8(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                     const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                     const int8_t *input, const aiotc_dims *filter_dims, const int16_t *filter,
+                                     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_convolve_im2col_few_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+
 /* Convolution with groups 1, any kernel, stride, dilation and padding, weights in TFLite's
  * order: the windows of 4 pixels gathered into the scratch, each output one dot product of
  * its channel's row (few output channels). */
