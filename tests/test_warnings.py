@@ -242,12 +242,14 @@ def folders(tmp_path_factory) -> list[Path]:
     (root / "matmul.tflite").write_bytes(write_tflite(g.build(g.batch_matmul(g.input((1, 2)), weights))))
     made.append(compile_model(root / "matmul.tflite", out_dir=root / "matmul").out_dir)
     # the DSP core's kernels: the quads' rows of 128 inputs and more (a 1x1 of 128 channels, a
-    # 3x3 of 16), the few-channel 1x1 (8 channels), the depthwise tap pairs (a 3x3 on rows of 5)
+    # 3x3 of 16), the few-channel 1x1 (8 channels) and first layer (3x3 over 3 channels), the
+    # depthwise tap pairs (a 3x3 on rows of 5)
     g = OpGraph(seed=5)
     quads = g.build(
         g.conv2d(g.input((1, 4, 4, 128)), 4, kernel=(1, 1)),
         g.conv2d(g.input((1, 4, 4, 16)), 4),
         g.conv2d(g.input((1, 4, 4, 16)), 8, kernel=(1, 1)),
+        g.conv2d(g.input((1, 4, 4, 3)), 8),
         g.depthwise(g.input((1, 5, 5, 8))),
     )
     (root / "quads.tflite").write_bytes(write_tflite(quads))
