@@ -40,8 +40,8 @@ _CLAMPED_RIGHT_SHIFTS = (
     "aiotc_convolve_im2col_quad_s8",
 )
 
-# The kernels of 8 channels a pass over int16 weights (pack_few_weights) and (multiplier, shift) pairs.
-_FEW_KERNELS = ("aiotc_convolve_1x1_few_s8", "aiotc_convolve_im2col_few_s8")
+# The kernels that read a channel's (multiplier, shift) as one pair (one LDRD).
+_PAIRED_REQUANTIZATION = ("aiotc_convolve_1x1_few_s8", "aiotc_convolve_im2col_few_s8", "aiotc_depthwise_conv_pairs_s8")
 
 
 def _requantization(op: Op, ctx: LowerContext, channels: int, kernel: str | None) -> dict:
@@ -78,7 +78,7 @@ def _requantization(op: Op, ctx: LowerContext, channels: int, kernel: str | None
         mode = 1
     else:
         mode = 2 if kernel.startswith(_CLAMPED_RIGHT_SHIFTS) else 0
-    return int8_requantization(ctx, multipliers, shifts, mode, pairs=kernel in _FEW_KERNELS)
+    return int8_requantization(ctx, multipliers, shifts, mode, pairs=kernel in _PAIRED_REQUANTIZATION)
 
 
 def int8_requantization(
@@ -87,8 +87,8 @@ def int8_requantization(
     """The int8 arrays of `_requantization`; right shifts in `mode` (1: a fast kernel whose
     clamp is the whole int8 range; 2: a depthwise or gemm one clamped above -128) where every
     channel shifts right by 2 or more. With `pairs` one array of (multiplier, shift) per
-    channel, `shift` pointing at its second word: aiotc_convolve_1x1_few_s8 loads a channel's
-    two with one LDRD."""
+    channel, `shift` pointing at its second word: the few and depthwise pair kernels load a
+    channel's two with one LDRD."""
     right = mode != 0 and bool(np.all(shifts <= -2))
     shifts = -shifts - 2 if right else shifts
     if pairs:

@@ -180,7 +180,8 @@ int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims
 /* The same on DSP cores, one pixel at a time, two taps per SMLAD: weights widened by the
  * lowering to int16 in groups of 4 channels, each group's taps in pairs (per pair 4
  * words (tap t, tap t + 1), then an odd last tap's 4 values: C/4 x kh*kw x 4), bias
- * folded as above; the scratch as above. */
+ * folded as above, the channels' (multiplier, shift) pairs in one array at
+ * quant_params->multiplier; the scratch as above. */
 int32_t aiotc_depthwise_conv_pairs_s8(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
                                       const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                       const int8_t *input, const aiotc_dims *filter_dims, const int16_t *filter,

@@ -5,7 +5,8 @@
  * The lowering widens the weights to int16 in groups of 4 channels (zero padded), each
  * group's taps two by two: per pair 4 words (tap t, tap t + 1) of channels c .. c + 3,
  * then an odd last tap's 4 weights alone (C/4 x kh*kw x 4 values in all); and it folds
- * the input offset into the bias, so a tap is one multiply of the raw input. A pixel
+ * the input offset into the bias, so a tap is one multiply of the raw input; the
+ * channels' (multiplier, shift) pairs are one array at quant_params->multiplier. A pixel
  * reads its taps through a table of pointers in the scratch buffer (aiotc_nn_dw_channels.h).
  * DSP: the input words of 4 channels of two taps (c0 c1 c2 c3, d0 d1 d2 d3) become
  * (c0 c1 d0 d1) and (c2 c3 d2 d3) by one PKHBT and one PKHTB, and SXTB16 of those
@@ -36,8 +37,8 @@ static inline int8_t dw_channel(const dw_layer *d, const int8_t *const *tap, int
     if (paired < taps) {
         acc += tap[paired][c] * w[paired * 4 + i];
     }
-    return aiotc_out_s8_mode(aiotc_rq_channel(d->multiplier[c], d->shift[c]), acc, d->offset, d->act_min, d->act_max,
-                             d->common);
+    return aiotc_out_s8_mode(aiotc_rq_channel(d->multiplier[2 * c], d->multiplier[2 * c + 1]), acc, d->offset,
+                             d->act_min, d->act_max, d->common);
 }
 
 #if defined(AIOTC_DSP)
@@ -77,31 +78,28 @@ static inline int8_t dw_channel(const dw_layer *d, const int8_t *const *tap, int
 
 /* Sum `a` of the next channel to its int8 output by right shifts (`common` 1 or 2):
  * aiotc_rq_right (the nudge from 2^30 in `k`, offset2 = 2 * offset + 1), one SSAT, then
- * `clamp`; the channel's constants and the output by walking pointers. */
+ * `clamp`; the channel's (multiplier, shift) pair by one LDRD and the output by walking pointers. */
 #define DW_RIGHT(a, clamp)                                                                                             \
-    "ldr %[m], [%[mp]], #4\n\t"                                                                                        \
-    "ldr %[s], [%[sp]], #4\n\t"                                                                                        \
+    "ldrd %[m], %[s], [%[mp]], #8\n\t"                                                                                 \
     "asr %[hi], %[" a "], #31\n\t"                                                                                     \
     "orr %[lo], %[k], %[hi], lsl #31\n\t"                                                                              \
     "smlal %[lo], %[hi], %[" a "], %[m]\n\t"                                                                           \
     "asr %[hi], %[hi], %[s]\n\t"                                                                                       \
     "add %[hi], %[hi], %[off2]\n\t"                                                                                    \
     "ssat %[hi], #8, %[hi], asr #1\n\t" clamp "strb %[hi], [%[out]], #1\n\t"
-/* `common` 2: the bottom of a ReLU's clamp (from the stack: no register is left), after
- * the SSAT as before it (act_min >= -128). */
+/* `common` 2: the bottom of a ReLU's clamp, after the SSAT as before it (act_min >= -128). */
 #define DW_AT_LEAST                                                                                                    \
-    "ldr %[m], %[act_min]\n\t"                                                                                         \
-    "cmp %[hi], %[m]\n\t"                                                                                              \
+    "cmp %[hi], %[act_min]\n\t"                                                                                        \
     "it lt\n\t"                                                                                                        \
-    "movlt %[hi], %[m]\n\t"
+    "movlt %[hi], %[act_min]\n\t"
 /* The 4 sums of a group (volatile: gcc would drop it where the walked pointers are not
  * read again). */
 #define DW_REQUANTIZE(clamp)                                                                                           \
     __asm__ volatile(DW_RIGHT("a0", clamp) DW_RIGHT("a1", clamp) DW_RIGHT("a2", clamp) DW_RIGHT("a3", clamp)          \
-                     : [mp] "+r"(mp), [sp] "+r"(sp), [out] "+r"(o), [m] "=&r"(m), [s] "=&r"(s), [lo] "=&r"(lo),      \
+                     : [mp] "+r"(mp), [out] "+r"(o), [m] "=&r"(m), [s] "=&r"(s), [lo] "=&r"(lo),                     \
                        [hi] "=&r"(hi)                                                                                  \
                      : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [k] "r"(0x40000000),                   \
-                       [off2] "r"(offset2), [act_min] "m"(act_min)                                                     \
+                       [off2] "r"(offset2), [act_min] "r"(act_min)                                                     \
                      : "memory", "cc")
 
 /* A pixel's channels in groups of 4 (then the last ones one by one), the pixel's table
@@ -112,7 +110,7 @@ static inline int8_t dw_channel(const dw_layer *d, const int8_t *const *tap, int
 static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, int32_t taps, int8_t *out,
                                   int32_t common)
 {
-    const int32_t *bias = d->bias, *mp = d->multiplier, *sp = d->shift;
+    const int32_t *bias = d->bias, *mp = d->multiplier; /* (multiplier, shift) pairs */
     const int32_t offset2 = 2 * d->offset + 1, act_min = d->act_min, groups = d->channels & ~3;
     const int16_t *w = d->weights;
     int8_t *o = out;
@@ -142,13 +140,12 @@ static AIOTC_INLINE void dw_pixel(const dw_layer *d, const int8_t *const *tap, i
             DW_REQUANTIZE(DW_AT_LEAST);
         } else {
             const int32_t offset = d->offset, top = d->act_max;
-            o[0] = aiotc_out_s8_mode(aiotc_rq_channel(mp[0], sp[0]), a0, offset, act_min, top, common);
-            o[1] = aiotc_out_s8_mode(aiotc_rq_channel(mp[1], sp[1]), a1, offset, act_min, top, common);
-            o[2] = aiotc_out_s8_mode(aiotc_rq_channel(mp[2], sp[2]), a2, offset, act_min, top, common);
-            o[3] = aiotc_out_s8_mode(aiotc_rq_channel(mp[3], sp[3]), a3, offset, act_min, top, common);
+            o[0] = aiotc_out_s8_mode(aiotc_rq_channel(mp[0], mp[1]), a0, offset, act_min, top, common);
+            o[1] = aiotc_out_s8_mode(aiotc_rq_channel(mp[2], mp[3]), a1, offset, act_min, top, common);
+            o[2] = aiotc_out_s8_mode(aiotc_rq_channel(mp[4], mp[5]), a2, offset, act_min, top, common);
+            o[3] = aiotc_out_s8_mode(aiotc_rq_channel(mp[6], mp[7]), a3, offset, act_min, top, common);
             o += 4;
-            mp += 4;
-            sp += 4;
+            mp += 8;
         }
     }
     for (; c < d->channels; c++) {
