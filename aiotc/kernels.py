@@ -169,13 +169,15 @@ def _pairs_win(op: Op, graph: Graph) -> bool:
     (24x24x32: 165k instructions against 200k; 32x32x64: 542k against 672k; 48x48x16 in
     the streamed first stage of vww_96 and person_detect, which calls it a row or two at a
     time: 380k against 416k, though 374k against 357k as a whole layer); stride 1 on rows
-    of up to 12 outputs of 64 channels and more (8x8x256: 512k against 629k; 10x10x96:
-    311k against 344k; 12x12x64: 306k against 313k; not 16x16x128: 1,043k against
-    1,036k, 24x24x32: 657k against 543k)."""
+    of up to 32 outputs of 64 channels and more (8x8x256: 512k against 629k; 10x10x96:
+    311k against 344k; 12x12x64: 306k against 313k; in mobilenet_v1_a050_128, since the
+    pairs' (multiplier, shift) by one LDRD, 16x16x128: 990k against 1,257k and 32x32x64:
+    2.06M against 2.17M; not 24x24x32: 657k against 543k, 64x64x16: 2.56M against
+    2.01M)."""
     channels, width = graph[op.outputs[0]].shape[3], graph[op.outputs[0]].shape[2]
     if tuple(op.attrs.stride) == (2, 2):
         return channels >= 16
-    return tuple(op.attrs.stride) == (1, 1) and width <= 12 and channels >= 64
+    return tuple(op.attrs.stride) == (1, 1) and width <= 32 and channels >= 64
 
 
 def _rows_win(op: Op, graph: Graph, mve: bool) -> bool:
