@@ -230,6 +230,7 @@ MEAN_CASES = {
     "spatial squeezed, requantized": dict(shape=(1, 4, 4, 8), axes=(1, 2), keepdims=False, out_scale=0.02, out_zp=3),
     "channels": dict(shape=(1, 3, 3, 7), axes=(3,)),
     "height only": dict(shape=(1, 6, 2, 3), axes=(1,), keepdims=False),
+    "spatial, 2 batches": dict(shape=(2, 3, 5, 4), axes=(1, 2)),
 }
 
 
@@ -240,6 +241,17 @@ def test_mean(case, dtype, tmp_path):
     g = OpGraph(seed=8, dtype=dtype)
     x = g.input(kwargs.pop("shape"), scale=0.05, zero_point=-7)
     assert_matches_oracle(g.build(g.mean(x, **kwargs)), tmp_path)
+
+
+@pytest.mark.qemu
+def test_int8_means_in_qemu(tmp_path):
+    """aiotc_mean_s8 on the M4: the spatial means' pixel walk and the general loops."""
+    g = OpGraph(seed=8)
+    outs = []
+    for case in MEAN_CASES.values():
+        kwargs = dict(case)
+        outs.append(g.mean(g.input(kwargs.pop("shape"), scale=0.05, zero_point=-7), **kwargs))
+    assert_matches_oracle_in_qemu(g.build(*outs), "cortex-m4", tmp_path, {"aiotc_mean_s8"})
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
