@@ -198,15 +198,17 @@ def _few_win(op: Op, graph: Graph) -> bool:
     0.89 instructions per MAC, no widened columns, little per channel) beats the gemm's
     channel pairs (0.81 per MAC, plus each pixel widened and each channel pair's set-up and
     requantization) on a DSP core: 1x1 layers of channels in blocks of 8 over depths in
-    whole words, up to 16 channels, rows up to 32 inputs, or up to FEW_WEIGHTS weights.
-    Measured on the M4 (issue 22), few against the gemm: 36x36x48 -> 8, 642k against 833k;
-    72x72x16 -> 8, 1.38M against 1.88M; 36x36x8 -> 48, 1.43M against 1.77M; 9x9x144 -> 24,
-    281k against 301k (quads); 9x9x32 -> 192, 728k against 798k. Larger layers gain a few
-    percent at most for their weights' doubled flash (5x5x56 -> 336: 572k against 602k,
-    +19 KB; 5x5x192 -> 56, 261k against 266k) or lose (10x10x320 -> 64: 1.92M against
-    1.90M)."""
+    whole words, up to 16 channels, rows up to 32 inputs, up to FEW_WEIGHTS weights, or
+    rows up to 64 inputs of up to 128 channels. Measured on the M4 (issue 22), few against
+    the gemm: 36x36x48 -> 8, 642k against 833k; 72x72x16 -> 8, 1.38M against 1.88M;
+    36x36x8 -> 48, 1.43M against 1.77M; 9x9x144 -> 24, 281k against 301k (quads); 9x9x32
+    -> 192, 728k against 798k; 16x16x64 -> 128, 2.28M against 2.46M, and 6x6x64 -> 128,
+    318k against 344k (mobilenet_v1_a050_128, vww_96: +8 KB each). Larger layers gain a
+    few percent at most for their weights' doubled flash (5x5x56 -> 336: 572k against
+    602k, +19 KB; 5x5x192 -> 56, 261k against 266k) or lose (10x10x320 -> 64: 1.92M
+    against 1.90M)."""
     channels, depth = graph[op.inputs[1]].shape[0], graph[op.inputs[0]].shape[-1]
-    shapes = channels <= 16 or depth <= 32 or channels * depth <= FEW_WEIGHTS
+    shapes = channels <= 16 or depth <= 32 or channels * depth <= FEW_WEIGHTS or (depth <= 64 and channels <= 128)
     return _pointwise(op, graph) and channels % 8 == 0 and depth % 4 == 0 and shapes
 
 

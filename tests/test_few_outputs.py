@@ -247,7 +247,8 @@ def test_few_channel_window_kernel_matches_tflite_micro(board, tmp_path):
 def test_few_channels_take_the_rows_kernel_on_mve_only():
     """Up to 24 channels on an MVE core; more, or another core, the gemm; on a DSP core the
     few-channel 1x1 kernel for channels in blocks of 8 over depths in whole words, up to 16
-    channels, rows up to 32 inputs or up to FEW_WEIGHTS weights."""
+    channels, rows up to 32 inputs or up to FEW_WEIGHTS weights, rows up to 64 inputs of up to
+    128 channels."""
     from aiotc.kernels import select_kernel
 
     for channels, mve, kernel in (
@@ -265,7 +266,9 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
         (16, 256, few),
         (24, 192, few),
         (64, 32, few),
-        (96, 64, pairs),
+        (128, 64, few),
+        (136, 64, pairs),
+        (96, 72, pairs),
         (32, 160, "aiotc_convolve_1x1_quad_s8"),
         (12, 16, pairs),
         (8, 6, pairs),
