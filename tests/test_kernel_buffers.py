@@ -143,30 +143,26 @@ def test_python_scratch_size_equals_c(lib, kind, shape, kwargs, weights):
     assert select_kernel(op, graph).scratch_bytes == getattr(c, f"{kernel}_get_buffer_size")(*args) > 0
 
 
-@pytest.mark.parametrize("shape, channels, kernel", [((1, 8, 8, 16), 3, (3, 3)), ((1, 6, 9, 5), 1, (2, 4))])
-def test_gathered_rows_scratch_size_equals_c(lib, shape, channels, kernel):
-    """The M55's kernel of few channels (aiotc_convolve_rows_im2col_s8): 4 windows."""
+WINDOW_CASES = [
+    ((1, 8, 8, 16), 3, (3, 3), "mve", "aiotc_convolve_rows_im2col_s8"),
+    ((1, 6, 9, 5), 1, (2, 4), "mve", "aiotc_convolve_rows_im2col_s8"),
+    ((1, 8, 8, 3), 16, (3, 3), "dsp", "aiotc_convolve_im2col_few_s8"),
+    ((1, 49, 10, 1), 64, (10, 4), "dsp", "aiotc_convolve_im2col_few_s8"),
+]
+
+
+@pytest.mark.parametrize("shape, channels, kernel, core, name", WINDOW_CASES)
+def test_window_kernels_scratch_size_equals_c(lib, shape, channels, kernel, core, name):
+    """The kernels of few channels over gathered windows: the M55's (aiotc_convolve_rows_im2col_s8,
+    4 windows) and the DSP cores' first layers (aiotc_convolve_im2col_few_s8, one window)."""
     ffi, c = lib
     g = OpGraph(seed=5)
     graph = g.build(g.conv2d(g.input(shape, zero_point=-7), channels, kernel=kernel))
     op = graph.ops[0]
-    chosen = select_kernel(op, graph, mve=True)
-    assert chosen.name == "aiotc_convolve_rows_im2col_s8"
+    chosen = select_kernel(op, graph, **{core: True})
+    assert chosen.name == name
     dims = (ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
-    assert chosen.scratch_bytes == c.aiotc_convolve_rows_im2col_s8_get_buffer_size(*dims) > 0
-
-
-@pytest.mark.parametrize("shape, channels, kernel", [((1, 8, 8, 3), 16, (3, 3)), ((1, 49, 10, 1), 64, (10, 4))])
-def test_few_channel_window_scratch_size_equals_c(lib, shape, channels, kernel):
-    """The DSP cores' first layers (aiotc_convolve_im2col_few_s8): one window, whole words."""
-    ffi, c = lib
-    g = OpGraph(seed=5)
-    graph = g.build(g.conv2d(g.input(shape, zero_point=-7), channels, kernel=kernel))
-    op = graph.ops[0]
-    chosen = select_kernel(op, graph, dsp=True)
-    assert chosen.name == "aiotc_convolve_im2col_few_s8"
-    dims = (ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
-    assert chosen.scratch_bytes == c.aiotc_convolve_im2col_few_s8_get_buffer_size(*dims) > 0
+    assert chosen.scratch_bytes == getattr(c, f"{name}_get_buffer_size")(*dims) > 0
 
 
 QUAD_CASES = [
