@@ -3,6 +3,8 @@
  *
  * Per output row the windows wholly inside the image along it run as one run of
  * pixels, each a fixed step on; those clipped at the left and right edges one by one.
+ * Without padding (most pools, and most band calls of a streamed stage, a few pixels
+ * each) every output row is one run, with no window set-up at all.
  * A one-column image (a Conv1D on its side) is read as the one-row image of the same
  * bytes, so that its windows make one run. Every channel runs the same loop over a
  * window, the channels in vectors:
@@ -192,6 +194,18 @@ int32_t aiotc_maxpool_s8(const aiotc_pool_params *params, const aiotc_dims *inpu
     m.channels = c;
     m.act_min = params->activation.min;
     m.act_max = params->activation.max;
+    if (pad_y == 0 && pad_x == 0 && (out_h - 1) * stride_y + k_h <= in_h && inner_end == out_w) {
+        /* no padding (a band call's too): every window inside the image, an output row a run */
+        m.rows = k_w == in_w ? 1 : k_h;
+        m.cols = k_w == in_w ? k_w * k_h : k_w;
+        for (b = 0; b < input_dims->n; b++) {
+            for (oy = 0; oy < out_h; oy++) {
+                m.first = input + (b * in_h + oy * stride_y) * in_w * c;
+                max_run(&m, out_w, stride_x * c, output + (b * out_h + oy) * out_w * c);
+            }
+        }
+        return AIOTC_OK;
+    }
     for (b = 0; b < input_dims->n; b++) {
         const int8_t *const image = input + b * in_h * in_w * c;
         for (oy = 0; oy < out_h; oy++) {
