@@ -65,8 +65,8 @@ def build_report(
         "weights_bytes": facts["weights_bytes"],
         "state_bytes": facts["state_bytes"],  # NAME_STATE_SIZE: recurrent state kept across invokes, outside the arena
         "state": facts["state"],
-        "patch": head_report(graph, stages),
-        "tail": tail_report(graph, stages),
+        "patch": head_report(graph, stages, plan.views),
+        "tail": tail_report(graph, stages, plan.views),
         "io_bytes": facts["io_bytes"],
         "inputs": facts["inputs"],
         "outputs": facts["outputs"],
@@ -167,9 +167,14 @@ def layout_entry(b, offset: int, plan: ArenaPlan) -> Buffer:
     return entry
 
 
-def head_report(graph: Graph, stages: tuple[StreamStage, ...]) -> Patch | None:
+def opens_graph(graph: Graph, stage: StreamStage, views: dict[str, str]) -> bool:
+    """A stage of the first layers: only views of the input (its reshapes, no code) run before it."""
+    return all(op.outputs[0] in views for op in graph.ops[: stage.first_op])
+
+
+def head_report(graph: Graph, stages: tuple[StreamStage, ...], views: dict[str, str]) -> Patch | None:
     """The streamed first layers in report.json's `patch` entry: rows are tiles, halos cached."""
-    stage = next((stage for stage in stages if stage.first_op == 0), None)
+    stage = next((stage for stage in stages if opens_graph(graph, stage, views)), None)
     if stage is None:
         return None
     return {
@@ -286,9 +291,9 @@ def fitting_boards(report: Report, limit: int = 4) -> str:
     )
 
 
-def tail_report(graph: Graph, stages: tuple[StreamStage, ...]) -> Tail | None:
+def tail_report(graph: Graph, stages: tuple[StreamStage, ...], views: dict[str, str]) -> Tail | None:
     """The streamed later layers (a tail stage) in report.json's `tail` entry."""
-    stage = next((stage for stage in stages if stage.first_op > 0), None)
+    stage = next((stage for stage in stages if not opens_graph(graph, stage, views)), None)
     if stage is None:
         return None
     return {

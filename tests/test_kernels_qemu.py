@@ -152,6 +152,12 @@ def kernel_graph():
         g.pool("max_pool2d", g.input((1, 6, 4, 21), zero_point=-128), activation="relu6"),  # 16 + 5: predicated
         g.pool("max_pool2d", odd, padding="same"),  # M4: 2x2 windows unrolled, 4 + 1 channels; clipped at the borders
         g.pool("max_pool2d", wide, stride=(1, 1), activation="relu6"),  # 2x2 overlapping, clamped: the window loop
+        g.pool("max_pool2d", g.input((1, 24, 1, 16), zero_point=5), kernel=(2, 1), stride=(2, 1)),  # Conv1D on its side
+        g.pool(  # one column, padded at both ends: the edge windows, then a run of 3 taps; 16 + 5 channels, clamped
+            "max_pool2d", g.input((1, 25, 1, 21), zero_point=-7), (3, 1), (2, 1), padding="same", activation="relu6"
+        ),
+        g.pool("max_pool2d", g.input((1, 7, 9, 40), zero_point=9), kernel=(2, 2)),  # 2x2 runs of 32 + 8 channels
+        g.pool("max_pool2d", g.input((1, 2, 30, 8), zero_point=-1), kernel=(1, 4), stride=(1, 4)),  # 1x4, 8 channels
         g.binary(
             "add", odd, g.input((1, 9, 7, 5), scale=0.07, zero_point=40), out_zp=-9
         ),  # 315 elements: a predicated tail

@@ -155,6 +155,8 @@ POOL_CASES = {
     "global": dict(shape=(1, 5, 5, 4), kernel=(5, 5), stride=(1, 1)),
     "relu6": dict(shape=(1, 6, 6, 2), kernel=(3, 3), stride=(1, 1), padding="same", activation="relu6"),
     "windows of whole rows": dict(shape=(1, 9, 2, 6), kernel=(3, 2), stride=(2, 1), padding="same"),
+    "one column, padded": dict(shape=(1, 11, 1, 5), kernel=(3, 1), stride=(2, 1), padding="same"),  # read as one row
+    "1x4 runs": dict(shape=(1, 2, 13, 3), kernel=(1, 4), stride=(1, 3)),
 }
 
 

@@ -776,6 +776,22 @@ def test_prelu_runs_in_place_and_streams(tmp_path, dtype):
     assert streamed.report["patch"]["split_index"] >= 1  # the stage runs past the prelu (layer 1)
 
 
+def test_views_of_the_input_read_it_where_the_caller_keeps_it(tmp_path):
+    """Reshapes of the graph input (one of another) are no copies: the conv and the fully
+    connected layer read the caller's input; a reshape to a graph output still copies."""
+    from aiotc import ir
+
+    g = OpGraph()
+    source = g.input((1, 8, 6), zero_point=-5)
+    x = g.movement("reshape", (source,), (1, 8, 1, 6), ir.NoAttrs())
+    flat = g.movement("reshape", (x,), (1, 48), ir.NoAttrs())
+    out = g.movement("reshape", (source,), (1, 48), ir.NoAttrs())
+    graph = g.build(g.conv2d(x, 4, kernel=(3, 1)), g.fully_connected(flat, 5), out)
+    compiled = assert_matches_oracle(graph, tmp_path)
+    code = (compiled.out_dir / f"{compiled.name}.c").read_text()
+    assert code.count("memcpy(") == 1  # the output's copy
+
+
 @pytest.mark.parametrize("dtype", ["int8", "float32"])
 def test_a_conv1d_net_streams_along_time_by_default(tmp_path, dtype):
     """One-row maps stream on their side (time along the rows), from the input's reshape to

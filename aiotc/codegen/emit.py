@@ -130,8 +130,9 @@ def _c_float(v: float) -> str:
 class Emitter:
     """The LowerContext lowerings see: pointers into the arena, the caller's buffers and consts.
 
-    Graph inputs are read where the caller keeps them and graph outputs written
-    straight into the caller's output buffer: no copies, and no arena bytes for them.
+    Graph inputs (and the plan's views, reshapes of them) are read where the caller keeps
+    them and graph outputs written straight into the caller's output buffer: no copies,
+    and no arena bytes for them.
     """
 
     def __init__(self, graph: Graph, plan, name: str, kernels: dict[str, Kernel], frames: TimeStream | None = None):
@@ -146,6 +147,7 @@ class Emitter:
         self._by_content: dict[tuple, str] = {}
         self._tensor_consts: dict[str, str] = {}
         self._io = {**_io_pointers(graph, graph.inputs, "input"), **_io_pointers(graph, graph.outputs, "output")}
+        self._io |= {view: self._io[source] for view, source in plan.views.items()}
         self.state, self.state_size = state_layout(graph, frames.kept if frames else None)
         self._state_offsets = {b.tensor: b.offset for b in self.state}
 

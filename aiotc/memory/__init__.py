@@ -115,8 +115,8 @@ def choose_schedule(
         return (), whole  # within a budget, nothing has fewer band calls than layer by layer
     n = len(graph.ops)
     ok = [streamable(op, graph) for op in graph.ops]
-    # heads from the first op, and from the first after the reshapes opening the graph: where
-    # those alias the input, streaming them would copy each band
+    # heads from the first op, and from the first after the reshapes opening the graph: those
+    # of the input are views of it (lifetimes.py), which a stage would copy band by band
     starts = {0, next((i for i, op in enumerate(graph.ops) if op.kind != "reshape"), 0)}
     heads = [(s, last) for s in sorted(starts) for last in takewhile(lambda i: ok[i], range(s, n)) if last > s]
     live = whole.live_bytes()  # outside the stages, the same buffers are live as layer by layer

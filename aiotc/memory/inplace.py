@@ -15,7 +15,8 @@ of its inputs ends: row r of that input is read before the output rows written r
 it (a DenseNet layer appends its features to its input without a second copy of it).
 
 RESHAPE is better than in place: when its input dies with it, both names are one
-buffer (an alias) and the copy disappears.
+buffer (an alias) and the copy disappears. A reshape of a graph input is a view of the
+caller's buffer, which no op writes: it reads the input where it is (a Conv1D's expand_dims).
 """
 
 from __future__ import annotations
@@ -101,11 +102,13 @@ def _slack(op: Op, graph: Graph, name: str, group: int) -> int | None:
 
 
 def aliases(graph: Graph, dies_at: dict[str, int], external: set[str]) -> dict[str, str]:
-    """Reshape outputs that can share their input's buffer: output name -> root buffer name."""
+    """Reshape outputs that can share their input's buffer: output name -> root buffer name
+    (a graph input's name for a view of it, whenever the input is read)."""
     root: dict[str, str] = {}
     for index, op in enumerate(graph.ops):
         if OPS[op.kind].alias:
             src, dst = op.inputs[0], op.outputs[0]
-            if src not in external and dst not in external and dies_at.get(src) == index:
+            view = root.get(src, src) in graph.inputs
+            if dst not in external and (view or (src not in external and dies_at.get(src) == index)):
                 root[dst] = root.get(src, src)
     return root

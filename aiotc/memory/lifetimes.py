@@ -6,7 +6,8 @@ not in the arena: the kernels read the caller's input and write the caller's out
 buffer directly. A streamed stage (streaming.py) runs ops i..k as one unit, so its
 cached bands and scratch, and the whole tensors it reads, live through all of it (one
 scratch buffer, which its band calls take in turn). In-place ops (inplace.py) may
-overlap their output with a dying input; reshapes of a dying input alias it. The largest total live at any op is the
+overlap their output with a dying input; reshapes of a dying input alias it, those of a
+graph input read it in the caller's buffer (views). The largest total live at any op is the
 lower bound no placement can beat.
 """
 
@@ -48,6 +49,7 @@ class Lifetimes:
     alias: dict[str, str]  # tensor -> the buffer it shares
     in_place: list[InPlace]
     scratch_alias: dict[str, str]  # op -> the op whose scratch buffer it shares (streamed stages)
+    views: dict[str, str]  # tensor -> the graph input it is a reshape of: read in the caller's buffer
 
 
 def lifetimes(
@@ -78,6 +80,9 @@ def lifetimes(
     staged = {name for stage in stages for op in graph.ops[stage.first_op : stage.last_op + 1] for name in op.outputs}
     # a stage's reshape writes a band of its own: its input may be a band buffer
     alias = {name: root for name, root in aliases(graph, last, external).items() if name not in staged}
+    views = {name: root for name, root in alias.items() if root in graph.inputs}
+    for name in views:  # outside the arena, as the input
+        del alias[name], first[name], last[name]
     for name, root in alias.items():  # an alias extends its root's life and is not a buffer of its own
         last[root] = max(last[root], last.pop(name))
         del first[name]
@@ -110,7 +115,7 @@ def lifetimes(
         and p.input not in alias
         and p.output not in alias
     ]
-    return Lifetimes(buffers, alias, pairs, scratch_alias)
+    return Lifetimes(buffers, alias, pairs, scratch_alias, views)
 
 
 def stage_spans(op_count: int, stages: tuple[StreamStage, ...]) -> list[tuple[int, int]]:

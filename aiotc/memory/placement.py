@@ -10,7 +10,7 @@ input and overlap the rest of it. Every plan is verified before it is returned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,6 +42,7 @@ class ArenaPlan:
     op_count: int
     in_place: tuple[InPlace, ...] = ()  # the overlaps the plan may use
     regions: tuple[RegionSpan, ...] = ()  # several memories (regions.py): offsets are region start + offset in it
+    views: dict[str, str] = field(default_factory=dict)  # tensor -> the graph input it reshapes (no arena bytes)
 
     def live_bytes(self) -> list[int]:
         """Bytes live while each op runs (its inputs, outputs and scratch included)."""
@@ -144,6 +145,7 @@ def fit_arena(
         buffers=tuple(buffers),
         op_count=len(graph.ops),
         in_place=tuple(life.in_place),
+        views=life.views,
     )
     verify_plan(plan, alignment)
     return plan

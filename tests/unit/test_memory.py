@@ -249,17 +249,34 @@ def test_the_smaller_plan_of_upright_and_sideways_wins_and_within_a_budget_the_s
 
 def test_a_stage_may_start_after_the_reshape_opening_the_graph():
     """Keras' Conv1D opens with an ExpandDims of the caller's input: in a stage it copies
-    each band into the arena (conv1d_ts on the M55: 969 instructions, CMSIS-NN's 531); from
-    the next op on, it is one copy, and here the arena is smaller too (1,728 B, not 1,808 B)."""
+    each band into the arena (conv1d_ts on the M55: 969 instructions, CMSIS-NN's 531). It is
+    a view of the input instead, no arena bytes and no copy: the stage from the next op on
+    reads the input where it is (1,728 B, not 1,808 B)."""
     g = OpGraph()
-    x = g.movement("reshape", (g.input((1, 128, 3)),), (1, 128, 1, 3), ir.NoAttrs())
+    source = g.input((1, 128, 3))
+    x = g.movement("reshape", (source,), (1, 128, 1, 3), ir.NoAttrs())
     a = g.pool("max_pool2d", g.conv2d(x, 16, kernel=(5, 1), padding="valid", activation="relu"), (2, 1), (2, 1))
     b = g.conv2d(a, 32, kernel=(3, 1), stride=(2, 1), padding="valid", activation="relu")
     c = g.conv2d(b, 32, kernel=(3, 1), activation="relu")
     graph = g.build(g.fully_connected(g.mean(c, (1, 2), keepdims=False), 6))
     plan = plan_memory(graph, select_kernels(graph))
-    assert [(stage.first_op, stage.last_op) for stage in plan.stages] == [(1, 2)]
+    assert [(stage.first_op, stage.last_op) for stage in plan.stages] == [(1, 3)]
+    assert plan.arena.views == {x: source} and x not in plan.arena.offsets
     assert plan.arena.size == 1728
+
+
+def test_a_reshape_of_the_input_is_a_view_unless_it_is_an_output():
+    """A view is read wherever the input is, by any number of ops; a reshape to a graph
+    output still copies (the caller's output buffer is its own)."""
+    g = OpGraph()
+    source = g.input((1, 8, 6))
+    x = g.movement("reshape", (source,), (1, 8, 1, 6), ir.NoAttrs())
+    flat = g.movement("reshape", (x,), (1, 48), ir.NoAttrs())  # a view of a view
+    out = g.movement("reshape", (source,), (1, 48), ir.NoAttrs())
+    graph = g.build(g.conv2d(x, 4, kernel=(3, 1)), g.fully_connected(flat, 5), out)
+    life = lifetimes(graph, select_kernels(graph), 16)
+    assert life.views == {x: source, flat: source}
+    assert out not in life.views and not {x, flat} & {b.name for b in life.buffers}
 
 
 def test_the_fewest_band_calls_bound_every_stage_and_are_exact_when_paced():
