@@ -99,7 +99,8 @@ def kernel_graph():
         g.depthwise(wide, activation="relu"),
         g.depthwise(wide, stride=(2, 2)),
         g.depthwise(odd, padding="valid", out_zp=127),
-        g.depthwise(rgb, multiplier=2),  # depth multiplier 2: the reference kernel
+        g.depthwise(rgb, multiplier=2),  # depth multiplier 2: the reference kernel, channel pairs
+        g.depthwise(odd, multiplier=3, stride=(2, 1)),  # 3: a pair and a last output per channel
         g.depthwise(mono, kernel=(5, 1), padding="valid"),  # 1-D kernels (str_ww)
         g.depthwise(odd, kernel=(2, 4), stride=(1, 2)),  # even kernel, padded, 5 channels
         g.depthwise(wide, kernel=(3, 3), dilation=(2, 2)),
