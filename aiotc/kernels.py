@@ -287,6 +287,8 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool, dsp: bool)
         kernel = "aiotc_convolve_im2col_few_s8"
     elif filt.dtype == "int8" and _gathered_rows_win(op, graph, mve):
         kernel = "aiotc_convolve_rows_im2col_s8"
+    elif filt.dtype == "int8" and op.kind == "conv2d" and filt.shape[-1] != inp.shape[-1]:
+        kernel = "aiotc_convolve_grouped_s8" if s16_packable(op, graph) else None
     elif filt.dtype == "int4":
         kernel = _gemm_kernel(op, graph, gemm_s4_fits(weight_rows(op, graph)))
     else:
@@ -310,14 +312,14 @@ def _s16_kernel(op: Op, graph: Graph) -> str | None:
 
 
 def s16_groups(op: Op, graph: Graph) -> list[np.ndarray]:
-    """The weight rows of each group of a 16x8 conv (one group for fully connected)."""
+    """The weight rows of each group of a conv (one group for fully connected)."""
     rows = weight_rows(op, graph)
     groups = graph[op.inputs[0]].shape[-1] // graph[op.inputs[1]].shape[-1] if op.kind == "conv2d" else 1
     return np.split(rows, groups)
 
 
 def s16_packable(op: Op, graph: Graph) -> bool:
-    """Whether the byte pairs of the 16x8 gemm hold the layer's weights, group by group."""
+    """Whether the byte pairs of the gemm (16x8, or int8 grouped) hold the layer's weights, group by group."""
     return all(gemm_packable(rows) for rows in s16_groups(op, graph))
 
 
@@ -396,7 +398,7 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
         return 4 * int(np.prod(filt.shape[1:]))
     if kernel in QUAD_KERNELS:  # AIOTC_CONV_QUAD_BUFFER: 4 prepared columns
         return 4 * col_bytes(int(np.prod(filt.shape[1:])))
-    if kernel in ("aiotc_convolve_im2col_s8", "aiotc_convolve_im2col_s4"):
+    if kernel in ("aiotc_convolve_im2col_s8", "aiotc_convolve_im2col_s4", "aiotc_convolve_grouped_s8"):
         return 2 * padded_row(int(np.prod(filt.shape[1:]))) + 2 * col_bytes(int(np.prod(filt.shape[1:])))
     return 0
 

@@ -204,6 +204,78 @@ def keras_models() -> dict:
         x = L.Activation("tanh")(L.Dense(8)(x))
         return keras.Model(inp, L.Dense(4, activation="sigmoid")(L.Flatten()(x)))
 
+    def resnet8_5x5():
+        """ResNet-8 on CIFAR-like input with 5x5 kernels and stride-2 convs opening stages 2 and 3."""
+        x = inp = keras.Input((32, 32, 3), batch_size=1)
+        x = L.Conv2D(16, 5, padding="same", activation="relu")(x)
+        for c, s in ((16, 1), (32, 2), (64, 2)):
+            y = L.ReLU()(L.BatchNormalization()(L.Conv2D(c, 5, strides=s, padding="same")(x)))
+            y = L.BatchNormalization()(L.Conv2D(c, 5, padding="same")(y))
+            x = L.ReLU()(L.Add()([y, x if s == 1 else L.Conv2D(c, 1, strides=s)(x)]))
+        return keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)))
+
+    def dscnn_dm2():
+        """DS-CNN over MFCCs whose depthwise layers have depth multiplier 2."""
+        body = [L.Conv2D(24, (10, 4), strides=2, padding="same"), L.BatchNormalization(), L.ReLU()]
+        for c in (48, 48, 64):
+            body += [
+                L.DepthwiseConv2D(3, depth_multiplier=2, padding="same"),
+                L.BatchNormalization(),
+                L.ReLU(),
+                L.Conv2D(c, 1),
+                L.BatchNormalization(),
+                L.ReLU(),
+            ]
+        return seq((49, 10, 1), *body, L.GlobalAveragePooling2D(), L.Dense(12, activation="softmax"))
+
+    def conv1d_dilated():
+        return seq(
+            (256, 8),
+            L.Conv1D(16, 7, padding="same", activation="relu"),
+            L.Conv1D(24, 7, padding="same", dilation_rate=2, activation="relu"),
+            L.Conv1D(32, 7, padding="same", dilation_rate=4, activation="relu"),
+            L.MaxPooling1D(2),
+            L.Conv1D(48, 7, strides=2, activation="relu"),
+            L.GlobalAveragePooling1D(),
+            L.Dense(5),
+        )
+
+    def vgg_small():
+        body = []
+        for c in (24, 48, 96):
+            body += [L.Conv2D(c, 3, padding="same", activation="relu") for _ in range(2)] + [L.MaxPooling2D(2)]
+        return seq((64, 64, 3), *body, L.GlobalAveragePooling2D(), L.Dense(10, activation="softmax"))
+
+    def grouped_conv():
+        return seq(
+            (32, 32, 3),
+            L.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
+            L.Conv2D(32, 3, padding="same", groups=2, activation="relu"),
+            L.Conv2D(64, 3, strides=2, padding="same", groups=2, activation="relu"),
+            L.Conv2D(64, 3, padding="same", groups=4, activation="relu"),
+            L.GlobalAveragePooling2D(),
+            L.Dense(10),
+        )
+
+    def dw5x5_strided():
+        """MnasNet-like: strided 5x5 depthwise layers between 1x1 convs."""
+        body = [L.Conv2D(16, 3, strides=2, padding="same", activation="relu")]
+        for c, s in ((24, 2), (40, 2), (40, 1), (80, 2)):
+            body += [L.DepthwiseConv2D(5, strides=s, padding="same", activation="relu"), L.Conv2D(c, 1)]
+        return seq((64, 64, 3), *body, L.GlobalAveragePooling2D(), L.Dense(10))
+
+    def mobilenet_v2_trunk(size, alpha, last):
+        """An application's layers up to `last` under a small head (the full top's 1x1 conv alone is > 300 k weights)."""
+
+        def make():
+            trunk = apps.MobileNetV2(
+                input_tensor=keras.Input((size, size, 3), batch_size=1), alpha=alpha, include_top=False, weights=None
+            )
+            x = L.GlobalAveragePooling2D()(trunk.get_layer(last).output)
+            return keras.Model(trunk.input, L.Dense(10)(x))
+
+        return make
+
     def app(fn, size, **kw):
         return lambda: fn(input_shape=(size, size, 3), weights=None, classes=10, **kw)
 
@@ -227,6 +299,12 @@ def keras_models() -> dict:
         "gru_unrolled": gru_unrolled,
         "tiny_transformer": tiny_transformer,
         "ops_mix": ops_mix,
+        "resnet8_5x5": resnet8_5x5,
+        "dscnn_dm2": dscnn_dm2,
+        "conv1d_dilated_256": conv1d_dilated,
+        "vgg_small_64": vgg_small,
+        "grouped_conv_32": grouped_conv,
+        "dw5x5_strided_64": dw5x5_strided,
         "mobilenet_v1_a025_96": app(apps.MobileNet, 96, alpha=0.25),
         "mobilenet_v1_a050_128": app(apps.MobileNet, 128, alpha=0.5),
         "mobilenet_v2_a035_96": app(apps.MobileNetV2, 96, alpha=0.35),
@@ -244,6 +322,8 @@ def keras_models() -> dict:
         "mobilenet_v3s_min_96_b1": app_b1(apps.MobileNetV3Small, 96, minimalistic=True),
         "mobilenet_v3l_min_a075_128_b1": app_b1(apps.MobileNetV3Large, 128, alpha=0.75, minimalistic=True),
         "efficientnet_b0_96_b1": app_b1(apps.EfficientNetB0, 96),
+        "mobilenet_v1_a025_160_b1": app_b1(apps.MobileNet, 160, alpha=0.25),
+        "mobilenet_v2_a075_96_b15": mobilenet_v2_trunk(96, 0.75, "block_15_add"),
     }
 
 
@@ -263,6 +343,12 @@ KERAS_NAMES = [
     "gru_unrolled",
     "tiny_transformer",
     "ops_mix",
+    "resnet8_5x5",
+    "dscnn_dm2",
+    "conv1d_dilated_256",
+    "vgg_small_64",
+    "grouped_conv_32",
+    "dw5x5_strided_64",
     "mobilenet_v1_a025_96",
     "mobilenet_v1_a050_128",
     "mobilenet_v2_a035_96",
@@ -280,6 +366,8 @@ KERAS_NAMES = [
     "mobilenet_v3s_min_96_b1",
     "mobilenet_v3l_min_a075_128_b1",
     "efficientnet_b0_96_b1",
+    "mobilenet_v1_a025_160_b1",
+    "mobilenet_v2_a075_96_b15",
 ]  # the keys of keras_models(), small ones first
 
 

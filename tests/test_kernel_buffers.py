@@ -23,6 +23,7 @@ RUNTIME = data_dir("runtime_c")
 KERNELS = (
     "aiotc_convolve_1x1_s8",
     "aiotc_convolve_im2col_s8",
+    "aiotc_convolve_grouped_s8",
     "aiotc_convolve_rows_im2col_s8",
     "aiotc_convolve_im2col_few_s8",
     "aiotc_convolve_1x1_quad_s8",
@@ -57,6 +58,7 @@ typedef struct { int32_t input_offset, output_offset, ch_mult; aiotc_tile stride
 int32_t aiotc_depthwise_conv_3x3_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
 int32_t aiotc_convolve_1x1_s8_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_convolve_grouped_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_rows_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_im2col_few_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_1x1_quad_s8_get_buffer_size(const aiotc_dims *input_dims);
@@ -114,6 +116,19 @@ CASES = [
     ("depthwise", (1, 6, 6, 16), dict(kernel=(5, 1))),
     ("depthwise", (1, 6, 6, 16), dict(dilation=(2, 2))),
 ]
+
+
+def test_grouped_scratch_size_equals_c(lib):
+    """A grouped conv's kernel gathers one group's window: its C size and the planner's agree."""
+    ffi, c = lib
+    g = OpGraph(seed=5)
+    shape = (1, 8, 8, 12)
+    graph = g.build(g.conv2d(g.input(shape, zero_point=-7), 8, kernel=(3, 2), groups=4))
+    op = graph.ops[0]
+    kernel = select_kernel(op, graph)
+    assert kernel.name == "aiotc_convolve_grouped_s8"
+    dims = ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
+    assert kernel.scratch_bytes == c.aiotc_convolve_grouped_s8_get_buffer_size(*dims)
 
 
 @pytest.mark.parametrize("weights", ["int8", "int4"])

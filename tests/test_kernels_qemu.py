@@ -42,6 +42,7 @@ pytestmark = pytest.mark.qemu
 FAST_KERNELS = {
     "aiotc_convolve_1x1_s8",
     "aiotc_convolve_im2col_s8",
+    "aiotc_convolve_grouped_s8",
     "aiotc_depthwise_conv_opt_s8",
     "aiotc_depthwise_conv_3x3_s8",
     "aiotc_fully_connected_packed_s8",
@@ -99,7 +100,10 @@ def kernel_graph():
         g.depthwise(wide, activation="relu"),
         g.depthwise(wide, stride=(2, 2)),
         g.depthwise(odd, padding="valid", out_zp=127),
-        g.depthwise(rgb, multiplier=2),  # depth multiplier 2: the reference kernel
+        g.conv2d(wide, 6, groups=2, stride=(2, 2)),  # grouped: 3 rows a group (a pair and a lone row), padded
+        g.conv2d(wide, 16, groups=4, dilation=(2, 2), activation="relu"),  # 4 groups of 4 channels, a ReLU's clamp
+        g.depthwise(rgb, multiplier=2),  # depth multiplier 2: the reference kernel, channel pairs
+        g.depthwise(odd, multiplier=3, stride=(2, 1)),  # 3: a pair and a last output per channel
         g.depthwise(mono, kernel=(5, 1), padding="valid"),  # 1-D kernels (str_ww)
         g.depthwise(odd, kernel=(2, 4), stride=(1, 2)),  # even kernel, padded, 5 channels
         g.depthwise(wide, kernel=(3, 3), dilation=(2, 2)),

@@ -32,6 +32,10 @@ CONV_CASES = {
     "stride 2 valid": dict(shape=(1, 9, 9, 2), out_channels=3, stride=(2, 2), padding="valid"),
     "dilation 2": dict(shape=(1, 11, 10, 3), out_channels=4, dilation=(2, 2)),
     "groups 2": dict(shape=(1, 6, 6, 4), out_channels=6, groups=2),
+    "groups 2, 3 rows a group": dict(shape=(1, 8, 8, 8), out_channels=6, groups=2),  # the gemm's pair and lone row
+    "groups 4, stride 2, dilation, batch 2": dict(
+        shape=(2, 9, 8, 12), out_channels=8, groups=4, stride=(2, 1), dilation=(1, 2), activation="relu"
+    ),
     "channels not multiple of 4": dict(shape=(1, 6, 5, 7), out_channels=9, kernel=(3, 2)),
     "per-tensor weights": dict(shape=(1, 6, 6, 3), out_channels=4, per_channel=False),
     "fused relu": dict(shape=(1, 6, 6, 3), out_channels=4, activation="relu"),

@@ -81,7 +81,8 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
     x = g.input((1, 6, 6, 4), scale=0.05, zero_point=-3)
     outs = [
         w(g.conv2d(x, 4)),
-        w(g.conv2d(x, 4, groups=2)),  # the reference conv kernel (the fast ones need groups 1)
+        w(g.conv2d(x, 4, groups=2)),  # int8: the grouped gemm kernel
+        w(g.unpackable(g.conv2d(x, 4, groups=2))),  # weights byte pairs cannot hold: the reference conv kernel
         w(g.depthwise(x, multiplier=2)),
         w(g.depthwise(x, kernel=(1, 3))),  # the any-kernel fast path
         w(g.depthwise(g.input((1, 4, 9, 2), scale=0.05, zero_point=-3))),  # 3x3 on rows of 8 or more: channel planes

@@ -38,6 +38,7 @@ _CLAMPED_RIGHT_SHIFTS = (
     "aiotc_convolve_im2col_s8",
     "aiotc_convolve_im2col_few_s8",
     "aiotc_convolve_im2col_quad_s8",
+    "aiotc_convolve_grouped_s8",
 )
 
 # The kernels that read a channel's (multiplier, shift) as one pair (one LDRD).
@@ -189,6 +190,10 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
             "bias": bias,
             "context": ctx.scratch(),
         }
+    if kernel == "aiotc_convolve_grouped_s8":  # each group's rows in the gemm's layout, whole pairs each
+        packed = [_byte_pairs(*row_pairs(rows)).ravel() for rows in s16_groups(op, ctx.graph)]
+        packed.append(np.zeros(-sum(w.size for w in packed) % 32 + 32, np.int8))
+        return {"filter": ctx.const(np.concatenate(packed), "filter_groups"), "bias": bias, "context": ctx.scratch()}
     # 32 zero bytes after: the M55's short-row path (aiotc_gemm_mve4_short) loads 32 bytes
     # from its last channel quad's start, up to 24 past a layer's last pair (4 inputs, 8 channels)
     weights = np.concatenate([pack_gemm_weights(rows), np.zeros(32, np.int8)])

@@ -140,6 +140,14 @@ int32_t aiotc_convolve_im2col_s8(const aiotc_context *ctx, const aiotc_conv_para
                                  const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_convolve_im2col_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 
+/* Grouped convolution (groups > 1), any kernel, stride, dilation and padding: one im2col
+ * gemm per group, the groups' weights one after the other, each in whole channel pairs. */
+int32_t aiotc_convolve_grouped_s8(const aiotc_context *ctx, const aiotc_conv_params *params,
+                                  const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
+                                  const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
+                                  const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
+int32_t aiotc_convolve_grouped_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+
 /* The two above 4 output pixels per pass over the weights on DSP cores (the pair kernels
  * elsewhere), the same weights and bias; 4 prepared columns of scratch. im2col: channels
  * in whole words (input_dims->c % 4 == 0). */

@@ -98,23 +98,27 @@ static inline int32_t aiotc_depthwise_conv_ref(const aiotc_dw_conv_params *param
                 int8_t *out = output + ((b * out_h + oy) * out_w + ox) * out_c;
                 aiotc_window(x0, k_w, params->dilation.w, in_w, &kx_first, &kx_last);
                 for (ic = 0; ic < in_c; ic++) {
-                    for (m = 0; m < mult; m++) {
-                        const int32_t oc = ic * mult + m;
-                        int32_t acc = 0;
+                    for (m = 0; m < mult; m += 2) { /* two outputs of a channel per read of its taps */
+                        const int32_t oc = ic * mult + m, two = m + 1 < mult;
+                        int32_t acc[2] = {0, 0}, j;
                         for (ky = ky_first; ky < ky_last; ky++) {
                             const int32_t iy = y0 + ky * params->dilation.h;
                             for (kx = kx_first; kx < kx_last; kx++) {
                                 const int32_t ix = x0 + kx * params->dilation.w;
-                                const int32_t in = input[((b * in_h + iy) * in_w + ix) * in_c + ic];
-                                acc += (in + params->input_offset) * aiotc_filter_at(filter, (ky * k_w + kx) * out_c + oc, packed4);
+                                const int32_t in = input[((b * in_h + iy) * in_w + ix) * in_c + ic] + params->input_offset;
+                                const int32_t w = (ky * k_w + kx) * out_c + oc;
+                                acc[0] += in * aiotc_filter_at(filter, w, packed4);
+                                if (two) {
+                                    acc[1] += in * aiotc_filter_at(filter, w + 1, packed4);
+                                }
                             }
                         }
-                        if (bias != 0) {
-                            acc += bias[oc];
+                        for (j = 0; j <= two; j++) {
+                            int32_t sum = acc[j] + (bias != 0 ? bias[oc + j] : 0);
+                            sum = aiotc_requantize(sum, quant_params->multiplier[oc + j], quant_params->shift[oc + j]);
+                            sum += params->output_offset;
+                            out[oc + j] = (int8_t)AIOTC_CLAMP(sum, params->activation.min, params->activation.max);
                         }
-                        acc = aiotc_requantize(acc, quant_params->multiplier[oc], quant_params->shift[oc]);
-                        acc += params->output_offset;
-                        out[oc] = (int8_t)AIOTC_CLAMP(acc, params->activation.min, params->activation.max);
                     }
                 }
             }
