@@ -353,6 +353,41 @@ def test_quad_kernels_match_the_oracle_in_qemu(tmp_path):
     assert result.samples == len(inputs) and result.mismatches == 0
 
 
+def dilated_graph():
+    """Convolutions whose taps the DSP path widens straight from the image (channels in
+    whole words), dilated 2 and 4: Conv1Ds upright (one column; windows inside it a
+    kernel row per tap, undilated ones a single run) and on their side (taps dil_w
+    apart), 2-D ones dilated down only (inside: kernel rows of 3 taps) and both ways,
+    each padded at the ends; 168 and 224 taps for the quad kernel, 56 and 72 for pairs."""
+    g = OpGraph(seed=23)
+    column = g.input((1, 40, 1, 24), zero_point=-5)
+    outs = [
+        g.conv2d(column, 6, kernel=(7, 1), dilation=(2, 1), activation="relu"),  # 168 taps: quads
+        g.conv2d(column, 5, kernel=(7, 1), dilation=(4, 1), out_scale=0.004),
+        g.conv2d(column, 4, kernel=(7, 1)),  # undilated: a window inside is one run
+        g.conv2d(g.input((1, 30, 1, 8), zero_point=127), 7, kernel=(7, 1), dilation=(4, 1)),  # 56 taps: pairs
+        g.conv2d(g.input((1, 30, 1, 8), zero_point=-128), 3, kernel=(7, 1)),
+        g.conv2d(g.input((1, 1, 33, 32), zero_point=9), 5, kernel=(1, 7), dilation=(1, 2)),  # on its side
+        g.conv2d(g.input((1, 1, 33, 8), zero_point=-9), 4, kernel=(1, 7), dilation=(1, 4)),
+        g.conv2d(g.input((1, 11, 7, 8), zero_point=60), 5, dilation=(2, 1)),  # 2-D, 72 taps
+        g.conv2d(g.input((1, 11, 7, 8), zero_point=-60), 6, dilation=(4, 2), activation="relu6"),
+        g.conv2d(g.input((1, 13, 6, 32), zero_point=3), 3, kernel=(7, 1), dilation=(2, 1)),  # 224 taps: quads
+    ]
+    return g.build(*outs)
+
+
+@pytest.mark.parametrize("board", ["cortex-m4", "cortex-m55"])
+def test_dilated_convolutions_match_the_oracle_in_qemu(board, tmp_path):
+    """Dilated and Conv1D convolutions (aiotc_gather_widened on the M4; the byte gather
+    on the M55) equal tflite-micro's outputs, extreme and random inputs; on the host too."""
+    graph = dilated_graph()
+    inputs = extreme_samples(graph, random=3)
+    kernels = {"aiotc_convolve_im2col_s8"} | ({"aiotc_convolve_im2col_quad_s8"} if board == "cortex-m4" else set())
+    compiled = assert_matches_oracle_in_qemu(graph, board, tmp_path, kernels, inputs=inputs, sram_budget=1 << 20)
+    result = verify(compiled.out_dir, "host", inputs, runner=HostModel.build(compiled.out_dir))
+    assert result.samples == len(inputs) and result.mismatches == 0
+
+
 def test_gemm_byte_pair_sums_stay_exact_at_the_extremes(tmp_path):
     """600 inputs of 127 or -128 against weights of 127 (channels a) and -128 (channels b,
     which byte pairs hold beside a >= 0), in a 1x1 conv (7 pixels on the M4's quad kernel:

@@ -209,6 +209,26 @@ static inline void aiotc_gather_widened(const aiotc_conv_params *params, const a
     const int32_t pad_pair = (int32_t)((uint32_t)pad | (uint32_t)pad << 16);
     const int32_t run = k_w * c;
     int32_t ky, kx;
+    if (y0 >= 0 && y0 + (filter_dims->h - 1) * dil_h < in_h && x0 >= 0 && x0 + (k_w - 1) * dil_w < in_w) {
+        /* inside the image: its kernel rows with no tests, as aiotc_im2col_inside */
+        const int8_t *src = image + (y0 * in_w + x0) * c;
+        if (k_w == in_w && dil_h == 1) { /* whole rows (a Conv1D upright): one run */
+            aiotc_widen_pairs(src, filter_dims->h * run, col, step, gap);
+            return;
+        }
+        if (dil_w == 1) {
+            for (ky = 0; ky < filter_dims->h; ky++, src += dil_h * in_w * c, col += run * (step / 4)) {
+                aiotc_widen_pairs(src, run, col, step, gap);
+            }
+            return;
+        }
+        for (ky = 0; ky < filter_dims->h; ky++, src += dil_h * in_w * c, col += run * (step / 4)) {
+            for (kx = 0; kx < k_w; kx++) { /* a run of c bytes per tap, dil_w pixels apart */
+                aiotc_widen_pairs(src + kx * dil_w * c, c, col + kx * c * (step / 4), step, gap);
+            }
+        }
+        return;
+    }
     for (ky = 0; ky < filter_dims->h; ky++) {
         const int32_t iy = y0 + ky * dil_h;
         int32_t *const dst = col + ky * run * (step / 4); /* run / 4 groups of `step` words */
