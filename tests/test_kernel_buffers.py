@@ -230,6 +230,23 @@ def test_tap_pairs_scratch_size_equals_c(lib, shape, kwargs):
     assert kernel.scratch_bytes == c.aiotc_depthwise_conv_pairs_s8_get_buffer_size(*dims) > 0
 
 
+@pytest.mark.parametrize("multiplier, kwargs", [(2, {}), (3, dict(stride=(2, 2), kernel=(5, 3)))])
+def test_depth_multiplier_scratch_size_equals_c(lib, multiplier, kwargs):
+    """A depth multiplier over 1 runs the channel kernels (tap pairs on a DSP core), whose
+    scratch also holds the input rows a kernel tall with each channel repeated."""
+    ffi, c = lib
+    g = OpGraph(seed=5)
+    shape = (1, 11, 7, 10)
+    graph = g.build(g.depthwise(g.input(shape, zero_point=-7), multiplier=multiplier, **kwargs))
+    op = graph.ops[0]
+    dims = (ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
+    for kernel in (select_kernel(op, graph, dsp=True), select_kernel(op, graph, mve=True)):
+        size = getattr(c, f"{kernel.name}_get_buffer_size")(*dims)
+        assert kernel.scratch_bytes == size > graph[op.inputs[1]].shape[1] * 7 * 10 * multiplier  # the rows
+    assert select_kernel(op, graph, dsp=True).name == "aiotc_depthwise_conv_pairs_s8"
+    assert select_kernel(op, graph, mve=True).name == "aiotc_depthwise_conv_opt_s8"
+
+
 def test_depthwise_3x3_refuses_a_width_of_0(lib):
     """Its DSP row loop takes one step of 2 columns before it tests the width: with none,
     that step would write past the scratch (one int for a band of width 0)."""

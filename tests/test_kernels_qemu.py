@@ -213,6 +213,33 @@ def test_depthwise_tap_pairs_portable_c_matches_the_oracle(tmp_path):
     assert result.mismatches == 0 and "aiotc_depthwise_conv_pairs_s8" in compiled.report["kernels"]
 
 
+def depth_multiplier_graph():
+    """Depthwise layers of depth multiplier 2 and 3 over several channels, which the channel
+    kernels run over input rows with each channel repeated (aiotc_nn_dw_channels.h): strides
+    1 and 2, padding same and valid, rows of odd width (a lone last pixel per row), channels
+    off whole words and vectors (5 x 3, 7 x 2), a ReLU's clamp, a 5x3 kernel, 2 images, dilation
+    across (down the rows the copy takes dilation 1)."""
+    g = OpGraph(seed=29)
+    return g.build(
+        g.depthwise(g.input((1, 25, 5, 24), zero_point=-128), multiplier=2, activation="relu", out_zp=-128),
+        g.depthwise(g.input((1, 9, 11, 5), zero_point=7), multiplier=3, stride=(2, 2)),
+        g.depthwise(g.input((1, 8, 7, 7), zero_point=-3), multiplier=2, padding="valid", out_zp=10),
+        g.depthwise(g.input((1, 9, 8, 6), zero_point=20), multiplier=3, stride=(2, 2), padding="valid"),
+        g.depthwise(g.input((2, 7, 6, 16), zero_point=-9), multiplier=2, kernel=(5, 3), activation="relu6"),
+        g.depthwise(g.input((1, 6, 9, 4), zero_point=5), multiplier=2, dilation=(1, 2)),
+    )
+
+
+@pytest.mark.parametrize("board", ["host", "cortex-m4", "cortex-m55"])
+def test_depth_multiplier_channel_kernels_match_the_oracle(board, tmp_path):
+    kernels = {"aiotc_depthwise_conv_pairs_s8" if board == "cortex-m4" else "aiotc_depthwise_conv_opt_s8"}
+    if board == "host":
+        compiled = assert_matches_oracle(depth_multiplier_graph(), tmp_path, samples=3, seed=4)
+    else:
+        compiled = assert_matches_oracle_in_qemu(depth_multiplier_graph(), board, tmp_path, kernels, samples=3, seed=4)
+    assert set(compiled.report["kernels"]) == kernels
+
+
 def relu_depthwise_graph():
     """Depthwise layers under a ReLU's clamp (bottom the zero point above -128, top 127),
     which take the right-shift requantization with the bottom clamped after it

@@ -83,7 +83,8 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         w(g.conv2d(x, 4)),
         w(g.conv2d(x, 4, groups=2)),  # int8: the grouped gemm kernel
         w(g.unpackable(g.conv2d(x, 4, groups=2))),  # weights byte pairs cannot hold: the reference conv kernel
-        w(g.depthwise(x, multiplier=2)),
+        w(g.depthwise(x, multiplier=2)),  # int8: the channel kernels over repeated rows
+        w(g.depthwise(x, multiplier=2, dilation=(2, 1))),  # and dilated down the rows: the reference kernel
         w(g.depthwise(x, kernel=(1, 3))),  # the any-kernel fast path
         w(g.depthwise(g.input((1, 4, 9, 2), scale=0.05, zero_point=-3))),  # 3x3 on rows of 8 or more: channel planes
         w(g.conv2d(x, 1, kernel=(1, 1))),  # a 1x1 conv to one channel: its own kernel

@@ -100,4 +100,84 @@ static AIOTC_INLINE void aiotc_dw_tap_table(const aiotc_dw_window *v, const int8
     }
 }
 
+/* A depth multiplier m > 1: the kernels run output channel c * m + j as a channel of its own
+ * over a copy of the input rows with each channel repeated m times, kept in the scratch
+ * (AIOTC_DW_REPEAT_ROWS of them): the rows the windows of one output row read, each row
+ * widened once, the kept ones moved down for each new one (dilation 1 down the rows: a copy
+ * as tall as the kernel, the least scratch). */
+#define AIOTC_DW_REPEAT_ROWS(k_h) (k_h)
+
+typedef struct {
+    int8_t *rows;
+    int32_t cap, bytes; /* rows the scratch holds; bytes a widened row */
+    int32_t first, lo, hi; /* input rows lo .. hi - 1 held, lo at row `first` */
+} aiotc_dw_repeat;
+
+/* `n` input channels to n * mult (mult > 1). */
+static inline void aiotc_dw_repeat_channels(const int8_t *src, int32_t n, int32_t mult, int8_t *dst)
+{
+    int32_t i = 0, j;
+#if defined(AIOTC_MVE)
+    if (mult == 2) { /* 8 bytes widened to 16-bit lanes, each byte twice */
+        for (; i < n; i += 8, dst += 16) {
+            const mve_pred16_t p = vctp16q((uint32_t)(n - i));
+            const uint16x8_t x = vldrbq_z_u16((const uint8_t *)src + i, p);
+            vstrbq_p_u8((uint8_t *)dst, vreinterpretq_u8_u16(vmulq_n_u16(x, 0x101)), vctp8q((uint32_t)(2 * (n - i))));
+        }
+        return;
+    }
+#else
+    if (mult == 2) { /* 4 bytes a b c d to a a b b, c c d d */
+        for (; i + 4 <= n; i += 4, dst += 8) {
+            uint32_t x, e, o, w[2];
+            memcpy(&x, src + i, 4);
+            e = x & 0x00FF00FFu;
+            o = (x >> 8) & 0x00FF00FFu;
+            e |= e << 8;
+            o |= o << 8;
+            w[0] = (e & 0xFFFFu) | (o << 16);
+            w[1] = (e >> 16) | (o & 0xFFFF0000u);
+            memcpy(dst, w, 8);
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        for (j = 0; j < mult; j++) {
+            *dst++ = src[i];
+        }
+    }
+}
+
+/* The widened rows the windows starting at input row y0 of `image` read (`v`: the window over
+ * the widened image): returns where input row r->lo starts in the copy, the rows held from
+ * there in *held. */
+static inline const int8_t *aiotc_dw_repeat_rows(aiotc_dw_repeat *r, const aiotc_dw_window *v,
+                                                 const aiotc_dims *input_dims, const int8_t *image, int32_t y0,
+                                                 int32_t *held)
+{
+    const int32_t in_h = input_dims->h, row = input_dims->w * input_dims->c, mult = r->bytes / row;
+    const int32_t lo = y0 > 0 ? y0 : 0, end = y0 + v->last_y + 1;
+    const int32_t hi = end < in_h ? (end > lo ? end : lo) : in_h;
+    int32_t y;
+    if (lo < r->lo || lo >= r->hi) { /* nothing held that is needed */
+        r->first = 0;
+        r->hi = lo;
+    } else {
+        r->first += lo - r->lo;
+    }
+    r->lo = lo;
+    if (r->first + (hi - lo) > r->cap) { /* the held rows down to the start */
+        memmove(r->rows, r->rows + r->first * r->bytes, (size_t)((r->hi - lo) * r->bytes));
+        r->first = 0;
+    }
+    for (y = r->hi; y < hi; y++) {
+        aiotc_dw_repeat_channels(image + y * row, row, mult, r->rows + (r->first + y - lo) * r->bytes);
+    }
+    if (hi > r->hi) {
+        r->hi = hi;
+    }
+    *held = hi - lo;
+    return r->rows + r->first * r->bytes;
+}
+
 #endif

@@ -1,4 +1,4 @@
-/* int8 depthwise convolution, depth multiplier 1: any kernel, stride, dilation and padding.
+/* int8 depthwise convolution, any depth multiplier, kernel, stride, dilation and padding.
  *
  * The lowering widens the weights to int16, groups of 8 channels one after the other,
  * each group's taps in order (C/8 x kh*kw x 8, zero padded to whole groups), and folds
@@ -21,10 +21,13 @@
 #include "aiotc_nn_dw_channels.h"
 #include "aiotc_nn_gemm.h"
 
-/* Scratch: one 8-byte slot per tap (a pointer on any target), then the row of zero points. */
+/* Scratch: one 8-byte slot per tap (a pointer on any target), the row of zero points, and
+ * for a depth multiplier over 1 the widened input rows (aiotc_nn_dw_channels.h). */
 int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims)
 {
-    return AIOTC_ROW(input_dims->c) + 8 * filter_dims->h * filter_dims->w;
+    const int32_t ch = filter_dims->c;
+    const int32_t rows = ch != input_dims->c ? AIOTC_DW_REPEAT_ROWS(filter_dims->h) * input_dims->w * ch : 0;
+    return AIOTC_ROW(ch) + 8 * filter_dims->h * filter_dims->w + rows;
 }
 
 typedef aiotc_dw_layer dw_layer;
@@ -551,27 +554,35 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
                                     const int8_t *input, const aiotc_dims *filter_dims, const int16_t *filter,
                                     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output)
 {
-    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
-    const int32_t taps = filter_dims->h * filter_dims->w;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c, ch = output_dims->c;
+    const int32_t mult = params->ch_mult, taps = filter_dims->h * filter_dims->w;
     const int8_t **const tables = (const int8_t **)ctx->buf;
     int8_t *const pad = (int8_t *)ctx->buf + 8 * taps;
-    const aiotc_dw_window window = aiotc_dw_window_of(params, input_dims, filter_dims, pad);
+    const aiotc_dims wide_dims = {input_dims->n, in_h, in_w, ch};
+    aiotc_dw_window window = aiotc_dw_window_of(params, &wide_dims, filter_dims, pad);
+    aiotc_dw_repeat repeat = {pad + AIOTC_ROW(ch), AIOTC_DW_REPEAT_ROWS(filter_dims->h), in_w * ch, 0, 0, 0};
     int8_t *out = output, *first = output;
     dw_layer d;
     int32_t b, oy, ox, n = 0;
-    if (filter_dims->c != ch || output_dims->c != ch || params->ch_mult != 1 ||
+    if (filter_dims->c != ch || ch != in_c * mult || (mult > 1 && params->dilation.h != 1) ||
         ctx->size < aiotc_depthwise_conv_opt_s8_get_buffer_size(input_dims, filter_dims)) {
         return AIOTC_ARG_ERROR;
     }
     memset(pad, -params->input_offset, (size_t)ch);
     d = aiotc_dw_layer_of(params, quant_params, filter, bias, ch);
     for (b = 0; b < input_dims->n; b++) {
-        const int8_t *image = input + b * in_h * in_w * ch;
+        const int8_t *image = input + b * in_h * in_w * in_c;
+        repeat.lo = repeat.hi = 0;
         for (oy = 0; oy < output_dims->h; oy++) {
-            const int32_t y0 = oy * params->stride.h - params->padding.h;
+            int32_t y0 = oy * params->stride.h - params->padding.h;
+            const int8_t *rows = image;
+            if (mult > 1) { /* the window's rows from the widened copy: y0 counts from its first */
+                rows = aiotc_dw_repeat_rows(&repeat, &window, input_dims, image, y0, &window.in_h);
+                y0 -= repeat.lo;
+            }
             for (ox = 0; ox < output_dims->w; ox++, out += ch) {
                 const int32_t x0 = ox * params->stride.w - params->padding.w;
-                aiotc_dw_tap_table(&window, image, ch, y0, x0, DW_TABLE(tables, n, taps), DW_SPREAD);
+                aiotc_dw_tap_table(&window, rows, ch, y0, x0, DW_TABLE(tables, n, taps), DW_SPREAD);
                 if (n == 0) {
                     first = out;
                 }
@@ -579,6 +590,10 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
                     dw_run(&d, tables, taps, first, out);
                     n = 0;
                 }
+            }
+            if (mult > 1 && n != 0) { /* a row's lone last pixel: the next row may move the copy */
+                dw_run(&d, tables, taps, first, 0);
+                n = 0;
             }
         }
     }
