@@ -108,6 +108,10 @@ def kernel_graph():
         g.conv2d(g.input((1, 5, 7, 16), zero_point=-128), 16, groups=2, activation="relu"),
         g.conv2d(g.input((2, 5, 4, 32), zero_point=9), 8, groups=2, stride=(2, 1), dilation=(1, 2), out_scale=0.0006),
         g.conv2d(g.input((1, 4, 5, 72), zero_point=127), 12, groups=3, out_scale=0.01, out_zp=-50),
+        # groups 1 there too: kernel rows of 72 bytes (24 channels), 35 pixels (a lone last one) padded, 3
+        # blocks, relu; 8 channels dilated, stride 2, left shifts
+        g.conv2d(g.input((1, 5, 7, 24), zero_point=-128), 12, activation="relu"),
+        g.conv2d(g.input((1, 9, 8, 8), zero_point=33), 8, stride=(2, 2), dilation=(2, 2), out_scale=0.0006),
         g.depthwise(rgb, multiplier=2),  # depth multiplier 2: the reference kernel, channel pairs
         g.depthwise(odd, multiplier=3, stride=(2, 1)),  # 3: a pair and a last output per channel
         g.depthwise(mono, kernel=(5, 1), padding="valid"),  # 1-D kernels (str_ww)
