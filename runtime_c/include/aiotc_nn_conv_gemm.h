@@ -433,17 +433,21 @@ static AIOTC_INLINE void aiotc_pair_column(const aiotc_conv_params *params, cons
     int32_t ky, kx, pos = k & 8;
     if (y0 >= 0 && y0 + (k_h - 1) * dil_h < in_h && x0 >= 0 && x0 + (k_w - 1) * dil_w < in_w) {
         const int8_t *row = image + (y0 * in_w + x0) * in_c;
-        for (ky = 0; ky < k_h; ky++, row += dil_h * in_w * in_c) {
-            const int8_t *src = row;
-            if (c == in_c && dil_w == 1) { /* groups 1: the kernel row is one run */
-                pos = aiotc_pair_bytes(src, k_w * c, pad, 0, dst, pos);
-            } else if (c <= 16) { /* a tap per store */
-                for (kx = 0; kx < k_w; kx++, src += dil_w * in_c, pos += c) {
-                    vstrbq_p_s8(dst + pos + (pos & ~15), vldrbq_z_s8(src, lanes), lanes);
-                }
-            } else {
-                for (kx = 0; kx < k_w; kx++, src += dil_w * in_c) {
-                    pos = aiotc_pair_bytes(src, c, pad, 0, dst, pos);
+        if (c == in_c && dil_w == 1) { /* groups 1: each kernel row one run */
+            for (ky = 0; ky < k_h; ky++, row += dil_h * in_w * in_c) {
+                pos = aiotc_pair_bytes(row, k_w * c, pad, 0, dst, pos);
+            }
+        } else {
+            for (ky = 0; ky < k_h; ky++, row += dil_h * in_w * in_c) {
+                const int8_t *src = row;
+                if (c <= 16) { /* a tap per store */
+                    for (kx = 0; kx < k_w; kx++, src += dil_w * in_c, pos += c) {
+                        vstrbq_p_s8(dst + pos + (pos & ~15), vldrbq_z_s8(src, lanes), lanes);
+                    }
+                } else {
+                    for (kx = 0; kx < k_w; kx++, src += dil_w * in_c) {
+                        pos = aiotc_pair_bytes(src, c, pad, 0, dst, pos);
+                    }
                 }
             }
         }
