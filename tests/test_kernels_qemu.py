@@ -102,6 +102,16 @@ def kernel_graph():
         g.depthwise(odd, padding="valid", out_zp=127),
         g.conv2d(wide, 6, groups=2, stride=(2, 2)),  # grouped: 3 rows a group (a pair and a lone row), padded
         g.conv2d(wide, 16, groups=4, dilation=(2, 2), activation="relu"),  # 4 groups of 4 channels, a ReLU's clamp
+        # M55 grouped pixel pairs gathered straight into the interleaved pair: 2 groups of 8 channels (72 taps,
+        # the first 8 alone) and 8 rows, 35 pixels (a lone last one), padded; 16 channels (whole vectors), 4 rows,
+        # 2 images, stride 2 down, dilated across, left shifts; 3 groups of 24 (8 bytes at a time), saturating
+        g.conv2d(g.input((1, 5, 7, 16), zero_point=-128), 16, groups=2, activation="relu"),
+        g.conv2d(g.input((2, 5, 4, 32), zero_point=9), 8, groups=2, stride=(2, 1), dilation=(1, 2), out_scale=0.0006),
+        g.conv2d(g.input((1, 4, 5, 72), zero_point=127), 12, groups=3, out_scale=0.01, out_zp=-50),
+        # groups 1 there too: kernel rows of 72 bytes (24 channels), 35 pixels (a lone last one) padded, 3
+        # blocks, relu; 8 channels dilated, stride 2, left shifts
+        g.conv2d(g.input((1, 5, 7, 24), zero_point=-128), 12, activation="relu"),
+        g.conv2d(g.input((1, 9, 8, 8), zero_point=33), 8, stride=(2, 2), dilation=(2, 2), out_scale=0.0006),
         g.depthwise(rgb, multiplier=2),  # depth multiplier 2: the reference kernel, channel pairs
         g.depthwise(odd, multiplier=3, stride=(2, 1)),  # 3: a pair and a last output per channel
         g.depthwise(mono, kernel=(5, 1), padding="valid"),  # 1-D kernels (str_ww)

@@ -5,7 +5,9 @@
  * byte pairs or aiotc_gemm_s4 over packed int4 rows (aiotc_nn_gemm_s4.h); the columns,
  * scratch and requantization are the same. On the M55, int8 layers whose kernel rows
  * are whole vectors take both drivers' pixel pairs through aiotc_conv_pairs:
- * the taps gathered straight into the interleaved pair aiotc_gemm_blocks reads. */
+ * the taps gathered straight into the interleaved pair aiotc_gemm_blocks reads; other
+ * im2col layers of 8k channels (and grouped ones) through aiotc_conv_group_pairs, 8
+ * bytes or a vector at a time. */
 #ifndef AIOTC_NN_CONV_GEMM_H
 #define AIOTC_NN_CONV_GEMM_H
 
@@ -407,6 +409,145 @@ static AIOTC_INLINE void aiotc_pixel_step(aiotc_pixel_walk *at, const aiotc_dims
     }
 }
 
+#if defined(AIOTC_MVE)
+/* n bytes (a multiple of 8) at src (the padding where `padded`) into the column at dst of
+ * the interleaved pair from byte pos of the column (16 inputs per 32 bytes, pos a multiple
+ * of 8): 8 to the second half of a vector, whole vectors, 8 to the first half of the
+ * next; returns the next run's pos. */
+static AIOTC_INLINE int32_t aiotc_pair_bytes(const int8_t *src, int32_t n, int8x16_t pad, int32_t padded, int8_t *dst,
+                                             int32_t pos)
+{
+    const mve_pred16_t half = vctp8q(8);
+    int32_t vectors;
+    if (pos & 8) {
+        vstrbq_p_s8(dst + 2 * pos - 8, padded ? pad : vldrbq_z_s8(src, half), half);
+        src += 8;
+        n -= 8;
+        pos += 8;
+    }
+    dst += 2 * pos;
+    pos += n;
+    for (vectors = n >> 4; vectors > 0; vectors--, src += 16, dst += 32) {
+        vstrbq_s8(dst, padded ? pad : vldrbq_s8(src));
+    }
+    if (n & 8) {
+        vstrbq_p_s8(dst, padded ? pad : vldrbq_z_s8(src, half), half);
+    }
+    return pos;
+}
+
+/* The taps of the window at (y0, x0) of image (at the group's first channel), c
+ * channels (a multiple of 8) each, as the column at dst of the interleaved pair
+ * (aiotc_mve_interleave's layout): a window inside the image with no tests (a kernel
+ * row at once where groups are 1, a tap per store where c is 8 or 16), one at a border
+ * tap by tap. Where k % 16 == 8 the taps go 8 bytes on, then the first 8 back alone in
+ * the first vector, 8 zeros after them (as aiotc_mve_interleave leaves them). */
+static AIOTC_INLINE void aiotc_pair_column(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                           const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
+                                           int32_t k, int8_t *dst)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c, c = filter_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, dil_h = params->dilation.h, dil_w = params->dilation.w;
+    const int8x16_t pad = vdupq_n_s8((int8_t)(-params->input_offset));
+    const mve_pred16_t lanes = vctp8q((uint32_t)c);
+    int32_t ky, kx, pos = k & 8;
+    if (y0 >= 0 && y0 + (k_h - 1) * dil_h < in_h && x0 >= 0 && x0 + (k_w - 1) * dil_w < in_w) {
+        const int8_t *row = image + (y0 * in_w + x0) * in_c;
+        if (c == in_c && dil_w == 1) { /* groups 1: each kernel row one run */
+            for (ky = 0; ky < k_h; ky++, row += dil_h * in_w * in_c) {
+                pos = aiotc_pair_bytes(row, k_w * c, pad, 0, dst, pos);
+            }
+        } else {
+            for (ky = 0; ky < k_h; ky++, row += dil_h * in_w * in_c) {
+                const int8_t *src = row;
+                if (c <= 16) { /* a tap per store */
+                    for (kx = 0; kx < k_w; kx++, src += dil_w * in_c, pos += c) {
+                        vstrbq_p_s8(dst + pos + (pos & ~15), vldrbq_z_s8(src, lanes), lanes);
+                    }
+                } else {
+                    for (kx = 0; kx < k_w; kx++, src += dil_w * in_c) {
+                        pos = aiotc_pair_bytes(src, c, pad, 0, dst, pos);
+                    }
+                }
+            }
+        }
+    } else {
+        for (ky = 0; ky < k_h; ky++) {
+            const int32_t iy = y0 + ky * dil_h;
+            for (kx = 0; kx < k_w; kx++) {
+                const int32_t ix = x0 + kx * dil_w;
+                if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w) {
+                    pos = aiotc_pair_bytes(image, c, pad, 1, dst, pos);
+                } else {
+                    pos = aiotc_pair_bytes(image + (iy * in_w + ix) * in_c, c, pad, 0, dst, pos);
+                }
+            }
+        }
+    }
+    if (k & 8) {
+        vstrbq_s8(dst, vldrbq_z_s8(dst + 8, vctp8q(8)));
+    }
+}
+
+/* Whether aiotc_conv_group_pairs takes a layer: groups of c % 8 == 0 channels, their rows
+ * in whole blocks of 4, over 32 taps (aiotc_gemm_blocks). */
+static inline int32_t aiotc_group_pairs_fit(const aiotc_dims *filter_dims, int32_t rows, int32_t k)
+{
+    return filter_dims->c % 8 == 0 && rows % 4 == 0 && k > 32;
+}
+
+/* The output pixel pairs of a layer of `groups` groups (1: a plain convolution) of
+ * aiotc_group_pairs_fit, from the walk at: per pair and group, the group's two columns
+ * gathered into the interleaved pair (aiotc_pair_column), its rows by aiotc_gemm_blocks,
+ * the blocks set up once. Returns the pixels done (an odd last one left to the caller, at
+ * its walk). */
+#if defined(__GNUC__)
+__attribute__((noinline, unused))
+#endif
+static int32_t aiotc_conv_group_pairs(const aiotc_conv_params *params,
+                                      const aiotc_per_channel_quant_params *quant_params,
+                                      const aiotc_dims *input_dims, const aiotc_dims *filter_dims,
+                                      const int8_t *filter, const int32_t *bias, const aiotc_dims *output_dims,
+                                      int8_t *output, int32_t groups, int8_t *pairs, aiotc_pixel_walk *at)
+{
+    const int32_t c = filter_dims->c, out_c = output_dims->c, rows = out_c / groups;
+    const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
+    int32_t p, group, j;
+    aiotc_gemm g;
+    aiotc_mve_blocks blocks;
+    aiotc_gemm_setup(&g, filter, filter_dims->h * filter_dims->w * c, rows, bias, quant_params, params,
+                     (aiotc_col *)pairs);
+    aiotc_mve_blocks_setup(&blocks, &g);
+    for (p = 0; pixels - p >= 2; p += 2, output += 2 * out_c) {
+        aiotc_pixel_walk pixel[2];
+        pixel[0] = *at;
+        aiotc_pixel_step(at, input_dims, output_dims);
+        pixel[1] = *at;
+        aiotc_pixel_step(at, input_dims, output_dims);
+        for (group = 0; group < groups; group++) {
+            const int32_t first = group * rows;
+            for (j = 0; j < 2; j++) {
+                aiotc_pair_column(params, input_dims, pixel[j].image + group * c, filter_dims,
+                                  pixel[j].oy * params->stride.h - params->padding.h,
+                                  pixel[j].ox * params->stride.w - params->padding.w, g.k, pairs + 16 * j);
+            }
+            g.weights = filter + first * g.row;
+            g.bias = bias + first;
+            g.multiplier = quant_params->multiplier + first;
+            g.shift = quant_params->shift + first;
+            if (g.common == 1) {
+                aiotc_gemm_blocks(&blocks, &g, output + first, output + out_c + first, 1, 0);
+            } else if (g.common) {
+                aiotc_gemm_blocks(&blocks, &g, output + first, output + out_c + first, 2, 0);
+            } else {
+                aiotc_gemm_blocks(&blocks, &g, output + first, output + out_c + first, 0, 0);
+            }
+        }
+    }
+    return p;
+}
+#endif
+
 static AIOTC_DRIVER int32_t aiotc_conv_im2col_loop(
     const aiotc_context *ctx, const aiotc_conv_params *params, const aiotc_per_channel_quant_params *quant_params,
     const aiotc_dims *input_dims, const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
@@ -455,6 +596,24 @@ static AIOTC_INLINE int32_t aiotc_conv_im2col_gemm(
         int8_t *const taps = (int8_t *)ctx->buf;
         return aiotc_conv_pairs(params, quant_params, input_dims, input, filter_dims, filter, bias, output_dims, output,
                                 taps + 2 * AIOTC_ROW(k), taps, 0);
+    }
+    if (!nibbles && aiotc_group_pairs_fit(filter_dims, output_dims->c, k) && filter_dims->c == input_dims->c &&
+        filter_dims->n == output_dims->c && ctx->size >= AIOTC_CONV_IM2COL_BUFFER(k)) {
+        /* kernel rows not whole vectors, or dilated: 8 bytes (or a vector) at a time */
+        int8_t *const taps = (int8_t *)ctx->buf;
+        const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
+        aiotc_pixel_walk at;
+        at.image = input;
+        at.oy = at.ox = 0;
+        if (aiotc_conv_group_pairs(params, quant_params, input_dims, filter_dims, filter, bias, output_dims, output, 1,
+                                   taps + 2 * AIOTC_ROW(k), &at) < pixels) { /* a lone last pixel */
+            aiotc_gemm g;
+            aiotc_gemm_setup(&g, filter, k, output_dims->c, bias, quant_params, params, 0);
+            aiotc_im2col_gather(params, input_dims, at.image, filter_dims, at.oy * params->stride.h - params->padding.h,
+                                at.ox * params->stride.w - params->padding.w, taps);
+            aiotc_gemm_column(&g, taps, output + (pixels - 1) * output_dims->c);
+        }
+        return AIOTC_OK;
     }
 #endif
     return aiotc_conv_im2col_loop(ctx, params, quant_params, input_dims, input, filter_dims, filter, bias, output_dims,

@@ -3,7 +3,8 @@
  * per group: the group's taps of two output pixels gathered into int8 columns (padded
  * taps hold the input zero point, which the folded bias cancels), multiplied by the
  * group's weight rows (aiotc_nn_gemm.h's channel pairs, group after group, each padded
- * to whole pairs), written at the group's channels of each output pixel. */
+ * to whole pairs), written at the group's channels of each output pixel. On the M55,
+ * groups of 8k channels and rows in blocks of 4 through aiotc_conv_group_pairs. */
 #include "aiotc_nn_conv_gemm.h"
 
 int32_t aiotc_convolve_grouped_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims)
@@ -43,7 +44,7 @@ int32_t aiotc_convolve_grouped_s8(const aiotc_context *ctx, const aiotc_conv_par
     int8_t *const taps = (int8_t *)ctx->buf;
     aiotc_col *const cols = (aiotc_col *)(taps + 2 * AIOTC_ROW(k));
     aiotc_pixel_walk at;
-    int32_t p;
+    int32_t p = 0;
     if (input_dims->c != groups * c || out_c != groups * rows || filter_dims->n != out_c ||
         ctx->size < AIOTC_CONV_IM2COL_BUFFER(k)) {
         return AIOTC_ARG_ERROR;
@@ -51,7 +52,13 @@ int32_t aiotc_convolve_grouped_s8(const aiotc_context *ctx, const aiotc_conv_par
     memset(taps, 0, (size_t)(2 * AIOTC_ROW(k))); /* the padding after each column's k taps: widened whole */
     at.image = input;
     at.oy = at.ox = 0;
-    for (p = 0; p < pixels; p += 2) { /* output pixels in order, two at a time (aiotc_nn.h's write order) */
+#if defined(AIOTC_MVE)
+    if (aiotc_group_pairs_fit(filter_dims, rows, k)) {
+        p = aiotc_conv_group_pairs(params, quant_params, input_dims, filter_dims, filter, bias, output_dims, output,
+                                   groups, (int8_t *)cols, &at);
+    }
+#endif
+    for (; p < pixels; p += 2) { /* output pixels in order, two at a time (aiotc_nn.h's write order) */
         const int32_t count = AIOTC_MIN(2, pixels - p);
         aiotc_pixel_walk pixel[2];
         int32_t group, j;
