@@ -188,6 +188,20 @@ static void dw_run(const dw_layer *d, const int8_t *const *tap, int32_t taps, in
     }
 }
 
+/* One output row: its own function, so that the loop's registers hold the row's pixels, not
+ * the multiplier's copy of the input rows. */
+static AIOTC_NOINLINE int8_t *dw_row(const dw_layer *d, const aiotc_dw_window *window, const int8_t *rows, int32_t y0,
+                                     const aiotc_dw_conv_params *params, int32_t out_w, const int8_t **tap,
+                                     int32_t taps, int8_t *out)
+{
+    int32_t ox;
+    for (ox = 0; ox < out_w; ox++, out += d->channels) {
+        aiotc_dw_tap_table(window, rows, d->channels, y0, ox * params->stride.w - params->padding.w, tap, 1);
+        dw_run(d, tap, taps, out);
+    }
+    return out;
+}
+
 int32_t aiotc_depthwise_conv_pairs_s8(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
                                       const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                       const int8_t *input, const aiotc_dims *filter_dims, const int16_t *filter,
@@ -202,7 +216,7 @@ int32_t aiotc_depthwise_conv_pairs_s8(const aiotc_context *ctx, const aiotc_dw_c
     aiotc_dw_repeat repeat = {pad + AIOTC_ROW(ch), AIOTC_DW_REPEAT_ROWS(filter_dims->h), in_w * ch, 0, 0, 0};
     int8_t *out = output;
     dw_layer d;
-    int32_t b, oy, ox;
+    int32_t b, oy;
     if (filter_dims->c != ch || ch != in_c * mult || (mult > 1 && params->dilation.h != 1) ||
         ctx->size < aiotc_depthwise_conv_pairs_s8_get_buffer_size(input_dims, filter_dims)) {
         return AIOTC_ARG_ERROR;
@@ -219,10 +233,7 @@ int32_t aiotc_depthwise_conv_pairs_s8(const aiotc_context *ctx, const aiotc_dw_c
                 rows = aiotc_dw_repeat_rows(&repeat, &window, input_dims, image, y0, &window.in_h);
                 y0 -= repeat.lo;
             }
-            for (ox = 0; ox < output_dims->w; ox++, out += ch) {
-                aiotc_dw_tap_table(&window, rows, ch, y0, ox * params->stride.w - params->padding.w, tap, 1);
-                dw_run(&d, tap, taps, out);
-            }
+            out = dw_row(&d, &window, rows, y0, params, output_dims->w, tap, taps, out);
         }
     }
     return AIOTC_OK;
