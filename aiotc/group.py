@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import __version__
 from .boards import load_board
-from .codegen.emit import RUNTIME_FOLDER, GroupLink, emit_runtime, version_stamps
+from .codegen.emit import RUNTIME_FOLDER, GroupLink, emit_runtime, plain_pairs, version_stamps
 from .driver import Library, build_library, compile_library, library_name
 from .errors import BudgetError, UsageError
 from .options import CompileOptions
@@ -92,7 +92,9 @@ def compile_group(
             for rel in lib.files
             if rel.startswith(f"{RUNTIME_FOLDER}/") and rel.endswith(".c")
         }
-    files |= {f"{RUNTIME_FOLDER}/{rel}": text for rel, text in emit_runtime(kernels, shared).items()}
+    files |= {
+        f"{RUNTIME_FOLDER}/{rel}": text for rel, text in emit_runtime(kernels, shared, plain_pairs(board.name)).items()
+    }
     env = template_env()
     files["models.mk"] = env.get_template("group/models.mk.j2").render(version=__version__, names=names)
     files["CMakeLists.txt"] = env.get_template("group/CMakeLists.txt.j2").render(version=__version__, names=names)

@@ -146,7 +146,7 @@ def test_a_runtime_of_another_version_does_not_link(group, tmp_path, monkeypatch
     shutil.copytree(group, out)
     kernels = set(models_json(group)["runtime"]["kernels"])
     monkeypatch.setattr(emit, "__version__", "9.9.9")
-    for rel, text in emit.emit_runtime(kernels, models_json(group)["arena"]["bytes"]).items():
+    for rel, text in emit.emit_runtime(kernels, models_json(group)["arena"]["bytes"], False).items():
         (out / "aiotc_runtime" / rel).write_text(text)
     (tmp_path / "main.c").write_text(
         '#include "ad01.h"\nstatic int8_t x[AD01_INPUT_SIZE], y[AD01_OUTPUT_SIZE];\n'

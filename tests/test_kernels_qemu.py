@@ -189,6 +189,22 @@ def test_kernel_paths_match_the_oracle_in_qemu(board, tmp_path):
     assert_matches_oracle_in_qemu(kernel_graph(), board, tmp_path, kernels, samples=4, seed=2)
 
 
+def test_an_m55_output_runs_right_on_the_host_and_the_m4(tmp_path):
+    """Weights packed for the M55 (plain byte pairs, aiotc_nn_layout.h) built for other
+    cores: the host's portable C and the M4, whose DSP gemm, made for the corrected pairs,
+    gives way to the portable C, read them right."""
+    from aiotc.boards import load_board
+    from aiotc.toolchain.qemu import QemuModel
+
+    model = tmp_path / "model.tflite"
+    model.write_bytes(write_tflite(kernel_graph()))
+    out = compile_model(model, board="cortex-m55", out_dir=tmp_path / "out").out_dir
+    assert "#define AIOTC_PAIRS_PLAIN 1" in (out / "aiotc_runtime" / "aiotc_nn_layout.h").read_text()
+    for board, runner in (("host", HostModel.build(out)), ("cortex-m4", QemuModel.build(out, load_board("cortex-m4")))):
+        result = verify(out, board, random_samples(runner.inputs, 2, 3), runner=runner)
+        assert result.mismatches == 0, (board, result.max_abs_diff)
+
+
 def tap_pairs_graph():
     """The DSP cores' depthwise kernel of tap pairs (aiotc_depthwise_conv_pairs_s8) at its
     layout's edges: kws's 25x5x64 (9 taps: 4 pairs and a last one, right shifts), stride 2

@@ -62,18 +62,20 @@ def test_conv2d(case, dtype, tmp_path):
 
 def test_gemm_byte_pairs_read_as_halfwords_are_256_b_plus_a():
     """The gemm's weight layout (aiotc_nn_gemm.h): per channel pair and input, a's byte
-    and b's, which read together as an int16 give 256 * b + a, the sign of a included."""
+    and b's, which read together as an int16 give 256 * b + a, the sign of a included;
+    packed plain (for MVE) the bytes are a and b themselves."""
     from aiotc.codegen.ops_conv import pack_gemm_weights
 
     rows = np.random.default_rng(0).integers(-127, 128, (5, 13))
     rows[0, :3] = [-128, -1, 0]
-    packed = pack_gemm_weights(rows)
-    assert packed.size % 32 == 0
+    packed, plain = pack_gemm_weights(rows, False), pack_gemm_weights(rows, True)
+    assert packed.size % 32 == 0 and plain.size == packed.size
     halfwords = packed.view("<i2")[: 3 * 16].reshape(3, 16).astype(np.int64)  # 3 pairs, 13 inputs padded to 16
     padded = np.zeros((6, 16), np.int64)
     padded[:5, :13] = rows
     assert np.array_equal(halfwords, 256 * padded[1::2] + padded[0::2])
     assert np.array_equal(packed.reshape(-1, 2)[: 3 * 16, 0].reshape(3, 16), padded[0::2])  # SXTB16 reads a alone
+    assert np.array_equal(plain.reshape(-1, 2)[: 3 * 16].reshape(3, 16, 2).transpose(0, 2, 1), padded.reshape(3, 2, 16))
 
 
 @pytest.mark.parametrize("beside, fast", [(-5, False), (5, True)])

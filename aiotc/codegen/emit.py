@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import __version__
+from ..boards import load_board
 from ..ir import ITEMSIZE, Graph, Op, Tensor
 from ..kernels import Kernel
 from ..memory.analysis import op_macs
@@ -135,10 +136,19 @@ class Emitter:
     and no arena bytes for them.
     """
 
-    def __init__(self, graph: Graph, plan, name: str, kernels: dict[str, Kernel], frames: TimeStream | None = None):
+    def __init__(
+        self,
+        graph: Graph,
+        plan,
+        name: str,
+        kernels: dict[str, Kernel],
+        plain_pairs: bool,
+        frames: TimeStream | None = None,
+    ):
         self.graph = graph
         self.plan = plan
         self.kernels = kernels
+        self.plain_pairs = plain_pairs
         self.name = name
         self.consts: list[CConst] = []
         self.layer: Op | None = None  # the op being lowered: its constants are named after it
@@ -278,17 +288,27 @@ def arena_names(plan) -> list[str]:
     return [f"arena_{r.name}" for r in used_regions(plan)] if plan.regions else ["arena"]
 
 
-def runtime_files(kernels: set[str]) -> dict[str, str]:
-    """The runtime folder's C: every header, and the sources of `kernels`."""
+def plain_pairs(board: str) -> bool:
+    """Whether the int8 gemm's byte pairs hold b itself, not b - [a < 0] (aiotc_nn_layout.h):
+    on an MVE core, whose VLD2 splits a pair's bytes into the two channels, the correction
+    that the DSP path's SMLAD needs would cost 2 instructions per 16 inputs to undo."""
+    return load_board(board).mve
+
+
+def runtime_files(kernels: set[str], plain: bool) -> dict[str, str]:
+    """The runtime folder's C: every header, aiotc_nn_layout.h saying whether the weights
+    hold plain byte pairs (`plain`), and the sources of `kernels`."""
     runtime = data_dir("runtime_c")
     files = {header.name: header.read_text() for header in sorted((runtime / RUNTIME_HEADERS).glob("*.h"))}
+    layout = files["aiotc_nn_layout.h"]  # the default: corrected pairs
+    files["aiotc_nn_layout.h"] = layout.replace("AIOTC_PAIRS_PLAIN 0\n", f"AIOTC_PAIRS_PLAIN {int(plain)}\n")
     return files | {f"{kernel}.c": (runtime / "src" / f"{kernel}.c").read_text() for kernel in sorted(kernels)}
 
 
-def emit_runtime(kernels: set[str], arena_size: int | None) -> dict[str, str]:
+def emit_runtime(kernels: set[str], arena_size: int | None, plain: bool) -> dict[str, str]:
     """A group's one runtime folder: the kernels its models call, each once, the version
     stamp they read and, when they share it, the arena of `arena_size` bytes; with its
-    Make fragment and CMakeLists.txt (target aiotc_runtime)."""
+    Make fragment and CMakeLists.txt (target aiotc_runtime). `plain`: runtime_files'."""
     env = template_env()
     values = {
         "version": __version__,
@@ -301,7 +321,7 @@ def emit_runtime(kernels: set[str], arena_size: int | None) -> dict[str, str]:
         sources["aiotc_arena.c"] = env.get_template("group/aiotc_arena.c.j2").render(**values)
     values["sources"] = sorted(sources)
     return (
-        runtime_files(kernels)
+        runtime_files(kernels, plain)
         | sources
         | {
             "aiotc_runtime.mk": env.get_template("group/aiotc_runtime.mk.j2").render(**values),
@@ -330,7 +350,7 @@ def emit_library(
     of its own (the group's runtime folder has the kernels, emit_runtime)."""
     env = template_env()
     env.filters["c_comment"] = c_comment  # every name from the model passes through it
-    emitter = Emitter(graph, plan, name, kernels, frames)
+    emitter = Emitter(graph, plan, name, kernels, plain_pairs(board), frames)
     runtime_kernels: set[str] = set()  # the runtime_c sources the calls need
     layer_kernels: dict[str, dict[str, str]] = {}  # op -> the kernel its calls run and why (the report's)
 
@@ -468,7 +488,9 @@ def emit_library(
     if link is None:
         files["Makefile"] = env.get_template("Makefile.j2").render(**values)
         files["example_main.c"] = env.get_template("example_main.c.j2").render(**values)
-        files |= {f"{RUNTIME_FOLDER}/{rel}": text for rel, text in runtime_files(runtime_kernels).items()}
+        files |= {
+            f"{RUNTIME_FOLDER}/{rel}": text for rel, text in runtime_files(runtime_kernels, emitter.plain_pairs).items()
+        }
     facts = {
         "weights_bytes": sum(c.nbytes for c in emitter.consts),
         "state_bytes": emitter.state_size,

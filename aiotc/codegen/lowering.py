@@ -48,6 +48,7 @@ class LowerContext(Protocol):
 
     graph: Graph
     kernels: Mapping[str, Kernel]  # each layer's kernel, by op name (aiotc/kernels.py)
+    plain_pairs: bool  # the int8 gemm's byte pairs hold b itself (an MVE board: emit.plain_pairs)
 
     def ptr(self, tensor: str) -> str:
         """C expression for a tensor's buffer, typed (`(int8_t *)(arena + 64)` or a const symbol)."""

@@ -125,7 +125,7 @@ def pack_s16_weights(op: Op, graph) -> np.ndarray:
     (`_byte_pairs`; an odd last channel of a group paired with zeros), rows zero padded to
     a multiple of 8 inputs, groups one after the other."""
     width = padded_row8(weight_rows(op, graph).shape[1])
-    return np.concatenate([_byte_pairs(*row_pairs(g, 2, width)).ravel() for g in s16_groups(op, graph)])
+    return np.concatenate([_byte_pairs(*row_pairs(g, 2, width), False).ravel() for g in s16_groups(op, graph)])
 
 
 def _bias(op: Op, ctx: LowerContext) -> str:
@@ -191,12 +191,12 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
             "context": ctx.scratch(),
         }
     if kernel == "aiotc_convolve_grouped_s8":  # each group's rows in the gemm's layout, whole pairs each
-        packed = [_byte_pairs(*row_pairs(rows)).ravel() for rows in s16_groups(op, ctx.graph)]
+        packed = [_byte_pairs(*row_pairs(rows), ctx.plain_pairs).ravel() for rows in s16_groups(op, ctx.graph)]
         packed.append(np.zeros(-sum(w.size for w in packed) % 32 + 32, np.int8))
         return {"filter": ctx.const(np.concatenate(packed), "filter_groups"), "bias": bias, "context": ctx.scratch()}
     # 32 zero bytes after: the M55's short-row path (aiotc_gemm_mve4_short) loads 32 bytes
     # from its last channel quad's start, up to 24 past a layer's last pair (4 inputs, 8 channels)
-    weights = np.concatenate([pack_gemm_weights(rows), np.zeros(32, np.int8)])
+    weights = np.concatenate([pack_gemm_weights(rows, ctx.plain_pairs), np.zeros(32, np.int8)])
     return {"filter": ctx.const(weights, "filter_pairs"), "bias": bias, "context": ctx.scratch()}
 
 
@@ -232,17 +232,18 @@ def pack_depthwise_pairs(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([pairs, groups[:, :, paired:].reshape(groups.shape[0], -1)], 1)).ravel()
 
 
-def _byte_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _byte_pairs(a: np.ndarray, b: np.ndarray, plain: bool) -> np.ndarray:
     """Per input, a's byte then b - [a < 0]: read as an int16 the two make 256 * b + a
-    (aiotc_nn_gemm.h), SXTB16 of them a alone."""
-    return np.stack([a, b - (a < 0)], axis=-1).astype(np.int8)
+    (aiotc_nn_gemm.h), SXTB16 of them a alone; or (`plain`, the int8 kernels on an MVE
+    board: LowerContext.plain_pairs) b itself. The 16x8 kernels always read the former."""
+    return np.stack([a, b if plain else b - (a < 0)], axis=-1).astype(np.int8)
 
 
-def pack_gemm_weights(rows: np.ndarray) -> np.ndarray:
-    """The shared gemm's layout (aiotc_nn_gemm.h): channel pairs of byte pairs, an odd
-    last row paired with zeros, padded to a multiple of 32 bytes so the M55's 32-byte
-    loads stay inside."""
-    pairs = _byte_pairs(*row_pairs(rows)).ravel()
+def pack_gemm_weights(rows: np.ndarray, plain: bool) -> np.ndarray:
+    """The shared gemm's layout (aiotc_nn_gemm.h): channel pairs of byte pairs (`plain`:
+    _byte_pairs'), an odd last row paired with zeros, padded to a multiple of 32 bytes so
+    the M55's 32-byte loads stay inside."""
+    pairs = _byte_pairs(*row_pairs(rows), plain).ravel()
     return np.concatenate([pairs, np.zeros(-pairs.size % 32, np.int8)])
 
 
@@ -316,7 +317,7 @@ def lower_transpose_conv(op: Op, ctx: LowerContext) -> LayerCode:
     phases = transpose_phases(op, graph) if kernel is not None else []
     if kernel == "aiotc_transpose_conv_gemm_s8":  # each phase's weights packed, its bias folded
         # 32 zero bytes after the last phase: the M55 still loads 32 bytes for a phase without taps
-        weights = [pack_gemm_weights(rows) for rows in phases] + [np.zeros(32, np.int8)]
+        weights = [pack_gemm_weights(rows, ctx.plain_pairs) for rows in phases] + [np.zeros(32, np.int8)]
         biases = [folded_bias(op, graph, rows) for rows in phases]
         values |= {
             "filter": ctx.const(np.concatenate(weights), "filter_phases"),
@@ -324,7 +325,7 @@ def lower_transpose_conv(op: Op, ctx: LowerContext) -> LayerCode:
             "context": ctx.scratch(),
         }
     elif kernel == "aiotc_transpose_conv_gemm_s16":  # aiotc_convolve_s16's channel pairs, phase by phase
-        weights = [_byte_pairs(*row_pairs(rows, 2, padded_row8(rows.shape[1]))).ravel() for rows in phases]
+        weights = [_byte_pairs(*row_pairs(rows, 2, padded_row8(rows.shape[1])), False).ravel() for rows in phases]
         values |= {"filter": ctx.const(np.concatenate(weights), "filter_phases"), "context": ctx.scratch()}
     else:  # the reference kernels read the weights as they are
         values["filter"] = ctx.ptr(op.inputs[1])
@@ -344,12 +345,12 @@ def _filter(op: Op, ctx: LowerContext) -> str:
     return ctx.const(pack_int4(filt.data), "filter_s4") if filt.dtype == "int4" else ctx.ptr(op.inputs[1])
 
 
-def pack_fc_weights(rows: np.ndarray) -> np.ndarray:
+def pack_fc_weights(rows: np.ndarray, plain: bool) -> np.ndarray:
     """The packed kernel's layout: blocks of 4 rows (zero rows pad the last), each row zero
     padded to a multiple of 16 inputs; per 16 inputs, rows 0 and 1 as byte pairs (the
     gemm's, `_byte_pairs`), then rows 2 and 3."""
     a, b = row_pairs(rows, 4, padded_row16(rows.shape[1]))
-    pairs = _byte_pairs(a, b)  # (block * 2 + pair, inputs, 2)
+    pairs = _byte_pairs(a, b, plain)  # (block * 2 + pair, inputs, 2)
     blocks = pairs.reshape(-1, 2, pairs.shape[1] // 16, 16, 2)  # block, pair, chunk, input, byte
     return np.ascontiguousarray(blocks.transpose(0, 2, 1, 3, 4)).ravel()
 
@@ -377,7 +378,7 @@ def packed_fc_values(op: Op, ctx: LowerContext) -> dict:
     bias = np.zeros(-(-rows.shape[0] // 4) * 4, np.int32)
     bias[: rows.shape[0]] = folded_bias(op, ctx.graph)
     return {
-        "filter": ctx.const(pack_fc_weights(rows), "filter_packed"),
+        "filter": ctx.const(pack_fc_weights(rows, ctx.plain_pairs), "filter_packed"),
         "bias": ctx.const(bias, "bias_folded"),
         "context": ctx.scratch(),
     }

@@ -81,7 +81,7 @@ def _integer_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     def weights(w: Tensor, role: str) -> str:
         if wide:
             return "NULL"
-        return ctx.const(pack_fc_weights(w.data), f"{role}_packed") if packed else ctx.ptr(w.name)
+        return ctx.const(pack_fc_weights(w.data, ctx.plain_pairs), f"{role}_packed") if packed else ctx.ptr(w.name)
 
     def bias(values: np.ndarray, role: str) -> str:
         if wide:
@@ -184,7 +184,7 @@ def lower_svdf(op: Op, ctx: LowerContext) -> LayerCode:
     if values["quantized"]:  # the packed or the rows kernel
         feature_bias = np.zeros(-(-filters // 4) * 4, np.int32)
         feature_bias[:filters] = -zero_point(x) * features.data.astype(np.int64).sum(axis=1)
-        weights = pack_fc_weights(features.data) if packed else pack_fc_rows(features.data)
+        weights = pack_fc_weights(features.data, ctx.plain_pairs) if packed else pack_fc_rows(features.data)
         # the state's zero point out of the time products: int32 wrapping, as the kernel's sums would
         unit_weights = time.data.astype(np.int64).reshape(filters // op.attrs.rank, -1).sum(axis=1)
         time_bias = graph[bias].data.astype(np.int64) - zero_point(state) * unit_weights

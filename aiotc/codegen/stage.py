@@ -45,6 +45,7 @@ class BandContext:
     def __init__(self, emitter, graph: Graph, fixed: dict[str, str], moving: dict[str, int]):
         self.graph = graph
         self.kernels = emitter.kernels
+        self.plain_pairs = emitter.plain_pairs
         self._emitter = emitter
         self._fixed = fixed
         self._moving = moving  # tensor -> byte offset, emitted as tokens

@@ -11,7 +11,7 @@
  *   per 4 inputs one LDRD of input, per row pair one LDRD, 2 SXTB16 and 4 SMLAD (15
  *   instructions for 16 MACs), b's sums taken every AIOTC_GEMM_CHUNK inputs;
  * - MVE: per 16 inputs, one input vector, per row pair a VLD2 that splits the bytes
- *   into the two rows' vectors (b corrected by a's sign), and 2 VMLADAVA;
+ *   into the two rows' vectors (aiotc_mve_pair_b), and 2 VMLADAVA;
  * - portable C: the same sums, input by input. */
 #ifndef AIOTC_NN_FC_PACKED_H
 #define AIOTC_NN_FC_PACKED_H
@@ -132,14 +132,14 @@ static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_block(const int8_t *weights, cons
 }
 #elif defined(AIOTC_MVE)
 /* 16 inputs v against a block's two row pairs, each pair's weights from one VLD2 of
- * bytes, b corrected by a's sign. */
+ * bytes (aiotc_mve_pair_b). */
 static AIOTC_INLINE void aiotc_fc_block_mac(aiotc_fc_sums *s, const int8_t *w, int8x16_t v)
 {
     const int8x16x2_t r01 = vld2q_s8(w), r23 = vld2q_s8(w + 2 * AIOTC_FC_CHUNK);
     s->a[0] = vmladavaq_s8(s->a[0], r01.val[0], v);
-    s->a[1] = vmladavaq_s8(s->a[1], vsubq_s8(r01.val[1], vshrq_n_s8(r01.val[0], 7)), v);
+    s->a[1] = vmladavaq_s8(s->a[1], aiotc_mve_pair_b(r01), v);
     s->a[2] = vmladavaq_s8(s->a[2], r23.val[0], v);
-    s->a[3] = vmladavaq_s8(s->a[3], vsubq_s8(r23.val[1], vshrq_n_s8(r23.val[0], 7)), v);
+    s->a[3] = vmladavaq_s8(s->a[3], aiotc_mve_pair_b(r23), v);
 }
 
 /* Whole 16-input steps unpredicated, the input's tail predicated to zero. */
@@ -168,7 +168,7 @@ static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_block(const int8_t *w, const int8
         s.a[r] = bias[r];
         for (i = 0; i < depth; i++) {
             const int8_t *pair = w + i / AIOTC_FC_CHUNK * AIOTC_FC_BLOCK * AIOTC_FC_CHUNK + r / 2 * 2 * AIOTC_FC_CHUNK + 2 * (i % AIOTC_FC_CHUNK);
-            const int32_t weight = r % 2 == 0 ? pair[0] : pair[1] + (pair[0] < 0);
+            const int32_t weight = r % 2 == 0 ? pair[0] : aiotc_pair_b(pair[0], pair[1]);
             s.a[r] += weight * x[i];
         }
     }

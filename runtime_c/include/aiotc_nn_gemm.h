@@ -5,8 +5,9 @@
  * - the bias has input_offset * sum(weight row) folded in, so columns hold the raw
  *   int8 inputs (a padded tap holds the input zero point, which then contributes 0);
  * - the gemm's weights come in channel pairs (a, b), byte pairs per input: a_i,
- *   then b_i - [a_i < 0] (see below), rows padded with zeros to a multiple of 4 inputs
- *   (`row`), an odd last channel paired with a zero row, the array padded to a
+ *   then b_i - [a_i < 0] (see below) or, packed for an MVE core, b_i itself
+ *   (AIOTC_PAIRS_PLAIN, aiotc_nn_layout.h); rows padded with zeros to a multiple of 4
+ *   inputs (`row`), an odd last channel paired with a zero row, the array padded to a
  *   multiple of 32 bytes for the MVE path's 32-byte loads.
  *
  * Why byte pairs: a halfword of the packed weights read as int16 is 256 * b_i + a_i
@@ -16,11 +17,13 @@
  * is exact as long as 256 * sum(b.x) fits an int32, so it is taken every
  * AIOTC_GEMM_CHUNK inputs (|b.x| <= 128 * 128 per input). The lowering refuses the fast
  * kernels where a byte cannot hold b_i - [a_i < 0] (b_i = -128 with a_i < 0, outside
- * TFLite's symmetric [-127, 127] weights).
+ * TFLite's symmetric [-127, 127] weights). The M55 needs none of this: its VLD2 gives
+ * each channel its own vector, so its weights come plain, and a build of them for a DSP
+ * core without MVE takes the portable C.
  *
  * Three implementations, chosen by what the C compiler targets (as in CMSIS-NN):
  * - MVE (Cortex-M55): int8 columns; per 16 inputs one VLD2 splits a pair's bytes into
- *   the two channels' vectors (b corrected by a's sign), 4 VMLADAVA, the first k % 16 predicated;
+ *   the two channels' vectors, 4 VMLADAVA, the first k % 16 predicated;
  *   rows over 32 inputs take two pairs (4 channels) per pass, the column pair interleaved
  *   in the scratch so that one pointer walks both, all the blocks of 4 channels in one
  *   assembly loop (aiotc_gemm_blocks);
@@ -38,6 +41,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "aiotc_nn_layout.h"
 #include "aiotc_nn_support.h"
 
 /* The DSP and MVE paths, whose inline asm takes up to 14 general registers: gcc frees that
@@ -53,7 +57,7 @@
 #if defined(__ARM_FEATURE_MVE)
 #include <arm_mve.h>
 #define AIOTC_MVE 1
-#else
+#elif !AIOTC_PAIRS_PLAIN /* the SMLAD trick needs the corrected byte pairs */
 #define AIOTC_DSP 1
 #endif
 #endif
@@ -76,6 +80,12 @@
 
 /* Weight rows and DSP columns are padded to this many inputs. */
 #define AIOTC_ROW(k) (((k) + 3) & ~3)
+
+/* Channel b's weight from its byte pair's bytes (AIOTC_PAIRS_PLAIN: stored as is). */
+static inline int32_t aiotc_pair_b(int32_t a, int32_t b)
+{
+    return AIOTC_PAIRS_PLAIN ? b : b + (a < 0);
+}
 
 /* Inputs per exact difference of the byte-pair sums: 508 * 128 * 128 * 256 < 2^31 (b may
  * be -128 beside a >= 0, inputs -128). */
@@ -549,12 +559,28 @@ static AIOTC_INLINE void aiotc_gemm_pairs(const aiotc_gemm *g, const int32_t *co
     }
 }
 #elif defined(AIOTC_MVE)
+/* Channel b's weights of a VLD2 of byte pairs, and the same in assembly on a's and b's
+ * registers (q6 scratch): as loaded, or corrected pairs undone (+ 1 where a < 0). */
+static AIOTC_INLINE int8x16_t aiotc_mve_pair_b(int8x16x2_t ab)
+{
+#if AIOTC_PAIRS_PLAIN
+    return ab.val[1];
+#else
+    return vsubq_s8(ab.val[1], vshrq_n_s8(ab.val[0], 7));
+#endif
+}
+#if AIOTC_PAIRS_PLAIN
+#define AIOTC_PAIR_B(a, b) ""
+#else
+#define AIOTC_PAIR_B(a, b) "vshr.s8 q6, " a ", #7\n\tvsub.i8 " b ", " b ", q6\n\t"
+#endif
+
 /* 16 inputs of both channels (VLD2 of bytes splits the pair's 32 bytes into channel a's
- * and b's weights, b corrected: + 1 where a < 0) against two columns' vectors. */
+ * and b's weights) against two columns' vectors. */
 static AIOTC_INLINE void aiotc_mve_mac(aiotc_acc4 *s, const int8_t *w, int8x16_t x0, int8x16_t x1)
 {
     const int8x16x2_t ab = vld2q_s8(w);
-    const int8x16_t va = ab.val[0], vb = vsubq_s8(ab.val[1], vshrq_n_s8(ab.val[0], 7));
+    const int8x16_t va = ab.val[0], vb = aiotc_mve_pair_b(ab);
     s->a0 = vmladavaq_s8(s->a0, va, x0);
     s->a1 = vmladavaq_s8(s->a1, va, x1);
     s->b0 = vmladavaq_s8(s->b0, vb, x0);
@@ -597,7 +623,7 @@ static AIOTC_INLINE aiotc_acc4 aiotc_dot_2x2(const aiotc_gemm *g, int32_t pair, 
     s.a0 = s.a1 = g->bias[a];
     s.b0 = s.b1 = g->bias[b];
     for (i = 0; i < g->k; i++) {
-        const int32_t wa = w[2 * i], wb = w[2 * i + 1] + (wa < 0);
+        const int32_t wa = w[2 * i], wb = aiotc_pair_b(wa, w[2 * i + 1]);
         s.a0 += wa * c0[i];
         s.a1 += wa * c1[i];
         s.b0 += wb * c0[i];
@@ -731,22 +757,18 @@ static AIOTC_INLINE void aiotc_mve_interleave(const aiotc_gemm *g, const int8_t 
 
 /* 16 inputs of the two channel pairs at w and v against the column pair at x (x advanced,
  * w and v too where `wb` is "!"; q0-q6 scratch): per 16 inputs 2 column loads, 2 VLD2
- * pairs, 2 sign corrections and 8 `mla`, VMLADAVA, or VMLADAV where the sums start. */
+ * pairs (AIOTC_PAIR_B) and 8 `mla`, VMLADAVA, or VMLADAV where the sums start. */
 #define AIOTC_STEP_4X2(mla, wb)                                                                                        \
     "vldrb.8 q4, [%[x]], #16\n\t"                                                                                      \
     "vldrb.8 q5, [%[x]], #16\n\t"                                                                                      \
     "vld20.8 {q0, q1}, [%[w]]\n\t"                                                                                     \
-    "vld21.8 {q0, q1}, [%[w]]" wb "\n\t"                                                                               \
-    "vshr.s8 q6, q0, #7\n\t"                                                                                           \
-    "vsub.i8 q1, q1, q6\n\t"                                                                                           \
+    "vld21.8 {q0, q1}, [%[w]]" wb "\n\t" AIOTC_PAIR_B("q0", "q1")                                                         \
     mla ".s8 %[sa0], q0, q4\n\t"                                                                                       \
     mla ".s8 %[sa1], q0, q5\n\t"                                                                                       \
     mla ".s8 %[sb0], q1, q4\n\t"                                                                                       \
     mla ".s8 %[sb1], q1, q5\n\t"                                                                                       \
     "vld20.8 {q2, q3}, [%[v]]\n\t"                                                                                     \
-    "vld21.8 {q2, q3}, [%[v]]" wb "\n\t"                                                                               \
-    "vshr.s8 q6, q2, #7\n\t"                                                                                           \
-    "vsub.i8 q3, q3, q6\n\t"                                                                                           \
+    "vld21.8 {q2, q3}, [%[v]]" wb "\n\t" AIOTC_PAIR_B("q2", "q3")                                                         \
     mla ".s8 %[ta0], q2, q4\n\t"                                                                                       \
     mla ".s8 %[ta1], q2, q5\n\t"                                                                                       \
     mla ".s8 %[tb0], q3, q4\n\t"                                                                                       \
@@ -754,7 +776,7 @@ static AIOTC_INLINE void aiotc_mve_interleave(const aiotc_gemm *g, const int8_t 
 
 /* Channels oc .. oc + 3 (pairs s, t) against a lone column c (the columns' a1, b1 left
  * unset), each column vector loaded once for the 4 channels: per 16 inputs one
- * column load, 2 VLD2 pairs, 2 sign corrections and 4 VMLADAVA. */
+ * column load, 2 VLD2 pairs (AIOTC_PAIR_B) and 4 VMLADAVA. */
 static AIOTC_INLINE void aiotc_dot_4x1(const aiotc_gemm *g, int32_t oc, const int8_t *c, aiotc_acc4 *s, aiotc_acc4 *t)
 {
     const int8_t *w = g->weights + oc * g->row, *v = w + 2 * g->row;
@@ -775,15 +797,11 @@ static AIOTC_INLINE void aiotc_dot_4x1(const aiotc_gemm *g, int32_t oc, const in
     __asm__("1:\n\t"
             "vldrb.8 q4, [%[c]], #16\n\t"
             "vld20.8 {q0, q1}, [%[w]]\n\t"
-            "vld21.8 {q0, q1}, [%[w]]!\n\t"
-            "vshr.s8 q6, q0, #7\n\t"
-            "vsub.i8 q1, q1, q6\n\t"
+            "vld21.8 {q0, q1}, [%[w]]!\n\t" AIOTC_PAIR_B("q0", "q1")
             "vmladava.s8 %[sa0], q0, q4\n\t"
             "vmladava.s8 %[sb0], q1, q4\n\t"
             "vld20.8 {q2, q3}, [%[v]]\n\t"
-            "vld21.8 {q2, q3}, [%[v]]!\n\t"
-            "vshr.s8 q6, q2, #7\n\t"
-            "vsub.i8 q3, q3, q6\n\t"
+            "vld21.8 {q2, q3}, [%[v]]!\n\t" AIOTC_PAIR_B("q2", "q3")
             "vmladava.s8 %[ta0], q2, q4\n\t"
             "vmladava.s8 %[tb0], q3, q4\n\t"
             "subs %[n], %[n], #1\n\t"
