@@ -654,6 +654,17 @@ static AIOTC_INLINE void aiotc_mve_store4(int32x4_t y, int32x4_t multiplier, int
     vstrbq_s32(out, vminq_s32(vmaxq_s32(vaddq_n_s32(y, offset), lo), hi));
 }
 
+/* The vector (l0, l1, l2, l3) in two VMOVs of lane pairs (gcc sets the lanes one by one). */
+static AIOTC_INLINE int32x4_t aiotc_mve_lanes(int32_t l0, int32_t l1, int32_t l2, int32_t l3)
+{
+    int32x4_t v;
+    __asm__("vmov %q[v][2], %q[v][0], %[l0], %[l2]\n\t" /* as GNU as reads it: l0 to lane 0, l2 to lane 2 */
+            "vmov %q[v][3], %q[v][1], %[l1], %[l3]"
+            : [v] "=w"(v)
+            : [l0] "r"(l0), [l1] "r"(l1), [l2] "r"(l2), [l3] "r"(l3));
+    return v;
+}
+
 /* Two columns' sums of 4 channels (two pairs' a and b: x for out0, z for out1, where
  * `columns` is 2) requantized as vectors to out0[0..3], out1[0..3], the channels'
  * constants loaded once (`common`: quant_params->right_shifts, a constant where inlined). */
@@ -663,11 +674,10 @@ static AIOTC_INLINE void aiotc_gemm_store8(const aiotc_gemm *g, int32_t oc, int3
 {
     const int32x4_t multiplier = vldrwq_s32(g->multiplier + oc), shift = aiotc_mve_shift(g->shift + oc, common);
     const int32x4_t lo = vdupq_n_s32(g->act_min), hi = vdupq_n_s32(g->act_max);
-    const int32x4_t x = vsetq_lane_s32(xb1, vsetq_lane_s32(xa1, vsetq_lane_s32(xb0, vdupq_n_s32(xa0), 1), 2), 3);
-    aiotc_mve_store4(x, multiplier, shift, g->output_offset, lo, hi, out0, common);
+    aiotc_mve_store4(aiotc_mve_lanes(xa0, xb0, xa1, xb1), multiplier, shift, g->output_offset, lo, hi, out0, common);
     if (columns == 2) {
-        const int32x4_t z = vsetq_lane_s32(zb1, vsetq_lane_s32(za1, vsetq_lane_s32(zb0, vdupq_n_s32(za0), 1), 2), 3);
-        aiotc_mve_store4(z, multiplier, shift, g->output_offset, lo, hi, out1, common);
+        aiotc_mve_store4(aiotc_mve_lanes(za0, zb0, za1, zb1), multiplier, shift, g->output_offset, lo, hi, out1,
+                         common);
     }
 }
 

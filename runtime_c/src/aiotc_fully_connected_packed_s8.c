@@ -29,9 +29,7 @@ static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_
         filter += AIOTC_FC_BLOCK * AIOTC_ROW16(depth);
 #endif
 #if defined(AIOTC_MVE) /* the block requantized as one vector */
-        const int32x4_t y = vsetq_lane_s32(
-            s.a[3], vsetq_lane_s32(s.a[2], vsetq_lane_s32(s.a[1], vdupq_n_s32(s.a[0]), 1), 2), 3);
-        aiotc_mve_store4(y, vldrwq_s32(multiplier), aiotc_mve_shift(shift, common), offset, vdupq_n_s32(lo),
+        aiotc_mve_store4(aiotc_mve_lanes(s.a[0], s.a[1], s.a[2], s.a[3]), vldrwq_s32(multiplier), aiotc_mve_shift(shift, common), offset, vdupq_n_s32(lo),
                          vdupq_n_s32(hi), out, common);
 #else
         out[0] = aiotc_out_s8_mode(aiotc_rq_channel(multiplier[0], shift[0]), s.a[0], offset, lo, hi, common);
