@@ -608,9 +608,9 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
         }
         repeat.lo = repeat.hi = 0;
         for (oy = 0; oy < output_dims->h; oy++) { /* a row at a time: the next one may move the copy */
-            const int32_t y0 = oy * params->stride.h - params->padding.h;
-            const int8_t *rows = aiotc_dw_repeat_rows(&repeat, &window, input_dims, image, y0, &window.in_h);
-            out = dw_rows(&d, &window, rows, y0 - repeat.lo, 1, params, output_dims->w, tables, taps, out);
+            int32_t y0 = oy * params->stride.h - params->padding.h;
+            const int8_t *rows = aiotc_dw_repeat_rows(&repeat, &window, input_dims, image, &y0);
+            out = dw_rows(&d, &window, rows, y0, 1, params, output_dims->w, tables, taps, out);
         }
     }
     return AIOTC_OK;

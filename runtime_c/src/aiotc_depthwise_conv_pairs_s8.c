@@ -228,11 +228,7 @@ int32_t aiotc_depthwise_conv_pairs_s8(const aiotc_context *ctx, const aiotc_dw_c
         repeat.lo = repeat.hi = 0;
         for (oy = 0; oy < output_dims->h; oy++) {
             int32_t y0 = oy * params->stride.h - params->padding.h;
-            const int8_t *rows = image;
-            if (mult > 1) { /* the window's rows from the widened copy: y0 counts from its first */
-                rows = aiotc_dw_repeat_rows(&repeat, &window, input_dims, image, y0, &window.in_h);
-                y0 -= repeat.lo;
-            }
+            const int8_t *rows = mult > 1 ? aiotc_dw_repeat_rows(&repeat, &window, input_dims, image, &y0) : image;
             out = dw_row(&d, &window, rows, y0, params, output_dims->w, tap, taps, out);
         }
     }
