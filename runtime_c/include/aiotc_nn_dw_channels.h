@@ -102,10 +102,9 @@ static AIOTC_INLINE void aiotc_dw_tap_table(const aiotc_dw_window *v, const int8
 
 /* A depth multiplier m > 1: the kernels run output channel c * m + j as a channel of its own
  * over a copy of the input rows with each channel repeated m times, kept in the scratch
- * (AIOTC_DW_REPEAT_ROWS of them): the rows the windows of one output row read, each row
- * widened once, the kept ones moved down for each new one (dilation 1 down the rows: a copy
- * as tall as the kernel, the least scratch). */
-#define AIOTC_DW_REPEAT_ROWS(k_h) (k_h)
+ * (AIOTC_DW_REPEAT_ROWS of them): the rows the windows of one output row read (the kernel's
+ * height, dilated), each row widened once, the kept ones moved down for each new one. */
+#define AIOTC_DW_REPEAT_ROWS(k_h, dilation_h) (((k_h) - 1) * (dilation_h) + 1)
 
 typedef struct {
     int8_t *rows;
