@@ -279,9 +279,10 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool, dsp: bool)
         kernel = "aiotc_depthwise_conv_3x3_s8" if banded else "aiotc_depthwise_conv_opt_s8"
         if pairs and not banded:
             kernel = "aiotc_depthwise_conv_pairs_s8"
-    elif op.kind == "depthwise_conv2d" and filt.dtype == "int8" and op.attrs.dilation[0] == 1:
+    elif op.kind == "depthwise_conv2d":
         # a depth multiplier over 1: the channel kernels over input rows with each channel repeated
-        kernel = "aiotc_depthwise_conv_pairs_s8" if dsp else "aiotc_depthwise_conv_opt_s8"
+        pairs = dsp and filt.dtype == "int8"
+        kernel = "aiotc_depthwise_conv_pairs_s8" if pairs else "aiotc_depthwise_conv_opt_s8"
     elif filt.dtype == "int8" and _one_run(op, graph) and _rows_win(op, graph, mve):
         kernel = "aiotc_convolve_rows_s8"
     elif filt.dtype == "int8" and dsp and _few_win(op, graph):
@@ -389,8 +390,8 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
     if kernel in ("aiotc_convolve_1x1_s8", "aiotc_convolve_1x1_s4"):
         return 2 * col_bytes(filt.shape[-1])
     if kernel in ("aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_pairs_s8"):
-        repeated = filt.shape[1] * graph[op.inputs[0]].shape[2] * filt.shape[-1]  # AIOTC_DW_REPEAT_ROWS
-        rows = repeated if op.attrs.depth_multiplier > 1 else 0
+        held = (filt.shape[1] - 1) * op.attrs.dilation[0] + 1  # AIOTC_DW_REPEAT_ROWS
+        rows = held * graph[op.inputs[0]].shape[2] * filt.shape[-1] if op.attrs.depth_multiplier > 1 else 0
         return padded_row(filt.shape[-1]) + 8 * filt.shape[1] * filt.shape[2] + rows
     if kernel == "aiotc_depthwise_conv_3x3_s8":
         stride_h, stride_w = op.attrs.stride

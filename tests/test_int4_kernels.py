@@ -47,7 +47,8 @@ DEPTHWISE_CASES = {
     "3x3 narrow rows": ((1, 7, 6, 5), {}, "opt"),
     "5x1 valid": ((1, 6, 6, 3), dict(kernel=(5, 1), padding="valid"), "opt"),
     "dilated 13 channels": ((1, 8, 8, 13), dict(dilation=(2, 2)), "opt"),
-    "depth multiplier 2": ((1, 6, 6, 3), dict(multiplier=2), None),
+    "depth multiplier 2": ((1, 6, 6, 3), dict(multiplier=2), "opt"),
+    "depth multiplier 3 dilated": ((1, 9, 7, 5), dict(multiplier=3, stride=(2, 1), dilation=(2, 1)), "opt"),
 }
 
 

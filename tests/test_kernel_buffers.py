@@ -63,13 +63,16 @@ int32_t aiotc_convolve_rows_im2col_s8_get_buffer_size(const aiotc_dims *input_di
 int32_t aiotc_convolve_im2col_few_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_1x1_quad_s8_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_quad_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
-int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
-int32_t aiotc_depthwise_conv_pairs_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *input_dims,
+    const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_pairs_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *input_dims,
+    const aiotc_dims *filter_dims);
 int32_t aiotc_fully_connected_packed_s8_get_buffer_size(const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_s16_get_buffer_size(const aiotc_dims *filter_dims);
 int32_t aiotc_convolve_1x1_s4_get_buffer_size(const aiotc_dims *input_dims);
 int32_t aiotc_convolve_im2col_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
-int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *input_dims,
+    const aiotc_dims *filter_dims);
 int32_t aiotc_depthwise_conv_3x3_s4_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *output_dims);
 typedef struct { int32_t batches, time_steps, input_size, state_size, time_major; } aiotc_lstm_dims;
 int32_t aiotc_lstm_packed_s8_get_buffer_size(const aiotc_lstm_dims *dims);
@@ -115,7 +118,13 @@ CASES = [
     ("depthwise", (1, 48, 48, 8), dict(stride=(2, 2), padding="valid")),
     ("depthwise", (1, 6, 6, 16), dict(kernel=(5, 1))),
     ("depthwise", (1, 6, 6, 16), dict(dilation=(2, 2))),
+    ("depthwise", (1, 9, 7, 6), dict(multiplier=2, dilation=(2, 1))),
 ]
+
+
+def dw_params(ffi, op):
+    """The params a depthwise kernel's scratch depends on: its dilation (the rows it widens)."""
+    return ffi.new("aiotc_dw_conv_params *", {"dilation": dict(zip("hw", op.attrs.dilation))})
 
 
 def test_grouped_scratch_size_equals_c(lib):
@@ -146,9 +155,9 @@ def test_python_scratch_size_equals_c(lib, kind, shape, kwargs, weights):
     assert kernel.endswith("_s4" if weights == "int4" else "_s8")
     in_dims = ffi.new("aiotc_dims *", shape)
     filter_dims = ffi.new("aiotc_dims *", graph[op.inputs[1]].shape)
-    args = (
-        (in_dims, filter_dims) if kernel[:-3] in ("aiotc_convolve_im2col", "aiotc_depthwise_conv_opt") else (in_dims,)
-    )
+    args = (in_dims, filter_dims) if kernel[:-3] == "aiotc_convolve_im2col" else (in_dims,)
+    if kernel[:-3] == "aiotc_depthwise_conv_opt":
+        args = (dw_params(ffi, op), in_dims, filter_dims)
     if kernel[:-3] == "aiotc_depthwise_conv_3x3":
         stride_h, stride_w = op.attrs.stride
         args = (
@@ -226,23 +235,26 @@ def test_tap_pairs_scratch_size_equals_c(lib, shape, kwargs):
     kernel = select_kernel(op, graph, dsp=True)
     assert kernel.name == "aiotc_depthwise_conv_pairs_s8"
     assert select_kernel(op, graph, mve=True, dsp=True).name != kernel.name
-    dims = (ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
+    dims = (dw_params(ffi, op), ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
     assert kernel.scratch_bytes == c.aiotc_depthwise_conv_pairs_s8_get_buffer_size(*dims) > 0
 
 
-@pytest.mark.parametrize("multiplier, kwargs", [(2, {}), (3, dict(stride=(2, 2), kernel=(5, 3)))])
+@pytest.mark.parametrize(
+    "multiplier, kwargs", [(2, {}), (3, dict(stride=(2, 2), kernel=(5, 3))), (2, dict(dilation=(3, 2)))]
+)
 def test_depth_multiplier_scratch_size_equals_c(lib, multiplier, kwargs):
     """A depth multiplier over 1 runs the channel kernels (tap pairs on a DSP core), whose
-    scratch also holds the input rows a kernel tall with each channel repeated."""
+    scratch also holds the input rows a (dilated) kernel tall with each channel repeated."""
     ffi, c = lib
     g = OpGraph(seed=5)
     shape = (1, 11, 7, 10)
     graph = g.build(g.depthwise(g.input(shape, zero_point=-7), multiplier=multiplier, **kwargs))
     op = graph.ops[0]
-    dims = (ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
+    dims = (dw_params(ffi, op), ffi.new("aiotc_dims *", shape), ffi.new("aiotc_dims *", graph[op.inputs[1]].shape))
     for kernel in (select_kernel(op, graph, dsp=True), select_kernel(op, graph, mve=True)):
         size = getattr(c, f"{kernel.name}_get_buffer_size")(*dims)
-        assert kernel.scratch_bytes == size > graph[op.inputs[1]].shape[1] * 7 * 10 * multiplier  # the rows
+        held = (graph[op.inputs[1]].shape[1] - 1) * op.attrs.dilation[0] + 1
+        assert kernel.scratch_bytes == size > held * 7 * 10 * multiplier  # the rows
     assert select_kernel(op, graph, dsp=True).name == "aiotc_depthwise_conv_pairs_s8"
     assert select_kernel(op, graph, mve=True).name == "aiotc_depthwise_conv_opt_s8"
 

@@ -266,6 +266,36 @@ def test_depth_multiplier_channel_kernels_match_the_oracle(board, tmp_path):
     assert set(compiled.report["kernels"]) == kernels
 
 
+def dilated_depth_multiplier_graph():
+    """Depth multipliers over 1 dilated down the rows (the copy holds the dilated kernel's
+    rows), int8 and int4 weights (unpacked, then the int8 kernels): strides 1 and 2, padding
+    same and valid, rows of odd width, channels off whole words and vectors, 2 images."""
+    g = OpGraph(seed=31)
+    return g.build(
+        g.depthwise(g.input((1, 25, 5, 24), zero_point=-128), multiplier=2, dilation=(2, 1), activation="relu"),
+        g.depthwise(g.input((1, 11, 9, 5), zero_point=7), multiplier=3, stride=(2, 1), dilation=(2, 2)),
+        g.depthwise(
+            g.input((2, 9, 6, 7), zero_point=-3), multiplier=2, kernel=(3, 2), dilation=(3, 1), padding="valid"
+        ),
+        g.depthwise(g.input((1, 10, 7, 6), zero_point=20), multiplier=2, stride=(2, 2), dilation=(2, 1), out_zp=9),
+        g.int4(g.depthwise(g.input((1, 9, 8, 12), zero_point=3), multiplier=2, activation="relu6")),
+        g.int4(g.depthwise(g.input((1, 8, 7, 5), zero_point=-9), multiplier=3, dilation=(2, 1), stride=(1, 2))),
+    )
+
+
+@pytest.mark.parametrize("board", ["host", "cortex-m4", "cortex-m55"])
+def test_dilated_and_int4_depth_multipliers_match_the_oracle(board, tmp_path):
+    kernels = {"aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_opt_s4"}  # the int4 one runs the int8 one
+    if board == "cortex-m4":
+        kernels.add("aiotc_depthwise_conv_pairs_s8")
+    graph = dilated_depth_multiplier_graph()
+    if board == "host":
+        compiled = assert_matches_oracle(graph, tmp_path, samples=3, seed=6)
+    else:
+        compiled = assert_matches_oracle_in_qemu(graph, board, tmp_path, kernels, samples=3, seed=6)
+    assert set(compiled.report["kernels"]) == kernels
+
+
 def relu_depthwise_graph():
     """Depthwise layers under a ReLU's clamp (bottom the zero point above -128, top 127),
     which take the right-shift requantization with the bottom clamped after it

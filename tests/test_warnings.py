@@ -83,8 +83,7 @@ def every_template_graph(dtype: str, int4: bool = False) -> ir.Graph:
         w(g.conv2d(x, 4)),
         w(g.conv2d(x, 4, groups=2)),  # int8: the grouped gemm kernel
         w(g.unpackable(g.conv2d(x, 4, groups=2))),  # weights byte pairs cannot hold: the reference conv kernel
-        w(g.depthwise(x, multiplier=2)),  # int8: the channel kernels over repeated rows
-        w(g.depthwise(x, multiplier=2, dilation=(2, 1))),  # and dilated down the rows: the reference kernel
+        w(g.depthwise(x, multiplier=2, dilation=(2, 1))),  # the channel kernels over repeated rows
         w(g.depthwise(x, kernel=(1, 3))),  # the any-kernel fast path
         w(g.depthwise(g.input((1, 4, 9, 2), scale=0.05, zero_point=-3))),  # 3x3 on rows of 8 or more: channel planes
         w(g.conv2d(x, 1, kernel=(1, 1))),  # a 1x1 conv to one channel: its own kernel
@@ -243,6 +242,12 @@ def folders(tmp_path_factory) -> list[Path]:
     weights = g.weights((2, 1), None, zero_point=3)  # asymmetric: not a gemm's
     (root / "matmul.tflite").write_bytes(write_tflite(g.build(g.batch_matmul(g.input((1, 2)), weights))))
     made.append(compile_model(root / "matmul.tflite", out_dir=root / "matmul").out_dir)
+    # depthwise layers whose scratch (rows repeated for the multiplier) outweighs their work:
+    # the planner takes the reference kernels, int8 and int4
+    g = OpGraph(seed=8)
+    depthwise = [g.depthwise(g.input((1, 3, 32, 8), zero_point=-3), multiplier=2, padding="valid") for _ in "ab"]
+    (root / "depthwise.tflite").write_bytes(write_tflite(g.build(depthwise[0], g.int4(depthwise[1]))))
+    made.append(compile_model(root / "depthwise.tflite", out_dir=root / "depthwise").out_dir)
     # the DSP core's kernels: the quads' rows of 128 inputs and more (a 1x1 of 128 channels, a
     # 3x3 of 16), the few-channel 1x1 (8 channels) and first layer (3x3 over 3 channels), the
     # depthwise tap pairs (a 3x3 on rows of 5)

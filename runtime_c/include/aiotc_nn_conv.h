@@ -176,14 +176,16 @@ int32_t aiotc_convolve_im2col_s4(const aiotc_context *ctx, const aiotc_conv_para
                                  const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
 int32_t aiotc_convolve_im2col_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
 
-/* Depthwise convolution, depth multiplier 1: any kernel, stride, dilation and padding.
+/* Depthwise convolution: any depth multiplier, kernel, stride, dilation and padding.
  * Weights widened to int16 by the lowering (layout C/8 x kh*kw x 8), bias folded as above;
- * the scratch holds a row of input zero points that padded taps read and the tap table. */
+ * the scratch holds a row of input zero points that padded taps read, the tap table, and
+ * for a multiplier over 1 the input rows the windows read with each channel repeated. */
 int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
                                     const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                     const int8_t *input, const aiotc_dims *filter_dims, const int16_t *filter,
                                     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
-int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *input_dims,
+                                                    const aiotc_dims *filter_dims);
 
 /* The same on DSP cores, one pixel at a time, two taps per SMLAD: weights widened by the
  * lowering to int16 in groups of 4 channels, each group's taps in pairs (per pair 4
@@ -194,7 +196,8 @@ int32_t aiotc_depthwise_conv_pairs_s8(const aiotc_context *ctx, const aiotc_dw_c
                                       const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                       const int8_t *input, const aiotc_dims *filter_dims, const int16_t *filter,
                                       const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
-int32_t aiotc_depthwise_conv_pairs_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_pairs_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *input_dims,
+                                                      const aiotc_dims *filter_dims);
 
 /* Depthwise 3x3 convolution, depth multiplier 1, stride 1 or 2, no dilation: channel
  * planes of int16 rows in the scratch, in bands of 2 output rows. Weights reordered by
@@ -212,7 +215,8 @@ int32_t aiotc_depthwise_conv_opt_s4(const aiotc_context *ctx, const aiotc_dw_con
                                     const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                     const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
                                     const int32_t *bias, const aiotc_dims *output_dims, int8_t *output);
-int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims);
+int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *input_dims,
+                                                    const aiotc_dims *filter_dims);
 int32_t aiotc_depthwise_conv_3x3_s4(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
                                     const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                     const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,

@@ -102,10 +102,9 @@ static AIOTC_INLINE void aiotc_dw_tap_table(const aiotc_dw_window *v, const int8
 
 /* A depth multiplier m > 1: the kernels run output channel c * m + j as a channel of its own
  * over a copy of the input rows with each channel repeated m times, kept in the scratch
- * (AIOTC_DW_REPEAT_ROWS of them): the rows the windows of one output row read, each row
- * widened once, the kept ones moved down for each new one (dilation 1 down the rows: a copy
- * as tall as the kernel, the least scratch). */
-#define AIOTC_DW_REPEAT_ROWS(k_h) (k_h)
+ * (AIOTC_DW_REPEAT_ROWS of them): the rows the windows of one output row read (the kernel's
+ * height, dilated), each row widened once, the kept ones moved down for each new one. */
+#define AIOTC_DW_REPEAT_ROWS(k_h, dilation_h) (((k_h) - 1) * (dilation_h) + 1)
 
 typedef struct {
     int8_t *rows;
@@ -148,15 +147,14 @@ static inline void aiotc_dw_repeat_channels(const int8_t *src, int32_t n, int32_
     }
 }
 
-/* The widened rows the windows starting at input row y0 of `image` read (`v`: the window over
- * the widened image): returns where input row r->lo starts in the copy, the rows held from
- * there in *held. */
-static inline const int8_t *aiotc_dw_repeat_rows(aiotc_dw_repeat *r, const aiotc_dw_window *v,
-                                                 const aiotc_dims *input_dims, const int8_t *image, int32_t y0,
-                                                 int32_t *held)
+/* The widened rows the windows starting at input row *y0 of `image` read: returns where they
+ * start in the copy, *y0 counted from there, and makes `v` (the window over the widened
+ * image) that of the rows held. */
+static inline const int8_t *aiotc_dw_repeat_rows(aiotc_dw_repeat *r, aiotc_dw_window *v, const aiotc_dims *input_dims,
+                                                 const int8_t *image, int32_t *y0)
 {
     const int32_t in_h = input_dims->h, row = input_dims->w * input_dims->c, mult = r->bytes / row;
-    const int32_t lo = y0 > 0 ? y0 : 0, end = y0 + v->last_y + 1;
+    const int32_t lo = *y0 > 0 ? *y0 : 0, end = *y0 + v->last_y + 1;
     const int32_t hi = end < in_h ? (end > lo ? end : lo) : in_h;
     int32_t y;
     if (lo < r->lo || lo >= r->hi) { /* nothing held that is needed */
@@ -176,7 +174,8 @@ static inline const int8_t *aiotc_dw_repeat_rows(aiotc_dw_repeat *r, const aiotc
     if (hi > r->hi) {
         r->hi = hi;
     }
-    *held = hi - lo;
+    v->in_h = hi - lo;
+    *y0 -= lo;
     return r->rows + r->first * r->bytes;
 }
 

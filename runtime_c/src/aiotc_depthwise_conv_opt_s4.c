@@ -1,4 +1,4 @@
-/* Depthwise convolution (depth multiplier 1, any kernel) with int4 weights (w4a8) in
+/* Depthwise convolution (any depth multiplier and kernel) with int4 weights (w4a8) in
  * TFLite's packed order (tap-major 1xHxWxC, two per byte): the weights are unpacked once
  * per call into the scratch in the int8 kernel's int16 layout (C/8 x kh*kw x 8, zero
  * padded), then aiotc_depthwise_conv_opt_s8 runs on the rest of the scratch. */
@@ -8,10 +8,11 @@
 
 #define GROUPS_BYTES(taps, c) (2 * (taps) * (((c) + 7) & ~7))
 
-int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims)
+int32_t aiotc_depthwise_conv_opt_s4_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *input_dims,
+                                                    const aiotc_dims *filter_dims)
 {
     return GROUPS_BYTES(filter_dims->h * filter_dims->w, filter_dims->c) +
-           aiotc_depthwise_conv_opt_s8_get_buffer_size(input_dims, filter_dims);
+           aiotc_depthwise_conv_opt_s8_get_buffer_size(params, input_dims, filter_dims);
 }
 
 int32_t aiotc_depthwise_conv_opt_s4(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
@@ -23,7 +24,7 @@ int32_t aiotc_depthwise_conv_opt_s4(const aiotc_context *ctx, const aiotc_dw_con
     int16_t *const groups = (int16_t *)ctx->buf;
     aiotc_context rest;
     int32_t c, t;
-    if (ctx->size < aiotc_depthwise_conv_opt_s4_get_buffer_size(input_dims, filter_dims)) {
+    if (ctx->size < aiotc_depthwise_conv_opt_s4_get_buffer_size(params, input_dims, filter_dims)) {
         return AIOTC_ARG_ERROR;
     }
     memset(groups, 0, (size_t)GROUPS_BYTES(taps, ch));

@@ -23,11 +23,11 @@
 
 /* Scratch: one 8-byte slot per tap (a pointer on any target), the row of zero points, and
  * for a depth multiplier over 1 the widened input rows (aiotc_nn_dw_channels.h). */
-int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims)
+int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *input_dims,
+                                                    const aiotc_dims *filter_dims)
 {
-    const int32_t ch = filter_dims->c;
-    const int32_t rows = ch != input_dims->c ? AIOTC_DW_REPEAT_ROWS(filter_dims->h) * input_dims->w * ch : 0;
-    return AIOTC_ROW(ch) + 8 * filter_dims->h * filter_dims->w + rows;
+    const int32_t ch = filter_dims->c, rows = AIOTC_DW_REPEAT_ROWS(filter_dims->h, params->dilation.h);
+    return AIOTC_ROW(ch) + 8 * filter_dims->h * filter_dims->w + (ch != input_dims->c ? rows * input_dims->w * ch : 0);
 }
 
 typedef aiotc_dw_layer dw_layer;
@@ -549,6 +549,35 @@ static void dw_run(const dw_layer *layer, const int8_t *const *tap, int32_t taps
     }
 }
 
+/* `height` output rows, the first one's windows from input row y0 of `image` on, DW_PIXELS
+ * pixels at a time (across rows), a lone last one alone. A function of its own, so that
+ * its loop's registers hold the pixels, not the multiplier's copy of the input rows. */
+static AIOTC_NOINLINE int8_t *dw_rows(const dw_layer *d, const aiotc_dw_window *window, const int8_t *image,
+                                      int32_t y0, int32_t height, const aiotc_dw_conv_params *params, int32_t out_w,
+                                      const int8_t **tables, int32_t taps, int8_t *out)
+{
+    const aiotc_dw_window v = *window; /* a local: its fields stay in registers across the int8 stores */
+    const int32_t stride = params->stride.w, left = -params->padding.w, right = left + out_w * stride;
+    int8_t *first = out;
+    int32_t n = 0, oy, x0;
+    for (oy = 0; oy < height; oy++, y0 += params->stride.h) {
+        for (x0 = left; x0 != right; x0 += stride, out += d->channels) {
+            aiotc_dw_tap_table(&v, image, d->channels, y0, x0, DW_TABLE(tables, n, taps), DW_SPREAD);
+            if (n == 0) {
+                first = out;
+            }
+            if (++n == DW_PIXELS) {
+                dw_run(d, tables, taps, first, out);
+                n = 0;
+            }
+        }
+    }
+    if (n != 0) {
+        dw_run(d, tables, taps, first, 0);
+    }
+    return out;
+}
+
 int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_conv_params *params,
                                     const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                     const int8_t *input, const aiotc_dims *filter_dims, const int16_t *filter,
@@ -560,45 +589,30 @@ int32_t aiotc_depthwise_conv_opt_s8(const aiotc_context *ctx, const aiotc_dw_con
     int8_t *const pad = (int8_t *)ctx->buf + 8 * taps;
     const aiotc_dims wide_dims = {input_dims->n, in_h, in_w, ch};
     aiotc_dw_window window = aiotc_dw_window_of(params, &wide_dims, filter_dims, pad);
-    aiotc_dw_repeat repeat = {pad + AIOTC_ROW(ch), AIOTC_DW_REPEAT_ROWS(filter_dims->h), in_w * ch, 0, 0, 0};
-    int8_t *out = output, *first = output;
+    aiotc_dw_repeat repeat = {pad + AIOTC_ROW(ch), AIOTC_DW_REPEAT_ROWS(filter_dims->h, params->dilation.h), in_w * ch,
+                              0, 0, 0};
+    int8_t *out = output;
     dw_layer d;
-    int32_t b, oy, ox, n = 0;
-    if (filter_dims->c != ch || ch != in_c * mult || (mult > 1 && params->dilation.h != 1) ||
-        ctx->size < aiotc_depthwise_conv_opt_s8_get_buffer_size(input_dims, filter_dims)) {
+    int32_t b, oy;
+    if (filter_dims->c != ch || ch != in_c * mult ||
+        ctx->size < aiotc_depthwise_conv_opt_s8_get_buffer_size(params, input_dims, filter_dims)) {
         return AIOTC_ARG_ERROR;
     }
     memset(pad, -params->input_offset, (size_t)ch);
     d = aiotc_dw_layer_of(params, quant_params, filter, bias, ch);
     for (b = 0; b < input_dims->n; b++) {
         const int8_t *image = input + b * in_h * in_w * in_c;
-        repeat.lo = repeat.hi = 0;
-        for (oy = 0; oy < output_dims->h; oy++) {
-            int32_t y0 = oy * params->stride.h - params->padding.h;
-            const int8_t *rows = image;
-            if (mult > 1) { /* the window's rows from the widened copy: y0 counts from its first */
-                rows = aiotc_dw_repeat_rows(&repeat, &window, input_dims, image, y0, &window.in_h);
-                y0 -= repeat.lo;
-            }
-            for (ox = 0; ox < output_dims->w; ox++, out += ch) {
-                const int32_t x0 = ox * params->stride.w - params->padding.w;
-                aiotc_dw_tap_table(&window, rows, ch, y0, x0, DW_TABLE(tables, n, taps), DW_SPREAD);
-                if (n == 0) {
-                    first = out;
-                }
-                if (++n == DW_PIXELS) {
-                    dw_run(&d, tables, taps, first, out);
-                    n = 0;
-                }
-            }
-            if (mult > 1 && n != 0) { /* a row's lone last pixel: the next row may move the copy */
-                dw_run(&d, tables, taps, first, 0);
-                n = 0;
-            }
+        if (mult == 1) { /* all rows at once */
+            out = dw_rows(&d, &window, image, -params->padding.h, output_dims->h, params, output_dims->w, tables, taps,
+                          out);
+            continue;
         }
-    }
-    if (n != 0) { /* a lone last pixel */
-        dw_run(&d, tables, taps, first, 0);
+        repeat.lo = repeat.hi = 0;
+        for (oy = 0; oy < output_dims->h; oy++) { /* a row at a time: the next one may move the copy */
+            int32_t y0 = oy * params->stride.h - params->padding.h;
+            const int8_t *rows = aiotc_dw_repeat_rows(&repeat, &window, input_dims, image, &y0);
+            out = dw_rows(&d, &window, rows, y0, 1, params, output_dims->w, tables, taps, out);
+        }
     }
     return AIOTC_OK;
 }

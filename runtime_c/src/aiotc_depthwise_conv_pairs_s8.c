@@ -19,11 +19,11 @@
 
 /* Scratch: one 8-byte slot per tap (a pointer on any target), the row of zero points, and
  * for a depth multiplier over 1 the widened input rows (aiotc_nn_dw_channels.h). */
-int32_t aiotc_depthwise_conv_pairs_s8_get_buffer_size(const aiotc_dims *input_dims, const aiotc_dims *filter_dims)
+int32_t aiotc_depthwise_conv_pairs_s8_get_buffer_size(const aiotc_dw_conv_params *params, const aiotc_dims *input_dims,
+                                                      const aiotc_dims *filter_dims)
 {
-    const int32_t ch = filter_dims->c;
-    const int32_t rows = ch != input_dims->c ? AIOTC_DW_REPEAT_ROWS(filter_dims->h) * input_dims->w * ch : 0;
-    return AIOTC_ROW(ch) + 8 * filter_dims->h * filter_dims->w + rows;
+    const int32_t ch = filter_dims->c, rows = AIOTC_DW_REPEAT_ROWS(filter_dims->h, params->dilation.h);
+    return AIOTC_ROW(ch) + 8 * filter_dims->h * filter_dims->w + (ch != input_dims->c ? rows * input_dims->w * ch : 0);
 }
 
 typedef aiotc_dw_layer dw_layer;
@@ -213,12 +213,13 @@ int32_t aiotc_depthwise_conv_pairs_s8(const aiotc_context *ctx, const aiotc_dw_c
     int8_t *const pad = (int8_t *)ctx->buf + 8 * taps;
     const aiotc_dims wide_dims = {input_dims->n, in_h, in_w, ch};
     aiotc_dw_window window = aiotc_dw_window_of(params, &wide_dims, filter_dims, pad);
-    aiotc_dw_repeat repeat = {pad + AIOTC_ROW(ch), AIOTC_DW_REPEAT_ROWS(filter_dims->h), in_w * ch, 0, 0, 0};
+    aiotc_dw_repeat repeat = {pad + AIOTC_ROW(ch), AIOTC_DW_REPEAT_ROWS(filter_dims->h, params->dilation.h), in_w * ch,
+                              0, 0, 0};
     int8_t *out = output;
     dw_layer d;
     int32_t b, oy;
-    if (filter_dims->c != ch || ch != in_c * mult || (mult > 1 && params->dilation.h != 1) ||
-        ctx->size < aiotc_depthwise_conv_pairs_s8_get_buffer_size(input_dims, filter_dims)) {
+    if (filter_dims->c != ch || ch != in_c * mult ||
+        ctx->size < aiotc_depthwise_conv_pairs_s8_get_buffer_size(params, input_dims, filter_dims)) {
         return AIOTC_ARG_ERROR;
     }
     memset(pad, -params->input_offset, (size_t)ch);
@@ -228,11 +229,7 @@ int32_t aiotc_depthwise_conv_pairs_s8(const aiotc_context *ctx, const aiotc_dw_c
         repeat.lo = repeat.hi = 0;
         for (oy = 0; oy < output_dims->h; oy++) {
             int32_t y0 = oy * params->stride.h - params->padding.h;
-            const int8_t *rows = image;
-            if (mult > 1) { /* the window's rows from the widened copy: y0 counts from its first */
-                rows = aiotc_dw_repeat_rows(&repeat, &window, input_dims, image, y0, &window.in_h);
-                y0 -= repeat.lo;
-            }
+            const int8_t *rows = mult > 1 ? aiotc_dw_repeat_rows(&repeat, &window, input_dims, image, &y0) : image;
             out = dw_row(&d, &window, rows, y0, params, output_dims->w, tap, taps, out);
         }
     }
