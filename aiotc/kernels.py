@@ -206,10 +206,19 @@ def _few_win(op: Op, graph: Graph) -> bool:
     318k against 344k (mobilenet_v1_a050_128, vww_96: +8 KB each). Larger layers gain a
     few percent at most for their weights' doubled flash (5x5x56 -> 336: 572k against
     602k, +19 KB; 5x5x192 -> 56, 261k against 266k) or lose (10x10x320 -> 64: 1.92M
-    against 1.90M)."""
-    channels, depth = graph[op.inputs[1]].shape[0], graph[op.inputs[0]].shape[-1]
+    against 1.90M). An odd number of channels, which the gemm runs as pairs and a lone last
+    one at a pair's cost, takes the few kernel too, its last block zero padded to 8, where
+    the padding at most doubles the channels or the rows are up to 32 inputs. Measured on
+    the M4, few against the gemm: 48x48x8 -> 5 (a segmentation head), 482k against 722k;
+    12x12x64 -> 21, 246k against 274k; 16x16x16 -> 9, 111k against 130k; 12x12x256 -> 5,
+    278k against 312k; 24x24x32 -> 3, 200k against 233k; not 12x12x128 -> 3, 146k against
+    138k. Even channels lose (12x12x32 -> 18, 144k against 140k; 24x24x8 -> 2, 98k against
+    81k)."""
+    real, depth = graph[op.inputs[1]].shape[0], graph[op.inputs[0]].shape[-1]
+    channels = -(-real // 8) * 8  # a last partial block zero padded
+    blocks = real % 8 == 0 or (real % 2 == 1 and (channels <= 2 * real or depth <= 32))
     shapes = channels <= 16 or depth <= 32 or channels * depth <= FEW_WEIGHTS or (depth <= 64 and channels <= 128)
-    return _pointwise(op, graph) and channels % 8 == 0 and depth % 4 == 0 and shapes
+    return _pointwise(op, graph) and depth % 4 == 0 and blocks and shapes
 
 
 # Weights up to which aiotc_convolve_1x1_few_s8 runs a 1x1 layer of any depth (above).
@@ -609,10 +618,11 @@ def _lstm_widening(op: Op, graph: Graph) -> int:
     return _lstm_wide_bytes(op, graph) - sum(graph[op.inputs[i]].nbytes for i in LSTM_GATE_WEIGHTS)
 
 
-def _few_window_widening(op: Op, graph: Graph) -> int:
-    """pack_few_weights over rows padded to whole words: int16."""
+def _few_widening(op: Op, graph: Graph) -> int:
+    """pack_few_weights over rows padded to whole words and channels (and biases) to blocks of 8: int16."""
     filt = graph[op.inputs[1]]
-    return 2 * filt.shape[0] * padded_row(int(np.prod(filt.shape[1:]))) - filt.nbytes
+    channels = -(-filt.shape[0] // 8) * 8
+    return (2 * padded_row(int(np.prod(filt.shape[1:]))) + 4) * channels - filt.nbytes - 4 * filt.shape[0]
 
 
 def _depthwise_pairs_widening(op: Op, graph: Graph) -> int:
@@ -624,8 +634,8 @@ def _depthwise_pairs_widening(op: Op, graph: Graph) -> int:
 # Kernel -> the flash its int16 weights take beyond the int8 ones (codegen's packing).
 WIDE_KERNELS = {
     "aiotc_lstm_wide_s8": _lstm_widening,
-    "aiotc_convolve_1x1_few_s8": lambda op, graph: graph[op.inputs[1]].nbytes,  # pack_few_weights
-    "aiotc_convolve_im2col_few_s8": _few_window_widening,
+    "aiotc_convolve_1x1_few_s8": _few_widening,
+    "aiotc_convolve_im2col_few_s8": _few_widening,
     "aiotc_depthwise_conv_pairs_s8": _depthwise_pairs_widening,
 }
 

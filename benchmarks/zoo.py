@@ -264,6 +264,106 @@ def keras_models() -> dict:
             body += [L.DepthwiseConv2D(5, strides=s, padding="same", activation="relu"), L.Conv2D(c, 1)]
         return seq((64, 64, 3), *body, L.GlobalAveragePooling2D(), L.Dense(10))
 
+    def convnext_dw7():
+        """ConvNeXt-like: a 4x4 stride-4 patch stem, 7x7 depthwise, 4x 1x1 expansion with hard-swish, residuals."""
+        x = inp = keras.Input((64, 64, 3), batch_size=1)
+        x = L.Conv2D(24, 4, strides=4)(x)
+        for c in (24, 48):
+            if c != x.shape[-1]:
+                x = L.Conv2D(c, 2, strides=2)(x)
+            y = L.DepthwiseConv2D(7, padding="same")(x)
+            y = L.Conv2D(4 * c, 1, activation="hard_swish")(y)
+            x = L.Add()([x, L.Conv2D(c, 1)(y)])
+        return keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)))
+
+    def factorized_7x1():
+        """Inception-C-like 1x7 / 7x1 kernels (plain and separable) on an odd 33x33 input, a 1x1 conv classifier."""
+        return seq(
+            (33, 33, 3),
+            L.Conv2D(16, 3, strides=2, activation="relu"),
+            L.Conv2D(24, (1, 7), padding="same", activation="relu"),
+            L.Conv2D(24, (7, 1), padding="same", activation="relu"),
+            L.MaxPooling2D(3, strides=2),
+            L.SeparableConv2D(40, (1, 7), padding="same", activation="relu"),
+            L.SeparableConv2D(40, (7, 1), padding="same", activation="relu"),
+            L.Conv2D(10, 1),
+            L.GlobalAveragePooling2D(),
+        )
+
+    def audio_conv1d_odd():
+        """Raw-audio 1-D convs with large strided kernels and 10/20/40 channels, tanh in the middle."""
+        return seq(
+            (4000, 1),
+            L.Conv1D(10, 80, strides=4, activation="relu"),
+            L.MaxPooling1D(2),
+            L.Conv1D(20, 31, strides=4, activation="tanh"),
+            L.Conv1D(40, 15, strides=2, activation="relu"),
+            L.Conv1D(40, 9, strides=2, activation="relu"),
+            L.GlobalAveragePooling1D(),
+            L.Dense(7),
+        )
+
+    def inception_mini():
+        """Inception blocks: 1x1, 1x1 -> 3x3, 1x1 -> 5x5 and 3x3 average-pool -> 1x1 branches concatenated."""
+        x = inp = keras.Input((32, 32, 3), batch_size=1)
+        x = L.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
+        for a, b, c, d in ((16, 16, 8, 8), (24, 32, 12, 12)):
+            x = L.Concatenate()(
+                [
+                    L.Conv2D(a, 1, activation="relu")(x),
+                    L.Conv2D(b, 3, padding="same", activation="relu")(L.Conv2D(b // 2, 1, activation="relu")(x)),
+                    L.Conv2D(c, 5, padding="same", activation="relu")(L.Conv2D(c // 2, 1, activation="relu")(x)),
+                    L.Conv2D(d, 1, activation="relu")(L.AveragePooling2D(3, strides=1, padding="same")(x)),
+                ]
+            )
+            x = L.MaxPooling2D(2)(x)
+        return keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)))
+
+    def seg_tconv_k4():
+        """A small segmentation net: stride-2 encoder, 4x4 stride-2 transposed convs, leaky ReLU, 1x1 conv classes."""
+        return seq(
+            (48, 48, 3),
+            L.Conv2D(16, 3, strides=2, padding="same"),
+            L.LeakyReLU(0.2),
+            L.Conv2D(32, 3, strides=2, padding="same"),
+            L.LeakyReLU(0.2),
+            L.Conv2D(32, 3, padding="same"),
+            L.LeakyReLU(0.2),
+            L.Conv2DTranspose(16, 4, strides=2, padding="same"),
+            L.LeakyReLU(0.2),
+            L.Conv2DTranspose(8, 4, strides=2, padding="same"),
+            L.LeakyReLU(0.2),
+            L.Conv2D(5, 1),
+        )
+
+    def mlp_wide():
+        return seq((784,), L.Dense(512, activation="relu"), L.Dense(10))
+
+    def se_cnn():
+        """A CNN with hard-swish and squeeze-excite gates made of Dense layers (pool -> dense -> hard-sigmoid -> mul)."""
+        x = inp = keras.Input((40, 40, 3), batch_size=1)
+        for c, s in ((16, 2), (32, 2), (48, 1), (64, 2)):
+            x = L.Conv2D(c, 3, strides=s, padding="same", activation="hard_swish")(x)
+            g = L.Dense(c // 4, activation="relu")(L.GlobalAveragePooling2D()(x))
+            g = L.Reshape((1, 1, c))(L.Dense(c, activation="hard_sigmoid")(g))
+            x = L.Multiply()([x, g])
+        return keras.Model(inp, L.Dense(6)(L.GlobalAveragePooling2D()(x)))
+
+    def spectro_asym():
+        """A 49x40 spectrogram CNN: asymmetric strides, non-square kernels, 3x3 average pools, tanh and leaky ReLU."""
+        return seq(
+            (49, 40, 1),
+            L.Conv2D(16, (5, 3), strides=(2, 1), activation="tanh"),
+            L.AveragePooling2D(3, strides=2),
+            L.Conv2D(32, (3, 5), strides=(1, 2), padding="same"),
+            L.LeakyReLU(0.3),
+            L.AveragePooling2D(3, strides=1, padding="same"),
+            L.Conv2D(48, 3, strides=(2, 1)),
+            L.LeakyReLU(0.3),
+            L.GlobalMaxPooling2D(),
+            L.Dense(12, activation="softmax"),
+        )
+
     def mobilenet_v2_trunk(size, alpha, last):
         """An application's layers up to `last` under a small head (the full top's 1x1 conv alone is > 300 k weights)."""
 
@@ -305,6 +405,14 @@ def keras_models() -> dict:
         "vgg_small_64": vgg_small,
         "grouped_conv_32": grouped_conv,
         "dw5x5_strided_64": dw5x5_strided,
+        "convnext_dw7_64": convnext_dw7,
+        "factorized_7x1_33": factorized_7x1,
+        "audio_conv1d_odd": audio_conv1d_odd,
+        "inception_mini_32": inception_mini,
+        "seg_tconv_k4_48": seg_tconv_k4,
+        "mlp_784_512": mlp_wide,
+        "se_cnn_hswish_40": se_cnn,
+        "spectro_asym_49x40": spectro_asym,
         "mobilenet_v1_a025_96": app(apps.MobileNet, 96, alpha=0.25),
         "mobilenet_v1_a050_128": app(apps.MobileNet, 128, alpha=0.5),
         "mobilenet_v2_a035_96": app(apps.MobileNetV2, 96, alpha=0.35),
@@ -349,6 +457,14 @@ KERAS_NAMES = [
     "vgg_small_64",
     "grouped_conv_32",
     "dw5x5_strided_64",
+    "convnext_dw7_64",
+    "factorized_7x1_33",
+    "audio_conv1d_odd",
+    "inception_mini_32",
+    "seg_tconv_k4_48",
+    "mlp_784_512",
+    "se_cnn_hswish_40",
+    "spectro_asym_49x40",
     "mobilenet_v1_a025_96",
     "mobilenet_v1_a050_128",
     "mobilenet_v2_a035_96",

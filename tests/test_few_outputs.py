@@ -181,8 +181,9 @@ def few_1x1_graph():
     """1x1 convs of channels in blocks of 8 over input depths in whole words, which DSP cores
     run a pixel and 8 channels at a time (aiotc_convolve_1x1_few_s8, issue 22): depths 16, 4
     (one step) and 48, 2 batches, stride 2, 48 channels over 8 inputs, the three
-    requantizations (right shifts; under a ReLU's clamp; left shifts, the general one), and
-    a chain of 16 channels streamed in bands."""
+    requantizations (right shifts; under a ReLU's clamp; left shifts, the general one), a
+    chain of 16 channels streamed in bands, and odd channels (a last block zero padded): 5
+    (a segmentation head), 3, 9 and 21."""
     g = OpGraph(seed=25)
     outs = []
     for shape, channels, kwargs in (
@@ -191,6 +192,10 @@ def few_1x1_graph():
         ((1, 6, 7, 48), 16, dict(stride=(2, 2))),
         ((1, 5, 5, 12), 16, dict(out_scale=0.0005)),
         ((1, 4, 5, 8), 48, dict(activation="relu6")),
+        ((1, 7, 9, 8), 5, {}),
+        ((1, 6, 5, 32), 3, dict(stride=(2, 2), activation="relu")),
+        ((2, 3, 4, 16), 9, dict(out_scale=0.0005)),
+        ((1, 5, 3, 64), 21, dict(activation="relu6")),
     ):
         outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, kernel=(1, 1), **kwargs))
         _extremes(g)
@@ -246,9 +251,9 @@ def test_few_channel_window_kernel_matches_tflite_micro(board, tmp_path):
 
 def test_few_channels_take_the_rows_kernel_on_mve_only():
     """Up to 24 channels on an MVE core; more, or another core, the gemm; on a DSP core the
-    few-channel 1x1 kernel for channels in blocks of 8 over depths in whole words, up to 16
-    channels, rows up to 32 inputs or up to FEW_WEIGHTS weights, rows up to 64 inputs of up to
-    128 channels."""
+    few-channel 1x1 kernel for channels in blocks of 8 (or an odd number, padded to them at
+    most doubled or over rows up to 32) over depths in whole words, up to 16 channels, rows up
+    to 32 inputs or up to FEW_WEIGHTS weights, rows up to 64 inputs of up to 128 channels."""
     from aiotc.kernels import select_kernel
 
     for channels, mve, kernel in (
@@ -272,6 +277,12 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
         (32, 160, "aiotc_convolve_1x1_quad_s8"),
         (12, 16, pairs),
         (8, 6, pairs),
+        (5, 8, few),  # odd: the last block zero padded
+        (5, 256, few),
+        (3, 32, few),
+        (3, 128, "aiotc_convolve_1x1_quad_s8"),  # padded to more than twice the channels over rows of more than 32
+        (9, 64, few),
+        (18, 32, pairs),  # even: whole pairs
     ):
         g = OpGraph(seed=1)
         graph = g.build(g.conv2d(g.input((1, 4, 4, depth), zero_point=3), channels, kernel=(1, 1)))

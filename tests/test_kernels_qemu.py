@@ -411,7 +411,7 @@ def quad_graph():
     general requantization."""
     g = OpGraph(seed=17)
     outs = [
-        g.conv2d(g.input((1, 7, 7, 128), zero_point=-3), 7, kernel=(1, 1), activation="relu"),
+        g.conv2d(g.input((1, 7, 7, 128), zero_point=-3), 3, kernel=(1, 1), activation="relu"),
         g.conv2d(g.input((1, 3, 5, 130), zero_point=127), 9, kernel=(1, 1), out_scale=0.004),
         g.conv2d(g.input((2, 9, 9, 144), zero_point=-128), 6, kernel=(1, 1), stride=(2, 2)),  # 2 x 25 pixels
         g.conv2d(g.input((1, 7, 5, 16), zero_point=5), 5, activation="relu6"),  # 144 taps, 35 pixels

@@ -152,6 +152,16 @@ def _common(op: Op, ctx: LowerContext) -> dict:
 def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
     """Weights packed for the kernel, the folded bias and the scratch context."""
     rows = weight_rows(op, ctx.graph)
+    if kernel in ("aiotc_convolve_1x1_few_s8", "aiotc_convolve_im2col_few_s8"):
+        # int16 over rows padded to whole words, channels and biases to blocks of 8; im2col: a window's scratch
+        channels = -(-rows.shape[0] // 8) * 8
+        padded = np.zeros((channels, padded_row(rows.shape[1])), rows.dtype)
+        padded[: rows.shape[0], : rows.shape[1]] = rows
+        folded = np.zeros(channels, np.int32)
+        folded[: rows.shape[0]] = folded_bias(op, ctx.graph)
+        values = {"filter": ctx.const(pack_few_weights(padded), "filter_words")}
+        values["bias"] = ctx.const(folded, "bias_folded")
+        return values | ({"context": ctx.scratch()} if kernel == "aiotc_convolve_im2col_few_s8" else {})
     bias = ctx.const(folded_bias(op, ctx.graph), "bias_folded")
     if kernel == "aiotc_depthwise_conv_opt_s8":
         return {
@@ -172,12 +182,6 @@ def fast_values(op: Op, ctx: LowerContext, kernel: str) -> dict:
             "bias": bias,
             "context": ctx.scratch(),
         }
-    if kernel == "aiotc_convolve_1x1_few_s8":  # int16, no scratch
-        return {"filter": ctx.const(pack_few_weights(rows), "filter_words"), "bias": bias}
-    if kernel == "aiotc_convolve_im2col_few_s8":  # int16 over rows padded to whole words, a window's scratch
-        padded = np.zeros((rows.shape[0], padded_row(rows.shape[1])), rows.dtype)
-        padded[:, : rows.shape[1]] = rows
-        return {"filter": ctx.const(pack_few_weights(padded), "filter_words"), "bias": bias, "context": ctx.scratch()}
     if kernel == "aiotc_convolve_rows_s8":  # TFLite's order, no scratch
         return {"filter": _filter(op, ctx), "bias": bias}
     if kernel == "aiotc_convolve_rows_im2col_s8":  # TFLite's order, the windows gathered in the scratch

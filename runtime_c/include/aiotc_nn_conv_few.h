@@ -78,4 +78,15 @@ static AIOTC_INLINE void aiotc_few_out8(const int32_t *s, const int32_t *q, int3
     out[7] = aiotc_out_s8_mode(aiotc_rq_channel(q[14], q[15]), s[7], offset, lo, hi, common);
 }
 
+/* The first n (1-7) of the 8 sums at s requantized as aiotc_few_out8 does: a last block
+ * padded to 8 channels. */
+static AIOTC_INLINE void aiotc_few_out_n(const int32_t *s, const int32_t *q, int32_t offset, int32_t lo, int32_t hi,
+                                         int32_t common, int8_t *out, int32_t n)
+{
+    int32_t j;
+    for (j = 0; j < n; j++) {
+        out[j] = aiotc_out_s8_mode(aiotc_rq_channel(q[2 * j], q[2 * j + 1]), s[j], offset, lo, hi, common);
+    }
+}
+
 #endif /* AIOTC_NN_CONV_FEW_H */

@@ -1,7 +1,8 @@
-/* int8 1x1 convolution (any stride, no padding) of output channels in blocks of 8 over
- * input channels in whole words, one pixel at a time, 8 channels per pass over its inputs,
- * no scratch: MobileNetV2's projections to 8 or 16 channels and its expansions of 8 to 32
- * inputs on DSP cores (aiotc/kernels.py). The gemm of aiotc_convolve_1x1_s8 widens every
+/* int8 1x1 convolution (any stride, no padding) of output channels in blocks of 8 (the
+ * weights and biases of a last partial block zero padded to 8) over input channels in
+ * whole words, one pixel at a time, 8 channels per pass over its inputs, no scratch:
+ * MobileNetV2's projections to 8 or 16 channels, its expansions of 8 to 32 inputs and
+ * segmentation heads of a few classes on DSP cores (aiotc/kernels.py). The gemm of aiotc_convolve_1x1_s8 widens every
  * pixel to int16 and sets up, sums and requantizes per channel pair, which on few channels
  * or short rows costs as much as the MACs. Here the weights are int16 already (the
  * lowering's layout: per 4 inputs i0..i3 and channel, the pairs (i0, i2), (i1, i3)), so
@@ -27,10 +28,14 @@ static AIOTC_INLINE void aiotc_few_loop(const aiotc_conv_params *params, const a
     for (p = 0; p < pixels; p++, output += out_c) {
         const int8_t *const x = aiotc_1x1_pixel(params, input_dims, input, output_dims, p, dense);
         const int16_t *w = filter;
-        for (c = 0; c < out_c; c += 8, w += 8 * in_c) {
-            int32_t s[8];
+        int32_t s[8];
+        for (c = 0; c + 8 <= out_c; c += 8, w += 8 * in_c) {
             aiotc_few_dot8(bias + c, w, x, in_c, s);
             aiotc_few_out8(s, q + 2 * c, offset, lo, hi, common, output + c);
+        }
+        if (c < out_c) { /* a last block zero padded to 8 channels */
+            aiotc_few_dot8(bias + c, w, x, in_c, s);
+            aiotc_few_out_n(s, q + 2 * c, offset, lo, hi, common, output + c, out_c - c);
         }
     }
 }
@@ -42,7 +47,7 @@ int32_t aiotc_convolve_1x1_few_s8(const aiotc_conv_params *params, const aiotc_p
 {
     const int32_t in_c = input_dims->c, out_c = output_dims->c;
     if (filter_dims->h != 1 || filter_dims->w != 1 || filter_dims->c != in_c || filter_dims->n != out_c ||
-        in_c % 4 != 0 || in_c == 0 || out_c % 8 != 0) {
+        in_c % 4 != 0 || in_c == 0) {
         return AIOTC_ARG_ERROR;
     }
     if (quant_params->right_shifts == 1) {
