@@ -102,6 +102,8 @@ def kernel_graph():
         g.depthwise(odd, padding="valid", out_zp=127),
         g.conv2d(wide, 6, groups=2, stride=(2, 2)),  # grouped: 3 rows a group (a pair and a lone row), padded
         g.conv2d(wide, 16, groups=4, dilation=(2, 2), activation="relu"),  # 4 groups of 4 channels, a ReLU's clamp
+        # groups of 6 channels (not whole words: gathered as bytes on the M4, where whole words are widened)
+        g.conv2d(g.input((1, 5, 6, 12), zero_point=-7), 4, groups=2, activation="relu"),
         # M55 grouped pixel pairs gathered straight into the interleaved pair: 2 groups of 8 channels (72 taps,
         # the first 8 alone) and 8 rows, 35 pixels (a lone last one), padded; 16 channels (whole vectors), 4 rows,
         # 2 images, stride 2 down, dilated across, left shifts; 3 groups of 24 (8 bytes at a time), saturating
