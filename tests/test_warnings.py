@@ -243,7 +243,7 @@ def folders(tmp_path_factory) -> list[Path]:
     weights = g.weights((2, 1), None, zero_point=3)  # asymmetric: not a gemm's
     (root / "matmul.tflite").write_bytes(write_tflite(g.build(g.batch_matmul(g.input((1, 2)), weights))))
     made.append(compile_model(root / "matmul.tflite", out_dir=root / "matmul").out_dir)
-    # the DSP core's kernels: the quads' rows of 128 inputs and more (a 1x1 of 128 channels, a
+    # the DSP core's kernels: the quads' rows of 64 inputs and more (a 1x1 of 128 channels, a
     # 3x3 of 16), the few-channel 1x1 (8 channels) and first layer (3x3 over 3 channels), the
     # depthwise tap pairs (a 3x3 on rows of 5)
     g = OpGraph(seed=5)
