@@ -194,12 +194,13 @@ QUAD_CASES = [
     ((1, 3, 5, 130), dict(out_channels=9, kernel=(1, 1))),
     ((1, 7, 5, 16), dict(out_channels=5)),
     ((1, 7, 7, 20), dict(out_channels=3, dilation=(2, 2))),
+    ((1, 7, 5, 8), dict(out_channels=5)),  # 72 taps
 ]
 
 
 @pytest.mark.parametrize("shape, kwargs", QUAD_CASES, ids=[f"{s} {a}" for s, a in QUAD_CASES])
 def test_quad_scratch_size_equals_c(lib, shape, kwargs):
-    """On a DSP core rows of 128 inputs and more take the quad kernels, whose 4 columns of
+    """On a DSP core rows of 64 inputs and more take the quad kernels, whose 4 columns of
     scratch the planner reserves as their C asks; elsewhere the pair kernels."""
     ffi, c = lib
     g = OpGraph(seed=5)

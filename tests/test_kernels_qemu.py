@@ -102,6 +102,8 @@ def kernel_graph():
         g.depthwise(odd, padding="valid", out_zp=127),
         g.conv2d(wide, 6, groups=2, stride=(2, 2)),  # grouped: 3 rows a group (a pair and a lone row), padded
         g.conv2d(wide, 16, groups=4, dilation=(2, 2), activation="relu"),  # 4 groups of 4 channels, a ReLU's clamp
+        # groups of 6 channels (not whole words: gathered as bytes on the M4, where whole words are widened)
+        g.conv2d(g.input((1, 5, 6, 12), zero_point=-7), 4, groups=2, activation="relu"),
         # M55 grouped pixel pairs gathered straight into the interleaved pair: 2 groups of 8 channels (72 taps,
         # the first 8 alone) and 8 rows, 35 pixels (a lone last one), padded; 16 channels (whole vectors), 4 rows,
         # 2 images, stride 2 down, dilated across, left shifts; 3 groups of 24 (8 bytes at a time), saturating
@@ -405,7 +407,7 @@ QUAD_KERNELS = {"aiotc_convolve_1x1_quad_s8", "aiotc_convolve_im2col_quad_s8"}
 
 def quad_graph():
     """The M4's quad kernels (aiotc_nn_gemm_quad.h: 4 pixels per pass over the weights, rows
-    of 128 inputs and more) at their edges: last quads of 1, 2 and 3 pixels (49, 50, 15,
+    of 64 inputs and more) at their edges: last quads of 1, 2 and 3 pixels (49, 50, 15,
     35 pixels), odd output channels (a last channel alone), rows not a multiple of 4 (130),
     1x1 stride 2 over two images, im2col padded on every side, dilated and strided, the
     general requantization."""
@@ -417,6 +419,8 @@ def quad_graph():
         g.conv2d(g.input((1, 7, 5, 16), zero_point=5), 5, activation="relu6"),  # 144 taps, 35 pixels
         g.conv2d(g.input((1, 7, 7, 16), zero_point=-128), 4, dilation=(2, 2)),  # 49 pixels
         g.conv2d(g.input((1, 6, 5, 20), zero_point=60), 3, stride=(2, 1), out_scale=0.004),  # 180 taps, 15 pixels
+        g.conv2d(g.input((1, 7, 7, 96), zero_point=-9), 6, kernel=(1, 1), activation="relu"),  # 96 inputs
+        g.conv2d(g.input((1, 7, 5, 8), zero_point=33), 5),  # 72 taps
     ]
     return g.build(*outs)
 
@@ -431,7 +435,8 @@ def test_quad_kernels_match_the_oracle_in_qemu(tmp_path):
     compiled = assert_matches_oracle_in_qemu(
         graph, "cortex-m4", tmp_path, QUAD_KERNELS, inputs=inputs, sram_budget=1 << 20
     )
-    assert [layer["kernel"] for layer in compiled.report["layers"]].count("aiotc_convolve_1x1_quad_s8") == 3
+    kernels = [layer["kernel"] for layer in compiled.report["layers"]]
+    assert kernels.count("aiotc_convolve_1x1_quad_s8") == 4 and kernels.count("aiotc_convolve_im2col_quad_s8") == 4
     result = verify(compiled.out_dir, "host", inputs, runner=HostModel.build(compiled.out_dir))
     assert result.samples == len(inputs) and result.mismatches == 0
 

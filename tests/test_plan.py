@@ -611,21 +611,46 @@ def test_a_scratch_on_the_peak_takes_the_scratch_free_kernel(tmp_path):
 
 def test_a_quad_scratch_on_the_peak_takes_the_pair_kernel():
     """A 1x1 layer of 256 inputs (197 k MACs) runs 4 pixels per pass on a DSP core (the quad kernel, 4
-    prepared columns of scratch); where those columns are the arena's peak, the 2 of its
-    pair twin save more bytes than its few extra instructions are worth (0.19 B per
-    thousand MACs), unless a budget already fits the quads."""
+    prepared columns of scratch); where those columns are the arena's peak (layer by layer,
+    above half the interpreter floor), the 2 of its pair twin save more bytes than its few
+    extra instructions are worth (0.19 B per thousand MACs), unless a budget already fits
+    the quads."""
     from aiotc.memory import MemoryOptions, plan_memory
 
     g = OpGraph(seed=4)
-    graph = g.build(g.conv2d(g.input((1, 8, 8, 256)), out_channels=12, kernel=(1, 1)))
+    wide = g.conv2d(g.input((1, 8, 8, 16)), out_channels=256, kernel=(1, 1))
+    graph = g.build(g.conv2d(wide, out_channels=12, kernel=(1, 1)))
     fast = select_kernels(graph, dsp=True)
-    name = graph.ops[0].name
+    name = graph.ops[1].name
     assert fast[name].name == "aiotc_convolve_1x1_quad_s8" and fast[name].scratch_bytes == 4 * 512
-    planned = plan_memory(graph, fast)
+    planned = plan_memory(graph, fast, MemoryOptions(stream="off"))
     assert planned.kernels[name].name == "aiotc_convolve_1x1_s8" and planned.kernels[name].scratch_bytes == 2 * 512
     assert planned.kernels[name].why.startswith("aiotc_convolve_1x1_s8 kernel (1,024 B scratch)")
-    roomy = plan_memory(graph, fast, MemoryOptions(sram_budget=1 << 20))
+    roomy = plan_memory(graph, fast, MemoryOptions(stream="off", sram_budget=1 << 20))
     assert roomy.kernels == fast and roomy.arena.size == planned.arena.size + 1024
+
+
+def test_an_arena_under_half_the_interpreter_floor_keeps_the_fast_kernels(monkeypatch):
+    """pretrainedResnet_quant's streamed arena on a DSP core (19,200 B with every quad kernel)
+    stays under half of what tflite-micro needs at the least (its largest layer's activations
+    in their own buffers), so no quad is traded for its pair twin's 576 B smaller scratch;
+    with no such floor conv2d_4's quads sit on the arena's peak and are traded."""
+    from aiotc.frontend import load_model
+    from aiotc.memory import kernel_choice, plan_memory
+    from aiotc.memory.reorder import best_order
+    from aiotc.passes import run_passes
+
+    graph = best_order(run_passes(load_model(shared_model("mlperf_tiny/pretrainedResnet_quant.tflite"))))
+    fast = select_kernels(graph, dsp=True)
+    planned = plan_memory(graph, fast)
+    assert planned.kernels == fast and 2 * planned.arena.size <= kernel_choice.interpreter_floor(graph)
+    monkeypatch.setattr(kernel_choice, "interpreter_floor", lambda graph: 0)
+    traded = plan_memory(graph, fast)
+    changed = [name for name in fast if traded.kernels[name] != fast[name]]
+    assert [(fast[n].name, traded.kernels[n].name) for n in changed] == [
+        ("aiotc_convolve_im2col_quad_s8", "aiotc_convolve_im2col_s8")
+    ]
+    assert traded.arena.size == planned.arena.size - 576
 
 
 @pytest.mark.parametrize("model", ["mlperf_tiny/vww_96_int8.tflite", "keras/mcunet_like_160_int8.tflite"])

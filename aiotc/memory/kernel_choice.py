@@ -11,6 +11,11 @@ saving must pay for the reference kernel's extra instructions, BYTES_PER_KMAC by
 per thousand MACs of the layer. A quad kernel (4 pixels per pass over the weights) is
 weighed the same way against its pair twin, which takes less scratch and
 QUAD_BYTES_PER_KMAC's worth more instructions.
+
+No kernel is traded while the arena is at most half of interpreter_floor: the bytes a
+layer-by-layer interpreter that keeps no tensor in place (tflite-micro) needs at the
+least. That arena already meets the target of half tflite-micro's whatever the scratch,
+and the bytes a trade would save are worth less than the instructions it costs.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Callable
 
 from ..ir import Graph
 from ..kernels import QUAD_KERNELS, Kernel, scratch_free_kernel
+from ..ops import OPS
 from .analysis import op_macs
 from .placement import ArenaPlan
 from .streaming import StreamStage
@@ -36,6 +42,19 @@ BYTES_PER_KMAC = 26
 # as pairs, 47 per thousand MACs: 47 / 250 = 0.19 bytes. (On a board whose flash has wait
 # states they also read the weights half as often, which instructions do not count.)
 QUAD_BYTES_PER_KMAC = 0.19
+
+
+def interpreter_floor(graph: Graph) -> int:
+    """Arena bytes tflite-micro needs at the least: the largest layer's activation inputs and
+    output, each in its own buffer (a reshape, an alias, needs nothing of its own)."""
+    return max(
+        (
+            sum(graph[name].nbytes for name in {*op.inputs, *op.outputs} if name and not graph[name].is_const)
+            for op in graph.ops
+            if not OPS[op.kind].alias
+        ),
+        default=0,
+    )
 
 
 def on_peak(arena: ArenaPlan) -> list[str]:
@@ -67,7 +86,8 @@ def lighter_kernels(
     they lower the arena; `plan(kernels)` chooses the schedule for other kernels."""
     stages, arena = schedule
     ops = {op.name: op for op in graph.ops}
-    while budget is None or arena.size > budget:
+    floor = interpreter_floor(graph)
+    while (budget is None and 2 * arena.size > floor) or (budget is not None and arena.size > budget):
         for name in on_peak(arena):
             lighter = scratch_free_kernel(ops[name], graph, kernels[name])
             over = budget is not None and arena.size > budget

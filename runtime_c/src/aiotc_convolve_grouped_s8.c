@@ -33,6 +33,32 @@ static void aiotc_grouped_gather(const aiotc_conv_params *params, const aiotc_di
     }
 }
 
+#if defined(AIOTC_DSP)
+/* aiotc_grouped_gather and aiotc_col_prepare in one step, for groups of whole words
+ * (c % 4 == 0): each tap's c channels widened straight from the image into the prepared
+ * column at col (aiotc_widen_pairs's pair layout), padded taps as the widened zero point. */
+static void aiotc_grouped_gather_widened(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                         const int8_t *image, const aiotc_dims *filter_dims, int32_t y0, int32_t x0,
+                                         int32_t first, int32_t *col)
+{
+    const int32_t in_w = input_dims->w, in_c = input_dims->c, c = filter_dims->c;
+    const int32_t pad = (int32_t)(uint16_t)(int16_t)(int8_t)(-params->input_offset);
+    const int32_t pad_pair = (int32_t)((uint32_t)pad | (uint32_t)pad << 16);
+    int32_t ky, kx;
+    for (ky = 0; ky < filter_dims->h; ky++) {
+        const int32_t iy = y0 + ky * params->dilation.h;
+        for (kx = 0; kx < filter_dims->w; kx++, col += c) { /* c / 4 groups of 4 words */
+            const int32_t ix = x0 + kx * params->dilation.w;
+            if (iy < 0 || iy >= input_dims->h || ix < 0 || ix >= in_w) {
+                aiotc_fill_widened(col, c / 4, pad_pair, 4, 1);
+            } else {
+                aiotc_widen_pairs(image + (iy * in_w + ix) * in_c + first, c, col, 4, 1);
+            }
+        }
+    }
+}
+#endif
+
 int32_t aiotc_convolve_grouped_s8(const aiotc_context *ctx, const aiotc_conv_params *params,
                                   const aiotc_per_channel_quant_params *quant_params, const aiotc_dims *input_dims,
                                   const int8_t *input, const aiotc_dims *filter_dims, const int8_t *filter,
@@ -75,10 +101,18 @@ int32_t aiotc_convolve_grouped_s8(const aiotc_context *ctx, const aiotc_conv_par
             aiotc_gemm_setup(&g, filter + group * ((rows + 1) & ~1) * AIOTC_ROW(k), k, rows, bias + first, &quant,
                              params, cols);
             for (j = 0; j < count; j++) {
+                const int32_t y0 = pixel[j].oy * params->stride.h - params->padding.h;
+                const int32_t x0 = pixel[j].ox * params->stride.w - params->padding.w;
                 int8_t *const column = taps + j * g.row;
-                aiotc_grouped_gather(params, input_dims, pixel[j].image, filter_dims,
-                                     pixel[j].oy * params->stride.h - params->padding.h,
-                                     pixel[j].ox * params->stride.w - params->padding.w, group * c, column);
+#if defined(AIOTC_DSP)
+                if (c % 4 == 0) { /* no int8 copy (grouped_conv_32: 1-4% fewer M4 instructions) */
+                    aiotc_grouped_gather_widened(params, input_dims, pixel[j].image, filter_dims, y0, x0, group * c,
+                                                 cols + 2 * j);
+                    col[j] = cols;
+                    continue;
+                }
+#endif
+                aiotc_grouped_gather(params, input_dims, pixel[j].image, filter_dims, y0, x0, group * c, column);
                 col[j] = aiotc_col_prepare(column, g.row, cols, j);
             }
             aiotc_gemm_s8(&g, col[0], col[1], output + p * out_c + first, output + (p + 1) * out_c + first);

@@ -1,7 +1,7 @@
 /* int8 convolution (groups 1, channels in whole words, any kernel, stride, dilation and
  * padding) 4 output pixels per pass over the weights on the DSP path: each pixel's taps
  * widened straight from the image into a quad of columns, then aiotc_gemm_quad; the pair
- * kernel (aiotc_convolve_im2col_s8) elsewhere. Chosen for rows of 128 inputs and more on
+ * kernel (aiotc_convolve_im2col_s8) elsewhere. Chosen for rows of 64 inputs and more on
  * DSP cores (aiotc/kernels.py; the driver: aiotc_nn_gemm_quad.h). */
 #include "aiotc_nn_gemm_quad.h"
 
