@@ -33,6 +33,7 @@ from benchmarks.peer import tflm  # noqa: E402
 MODELS = ROOT.parent / "shared" / "models"
 FOLDERS = ("mlperf_tiny", "keras")
 WORST_SHARE = 0.01  # a model's worst layer is picked among layers taking at least this share of aiotc's instructions
+COMPILE_TIMES = ROOT / "benchmarks" / "compile_time.json"  # compile_time.py's figures, per label
 
 
 def measure(model: Path, board: str, peer: Path, peer_absent: str | None) -> dict:
@@ -226,6 +227,7 @@ def markdown(rows: list[dict], arenas: dict[str, int | None], peer: Path) -> str
                 f"| {ratio(w['instructions'], w['peer_instructions'])} |"
             )
     lines += losses(rows)
+    lines += compile_times(rows)
     lines += [
         "",
         "## Instructions per MAC by op kind",
@@ -243,6 +245,31 @@ def markdown(rows: list[dict], arenas: dict[str, int | None], peer: Path) -> str
                 + " |"
             )
     return "\n".join(lines) + "\n"
+
+
+def compile_times(rows: list[dict]) -> list[str]:
+    """The table's models' compile times from compile_time.json's latest label: compile_time.py
+    measures them in fresh processes on an idle machine, which a benchmark run beside QEMU is not."""
+    if not COMPILE_TIMES.exists():
+        return []
+    labels = json.loads(COMPILE_TIMES.read_text())
+    label, times = list(labels.items())[-1]
+    lines = [
+        "",
+        "## Compile time",
+        "",
+        "`aiotc compile MODEL --board host` in a fresh process, CPU seconds (best of its runs), from",
+        f"`benchmarks/compile_time.json` (label `{label}`; `benchmarks/compile_time.py`, every model and the corpus in",
+        "`compile_time.md`). Target (issue 22): <= 1.5 s for every MLPerf Tiny model.",
+        "",
+        "| model | CPU s | wall s |",
+        "|---|---:|---:|",
+    ]
+    for folder, model in dict.fromkeys((row["folder"], row["model"]) for row in rows):
+        figures = times.get(f"{folder}/{model}.tflite")
+        if figures:
+            lines.append(f"| {model} | {figures['cpu']:.2f} | {figures['seconds']:.2f} |")
+    return lines
 
 
 def losses(rows: list[dict], top: int = 20) -> list[str]:
