@@ -253,7 +253,8 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
     """Up to 24 channels on an MVE core; more, or another core, the gemm; on a DSP core the
     few-channel 1x1 kernel for channels in blocks of 8 (or an odd number, padded to them at
     most doubled or over rows up to 32) over depths in whole words, up to 16 channels, rows up
-    to 32 inputs or up to FEW_WEIGHTS weights, rows up to 64 inputs of up to 128 channels."""
+    to 32 inputs or up to FEW_WEIGHTS weights, rows up to 64 inputs of up to 128 channels; the
+    gemm's pairs, or from rows of 64 inputs its quads, for the rest."""
     from aiotc.kernels import select_kernel
 
     for channels, mve, kernel in (
@@ -265,22 +266,22 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
         g = OpGraph(seed=1)
         graph = g.build(g.conv2d(g.input((1, 4, 4, 16), zero_point=3), channels, kernel=(1, 1)))
         assert select_kernel(graph.ops[0], graph, mve=mve).name == kernel
-    few, pairs = "aiotc_convolve_1x1_few_s8", "aiotc_convolve_1x1_s8"
+    few, pairs, quad = "aiotc_convolve_1x1_few_s8", "aiotc_convolve_1x1_s8", "aiotc_convolve_1x1_quad_s8"
     for channels, depth, kernel in (
         (8, 16, few),
         (16, 256, few),
         (24, 192, few),
         (64, 32, few),
         (128, 64, few),
-        (136, 64, pairs),
-        (96, 72, pairs),
-        (32, 160, "aiotc_convolve_1x1_quad_s8"),
+        (136, 64, quad),  # rows of 64 inputs and more: the quads (kernels.QUAD_ROW)
+        (96, 72, quad),
+        (32, 160, quad),
         (12, 16, pairs),
         (8, 6, pairs),
         (5, 8, few),  # odd: the last block zero padded
         (5, 256, few),
         (3, 32, few),
-        (3, 128, "aiotc_convolve_1x1_quad_s8"),  # padded to more than twice the channels over rows of more than 32
+        (3, 128, quad),  # padded to more than twice the channels over rows of more than 32
         (9, 64, few),
         (18, 32, pairs),  # even: whole pairs
     ):
