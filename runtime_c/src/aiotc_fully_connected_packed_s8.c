@@ -19,7 +19,7 @@ static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_
     const int32_t offset = params->output_offset, lo = params->activation.min, hi = params->activation.max;
     int32_t left = out_c, r;
 #if defined(AIOTC_DSP)
-    uintptr_t w = (uintptr_t)filter - 8; /* the weights walked block after block */
+    const int8_t *w = filter; /* the weights walked block after block */
 #endif
     for (; left >= AIOTC_FC_BLOCK; left -= AIOTC_FC_BLOCK, out += AIOTC_FC_BLOCK, bias += AIOTC_FC_BLOCK) {
 #if defined(AIOTC_DSP)
