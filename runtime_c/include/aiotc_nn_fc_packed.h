@@ -61,8 +61,8 @@ typedef struct {
 static AIOTC_INLINE void aiotc_fc_chunk(aiotc_fc_pair_sums *p, aiotc_fc_sums *s, const int8_t **w, const int32_t **x,
                                         int32_t n, int32_t pairs)
 {
-    register int32_t x0 __asm__("r2"), x1 __asm__("r3"), x2 __asm__("r4"), x3 __asm__("r5");
-    register int32_t w0 __asm__("r6"), w1 __asm__("r8"), w2 __asm__("r10"), w3 __asm__("r11");
+    register int32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
+    register int32_t w0 __asm__("r4"), w1 __asm__("r5"), w2 __asm__("r6"), w3 __asm__("r8");
     const int32_t *const end = *x + n * AIOTC_FC_CHUNK / 2;
     if (pairs == 1) {
         __asm__("1:\n\t" AIOTC_FC_STEP8_01 AIOTC_FC_STEP8_01 "ldr %[w0], %[end]\n\t"
