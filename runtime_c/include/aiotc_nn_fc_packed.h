@@ -51,14 +51,13 @@ typedef struct {
 
 /* 16-input steps of a block in one assembly loop until x reaches *end (at least one,
  * at most a chunk), then channel 1's and 3's parts of hi moved into s (exact within a
- * chunk); `pairs` 1 (a constant
- * where inlined: a last block of at most 2 rows) takes rows 0 and 1 alone. Per 8
- * inputs one LDM of input, per row pair one LDM of weights, 4 SXTB16 and 8 SMLAD (27
- * instructions for 32 MACs), the loop's test against an end kept in memory: the LDMs
- * want 8 registers in ascending order (pinned: not r7, a Thumb frame pointer, nor r9, a
- * platform register), the 4 sums and 2 pointers take the 6 left. Cortex-M4:
- * mlp_784_512_int8's 784x512 layer 4.1% fewer instructions than with an LDRD of weights
- * per row pair and 4 inputs. */
+ * chunk); `pairs` 1 (a constant where inlined: a last block of at most 2 rows) takes
+ * rows 0 and 1 alone. Per 8 inputs one LDM of input, per row pair one LDM of weights,
+ * 4 SXTB16 and 8 SMLAD (27 instructions for 32 MACs), the loop's test against an end
+ * kept in memory: the LDMs want 8 registers in ascending order (pinned: not r7, a
+ * Thumb frame pointer, nor r9, a platform register), the 4 sums and 2 pointers take
+ * the 6 left. Cortex-M4: mlp_784_512_int8's 784x512 layer 4.1% fewer instructions than
+ * with an LDRD of weights per row pair and 4 inputs. */
 static AIOTC_INLINE void aiotc_fc_chunk(aiotc_fc_pair_sums *p, aiotc_fc_sums *s, const int8_t **w, const int32_t **x,
                                         const int32_t *const *end, int32_t pairs)
 {
@@ -107,11 +106,14 @@ static AIOTC_INLINE aiotc_fc_sums aiotc_fc_dot_pairs(const int8_t **w, const int
     aiotc_fc_sums s;
     p.lo01 = p.hi01 = bias[0];
     p.lo23 = p.hi23 = bias[2];
-    s.a[1] = bias[1];
-    s.a[3] = bias[3];
     if (AIOTC_LIKELY(chunks > 0 && chunks <= AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK)) {
+        s.a[1] = s.a[3] = 0; /* the biases added after the loop: two registers fewer across it */
         aiotc_fc_chunk(&p, &s, w, &x, x_end, pairs);
+        s.a[1] += bias[1];
+        s.a[3] += bias[3];
     } else {
+        s.a[1] = bias[1];
+        s.a[3] = bias[3];
         for (; chunks > 0; chunks -= AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK) {
             const int32_t *const end = x + AIOTC_MIN(chunks, AIOTC_GEMM_CHUNK / AIOTC_FC_CHUNK) * AIOTC_FC_CHUNK / 2;
             aiotc_fc_chunk(&p, &s, w, &x, &end, pairs);
