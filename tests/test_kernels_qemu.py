@@ -153,6 +153,11 @@ def kernel_graph():
         g.fully_connected(g.input((1, 256), zero_point=127), 2, activation="relu"),  # vww's classes: one row pair (M4)
         # two chunks of the byte-pair sums (M4: 31 + 10 steps), 4 + 1 rows: the walked pointer into one row pair
         g.fully_connected(g.input((1, 650), zero_point=-128), 5, per_channel=True),
+        # the DSP's runs of 8 inputs: 37 deep (3 steps) 8 + 2 rows (the lone row pair's loop), 100 deep 2 images
+        # 12 + 1 rows, 24 deep 8 + 3 rows (a last block of both pairs)
+        g.fully_connected(g.input((1, 37), zero_point=11), 10),
+        g.fully_connected(g.input((2, 100), zero_point=-3), 13, per_channel=True, activation="relu"),
+        g.fully_connected(g.input((1, 24), zero_point=-128), 11, out_scale=0.004),
         g.pool(
             "avg_pool2d", odd, kernel=(3, 3), stride=(1, 1), padding="same"
         ),  # SXTAB16 sums, 4 + 1 channels, borders

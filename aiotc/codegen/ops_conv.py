@@ -351,11 +351,13 @@ def _filter(op: Op, ctx: LowerContext) -> str:
 
 def pack_fc_weights(rows: np.ndarray, plain: bool) -> np.ndarray:
     """The packed kernel's layout: blocks of 4 rows (zero rows pad the last), each row zero
-    padded to a multiple of 16 inputs; per 16 inputs, rows 0 and 1 as byte pairs (the
-    gemm's, `_byte_pairs`), then rows 2 and 3."""
+    padded to a multiple of 16 inputs; per run of inputs, rows 0 and 1 as byte pairs (the
+    gemm's, `_byte_pairs`), then rows 2 and 3. Runs of 16 for an MVE core (`plain`: one
+    VLD2 per row pair), of 8 for the DSP path (one LDM of 16 bytes per row pair)."""
+    run = 16 if plain else 8
     a, b = row_pairs(rows, 4, padded_row16(rows.shape[1]))
     pairs = _byte_pairs(a, b, plain)  # (block * 2 + pair, inputs, 2)
-    blocks = pairs.reshape(-1, 2, pairs.shape[1] // 16, 16, 2)  # block, pair, chunk, input, byte
+    blocks = pairs.reshape(-1, 2, pairs.shape[1] // run, run, 2)  # block, pair, run, input, byte
     return np.ascontiguousarray(blocks.transpose(0, 2, 1, 3, 4)).ravel()
 
 

@@ -19,11 +19,12 @@ static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_
     const int32_t offset = params->output_offset, lo = params->activation.min, hi = params->activation.max;
     int32_t left = out_c, r;
 #if defined(AIOTC_DSP)
-    uintptr_t w = (uintptr_t)filter - 8; /* the weights walked block after block */
+    const int8_t *w = filter; /* the weights walked block after block */
+    const int32_t *const x_end = x + AIOTC_ROW16(depth) / 2;
 #endif
     for (; left >= AIOTC_FC_BLOCK; left -= AIOTC_FC_BLOCK, out += AIOTC_FC_BLOCK, bias += AIOTC_FC_BLOCK) {
 #if defined(AIOTC_DSP)
-        const aiotc_fc_sums s = aiotc_fc_dot_pairs(&w, x, depth, bias, 2);
+        const aiotc_fc_sums s = aiotc_fc_dot_pairs(&w, x, depth, bias, 2, &x_end);
 #else
         const aiotc_fc_sums s = aiotc_fc_dot_block(filter, x, depth, bias);
         filter += AIOTC_FC_BLOCK * AIOTC_ROW16(depth);
@@ -43,8 +44,8 @@ static AIOTC_INLINE void fc_rows(const aiotc_fc_params *params, const aiotc_per_
     if (left > 0) {
 #if defined(AIOTC_DSP)
         /* at most 2 rows left (vww's 2 classes): their row pair alone */
-        const aiotc_fc_sums s = left <= 2 ? aiotc_fc_dot_pairs(&w, x, depth, bias, 1)
-                                          : aiotc_fc_dot_pairs(&w, x, depth, bias, 2);
+        const aiotc_fc_sums s = left <= 2 ? aiotc_fc_dot_pairs(&w, x, depth, bias, 1, &x_end)
+                                          : aiotc_fc_dot_pairs(&w, x, depth, bias, 2, &x_end);
 #else
         const aiotc_fc_sums s = aiotc_fc_dot_block(filter, x, depth, bias);
 #endif
