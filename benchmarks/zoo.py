@@ -394,7 +394,8 @@ def keras_models() -> dict:
         return keras.Model(inp, L.Concatenate()([L.Concatenate(axis=1)(boxes), L.Concatenate(axis=1)(scores)]))
 
     def crnn(cell, unroll):
-        """Keyword CRNN: strided convs over a 49x40 spectrogram, time-major reshape, one recurrent layer, dense."""
+        """Keyword CRNN: strided convs over a 49x40 spectrogram, time-major reshape, one recurrent layer, dense.
+        Unrolled: with unroll=False the TFLite converter's int8 PTQ crashes (signal 11) on a GRU or LSTM here."""
 
         def make():
             x = inp = keras.Input((49, 40, 1), batch_size=1)
@@ -534,8 +535,8 @@ def keras_models() -> dict:
         "mobilenet_v2_a075_96_b15": mobilenet_v2_trunk(96, 0.75, "block_15_add"),
         "efficientnet_lite_64": efficientnet_lite,
         "detector_heads_96": detector_heads,
-        "crnn_gru_49x40": crnn(L.GRU, False),
         "crnn_lstm_unrolled_49x40": crnn(L.LSTM, True),
+        "crnn_gru_unrolled_49x40": crnn(L.GRU, True),
         "imu_gesture_128x6": imu_gesture,
         "autoencoder_upsample_64": autoencoder_upsample,
         "micronet_kws_49x10": micronet_kws,
@@ -599,8 +600,8 @@ KERAS_NAMES = [
     "mobilenet_v2_a075_96_b15",
     "efficientnet_lite_64",
     "detector_heads_96",
-    "crnn_gru_49x40",
     "crnn_lstm_unrolled_49x40",
+    "crnn_gru_unrolled_49x40",
     "imu_gesture_128x6",
     "autoencoder_upsample_64",
     "micronet_kws_49x10",
