@@ -376,15 +376,16 @@ def _quads_win(op: Op, graph: Graph, kernel: str) -> bool:
     """Whether a gemm layer (int8 `kernel`) runs 4 pixels per pass over its weights on a DSP
     core: rows of QUAD_ROW inputs and more, the im2col kernel's channels in whole words
     (gathered a word at a time), and pixels whose last partial quad costs less than the
-    quads save. A last quad of 1-3 pixels does a whole quad's work, a column costing 24/25
-    of a pair's (Cortex-M4, QEMU: mcunet_like_160_int8's 1x1 layers over 10x10 pixels take
-    4% fewer instructions as quads; over 5x5, 28 columns' work for 25 pixels, 5% more)."""
+    quads save. A quad column costs 24/25 of a pair's (Cortex-M4, QEMU: mcunet_like_160_int8's
+    1x1 layers over 10x10 pixels take 4% fewer instructions as quads); a last quad of 3
+    pixels does a whole quad's work, the last 1 or 2 run as a pair (AIOTC_QUAD_TAIL)."""
     filt, pixels = graph[op.inputs[1]], _output_pixels(op, graph)
     whole_words = kernel == "aiotc_convolve_1x1_s8" or graph[op.inputs[0]].shape[-1] % 4 == 0
+    tail = {0: 0, 1: 2 * 25, 2: 2 * 25, 3: 4 * 24}[pixels % 4]
     return (
         padded_row(int(np.prod(filt.shape[1:]))) >= QUAD_ROW
         and whole_words
-        and -(-pixels // 4) * 4 * 24 <= -(-pixels // 2) * 2 * 25
+        and pixels // 4 * 4 * 24 + tail < -(-pixels // 2) * 2 * 25
     )
 
 
