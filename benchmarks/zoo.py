@@ -422,17 +422,18 @@ def keras_models() -> dict:
         )
 
     def autoencoder_upsample():
-        """Anomaly-detection conv autoencoder on a 64x64 mono image: UpSampling2D and Conv2DTranspose decoder."""
+        """Anomaly-detection conv autoencoder on a 64x64 mono image: UpSampling2D and Conv2DTranspose decoder.
+        Bilinear: Keras 3's nearest UpSampling2D converts to TILE, which tflite-micro lacks."""
         return seq(
             (64, 64, 1),
             L.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
             L.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
             L.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
             L.Conv2D(8, 1, activation="relu"),
-            L.UpSampling2D(),
+            L.UpSampling2D(interpolation="bilinear"),
             L.Conv2D(32, 3, padding="same", activation="relu"),
             L.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu"),
-            L.UpSampling2D(),
+            L.UpSampling2D(interpolation="bilinear"),
             L.Conv2D(1, 3, padding="same", activation="sigmoid"),
         )
 
