@@ -188,9 +188,15 @@ def _rows_win(op: Op, graph: Graph, mve: bool) -> bool:
     and requantization as on MACs. Measured on the M55 (issue 22): 36x36x48 -> 8, 190k
     against 272k; 72x72x16 -> 8, 373k against 656k; 9x9x144 -> 24, 67k against 69k; from
     32 channels on it ties or loses (9x9x192 -> 32: 109k both; 6x6x128 -> 128: 141k
-    against 134k). Below MVE_ROWS_MIN_PIXELS output pixels the gemm wins."""
+    against 134k). Below MVE_ROWS_MIN_PIXELS output pixels the gemm wins on even channels;
+    an odd number it does not, its lone last channel on the scalar path (M55, 1x1, rows
+    against gemm: 3x3x96 -> 9, 3.0k against 3.8k, CMSIS-NN 3.4k: a detector head; 3x3x48 -> 9,
+    2.2k against 3.1k; 2x4x64 -> 5, 1.1k against 2.5k; 1x1x256 -> 11, 3.0k against 18.7k)."""
     channels = graph[op.inputs[1]].shape[0]
-    return channels == 1 or (mve and channels <= 24 and _output_pixels(op, graph) >= MVE_ROWS_MIN_PIXELS)
+    if channels == 1:
+        return True
+    few_pixels = _output_pixels(op, graph) < MVE_ROWS_MIN_PIXELS
+    return mve and channels <= 24 and (channels % 2 == 1 or not few_pixels)
 
 
 def _few_win(op: Op, graph: Graph) -> bool:
@@ -376,15 +382,16 @@ def _quads_win(op: Op, graph: Graph, kernel: str) -> bool:
     """Whether a gemm layer (int8 `kernel`) runs 4 pixels per pass over its weights on a DSP
     core: rows of QUAD_ROW inputs and more, the im2col kernel's channels in whole words
     (gathered a word at a time), and pixels whose last partial quad costs less than the
-    quads save. A last quad of 1-3 pixels does a whole quad's work, a column costing 24/25
-    of a pair's (Cortex-M4, QEMU: mcunet_like_160_int8's 1x1 layers over 10x10 pixels take
-    4% fewer instructions as quads; over 5x5, 28 columns' work for 25 pixels, 5% more)."""
+    quads save. A quad column costs 24/25 of a pair's (Cortex-M4, QEMU: mcunet_like_160_int8's
+    1x1 layers over 10x10 pixels take 4% fewer instructions as quads); a last quad of 3
+    pixels does a whole quad's work, the last 1 or 2 run as a pair (AIOTC_QUAD_TAIL)."""
     filt, pixels = graph[op.inputs[1]], _output_pixels(op, graph)
     whole_words = kernel == "aiotc_convolve_1x1_s8" or graph[op.inputs[0]].shape[-1] % 4 == 0
+    tail = {0: 0, 1: 2 * 25, 2: 2 * 25, 3: 4 * 24}[pixels % 4]
     return (
         padded_row(int(np.prod(filt.shape[1:]))) >= QUAD_ROW
         and whole_words
-        and -(-pixels // 4) * 4 * 24 <= -(-pixels // 2) * 2 * 25
+        and pixels // 4 * 4 * 24 + tail < -(-pixels // 2) * 2 * 25
     )
 
 

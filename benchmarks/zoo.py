@@ -364,6 +364,108 @@ def keras_models() -> dict:
             L.Dense(12, activation="softmax"),
         )
 
+    def efficientnet_lite():
+        """EfficientNet-lite-like: ReLU6 everywhere, no squeeze-excite, 3x3 and 5x5 depthwise, residual MBConvs."""
+        x = inp = keras.Input((64, 64, 3), batch_size=1)
+        x = L.Conv2D(24, 3, strides=2, padding="same", activation="relu6")(x)
+        x = L.Conv2D(16, 1)(L.DepthwiseConv2D(3, padding="same", activation="relu6")(x))
+        for c, k, s, n in ((24, 3, 2, 2), (40, 5, 2, 2), (80, 3, 2, 2), (112, 5, 1, 1)):
+            for i in range(n):
+                y = L.Conv2D(6 * x.shape[-1], 1, activation="relu6")(x)
+                y = L.DepthwiseConv2D(k, strides=s if i == 0 else 1, padding="same", activation="relu6")(y)
+                y = L.Conv2D(c, 1)(y)
+                x = L.Add()([x, y]) if i else y
+        x = L.Conv2D(320, 1, activation="relu6")(x)
+        return keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)))
+
+    def detector_heads():
+        """A tiny two-scale detector: a separable backbone, 1x1 box/class heads of odd widths, reshaped, concatenated."""
+        x = inp = keras.Input((96, 96, 3), batch_size=1)
+        x = L.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)
+        feats = []
+        for c, s in ((24, 2), (32, 2), (48, 1), (64, 2), (96, 2)):
+            x = L.SeparableConv2D(c, 3, strides=s, padding="same", activation="relu")(x)
+            if c in (64, 96):
+                feats.append(x)
+        boxes, scores = [], []
+        for f in feats:
+            boxes.append(L.Reshape((-1, 4))(L.Conv2D(3 * 4, 1)(f)))
+            scores.append(L.Reshape((-1, 3))(L.Conv2D(3 * 3, 1, activation="sigmoid")(f)))
+        return keras.Model(inp, L.Concatenate()([L.Concatenate(axis=1)(boxes), L.Concatenate(axis=1)(scores)]))
+
+    def crnn(cell, unroll):
+        """Keyword CRNN: strided convs over a 49x40 spectrogram, time-major reshape, one recurrent layer, dense.
+        Unrolled: with unroll=False the TFLite converter's int8 PTQ crashes (signal 11) on a GRU or LSTM here."""
+
+        def make():
+            x = inp = keras.Input((49, 40, 1), batch_size=1)
+            x = L.Conv2D(16, 3, strides=(1, 2), padding="same", activation="relu")(x)
+            x = L.Conv2D(32, 3, strides=(2, 2), padding="same", activation="relu")(x)
+            x = L.Conv2D(16, 3, strides=(2, 2), padding="same", activation="relu")(x)
+            x = L.Reshape((x.shape[1], x.shape[2] * x.shape[3]))(x)
+            x = cell(32, unroll=unroll)(x)
+            return keras.Model(inp, L.Dense(12, activation="softmax")(L.Dense(32, activation="relu")(x)))
+
+        return make
+
+    def imu_gesture():
+        """IMU gesture net on (128, 6): strided 1-D convs and separable 1-D convs, global max pool."""
+        return seq(
+            (128, 6),
+            L.Conv1D(16, 5, strides=2, padding="same", activation="relu"),
+            L.SeparableConv1D(32, 5, strides=2, padding="same", activation="relu"),
+            L.SeparableConv1D(48, 5, padding="same", activation="relu"),
+            L.Conv1D(64, 3, strides=2, activation="relu"),
+            L.SeparableConv1D(64, 3, padding="same", activation="relu"),
+            L.GlobalMaxPooling1D(),
+            L.Dense(8, activation="softmax"),
+        )
+
+    def autoencoder_upsample():
+        """Anomaly-detection conv autoencoder on a 64x64 mono image: UpSampling2D and Conv2DTranspose decoder.
+        Bilinear: Keras 3's nearest UpSampling2D converts to TILE, which tflite-micro lacks."""
+        return seq(
+            (64, 64, 1),
+            L.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
+            L.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
+            L.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
+            L.Conv2D(8, 1, activation="relu"),
+            L.UpSampling2D(interpolation="bilinear"),
+            L.Conv2D(32, 3, padding="same", activation="relu"),
+            L.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu"),
+            L.UpSampling2D(interpolation="bilinear"),
+            L.Conv2D(1, 3, padding="same", activation="sigmoid"),
+        )
+
+    def micronet_kws():
+        """MicroNet-KWS-M-like: a (10, 4) stem on 49x10 MFCCs, 3x3 depthwise over 140-276 channels, 1x1 convs."""
+        body = [L.Conv2D(140, (10, 4), strides=2, padding="same"), L.BatchNormalization(), L.ReLU()]
+        for c in (140, 140, 196, 196, 276):
+            body += [L.DepthwiseConv2D(3, padding="same"), L.BatchNormalization(), L.ReLU()]
+            body += [L.Conv2D(c, 1), L.BatchNormalization(), L.ReLU()]
+        return seq((49, 10, 1), *body, L.AveragePooling2D((25, 5)), L.Flatten(), L.Dense(12))
+
+    def resnet_proj_prelu():
+        """ResNet with strided 1x1 projection shortcuts, explicit ZeroPadding2D before valid convs, PReLU."""
+        x = inp = keras.Input((32, 32, 3), batch_size=1)
+        x = L.PReLU(shared_axes=[1, 2])(L.Conv2D(24, 3, padding="same")(x))
+        for c, s in ((24, 1), (40, 2), (72, 2)):
+            y = L.Conv2D(c, 3, strides=s)(L.ZeroPadding2D(1)(x))
+            y = L.PReLU(shared_axes=[1, 2])(L.BatchNormalization()(y))
+            y = L.BatchNormalization()(L.Conv2D(c, 3, padding="same")(y))
+            short = x if s == 1 and c == x.shape[-1] else L.BatchNormalization()(L.Conv2D(c, 1, strides=s)(x))
+            x = L.PReLU(shared_axes=[1, 2])(L.Add()([y, short]))
+        return keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)))
+
+    def gated_sep_dm2():
+        """Separable convs with depth multiplier 2, ELU, and x * sigmoid(y) gates (GLU-style) from 1x1 convs."""
+        x = inp = keras.Input((48, 48, 3), batch_size=1)
+        x = L.Conv2D(16, 3, strides=2, padding="same", activation="elu")(x)
+        for c in (24, 48, 64):
+            x = L.SeparableConv2D(c, 3, strides=2, padding="same", depth_multiplier=2, activation="elu")(x)
+            x = L.Multiply()([L.Conv2D(c, 1)(x), L.Conv2D(c, 1, activation="sigmoid")(x)])
+        return keras.Model(inp, L.Dense(6)(L.GlobalAveragePooling2D()(x)))
+
     def mobilenet_v2_trunk(size, alpha, last):
         """An application's layers up to `last` under a small head (the full top's 1x1 conv alone is > 300 k weights)."""
 
@@ -432,6 +534,19 @@ def keras_models() -> dict:
         "efficientnet_b0_96_b1": app_b1(apps.EfficientNetB0, 96),
         "mobilenet_v1_a025_160_b1": app_b1(apps.MobileNet, 160, alpha=0.25),
         "mobilenet_v2_a075_96_b15": mobilenet_v2_trunk(96, 0.75, "block_15_add"),
+        "efficientnet_lite_64": efficientnet_lite,
+        "detector_heads_96": detector_heads,
+        "crnn_lstm_unrolled_49x40": crnn(L.LSTM, True),
+        "crnn_gru_unrolled_49x40": crnn(L.GRU, True),
+        "imu_gesture_128x6": imu_gesture,
+        "autoencoder_upsample_64": autoencoder_upsample,
+        "micronet_kws_49x10": micronet_kws,
+        "resnet_proj_prelu_32": resnet_proj_prelu,
+        "gated_sep_dm2_48": gated_sep_dm2,
+        "mobilenet_v2_a035_80_top": app_b1(apps.MobileNetV2, 80, alpha=0.35),
+        "mobilenet_v2_a035_96_gray": lambda: apps.MobileNetV2(
+            input_tensor=keras.Input((96, 96, 1), batch_size=1), alpha=0.35, weights=None, classes=2
+        ),
     }
 
 
@@ -484,6 +599,17 @@ KERAS_NAMES = [
     "efficientnet_b0_96_b1",
     "mobilenet_v1_a025_160_b1",
     "mobilenet_v2_a075_96_b15",
+    "efficientnet_lite_64",
+    "detector_heads_96",
+    "crnn_lstm_unrolled_49x40",
+    "crnn_gru_unrolled_49x40",
+    "imu_gesture_128x6",
+    "autoencoder_upsample_64",
+    "micronet_kws_49x10",
+    "resnet_proj_prelu_32",
+    "gated_sep_dm2_48",
+    "mobilenet_v2_a035_80_top",
+    "mobilenet_v2_a035_96_gray",
 ]  # the keys of keras_models(), small ones first
 
 

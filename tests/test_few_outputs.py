@@ -75,8 +75,8 @@ def test_few_output_kernels_match_tflite_micro_in_qemu(board, tmp_path):
 
 
 def few_channels_graph():
-    """1x1 convs and Conv1Ds of 2 to 24 channels on 16 pixels or more, which the M55 runs by weight
-    rows (the gemm elsewhere)."""
+    """1x1 convs and Conv1Ds of 2 to 24 channels on 16 pixels or more (an odd number on fewer),
+    which the M55 runs by weight rows (the gemm elsewhere)."""
     g = OpGraph(seed=23)
     outs = []
     for shape, channels, kwargs in (
@@ -90,6 +90,8 @@ def few_channels_graph():
         ((1, 1, 130, 4), 16, dict(kernel=(1, 3))),  # a TCN's first Conv1D: 12 taps, one predicated vector
         ((1, 3, 20, 8), 6, dict(kernel=(1, 5), stride=(1, 2), activation="relu")),  # 40 taps, 3 rows of 8
         ((4, 1, 11, 3), 24, dict(kernel=(1, 7), out_scale=0.0005)),  # 21 taps, 5 pixels, 4 batches
+        ((1, 3, 3, 96), 9, {}),  # odd channels under 16 pixels: a detector head
+        ((1, 1, 1, 64), 5, dict(activation="relu")),  # one pixel
     ):
         kwargs = {"kernel": (1, 1)} | kwargs | ({"padding": "valid"} if "kernel" in kwargs else {})
         outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, **kwargs))

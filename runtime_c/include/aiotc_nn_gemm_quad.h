@@ -1,9 +1,13 @@
 /* aiotc runtime: the quad kernels' gemm and drivers (aiotc_convolve_1x1_quad_s8,
  * aiotc_convolve_im2col_quad_s8). On the DSP path they run 4 output pixels per pass over
- * the weights (aiotc_gemm_quad), a last partial quad repeating its last pixel; elsewhere
+ * the weights (aiotc_gemm_quad), a last partial quad of 3 repeating its last pixel; elsewhere
  * (portable C, MVE) the pair kernels' drivers, in the same scratch. Only the quad kernels
  * include this header, so that their code links only where a layer runs one
- * (aiotc/kernels.py chooses them: rows of QUAD_ROW inputs and more, DSP cores). */
+ * (aiotc/kernels.py chooses them: rows of QUAD_ROW inputs and more, DSP cores).
+ * AIOTC_QUAD_TAIL: a call's last 1 or 2 pixels (a layer's, or a streamed band's: a row of
+ * 5 pixels) go through the pair gemm in the pair kernels' column layout, where a quad
+ * would do 4 columns' work for them (Cortex-M4: micronet_kws_49x10's 1x1 layers over
+ * 1-row bands of 5 pixels, 8 columns' work for 5 pixels, 1.45 instructions/MAC). */
 #ifndef AIOTC_NN_GEMM_QUAD_H
 #define AIOTC_NN_GEMM_QUAD_H
 
@@ -202,6 +206,15 @@ static inline int32_t aiotc_conv_1x1_quads(const aiotc_context *ctx, const aiotc
     for (p = 0; p < pixels; p += 4) {
         const int32_t count = AIOTC_MIN(4, pixels - p);
         int32_t j;
+        if (count <= 2) { /* AIOTC_QUAD_TAIL */
+            const aiotc_col *c0 = aiotc_col_prepare(aiotc_1x1_pixel(params, input_dims, input, output_dims, p, dense),
+                                                    in_c, cols, 0);
+            if (count == 2) {
+                aiotc_col_prepare(aiotc_1x1_pixel(params, input_dims, input, output_dims, p + 1, dense), in_c, cols, 1);
+            }
+            aiotc_gemm_s8(&g, c0, count == 2 ? c0 : 0, output + p * out_c, output + (p + 1) * out_c);
+            break;
+        }
         for (j = 0; j < 4; j++) {
             const int32_t q = p + AIOTC_MIN(j, count - 1);
             aiotc_col_quad(aiotc_1x1_pixel(params, input_dims, input, output_dims, q, dense), in_c, cols, j);
@@ -239,6 +252,17 @@ static inline int32_t aiotc_conv_im2col_quads(const aiotc_context *ctx, const ai
     at.oy = at.ox = 0;
     for (p = 0; p < pixels; p += 4) {
         const int32_t count = AIOTC_MIN(4, pixels - p);
+        if (count <= 2) { /* AIOTC_QUAD_TAIL */
+            int32_t j;
+            for (j = 0; j < count; j++) {
+                aiotc_gather_widened(params, input_dims, at.image, filter_dims,
+                                     at.oy * params->stride.h - params->padding.h,
+                                     at.ox * params->stride.w - params->padding.w, cols + 2 * j, 4, 1);
+                aiotc_pixel_step(&at, input_dims, output_dims);
+            }
+            aiotc_gemm_s8(&g, cols, count == 2 ? cols : 0, output + p * out_c, output + (p + 1) * out_c);
+            break;
+        }
         aiotc_gather_quad(params, input_dims, filter_dims, output_dims, &at, count, cols);
         aiotc_gemm_quad(&g, cols, output + p * out_c, out_c, count);
     }

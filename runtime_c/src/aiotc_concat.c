@@ -4,9 +4,26 @@
  * Off MVE, when every row is whole words and every buffer word aligned (a concat of
  * channels in multiples of 4), each row is aiotc_copy_words: a pixel's rows are short (16 and
  * 8 bytes in a U-Net's skip concat), where the checks and calls of a general byte copy
- * cost more than the copy. */
+ * cost more than the copy. Off MVE, other rows under AIOTC_CONCAT_SHORT_ROW bytes (a detector's
+ * heads of 4 and 3 values per anchor, at odd addresses) are aiotc_copy_run inline, where
+ * aiotc_bytes_copy_down fell to a call of memcpy or memmove. */
 #include "aiotc_nn_bytes.h"
 #include "aiotc_nn_movement.h"
+
+#define AIOTC_CONCAT_SHORT_ROW 16
+
+/* One row of n bytes front to back (MVE: aiotc_bytes_copy's predicated vectors, fewer
+ * instructions there than aiotc_copy_run's). */
+static inline void concat_row(uint8_t *out, const uint8_t *src, int32_t n)
+{
+#if !defined(__ARM_FEATURE_MVE)
+    if (n < AIOTC_CONCAT_SHORT_ROW) {
+        aiotc_copy_run((int8_t *)out, (const int8_t *)src, n);
+        return;
+    }
+#endif
+    aiotc_bytes_copy_down(out, src, n);
+}
 
 #if !defined(__ARM_FEATURE_MVE)
 /* 1 when every row is whole words and every buffer starts on a word. */
@@ -42,7 +59,7 @@ int32_t aiotc_concat(const void *const *inputs, const int32_t *input_row_bytes, 
     for (r = 0; r < outer; r++) {
         for (i = 0; i < input_count; i++) {
             const int32_t n = input_row_bytes[i];
-            aiotc_bytes_copy_down(out, (const uint8_t *)inputs[i] + r * n, n);
+            concat_row(out, (const uint8_t *)inputs[i] + r * n, n);
             out += n;
         }
     }
