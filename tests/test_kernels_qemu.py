@@ -330,13 +330,14 @@ def test_depthwise_right_shifts_under_a_relu_clamp(board, tmp_path):
 def relu_gemm_graph():
     """Gemm layers under a ReLU's clamp (bottom the zero point above -128, top 127), with
     right shifts and the bottom clamped after them (right_shifts 2, issue 22): 1x1 with odd
-    channels and a lone last pixel (M55: one 16-input step), 48 -> 28 (M55: the pixel
+    channels, more than the M55's rows kernel takes, and a lone last pixel (M55: one 16-input
+    step), 48 -> 28 (M55: the pixel
     pairs), 40 -> 26 (M55: blocks, a predicated first step, 2 channels left), 136 inputs
     (M4: the quad kernel), im2col of 144 taps (M4: quads; M55: pixel pairs) and of 30."""
     g = OpGraph(seed=23)
     relu = {"activation": "relu", "out_scale": 0.1}
     return g.build(
-        g.conv2d(g.input((1, 3, 5, 13), zero_point=-3), 7, kernel=(1, 1), out_zp=-7, **relu),
+        g.conv2d(g.input((1, 3, 5, 13), zero_point=-3), 25, kernel=(1, 1), out_zp=-7, **relu),
         g.conv2d(g.input((1, 4, 5, 48), zero_point=12), 28, kernel=(1, 1), out_zp=-20, **relu),
         g.conv2d(g.input((1, 3, 7, 40), zero_point=-128), 26, kernel=(1, 1), out_zp=30, **relu),
         g.conv2d(g.input((1, 3, 5, 136), zero_point=60), 6, kernel=(1, 1), out_zp=-1, **relu),
