@@ -273,6 +273,33 @@ def test_depth_multiplier_channel_kernels_match_the_oracle(board, tmp_path):
     assert set(compiled.report["kernels"]) == kernels
 
 
+def one_row_depthwise_graph():
+    """1-D depthwise layers of few channels at stride 2 (imu_gesture's separable Conv1Ds, as a
+    2-D depthwise over one row or, as the lowering turns them, one column): 5 taps of 16
+    channels (two 8-channel steps a pair of pixels on the M55, its vectors set up once a
+    call), 31 pixels (a lone last one), padded; 24 channels, valid, a ReLU's clamp; 12
+    channels (a predicated tail), 3 taps, left shifts; 2 images of one row."""
+    g = OpGraph(seed=37)
+    return g.build(
+        g.depthwise(g.input((1, 1, 64, 16), zero_point=-128), kernel=(1, 5), stride=(2, 2)),
+        g.depthwise(g.input((1, 61, 1, 16), zero_point=7), kernel=(5, 1), stride=(2, 2), out_zp=-4),
+        g.depthwise(
+            g.input((1, 40, 1, 24), zero_point=-9), kernel=(5, 1), stride=(2, 1), padding="valid", activation="relu"
+        ),
+        g.depthwise(g.input((2, 1, 23, 12), zero_point=50), kernel=(1, 3), stride=(1, 2), out_scale=0.0006),
+    )
+
+
+@pytest.mark.parametrize("board", ["host", "cortex-m4", "cortex-m55"])
+def test_one_row_depthwise_of_few_channels_matches_the_oracle(board, tmp_path):
+    kernels = {"aiotc_depthwise_conv_pairs_s8" if board == "cortex-m4" else "aiotc_depthwise_conv_opt_s8"}
+    if board == "host":
+        compiled = assert_matches_oracle(one_row_depthwise_graph(), tmp_path, samples=3, seed=5)
+    else:
+        compiled = assert_matches_oracle_in_qemu(one_row_depthwise_graph(), board, tmp_path, kernels, samples=3, seed=5)
+    assert set(compiled.report["kernels"]) == kernels
+
+
 def dilated_depth_multiplier_graph():
     """Depth multipliers over 1 dilated down the rows (the copy holds the dilated kernel's
     rows), int8 and int4 weights (unpacked, then the int8 kernels): strides 1 and 2, padding
