@@ -273,6 +273,37 @@ def test_depth_multiplier_channel_kernels_match_the_oracle(board, tmp_path):
     assert set(compiled.report["kernels"]) == kernels
 
 
+def one_row_depthwise_graph():
+    """1-D depthwise layers of few channels at stride 2 (imu_gesture's separable Conv1Ds):
+    along one row, and on their side, one column, as the lowering puts them (the channel
+    kernels get it as a row: codegen's _along_a_row). 5 taps of 16 channels (on the M55
+    two 8-channel steps a pair of pixels), 32 outputs, padded; a column of 31 (a lone last
+    pixel); 2 columns of 24 channels, valid, stride 1, a ReLU's clamp; 2 rows of 12
+    channels (a predicated tail), 3 taps, left shifts; a dilated column of int4 weights."""
+    g = OpGraph(seed=37)
+    return g.build(
+        g.depthwise(g.input((1, 1, 64, 16), zero_point=-128), kernel=(1, 5), stride=(2, 2)),
+        g.depthwise(g.input((1, 61, 1, 16), zero_point=7), kernel=(5, 1), stride=(2, 2), out_zp=-4),
+        g.depthwise(
+            g.input((2, 40, 1, 24), zero_point=-9), kernel=(5, 1), stride=(1, 1), padding="valid", activation="relu"
+        ),
+        g.depthwise(g.input((2, 1, 23, 12), zero_point=50), kernel=(1, 3), stride=(1, 2), out_scale=0.0006),
+        g.int4(g.depthwise(g.input((1, 33, 1, 16), zero_point=-5), kernel=(5, 1), stride=(2, 1), dilation=(2, 1))),
+    )
+
+
+@pytest.mark.parametrize("board", ["host", "cortex-m4", "cortex-m55"])
+def test_one_row_depthwise_of_few_channels_matches_the_oracle(board, tmp_path):
+    kernels = {"aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_opt_s4"}  # the int4 one runs the int8 one
+    if board == "cortex-m4":
+        kernels.add("aiotc_depthwise_conv_pairs_s8")
+    if board == "host":
+        compiled = assert_matches_oracle(one_row_depthwise_graph(), tmp_path, samples=3, seed=5)
+    else:
+        compiled = assert_matches_oracle_in_qemu(one_row_depthwise_graph(), board, tmp_path, kernels, samples=3, seed=5)
+    assert set(compiled.report["kernels"]) == kernels
+
+
 def dilated_depth_multiplier_graph():
     """Depth multipliers over 1 dilated down the rows (the copy holds the dilated kernel's
     rows), int8 and int4 weights (unpacked, then the int8 kernels): strides 1 and 2, padding

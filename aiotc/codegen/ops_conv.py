@@ -268,6 +268,42 @@ def pack_gemm_s4_weights(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([packed.astype(np.uint8).view(np.int8).ravel(), np.zeros(16, np.int8)])
 
 
+# The depthwise kernels that take a layer pixel by pixel along its rows (aiotc_nn_dw_channels.h).
+_CHANNEL_DEPTHWISE = ("aiotc_depthwise_conv_opt_s8", "aiotc_depthwise_conv_opt_s4", "aiotc_depthwise_conv_pairs_s8")
+
+
+def _on_its_side(values: dict) -> bool:
+    """Whether a depthwise layer is 1-D down one column (image, kernel and output one pixel
+    wide: how the lowering puts a Conv1D), of depth multiplier 1 (above 1 the channel
+    kernels keep copies of whole input rows in their scratch)."""
+    return (
+        values["ch_mult"] == 1
+        and values["input_dims"][1] > 1
+        and values["input_dims"][2] == values["filter_dims"][2] == values["output_dims"][2] == 1
+    )
+
+
+def _along_a_row(values: dict) -> dict:
+    """The same layer along one row (the bytes are the same): the channel kernels run its
+    pixels in one loop across the row, not a row loop each (imu_gesture's 64x1x16, 5 taps,
+    stride 2, on the M55: 13.1k instructions against 11.0k)."""
+
+    def swap(pair: tuple[int, ...]) -> tuple[int, ...]:
+        return (pair[1], pair[0])
+
+    def across(shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (shape[0], shape[2], shape[1], shape[3])
+
+    return {
+        "input_dims": across(values["input_dims"]),
+        "filter_dims": across(values["filter_dims"]),
+        "output_dims": across(values["output_dims"]),
+        "stride": swap(values["stride"]),
+        "padding": swap(values["padding"]),
+        "dilation": swap(values["dilation"]),
+    }
+
+
 @lowers("conv2d", "depthwise_conv2d", dtypes=("int8", "int16", "float32"))
 def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
     graph = ctx.graph
@@ -295,6 +331,8 @@ def lower_conv(op: Op, ctx: LowerContext) -> LayerCode:
         if "bias" not in values:  # int16 layers have theirs scaled (_requantization)
             values["bias"] = _bias(op, ctx)
         kernel = f"aiotc_{'convolve' if op.kind == 'conv2d' else 'depthwise_conv'}_{_kernel_suffix(op, graph)}"
+    if kernel in _CHANNEL_DEPTHWISE and _on_its_side(values):
+        values |= _along_a_row(values)
     runs = (
         (kernel, kernel.replace("_s4", "_s8"))
         if kernel.startswith("aiotc_depthwise_conv_") and kernel.endswith("_s4") and values["context"]

@@ -31,6 +31,7 @@ int32_t aiotc_depthwise_conv_opt_s8_get_buffer_size(const aiotc_dw_conv_params *
 }
 
 typedef aiotc_dw_layer dw_layer;
+typedef struct dw_mve_s dw_mve; /* the MVE pair steps' vectors (defined there) */
 
 /* Pixels computed at once (their tap tables fill the scratch's 8 bytes per tap: two
  * of 4-byte pointers on the M55 and the M4, where two pixels share each weight load),
@@ -215,9 +216,10 @@ static AIOTC_INLINE void dw_channels(const dw_layer *d, const int8_t *const *ta,
     }
 }
 
-static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
-                                   int8_t *oa, int8_t *ob, int32_t common)
+static AIOTC_INLINE void dw_pixels(const dw_layer *d, const dw_mve *unused, const int8_t *const *ta,
+                                   const int8_t *const *tb, int32_t taps, int8_t *oa, int8_t *ob, int32_t common)
 {
+    (void)unused;
     if (ob != 0) {
         dw_channels(d, ta, tb, taps, oa, ob, common);
     } else {
@@ -277,14 +279,14 @@ static AIOTC_INLINE void dw_tap_mve(dw_acc *a, int16x8_t x, int16x8_t k)
 /* What the asm of dw_step2_mve reads by offsets from one pointer: the vectors it would
  * otherwise hold in registers (it needs all 8 for the taps), and the layer's arrays;
  * the asm knows the order of the fields (16 bytes a vector, 4 a scalar: checked below). */
-typedef struct {
+struct dw_mve_s {
     uint16x8_t lanes;        /* 0 .. 7: the channels of a step, plus c */
     int16x8_t lo, hi;        /* the clamp, on the int16 lanes of the narrowed outputs */
     uint32x4_t even;         /* 0, 2, 4, 6: a step's even (from c + 1: odd) channels' constants */
     int32x4_t minus2;        /* right shifts -s - 2 (`common`) back to TFLite's shifts */
     const int32_t *bias, *multiplier, *shift;
     int32_t offset;
-} dw_mve;
+};
 #define DW_AT(field, base, bytes) (offsetof(dw_mve, field) == offsetof(dw_mve, base) + (bytes))
 typedef char dw_mve_layout[DW_AT(lo, lanes, 16) && DW_AT(hi, lanes, 32) && DW_AT(even, lanes, 48) &&
                                    DW_AT(minus2, lanes, 64) && DW_AT(multiplier, bias, 4) && DW_AT(shift, bias, 8) &&
@@ -459,27 +461,33 @@ static AIOTC_INLINE void dw_step(const dw_layer *d, const int8_t *const *ta, con
     }
 }
 
+/* The layer's dw_mve, set up once a call (dw_rows), not once a pair of pixels: with
+ * few channels (2 steps at 16) that took a quarter of a pair's instructions. */
+static void dw_mve_of(const dw_layer *d, dw_mve *m)
+{
+    m->lanes = vidupq_n_u16(0, 1);
+    m->lo = vdupq_n_s16((int16_t)d->act_min);
+    m->hi = vdupq_n_s16((int16_t)d->act_max);
+    m->even = vidupq_n_u32(0, 2);
+    m->minus2 = vdupq_n_s32(-2);
+    m->bias = d->bias;
+    m->multiplier = d->multiplier;
+    m->shift = d->shift;
+    m->offset = d->offset;
+}
+
 /* Two pixels (DW_PIXELS) at once, or (`pair` 0) a lone last one, 8 channels (a group of
  * the weights) per step, the last step predicated. */
-static AIOTC_INLINE void dw_channels(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
-                                     int8_t *oa, int8_t *ob, int32_t common, int32_t pair)
+static AIOTC_INLINE void dw_channels(const dw_layer *d, const dw_mve *m, const int8_t *const *ta,
+                                     const int8_t *const *tb, int32_t taps, int8_t *oa, int8_t *ob, int32_t common,
+                                     int32_t pair)
 {
     const int16_t *w = d->weights;
     uint16x8_t lanes = vidupq_n_u16(0, 1);
     int32_t c;
-    dw_mve m;
-    m.lanes = lanes;
-    m.lo = vdupq_n_s16((int16_t)d->act_min);
-    m.hi = vdupq_n_s16((int16_t)d->act_max);
-    m.even = vidupq_n_u32(0, 2);
-    m.minus2 = vdupq_n_s32(-2);
-    m.bias = d->bias;
-    m.multiplier = d->multiplier;
-    m.shift = d->shift;
-    m.offset = d->offset;
     if (pair) { /* the lanes are the asm's */
         for (c = 0; c + 8 <= d->channels; c += 8, w += 8 * taps) {
-            dw_step2_mve(&m, ta, tb, w, taps, c, oa + c, ob + c, common);
+            dw_step2_mve(m, ta, tb, w, taps, c, oa + c, ob + c, common);
         }
         lanes = vaddq_n_u16(lanes, (uint16_t)c);
     } else {
@@ -493,20 +501,22 @@ static AIOTC_INLINE void dw_channels(const dw_layer *d, const int8_t *const *ta,
 }
 
 /* Pixels a and b, or a alone where ob is NULL. */
-static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *ta, const int8_t *const *tb, int32_t taps,
-                                   int8_t *oa, int8_t *ob, int32_t common)
+static AIOTC_INLINE void dw_pixels(const dw_layer *d, const dw_mve *m, const int8_t *const *ta,
+                                   const int8_t *const *tb, int32_t taps, int8_t *oa, int8_t *ob, int32_t common)
 {
     if (ob != 0) {
-        dw_channels(d, ta, tb, taps, oa, ob, common, 1);
+        dw_channels(d, m, ta, tb, taps, oa, ob, common, 1);
     } else {
-        dw_channels(d, ta, tb, taps, oa, ob, common, 0);
+        dw_channels(d, m, ta, tb, taps, oa, ob, common, 0);
     }
 }
 #else
-static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *tap, const int8_t *const *unused,
-                                   int32_t taps, int8_t *out, int8_t *unused_out, int32_t common)
+static AIOTC_INLINE void dw_pixels(const dw_layer *d, const dw_mve *unused_m, const int8_t *const *tap,
+                                   const int8_t *const *unused, int32_t taps, int8_t *out, int8_t *unused_out,
+                                   int32_t common)
 {
     int32_t c;
+    (void)unused_m;
     (void)unused;
     (void)unused_out;
     (void)common;
@@ -528,24 +538,26 @@ static AIOTC_INLINE void dw_pixels(const dw_layer *d, const int8_t *const *tap, 
 #if defined(AIOTC_DSP)
 AIOTC_NOINLINE
 #endif
-static void dw_run_any(const dw_layer *layer, const int8_t *const *tap, int32_t taps, int8_t *oa, int8_t *ob)
+static void dw_run_any(const dw_layer *layer, const dw_mve *m, const int8_t *const *tap, int32_t taps, int8_t *oa,
+                       int8_t *ob)
 {
     const dw_layer d = *layer;
-    dw_pixels(&d, tap, DW_TABLE(tap, DW_PIXELS - 1, taps), taps, oa, ob, d.common);
+    dw_pixels(&d, m, tap, DW_TABLE(tap, DW_PIXELS - 1, taps), taps, oa, ob, d.common);
 }
 
 /* A group of DW_PIXELS pixels (their tables: DW_TABLE; ob NULL: a lone last pixel),
  * the usual 3x3 with constant taps. */
-static void dw_run(const dw_layer *layer, const int8_t *const *tap, int32_t taps, int8_t *oa, int8_t *ob)
+static void dw_run(const dw_layer *layer, const dw_mve *m, const int8_t *const *tap, int32_t taps, int8_t *oa,
+                   int8_t *ob)
 {
     const dw_layer d = *layer; /* a local: its fields stay in registers across the int8 stores */
     const int8_t *const *const tb = DW_TABLE(tap, DW_PIXELS - 1, 9);
     if (taps == 9 && DW_RIGHT_SHIFTS(d.common)) {
-        dw_pixels(&d, tap, tb, 9, oa, ob, 1);
+        dw_pixels(&d, m, tap, tb, 9, oa, ob, 1);
     } else if (taps == 9 && !d.common) {
-        dw_pixels(&d, tap, tb, 9, oa, ob, 0);
+        dw_pixels(&d, m, tap, tb, 9, oa, ob, 0);
     } else {
-        dw_run_any(layer, tap, taps, oa, ob);
+        dw_run_any(layer, m, tap, taps, oa, ob);
     }
 }
 
@@ -560,6 +572,12 @@ static AIOTC_NOINLINE int8_t *dw_rows(const dw_layer *d, const aiotc_dw_window *
     const int32_t stride = params->stride.w, left = -params->padding.w, right = left + out_w * stride;
     int8_t *first = out;
     int32_t n = 0, oy, x0;
+    const dw_mve *m = 0;
+#if defined(AIOTC_MVE)
+    dw_mve vectors;
+    dw_mve_of(d, &vectors);
+    m = &vectors;
+#endif
     for (oy = 0; oy < height; oy++, y0 += params->stride.h) {
         for (x0 = left; x0 != right; x0 += stride, out += d->channels) {
             aiotc_dw_tap_table(&v, image, d->channels, y0, x0, DW_TABLE(tables, n, taps), DW_SPREAD);
@@ -567,13 +585,13 @@ static AIOTC_NOINLINE int8_t *dw_rows(const dw_layer *d, const aiotc_dw_window *
                 first = out;
             }
             if (++n == DW_PIXELS) {
-                dw_run(d, tables, taps, first, out);
+                dw_run(d, m, tables, taps, first, out);
                 n = 0;
             }
         }
     }
     if (n != 0) {
-        dw_run(d, tables, taps, first, 0);
+        dw_run(d, m, tables, taps, first, 0);
     }
     return out;
 }
