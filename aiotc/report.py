@@ -138,6 +138,7 @@ def memory_report(graph: Graph, plan: ArenaPlan) -> Memory:
     """The arena layout (every buffer's offset, size and lifetime in op indices) and the in-place overlaps."""
     offset_of = plan.offsets | {f"scratch:{k}": v for k, v in plan.scratch_offsets.items()}
     size_of = {b.name: b.size for b in plan.buffers}
+    bottom_first = plan.bottom_first()
     overlap = lambda a, b: offset_of[a] < offset_of[b] + size_of[b] and offset_of[b] < offset_of[a] + size_of[a]  # noqa: E731
     return {
         "timeline": plan.live_bytes(),
@@ -150,7 +151,14 @@ def memory_report(graph: Graph, plan: ArenaPlan) -> Memory:
             name for name in plan.scratch_offsets if f"scratch:{name}" not in {b.name for b in plan.buffers}
         ),  # a stage's ops share one scratch
         "in_place": [
-            {"layer": graph.ops[p.op_index].name, "input": p.input, "output": p.output, "slack": p.slack}
+            {
+                "layer": graph.ops[p.op_index].name,
+                "input": p.input,
+                "output": p.output,
+                "slack": p.slack,
+                "lift": p.lift,
+                "bottom_first": p.op_index in bottom_first,
+            }
             for p in plan.in_place
             if overlap(p.input, p.output)
         ],

@@ -99,10 +99,14 @@ class Region(TypedDict):
 
 
 class InPlace(TypedDict):
+    """A layer writing over its dying input: `slack` bytes below it, or `lift` above it (bottom band first)."""
+
     layer: str
     input: str
     output: str
     slack: int
+    lift: int | None  # None: the layer does not run in row bands
+    bottom_first: bool  # its output overlaps the input from above: band calls bottom band first
 
 
 class Memory(TypedDict):

@@ -102,9 +102,13 @@ def totals_lines(report: Report, board=None, name_limit: int = 40) -> list[str]:
             f"--stream: one frame per call over a window of {stream['window']}; layers 0..{stream['layers'] - 1} "
             "compute the rows each frame changes, the rest run on the window's kept maps"
         )
-    in_place = len(report.get("memory", {}).get("in_place", []))
-    if in_place:
-        lines.append(f"in place: {in_place} layers write over their dying input")
+    pairs = report.get("memory", {}).get("in_place", [])
+    if pairs:
+        above = sum(1 for pair in pairs if pair.get("bottom_first"))
+        lines.append(
+            f"in place: {len(pairs)} layers write over their dying input"
+            + (f" ({above} from above, bottom band first)" if above else "")
+        )
     if board is not None and board.qemu_machine is not None:
         flash, what = (
             (report["flash_bytes"], "weights, graph code and kernels")

@@ -22,11 +22,11 @@ def project(tmp_path):
 
 def test_toml_gives_defaults_and_the_command_line_wins(tmp_path):
     (tmp_path / "aiotc.toml").write_text(
-        'board = "stm32f411"\npatch = "off"\n\n[compile]\nout = "build/vww"\nsram-budget = "40K"\n'
+        'board = "stm32f411"\npatch = "off"\n\n[compile]\nout = "build/vww"\nsram-budget = "32K"\n'
     )
     model = shared_model("mlperf_tiny/vww_96_int8.tflite")
     from_file = aiotc("compile", model, "--json", cwd=tmp_path)
-    assert from_file.returncode == 1 and "the SRAM budget is 40,960 B" in from_file.stderr  # patch off needs more
+    assert from_file.returncode == 1 and "the SRAM budget is 32,768 B" in from_file.stderr  # patch off needs more
     overridden = aiotc("compile", model, "--patch", "auto", "--json", cwd=tmp_path)
     assert overridden.returncode == 0, overridden.stderr
     report = json.loads(overridden.stdout)

@@ -37,7 +37,18 @@ from . import (  # noqa: F401  (registers the lowerings)  # noqa: F401
 )
 from .escape import c_comment, c_word, unique
 from .lowering import C_TYPES, LOWERINGS, LayerCode
-from .stage import Loop, band_statement, compress, frame_fills, frame_shift, resolve, stage_statements, zero_frame
+from .stage import (
+    Loop,
+    Statement,
+    band_statement,
+    bottom_first_statements,
+    compress,
+    frame_fills,
+    frame_shift,
+    resolve,
+    stage_statements,
+    zero_frame,
+)
 
 RUNTIME_HEADERS = "include"
 RUNTIME_FOLDER = "aiotc_runtime"
@@ -373,10 +384,10 @@ def emit_library(
             "scratch_bytes": nbytes,
         }
 
-    def stage_items(stage: StreamStage) -> list[dict]:
-        """The stage's band calls and halo shifts, runs of identical periods as loops."""
+    def band_items(steps: list[list[Statement]]) -> list[dict]:
+        """Steps of band calls (and a stage's halo shifts), runs of identical periods as loops."""
         items: list[dict] = []
-        for item in compress(stage_statements(graph, stage, emitter, lower)):
+        for item in compress(steps):
             if isinstance(item, Loop):
                 body, k = [], 0
                 for statement in item.body:
@@ -415,11 +426,15 @@ def emit_library(
         }
         first_layer_op = frames.last_op + 1
     staged = {stage.first_op: stage for stage in stages}
+    bottom_first = plan.bottom_first()
     index = first_layer_op
     while index < len(graph.ops):
         if index in staged:
-            items.extend(stage_items(staged[index]))
+            items.extend(band_items(stage_statements(graph, staged[index], emitter, lower)))
             index = staged[index].last_op + 1
+        elif index in bottom_first:
+            items.extend(band_items([[s] for s in bottom_first_statements(graph, index, emitter, lower)]))
+            index += 1
         else:
             items.append(block(index, graph.ops[index], lower(graph.ops[index], emitter)))
             index += 1

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..ir import Graph, Op, Tensor, zero_point
-from ..memory.streaming import BandCall, StreamStage, kernel_geometry, row_bytes, sums_rows
+from ..memory.inplace import bottom_first_bands
+from ..memory.streaming import BandCall, Read, StreamStage, input_rows, kernel_geometry, row_bytes, sums_rows
 from ..memory.timestream import TimeStream
 from ..ops import OPS
 
@@ -127,6 +128,23 @@ def band_statement(graph: Graph, cached, call: BandCall, emitter, lower) -> Stat
     op, context = band_context(graph, cached, call, emitter)
     note = f"rows {call.rows[0]}..{call.rows[1] - 1}"
     return Statement(call.op_index, op, lower(op, context), tuple(context.tokens), note, True)
+
+
+def bottom_first_statements(graph: Graph, index: int, emitter, lower) -> list[Statement]:
+    """A layer that overlaps its input from above (memory/inplace.py): its band calls, bottom band first."""
+    op = graph.ops[index]
+    bands = bottom_first_bands(op, graph)
+    assert bands is not None
+
+    def read(name: str | None, a: int, b: int) -> Read | None:
+        if name is None or graph[name].is_const:
+            return None
+        rows = input_rows(op, graph, name, a, b)
+        return Read(name, rows, rows[0])  # stored whole: image row r at buffer row r
+
+    calls = [BandCall(index, (a, b), a, tuple(read(name, a, b) for name in op.inputs)) for a, b in bands]
+    statements = [band_statement(graph, {}, call, emitter, lower) for call in calls]
+    return [replace(s, note=f"{s.note}, bottom band first: in place above its input") for s in statements]
 
 
 def frame_shift(graph: Graph, frames: TimeStream, emitter) -> list[str]:

@@ -10,6 +10,14 @@ depthwise conv over 5x64 rows needs its output to start two rows plus a group be
 its input, a 1x1 conv with as many output as input channels one group; against a
 separate buffer that saves nearly the whole input.
 
+A layer that can run in row bands (streaming.py) may also go the other way: its bands
+called bottom band first (each band's pixels still in increasing order), it writes over
+its input from above, its output starting `lift` bytes over the input's start, clear of
+every input row a band or a band above it still reads. Each pair then lets its output
+sit below or above its input, so a chain of in-place layers need not drift down by the
+sum of its slacks: placement (placement.py) picks either side per layer, and the plan
+says which layers run bottom band first (ArenaPlan.bottom_first).
+
 A concatenation copies its inputs' rows in order, so its output may end where any one
 of its inputs ends: row r of that input is read before the output rows written reach
 it (a DenseNet layer appends its features to its input without a second copy of it).
@@ -28,17 +36,24 @@ import numpy as np
 from ..ir import Graph, Op
 from ..kernels import Kernel
 from ..ops import OPS
-from .streaming import input_rows
+from .streaming import input_rows, row_bytes, streamable, sums_rows
+
+# A bottom-first layer's bands hold at least this many output pixels: each band call repeats
+# its kernel's setup and odd last pixels (the 1x1 quads' lone 5th pixel of a 5-wide row),
+# while every row a band adds lifts the output one input row higher.
+BAND_PIXELS = 16
 
 
 @dataclass(frozen=True)
 class InPlace:
-    """Op `op_index` may place `output` at or below `slack` bytes under `input`'s offset."""
+    """Op `op_index` may place `output` at or below `slack` bytes under `input`'s offset, or,
+    run bottom band first, at or above `lift` bytes over it (None: it cannot)."""
 
     op_index: int
     input: str
     output: str
     slack: int
+    lift: int | None = None
 
 
 def in_place_pairs(
@@ -63,13 +78,49 @@ def in_place_candidates(graph: Graph, kernels: dict[str, Kernel], alignment: int
         if group is None:
             continue
         out = op.outputs[0]
-        for name in dict.fromkeys(op.inputs):
-            if name is None or graph[name].is_const:
-                continue
-            slack = _slack(op, graph, name, group)
-            if slack is not None and slack < graph[out].nbytes:
-                pairs.append(InPlace(index, name, out, -(-slack // alignment) * alignment))
+        data = [name for name in dict.fromkeys(op.inputs) if name is not None and not graph[name].is_const]
+        slacks = {name: _slack(op, graph, name, group) for name in data}
+        shared = [name for name, slack in slacks.items() if slack is not None and slack < graph[out].nbytes]
+        for name in shared:
+            # an op runs its bands one way: bottom first only where one input can be overlapped
+            lift = _lift(op, graph, name) if len(shared) == 1 else None
+            pairs.append(
+                InPlace(
+                    index,
+                    name,
+                    out,
+                    _aligned(slacks[name], alignment),
+                    None if lift is None else _aligned(lift, alignment),
+                )
+            )
     return pairs
+
+
+def _aligned(n: int, alignment: int) -> int:
+    return -(-n // alignment) * alignment
+
+
+def bottom_first_bands(op: Op, graph: Graph) -> list[tuple[int, int]] | None:
+    """The output row bands [a, b) of a layer run bottom band first, in the order called (None:
+    the layer does not run in row bands): BAND_PIXELS output pixels each, the last a remainder."""
+    out = graph[op.outputs[0]]
+    if len(out.shape) != 4 or not streamable(op, graph) or sums_rows(op, graph):
+        return None
+    height, width = out.shape[1:3]
+    rows = min(height, -(-BAND_PIXELS // width))
+    return [(a, min(a + rows, height)) for a in reversed(range(0, height, rows))]
+
+
+def _lift(op: Op, graph: Graph, name: str) -> int | None:
+    """Bytes the output must start above input `name` when run bottom band first: a band writes
+    from its first row on, over no input row it or a band above it reads. None when the
+    layer does not run in bands or its output could not overlap the input anyway."""
+    bands = bottom_first_bands(op, graph)
+    if bands is None or op.inputs.count(name) > 1:
+        return None
+    row_in, row_out = row_bytes(graph, name), row_bytes(graph, op.outputs[0])
+    lift = max(input_rows(op, graph, name, a, b)[1] * row_in - a * row_out for a, b in bands)
+    return lift if lift < graph[name].nbytes else None
 
 
 def _slack(op: Op, graph: Graph, name: str, group: int) -> int | None:

@@ -160,8 +160,9 @@ def stage_lower_bound(
 def live_profile(buffers, op_count: int, in_place=()) -> list[int]:
     """Bytes of arena live at each op: no placement goes below the maximum.
 
-    An in-place pair needs only max(input + slack, output), not their sum; an op with
-    several pairs may overlap its output with each, so all their savings come off.
+    An in-place pair needs only max(input + slack, output), not their sum (or, bottom band
+    first, max(input, lift + output)); an op with several pairs may overlap its output with
+    each, so all their savings come off.
     """
     change = np.zeros(max(op_count, 1) + 1, np.int64)
     for b in buffers:
@@ -170,5 +171,7 @@ def live_profile(buffers, op_count: int, in_place=()) -> list[int]:
     live = np.cumsum(change)[:-1]
     size = {b.name: b.size for b in buffers}
     for p in in_place:
-        live[p.op_index] -= size[p.input] + size[p.output] - max(size[p.input] + p.slack, size[p.output])
+        below = max(size[p.input] + p.slack, size[p.output])
+        above = below if p.lift is None else max(size[p.input], p.lift + size[p.output])
+        live[p.op_index] -= size[p.input] + size[p.output] - min(below, above)
     return [int(bytes_) for bytes_ in live]

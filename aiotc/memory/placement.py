@@ -5,12 +5,15 @@ largest first as TFLite Micro does, longest-lived first, earliest first, ...), e
 placing a buffer at the lowest offset that overlaps no conflicting buffer, keep the
 smallest arena, and stop as soon as one meets the lower bound (lifetimes.py).
 In-place ops relax one conflict: their output may start `slack` bytes below a dying
-input and overlap the rest of it. Every plan is verified before it is returned.
+input and overlap the rest of it, or, for a layer that can run bottom band first, start
+`lift` bytes above it (inplace.py); the offsets then say which way each layer runs.
+Every plan is verified before it is returned.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import product
 
 import numpy as np
 
@@ -48,6 +51,18 @@ class ArenaPlan:
         """Bytes live while each op runs (its inputs, outputs and scratch included)."""
         return live_profile(self.buffers, self.op_count, self.in_place)
 
+    def bottom_first(self) -> frozenset[int]:
+        """The ops whose output overlaps their input from above: they run bottom band first."""
+        offset_of = self.offsets
+        size = {b.name: b.size for b in self.buffers}
+        return frozenset(
+            p.op_index
+            for p in self.in_place
+            if offset_of[p.output] > offset_of[p.input] - p.slack
+            and offset_of[p.output] < offset_of[p.input] + size[p.input]
+            and offset_of[p.output] + size[p.output] > offset_of[p.input]
+        )
+
 
 def place(
     buffers: list[Buffer], order: list[int], in_place: list[InPlace], limit: int | None = None
@@ -57,7 +72,8 @@ def place(
 
     A placed buffer j forbids the starts in the open interval (off_j - size_i, off_j + size_j);
     when i is the in-place output of j the interval shrinks to (off_j - slack, ...), and when
-    i is the input j overwrites, to (..., off_j + slack). Sizes, slacks and offsets are
+    i is the input j overwrites, to (..., off_j + slack); a lift shrinks the other end too,
+    to (..., off_j + lift) and (off_j - lift, ...). Sizes, slacks and offsets are
     multiples of the alignment, so the lowest free start is 0 or the end of an interval:
     a sweep over the intervals by their start moves it past each one it falls inside.
     """
@@ -82,6 +98,9 @@ def relaxations(buffers: list[Buffer], in_place: list[InPlace]) -> dict[int, lis
         src, dst = index_of[p.input], index_of[p.output]
         relaxed.setdefault(dst, []).append((src, 0, -p.slack))
         relaxed.setdefault(src, []).append((dst, 1, p.slack))
+        if p.lift is not None:
+            relaxed.setdefault(dst, []).append((src, 1, p.lift))
+            relaxed.setdefault(src, []).append((dst, 0, -p.lift))
     return relaxed
 
 
@@ -167,13 +186,16 @@ def pack(
 ) -> tuple[dict[int, int], int] | None:
     """The smallest placement of ORDERS (buffer index -> offset, bytes), None if none fits in
     `limit`; an order stops as soon as it cannot fit or beat the best so far, and the search as
-    soon as one meets `bound` (so the plan is the same as placing every order to its end)."""
+    soon as one meets `bound` (so the plan is the same as placing every order to its end).
+    The orders place outputs only below their inputs first, then either side (lifts): a layer
+    runs bottom band first only where that makes the arena smaller, its band calls not for free."""
     best: dict[int, int] = {}
     best_size = None
-    for key in ORDERS.values():
+    below = [replace(p, lift=None) for p in in_place]
+    for pairs, key in product([below, in_place] if below != in_place else [below], ORDERS.values()):
         # Scratch buffers (small, one op long) go last, into the holes the activations leave.
         order = sorted(range(len(buffers)), key=lambda i: (buffers[i].name.startswith("scratch:"), key(buffers[i])))
-        placed = place(buffers, order, in_place, limit if best_size is None else best_size - 1)
+        placed = place(buffers, order, pairs, limit if best_size is None else best_size - 1)
         if placed is None:
             continue
         best, best_size = placed, max((placed[i] + buffers[i].size for i in placed), default=0)
@@ -185,7 +207,15 @@ def pack(
 def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
     """No two buffers live at the same time share a byte unless an in-place op allows it; aligned; inside."""
     offset_of = {**plan.offsets, **{f"scratch:{k}": v for k, v in plan.scratch_offsets.items()}}
-    slack = {(p.input, p.output): p.slack for p in plan.in_place}
+    pair = {(p.input, p.output): p for p in plan.in_place}
+
+    def legal(x: str, y: str) -> bool:
+        """Output y of in-place pair (x, y) far enough below x, or (bottom band first) above it."""
+        p = pair.get((x, y))
+        return p is not None and (
+            offset_of[y] <= offset_of[x] - p.slack or (p.lift is not None and offset_of[y] >= offset_of[x] + p.lift)
+        )
+
     placed = sorted(plan.buffers, key=lambda b: offset_of[b.name])
     for i, a in enumerate(placed):
         start = offset_of[a.name]
@@ -198,10 +228,6 @@ def verify_plan(plan: ArenaPlan, alignment: int = 16) -> None:
                 break
             if not a.overlaps_in_time(b):
                 continue
-            # legal only for an in-place output starting far enough below its input
-            if any(
-                (x.name, y.name) in slack and offset_of[y.name] <= offset_of[x.name] - slack[x.name, y.name]
-                for x, y in ((a, b), (b, a))
-            ):
+            if legal(a.name, b.name) or legal(b.name, a.name):
                 continue
             raise AssertionError(f"arena plan: {a.name} and {b.name} overlap while both live")
