@@ -312,7 +312,7 @@ def _conv_kernel(op: Op, graph: Graph, compact_int4: bool, mve: bool, dsp: bool)
         kernel = _gemm_kernel(op, graph, gemm_s4_fits(weight_rows(op, graph)))
     else:
         kernel = _gemm_kernel(op, graph, gemm_packable(weight_rows(op, graph)))
-        if kernel and dsp and _quads_win(op, graph, kernel):
+        if kernel and dsp and _quads_win(op, graph):
             kernel = kernel.replace("_s8", "_quad_s8")
     return kernel.replace("_s8", "_s4") if kernel and filt.dtype == "int4" else kernel
 
@@ -378,20 +378,18 @@ def _gemm_kernel(op: Op, graph: Graph, packable: bool) -> str | None:
 QUAD_ROW = 64
 
 
-def _quads_win(op: Op, graph: Graph, kernel: str) -> bool:
+def _quads_win(op: Op, graph: Graph) -> bool:
     """Whether a gemm layer (int8 `kernel`) runs 4 pixels per pass over its weights on a DSP
-    core: rows of QUAD_ROW inputs and more, the im2col kernel's channels in whole words
-    (gathered a word at a time), and pixels whose last partial quad costs less than the
-    quads save. A quad column costs 24/25 of a pair's (Cortex-M4, QEMU: mcunet_like_160_int8's
+    core: rows of QUAD_ROW inputs and more, and pixels whose last partial quad costs less
+    than the quads save (the im2col kernel gathers channels that are not whole words as
+    bytes first, as the pair kernel does: Cortex-M4, a 7x7 stride-2 stem 48x48x3 -> 20,
+    2.149M -> 2.072M instructions). A quad column costs 24/25 of a pair's (Cortex-M4, QEMU: mcunet_like_160_int8's
     1x1 layers over 10x10 pixels take 4% fewer instructions as quads); a last quad of 3
     pixels does a whole quad's work, the last 1 or 2 run as a pair (AIOTC_QUAD_TAIL)."""
     filt, pixels = graph[op.inputs[1]], _output_pixels(op, graph)
-    whole_words = kernel == "aiotc_convolve_1x1_s8" or graph[op.inputs[0]].shape[-1] % 4 == 0
     tail = {0: 0, 1: 2 * 25, 2: 2 * 25, 3: 4 * 24}[pixels % 4]
     return (
-        padded_row(int(np.prod(filt.shape[1:]))) >= QUAD_ROW
-        and whole_words
-        and pixels // 4 * 4 * 24 + tail < -(-pixels // 2) * 2 * 25
+        padded_row(int(np.prod(filt.shape[1:]))) >= QUAD_ROW and pixels // 4 * 4 * 24 + tail < -(-pixels // 2) * 2 * 25
     )
 
 
@@ -421,8 +419,10 @@ def _conv_scratch_bytes(op: Op, graph: Graph, kernel: str | None) -> int:
         return padded_row(int(np.prod(filt.shape[1:])))
     if kernel == "aiotc_convolve_rows_im2col_s8":  # its *_get_buffer_size: 4 windows
         return 4 * int(np.prod(filt.shape[1:]))
-    if kernel in QUAD_KERNELS:  # AIOTC_CONV_QUAD_BUFFER: 4 prepared columns
-        return 4 * col_bytes(int(np.prod(filt.shape[1:])))
+    if kernel in QUAD_KERNELS:  # AIOTC_CONV_QUAD_BUFFER: 4 prepared columns (+ the taps as bytes, channels not words)
+        k = int(np.prod(filt.shape[1:]))
+        gathered = kernel == "aiotc_convolve_im2col_quad_s8" and graph[op.inputs[0]].shape[-1] % 4
+        return 4 * col_bytes(k) + (padded_row(k) if gathered else 0)
     if kernel in ("aiotc_convolve_im2col_s8", "aiotc_convolve_im2col_s4", "aiotc_convolve_grouped_s8"):
         return 2 * padded_row(int(np.prod(filt.shape[1:]))) + 2 * col_bytes(int(np.prod(filt.shape[1:])))
     return 0

@@ -447,7 +447,8 @@ def quad_graph():
     of 64 inputs and more) at their edges: last quads of 3 pixels (15, 35) and the last 1
     or 2 pixels on the pair gemm (49, 50, 30 pixels: AIOTC_QUAD_TAIL), odd output channels
     (a last channel alone), rows not a multiple of 4 (130), 1x1 stride 2 over two images,
-    im2col padded on every side, dilated and strided, the general requantization."""
+    im2col padded on every side, dilated and strided, of 3 and 1 channels (gathered as bytes,
+    then widened), the general requantization."""
     g = OpGraph(seed=17)
     outs = [
         g.conv2d(g.input((1, 7, 7, 128), zero_point=-3), 3, kernel=(1, 1), activation="relu"),
@@ -459,6 +460,8 @@ def quad_graph():
         g.conv2d(g.input((1, 7, 7, 96), zero_point=-9), 6, kernel=(1, 1), activation="relu"),  # 96 inputs
         g.conv2d(g.input((1, 7, 5, 8), zero_point=33), 5),  # 72 taps
         g.conv2d(g.input((1, 6, 5, 16), zero_point=-7), 7, activation="relu"),  # 144 taps, 30 pixels
+        g.conv2d(g.input((1, 9, 7, 3), zero_point=-4), 7, kernel=(5, 5), stride=(2, 2), padding="same"),  # 75 taps
+        g.conv2d(g.input((1, 11, 6, 1), zero_point=9), 6, kernel=(10, 8), padding="same"),  # 80 taps, 66 pixels
     ]
     return g.build(*outs)
 
@@ -474,7 +477,7 @@ def test_quad_kernels_match_the_oracle_in_qemu(tmp_path):
         graph, "cortex-m4", tmp_path, QUAD_KERNELS, inputs=inputs, sram_budget=1 << 20
     )
     kernels = [layer["kernel"] for layer in compiled.report["layers"]]
-    assert kernels.count("aiotc_convolve_1x1_quad_s8") == 4 and kernels.count("aiotc_convolve_im2col_quad_s8") == 5
+    assert kernels.count("aiotc_convolve_1x1_quad_s8") == 4 and kernels.count("aiotc_convolve_im2col_quad_s8") == 7
     result = verify(compiled.out_dir, "host", inputs, runner=HostModel.build(compiled.out_dir))
     assert result.samples == len(inputs) and result.mismatches == 0
 

@@ -16,6 +16,9 @@
 /* The quad kernels' scratch: 4 prepared columns (on the portable and MVE paths, the pair
  * drivers' scratch, which is smaller: AIOTC_CONV_1X1_BUFFER, AIOTC_CONV_IM2COL_BUFFER). */
 #define AIOTC_CONV_QUAD_BUFFER(k) (4 * AIOTC_COL_BYTES(k))
+/* The im2col quad kernel's: the 4 columns, and where channels are not whole words (a first
+ * layer's 1-3) the window's k taps gathered as bytes before they are widened. */
+#define AIOTC_CONV_IM2COL_QUAD_BUFFER(k, c) (AIOTC_CONV_QUAD_BUFFER(k) + ((c) % 4 ? AIOTC_ROW(k) : 0))
 
 #if defined(AIOTC_DSP)
 /* Column j (0-3) of a quad, the layout aiotc_gemm_quad reads: per 4 inputs 8 words, the
@@ -166,17 +169,37 @@ static AIOTC_INLINE void aiotc_gemm_quad(const aiotc_gemm *gemm, const int32_t *
     }
 }
 
+/* Column j of the window at *at: with channels in whole words widened straight from the
+ * image (a quad's column: `quad`, else a pair's), else gathered into `taps` (k bytes and
+ * zeros up to the row) and widened from there. */
+static inline void aiotc_gather_column(const aiotc_conv_params *params, const aiotc_dims *input_dims,
+                                       const aiotc_dims *filter_dims, const aiotc_pixel_walk *at, int8_t *taps,
+                                       int32_t row, int32_t *cols, int32_t j, int32_t quad)
+{
+    const int32_t y0 = at->oy * params->stride.h - params->padding.h;
+    const int32_t x0 = at->ox * params->stride.w - params->padding.w;
+    if (input_dims->c % 4 == 0) {
+        aiotc_gather_widened(params, input_dims, at->image, filter_dims, y0, x0,
+                             quad ? cols + 4 * (j >> 1) + (j & 1) : cols + 2 * j, quad ? 8 : 4, quad ? 2 : 1);
+        return;
+    }
+    aiotc_im2col_gather(params, input_dims, at->image, filter_dims, y0, x0, taps);
+    if (quad) {
+        aiotc_col_quad(taps, row, cols, j);
+    } else {
+        aiotc_col_prepare(taps, row, cols, j);
+    }
+}
+
 /* The windows of the `count` (1-4) output pixels from *at on as a quad at cols
- * (aiotc_col_quad; past `count`, the last one again), channels in whole words; *at left
- * at the pixel after them. */
+ * (aiotc_col_quad; past `count`, the last one again); *at left at the pixel after them. */
 static inline void aiotc_gather_quad(const aiotc_conv_params *params, const aiotc_dims *input_dims,
                                      const aiotc_dims *filter_dims, const aiotc_dims *output_dims,
-                                     aiotc_pixel_walk *at, int32_t count, int32_t *cols)
+                                     aiotc_pixel_walk *at, int32_t count, int8_t *taps, int32_t row, int32_t *cols)
 {
     int32_t j;
     for (j = 0; j < 4; j++) {
-        aiotc_gather_widened(params, input_dims, at->image, filter_dims, at->oy * params->stride.h - params->padding.h,
-                             at->ox * params->stride.w - params->padding.w, cols + 4 * (j >> 1) + (j & 1), 8, 2);
+        aiotc_gather_column(params, input_dims, filter_dims, at, taps, row, cols, j, 1);
         if (j + 1 < count) {
             aiotc_pixel_step(at, input_dims, output_dims);
         }
@@ -229,7 +252,8 @@ static inline int32_t aiotc_conv_1x1_quads(const aiotc_context *ctx, const aiotc
 }
 
 /* Convolution through im2col (aiotc_conv_im2col_gemm's contract), 4 pixels at a time on
- * the DSP path, the taps widened straight from the image: channels in whole words. */
+ * the DSP path, the taps widened straight from the image where channels are whole words,
+ * else gathered as bytes first (aiotc_gather_column). */
 static inline int32_t aiotc_conv_im2col_quads(const aiotc_context *ctx, const aiotc_conv_params *params,
                                               const aiotc_per_channel_quant_params *quant_params,
                                               const aiotc_dims *input_dims, const int8_t *input,
@@ -238,14 +262,18 @@ static inline int32_t aiotc_conv_im2col_quads(const aiotc_context *ctx, const ai
 {
 #if defined(AIOTC_DSP)
     const int32_t out_c = output_dims->c, pixels = output_dims->n * output_dims->h * output_dims->w;
-    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c, row = AIOTC_ROW(k);
     int32_t *const cols = (int32_t *)ctx->buf;
+    int8_t *const taps = (int8_t *)ctx->buf + AIOTC_CONV_QUAD_BUFFER(k); /* channels not whole words */
     aiotc_gemm g;
     aiotc_pixel_walk at;
     int32_t p;
-    if (filter_dims->c != input_dims->c || filter_dims->n != out_c || input_dims->c % 4 != 0 ||
-        ctx->size < AIOTC_CONV_QUAD_BUFFER(k)) {
+    if (filter_dims->c != input_dims->c || filter_dims->n != out_c ||
+        ctx->size < AIOTC_CONV_IM2COL_QUAD_BUFFER(k, input_dims->c)) {
         return AIOTC_ARG_ERROR;
+    }
+    if (input_dims->c % 4) {
+        memset(taps, 0, (size_t)row); /* the padding after the k taps: widened whole */
     }
     aiotc_gemm_setup(&g, filter, k, out_c, bias, quant_params, params, cols);
     at.image = input;
@@ -255,15 +283,13 @@ static inline int32_t aiotc_conv_im2col_quads(const aiotc_context *ctx, const ai
         if (count <= 2) { /* AIOTC_QUAD_TAIL */
             int32_t j;
             for (j = 0; j < count; j++) {
-                aiotc_gather_widened(params, input_dims, at.image, filter_dims,
-                                     at.oy * params->stride.h - params->padding.h,
-                                     at.ox * params->stride.w - params->padding.w, cols + 2 * j, 4, 1);
+                aiotc_gather_column(params, input_dims, filter_dims, &at, taps, row, cols, j, 0);
                 aiotc_pixel_step(&at, input_dims, output_dims);
             }
             aiotc_gemm_s8(&g, cols, count == 2 ? cols : 0, output + p * out_c, output + (p + 1) * out_c);
             break;
         }
-        aiotc_gather_quad(params, input_dims, filter_dims, output_dims, &at, count, cols);
+        aiotc_gather_quad(params, input_dims, filter_dims, output_dims, &at, count, taps, row, cols);
         aiotc_gemm_quad(&g, cols, output + p * out_c, out_c, count);
     }
     return AIOTC_OK;
