@@ -371,11 +371,12 @@ def _gemm_kernel(op: Op, graph: Graph, packable: bool) -> str | None:
 
 # Padded inputs per output from which the quad kernels run (aiotc_nn_gemm_quad.h): over
 # shorter rows their sums' set-up and requantization cost about what the fewer loads of
-# weights save (vww's layers of 8-32 inputs: more instructions). From 64 (128 before the
-# quads requantized from registers): Cortex-M4, conv1d_dilated_256's 112-input layer
-# 843 k -> 799 k instructions, fire_64's 72- and 96-input ones 429 k -> 411 k and
-# 199 k -> 192 k, mcunet_like_160's 96-input conv2d_12 507 k -> 482 k.
-QUAD_ROW = 64
+# weights save (vww's layers of 8-32 inputs: more instructions). From 32 since their
+# channel pairs run in one asm (64 before, 128 before the quads requantized from
+# registers): Cortex-M4, micronet_kws_49x10's 40-input first layer 1.015M -> 0.918M
+# instructions, conv1d_dilated_256 3.200M -> 3.177M in all, pretrainedResnet_quant
+# 13.418M -> 13.428M (its general requantization: the C loop).
+QUAD_ROW = 32
 
 
 def _quads_win(op: Op, graph: Graph) -> bool:

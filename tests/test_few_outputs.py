@@ -256,7 +256,7 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
     few-channel 1x1 kernel for channels in blocks of 8 (or an odd number, padded to them at
     most doubled or over rows up to 32) over depths in whole words, up to 16 channels, rows up
     to 32 inputs or up to FEW_WEIGHTS weights, rows up to 64 inputs of up to 128 channels; the
-    gemm's pairs, or from rows of 64 inputs its quads, for the rest."""
+    gemm's pairs, or from rows of 32 inputs its quads (kernels.QUAD_ROW), for the rest."""
     from aiotc.kernels import select_kernel
 
     for channels, mve, kernel in (
@@ -275,7 +275,7 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
         (24, 192, few),
         (64, 32, few),
         (128, 64, few),
-        (136, 64, quad),  # rows of 64 inputs and more: the quads (kernels.QUAD_ROW)
+        (136, 64, quad),  # rows of 32 inputs and more: the quads (kernels.QUAD_ROW)
         (96, 72, quad),
         (32, 160, quad),
         (12, 16, pairs),
@@ -285,7 +285,8 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
         (3, 32, few),
         (3, 128, quad),  # padded to more than twice the channels over rows of more than 32
         (9, 64, few),
-        (18, 32, pairs),  # even: whole pairs
+        (18, 24, pairs),  # even: whole pairs
+        (18, 32, quad),
     ):
         g = OpGraph(seed=1)
         graph = g.build(g.conv2d(g.input((1, 4, 4, depth), zero_point=3), channels, kernel=(1, 1)))
@@ -294,17 +295,21 @@ def test_few_channels_take_the_rows_kernel_on_mve_only():
 
 def test_first_layers_take_the_few_channel_window_kernel_on_dsp():
     """1-3 input channels, channels in blocks of 8 on the few kernel's shapes; 4 input
-    channels (widened straight from the image), 12 channels or an MVE core: the gemm."""
+    channels (widened straight from the image), 12 channels or an MVE core: the gemm, whose
+    quads take rows of QUAD_ROW inputs and more (of 1-3 channels too: gathered as bytes)."""
     from aiotc.kernels import select_kernel
 
-    few, gemm = "aiotc_convolve_im2col_few_s8", "aiotc_convolve_im2col_s8"
+    few, gemm, quad = "aiotc_convolve_im2col_few_s8", "aiotc_convolve_im2col_s8", "aiotc_convolve_im2col_quad_s8"
     for depth, channels, size, kernel, dsp in (
         (1, 8, 3, few, True),
         (3, 16, 3, few, True),
         (3, 64, 3, few, True),  # 27 taps padded to 28: up to 32
         (3, 24, 7, few, True),  # 148 x 24 weights: up to FEW_WEIGHTS
-        (3, 64, 7, gemm, True),  # 148 x 64: more
-        (4, 8, 3, gemm, True),
+        (3, 64, 7, quad, True),  # 148 x 64: more
+        (3, 12, 5, quad, True),  # 75 taps
+        (3, 12, 3, gemm, True),  # 27 taps
+        (4, 8, 3, quad, True),  # 36 taps
+        (4, 8, 2, gemm, True),  # 16 taps
         (1, 12, 3, gemm, True),
         (1, 8, 3, gemm, False),
     ):

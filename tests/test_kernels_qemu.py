@@ -68,7 +68,8 @@ def kernel_graph():
         g.conv2d(odd, 7, kernel=(1, 1)),  # 1x1, odd in and out channels
         g.conv2d(odd, 6, kernel=(1, 1), stride=(2, 2)),  # 1x1 stride 2
         g.conv2d(wide, 16, kernel=(1, 1), activation="relu6"),
-        g.conv2d(odd, 9, kernel=(3, 2)),  # im2col, channels not a multiple of 4
+        g.conv2d(odd, 9, kernel=(3, 2)),  # im2col, channels not a multiple of 4 (M4: 30 taps, quads)
+        g.conv2d(odd, 9, kernel=(2, 2)),  # M4: 20 taps, under kernels.QUAD_ROW: the pairs
         g.conv2d(wide, 8, stride=(2, 2), out_zp=-128),  # stride 2, padding bottom/right only
         g.conv2d(odd, 4, dilation=(2, 2)),
         g.conv2d(rgb, 8, stride=(2, 2)),  # first layer, 3 channels
@@ -494,7 +495,7 @@ def dilated_graph():
         g.conv2d(column, 6, kernel=(7, 1), dilation=(2, 1), activation="relu"),  # 168 taps: quads
         g.conv2d(column, 5, kernel=(7, 1), dilation=(4, 1), out_scale=0.004),
         g.conv2d(column, 4, kernel=(7, 1)),  # undilated: a window inside is one run
-        g.conv2d(g.input((1, 30, 1, 8), zero_point=127), 7, kernel=(7, 1), dilation=(4, 1)),  # 56 taps: pairs
+        g.conv2d(g.input((1, 30, 1, 4), zero_point=127), 7, kernel=(7, 1), dilation=(4, 1)),  # 28 taps: pairs
         g.conv2d(g.input((1, 30, 1, 8), zero_point=-128), 3, kernel=(7, 1)),
         g.conv2d(g.input((1, 1, 33, 32), zero_point=9), 5, kernel=(1, 7), dilation=(1, 2)),  # on its side
         g.conv2d(g.input((1, 1, 33, 8), zero_point=-9), 4, kernel=(1, 7), dilation=(1, 4)),

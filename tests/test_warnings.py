@@ -248,7 +248,7 @@ def folders(tmp_path_factory) -> list[Path]:
     depthwise = [g.depthwise(g.input((1, 3, 32, 8), zero_point=-3), multiplier=2, padding="valid") for _ in "ab"]
     (root / "depthwise.tflite").write_bytes(write_tflite(g.build(depthwise[0], g.int4(depthwise[1]))))
     made.append(compile_model(root / "depthwise.tflite", out_dir=root / "depthwise").out_dir)
-    # the DSP core's kernels: the quads' rows of 64 inputs and more (a 1x1 of 128 channels, a
+    # the DSP core's kernels: the quads' rows of 32 inputs and more (a 1x1 of 128 channels, a
     # 3x3 of 16), the few-channel 1x1 (8 channels) and first layer (3x3 over 3 channels), the
     # depthwise tap pairs (a 3x3 on rows of 5)
     g = OpGraph(seed=5)

@@ -78,8 +78,7 @@ static AIOTC_INLINE void aiotc_mac_4x2(aiotc_quad_sums *s, const int32_t **w, co
             : [end4] "m"(end4), [end] "m"(end)
             : "cc", "memory");
 }
-#undef AIOTC_SMLAD4
-#undef AIOTC_QUAD_GROUP
+
 
 /* A channel pair's weights at *w (left at the next pair's) against the quad at cols,
  * `groups` (> 0) groups of 4 inputs, from the channels' biases; channel b's sums (as
@@ -149,6 +148,171 @@ static AIOTC_INLINE void aiotc_gemm_quad_mode(const aiotc_gemm *g, const int32_t
     }
 }
 
+/* What aiotc_gemm_quad_right's asm walks, at fixed offsets (bytes, 32-bit pointers): the
+ * weights (0), the quad's columns (4) and the ends of their groups of 4 and of all (8, 12),
+ * the channels' biases (16), how many channels are left (20), their multipliers and shifts
+ * (24, 28), the outputs (32) and one column's `stride` bytes between them (36), offset2 =
+ * 2 * offset + 1 (40) and act_min (44). */
+typedef struct {
+    const int32_t *w, *cols, *end4, *end, *bias;
+    int32_t left;
+    const int32_t *mult, *shift;
+    int8_t *out;
+    int32_t stride, offset2, act_min;
+} aiotc_quad_walk;
+
+/* One output by right shifts (aiotc_rq_right, as DW_RIGHT), registers named after their
+ * role in the multiply: sum `x`, multiplier w, shift c, 2^30 in w0, offset2 in x0, the
+ * nudge's and product's words in hi1 and hi2, then `clamp` (act_min in hi3) and `store`
+ * (outputs at x1, stride in hi0). */
+#define AIOTC_QUAD_RIGHT(x, clamp, store)                                                                              \
+    "asr %[hi2], %[" x "], #31\n\t"                                                                                    \
+    "orr %[hi1], %[w0], %[hi2], lsl #31\n\t"                                                                           \
+    "smlal %[hi1], %[hi2], %[" x "], %[w]\n\t"                                                                         \
+    "asr %[hi2], %[hi2], %[c]\n\t"                                                                                     \
+    "add %[hi2], %[hi2], %[x0]\n\t"                                                                                    \
+    "ssat %[hi2], #8, %[hi2], asr #1\n\t" clamp store
+/* A channel's 4 outputs from lo0..lo3 (Thumb has no register post-index: two stores off
+ * x1, then it moves two strides). */
+#define AIOTC_QUAD_OUTS(clamp)                                                                                         \
+    AIOTC_QUAD_RIGHT("lo0", clamp, "strb %[hi2], [%[x1]]\n\t")                                                         \
+    AIOTC_QUAD_RIGHT("lo1", clamp, "strb %[hi2], [%[x1], %[hi0]]\n\tadd %[x1], %[x1], %[hi0], lsl #1\n\t")             \
+    AIOTC_QUAD_RIGHT("lo2", clamp, "strb %[hi2], [%[x1]]\n\t")                                                         \
+    AIOTC_QUAD_RIGHT("lo3", clamp, "strb %[hi2], [%[x1], %[hi0]]\n\t")
+/* `common` 2: the bottom of a ReLU's clamp (act_min >= -128). */
+#define AIOTC_QUAD_AT_LEAST                                                                                            \
+    "cmp %[hi2], %[hi3]\n\t"                                                                                           \
+    "it lt\n\t"                                                                                                        \
+    "movlt %[hi2], %[hi3]\n\t"
+/* The channel pairs of a quad (an even count), the walk's pointer in s0 (pushed while the
+ * multiplies take its register): per pair the 8 sums from channel a's bias, the multiplies
+ * (AIOTC_QUAD_GROUP, as aiotc_mac_4x2, the loops' ends on the stack), channel b's sums
+ * from the byte-pair sums (aiotc_dot_quad's for one chunk) kept on the stack while channel
+ * a's outputs are made, then channel b's. */
+#define AIOTC_QUAD_PAIRS(clamp)                                                                                        \
+    "1:\n\t"                                                                                                           \
+    "ldr %[x0], [%[s0], #16]\n\t"                                                                                      \
+    "ldr %[lo0], [%[x0]]\n\t"                                                                                          \
+    "mov %[hi0], %[lo0]\n\t"                                                                                           \
+    "mov %[lo1], %[lo0]\n\t"                                                                                           \
+    "mov %[hi1], %[lo0]\n\t"                                                                                           \
+    "mov %[lo2], %[lo0]\n\t"                                                                                           \
+    "mov %[hi2], %[lo0]\n\t"                                                                                           \
+    "mov %[lo3], %[lo0]\n\t"                                                                                           \
+    "mov %[hi3], %[lo0]\n\t"                                                                                           \
+    "ldrd %[w], %[c], [%[s0]]\n\t"                                                                                     \
+    "ldrd %[x0], %[x1], [%[s0], #8]\n\t"                                                                               \
+    "str %[s0], [sp, #-4]!\n\t"                                                                                        \
+    "strd %[x0], %[x1], [sp, #-8]!\n\t"                                                                                \
+    "cmp %[c], %[x0]\n\t"                                                                                              \
+    "beq 3f\n"                                                                                                         \
+    "2:\n\t" AIOTC_QUAD_GROUP AIOTC_QUAD_GROUP AIOTC_QUAD_GROUP AIOTC_QUAD_GROUP                                       \
+    "ldr %[x0], [sp]\n\t"                                                                                              \
+    "cmp %[c], %[x0]\n\t"                                                                                              \
+    "bne 2b\n"                                                                                                         \
+    "3:\n\t"                                                                                                           \
+    "ldr %[x0], [sp, #4]\n\t"                                                                                          \
+    "cmp %[c], %[x0]\n\t"                                                                                              \
+    "beq 5f\n"                                                                                                         \
+    "4:\n\t" AIOTC_QUAD_GROUP                                                                                          \
+    "ldr %[x0], [sp, #4]\n\t"                                                                                          \
+    "cmp %[c], %[x0]\n\t"                                                                                              \
+    "bne 4b\n"                                                                                                         \
+    "5:\n\t"                                                                                                           \
+    "ldr %[s0], [sp, #8]\n\t"                                                                                          \
+    "str %[w], [%[s0]]\n\t"                                                                                            \
+    "ldr %[x0], [%[s0], #16]\n\t"                                                                                      \
+    "ldr %[w0], [%[x0], #4]\n\t"                                                                                       \
+    "sub %[hi0], %[hi0], %[lo0]\n\t"                                                                                   \
+    "add %[hi0], %[w0], %[hi0], asr #8\n\t"                                                                            \
+    "sub %[hi1], %[hi1], %[lo1]\n\t"                                                                                   \
+    "add %[hi1], %[w0], %[hi1], asr #8\n\t"                                                                            \
+    "sub %[hi2], %[hi2], %[lo2]\n\t"                                                                                   \
+    "add %[hi2], %[w0], %[hi2], asr #8\n\t"                                                                            \
+    "sub %[hi3], %[hi3], %[lo3]\n\t"                                                                                   \
+    "add %[hi3], %[w0], %[hi3], asr #8\n\t"                                                                           \
+    "add %[x0], %[x0], #8\n\t"                                                                                         \
+    "str %[x0], [%[s0], #16]\n\t"                                                                                      \
+    "strd %[hi0], %[hi1], [sp, #-4]!\n\t"                                                                              \
+    "strd %[hi2], %[hi3], [sp, #8]\n\t"                                                                                \
+    "ldrd %[x1], %[hi0], [%[s0], #32]\n\t"                                                                             \
+    "ldrd %[w], %[c], [%[s0], #24]\n\t"                                                                                \
+    "ldr %[w], [%[w]]\n\t"                                                                                             \
+    "ldr %[c], [%[c]]\n\t"                                                                                             \
+    "ldrd %[x0], %[hi3], [%[s0], #40]\n\t"                                                                             \
+    "mov %[w0], #0x40000000\n\t" AIOTC_QUAD_OUTS(clamp)                                                                \
+    "ldrd %[lo0], %[lo1], [sp]\n\t"                                                                                    \
+    "ldrd %[lo2], %[lo3], [sp, #8]\n\t"                                                                                \
+    "ldrd %[w], %[c], [%[s0], #24]\n\t"                                                                                \
+    "ldr %[w], [%[w], #4]\n\t"                                                                                         \
+    "ldr %[c], [%[c], #4]\n\t"                                                                                         \
+    "ldr %[x1], [%[s0], #32]\n\t"                                                                                      \
+    "add %[x1], %[x1], #1\n\t" AIOTC_QUAD_OUTS(clamp)                                                                  \
+    "add sp, sp, #16\n\t"                                                                                              \
+    "ldrd %[w], %[c], [%[s0], #24]\n\t"                                                                                \
+    "add %[w], %[w], #8\n\t"                                                                                           \
+    "add %[c], %[c], #8\n\t"                                                                                           \
+    "strd %[w], %[c], [%[s0], #24]\n\t"                                                                                \
+    "ldr %[x1], [%[s0], #32]\n\t"                                                                                      \
+    "add %[x1], %[x1], #2\n\t"                                                                                         \
+    "str %[x1], [%[s0], #32]\n\t"                                                                                      \
+    "ldr %[x1], [%[s0], #20]\n\t"                                                                                      \
+    "subs %[x1], %[x1], #2\n\t"                                                                                        \
+    "str %[x1], [%[s0], #20]\n\t"                                                                                      \
+    "bgt 1b\n\t"
+#define AIOTC_QUAD_PAIR_OPERANDS                                                                                       \
+    : [lo0] "=&r"(lo0), [hi0] "=&r"(hi0), [lo1] "=&r"(lo1), [hi1] "=&r"(hi1), [lo2] "=&r"(lo2), [hi2] "=&r"(hi2),     \
+      [lo3] "=&r"(lo3), [hi3] "=&r"(hi3), [w] "=&r"(w), [c] "=&r"(c), [w0] "=&r"(w0), [x0] "=&r"(x0), [x1] "=&r"(x1)   \
+    : [s0] "r"(&q)                                                                                                     \
+    : "cc", "memory"
+
+/* aiotc_gemm_quad for a whole quad by right shifts (`common` 1 or 2), each channel's inputs
+ * in one chunk, the channel pairs in one asm (AIOTC_QUAD_PAIRS; gcc spilled the C loop's
+ * constants and sums around the multiplies' 14 registers), an odd last channel by the C
+ * loop. Cortex-M4, a 1x1 layer 140 -> 140 with a ReLU over 8x5 pixels: per channel pair
+ * and quad 141 instructions besides the multiply loops (80 of them the 8 outputs'
+ * requantization) where the C loop took 176; the layer 755k -> 725k instructions. */
+static AIOTC_NOINLINE void aiotc_gemm_quad_right(const aiotc_gemm *g, const int32_t *cols, int8_t *out, int32_t stride,
+                                                 int32_t common)
+{
+    const int32_t groups = (int32_t)((uint32_t)g->row / 4u), paired = g->rows & ~1;
+    aiotc_quad_walk q;
+    int32_t lo0, hi0, lo1, hi1, lo2, hi2, lo3, hi3, w, c, w0, x0, x1;
+    q.w = (const int32_t *)(const void *)g->weights;
+    q.cols = cols;
+    q.end4 = cols + 8 * (groups & ~3);
+    q.end = cols + 8 * groups;
+    q.bias = g->bias;
+    q.left = paired; /* counted down by the asm */
+    q.mult = g->multiplier;
+    q.shift = g->shift;
+    q.out = out;
+    q.stride = stride;
+    q.offset2 = 2 * g->output_offset + 1;
+    q.act_min = g->act_min;
+    if (paired && common == 1) {
+        __asm__ volatile(AIOTC_QUAD_PAIRS("") AIOTC_QUAD_PAIR_OPERANDS);
+    } else if (paired) {
+        __asm__ volatile(AIOTC_QUAD_PAIRS(AIOTC_QUAD_AT_LEAST) AIOTC_QUAD_PAIR_OPERANDS);
+    }
+    if (g->rows & 1) { /* the last channel alone, paired with the zero row the weights end with */
+        aiotc_gemm last = *g;
+        last.weights = (const int8_t *)(const void *)q.w;
+        last.bias += paired;
+        last.multiplier += paired;
+        last.shift += paired;
+        last.rows = 1;
+        aiotc_gemm_quad_mode(&last, cols, out + paired, stride, 4, common);
+    }
+}
+#undef AIOTC_QUAD_PAIR_OPERANDS
+#undef AIOTC_QUAD_PAIRS
+#undef AIOTC_QUAD_AT_LEAST
+#undef AIOTC_QUAD_OUTS
+#undef AIOTC_QUAD_RIGHT
+#undef AIOTC_SMLAD4
+#undef AIOTC_QUAD_GROUP
+
 /* All channels for the 4 columns of a quad (aiotc_col_quad at cols): outputs of the first
  * `count` (1-4) at out, one column's `stride` bytes after the previous one's. Each channel
  * pair's weights are read once per 4 pixels, where aiotc_gemm_pairs reads them once per 2:
@@ -159,8 +323,10 @@ static AIOTC_INLINE void aiotc_gemm_quad_mode(const aiotc_gemm *g, const int32_t
  * mobilenet_v1_a050_128's 1-2%, than one loop testing it per channel's outputs). */
 static AIOTC_INLINE void aiotc_gemm_quad(const aiotc_gemm *gemm, const int32_t *cols, int8_t *out, int32_t stride, int32_t count)
 {
-    const aiotc_gemm g = *gemm; /* fields in registers (aiotc_gemm_s8) */
-    if (g.common == 1) {
+    const aiotc_gemm g = *gemm; /* fields in registers (aiotc_gemm_s8): its address not taken */
+    if (count == 4 && g.common && g.row <= AIOTC_GEMM_CHUNK) {
+        aiotc_gemm_quad_right(gemm, cols, out, stride, g.common);
+    } else if (g.common == 1) {
         aiotc_gemm_quad_mode(&g, cols, out, stride, count, 1);
     } else if (g.common) {
         aiotc_gemm_quad_mode(&g, cols, out, stride, count, 2);

@@ -1,7 +1,7 @@
 /* int8 1x1 convolution (any stride, no padding) 4 output pixels per pass over the weights
  * on the DSP path: each pixel's channels widened into a quad of columns in the scratch,
  * then aiotc_gemm_quad; the pair kernel (aiotc_convolve_1x1_s8) elsewhere. Chosen for rows
- * of 64 inputs and more on DSP cores (aiotc/kernels.py; the driver: aiotc_nn_gemm_quad.h). */
+ * of QUAD_ROW inputs and more on DSP cores (aiotc/kernels.py; the driver: aiotc_nn_gemm_quad.h). */
 #include "aiotc_nn_gemm_quad.h"
 
 int32_t aiotc_convolve_1x1_quad_s8_get_buffer_size(const aiotc_dims *input_dims)

@@ -2,7 +2,7 @@
  * per pass over the weights on the DSP path: each pixel's taps widened into a quad of
  * columns (straight from the image where channels are whole words, else gathered as bytes
  * first: a first layer's 1-3 channels), then aiotc_gemm_quad; the pair kernel
- * (aiotc_convolve_im2col_s8) elsewhere. Chosen for rows of 64 inputs and more on DSP cores
+ * (aiotc_convolve_im2col_s8) elsewhere. Chosen for rows of QUAD_ROW inputs and more on DSP cores
  * (aiotc/kernels.py; the driver: aiotc_nn_gemm_quad.h). */
 #include "aiotc_nn_gemm_quad.h"
 
