@@ -384,7 +384,8 @@ def test_dynamic_update_slice_runs_in_place_over_its_operand(tmp_path):
     ]
     out, _ = _check(m.build([x, update, start], [y]), tmp_path, samples)
     memory = json.loads((out / "report.json").read_text())["memory"]
-    assert {"input": "t3", "layer": "t4", "output": "t4", "slack": 0} in memory["in_place"]  # flipped -> updated
+    flipped_to_updated = {"input": "t3", "layer": "t4", "output": "t4", "slack": 0, "lift": None, "bottom_first": False}
+    assert flipped_to_updated in memory["in_place"]
 
 
 OVERLAP_PROGRAM = r"""
