@@ -90,14 +90,12 @@ def estimate(job: Job) -> dict:
     from .options import CompileOptions
     from .passes import run_passes
     from .quantize import needs_quantization
-    from .quantize.prepare import global_pools_as_means
     from .quantize.ptq import quantize_graph
 
     graph = run_passes(load_model(Path(job.model)))
     if needs_quantization(graph):
         if job.calib is None:
             raise UsageError(f"{job.name} is a float model: give --calib DATA to quantize the candidates")
-        graph = global_pools_as_means(graph)
         graph = quantize_graph(graph, {t.name: (-1.0, 1.0) for t in graph.activations() if t.dtype == "float32"})
     planned = plan_graph(graph, CompileOptions(board=job.board, sram_budget=1))  # nothing fits: the smallest arena
     weights = sum(t.nbytes for t in planned.graph.tensors.values() if t.is_const)

@@ -500,22 +500,26 @@ def test_streamed_transposed_convs_match_in_qemu(tmp_path, board, dtype):
     assert result.report["patch"] is not None
 
 
-def dscnn(dtype: str):
+def dscnn(dtype: str, pool: str = "mean"):
     """audio_dscnn_mfcc's shape: a 10x4 stride-2 conv, three depthwise-pointwise pairs on a
-    25x5x32 map, the global average pool (MEAN), a dense layer."""
+    25x5x32 map, the global average pool (MEAN, or an AVERAGE_POOL_2D of the whole map as
+    micronet_kws has), a dense layer."""
     g = OpGraph(seed=10, dtype=dtype)
     x = g.conv2d(g.input((1, 49, 10, 1)), 32, kernel=(10, 4), stride=(2, 2), activation="relu")
     for _ in range(3):
         x = g.conv2d(g.depthwise(x, activation="relu"), 32, kernel=(1, 1), activation="relu")
-    return g.build(g.fully_connected(g.mean(x, (1, 2), keepdims=False), 12))
+    pooled = g.mean(x, (1, 2), keepdims=False) if pool == "mean" else g.pool("avg_pool2d", x, (25, 5), (1, 1))
+    return g.build(g.fully_connected(pooled, 12))
 
 
-def test_a_float_mean_sums_its_input_band_by_band(tmp_path):
+@pytest.mark.parametrize("pool", ["mean", "avg_pool2d"])
+def test_a_float_mean_sums_its_input_band_by_band(tmp_path, pool):
     """A float global average pool takes its input a band of rows at a time, adding each
     to its output's per-channel sums in the order the whole-map kernel adds them: the
     stage runs on through it, the last 25x5x32 map (16,000 B) is never whole, and the
-    outputs equal layer by layer's bit for bit (and the oracle's)."""
-    graph = dscnn("float32")
+    outputs equal layer by layer's bit for bit (and the oracle's). An AVERAGE_POOL_2D of
+    the whole map is the same mean (passes.global_pools_as_means)."""
+    graph = dscnn("float32", pool)
     assert replay_every_stage(graph) > 0
     results, arenas = {}, {}
     for patch in ("off", "auto"):

@@ -1,6 +1,6 @@
 """Quantization: float graphs to int8 from calibration data (post-training, TFLite spec).
 
-    global_pools_as_means -> load_calibration -> observe (float ranges and histograms) -> initial_ranges
+    load_calibration -> observe (float ranges and histograms) -> initial_ranges
     -> refine_ranges -> input_hessians -> quantize_graph (GPTQ-rounded weights) -> correct_biases -> measure
 
 refine_ranges, GPTQ rounding of int8 weights and correct_biases make up method
@@ -33,7 +33,6 @@ from .gptq import input_hessians
 from .lstm import cell_peaks
 from .mixed import MixedSearch
 from .observe import observe
-from .prepare import global_pools_as_means
 from .ptq import calibrated, initial_ranges, quantize_graph, shared_range
 from .refit import quantize_refitted
 from .search import refine_ranges
@@ -105,7 +104,6 @@ def quantize_model(
             f"{graph.name} has recurrent state (an SVDF or resource variables): aiotc cannot quantize it yet;"
             " compile it as float, or quantize it with the TFLite converter"
         )
-    graph = global_pools_as_means(graph)
     samples = load_calibration(calib, graph)
     tick = progress("calibrating", 2 * len(samples)) if progress else None
     stats = observe(graph, samples, tick)

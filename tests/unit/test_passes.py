@@ -3,6 +3,8 @@ outputs before and after in LiteRT (the float oracle)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from aiotc.passes import (
     fold_moves_of_constants,
     fold_pads_into_windows,
     fuse_activations,
+    global_pools_as_means,
     merge_reshapes,
     remove_dead_ops,
     remove_identity_reshapes,
@@ -231,3 +234,26 @@ def test_a_conv1d_causal_pad_becomes_the_convs_padding():
     assert folded[folded.ops[0].outputs[0]].shape == (1, 1, 10, 2)
     assert folded.ops[1].attrs.padding == ir.Padding(0, 0, 3, 0)
     assert_same_function(graph, folded)
+
+
+@pytest.mark.parametrize(
+    "kernel, activation, dtype, hinted, mean",
+    [
+        ((6, 5), "none", "float32", False, True),  # the whole map
+        ((3, 5), "none", "float32", False, False),  # part of it
+        ((6, 5), "relu", "float32", False, False),  # a clamp after the average
+        ((6, 5), "none", "int8", False, False),  # quantized: TFLite's int8 pool, its scales
+        ((6, 5), "none", "float32", True, False),  # a QDQ model: the pool keeps the scales it is given
+    ],
+)
+def test_a_float_average_pool_over_the_whole_map_is_a_mean(kernel, activation, dtype, hinted, mean):
+    g = OpGraph(seed=4, dtype=dtype)
+    graph = g.build(g.pool("avg_pool2d", g.conv2d(g.input((1, 6, 5, 3)), 4), kernel, (1, 1), activation=activation))
+    if hinted:
+        graph = replace(graph, quant_hints={graph.inputs[0]: (0.05, 0)})
+    rewritten = global_pools_as_means(graph)
+    assert kinds(rewritten) == ["conv2d", "mean" if mean else "avg_pool2d"]
+    if mean:
+        assert rewritten.ops[1].attrs == ir.Mean((1, 2), keepdims=True)
+        assert rewritten[rewritten.ops[1].outputs[0]].shape == (1, 1, 1, 4)
+        assert_same_function(graph, rewritten)
