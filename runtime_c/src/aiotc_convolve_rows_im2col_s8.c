@@ -63,6 +63,12 @@ int32_t aiotc_convolve_rows_im2col_s8(const aiotc_context *ctx, const aiotc_conv
                 }
             }
         }
+#if defined(AIOTC_MVE)
+        if (count < 4) { /* a band's last 1-3 pixels: the spare windows' sums are not stored */
+            aiotc_rows_partial4(taps, count, k, params, quant_params, filter, bias, out_c, output + p * out_c);
+            continue;
+        }
+#endif
         aiotc_rows_out(taps, k, count, k, params, quant_params, filter, bias, out_c, output + p * out_c);
     }
     return AIOTC_OK;
