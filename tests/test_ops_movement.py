@@ -7,11 +7,15 @@ the others round-trip through aiotc's own writer from OpGraph.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from onnx import helper
 
 from aiotc import ir
+from aiotc.errors import ModelError
+from aiotc.export.tflite import write_tflite
 
 from .oplib import (
     HostModel,
@@ -173,6 +177,38 @@ def test_resize_nearest(shape, size, align_corners, half_pixel, dtype, tmp_path)
 @pytest.mark.parametrize("shape, axes", [((1, 4, 5, 3), (1,)), ((1, 4, 5, 3), (2, 3)), ((6, 7), (0, 1)), ((9,), (0,))])
 def test_reverse(shape, axes, dtype, tmp_path):
     _copy_case("reverse", shape, shape, ir.Reverse(axes), dtype, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "kind, out_shape, attrs",
+    [
+        ("reverse", (1, 4, 5, 3), ir.Reverse((1,))),  # a Keras Bidirectional LSTM's backward sequence
+        ("transpose", (1, 5, 4, 3), ir.Transpose((0, 2, 1, 3))),
+        ("depth_to_space", (1, 4, 6, 3), ir.BlockSize(2)),
+    ],
+)
+def test_a_copy_to_an_output_of_its_own_scale_copies_the_bytes(kind, out_shape, attrs, tmp_path):
+    """The TFLite converter may give a moved tensor a scale and zero point of its own (a
+    REVERSE_V2 of a Bidirectional LSTM did): TFLite Micro copies the int8 bytes regardless,
+    and so does aiotc, bit for bit."""
+    g = OpGraph(seed=3, dtype="int8")
+    shape = (1, 2, 3, 12) if kind == "depth_to_space" else (1, 4, 5, 3)
+    x = g.input(shape, zero_point=-3)
+    y = g.movement(kind, [x], out_shape, attrs)
+    graph = g.build(y)
+    own = ir.Quant(np.array([0.37], np.float32), np.array([11]))
+    graph = graph.with_ops(graph.ops, {**graph.tensors, y: replace(graph[y], quant=own)})
+    assert_matches_oracle(graph, tmp_path)
+
+
+def test_int8_concatenation_of_other_scales_is_refused(tmp_path):
+    """TFLite Micro's CONCATENATION would have to requantize, which it refuses; so does aiotc."""
+    g = OpGraph(seed=3, dtype="int8")
+    a, b = g.input((1, 2, 3, 4), zero_point=-3), g.input((1, 2, 3, 4), zero_point=5)
+    model = tmp_path / "concat.tflite"
+    model.write_bytes(write_tflite(g.build(g.movement("concat", [a, b], (1, 2, 3, 8), ir.Concat(3)))))
+    with pytest.raises(ModelError, match="must share the output's scale and zero point"):
+        compile_model(model, board="host", out_dir=tmp_path / "out")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

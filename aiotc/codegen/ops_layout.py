@@ -18,13 +18,12 @@ from ..errors import ModelError
 from ..ir import ITEMSIZE, Op
 from ..resample import band_of, bilinear_axis, integer_bilinear, nearest_index
 from .lowering import LayerCode, LowerContext, dims, lowers
-from .ops_movement import MOVEMENT_DTYPES, _check_rank, _same_quantization
+from .ops_movement import MOVEMENT_DTYPES, _check_rank
 
 
 @lowers("pack", dtypes=MOVEMENT_DTYPES)
 def lower_pack(op: Op, ctx: LowerContext) -> LayerCode:
     """Stacking is concatenation of rows: each input gives one row per outer index."""
-    _same_quantization(op, ctx)
     shape = ctx.graph[op.inputs[0]].shape
     outer = int(np.prod(shape[: op.attrs.axis], dtype=np.int64))
     row_bytes = [ctx.graph[name].nbytes // max(outer, 1) for name in op.inputs]
@@ -124,7 +123,6 @@ def _batch_tables(kind: str, a, in_shape, out_shape) -> list[np.ndarray]:
 )
 def lower_index_copy(op: Op, ctx: LowerContext) -> LayerCode:
     _check_rank(op, ctx)
-    _same_quantization(op, ctx)
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
     shape, tables = _index_tables(op, inp.shape, out.shape)
     if len(shape) > 4:
@@ -142,7 +140,6 @@ def lower_index_copy(op: Op, ctx: LowerContext) -> LayerCode:
 
 @lowers("resize_bilinear")
 def lower_resize_bilinear(op: Op, ctx: LowerContext) -> LayerCode:
-    _same_quantization(op, ctx)
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
     integer = integer_bilinear(op, ctx.graph)
     values = {

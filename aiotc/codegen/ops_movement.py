@@ -1,7 +1,9 @@
 """Lowerings of data movement: reshape, concatenation, padding, transpose, strided slice.
 
-Values never change here, so one byte-level kernel serves every dtype; quantized
-inputs and outputs must share their quantization, as TFLite Micro requires.
+Values never change here, so one byte-level kernel serves every dtype. TFLite Micro
+copies the bytes whatever the input's and output's quantization say (a converter may give
+a REVERSE_V2 or TRANSPOSE output a scale of its own), and so does aiotc; only its
+CONCATENATION refuses inputs it would have to requantize (_concatenable).
 """
 
 from __future__ import annotations
@@ -15,11 +17,18 @@ from .lowering import LayerCode, LowerContext, dims, lowers, zero_point
 MOVEMENT_DTYPES = ("int8", "int16", "float32")
 
 
-def _same_quantization(op: Op, ctx: LowerContext) -> None:
+def _concatenable(op: Op, ctx: LowerContext) -> None:
+    """TFLite Micro's int8 CONCATENATION takes only inputs of the output's scale and zero
+    point, its int16 one only zero points 0 (it copies, never requantizes)."""
     out = ctx.graph[op.outputs[0]]
     for name in op.inputs:
-        if name is not None and ctx.graph[name].quant != out.quant:
-            raise ModelError(f"{op.kind} {op.name!r}: inputs and output must share quantization (as in TFLite Micro)")
+        t = ctx.graph[name]
+        if out.dtype == "int8" and t.quant != out.quant:
+            raise ModelError(
+                f"{op.kind} {op.name!r}: int8 inputs must share the output's scale and zero point (as in TFLite Micro)"
+            )
+        if out.dtype == "int16" and (zero_point(t) or zero_point(out)):
+            raise ModelError(f"{op.kind} {op.name!r}: int16 inputs and output need zero point 0 (as in TFLite Micro)")
 
 
 @lowers("reshape", dtypes=(*MOVEMENT_DTYPES, "int32", "bool"))  # bytes: an arg max's indices, a mask
@@ -34,7 +43,7 @@ def lower_reshape(op: Op, ctx: LowerContext) -> LayerCode:
 
 @lowers("concat", dtypes=MOVEMENT_DTYPES)
 def lower_concat(op: Op, ctx: LowerContext) -> LayerCode:
-    _same_quantization(op, ctx)
+    _concatenable(op, ctx)
     if op.attrs.activation != "none":
         raise ModelError(f"concat {op.name!r}: a fused activation on concatenation is not supported")
     graph = ctx.graph
@@ -89,7 +98,6 @@ def lower_strided_slice(op: Op, ctx: LowerContext) -> LayerCode:
 
 
 def _strided_copy(op: Op, ctx: LowerContext, offset: int, step: tuple[int, ...]) -> LayerCode:
-    _same_quantization(op, ctx)
     out = ctx.graph[op.outputs[0]]
     # The output may have dropped (shrunk) axes; the copy walks the full-rank slice.
     full_out = _slice_shape(op, ctx) if op.kind == "strided_slice" else dims(out.shape)
@@ -157,7 +165,6 @@ def _slice_shape(op: Op, ctx: LowerContext) -> tuple[int, ...]:
 @lowers("pad", dtypes=MOVEMENT_DTYPES)
 def lower_pad(op: Op, ctx: LowerContext) -> LayerCode:
     _check_rank(op, ctx)
-    _same_quantization(op, ctx)
     inp, out = ctx.graph[op.inputs[0]], ctx.graph[op.outputs[0]]
     before = _to4(tuple(p[0] for p in op.attrs.paddings), 0)
     pad_value = np.array([zero_point(out)], dtype=inp.dtype) if out.quant is not None else np.zeros(1, dtype=inp.dtype)
