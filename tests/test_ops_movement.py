@@ -392,6 +392,29 @@ def test_int16_mirror_pad_after_tile_runs_op_by_op(tmp_path):
     assert_matches_oracle(g.build(padded), tmp_path, oracle="tflite-micro op by op")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_channel_shuffle_transposes_rank_5(dtype, tmp_path):
+    """ShuffleNet's channel shuffle as Keras converts it: 1 x H x W x C to 1 x H x W x G x C/G,
+    the last two axes swapped, back to 1 x H x W x C. The rank-5 transpose's leading axes
+    merge: H*W rows of a G x C/G transpose."""
+    g = OpGraph(seed=3, dtype=dtype)
+    x = g.input((1, 3, 4, 6), zero_point=-3)
+    grouped = g.movement("reshape", [x], (1, 3, 4, 2, 3), ir.NoAttrs())
+    swapped = g.movement("transpose", [grouped], (1, 3, 4, 3, 2), ir.Transpose((0, 1, 2, 4, 3)))
+    assert_matches_oracle(g.build(g.movement("reshape", [swapped], (1, 3, 4, 6), ir.NoAttrs())), tmp_path)
+
+
+def test_a_transpose_of_five_axes_that_do_not_merge_is_refused(tmp_path):
+    g = OpGraph(seed=3, dtype="int8")
+    x = g.input((2, 3, 2, 3, 2), zero_point=-3)
+    model = tmp_path / "transpose.tflite"
+    model.write_bytes(
+        write_tflite(g.build(g.movement("transpose", [x], (2, 3, 2, 3, 2), ir.Transpose((4, 3, 2, 1, 0)))))
+    )
+    with pytest.raises(ModelError, match="more than 4 axes that do not merge"):
+        compile_model(model, board="host", out_dir=tmp_path / "out")
+
+
 def copy_runs_graph(dtype: str) -> ir.Graph:
     """PADs, STRIDED_SLICEs and TRANSPOSEs whose copies the lowering merges into runs of
     every length: padding of the leading, an inner and the innermost axis (an int8 zero

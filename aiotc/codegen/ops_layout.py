@@ -18,7 +18,7 @@ from ..errors import ModelError
 from ..ir import ITEMSIZE, Op
 from ..resample import band_of, bilinear_axis, integer_bilinear, nearest_index
 from .lowering import LayerCode, LowerContext, dims, lowers
-from .ops_movement import MOVEMENT_DTYPES, _check_rank
+from .ops_movement import MOVEMENT_DTYPES, _check_rank, element_strides
 
 
 @lowers("pack", dtypes=MOVEMENT_DTYPES)
@@ -36,10 +36,6 @@ def lower_pack(op: Op, ctx: LowerContext) -> LayerCode:
     return LayerCode("concat", values, ("aiotc_concat",))
 
 
-def _element_strides(shape: tuple[int, ...]) -> np.ndarray:
-    return np.array([int(np.prod(shape[i + 1 :], dtype=np.int64)) for i in range(len(shape))], dtype=np.int64)
-
-
 def _index_tables(
     op: Op, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
 ) -> tuple[tuple[int, ...], list[np.ndarray]]:
@@ -48,7 +44,7 @@ def _index_tables(
     if k == "gather":
         out_shape = in_shape[: a.axis] + (len(a.indices),) + in_shape[a.axis + 1 :]
     in_shape = (1,) * (len(out_shape) - len(in_shape)) + in_shape  # BROADCAST_TO may add axes
-    stride = _element_strides(in_shape)
+    stride = element_strides(in_shape)
     positions = [np.arange(d, dtype=np.int64) for d in out_shape]
     if k in ("tile", "broadcast_to"):
         index = [p % d for p, d in zip(positions, in_shape)]

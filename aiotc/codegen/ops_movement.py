@@ -60,6 +60,11 @@ def lower_concat(op: Op, ctx: LowerContext) -> LayerCode:
     return LayerCode("concat", values, ("aiotc_concat",))
 
 
+def element_strides(shape: tuple[int, ...]) -> np.ndarray:
+    """Elements between neighbours along each axis of a C-ordered `shape`."""
+    return np.array([int(np.prod(shape[i + 1 :], dtype=np.int64)) for i in range(len(shape))], dtype=np.int64)
+
+
 def _strides(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     """Element strides of a shape seen as 4-D NHWC."""
     full = dims(shape)
@@ -77,13 +82,10 @@ def _check_rank(op: Op, ctx: LowerContext) -> None:
 
 @lowers("transpose", dtypes=MOVEMENT_DTYPES)
 def lower_transpose(op: Op, ctx: LowerContext) -> LayerCode:
-    _check_rank(op, ctx)
-    inp = ctx.graph[op.inputs[0]]
-    lead = 4 - len(inp.shape)
-    strides = _strides(inp.shape)
-    perm = tuple(range(lead)) + tuple(p + lead for p in op.attrs.perm)
-    step = tuple(strides[p] for p in perm)
-    return _strided_copy(op, ctx, 0, step)
+    """Any rank whose moved axes merge into at most 4 (a ShuffleNet's channel shuffle: 1 x H x
+    W x G x C/G with the last two swapped is H*W rows of a G x C/G transpose)."""
+    strides = element_strides(ctx.graph[op.inputs[0]].shape)
+    return _strided_copy(op, ctx, 0, tuple(int(strides[p]) for p in op.attrs.perm))
 
 
 @lowers("strided_slice", dtypes=MOVEMENT_DTYPES)
@@ -100,8 +102,11 @@ def lower_strided_slice(op: Op, ctx: LowerContext) -> LayerCode:
 def _strided_copy(op: Op, ctx: LowerContext, offset: int, step: tuple[int, ...]) -> LayerCode:
     out = ctx.graph[op.outputs[0]]
     # The output may have dropped (shrunk) axes; the copy walks the full-rank slice.
-    full_out = _slice_shape(op, ctx) if op.kind == "strided_slice" else dims(out.shape)
-    shape, in_step, out_step = _copy_axes(full_out, step)
+    full_out = _slice_shape(op, ctx) if op.kind == "strided_slice" else out.shape
+    copy = _copy_axes(full_out, step)
+    if copy is None:
+        raise ModelError(f"{op.kind} {op.name!r}: moves more than 4 axes that do not merge (at most 4 are supported)")
+    shape, in_step, out_step = copy
     values = {
         "dims": shape,
         "offset": offset,
@@ -114,11 +119,12 @@ def _strided_copy(op: Op, ctx: LowerContext, offset: int, step: tuple[int, ...])
     return LayerCode("strided_copy", values, ("aiotc_strided_copy",))
 
 
-def _copy_axes(shape: tuple[int, ...], step: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
-    """(sizes, input steps, output steps) of the copy as 4-D. Each axis that steps on where
-    its inner neighbour ends is merged into it, so a slice of whole rows is one copy; the
-    innermost axis is the output's own, or the one the input steps through element by
-    element where that is longer (a transpose reads its input in order, writes it apart)."""
+def _copy_axes(shape: tuple[int, ...], step: tuple[int, ...]) -> tuple[tuple[int, ...], ...] | None:
+    """(sizes, input steps, output steps) of the copy as 4-D (None: more than 4 axes remain).
+    Each axis that steps on where its inner neighbour ends is merged into it, so a slice of
+    whole rows is one copy; the innermost axis is the output's own, or the one the input
+    steps through element by element where that is longer (a transpose reads its input in
+    order, writes it apart)."""
     axes: list[tuple[int, int]] = []  # (size, input step), in the output's order
     for size, stride in zip(shape, step):
         if size == 1:
@@ -133,6 +139,8 @@ def _copy_axes(shape: tuple[int, ...], step: tuple[int, ...]) -> tuple[tuple[int
     if reader[0] > full[-1][0]:
         full.remove(reader)
         full.append(reader)
+    if len(full) > 4:
+        return None
     full = [(1, 0, 0)] * (4 - len(full)) + full
     return tuple(tuple(a[i] for a in full) for i in range(3))
 
