@@ -92,6 +92,8 @@ def few_channels_graph():
         ((4, 1, 11, 3), 24, dict(kernel=(1, 7), out_scale=0.0005)),  # 21 taps, 5 pixels, 4 batches
         ((1, 3, 3, 96), 9, {}),  # odd channels under 16 pixels: a detector head
         ((1, 1, 1, 64), 5, dict(activation="relu")),  # one pixel
+        ((1, 41, 1, 16), 16, dict(stride=(2, 1))),  # a strided shortcut on its side: 21 pixels down a column
+        ((2, 9, 1, 8), 5, dict(stride=(2, 1))),  # 2 columns of 5 pixels: a group of 4, one overlapping
     ):
         kwargs = {"kernel": (1, 1)} | kwargs | ({"padding": "valid"} if "kernel" in kwargs else {})
         outs.append(g.conv2d(g.input(shape, zero_point=-7), channels, **kwargs))
