@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import uuid
 
 import numpy as np
 import pytest
@@ -104,6 +106,19 @@ def test_bench_command_prints_the_same_json_twice(kws):
         "layers",
     } <= first.keys()
     assert first["instructions_per_mac"] == round(first["instructions"] / first["macs"], 3)
+
+
+def test_bench_takes_a_folder_relative_to_where_it_runs(kws, tmp_path):
+    """The compiler runs in its build folder: OUT given relative to the user's folder must
+    still be found (its C made unique here, so that the build cache cannot answer)."""
+    out, _ = kws["cortex-m4"]
+    shutil.copytree(out, tmp_path / "kws")
+    name = json.loads((out / "report.json").read_text())["name"]
+    with (tmp_path / "kws" / f"{name}.c").open("a") as graph:
+        graph.write(f"/* {uuid.uuid4()} */\n")
+    bench = aiotc("bench", "kws", "--board", "cortex-m4", "--json", cwd=tmp_path)
+    assert bench.returncode == 0, bench.stderr
+    assert json.loads(bench.stdout)["instructions"] > 0
 
 
 def test_bench_refuses_the_host_board(kws):

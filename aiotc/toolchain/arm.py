@@ -190,8 +190,9 @@ def link_regions(report: Report, machine: Machine) -> list[dict]:
 
 
 def build_image(out_dir: Path, board: Board) -> ArmImage:
-    """Compile and link `out_dir` for `board`; BudgetError if it does not fit the board."""
-    out_dir = Path(out_dir)
+    """Compile and link `out_dir` for `board`; BudgetError if it does not fit the board. The
+    compiler runs in the build folder: `out_dir` is made absolute."""
+    out_dir = Path(out_dir).resolve()
     report = read_report(out_dir)
     name = report["name"]
     gcc = tool(GCC, "gcc-arm-none-eabi")

@@ -110,12 +110,14 @@ def shifted(specs: list[IOSpec], offset: int) -> list[IOSpec]:
 
 def build_with_make(out_dir: Path, board: Board, build: Path) -> Path:
     """The image linked by a firmware Makefile that includes OUT/models.mk (a single model's
-    folder: OUT/NAME.mk); its ELF, with image.map beside it."""
-    if (Path(out_dir) / "models.mk").is_file():
-        fragment, prefix = Path(out_dir) / "models.mk", "AIOTC_MODELS"
+    folder: OUT/NAME.mk); its ELF, with image.map beside it. make runs in `build`: OUT's
+    path is made absolute."""
+    out_dir = Path(out_dir).resolve()
+    if (out_dir / "models.mk").is_file():
+        fragment, prefix = out_dir / "models.mk", "AIOTC_MODELS"
     else:
         prefix = read_report(out_dir)["name"]
-        fragment = Path(out_dir) / f"{prefix}.mk"
+        fragment = out_dir / f"{prefix}.mk"
     makefile = MAKEFILE.format(fragment=fragment, prefix=prefix, link=" ".join(LINK_FLAGS))
     _write_harness(out_dir, board, build, "Makefile", makefile)
     cflags = " ".join((*board.cflags, *IMAGE_FLAGS))
@@ -124,7 +126,8 @@ def build_with_make(out_dir: Path, board: Board, build: Path) -> Path:
 
 
 def build_with_cmake(out_dir: Path, board: Board, build: Path) -> Path:
-    """The image linked by a firmware CMakeLists.txt that add_subdirectory()s OUT; its ELF."""
+    """The image linked by a firmware CMakeLists.txt that add_subdirectory()s OUT (made absolute); its ELF."""
+    out_dir = Path(out_dir).resolve()
     link = " ".join(f"${{CMAKE_CURRENT_SOURCE_DIR}}/{f}" if f == "link.ld" else f for f in LINK_FLAGS)
     _write_harness(out_dir, board, build, "CMakeLists.txt", CMAKELISTS.format(models=out_dir, link=link))
     cmake = tool("cmake", "cmake")
