@@ -161,15 +161,15 @@ def kernel_graph():
         g.fully_connected(g.input((1, 24), zero_point=-128), 11, out_scale=0.004),
         g.pool(
             "avg_pool2d", odd, kernel=(3, 3), stride=(1, 1), padding="same"
-        ),  # SXTAB16 sums, 4 + 1 channels, borders
+        ),  # SXTAB16 sums, 4 + 1 channels, borders (MVE: 5 predicated)
         g.pool("avg_pool2d", wide, kernel=(6, 6)),  # a whole 6x6 image, 16 channels
         g.pool(
             "avg_pool2d", g.input((1, 5, 6, 33), zero_point=-128), kernel=(3, 3), stride=(1, 1), padding="same"
-        ),  # MVE: 16 + 16 + 1 channels, counts 4, 6 and 9, negative sums
+        ),  # MVE: 16 + 16 channels, then 1 predicated; counts 4, 6 and 9, negative sums
         g.pool("avg_pool2d", g.input((1, 4, 4, 17), zero_point=60), kernel=(1, 1), stride=(2, 2), activation="relu6"),
         g.pool(
             "avg_pool2d", g.input((1, 5, 5, 29), zero_point=-60), kernel=(3, 3), stride=(1, 1), padding="same"
-        ),  # MVE: 16 + 8 channels, then DSP 4 + 1
+        ),  # MVE: 16 channels, then 13 predicated (8 + 5); DSP 7 x 4 + 1
         g.pool("max_pool2d", odd, kernel=(3, 3), stride=(2, 2), padding="same"),  # 4 + 1 channels, borders
         g.pool("max_pool2d", g.input((1, 6, 4, 21), zero_point=-128), activation="relu6"),  # 16 + 5: predicated
         g.pool("max_pool2d", odd, padding="same"),  # M4: 2x2 windows unrolled, 4 + 1 channels; clipped at the borders
