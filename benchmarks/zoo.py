@@ -466,6 +466,159 @@ def keras_models() -> dict:
             x = L.Multiply()([L.Conv2D(c, 1)(x), L.Conv2D(c, 1, activation="sigmoid")(x)])
         return keras.Model(inp, L.Dense(6)(L.GlobalAveragePooling2D()(x)))
 
+    # heldout4: models no rule was tuned on; each found a gap (rank-5 transposes, a REVERSE_V2
+    # output of its own scale, a strided 1x1 down a column, an M55 pool's odd channels)
+    def shufflenet_v2():
+        """ShuffleNetV2 units: channel split, concat, the channel shuffle as a rank-5 transpose."""
+
+        def shuffle(x, groups=2):
+            h, w, c = x.shape[1:]
+            x = L.Permute((1, 2, 4, 3))(L.Reshape((h, w, groups, c // groups))(x))
+            return L.Reshape((h, w, c))(x)
+
+        def unit(x, c, stride):
+            if stride == 1:
+                a, b = L.Lambda(lambda t: keras.ops.split(t, 2, axis=-1))(x)
+            else:
+                a = L.BatchNormalization()(L.DepthwiseConv2D(3, strides=2, padding="same")(x))
+                a = L.ReLU()(L.BatchNormalization()(L.Conv2D(c // 2, 1)(a)))
+                b = x
+            b = L.ReLU()(L.BatchNormalization()(L.Conv2D(c // 2, 1)(b)))
+            b = L.BatchNormalization()(L.DepthwiseConv2D(3, strides=stride, padding="same")(b))
+            b = L.ReLU()(L.BatchNormalization()(L.Conv2D(c // 2, 1)(b)))
+            return shuffle(L.Concatenate()([a, b]))
+
+        x = inp = keras.Input((64, 64, 3), batch_size=1)
+        x = L.ReLU()(L.BatchNormalization()(L.Conv2D(24, 3, strides=2, padding="same")(x)))
+        x = L.MaxPooling2D(3, strides=2, padding="same")(x)
+        for c, n in ((48, 2), (96, 3)):
+            x = unit(x, c, 2)
+            for _ in range(n - 1):
+                x = unit(x, c, 1)
+        x = L.ReLU()(L.Conv2D(256, 1)(x))
+        return keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)))
+
+    def ghostnet():
+        """Ghost modules (a 1x1 conv and a cheap depthwise, concatenated), SE with hard sigmoid."""
+
+        def ghost(x, c, relu=True):
+            p = L.BatchNormalization()(L.Conv2D(c // 2, 1, use_bias=False)(x))
+            p = L.ReLU()(p) if relu else p
+            q = L.BatchNormalization()(L.DepthwiseConv2D(3, padding="same", use_bias=False)(p))
+            return L.Concatenate()([p, L.ReLU()(q) if relu else q])
+
+        def se(x):
+            s = L.Conv2D(max(4, x.shape[-1] // 4), 1, activation="relu")(L.GlobalAveragePooling2D(keepdims=True)(x))
+            return L.Multiply()([x, L.Conv2D(x.shape[-1], 1, activation="hard_sigmoid")(s)])
+
+        x = inp = keras.Input((64, 64, 3), batch_size=1)
+        x = L.ReLU()(L.BatchNormalization()(L.Conv2D(16, 3, strides=2, padding="same")(x)))
+        for c, expand, s, squeeze in ((16, 16, 1, False), (24, 48, 2, False), (40, 72, 2, True), (80, 120, 2, True)):
+            y = ghost(x, expand)
+            y = L.BatchNormalization()(L.DepthwiseConv2D(3, strides=2, padding="same")(y)) if s == 2 else y
+            y = ghost(se(y) if squeeze else y, c, relu=False)
+            short = (
+                x
+                if s == 1 and x.shape[-1] == c
+                else L.BatchNormalization()(L.Conv2D(c, 1)(L.DepthwiseConv2D(3, strides=s, padding="same")(x)))
+            )
+            x = L.Add()([y, short])
+        return keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)))
+
+    def ecg_resnet1d():
+        """1-D ResNet on a 1000-sample ECG: kernel 15, strided convs, strided 1x1 shortcuts."""
+        x = inp = keras.Input((1000, 1), batch_size=1)
+        x = L.ReLU()(L.BatchNormalization()(L.Conv1D(16, 15, padding="same")(x)))
+        for c in (16, 32, 32, 64):
+            y = L.ReLU()(L.BatchNormalization()(L.Conv1D(c, 15, padding="same")(x)))
+            y = L.BatchNormalization()(L.Conv1D(c, 15, strides=2, padding="same")(y))
+            x = L.ReLU()(L.Add()([y, L.Conv1D(c, 1, strides=2)(L.MaxPooling1D(1)(x))]))
+        return keras.Model(inp, L.Dense(4, activation="softmax")(L.GlobalMaxPooling1D()(x)))
+
+    def aspp_seg():
+        """DeepLab-style ASPP: dilated 3x3 branches (rates 2, 4, 6), an image pool, bilinear upsampling."""
+        x = inp = keras.Input((64, 64, 3), batch_size=1)
+        x = L.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)
+        x = L.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
+        branches = [L.Conv2D(16, 1, activation="relu")(x)]
+        branches += [L.Conv2D(16, 3, dilation_rate=r, padding="same", activation="relu")(x) for r in (2, 4, 6)]
+        pool = L.Conv2D(16, 1, activation="relu")(L.GlobalAveragePooling2D(keepdims=True)(x))
+        x = L.Conv2D(32, 1, activation="relu")(L.Concatenate()([*branches, L.UpSampling2D(16)(pool)]))
+        return keras.Model(inp, L.Conv2D(5, 1)(L.UpSampling2D(4, interpolation="bilinear")(x)))
+
+    def xception_mini():
+        """Xception entry flow: separable convs, 3x3 stride-2 max pools, strided 1x1 shortcuts; a sigmoid head."""
+        x = inp = keras.Input((48, 48, 3), batch_size=1)
+        x = L.ReLU()(L.BatchNormalization()(L.Conv2D(16, 3, strides=2)(x)))
+        for c in (32, 64, 96):
+            short = L.BatchNormalization()(L.Conv2D(c, 1, strides=2, padding="same")(x))
+            y = L.BatchNormalization()(L.SeparableConv2D(c, 3, padding="same")(L.ReLU()(x)))
+            y = L.BatchNormalization()(L.SeparableConv2D(c, 3, padding="same")(L.ReLU()(y)))
+            x = L.Add()([L.MaxPooling2D(3, strides=2, padding="same")(y), short])
+        return keras.Model(inp, L.Dense(2, activation="sigmoid")(L.GlobalAveragePooling2D()(L.ReLU()(x))))
+
+    def odd_sizes():
+        """Odd, non-square everything: a 37x53x2 input, (3, 5) kernels at strides (2, 3), tanh, 12 channels."""
+        return seq(
+            (37, 53, 2),
+            L.Conv2D(12, (3, 5), strides=(2, 3), activation="relu"),
+            L.DepthwiseConv2D((5, 3), activation="relu"),
+            L.AveragePooling2D(2),
+            L.Conv2D(20, 3, padding="same", activation="tanh"),
+            L.MaxPooling2D((2, 1)),
+            L.Flatten(),
+            L.Dense(7),
+        )
+
+    def kws_98x40():
+        """A 98x40 spectrogram CNN with (20, 8) and (10, 4) kernels at strides (2, 1)."""
+        return seq(
+            (98, 40, 1),
+            L.Conv2D(32, (20, 8), strides=(2, 1), padding="same"),
+            L.BatchNormalization(),
+            L.ReLU(),
+            L.MaxPooling2D((2, 2)),
+            L.Conv2D(48, (10, 4), strides=(2, 1), padding="same"),
+            L.BatchNormalization(),
+            L.ReLU(),
+            L.MaxPooling2D((1, 2)),
+            L.Conv2D(64, 3, padding="same", activation="relu"),
+            L.AveragePooling2D((3, 3)),
+            L.Flatten(),
+            L.Dense(35),
+        )
+
+    def tabular_resmlp():
+        """A residual MLP on 64 features: Dense + BatchNorm, swish, a sigmoid output."""
+        x = inp = keras.Input((64,), batch_size=1)
+        x = L.Dense(128, activation="relu")(x)
+        for _ in range(3):
+            x = L.Add()([x, L.Dense(128, activation="swish")(L.BatchNormalization()(L.Dense(128)(x)))])
+        return keras.Model(inp, L.Dense(1, activation="sigmoid")(x))
+
+    def dcgan_generator():
+        """A DCGAN generator: Dense to 4x4x16, three 4x4 stride-2 Conv2DTransposes with BatchNorm and LeakyReLU, tanh."""
+        x = inp = keras.Input((32,), batch_size=1)
+        x = L.Reshape((4, 4, 16))(L.Dense(4 * 4 * 16)(x))
+        for c in (32, 16, 8):
+            x = L.LeakyReLU(0.2)(L.BatchNormalization()(L.Conv2DTranspose(c, 4, strides=2, padding="same")(x)))
+        return keras.Model(inp, L.Conv2D(3, 3, padding="same", activation="tanh")(x))
+
+    def bilstm():
+        """A Bidirectional LSTM (unrolled) over 40 frames of 13 MFCCs: its backward half REVERSE_V2s the sequence."""
+        x = inp = keras.Input((40, 13), batch_size=1)
+        x = L.Bidirectional(L.LSTM(24, return_sequences=True, unroll=True))(x)
+        return keras.Model(inp, L.Dense(5)(L.GlobalAveragePooling1D()(x)))
+
+    def convmixer():
+        """ConvMixer: a 4x4 stride-4 patch embedding, GELU, 5x5 depthwise residuals, 1x1 mixing."""
+        x = inp = keras.Input((32, 32, 3), batch_size=1)
+        x = L.BatchNormalization()(L.Activation("gelu")(L.Conv2D(64, 4, strides=4)(x)))
+        for _ in range(3):
+            x = L.Add()([x, L.BatchNormalization()(L.Activation("gelu")(L.DepthwiseConv2D(5, padding="same")(x)))])
+            x = L.BatchNormalization()(L.Activation("gelu")(L.Conv2D(64, 1)(x)))
+        return keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)))
+
     def mobilenet_v2_trunk(size, alpha, last):
         """An application's layers up to `last` under a small head (the full top's 1x1 conv alone is > 300 k weights)."""
 
@@ -547,6 +700,17 @@ def keras_models() -> dict:
         "mobilenet_v2_a035_96_gray": lambda: apps.MobileNetV2(
             input_tensor=keras.Input((96, 96, 1), batch_size=1), alpha=0.35, weights=None, classes=2
         ),
+        "shufflenet_v2_64": shufflenet_v2,
+        "ghostnet_64": ghostnet,
+        "ecg_resnet1d_1000": ecg_resnet1d,
+        "aspp_seg_64": aspp_seg,
+        "xception_mini_48": xception_mini,
+        "odd_37x53": odd_sizes,
+        "kws_98x40_stride21": kws_98x40,
+        "tabular_resmlp": tabular_resmlp,
+        "dcgan_gen_32": dcgan_generator,
+        "bilstm_40": bilstm,
+        "convmixer_32": convmixer,
     }
 
 
@@ -610,6 +774,17 @@ KERAS_NAMES = [
     "gated_sep_dm2_48",
     "mobilenet_v2_a035_80_top",
     "mobilenet_v2_a035_96_gray",
+    "shufflenet_v2_64",
+    "ghostnet_64",
+    "ecg_resnet1d_1000",
+    "aspp_seg_64",
+    "xception_mini_48",
+    "odd_37x53",
+    "kws_98x40_stride21",
+    "tabular_resmlp",
+    "dcgan_gen_32",
+    "bilstm_40",
+    "convmixer_32",
 ]  # the keys of keras_models(), small ones first
 
 
