@@ -90,6 +90,22 @@ def operators(model: Path) -> list[dict]:
     return ops
 
 
+def skipped_operator(model: Path) -> str | None:
+    """Why the peer would leave part of `model` uncomputed, or None. Its int8 TRANSPOSE is
+    CMSIS-NN's, which takes at most 4 dimensions: above that the kernel returns an error
+    that TFLM's TransposeEval ignores, so the Invoke succeeds with the output unwritten (a
+    ShuffleNet's rank-5 channel shuffle: some 1.7k instructions, whatever its size). Such a
+    run is no figure to compare with."""
+    tfl = tflite.Model.GetRootAsModel(model.read_bytes(), 0)
+    graph = tfl.Subgraphs(0)
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        data = graph.Tensors(op.Inputs(0))
+        if builtin(tfl, op) == tflite.BuiltinOperator.TRANSPOSE and data.Type() == INT8 and data.ShapeLength() > 4:
+            return f"peer skips: CMSIS-NN's int8 TRANSPOSE refuses {data.ShapeLength()} dimensions, the error ignored"
+    return None
+
+
 def softmax_scale_raised(model: Path, out: Path) -> bool:
     """Write `model` to `out` with every int8 SOFTMAX input scale below SOFTMAX_SCALE_FLOOR raised to it; whether any was.
 
@@ -164,6 +180,9 @@ def measure(model: Path, board: str, peer: Path, invokes: int = 1) -> dict:
     from aiotc.boards import load_board
     from aiotc.toolchain.arm import MACHINES
 
+    skipped = skipped_operator(model)
+    if skipped:
+        return {"error": skipped}
     machine = load_board(board).qemu_machine
     cpu, clock_hz = MACHINES[machine].cpu, MACHINES[machine].clock_hz
     with tempfile.TemporaryDirectory(prefix="aiotc-peer-") as tmp:
