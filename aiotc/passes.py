@@ -357,8 +357,8 @@ def fold_pads_into_windows(graph: Graph) -> Graph:
 def global_pools_as_means(graph: Graph) -> Graph:
     """A float average pool over the whole H x W (no padding, no fused activation) is a MEAN
     over the rows and columns, the same sums in the same order. As a mean it streams as a row
-    sum (memory/streaming.py), so the map it pools is never whole: a keyword model's last
-    1x1 conv writes its 25 x 5 x 276 floats band by band (arena 143,632 B -> 108,192 B).
+    sum (memory/streaming.py), so the map it pools is never whole: micronet_kws_49x10 float
+    streams all its layers into the mean (arena 143,632 B -> 71,584 B; tflite-micro 254,760 B).
     Quantized, a MEAN requantizes where TFLite's int8 AVERAGE_POOL_2D keeps its input's
     scale: the pooled range is much smaller, so its own, finer scale is worth about 1.5 points
     of top-1 agreement and 0.7 dB of output SQNR on pretrainedResnet. A QDQ model's pools

@@ -526,7 +526,8 @@ def keras_models() -> dict:
         return keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)))
 
     def ecg_resnet1d():
-        """1-D ResNet on a 1000-sample ECG: kernel 15, strided convs, strided 1x1 shortcuts."""
+        """1-D ResNet on a 1000-sample ECG: kernel 15, strided convs, strided 1x1 shortcuts (each after a
+        1-wide max pool, an identity MAX_POOL_2D)."""
         x = inp = keras.Input((1000, 1), batch_size=1)
         x = L.ReLU()(L.BatchNormalization()(L.Conv1D(16, 15, padding="same")(x)))
         for c in (16, 32, 32, 64):
